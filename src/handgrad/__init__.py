@@ -1,0 +1,21 @@
+"""handgrad: a deep-learning framework on NumPy in which every gradient is derived by hand,
+written next to the code, and verified.
+
+    import handgrad as hg
+    x = hg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x.cumsum(0) ** 2).sum().backward()
+    x.grad
+"""
+
+from . import autograd, nn, ops  # noqa: F401
+from .autograd import (  # noqa: F401
+    PRIMITIVES, Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
+    set_grad_enabled,
+)
+from .creation import *  # noqa: F401,F403
+from .dtypes import *  # noqa: F401,F403
+from .ops import *  # noqa: F401,F403
+from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
+from .tensor import Tensor, get_default_dtype, set_default_dtype  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""``handgrad.nn``: what a PyTorch user expects under ``torch.nn``."""
+
+from . import functional  # noqa: F401

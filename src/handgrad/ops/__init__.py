@@ -1,0 +1,9 @@
+"""The primitives, grouped by meaning, and the functions built on them."""
+
+from .elementwise import *  # noqa: F401,F403
+from .index import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
+from .softmax import *  # noqa: F401,F403
+from . import shape  # noqa: F401  (Tensor.__setitem__ uses its index normalisation)

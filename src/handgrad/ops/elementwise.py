@@ -1,0 +1,572 @@
+"""Element-wise primitives. Broadcasting follows NumPy; the engine sums each gradient back to its
+input's shape, so the backward formulas below are written for equal shapes.
+
+Notation in the docstrings: ``out`` is the result, ``g`` the gradient of the loss with respect to
+``out`` (dL/dout), and every product is element-wise.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor, lift
+
+
+def _binary(fn: type[Function], a: Any, b: Any) -> Tensor:
+    if not isinstance(a, Tensor):
+        b = lift(b)
+        a = lift(a, b)
+    else:
+        b = lift(b, a)
+    return fn.apply(a, b)
+
+
+class Add(Function):
+    """out = a + b.  d out = da + db, so dL/da = g and dL/db = g."""
+
+    name = "add"
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Function):
+    """out = a - b.  dL/da = g, dL/db = -g."""
+
+    name = "sub"
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, -g
+
+
+class Mul(Function):
+    """out = a b.  d out = b da + a db, so dL/da = g b and dL/db = g a."""
+
+    name = "mul"
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        return (g * b if na else None), (g * a if nb else None)
+
+
+class Div(Function):
+    """out = a / b.  d out = da / b - a db / b^2, so dL/da = g / b and dL/db = -g a / b^2."""
+
+    name = "div"
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        return (g / b if na else None), (-(g * a) / (b * b) if nb else None)
+
+
+class Pow(Function):
+    """out = a ** b.
+
+    d out / da = b a^(b-1) and d out / db = a^b log a. Conventions as in PyTorch: where b = 0 the
+    first is 0 (even at a = 0), and where a = 0 and b >= 0 the second is 0 (not 0 * -inf).
+    """
+
+    name = "pow"
+
+    def forward(self, a, b):
+        return a**b
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        ga = gb = None
+        if na:
+            ga = where(b == 0, 0.0, g * b * a ** (b - 1))
+        if nb:
+            gb = where((a == 0) & (b >= 0), 0.0, g * a**b * log(a))
+        return ga, gb
+
+
+class Neg(Function):
+    """out = -a.  dL/da = -g."""
+
+    name = "neg"
+    uses_inputs = False
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class Exp(Function):
+    """out = e^a.  d out / da = e^a = out, so dL/da = g out."""
+
+    name = "exp"
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, a):
+        return np.exp(a)
+
+    def backward(self, g):
+        return g * self.output()
+
+
+class Log(Function):
+    """out = log a.  dL/da = g / a."""
+
+    name = "log"
+
+    def forward(self, a):
+        return np.log(a)
+
+    def backward(self, g):
+        return g / self.inputs[0]
+
+
+class Log1p(Function):
+    """out = log(1 + a), accurate for small a.  dL/da = g / (1 + a)."""
+
+    name = "log1p"
+
+    def forward(self, a):
+        return np.log1p(a)
+
+    def backward(self, g):
+        return g / (self.inputs[0] + 1)
+
+
+class Sqrt(Function):
+    """out = sqrt(a).  d out / da = 1 / (2 sqrt a), so dL/da = g / (2 out)."""
+
+    name = "sqrt"
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, a):
+        return np.sqrt(a)
+
+    def backward(self, g):
+        return g / (self.output() * 2)
+
+
+class Abs(Function):
+    """out = |a|.  dL/da = g sign(a), with sign(0) = 0 (PyTorch's subgradient at the kink)."""
+
+    name = "abs"
+
+    def forward(self, a):
+        return np.abs(a)
+
+    def backward(self, g):
+        return g * sign(self.inputs[0])
+
+
+class Sin(Function):
+    """out = sin a.  dL/da = g cos a."""
+
+    name = "sin"
+
+    def forward(self, a):
+        return np.sin(a)
+
+    def backward(self, g):
+        return g * cos(self.inputs[0])
+
+
+class Cos(Function):
+    """out = cos a.  dL/da = -g sin a."""
+
+    name = "cos"
+
+    def forward(self, a):
+        return np.cos(a)
+
+    def backward(self, g):
+        return -(g * sin(self.inputs[0]))
+
+
+class Tanh(Function):
+    """out = tanh a.  d out / da = 1 - tanh^2 a, so dL/da = g (1 - out^2)."""
+
+    name = "tanh"
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, a):
+        return np.tanh(a)
+
+    def backward(self, g):
+        out = self.output()
+        return g * (1 - out * out)
+
+
+class Sigmoid(Function):
+    """out = 1 / (1 + e^-a).  d out / da = out (1 - out), so dL/da = g out (1 - out).
+
+    Forward computes e^-|a| only, so no overflow for large |a|.
+    """
+
+    name = "sigmoid"
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, a):
+        e = np.exp(-np.abs(a))
+        return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        out = self.output()
+        return g * out * (1 - out)
+
+
+class Relu(Function):
+    """out = max(a, 0).  dL/da = g [out > 0]: the gradient at a = 0 is 0, as in PyTorch.
+
+    The mask is a constant, so the second derivative is 0 almost everywhere.
+    """
+
+    name = "relu"
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, a):
+        return np.maximum(a, 0)
+
+    def backward(self, g):
+        return g * Tensor._wrap(self.out > 0)
+
+
+class Softplus(Function):
+    """out = log(1 + e^(beta a)) / beta, and out = a where beta a > threshold (PyTorch's linear
+    region). d out / da = sigmoid(beta a), and 1 in the linear region.
+
+    A primitive, not a composition: composing log1p(exp(x)) overflows for large x and its
+    gradient turns into inf/inf there.
+    """
+
+    name = "softplus"
+
+    def forward(self, a, beta=1.0, threshold=20.0):
+        self.beta, self.threshold = beta, threshold
+        z = a * beta
+        return np.where(z > threshold, a, np.logaddexp(0, z) / beta).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.inputs[0]
+        z = a * self.beta
+        return g * where(z > self.threshold, 1.0, sigmoid(z))
+
+
+class Erf(Function):
+    """out = erf(a) = 2/sqrt(pi) int_0^a e^(-t^2) dt.  dL/da = g 2/sqrt(pi) e^(-a^2).
+
+    NumPy has no erf; Python's math.erf is exact to double precision, applied element by element
+    (slow for large inputs, but gelu is its only user in the library).
+    """
+
+    name = "erf"
+
+    def forward(self, a):
+        return np.vectorize(math.erf, otypes=[a.dtype])(a) if a.size else a.copy()
+
+    def backward(self, g):
+        a = self.inputs[0]
+        return g * (2 / math.sqrt(math.pi)) * exp(-(a * a))
+
+
+class Clamp(Function):
+    """out = min(max(a, lo), hi).  dL/da = g [lo <= a <= hi]: at the boundaries the gradient
+    passes, as in PyTorch."""
+
+    name = "clamp"
+
+    def forward(self, a, min=None, max=None):  # noqa: A002
+        self.lo, self.hi = min, max
+        if min is not None and max is not None:
+            out = np.minimum(np.maximum(a, min), max)
+        elif min is not None:
+            out = np.maximum(a, min)
+        else:
+            out = np.minimum(a, max)
+        return out.astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.inputs[0]._data
+        mask = np.ones(a.shape, dtype=bool)
+        if self.lo is not None:
+            mask &= a >= self.lo
+        if self.hi is not None:
+            mask &= a <= self.hi
+        return g * Tensor._wrap(mask)
+
+
+class Maximum(Function):
+    """out = max(a, b) element-wise. dL/da = g where a > b, dL/db = g where b > a; at ties each
+    gets g / 2 (PyTorch's convention, which keeps the sum of the two gradients equal to g)."""
+
+    name = "maximum"
+
+    def forward(self, a, b):
+        return np.maximum(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs[0]._data, self.inputs[1]._data
+        return _tie_split(g, a > b, a == b)
+
+
+class Minimum(Function):
+    """out = min(a, b) element-wise; the mirror image of maximum (ties split g / 2)."""
+
+    name = "minimum"
+
+    def forward(self, a, b):
+        return np.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs[0]._data, self.inputs[1]._data
+        return _tie_split(g, a < b, a == b)
+
+
+def _tie_split(g: Tensor, first: np.ndarray, tie: np.ndarray) -> tuple[Tensor, Tensor]:
+    dtype = g._data.dtype
+    wa = Tensor._wrap(first.astype(dtype) + tie.astype(dtype) * 0.5)
+    return g * wa, g * (1 - wa)
+
+
+class Where(Function):
+    """out = a where cond else b.  dL/da = g where cond (else 0), dL/db = g where not cond."""
+
+    name = "where"
+    uses_inputs = False
+
+    def forward(self, cond, a, b):
+        self.cond = cond
+        return np.where(cond, a, b)
+
+    def backward(self, g):
+        cond = Tensor._wrap(self.cond)
+        _, na, nb = self.needs_input_grad
+        zero = lift(0.0, g)
+        return None, (where(cond, g, zero) if na else None), (where(cond, zero, g) if nb else None)
+
+
+class To(Function):
+    """out = a cast to another dtype.  dL/da = g cast back to a's dtype."""
+
+    name = "to"
+    uses_inputs = False
+
+    def forward(self, a, dtype):
+        self.src = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return g.to(self.src) if self.src.kind in "fc" else None
+
+
+class Clone(Function):
+    """out = a copy of a.  dL/da = g."""
+
+    name = "clone"
+    uses_inputs = False
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return g
+
+
+# ---- functions ---------------------------------------------------------------------------------
+
+
+def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(Add, input, other)
+
+
+def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(Sub, input, other)
+
+
+def mul(input: Any, other: Any) -> Tensor:
+    return _binary(Mul, input, other)
+
+
+def div(input: Any, other: Any) -> Tensor:
+    if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+        input = input.to(np.dtype(_default_float()))  # true division, as in PyTorch
+    return _binary(Div, input, other)
+
+
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
+    return _binary(Pow, input, exponent)
+
+
+def neg(input: Tensor) -> Tensor:
+    return Neg.apply(input)
+
+
+def _unary(fn: type[Function]) -> Any:
+    def op(input: Tensor) -> Tensor:
+        x = lift(input)
+        if x._data.dtype.kind not in "fc":
+            x = x.to(_default_float())  # exp of an integer tensor is a float tensor
+        return fn.apply(x)
+
+    op.__name__ = fn.name
+    op.__doc__ = fn.__doc__
+    return op
+
+
+exp = _unary(Exp)
+log = _unary(Log)
+log1p = _unary(Log1p)
+sqrt = _unary(Sqrt)
+sin = _unary(Sin)
+cos = _unary(Cos)
+tanh = _unary(Tanh)
+sigmoid = _unary(Sigmoid)
+erf = _unary(Erf)
+
+
+def abs(input: Tensor) -> Tensor:  # noqa: A001
+    return Abs.apply(input)
+
+
+def relu(input: Tensor) -> Tensor:
+    return Relu.apply(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(input, min=min, max=max)
+
+
+clip = clamp
+
+
+def maximum(input: Tensor, other: Any) -> Tensor:
+    return _binary(Maximum, input, other)
+
+
+def minimum(input: Tensor, other: Any) -> Tensor:
+    return _binary(Minimum, input, other)
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    cond = lift(condition)
+    if cond._data.dtype != np.bool_:
+        cond = Tensor._wrap(cond._data.astype(bool))
+    if isinstance(input, Tensor):
+        other = lift(other, input)
+    elif isinstance(other, Tensor):
+        input = lift(input, other)
+    else:
+        input, other = lift(input), lift(other)
+    return Where.apply(cond, input, other)
+
+
+def to(input: Tensor, dtype: Any) -> Tensor:
+    return To.apply(input, dtype=np.dtype(dtype))
+
+
+def clone(input: Tensor) -> Tensor:
+    return Clone.apply(input)
+
+
+def square(input: Tensor) -> Tensor:
+    return mul(input, input)
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    return div(1.0, input)
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    return div(1.0, sqrt(input))
+
+
+def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
+    return where(mask, lift(value, input), input)
+
+
+def _default_float() -> np.dtype:
+    from ..tensor import get_default_dtype
+
+    return get_default_dtype()
+
+
+# ---- not differentiable: results are constants -------------------------------------------------
+
+
+def _constant(np_fn: Any, name: str) -> Any:
+    def op(input: Any, *args: Any) -> Tensor:
+        x = lift(input)
+        rest = [lift(a, x)._data for a in args]
+        return Tensor._wrap(np.asarray(np_fn(x._data, *rest)))
+
+    op.__name__ = name
+    op.__doc__ = f"{name} (element-wise, not differentiable: the result is a constant)."
+    return op
+
+
+sign = _constant(np.sign, "sign")
+floor = _constant(np.floor, "floor")
+ceil = _constant(np.ceil, "ceil")
+round = _constant(np.round, "round")  # noqa: A001
+isnan = _constant(np.isnan, "isnan")
+isfinite = _constant(np.isfinite, "isfinite")
+eq = _constant(np.equal, "eq")
+ne = _constant(np.not_equal, "ne")
+lt = _constant(np.less, "lt")
+le = _constant(np.less_equal, "le")
+gt = _constant(np.greater, "gt")
+ge = _constant(np.greater_equal, "ge")
+logical_not = _constant(np.logical_not, "logical_not")
+logical_and = _constant(np.logical_and, "logical_and")
+logical_or = _constant(np.logical_or, "logical_or")
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True if both have the same shape and elements (``torch.equal``)."""
+    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    return bool(np.allclose(lift(input)._data, lift(other)._data, rtol=rtol, atol=atol))
+
+
+__all__ = [
+    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
+    "sigmoid", "erf", "abs", "relu", "softplus", "clamp", "clip", "maximum", "minimum", "where",
+    "to", "clone", "square", "reciprocal", "rsqrt", "masked_fill", "sign", "floor", "ceil",
+    "round", "isnan", "isfinite", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
+    "logical_and", "logical_or", "equal", "allclose",
+]

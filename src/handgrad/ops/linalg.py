@@ -1,0 +1,142 @@
+"""Matrix products: ``matmul`` (batched, with PyTorch's 1-D rules) and the fused ``linear``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor, lift
+
+
+class Matmul(Function):
+    """out = a @ b for a (..., n, k) and b (..., k, m), batch dims broadcast.
+    d out = da b + a db, so dL/da = g b^T and dL/db = a^T g (transposing the last two dims);
+    the engine sums over broadcast batch dims."""
+
+    name = "matmul"
+
+    def forward(self, a, b):
+        return np.matmul(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        return (g @ b.mT if na else None), (a.mT @ g if nb else None)
+
+
+class Linear(Function):
+    """out = x W^T + b for x (..., in), W (out, in), b (out,).
+
+    dL/dx = g W;  dL/dW = g^T x (summed over all leading dims);  dL/db = sum of g over them.
+    A fused primitive (PyTorch's addmm) because it is the hottest operation of an MLP: one node
+    instead of three (transpose, matmul, add), and the bias is added in place.
+    """
+
+    name = "linear"
+
+    def forward(self, x, w, b=None):
+        out = np.matmul(x, w.T)
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, g):
+        x, w = self.inputs[0], self.inputs[1]
+        nx, nw = self.needs_input_grad[:2]
+        gx = g @ w if nx else None
+        gw = gb = None
+        if nw or (len(self.inputs) == 3 and self.needs_input_grad[2]):
+            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+            if nw:
+                x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                gw = g2.mT @ x2
+            if len(self.inputs) == 3 and self.needs_input_grad[2]:
+                gb = g2.sum(0)
+        return (gx, gw, gb) if len(self.inputs) == 3 else (gx, gw)
+
+
+def _matmul_error(a: Tensor, b: Tensor) -> RuntimeError:
+    return RuntimeError(
+        f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
+        f"({a.shape[-1] if a.ndim else 'scalar'} != {b.shape[-2] if b.ndim > 1 else (b.shape[0] if b.ndim else 'scalar')})"
+    )
+
+
+def matmul(input: Any, other: Any) -> Tensor:
+    """Matrix product with PyTorch's rules: 1-D x 1-D is a dot product, a 1-D first argument
+    is a row vector and a 1-D second argument a column vector (the added dim is removed after),
+    and batch dimensions broadcast."""
+    a, b = lift(input), lift(other)
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}"
+        )
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        raise _matmul_error(a, b)
+    if a.ndim > 2 and b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise RuntimeError(
+                f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast"
+            ) from None
+    if a.dtype != b.dtype:
+        dtype = np.result_type(a._data, b._data)
+        a, b = a.to(dtype), b.to(dtype)
+    va, vb = a.ndim == 1, b.ndim == 1
+    if va:
+        a = a.unsqueeze(0)
+    if vb:
+        b = b.unsqueeze(-1)
+    out = Matmul.apply(a, b)
+    if vb:
+        out = out.squeeze(-1)
+    if va:
+        out = out.squeeze(-2 if not vb else -1)
+    return out
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got shapes {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(
+            f"bmm: expected 3-D tensors with the same batch size, got {input.shape} and "
+            f"{mat2.shape}"
+        )
+    return matmul(input, mat2)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
+        raise RuntimeError(
+            f"dot: expected two 1-D tensors of the same size, got {input.shape} and {other.shape}"
+        )
+    return matmul(input, other)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``F.linear``: x W^T + b."""
+    x, w = lift(input), lift(weight)
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise RuntimeError(
+            f"linear: input of shape {x.shape} does not match weight of shape {w.shape} "
+            f"(expected input (..., {w.shape[-1] if w.ndim else '?'}))"
+        )
+    if bias is None:
+        return Linear.apply(x, w)
+    b = lift(bias, w)
+    if b.shape != (w.shape[0],):
+        raise RuntimeError(f"linear: bias of shape {b.shape} does not match weight {w.shape}")
+    return Linear.apply(x, w, b)
+
+
+__all__ = ["matmul", "mm", "bmm", "dot", "linear"]

@@ -1,0 +1,275 @@
+"""Reductions: sum, amax, logsumexp and cumsum are primitives; mean, var, std, max, min and norm
+are composed from them."""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor, lift
+from .elementwise import exp, mul, sqrt, sub
+
+Dims = "int | tuple[int, ...] | None"
+
+
+def normalize_dims(op: str, dim: Any, ndim: int) -> tuple[int, ...]:
+    """``dim`` (an int, a sequence or None for all) as a sorted tuple of non-negative dims."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        n = builtins.max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
+        if not -n <= d < n:
+            raise IndexError(
+                f"{op}: dim {d} is out of range for a tensor of {ndim} dimensions "
+                f"(expected in [{-n}, {n - 1}])"
+            )
+        out.append(d % n if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dim} names the same dimension twice")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _kept_shape(shape: tuple, dims: tuple) -> tuple:
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    """out = sum of a over ``dims``.  Each a_i enters one sum with coefficient 1, so
+    dL/da_i = g of its sum: g (with the reduced dims put back as size 1) expanded to a's shape."""
+
+    name = "sum"
+    uses_inputs = False
+
+    def forward(self, a, dims, keepdim):
+        self.shape, self.dims = a.shape, dims
+        return a.sum(axis=dims, keepdims=keepdim)
+
+    def backward(self, g):
+        return g.reshape(_kept_shape(self.shape, self.dims)).expand(self.shape)
+
+
+class Amax(Function):
+    """out = max of a over ``dims``. The gradient goes to the elements equal to the maximum,
+    split evenly among ties: dL/da_i = g [a_i = out] / #{j: a_j = out} (PyTorch's amax and
+    max-without-dim). The mask is a constant, so the second derivative is 0."""
+
+    name = "amax"
+
+    def forward(self, a, dims, keepdim):
+        if a.size == 0:
+            raise RuntimeError(f"amax: cannot reduce an empty tensor of shape {a.shape}")
+        self.dims = dims
+        self.kept = a.max(axis=dims, keepdims=True)
+        return self.kept.copy() if keepdim else self.kept.reshape(
+            [n for i, n in enumerate(a.shape) if i not in dims]
+        )
+
+    def backward(self, g):
+        a = self.inputs[0]._data
+        mask = a == self.kept
+        weight = mask / mask.sum(axis=self.dims, keepdims=True)
+        return g.reshape(self.kept.shape) * Tensor._wrap(weight.astype(a.dtype, copy=False))
+
+
+class LogSumExp(Function):
+    """out = log sum_i e^(a_i), computed as m + log sum e^(a_i - m) with m = max a (no overflow).
+    d out / da_i = e^(a_i) / sum_j e^(a_j) = e^(a_i - out): dL/da = g softmax(a)."""
+
+    name = "logsumexp"
+    uses_output = True
+
+    def forward(self, a, dims, keepdim):
+        self.dims = dims
+        m = a.max(axis=dims, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.exp(a - m).sum(axis=dims, keepdims=True)) + m
+        self.kept_shape = out.shape
+        return out if keepdim else out.reshape(
+            [n for i, n in enumerate(a.shape) if i not in dims]
+        )
+
+    def backward(self, g):
+        a = self.inputs[0]
+        out = self.output().reshape(self.kept_shape)
+        return g.reshape(self.kept_shape) * exp(a - out)
+
+
+class Cumsum(Function):
+    """out_i = sum_{j <= i} a_j along ``dim`` (the inclusive scan).
+
+    a_j appears in every out_i with i >= j, so dL/da_j = sum_{i >= j} g_i: the cumulative sum of
+    g taken from the end, flip(cumsum(flip(g))). (Problem set 000, Assignment 1.)
+    """
+
+    name = "cumsum"
+    uses_inputs = False
+
+    def forward(self, a, dim):
+        self.dim = dim
+        return np.cumsum(a, axis=dim)
+
+    def backward(self, g):
+        return g.flip(self.dim).cumsum(self.dim).flip(self.dim)
+
+
+# ---- functions ---------------------------------------------------------------------------------
+
+
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
+    x = lift(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x._data.dtype.kind in "bu" or x._data.dtype in (np.int8, np.int16, np.int32):
+        x = x.to(np.int64)  # PyTorch sums booleans and small integers as int64
+    return Sum.apply(x, dims=normalize_dims("sum", dim, x.ndim), keepdim=keepdim)
+
+
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    x = lift(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"mean: could not infer output dtype; input dtype is {x.dtype}, pass a floating dtype"
+        )
+    dims = normalize_dims("mean", dim, x.ndim)
+    count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
+    return mul(Sum.apply(x, dims=dims, keepdim=keepdim), 1.0 / count if count else float("nan"))
+
+
+def var(
+    input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
+    *, correction: Any = None,
+) -> Tensor:
+    """Variance sum (x - mean)^2 / (N - correction); correction=1 (Bessel) by default, as in
+    PyTorch. ``unbiased=False`` is the same as correction=0."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    x = lift(input)
+    dims = normalize_dims("var", dim, x.ndim)
+    count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
+    centred = sub(x, mean(x, dims, keepdim=True))
+    ss = Sum.apply(centred * centred, dims=dims, keepdim=keepdim)
+    denom = count - correction
+    return mul(ss, 1.0 / denom if denom > 0 else float("inf"))
+
+
+def std(
+    input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
+    *, correction: Any = None,
+) -> Tensor:
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    x = lift(input)
+    dims = normalize_dims("amax", None if dim == () else dim, x.ndim)
+    return Amax.apply(x, dims=dims, keepdim=keepdim)
+
+
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    return -amax(-lift(input), dim, keepdim)
+
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _arg(np_fn: Any, op: str, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
+    x = lift(input)
+    if x._data.size == 0:
+        raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+    if dim is None:
+        return Tensor._wrap(np.asarray(np_fn(x._data), dtype=np.int64))
+    (d,) = normalize_dims(op, dim, x.ndim) or (0,)
+    return Tensor._wrap(np_fn(x._data, axis=d, keepdims=keepdim).astype(np.int64))
+
+
+def argmax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _arg(np.argmax, "argmax", input, dim, keepdim)
+
+
+def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _arg(np.argmin, "argmin", input, dim, keepdim)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """``max(x)``: the largest element (gradient split among ties). ``max(x, dim)``: the named
+    tuple (values, indices); the gradient goes to the index returned. ``max(x, y)``: maximum."""
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+
+        return maximum(input, dim)
+    if dim is None:
+        return amax(input)
+    return _select(argmax, "max", input, dim, keepdim)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+
+        return minimum(input, dim)
+    if dim is None:
+        return amin(input)
+    return _select(argmin, "min", input, dim, keepdim)
+
+
+def _select(arg_fn: Any, op: str, input: Tensor, dim: int, keepdim: bool) -> MaxResult:
+    from .index import gather
+
+    x = lift(input)
+    (d,) = normalize_dims(op, dim, x.ndim) or (0,)
+    if x.ndim == 0:
+        return MaxResult(x, Tensor._wrap(np.asarray(0, dtype=np.int64)))
+    idx = arg_fn(x, d, keepdim=True)
+    values = gather(x, d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return MaxResult(values, idx)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    x = lift(input)
+    return LogSumExp.apply(x, dims=normalize_dims("logsumexp", dim, x.ndim), keepdim=keepdim)
+
+
+def cumsum(input: Tensor, dim: int) -> Tensor:
+    x = lift(input)
+    (d,) = normalize_dims("cumsum", dim, x.ndim) or (0,)
+    if x.ndim == 0:
+        return x.clone()
+    return Cumsum.apply(x, dim=d)
+
+
+def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The p-norm over ``dim`` (all elements by default): (sum |x|^p)^(1/p); p=2 and p=1 here."""
+    x = lift(input)
+    if p in (2, "fro"):
+        return sqrt(sum(x * x, dim, keepdim))
+    if p == 1:
+        return sum(x.abs(), dim, keepdim)
+    if p == float("inf"):
+        return amax(x.abs(), () if dim is None else dim, keepdim)
+    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
+
+
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    x = lift(input)
+    return Tensor._wrap(np.asarray(x._data.all(axis=dim, keepdims=keepdim)))
+
+
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    x = lift(input)
+    return Tensor._wrap(np.asarray(x._data.any(axis=dim, keepdims=keepdim)))
+
+
+__all__ = [
+    "sum", "mean", "var", "std", "amax", "amin", "argmax", "argmin", "max", "min", "logsumexp",
+    "cumsum", "norm", "all", "any",
+]

@@ -1,0 +1,413 @@
+"""Shape and indexing primitives. Each moves elements without changing them, so its backward
+moves the gradient back: reshape <-> reshape, permute <-> inverse permute, expand <-> sum,
+flip <-> flip, cat <-> slices, getitem <-> index_accumulate, pad <-> slice."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor, lift
+from .reduce import normalize_dims
+
+
+def _dim(op: str, dim: int, ndim: int) -> int:
+    return normalize_dims(op, dim, ndim)[0] if ndim else 0
+
+
+class Reshape(Function):
+    """out = a with a new shape (same elements in the same order).  dL/da = g reshaped back."""
+
+    name = "reshape"
+    uses_inputs = False
+    is_view = True
+
+    def forward(self, a, shape):
+        self.shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise RuntimeError(
+                f"reshape: shape {tuple(shape)} is invalid for input of shape {a.shape} "
+                f"({a.size} elements)"
+            ) from None
+
+    def backward(self, g):
+        return g.reshape(self.shape)
+
+
+class Permute(Function):
+    """out[i_p0, i_p1, ...] = a[i_0, i_1, ...] (dimensions reordered by ``dims``).
+    dL/da = g permuted by the inverse permutation (argsort of dims)."""
+
+    name = "permute"
+    uses_inputs = False
+    is_view = True
+
+    def forward(self, a, dims):
+        self.dims = dims
+        return a.transpose(dims)
+
+    def backward(self, g):
+        return g.permute(tuple(np.argsort(self.dims).tolist()))
+
+
+class Expand(Function):
+    """out = a broadcast to ``shape`` (a read-only view: no copy). Each element of a is copied
+    to several outputs, so its gradient is the sum of theirs: dL/da = sum of g over the broadcast
+    dimensions (the engine's unbroadcast does exactly that)."""
+
+    name = "expand"
+    uses_inputs = False
+    is_view = True
+
+    def forward(self, a, shape):
+        try:
+            return np.broadcast_to(a, shape)
+        except ValueError:
+            raise RuntimeError(
+                f"expand: tensor of shape {a.shape} cannot be expanded to {tuple(shape)} "
+                "(only dimensions of size 1 can be expanded, and new ones only in front)"
+            ) from None
+
+    def backward(self, g):
+        return g  # summed back to the input's shape by the engine
+
+
+class Flip(Function):
+    """out = a reversed along ``dims``.  dL/da = g reversed along the same dims."""
+
+    name = "flip"
+    uses_inputs = False
+
+    def forward(self, a, dims):
+        self.dims = dims
+        return np.flip(a, dims).copy()
+
+    def backward(self, g):
+        return g.flip(self.dims)
+
+
+class Cat(Function):
+    """out = the inputs joined along ``dim``.  dL/da_k = the slice of g that a_k filled."""
+
+    name = "cat"
+    uses_inputs = False
+
+    def forward(self, *arrays, dim):
+        self.dim = dim
+        self.sizes = [a.shape[dim] for a in arrays]
+        return np.concatenate(arrays, axis=dim)
+
+    def backward(self, g):
+        out, start = [], 0
+        lead = (slice(None),) * self.dim
+        for n, need in zip(self.sizes, self.needs_input_grad):
+            out.append(g[lead + (slice(start, start + n),)] if need else None)
+            start += n
+        return tuple(out)
+
+
+class GetItem(Function):
+    """out = a[index] (basic, advanced and boolean indexing, NumPy semantics).
+    Every out element is one a element, so dL/da = zeros with g added at the index
+    (``index_accumulate``; repeated indices add up)."""
+
+    name = "getitem"
+    uses_inputs = False
+    is_view = True
+
+    def forward(self, a, index):
+        self.index, self.shape = index, a.shape
+        try:
+            return a[index]
+        except IndexError as e:
+            raise IndexError(f"getitem: {e} (tensor shape {a.shape})") from None
+
+    def backward(self, g):
+        return IndexAccumulate.apply(g, index=self.index, shape=self.shape)
+
+
+class IndexAccumulate(Function):
+    """out = zeros(shape) with g added at ``index``: the backward of getitem.
+    It is linear in g and out[index] picks g back, so dL/dg = gg[index] (getitem again)."""
+
+    name = "index_accumulate"
+    uses_inputs = False
+
+    def forward(self, g, index, shape):
+        self.index = index
+        out = np.zeros(shape, dtype=g.dtype)
+        if _is_basic(index):
+            out[index] = g  # basic indexing never repeats an element
+        else:
+            np.add.at(out, index, g)
+        return out
+
+    def backward(self, gg):
+        return gg[self.index]
+
+
+class Pad(Function):
+    """out = a with ``value`` added around it (``widths`` per dim, numpy.pad order).
+    The padding is constant, so dL/da = the centre of g, the slice where a was copied."""
+
+    name = "pad"
+    uses_inputs = False
+
+    def forward(self, a, widths, value):
+        self.centre = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
+        return np.pad(a, widths, mode="constant", constant_values=value)
+
+    def backward(self, g):
+        return g[self.centre]
+
+
+# ---- index normalisation -----------------------------------------------------------------------
+
+
+def _is_basic(index: tuple) -> bool:
+    return all(
+        isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index
+    )
+
+
+def _index(index: Any) -> tuple:
+    """A NumPy index tuple: tensors become arrays, boolean masks their ``nonzero()`` (equivalent,
+    and it lets the backward use np.add.at)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out: list = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i._data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+            if i.dtype.kind == "f":
+                raise IndexError("getitem: tensors used as indices must be long or bool")
+        if isinstance(i, np.ndarray):
+            if i.dtype == np.bool_:
+                out.extend(np.nonzero(i))
+                continue
+            if i.dtype.kind not in "iu":
+                raise IndexError(
+                    f"getitem: tensors used as indices must be long or bool, got {i.dtype}"
+                )
+        out.append(i)
+    return tuple(out)
+
+
+# ---- functions ---------------------------------------------------------------------------------
+
+
+def _shape_arg(shape: Sequence) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def reshape(input: Tensor, *shape: Any) -> Tensor:
+    shape = _shape_arg(shape)
+    if shape == input._data.shape:
+        return input
+    return Reshape.apply(input, shape=shape)
+
+
+view = reshape
+
+
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    return reshape(input, other.shape)
+
+
+def permute(input: Tensor, *dims: Any) -> Tensor:
+    dims = _shape_arg(dims)
+    if len(dims) != input.ndim or sorted(d % max(input.ndim, 1) for d in dims) != list(
+        range(input.ndim)
+    ):
+        raise RuntimeError(
+            f"permute: dims {dims} are not a permutation of the {input.ndim} dims of a tensor of "
+            f"shape {input.shape}"
+        )
+    return Permute.apply(input, dims=tuple(d % input.ndim for d in dims))
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    n = input.ndim
+    if n < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return input
+    d0, d1 = _dim("transpose", dim0, n), _dim("transpose", dim1, n)
+    dims = list(range(n))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return Permute.apply(input, dims=tuple(dims))
+
+
+def t(input: Tensor) -> Tensor:
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+def expand(input: Tensor, *shape: Any) -> Tensor:
+    shape = _shape_arg(shape)
+    lead = len(shape) - input.ndim
+    if lead < 0:
+        raise RuntimeError(
+            f"expand: the number of sizes ({len(shape)}) must be at least the number of dims of "
+            f"the tensor ({input.ndim}, shape {input.shape})"
+        )
+    shape = tuple(
+        input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape)
+    )
+    if shape == input._data.shape:
+        return input
+    return Expand.apply(input, shape=shape)
+
+
+broadcast_to = expand
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    return expand(input, other.shape)
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    if dim is None:
+        shape = tuple(n for n in input.shape if n != 1)
+    else:
+        dims = normalize_dims("squeeze", dim, input.ndim)
+        shape = tuple(n for i, n in enumerate(input.shape) if not (i in dims and n == 1))
+    return reshape(input, shape)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    n = input.ndim + 1
+    if not -n <= dim < n:
+        raise IndexError(
+            f"unsqueeze: dim {dim} is out of range for a tensor of {input.ndim} dims "
+            f"(expected in [{-n}, {n - 1}])"
+        )
+    d = dim % n
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    s, e = _dim("flatten", start_dim, input.ndim), _dim("flatten", end_dim, input.ndim)
+    shape = input.shape[:s] + (int(np.prod(input.shape[s : e + 1])),) + input.shape[e + 1 :]
+    return reshape(input, shape)
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:
+    return Flip.apply(input, dims=normalize_dims("flip", dims, input.ndim))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = [lift(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("cat: expected a non-empty list of tensors")
+    d = _dim("cat", dim, tensors[0].ndim)
+    ref = tensors[0].shape
+    for k, x in enumerate(tensors):
+        if x.ndim != len(ref) or x.shape[:d] + x.shape[d + 1 :] != ref[:d] + ref[d + 1 :]:
+            raise RuntimeError(
+                f"cat: sizes of tensors must match except in dimension {d}: tensor 0 has shape "
+                f"{ref} but tensor {k} has shape {x.shape}"
+            )
+    dtype = np.result_type(*[x._data for x in tensors])
+    tensors = [x if x.dtype == dtype else x.to(dtype) for x in tensors]
+    return Cat.apply(*tensors, dim=d)
+
+
+concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = [lift(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("stack: expected a non-empty list of tensors")
+    shapes = {x.shape for x in tensors}
+    if len(shapes) != 1:
+        raise RuntimeError(f"stack: expects each tensor to be equal size, got shapes {shapes}")
+    return cat([unsqueeze(x, dim) for x in tensors], dim)
+
+
+def getitem(input: Tensor, index: Any) -> Tensor:
+    return GetItem.apply(input, index=_index(index))
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = _dim("narrow", dim, input.ndim)
+    return getitem(input, (slice(None),) * d + (slice(start, start + length),))
+
+
+def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    d = _dim("split", dim, input.ndim)
+    n = input.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        sizes = [min(step, n - s) for s in range(0, n, step)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split: sections {sizes} sum to {sum(sizes)}, but dim {d} has size {n}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(input, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    n = input.shape[_dim("chunk", dim, input.ndim)]
+    return split(input, -(-n // chunks), dim)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    d = _dim("unbind", dim, input.ndim)
+    return tuple(
+        getitem(input, (slice(None),) * d + (i,)) for i in range(input.shape[d])
+    )
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    d = _dim("index_select", dim, input.ndim)
+    return getitem(input, (slice(None),) * d + (lift(index)._data,))
+
+
+def repeat(input: Tensor, *sizes: Any) -> Tensor:
+    """Tile the tensor ``sizes`` times along each dim (composed of expand and reshape)."""
+    sizes = _shape_arg(sizes)
+    x = reshape(input, (1,) * (len(sizes) - input.ndim) + input.shape)
+    inter, final = [], []
+    for r, n in zip(sizes, x.shape):
+        inter += [r, n]
+        final.append(r * n)
+    x = reshape(x, tuple(v for n in x.shape for v in (1, n)))
+    return reshape(expand(x, tuple(inter)), tuple(final))
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """``F.pad``: ``pad`` lists (left, right) widths from the last dimension backwards."""
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(
+            f"pad: padding {tuple(pad)} must have an even length of at most 2 * {input.ndim}"
+        )
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} (only 'constant' is supported)")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
+    widths = [(0, 0)] * input.ndim
+    for k in range(len(pad) // 2):
+        widths[input.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    return Pad.apply(input, widths=tuple(widths), value=value)
+
+
+__all__ = [
+    "reshape", "view", "view_as", "permute", "transpose", "t", "expand", "broadcast_to",
+    "expand_as", "squeeze", "unsqueeze", "flatten", "flip", "cat", "concatenate", "stack",
+    "getitem", "narrow", "split", "chunk", "unbind", "index_select", "repeat", "pad",
+]

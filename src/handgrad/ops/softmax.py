@@ -1,0 +1,71 @@
+"""softmax and log_softmax: fused primitives, because the composition exp(x) / sum exp(x)
+overflows and its log loses precision. Both subtract the maximum first."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor, lift
+from .reduce import normalize_dims
+
+
+def _shifted(a: np.ndarray, dim: int) -> np.ndarray:
+    m = a.max(axis=dim, keepdims=True)
+    return a - np.where(np.isfinite(m), m, 0)
+
+
+class Softmax(Function):
+    """out_i = e^(a_i) / sum_j e^(a_j) along ``dim``.
+    d out_i / d a_j = out_i ([i = j] - out_j), so dL/da = out (g - sum_j g_j out_j)."""
+
+    name = "softmax"
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, a, dim):
+        self.dim = dim
+        e = np.exp(_shifted(a, dim))
+        e /= e.sum(axis=dim, keepdims=True)
+        return e
+
+    def backward(self, g):
+        out = self.output()
+        return out * (g - (g * out).sum(self.dim, keepdim=True))
+
+
+class LogSoftmax(Function):
+    """out_i = a_i - log sum_j e^(a_j) along ``dim``.
+    d out_i / d a_j = [i = j] - softmax_j, so dL/da = g - softmax(a) sum_i g_i, with
+    softmax(a) = e^out."""
+
+    name = "log_softmax"
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, a, dim):
+        self.dim = dim
+        z = _shifted(a, dim)
+        return z - np.log(np.exp(z).sum(axis=dim, keepdims=True))
+
+    def backward(self, g):
+        return g - self.output().exp() * g.sum(self.dim, keepdim=True)
+
+
+def _softmax_dim(op: str, x: Tensor, dim: int | None) -> int:
+    if dim is None:  # PyTorch's legacy implicit choice
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return normalize_dims(op, dim, x.ndim)[0] if x.ndim else 0
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    x = lift(input) if dtype is None else lift(input).to(dtype)
+    return Softmax.apply(x, dim=_softmax_dim("softmax", x, dim))
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    x = lift(input) if dtype is None else lift(input).to(dtype)
+    return LogSoftmax.apply(x, dim=_softmax_dim("log_softmax", x, dim))
+
+
+__all__ = ["softmax", "log_softmax"]
