@@ -19,3 +19,4 @@ from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  
 from .tensor import Tensor, get_default_dtype, set_default_dtype  # noqa: F401
 
 __version__ = "0.1.0"
+from .gradcheck import check_vjp, gradcheck, gradgradcheck  # noqa: F401,E402

@@ -7,6 +7,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor, lift
 from .reduce import normalize_dims
+from .shape import pad
 
 
 def _full_index(index: np.ndarray, dim: int) -> tuple:
@@ -81,7 +82,7 @@ class ScatterAdd(Function):
                 pads = []
                 for m, n in reversed(list(zip(gs.shape, src_shape))):
                     pads += [0, n - m]
-                gs = gs.pad(pads)
+                gs = pad(gs, pads)
         return (g if na else None), None, gs
 
 

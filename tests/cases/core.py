@@ -1,0 +1,299 @@
+"""Parity cases for the core primitives (element-wise, reductions, shape, indexing, linalg,
+softmax)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .common import Case, binary, broadcast_shapes, dim, rng, shape, unary, values
+
+
+def F(lib):  # noqa: N802  (torch.nn.functional or handgrad.nn.functional)
+    return lib.nn.functional
+
+
+def _reduce_case(method: str, kind: str = "any", allow_none: bool = True, **kw) -> Case:
+    def draw(data):
+        s = shape(data)
+        return [values(rng(data), s, kind)], {
+            "dim": dim(data, len(s), allow_none), "keepdim": data.draw(st.booleans()),
+        }
+
+    def fn(lib, x, dim, keepdim):
+        if dim is None:
+            return getattr(x, method)()
+        return getattr(x, method)(dim=dim, keepdim=keepdim)
+
+    return Case(fn, draw, **kw)
+
+
+def _softmax_case(name: str) -> Case:
+    def draw(data):
+        s = shape(data, min_dims=1)
+        return [values(rng(data), s) * 3], {"dim": data.draw(st.integers(-len(s), len(s) - 1))}
+
+    return Case(lambda lib, x, dim: getattr(F(lib), name)(x, dim), draw)
+
+
+def _cumsum_draw(data):
+    s = shape(data, min_dims=1)
+    return [values(rng(data), s)], {"dim": data.draw(st.integers(-len(s), len(s) - 1))}
+
+
+def _reshape_draw(data):
+    s = shape(data)
+    n = int(np.prod(s))
+    r = rng(data)
+    new = [n]
+    if n % 2 == 0 and n > 1:
+        new = [2, n // 2]
+    if data.draw(st.booleans()):
+        new = new + [1]
+    new[int(r.integers(len(new)))] = -1
+    return [values(r, s)], {"shape": tuple(new)}
+
+
+def _permute_draw(data):
+    s = shape(data)
+    perm = data.draw(st.permutations(range(len(s))))
+    return [values(rng(data), s)], {"dims": tuple(perm)}
+
+
+def _expand_draw(data):
+    small, big = broadcast_shapes(data, 2)
+    target = tuple(np.broadcast_shapes(small, big))
+    return [values(rng(data), small)], {"size": target}
+
+
+def _flip_draw(data):
+    s = shape(data, min_dims=1)
+    dims = data.draw(st.lists(st.integers(-len(s), len(s) - 1), min_size=1, max_size=len(s),
+                              unique_by=lambda d: d % len(s)))
+    return [values(rng(data), s)], {"dims": tuple(dims)}
+
+
+def _cat_draw(data):
+    s = shape(data, min_dims=1)
+    d = data.draw(st.integers(-len(s), len(s) - 1))
+    r = rng(data)
+    k = data.draw(st.integers(1, 3))
+    arrays = []
+    for _ in range(k):
+        t = list(s)
+        t[d] = int(r.integers(1, 4))
+        arrays.append(values(r, tuple(t)))
+    return arrays, {"dim": d}
+
+
+def _getitem_draw(data):
+    s = shape(data, min_dims=1)
+    r = rng(data)
+    kind = data.draw(st.sampled_from(["basic", "advanced", "bool", "mixed", "int"]))
+    n0 = s[0]
+    if kind == "basic":
+        a, b = sorted(r.integers(-n0, n0 + 1, 2).tolist())
+        idx = (slice(a, b if b != a else None, int(r.integers(1, 3))), Ellipsis, None)
+    elif kind == "int":
+        idx = (int(r.integers(-n0, n0)),)
+    elif kind == "advanced":
+        idx = (r.integers(-n0, n0, int(r.integers(1, 6))),)  # repeats allowed: they accumulate
+    elif kind == "bool":
+        idx = (r.random(s) > 0.4,)
+    else:
+        idx = (slice(None), r.integers(0, s[1], 3)) if len(s) > 1 else (r.integers(0, n0, 2),)
+    return [values(r, s)], {"index": idx}
+
+
+def _getitem_fn(lib, x, index):
+    if lib.__name__ == "torch":
+        import torch
+
+        index = tuple(torch.as_tensor(i) if isinstance(i, np.ndarray) else i for i in index)
+    return x[index]
+
+
+def _index_accumulate_draw(data):
+    base, idx = _getitem_draw(data)
+    x = base[0]
+    g = values(rng(data), np.asarray(x[idx["index"]]).shape)
+    return [g], {"index": idx["index"], "shape": x.shape}
+
+
+def _index_accumulate_fn(lib, g, index, shape):
+    if lib.__name__ == "torch":
+        import torch
+
+        # torch's own backward of x[index], kept differentiable in g.
+        x = torch.zeros(shape, dtype=g.dtype, requires_grad=True)
+        return torch.autograd.grad(_getitem_fn(torch, x, index), x, g, create_graph=True)[0]
+    from handgrad.ops.shape import IndexAccumulate, _index
+
+    return IndexAccumulate.apply(g, index=_index(index), shape=shape)
+
+
+def _pad_draw(data):
+    s = shape(data, min_dims=1)
+    k = data.draw(st.integers(1, len(s)))
+    pads = tuple(data.draw(st.lists(st.integers(0, 2), min_size=2 * k, max_size=2 * k)))
+    return [values(rng(data), s)], {"pad": pads, "value": data.draw(st.sampled_from([0.0, 1.5]))}
+
+
+def _gather_draw(data):
+    s = shape(data, min_dims=1)
+    d = data.draw(st.integers(-len(s), len(s) - 1))
+    r = rng(data)
+    ishape = tuple(int(r.integers(1, n + 1)) for n in s)
+    ishape = ishape[: d % len(s)] + (int(r.integers(1, 5)),) + ishape[d % len(s) + 1 :]
+    idx = r.integers(0, s[d], ishape)
+    return [values(r, s), idx], {"dim": d}
+
+
+def _scatter_draw(larger_src):
+    def draw(data):
+        (x, idx), p = _gather_draw(data)
+        r = rng(data)
+        src_shape = tuple(n + int(r.integers(0, 2) if larger_src else 0) for n in idx.shape)
+        return [x, idx, values(r, src_shape)], p
+
+    return draw
+
+
+def _scatter_fn(lib, x, idx, src, dim):
+    return x.scatter_add(dim, idx, src)
+
+
+def _matmul_draw(data):
+    r = rng(data)
+    n, k, m = (int(v) for v in r.integers(1, 5, 3))
+    kind = data.draw(st.sampled_from(["mm", "mv", "vm", "vv", "batched", "broadcast"]))
+    if kind == "mm":
+        sa, sb = (n, k), (k, m)
+    elif kind == "mv":
+        sa, sb = (n, k), (k,)
+    elif kind == "vm":
+        sa, sb = (k,), (k, m)
+    elif kind == "vv":
+        sa, sb = (k,), (k,)
+    elif kind == "batched":
+        b = int(r.integers(1, 4))
+        sa, sb = (b, n, k), (b, k, m)
+    else:
+        sa, sb = (2, 1, n, k), (3, k, m)
+    return [values(r, sa), values(r, sb)], {}
+
+
+def _linear_draw(data):
+    r = rng(data)
+    lead = shape(data, min_dims=1, max_dims=3)[:-1] or ()
+    i, o = (int(v) for v in r.integers(1, 5, 2))
+    arrays = [values(r, lead + (i,)), values(r, (o, i))]
+    if data.draw(st.booleans()):
+        arrays.append(values(r, (o,)))
+    return arrays, {}
+
+
+def _where_draw(data):
+    r = rng(data)
+    sc, sa, sb = broadcast_shapes(data, 3)
+    return [r.random(sc) > 0.5, values(r, sa), values(r, sb)], {}
+
+
+def _clamp_draw(kind):
+    def draw(data):
+        r = rng(data)
+        lo, hi = data.draw(st.sampled_from([(-0.5, 0.5), (None, 0.25), (-0.25, None),
+                                            (0.0, 1.0)]))
+        return [values(r, shape(data), kind)], {"min": lo, "max": hi}
+
+    return draw
+
+
+def _softplus_draw(data):
+    r = rng(data)
+    beta = data.draw(st.sampled_from([1.0, 2.0, 0.5]))
+    return [values(r, shape(data)) * 4], {"beta": beta,
+                                          "threshold": data.draw(st.sampled_from([20.0, 2.0]))}
+
+
+def _pow_scalar_draw(data):
+    r = rng(data)
+    return [values(r, shape(data), "pos")], {"p": data.draw(st.sampled_from([2, 3, 0.5, -1.5, 0]))}
+
+
+def _to_draw(data):
+    return [values(rng(data), shape(data))], {"target": data.draw(st.sampled_from(["f32", "f64"]))}
+
+
+def _to_fn(lib, x, target):
+    y = x.float() if target == "f32" else x.double()
+    return y * y
+
+
+CASES = {
+    "add": [Case(lambda lib, a, b: a + b, binary()),
+            Case(lambda lib, a: 2.5 + a, unary(), note="Python scalar keeps the dtype")],
+    "sub": [Case(lambda lib, a, b: a - b, binary()),
+            Case(lambda lib, a: 1 - a, unary())],
+    "mul": [Case(lambda lib, a, b: a * b, binary())],
+    "div": [Case(lambda lib, a, b: a / b, binary("any", "nonzero")),
+            Case(lambda lib, a: 2.0 / a, unary("nonzero"))],
+    "pow": [Case(lambda lib, a, b: a**b, binary("pos", "any")),
+            Case(lambda lib, a, p: a**p, _pow_scalar_draw),
+            Case(lambda lib, a: a**2, unary("ints"), fd=False,
+                 note="integers: exponent rule at a = 0")],
+    "neg": [Case(lambda lib, a: -a, unary())],
+    "exp": [Case(lambda lib, a: a.exp(), unary())],
+    "log": [Case(lambda lib, a: a.log(), unary("pos"))],
+    "log1p": [Case(lambda lib, a: a.log1p(), unary("pos"))],
+    "sqrt": [Case(lambda lib, a: a.sqrt(), unary("pos"))],
+    "abs": [Case(lambda lib, a: a.abs(), unary("nonzero")),
+            Case(lambda lib, a: a.abs(), unary("ints"), fd=False, note="gradient 0 at 0")],
+    "sin": [Case(lambda lib, a: a.sin(), unary())],
+    "cos": [Case(lambda lib, a: a.cos(), unary())],
+    "tanh": [Case(lambda lib, a: a.tanh(), unary())],
+    "sigmoid": [Case(lambda lib, a: a.sigmoid(), unary()),
+                Case(lambda lib, a: (a * 40).sigmoid(), unary(), fd=False,
+                     note="saturated: no overflow")],
+    "relu": [Case(lambda lib, a: a.relu(), unary("nonzero")),
+             Case(lambda lib, a: F(lib).relu(a), unary("ints"), fd=False, note="kink at 0")],
+    "softplus": [Case(lambda lib, a, beta, threshold: F(lib).softplus(a, beta, threshold),
+                      _softplus_draw, fd=False),
+                 Case(lambda lib, a: F(lib).softplus(a), unary())],
+    "erf": [Case(lambda lib, a: lib.erf(a), unary()),
+            Case(lambda lib, a: F(lib).gelu(a), unary())],
+    "clamp": [Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("distinct")),
+              Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("ints"), fd=False,
+                   note="values on the boundaries")],
+    "maximum": [Case(lambda lib, a, b: lib.maximum(a, b), binary("distinct", "distinct"),
+                     fd=False),
+                Case(lambda lib, a, b: lib.maximum(a, b), binary("ints", "ints"), fd=False,
+                     note="ties split the gradient")],
+    "minimum": [Case(lambda lib, a, b: lib.minimum(a, b), binary("ints", "ints"), fd=False)],
+    "where": [Case(lambda lib, c, a, b: lib.where(c, a, b), _where_draw)],
+    "to": [Case(_to_fn, _to_draw, tol64=(1e-6, 1e-6), fd=False,
+                note="a float32 round trip is too coarse for finite differences")],
+    "clone": [Case(lambda lib, a: a.clone() * a, unary())],
+    "sum": [_reduce_case("sum")],
+    "amax": [_reduce_case("amax", "distinct"),
+             Case(lambda lib, a: a.max(), unary("ints"), fd=False, note="ties share")],
+    "logsumexp": [_reduce_case("logsumexp", allow_none=False)],
+    "cumsum": [Case(lambda lib, a, dim: a.cumsum(dim), _cumsum_draw)],
+    "reshape": [Case(lambda lib, a, shape: a.reshape(shape), _reshape_draw)],
+    "permute": [Case(lambda lib, a, dims: a.permute(dims), _permute_draw)],
+    "expand": [Case(lambda lib, a, size: a.expand(size), _expand_draw)],
+    "flip": [Case(lambda lib, a, dims: a.flip(dims), _flip_draw)],
+    "cat": [Case(lambda lib, *arrays, dim: lib.cat(arrays, dim), _cat_draw)],
+    "getitem": [Case(_getitem_fn, _getitem_draw)],
+    "index_accumulate": [Case(_index_accumulate_fn, _index_accumulate_draw)],
+    "pad": [Case(lambda lib, a, pad, value: F(lib).pad(a, pad, value=value), _pad_draw)],
+    "gather": [Case(lambda lib, a, idx, dim: a.gather(dim, idx), _gather_draw)],
+    "scatter_add": [Case(_scatter_fn, _scatter_draw(False)),
+                    # src larger than index: torch's backward rejects it, so only the finite
+                    # differences judge handgrad's (zero) gradient for the unused part.
+                    Case(_scatter_fn, _scatter_draw(True), grad=False)],
+    "matmul": [Case(lambda lib, a, b: a @ b, _matmul_draw)],
+    "linear": [Case(lambda lib, *args: F(lib).linear(*args), _linear_draw)],
+    "softmax": [_softmax_case("softmax")],
+    "log_softmax": [_softmax_case("log_softmax")],
+}
