@@ -20,3 +20,4 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype  # noqa: F401
 
 __version__ = "0.1.0"
 from .gradcheck import check_vjp, gradcheck, gradgradcheck  # noqa: F401,E402
+from . import viz  # noqa: F401,E402

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _grad_enabled = True
 _anomaly = False
+_anomaly_node = ""  # under detect_anomaly: the node whose backward is running
 
 
 def is_grad_enabled() -> bool:
@@ -112,6 +113,9 @@ def _check_finite(array: np.ndarray, what: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Primitives
 
+_NO_GRAD = [(), (False,), (False, False), (False, False, False)]
+_new_tensor = object.__new__
+
 PRIMITIVES: dict[str, type["Function"]] = {}
 """Every primitive by name. The parity tests are driven by this registry: a primitive without a
 test case fails the suite."""
@@ -166,33 +170,49 @@ class Function:
     @classmethod
     def apply(cls, *inputs: "Tensor", **params: Any) -> "Tensor":
         fn = cls()
-        record = _grad_enabled and cls.differentiable and any(t._requires_grad for t in inputs)
-        fn.needs_input_grad = (
-            tuple(t._requires_grad for t in inputs) if record else (False,) * len(inputs)
-        )
-        out_data = fn.forward(*[t._data for t in inputs], **params)
+        record = False
+        if _grad_enabled and cls.differentiable:
+            for t in inputs:
+                if t._requires_grad:
+                    record = True
+                    break
+        if record:
+            fn.needs_input_grad = tuple([t._requires_grad for t in inputs])
+        else:
+            fn.needs_input_grad = _NO_GRAD[len(inputs)] if len(inputs) < 4 else (False,) * len(
+                inputs)
+        if len(inputs) == 1:
+            out_data = fn.forward(inputs[0]._data, **params)
+        elif len(inputs) == 2:
+            out_data = fn.forward(inputs[0]._data, inputs[1]._data, **params)
+        else:
+            out_data = fn.forward(*[t._data for t in inputs], **params)
         if type(out_data) is not np.ndarray:
             out_data = np.asarray(out_data)
         if _anomaly:
-            _check_finite(out_data, f"forward of '{cls.name}'")
-        out = Tensor.__new__(Tensor)
+            where = f"backward of '{_anomaly_node}'" if _anomaly_node else f"forward of '{cls.name}'"
+            _check_finite(out_data, where)
+        out = _new_tensor(Tensor)
         out._data = out_data
         out._requires_grad = record
         out.grad = None
         out._hooks = None
-        out._ctx = None
-        if cls.is_view and inputs and np.may_share_memory(out_data, inputs[0]._data):
+        if cls.is_view and np.may_share_memory(out_data, inputs[0]._data):
             out._version = inputs[0]._version  # views share a version counter, as in PyTorch
         else:
             out._version = [0]
         if record:
             fn.inputs = inputs
+            fn.out_shape = out_data.shape
             if cls.uses_inputs:
-                fn._versions = tuple(t._version[0] for t in inputs)
+                fn._versions = tuple([t._version[0] for t in inputs])
             if cls.uses_output:
                 fn.out = out_data
                 fn._out_version = out._version
+                fn._out_v = out._version[0]
             out._ctx = fn
+        else:
+            out._ctx = None
         return out
 
     # Helpers for backward -------------------------------------------------------------------
@@ -212,7 +232,7 @@ class Function:
         return t
 
     def _check_versions(self) -> None:
-        if self.uses_inputs:
+        if self.uses_inputs and self._versions != tuple([t._version[0] for t in self.inputs]):
             for i, (t, v) in enumerate(zip(self.inputs, self._versions)):
                 if t._version[0] != v:
                     raise RuntimeError(
@@ -220,17 +240,17 @@ class Function:
                         f"modified by an in-place operation: it is at version {t._version[0]}, "
                         f"expected version {v}. Use an out-of-place operation or clone() it first."
                     )
-        if self.uses_output and self._out_version[0] != 0:
+        if self.uses_output and self._out_version[0] != self._out_v:
             raise RuntimeError(
                 f"{self.name}: its output (shape {self.out.shape}), needed for the gradient, was "
-                f"modified by an in-place operation (version {self._out_version[0]}, expected 0)."
+                f"modified by an in-place operation (version {self._out_version[0]}, expected "
+                f"{self._out_v})."
             )
 
     def _release(self) -> None:
-        # Free what backward needed; the graph structure (inputs) stays so a second backward can
-        # report the problem clearly.
-        for key in [k for k in self.__dict__ if k not in ("inputs", "needs_input_grad")]:
-            del self.__dict__[key]
+        # Mark the node as consumed: a second backward through it is an error unless the first
+        # passed retain_graph=True (PyTorch's rule). The saved arrays themselves go when the graph
+        # is dropped; freeing them here would cost more time than the memory is worth.
         self._freed = True
 
     def __repr__(self) -> str:
@@ -242,30 +262,28 @@ class Function:
 
 
 def _sort_nodes(roots: Iterable[Function]) -> list[Function]:
-    """Every node reachable from ``roots``, each listed after all nodes it depends on
-    (post-order of an iterative depth-first search)."""
+    """Every node reachable from ``roots``, each listed after all nodes it depends on: an
+    iterative depth-first search (no recursion limit) that appends a node once all its inputs'
+    nodes are listed. A ``True`` marker below a node's inputs on the stack says "inputs done"."""
     order: list[Function] = []
-    seen: set[int] = set()
+    seen: set[Function] = set()
+    stack: list = []
     for root in roots:
-        if id(root) in seen:
-            continue
-        seen.add(id(root))
-        stack: list[tuple[Function, int]] = [(root, 0)]
+        stack.append(root)
         while stack:
-            fn, i = stack[-1]
-            inputs = fn.inputs
-            n = len(inputs)
-            while i < n:
-                parent = inputs[i]._ctx
-                i += 1
-                if parent is not None and id(parent) not in seen:
-                    seen.add(id(parent))
-                    stack[-1] = (fn, i)
-                    stack.append((parent, 0))
-                    break
-            else:
-                stack.pop()
-                order.append(fn)
+            fn = stack.pop()
+            if fn is True:
+                order.append(stack.pop())
+                continue
+            if fn in seen:
+                continue
+            seen.add(fn)
+            stack.append(fn)
+            stack.append(True)
+            for t in fn.inputs:
+                parent = t._ctx
+                if parent is not None and parent not in seen:
+                    stack.append(parent)
     return order
 
 
@@ -321,7 +339,7 @@ def run_backward(
             wanted[id(t._ctx) if t._ctx is not None else id(t)] = i
 
     order = _sort_nodes(r._ctx for r in roots if r._ctx is not None)
-    global _grad_enabled
+    global _grad_enabled, _anomaly_node
     prev_mode = _grad_enabled
     _grad_enabled = create_graph
     try:
@@ -343,10 +361,18 @@ def run_backward(
                 rt = fn._retained()
                 if rt is not None:
                     rt.grad = g if rt.grad is None else rt.grad + g
-            if id(fn) in wanted:
+            if wanted and id(fn) in wanted:
                 captured[id(fn)] = g
-            fn._check_versions()
-            in_grads = fn.backward(g)
+            if fn.uses_inputs or fn.uses_output:
+                fn._check_versions()
+            if _anomaly:
+                _anomaly_node = fn.name
+                try:
+                    in_grads = fn.backward(g)
+                finally:
+                    _anomaly_node = ""
+            else:
+                in_grads = fn.backward(g)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             for t, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads):
@@ -354,7 +380,8 @@ def run_backward(
                     continue
                 if _anomaly:
                     _check_finite(gi._data, f"backward of '{fn.name}'")
-                gi = _sum_to(gi, t)
+                if gi._data.shape != t._data.shape or gi._data.dtype != t._data.dtype:
+                    gi = _sum_to(gi, t)
                 ctx = t._ctx
                 if ctx is None:
                     leaves[t] = leaves[t] + gi if t in leaves else gi
@@ -378,8 +405,15 @@ def run_backward(
                 for hook in t._hooks:
                     new = hook(g)
                     g = new if new is not None else g
-            if create_graph or t.grad is not None:
-                t.grad = g if t.grad is None else t.grad + g
+            if t.grad is not None:
+                if create_graph:
+                    t.grad = t.grad + g
+                else:  # accumulate in place, as PyTorch does outside create_graph
+                    t.grad._data += g._data
+                    t.grad._version[0] += 1
+                continue
+            if create_graph:
+                t.grad = g
                 continue
             base = g._data.base if g._data.base is not None else g._data
             if id(base) in owned or any(g is r for r in grad_roots):
@@ -413,7 +447,7 @@ def backward(
                 f"backward: grad can be implicitly created only for scalar outputs, but the tensor "
                 f"has shape {tensor.shape}; pass gradient= a tensor of that shape"
             )
-        gradient = Tensor._wrap(np.ones_like(tensor._data), False)
+        gradient = Tensor._wrap(np.ones(tensor._data.shape, tensor._data.dtype), False)
     else:
         gradient = _as_grad(gradient, tensor, "backward")
     if retain_graph is None:
@@ -457,7 +491,7 @@ def grad(
                     f"grad: grad can be implicitly created only for scalar outputs, but output {i} "
                     f"has shape {o.shape}; pass grad_outputs"
                 )
-            g = Tensor._wrap(np.ones_like(o._data), False)
+            g = Tensor._wrap(np.ones(o._data.shape, o._data.dtype), False)
         gs.append(_as_grad(g, o, "grad"))
     for i, t in enumerate(inputs):
         if not t._requires_grad:

@@ -22,7 +22,22 @@ def _binary(fn: type[Function], a: Any, b: Any) -> Tensor:
         a = lift(a, b)
     else:
         b = lift(b, a)
-    return fn.apply(a, b)
+    try:
+        return fn.apply(a, b)
+    except ValueError:
+        _check_broadcast(fn.name, a, b)
+        raise
+
+
+def _check_broadcast(op: str, *tensors: Tensor) -> None:
+    try:
+        np.broadcast_shapes(*[t.shape for t in tensors])
+    except ValueError:
+        shapes = " and ".join(str(t.shape) for t in tensors)
+        raise ValueError(
+            f"{op}: shapes {shapes} cannot be broadcast together (sizes must be equal or 1, "
+            "aligned from the last dimension)"
+        ) from None
 
 
 class Add(Function):
@@ -490,6 +505,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
         input = lift(input, other)
     else:
         input, other = lift(input), lift(other)
+    _check_broadcast("where", cond, input, other)
     return Where.apply(cond, input, other)
 
 
