@@ -297,3 +297,24 @@ CASES = {
     "softmax": [_softmax_case("softmax")],
     "log_softmax": [_softmax_case("log_softmax")],
 }
+
+
+def _nll_draw(data):
+    r = rng(data)
+    n, c = (int(v) for v in r.integers(1, 5, 2))
+    extra = tuple(int(v) for v in r.integers(1, 3, data.draw(st.integers(0, 1))))
+    x = values(r, (n, c) + extra)
+    y = r.integers(0, c, (n,) + extra)
+    if data.draw(st.booleans()) and y.size > 1:
+        y.flat[0] = -100  # ignored target
+    w = r.uniform(0.5, 2.0, c) if data.draw(st.booleans()) else None
+    return [x, y], {"weight": w, "reduction": data.draw(st.sampled_from(["mean", "sum", "none"]))}
+
+
+def _nll_fn(lib, x, y, weight, reduction):
+    if weight is not None:
+        weight = lib.tensor(weight).to(x.dtype)
+    return F(lib).nll_loss(F(lib).log_softmax(x, 1), y, weight=weight, reduction=reduction)
+
+
+CASES["nll_loss"] = [Case(_nll_fn, _nll_draw)]

@@ -12,6 +12,7 @@ import numpy as np
 from .. import ops
 from ..ops import log_softmax, pad, relu, sigmoid, softmax, softplus, tanh  # noqa: F401
 from ..ops.linalg import linear  # noqa: F401
+from ..ops.loss import NllLoss
 from ..random import _generator
 from ..tensor import Tensor, lift
 
@@ -113,14 +114,15 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if yy.size and (yy.min() < 0 or yy.max() >= c):
         bad = yy.max() if yy.max() >= c else yy.min()
         raise IndexError(f"nll_loss: target {bad} is out of bounds for {c} classes")
-    picked = ops.gather(x, 1, Tensor._wrap(yy[:, None])).squeeze(1)
     w = keep.astype(x.dtype)
     if weight is not None:
         w = w * lift(weight)._data.astype(x.dtype)[yy]
-    loss = -picked * Tensor._wrap(w)
-    if reduction == "mean":
-        return loss.sum() / float(w.sum())
-    return _reduce("nll_loss", loss, reduction)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    grids = np.indices(yy.shape, sparse=True)
+    index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...): the target class of each
+    scale = 1.0 if reduction != "mean" else (1.0 / float(w.sum()) if w.sum() else float("nan"))
+    return NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,

@@ -137,10 +137,10 @@ class IndexAccumulate(Function):
     name = "index_accumulate"
     uses_inputs = False
 
-    def forward(self, g, index, shape):
+    def forward(self, g, index, shape, accumulate=True):
         self.index = index
         out = np.zeros(shape, dtype=g.dtype)
-        if _is_basic(index):
+        if not accumulate or _is_basic(index):
             out[index] = g  # basic indexing never repeats an element
         else:
             np.add.at(out, index, g)
