@@ -1,0 +1,147 @@
+"""DataLoader: batches of samples from a dataset, with PyTorch's arguments and collate rules.
+
+Single-process: there are no workers, so no ``num_workers``, ``pin_memory`` or
+``worker_init_fn``. When the dataset can hand over a whole batch from an index array
+(``TensorDataset``, a ``Subset`` of one, ``MNIST`` without transforms) and the default
+collate is used, each batch is one fancy-indexing operation instead of a Python loop over
+its samples; the result is the same as fetching and collating item by item.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import copy
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .. import ops
+from ..random import Generator
+from ..tensor import Tensor
+from .sampler import BatchSampler, RandomSampler, SequentialSampler, _positive_int
+
+
+def _collate_error(what: Any) -> TypeError:
+    return TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
+                     f"dicts or lists; found {what}")
+
+
+def default_collate(batch: Sequence) -> Any:
+    """Stack a list of samples into a batch, as ``torch.utils.data.default_collate``.
+
+    Tensors and NumPy arrays are stacked along a new first dimension, keeping their dtype;
+    Python floats become a float64 tensor, ints int64, bools bool (PyTorch's choice, which
+    differs from ``hg.tensor``'s float32 for Python floats); NumPy scalars keep their dtype;
+    strings stay a list. Dicts collate per key, named tuples per field, and tuples and lists
+    are transposed: a batch of ``(x, y)`` pairs becomes the list ``[X, Y]``."""
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        if any(b.requires_grad for b in batch):
+            return ops.stack(batch)  # differentiable, as torch.stack
+        return Tensor._wrap(np.stack([b._data for b in batch]))
+    if isinstance(elem, (np.ndarray, np.generic)) and not isinstance(elem, (np.str_, np.bytes_)):
+        if elem.dtype.kind in "SUOV":
+            raise _collate_error(elem.dtype)
+        return Tensor._wrap(np.stack(batch) if isinstance(elem, np.ndarray) else np.array(batch))
+    if isinstance(elem, bool):
+        return Tensor._wrap(np.array(batch, dtype=np.bool_))
+    if isinstance(elem, float):
+        return Tensor._wrap(np.array(batch, dtype=np.float64))
+    if isinstance(elem, int):
+        return Tensor._wrap(np.array(batch, dtype=np.int64))
+    if isinstance(elem, (str, bytes)):
+        return batch
+    if isinstance(elem, collections.abc.Mapping):
+        out = {key: default_collate([d[key] for d in batch]) for key in elem}
+        if isinstance(elem, collections.abc.MutableMapping) and type(elem) is not dict:
+            clone = copy.copy(elem)
+            clone.update(out)
+            return clone
+        return out
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        if any(len(b) != len(elem) for b in batch):
+            sizes = sorted({len(b) for b in batch})
+            raise RuntimeError(f"default_collate: each element in list of batch should be of "
+                               f"equal size, got sizes {sizes}")
+        return [default_collate(s) for s in zip(*batch)]
+    raise _collate_error(type(elem))
+
+
+def default_convert(data: Any) -> Any:
+    """One sample with its NumPy arrays and scalars turned into tensors, recursing into
+    dicts, tuples and lists (the collate of ``batch_size=None``); the rest is left as is."""
+    if isinstance(data, np.ndarray):
+        return data if data.dtype.kind in "SUOV" else Tensor._wrap(data)
+    if isinstance(data, np.generic) and not isinstance(data, (np.str_, np.bytes_)):
+        return Tensor._wrap(np.asarray(data))
+    if isinstance(data, collections.abc.Mapping):
+        return {key: default_convert(value) for key, value in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, (tuple, list)):
+        return [default_convert(d) for d in data]
+    return data
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches, as ``torch.utils.data.DataLoader``.
+
+    ``shuffle=True`` draws a fresh permutation each epoch from ``generator`` (or, without it,
+    from the global generator, at the start of the epoch). A seeded generator gives the same
+    batches run after run. ``sampler`` (any iterable of indices) and ``shuffle`` are exclusive;
+    ``batch_sampler`` (an iterable of index lists) excludes ``batch_size``, ``shuffle``,
+    ``sampler`` and ``drop_last``. ``batch_size=None`` turns batching off: samples come one by one
+    through ``default_convert``. ``len(loader)`` is the number of batches."""
+
+    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool = False,
+                 sampler: Iterable | None = None, batch_sampler: Iterable | None = None,
+                 drop_last: bool = False, collate_fn: Callable[[list], Any] | None = None,
+                 generator: Generator | None = None) -> None:
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                                 "batch_size, shuffle, sampler, and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None:
+            if drop_last:
+                raise ValueError("DataLoader: batch_size=None disables batching and is mutually "
+                                 "exclusive with drop_last")
+        else:
+            _positive_int("batch_size", batch_size, "DataLoader")
+        if sampler is None:
+            sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                       else SequentialSampler(dataset))
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        if collate_fn is None:
+            collate_fn = default_convert if batch_sampler is None else default_collate
+
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.collate_fn = collate_fn
+        self.generator = generator
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.batch_sampler is None:
+            for index in self.sampler:
+                yield self.collate_fn(self.dataset[index])
+            return
+        fetch = None
+        if self.collate_fn is default_collate:
+            fetch = getattr(self.dataset, "_collated_batch", None)
+        for batch in self.batch_sampler:
+            out = None if fetch is None else fetch(np.asarray(batch, dtype=np.int64))
+            if out is None:
+                fetch = None  # this dataset declined the fast path; don't ask again
+                out = self.collate_fn([self.dataset[i] for i in batch])
+            yield out
+
+    def __len__(self) -> int:
+        return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
