@@ -14,9 +14,13 @@ from ..tensor import Tensor
 
 class Parameter(Tensor):
     """A tensor that is a module's learnable parameter: a leaf that requires grad by default and
-    that ``Module`` registers when assigned as an attribute."""
+    that ``Module`` registers when assigned as an attribute.
 
-    __slots__ = ()
+    ``grad_sample`` (``None`` unless ``handgrad.func.per_sample_grad(..., set_grads=True)`` filled
+    it) holds the per-example gradients, shape ``(batch, *shape)``, as Opacus names them.
+    """
+
+    __slots__ = ("grad_sample",)
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
@@ -28,11 +32,33 @@ class Parameter(Tensor):
         self._ctx = None
         self._version = [0]
         self._hooks = None
+        self.grad_sample = None
         if requires_grad:
             self.requires_grad = True
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class RemovableHandle:
+    """Returned by ``register_forward_hook`` and friends: ``handle.remove()`` unregisters the
+    hook (also usable as a context manager)."""
+
+    _next_id = 0
+
+    def __init__(self, store: "OrderedDict[int, Callable]") -> None:
+        self._store = store
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._store.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
 
 class Module:
@@ -46,6 +72,8 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # ---- registration ------------------------------------------------------------------------
@@ -121,7 +149,8 @@ class Module:
 
     # ---- traversal ---------------------------------------------------------------------------
 
-    def named_modules(self, memo: set | None = None, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, memo: set | None = None,
+                      prefix: str = "") -> Iterator[tuple[str, "Module"]]:
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
@@ -154,7 +183,8 @@ class Module:
                 seen.add(id(t))
                 yield (f"{mprefix}.{name}" if mprefix else name), t
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(self, prefix: str = "",
+                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         return self._named("_parameters", prefix, recurse)  # type: ignore[return-value]
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
@@ -274,7 +304,33 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        pre, post = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
+        if not pre and not post:
+            return self.forward(*args, **kwargs)
+        for hook in list(pre.values()):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(post.values()):
+            new = hook(self, args, out)
+            if new is not None:
+                out = new
+        return out
+
+    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, args)`` runs before ``forward``; a returned value replaces the
+        positional arguments (PyTorch's rule)."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, args, output)`` runs after ``forward``; a returned value replaces the
+        output. Activation statistics and per-example gradients are built on these hooks."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
 
     def extra_repr(self) -> str:
         return ""

@@ -1,0 +1,307 @@
+"""Per-example gradients (problem set 003, Problem 3) and an Adam whose second moment is built
+from them.
+
+For a linear layer y[b, j] = sum_i W[j, i] x[b, i] (+ bias), the batch gradient with the loss
+averaged over the batch is W.grad[j, i] = (1/B) sum_b y.grad_b[b, j] x[b, i], where y.grad_b is
+the gradient of example b's own loss; the gradient of example b alone is
+W.grad[b, j, i] = y.grad_b[b, j] x[b, i]. Both need only what the forward and backward pass
+already see at the layer: its input x and the gradient of its output. ``per_sample_grad`` catches
+those two with forward hooks (x) and tensor hooks (the output gradient) during one forward and
+one backward pass of the whole batch, then forms the per-example outer products: no loop over
+the batch. For a convolution the same holds after ``F.unfold`` (im2col) turns it into a matrix
+product over the output positions: W.grad[b] = gy[b] (C_out, L) @ unfold(x)[b]^T (L, C_in k k).
+
+Why it matters (Problem 3c, d): the mean of the squared per-example gradients cannot be computed
+from the batch gradient (the mean does not determine the variance), yet it is what RMSProp and
+Adam's second moment are meant to estimate; with the square of the batch mean instead, the
+estimate shrinks like mean^2 + variance / B as the batch grows. ``PerSampleAdam`` uses the
+per-example second moment; ``handgrad.optim.experiments`` shows the difference.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable
+
+import numpy as np
+
+from . import autograd
+from .nn.conv import Conv1d, Conv2d
+from .nn.linear import Linear, NormalizedLinear
+from .nn.module import Module, Parameter
+from .nn.normalization import _BatchNorm
+from .ops.resample import unfold
+from .optim.adam import Adam
+from .tensor import Tensor, lift
+
+_SUPPORTED = (Linear, Conv1d, Conv2d)  # NormalizedLinear is a Linear
+
+
+def _loss_scale(loss_fn: Any, loss_reduction: str | None, batch: int) -> tuple[str, float]:
+    reduction = loss_reduction or getattr(loss_fn, "reduction", None) or "mean"
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"per_sample_grad: loss_reduction must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
+    return reduction, float(batch) if reduction == "mean" else 1.0
+
+
+def _linear_grads(m: Linear, x: np.ndarray, gy: np.ndarray, y: np.ndarray) -> dict:
+    b = x.shape[0]
+    x3 = x.reshape(b, -1, x.shape[-1])  # (B, positions, in): extra dims are summed over
+    g3 = gy.reshape(b, -1, gy.shape[-1])
+    out: dict = {}
+    w = m.weight._data
+    if isinstance(m, NormalizedLinear):
+        # dL/dW_b = s^T x - (sum s * y) W / r, s = g / r  (NormalizedLinearFn's derivation)
+        r = np.sqrt((w * w).sum(1))
+        s = g3 / r
+        y3 = y.reshape(b, -1, y.shape[-1])
+        out["weight"] = np.einsum("bpo,bpi->boi", s, x3) - \
+            ((s * y3).sum(1) / r)[:, :, None] * w[None]
+        if m.bias is not None:
+            out["bias"] = s.sum(1)
+        return out
+    out["weight"] = np.einsum("bpo,bpi->boi", g3, x3)  # W.grad[b, j, i] = y.grad[b, j] x[b, i]
+    if m.bias is not None:
+        out["bias"] = g3.sum(1)
+    return out
+
+
+def _conv_pads(m: Any, nd: int, spatial: tuple) -> list[tuple[int, int]]:
+    if m.padding == "valid":
+        return [(0, 0)] * nd
+    if m.padding == "same":
+        pads = []
+        for k, d in zip(m.kernel_size, m.dilation):
+            total = d * (k - 1)
+            pads.append((total // 2, total - total // 2))  # PyTorch puts the odd one on the right
+        return pads
+    return [(p, p) for p in m.padding]
+
+
+def _conv_grads(m: Any, x: np.ndarray, gy: np.ndarray) -> dict:
+    nd = 1 if isinstance(m, Conv1d) else 2
+    if nd == 1:  # a 1-D convolution is a 2-D one over a height-1 image
+        x, gy = x[:, :, None, :], gy[:, :, None, :]
+        kernel, stride, dilation = (1,) + m.kernel_size, (1,) + m.stride, (1,) + m.dilation
+        pads = [(0, 0)] + _conv_pads(m, 1, x.shape[3:])
+    else:
+        kernel, stride, dilation = m.kernel_size, m.stride, m.dilation
+        pads = _conv_pads(m, 2, x.shape[2:])
+    x = np.pad(x, [(0, 0), (0, 0)] + pads)
+    cols = unfold(Tensor._wrap(x), kernel, dilation, 0, stride)._data  # (B, C_in kh kw, L)
+    b, c_out = gy.shape[:2]
+    groups = m.groups
+    cols = cols.reshape(b, groups, -1, cols.shape[-1])
+    g = gy.reshape(b, groups, c_out // groups, -1)
+    gw = np.einsum("bgol,bgkl->bgok", g, cols).reshape((b,) + m.weight.shape)
+    out = {"weight": gw}
+    if m.bias is not None:
+        out["bias"] = gy.reshape(b, c_out, -1).sum(-1)
+    return out
+
+
+def _loop(model: Module, loss_fn: Callable, x: Tensor, y: Any, params: list, scale: float,
+          reduction: str) -> dict:
+    """One forward and backward pass per example (the reference, and the fallback)."""
+    per: dict = {name: [] for name, _ in params}
+    for b in range(x.shape[0]):
+        yb = y[b:b + 1] if y is not None else None
+        loss = loss_fn(model(x[b:b + 1]), yb) if yb is not None else loss_fn(model(x[b:b + 1]))
+        if reduction == "none":
+            loss = loss.sum()
+        grads = autograd.grad(loss, [p for _, p in params], allow_unused=True)
+        for (name, p), g in zip(params, grads):
+            per[name].append(np.zeros(p.shape, p.dtype) if g is None else g._data)
+    return {name: np.stack(v) for name, v in per.items()}
+
+
+def per_sample_grad(model: Module, loss_fn: Callable, x: Any, y: Any = None, *,
+                    loss_reduction: str | None = None, method: str = "auto",
+                    set_grads: bool = False) -> "OrderedDict[str, Tensor]":
+    """The gradient of each example's own loss, loss_fn(model(x[b:b+1]), y[b:b+1]), with respect
+    to every parameter: ``{name: Tensor of shape (B, *param.shape)}``.
+
+    ``method='hooks'`` computes them all from one batched forward and backward pass (Linear,
+    NormalizedLinear, Conv1d and Conv2d layers; other layers may appear as long as they have no
+    parameters). ``'loop'`` runs one example at a time (any model). ``'auto'`` uses hooks when the
+    model allows it. ``loss_reduction`` ('mean', 'sum' or 'none'; by default the loss module's
+    ``reduction``, else 'mean') says how ``loss_fn`` combines examples, so that the batched pass
+    can be rescaled to per-example losses; with 'mean', the mean of the per-example gradients is
+    the batch gradient. ``set_grads=True`` also stores them as ``param.grad_sample`` and the batch
+    gradient in ``param.grad`` (accumulating, like ``backward``).
+
+    Batch normalization in training mode mixes the examples, so per-example gradients are not
+    defined there: an error.
+    """
+    if method not in ("auto", "hooks", "loop"):
+        raise ValueError(f"per_sample_grad: method must be 'auto', 'hooks' or 'loop', got "
+                         f"{method!r}")
+    x = lift(x)
+    if x.ndim == 0:
+        raise ValueError("per_sample_grad: x needs a batch dimension")
+    batch = x.shape[0]
+    if y is not None and len(y) != batch:
+        raise ValueError(f"per_sample_grad: x has {batch} examples but y has {len(y)}")
+    for name, m in model.named_modules():
+        if isinstance(m, _BatchNorm) and m.training:
+            raise ValueError(
+                f"per_sample_grad: module {name or type(m).__name__} is {type(m).__name__} in "
+                "training mode, which mixes the examples of a batch; call model.eval() or use "
+                "a per-example normalization (LayerNorm)"
+            )
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("per_sample_grad: the model has no parameters that require grad")
+    reduction, scale = _loss_scale(loss_fn, loss_reduction, batch)
+
+    owners: dict = {}
+    hookable = True
+    for mname, m in model.named_modules():
+        own = [(k, p) for k, p in m._parameters.items() if p is not None and p.requires_grad]
+        if not own:
+            continue
+        if not isinstance(m, _SUPPORTED):
+            hookable = False
+            break
+        for k, p in own:
+            owners[id(p)] = (m, k)
+    if method == "hooks" and not hookable:
+        unsupported = sorted({type(m).__name__ for _, m in model.named_modules()
+                              if any(p is not None for p in m._parameters.values())
+                              and not isinstance(m, _SUPPORTED)})
+        raise NotImplementedError(
+            f"per_sample_grad: method='hooks' supports Linear, NormalizedLinear, Conv1d and "
+            f"Conv2d parameters, not {unsupported}; use method='loop'"
+        )
+
+    if method == "loop" or not hookable:
+        per = _loop(model, loss_fn, x, y, params, scale, reduction)
+        batch_grads = None
+    else:
+        per, batch_grads = _hooked(model, loss_fn, x, y, params, owners, scale, reduction)
+
+    result: OrderedDict[str, Tensor] = OrderedDict()
+    for name, p in params:
+        result[name] = Tensor._wrap(per[name].astype(p.dtype, copy=False))
+    if set_grads:
+        for i, (name, p) in enumerate(params):
+            if not isinstance(p, Parameter):
+                raise TypeError(f"per_sample_grad: {name} is not a Parameter, so it has no "
+                                "grad_sample slot")
+            p.grad_sample = result[name]
+            if batch_grads is not None and batch_grads[i] is not None:
+                g = batch_grads[i]._data
+            else:
+                g = per[name].sum(0) / scale
+            g = g.astype(p.dtype, copy=False)
+            p.grad = Tensor._wrap(np.array(g)) if p.grad is None else p.grad + Tensor._wrap(g)
+    return result
+
+
+def _hooked(model: Module, loss_fn: Callable, x: Tensor, y: Any, params: list, owners: dict,
+            scale: float, reduction: str) -> tuple[dict, list]:
+    records: dict = {}  # module -> list of [input, output value, output gradient]
+    handles = []
+
+    def forward_hook(module: Module, args: tuple, out: Tensor) -> None:
+        rec = [args[0]._data, out._data, None]
+        records.setdefault(module, []).append(rec)
+        if out.requires_grad:
+            def grad_hook(g: Tensor) -> None:
+                rec[2] = g._data if rec[2] is None else rec[2] + g._data
+            out.register_hook(grad_hook)
+
+    for m in {id(m): m for m, _ in owners.values()}.values():
+        handles.append(m.register_forward_hook(forward_hook))
+    try:
+        out = model(x)
+        loss = loss_fn(out, y) if y is not None else loss_fn(out)
+        if reduction == "none":
+            loss = loss.sum()
+        batch_grads = autograd.grad(loss, [p for _, p in params], allow_unused=True)
+    finally:
+        for h in handles:
+            h.remove()
+
+    per_module: dict = {}
+    for m, recs in records.items():
+        total: dict = {}
+        for xin, yout, gy in recs:
+            if gy is None:
+                continue
+            grads = (_linear_grads(m, xin, gy, yout) if isinstance(m, Linear)
+                     else _conv_grads(m, xin, gy))
+            for k, v in grads.items():
+                total[k] = total[k] + v if k in total else v
+        per_module[m] = total
+    per = {}
+    for name, p in params:
+        m, k = owners[id(p)]
+        g = per_module.get(m, {}).get(k)
+        per[name] = (np.zeros((x.shape[0],) + p.shape, p.dtype) if g is None else g * scale)
+    return per, list(batch_grads)
+
+
+class PerSampleAdam(Adam):
+    r"""Adam whose second moment averages the *per-example* squared gradients::
+
+        gbar <- mean_b g_b                    (the batch gradient, for the first moment)
+        m <- beta1 m + (1 - beta1) gbar
+        v <- beta2 v + (1 - beta2) mean_b g_b^2        (Adam: gbar^2)
+        theta <- theta - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
+
+    where g_b is example b's gradient, read from ``param.grad_sample`` (fill it with
+    ``per_sample_grad(..., set_grads=True)`` before ``step()``). Adam's v estimates
+    E[gbar^2] = mean^2 + variance / B, which shrinks with the batch size B, so the effective step
+    lr / sqrt(v) grows with B; mean_b g_b^2 estimates E[g^2] = mean^2 + variance whatever B is
+    (problem set 003, Problem 3d). ``weight_decay`` adds the L2 gradient to every g_b. AMSGrad is
+    supported as in ``Adam``. State as Adam's.
+    """
+
+    def _step_group(self, group: dict) -> None:
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        wd, amsgrad = group["weight_decay"], group["amsgrad"]
+        for i, p in enumerate(group["params"]):
+            gs = getattr(p, "grad_sample", None)
+            if gs is None:
+                if p.grad is None:
+                    continue
+                raise RuntimeError(
+                    f"PerSampleAdam: parameter {i} (shape {p.shape}) has a gradient but no "
+                    "grad_sample; compute it with handgrad.func.per_sample_grad(..., "
+                    "set_grads=True)"
+                )
+            theta = p._data
+            g_b = gs._data if isinstance(gs, Tensor) else np.asarray(gs)
+            if g_b.shape[1:] != theta.shape:
+                raise RuntimeError(f"PerSampleAdam: grad_sample of shape {g_b.shape} does not "
+                                   f"match parameter {i} of shape {p.shape}")
+            if group.get("maximize"):
+                g_b = -g_b
+            if wd != 0:
+                g_b = g_b + wd * theta
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = {"step": 0,
+                                         "exp_avg": Tensor._wrap(np.zeros_like(theta)),
+                                         "exp_avg_sq": Tensor._wrap(np.zeros_like(theta))}
+                if amsgrad:
+                    state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(theta))
+            state["step"] += 1
+            t = state["step"]
+            m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+            m += (1 - beta1) * (g_b.mean(0) - m)
+            v *= beta2
+            v += (1 - beta2) * (g_b * g_b).mean(0)
+            if amsgrad:
+                vmax = state["max_exp_avg_sq"]._data
+                np.maximum(vmax, v, out=vmax)
+                v = vmax
+            denom = np.sqrt(v) / np.sqrt(1 - beta2**t)
+            denom += eps
+            theta -= (lr / (1 - beta1**t)) * (m / denom)
+            self._bump(p)
+
+
+__all__ = ["per_sample_grad", "PerSampleAdam"]

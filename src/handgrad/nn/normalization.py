@@ -1,0 +1,212 @@
+"""Batch and layer normalization (Ioffe & Szegedy 2015; Ba, Kiros & Hinton 2016).
+
+Both are compositions of primitives (mean, subtract, multiply, rsqrt): stable as written, so no
+fused primitive is needed, and the gradients (including the terms through the mean and the
+variance) come from the primitives' rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor, get_default_dtype, lift
+from . import init
+from .module import Module, Parameter
+
+
+def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """(x - mean) / sqrt(var + eps) over ``dims`` with the *biased* variance (divide by N), and
+    the mean and variance themselves (keepdim)."""
+    mean = x.mean(dims, keepdim=True)
+    xc = x - mean
+    var = (xc * xc).mean(dims, keepdim=True)
+    return xc * ops.rsqrt(var + eps), mean, var
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """``F.batch_norm`` over every dim but the channel dim 1.
+
+    Training: y = (x - mean_B) / sqrt(var_B + eps) * weight + bias with the batch statistics, the
+    variance *biased* (divided by N = number of values per channel); the running statistics are
+    updated in place as running = (1 - momentum) running + momentum * batch_stat, using the
+    *unbiased* variance (divided by N - 1) for ``running_var``: PyTorch's convention.
+    Evaluation: the running statistics replace the batch ones (and no gradient flows to them).
+    """
+    x = lift(input)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
+                         f"got shape {x.shape}")
+    c = x.shape[1]
+    dims = (0,) + tuple(range(2, x.ndim))
+    view = (1, c) + (1,) * (x.ndim - 2)
+    if training:
+        n = x.numel() // c if c else 0
+        if n <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input "
+                f"of shape {x.shape}"
+            )
+        y, mean, var = _normalize(x, dims, eps)
+        if running_mean is not None:
+            rm = running_mean._data
+            rm *= 1 - momentum
+            rm += (momentum * mean._data.reshape(c)).astype(rm.dtype)
+            running_mean._version[0] += 1
+        if running_var is not None:
+            rv = running_var._data
+            rv *= 1 - momentum
+            rv += (momentum * var._data.reshape(c) * (n / (n - 1))).astype(rv.dtype)
+            running_var._version[0] += 1
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when "
+                             "training=False")
+        mean = Tensor._wrap(running_mean._data.reshape(view).astype(x.dtype, copy=False))
+        var = Tensor._wrap(running_var._data.reshape(view).astype(x.dtype, copy=False))
+        y = (x - mean) * ops.rsqrt(var + eps)
+    if weight is not None:
+        y = y * lift(weight, x).reshape(view)
+    if bias is not None:
+        y = y + lift(bias, x).reshape(view)
+    return y
+
+
+def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """``F.layer_norm``: normalise over the last ``len(normalized_shape)`` dims of each example
+    (biased variance), then scale and shift element-wise."""
+    x = lift(input)
+    shape = tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[-k:]) != shape:
+        raise RuntimeError(
+            f"layer_norm: normalized_shape {shape} does not match the trailing dims of the "
+            f"input of shape {x.shape}"
+        )
+    y, _, _ = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    if weight is not None:
+        y = y * lift(weight, x)
+    if bias is not None:
+        y = y + lift(bias, x)
+    return y
+
+
+class _BatchNorm(Module):
+    _input_dims: tuple = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if eps <= 0:
+            raise ValueError(f"{type(self).__name__}: eps must be positive, got eps={eps}")
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, "
+                             f"got momentum={momentum}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor._wrap(np.zeros(num_features, dtype)))
+            self.register_buffer("running_var", Tensor._wrap(np.ones(num_features, dtype)))
+            self.register_buffer("num_batches_tracked", Tensor._wrap(np.array(0, np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        x = lift(input)
+        name = type(self).__name__
+        if x.ndim not in self._input_dims:
+            want = " or ".join(f"{d}D" for d in self._input_dims)
+            raise ValueError(f"{name}: expected {want} input, got {x.ndim}D input of shape "
+                             f"{x.shape}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{name}: input has {x.shape[1]} channels (shape {x.shape}) but the "
+                             f"layer was built for num_features={self.num_features}")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked._data += 1
+            if self.momentum is None:  # a cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked._data)
+        use_batch = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return batch_norm(
+            x, self.running_mean if track else None, self.running_var if track else None,
+            self.weight, self.bias, use_batch, factor, self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) inputs, per channel C (see ``batch_norm``).
+    ``momentum=None`` averages all batches seen so far equally (factor 1 / num_batches)."""
+
+    _input_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) inputs, per channel C (see ``batch_norm``)."""
+
+    _input_dims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalise each example over its last dims ``normalized_shape`` (biased variance), then
+    an element-wise affine map (weight 1, bias 0 at initialisation)."""
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, (int, np.integer)):
+            normalized_shape = (int(normalized_shape),)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "batch_norm", "layer_norm"]

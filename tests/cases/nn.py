@@ -1,0 +1,30 @@
+"""Parity cases for the primitives of ``handgrad.nn`` (the normalized linear layer). PyTorch has
+no such layer, so its side is the composition F.linear(x, W, b) / ||W_rows||."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from .common import Case, rng, shape, values
+
+
+def _normalized_linear(lib, x, w, b=None):
+    if lib.__name__ == "torch":
+        return lib.nn.functional.linear(x, w, b) / w.norm(dim=1)
+    return lib.nn.linear.normalized_linear(x, w, b)
+
+
+def _normalized_linear_draw(data):
+    r = rng(data)
+    n = data.draw(st.integers(1, 4), label="in")
+    m = data.draw(st.integers(1, 4), label="out")
+    lead = shape(data, min_dims=0, max_dims=2)
+    arrays = [values(r, lead + (n,)), values(r, (m, n), "nonzero")]
+    if data.draw(st.booleans(), label="bias"):
+        arrays.append(values(r, (m,)))
+    return arrays, {}
+
+
+CASES = {
+    "normalized_linear": [Case(_normalized_linear, _normalized_linear_draw)],
+}

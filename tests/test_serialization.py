@@ -1,0 +1,159 @@
+"""hg.save / hg.load (atomic .npz checkpoints) and weight interchange with PyTorch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import handgrad as hg
+from handgrad import nn, optim
+
+
+def _trained():
+    hg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+    opt = optim.Adam(model.parameters(), lr=0.01, amsgrad=True)
+    for _ in range(3):
+        opt.zero_grad()
+        model(hg.randn(5, 3)).pow(2).mean().backward()
+        opt.step()
+    return model, opt
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model, opt = _trained()
+    obj = {
+        "model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 7, "lr": 1e-3,
+        "name": "run-1", "done": False, "best": None, "history": [1.5, float("inf"), 2],
+        "shape": (3, 4), 5: "int key", ("a", 1): "tuple key", "array": np.arange(6).reshape(2, 3),
+        "scalar": np.float32(2.5), "param": nn.Parameter(np.ones(2)),
+        "tensor": hg.tensor([1.0, 2.0], requires_grad=True), "empty": {}, "nested": [[{}], ()],
+    }
+    path = tmp_path / "ckpt.npz"
+    hg.save(obj, path)
+    back = hg.load(path)
+    assert list(back) == list(obj)
+    for k in ("epoch", "lr", "name", "done", "best", "history", "shape", 5, ("a", 1), "empty",
+              "nested"):
+        assert back[k] == obj[k] and type(back[k]) is type(obj[k]), k
+    assert back["array"].dtype == np.int64 and (back["array"] == obj["array"]).all()
+    assert back["scalar"] == np.float32(2.5) and back["scalar"].dtype == np.float32
+    assert isinstance(back["param"], nn.Parameter) and back["param"].requires_grad
+    assert back["tensor"].requires_grad and not isinstance(back["tensor"], nn.Parameter)
+    for k, v in obj["model"].items():
+        np.testing.assert_array_equal(back["model"][k]._data, v._data)
+        assert back["model"][k].dtype == v.dtype
+    st = back["optimizer"]["state"]
+    assert set(st) == {0, 1, 2, 3, 4, 5} and st[0]["step"] == 3
+    assert back["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
+    # a loaded checkpoint resumes: load into fresh objects
+    model2 = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+    model2.load_state_dict(back["model"])
+    opt2 = optim.Adam(model2.parameters(), lr=0.01, amsgrad=True)
+    opt2.load_state_dict(back["optimizer"])
+    assert opt2.state[list(model2.parameters())[0]]["step"] == 3
+
+
+def test_path_is_used_as_given_and_no_temporary_files_remain(tmp_path):
+    hg.save({"a": 1}, tmp_path / "weights.ckpt")
+    assert sorted(os.listdir(tmp_path)) == ["weights.ckpt"]
+    assert hg.load(tmp_path / "weights.ckpt") == {"a": 1}
+    hg.save({"a": hg.ones(3)}, str(tmp_path / "c.npz"), compress=True)
+    assert hg.load(tmp_path / "c.npz")["a"].shape == (3,)
+
+
+def test_a_failed_write_leaves_the_old_checkpoint_intact(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    hg.save({"version": 1, "w": hg.ones(1000)}, path)
+    before = path.read_bytes()
+
+    def crash(f, **arrays):  # a crash half-way through the write
+        f.write(b"PK\x03\x04 partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        hg.save({"version": 2, "w": hg.zeros(1000)}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+    assert hg.load(path)["version"] == 1
+    with pytest.raises(TypeError, match=r"cannot store the object\['bad'\] of type object"):
+        hg.save({"bad": object()}, path)
+    with pytest.raises(TypeError, match="save its state_dict"):
+        hg.save({"model": nn.Linear(2, 2)}, path)
+    assert path.read_bytes() == before
+
+
+def test_write_is_flushed_and_renamed(tmp_path, monkeypatch):
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace",
+                        lambda a, b: (calls.append(("replace", os.path.dirname(a))),
+                                      real_replace(a, b))[1])
+    hg.save({"x": 1}, tmp_path / "a.npz")
+    assert calls[0] == "fsync"
+    assert calls[1] == ("replace", str(tmp_path))  # the temporary file is in the same folder
+
+
+def test_load_refuses_foreign_files_and_object_arrays(tmp_path):
+    np.savez(tmp_path / "plain.npz", a=np.ones(2))
+    with pytest.raises(ValueError, match="not a handgrad checkpoint"):
+        hg.load(tmp_path / "plain.npz")
+    with pytest.raises(TypeError, match="object array"):
+        hg.save({"o": np.array([{}, 1], dtype=object)}, tmp_path / "o.npz")
+
+
+class _FakeTorchTensor:
+    """Anything with .detach().cpu().numpy() is accepted: torch is not needed."""
+
+    def __init__(self, a):
+        self.a = np.asarray(a)
+        self.shape = self.a.shape
+
+    def detach(self):
+        return self
+
+    def cpu(self):
+        return self
+
+    def numpy(self):
+        return self.a
+
+
+def test_load_torch_state_dict_without_torch():
+    model = nn.Linear(2, 3)
+    sd = OrderedDict(weight=_FakeTorchTensor(np.arange(6.0).reshape(3, 2)),
+                     bias=_FakeTorchTensor([1.0, 2.0, 3.0]))
+    assert hg.load_torch_state_dict(model, sd) == ([], [])
+    np.testing.assert_array_equal(model.weight._data, np.arange(6.0).reshape(3, 2))
+    with pytest.raises(RuntimeError, match=r"missing keys: \['bias'\]"):
+        hg.load_torch_state_dict(model, {"weight": sd["weight"]})
+    with pytest.raises(RuntimeError, match=r"weight: checkpoint \(2, 2\) vs model \(3, 2\)"):
+        hg.load_torch_state_dict(model, {"weight": _FakeTorchTensor(np.zeros((2, 2))),
+                                         "bias": sd["bias"]})
+
+
+def test_to_torch_state_dict_round_trip():
+    import torch
+
+    model, _ = _trained()
+    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
+                            torch.nn.Linear(4, 2))
+    t.load_state_dict(hg.to_torch_state_dict(model))
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(t.state_dict()[k].numpy(), v._data)
+    assert t.state_dict()["1.num_batches_tracked"].item() == 3
+
+
+def test_importing_handgrad_does_not_import_torch():
+    code = "import sys, handgrad, handgrad.func, handgrad.optim.experiments; " \
+           "import handgrad.analysis.activations; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
