@@ -1,0 +1,61 @@
+"""Argument checks shared by the estimators (cluster, manifold, sparse): messages name the
+estimator or function, the argument and the value at fault."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .random import Generator
+from .tensor import Tensor
+
+
+def as_data(op: str, x: Any, name: str = "X") -> np.ndarray:
+    """``x`` as a finite float64 (N, D) array; tensors are read without copying."""
+    if isinstance(x, Tensor):
+        x = x._data
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {name} must be an (n_samples, n_features) array or tensor of "
+                        f"numbers, got {type(x).__name__}") from None
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{op}: {name} must be a non-empty 2-d array (n_samples, n_features), "
+                         f"got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{op}: {name} contains NaN or infinite values")
+    return arr
+
+
+def positive_int(op: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{op}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def non_negative_float(op: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
+            or value < 0:
+        raise ValueError(f"{op}: {name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def rng_from(op: str, random_state: Any) -> np.random.Generator:
+    """scikit-learn's ``random_state``: None (fresh entropy), an int seed, a NumPy Generator or
+    RandomState, or a handgrad Generator."""
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"{op}: random_state must be a non-negative seed, got {random_state}")
+        return np.random.default_rng(int(random_state))
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(2**31))
+    if isinstance(random_state, Generator):
+        return random_state._rng
+    raise TypeError(f"{op}: random_state must be None, an int, or a NumPy/handgrad Generator, "
+                    f"got {random_state!r}")
