@@ -391,22 +391,22 @@ class Tensor:
     # ---- operators ---------------------------------------------------------------------------
 
     def __add__(self, o: Any) -> "Tensor":
-        return ops.add(self, o)
+        return _binary(_ew.Add, self, o)
 
     def __radd__(self, o: Any) -> "Tensor":
         return ops.add(o, self)
 
     def __sub__(self, o: Any) -> "Tensor":
-        return ops.sub(self, o)
+        return _binary(_ew.Sub, self, o)
 
     def __rsub__(self, o: Any) -> "Tensor":
         return ops.sub(o, self)
 
     def __mul__(self, o: Any) -> "Tensor":
-        return ops.mul(self, o)
+        return _binary(_ew.Mul, self, o)
 
     def __rmul__(self, o: Any) -> "Tensor":
-        return ops.mul(o, self)
+        return _binary(_ew.Mul, o, self)
 
     def __truediv__(self, o: Any) -> "Tensor":
         return ops.div(self, o)
@@ -427,7 +427,7 @@ class Tensor:
         return ops.matmul(o, self)
 
     def __neg__(self) -> "Tensor":
-        return ops.neg(self)
+        return _ew.Neg.apply(self)
 
     def __pos__(self) -> "Tensor":
         return self
@@ -511,6 +511,8 @@ TENSOR_METHODS: Sequence[str] = (
 ).split()
 
 from . import ops  # noqa: E402  (the primitives need the Tensor class defined above)
+from .ops import elementwise as _ew  # noqa: E402
+from .ops.elementwise import _binary  # noqa: E402
 
 for _name in TENSOR_METHODS:
     setattr(Tensor, _name, _method(_name))

@@ -109,19 +109,28 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
             f"{x.shape}, got {y.shape}"
         )
     c = x.shape[1]
-    keep = y._data != ignore_index
-    yy = np.where(keep, y._data, 0)
-    if yy.size and (yy.min() < 0 or yy.max() >= c):
-        bad = yy.max() if yy.max() >= c else yy.min()
-        raise IndexError(f"nll_loss: target {bad} is out of bounds for {c} classes")
-    w = keep.astype(x.dtype)
-    if weight is not None:
-        w = w * lift(weight)._data.astype(x.dtype)[yy]
     if reduction not in _REDUCTIONS:
         raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    grids = np.indices(yy.shape, sparse=True)
-    index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...): the target class of each
-    scale = 1.0 if reduction != "mean" else (1.0 / float(w.sum()) if w.sum() else float("nan"))
+    yy = y._data
+    lo, hi = (int(yy.min()), int(yy.max())) if yy.size else (0, 0)
+    if lo <= ignore_index <= hi:
+        keep = yy != ignore_index
+        yy = np.where(keep, yy, 0)
+        lo, hi = (int(yy.min()), int(yy.max())) if yy.size else (0, 0)
+        w = keep.astype(x.dtype)
+    else:
+        w = np.ones(yy.shape, dtype=x.dtype)
+    if lo < 0 or hi >= c:
+        raise IndexError(f"nll_loss: target {hi if hi >= c else lo} is out of bounds for {c} classes")
+    if weight is not None:
+        w = w * lift(weight)._data.astype(x.dtype)[yy]
+    if yy.ndim == 1:
+        index = (np.arange(len(yy)), yy)  # (n, y_n): the target class of each example
+    else:
+        grids = np.indices(yy.shape, sparse=True)
+        index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...)
+    total = float(w.sum())
+    scale = 1.0 if reduction != "mean" else (1.0 / total if total else float("nan"))
     return NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction)
 
 

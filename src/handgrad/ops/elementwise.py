@@ -17,11 +17,12 @@ from ..tensor import Tensor, lift
 
 
 def _binary(fn: type[Function], a: Any, b: Any) -> Tensor:
-    if not isinstance(a, Tensor):
-        b = lift(b)
-        a = lift(a, b)
-    else:
-        b = lift(b, a)
+    if type(a) is not Tensor or type(b) is not Tensor:  # the common case skips lift entirely
+        if not isinstance(a, Tensor):
+            b = lift(b)
+            a = lift(a, b)
+        else:
+            b = lift(b, a)
     try:
         return fn.apply(a, b)
     except ValueError:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, lift
+from .shape import Permute
 
 
 class Matmul(Function):
@@ -45,13 +46,14 @@ class Linear(Function):
     def backward(self, g):
         x, w = self.inputs[0], self.inputs[1]
         nx, nw = self.needs_input_grad[:2]
-        gx = g @ w if nx else None
+        # Matmul.apply directly: the shapes are known to fit, so matmul()'s checks are skipped.
+        gx = (Matmul.apply(g, w) if g.ndim >= 2 else matmul(g, w)) if nx else None
         gw = gb = None
         if nw or (len(self.inputs) == 3 and self.needs_input_grad[2]):
             g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
             if nw:
                 x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-                gw = g2.mT @ x2
+                gw = Matmul.apply(Permute.apply(g2, dims=(1, 0)), x2)
             if len(self.inputs) == 3 and self.needs_input_grad[2]:
                 gb = g2.sum(0)
         return (gx, gw, gb) if len(self.inputs) == 3 else (gx, gw)

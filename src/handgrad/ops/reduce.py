@@ -47,11 +47,13 @@ class Sum(Function):
     uses_inputs = False
 
     def forward(self, a, dims, keepdim):
-        self.shape, self.dims = a.shape, dims
+        self.shape, self.dims, self.keepdim = a.shape, dims, keepdim
         return a.sum(axis=dims, keepdims=keepdim)
 
     def backward(self, g):
-        return g.reshape(_kept_shape(self.shape, self.dims)).expand(self.shape)
+        if not (self.keepdim or self.dims == tuple(range(len(self.dims)))):
+            g = g.reshape(_kept_shape(self.shape, self.dims))  # leading dims broadcast as is
+        return g.expand(self.shape)
 
 
 class Amax(Function):

@@ -55,9 +55,12 @@ class Permute(Function):
 
 
 class Expand(Function):
-    """out = a broadcast to ``shape`` (a read-only view: no copy). Each element of a is copied
-    to several outputs, so its gradient is the sum of theirs: dL/da = sum of g over the broadcast
-    dimensions (the engine's unbroadcast does exactly that)."""
+    """out = a broadcast to ``shape``. Each element of a is copied to several outputs, so its
+    gradient is the sum of theirs: dL/da = sum of g over the broadcast dimensions (the engine's
+    unbroadcast does exactly that).
+
+    Large outputs are a read-only view (no copy); small ones are materialised, because
+    np.broadcast_to's fixed cost (about 5 us) exceeds copying a few thousand numbers."""
 
     name = "expand"
     uses_inputs = False
@@ -65,6 +68,8 @@ class Expand(Function):
 
     def forward(self, a, shape):
         try:
+            if a.size == 1 and len(shape) <= 4 and _numel(shape) <= 4096:
+                return np.full(shape, a.reshape(()), dtype=a.dtype)
             return np.broadcast_to(a, shape)
         except ValueError:
             raise RuntimeError(
@@ -163,6 +168,13 @@ class Pad(Function):
 
     def backward(self, g):
         return g[self.centre]
+
+
+def _numel(shape: tuple) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 # ---- index normalisation -----------------------------------------------------------------------

@@ -54,6 +54,12 @@ class SGD(Optimizer):
                    group["momentum"] > 0 and group["dampening"] == 0,
                    "Nesterov momentum requires momentum > 0 and dampening = 0")
 
+    @property
+    def _scratch(self) -> dict:
+        if "_scratch_arrays" not in self.__dict__:
+            self._scratch_arrays: dict = {}  # per parameter; not part of the state dict
+        return self._scratch_arrays
+
     def _step_group(self, group: dict) -> None:
         lr, mu, damp = group["lr"], group["momentum"], group["dampening"]
         wd, nesterov = group["weight_decay"], group["nesterov"]
@@ -73,7 +79,16 @@ class SGD(Optimizer):
                 else:
                     v = buf._data
                     v *= mu
-                    v += (1 - damp) * g
+                    if damp:
+                        v += (1 - damp) * g
+                    else:
+                        v += g
                 g = g + mu * v if nesterov else v
-            theta -= lr * g
+            # theta -= lr g through a kept scratch array: NumPy has no fused axpy, and a fresh
+            # temporary of the parameter's size every step costs more than the update itself.
+            scratch = self._scratch.get(p)
+            if scratch is None or scratch.shape != theta.shape or scratch.dtype != theta.dtype:
+                scratch = self._scratch[p] = np.empty_like(theta)
+            np.multiply(g, lr, out=scratch, casting="unsafe")
+            theta -= scratch
             self._bump(p)
