@@ -7,7 +7,11 @@ written next to the code, and verified.
     x.grad
 """
 
-from . import autograd, nn, ops  # noqa: F401
+from ._allocator import keep_freed_memory
+
+keep_freed_memory()
+
+from . import autograd, nn, ops  # noqa: F401,E402
 from .autograd import (  # noqa: F401
     PRIMITIVES, Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
     set_grad_enabled,
@@ -21,3 +25,11 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype  # noqa: F401
 __version__ = "0.1.0"
 from .gradcheck import check_vjp, gradcheck, gradgradcheck  # noqa: F401,E402
 from . import viz  # noqa: F401,E402
+from .serialization import load, load_torch_state_dict, save, to_torch_state_dict  # noqa: F401,E402
+from . import optim  # noqa: F401,E402
+from . import metrics, models, train  # noqa: F401,E402
+from . import data  # noqa: F401,E402
+from . import func  # noqa: F401,E402
+from . import attacks  # noqa: F401,E402
+from . import calibration, cluster, manifold, sparse  # noqa: F401,E402
+from . import analysis  # noqa: F401,E402

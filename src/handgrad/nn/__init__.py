@@ -2,3 +2,13 @@
 
 from . import functional  # noqa: F401
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential  # noqa: F401
+from . import init, utils  # noqa: F401,E402
+from .activation import *  # noqa: F401,F403,E402
+from .dropout import Dropout  # noqa: F401,E402
+from .flatten import Flatten, Unflatten  # noqa: F401,E402
+from .linear import Identity, Linear, NormalizedLinear  # noqa: F401,E402
+from .loss import *  # noqa: F401,F403,E402
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401,E402
+from .sparse import Embedding  # noqa: F401,E402
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401,E402
+from .pooling import *  # noqa: F401,F403,E402

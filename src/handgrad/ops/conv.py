@@ -1,0 +1,543 @@
+"""Convolutions: three primitives that are one another's derivatives, ``conv2d``,
+``conv_transpose2d`` and ``conv2d_weight``, and the functions users call (PyTorch's names and
+arguments): ``conv1d``, ``conv2d``, ``conv_transpose1d``, ``conv_transpose2d``. The 1-D functions
+run the 2-D primitives on a height-1 image.
+
+The arithmetic, written for one spatial axis (the second is the same, with pairs for ``y``, ``t``).
+An input ``x`` of length H is padded by ``(lo, hi)`` zeros, ``xp[m] = x[m - lo]``; a kernel of k taps
+with dilation d slides with stride s:
+
+    out[n, o, y] = b[o] + sum_{c, t} w[o, c, t] xp[n, g(o) Cg + c, y s + t d]        0 <= y < Ho
+
+with ``Ho = floor((H + lo + hi - (k - 1) d - 1) / s) + 1``, ``Cg = C / groups`` input channels per
+group and ``g(o)`` the group of output channel o (a cross-correlation, as in every framework).
+
+Derivatives (out is linear in x and linear in w):
+
+- ``d out[y] / d x[m] = w[t]`` for every (y, t) with ``y s + t d - lo = m``, so
+  ``dL/dx[m] = sum_{y s + t d - lo = m} g[y] w[t]``: each ``g[y]`` scatters a copy of the kernel to
+  the positions its window read. That is the *transposed convolution* of g with the same weight,
+  stride and dilation, cropped by the padding: ``dL/dx = conv_transpose2d(g, w)``.
+- ``dL/dw[o, c, t] = sum_{n, y} g[n, o, y] xp[n, c, y s + t d]``: the correlation of the padded
+  input with g, ``conv2d_weight(x, g)``.
+- ``dL/db[o] = sum_{n, y} g[n, o, y]``.
+
+The transposed convolution is the adjoint of the convolution, ``<conv(x, w), G> = <x, convT(G, w)>``
+for all x and G. Differentiating that identity gives its derivatives: ``d convT(g, w) / dg`` applied
+to G is ``conv(G, w)`` (the crop becomes the padding), and ``dL/dw = conv2d_weight(G, g)``.
+``conv2d_weight(x, g)`` is bilinear, ``<W, conv2d_weight(x, g)> = <conv(x, W), g>``, so its
+derivatives are ``convT(g, W)`` for x and ``conv(x, W)`` for g. The three primitives are closed
+under differentiation, so every order of derivative exists.
+
+A transposed convolution's output of full length ``F = (Hi - 1) s + (k - 1) d + 1`` is cropped by
+``(lo, hi)``: PyTorch's ``padding`` p and ``output_padding`` q are ``(p, p - q)``. A negative crop
+extends the output with zeros; a negative padding of a convolution crops its input. The public
+functions never make these, the derivatives do (the rows a strided convolution never read get a
+zero gradient).
+
+Layout. Inside, images are *batch-innermost*, (C, H, W, N) in memory. Then the window view
+(``sliding_window_view``) of a stride-1 convolution has contiguous runs of ``Wo * N`` floats, the
+im2col matrix ``(C kh kw, Ho Wo N)`` is one copy, the forward and both gradients are one matrix
+product each (a batched one per group), and col2im is ``kh kw`` slice additions whose inner run is
+again ``Wo * N`` floats. The results are returned as NCHW views of that memory (no copy), so the
+next convolution, a ReLU or a pooling layer keeps the layout for free; NumPy's element-wise
+operations preserve it. Measured on this machine (1 thread) against channels-first and
+channels-last im2col, this layout was the fastest for every convolution of the LeNet and
+64x3x32x32 benchmarks (bench/bench_conv.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..autograd import Function
+from ..tensor import Tensor, lift
+
+Pair = tuple  # (h, w)
+Pads = tuple  # ((top, bottom), (left, right)); negative = crop
+
+
+# ---- the NumPy kernels (arrays in, arrays out) ------------------------------------------------
+
+def _pad_crop(a: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
+    """``a`` of shape (C, H, W, N) padded with ``value`` (positive widths) or cropped (negative
+    widths). A view when nothing is padded."""
+    (t, b), (l, r) = pads
+    _, h, w, _ = a.shape
+    a = a[:, max(-t, 0): max(h - max(-b, 0), 0), max(-l, 0): max(w - max(-r, 0), 0)]
+    t, b, l, r = max(t, 0), max(b, 0), max(l, 0), max(r, 0)
+    if not (t or b or l or r):
+        return a
+    c, h, w, n = a.shape
+    out = np.full((c, h + t + b, w + l + r, n), value, dtype=a.dtype)
+    out[:, t: t + h, l: l + w] = a
+    return out
+
+
+def _chwn(a: np.ndarray) -> np.ndarray:
+    """A (N, C, H, W) array's values as a contiguous (C, H, W, N) array (a view when its memory is
+    already batch-innermost). From NCHW memory, the transposition is done 8 images at a time:
+    NumPy's one-call copy walks the destination with a stride of C H W floats in the source and
+    is 2.5x slower for the 64 x 32 x 32 x 32 gradient of the benchmark."""
+    t = a.transpose(1, 2, 3, 0)
+    if t.flags.c_contiguous:
+        return t
+    out = np.empty(t.shape, a.dtype)
+    if not a.flags.c_contiguous:
+        np.copyto(out, t)
+        return out
+    n = a.shape[0]
+    rows, flat = a.reshape(n, -1), out.reshape(-1, n)
+    for i in range(0, n, 8):
+        flat[:, i: i + 8] = rows[i: i + 8].T
+    return out
+
+
+def _out_len(size: int, k: int, s: int, d: int) -> int:
+    return (size - (k - 1) * d - 1) // s + 1
+
+
+def _im2col(xc: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, pads: Pads):
+    """The im2col matrix of ``xc`` (C, H, W, N): rows (c, i, j) for the kernel taps, columns
+    (y, x, n) for the output positions, ``cols[(c, i, j), (y, x, n)] = xp[c, y sh + i dh,
+    x sw + j dw, n]``. Returns ``cols`` and (Ho, Wo)."""
+    if xc.strides[3] != xc.itemsize and xc.shape[3] > 1:
+        # A batch-outermost input (a user's NCHW array): one transposing copy first, so the
+        # window copy below reads runs of Wo * N floats instead of single floats.
+        xc = _chwn(xc.transpose(3, 0, 1, 2))
+    xp = _pad_crop(xc, pads)
+    c, hp, wp, n = xp.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    ho, wo = _out_len(hp, kh, sh, dh), _out_len(wp, kw, sw, dw)
+    win = sliding_window_view(xp, (eh, ew), axis=(1, 2))[:, ::sh, ::sw, :, ::dh, ::dw]
+    cols = np.empty((c, kh, kw, ho, wo, n), xp.dtype)
+    np.copyto(cols, win.transpose(0, 4, 5, 1, 2, 3))
+    return cols.reshape(c * kh * kw, ho * wo * n), (ho, wo)
+
+
+def _col2im(cols: np.ndarray, out_hw: Pair, stride: Pair, dilation: Pair, crop: Pads) -> np.ndarray:
+    """The adjoint of ``_im2col``: ``cols`` (C, kh, kw, Hi, Wi, N) holds the contributions of each
+    input position y and tap t; they are summed into ``out[c, y s + t d - lo]``, an array
+    (C, Ho, Wo, N) of the given output size. One slice addition per tap, clipped to the output."""
+    c, kh, kw, hi, wi, n = cols.shape
+    ho, wo = out_hw
+    out = np.zeros((c, ho, wo, n), dtype=cols.dtype)
+    rows = [_tap_span(i * dilation[0] - crop[0][0], stride[0], hi, ho) for i in range(kh)]
+    cols_ = [_tap_span(j * dilation[1] - crop[1][0], stride[1], wi, wo) for j in range(kw)]
+    sh, sw = stride
+    for i, rs in enumerate(rows):
+        if rs is None:
+            continue
+        y0, ny, m0 = rs
+        for j, cs in enumerate(cols_):
+            if cs is None:
+                continue
+            x0, nx, p0 = cs
+            out[:, m0: m0 + (ny - 1) * sh + 1: sh, p0: p0 + (nx - 1) * sw + 1: sw] += (
+                cols[:, i, j, y0: y0 + ny, x0: x0 + nx]
+            )
+    return out
+
+
+def _tap_span(offset: int, s: int, n_in: int, n_out: int):
+    """For a tap that sends input y to output ``y s + offset``: the first input, the count and the
+    first output position that land inside [0, n_out), or None."""
+    y0 = max(0, -(offset // s))  # ceil(-offset / s)
+    y1 = min(n_in - 1, (n_out - 1 - offset) // s)
+    if y1 < y0:
+        return None
+    return y0, y1 - y0 + 1, y0 * s + offset
+
+
+def _conv_full_len(h_in: int, k: int, s: int, d: int) -> int:
+    return (h_in - 1) * s + (k - 1) * d + 1
+
+
+# ---- primitives -------------------------------------------------------------------------------
+
+
+class Conv2d(Function):
+    """out = conv(x, w) + b for x (N, C, H, W), w (O, C / groups, kh, kw), b (O,); see the module
+    docstring for the formula and its derivatives:
+
+        dL/dx = conv_transpose2d(g, w)   dL/dw = conv2d_weight(x, g)   dL/db = sum of g over n, y, x
+
+    Gradients are computed only for the inputs that need them (the first layer's image does not).
+    """
+
+    name = "conv2d"
+
+    def forward(self, x, w, b=None, *, stride, padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        n = x.shape[0]
+        o, cg, kh, kw = w.shape
+        cols, (ho, wo) = _im2col(x.transpose(1, 2, 3, 0), (kh, kw), stride, dilation, padding)
+        k, length = cg * kh * kw, ho * wo * n
+        if groups == 1:
+            out = w.reshape(o, k) @ cols
+        else:
+            out = np.matmul(w.reshape(groups, o // groups, k), cols.reshape(groups, k, length))
+            out = out.reshape(o, length)
+        if b is not None:
+            out += b[:, None]
+        # Keep the im2col matrix for the weight gradient rather than building it again.
+        self.cols = cols if self.needs_input_grad[1] else None
+        return out.reshape(o, ho, wo, n).transpose(3, 0, 1, 2)
+
+    def backward(self, g):
+        x, w = self.inputs[0], self.inputs[1]
+        nx, nw = self.needs_input_grad[:2]
+        gx = gw = gb = None
+        if nx and nw and not g._requires_grad:
+            # Both gradients read g batch-innermost: transpose a user's NCHW g once, not twice
+            # (a constant g: no graph runs through it).
+            g = Tensor._wrap(_chwn(g._data).transpose(3, 0, 1, 2))
+        if nx:
+            gx = ConvTranspose2d.apply(
+                g, w, stride=self.stride, dilation=self.dilation, groups=self.groups,
+                padding=_adjoint_crop(x.shape[2:], w.shape[2:], self.stride, self.dilation,
+                                      self.padding),
+            )
+        if nw:
+            gw = Conv2dWeight.apply(
+                x, g, kernel_size=w.shape[2:], stride=self.stride, padding=self.padding,
+                dilation=self.dilation, groups=self.groups, cols=self.cols,
+            )
+        if len(self.inputs) == 3:
+            gb = g.sum(dim=(0, 2, 3)) if self.needs_input_grad[2] else None
+            return gx, gw, gb
+        return gx, gw
+
+
+class ConvTranspose2d(Function):
+    """out = convT(y, w) + b for y (N, Cin, Hi, Wi), w (Cin, Cout / groups, kh, kw), b (Cout,):
+    every input position scatters a copy of the kernel, weighted by its value, to
+    ``m = i s + t d - lo`` (then cropped by ``padding``, pairs (lo, hi); see the module docstring).
+
+        dL/dy = conv2d(g, w) with padding (lo, hi)   dL/dw = conv2d_weight(g, y)   dL/db = sum of g
+    """
+
+    name = "conv_transpose2d"
+
+    def forward(self, y, w, b=None, *, stride, padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        n, cin, hi, wi = y.shape
+        _, og, kh, kw = w.shape
+        length = hi * wi * n
+        y2 = _chwn(y).reshape(cin, length)
+        cols = np.empty((og * groups, kh, kw, hi, wi, n), y.dtype)
+        if groups == 1:
+            np.matmul(w.reshape(cin, og * kh * kw).T, y2, out=cols.reshape(-1, length))
+        else:
+            ig = cin // groups
+            wg = w.reshape(groups, ig, og * kh * kw).transpose(0, 2, 1)
+            np.matmul(wg, y2.reshape(groups, ig, length), out=cols.reshape(groups, -1, length))
+        out_hw = tuple(
+            _conv_full_len(size, k, s, d) - lo - hi_
+            for size, k, s, d, (lo, hi_) in zip((hi, wi), (kh, kw), stride, dilation, padding)
+        )
+        out = _col2im(cols, out_hw, stride, dilation, padding)
+        if b is not None:
+            out += b[:, None, None, None]
+        return out.transpose(3, 0, 1, 2)
+
+    def backward(self, g):
+        y, w = self.inputs[0], self.inputs[1]
+        ny, nw = self.needs_input_grad[:2]
+        gy = gw = None
+        if ny:
+            gy = Conv2d.apply(g, w, stride=self.stride, padding=self.padding,
+                              dilation=self.dilation, groups=self.groups)
+        if nw:
+            gw = Conv2dWeight.apply(g, y, kernel_size=w.shape[2:], stride=self.stride,
+                                    padding=self.padding, dilation=self.dilation,
+                                    groups=self.groups)
+        if len(self.inputs) == 3:
+            gb = g.sum(dim=(0, 2, 3)) if self.needs_input_grad[2] else None
+            return gy, gw, gb
+        return gy, gw
+
+
+class Conv2dWeight(Function):
+    """out[o, c, t] = sum_{n, y} g[n, o, y] xp[n, g(o) Cg + c, y s + t d]: the weight gradient of
+    a convolution, for x (N, C, H, W) and g (N, O, Ho, Wo) of the convolution's output shape.
+
+    Bilinear: ``<W, out> = <conv2d(x, W), g>``, so
+    ``dL/dx = conv_transpose2d(g, G)`` and ``dL/dg = conv2d(x, G)`` for the incoming gradient G.
+    ``cols`` may pass x's im2col matrix when the caller already has it.
+    """
+
+    name = "conv2d_weight"
+
+    def forward(self, x, g, *, kernel_size, stride, padding, dilation, groups, cols=None):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        if cols is None:
+            cols, _ = _im2col(x.transpose(1, 2, 3, 0), kernel_size, stride, dilation, padding)
+        o = g.shape[1]
+        cg = x.shape[1] // groups
+        length = cols.shape[1]
+        g2 = _chwn(g).reshape(o, length)
+        if groups == 1:
+            gw = g2 @ cols.T
+        else:
+            k = cols.shape[0] // groups
+            gw = np.matmul(g2.reshape(groups, o // groups, length),
+                           cols.reshape(groups, k, length).transpose(0, 2, 1))
+        return gw.reshape(o, cg, *kernel_size)
+
+    def backward(self, gg):
+        x, g = self.inputs
+        nx, ng = self.needs_input_grad
+        gx = gg_ = None
+        if nx:
+            gx = ConvTranspose2d.apply(
+                g, gg, stride=self.stride, dilation=self.dilation, groups=self.groups,
+                padding=_adjoint_crop(x.shape[2:], gg.shape[2:], self.stride, self.dilation,
+                                      self.padding),
+            )
+        if ng:
+            gg_ = Conv2d.apply(x, gg, stride=self.stride, padding=self.padding,
+                               dilation=self.dilation, groups=self.groups)
+        return gx, gg_
+
+
+def _adjoint_crop(size: Sequence[int], kernel: Sequence[int], stride: Pair, dilation: Pair,
+                  pads: Pads) -> Pads:
+    """The crop of the transposed convolution that is the adjoint of a convolution of an input of
+    ``size`` with ``pads``: (lo, hi - r), where r rows at the end of the padded input were never
+    read by a window (their gradient is zero)."""
+    out = []
+    for n, k, s, d, (lo, hi) in zip(size, kernel, stride, dilation, pads):
+        padded = n + lo + hi
+        used = _conv_full_len(_out_len(padded, k, s, d), k, s, d)
+        out.append((lo, hi - (padded - used)))
+    return tuple(out)
+
+
+# ---- argument handling ------------------------------------------------------------------------
+
+
+def _ntuple(op: str, what: str, value: Any, n: int, minimum: int) -> tuple:
+    """``value`` (an int or a sequence of n ints) as an n-tuple of ints >= minimum."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        out = (int(value),) * n
+    else:
+        try:
+            out = tuple(int(v) for v in value)
+        except TypeError:
+            raise TypeError(f"{op}: {what} must be an int or a tuple of {n} ints, got "
+                            f"{value!r}") from None
+        if len(out) == 1:
+            out = out * n
+        if len(out) != n:
+            raise ValueError(f"{op}: {what} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in out):
+        raise ValueError(f"{op}: {what} must be >= {minimum}, got {value!r}")
+    return out
+
+
+def _batched(op: str, x: Tensor, nd: int) -> tuple[Tensor, bool]:
+    """(x with a batch dimension, whether one was added); checks the number of dimensions."""
+    if x.ndim == nd + 2:
+        return x, False
+    if x.ndim == nd + 1:
+        return x.unsqueeze(0), True
+    layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
+    raise RuntimeError(
+        f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input {layout}, got an "
+        f"input of shape {x.shape}"
+    )
+
+
+def _same_dtype(x: Tensor, *others: Tensor | None) -> list:
+    dtype = np.result_type(x._data, *[o._data for o in others if o is not None])
+    if dtype.kind not in "f":
+        dtype = np.dtype(np.float32) if dtype.kind in "iub" else dtype
+    return [None if t is None else (t if t.dtype == dtype else t.to(dtype)) for t in (x,) + others]
+
+
+def _conv_padding(op: str, padding: Any, nd: int, kernel: tuple, dilation: tuple,
+                  stride: tuple) -> tuple:
+    """PyTorch's padding argument as (lo, hi) pairs: an int, a tuple, 'valid' or 'same' (which
+    pads (k - 1) d in total, the odd unit at the end, and needs stride 1)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(
+                    f"{op}: padding='same' is not supported for strided convolutions "
+                    f"(stride={stride})"
+                )
+            total = [(k - 1) * d for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple of {nd} ints, "
+                         f"got {padding!r}")
+    p = _ntuple(op, "padding", padding, nd, 0)
+    return tuple((v, v) for v in p)
+
+
+def _check_fits(op: str, x: Tensor, kernel: tuple, dilation: tuple, pads: tuple) -> None:
+    spatial = x.shape[2:]
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads))
+    eff = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation))
+    if any(e > p for e, p in zip(eff, padded)):
+        dil = f" (dilated to {eff})" if eff != tuple(kernel) else ""
+        raise RuntimeError(
+            f"{op}: kernel size {tuple(kernel)}{dil} is larger than the padded input {padded} "
+            f"(input shape {x.shape}, padding {tuple(p for p in pads)})"
+        )
+
+
+def _check_bias(op: str, bias: Tensor | None, channels: int) -> None:
+    if bias is not None and bias.shape != (channels,):
+        raise RuntimeError(
+            f"{op}: bias has shape {bias.shape} but the convolution has {channels} output "
+            f"channels (expected bias shape ({channels},))"
+        )
+
+
+def _to2d(nd: int, *pairs: tuple) -> list:
+    """Lift 1-D geometry to the height-1 2-D geometry the primitives use."""
+    if nd == 2:
+        return list(pairs)
+    return [((1,) if not isinstance(p[0], tuple) else ((0, 0),)) + p for p in pairs]
+
+
+def _convnd(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
+            padding: Any, dilation: Any, groups: int) -> Tensor:
+    x, w, b = lift(input), lift(weight), None if bias is None else lift(bias)
+    x, w, b = _same_dtype(x, w, b)
+    if w.ndim != nd + 2:
+        shape = "(out_channels, in_channels / groups, kW)" if nd == 1 else \
+            "(out_channels, in_channels / groups, kH, kW)"
+        raise RuntimeError(f"{op}: weight must be {nd + 2}-D {shape}, got shape {w.shape}")
+    x, unbatched = _batched(op, x, nd)
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    o, cg = w.shape[:2]
+    c = x.shape[1]
+    if c != cg * groups:
+        raise RuntimeError(
+            f"{op}: input has {c} channels but weight expects {cg * groups} "
+            f"(weight shape {w.shape}, groups={groups})"
+        )
+    if o % groups:
+        raise RuntimeError(
+            f"{op}: weight has {o} output channels, not divisible by groups={groups} "
+            f"(weight shape {w.shape})"
+        )
+    _check_bias(op, b, o)
+    kernel = w.shape[2:]
+    s = _ntuple(op, "stride", stride, nd, 1)
+    d = _ntuple(op, "dilation", dilation, nd, 1)
+    pads = _conv_padding(op, padding, nd, kernel, d, s)
+    _check_fits(op, x, kernel, d, pads)
+    if nd == 1:
+        x, w = x.unsqueeze(2), w.unsqueeze(2)
+    s2, d2, p2 = _to2d(nd, s, d, pads)
+    args = (x, w) if b is None else (x, w, b)
+    out = Conv2d.apply(*args, stride=s2, padding=p2, dilation=d2, groups=int(groups))
+    if nd == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def _conv_transposend(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None,
+                      stride: Any, padding: Any, output_padding: Any, groups: int,
+                      dilation: Any) -> Tensor:
+    x, w, b = lift(input), lift(weight), None if bias is None else lift(bias)
+    x, w, b = _same_dtype(x, w, b)
+    if w.ndim != nd + 2:
+        shape = "(in_channels, out_channels / groups, kW)" if nd == 1 else \
+            "(in_channels, out_channels / groups, kH, kW)"
+        raise RuntimeError(f"{op}: weight must be {nd + 2}-D {shape}, got shape {w.shape}")
+    x, unbatched = _batched(op, x, nd)
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    c = x.shape[1]
+    if c != w.shape[0]:
+        raise RuntimeError(
+            f"{op}: input has {c} channels but weight expects {w.shape[0]} "
+            f"(weight shape {w.shape} is (in_channels, out_channels / groups, ...), "
+            f"groups={groups})"
+        )
+    if c % groups:
+        raise RuntimeError(
+            f"{op}: input has {c} channels, not divisible by groups={groups} "
+            f"(weight shape {w.shape})"
+        )
+    cout = w.shape[1] * groups
+    _check_bias(op, b, cout)
+    kernel = w.shape[2:]
+    s = _ntuple(op, "stride", stride, nd, 1)
+    d = _ntuple(op, "dilation", dilation, nd, 1)
+    p = _ntuple(op, "padding", padding, nd, 0)
+    q = _ntuple(op, "output_padding", output_padding, nd, 0)
+    for qi, si, di in zip(q, s, d):
+        if qi >= max(si, di):
+            raise ValueError(
+                f"{op}: output_padding {q} must be smaller than either stride {s} or dilation "
+                f"{d} in every dimension"
+            )
+    size = tuple(_conv_full_len(n, k, si, di) - 2 * pi + qi
+                 for n, k, si, di, pi, qi in zip(x.shape[2:], kernel, s, d, p, q))
+    if any(n < 1 for n in size):
+        raise RuntimeError(
+            f"{op}: the output would be empty: input of shape {x.shape} with kernel {kernel}, "
+            f"stride {s}, padding {p}, output_padding {q}, dilation {d} gives size {size}"
+        )
+    crop = tuple((pi, pi - qi) for pi, qi in zip(p, q))
+    if nd == 1:
+        x, w = x.unsqueeze(2), w.unsqueeze(2)
+    s2, d2, c2 = _to2d(nd, s, d, crop)
+    args = (x, w) if b is None else (x, w, b)
+    out = ConvTranspose2d.apply(*args, stride=s2, padding=c2, dilation=d2, groups=int(groups))
+    if nd == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+# ---- functions --------------------------------------------------------------------------------
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """``F.conv1d``: input (N, C, L) or (C, L), weight (O, C / groups, k), bias (O,).
+    ``padding`` is an int, 'valid' or 'same'."""
+    return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """``F.conv2d``: input (N, C, H, W) or (C, H, W), weight (O, C / groups, kH, kW), bias (O,).
+    ``stride``, ``padding`` and ``dilation`` are ints or pairs; ``padding`` may also be 'valid' or
+    'same' (stride 1; an odd total puts the extra zero at the end, as in PyTorch)."""
+    return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """``F.conv_transpose1d``: input (N, Cin, L), weight (Cin, Cout / groups, k). Output length
+    (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1."""
+    return _conv_transposend("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                             output_padding, groups, dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """``F.conv_transpose2d``: input (N, Cin, H, W), weight (Cin, Cout / groups, kH, kW): the
+    adjoint (gradient with respect to the input) of ``conv2d`` with the same weight and geometry.
+    Output size (H - 1) stride - 2 padding + dilation (kH - 1) + output_padding + 1."""
+    return _conv_transposend("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                             output_padding, groups, dilation)
+
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]

@@ -1,0 +1,241 @@
+"""Resampling, all compositions of the convolution and matmul primitives:
+
+- ``interpolate`` (nearest, nearest-exact, linear, bilinear, area): resizing is separable, so it
+  is the linear map ``A_h x A_w^T`` with a fixed interpolation matrix per axis (rows of the matrix:
+  the weights PyTorch gives to the input pixels), and its gradient is ``A_h^T g A_w``.
+- ``translate``: a sub-pixel shift with bilinear interpolation, a depthwise convolution with a 2x2
+  kernel whose padding and cropping carry the integer part of the shift.
+- ``unfold`` / ``fold`` (im2col and col2im as PyTorch exposes them): a grouped convolution with
+  one-hot kernels and its transpose, so each is the other's gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor, lift
+from .conv import Conv2d, ConvTranspose2d, _conv_full_len, _ntuple, _out_len
+from .linalg import matmul
+
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
+
+
+# ---- interpolate ------------------------------------------------------------------------------
+
+
+def _nearest_matrix(n_in: int, n_out: int, scale: float | None, exact: bool) -> np.ndarray:
+    """PyTorch's nearest source index, computed in float32 as PyTorch does:
+    floor(dst * s) (or floor((dst + 0.5) s) for nearest-exact), s = 1 / scale_factor or
+    n_in / n_out, clamped to n_in - 1."""
+    dst = np.arange(n_out)
+    if not exact and n_out == n_in:
+        src = dst
+    elif not exact and n_out == 2 * n_in:
+        src = dst >> 1
+    else:
+        s = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
+        pos = (dst.astype(np.float32) + np.float32(0.5)) * s if exact else dst.astype(np.float32) * s
+        src = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
+    a = np.zeros((n_out, n_in))
+    a[dst, src] = 1.0
+    return a
+
+
+def _linear_matrix(n_in: int, n_out: int, scale: float | None, align_corners: bool) -> np.ndarray:
+    """PyTorch's linear interpolation weights: source position ``src = dst (n_in - 1) /
+    (n_out - 1)`` with align_corners, else ``(dst + 0.5) s - 0.5`` clamped at 0
+    (s = 1 / scale_factor or n_in / n_out); weights 1 - f and f on floor(src) and the next pixel
+    (the last pixel repeats at the border)."""
+    dst = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        src = dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+    else:
+        s = 1.0 / scale if scale else n_in / n_out
+        src = np.maximum((dst + 0.5) * s - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    frac = src - i0
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    a = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    np.add.at(a, (rows, i0), 1.0 - frac)
+    np.add.at(a, (rows, i1), frac)
+    return a
+
+
+def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
+    i = np.arange(n_out)
+    start, end = (i * n_in) // n_out, ((i + 1) * n_in + n_out - 1) // n_out
+    cols = np.arange(n_in)
+    return ((cols >= start[:, None]) & (cols < end[:, None])) / (end - start)[:, None]
+
+
+def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """``F.interpolate`` for (N, C, L) and (N, C, H, W) inputs: modes 'nearest', 'nearest-exact',
+    'linear' (3-D), 'bilinear' (4-D) and 'area' (adaptive average pooling), with PyTorch's source
+    coordinates (see ``_linear_matrix``). Give exactly one of ``size`` and ``scale_factor``; the
+    output size is floor(input size * scale_factor), and the scale factor itself sets the source
+    coordinates unless ``recompute_scale_factor``."""
+    x = lift(input)
+    nd = x.ndim - 2
+    if nd not in (1, 2):
+        raise NotImplementedError(
+            f"interpolate: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got shape {x.shape}"
+        )
+    if mode not in _MODES:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (one of {_MODES})")
+    if mode == "linear" and nd != 1:
+        raise NotImplementedError(f"interpolate: mode 'linear' needs a 3-D input, got {x.shape}")
+    if mode == "bilinear" and nd != 2:
+        raise NotImplementedError(f"interpolate: mode 'bilinear' needs a 4-D input, got {x.shape}")
+    linear = mode in ("linear", "bilinear")
+    if align_corners is not None and not linear:
+        raise ValueError(
+            "interpolate: align_corners can only be set with the interpolating modes "
+            f"linear and bilinear, got mode={mode!r}"
+        )
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    spatial = x.shape[2:]
+    if size is not None:
+        out_size = _ntuple("interpolate", "size", size, nd, 1)
+        scales: tuple = (None,) * nd
+    else:
+        sf = (scale_factor,) * nd if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        if len(sf) != nd or any(s <= 0 for s in sf):
+            raise ValueError(f"interpolate: scale_factor must be positive, {nd} of them, got "
+                             f"{scale_factor!r}")
+        out_size = tuple(math.floor(n * float(s)) for n, s in zip(spatial, sf))
+        if any(n < 1 for n in out_size):
+            raise ValueError(f"interpolate: scale_factor {scale_factor!r} makes the output of "
+                             f"{x.shape} empty ({out_size})")
+        scales = (None,) * nd if recompute_scale_factor else tuple(float(s) for s in sf)
+    mats = []
+    for n_in, n_out, s in zip(spatial, out_size, scales):
+        if mode == "area":
+            a = _area_matrix(n_in, n_out)
+        elif linear:
+            a = _linear_matrix(n_in, n_out, s, bool(align_corners))
+        else:
+            a = _nearest_matrix(n_in, n_out, s, mode == "nearest-exact")
+        mats.append(Tensor._wrap(a.astype(x.dtype)))
+    if nd == 1:
+        return matmul(x, mats[0].mT)
+    return matmul(matmul(mats[0], x), mats[1].mT)
+
+
+# ---- translate --------------------------------------------------------------------------------
+
+
+def translate(input: Tensor, dy: float, dx: float) -> Tensor:
+    """Shift images by (dy, dx) pixels (down, right), fractional shifts by bilinear interpolation,
+    zeros outside: ``out[i, j] = x(i - dy, j - dx)`` where x(u, v) interpolates bilinearly between
+    the four pixels around (u, v) and is 0 off the image. Input (..., H, W).
+
+    Write dy = a + f with a = floor(dy), 0 <= f < 1. Along one axis
+    ``out[i] = (1 - f) x[i - a] + f x[i - a - 1]``: a cross-correlation of x, shifted by a, with the
+    kernel [f, 1 - f] (000_14bc674963865024.txt, Assignment 4a). In 2-D the kernel is the outer
+    product of the two axes' kernels, applied to every channel alone (a depthwise conv2d whose
+    padding (a + 1, -a) carries the integer shift). Being a convolution, it commutes with every
+    stride-1 convolution away from the borders: convolutions are equivariant to sub-pixel shifts.
+    Linear in x; the gradient is the shift by (-dy, -dx) (the transposed convolution).
+    """
+    x = lift(input)
+    if x.ndim < 2:
+        raise RuntimeError(f"translate: expected an input (..., H, W), got shape {x.shape}")
+    shape = x.shape
+    h, w = shape[-2:]
+    x4 = x.reshape((-1, 1, h, w))
+    ay, ax = math.floor(dy), math.floor(dx)
+    if not (-h - 1 <= ay <= h and -w - 1 <= ax <= w):  # shifted entirely off the image
+        return x * 0.0
+    fy, fx = float(dy) - ay, float(dx) - ax
+    kernel = np.outer([fy, 1.0 - fy], [fx, 1.0 - fx]).astype(x.dtype)
+    out = Conv2d.apply(x4, Tensor._wrap(kernel.reshape(1, 1, 2, 2)), stride=(1, 1),
+                       padding=((ay + 1, -ay), (ax + 1, -ax)), dilation=(1, 1), groups=1)
+    return out.reshape(shape)
+
+
+# ---- unfold / fold ----------------------------------------------------------------------------
+
+
+def _one_hot_kernels(c: int, kernel: tuple, dtype: Any) -> Tensor:
+    """Weight (C kh kw, 1, kh, kw): output channel c kh kw + t copies tap t of channel c."""
+    kk = kernel[0] * kernel[1]
+    eye = np.eye(kk, dtype=dtype).reshape(kk, 1, *kernel)
+    return Tensor._wrap(np.tile(eye, (c, 1, 1, 1)))
+
+
+def _fold_args(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:
+    return (_ntuple(op, "kernel_size", kernel_size, 2, 1), _ntuple(op, "dilation", dilation, 2, 1),
+            _ntuple(op, "padding", padding, 2, 0), _ntuple(op, "stride", stride, 2, 1))
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+           stride: Any = 1) -> Tensor:
+    """``F.unfold`` (im2col): (N, C, H, W) -> (N, C kh kw, L), column l holding the block that the
+    l-th window (row-major) covers, rows ordered (c, i, j). A grouped convolution with one-hot
+    kernels, so its gradient is ``fold``."""
+    x = lift(input)
+    unbatched = x.ndim == 3
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"unfold: expected a 3-D or 4-D input (N, C, H, W), got shape {x.shape}")
+    if unbatched:
+        x = x.unsqueeze(0)
+    k, d, p, s = _fold_args("unfold", kernel_size, dilation, padding, stride)
+    n, c, h, w = x.shape
+    eff = tuple((ki - 1) * di + 1 for ki, di in zip(k, d))
+    if any(e > size + 2 * pi for e, size, pi in zip(eff, (h, w), p)):
+        raise RuntimeError(
+            f"unfold: kernel size {k} (dilated to {eff}) is larger than the padded input "
+            f"{(h + 2 * p[0], w + 2 * p[1])} (input shape {x.shape}, padding {p})"
+        )
+    out = Conv2d.apply(x, _one_hot_kernels(c, k, x.dtype), stride=s,
+                       padding=tuple((pi, pi) for pi in p), dilation=d, groups=c)
+    out = out.reshape(n, c * k[0] * k[1], -1)
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> Tensor:
+    """``F.fold`` (col2im): (N, C kh kw, L) -> (N, C, H, W), summing every block back where its
+    window lies (overlaps add up). The transpose of ``unfold``."""
+    x = lift(input)
+    unbatched = x.ndim == 2
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"fold: expected a 2-D or 3-D input (N, C kh kw, L), got {x.shape}")
+    if unbatched:
+        x = x.unsqueeze(0)
+    size = _ntuple("fold", "output_size", output_size, 2, 1)
+    k, d, p, s = _fold_args("fold", kernel_size, dilation, padding, stride)
+    n, ckk, length = x.shape
+    kk = k[0] * k[1]
+    if ckk % kk:
+        raise RuntimeError(
+            f"fold: input has {ckk} rows in dim 1, not divisible by the kernel size "
+            f"{k[0]} * {k[1]} = {kk}"
+        )
+    blocks = tuple(_out_len(m + 2 * pi, ki, si, di) for m, ki, si, di, pi in zip(size, k, s, d, p))
+    if blocks[0] < 1 or blocks[1] < 1 or blocks[0] * blocks[1] != length:
+        raise RuntimeError(
+            f"fold: output_size={size}, kernel_size={k}, dilation={d}, padding={p}, stride={s} "
+            f"give {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]} blocks, but the input "
+            f"has {length} (input shape {x.shape})"
+        )
+    c = ckk // kk
+    crop = []
+    for m, b, ki, si, di, pi in zip(size, blocks, k, s, d, p):
+        full = _conv_full_len(b, ki, si, di)
+        crop.append((pi, full - pi - m))  # the rows no block reaches stay zero
+    out = ConvTranspose2d.apply(x.reshape(n, ckk, *blocks), _one_hot_kernels(c, k, x.dtype),
+                                stride=s, padding=tuple(crop), dilation=d, groups=c)
+    return out.squeeze(0) if unbatched else out
+
+
+__all__: list = []  # reached as handgrad.nn.functional.interpolate, translate, unfold, fold
