@@ -231,7 +231,7 @@ class Tanh(Function):
 
     def backward(self, g):
         out = self.output()
-        return g * (1 - out * out)
+        return g - g * out * out  # = g (1 - out^2), without lifting the constant 1
 
 
 class Sigmoid(Function):
@@ -250,7 +250,7 @@ class Sigmoid(Function):
 
     def backward(self, g):
         out = self.output()
-        return g * out * (1 - out)
+        return g * (out - out * out)  # = g out (1 - out), without lifting the constant 1
 
 
 class Relu(Function):
