@@ -227,3 +227,15 @@ def test_bad_input_is_rejected(call, match):
 def test_random_state_of_the_wrong_type_is_a_type_error():
     with pytest.raises(TypeError, match="TSNE.fit: random_state must be None, an int"):
         TSNE(perplexity=3, init="random", random_state="0").fit(np.random.rand(10, 3))
+
+
+def test_gaussian_kernel_default_rate_is_stable_on_small_sets():
+    """The 'auto' rate scales with N for the Gaussian kernel: a fixed rate of 50 made symmetric
+    SNE diverge (every similarity underflowing) below about 400 points."""
+    from sklearn.datasets import load_digits
+
+    x = load_digits().data[:200]
+    est = TSNE(n_iter=300, kernel="gaussian", random_state=0).fit(x)
+    assert np.isfinite(est.kl_divergence_) and est.kl_divergence_ < 1.5
+    with pytest.raises(FloatingPointError, match="diverged.*smaller learning_rate"):
+        TSNE(n_iter=300, kernel="gaussian", learning_rate=5000.0, random_state=0).fit(x)

@@ -25,6 +25,10 @@ COMMANDS: dict[str, str] = {
     "exercises": "handgrad.exercises.cli",
     "attack": "handgrad.attacks.cli",
     "vae": "handgrad.models.vae_cli",
+    "tsne": "handgrad.manifold.cli",
+    "kmeans": "handgrad.cluster.cli",
+    "prior-shift": "handgrad.calibration.cli",
+    "sparse": "handgrad.sparse.cli",
 }
 """Command name -> the module that implements it (``add_arguments`` and ``run``)."""
 
@@ -34,6 +38,10 @@ HELP: dict[str, str] = {
     "exercises": "run the problem sets as executable exercises",
     "attack": "adversarial examples against a trained classifier",
     "vae": "train and sample a variational autoencoder",
+    "tsne": "embed the digits with t-SNE (or symmetric SNE) and plot them",
+    "kmeans": "cluster the digits with k-means (Lloyd or online) and draw the centres",
+    "prior-shift": "re-weight a classifier to a shifted class prior, known or estimated by EM",
+    "sparse": "dictionary learning on the digits, and ISTA vs FISTA on a Lasso problem",
 }
 
 EXIT_USAGE = 2
@@ -99,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except CommandError as e:
         return _fail(prog, e)
+    except BrokenPipeError:  # e.g. `handgrad exercises list | head`: the reader left
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

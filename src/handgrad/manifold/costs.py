@@ -152,6 +152,11 @@ def kl_and_gradient(P: np.ndarray, Y: np.ndarray, kernel: str = "student-t",
         np.exp(w, out=w)  # w_ij = exp(-d_ij)
     np.fill_diagonal(w, 0.0)
     z = float(w.sum(dtype=np.float64))
+    if not z > 0 or not np.isfinite(z):
+        raise FloatingPointError(
+            f"kl_and_gradient: the {kernel} kernel sums to {z} (the embedding diverged: points so "
+            "far apart that every similarity underflows); use a smaller learning_rate"
+        )
     np.multiply(w, 1.0 / z, out=m)  # q_ij
     cost = np.nan
     if compute_cost:

