@@ -1,0 +1,219 @@
+"""``handgrad exercises``: list, run and document the problem sets' exercises.
+
+    handgrad exercises list [PATTERN ...] [--format table|markdown|json]
+    handgrad exercises run [ID ...] [--set KEY=VALUE ...] [--format table|markdown|json] [--quiet]
+    handgrad exercises docs [--output docs/exercises.md]
+
+An ID may be an exact id, a prefix (``002``, ``004-q5``) or a shell pattern (``*-backprop``).
+``--set`` values are read as JSON when they parse (numbers, lists, ``null``), else as strings,
+and go to every selected exercise that has that parameter. Progress goes to stderr; the table,
+markdown or JSON to stdout. Disagreements are findings about the documents, so they do not change
+the exit status; an exercise that raises does (status 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+import time
+from typing import Any
+
+FORMATS = ("table", "markdown", "json")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
+    sub.required = True
+    p = sub.add_parser("list", help="the exercises: id, source, who answers, question")
+    p.add_argument("patterns", nargs="*", metavar="PATTERN")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p = sub.add_parser("run", help="solve the exercises and judge the documents' answers")
+    p.add_argument("patterns", nargs="*", metavar="ID", help="ids, prefixes or patterns "
+                   "(default: all)")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter of the instance (repeatable)")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p = sub.add_parser("docs", help="run everything and write docs/exercises.md")
+    p.add_argument("--output", default="docs/exercises.md", help="default: docs/exercises.md")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _error(message: str) -> Exception:
+    try:
+        from ..cli import CommandError
+    except ImportError:  # pragma: no cover  (the package's cli is always there)
+        return SystemExit(f"handgrad exercises: error: {message}")
+    return CommandError(message)
+
+
+def parse_settings(items: list[str]) -> dict[str, Any]:
+    """``['n=10', 'layers=[[3,1,1]]', 'rho=l^2/2']`` -> {'n': 10, 'layers': [[3, 1, 1]], ...}."""
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise _error(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key.strip()] = text
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return _list(args)
+    if args.action == "docs":
+        from .docs import write
+
+        verdicts = _run(None, {}, args.quiet, True)
+        path = write(verdicts, args.output)
+        n_dis = sum(v.verdict == "disagree" for v in verdicts)
+        print(f"wrote {path}: {len(verdicts)} exercises, {n_dis} with disagreements")
+        return 1 if any(v.verdict == "error" for v in verdicts) else 0
+    verdicts = _run(args.patterns, parse_settings(args.settings), args.quiet,
+                    args.format != "json")
+    print(render(verdicts, args.format))
+    return 1 if any(v.verdict == "error" for v in verdicts) else 0
+
+
+def _run(patterns, settings, quiet: bool, _human: bool) -> list:
+    from . import base, check, select
+
+    try:
+        chosen = select(patterns)
+    except KeyError as e:
+        raise _error(e.args[0]) from None
+    unused = [k for k in settings if not any(k in ex.params for ex in chosen)]
+    if unused:
+        raise _error(f"no selected exercise has a parameter {', '.join(unused)}")
+    err = sys.stderr
+    tty = hasattr(err, "isatty") and err.isatty()
+    old = base.set_progress(base.tty_progress(err) if tty and not quiet else None)
+    verdicts = []
+    start = time.perf_counter()
+    try:
+        for i, ex in enumerate(chosen, 1):
+            overrides = {k: v for k, v in settings.items() if k in ex.params}
+            t0 = time.perf_counter()
+            try:
+                v = check(ex, **overrides)
+            except (ValueError, TypeError) as e:
+                if overrides:  # most likely a bad --set value: a usage error
+                    raise _error(f"{ex.id}: {e}") from None
+                v = _errored(ex, e)
+            except Exception as e:  # noqa: BLE001  (an exercise's bug is reported, not fatal)
+                v = _errored(ex, e)
+            v.seconds = time.perf_counter() - t0
+            verdicts.append(v)
+            if not quiet:
+                line = f"[{i:>{len(str(len(chosen)))}}/{len(chosen)}] {ex.id}: {v.verdict} " \
+                       f"({v.seconds:.2f} s)"
+                err.write(("\r\033[K" if tty else "") + line + "\n")
+                err.flush()
+    finally:
+        base.set_progress(old)
+    if not quiet:
+        err.write(f"{len(verdicts)} exercises in {time.perf_counter() - start:.1f} s\n")
+    return verdicts
+
+
+def _errored(ex, e: Exception):
+    from .base import Verdict
+
+    return Verdict(ex.id, ex.question, None, None, "error", f"{type(e).__name__}: {e}",
+                   summary="error", params=dict(ex.params))
+
+
+# ---- rendering ------------------------------------------------------------------------------
+
+
+def _cell(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def render(verdicts: list, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([v.as_json() for v in verdicts], indent=2, allow_nan=False)
+    if fmt == "markdown":
+        return render_markdown(verdicts)
+    return render_table(verdicts)
+
+
+def render_table(verdicts: list) -> str:
+    cols = [("id", 34), ("question", 40), ("computed", 44), ("claimed", 30), ("verdict", 11)]
+    rows = [[v.id, v.question, v.summary, v.claimed_summary, v.verdict] for v in verdicts]
+    widths = [min(w, max([len(h)] + [len(" ".join(str(r[i]).split())) for r in rows]))
+              for i, (h, w) in enumerate(cols)]
+    line = "  ".join(h.ljust(w) for (h, _), w in zip(cols, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    for r in rows:
+        out.append("  ".join(_cell(c, w).ljust(w) for c, w in zip(r, widths)).rstrip())
+    notes = [v for v in verdicts if v.verdict in ("disagree", "error", "unavailable")]
+    if notes:
+        out += ["", "Findings:"]
+        for v in notes:
+            body = textwrap.fill(v.disagreements(), 100, initial_indent="    ",
+                                 subsequent_indent="    ")
+            out += [f"  {v.id} ({v.verdict}):", body]
+    counts = _counts(verdicts)
+    out += ["", ", ".join(f"{n} {k}" for k, n in counts.items())]
+    return "\n".join(out)
+
+
+def _md(text: Any) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def render_markdown(verdicts: list) -> str:
+    out = ["| id | question | computed | claimed | verdict |", "|---|---|---|---|---|"]
+    for v in verdicts:
+        out.append(f"| `{v.id}` | {_md(v.question)} | {_md(v.summary)} | "
+                   f"{_md(v.claimed_summary)} | {v.verdict} |")
+    notes = [v for v in verdicts if v.verdict in ("disagree", "error", "unavailable")]
+    if notes:
+        out += ["", "**Findings**", ""]
+        out += [f"- `{v.id}` ({v.verdict}): {_md(v.disagreements())}" for v in notes]
+    return "\n".join(out)
+
+
+def _counts(verdicts: list) -> dict:
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.verdict] = counts.get(v.verdict, 0) + 1
+    return counts
+
+
+def _list(args: argparse.Namespace) -> int:
+    from . import question, select
+
+    try:
+        chosen = select(args.patterns)
+    except KeyError as e:
+        raise _error(e.args[0]) from None
+    rows = []
+    for ex in chosen:
+        q = question(ex.id)
+        missing = ex.missing()
+        rows.append({"id": ex.id, "source": q["ref"], "answered_by": q["answered_by"],
+                     "question": ex.question, "reconstructed": bool(q.get("reconstructed")),
+                     "parameters": sorted(ex.params),
+                     "available": not missing, "requires": list(ex.requires)})
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "markdown":
+        print("| id | source | answered by | question |\n|---|---|---|---|")
+        for r in rows:
+            print(f"| `{r['id']}` | {_md(r['source'])} | {r['answered_by']} | "
+                  f"{_md(r['question'])} |")
+    else:
+        for r in rows:
+            needs = ", ".join(r["requires"])
+            flag = "" if r["available"] else f"  [unavailable: needs {needs}]"
+            print(f"{r['id']:<38} {_cell(r['source'], 26):<26} {_cell(r['question'], 70)}{flag}")
+        print(f"\n{len(rows)} exercises")
+    return 0
