@@ -176,14 +176,14 @@ class Function:
                 if t._requires_grad:
                     record = True
                     break
+        n = len(inputs)
         if record:
             fn.needs_input_grad = tuple([t._requires_grad for t in inputs])
         else:
-            fn.needs_input_grad = _NO_GRAD[len(inputs)] if len(inputs) < 4 else (False,) * len(
-                inputs)
-        if len(inputs) == 1:
+            fn.needs_input_grad = _NO_GRAD[n] if n < 4 else (False,) * n
+        if n == 1:
             out_data = fn.forward(inputs[0]._data, **params)
-        elif len(inputs) == 2:
+        elif n == 2:
             out_data = fn.forward(inputs[0]._data, inputs[1]._data, **params)
         else:
             out_data = fn.forward(*[t._data for t in inputs], **params)

@@ -119,17 +119,18 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         lo, hi = (int(yy.min()), int(yy.max())) if yy.size else (0, 0)
         w = keep.astype(x.dtype)
     else:
-        w = np.ones(yy.shape, dtype=x.dtype)
+        w = None  # every target counts with weight 1: the common case, kept cheap
     if lo < 0 or hi >= c:
         raise IndexError(f"nll_loss: target {hi if hi >= c else lo} is out of bounds for {c} classes")
     if weight is not None:
-        w = w * lift(weight)._data.astype(x.dtype)[yy]
+        cw = lift(weight)._data.astype(x.dtype)[yy]
+        w = cw if w is None else w * cw
     if yy.ndim == 1:
         index = (np.arange(len(yy)), yy)  # (n, y_n): the target class of each example
     else:
         grids = np.indices(yy.shape, sparse=True)
         index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...)
-    total = float(w.sum())
+    total = float(yy.size) if w is None else float(w.sum())
     scale = 1.0 if reduction != "mean" else (1.0 / total if total else float("nan"))
     return NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction)
 

@@ -13,7 +13,7 @@ from .shape import IndexAccumulate
 class NllLoss(Function):
     """out_n = -w_n x[n, y_n] (``reduction='none'``), or its sum times ``scale`` (``'sum'``: 1,
     ``'mean'``: 1 / sum_n w_n, PyTorch's convention). ``w_n`` is the class weight of y_n, 0 for an
-    ignored target.
+    ignored target; ``weights=None`` means w_n = 1 for all n.
 
     The loss is linear in x: d out / d x[n, c] = -w_n [c = y_n] (times scale), so
     dL/dx = zeros with -g w_n scale placed at (n, y_n): an index_accumulate, and the second
@@ -26,13 +26,19 @@ class NllLoss(Function):
     def forward(self, x, index, weights, scale, reduction):
         self.index, self.weights, self.scale = index, weights, scale
         self.shape, self.reduction = x.shape, reduction
-        losses = -(x[index] * weights)
+        losses = -x[index] if weights is None else -(x[index] * weights)
+        self.target_shape = losses.shape
         if reduction == "none":
             return losses
         return np.asarray(losses.sum() * x.dtype.type(scale))
 
     def backward(self, g):
-        w = Tensor._wrap(self.weights * self.weights.dtype.type(-self.scale))
-        vals = g * w if self.reduction == "none" else g.expand(w.shape) * w
+        if self.weights is None:
+            vals = g * -self.scale
+            if self.reduction != "none":
+                vals = vals.expand(self.target_shape)
+        else:
+            w = Tensor._wrap(self.weights * self.weights.dtype.type(-self.scale))
+            vals = g * w if self.reduction == "none" else g.expand(w.shape) * w
         # (n, y_n) pairs are distinct, so the scatter needs no accumulation.
         return IndexAccumulate.apply(vals, index=self.index, shape=self.shape, accumulate=False)

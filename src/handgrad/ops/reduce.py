@@ -127,8 +127,10 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None
     x = lift(input)
     if dtype is not None:
         x = x.to(dtype)
-    elif x._data.dtype.kind in "bu" or x._data.dtype in (np.int8, np.int16, np.int32):
-        x = x.to(np.int64)  # PyTorch sums booleans and small integers as int64
+    else:
+        dt = x._data.dtype  # (kind and itemsize: comparing dtypes to types is slow on a hot path)
+        if dt.kind in "bu" or (dt.kind == "i" and dt.itemsize < 8):
+            x = x.to(np.int64)  # PyTorch sums booleans and small integers as int64
     return Sum.apply(x, dims=normalize_dims("sum", dim, x.ndim), keepdim=keepdim)
 
 
