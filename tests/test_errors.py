@@ -41,6 +41,8 @@ import handgrad.nn.functional as F
         (lambda: hg.ones(2, 2).item(), RuntimeError, r"item: a tensor with 4 elements"),
         (lambda: F.softmax(hg.ones(2, 3), dim=3), IndexError, r"softmax: dim 3 is out of range"),
         (lambda: F.dropout(hg.ones(2), p=1.5), ValueError, r"dropout: probability.*1.5"),
+        (lambda: hg.ones(2, 3).prod(dim=(0, 1)), TypeError, r"prod: dim must be an int or None"),
+        (lambda: hg.ones(2, 3).prod(2), IndexError, r"prod: dim 2 is out of range"),
     ],
 )
 def test_clear_error(call, error, pattern):

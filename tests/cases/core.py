@@ -28,6 +28,19 @@ def _reduce_case(method: str, kind: str = "any", allow_none: bool = True, **kw) 
     return Case(fn, draw, **kw)
 
 
+def _prod_case(kind: str, **kw) -> Case:
+    """torch.prod takes one int dim or none."""
+    def draw(data):
+        s = shape(data)
+        d = data.draw(st.one_of(st.none(), st.integers(-max(len(s), 1), max(len(s), 1) - 1)))
+        return [values(rng(data), s, kind)], {"dim": d, "keepdim": data.draw(st.booleans())}
+
+    def fn(lib, x, dim, keepdim):
+        return x.prod() if dim is None else x.prod(dim, keepdim=keepdim)
+
+    return Case(fn, draw, **kw)
+
+
 def _softmax_case(name: str) -> Case:
     def draw(data):
         s = shape(data, min_dims=1)
@@ -278,6 +291,9 @@ CASES = {
     "amax": [_reduce_case("amax", "distinct"),
              Case(lambda lib, a: a.max(), unary("ints"), fd=False, note="ties share")],
     "logsumexp": [_reduce_case("logsumexp", allow_none=False)],
+    "prod": [_prod_case("nonzero"),
+             _prod_case("ints", second=False, note="zeros: first order only; the masks are "
+                        "constants across a zero")],
     "cumsum": [Case(lambda lib, a, dim: a.cumsum(dim), _cumsum_draw)],
     "reshape": [Case(lambda lib, a, shape: a.reshape(shape), _reshape_draw)],
     "permute": [Case(lambda lib, a, dims: a.permute(dims), _permute_draw)],

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, lift
-from .elementwise import exp, mul, sqrt, sub
+from .elementwise import exp, mul, sqrt, sub, where
 
 Dims = "int | tuple[int, ...] | None"
 
@@ -77,6 +77,45 @@ class Amax(Function):
         mask = a == self.kept
         weight = mask / mask.sum(axis=self.dims, keepdims=True)
         return g.reshape(self.kept.shape) * Tensor._wrap(weight.astype(a.dtype, copy=False))
+
+
+class Prod(Function):
+    """out = product of a over ``dims``. d out / d a_i = prod_{j != i} a_j, the product of the
+    others in its slice. Without a zero in the slice that is out / a_i. A zero cannot be divided
+    out: with a' = a with its zeros replaced by 1, P' = prod a' (the product of the non-zeros)
+    and z the number of zeros in the slice,
+
+        z = 0: dL/da_i = g P' / a'_i  (= g out / a_i);   z = 1: g P' at the zero, 0 elsewhere;
+        z >= 2: 0 (every product of the others still holds a zero).
+
+    Both cases are written with handgrad ops (out / a, or where and prod of a'), so the gradient
+    is differentiable again; across a zero the masks are constants, so the second derivative is
+    exact only for slices without zeros."""
+
+    name = "prod"
+    uses_output = True
+
+    def forward(self, a, dims, keepdim):
+        self.dims = dims
+        out = np.prod(a, axis=dims, keepdims=True)
+        self.kept_shape = out.shape
+        return out if keepdim else out.reshape(
+            [n for i, n in enumerate(a.shape) if i not in dims]
+        )
+
+    def backward(self, g):
+        a = self.inputs[0]
+        g = g.reshape(self.kept_shape)
+        zero = a._data == 0
+        if not zero.any():
+            return g * self.output().reshape(self.kept_shape) / a
+        a1 = where(Tensor._wrap(zero), 1.0, a)
+        p1 = Prod.apply(a1, dims=self.dims, keepdim=True)
+        z = zero.sum(axis=self.dims, keepdims=True)
+        dt = a._data.dtype
+        no_zero = Tensor._wrap((z == 0).astype(dt))
+        the_zero = Tensor._wrap((zero & (z == 1)).astype(dt))
+        return g * (p1 / a1 * no_zero + p1 * the_zero)
 
 
 class LogSumExp(Function):
@@ -238,6 +277,21 @@ def _select(arg_fn: Any, op: str, input: Tensor, dim: int, keepdim: bool) -> Max
     return MaxResult(values, idx)
 
 
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+         dtype: Any = None) -> Tensor:
+    """``torch.prod``: the product of all elements, or along one ``dim``."""
+    x = lift(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    else:
+        dt = x._data.dtype
+        if dt.kind in "bu" or (dt.kind == "i" and dt.itemsize < 8):
+            x = x.to(np.int64)  # as sum: PyTorch multiplies booleans and small integers as int64
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"prod: dim must be an int or None (as in PyTorch), got {dim!r}")
+    return Prod.apply(x, dims=normalize_dims("prod", dim, x.ndim), keepdim=keepdim)
+
+
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     x = lift(input)
     return LogSumExp.apply(x, dims=normalize_dims("logsumexp", dim, x.ndim), keepdim=keepdim)
@@ -275,5 +329,5 @@ def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noq
 
 __all__ = [
     "sum", "mean", "var", "std", "amax", "amin", "argmax", "argmin", "max", "min", "logsumexp",
-    "cumsum", "norm", "all", "any",
+    "cumsum", "norm", "all", "any", "prod",
 ]
