@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..ops.conv import _ntuple, conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ..ops.shape import pad
 from ..tensor import Tensor, get_default_dtype
 from . import init
 from .module import Module, Parameter
@@ -44,9 +45,9 @@ class _ConvNd(Module):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got "
                              f"{padding_mode!r}")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not supported "
-                                      "(only 'zeros')")
+        if padding_mode != "zeros" and self._transposed:
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported (as in PyTorch), "
+                             f"got {padding_mode!r}")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _ntuple(name, "kernel_size", kernel_size, nd, 1)
         self.stride = _ntuple(name, "stride", stride, nd, 1)
@@ -65,6 +66,16 @@ class _ConvNd(Module):
         self.output_padding = _ntuple(name, "output_padding", output_padding, nd, 0)
         self.groups = int(groups)
         self.padding_mode = padding_mode
+        # F.pad's widths for the non-zero modes, last dim first; 'same' puts the odd extra
+        # element on the right, as PyTorch does.
+        if self.padding == "valid":
+            widths = [(0, 0)] * nd
+        elif self.padding == "same":
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            widths = [(t // 2, t - t // 2) for t in totals]
+        else:
+            widths = [(p, p) for p in self.padding]
+        self._reversed_padding_repeated_twice = tuple(w for lo_hi in widths[::-1] for w in lo_hi)
         self.transposed = self._transposed
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         if self._transposed:
@@ -97,6 +108,8 @@ class _ConvNd(Module):
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         if self.bias is None:
             s += ", bias=False"
         return s
@@ -115,6 +128,10 @@ class Conv1d(_ConvNd):
                          groups, bias, padding_mode, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv1d(input, self.weight, self.bias, self.stride, 0, self.dilation,
+                          self.groups)
         return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)
 
@@ -133,6 +150,10 @@ class Conv2d(_ConvNd):
                          groups, bias, padding_mode, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv2d(input, self.weight, self.bias, self.stride, 0, self.dilation,
+                          self.groups)
         return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)
 

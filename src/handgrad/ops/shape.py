@@ -402,20 +402,72 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
     return reshape(expand(x, tuple(inter)), tuple(final))
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """``F.pad``: ``pad`` lists (left, right) widths from the last dimension backwards."""
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_source(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
+    """For each output position j in [-lo, n + hi) along one dim, the input position it copies:
+    reflect mirrors about the edge element (period 2(n - 1)), replicate repeats the edge,
+    circular wraps around. A negative width starts (or ends) the range inside the input."""
+    j = np.arange(-lo, n + hi)
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    if mode == "circular":
+        return j % n
+    period = 2 * (n - 1)
+    j = np.abs(j) % period if period else np.zeros_like(j)
+    return np.where(j < n, j, period - j)
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
+        value: float | None = None) -> Tensor:
+    """``F.pad``: ``pad`` lists (left, right) widths from the last dimension backwards; negative
+    widths crop. ``constant`` fills with ``value`` (0 by default); ``reflect``, ``replicate`` and
+    ``circular`` copy input elements (PyTorch pads only the last 1-3 dims of a batched or
+    unbatched input with them).
+
+    The non-constant modes are a gather along each padded dim (output j copies input s(j)), so
+    their gradient is the scatter-add of g back to s(j): an element copied k times receives the
+    sum of k gradients. That is getitem's backward, and getitem gives it here."""
+    x = lift(input)
+    pad = [int(p) for p in pad]
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(
-            f"pad: padding {tuple(pad)} must have an even length of at most 2 * {input.ndim}"
+            f"pad: padding {tuple(pad)} must have an even length of at most 2 * {x.ndim}"
         )
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} (only 'constant' is supported)")
-    if any(p < 0 for p in pad):
-        raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
-    widths = [(0, 0)] * input.ndim
-    for k in range(len(pad) // 2):
-        widths[input.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
-    return Pad.apply(input, widths=tuple(widths), value=value)
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: unknown padding mode {mode!r} (one of {_PAD_MODES})")
+    k = len(pad) // 2
+    widths = [(0, 0)] * x.ndim
+    for i in range(k):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if mode in ("constant", "circular") and any(p < 0 for p in pad):
+        # negative widths crop first; reflect and replicate crop in _pad_source instead (PyTorch
+        # reflects about the uncropped edge)
+        x = getitem(x, tuple(slice(max(-lo, 0), n - max(-hi, 0))
+                             for (lo, hi), n in zip(widths, x.shape)))
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    if mode == "constant":
+        return Pad.apply(x, widths=tuple(widths), value=0.0 if value is None else value)
+    if value:
+        raise ValueError(f"pad: padding mode {mode!r} does not take a fill value (got {value})")
+    if not 1 <= k <= 3 or x.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"pad: {mode} padding of {k} dim(s) needs a {k + 1}-D or {k + 2}-D input "
+            f"(the last {k} dims padded), got shape {x.shape}"
+        )
+    for d in range(x.ndim - k, x.ndim):
+        lo, hi = widths[d]
+        n = x.shape[d]
+        if mode == "reflect" and max(lo, hi) >= n:
+            raise RuntimeError(f"pad: reflect padding {(lo, hi)} of dim {d} must be less than "
+                               f"its size {n} (input shape {x.shape})")
+        if mode == "circular" and max(lo, hi) > n:
+            raise RuntimeError(f"pad: circular padding {(lo, hi)} of dim {d} wraps around more "
+                               f"than once (size {n}, input shape {x.shape})")
+        if lo or hi:
+            x = getitem(x, (slice(None),) * d + (_pad_source(mode, n, lo, hi),))
+    return x
 
 
 __all__ = [
