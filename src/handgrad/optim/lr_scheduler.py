@@ -43,9 +43,16 @@ class LRScheduler:
     def get_lr(self) -> list[float]:  # pragma: no cover
         raise NotImplementedError
 
-    def step(self) -> None:
-        self.last_epoch += 1
-        lrs = self.get_lr()
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch; ``step(epoch)`` jumps to ``epoch`` with the closed form (PyTorch's
+        deprecated form, which SequentialLR uses to restart a schedule at 0)."""
+        if epoch is None:
+            self.last_epoch += 1
+            lrs = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed = getattr(self, "_get_closed_form_lr", None)
+            lrs = closed() if closed is not None else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -168,9 +175,9 @@ class CosineAnnealingLR(LRScheduler):
         self._step_count = 0
         super().__init__(optimizer, last_epoch)
 
-    def step(self) -> None:
+    def step(self, epoch: int | None = None) -> None:
         self._step_count += 1
-        super().step()
+        super().step(epoch)
 
     def get_lr(self) -> list[float]:
         e, T, lo = self.last_epoch, self.T_max, self.eta_min
@@ -245,5 +252,358 @@ class InverseTimeLR(LRScheduler):
         return [base / f for base in self.base_lrs]
 
 
+class ConstantLR(LRScheduler):
+    """lr = base_lr * factor for the first ``total_iters`` epochs, then base_lr."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        _check("ConstantLR", "factor", factor, 0 <= factor <= 1, "must be in [0, 1]")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._group_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._group_lrs()
+        return [lr / self.factor for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        f = self.factor if self.last_epoch < self.total_iters else 1.0
+        return [base * f for base in self.base_lrs]
+
+
+class MultiplicativeLR(LRScheduler):
+    """lr <- lr * lr_lambda(epoch) at every step after the first (one function, or one per
+    group): lr_t = base_lr * prod_{s=1..t} lr_lambda(s)."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable],
+                 last_epoch: int = -1) -> None:
+        n = len(optimizer.param_groups)
+        self.lr_lambdas = [lr_lambda] * n if callable(lr_lambda) else list(lr_lambda)
+        if len(self.lr_lambdas) != n:
+            raise ValueError(f"MultiplicativeLR: expected {n} lr_lambdas, got "
+                             f"{len(self.lr_lambdas)}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch > 0:
+            return [lr * f(self.last_epoch) for lr, f in zip(self._group_lrs(), self.lr_lambdas)]
+        return self._group_lrs()
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+
+
+class PolynomialLR(LRScheduler):
+    """lr = base_lr * (1 - min(epoch, total_iters) / total_iters)^power; applied as the ratio of
+    consecutive factors, so it chains with other schedules."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
+        _check("PolynomialLR", "total_iters", total_iters, total_iters > 0, "must be > 0")
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        e, n = self.last_epoch, self.total_iters
+        if e == 0 or e > n:
+            return self._group_lrs()
+        f = ((1.0 - e / n) / (1.0 - (e - 1) / n)) ** self.power
+        return [lr * f for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        f = (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+        return [base * f for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter 2017): lr = eta_min + (base_lr - eta_min) (1 + cos(pi T_cur /
+    T_i)) / 2, where T_cur counts epochs since the last restart and the period T_i starts at T_0
+    and is multiplied by T_mult at each restart. ``step(epoch)`` accepts fractional epochs."""
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        _check("CosineAnnealingWarmRestarts", "T_0", T_0,
+               isinstance(T_0, int) and T_0 > 0, "must be a positive int")
+        _check("CosineAnnealingWarmRestarts", "T_mult", T_mult,
+               isinstance(T_mult, int) and T_mult >= 1, "must be an int >= 1")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        c = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+        return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"CosineAnnealingWarmRestarts: expected epoch >= 0, got {epoch}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:  # restarts so far: the n with T_0 (T_mult^n - 1) / (T_mult - 1) <= epoch
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
+            else:
+                self.T_i, self.T_cur = self.T_0, epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._group_lrs()
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin 2018): the lr rises from max_lr / div_factor to max_lr
+    over the first pct_start of ``total_steps``, then anneals to initial_lr / final_div_factor
+    (``three_phase``: back to the initial lr first, then down); the momentum (SGD's ``momentum``
+    or Adam's beta1) moves the opposite way between max_momentum and base_momentum. Annealing is
+    cosine, end + (start - end) (1 + cos(pi t)) / 2, or linear, for t in [0, 1] within a phase.
+    Step once per batch."""
+
+    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float],
+                 total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | Sequence[float] = 0.85,
+                 max_momentum: float | Sequence[float] = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
+        name = "OneCycleLR"
+        if total_steps is not None:
+            _check(name, "total_steps", total_steps,
+                   isinstance(total_steps, int) and total_steps > 0, "must be a positive int")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            _check(name, "epochs", epochs, isinstance(epochs, int) and epochs > 0,
+                   "must be a positive int")
+            _check(name, "steps_per_epoch", steps_per_epoch,
+                   isinstance(steps_per_epoch, int) and steps_per_epoch > 0,
+                   "must be a positive int")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError(f"{name}: define either total_steps or (epochs and steps_per_epoch)")
+        _check(name, "pct_start", pct_start, 0 <= pct_start <= 1, "must be in [0, 1]")
+        _check(name, "anneal_strategy", anneal_strategy, anneal_strategy in ("cos", "linear"),
+               "must be 'cos' or 'linear'")
+        self.anneal_strategy, self.cycle_momentum = anneal_strategy, cycle_momentum
+        up = float(pct_start * self.total_steps) - 1
+        if three_phase:
+            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
+                             "base_momentum", "max_momentum"),
+                            (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum",
+                             "max_momentum")]
+        else:
+            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (self.total_steps - 1, "max_lr", "min_lr", "base_momentum",
+                             "max_momentum")]
+        groups = optimizer.param_groups
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"{name}: cycle_momentum needs an optimizer with momentum or "
+                                 f"betas, {type(optimizer).__name__} has neither")
+            self._use_beta1 = "betas" in optimizer.defaults
+        if last_epoch == -1:
+            for group, top in zip(groups, _per_group(name, "max_lr", max_lr, len(groups))):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+            if cycle_momentum:
+                for group, lo, hi in zip(groups,
+                                         _per_group(name, "base_momentum", base_momentum,
+                                                    len(groups)),
+                                         _per_group(name, "max_momentum", max_momentum,
+                                                    len(groups))):
+                    self._set_momentum(group, hi)
+                    group["base_momentum"], group["max_momentum"] = lo, hi
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group: dict, m: float) -> None:
+        if self._use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
+
+    def _anneal(self, start: float, end: float, t: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * t) + 1)
+        return (end - start) * t + start
+
+    def get_lr(self) -> list[float]:
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR: tried to step {step} times, but total_steps is "
+                             f"{self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
+                if step <= end or i == len(self._phases) - 1:
+                    t = (step - start) / (end - start)
+                    lrs.append(self._anneal(group[lr0], group[lr1], t))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[m0], group[m1], t))
+                    break
+                start = end
+        return lrs
+
+
+def _per_group(cls: str, name: str, value: Any, n: int) -> list:
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{cls}: expected {n} values of {name}, got {len(value)}")
+        return list(value)
+    return [value] * n
+
+
+class SequentialLR(LRScheduler):
+    """Runs ``schedulers`` one after the other: the i-th takes over at ``milestones[i - 1]`` and
+    restarts from its epoch 0 (a warm-up followed by a decay, for example)."""
+
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
+                 milestones: Sequence[int], last_epoch: int = -1) -> None:
+        if len(schedulers) < 1:
+            raise ValueError("SequentialLR: expected at least one scheduler")
+        for i, sch in enumerate(schedulers):
+            if getattr(sch, "optimizer", None) is not optimizer:
+                raise ValueError(f"SequentialLR: scheduler {i} ({type(sch).__name__}) drives "
+                                 "another optimizer than the one given")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: expected {len(schedulers) - 1} milestones for "
+                             f"{len(schedulers)} schedulers, got {len(milestones)}")
+        self.optimizer = optimizer
+        self._schedulers, self._milestones = list(schedulers), list(milestones)
+        self.last_epoch = last_epoch + 1
+        # Every scheduler took its initial step on construction: undo that, and let only the
+        # first one start from the initial lr.
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for sch in self._schedulers:
+            sch.last_epoch -= 1
+        self._schedulers[0].step()
+        self._last_lr = self._schedulers[0].get_last_lr()
+
+    def step(self) -> None:  # type: ignore[override]
+        self.last_epoch += 1
+        i = bisect_right(self._milestones, self.last_epoch)
+        sch = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            sch.step(0)
+        else:
+            sch.step()
+        self._last_lr = sch.get_last_lr()
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        for sch, saved in zip(self._schedulers, state.pop("_schedulers")):
+            sch.load_state_dict(saved)
+        self.__dict__.update(state)
+
+
+class ChainedScheduler(LRScheduler):
+    """Steps every scheduler in ``schedulers`` at each step: their (chainable) factors
+    multiply."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler],
+                 optimizer: Optimizer | None = None) -> None:
+        if len(schedulers) < 1:
+            raise ValueError("ChainedScheduler: expected at least one scheduler")
+        self.optimizer = optimizer if optimizer is not None else schedulers[0].optimizer
+        for i, sch in enumerate(schedulers):
+            if getattr(sch, "optimizer", None) is not self.optimizer:
+                raise ValueError(f"ChainedScheduler: scheduler {i} ({type(sch).__name__}) "
+                                 "drives another optimizer")
+        self._schedulers = list(schedulers)
+        self._last_lr = self._group_lrs()
+
+    def step(self) -> None:  # type: ignore[override]
+        for sch in self._schedulers:
+            sch.step()
+        self._last_lr = self._group_lrs()
+
+    state_dict = SequentialLR.state_dict
+    load_state_dict = SequentialLR.load_state_dict
+
+
+class ReduceLROnPlateau:
+    """Divides the lr when a metric stops improving: after more than ``patience`` epochs without
+    an improvement, lr <- max(lr * factor, min_lr) (changes smaller than ``eps`` are skipped),
+    then waits ``cooldown`` epochs. An improvement on the best value so far means, for
+    mode='min': a < best (1 - threshold) ('rel') or a < best - threshold ('abs'); for 'max' the
+    mirror images. ``step(metric)`` once per epoch."""
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr: float | Sequence[float] = 0.0,
+                 eps: float = 1e-8) -> None:
+        name = "ReduceLROnPlateau"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: {type(optimizer).__name__} is not an Optimizer")
+        _check(name, "factor", factor, factor < 1.0, "must be < 1")
+        _check(name, "mode", mode, mode in ("min", "max"), "must be 'min' or 'max'")
+        _check(name, "threshold_mode", threshold_mode, threshold_mode in ("rel", "abs"),
+               "must be 'rel' or 'abs'")
+        self.optimizer = optimizer
+        self.min_lrs = _per_group(name, "min_lr", min_lr, len(optimizer.param_groups))
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.eps = cooldown, eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def is_better(self, a: float, best: float) -> bool:
+        rel = self.threshold_mode == "rel"
+        if self.mode == "min":
+            return a < (best * (1.0 - self.threshold) if rel else best - self.threshold)
+        return a > (best * (1.0 + self.threshold) if rel else best + self.threshold)
+
+    def step(self, metrics: float) -> None:
+        current = float(metrics)
+        self.last_epoch += 1
+        if self.is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(group["lr"])
+                new = max(old * self.factor, floor)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.__dict__.update(state_dict)
+
+
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
-           "CosineAnnealingLR", "LinearLR", "InverseTimeLR"]
+           "CosineAnnealingLR", "LinearLR", "InverseTimeLR", "ConstantLR", "MultiplicativeLR",
+           "PolynomialLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR",
+           "ChainedScheduler", "ReduceLROnPlateau"]
