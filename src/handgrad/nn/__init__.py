@@ -8,7 +8,11 @@ from .dropout import Dropout  # noqa: F401,E402
 from .flatten import Flatten, Unflatten  # noqa: F401,E402
 from .linear import Identity, Linear, NormalizedLinear  # noqa: F401,E402
 from .loss import *  # noqa: F401,F403,E402
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401,E402
+from .normalization import (  # noqa: F401,E402
+    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm,
+)
+from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401,E402
+from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401,E402
 from .sparse import Embedding  # noqa: F401,E402
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401,E402
 from .pooling import *  # noqa: F401,F403,E402

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import ops
 from ..tensor import Tensor
 from . import functional as F
@@ -131,5 +133,77 @@ class LogSoftmax(Module):
         return f"dim={self.dim}"
 
 
+def _simple(name: str, fn: Any, doc: str, args: tuple = ()) -> type:
+    """A module whose forward is ``fn(input, *stored arguments)``; ``args`` lists (name,
+    default) pairs in torch's order (``inplace`` is accepted and ignored)."""
+
+    def __init__(self, *values: Any, inplace: bool = False, **kw: Any) -> None:
+        Module.__init__(self)
+        if len(values) > len(args):
+            raise TypeError(f"{name}: expected at most {len(args)} arguments, got {len(values)}")
+        given = dict(zip([a for a, _ in args], values))
+        for a, default in args:
+            setattr(self, a, kw.pop(a, given.get(a, default)))
+        if kw:
+            raise TypeError(f"{name}: unexpected arguments {sorted(kw)}")
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return fn(input, *[getattr(self, a) for a, _ in args])
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{a}={getattr(self, a)}" for a, _ in args)
+
+    return type(name, (Module,), {"__init__": __init__, "forward": forward,
+                                  "extra_repr": extra_repr, "__doc__": doc,
+                                  "__module__": __name__})
+
+
+Hardtanh = _simple("Hardtanh", F.hardtanh, "x clamped to [min_val, max_val].",
+                   (("min_val", -1.0), ("max_val", 1.0)))
+ReLU6 = _simple("ReLU6", F.relu6, "min(max(x, 0), 6).")
+SELU = _simple("SELU", F.selu, "scale * elu(x, alpha) with the self-normalising constants.")
+CELU = _simple("CELU", F.celu, "x for x > 0, alpha (exp(x / alpha) - 1) otherwise.",
+               (("alpha", 1.0),))
+Softsign = _simple("Softsign", F.softsign, "x / (1 + |x|).")
+Hardsigmoid = _simple("Hardsigmoid", F.hardsigmoid, "relu6(x + 3) / 6.")
+Hardswish = _simple("Hardswish", F.hardswish, "x relu6(x + 3) / 6.")
+Mish = _simple("Mish", F.mish, "x tanh(softplus(x)).")
+LogSigmoid = _simple("LogSigmoid", F.logsigmoid, "log sigmoid(x) = -softplus(-x).")
+Softmin = _simple("Softmin", F.softmin, "softmax(-x) along dim.", (("dim", None),))
+Tanhshrink = _simple("Tanhshrink", F.tanhshrink, "x - tanh(x).")
+Softshrink = _simple("Softshrink", F.softshrink, "Soft thresholding at lambd.",
+                     (("lambd", 0.5),))
+Hardshrink = _simple("Hardshrink", F.hardshrink, "x where |x| > lambd, else 0.",
+                     (("lambd", 0.5),))
+Threshold = _simple("Threshold", F.threshold, "x where x > threshold, else value.",
+                    (("threshold", None), ("value", None)))
+GLU = _simple("GLU", F.glu, "a sigmoid(b) for the two halves a, b of the input along dim.",
+              (("dim", -1),))
+
+
+class PReLU(Module):
+    """max(0, x) + a min(0, x) with a learned slope a: one shared, or one per channel
+    (``num_parameters`` = C), initialised to ``init``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        from ..tensor import get_default_dtype
+        from .module import Parameter
+
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(np.full(num_parameters, init, dtype))
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "SiLU", "ELU", "Softmax",
-           "LogSoftmax"]
+           "LogSoftmax", "Hardtanh", "ReLU6", "SELU", "CELU", "Softsign", "Hardsigmoid",
+           "Hardswish", "Mish", "LogSigmoid", "Softmin", "Tanhshrink", "Softshrink", "Hardshrink",
+           "Threshold", "GLU", "PReLU"]

@@ -244,6 +244,240 @@ __all__ = [
     "mse_loss", "l1_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy", "kl_div",
 ]
 
+# ---- more activations (compositions: the gradients are those of where, clamp, exp, tanh) -------
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]; gradient 1 inside, 0 outside."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val={min_val} must not exceed max_val={max_val}")
+    return ops.clamp(input, min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale (x for x > 0, alpha (e^x - 1) otherwise) with the constants of Klambauer et al.
+    (2017) that make zero mean and unit variance a fixed point."""
+    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise (continuously differentiable at 0)."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0")
+    return ops.where(input > 0, input, (ops.exp(ops.clamp(input, max=0.0) / alpha) - 1) * alpha)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return input / (input.abs() + 1)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
+    return relu6(input + 3) / 6
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x hardsigmoid(x) (Howard et al. 2019)."""
+    return input * hardsigmoid(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x)) (Misra 2019)."""
+    return input * tanh(softplus(input))
+
+
+def softmin(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+    """softmax(-x) along ``dim``."""
+    return softmax(-lift(input), dim, dtype)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - tanh(input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """The soft-thresholding operator, the proximal map of lambd |x| (see hg.sparse):
+    x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+    return ops.where(input > lambd, input - lambd, ops.where(input < -lambd, input + lambd,
+                                                            input * 0.0))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    return ops.where(input.abs() > lambd, input, input * 0.0)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    return ops.where(input > threshold, input, value)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit (Dauphin et al. 2017): a sigmoid(b), with a and b the two halves of the
+    input along ``dim``."""
+    x = lift(input)
+    n = x.shape[dim] if x.ndim else 0
+    if n % 2:
+        raise RuntimeError(f"glu: halving dimension {dim} of shape {x.shape} needs an even size, "
+                           f"got {n}")
+    a, b = ops.chunk(x, 2, dim)
+    return a * sigmoid(b)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """max(0, x) + weight min(0, x), with one slope or one per channel (dim 1)."""
+    x, w = lift(input), lift(weight)
+    if w.numel() != 1:
+        c = x.shape[1] if x.ndim >= 2 else x.shape[0] if x.ndim else 1
+        if w.numel() != c:
+            raise RuntimeError(f"prelu: {w.numel()} slopes for an input of shape {x.shape} "
+                               f"(expected 1 or {c}, the channel count)")
+        w = w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else w
+    return ops.relu(x) - ops.relu(-x) * w
+
+
+# ---- distances and normalisation -----------------------------------------------------------
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``."""
+    x = lift(input)
+    return x / ops.clamp(ops.norm(x, p, dim, keepdim=True), min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """x1 . x2 / max(||x1|| ||x2||, eps) along ``dim`` (inputs broadcast)."""
+    a, b = lift(x1), lift(x2)
+    na, nb = ops.norm(a, 2, dim), ops.norm(b, 2, dim)
+    return (a * b).sum(dim) / ops.clamp(na * nb, min=eps)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim (eps keeps the gradient finite at x1 = x2)."""
+    a, b = lift(x1), lift(x2)
+    return ops.norm(a - b + eps, p, -1, keepdim)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise each example over each group of C / num_groups channels and all spatial
+    positions (Wu & He 2018; biased variance), then scale and shift per channel."""
+    x = lift(input)
+    if x.ndim < 2 or x.shape[1] % num_groups:
+        raise RuntimeError(f"group_norm: {num_groups} groups need an input (N, C, ...) with C "
+                           f"divisible by them, got shape {x.shape}")
+    n, c = x.shape[:2]
+    y, _, _ = _normalize(x.reshape(n, num_groups, -1), (2,), eps)
+    y = y.reshape(x.shape)
+    view = (1, c) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        y = y * lift(weight, x).reshape(view)
+    if bias is not None:
+        y = y + lift(bias, x).reshape(view)
+    return y
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of each example over its spatial positions (Ulyanov et al. 2016):
+    group_norm with one group per channel. Running statistics are not supported."""
+    x = lift(input)
+    if running_mean is not None or running_var is not None or not use_input_stats:
+        raise NotImplementedError("instance_norm: running statistics are not supported "
+                                  "(use_input_stats=True, no running_mean/running_var)")
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected an input (N, C, ...) with spatial dims, got "
+                         f"shape {x.shape}")
+    return group_norm(x, x.shape[1], weight, bias, eps)
+
+
+# ---- more losses -------------------------------------------------------------------------------
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta for |d| < beta, |d| - 0.5 beta otherwise (d = input - target); beta = 0
+    is the L1 loss."""
+    x, y = lift(input), lift(target, lift(input))
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    d = (x - y).abs()
+    if beta == 0:
+        return _reduce("smooth_l1_loss", d, reduction)
+    return _reduce("smooth_l1_loss", ops.where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta),
+                   reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
+    """0.5 d^2 for |d| <= delta, delta (|d| - 0.5 delta) otherwise: delta * smooth_l1(beta =
+    delta)."""
+    x, y = lift(input), lift(target, lift(input))
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    d = (x - y).abs()
+    return _reduce("huber_loss", ops.where(d <= delta, d * d * 0.5, (d - 0.5 * delta) * delta),
+                   reduction)
+
+
+# ---- rearrangement -----------------------------------------------------------------------------
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): channel c r^2 + i r + j goes to pixel (h r + i,
+    w r + j) of channel c (Shi et al. 2016). A reshape and a permutation."""
+    x, r = lift(input), int(upscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-3] % (r * r):
+        raise RuntimeError(f"pixel_shuffle: input of shape {x.shape} needs >= 3 dims and a "
+                           f"channel count divisible by upscale_factor^2 = {r * r}")
+    *lead, c, h, w = x.shape
+    k = len(lead)
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    y = y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """The inverse of pixel_shuffle: (*, C, H r, W r) -> (*, C r^2, H, W)."""
+    x, r = lift(input), int(downscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-1] % r or x.shape[-2] % r:
+        raise RuntimeError(f"pixel_unshuffle: input of shape {x.shape} needs >= 3 dims and "
+                           f"height and width divisible by downscale_factor = {r}")
+    *lead, c, h, w = x.shape
+    k = len(lead)
+    y = x.reshape(*lead, c, h // r, r, w // r, r)
+    y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+from .normalization import _normalize, batch_norm, layer_norm  # noqa: E402
+from .sparse import embedding  # noqa: E402
+
+__all__ += [
+    "hardtanh", "relu6", "selu", "celu", "softsign", "hardsigmoid", "hardswish", "mish",
+    "softmin", "tanhshrink", "softshrink", "hardshrink", "threshold", "glu", "prelu",
+    "normalize", "cosine_similarity", "pairwise_distance", "group_norm", "instance_norm",
+    "smooth_l1_loss", "huber_loss", "pixel_shuffle", "pixel_unshuffle", "batch_norm",
+    "layer_norm", "embedding",
+]
+
+
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
 from ..ops.pool import (  # noqa: E402
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,

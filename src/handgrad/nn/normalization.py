@@ -209,4 +209,89 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "batch_norm", "layer_norm"]
+class GroupNorm(Module):
+    """Group normalization (Wu & He 2018): each example's channels in ``num_groups`` groups,
+    each group normalised over its channels and positions, then a per-channel affine map."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels={num_channels} must be divisible by "
+                             f"num_groups={num_groups}")
+        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
+                                                                     eps, affine)
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, dtype))
+            self.bias = Parameter(np.zeros(num_channels, dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        from .functional import group_norm  # functional imports this module
+
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(Module):
+    _input_dims: tuple = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if track_running_stats:
+            raise NotImplementedError(f"{name}: track_running_stats=True is not supported")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        from .functional import instance_norm
+
+        x = lift(input)
+        name = type(self).__name__
+        unbatched = x.ndim == self._input_dims[0]
+        if x.ndim not in self._input_dims:
+            raise ValueError(f"{name}: expected a {self._input_dims[0]}D or "
+                             f"{self._input_dims[1]}D input, got shape {x.shape}")
+        if unbatched:
+            x = x.unsqueeze(0)
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{name}: input has {x.shape[1]} channels (shape {x.shape}) but "
+                             f"the layer was built for num_features={self.num_features}")
+        y = instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+        return y.squeeze(0) if unbatched else y
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of (N, C, L) or (C, L) inputs: each channel of each example
+    normalised over its positions."""
+
+    _input_dims = (2, 3)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) or (C, H, W) inputs."""
+
+    _input_dims = (3, 4)
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+           "InstanceNorm2d", "batch_norm", "layer_norm"]
