@@ -6,6 +6,7 @@ from .linalg import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403
+from .sort import *  # noqa: F401,F403
 from . import shape  # noqa: F401  (Tensor.__setitem__ uses its index normalisation)
 from .conv import *  # noqa: F401,F403,E402
 from .pool import *  # noqa: F401,F403,E402

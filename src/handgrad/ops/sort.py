@@ -1,0 +1,103 @@
+"""Sorting and selection: ``sort``, ``argsort``, ``topk``, ``kthvalue``, ``median``.
+
+No new primitive: each finds indices with NumPy (no gradient flows through a choice of indices)
+and then gathers the values with ``gather``, whose backward scatters g back to the chosen
+positions. So d values_j / d x_i = [i = index_j]: a sorted or selected element carries its
+gradient back to where it came from, and second derivatives are those of gather (zero).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor, lift
+from .index import gather
+from .reduce import normalize_dims
+
+SortResult = namedtuple("SortResult", ["values", "indices"])
+
+
+def _order(op: str, x: Tensor, dim: int, descending: bool) -> tuple[int, np.ndarray]:
+    """(dim, indices that sort x along dim); stable, so ties keep their order, and for
+    descending order the ties still come in index order (as torch's stable sort)."""
+    d = normalize_dims(op, dim, x.ndim)[0] if x.ndim else 0
+    a = x._data if x.ndim else x._data.reshape(1)
+    if descending:
+        # sort the negation: reversing an ascending sort would reverse the order of ties
+        key = -a.astype(np.int64) if a.dtype.kind in "bu" else -a
+        if key.dtype.kind == "f":
+            key = np.where(np.isnan(key), -np.inf, key)  # NaN counts as the largest, as in torch
+        idx = np.argsort(key, axis=d, kind="stable")
+    else:
+        idx = np.argsort(a, axis=d, kind="stable")
+    return d, (idx if x.ndim else idx.reshape(()))
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
+    """Sorted values along ``dim`` and the indices they came from (always a stable sort)."""
+    x = lift(input)
+    d, idx = _order("sort", x, dim, descending)
+    return SortResult(_take(x, d, idx), Tensor._wrap(idx.astype(np.int64)))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    x = lift(input)
+    return Tensor._wrap(_order("argsort", x, dim, descending)[1].astype(np.int64))
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
+         sorted: bool = True) -> SortResult:  # noqa: A002
+    """The k largest (or smallest) values along ``dim`` and their indices, in sorted order."""
+    x = lift(input)
+    d = normalize_dims("topk", dim, x.ndim)[0] if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size {n} "
+                           f"(input shape {x.shape})")
+    d, idx = _order("topk", x, dim, largest)
+    idx = np.take(idx, np.arange(k), axis=d) if x.ndim else idx
+    return SortResult(_take(x, d, idx), Tensor._wrap(idx.astype(np.int64)))
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> SortResult:
+    """The k-th smallest value (k from 1) along ``dim`` and its index."""
+    x = lift(input)
+    d = normalize_dims("kthvalue", dim, x.ndim)[0] if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue: k={k} is out of range for dimension {dim} of size {n} "
+                           f"(input shape {x.shape})")
+    d, idx = _order("kthvalue", x, dim, False)
+    if not x.ndim:
+        return SortResult(_take(x, d, idx), Tensor._wrap(idx.astype(np.int64)))
+    idx = np.take(idx, [k - 1], axis=d)
+    values, indices = _take(x, d, idx), Tensor._wrap(idx.astype(np.int64))
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return SortResult(values, indices)
+
+
+def median(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """The lower median (the ((n - 1) // 2 + 1)-th smallest, as torch): of all elements when
+    ``dim`` is None (a tensor), else along ``dim`` (values and indices)."""
+    x = lift(input)
+    if dim is None:
+        flat = x.reshape(-1)
+        if flat.shape[0] == 0:
+            raise RuntimeError("median: cannot take the median of an empty tensor")
+        return kthvalue(flat, (flat.shape[0] - 1) // 2 + 1).values
+    d = normalize_dims("median", dim, x.ndim)[0] if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    return kthvalue(x, (n - 1) // 2 + 1, dim, keepdim)
+
+
+def _take(x: Tensor, d: int, idx: np.ndarray) -> Tensor:
+    if not x.ndim:
+        return x * 1
+    return gather(x, d, Tensor._wrap(idx.astype(np.int64)))
+
+
+__all__ = ["sort", "argsort", "topk", "kthvalue", "median"]
