@@ -59,6 +59,62 @@ class Linear(Function):
         return (gx, gw, gb) if len(self.inputs) == 3 else (gx, gw)
 
 
+class Inv(Function):
+    """out = A^-1 for square A (batched). From A A^-1 = I, dA A^-1 + A d(A^-1) = 0, so
+    d out = -out dA out, and dL/dA = -out^T g out^T."""
+
+    name = "inv"
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, a):
+        try:
+            return np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            raise RuntimeError(f"inv: the matrix (batch of shape {a.shape}) is singular") from None
+
+    def backward(self, g):
+        out = self.output()
+        return -(out.mT @ g @ out.mT)
+
+
+class Det(Function):
+    """out = det A (batched). Jacobi's formula: d det A = det A tr(A^-1 dA), so
+    dL/dA = g det(A) A^-T. (Written with inv, so it needs an invertible A; PyTorch also
+    covers singular ones through an SVD.)"""
+
+    name = "det"
+    uses_output = True
+
+    def forward(self, a):
+        return np.asarray(np.linalg.det(a))
+
+    def backward(self, g):
+        a = self.inputs[0]
+        scale = (g * self.output()).reshape(g.shape + (1, 1))
+        return scale * Inv.apply(a).mT
+
+
+class Solve(Function):
+    """X = A^-1 B for square A and B of shape (..., n, k). From A X = B: A dX = dB - dA X, so
+    dL/dB = A^-T g (a solve with A^T) and dL/dA = -dL/dB X^T."""
+
+    name = "solve"
+    uses_output = True
+
+    def forward(self, a, b):
+        try:
+            return np.linalg.solve(a, b)
+        except np.linalg.LinAlgError:
+            raise RuntimeError(f"solve: the matrix (batch of shape {a.shape}) is singular") from None
+
+    def backward(self, g):
+        a = self.inputs[0]
+        gb = Solve.apply(a.mT, g)
+        na, nb = self.needs_input_grad
+        return (-(gb @ self.output().mT) if na else None), (gb if nb else None)
+
+
 def _matmul_error(a: Tensor, b: Tensor) -> RuntimeError:
     return RuntimeError(
         f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
@@ -141,4 +197,38 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(x, w, b)
 
 
-__all__ = ["matmul", "mm", "bmm", "dot", "linear"]
+def _square(op: str, a: Tensor) -> None:
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"{op}: expected a square matrix or a batch of them, got shape {a.shape}")
+    if a._data.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: expected a floating tensor, got {a.dtype}")
+
+
+def inverse(input: Tensor) -> Tensor:
+    """``torch.inverse`` / ``torch.linalg.inv``."""
+    a = lift(input)
+    _square("inv", a)
+    return Inv.apply(a)
+
+
+def det(input: Tensor) -> Tensor:
+    """``torch.det`` / ``torch.linalg.det``."""
+    a = lift(input)
+    _square("det", a)
+    return Det.apply(a)
+
+
+def solve(A: Tensor, B: Tensor) -> Tensor:
+    """``torch.linalg.solve``: X with A X = B; B of shape (..., n, k), or (..., n) for a vector
+    (when it has one dim fewer than A)."""
+    a, b = lift(A), lift(B)
+    _square("solve", a)
+    vector = b.ndim == a.ndim - 1
+    bm = b.unsqueeze(-1) if vector else b
+    if bm.ndim < 2 or bm.shape[-2] != a.shape[-1] or bm.shape[:-2] != a.shape[:-2]:
+        raise RuntimeError(f"solve: A of shape {a.shape} and B of shape {b.shape} do not match")
+    x = Solve.apply(a, bm)
+    return x.squeeze(-1) if vector else x
+
+
+__all__ = ["matmul", "mm", "bmm", "dot", "linear", "inverse", "det"]

@@ -1,0 +1,264 @@
+"""Functions that select, repeat or rearrange elements: ``tril``, ``triu``, ``diagonal``, ``diag``,
+``trace``, ``outer``, ``roll``, ``tile``, ``repeat_interleave``, ``take_along_dim``, ``diff``,
+``cross``, ``kron``, ``meshgrid``, and the gradient-free ``nonzero`` and ``unique``.
+
+None is a primitive: each is an index gather (getitem, gather), a masked where, or a product and
+reshape, so its gradient is that of the primitives: a gathered element sends g back to where it
+came from (summed over repeats), a masked-out element receives 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..tensor import Tensor, lift
+from .elementwise import where
+from .index import gather
+from .reduce import normalize_dims
+from .shape import cat, expand, getitem, narrow, pad, permute, reshape, unsqueeze
+
+
+def _dim(op: str, dim: int, ndim: int) -> int:
+    return normalize_dims(op, dim, ndim)[0]
+
+
+def _tri(op: str, x: Tensor, diagonal: int, lower: bool) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError(f"{op}: expected a tensor with at least 2 dims, got shape {x.shape}")
+    r, c = x.shape[-2:]
+    keep = (np.tri(r, c, diagonal, dtype=bool) if lower
+            else ~np.tri(r, c, diagonal - 1, dtype=bool))
+    return where(Tensor._wrap(keep), x, 0.0 if x._data.dtype.kind == "f" else 0)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The elements on and below the ``diagonal``-th diagonal of the last two dims; 0 above."""
+    return _tri("tril", lift(input), diagonal, True)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The elements on and above the ``diagonal``-th diagonal of the last two dims; 0 below."""
+    return _tri("triu", lift(input), diagonal, False)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The elements x[..., i, i + offset, ...] of dims ``dim1`` and ``dim2``, as a last dim."""
+    x = lift(input)
+    d1, d2 = _dim("diagonal", dim1, x.ndim), _dim("diagonal", dim2, x.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
+    rest = [d for d in range(x.ndim) if d not in (d1, d2)]
+    x = permute(x, tuple(rest + [d1, d2]))
+    n1, n2 = x.shape[-2:]
+    i = np.arange(max(0, -offset), min(n1, n2 - offset)) if n1 and n2 else np.arange(0)
+    return getitem(x, (Ellipsis, i, i + offset))
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-D input becomes a matrix with it on the ``diagonal``-th diagonal; a 2-D input gives
+    that diagonal."""
+    x = lift(input)
+    if x.ndim == 2:
+        return _diagonal(x, diagonal)
+    if x.ndim != 1:
+        raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")
+    n, k = x.shape[0], diagonal
+    m = n + abs(k)
+    on = np.zeros((m, m), bool)
+    i = np.arange(n)
+    on[i + max(0, -k), i + max(0, k)] = True
+    # the padded vector holds v[i] at the row (k >= 0) or column (k < 0) of its diagonal entry
+    v = pad(x, (0, abs(k)))
+    return where(Tensor._wrap(on), v.reshape(m, 1) if k >= 0 else v.reshape(1, m), 0.0)
+
+
+_diagonal = diagonal  # diag's argument named `diagonal` (torch's name) shadows the function
+
+
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a matrix."""
+    x = lift(input)
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, got shape {x.shape}")
+    return diagonal(x).sum()
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """a_i b_j for vectors a, b."""
+    a, b = lift(input), lift(vec2)
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"outer: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return unsqueeze(a, 1) * unsqueeze(b, 0)
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """Shift elements circularly: out[(i + s) mod n] = x[i] along each dim (all elements in
+    flattened order when ``dims`` is None)."""
+    x = lift(input)
+    if dims is None:
+        return reshape(roll(reshape(x, (-1,)), shifts, 0), x.shape)
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    for s, d in zip(shifts, dims):
+        d = _dim("roll", d, x.ndim)
+        n = x.shape[d]
+        if n:
+            x = getitem(x, (slice(None),) * d + ((np.arange(n) - s) % n,))
+    return x
+
+
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """Repeat the whole tensor ``dims[i]`` times along each dim (leading 1s added to whichever
+    of the two is shorter, as torch)."""
+    x = lift(input)
+    dims = tuple(dims)
+    if len(dims) < x.ndim:
+        dims = (1,) * (x.ndim - len(dims)) + dims
+    return x.repeat(*dims)
+
+
+def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
+    """Repeat each element ``repeats`` times (an int, or one count per element) along ``dim``
+    (of the flattened input when None): [a, b] -> [a, a, b, b]."""
+    x = lift(input)
+    if dim is None:
+        x, dim = reshape(x, (-1,)), 0
+    d = _dim("repeat_interleave", dim, x.ndim)
+    reps = lift(repeats)._data if not isinstance(repeats, (int, np.integer)) else int(repeats)
+    n = x.shape[d]
+    if np.any(np.asarray(reps) < 0) or (np.ndim(reps) == 1 and len(reps) != n):
+        raise RuntimeError(f"repeat_interleave: repeats {np.asarray(reps).tolist()} must be "
+                           f"non-negative, one int or one per element of dim {d} (size {n})")
+    return getitem(x, (slice(None),) * d + (np.repeat(np.arange(n), reps),))
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """Values at ``indices`` along ``dim`` (input and indices broadcast on the other dims); of
+    the flattened input when ``dim`` is None."""
+    x, idx = lift(input), lift(indices)
+    if dim is None:
+        return gather(reshape(x, (-1,)), 0, reshape(idx, (-1,)))
+    d = _dim("take_along_dim", dim, x.ndim)
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"take_along_dim: input {x.shape} and indices {idx.shape} must have "
+                           "the same number of dims")
+    xs, ix = list(x.shape), list(idx.shape)
+    xs[d] = ix[d] = 1
+    try:
+        common = list(np.broadcast_shapes(tuple(xs), tuple(ix)))
+    except ValueError:
+        raise RuntimeError(f"take_along_dim: input {x.shape} and indices {idx.shape} do not "
+                           f"broadcast outside dim {d}") from None
+    x = expand(x, tuple(common[:d] + [x.shape[d]] + common[d + 1:]))
+    idx = Tensor._wrap(np.broadcast_to(idx._data, tuple(common[:d] + [idx.shape[d]]
+                                                         + common[d + 1:])).copy())
+    return gather(x, d, idx)
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+         append: Tensor | None = None) -> Tensor:
+    """The n-th forward difference x[i + 1] - x[i] along ``dim`` (after concatenating
+    ``prepend`` and ``append``)."""
+    x = lift(input)
+    d = _dim("diff", dim, x.ndim)
+    parts = [t for t in (prepend, x, append) if t is not None]
+    if len(parts) > 1:
+        x = cat([lift(t, x) for t in parts], d)
+    for _ in range(n):
+        m = x.shape[d]
+        if m == 0:
+            break
+        x = narrow(x, d, 1, m - 1) - narrow(x, d, 0, m - 1)
+    return x
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (the first dim of size 3 when None, as
+    torch.cross): (a2 b3 - a3 b2, a3 b1 - a1 b3, a1 b2 - a2 b1)."""
+    a, b = lift(input), lift(other)
+    if a.shape != b.shape:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        a, b = expand(a, shape), expand(b, shape)
+    if dim is None:
+        sizes = [i for i, n in enumerate(a.shape) if n == 3]
+        if not sizes:
+            raise RuntimeError(f"cross: no dimension of size 3 in shape {a.shape}")
+        dim = sizes[0]
+    d = _dim("cross", dim, a.ndim)
+    if a.shape[d] != 3:
+        raise RuntimeError(f"cross: dimension {d} must have size 3, got shape {a.shape}")
+    ai = [narrow(a, d, i, 1) for i in range(3)]
+    bi = [narrow(b, d, i, 1) for i in range(3)]
+    return cat([ai[1] * bi[2] - ai[2] * bi[1], ai[2] * bi[0] - ai[0] * bi[2],
+                ai[0] * bi[1] - ai[1] * bi[0]], d)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """The Kronecker product: block (i, j) of the result is a[i, j] * b (any number of dims)."""
+    a, b = lift(input), lift(other)
+    nd = max(a.ndim, b.ndim)
+    a = reshape(a, (1,) * (nd - a.ndim) + a.shape)
+    b = reshape(b, (1,) * (nd - b.ndim) + b.shape)
+    # a with a size-1 dim after each of its dims, b with one before each: their product
+    # interleaves (a_0, b_0, a_1, b_1, ...), which merges pairwise into the Kronecker layout
+    ai = reshape(a, tuple(v for n in a.shape for v in (n, 1)))
+    bi = reshape(b, tuple(v for n in b.shape for v in (1, n)))
+    return reshape(ai * bi, tuple(m * n for m, n in zip(a.shape, b.shape)))
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors; ``indexing='xy'`` swaps the first two output dims."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    ts = [lift(t) for t in tensors]
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for t in ts:
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expected 0-D or 1-D tensors, got shape {t.shape}")
+    sizes = [t.numel() for t in ts]
+    order = list(range(len(ts)))
+    if indexing == "xy" and len(ts) >= 2:
+        order[0], order[1] = 1, 0
+    shape = tuple(sizes[i] for i in order)
+    out = []
+    for k, t in enumerate(ts):
+        pos = order.index(k)
+        view = [1] * len(ts)
+        view[pos] = sizes[k]
+        out.append(expand(reshape(t, tuple(view)), shape))
+    return tuple(out)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one index tensor per dim.
+    Not differentiable (indices)."""
+    idx = np.nonzero(lift(input)._data)
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in idx)
+    return Tensor._wrap(np.stack(idx, axis=1).astype(np.int64) if idx else
+                        np.zeros((0, 0), np.int64))
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim: int | None = None) -> Any:
+    """The distinct values (sorted), and optionally where each input element went and how many
+    times each value occurs. Not differentiable."""
+    a = lift(input)._data
+    values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True, axis=dim)
+    out = [Tensor._wrap(values)]
+    if return_inverse:
+        shape = a.shape if dim is None else (a.shape[dim],)
+        out.append(Tensor._wrap(inverse.reshape(shape).astype(np.int64)))
+    if return_counts:
+        out.append(Tensor._wrap(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+__all__ = ["tril", "triu", "diagonal", "diag", "trace", "outer", "roll", "tile",
+           "repeat_interleave", "take_along_dim", "diff", "cross", "kron", "meshgrid", "nonzero",
+           "unique"]
