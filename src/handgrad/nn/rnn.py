@@ -1,0 +1,314 @@
+"""Recurrent layers: ``RNNCell``, ``LSTMCell``, ``GRUCell`` and the sequence layers ``RNN``,
+``LSTM``, ``GRU``, with torch.nn's arguments, parameter names (``weight_ih_l0``,
+``bias_hh_l1_reverse``, ...), gate order and initialisation U(-1/sqrt(H), 1/sqrt(H)).
+
+A recurrent layer is a scan: h_t = f(x_t, h_{t-1}). Nothing here is a primitive: the time loop
+records one small graph per step (linear, sigmoid, tanh, products), and back-propagation through
+time is the engine's ordinary backward pass over that unrolled graph, which visits the steps in
+reverse: dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
+set 000's first assignment with the Jacobian of the cell in place of the identity. Gradients of
+gradients come with the primitives.
+
+The cells (N = batch, H = hidden size; W_i* act on x_t, W_h* on h_{t-1}, each with a bias):
+
+    RNN:  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)            (or relu)
+    LSTM: i, f, g, o = split(W_ih x + b_ih + W_hh h + b_hh)    (in that order)
+          c' = sigmoid(f) c + sigmoid(i) tanh(g);  h' = sigmoid(o) tanh(c')
+    GRU:  r, z, n_x = split(W_ih x + b_ih);  r_h, z_h, n_h = split(W_hh h + b_hh)
+          r = sigmoid(r + r_h);  z = sigmoid(z + z_h);  n = tanh(n_x + r n_h)
+          h' = (1 - z) n + z h
+
+The input projections W_ih x_t of all steps are one matrix product before the loop.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor, get_default_dtype, lift
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _step(mode: str, xw: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor,
+          b_hh: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    """One cell update from the input projection xw = W_ih x + b_ih."""
+    hw = F.linear(h, w_hh, b_hh)
+    if mode == "RNN_TANH":
+        return ops.tanh(xw + hw), None
+    if mode == "RNN_RELU":
+        return ops.relu(xw + hw), None
+    if mode == "LSTM":
+        i, f, g, o = ops.chunk(xw + hw, 4, -1)
+        c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
+        return ops.sigmoid(o) * ops.tanh(c), c
+    xr, xz, xn = ops.chunk(xw, 3, -1)
+    hr, hz, hn = ops.chunk(hw, 3, -1)
+    r, z = ops.sigmoid(xr + hr), ops.sigmoid(xz + hz)
+    n = ops.tanh(xn + r * hn)
+    return n + z * (h - n), None  # = (1 - z) n + z h
+
+
+def _init_params(module: Module, hidden_size: int) -> None:
+    bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
+
+
+class _CellBase(Module):
+    _mode = ""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None, *, nonlinearity: str = "tanh") -> None:
+        super().__init__()
+        name = type(self).__name__
+        if self._mode.startswith("RNN"):
+            if nonlinearity not in ("tanh", "relu"):
+                raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got "
+                                 f"{nonlinearity!r}")
+            self.nonlinearity = nonlinearity
+            self._mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        for what, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name}: {what} must be a positive int, got {v!r}")
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        g = _GATES[self._mode] * hidden_size
+        self.weight_ih = Parameter(np.empty((g, input_size), dt))
+        self.weight_hh = Parameter(np.empty((g, hidden_size), dt))
+        if bias:
+            self.bias_ih = Parameter(np.empty(g, dt))
+            self.bias_hh = Parameter(np.empty(g, dt))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init_params(self, self.hidden_size)
+
+    def _state(self, x: Tensor, hx: Any) -> tuple[Tensor, bool]:
+        name = type(self).__name__
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: expected input (N, {self.input_size}) or "
+                             f"({self.input_size},), got shape {x.shape}")
+        batched = x.ndim == 2
+        want = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
+        if hx is None:
+            return Tensor._wrap(np.zeros(want, x.dtype)), batched
+        h = lift(hx, x)
+        if h.shape != want:
+            raise ValueError(f"{name}: expected hidden state of shape {want}, got {h.shape}")
+        return h, batched
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        return s if self.bias else s + ", bias=False"
+
+
+class RNNCell(_CellBase):
+    """h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (``nonlinearity='relu'``: relu)."""
+
+    _mode = "RNN_TANH"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, dtype=dtype, nonlinearity=nonlinearity)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        x = lift(input)
+        h, _ = self._state(x, hx)
+        xw = F.linear(x, self.weight_ih, self.bias_ih)
+        return _step(self._mode, xw, h, None, self.weight_hh, self.bias_hh)[0]
+
+
+class LSTMCell(_CellBase):
+    """One LSTM step (gates i, f, g, o): returns (h', c')."""
+
+    _mode = "LSTM"
+
+    def forward(self, input: Tensor, hx: tuple | None = None) -> tuple[Tensor, Tensor]:
+        x = lift(input)
+        h, _ = self._state(x, None if hx is None else hx[0])
+        c, _ = self._state(x, None if hx is None else hx[1])
+        xw = F.linear(x, self.weight_ih, self.bias_ih)
+        return _step("LSTM", xw, h, c, self.weight_hh, self.bias_hh)
+
+
+class GRUCell(_CellBase):
+    """One GRU step (gates r, z, n): returns h'."""
+
+    _mode = "GRU"
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        x = lift(input)
+        h, _ = self._state(x, hx)
+        xw = F.linear(x, self.weight_ih, self.bias_ih)
+        return _step("GRU", xw, h, None, self.weight_hh, self.bias_hh)[0]
+
+
+class _RNNBase(Module):
+    _mode = ""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device: Any = None,
+                 dtype: Any = None, *, nonlinearity: str = "tanh") -> None:
+        super().__init__()
+        name = type(self).__name__
+        if self._mode.startswith("RNN"):
+            if nonlinearity not in ("tanh", "relu"):
+                raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got "
+                                 f"{nonlinearity!r}")
+            self.nonlinearity = nonlinearity
+            self._mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        for what, v in (("input_size", input_size), ("hidden_size", hidden_size),
+                        ("num_layers", num_layers)):
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name}: {what} must be a positive int, got {v!r}")
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        if proj_size:
+            raise NotImplementedError(f"{name}: proj_size={proj_size} is not supported")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.proj_size = bidirectional, proj_size
+        dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        g = _GATES[self._mode] * hidden_size
+        dirs = 2 if bidirectional else 1
+        for layer in range(num_layers):
+            n_in = input_size if layer == 0 else hidden_size * dirs
+            for d in range(dirs):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                setattr(self, "weight_ih" + sfx, Parameter(np.empty((g, n_in), dt)))
+                setattr(self, "weight_hh" + sfx, Parameter(np.empty((g, hidden_size), dt)))
+                if bias:
+                    setattr(self, "bias_ih" + sfx, Parameter(np.empty(g, dt)))
+                    setattr(self, "bias_hh" + sfx, Parameter(np.empty(g, dt)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init_params(self, self.hidden_size)
+
+    def _weights(self, layer: int, d: int) -> tuple:
+        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        get = lambda k: getattr(self, k + sfx, None)  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def _check_state(self, h: Any, want: tuple, what: str, x: Tensor) -> Tensor:
+        if h is None:
+            return Tensor._wrap(np.zeros(want, x.dtype))
+        h = lift(h, x)
+        if h.shape != want:
+            raise ValueError(f"{type(self).__name__}: expected {what} of shape {want}, got "
+                             f"{h.shape}")
+        return h
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple:
+        x = lift(input)
+        name = type(self).__name__
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: expected input (L, N, {self.input_size}) "
+                             f"{'(batch_first: (N, L, H_in)) ' if self.batch_first else ''}or "
+                             f"(L, {self.input_size}), got shape {x.shape}")
+        batched = x.ndim == 3
+        if not batched:
+            x = x.unsqueeze(1)
+        elif self.batch_first:
+            x = x.transpose(0, 1)
+        steps, n = x.shape[0], x.shape[1]
+        if steps == 0:
+            raise ValueError(f"{name}: the input sequence is empty (shape {lift(input).shape})")
+        dirs = 2 if self.bidirectional else 1
+        want = (self.num_layers * dirs, n, self.hidden_size)
+        lstm = self._mode == "LSTM"
+        if lstm:
+            h0, c0 = (None, None) if hx is None else hx
+        else:
+            h0, c0 = hx, None
+        if not batched:
+            h0 = None if h0 is None else lift(h0, x).unsqueeze(1)
+            c0 = None if c0 is None else lift(c0, x).unsqueeze(1)
+        h0 = self._check_state(h0, want, "h_0" if lstm else "hx", x)
+        c0 = self._check_state(c0, want, "c_0", x) if lstm else None
+
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                xw = F.linear(x, w_ih, b_ih)  # all steps' input projections at once
+                k = layer * dirs + d
+                h, c = h0[k], (c0[k] if lstm else None)
+                ys = [None] * steps
+                for t in (range(steps - 1, -1, -1) if d else range(steps)):
+                    h, c = _step(self._mode, xw[t], h, c, w_hh, b_hh)
+                    ys[t] = h
+                outs.append(ops.stack(ys, 0))
+                h_n.append(h)
+                c_n.append(c)
+            x = outs[0] if dirs == 1 else ops.cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        h_n = ops.stack(h_n, 0)
+        out = x
+        if not batched:
+            out, h_n = out.squeeze(1), h_n.squeeze(1)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        if lstm:
+            c_n = ops.stack(c_n, 0)
+            return out, (h_n, c_n.squeeze(1) if not batched else c_n)
+        return out, h_n
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        for k, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
+                           ("bidirectional", False)):
+            if getattr(self, k) != default:
+                s += f", {k}={getattr(self, k)}"
+        return s
+
+
+class RNN(_RNNBase):
+    """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) (or relu), stacked
+    ``num_layers`` deep, optionally bidirectional. Returns (output, h_n)."""
+
+    _mode = "RNN_TANH"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype=dtype, nonlinearity=nonlinearity)
+
+
+class LSTM(_RNNBase):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997, with a forget gate). Returns
+    (output, (h_n, c_n))."""
+
+    _mode = "LSTM"
+
+
+class GRU(_RNNBase):
+    """Gated recurrent unit (Cho et al. 2014). Returns (output, h_n)."""
+
+    _mode = "GRU"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("proj_size"):
+            raise ValueError("GRU: proj_size is an LSTM option")
+        super().__init__(*args, **kwargs)
+
+
+__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]

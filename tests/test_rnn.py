@@ -1,0 +1,198 @@
+"""RNN, LSTM, GRU and their cells against torch.nn with the same weights: outputs, final states,
+gradients of every parameter and of the input and initial state; a second-order check; errors;
+and a GRU that learns a small sequence task."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+import handgrad as hg
+
+torch.set_num_threads(1)
+
+CONFIGS = [
+    dict(mode=m, num_layers=nl, bidirectional=bd, batch_first=bf, bias=b, state=s)
+    for m, nl, bd, bf, b, s in itertools.product(
+        ["RNN", "RNN_relu", "LSTM", "GRU"], [1, 2], [False, True], [False, True],
+        [True, False], [False, True])
+    if (bf, b) != (True, False)  # trim the product; every option still appears
+]
+
+
+def _pair(mode, dtype, **kw):
+    cls = mode.split("_")[0]
+    extra = {"nonlinearity": "relu"} if mode == "RNN_relu" else {}
+    torch.manual_seed(0)
+    t_mod = getattr(torch.nn, cls)(3, 4, **kw, **extra).to(getattr(torch, np.dtype(dtype).name))
+    h_mod = getattr(hg.nn, cls)(3, 4, **kw, **extra, dtype=dtype)
+    hg.load_torch_state_dict(h_mod, t_mod.state_dict())
+    return h_mod, t_mod
+
+
+def _inputs(mode, cfg, unbatched=False, seed=0):
+    r = np.random.default_rng(seed)
+    steps, n = 5, 2
+    dirs = 2 if cfg["bidirectional"] else 1
+    x = r.standard_normal((steps, 3) if unbatched else
+                          ((n, steps, 3) if cfg["batch_first"] else (steps, n, 3)))
+    state_shape = (cfg["num_layers"] * dirs,) + (() if unbatched else (n,)) + (4,)
+    if not cfg["state"]:
+        return x, None
+    if mode == "LSTM":
+        return x, (r.standard_normal(state_shape), r.standard_normal(state_shape))
+    return x, r.standard_normal(state_shape)
+
+
+def _lib(L, arr, dtype):
+    if arr is None:
+        return None
+    if isinstance(arr, tuple):
+        return tuple(_lib(L, a, dtype) for a in arr)
+    t = L.tensor(arr.astype(dtype))
+    t.requires_grad_(True)
+    return t
+
+
+def _flat(out):
+    if isinstance(out, tuple):
+        return [t for o in out for t in _flat(o)]
+    return [out]
+
+
+def _compare(h_mod, t_mod, x, hx, dtype, rtol, atol):
+    hx_h, hx_t = _lib(hg, hx, dtype), _lib(torch, hx, dtype)
+    xh, xt = _lib(hg, x, dtype), _lib(torch, x, dtype)
+    outs_h, outs_t = _flat(h_mod(xh, hx_h)), _flat(t_mod(xt, hx_t))
+    r = np.random.default_rng(9)
+    loss_h, loss_t = 0, 0
+    for a, b in zip(outs_h, outs_t):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol, atol=atol)
+        w = r.standard_normal(tuple(b.shape)).astype(dtype)
+        loss_h = loss_h + (a * hg.tensor(w)).sum()
+        loss_t = loss_t + (b * torch.tensor(w)).sum()
+    loss_h.backward()
+    loss_t.backward()
+    np.testing.assert_allclose(xh.grad.numpy(), xt.grad.numpy(), rtol=rtol, atol=atol)
+    tp = dict(t_mod.named_parameters())
+    names = [k for k, _ in h_mod.named_parameters()]
+    assert names == list(tp), (names, list(tp))
+    for k, p in h_mod.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), tp[k].grad.numpy(), rtol=rtol, atol=atol,
+                                   err_msg=k)
+    if hx is not None:  # the gradient reaches the initial state too
+        for a, b in zip(_flat(hx_h), _flat(hx_t)):
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=[
+    "-".join(f"{k}={v}" for k, v in c.items()) for c in CONFIGS])
+def test_matches_torch_float64(cfg):
+    mode = cfg["mode"]
+    kw = {k: cfg[k] for k in ("num_layers", "bidirectional", "batch_first", "bias")}
+    h_mod, t_mod = _pair(mode, np.float64, **kw)
+    x, hx = _inputs(mode, cfg)
+    _compare(h_mod, t_mod, x, hx, np.float64, 1e-10, 1e-12)
+
+
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_unbatched_and_float32(mode):
+    cfg = dict(num_layers=2, bidirectional=True, batch_first=False, bias=True, state=True)
+    h_mod, t_mod = _pair(mode, np.float64, num_layers=2, bidirectional=True)
+    x, hx = _inputs(mode, cfg, unbatched=True)
+    _compare(h_mod, t_mod, x, hx, np.float64, 1e-10, 1e-12)
+    h32, t32 = _pair(mode, np.float32, num_layers=2, bidirectional=True)
+    x, hx = _inputs(mode, cfg)
+    _compare(h32, t32, x, None, np.float32, 1e-4, 1e-5)
+
+
+@pytest.mark.parametrize("cls", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_match_torch(cls):
+    torch.manual_seed(1)
+    t_cell = getattr(torch.nn, cls)(3, 4).double()
+    h_cell = getattr(hg.nn, cls)(3, 4, dtype=np.float64)
+    hg.load_torch_state_dict(h_cell, t_cell.state_dict())
+    x = np.random.default_rng(2).standard_normal((2, 3))
+    h0 = np.random.default_rng(3).standard_normal((2, 4))
+    state_h = (hg.tensor(h0), hg.tensor(h0 * 0.5)) if cls == "LSTMCell" else hg.tensor(h0)
+    state_t = ((torch.tensor(h0), torch.tensor(h0 * 0.5)) if cls == "LSTMCell"
+               else torch.tensor(h0))
+    xh, xt = hg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    oh, ot = _flat(h_cell(xh, state_h)), _flat(t_cell(xt, state_t))
+    for a, b in zip(oh, ot):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12)
+    sum(o.sum() for o in oh).backward()
+    sum(o.sum() for o in ot).backward()
+    np.testing.assert_allclose(xh.grad.numpy(), xt.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(h_cell.weight_hh.grad.numpy(), t_cell.weight_hh.grad.numpy(),
+                               rtol=1e-10)
+    # unbatched input, no state
+    np.testing.assert_allclose(_flat(h_cell(hg.tensor(x[0])))[0].detach().numpy(),
+                               _flat(t_cell(torch.tensor(x[0])))[0].detach().numpy(), rtol=1e-12)
+
+
+def test_lstm_second_order_by_finite_differences():
+    hg.manual_seed(0)
+    lstm = hg.nn.LSTM(2, 2, dtype=np.float64)
+    x = hg.tensor(np.random.default_rng(4).standard_normal((3, 1, 2)), requires_grad=True)
+    assert hg.gradgradcheck(lambda x: lstm(x)[0], (x,))
+
+
+def test_initialisation_bounds_and_names():
+    hg.manual_seed(0)
+    gru = hg.nn.GRU(5, 16, num_layers=2, bidirectional=True)
+    names = [k for k, _ in gru.named_parameters()]
+    assert names == [k for k, _ in torch.nn.GRU(5, 16, num_layers=2,
+                                                  bidirectional=True).named_parameters()]
+    allw = np.concatenate([p.detach().numpy().ravel() for p in gru.parameters()])
+    assert np.abs(allw).max() <= 0.25 and allw.std() > 0.25 / 2.5  # U(-1/4, 1/4): sd 0.144
+    assert gru.weight_ih_l1.shape == (48, 32)
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: hg.nn.LSTM(3, 4)(hg.ones(5, 2, 2)), r"LSTM: expected input \(L, N, 3\).*\(5, 2, 2\)"),
+    (lambda: hg.nn.GRU(3, 4)(hg.ones(1, 5, 2, 3)), r"GRU: expected input .*\(1, 5, 2, 3\)"),
+    (lambda: hg.nn.RNN(3, 4)(hg.ones(5, 2, 3), hg.ones(2, 2, 4)),
+     r"RNN: expected hx of shape \(1, 2, 4\), got \(2, 2, 4\)"),
+    (lambda: hg.nn.LSTM(3, 4)(hg.ones(5, 2, 3), (hg.ones(1, 2, 4), hg.ones(1, 3, 4))),
+     r"LSTM: expected c_0 of shape \(1, 2, 4\), got \(1, 3, 4\)"),
+    (lambda: hg.nn.RNN(3, 4, nonlinearity="sigmoid"), r"RNN: nonlinearity must be"),
+    (lambda: hg.nn.LSTMCell(3, 4)(hg.ones(2, 5)), r"LSTMCell: expected input \(N, 3\)"),
+    (lambda: hg.nn.GRU(3, 0), r"GRU: hidden_size must be a positive int, got 0"),
+    (lambda: hg.nn.RNN(3, 4)(hg.ones(0, 2, 3)), r"RNN: the input sequence is empty"),
+])
+def test_errors(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_lstm_proj_size_is_refused_clearly():
+    with pytest.raises(NotImplementedError, match=r"LSTM: proj_size=2 is not supported"):
+        hg.nn.LSTM(3, 4, proj_size=2)
+
+
+def test_gru_learns_the_sign_of_a_running_sum():
+    """Back-propagation through time at work: the label is whether the sum of a sequence of
+    +-1 values is positive, which needs the whole sequence."""
+    hg.manual_seed(0)
+    r = np.random.default_rng(0)
+    x = r.choice([-1.0, 1.0], size=(256, 7, 1)).astype(np.float32)
+    y = (x.sum(axis=(1, 2)) > 0).astype(np.int64)
+    gru, head = hg.nn.GRU(1, 8, batch_first=True), hg.nn.Linear(8, 2)
+    params = list(gru.parameters()) + list(head.parameters())
+    opt = hg.optim.Adam(params, lr=0.03)
+    xt, yt = hg.tensor(x), hg.tensor(y)
+    for _ in range(150):
+        _, h = gru(xt)
+        loss = hg.nn.functional.cross_entropy(head(h[0]), yt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    xv = r.choice([-1.0, 1.0], size=(512, 7, 1)).astype(np.float32)
+    yv = xv.sum(axis=(1, 2)) > 0
+    with hg.no_grad():
+        pred = head(gru(hg.tensor(xv))[1][0]).numpy().argmax(1)
+    assert (pred == yv).mean() > 0.95
