@@ -17,3 +17,4 @@ from .sparse import Embedding  # noqa: F401,E402
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401,E402
 from .pooling import *  # noqa: F401,F403,E402
 from .rnn import *  # noqa: F401,F403,E402
+from .attention import MultiheadAttention  # noqa: F401,E402

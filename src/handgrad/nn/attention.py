@@ -1,0 +1,187 @@
+"""Attention: ``scaled_dot_product_attention`` and ``MultiheadAttention`` (Vaswani et al. 2017)
+with torch's arguments, mask conventions and parameter names.
+
+    attention(Q, K, V) = softmax(Q K^T / sqrt(d) + M) V
+
+for queries Q (L, d), keys K (S, d), values V (S, d_v) and an additive mask M (0 where a query
+may look, -inf where not). Composed of matmul, softmax and a product, so the gradients (and
+second derivatives) are those primitives': with P the attention weights and G the gradient of
+the output, dL/dV = P^T G, dL/dP = G V^T, dL/dS = P (dL/dP - rowsum(P dL/dP)) for the scores
+S = Q K^T / sqrt(d), and dL/dQ = dL/dS K / sqrt(d), dL/dK = dL/dS^T Q / sqrt(d).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor, get_default_dtype, lift
+from . import functional as F
+from . import init
+from .linear import Linear
+from .module import Module, Parameter
+
+
+def _additive(mask: Any, like: Tensor, allowed_when_true: bool) -> Tensor:
+    """A boolean mask (True = may attend, or True = masked out) or a float mask to add."""
+    m = lift(mask)
+    if m._data.dtype == np.bool_:
+        keep = m._data if allowed_when_true else ~m._data
+        return Tensor._wrap(np.where(keep, 0.0, -np.inf).astype(like.dtype))
+    return m.to(like.dtype)
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Any = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(Q K^T * scale + mask) V over the last two dims (any leading batch dims);
+    ``attn_mask`` boolean (True = may attend) or additive; ``is_causal`` lets query i see keys
+    j <= i; scale defaults to 1 / sqrt(d)."""
+    q, k, v = lift(query), lift(key), lift(value)
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise RuntimeError(f"scaled_dot_product_attention: query {q.shape}, key {k.shape} and "
+                           f"value {v.shape} do not fit (need q[-1] == k[-1], k[-2] == v[-2])")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+    s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = (q @ k.mT) * s
+    if is_causal:
+        lq, lk = q.shape[-2], k.shape[-2]
+        attn_mask = Tensor._wrap(np.tril(np.ones((lq, lk), bool)))
+    if attn_mask is not None:
+        scores = scores + _additive(attn_mask, scores, allowed_when_true=True)
+    weights = ops.softmax(scores, -1)
+    if dropout_p:
+        weights = F.dropout(weights, dropout_p, True)
+    return weights @ v
+
+
+class MultiheadAttention(Module):
+    """Multi-head attention: queries, keys and values projected (``in_proj_weight`` stacks the
+    three E x E projections, or ``q/k/v_proj_weight`` when kdim/vdim differ from E), split into
+    ``num_heads`` heads of E / num_heads dims, attended per head, concatenated and projected by
+    ``out_proj``. ``forward`` returns (output, weights averaged over heads, or per head with
+    ``average_attn_weights=False``, or None). Masks as torch: in ``attn_mask`` and
+    ``key_padding_mask`` a True entry is *not* attended; float masks are added."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = False, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if embed_dim < 1 or num_heads < 1 or embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} must be divisible by "
+                             f"num_heads={num_heads}")
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not "
+                                      "supported")
+        self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
+        self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        e = embed_dim
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(np.empty((3 * e, e), dt))
+        else:
+            self.q_proj_weight = Parameter(np.empty((e, e), dt))
+            self.k_proj_weight = Parameter(np.empty((e, self.kdim), dt))
+            self.v_proj_weight = Parameter(np.empty((e, self.vdim), dt))
+        if bias:
+            self.in_proj_bias = Parameter(np.zeros(3 * e, dt))
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = Linear(e, e, bias=bias, dtype=dt)
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(w)
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
+            init.zeros_(self.out_proj.bias)
+
+    def _projections(self) -> list[tuple[Tensor, Tensor | None]]:
+        e = self.embed_dim
+        b = self.in_proj_bias
+        bs = [None] * 3 if b is None else [b[i * e:(i + 1) * e] for i in range(3)]
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            return [(w[i * e:(i + 1) * e], bs[i]) for i in range(3)]
+        return list(zip((self.q_proj_weight, self.k_proj_weight, self.v_proj_weight), bs))
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any = None,
+                need_weights: bool = True, attn_mask: Any = None,
+                average_attn_weights: bool = True, is_causal: bool = False) -> tuple:
+        q, k, v = lift(query), lift(key), lift(value)
+        name = "MultiheadAttention"
+        batched = q.ndim == 3
+        if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
+            raise ValueError(f"{name}: query, key and value must all be 2-D (unbatched) or 3-D, "
+                             f"got shapes {q.shape}, {k.shape}, {v.shape}")
+        if not batched:
+            q, k, v = q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)
+            if key_padding_mask is not None:
+                key_padding_mask = lift(key_padding_mask).unsqueeze(0)
+        elif self.batch_first:
+            q, k, v = q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1)
+        (lq, n, e), s = q.shape, k.shape[0]
+        if e != self.embed_dim or k.shape[-1] != self.kdim or v.shape[-1] != self.vdim:
+            raise ValueError(f"{name}: expected query/key/value features {self.embed_dim}/"
+                             f"{self.kdim}/{self.vdim}, got shapes {tuple(lift(query).shape)}, "
+                             f"{tuple(lift(key).shape)}, {tuple(lift(value).shape)}")
+        if k.shape[:2] != v.shape[:2] or k.shape[1] != n:
+            raise ValueError(f"{name}: key {k.shape} and value {v.shape} must have the same "
+                             f"length and batch as the query's batch {n}")
+        h, d = self.num_heads, self.head_dim
+        (wq, bq), (wk, bk), (wv, bv) = self._projections()
+        # (L, N, E) -> (N * heads, L, head_dim)
+        heads = lambda x, t: x.reshape(t, n * h, d).transpose(0, 1)  # noqa: E731
+        qh = heads(F.linear(q, wq, bq), lq)
+        kh = heads(F.linear(k, wk, bk), s)
+        vh = heads(F.linear(v, wv, bv), s)
+        scores = (qh @ kh.mT) * (1.0 / math.sqrt(d))
+        if is_causal and attn_mask is None:
+            attn_mask = Tensor._wrap(~np.tril(np.ones((lq, s), bool)))
+        if attn_mask is not None:
+            m = _additive(attn_mask, scores, allowed_when_true=False)
+            if m.ndim == 2 and m.shape != (lq, s) or m.ndim == 3 and m.shape != (n * h, lq, s):
+                raise ValueError(f"{name}: attn_mask of shape {m.shape}; expected {(lq, s)} or "
+                                 f"{(n * h, lq, s)}")
+            scores = scores + m
+        if key_padding_mask is not None:
+            m = _additive(key_padding_mask, scores, allowed_when_true=False)
+            if m.shape != (n, s):
+                raise ValueError(f"{name}: key_padding_mask of shape {m.shape}; expected "
+                                 f"{(n, s)}")
+            scores = (scores.reshape(n, h, lq, s) + m.reshape(n, 1, 1, s)).reshape(n * h, lq, s)
+        weights = ops.softmax(scores, -1)
+        attended = weights
+        if self.dropout and self.training:
+            attended = F.dropout(weights, self.dropout, True)
+        out = (attended @ vh).transpose(0, 1).reshape(lq, n, e)
+        out = self.out_proj(out)
+        if not batched:
+            out = out.squeeze(1)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        if not need_weights:
+            return out, None
+        w = weights.reshape(n, h, lq, s)
+        if average_attn_weights:
+            w = w.mean(1)
+        return out, (w.squeeze(0) if not batched else w)
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
+
+
+__all__ = ["MultiheadAttention", "scaled_dot_product_attention"]

@@ -1,0 +1,131 @@
+"""scaled_dot_product_attention and MultiheadAttention against torch: outputs, attention weights
+and all gradients, with the mask conventions of each (float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import handgrad as hg
+
+torch.set_num_threads(1)
+R = np.random.default_rng(0)
+
+
+def _pair(arrays):
+    hs = [hg.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    ts = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    return hs, ts
+
+
+def _check_grads(out_h, out_t, hs, ts, params=()):
+    np.testing.assert_allclose(out_h.detach().numpy(), out_t.detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
+    g = R.standard_normal(tuple(out_t.shape))
+    out_h.backward(hg.tensor(g))
+    out_t.backward(torch.tensor(g))
+    for h, t in list(zip(hs, ts)) + list(params):
+        if t.requires_grad:
+            np.testing.assert_allclose(h.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("mask", ["none", "bool", "float", "causal"])
+def test_sdpa_matches_torch(mask):
+    q, k, v = R.standard_normal((2, 3, 4, 5)), R.standard_normal((2, 3, 6, 5)), \
+        R.standard_normal((2, 3, 6, 2))
+    extra = {}
+    arrays = [q, k, v]
+    if mask == "bool":
+        m = R.random((4, 6)) > 0.3
+        m[:, 0] = True  # every query sees at least one key
+        arrays.append(m)
+    elif mask == "float":
+        arrays.append(R.standard_normal((2, 1, 4, 6)))
+    elif mask == "causal":
+        extra["is_causal"] = True
+    hs, ts = _pair(arrays)
+    kw_h = dict(attn_mask=hs[3] if len(hs) > 3 else None, **extra)
+    kw_t = dict(attn_mask=ts[3] if len(ts) > 3 else None, **extra)
+    out_h = hg.nn.functional.scaled_dot_product_attention(*hs[:3], **kw_h)
+    out_t = torch.nn.functional.scaled_dot_product_attention(*ts[:3], **kw_t)
+    _check_grads(out_h, out_t, hs, ts)
+
+
+CONFIGS = [
+    dict(), dict(batch_first=True), dict(unbatched=True), dict(bias=False),
+    dict(attn_mask="bool"), dict(attn_mask="float3"), dict(key_padding_mask=True),
+    dict(average=False), dict(kdim=3, vdim=5), dict(need_weights=False),
+    dict(batch_first=True, key_padding_mask=True, attn_mask="bool"),
+]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=[str(c) for c in CONFIGS])
+def test_multihead_attention_matches_torch(cfg):
+    e, h, n, lq, s = 8, 2, 3, 4, 5
+    kw = dict(bias=cfg.get("bias", True), batch_first=cfg.get("batch_first", False),
+              kdim=cfg.get("kdim"), vdim=cfg.get("vdim"))
+    torch.manual_seed(0)
+    t_mod = torch.nn.MultiheadAttention(e, h, **kw).double()
+    h_mod = hg.nn.MultiheadAttention(e, h, **kw, dtype=np.float64)
+    hg.load_torch_state_dict(h_mod, t_mod.state_dict())
+    kd, vd = cfg.get("kdim", e), cfg.get("vdim", e)
+    if cfg.get("unbatched"):
+        shapes = [(lq, e), (s, kd), (s, vd)]
+    elif kw["batch_first"]:
+        shapes = [(n, lq, e), (n, s, kd), (n, s, vd)]
+    else:
+        shapes = [(lq, n, e), (s, n, kd), (s, n, vd)]
+    hs, ts = _pair([R.standard_normal(sh) for sh in shapes])
+    extra_h, extra_t = {}, {}
+    if cfg.get("attn_mask") == "bool":
+        m = R.random((lq, s)) > 0.6
+        m[:, 0] = False  # True = masked out in MultiheadAttention
+        extra_h["attn_mask"], extra_t["attn_mask"] = hg.tensor(m), torch.tensor(m)
+    if cfg.get("attn_mask") == "float3":
+        m = R.standard_normal((n * h, lq, s))
+        extra_h["attn_mask"], extra_t["attn_mask"] = hg.tensor(m), torch.tensor(m)
+    if cfg.get("key_padding_mask"):
+        m = np.zeros((n, s), bool)
+        m[0, -2:] = True
+        extra_h["key_padding_mask"], extra_t["key_padding_mask"] = hg.tensor(m), torch.tensor(m)
+    for key in ("need_weights",):
+        if key in cfg:
+            extra_h[key] = extra_t[key] = cfg[key]
+    if "average" in cfg:
+        extra_h["average_attn_weights"] = extra_t["average_attn_weights"] = cfg["average"]
+    out_h, w_h = h_mod(*hs, **extra_h)
+    out_t, w_t = t_mod(*ts, **extra_t)
+    if cfg.get("need_weights") is False:
+        assert w_h is None and w_t is None
+    else:
+        np.testing.assert_allclose(w_h.detach().numpy(), w_t.detach().numpy(), rtol=1e-10,
+                                   atol=1e-12)
+    tp = dict(t_mod.named_parameters())
+    assert [k for k, _ in h_mod.named_parameters()] == list(tp)
+    _check_grads(out_h, out_t, hs, ts, [(p, tp[k]) for k, p in h_mod.named_parameters()])
+
+
+def test_causal_mask_blocks_the_future():
+    hg.manual_seed(0)
+    mha = hg.nn.MultiheadAttention(4, 2)
+    x = hg.randn(5, 1, 4)
+    _, w = mha(x, x, x, is_causal=True)
+    assert np.all(np.triu(w.detach().numpy()[0], 1) == 0)
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda: hg.nn.MultiheadAttention(6, 4), ValueError,
+     r"MultiheadAttention: embed_dim=6 must be divisible by num_heads=4"),
+    (lambda: hg.nn.MultiheadAttention(4, 2)(hg.ones(3, 1, 4), hg.ones(3, 1, 5), hg.ones(3, 1, 4)),
+     ValueError, r"MultiheadAttention: expected query/key/value features 4/4/4"),
+    (lambda: hg.nn.MultiheadAttention(4, 2)(hg.ones(3, 1, 4), hg.ones(3, 1, 4), hg.ones(3, 1, 4),
+                                            key_padding_mask=hg.ones(1, 2).bool()),
+     ValueError, r"MultiheadAttention: key_padding_mask of shape \(1, 2\); expected \(1, 3\)"),
+    (lambda: hg.nn.functional.scaled_dot_product_attention(hg.ones(2, 3), hg.ones(2, 4),
+                                                           hg.ones(2, 3)),
+     RuntimeError, r"scaled_dot_product_attention: query \(2, 3\), key \(2, 4\)"),
+])
+def test_errors(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
