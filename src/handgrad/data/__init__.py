@@ -13,14 +13,17 @@ replacement leaves out of an epoch).
 from . import datasets, transforms
 from .coverage import CoverageResult, epoch_coverage
 from .dataloader import DataLoader, default_collate, default_convert
-from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .dataset import (
+    ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split,
+)
 from .sampler import (
     BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
     WeightedRandomSampler,
 )
 
 __all__ = [
-    "BatchSampler", "ConcatDataset", "CoverageResult", "DataLoader", "Dataset", "RandomSampler",
+    "BatchSampler", "ConcatDataset", "CoverageResult", "DataLoader", "Dataset", "IterableDataset",
+    "RandomSampler",
     "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
     "WeightedRandomSampler", "datasets", "default_collate", "default_convert", "epoch_coverage",
     "random_split", "transforms",

@@ -1,7 +1,9 @@
 """DataLoader: batches of samples from a dataset, with PyTorch's arguments and collate rules.
 
-Single-process: there are no workers, so no ``num_workers``, ``pin_memory`` or
-``worker_init_fn``. When the dataset can hand over a whole batch from an index array
+Single-process: ``num_workers``, ``pin_memory`` and the other worker options are accepted so
+that PyTorch code runs unchanged, but every batch is loaded in the calling process (NumPy
+indexing, which is where the time goes for in-memory data, gains nothing from worker
+processes here), so ``worker_init_fn`` is never called. When the dataset can hand over a whole batch from an index array
 (``TensorDataset``, a ``Subset`` of one, ``MNIST`` without transforms) and the default
 collate is used, each batch is one fancy-indexing operation instead of a Python loop over
 its samples; the result is the same as fetching and collating item by item.
@@ -18,6 +20,7 @@ import numpy as np
 from .. import ops
 from ..random import Generator
 from ..tensor import Tensor
+from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, _positive_int
 
 
@@ -97,8 +100,34 @@ class DataLoader:
 
     def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool = False,
                  sampler: Iterable | None = None, batch_sampler: Iterable | None = None,
-                 drop_last: bool = False, collate_fn: Callable[[list], Any] | None = None,
-                 generator: Generator | None = None) -> None:
+                 num_workers: int = 0, collate_fn: Callable[[list], Any] | None = None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable | None = None, multiprocessing_context: Any = None,
+                 generator: Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True) -> None:
+        if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers option should be a non-negative int, got "
+                             f"{num_workers!r}")
+        if timeout < 0:
+            raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout}")
+        self.num_workers, self.pin_memory, self.timeout = int(num_workers), pin_memory, timeout
+        self.worker_init_fn = worker_init_fn
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            if shuffle or sampler is not None or batch_sampler is not None:
+                raise ValueError("DataLoader: an IterableDataset is read in its own order: "
+                                 "shuffle, sampler and batch_sampler must be left unset (got "
+                                 f"shuffle={shuffle}, sampler={sampler!r}, batch_sampler="
+                                 f"{batch_sampler!r})")
+            if batch_size is not None:
+                _positive_int("batch_size", batch_size, "DataLoader")
+            self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
+            self.sampler = self.batch_sampler = None
+            self.generator = generator
+            self.collate_fn = collate_fn or (default_convert if batch_size is None
+                                             else default_collate)
+            return
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -129,6 +158,9 @@ class DataLoader:
         self.generator = generator
 
     def __iter__(self) -> Iterator[Any]:
+        if self._iterable:
+            yield from self._iter_stream()
+            return
         if self.batch_sampler is None:
             for index in self.sampler:
                 yield self.collate_fn(self.dataset[index])
@@ -143,5 +175,24 @@ class DataLoader:
                 out = self.collate_fn([self.dataset[i] for i in batch])
             yield out
 
+    def _iter_stream(self) -> Iterator[Any]:
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield self.collate_fn(sample)
+            return
+        batch: list = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
+
     def __len__(self) -> int:
+        if self._iterable:
+            n = len(self.dataset)  # a TypeError names the dataset when it has no length
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)

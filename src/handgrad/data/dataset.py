@@ -30,6 +30,18 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define ``__iter__`` (and may define ``__len__``). The
+    DataLoader batches the stream in order; samplers and shuffling do not apply to it."""
+
+    def __iter__(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other: Any) -> Any:
+        raise TypeError(f"{type(self).__name__}: iterable datasets cannot be concatenated "
+                        "with +")
+
+
 class TensorDataset(Dataset):
     """Samples are slices along the first dimension of each tensor: ``ds[i]`` is
     ``(t[i] for t in tensors)`` as a tuple. NumPy arrays are wrapped without copying."""
