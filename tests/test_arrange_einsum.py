@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import handgrad as hg
+from torch_compare import compare_to_second_order, run
 
 torch.set_num_threads(1)
 R = np.random.default_rng(0)
@@ -56,41 +57,9 @@ CASES = [
 ]
 
 
-def _run(fn, arrays):
-    hs = [hg.tensor(a, requires_grad=True) for a in arrays]
-    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    return fn(hg, *hs), fn(torch, *ts), hs, ts
-
-
-def _compare_to_second_order(name, out_h, out_t, hs, ts):
-    np.testing.assert_allclose(out_h.detach().numpy(), out_t.detach().numpy(), rtol=1e-10,
-                               atol=1e-12, err_msg=f"{name} value")
-    r = np.random.default_rng(1)
-    g = r.standard_normal(tuple(out_t.shape))
-    gh = hg.grad(out_h, hs, hg.tensor(g), create_graph=True, allow_unused=True)
-    gt = torch.autograd.grad(out_t, ts, torch.tensor(g), create_graph=True, allow_unused=True)
-    for a, b in zip(gh, gt):
-        b = np.zeros(1) if b is None else b.detach().numpy()
-        a = np.zeros(1) if a is None else a.detach().numpy()
-        np.testing.assert_allclose(a + 0 * b, b + 0 * a, rtol=1e-9, atol=1e-11,
-                                   err_msg=f"{name} gradient")
-    vs = [r.standard_normal(t.shape) for t in ts]
-    sh = sum((a * hg.tensor(v)).sum() for a, v in zip(gh, vs) if a is not None)
-    st_ = sum((b * torch.tensor(v)).sum() for b, v in zip(gt, vs) if b is not None)
-    hh = (hg.grad(sh, hs, allow_unused=True) if getattr(sh, "requires_grad", False)
-          else [None] * len(hs))
-    tt = (torch.autograd.grad(st_, ts, allow_unused=True) if st_.requires_grad
-          else [None] * len(ts))
-    for a, b in zip(hh, tt):
-        a = np.zeros(1) if a is None else a.numpy()
-        b = np.zeros(1) if b is None else b.numpy(force=True)
-        np.testing.assert_allclose(a + 0 * b, b + 0 * a, rtol=1e-8, atol=1e-10,
-                                   err_msg=f"{name} second derivative")
-
-
 @pytest.mark.parametrize("name, fn, arrays", CASES, ids=[c[0] for c in CASES])
 def test_matches_torch_to_second_order(name, fn, arrays):
-    _compare_to_second_order(name, *_run(fn, arrays))
+    compare_to_second_order(name, *run(fn, arrays))
 
 
 EQUATIONS = [
@@ -108,8 +77,8 @@ EQUATIONS = [
 @pytest.mark.parametrize("eq, shapes", EQUATIONS, ids=[e[0] for e in EQUATIONS])
 def test_einsum_matches_torch_to_second_order(eq, shapes):
     arrays = [R.standard_normal(s) for s in shapes]
-    out = _run(lambda L, *xs: L.einsum(eq, *xs) ** 2, arrays)
-    _compare_to_second_order(eq, *out)
+    out = run(lambda L, *xs: L.einsum(eq, *xs) ** 2, arrays)
+    compare_to_second_order(eq, *out)
 
 
 @settings(max_examples=30, deadline=None)
@@ -125,7 +94,7 @@ def test_random_two_operand_einsums(data):
     out = "".join(data.draw(st.permutations(pool))[:data.draw(st.integers(0, len(pool)))])
     eq = f"{ta},{tb}->{out}"
     arrays = [R.standard_normal([sizes[c] for c in ta]), R.standard_normal([sizes[c] for c in tb])]
-    _compare_to_second_order(eq, *_run(lambda L, *xs: L.einsum(eq, *xs), arrays))
+    compare_to_second_order(eq, *run(lambda L, *xs: L.einsum(eq, *xs), arrays))
 
 
 def test_nonzero_and_unique_as_torch():

@@ -1,0 +1,24 @@
+"""Parity cases for the trigonometric and hyperbolic primitives, atan2 and expm1."""
+
+from __future__ import annotations
+
+from .common import Case, binary, rng, shape, values
+
+
+def _scaled(kind: str, scale: float, shift: float = 0.0):
+    def draw(data):
+        return [values(rng(data), shape(data), kind) * scale + shift], {}
+
+    return draw
+
+
+CASES = {
+    "tan": [Case(lambda lib, a: a.tan(), _scaled("any", 0.4))],
+    "sinh": [Case(lambda lib, a: a.sinh(), _scaled("any", 1.0))],
+    "cosh": [Case(lambda lib, a: a.cosh(), _scaled("any", 1.0))],
+    "asin": [Case(lambda lib, a: a.asin(), _scaled("unit", 1.8, -0.9))],
+    "acos": [Case(lambda lib, a: a.acos(), _scaled("unit", 1.8, -0.9))],
+    "atan": [Case(lambda lib, a: a.atan(), _scaled("any", 2.0))],
+    "atan2": [Case(lambda lib, y, x: lib.atan2(y, x), binary("nonzero", "nonzero"))],
+    "expm1": [Case(lambda lib, a: a.expm1(), _scaled("any", 1.0))],
+}
