@@ -1,6 +1,8 @@
-"""Parity cases for the trigonometric and hyperbolic primitives, atan2 and expm1."""
+"""Parity cases for the trigonometric and hyperbolic primitives, atan2, expm1 and cumprod."""
 
 from __future__ import annotations
+
+from hypothesis import strategies as st
 
 from .common import Case, binary, rng, shape, values
 
@@ -12,7 +14,19 @@ def _scaled(kind: str, scale: float, shift: float = 0.0):
     return draw
 
 
+def _cumprod_draw(kind: str):
+    def draw(data):
+        s = shape(data, min_dims=1)
+        d = data.draw(st.integers(-len(s), len(s) - 1), label="dim")
+        return [values(rng(data), s, kind)], {"dim": d}
+
+    return draw
+
+
 CASES = {
+    "cumprod": [Case(lambda lib, a, dim: a.cumprod(dim), _cumprod_draw("nonzero")),
+                Case(lambda lib, a, dim: a.cumprod(dim), _cumprod_draw("ints"),
+                     note="zeros: the explicit products of the others")],
     "tan": [Case(lambda lib, a: a.tan(), _scaled("any", 0.4))],
     "sinh": [Case(lambda lib, a: a.sinh(), _scaled("any", 1.0))],
     "cosh": [Case(lambda lib, a: a.cosh(), _scaled("any", 1.0))],

@@ -15,9 +15,9 @@ import numpy as np
 
 from ..tensor import Tensor, lift
 from .elementwise import where
-from .index import gather
+from .index import gather, scatter_add
 from .reduce import normalize_dims
-from .shape import cat, expand, getitem, narrow, pad, permute, reshape, unsqueeze
+from .shape import cat, expand, getitem, narrow, pad, permute, reshape, stack, unsqueeze
 
 
 def _dim(op: str, dim: int, ndim: int) -> int:
@@ -262,3 +262,304 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
 __all__ = ["tril", "triu", "diagonal", "diag", "trace", "outer", "roll", "tile",
            "repeat_interleave", "take_along_dim", "diff", "cross", "kron", "meshgrid", "nonzero",
            "unique"]
+
+
+# ---- moving, stacking and splitting ------------------------------------------------------------
+
+
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    """Move dims ``source`` to positions ``destination``; the others keep their order."""
+    x = lift(input)
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {src} and destination {dst} differ in length")
+    src = tuple(_dim("movedim", d, x.ndim) for d in src)
+    dst = tuple(_dim("movedim", d, x.ndim) for d in dst)
+    rest = iter(d for d in range(x.ndim) if d not in src)
+    where_to = dict(zip(dst, src))
+    return permute(x, tuple(where_to[i] if i in where_to else next(rest) for i in range(x.ndim)))
+
+
+moveaxis = movedim
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    return lift(input).transpose(axis0, axis1)
+
+
+swapdims = swapaxes
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """x[..., index, ...] at ``dim`` (that dim removed)."""
+    x = lift(input)
+    d = _dim("select", dim, x.ndim)
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select: index {index} is out of range for dim {d} of size {n}")
+    return getitem(x, (slice(None),) * d + (int(index),))
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    out = [reshape(t, (1,)) if lift(t).ndim == 0 else lift(t) for t in _seq(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    out = []
+    for t in _seq(tensors):
+        t = lift(t)
+        out.append(reshape(t, (1,) * (2 - t.ndim) + t.shape) if t.ndim < 2 else t)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    out = []
+    for t in _seq(tensors):
+        t = lift(t)
+        if t.ndim == 0:
+            t = reshape(t, (1, 1, 1))
+        elif t.ndim == 1:
+            t = reshape(t, (1, t.shape[0], 1))
+        elif t.ndim == 2:
+            t = unsqueeze(t, -1)
+        out.append(t)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _seq(tensors: tuple) -> tuple:
+    return tuple(tensors[0]) if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) \
+        else tensors
+
+
+def hstack(tensors: Sequence[Any]) -> Tensor:
+    ts = [lift(t) for t in atleast_1d(*tensors)] if len(tensors) > 1 else [atleast_1d(tensors[0])]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Any]) -> Tensor:
+    ts = atleast_2d(*tensors)
+    return cat(list(ts) if isinstance(ts, tuple) else [ts], 0)
+
+
+def dstack(tensors: Sequence[Any]) -> Tensor:
+    ts = atleast_3d(*tensors)
+    return cat(list(ts) if isinstance(ts, tuple) else [ts], 2)
+
+
+def column_stack(tensors: Sequence[Any]) -> Tensor:
+    ts = [lift(t) for t in tensors]
+    ts = [reshape(t, (t.numel(), 1)) if t.ndim <= 1 else t for t in ts]
+    return cat(ts, 1)
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """Rotate by 90 degrees k times in the plane of ``dims``, from the first towards the
+    second."""
+    x = lift(input)
+    if len(dims) != 2 or x.ndim < 2:
+        raise RuntimeError(f"rot90: expected two dims of a tensor with at least 2 dims, got "
+                           f"dims={tuple(dims)} for shape {x.shape}")
+    d0, d1 = (_dim("rot90", d, x.ndim) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"rot90: dims must differ, got {tuple(dims)}")
+    k %= 4
+    if k == 1:
+        return x.flip(d1).transpose(d0, d1)
+    if k == 2:
+        return x.flip((d0, d1))
+    if k == 3:
+        return x.flip(d0).transpose(d0, d1)
+    return x
+
+
+def flipud(input: Tensor) -> Tensor:
+    return lift(input).flip(0)
+
+
+def fliplr(input: Tensor) -> Tensor:
+    x = lift(input)
+    if x.ndim < 2:
+        raise RuntimeError(f"fliplr: expected a tensor with at least 2 dims, got {x.shape}")
+    return x.flip(1)
+
+
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split into n nearly equal parts (the first n mod size ones longer by 1), or at the given
+    indices, as numpy.array_split."""
+    x = lift(input)
+    d = _dim("tensor_split", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k < 1:
+            raise RuntimeError(f"tensor_split: number of sections must be >= 1, got {k}")
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+    else:
+        cuts = [min(max(int(i), 0), n) for i in indices_or_sections]
+        bounds = [0] + cuts + [n]
+    return tuple(narrow(x, d, int(a), max(int(b) - int(a), 0)) for a, b in zip(bounds[:-1],
+                                                                                 bounds[1:]))
+
+
+def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
+    ts = [lift(t) for t in tensors]
+    shape = np.broadcast_shapes(*[t.shape for t in ts])
+    return tuple(expand(t, shape) for t in ts)
+
+
+def block_diag(*tensors: Any) -> Tensor:
+    """The matrices (scalars and vectors count as 1 x 1 and 1 x n) on the diagonal of one
+    block matrix, zeros elsewhere."""
+    ts = []
+    for t in tensors:
+        t = lift(t)
+        if t.ndim > 2:
+            raise RuntimeError(f"block_diag: expected tensors of at most 2 dims, got {t.shape}")
+        ts.append(reshape(t, (1, 1) if t.ndim == 0 else (1, t.shape[0]) if t.ndim == 1
+                          else t.shape))
+    if not ts:
+        return Tensor._wrap(np.zeros((0, 0)))
+    width = sum(t.shape[1] for t in ts)
+    rows, left = [], 0
+    for t in ts:
+        rows.append(pad(t, (left, width - left - t.shape[1])))
+        left += t.shape[1]
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors: Any) -> Tensor:
+    """All combinations of the elements of the 1-D inputs, one per row."""
+    ts = [lift(t) for t in tensors]
+    if len(ts) == 1:
+        return ts[0]
+    grids = meshgrid(*ts, indexing="ij")
+    return stack([reshape(g, (-1,)) for g in grids], 1)
+
+
+# ---- scatters and masks -------------------------------------------------------------------------
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements where the (broadcast) boolean mask is True, as a 1-D tensor."""
+    x, m = lift(input), lift(mask)
+    if m._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_select: expected a boolean mask, got {m.dtype}")
+    shape = np.broadcast_shapes(x.shape, m.shape)
+    return getitem(expand(x, shape), np.broadcast_to(m._data, shape))
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
+              alpha: float = 1) -> Tensor:
+    """out = input with alpha * source[..., i, ...] added at position index[i] of ``dim``
+    (repeated indices accumulate)."""
+    x, s, idx = lift(input), lift(source), lift(index)._data
+    d = _dim("index_add", dim, x.ndim)
+    if idx.ndim != 1 or s.ndim != x.ndim or s.shape[d] != len(idx):
+        raise RuntimeError(f"index_add: source {s.shape} must match input {x.shape} with "
+                           f"len(index) = {len(idx) if idx.ndim == 1 else idx.shape} at dim {d}")
+    view = [1] * x.ndim
+    view[d] = len(idx)
+    full = Tensor._wrap(np.broadcast_to(idx.reshape(view), s.shape).astype(np.int64))
+    return scatter_add(x, d, full, s * alpha if alpha != 1 else s)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *,
+            value: Any = None) -> Tensor:
+    """out = input with out[..., index[..., j, ...], ...] = src[..., j, ...] along ``dim`` (or
+    the scalar ``value``). The gradient reaches input where nothing was written and src at what
+    it wrote."""
+    x, idx = lift(input), lift(index)
+    if src is None and value is None:
+        raise TypeError("scatter: give src or value")
+    d = _dim("scatter", dim, x.ndim)
+    written = np.zeros(x.shape, bool)
+    np.put_along_axis(written, idx._data, True, axis=d)
+    zero = Tensor._wrap(np.zeros(x.shape, x._data.dtype))
+    s = lift(src if src is not None else value, x)
+    if s.ndim == 0:
+        s = expand(s, idx.shape)
+    elif s.shape != idx.shape:
+        s = getitem(s, tuple(slice(0, n) for n in idx.shape))  # torch reads src's leading part
+    return where(Tensor._wrap(written), scatter_add(zero, d, idx, s), x)
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    a = lift(input)._data
+    return Tensor._wrap(np.asarray(np.count_nonzero(a, axis=dim)).astype(np.int64))
+
+
+def argwhere(input: Tensor) -> Tensor:
+    return nonzero(input)
+
+
+def isin(elements: Any, test_elements: Any, *, invert: bool = False) -> Tensor:
+    e, t = lift(elements)._data, lift(test_elements)._data
+    return Tensor._wrap(np.isin(e, t, invert=invert))
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    a = lift(input)._data
+    if a.ndim != 1 or a.dtype.kind not in "iu" or (a.size and a.min() < 0):
+        raise RuntimeError(f"bincount: expected a 1-D tensor of non-negative ints, got shape "
+                           f"{a.shape} {a.dtype}")
+    w = None if weights is None else lift(weights)._data
+    out = np.bincount(a, w, minlength)
+    return Tensor._wrap(out if w is not None else out.astype(np.int64))
+
+
+def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None, sorter: Any = None) -> Tensor:
+    """For each value, the index where it would be inserted to keep the sequence sorted (the
+    leftmost, or the rightmost with ``right=True``); a 1-D sequence, or one per leading index."""
+    seq = lift(sorted_sequence)._data
+    v = lift(input)._data
+    how = side if side is not None else ("right" if right else "left")
+    if sorter is not None:
+        seq = np.take_along_axis(seq, lift(sorter)._data, -1)
+    if seq.ndim == 1:
+        out = np.searchsorted(seq, v, side=how)
+    else:
+        if seq.shape[:-1] != v.shape[:-1]:
+            raise RuntimeError(f"searchsorted: leading dims of the sequence {seq.shape} and the "
+                               f"values {v.shape} must match")
+        flat_s, flat_v = seq.reshape(-1, seq.shape[-1]), v.reshape(-1, v.shape[-1])
+        out = np.stack([np.searchsorted(s, x, side=how) for s, x in zip(flat_s, flat_v)])
+        out = out.reshape(v.shape)
+    return Tensor._wrap(np.asarray(out).astype(np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """The bucket of each value among the 1-D ``boundaries``."""
+    b = lift(boundaries)
+    if b.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries must be 1-D, got shape {b.shape}")
+    return searchsorted(b, input, out_int32=out_int32, right=right)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = np.int64) -> Tensor:
+    return Tensor._wrap(np.stack(np.tril_indices(row, offset, col)).astype(dtype))
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = np.int64) -> Tensor:
+    return Tensor._wrap(np.stack(np.triu_indices(row, offset, col)).astype(dtype))
+
+
+def numel(input: Tensor) -> int:
+    return lift(input).numel()
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+__all__ += [
+    "movedim", "moveaxis", "swapaxes", "swapdims", "select", "atleast_1d", "atleast_2d",
+    "atleast_3d", "hstack", "vstack", "dstack", "column_stack", "rot90", "flipud", "fliplr",
+    "tensor_split", "broadcast_tensors", "block_diag", "cartesian_prod", "masked_select",
+    "index_add", "scatter", "count_nonzero", "argwhere", "isin", "bincount", "searchsorted",
+    "bucketize", "tril_indices", "triu_indices", "numel", "is_tensor",
+]

@@ -317,6 +317,20 @@ def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> T
     return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
 
 
+def var_mean(input: Tensor, dim: Any = None, *, correction: Any = 1,
+             keepdim: bool = False) -> tuple[Tensor, Tensor]:
+    """(var, mean) in one call, as ``torch.var_mean``."""
+    return (var(input, dim, keepdim=keepdim, correction=correction),
+            mean(input, dim, keepdim=keepdim))
+
+
+def std_mean(input: Tensor, dim: Any = None, *, correction: Any = 1,
+             keepdim: bool = False) -> tuple[Tensor, Tensor]:
+    """(std, mean) in one call, as ``torch.std_mean``."""
+    return (std(input, dim, keepdim=keepdim, correction=correction),
+            mean(input, dim, keepdim=keepdim))
+
+
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = lift(input)
     return Tensor._wrap(np.asarray(x._data.all(axis=dim, keepdims=keepdim)))
@@ -329,5 +343,5 @@ def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noq
 
 __all__ = [
     "sum", "mean", "var", "std", "amax", "amin", "argmax", "argmin", "max", "min", "logsumexp",
-    "cumsum", "norm", "all", "any", "prod",
+    "cumsum", "norm", "all", "any", "prod", "var_mean", "std_mean",
 ]
