@@ -1,0 +1,250 @@
+"""``handgrad.distributions``: the distributions of a VAE or a policy gradient, with
+``torch.distributions``' names. Every density is written with handgrad ops, so ``log_prob``,
+``entropy``, ``kl_divergence`` and reparameterised samples (``rsample``) are differentiable in
+the parameters:
+
+    Normal(mu, sigma):  log p(x) = -(x - mu)^2 / (2 sigma^2) - log sigma - log(2 pi) / 2
+                        rsample = mu + sigma eps, eps ~ N(0, 1)  (the reparameterisation trick)
+                        KL(N1 || N2) = log(s2/s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2
+    Bernoulli(p):       log p(x) = x log p + (1 - x) log(1 - p), through the logits l:
+                        -softplus(-l) x - softplus(l) (1 - x)  (no log of 0)
+    Categorical(p):     log p(k) = log_softmax(logits)[k];  entropy = -sum p log p
+    Uniform(a, b):      log p(x) = -log(b - a) on [a, b)
+
+The reparameterised Normal sample is what lets a VAE's encoder learn through the sampling
+step (problem set 002, Assignment 10).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .autograd import no_grad
+from .nn import functional as F
+from .random import _generator
+from .tensor import Tensor, lift
+
+
+def _shape(sample_shape: Any) -> tuple:
+    return tuple(sample_shape) if not isinstance(sample_shape, int) else (sample_shape,)
+
+
+class Distribution:
+    """Base class: ``batch_shape``, ``sample(sample_shape)``, ``log_prob(value)``,
+    ``entropy()``, ``mean``, ``variance``, ``stddev``."""
+
+    has_rsample = False
+
+    def __init__(self, batch_shape: tuple, validate_args: bool | None = None) -> None:
+        self.batch_shape = tuple(batch_shape)
+        self._validate = validate_args is not False
+
+    def sample(self, sample_shape: Any = (), generator: Any = None) -> Tensor:
+        """A sample without a graph (``rsample`` keeps one where the family allows it)."""
+        if self.has_rsample:
+            with no_grad():
+                return self.rsample(sample_shape, generator)
+        return self._sample(sample_shape, generator)
+
+    @property
+    def stddev(self) -> Tensor:
+        return ops.sqrt(self.variance)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(batch_shape={self.batch_shape})"
+
+
+def _check_positive(name: str, what: str, t: Tensor) -> None:
+    if np.any(~(t._data > 0)):
+        raise ValueError(f"{name}: {what} must be positive, got {t._data.min()}")
+
+
+class Normal(Distribution):
+    has_rsample = True
+
+    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
+        loc = lift(loc)
+        if loc._data.dtype.kind != "f":
+            loc = loc.to(np.float32)
+        self.loc = loc
+        self.scale = lift(scale, loc)
+        if validate_args is not False:
+            _check_positive("Normal", "scale", self.scale)
+        self.loc, self.scale = ops.broadcast_tensors(self.loc, self.scale)
+        super().__init__(self.loc.shape, validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        return self.scale * self.scale
+
+    def rsample(self, sample_shape: Any = (), generator: Any = None) -> Tensor:
+        shape = _shape(sample_shape) + self.batch_shape
+        eps = _generator(generator).standard_normal(shape).astype(self.loc._data.dtype)
+        return self.loc + self.scale * Tensor._wrap(eps)
+
+    def log_prob(self, value: Any) -> Tensor:
+        x = lift(value, self.loc)
+        z = (x - self.loc) / self.scale
+        return z * z * -0.5 - ops.log(self.scale) - 0.5 * math.log(2 * math.pi)
+
+    def entropy(self) -> Tensor:
+        return ops.log(self.scale) + 0.5 * (1 + math.log(2 * math.pi))
+
+    def cdf(self, value: Any) -> Tensor:
+        x = lift(value, self.loc)
+        return (ops.erf((x - self.loc) / (self.scale * math.sqrt(2))) + 1) * 0.5
+
+
+class Bernoulli(Distribution):
+    def __init__(self, probs: Any = None, logits: Any = None,
+                 validate_args: bool | None = None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Bernoulli: give exactly one of probs and logits")
+        if probs is not None:
+            p = lift(probs)
+            if np.any((p._data < 0) | (p._data > 1)):
+                raise ValueError(f"Bernoulli: probs must be in [0, 1], got {p._data.min()}.."
+                                 f"{p._data.max()}")
+            self.probs = p
+            eps = np.finfo(p._data.dtype).eps
+            pc = ops.clamp(p, eps, 1 - eps)
+            self.logits = ops.log(pc) - ops.log1p(-pc)
+        else:
+            self.logits = lift(logits)
+            self.probs = ops.sigmoid(self.logits)
+        super().__init__(self.logits.shape, validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs
+
+    @property
+    def variance(self) -> Tensor:
+        return self.probs * (1 - self.probs)
+
+    def _sample(self, sample_shape: Any, generator: Any) -> Tensor:
+        shape = _shape(sample_shape) + self.batch_shape
+        u = _generator(generator).random(shape)
+        return Tensor._wrap((u < self.probs._data).astype(self.probs._data.dtype))
+
+    def log_prob(self, value: Any) -> Tensor:
+        x = lift(value, self.logits)
+        return -(ops.softplus(-self.logits) * x + ops.softplus(self.logits) * (1 - x))
+
+    def entropy(self) -> Tensor:
+        return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+
+
+class Categorical(Distribution):
+    def __init__(self, probs: Any = None, logits: Any = None,
+                 validate_args: bool | None = None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Categorical: give exactly one of probs and logits")
+        if probs is not None:
+            p = lift(probs)
+            if np.any(p._data < 0) or p.ndim == 0:
+                raise ValueError(f"Categorical: probs must be non-negative with a last dim of "
+                                 f"categories, got shape {p.shape}")
+            p = p / p.sum(-1, keepdim=True)
+            self.logits = ops.log(ops.clamp(p, min=np.finfo(p._data.dtype).tiny))
+        else:
+            lg = lift(logits)
+            self.logits = lg - ops.logsumexp(lg, -1, keepdim=True)
+        self.probs = ops.softmax(self.logits, -1)
+        self.num_categories = self.logits.shape[-1]
+        super().__init__(self.logits.shape[:-1], validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return Tensor._wrap(np.full(self.batch_shape, np.nan))
+
+    @property
+    def variance(self) -> Tensor:
+        return Tensor._wrap(np.full(self.batch_shape, np.nan))
+
+    def _sample(self, sample_shape: Any, generator: Any) -> Tensor:
+        shape = _shape(sample_shape) + self.batch_shape
+        cdf = np.cumsum(self.probs._data, -1)
+        u = _generator(generator).random(shape + (1,))
+        return Tensor._wrap(np.minimum((u > cdf).sum(-1), self.num_categories - 1)
+                            .astype(np.int64))
+
+    def log_prob(self, value: Any) -> Tensor:
+        k = lift(value)
+        if k._data.dtype.kind not in "iu":
+            raise ValueError(f"Categorical: values must be integer categories, got {k.dtype}")
+        if k._data.size and (k._data.min() < 0 or k._data.max() >= self.num_categories):
+            raise ValueError(f"Categorical: values must be in [0, {self.num_categories}), got "
+                             f"{k._data.min()}..{k._data.max()}")
+        shape = np.broadcast_shapes(k.shape, self.batch_shape)
+        lg = self.logits.expand(shape + (self.num_categories,))
+        idx = Tensor._wrap(np.broadcast_to(k._data, shape)[..., None].astype(np.int64))
+        return ops.gather(lg, -1, idx).squeeze(-1)
+
+    def entropy(self) -> Tensor:
+        return -(self.probs * self.logits).sum(-1)
+
+
+class Uniform(Distribution):
+    has_rsample = True
+
+    def __init__(self, low: Any, high: Any, validate_args: bool | None = None) -> None:
+        lo = lift(low)
+        if lo._data.dtype.kind != "f":
+            lo = lo.to(np.float32)
+        hi = lift(high, lo)
+        if np.any(~(hi._data > lo._data)):
+            raise ValueError("Uniform: high must exceed low everywhere")
+        self.low, self.high = ops.broadcast_tensors(lo, hi)
+        super().__init__(self.low.shape, validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return (self.low + self.high) * 0.5
+
+    @property
+    def variance(self) -> Tensor:
+        w = self.high - self.low
+        return w * w / 12
+
+    def rsample(self, sample_shape: Any = (), generator: Any = None) -> Tensor:
+        shape = _shape(sample_shape) + self.batch_shape
+        u = Tensor._wrap(_generator(generator).random(shape).astype(self.low._data.dtype))
+        return self.low + (self.high - self.low) * u
+
+    def log_prob(self, value: Any) -> Tensor:
+        x = lift(value, self.low)
+        inside = Tensor._wrap((x._data >= self.low._data) & (x._data < self.high._data))
+        return ops.where(inside, -ops.log(self.high - self.low), -math.inf)
+
+    def entropy(self) -> Tensor:
+        return ops.log(self.high - self.low)
+
+
+def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
+    """KL(p || q) = E_p[log p - log q] in closed form for two distributions of the same family
+    (Normal, Bernoulli, Categorical)."""
+    if isinstance(p, Normal) and isinstance(q, Normal):
+        ratio = p.scale / q.scale
+        d = (p.loc - q.loc) / q.scale
+        return (ratio * ratio + d * d - 1) * 0.5 - ops.log(ratio)
+    if isinstance(p, Bernoulli) and isinstance(q, Bernoulli):
+        # sum over x in {0, 1} of p(x) (log p(x) - log q(x)), through the logits
+        lp1, lq1 = -ops.softplus(-p.logits), -ops.softplus(-q.logits)
+        lp0, lq0 = -ops.softplus(p.logits), -ops.softplus(q.logits)
+        return p.probs * (lp1 - lq1) + (1 - p.probs) * (lp0 - lq0)
+    if isinstance(p, Categorical) and isinstance(q, Categorical):
+        return (p.probs * (p.logits - q.logits)).sum(-1)
+    raise NotImplementedError(f"kl_divergence: no closed form for {type(p).__name__} and "
+                              f"{type(q).__name__}")
+
+
+__all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Uniform", "kl_divergence"]
