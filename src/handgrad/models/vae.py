@@ -271,6 +271,30 @@ class VAE(nn.Module):
         raise ValueError(f"VAE.elbo: reduction must be 'mean', 'sum' or 'none', got "
                          f"{reduction!r}")
 
+    def iwae(self, x: Tensor, k: int = 50, generator: Generator | None = None) -> Tensor:
+        """The importance-weighted bound (Burda, Grosse and Salakhutdinov, 2016) per example:
+
+            log p(x) >= L_k = E[log (1/k) sum_i p(x, z_i) / q(z_i | x)],  z_i ~ q(z|x),
+
+        computed as logsumexp_i w_i - log k with w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x).
+        L_1 is the ELBO (with a sampled rather than analytic KL); L_k rises with k towards
+        log p(x), so a large k estimates the log-likelihood in nats. Differentiable (the IWAE
+        training objective)."""
+        x = self._check_input("iwae", x)
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"VAE.iwae: k must be a positive int, got {k!r}")
+        n, dim = x.shape[0], self.latent_dim
+        mu, logvar = self.encode(x)
+        e = _generator(generator).standard_normal((k, n, dim)).astype(mu.dtype)
+        z = mu + (logvar * 0.5).exp() * Tensor._wrap(e)  # (k, N, latent)
+        mean = self.decode(z.reshape(k * n, dim))
+        xk = x.reshape(1, n, -1).expand(k, n, self.in_features).reshape(k * n, -1)
+        log_px = gaussian_log_likelihood(xk, mean, self.log_sigma).reshape(k, n)
+        log_pz = (z * z).sum(-1) * -0.5 - 0.5 * dim * LOG_2PI
+        log_qz = (float(-0.5) * Tensor._wrap((e * e).sum(-1)) - logvar.sum(-1) * 0.5
+                  - 0.5 * dim * LOG_2PI)
+        return (log_px + log_pz - log_qz).logsumexp(0) - math.log(k)
+
     def loss(self, x: Tensor, noise: Any = None, generator: Generator | None = None) -> Tensor:
         """-ELBO averaged over the batch, in nats per example."""
         return -self.elbo(x, "mean", noise, generator)
