@@ -36,6 +36,9 @@ import importlib as _importlib  # noqa: E402
 # (not `from . import linalg`: the star import of ops already bound the name to ops.linalg)
 linalg = _importlib.import_module(f"{__name__}.linalg")
 from . import distributions  # noqa: F401,E402
+from . import jacobians as _jacobians  # noqa: E402
+
+autograd.functional = _jacobians  # hg.autograd.functional.jacobian, as torch.autograd.functional
 from . import attacks  # noqa: F401,E402
 from . import calibration, cluster, manifold, sparse  # noqa: F401,E402
 from . import analysis  # noqa: F401,E402
