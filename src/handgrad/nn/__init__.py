@@ -1,15 +1,17 @@
 """``handgrad.nn``: what a PyTorch user expects under ``torch.nn``."""
 
 from . import functional  # noqa: F401
-from .module import Module, ModuleDict, ModuleList, Parameter, Sequential  # noqa: F401
+from .module import (  # noqa: F401
+    Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList, Sequential,
+)
 from . import init, utils  # noqa: F401,E402
 from .activation import *  # noqa: F401,F403,E402
-from .dropout import Dropout  # noqa: F401,E402
+from .dropout import Dropout, Dropout1d, Dropout2d  # noqa: F401,E402
 from .flatten import Flatten, Unflatten  # noqa: F401,E402
-from .linear import Identity, Linear, NormalizedLinear  # noqa: F401,E402
+from .linear import Bilinear, Identity, Linear, NormalizedLinear  # noqa: F401,E402
 from .loss import *  # noqa: F401,F403,E402
 from .normalization import (  # noqa: F401,E402
-    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm,
+    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm,
 )
 from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401,E402
 from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401,E402
@@ -19,3 +21,4 @@ from .pooling import *  # noqa: F401,F403,E402
 from .rnn import *  # noqa: F401,F403,E402
 from .attention import MultiheadAttention  # noqa: F401,E402
 from .transformer import TransformerEncoder, TransformerEncoderLayer  # noqa: F401,E402
+from .padding import *  # noqa: F401,F403,E402

@@ -30,4 +30,19 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-__all__ = ["Dropout"]
+class Dropout1d(Dropout):
+    """Channel dropout for (N, C, L) or (C, L): zero whole channels with probability p."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout1d(input, self.p, self.training)
+
+
+class Dropout2d(Dropout):
+    """Channel dropout for (N, C, H, W) or (C, H, W): zero whole feature maps with probability
+    p (Tompson et al. 2015), since neighbouring pixels are too correlated for element dropout."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training)
+
+
+__all__ = ["Dropout", "Dropout1d", "Dropout2d"]

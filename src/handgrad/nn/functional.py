@@ -436,6 +436,137 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
                    reduction)
 
 
+def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) over the last dims (Zhang & Sennrich 2019), times weight; eps
+    defaults to the dtype's machine epsilon, as torch."""
+    x = lift(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(x.shape[-k:]) != shape:
+        raise RuntimeError(f"rms_norm: normalized_shape {shape} does not match the trailing dims "
+                           f"of the input of shape {x.shape}")
+    e = float(np.finfo(x._data.dtype).eps) if eps is None else eps
+    y = x * ops.rsqrt((x * x).mean(tuple(range(x.ndim - k, x.ndim)), keepdim=True) + e)
+    return y if weight is None else y * lift(weight, x)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_k = x1^T W_k x2 + b_k for weight (out, in1, in2)."""
+    a, b, w = lift(input1), lift(input2), lift(weight)
+    if w.ndim != 3 or a.shape[-1] != w.shape[1] or b.shape[-1] != w.shape[2]:
+        raise RuntimeError(f"bilinear: inputs {a.shape} and {b.shape} do not fit weight {w.shape}")
+    y = ops.einsum("...i,kij,...j->...k", a, w, b)
+    return y if bias is None else y + lift(bias, y)
+
+
+def _channel_dropout(op: str, input: Tensor, p: float, training: bool, nd: int) -> Tensor:
+    """Zero whole channels (all positions of (n, c) together) with probability p."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: probability has to be between 0 and 1, but got {p}")
+    x = lift(input)
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input, got shape {x.shape}")
+    if not training or p == 0:
+        return x
+    lead = x.shape[:-nd]
+    keep = _generator(None).random(lead) >= p
+    scale = (keep / (1 - p)) if p < 1 else keep * 0.0
+    return x * Tensor._wrap(scale.reshape(lead + (1,) * nd).astype(x.dtype))
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    return _channel_dropout("dropout1d", input, p, training, 1)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    return _channel_dropout("dropout2d", input, p, training, 2)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x)) for labels y in {-1, 1}."""
+    x = lift(input)
+    return _reduce("soft_margin_loss", softplus(-x * lift(target, x)), reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, -y (x1 - x2) + margin)."""
+    a = lift(input1)
+    return _reduce("margin_ranking_loss",
+                   ops.relu(-lift(target, a) * (a - lift(input2, a)) + margin), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         reduction: str = "mean") -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1."""
+    x = lift(input)
+    y = lift(target, x)
+    return _reduce("hinge_embedding_loss",
+                   ops.where(y == 1, x, 0.0) + ops.where(y == -1, ops.relu(margin - x), 0.0),
+                   reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
+    a, b = lift(input1), lift(input2)
+    eps = 1e-12  # torch's epsilon inside the norms of this loss
+    cos = (a * b).sum(-1) / ops.sqrt(((a * a).sum(-1) + eps) * ((b * b).sum(-1) + eps))
+    y = lift(target, cos)
+    return _reduce("cosine_embedding_loss",
+                   ops.where(y == 1, 1 - cos, 0.0) + ops.where(y == -1, ops.relu(cos - margin),
+                                                               0.0), reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                        reduction: str = "mean") -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) with d the pairwise p-distance (``swap``: the smaller
+    of d(a, n) and d(p, n))."""
+    a, pos, neg = lift(anchor), lift(positive), lift(negative)
+    d_ap = pairwise_distance(a, pos, p, eps)
+    d_an = pairwise_distance(a, neg, p, eps)
+    if swap:
+        d_an = ops.minimum(d_an, pairwise_distance(pos, neg, p, eps))
+    return _reduce("triplet_margin_loss", ops.relu(d_ap - d_an + margin), reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     eps: float = 1e-8, reduction: str = "mean") -> Tensor:
+    """The negative log-likelihood of a Poisson count y with rate e^x (log_input) or x:
+    e^x - y x, or x - y log(x + eps); ``full`` adds Stirling's y log y - y + log(2 pi y) / 2
+    for y > 1."""
+    x = lift(input)
+    y = lift(target, x)
+    loss = ops.exp(x) - y * x if log_input else x - y * ops.log(x + eps)
+    if full:
+        yd = y.detach()
+        safe = ops.where(yd > 1, yd, 1.0)
+        stirling = safe * ops.log(safe) - safe + 0.5 * ops.log(safe * (2 * math.pi))
+        loss = loss + ops.where(yd > 1, stirling, 0.0)
+    return _reduce("poisson_nll_loss", loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """(log max(var, eps) + (x - y)^2 / max(var, eps)) / 2 (+ log(2 pi) / 2 with ``full``):
+    the negative log-likelihood of y under N(x, var), the variance clamped away from 0."""
+    x = lift(input)
+    y, v = lift(target, x), lift(var, x)
+    if np.any(v._data < 0):
+        raise ValueError("gaussian_nll_loss: var has negative entries")
+    if v.ndim == x.ndim - 1 or (v.shape != x.shape and v.shape[-1:] != (1,) and v.ndim < x.ndim):
+        v = v.unsqueeze(-1)
+    vc = ops.clamp(v, min=eps)
+    loss = (ops.log(vc) + (x - y) * (x - y) / vc) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce("gaussian_nll_loss", loss, reduction)
+
+
 # ---- rearrangement -----------------------------------------------------------------------------
 
 
@@ -474,7 +605,9 @@ __all__ += [
     "softmin", "tanhshrink", "softshrink", "hardshrink", "threshold", "glu", "prelu",
     "normalize", "cosine_similarity", "pairwise_distance", "group_norm", "instance_norm",
     "smooth_l1_loss", "huber_loss", "pixel_shuffle", "pixel_unshuffle", "batch_norm",
-    "layer_norm", "embedding",
+    "layer_norm", "embedding", "rms_norm", "bilinear", "dropout1d", "dropout2d",
+    "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+    "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
 ]
 
 

@@ -150,3 +150,33 @@ class NormalizedLinear(Linear):
 
 
 __all__ = ["Identity", "Linear", "NormalizedLinear", "NormalizedLinearFn", "normalized_linear"]
+
+
+class Bilinear(Module):
+    """y_k = x1^T W_k x2 + b_k, weight (out, in1, in2); initialised U(-1/sqrt(in1), 1/sqrt(in1))
+    as torch."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dt))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dt))
+        else:
+            self.register_parameter("bias", None)
+        bound = 1 / math.sqrt(in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if bias:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        from .functional import bilinear
+
+        return bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

@@ -295,6 +295,36 @@ class Module:
     def float(self) -> "Module":
         return self.to(np.float32)
 
+    def half(self) -> "Module":
+        return self.to(np.float16)
+
+    def cpu(self) -> "Module":
+        return self
+
+    def get_submodule(self, target: str) -> "Module":
+        """The sub-module at the dotted path ``target`` ('' is the module itself)."""
+        m = self
+        for part in target.split(".") if target else ():
+            if part not in m._modules:
+                raise AttributeError(f"get_submodule: {type(m).__name__} has no submodule "
+                                     f"{part!r} (path {target!r})")
+            m = m._modules[part]
+        return m
+
+    def get_parameter(self, target: str) -> Parameter:
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        if name not in m._parameters:
+            raise AttributeError(f"get_parameter: {type(m).__name__} has no parameter {name!r}")
+        return m._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        if name not in m._buffers:
+            raise AttributeError(f"get_buffer: {type(m).__name__} has no buffer {name!r}")
+        return m._buffers[name]
+
     def double(self) -> "Module":
         return self.to(np.float64)
 
@@ -448,3 +478,79 @@ class ModuleDict(Module):
 
     def items(self) -> Iterable[tuple[str, Module]]:
         return self._modules.items()
+
+
+class ParameterList(Module):
+    """A list of parameters registered with the parent (names "0", "1", ... as torch)."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        for v in values or ():
+            self.append(v)
+
+    def append(self, value: Any) -> "ParameterList":
+        p = value if isinstance(value, Parameter) else Parameter(value)
+        self.register_parameter(str(len(self)), p)
+        return self
+
+    def extend(self, values: Iterable[Any]) -> "ParameterList":
+        for v in values:
+            self.append(v)
+        return self
+
+    def __getitem__(self, idx: int) -> Parameter:
+        return list(self._parameters.values())[idx]
+
+    def __setitem__(self, idx: int, value: Any) -> None:
+        key = list(self._parameters)[idx]
+        self._parameters[key] = value if isinstance(value, Parameter) else Parameter(value)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def extra_repr(self) -> str:
+        return _describe_parameters(self._parameters)
+
+
+class ParameterDict(Module):
+    """A dict of parameters registered with the parent under their keys."""
+
+    def __init__(self, parameters: dict | None = None) -> None:
+        super().__init__()
+        for k, v in (parameters or {}).items():
+            self[k] = v
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.register_parameter(key, value if isinstance(value, Parameter) else Parameter(value))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def keys(self) -> Any:
+        return self._parameters.keys()
+
+    def items(self) -> Any:
+        return self._parameters.items()
+
+    def values(self) -> Any:
+        return self._parameters.values()
+
+    def extra_repr(self) -> str:
+        return _describe_parameters(self._parameters)
+
+
+def _describe_parameters(params: dict) -> str:
+    return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+                     for k, p in params.items())

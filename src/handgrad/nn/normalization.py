@@ -209,6 +209,33 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
+class RMSNorm(Module):
+    """x / sqrt(mean(x^2) + eps) over the last dims ``normalized_shape``, times a learned weight
+    (ones at initialisation): layer norm without the centring."""
+
+    def __init__(self, normalized_shape: Any, eps: float | None = None,
+                 elementwise_affine: bool = True, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, (int, np.integer)):
+            normalized_shape = (int(normalized_shape),)
+        self.normalized_shape, self.eps = tuple(normalized_shape), eps
+        self.elementwise_affine = elementwise_affine
+        dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dt))
+        else:
+            self.register_parameter("weight", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        from .functional import rms_norm
+
+        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
 class GroupNorm(Module):
     """Group normalization (Wu & He 2018): each example's channels in ``num_groups`` groups,
     each group normalised over its channels and positions, then a per-channel affine map."""
@@ -293,5 +320,5 @@ class InstanceNorm2d(_InstanceNorm):
     _input_dims = (3, 4)
 
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm1d",
            "InstanceNorm2d", "batch_norm", "layer_norm"]
