@@ -503,11 +503,17 @@ def _method(name: str) -> Callable:
 # Methods that are the function of the same name applied to the tensor (x.exp() is hg.exp(x)).
 TENSOR_METHODS: Sequence[str] = (
     "add sub mul div pow neg exp log log1p sqrt rsqrt abs sin cos tanh sigmoid relu erf clamp "
-    "clip maximum minimum sign floor ceil round square reciprocal eq ne lt le gt ge isnan isfinite "
-    "logical_not logical_and logical_or sum mean var std amax amin max min argmax argmin "
-    "logsumexp cumsum norm all any prod cumprod logcumsumexp cummax cummin movedim moveaxis swapaxes swapdims select rot90 fliplr flipud tensor_split masked_select index_add scatter count_nonzero argwhere isin bincount tan sinh cosh asin acos atan arcsin arccos arctan atan2 arctan2 expm1 log2 log10 logaddexp logit xlogy hypot lerp addcmul addcdiv clamp_min clamp_max nan_to_num trunc frac fmod remainder deg2rad rad2deg isclose allclose sort argsort topk kthvalue median tril triu diagonal diag trace roll tile repeat_interleave take_along_dim diff nonzero unique inverse det reshape view view_as permute transpose expand expand_as "
-    "broadcast_to squeeze unsqueeze flatten flip split chunk unbind narrow repeat gather "
-    "scatter_add matmul mm bmm dot softmax log_softmax masked_fill where index_select"
+    "clip maximum minimum sign floor ceil round square reciprocal eq ne lt le gt ge isnan "
+    "isfinite logical_not logical_and logical_or sum mean var std amax amin max min argmax argmin "
+    "logsumexp cumsum norm all any prod cumprod logcumsumexp cummax cummin movedim moveaxis "
+    "swapaxes swapdims select rot90 fliplr flipud tensor_split masked_select index_add scatter "
+    "count_nonzero argwhere isin bincount tan sinh cosh asin acos atan arcsin arccos arctan atan2 "
+    "arctan2 expm1 log2 log10 logaddexp logit xlogy hypot lerp addcmul addcdiv clamp_min "
+    "clamp_max nan_to_num trunc frac fmod remainder deg2rad rad2deg isclose allclose sort argsort "
+    "topk kthvalue median tril triu diagonal diag trace roll tile repeat_interleave "
+    "take_along_dim diff nonzero unique inverse det reshape view view_as permute transpose expand "
+    "expand_as broadcast_to squeeze unsqueeze flatten flip split chunk unbind narrow repeat "
+    "gather scatter_add matmul mm bmm dot softmax log_softmax masked_fill where index_select"
 ).split()
 
 from . import ops  # noqa: E402  (the primitives need the Tensor class defined above)
