@@ -119,3 +119,12 @@ def test_counting_and_searching_as_torch():
 def test_errors(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+def test_scatter_with_a_repeated_index_keeps_the_last_write_as_torch():
+    x = np.zeros((2, 4))
+    idx = np.array([[1, 1, 3], [0, 2, 0]])
+    src = np.arange(6.0).reshape(2, 3) + 1
+    h = hg.scatter(hg.tensor(x), 1, hg.tensor(idx), hg.tensor(src, requires_grad=True))
+    t = torch.scatter(torch.tensor(x), 1, torch.tensor(idx), torch.tensor(src))
+    np.testing.assert_array_equal(h.detach().numpy(), t.numpy())

@@ -22,3 +22,4 @@ from .rnn import *  # noqa: F401,F403,E402
 from .attention import MultiheadAttention  # noqa: F401,E402
 from .transformer import TransformerEncoder, TransformerEncoderLayer  # noqa: F401,E402
 from .padding import *  # noqa: F401,F403,E402
+from .misc import *  # noqa: F401,F403,E402

@@ -631,3 +631,6 @@ __all__ += ["scaled_dot_product_attention"]
 from .sampling import affine_grid, grid_sample  # noqa: E402
 
 __all__ += ["affine_grid", "grid_sample"]
+from .misc import channel_shuffle, local_response_norm, max_unpool2d  # noqa: E402
+
+__all__ += ["channel_shuffle", "local_response_norm", "max_unpool2d"]

@@ -477,12 +477,20 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *,
     d = _dim("scatter", dim, x.ndim)
     written = np.zeros(x.shape, bool)
     np.put_along_axis(written, idx._data, True, axis=d)
+    # where an index repeats, the last write wins (as torch's CPU loop): keep only that source
+    view = [1] * idx.ndim
+    view[d] = idx.shape[d]
+    order = np.broadcast_to(np.arange(idx.shape[d]).reshape(view), idx.shape)
+    winner = np.full(x.shape, -1)
+    np.put_along_axis(winner, idx._data, order, axis=d)
+    last = Tensor._wrap(order == np.take_along_axis(winner, idx._data, axis=d))
     zero = Tensor._wrap(np.zeros(x.shape, x._data.dtype))
     s = lift(src if src is not None else value, x)
     if s.ndim == 0:
         s = expand(s, idx.shape)
     elif s.shape != idx.shape:
         s = getitem(s, tuple(slice(0, n) for n in idx.shape))  # torch reads src's leading part
+    s = where(last, s, 0.0)
     return where(Tensor._wrap(written), scatter_add(zero, d, idx, s), x)
 
 
