@@ -68,3 +68,49 @@ def test_bad_activation_and_layer_count():
         hg.nn.TransformerEncoderLayer(8, 2, activation="tanh")
     with pytest.raises(ValueError, match=r"TransformerEncoder: num_layers must be >= 1, got 0"):
         hg.nn.TransformerEncoder(hg.nn.TransformerEncoderLayer(8, 2), 0)
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor")  # torch's own fast-path notice
+@pytest.mark.parametrize("cfg", [dict(), dict(norm_first=True, batch_first=True),
+                                 dict(masks=True)], ids=str)
+def test_full_transformer_matches_torch(cfg):
+    d, heads, ff, s_len, t_len, n = 8, 2, 16, 5, 4, 2
+    kw = dict(d_model=d, nhead=heads, num_encoder_layers=2, num_decoder_layers=2,
+              dim_feedforward=ff, dropout=0.0, norm_first=cfg.get("norm_first", False),
+              batch_first=cfg.get("batch_first", False))
+    torch.manual_seed(0)
+    t_mod = torch.nn.Transformer(**kw).double()
+    h_mod = hg.nn.Transformer(**kw, dtype=np.float64)
+    hg.load_torch_state_dict(h_mod, t_mod.state_dict())
+    t_mod.train()
+    r = np.random.default_rng(3)
+    bf = kw["batch_first"]
+    src = r.standard_normal((n, s_len, d) if bf else (s_len, n, d))
+    tgt = r.standard_normal((n, t_len, d) if bf else (t_len, n, d))
+    hs, ts = [hg.tensor(a, requires_grad=True) for a in (src, tgt)], \
+        [torch.tensor(a, requires_grad=True) for a in (src, tgt)]
+    extra_h, extra_t = {}, {}
+    if cfg.get("masks"):
+        causal_h = hg.nn.Transformer.generate_square_subsequent_mask(t_len, dtype=np.float64)
+        causal_t = torch.nn.Transformer.generate_square_subsequent_mask(t_len,
+                                                                        dtype=torch.float64)
+        np.testing.assert_array_equal(causal_h.numpy(), causal_t.numpy())
+        pad = np.zeros((n, s_len), bool)
+        pad[0, -1] = True
+        extra_h = dict(tgt_mask=causal_h, src_key_padding_mask=hg.tensor(pad),
+                       memory_key_padding_mask=hg.tensor(pad))
+        extra_t = dict(tgt_mask=causal_t, src_key_padding_mask=torch.tensor(pad),
+                       memory_key_padding_mask=torch.tensor(pad))
+    out_h, out_t = h_mod(*hs, **extra_h), t_mod(*ts, **extra_t)
+    np.testing.assert_allclose(out_h.detach().numpy(), out_t.detach().numpy(), rtol=1e-9,
+                               atol=1e-11)
+    g = r.standard_normal(tuple(out_t.shape))
+    out_h.backward(hg.tensor(g))
+    out_t.backward(torch.tensor(g))
+    for a, b in zip(hs, ts):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-8, atol=1e-10)
+    tp = dict(t_mod.named_parameters())
+    assert [k for k, _ in h_mod.named_parameters()] == list(tp)
+    for k, p in h_mod.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), tp[k].grad.numpy(), rtol=1e-8, atol=1e-10,
+                                   err_msg=k)

@@ -20,6 +20,6 @@ from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
 from .pooling import *  # noqa: F401,F403,E402
 from .rnn import *  # noqa: F401,F403,E402
 from .attention import MultiheadAttention  # noqa: F401,E402
-from .transformer import TransformerEncoder, TransformerEncoderLayer  # noqa: F401,E402
+from .transformer import *  # noqa: F401,F403,E402
 from .padding import *  # noqa: F401,F403,E402
 from .misc import *  # noqa: F401,F403,E402

@@ -1,12 +1,16 @@
-"""``TransformerEncoderLayer`` and ``TransformerEncoder`` (Vaswani et al. 2017) with torch's
-arguments and parameter names: self-attention and a two-layer feed-forward block, each with a
-residual connection and layer normalization, after the block (post-norm, the paper's) or before
-it (``norm_first=True``, pre-norm). Compositions of modules, so gradients come from them."""
+"""The Transformer (Vaswani et al. 2017) with torch's arguments and parameter names: encoder
+layers (self-attention and a two-layer feed-forward block), decoder layers (masked
+self-attention, attention over the encoder's output, feed-forward), each block with a residual
+connection and layer normalization after it (post-norm, the paper's) or before it
+(``norm_first=True``, pre-norm), their stacks, and ``Transformer`` joining both. Compositions of
+modules, so gradients come from them."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any, Callable
+
+import numpy as np
 
 from ..tensor import Tensor
 from . import functional as F
@@ -14,6 +18,7 @@ from .attention import MultiheadAttention
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module, ModuleList
+from . import init
 from .normalization import LayerNorm
 
 
@@ -27,11 +32,7 @@ class TransformerEncoderLayer(Module):
                  layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False,
                  bias: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
-        if isinstance(activation, str):
-            if activation not in ("relu", "gelu"):
-                raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or "
-                                 f"a callable, got {activation!r}")
-            activation = F.relu if activation == "relu" else F.gelu
+        activation = _activation("TransformerEncoderLayer", activation)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
@@ -83,4 +84,130 @@ class TransformerEncoder(Module):
         return self.norm(x) if self.norm is not None else x
 
 
-__all__ = ["TransformerEncoderLayer", "TransformerEncoder"]
+def _activation(name: str, activation: str | Callable) -> Callable:
+    if isinstance(activation, str):
+        if activation not in ("relu", "gelu"):
+            raise ValueError(f"{name}: activation must be 'relu', 'gelu' or a callable, got "
+                             f"{activation!r}")
+        return F.relu if activation == "relu" else F.gelu
+    return activation
+
+
+class TransformerDecoderLayer(Module):
+    """post-norm: x = norm1(x + sa(x)); x = norm2(x + ca(x, memory)); x = norm3(x + ff(x));
+    pre-norm:  x = x + sa(norm1(x));   x = x + ca(norm2(x), memory); x = x + ff(norm3(x));
+    sa: self-attention over the target (``tgt_mask`` makes it causal), ca: attention from the
+    target to the encoder's output ``memory``."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable = "relu",
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False,
+                 bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.activation = _activation("TransformerDecoderLayer", activation)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, dtype=dtype)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                 batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+
+    def _sa(self, x: Tensor, mask: Any, padding: Any, causal: bool) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding,
+                                            need_weights=False, is_causal=causal)[0])
+
+    def _ca(self, x: Tensor, mem: Tensor, mask: Any, padding: Any, causal: bool) -> Tensor:
+        return self.dropout2(self.multihead_attn(x, mem, mem, attn_mask=mask,
+                                                 key_padding_mask=padding, need_weights=False,
+                                                 is_causal=causal)[0])
+
+    def _ff(self, x: Tensor) -> Tensor:
+        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Any = None, memory_mask: Any = None,
+                tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
+                tgt_is_causal: bool = False, memory_is_causal: bool = False) -> Tensor:
+        x = tgt
+        if self.norm_first:
+            x = x + self._sa(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._ca(self.norm2(x), memory, memory_mask, memory_key_padding_mask,
+                             memory_is_causal)
+            return x + self._ff(self.norm3(x))
+        x = self.norm1(x + self._sa(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self.norm2(x + self._ca(x, memory, memory_mask, memory_key_padding_mask,
+                                    memory_is_causal))
+        return self.norm3(x + self._ff(x))
+
+
+class TransformerDecoder(Module):
+    """``num_layers`` deep copies of ``decoder_layer``, then an optional final ``norm``."""
+
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int,
+                 norm: Module | None = None) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"TransformerDecoder: num_layers must be >= 1, got {num_layers}")
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Any = None, memory_mask: Any = None,
+                tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+        x = tgt
+        for layer in self.layers:
+            x = layer(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
+                      memory_key_padding_mask, bool(tgt_is_causal), memory_is_causal)
+        return self.norm(x) if self.norm is not None else x
+
+
+class Transformer(Module):
+    """An encoder stack and a decoder stack, each ending in a LayerNorm; all weight matrices
+    initialised Xavier-uniform, as torch."""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable = "relu", custom_encoder: Module | None = None,
+                 custom_decoder: Module | None = None, layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        kw = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
+                  layer_norm_eps=layer_norm_eps, batch_first=batch_first, norm_first=norm_first,
+                  bias=bias, dtype=dtype)
+        self.encoder = custom_encoder or TransformerEncoder(
+            TransformerEncoderLayer(d_model, nhead, **kw), num_encoder_layers,
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        self.decoder = custom_decoder or TransformerDecoder(
+            TransformerDecoderLayer(d_model, nhead, **kw), num_decoder_layers,
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Any = None, tgt_mask: Any = None,
+                memory_mask: Any = None, src_key_padding_mask: Any = None,
+                tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
+                src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
+                memory_is_causal: bool = False) -> Tensor:
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
+                            memory_key_padding_mask, tgt_is_causal, memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
+        """The causal mask: 0 on and below the diagonal, -inf above (position i sees j <= i)."""
+        m = np.triu(np.full((sz, sz), -np.inf), 1)
+        return Tensor._wrap(m.astype(np.dtype(dtype) if dtype is not None else np.float32))
+
+
+__all__ = ["TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
+           "TransformerDecoder", "Transformer"]
