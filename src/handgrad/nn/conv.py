@@ -15,6 +15,7 @@ import numpy as np
 
 from ..ops.conv import _ntuple, conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ..ops.shape import pad
+from ..ops.volume import conv3d
 from ..tensor import Tensor, get_default_dtype
 from . import init
 from .module import Module, Parameter
@@ -158,6 +159,27 @@ class Conv2d(_ConvNd):
                       self.groups)
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C, D, H, W) inputs: ``F.conv3d`` (a sum of 2-D convolutions over
+    the kernel's depth taps) with weight (out_channels, in_channels / groups, kD, kH, kW)."""
+
+    _nd = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype=dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv3d(input, self.weight, self.bias, self.stride, 0, self.dilation,
+                          self.groups)
+        return conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups)
+
+
 class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
@@ -227,4 +249,4 @@ class ConvTranspose2d(_ConvTransposeNd):
                                 self.dilation)
 
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]

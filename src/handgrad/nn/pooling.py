@@ -10,6 +10,7 @@ from typing import Any
 
 from ..ops import pool as P
 from ..ops import resample as R
+from ..ops import volume as V
 from ..tensor import Tensor
 from .module import Module
 
@@ -223,8 +224,41 @@ class Fold(Module):
                 f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")
 
 
+class MaxPool3d(Module):
+    """The maximum over each (kD, kH, kW) window of (N, C, D, H, W) inputs (dilation 1)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        if dilation not in (1, (1, 1, 1)) or return_indices or ceil_mode:
+            raise NotImplementedError("MaxPool3d: dilation, return_indices and ceil_mode are not "
+                                      "supported")
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, input: Tensor) -> Tensor:
+        return V.max_pool3d(input, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool3d(Module):
+    """The mean over each (kD, kH, kW) window of (N, C, D, H, W) inputs."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: Any = None) -> None:
+        super().__init__()
+        if ceil_mode or divisor_override is not None:
+            raise NotImplementedError("AvgPool3d: ceil_mode and divisor_override are not "
+                                      "supported")
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return V.avg_pool3d(input, self.kernel_size, self.stride, self.padding,
+                            self.count_include_pad)
+
+
 __all__ = [
     "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "LPPool1d", "LPPool2d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold",
-]
+    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "MaxPool3d",
+    "AvgPool3d"]
