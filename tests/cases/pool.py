@@ -89,7 +89,8 @@ def _interp_draw(data):
     r = rng(data)
     nd = data.draw(st.sampled_from([1, 2]), label="nd")
     size = tuple(data.draw(st.integers(1, 6)) for _ in range(nd))
-    modes = ["nearest", "nearest-exact", "area", "linear" if nd == 1 else "bilinear"]
+    modes = ["nearest", "nearest-exact", "area"] + (["linear"] if nd == 1 else
+                                                      ["bilinear", "bicubic"])
     mode = data.draw(st.sampled_from(modes), label="mode")
     kw = {"mode": mode}
     if data.draw(st.booleans(), label="by_size"):
@@ -100,7 +101,7 @@ def _interp_draw(data):
         kw["scale_factor"] = sf
         if mode != "area":
             kw["recompute_scale_factor"] = data.draw(st.booleans())
-    if mode in ("linear", "bilinear"):
+    if mode in ("linear", "bilinear", "bicubic"):
         kw["align_corners"] = data.draw(st.booleans())
     return [values(r, (2, 2) + size)], kw
 

@@ -20,7 +20,7 @@ from ..tensor import Tensor, lift
 from .conv import Conv2d, ConvTranspose2d, _conv_full_len, _ntuple, _out_len
 from .linalg import matmul
 
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
 
 
 # ---- interpolate ------------------------------------------------------------------------------
@@ -65,6 +65,34 @@ def _linear_matrix(n_in: int, n_out: int, scale: float | None, align_corners: bo
     return a
 
 
+def _cubic_matrix(n_in: int, n_out: int, scale: float | None, align_corners: bool) -> np.ndarray:
+    """PyTorch's bicubic weights per axis: the source position as for linear but not clamped at
+    0, and Keys' cubic convolution kernel (a = -0.75) on the four pixels floor(src) - 1 ..
+    floor(src) + 2, whose indices are clamped to the image (the border pixel repeats)."""
+    dst = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        src = dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+    else:
+        s = 1.0 / scale if scale else n_in / n_out
+        src = (dst + 0.5) * s - 0.5
+    i0 = np.floor(src).astype(np.int64)
+    t = src - i0
+    a_ = -0.75
+
+    def near(x: np.ndarray) -> np.ndarray:  # |x| <= 1
+        return ((a_ + 2) * x - (a_ + 3)) * x * x + 1
+
+    def far(x: np.ndarray) -> np.ndarray:  # 1 < |x| < 2
+        return ((a_ * x - 5 * a_) * x + 8 * a_) * x - 4 * a_
+
+    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    a = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    for k, w in enumerate(weights):
+        np.add.at(a, (rows, np.clip(i0 - 1 + k, 0, n_in - 1)), w)
+    return a
+
+
 def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
     i = np.arange(n_out)
     start, end = (i * n_in) // n_out, ((i + 1) * n_in + n_out - 1) // n_out
@@ -76,8 +104,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
     """``F.interpolate`` for (N, C, L) and (N, C, H, W) inputs: modes 'nearest', 'nearest-exact',
-    'linear' (3-D), 'bilinear' (4-D) and 'area' (adaptive average pooling), with PyTorch's source
-    coordinates (see ``_linear_matrix``). Give exactly one of ``size`` and ``scale_factor``; the
+    'linear' (3-D), 'bilinear' and 'bicubic' (4-D) and 'area' (adaptive average pooling), with
+    PyTorch's source coordinates (see ``_linear_matrix``, ``_cubic_matrix``). Give exactly one of ``size`` and ``scale_factor``; the
     output size is floor(input size * scale_factor), and the scale factor itself sets the source
     coordinates unless ``recompute_scale_factor``."""
     x = lift(input)
@@ -90,13 +118,13 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (one of {_MODES})")
     if mode == "linear" and nd != 1:
         raise NotImplementedError(f"interpolate: mode 'linear' needs a 3-D input, got {x.shape}")
-    if mode == "bilinear" and nd != 2:
-        raise NotImplementedError(f"interpolate: mode 'bilinear' needs a 4-D input, got {x.shape}")
-    linear = mode in ("linear", "bilinear")
+    if mode in ("bilinear", "bicubic") and nd != 2:
+        raise NotImplementedError(f"interpolate: mode {mode!r} needs a 4-D input, got {x.shape}")
+    linear = mode in ("linear", "bilinear", "bicubic")
     if align_corners is not None and not linear:
         raise ValueError(
             "interpolate: align_corners can only be set with the interpolating modes "
-            f"linear and bilinear, got mode={mode!r}"
+            f"linear, bilinear and bicubic, got mode={mode!r}"
         )
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
@@ -120,6 +148,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     for n_in, n_out, s in zip(spatial, out_size, scales):
         if mode == "area":
             a = _area_matrix(n_in, n_out)
+        elif mode == "bicubic":
+            a = _cubic_matrix(n_in, n_out, s, bool(align_corners))
         elif linear:
             a = _linear_matrix(n_in, n_out, s, bool(align_corners))
         else:
