@@ -42,7 +42,23 @@ def test_conv3d_matches_torch(problem):
         arrays))
 
 
+@settings(max_examples=15, deadline=None)
+@given(conv3d_problem(), st.data())
+def test_conv_transpose3d_matches_torch(problem, data):
+    k, s, d, p, size, groups, seed, bias = problem
+    op = tuple(data.draw(st.integers(0, max(si, di) - 1)) for si, di in zip(s, d))
+    p = tuple(min(pi, (ki - 1) * di) for pi, ki, di in zip(p, k, d))  # output stays non-empty
+    r = np.random.default_rng(seed)
+    arrays = [r.standard_normal((2, 2 * groups) + size), r.standard_normal((2 * groups, 2) + k)]
+    if bias:
+        arrays.append(r.standard_normal(2 * groups))
+    compare_to_second_order("conv_transpose3d", *run(
+        lambda L, *a: L.nn.functional.conv_transpose3d(*a, stride=s, padding=p, output_padding=op,
+                                                       groups=groups, dilation=d), arrays))
+
+
 @pytest.mark.parametrize("name, args", [
+    ("ConvTranspose3d", (2, 3, (2, 3, 2), 2, 1, 1)),
     ("MaxPool3d", ((2, 3, 2), (1, 2, 2), (1, 1, 0))), ("MaxPool3d", (2,)),
     ("AvgPool3d", (2, None, 1)), ("AvgPool3d", ((3, 2, 2), (2, 1, 2))),
     ("Conv3d", (2, 3, (2, 3, 2), 1, (1, 0, 1))),

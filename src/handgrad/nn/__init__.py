@@ -16,7 +16,9 @@ from .normalization import (  # noqa: F401,E402
 from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401,E402
 from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401,E402
 from .sparse import Embedding  # noqa: F401,E402
-from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d  # noqa: F401,E402
+from .conv import (  # noqa: F401,E402
+    Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
+)
 from .pooling import *  # noqa: F401,F403,E402
 from .rnn import *  # noqa: F401,F403,E402
 from .attention import MultiheadAttention  # noqa: F401,E402

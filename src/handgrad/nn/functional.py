@@ -634,6 +634,6 @@ __all__ += ["affine_grid", "grid_sample"]
 from .misc import channel_shuffle, local_response_norm, max_unpool2d  # noqa: E402
 
 __all__ += ["channel_shuffle", "local_response_norm", "max_unpool2d"]
-from ..ops.volume import avg_pool3d, conv3d, max_pool3d  # noqa: E402
+from ..ops.volume import avg_pool3d, conv3d, conv_transpose3d, max_pool3d  # noqa: E402
 
-__all__ += ["conv3d", "max_pool3d", "avg_pool3d"]
+__all__ += ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d"]

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..tensor import Tensor, lift
-from .conv import _ntuple, conv2d
+from .arrange import index_add
+from .conv import _ntuple, conv2d, conv_transpose2d
 from .elementwise import maximum
 from .pool import avg_pool2d, max_pool2d
 from .shape import getitem, pad, stack
@@ -80,6 +83,40 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     return out.squeeze(0) if unbatched else out
 
 
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """``F.conv_transpose3d``, weight (C_in, C_out / groups, kD, kH, kW): each depth tap t is a
+    2-D transposed convolution of every input depth slice z, added at output depth z s + t d;
+    then ``padding`` crops (and ``output_padding`` extends) the depth as in 2-D."""
+    x, unbatched = _batched5("conv_transpose3d", lift(input))
+    w = lift(weight)
+    if w.ndim != 5 or x.shape[1] != w.shape[0]:
+        raise RuntimeError(f"conv_transpose3d: weight must be 5-D (in_channels, out_channels / "
+                           f"groups, kD, kH, kW) matching {x.shape[1]} input channels, got "
+                           f"{w.shape}")
+    s = _ntuple("conv_transpose3d", "stride", stride, 3, 1)
+    d = _ntuple("conv_transpose3d", "dilation", dilation, 3, 1)
+    p = _ntuple("conv_transpose3d", "padding", padding, 3, 0)
+    op = _ntuple("conv_transpose3d", "output_padding", output_padding, 3, 0)
+    n, c, depth = x.shape[:3]
+    kd = w.shape[2]
+    full = (depth - 1) * s[0] + (kd - 1) * d[0] + 1 + op[0]
+    folded = x.transpose(1, 2).reshape(n * depth, c, *x.shape[3:])
+    out = None
+    for t in range(kd):
+        y = conv_transpose2d(folded, getitem(w, (slice(None), slice(None), t)), None, s[1:],
+                             p[1:], op[1:], groups, d[1:])
+        y = y.reshape(n, depth, *y.shape[1:])
+        if out is None:
+            out = Tensor._wrap(np.zeros((n, full) + tuple(y.shape[2:]), y._data.dtype))
+        out = index_add(out, 1, Tensor._wrap(np.arange(depth) * s[0] + t * d[0]), y)
+    out = getitem(out, (slice(None), slice(p[0], full - p[0]))).transpose(1, 2)
+    if bias is not None:
+        out = out + lift(bias, out).reshape(-1, 1, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
 def _pool3d(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
             reduce: str, **kw: Any) -> Tensor:
     x, unbatched = _batched5(op, lift(input))
@@ -121,4 +158,4 @@ def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return _pool3d("avg_pool3d", input, kernel_size, stride, padding, "avg")
 
 
-__all__: list = []  # reached as handgrad.nn.functional.conv3d, max_pool3d, avg_pool3d
+__all__: list = []  # reached through handgrad.nn.functional
