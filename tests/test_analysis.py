@@ -88,13 +88,24 @@ def test_output_size_errors():
 
 @st.composite
 def _stacks(draw, pools=("avg",), transposed=True):
-    """A random stack of 2-D layers with one or two channels."""
+    """A random stack of 2-D layers with one or two channels (padding layers and convolutions
+    that pad by reflection, replication or wrapping among them)."""
     layers, c = [], 1
     for _ in range(draw(st.integers(1, 4))):
-        kinds = ["conv", "conv", "relu"] + list(pools) + (["transposed"] if transposed else [])
+        kinds = ["conv", "conv", "relu", "pad", "padconv"] + list(pools) + (
+            ["transposed"] if transposed else [])
         kind = draw(st.sampled_from(kinds))
         c_out = draw(st.integers(1, 2))
-        if kind == "conv":
+        if kind == "pad":
+            cls = draw(st.sampled_from([nn.ZeroPad2d, nn.ReflectionPad2d, nn.ReplicationPad2d,
+                                        nn.CircularPad2d]))
+            layers.append(cls(tuple(draw(st.integers(0, 2)) for _ in range(4))))
+        elif kind == "padconv":
+            k, s = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+            mode = draw(st.sampled_from(["reflect", "replicate", "circular"]))
+            layers.append(nn.Conv2d(c, c_out, k, s, draw(st.integers(0, 2)), padding_mode=mode))
+            c = c_out
+        elif kind == "conv":
             k, s, d = (draw(st.integers(1, m)) for m in (4, 3, 3))
             layers.append(nn.Conv2d(c, c_out, k, s, draw(st.integers(0, 2)), d))
             c = c_out
@@ -138,19 +149,21 @@ def _units(shape):
     return {(0, 0), (h // 2, w // 2), (h - 1, w - 1), (h - 1, 0)}
 
 
-def _check_formula(record, index, support, has_transposed):
+def _check_formula(record, index, support, has_transposed, mirrored=False):
     """Where the textbook field lies inside the input, the exact support spans it (holes from
-    dilation or strides aside); elsewhere the support stays inside it."""
+    dilation or strides aside); elsewhere the support stays inside it, unless the padding copies
+    pixels from inside the image (reflect, replicate, circular: then a border unit reads
+    mirrored or wrapped pixels outside its textbook field)."""
     for axis, (lo, hi) in enumerate(record.region(index)):
         idx = support[axis]
         n = record._support[axis].shape[1]
         if len(idx) == 0:  # a unit that reads only padding
             continue
         if has_transposed:
-            assert lo <= idx[0] and idx[-1] <= hi
+            assert mirrored or (lo <= idx[0] and idx[-1] <= hi)
         elif lo >= 0 and hi <= n - 1:
             assert (idx[0], idx[-1]) == (lo, hi)
-        else:
+        elif not mirrored:
             assert lo <= idx[0] and idx[-1] <= hi
 
 
@@ -167,12 +180,14 @@ def test_receptive_field_is_the_support_of_the_input_gradient(layers, extra):
     out = net(x)
     assert out.shape == records[-1].output_shape
     transposed = any(r.kind == "transposed" for r in records)
+    mirrored = any(getattr(m, "padding_mode", "zeros") != "zeros"
+                   or getattr(m, "_mode", "constant") != "constant" for m in layers)
     for unit in _units(out.shape):
         (g,) = hg.grad(out[0, 0][unit], x, retain_graph=True)
         measured = np.abs(g.numpy()[0]).sum(0) > 0
         np.testing.assert_array_equal(measured, records[-1].support_mask(unit),
                                       err_msg=f"unit {unit} of {layers} on {shape}")
-        _check_formula(records[-1], unit, records[-1].support(unit), transposed)
+        _check_formula(records[-1], unit, records[-1].support(unit), transposed, mirrored)
 
 
 @given(_stacks(pools=("max",), transposed=False), st.tuples(st.integers(0, 4),
@@ -331,3 +346,16 @@ def test_equivariance_of_a_plain_function_and_an_explicit_border():
     report = A.equivariance(lambda t: hg.nn.functional.conv2d(t, w, padding=1), x, 0.25,
                             border=3)
     assert report.interior == ((3, 12), (3, 12)) and report.max_abs < 1e-12
+
+
+def test_three_dimensional_layers_are_refused_clearly():
+    with pytest.raises(ValueError, match=r"Conv3d \(input shape \(1, 8, 8, 8\)\): a 3-D layer on "
+                                         r"an input with 2 spatial dims"):
+        A.summary(nn.Sequential(nn.Conv3d(1, 2, 3)), (1, 8, 8, 8))
+
+
+def test_padding_layers_shift_the_start():
+    records = A.receptive_field([nn.ReflectionPad2d((1, 2, 3, 0)), nn.Conv2d(1, 1, 3)],
+                                (1, 1, 8, 8))
+    assert records[0].start == (-3, -1) and records[0].rf == (1, 1)
+    assert records[1].output_shape == (1, 1, 9, 9) and records[1].rf == (3, 3)

@@ -54,6 +54,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..ops.pool import _adaptive_windows
 from ..ops.resample import _area_matrix, _linear_matrix, _nearest_matrix
+from ..ops.shape import _pad_source
 
 Number = Any  # int | float
 
@@ -93,6 +94,31 @@ def _conv_axis(n: int, k: int, s: int, d: int, lo: int, hi: int, n_out: int) -> 
         ok = (i >= 0) & (i < n)
         deps[o[ok], i[ok]] = True
     return _AxisMap(n_out, deps, Fraction(s), Fraction((k - 1) * d, 2) - lo, Fraction((k - 1) * d))
+
+
+def _pad_axis(n: int, lo: int, hi: int, mode: str) -> _AxisMap:
+    """A padding layer along one axis: output j reads input j - lo (constant padding reads
+    nothing outside), or its mirrored, repeated or wrapped source (``_pad_source``)."""
+    if (mode == "reflect" and max(lo, hi) >= n) or (mode == "circular" and max(lo, hi) > n):
+        raise ValueError(f"{mode} padding {(lo, hi)} does not fit a size of {n}")
+    n_out = n + lo + hi
+    deps = np.zeros((n_out, n), dtype=bool)
+    j = np.arange(n_out)
+    if mode in ("constant", "zeros"):
+        i = j - lo
+        ok = (i >= 0) & (i < n)
+        deps[j[ok], i[ok]] = True
+    else:
+        deps[j, _pad_source(mode, n, lo, hi)] = True
+    return _AxisMap(n_out, deps, Fraction(1), Fraction(-lo), Fraction(0))
+
+
+def _then(first: _AxisMap, second: _AxisMap) -> _AxisMap:
+    """The map of ``first`` followed by ``second`` (positions of second's output in first's
+    input)."""
+    deps = (second.deps.astype(np.int64) @ first.deps.astype(np.int64)) > 0
+    return _AxisMap(second.n_out, deps, second.a * first.a, first.b + second.b * first.a,
+                    first.w + second.w * first.a)
 
 
 def _transposed_axis(n: int, k: int, s: int, d: int, p: int, n_out: int) -> _AxisMap:
@@ -154,6 +180,8 @@ def _kind(layer: Any) -> str:
     name = type(layer).__name__
     if name in ("Unfold", "Fold"):
         return "unsupported"
+    if "Pad" in name and hasattr(layer, "padding") and not hasattr(layer, "kernel_size"):
+        return "pad"
     if hasattr(layer, "kernel_size") and ("Transpose" in name or getattr(layer, "transposed",
                                                                            False)):
         return "transposed"
@@ -207,9 +235,22 @@ def _describe(layer: Any, shape: tuple, nd: int) -> tuple[str, tuple, list[_Axis
     if kind == "unsupported":
         raise ValueError(f"receptive_field: {where}: Unfold/Fold change the layout of the "
                          "tensor; their receptive field is not defined here")
-    if kind in ("conv", "transposed", "pool", "adaptive", "resize") and not spatial:
+    if kind in ("conv", "transposed", "pool", "adaptive", "resize", "pad") and not spatial:
         raise ValueError(f"receptive_field: {where}: expected an input with {nd} spatial dims")
+    k_dims = getattr(layer, "kernel_size", None)
+    if isinstance(k_dims, tuple) and len(k_dims) not in (1, nd):
+        raise ValueError(f"receptive_field: {where}: a {len(k_dims)}-D layer on an input with "
+                         f"{nd} spatial dims (1-D and 2-D layers are analysed)")
     try:
+        if kind == "pad":
+            widths = tuple(layer.padding)
+            if len(widths) != 2 * nd:
+                raise ValueError(f"padding {widths} does not pad {nd} spatial dims")
+            mode = getattr(layer, "_mode", "constant")
+            pairs = [(widths[2 * (nd - 1 - ax)], widths[2 * (nd - 1 - ax) + 1])
+                     for ax in range(nd)]  # F.pad lists the last dim first
+            maps = [_pad_axis(n, lo, hi, mode) for n, (lo, hi) in zip(spatial, pairs)]
+            return kind, shape[:2] + tuple(m.n_out for m in maps), maps
         if kind in ("conv", "pool"):
             k = _per_axis(layer.kernel_size, nd)
             s = _per_axis(getattr(layer, "stride", None), nd, default=k)
@@ -237,8 +278,14 @@ def _describe(layer: Any, shape: tuple, nd: int) -> tuple[str, tuple, list[_Axis
                 out_sp = pool_output_size(spatial, k, s, p, d, ceil)
                 pads = [(pi, pi) for pi in p]
                 channels = shape[1]
-            maps = [_conv_axis(n, ki, si, di, lo, hi, m) for n, ki, si, di, (lo, hi), m in
-                    zip(spatial, k, s, d, pads, out_sp)]
+            mode = getattr(layer, "padding_mode", "zeros")
+            if mode == "zeros":
+                maps = [_conv_axis(n, ki, si, di, lo, hi, m) for n, ki, si, di, (lo, hi), m in
+                        zip(spatial, k, s, d, pads, out_sp)]
+            else:  # the layer pads with F.pad (reflect, ...) and then convolves unpadded
+                maps = [_then(_pad_axis(n, lo, hi, mode),
+                              _conv_axis(n + lo + hi, ki, si, di, 0, 0, m))
+                        for n, ki, si, di, (lo, hi), m in zip(spatial, k, s, d, pads, out_sp)]
             return kind, (shape[0], channels) + tuple(out_sp), maps
         if kind == "transposed":
             k = _per_axis(layer.kernel_size, nd)
