@@ -196,3 +196,18 @@ def test_gru_learns_the_sign_of_a_running_sum():
     with hg.no_grad():
         pred = head(gru(hg.tensor(xv))[1][0]).numpy().argmax(1)
     assert (pred == yv).mean() > 0.95
+
+
+@pytest.mark.parametrize("batch_first, side", [(False, "right"), (True, "left")])
+def test_pad_sequence_as_torch(batch_first, side):
+    r = np.random.default_rng(5)
+    seqs = [r.standard_normal((n, 3)) for n in (4, 1, 3)]
+    hs = [hg.tensor(s, requires_grad=True) for s in seqs]
+    out = hg.nn.utils.pad_sequence(hs, batch_first, -1.0, side)
+    ref = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first, -1.0,
+                                          side)
+    np.testing.assert_array_equal(out.detach().numpy(), ref.numpy())
+    out.sum().backward()
+    assert all(np.all(h.grad.numpy() == 1) for h in hs)
+    with pytest.raises(RuntimeError, match=r"pad_sequence: sequences must share"):
+        hg.nn.utils.pad_sequence([hg.ones(2, 3), hg.ones(2, 4)])
