@@ -302,3 +302,32 @@ def test_lenet_one_epoch_matches_pytorch():
     h_eval = train.evaluate(model, DataLoader(TensorDataset(x, y), batch_size=256),
                             nn.CrossEntropyLoss())["loss"]
     assert h_eval == pytest.approx(t_eval, rel=1e-4, abs=1e-5)
+
+
+def test_fit_steps_reduce_on_plateau_with_the_validation_loss_and_checkpoints_it(tmp_path):
+    """A plateau scheduler in fit: it receives the validation loss each epoch, and its state
+    (best value, bad-epoch count) survives a checkpoint and resume."""
+    import handgrad as hg
+    from handgrad.data import DataLoader, TensorDataset
+    from handgrad.optim.lr_scheduler import ReduceLROnPlateau
+    from handgrad.train import fit
+
+    r = np.random.default_rng(0)
+    x = hg.tensor(r.standard_normal((64, 4)).astype(np.float32))
+    y = hg.tensor(r.integers(0, 2, 64))
+
+    def run(epochs, resume):
+        hg.manual_seed(0)
+        model = hg.nn.Linear(4, 2)
+        opt = hg.optim.SGD(model.parameters(), lr=0.5)
+        sched = ReduceLROnPlateau(opt, patience=0, factor=0.5)
+        loader = DataLoader(TensorDataset(x, y), batch_size=16)
+        fit(model, hg.nn.functional.cross_entropy, opt, loader, val_loader=loader, epochs=epochs,
+            scheduler=sched, progress=False, checkpoint_dir=tmp_path, resume=resume)
+        return sched, opt
+
+    sched, opt = run(6, False)
+    assert sched.last_epoch == 6 and opt.param_groups[0]["lr"] < 0.5  # random labels plateau
+    resumed, opt2 = run(6, True)  # the checkpoint is at epoch 6: nothing left to train
+    assert resumed.best == sched.best and resumed.num_bad_epochs == sched.num_bad_epochs
+    assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
