@@ -14,10 +14,10 @@ import numpy as np
 
 from ..tensor import Tensor, lift
 from .linalg import matmul
-from .shape import getitem, permute, reshape
+from .shape import expand, getitem, permute, reshape
 
 
-def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str]:
+def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str, str]:
     eq = equation.replace(" ", "")
     lhs, arrow, out = eq.partition("->")
     terms = lhs.split(",")
@@ -49,7 +49,7 @@ def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str]:
     for c in out:
         if c not in "".join(terms):
             raise ValueError(f"einsum: output letter {c!r} does not occur in any operand")
-    return terms, out
+    return terms, out, ell
 
 
 def _diagonals(x: Tensor, term: str) -> tuple[Tensor, str]:
@@ -98,7 +98,12 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     xs = [lift(x) for x in operands]
-    terms, out = _parse(equation, [x.shape for x in xs])
+    terms, out, ell = _parse(equation, [x.shape for x in xs])
+    # the dims under '...' broadcast against each other (size 1 against n), as in torch
+    full = {c: max(x.shape[t.index(c)] for x, t in zip(xs, terms) if c in t) for c in ell}
+    xs = [expand(x, tuple(full[c] if c in full else n for c, n in zip(t, x.shape)))
+          if any(c in full and n != full[c] for c, n in zip(t, x.shape)) else x
+          for x, t in zip(xs, terms)]
     pairs = [_diagonals(x, t) for x, t in zip(xs, terms)]
     # letters needed later: by the output or by an operand not yet contracted
     for k, (x, t) in enumerate(pairs):
