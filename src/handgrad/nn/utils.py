@@ -108,3 +108,6 @@ def pad_sequence(sequences: Iterable[Tensor], batch_first: bool = False,
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters",
            "pad_sequence"]
+
+
+from . import parametrizations  # noqa: E402,F401  (hg.nn.utils.parametrizations.weight_norm)
