@@ -1,17 +1,20 @@
 """Learning-rate schedules (``torch.optim.lr_scheduler``): call ``scheduler.step()`` once per
 epoch (or iteration), after ``optimizer.step()``.
 
-Like PyTorch's, the schedules below (except ``LambdaLR`` and ``InverseTimeLR``, which are closed
-forms of the epoch) update the *current* ``group['lr']`` multiplicatively ("chainable"), so two
-schedulers on one optimizer compose; ``_get_closed_form_lr`` gives the formula of each.
+Like PyTorch's, most schedules below update the *current* ``group['lr']`` multiplicatively
+("chainable"), so two schedulers on one optimizer compose; ``_get_closed_form_lr`` gives the
+formula of each. ``LambdaLR``, ``InverseTimeLR``, ``CosineAnnealingWarmRestarts``, ``CyclicLR``
+and ``OneCycleLR`` are closed forms of the step count (the last one to step wins).
 """
 
 from __future__ import annotations
 
 import math
+import types
 from bisect import bisect_right
 from collections import Counter
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .optimizer import Optimizer
 
@@ -36,16 +39,29 @@ class LRScheduler:
                                    f"{last_epoch}")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The step taken on construction (and by SequentialLR when a schedule starts): chainable
+        schedules leave the lr as it is there, whatever ``last_epoch`` they resume from."""
+        self._step_count = 0
         self._is_initial = True
-        self.step()
-        self._is_initial = False
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list[float]:  # pragma: no cover
         raise NotImplementedError
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch; ``step(epoch)`` jumps to ``epoch`` with the closed form (PyTorch's
-        deprecated form, which SequentialLR uses to restart a schedule at 0)."""
+        deprecated form)."""
+        self._step_count += 1
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        # SequentialLR calls this directly to restart a schedule at epoch 0 without counting a step
         if epoch is None:
             self.last_epoch += 1
             lrs = self.get_lr()
@@ -81,23 +97,15 @@ class LambdaLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable],
                  last_epoch: int = -1) -> None:
-        n = len(optimizer.param_groups)
-        if callable(lr_lambda):
-            self.lr_lambdas = [lr_lambda] * n
-        else:
-            self.lr_lambdas = list(lr_lambda)
-            if len(self.lr_lambdas) != n:
-                raise ValueError(f"LambdaLR: expected {n} lr_lambdas, got {len(self.lr_lambdas)}")
+        self.lr_lambdas = _lambdas("LambdaLR", lr_lambda, len(optimizer.param_groups))
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas)]
 
     def state_dict(self) -> dict:
-        # functions are not state (they cannot be stored); callable objects keep their __dict__
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if getattr(f, "__name__", None) is not None
-                               else dict(f.__dict__) for f in self.lr_lambdas]
+        state["lr_lambdas"] = [_callable_state(f) for f in self.lr_lambdas]
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -107,6 +115,22 @@ class LambdaLR(LRScheduler):
         for f, saved in zip(self.lr_lambdas, lambdas):
             if saved is not None:
                 f.__dict__.update(saved)
+
+
+def _callable_state(f: Callable) -> dict | None:
+    # functions and lambdas are not state (they cannot be stored, PyTorch saves None too);
+    # callable objects keep their attributes
+    return None if isinstance(f, types.FunctionType) else dict(f.__dict__)
+
+
+def _lambdas(cls: str, lr_lambda: Callable | Sequence[Callable], n: int) -> list[Callable]:
+    fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+    if len(fns) != n:
+        raise ValueError(f"{cls}: expected {n} lr_lambdas (one per param group), got {len(fns)}")
+    for i, f in enumerate(fns):
+        if not callable(f):
+            raise TypeError(f"{cls}: lr_lambda {i} should be a function, got {type(f).__name__}")
+    return fns
 
 
 class StepLR(LRScheduler):
@@ -172,12 +196,7 @@ class CosineAnnealingLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         _check("CosineAnnealingLR", "T_max", T_max, T_max > 0, "must be > 0")
         self.T_max, self.eta_min = T_max, eta_min
-        self._step_count = 0
         super().__init__(optimizer, last_epoch)
-
-    def step(self, epoch: int | None = None) -> None:
-        self._step_count += 1
-        super().step(epoch)
 
     def get_lr(self) -> list[float]:
         e, T, lo = self.last_epoch, self.T_max, self.eta_min
@@ -253,7 +272,8 @@ class InverseTimeLR(LRScheduler):
 
 
 class ConstantLR(LRScheduler):
-    """lr = base_lr * factor for the first ``total_iters`` epochs, then base_lr."""
+    """lr = base_lr * factor for the first ``total_iters`` epochs, then base_lr (applied as a
+    factor at epoch 0 and its inverse at ``total_iters``, so it chains)."""
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1) -> None:
@@ -266,33 +286,30 @@ class ConstantLR(LRScheduler):
             return [lr * self.factor for lr in self._group_lrs()]
         if self.last_epoch != self.total_iters:
             return self._group_lrs()
-        return [lr / self.factor for lr in self._group_lrs()]
+        return [lr * (1.0 / self.factor) for lr in self._group_lrs()]
 
     def _get_closed_form_lr(self) -> list[float]:
-        f = self.factor if self.last_epoch < self.total_iters else 1.0
+        # factor + (1 - factor) rather than 1.0: PyTorch's rounding, bit for bit
+        f = self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor)
         return [base * f for base in self.base_lrs]
 
 
 class MultiplicativeLR(LRScheduler):
-    """lr <- lr * lr_lambda(epoch) at every step after the first (one function, or one per
+    """lr <- lr * lr_lambda(epoch) at every step but the initial one (one function, or one per
     group): lr_t = base_lr * prod_{s=1..t} lr_lambda(s)."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable],
                  last_epoch: int = -1) -> None:
-        n = len(optimizer.param_groups)
-        self.lr_lambdas = [lr_lambda] * n if callable(lr_lambda) else list(lr_lambda)
-        if len(self.lr_lambdas) != n:
-            raise ValueError(f"MultiplicativeLR: expected {n} lr_lambdas, got "
-                             f"{len(self.lr_lambdas)}")
+        self.lr_lambdas = _lambdas("MultiplicativeLR", lr_lambda, len(optimizer.param_groups))
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        if self.last_epoch > 0:
-            return [lr * f(self.last_epoch) for lr, f in zip(self._group_lrs(), self.lr_lambdas)]
-        return self._group_lrs()
+        if self._is_initial:
+            return self._group_lrs()
+        return [lr * f(self.last_epoch) for lr, f in zip(self._group_lrs(), self.lr_lambdas)]
 
-    def state_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+    state_dict = LambdaLR.state_dict
+    load_state_dict = LambdaLR.load_state_dict
 
 
 class PolynomialLR(LRScheduler):
@@ -307,7 +324,7 @@ class PolynomialLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         e, n = self.last_epoch, self.total_iters
-        if e == 0 or e > n:
+        if self._is_initial or e > n:
             return self._group_lrs()
         f = ((1.0 - e / n) / (1.0 - (e - 1) / n)) ** self.power
         return [lr * f for lr in self._group_lrs()]
@@ -328,6 +345,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                isinstance(T_0, int) and T_0 > 0, "must be a positive int")
         _check("CosineAnnealingWarmRestarts", "T_mult", T_mult,
                isinstance(T_mult, int) and T_mult >= 1, "must be an int >= 1")
+        _check("CosineAnnealingWarmRestarts", "eta_min", eta_min,
+               isinstance(eta_min, (float, int)), "must be a float")
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
@@ -343,7 +362,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             epoch = self.last_epoch + 1
             self.T_cur += 1
             if self.T_cur >= self.T_i:
-                self.T_cur -= self.T_i
+                self.T_cur %= self.T_i
                 self.T_i *= self.T_mult
         else:
             if epoch < 0:
@@ -361,6 +380,118 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = self._group_lrs()
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith 2017): the lr goes from ``base_lr`` up to ``max_lr`` in
+    ``step_size_up`` steps and back down in ``step_size_down`` (default: as many), for ever. With
+    S = step_size_up + step_size_down and r = step_size_up / S, at step t:
+
+        cycle = floor(1 + t / S),  x = 1 + t / S - cycle  (position in the cycle, in [0, 1))
+        h = x / r  if x <= r  else  (x - 1) / (r - 1)      (0 -> 1 -> 0)
+        lr = base_lr + (max_lr - base_lr) h scale(cycle or t)
+
+    with scale 1 ('triangular'), 1 / 2^(cycle - 1) ('triangular2', amplitude halved each cycle)
+    or gamma^t ('exp_range'), or a user ``scale_fn`` of the cycle or of t (``scale_mode``). With
+    ``cycle_momentum`` the momentum (SGD's ``momentum``, Adam's beta1) moves the other way:
+    momentum = max_momentum - (max_momentum - base_momentum) h scale. Step once per batch; a
+    closed form of t, so it does not chain.
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float],
+                 max_lr: float | Sequence[float], step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: float | Sequence[float] = 0.8,
+                 max_momentum: float | Sequence[float] = 0.9, last_epoch: int = -1) -> None:
+        name = "CyclicLR"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: {type(optimizer).__name__} is not an Optimizer")
+        groups = optimizer.param_groups
+        base_lrs = _per_group(name, "base_lr", base_lr, len(groups))
+        self.max_lrs = _per_group(name, "max_lr", max_lr, len(groups))
+        _check(name, "step_size_up", step_size_up, step_size_up > 0, "must be > 0")
+        _check(name, "step_size_down", step_size_down,
+               step_size_down is None or step_size_down >= 0, "must be >= 0")
+        if scale_fn is None:
+            _check(name, "mode", mode, mode in ("triangular", "triangular2", "exp_range"),
+                   "must be 'triangular', 'triangular2' or 'exp_range' when scale_fn is None")
+        else:
+            _check(name, "scale_mode", scale_mode, scale_mode in ("cycle", "iterations"),
+                   "must be 'cycle' or 'iterations'")
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        self.mode, self.gamma, self._scale_fn_custom = mode, gamma, scale_fn
+        # the built-in modes fix what they scale by
+        self.scale_mode = (scale_mode if scale_fn is not None
+                           else "iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"{name}: cycle_momentum needs an optimizer with momentum or "
+                                 f"betas, {type(optimizer).__name__} has neither")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group(name, "base_momentum", base_momentum, len(groups))
+            self.max_momentums = _per_group(name, "max_momentum", max_momentum, len(groups))
+        if last_epoch == -1:
+            for group, lr in zip(groups, base_lrs):
+                group["lr"] = lr
+            if cycle_momentum:
+                for group, lo, hi in zip(groups, self.base_momentums, self.max_momentums):
+                    _set_momentum(group, hi, self.use_beta1)
+                    group["base_momentum"], group["max_momentum"] = lo, hi
+        super().__init__(optimizer, last_epoch)
+        # the cycle's floor is base_lr, not the optimizer's initial_lr
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma**x
+
+    def get_lr(self) -> list[float]:
+        t = self.last_epoch
+        cycle = math.floor(1 + t / self.total_size)
+        x = 1.0 + t / self.total_size - cycle
+        if x <= self.step_ratio:
+            h = x / self.step_ratio
+        else:
+            h = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else t)
+        lrs = [base + (top - base) * h * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, lo, hi in zip(self.optimizer.param_groups, self.base_momentums,
+                                     self.max_momentums):
+                _set_momentum(group, hi - (hi - lo) * h * scale, self.use_beta1)
+        return lrs
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_scale_fn_custom")}
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = None if fn is None else _callable_state(fn)
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        saved = state.pop("_scale_fn_custom", None)
+        self.__dict__.update(state)
+        if saved is not None:
+            self._scale_fn_custom.__dict__.update(saved)
+
+
+def _set_momentum(group: dict, m: float, use_beta1: bool) -> None:
+    if use_beta1:
+        group["betas"] = (m, *group["betas"][1:])
+    else:
+        group["momentum"] = m
 
 
 class OneCycleLR(LRScheduler):
@@ -393,7 +524,8 @@ class OneCycleLR(LRScheduler):
             self.total_steps = epochs * steps_per_epoch
         else:
             raise ValueError(f"{name}: define either total_steps or (epochs and steps_per_epoch)")
-        _check(name, "pct_start", pct_start, 0 <= pct_start <= 1, "must be in [0, 1]")
+        _check(name, "pct_start", pct_start, isinstance(pct_start, float) and 0 <= pct_start <= 1,
+               "must be a float in [0, 1]")
         _check(name, "anneal_strategy", anneal_strategy, anneal_strategy in ("cos", "linear"),
                "must be 'cos' or 'linear'")
         self.anneal_strategy, self.cycle_momentum = anneal_strategy, cycle_momentum
@@ -413,7 +545,7 @@ class OneCycleLR(LRScheduler):
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
                 raise ValueError(f"{name}: cycle_momentum needs an optimizer with momentum or "
                                  f"betas, {type(optimizer).__name__} has neither")
-            self._use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = "betas" in optimizer.defaults
         if last_epoch == -1:
             for group, top in zip(groups, _per_group(name, "max_lr", max_lr, len(groups))):
                 group["initial_lr"] = top / div_factor
@@ -425,15 +557,9 @@ class OneCycleLR(LRScheduler):
                                                     len(groups)),
                                          _per_group(name, "max_momentum", max_momentum,
                                                     len(groups))):
-                    self._set_momentum(group, hi)
+                    _set_momentum(group, hi, self.use_beta1)
                     group["base_momentum"], group["max_momentum"] = lo, hi
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group: dict, m: float) -> None:
-        if self._use_beta1:
-            group["betas"] = (m, *group["betas"][1:])
-        else:
-            group["momentum"] = m
 
     def _anneal(self, start: float, end: float, t: float) -> float:
         if self.anneal_strategy == "cos":
@@ -453,7 +579,8 @@ class OneCycleLR(LRScheduler):
                     t = (step - start) / (end - start)
                     lrs.append(self._anneal(group[lr0], group[lr1], t))
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[m0], group[m1], t))
+                        momentum = self._anneal(group[m0], group[m1], t)
+                        _set_momentum(group, momentum, self.use_beta1)
                     break
                 start = end
         return lrs
@@ -467,39 +594,48 @@ def _per_group(cls: str, name: str, value: Any, n: int) -> list:
     return [value] * n
 
 
+def _check_children(cls: str, schedulers: Sequence[Any], optimizer: Optimizer) -> None:
+    if len(schedulers) < 1:
+        raise ValueError(f"{cls}: expected at least one scheduler, got none")
+    for i, sch in enumerate(schedulers):
+        if not hasattr(sch, "optimizer"):
+            raise TypeError(f"{cls}: scheduler {i} ({type(sch).__name__}) has no optimizer")
+        if isinstance(sch, ReduceLROnPlateau):  # a ValueError in PyTorch too
+            msg = f"{cls}: scheduler {i} is a ReduceLROnPlateau, whose step needs the metric"
+            raise ValueError(msg)  # noqa: TRY004
+        if sch.optimizer is not optimizer:
+            raise ValueError(f"{cls}: scheduler {i} ({type(sch).__name__}) drives another "
+                             "optimizer than the one given")
+
+
 class SequentialLR(LRScheduler):
     """Runs ``schedulers`` one after the other: the i-th takes over at ``milestones[i - 1]`` and
-    restarts from its epoch 0 (a warm-up followed by a decay, for example)."""
+    restarts from its epoch 0 (``_update_lr(0)``: its closed form at 0 where it has one), so a
+    warm-up can be followed by a decay. The schedulers' own construction steps are undone."""
 
     def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
                  milestones: Sequence[int], last_epoch: int = -1) -> None:
-        if len(schedulers) < 1:
-            raise ValueError("SequentialLR: expected at least one scheduler")
-        for i, sch in enumerate(schedulers):
-            if getattr(sch, "optimizer", None) is not optimizer:
-                raise ValueError(f"SequentialLR: scheduler {i} ({type(sch).__name__}) drives "
-                                 "another optimizer than the one given")
+        _check_children("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR: expected {len(schedulers) - 1} milestones for "
                              f"{len(schedulers)} schedulers, got {len(milestones)}")
         self.optimizer = optimizer
         self._schedulers, self._milestones = list(schedulers), list(milestones)
         self.last_epoch = last_epoch + 1
-        # Every scheduler took its initial step on construction: undo that, and let only the
-        # first one start from the initial lr.
         for group in optimizer.param_groups:
             group["lr"] = group["initial_lr"]
         for sch in self._schedulers:
-            sch.last_epoch -= 1
-        self._schedulers[0].step()
-        self._last_lr = self._schedulers[0].get_last_lr()
+            _undo_step(sch)
+        first = self._schedulers[bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
 
     def step(self) -> None:  # type: ignore[override]
         self.last_epoch += 1
         i = bisect_right(self._milestones, self.last_epoch)
         sch = self._schedulers[i]
         if i > 0 and self._milestones[i - 1] == self.last_epoch:
-            sch.step(0)
+            sch._update_lr(0)
         else:
             sch.step()
         self._last_lr = sch.get_last_lr()
@@ -516,6 +652,15 @@ class SequentialLR(LRScheduler):
         self.__dict__.update(state)
 
 
+def _undo_step(sch: Any) -> None:
+    # a nested SequentialLR or ChainedScheduler: undo its children's steps
+    if hasattr(sch, "_schedulers"):
+        for child in sch._schedulers:
+            _undo_step(child)
+    elif hasattr(sch, "last_epoch"):
+        sch.last_epoch -= 1
+
+
 class ChainedScheduler(LRScheduler):
     """Steps every scheduler in ``schedulers`` at each step: their (chainable) factors
     multiply."""
@@ -523,12 +668,9 @@ class ChainedScheduler(LRScheduler):
     def __init__(self, schedulers: Sequence[LRScheduler],
                  optimizer: Optimizer | None = None) -> None:
         if len(schedulers) < 1:
-            raise ValueError("ChainedScheduler: expected at least one scheduler")
+            raise ValueError("ChainedScheduler: expected at least one scheduler, got none")
         self.optimizer = optimizer if optimizer is not None else schedulers[0].optimizer
-        for i, sch in enumerate(schedulers):
-            if getattr(sch, "optimizer", None) is not self.optimizer:
-                raise ValueError(f"ChainedScheduler: scheduler {i} ({type(sch).__name__}) "
-                                 "drives another optimizer")
+        _check_children("ChainedScheduler", schedulers, self.optimizer)
         self._schedulers = list(schedulers)
         self._last_lr = self._group_lrs()
 
@@ -541,42 +683,49 @@ class ChainedScheduler(LRScheduler):
     load_state_dict = SequentialLR.load_state_dict
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """Divides the lr when a metric stops improving: after more than ``patience`` epochs without
     an improvement, lr <- max(lr * factor, min_lr) (changes smaller than ``eps`` are skipped),
-    then waits ``cooldown`` epochs. An improvement on the best value so far means, for
-    mode='min': a < best (1 - threshold) ('rel') or a < best - threshold ('abs'); for 'max' the
-    mirror images. ``step(metric)`` once per epoch."""
+    then waits ``cooldown`` epochs (bad epochs are not counted meanwhile). An improvement on the
+    best value so far means, for mode='min': a < best (1 - threshold) ('rel') or
+    a < best - threshold ('abs'); for 'max': a > best (1 + threshold) or a > best + threshold.
+    ``step(metrics)`` once per epoch."""
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: float | Sequence[float] = 0.0,
+                 cooldown: int = 0, min_lr: float | Sequence[float] = 0,
                  eps: float = 1e-8) -> None:
         name = "ReduceLROnPlateau"
+        _check(name, "factor", factor, factor < 1.0, "must be < 1")
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{name}: {type(optimizer).__name__} is not an Optimizer")
-        _check(name, "factor", factor, factor < 1.0, "must be < 1")
         _check(name, "mode", mode, mode in ("min", "max"), "must be 'min' or 'max'")
         _check(name, "threshold_mode", threshold_mode, threshold_mode in ("rel", "abs"),
                "must be 'rel' or 'abs'")
         self.optimizer = optimizer
+        # a scalar min_lr also covers param groups added later; a list must match them
+        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr
         self.min_lrs = _per_group(name, "min_lr", min_lr, len(optimizer.param_groups))
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps
+        self.last_epoch = 0
+        self._last_lr = self._group_lrs()
         self.best = math.inf if mode == "min" else -math.inf
-        self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self.num_bad_epochs = self.cooldown_counter = 0
 
     def is_better(self, a: float, best: float) -> bool:
-        rel = self.threshold_mode == "rel"
         if self.mode == "min":
-            return a < (best * (1.0 - self.threshold) if rel else best - self.threshold)
-        return a > (best * (1.0 + self.threshold) if rel else best + self.threshold)
+            if self.threshold_mode == "rel":
+                return a < best * (1.0 - self.threshold)
+            return a < best - self.threshold
+        if self.threshold_mode == "rel":
+            return a > best * (self.threshold + 1.0)
+        return a > best + self.threshold
 
-    def step(self, metrics: float) -> None:
+    def step(self, metrics: float, epoch: int | None = None) -> None:  # type: ignore[override]
         current = float(metrics)
-        self.last_epoch += 1
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self.is_better(current, self.best):
             self.best, self.num_bad_epochs = current, 0
         else:
@@ -585,25 +734,41 @@ class ReduceLROnPlateau:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
-                old = float(group["lr"])
-                new = max(old * self.factor, floor)
-                if old - new > self.eps:
-                    group["lr"] = new
+            self._reduce_lr()
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._group_lrs()
 
-    def get_last_lr(self) -> list[float]:
-        return list(self._last_lr)
+    def _reduce_lr(self) -> None:
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):
+            if self.default_min_lr is None:
+                raise RuntimeError(f"ReduceLROnPlateau: the optimizer has {len(groups)} param "
+                                   f"groups but min_lr has {len(self.min_lrs)} values (a group "
+                                   "was added after construction?); set min_lrs to match")
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, floor in zip(groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, floor)
+            if old - new > self.eps:
+                group["lr"] = new
 
-    def state_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        self.__dict__.update(state_dict)
-
-
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
-           "CosineAnnealingLR", "LinearLR", "InverseTimeLR", "ConstantLR", "MultiplicativeLR",
-           "PolynomialLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR",
-           "ChainedScheduler", "ReduceLROnPlateau"]
+__all__ = [
+    "ChainedScheduler",
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "ExponentialLR",
+    "InverseTimeLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "MultiplicativeLR",
+    "OneCycleLR",
+    "PolynomialLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "StepLR",
+]
