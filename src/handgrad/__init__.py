@@ -42,3 +42,4 @@ autograd.functional = _jacobians  # hg.autograd.functional.jacobian, as torch.au
 from . import attacks  # noqa: F401,E402
 from . import calibration, cluster, manifold, sparse  # noqa: F401,E402
 from . import analysis  # noqa: F401,E402
+from . import _tensor_sparse_shared  # noqa: F401,E402  (to_sparse, share_memory_ on Tensor)
