@@ -8,9 +8,10 @@ includes starting the workers and the first batch: what a user waits for an epoc
 Method (bench/harness.py): each configuration runs in its own fresh process with one thread per
 thread pool, the configurations in turn (0, 1, 2, 0, 1, 2, ...) for ``--rounds`` rounds (at least
 5); per round the speed-up t(0 workers) / t(N workers) is formed, and the median over rounds is
-printed with the median epoch times and samples per second. Workers only help when cores are
-free: on a machine shared with other jobs the figures move with its load (the load average is
-printed beside them).
+printed with the median epoch times, samples per second and the CPU seconds spent in the main
+process and in the workers. Workers only shorten the epoch when cores are free: on a machine
+shared with other jobs the wall-clock figures move with its load (the load average is printed
+beside them), while the CPU seconds show what the workers cost.
 
     python bench/bench_loader.py [--rounds 5] [--samples 1536] [--quick]
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -39,13 +41,17 @@ def run_epoch(num_workers: int, samples: int) -> dict:
                              transforms.ToTensor(),
                              transforms.Normalize((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))])
     ds = datasets.FakeData(size=samples, image_size=(3, 128, 128), transform=tf)
-    t0 = time.perf_counter()
+    t0, cpu0, before = time.perf_counter(), time.process_time(), os.times()
     seen = 0
     for images, _ in DataLoader(ds, batch_size=BATCH, num_workers=num_workers):
         seen += images.shape[0]
     elapsed = time.perf_counter() - t0
+    after = os.times()  # the workers have been joined: their CPU time is counted here
+    workers_cpu = (after.children_user + after.children_system
+                   - before.children_user - before.children_system)
     assert seen == samples, (seen, samples)
-    return {"metrics": {"epoch": elapsed}, "samples": seen}
+    return {"metrics": {"epoch": elapsed}, "main_cpu": time.process_time() - cpu0,
+            "workers_cpu": workers_cpu, "samples": seen}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,13 +77,17 @@ def main(argv: list[str] | None = None) -> int:
         t = cmp.median_time(label, "epoch")
         speedup = cmp.ratio("0 workers", label, "epoch")
         lo, hi = cmp.spread("0 workers", label, "epoch")
+        cpu_main = statistics.median(r["main_cpu"] for r in cmp.results[label])
+        cpu_workers = statistics.median(r["workers_cpu"] for r in cmp.results[label])
         rows.append([label, f"{t:.3f}", f"{args.samples / t:,.0f}", f"{speedup:.2f}x",
-                     f"{lo:.2f}-{hi:.2f}"])
+                     f"{lo:.2f}-{hi:.2f}", f"{cpu_main:.2f}", f"{cpu_workers:.2f}"])
     print(f"DataLoader epoch of {args.samples} samples, batch {BATCH}, transform-heavy "
           f"pipeline; median of {args.rounds} rounds; {os.cpu_count()} CPUs, load average "
           f"{load_before:.1f} -> {load_after:.1f}")
     print(harness.format_table(["workers", "epoch s", "samples/s", "speed-up vs 0",
-                                "per-round range"], rows))
+                                "per-round range", "main CPU s", "workers CPU s"], rows))
+    print("CPU seconds are medians too: when main + workers CPU is close to the 0-worker CPU, the "
+          "workers add little work, and the wall time gains need idle cores.")
     return 0
 
 
