@@ -79,8 +79,20 @@ def test_mm_and_spmm_and_matmul_agree():
     b = np.random.default_rng(5).standard_normal((6, 2)).astype(np.float32)
     s, d = hg.tensor(a).to_sparse(), hg.tensor(b)
     want = a @ b
-    for got in (hg.sparse.mm(s, d), hg.sparse.spmm(s, d), hg.spmm(s, d), hg.mm(s, d), s @ d):
+    for got in (hg.sparse.mm(s, d), hg.sparse.spmm(s, d), hg.spmm(s, d), hg.mm(s, d), s @ d,
+                hg.matmul(s, d), s.mm(d)):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_legacy_constructor_as_torch(dtype):
+    """torch.sparse.FloatTensor(indices, values, size) keeps the values' dtype in torch 2.13."""
+    i, v = np.array([[0, 1], [2, 0]]), np.array([0.5, 2.0], dtype)
+    h = hg.sparse.FloatTensor(hg.tensor(i), hg.tensor(v), (2, 3))
+    t = torch.sparse.FloatTensor(torch.tensor(i), torch.tensor(v), (2, 3))
+    assert str(h.dtype) == str(t.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(h.to_dense().numpy(), t.to_dense().numpy())
 
 
 def test_errors_name_the_fault():

@@ -299,4 +299,18 @@ def spmm(mat1: SparseCOOTensor, mat2: Tensor) -> Tensor:
     return mm(mat1, mat2)
 
 
+def _legacy(name: str) -> Any:
+    def constructor(indices: Any, values: Any, size: Sequence[int] | None = None
+                    ) -> SparseCOOTensor:
+        return sparse_coo_tensor(indices, values, size)
+
+    constructor.__name__ = constructor.__qualname__ = name
+    constructor.__doc__ = (f"``torch.sparse.{name}(indices, values, size)``, the legacy "
+                           f"constructor; like torch 2.13's, it keeps the dtype of ``values``.")
+    return constructor
+
+
+FloatTensor = _legacy("FloatTensor")
+DoubleTensor = _legacy("DoubleTensor")
+
 __all__ = ["SparseCOOTensor", "sparse_coo_tensor", "spmm"]

@@ -15,7 +15,7 @@ and, as ``torch.sparse``, the product of a sparse COO tensor (``hg.sparse_coo_te
 dense operand (the primitive ``sparse_mm`` in ``handgrad/ops/sparse_coo.py``).
 """
 
-from ..ops.sparse_coo import mm, spmm
+from ..ops.sparse_coo import DoubleTensor, FloatTensor, mm, spmm
 from .dictionary import DictionaryLearning, sparse_encode
 from .proximal import (
     LassoResult,
@@ -27,6 +27,6 @@ from .proximal import (
 )
 
 __all__ = [
-    "DictionaryLearning", "LassoResult", "fista", "ista", "lasso_objective",
+    "DictionaryLearning", "DoubleTensor", "FloatTensor", "LassoResult", "fista", "ista", "lasso_objective",
     "lipschitz_constant", "mm", "soft_threshold", "sparse_encode", "spmm",
 ]
