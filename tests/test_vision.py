@@ -437,3 +437,44 @@ def test_real_mnist_test_split_through_a_torchvision_layout(tmp_path):
         (raw / f.name).symlink_to(f)
     ds = datasets.MNIST(tmp_path, train=False, download=True, transform=transforms.ToTensor())
     assert len(ds) == 10000 and ds[0][1] == int(ds.targets[0].item())
+
+
+def test_random_resized_crop_windows_and_fallback():
+    a = np.arange(20 * 30, dtype=np.float32).reshape(1, 20, 30)
+    hg.manual_seed(0)
+    for _ in range(50):
+        i, j, h, w = transforms.RandomResizedCrop.get_params(a, (0.08, 1.0), (3 / 4, 4 / 3))
+        assert 0 <= i <= 20 - h and 0 <= j <= 30 - w
+        assert 0.08 * 600 * 0.9 <= h * w <= 600 and 3 / 4 * 0.8 <= w / h <= 4 / 3 * 1.25
+    # an aspect ratio no window of the image can have: the central crop of clamped ratio
+    # (w = 30, h = round(30 / 3) = 10, centred)
+    assert transforms.RandomResizedCrop.get_params(a, (0.9, 1.0), (3.0, 4.0)) == (5, 0, 10, 30)
+    out = transforms.RandomResizedCrop(8)(hg.tensor(a))
+    assert tuple(out.shape) == (1, 8, 8)
+    assert transforms.RandomResizedCrop((6, 9))(Image.fromarray(_image((20, 30, 3)))).size == \
+        (9, 6)
+
+
+def test_grayscale_as_pil_and_torchvisions_weights():
+    a = _image((5, 6, 3))
+    gray = transforms.Grayscale()(Image.fromarray(a))
+    np.testing.assert_array_equal(np.asarray(gray), np.asarray(Image.fromarray(a).convert("L")))
+    x = torch.tensor(a).permute(2, 0, 1).float() / 255
+    want = (0.2989 * x[0] + 0.587 * x[1] + 0.114 * x[2])[None].repeat(3, 1, 1)
+    got = transforms.Grayscale(3)(hg.tensor(x.numpy()))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_cifar100_layout(tmp_path):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    data = np.random.default_rng(7).integers(0, 256, (4, 3072), dtype=np.uint8)
+    for name, rows in (("train", data), ("test", data[:1])):
+        with open(folder / name, "wb") as f:
+            pickle.dump({"fine_labels": list(range(len(rows))), "coarse_labels": [0] * len(rows),
+                         "data": rows}, f)
+    with open(folder / "meta", "wb") as f:
+        pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)]}, f)
+    ds = datasets.CIFAR100(tmp_path)
+    assert len(ds) == 4 and ds.targets == [0, 1, 2, 3] and len(ds.classes) == 100
+    assert len(datasets.CIFAR100(tmp_path, train=False)) == 1

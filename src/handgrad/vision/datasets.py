@@ -156,6 +156,16 @@ class CIFAR10(Dataset):
                 f"    Root location: {self.root}\n    Split: {'Train' if self.train else 'Test'}")
 
 
+class CIFAR100(CIFAR10):
+    """torchvision's ``CIFAR100``: ``root/cifar-100-python/{train,test,meta}``, the 100 fine
+    labels."""
+
+    base_folder = "cifar-100-python"
+    train_list = ["train"]
+    test_list = ["test"]
+    meta_file, label_key = "meta", "fine_label_names"
+
+
 class FakeData(Dataset):
     """Random images (PIL, from a standard normal tensor C x H x W clipped to [0, 1] and scaled
     to uint8) and random labels; sample ``i`` is drawn from a generator seeded with
@@ -277,5 +287,5 @@ class ImageFolder(DatasetFolder):
 
 
 
-__all__ = ["CIFAR10", "DatasetFolder", "FakeData", "FashionMNIST", "IMG_EXTENSIONS",
+__all__ = ["CIFAR10", "CIFAR100", "DatasetFolder", "FakeData", "FashionMNIST", "IMG_EXTENSIONS",
            "ImageFolder", "MNIST", "default_loader", "pil_loader"]

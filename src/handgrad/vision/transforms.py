@@ -374,6 +374,79 @@ class RandomVerticalFlip:
         return f"RandomVerticalFlip(p={self.p})"
 
 
+class RandomResizedCrop:
+    """A random window of random area (a fraction ``scale`` of the image) and aspect ratio (in
+    ``ratio``, drawn log-uniformly), resized to ``size``: torchvision's ``RandomResizedCrop``,
+    with its ten attempts and its fallback to the central window of clamped aspect ratio."""
+
+    def __init__(self, size: Any, scale: tuple = (0.08, 1.0), ratio: tuple = (3 / 4, 4 / 3),
+                 interpolation: Any = InterpolationMode.BILINEAR,
+                 antialias: bool | None = True) -> None:
+        self.size = _pair(size, "RandomResizedCrop")
+        if scale[0] > scale[1] or ratio[0] > ratio[1]:
+            raise ValueError(f"RandomResizedCrop: scale and ratio should be of kind (min, max), "
+                             f"got scale={scale}, ratio={ratio}")
+        self.scale, self.ratio, self.interpolation = tuple(scale), tuple(ratio), interpolation
+        self.antialias = antialias
+
+    @staticmethod
+    def get_params(img: Any, scale: Sequence[float],
+                   ratio: Sequence[float]) -> tuple[int, int, int, int]:
+        h, w = _hw(img)
+        area = h * w
+        rng = _generator()
+        log_ratio = np.log(np.asarray(ratio, dtype=np.float64))
+        for _ in range(10):
+            target_area = area * rng.uniform(scale[0], scale[1])
+            aspect = float(np.exp(rng.uniform(log_ratio[0], log_ratio[1])))
+            cw = int(round(np.sqrt(target_area * aspect)))
+            ch = int(round(np.sqrt(target_area / aspect)))
+            if 0 < cw <= w and 0 < ch <= h:
+                return (int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)),
+                        ch, cw)
+        in_ratio = w / h
+        if in_ratio < min(ratio):
+            cw, ch = w, int(round(w / min(ratio)))
+        elif in_ratio > max(ratio):
+            ch, cw = h, int(round(h * max(ratio)))
+        else:
+            cw, ch = w, h
+        return (h - ch) // 2, (w - cw) // 2, ch, cw
+
+    def __call__(self, img: Any) -> Any:
+        window = _crop(img, *self.get_params(img, self.scale, self.ratio))
+        return Resize(self.size, self.interpolation, antialias=self.antialias)(window)
+
+    def __repr__(self) -> str:
+        return f"RandomResizedCrop(size={self.size}, scale={self.scale}, ratio={self.ratio})"
+
+
+class Grayscale:
+    """Luma ``0.2989 R + 0.587 G + 0.114 B`` (PIL's ``convert('L')`` for images), repeated to
+    ``num_output_channels`` (1 or 3)."""
+
+    def __init__(self, num_output_channels: int = 1) -> None:
+        if num_output_channels not in (1, 3):
+            raise ValueError(f"Grayscale: num_output_channels should be either 1 or 3, got "
+                             f"{num_output_channels}")
+        self.num_output_channels = num_output_channels
+
+    def __call__(self, img: Any) -> Any:
+        if _is_pil(img):
+            gray = img.convert("L")
+            return gray if self.num_output_channels == 1 else _pil().merge("RGB", [gray] * 3)
+        a, back = _as_array(img)
+        if a.shape[-3] == 1:
+            luma = a
+        else:
+            r, g, b = (a[..., c, :, :] for c in range(3))
+            luma = (0.2989 * r + 0.587 * g + 0.114 * b).astype(a.dtype)[..., None, :, :]
+        return back(np.repeat(luma, self.num_output_channels, axis=-3))
+
+    def __repr__(self) -> str:
+        return f"Grayscale(num_output_channels={self.num_output_channels})"
+
+
 __all__ = ["CenterCrop", "Compose", "InterpolationMode", "Lambda", "Normalize", "PILToTensor",
-           "Pad", "RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "Resize",
+           "Grayscale", "Pad", "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop", "RandomVerticalFlip", "Resize",
            "ToPILImage", "ToTensor"]
