@@ -5,10 +5,12 @@ processes (``worker.py``: torch's protocol, seeding, ``worker_init_fn``, ``prefe
 ``persistent_workers``, ``timeout``), giving the same batches in the same order. Workers pay off
 when each sample costs Python work (decoding, augmentation); for in-memory tensors NumPy
 indexing in one process is faster. ``pin_memory`` is accepted and does nothing (no GPU), and
-``in_order=False`` still delivers in order. When the dataset can hand over a whole batch from an index array
-(``TensorDataset``, a ``Subset`` of one, ``MNIST`` without transforms) and the default
-collate is used, each batch is one fancy-indexing operation instead of a Python loop over
-its samples; the result is the same as fetching and collating item by item.
+``in_order=False`` still delivers in order.
+
+When the dataset can hand over a whole batch from an index array (``TensorDataset``, a
+``Subset`` of one, ``MNIST`` without transforms) and the default collate is used, each batch is
+one fancy-indexing operation instead of a Python loop over its samples (in a worker too); the
+result is the same as fetching and collating item by item.
 """
 
 from __future__ import annotations

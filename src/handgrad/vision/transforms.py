@@ -447,6 +447,6 @@ class Grayscale:
         return f"Grayscale(num_output_channels={self.num_output_channels})"
 
 
-__all__ = ["CenterCrop", "Compose", "InterpolationMode", "Lambda", "Normalize", "PILToTensor",
-           "Grayscale", "Pad", "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop", "RandomVerticalFlip", "Resize",
-           "ToPILImage", "ToTensor"]
+__all__ = ["CenterCrop", "Compose", "Grayscale", "InterpolationMode", "Lambda", "Normalize",
+           "PILToTensor", "Pad", "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop",
+           "RandomVerticalFlip", "Resize", "ToPILImage", "ToTensor"]
