@@ -11,7 +11,7 @@ import numpy as np
 from ..tensor import Tensor, get_default_dtype, lift
 from . import init
 from .functional.normalization import (
-    batch_norm, group_norm, instance_norm, layer_norm, rms_norm,
+    batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm,
 )
 from .module import Module, Parameter
 
@@ -234,5 +234,17 @@ class InstanceNorm2d(_InstanceNorm):
     _input_dims = (3, 4)
 
 
+class LocalResponseNorm(Module):
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm1d",
-           "InstanceNorm2d", "batch_norm", "layer_norm"]
+           "InstanceNorm2d", "LocalResponseNorm", "batch_norm", "layer_norm"]

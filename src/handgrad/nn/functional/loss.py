@@ -15,7 +15,6 @@ from ...ops.loss import NllLoss
 from ...tensor import Tensor, lift
 from .distance import pairwise_distance
 
-
 _REDUCTIONS = ("mean", "sum", "none")
 
 

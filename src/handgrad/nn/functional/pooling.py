@@ -10,8 +10,8 @@ import numpy as np
 
 from ... import ops
 from ...ops.pool import (
-    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
-    avg_pool1d, avg_pool2d, lp_pool1d, lp_pool2d, max_pool1d, max_pool2d,
+    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
+    avg_pool2d, lp_pool1d, lp_pool2d, max_pool1d, max_pool2d,
 )
 from ...ops.volume import avg_pool3d, max_pool3d
 from ...tensor import Tensor, lift
