@@ -178,3 +178,27 @@ def test_worker_option_errors_as_torch():
             tdata.DataLoader(ds, **kw)
         with pytest.raises(ValueError, match="DataLoader: p"):
             DataLoader(ds, **kw)
+
+
+class Uneven(IterableDataset):
+    """Worker 0 streams 2 items, worker 1 streams 9: the loader must keep asking worker 1."""
+
+    def __iter__(self):
+        info = get_worker_info()
+        n = 2 if info.id == 0 else 9
+        return iter([float(100 * info.id + k) for k in range(n)])
+
+
+def test_uneven_streams_are_read_to_the_end():
+    ours = [float(v) for b in DataLoader(Uneven(), batch_size=1, num_workers=2,
+                                         prefetch_factor=1) for v in b.numpy()]
+
+    class Theirs(tdata.IterableDataset):
+        def __iter__(self):
+            info = tdata.get_worker_info()
+            n = 2 if info.id == 0 else 9
+            return iter([float(100 * info.id + k) for k in range(n)])
+
+    theirs = [float(v) for b in tdata.DataLoader(Theirs(), batch_size=1, num_workers=2,
+                                                 prefetch_factor=1) for v in b.numpy()]
+    assert ours == theirs and len(ours) == 11

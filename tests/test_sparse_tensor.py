@@ -9,6 +9,9 @@ import torch
 
 import handgrad as hg
 
+# torch warns once per process that it skips its own index checks; not what is tested here
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning")
+
 
 def _dense_with_zeros(seed: int, shape: tuple) -> np.ndarray:
     r = np.random.default_rng(seed)
@@ -32,7 +35,8 @@ def test_uncoalesced_entries_add_up_as_torch():
     indices = np.array([[1, 0, 1, 2], [2, 1, 2, 0]])
     values = np.array([1.0, 2.0, 3.5, -1.0], np.float32)
     h = hg.sparse_coo_tensor(hg.tensor(indices), hg.tensor(values), (3, 4))
-    t = torch.sparse_coo_tensor(torch.tensor(indices), torch.tensor(values), (3, 4))
+    t = torch.sparse_coo_tensor(torch.tensor(indices), torch.tensor(values), (3, 4),
+                                check_invariants=True)
     assert h.is_coalesced() == t.is_coalesced() is False
     with pytest.raises(RuntimeError, match="coalesce"):
         h.indices()

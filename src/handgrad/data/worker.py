@@ -264,6 +264,7 @@ class MultiProcessIter:
                 self.rcvd_idx += 1
                 if isinstance(data, _IterableEnd):
                     self.active[worker_id] = False
+                    self._put()  # the task goes to a worker whose stream may still run
                     continue
                 if isinstance(data, _WorkerFailure):
                     self.shutdown()
