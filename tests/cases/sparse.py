@@ -1,7 +1,7 @@
-"""Parity case for the sparse @ dense product (``torch.sparse.mm``): the sparse matrix is a
-constant built inside the case from integer indices and values passed as parameters, with
-duplicate entries (uncoalesced: they add up) and empty rows or columns; only the dense operand
-is differentiated."""
+"""Parity cases for the sparse @ dense product (``torch.sparse.mm``): the sparse matrix is built
+inside the case from integer indices (a parameter), with duplicate entries (uncoalesced: they
+add up) and empty rows or columns. First the values are constants and only the dense operand is
+differentiated; then the values are an input too."""
 
 from __future__ import annotations
 
@@ -30,3 +30,20 @@ def _sparse_mm(lib, b, indices, values, size):
 CASES = {
     "sparse_mm": [Case(_sparse_mm, _sparse_mm_draw)],
 }
+
+
+def _sparse_mm_values_draw(data):
+    arrays, params = _sparse_mm_draw(data)
+    return arrays + [params.pop("values")], params
+
+
+def _sparse_mm_values(lib, b, values, indices, size):
+    a = lib.sparse_coo_tensor(lib.tensor(indices), values, size, check_invariants=True)
+    return lib.sparse.mm(a, b)
+
+
+# The values in the graph too (learnable edge weights): dL/dv_k = g[r_k] . B[c_k]. torch's
+# gradient with respect to the values is not itself differentiable (its second derivatives
+# are missing), so second order is checked by finite differences of handgrad's gradient only.
+CASES["sparse_mm"].append(Case(_sparse_mm_values, _sparse_mm_values_draw, second=False,
+                               note="values require grad"))

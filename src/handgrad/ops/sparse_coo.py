@@ -2,9 +2,11 @@
 networks: a normalised adjacency matrix times node features.
 
 A ``SparseCOOTensor`` holds ``indices`` (int64, sparse_dim x nnz) and ``values`` (nnz,) as
-NumPy arrays; duplicate indices are allowed (uncoalesced) and add up, as in torch. It is data,
-not a node of the graph: gradients flow to the dense operand of ``sparse_mm`` only (the
-adjacency of a GCN is a constant), so ``requires_grad=True`` on a sparse tensor is refused.
+NumPy arrays; duplicate indices are allowed (uncoalesced) and add up, as in torch. Gradients
+reach the dense operand of ``sparse_mm`` and, when the sparse tensor was built from a ``values``
+tensor that requires grad (``sparse_coo_tensor(indices, values)``, or ``x.to_sparse()`` of such
+an ``x``), those values too: learnable edge weights. A sparse *leaf* that requires grad (a
+gradient stored as a sparse ``.grad``) is not provided.
 
 The product is computed by ``scipy.sparse`` (CSR times dense), an optional dependency imported
 on first use: ``pip install scipy`` (it comes with ``handgrad[extras]`` through scikit-learn).
@@ -18,6 +20,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, lift
+from .index import scatter_add
+from .shape import index_select
 
 
 def _scipy_sparse() -> Any:
@@ -39,18 +43,23 @@ class SparseCOOTensor:
 
     is_sparse = True
     is_cuda = False
-    requires_grad = False
     grad = None
     device = "cpu"
     layout = "sparse_coo"
 
     def __init__(self, indices: np.ndarray, values: np.ndarray, size: tuple,
-                 coalesced: bool = False) -> None:
+                 coalesced: bool = False, tracked: Tensor | None = None) -> None:
         self._ind = indices
         self._val = values
         self._shape = tuple(int(s) for s in size)
         self._coalesced = coalesced
         self._csr: Any = None  # the scipy matrix of a 2-D tensor, built on first product
+        # the values as a tensor in the graph, when they require grad (their array is _val)
+        self._tracked = tracked if tracked is not None and tracked.requires_grad else None
+
+    @property
+    def requires_grad(self) -> bool:  # type: ignore[override]
+        return self._tracked is not None
 
     # ---- what it is --------------------------------------------------------------------------
 
@@ -88,7 +97,7 @@ class SparseCOOTensor:
         return Tensor._wrap(self._ind)
 
     def _values(self) -> Tensor:
-        return Tensor._wrap(self._val)
+        return self._tracked if self._tracked is not None else Tensor._wrap(self._val)
 
     def indices(self) -> Tensor:
         if not self._coalesced:
@@ -100,7 +109,7 @@ class SparseCOOTensor:
         if not self._coalesced:
             raise RuntimeError("values: cannot get values on an uncoalesced tensor, please "
                                "call .coalesce() first")
-        return Tensor._wrap(self._val)
+        return self._values()
 
     # ---- conversions -------------------------------------------------------------------------
 
@@ -114,14 +123,27 @@ class SparseCOOTensor:
         flat = np.ravel_multi_index(tuple(self._ind), self._shape) if self._shape else \
             np.zeros(self._val.shape[0], np.int64)
         unique, inverse = np.unique(flat, return_inverse=True)
-        values = np.zeros(unique.shape[0], self._val.dtype)
-        np.add.at(values, inverse, self._val)
         indices = np.stack(np.unravel_index(unique, self._shape)).astype(np.int64) \
             if self._shape else np.zeros((0, unique.shape[0]), np.int64)
-        return SparseCOOTensor(indices.reshape(len(self._shape), -1), values, self._shape,
-                               coalesced=True)
+        indices = indices.reshape(len(self._shape), -1)
+        if self._tracked is not None:  # summed in the graph: each duplicate gets the gradient
+            summed = scatter_add(Tensor._wrap(np.zeros(unique.shape[0], self._val.dtype)), 0,
+                                 Tensor._wrap(inverse.reshape(-1).astype(np.int64)),
+                                 self._tracked)
+            return SparseCOOTensor(indices, summed._data, self._shape, True, summed)
+        values = np.zeros(unique.shape[0], self._val.dtype)
+        np.add.at(values, inverse, self._val)
+        return SparseCOOTensor(indices, values, self._shape, coalesced=True)
 
     def to_dense(self, dtype: Any = None) -> Tensor:
+        if self._tracked is not None:  # differentiable: a scatter-add of the values
+            flat = np.ravel_multi_index(tuple(self._ind), self._shape) if self._shape else \
+                np.zeros(self._val.shape[0], np.int64)
+            size = int(np.prod(self._shape))
+            out = scatter_add(Tensor._wrap(np.zeros(size, self._val.dtype)), 0,
+                              Tensor._wrap(flat.astype(np.int64)), self._tracked)
+            out = out.reshape(self._shape)
+            return out if dtype is None else out.to(dtype)
         out = np.zeros(self._shape, self._val.dtype)
         np.add.at(out, tuple(self._ind), self._val)
         return Tensor._wrap(out if dtype is None else out.astype(dtype))
@@ -133,6 +155,9 @@ class SparseCOOTensor:
         dtype = kwargs.get("dtype", args[0] if args else None)
         if dtype is None or isinstance(dtype, str):  # a device: handgrad runs on the CPU
             return self
+        if self._tracked is not None:
+            v = self._tracked.to(dtype)
+            return SparseCOOTensor(self._ind, v._data, self._shape, self._coalesced, v)
         return SparseCOOTensor(self._ind, self._val.astype(dtype), self._shape, self._coalesced)
 
     def float(self) -> "SparseCOOTensor":
@@ -145,18 +170,18 @@ class SparseCOOTensor:
         return self
 
     def detach(self) -> "SparseCOOTensor":
-        return self
+        return SparseCOOTensor(self._ind, self._val, self._shape, self._coalesced)
 
     def t(self) -> "SparseCOOTensor":
         if self.ndim != 2:
             raise RuntimeError(f"t: expects a 2-D sparse tensor, got shape {self._shape}")
-        return SparseCOOTensor(self._ind[::-1].copy(), self._val, self._shape[::-1])
+        return self.transpose(0, 1)
 
     def transpose(self, dim0: int, dim1: int) -> "SparseCOOTensor":
         order = list(range(self.ndim))
         order[dim0], order[dim1] = order[dim1], order[dim0]
         return SparseCOOTensor(self._ind[order].copy(), self._val,
-                               tuple(self._shape[d] for d in order))
+                               tuple(self._shape[d] for d in order), tracked=self._tracked)
 
     def _scipy(self) -> Any:
         """The matrix as ``scipy.sparse.csr_matrix`` (duplicates summed), cached: a GCN
@@ -178,6 +203,9 @@ class SparseCOOTensor:
     def __mul__(self, other: Any) -> "SparseCOOTensor":
         if isinstance(other, (int, float, np.number)) or (isinstance(other, Tensor)
                                                           and other.ndim == 0):
+            if self._tracked is not None or (isinstance(other, Tensor) and other.requires_grad):
+                v = self._values() * other
+                return SparseCOOTensor(self._ind, v._data, self._shape, self._coalesced, v)
             scale = np.asarray(_array(other), self._val.dtype)
             return SparseCOOTensor(self._ind, self._val * scale, self._shape, self._coalesced)
         return NotImplemented
@@ -191,26 +219,49 @@ class SparseCOOTensor:
 
 
 class SparseMM(Function):
-    """out = A @ B for a sparse constant A (m x k) and a dense B (k x n).
+    """out = A @ B for a sparse A (m x k, entries v_k at (r_k, c_k)) and a dense B (k x n).
 
-    out_ij = sum_l A_il B_lj, so d out_ij / d B_lj' = A_il [j = j'] and
-    dL/dB_lj = sum_i A_il g_ij: dL/dB = A^T g, again a sparse @ dense product (so the gradient is
-    itself differentiable with respect to g). A carries no gradient (see the module docstring).
-    Shapes: A m x k, B k x n, g m x n, dL/dB k x n. Duplicate entries of A add up on both sides.
+    out_ij = sum_k [r_k = i] v_k B_{c_k j}, so
+
+    - dL/dB_lj = sum_i A_il g_ij: dL/dB = A^T g, again a sparse @ dense product (so the gradient
+      is itself differentiable with respect to g and to the values);
+    - dL/dv_k = sum_j g_{r_k j} B_{c_k j}: row r_k of g times row c_k of B, one number per stored
+      entry (duplicates each get the gradient of their position, as in torch).
+
+    The values are an input only when they require grad (``values``); the sparsity pattern is a
+    parameter. Shapes: A m x k, B k x n, g m x n, dL/dB k x n, dL/dv (nnz,).
     """
 
     name = "sparse_mm"
-    uses_inputs = False
+    uses_inputs = True
 
-    def forward(self, b: np.ndarray, sparse: SparseCOOTensor) -> np.ndarray:
+    def forward(self, b: np.ndarray, values: np.ndarray | None = None, *,
+                sparse: SparseCOOTensor) -> np.ndarray:
         self.sparse = sparse
         m, n = sparse.shape[0], b.shape[1]
         if sparse._nnz() == 0 or 0 in sparse.shape or n == 0:
             return np.zeros((m, n), b.dtype)
+        if values is not None:
+            # values in the graph may be stepped in place by an optimizer: no cached matrix
+            matrix = _scipy_sparse().coo_matrix((values, (sparse._ind[0], sparse._ind[1])),
+                                                shape=sparse.shape).tocsr()
+            return np.asarray(matrix @ b, dtype=b.dtype)
         return np.asarray(sparse._scipy() @ b, dtype=b.dtype)
 
-    def backward(self, g: Tensor) -> Tensor:
-        return SparseMM.apply(g, sparse=self.sparse.t())
+    def backward(self, g: Tensor) -> tuple:
+        b = self.inputs[0]
+        tracked = self.inputs[1] if len(self.inputs) > 1 else None
+        pattern = self.sparse
+        gb = gv = None
+        if self.needs_input_grad[0]:
+            at = pattern.t()
+            gb = (SparseMM.apply(g, tracked, sparse=at) if tracked is not None
+                  else SparseMM.apply(g, sparse=at))
+        if tracked is not None and self.needs_input_grad[1]:
+            rows = Tensor._wrap(pattern._ind[0])
+            cols = Tensor._wrap(pattern._ind[1])
+            gv = (index_select(g, 0, rows) * index_select(b, 0, cols)).sum(-1)
+        return (gb,) if tracked is None else (gb, gv)
 
 
 def mm(mat1: SparseCOOTensor, mat2: Tensor) -> Tensor:
@@ -232,6 +283,8 @@ def mm(mat1: SparseCOOTensor, mat2: Tensor) -> Tensor:
     if mat1.dtype != b.dtype:
         raise RuntimeError(f"sparse.mm: expected mat1 and mat2 of the same dtype, got "
                            f"{mat1.dtype} and {b.dtype}")
+    if mat1._tracked is not None:
+        return SparseMM.apply(b, mat1._tracked, sparse=mat1)
     return SparseMM.apply(b, sparse=mat1)
 
 
@@ -243,9 +296,9 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = No
     sparse_dim x nnz); ``size`` defaults to the largest index + 1 along each dimension. Indices
     out of range raise an error naming the dimension."""
     if requires_grad:
-        raise NotImplementedError("sparse_coo_tensor: gradients with respect to sparse values "
-                                  "are not provided (only the dense operand of sparse.mm gets "
-                                  "one); leave requires_grad=False")
+        raise NotImplementedError("sparse_coo_tensor: a sparse leaf that requires grad is not "
+                                  "provided; pass a values tensor that requires grad instead "
+                                  "(its gradient arrives there)")
     ind = _array(indices)
     if ind.dtype.kind not in "iu":
         raise RuntimeError(f"sparse_coo_tensor: indices must be an int64 tensor, got "
@@ -277,21 +330,29 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = No
                 raise RuntimeError(f"sparse_coo_tensor: index {bad} in dimension {d} is out of "
                                    f"bounds for size {size[d]}")
     coalesced = bool(is_coalesced) if is_coalesced is not None else ind.shape[1] <= 1
+    if isinstance(values, Tensor) and values.requires_grad:
+        tracked = values if dtype is None else values.to(dtype)
+        return SparseCOOTensor(ind.copy(), tracked._data, size, coalesced, tracked)
     return SparseCOOTensor(ind.copy(), val.copy(), size, coalesced)
 
 
 def to_sparse(input: Tensor, sparse_dim: int | None = None) -> SparseCOOTensor:
     """``Tensor.to_sparse()``: the nonzero entries (NaN counts as nonzero) in row-major order,
     coalesced."""
-    a = lift(input)._data
+    x = lift(input)
+    a = x._data
     if sparse_dim is not None and sparse_dim != a.ndim:
         raise NotImplementedError(f"to_sparse: only sparse_dim = ndim ({a.ndim}) is provided "
                                   f"(no dense dimensions), got {sparse_dim}")
     if a.ndim == 0:
         raise RuntimeError("to_sparse: a 0-d tensor has no sparse form here; reshape it to (1,)")
     nz = np.nonzero(a != 0)
-    return SparseCOOTensor(np.stack(nz).astype(np.int64).reshape(a.ndim, -1),
-                           a[nz].copy(), a.shape, coalesced=True)
+    indices = np.stack(nz).astype(np.int64).reshape(a.ndim, -1)
+    if x.requires_grad:  # the values stay in the graph: gradients reach x at its nonzeros
+        flat = Tensor._wrap(np.ravel_multi_index(nz, a.shape).astype(np.int64))
+        values = index_select(x.reshape(-1), 0, flat)
+        return SparseCOOTensor(indices, values._data, a.shape, True, values)
+    return SparseCOOTensor(indices, a[nz].copy(), a.shape, coalesced=True)
 
 
 def spmm(mat1: SparseCOOTensor, mat2: Tensor) -> Tensor:
