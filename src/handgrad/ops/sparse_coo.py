@@ -266,7 +266,8 @@ class SparseMM(Function):
 
 def mm(mat1: SparseCOOTensor, mat2: Tensor) -> Tensor:
     """``torch.sparse.mm``: a 2-D sparse tensor times a 2-D dense tensor, giving a dense tensor
-    whose gradient reaches ``mat2``. (The sparse @ sparse form of torch is not provided.)"""
+    whose gradient reaches ``mat2`` and, when they require grad, ``mat1``'s values. (The
+    sparse @ sparse form of torch is not provided.)"""
     if not isinstance(mat1, SparseCOOTensor):
         raise TypeError(f"sparse.mm: mat1 must be a sparse COO tensor (hg.sparse_coo_tensor or "
                         f"Tensor.to_sparse()), got {type(mat1).__name__}")
