@@ -357,10 +357,12 @@ def _cifar_layout(root: Path) -> tuple[np.ndarray, list]:
     data = rng.integers(0, 256, (10, 3072), dtype=np.uint8)
     labels = rng.integers(0, 10, 10).tolist()
     for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)]):
-        with open(folder / name, "wb") as f:
-            pickle.dump({"batch_label": name, "labels": labels[2 * i:2 * i + 2],
-                         "data": data[2 * i:2 * i + 2], "filenames": [b"a.png", b"b.png"]}, f,
-                        protocol=2)
+        raw = pickle.dumps({"batch_label": name, "labels": labels[2 * i:2 * i + 2],
+                            "data": data[2 * i:2 * i + 2], "filenames": [b"a.png", b"b.png"]},
+                           protocol=2)
+        # the published files name NumPy 1's module, numpy.core.multiarray
+        (folder / name).write_bytes(raw.replace(b"numpy._core.multiarray",
+                                                b"numpy.core.multiarray"))
     with open(folder / "test_batch", "wb") as f:
         pickle.dump({"labels": labels[:3], "data": data[:3]}, f)
     with open(folder / "batches.meta", "wb") as f:
