@@ -124,7 +124,19 @@ def worker_loop(dataset: Any, index_queue: Any, result_queue: Any, collate_fn: C
                 batched: bool, iterable: bool, batch_size: int | None, drop_last: bool,
                 seed: int, worker_id: int, num_workers: int, init_fn: Callable | None,
                 parent_pid: int) -> None:
-    """The body of one worker process."""
+    """The body of one worker process. Ctrl-C reaches the whole process group: the worker
+    leaves quietly and the main process raises ``KeyboardInterrupt`` (as torch's workers)."""
+    try:
+        _worker_body(dataset, index_queue, result_queue, collate_fn, batched, iterable,
+                     batch_size, drop_last, seed, worker_id, num_workers, init_fn, parent_pid)
+    except KeyboardInterrupt:
+        pass
+
+
+def _worker_body(dataset: Any, index_queue: Any, result_queue: Any, collate_fn: Callable,
+                 batched: bool, iterable: bool, batch_size: int | None, drop_last: bool,
+                 seed: int, worker_id: int, num_workers: int, init_fn: Callable | None,
+                 parent_pid: int) -> None:
     global _worker_info
     # On exit, do not wait for the queue's feeder thread to flush into a pipe the parent may
     # have stopped reading (it reads what it needs before telling workers to stop).
