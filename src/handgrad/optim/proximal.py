@@ -12,6 +12,21 @@ from ..tensor import Tensor
 from .optimizer import Optimizer, _check, required
 
 
+def shrink(a: np.ndarray, t: Any) -> np.ndarray:
+    """Soft thresholding S_t(a) = sign(a) max(|a| - t, 0), the proximal map of t ||.||_1: the one
+    implementation on arrays, used by ``L1Prox`` here and by the Lasso solvers of
+    ``handgrad.sparse`` (whose ``soft_threshold`` adds the checks and a tensor form)."""
+    return np.sign(a) * np.maximum(np.abs(a) - t, 0)
+
+
+def fista_extrapolate(x: np.ndarray, x_prev: np.ndarray, t: float) -> tuple[np.ndarray, float]:
+    """FISTA's momentum (Beck & Teboulle 2009): t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2 and the
+    next point y_{k+1} = x_k + (t_k - 1) / t_{k+1} (x_k - x_{k-1}). Returns (y_{k+1}, t_{k+1});
+    shared by ``FISTA`` and ``handgrad.sparse.fista``."""
+    t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
+    return x + ((t - 1) / t_next) * (x - x_prev), t_next
+
+
 class L2Prox:
     r"""R(theta) = ||theta||^2 / 2. The proximal step
     argmin_theta <g, theta - theta_t> + lam ||theta||^2 / 2 + ||theta - theta_t||^2 / (2 lr)
@@ -31,7 +46,7 @@ class L1Prox:
     zero. Iterated, this is ISTA (Daubechies, Defrise & De Mol 2004)."""
 
     def __call__(self, a: np.ndarray, step: float) -> np.ndarray:
-        return np.sign(a) * np.maximum(np.abs(a) - step, 0)
+        return shrink(a, step)
 
     def __repr__(self) -> str:
         return "L1Prox()"
@@ -183,9 +198,6 @@ class FISTA(ProximalSGD):
                 state = self.state[p] = {"x": Tensor._wrap(y.copy()), "t": 1.0}
             x_prev = state["x"]._data
             x = self._prox(y - lr * g, lr * lam).astype(y.dtype, copy=False)
-            t = state["t"]
-            t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
-            y[...] = x + ((t - 1) / t_next) * (x - x_prev)
+            y[...], state["t"] = fista_extrapolate(x, x_prev, state["t"])
             x_prev[...] = x
-            state["t"] = t_next
             self._bump(p)

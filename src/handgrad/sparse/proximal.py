@@ -53,6 +53,7 @@ import numpy as np
 
 from ..ops import abs as hg_abs
 from ..ops import relu, sign
+from ..optim.proximal import fista_extrapolate, shrink
 from ..tensor import Tensor
 from .._validation import as_data, positive_int
 
@@ -91,12 +92,7 @@ def soft_threshold(x: Any, t: Any) -> Any:
     if isinstance(x, Tensor):
         thr = t if isinstance(t, Tensor) else Tensor._wrap(t_arr.astype(x.dtype))
         return sign(x) * relu(hg_abs(x) - thr)
-    return np.sign(x) * np.maximum(np.abs(x) - t_arr, 0.0)
-
-
-def _shrink(x: np.ndarray, t: float) -> np.ndarray:
-    """``soft_threshold`` on arrays, without the checks (the solvers' inner loop)."""
-    return np.sign(x) * np.maximum(np.abs(x) - t, 0.0)
+    return shrink(x, t_arr)
 
 
 # ---- argument checks -------------------------------------------------------------------------
@@ -205,7 +201,7 @@ def ista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step
     """The ISTA iterations on the normal-equation data A^T A, A^T b (no checks; ``tol``
     absolute; ``record(x)`` called after each step). Returns (x, n_iter, converged)."""
     for k in range(1, max_iter + 1):
-        new = _shrink(x - step * (ata @ x - atb), step * lam)
+        new = shrink(x - step * (ata @ x - atb), step * lam)
         mapping = np.abs(x - new).max() / step
         x = new
         if record is not None:
@@ -220,11 +216,10 @@ def fista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, ste
     """The FISTA iterations (see ``ista_steps``)."""
     y, t = x.copy(), 1.0
     for k in range(1, max_iter + 1):
-        new = _shrink(y - step * (ata @ y - atb), step * lam)
+        new = shrink(y - step * (ata @ y - atb), step * lam)
         mapping = np.abs(y - new).max() / step
-        t_next = (1.0 + np.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        y = new + ((t - 1.0) / t_next) * (new - x)
-        x, t = new, t_next
+        y, t = fista_extrapolate(new, x, t)
+        x = new
         if record is not None:
             record(x)
         if mapping <= tol:
