@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import write_json
+from ..threads import limit_threads
 from .common import CommandError
 from .common import positive_float as _positive_float
 from .common import positive_int as _positive_int
@@ -111,7 +113,6 @@ def _load(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from ..attacks.gradient import robust_accuracy
     from ..random import Generator
-    from ..train.job import blas_threads, write_json
 
     path, model, x, y, model_name, data_name, class_names = _load(args)
     out = Path(args.out) if args.out is not None else path.parent
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         alpha = args.alpha if args.alpha is not None else (lambda e: 2.5 * e / args.steps)
         return {"alpha": alpha, "steps": args.steps, "generator": Generator(args.seed)}
 
-    with blas_threads(1):
+    with limit_threads(1):
         accuracy = {labels[m]: robust_accuracy(model, x, y, eps, m,
                                                **(pgd_kwargs() if m == "pgd" else {}))
                     for m in methods}

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..files import write_json
+
 DATA_SETS = ("digits", "mnist5k")
 
 
@@ -152,26 +154,11 @@ def library_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
 def write_report(out: Path, name: str, report: dict, files: dict[str, str]) -> None:
     """Write ``report`` (with the names of the files written) as ``out/name`` and print where
     everything is."""
-    from ..train.job import write_json
-
     out.mkdir(parents=True, exist_ok=True)
     report["files"] = dict(files)
     files["numbers"] = str(write_json(out / name, report))
     for key, path in files.items():
         print(f"  {key + ':':<22} {path}")
-
-
-def single_threaded() -> Any:
-    """A context limiting every thread pool threadpoolctl knows (BLAS and OpenMP) to one thread:
-    scikit-learn's OpenMP loops on these small problems are tens of times slower with threads
-    competing for two busy cores. A no-op without threadpoolctl."""
-    import contextlib
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1)
 
 
 def plots_or_note(draw: Callable[[], dict[str, str]]) -> dict[str, str]:

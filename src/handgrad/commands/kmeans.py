@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from ..threads import limit_threads
 from . import common as util
 from .common import CommandError
 
@@ -75,7 +76,7 @@ def reference_inertia(x: np.ndarray, k: int, n_init: int, seed: int) -> float | 
         from sklearn.cluster import KMeans as SkKMeans
     except ImportError:
         return None
-    with util.single_threaded():
+    with limit_threads(1, user_api=None):
         return float(SkKMeans(k, n_init=n_init, random_state=seed).fit(x).inertia_)
 
 
@@ -86,7 +87,6 @@ def _rate_name(rate: str | float) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..cluster.kmeans import KMeans
     from ..cluster.online import OnlineKMeans
-    from ..train.job import blas_threads
 
     out = util.output_folder(args.out)
     if not args.online:
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     rate = args.learning_rate if args.learning_rate is not None else "inverse"
 
     runs: dict[str, dict] = {}
-    with blas_threads(1):
+    with limit_threads(1):
         started = time.perf_counter()
         if args.online:
             model = util.library_call(

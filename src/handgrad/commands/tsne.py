@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from ..threads import limit_threads
 from . import common as util
 from .common import CommandError
 
@@ -74,7 +75,7 @@ def trustworthiness(x: np.ndarray, embedding: np.ndarray) -> float | None:
         from sklearn.manifold import trustworthiness as sk_trustworthiness
     except ImportError:
         return None
-    with util.single_threaded():
+    with limit_threads(1, user_api=None):
         return float(sk_trustworthiness(x, embedding, n_neighbors=_NEIGHBOURS))
 
 
@@ -100,7 +101,6 @@ def embed(x: np.ndarray, kernel: str, perplexity: float, n_iter: int, learning_r
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.job import blas_threads
 
     out = util.output_folder(args.out)
     x_all, y_all, _ = util.load_images(args.data)
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     names = {"student-t": "t-SNE (Student-t)", "gaussian": "symmetric SNE (Gaussian)"}
 
     results, embeddings = {}, {}
-    with blas_threads(1):
+    with limit_threads(1):
         for kernel in kernels:
             started = time.perf_counter()
             model = embed(x, kernel, args.perplexity, args.n_iter, args.learning_rate, args.seed)
