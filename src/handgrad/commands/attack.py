@@ -20,19 +20,13 @@ import numpy as np
 
 from ..files import write_json
 from ..threads import limit_threads
-from .common import CommandError
+from .common import CommandError, comma_list
 from .common import positive_float as _positive_float
 from .common import positive_int as _positive_int
 
 
 def _eps_list(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") \
-            from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one value of eps")
+    values = comma_list(text, float, "numbers", "expected at least one value of eps")
     bad = [v for v in values if not (math.isfinite(v) and 0 <= v <= 1)]
     if bad:
         raise argparse.ArgumentTypeError(f"each eps must be in [0, 1] (pixel units), got {bad[0]}")

@@ -29,14 +29,18 @@ class CommandError(Exception):
 # ---- argument types ----------------------------------------------------------------------------
 
 
-def positive_int(text: str) -> int:
+def _integer(text: str, minimum: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a {what}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _integer(text, 1, "positive integer")
 
 
 def positive_float(text: str) -> float:
@@ -50,14 +54,20 @@ def positive_float(text: str) -> float:
 
 
 def seed(text: str) -> int:
+    return _integer(text, 0, "non-negative integer")
+
+
+def comma_list(text: str, convert: Callable[[str], Any], what: str, empty: str) -> list:
+    """``text`` split at commas, each piece converted (``int``, ``float``); a piece that does not
+    convert is an argparse error naming ``what``, no piece at all the error ``empty``."""
     try:
-        value = int(text)
+        values = [convert(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") \
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") \
             from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
+    if not values:
+        raise argparse.ArgumentTypeError(empty)
+    return values
 
 
 def number(text: str, low: float | None = None, high: float | None = None,

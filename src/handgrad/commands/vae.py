@@ -20,7 +20,7 @@ import numpy as np
 
 from ..files import write_json
 from ..threads import limit_threads
-from .common import CommandError
+from .common import CommandError, comma_list
 from .common import positive_float as _positive_float
 from .common import positive_int as _positive_int
 
@@ -39,12 +39,8 @@ def _sigma(text: str) -> str | float:
 
 
 def _widths(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated widths, got {text!r}") \
-            from None
-    if not values or min(values) < 1:
+    values = comma_list(text, int, "widths", f"widths must be positive integers, got {text!r}")
+    if min(values) < 1:
         raise argparse.ArgumentTypeError(f"widths must be positive integers, got {text!r}")
     return values
 

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ..tensor import Tensor, lift
+from ..tensor import Tensor
+from .linalg import linear_arguments
 
 
 def weight_and_bias_grads(s: Any, x: Any, y: Any, w: Any, r: Any) -> tuple[Any, Any]:
@@ -78,20 +79,7 @@ class NormalizedLinearFn(Function):
 def normalized_linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = (x W^T + b) / ||W_rows||: ``F.linear`` with every output unit divided by the norm of
     its weight row."""
-    x, w = lift(input), lift(weight)
-    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
-        raise RuntimeError(
-            f"normalized_linear: input of shape {x.shape} does not match weight of shape "
-            f"{w.shape} (expected input (..., {w.shape[-1] if w.ndim else '?'}))"
-        )
-    if bias is None:
-        return NormalizedLinearFn.apply(x, w)
-    b = lift(bias, w)
-    if b.shape != (w.shape[0],):
-        raise RuntimeError(
-            f"normalized_linear: bias of shape {b.shape} does not match weight {w.shape}"
-        )
-    return NormalizedLinearFn.apply(x, w, b)
+    return NormalizedLinearFn.apply(*linear_arguments("normalized_linear", input, weight, bias))
 
 
 __all__ = ["NormalizedLinearFn", "normalized_linear"]
