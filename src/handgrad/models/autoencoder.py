@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import nn
+from .._validation import as_batch
 from ..autograd import no_grad
 from ..random import Generator
 from ..tensor import Tensor, lift
@@ -153,16 +154,6 @@ def conv_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
     return Autoencoder(nn.Sequential(*enc), nn.Sequential(*dec))
 
 
-def _as_array(op: str, data: Any) -> np.ndarray:
-    if hasattr(data, "tensors"):  # a TensorDataset: its inputs
-        data = data.tensors[0]
-    array = data._data if isinstance(data, Tensor) else np.asarray(data)
-    if array.dtype.kind != "f" or array.ndim < 2 or array.shape[0] == 0:
-        raise ValueError(f"{op}: data must be a non-empty floating-point batch (N, ...), got "
-                         f"dtype {array.dtype} shape {array.shape}")
-    return array
-
-
 def fit_autoencoder(model: Autoencoder, data: Any, epochs: int = 10, lr: float = 0.1,
                     momentum: float = 0.9, batch_size: int = 64,
                     generator: Generator | None = None) -> list[float]:
@@ -174,7 +165,7 @@ def fit_autoencoder(model: Autoencoder, data: Any, epochs: int = 10, lr: float =
     from ..optim import SGD
 
     op = "fit_autoencoder"
-    x = _as_array(op, data)
+    x = as_batch(op, data)
     for name, v in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{op}: {name} must be a positive int, got {v!r}")
@@ -199,7 +190,7 @@ def fit_autoencoder(model: Autoencoder, data: Any, epochs: int = 10, lr: float =
 @no_grad()
 def reconstruct(model: Autoencoder, data: Any, batch_size: int = 256) -> np.ndarray:
     """The model's reconstructions of ``data`` (N, ...), as a NumPy array, without a graph."""
-    x = _as_array("reconstruct", data)
+    x = as_batch("reconstruct", data)
     return np.concatenate([model(Tensor._wrap(x[i:i + batch_size]))._data
                            for i in range(0, len(x), batch_size)])
 

@@ -57,6 +57,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import nn
+from .._validation import as_batch
 from ..autograd import no_grad
 from ..nn.module import Parameter
 from ..random import Generator, _generator
@@ -323,7 +324,7 @@ class VAE(nn.Module):
             raise ValueError(f"VAE.set_optimal_sigma: the model was built with "
                              f"sigma={self.sigma_mode!r}; the closed-form sigma is for "
                              f"sigma='optimal'")
-        x = _as_array("VAE.set_optimal_sigma", data)
+        x = as_batch("VAE.set_optimal_sigma", data)
         total = 0.0
         for i in range(0, len(x), batch_size):
             xb = Tensor._wrap(x[i:i + batch_size])
@@ -354,23 +355,13 @@ class VAE(nn.Module):
 # ---- training and evaluation -----------------------------------------------------------------
 
 
-def _as_array(op: str, data: Any) -> np.ndarray:
-    if hasattr(data, "tensors"):  # a TensorDataset: its inputs
-        data = data.tensors[0]
-    array = data._data if isinstance(data, Tensor) else np.asarray(data)
-    if array.dtype.kind != "f" or array.ndim < 2 or array.shape[0] == 0:
-        raise ValueError(f"{op}: data must be a non-empty floating-point batch (N, ...), got "
-                         f"dtype {array.dtype} shape {array.shape}")
-    return array
-
-
 @no_grad()
 def evaluate_elbo(model: VAE, data: Any, batch_size: int = 512,
                   generator: Generator | None = None) -> dict[str, float]:
     """The mean ELBO of ``data`` in nats per example, with its pieces (``log_likelihood``,
     ``kl``, ``squared_error``) and the current ``sigma``; one z per example from ``generator``.
     """
-    x = _as_array("evaluate_elbo", data)
+    x = as_batch("evaluate_elbo", data)
     sums = {"elbo": 0.0, "log_likelihood": 0.0, "kl": 0.0, "squared_error": 0.0}
     model.eval()
     for i in range(0, len(x), batch_size):
@@ -408,7 +399,7 @@ def fit_vae(model: VAE, data: Any, epochs: int = 10, lr: float = 1e-3, batch_siz
     from ..optim import Adam
 
     op = "fit_vae"
-    x = _as_array(op, data)
+    x = as_batch(op, data)
     for name, v in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{op}: {name} must be a positive int, got {v!r}")
