@@ -1,6 +1,8 @@
 """Prior shift: re-weighting a classifier's posteriors to new class priors, known or estimated.
 
-Setting (problem set 002, Assignment 7). A classifier was trained on data distributed as
+Used in exercise 002-a7.
+
+Setting. A classifier was trained on data distributed as
 p(x, y) = p(x|y) p(y) and outputs p(y|x). In application the class-conditionals p(x|y) stay the
 same but the priors change to p*(y):
 

@@ -11,7 +11,7 @@ lowest inertia kept). With ``--online``: ``handgrad.cluster.OnlineKMeans``, one 
 (``--batch-size``), ``--passes`` shuffled passes, and the per-centre rate 1/n_k (``inverse``) or
 a constant one; it is run a second time with the other kind of rate (a constant 0.05 against
 ``inverse``, ``inverse`` against a constant) to show that with a constant rate the centres keep
-moving while with 1/n_k they converge (problem set 002, Assignment 8).
+moving while with 1/n_k they converge.
 
 Reports the inertia J = sum_i min_k ||x_i - y_k||^2, scikit-learn's for comparison when it is
 installed (``sklearn.cluster.KMeans`` with the same k and number of runs), the purity of the

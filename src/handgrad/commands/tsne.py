@@ -8,7 +8,7 @@ with ``handgrad.manifold.TSNE`` (exact, PCA initialisation) and reports, for eac
 the final KL(P || Q), the trustworthiness of the embedding (scikit-learn's
 ``sklearn.manifold.trustworthiness`` with 5 neighbours, skipped with a note when scikit-learn
 is not installed) and the time. ``--kernel both`` runs the Student-t kernel (t-SNE) and the
-Gaussian one (symmetric SNE, problem set 004 question 8) on the same points: the second squeezes
+Gaussian one (symmetric SNE) on the same points: the second squeezes
 the classes together (the crowding problem).
 
 Writes to ``--out``: ``tsne.json`` (settings and numbers), ``tsne_embedding.npz`` (the indices

@@ -17,7 +17,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def reconstruction_loss(x: Tensor, x_hat: Tensor, reduction: str = "mean") -> Tensor:
-    """L = (1/N) sum_n ||x_n - x^_n||^2 (004, question 6a): each example's squared error summed
+    """L = (1/N) sum_n ||x_n - x^_n||^2: each example's squared error summed
     over its features, then averaged (``'mean'``), summed (``'sum'``) or kept per example
     (``'none'``, shape (N,)). ``x`` and ``x_hat`` are (N, ...) of the same shape.
 
@@ -75,7 +75,7 @@ class Autoencoder(nn.Module):
         return out
 
     def loss(self, x: Tensor, reduction: str = "mean") -> Tensor:
-        """The reconstruction loss of ``x`` (004, question 6a)."""
+        """The reconstruction loss of ``x`` (``reconstruction_loss``)."""
         return reconstruction_loss(x, self(x), reduction)
 
 
@@ -157,7 +157,7 @@ def conv_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
 def fit_autoencoder(model: Autoencoder, data: Any, epochs: int = 10, lr: float = 0.1,
                     momentum: float = 0.9, batch_size: int = 64,
                     generator: Generator | None = None) -> list[float]:
-    """Train by minibatch SGD with momentum (004, question 6d; ``hg.optim.SGD``) on the
+    """Train by minibatch SGD with momentum (``hg.optim.SGD``) on the
     reconstruction loss. ``data`` is an array or tensor (N, ...) or a ``TensorDataset`` (its
     first tensor); batches are shuffled with ``generator``. Returns the mean training loss of
     each epoch."""
