@@ -69,7 +69,7 @@ def test_resolver_sees_an_upward_import():
     assert "handgrad.commands" in names and "handgrad.cli" in names
 
 
-COURSE = re.compile(r"problem set|[Aa]ssignment \d|\bQ\d|[Qq]uestion \d|[Pp]roblem \d|the seed'?s?\b"
+COURSE = re.compile(r"problem set|[Aa]ssignment \d|\bQ\d|[Qq]uestion \d|[Pp]roblem \d|[Tt]he seed'?s?\b"
                     r"|\d{3}_[0-9a-f]{16}\.txt")
 
 
