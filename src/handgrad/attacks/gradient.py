@@ -149,10 +149,9 @@ def fgsm(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float,
 
         x~ = x + eps sign(grad_x L(x)).
 
-    The seed writes the same attack for the log-probability of the correct class f_y = -L:
-    minimising g'^T (x~ - x) with g' = grad_x f_y = -g gives x~_i - x_i = -eps sign(g'_i). (It
-    writes the box with strict inequalities, where the optimum is not attained; the closed box
-    is what makes the solution exist.)
+    Written for the log-probability of the correct class f_y = -L, the same attack minimises
+    g'^T (x~ - x) with g' = grad_x f_y = -g: x~_i - x_i = -eps sign(g'_i). The box is closed: with
+    strict inequalities the optimum would not be attained.
 
     Valid pixels. With ``clip=(lo, hi)`` the box is intersected with [lo, hi]^n. The problem stays
     separable, each coordinate now ranging over [max(x_i - eps, lo), min(x_i + eps, hi)], and the
