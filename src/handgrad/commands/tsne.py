@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from ..files import atomic_write
 from ..threads import limit_threads
 from . import common as util
 from .common import CommandError
@@ -142,8 +143,9 @@ def run(args: argparse.Namespace) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
-    np.savez(out / "tsne_embedding.npz", indices=index, labels=labels,
-             **{kernel.replace("-", "_"): y for kernel, y in embeddings.items()})
+    with atomic_write(out / "tsne_embedding.npz") as f:
+        np.savez(f, indices=index, labels=labels,
+                 **{kernel.replace("-", "_"): y for kernel, y in embeddings.items()})
     files["embedding"] = str(out / "tsne_embedding.npz")
     if not args.no_plots:
         files.update(util.plots_or_note(lambda: _pictures(embeddings, labels, results, names,
