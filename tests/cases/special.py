@@ -1,4 +1,5 @@
-"""Parity cases for the trigonometric and hyperbolic primitives, atan2, expm1 and cumprod."""
+"""Parity cases for the trigonometric and hyperbolic primitives, atan2, expm1, cumprod and
+logcumsumexp."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ CASES = {
     "cumprod": [Case(lambda lib, a, dim: a.cumprod(dim), _cumprod_draw("nonzero")),
                 Case(lambda lib, a, dim: a.cumprod(dim), _cumprod_draw("ints"),
                      note="zeros: the explicit products of the others")],
+    "logcumsumexp": [Case(lambda lib, a, dim: a.logcumsumexp(dim), _cumprod_draw("any")),
+                     Case(lambda lib, a, dim: (a * 300).logcumsumexp(dim), _cumprod_draw("any"),
+                          fd=False, second=False, note="wide values: no global shift"),
+                     Case(lambda lib, a, dim: a.logcumsumexp(dim), _cumprod_draw("ints"),
+                          note="ties")],
     "tan": [Case(lambda lib, a: a.tan(), _scaled("any", 0.4))],
     "sinh": [Case(lambda lib, a: a.sinh(), _scaled("any", 1.0))],
     "cosh": [Case(lambda lib, a: a.cosh(), _scaled("any", 1.0))],

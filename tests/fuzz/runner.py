@@ -13,7 +13,7 @@ culprit. Its class:
       little, and handgrad's value lies between the values torch takes at the perturbed points
       (a valid one-sided derivative or tie split, never a NaN torch does not give).
   (b) ``accepted``: a difference listed in ``accepted.py`` (and ``docs/differences.md``), or
-      torch gives inf/NaN where handgrad gives a finite value.
+      torch gives inf/NaN from finite inputs where handgrad gives a finite value.
   (c) ``defect``: anything else, including valid input that handgrad refuses.
 
 A mismatch no single step shows, in float32, that disappears when the whole program is re-run in
@@ -390,10 +390,13 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
     reason = accepted.match(name, params, x, what, hv, tv, b)
     if reason:
         return Finding("accepted", what, name, params, x, detail, prog, reason)
+    finite_in = all(np.isfinite(a).all() for a in [x, g, *params.values()]
+                    if isinstance(a, np.ndarray) and a.dtype.kind == "f")
     with np.errstate(invalid="ignore"):
-        if (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():
+        if finite_in and (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():
+            # from finite input: torch overflowed where handgrad did not
             return Finding("accepted", what, name, params, x, detail, prog,
-                           "torch gives inf/NaN where handgrad is finite")
+                           "torch overflows (inf/NaN) from finite input where handgrad is finite")
     # a kink or a tie: does a small perturbation of the inputs make it vanish?
     r = np.random.default_rng(prog.seed + 7)
     lo, hi = tv.astype(np.float64).copy(), tv.astype(np.float64).copy()

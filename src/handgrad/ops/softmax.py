@@ -11,6 +11,8 @@ from .reduce import normalize_dims
 
 
 def _shifted(a: np.ndarray, dim: int) -> np.ndarray:
+    if a.size == 0:  # nothing to normalise (NumPy's max refuses an empty reduction)
+        return a.copy()
     m = a.max(axis=dim, keepdims=True)
     return a - np.where(np.isfinite(m), m, 0)
 
