@@ -368,6 +368,21 @@ def _detail(diff: tuple) -> str:
     return f"leaf {i}: {int(b.sum())} of {b.size} elements differ"
 
 
+def _sample(h, t, what, i, b, x, g) -> str:
+    """The first mismatching elements: handgrad's and torch's values there."""
+    if isinstance(b, str) or what == "error":
+        return ""
+    hv, tv = _values(h, what, i), _values(t, what, i)
+    out = []
+    for pos in list(zip(*np.nonzero(b)))[:3]:
+        pos = tuple(int(p) for p in pos)
+        a = "0" if hv is None else f"{hv[pos]:.6g}"
+        c = "0" if tv is None else f"{tv[pos]:.6g}"
+        extra = f" x={x[pos]:.6g}" if what != "forward" and i == 0 and x.shape == b.shape else ""
+        out.append(f"{pos}: handgrad {a}, torch {c}{extra}")
+    return "; " + "; ".join(out)
+
+
 def _values(res: Result, what: str, i: int):
     if what == "forward":
         return res.out
@@ -377,9 +392,8 @@ def _values(res: Result, what: str, i: int):
 
 def classify(prog, k, x, g, h, t, diff) -> Finding:
     what, i, b = diff
-    step = steps_k = prog.steps[k]
-    name, params = step
-    detail = _detail(diff)
+    name, params = prog.steps[k]
+    detail = _detail(diff) + _sample(h, t, what, i, b, x, g)
     if what == "error":
         return Finding("defect", what, name, params, x, h.error, prog, "valid input refused")
     hv, tv = _values(h, what, i), _values(t, what, i)

@@ -60,7 +60,8 @@ def silu(input: Tensor) -> Tensor:
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    return ops.where(input > 0, input, (ops.exp(ops.clamp(input, max=0.0)) - 1) * alpha)
+    """x for x > 0, alpha (e^x - 1) otherwise; a NaN takes the x branch (gradient g), as torch."""
+    return ops.where(input <= 0, (ops.exp(ops.clamp(input, max=0.0)) - 1) * alpha, input)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -101,7 +102,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     x, y = lift(input), lift(target)
     if y._data.dtype.kind not in "iu":
         raise RuntimeError(f"nll_loss: target must hold class indices (int64), got {y.dtype}")
-    if x.ndim == 1:
+    unbatched = x.ndim == 1
+    if unbatched:
         x, y = x.unsqueeze(0), y.reshape(1)
     if x.ndim < 2 or y.shape != (x.shape[0],) + x.shape[2:]:
         raise ValueError(
@@ -113,8 +115,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     yy = y._data
     lo, hi = (int(yy.min()), int(yy.max())) if yy.size else (0, 0)
+    ignored = None
     if lo <= ignore_index <= hi:
         keep = yy != ignore_index
+        ignored = ~keep
         yy = np.where(keep, yy, 0)
         lo, hi = (int(yy.min()), int(yy.max())) if yy.size else (0, 0)
         w = keep.astype(x.dtype)
@@ -132,7 +136,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...)
     total = float(yy.size) if w is None else float(w.sum())
     scale = 1.0 if reduction != "mean" else (1.0 / total if total else float("nan"))
-    return NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction)
+    out = NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction,
+                        ignored=ignored)
+    return out.reshape(()) if unbatched and reduction == "none" else out
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -158,16 +164,19 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     nll = nll_loss(logp, y, weight, ignore_index, reduction)
     if not label_smoothing:
         return nll
-    keep = Tensor._wrap((y._data != ignore_index).astype(x.dtype))
+    kept = y._data != ignore_index
+    keep = Tensor._wrap(kept.astype(x.dtype))
     wl = logp if wt is None else logp * _class_view(wt, x.ndim)
-    smooth = -wl.sum(dim) * (keep if x.ndim >= 2 else keep.reshape(()))
+    # an ignored row is selected out (its logits may be -inf padding: 0 * NaN would be NaN)
+    smooth = ops.where(Tensor._wrap(kept if x.ndim >= 2 else kept.reshape(())), -wl.sum(dim), 0.0)
     if reduction == "mean":
         if wt is None:
             denom = float(keep._data.sum())
         else:
             yy = np.where(keep._data > 0, y._data, 0)
             denom = float((wt._data[yy] * keep._data).sum())
-        smooth = smooth.sum() / denom
+        # every target ignored: the loss is NaN (0/0) and the gradient 0, as in PyTorch
+        smooth = smooth.sum() / denom if denom else smooth.sum() * 0.0 + float("nan")
     else:
         smooth = _reduce("cross_entropy", smooth, reduction)
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
@@ -249,10 +258,14 @@ __all__ = [
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
-    """x clamped to [min_val, max_val]; gradient 1 inside, 0 outside."""
+    """x clamped to [min_val, max_val]. Gradient g strictly inside, 0 on the boundaries and
+    outside (torch's hardtanh_backward, unlike clamp's which passes on the boundaries); a NaN
+    passes g. Selected, so an infinite g outside gives 0."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val={min_val} must not exceed max_val={max_val}")
-    return ops.clamp(input, min_val, max_val)
+    x = lift(input)
+    flat = (x <= min_val) | (x >= max_val)
+    return ops.where(flat, ops.clamp(x, min_val, max_val).detach(), x)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -270,10 +283,12 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise (continuously differentiable at 0)."""
+    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise (continuously differentiable at 0); a
+    NaN takes the x branch, as torch."""
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
-    return ops.where(input > 0, input, (ops.exp(ops.clamp(input, max=0.0) / alpha) - 1) * alpha)
+    neg = (ops.exp(ops.clamp(input, max=0.0) / alpha) - 1) * alpha
+    return ops.where(input <= 0, neg, input)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -282,13 +297,19 @@ def softsign(input: Tensor) -> Tensor:
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
-    return relu6(input + 3) / 6
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between. Gradient g / 6 strictly
+    between -3 and 3, else 0 (a NaN included), as torch's hardsigmoid_backward."""
+    x = lift(input)
+    inside = (x > -3) & (x < 3)
+    return ops.where(inside, x / 6 + 0.5, (ops.clamp(x, -3.0, 3.0) / 6 + 0.5).detach())
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x hardsigmoid(x) (Howard et al. 2019)."""
-    return input * hardsigmoid(input)
+    """x relu6(x + 3) / 6 (Howard et al. 2019): 0 below -3, x above 3, x (x + 3) / 6 between.
+    The branches and their boundaries are torch's (x = -3 takes the middle, x = 3 too; a NaN
+    takes x), so the gradients match on them."""
+    x = lift(input)
+    return ops.where(x < -3, 0.0, ops.where(x <= 3, x * (x + 3) / 6, x))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -311,18 +332,21 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     x - lambd above lambd, x + lambd below -lambd, 0 between."""
     if lambd < 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
-    return ops.where(input > lambd, input - lambd, ops.where(input < -lambd, input + lambd,
-                                                            input * 0.0))
+    x = lift(input)
+    dead = (x >= -lambd) & (x <= lambd)  # a NaN is not dead: it passes g, as in torch
+    return ops.where(dead, 0.0, ops.where(x > lambd, x - lambd, x + lambd))
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """x where |x| > lambd, else 0."""
-    return ops.where(input.abs() > lambd, input, input * 0.0)
+    """x where |x| > lambd, else 0 (a NaN stays NaN and passes g, as in torch)."""
+    x = lift(input)
+    return ops.where((x >= -lambd) & (x <= lambd), 0.0, x)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """x where x > threshold, else value."""
-    return ops.where(input > threshold, input, value)
+    """x where x > threshold, else value (a NaN stays NaN, as in torch)."""
+    x = lift(input)
+    return ops.where(x <= threshold, value, x)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
@@ -359,10 +383,19 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """x1 . x2 / max(||x1|| ||x2||, eps) along ``dim`` (inputs broadcast)."""
-    a, b = lift(x1), lift(x2)
-    na, nb = ops.norm(a, 2, dim), ops.norm(b, 2, dim)
-    return (a * b).sum(dim) / ops.clamp(na * nb, min=eps)
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along ``dim`` (inputs broadcast).
+
+    PyTorch's form: each input is divided by its own norm first (the result stays in [-1, 1],
+    no product of two norms to overflow or underflow), and the clamp to eps acts on the value
+    only: the gradient flows through the norm as if unclamped (torch clamps it under no_grad),
+    and the norm's gradient is 0 at a zero vector."""
+    a, b = ops.broadcast_tensors(lift(x1), lift(x2))
+    return ((a / _clamped_norm(a, dim, eps)) * (b / _clamped_norm(b, dim, eps))).sum(dim)
+
+
+def _clamped_norm(x: Tensor, dim: int, eps: float) -> Tensor:
+    n = ops.norm(x, 2, dim, keepdim=True)
+    return n + (ops.clamp(n, min=eps) - n).detach()  # the value max(n, eps), the gradient of n
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,

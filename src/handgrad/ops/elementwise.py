@@ -254,7 +254,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """out = max(a, 0).  dL/da = g where out > 0, else 0: the gradient at a = 0 is 0, as in
+    """out = max(a, 0).  dL/da = 0 where out <= 0, else g: the gradient at a = 0 is 0, as in
     PyTorch. The gradient is selected, not multiplied by the mask: an infinite g on the flat side
     (``relu(x).sqrt()`` at x <= 0) must give 0, not 0 * inf = NaN.
 
@@ -269,7 +269,7 @@ class Relu(Function):
         return np.maximum(a, 0)
 
     def backward(self, g):
-        return where(Tensor._wrap(self.out > 0), g, 0.0)
+        return where(Tensor._wrap(self.out <= 0), 0.0, g)  # a NaN passes g, as in torch
 
 
 class Softplus(Function):

@@ -222,12 +222,23 @@ def std(
     input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
     *, correction: Any = None,
 ) -> Tensor:
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    """sqrt(var); its gradient is 0 where std = 0 (a constant input), as in PyTorch."""
+    return _root(var(input, dim, unbiased, keepdim, correction=correction), 2)
+
+
+def _root(s: Tensor, p: float) -> Tensor:
+    """s^(1/p) with gradient 0 where s = 0 (PyTorch's convention for norm and std at 0), instead
+    of the infinite root derivative times a zero inner gradient (NaN). The inner where keeps the
+    root's own gradient finite there; the outer selects 0 (both masks are constants)."""
+    zero = Tensor._wrap(s._data == 0)
+    safe = where(zero, 1.0, s)
+    root = sqrt(safe) if p == 2 else safe ** (1.0 / p)
+    return where(zero, 0.0, root)
 
 
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False, *, _select: bool = False) -> Tensor:
     x = lift(input)
-    dims = normalize_dims("amax", None if dim == () else dim, x.ndim)
+    dims = normalize_dims("amax", None if isinstance(dim, tuple) and not dim else dim, x.ndim)
     return Amax.apply(x, dims=dims, keepdim=keepdim, select=_select)
 
 
@@ -330,12 +341,12 @@ def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> T
     """The p-norm over ``dim`` (all elements by default): (sum |x|^p)^(1/p); p=2 and p=1 here."""
     x = lift(input)
     if p in (2, "fro"):
-        return sqrt(sum(x * x, dim, keepdim))
+        return _root(sum(x * x, dim, keepdim), 2)  # gradient 0 at a zero vector, as torch
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     if p == float("inf"):
         return amax(x.abs(), () if dim is None else dim, keepdim)
-    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
+    return _root(sum(x.abs() ** p, dim, keepdim), p)
 
 
 def var_mean(input: Tensor, dim: Any = None, *, correction: Any = 1,

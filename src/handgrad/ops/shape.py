@@ -374,7 +374,12 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-    n = input.shape[_dim("chunk", dim, input.ndim)]
+    d = _dim("chunk", dim, input.ndim)
+    if chunks <= 0:
+        raise RuntimeError(f"chunk: chunks must be greater than 0, got {chunks}")
+    n = input.shape[d]
+    if n == 0:  # torch: one empty chunk
+        return (getitem(input, (slice(None),) * d + (slice(0, 0),)),)
     return split(input, -(-n // chunks), dim)
 
 

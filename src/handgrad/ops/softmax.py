@@ -48,7 +48,8 @@ class LogSoftmax(Function):
     def forward(self, a, dim):
         self.dim = dim
         z = _shifted(a, dim)
-        return z - np.log(np.exp(z).sum(axis=dim, keepdims=True))
+        with np.errstate(divide="ignore", invalid="ignore"):  # all -inf: NaN, as in torch
+            return z - np.log(np.exp(z).sum(axis=dim, keepdims=True))
 
     def backward(self, g):
         return g - self.output().exp() * g.sum(self.dim, keepdim=True)
