@@ -374,7 +374,7 @@ def _sample(h, t, what, i, b, x, g) -> str:
         return ""
     hv, tv = _values(h, what, i), _values(t, what, i)
     out = []
-    for pos in list(zip(*np.nonzero(b)))[:3]:
+    for pos in ([()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:3]):
         pos = tuple(int(p) for p in pos)
         a = "0" if hv is None else f"{hv[pos]:.6g}"
         c = "0" if tv is None else f"{tv[pos]:.6g}"
@@ -404,7 +404,8 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
     reason = accepted.match(name, params, x, what, hv, tv, b)
     if reason:
         return Finding("accepted", what, name, params, x, detail, prog, reason)
-    finite_in = all(np.isfinite(a).all() for a in [x, g, *params.values()]
+    finite_in = all(np.isfinite(a).all() for a in [x, g if what != "forward" else None,
+                                                   *params.values()]
                     if isinstance(a, np.ndarray) and a.dtype.kind == "f")
     with np.errstate(invalid="ignore"):
         if finite_in and (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():

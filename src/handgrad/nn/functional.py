@@ -238,10 +238,8 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",
     x, t = lift(input), lift(target, lift(input))
     if log_target:
         terms = t.exp() * (t - x)
-    else:
-        positive = t > 0
-        safe = ops.where(positive, t, 1.0)
-        terms = ops.where(positive, t * (ops.log(safe) - x), 0.0)
+    else:  # torch's form: xlogy(t, t) - t x (a NaN or inf input gives NaN even where t = 0)
+        terms = ops.xlogy(t, t) - t * x
     if reduction == "batchmean":
         return terms.sum() / (x.shape[0] if x.ndim else 1)
     return _reduce("kl_div", terms, reduction)
@@ -309,7 +307,8 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     The branches and their boundaries are torch's (x = -3 takes the middle, x = 3 too; a NaN
     takes x), so the gradients match on them."""
     x = lift(input)
-    return ops.where(x < -3, 0.0, ops.where(x <= 3, x * (x + 3) / 6, x))
+    # below -3 the value is x * 0 (NaN at -inf, as torch) with gradient 0 (selected, detached)
+    return ops.where(x < -3, (x * 0.0).detach(), ops.where(x <= 3, x * (x + 3) / 6, x))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -395,7 +394,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
 def _clamped_norm(x: Tensor, dim: int, eps: float) -> Tensor:
     n = ops.norm(x, 2, dim, keepdim=True)
-    return n + (ops.clamp(n, min=eps) - n).detach()  # the value max(n, eps), the gradient of n
+    # the value max(n, eps) with the gradient of n: n - n.detach() is 0 (n is finite there)
+    return ops.where(n < eps, n - n.detach() + eps, n)
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,

@@ -591,7 +591,12 @@ def _constant(np_fn: Any, name: str) -> Any:
     return op
 
 
-sign = _constant(np.sign, "sign")
+def _sign(a: np.ndarray) -> np.ndarray:
+    out = np.sign(a)
+    return np.where(np.isnan(a), 0, out).astype(out.dtype) if out.dtype.kind == "f" else out
+
+
+sign = _constant(_sign, "sign")  # sign(NaN) = 0, as torch.sign
 floor = _constant(np.floor, "floor")
 ceil = _constant(np.ceil, "ceil")
 round = _constant(np.round, "round")  # noqa: A001

@@ -25,7 +25,6 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor, lift
 from .conv import Conv2d, _ntuple
-from .linalg import matmul
 
 PoolResult = namedtuple("PoolResult", ["values", "indices"])
 
@@ -317,13 +316,6 @@ def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple:
     return size
 
 
-def _averaging_matrix(n_in: int, n_out: int, dtype: Any) -> Tensor:
-    start, end = _adaptive_windows(n_in, n_out)
-    cols = np.arange(n_in)
-    inside = (cols >= start[:, None]) & (cols < end[:, None])
-    return Tensor._wrap((inside / (end - start)[:, None]).astype(dtype))
-
-
 def _adaptive_max_indices(x: np.ndarray, out_hw: tuple) -> np.ndarray:
     """Flat index h * W + w of the first maximum (row-major) of every adaptive window."""
     h, w = x.shape[-2:]
@@ -410,19 +402,35 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """``F.adaptive_avg_pool1d``: see ``adaptive_avg_pool2d``."""
     x = lift(input)
+    if output_size in (1, (1,), [1]) and x.ndim in (2, 3):
+        return x.mean(-1, keepdim=True)  # torch's shortcut: a mean, so an empty length gives NaN
     (lo,) = _adaptive_size("adaptive_avg_pool1d", x, 1, output_size)
-    return matmul(x, _averaging_matrix(x.shape[-1], lo, x.dtype).mT)
+    return _adaptive_avg(x, (lo,))
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """``F.adaptive_avg_pool2d``: output (Ho, Wo) whatever the input size; output i averages
-    input [floor(i H / Ho), ceil((i + 1) H / Ho)). The windows are separable, so this is the
-    linear map ``P_h x P_w^T`` with averaging matrices, and its gradient ``P_h^T g P_w``."""
+    input [floor(i H / Ho), ceil((i + 1) H / Ho)). The windows are separable: a window sum along
+    W, then along H, divided by the window area. Each sum reads only its window (sparse taps, not
+    a dense averaging matrix), so an inf or NaN stays in the windows that contain it."""
     x = lift(input)
-    ho, wo = _adaptive_size("adaptive_avg_pool2d", x, 2, output_size)
-    h, w = x.shape[-2:]
-    out = matmul(_averaging_matrix(h, ho, x.dtype), x)
-    return matmul(out, _averaging_matrix(w, wo, x.dtype).mT)
+    if output_size in (1, (1, 1), [1, 1]) and x.ndim in (3, 4):
+        return x.mean((-2, -1), keepdim=True)  # torch's shortcut: a mean (NaN if empty)
+    return _adaptive_avg(x, _adaptive_size("adaptive_avg_pool2d", x, 2, output_size))
+
+
+def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
+    from .resample import _window_taps, apply_taps
+
+    if x._data.size == 0:  # an empty batch or channel dim (torch accepts it)
+        return Tensor._wrap(np.zeros(x.shape[:-len(size)] + size, x._data.dtype)) + x.sum() * 0
+    count = np.ones((), np.int64)
+    for k in range(len(size)):
+        axis = x.ndim - 1 - k
+        taps, n = _window_taps(x.shape[axis], size[-1 - k])
+        x = apply_taps(x, axis, taps)
+        count = count * n.reshape((-1,) + (1,) * k)
+    return x / Tensor._wrap(count.astype(x._data.dtype))
 
 
 def _adaptive_maxnd(op: str, nd: int, input: Tensor, output_size: Any,

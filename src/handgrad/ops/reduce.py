@@ -340,6 +340,13 @@ def cumsum(input: Tensor, dim: int) -> Tensor:
 def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (all elements by default): (sum |x|^p)^(1/p); p=2 and p=1 here."""
     x = lift(input)
+    dims = normalize_dims("norm", dim, x.ndim)
+    if x.ndim and dims and builtins.all(x.shape[d] == 1 for d in dims):
+        # one element per norm: |x| exactly (torch too; x^2 would overflow for |x| > 1e19 in
+        # float32), with gradient sign(x), 0 at 0
+        out = x.abs()
+        return out if keepdim else out.reshape(tuple(n for i, n in enumerate(x.shape)
+                                                     if i not in dims))
     if p in (2, "fro"):
         return _root(sum(x * x, dim, keepdim), 2)  # gradient 0 at a zero vector, as torch
     if p == 1:

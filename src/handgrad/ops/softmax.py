@@ -14,7 +14,11 @@ def _shifted(a: np.ndarray, dim: int) -> np.ndarray:
     if a.size == 0:  # nothing to normalise (NumPy's max refuses an empty reduction)
         return a.copy()
     m = a.max(axis=dim, keepdims=True)
-    return a - np.where(np.isfinite(m), m, 0)
+    # Only an all -inf slice is shifted by 0 instead (-inf - -inf would be NaN; it gives NaN
+    # anyway, as torch). A +inf or NaN maximum is subtracted like any other, so the whole slice is
+    # NaN, as in torch.
+    with np.errstate(invalid="ignore"):
+        return a - np.where(m == -np.inf, 0, m)
 
 
 class Softmax(Function):
