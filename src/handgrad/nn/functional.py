@@ -60,8 +60,12 @@ def silu(input: Tensor) -> Tensor:
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, alpha (e^x - 1) otherwise; a NaN takes the x branch (gradient g), as torch."""
-    return ops.where(input <= 0, (ops.exp(ops.clamp(input, max=0.0)) - 1) * alpha, input)
+    """x for x > 0, alpha (e^x - 1) otherwise. The exponential branch reads x only where it is
+    selected (0 elsewhere), so its unselected gradient is an exact 0 even at x = +inf; a NaN
+    takes that branch and gets a NaN gradient, as in torch."""
+    x = lift(input)
+    pos = x > 0
+    return ops.where(pos, x, (ops.exp(ops.where(pos, 0.0, x)) - 1) * alpha)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -256,14 +260,14 @@ __all__ = [
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
-    """x clamped to [min_val, max_val]. Gradient g strictly inside, 0 on the boundaries and
-    outside (torch's hardtanh_backward, unlike clamp's which passes on the boundaries); a NaN
-    passes g. Selected, so an infinite g outside gives 0."""
+    """x clamped to [min_val, max_val]. Gradient g strictly inside, 0 on the boundaries, outside
+    and at NaN (torch's hardtanh_backward, unlike clamp's which passes on the boundaries).
+    Selected, so an infinite g outside gives 0."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val={min_val} must not exceed max_val={max_val}")
     x = lift(input)
-    flat = (x <= min_val) | (x >= max_val)
-    return ops.where(flat, ops.clamp(x, min_val, max_val).detach(), x)
+    inside = (x > min_val) & (x < max_val)  # a NaN is not inside: gradient 0, value NaN (torch)
+    return ops.where(inside, x, ops.clamp(x, min_val, max_val).detach())
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -281,12 +285,13 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise (continuously differentiable at 0); a
-    NaN takes the x branch, as torch."""
+    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise (continuously differentiable at 0); see
+    ``elu`` for the branch that reads x only where selected."""
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
-    neg = (ops.exp(ops.clamp(input, max=0.0) / alpha) - 1) * alpha
-    return ops.where(input <= 0, neg, input)
+    x = lift(input)
+    pos = x > 0
+    return ops.where(pos, x, (ops.exp(ops.where(pos, 0.0, x) / alpha) - 1) * alpha)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -299,16 +304,19 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     between -3 and 3, else 0 (a NaN included), as torch's hardsigmoid_backward."""
     x = lift(input)
     inside = (x > -3) & (x < 3)
-    return ops.where(inside, x / 6 + 0.5, (ops.clamp(x, -3.0, 3.0) / 6 + 0.5).detach())
+    return ops.where(inside, x * (1 / 6) + 0.5, (ops.clamp(x, -3.0, 3.0) / 6 + 0.5).detach())
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x relu6(x + 3) / 6 (Howard et al. 2019): 0 below -3, x above 3, x (x + 3) / 6 between.
-    The branches and their boundaries are torch's (x = -3 takes the middle, x = 3 too; a NaN
-    takes x), so the gradients match on them."""
+    """x relu6(x + 3) / 6 (Howard et al. 2019): 0 up to -3, x from 3, x (x + 3) / 6 between.
+    The branches and their boundaries are torch's (gradient 0 at -3, 1 at 3; a NaN takes x), so
+    the gradients match on them (a NaN takes the middle: NaN gradient). The middle branch reads x only where selected, so its unselected
+    gradient is an exact 0 even at +-inf."""
     x = lift(input)
-    # below -3 the value is x * 0 (NaN at -inf, as torch) with gradient 0 (selected, detached)
-    return ops.where(x < -3, (x * 0.0).detach(), ops.where(x <= 3, x * (x + 3) / 6, x))
+    low, mid = x <= -3, ((x > -3) & (x < 3)) | ops.isnan(x)  # NaN: NaN value and gradient
+    xm = ops.where(mid, x, 0.0)
+    # up to -3 the value is x * 0 (NaN at -inf, as torch) with gradient 0 (detached)
+    return ops.where(low, (x * 0.0).detach(), ops.where(mid, xm * (xm + 3) / 6, x))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -332,14 +340,14 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if lambd < 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
     x = lift(input)
-    dead = (x >= -lambd) & (x <= lambd)  # a NaN is not dead: it passes g, as in torch
-    return ops.where(dead, 0.0, ops.where(x > lambd, x - lambd, x + lambd))
+    # inside [-lambd, lambd] and at NaN: the value x * 0 (0, or NaN) with gradient 0, as torch
+    return ops.where(x > lambd, x - lambd, ops.where(x < -lambd, x + lambd, (x * 0.0).detach()))
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """x where |x| > lambd, else 0 (a NaN stays NaN and passes g, as in torch)."""
+    """x where |x| > lambd, else 0 (a NaN stays NaN with gradient 0, as in torch)."""
     x = lift(input)
-    return ops.where((x >= -lambd) & (x <= lambd), 0.0, x)
+    return ops.where((x > lambd) | (x < -lambd), x, (x * 0.0).detach())
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -410,12 +418,15 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     """Normalise each example over each group of C / num_groups channels and all spatial
     positions (Wu & He 2018; biased variance), then scale and shift per channel."""
     x = lift(input)
-    if x.ndim < 2 or x.shape[1] % num_groups:
+    if x.ndim < 2 or num_groups < 1 or x.shape[1] % num_groups:
         raise RuntimeError(f"group_norm: {num_groups} groups need an input (N, C, ...) with C "
                            f"divisible by them, got shape {x.shape}")
     n, c = x.shape[:2]
-    y, _, _ = _normalize(x.reshape(n, num_groups, -1), (2,), eps)
-    y = y.reshape(x.shape)
+    if x.numel() == 0:  # an empty batch or spatial size: nothing to normalise (torch)
+        y = x * 1
+    else:
+        y, _, _ = _normalize(x.reshape(n, num_groups, x.numel() // (n * num_groups)), (2,), eps)
+        y = y.reshape(x.shape)
     view = (1, c) + (1,) * (x.ndim - 2)
     if weight is not None:
         y = y * lift(weight, x).reshape(view)
@@ -437,7 +448,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     if x.ndim < 3:
         raise ValueError(f"instance_norm: expected an input (N, C, ...) with spatial dims, got "
                          f"shape {x.shape}")
-    return group_norm(x, x.shape[1], weight, bias, eps)
+    return group_norm(x, max(x.shape[1], 1), weight, bias, eps)  # C = 0: one (empty) group
 
 
 # ---- more losses -------------------------------------------------------------------------------
@@ -453,7 +464,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     d = (x - y).abs()
     if beta == 0:
         return _reduce("smooth_l1_loss", d, reduction)
-    return _reduce("smooth_l1_loss", ops.where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta),
+    near = d < beta
+    dn = ops.where(near, d, 0.0)  # the quadratic reads d only where selected (finite gradient)
+    return _reduce("smooth_l1_loss", ops.where(near, dn * dn * (0.5 / beta), d - 0.5 * beta),
                    reduction)
 
 
@@ -465,7 +478,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     d = (x - y).abs()
-    return _reduce("huber_loss", ops.where(d <= delta, d * d * 0.5, (d - 0.5 * delta) * delta),
+    near = d <= delta
+    dn = ops.where(near, d, 0.0)  # the quadratic reads d only where selected (finite gradient)
+    return _reduce("huber_loss", ops.where(near, dn * dn * 0.5, (d - 0.5 * delta) * delta),
                    reduction)
 
 

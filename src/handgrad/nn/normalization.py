@@ -46,12 +46,17 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     view = (1, c) + (1,) * (x.ndim - 2)
     if training:
         n = x.numel() // c if c else 0
-        if n <= 1:
+        if n == 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input "
                 f"of shape {x.shape}"
             )
-        y, mean, var = _normalize(x, dims, eps)
+        if n == 0:  # an empty batch: an empty output, running statistics untouched (torch)
+            y = x * 1
+            running_mean = running_var = None
+            mean = var = None
+        else:
+            y, mean, var = _normalize(x, dims, eps)
         if running_mean is not None:
             rm = running_mean._data
             rm *= 1 - momentum

@@ -82,7 +82,9 @@ class Mul(Function):
 
 
 class Div(Function):
-    """out = a / b.  d out = da / b - a db / b^2, so dL/da = g / b and dL/db = -g a / b^2."""
+    """out = a / b.  d out = da / b - a db / b^2, so dL/da = g / b and dL/db = -g a / b^2,
+    computed as -g ((a / b) / b), PyTorch's order: b^2 would underflow to 0 (or overflow) for
+    |b| below 1e-154 (or above 1e154) where the quotients stay finite."""
 
     name = "div"
 
@@ -92,7 +94,7 @@ class Div(Function):
     def backward(self, g):
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        return (g / b if na else None), (-(g * a) / (b * b) if nb else None)
+        return (g / b if na else None), (-(g * (a / b / b)) if nb else None)
 
 
 class Pow(Function):

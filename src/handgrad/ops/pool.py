@@ -24,7 +24,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, lift
-from .conv import Conv2d, _ntuple
+from .conv import Conv2d, _ntuple, empty_batch
 
 PoolResult = namedtuple("PoolResult", ["values", "indices"])
 
@@ -234,6 +234,7 @@ def _as2d(nd: int, x: Tensor, *pairs: tuple) -> tuple:
     return (x.unsqueeze(-2),) + lifted
 
 
+@empty_batch
 def _maxpoolnd(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
                dilation: Any, ceil_mode: bool, return_indices: bool) -> Any:
     x = lift(input)
@@ -267,6 +268,7 @@ def _avg_divisor(size: int, out: int, k: int, s: int, p: int, include_pad: bool)
     return (np.minimum(end, size) - np.maximum(start, 0)).astype(np.float64)
 
 
+@empty_batch
 def _avgpoolnd(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
                ceil_mode: bool, count_include_pad: bool, divisor_override: Any) -> Tensor:
     x = lift(input)
@@ -433,6 +435,7 @@ def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
     return x / Tensor._wrap(count.astype(x._data.dtype))
 
 
+@empty_batch
 def _adaptive_maxnd(op: str, nd: int, input: Tensor, output_size: Any,
                     return_indices: bool) -> Any:
     from .index import gather
