@@ -311,6 +311,9 @@ class Finding:
                 f"\n    {self.what}: {self.detail}")
 
 
+ZERO_GRADIENT_OPS = ("trunc", "floor", "sign")
+
+
 def check(prog: Program) -> list[Finding]:
     """Run a program in both libraries; shrink and classify every mismatch."""
     t = run(TORCH, prog.x, prog.steps, seed=prog.seed, trace=True)
@@ -321,7 +324,28 @@ def check(prog: Program) -> list[Finding]:
     if not diffs:
         return []
     what = diffs[0][0]
-    return [localise(prog, t, what, diffs[0])]
+    found = localise(prog, t, what, diffs[0])
+    if found.op is None and found.cls == "defect":
+        found = _whole_program(prog, h, t, diffs[0]) or found
+    return [found]
+
+
+def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding | None:
+    """A mismatch no single step shows, explained by an accepted difference of the whole run."""
+    what, i, b = diff
+    if isinstance(b, str) or what == "forward":
+        return None
+    hv, tv = _values(h, what, i), _values(t, what, i)
+    hv = np.zeros(b.shape) if hv is None else hv
+    with np.errstate(invalid="ignore"):
+        if (~np.isfinite(hv[b]) & ~np.isfinite(tv[b])).all():
+            return Finding("accepted", what, None, None, None, _detail(diff), prog,
+                           "nonfinite_either_way")
+        if any(n in ZERO_GRADIENT_OPS for n, _ in prog.steps) and (hv[b] == 0).all() and \
+                ((tv[b] == 0) | np.isnan(tv[b])).all():
+            return Finding("accepted", what, None, None, None, _detail(diff), prog,
+                           "zero_gradient_ops_are_constants")
+    return None
 
 
 def _local(x, step, g, seed, dtype):
@@ -407,13 +431,13 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
         return Finding("defect", what, name, params, x, h.error, prog, "valid input refused")
     hv, tv = _values(h, what, i), _values(t, what, i)
     if isinstance(b, str):
-        reason = accepted.match(name, params, x, what, hv, tv, b)
+        reason = accepted.match(name, params, x, what, hv, tv, b, g)
         if reason:
             return Finding("accepted", what, name, params, x, detail, prog, reason)
         return Finding("defect", what, name, params, x, detail, prog)
     hv = np.zeros(b.shape) if hv is None else hv
     tv = np.zeros(b.shape) if tv is None else tv
-    reason = accepted.match(name, params, x, what, hv, tv, b)
+    reason = accepted.match(name, params, x, what, hv, tv, b, g)
     if reason:
         return Finding("accepted", what, name, params, x, detail, prog, reason)
     finite_in = all(np.isfinite(a).all() for a in [x, g if what != "forward" else None,

@@ -541,10 +541,11 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                         reduction: str = "mean") -> Tensor:
-    """max(0, -y (x1 - x2) + margin)."""
+    """max(0, -y (x1 - x2) + margin), clamped as torch (clamp_min: a NaN gets no gradient)."""
     a = lift(input1)
     return _reduce("margin_ranking_loss",
-                   ops.relu(-lift(target, a) * (a - lift(input2, a)) + margin), reduction)
+                   ops.clamp(-lift(target, a) * (a - lift(input2, a)) + margin, min=0.0),
+                   reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
@@ -553,7 +554,8 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
     x = lift(input)
     y = lift(target, x)
     return _reduce("hinge_embedding_loss",
-                   ops.where(y == 1, x, 0.0) + ops.where(y == -1, ops.relu(margin - x), 0.0),
+                   ops.where(y == 1, x, 0.0)
+                   + ops.where(y == -1, ops.clamp(margin - x, min=0.0), 0.0),
                    reduction)
 
 

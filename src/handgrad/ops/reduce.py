@@ -121,10 +121,12 @@ class Prod(Function):
     def backward(self, g):
         a = self.inputs[0]
         g = g.reshape(self.kept_shape)
+        if builtins.all(a.shape[d] == 1 for d in self.dims):
+            return g.expand(a.shape)  # one factor per product: its derivative is 1 (even at inf)
         zero = a._data == 0
         if not zero.any():
             return g * self.output().reshape(self.kept_shape) / a
-        a1 = where(Tensor._wrap(zero), 1.0, a)
+        a1 = where(Tensor._wrap(zero), 1.0, a)  # (see the docstring)
         p1 = Prod.apply(a1, dims=self.dims, keepdim=True)
         z = zero.sum(axis=self.dims, keepdims=True)
         dt = a._data.dtype
@@ -341,7 +343,7 @@ def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> T
     """The p-norm over ``dim`` (all elements by default): (sum |x|^p)^(1/p); p=2 and p=1 here."""
     x = lift(input)
     dims = normalize_dims("norm", dim, x.ndim)
-    if x.ndim and dims and builtins.all(x.shape[d] == 1 for d in dims):
+    if not x.ndim or builtins.all(x.shape[d] == 1 for d in dims):
         # one element per norm: |x| exactly (torch too; x^2 would overflow for |x| > 1e19 in
         # float32), with gradient sign(x), 0 at 0
         out = x.abs()

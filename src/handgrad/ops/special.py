@@ -177,11 +177,18 @@ def logaddexp(input: Any, other: Any) -> Tensor:
 
 
 def logit(input: Any, eps: float | None = None) -> Tensor:
-    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given. Outside [0, 1]
+    (without eps) the value is NaN and so is the gradient, as in torch (the composition alone
+    would give a finite gradient of a NaN value)."""
     p = lift(input)
     if eps is not None:
         p = clamp(p, eps, 1 - eps)
-    return log(p / (1 - p))
+        return log(p / (1 - p))
+    with np.errstate(invalid="ignore"):
+        outside = Tensor._wrap(np.where((p._data < 0) | (p._data > 1), np.nan, 0.0)
+                               .astype(p._data.dtype))
+    # (p - p.detach()) is 0: this adds 0 inside [0, 1] and a NaN gradient outside
+    return log(p / (1 - p)) + (p - p.detach()) * outside
 
 
 class Xlogy(Function):
@@ -189,8 +196,8 @@ class Xlogy(Function):
     y < 0 included).
 
     The function is linear in x, so d out / dx = log y, also at x = 0 (where the value is pinned
-    but the slope is not). PyTorch's rule: dL/dx = g xlogy([x != 0 or y > 0], y), that is g log y
-    except 0 where x = 0 and y <= 0 (log y undefined there); dL/dy = g x / y."""
+    but the slope is not). PyTorch's rule: dL/dx = xlogy(g [x != 0 or y > 0], y), that is g log y
+    except 0 where x = 0 and y <= 0 (log y undefined there) or where g = 0; dL/dy = g x / y."""
 
     name = "xlogy"
 
@@ -205,7 +212,7 @@ class Xlogy(Function):
         gx = gy = None
         if nx:
             slope = Tensor._wrap(((x._data != 0) | (y._data > 0)).astype(y._data.dtype))
-            gx = g * Xlogy.apply(slope, y)
+            gx = Xlogy.apply(g * slope, y)  # g log y, and exactly 0 where g = 0 (torch)
         if ny:
             gy = g * x / y
         return gx, gy
