@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, get_default_dtype, lift
-from .elementwise import _binary, _unary, clamp, exp, log, maximum, sqrt, where
+from .elementwise import _binary, _unary, clamp, exp, log, sqrt, where
 
 
 class Tan(Function):
