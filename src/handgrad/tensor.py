@@ -343,7 +343,7 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._inplace("__setitem__")
-        self._data[ops.shape._index(index)] = self._operand(value)
+        self._data[ops.shape._index(index, self.shape)] = self._operand(value)
 
     # ---- printing and Python protocol --------------------------------------------------------
 

@@ -10,7 +10,6 @@ too), other arrays become constant tensors. One description, interpreted by both
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

@@ -479,6 +479,9 @@ def neg(input: Tensor) -> Tensor:
 
 def _unary(fn: type[Function]) -> Any:
     def op(input: Tensor) -> Tensor:
+        if input is None or isinstance(input, str):  # lift would make None a NaN
+            raise TypeError(f"{fn.name}: input must be a tensor or a number, got "
+                            f"{type(input).__name__}")
         x = lift(input)
         if x._data.dtype.kind not in "fc":
             x = x.to(_default_float())  # exp of an integer tensor is a float tensor
