@@ -836,7 +836,8 @@ def _eq22_check():
 
     def check(r: Result, p: dict) -> Finding:
         literal, read_i = inner(r, p), fixed(r, p)
-        return Finding(False, (
+        # judged as written (a fixed j): with one row (m = 1) that reading is right too
+        return Finding(literal.agree, (
             f"the right-hand side's index j is not the left-hand side's i (an index slip); read "
             f"with j = i it is right ({read_i.evidence}); read literally with a fixed j (j = 1): "
             f"{literal.evidence}"), "g_j / ||w_j||")
@@ -851,7 +852,8 @@ def _eq24_check():
 
     def check(r: Result, p: dict) -> Finding:
         a, b = literal(r, p), nosum(r, p)
-        return Finding(False, (
+        # judged as written (the sum kept): with one row (m = 1) the sum has one term
+        return Finding(a.agree, (
             f"as written, with the sum over i on the right, every row gets the same vector: "
             f"{a.evidence}; without the sum (only k = i survives) it is right ({b.evidence})"),
             "sum_i g_i (x/||w_i|| - (w_i^T x + b_i) w_i/||w_i||^3)")

@@ -177,6 +177,7 @@ def softmax_gradient(d, k, label, seed) -> Result:
     return Result(
         {"formula": "dl/dW_ij = (yhat_i - y_i) x_j", "dl/dW": gw.numpy().tolist()},
         summary=f"dl/dW_ij = (yhat_i - y_i) x_j (check_vjp {'passed' if report else 'FAILED'})",
+        checks={"check_vjp": (bool(report), str(report))},
         details={"check_vjp_passed": bool(report), "W": W.tolist(), "x": x.tolist(),
                  "b": b.tolist()},
     )
@@ -284,7 +285,9 @@ def chain_rule_values(x, y) -> Result:
     ok = hg.gradcheck(chain_f, [_t(x, True), _t(y, True)])
     return Result({"f": float(f.item()), "df/dx": float(gx.item()), "df/dy": float(gy.item())},
                   summary=f"df/dx = {fmt(gx.item(), 6)}, df/dy = {fmt(gy.item(), 6)} "
-                          f"(f = {fmt(f.item(), 6)}; gradcheck {'passed' if ok else 'FAILED'})")
+                          f"(f = {fmt(f.item(), 6)}; gradcheck {'passed' if ok else 'FAILED'})",
+                  checks={"gradcheck": (bool(ok), "hg.gradcheck of the engine's df/dx, df/dy "
+                                                  "against finite differences")})
 
 
 # ---- Question 4 ------------------------------------------------------------------------------
@@ -554,6 +557,7 @@ def ae_gradient(n, d, h, seed) -> Result:
         summary=f"(2/N) sum_n J^T (xhat_n - x_n) (hand-derived layer-by-layer form: check_vjp "
                 f"{'passed' if report else 'FAILED'})",
         details={"check_vjp_passed": bool(report)},
+        checks={"check_vjp": (bool(report), str(report))},
     )
 
 
@@ -781,6 +785,7 @@ def sne_gradient(points, dim, sigma, seed) -> Result:
         summary=f"dC/dy_i = 4 sum_j (p_ij - q_ij)(y_i - y_j) (check_vjp "
                 f"{'passed' if report else 'FAILED'})",
         details={"check_vjp_passed": bool(report)},
+        checks={"check_vjp": (bool(report), str(report))},
     )
 
 
