@@ -173,10 +173,10 @@ def test_cli_set_table_and_progress(capsys):
 
 
 def test_cli_markdown_and_list(capsys):
-    assert cli.main(["exercises", "run", "001-q4", "--format", "markdown", "--quiet"]) == 0
+    assert cli.main(["exercises", "run", "001-q7c", "--format", "markdown", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("| id | question | computed | claimed | verdict |")
-    assert "**Findings**" in out and "`001-q4-one-hot` (disagree)" in out
+    assert "**Findings**" in out and "`001-q7c-rescaled-limit` (disagree)" in out
     assert cli.main(["exercises", "list", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == len(ex.questions()) and all(r["available"] for r in rows)
@@ -186,7 +186,8 @@ def test_cli_markdown_and_list(capsys):
     (["run", "nope"], "no exercise matches 'nope'"),
     (["run", "002-a2", "--set", "zz=1"], "no selected exercise has a parameter zz"),
     (["run", "002-a2", "--set", "N"], "--set expects KEY=VALUE"),
-    (["run", "002-a2", "--set", "N=abc", "--quiet"], "002-a2-backprop:"),
+    (["run", "002-a2", "--set", "g=abc", "--quiet"], "002-a2-backprop:"),
+    (["run", "002-a2", "--set", "g=1,2,3", "--quiet"], "so g needs 4; got 3"),
 ])
 def test_cli_errors_are_one_line(capsys, argv, fragment):
     code = cli.main(["exercises", *argv])

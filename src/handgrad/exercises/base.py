@@ -245,13 +245,13 @@ def check(exercise: Exercise, **overrides: Any) -> Verdict:
         verdict = NO_CLAIM
     else:
         verdict = agree if all(f.agree for f in findings) else DISAGREE
-        parts = []
+        shown = []
         for f, label in zip(findings, labels):
             if f.evidence:
                 said = "agrees" if f.agree else "DISAGREES"
                 tag = "" if len(findings) == 1 else f"[{label}: {said}] "
-                parts.append(tag + f.evidence)
-        evidence = "; ".join(parts)
+                shown.append(tag + f.evidence)
+        evidence = "; ".join(shown)
     if not claimed:  # nothing judged: still show what the document says
         claimed_value = _claimed_values(exercise.claims)
     elif len(claimed) == 1:

@@ -4,7 +4,8 @@ An answer file is data written by someone else, so its formulas are never given 
 ``parse(text, variables)`` reads the text with Python's ``ast`` and accepts only a whitelist:
 
 - numbers (``2``, ``0.5``, ``1e-3``), the names of the exercise's variables, ``pi``, ``e``, ``inf``;
-- arithmetic ``+ - * / // % ** @`` (``^`` is read as a power, as on paper), unary ``-``/``+``;
+- arithmetic ``+ - * / // % ** @`` (``^`` is read as ``**``, a power, as on
+  paper), unary ``-``/``+``;
 - comparisons ``< <= > >= == !=`` (to build masks: ``where(j <= 2, ..., ...)``), ``and``/``or``/
   ``not`` and ``A if C else B``;
 - indexing and slicing (``x[:-2]``, ``w[i, :]``, ``x[:, None]``), lists ``[1, 0.1, 0.01]`` (read as arrays);
@@ -166,6 +167,7 @@ def parse(text: Any, variables: Iterable[str]) -> Formula:
     if len(text) > 2000:
         raise FormulaError("a formula longer than 2000 characters is refused")
     variables = set(variables)
+    text = text.replace("^", "**")  # a power, as on paper (Python's ^ is xor, and binds looser)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:

@@ -156,10 +156,13 @@ def value_slot(key: str, question: str, expected: Callable[[Context], Any], shap
                part: str = "final answer", explain: Callable[[Context, Any], str] | None = None,
                example: Any = None) -> Slot:
     """A value compared with ``expected(ctx)`` (numbers within rtol/atol; dicts key by key;
-    strings exactly). ``explain(ctx, answer)`` may add a sentence to a failure."""
+    strings exactly). A numeric answer may be written as an expression without variables
+    (``"[1, 1, 1] / 1.11"``). ``explain(ctx, answer)`` may add a sentence to a failure."""
 
     def judge(ctx: Context, answer: Any) -> SlotResult:
         want = expected(ctx)
+        if isinstance(answer, str) and shape is not None and not isinstance(shape, dict):
+            answer = np.asarray(parse(answer, ())(), dtype=np.float64).tolist()  # '[1, 1]/3'
         if isinstance(shape, dict):
             if not isinstance(answer, dict):
                 raise ValueError(f"expected a dict with keys {', '.join(shape)}, got "
