@@ -72,10 +72,17 @@ class DerivationReport:
                 msg += "; not decided: " + "; ".join(f"line {c.index}: {c.evidence}"
                                                       for c in undecided)
             return msg
-        return "; ".join(f"line {c.index} ({c.text!r}) does not follow from line {c.index - 1}: "
-                         f"{c.evidence}" for c in bad[:1]) + "".join(
-            f"; line {c.index}: {c.evidence}" for c in self.lines
-            if c.follows_from is not None and c.follows_from != c.index - 1)
+        first = bad[0]
+        out = [f"line {first.index} ({first.text!r}) does not follow from line "
+               f"{first.index - 1}: {first.evidence}"]
+        for c in self.lines:
+            if c.index <= first.index:
+                continue
+            if c.follows_from is not None and c.follows_from != c.index - 1:
+                out.append(f"line {c.index}: {c.evidence}")
+            elif c.follows is False:
+                out.append(f"line {c.index} ({c.text!r}) does not follow either: {c.evidence}")
+        return "; ".join(out)
 
     def as_json(self) -> dict:
         return {"passed": self.passed, "first_wrong_line": self.first_bad,

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import exercise
 from .base import Finding, Result, compare, fmt, progress, render
-from .claims import mean_sem, statement_claim, vjp_claim, within_ci
+from .claims import derivation_claim, mean_sem, statement_claim, vjp_claim, within_ci
 from .grading import vjp_slot
 
 SOLUTION = "official solution"
@@ -1011,7 +1011,25 @@ def _vae_claims():
                            f"(hg.models.vae.optimal_sigma2) {fmt(v['formula_sigma2'], 8)}",
                        v["formula_sigma2"])
 
+    def sample(rng, p):
+        return {"d": float(rng.integers(2, 6)), "sigma": float(rng.uniform(0.2, 3.0)),
+                "r": float(rng.uniform(0.0, 10.0))}
+
+    def instance(r, p):
+        ctx = r.context
+        return {"d": float(p["d"]), "sigma": float(p["sigma"]),
+                "r": float(((ctx["x"] - ctx["mu"]) ** 2).sum())}
+
+    eq26_lines = [
+        "-(d/2)*log(2*pi*sigma^2) - r/(2*sigma^2)",
+        "= log((1/sqrt(2*pi*sigma))^d) - r/(2*sigma^2)",
+        "= -(d/2)*d*log(2*pi) - d*log(sigma) - r/(2*sigma^2)",
+    ]
     return [
+        derivation_claim(eq26_lines, ["d", "sigma", "r"], sample,
+                         SOLUTION + ", eq. (26), from log N(x; mu, sigma^2 I) (line 1, r = "
+                         "||x - mu||^2) through its middle expression (line 2) to its right-hand "
+                         "side (line 3)", "eq. (26), derivation", instance),
         statement_claim("p(x|z) = (1/sqrt(2 pi sigma))^d exp(-||x - mu(z)||^2 / (2 sigma^2))",
                         normaliser, SOLUTION + ", eq. (25)", label="eq. (25)"),
         statement_claim("log p(x|z) = -(d/2) d log(2 pi) - d log sigma "
@@ -1092,6 +1110,20 @@ def vae_sigma(d, sigma, features, latent, examples, seed) -> Result:
 # ---- Assignment 11 ---------------------------------------------------------------------------
 
 
+A11_LINES = [
+    "0 = g + (1/eps)*(log(x/x0) - log((1 - x)/(1 - x0)))",
+    "0 = -eps*g + log(x/(1 - x)) - log(x0/(1 - x0))",
+    "log(x/(1 - x)) = log(x0/(1 - x0)) - eps*g",
+    "x = sigmoid(log(x0/(1 - x0)) - eps*g)",
+]
+
+
+def _a11_sample(rng, p) -> dict:
+    n = len(p["x0"])
+    return {"x0": rng.uniform(0.05, 0.95, n), "g": rng.standard_normal(n),
+            "eps": float(rng.uniform(0.1, 2.0)), "x": rng.uniform(0.05, 0.95, n)}
+
+
 @exercise(
     "002-a11-mirror-descent",
     params=dict(x0=[0.2, 0.5, 0.9, 0.05], g=[1.0, -2.0, 0.5, -0.3], eps=0.7),
@@ -1099,7 +1131,13 @@ def vae_sigma(d, sigma, features, latent, examples, seed) -> Result:
         "x_i = sigmoid(log(x0_i / (1 - x0_i)) - eps g_i)",
         lambda r, p: Finding(*compare(r.value["argmin"], r.value["formula"], 1e-9, 1e-12),
                              r.value["formula"]),
-        SOLUTION)],
+        SOLUTION, label="final answer"),
+        derivation_claim(A11_LINES, ["x", "x0", "g", "eps"], _a11_sample,
+                         SOLUTION + ", the stationarity lines", "derivation",
+                         lambda r, p: {"x0": np.asarray(p["x0"], float),
+                                       "g": np.asarray(p["g"], float), "eps": float(p["eps"]),
+                                       "x": np.asarray(p["x0"], float)},
+                         unknowns=["x"])],
     derivation="""
         Separable; per coordinate g_i + (1/eps)(log(x_i/x0_i) - log((1-x_i)/(1-x0_i))) = 0, i.e.
         logit(x_i) = logit(x0_i) - eps g_i: x_i = sigmoid(logit(x0_i) - eps g_i) (strictly convex:
