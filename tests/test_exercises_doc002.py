@@ -186,7 +186,8 @@ def test_002_a8b_kmeans_complexity():
 
 
 def test_002_a9_normalized_linear_backprop():
-    res = solve("002-a9-normalized-linear-backprop", m=4, n=3, seed=6)
+    res = solve("002-a9-normalized-linear-backprop", x=None, W=None, b=None, g=None, m=4, n=3,
+                seed=6)
     x, w, b = (torch.tensor(a, requires_grad=True) for a in res.context["inputs"])
     y = (w @ x + b) / w.norm(dim=1)
     y.backward(torch.tensor(res.context["g"]))
@@ -225,4 +226,16 @@ def test_002_a11_mirror_descent():
                                         options={"xatol": 1e-12}).x
         assert abs(v.computed["argmin"][i] - best) < 1e-7
     np.testing.assert_allclose(v.computed["mirror_descent_step"], v.computed["argmin"], atol=1e-9)
-    assert v.verdict == "agree"
+    # the final answer is right; the solution's second line has the sign of eps g flipped
+    assert v.parts == {"final answer": "agree", "derivation": "disagree"}
+    assert "line 2 ('0 = -eps*g" in v.evidence and "line 3: follows from line 1" in v.evidence
+
+
+def test_002_a10_eq26_derivation_lines():
+    v = run("002-a10-vae-sigma")
+    assert v.parts["derivation"] == "disagree"
+    ev = v.disagreements()
+    assert "[eq. (26), derivation] line 2" in ev and "line 3" in ev
+    # at d = 1 the constant -(d/2) d log(2 pi) is right, but the middle expression is not
+    v = run("002-a10-vae-sigma", d=1)
+    assert "line 2" in v.evidence

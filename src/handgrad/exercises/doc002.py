@@ -915,7 +915,10 @@ def _eq22_check():
     def check(r: Result, p: dict) -> Finding:
         literal, read_i = inner(r, p), fixed(r, p)
         # judged as written (a fixed j): with one row (m = 1) that reading is right too
-        return Finding(literal.agree, (
+        if literal.agree:
+            return Finding(True, f"read literally with a fixed j (j = 1), {literal.evidence} "
+                                 f"(one row: j can only be i)", "g_j / ||w_j||")
+        return Finding(False, (
             f"the right-hand side's index j is not the left-hand side's i (an index slip); read "
             f"with j = i it is right ({read_i.evidence}); read literally with a fixed j (j = 1): "
             f"{literal.evidence}"), "g_j / ||w_j||")
@@ -931,16 +934,53 @@ def _eq24_check():
     def check(r: Result, p: dict) -> Finding:
         a, b = literal(r, p), nosum(r, p)
         # judged as written (the sum kept): with one row (m = 1) the sum has one term
-        return Finding(a.agree, (
+        if a.agree:
+            return Finding(True, f"as written, with the sum over i: {a.evidence} (one row: the "
+                                 f"sum has one term)",
+                           "sum_i g_i (x/||w_i|| - (w_i^T x + b_i) w_i/||w_i||^3)")
+        return Finding(False, (
             f"as written, with the sum over i on the right, every row gets the same vector: "
             f"{a.evidence}; without the sum (only k = i survives) it is right ({b.evidence})"),
             "sum_i g_i (x/||w_i|| - (w_i^T x + b_i) w_i/||w_i||^3)")
     return check
 
 
+def _a9_instance(ctx) -> dict:
+    x, w, b = ctx.result.context["inputs"]
+    return {"g": ctx.result.context["g"], "x": x, "W": w, "b": b}
+
+
+def _a9_sample(rng, params) -> dict:
+    m, n = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    return {"g": rng.standard_normal(m), "x": rng.standard_normal(n),
+            "W": rng.standard_normal((m, n)), "b": rng.standard_normal(m)}
+
+
+def _nl_inputs(x, W, b):
+    return _nl(x, W, b)
+
+
+_A9_VARS = {"g": "dL/dy (m)", "x": "the input (n)", "W": "the weights, one row w_i per output "
+            "(m x n)", "b": "the biases (m)"}
+
+A9_SLOTS = [vjp_slot(f"dL/d{name}", f"dL/d{name} in terms of g, x, W, b (NumPy; the row norms "
+                     f"are norm(W, axis=1)).", _nl_inputs, ["x", "W", "b"], k, _A9_VARS,
+                     _a9_sample, _a9_instance, example=ex)
+            for k, (name, ex) in enumerate((
+                ("x", "(g / norm(W, axis=1)) @ W"),
+                ("W", "(g / norm(W, axis=1))[:, None] * (x[None, :] - ((W @ x + b) / "
+                      "norm(W, axis=1)^2)[:, None] * W)"),
+                ("b", "g / norm(W, axis=1)")))]
+
+
 @exercise(
     "002-a9-normalized-linear-backprop",
-    params=dict(m=3, n=4, seed=0),
+    params=dict(x=[1, 2], W=[[3, 4], [1, 0], [0, 2], [0, -3]], b=[1, 0, -1, 2],
+                g=[1, 2, -1, 1], m=3, n=4, seed=0),
+    slots=A9_SLOTS,
+    note="The instance is x, W, b, g (small integers with integer row norms 5, 1, 2, 3, to "
+         "follow by hand; --set g=1,2,3,4). With x, W, b, g null, a random m x n instance from "
+         "seed.",
     claims=[
         statement_claim("dL/db_i = g_i dy_i/db_i = g_j / ||w_j||", _eq22_check(),
                         SOLUTION + ", eq. (22)", label="eq. (22)"),
@@ -956,16 +996,27 @@ def _eq24_check():
         hg.nn.NormalizedLinear's primitive (engine and finite differences).
     """,
 )
-def normalized_linear_backprop(m, n, seed) -> Result:
+def normalized_linear_backprop(x, W, b, g, m, n, seed) -> Result:
     rng = np.random.default_rng(seed)
-    x, w, b, g = (rng.standard_normal(n), rng.standard_normal((m, n)), rng.standard_normal(m),
-                  rng.standard_normal(m))
+    x = rng.standard_normal(n) if x is None else np.asarray(x, dtype=np.float64).ravel()
+    w = rng.standard_normal((m, len(x))) if W is None else np.asarray(W, dtype=np.float64)
+    b = rng.standard_normal(len(w)) if b is None else np.asarray(b, dtype=np.float64).ravel()
+    g = rng.standard_normal(len(w)) if g is None else np.asarray(g, dtype=np.float64).ravel()
+    if w.ndim != 2 or w.shape[1] != len(x) or b.shape != (len(w),) or g.shape != (len(w),):
+        raise ValueError(f"002-a9-normalized-linear-backprop: W must be m x n with n = "
+                         f"len(x) = {len(x)}, and b, g of length m; got W {w.shape}, b "
+                         f"{b.shape}, g {g.shape}")
     names = ["dL/dx", "dL/dW", "dL/db"]
     grads = _engine_grads(_nl, [x, w, b], g, names)
+    r, u = _nl_parts(g, x, w, b)
     return Result(
         {k: v.tolist() for k, v in grads.items()},
-        summary="dL/db_i = g_i/||w_i||, dL/dx = sum_i g_i w_i/||w_i||, dL/dw_i = g_i (x/||w_i|| - "
-                "(w_i^T x + b_i) w_i/||w_i||^3) (engine, random instance)",
+        summary=f"dL/db_i = g_i/||w_i||, dL/dx = sum_i g_i w_i/||w_i||, dL/dw_i = g_i (x/||w_i|| "
+                f"- (w_i^T x + b_i) w_i/||w_i||^3); on the instance ||w_i|| = "
+                f"{render(r.tolist())}, w_i^T x + b_i = {render(u.tolist())}, y = "
+                f"{render((u / r).tolist())}, dL/db = {render(grads['dL/db'].tolist())}, dL/dx = "
+                f"{render(grads['dL/dx'].tolist())}",
+        details={"row_norms": r, "pre_activation": u, "y": u / r},
         context={"fn": _nl, "inputs": [x, w, b], "g": g, "engine": grads},
     )
 

@@ -358,12 +358,12 @@ class _Evaluator:
             fn = FUNCTIONS[node.func.id]
         else:
             fn = self.visit_Attribute(node.func)
-        args = [self.visit(a) for a in node.args]
+        # numbers are read as floats; a whole one passed as an argument (an axis, a shape, a
+        # count) is given as an int, which NumPy's arithmetic treats the same
+        args = [_int_scalar(self.visit(a)) for a in node.args]
         kwargs = {kw.arg: _int_or_index(self.visit(kw.value)) for kw in node.keywords}
         if fn in (np.reshape, np.roll, np.take, np.diag, np.tril, np.triu):
             args = [args[0]] + [_int_or_index(a) for a in args[1:]]
-        elif getattr(fn, "__name__", "") in ("reshape",):
-            args = [_int_or_index(a) for a in args]
         return fn(*args, **kwargs)
 
 
@@ -381,6 +381,12 @@ def _refuse_large(a: Any, b: Any, matmul: bool, text: str) -> None:
     if size > MAX_SIZE:
         raise FormulaError(f"{text!r} would build an array of {int(size)} elements "
                            f"(limit {MAX_SIZE})")
+
+
+def _int_scalar(v: Any) -> Any:
+    if isinstance(v, float) and math.isfinite(v) and v == int(v):
+        return int(v)
+    return v
 
 
 def _int_or_index(i: Any) -> Any:

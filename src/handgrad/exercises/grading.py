@@ -292,12 +292,14 @@ def formula_slot(key: str, question: str, variables: dict, reference: Callable[[
 def vjp_slot(key: str, question: str, fn: Callable, inputs: Sequence[str], which: int,
              variables: dict, sample: Callable[[np.random.Generator, dict], dict],
              instance: Callable[[Context], dict] | None = None, points_tried: int = 4,
-             points: float = 1.0, seed: int = 0, example: str | None = None) -> Slot:
+             points: float = 1.0, seed: int = 0, example: str | None = None,
+             constants: Sequence[str] = ()) -> Slot:
     """A backprop formula for the gradient of input ``inputs[which]`` of ``fn(*inputs)``, in
     ``variables`` (``g`` the gradient of the output, and the inputs by name). Checked with
     ``hg.check_vjp`` on the document's instance and random ones: the formula against the engine
     and the engine against finite differences; the evidence names the wrong components
-    (1-based)."""
+    (1-based). ``constants`` are variables given to ``fn`` by keyword as NumPy values and not
+    differentiated (data such as SNE's P)."""
 
     def judge(ctx: Context, answer: Any) -> SlotResult:
         import handgrad as hg
@@ -316,13 +318,15 @@ def vjp_slot(key: str, question: str, fn: Callable, inputs: Sequence[str], which
                     return SlotResult(FAIL, f"on {label} the formula has shape "
                                             f"{formula_value.shape} but {inputs[which]} has shape "
                                             f"{target.shape}")
-            engine = _engine_vjp(fn, values, g)
+            consts = {c: np.asarray(point[c], dtype=np.float64) for c in constants}
+            bound = (lambda *ts: fn(*ts, **consts)) if consts else fn
+            engine = _engine_vjp(bound, values, g)
 
             def vjp(gg, *xs):
                 return tuple(formula_value if i == which else engine[i]
                              for i in range(len(inputs)))
 
-            report = hg.check_vjp(fn, vjp, values, grad_output=g)
+            report = hg.check_vjp(bound, vjp, values, grad_output=g)
             r = report.inputs[which]
             if not r.passed:
                 shown = "; ".join(
@@ -333,7 +337,7 @@ def vjp_slot(key: str, question: str, fn: Callable, inputs: Sequence[str], which
                           if label != "the document's instance" and instance is not None else "")
                 return SlotResult(FAIL, (
                     f"{prefix}wrong on {label} ({_show_point(point, variables)}): check_vjp: "
-                    f"{inputs[which]} wrong at {len(r.bad_indices)} of "
+                    f"{key} wrong at {len(r.bad_indices)} of "
                     f"{int(np.prod(target.shape)) if target.shape else 1} components (1-based) "
                     f"{shown}{more}"), {"instances_tried": len(tried)})
         return SlotResult(PASS, f"check_vjp: formula = engine = finite differences on "
