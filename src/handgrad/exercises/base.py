@@ -150,6 +150,7 @@ class Verdict:
         return {
             "id": self.id, "question": self.question, "reconstructed": self.reconstructed,
             "computed": jsonable(self.computed), "claimed": jsonable(self.claimed),
+            "summary": self.summary,
             "verdict": self.verdict, "final_answer": self.parts.get("final answer", NO_CLAIM),
             "derivation": self.parts.get("derivation", NO_CLAIM),
             "evidence": self.evidence, "claims": jsonable(self.findings),

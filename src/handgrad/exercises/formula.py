@@ -285,7 +285,11 @@ class _Evaluator:
         raise FormulaError(f"{node.id!r} is a function, not a value{_where(node, self.text)}")
 
     def visit_List(self, node):
-        return np.array([self.visit(e) for e in node.elts], dtype=np.float64)
+        items = [self.visit(e) for e in node.elts]
+        try:  # numbers, or rows of equal length: an array
+            return np.array(items, dtype=np.float64)
+        except ValueError:  # arrays of different lengths: a list (for concatenate, stack)
+            return items
 
     def visit_Tuple(self, node):
         return tuple(self.visit(e) for e in node.elts)

@@ -315,9 +315,12 @@ def vjp_slot(key: str, question: str, fn: Callable, inputs: Sequence[str], which
                 if formula_value.size == 1 or formula_value.ndim == 0:
                     formula_value = np.broadcast_to(formula_value, target.shape).copy()
                 else:
-                    return SlotResult(FAIL, f"on {label} the formula has shape "
+                    prefix = ("right on the document's instance but "
+                              if label != "the document's instance" and instance is not None
+                              else "")
+                    return SlotResult(FAIL, f"{prefix}wrong on {label}: the formula has shape "
                                             f"{formula_value.shape} but {inputs[which]} has shape "
-                                            f"{target.shape}")
+                                            f"{target.shape}", {"instances_tried": len(tried)})
             consts = {c: np.asarray(point[c], dtype=np.float64) for c in constants}
             bound = (lambda *ts: fn(*ts, **consts)) if consts else fn
             engine = _engine_vjp(bound, values, g)
