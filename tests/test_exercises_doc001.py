@@ -186,7 +186,7 @@ def test_001_q4_one_hot():
     # the question is not in the document: no claim, the student's table is a note
     assert v.verdict == "no claim" and not v.findings
     note = " ".join(v.notes)
-    assert "not a judged claim" in note and "(4, 4)" in note and "(5, 1)" in note
+    assert "not a judged claim" in note and "(5, 5)" in note and "(6, 2)" in note
 
 
 def test_001_q7a_sgd_limit():

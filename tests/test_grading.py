@@ -24,7 +24,7 @@ TEACHER = ROOT / "docs" / "teacher_exercise.py"
 def cli(*argv, cwd=None):
     """``handgrad exercises ARGV`` in a fresh interpreter: (exit status, stdout, stderr)."""
     out = subprocess.run([sys.executable, "-m", "handgrad.exercises", *map(str, argv)],
-                         capture_output=True, text=True, cwd=cwd, timeout=600)
+                         capture_output=True, text=True, cwd=cwd, timeout=600, check=False)
     return out.returncode, out.stdout, out.stderr
 
 
@@ -105,7 +105,7 @@ def test_equations_are_checked_where_the_line_before_holds():
 
 
 def test_inequalities_between_lines():
-    rng_sample = lambda rng: {"a": rng.uniform(1, 2)}  # noqa: E731
+    rng_sample = lambda rng: {"a": rng.uniform(1, 2)}
     assert check_derivation(["a^2", "<= a^3"], ["a"], rng_sample).passed
     assert check_derivation(["a^3", "<= a^2"], ["a"], rng_sample).first_bad == 2
 
@@ -274,7 +274,7 @@ def test_grade_with_set_changes_the_instance(template, tmp_path):
 def test_bad_answer_files_are_one_line_errors(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text("{not json")
-    code, out, err = cli("grade", path)
+    code, _, err = cli("grade", path)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "is not JSON" in err
     path.write_text("[1, 2]")
     code, _, err = cli("grade", path)
@@ -324,8 +324,8 @@ def test_an_exercise_whose_own_check_fails_exits_non_zero(tmp_path):
         "@exercise('teacher-broken', question='A check that fails.')\n"
         "def broken():\n"
         "    return Result(1.0, checks={'simulation': (False, 'outside its interval')})\n")
-    code, out, err = cli("run", "teacher-broken", "--extra", module, "--format", "json",
-                         "--quiet")
+    code, out, _ = cli("run", "teacher-broken", "--extra", module, "--format", "json",
+                       "--quiet")
     v = json.loads(out)[0]
     assert code == 1 and v["verdict"] == "check failed" and "outside its interval" in v["evidence"]
 

@@ -33,8 +33,17 @@ from typing import Any, Iterable
 
 from .base import jsonable
 from .base import render as render_value
-from .grading import (ERROR, FAIL, NOT_JUDGED, PASS, UNANSWERED, Context, SlotResult,
-                      grade_slot, slots_of)
+from .grading import (
+    ERROR,
+    FAIL,
+    NOT_JUDGED,
+    PASS,
+    UNANSWERED,
+    Context,
+    SlotResult,
+    grade_slot,
+    slots_of,
+)
 
 FORMAT, VERSION = "handgrad-answers", 1
 
@@ -228,7 +237,7 @@ def grade(data: dict, settings: dict | None = None, registry: dict | None = None
             else:
                 try:
                     res = grade_slot(slot, ctx, answer)
-                except Exception as e:  # noqa: BLE001  (an exercise that fails to solve)
+                except Exception as e:
                     res = SlotResult(ERROR, f"the exercise failed on this instance: "
                                             f"{type(e).__name__}: {e}")
             got = top if res.status == PASS else 0.0

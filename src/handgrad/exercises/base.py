@@ -315,7 +315,7 @@ def _compare_claim(claim: Claim, result: Result) -> Finding:
 def compare(computed: Any, claimed: Any, rtol: float = 1e-6,
             atol: float = 1e-9) -> tuple[bool, str]:
     """Whether ``claimed`` matches ``computed``, and if not the smallest evidence: the differing
-    components of an array (index, computed, claimed), the differing keys of a dict."""
+    components of an array (1-based index, computed, claimed), the differing keys of a dict."""
     if isinstance(claimed, dict):
         bad = []
         for k, v in claimed.items():
@@ -343,11 +343,12 @@ def compare(computed: Any, claimed: Any, rtol: float = 1e-6,
     if a.ndim == 0:
         return False, f"computed {fmt(float(a))}, claimed {fmt(float(b))}"
     bad = np.argwhere(~close)
-    shown = ", ".join(f"{tuple(int(i) for i in ix) if len(ix) > 1 else int(ix[0])}: computed "
-                      f"{fmt(float(a[tuple(ix)]))}, claimed {fmt(float(b[tuple(ix)]))}"
+    # the documents number components from 1, so the evidence does too
+    shown = ", ".join(f"{tuple(int(i) + 1 for i in ix) if len(ix) > 1 else int(ix[0]) + 1}: "
+                      f"computed {fmt(float(a[tuple(ix)]))}, claimed {fmt(float(b[tuple(ix)]))}"
                       for ix in bad[:6])
     more = f" (and {len(bad) - 6} more)" if len(bad) > 6 else ""
-    return False, f"components differ at {shown}{more}"
+    return False, f"components differ (1-based) at {shown}{more}"
 
 
 # ---- rendering -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from .base import Claim, Finding, Result, fmt
 
 
 def vjp_claim(formula: Callable, text: str, source: str, names: Sequence[str], label: str = "",
-              one_based: bool = False, judge: Sequence[int] | None = None,
+              one_based: bool = True, judge: Sequence[int] | None = None,
               note: str = "") -> Claim:
     """The document's backward formula ``formula(g, *inputs) -> gradients`` (NumPy in, NumPy
     out), checked with ``hg.check_vjp`` on the instance in ``result.context`` (``fn``,

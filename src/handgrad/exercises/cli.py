@@ -110,10 +110,14 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "grade":
         return _grade(args)
     if args.action == "docs":
-        from .docs import write
+        from pathlib import Path
+
+        from .docs import write, write_answers_report
 
         verdicts = _run(None, {}, args.quiet, True)
         path = write(verdicts, args.output)
+        graded = write_answers_report(Path(args.output).with_name("answers_001.md"))
+        print(f"wrote {graded}: the 001 answer file, graded")
         n_dis = sum(v.verdict == "disagree" for v in verdicts)
         print(f"wrote {path}: {len(verdicts)} exercises, {n_dis} with disagreements")
         return 1 if any(v.verdict in FAILING for v in verdicts) else 0

@@ -5,18 +5,29 @@ the instance is the one consistent with the student's own numbers, and says so."
 
 from __future__ import annotations
 
-import numpy as np
-
 import json
 from pathlib import Path
+
+import numpy as np
 
 from . import exercise
 from . import layers as L
 from .base import Claim, Finding, Result, compare, fmt, render
 from .claims import statement_claim, uncheckable_claim
 from .formula import parse
-from .grading import (FAIL, PASS, Context, Slot, SlotResult, code_slot, derivation_slot,
-                      formula_slot, slot_claim, text_slot, value_slot)
+from .grading import (
+    FAIL,
+    PASS,
+    Context,
+    Slot,
+    SlotResult,
+    code_slot,
+    derivation_slot,
+    formula_slot,
+    slot_claim,
+    text_slot,
+    value_slot,
+)
 
 STUDENT = "student"
 
