@@ -138,6 +138,11 @@ def test_001_q1h_receptive_field():
     bad, lib, rec = doc001.smallest_counterexample()
     assert torch_support_width(bad, L.min_size(bad)) == lib[-1] != rec[-1]
     assert "diverges at layer 2" in v.evidence
+    # judged, not fixed: the forward recursion with the jump passes the same slot
+    slot = doc001.Q1H_SLOTS[0]
+    ctx = Context(ex.get("001-q1h-receptive-field"), v.params)
+    assert grade_slot(slot, ctx, "r_prev + (k - 1) * jump").status == "pass"
+    assert grade_slot(slot, ctx, "s_prev * r_prev + (k - s_prev)").status == "fail"
 
 
 def test_001_q2a_learning_rate_diagnosis():

@@ -2,7 +2,6 @@
 autodiff and finite differences, the perplexity calibration against its definition and
 scikit-learn, and the embedding of the digits against scikit-learn's TSNE."""
 
-
 import numpy as np
 import pytest
 

@@ -215,11 +215,6 @@ def jsonable(value):
     return _jsonable(value)
 
 
-def _cell(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[:width - 3] + "..."
-
-
 def render(verdicts: list, fmt: str, explain: bool = False) -> str:
     if fmt == "json":
         return json.dumps([v.as_json() for v in verdicts], indent=2, allow_nan=False)
@@ -338,9 +333,12 @@ def _list(args: argparse.Namespace) -> int:
             print(f"| `{r['id']}` | {_md(r['source'])} | {r['answered_by']} | "
                   f"{_md(r['question'])} |")
     else:
-        for r in rows:
+        for r in rows:  # the question wrapped under its id, never cut
             needs = ", ".join(r["requires"])
             flag = "" if r["available"] else f"  [unavailable: needs {needs}]"
-            print(f"{r['id']:<38} {_cell(r['source'], 26):<26} {_cell(r['question'], 70)}{flag}")
+            tag = " (reconstructed)" if r["reconstructed"] else ""
+            print(f"{r['id']}  [{r['source']}]{tag}{flag}")
+            print(textwrap.fill(" ".join(r["question"].split()), 100, initial_indent="    ",
+                                subsequent_indent="    "))
         print(f"\n{len(rows)} exercises")
     return 0

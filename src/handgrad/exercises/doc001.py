@@ -432,33 +432,16 @@ def smallest_counterexample() -> tuple[list, list, list]:
     raise AssertionError("no counterexample found")
 
 
-def _recursion_finding(r: Result, p: dict) -> Finding:
-    lib, rec = r.value["per_layer"], student_recursion(p["layers"])
-    for i, (a, b) in enumerate(zip(lib, rec)):
-        if a != b:
-            return Finding(False, f"on these layers the recursion diverges at layer {i + 1}: "
-                                  f"{b} instead of {a}", rec)
-    layers, lib2, rec2 = smallest_counterexample()
-    width, _ = L.gradient_support_width(layers, L.min_size(layers))
-    return Finding(False, (
-        f"the recursion gives the right values on these layers ({rec}) but is not the "
-        f"receptive-field recursion: for conv {layers[0][0]}x{layers[0][0]}/stride "
-        f"{layers[0][1]} then conv {layers[1][0]}x{layers[1][0]} it gives {rec2[-1]}, the "
-        f"library {lib2[-1]} (and the engine's input gradient of one unit spans {width} pixels); "
-        f"it diverges at layer 2. It is the top-down recursion r_in = s r_out + (k - s) run "
-        f"bottom-up: it multiplies each (k_l - 1) by the strides after layer l instead of those "
-        f"before it, so it is right only when that makes no difference (here: equal kernels)"),
-        rec)
-
-
 def apply_recursion(f, layers) -> list:
-    """Run a recursion ``f(r_prev, s_prev, k)`` (a parsed formula; k the effective kernel
-    d (k - 1) + 1) from r_0 = 1, s_0 = 1 over ``layers``: the value after each layer."""
-    r, s_prev, out = 1.0, 1.0, []
+    """Run a recursion ``f(r_prev, s_prev, k, jump)`` (a parsed formula; k the effective kernel
+    d (k - 1) + 1, jump the product of the strides before the layer) from r_0 = 1, s_0 = 1 over
+    ``layers``: the value after each layer."""
+    r, s_prev, jump, out = 1.0, 1.0, 1.0, []
     for spec in L.parse_all(layers):
         k = spec["dilation"] * (spec["kernel"] - 1) + 1
-        r = float(np.asarray(f(r_prev=r, s_prev=s_prev, k=float(k))))
+        r = float(np.asarray(f(r_prev=r, s_prev=s_prev, k=float(k), jump=jump)))
         s_prev = float(spec["stride"])
+        jump *= s_prev
         out.append(int(r) if r == int(r) else r)
     return out
 
@@ -470,7 +453,7 @@ def _two_layer_stacks() -> list:
 
 
 def _recursion_judge(ctx: Context, answer) -> SlotResult:
-    f = parse(answer, ["r_prev", "s_prev", "k"])
+    f = parse(answer, ["r_prev", "s_prev", "k", "jump"])
     lib, rec = ctx.result.value["per_layer"], apply_recursion(f, ctx.params["layers"])
     for i, (a, b) in enumerate(zip(lib, rec)):
         if a != b:
@@ -496,12 +479,13 @@ def _recursion_judge(ctx: Context, answer) -> SlotResult:
 Q1H_SLOTS = [
     Slot("recursion", "formula", "The receptive field r after a layer, from the one before: a "
          "formula in r_prev (the receptive field before the layer), s_prev (the stride of the "
-         "layer before; 1 for the first) and k (this layer's effective kernel d (k - 1) + 1), "
-         "started at r_0 = 1.", _recursion_judge,
+         "layer before; 1 for the first), k (this layer's effective kernel d (k - 1) + 1) and "
+         "jump (the product of the strides of the layers before), started at r_0 = 1.",
+         _recursion_judge,
          variables={"r_prev": "receptive field before this layer",
                     "s_prev": "stride of the previous layer (1 before the first)",
-                    "k": "effective kernel size of this layer"},
-         example="r_prev + (k - 1) * jump  (no: 'jump' is not a variable here)"),
+                    "k": "effective kernel size of this layer",
+                    "jump": "product of the strides of all layers before this one"}),
     value_slot("r_b, r_c, r_d", "The receptive fields after layers b, c, d.",
                lambda ctx: ctx.result.value["after_b"], shape=[3]),
     value_slot("receptive field of layer d", "The receptive field of a unit of layer d, in "
