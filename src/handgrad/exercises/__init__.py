@@ -11,7 +11,9 @@ The questions (``questions.json``) are data beside the registry: each has an id 
 document and place (``000-a1-scan-backprop`` is problem set 000, Assignment 1), and every id has
 exactly one exercise (a test fails otherwise). The exercises live in one module per document
 (``doc000`` ... ``doc004``); ``base`` defines ``Exercise``, ``Claim``, ``Verdict`` and ``check``.
-From the command line: ``handgrad exercises list|run|docs`` (``python -m handgrad.exercises``).
+From the command line: ``handgrad exercises list|run|docs|template|grade`` (``python -m
+handgrad.exercises``); answer files and grading: ``answers``, ``grading``, ``formula``,
+``derivation`` (see docs/answers.md).
 """
 
 from __future__ import annotations

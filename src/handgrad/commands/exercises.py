@@ -28,6 +28,8 @@ import textwrap
 import time
 from typing import Any
 
+from .common import CommandError
+
 FORMATS = ("table", "markdown", "json")
 FAILING = ("error", "check failed")  # verdicts that make the command exit with status 1
 
@@ -70,21 +72,13 @@ def _extra(p: argparse.ArgumentParser) -> None:
                    help="load a teacher's exercises from a module or .py file (repeatable)")
 
 
-def _error(message: str) -> Exception:
-    try:
-        from ..cli import CommandError
-    except ImportError:  # pragma: no cover  (the package's cli is always there)
-        return SystemExit(f"handgrad exercises: error: {message}")
-    return CommandError(message)
-
-
 def parse_settings(items: list[str]) -> dict[str, Any]:
     """``['n=10', 'layers=[[3,1,1]]', 'rho=l^2/2']`` -> {'n': 10, 'layers': [[3, 1, 1]], ...}."""
     out = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key:
-            raise _error(f"--set expects KEY=VALUE, got {item!r}")
+            raise CommandError(f"--set expects KEY=VALUE, got {item!r}")
         try:
             out[key.strip()] = json.loads(text)
         except json.JSONDecodeError:
@@ -97,12 +91,12 @@ def parse_settings(items: list[str]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     for module in getattr(args, "extra", []) or []:
-        from .extra import load_extra
+        from ..exercises.extra import load_extra
 
         try:
             load_extra(module)
         except (ImportError, OSError, ValueError, KeyError) as e:
-            raise _error(f"--extra {module}: {e}") from None
+            raise CommandError(f"--extra {module}: {e}") from None
     if args.action == "list":
         return _list(args)
     if args.action == "template":
@@ -112,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "docs":
         from pathlib import Path
 
-        from .docs import write, write_answers_report
+        from ..exercises.docs import write, write_answers_report
 
         verdicts = _run(None, {}, args.quiet, True)
         path = write(verdicts, args.output)
@@ -128,12 +122,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from . import answers, select
+    from ..exercises import answers, select
 
     try:
         chosen = select(args.patterns)
     except KeyError as e:
-        raise _error(e.args[0]) from None
+        raise CommandError(e.args[0]) from None
     text = json.dumps(answers.template(chosen, args.name), indent=2, allow_nan=False) + "\n"
     if args.output == "-":
         sys.stdout.write(text)
@@ -147,27 +141,27 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from . import answers
+    from ..exercises import answers
 
     try:
         data = answers.load(args.answers)
     except answers.AnswerFileError as e:
-        raise _error(str(e)) from None
+        raise CommandError(str(e)) from None
     g = answers.grade(data, parse_settings(args.settings))
     print(answers.report(g, args.format))
     return 0 if g.passed else 1
 
 
 def _run(patterns, settings, quiet: bool, _human: bool) -> list:
-    from . import base, check, select
+    from ..exercises import base, check, select
 
     try:
         chosen = select(patterns)
     except KeyError as e:
-        raise _error(e.args[0]) from None
+        raise CommandError(e.args[0]) from None
     unused = [k for k in settings if not any(k in ex.params for ex in chosen)]
     if unused:
-        raise _error(f"no selected exercise has a parameter {', '.join(unused)}")
+        raise CommandError(f"no selected exercise has a parameter {', '.join(unused)}")
     err = sys.stderr
     tty = hasattr(err, "isatty") and err.isatty()
     old = base.set_progress(base.tty_progress(err) if tty and not quiet else None)
@@ -181,7 +175,7 @@ def _run(patterns, settings, quiet: bool, _human: bool) -> list:
                 v = check(ex, **overrides)
             except (ValueError, TypeError) as e:
                 if overrides:  # most likely a bad --set value: a usage error
-                    raise _error(f"{ex.id}: {e}") from None
+                    raise CommandError(f"{ex.id}: {e}") from None
                 v = _errored(ex, e)
             except Exception as e:  # noqa: BLE001  (an exercise's bug is reported, not fatal)
                 v = _errored(ex, e)
@@ -200,7 +194,7 @@ def _run(patterns, settings, quiet: bool, _human: bool) -> list:
 
 
 def _errored(ex, e: Exception):
-    from .base import Verdict
+    from ..exercises.base import Verdict
 
     return Verdict(ex.id, ex.question, None, None, "error", f"{type(e).__name__}: {e}",
                    summary="error", params=dict(ex.params))
@@ -210,7 +204,7 @@ def _errored(ex, e: Exception):
 
 
 def jsonable(value):
-    from .base import jsonable as _jsonable
+    from ..exercises.base import jsonable as _jsonable
 
     return _jsonable(value)
 
@@ -311,12 +305,12 @@ def _counts(verdicts: list) -> dict:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from . import question, select
+    from ..exercises import question, select
 
     try:
         chosen = select(args.patterns)
     except KeyError as e:
-        raise _error(e.args[0]) from None
+        raise CommandError(e.args[0]) from None
     rows = []
     for ex in chosen:
         q = question(ex.id)
