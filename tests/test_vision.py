@@ -480,3 +480,23 @@ def test_cifar100_layout(tmp_path):
     ds = datasets.CIFAR100(tmp_path)
     assert len(ds) == 4 and ds.targets == [0, 1, 2, 3] and len(ds.classes) == 100
     assert len(datasets.CIFAR100(tmp_path, train=False)) == 1
+
+
+def test_transforms_functional_is_the_classes_kernels():
+    import handgrad.vision.transforms.functional as TF
+
+    a = _image((3, 9, 10))
+    t = hg.tensor(a)
+    np.testing.assert_array_equal(TF.hflip(t).numpy(), a[..., ::-1])
+    np.testing.assert_array_equal(TF.vflip(t).numpy(), a[:, ::-1])
+    np.testing.assert_array_equal(TF.crop(t, 2, 3, 4, 5).numpy(), a[:, 2:6, 3:8])
+    np.testing.assert_array_equal(TF.center_crop(t, 4).numpy(),
+                                  transforms.CenterCrop(4)(t).numpy())
+    assert TF.get_image_size(t) == [10, 9] and TF.get_dimensions(t) == [3, 9, 10]
+    img = TF.to_pil_image(t)
+    assert img.size == (10, 9) and TF.get_dimensions(img) == [3, 9, 10]
+    np.testing.assert_array_equal(TF.pil_to_tensor(img).numpy(), a)
+    np.testing.assert_allclose(TF.to_tensor(img).numpy(), a / np.float32(255), rtol=1e-6)
+    assert tuple(TF.resized_crop(t, 0, 0, 6, 6, [3, 3]).shape) == (3, 3, 3)
+    assert tuple(TF.pad(t, [1, 2]).shape) == (3, 13, 12)
+    assert transforms.functional is TF

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..data import datasets as _data
 from ..data.dataset import Dataset
-from .transforms import _pil
+from .transforms._transforms import _pil
 
 
 def _image_item(dataset: Any, img: np.ndarray, target: Any, mode: str | None) -> tuple:

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..tensor import Tensor
-from .transforms import _pil
+from .transforms._transforms import _pil
 
 
 def _as_batch(tensor: Any) -> np.ndarray:

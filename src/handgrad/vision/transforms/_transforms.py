@@ -1,12 +1,4 @@
-"""``torchvision.transforms`` for handgrad: the common image transforms with torchvision's
-semantics, on PIL images (H x W, channels per mode) and on tensors / NumPy arrays
-(..., C, H, W, the torchvision tensor convention).
-
-``Compose``, ``Lambda``, ``Normalize`` are ``handgrad.data.transforms``'; ``ToTensor`` is theirs
-taught PIL images (torchvision's scaling: uint8 to float32 in [0, 1], H x W x C to C x H x W).
-Random transforms draw from handgrad's global generator (seeded per DataLoader worker), so
-they are reproducible under ``hg.manual_seed`` but are not torch's draws.
-"""
+"""The transform classes of ``handgrad.vision.transforms`` (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -16,10 +8,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..data.transforms import Compose, Lambda, Normalize
-from ..data.transforms import ToTensor as _ArrayToTensor
-from ..random import _generator
-from ..tensor import Tensor
+from ...data.transforms import Compose, Lambda, Normalize
+from ...data.transforms import ToTensor as _ArrayToTensor
+from ...random import _generator
+from ...tensor import Tensor
 
 
 def _pil() -> Any:
