@@ -11,7 +11,9 @@ thread pool, the configurations in turn (0, 1, 2, 0, 1, 2, ...) for ``--rounds``
 printed with the median epoch times, samples per second and the CPU seconds spent in the main
 process and in the workers. Workers only shorten the epoch when cores are free: on a machine
 shared with other jobs the wall-clock figures move with its load (the load average is printed
-beside them), while the CPU seconds show what the workers cost.
+beside them), while the CPU seconds show what the workers cost. (On Linux with
+``sched_autogroup_enabled``, every process started from one terminal session shares that
+session's slice of a busy machine: more worker processes then get no more CPU in total.)
 
     python bench/bench_loader.py [--rounds 5] [--samples 1536] [--quick]
 """
