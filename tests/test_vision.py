@@ -500,3 +500,16 @@ def test_transforms_functional_is_the_classes_kernels():
     assert tuple(TF.resized_crop(t, 0, 0, 6, 6, [3, 3]).shape) == (3, 3, 3)
     assert tuple(TF.pad(t, [1, 2]).shape) == (3, 13, 12)
     assert transforms.functional is TF
+
+
+def test_resize_of_integer_tensors_rounds_and_max_size_caps_the_longer_side():
+    a = _image((3, 30, 40))
+    got = transforms.Resize(17)(hg.tensor(a))
+    want = TF.interpolate(torch.tensor(a, dtype=torch.float32)[None], size=(17, 22),
+                          mode="bilinear", antialias=True, align_corners=False)[0]
+    assert got.dtype == np.uint8
+    np.testing.assert_allclose(got.numpy(), want.round().clamp(0, 255).numpy(), atol=1)
+    # 20 on the shorter side would make the longer 26 > 24: the longer side is capped at 24
+    assert tuple(transforms.Resize(20, max_size=24)(hg.tensor(a)).shape) == (3, 18, 24)
+    with pytest.raises(ValueError, match="max_size"):
+        transforms.Resize((20, 30), max_size=40)(hg.tensor(a))
