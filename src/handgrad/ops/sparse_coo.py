@@ -44,7 +44,6 @@ class SparseCOOTensor:
     is_sparse = True
     is_cuda = False
     grad = None
-    device = "cpu"
     layout = "sparse_coo"
 
     def __init__(self, indices: np.ndarray, values: np.ndarray, size: tuple,
@@ -58,8 +57,12 @@ class SparseCOOTensor:
         self._tracked = tracked if tracked is not None and tracked.requires_grad else None
 
     @property
-    def requires_grad(self) -> bool:  # type: ignore[override]
+    def requires_grad(self) -> bool:
         return self._tracked is not None
+
+    @property
+    def device(self) -> Any:
+        return Tensor._wrap(self._val).device  # whatever a dense tensor reports
 
     # ---- what it is --------------------------------------------------------------------------
 
@@ -152,8 +155,14 @@ class SparseCOOTensor:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> "SparseCOOTensor":
-        dtype = kwargs.get("dtype", args[0] if args else None)
-        if dtype is None or isinstance(dtype, str):  # a device: handgrad runs on the CPU
+        dtype = kwargs.get("dtype")
+        for a in args:  # .to(device), .to(dtype), .to(device, dtype)
+            if not isinstance(a, str):
+                try:
+                    dtype = np.dtype(a)
+                except TypeError:  # a device object: handgrad runs on the CPU
+                    continue
+        if dtype is None:
             return self
         if self._tracked is not None:
             v = self._tracked.to(dtype)
