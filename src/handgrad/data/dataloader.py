@@ -25,8 +25,8 @@ from .. import ops
 from ..random import Generator
 from ..tensor import Tensor
 from .dataset import IterableDataset
-from .worker import MultiProcessIter
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, _positive_int
+from .worker import MultiProcessIter
 
 
 def _collate_error(what: Any) -> TypeError:

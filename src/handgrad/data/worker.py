@@ -201,7 +201,8 @@ class MultiProcessIter:
         elif isinstance(ctx, str):
             ctx = multiprocessing.get_context(ctx)
         self.num_workers = loader.num_workers
-        self.prefetch = loader.prefetch_factor * self.num_workers
+        # at least one task in flight, or prefetch_factor=0 would end the epoch at once
+        self.prefetch = max(1, loader.prefetch_factor * self.num_workers)
         self.result_queue = ctx.Queue()
         self.index_queues: list = []
         self.workers: list = []
