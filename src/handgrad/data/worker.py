@@ -91,6 +91,9 @@ class _IterableEnd:
     """A worker's copy of an ``IterableDataset`` is exhausted."""
 
 
+_NO_MORE = object()  # the sampler has no more batches
+
+
 def _seed_worker(seed: int) -> None:
     random.seed(seed)
     hg_random.manual_seed(seed)
@@ -208,7 +211,6 @@ class MultiProcessIter:
         self.workers: list = []
         self.epoch = 0
         self.batches: Any = iter(())
-        self.first: Any = None
         self._started = False
         self.reset()  # the sampler draws its order before the base seed is drawn
         base_seed = int(hg_random._generator(loader.generator).integers(0, 2**62))
@@ -238,8 +240,8 @@ class MultiProcessIter:
                       else loader.sampler)
             # Pull the first batch now: a sampler draws its order on the first next(), and
             # that draw must come before the base seed's, as in torch.
-            first = next(it, _IterableEnd)
-            self.batches = iter(()) if first is _IterableEnd else itertools.chain([first], it)
+            first = next(it, _NO_MORE)
+            self.batches = iter(()) if first is _NO_MORE else itertools.chain([first], it)
         self.send_idx = self.rcvd_idx = 0
         self.results: dict = {}
         self.owner: dict = {}
@@ -256,8 +258,8 @@ class MultiProcessIter:
         for worker_id in self.next_worker:
             if self.active[worker_id]:
                 break
-        indices = next(self.batches, _IterableEnd)
-        if indices is _IterableEnd:
+        indices = next(self.batches, _NO_MORE)
+        if indices is _NO_MORE:
             return
         self.index_queues[worker_id].put((self.epoch, self.send_idx, indices))
         self.owner[self.send_idx] = worker_id
