@@ -143,10 +143,10 @@ class SparseCOOTensor:
             flat = np.ravel_multi_index(tuple(self._ind), self._shape) if self._shape else \
                 np.zeros(self._val.shape[0], np.int64)
             size = int(np.prod(self._shape))
-            out = scatter_add(Tensor._wrap(np.zeros(size, self._val.dtype)), 0,
-                              Tensor._wrap(flat.astype(np.int64)), self._tracked)
-            out = out.reshape(self._shape)
-            return out if dtype is None else out.to(dtype)
+            dense = scatter_add(Tensor._wrap(np.zeros(size, self._val.dtype)), 0,
+                                Tensor._wrap(flat.astype(np.int64)), self._tracked)
+            dense = dense.reshape(self._shape)
+            return dense if dtype is None else dense.to(dtype)
         out = np.zeros(self._shape, self._val.dtype)
         np.add.at(out, tuple(self._ind), self._val)
         return Tensor._wrap(out if dtype is None else out.astype(dtype))

@@ -133,7 +133,8 @@ class CIFAR10(Dataset):
                 f"{type(self).__name__}: {why}missing {', '.join(missing)} in {folder}; put the "
                 f"python version of the dataset there (the folder {self.base_folder} extracted "
                 f"from the archive torchvision downloads)")
-        data, targets = [], []
+        data: list = []
+        targets: list[int] = []
         for n in names:
             entry = _load_batch(folder / n)
             data.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))

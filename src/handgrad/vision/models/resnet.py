@@ -85,13 +85,16 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
+_Block = type[BasicBlock] | type[Bottleneck]
+
+
 class ResNet(nn.Module):
     """conv 7 x 7 / 2 - bn - relu - maxpool 3 x 3 / 2 - layer1..layer4 (64, 128, 256, 512
     planes; stride 2 from layer2 on) - global average pool - fc. Convolutions are initialised
     with ``kaiming_normal_(mode="fan_out", nonlinearity="relu")``, norms with weight 1 and bias
     0; ``zero_init_residual`` zeroes the last norm of each block."""
 
-    def __init__(self, block: type, layers: list[int], num_classes: int = 1000,
+    def __init__(self, block: "_Block", layers: list[int], num_classes: int = 1000,
                  zero_init_residual: bool = False, groups: int = 1, width_per_group: int = 64,
                  replace_stride_with_dilation: list[bool] | None = None,
                  norm_layer: Callable[..., nn.Module] | None = None) -> None:
@@ -129,7 +132,7 @@ class ResNet(nn.Module):
                 elif isinstance(m, BasicBlock) and m.bn2.weight is not None:
                     nn.init.constant_(m.bn2.weight, 0)
 
-    def _make_layer(self, block: type, planes: int, blocks: int, stride: int = 1,
+    def _make_layer(self, block: "_Block", planes: int, blocks: int, stride: int = 1,
                     dilate: bool = False) -> nn.Sequential:
         norm_layer = self._norm_layer
         downsample = None
@@ -155,7 +158,7 @@ class ResNet(nn.Module):
         return self.fc(flatten(self.avgpool(x), 1))
 
 
-def _resnet(name: str, block: type, layers: list[int], weights: Any, progress: bool,
+def _resnet(name: str, block: "_Block", layers: list[int], weights: Any, progress: bool,
             kwargs: dict) -> ResNet:
     if weights is not None or kwargs.pop("pretrained", False):
         raise RuntimeError(f"{name}: handgrad never downloads pretrained weights; build the "
