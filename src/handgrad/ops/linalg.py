@@ -50,9 +50,11 @@ class Linear(Function):
         gx = (Matmul.apply(g, w) if g.ndim >= 2 else matmul(g, w)) if nx else None
         gw = gb = None
         if nw or (len(self.inputs) == 3 and self.needs_input_grad[2]):
-            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+            # explicit sizes: with a zero-size dim, -1 cannot be inferred
+            rows = int(np.prod(g.shape[:-1]))
+            g2 = g.reshape(rows, g.shape[-1]) if g.ndim != 2 else g
             if nw:
-                x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                x2 = x.reshape(rows, x.shape[-1]) if x.ndim != 2 else x
                 gw = Matmul.apply(Permute.apply(g2, dims=(1, 0)), x2)
             if len(self.inputs) == 3 and self.needs_input_grad[2]:
                 gb = g2.sum(0)
