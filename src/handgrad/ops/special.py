@@ -346,7 +346,7 @@ class Remainder(Function):
         a, b = self.inputs[0]._data, self.inputs[1]._data
         na, nb = self.needs_input_grad
         with np.errstate(divide="ignore", invalid="ignore"):
-            q = Tensor._wrap(np.floor(a / b))
+            q = Tensor._wrap(np.floor_divide(a, b))  # Python's a // b: -5 // inf = -1, as torch
         return (g if na else None), (-(g * q) if nb else None)
 
 
