@@ -454,9 +454,11 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
     # a kink or a tie: does a small perturbation of the inputs make it vanish?
     r = np.random.default_rng(prog.seed + 7)
     lo, hi = tv.astype(np.float64).copy(), tv.astype(np.float64).copy()
-    for _ in range(4):
-        xp = _perturb(r, x)
-        pp = {kk: (_perturb(r, v) if kk in GRAD_KEYS and isinstance(v, np.ndarray) else v)
+    for k in range(4):
+        # the first two move every element up, then down: both one-sided limits are seen
+        side = (1.0, -1.0, None, None)[k]
+        xp = _perturb(r, x, side)
+        pp = {kk: (_perturb(r, v, side) if kk in GRAD_KEYS and isinstance(v, np.ndarray) else v)
               for kk, v in params.items()}
         hp, tp, diffs = _local(xp, (name, pp), g, prog.seed, prog.dtype)
         if diffs or tp.error:
@@ -466,7 +468,8 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
             return Finding("defect", what, name, params, x, detail, prog)
         lo, hi = np.fmin(lo, v), np.fmax(hi, v)
     hv64 = hv.astype(np.float64)
-    slack = tolerance(prog.dtype) * (np.abs(lo) + np.abs(hi) + 1)
+    # the perturbed points sit 1e-3 (relative) from the kink: allow that much beyond the limits
+    slack = 5e-3 * (np.abs(lo) + np.abs(hi)) + tolerance(prog.dtype)
     inside = (hv64 >= lo - slack) & (hv64 <= hi + slack)
     if inside[b].all():
         return Finding("kink", what, name, params, x, detail, prog, "vanishes under perturbation")
@@ -511,10 +514,11 @@ def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b) -> bool:
     return False
 
 
-def _perturb(r, a: np.ndarray) -> np.ndarray:
+def _perturb(r, a: np.ndarray, side: float | None = None) -> np.ndarray:
     if a.dtype.kind != "f":
         return a
-    noise = r.uniform(-1, 1, a.shape) * (np.abs(a) * 1e-3 + 1e-3)
+    u = r.uniform(-1, 1, a.shape) if side is None else r.uniform(0.2, 1, a.shape) * side
+    noise = u * (np.abs(a) * 1e-3 + 1e-3)
     with np.errstate(invalid="ignore", over="ignore"):
         out = np.where(np.isfinite(a), a + noise, a)
     return out.astype(a.dtype)

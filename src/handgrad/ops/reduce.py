@@ -208,10 +208,17 @@ def var(
     *, correction: Any = None,
 ) -> Tensor:
     """Variance sum (x - mean)^2 / (N - correction); correction=1 (Bessel) by default, as in
-    PyTorch. ``unbiased=False`` is the same as correction=0."""
+    PyTorch. ``unbiased=False`` is the same as correction=0.
+
+    Float32 (and float16) inputs are reduced in float64 and the result cast back: the squares
+    of deviations above 1.8e19 would overflow float32, where torch's accumulation does not."""
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     x = lift(input)
+    if x._data.dtype.kind == "f" and x._data.dtype.itemsize < 8:
+        out = var(x.to(np.float64), dim, keepdim=keepdim, correction=correction)
+        with np.errstate(over="ignore"):  # a variance beyond float32's range is inf, as torch
+            return out.to(x._data.dtype)
     dims = normalize_dims("var", dim, x.ndim)
     count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
     centred = sub(x, mean(x, dims, keepdim=True))
@@ -224,8 +231,14 @@ def std(
     input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
     *, correction: Any = None,
 ) -> Tensor:
-    """sqrt(var); its gradient is 0 where std = 0 (a constant input), as in PyTorch."""
-    return _root(var(input, dim, unbiased, keepdim, correction=correction), 2)
+    """sqrt(var); its gradient is 0 where std = 0 (a constant input), as in PyTorch. Float32
+    is reduced in float64, root included (the variance of values near 1e37 overflows float32,
+    their standard deviation does not)."""
+    x = lift(input)
+    if x._data.dtype.kind == "f" and x._data.dtype.itemsize < 8:
+        out = std(x.to(np.float64), dim, unbiased, keepdim, correction=correction)
+        return out.to(x._data.dtype)
+    return _root(var(x, dim, unbiased, keepdim, correction=correction), 2)
 
 
 def _root(s: Tensor, p: float) -> Tensor:
