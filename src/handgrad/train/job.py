@@ -182,11 +182,27 @@ def blas_threads(threads: int | None) -> Any:
 
 
 def write_json(path: Path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON atomically (temporary file, then rename)."""
+    """Write ``obj`` as indented JSON atomically (temporary file, then rename). A NaN or an
+    infinity (not JSON) is written as null."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n")
+    tmp.write_text(json.dumps(_finite(obj), indent=2, default=_jsonable, allow_nan=False) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def _finite(x: Any) -> Any:
+    """``x`` with every non-finite float (NumPy's included) replaced by None."""
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
 
 
 def _jsonable(x: Any) -> Any:
