@@ -311,7 +311,7 @@ class Finding:
                 f"\n    {self.what}: {self.detail}")
 
 
-ZERO_GRADIENT_OPS = ("trunc", "floor", "sign")
+ZERO_GRADIENT_OPS = ("trunc", "floor", "sign", "frac")  # frac = x - trunc(x)
 
 
 def check(prog: Program) -> list[Finding]:
@@ -337,6 +337,11 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
         return None
     hv, tv = _values(h, what, i), _values(t, what, i)
     hv = np.zeros(b.shape) if hv is None else hv
+    tv = np.zeros(b.shape) if tv is None else tv
+    if i == 0:  # the program's input: the element-wise rules apply to it as to one step's
+        reason = accepted.match("<program>", {}, prog.x, what, hv, tv, b)
+        if reason:
+            return Finding("accepted", what, None, None, None, _detail(diff), prog, reason)
     with np.errstate(invalid="ignore"):
         if (~np.isfinite(hv[b]) & ~np.isfinite(tv[b])).all():
             return Finding("accepted", what, None, None, None, _detail(diff), prog,
