@@ -338,6 +338,9 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
     hv, tv = _values(h, what, i), _values(t, what, i)
     hv = np.zeros(b.shape) if hv is None else hv
     tv = np.zeros(b.shape) if tv is None else tv
+    if _program_ill_conditioned(prog, t, what, i, b, hv, tv):
+        return Finding("rounding", what, None, None, None, _detail(diff), prog,
+                       "within torch's own rounding noise (whole program, inputs moved by ulps)")
     if i == 0:  # the program's input: the element-wise rules apply to it as to one step's
         reason = accepted.match("<program>", {}, prog.x, what, hv, tv, b)
         if reason:
@@ -480,6 +483,32 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
         return Finding("kink", what, name, params, x, detail, prog, "vanishes under perturbation")
     return Finding("defect", what, name, params, x, detail, prog,
                    "vanishes under perturbation, but handgrad's value is not a one-sided limit")
+
+
+def _program_ill_conditioned(prog, t, what, i, b, hv, tv) -> bool:
+    """No single step differs, and torch's own result for the whole program moves by as much
+    as handgrad differs from it when every float input moves by a few ulps."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        if not (np.isfinite(hv[b]).all() and np.isfinite(tv[b]).all()):
+            return False
+        diff = np.abs(hv.astype(np.float64) - tv)[b]
+        r = np.random.default_rng(prog.seed + 13)
+        spread = np.zeros_like(diff)
+
+        def jiggle(a):
+            if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
+                return a
+            return (a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps)).astype(a.dtype)
+
+        for _ in range(3):
+            steps = [(n, {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in p.items()})
+                     for n, p in prog.steps]
+            tp = run(TORCH, jiggle(prog.x), steps, seed=prog.seed)
+            v = _values(tp, what, i)
+            if tp.error or v is None or np.shape(v) != tv.shape:
+                return False
+            spread = np.fmax(spread, np.abs(np.asarray(v, np.float64) - tv)[b])
+        return bool((diff <= 4 * spread).all())
 
 
 def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b) -> bool:
