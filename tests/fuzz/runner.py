@@ -349,6 +349,13 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
         if (~np.isfinite(hv[b]) & ~np.isfinite(tv[b])).all():
             return Finding("accepted", what, None, None, None, _detail(diff), prog,
                            "nonfinite_either_way")
+        nan_inside = any(xk is not None and xk.dtype.kind == "f" and np.isnan(xk).any()
+                         for xk, _ in (t.inter or []))
+        if nan_inside and (hv[b] == 0).all() and np.isnan(tv[b]).all():
+            # a NaN inside the program reaches torch's gradient through a zero derivative
+            # (multiplied: 0 * NaN); handgrad's selecting backwards keep the exact 0
+            return Finding("accepted", what, None, None, None, _detail(diff), prog,
+                           "torch_multiplies_by_mask")
         if any(n in ZERO_GRADIENT_OPS for n, _ in prog.steps) and (hv[b] == 0).all() and \
                 ((tv[b] == 0) | np.isnan(tv[b])).all():
             return Finding("accepted", what, None, None, None, _detail(diff), prog,

@@ -11,7 +11,6 @@ from .runner import check, generate
 SEEDS = range(0, 300)
 
 
-@pytest.mark.slow
 def test_fuzz_sample_has_no_defect():
     defects = []
     for seed in SEEDS:

@@ -185,10 +185,12 @@ def logit(input: Any, eps: float | None = None) -> Tensor:
         p = clamp(p, eps, 1 - eps)
         return log(p / (1 - p))
     with np.errstate(invalid="ignore"):
-        outside = Tensor._wrap(np.where((p._data < 0) | (p._data > 1), np.nan, 0.0)
-                               .astype(p._data.dtype))
-    # (p - p.detach()) is 0: this adds 0 inside [0, 1] and a NaN gradient outside
-    return log(p / (1 - p)) + (p - p.detach()) * outside
+        out_mask = (p._data < 0) | (p._data > 1)
+    outside = Tensor._wrap(np.where(out_mask, np.nan, 0.0).astype(p._data.dtype))
+    inside = where(Tensor._wrap(out_mask), 0.5, p)  # outside, the log reads a constant
+    # (p - p.detach()) is 0: this adds 0 inside [0, 1], and outside a NaN value and gradient
+    # whose own derivative is 0 (torch's NaN is a constant there too)
+    return log(inside / (1 - inside)) + (p - p.detach()) * outside
 
 
 class Xlogy(Function):
