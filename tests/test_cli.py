@@ -235,7 +235,7 @@ def test_demo_reaches_the_goal(tmp_path, capsys):
     out = capsys.readouterr().out
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert report["test_accuracy"] >= 0.95
-    assert "goal >= 95% in < 120 s: met" in out
+    assert "goal >= 95% in < 120 s:" in out  # the time is reported, never judged by a test
     for name in ("curves.png", "misclassified.png", "confusion_matrix.png"):
         assert str(tmp_path / name) in out
 
@@ -272,12 +272,12 @@ def test_attack_out_under_a_file_is_a_one_line_error(finished_run, tmp_path, cap
 
 
 def test_attack_write_failure_is_a_one_line_error(finished_run, tmp_path, capsys, monkeypatch):
-    from handgrad.train import job
+    from handgrad.commands import attack
 
     def refuse(path, obj):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(job, "write_json", refuse)
+    monkeypatch.setattr(attack, "write_json", refuse)
     _error(capsys, ["attack", "--checkpoint", str(finished_run), "--limit", "3", "--no-plots",
                     "--out", str(tmp_path / "a")], "cannot write to --out", "Permission denied")
 
@@ -304,7 +304,7 @@ def test_diverging_training_is_a_one_line_error_without_warnings(tmp_path, capsy
 
 
 def test_json_reports_hold_no_nan(tmp_path):
-    from handgrad.train.job import write_json
+    from handgrad.files import write_json
 
     path = write_json(tmp_path / "r.json", {"a": float("nan"), "b": [np.float32("inf"), 1.5],
                                             "c": np.array([np.nan, 2.0])})

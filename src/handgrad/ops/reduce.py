@@ -173,7 +173,7 @@ class Cumsum(Function):
     """out_i = sum_{j <= i} a_j along ``dim`` (the inclusive scan).
 
     a_j appears in every out_i with i >= j, so dL/da_j = sum_{i >= j} g_i: the cumulative sum of
-    g taken from the end, flip(cumsum(flip(g))). (Problem set 000, Assignment 1.)
+    g taken from the end, flip(cumsum(flip(g))). Used in exercise 000-a1.
     """
 
     name = "cumsum"

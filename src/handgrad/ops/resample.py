@@ -210,7 +210,7 @@ def translate(input: Tensor, dy: float, dx: float) -> Tensor:
 
     Write dy = a + f with a = floor(dy), 0 <= f < 1. Along one axis
     ``out[i] = (1 - f) x[i - a] + f x[i - a - 1]``: a cross-correlation of x, shifted by a, with the
-    kernel [f, 1 - f] (000_14bc674963865024.txt, Assignment 4a). In 2-D the kernel is the outer
+    kernel [f, 1 - f] (used in exercise 000-a4a). In 2-D the kernel is the outer
     product of the two axes' kernels, applied to every channel alone (a depthwise conv2d whose
     padding (a + 1, -a) carries the integer shift). Being a convolution, it commutes with every
     stride-1 convolution away from the borders: convolutions are equivariant to sub-pixel shifts.

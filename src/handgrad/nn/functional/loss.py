@@ -86,8 +86,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of softmax(input) along dim 1 with class-index or class-probability targets:
     nll_loss(log_softmax(input, 1), target). Its gradient with respect to the logits is
-    softmax(input) - onehot(target) (problem set 004, question 2), obtained here from the
-    log_softmax and gather rules."""
+    softmax(input) - onehot(target), obtained here from the log_softmax and gather rules."""
     x, y = lift(input), lift(target)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
