@@ -976,11 +976,11 @@ A9_SLOTS = [vjp_slot(f"dL/d{name}", f"dL/d{name} in terms of g, x, W, b (NumPy; 
 @exercise(
     "002-a9-normalized-linear-backprop",
     params=dict(x=[1, 2], W=[[3, 4], [1, 0], [0, 2], [0, -3]], b=[1, 0, -1, 2],
-                g=[1, 2, -1, 1], m=3, n=4, seed=0),
+                g=[1, 2, -1, 1], m=4, n=2, seed=0),
     slots=A9_SLOTS,
     note="The instance is x, W, b, g (small integers with integer row norms 5, 1, 2, 3, to "
-         "follow by hand; --set g=1,2,3,4). With x, W, b, g null, a random m x n instance from "
-         "seed.",
+         "follow by hand; --set g=1,2,3,4), of which the first m rows and n columns are used "
+         "(--set m=1: one output). With x, W, b, g null, a random m x n instance from seed.",
     claims=[
         statement_claim("dL/db_i = g_i dy_i/db_i = g_j / ||w_j||", _eq22_check(),
                         SOLUTION + ", eq. (22)", label="eq. (22)"),
@@ -998,10 +998,16 @@ A9_SLOTS = [vjp_slot(f"dL/d{name}", f"dL/d{name} in terms of g, x, W, b (NumPy; 
 )
 def normalized_linear_backprop(x, W, b, g, m, n, seed) -> Result:
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(n) if x is None else np.asarray(x, dtype=np.float64).ravel()
-    w = rng.standard_normal((m, len(x))) if W is None else np.asarray(W, dtype=np.float64)
-    b = rng.standard_normal(len(w)) if b is None else np.asarray(b, dtype=np.float64).ravel()
-    g = rng.standard_normal(len(w)) if g is None else np.asarray(g, dtype=np.float64).ravel()
+    # given arrays are cut to the first m rows and n columns, so --set m=1 is a one-row layer
+    x = rng.standard_normal(n) if x is None else np.asarray(x, dtype=np.float64).ravel()[:n]
+    w = rng.standard_normal((m, len(x))) if W is None else \
+        np.asarray(W, dtype=np.float64)[:m, :n]
+    b = rng.standard_normal(len(w)) if b is None else np.asarray(b, np.float64).ravel()[:m]
+    g = rng.standard_normal(len(w)) if g is None else np.asarray(g, np.float64).ravel()[:m]
+    if w.shape != (m, n):
+        raise ValueError(f"002-a9-normalized-linear-backprop: m = {m}, n = {n} but the given W "
+                         f"has only {w.shape[0]} x {w.shape[1]}: set W, x, b, g to null for a "
+                         f"random instance of that size, or give them")
     if w.ndim != 2 or w.shape[1] != len(x) or b.shape != (len(w),) or g.shape != (len(w),):
         raise ValueError(f"002-a9-normalized-linear-backprop: W must be m x n with n = "
                          f"len(x) = {len(x)}, and b, g of length m; got W {w.shape}, b "
