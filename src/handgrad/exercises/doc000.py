@@ -55,7 +55,7 @@ A1_SLOTS = [
 
 @exercise(
     "000-a1-scan-backprop",
-    params=dict(x=[3, 1, 4, 1], g=[2, -1, 0, 1], n=6, seed=0),
+    params=dict(x=[3, 1, 4, 1], g=[2, -1, 0, 1], n=None, seed=0),
     derivation="""
         y_i = sum_{j<=i} x_j, so dy_i/dx_j = [j <= i] and
         dL/dx_j = sum_i g_i [j <= i] = sum_{i>=j} g_i:
@@ -65,16 +65,21 @@ A1_SLOTS = [
     """,
     answer="dL/dx_j = sum_{i>=j} g_i: the reverse cumulative sum of g.",
     note="The instance is x and g (small integers, so it can be followed with pencil and "
-         "paper; --set g=1,2,3,4 x=1,0,2,5). With x=null and g=null, a random instance of "
-         "length n from seed.",
+         "paper; --set g=1,2,3,4 x=1,0,2,5); n, if given, cuts them to their first n entries. "
+         "With x=null and g=null, a random instance of length n (default 6) from seed.",
     slots=A1_SLOTS,
 )
 def scan_backprop(x, g, n: int, seed: int) -> Result:
     import handgrad as hg
 
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(n) if x is None else np.asarray(x, dtype=np.float64).ravel()
-    g = rng.standard_normal(len(x)) if g is None else np.asarray(g, dtype=np.float64).ravel()
+    # n (when given) cuts x and g to their first n entries; null: their own length (or 6)
+    x = rng.standard_normal(n or 6) if x is None else np.asarray(x, np.float64).ravel()[:n]
+    g = rng.standard_normal(len(x)) if g is None else np.asarray(g, np.float64).ravel()[:n]
+    if n is not None and len(x) != n:
+        raise ValueError(f"000-a1-scan-backprop: n = {n} but the given x has {len(x)} entries: "
+                         f"set x and g to null for a random instance of that length, or give "
+                         f"them")
     if g.shape != x.shape:
         raise ValueError(f"000-a1-scan-backprop: g has {g.size} entries but x has {x.size} "
                          f"(y = cumsum(x) has as many as x)")
