@@ -1133,6 +1133,9 @@ Q7DII_SLOTS = [
     params=dict(X=[[1, 0.1, 0.01]], p=[1.0], alpha=0.1, theta=[0, 0, 0]),
     claims=_claims("001-q7d-ii-contraction-bound", Q7DII_SLOTS, instance_only=False),
     slots=Q7DII_SLOTS,
+    note="The E[A] line is transcribed as written, (theta_t - theta*)^T Xt + Xt^T E[x x^T] "
+         "(theta_t - theta*), which is not a well-formed product; read as (theta_t - theta*)^T "
+         "Xt^T Xt E[x x^T] (theta_t - theta*), the student's lines that follow hold.",
     derivation="""
         SGD step on point i: e' = (I - 2 alpha x_i x_i^T) e (e = theta - theta*,
         y_i = x_i^T theta*). With H = Xt^T Xt = E[x x^T]:
