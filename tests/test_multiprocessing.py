@@ -71,3 +71,45 @@ def test_spawn_runs_every_rank_and_reports_a_failure():
     np.testing.assert_array_equal(t.numpy(), [1.0, 2.0])
     with pytest.raises(mp.ProcessRaisedException, match=r"(?s)Process 1 terminated.*refuses"):
         mp.spawn(_fail, nprocs=2)
+
+
+def _blobs(n=600, seed=0):
+    r = np.random.default_rng(seed)
+    y = r.integers(0, 3, n)
+    x = r.standard_normal((n, 5)) + 1.5 * r.standard_normal((3, 5))[y]
+    return hg.tensor(x.astype(np.float32)), hg.tensor(y)
+
+
+def _train(rank, model, x, y, epochs):
+    hg.manual_seed(10 + rank)
+    loader = hg.data.DataLoader(hg.data.TensorDataset(x, y), batch_size=16, shuffle=True)
+    opt = hg.optim.SGD(model.parameters(), lr=0.05)
+    for _ in range(epochs):
+        for xb, yb in loader:
+            opt.zero_grad()
+            hg.nn.functional.cross_entropy(model(xb), yb).backward()
+            opt.step()
+
+
+def _accuracy(model, x, y):
+    with hg.no_grad():
+        return float((model(x).argmax(1) == y).float().mean().item())
+
+
+def test_hogwild_two_processes_reach_the_single_process_accuracy():
+    x, y = _blobs()
+    hogwild = hg.nn.Linear(5, 3)
+    single = hg.nn.Linear(5, 3)
+    single.load_state_dict(hogwild.state_dict())
+    chance = _accuracy(hogwild, x, y)
+    hogwild.share_memory()
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_train, args=(rank, hogwild, x, y, 1)) for rank in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    _train(0, single, x, y, 2)  # the same number of steps in one process
+    a_hog, a_one = _accuracy(hogwild, x, y), _accuracy(single, x, y)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert a_one > chance + 0.2 and abs(a_hog - a_one) < 0.05, (chance, a_hog, a_one)
