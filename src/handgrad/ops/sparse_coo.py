@@ -346,9 +346,14 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = No
     return SparseCOOTensor(ind.copy(), val.copy(), size, coalesced)
 
 
-def to_sparse(input: Tensor, sparse_dim: int | None = None) -> SparseCOOTensor:
-    """``Tensor.to_sparse()``: the nonzero entries (NaN counts as nonzero) in row-major order,
-    coalesced."""
+def to_sparse(input: Tensor, sparse_dim: int | None = None, *, layout: Any = None,
+              blocksize: Any = None, dense_dim: int | None = None) -> SparseCOOTensor:
+    """``Tensor.to_sparse()`` (and ``to_sparse_coo()``): the nonzero entries (NaN counts as
+    nonzero) in row-major order, coalesced. Only the COO layout, without dense dimensions."""
+    if layout not in (None, "sparse_coo") or blocksize is not None or dense_dim:
+        raise NotImplementedError(f"to_sparse: only the COO layout without dense dimensions is "
+                                  f"provided, got layout={layout!r}, blocksize={blocksize!r}, "
+                                  f"dense_dim={dense_dim!r}")
     x = lift(input)
     a = x._data
     if sparse_dim is not None and sparse_dim != a.ndim:
