@@ -19,8 +19,9 @@ from .autograd import (  # noqa: F401
 from .creation import *  # noqa: F401,F403
 from .dtypes import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
+from .composed import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
-from .tensor import Tensor, get_default_dtype, set_default_dtype  # noqa: F401
+from ._tensor import Tensor, get_default_dtype, set_default_dtype  # noqa: F401
 from . import _tensor_extras  # noqa: F401,E402  (methods on Tensor)
 
 __version__ = "0.1.0"
@@ -36,9 +37,7 @@ import importlib as _importlib  # noqa: E402
 # (not `from . import linalg`: the star import of ops already bound the name to ops.linalg)
 linalg = _importlib.import_module(f"{__name__}.linalg")
 from . import distributions  # noqa: F401,E402
-from . import jacobians as _jacobians  # noqa: E402
-
-autograd.functional = _jacobians  # hg.autograd.functional.jacobian, as torch.autograd.functional
+from .autograd import functional as _autograd_functional  # noqa: F401,E402  (hg.autograd.functional)
 from . import attacks  # noqa: F401,E402
 from . import calibration, cluster, manifold, sparse  # noqa: F401,E402
 from . import analysis  # noqa: F401,E402

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from . import creation, ops
+from . import composed, creation, ops
 from .ops.reduce import normalize_dims
-from .tensor import Tensor, lift
+from ._tensor import Tensor, lift
 
 
 def _size(size: tuple) -> tuple:
@@ -64,7 +64,7 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     starts = np.arange(0, n - size + 1, step)
     idx = starts[:, None] + np.arange(size)[None, :]  # (windows, size)
     x = ops.getitem(self, (slice(None),) * d + (idx,))  # (..., windows, size, ...)
-    return ops.movedim(x, d + 1, -1)
+    return composed.movedim(x, d + 1, -1)
 
 
 def sum_to_size(self: Tensor, *size: Any) -> Tensor:
@@ -145,7 +145,7 @@ def _install() -> None:
         "half": lambda self: self.to(np.float16), "short": lambda self: self.to(np.int16),
         "byte": lambda self: self.to(np.uint8), "t": lambda self: ops.t(self),
         "reshape_as": lambda self, other: self.reshape(other.shape),
-        "addmm": lambda self, mat1, mat2, *, beta=1, alpha=1: ops.addmm(self, mat1, mat2,
+        "addmm": lambda self, mat1, mat2, *, beta=1, alpha=1: composed.addmm(self, mat1, mat2,
                                                                        beta=beta, alpha=alpha),
         "sgn": lambda self: self.sign(),
         "true_divide": lambda self, other: self / other,

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .random import _generator
-from .tensor import Tensor, _infer_array, get_default_dtype
+from ._tensor import Tensor, _infer_array, get_default_dtype
 
 
 def _size(size: Sequence) -> tuple:

@@ -30,9 +30,9 @@ from .nn.conv import Conv1d, Conv2d
 from .nn.linear import Linear, NormalizedLinear
 from .nn.module import Module, Parameter
 from .nn.normalization import _BatchNorm
-from .ops.resample import unfold
+from .composed.resample import unfold
 from .optim.adam import Adam
-from .tensor import Tensor, lift
+from ._tensor import Tensor, lift
 
 _SUPPORTED = (Linear, Conv1d, Conv2d)  # NormalizedLinear is a Linear
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
 _META = "__handgrad_structure__"
 _FORMAT = 1

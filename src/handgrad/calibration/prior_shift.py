@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 _SUM_TOL = 1e-4  # float32 softmax rows sum to 1 within ~1e-6; user-typed priors within rounding
 

@@ -40,7 +40,7 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..random import Generator
-from ..tensor import Tensor, lift
+from .._tensor import Tensor, lift
 
 _REDUCTIONS = ("mean", "sum", "none")
 

@@ -60,7 +60,7 @@ from .. import nn
 from ..autograd import no_grad
 from ..nn.module import Parameter
 from ..random import Generator, _generator
-from ..tensor import Tensor, lift
+from .._tensor import Tensor, lift
 
 LOG_2PI = math.log(2.0 * math.pi)
 

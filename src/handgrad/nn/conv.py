@@ -15,8 +15,8 @@ import numpy as np
 
 from ..ops.conv import _ntuple, conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ..ops.shape import pad
-from ..ops.volume import conv3d, conv_transpose3d
-from ..tensor import Tensor, get_default_dtype
+from ..composed.volume import conv3d, conv_transpose3d
+from .._tensor import Tensor, get_default_dtype
 from . import init
 from .module import Module, Parameter
 

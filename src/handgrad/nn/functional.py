@@ -12,9 +12,10 @@ import numpy as np
 from .. import ops
 from ..ops import log_softmax, pad, relu, sigmoid, softmax, softplus, tanh  # noqa: F401
 from ..ops.linalg import linear  # noqa: F401
+from ..composed.einsum import einsum as _einsum
 from ..ops.loss import NllLoss
 from ..random import _generator
-from ..tensor import Tensor, lift
+from .._tensor import Tensor, lift
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -456,7 +457,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     a, b, w = lift(input1), lift(input2), lift(weight)
     if w.ndim != 3 or a.shape[-1] != w.shape[1] or b.shape[-1] != w.shape[2]:
         raise RuntimeError(f"bilinear: inputs {a.shape} and {b.shape} do not fit weight {w.shape}")
-    y = ops.einsum("...i,kij,...j->...k", a, w, b)
+    y = _einsum("...i,kij,...j->...k", a, w, b)
     return y if bias is None else y + lift(bias, y)
 
 
@@ -616,7 +617,7 @@ from ..ops.pool import (  # noqa: E402
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
     avg_pool1d, avg_pool2d, lp_pool1d, lp_pool2d, max_pool1d, max_pool2d,
 )
-from ..ops.resample import fold, interpolate, translate, unfold  # noqa: E402
+from ..composed.resample import fold, interpolate, translate, unfold  # noqa: E402
 
 __all__ += [
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
@@ -634,6 +635,6 @@ __all__ += ["affine_grid", "grid_sample"]
 from .misc import channel_shuffle, local_response_norm, max_unpool2d  # noqa: E402
 
 __all__ += ["channel_shuffle", "local_response_norm", "max_unpool2d"]
-from ..ops.volume import avg_pool3d, conv3d, conv_transpose3d, max_pool3d  # noqa: E402
+from ..composed.volume import avg_pool3d, conv3d, conv_transpose3d, max_pool3d  # noqa: E402
 
 __all__ += ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d"]

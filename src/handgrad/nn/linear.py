@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import Function
-from ..tensor import Tensor, get_default_dtype, lift
+from .._tensor import Tensor, get_default_dtype, lift
 from . import init
 from .module import Module, Parameter
 

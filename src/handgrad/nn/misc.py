@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import composed, ops
 from ..ops.shape import pad
-from ..tensor import Tensor, lift
+from .._tensor import Tensor, lift
 from .module import Module
 
 
@@ -43,7 +43,7 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
     # gather: every pooled entry reads g at its index. scatter_add has exactly that gradient,
     # so it carries the gradient while its value is swapped for the written one.
     summed = ops.scatter_add(zeros, -1, index, flat_x)
-    out = ops.scatter(zeros, -1, index, flat_x).detach() + (summed - summed.detach())
+    out = composed.scatter(zeros, -1, index, flat_x).detach() + (summed - summed.detach())
     return out.reshape(*lead, *out_hw)
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from .. import autograd
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 class Parameter(Tensor):

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor, get_default_dtype, lift
+from .._tensor import Tensor, get_default_dtype, lift
 from . import init
 from .module import Module, Parameter
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..ops import pool as P
-from ..ops import resample as R
-from ..ops import volume as V
-from ..tensor import Tensor
+from ..composed import resample as R
+from ..composed import volume as V
+from .._tensor import Tensor
 from .module import Module
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor, lift
+from .._tensor import Tensor, lift
 
 
 def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
+from ..autograd.engine import Function
+from .._tensor import Tensor, lift
 
 
 def _binary(fn: type[Function], a: Any, b: Any) -> Tensor:
@@ -535,7 +535,7 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 def _default_float() -> np.dtype:
-    from ..tensor import get_default_dtype
+    from .._tensor import get_default_dtype
 
     return get_default_dtype()
 

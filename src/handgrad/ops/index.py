@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
+from ..autograd.engine import Function
+from .._tensor import Tensor, lift
 from .reduce import normalize_dims
 from .shape import pad
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor
+from ..autograd.engine import Function
+from .._tensor import Tensor
 from .shape import IndexAccumulate
 
 

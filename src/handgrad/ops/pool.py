@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
+from ..autograd.engine import Function
+from .._tensor import Tensor, lift
 from .conv import Conv2d, _ntuple
 from .linalg import matmul
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
+from ..autograd.engine import Function
+from .._tensor import Tensor, lift
 from .elementwise import exp, mul, sqrt, sub, where
 
 Dims = "int | tuple[int, ...] | None"

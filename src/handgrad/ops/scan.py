@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
-from .arrange import movedim
+from ..autograd.engine import Function
+from .._tensor import Tensor, lift
+from ..composed.arrange import movedim
 from .elementwise import exp, log, where
 from .index import gather
 from .reduce import Prod, amax, normalize_dims

@@ -8,8 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
+from ..autograd.engine import Function
+from .._tensor import Tensor, lift
 from .reduce import normalize_dims
 
 

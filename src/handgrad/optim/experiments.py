@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import nn
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .adam import Adam
 
 

@@ -53,7 +53,7 @@ import numpy as np
 
 from ..ops import abs as hg_abs
 from ..ops import relu, sign
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .._validation import as_data, positive_int
 
 # ---- soft thresholding -------------------------------------------------------------------------

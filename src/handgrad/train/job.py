@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint, seed_everything
 from .loop import History, fit, predict
 

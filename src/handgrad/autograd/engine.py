@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .tensor import Tensor
+    from .._tensor import Tensor
 
 # --------------------------------------------------------------------------------------------
 # Grad mode
@@ -509,4 +509,4 @@ def grad(
     return tuple(result)
 
 
-from .tensor import Tensor  # noqa: E402  (Tensor needs this module first)
+from .._tensor import Tensor  # noqa: E402  (Tensor needs this module first)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, lift
-from .linalg import matmul
-from .shape import expand, getitem, permute, reshape
+from .._tensor import Tensor, lift
+from ..ops.linalg import matmul
+from ..ops.shape import expand, getitem, permute, reshape
 
 
 def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str, str]:

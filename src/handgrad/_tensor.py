@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from . import autograd
+from .autograd import engine as autograd
 
 from .dtypes import bool_, float32, float64, int32, int64
 
@@ -490,7 +490,7 @@ def lift(value: Any, like: Tensor | None = None) -> Tensor:
 
 
 def _method(name: str) -> Callable:
-    fn = getattr(ops, name)
+    fn = getattr(ops, name) if hasattr(ops, name) else getattr(composed, name)
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         return fn(self, *args, **kwargs)
@@ -516,7 +516,7 @@ TENSOR_METHODS: Sequence[str] = (
     "gather scatter_add matmul mm bmm dot softmax log_softmax masked_fill where index_select"
 ).split()
 
-from . import ops  # noqa: E402  (the primitives need the Tensor class defined above)
+from . import composed, ops  # noqa: E402  (the primitives need the Tensor class defined above)
 from .ops import elementwise as _ew  # noqa: E402
 from .ops.elementwise import _binary  # noqa: E402
 

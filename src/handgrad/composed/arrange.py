@@ -13,11 +13,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..tensor import Tensor, lift
-from .elementwise import where
-from .index import gather, scatter_add
-from .reduce import normalize_dims
-from .shape import cat, expand, getitem, narrow, pad, permute, reshape, stack, unsqueeze
+from .._tensor import Tensor, lift
+from ..ops.elementwise import where
+from ..ops.index import gather, scatter_add
+from ..ops.reduce import normalize_dims
+from ..ops.shape import cat, expand, getitem, narrow, pad, permute, reshape, stack, unsqueeze
 
 
 def _dim(op: str, dim: int, ndim: int) -> int:

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, lift
-from .conv import Conv2d, ConvTranspose2d, _conv_full_len, _ntuple, _out_len
-from .linalg import matmul
+from .._tensor import Tensor, lift
+from ..ops.conv import Conv2d, ConvTranspose2d, _conv_full_len, _ntuple, _out_len
+from ..ops.linalg import matmul
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
 

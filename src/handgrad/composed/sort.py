@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, lift
-from .index import gather
-from .reduce import normalize_dims
+from .._tensor import Tensor, lift
+from ..ops.index import gather
+from ..ops.reduce import normalize_dims
 
 SortResult = namedtuple("SortResult", ["values", "indices"])
 

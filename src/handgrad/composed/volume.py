@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, lift
+from .._tensor import Tensor, lift
 from .arrange import index_add
-from .conv import _ntuple, conv2d, conv_transpose2d
-from .elementwise import maximum
-from .pool import avg_pool2d, max_pool2d
-from .shape import getitem, pad, stack
+from ..ops.conv import _ntuple, conv2d, conv_transpose2d
+from ..ops.elementwise import maximum
+from ..ops.pool import avg_pool2d, max_pool2d
+from ..ops.shape import getitem, pad, stack
 
 
 def _batched5(op: str, x: Tensor) -> tuple[Tensor, bool]:
