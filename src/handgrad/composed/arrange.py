@@ -13,11 +13,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._tensor import Tensor, lift
+from .._tensor_base import TensorBase as Tensor, lift
 from ..ops.elementwise import where
 from ..ops.index import gather, scatter_add
-from ..ops.reduce import normalize_dims
-from ..ops.shape import cat, expand, getitem, narrow, pad, permute, reshape, stack, unsqueeze
+from ..ops.dims import normalize_dims
+from ..ops.shape import (
+    cat, expand, getitem, narrow, pad, permute, reshape, stack, unsqueeze,
+)
 
 
 def _dim(op: str, dim: int, ndim: int) -> int:
@@ -265,23 +267,6 @@ __all__ = ["tril", "triu", "diagonal", "diag", "trace", "outer", "roll", "tile",
 
 
 # ---- moving, stacking and splitting ------------------------------------------------------------
-
-
-def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
-    """Move dims ``source`` to positions ``destination``; the others keep their order."""
-    x = lift(input)
-    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
-    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
-    if len(src) != len(dst):
-        raise RuntimeError(f"movedim: source {src} and destination {dst} differ in length")
-    src = tuple(_dim("movedim", d, x.ndim) for d in src)
-    dst = tuple(_dim("movedim", d, x.ndim) for d in dst)
-    rest = iter(d for d in range(x.ndim) if d not in src)
-    where_to = dict(zip(dst, src))
-    return permute(x, tuple(where_to[i] if i in where_to else next(rest) for i in range(x.ndim)))
-
-
-moveaxis = movedim
 
 
 def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
@@ -565,7 +550,7 @@ def is_tensor(obj: Any) -> bool:
 
 
 __all__ += [
-    "movedim", "moveaxis", "swapaxes", "swapdims", "select", "atleast_1d", "atleast_2d",
+    "swapaxes", "swapdims", "select", "atleast_1d", "atleast_2d",
     "atleast_3d", "hstack", "vstack", "dstack", "column_stack", "rot90", "flipud", "fliplr",
     "tensor_split", "broadcast_tensors", "block_diag", "cartesian_prod", "masked_select",
     "index_add", "scatter", "count_nonzero", "argwhere", "isin", "bincount", "searchsorted",

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, lift
+from .._tensor_base import TensorBase as Tensor, lift
 from ..ops.linalg import matmul
 from ..ops.shape import expand, getitem, permute, reshape
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, lift
+from .._tensor_base import TensorBase as Tensor, lift
 from ..ops.conv import Conv2d, ConvTranspose2d, _conv_full_len, _ntuple, _out_len
 from ..ops.linalg import matmul
 

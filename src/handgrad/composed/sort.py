@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, lift
+from .._tensor_base import TensorBase as Tensor, lift
 from ..ops.index import gather
-from ..ops.reduce import normalize_dims
+from ..ops.dims import normalize_dims
 
 SortResult = namedtuple("SortResult", ["values", "indices"])
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, lift
+from .._tensor_base import TensorBase as Tensor, lift
 from .arrange import index_add
 from ..ops.conv import _ntuple, conv2d, conv_transpose2d
 from ..ops.elementwise import maximum

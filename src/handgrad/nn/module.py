@@ -25,13 +25,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0, dtype=np.float32)
-        array = data._data if isinstance(data, Tensor) else np.asarray(data)
-        self._data = array
-        self._requires_grad = False
-        self.grad = None
-        self._ctx = None
-        self._version = [0]
-        self._hooks = None
+        self._setup(data._data if isinstance(data, Tensor) else np.asarray(data))
         self.grad_sample = None
         if requires_grad:
             self.requires_grad = True

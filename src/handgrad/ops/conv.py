@@ -54,8 +54,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..autograd.engine import Function
-from .._tensor import Tensor, lift
+from ..autograd.function import Function
+from .._tensor_base import TensorBase as Tensor, lift
 
 Pair = tuple  # (h, w)
 Pads = tuple  # ((top, bottom), (left, right)); negative = crop

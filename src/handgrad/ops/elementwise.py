@@ -12,17 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.engine import Function
-from .._tensor import Tensor, lift
+from ..autograd.function import Function
+from .._tensor_base import TensorBase as Tensor, get_default_dtype, lift
 
 
 def _binary(fn: type[Function], a: Any, b: Any) -> Tensor:
-    if type(a) is not Tensor or type(b) is not Tensor:  # the common case skips lift entirely
-        if not isinstance(a, Tensor):
-            b = lift(b)
-            a = lift(a, b)
-        else:
-            b = lift(b, a)
+    if not isinstance(a, Tensor):
+        b = lift(b)
+        a = lift(a, b)
+    elif not isinstance(b, Tensor):
+        b = lift(b, a)
     try:
         return fn.apply(a, b)
     except ValueError:
@@ -535,8 +534,6 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 def _default_float() -> np.dtype:
-    from .._tensor import get_default_dtype
-
     return get_default_dtype()
 
 
@@ -576,14 +573,10 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    return bool(np.allclose(lift(input)._data, lift(other)._data, rtol=rtol, atol=atol))
-
-
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
     "sigmoid", "erf", "abs", "relu", "softplus", "clamp", "clip", "maximum", "minimum", "where",
     "to", "clone", "square", "reciprocal", "rsqrt", "masked_fill", "sign", "floor", "ceil",
     "round", "isnan", "isfinite", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
-    "logical_and", "logical_or", "equal", "allclose",
+    "logical_and", "logical_or", "equal",
 ]

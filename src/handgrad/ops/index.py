@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.engine import Function
-from .._tensor import Tensor, lift
-from .reduce import normalize_dims
+from ..autograd.function import Function
+from .._tensor_base import TensorBase as Tensor, lift
+from .dims import normalize_dims
 from .shape import pad
 
 

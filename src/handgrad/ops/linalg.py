@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.engine import Function
-from .._tensor import Tensor, lift
+from ..autograd.function import Function
+from .._tensor_base import TensorBase as Tensor, lift
 from .shape import Permute
 
 

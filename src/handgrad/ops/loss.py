@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.engine import Function
-from .._tensor import Tensor
+from ..autograd.function import Function
+from .._tensor_base import TensorBase as Tensor
 from .shape import IndexAccumulate
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.engine import Function
-from .._tensor import Tensor, lift
+from ..autograd.function import Function
+from .._tensor_base import TensorBase as Tensor, lift
 from .conv import Conv2d, _ntuple
 from .linalg import matmul
 

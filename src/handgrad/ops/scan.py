@@ -8,12 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.engine import Function
-from .._tensor import Tensor, lift
-from ..composed.arrange import movedim
+from ..autograd.function import Function
+from .._tensor_base import TensorBase as Tensor, lift
 from .elementwise import exp, log, where
 from .index import gather
-from .reduce import Prod, amax, normalize_dims
+from .dims import normalize_dims
+from .reduce import Prod, amax
+from .shape import movedim
 
 CumResult = namedtuple("CumResult", ["values", "indices"])
 

@@ -8,9 +8,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..autograd.engine import Function
-from .._tensor import Tensor, lift
-from .reduce import normalize_dims
+from ..autograd.function import Function
+from .._tensor_base import TensorBase as Tensor, lift
+from .dims import normalize_dims
 
 
 def _dim(op: str, dim: int, ndim: int) -> int:
@@ -246,6 +246,23 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
     return Permute.apply(input, dims=tuple(d % input.ndim for d in dims))
 
 
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    """Move dims ``source`` to positions ``destination``; the others keep their order."""
+    x = lift(input)
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {src} and destination {dst} differ in length")
+    src = tuple(_dim("movedim", d, x.ndim) for d in src)
+    dst = tuple(_dim("movedim", d, x.ndim) for d in dst)
+    rest = iter(d for d in range(x.ndim) if d not in src)
+    where_to = dict(zip(dst, src))
+    return permute(x, tuple(where_to[i] if i in where_to else next(rest) for i in range(x.ndim)))
+
+
+moveaxis = movedim
+
+
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     n = input.ndim
     if n < 2 and dim0 in (0, -1) and dim1 in (0, -1):
@@ -471,7 +488,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
 
 
 __all__ = [
-    "reshape", "view", "view_as", "permute", "transpose", "t", "expand", "broadcast_to",
+    "reshape", "view", "view_as", "permute", "movedim", "moveaxis", "transpose", "t", "expand",
+    "broadcast_to",
     "expand_as", "squeeze", "unsqueeze", "flatten", "flip", "cat", "concatenate", "stack",
     "getitem", "narrow", "split", "chunk", "unbind", "index_select", "repeat", "pad",
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.engine import Function
-from .._tensor import Tensor, lift
-from .reduce import normalize_dims
+from ..autograd.function import Function
+from .._tensor_base import TensorBase as Tensor, lift
+from .dims import normalize_dims
 
 
 def _shifted(a: np.ndarray, dim: int) -> np.ndarray:

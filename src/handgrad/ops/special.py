@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.engine import Function
-from .._tensor import Tensor, lift
+from ..autograd.function import Function
+from .._tensor_base import TensorBase as Tensor, lift
 from .elementwise import _binary, _unary, clamp, exp, log, maximum, sqrt, where
 
 
