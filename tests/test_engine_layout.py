@@ -211,3 +211,20 @@ def test_import_changes_no_process_setting():
 def test_keep_freed_memory_can_be_disabled_by_the_environment(monkeypatch):
     monkeypatch.setenv("HANDGRAD_KEEP_MEMORY", "0")
     assert hg.utils.keep_freed_memory() is False
+
+
+def test_the_constructor_and_setup_fill_the_same_fields():
+    import numpy as np
+
+    from handgrad._tensor_base import TensorBase
+
+    made = TensorBase._wrap(np.zeros(2))
+    filled = object.__new__(hg.Tensor)
+    filled._setup(np.zeros(2))
+    output = hg.ones(2) * 2  # Function.apply writes the fields inline (the hot path)
+    for field in TensorBase.__slots__:
+        if field == "__weakref__":
+            continue
+        a, b, c = getattr(made, field), getattr(filled, field), getattr(output, field)
+        assert type(a) is type(b) is type(c), field
+        assert field == "_data" or a == b == c, field

@@ -18,6 +18,7 @@ from .dtypes import bool_, float32, int64
 
 _default_dtype = float32
 _CPU = _device("cpu")
+_new = object.__new__
 
 
 def set_default_dtype(dtype: Any) -> None:
@@ -91,10 +92,18 @@ class TensorBase:
     def _wrap(array: np.ndarray, requires_grad: bool = False, ctx: Any = None,
               version: list | None = None) -> Any:
         """The one constructor: a public Tensor around ``array`` without copying. ``ctx`` is the
-        node that made it, ``version`` a counter to share (views share their base's)."""
-        t = object.__new__(TensorBase._output_class)
-        t._setup(array if type(array) is np.ndarray else np.asarray(array), requires_grad, ctx,
-                 version)
+        node that made it, ``version`` a counter to share (views share their base's).
+
+        Every primitive's output is made here, so the fields are written inline rather than by a
+        call to ``_setup`` (a call costs as much as the six assignments); ``_setup`` is the same
+        for the ``__init__`` of subclasses, and tests/test_engine_layout.py checks they agree."""
+        t = _new(TensorBase._output_class)
+        t._data = array if type(array) is np.ndarray else np.asarray(array)
+        t._requires_grad = requires_grad
+        t.grad = None
+        t._ctx = ctx
+        t._version = [0] if version is None else version
+        t._hooks = None
         return t
 
     # ---- what it is --------------------------------------------------------------------------

@@ -7,10 +7,11 @@ at the end. Backward formulas are written with handgrad's own operations; with
 ``create_graph=True`` grad mode stays on while they run, so the gradient is itself a recorded graph
 and can be differentiated again.
 
-``run_backward`` is its steps in order: seed the roots' gradients, sort the nodes, run each node
-(hooks, retained gradients, version checks, its backward), route the input gradients, and finally
-either hand the gradients of the requested inputs back (``grad``) or accumulate them into the
-leaves' ``.grad`` (``backward``).
+``run_backward`` is its steps in order: seed the roots' gradients (``_seed``), sort the nodes
+(``_sort_nodes``), run each node and route its input gradients (``_propagate``: hooks, retained
+gradients, version checks, its backward, unbroadcast), and finally either hand the gradients of
+the requested inputs back (``grad``) or accumulate them into the leaves' ``.grad``
+(``_accumulate_into_leaves``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from .._tensor_base import TensorBase
 from .function import Function, _check_finite
-from .grad_mode import is_anomaly_enabled, running_backward_of, set_grad_enabled
+from .grad_mode import _swap_grad_enabled, is_anomaly_enabled, running_backward_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
@@ -75,56 +76,45 @@ def _run_hooks(hooks: list, g: Tensor) -> Tensor:
     return g
 
 
-def _call_backward(fn: Function, g: Tensor, anomaly: bool) -> tuple:
-    """``fn.backward(g)`` after checking that its saved values are still valid; one gradient per
-    input, as a tuple."""
-    if fn._freed:
-        raise RuntimeError(
-            f"{fn.name}: trying to backward through the graph a second time, but its saved "
-            "values were freed by the first backward. Pass retain_graph=True to the first "
-            "backward() (or handgrad.grad) if you need to back-propagate twice."
-        )
-    if fn.uses_inputs or fn.uses_output:
-        fn._check_versions()
-    if anomaly:
-        with running_backward_of(fn.name):
-            in_grads = fn.backward(g)
-    else:
-        in_grads = fn.backward(g)
-    return in_grads if type(in_grads) is tuple else (in_grads,)
+def _refuse_second_backward(fn: Function) -> None:
+    raise RuntimeError(
+        f"{fn.name}: trying to backward through the graph a second time, but its saved "
+        "values were freed by the first backward. Pass retain_graph=True to the first "
+        "backward() (or handgrad.grad) if you need to back-propagate twice."
+    )
 
 
-def _route(fn: Function, in_grads: tuple, grads: dict, leaves: dict, anomaly: bool) -> None:
-    """Add each input's gradient, reduced to the input's shape and dtype, to what its producer
-    node (or, for a leaf, the leaf) has received so far."""
-    for t, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads):
-        if not need or gi is None:
-            continue
-        if anomaly:
-            _check_finite(gi._data, f"backward of '{fn.name}'")
-        if gi._data.shape != t._data.shape:
-            # a gradient with fewer dims than its input (a backward that dropped a size-1 dim)
-            # only needs the dims back; otherwise it has the broadcast shape and is summed down
-            shape = t._data.shape
-            gi = gi.reshape(shape) if gi._data.ndim < len(shape) else gi.sum_to_size(shape)
-        if gi._data.dtype != t._data.dtype:
-            gi = gi.to(t._data.dtype)
-        ctx = t._ctx
-        if ctx is None:
-            leaves[t] = leaves[t] + gi if t in leaves else gi
-        else:
-            grads[ctx] = grads[ctx] + gi if ctx in grads else gi
+def _backward_under_anomaly(fn: Function, g: Tensor) -> Any:
+    """``fn.backward(g)`` with the node named, so that a NaN or Inf produced inside names it."""
+    with running_backward_of(fn.name):
+        return fn.backward(g)
+
+
+def _unbroadcast(gi: Tensor, t: Tensor) -> Tensor:
+    """``gi`` reduced to the shape and dtype of the input ``t`` it is the gradient of."""
+    shape = t._data.shape
+    if gi._data.shape != shape:
+        # a gradient with fewer dims than its input (a backward that dropped a size-1 dim) only
+        # needs the dims back; otherwise it has the broadcast shape and is summed down
+        gi = gi.reshape(shape) if gi._data.ndim < len(shape) else gi.sum_to_size(shape)
+    if gi._data.dtype != t._data.dtype:
+        gi = gi.to(t._data.dtype)
+    return gi
 
 
 def _propagate(order: list[Function], grads: dict, leaves: dict, retain_graph: bool,
                wanted: dict[int, int], captured: dict[int, Tensor]) -> None:
-    """Run every node's backward, outputs before inputs; capture the gradients of ``wanted``
-    nodes on the way."""
+    """Run every node's backward, outputs before inputs, and route each input's gradient to
+    the node that produced that input (or, for a leaf, to the leaf); capture the gradients of
+    ``wanted`` nodes on the way. One loop, no call per node unless a hook, a retained gradient,
+    anomaly mode or an unbroadcast asks for one: this loop is the fixed cost of every node."""
     anomaly = is_anomaly_enabled()
     for fn in reversed(order):
         g = grads.pop(fn, None)
         if g is None:
             continue
+        if fn._freed:
+            _refuse_second_backward(fn)
         if fn._hooks:
             g = _run_hooks(fn._hooks, g)
         if fn._retained is not None:
@@ -133,7 +123,23 @@ def _propagate(order: list[Function], grads: dict, leaves: dict, retain_graph: b
                 rt.grad = g if rt.grad is None else rt.grad + g
         if wanted and id(fn) in wanted:
             captured[id(fn)] = g
-        _route(fn, _call_backward(fn, g, anomaly), grads, leaves, anomaly)
+        if fn.uses_inputs or fn.uses_output:
+            fn._check_versions()  # refuse saved values changed in place since the forward
+        in_grads = _backward_under_anomaly(fn, g) if anomaly else fn.backward(g)
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+        for t, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads):
+            if not need or gi is None:
+                continue
+            if anomaly:
+                _check_finite(gi._data, f"backward of '{fn.name}'")
+            if gi._data.shape != t._data.shape or gi._data.dtype != t._data.dtype:
+                gi = _unbroadcast(gi, t)
+            ctx = t._ctx
+            if ctx is None:
+                leaves[t] = leaves[t] + gi if t in leaves else gi
+            else:
+                grads[ctx] = grads[ctx] + gi if ctx in grads else gi
         if not retain_graph:
             fn._release()
 
@@ -187,11 +193,14 @@ def run_backward(
         for i, t in enumerate(inputs):
             wanted[id(t._ctx) if t._ctx is not None else id(t)] = i
     order = _sort_nodes(r._ctx for r in roots if r._ctx is not None)
-    with set_grad_enabled(create_graph):
+    prev = _swap_grad_enabled(create_graph)  # recorded only when the gradient is to be differentiated
+    try:
         _propagate(order, grads, leaves, retain_graph, wanted, captured)
         if inputs is None:
             _accumulate_into_leaves(leaves, grad_roots, create_graph)
             return None
+    finally:
+        _swap_grad_enabled(prev)
     for t, g in leaves.items():
         if id(t) in wanted:
             captured[id(t)] = g

@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._tensor_base import TensorBase
-from .grad_mode import _state  # read on the hot path without a call; written only by grad_mode
+from .grad_mode import (  # read on the hot path without a call; written only by grad_mode
+    _anomaly_threads,
+    _state,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
 
 _wrap = TensorBase._wrap
+_new = object.__new__
 
 
 def _check_finite(array: np.ndarray, what: str) -> None:
@@ -102,14 +106,22 @@ class Function:
             out_data = fn.forward(*[t._data for t in inputs], **params)
         if type(out_data) is not np.ndarray:
             out_data = np.asarray(out_data)
-        if _state.anomaly:
+        if _anomaly_threads[0] and _state.anomaly:
             node = _state.anomaly_node
             _check_finite(out_data, f"backward of '{node}'" if node else f"forward of '{cls.name}'")
-        # Views share a version counter, as in PyTorch.
-        shared = inputs[0]._version if (cls.is_view and
-                                         np.may_share_memory(out_data, inputs[0]._data)) else None
-        out = _wrap(out_data, record, fn if record else None, shared)
+        # TensorBase._wrap's fields written inline: this is the hottest call of the library, and a
+        # call to _wrap would cost as much as the assignments (test_engine_layout checks they agree)
+        out = _new(TensorBase._output_class)
+        out._data = out_data
+        out._requires_grad = record
+        out.grad = None
+        out._hooks = None
+        if cls.is_view and np.may_share_memory(out_data, inputs[0]._data):
+            out._version = inputs[0]._version  # views share a version counter, as in PyTorch
+        else:
+            out._version = [0]
         if record:
+            out._ctx = fn
             fn.inputs = inputs
             fn.out_shape = out_data.shape
             if cls.uses_inputs:
@@ -118,6 +130,8 @@ class Function:
                 fn.out = out_data
                 fn._out_version = out._version
                 fn._out_v = out._version[0]
+        else:
+            out._ctx = None
         return out
 
     # Helpers for backward -------------------------------------------------------------------

@@ -25,6 +25,18 @@ class _ThreadState(threading.local):
 
 
 _state = _ThreadState()
+# How many threads have anomaly detection on: the primitives read this plain list first, so that
+# the common case (off everywhere) costs no thread-local lookup per operation. Written only here.
+_anomaly_threads = [0]
+
+
+def _set_anomaly(mode: bool) -> bool:
+    """Set this thread's anomaly mode, keep the count of threads with it on; return the previous."""
+    prev = _state.anomaly
+    if mode != prev:
+        _anomaly_threads[0] += 1 if mode else -1
+        _state.anomaly = mode
+    return prev
 
 
 def is_grad_enabled() -> bool:
@@ -35,6 +47,13 @@ def is_grad_enabled() -> bool:
 def is_anomaly_enabled() -> bool:
     """Whether ``detect_anomaly`` is on in this thread."""
     return _state.anomaly
+
+
+def _swap_grad_enabled(mode: bool) -> bool:
+    """Set this thread's grad mode and return the previous one (the engine's cheap save/restore)."""
+    prev = _state.grad_enabled
+    _state.grad_enabled = mode
+    return prev
 
 
 def anomaly_node() -> str:
@@ -139,16 +158,15 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self) -> None:
-        self.prev = _state.anomaly
-        _state.anomaly = self.check_nan
+        self.prev = _set_anomaly(bool(self.check_nan))
 
     def __exit__(self, *exc: object) -> None:
-        _state.anomaly = self.prev
+        _set_anomaly(self.prev)
 
 
 def set_detect_anomaly(mode: bool) -> None:
     """Switch anomaly detection on or off in this thread (``torch.autograd.set_detect_anomaly``)."""
-    _state.anomaly = bool(mode)
+    _set_anomaly(bool(mode))
 
 
 @contextmanager
