@@ -19,7 +19,7 @@ def _run_threads(targets: list) -> list:
     def run(i: int, fn) -> None:
         try:
             results[i] = fn()
-        except BaseException as e:  # reported in the main thread
+        except BaseException as e:  # noqa: BLE001  (re-raised in the main thread by the assert)
             errors.append(e)
 
     threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(targets)]
