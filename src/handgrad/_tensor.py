@@ -122,6 +122,5 @@ __all__ = [
     "ShortTensor",
     "Tensor",
     "get_default_dtype",
-    "lift",
     "set_default_dtype",
 ]

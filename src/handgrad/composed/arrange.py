@@ -9,17 +9,30 @@ came from (summed over repeats), a masked-out element receives 0.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .._tensor_base import TensorBase as Tensor, lift
+from .._tensor_base import lift
+from ..ops.dims import normalize_dims
 from ..ops.elementwise import where
 from ..ops.index import gather, scatter_add
-from ..ops.dims import normalize_dims
 from ..ops.shape import (
-    cat, expand, getitem, narrow, pad, permute, reshape, stack, unsqueeze,
+    cat,
+    expand,
+    getitem,
+    narrow,
+    pad,
+    permute,
+    reshape,
+    stack,
+    unsqueeze,
 )
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 def _dim(op: str, dim: int, ndim: int) -> int:

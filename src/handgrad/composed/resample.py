@@ -12,13 +12,18 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._tensor_base import TensorBase as Tensor, lift
+from .._tensor_base import lift
 from ..ops.conv import Conv2d, ConvTranspose2d, _conv_full_len, _ntuple, _out_len
 from ..ops.linalg import matmul
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
 

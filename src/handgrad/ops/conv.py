@@ -49,13 +49,19 @@ channels-last im2col, this layout was the fastest for every convolution of the L
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._tensor_base import lift
 from ..autograd.function import Function
-from .._tensor_base import TensorBase as Tensor, lift
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
+
 
 Pair = tuple  # (h, w)
 Pads = tuple  # ((top, bottom), (left, right)); negative = crop

@@ -8,12 +8,18 @@ Notation in the docstrings: ``out`` is the result, ``g`` the gradient of the los
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._tensor_base import get_default_dtype, lift
 from ..autograd.function import Function
-from .._tensor_base import TensorBase as Tensor, get_default_dtype, lift
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
+
 
 
 def _binary(fn: type[Function], a: Any, b: Any) -> Tensor:

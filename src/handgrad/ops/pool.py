@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._tensor_base import lift
 from ..autograd.function import Function
-from .._tensor_base import TensorBase as Tensor, lift
 from .conv import Conv2d, _ntuple
 from .linalg import matmul
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 PoolResult = namedtuple("PoolResult", ["values", "indices"])
 

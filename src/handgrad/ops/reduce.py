@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import builtins
 from collections import namedtuple
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._tensor_base import lift
 from ..autograd.function import Function
-from .._tensor_base import TensorBase as Tensor, lift
 from .dims import normalize_dims
 from .elementwise import exp, mul, sqrt, sub, where
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 Dims = "int | tuple[int, ...] | None"
 

@@ -4,13 +4,18 @@ flip <-> flip, cat <-> slices, getitem <-> index_accumulate, pad <-> slice."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from .._tensor_base import lift
 from ..autograd.function import Function
-from .._tensor_base import TensorBase as Tensor, lift
 from .dims import normalize_dims
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 def _dim(op: str, dim: int, ndim: int) -> int:

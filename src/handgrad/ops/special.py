@@ -6,13 +6,18 @@ composed from primitives; ``isclose``/``allclose`` without gradients."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._tensor_base import lift
 from ..autograd.function import Function
-from .._tensor_base import TensorBase as Tensor, lift
 from .elementwise import _binary, _unary, clamp, exp, log, maximum, sqrt, where
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 class Tan(Function):

@@ -10,9 +10,12 @@ from ..autograd import engine
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
+    from .._tensor_base import TensorBase as _Base  # what self is, for a type checker
+else:
+    _Base = object
 
 
-class AutogradMethods:
+class AutogradMethods(_Base):
     __slots__ = ()
 
     def backward(

@@ -25,6 +25,9 @@ from ..dtypes import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
+    from .._tensor_base import TensorBase as _Base  # what self is, for a type checker
+else:
+    _Base = object
 
 
 def _size(size: tuple) -> tuple:
@@ -53,7 +56,7 @@ def _to_args(op: str, args: tuple, kwargs: dict) -> Any:
     return None if dtype is None else np.dtype(dtype)
 
 
-class ConversionMethods:
+class ConversionMethods(_Base):
     __slots__ = ()
 
     def clone(self, *, memory_format: Any = None) -> Tensor:

@@ -13,6 +13,9 @@ from ..ops.elementwise import Add, Mul, Neg, Sub, _binary
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
+    from .._tensor_base import TensorBase as _Base  # what self is, for a type checker
+else:
+    _Base = object
 
 
 def _bitwise(op: str, ufunc: Any, a: Any, b: Any) -> Tensor:
@@ -23,7 +26,7 @@ def _bitwise(op: str, ufunc: Any, a: Any, b: Any) -> Tensor:
     return TensorBase._wrap(np.asarray(ufunc(x, y)))
 
 
-class ElementwiseMethods:
+class ElementwiseMethods(_Base):
     __slots__ = ()
     __hash__ = object.__hash__  # defining __eq__ would otherwise make tensors unhashable
 

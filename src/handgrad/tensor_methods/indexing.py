@@ -13,9 +13,12 @@ from ..ops.shape import _index
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
+    from .._tensor_base import TensorBase as _Base  # what self is, for a type checker
+else:
+    _Base = object
 
 
-class IndexingMethods:
+class IndexingMethods(_Base):
     __slots__ = ()
 
     def masked_select(self, mask: Tensor) -> Tensor:

@@ -26,6 +26,9 @@ from ..random import _generator
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
+    from .._tensor_base import TensorBase as _Base  # what self is, for a type checker
+else:
+    _Base = object
 
 
 def _operand(other: Any) -> Any:
@@ -65,7 +68,7 @@ def _unary(t: Any, op: str, fn: Callable, *args: Any) -> Any:
     return t
 
 
-class InplaceMethods:
+class InplaceMethods(_Base):
     __slots__ = ()
 
     def _inplace(self: Any, op: str) -> None:

@@ -8,9 +8,12 @@ from .. import composed, ops
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
+    from .._tensor_base import TensorBase as _Base  # what self is, for a type checker
+else:
+    _Base = object
 
 
-class LinalgMethods:
+class LinalgMethods(_Base):
     __slots__ = ()
 
     def inverse(self) -> Tensor:

@@ -8,9 +8,12 @@ from .. import composed, ops
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
+    from .._tensor_base import TensorBase as _Base  # what self is, for a type checker
+else:
+    _Base = object
 
 
-class ReductionMethods:
+class ReductionMethods(_Base):
     __slots__ = ()
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:

@@ -12,9 +12,12 @@ from ..ops.dims import normalize_dims
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
+    from .._tensor_base import TensorBase as _Base  # what self is, for a type checker
+else:
+    _Base = object
 
 
-class ShapeMethods:
+class ShapeMethods(_Base):
     __slots__ = ()
 
     def movedim(self, source: Any, destination: Any) -> Tensor:
