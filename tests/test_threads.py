@@ -114,3 +114,21 @@ def test_threads_training_separate_models_match_sequential_training():
     for seq, con in zip(sequential, concurrent):
         for a, b in zip(seq, con):
             np.testing.assert_array_equal(a, b)
+
+
+def test_inference_mode_switches_recording_off_as_torch():
+    import torch
+
+    for lib in (hg, torch):
+        x = lib.ones(2, requires_grad=True)
+        with lib.inference_mode():
+            assert not (x * 2).requires_grad
+        with lib.inference_mode(False):
+            assert (x * 2).requires_grad
+
+        @lib.inference_mode()
+        def f(t):
+            return t * 2
+
+        assert not f(x).requires_grad
+        assert (x * 2).requires_grad
