@@ -6,9 +6,9 @@ Before the restructuring (tensor.py, autograd.py, _tensor_extras.py and the same
 the count was 2,065, with about 200 Tensor methods installed at import from a string and a dict of
 lambdas. Writing each method as a ``def`` (two lines each, in tensor_methods/), splitting the
 engine into modules and giving the ops the public Tensor as their type (for a type checker)
-brought it to 2,872. The budget is that plus about 4% for the edge-case fixes in flight on other
-branches: room for fixes, not for a second engine. Raising it is a decision
-for review, not a way to make this test pass.
+brought it to 2,872; the edge-case fixes merged from main (empty tensors, selecting backward
+passes, sparse separable pooling) to 2,983. The budget is that plus about 4%: room for fixes,
+not for a second engine. Raising it is a decision for review, not a way to make this test pass.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import handgrad as hg
 
 SRC = Path(hg.__file__).resolve().parent
-BUDGET = 3000
+BUDGET = 3100
 
 CORE = [
     "_tensor_base.py", "_tensor.py", "tensor_methods/*.py", "autograd/__init__.py",

@@ -129,15 +129,10 @@ def test_engine_has_no_import_cycle():
     assert not cycle, " -> ".join(cycle)
 
 
-# normalized_linear moves from nn/linear.py into ops/ on the "layers" branch (issue 15, part 3);
-# delete this exemption once both branches are merged.
-_MOVING = {"normalized_linear"}
-
-
 def test_every_primitive_lives_in_ops():
     assert len(hg.PRIMITIVES) > 50
     outside = {name: cls.__module__ for name, cls in hg.PRIMITIVES.items()
-               if not cls.__module__.startswith("handgrad.ops.") and name not in _MOVING}
+               if not cls.__module__.startswith("handgrad.ops.")}
     assert not outside, f"primitives outside handgrad.ops: {outside}"
 
 

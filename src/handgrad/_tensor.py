@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._tensor_base import TensorBase, get_default_dtype, lift, set_default_dtype
+from ._tensor_base import TensorBase, get_default_dtype, lift, set_default_dtype  # noqa: F401
 from .device import as_device
 from .tensor_methods import (
     AutogradMethods,

@@ -6,9 +6,10 @@ Arrays go into the archive as entries; the nesting is a JSON description in one 
 ``load`` never unpickles anything (``np.load(allow_pickle=False)``): loading a checkpoint cannot
 run code.
 
-The write is atomic: the archive is written to a temporary file in the destination's folder,
-flushed to disk (``fsync``) and renamed over the destination (``os.replace``, atomic on POSIX and
-Windows). A crash leaves either the old file or the new one, never half of one.
+The write is atomic (``handgrad.files.atomic_write``): the archive is written to a temporary file
+in the destination's folder, flushed to disk (``fsync``) and renamed over the destination
+(``os.replace``, atomic on POSIX and Windows). A crash leaves either the old file or the new one,
+never half of one.
 
 PyTorch is not imported here at module level: ``load_torch_state_dict`` accepts anything with
 ``.detach().cpu().numpy()``, and only ``to_torch_state_dict`` imports torch (lazily).
@@ -18,13 +19,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
 from ._tensor import Tensor
+from .files import atomic_write
 
 _META = "__handgrad_structure__"
 _FORMAT = 1
@@ -104,31 +105,8 @@ def save(obj: Any, path: str | os.PathLike, compress: bool = False) -> None:
     arrays: dict[str, np.ndarray] = {}
     structure = {"format": _FORMAT, "root": _encode(obj, arrays, "the object")}
     arrays[_META] = np.array(json.dumps(structure))
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            (np.savez_compressed if compress else np.savez)(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable; not every platform can open a folder
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    with atomic_write(path) as f:
+        (np.savez_compressed if compress else np.savez)(f, **arrays)
 
 
 def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:

@@ -14,19 +14,14 @@ from .._tensor import Tensor
 
 class Parameter(Tensor):
     """A tensor that is a module's learnable parameter: a leaf that requires grad by default and
-    that ``Module`` registers when assigned as an attribute.
+    that ``Module`` registers when assigned as an attribute."""
 
-    ``grad_sample`` (``None`` unless ``handgrad.func.per_sample_grad(..., set_grads=True)`` filled
-    it) holds the per-example gradients, shape ``(batch, *shape)``, as Opacus names them.
-    """
-
-    __slots__ = ("grad_sample",)
+    __slots__ = ()
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0, dtype=np.float32)
         self._setup(data._data if isinstance(data, Tensor) else np.asarray(data))
-        self.grad_sample = None
         if requires_grad:
             self.requires_grad = True
 

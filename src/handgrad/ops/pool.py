@@ -24,8 +24,8 @@ import numpy as np
 
 from .._tensor_base import lift
 from ..autograd.function import Function
-from .conv import Conv2d, _ntuple
-from .linalg import matmul
+from .conv import Conv2d, _ntuple, empty_batch
+from .elementwise import where
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -240,6 +240,7 @@ def _as2d(nd: int, x: Tensor, *pairs: tuple) -> tuple:
     return (x.unsqueeze(-2),) + lifted
 
 
+@empty_batch
 def _maxpoolnd(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
                dilation: Any, ceil_mode: bool, return_indices: bool) -> Any:
     x = lift(input)
@@ -273,6 +274,7 @@ def _avg_divisor(size: int, out: int, k: int, s: int, p: int, include_pad: bool)
     return (np.minimum(end, size) - np.maximum(start, 0)).astype(np.float64)
 
 
+@empty_batch
 def _avgpoolnd(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
                ceil_mode: bool, count_include_pad: bool, divisor_override: Any) -> Tensor:
     x = lift(input)
@@ -320,13 +322,6 @@ def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple:
     if any(n < 1 for n in x.shape[-nd:]):
         raise RuntimeError(f"{op}: input of shape {x.shape} has an empty spatial dimension")
     return size
-
-
-def _averaging_matrix(n_in: int, n_out: int, dtype: Any) -> Tensor:
-    start, end = _adaptive_windows(n_in, n_out)
-    cols = np.arange(n_in)
-    inside = (cols >= start[:, None]) & (cols < end[:, None])
-    return Tensor._wrap((inside / (end - start)[:, None]).astype(dtype))
 
 
 def _adaptive_max_indices(x: np.ndarray, out_hw: tuple) -> np.ndarray:
@@ -415,21 +410,69 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """``F.adaptive_avg_pool1d``: see ``adaptive_avg_pool2d``."""
     x = lift(input)
+    if output_size in (1, (1,), [1]) and x.ndim in (2, 3):
+        return x.mean(-1, keepdim=True)  # torch's shortcut: a mean, so an empty length gives NaN
     (lo,) = _adaptive_size("adaptive_avg_pool1d", x, 1, output_size)
-    return matmul(x, _averaging_matrix(x.shape[-1], lo, x.dtype).mT)
+    return _adaptive_avg(x, (lo,))
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """``F.adaptive_avg_pool2d``: output (Ho, Wo) whatever the input size; output i averages
-    input [floor(i H / Ho), ceil((i + 1) H / Ho)). The windows are separable, so this is the
-    linear map ``P_h x P_w^T`` with averaging matrices, and its gradient ``P_h^T g P_w``."""
+    input [floor(i H / Ho), ceil((i + 1) H / Ho)). The windows are separable: a window sum along
+    W, then along H, divided by the window area. Each sum reads only its window (sparse taps, not
+    a dense averaging matrix), so an inf or NaN stays in the windows that contain it."""
     x = lift(input)
-    ho, wo = _adaptive_size("adaptive_avg_pool2d", x, 2, output_size)
-    h, w = x.shape[-2:]
-    out = matmul(_averaging_matrix(h, ho, x.dtype), x)
-    return matmul(out, _averaging_matrix(w, wo, x.dtype).mT)
+    if output_size in (1, (1, 1), [1, 1]) and x.ndim in (3, 4):
+        return x.mean((-2, -1), keepdim=True)  # torch's shortcut: a mean (NaN if empty)
+    return _adaptive_avg(x, _adaptive_size("adaptive_avg_pool2d", x, 2, output_size))
 
 
+# Sparse separable maps (also used by interpolate in composed/resample.py).
+
+
+def _window_taps(n_in: int, n_out: int) -> tuple[list, np.ndarray]:
+    """The adaptive windows [floor(i n_in / n_out), ceil((i + 1) n_in / n_out)) as taps of
+    weight 1 (``valid`` marks the taps inside a shorter window) and the window sizes."""
+    i = np.arange(n_out)
+    start, end = (i * n_in) // n_out, ((i + 1) * n_in + n_out - 1) // n_out
+    taps = []
+    for k in range(int((end - start).max())):
+        valid = start + k < end
+        taps.append((np.minimum(start + k, n_in - 1), None, None if valid.all() else valid))
+    return taps, end - start
+
+
+def apply_taps(x: Tensor, axis: int, taps: list) -> Tensor:
+    """out[..., o, ...] = sum over taps (idx, w, valid) of w[o] x[..., idx[o], ...] along
+    ``axis``, where valid[o] (all if None). A sparse separable map: each output reads only its
+    own source pixels, so an inf or NaN elsewhere cannot reach it (a dense matrix would multiply
+    it by 0). The weights are constants; the gradient is index_select's (a scatter-add)."""
+    axis = axis % x.ndim
+    bshape = (-1,) + (1,) * (x.ndim - 1 - axis)
+    out = None
+    for idx, w, valid in taps:
+        t = x.index_select(axis, Tensor._wrap(np.asarray(idx, np.int64)))
+        if w is not None:
+            t = t * Tensor._wrap(np.asarray(w, x._data.dtype).reshape(bshape))
+        if valid is not None:
+            t = where(Tensor._wrap(valid.reshape(bshape)), t, 0.0)
+        out = t if out is None else out + t
+    return out
+
+
+def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
+    if x._data.size == 0:  # an empty batch or channel dim (torch accepts it)
+        return Tensor._wrap(np.zeros(x.shape[:-len(size)] + size, x._data.dtype)) + x.sum() * 0
+    count = np.ones((), np.int64)
+    for k in range(len(size)):
+        axis = x.ndim - 1 - k
+        taps, n = _window_taps(x.shape[axis], size[-1 - k])
+        x = apply_taps(x, axis, taps)
+        count = count * n.reshape((-1,) + (1,) * k)
+    return x / Tensor._wrap(count.astype(x._data.dtype))
+
+
+@empty_batch
 def _adaptive_maxnd(op: str, nd: int, input: Tensor, output_size: Any,
                     return_indices: bool) -> Any:
     from .index import gather

@@ -80,7 +80,7 @@ class IndexingMethods(_Base):
     def __setitem__(self, index: Any, value: Any) -> None:
         self._inplace("__setitem__")
         value = value._data if isinstance(value, TensorBase) else value
-        self._data[_index(index)] = value
+        self._data[_index(index, self.shape)] = value
 
     def __contains__(self, item: Any) -> bool:
         return bool(np.any(self._data == lift(item)._data))

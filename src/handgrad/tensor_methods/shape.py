@@ -162,6 +162,13 @@ class ShapeMethods(_Base):
 
     @property
     def mT(self) -> Tensor:
+        if self.ndim == 0:
+            return ops.reshape(self, ())  # torch: the identity on a 0-d tensor
+        if self.ndim == 1:
+            raise RuntimeError(
+                f"mT: expected a matrix or a batch of matrices, got a 1-D tensor of shape "
+                f"{self.shape}"
+            )
         return ops.transpose(self, -2, -1)
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ... import composed, ops
+from ... import composed
 from ...ops.linalg import linear
 from ..._tensor import Tensor, lift
 
