@@ -117,9 +117,8 @@ class Prod(Function):
 def _others_product(a: Tensor, dims: tuple) -> Tensor:
     """prod_{j != i} a_j over ``dims`` for every element i, without dividing (torch's
     prod_safe_zeros_backward): exclusive running products from both ends."""
-    from .arrange import movedim
-    from .scan import cumprod
-    from .shape import cat
+    from .scan import cumprod  # scan imports this module (Prod): imported when first needed
+    from .shape import cat, movedim
 
     k = len(dims)
     last = tuple(range(a.ndim - k, a.ndim))
