@@ -18,8 +18,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
+from .._tensor_base import TensorBase as Tensor
+from .._tensor_base import lift
+from ..autograd.function import Function
 from .index import scatter_add
 from .shape import index_select
 

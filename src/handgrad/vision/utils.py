@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .transforms._transforms import _pil
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from ...data.transforms import Compose, Lambda, Normalize
 from ...data.transforms import ToTensor as _ArrayToTensor
 from ...random import _generator
-from ...tensor import Tensor
+from ..._tensor import Tensor
 
 
 def _pil() -> Any:
