@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import autograd
 from .._tensor import Tensor
+from ..device import as_device
 
 
 class Parameter(Tensor):
@@ -265,17 +266,27 @@ class Module:
                     t._version[0] += 1
         return missing, unexpected
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> "Module":
-        """Cast floating parameters and buffers to ``dtype`` (devices are accepted and ignored:
-        handgrad runs on the CPU)."""
-        dtype = kwargs.get("dtype", dtype)
-        if dtype is None or isinstance(dtype, str):
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """Cast floating parameters and buffers to a dtype: ``to(dtype)``, ``to(device)``,
+        ``to(device, dtype)``, ``to(tensor)`` (its dtype), keywords too. The device is checked
+        and otherwise ignored (handgrad runs on the CPU). A tensor already of the dtype is left
+        as it is, so its memory (shared memory after ``share_memory()``) stays."""
+        dtype = kwargs.pop("dtype", None)
+        as_device(kwargs.pop("device", None), "Module.to")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) or type(a).__name__ == "device":
+                as_device(a, "Module.to")
+            elif a is not None and not isinstance(a, bool):  # non_blocking passed by position
+                dtype = a
+        if dtype is None:
             return self
         dtype = np.dtype(dtype)
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
-                    if t is not None and t.dtype.kind == "f":
+                    if t is not None and t.dtype.kind == "f" and t.dtype != dtype:
                         t._data = t._data.astype(dtype)
                         if t.grad is not None:
                             t.grad = t.grad.to(dtype)
