@@ -112,3 +112,22 @@ def test_clip_grad_value_and_vectors():
     np.testing.assert_array_equal(nn.utils.parameters_to_vector([p, q])._data, v._data)
     with pytest.raises(ValueError, match="vec has 9 elements but the parameters have 10"):
         nn.utils.vector_to_parameters(hg.tensor(np.zeros(9)), [p, q])
+
+
+def test_reassigning_a_submodule_or_parameter_keeps_its_position_as_torch():
+    def build(lib):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = lib.nn.Conv2d(1, 2, 3)
+                self.scale = lib.nn.Parameter(lib.ones(1))
+                self.fc = lib.nn.Linear(2, 2)
+
+        net = Net()
+        net.conv1 = lib.nn.Conv2d(1, 4, 3)
+        net.scale = lib.nn.Parameter(lib.zeros(1))
+        net.add_module("fc", lib.nn.Linear(4, 2))
+        return ([name for name, _ in net.named_children()], list(net.state_dict()),
+                [tuple(p.shape) for p in net.parameters()])
+
+    assert build(hg) == build(torch)

@@ -3,17 +3,23 @@ dicts, with torch.optim's interface and state-dict layout.
 
 Subclasses implement ``_step_group(group)``; it updates each ``p._data`` in place with NumPy
 (no graph is recorded, state arrays are allocated once, lazily, at a parameter's first step).
+A user-written optimizer may instead override ``step`` as in torch (``@torch.no_grad()``,
+``state = self.state[p]`` on the ``defaultdict(dict)``, in-place tensor updates); step pre/post
+hooks run around either.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+from collections import OrderedDict, defaultdict
 from typing import Any, Callable
 
 import numpy as np
 
 from ..autograd import enable_grad
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
 
 class _Required:
     def __repr__(self) -> str:
@@ -36,15 +42,26 @@ class Optimizer:
     parameter's state (momentum buffers, moment estimates, step counts).
     """
 
+    # state entries have their parameter's shape (checked on load); LBFGS keeps flat vectors
+    _per_parameter_state = True
+
     def __init__(self, params: Any, defaults: dict) -> None:
         self.defaults = dict(defaults)
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        # a defaultdict, as torch's: ``state = self.state[p]`` in a user's step creates the entry
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
+        self._optimizer_step_pre_hooks: OrderedDict[int, Callable] = OrderedDict()
+        self._optimizer_step_post_hooks: OrderedDict[int, Callable] = OrderedDict()
+        _hook_step(type(self))
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params argument given to the optimizer should be an "
                 f"iterable of Tensors or dicts, but got a single Tensor of shape {params.shape}"
             )
+        if isinstance(params, set):
+            raise TypeError(f"{type(self).__name__}: optimizer parameters need to be organized in "
+                            "ordered collections, but the ordering of tensors in sets changes "
+                            "between runs; use a list instead")
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list")
@@ -75,9 +92,19 @@ class Optimizer:
             raise TypeError(f"{name}: a parameter group must be a dict, got "
                             f"{type(param_group).__name__}")
         params = param_group["params"]
+        if isinstance(params, set):
+            raise TypeError(f"{name}: optimizer parameters need to be organized in ordered "
+                            "collections (a set's order changes between runs); use a list")
         params = [params] if isinstance(params, Tensor) else list(params)
         if not params:
             raise ValueError(f"{name}: optimizer got an empty parameter list")
+        # (name, tensor) pairs, as model.named_parameters() yields: torch keeps the names
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        if names and len(names) != len(params):
+            raise ValueError(f"{name}: all optimizer params should be with/without names; "
+                             f"{len(params) - len(names)} of {len(params)} have no name")
+        if names:
+            params = [p[1] for p in params]
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: parameter {i} of the group is a "
@@ -93,6 +120,8 @@ class Optimizer:
                                 "tensors can be optimized")
         group = dict(param_group)
         group["params"] = params
+        if names:
+            group["param_names"] = names
         for key, default in self.defaults.items():
             if isinstance(default, _Required) and key not in group:
                 raise ValueError(f"{name}: parameter group didn't specify a value of required "
@@ -101,9 +130,16 @@ class Optimizer:
         self._validate(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params):
+            # torch only warns (its message announces an error) and would step the tensor twice
             raise ValueError(f"{name}: a parameter group contains the same tensor twice")
         if seen & {id(p) for p in params}:
-            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
+            shared = [i for i, p in enumerate(params) if id(p) in seen]
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group "
+                             f"(positions {shared} of the new group are already optimized)")
+        if self.param_groups and any(("param_names" in g) != bool(names)
+                                     for g in self.param_groups):
+            raise ValueError(f"{name}: all optimizer param groups should be with/without names "
+                             f"(the new group is {'with' if names else 'without'} names)")
         self.param_groups.append(group)
 
     # ---- stepping -----------------------------------------------------------------------------
@@ -118,6 +154,19 @@ class Optimizer:
                     p.grad = None
                 else:
                     p.grad._data[...] = 0
+
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(optimizer, args, kwargs)`` runs before each ``step``; it may return
+        ``(new_args, new_kwargs)`` to replace the step's arguments, or None."""
+        handle = RemovableHandle(self._optimizer_step_pre_hooks)
+        self._optimizer_step_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(optimizer, args, kwargs)`` runs after each ``step``."""
+        handle = RemovableHandle(self._optimizer_step_post_hooks)
+        self._optimizer_step_post_hooks[handle.id] = hook
+        return handle
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient. ``closure`` (re-evaluating the
@@ -170,6 +219,10 @@ class Optimizer:
             for p in g["params"]:
                 if p in self.state:
                     state[index[id(p)]] = {k: _copy_value(v) for k, v in self.state[p].items()}
+        # entries a user's optimizer keyed by something other than a parameter, as torch keeps
+        for k, v in self.state.items():
+            if not isinstance(k, Tensor):
+                state[k] = copy.deepcopy(v)
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -191,7 +244,9 @@ class Optimizer:
             for p, i in zip(g["params"], sg["params"]):
                 by_index[_plain_key(i)] = p
         states = {_plain_key(k): v for k, v in state_dict["state"].items()}
-        unknown = sorted(set(states) - set(by_index))
+        # keys that are not parameter indices (a user's optimizer may keep global state under a
+        # string key) are restored as they are, as torch does
+        unknown = sorted(k for k in set(states) - set(by_index) if isinstance(k, int))
         problems = []
         if unknown:
             problems.append(f"state for unknown parameter indices {unknown}")
@@ -201,15 +256,19 @@ class Optimizer:
                 continue
             for k, v in st.items():
                 shape = _shape(v)
-                if shape is not None and shape != p.shape and k != "step":
+                if (self._per_parameter_state and shape is not None and shape != p.shape
+                        and k != "step"):
                     problems.append(f"parameter {i} state {k!r}: shape {shape} vs parameter "
                                     f"{p.shape}")
         if problems:
             raise ValueError(f"{name}.load_state_dict: " + "; ".join(problems))
-        self.state = {}
+        self.state = defaultdict(dict)
         for i, st in states.items():
-            p = by_index[i]
-            self.state[p] = {k: _restore(k, v, p) for k, v in st.items()}
+            p = by_index.get(i)
+            if p is None:
+                self.state[i] = copy.deepcopy(st)
+            else:
+                self.state[p] = {k: _restore(k, v, p) for k, v in st.items()}
         for g, sg in zip(self.param_groups, saved):
             for k, v in sg.items():
                 if k != "params":
@@ -223,6 +282,31 @@ class Optimizer:
                 if k != "params":
                     lines.append(f"    {k}: {g[k]}")
         return "\n".join(lines) + "\n)"
+
+
+def _hook_step(cls: type) -> None:
+    """Wrap ``cls.step`` (a built-in one or a user's override) once so that the step pre/post
+    hooks run around it, as torch patches the class of each optimizer it constructs."""
+    step = cls.step
+    if getattr(step, "_hooked", False):
+        return
+
+    @functools.wraps(step)
+    def hooked_step(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        for hook in list(self._optimizer_step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{type(self).__name__}.step: a step pre-hook must return "
+                                       f"None or a tuple (new_args, new_kwargs), got {result!r}")
+                args, kwargs = result
+        out = step(self, *args, **kwargs)
+        for hook in list(self._optimizer_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    hooked_step._hooked = True  # type: ignore[attr-defined]
+    cls.step = hooked_step
 
 
 def _plain_key(k: Any) -> Any:

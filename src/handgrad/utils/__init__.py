@@ -1,0 +1,3 @@
+"""``handgrad.utils``: what PyTorch programs import from ``torch.utils`` (``data``, ``hooks``)."""
+
+from . import hooks  # noqa: F401
