@@ -48,6 +48,29 @@ CONFIGS = [
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
     ("Adagrad", dict(lr=0.1, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-5)),
+    # (the new optimizers' configurations are in a stable regime: in an oscillating one, e.g.
+    # NAdam(lr=0.01, betas=(0.8, 0.95)), last-bit differences, torch rounding its lerp/addcmul
+    # through fused multiply-adds, grow 4x per step and pass 1e-9 after 90 steps)
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.05)),
+    ("Adadelta", dict(lr=0.1, maximize=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.01, betas=(0.8, 0.9), eps=1e-4, weight_decay=0.05)),
+    ("Adamax", dict(lr=0.001, maximize=True)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.003, betas=(0.8, 0.95), momentum_decay=0.01, weight_decay=0.05)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("NAdam", dict(lr=0.001, maximize=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.005, betas=(0.7, 0.95), weight_decay=0.05)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.001, maximize=True)),
+    ("ASGD", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=20, weight_decay=0.01)),
+    ("ASGD", dict(lr=0.001, maximize=True)),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.001, etas=(0.3, 1.5), step_sizes=(1e-4, 0.05))),
+    ("Rprop", dict(lr=0.0001, step_sizes=(1e-6, 1e-3), maximize=True)),
 ]
 IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, kw in CONFIGS]
 
@@ -367,3 +390,27 @@ def test_scheduler_state_dict_round_trip():
         assert s2.get_last_lr() == want
     with pytest.raises(ValueError, match=r"invalid T_max=0"):
         optim.lr_scheduler.CosineAnnealingLR(oh2, T_max=0)
+
+
+@pytest.mark.parametrize("name,kw", [("NAdam", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=5)),
+                                     ("Rprop", dict(lr=0.001)), ("Adadelta", dict(lr=0.5)),
+                                     ("Adamax", dict(lr=0.01)), ("RAdam", dict(lr=0.01))])
+def test_torch_state_dicts_of_the_other_optimizers_continue_in_handgrad(name, kw):
+    """torch keeps scalar state (step, NAdam's mu_product, ASGD's eta and mu) as 0-d tensors;
+    loaded into handgrad, the trajectory continues on torch's path, and ASGD's average too."""
+    x, y = _data(np.float64)
+    h, t = _models(np.float64)
+    ot = getattr(torch.optim, name)(t.parameters(), **kw)
+    for _ in range(20):
+        _step_both(h, t, getattr(optim, name)(h.parameters(), **kw), ot, x, y)
+    h2, _ = _models(np.float64, seed=3)
+    hg.load_torch_state_dict(h2, t.state_dict())
+    oh = getattr(optim, name)(h2.parameters(), **kw)
+    oh.load_state_dict(ot.state_dict())
+    for _ in range(20):
+        _step_both(h2, t, oh, ot, x, y)
+    _assert_params(h2, t, TOL[np.float64], f"{name} resumed from torch")
+    if name == "ASGD":
+        for p, tp in zip(h2.parameters(), t.parameters()):
+            np.testing.assert_allclose(oh.state[p]["ax"]._data, ot.state[tp]["ax"].numpy(),
+                                       **TOL[np.float64])

@@ -256,8 +256,9 @@ class Optimizer:
                 continue
             for k, v in st.items():
                 shape = _shape(v)
+                # 0-d entries are scalar state (torch's step, NAdam's mu_product, ASGD's eta)
                 if (self._per_parameter_state and shape is not None and shape != p.shape
-                        and k != "step"):
+                        and shape != ()):
                     problems.append(f"parameter {i} state {k!r}: shape {shape} vs parameter "
                                     f"{p.shape}")
         if problems:
@@ -282,6 +283,32 @@ class Optimizer:
                 if k != "params":
                     lines.append(f"    {k}: {g[k]}")
         return "\n".join(lines) + "\n)"
+
+
+def _scalar_dtype() -> type:
+    """The dtype torch keeps scalar optimizer state in (ASGD's eta, NAdam's mu_product): float64
+    when the default dtype is float64, else float32. Rounding to it reproduces torch's steps."""
+    from ..tensor import get_default_dtype
+
+    return np.float64 if get_default_dtype() == np.float64 else np.float32
+
+
+def _lerp_(avg: np.ndarray, g: np.ndarray, weight: float) -> None:
+    """``avg <- avg + weight (g - avg)`` in place, in the form torch's ``lerp_`` uses for this
+    weight (from the far end when weight >= 0.5), so the rounding is the same."""
+    if weight < 0.5:
+        avg += weight * (g - avg)
+    else:
+        np.subtract(g, (g - avg) * (1 - weight), out=avg)
+
+
+def _value(x: Any) -> float:
+    """A scalar state entry as a Python float (it is a 0-d tensor after loading torch's dict)."""
+    if isinstance(x, Tensor):
+        return float(x._data)
+    if hasattr(x, "item"):
+        return float(x.item())
+    return float(x)
 
 
 def _hook_step(cls: type) -> None:
@@ -341,7 +368,7 @@ def _restore(key: str, v: Any, p: Tensor) -> Any:
         array = v.detach().cpu().numpy()
     else:
         return copy.deepcopy(v)
-    if key == "step":
+    if key == "step" or (array.ndim == 0 and p.ndim != 0):
         return array.item()
     return Tensor._wrap(np.array(array, dtype=array.dtype if array.dtype.kind == "f" else p.dtype))
 
