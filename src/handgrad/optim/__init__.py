@@ -9,6 +9,7 @@ from .adam import Adam, AdamW  # noqa: F401
 from .adamax import Adamax  # noqa: F401
 from .asgd import ASGD  # noqa: F401
 from .ewa import EWA  # noqa: F401
+from .lbfgs import LBFGS  # noqa: F401
 from .mirror import MirrorDescent  # noqa: F401
 from .nadam import NAdam  # noqa: F401
 from .optimizer import Optimizer  # noqa: F401
@@ -20,6 +21,6 @@ from .rprop import Rprop  # noqa: F401
 from .sgd import SGD  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "ASGD", "Rprop", "EWA", "ProximalSGD",
+           "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS", "EWA", "ProximalSGD",
            "FISTA", "L1Prox", "L2Prox", "Radial", "MirrorDescent", "PreconditionedSGD",
            "lr_scheduler"]
