@@ -6,9 +6,16 @@ Arrays go into the archive as entries; the nesting is a JSON description in one 
 ``load`` never unpickles anything (``np.load(allow_pickle=False)``): loading a checkpoint cannot
 run code.
 
-The write is atomic: the archive is written to a temporary file in the destination's folder,
-flushed to disk (``fsync``) and renamed over the destination (``os.replace``, atomic on POSIX and
-Windows). A crash leaves either the old file or the new one, never half of one.
+``save`` and ``load`` take a path or a binary file object (``open(..., "wb")``, ``io.BytesIO``),
+as ``torch.save``/``torch.load`` do. Whole objects (a ``Module``, an ``Optimizer``) are refused:
+storing them would need pickle, and a checkpoint that can run code when loaded is not worth the
+convenience; save ``state_dict()`` and rebuild the model in code, as PyTorch's own docs advise.
+
+Writing to a path is atomic: the archive is written to a temporary file in the destination's
+folder, flushed to disk (``fsync``) and renamed over the destination (``os.replace``, atomic on
+POSIX and Windows). A crash leaves either the old file or the new one, never half of one. The
+file gets the permissions ``open(path, "wb")`` would give (those of the file it replaces, else
+0o666 less the umask), not the temporary file's 0o600.
 
 PyTorch is not imported here at module level: ``load_torch_state_dict`` accepts anything with
 ``.detach().cpu().numpy()``, and only ``to_torch_state_dict`` imports torch (lazily).
@@ -16,8 +23,10 @@ PyTorch is not imported here at module level: ``load_torch_state_dict`` accepts 
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import stat
 import tempfile
 from collections import OrderedDict
 from typing import Any
@@ -57,12 +66,16 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
     if isinstance(obj, (list, tuple)):
         return {"t": type(obj).__name__ if type(obj) in (list, tuple) else "list",
                 "v": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]}
-    hint = ""
     if hasattr(obj, "state_dict"):
-        hint = "; save its state_dict() instead"
+        raise TypeError(
+            f"save: {where} is a whole {type(obj).__name__}; handgrad does not pickle objects (a "
+            "checkpoint must not be able to run code when loaded), so save its state_dict() "
+            "instead, e.g. hg.save(model.state_dict(), path), and rebuild the object in code "
+            "before load_state_dict(hg.load(path))"
+        )
     raise TypeError(
         f"save: cannot store {where} of type {type(obj).__name__} (supported: tensors, NumPy "
-        f"arrays, numbers, strings, booleans, None, and dicts/lists/tuples of them){hint}"
+        "arrays, numbers, strings, booleans, None, and dicts/lists/tuples of them)"
     )
 
 
@@ -98,20 +111,51 @@ def _key(k: Any) -> Any:
     return tuple(k) if isinstance(k, list) else k
 
 
-def save(obj: Any, path: str | os.PathLike, compress: bool = False) -> None:
-    """Write ``obj`` to ``path`` (an ``.npz`` archive) atomically. ``compress=True`` uses
-    ``np.savez_compressed``."""
+def _is_file(f: Any) -> bool:
+    return hasattr(f, "write") or hasattr(f, "read")
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux reports it (os.umask can only
+    be read by setting it, which races with other threads creating files)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def save(obj: Any, f: str | os.PathLike | Any, compress: bool = False) -> None:
+    """Write ``obj`` to ``f`` (a path, written atomically, or a binary file object) as an
+    ``.npz`` archive. ``compress=True`` uses ``np.savez_compressed``."""
     arrays: dict[str, np.ndarray] = {}
     structure = {"format": _FORMAT, "root": _encode(obj, arrays, "the object")}
     arrays[_META] = np.array(json.dumps(structure))
-    path = os.fspath(path)
+    writer = np.savez_compressed if compress else np.savez
+    if _is_file(f):
+        if not hasattr(f, "write"):
+            raise TypeError(f"save: the file object {f!r} has no write() method (open it "
+                            "with mode 'wb')")
+        writer(f, **arrays)
+        return
+    path = os.fspath(f)
     folder = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)  # replacing a file keeps its permissions
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            (np.savez_compressed if compress else np.savez)(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
+        with os.fdopen(fd, "wb") as out:
+            writer(out, **arrays)
+            out.flush()
+            os.chmod(tmp, mode)
+            os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -131,12 +175,21 @@ def save(obj: Any, path: str | os.PathLike, compress: bool = False) -> None:
         os.close(dir_fd)
 
 
-def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
-    """Read what ``save`` wrote. ``map_location`` and ``weights_only`` are accepted for
-    PyTorch compatibility (handgrad has one device, and never unpickles)."""
-    with np.load(os.fspath(path), allow_pickle=False) as archive:
+def load(f: str | os.PathLike | Any, map_location: Any = None, weights_only: bool = True) -> Any:
+    """Read what ``save`` wrote, from a path or a binary file object (read from its current
+    position). ``map_location`` and ``weights_only`` are accepted for PyTorch compatibility
+    (handgrad has one device, and never unpickles)."""
+    if _is_file(f):
+        if not hasattr(f, "read"):
+            raise TypeError(f"load: the file object {f!r} has no read() method (open it "
+                            "with mode 'rb')")
+        source: Any = f if hasattr(f, "seek") else io.BytesIO(f.read())
+        name = getattr(f, "name", type(f).__name__)
+    else:
+        source = name = os.fspath(f)
+    with np.load(source, allow_pickle=False) as archive:
         if _META not in archive.files:
-            raise ValueError(f"load: {os.fspath(path)!r} is an .npz file but not a handgrad "
+            raise ValueError(f"load: {name!r} is an .npz file but not a handgrad "
                              f"checkpoint (no {_META!r} entry)")
         structure = json.loads(str(archive[_META][()]))
         if structure.get("format") != _FORMAT:
