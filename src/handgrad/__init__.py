@@ -30,6 +30,10 @@ from .serialization import load, load_torch_state_dict, save, to_torch_state_dic
 from . import optim  # noqa: F401,E402
 from . import metrics, models, train  # noqa: F401,E402
 from . import data  # noqa: F401,E402
+from . import utils  # noqa: E402
+
+utils._alias_data(data)  # handgrad.utils.data is handgrad.data, as torch.utils.data
+from . import accelerator, backends, cuda  # noqa: F401,E402
 from . import func  # noqa: F401,E402
 import importlib as _importlib  # noqa: E402
 
