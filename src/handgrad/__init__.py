@@ -34,6 +34,7 @@ from . import utils  # noqa: E402
 
 utils._alias_data(data)  # handgrad.utils.data is handgrad.data, as torch.utils.data
 from . import accelerator, backends, cuda  # noqa: F401,E402
+from .threads import get_num_threads, set_num_threads  # noqa: F401,E402
 from . import func  # noqa: F401,E402
 import importlib as _importlib  # noqa: E402
 
