@@ -142,3 +142,29 @@ def test_zero_grad_set_to_none_false_zeroes_in_place():
     assert w.grad is g and not w.grad.numpy().any()
     opt.zero_grad()
     assert w.grad is None
+
+
+def test_a_user_optimizers_state_of_any_shape_round_trips():
+    class Flat(hg.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {"lr": 0.1})
+
+        @hg.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    state = self.state[p]
+                    state.setdefault("history", hg.zeros(5))  # not the parameter's shape
+                    state["history"].add_(1.0)
+
+    w = hg.nn.Parameter(hg.zeros(2, 3))
+    opt = Flat([w])
+    opt.step()
+    opt2 = Flat([hg.nn.Parameter(hg.zeros(2, 3))])
+    opt2.load_state_dict(opt.state_dict())
+    assert opt2.state[opt2.param_groups[0]["params"][0]]["history"].tolist() == [1.0] * 5
+    adam = hg.optim.Adam([hg.nn.Parameter(hg.zeros(3))])
+    sd = {"state": {0: {"step": 1, "exp_avg": hg.zeros(4), "exp_avg_sq": hg.zeros(3)}},
+          "param_groups": adam.state_dict()["param_groups"]}
+    with pytest.raises(ValueError, match=r"state 'exp_avg': shape \(4,\) vs parameter \(3,\)"):
+        adam.load_state_dict(sd)

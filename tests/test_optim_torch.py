@@ -414,3 +414,29 @@ def test_torch_state_dicts_of_the_other_optimizers_continue_in_handgrad(name, kw
         for p, tp in zip(h2.parameters(), t.parameters()):
             np.testing.assert_allclose(oh.state[p]["ax"]._data, ot.state[tp]["ax"].numpy(),
                                        **TOL[np.float64])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
+                                  "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS"])
+def test_signatures_are_torchs(name):
+    """Names, order, kinds (positional or keyword-only) and defaults, as torch.optim's."""
+    import inspect
+
+    def sig(cls):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls).parameters.values()]
+
+    assert sig(getattr(optim, name)) == sig(getattr(torch.optim, name))
+    w = hg.zeros(2, requires_grad=True)
+    if name != "LBFGS":
+        with pytest.raises(NotImplementedError, match="differentiable=True"):
+            getattr(optim, name)([w], differentiable=True)
+
+
+def test_adam_decoupled_weight_decay_is_adamw():
+    x, y = _data(np.float64)
+    h, t = _models(np.float64)
+    oh = optim.Adam(h.parameters(), lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)
+    ot = torch.optim.AdamW(t.parameters(), lr=0.01, weight_decay=0.1)
+    for _ in range(30):
+        _step_both(h, t, oh, ot, x, y)
+    _assert_params(h, t, TOL[np.float64], "Adam(decoupled_weight_decay=True)")

@@ -13,7 +13,7 @@ def device_count() -> int:
 
 def current_accelerator(check_available: bool = False) -> None:
     """None: no accelerator (torch returns None too when none is present)."""
-    return None
+    return
 
 
-__all__ = ["is_available", "device_count", "current_accelerator"]
+__all__ = ["current_accelerator", "device_count", "is_available"]

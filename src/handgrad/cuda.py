@@ -34,5 +34,11 @@ def empty_cache() -> None:
     """No GPU memory to release."""
 
 
-__all__ = ["is_available", "device_count", "is_initialized", "manual_seed", "manual_seed_all",
-           "empty_cache"]
+__all__ = [
+    "device_count",
+    "empty_cache",
+    "is_available",
+    "is_initialized",
+    "manual_seed",
+    "manual_seed_all",
+]

@@ -20,4 +20,4 @@ def get_num_threads() -> int:
     return _num_threads
 
 
-__all__ = ["set_num_threads", "get_num_threads"]
+__all__ = ["get_num_threads", "set_num_threads"]

@@ -8,6 +8,6 @@ values a program assigns (torch's defaults until then) and change nothing.
 
 from __future__ import annotations
 
-from . import cuda, cudnn, mps  # noqa: F401
+from . import cuda, cudnn, mps
 
 __all__ = ["cuda", "cudnn", "mps"]

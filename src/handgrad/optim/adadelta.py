@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _no_differentiable
 
 
 class Adadelta(Optimizer):
@@ -20,8 +20,8 @@ class Adadelta(Optimizer):
         theta <- theta - lr * delta
 
     Conventions: eps sits inside both roots, as in the paper and PyTorch; the paper has no lr
-    (PyTorch's ``lr=1.0`` default recovers it). ``foreach``, ``capturable`` and
-    ``differentiable`` are accepted for torch's signature and change nothing here.
+    (PyTorch's ``lr=1.0`` default recovers it). ``foreach`` and ``capturable`` are
+    accepted for torch's signature (no effect); ``differentiable=True`` is refused.
 
     State per parameter: ``step``, ``square_avg`` (v), ``acc_delta`` (u).
     """
@@ -31,6 +31,7 @@ class Adadelta(Optimizer):
                  capturable: bool = False, maximize: bool = False,
                  differentiable: bool = False) -> None:
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        _no_differentiable("Adadelta", differentiable)
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _lerp_
+from .optimizer import Optimizer, _check, _lerp_, _no_differentiable
 
 
 class Adamax(Optimizer):
@@ -21,7 +21,9 @@ class Adamax(Optimizer):
 
     Conventions: PyTorch adds eps to |g| inside the max (the paper has no eps), so u > 0 from
     the first step. u needs no bias correction (a max is not biased towards 0).
-    ``foreach``, ``capturable`` and ``differentiable`` are accepted for torch's signature.
+   
+    ``foreach`` and ``capturable`` are accepted for torch's signature (no effect);
+    ``differentiable=True`` is refused.
 
     State per parameter: ``step``, ``exp_avg`` (m), ``exp_inf`` (u).
     """
@@ -32,6 +34,7 @@ class Adamax(Optimizer):
                  capturable: bool = False) -> None:
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize)
+        _no_differentiable("Adamax", differentiable)
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:

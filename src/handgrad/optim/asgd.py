@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _scalar_dtype, _value
+from .optimizer import Optimizer, _no_differentiable, _scalar_dtype, _value
 
 
 class ASGD(Optimizer):
@@ -23,8 +23,9 @@ class ASGD(Optimizer):
 
     The optimized parameters are the SGD iterates; the average ``state[p]["ax"]`` (from step
     t0 on) is what one evaluates with. Conventions: PyTorch keeps eta and mu in float32 scalars
-    unless the default dtype is float64; they are rounded the same way here. ``foreach``,
-    ``capturable`` and ``differentiable`` are accepted for torch's signature.
+    unless the default dtype is float64; they are rounded the same way here.
+    ``foreach`` and ``capturable`` are accepted for torch's signature (no effect);
+    ``differentiable=True`` is refused.
 
     State per parameter: ``step``, ``eta``, ``mu``, ``ax``.
     """
@@ -35,6 +36,7 @@ class ASGD(Optimizer):
                  capturable: bool = False) -> None:
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                         maximize=maximize)
+        _no_differentiable("ASGD", differentiable)
         super().__init__(params, defaults)
 
     def _step_group(self, group: dict) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _lerp_, _scalar_dtype, _value
+from .optimizer import Optimizer, _check, _lerp_, _no_differentiable, _scalar_dtype, _value
 
 
 class NAdam(Optimizer):
@@ -29,8 +29,9 @@ class NAdam(Optimizer):
     Conventions: the Nesterov look-ahead is folded into the step (the current gradient with
     weight (1 - mu_t), the momentum with the *next* mu), as PyTorch does. PyTorch keeps the
     product P in a float32 scalar unless the default dtype is float64; it is rounded the same
-    way here, so the steps agree to the last bit. ``foreach``, ``capturable`` and
-    ``differentiable`` are accepted for torch's signature.
+    way here, so the steps agree to the last bit.
+    ``foreach`` and ``capturable`` are accepted for torch's signature (no effect);
+    ``differentiable=True`` is refused.
 
     State per parameter: ``step``, ``mu_product``, ``exp_avg``, ``exp_avg_sq``.
     """
@@ -43,6 +44,7 @@ class NAdam(Optimizer):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+        _no_differentiable("NAdam", differentiable)
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:

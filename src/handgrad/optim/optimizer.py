@@ -13,13 +13,15 @@ from __future__ import annotations
 import copy
 import functools
 from collections import OrderedDict, defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..autograd import enable_grad
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
+
 
 class _Required:
     def __repr__(self) -> str:
@@ -250,15 +252,18 @@ class Optimizer:
         problems = []
         if unknown:
             problems.append(f"state for unknown parameter indices {unknown}")
+        # a user's optimizer (one that overrides step, not _step_group) may keep state of any
+        # shape, as torch allows; handgrad's own keep their parameter's shape, so check those
+        check_shapes = (self._per_parameter_state
+                        and type(self)._step_group is not Optimizer._step_group)
         for i, st in states.items():
             p = by_index.get(i)
-            if p is None:
+            if p is None or not check_shapes:
                 continue
             for k, v in st.items():
                 shape = _shape(v)
                 # 0-d entries are scalar state (torch's step, NAdam's mu_product, ASGD's eta)
-                if (self._per_parameter_state and shape is not None and shape != p.shape
-                        and shape != ()):
+                if shape is not None and shape != p.shape and shape != ():
                     problems.append(f"parameter {i} state {k!r}: shape {shape} vs parameter "
                                     f"{p.shape}")
         if problems:
@@ -283,6 +288,16 @@ class Optimizer:
                 if k != "params":
                     lines.append(f"    {k}: {g[k]}")
         return "\n".join(lines) + "\n)"
+
+
+def _no_differentiable(name: str, differentiable: bool) -> None:
+    """torch's ``differentiable=True`` records the update in the graph (to differentiate
+    through training); handgrad's optimizers update in place with NumPy, so it is refused rather
+    than ignored. ``foreach``, ``fused`` and ``capturable`` only choose torch's kernels and are
+    accepted without effect."""
+    if differentiable:
+        raise NotImplementedError(f"{name}: differentiable=True is not supported (the update is "
+                                  "applied in place and not recorded for autograd)")
 
 
 def _scalar_dtype() -> type:

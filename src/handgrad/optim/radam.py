@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _lerp_
+from .optimizer import Optimizer, _check, _lerp_, _no_differentiable
 
 
 class RAdam(Optimizer):
@@ -28,8 +28,9 @@ class RAdam(Optimizer):
             theta <- theta - lr m_hat
 
     Conventions: the threshold is rho_t > 5, as PyTorch (the paper says 4); eps is added to
-    sqrt(v) before the bias correction sqrt(1 - beta2^t) multiplies. ``foreach``,
-    ``capturable`` and ``differentiable`` are accepted for torch's signature.
+    sqrt(v) before the bias correction sqrt(1 - beta2^t) multiplies.
+    ``foreach`` and ``capturable`` are accepted for torch's signature (no effect);
+    ``differentiable=True`` is refused.
 
     State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq``.
     """
@@ -41,6 +42,7 @@ class RAdam(Optimizer):
                  differentiable: bool = False) -> None:
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+        _no_differentiable("RAdam", differentiable)
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _no_differentiable
 
 
 class Rprop(Optimizer):
@@ -23,8 +23,9 @@ class Rprop(Optimizer):
 
     Only the signs of the gradients are used; each coordinate has its own step, started at lr.
     Conventions: after a sign flip the gradient is zeroed (no step, and the next step counts as
-    "no previous sign"), as PyTorch. Rprop is meant for full-batch training. ``foreach``,
-    ``capturable`` and ``differentiable`` are accepted for torch's signature.
+    "no previous sign"), as PyTorch. Rprop is meant for full-batch training.
+    ``foreach`` and ``capturable`` are accepted for torch's signature (no effect);
+    ``differentiable=True`` is refused.
 
     State per parameter: ``step``, ``prev``, ``step_size``.
     """
@@ -35,6 +36,7 @@ class Rprop(Optimizer):
                  differentiable: bool = False) -> None:
         defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
                         maximize=maximize)
+        _no_differentiable("Rprop", differentiable)
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 
 class RemovableHandle:
@@ -12,7 +12,7 @@ class RemovableHandle:
 
     _next_id = 0
 
-    def __init__(self, store: "OrderedDict[int, Callable]") -> None:
+    def __init__(self, store: OrderedDict[int, Callable]) -> None:
         self._store = store
         self.id = RemovableHandle._next_id
         RemovableHandle._next_id += 1
@@ -20,7 +20,7 @@ class RemovableHandle:
     def remove(self) -> None:
         self._store.pop(self.id, None)
 
-    def __enter__(self) -> "RemovableHandle":
+    def __enter__(self) -> RemovableHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
