@@ -168,7 +168,7 @@ def test_second_moment_experiment():
     """Adam's v (the squared batch mean) shrinks like mu^2 + sigma^2 / B; the mean of per-example
     squares does not depend on B. Tolerances: each figure averages 100 batches of a noisy
     quantity, so 25% around its prediction is several standard errors."""
-    from handgrad.optim.experiments import second_moment_vs_batch_size
+    from handgrad.exercises.experiments import second_moment_vs_batch_size
 
     rows = second_moment_vs_batch_size(batch_sizes=(1, 4, 16, 64, 256), n_batches=100)
     first, last = rows[0], rows[-1]

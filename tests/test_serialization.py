@@ -153,7 +153,7 @@ def test_to_torch_state_dict_round_trip():
 
 
 def test_importing_handgrad_does_not_import_torch():
-    code = "import sys, handgrad, handgrad.func, handgrad.optim.experiments; " \
+    code = "import sys, handgrad, handgrad.func, handgrad.exercises.experiments; " \
            "import handgrad.analysis.activations; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

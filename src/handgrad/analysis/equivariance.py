@@ -24,6 +24,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..ops.resample import translate
 from ..tensor import Tensor, lift
+from .receptive import receptive_field
 
 
 @dataclass
@@ -50,8 +51,6 @@ class EquivarianceReport:
 
 def _analyse(f: Any, x_shape: tuple) -> Any:
     """The last layer's receptive-field record when ``f`` can be analysed, else None."""
-    from .receptive import receptive_field
-
     try:
         rec = receptive_field(f, x_shape)[-1]
     except Exception:  # noqa: BLE001  (a plain callable, or a layer the analysis does not know)

@@ -513,7 +513,7 @@ def _ae_instance(n, d, h, seed):
     answer="L(theta) = (1/N) sum_n ||x_n - g_theta(f_theta(x_n))||^2",
 )
 def ae_loss(n, d, h, seed) -> Result:
-    from handgrad.models.autoencoder import one_layer_autoencoder
+    from handgrad.exercises.reference import one_layer_autoencoder
 
     x, w1, b1, w2, b2 = _ae_instance(n, d, h, seed)
     loss = one_layer_autoencoder(_t(x), _t(w1), _t(b1), _t(w2), _t(b2))
@@ -529,14 +529,14 @@ def ae_loss(n, d, h, seed) -> Result:
         grad_theta L = (2/N) sum_n J_theta(xhat_n)^T (xhat_n - x_n), xhat_n = g(f(x_n)).
         For xhat = W2 s(W1 x + b1) + b2: D2 = (2/N)(Xhat - X), dL/dW2 = D2^T H, dL/db2 = sum D2,
         D1 = (D2 W2) * H (1 - H), dL/dW1 = D1^T X, dL/db1 = sum D1. The hand-derived
-        hg.models.autoencoder.one_layer_autoencoder_grad is checked with hg.check_vjp.
+        hg.exercises.reference.one_layer_autoencoder_grad is checked with hg.check_vjp.
     """,
     answer="grad_theta L = (2/N) sum_n J_theta(xhat_n)^T (xhat_n - x_n); layer by layer "
            "dL/dW2 = D2^T H, dL/dW1 = ((D2 W2) * s'(A))^T X with D2 = (2/N)(Xhat - X).",
 )
 def ae_gradient(n, d, h, seed) -> Result:
     import handgrad as hg
-    from handgrad.models.autoencoder import one_layer_autoencoder, one_layer_autoencoder_grad
+    from handgrad.exercises.reference import one_layer_autoencoder, one_layer_autoencoder_grad
 
     x, w1, b1, w2, b2 = _ae_instance(n, d, h, seed)
 
@@ -562,14 +562,14 @@ def ae_gradient(n, d, h, seed) -> Result:
     params=dict(n=8, d=6, h=3, lr=0.5, seed=0),
     derivation="""
         theta <- theta - eta grad_theta L(theta). Taken with
-        hg.models.autoencoder.gradient_descent_step and compared with hg.optim.SGD on the same
+        hg.exercises.reference.gradient_descent_step and compared with hg.optim.SGD on the same
         parameters.
     """,
     answer="theta_{t+1} = theta_t - eta grad_theta L(theta_t)",
 )
 def gd_step(n, d, h, lr, seed) -> Result:
     import handgrad as hg
-    from handgrad.models.autoencoder import (
+    from handgrad.exercises.reference import (
         gradient_descent_step,
         one_layer_autoencoder,
         one_layer_autoencoder_grad,
@@ -597,14 +597,14 @@ def gd_step(n, d, h, lr, seed) -> Result:
     derivation="""
         v <- mu v - eta grad_theta L(theta), theta <- theta + v (v = 0 at the start; Polyak's
         heavy ball). PyTorch writes it v' <- mu v' + grad, theta <- theta - eta v': the same
-        iterates with v = -eta v'. hg.models.autoencoder.momentum_step against
+        iterates with v = -eta v'. hg.exercises.reference.momentum_step against
         hg.optim.SGD(momentum) over several steps.
     """,
     answer="v_{t+1} = mu v_t - eta grad_theta L(theta_t), theta_{t+1} = theta_t + v_{t+1}",
 )
 def momentum_step_ex(n, d, h, lr, momentum, steps, seed) -> Result:
     import handgrad as hg
-    from handgrad.models.autoencoder import (
+    from handgrad.exercises.reference import (
         momentum_step,
         one_layer_autoencoder,
         one_layer_autoencoder_grad,

@@ -12,6 +12,7 @@ from .. import ops
 from ..autograd import Function
 from ..tensor import Tensor, get_default_dtype, lift
 from . import init
+from .functional.linear import bilinear
 from .module import Module, Parameter
 
 
@@ -173,8 +174,6 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
-        from .functional import bilinear
-
         return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -1,9 +1,6 @@
-"""Batch and layer normalization (Ioffe & Szegedy 2015; Ba, Kiros & Hinton 2016).
-
-Both are compositions of primitives (mean, subtract, multiply, rsqrt): stable as written, so no
-fused primitive is needed, and the gradients (including the terms through the mean and the
-variance) come from the primitives' rules.
-"""
+"""Normalisation layers: batch, layer, RMS, group and instance normalisation. Each calls the
+function of the same name in ``handgrad.nn.functional.normalization``, where the formulas, the
+conventions (biased variance, running statistics) and their gradients are described."""
 
 from __future__ import annotations
 
@@ -11,89 +8,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import ops
 from ..tensor import Tensor, get_default_dtype, lift
 from . import init
+from .functional.normalization import (
+    batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm,
+)
 from .module import Module, Parameter
-
-
-def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """(x - mean) / sqrt(var + eps) over ``dims`` with the *biased* variance (divide by N), and
-    the mean and variance themselves (keepdim)."""
-    mean = x.mean(dims, keepdim=True)
-    xc = x - mean
-    var = (xc * xc).mean(dims, keepdim=True)
-    return xc * ops.rsqrt(var + eps), mean, var
-
-
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """``F.batch_norm`` over every dim but the channel dim 1.
-
-    Training: y = (x - mean_B) / sqrt(var_B + eps) * weight + bias with the batch statistics, the
-    variance *biased* (divided by N = number of values per channel); the running statistics are
-    updated in place as running = (1 - momentum) running + momentum * batch_stat, using the
-    *unbiased* variance (divided by N - 1) for ``running_var``: PyTorch's convention.
-    Evaluation: the running statistics replace the batch ones (and no gradient flows to them).
-    """
-    x = lift(input)
-    if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
-                         f"got shape {x.shape}")
-    c = x.shape[1]
-    dims = (0,) + tuple(range(2, x.ndim))
-    view = (1, c) + (1,) * (x.ndim - 2)
-    if training:
-        n = x.numel() // c if c else 0
-        if n <= 1:
-            raise ValueError(
-                f"batch_norm: expected more than 1 value per channel when training, got input "
-                f"of shape {x.shape}"
-            )
-        y, mean, var = _normalize(x, dims, eps)
-        if running_mean is not None:
-            rm = running_mean._data
-            rm *= 1 - momentum
-            rm += (momentum * mean._data.reshape(c)).astype(rm.dtype)
-            running_mean._version[0] += 1
-        if running_var is not None:
-            rv = running_var._data
-            rv *= 1 - momentum
-            rv += (momentum * var._data.reshape(c) * (n / (n - 1))).astype(rv.dtype)
-            running_var._version[0] += 1
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are needed when "
-                             "training=False")
-        mean = Tensor._wrap(running_mean._data.reshape(view).astype(x.dtype, copy=False))
-        var = Tensor._wrap(running_var._data.reshape(view).astype(x.dtype, copy=False))
-        y = (x - mean) * ops.rsqrt(var + eps)
-    if weight is not None:
-        y = y * lift(weight, x).reshape(view)
-    if bias is not None:
-        y = y + lift(bias, x).reshape(view)
-    return y
-
-
-def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
-    """``F.layer_norm``: normalise over the last ``len(normalized_shape)`` dims of each example
-    (biased variance), then scale and shift element-wise."""
-    x = lift(input)
-    shape = tuple(normalized_shape)
-    k = len(shape)
-    if k == 0 or x.ndim < k or tuple(x.shape[-k:]) != shape:
-        raise RuntimeError(
-            f"layer_norm: normalized_shape {shape} does not match the trailing dims of the "
-            f"input of shape {x.shape}"
-        )
-    y, _, _ = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
-    if weight is not None:
-        y = y * lift(weight, x)
-    if bias is not None:
-        y = y + lift(bias, x)
-    return y
 
 
 class _BatchNorm(Module):
@@ -227,8 +147,6 @@ class RMSNorm(Module):
             self.register_parameter("weight", None)
 
     def forward(self, input: Tensor) -> Tensor:
-        from .functional import rms_norm
-
         return rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
@@ -257,8 +175,6 @@ class GroupNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input: Tensor) -> Tensor:
-        from .functional import group_norm  # functional imports this module
-
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -286,8 +202,6 @@ class _InstanceNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input: Tensor) -> Tensor:
-        from .functional import instance_norm
-
         x = lift(input)
         name = type(self).__name__
         unbatched = x.ndim == self._input_dims[0]
@@ -320,5 +234,17 @@ class InstanceNorm2d(_InstanceNorm):
     _input_dims = (3, 4)
 
 
+class LocalResponseNorm(Module):
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm1d",
-           "InstanceNorm2d", "batch_norm", "layer_norm"]
+           "InstanceNorm2d", "LocalResponseNorm", "batch_norm", "layer_norm"]

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .module import Module, ModuleDict, Parameter
+from .container import ModuleDict
+from .module import Module, Parameter
 
 
 def _norm_except(v: Tensor, dim: int | None) -> Tensor:

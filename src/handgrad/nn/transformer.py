@@ -14,11 +14,12 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import functional as F
+from . import init
 from .attention import MultiheadAttention
+from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
-from .module import Module, ModuleList
-from . import init
+from .module import Module
 from .normalization import LayerNorm
 
 

@@ -1,9 +1,9 @@
-"""Pieces shared by the algorithm commands (``handgrad tsne``, ``kmeans``, ``prior-shift``,
-``sparse``): argument types that reject bad values with one line, the bundled digit sets as
-flat pixel arrays, the output folder, and pictures of small images in a grid.
+"""Pieces shared by the commands: ``CommandError``, argument types that reject bad values with one
+line, the bundled digit sets as flat pixel arrays, the output folder, the report, and pictures of
+small images in a grid.
 
-Everything the user can get wrong is reported as ``handgrad.cli.CommandError`` (or by argparse),
-which the dispatcher prints as one line with exit status 2.
+Everything the user can get wrong is reported as ``CommandError`` (or by argparse), which the
+dispatcher (``handgrad.cli``) prints as one line with exit status 2.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from typing import Any
 import numpy as np
 
 DATA_SETS = ("digits", "mnist5k")
+
+
+class CommandError(Exception):
+    """A mistake in the command line or its inputs, reported as one line with exit status 2."""
 
 
 # ---- argument types ----------------------------------------------------------------------------
@@ -102,8 +106,7 @@ def add_output_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 def load_images(name: str, split: str | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """The bundled digit set ``name`` (``split`` None, 'train' or 'test'): float64 pixels in
     [0, 1] flattened to (N, side * side), int64 labels (N,), and the side of the images."""
-    from .cli import CommandError
-    from .data import datasets
+    from ..data import datasets
 
     loaders = {"digits": datasets.digits, "mnist5k": datasets.mnist5k}
     if name not in loaders:
@@ -120,8 +123,6 @@ def load_images(name: str, split: str | None = None) -> tuple[np.ndarray, np.nda
 def subset(n: int | None, total: int, seed: int, what: str) -> np.ndarray:
     """Sorted indices of ``n`` of ``total`` examples drawn without replacement by
     ``numpy.random.default_rng(seed)`` (all of them, in order, for ``n`` None)."""
-    from .cli import CommandError
-
     if n is None:
         return np.arange(total)
     if n > total:
@@ -133,8 +134,6 @@ def subset(n: int | None, total: int, seed: int, what: str) -> np.ndarray:
 
 def output_folder(path: str) -> Path:
     """``--out`` as a Path, checked before any work (created only when something is written)."""
-    from .cli import CommandError
-
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} exists and is not a folder")
@@ -144,8 +143,6 @@ def output_folder(path: str) -> Path:
 def library_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call a library function, turning its argument errors (``ValueError``, one line naming the
     function and the value) into ``CommandError``."""
-    from .cli import CommandError
-
     try:
         return function(*args, **kwargs)
     except ValueError as e:
@@ -155,7 +152,7 @@ def library_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
 def write_report(out: Path, name: str, report: dict, files: dict[str, str]) -> None:
     """Write ``report`` (with the names of the files written) as ``out/name`` and print where
     everything is."""
-    from .train.job import write_json
+    from ..train.job import write_json
 
     out.mkdir(parents=True, exist_ok=True)
     report["files"] = dict(files)
@@ -195,7 +192,7 @@ def image_grid(images: np.ndarray, titles: Sequence[str], path: str | os.PathLik
                columns: int = 10) -> Path:
     """Square images (K, side * side) in a grid, each with its title, one colour scale per
     image (``symmetric``: centred at 0, for signed images such as dictionary atoms)."""
-    from .plots import _figure, _save
+    from ..plots import _figure, _save
 
     k = images.shape[0]
     side = round(math.sqrt(images.shape[1]))

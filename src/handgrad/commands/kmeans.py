@@ -26,7 +26,8 @@ import time
 
 import numpy as np
 
-from .. import _cli_util as util
+from . import common as util
+from .common import CommandError
 
 COMPARISON_RATE = 0.05  # the constant rate compared with 1/n_k when --learning-rate is inverse
 
@@ -83,10 +84,9 @@ def _rate_name(rate: str | float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CommandError
+    from ..cluster.kmeans import KMeans
+    from ..cluster.online import OnlineKMeans
     from ..train.job import blas_threads
-    from .kmeans import KMeans
-    from .online import OnlineKMeans
 
     out = util.output_folder(args.out)
     if not args.online:

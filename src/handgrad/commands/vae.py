@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from .._cli_util import positive_float as _positive_float
-from .._cli_util import positive_int as _positive_int
 
-
+from .common import CommandError
+from .common import positive_float as _positive_float
+from .common import positive_int as _positive_int
 
 
 def _sigma(text: str) -> str | float:
@@ -79,7 +79,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _pixels(spec: str, limit: int | None, seed: int):
     """Training and test images in [0, 1] (N, C, H, W), test labels, and the image shape."""
-    from ..cli import CommandError
     from ..train.job import JobError, load_data
 
     try:
@@ -100,10 +99,9 @@ def _pixels(spec: str, limit: int | None, seed: int):
 
 def run(args: argparse.Namespace) -> int:
     from .. import random as hgrandom
-    from ..cli import CommandError
+    from ..models.vae import VAE, evaluate_elbo, fit_vae
     from ..serialization import save
     from ..train.job import blas_threads, write_json
-    from .vae import VAE, evaluate_elbo, fit_vae
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -148,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _pictures(model, x_test, y_test, shape, history, out: Path, seed: int) -> dict[str, str]:
     from .. import random as hgrandom
-    from . import vae_plots
+    from ..models import vae_plots
 
     if shape[0] != 1:
         print(f"no pictures: they show single-channel images, the data have {shape[0]} channels")

@@ -26,7 +26,8 @@ import time
 
 import numpy as np
 
-from .. import _cli_util as util
+from . import common as util
+from .common import CommandError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,9 +106,8 @@ def resample(labels: np.ndarray, prior: np.ndarray, size: int,
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CommandError
+    from ..calibration.prior_shift import adjust_to_prior, estimate_prior_em
     from ..train.job import blas_threads
-    from .prior_shift import adjust_to_prior, estimate_prior_em
 
     out = util.output_folder(args.out)
     x_train, y_train, _ = util.load_images(args.data, "train")

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from .. import _cli_util as util
+from . import common as util
 
 PATCH = 8  # side of the images or patches
 LASSO_SHAPE = (50, 100)
@@ -100,7 +100,7 @@ def compare_solvers(a: np.ndarray, b: np.ndarray, lam: float, iterations: int) -
     """The objective gaps F(x_k) - F* of ISTA and FISTA (k = 0..iterations), F* the lowest
     objective seen by a long FISTA run, and the two guarantees L ||x*||^2 / (2k) and
     2 L ||x*||^2 / (k + 1)^2 (from x_0 = 0)."""
-    from .proximal import fista, ista, lipschitz_constant
+    from ..sparse.proximal import fista, ista, lipschitz_constant
 
     reference = fista(a, b, lam, max_iter=200_000, tol=REFERENCE_TOL)
     runs = {"ISTA": ista(a, b, lam, max_iter=iterations, tol=0),
@@ -115,8 +115,8 @@ def compare_solvers(a: np.ndarray, b: np.ndarray, lam: float, iterations: int) -
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..sparse.dictionary import DictionaryLearning
     from ..train.job import blas_threads
-    from .dictionary import DictionaryLearning
 
     out = util.output_folder(args.out)
     raw = examples(args.data, args.n, args.seed)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from collections import OrderedDict
 
-from .classic import MODELS
+from ..models.classic import MODELS
+from .common import CommandError
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -30,8 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import nn
     from ..analysis import summary
-    from ..cli import CommandError
-    from .classic import build_model
+    from ..models.classic import build_model
 
     try:
         model = build_model(args.model, args.input, args.classes)

@@ -23,7 +23,8 @@ import time
 
 import numpy as np
 
-from .. import _cli_util as util
+from . import common as util
+from .common import CommandError
 
 _EXAGGERATION_ITER = 250  # TSNE's default first stage
 _NEIGHBOURS = 5  # trustworthiness' neighbourhood, scikit-learn's default
@@ -80,8 +81,7 @@ def trustworthiness(x: np.ndarray, embedding: np.ndarray) -> float | None:
 def embed(x: np.ndarray, kernel: str, perplexity: float, n_iter: int, learning_rate: str | float,
           seed: int):
     """The fitted ``TSNE``; a diverged run is a ``CommandError`` naming the learning rate."""
-    from ..cli import CommandError
-    from .tsne import TSNE
+    from ..manifold.tsne import TSNE
 
     model = util.library_call(TSNE, perplexity=perplexity, n_iter=n_iter,
                               learning_rate=learning_rate, random_state=seed, kernel=kernel)
@@ -100,7 +100,6 @@ def embed(x: np.ndarray, kernel: str, perplexity: float, n_iter: int, learning_r
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CommandError
     from ..train.job import blas_threads
 
     out = util.output_folder(args.out)
@@ -157,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _pictures(embeddings, labels, results, names, args, out) -> dict[str, str]:
-    from .plots import plot_embedding
+    from ..manifold.plots import plot_embedding
 
     files = {}
     for kernel, y in embeddings.items():

@@ -20,6 +20,8 @@ import textwrap
 import time
 from typing import Any
 
+from .common import CommandError
+
 FORMATS = ("table", "markdown", "json")
 
 
@@ -41,21 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
-def _error(message: str) -> Exception:
-    try:
-        from ..cli import CommandError
-    except ImportError:  # pragma: no cover  (the package's cli is always there)
-        return SystemExit(f"handgrad exercises: error: {message}")
-    return CommandError(message)
-
-
 def parse_settings(items: list[str]) -> dict[str, Any]:
     """``['n=10', 'layers=[[3,1,1]]', 'rho=l^2/2']`` -> {'n': 10, 'layers': [[3, 1, 1]], ...}."""
     out = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key:
-            raise _error(f"--set expects KEY=VALUE, got {item!r}")
+            raise CommandError(f"--set expects KEY=VALUE, got {item!r}")
         try:
             out[key.strip()] = json.loads(text)
         except json.JSONDecodeError:
@@ -67,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         return _list(args)
     if args.action == "docs":
-        from .docs import write
+        from ..exercises.docs import write
 
         verdicts = _run(None, {}, args.quiet, True)
         path = write(verdicts, args.output)
@@ -81,15 +75,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(patterns, settings, quiet: bool, _human: bool) -> list:
-    from . import base, check, select
+    from ..exercises import base, check, select
 
     try:
         chosen = select(patterns)
     except KeyError as e:
-        raise _error(e.args[0]) from None
+        raise CommandError(e.args[0]) from None
     unused = [k for k in settings if not any(k in ex.params for ex in chosen)]
     if unused:
-        raise _error(f"no selected exercise has a parameter {', '.join(unused)}")
+        raise CommandError(f"no selected exercise has a parameter {', '.join(unused)}")
     err = sys.stderr
     tty = hasattr(err, "isatty") and err.isatty()
     old = base.set_progress(base.tty_progress(err) if tty and not quiet else None)
@@ -103,7 +97,7 @@ def _run(patterns, settings, quiet: bool, _human: bool) -> list:
                 v = check(ex, **overrides)
             except (ValueError, TypeError) as e:
                 if overrides:  # most likely a bad --set value: a usage error
-                    raise _error(f"{ex.id}: {e}") from None
+                    raise CommandError(f"{ex.id}: {e}") from None
                 v = _errored(ex, e)
             except Exception as e:  # noqa: BLE001  (an exercise's bug is reported, not fatal)
                 v = _errored(ex, e)
@@ -122,7 +116,7 @@ def _run(patterns, settings, quiet: bool, _human: bool) -> list:
 
 
 def _errored(ex, e: Exception):
-    from .base import Verdict
+    from ..exercises.base import Verdict
 
     return Verdict(ex.id, ex.question, None, None, "error", f"{type(e).__name__}: {e}",
                    summary="error", params=dict(ex.params))
@@ -189,12 +183,12 @@ def _counts(verdicts: list) -> dict:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from . import question, select
+    from ..exercises import question, select
 
     try:
         chosen = select(args.patterns)
     except KeyError as e:
-        raise _error(e.args[0]) from None
+        raise CommandError(e.args[0]) from None
     rows = []
     for ex in chosen:
         q = question(ex.id)

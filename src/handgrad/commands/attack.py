@@ -17,8 +17,10 @@ import math
 from pathlib import Path
 
 import numpy as np
-from .._cli_util import positive_float as _positive_float
-from .._cli_util import positive_int as _positive_int
+
+from .common import CommandError
+from .common import positive_float as _positive_float
+from .common import positive_int as _positive_int
 
 
 def _eps_list(text: str) -> list[float]:
@@ -68,11 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace):
     """The classifier in pixel space, the test images in [0, 1] and their labels."""
-    from ..cli import CommandError
+    from ..attacks.gradient import Normalized
     from ..models import build_model
     from ..train.checkpoint import CHECKPOINT_NAME, read_checkpoint
     from ..train.job import JobError, load_data
-    from .gradient import Normalized
 
     path = Path(args.checkpoint)
     if path.is_dir():
@@ -108,15 +109,13 @@ def _load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..attacks.gradient import robust_accuracy
     from ..random import Generator
     from ..train.job import blas_threads, write_json
-    from .gradient import robust_accuracy
 
     path, model, x, y, model_name, data_name, class_names = _load(args)
     out = Path(args.out) if args.out is not None else path.parent
     if out.exists() and not out.is_dir():
-        from ..cli import CommandError
-
         raise CommandError(f"--out {out} exists and is not a folder")
     eps = sorted(set([0.0, *args.eps]))
     methods = ["fgsm", "pgd"] if args.method == "both" else [args.method]
@@ -153,9 +152,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _pictures(args, model, x, y, eps, methods, labels, accuracy, out, model_name, class_names,
               pgd_kwargs) -> dict[str, str]:
-    from .gradient import _predict as predict
-    from .gradient import attack
-    from .plots import plot_accuracy_vs_eps, plot_adversarial_examples
+    from ..attacks.gradient import _predict as predict
+    from ..attacks.gradient import attack
+    from ..attacks.plots import plot_accuracy_vs_eps, plot_adversarial_examples
 
     try:
         files = {"accuracy vs eps": str(plot_accuracy_vs_eps(

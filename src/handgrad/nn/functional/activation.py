@@ -1,0 +1,150 @@
+"""Activation functions (``F.relu``, ``F.gelu``, ...). The fused ones (relu, sigmoid, tanh,
+softplus, softmax, log_softmax) are primitives in ``handgrad.ops``; the rest are compositions
+whose gradients are those of where, clamp, exp and tanh. Behaviour at kinks follows PyTorch."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ... import ops
+from ...ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
+from ...tensor import Tensor, lift
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope x otherwise (the slope applies at 0, as in PyTorch)."""
+    return ops.where(input > 0, input, input * negative_slope)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2; ``approximate='tanh'``
+    uses 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2 / math.pi)
+        return input * 0.5 * (tanh(inner) + 1)
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return input * 0.5 * (ops.erf(input * (1 / math.sqrt(2))) + 1)
+
+
+def silu(input: Tensor) -> Tensor:
+    return input * sigmoid(input)
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return ops.where(input > 0, input, (ops.exp(ops.clamp(input, max=0.0)) - 1) * alpha)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    return -softplus(-input, threshold=float("inf"))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]; gradient 1 inside, 0 outside."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val={min_val} must not exceed max_val={max_val}")
+    return ops.clamp(input, min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale (x for x > 0, alpha (e^x - 1) otherwise) with the constants of Klambauer et al.
+    (2017) that make zero mean and unit variance a fixed point."""
+    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise (continuously differentiable at 0)."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0")
+    return ops.where(input > 0, input, (ops.exp(ops.clamp(input, max=0.0) / alpha) - 1) * alpha)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return input / (input.abs() + 1)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
+    return relu6(input + 3) / 6
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x hardsigmoid(x) (Howard et al. 2019)."""
+    return input * hardsigmoid(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x)) (Misra 2019)."""
+    return input * tanh(softplus(input))
+
+
+def softmin(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+    """softmax(-x) along ``dim``."""
+    return softmax(-lift(input), dim, dtype)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - tanh(input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """The soft-thresholding operator, the proximal map of lambd |x| (see hg.sparse):
+    x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+    return ops.where(input > lambd, input - lambd, ops.where(input < -lambd, input + lambd,
+                                                            input * 0.0))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    return ops.where(input.abs() > lambd, input, input * 0.0)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    return ops.where(input > threshold, input, value)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit (Dauphin et al. 2017): a sigmoid(b), with a and b the two halves of the
+    input along ``dim``."""
+    x = lift(input)
+    n = x.shape[dim] if x.ndim else 0
+    if n % 2:
+        raise RuntimeError(f"glu: halving dimension {dim} of shape {x.shape} needs an even size, "
+                           f"got {n}")
+    a, b = ops.chunk(x, 2, dim)
+    return a * sigmoid(b)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """max(0, x) + weight min(0, x), with one slope or one per channel (dim 1)."""
+    x, w = lift(input), lift(weight)
+    if w.numel() != 1:
+        c = x.shape[1] if x.ndim >= 2 else x.shape[0] if x.ndim else 1
+        if w.numel() != c:
+            raise RuntimeError(f"prelu: {w.numel()} slopes for an input of shape {x.shape} "
+                               f"(expected 1 or {c}, the channel count)")
+        w = w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else w
+    return ops.relu(x) - ops.relu(-x) * w
+
+
+__all__ = [
+    "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "gelu", "silu", "elu", "logsigmoid",
+    "softmax", "log_softmax", "hardtanh", "relu6", "selu", "celu", "softsign", "hardsigmoid",
+    "hardswish", "mish", "softmin", "tanhshrink", "softshrink", "hardshrink", "threshold", "glu",
+    "prelu",
+]
