@@ -131,3 +131,18 @@ def test_reassigning_a_submodule_or_parameter_keeps_its_position_as_torch():
                 [tuple(p.shape) for p in net.parameters()])
 
     assert build(hg) == build(torch)
+
+
+def test_setting_a_child_to_none_keeps_its_slot_and_other_values_are_refused_as_torch():
+    def run(lib):
+        net = lib.nn.Sequential()
+        net.add_module("a", lib.nn.Linear(2, 2))
+        net.add_module("b", lib.nn.ReLU())
+        net.a = None
+        slots = list(net._modules)
+        net.a = lib.nn.Linear(2, 3)
+        with pytest.raises(TypeError, match="cannot assign .*int.* as child module 'b'"):
+            net.b = 3
+        return slots, list(net._modules), list(net.state_dict())
+
+    assert run(hg) == run(torch)

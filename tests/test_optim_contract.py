@@ -5,6 +5,8 @@ integer parameter ids."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -168,3 +170,40 @@ def test_a_user_optimizers_state_of_any_shape_round_trips():
           "param_groups": adam.state_dict()["param_groups"]}
     with pytest.raises(ValueError, match=r"state 'exp_avg': shape \(4,\) vs parameter \(3,\)"):
         adam.load_state_dict(sd)
+
+
+def test_state_dict_hooks_and_global_step_hooks_as_torch():
+    def run(lib):
+        events = []
+        w = lib.nn.Parameter(lib.ones(2))
+        opt = lib.optim.SGD([w], lr=0.1, momentum=0.9)
+        opt.register_state_dict_pre_hook(lambda o: events.append("sd-pre"))
+
+        def post(o, sd):
+            events.append("sd-post")
+            sd["extra"] = 1
+            return sd
+
+        opt.register_state_dict_post_hook(post)
+        opt.register_load_state_dict_pre_hook(lambda o, sd: events.append("load-pre"))
+        opt.register_load_state_dict_post_hook(lambda o: events.append("load-post"),
+                                               prepend=True)
+        module = importlib.import_module(f"{lib.__name__}.optim.optimizer")
+        handles = [module.register_optimizer_step_pre_hook(
+                       lambda o, a, k: events.append("global-pre")),
+                   module.register_optimizer_step_post_hook(
+                       lambda o, a, k: events.append("global-post"))]
+        opt.register_step_pre_hook(lambda o, a, k: events.append("pre"))
+        opt.register_step_post_hook(lambda o, a, k: events.append("post"))
+        try:
+            (w * w).sum().backward()
+            opt.step()
+        finally:
+            for h in handles:
+                h.remove()
+        opt.step()
+        sd = opt.state_dict()
+        opt.load_state_dict(sd)
+        return events, sd["extra"]
+
+    assert run(hg) == run(torch)

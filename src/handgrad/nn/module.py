@@ -84,9 +84,14 @@ class Module:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r}")
             buffers[name] = value
+        elif name in modules:
+            # torch: a registered child is replaced by a module or None (which keeps its slot),
+            # never silently shadowed by another kind of value
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
+                                "(an nn.Module or None is expected)")
+            modules[name] = None
         else:
-            if name in modules:
-                del modules[name]
             object.__setattr__(self, name, value)
 
     def _forget(self, name: str, keep: Any = None) -> None:

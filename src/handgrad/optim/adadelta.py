@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _no_differentiable
+from .optimizer import Optimizer, _buffer, _check, _no_differentiable
 
 
 class Adadelta(Optimizer):
@@ -48,8 +47,8 @@ class Adadelta(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["square_avg"] = Tensor._wrap(np.zeros_like(theta))
-                state["acc_delta"] = Tensor._wrap(np.zeros_like(theta))
+                state["square_avg"] = _buffer(np.zeros_like(theta))
+                state["acc_delta"] = _buffer(np.zeros_like(theta))
             state["step"] += 1
             if wd != 0:
                 g = g + wd * theta

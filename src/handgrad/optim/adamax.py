@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _lerp_, _no_differentiable
+from .optimizer import Optimizer, _buffer, _check, _lerp_, _no_differentiable
 
 
 class Adamax(Optimizer):
@@ -54,8 +53,8 @@ class Adamax(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = Tensor._wrap(np.zeros_like(theta))
-                state["exp_inf"] = Tensor._wrap(np.zeros_like(theta))
+                state["exp_avg"] = _buffer(np.zeros_like(theta))
+                state["exp_inf"] = _buffer(np.zeros_like(theta))
             state["step"] += 1
             if wd != 0:
                 g = g + wd * theta

@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, _no_differentiable, _scalar_dtype, _value
+from .optimizer import Optimizer, _buffer, _no_differentiable, _scalar_dtype, _value
 
 
 class ASGD(Optimizer):
@@ -53,7 +52,7 @@ class ASGD(Optimizer):
                 state["step"] = 0
                 state["eta"] = float(scalar(lr))
                 state["mu"] = 1.0
-                state["ax"] = Tensor._wrap(np.zeros_like(theta))
+                state["ax"] = _buffer(np.zeros_like(theta))
             state["step"] += 1
             t = _value(state["step"])
             if wd != 0:

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad, no_grad
-from ..tensor import Tensor
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _array, _buffer, _check
 
 
 def _cubic_interpolate(x1: Any, f1: Any, g1: Any, x2: Any, f2: Any, g2: Any,
@@ -113,15 +112,6 @@ def _strong_wolfe(obj_func: Callable, x: list, t: Any, d: np.ndarray, f: float, 
             bracket[low], bracket_f[low] = t, f_new
             bracket_g[low], bracket_gtd[low] = g_new.copy(), gtd_new
     return bracket_f[low], bracket_g[low], bracket[low], evals
-
-
-def _array(v: Any) -> Any:
-    """A state entry as NumPy (it may be a handgrad Tensor, or a torch tensor after loading)."""
-    if isinstance(v, Tensor):
-        return v._data
-    if hasattr(v, "detach") and hasattr(v, "shape"):
-        return v.detach().cpu().numpy()
-    return v
 
 
 class LBFGS(Optimizer):
@@ -309,12 +299,12 @@ class LBFGS(Optimizer):
 
         # scalars stay NumPy scalars of the parameters' dtype (torch keeps 0-d tensors), so the
         # next step computes in the same precision
-        state["d"] = Tensor._wrap(d)
+        state["d"] = _buffer(d)
         state["t"] = t
-        state["old_dirs"] = [Tensor._wrap(v) for v in old_dirs]
-        state["old_stps"] = [Tensor._wrap(v) for v in old_stps]
+        state["old_dirs"] = [_buffer(v) for v in old_dirs]
+        state["old_stps"] = [_buffer(v) for v in old_stps]
         state["ro"] = ro
         state["H_diag"] = H_diag
-        state["prev_flat_grad"] = Tensor._wrap(prev_flat_grad)
+        state["prev_flat_grad"] = _buffer(prev_flat_grad)
         state["prev_loss"] = prev_loss
         return orig_loss

@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _lerp_, _no_differentiable, _scalar_dtype, _value
+from .optimizer import (
+    Optimizer, _buffer, _check, _lerp_, _no_differentiable, _scalar_dtype, _value,
+)
 
 
 class NAdam(Optimizer):
@@ -68,8 +69,8 @@ class NAdam(Optimizer):
             if not state:
                 state["step"] = 0
                 state["mu_product"] = 1.0
-                state["exp_avg"] = Tensor._wrap(np.zeros_like(theta))
-                state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(theta))
+                state["exp_avg"] = _buffer(np.zeros_like(theta))
+                state["exp_avg_sq"] = _buffer(np.zeros_like(theta))
             state["step"] += 1
             t = _value(state["step"])
             if wd != 0:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, get_default_dtype
 from ..utils.hooks import RemovableHandle
 
 
@@ -202,10 +202,51 @@ class Optimizer:
 
     # ---- state dicts --------------------------------------------------------------------------
 
+    def _hook_store(self, kind: str) -> OrderedDict:
+        return self.__dict__.setdefault(f"_{kind}_hooks", OrderedDict())
+
+    def _register(self, kind: str, hook: Callable, prepend: bool) -> RemovableHandle:
+        store = self._hook_store(kind)
+        handle = RemovableHandle(store)
+        store[handle.id] = hook
+        if prepend:
+            store.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False
+                                     ) -> RemovableHandle:
+        """``hook(optimizer)`` runs before ``state_dict`` builds the dict."""
+        return self._register("state_dict_pre", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False
+                                      ) -> RemovableHandle:
+        """``hook(optimizer, state_dict)`` runs on the built dict; it may return a new one."""
+        return self._register("state_dict_post", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False
+                                          ) -> RemovableHandle:
+        """``hook(optimizer, state_dict)`` runs before loading; it may return a new dict."""
+        return self._register("load_state_dict_pre", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False
+                                           ) -> RemovableHandle:
+        """``hook(optimizer)`` runs after loading."""
+        return self._register("load_state_dict_post", hook, prepend)
+
     def state_dict(self) -> dict:
         """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``: PyTorch's
         layout, parameters replaced by their position across all groups. The state is a deep
         copy (tensors included), so later steps do not change a saved dict."""
+        for hook in list(self._hook_store("state_dict_pre").values()):
+            hook(self)
+        result = self._build_state_dict()
+        for hook in list(self._hook_store("state_dict_post").values()):
+            changed = hook(self, result)
+            if changed is not None:
+                result = changed
+        return result
+
+    def _build_state_dict(self) -> dict:
         index: dict[int, int] = {}
         groups = []
         for g in self.param_groups:
@@ -231,6 +272,15 @@ class Optimizer:
         """Restore what ``state_dict`` returned (or a copy loaded from disk). The groups must
         have the same sizes and every state tensor the shape of its parameter; otherwise the
         error lists the mismatches."""
+        for hook in list(self._hook_store("load_state_dict_pre").values()):
+            changed = hook(self, state_dict)
+            if changed is not None:
+                state_dict = changed
+        self._load(state_dict)
+        for hook in list(self._hook_store("load_state_dict_post").values()):
+            hook(self)
+
+    def _load(self, state_dict: dict) -> None:
         name = type(self).__name__
         saved = state_dict["param_groups"]
         if len(saved) != len(self.param_groups):
@@ -303,8 +353,6 @@ def _no_differentiable(name: str, differentiable: bool) -> None:
 def _scalar_dtype() -> type:
     """The dtype torch keeps scalar optimizer state in (ASGD's eta, NAdam's mu_product): float64
     when the default dtype is float64, else float32. Rounding to it reproduces torch's steps."""
-    from ..tensor import get_default_dtype
-
     return np.float64 if get_default_dtype() == np.float64 else np.float32
 
 
@@ -317,6 +365,21 @@ def _lerp_(avg: np.ndarray, g: np.ndarray, weight: float) -> None:
         np.subtract(g, (g - avg) * (1 - weight), out=avg)
 
 
+def _buffer(array: np.ndarray) -> Tensor:
+    """A state buffer as the optimizers keep it: a tensor around ``array`` (no copy)."""
+    return Tensor._wrap(array)
+
+
+def _array(v: Any) -> Any:
+    """A state entry as NumPy: handgrad tensors and torch tensors (after loading torch's state
+    dict) give their arrays; anything else is returned as it is."""
+    if isinstance(v, Tensor):
+        return v._data
+    if hasattr(v, "detach") and hasattr(v, "shape"):
+        return v.detach().cpu().numpy()
+    return v
+
+
 def _value(x: Any) -> float:
     """A scalar state entry as a Python float (it is a 0-d tensor after loading torch's dict)."""
     if isinstance(x, Tensor):
@@ -324,6 +387,24 @@ def _value(x: Any) -> float:
     if hasattr(x, "item"):
         return float(x.item())
     return float(x)
+
+
+_global_step_pre_hooks: OrderedDict[int, Callable] = OrderedDict()
+_global_step_post_hooks: OrderedDict[int, Callable] = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> RemovableHandle:
+    """``hook(optimizer, args, kwargs)`` before every optimizer's step (before its own hooks)."""
+    handle = RemovableHandle(_global_step_pre_hooks)
+    _global_step_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
+    """``hook(optimizer, args, kwargs)`` after every optimizer's step (after its own hooks)."""
+    handle = RemovableHandle(_global_step_post_hooks)
+    _global_step_post_hooks[handle.id] = hook
+    return handle
 
 
 def _hook_step(cls: type) -> None:
@@ -335,7 +416,8 @@ def _hook_step(cls: type) -> None:
 
     @functools.wraps(step)
     def hooked_step(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
-        for hook in list(self._optimizer_step_pre_hooks.values()):
+        pre = [*_global_step_pre_hooks.values(), *self._optimizer_step_pre_hooks.values()]
+        for hook in pre:
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
@@ -343,7 +425,8 @@ def _hook_step(cls: type) -> None:
                                        f"None or a tuple (new_args, new_kwargs), got {result!r}")
                 args, kwargs = result
         out = step(self, *args, **kwargs)
-        for hook in list(self._optimizer_step_post_hooks.values()):
+        post = [*self._optimizer_step_post_hooks.values(), *_global_step_post_hooks.values()]
+        for hook in post:
             hook(self, args, kwargs)
         return out
 
@@ -388,4 +471,5 @@ def _restore(key: str, v: Any, p: Tensor) -> Any:
     return Tensor._wrap(np.array(array, dtype=array.dtype if array.dtype.kind == "f" else p.dtype))
 
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _lerp_, _no_differentiable
+from .optimizer import Optimizer, _buffer, _check, _lerp_, _no_differentiable
 
 
 class RAdam(Optimizer):
@@ -63,8 +62,8 @@ class RAdam(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = Tensor._wrap(np.zeros_like(theta))
-                state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(theta))
+                state["exp_avg"] = _buffer(np.zeros_like(theta))
+                state["exp_avg_sq"] = _buffer(np.zeros_like(theta))
             state["step"] += 1
             t = state["step"]
             if wd != 0:

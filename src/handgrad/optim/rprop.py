@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, _check, _no_differentiable
+from .optimizer import Optimizer, _buffer, _check, _no_differentiable
 
 
 class Rprop(Optimizer):
@@ -55,8 +54,8 @@ class Rprop(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["prev"] = Tensor._wrap(np.zeros_like(theta))
-                state["step_size"] = Tensor._wrap(np.full_like(g, group["lr"]))
+                state["prev"] = _buffer(np.zeros_like(theta))
+                state["step_size"] = _buffer(np.full_like(g, group["lr"]))
             state["step"] += 1
             prev, size = state["prev"]._data, state["step_size"]._data
             s = np.sign(g * prev)
