@@ -440,3 +440,54 @@ def test_adam_decoupled_weight_decay_is_adamw():
     for _ in range(30):
         _step_both(h, t, oh, ot, x, y)
     _assert_params(h, t, TOL[np.float64], "Adam(decoupled_weight_decay=True)")
+
+
+# ---- more objectives for the optimizers added with the torch.optim surface -----------------
+
+def _rosenbrock(lib, xy):
+    return (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
+
+
+def _logistic(lib, w, b, x, y):
+    return lib.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)
+
+
+OBJECTIVE_CONFIGS = [("Adadelta", dict(lr=0.5)), ("Adamax", dict(lr=0.01, weight_decay=0.01)),
+                     ("NAdam", dict(lr=0.005)), ("NAdam", dict(lr=0.005, weight_decay=0.01,
+                                                               decoupled_weight_decay=True)),
+                     ("RAdam", dict(lr=0.005)), ("ASGD", dict(lr=0.0005, t0=30)),
+                     ("Rprop", dict(lr=0.001)), ("Adam", dict(lr=0.005, amsgrad=True))]
+
+
+@pytest.mark.parametrize("objective", ["rosenbrock", "logistic"])
+@pytest.mark.parametrize("name,kw", OBJECTIVE_CONFIGS,
+                         ids=[f"{n}{kw}" for n, kw in OBJECTIVE_CONFIGS])
+def test_trajectory_on_other_objectives(name, kw, objective):
+    """Rosenbrock's curved valley from (-1.2, 1) and a logistic regression, float64, each
+    framework with its own gradients: 100 steps on torch's path."""
+    r = np.random.default_rng(4)
+    x = r.standard_normal((40, 3))
+    y = (x @ np.array([1.0, -2.0, 0.5]) + 0.3 * r.standard_normal(40) > 0).astype(float)
+
+    def run(lib):
+        if objective == "rosenbrock":
+            params = [lib.tensor([-1.2, 1.0], dtype=lib.float64, requires_grad=True)]
+            loss_fn = lambda: _rosenbrock(lib, params[0])  # noqa: E731
+        else:
+            params = [lib.tensor(np.zeros(3), requires_grad=True),
+                      lib.tensor(0.0, dtype=lib.float64, requires_grad=True)]
+            loss_fn = lambda: _logistic(lib, *params, lib.tensor(x), lib.tensor(y))  # noqa: E731
+        opt = getattr(lib.optim, name)(params, **kw)
+        trace = []
+        for _ in range(STEPS):
+            opt.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            opt.step()
+            trace.append(np.concatenate([p.detach().numpy().ravel() for p in params]))
+        return np.array(trace), loss.item()
+
+    (th, lh), (tt, lt) = run(hg), run(torch)
+    np.testing.assert_allclose(th, tt, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(lh, lt, rtol=1e-9)
+    assert np.abs(th[-1] - th[0]).max() > 1e-3  # it moved
