@@ -229,3 +229,16 @@ def test_binary_cross_entropy_at_saturated_predictions_matches_torch(dtype):
     assert loss.item() == 0.0
     with pytest.raises(RuntimeError, match="between 0 and 1"):
         hg.nn.functional.binary_cross_entropy(hg.tensor([1.5]), hg.tensor([1.0]))
+
+
+def test_binary_cross_entropy_second_derivatives_at_saturation_match_torch():
+    p = np.array([0.0, 0.0, 1.0, 1.0, 0.5, 0.3, 1e-30])
+    y = np.array([0.0, 1.0, 0.0, 1.0, 0.3, 0.3, 0.0])
+    results = []
+    for lib in (hg, torch):
+        pt, yt = lib.tensor(p, requires_grad=True), lib.tensor(y, requires_grad=True)
+        loss = lib.nn.functional.binary_cross_entropy(pt, yt, reduction="sum")
+        gp, = lib.autograd.grad(loss, pt, create_graph=True)
+        results.append([t.detach().numpy() for t in lib.autograd.grad(gp.sum(), (pt, yt))])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)

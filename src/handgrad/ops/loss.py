@@ -57,17 +57,15 @@ class BinaryCrossEntropy(Function):
     Derivation (for 0 < p < 1, where the clamps are inactive, as they are unless p is within
     e^-100 of 0 or 1): d out / dp = -y / p + (1 - y) / (1 - p) = (p - y) / (p (1 - p)), and
     d out / dy = log(1 - p) - log p. PyTorch's backward divides by max(p (1 - p), 1e-12)
-    (1e-12 as a float32 constant, as PyTorch's kernel has it), so at a saturated prediction the
-    gradient is finite: 0 where p = y (a correct,
-    confident prediction), -+1e12 where the prediction is confidently wrong. That is what
-    ``binary_cross_entropy`` training relies on, so it is the rule here:
+    instead (1e-12 as a float32 constant, as its kernel has it), so at a saturated prediction
+    the gradient is finite: 0 where p = y (a correct, confident prediction), -+1e12 where the
+    prediction is confidently wrong. Training with ``binary_cross_entropy`` relies on that, so
+    it is the rule here:
 
-        dL/dp = g (p - y) / max(p (1 - p), 1e-12)        dL/dy = g (log(1 - p) - log p)
+        dL/dp = g (p - y) / max(p (1 - p), 1e-12)     (``BinaryCrossEntropyBackward``)
+        dL/dy = g (log(1 - p) - log p)                (unclamped: +-inf at p = 0 or 1, as torch)
 
-    The target gradient is unclamped (+-inf at p = 0 or 1), as PyTorch's. Both are written with
-    differentiable ops, so second derivatives equal PyTorch's where 1e-12 < p (1 - p); at the
-    clamp, d^2 out / dp^2 is 1/1e-12 (the clamp's own derivative is 0) where PyTorch's formula
-    gives (p^2 - 2 p y + y) / 1e-24. Shapes: p and y alike (the caller checks), out the same.
+    Shapes: p and y alike (the caller checks), out the same.
     """
 
     name = "binary_cross_entropy"
@@ -78,12 +76,51 @@ class BinaryCrossEntropy(Function):
             return (y - 1) * np.maximum(np.log1p(-p), -100) - y * np.maximum(np.log(p), -100)
 
     def backward(self, g):
-        from . import clamp, log, log1p
+        from . import log, log1p
 
         p, y = self.inputs
         gp = gy = None
         if self.needs_input_grad[0]:
-            gp = g * (p - y) / clamp(p * (1 - p), min=_BCE_EPSILON)
+            gp = BinaryCrossEntropyBackward.apply(g, p, y)
         if self.needs_input_grad[1]:
             gy = g * (log1p(-p) - log(p))
         return gp, gy
+
+
+class BinaryCrossEntropyBackward(Function):
+    r"""The input gradient of the binary cross-entropy, g (p - y) / max(p (1 - p), 1e-12), as
+    a primitive so that its own derivatives are PyTorch's at the clamp too (the derivative of
+    a composition with the clamp would be 1/1e-12 there, not torch's 1/1e-24).
+
+    Derivation, away from the clamp, with q = p (1 - p):
+    d/dp [(p - y) / q] = (q - (p - y)(1 - 2p)) / q^2 = (p^2 - 2 p y + y) / q^2,
+    d/dy = -1 / q, d/dg = (p - y) / q. PyTorch's double backward writes q^2 as
+    (p + e)^2 (1 - p + e)^2 and q in d/dg as (p + e)(1 - p + e), e = 1e-12, and keeps
+    max(q, e) in d/dy; the same forms here (each finite at p = 0 or 1):
+
+        dL/dg = G (p - y) / ((p + e)(1 - p + e))
+        dL/dp = G g (p^2 - 2 p y + y) / ((p + e)^2 (1 - p + e)^2)
+        dL/dy = -G g / max(p (1 - p), e)
+
+    Written with differentiable ops, so third derivatives compose. Shapes: all alike.
+    """
+
+    name = "binary_cross_entropy_backward"
+
+    def forward(self, g, p, y):
+        q = np.maximum(p * (1 - p), p.dtype.type(_BCE_EPSILON))
+        return g * (p - y) / q
+
+    def backward(self, G):
+        from . import clamp
+
+        g, p, y = self.inputs
+        e = 1e-12
+        gg = gp = gy = None
+        if self.needs_input_grad[0]:
+            gg = G * (p - y) / ((p + e) * (1 - p + e))
+        if self.needs_input_grad[1]:
+            gp = G * g * (p * p - 2 * p * y + y) / ((p + e) ** 2 * (1 - p + e) ** 2)
+        if self.needs_input_grad[2]:
+            gy = -G * g / clamp(p * (1 - p), min=e)
+        return gg, gp, gy
