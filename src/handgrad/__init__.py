@@ -30,9 +30,7 @@ from .serialization import load, load_torch_state_dict, save, to_torch_state_dic
 from . import optim  # noqa: F401,E402
 from . import metrics, models, train  # noqa: F401,E402
 from . import data  # noqa: F401,E402
-from . import utils  # noqa: E402
-
-utils._alias_data(data)  # handgrad.utils.data is handgrad.data, as torch.utils.data
+from .utils import data as _utils_data  # noqa: E402,F401  (handgrad.utils.data is handgrad.data)
 from . import accelerator, backends, cuda  # noqa: F401,E402
 from .threads import get_num_threads, set_num_threads  # noqa: F401,E402
 from . import func  # noqa: F401,E402
