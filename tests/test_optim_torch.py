@@ -71,6 +71,9 @@ CONFIGS = [
     ("Rprop", dict()),
     ("Rprop", dict(lr=0.001, etas=(0.3, 1.5), step_sizes=(1e-4, 0.05))),
     ("Rprop", dict(lr=0.0001, step_sizes=(1e-6, 1e-3), maximize=True)),
+    ("Adafactor", dict()),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=2.0, weight_decay=0.05)),
+    ("Adafactor", dict(lr=0.005, maximize=True)),
 ]
 IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, kw in CONFIGS]
 
@@ -394,7 +397,8 @@ def test_scheduler_state_dict_round_trip():
 
 @pytest.mark.parametrize("name,kw", [("NAdam", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=5)),
                                      ("Rprop", dict(lr=0.001)), ("Adadelta", dict(lr=0.5)),
-                                     ("Adamax", dict(lr=0.01)), ("RAdam", dict(lr=0.01))])
+                                     ("Adamax", dict(lr=0.01)), ("RAdam", dict(lr=0.01)),
+                                     ("Adafactor", dict(lr=0.05, eps=(None, 0.05)))])
 def test_torch_state_dicts_of_the_other_optimizers_continue_in_handgrad(name, kw):
     """torch keeps scalar state (step, NAdam's mu_product, ASGD's eta and mu) as 0-d tensors;
     loaded into handgrad, the trajectory continues on torch's path, and ASGD's average too."""
@@ -417,7 +421,8 @@ def test_torch_state_dicts_of_the_other_optimizers_continue_in_handgrad(name, kw
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
-                                  "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS"])
+                                  "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS",
+                                  "Adafactor"])
 def test_signatures_are_torchs(name):
     """Names, order, kinds (positional or keyword-only) and defaults, as torch.optim's."""
     import inspect
@@ -427,7 +432,7 @@ def test_signatures_are_torchs(name):
 
     assert sig(getattr(optim, name)) == sig(getattr(torch.optim, name))
     w = hg.zeros(2, requires_grad=True)
-    if name != "LBFGS":
+    if name not in ("LBFGS", "Adafactor"):  # (torch has no differentiable= on these)
         with pytest.raises(NotImplementedError, match="differentiable=True"):
             getattr(optim, name)([w], differentiable=True)
 
@@ -456,7 +461,8 @@ OBJECTIVE_CONFIGS = [("Adadelta", dict(lr=0.5)), ("Adamax", dict(lr=0.01, weight
                      ("NAdam", dict(lr=0.005)), ("NAdam", dict(lr=0.005, weight_decay=0.01,
                                                                decoupled_weight_decay=True)),
                      ("RAdam", dict(lr=0.005)), ("ASGD", dict(lr=0.0005, t0=30)),
-                     ("Rprop", dict(lr=0.001)), ("Adam", dict(lr=0.005, amsgrad=True))]
+                     ("Rprop", dict(lr=0.001)), ("Adam", dict(lr=0.005, amsgrad=True)),
+                     ("Adafactor", dict(lr=0.05, eps=(None, 0.05)))]
 
 
 @pytest.mark.parametrize("objective", ["rosenbrock", "logistic"])

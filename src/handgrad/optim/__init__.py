@@ -4,6 +4,7 @@ diagonal preconditioning."""
 
 from . import lr_scheduler  # noqa: F401
 from .adadelta import Adadelta  # noqa: F401
+from .adafactor import Adafactor  # noqa: F401
 from .adagrad import Adagrad  # noqa: F401
 from .adam import Adam, AdamW  # noqa: F401
 from .adamax import Adamax  # noqa: F401
@@ -21,6 +22,6 @@ from .rprop import Rprop  # noqa: F401
 from .sgd import SGD  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS", "EWA", "ProximalSGD",
+           "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS", "Adafactor", "EWA", "ProximalSGD",
            "FISTA", "L1Prox", "L2Prox", "Radial", "MirrorDescent", "PreconditionedSGD",
            "lr_scheduler"]
