@@ -44,7 +44,8 @@ class Optimizer:
     parameter's state (momentum buffers, moment estimates, step counts).
     """
 
-    # state entries have their parameter's shape (checked on load); LBFGS keeps flat vectors
+    # state entries have their parameter's shape (checked on load); LBFGS (flat vectors) and
+    # Adafactor (row and column factors) set it False
     _per_parameter_state = True
 
     def __init__(self, params: Any, defaults: dict) -> None:
