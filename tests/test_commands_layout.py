@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,18 @@ def test_resolver_sees_an_upward_import():
     names = imported_modules(SRC / "cluster" / "kmeans.py",
                              "from ..commands import common\nfrom .. import cli\n")
     assert "handgrad.commands" in names and "handgrad.cli" in names
+
+
+COURSE = re.compile(r"problem set|[Aa]ssignment \d|\bQ\d|[Qq]uestion \d|[Pp]roblem \d|[Tt]he seed'?s?\b"
+                    r"|\d{3}_[0-9a-f]{16}\.txt")
+
+
+@pytest.mark.parametrize("path", [p for p in sorted(SRC.rglob("*.py"))
+                                  if p.relative_to(SRC).parts[0] not in ("exercises", "commands")],
+                         ids=lambda p: str(p.relative_to(SRC)))
+def test_library_docstrings_hold_no_course_material(path):
+    # Which problem set asks what, and the errata of its solutions, belong with the exercises;
+    # a library module keeps at most a pointer such as "Used in exercise 002-a10."
+    hits = [f"{i}: {line.strip()}" for i, line in enumerate(path.read_text().splitlines(), 1)
+            if COURSE.search(line)]
+    assert not hits, hits

@@ -11,11 +11,10 @@ as ``torch.save``/``torch.load`` do. Whole objects (a ``Module``, an ``Optimizer
 storing them would need pickle, and a checkpoint that can run code when loaded is not worth the
 convenience; save ``state_dict()`` and rebuild the model in code, as PyTorch's own docs advise.
 
-Writing to a path is atomic: the archive is written to a temporary file in the destination's
-folder, flushed to disk (``fsync``) and renamed over the destination (``os.replace``, atomic on
-POSIX and Windows). A crash leaves either the old file or the new one, never half of one. The
-file gets the permissions ``open(path, "wb")`` would give (those of the file it replaces, else
-0o666 less the umask), not the temporary file's 0o600.
+Writing to a path is atomic (``handgrad.files.atomic_write``): the archive is written to a
+temporary file in the destination's folder, flushed to disk (``fsync``) and renamed over the
+destination (``os.replace``, atomic on POSIX and Windows). A crash leaves either the old file or
+the new one, never half of one. The file gets the permissions ``open(path, "wb")`` would give.
 
 PyTorch is not imported here at module level: ``load_torch_state_dict`` accepts anything with
 ``.detach().cpu().numpy()``, and only ``to_torch_state_dict`` imports torch (lazily).
@@ -26,13 +25,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import stat
-import tempfile
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
+from .files import atomic_write
 from .tensor import Tensor
 
 _META = "__handgrad_structure__"
@@ -115,21 +113,6 @@ def _is_file(f: Any) -> bool:
     return hasattr(f, "write") or hasattr(f, "read")
 
 
-def _umask() -> int:
-    """The process umask, read without changing it where Linux reports it (os.umask can only
-    be read by setting it, which races with other threads creating files)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def save(obj: Any, f: str | os.PathLike | Any, compress: bool = False) -> None:
     """Write ``obj`` to ``f`` (a path, written atomically, or a binary file object) as an
     ``.npz`` archive. ``compress=True`` uses ``np.savez_compressed``."""
@@ -143,36 +126,8 @@ def save(obj: Any, f: str | os.PathLike | Any, compress: bool = False) -> None:
                             "with mode 'wb')")
         writer(f, **arrays)
         return
-    path = os.fspath(f)
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)  # replacing a file keeps its permissions
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            writer(out, **arrays)
-            out.flush()
-            os.chmod(tmp, mode)
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable; not every platform can open a folder
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    with atomic_write(f) as out:
+        writer(out, **arrays)
 
 
 def load(f: str | os.PathLike | Any, map_location: Any = None, weights_only: bool = True) -> Any:

@@ -222,6 +222,16 @@ def _clamp_draw(kind):
     return draw
 
 
+def _clamp_tensor_draw(kind):
+    def draw(data):
+        r = rng(data)
+        sa, slo, shi = broadcast_shapes(data, 3)
+        sa = np.broadcast_shapes(sa, slo, shi)  # torch's backward fails when lo/hi broadcast a
+        return [values(r, sa, kind), values(r, slo, kind), values(r, shi, kind)], {}
+
+    return draw
+
+
 def _softplus_draw(data):
     r = rng(data)
     beta = data.draw(st.sampled_from([1.0, 2.0, 0.5]))
@@ -278,6 +288,10 @@ CASES = {
     "clamp": [Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("distinct")),
               Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("ints"), fd=False,
                    note="values on the boundaries")],
+    "clamp_tensor": [Case(lambda lib, a, lo, hi: lib.clamp(a, lo - 0.5, hi + 0.5),
+                          _clamp_tensor_draw("distinct")),
+                     Case(lambda lib, a, lo, hi: lib.clamp(a, lo, hi), _clamp_tensor_draw("ints"),
+                          fd=False, note="on the boundaries, and lo > hi")],
     "maximum": [Case(lambda lib, a, b: lib.maximum(a, b), binary("distinct", "distinct"),
                      fd=False),
                 Case(lambda lib, a, b: lib.maximum(a, b), binary("ints", "ints"), fd=False,

@@ -38,8 +38,8 @@ inputs each output reads) through the stack, so it is exact for every layer kind
 tests check it against the non-zero set of real gradients.
 
 Layers are recognised by their attributes and class names (duck typing), so any module with
-PyTorch's ``kernel_size``/``stride``/``padding``/``dilation`` attributes works, including the
-problem sets' layer lists typed as handgrad modules.
+PyTorch's ``kernel_size``/``stride``/``padding``/``dilation`` attributes works. Used in
+exercises 000-a4b and 001-q1h.
 """
 
 from __future__ import annotations

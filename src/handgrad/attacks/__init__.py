@@ -1,7 +1,7 @@
 """``handgrad.attacks``: adversarial examples against a trained classifier.
 
 - ``fgsm``: the fast gradient sign method, the exact solution of the linearised attack in the
-  L-infinity box (problem set 002, Assignment 4);
+  L-infinity box;
 - ``pgd``: projected gradient descent in the same box, with a seeded random start;
 - ``attack``, ``robust_accuracy``: a whole data set in batches, accuracy against eps;
 - ``Normalized``: a classifier trained on standardised inputs, seen from pixel space;

@@ -18,19 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CommandError
+from ..files import write_json
+from ..threads import limit_threads
+from .common import CommandError, comma_list
 from .common import positive_float as _positive_float
 from .common import positive_int as _positive_int
 
 
 def _eps_list(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") \
-            from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one value of eps")
+    values = comma_list(text, float, "numbers", "expected at least one value of eps")
     bad = [v for v in values if not (math.isfinite(v) and 0 <= v <= 1)]
     if bad:
         raise argparse.ArgumentTypeError(f"each eps must be in [0, 1] (pixel units), got {bad[0]}")
@@ -111,7 +107,6 @@ def _load(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from ..attacks.gradient import robust_accuracy
     from ..random import Generator
-    from ..train.job import blas_threads, write_json
 
     path, model, x, y, model_name, data_name, class_names = _load(args)
     out = Path(args.out) if args.out is not None else path.parent
@@ -125,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         alpha = args.alpha if args.alpha is not None else (lambda e: 2.5 * e / args.steps)
         return {"alpha": alpha, "steps": args.steps, "generator": Generator(args.seed)}
 
-    with blas_threads(1):
+    with limit_threads(1):
         accuracy = {labels[m]: robust_accuracy(model, x, y, eps, m,
                                                **(pgd_kwargs() if m == "pgd" else {}))
                     for m in methods}

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..files import write_json
+
 DATA_SETS = ("digits", "mnist5k")
 
 
@@ -27,14 +29,18 @@ class CommandError(Exception):
 # ---- argument types ----------------------------------------------------------------------------
 
 
-def positive_int(text: str) -> int:
+def _integer(text: str, minimum: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a {what}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _integer(text, 1, "positive integer")
 
 
 def positive_float(text: str) -> float:
@@ -48,14 +54,20 @@ def positive_float(text: str) -> float:
 
 
 def seed(text: str) -> int:
+    return _integer(text, 0, "non-negative integer")
+
+
+def comma_list(text: str, convert: Callable[[str], Any], what: str, empty: str) -> list:
+    """``text`` split at commas, each piece converted (``int``, ``float``); a piece that does not
+    convert is an argparse error naming ``what``, no piece at all the error ``empty``."""
     try:
-        value = int(text)
+        values = [convert(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") \
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") \
             from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
+    if not values:
+        raise argparse.ArgumentTypeError(empty)
+    return values
 
 
 def number(text: str, low: float | None = None, high: float | None = None,
@@ -152,26 +164,11 @@ def library_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
 def write_report(out: Path, name: str, report: dict, files: dict[str, str]) -> None:
     """Write ``report`` (with the names of the files written) as ``out/name`` and print where
     everything is."""
-    from ..train.job import write_json
-
     out.mkdir(parents=True, exist_ok=True)
     report["files"] = dict(files)
     files["numbers"] = str(write_json(out / name, report))
     for key, path in files.items():
         print(f"  {key + ':':<22} {path}")
-
-
-def single_threaded() -> Any:
-    """A context limiting every thread pool threadpoolctl knows (BLAS and OpenMP) to one thread:
-    scikit-learn's OpenMP loops on these small problems are tens of times slower with threads
-    competing for two busy cores. A no-op without threadpoolctl."""
-    import contextlib
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1)
 
 
 def plots_or_note(draw: Callable[[], dict[str, str]]) -> dict[str, str]:

@@ -11,7 +11,7 @@ lowest inertia kept). With ``--online``: ``handgrad.cluster.OnlineKMeans``, one 
 (``--batch-size``), ``--passes`` shuffled passes, and the per-centre rate 1/n_k (``inverse``) or
 a constant one; it is run a second time with the other kind of rate (a constant 0.05 against
 ``inverse``, ``inverse`` against a constant) to show that with a constant rate the centres keep
-moving while with 1/n_k they converge (problem set 002, Assignment 8).
+moving while with 1/n_k they converge.
 
 Reports the inertia J = sum_i min_k ||x_i - y_k||^2, scikit-learn's for comparison when it is
 installed (``sklearn.cluster.KMeans`` with the same k and number of runs), the purity of the
@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from ..threads import limit_threads
 from . import common as util
 from .common import CommandError
 
@@ -75,7 +76,7 @@ def reference_inertia(x: np.ndarray, k: int, n_init: int, seed: int) -> float | 
         from sklearn.cluster import KMeans as SkKMeans
     except ImportError:
         return None
-    with util.single_threaded():
+    with limit_threads(1, user_api=None):
         return float(SkKMeans(k, n_init=n_init, random_state=seed).fit(x).inertia_)
 
 
@@ -86,7 +87,6 @@ def _rate_name(rate: str | float) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..cluster.kmeans import KMeans
     from ..cluster.online import OnlineKMeans
-    from ..train.job import blas_threads
 
     out = util.output_folder(args.out)
     if not args.online:
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     rate = args.learning_rate if args.learning_rate is not None else "inverse"
 
     runs: dict[str, dict] = {}
-    with blas_threads(1):
+    with limit_threads(1):
         started = time.perf_counter()
         if args.online:
             model = util.library_call(

@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from ..threads import limit_threads
 from . import common as util
 from .common import CommandError
 
@@ -107,7 +108,6 @@ def resample(labels: np.ndarray, prior: np.ndarray, size: int,
 
 def run(args: argparse.Namespace) -> int:
     from ..calibration.prior_shift import adjust_to_prior, estimate_prior_em
-    from ..train.job import blas_threads
 
     out = util.output_folder(args.out)
     x_train, y_train, _ = util.load_images(args.data, "train")
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"class {missing[0]} of {args.data} has no example in the training or "
                            f"test split")
 
-    with blas_threads(1):
+    with limit_threads(1):
         started = time.perf_counter()
         model, loss = train_classifier(x_train, y_train, classes, args.steps, args.lr,
                                        args.weight_decay, args.seed)

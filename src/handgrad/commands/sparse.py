@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from ..threads import limit_threads
 from . import common as util
 
 PATCH = 8  # side of the images or patches
@@ -116,13 +117,12 @@ def compare_solvers(a: np.ndarray, b: np.ndarray, lam: float, iterations: int) -
 
 def run(args: argparse.Namespace) -> int:
     from ..sparse.dictionary import DictionaryLearning
-    from ..train.job import blas_threads
 
     out = util.output_folder(args.out)
     raw = examples(args.data, args.n, args.seed)
     mean = raw.mean(0)
     x = raw - mean
-    with blas_threads(1):
+    with limit_threads(1):
         started = time.perf_counter()
         model = util.library_call(DictionaryLearning, args.atoms, alpha=args.alpha,
                                   max_iter=args.max_iter, random_state=args.seed)

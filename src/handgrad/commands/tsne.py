@@ -8,7 +8,7 @@ with ``handgrad.manifold.TSNE`` (exact, PCA initialisation) and reports, for eac
 the final KL(P || Q), the trustworthiness of the embedding (scikit-learn's
 ``sklearn.manifold.trustworthiness`` with 5 neighbours, skipped with a note when scikit-learn
 is not installed) and the time. ``--kernel both`` runs the Student-t kernel (t-SNE) and the
-Gaussian one (symmetric SNE, problem set 004 question 8) on the same points: the second squeezes
+Gaussian one (symmetric SNE) on the same points: the second squeezes
 the classes together (the crowding problem).
 
 Writes to ``--out``: ``tsne.json`` (settings and numbers), ``tsne_embedding.npz`` (the indices
@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from ..files import atomic_write
+from ..threads import limit_threads
 from . import common as util
 from .common import CommandError
 
@@ -74,7 +76,7 @@ def trustworthiness(x: np.ndarray, embedding: np.ndarray) -> float | None:
         from sklearn.manifold import trustworthiness as sk_trustworthiness
     except ImportError:
         return None
-    with util.single_threaded():
+    with limit_threads(1, user_api=None):
         return float(sk_trustworthiness(x, embedding, n_neighbors=_NEIGHBOURS))
 
 
@@ -100,7 +102,6 @@ def embed(x: np.ndarray, kernel: str, perplexity: float, n_iter: int, learning_r
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.job import blas_threads
 
     out = util.output_folder(args.out)
     x_all, y_all, _ = util.load_images(args.data)
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     names = {"student-t": "t-SNE (Student-t)", "gaussian": "symmetric SNE (Gaussian)"}
 
     results, embeddings = {}, {}
-    with blas_threads(1):
+    with limit_threads(1):
         for kernel in kernels:
             started = time.perf_counter()
             model = embed(x, kernel, args.perplexity, args.n_iter, args.learning_rate, args.seed)
@@ -142,8 +143,9 @@ def run(args: argparse.Namespace) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
-    np.savez(out / "tsne_embedding.npz", indices=index, labels=labels,
-             **{kernel.replace("-", "_"): y for kernel, y in embeddings.items()})
+    with atomic_write(out / "tsne_embedding.npz") as f:
+        np.savez(f, indices=index, labels=labels,
+                 **{kernel.replace("-", "_"): y for kernel, y in embeddings.items()})
     files["embedding"] = str(out / "tsne_embedding.npz")
     if not args.no_plots:
         files.update(util.plots_or_note(lambda: _pictures(embeddings, labels, results, names,

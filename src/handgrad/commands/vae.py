@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CommandError
+from ..files import write_json
+from ..threads import limit_threads
+from .common import CommandError, comma_list
 from .common import positive_float as _positive_float
 from .common import positive_int as _positive_int
 
@@ -37,12 +39,8 @@ def _sigma(text: str) -> str | float:
 
 
 def _widths(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated widths, got {text!r}") \
-            from None
-    if not values or min(values) < 1:
+    values = comma_list(text, int, "widths", f"widths must be positive integers, got {text!r}")
+    if min(values) < 1:
         raise argparse.ArgumentTypeError(f"widths must be positive integers, got {text!r}")
     return values
 
@@ -101,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
     from .. import random as hgrandom
     from ..models.vae import VAE, evaluate_elbo, fit_vae
     from ..serialization import save
-    from ..train.job import blas_threads, write_json
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -112,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     model = VAE(d, args.latent, args.hidden, sigma=args.sigma)
     generator = hgrandom.Generator(args.seed)
     started = time.perf_counter()
-    with blas_threads(1):
+    with limit_threads(1):
         history = fit_vae(model, x_train, args.epochs, args.lr, args.batch_size, generator,
                           val_data=x_test, sigma_lr=args.sigma_lr, verbose=not args.quiet)
         seconds = time.perf_counter() - started

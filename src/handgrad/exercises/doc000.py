@@ -9,8 +9,9 @@ import numpy as np
 
 from . import exercise
 from . import layers as L
-from .base import Finding, Result, fmt
+from .base import Finding, Result, fmt, render
 from .claims import mean_sem, statement_claim, within_ci
+from .grading import text_slot, vjp_slot
 
 SOURCE = "problem statement"
 
@@ -29,28 +30,66 @@ def reverse_cumsum(g: np.ndarray) -> np.ndarray:
     return np.cumsum(g[::-1])[::-1].copy()
 
 
+def _scan(x):
+    return x.cumsum(0)
+
+
+def _a1_instance(ctx) -> dict:
+    r = ctx.result.context
+    return {"g": r["g"], "x": r["x"]}
+
+
+def _a1_sample(rng, params) -> dict:
+    n = int(rng.integers(3, 9))
+    return {"g": rng.standard_normal(n), "x": rng.standard_normal(n)}
+
+
+A1_SLOTS = [
+    vjp_slot("dL/dx", "grad_x L in terms of g = grad_y L (and x, if needed): a NumPy "
+             "expression, e.g. cumsum(g) (vectors are 0-based in formulas).", _scan, ["x"], 0,
+             {"g": "dL/dy, a vector of length n", "x": "the input, a vector of length n"},
+             _a1_sample, _a1_instance, example="g[::-1].cumsum()[::-1]"),
+    text_slot("explanation", "Why: your derivation in words.", part="derivation"),
+]
+
+
 @exercise(
     "000-a1-scan-backprop",
-    params=dict(n=6, seed=0),
+    params=dict(x=[3, 1, 4, 1], g=[2, -1, 0, 1], n=6, seed=0),
     derivation="""
         y_i = sum_{j<=i} x_j, so dy_i/dx_j = [j <= i] and
         dL/dx_j = sum_i g_i [j <= i] = sum_{i>=j} g_i:
         the gradient is the scan of g taken from the end (a reverse cumulative sum).
+        By hand on the default instance (1-based), g = [2, -1, 0, 1]:
+        dL/dx_4 = 1, dL/dx_3 = 0 + 1 = 1, dL/dx_2 = -1 + 1 = 0, dL/dx_1 = 2 + 0 = 2.
     """,
+    answer="dL/dx_j = sum_{i>=j} g_i: the reverse cumulative sum of g.",
+    note="The instance is x and g (small integers, so it can be followed with pencil and "
+         "paper; --set g=1,2,3,4 x=1,0,2,5). With x=null and g=null, a random instance of "
+         "length n from seed.",
+    slots=A1_SLOTS,
 )
-def scan_backprop(n: int, seed: int) -> Result:
+def scan_backprop(x, g, n: int, seed: int) -> Result:
     import handgrad as hg
 
     rng = np.random.default_rng(seed)
-    x, g = rng.standard_normal(n), rng.standard_normal(n)
+    x = rng.standard_normal(n) if x is None else np.asarray(x, dtype=np.float64).ravel()
+    g = rng.standard_normal(len(x)) if g is None else np.asarray(g, dtype=np.float64).ravel()
+    if g.shape != x.shape:
+        raise ValueError(f"000-a1-scan-backprop: g has {g.size} entries but x has {x.size} "
+                         f"(y = cumsum(x) has as many as x)")
     xt = _t(x, True)
     (gx,) = hg.grad(xt.cumsum(0), [xt], [_t(g)])
     report = hg.check_vjp(lambda t: t.cumsum(0), lambda gg, xx: reverse_cumsum(gg), [x], g)
     formula = "dL/dx_j = sum_{i>=j} g_i (reverse cumulative sum of g)"
+    steps = ", ".join(f"dL/dx_{j + 1} = {fmt(v)}" for j, v in enumerate(gx.numpy()))
     return Result(
         {"formula": formula, "g": g, "dL/dx": gx.numpy()},
-        summary=f"{formula}; check_vjp {'passed' if report else 'FAILED'} on n={n}",
-        details={"x": x, "check_vjp passed": bool(report)},
+        summary=f"{formula}; on g = {render(g.tolist())}: {steps}; check_vjp "
+                f"{'passed' if report else 'FAILED'}",
+        details={"x": x, "y = cumsum(x)": np.cumsum(x), "check_vjp passed": bool(report)},
+        context={"x": x, "g": g},
+        checks={"check_vjp": (bool(report), str(report))},
     )
 
 
@@ -80,6 +119,7 @@ def drawn_at_least_once(n: int, trials: int, seed: int) -> Result:
         summary=f"1 - (1 - 1/n)^n = {fmt(closed, 6)} (n={n}) -> 1 - 1/e = "
                 f"{fmt(1 - math.exp(-1), 6)}; simulation {sentence}",
         details={"simulation agrees": ok},
+        checks={"simulation": (ok, sentence)},
     )
 
 
@@ -104,6 +144,7 @@ def coupon_collector(n: int, trials: int, seed: int) -> Result:
         summary=f"H_n = {fmt(h, 6)} epochs (n={n}, i.e. n H_n = {fmt(n * h, 6)} draws); "
                 f"simulation {sentence}",
         details={"simulation agrees": ok},
+        checks={"simulation": (ok, sentence)},
     )
 
 

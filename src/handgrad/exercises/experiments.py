@@ -69,9 +69,8 @@ def second_moment_vs_batch_size(batch_sizes: Sequence[int] = (1, 2, 4, 8, 16, 32
             batch_sq.append((g.mean(0) ** 2).mean())
             example_sq.append((g * g).mean())
             adam.step()
-            ps_adam.step()
-            for p in model.parameters():
-                p.grad, p.grad_sample = None, None
+            ps_adam.step({p: grads[name] for name, p in model.named_parameters()})
+            model.zero_grad(set_to_none=True)
 
         def v_hat(opt: Adam) -> float:
             vs = [opt.state[p]["exp_avg_sq"]._data.ravel() / (1 - beta2 ** opt.state[p]["step"])

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import nn
+from .._validation import as_batch
 from ..autograd import no_grad
 from ..random import Generator
 from ..tensor import Tensor, lift
@@ -16,7 +17,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def reconstruction_loss(x: Tensor, x_hat: Tensor, reduction: str = "mean") -> Tensor:
-    """L = (1/N) sum_n ||x_n - x^_n||^2 (004, question 6a): each example's squared error summed
+    """L = (1/N) sum_n ||x_n - x^_n||^2: each example's squared error summed
     over its features, then averaged (``'mean'``), summed (``'sum'``) or kept per example
     (``'none'``, shape (N,)). ``x`` and ``x_hat`` are (N, ...) of the same shape.
 
@@ -74,7 +75,7 @@ class Autoencoder(nn.Module):
         return out
 
     def loss(self, x: Tensor, reduction: str = "mean") -> Tensor:
-        """The reconstruction loss of ``x`` (004, question 6a)."""
+        """The reconstruction loss of ``x`` (``reconstruction_loss``)."""
         return reconstruction_loss(x, self(x), reduction)
 
 
@@ -153,20 +154,10 @@ def conv_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
     return Autoencoder(nn.Sequential(*enc), nn.Sequential(*dec))
 
 
-def _as_array(op: str, data: Any) -> np.ndarray:
-    if hasattr(data, "tensors"):  # a TensorDataset: its inputs
-        data = data.tensors[0]
-    array = data._data if isinstance(data, Tensor) else np.asarray(data)
-    if array.dtype.kind != "f" or array.ndim < 2 or array.shape[0] == 0:
-        raise ValueError(f"{op}: data must be a non-empty floating-point batch (N, ...), got "
-                         f"dtype {array.dtype} shape {array.shape}")
-    return array
-
-
 def fit_autoencoder(model: Autoencoder, data: Any, epochs: int = 10, lr: float = 0.1,
                     momentum: float = 0.9, batch_size: int = 64,
                     generator: Generator | None = None) -> list[float]:
-    """Train by minibatch SGD with momentum (004, question 6d; ``hg.optim.SGD``) on the
+    """Train by minibatch SGD with momentum (``hg.optim.SGD``) on the
     reconstruction loss. ``data`` is an array or tensor (N, ...) or a ``TensorDataset`` (its
     first tensor); batches are shuffled with ``generator``. Returns the mean training loss of
     each epoch."""
@@ -174,7 +165,7 @@ def fit_autoencoder(model: Autoencoder, data: Any, epochs: int = 10, lr: float =
     from ..optim import SGD
 
     op = "fit_autoencoder"
-    x = _as_array(op, data)
+    x = as_batch(op, data)
     for name, v in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{op}: {name} must be a positive int, got {v!r}")
@@ -199,7 +190,7 @@ def fit_autoencoder(model: Autoencoder, data: Any, epochs: int = 10, lr: float =
 @no_grad()
 def reconstruct(model: Autoencoder, data: Any, batch_size: int = 256) -> np.ndarray:
     """The model's reconstructions of ``data`` (N, ...), as a NumPy array, without a graph."""
-    x = _as_array("reconstruct", data)
+    x = as_batch("reconstruct", data)
     return np.concatenate([model(Tensor._wrap(x[i:i + batch_size]))._data
                            for i in range(0, len(x), batch_size)])
 

@@ -15,13 +15,9 @@ from ..utils.hooks import RemovableHandle
 
 class Parameter(Tensor):
     """A tensor that is a module's learnable parameter: a leaf that requires grad by default and
-    that ``Module`` registers when assigned as an attribute.
+    that ``Module`` registers when assigned as an attribute."""
 
-    ``grad_sample`` (``None`` unless ``handgrad.func.per_sample_grad(..., set_grads=True)`` filled
-    it) holds the per-example gradients, shape ``(batch, *shape)``, as Opacus names them.
-    """
-
-    __slots__ = ("grad_sample",)
+    __slots__ = ()
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
@@ -33,7 +29,6 @@ class Parameter(Tensor):
         self._ctx = None
         self._version = [0]
         self._hooks = None
-        self.grad_sample = None
         if requires_grad:
             self.requires_grad = True
 

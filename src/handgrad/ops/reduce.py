@@ -58,14 +58,23 @@ class Sum(Function):
 
 class Amax(Function):
     """out = max of a over ``dims``. The gradient goes to the elements equal to the maximum,
-    split evenly among ties: dL/da_i = g [a_i = out] / #{j: a_j = out} (PyTorch's amax and
-    max-without-dim). The mask is a constant, so the second derivative is 0."""
+    split evenly among ties: dL/da_i = g [a_i = out] / #{j: a_j = out}. The mask is a constant,
+    so the second derivative is 0.
+
+    Two conventions, both PyTorch's. ``amax`` multiplies by the mask (torch's
+    ``scale_grad_by_count``): a NaN maximum has no equal element, so its slice gets NaN, and an
+    infinite g gives NaN off the maximum. ``max()`` without a dim (``select=True``) selects
+    (torch's ``evenly_distribute_backward``): a NaN maximum sends g to the NaN elements and the
+    others get exactly 0."""
 
     name = "amax"
 
-    def forward(self, a, dims, keepdim):
-        if a.size == 0:
-            raise RuntimeError(f"amax: cannot reduce an empty tensor of shape {a.shape}")
+    def forward(self, a, dims, keepdim, select=False):
+        self.select = select
+        empty = [d for d in dims if a.shape[d] == 0]
+        if empty:  # an empty dim elsewhere is fine: the result is empty too (as in PyTorch)
+            raise RuntimeError(
+                f"amax: cannot reduce over dim {empty[0]} of size 0 (tensor shape {a.shape})")
         self.dims = dims
         self.kept = a.max(axis=dims, keepdims=True)
         return self.kept.copy() if keepdim else self.kept.reshape(
@@ -75,8 +84,14 @@ class Amax(Function):
     def backward(self, g):
         a = self.inputs[0]._data
         mask = a == self.kept
-        weight = mask / mask.sum(axis=self.dims, keepdims=True)
-        return g.reshape(self.kept.shape) * Tensor._wrap(weight.astype(a.dtype, copy=False))
+        if self.select:
+            mask |= np.isnan(a) & np.isnan(self.kept)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = g.reshape(self.kept.shape) / Tensor._wrap(
+                mask.sum(axis=self.dims, keepdims=True).astype(a.dtype))
+        if self.select:
+            return where(Tensor._wrap(mask), share, 0.0)
+        return share * Tensor._wrap(mask.astype(a.dtype))
 
 
 class Prod(Function):
@@ -106,10 +121,12 @@ class Prod(Function):
     def backward(self, g):
         a = self.inputs[0]
         g = g.reshape(self.kept_shape)
+        if builtins.all(a.shape[d] == 1 for d in self.dims):
+            return g.expand(a.shape)  # one factor per product: its derivative is 1 (even at inf)
         zero = a._data == 0
         if not zero.any():
             return g * self.output().reshape(self.kept_shape) / a
-        a1 = where(Tensor._wrap(zero), 1.0, a)
+        a1 = where(Tensor._wrap(zero), 1.0, a)  # (see the docstring)
         p1 = Prod.apply(a1, dims=self.dims, keepdim=True)
         z = zero.sum(axis=self.dims, keepdims=True)
         dt = a._data.dtype
@@ -145,7 +162,7 @@ class Cumsum(Function):
     """out_i = sum_{j <= i} a_j along ``dim`` (the inclusive scan).
 
     a_j appears in every out_i with i >= j, so dL/da_j = sum_{i >= j} g_i: the cumulative sum of
-    g taken from the end, flip(cumsum(flip(g))). (Problem set 000, Assignment 1.)
+    g taken from the end, flip(cumsum(flip(g))). Used in exercise 000-a1.
     """
 
     name = "cumsum"
@@ -207,17 +224,28 @@ def std(
     input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
     *, correction: Any = None,
 ) -> Tensor:
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    """sqrt(var); its gradient is 0 where std = 0 (a constant input), as in PyTorch."""
+    return _root(var(input, dim, unbiased, keepdim, correction=correction), 2)
 
 
-def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+def _root(s: Tensor, p: float) -> Tensor:
+    """s^(1/p) with gradient 0 where s = 0 (PyTorch's convention for norm and std at 0), instead
+    of the infinite root derivative times a zero inner gradient (NaN). The inner where keeps the
+    root's own gradient finite there; the outer selects 0 (both masks are constants)."""
+    zero = Tensor._wrap(s._data == 0)
+    safe = where(zero, 1.0, s)
+    root = sqrt(safe) if p == 2 else safe ** (1.0 / p)
+    return where(zero, 0.0, root)
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False, *, _select: bool = False) -> Tensor:
     x = lift(input)
-    dims = normalize_dims("amax", None if dim == () else dim, x.ndim)
-    return Amax.apply(x, dims=dims, keepdim=keepdim)
+    dims = normalize_dims("amax", None if isinstance(dim, tuple) and not dim else dim, x.ndim)
+    return Amax.apply(x, dims=dims, keepdim=keepdim, select=_select)
 
 
-def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    return -amax(-lift(input), dim, keepdim)
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False, *, _select: bool = False) -> Tensor:
+    return -amax(-lift(input), dim, keepdim, _select=_select)
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -225,11 +253,17 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 def _arg(np_fn: Any, op: str, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
     x = lift(input)
-    if x._data.size == 0:
-        raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
     if dim is None:
+        if x._data.size == 0:
+            raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
         return Tensor._wrap(np.asarray(np_fn(x._data), dtype=np.int64))
     (d,) = normalize_dims(op, dim, x.ndim) or (0,)
+    if x.ndim and x.shape[d] == 0:
+        raise RuntimeError(f"{op}: cannot reduce over dim {d} of size 0 (tensor shape {x.shape})")
+    if x._data.size == 0:  # another dim is empty: so is the result (NumPy refuses, torch does not)
+        shape = tuple(1 if i == d else n for i, n in enumerate(x.shape)) if keepdim else tuple(
+            n for i, n in enumerate(x.shape) if i != d)
+        return Tensor._wrap(np.zeros(shape, np.int64))
     return Tensor._wrap(np_fn(x._data, axis=d, keepdims=keepdim).astype(np.int64))
 
 
@@ -249,7 +283,7 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
 
         return maximum(input, dim)
     if dim is None:
-        return amax(input)
+        return amax(input, _select=True)
     return _select(argmax, "max", input, dim, keepdim)
 
 
@@ -259,7 +293,7 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
 
         return minimum(input, dim)
     if dim is None:
-        return amin(input)
+        return amin(input, _select=True)
     return _select(argmin, "min", input, dim, keepdim)
 
 
@@ -269,7 +303,7 @@ def _select(arg_fn: Any, op: str, input: Tensor, dim: int, keepdim: bool) -> Max
     x = lift(input)
     (d,) = normalize_dims(op, dim, x.ndim) or (0,)
     if x.ndim == 0:
-        return MaxResult(x, Tensor._wrap(np.asarray(0, dtype=np.int64)))
+        return MaxResult(x * 1, Tensor._wrap(np.asarray(0, dtype=np.int64)))
     idx = arg_fn(x, d, keepdim=True)
     values = gather(x, d, idx)
     if not keepdim:
@@ -308,13 +342,20 @@ def cumsum(input: Tensor, dim: int) -> Tensor:
 def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (all elements by default): (sum |x|^p)^(1/p); p=2 and p=1 here."""
     x = lift(input)
+    dims = normalize_dims("norm", dim, x.ndim)
+    if not x.ndim or builtins.all(x.shape[d] == 1 for d in dims):
+        # one element per norm: |x| exactly (torch too; x^2 would overflow for |x| > 1e19 in
+        # float32), with gradient sign(x), 0 at 0
+        out = x.abs()
+        return out if keepdim else out.reshape(tuple(n for i, n in enumerate(x.shape)
+                                                     if i not in dims))
     if p in (2, "fro"):
-        return sqrt(sum(x * x, dim, keepdim))
+        return _root(sum(x * x, dim, keepdim), 2)  # gradient 0 at a zero vector, as torch
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     if p == float("inf"):
         return amax(x.abs(), () if dim is None else dim, keepdim)
-    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
+    return _root(sum(x.abs() ** p, dim, keepdim), p)
 
 
 def var_mean(input: Tensor, dim: Any = None, *, correction: Any = 1,

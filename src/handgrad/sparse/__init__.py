@@ -1,4 +1,4 @@
-"""``handgrad.sparse``: proximal gradient methods and sparse coding (problem set 004, question 9).
+"""``handgrad.sparse``: proximal gradient methods and sparse coding.
 
 - ``soft_threshold``: S_t(x) = sign(x) max(|x| - t, 0), the prox of t ||.||_1;
 - ``ista``, ``fista``: the Lasso min 1/2 ||A x - b||^2 + lam ||x||_1 (scikit-learn's ``Lasso``

@@ -33,7 +33,12 @@ def silu(input: Tensor) -> Tensor:
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    return ops.where(input > 0, input, (ops.exp(ops.clamp(input, max=0.0)) - 1) * alpha)
+    """x for x > 0, alpha (e^x - 1) otherwise. The exponential branch reads x only where it is
+    selected (0 elsewhere), so its unselected gradient is an exact 0 even at x = +inf; a NaN
+    takes that branch and gets a NaN gradient, as in torch."""
+    x = lift(input)
+    pos = x > 0
+    return ops.where(pos, x, (ops.exp(ops.where(pos, 0.0, x)) - 1) * alpha)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -42,10 +47,14 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
-    """x clamped to [min_val, max_val]; gradient 1 inside, 0 outside."""
+    """x clamped to [min_val, max_val]. Gradient g strictly inside, 0 on the boundaries, outside
+    and at NaN (torch's hardtanh_backward, unlike clamp's which passes on the boundaries).
+    Selected, so an infinite g outside gives 0."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val={min_val} must not exceed max_val={max_val}")
-    return ops.clamp(input, min_val, max_val)
+    x = lift(input)
+    inside = (x > min_val) & (x < max_val)  # a NaN is not inside: gradient 0, value NaN (torch)
+    return ops.where(inside, x, ops.clamp(x, min_val, max_val).detach())
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -63,10 +72,13 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise (continuously differentiable at 0)."""
+    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise (continuously differentiable at 0); see
+    ``elu`` for the branch that reads x only where selected."""
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
-    return ops.where(input > 0, input, (ops.exp(ops.clamp(input, max=0.0) / alpha) - 1) * alpha)
+    x = lift(input)
+    pos = x > 0
+    return ops.where(pos, x, (ops.exp(ops.where(pos, 0.0, x) / alpha) - 1) * alpha)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -75,13 +87,23 @@ def softsign(input: Tensor) -> Tensor:
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
-    return relu6(input + 3) / 6
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between. Gradient g / 6 strictly
+    between -3 and 3, else 0 (a NaN included), as torch's hardsigmoid_backward."""
+    x = lift(input)
+    inside = (x > -3) & (x < 3)
+    return ops.where(inside, x * (1 / 6) + 0.5, (ops.clamp(x, -3.0, 3.0) / 6 + 0.5).detach())
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x hardsigmoid(x) (Howard et al. 2019)."""
-    return input * hardsigmoid(input)
+    """x relu6(x + 3) / 6 (Howard et al. 2019): 0 up to -3, x from 3, x (x + 3) / 6 between.
+    The branches and their boundaries are torch's (gradient 0 at -3, 1 at 3; a NaN takes x), so
+    the gradients match on them (a NaN takes the middle: NaN gradient). The middle branch reads x only where selected, so its unselected
+    gradient is an exact 0 even at +-inf."""
+    x = lift(input)
+    low, mid = x <= -3, ((x > -3) & (x < 3)) | ops.isnan(x)  # NaN: NaN value and gradient
+    xm = ops.where(mid, x, 0.0)
+    # up to -3 the value is x * 0 (NaN at -inf, as torch) with gradient 0 (detached)
+    return ops.where(low, (x * 0.0).detach(), ops.where(mid, xm * (xm + 3) / 6, x))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -104,18 +126,21 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     x - lambd above lambd, x + lambd below -lambd, 0 between."""
     if lambd < 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
-    return ops.where(input > lambd, input - lambd, ops.where(input < -lambd, input + lambd,
-                                                            input * 0.0))
+    x = lift(input)
+    # inside [-lambd, lambd] and at NaN: the value x * 0 (0, or NaN) with gradient 0, as torch
+    return ops.where(x > lambd, x - lambd, ops.where(x < -lambd, x + lambd, (x * 0.0).detach()))
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """x where |x| > lambd, else 0."""
-    return ops.where(input.abs() > lambd, input, input * 0.0)
+    """x where |x| > lambd, else 0 (a NaN stays NaN with gradient 0, as in torch)."""
+    x = lift(input)
+    return ops.where((x > lambd) | (x < -lambd), x, (x * 0.0).detach())
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """x where x > threshold, else value."""
-    return ops.where(input > threshold, input, value)
+    """x where x > threshold, else value (a NaN stays NaN, as in torch)."""
+    x = lift(input)
+    return ops.where(x <= threshold, value, x)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:

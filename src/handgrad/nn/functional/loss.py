@@ -42,7 +42,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     x, y = lift(input), lift(target)
     if y._data.dtype.kind not in "iu":
         raise RuntimeError(f"nll_loss: target must hold class indices (int64), got {y.dtype}")
-    if x.ndim == 1:
+    unbatched = x.ndim == 1
+    if unbatched:
         x, y = x.unsqueeze(0), y.reshape(1)
     if x.ndim < 2 or y.shape != (x.shape[0],) + x.shape[2:]:
         raise ValueError(
@@ -54,8 +55,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     yy = y._data
     lo, hi = (int(yy.min()), int(yy.max())) if yy.size else (0, 0)
+    ignored = None
     if lo <= ignore_index <= hi:
         keep = yy != ignore_index
+        ignored = ~keep
         yy = np.where(keep, yy, 0)
         lo, hi = (int(yy.min()), int(yy.max())) if yy.size else (0, 0)
         w = keep.astype(x.dtype)
@@ -73,7 +76,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...)
     total = float(yy.size) if w is None else float(w.sum())
     scale = 1.0 if reduction != "mean" else (1.0 / total if total else float("nan"))
-    return NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction)
+    out = NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction,
+                        ignored=ignored)
+    return out.reshape(()) if unbatched and reduction == "none" else out
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -81,8 +86,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of softmax(input) along dim 1 with class-index or class-probability targets:
     nll_loss(log_softmax(input, 1), target). Its gradient with respect to the logits is
-    softmax(input) - onehot(target) (problem set 004, question 2), obtained here from the
-    log_softmax and gather rules."""
+    softmax(input) - onehot(target), obtained here from the log_softmax and gather rules."""
     x, y = lift(input), lift(target)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -99,16 +103,19 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     nll = nll_loss(logp, y, weight, ignore_index, reduction)
     if not label_smoothing:
         return nll
-    keep = Tensor._wrap((y._data != ignore_index).astype(x.dtype))
+    kept = y._data != ignore_index
+    keep = Tensor._wrap(kept.astype(x.dtype))
     wl = logp if wt is None else logp * _class_view(wt, x.ndim)
-    smooth = -wl.sum(dim) * (keep if x.ndim >= 2 else keep.reshape(()))
+    # an ignored row is selected out (its logits may be -inf padding: 0 * NaN would be NaN)
+    smooth = ops.where(Tensor._wrap(kept if x.ndim >= 2 else kept.reshape(())), -wl.sum(dim), 0.0)
     if reduction == "mean":
         if wt is None:
             denom = float(keep._data.sum())
         else:
             yy = np.where(keep._data > 0, y._data, 0)
             denom = float((wt._data[yy] * keep._data).sum())
-        smooth = smooth.sum() / denom
+        # every target ignored: the loss is NaN (0/0) and the gradient 0, as in PyTorch
+        smooth = smooth.sum() / denom if denom else smooth.sum() * 0.0 + float("nan")
     else:
         smooth = _reduce("cross_entropy", smooth, reduction)
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
@@ -173,10 +180,8 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",
     x, t = lift(input), lift(target, lift(input))
     if log_target:
         terms = t.exp() * (t - x)
-    else:
-        positive = t > 0
-        safe = ops.where(positive, t, 1.0)
-        terms = ops.where(positive, t * (ops.log(safe) - x), 0.0)
+    else:  # torch's form: xlogy(t, t) - t x (a NaN or inf input gives NaN even where t = 0)
+        terms = ops.xlogy(t, t) - t * x
     if reduction == "batchmean":
         return terms.sum() / (x.shape[0] if x.ndim else 1)
     return _reduce("kl_div", terms, reduction)
@@ -192,7 +197,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     d = (x - y).abs()
     if beta == 0:
         return _reduce("smooth_l1_loss", d, reduction)
-    return _reduce("smooth_l1_loss", ops.where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta),
+    near = d < beta
+    dn = ops.where(near, d, 0.0)  # the quadratic reads d only where selected (finite gradient)
+    return _reduce("smooth_l1_loss", ops.where(near, dn * dn * (0.5 / beta), d - 0.5 * beta),
                    reduction)
 
 
@@ -204,7 +211,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     d = (x - y).abs()
-    return _reduce("huber_loss", ops.where(d <= delta, d * d * 0.5, (d - 0.5 * delta) * delta),
+    near = d <= delta
+    dn = ops.where(near, d, 0.0)  # the quadratic reads d only where selected (finite gradient)
+    return _reduce("huber_loss", ops.where(near, dn * dn * 0.5, (d - 0.5 * delta) * delta),
                    reduction)
 
 
@@ -216,10 +225,11 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                         reduction: str = "mean") -> Tensor:
-    """max(0, -y (x1 - x2) + margin)."""
+    """max(0, -y (x1 - x2) + margin), clamped as torch (clamp_min: a NaN gets no gradient)."""
     a = lift(input1)
     return _reduce("margin_ranking_loss",
-                   ops.relu(-lift(target, a) * (a - lift(input2, a)) + margin), reduction)
+                   ops.clamp(-lift(target, a) * (a - lift(input2, a)) + margin, min=0.0),
+                   reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
@@ -228,7 +238,8 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
     x = lift(input)
     y = lift(target, x)
     return _reduce("hinge_embedding_loss",
-                   ops.where(y == 1, x, 0.0) + ops.where(y == -1, ops.relu(margin - x), 0.0),
+                   ops.where(y == 1, x, 0.0)
+                   + ops.where(y == -1, ops.clamp(margin - x, min=0.0), 0.0),
                    reduction)
 
 

@@ -47,12 +47,17 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     view = (1, c) + (1,) * (x.ndim - 2)
     if training:
         n = x.numel() // c if c else 0
-        if n <= 1:
+        if n == 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input "
                 f"of shape {x.shape}"
             )
-        y, mean, var = _normalize(x, dims, eps)
+        if n == 0:  # an empty batch: an empty output, running statistics untouched (torch)
+            y = x * 1
+            running_mean = running_var = None
+            mean = var = None
+        else:
+            y, mean, var = _normalize(x, dims, eps)
         if running_mean is not None:
             rm = running_mean._data
             rm *= 1 - momentum
@@ -102,12 +107,15 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     """Normalise each example over each group of C / num_groups channels and all spatial
     positions (Wu & He 2018; biased variance), then scale and shift per channel."""
     x = lift(input)
-    if x.ndim < 2 or x.shape[1] % num_groups:
+    if x.ndim < 2 or num_groups < 1 or x.shape[1] % num_groups:
         raise RuntimeError(f"group_norm: {num_groups} groups need an input (N, C, ...) with C "
                            f"divisible by them, got shape {x.shape}")
     n, c = x.shape[:2]
-    y, _, _ = _normalize(x.reshape(n, num_groups, -1), (2,), eps)
-    y = y.reshape(x.shape)
+    if x.numel() == 0:  # an empty batch or spatial size: nothing to normalise (torch)
+        y = x * 1
+    else:
+        y, _, _ = _normalize(x.reshape(n, num_groups, x.numel() // (n * num_groups)), (2,), eps)
+        y = y.reshape(x.shape)
     view = (1, c) + (1,) * (x.ndim - 2)
     if weight is not None:
         y = y * lift(weight, x).reshape(view)
@@ -129,7 +137,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     if x.ndim < 3:
         raise ValueError(f"instance_norm: expected an input (N, C, ...) with spatial dims, got "
                          f"shape {x.shape}")
-    return group_norm(x, x.shape[1], weight, bias, eps)
+    return group_norm(x, max(x.shape[1], 1), weight, bias, eps)  # C = 0: one (empty) group
 
 
 def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
