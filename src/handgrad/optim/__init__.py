@@ -2,7 +2,7 @@
 and trajectories) and those of the course: EWA, proximal steps (ISTA/FISTA), mirror descent and
 diagonal preconditioning."""
 
-from . import lr_scheduler  # noqa: F401
+from . import lr_scheduler, swa_utils  # noqa: F401
 from .adadelta import Adadelta  # noqa: F401
 from .adafactor import Adafactor  # noqa: F401
 from .adagrad import Adagrad  # noqa: F401
@@ -24,4 +24,4 @@ from .sgd import SGD  # noqa: F401
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
            "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS", "Adafactor", "EWA", "ProximalSGD",
            "FISTA", "L1Prox", "L2Prox", "Radial", "MirrorDescent", "PreconditionedSGD",
-           "lr_scheduler"]
+           "lr_scheduler", "swa_utils"]
