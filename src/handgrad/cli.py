@@ -77,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _exit_code(e)
     args.command = name
     try:
-        return int(module.run(args) or 0)
+        with _quiet_numerics():
+            return int(module.run(args) or 0)
     except CommandError as e:
         return _fail(prog, e)
     except BrokenPipeError:  # e.g. `handgrad exercises list | head`: the reader left
@@ -88,6 +89,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_numerics():
+    """No raw NumPy RuntimeWarning on the terminal: a command reports a numerical failure itself
+    (a diverging loss is a one-line error; a NaN never reaches a JSON report)."""
+    import contextlib
+    import warnings
+
+    import numpy as np
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(np.errstate(all="ignore"))
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore", RuntimeWarning)
+    return stack
 
 
 def _exit_code(e: SystemExit) -> int:

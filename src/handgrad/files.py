@@ -16,8 +16,9 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 
 @contextlib.contextmanager
@@ -80,10 +81,29 @@ def _sync_folder(folder: str) -> None:
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented JSON atomically; NumPy scalars and arrays become numbers and
-    lists. Returns the path."""
+    lists, and a NaN or an infinity (not JSON) becomes null. Returns the path."""
     with atomic_write(path, "w") as f:
-        f.write(json.dumps(obj, indent=2, default=_jsonable) + "\n")
+        f.write(json.dumps(_finite(obj), indent=2, default=_jsonable, allow_nan=False) + "\n")
     return Path(path)
+
+
+def _finite(x: Any) -> Any:
+    """``x`` with every non-finite float (NumPy's included) replaced by None."""
+    import math
+
+    import numpy as np
+
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
 
 
 def _jsonable(x: Any) -> Any:

@@ -283,6 +283,8 @@ CASES = {
     "softplus": [Case(lambda lib, a, beta, threshold: F(lib).softplus(a, beta, threshold),
                       _softplus_draw, fd=False),
                  Case(lambda lib, a: F(lib).softplus(a), unary())],
+    "silu": [Case(lambda lib, a: F(lib).silu(a * 4), unary()),
+             Case(lambda lib, a: F(lib).silu(a * 1e3), unary(), fd=False, note="saturated")],
     "erf": [Case(lambda lib, a: lib.erf(a), unary()),
             Case(lambda lib, a: F(lib).gelu(a), unary())],
     "clamp": [Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("distinct")),
@@ -306,8 +308,8 @@ CASES = {
              Case(lambda lib, a: a.max(), unary("ints"), fd=False, note="ties share")],
     "logsumexp": [_reduce_case("logsumexp", allow_none=False)],
     "prod": [_prod_case("nonzero"),
-             _prod_case("ints", second=False, note="zeros: first order only; the masks are "
-                        "constants across a zero")],
+             _prod_case("ints", note="zeros: the exclusive running products, second order "
+                        "included")],
     "cumsum": [Case(lambda lib, a, dim: a.cumsum(dim), _cumsum_draw)],
     "reshape": [Case(lambda lib, a, shape: a.reshape(shape), _reshape_draw)],
     "permute": [Case(lambda lib, a, dims: a.permute(dims), _permute_draw)],

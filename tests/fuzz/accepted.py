@@ -60,12 +60,15 @@ def nan_input_gradient(op, params, x, what, h, t, bad, g=None):
     derivative there is undefined and torch's own kernels disagree (its vectorised and scalar
     paths, float32 and float64, give g, 0 or NaN for the same function); handgrad follows one
     rule per function."""
-    if what not in ("grad", "grad2") or isinstance(bad, str) or x.dtype.kind != "f":
+    if what not in ("grad", "grad2") or isinstance(bad, str):
         return False
-    try:
-        nan = np.broadcast_to(np.isnan(x), bad.shape)
-    except ValueError:
-        return False
+    nan = np.zeros(bad.shape, bool)
+    for a in [x, *params.values()]:  # the input or an operand (a target) is NaN there
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            try:
+                nan |= np.broadcast_to(np.isnan(a), bad.shape)
+            except ValueError:
+                pass
     return bool(nan[bad].all())
 
 
@@ -100,3 +103,34 @@ def zero_gradient_ops_are_constants(op, params, x, what, h, t, bad, g=None):
     then gives NaN in torch and no gradient at all in handgrad. Applied by the fuzzer to whole
     programs that contain such an op (``runner._whole_program``)."""
     return False  # a whole-program rule: see runner._whole_program
+
+
+@accepted
+def torch_overflows(op, params, x, what, h, t, bad, g=None):
+    """torch gives inf or NaN where handgrad's result is finite, with inputs in overflow
+    territory (a magnitude above sqrt of the largest float, whose square overflows): handgrad's
+    form (np.hypot, a float64 reduction, a stable softplus) does not overflow there. The fuzzer
+    applies the same rule to any finite input (``runner.classify``)."""
+    if what == "error" or isinstance(bad, str):
+        return False
+    big = np.sqrt(np.finfo(x.dtype).max) if x.dtype.kind == "f" else np.inf
+    arrays = [a for a in [x, *params.values()] if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    with np.errstate(invalid="ignore"):
+        huge = any((np.abs(a[np.isfinite(a)]) > big).any() for a in arrays)
+        return bool(huge and (~np.isfinite(t[bad]) & np.isfinite(h[bad])).all())
+
+
+@accepted
+def atan2_at_origin(op, params, x, what, h, t, bad, g=None):
+    """atan2's derivatives y / (x^2 + y^2) and -x / (x^2 + y^2) near (0, 0), where x^2 + y^2
+    underflows: the function is discontinuous at the origin and both libraries return an
+    arbitrary value (0, inf or NaN) there."""
+    if op != "atan2" or what not in ("grad", "grad2") or isinstance(bad, str):
+        return False
+    tiny = np.sqrt(np.finfo(x.dtype).tiny)
+    try:
+        small = np.broadcast_to(np.abs(x) < tiny, bad.shape) & \
+            np.broadcast_to(np.abs(params["w"]) < tiny, bad.shape)
+    except ValueError:
+        return False
+    return bool(small[bad].all())

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..files import write_json
 from ..threads import limit_threads
-from .common import CommandError, comma_list
+from .common import CommandError, comma_list, output_error, output_folder
 from .common import positive_float as _positive_float
 from .common import positive_int as _positive_int
 
@@ -105,13 +105,21 @@ def _load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    path, model, x, y, model_name, data_name, class_names = _load(args)
+    out = output_folder(args.out if args.out is not None else path.parent)
+    try:
+        return _attack(args, path, model, x, y, model_name, data_name, class_names, out)
+    except OSError as e:
+        err = output_error(out, e)
+        if err is None:
+            raise
+        raise err from None
+
+
+def _attack(args, path, model, x, y, model_name, data_name, class_names, out) -> int:
     from ..attacks.gradient import robust_accuracy
     from ..random import Generator
 
-    path, model, x, y, model_name, data_name, class_names = _load(args)
-    out = Path(args.out) if args.out is not None else path.parent
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--out {out} exists and is not a folder")
     eps = sorted(set([0.0, *args.eps]))
     methods = ["fgsm", "pgd"] if args.method == "both" else [args.method]
     labels = {"fgsm": "FGSM", "pgd": f"PGD-{args.steps}"}

@@ -144,12 +144,46 @@ def subset(n: int | None, total: int, seed: int, what: str) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
 
 
-def output_folder(path: str) -> Path:
-    """``--out`` as a Path, checked before any work (created only when something is written)."""
+def output_folder(path: str | os.PathLike) -> Path:
+    """``--out`` as a Path, checked before any work (created only when something is written):
+    it must be a folder or creatable as one, inside a folder this process may write."""
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} exists and is not a folder")
+    parent = out
+    while not parent.exists():  # the first existing ancestor decides
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise CommandError(f"--out {out}: {parent} is a file, not a folder")
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise CommandError(f"--out {out}: {parent} is not writable")
+    if not out.exists():  # try it: some file systems refuse what the permissions allow
+        try:
+            out.mkdir(parents=True)
+        except OSError as e:
+            raise CommandError(f"--out {out}: cannot create the folder ({e.strerror or e})") \
+                from None
+        for made in [out, *out.parents]:  # leave no trace: remove what was created
+            if made == parent:
+                break
+            made.rmdir()
     return out
+
+
+def output_error(out: Path, e: OSError) -> CommandError | None:
+    """A CommandError for an OSError raised while writing under ``out`` (None for another)."""
+    name = getattr(e, "filename", None)
+    if name is None:
+        return None
+    try:
+        inside = Path(name).resolve().is_relative_to(out.resolve())
+    except (OSError, ValueError):
+        inside = False
+    if not inside:
+        return None
+    return CommandError(f"cannot write to --out {out}: {e.strerror or e} ({name})")
 
 
 def library_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

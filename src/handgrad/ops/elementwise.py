@@ -274,6 +274,27 @@ class Relu(Function):
         return where(Tensor._wrap(self.out <= 0), 0.0, g)  # a NaN passes g, as in torch
 
 
+class Silu(Function):
+    """out = a sigmoid(a) (SiLU, swish).  d out / da = s (1 + a (1 - s)) with s = sigmoid(a), so
+    dL/da = g (s (1 + a (1 - s))).
+
+    A primitive so that the local derivative is formed before it meets g, as torch's fused
+    kernel does: through the composition a * sigmoid(a), g a overflows (float32, |a| ~ 1e26,
+    a large g) and meets sigmoid's 0 as inf * 0 = NaN, where the derivative is exactly 0."""
+
+    name = "silu"
+
+    def forward(self, a):
+        e = np.exp(-np.abs(a))
+        s = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        return a * s
+
+    def backward(self, g):
+        a = self.inputs[0]
+        s = sigmoid(a)
+        return g * (s * (a * (1 - s) + 1))
+
+
 class Softplus(Function):
     """out = log(1 + e^(beta a)) / beta, and out = a where beta a > threshold (PyTorch's linear
     region). d out / da = sigmoid(beta a), and 1 in the linear region.
@@ -511,6 +532,10 @@ def relu(input: Tensor) -> Tensor:
     return Relu.apply(input)
 
 
+def silu(input: Tensor) -> Tensor:
+    return Silu.apply(lift(input))
+
+
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return Softplus.apply(input, beta=beta, threshold=threshold)
 
@@ -629,7 +654,7 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
-    "sigmoid", "erf", "abs", "relu", "softplus", "clamp", "clip", "maximum", "minimum", "where",
+    "sigmoid", "erf", "abs", "relu", "silu", "softplus", "clamp", "clip", "maximum", "minimum", "where",
     "to", "clone", "square", "reciprocal", "rsqrt", "masked_fill", "sign", "floor", "ceil",
     "round", "isnan", "isfinite", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
     "logical_and", "logical_or", "equal", "allclose",

@@ -96,16 +96,15 @@ class Amax(Function):
 
 class Prod(Function):
     """out = product of a over ``dims``. d out / d a_i = prod_{j != i} a_j, the product of the
-    others in its slice. Without a zero in the slice that is out / a_i. A zero cannot be divided
-    out: with a' = a with its zeros replaced by 1, P' = prod a' (the product of the non-zeros)
-    and z the number of zeros in the slice,
+    others in its slice. PyTorch's two ways of forming it:
 
-        z = 0: dL/da_i = g P' / a'_i  (= g out / a_i);   z = 1: g P' at the zero, 0 elsewhere;
-        z >= 2: 0 (every product of the others still holds a zero).
-
-    Both cases are written with handgrad ops (out / a, or where and prod of a'), so the gradient
-    is differentiable again; across a zero the masks are constants, so the second derivative is
-    exact only for slices without zeros."""
+    - no zero anywhere in a: dL/da = g out / a;
+    - otherwise (a zero cannot be divided out): the product of the others is the product of
+      the exclusive running products from the left and from the right,
+      L_i = prod_{j < i} a_j and R_i = prod_{j > i} a_j, so dL/da_i = g L_i R_i (the reduced
+      dims flattened into one). Written with cumprod, cat and flip, so it is differentiable
+      again, second derivatives across a zero included.
+    """
 
     name = "prod"
     uses_output = True
@@ -123,16 +122,28 @@ class Prod(Function):
         g = g.reshape(self.kept_shape)
         if builtins.all(a.shape[d] == 1 for d in self.dims):
             return g.expand(a.shape)  # one factor per product: its derivative is 1 (even at inf)
-        zero = a._data == 0
-        if not zero.any():
+        if not (a._data == 0).any():
             return g * self.output().reshape(self.kept_shape) / a
-        a1 = where(Tensor._wrap(zero), 1.0, a)  # (see the docstring)
-        p1 = Prod.apply(a1, dims=self.dims, keepdim=True)
-        z = zero.sum(axis=self.dims, keepdims=True)
-        dt = a._data.dtype
-        no_zero = Tensor._wrap((z == 0).astype(dt))
-        the_zero = Tensor._wrap((zero & (z == 1)).astype(dt))
-        return g * (p1 / a1 * no_zero + p1 * the_zero)
+        return g * _others_product(a, self.dims)
+
+
+def _others_product(a: Tensor, dims: tuple) -> Tensor:
+    """prod_{j != i} a_j over ``dims`` for every element i, without dividing (torch's
+    prod_safe_zeros_backward): exclusive running products from both ends."""
+    from .arrange import movedim
+    from .scan import cumprod
+    from .shape import cat
+
+    k = len(dims)
+    last = tuple(range(a.ndim - k, a.ndim))
+    moved = movedim(a, dims, last)
+    lead = moved.shape[:a.ndim - k]
+    n = int(np.prod(moved.shape[a.ndim - k:]))
+    x = moved.reshape(*lead, n)
+    one = Tensor._wrap(np.ones(lead + (1,), a._data.dtype))
+    left = cumprod(cat([one, x[..., :-1]], -1), -1)
+    right = cumprod(cat([one, x.flip(-1)[..., :-1]], -1), -1).flip(-1)
+    return movedim((left * right).reshape(moved.shape), last, dims)
 
 
 class LogSumExp(Function):
@@ -208,10 +219,17 @@ def var(
     *, correction: Any = None,
 ) -> Tensor:
     """Variance sum (x - mean)^2 / (N - correction); correction=1 (Bessel) by default, as in
-    PyTorch. ``unbiased=False`` is the same as correction=0."""
+    PyTorch. ``unbiased=False`` is the same as correction=0.
+
+    Float32 (and float16) inputs are reduced in float64 and the result cast back: the squares
+    of deviations above 1.8e19 would overflow float32, where torch's accumulation does not."""
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     x = lift(input)
+    if x._data.dtype.kind == "f" and x._data.dtype.itemsize < 8:
+        out = var(x.to(np.float64), dim, keepdim=keepdim, correction=correction)
+        with np.errstate(over="ignore"):  # a variance beyond float32's range is inf, as torch
+            return out.to(x._data.dtype)
     dims = normalize_dims("var", dim, x.ndim)
     count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
     centred = sub(x, mean(x, dims, keepdim=True))
@@ -224,8 +242,14 @@ def std(
     input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
     *, correction: Any = None,
 ) -> Tensor:
-    """sqrt(var); its gradient is 0 where std = 0 (a constant input), as in PyTorch."""
-    return _root(var(input, dim, unbiased, keepdim, correction=correction), 2)
+    """sqrt(var); its gradient is 0 where std = 0 (a constant input), as in PyTorch. Float32
+    is reduced in float64, root included (the variance of values near 1e37 overflows float32,
+    their standard deviation does not)."""
+    x = lift(input)
+    if x._data.dtype.kind == "f" and x._data.dtype.itemsize < 8:
+        out = std(x.to(np.float64), dim, unbiased, keepdim, correction=correction)
+        return out.to(x._data.dtype)
+    return _root(var(x, dim, unbiased, keepdim, correction=correction), 2)
 
 
 def _root(s: Tensor, p: float) -> Tensor:

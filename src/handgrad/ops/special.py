@@ -185,10 +185,12 @@ def logit(input: Any, eps: float | None = None) -> Tensor:
         p = clamp(p, eps, 1 - eps)
         return log(p / (1 - p))
     with np.errstate(invalid="ignore"):
-        outside = Tensor._wrap(np.where((p._data < 0) | (p._data > 1), np.nan, 0.0)
-                               .astype(p._data.dtype))
-    # (p - p.detach()) is 0: this adds 0 inside [0, 1] and a NaN gradient outside
-    return log(p / (1 - p)) + (p - p.detach()) * outside
+        out_mask = (p._data < 0) | (p._data > 1)
+    outside = Tensor._wrap(np.where(out_mask, np.nan, 0.0).astype(p._data.dtype))
+    inside = where(Tensor._wrap(out_mask), 0.5, p)  # outside, the log reads a constant
+    # (p - p.detach()) is 0: this adds 0 inside [0, 1], and outside a NaN value and gradient
+    # whose own derivative is 0 (torch's NaN is a constant there too)
+    return log(inside / (1 - inside)) + (p - p.detach()) * outside
 
 
 class Xlogy(Function):
@@ -196,8 +198,8 @@ class Xlogy(Function):
     y < 0 included).
 
     The function is linear in x, so d out / dx = log y, also at x = 0 (where the value is pinned
-    but the slope is not). PyTorch's rule: dL/dx = xlogy(g [x != 0 or y > 0], y), that is g log y
-    except 0 where x = 0 and y <= 0 (log y undefined there) or where g = 0; dL/dy = g x / y."""
+    but the slope is not). PyTorch's rule: dL/dx = xlogy(g, y) (g log y, and 0 where g = 0), set to 0
+    where x = 0 and y <= 0 (log y undefined there); dL/dy = g x / y."""
 
     name = "xlogy"
 
@@ -211,8 +213,8 @@ class Xlogy(Function):
         nx, ny = self.needs_input_grad
         gx = gy = None
         if nx:
-            slope = Tensor._wrap(((x._data != 0) | (y._data > 0)).astype(y._data.dtype))
-            gx = Xlogy.apply(g * slope, y)  # g log y, and exactly 0 where g = 0 (torch)
+            pinned = Tensor._wrap((x._data == 0) & (y._data <= 0))
+            gx = where(pinned, 0.0, Xlogy.apply(g, y))  # xlogy(g, y): exactly 0 where g = 0
         if ny:
             gy = g * x / y
         return gx, gy
@@ -237,7 +239,7 @@ class Hypot(Function):
     """out = sqrt(a^2 + b^2), NumPy's ``hypot``: scaled, so 3e20 and 4e20 in float32 give 5e20,
     not inf (a^2 overflows). A primitive for that reason.
 
-    dL/da = g a / out, dL/db = g b / out (NaN at a = b = 0, as in PyTorch)."""
+    dL/da = g (a / out), dL/db = g (b / out) (NaN at a = b = 0, as in PyTorch)."""
 
     name = "hypot"
     uses_output = True
@@ -249,7 +251,8 @@ class Hypot(Function):
         a, b = self.inputs
         na, nb = self.needs_input_grad
         out = self.output()
-        return (g * a / out if na else None), (g * b / out if nb else None)
+        # a / out first, as torch: g * a could underflow where the ratio is of order 1
+        return (g * (a / out) if na else None), (g * (b / out) if nb else None)
 
 
 def hypot(input: Any, other: Any) -> Tensor:
@@ -346,7 +349,7 @@ class Remainder(Function):
         a, b = self.inputs[0]._data, self.inputs[1]._data
         na, nb = self.needs_input_grad
         with np.errstate(divide="ignore", invalid="ignore"):
-            q = Tensor._wrap(np.floor(a / b))
+            q = Tensor._wrap(np.floor_divide(a, b))  # Python's a // b: -5 // inf = -1, as torch
         return (g if na else None), (-(g * q) if nb else None)
 
 

@@ -29,7 +29,8 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def silu(input: Tensor) -> Tensor:
-    return input * sigmoid(input)
+    """x sigmoid(x), a primitive (``ops.elementwise.Silu``)."""
+    return ops.silu(input)
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -38,7 +39,7 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     takes that branch and gets a NaN gradient, as in torch."""
     x = lift(input)
     pos = x > 0
-    return ops.where(pos, x, (ops.exp(ops.where(pos, 0.0, x)) - 1) * alpha)
+    return ops.where(pos, x, ops.expm1(ops.where(pos, 0.0, x)) * alpha)  # expm1: exact near 0
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -78,7 +79,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         raise ValueError("celu: alpha must not be 0")
     x = lift(input)
     pos = x > 0
-    return ops.where(pos, x, (ops.exp(ops.where(pos, 0.0, x) / alpha) - 1) * alpha)
+    return ops.where(pos, x, ops.expm1(ops.where(pos, 0.0, x) / alpha) * alpha)
 
 
 def softsign(input: Tensor) -> Tensor:
