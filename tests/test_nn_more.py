@@ -130,7 +130,12 @@ def test_dropout2d_on_other_ranks_warns_and_drops_as_torch(shape):
         slices = y.reshape(shape[0] * shape[1], -1)
         assert np.all((slices == 0).all(-1) | (slices == 2.0).all(-1))
         assert 0 < (slices[:, 0] == 0).sum() < len(slices)
-    with pytest.raises(RuntimeError, match="at least 2 dimensions"):
+
+
+def test_dropout2d_on_a_vector_warns_then_refuses_when_training_as_torch():
+    with pytest.warns(UserWarning, match="Received a 1-D input"), \
+            pytest.raises(RuntimeError, match="at least 2 dimensions"):
         hg.nn.functional.dropout2d(hg.ones(3), 0.5)
-    np.testing.assert_array_equal(hg.nn.functional.dropout2d(hg.ones(3), 0.5, training=False)
-                                  .numpy(), np.ones(3))
+    with pytest.warns(UserWarning, match="Received a 1-D input"):
+        out = hg.nn.functional.dropout2d(hg.ones(3), 0.5, training=False)
+    np.testing.assert_array_equal(out.numpy(), np.ones(3))
