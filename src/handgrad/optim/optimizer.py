@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad
-from ..tensor import Tensor, get_default_dtype
+from .._tensor import Tensor, get_default_dtype
 from ..utils.hooks import RemovableHandle
 
 

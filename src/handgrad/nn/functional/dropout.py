@@ -6,7 +6,7 @@ import warnings
 from typing import Any
 
 from ...random import _generator
-from ...tensor import Tensor, lift
+from ..._tensor import Tensor, lift
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
