@@ -146,3 +146,21 @@ def test_setting_a_child_to_none_keeps_its_slot_and_other_values_are_refused_as_
         return slots, list(net._modules), list(net.state_dict())
 
     assert run(hg) == run(torch)
+
+
+def test_module_to_takes_torchs_overloads():
+    def run(lib):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+        dev = lib.device("cpu")
+        out = [m.to(dev) is m, m.to("cpu", lib.float64) is m, m[0].weight.dtype == lib.float64,
+               m.to(device=dev, dtype=lib.float32, non_blocking=True)[1].running_mean.dtype
+               == lib.float32,
+               m.to(lib.zeros(1, dtype=lib.float64))[0].bias.dtype == lib.float64,
+               m[1].num_batches_tracked.dtype == lib.int64]
+        with pytest.raises(TypeError, match="only accepts floating point or complex dtypes"):
+            m.to(lib.int64)
+        return out
+
+    assert run(hg) == run(torch) == [True] * 6
+    with pytest.raises(RuntimeError, match="Module.to: .*CPU"):
+        hg.nn.Linear(1, 1).to("cuda")

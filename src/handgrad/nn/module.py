@@ -253,13 +253,35 @@ class Module:
                     t._version[0] += 1
         return missing, unexpected
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> "Module":
-        """Cast floating parameters and buffers to ``dtype`` (devices are accepted and ignored:
-        handgrad runs on the CPU)."""
-        dtype = kwargs.get("dtype", dtype)
-        if dtype is None or isinstance(dtype, str):
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """torch's overloads: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(tensor)``, with ``non_blocking``/``memory_format`` keywords. Floating parameters
+        and buffers are cast to ``dtype`` (which must be floating, as torch requires); the
+        device must be the CPU (an accelerator raises, naming it), so moving is a no-op."""
+        from ..device import as_device
+
+        dtype = kwargs.pop("dtype", None)
+        where = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"Module.to: unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) or type(a).__name__ == "device":
+                where = a
+            elif isinstance(a, bool):  # to(dtype, non_blocking) positional flag
+                continue
+            elif a is not None:
+                dtype = a
+        as_device(where, "Module.to")
+        if dtype is None:
             return self
         dtype = np.dtype(dtype)
+        if dtype.kind not in "fc":
+            raise TypeError("Module.to: nn.Module.to only accepts floating point or complex "
+                            f"dtypes, but got desired dtype={dtype}")
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():

@@ -1,7 +1,4 @@
-"""(pending: runs once the engine helper's hg.device / device= / .to(device) are merged;
-then rename to port_device.py so the port suite picks it up.)
-
-Device handling as every PyTorch example writes it: pick "cuda" when available, else the
+"""Device handling as every PyTorch example writes it: pick "cuda" when available, else the
 CPU, move the model and each batch with ``.to(device)``, create tensors with ``device=``, and
 the cudnn flags set for reproducibility. handgrad answers: no CUDA, so the CPU."""
 
