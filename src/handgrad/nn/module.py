@@ -300,6 +300,16 @@ class Module:
     def cpu(self) -> "Module":
         return self
 
+    def share_memory(self) -> "Module":
+        """Move every parameter and buffer (and any gradient already there) to shared memory,
+        so that processes started afterwards, forked or spawned, update the same weights
+        (``Tensor.share_memory_``; Hogwild training)."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
+            if t.grad is not None:
+                t.grad.share_memory_()
+        return self
+
     def get_submodule(self, target: str) -> "Module":
         """The sub-module at the dotted path ``target`` ('' is the module itself)."""
         m = self
