@@ -15,6 +15,7 @@ import numpy as np
 from .._tensor_base import TensorBase
 from .grad_mode import (  # read on the hot path without a call; written only by grad_mode
     _anomaly_threads,
+    _grad_off_threads,
     _state,
 )
 
@@ -88,7 +89,7 @@ class Function:
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         fn = cls()
         record = False
-        if cls.differentiable and _state.grad_enabled:
+        if cls.differentiable and (not _grad_off_threads[0] or _state.grad_enabled):
             for t in inputs:
                 if t._requires_grad:
                     record = True

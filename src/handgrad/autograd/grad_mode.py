@@ -25,6 +25,27 @@ class _ThreadState(threading.local):
 
 
 _state = _ThreadState()
+# How many threads have recording off: while none has, the primitives know the mode without a
+# thread-local lookup (a fast path on every operation). Changed under a lock, in the order that
+# keeps it >= 1 whenever some thread's switch is off; written only here.
+_grad_off_threads = [0]
+_count_lock = threading.Lock()
+
+
+def _set_grad_enabled(mode: bool) -> bool:
+    """Set this thread's grad mode; return the previous one."""
+    prev = _state.grad_enabled
+    if mode == prev:
+        return prev
+    if mode:
+        _state.grad_enabled = True
+        with _count_lock:
+            _grad_off_threads[0] -= 1
+    else:
+        with _count_lock:
+            _grad_off_threads[0] += 1
+        _state.grad_enabled = False
+    return prev
 # How many threads have anomaly detection on: the primitives read this plain list first, so that
 # the common case (off everywhere) costs no thread-local lookup per operation. Written only here.
 _anomaly_threads = [0]
@@ -51,9 +72,7 @@ def is_anomaly_enabled() -> bool:
 
 def _swap_grad_enabled(mode: bool) -> bool:
     """Set this thread's grad mode and return the previous one (the engine's cheap save/restore)."""
-    prev = _state.grad_enabled
-    _state.grad_enabled = mode
-    return prev
+    return _set_grad_enabled(mode)
 
 
 def anomaly_node() -> str:
@@ -69,19 +88,18 @@ class set_grad_enabled:
     """
 
     def __init__(self, mode: bool) -> None:
-        self.prev = _state.grad_enabled
         self.mode = bool(mode)
-        _state.grad_enabled = self.mode
+        self.prev = _set_grad_enabled(self.mode)
 
     def __enter__(self) -> None:
         pass
 
     def __exit__(self, *exc: object) -> None:
-        _state.grad_enabled = self.prev
+        _set_grad_enabled(self.prev)
 
     def __call__(self, fn: Callable) -> Callable:
         mode = self.mode
-        _state.grad_enabled = self.prev  # as a decorator it must not change the mode now
+        _set_grad_enabled(self.prev)  # as a decorator it must not change the mode now
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -95,11 +113,10 @@ class _GradModeContext:
     mode = True
 
     def __enter__(self) -> None:
-        self.prev = _state.grad_enabled
-        _state.grad_enabled = self.mode
+        self.prev = _set_grad_enabled(self.mode)
 
     def __exit__(self, *exc: object) -> None:
-        _state.grad_enabled = self.prev
+        _set_grad_enabled(self.prev)
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -133,9 +150,7 @@ class inference_mode(_GradModeContext):
         self.enabled = bool(mode)
 
     def __enter__(self) -> None:
-        self.prev = _state.grad_enabled
-        if self.enabled:
-            _state.grad_enabled = False
+        self.prev = _set_grad_enabled(False) if self.enabled else _state.grad_enabled
 
     def __call__(self, fn: Callable) -> Callable:
         enabled = self.enabled
