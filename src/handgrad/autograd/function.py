@@ -89,7 +89,7 @@ class Function:
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         fn = cls()
         record = False
-        if cls.differentiable and (not _grad_off_threads[0] or _state.grad_enabled):
+        if cls.differentiable and (not _grad_off_threads or _state.grad_enabled):
             for t in inputs:
                 if t._requires_grad:
                     record = True
@@ -107,7 +107,7 @@ class Function:
             out_data = fn.forward(*[t._data for t in inputs], **params)
         if type(out_data) is not np.ndarray:
             out_data = np.asarray(out_data)
-        if _anomaly_threads[0] and _state.anomaly:
+        if _anomaly_threads and _state.anomaly:
             node = _state.anomaly_node
             _check_finite(out_data, f"backward of '{node}'" if node else f"forward of '{cls.name}'")
         # TensorBase._wrap's fields written inline: this is the hottest call of the library, and a

@@ -25,38 +25,38 @@ class _ThreadState(threading.local):
 
 
 _state = _ThreadState()
-# How many threads have recording off: while none has, the primitives know the mode without a
-# thread-local lookup (a fast path on every operation). Changed under a lock, in the order that
-# keeps it >= 1 whenever some thread's switch is off; written only here.
-_grad_off_threads = [0]
-_count_lock = threading.Lock()
+# One entry per thread that has recording off: while the list is empty, the primitives know the
+# mode without a thread-local lookup (a fast path on every operation). append and pop are atomic,
+# and they are ordered so that the list is never empty while some thread's switch is off.
+# Written only here.
+_grad_off_threads: list = []
+# Likewise one entry per thread that has anomaly detection on.
+_anomaly_threads: list = []
 
 
 def _set_grad_enabled(mode: bool) -> bool:
     """Set this thread's grad mode; return the previous one."""
     prev = _state.grad_enabled
-    if mode == prev:
-        return prev
-    if mode:
-        _state.grad_enabled = True
-        with _count_lock:
-            _grad_off_threads[0] -= 1
-    else:
-        with _count_lock:
-            _grad_off_threads[0] += 1
-        _state.grad_enabled = False
+    if mode != prev:
+        if mode:
+            _state.grad_enabled = True
+            _grad_off_threads.pop()
+        else:
+            _grad_off_threads.append(None)
+            _state.grad_enabled = False
     return prev
-# How many threads have anomaly detection on: the primitives read this plain list first, so that
-# the common case (off everywhere) costs no thread-local lookup per operation. Written only here.
-_anomaly_threads = [0]
 
 
 def _set_anomaly(mode: bool) -> bool:
-    """Set this thread's anomaly mode, keep the count of threads with it on; return the previous."""
+    """Set this thread's anomaly mode; return the previous one."""
     prev = _state.anomaly
     if mode != prev:
-        _anomaly_threads[0] += 1 if mode else -1
-        _state.anomaly = mode
+        if mode:
+            _anomaly_threads.append(None)
+            _state.anomaly = True
+        else:
+            _state.anomaly = False
+            _anomaly_threads.pop()
     return prev
 
 
