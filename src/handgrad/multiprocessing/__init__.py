@@ -17,7 +17,7 @@ from __future__ import annotations
 import multiprocessing as _mp
 from multiprocessing import *  # noqa: F401,F403
 
-from .shared import is_shared, share_memory_  # noqa: F401
+from .._shared_memory import is_shared, share_memory_  # noqa: F401
 from .spawn import (  # noqa: F401
     ProcessContext, ProcessExitedException, ProcessRaisedException, spawn, start_processes,
 )

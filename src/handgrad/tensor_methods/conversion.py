@@ -104,14 +104,14 @@ class ConversionMethods(_Base):
         return ops.sparse_coo.to_sparse(self)
 
     def share_memory_(self) -> Tensor:
-        """Move the data to shared memory, in place (``multiprocessing/shared.py``)."""
+        """Move the data to shared memory, in place (``_shared_memory.py``)."""
         # imported here: the engine does not load the multiprocessing machinery until asked
-        from ..multiprocessing.shared import share_memory_
+        from .._shared_memory import share_memory_
 
         return share_memory_(self)
 
     def is_shared(self) -> builtins.bool:
-        from ..multiprocessing.shared import is_shared
+        from .._shared_memory import is_shared
 
         return is_shared(self)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor_base import TensorBase as Tensor
+from ._tensor_base import TensorBase as Tensor
 
 
 class _Segment(shared_memory.SharedMemory):
