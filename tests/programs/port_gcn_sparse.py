@@ -58,7 +58,7 @@ class GCN(nn.Module):
 
 def main():
     torch.manual_seed(0)
-    device = torch.device("cpu")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     adj, features, labels = make_graph()
     adj_t = normalized_adjacency(adj).to(device)
     x = torch.tensor(features).to(device)

@@ -85,7 +85,7 @@ def main():
     x_test, y_test = x[8000:], y[8000:]
 
     mp.set_start_method("spawn", force=True)
-    device = torch.device("cpu")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = fresh_model().to(device)
     model.share_memory()  # gradients are allocated lazily, so they are not shared here
     before = model.fc1.weight.detach().clone()

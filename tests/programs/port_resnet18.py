@@ -95,7 +95,7 @@ def main():
     with torch.no_grad():
         model.fc.weight.copy_(torch.tensor(rng.normal(0, 0.05, (10, 512)), dtype=torch.float32))
         model.fc.bias.zero_()
-    device = torch.device("cpu")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = model.to(device)
     x = torch.tensor(rng.standard_normal((2, 3, 64, 64)), dtype=torch.float32, device=device)
 
