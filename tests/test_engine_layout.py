@@ -20,6 +20,7 @@ SRC = Path(hg.__file__).resolve().parent
 LAYERS = [
     ["dtypes", "device"],
     ["_tensor_base"],
+    ["_shared_memory"],
     ["autograd.grad_mode", "autograd.function", "autograd.engine", "autograd"],
     ["ops.*", "ops"],
     ["composed.*", "composed"],
