@@ -211,8 +211,11 @@ def run(L: _Lib, x: np.ndarray, steps: list, g: np.ndarray | None = None, seed: 
                 # each step's upstream gradient is the gradient at the next step's input
                 res.inter = [(res.inter[i][0], res.inter[i + 1][1] if i + 1 < len(inputs) else g)
                              for i in range(len(inputs))]
-            terms = [(a * L.c(r.standard_normal(tuple(a.shape)).astype(L.np(a).dtype))).sum()
-                     for a in grads if a is not None and a.requires_grad]
+            # one direction v per leaf, drawn whether or not its gradient exists, so that both
+            # libraries contract the same v with each gradient
+            vs = [r.standard_normal(tuple(t.shape)) for t in leaves]
+            terms = [(a * L.c(v.astype(L.np(a).dtype))).sum()
+                     for a, v in zip(grads, vs) if a is not None and a.requires_grad]
             if not terms:
                 res.grads2 = [None] * len(leaves)
                 return res
