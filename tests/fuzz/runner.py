@@ -458,6 +458,22 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
     reason = accepted.match(name, params, x, what, hv, tv, b, g)
     if reason:
         return Finding("accepted", what, name, params, x, detail, prog, reason)
+    # element by element: the elements an accepted difference explains are set aside, and the
+    # rest (if any) go on to the checks below
+    explained = []
+    rest = b.copy()
+    for pos in ([()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:200]):
+        one = np.zeros(b.shape, bool)
+        one[pos] = True
+        r1 = accepted.match(name, params, x, what, hv, tv, one, g)
+        if r1:
+            rest[pos] = False
+            explained.append(r1)
+    if explained and not rest.any() and int(b.sum()) <= 200:
+        return Finding("accepted", what, name, params, x, detail, prog,
+                       " + ".join(sorted(set(explained))))
+    if explained and rest.any():
+        b = rest
     finite_in = all(np.isfinite(a).all() for a in [x, g if what != "forward" else None,
                                                    *params.values()]
                     if isinstance(a, np.ndarray) and a.dtype.kind == "f")
@@ -479,7 +495,10 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
         pp = {kk: (_perturb(r, v, side) if kk in GRAD_KEYS and isinstance(v, np.ndarray) else v)
               for kk, v in params.items()}
         hp, tp, diffs = _local(xp, (name, pp), g, prog.seed, prog.dtype)
-        if diffs or tp.error:
+        mine = [m for w, j, m in diffs if w == what and j == i]
+        persists = any(isinstance(m, str) or (m & b).any() for m in mine) if mine else \
+            any(w == "forward" for w, _, _ in diffs)  # (only the elements still unexplained)
+        if persists or tp.error:
             return Finding("defect", what, name, params, x, detail, prog, "persists under perturbation")
         v = _values(tp, what, i)
         if v is None or v.shape != lo.shape:
