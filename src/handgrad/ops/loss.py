@@ -1,5 +1,6 @@
-"""The negative log-likelihood loss as a fused primitive: composing it from gather, multiply,
-sum and divide costs eight graph nodes per training step for what is one scatter in backward."""
+"""Fused loss primitives. The negative log-likelihood: composing it from gather, multiply, sum
+and divide costs eight graph nodes per training step for what is one scatter in backward. Binary
+cross-entropy: the composition's gradient is NaN at p = 0 and 1 (see ``BinaryCrossEntropy``)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,32 @@ class NllLoss(Function):
                 vals = where(Tensor._wrap(self.ignored), 0.0, vals)
         # (n, y_n) pairs are distinct, so the scatter needs no accumulation.
         return IndexAccumulate.apply(vals, index=self.index, shape=self.shape, accumulate=False)
+
+
+class BinaryCrossEntropy(Function):
+    """out = -[y log p + (1 - y) log(1 - p)] element-wise, each log clamped at -100 (PyTorch's
+    convention, so p = 0 or 1 gives a finite loss).
+
+    dL/dp = g (p - y) / max(p (1 - p), 1e-12) and dL/dy = g (log(1 - p) - log p) (not clamped,
+    so +-inf at p = 0 or 1): PyTorch's formulas. A fused primitive because the composition's
+    gradient at p = 0 or 1 is the clamp's selected 0 divided by log's p = 0: 0 / 0 = NaN, where
+    torch's is finite (a sigmoid saturated to exactly 1 is everyday input)."""
+
+    name = "binary_cross_entropy"
+
+    def forward(self, p, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lp = np.maximum(np.log(p), -100)
+            lq = np.maximum(np.log1p(-p), -100)
+        return -(y * lp + (1 - y) * lq)
+
+    def backward(self, g):
+        from .elementwise import clamp, log, log1p  # (elementwise imports this module's users)
+
+        p, y = self.inputs
+        np_, ny = self.needs_input_grad
+        gp = g * ((p - y) / clamp(p * (1 - p), min=1e-12)) if np_ else None
+        gy = None
+        if ny:
+            gy = g * (log1p(-p) - log(p))  # not clamped: torch's target gradient
+        return gp, gy

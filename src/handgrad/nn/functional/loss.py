@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import ops
 from ...ops import log_softmax, softplus
-from ...ops.loss import NllLoss
+from ...ops.loss import BinaryCrossEntropy, NllLoss
 from ...tensor import Tensor, lift
 from .distance import pairwise_distance
 
@@ -163,7 +163,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _same_shape("binary_cross_entropy", p, y)
     if p._data.size and (p._data.min() < 0 or p._data.max() > 1):
         raise RuntimeError("binary_cross_entropy: all elements of input should be in [0, 1]")
-    loss = -(y * ops.clamp(ops.log(p), min=-100.0) + (1 - y) * ops.clamp(ops.log(1 - p), min=-100.0))
+    loss = BinaryCrossEntropy.apply(p, y)  # fused: a finite gradient at p = 0 and 1, as torch
     if weight is not None:
         loss = loss * lift(weight, p)
     return _reduce("binary_cross_entropy", loss, reduction)
@@ -191,11 +191,14 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     x, y = lift(input), lift(target, lift(input))
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    d = (x - y).abs()
+    diff = x - y
+    d = diff.abs()
     if beta == 0:
         return _reduce("smooth_l1_loss", d, reduction)
     near = d < beta
-    dn = ops.where(near, d, 0.0)  # the quadratic reads d only where selected (finite gradient)
+    # the quadratic reads the signed difference (its curvature survives at d = 0, where |d|'s
+    # derivative is 0), and only where it is selected (a finite gradient elsewhere)
+    dn = ops.where(near, diff, 0.0)
     return _reduce("smooth_l1_loss", ops.where(near, dn * dn * (0.5 / beta), d - 0.5 * beta),
                    reduction)
 
@@ -207,9 +210,10 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     x, y = lift(input), lift(target, lift(input))
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    d = (x - y).abs()
+    diff = x - y
+    d = diff.abs()
     near = d <= delta
-    dn = ops.where(near, d, 0.0)  # the quadratic reads d only where selected (finite gradient)
+    dn = ops.where(near, diff, 0.0)  # signed, and read only where selected (see smooth_l1_loss)
     return _reduce("huber_loss", ops.where(near, dn * dn * 0.5, (d - 0.5 * delta) * delta),
                    reduction)
 
