@@ -136,12 +136,16 @@ class _Windows:
             np.copyto(same, g)
             g = same
         hit = np.empty_like(arg, dtype=bool)
+        # g is placed where its window's maximum is, never multiplied by the 0/1 mask: an
+        # infinite g must leave exact zeros at the other positions (0 * inf = NaN)
         for t, sl in enumerate(self.slices):
             np.equal(arg, t, out=hit)
+            dst = gxp[sl]
             if self.disjoint:
-                np.multiply(g, hit, out=gxp[sl])
+                dst[...] = 0
+                np.copyto(dst, g, where=hit)
             else:
-                gxp[sl] += g * hit
+                np.add(dst, g, out=dst, where=hit)
         return gxp
 
 
