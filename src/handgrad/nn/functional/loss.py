@@ -99,6 +99,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if label_smoothing:
             y = y * (1 - label_smoothing) + label_smoothing / c
         terms = logp * y if wt is None else logp * y * _class_view(wt, x.ndim)
+        if reduction == "sum":  # torch negates the total (an empty batch gives -0.0)
+            return -terms.sum()
         return _reduce("cross_entropy", -terms.sum(dim), reduction)
     nll = nll_loss(logp, y, weight, ignore_index, reduction)
     if not label_smoothing:
