@@ -353,15 +353,22 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
         reason = accepted.match("<program>", {}, prog.x, what, hv, tv, b)
         if reason:
             return Finding("accepted", what, None, None, None, _detail(diff), prog, reason)
+    finite_in = all(np.isfinite(a).all() for a in [prog.x] + [v for _, p in prog.steps
+                                                              for v in p.values()]
+                    if isinstance(a, np.ndarray) and a.dtype.kind == "f")
     with np.errstate(invalid="ignore"):
         if (~np.isfinite(hv[b]) & ~np.isfinite(tv[b])).all():
             return Finding("accepted", what, None, None, None, _detail(diff), prog,
                            "nonfinite_either_way")
-        nan_inside = any(xk is not None and xk.dtype.kind == "f" and np.isnan(xk).any()
-                         for xk, _ in (t.inter or []))
+        if finite_in and (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():
+            return Finding("accepted", what, None, None, None, _detail(diff), prog,
+                           "torch_overflows")
+        nan_inside = any(a is not None and a.dtype.kind == "f" and not np.isfinite(a).all()
+                         for pair in (t.inter or []) for a in pair)
         if nan_inside and (hv[b] == 0).all() and np.isnan(tv[b]).all():
-            # a NaN inside the program reaches torch's gradient through a zero derivative
-            # (multiplied: 0 * NaN); handgrad's selecting backwards keep the exact 0
+            # an inf or NaN inside the program (a value or a gradient) reaches torch's
+            # gradient through a zero derivative (multiplied: 0 * inf); handgrad's selecting
+            # backwards keep the exact 0
             return Finding("accepted", what, None, None, None, _detail(diff), prog,
                            "torch_multiplies_by_mask")
         if any(n in ZERO_GRADIENT_OPS for n, _ in prog.steps) and (hv[b] == 0).all() and \
