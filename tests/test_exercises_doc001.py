@@ -275,3 +275,18 @@ def test_001_q7e_nonuniform_sampling():
     X, y = rng.standard_normal((3, 5)), rng.standard_normal(3)
     np.testing.assert_allclose(v.computed["theta"], np.linalg.pinv(X) @ y, atol=1e-8)
     assert v.verdict == CONSISTENT
+
+
+def test_001_q7d_ii_ea_lines():
+    """The E[A] line as transcribed ('... X~ + X~^T E[x x^T] ...') is not a well-formed product;
+    read with X~^T X~ for 'X~ + X~^T', the student's chain of lines holds."""
+    e = ex.get("001-q7d-ii-contraction-bound")
+    slot = next(s for s in doc001.Q7DII_SLOTS if s.key == "E[A] lines")
+    ctx = Context(e, e.params)
+    lines = doc001.student("001-q7d-ii-contraction-bound", "E[A] lines")
+    res = grade_slot(slot, ctx, lines)
+    assert res.status == "fail" and "'@' of shapes (3,) and (1, 3) does not match" in res.evidence
+    fixed = ["-4*alpha*(e @ Xt.T @ Xt @ H @ e)"] + lines[1:]
+    assert grade_slot(slot, ctx, fixed).status == "pass"
+    assert grade_slot(slot, ctx, fixed[:2] + ["<= -8*lambda_min*alpha*J"]).status == "fail"
+

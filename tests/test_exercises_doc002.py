@@ -196,6 +196,9 @@ def test_002_a9_normalized_linear_backprop():
     np.testing.assert_allclose(res.value["dL/db"], b.grad.numpy(), atol=1e-12)
     v = run("002-a9-normalized-linear-backprop")
     assert v.verdict == "disagree" and "[eq. (23): agrees]" in v.evidence
+    # computed, not fixed: with one row, eq. (22)'s free j and eq. (24)'s sum are harmless
+    v = run("002-a9-normalized-linear-backprop", m=1)
+    assert v.verdict == "agree" and "DISAGREES" not in v.evidence
 
 
 def test_002_a10_vae_sigma():

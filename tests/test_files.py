@@ -19,10 +19,9 @@ def test_atomic_write_replaces_or_leaves_the_old_file(tmp_path):
     path = tmp_path / "a.txt"
     with atomic_write(path, "w") as f:
         f.write("old")
-    with pytest.raises(RuntimeError, match="interrupted"):
-        with atomic_write(path, "w") as f:
-            f.write("half of the new")
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError, match="interrupted"), atomic_write(path, "w") as f:
+        f.write("half of the new")
+        raise RuntimeError("interrupted")
     assert path.read_text() == "old"
     assert os.listdir(tmp_path) == ["a.txt"]  # no temporary file left behind
     with atomic_write(path) as f:

@@ -125,6 +125,30 @@ def test_a_formula_right_on_the_document_instance_only_fails():
     assert res.status == "pass"
 
 
+def test_bad_answers_are_errors_of_their_slot_only():
+    e = ex.get("001-q7c-rescaled-limit")
+    ctx = Context(e, e.params)
+    thetabar, theta = slots_of(e)
+    assert grade_slot(thetabar, ctx, [1, 2]).status == "error"
+    assert "expected shape (3,), got shape (2,)" in grade_slot(thetabar, ctx, [1, 2]).evidence
+    assert grade_slot(thetabar, ctx, "[1, 1, 1] / 3").status == "pass"  # an expression of numbers
+    assert grade_slot(thetabar, ctx, "[1, 1, 1] /").status == "error"
+    assert grade_slot(thetabar, ctx, None).status == "unanswered"
+    e = ex.get("000-a3b2-bias-corrected-ewa")
+    choice = slots_of(e)[0]
+    ctx = Context(e, e.params)
+    assert grade_slot(choice, ctx, "yes").status == "pass"
+    assert grade_slot(choice, ctx, "no").status == "fail"
+    assert "choose one of 'yes', 'no'" in grade_slot(choice, ctx, "maybe").evidence
+    e = ex.get("000-a2a-drawn-at-least-once")
+    prob, limit = slots_of(e)
+    ctx = Context(e, e.params)
+    assert grade_slot(prob, ctx, "1 - (1 - 1/n)^n").status == "pass"
+    res = grade_slot(prob, ctx, "1 - exp(-1)")  # the limit, not the probability at n
+    assert res.status == "fail" and "wrong on the document's instance (n = 100)" in res.evidence
+    assert grade_slot(limit, ctx, "1 - exp(-1)").status == "pass"
+
+
 def test_backprop_slots_name_the_wrong_components_one_based():
     e = ex.get("000-a1-scan-backprop")
     slot = slots_of(e)[0]

@@ -50,3 +50,15 @@ def test_layer_lives_where_torch_keeps_it(name):
     # torch.nn.modules.<file> and handgrad.nn.<file> name the same file.
     theirs = getattr(torch.nn, name).__module__.rsplit(".", 1)[1]
     assert getattr(hg.nn, name).__module__ == f"handgrad.nn.{theirs}"
+
+
+@pytest.mark.parametrize("name, args", [
+    ("TransformerEncoderLayer", (8, 2, 16)), ("TransformerDecoderLayer", (8, 2, 16)),
+    ("BatchNorm1d", (4,)), ("GroupNorm", (2, 4)), ("InstanceNorm1d", (4,)), ("LayerNorm", (4,)),
+    ("Conv2d", (2, 3, 3)), ("ConvTranspose3d", (2, 3, 3)), ("Sequential", ()),
+])
+def test_shared_constructors_keep_torchs_keys(name, args):
+    # Layers built through shared helpers register their parts in torch's order.
+    ours, theirs = getattr(hg.nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]

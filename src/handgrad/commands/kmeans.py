@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from ..cluster.plots import plot_movement
 from ..threads import limit_threads
 from . import common as util
 from .common import CommandError
@@ -177,25 +178,3 @@ def _pictures(model, sizes, majority, runs, how, args, out) -> dict[str, str]:
         files["centre movement"] = str(plot_movement(runs, out / "kmeans_movement.png",
                                                      f"online k-means on {args.data}, k={args.k}"))
     return files
-
-
-def plot_movement(runs: dict[str, dict], path, title: str):
-    """The movement of all centres over each pass, one line per learning rate, log scale."""
-    from ..plots import _figure, _save
-
-    fig = _figure(7, 4.5)
-    from matplotlib.ticker import MaxNLocator
-
-    ax = fig.add_subplot()
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for name, run in runs.items():
-        shifts = np.asarray(run["epoch_shifts"], dtype=np.float64)
-        shown = np.where(shifts > 0, shifts, np.nan)  # a pass that moved nothing: no point
-        ax.semilogy(np.arange(1, len(shifts) + 1), shown, "-o", markersize=3,
-                    label=f"rate {name} (inertia {run['inertia']:.1f})")
-    ax.set_xlabel("pass over the data")
-    ax.set_ylabel("movement of the centres over the pass")
-    ax.set_title(title)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    return _save(fig, path)

@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from ..calibration.plots import plot_priors
 from ..threads import limit_threads
 from . import common as util
 from .common import CommandError
@@ -62,7 +63,7 @@ def train_classifier(x: np.ndarray, y: np.ndarray, classes: int, steps: int, lr:
     from ..models import softmax_regression
     from ..nn import functional as F
     from ..random import manual_seed
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     manual_seed(seed)
     model = softmax_regression(x.shape[1], classes)
@@ -82,7 +83,7 @@ def posteriors(model, x: np.ndarray) -> np.ndarray:
     """p(y|x) (N, K) as float64, rows summing to 1."""
     from ..autograd import no_grad
     from ..ops import softmax
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     with no_grad():
         p = softmax(model(Tensor._wrap(x.astype(np.float32))), dim=1).numpy()
@@ -178,27 +179,3 @@ def run(args: argparse.Namespace) -> int:
               "prior_error": error}
     util.write_report(out, "prior_shift.json", report, files)
     return 0
-
-
-def plot_priors(train_prior: np.ndarray, true_prior: np.ndarray, estimated: np.ndarray, path,
-                title: str):
-    """Grouped bars per class: the training prior, the true new prior and the EM estimate."""
-    from ..plots import _figure, _save
-
-    k = len(true_prior)
-    fig = _figure(max(6.0, 0.7 * k + 2), 4.5)
-    ax = fig.add_subplot()
-    width = 0.27
-    positions = np.arange(k)
-    for i, (values, label, colour) in enumerate((
-            (train_prior, "training prior p(y)", "0.7"),
-            (true_prior, "true new prior p*(y)", "tab:blue"),
-            (estimated, "EM estimate", "tab:orange"))):
-        ax.bar(positions + (i - 1) * width, values, width, label=label, color=colour)
-    ax.set_xticks(positions, [str(c) for c in range(k)])
-    ax.set_xlabel("class")
-    ax.set_ylabel("prior probability")
-    ax.set_title(title, fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend()
-    return _save(fig, path)

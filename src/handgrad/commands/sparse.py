@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from ..sparse.plots import plot_gaps
 from ..threads import limit_threads
 from . import common as util
 
@@ -178,31 +179,5 @@ def _pictures(atoms, usage, lasso, what, args, out) -> dict[str, str]:
         atoms[order], [f"used by {usage[k]}" for k in order], out / "sparse_atoms.png",
         f"{len(atoms)} atoms learned from {what}, alpha {args.alpha:g} (most used first; "
         f"red > 0 > blue)", cmap="RdBu_r", symmetric=True, columns=8))}
-    files["ISTA vs FISTA"] = str(plot_gaps(lasso, out / "sparse_lasso.png"))
+    files["ISTA vs FISTA"] = str(plot_gaps(lasso, out / "sparse_lasso.png", LASSO_SHAPE))
     return files
-
-
-def plot_gaps(lasso: dict, path):
-    """F(x_k) - F* per iteration for ISTA and FISTA on a log scale, with their guarantees."""
-    from ..plots import _figure, _save
-
-    fig = _figure(7, 4.5)
-    ax = fig.add_subplot()
-    colours = {"ISTA": "tab:blue", "FISTA": "tab:orange"}
-    for name, gap in lasso["gaps"].items():
-        k = np.arange(len(gap))
-        shown = np.where(gap > 0, gap, np.nan)  # F* reached to rounding: no point on a log scale
-        ax.semilogy(k, shown, color=colours[name], label=name)
-        kk = k[1:]
-        bound = (lasso["bounds"][name] / (2 * kk) if name == "ISTA"
-                 else lasso["bounds"][name] / (kk + 1) ** 2)
-        rule = "L||x*||²/(2k)" if name == "ISTA" else "2L||x*||²/(k+1)²"
-        ax.semilogy(kk, bound, "--", color=colours[name], alpha=0.6, label=f"{name} bound {rule}")
-    m, n = LASSO_SHAPE
-    ax.set_xlabel("iteration k")
-    ax.set_ylabel("F(x_k) - F*")
-    ax.set_title(f"Lasso, A {m}x{n} with correlated columns, lam = {lasso['lam']:.3g}",
-                 fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    return _save(fig, path)

@@ -155,7 +155,8 @@ class Verdict:
             "derivation": self.parts.get("derivation", NO_CLAIM),
             "evidence": self.evidence, "claims": jsonable(self.findings),
             "notes": list(self.notes), "checks": jsonable(self.checks),
-            "params": jsonable(self.params), **jsonable(self.explanation),
+            "params": jsonable(self.params), "seconds": round(self.seconds, 3),
+            **jsonable(self.explanation),
         }
 
     def disagreements(self) -> str:

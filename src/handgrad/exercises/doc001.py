@@ -37,6 +37,13 @@ ANSWER_FILE = Path(__file__).with_name("answers") / "001_student.json"
 _ANSWERS = json.loads(ANSWER_FILE.read_text(encoding="utf-8"))["exercises"]
 
 
+def _join(*parts: str) -> str:
+    """Derivation texts written at different indentations, joined as paragraphs."""
+    import textwrap
+
+    return "\n".join(textwrap.dedent(p).strip() for p in parts)
+
+
 def student(ex_id: str, key: str):
     """The student's answer to slot ``key`` of exercise ``ex_id`` (from ``ANSWER_FILE``)."""
     entry = _ANSWERS[ex_id]["slots"][key]
@@ -192,10 +199,10 @@ Q1C_SLOTS = [_kernel_slot("A 2x2 kernel (a list of 2 rows) that detects diagonal
     params=dict(kernel=[[1, 1, 1], [0, 0, 0], [-1, -1, -1]], size=24),
     claims=_claims("001-q1b-horizontal-edge-kernel", Q1B_SLOTS),
     slots=Q1B_SLOTS,
-    derivation=_KERNEL_DERIVATION + """
+    derivation=_join(_KERNEL_DERIVATION, """
         The student's kernel (Prewitt's) is a difference of row sums across rows: m = (-6, 0),
         normal to horizontal edges; its entries sum to 0.
-    """,
+    """),
 )
 def horizontal_kernel(kernel, size) -> Result:
     return _kernel_result(kernel, size)
@@ -206,12 +213,12 @@ def horizontal_kernel(kernel, size) -> Result:
     params=dict(kernel=[[0, 1], [-1, 0]], size=24),
     claims=_claims("001-q1c-diagonal-edge-kernel", Q1C_SLOTS),
     slots=Q1C_SLOTS,
-    derivation=_KERNEL_DERIVATION + """
+    derivation=_join(_KERNEL_DERIVATION, """
         The student's kernel (one of Roberts' cross) computes x[i, j+1] - x[i+1, j], a difference
         along the anti-diagonal: m = (-1, 1), so it responds most to edges running along the main
         diagonal (\\), not at all to edges along the anti-diagonal (/), and half as strongly (in
         energy) to horizontal and vertical edges.
-    """,
+    """),
 )
 def diagonal_kernel(kernel, size) -> Result:
     return _kernel_result(kernel, size)
@@ -796,11 +803,11 @@ Q7A_SLOTS = [value_slot("theta", "The vector theta SGD converges to (numbers, or
     params=dict(x=[1, 0.1, 0.01], y=1.0, steps=300),
     claims=_claims("001-q7a-sgd-limit", Q7A_SLOTS),
     slots=Q7A_SLOTS,
-    derivation=_Q7_DERIV + """
+    derivation=_join(_Q7_DERIV, """
         M = I: theta* = y x / ||x||^2, the minimum-norm solution. Computed with hg.optim.SGD.
         (The student's intermediate line replaces x x^T theta by ||x||^2 theta, true only on the
         line theta = t x, which is where the iterates stay.)
-    """,
+    """),
 )
 def sgd_limit(x, y, steps) -> Result:
     import handgrad as hg
@@ -844,12 +851,12 @@ Q7B_SLOTS = [
     params=dict(x=[1, 0.1, 0.01], y=1.0, lr=0.01, steps=3000),
     claims=_claims("001-q7b-preconditioned-limit", Q7B_SLOTS),
     slots=Q7B_SLOTS,
-    derivation=_Q7_DERIV + """
+    derivation=_join(_Q7_DERIV, """
         The mean squared gradient of coordinate i is 4 (y - x . theta)^2 x_i^2, so
         M = diag(1/|x_i|) up to a common factor and M x = sign(x): theta* = y sign(x) / sum |x_i|
         = [1, 1, 1] / 1.11. Computed with hg.optim.PreconditionedSGD('rms', eps=0), the running
         version of the per-epoch M (with one data point an epoch is one step).
-    """,
+    """),
 )
 def preconditioned_limit(x, y, lr, steps) -> Result:
     import handgrad as hg
@@ -1126,6 +1133,9 @@ Q7DII_SLOTS = [
     params=dict(X=[[1, 0.1, 0.01]], p=[1.0], alpha=0.1, theta=[0, 0, 0]),
     claims=_claims("001-q7d-ii-contraction-bound", Q7DII_SLOTS, instance_only=False),
     slots=Q7DII_SLOTS,
+    note="The E[A] line is transcribed as written, (theta_t - theta*)^T Xt + Xt^T E[x x^T] "
+         "(theta_t - theta*), which is not a well-formed product; read as (theta_t - theta*)^T "
+         "Xt^T Xt E[x x^T] (theta_t - theta*), the student's lines that follow hold.",
     derivation="""
         SGD step on point i: e' = (I - 2 alpha x_i x_i^T) e (e = theta - theta*,
         y_i = x_i^T theta*). With H = Xt^T Xt = E[x x^T]:

@@ -176,10 +176,11 @@ A2_SLOTS = [vjp_slot(f"dL/d{name}", f"dL/d{name} in terms of g, x, a, b (a NumPy
 
 @exercise(
     "002-a2-backprop",
-    params=dict(x=[1, 2, 0, -1, 3, 1], g=[1, 2, -1, 1], a=2, b=1, N=9, seed=0),
+    params=dict(x=[1, 2, 0, -1, 3, 1], g=[1, 2, -1, 1], a=2, b=1, N=None, seed=0),
     slots=A2_SLOTS,
-    note="The instance is x, g, a, b (small integers, to follow by hand; --set g=1,2,3,4). "
-         "With x=null and g=null, a random instance of length N from seed.",
+    note="The instance is x, g, a, b (small integers, to follow by hand; --set g=1,2,3,4), "
+         "N, if given, cuts x to its first N entries (g to N-2). With x=null and g=null, a "
+         "random instance of length N (default 9) from seed.",
     claims=[
         vjp_claim(a2_correct, "dL/db = sum_i g_i, dL/da = sum_i g_i (x_i + x_{i+2})",
                   SOLUTION + ", eqs. (4), (5)", ["dL/dx", "dL/da", "dL/db"], label="eqs. (4), (5)",
@@ -204,8 +205,13 @@ A2_SLOTS = [vjp_slot(f"dL/d{name}", f"dL/d{name} in terms of g, x, a, b (a NumPy
 )
 def backprop_a2(x, g, a, b, N, seed) -> Result:
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(N) if x is None else np.asarray(x, dtype=np.float64).ravel()
-    g = rng.standard_normal(len(x) - 2) if g is None else np.asarray(g, np.float64).ravel()
+    # N (when given) cuts x to its first N entries and g to N-2; null: their own lengths (or 9)
+    x = rng.standard_normal(N or 9) if x is None else np.asarray(x, np.float64).ravel()[:N]
+    g = rng.standard_normal(len(x) - 2) if g is None else \
+        np.asarray(g, np.float64).ravel()[:None if N is None else max(N - 2, 0)]
+    if N is not None and len(x) != N:
+        raise ValueError(f"002-a2-backprop: N = {N} but the given x has {len(x)} entries: set "
+                         f"x and g to null for a random instance of that length, or give them")
     if len(x) < 3 or g.shape != (len(x) - 2,):
         raise ValueError(f"002-a2-backprop: y has N-2 = {len(x) - 2} entries, so g needs "
                          f"{len(x) - 2}; got {g.size} (x has N = {len(x)})")
@@ -976,11 +982,12 @@ A9_SLOTS = [vjp_slot(f"dL/d{name}", f"dL/d{name} in terms of g, x, W, b (NumPy; 
 @exercise(
     "002-a9-normalized-linear-backprop",
     params=dict(x=[1, 2], W=[[3, 4], [1, 0], [0, 2], [0, -3]], b=[1, 0, -1, 2],
-                g=[1, 2, -1, 1], m=3, n=4, seed=0),
+                g=[1, 2, -1, 1], m=None, n=None, seed=0),
     slots=A9_SLOTS,
     note="The instance is x, W, b, g (small integers with integer row norms 5, 1, 2, 3, to "
-         "follow by hand; --set g=1,2,3,4). With x, W, b, g null, a random m x n instance from "
-         "seed.",
+         "follow by hand; --set g=1,2,3,4); m and n, if given, keep the first m rows and n "
+         "columns (--set m=1: one output). With x, W, b, g null, a random m x n instance "
+         "(default 3 x 4) from seed.",
     claims=[
         statement_claim("dL/db_i = g_i dy_i/db_i = g_j / ||w_j||", _eq22_check(),
                         SOLUTION + ", eq. (22)", label="eq. (22)"),
@@ -998,10 +1005,16 @@ A9_SLOTS = [vjp_slot(f"dL/d{name}", f"dL/d{name} in terms of g, x, W, b (NumPy; 
 )
 def normalized_linear_backprop(x, W, b, g, m, n, seed) -> Result:
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(n) if x is None else np.asarray(x, dtype=np.float64).ravel()
-    w = rng.standard_normal((m, len(x))) if W is None else np.asarray(W, dtype=np.float64)
-    b = rng.standard_normal(len(w)) if b is None else np.asarray(b, dtype=np.float64).ravel()
-    g = rng.standard_normal(len(w)) if g is None else np.asarray(g, dtype=np.float64).ravel()
+    # given arrays are cut to the first m rows and n columns, so --set m=1 is a one-row layer
+    x = rng.standard_normal(n or 4) if x is None else np.asarray(x, np.float64).ravel()[:n]
+    w = rng.standard_normal((m or 3, len(x))) if W is None else \
+        np.asarray(W, dtype=np.float64)[:m, :n]
+    b = rng.standard_normal(len(w)) if b is None else np.asarray(b, np.float64).ravel()[:m]
+    g = rng.standard_normal(len(w)) if g is None else np.asarray(g, np.float64).ravel()[:m]
+    if (m is not None and len(w) != m) or (n is not None and w.shape[1] != n):
+        raise ValueError(f"002-a9-normalized-linear-backprop: m = {m}, n = {n} but the given W "
+                         f"has only {w.shape[0]} x {w.shape[1]}: set W, x, b, g to null for a "
+                         f"random instance of that size, or give them")
     if w.ndim != 2 or w.shape[1] != len(x) or b.shape != (len(w),) or g.shape != (len(w),):
         raise ValueError(f"002-a9-normalized-linear-backprop: W must be m x n with n = "
                          f"len(x) = {len(x)}, and b, g of length m; got W {w.shape}, b "

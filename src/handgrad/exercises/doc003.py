@@ -7,6 +7,7 @@ import numpy as np
 
 from . import exercise
 from .base import Finding, Result, fmt, render
+from .grading import choice_slot, text_slot
 from .claims import statement_claim
 
 SOLUTION = "official solution"
@@ -264,6 +265,10 @@ def _not_determined_check(r: Result, p: dict) -> Finding:
 @exercise(
     "003-p3c-second-moment-from-mean",
     params=dict(),
+    slots=[choice_slot("answer", "Can W.grad2 (the mean of the squared per-example gradients) be "
+                       "computed from W.grad (their mean)?", ("yes", "no"),
+                       lambda ctx: ctx.result.value["answer"]),
+           text_slot("why", "Why (a counterexample or an argument)?", part="derivation")],
     claims=[statement_claim("No: the mean does not determine the mean square (the variance)",
                             _not_determined_check, SOLUTION)],
     derivation="""

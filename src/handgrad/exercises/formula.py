@@ -301,7 +301,12 @@ class _Evaluator:
         if op is np.power:
             a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
         if op is np.matmul:
-            return np.matmul(a, b)
+            try:
+                return np.matmul(a, b)
+            except ValueError:
+                raise FormulaError(f"{self.text!r}: '@' of shapes {np.shape(a)} and "
+                                   f"{np.shape(b)} does not match (at "
+                                   f"{ast.unparse(node)!r})") from None
         return op(a, b)
 
     def visit_UnaryOp(self, node):

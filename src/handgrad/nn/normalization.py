@@ -8,12 +8,26 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..tensor import Tensor, get_default_dtype, lift
+from .._tensor import Tensor, get_default_dtype, lift
 from . import init
 from .functional.normalization import (
     batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm,
 )
 from .module import Module, Parameter
+
+
+def _scale_and_shift(module: Module, shape: Any, dtype: Any, weight: bool, bias: bool) -> None:
+    """Register ``weight`` (ones) and ``bias`` (zeros) of ``shape``, each or both as None when
+    not wanted: the learned affine map every normalisation layer ends with."""
+    dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+    if weight:
+        module.weight = Parameter(np.ones(shape, dt))
+    else:
+        module.register_parameter("weight", None)
+    if bias:
+        module.bias = Parameter(np.zeros(shape, dt))
+    else:
+        module.register_parameter("bias", None)
 
 
 class _BatchNorm(Module):
@@ -30,13 +44,8 @@ class _BatchNorm(Module):
                              f"got momentum={momentum}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
+        _scale_and_shift(self, num_features, dtype, affine, affine)
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor._wrap(np.zeros(num_features, dtype)))
             self.register_buffer("running_var", Tensor._wrap(np.ones(num_features, dtype)))
@@ -110,16 +119,8 @@ class LayerNorm(Module):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _scale_and_shift(self, self.normalized_shape, dtype, elementwise_affine,
+                         elementwise_affine and bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -166,13 +167,7 @@ class GroupNorm(Module):
                              f"num_groups={num_groups}")
         self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
                                                                      eps, affine)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype))
-            self.bias = Parameter(np.zeros(num_channels, dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _scale_and_shift(self, num_channels, dtype, affine, affine)
 
     def forward(self, input: Tensor) -> Tensor:
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -193,13 +188,7 @@ class _InstanceNorm(Module):
             raise NotImplementedError(f"{name}: track_running_stats=True is not supported")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _scale_and_shift(self, num_features, dtype, affine, affine)
 
     def forward(self, input: Tensor) -> Tensor:
         x = lift(input)

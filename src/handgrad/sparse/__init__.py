@@ -4,7 +4,8 @@
 - ``ista``, ``fista``: the Lasso min 1/2 ||A x - b||^2 + lam ||x||_1 (scikit-learn's ``Lasso``
   with alpha = lam / n_samples), ``lasso_objective``, ``lipschitz_constant``;
 - ``DictionaryLearning``: codes and dictionary by alternating FISTA and block coordinate
-  descent (``fit``, ``transform``, ``components_``); ``sparse_encode`` for a fixed dictionary.
+  descent (``fit``, ``transform``, ``components_``); ``sparse_encode`` for a fixed dictionary;
+- ``plots.plot_gaps``: ISTA's and FISTA's objective gaps against their guarantees.
 
     import handgrad as hg
     result = hg.sparse.fista(A, b, lam=0.1)

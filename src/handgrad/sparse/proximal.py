@@ -53,8 +53,8 @@ import numpy as np
 
 from ..ops import abs as hg_abs
 from ..ops import relu, sign
+from .._tensor import Tensor
 from ..optim.proximal import fista_extrapolate, shrink
-from ..tensor import Tensor
 from .._validation import as_data, positive_int
 
 # ---- soft thresholding -------------------------------------------------------------------------
@@ -196,35 +196,35 @@ def _objective(a: np.ndarray, bb: np.ndarray, x: np.ndarray, lam: float) -> floa
     return float(0.5 * (r * r).sum() + lam * np.abs(x).sum())
 
 
-def ista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
-               max_iter: int, tol: float, record: Any = None) -> tuple[np.ndarray, int, bool]:
-    """The ISTA iterations on the normal-equation data A^T A, A^T b (no checks; ``tol``
-    absolute; ``record(x)`` called after each step). Returns (x, n_iter, converged)."""
+def _proximal_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
+                    max_iter: int, tol: float, record: Any, accelerated: bool
+                    ) -> tuple[np.ndarray, int, bool]:
+    """ISTA (the step taken from x_k) or FISTA (from the extrapolated y_k): one loop, so the
+    stopping rule is the same. Returns (x, n_iter, converged)."""
+    y, t = x, 1.0
     for k in range(1, max_iter + 1):
-        new = shrink(x - step * (ata @ x - atb), step * lam)
-        mapping = np.abs(x - new).max() / step
+        new = shrink(y - step * (ata @ y - atb), step * lam)
+        mapping = np.abs(y - new).max() / step
+        y, t = fista_extrapolate(new, x, t) if accelerated else (new, t)
         x = new
         if record is not None:
             record(x)
         if mapping <= tol:
             return x, k, True
     return x, max_iter, False
+
+
+def ista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
+               max_iter: int, tol: float, record: Any = None) -> tuple[np.ndarray, int, bool]:
+    """The ISTA iterations on the normal-equation data A^T A, A^T b (no checks; ``tol``
+    absolute; ``record(x)`` called after each step). Returns (x, n_iter, converged)."""
+    return _proximal_steps(ata, atb, lam, x, step, max_iter, tol, record, accelerated=False)
 
 
 def fista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
                 max_iter: int, tol: float, record: Any = None) -> tuple[np.ndarray, int, bool]:
     """The FISTA iterations (see ``ista_steps``)."""
-    y, t = x.copy(), 1.0
-    for k in range(1, max_iter + 1):
-        new = shrink(y - step * (ata @ y - atb), step * lam)
-        mapping = np.abs(y - new).max() / step
-        y, t = fista_extrapolate(new, x, t)
-        x = new
-        if record is not None:
-            record(x)
-        if mapping <= tol:
-            return x, k, True
-    return x, max_iter, False
+    return _proximal_steps(ata, atb, lam, x, step, max_iter, tol, record, accelerated=True)
 
 
 def _solve(op: str, steps: Any, A: Any, b: Any, lam: Any, x0: Any, step: Any, max_iter: Any,
