@@ -518,8 +518,10 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
         lo, hi = np.fmin(lo, v), np.fmax(hi, v)
     hv64 = hv.astype(np.float64)
     # the perturbed points sit 1e-3 (relative) from the kink: allow that much beyond the limits
-    slack = 5e-3 * (np.abs(lo) + np.abs(hi)) + tolerance(prog.dtype)
-    inside = (hv64 >= lo - slack) & (hv64 <= hi + slack)
+    with np.errstate(invalid="ignore"):
+        slack = 5e-3 * (np.abs(lo) + np.abs(hi)) + tolerance(prog.dtype)
+    with np.errstate(invalid="ignore"):
+        inside = (hv64 >= lo - slack) & (hv64 <= hi + slack)
     if inside[b].all():
         return Finding("kink", what, name, params, x, detail, prog, "vanishes under perturbation")
     return Finding("defect", what, name, params, x, detail, prog,
