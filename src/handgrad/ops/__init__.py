@@ -15,3 +15,4 @@ from . import shape  # noqa: F401  (Tensor.__setitem__ uses its index normalisat
 from .conv import *  # noqa: F401,F403,E402
 from .pool import *  # noqa: F401,F403,E402
 from . import resample  # noqa: F401,E402
+from .rnn_cell import *  # noqa: F401,F403,E402
