@@ -36,7 +36,29 @@ def _cell_draw(kind):
     return draw
 
 
+def _lstm_layer_fn(lib, xw, h, c, w):
+    if lib.__name__ != "torch":
+        return lib.ops.rnn_cell.lstm_layer(xw, h, c, w)
+    steps = []  # torch has no such function: the cell unrolled over time, as torch's LSTM does
+    for t in range(xw.shape[0]):
+        i, f, g, o = (xw[t] + h @ w.T).chunk(4, 1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        steps.append(lib.stack([h, c]))
+    return lib.stack(steps)
+
+
+def _lstm_layer_draw(data):
+    r = rng(data)
+    steps = data.draw(st.integers(1, 4), label="steps")
+    n = data.draw(st.integers(1, 3), label="batch")
+    hs = data.draw(st.integers(1, 3), label="hidden")
+    return [values(r, (steps, n, 4 * hs)), values(r, (n, hs)), values(r, (n, hs)),
+            values(r, (4 * hs, hs))], {}
+
+
 CASES = {
+    "lstm_layer": [Case(_lstm_layer_fn, _lstm_layer_draw)],
     "lstm_cell": [Case(_lstm_fn, _cell_draw("lstm"), tol32=(1e-4, 1e-5))],
     "gru_cell": [Case(_gru_fn, _cell_draw("gru"), tol32=(1e-4, 1e-5))],
 }

@@ -2,11 +2,11 @@
 ``LSTM``, ``GRU``, with torch.nn's arguments, parameter names (``weight_ih_l0``,
 ``bias_hh_l1_reverse``, ...), gate order and initialisation U(-1/sqrt(H), 1/sqrt(H)).
 
-A recurrent layer is a scan: h_t = f(x_t, h_{t-1}). The time loop records one node per LSTM or
-GRU step (the fused cell primitives of ops/rnn_cell.py, whose backward is derived by hand) or a
-small graph per RNN step (linear, tanh), and back-propagation through
-time is the engine's ordinary backward pass over that unrolled graph, which visits the steps in
-reverse: dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
+A recurrent layer is a scan: h_t = f(x_t, h_{t-1}). The input projections W_ih x_t of all steps
+are one matrix product before the loop. An LSTM layer is then one node for the whole sequence (the
+LSTM cell scanned over time, ``lstm_layer`` in ops/rnn_cell.py); a GRU records one fused node per
+step (``gru_cell``), an RNN a small graph per step (linear, tanh). Both primitives' backward is
+derived by hand; back-propagation through time visits the steps in reverse: dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
 set 000's first assignment with the Jacobian of the cell in place of the identity. Gradients of
 gradients come with the primitives.
 
@@ -18,7 +18,6 @@ The cells (N = batch, H = hidden size; W_i* act on x_t, W_h* on h_{t-1}, each wi
     GRU:  r, z, n_x = split(W_ih x + b_ih);  r_h, z_h, n_h = split(W_hh h + b_hh)
           r = sigmoid(r + r_h);  z = sigmoid(z + z_h);  n = tanh(n_x + r n_h)
           h' = (1 - z) n + z h
-
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..ops.rnn_cell import gru_cell_step, lstm_cell_step
+from ..ops.rnn_cell import gru_cell_step, lstm_cell_step, lstm_layer
 from ..tensor import Tensor, get_default_dtype, lift
 from . import functional as F
 from . import init
@@ -250,30 +249,31 @@ class _RNNBase(Module):
         c0 = self._check_state(c0, want, "c_0", x) if lstm else None
 
         h_n, c_n = [], []
-        # The layer input as one tensor per step. The steps of a layer read its input one step at a
-        # time, each through its own node: indexing one (L, N, ...) tensor per step would give every
-        # step a gradient of the whole tensor's size to add up (quadratic in L), so a layer passes
-        # its per-step outputs to the next one unstacked.
-        pieces = [x[t] for t in range(steps)]
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 b_x, b_step = _biases(self._mode, b_ih, b_hh)
+                xw = F.linear(x, w_ih, b_x)  # all steps' input projections at once
                 k = layer * dirs + d
-                h, c = h0[k], (c0[k] if lstm else None)
+                if lstm:
+                    # The whole layer is one node (ops/rnn_cell.py: LSTMLayer); a reverse
+                    # direction runs it on the time-reversed projections.
+                    hc = lstm_layer(xw.flip(0) if d else xw, h0[k], c0[k], w_hh)
+                    outs.append(hc[:, 0].flip(0) if d else hc[:, 0])
+                    h_n.append(hc[-1, 0])
+                    c_n.append(hc[-1, 1])
+                    continue
+                h = h0[k]
                 ys = [None] * steps
                 for t in (range(steps - 1, -1, -1) if d else range(steps)):
-                    h, c = _step(self._mode, F.linear(pieces[t], w_ih, b_x), h, c, w_hh, b_step)
+                    h, _ = _step(self._mode, xw[t], h, None, w_hh, b_step)
                     ys[t] = h
-                outs.append(ys)
+                outs.append(ops.stack(ys, 0))
                 h_n.append(h)
-                c_n.append(c)
-            pieces = outs[0] if dirs == 1 else [ops.cat(p, -1) for p in zip(*outs)]
+            x = outs[0] if dirs == 1 else ops.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                x = F.dropout(ops.stack(pieces, 0), self.dropout, True)
-                pieces = [x[t] for t in range(steps)]
-        x = ops.stack(pieces, 0)
+                x = F.dropout(x, self.dropout, True)
         h_n = ops.stack(h_n, 0)
         out = x
         if not batched:

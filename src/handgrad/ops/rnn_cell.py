@@ -24,7 +24,7 @@ from .. import autograd
 from ..autograd import Function
 from ..tensor import Tensor, lift
 from .elementwise import sigmoid, tanh
-from .shape import Permute, cat, chunk
+from .shape import Permute, cat, chunk, stack
 
 _wrap = Tensor._wrap
 
@@ -208,10 +208,143 @@ class GRUCell(Function):
         return dxw, dh, dw
 
 
+class LSTMLayer(Function):
+    """A whole LSTM layer over a sequence: the ``lstm_cell`` step scanned over time, as one node.
+    xw (L, N, 4H) holds every step's input projection, h0 and c0 (N, H) the initial state, w_hh
+    (4H, H) the recurrent weight; returns every step's (h_t, c_t) stacked as (L, 2, N, H).
+
+    Why a layer and not only a step: a step node reads its input projection xw[t] out of one
+    (L, N, 4H) tensor, and the gradient of such an index is a tensor of the whole size, so L steps
+    add up L whole-size gradients (quadratic in L); and the L weight gradients dz_t^T h_{t-1}, each
+    a small matrix product, are one large product here: dL/dW = sum_t dz_t^T h_{t-1} = DZ^T H with
+    DZ (L N, 4H) and H (L N, H) the stacked dz_t and h_{t-1}.
+
+    Backward: back-propagation through time. Going from t = L - 1 down to 0, the gradient reaching
+    step t is the incoming one plus what step t + 1 sent back,
+
+        G_h = g[t, 0] + dh_t,   G_c = g[t, 1] + dc_t      (dh_{L-1} = dc_{L-1} = 0 at the end)
+
+    and the step's backward is the cell's (see ``LSTMCell``), written with the gate derivatives
+    D = [i (1 - i), f (1 - f), 1 - u^2, o (1 - o)] and P = o (1 - tanh^2 c_t):
+
+        dc = G_c + G_h P
+        dz_t = [dc u, dc c_{t-1}, dc i, G_h tanh(c_t)] * D      (the gates i, f, u, o of step t)
+        dc_{t-1} = dc f,   dh_{t-1} = dz_t W
+
+    then dL/dxw[t] = dz_t, dL/dh0 = dh_{-1}, dL/dc0 = dc_{-1} and dL/dW = DZ^T H as above.
+    With ``create_graph=True`` the gates, D and P are recomputed from the inputs with
+    differentiable operations (the module docstring), so the gradient is differentiable again.
+    """
+
+    name = "lstm_layer"
+
+    def forward(self, xw, h0, c0, w):
+        _check_2d("lstm_layer", h0=h0, c0=c0, w=w)
+        n, hs = h0.shape
+        if xw.ndim != 3 or xw.shape[1:] != (n, 4 * hs) or c0.shape != (n, hs) or (
+            w.shape != (4 * hs, hs)
+        ):
+            raise ValueError(
+                f"lstm_layer: shapes do not fit: xw {xw.shape} (want (L, N, 4H)), h0 {h0.shape}, "
+                f"c0 {c0.shape} (want (N, H)), w_hh {w.shape} (want (4H, H))"
+            )
+        steps = xw.shape[0]
+        # h @ w.T through a contiguous copy of w.T: OpenBLAS is 1.5x faster at these small sizes.
+        wt = np.ascontiguousarray(w.T)
+        out = np.empty((steps, 2, n, hs), xw.dtype)
+        deriv = np.empty((steps, n, 4 * hs), xw.dtype)  # D of the docstring, then [u, c, i, tc]
+        p = np.empty((steps, n, hs), xw.dtype)
+        gates = np.empty((steps, n, 4 * hs), xw.dtype)  # i, f, u, o
+        h, c = h0, c0
+        for t in range(steps):
+            a = gates[t]
+            np.matmul(h, wt, out=a)
+            a += xw[t]
+            _sigmoid_(a[:, : 2 * hs])
+            np.tanh(a[:, 2 * hs: 3 * hs], out=a[:, 2 * hs: 3 * hs])
+            _sigmoid_(a[:, 3 * hs:])
+            i, f, u, o = a[:, :hs], a[:, hs: 2 * hs], a[:, 2 * hs: 3 * hs], a[:, 3 * hs:]
+            hn, cn = out[t, 0], out[t, 1]
+            np.multiply(f, c, out=cn)
+            cn += i * u
+            np.tanh(cn, out=hn)
+            # P = o (1 - tanh^2 c_t), kept before h_t = o tanh(c_t) overwrites the tanh.
+            np.multiply(hn, hn, out=p[t])
+            np.subtract(1.0, p[t], out=p[t])
+            p[t] *= o
+            d = deriv[t]
+            d[:, 3 * hs:] = hn  # tanh(c_t): the upstream factor of dz_o
+            hn *= o
+            h, c = hn, cn
+        # D = s (1 - s) for the sigmoid gates and 1 - u^2 for the cell input, and the upstream
+        # factors [u, c_{t-1}, i] of dz_i, dz_f, dz_g beside tanh(c_t), all at once.
+        d_act = gates - gates * gates
+        u = gates[:, :, 2 * hs: 3 * hs]
+        d_act[:, :, 2 * hs: 3 * hs] = 1.0 - u * u
+        deriv[:, :, :hs] = u
+        deriv[0, :, hs: 2 * hs] = c0
+        deriv[1:, :, hs: 2 * hs] = out[:-1, 1]
+        deriv[:, :, 2 * hs: 3 * hs] = gates[:, :, :hs]
+        deriv *= d_act  # M = [u, c_{t-1}, i, tanh c_t] * D: dz_t = [dc, dc, dc, G_h] * M
+        self.m, self.f, self.p = deriv, gates[:, :, hs: 2 * hs], p
+        self.out = out
+        return out
+
+    def _saved(self) -> tuple:
+        """Per step: M = [u, c_{t-1}, i, tanh c_t] * D, the forget gate f and P, and the h_{t-1}
+        of every step as one (L N, H) tensor. Constants, or recomputed differentiably when a graph
+        of the gradient is being recorded."""
+        xw, h0, c0, w = self.inputs
+        steps, hs = xw.shape[0], h0.shape[1]
+        if not autograd.is_grad_enabled():
+            h_prev = np.concatenate([h0._data[None], self.out[:-1, 0]]).reshape(-1, hs)
+            return ([_wrap(a) for a in self.m], [_wrap(a) for a in self.f],
+                    [_wrap(a) for a in self.p], _wrap(h_prev))
+        h, c = h0, c0
+        ms, fs, ps, hs_prev = [], [], [], []
+        for t in range(steps):
+            zi, zf, zg, zo = chunk(xw[t] + h @ w.mT, 4, 1)
+            i, f, u, o = sigmoid(zi), sigmoid(zf), tanh(zg), sigmoid(zo)
+            cn = f * c + i * u
+            tc = tanh(cn)
+            ms.append(cat([u * (i - i * i), c * (f - f * f), i * (1.0 - u * u),
+                           tc * (o - o * o)], 1))
+            fs.append(f)
+            ps.append(o * (1.0 - tc * tc))
+            hs_prev.append(h)
+            h, c = o * tc, cn
+        return ms, fs, ps, cat(hs_prev, 0)
+
+    def backward(self, g):
+        xw, h0, c0, w = self.inputs
+        steps, hs = xw.shape[0], h0.shape[1]
+        ms, fs, ps, h_prev = self._saved()
+        dzs = [None] * steps
+        dh = dc_next = None
+        for t in range(steps - 1, -1, -1):
+            gh, gc = g[t, 0], g[t, 1]
+            if dh is not None:
+                gh, gc = gh + dh, gc + dc_next
+            dc = gc + gh * ps[t]
+            dz = cat([dc, dc, dc, gh], 1) * ms[t]  # the four gate gradients
+            dzs[t] = dz
+            dc_next = dc * fs[t]
+            dh = dz @ w
+        dz_all = stack(dzs, 0)
+        dw = _outer(dz_all.reshape(-1, 4 * hs), h_prev) if self.needs_input_grad[3] else None
+        return dz_all, dh, dc_next, dw
+
+
 def lstm_cell_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
     """One LSTM step from the input projection ``xw = x W_ih^T + b_ih (+ b_hh)``: (h', c')."""
     hc = LSTMCell.apply(xw, h, c, w_hh)
     return hc[0], hc[1]
+
+
+def lstm_layer(xw: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor) -> Tensor:
+    """An LSTM layer over a sequence from the input projections ``xw`` (L, N, 4H) of every step:
+    (h_t, c_t) of every step, stacked as (L, 2, N, H)."""
+    return LSTMLayer.apply(xw, h0, c0, w_hh)
 
 
 def gru_cell_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None = None) -> Tensor:
@@ -241,4 +374,4 @@ def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor
     return gru_cell_step(xw, lift(hx, x), lift(w_hh, x), None if b_hh is None else lift(b_hh, x))
 
 
-__all__ = ["lstm_cell", "gru_cell"]
+__all__ = ["lstm_cell", "gru_cell"]  # lstm_layer is internal (nn.LSTM); not a torch function
