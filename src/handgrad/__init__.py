@@ -21,6 +21,7 @@ from .dtypes import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
 from .tensor import Tensor, get_default_dtype, set_default_dtype  # noqa: F401
+from .threads import get_num_threads, set_num_threads  # noqa: F401
 from . import _tensor_extras  # noqa: F401,E402  (methods on Tensor)
 
 __version__ = "0.1.0"
