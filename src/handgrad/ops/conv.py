@@ -161,6 +161,9 @@ def _conv_full_len(h_in: int, k: int, s: int, d: int) -> int:
 # ---- primitives -------------------------------------------------------------------------------
 
 
+_KEEP_COLS_FACTOR = 4
+
+
 class Conv2d(Function):
     """out = conv(x, w) + b for x (N, C, H, W), w (O, C / groups, kh, kw), b (O,); see the module
     docstring for the formula and its derivatives:
@@ -185,8 +188,12 @@ class Conv2d(Function):
             out = out.reshape(o, length)
         if b is not None:
             out += b[:, None]
-        # Keep the im2col matrix for the weight gradient rather than building it again.
-        self.cols = cols if self.needs_input_grad[1] else None
+        # Keep the im2col matrix for the weight gradient rather than building it again, unless it
+        # is large: a stride-1 k x k convolution's matrix is k^2 times its input, and keeping those
+        # made a ResNet step need 1.8x PyTorch's memory (bench/bench_models.py); the backward then
+        # builds it again (about 5% of that step's time).
+        keep = self.needs_input_grad[1] and cols.size <= _KEEP_COLS_FACTOR * x.size
+        self.cols = cols if keep else None
         return out.reshape(o, ho, wo, n).transpose(3, 0, 1, 2)
 
     def backward(self, g):
