@@ -161,7 +161,8 @@ def _conv_full_len(h_in: int, k: int, s: int, d: int) -> int:
 # ---- primitives -------------------------------------------------------------------------------
 
 
-_KEEP_COLS_FACTOR = 4
+# The largest im2col matrix a convolution keeps for its weight gradient (see Conv2d.forward).
+_KEEP_COLS_BYTES = 4 << 20
 
 
 class Conv2d(Function):
@@ -189,10 +190,11 @@ class Conv2d(Function):
         if b is not None:
             out += b[:, None]
         # Keep the im2col matrix for the weight gradient rather than building it again, unless it
-        # is large: a stride-1 k x k convolution's matrix is k^2 times its input, and keeping those
-        # made a ResNet step need 1.8x PyTorch's memory (bench/bench_models.py); the backward then
-        # builds it again (about 5% of that step's time).
-        keep = self.needs_input_grad[1] and cols.size <= _KEEP_COLS_FACTOR * x.size
+        # is large: a stride-1 k x k convolution's matrix is k^2 times its input, and keeping the
+        # 19 MB ones of a 16-channel 32x32 layer made a ResNet step need 1.8x PyTorch's memory
+        # (bench/bench_models.py); the backward builds those again. LeNet's (3.7 MB at batch 64)
+        # stay kept.
+        keep = self.needs_input_grad[1] and cols.nbytes <= _KEEP_COLS_BYTES
         self.cols = cols if keep else None
         return out.reshape(o, ho, wo, n).transpose(3, 0, 1, 2)
 
