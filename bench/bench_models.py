@@ -226,7 +226,7 @@ def main() -> int:
     if args.quick:
         args.rounds, args.steps = 1, 2
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    info = harness.run_worker(command(f"lstm:handgrad:2:8", 1, "1")).get("threadpool_info", [])
+    info = harness.run_worker(command("lstm:handgrad:2:8", 1, "1")).get("threadpool_info", [])
     print(f"BLAS: {harness.blas_summary(info)}; {args.rounds} rounds of alternated processes, "
           f"{args.steps} timed steps each; ratio = handgrad time / PyTorch time (median over "
           f"rounds, and its range); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "

@@ -37,4 +37,4 @@ def get_num_threads() -> int:
     return max((p.get("num_threads", 1) for p in _blas_pools()), default=1)
 
 
-__all__ = ["set_num_threads", "get_num_threads"]
+__all__ = ["get_num_threads", "set_num_threads"]

@@ -114,7 +114,7 @@ class LSTMCell(Function):
         return i, f, u, o, tanh(f * c + i * u)
 
     def backward(self, g):
-        xw, h, c, w = self.inputs
+        _, h, c, w = self.inputs
         i, f, u, o, tc = self._saved()
         gh, gc = g[0], g[1]
         dc = gc + gh * o * (1.0 - tc * tc)
@@ -193,7 +193,7 @@ class GRUCell(Function):
         return r, z, tanh(xn + r * hn), hn
 
     def backward(self, g):
-        xw, h, w = self.inputs[:3]
+        _, h, w = self.inputs[:3]
         r, z, n, hn = self._saved()
         dan = g * (1.0 - z) * (1.0 - n * n)
         dar = dan * hn * (r - r * r)
@@ -316,7 +316,7 @@ class LSTMLayer(Function):
         return ms, fs, ps, cat(hs_prev, 0)
 
     def backward(self, g):
-        xw, h0, c0, w = self.inputs
+        xw, h0, _, w = self.inputs
         steps, hs = xw.shape[0], h0.shape[1]
         ms, fs, ps, h_prev = self._saved()
         dzs = [None] * steps
@@ -374,4 +374,4 @@ def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor
     return gru_cell_step(xw, lift(hx, x), lift(w_hh, x), None if b_hh is None else lift(b_hh, x))
 
 
-__all__ = ["lstm_cell", "gru_cell"]  # lstm_layer is internal (nn.LSTM); not a torch function
+__all__ = ["gru_cell", "lstm_cell"]  # lstm_layer is internal (nn.LSTM); not a torch function
