@@ -1,10 +1,15 @@
 """``set_num_threads`` / ``get_num_threads``, as torch's: how many threads handgrad's compute uses.
 
 handgrad's parallelism is the BLAS library under NumPy (OpenBLAS in NumPy's wheels): every matrix
-product of a convolution, a linear layer or a recurrent step runs on its thread pool, which by
-default has one thread per core, as PyTorch's intra-op pool has. These functions set and read
-that pool's size for the whole process, through threadpoolctl (the one portable way to reach
-the BLAS library NumPy loaded). Element-wise NumPy work stays on one thread, as it always is.
+product of a convolution, a linear layer or an attention runs on its thread pool, which by default
+has one thread per core, as PyTorch's intra-op pool has. These functions set and read that pool's
+size for the whole process, through threadpoolctl (the one portable way to reach the BLAS library
+NumPy loaded). Element-wise NumPy work stays on one thread, as it always is.
+
+``one_blas_thread`` runs a block on one BLAS thread: for loops of small sequential products (an
+LSTM layer's per-step h W^T, 32 x 128 x 512 in bench/bench_models.py), which a second thread
+cannot speed up much and which, on a loaded 2-core machine, made the LSTM step 17x slower with two
+threads than with one (both threads of every small product must be scheduled at once).
 """
 
 from __future__ import annotations
@@ -12,12 +17,16 @@ from __future__ import annotations
 from typing import Any
 
 _limiter: Any = None  # the active threadpoolctl limit (kept alive: it holds the setting)
+_libs: list | None = None  # threadpoolctl's controllers of the BLAS libraries, found once
 
 
-def _blas_pools() -> list[dict]:
-    import threadpoolctl
+def _blas_libs() -> list:
+    global _libs
+    if _libs is None:
+        import threadpoolctl
 
-    return [p for p in threadpoolctl.threadpool_info() if p.get("user_api") == "blas"]
+        _libs = list(threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _libs
 
 
 def set_num_threads(n: int) -> None:
@@ -34,7 +43,25 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The number of threads the matrix products use (NumPy's BLAS pool; 1 if NumPy has no
     threaded BLAS), as ``torch.get_num_threads``."""
-    return max((p.get("num_threads", 1) for p in _blas_pools()), default=1)
+    return max((lib.get_num_threads() or 1 for lib in _blas_libs()), default=1)
 
 
-__all__ = ["get_num_threads", "set_num_threads"]
+class one_blas_thread:
+    """``with one_blas_thread():`` the block's matrix products run on one BLAS thread; the
+    previous sizes are restored on exit. About 10 us when the pool has more than one thread,
+    nothing otherwise."""
+
+    def __enter__(self) -> None:
+        self.saved = []
+        for lib in _blas_libs():
+            n = lib.get_num_threads()
+            if n and n > 1:
+                self.saved.append((lib, n))
+                lib.set_num_threads(1)
+
+    def __exit__(self, *exc: object) -> None:
+        for lib, n in self.saved:
+            lib.set_num_threads(n)
+
+
+__all__ = ["get_num_threads", "one_blas_thread", "set_num_threads"]

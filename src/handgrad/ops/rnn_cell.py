@@ -23,6 +23,7 @@ import numpy as np
 from .. import autograd
 from ..autograd import Function
 from ..tensor import Tensor, lift
+from ..threads import one_blas_thread
 from .elementwise import sigmoid, tanh
 from .shape import Permute, cat, chunk, stack
 
@@ -255,8 +256,28 @@ class LSTMLayer(Function):
         deriv = np.empty((steps, n, 4 * hs), xw.dtype)  # D of the docstring, then [u, c, i, tc]
         p = np.empty((steps, n, hs), xw.dtype)
         gates = np.empty((steps, n, 4 * hs), xw.dtype)  # i, f, u, o
+        with one_blas_thread():  # small sequential products (threads.py)
+            self._scan(xw, h0, c0, wt, out, deriv, p, gates)
+        # D = s (1 - s) for the sigmoid gates and 1 - u^2 for the cell input, and the upstream
+        # factors [u, c_{t-1}, i] of dz_i, dz_f, dz_g beside tanh(c_t), all at once.
+        d_act = gates - gates * gates
+        u = gates[:, :, 2 * hs: 3 * hs]
+        d_act[:, :, 2 * hs: 3 * hs] = 1.0 - u * u
+        deriv[:, :, :hs] = u
+        deriv[0, :, hs: 2 * hs] = c0
+        deriv[1:, :, hs: 2 * hs] = out[:-1, 1]
+        deriv[:, :, 2 * hs: 3 * hs] = gates[:, :, :hs]
+        deriv *= d_act  # M = [u, c_{t-1}, i, tanh c_t] * D: dz_t = [dc, dc, dc, G_h] * M
+        self.m, self.f, self.p = deriv, gates[:, :, hs: 2 * hs], p
+        self.out = out
+        return out
+
+    @staticmethod
+    def _scan(xw, h0, c0, wt, out, deriv, p, gates) -> None:
+        """The forward time loop (see ``forward``), writing into the preallocated arrays."""
+        hs = h0.shape[1]
         h, c = h0, c0
-        for t in range(steps):
+        for t in range(xw.shape[0]):
             a = gates[t]
             np.matmul(h, wt, out=a)
             a += xw[t]
@@ -276,19 +297,6 @@ class LSTMLayer(Function):
             d[:, 3 * hs:] = hn  # tanh(c_t): the upstream factor of dz_o
             hn *= o
             h, c = hn, cn
-        # D = s (1 - s) for the sigmoid gates and 1 - u^2 for the cell input, and the upstream
-        # factors [u, c_{t-1}, i] of dz_i, dz_f, dz_g beside tanh(c_t), all at once.
-        d_act = gates - gates * gates
-        u = gates[:, :, 2 * hs: 3 * hs]
-        d_act[:, :, 2 * hs: 3 * hs] = 1.0 - u * u
-        deriv[:, :, :hs] = u
-        deriv[0, :, hs: 2 * hs] = c0
-        deriv[1:, :, hs: 2 * hs] = out[:-1, 1]
-        deriv[:, :, 2 * hs: 3 * hs] = gates[:, :, :hs]
-        deriv *= d_act  # M = [u, c_{t-1}, i, tanh c_t] * D: dz_t = [dc, dc, dc, G_h] * M
-        self.m, self.f, self.p = deriv, gates[:, :, hs: 2 * hs], p
-        self.out = out
-        return out
 
     def _saved(self) -> tuple:
         """Per step: M = [u, c_{t-1}, i, tanh c_t] * D, the forget gate f and P, and the h_{t-1}
@@ -321,15 +329,16 @@ class LSTMLayer(Function):
         ms, fs, ps, h_prev = self._saved()
         dzs = [None] * steps
         dh = dc_next = None
-        for t in range(steps - 1, -1, -1):
-            gh, gc = g[t, 0], g[t, 1]
-            if dh is not None:
-                gh, gc = gh + dh, gc + dc_next
-            dc = gc + gh * ps[t]
-            dz = cat([dc, dc, dc, gh], 1) * ms[t]  # the four gate gradients
-            dzs[t] = dz
-            dc_next = dc * fs[t]
-            dh = dz @ w
+        with one_blas_thread():
+            for t in range(steps - 1, -1, -1):
+                gh, gc = g[t, 0], g[t, 1]
+                if dh is not None:
+                    gh, gc = gh + dh, gc + dc_next
+                dc = gc + gh * ps[t]
+                dz = cat([dc, dc, dc, gh], 1) * ms[t]  # the four gate gradients
+                dzs[t] = dz
+                dc_next = dc * fs[t]
+                dh = dz @ w
         dz_all = stack(dzs, 0)
         dw = _outer(dz_all.reshape(-1, 4 * hs), h_prev) if self.needs_input_grad[3] else None
         return dz_all, dh, dc_next, dw
