@@ -88,3 +88,17 @@ def test_lstm_layer_refuses_shapes_that_do_not_fit():
     with pytest.raises(ValueError, match="lstm_cell: shapes do not fit"):
         hg.lstm_cell(hg.randn(2, 3), (hg.randn(2, 4), hg.randn(2, 5)), hg.randn(16, 3),
                      hg.randn(16, 4))
+
+
+@pytest.mark.parametrize("shape,normalized", [((0, 5), (5,)), ((3, 0), (0,)), ((2, 0, 4), (4,))])
+def test_layer_norm_of_empty_tensors_is_empty_as_torch(shape, normalized):
+    x = hg.zeros(*shape, requires_grad=True)
+    w = hg.ones(*normalized, requires_grad=True)
+    b = hg.zeros(*normalized, requires_grad=True)
+    y = F.layer_norm(x, normalized, w, b)
+    y.sum().backward()
+    xt = torch.zeros(*shape, requires_grad=True)
+    yt = torch.nn.functional.layer_norm(xt, normalized, torch.ones(*normalized))
+    assert y.shape == tuple(yt.shape)
+    assert x.grad.shape == x.shape and w.grad.shape == w.shape and b.grad.shape == b.shape
+    assert not w.grad.numpy().any() and not b.grad.numpy().any()

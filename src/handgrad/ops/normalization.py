@@ -148,6 +148,9 @@ class LayerNorm(Function):
         self.k, self.eps, self.has_weight = k, eps, has_weight
         dims = tuple(range(x.ndim - k, x.ndim))
         self.dims = dims
+        if x.size == 0:  # nothing to normalize (and no mean of an empty slice to warn about)
+            self.xhat, self.rstd = x.copy(), np.ones(x.shape[: x.ndim - k] + (1,) * k, x.dtype)
+            return np.empty(x.shape, x.dtype)
         mean = x.mean(axis=dims, keepdims=True)
         xhat = x - mean
         var = np.mean(xhat * xhat, axis=dims, keepdims=True)
@@ -175,7 +178,9 @@ class LayerNorm(Function):
         lead = tuple(range(x.ndim - self.k))
         d = g * self.inputs[1] if self.has_weight else g
         dx = None
-        if self.needs_input_grad[0]:
+        if self.needs_input_grad[0] and x.numel() == 0:
+            dx = d
+        elif self.needs_input_grad[0]:
             dx = (d - d.mean(self.dims, keepdim=True)
                   - xhat * (d * xhat).mean(self.dims, keepdim=True)) * rstd
         grads = [dx]
