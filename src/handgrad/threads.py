@@ -52,7 +52,7 @@ class one_blas_thread:
     nothing otherwise."""
 
     def __enter__(self) -> None:
-        self.saved = []
+        self.saved: list = []
         for lib in _blas_libs():
             n = lib.get_num_threads()
             if n and n > 1:
