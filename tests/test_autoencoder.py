@@ -10,9 +10,11 @@ from threadpoolctl import threadpool_limits
 
 import handgrad as hg
 import handgrad.nn.functional as F
+from handgrad.exercises.reference import (
+    gradient_descent_step, momentum_step, one_layer_autoencoder, one_layer_autoencoder_grad,
+)
 from handgrad.models.autoencoder import (
-    Autoencoder, conv_autoencoder, fit_autoencoder, gradient_descent_step, mlp_autoencoder,
-    momentum_step, one_layer_autoencoder, one_layer_autoencoder_grad, reconstruct,
+    Autoencoder, conv_autoencoder, fit_autoencoder, mlp_autoencoder, reconstruct,
     reconstruction_loss,
 )
 

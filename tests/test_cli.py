@@ -179,7 +179,7 @@ def test_command_whose_module_is_missing(capsys, monkeypatch):
 
 def test_commands_load_lazily():
     code = ("import sys, handgrad.cli as c; c.main(['--version']) if False else None; "
-            "print(any(m.startswith('handgrad.train.cli') for m in sys.modules))")
+            "print(any(m in sys.modules for m in c.COMMANDS.values()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
@@ -235,6 +235,79 @@ def test_demo_reaches_the_goal(tmp_path, capsys):
     out = capsys.readouterr().out
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert report["test_accuracy"] >= 0.95
-    assert "goal >= 95% in < 120 s: met" in out
+    assert "goal >= 95% in < 120 s:" in out  # the time is reported, never judged by a test
     for name in ("curves.png", "misclassified.png", "confusion_matrix.png"):
         assert str(tmp_path / name) in out
+
+
+# ---- output folders, absurd inputs, numerical failures (issue 11) ------------------------------
+
+def test_train_out_under_a_file_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    _error(capsys, ["train", "--model", "softmax", *FAST, "--out", str(tmp_path / "afile" / "run")],
+           "--out", "is a file, not a folder")
+
+
+def test_train_out_not_writable_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    from handgrad.commands import common
+
+    monkeypatch.setattr(common.os, "access", lambda path, mode: False)  # root ignores chmod
+    _error(capsys, ["train", "--model", "softmax", *FAST, "--out", str(tmp_path / "run")],
+           "--out", "is not writable")
+
+
+def test_train_out_that_cannot_be_created_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    _error(capsys, ["train", "--model", "softmax", *FAST, "--out", str(tmp_path / "new")],
+           "--out", "cannot create the folder", "Permission denied")
+
+
+def test_attack_out_under_a_file_is_a_one_line_error(finished_run, tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    _error(capsys, ["attack", "--checkpoint", str(finished_run), "--limit", "3", "--no-plots",
+                    "--out", str(tmp_path / "afile" / "x")], "is a file, not a folder")
+
+
+def test_attack_write_failure_is_a_one_line_error(finished_run, tmp_path, capsys, monkeypatch):
+    from handgrad.commands import attack
+
+    def refuse(path, obj):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(attack, "write_json", refuse)
+    _error(capsys, ["attack", "--checkpoint", str(finished_run), "--limit", "3", "--no-plots",
+                    "--out", str(tmp_path / "a")], "cannot write to --out", "Permission denied")
+
+
+@pytest.mark.parametrize("shape", ["1,100000,100000", "1,9999999999,9999999999", "3,600,600"])
+def test_summary_absurd_input_is_a_one_line_error(shape, capsys):
+    _error(capsys, ["summary", "--model", "lenet", "--input", shape], "--input", "too large")
+
+
+def test_summary_out_of_memory_is_a_one_line_error(capsys, monkeypatch):
+    from handgrad.models import classic
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(classic, "build_model", no_memory)
+    _error(capsys, ["summary", "--model", "mlp", "--input", "1,64,64"], "does not fit in memory")
+
+
+def test_diverging_training_is_a_one_line_error_without_warnings(tmp_path, capsys):
+    line = _error(capsys, ["train", "--model", "mlp", *FAST, "--lr", "1e30",
+                           "--out", str(tmp_path / "run")], "loss became nan")
+    assert "RuntimeWarning" not in line
+
+
+def test_json_reports_hold_no_nan(tmp_path):
+    from handgrad.files import write_json
+
+    path = write_json(tmp_path / "r.json", {"a": float("nan"), "b": [np.float32("inf"), 1.5],
+                                            "c": np.array([np.nan, 2.0])})
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"a": None, "b": [None, 1.5], "c": [None, 2.0]}

@@ -108,9 +108,9 @@ def test_no_claim_uncheckable_unavailable_and_unknown_parameters():
 
 def test_compare_names_the_differing_components():
     ok, ev = base.compare([[1, 2], [3, 4]], [[1, 2], [3, 5]])
-    assert not ok and "(1, 1): computed 4, claimed 5" in ev
+    assert not ok and "(2, 2): computed 4, claimed 5" in ev  # the documents' 1-based indices
     ok, ev = base.compare({"a": 1.0, "b": [1, 2]}, {"b": [1, 3]})
-    assert not ok and ev.startswith("b: components differ at 1")
+    assert not ok and ev.startswith("b: components differ (1-based) at 2")
     assert base.compare([1, 2], [1, 2, 3])[1].startswith("shape")
     assert base.compare(1.0, 1.0 + 1e-12)[0]
 
@@ -173,10 +173,10 @@ def test_cli_set_table_and_progress(capsys):
 
 
 def test_cli_markdown_and_list(capsys):
-    assert cli.main(["exercises", "run", "001-q4", "--format", "markdown", "--quiet"]) == 0
+    assert cli.main(["exercises", "run", "001-q7c", "--format", "markdown", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("| id | question | computed | claimed | verdict |")
-    assert "**Findings**" in out and "`001-q4-one-hot` (disagree)" in out
+    assert "**Findings**" in out and "`001-q7c-rescaled-limit` (disagree)" in out
     assert cli.main(["exercises", "list", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == len(ex.questions()) and all(r["available"] for r in rows)
@@ -186,7 +186,8 @@ def test_cli_markdown_and_list(capsys):
     (["run", "nope"], "no exercise matches 'nope'"),
     (["run", "002-a2", "--set", "zz=1"], "no selected exercise has a parameter zz"),
     (["run", "002-a2", "--set", "N"], "--set expects KEY=VALUE"),
-    (["run", "002-a2", "--set", "N=abc", "--quiet"], "002-a2-backprop:"),
+    (["run", "002-a2", "--set", "g=abc", "--quiet"], "002-a2-backprop:"),
+    (["run", "002-a2", "--set", "g=1,2,3", "--quiet"], "so g needs 4; got 3"),
 ])
 def test_cli_errors_are_one_line(capsys, argv, fragment):
     code = cli.main(["exercises", *argv])

@@ -35,7 +35,7 @@ def torch_support_width(layers, size):
 
 
 def test_000_a1_scan_backprop():
-    v = run("000-a1-scan-backprop", n=9, seed=3)
+    v = run("000-a1-scan-backprop", x=None, g=None, n=9, seed=3)
     g = np.array(v.computed["g"])
     x = np.array(v.details["x"])
     eps = 1e-6

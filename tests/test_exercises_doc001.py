@@ -12,6 +12,8 @@ from test_exercises_doc000 import torch_support_width
 
 import handgrad.exercises as ex
 from handgrad.exercises import doc001
+from handgrad.exercises.base import CONSISTENT
+from handgrad.exercises.grading import Context, grade_slot
 from handgrad.exercises import layers as L
 
 
@@ -29,13 +31,13 @@ def _torch_shape(p):
 def test_001_q1_i_conv_shape():
     v = run("001-q1-i-conv-shape", size=31, in_channels=3)
     assert v.computed == _torch_shape(v.params)
-    assert run("001-q1-i-conv-shape").verdict == "agree"
+    assert run("001-q1-i-conv-shape").verdict == CONSISTENT
 
 
 def test_001_q1_ii_conv_shape():
     v = run("001-q1-ii-conv-shape", size=29)
     assert v.computed == _torch_shape(v.params)
-    assert run("001-q1-ii-conv-shape").verdict == "agree"
+    assert run("001-q1-ii-conv-shape").verdict == CONSISTENT
 
 
 def _torch_strongest(kernel):
@@ -62,7 +64,7 @@ def test_001_q1b_horizontal_edge_kernel():
     v = run("001-q1b-horizontal-edge-kernel")
     kernel = v.params["kernel"]
     assert v.computed["strongest_edge"] == _torch_strongest(kernel) == _moment_orientation(kernel)
-    assert v.verdict == "agree"
+    assert v.verdict == CONSISTENT
     assert run("001-q1b-horizontal-edge-kernel", kernel=np.array(kernel).T.tolist()) \
         .computed["strongest_edge"] == "vertical"
 
@@ -71,7 +73,7 @@ def test_001_q1c_diagonal_edge_kernel():
     v = run("001-q1c-diagonal-edge-kernel")
     kernel = v.params["kernel"]
     assert v.computed["strongest_edge"] == _torch_strongest(kernel) == _moment_orientation(kernel)
-    assert v.computed["responses"]["diagonal /"] < 1e-12 and v.verdict == "agree"
+    assert v.computed["responses"]["diagonal /"] < 1e-12 and v.verdict == CONSISTENT
 
 
 def test_001_q1d_shift_kernel():
@@ -99,7 +101,7 @@ def test_001_q1e_layer_shapes():
             h = m(h)
             shapes[name] = list(h.shape)
     assert v.computed == shapes
-    assert run("001-q1e-layer-shapes").verdict == "agree"
+    assert run("001-q1e-layer-shapes").verdict == CONSISTENT
 
 
 def test_001_q1f_skip_concat_shape():
@@ -111,7 +113,7 @@ def test_001_q1f_skip_concat_shape():
             h = m(h)
             outs[name] = h
         cat = torch.cat([outs["a"], torch.nn.functional.interpolate(outs["e"], scale_factor=2)], 1)
-    assert v.computed == list(cat.shape) and v.verdict == "agree"
+    assert v.computed == list(cat.shape) and v.verdict == CONSISTENT
 
 
 def test_001_q1g_constant_output():
@@ -125,7 +127,7 @@ def test_001_q1g_constant_output():
         for name, m in net.items():
             h = m(h) if name == "f" else torch.relu(m(h))
     assert torch.all(h == 1.0)
-    assert v.computed["max_abs_deviation_from_one"] == 0.0 and v.verdict == "agree"
+    assert v.computed["max_abs_deviation_from_one"] == 0.0 and v.verdict == CONSISTENT
 
 
 def test_001_q1h_receptive_field():
@@ -136,6 +138,11 @@ def test_001_q1h_receptive_field():
     bad, lib, rec = doc001.smallest_counterexample()
     assert torch_support_width(bad, L.min_size(bad)) == lib[-1] != rec[-1]
     assert "diverges at layer 2" in v.evidence
+    # judged, not fixed: the forward recursion with the jump passes the same slot
+    slot = doc001.Q1H_SLOTS[0]
+    ctx = Context(ex.get("001-q1h-receptive-field"), v.params)
+    assert grade_slot(slot, ctx, "r_prev + (k - 1) * jump").status == "pass"
+    assert grade_slot(slot, ctx, "s_prev * r_prev + (k - s_prev)").status == "fail"
 
 
 def test_001_q2a_learning_rate_diagnosis():
@@ -181,14 +188,21 @@ def test_001_q4_one_hot():
     words = v.params["sentence"].split()
     vocab = sorted(set(words), key=words.index)
     assert v.computed == np.eye(len(vocab))[[vocab.index(w) for w in words]].astype(int).tolist()
-    assert v.verdict == "disagree" and "(4, 4)" in v.evidence and "(5, 1)" in v.evidence
+    # the question is not in the document: no claim, the student's table is a note
+    assert v.verdict == "no claim" and not v.findings
+    note = " ".join(v.notes)
+    assert "not a judged claim" in note and "(5, 5)" in note and "(6, 2)" in note
 
 
 def test_001_q7a_sgd_limit():
     x = [2.0, -1.0, 0.5]
     v = run("001-q7a-sgd-limit", x=x, y=3.0)
     np.testing.assert_allclose(v.computed, np.linalg.pinv(np.array([x])) @ [3.0], atol=1e-9)
-    assert v.verdict == "agree"  # the student's x / ||x||^2 is a formula, so it applies
+    assert v.verdict == "no claim"  # the student's numbers are for the document's instance
+    v = run("001-q7a-sgd-limit")
+    # the final answer is right; the gradient's second line is not (x x^T theta != ||x||^2 theta)
+    assert v.parts == {"final answer": CONSISTENT, "derivation": "disagree"}
+    assert "line 2" in v.evidence and "does not follow from line 1" in v.evidence
 
 
 def _preconditioned_numpy(x, y, steps=4000, lr=0.01):
@@ -204,8 +218,13 @@ def test_001_q7b_preconditioned_limit():
     v = run("001-q7b-preconditioned-limit")
     np.testing.assert_allclose(v.computed["theta"], _preconditioned_numpy(x, 1.0), atol=1e-8)
     np.testing.assert_allclose(v.computed["M_normalized"], 1 / np.abs(x), rtol=1e-6)
-    assert v.verdict == "disagree" and "[final answer theta = [1, 1, 1] / 1.11: agrees]" in \
-        v.evidence
+    assert v.verdict == "disagree" and "[theta: agrees]" in v.evidence
+    assert v.parts == {"final answer": CONSISTENT, "derivation": "disagree"}
+    assert "[M: DISAGREES] this M gives M x = [1, 0.3162, 0.1]" in v.evidence
+    # the intermediate step is judged, not fixed: a right M agrees
+    m = doc001.Q7B_SLOTS[1]
+    ctx = Context(ex.get("001-q7b-preconditioned-limit"), v.params)
+    assert grade_slot(m, ctx, [1, 10, 100]).status == "pass"
 
 
 def test_001_q7c_rescaled_limit():
@@ -231,7 +250,7 @@ def test_001_q7d_i_weighted_quadratic():
     xt = np.sqrt(p)[:, None] * X
     e = theta - theta_star
     assert abs(mc.mean() - e @ xt.T @ xt @ e) < 4 * mc.std() / np.sqrt(len(mc))
-    assert v.verdict == "agree" and v.computed["max_difference"] < 1e-10
+    assert v.verdict == CONSISTENT and v.computed["max_difference"] < 1e-10
 
 
 def test_001_q7d_ii_contraction_bound():
@@ -255,4 +274,19 @@ def test_001_q7e_nonuniform_sampling():
     rng = np.random.default_rng(3)
     X, y = rng.standard_normal((3, 5)), rng.standard_normal(3)
     np.testing.assert_allclose(v.computed["theta"], np.linalg.pinv(X) @ y, atol=1e-8)
-    assert v.verdict == "agree"
+    assert v.verdict == CONSISTENT
+
+
+def test_001_q7d_ii_ea_lines():
+    """The E[A] line as transcribed ('... X~ + X~^T E[x x^T] ...') is not a well-formed product;
+    read with X~^T X~ for 'X~ + X~^T', the student's chain of lines holds."""
+    e = ex.get("001-q7d-ii-contraction-bound")
+    slot = next(s for s in doc001.Q7DII_SLOTS if s.key == "E[A] lines")
+    ctx = Context(e, e.params)
+    lines = doc001.student("001-q7d-ii-contraction-bound", "E[A] lines")
+    res = grade_slot(slot, ctx, lines)
+    assert res.status == "fail" and "'@' of shapes (3,) and (1, 3) does not match" in res.evidence
+    fixed = ["-4*alpha*(e @ Xt.T @ Xt @ H @ e)"] + lines[1:]
+    assert grade_slot(slot, ctx, fixed).status == "pass"
+    assert grade_slot(slot, ctx, fixed[:2] + ["<= -8*lambda_min*alpha*J"]).status == "fail"
+

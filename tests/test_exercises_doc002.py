@@ -43,7 +43,7 @@ def test_002_a1_node_statistics():
 
 
 def test_002_a2_backprop():
-    res = solve("002-a2-backprop", N=8, seed=2)
+    res = solve("002-a2-backprop", x=None, g=None, N=8, seed=2)
     x, a, b = (torch.tensor(v, dtype=torch.float64, requires_grad=True)
                for v in res.context["inputs"])
     y = a * (x[:-2] + x[2:]) + b
@@ -59,7 +59,7 @@ def test_002_a2_backprop():
     np.testing.assert_allclose(first, x.grad.numpy(), atol=1e-12)
     assert list(np.nonzero(~np.isclose(last, x.grad.numpy()))[0] + 1) == [8 - 2]
     v = run("002-a2-backprop")
-    assert v.verdict == "disagree" and "(1-based) 7:" in v.evidence
+    assert v.verdict == "disagree" and "(1-based) 4:" in v.evidence
 
 
 def test_002_a3a_sgd_ewa_regularized():
@@ -163,7 +163,6 @@ def test_002_a8a_online_kmeans():
     assert v.computed["decreasing_rate_spread"] < 0.05 * predicted and v.verdict == "agree"
 
 
-@pytest.mark.slow
 def test_002_a8b_kmeans_complexity():
     from handgrad.cluster import KMeans, OnlineKMeans
 
@@ -172,17 +171,23 @@ def test_002_a8b_kmeans_complexity():
     km.partial_fit(x)
     assert km.n_steps_ == 500  # one update per example: m steps of O(K n) per epoch
     assert KMeans(4, init=x[:4].copy(), n_init=1, max_iter=1).fit(x).n_iter_ == 1
-    # The verdict rests on wall-clock scaling exponents; a shared CI machine can
-    # stall one sweep, so the measurement gets three tries before it counts.
-    for _ in range(3):
-        v = run("002-a8b-kmeans-complexity")
-        if v.verdict == "agree":
-            break
+    # counted, not timed: the verdict cannot depend on the machine's load
+    c = doc002.count_online_epoch(100, 4, 8)
+    assert c["distances"] == 100 * (4 + 1)  # K distances per example, and the moved centre's norm
+    assert doc002.count_lloyd_iteration(100, 4, 8)["distances"] == 2 * 100 * 4
+    v = run("002-a8b-kmeans-complexity")
     assert v.verdict == "agree", v.evidence
+    # a cost quadratic in m is not a polynomial of the basis: the fit leaves a residual
+    grid = [(m, k, n) for m in (10, 20, 40) for k in (2, 4) for n in (3, 6)]
+    _, resid = doc002._fit_counts(grid, [m * m * k * n for m, k, n in grid])
+    assert resid > 1e-3
+    _, resid = doc002._fit_counts(grid, [3 * m * k * n + 5 * m for m, k, n in grid])
+    assert resid < 1e-12
 
 
 def test_002_a9_normalized_linear_backprop():
-    res = solve("002-a9-normalized-linear-backprop", m=4, n=3, seed=6)
+    res = solve("002-a9-normalized-linear-backprop", x=None, W=None, b=None, g=None, m=4, n=3,
+                seed=6)
     x, w, b = (torch.tensor(a, requires_grad=True) for a in res.context["inputs"])
     y = (w @ x + b) / w.norm(dim=1)
     y.backward(torch.tensor(res.context["g"]))
@@ -191,6 +196,9 @@ def test_002_a9_normalized_linear_backprop():
     np.testing.assert_allclose(res.value["dL/db"], b.grad.numpy(), atol=1e-12)
     v = run("002-a9-normalized-linear-backprop")
     assert v.verdict == "disagree" and "[eq. (23): agrees]" in v.evidence
+    # computed, not fixed: with one row, eq. (22)'s free j and eq. (24)'s sum are harmless
+    v = run("002-a9-normalized-linear-backprop", m=1)
+    assert v.verdict == "agree" and "DISAGREES" not in v.evidence
 
 
 def test_002_a10_vae_sigma():
@@ -221,4 +229,16 @@ def test_002_a11_mirror_descent():
                                         options={"xatol": 1e-12}).x
         assert abs(v.computed["argmin"][i] - best) < 1e-7
     np.testing.assert_allclose(v.computed["mirror_descent_step"], v.computed["argmin"], atol=1e-9)
-    assert v.verdict == "agree"
+    # the final answer is right; the solution's second line has the sign of eps g flipped
+    assert v.parts == {"final answer": "agree", "derivation": "disagree"}
+    assert "line 2 ('0 = -eps*g" in v.evidence and "line 3: follows from line 1" in v.evidence
+
+
+def test_002_a10_eq26_derivation_lines():
+    v = run("002-a10-vae-sigma")
+    assert v.parts["derivation"] == "disagree"
+    ev = v.disagreements()
+    assert "[eq. (26), derivation] line 2" in ev and "line 3" in ev
+    # at d = 1 the constant -(d/2) d log(2 pi) is right, but the middle expression is not
+    v = run("002-a10-vae-sigma", d=1)
+    assert "line 2" in v.evidence

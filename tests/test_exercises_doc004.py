@@ -48,7 +48,7 @@ def test_004_q1b_sparse_coding_vs_autoencoder():
 
 
 def test_004_q2a_softmax_gradient():
-    v = run("004-q2a-softmax-gradient", label=2, seed=1)
+    v = run("004-q2a-softmax-gradient", W=None, x=None, b=None, label=2, seed=1)
     W = torch.tensor(v.details["W"], requires_grad=True)
     x, b = torch.tensor(v.details["x"]), torch.tensor(v.details["b"])
     torch.nn.functional.cross_entropy((W @ x + b)[None], torch.tensor([2])).backward()
@@ -224,7 +224,7 @@ def test_004_q8a_crowding():
 
 
 def test_004_q8b_sne_gradient():
-    v = run("004-q8b-sne-gradient", points=6, seed=2)
+    v = run("004-q8b-sne-gradient", Y=None, P=None, points=6, seed=2)
     rng = np.random.default_rng(2)
     P = torch.tensor(doc004.question_affinities(rng.standard_normal((6, 5)), 1.5))
     Y = torch.tensor(rng.standard_normal((6, 2)), requires_grad=True)

@@ -131,7 +131,7 @@ def test_set_grads_and_per_sample_adam():
     model.zero_grad()
     per = per_sample_grad(model, nn.MSELoss(), x, y, set_grads=True)
     for name, p in model.named_parameters():
-        assert p.grad_sample is per[name]
+        assert not hasattr(p, "grad_sample")  # returned, not stored on the parameter
         np.testing.assert_allclose(p.grad._data, batch[name], rtol=1e-12)
 
     # with one example per batch the two second moments coincide: PerSampleAdam == Adam
@@ -142,17 +142,21 @@ def test_set_grads_and_per_sample_adam():
     for step in range(20):
         xb, yb = x[step % 6:step % 6 + 1], y[step % 6:step % 6 + 1]
         a.zero_grad(), b.zero_grad()
-        per_sample_grad(model, nn.MSELoss(), xb, yb, set_grads=True)
+        per = per_sample_grad(model, nn.MSELoss(), xb, yb)
         nn.functional.mse_loss(twin(xb), yb).backward()
-        a.step(), b.step()
+        a.step({p: per[name] for name, p in model.named_parameters()}), b.step()
     for p, q in zip(model.parameters(), twin.parameters()):
         np.testing.assert_allclose(p._data, q._data, rtol=1e-10)
 
-    for p in model.parameters():
-        p.grad_sample = None
-    model(x).sum().backward()
-    with pytest.raises(RuntimeError, match="has a gradient but no grad_sample"):
-        a.step()
+    before = [p._data.copy() for p in model.parameters()]
+    a.step({})  # parameters without per-example gradients are left alone
+    for p, q in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p._data, q)
+    with pytest.raises(TypeError, match="must map each parameter"):
+        a.step(list(per.values()))
+    first = next(model.parameters())
+    with pytest.raises(RuntimeError, match="do not match parameter 0"):
+        a.step({first: hg.zeros(6, 1)})
 
 
 def test_bad_arguments():
@@ -168,7 +172,7 @@ def test_second_moment_experiment():
     """Adam's v (the squared batch mean) shrinks like mu^2 + sigma^2 / B; the mean of per-example
     squares does not depend on B. Tolerances: each figure averages 100 batches of a noisy
     quantity, so 25% around its prediction is several standard errors."""
-    from handgrad.optim.experiments import second_moment_vs_batch_size
+    from handgrad.exercises.experiments import second_moment_vs_batch_size
 
     rows = second_moment_vs_batch_size(batch_sizes=(1, 4, 16, 64, 256), n_batches=100)
     first, last = rows[0], rows[-1]

@@ -65,7 +65,7 @@ def test_normalized_linear_matches_torch_composition(dtype, bias, lead):
 
 
 def test_normalized_linear_is_a_registered_primitive():
-    assert hg.PRIMITIVES["normalized_linear"] is nn.linear.NormalizedLinearFn
+    assert hg.PRIMITIVES["normalized_linear"] is hg.ops.normalized_linear.NormalizedLinearFn
     h = nn.NormalizedLinear(3, 2)
     y = h(hg.randn(4, 3))
     assert y.grad_fn.name == "normalized_linear"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -153,7 +154,98 @@ def test_to_torch_state_dict_round_trip():
 
 
 def test_importing_handgrad_does_not_import_torch():
-    code = "import sys, handgrad, handgrad.func, handgrad.optim.experiments; " \
+    code = "import sys, handgrad, handgrad.func, handgrad.exercises.experiments; " \
            "import handgrad.analysis.activations; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---- load validation and stale temporaries (issue 11) -----------------------------------------
+
+def _broken(path, how):
+    hg.save({"w": hg.ones(64, 64), "n": 3}, path)
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "garbage":
+        path.write_bytes(b"not a zip archive at all" * 10)
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "bad_json":
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as zf:
+            buf = io.BytesIO()
+            np.save(buf, np.array("{not json"))
+            zf.writestr("__handgrad_structure__.npy", buf.getvalue())
+    elif how == "missing_entry":
+        import json
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as zf:
+            buf = io.BytesIO()
+            meta = {"format": 1, "root": {"t": "tensor", "k": "a7", "requires_grad": False}}
+            np.save(buf, np.array(json.dumps(meta)))
+            zf.writestr("__handgrad_structure__.npy", buf.getvalue())
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "empty", "bad_json", "missing_entry"])
+def test_load_gives_one_clear_error_naming_the_file(tmp_path, how):
+    path = tmp_path / f"{how}.npz"
+    _broken(path, how)
+    with pytest.raises(ValueError, match=rf"load: '.*{how}\.npz'") as info:
+        hg.load(path)
+    # the cause is named in the message, not left to a raw zip/JSON/key error
+    assert type(info.value) is ValueError and info.value.__cause__ is None
+
+
+def test_load_refuses_an_absurd_declared_size_before_inflating(tmp_path, monkeypatch):
+    import zipfile
+
+    from handgrad import serialization
+
+    monkeypatch.setattr(serialization, "_MIN_LIMIT", 2**20)  # the ratio rule, at a small scale
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        buf = io.BytesIO()
+        np.save(buf, np.zeros(20_000_000, np.uint8))  # 20 MB of zeros deflate to ~20 kB
+        zf.writestr("a0.npy", buf.getvalue())
+    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("inflated before the check"))
+    with pytest.raises(ValueError, match=r"declares \d+ bytes uncompressed.*refused before"):
+        hg.load(path)
+
+
+def test_load_refuses_an_array_header_larger_than_its_entry(tmp_path):
+    import zipfile
+
+    path = tmp_path / "lying.npz"
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**9,)})
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a0.npy", header.getvalue() + b"\0" * 64)  # the header writes the magic
+    with pytest.raises(ValueError, match=r"declares an array of shape \(1000000000,\)"):
+        hg.load(path)
+
+
+def test_load_of_a_missing_file_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        hg.load(tmp_path / "nope.npz")
+
+
+def test_save_removes_stale_temporaries_of_the_same_target(tmp_path):
+    import os
+    import time
+
+    path = tmp_path / "ckpt.npz"
+    stale = tmp_path / ".ckpt.npz.abc123.tmp"  # left by a save that was killed
+    fresh = tmp_path / ".ckpt.npz.def456.tmp"  # a save in progress elsewhere
+    other = tmp_path / ".other.npz.abc123.tmp"  # another target's
+    for f in (stale, fresh, other):
+        f.write_bytes(b"partial")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    hg.save({"a": 1}, path)
+    assert not stale.exists() and fresh.exists() and other.exists()
+    assert hg.load(path) == {"a": 1}

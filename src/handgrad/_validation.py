@@ -12,21 +12,38 @@ from .random import Generator
 from .tensor import Tensor
 
 
-def as_data(op: str, x: Any, name: str = "X") -> np.ndarray:
-    """``x`` as a finite float64 (N, D) array; tensors are read without copying."""
+def float64(op: str, name: str, x: Any, expected: str) -> np.ndarray:
+    """``x`` (an array, a tensor, nested lists) as a float64 array; anything else is a TypeError
+    saying that ``name`` must be ``expected``. Tensors are read without copying."""
     if isinstance(x, Tensor):
         x = x._data
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{op}: {name} must be an (n_samples, n_features) array or tensor of "
-                        f"numbers, got {type(x).__name__}") from None
+        raise TypeError(f"{op}: {name} must be {expected}, got {type(x).__name__}") from None
+
+
+def as_data(op: str, x: Any, name: str = "X") -> np.ndarray:
+    """``x`` as a finite float64 (N, D) array; tensors are read without copying."""
+    arr = float64(op, name, x, "an (n_samples, n_features) array or tensor of numbers")
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{op}: {name} must be a non-empty 2-d array (n_samples, n_features), "
                          f"got shape {arr.shape}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{op}: {name} contains NaN or infinite values")
     return arr
+
+
+def as_batch(op: str, data: Any) -> np.ndarray:
+    """``data`` (an array, a tensor, or a TensorDataset: its inputs) as a non-empty floating-point
+    batch (N, ...), in its own dtype."""
+    if hasattr(data, "tensors"):  # a TensorDataset: its inputs
+        data = data.tensors[0]
+    array = data._data if isinstance(data, Tensor) else np.asarray(data)
+    if array.dtype.kind != "f" or array.ndim < 2 or array.shape[0] == 0:
+        raise ValueError(f"{op}: data must be a non-empty floating-point batch (N, ...), got "
+                         f"dtype {array.dtype} shape {array.shape}")
+    return array
 
 
 def positive_int(op: str, name: str, value: Any) -> int:

@@ -1,8 +1,8 @@
-"""The ``handgrad`` command: a thin dispatcher over the library.
+"""The ``handgrad`` command: a thin dispatcher over ``handgrad.commands``.
 
-Each command lives in its own module, imported only when that command runs (so ``handgrad
-summary`` does not pay for matplotlib, and a command whose optional module is absent does not
-break the others). A command module exposes two functions:
+Each command lives in its own module of ``handgrad.commands``, imported only when that command
+runs (so ``handgrad summary`` does not pay for matplotlib, and a command whose optional module is
+absent does not break the others). A command module exposes two functions:
 
     add_arguments(parser: argparse.ArgumentParser) -> None
     run(args: argparse.Namespace) -> int            # the exit code
@@ -19,36 +19,9 @@ import importlib
 import sys
 from typing import Sequence
 
-COMMANDS: dict[str, str] = {
-    "train": "handgrad.train.cli",
-    "summary": "handgrad.models.summary_cli",
-    "exercises": "handgrad.exercises.cli",
-    "attack": "handgrad.attacks.cli",
-    "vae": "handgrad.models.vae_cli",
-    "tsne": "handgrad.manifold.cli",
-    "kmeans": "handgrad.cluster.cli",
-    "prior-shift": "handgrad.calibration.cli",
-    "sparse": "handgrad.sparse.cli",
-}
-"""Command name -> the module that implements it (``add_arguments`` and ``run``)."""
-
-HELP: dict[str, str] = {
-    "train": "train a classifier on digits; writes a checkpoint, metrics JSON and plots",
-    "summary": "print the per-layer table of a model (shapes, parameters, receptive field)",
-    "exercises": "run the problem sets as executable exercises",
-    "attack": "adversarial examples against a trained classifier",
-    "vae": "train and sample a variational autoencoder",
-    "tsne": "embed the digits with t-SNE (or symmetric SNE) and plot them",
-    "kmeans": "cluster the digits with k-means (Lloyd or online) and draw the centres",
-    "prior-shift": "re-weight a classifier to a shifted class prior, known or estimated by EM",
-    "sparse": "dictionary learning on the digits, and ISTA vs FISTA on a Lasso problem",
-}
+from .commands import COMMANDS, HELP, CommandError  # noqa: F401  (CommandError: public here too)
 
 EXIT_USAGE = 2
-
-
-class CommandError(Exception):
-    """A mistake in the command line or its inputs, reported as one line with exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _exit_code(e)
     args.command = name
     try:
-        return int(module.run(args) or 0)
+        with _quiet_numerics():
+            return int(module.run(args) or 0)
     except CommandError as e:
         return _fail(prog, e)
     except BrokenPipeError:  # e.g. `handgrad exercises list | head`: the reader left
@@ -115,6 +89,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_numerics():
+    """No raw NumPy RuntimeWarning on the terminal: a command reports a numerical failure itself
+    (a diverging loss is a one-line error; a NaN never reaches a JSON report)."""
+    import contextlib
+    import warnings
+
+    import numpy as np
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(np.errstate(all="ignore"))
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore", RuntimeWarning)
+    return stack
 
 
 def _exit_code(e: SystemExit) -> int:

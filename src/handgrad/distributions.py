@@ -12,7 +12,7 @@ the parameters:
     Uniform(a, b):      log p(x) = -log(b - a) on [a, b)
 
 The reparameterised Normal sample is what lets a VAE's encoder learn through the sampling
-step (problem set 002, Assignment 10).
+step (``handgrad.models.VAE``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Per-example gradients (problem set 003, Problem 3) and an Adam whose second moment is built
-from them.
+"""Per-example gradients and an Adam whose second moment is built from them (used in exercises
+003-p3a..d).
 
 For a linear layer y[b, j] = sum_i W[j, i] x[b, i] (+ bias), the batch gradient with the loss
 averaged over the batch is W.grad[j, i] = (1/B) sum_b y.grad_b[b, j] x[b, i], where y.grad_b is
@@ -11,16 +11,17 @@ one backward pass of the whole batch, then forms the per-example outer products:
 the batch. For a convolution the same holds after ``F.unfold`` (im2col) turns it into a matrix
 product over the output positions: W.grad[b] = gy[b] (C_out, L) @ unfold(x)[b]^T (L, C_in k k).
 
-Why it matters (Problem 3c, d): the mean of the squared per-example gradients cannot be computed
+Why it matters: the mean of the squared per-example gradients cannot be computed
 from the batch gradient (the mean does not determine the variance), yet it is what RMSProp and
 Adam's second moment are meant to estimate; with the square of the batch mean instead, the
 estimate shrinks like mean^2 + variance / B as the batch grows. ``PerSampleAdam`` uses the
-per-example second moment; ``handgrad.optim.experiments`` shows the difference.
+per-example second moment; ``handgrad.exercises.experiments`` shows the difference.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import numpy as np
@@ -28,8 +29,9 @@ import numpy as np
 from . import autograd
 from .nn.conv import Conv1d, Conv2d
 from .nn.linear import Linear, NormalizedLinear
-from .nn.module import Module, Parameter
+from .nn.module import Module
 from .nn.normalization import _BatchNorm
+from .ops.normalized_linear import weight_and_bias_grads
 from .ops.resample import unfold
 from .optim.adam import Adam
 from .tensor import Tensor, lift
@@ -51,15 +53,11 @@ def _linear_grads(m: Linear, x: np.ndarray, gy: np.ndarray, y: np.ndarray) -> di
     g3 = gy.reshape(b, -1, gy.shape[-1])
     out: dict = {}
     w = m.weight._data
-    if isinstance(m, NormalizedLinear):
-        # dL/dW_b = s^T x - (sum s * y) W / r, s = g / r  (NormalizedLinearFn's derivation)
+    if isinstance(m, NormalizedLinear):  # the primitive's own formulas, one gradient per example
         r = np.sqrt((w * w).sum(1))
-        s = g3 / r
-        y3 = y.reshape(b, -1, y.shape[-1])
-        out["weight"] = np.einsum("bpo,bpi->boi", s, x3) - \
-            ((s * y3).sum(1) / r)[:, :, None] * w[None]
+        out["weight"], gb = weight_and_bias_grads(g3 / r, x3, y.reshape(b, -1, y.shape[-1]), w, r)
         if m.bias is not None:
-            out["bias"] = s.sum(1)
+            out["bias"] = gb
         return out
     out["weight"] = np.einsum("bpo,bpi->boi", g3, x3)  # W.grad[b, j, i] = y.grad[b, j] x[b, i]
     if m.bias is not None:
@@ -128,8 +126,9 @@ def per_sample_grad(model: Module, loss_fn: Callable, x: Any, y: Any = None, *,
     model allows it. ``loss_reduction`` ('mean', 'sum' or 'none'; by default the loss module's
     ``reduction``, else 'mean') says how ``loss_fn`` combines examples, so that the batched pass
     can be rescaled to per-example losses; with 'mean', the mean of the per-example gradients is
-    the batch gradient. ``set_grads=True`` also stores them as ``param.grad_sample`` and the batch
-    gradient in ``param.grad`` (accumulating, like ``backward``).
+    the batch gradient. ``set_grads=True`` also stores the batch gradient in ``param.grad``
+    (accumulating, like ``backward``). The per-example gradients are only returned, never stored
+    on the parameters: hand them on, e.g. ``PerSampleAdam.step(grad_samples)``.
 
     Batch normalization in training mode mixes the examples, so per-example gradients are not
     defined there: an error.
@@ -186,10 +185,6 @@ def per_sample_grad(model: Module, loss_fn: Callable, x: Any, y: Any = None, *,
         result[name] = Tensor._wrap(per[name].astype(p.dtype, copy=False))
     if set_grads:
         for i, (name, p) in enumerate(params):
-            if not isinstance(p, Parameter):
-                raise TypeError(f"per_sample_grad: {name} is not a Parameter, so it has no "
-                                "grad_sample slot")
-            p.grad_sample = result[name]
             if batch_grads is not None and batch_grads[i] is not None:
                 g = batch_grads[i]._data
             else:
@@ -251,32 +246,44 @@ class PerSampleAdam(Adam):
         v <- beta2 v + (1 - beta2) mean_b g_b^2        (Adam: gbar^2)
         theta <- theta - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
 
-    where g_b is example b's gradient, read from ``param.grad_sample`` (fill it with
-    ``per_sample_grad(..., set_grads=True)`` before ``step()``). Adam's v estimates
+    where g_b is example b's gradient, given to ``step``::
+
+        per = per_sample_grad(model, loss_fn, x, y)
+        opt.step({p: per[name] for name, p in model.named_parameters()})
+
+    (a mapping from each parameter to its per-example gradients (B, *shape); parameters left
+    out are not updated). Adam's v estimates
     E[gbar^2] = mean^2 + variance / B, which shrinks with the batch size B, so the effective step
     lr / sqrt(v) grows with B; mean_b g_b^2 estimates E[g^2] = mean^2 + variance whatever B is
-    (problem set 003, Problem 3d). ``weight_decay`` adds the L2 gradient to every g_b. AMSGrad is
+    ``weight_decay`` adds the L2 gradient to every g_b. AMSGrad is
     supported as in ``Adam``. State as Adam's.
     """
+
+    def step(self, grad_samples: Mapping[Tensor, Any],  # type: ignore[override]
+             closure: Callable[[], Any] | None = None) -> Any:
+        """One update from ``grad_samples``: parameter -> its per-example gradients
+        (B, *shape), as ``per_sample_grad`` returns them by name."""
+        if not isinstance(grad_samples, Mapping):
+            raise TypeError(f"PerSampleAdam.step: grad_samples must map each parameter to its "
+                            f"per-example gradients, got {type(grad_samples).__name__}")
+        self._grad_samples = grad_samples
+        try:
+            return super().step(closure)
+        finally:
+            self._grad_samples = {}
 
     def _step_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         wd, amsgrad = group["weight_decay"], group["amsgrad"]
         for i, p in enumerate(group["params"]):
-            gs = getattr(p, "grad_sample", None)
+            gs = self._grad_samples.get(p)
             if gs is None:
-                if p.grad is None:
-                    continue
-                raise RuntimeError(
-                    f"PerSampleAdam: parameter {i} (shape {p.shape}) has a gradient but no "
-                    "grad_sample; compute it with handgrad.func.per_sample_grad(..., "
-                    "set_grads=True)"
-                )
+                continue
             theta = p._data
             g_b = gs._data if isinstance(gs, Tensor) else np.asarray(gs)
             if g_b.shape[1:] != theta.shape:
-                raise RuntimeError(f"PerSampleAdam: grad_sample of shape {g_b.shape} does not "
-                                   f"match parameter {i} of shape {p.shape}")
+                raise RuntimeError(f"PerSampleAdam: per-example gradients of shape {g_b.shape} "
+                                   f"do not match parameter {i} of shape {p.shape}")
             if group.get("maximize"):
                 g_b = -g_b
             if wd != 0:

@@ -240,7 +240,7 @@ def check_vjp(fn: Callable, vjp: Callable, inputs: Sequence[Any], grad_output: A
     compared component by component with the engine's gradient and with central finite
     differences; the report lists the indices where it disagrees.
 
-    Example (problem set 002, Assignment 2, y_i = a (x_i + x_{i+2}) + b)::
+    Example (y_i = a (x_i + x_{i+2}) + b)::
 
         def layer(x, a, b):
             return a * (x[:-2] + x[2:]) + b

@@ -3,7 +3,7 @@
 They take tensors or NumPy arrays and return plain Python numbers (or a NumPy matrix): metrics are
 read, not differentiated, so nothing here records a graph.
 
-Top-k error (problem set 004, question 7). A classifier ranks the C classes of an example by
+Top-k error (used in exercise 004-q7). A classifier ranks the C classes of an example by
 score; the example counts as correct at k when its true class is among the k best ranked. The
 top-k error is the fraction of examples for which it is not:
 

@@ -4,8 +4,8 @@ images, the confusion matrix.
 matplotlib is an optional extra, imported inside each function. The figures are built with
 matplotlib's object API (``matplotlib.figure.Figure``) rather than ``pyplot``: no GUI backend is
 ever selected (the Agg renderer writes the PNG) and no global figure state is touched, so this
-works on a headless machine and inside other people's programs. Each file is written to a
-temporary name and renamed, so an interrupted run never leaves half a picture.
+works on a headless machine and inside other people's programs. Each file is written with
+``handgrad.files.atomic_write``, so an interrupted run never leaves half a picture.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from .files import atomic_write
 
 
 def _figure(width: float, height: float) -> Any:
@@ -28,9 +30,8 @@ def _figure(width: float, height: float) -> Any:
 def _save(fig: Any, path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png")
     return path
 
 

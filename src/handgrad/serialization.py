@@ -6,9 +6,10 @@ Arrays go into the archive as entries; the nesting is a JSON description in one 
 ``load`` never unpickles anything (``np.load(allow_pickle=False)``): loading a checkpoint cannot
 run code.
 
-The write is atomic: the archive is written to a temporary file in the destination's folder,
-flushed to disk (``fsync``) and renamed over the destination (``os.replace``, atomic on POSIX and
-Windows). A crash leaves either the old file or the new one, never half of one.
+The write is atomic (``handgrad.files.atomic_write``): the archive is written to a temporary file
+in the destination's folder, flushed to disk (``fsync``) and renamed over the destination
+(``os.replace``, atomic on POSIX and Windows). A crash leaves either the old file or the new one,
+never half of one.
 
 PyTorch is not imported here at module level: ``load_torch_state_dict`` accepts anything with
 ``.detach().cpu().numpy()``, and only ``to_torch_state_dict`` imports torch (lazily).
@@ -16,14 +17,18 @@ PyTorch is not imported here at module level: ``load_torch_state_dict`` accepts 
 
 from __future__ import annotations
 
+import glob
 import json
 import os
-import tempfile
+import time
+import zipfile
+import zlib
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
+from .files import atomic_write
 from .tensor import Tensor
 
 _META = "__handgrad_structure__"
@@ -104,44 +109,109 @@ def save(obj: Any, path: str | os.PathLike, compress: bool = False) -> None:
     arrays: dict[str, np.ndarray] = {}
     structure = {"format": _FORMAT, "root": _encode(obj, arrays, "the object")}
     arrays[_META] = np.array(json.dumps(structure))
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            (np.savez_compressed if compress else np.savez)(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable; not every platform can open a folder
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    if isinstance(path, (str, os.PathLike)):
+        _remove_stale_temporaries(os.fspath(path))
+    with atomic_write(path) as f:
+        (np.savez_compressed if compress else np.savez)(f, **arrays)
 
 
 def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
     """Read what ``save`` wrote. ``map_location`` and ``weights_only`` are accepted for
-    PyTorch compatibility (handgrad has one device, and never unpickles)."""
-    with np.load(os.fspath(path), allow_pickle=False) as archive:
-        if _META not in archive.files:
-            raise ValueError(f"load: {os.fspath(path)!r} is an .npz file but not a handgrad "
-                             f"checkpoint (no {_META!r} entry)")
-        structure = json.loads(str(archive[_META][()]))
-        if structure.get("format") != _FORMAT:
-            raise ValueError(f"load: unsupported checkpoint format {structure.get('format')!r}")
-        return _decode(structure["root"], archive)
+    PyTorch compatibility (handgrad has one device, and never unpickles).
+
+    A file that is not a handgrad checkpoint, or a truncated or corrupt one, raises one
+    ``ValueError`` that names the file and what is wrong (never a raw zip, JSON or key error);
+    an archive whose declared size is absurd is refused before anything is inflated
+    (``_check_archive``)."""
+    name = os.fspath(path)
+    _check_archive(name)
+    try:
+        with np.load(name, allow_pickle=False) as archive:
+            if _META not in archive.files:
+                raise ValueError(f"load: {name!r} is an .npz file but not a handgrad "
+                                 f"checkpoint (no {_META!r} entry)")
+            structure = json.loads(str(archive[_META][()]))
+            if not isinstance(structure, dict) or structure.get("format") != _FORMAT:
+                found = structure.get("format") if isinstance(structure, dict) else None
+                raise ValueError(f"load: {name!r} has unsupported checkpoint format {found!r}")
+            return _decode(structure["root"], archive)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise ValueError(f"load: {name!r} is truncated or corrupt ({type(e).__name__}: {e})") \
+            from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"load: {name!r} has a corrupt structure entry (invalid JSON: {e})") \
+            from None
+    except (KeyError, TypeError, IndexError, AttributeError) as e:
+        raise ValueError(f"load: {name!r} is inconsistent: its structure refers to a missing or "
+                         f"malformed entry ({type(e).__name__}: {e})") from None
+
+
+# An archive may inflate to at most this many times its size on disk (and at least 64 MiB is
+# always allowed): np.savez stores arrays uncompressed (ratio ~1), savez_compressed of trained
+# weights compresses little; a 2 MB file declaring 2 GB is a zip bomb or a corrupt header.
+# HANDGRAD_LOAD_MAX_BYTES overrides the limit.
+_MAX_RATIO = 256
+_MIN_LIMIT = 64 * 2**20
+
+
+def _check_archive(name: str) -> None:
+    """Refuse, before inflating anything, a file that is not a zip archive or whose entries
+    declare an absurd uncompressed size (in the zip directory or in an array's .npy header)."""
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"load: no such file: {name!r}")
+    if os.path.isdir(name):
+        raise IsADirectoryError(f"load: {name!r} is a directory, not a checkpoint file")
+    size = os.path.getsize(name)
+    limit = int(os.environ.get("HANDGRAD_LOAD_MAX_BYTES", max(_MIN_LIMIT, _MAX_RATIO * size)))
+    try:
+        with zipfile.ZipFile(name) as zf:
+            infos = zf.infolist()
+            declared = sum(i.file_size for i in infos)
+            if declared > limit:
+                raise ValueError(
+                    f"load: {name!r} ({size} bytes) declares {declared} bytes uncompressed, more "
+                    f"than the limit of {limit} (set HANDGRAD_LOAD_MAX_BYTES to allow it): "
+                    "refused before inflating")
+            for info in infos:
+                if info.filename.endswith(".npy"):
+                    _check_npy_header(name, zf, info)
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"load: {name!r} is not a handgrad checkpoint (not a zip/.npz archive, "
+                         f"or a truncated one: {e})") from None
+
+
+def _check_npy_header(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """An array whose .npy header declares more bytes than its entry holds would make NumPy
+    allocate that much before failing: read only the header and compare."""
+    try:
+        with zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(f)
+    except (ValueError, zlib.error, zipfile.BadZipFile, EOFError, OSError) as e:
+        raise ValueError(f"load: {name!r}: entry {info.filename!r} is not a valid array "
+                         f"({type(e).__name__}: {e})") from None
+    needed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if dtype.kind != "O" and needed > info.file_size:
+        raise ValueError(f"load: {name!r}: entry {info.filename!r} declares an array of shape "
+                         f"{shape} ({needed} bytes) but holds {info.file_size} bytes: corrupt")
+
+
+def _remove_stale_temporaries(path: str, age: float = 60.0) -> None:
+    """Delete temporaries of this target left by an interrupted save (``.{name}.*.tmp`` in
+    its folder, untouched for ``age`` seconds: a save in progress elsewhere keeps its own)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    pattern = os.path.join(glob.escape(folder), f".{glob.escape(os.path.basename(path))}.*.tmp")
+    now = time.time()
+    for tmp in glob.glob(pattern):
+        try:
+            if now - os.path.getmtime(tmp) > age:
+                os.unlink(tmp)
+        except OSError:
+            pass  # gone already, or not ours to delete
 
 
 def _to_numpy(value: Any) -> np.ndarray:

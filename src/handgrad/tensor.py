@@ -343,7 +343,7 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._inplace("__setitem__")
-        self._data[ops.shape._index(index)] = self._operand(value)
+        self._data[ops.shape._index(index, self.shape)] = self._operand(value)
 
     # ---- printing and Python protocol --------------------------------------------------------
 
@@ -471,6 +471,11 @@ class Tensor:
 
     @property
     def mT(self) -> "Tensor":  # noqa: N802
+        if self.ndim == 0:
+            return ops.reshape(self, ())  # torch: the identity on a 0-d tensor
+        if self.ndim == 1:
+            raise RuntimeError(
+                f"mT: expected a matrix or a batch of matrices, got a 1-D tensor of shape {self.shape}")
         return ops.transpose(self, -2, -1)
 
 

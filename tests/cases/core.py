@@ -222,6 +222,16 @@ def _clamp_draw(kind):
     return draw
 
 
+def _clamp_tensor_draw(kind):
+    def draw(data):
+        r = rng(data)
+        sa, slo, shi = broadcast_shapes(data, 3)
+        sa = np.broadcast_shapes(sa, slo, shi)  # torch's backward fails when lo/hi broadcast a
+        return [values(r, sa, kind), values(r, slo, kind), values(r, shi, kind)], {}
+
+    return draw
+
+
 def _softplus_draw(data):
     r = rng(data)
     beta = data.draw(st.sampled_from([1.0, 2.0, 0.5]))
@@ -273,11 +283,17 @@ CASES = {
     "softplus": [Case(lambda lib, a, beta, threshold: F(lib).softplus(a, beta, threshold),
                       _softplus_draw, fd=False),
                  Case(lambda lib, a: F(lib).softplus(a), unary())],
+    "silu": [Case(lambda lib, a: F(lib).silu(a * 4), unary()),
+             Case(lambda lib, a: F(lib).silu(a * 1e3), unary(), fd=False, note="saturated")],
     "erf": [Case(lambda lib, a: lib.erf(a), unary()),
             Case(lambda lib, a: F(lib).gelu(a), unary())],
     "clamp": [Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("distinct")),
               Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("ints"), fd=False,
                    note="values on the boundaries")],
+    "clamp_tensor": [Case(lambda lib, a, lo, hi: lib.clamp(a, lo - 0.5, hi + 0.5),
+                          _clamp_tensor_draw("distinct")),
+                     Case(lambda lib, a, lo, hi: lib.clamp(a, lo, hi), _clamp_tensor_draw("ints"),
+                          fd=False, note="on the boundaries, and lo > hi")],
     "maximum": [Case(lambda lib, a, b: lib.maximum(a, b), binary("distinct", "distinct"),
                      fd=False),
                 Case(lambda lib, a, b: lib.maximum(a, b), binary("ints", "ints"), fd=False,
@@ -292,8 +308,8 @@ CASES = {
              Case(lambda lib, a: a.max(), unary("ints"), fd=False, note="ties share")],
     "logsumexp": [_reduce_case("logsumexp", allow_none=False)],
     "prod": [_prod_case("nonzero"),
-             _prod_case("ints", second=False, note="zeros: first order only; the masks are "
-                        "constants across a zero")],
+             _prod_case("ints", note="zeros: the exclusive running products, second order "
+                        "included")],
     "cumsum": [Case(lambda lib, a, dim: a.cumsum(dim), _cumsum_draw)],
     "reshape": [Case(lambda lib, a, shape: a.reshape(shape), _reshape_draw)],
     "permute": [Case(lambda lib, a, dims: a.permute(dims), _permute_draw)],

@@ -119,7 +119,7 @@ CASES = {
         Case(lambda lib, x, **kw: F(lib).adaptive_max_pool1d(x, **kw),
              _adaptive_draw(1, "ints"), fd=False, note="adaptive_max_pool1d with ties"),
     ],
-    "matmul": [
+    "getitem": [  # both read their source pixels with index_select (sparse taps)
         Case(lambda lib, x, **kw: F(lib).adaptive_avg_pool2d(x, **kw), _adaptive_draw(2, "any"),
              note="adaptive_avg_pool2d"),
         Case(lambda lib, x, **kw: F(lib).interpolate(x, **kw), _interp_draw, note="interpolate"),

@@ -1,5 +1,5 @@
 """Activation statistics: for every weight layer, the output variance the fan-in rule predicts
-beside the one measured (problem set 002, Assignment 1).
+beside the one measured. Used in exercise 002-a1.
 
 A unit y = sum_{i=1}^n w_i x_i with the w_i i.i.d., zero mean, independent of the x_i, and the
 x_i i.i.d. with zero mean has E[y] = 0 and Var(y) = n Var(w) Var(x). This is why initialisers set
@@ -7,8 +7,8 @@ Var(w) = gain^2 / fan_in. Two refinements make the prediction hold for real netw
 report gives them separately:
 
 - if the inputs do not have zero mean (after a ReLU, say), Var(w_i x_i) = Var(w) E[x_i^2], so
-  the rule becomes Var(y) = n Var(w) E[x^2] (He et al. 2015): the seed's form underestimates
-  by E[x^2] / Var(x) (about 1.47 for ReLU of a Gaussian);
+  the rule becomes Var(y) = n Var(w) E[x^2] (He et al. 2015): the form n Var(w) Var(x)
+  underestimates by E[x^2] / Var(x) (about 1.47 for ReLU of a Gaussian);
 - a bias adds its own spread across units, Var(b).
 
 For ``NormalizedLinear`` the effective weights are the unit rows w_i / ||w_i||, whose entries
@@ -41,13 +41,13 @@ class LayerStats:
     var_x: float
     mean_sq_x: float
     var_b: float
-    predicted: float  # n Var(w) Var(x): the seed's rule
+    predicted: float  # n Var(w) Var(x): the fan-in rule
     predicted_second_moment: float  # n Var(w) E[x^2] + Var(b)
     measured: float  # Var(y) over the batch and all output units
 
     @property
     def ratio(self) -> float:
-        """measured / predicted (the seed's rule)."""
+        """measured / predicted (the fan-in rule n Var(w) Var(x))."""
         return self.measured / self.predicted if self.predicted else float("nan")
 
     def __str__(self) -> str:

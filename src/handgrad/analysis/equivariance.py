@@ -3,13 +3,13 @@ from the borders, where ``T`` shifts the input by (dy, dx) pixels with bilinear 
 (``F.translate``) and ``T'`` shifts the output by the same distance in output pixels
 ((dy, dx) divided by the jump, the effective stride: a stride-2 layer halves it).
 
-Why a convolution passes (000_14bc674963865024.txt, Assignment 4a): the bilinear shift is itself
-a cross-correlation, of each channel with a 2x2 kernel (plus an integer shift). Correlations with
-stride 1 commute, ``k * (t * x) = t * (k * x)``, for every channel and every term of the sum over
-input channels; the bias passes unchanged because the shift kernel sums to 1. Only the borders
-differ, where one side interpolates with zero padding the other never saw. Subsampling (stride,
-max pooling) does not commute with a sub-pixel shift, and max is not linear, so max pooling with
-stride 2 is measurably not equivariant.
+Why a convolution passes: the bilinear shift is itself a cross-correlation, of each channel with a
+2x2 kernel (plus an integer shift). Correlations with stride 1 commute,
+``k * (t * x) = t * (k * x)``, for every channel and every term of the sum over input channels; the
+bias passes unchanged because the shift kernel sums to 1. Only the borders differ, where one side
+interpolates with zero padding the other never saw. Subsampling (stride, max pooling) does not
+commute with a sub-pixel shift, and max is not linear, so max pooling with stride 2 is measurably
+not equivariant. Used in exercise 000-a4a.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..ops.resample import translate
 from ..tensor import Tensor, lift
+from .receptive import receptive_field
 
 
 @dataclass
@@ -50,8 +51,6 @@ class EquivarianceReport:
 
 def _analyse(f: Any, x_shape: tuple) -> Any:
     """The last layer's receptive-field record when ``f`` can be analysed, else None."""
-    from .receptive import receptive_field
-
     try:
         rec = receptive_field(f, x_shape)[-1]
     except Exception:  # noqa: BLE001  (a plain callable, or a layer the analysis does not know)

@@ -38,8 +38,8 @@ inputs each output reads) through the stack, so it is exact for every layer kind
 tests check it against the non-zero set of real gradients.
 
 Layers are recognised by their attributes and class names (duck typing), so any module with
-PyTorch's ``kernel_size``/``stride``/``padding``/``dilation`` attributes works, including the
-problem sets' layer lists typed as handgrad modules.
+PyTorch's ``kernel_size``/``stride``/``padding``/``dilation`` attributes works. Used in
+exercises 000-a4b and 001-q1h.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ from ..autograd import no_grad
 from ..ops.pool import _adaptive_windows
 from ..ops.resample import _area_matrix, _linear_matrix, _nearest_matrix
 from ..ops.shape import _pad_source
+from .shapes import conv_output_size, conv_transpose_output_size, pool_output_size
+from .table import format_cell, format_table
 
 Number = Any  # int | float
 
@@ -227,8 +229,6 @@ def _label(layer: Any) -> str:
 
 def _describe(layer: Any, shape: tuple, nd: int) -> tuple[str, tuple, list[_AxisMap] | None]:
     """(kind, output shape, per-axis maps) of one layer for an input of ``shape``."""
-    from .shapes import conv_output_size, conv_transpose_output_size, pool_output_size
-
     kind = _kind(layer)
     where = f"layer {_label(layer)} (input shape {shape})"
     spatial = shape[2:] if len(shape) == nd + 2 else ()
@@ -399,24 +399,12 @@ class ReceptiveField(list):
     input_shape: tuple = ()
 
     def __str__(self) -> str:
-        from .summary import _table
-
         head = ["#", "layer", "output shape", "rf", "jump", "start"]
-        rows = [[str(r.index), r.name, str(r.output_shape), _fmt(r.rf), _fmt(r.jump),
-                 _fmt(r.start)] for r in self]
+        rows = [[str(r.index), r.name, str(r.output_shape), format_cell(r.rf), format_cell(r.jump),
+                 format_cell(r.start)] for r in self]
         nd = len(self.input_shape) - 2
         one, zero = ("(1, 1)", "(0, 0)") if nd > 1 else ("1", "0")
-        return _table(head, [["", "input", str(self.input_shape), one, one, zero]] + rows)
-
-
-def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, tuple) and all(x is None for x in v)):
-        return "-"
-    if isinstance(v, tuple):
-        return "(" + ", ".join(_fmt(x) for x in v) + ")"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
+        return format_table(head, [["", "input", str(self.input_shape), one, one, zero]] + rows)
 
 
 def _pack(values: Sequence, nd: int) -> Any:

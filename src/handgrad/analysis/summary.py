@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .receptive import _fmt, receptive_field
+from .receptive import receptive_field
+from .table import format_cell, format_table
 
 
 @dataclass
@@ -34,18 +35,6 @@ class SummaryRow:
     rf: Any
     jump: Any
     start: Any
-
-
-def _table(head: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
-    right = {i for i, h in enumerate(head) if h in ("#", "params", "mult-adds")}
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    rule = "-" * len(line(head))
-    return "\n".join([line(head), rule] + [line(r) for r in rows])
 
 
 class Summary:
@@ -69,12 +58,13 @@ class Summary:
 
     def __str__(self) -> str:
         head = ["#", "layer", "output shape", "params", "mult-adds", "rf", "jump", "start"]
-        body = [["", "input", str(self.input_shape), "", "", _fmt(_unit(self.input_shape, 1)),
-                 _fmt(_unit(self.input_shape, 1)), _fmt(_unit(self.input_shape, 0))]]
+        one, zero = format_cell(_unit(self.input_shape, 1)), format_cell(_unit(self.input_shape, 0))
+        body = [["", "input", str(self.input_shape), "", "", one, one, zero]]
         for r in self.rows:
             body.append([str(r.index), r.name, str(r.output_shape), f"{r.params:,}",
-                         f"{r.macs:,}", _fmt(r.rf), _fmt(r.jump), _fmt(r.start)])
-        text = _table(head, body)
+                         f"{r.macs:,}", format_cell(r.rf), format_cell(r.jump),
+                         format_cell(r.start)])
+        text = format_table(head, body)
         return (f"{text}\ntotal: {self.total_params:,} parameters, {self.total_macs:,} "
                 "multiply-adds")
 

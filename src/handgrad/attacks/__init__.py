@@ -1,12 +1,13 @@
 """``handgrad.attacks``: adversarial examples against a trained classifier.
 
 - ``fgsm``: the fast gradient sign method, the exact solution of the linearised attack in the
-  L-infinity box (problem set 002, Assignment 4);
+  L-infinity box;
 - ``pgd``: projected gradient descent in the same box, with a seeded random start;
 - ``attack``, ``robust_accuracy``: a whole data set in batches, accuracy against eps;
 - ``Normalized``: a classifier trained on standardised inputs, seen from pixel space;
-- ``plots``: accuracy against eps, and original and perturbed digits with predictions;
-- ``cli``: the ``handgrad attack`` command.
+- ``plots``: accuracy against eps, and original and perturbed digits with predictions.
+
+The ``handgrad attack`` command is ``handgrad.commands.attack``.
 
     import handgrad as hg
     x_adv = hg.attacks.fgsm(model.eval(), images, labels, eps=0.1)

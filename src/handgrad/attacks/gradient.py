@@ -7,7 +7,7 @@ with no graph attached. The model is called as it is: call ``model.eval()`` firs
 dropout or batch normalisation, as you would to evaluate it.
 
 Notation: L(x) = loss_fn(model(x), y) is the loss of the true labels (cross-entropy, i.e. minus
-the log-probability of the correct class f_y(x) of problem set 002, Assignment 4); g = grad_x L.
+the log-probability of the correct class f_y(x)); g = grad_x L. Used in exercise 002-a4.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def fgsm(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float,
          loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
          clip: "tuple[float, float] | None" = (0.0, 1.0), targeted: bool = False) -> Tensor:
     """The fast gradient sign method (Goodfellow, Shlens and Szegedy, 2015): the exact solution
-    of the linearised attack in the L-infinity box (problem set 002, Assignment 4).
+    of the linearised attack in the L-infinity box.
 
     Derivation. Near x the loss is linear, L(x~) ~= L(x) + g^T (x~ - x) with g = grad_x L(x).
     The attacker raises the loss within the box |x~_i - x_i| <= eps:
@@ -149,10 +149,9 @@ def fgsm(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float,
 
         x~ = x + eps sign(grad_x L(x)).
 
-    The seed writes the same attack for the log-probability of the correct class f_y = -L:
-    minimising g'^T (x~ - x) with g' = grad_x f_y = -g gives x~_i - x_i = -eps sign(g'_i). (It
-    writes the box with strict inequalities, where the optimum is not attained; the closed box
-    is what makes the solution exist.)
+    Written for the log-probability of the correct class f_y = -L, the same attack minimises
+    g'^T (x~ - x) with g' = grad_x f_y = -g: x~_i - x_i = -eps sign(g'_i). The box is closed: with
+    strict inequalities the optimum would not be attained.
 
     Valid pixels. With ``clip=(lo, hi)`` the box is intersected with [lo, hi]^n. The problem stays
     separable, each coordinate now ranging over [max(x_i - eps, lo), min(x_i + eps, hi)], and the

@@ -1,6 +1,8 @@
 """Prior shift: re-weighting a classifier's posteriors to new class priors, known or estimated.
 
-Setting (problem set 002, Assignment 7). A classifier was trained on data distributed as
+Used in exercise 002-a7.
+
+Setting. A classifier was trained on data distributed as
 p(x, y) = p(x|y) p(y) and outputs p(y|x). In application the class-conditionals p(x|y) stay the
 same but the priors change to p*(y):
 
@@ -24,6 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._validation import float64
 from ..tensor import Tensor
 
 _SUM_TOL = 1e-4  # float32 softmax rows sum to 1 within ~1e-6; user-typed priors within rounding
@@ -33,13 +36,7 @@ _SUM_TOL = 1e-4  # float32 softmax rows sum to 1 within ~1e-6; user-typed priors
 
 
 def _as_probs(op: str, probs: Any) -> np.ndarray:
-    if isinstance(probs, Tensor):
-        probs = probs._data
-    try:
-        arr = np.asarray(probs, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: probs must be an (N, K) array or tensor of posteriors, got "
-                        f"{type(probs).__name__}") from None
+    arr = float64(op, "probs", probs, "an (N, K) array or tensor of posteriors")
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 2:
         raise ValueError(f"{op}: probs must have shape (N, K) with N >= 1 examples and K >= 2 "
                          f"classes, got shape {arr.shape}")
@@ -59,13 +56,7 @@ def _as_probs(op: str, probs: Any) -> np.ndarray:
 
 
 def _as_prior(op: str, name: str, prior: Any, k: int, positive: bool) -> np.ndarray:
-    if isinstance(prior, Tensor):
-        prior = prior._data
-    try:
-        arr = np.asarray(prior, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: {name} must be a length-K vector, got "
-                        f"{type(prior).__name__}") from None
+    arr = float64(op, name, prior, "a length-K vector")
     if arr.shape != (k,):
         raise ValueError(f"{op}: {name} must have shape ({k},), one entry per column of probs, "
                          f"got shape {arr.shape}")

@@ -2,9 +2,10 @@
 
 - ``inertia``: the objective J = sum_i min_k ||x_i - y_k||^2;
 - ``KMeans``: Lloyd's algorithm with k-means++ seeding;
-- ``OnlineKMeans``: SGD with one example per step and the per-centre rate 1/n_k (problem set 002,
-  Assignment 8), a constant rate for comparison, and mini-batches (``batch_size``);
-- ``kmeans_plusplus``: the seeding on its own.
+- ``OnlineKMeans``: SGD with one example per step and the per-centre rate 1/n_k, a constant rate
+  for comparison, and mini-batches (``batch_size``);
+- ``kmeans_plusplus``: the seeding on its own;
+- ``plots.plot_movement``: how far the centres move over each pass.
 
 The estimators follow scikit-learn (``fit``, ``partial_fit``, ``predict``, ``transform``,
 ``score``, ``cluster_centers_``, ``labels_``, ``inertia_``) and take NumPy arrays or tensors.

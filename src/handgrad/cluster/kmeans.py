@@ -1,6 +1,6 @@
-"""k-means: the objective, k-means++ seeding and Lloyd's algorithm.
+"""k-means: the objective, k-means++ seeding and Lloyd's algorithm. Used in exercise 002-a8b.
 
-The problem (problem set 002, Assignment 8): for data x in R^D and K centres y_1..y_K,
+The problem: for data x in R^D and K centres y_1..y_K,
 
     J(y) = sum_{x in T} min_k ||x - y_k||^2  ->  min_y,
 

@@ -1,5 +1,5 @@
 """Online k-means: stochastic gradient descent on the k-means objective, one example (or one
-mini-batch) per step (problem set 002, Assignment 8).
+mini-batch) per step. Used in exercises 002-a8a and 002-a8b.
 
 For one example x the objective is f(y) = min_k ||x - y_k||^2; its gradient is
 2 (y_k - x) for the closest centre k = argmin_k' ||x - y_k'||^2 and 0 for the others. An SGD step
@@ -45,7 +45,7 @@ class OnlineKMeans(_KMeansBase):
         n_clusters: K.
         learning_rate: 'inverse' for the per-centre rate 1/n_k (running means, converges), or a
             constant float in (0, 1] (an exponential moving average, keeps oscillating).
-        batch_size: examples per step; 1 is the fully online algorithm of Assignment 8.
+        batch_size: examples per step; 1 is the fully online algorithm.
         init: 'k-means++', 'random' or a (K, D) array. With a string, the first chunk given to
             ``partial_fit`` (or X in ``fit``) seeds the centres, so it must hold at least K
             examples.

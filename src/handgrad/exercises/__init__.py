@@ -11,7 +11,9 @@ The questions (``questions.json``) are data beside the registry: each has an id 
 document and place (``000-a1-scan-backprop`` is problem set 000, Assignment 1), and every id has
 exactly one exercise (a test fails otherwise). The exercises live in one module per document
 (``doc000`` ... ``doc004``); ``base`` defines ``Exercise``, ``Claim``, ``Verdict`` and ``check``.
-From the command line: ``handgrad exercises list|run|docs`` (``python -m handgrad.exercises``).
+From the command line: ``handgrad exercises list|run|docs|template|grade`` (``python -m
+handgrad.exercises``); answer files and grading: ``answers``, ``grading``, ``formula``,
+``derivation`` (see docs/answers.md).
 """
 
 from __future__ import annotations
@@ -62,30 +64,48 @@ def documents() -> dict[str, str]:
     return dict(_questions_data()["documents"])
 
 
+_EXTRA_QUESTIONS: dict[str, dict] = {}
+
+
 def question(id: str) -> dict:
     for q in _questions_data()["questions"]:
         if q["id"] == id:
             return dict(q)
+    if id in _EXTRA_QUESTIONS:
+        return dict(_EXTRA_QUESTIONS[id])
     raise KeyError(f"no question {id!r} in questions.json")
+
+
+_lookup_question = question  # ``exercise()`` has a parameter of that name
 
 
 def exercise(id: str, *, params: dict | None = None, claims: Sequence[Claim] = (),
              derivation: str = "", answer: str = "", note: str = "",
-             requires: Sequence[str] = (), slow: bool = False) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
+             requires: Sequence[str] = (), slow: bool = False, slots: Sequence[Any] = (),
+             question: str | None = None, ref: str = "",
+             ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
     """Decorator registering ``solve`` as the exercise ``id`` (whose question text is taken from
     ``questions.json``). ``params`` are the defaults (the document's instance), ``claims`` the
     document's answers, ``answer`` a short written answer, ``note`` how the instance was chosen,
-    ``requires`` the library features needed (``'module'`` or ``'module:attribute'``)."""
+    ``requires`` the library features needed (``'module'`` or ``'module:attribute'``),
+    ``slots`` the answer slots a learner fills in (``grading.Slot``; default: one per value
+    claim). A teacher's own exercise (``--extra``) gives its ``question`` text and ``ref``
+    here instead of in ``questions.json``."""
+    question_text = question
 
     def register(solve: Callable[..., Result]) -> Callable[..., Result]:
         if id in _REGISTRY:
             raise ValueError(f"exercise {id!r} is registered twice")
-        q = question(id)
+        if question_text is not None:
+            _EXTRA_QUESTIONS[id] = {"id": id, "ref": ref or id, "question": question_text,
+                                    "answered_by": "none"}
+        q = _lookup_question(id)
         _REGISTRY[id] = Exercise(
             id=id, question=q["question"], solve=solve, params=dict(params or {}),
             claims=list(claims), derivation=_dedent(derivation), answer=_dedent(answer),
             note=_dedent(note),
-            requires=tuple(requires), source=q["ref"], slow=slow,
+            requires=tuple(requires), source=q["ref"], slow=slow, slots=list(slots),
+            reconstructed=bool(q.get("reconstructed")),
         )
         return solve
 

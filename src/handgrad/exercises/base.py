@@ -32,6 +32,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 AGREE, DISAGREE, NO_CLAIM, UNAVAILABLE = "agree", "disagree", "no claim", "unavailable"
+CONSISTENT = "consistent (reconstructed)"  # agree, but the question was rebuilt from the answer
+CHECK_FAILED = "check failed"  # the exercise's own check (check_vjp, a simulation) failed
 
 
 @dataclass
@@ -42,13 +44,18 @@ class Result:
     ``--format json`` prints as ``computed``. ``summary`` is the one-line form for the table
     (default: a compact rendering of ``value``). ``details`` are further JSON-able numbers for
     the report (confidence intervals, the instance). ``context`` holds objects a claim's check
-    needs (the forward function, the inputs); it is never printed.
+    needs (the forward function, the inputs); it is never printed. ``checks`` are the exercise's
+    own checks, name -> (passed, evidence): a ``check_vjp`` of the computed formula, a simulation
+    against its closed form. If one fails the verdict is ``check failed`` (whatever the claims
+    say) and the command exits non-zero.
     """
 
     value: Any
     summary: str | None = None
     details: dict = field(default_factory=dict)
     context: dict = field(default_factory=dict)
+    checks: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +89,8 @@ class Claim:
     rtol: float = 1e-6
     atol: float = 1e-9
     uncheckable: str = ""
+    slot: str = ""
+    part: str = "final answer"
 
     def applies(self, params: dict, defaults: dict) -> bool:
         only = self.check is None if self.instance_only is None else self.instance_only
@@ -103,6 +112,8 @@ class Exercise:
     requires: tuple = ()
     source: str = ""
     slow: bool = False
+    slots: list = field(default_factory=list)
+    reconstructed: bool = False
 
     @property
     def document(self) -> str:
@@ -129,13 +140,23 @@ class Verdict:
     params: dict = field(default_factory=dict)
     seconds: float = 0.0
     findings: list = field(default_factory=list)
+    reconstructed: bool = False
+    parts: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    checks: dict = field(default_factory=dict)
+    explanation: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
         return {
-            "id": self.id, "question": self.question, "computed": jsonable(self.computed),
-            "claimed": jsonable(self.claimed), "verdict": self.verdict,
+            "id": self.id, "question": self.question, "reconstructed": self.reconstructed,
+            "computed": jsonable(self.computed), "claimed": jsonable(self.claimed),
+            "summary": self.summary,
+            "verdict": self.verdict, "final_answer": self.parts.get("final answer", NO_CLAIM),
+            "derivation": self.parts.get("derivation", NO_CLAIM),
             "evidence": self.evidence, "claims": jsonable(self.findings),
+            "notes": list(self.notes), "checks": jsonable(self.checks),
             "params": jsonable(self.params), "seconds": round(self.seconds, 3),
+            **jsonable(self.explanation),
         }
 
     def disagreements(self) -> str:
@@ -198,7 +219,7 @@ def check(exercise: Exercise, **overrides: Any) -> Verdict:
                        params=params)
     start = time.perf_counter()
     result = exercise.solve(**params)
-    findings, labels, claimed, notes, sources = [], [], [], [], []
+    findings, labels, claimed, notes, sources, parts = [], [], [], [], [], []
     for claim in exercise.claims:
         if claim.uncheckable:
             notes.append(f"not checkable: {claim.uncheckable}")
@@ -207,24 +228,32 @@ def check(exercise: Exercise, **overrides: Any) -> Verdict:
             notes.append("the document's answer is for its own instance; with these parameters "
                          "there is no claim to compare")
             continue
-        finding = claim.check(result, params) if claim.check else _compare_claim(claim, result)
+        if claim.check is None:
+            finding = _compare_claim(claim, result)
+        elif claim.slot:  # judged by an answer slot, which may re-solve the exercise
+            finding = claim.check(result, params, exercise)
+        else:
+            finding = claim.check(result, params)
         findings.append(finding)
+        parts.append(claim.part)
         labels.append(claim.label or claim.source)
         sources.append(claim.source)
         claimed.append(finding.claimed if finding.claimed is not None else claim.value)
     seconds = time.perf_counter() - start
+    reconstructed = bool(getattr(exercise, "reconstructed", False))
+    agree = CONSISTENT if reconstructed else AGREE
     if not findings:
         evidence = "; ".join(dict.fromkeys(notes))
         verdict = NO_CLAIM
     else:
-        verdict = AGREE if all(f.agree for f in findings) else DISAGREE
-        parts = []
+        verdict = agree if all(f.agree for f in findings) else DISAGREE
+        shown = []
         for f, label in zip(findings, labels):
             if f.evidence:
                 said = "agrees" if f.agree else "DISAGREES"
                 tag = "" if len(findings) == 1 else f"[{label}: {said}] "
-                parts.append(tag + f.evidence)
-        evidence = "; ".join(parts)
+                shown.append(tag + f.evidence)
+        evidence = "; ".join(shown)
     if not claimed:  # nothing judged: still show what the document says
         claimed_value = _claimed_values(exercise.claims)
     elif len(claimed) == 1:
@@ -232,11 +261,39 @@ def check(exercise: Exercise, **overrides: Any) -> Verdict:
     else:
         claimed_value = {label: v for label, v in zip(labels, claimed)}
     summary = result.summary if result.summary is not None else render(result.value)
-    per_claim = [{"label": label, "source": src, "agree": f.agree, "evidence": f.evidence}
-                 for f, label, src in zip(findings, labels, sources)]
+    per_claim = [{"label": label, "source": src, "part": part, "agree": f.agree,
+                  "evidence": f.evidence}
+                 for f, label, src, part in zip(findings, labels, sources, parts)]
+    by_part = {}
+    for name in ("final answer", "derivation"):
+        mine = [f for f, part in zip(findings, parts) if part == name]
+        by_part[name] = NO_CLAIM if not mine else (
+            agree if all(f.agree for f in mine) else DISAGREE)
+    notes = notes + list(result.notes)
+    failed = {k: v for k, v in result.checks.items() if not v[0]}
+    if failed:
+        verdict = CHECK_FAILED
+        evidence = "the exercise's own check failed: " + "; ".join(
+            f"{k}: {v[1]}" for k, v in failed.items()) + (f"; {evidence}" if evidence else "")
+    if reconstructed and verdict not in (CHECK_FAILED,):
+        notes = ["the question is reconstructed from the answer (it is not in the document)"] \
+            + notes
     return Verdict(exercise.id, exercise.question, result.value, claimed_value, verdict, evidence,
                    summary=summary, claimed_summary=render(claimed_value),
-                   details=result.details, params=params, seconds=seconds, findings=per_claim)
+                   details=result.details, params=params, seconds=seconds, findings=per_claim,
+                   reconstructed=reconstructed, parts=by_part,
+                   notes=list(dict.fromkeys(notes)),
+                   checks={k: {"passed": bool(v[0]), "evidence": v[1]}
+                           for k, v in result.checks.items()},
+                   explanation=explanation(exercise))
+
+
+def explanation(exercise: Exercise) -> dict:
+    """What ``run --explain`` prints and ``--format json`` carries: the full question, the
+    derivation, the answer in words, the notes, and whether the question is reconstructed."""
+    return {"question_full": exercise.question, "source": exercise.source,
+            "derivation_text": exercise.derivation, "answer_in_words": exercise.answer,
+            "note": exercise.note}
 
 
 def _claimed_values(claims: Sequence[Claim]) -> Any:
@@ -259,7 +316,7 @@ def _compare_claim(claim: Claim, result: Result) -> Finding:
 def compare(computed: Any, claimed: Any, rtol: float = 1e-6,
             atol: float = 1e-9) -> tuple[bool, str]:
     """Whether ``claimed`` matches ``computed``, and if not the smallest evidence: the differing
-    components of an array (index, computed, claimed), the differing keys of a dict."""
+    components of an array (1-based index, computed, claimed), the differing keys of a dict."""
     if isinstance(claimed, dict):
         bad = []
         for k, v in claimed.items():
@@ -287,11 +344,12 @@ def compare(computed: Any, claimed: Any, rtol: float = 1e-6,
     if a.ndim == 0:
         return False, f"computed {fmt(float(a))}, claimed {fmt(float(b))}"
     bad = np.argwhere(~close)
-    shown = ", ".join(f"{tuple(int(i) for i in ix) if len(ix) > 1 else int(ix[0])}: computed "
-                      f"{fmt(float(a[tuple(ix)]))}, claimed {fmt(float(b[tuple(ix)]))}"
+    # the documents number components from 1, so the evidence does too
+    shown = ", ".join(f"{tuple(int(i) + 1 for i in ix) if len(ix) > 1 else int(ix[0]) + 1}: "
+                      f"computed {fmt(float(a[tuple(ix)]))}, claimed {fmt(float(b[tuple(ix)]))}"
                       for ix in bad[:6])
     more = f" (and {len(bad) - 6} more)" if len(bad) > 6 else ""
-    return False, f"components differ at {shown}{more}"
+    return False, f"components differ (1-based) at {shown}{more}"
 
 
 # ---- rendering -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from .base import Claim, Finding, Result, fmt
 
 
 def vjp_claim(formula: Callable, text: str, source: str, names: Sequence[str], label: str = "",
-              one_based: bool = False, judge: Sequence[int] | None = None,
+              one_based: bool = True, judge: Sequence[int] | None = None,
               note: str = "") -> Claim:
     """The document's backward formula ``formula(g, *inputs) -> gradients`` (NumPy in, NumPy
     out), checked with ``hg.check_vjp`` on the instance in ``result.context`` (``fn``,
@@ -86,3 +86,22 @@ def within_ci(simulated: float, sem: float, exact: float, z: float = 3.29) -> tu
 def mean_sem(x: Any) -> tuple[float, float]:
     x = np.asarray(x, dtype=np.float64)
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
+
+
+def derivation_claim(lines: Sequence[str], variables: Sequence[str], sample: Callable,
+                     source: str, label: str, instance: Callable[[Result, dict], dict] | None = None,
+                     unknowns: Sequence[str] = ()) -> Claim:
+    """The document's derivation ``lines`` (expressions or equations in ``variables``), checked
+    line by line (``derivation.check_derivation``) at the instance (``instance(result, params)``)
+    and at random points (``sample(rng, params)``): the evidence names the first line that does
+    not follow from the one before, with the numbers. A claim of the 'derivation' part."""
+    from .derivation import check_derivation
+
+    def check(result: Result, params: dict) -> Finding:
+        report = check_derivation(lines, variables, lambda rng: sample(rng, params),
+                                  instance=instance(result, params) if instance else None,
+                                  unknowns=unknowns)
+        return Finding(report.passed, report.evidence, list(lines))
+
+    return Claim(list(lines), source, label=label, check=check, instance_only=False,
+                 part="derivation")

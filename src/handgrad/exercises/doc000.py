@@ -9,8 +9,9 @@ import numpy as np
 
 from . import exercise
 from . import layers as L
-from .base import Finding, Result, fmt
+from .base import Finding, Result, fmt, render
 from .claims import mean_sem, statement_claim, within_ci
+from .grading import choice_slot, formula_slot, text_slot, value_slot, vjp_slot
 
 SOURCE = "problem statement"
 
@@ -29,37 +30,91 @@ def reverse_cumsum(g: np.ndarray) -> np.ndarray:
     return np.cumsum(g[::-1])[::-1].copy()
 
 
+def _scan(x):
+    return x.cumsum(0)
+
+
+def _a1_instance(ctx) -> dict:
+    r = ctx.result.context
+    return {"g": r["g"], "x": r["x"]}
+
+
+def _a1_sample(rng, params) -> dict:
+    n = int(rng.integers(3, 9))
+    return {"g": rng.standard_normal(n), "x": rng.standard_normal(n)}
+
+
+A1_SLOTS = [
+    vjp_slot("dL/dx", "grad_x L in terms of g = grad_y L (and x, if needed): a NumPy "
+             "expression, e.g. cumsum(g) (vectors are 0-based in formulas).", _scan, ["x"], 0,
+             {"g": "dL/dy, a vector of length n", "x": "the input, a vector of length n"},
+             _a1_sample, _a1_instance, example="g[::-1].cumsum()[::-1]"),
+    text_slot("explanation", "Why: your derivation in words.", part="derivation"),
+]
+
+
 @exercise(
     "000-a1-scan-backprop",
-    params=dict(n=6, seed=0),
+    params=dict(x=[3, 1, 4, 1], g=[2, -1, 0, 1], n=None, seed=0),
     derivation="""
         y_i = sum_{j<=i} x_j, so dy_i/dx_j = [j <= i] and
         dL/dx_j = sum_i g_i [j <= i] = sum_{i>=j} g_i:
         the gradient is the scan of g taken from the end (a reverse cumulative sum).
+        By hand on the default instance (1-based), g = [2, -1, 0, 1]:
+        dL/dx_4 = 1, dL/dx_3 = 0 + 1 = 1, dL/dx_2 = -1 + 1 = 0, dL/dx_1 = 2 + 0 = 2.
     """,
+    answer="dL/dx_j = sum_{i>=j} g_i: the reverse cumulative sum of g.",
+    note="The instance is x and g (small integers, so it can be followed with pencil and "
+         "paper; --set g=1,2,3,4 x=1,0,2,5); n, if given, cuts them to their first n entries. "
+         "With x=null and g=null, a random instance of length n (default 6) from seed.",
+    slots=A1_SLOTS,
 )
-def scan_backprop(n: int, seed: int) -> Result:
+def scan_backprop(x, g, n: int, seed: int) -> Result:
     import handgrad as hg
 
     rng = np.random.default_rng(seed)
-    x, g = rng.standard_normal(n), rng.standard_normal(n)
+    # n (when given) cuts x and g to their first n entries; null: their own length (or 6)
+    x = rng.standard_normal(n or 6) if x is None else np.asarray(x, np.float64).ravel()[:n]
+    g = rng.standard_normal(len(x)) if g is None else np.asarray(g, np.float64).ravel()[:n]
+    if n is not None and len(x) != n:
+        raise ValueError(f"000-a1-scan-backprop: n = {n} but the given x has {len(x)} entries: "
+                         f"set x and g to null for a random instance of that length, or give "
+                         f"them")
+    if g.shape != x.shape:
+        raise ValueError(f"000-a1-scan-backprop: g has {g.size} entries but x has {x.size} "
+                         f"(y = cumsum(x) has as many as x)")
     xt = _t(x, True)
     (gx,) = hg.grad(xt.cumsum(0), [xt], [_t(g)])
     report = hg.check_vjp(lambda t: t.cumsum(0), lambda gg, xx: reverse_cumsum(gg), [x], g)
     formula = "dL/dx_j = sum_{i>=j} g_i (reverse cumulative sum of g)"
+    steps = ", ".join(f"dL/dx_{j + 1} = {fmt(v)}" for j, v in enumerate(gx.numpy()))
     return Result(
         {"formula": formula, "g": g, "dL/dx": gx.numpy()},
-        summary=f"{formula}; check_vjp {'passed' if report else 'FAILED'} on n={n}",
-        details={"x": x, "check_vjp passed": bool(report)},
+        summary=f"{formula}; on g = {render(g.tolist())}: {steps}; check_vjp "
+                f"{'passed' if report else 'FAILED'}",
+        details={"x": x, "y = cumsum(x)": np.cumsum(x), "check_vjp passed": bool(report)},
+        context={"x": x, "g": g},
+        checks={"check_vjp": (bool(report), str(report))},
     )
 
 
 # ---- Assignment 2 ----------------------------------------------------------------------------
 
 
+def _n_sample(rng, params) -> dict:
+    return {"n": float(rng.integers(1, 500))}
+
+
 @exercise(
     "000-a2a-drawn-at-least-once",
     params=dict(n=100, trials=4000, seed=0),
+    slots=[formula_slot("probability", "P(point i is drawn at least once) as a formula in n.",
+                        {"n": "the number of points (and of draws)"},
+                        lambda v: 1 - (1 - 1 / v["n"]) ** v["n"], _n_sample,
+                        lambda ctx: {"n": float(ctx.params["n"])}),
+           value_slot("limit", "Its limit as n -> infinity (a number, or an expression such as "
+                      "'1 - exp(-1)').", lambda ctx: ctx.result.value["limit"], shape=[],
+                      rtol=1e-6)],
     derivation="""
         One draw misses point i with probability 1 - 1/n; n independent draws miss it with
         probability (1 - 1/n)^n, so P(drawn at least once) = 1 - (1 - 1/n)^n.
@@ -80,12 +135,18 @@ def drawn_at_least_once(n: int, trials: int, seed: int) -> Result:
         summary=f"1 - (1 - 1/n)^n = {fmt(closed, 6)} (n={n}) -> 1 - 1/e = "
                 f"{fmt(1 - math.exp(-1), 6)}; simulation {sentence}",
         details={"simulation agrees": ok},
+        checks={"simulation": (ok, sentence)},
     )
 
 
 @exercise(
     "000-a2b-coupon-collector",
     params=dict(n=100, trials=2000, seed=0),
+    slots=[formula_slot("expected epochs", "The expected number of epochs until every point has "
+                        "been drawn, as a formula in n (sum, arange are available).",
+                        {"n": "the number of points"},
+                        lambda v: float(np.sum(1.0 / np.arange(1, v["n"] + 1))), _n_sample,
+                        lambda ctx: {"n": float(ctx.params["n"])}, rtol=1e-9)],
     derivation="""
         With k points already drawn, a draw is new with probability (n - k)/n: the wait for the
         next new point is geometric with mean n / (n - k). Summing over k = 0..n-1,
@@ -104,6 +165,7 @@ def coupon_collector(n: int, trials: int, seed: int) -> Result:
         summary=f"H_n = {fmt(h, 6)} epochs (n={n}, i.e. n H_n = {fmt(n * h, 6)} draws); "
                 f"simulation {sentence}",
         details={"simulation agrees": ok},
+        checks={"simulation": (ok, sentence)},
     )
 
 
@@ -120,8 +182,20 @@ def _feed(opt, p, grads):
         yield
 
 
+def _q_sample(rng, params) -> dict:
+    return {"q": float(rng.uniform(0.01, 0.99)), "eps": float(rng.uniform(0.001, 1.0))}
+
+
 @exercise(
     "000-a3a-momentum-as-ewa",
+    slots=[formula_slot("mu", "PyTorch's momentum mu as a formula in q.", {"q": "the EWA weight"},
+                        lambda v: 1 - v["q"], _q_sample,
+                        lambda ctx: {"q": ctx.params["q"], "eps": ctx.params["lr"]}),
+           formula_slot("lr", "PyTorch's learning rate as a formula in the EWA's step eps and q.",
+                        {"q": "the EWA weight", "eps": "the EWA's step size"},
+                        lambda v: v["eps"] * v["q"], _q_sample,
+                        lambda ctx: {"q": ctx.params["q"], "eps": ctx.params["lr"]}),
+           text_slot("derivation", "The derivation.", part="derivation")],
     params=dict(q=0.1, lr=0.5, steps=60, dim=5, seed=0),
     derivation="""
         EWA of the stochastic gradients: v_t = (1 - q) v_{t-1} + q g_t,
@@ -231,6 +305,10 @@ def debiased_ewa(q, steps, trials, mu, sigma, seed) -> Result:
 
 @exercise(
     "000-a3b2-bias-corrected-ewa",
+    slots=[choice_slot("coincides", "Does vhat_t / (1 - (1 - q)^t) coincide with v_t of b.1?",
+                       ("yes", "no"),
+                       lambda ctx: "yes" if ctx.result.value["coincides_with_v_t"] else "no"),
+           text_slot("why unbiased", "Why is it unbiased?", part="derivation")],
     params=dict(q=0.1, steps=20, trials=20000, mu=1.0, sigma=2.0, seed=0),
     claims=[statement_claim(
         "vhat_t / (1 - (1 - q)^t) is unbiased",
@@ -346,6 +424,9 @@ def subpixel_equivariance(dy, dx, size, kernel, image, seed) -> Result:
 
 @exercise(
     "000-a4b-receptive-field",
+    slots=[value_slot("receptive field", "The receptive field of one output unit (one side, in "
+                      "input pixels).", lambda ctx: ctx.result.value["receptive_field"], shape=[]),
+           text_slot("derivation", "How you got it.", part="derivation")],
     params=dict(layers=[[5, 1, 1], [3, 1, 2], [3, 2, 1]]),
     derivation="""
         Forward recursion with the jump j (distance in input pixels between neighbouring units):

@@ -5,14 +5,75 @@ the instance is the one consistent with the student's own numbers, and says so."
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from . import exercise
 from . import layers as L
 from .base import Claim, Finding, Result, compare, fmt, render
 from .claims import statement_claim, uncheckable_claim
+from .formula import parse
+from .grading import (
+    FAIL,
+    PASS,
+    Context,
+    Slot,
+    SlotResult,
+    code_slot,
+    derivation_slot,
+    formula_slot,
+    slot_claim,
+    text_slot,
+    value_slot,
+)
 
 STUDENT = "student"
+
+#: the student's answers, as data (the answer file ``handgrad exercises grade`` reads); the
+#: document's claims below are these answers judged by the same slots a learner fills in
+ANSWER_FILE = Path(__file__).with_name("answers") / "001_student.json"
+_ANSWERS = json.loads(ANSWER_FILE.read_text(encoding="utf-8"))["exercises"]
+
+
+def _join(*parts: str) -> str:
+    """Derivation texts written at different indentations, joined as paragraphs."""
+    import textwrap
+
+    return "\n".join(textwrap.dedent(p).strip() for p in parts)
+
+
+def student(ex_id: str, key: str):
+    """The student's answer to slot ``key`` of exercise ``ex_id`` (from ``ANSWER_FILE``)."""
+    entry = _ANSWERS[ex_id]["slots"][key]
+    return entry["answer"] if isinstance(entry, dict) else entry
+
+
+def _claims(ex_id: str, slots, instance_only=True, labels: dict | None = None) -> list:
+    """The student's answers to ``slots`` as claims judged by those slots; ``instance_only``
+    (a bool, or the keys it holds for) says which apply only on the document's instance."""
+    labels = labels or {}
+    only = (lambda k: instance_only) if isinstance(instance_only, bool) else \
+        (lambda k: k in instance_only)
+    return [slot_claim(sl, student(ex_id, sl.key), STUDENT, label=labels.get(sl.key, sl.key),
+                       instance_only=only(sl.key))
+            for sl in slots if sl.type != "text" and sl.key in _ANSWERS[ex_id]["slots"]]
+
+
+def _kernel_slot(question: str, shape: list, finding) -> Slot:
+    """A kernel answer: the exercise is solved again with that kernel and judged by
+    ``finding``."""
+
+    def judge(ctx: Context, answer) -> SlotResult:
+        k = np.asarray(answer, dtype=np.float64)
+        if k.shape != tuple(shape):
+            raise ValueError(f"expected a kernel of shape {tuple(shape)}, got shape {k.shape}")
+        params = {**ctx.params, "kernel": k.tolist()}
+        f = finding(ctx.solve(kernel=k.tolist()), params)
+        return SlotResult(PASS if f.agree else FAIL, f.evidence)
+
+    return Slot("kernel", "value", question, judge, shape=shape)
 
 
 def _t(a, grad=False):
@@ -127,15 +188,21 @@ _KERNEL_DERIVATION = """
 """
 
 
+Q1B_SLOTS = [_kernel_slot("A 3x3 kernel (a list of 3 rows) that detects horizontal edges.",
+                          [3, 3], _detects(("horizontal",)))]
+Q1C_SLOTS = [_kernel_slot("A 2x2 kernel (a list of 2 rows) that detects diagonal edges.",
+                          [2, 2], _detects(("diagonal \\", "diagonal /")))]
+
+
 @exercise(
     "001-q1b-horizontal-edge-kernel",
     params=dict(kernel=[[1, 1, 1], [0, 0, 0], [-1, -1, -1]], size=24),
-    claims=[statement_claim("[[1, 1, 1], [0, 0, 0], [-1, -1, -1]] detects horizontal edges",
-                            _detects(("horizontal",)), STUDENT, instance_only=True)],
-    derivation=_KERNEL_DERIVATION + """
+    claims=_claims("001-q1b-horizontal-edge-kernel", Q1B_SLOTS),
+    slots=Q1B_SLOTS,
+    derivation=_join(_KERNEL_DERIVATION, """
         The student's kernel (Prewitt's) is a difference of row sums across rows: m = (-6, 0),
         normal to horizontal edges; its entries sum to 0.
-    """,
+    """),
 )
 def horizontal_kernel(kernel, size) -> Result:
     return _kernel_result(kernel, size)
@@ -144,14 +211,14 @@ def horizontal_kernel(kernel, size) -> Result:
 @exercise(
     "001-q1c-diagonal-edge-kernel",
     params=dict(kernel=[[0, 1], [-1, 0]], size=24),
-    claims=[statement_claim("[[0, 1], [-1, 0]] detects diagonal edges",
-                            _detects(("diagonal \\", "diagonal /")), STUDENT, instance_only=True)],
-    derivation=_KERNEL_DERIVATION + """
+    claims=_claims("001-q1c-diagonal-edge-kernel", Q1C_SLOTS),
+    slots=Q1C_SLOTS,
+    derivation=_join(_KERNEL_DERIVATION, """
         The student's kernel (one of Roberts' cross) computes x[i, j+1] - x[i+1, j], a difference
         along the anti-diagonal: m = (-1, 1), so it responds most to edges running along the main
         diagonal (\\), not at all to edges along the anti-diagonal (/), and half as strongly (in
         energy) to horizontal and vertical edges.
-    """,
+    """),
 )
 def diagonal_kernel(kernel, size) -> Result:
     return _kernel_result(kernel, size)
@@ -165,11 +232,15 @@ def _shift_finding(r: Result, p: dict) -> Finding:
                    "conv2d(x, kernel, padding=1) is not a one-pixel translation of x")
 
 
+Q1D_SLOTS = [_kernel_slot("A 3x3 kernel whose convolution translates the image by one pixel.",
+                          [3, 3], _shift_finding)]
+
+
 @exercise(
     "001-q1d-shift-kernel",
     params=dict(kernel=[[0, 0, 0], [0, 0, 1], [0, 0, 0]], size=8, seed=0),
-    claims=[statement_claim("[[0, 0, 0], [0, 0, 1], [0, 0, 0]] translates the image by one pixel",
-                            _shift_finding, STUDENT, instance_only=True)],
+    claims=_claims("001-q1d-shift-kernel", Q1D_SLOTS),
+    slots=Q1D_SLOTS,
     derivation="""
         A kernel with a single 1 at offset (a, b) from its centre gives, under cross-correlation
         (F.conv2d, PyTorch), out[i, j] = x[i + a, j + b]: the image moves by (-a, -b). The
@@ -368,34 +439,74 @@ def smallest_counterexample() -> tuple[list, list, list]:
     raise AssertionError("no counterexample found")
 
 
-def _recursion_finding(r: Result, p: dict) -> Finding:
-    lib, rec = r.value["per_layer"], student_recursion(p["layers"])
+def apply_recursion(f, layers) -> list:
+    """Run a recursion ``f(r_prev, s_prev, k, jump)`` (a parsed formula; k the effective kernel
+    d (k - 1) + 1, jump the product of the strides before the layer) from r_0 = 1, s_0 = 1 over
+    ``layers``: the value after each layer."""
+    r, s_prev, jump, out = 1.0, 1.0, 1.0, []
+    for spec in L.parse_all(layers):
+        k = spec["dilation"] * (spec["kernel"] - 1) + 1
+        r = float(np.asarray(f(r_prev=r, s_prev=s_prev, k=float(k), jump=jump)))
+        s_prev = float(spec["stride"])
+        jump *= s_prev
+        out.append(int(r) if r == int(r) else r)
+    return out
+
+
+def _two_layer_stacks() -> list:
+    cands = sorted(((k1, s1, k2) for k1 in range(2, 6) for k2 in range(2, 6) for s1 in (2, 3)),
+                   key=lambda c: (c[0] + c[1] + c[2], c))
+    return [[[k1, s1, 1], [k2, 1, 1]] for k1, s1, k2 in cands]
+
+
+def _recursion_judge(ctx: Context, answer) -> SlotResult:
+    f = parse(answer, ["r_prev", "s_prev", "k", "jump"])
+    lib, rec = ctx.result.value["per_layer"], apply_recursion(f, ctx.params["layers"])
     for i, (a, b) in enumerate(zip(lib, rec)):
         if a != b:
-            return Finding(False, f"on these layers the recursion diverges at layer {i + 1}: "
-                                  f"{b} instead of {a}", rec)
-    layers, lib2, rec2 = smallest_counterexample()
-    width, _ = L.gradient_support_width(layers, L.min_size(layers))
-    return Finding(False, (
-        f"the recursion gives the right values on these layers ({rec}) but is not the "
-        f"receptive-field recursion: for conv {layers[0][0]}x{layers[0][0]}/stride "
-        f"{layers[0][1]} then conv {layers[1][0]}x{layers[1][0]} it gives {rec2[-1]}, the "
-        f"library {lib2[-1]} (and the engine's input gradient of one unit spans {width} pixels); "
-        f"it diverges at layer 2. It is the top-down recursion r_in = s r_out + (k - s) run "
-        f"bottom-up: it multiplies each (k_l - 1) by the strides after layer l instead of those "
-        f"before it, so it is right only when that makes no difference (here: equal kernels)"),
-        rec)
+            return SlotResult(FAIL, f"on these layers the recursion diverges at layer {i + 1}: "
+                                    f"{fmt(b)} instead of {a}")
+    stacks = _two_layer_stacks()
+    for layers in stacks:
+        lib2 = [r.rf[0] for r in L.library_rf(layers, L.min_size(layers))]
+        rec2 = apply_recursion(f, layers)
+        if lib2 != rec2:
+            width, _ = L.gradient_support_width(layers, L.min_size(layers))
+            i = next(i for i, (a, b) in enumerate(zip(lib2, rec2)) if a != b)
+            return SlotResult(FAIL, (
+                f"the recursion gives the right values on these layers ({rec}) but is not the "
+                f"receptive-field recursion: for conv {layers[0][0]}x{layers[0][0]}/stride "
+                f"{layers[0][1]} then conv {layers[1][0]}x{layers[1][0]} it gives {rec2[-1]}, "
+                f"the library {lib2[-1]} (and the engine's input gradient of one unit spans "
+                f"{width} pixels); it diverges at layer {i + 1}"))
+    return SlotResult(PASS, f"equals the library's receptive field on these layers and on all "
+                            f"{len(stacks)} two-layer stacks with kernels 2..5 and stride 2 or 3")
+
+
+Q1H_SLOTS = [
+    Slot("recursion", "formula", "The receptive field r after a layer, from the one before: a "
+         "formula in r_prev (the receptive field before the layer), s_prev (the stride of the "
+         "layer before; 1 for the first), k (this layer's effective kernel d (k - 1) + 1) and "
+         "jump (the product of the strides of the layers before), started at r_0 = 1.",
+         _recursion_judge,
+         variables={"r_prev": "receptive field before this layer",
+                    "s_prev": "stride of the previous layer (1 before the first)",
+                    "k": "effective kernel size of this layer",
+                    "jump": "product of the strides of all layers before this one"}),
+    value_slot("r_b, r_c, r_d", "The receptive fields after layers b, c, d.",
+               lambda ctx: ctx.result.value["after_b"], shape=[3]),
+    value_slot("receptive field of layer d", "The receptive field of a unit of layer d, in "
+               "input pixels (one side).", lambda ctx: ctx.result.value["receptive_field"],
+               shape=[]),
+]
 
 
 @exercise(
     "001-q1h-receptive-field",
     params=dict(layers=[[1, 1, 1, 0], [3, 2, 1, 1], [3, 2, 1, 1], [3, 1, 1, 1]]),
-    claims=[
-        statement_claim("r_i = s_{i-1} r_{i-1} + (k_i - s_{i-1}), r_0 = 1", _recursion_finding,
-                        STUDENT, label="recursion"),
-        Claim(15, STUDENT, label="receptive field of layer d", key="receptive_field"),
-        Claim([3, 7, 15], STUDENT, label="r_b, r_c, r_d", key="after_b"),
-    ],
+    claims=_claims("001-q1h-receptive-field", Q1H_SLOTS,
+                   instance_only=("r_b, r_c, r_d", "receptive field of layer d")),
+    slots=Q1H_SLOTS,
     derivation="""
         Forward recursion with the jump j (input pixels between neighbouring units):
         r_l = r_{l-1} + (k_l - 1) d_l j_{l-1}, j_l = j_{l-1} s_l. For the reconstructed layers
@@ -468,14 +579,7 @@ def learning_rate(lrs, steps, seed) -> Result:
     )
 
 
-STUDENT_LOOP = """\
-for images, labels = train_loader:
-    optim.zero_grad()
-    preds = model(image)
-    loss = loss_fun(labels, preds)
-    loss.backward()
-    optim.step()
-"""
+STUDENT_LOOP = student("001-q2b-zero-grad", "corrected loop")
 
 
 def _zero_grad_finding(r: Result, p: dict) -> Finding:
@@ -493,15 +597,61 @@ def _listing_finding(r: Result, p: dict) -> Finding:
                    if problems else "the listing runs")
 
 
+def listing_problems(listing: str, seed: int = 0) -> list[str]:
+    """Why a training-loop listing does not run: compiled (never executed), its names inspected,
+    and its loss call tried on hg.nn.CrossEntropyLoss with a batch of the shapes it names."""
+    import handgrad as hg
+
+    problems = []
+    try:
+        code = compile(listing, "<answer>", "exec")
+    except SyntaxError as e:
+        text = (e.text or "").strip()
+        hint = " (for ... = ... instead of for ... in)" if " = " in text and \
+            text.startswith("for ") else ""
+        problems.append(f"SyntaxError at '{text}'{hint}")
+        fixed = listing.replace(" = train_loader", " in train_loader")
+        try:
+            code = compile(fixed, "<answer>", "exec")
+        except SyntaxError:
+            return problems
+    names = code.co_names
+    if "image" in names and "images" in names:
+        problems.append("model(image) uses an undefined name (the batch is 'images')")
+    if "loss_fun(labels, preds)" in " ".join(listing.split()):
+        rng = np.random.default_rng(seed)
+        model = hg.nn.Linear(5, 3).double()
+        x, y = _t(rng.standard_normal((8, 5))), hg.tensor(rng.integers(0, 3, 8))
+        try:
+            hg.nn.CrossEntropyLoss()(y, model(x))
+        except (ValueError, RuntimeError, TypeError) as e:
+            problems.append(f"loss_fun(labels, preds) swaps (input, target): CrossEntropyLoss "
+                            f"raises '{str(e).splitlines()[0]}'")
+    return problems
+
+
+def _listing_judge(ctx: Context, answer: str) -> SlotResult:
+    problems = listing_problems(answer, ctx.params["seed"])
+    if problems:
+        return SlotResult(FAIL, "the listing as transcribed does not run: " + "; ".join(problems))
+    return SlotResult(PASS, "the listing compiles, its names are defined and its loss call has "
+                            "CrossEntropyLoss's (input, target) order")
+
+
+Q2B_SLOTS = [text_slot("fix", "Where does the fix go, and why?"),
+             code_slot("corrected loop", "The corrected training loop (Python; compiled and "
+                       "inspected, never run).", _listing_judge)]
+
+
 @exercise(
     "001-q2b-zero-grad",
     params=dict(seed=0),
     claims=[
         statement_claim("place optim.zero_grad() before the backward pass", _zero_grad_finding,
                         STUDENT, label="fix"),
-        statement_claim(STUDENT_LOOP, _listing_finding, STUDENT, label="corrected loop",
-                        instance_only=True),
+        *_claims("001-q2b-zero-grad", Q2B_SLOTS),
     ],
+    slots=Q2B_SLOTS,
     derivation="""
         backward() accumulates into .grad (so that several losses can contribute); without
         zero_grad, step t uses the sum of the gradients of all batches so far. Calling
@@ -536,21 +686,7 @@ def zero_grad(seed) -> Result:
         loss_fn(model(x), y).backward()
     with_zg = model.weight.grad.numpy().copy()
 
-    problems = []
-    try:
-        compile(STUDENT_LOOP, "<student>", "exec")
-    except SyntaxError as e:
-        problems.append(f"SyntaxError at '{e.text.strip()}' (for ... = ... instead of for ... in)")
-    fixed = STUDENT_LOOP.replace("labels = train_loader", "labels in train_loader")
-    names = compile(fixed, "<student>", "exec").co_names
-    if "image" in names and "images" in names:
-        problems.append("model(image) uses an undefined name (the batch is 'images')")
-    x, y = batches[0]
-    try:
-        loss_fn(y, model(x))
-    except (ValueError, RuntimeError, TypeError) as e:
-        problems.append(f"loss_fun(labels, preds) swaps (input, target): CrossEntropyLoss "
-                        f"raises '{str(e).splitlines()[0]}'")
+    problems = listing_problems(student("001-q2b-zero-grad", "corrected loop"), seed)
     return Result(
         {"accumulation_error": float(np.abs(without - g2).max()),
          "without_zero_grad_equals_batch_gradient": bool(np.allclose(without, g2)),
@@ -575,25 +711,28 @@ def multiple_choice() -> Result:
 # ---- Question 4 ------------------------------------------------------------------------------
 
 
-STUDENT_TABLE = [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0],
-                 [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]  # rows This, exam, is, a, midterm, exam
-
-
-def _one_hot_finding(r: Result, p: dict) -> Finding:
-    ok, ev = compare(r.value, STUDENT_TABLE)
+def _one_hot_finding(r: Result, p: dict, table) -> Finding:
+    ok, ev = compare(r.value, table)
     if ok:
         return Finding(True, "equals the computed encoding")
     words = p["sentence"].split()
-    bad = sorted({i for i, (a, b) in enumerate(zip(r.value, STUDENT_TABLE)) if a != b})
+    bad = sorted({i for i, (a, b) in enumerate(zip(r.value, table)) if a != b})
     named = ", ".join(f"row {i + 1} ('{words[i]}')" for i in bad)
     return Finding(False, f"{named} of the student's table have no 1 (the table is unfinished): "
                           f"{ev}; the repeated 'exam' must repeat row 2's column")
 
 
+Q4_SLOTS = [value_slot("table", "The one-hot encoding of the sentence: one row per word, one "
+                       "column per vocabulary entry (words in order of first appearance).",
+                       lambda ctx: ctx.result.value, shape=[6, 5])]
+
+
 @exercise(
     "001-q4-one-hot",
     params=dict(sentence="This exam is a midterm exam"),
-    claims=[statement_claim(STUDENT_TABLE, _one_hot_finding, STUDENT, instance_only=True)],
+    slots=Q4_SLOTS,
+    note="The question is not in the document (only the sentence and the student's table are): "
+         "no claim is judged; the student's table is compared with the encoding as a note.",
     derivation="""
         The vocabulary is the set of distinct words in order of first appearance
         (This, exam, is, a, midterm: 5 entries); each word is the row of the identity for its
@@ -609,9 +748,14 @@ def one_hot(sentence) -> Result:
     vocab = list(dict.fromkeys(words))
     idx = hg.tensor([vocab.index(w) for w in words])
     m = F.one_hot(idx, len(vocab)).numpy()
+    notes = []
+    if sentence == "This exam is a midterm exam":
+        table = student("001-q4-one-hot", "table")
+        f = _one_hot_finding(Result(m.tolist()), {"sentence": sentence}, table)
+        notes.append(f"observation (not a judged claim): {f.evidence}")
     return Result(m.tolist(), summary=f"vocabulary {vocab}; rows "
                                       + ", ".join(f"{w}->{vocab.index(w)}" for w in words),
-                  details={"vocabulary": vocab})
+                  details={"vocabulary": vocab}, notes=notes)
 
 
 # ---- Question 7: preconditioned SGD on one equation --------------------------------------------
@@ -637,21 +781,33 @@ _Q7_DERIV = """
 """
 
 
+def _theta_sample(rng, params) -> dict:
+    return {"theta": rng.standard_normal(3)}
+
+
+def _gradient_lines_slot(key: str, what: str) -> Slot:
+    return derivation_slot(key, f"The lines of your computation of {what}, each an expression in "
+                           "theta (a 3-vector) equal to the one before (lead a line with '=' or "
+                           "'<='); numbers as in the question.", {"theta": "the parameters"},
+                           _theta_sample, lambda ctx: {"theta": np.zeros(3)})
+
+
+Q7A_SLOTS = [value_slot("theta", "The vector theta SGD converges to (numbers, or an expression "
+                        "of numbers such as '[1, 2, 3] / 4').", lambda ctx: ctx.result.value,
+                        shape=[3], rtol=1e-6),
+             _gradient_lines_slot("gradient lines", "the gradient of f_t")]
+
+
 @exercise(
     "001-q7a-sgd-limit",
     params=dict(x=[1, 0.1, 0.01], y=1.0, steps=300),
-    claims=[statement_claim(
-        "theta = x / (1 + 0.1^2 + 0.01^2)",
-        lambda r, p: Finding(*compare(r.value, np.asarray(p["x"], float) * p["y"]
-                                      / np.sum(np.square(p["x"])), 1e-7, 1e-10),
-                             claimed=(np.asarray(p["x"], float) * p["y"]
-                                      / np.sum(np.square(p["x"]))).tolist()),
-        STUDENT)],
-    derivation=_Q7_DERIV + """
+    claims=_claims("001-q7a-sgd-limit", Q7A_SLOTS),
+    slots=Q7A_SLOTS,
+    derivation=_join(_Q7_DERIV, """
         M = I: theta* = y x / ||x||^2, the minimum-norm solution. Computed with hg.optim.SGD.
         (The student's intermediate line replaces x x^T theta by ||x||^2 theta, true only on the
         line theta = t x, which is where the iterates stay.)
-    """,
+    """),
 )
 def sgd_limit(x, y, steps) -> Result:
     import handgrad as hg
@@ -661,37 +817,46 @@ def sgd_limit(x, y, steps) -> Result:
     return Result(theta.tolist(), summary=f"{render(theta.tolist())} = x / ||x||^2 (hg.optim.SGD)")
 
 
-STUDENT_M = "diag(1, 1/sqrt(0.1), 1/sqrt(0.01))"
+def _m_judge(ctx: Context, answer) -> SlotResult:
+    """The diagonal of M, judged up to a common factor against the optimizer's."""
+    if isinstance(answer, str):
+        answer = parse(answer, ())()
+    m = np.asarray(answer, dtype=np.float64)
+    x = np.asarray(ctx.params["x"], float)
+    if m.shape != x.shape:
+        raise ValueError(f"expected the {x.size} diagonal entries of M, got shape {m.shape}")
+    lib = np.asarray(ctx.result.value["M_normalized"])
+    mx = m * x
+    shown = f"diag{tuple(float(f'{v:.4g}') for v in lib)}"
+    if m[0] != 0 and np.allclose(m / m[0], lib, rtol=1e-4):
+        return SlotResult(PASS, f"proportional to the optimizer's M = {shown} = diag(1/|x_i|): "
+                                f"M x = {render(mx.tolist())}, all of one size")
+    return SlotResult(FAIL, f"this M gives M x = {render(mx.tolist())}, not proportional to "
+                            f"[1, 1, 1]; the optimizer's M is proportional to {shown} = "
+                            f"diag(1/|x_i|), which does")
 
 
-def _student_m_finding(r: Result, p: dict) -> Finding:
-    x = np.asarray(p["x"], float)
-    m_student = np.array([1, 1 / np.sqrt(0.1), 1 / np.sqrt(0.01)])
-    mx = m_student * x
-    lib = np.asarray(r.value["M_normalized"])
-    return Finding(False, f"the written M = {STUDENT_M} gives M x = {render(mx.tolist())}, not "
-                          f"[1, 1, 1]; the optimizer's M is proportional to "
-                          f"diag{tuple(float(f'{v:.4g}') for v in lib)} = diag(1/|x_i|), which "
-                          f"does "
-                          f"(the line before, diag(1/sqrt(0.1^2), ...), was right)",
-                   claimed=(mx.tolist()))
+Q7B_SLOTS = [
+    value_slot("theta", "The vector theta the preconditioned SGD converges to.",
+               lambda ctx: ctx.result.value["theta"], shape=[3], rtol=1e-6),
+    Slot("M", "value", "The diagonal of M_t (3 numbers; the common factor does not matter).",
+         _m_judge, shape=[3], part="derivation"),
+    _gradient_lines_slot("gradient lines", "the gradient of f_t"),
+    _gradient_lines_slot("preconditioned gradient lines", "M_t times the gradient"),
+]
 
 
 @exercise(
     "001-q7b-preconditioned-limit",
     params=dict(x=[1, 0.1, 0.01], y=1.0, lr=0.01, steps=3000),
-    claims=[
-        Claim([1 / 1.11] * 3, STUDENT, label="final answer theta = [1, 1, 1] / 1.11",
-              key="theta", rtol=1e-6),
-        statement_claim(f"M_t = {STUDENT_M} and M_t x = [1, 1, 1]", _student_m_finding,
-                        STUDENT, label="intermediate step", instance_only=True),
-    ],
-    derivation=_Q7_DERIV + """
+    claims=_claims("001-q7b-preconditioned-limit", Q7B_SLOTS),
+    slots=Q7B_SLOTS,
+    derivation=_join(_Q7_DERIV, """
         The mean squared gradient of coordinate i is 4 (y - x . theta)^2 x_i^2, so
         M = diag(1/|x_i|) up to a common factor and M x = sign(x): theta* = y sign(x) / sum |x_i|
         = [1, 1, 1] / 1.11. Computed with hg.optim.PreconditionedSGD('rms', eps=0), the running
         version of the per-epoch M (with one data point an epoch is one step).
-    """,
+    """),
 )
 def preconditioned_limit(x, y, lr, steps) -> Result:
     import handgrad as hg
@@ -718,11 +883,25 @@ def _rescaled_finding(r: Result, p: dict) -> Finding:
                             f"{fmt(p['y'])}" if not ok else ev, claimed.tolist())
 
 
+def _residual_note(ctx: Context, answer) -> str:
+    resid = float(np.dot(ctx.params["x"], np.asarray(answer, dtype=np.float64)))
+    return f"this theta gives x . theta = {fmt(resid)}, not {fmt(ctx.params['y'])}"
+
+
+Q7C_SLOTS = [
+    value_slot("thetabar", "The solution thetabar of the rescaled problem.",
+               lambda ctx: ctx.result.value["thetabar"], shape=[3], rtol=1e-6),
+    value_slot("theta", "The final answer theta (mapped back from thetabar).",
+               lambda ctx: ctx.result.value["theta"], shape=[3], rtol=1e-6,
+               explain=_residual_note),
+]
+
+
 @exercise(
     "001-q7c-rescaled-limit",
     params=dict(x=[1, 0.1, 0.01], y=1.0, steps=300),
-    claims=[statement_claim("thetabar = [1, 1, 1] / 3, final answer theta = [1, 100, 1000] / 3",
-                            _rescaled_finding, STUDENT, instance_only=True)],
+    claims=_claims("001-q7c-rescaled-limit", Q7C_SLOTS),
+    slots=Q7C_SLOTS,
     derivation="""
         Rescaled features xt = [1, 1, 1] with thetabar_i = x_i theta_i; plain SGD from 0 gives
         the minimum-norm thetabar = y [1, 1, 1] / 3, so theta_i = thetabar_i / x_i
@@ -759,10 +938,43 @@ def _xt_finding(r: Result, p: dict) -> Finding:
                        f"at {v['points']} random theta")
 
 
+def _xt_judge(ctx: Context, answer) -> SlotResult:
+    """Xt is right when Xt^T Xt = sum_i p_i x_i x_i^T (Xt is unique only up to a rotation)."""
+    f = parse(answer, ["p", "X"])
+    rng = np.random.default_rng(ctx.params["seed"])
+    tried = [("the instance", *_instance(ctx.params["n"], ctx.params["d"], ctx.params["seed"])[:2])]
+    for i in range(4):
+        n = int(rng.integers(1, 5))
+        X = rng.standard_normal((n, n + int(rng.integers(1, 3))))
+        p = rng.random(n) + 0.2
+        tried.append((f"random instance {i + 1}", X, p / p.sum()))
+    for label, X, p in tried:
+        xt = np.asarray(f(p=p, X=X), dtype=np.float64)
+        want = (X.T * p) @ X
+        if xt.ndim != 2 or xt.shape[1] != X.shape[1]:
+            return SlotResult(FAIL, f"on {label} Xt has shape {xt.shape}; it needs "
+                                    f"{X.shape[1]} columns (X is {X.shape[0]}x{X.shape[1]})")
+        got = xt.T @ xt
+        if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
+            return SlotResult(FAIL, f"on {label} Xt^T Xt differs from sum_i p_i x_i x_i^T by "
+                                    f"{fmt(float(np.abs(got - want).max()))} (largest entry)")
+    return SlotResult(PASS, f"Xt^T Xt = sum_i p_i x_i x_i^T on {len(tried)} instances, so "
+                            f"E f_t(theta) = (theta - theta*)^T Xt^T Xt (theta - theta*)")
+
+
+Q7DI_SLOTS = [Slot("Xt", "formula", "Xt as a formula in p (the sampling probabilities, a "
+                   "vector) and X (the data, one row per point) such that E f_t(theta) = "
+                   "(theta - theta*)^T Xt^T Xt (theta - theta*).", _xt_judge,
+                   variables={"p": "sampling probabilities (n)", "X": "data matrix (n x d)"})]
+
+
 @exercise(
     "001-q7d-i-weighted-quadratic",
     params=dict(n=4, d=6, points=5, seed=0),
-    claims=[statement_claim("Xt = rows sqrt(p_i) x_i^T", _xt_finding, STUDENT)],
+    claims=[statement_claim("Xt = rows sqrt(p_i) x_i^T", _xt_finding, STUDENT,
+                            label="experiment"),
+            *_claims("001-q7d-i-weighted-quadratic", Q7DI_SLOTS, instance_only=False)],
+    slots=Q7DI_SLOTS,
     derivation="""
         lambda(theta) = sum_i p_i (y_i - x_i^T theta)^2 = sum_i p_i (x_i^T (theta* - theta))^2
         = (theta - theta*)^T (sum_i p_i x_i x_i^T) (theta - theta*), and
@@ -827,15 +1039,103 @@ def _ea_finding(r: Result, p: dict) -> Finding:
                        f"space of X, so that is the one that counts")
 
 
+_BOUND_VARS = {"lambda_min": "smallest non-zero eigenvalue of Xt^T Xt",
+               "lambda_max": "largest eigenvalue of Xt^T Xt",
+               "max_norm2": "max_i ||x_i||^2", "alpha": "the step size",
+               "J": "J(theta_t) = (theta_t - theta*)^T Xt^T Xt (theta_t - theta*)"}
+
+
+def _contraction_instances(ctx: Context, count: int = 5) -> list:
+    """(label, X, p, alpha, theta): the document's instance, then random ones (n < d)."""
+    P = ctx.params
+    out = [("the document's instance", np.asarray(P["X"], float), np.asarray(P["p"], float),
+            float(P["alpha"]), np.asarray(P["theta"], float))]
+    rng = np.random.default_rng(1)
+    for i in range(count):
+        n = int(rng.integers(1, 4))
+        d = n + int(rng.integers(1, 3))
+        p = rng.random(n) + 0.2
+        out.append((f"random instance {i + 1}", rng.standard_normal((n, d)), p / p.sum(),
+                    float(rng.uniform(0.01, 0.2)), rng.standard_normal(d)))
+    return out
+
+
+def _terms(X, p, alpha, theta) -> dict:
+    p = p / p.sum()
+    theta_star = X.T @ np.linalg.solve(X @ X.T, np.ones(len(X)))
+    J, ea, eb, H = one_step_terms(X, p, theta_star, theta, alpha)
+    eig = np.linalg.eigvalsh(H)
+    lmax = float(eig.max())
+    return {"J": J, "EA": ea, "EB": eb, "lambda_max": lmax, "alpha": alpha,
+            "lambda_min": float(eig[eig > 1e-12 * lmax].min()),
+            "max_norm2": float((X * X).sum(1).max())}
+
+
+def _bound_slot(key: str, term: str, question: str) -> Slot:
+    def judge(ctx: Context, answer) -> SlotResult:
+        f = parse(answer, _BOUND_VARS)
+        insts = _contraction_instances(ctx)
+        for label, X, p, alpha, theta in insts:
+            t = _terms(X, p, alpha, theta)
+            bound = float(np.asarray(f(**{k: t[k] for k in _BOUND_VARS})))
+            if not t[term] <= bound + 1e-12 * max(1.0, abs(bound)):
+                ratio = f"; ratio {fmt(t[term] / bound)}" if bound else ""
+                return SlotResult(FAIL, f"on {label} {term[0]}[{term[1]}] = {fmt(t[term])} but "
+                                        f"the bound gives {fmt(bound)}{ratio} (J = {fmt(t['J'])}, "
+                                        f"lambda_max = {fmt(t['lambda_max'])}, max ||x_i||^2 = "
+                                        f"{fmt(t['max_norm2'])}, alpha = {fmt(alpha)})")
+        return SlotResult(PASS, f"{term[0]}[{term[1]}] <= the bound on {len(insts)} instances "
+                                f"(E[J_t+1] computed exactly, one hg.optim.SGD step per point)")
+
+    return Slot(key, "formula", question, judge, variables=dict(_BOUND_VARS))
+
+
+def _ea_sample(rng, params) -> dict:
+    n = int(rng.integers(1, 3))
+    d = n + int(rng.integers(1, 3))
+    X = rng.standard_normal((n, d))
+    p = rng.random(n) + 0.2
+    p /= p.sum()
+    return _ea_point(X, p, float(rng.uniform(0.01, 0.2)), X.T @ rng.standard_normal(n))
+
+
+def _ea_point(X, p, alpha, e) -> dict:
+    xt = np.sqrt(p)[:, None] * X
+    H = xt.T @ xt
+    eig = np.linalg.eigvalsh(H)
+    return {"e": e, "Xt": xt, "H": H, "alpha": alpha, "J": float(e @ H @ e),
+            "lambda_min": float(eig[eig > 1e-12 * eig.max()].min())}
+
+
+def _ea_instance(ctx: Context) -> dict:
+    X, p = np.asarray(ctx.params["X"], float), np.asarray(ctx.params["p"], float)
+    theta_star = X.T @ np.linalg.solve(X @ X.T, np.ones(len(X)))
+    return _ea_point(X, p / p.sum(), float(ctx.params["alpha"]),
+                     np.asarray(ctx.params["theta"], float) - theta_star)
+
+
+Q7DII_SLOTS = [
+    _bound_slot("E[A] bound", "EA", "An upper bound of E[A | theta_t] in lambda_min, lambda_max, "
+                "max_norm2, alpha, J."),
+    _bound_slot("E[B] bound", "EB", "An upper bound of E[B | theta_t] in lambda_min, lambda_max, "
+                "max_norm2, alpha, J."),
+    derivation_slot("E[A] lines", "The lines from E[A | theta_t] to its bound, in e = theta_t - "
+                    "theta*, Xt, H = E[x_I x_I^T] = Xt^T Xt, alpha, lambda_min, J ('=' or '<=' "
+                    "before a line).",
+                    {"e": "theta_t - theta* (d)", "Xt": "n x d", "H": "Xt^T Xt (d x d)",
+                     "alpha": "step size", "lambda_min": "smallest non-zero eigenvalue of H",
+                     "J": "e^T H e"}, _ea_sample, _ea_instance),
+]
+
+
 @exercise(
     "001-q7d-ii-contraction-bound",
     params=dict(X=[[1, 0.1, 0.01]], p=[1.0], alpha=0.1, theta=[0, 0, 0]),
-    claims=[
-        statement_claim("E[A|theta_t] <= -4 lambda_min alpha J(theta_t)", _ea_finding, STUDENT,
-                        label="E[A] bound"),
-        statement_claim("E[B|theta_t] <= lambda_max (max_i ||x_i||^2) alpha^2 J(theta_t)",
-                        _bound_finding, STUDENT, label="E[B] bound"),
-    ],
+    claims=_claims("001-q7d-ii-contraction-bound", Q7DII_SLOTS, instance_only=False),
+    slots=Q7DII_SLOTS,
+    note="The E[A] line is transcribed as written, (theta_t - theta*)^T Xt + Xt^T E[x x^T] "
+         "(theta_t - theta*), which is not a well-formed product; read as (theta_t - theta*)^T "
+         "Xt^T Xt E[x x^T] (theta_t - theta*), the student's lines that follow hold.",
     derivation="""
         SGD step on point i: e' = (I - 2 alpha x_i x_i^T) e (e = theta - theta*,
         y_i = x_i^T theta*). With H = Xt^T Xt = E[x x^T]:
@@ -874,11 +1174,26 @@ def _min_norm_finding(r: Result, p: dict) -> Finding:
                        f"{fmt(v['residual'])} from solving X theta = y)")
 
 
+def _q7e_sample(rng, params) -> dict:
+    n = int(rng.integers(1, 4))
+    return {"X": rng.standard_normal((n, n + int(rng.integers(1, 4)))),
+            "y": rng.standard_normal(n)}
+
+
+Q7E_SLOTS = [formula_slot(
+    "theta*", "The solution SGD converges to, as a formula in X (n x d, d > n, full row rank) "
+    "and y.", {"X": "data (n x d)", "y": "targets (n)"},
+    lambda v: np.linalg.pinv(v["X"]) @ v["y"], _q7e_sample,
+    lambda ctx: {"X": ctx.result.context["X"], "y": ctx.result.context["y"]}, rtol=1e-6)]
+
+
 @exercise(
     "001-q7e-nonuniform-sampling",
     params=dict(n=3, d=5, p=[0.6, 0.3, 0.1], lr=0.05, steps=4000, seed=0),
     claims=[statement_claim("theta* = X^T (X X^T)^-1 y, the minimum-norm solution",
-                            _min_norm_finding, STUDENT)],
+                            _min_norm_finding, STUDENT, label="experiment"),
+            *_claims("001-q7e-nonuniform-sampling", Q7E_SLOTS, instance_only=False)],
+    slots=Q7E_SLOTS,
     derivation="""
         Every SGD step adds a multiple of some x_i, so from theta_0 = 0 the iterates stay in the
         row space of X; the only solution of X theta = y there is the minimum-norm one,

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import exercise
 from .base import Finding, Result, fmt, render
+from .grading import choice_slot, text_slot
 from .claims import statement_claim
 
 SOLUTION = "official solution"
@@ -264,6 +265,10 @@ def _not_determined_check(r: Result, p: dict) -> Finding:
 @exercise(
     "003-p3c-second-moment-from-mean",
     params=dict(),
+    slots=[choice_slot("answer", "Can W.grad2 (the mean of the squared per-example gradients) be "
+                       "computed from W.grad (their mean)?", ("yes", "no"),
+                       lambda ctx: ctx.result.value["answer"]),
+           text_slot("why", "Why (a counterexample or an argument)?", part="derivation")],
     claims=[statement_claim("No: the mean does not determine the mean square (the variance)",
                             _not_determined_check, SOLUTION)],
     derivation="""
@@ -325,12 +330,12 @@ def _batch_size_check(r: Result, p: dict) -> Finding:
         the EWA of the squared batch gradient (RMSProp's and Adam's s) falls with B towards
         mu^2, while the per-example second moment mu^2 + sigma^2 does not depend on B: the
         normalised step lr m / sqrt(s) grows with the batch size. Measured with
-        hg.optim.experiments.second_moment_vs_batch_size (hg.optim.Adam and
+        hg.exercises.experiments.second_moment_vs_batch_size (hg.optim.Adam and
         hg.func.PerSampleAdam at lr 0).
     """,
 )
 def adam_batch_size(batch_sizes, n_batches, seed) -> Result:
-    from handgrad.optim.experiments import second_moment_vs_batch_size
+    from handgrad.exercises.experiments import second_moment_vs_batch_size
 
     rows = second_moment_vs_batch_size(batch_sizes=batch_sizes, n_batches=n_batches, seed=seed)
     # the population's mu^2 and sigma^2 from predicted(B) = mu^2 + sigma^2 / B at two sizes

@@ -10,6 +10,7 @@ import numpy as np
 from . import exercise
 from .base import Finding, Result, fmt, progress, render
 from .claims import statement_claim
+from .grading import vjp_slot
 
 STATEMENT = "problem statement"
 
@@ -146,9 +147,39 @@ def softmax_ce(W, x, b, c):
     return -F.log_softmax(W @ x + b, 0)[c]
 
 
+def _ce_onehot(W, x, b, y):
+    """l = -sum_i y_i log softmax(W x + b)_i (y one-hot): the loss with the label as an input."""
+    import handgrad.nn.functional as F
+
+    return -(y * F.log_softmax(W @ x + b, 0)).sum()
+
+
+def _q2a_instance(ctx) -> dict:
+    d = ctx.result.details
+    W = np.asarray(d["W"], float)
+    return {"g": np.array(1.0), "W": W, "x": np.asarray(d["x"], float),
+            "b": np.asarray(d["b"], float), "y": np.eye(len(W))[ctx.params["label"]]}
+
+
+def _q2a_sample(rng, params) -> dict:
+    k, d = int(rng.integers(2, 6)), int(rng.integers(1, 5))
+    return {"g": np.array(1.0), "W": rng.standard_normal((k, d)), "x": rng.standard_normal(d),
+            "b": rng.standard_normal(k), "y": np.eye(k)[int(rng.integers(k))]}
+
+
+Q2A_SLOTS = [vjp_slot("dl/dW", "dl/dW (a k x d matrix) in terms of W, x, b and the one-hot label "
+                      "y (softmax(v) is available).", _ce_onehot, ["W", "x", "b", "y"], 0,
+                      {"W": "weights (k x d)", "x": "input (d)", "b": "bias (k)",
+                       "y": "one-hot label (k)", "g": "dL/dl = 1"}, _q2a_sample, _q2a_instance,
+                      example="(softmax(W @ x + b) - y)[:, None] * x[None, :]")]
+
+
 @exercise(
     "004-q2a-softmax-gradient",
-    params=dict(d=4, k=3, label=1, seed=0),
+    params=dict(W=[[1, 0], [0, 1], [1, -1]], x=[1, 2], b=[0, 0, 1], label=1, d=4, k=3, seed=0),
+    slots=Q2A_SLOTS,
+    note="The instance is W, x, b and the label (small integers, to follow by hand; e.g. --set "
+         "x=2,1). With W, x, b null, a random k x d instance from seed.",
     derivation="""
         With a = W x + b and yhat = softmax(a), l = -sum_i y_i log yhat_i = -a_c + log sum_j e^{a_j}
         (c the true class), so dl/da_i = yhat_i - y_i and, since da_i/dW_ij = x_j,
@@ -157,11 +188,19 @@ def softmax_ce(W, x, b, c):
     """,
     answer="dl/dW_ij = (yhat_i - y_i) x_j",
 )
-def softmax_gradient(d, k, label, seed) -> Result:
+def softmax_gradient(W, x, b, label, d, k, seed) -> Result:
     import handgrad as hg
 
     rng = np.random.default_rng(seed)
-    W, x, b = rng.standard_normal((k, d)), rng.standard_normal(d), rng.standard_normal(k)
+    W = rng.standard_normal((k, d)) if W is None else np.asarray(W, dtype=np.float64)
+    x = rng.standard_normal(W.shape[1]) if x is None else np.asarray(x, np.float64).ravel()
+    b = rng.standard_normal(len(W)) if b is None else np.asarray(b, dtype=np.float64).ravel()
+    if W.ndim != 2 or W.shape[1] != len(x) or b.shape != (len(W),) or \
+            not 0 <= int(label) < len(W):
+        raise ValueError(f"004-q2a-softmax-gradient: W must be k x d with d = len(x) = "
+                         f"{len(x)}, b of length k and 0 <= label < k; got W {W.shape}, "
+                         f"b {b.shape}, label {label}")
+    k = len(W)
 
     def formula(g, w):
         a = w @ x + b
@@ -174,9 +213,15 @@ def softmax_gradient(d, k, label, seed) -> Result:
                           grad_output=np.array(1.0))
     wt = _t(W, True)
     (gw,) = hg.grad(softmax_ce(wt, _t(x), _t(b), label), [wt])
+    a = W @ x + b
+    yhat = np.exp(a - a.max()) / np.exp(a - a.max()).sum()
     return Result(
         {"formula": "dl/dW_ij = (yhat_i - y_i) x_j", "dl/dW": gw.numpy().tolist()},
-        summary=f"dl/dW_ij = (yhat_i - y_i) x_j (check_vjp {'passed' if report else 'FAILED'})",
+        summary=f"dl/dW_ij = (yhat_i - y_i) x_j; on the instance a = W x + b = "
+                f"{render(a.tolist())}, yhat = {render(yhat.tolist())}, yhat - y = "
+                f"{render((yhat - np.eye(k)[label]).tolist())}, dl/dW = "
+                f"{render(gw.numpy().tolist())} (check_vjp {'passed' if report else 'FAILED'})",
+        checks={"check_vjp": (bool(report), str(report))},
         details={"check_vjp_passed": bool(report), "W": W.tolist(), "x": x.tolist(),
                  "b": b.tolist()},
     )
@@ -284,7 +329,9 @@ def chain_rule_values(x, y) -> Result:
     ok = hg.gradcheck(chain_f, [_t(x, True), _t(y, True)])
     return Result({"f": float(f.item()), "df/dx": float(gx.item()), "df/dy": float(gy.item())},
                   summary=f"df/dx = {fmt(gx.item(), 6)}, df/dy = {fmt(gy.item(), 6)} "
-                          f"(f = {fmt(f.item(), 6)}; gradcheck {'passed' if ok else 'FAILED'})")
+                          f"(f = {fmt(f.item(), 6)}; gradcheck {'passed' if ok else 'FAILED'})",
+                  checks={"gradcheck": (bool(ok), "hg.gradcheck of the engine's df/dx, df/dy "
+                                                  "against finite differences")})
 
 
 # ---- Question 4 ------------------------------------------------------------------------------
@@ -513,7 +560,7 @@ def _ae_instance(n, d, h, seed):
     answer="L(theta) = (1/N) sum_n ||x_n - g_theta(f_theta(x_n))||^2",
 )
 def ae_loss(n, d, h, seed) -> Result:
-    from handgrad.models.autoencoder import one_layer_autoencoder
+    from handgrad.exercises.reference import one_layer_autoencoder
 
     x, w1, b1, w2, b2 = _ae_instance(n, d, h, seed)
     loss = one_layer_autoencoder(_t(x), _t(w1), _t(b1), _t(w2), _t(b2))
@@ -529,14 +576,14 @@ def ae_loss(n, d, h, seed) -> Result:
         grad_theta L = (2/N) sum_n J_theta(xhat_n)^T (xhat_n - x_n), xhat_n = g(f(x_n)).
         For xhat = W2 s(W1 x + b1) + b2: D2 = (2/N)(Xhat - X), dL/dW2 = D2^T H, dL/db2 = sum D2,
         D1 = (D2 W2) * H (1 - H), dL/dW1 = D1^T X, dL/db1 = sum D1. The hand-derived
-        hg.models.autoencoder.one_layer_autoencoder_grad is checked with hg.check_vjp.
+        hg.exercises.reference.one_layer_autoencoder_grad is checked with hg.check_vjp.
     """,
     answer="grad_theta L = (2/N) sum_n J_theta(xhat_n)^T (xhat_n - x_n); layer by layer "
            "dL/dW2 = D2^T H, dL/dW1 = ((D2 W2) * s'(A))^T X with D2 = (2/N)(Xhat - X).",
 )
 def ae_gradient(n, d, h, seed) -> Result:
     import handgrad as hg
-    from handgrad.models.autoencoder import one_layer_autoencoder, one_layer_autoencoder_grad
+    from handgrad.exercises.reference import one_layer_autoencoder, one_layer_autoencoder_grad
 
     x, w1, b1, w2, b2 = _ae_instance(n, d, h, seed)
 
@@ -554,6 +601,7 @@ def ae_gradient(n, d, h, seed) -> Result:
         summary=f"(2/N) sum_n J^T (xhat_n - x_n) (hand-derived layer-by-layer form: check_vjp "
                 f"{'passed' if report else 'FAILED'})",
         details={"check_vjp_passed": bool(report)},
+        checks={"check_vjp": (bool(report), str(report))},
     )
 
 
@@ -562,14 +610,14 @@ def ae_gradient(n, d, h, seed) -> Result:
     params=dict(n=8, d=6, h=3, lr=0.5, seed=0),
     derivation="""
         theta <- theta - eta grad_theta L(theta). Taken with
-        hg.models.autoencoder.gradient_descent_step and compared with hg.optim.SGD on the same
+        hg.exercises.reference.gradient_descent_step and compared with hg.optim.SGD on the same
         parameters.
     """,
     answer="theta_{t+1} = theta_t - eta grad_theta L(theta_t)",
 )
 def gd_step(n, d, h, lr, seed) -> Result:
     import handgrad as hg
-    from handgrad.models.autoencoder import (
+    from handgrad.exercises.reference import (
         gradient_descent_step,
         one_layer_autoencoder,
         one_layer_autoencoder_grad,
@@ -597,14 +645,14 @@ def gd_step(n, d, h, lr, seed) -> Result:
     derivation="""
         v <- mu v - eta grad_theta L(theta), theta <- theta + v (v = 0 at the start; Polyak's
         heavy ball). PyTorch writes it v' <- mu v' + grad, theta <- theta - eta v': the same
-        iterates with v = -eta v'. hg.models.autoencoder.momentum_step against
+        iterates with v = -eta v'. hg.exercises.reference.momentum_step against
         hg.optim.SGD(momentum) over several steps.
     """,
     answer="v_{t+1} = mu v_t - eta grad_theta L(theta_t), theta_{t+1} = theta_t + v_{t+1}",
 )
 def momentum_step_ex(n, d, h, lr, momentum, steps, seed) -> Result:
     import handgrad as hg
-    from handgrad.models.autoencoder import (
+    from handgrad.exercises.reference import (
         momentum_step,
         one_layer_autoencoder,
         one_layer_autoencoder_grad,
@@ -748,9 +796,41 @@ def sne_gradient_formula(P):
     return formula
 
 
+def _q8b_instance(ctx) -> dict:
+    c = ctx.result.context
+    return {"g": np.array(1.0), "Y": c["Y"], "P": c["P"]}
+
+
+def _q8b_sample(rng, params) -> dict:
+    n = int(rng.integers(3, 7))
+    return {"g": np.array(1.0), "Y": rng.standard_normal((n, 2)),
+            "P": question_affinities(rng.standard_normal((n, 3)), 1.5)}
+
+
+def _sne_cost(Y, P):
+    from handgrad.manifold import sne_kl
+
+    return sne_kl(P, Y)
+
+
+Q8B_SLOTS = [vjp_slot("dC/dY", "dC/dY (one row per point) in terms of Y (n x 2) and P (n x n, "
+                      "symmetric, zero diagonal, summing to 1); q_ij is yours to write.",
+                      _sne_cost, ["Y"], 0,
+                      {"Y": "the map points (n x 2)", "P": "input affinities (n x n)",
+                       "g": "dL/dC = 1"}, _q8b_sample, _q8b_instance,
+                      example="4 * ((P - Q).sum(1)[:, None] * Y - (P - Q) @ Y)  (define Q "
+                              "inline: exp(-D) with a zero diagonal, normalised)",
+                      constants=["P"])]
+
+
 @exercise(
     "004-q8b-sne-gradient",
-    params=dict(points=8, dim=5, sigma=1.5, seed=0),
+    params=dict(Y=[[0, 0], [1, 0], [0, 1]], P=[[0, 0.2, 0.1], [0.2, 0, 0.2], [0.1, 0.2, 0]],
+                points=8, dim=5, sigma=1.5, seed=0),
+    slots=Q8B_SLOTS,
+    note="The instance is Y (three points at the corners of a unit square) and P (symmetric, "
+         "summing to 1), small enough to follow by hand. With Y and P null, P comes from the "
+         "question's Gaussian affinities of random data (points, dim, sigma, seed).",
     derivation="""
         C = sum p log p + sum_{i!=j} p_ij d_ij + log Z, d_ij = ||y_i - y_j||^2,
         Z = sum_{k!=l} exp(-d_kl) (using sum p_ij = 1). y_i enters d_ij and d_ji, each with
@@ -764,23 +844,36 @@ def sne_gradient_formula(P):
     answer="dC/dy_i = 4 sum_j (p_ij - q_ij)(y_i - y_j)",
     requires=("handgrad.manifold:sne_kl",),
 )
-def sne_gradient(points, dim, sigma, seed) -> Result:
+def sne_gradient(Y, P, points, dim, sigma, seed) -> Result:
     import handgrad as hg
     from handgrad.manifold import sne_kl, symmetric_sne_grad
 
     rng = np.random.default_rng(seed)
-    P = question_affinities(rng.standard_normal((points, dim)), sigma)
-    y = rng.standard_normal((points, 2))
+    P = question_affinities(rng.standard_normal((points, dim)), sigma) if P is None else \
+        np.asarray(P, dtype=np.float64)
+    y = rng.standard_normal((len(P), 2)) if Y is None else np.asarray(Y, dtype=np.float64)
+    if P.shape != (len(y), len(y)) or not np.allclose(P, P.T) or np.any(np.diag(P) != 0) \
+            or abs(P.sum() - 1) > 1e-9 or np.any(P < 0):
+        raise ValueError(f"004-q8b-sne-gradient: P must be a symmetric {len(y)} x {len(y)} "
+                         f"matrix of non-negative numbers with a zero diagonal summing to 1 "
+                         f"(one row per point of Y); got shape {P.shape}, sum {P.sum():.4g}")
     report = hg.check_vjp(lambda t: sne_kl(P, t), sne_gradient_formula(P), [y],
                           grad_output=np.array(1.0))
     _, lib = symmetric_sne_grad(P, y)
     ours = sne_gradient_formula(P)(1.0, y)
+    dist = ((y[:, None] - y[None]) ** 2).sum(-1)
+    w = np.exp(-dist)
+    np.fill_diagonal(w, 0.0)
+    q = w / w.sum()
     return Result(
         {"formula": "dC/dy_i = 4 sum_j (p_ij - q_ij)(y_i - y_j)", "dC/dY": ours.tolist(),
          "max_difference_from_symmetric_sne_grad": float(np.abs(ours - lib).max())},
-        summary=f"dC/dy_i = 4 sum_j (p_ij - q_ij)(y_i - y_j) (check_vjp "
-                f"{'passed' if report else 'FAILED'})",
+        summary=f"dC/dy_i = 4 sum_j (p_ij - q_ij)(y_i - y_j); on the instance d_ij = "
+                f"{render(dist.tolist())}, q = {render(q.tolist())}, dC/dY = "
+                f"{render(ours.tolist())} (check_vjp {'passed' if report else 'FAILED'})",
+        context={"Y": y, "P": P},
         details={"check_vjp_passed": bool(report)},
+        checks={"check_vjp": (bool(report), str(report))},
     )
 
 

@@ -1,7 +1,7 @@
 """``handgrad.manifold``: t-SNE and symmetric SNE, exact, with hand-derived gradients.
 
 - ``TSNE``: the estimator (``fit_transform``, ``embedding_``, ``kl_divergence_``), Student-t
-  output kernel, or ``kernel='gaussian'`` for symmetric SNE (problem set 004, question 8);
+  output kernel, or ``kernel='gaussian'`` for symmetric SNE;
 - ``joint_probabilities``, ``conditional_probabilities``: input affinities calibrated to a
   perplexity by bisection, vectorised over points;
 - ``tsne_kl``, ``sne_kl``: the costs KL(P || Q) as handgrad expressions of a tensor Y, so the

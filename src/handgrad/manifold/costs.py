@@ -1,10 +1,11 @@
-"""The cost of symmetric SNE and of t-SNE, C = KL(P || Q), and its hand-derived gradient.
+"""The cost of symmetric SNE and of t-SNE, C = KL(P || Q), and its hand-derived gradient. Used in
+exercises 004-q8a and 004-q8b.
 
 Both compare fixed input affinities p_ij (symmetric, zero diagonal, summing to 1) with output
 affinities q_ij = w_ij / Z, Z = sum_{k != l} w_kl, built from the squared distances
 d_ij = ||y_i - y_j||^2 of the embedding Y (N, d) by a kernel w:
 
-    symmetric SNE (problem set 004, question 8b):  w_ij = exp(-d_ij)          (Gaussian)
+    symmetric SNE:                                  w_ij = exp(-d_ij)          (Gaussian)
     t-SNE (van der Maaten and Hinton, 2008):        w_ij = (1 + d_ij)^(-1)     (Student-t, 1 dof)
 
 Derivation of dC/dy_i. Write C = sum p log p - sum_{k != l} p_kl log w_kl + log Z (using
@@ -25,7 +26,7 @@ so dC/dy_i = -4 sum_j (p_ij - q_ij) (d log w_ij / dd_ij) (y_i - y_j). With the k
 In matrix form, with M_ij = (p_ij - q_ij) (times w_ij for t-SNE),
 dC/dY = 4 (diag(M 1) Y - M Y): two reductions of an N x N matrix, no loop over points.
 
-The crowding problem (question 8a): in 2 dimensions there is not enough room at moderate
+The crowding problem: in 2 dimensions there is not enough room at moderate
 distances for all the moderately distant neighbours of a high-dimensional point. With the
 Gaussian kernel a pair placed far apart has q_ij ~ 0 and is pulled in with a force proportional
 to its distance (p_ij (y_i - y_j)): every cluster is dragged towards the centre and they merge.
@@ -116,7 +117,7 @@ def tsne_kl(P: Any, Y: Any) -> Tensor:
 
 def sne_kl(P: Any, Y: Any) -> Tensor:
     """C(Y) = KL(P || Q) of symmetric SNE, Gaussian output kernel q_ij ∝ exp(-||y_i - y_j||^2)
-    (problem set 004, question 8b), written with handgrad operations (see ``tsne_kl``):
+    written with handgrad operations (see ``tsne_kl``):
     sum p log p + sum p_ij d_ij + log sum_{k != l} exp(-d_kl)."""
     return _kl_tensor("sne_kl", P, Y, "gaussian")
 
@@ -186,8 +187,8 @@ def tsne_grad(P: Any, Y: Any) -> tuple[float, np.ndarray]:
 
 
 def symmetric_sne_grad(P: Any, Y: Any) -> tuple[float, np.ndarray]:
-    """(KL(P || Q), dC/dY) for symmetric SNE with the Gaussian output kernel of problem set 004,
-    question 8b, by the hand-derived formula dC/dy_i = 4 sum_j (p_ij - q_ij)(y_i - y_j)
+    """(KL(P || Q), dC/dY) for symmetric SNE with the Gaussian output kernel, by the hand-derived
+    formula dC/dy_i = 4 sum_j (p_ij - q_ij)(y_i - y_j)
     (module docstring)."""
     op = "symmetric_sne_grad"
     y = _check_y(op, Y)

@@ -47,3 +47,24 @@ def plot_embedding(Y: Any, labels: Any, path: str | os.PathLike, title: str | No
     if title:
         ax.set_title(title)
     return _save(fig, path)
+
+
+def plot_side_by_side(embeddings: dict, labels: np.ndarray, path, titles) -> object:
+    """The embeddings next to each other, coloured by label, each on its own scale (the axes
+    show the extent: the Gaussian kernel's is much smaller, its classes crowded together)."""
+    from matplotlib import colormaps
+
+    classes = np.unique(labels)
+    colours = colormaps["tab10" if len(classes) <= 10 else "tab20"]
+    fig = _figure(13, 6)
+    axes = fig.subplots(1, len(embeddings))
+    for ax, (kernel, y), title in zip(np.atleast_1d(axes), embeddings.items(), titles):
+        for i, c in enumerate(classes):
+            mask = labels == c
+            ax.scatter(y[mask, 0], y[mask, 1], s=6, color=colours(i % colours.N), label=str(c))
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[-1].legend(markerscale=2, fontsize="small", title="label", loc="center left",
+                    bbox_to_anchor=(1.0, 0.5))
+    return _save(fig, path)

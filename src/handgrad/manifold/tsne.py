@@ -110,8 +110,8 @@ class TSNE:
         init: 'pca' or 'random' (N(0, 1e-4^2)), or an (N, d) array.
         random_state: seeds the 'random' initialisation.
         method: 'exact' only (no Barnes-Hut approximation).
-        kernel: 'student-t' (t-SNE) or 'gaussian' (symmetric SNE, problem set 004 question 8b:
-            the crowding problem made visible).
+        kernel: 'student-t' (t-SNE) or 'gaussian' (symmetric SNE: the crowding problem made
+            visible).
         early_exaggeration_iter: length of the first stage (250).
 
     Fitted attributes: ``embedding_`` (N, d), ``kl_divergence_`` (the final KL(P || Q)),

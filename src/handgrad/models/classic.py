@@ -14,8 +14,8 @@ from ..tensor import Tensor
 
 
 def softmax_regression(in_features: int = 784, classes: int = 10) -> nn.Sequential:
-    """Multinomial logistic regression: logits = W vec(x) + b, trained with cross-entropy
-    (problem set 004, question 2). A ``Flatten`` first, so images go in as they are."""
+    """Multinomial logistic regression: logits = W vec(x) + b, trained with cross-entropy. A
+    ``Flatten`` first, so images go in as they are."""
     return nn.Sequential(nn.Flatten(), nn.Linear(in_features, classes))
 
 

@@ -1,5 +1,5 @@
 """The variational autoencoder (Kingma and Welling, 2014) with a Gaussian decoder whose variance
-is learned, fixed, or set to its closed-form optimum (problem set 002, Assignment 10).
+is learned, fixed, or set to its closed-form optimum. Used in exercise 002-a10.
 
 The model, for x in R^d and a code z in R^k:
 
@@ -18,10 +18,6 @@ Each piece, derived (``elbo_terms`` computes them; all logarithms natural, so EL
 
       log p(x|z) = -(d/2) log(2 pi) - d log sigma - ||x - mu(z)||^2 / (2 sigma^2).
 
-  (The seed's equations 25-26 write the normaliser as 1/sqrt(2 pi sigma) and the constant as
-  -(d/2) d log(2 pi); the normaliser is 1/sqrt(2 pi sigma^2) per dimension and the constant
-  -(d/2) log(2 pi). Its derivative in sigma, eq. 28, is right.)
-
 * KL to the prior, in closed form. With s_j^2 = exp(l_j),
   log q(z) - log p(z) = sum_j [-(1/2) log s_j^2 - (z_j - m_j)^2 / (2 s_j^2) + z_j^2 / 2] (the
   log(2 pi) terms cancel), and E_q[(z_j - m_j)^2] = s_j^2, E_q[z_j^2] = m_j^2 + s_j^2, so
@@ -32,16 +28,15 @@ Each piece, derived (``elbo_terms`` computes them; all logarithms natural, so EL
   Monte-Carlo estimate log p(x | z(e)) is differentiable in the encoder's outputs:
   dz/dm = 1, dz/dl = (1/2) exp(l / 2) e. One sample per example per step.
 
-* The closed-form variance (Assignment 10). For a fixed encoder and decoder mean, only the
+* The closed-form variance. For a fixed encoder and decoder mean, only the
   likelihood depends on sigma. With r = E_data E_q ||x - mu(z)||^2,
 
       d/d sigma E[log p(x|z)] = -d / sigma + r / sigma^3 = 0   =>   sigma^2 = r / d,
 
   the maximum-likelihood variance of the residuals. It is the global maximum: in t = log sigma
   the objective -d t - r exp(-2t) / 2 is strictly concave (second derivative -2 r exp(-2t)), so
-  its one stationary point is the maximiser. (The seed calls the log density "a convex function
-  of sigma"; it is neither convex nor concave in sigma itself, but concave in log sigma, which
-  is what makes the stationary point the optimum.)
+  its one stationary point is the maximiser (the log density is neither convex nor concave in
+  sigma itself: concavity in log sigma is what makes the stationary point the optimum).
 
 ``sigma='optimal'`` performs this coordinate-ascent step once per epoch (``fit_vae`` sets
 sigma^2 from a pass over the training data with the current encoder and decoder, then trains the
@@ -57,6 +52,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import nn
+from .._validation import as_batch
 from ..autograd import no_grad
 from ..nn.module import Parameter
 from ..random import Generator, _generator
@@ -120,9 +116,9 @@ def reparameterize(mu: Tensor, logvar: Tensor, noise: Any = None,
 
 
 def optimal_sigma2(x: Any, mean: Any) -> float:
-    """The closed-form optimal decoder variance sigma^2 = (1/d) E ||x - mu(z)||^2 (002,
-    Assignment 10): the mean over the rows of (x, mean) (N, ...) of the squared residual, divided
-    by the dimension d. ``mean`` holds mu(z) for z drawn from q(z|x)."""
+    """The closed-form optimal decoder variance sigma^2 = (1/d) E ||x - mu(z)||^2: the mean over
+    the rows of (x, mean) (N, ...) of the squared residual, divided by the dimension d. ``mean``
+    holds mu(z) for z drawn from q(z|x)."""
     xa = np.asarray(x._data if isinstance(x, Tensor) else x, dtype=np.float64)
     ma = np.asarray(mean._data if isinstance(mean, Tensor) else mean, dtype=np.float64)
     if xa.shape != ma.shape or xa.ndim < 1 or xa.shape[0] == 0:
@@ -316,14 +312,14 @@ class VAE(nn.Module):
     def set_optimal_sigma(self, data: Any, batch_size: int = 512, noise: Any = None,
                           generator: Generator | None = None) -> float:
         """Set sigma^2 to its closed-form optimum (1/d) E_data E_q ||x - mu(z)||^2 for the
-        current encoder and decoder (002, Assignment 10), estimated with one reparameterised z
+        current encoder and decoder, estimated with one reparameterised z
         per example of ``data`` (N, ...) (``noise`` (N, latent_dim) to fix it). Returns sigma^2.
         """
         if self.sigma_mode != "optimal":
             raise ValueError(f"VAE.set_optimal_sigma: the model was built with "
                              f"sigma={self.sigma_mode!r}; the closed-form sigma is for "
                              f"sigma='optimal'")
-        x = _as_array("VAE.set_optimal_sigma", data)
+        x = as_batch("VAE.set_optimal_sigma", data)
         total = 0.0
         for i in range(0, len(x), batch_size):
             xb = Tensor._wrap(x[i:i + batch_size])
@@ -354,23 +350,13 @@ class VAE(nn.Module):
 # ---- training and evaluation -----------------------------------------------------------------
 
 
-def _as_array(op: str, data: Any) -> np.ndarray:
-    if hasattr(data, "tensors"):  # a TensorDataset: its inputs
-        data = data.tensors[0]
-    array = data._data if isinstance(data, Tensor) else np.asarray(data)
-    if array.dtype.kind != "f" or array.ndim < 2 or array.shape[0] == 0:
-        raise ValueError(f"{op}: data must be a non-empty floating-point batch (N, ...), got "
-                         f"dtype {array.dtype} shape {array.shape}")
-    return array
-
-
 @no_grad()
 def evaluate_elbo(model: VAE, data: Any, batch_size: int = 512,
                   generator: Generator | None = None) -> dict[str, float]:
     """The mean ELBO of ``data`` in nats per example, with its pieces (``log_likelihood``,
     ``kl``, ``squared_error``) and the current ``sigma``; one z per example from ``generator``.
     """
-    x = _as_array("evaluate_elbo", data)
+    x = as_batch("evaluate_elbo", data)
     sums = {"elbo": 0.0, "log_likelihood": 0.0, "kl": 0.0, "squared_error": 0.0}
     model.eval()
     for i in range(0, len(x), batch_size):
@@ -408,7 +394,7 @@ def fit_vae(model: VAE, data: Any, epochs: int = 10, lr: float = 1e-3, batch_siz
     from ..optim import Adam
 
     op = "fit_vae"
-    x = _as_array(op, data)
+    x = as_batch(op, data)
     for name, v in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{op}: {name} must be a positive int, got {v!r}")

@@ -1,8 +1,9 @@
 """``handgrad.nn``: what a PyTorch user expects under ``torch.nn``."""
 
 from . import functional  # noqa: F401
-from .module import (  # noqa: F401
-    Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList, Sequential,
+from .module import Module, Parameter  # noqa: F401
+from .container import (  # noqa: F401
+    ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential,
 )
 from . import init, utils  # noqa: F401,E402
 from .activation import *  # noqa: F401,F403,E402
@@ -11,7 +12,8 @@ from .flatten import Flatten, Unflatten  # noqa: F401,E402
 from .linear import Bilinear, Identity, Linear, NormalizedLinear  # noqa: F401,E402
 from .loss import *  # noqa: F401,F403,E402
 from .normalization import (  # noqa: F401,E402
-    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm,
+    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm,
+    LocalResponseNorm, RMSNorm,
 )
 from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401,E402
 from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401,E402
@@ -20,8 +22,10 @@ from .conv import (  # noqa: F401,E402
     Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
 )
 from .pooling import *  # noqa: F401,F403,E402
+from .upsampling import *  # noqa: F401,F403,E402
+from .fold import Fold, Unfold  # noqa: F401,E402
 from .rnn import *  # noqa: F401,F403,E402
 from .attention import MultiheadAttention  # noqa: F401,E402
 from .transformer import *  # noqa: F401,F403,E402
 from .padding import *  # noqa: F401,F403,E402
-from .misc import *  # noqa: F401,F403,E402
+from .channelshuffle import ChannelShuffle  # noqa: F401,E402

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor
+from ..tensor import Tensor, lift
 from . import functional as F
 from .module import Module
 
@@ -203,7 +203,17 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
+class Softmax2d(Module):
+    """Softmax over the channels at every pixel of (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        x = lift(input)
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected a 3-D or 4-D input, got shape {x.shape}")
+        return ops.softmax(x, -3)
+
+
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "SiLU", "ELU", "Softmax",
-           "LogSoftmax", "Hardtanh", "ReLU6", "SELU", "CELU", "Softsign", "Hardsigmoid",
-           "Hardswish", "Mish", "LogSigmoid", "Softmin", "Tanhshrink", "Softshrink", "Hardshrink",
-           "Threshold", "GLU", "PReLU"]
+           "Softmax2d", "LogSoftmax", "Hardtanh", "ReLU6", "SELU", "CELU", "Softsign",
+           "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "Softmin", "Tanhshrink", "Softshrink",
+           "Hardshrink", "Threshold", "GLU", "PReLU"]

@@ -1,4 +1,4 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d`` with
+"""Convolution layers: ``Conv1d/2d/3d`` and ``ConvTranspose1d/2d/3d`` with
 PyTorch's constructor arguments, attribute names (``weight``, ``bias``, ``kernel_size`` as a tuple,
 ...) and initialisation: ``kaiming_uniform_(weight, a=sqrt(5))``, which is U(-1/sqrt(fan_in),
 1/sqrt(fan_in)), and the bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), where fan_in is the weight's
@@ -8,28 +8,43 @@ for a transposed one, as PyTorch computes it)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..ops.conv import _ntuple, conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from ..ops.shape import pad
-from ..ops.volume import conv3d, conv_transpose3d
+from ..ops.conv import _ntuple
 from ..tensor import Tensor, get_default_dtype
 from . import init
+from .functional.conv import (
+    conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+)
+from .functional.vision import pad
 from .module import Module, Parameter
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
+    """Conv1d/2d/3d (and, through ``_ConvTransposeNd``, the transposed ones): one constructor with
+    torch's arguments and defaults, one forward. A subclass names its dimension ``_nd`` and its
+    function ``_function`` (``F.conv{1,2,3}d`` or ``F.conv_transpose{1,2,3}d``)."""
+
     _nd = 2
     _transposed = False
+    _function: Callable[..., Tensor]
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
-                 padding: Any, dilation: Any, groups: int, bias: bool, padding_mode: str,
-                 output_padding: Any = 0, dtype: Any = None) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, padding_mode, 0, dtype)
+
+    def _setup(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
+               padding: Any, dilation: Any, groups: int, bias: bool, padding_mode: str,
+               output_padding: Any, dtype: Any) -> None:
+        """The checks and parameters shared by both constructors (whose argument orders differ,
+        as in torch)."""
         super().__init__()
         name, nd = type(self).__name__, self._nd
         for what, v in (("in_channels", in_channels), ("out_channels", out_channels)):
@@ -90,6 +105,14 @@ class _ConvNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
+    def forward(self, input: Tensor) -> Tensor:
+        conv = type(self)._function
+        if self.padding_mode != "zeros":
+            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                    self.groups)
+
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
@@ -121,20 +144,7 @@ class Conv1d(_ConvNd):
     in_channels / groups, k) and bias."""
 
     _nd = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype=dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv1d(input, self.weight, self.bias, self.stride, 0, self.dilation,
-                          self.groups)
-        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+    _function = staticmethod(conv1d)
 
 
 class Conv2d(_ConvNd):
@@ -143,20 +153,7 @@ class Conv2d(_ConvNd):
     floor((H + 2 padding - dilation (k - 1) - 1) / stride) + 1."""
 
     _nd = 2
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype=dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv2d(input, self.weight, self.bias, self.stride, 0, self.dilation,
-                          self.groups)
-        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+    _function = staticmethod(conv2d)
 
 
 class Conv3d(_ConvNd):
@@ -164,24 +161,23 @@ class Conv3d(_ConvNd):
     the kernel's depth taps) with weight (out_channels, in_channels / groups, kD, kH, kW)."""
 
     _nd = 3
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype=dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv3d(input, self.weight, self.bias, self.stride, 0, self.dilation,
-                          self.groups)
-        return conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+    _function = staticmethod(conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):
     _transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
+                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
+                 dtype: Any = None) -> None:
+        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, padding_mode, output_padding, dtype)
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        return type(self)._function(input, self.weight, self.bias, self.stride, self.padding,
+                                    self._output_padding(input, output_size), self.groups,
+                                    self.dilation)
 
     def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple:
         """PyTorch's rule: the output_padding that gives ``output_size`` (which must lie within
@@ -214,18 +210,7 @@ class ConvTranspose1d(_ConvTransposeNd):
     (N, C, L) inputs; weight (in_channels, out_channels / groups, k)."""
 
     _nd = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
-                 dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, output_padding, dtype=dtype)
-
-    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
-        return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
-                                self._output_padding(input, output_size), self.groups,
-                                self.dilation)
+    _function = staticmethod(conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
@@ -235,18 +220,7 @@ class ConvTranspose2d(_ConvTransposeNd):
     output_size)`` picks the output_padding that gives ``output_size``."""
 
     _nd = 2
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
-                 dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, output_padding, dtype=dtype)
-
-    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
-        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                self._output_padding(input, output_size), self.groups,
-                                self.dilation)
+    _function = staticmethod(conv_transpose2d)
 
 
 class ConvTranspose3d(_ConvTransposeNd):
@@ -254,18 +228,7 @@ class ConvTranspose3d(_ConvTransposeNd):
     (N, C, D, H, W) inputs; weight (in_channels, out_channels / groups, kD, kH, kW)."""
 
     _nd = 3
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
-                 dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, output_padding, dtype=dtype)
-
-    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
-        return conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
-                                self._output_padding(input, output_size), self.groups,
-                                self.dilation)
+    _function = staticmethod(conv_transpose3d)
 
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]

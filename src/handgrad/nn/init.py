@@ -12,7 +12,7 @@ Every initialiser works under ``no_grad`` and returns the tensor. The convention
   ``b = sqrt(3) * std``.
 
 Why these numbers: a unit y = sum_i w_i x_i with n = fan_in independent zero-mean terms has
-Var(y) = n Var(w) Var(x) (problem set 002, Assignment 1), so Var(w) = 1 / n keeps the variance
+Var(y) = n Var(w) Var(x), so Var(w) = 1 / n keeps the variance
 of the activations constant from layer to layer; ``calculate_gain`` corrects for what the
 nonlinearity does to it (ReLU halves the second moment, hence gain sqrt(2)).
 

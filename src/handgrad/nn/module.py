@@ -4,7 +4,7 @@ buffers and children registered on assignment, in order, so ``state_dict`` keys 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -14,13 +14,9 @@ from ..tensor import Tensor
 
 class Parameter(Tensor):
     """A tensor that is a module's learnable parameter: a leaf that requires grad by default and
-    that ``Module`` registers when assigned as an attribute.
+    that ``Module`` registers when assigned as an attribute."""
 
-    ``grad_sample`` (``None`` unless ``handgrad.func.per_sample_grad(..., set_grads=True)`` filled
-    it) holds the per-example gradients, shape ``(batch, *shape)``, as Opacus names them.
-    """
-
-    __slots__ = ("grad_sample",)
+    __slots__ = ()
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
@@ -32,7 +28,6 @@ class Parameter(Tensor):
         self._ctx = None
         self._version = [0]
         self._hooks = None
-        self.grad_sample = None
         if requires_grad:
             self.requires_grad = True
 
@@ -379,178 +374,3 @@ class Module:
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules)
                       | set(self._buffers))
-
-
-class Sequential(Module):
-    """Modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], (dict, OrderedDict)):
-            for name, m in args[0].items():
-                self.add_module(name, m)
-        else:
-            for i, m in enumerate(args):
-                self.add_module(str(i), m)
-
-    def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-    def __getitem__(self, idx: int | slice) -> Any:
-        mods = list(self._modules.values())
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[idx]))
-        return mods[idx]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters the parent module sees."""
-
-    def __init__(self, modules: Iterable[Module] | None = None) -> None:
-        super().__init__()
-        for m in modules or ():
-            self.append(m)
-
-    def append(self, module: Module) -> "ModuleList":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def __getitem__(self, idx: int | slice) -> Any:
-        mods = list(self._modules.values())
-        return ModuleList(mods[idx]) if isinstance(idx, slice) else mods[idx]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        key = list(self._modules)[idx]
-        self._modules[key] = module
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-
-class ModuleDict(Module):
-    """A dict of modules whose parameters the parent module sees."""
-
-    def __init__(self, modules: dict | None = None) -> None:
-        super().__init__()
-        for k, m in (modules or {}).items():
-            self.add_module(k, m)
-
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
-
-    def __setitem__(self, key: str, module: Module) -> None:
-        self.add_module(key, module)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._modules
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def keys(self) -> Iterable[str]:
-        return self._modules.keys()
-
-    def values(self) -> Iterable[Module]:
-        return self._modules.values()
-
-    def items(self) -> Iterable[tuple[str, Module]]:
-        return self._modules.items()
-
-
-class ParameterList(Module):
-    """A list of parameters registered with the parent (names "0", "1", ... as torch)."""
-
-    def __init__(self, values: Iterable[Any] | None = None) -> None:
-        super().__init__()
-        for v in values or ():
-            self.append(v)
-
-    def append(self, value: Any) -> "ParameterList":
-        p = value if isinstance(value, Parameter) else Parameter(value)
-        self.register_parameter(str(len(self)), p)
-        return self
-
-    def extend(self, values: Iterable[Any]) -> "ParameterList":
-        for v in values:
-            self.append(v)
-        return self
-
-    def __getitem__(self, idx: int) -> Parameter:
-        return list(self._parameters.values())[idx]
-
-    def __setitem__(self, idx: int, value: Any) -> None:
-        key = list(self._parameters)[idx]
-        self._parameters[key] = value if isinstance(value, Parameter) else Parameter(value)
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[Parameter]:
-        return iter(self._parameters.values())
-
-    def extra_repr(self) -> str:
-        return _describe_parameters(self._parameters)
-
-
-class ParameterDict(Module):
-    """A dict of parameters registered with the parent under their keys."""
-
-    def __init__(self, parameters: dict | None = None) -> None:
-        super().__init__()
-        for k, v in (parameters or {}).items():
-            self[k] = v
-
-    def __getitem__(self, key: str) -> Parameter:
-        return self._parameters[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.register_parameter(key, value if isinstance(value, Parameter) else Parameter(value))
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._parameters
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parameters)
-
-    def keys(self) -> Any:
-        return self._parameters.keys()
-
-    def items(self) -> Any:
-        return self._parameters.items()
-
-    def values(self) -> Any:
-        return self._parameters.values()
-
-    def extra_repr(self) -> str:
-        return _describe_parameters(self._parameters)
-
-
-def _describe_parameters(params: dict) -> str:
-    return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
-                     for k, p in params.items())

@@ -1,10 +1,6 @@
-"""Batch and layer normalization (Ioffe & Szegedy 2015; Ba, Kiros & Hinton 2016).
-
-Training-mode batch normalization and layer normalization are one fused primitive each
-(ops/normalization.py: the three-term backward derived by hand, one node instead of about ten, issue 13);
-evaluation-mode batch normalization (a fixed affine map) and the other normalizations are
-compositions of primitives.
-"""
+"""Normalisation layers: batch, layer, RMS, group and instance normalisation. Each calls the
+function of the same name in ``handgrad.nn.functional.normalization``, where the formulas, the
+conventions (biased variance, running statistics) and their gradients are described."""
 
 from __future__ import annotations
 
@@ -12,77 +8,26 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import ops
-from ..ops.normalization import batch_norm_train, layer_norm_fused
 from ..tensor import Tensor, get_default_dtype, lift
 from . import init
+from .functional.normalization import (
+    batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm,
+)
 from .module import Module, Parameter
 
 
-def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """(x - mean) / sqrt(var + eps) over ``dims`` with the *biased* variance (divide by N), and
-    the mean and variance themselves (keepdim)."""
-    mean = x.mean(dims, keepdim=True)
-    xc = x - mean
-    var = (xc * xc).mean(dims, keepdim=True)
-    return xc * ops.rsqrt(var + eps), mean, var
-
-
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """``F.batch_norm`` over every dim but the channel dim 1.
-
-    Training: y = (x - mean_B) / sqrt(var_B + eps) * weight + bias with the batch statistics, the
-    variance *biased* (divided by N = number of values per channel); the running statistics are
-    updated in place as running = (1 - momentum) running + momentum * batch_stat, using the
-    *unbiased* variance (divided by N - 1) for ``running_var``: PyTorch's convention.
-    Evaluation: the running statistics replace the batch ones (and no gradient flows to them).
-    """
-    x = lift(input)
-    if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
-                         f"got shape {x.shape}")
-    c = x.shape[1]
-    view = (1, c) + (1,) * (x.ndim - 2)
-    if training:
-        n = x.numel() // c if c else 0
-        if n <= 1:
-            raise ValueError(
-                f"batch_norm: expected more than 1 value per channel when training, got input "
-                f"of shape {x.shape}"
-            )
-        # One fused node (ops/normalization.py), which also updates the running statistics.
-        return batch_norm_train(x, None if weight is None else lift(weight, x),
-                                None if bias is None else lift(bias, x), running_mean,
-                                running_var, momentum, eps)
-    if running_mean is None or running_var is None:
-        raise ValueError("batch_norm: running_mean and running_var are needed when "
-                         "training=False")
-    mean = Tensor._wrap(running_mean._data.reshape(view).astype(x.dtype, copy=False))
-    var = Tensor._wrap(running_var._data.reshape(view).astype(x.dtype, copy=False))
-    y = (x - mean) * ops.rsqrt(var + eps)
-    if weight is not None:
-        y = y * lift(weight, x).reshape(view)
-    if bias is not None:
-        y = y + lift(bias, x).reshape(view)
-    return y
-
-
-def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
-    """``F.layer_norm``: normalise over the last ``len(normalized_shape)`` dims of each example
-    (biased variance), then scale and shift element-wise."""
-    x = lift(input)
-    shape = tuple(normalized_shape)
-    k = len(shape)
-    if k == 0 or x.ndim < k or tuple(x.shape[-k:]) != shape:
-        raise RuntimeError(
-            f"layer_norm: normalized_shape {shape} does not match the trailing dims of the "
-            f"input of shape {x.shape}"
-        )
-    return layer_norm_fused(x, k, None if weight is None else lift(weight, x),
-                            None if bias is None else lift(bias, x), eps)
+def _scale_and_shift(module: Module, shape: Any, dtype: Any, weight: bool, bias: bool) -> None:
+    """Register ``weight`` (ones) and ``bias`` (zeros) of ``shape``, each or both as None when
+    not wanted: the learned affine map every normalisation layer ends with."""
+    dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+    if weight:
+        module.weight = Parameter(np.ones(shape, dt))
+    else:
+        module.register_parameter("weight", None)
+    if bias:
+        module.bias = Parameter(np.zeros(shape, dt))
+    else:
+        module.register_parameter("bias", None)
 
 
 class _BatchNorm(Module):
@@ -99,13 +44,8 @@ class _BatchNorm(Module):
                              f"got momentum={momentum}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
+        _scale_and_shift(self, num_features, dtype, affine, affine)
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor._wrap(np.zeros(num_features, dtype)))
             self.register_buffer("running_var", Tensor._wrap(np.ones(num_features, dtype)))
@@ -179,16 +119,8 @@ class LayerNorm(Module):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _scale_and_shift(self, self.normalized_shape, dtype, elementwise_affine,
+                         elementwise_affine and bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -216,8 +148,6 @@ class RMSNorm(Module):
             self.register_parameter("weight", None)
 
     def forward(self, input: Tensor) -> Tensor:
-        from .functional import rms_norm
-
         return rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
@@ -237,17 +167,9 @@ class GroupNorm(Module):
                              f"num_groups={num_groups}")
         self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
                                                                      eps, affine)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype))
-            self.bias = Parameter(np.zeros(num_channels, dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _scale_and_shift(self, num_channels, dtype, affine, affine)
 
     def forward(self, input: Tensor) -> Tensor:
-        from .functional import group_norm  # functional imports this module
-
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -266,17 +188,9 @@ class _InstanceNorm(Module):
             raise NotImplementedError(f"{name}: track_running_stats=True is not supported")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _scale_and_shift(self, num_features, dtype, affine, affine)
 
     def forward(self, input: Tensor) -> Tensor:
-        from .functional import instance_norm
-
         x = lift(input)
         name = type(self).__name__
         unbatched = x.ndim == self._input_dims[0]
@@ -309,5 +223,17 @@ class InstanceNorm2d(_InstanceNorm):
     _input_dims = (3, 4)
 
 
+class LocalResponseNorm(Module):
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm1d",
-           "InstanceNorm2d", "batch_norm", "layer_norm"]
+           "InstanceNorm2d", "LocalResponseNorm", "batch_norm", "layer_norm"]

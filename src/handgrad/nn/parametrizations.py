@@ -2,7 +2,7 @@
 w = g v / ||v|| (Salimans & Kingma 2016), with g and v the trained parameters.
 
 The norm is taken over every dim but ``dim`` (per output unit for dim = 0), so each row of w
-has length |g|: with g fixed at 1 this is problem set 002's normalized linear layer, whose
+has length |g|: with g fixed at 1 this is ``nn.NormalizedLinear``, whose
 output (w_i . x) / ||w_i|| is unchanged by rescaling w_i. The gradients, derived by the engine
 through the composition, are the paper's: with G = dL/dw,
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .module import Module, ModuleDict, Parameter
+from .container import ModuleDict
+from .module import Module, Parameter
 
 
 def _norm_except(v: Tensor, dim: int | None) -> Tensor:

@@ -1,17 +1,14 @@
-"""Pooling and resampling layers with PyTorch's constructor arguments and attribute names:
-``MaxPool1d/2d``, ``AvgPool1d/2d``, ``LPPool1d/2d``, ``AdaptiveAvgPool1d/2d``,
-``AdaptiveMaxPool1d/2d``, ``Upsample`` (and ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``),
-``Unfold`` and ``Fold``. Each calls the function of the same name in ``handgrad.nn.functional``;
-the derivations are there."""
+"""Pooling layers with PyTorch's constructor arguments and attribute names: ``MaxPool1d/2d/3d``,
+``AvgPool1d/2d/3d``, ``LPPool1d/2d``, ``AdaptiveAvgPool1d/2d``, ``AdaptiveMaxPool1d/2d`` and
+``MaxUnpool2d``. Each calls the function of the same name in ``handgrad.nn.functional``; the
+derivations are there."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..ops import pool as P
-from ..ops import resample as R
-from ..ops import volume as V
 from ..tensor import Tensor
+from . import functional as F
 from .module import Module
 
 
@@ -33,7 +30,7 @@ class MaxPool1d(_MaxPoolNd):
     """Maximum over windows of (N, C, L) inputs (``F.max_pool1d``)."""
 
     def forward(self, input: Tensor) -> Any:
-        return P.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
 
 
@@ -42,7 +39,7 @@ class MaxPool2d(_MaxPoolNd):
     first maximum of each window."""
 
     def forward(self, input: Tensor) -> Any:
-        return P.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
 
 
@@ -57,7 +54,7 @@ class AvgPool1d(Module):
         self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
     def extra_repr(self) -> str:
@@ -77,7 +74,7 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
@@ -100,14 +97,14 @@ class LPPool1d(_LPPoolNd):
     """(sum over windows of x^p)^(1/p) for (N, C, L) inputs (``F.lp_pool1d``)."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+        return F.lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
 
 class LPPool2d(_LPPoolNd):
     """(sum over windows of x^p)^(1/p) for (N, C, H, W) inputs (``F.lp_pool2d``)."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+        return F.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
 
 class _AdaptiveNd(Module):
@@ -126,7 +123,7 @@ class AdaptiveAvgPool1d(_AdaptiveNd):
         super().__init__(output_size)
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.adaptive_avg_pool1d(input, self.output_size)
+        return F.adaptive_avg_pool1d(input, self.output_size)
 
 
 class AdaptiveAvgPool2d(_AdaptiveNd):
@@ -136,92 +133,21 @@ class AdaptiveAvgPool2d(_AdaptiveNd):
         super().__init__(output_size)
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.adaptive_avg_pool2d(input, self.output_size)
+        return F.adaptive_avg_pool2d(input, self.output_size)
 
 
 class AdaptiveMaxPool1d(_AdaptiveNd):
     """Max pooling to a fixed output length (``F.adaptive_max_pool1d``)."""
 
     def forward(self, input: Tensor) -> Any:
-        return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool2d(_AdaptiveNd):
     """Max pooling to a fixed output size (``F.adaptive_max_pool2d``)."""
 
     def forward(self, input: Tensor) -> Any:
-        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
-
-
-class Upsample(Module):
-    """Resize (N, C, L) or (N, C, H, W) inputs (``F.interpolate``)."""
-
-    def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
-                 align_corners: bool | None = None,
-                 recompute_scale_factor: bool | None = None) -> None:
-        super().__init__()
-        self.size = size
-        self.scale_factor = float(scale_factor) if isinstance(scale_factor, int) else scale_factor
-        self.mode, self.align_corners = mode, align_corners
-        self.recompute_scale_factor = recompute_scale_factor
-
-    def forward(self, input: Tensor) -> Tensor:
-        return R.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
-                             self.recompute_scale_factor)
-
-    def extra_repr(self) -> str:
-        what = f"scale_factor={self.scale_factor}" if self.scale_factor is not None else \
-            f"size={self.size}"
-        return f"{what}, mode={self.mode!r}"
-
-
-class UpsamplingNearest2d(Upsample):
-    """``Upsample(mode='nearest')``."""
-
-    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
-        super().__init__(size, scale_factor, mode="nearest")
-
-
-class UpsamplingBilinear2d(Upsample):
-    """``Upsample(mode='bilinear', align_corners=True)`` (PyTorch's choice for this class)."""
-
-    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
-        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
-
-
-class Unfold(Module):
-    """Extract sliding blocks: (N, C, H, W) -> (N, C kh kw, L) (``F.unfold``)."""
-
-    def __init__(self, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-                 stride: Any = 1) -> None:
-        super().__init__()
-        self.kernel_size, self.dilation, self.padding, self.stride = (kernel_size, dilation,
-                                                                      padding, stride)
-
-    def forward(self, input: Tensor) -> Tensor:
-        return R.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
-
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
-                f"padding={self.padding}, stride={self.stride}")
-
-
-class Fold(Module):
-    """Sum sliding blocks back into images: (N, C kh kw, L) -> (N, C, H, W) (``F.fold``)."""
-
-    def __init__(self, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-                 stride: Any = 1) -> None:
-        super().__init__()
-        self.output_size, self.kernel_size = output_size, kernel_size
-        self.dilation, self.padding, self.stride = dilation, padding, stride
-
-    def forward(self, input: Tensor) -> Tensor:
-        return R.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
-                      self.stride)
-
-    def extra_repr(self) -> str:
-        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
-                f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class MaxPool3d(Module):
@@ -236,7 +162,7 @@ class MaxPool3d(Module):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, input: Tensor) -> Tensor:
-        return V.max_pool3d(input, self.kernel_size, self.stride, self.padding)
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding)
 
 
 class AvgPool3d(Module):
@@ -253,12 +179,22 @@ class AvgPool3d(Module):
         self.count_include_pad = count_include_pad
 
     def forward(self, input: Tensor) -> Tensor:
-        return V.avg_pool3d(input, self.kernel_size, self.stride, self.padding,
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding,
                             self.count_include_pad)
 
 
+class MaxUnpool2d(Module):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
+                            output_size)
+
+
 __all__ = [
-    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "LPPool1d", "LPPool2d",
-    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "MaxPool3d",
-    "AvgPool3d"]
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "LPPool1d",
+    "LPPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "MaxUnpool2d",
+]

@@ -14,11 +14,12 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import functional as F
+from . import init
 from .attention import MultiheadAttention
+from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
-from .module import Module, ModuleList
-from . import init
+from .module import Module
 from .normalization import LayerNorm
 
 
@@ -35,13 +36,8 @@ class TransformerEncoderLayer(Module):
         activation = _activation("TransformerEncoderLayer", activation)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        _feed_forward_and_norms(self, 2, d_model, dim_feedforward, dropout, layer_norm_eps,
+                                norm_first, bias, dtype)
         self.activation = activation
 
     def _sa(self, x: Tensor, mask: Any, padding: Any, is_causal: bool) -> Tensor:
@@ -84,6 +80,21 @@ class TransformerEncoder(Module):
         return self.norm(x) if self.norm is not None else x
 
 
+def _feed_forward_and_norms(layer: Module, blocks: int, d_model: int, dim_feedforward: int,
+                            dropout: float, eps: float, norm_first: bool, bias: bool,
+                            dtype: Any) -> None:
+    """The parts an encoder (2 blocks) and a decoder layer (3) share, assigned in torch's order so
+    the state-dict keys match: linear1, dropout, linear2, norm_first, norm1..n, dropout1..n."""
+    layer.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+    layer.dropout = Dropout(dropout)
+    layer.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+    layer.norm_first = norm_first
+    for i in range(1, blocks + 1):
+        setattr(layer, f"norm{i}", LayerNorm(d_model, eps=eps, bias=bias, dtype=dtype))
+    for i in range(1, blocks + 1):
+        setattr(layer, f"dropout{i}", Dropout(dropout))
+
+
 def _activation(name: str, activation: str | Callable) -> Callable:
     if isinstance(activation, str):
         if activation not in ("relu", "gelu"):
@@ -109,15 +120,8 @@ class TransformerDecoderLayer(Module):
                                             batch_first=batch_first, dtype=dtype)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                                  batch_first=batch_first, dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
+        _feed_forward_and_norms(self, 3, d_model, dim_feedforward, dropout, layer_norm_eps,
+                                norm_first, bias, dtype)
 
     def _sa(self, x: Tensor, mask: Any, padding: Any, causal: bool) -> Tensor:
         return self.dropout1(self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding,

@@ -21,7 +21,7 @@ from .shape import cat, expand, getitem, narrow, pad, permute, reshape, stack, u
 
 
 def _dim(op: str, dim: int, ndim: int) -> int:
-    return normalize_dims(op, dim, ndim)[0]
+    return normalize_dims(op, dim, ndim)[0] if ndim else 0  # a 0-d tensor accepts dim 0 and -1
 
 
 def _tri(op: str, x: Tensor, diagonal: int, lower: bool) -> Tensor:

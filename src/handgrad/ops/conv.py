@@ -48,6 +48,8 @@ channels-last im2col, this layout was the fastest for every convolution of the L
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -418,6 +420,37 @@ def _to2d(nd: int, *pairs: tuple) -> list:
     return [((1,) if not isinstance(p[0], tuple) else ((0, 0),)) + p for p in pairs]
 
 
+def empty_batch(fn: Any) -> Any:
+    """Let ``fn(op, nd, input, ...)`` (a convolution or pooling of nd spatial dims) take a batch
+    of 0 (an empty last batch), as PyTorch does: the output shape is found on a probe batch of
+    one zero example, and the result is an empty tensor of that shape, connected to every tensor
+    argument with weight 0 (so their gradients are zeros, as torch's)."""
+
+    @functools.wraps(fn)
+    def wrapper(op: str, nd: int, input: Any, *args: Any, **kwargs: Any) -> Any:
+        x = lift(input)
+        if x.ndim != nd + 2 or x.shape[0] != 0:
+            return fn(op, nd, input, *args, **kwargs)
+        from ..autograd import no_grad
+
+        probe = Tensor._wrap(np.zeros((1,) + x.shape[1:], x._data.dtype))
+        others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+        with no_grad():
+            out = fn(op, nd, probe, *[a.detach() if isinstance(a, Tensor) else a for a in args],
+                     **{k: a.detach() if isinstance(a, Tensor) else a for k, a in kwargs.items()})
+        outs = out if isinstance(out, tuple) else (out,)
+        tie = x.sum() * 0
+        for t in others:
+            if t._data.dtype.kind == "f":
+                tie = tie + t.sum() * 0
+        empty = [Tensor._wrap(np.zeros((0,) + o.shape[1:], o._data.dtype)) for o in outs]
+        empty[0] = empty[0] + tie.to(empty[0]._data.dtype)
+        return tuple(empty) if isinstance(out, tuple) else empty[0]
+
+    return wrapper
+
+
+@empty_batch
 def _convnd(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
             padding: Any, dilation: Any, groups: int) -> Tensor:
     x, w, b = lift(input), lift(weight), None if bias is None else lift(bias)
@@ -457,6 +490,7 @@ def _convnd(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None
     return out.squeeze(0) if unbatched else out
 
 
+@empty_batch
 def _conv_transposend(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None,
                       stride: Any, padding: Any, output_padding: Any, groups: int,
                       dilation: Any) -> Tensor:

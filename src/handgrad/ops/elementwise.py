@@ -82,7 +82,9 @@ class Mul(Function):
 
 
 class Div(Function):
-    """out = a / b.  d out = da / b - a db / b^2, so dL/da = g / b and dL/db = -g a / b^2."""
+    """out = a / b.  d out = da / b - a db / b^2, so dL/da = g / b and dL/db = -g a / b^2,
+    computed as -g ((a / b) / b), PyTorch's order: b^2 would underflow to 0 (or overflow) for
+    |b| below 1e-154 (or above 1e154) where the quotients stay finite."""
 
     name = "div"
 
@@ -92,7 +94,7 @@ class Div(Function):
     def backward(self, g):
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        return (g / b if na else None), (-(g * a) / (b * b) if nb else None)
+        return (g / b if na else None), (-(g * (a / b / b)) if nb else None)
 
 
 class Pow(Function):
@@ -254,7 +256,9 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """out = max(a, 0).  dL/da = g [out > 0]: the gradient at a = 0 is 0, as in PyTorch.
+    """out = max(a, 0).  dL/da = 0 where out <= 0, else g: the gradient at a = 0 is 0, as in
+    PyTorch. The gradient is selected, not multiplied by the mask: an infinite g on the flat side
+    (``relu(x).sqrt()`` at x <= 0) must give 0, not 0 * inf = NaN.
 
     The mask is a constant, so the second derivative is 0 almost everywhere.
     """
@@ -267,7 +271,28 @@ class Relu(Function):
         return np.maximum(a, 0)
 
     def backward(self, g):
-        return g * Tensor._wrap(self.out > 0)
+        return where(Tensor._wrap(self.out <= 0), 0.0, g)  # a NaN passes g, as in torch
+
+
+class Silu(Function):
+    """out = a sigmoid(a) (SiLU, swish).  d out / da = s (1 + a (1 - s)) with s = sigmoid(a), so
+    dL/da = g (s (1 + a (1 - s))).
+
+    A primitive so that the local derivative is formed before it meets g, as torch's fused
+    kernel does: through the composition a * sigmoid(a), g a overflows (float32, |a| ~ 1e26,
+    a large g) and meets sigmoid's 0 as inf * 0 = NaN, where the derivative is exactly 0."""
+
+    name = "silu"
+
+    def forward(self, a):
+        e = np.exp(-np.abs(a))
+        s = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        return a * s
+
+    def backward(self, g):
+        a = self.inputs[0]
+        s = sigmoid(a)
+        return g * (s * (a * (1 - s) + 1))
 
 
 class Softplus(Function):
@@ -309,8 +334,9 @@ class Erf(Function):
 
 
 class Clamp(Function):
-    """out = min(max(a, lo), hi).  dL/da = g [lo <= a <= hi]: at the boundaries the gradient
-    passes, as in PyTorch."""
+    """out = min(max(a, lo), hi) for numbers lo, hi.  dL/da = g where lo <= a <= hi, else 0
+    (selected, so an infinite g outside gives 0): at the boundaries the gradient passes, as in
+    PyTorch."""
 
     name = "clamp"
 
@@ -331,12 +357,38 @@ class Clamp(Function):
             mask &= a >= self.lo
         if self.hi is not None:
             mask &= a <= self.hi
-        return g * Tensor._wrap(mask)
+        return where(Tensor._wrap(mask), g, 0.0)
+
+
+class ClampTensor(Function):
+    """out = min(max(a, lo), hi) with tensors lo and hi (broadcast). PyTorch's gradients, each
+    selected by a constant mask:
+
+        dL/da  = g where lo <= a <= hi,
+        dL/dlo = g where a < lo and lo < hi,
+        dL/dhi = g where a > hi or hi < lo (when lo > hi the result is hi everywhere).
+
+    A NaN in a, lo or hi gives NaN (NumPy's maximum/minimum propagate it) and no gradient."""
+
+    name = "clamp_tensor"
+
+    def forward(self, a, lo, hi):
+        return np.minimum(np.maximum(a, lo), hi)
+
+    def backward(self, g):
+        a, lo, hi = (t._data for t in self.inputs)
+        na, nlo, nhi = self.needs_input_grad
+        with np.errstate(invalid="ignore"):
+            ga = where(Tensor._wrap((a >= lo) & (a <= hi)), g, 0.0) if na else None
+            glo = where(Tensor._wrap((a < lo) & (lo < hi)), g, 0.0) if nlo else None
+            ghi = where(Tensor._wrap((a > hi) | (hi < lo)), g, 0.0) if nhi else None
+        return ga, glo, ghi
 
 
 class Maximum(Function):
     """out = max(a, b) element-wise. dL/da = g where a > b, dL/db = g where b > a; at ties each
-    gets g / 2 (PyTorch's convention, which keeps the sum of the two gradients equal to g)."""
+    gets g / 2 (PyTorch's convention, which keeps the sum of the two gradients equal to g).
+    Where a NaN makes every comparison false both get g, as in PyTorch."""
 
     name = "maximum"
 
@@ -345,7 +397,7 @@ class Maximum(Function):
 
     def backward(self, g):
         a, b = self.inputs[0]._data, self.inputs[1]._data
-        return _tie_split(g, a > b, a == b)
+        return _tie_split(g, a < b, a > b, a == b)
 
 
 class Minimum(Function):
@@ -358,13 +410,15 @@ class Minimum(Function):
 
     def backward(self, g):
         a, b = self.inputs[0]._data, self.inputs[1]._data
-        return _tie_split(g, a < b, a == b)
+        return _tie_split(g, a > b, a < b, a == b)
 
 
-def _tie_split(g: Tensor, first: np.ndarray, tie: np.ndarray) -> tuple[Tensor, Tensor]:
-    dtype = g._data.dtype
-    wa = Tensor._wrap(first.astype(dtype) + tie.astype(dtype) * 0.5)
-    return g * wa, g * (1 - wa)
+def _tie_split(g: Tensor, a_loses: np.ndarray, b_loses: np.ndarray,
+               tie: np.ndarray) -> tuple[Tensor, Tensor]:
+    # Selected, never multiplied by a 0/1 weight: an infinite g must not turn into NaN on the
+    # side that does not receive it.
+    shared = where(Tensor._wrap(tie), g * 0.5, g)
+    return where(Tensor._wrap(a_loses), 0.0, shared), where(Tensor._wrap(b_loses), 0.0, shared)
 
 
 class Where(Function):
@@ -446,6 +500,9 @@ def neg(input: Tensor) -> Tensor:
 
 def _unary(fn: type[Function]) -> Any:
     def op(input: Tensor) -> Tensor:
+        if input is None or isinstance(input, str):  # lift would make None a NaN
+            raise TypeError(f"{fn.name}: input must be a tensor or a number, got "
+                            f"{type(input).__name__}")
         x = lift(input)
         if x._data.dtype.kind not in "fc":
             x = x.to(_default_float())  # exp of an integer tensor is a float tensor
@@ -475,6 +532,10 @@ def relu(input: Tensor) -> Tensor:
     return Relu.apply(input)
 
 
+def silu(input: Tensor) -> Tensor:
+    return Silu.apply(lift(input))
+
+
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return Softplus.apply(input, beta=beta, threshold=threshold)
 
@@ -482,6 +543,12 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        x = lift(input)
+        lo = lift(-np.inf if min is None else min, x)
+        hi = lift(np.inf if max is None else max, x)
+        _check_broadcast("clamp", x, lo, hi)
+        return ClampTensor.apply(x, lo, hi)
     return Clamp.apply(input, min=min, max=max)
 
 
@@ -554,7 +621,12 @@ def _constant(np_fn: Any, name: str) -> Any:
     return op
 
 
-sign = _constant(np.sign, "sign")
+def _sign(a: np.ndarray) -> np.ndarray:
+    out = np.sign(a)
+    return np.where(np.isnan(a), 0, out).astype(out.dtype) if out.dtype.kind == "f" else out
+
+
+sign = _constant(_sign, "sign")  # sign(NaN) = 0, as torch.sign
 floor = _constant(np.floor, "floor")
 ceil = _constant(np.ceil, "ceil")
 round = _constant(np.round, "round")  # noqa: A001
@@ -582,7 +654,7 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
-    "sigmoid", "erf", "abs", "relu", "softplus", "clamp", "clip", "maximum", "minimum", "where",
+    "sigmoid", "erf", "abs", "relu", "silu", "softplus", "clamp", "clip", "maximum", "minimum", "where",
     "to", "clone", "square", "reciprocal", "rsqrt", "masked_fill", "sign", "floor", "ceil",
     "round", "isnan", "isfinite", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
     "logical_and", "logical_or", "equal", "allclose",

@@ -89,6 +89,8 @@ class ScatterAdd(Function):
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     x, idx = lift(input), lift(index)
     d = normalize_dims("gather", dim, x.ndim)[0] if x.ndim else 0
+    if x.ndim == 0:  # a 0-d input is gathered as a 1-element vector (torch accepts it)
+        return Gather.apply(x.reshape(1), idx.reshape(-1), dim=0).reshape(idx.shape)
     return Gather.apply(x, idx, dim=d)
 
 

@@ -50,9 +50,11 @@ class Linear(Function):
         gx = (Matmul.apply(g, w) if g.ndim >= 2 else matmul(g, w)) if nx else None
         gw = gb = None
         if nw or (len(self.inputs) == 3 and self.needs_input_grad[2]):
-            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+            # explicit sizes: with a zero-size dim, -1 cannot be inferred
+            rows = int(np.prod(g.shape[:-1]))
+            g2 = g.reshape(rows, g.shape[-1]) if g.ndim != 2 else g
             if nw:
-                x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                x2 = x.reshape(rows, x.shape[-1]) if x.ndim != 2 else x
                 gw = Matmul.apply(Permute.apply(g2, dims=(1, 0)), x2)
             if len(self.inputs) == 3 and self.needs_input_grad[2]:
                 gb = g2.sum(0)
@@ -181,20 +183,26 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     return matmul(input, other)
 
 
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``F.linear``: x W^T + b."""
+def linear_arguments(op: str, input: Any, weight: Any, bias: Any) -> tuple[Tensor, ...]:
+    """(x, W) or (x, W, b) as tensors, checked: x (..., n), W (m, n), b (m,). Shared by ``linear``
+    and ``normalized_linear``."""
     x, w = lift(input), lift(weight)
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise RuntimeError(
-            f"linear: input of shape {x.shape} does not match weight of shape {w.shape} "
+            f"{op}: input of shape {x.shape} does not match weight of shape {w.shape} "
             f"(expected input (..., {w.shape[-1] if w.ndim else '?'}))"
         )
     if bias is None:
-        return Linear.apply(x, w)
+        return x, w
     b = lift(bias, w)
     if b.shape != (w.shape[0],):
-        raise RuntimeError(f"linear: bias of shape {b.shape} does not match weight {w.shape}")
-    return Linear.apply(x, w, b)
+        raise RuntimeError(f"{op}: bias of shape {b.shape} does not match weight {w.shape}")
+    return x, w, b
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``F.linear``: x W^T + b."""
+    return Linear.apply(*linear_arguments("linear", input, weight, bias))
 
 
 def _square(op: str, a: Tensor) -> None:

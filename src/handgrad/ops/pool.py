@@ -24,8 +24,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, lift
-from .conv import Conv2d, _ntuple
-from .linalg import matmul
+from .conv import Conv2d, _ntuple, empty_batch
 
 PoolResult = namedtuple("PoolResult", ["values", "indices"])
 
@@ -235,6 +234,7 @@ def _as2d(nd: int, x: Tensor, *pairs: tuple) -> tuple:
     return (x.unsqueeze(-2),) + lifted
 
 
+@empty_batch
 def _maxpoolnd(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
                dilation: Any, ceil_mode: bool, return_indices: bool) -> Any:
     x = lift(input)
@@ -268,6 +268,7 @@ def _avg_divisor(size: int, out: int, k: int, s: int, p: int, include_pad: bool)
     return (np.minimum(end, size) - np.maximum(start, 0)).astype(np.float64)
 
 
+@empty_batch
 def _avgpoolnd(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
                ceil_mode: bool, count_include_pad: bool, divisor_override: Any) -> Tensor:
     x = lift(input)
@@ -315,13 +316,6 @@ def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple:
     if any(n < 1 for n in x.shape[-nd:]):
         raise RuntimeError(f"{op}: input of shape {x.shape} has an empty spatial dimension")
     return size
-
-
-def _averaging_matrix(n_in: int, n_out: int, dtype: Any) -> Tensor:
-    start, end = _adaptive_windows(n_in, n_out)
-    cols = np.arange(n_in)
-    inside = (cols >= start[:, None]) & (cols < end[:, None])
-    return Tensor._wrap((inside / (end - start)[:, None]).astype(dtype))
 
 
 def _adaptive_max_indices(x: np.ndarray, out_hw: tuple) -> np.ndarray:
@@ -410,21 +404,38 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """``F.adaptive_avg_pool1d``: see ``adaptive_avg_pool2d``."""
     x = lift(input)
+    if output_size in (1, (1,), [1]) and x.ndim in (2, 3):
+        return x.mean(-1, keepdim=True)  # torch's shortcut: a mean, so an empty length gives NaN
     (lo,) = _adaptive_size("adaptive_avg_pool1d", x, 1, output_size)
-    return matmul(x, _averaging_matrix(x.shape[-1], lo, x.dtype).mT)
+    return _adaptive_avg(x, (lo,))
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """``F.adaptive_avg_pool2d``: output (Ho, Wo) whatever the input size; output i averages
-    input [floor(i H / Ho), ceil((i + 1) H / Ho)). The windows are separable, so this is the
-    linear map ``P_h x P_w^T`` with averaging matrices, and its gradient ``P_h^T g P_w``."""
+    input [floor(i H / Ho), ceil((i + 1) H / Ho)). The windows are separable: a window sum along
+    W, then along H, divided by the window area. Each sum reads only its window (sparse taps, not
+    a dense averaging matrix), so an inf or NaN stays in the windows that contain it."""
     x = lift(input)
-    ho, wo = _adaptive_size("adaptive_avg_pool2d", x, 2, output_size)
-    h, w = x.shape[-2:]
-    out = matmul(_averaging_matrix(h, ho, x.dtype), x)
-    return matmul(out, _averaging_matrix(w, wo, x.dtype).mT)
+    if output_size in (1, (1, 1), [1, 1]) and x.ndim in (3, 4):
+        return x.mean((-2, -1), keepdim=True)  # torch's shortcut: a mean (NaN if empty)
+    return _adaptive_avg(x, _adaptive_size("adaptive_avg_pool2d", x, 2, output_size))
 
 
+def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
+    from .resample import _window_taps, apply_taps
+
+    if x._data.size == 0:  # an empty batch or channel dim (torch accepts it)
+        return Tensor._wrap(np.zeros(x.shape[:-len(size)] + size, x._data.dtype)) + x.sum() * 0
+    count = np.ones((), np.int64)
+    for k in range(len(size)):
+        axis = x.ndim - 1 - k
+        taps, n = _window_taps(x.shape[axis], size[-1 - k])
+        x = apply_taps(x, axis, taps)
+        count = count * n.reshape((-1,) + (1,) * k)
+    return x / Tensor._wrap(count.astype(x._data.dtype))
+
+
+@empty_batch
 def _adaptive_maxnd(op: str, nd: int, input: Tensor, output_size: Any,
                     return_indices: bool) -> Any:
     from .index import gather

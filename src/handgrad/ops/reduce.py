@@ -58,14 +58,23 @@ class Sum(Function):
 
 class Amax(Function):
     """out = max of a over ``dims``. The gradient goes to the elements equal to the maximum,
-    split evenly among ties: dL/da_i = g [a_i = out] / #{j: a_j = out} (PyTorch's amax and
-    max-without-dim). The mask is a constant, so the second derivative is 0."""
+    split evenly among ties: dL/da_i = g [a_i = out] / #{j: a_j = out}. The mask is a constant,
+    so the second derivative is 0.
+
+    Two conventions, both PyTorch's. ``amax`` multiplies by the mask (torch's
+    ``scale_grad_by_count``): a NaN maximum has no equal element, so its slice gets NaN, and an
+    infinite g gives NaN off the maximum. ``max()`` without a dim (``select=True``) selects
+    (torch's ``evenly_distribute_backward``): a NaN maximum sends g to the NaN elements and the
+    others get exactly 0."""
 
     name = "amax"
 
-    def forward(self, a, dims, keepdim):
-        if a.size == 0:
-            raise RuntimeError(f"amax: cannot reduce an empty tensor of shape {a.shape}")
+    def forward(self, a, dims, keepdim, select=False):
+        self.select = select
+        empty = [d for d in dims if a.shape[d] == 0]
+        if empty:  # an empty dim elsewhere is fine: the result is empty too (as in PyTorch)
+            raise RuntimeError(
+                f"amax: cannot reduce over dim {empty[0]} of size 0 (tensor shape {a.shape})")
         self.dims = dims
         self.kept = a.max(axis=dims, keepdims=True)
         return self.kept.copy() if keepdim else self.kept.reshape(
@@ -75,22 +84,27 @@ class Amax(Function):
     def backward(self, g):
         a = self.inputs[0]._data
         mask = a == self.kept
-        weight = mask / mask.sum(axis=self.dims, keepdims=True)
-        return g.reshape(self.kept.shape) * Tensor._wrap(weight.astype(a.dtype, copy=False))
+        if self.select:
+            mask |= np.isnan(a) & np.isnan(self.kept)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = g.reshape(self.kept.shape) / Tensor._wrap(
+                mask.sum(axis=self.dims, keepdims=True).astype(a.dtype))
+        if self.select:
+            return where(Tensor._wrap(mask), share, 0.0)
+        return share * Tensor._wrap(mask.astype(a.dtype))
 
 
 class Prod(Function):
     """out = product of a over ``dims``. d out / d a_i = prod_{j != i} a_j, the product of the
-    others in its slice. Without a zero in the slice that is out / a_i. A zero cannot be divided
-    out: with a' = a with its zeros replaced by 1, P' = prod a' (the product of the non-zeros)
-    and z the number of zeros in the slice,
+    others in its slice. PyTorch's two ways of forming it:
 
-        z = 0: dL/da_i = g P' / a'_i  (= g out / a_i);   z = 1: g P' at the zero, 0 elsewhere;
-        z >= 2: 0 (every product of the others still holds a zero).
-
-    Both cases are written with handgrad ops (out / a, or where and prod of a'), so the gradient
-    is differentiable again; across a zero the masks are constants, so the second derivative is
-    exact only for slices without zeros."""
+    - no zero anywhere in a: dL/da = g out / a;
+    - otherwise (a zero cannot be divided out): the product of the others is the product of
+      the exclusive running products from the left and from the right,
+      L_i = prod_{j < i} a_j and R_i = prod_{j > i} a_j, so dL/da_i = g L_i R_i (the reduced
+      dims flattened into one). Written with cumprod, cat and flip, so it is differentiable
+      again, second derivatives across a zero included.
+    """
 
     name = "prod"
     uses_output = True
@@ -106,16 +120,30 @@ class Prod(Function):
     def backward(self, g):
         a = self.inputs[0]
         g = g.reshape(self.kept_shape)
-        zero = a._data == 0
-        if not zero.any():
+        if builtins.all(a.shape[d] == 1 for d in self.dims):
+            return g.expand(a.shape)  # one factor per product: its derivative is 1 (even at inf)
+        if not (a._data == 0).any():
             return g * self.output().reshape(self.kept_shape) / a
-        a1 = where(Tensor._wrap(zero), 1.0, a)
-        p1 = Prod.apply(a1, dims=self.dims, keepdim=True)
-        z = zero.sum(axis=self.dims, keepdims=True)
-        dt = a._data.dtype
-        no_zero = Tensor._wrap((z == 0).astype(dt))
-        the_zero = Tensor._wrap((zero & (z == 1)).astype(dt))
-        return g * (p1 / a1 * no_zero + p1 * the_zero)
+        return g * _others_product(a, self.dims)
+
+
+def _others_product(a: Tensor, dims: tuple) -> Tensor:
+    """prod_{j != i} a_j over ``dims`` for every element i, without dividing (torch's
+    prod_safe_zeros_backward): exclusive running products from both ends."""
+    from .arrange import movedim
+    from .scan import cumprod
+    from .shape import cat
+
+    k = len(dims)
+    last = tuple(range(a.ndim - k, a.ndim))
+    moved = movedim(a, dims, last)
+    lead = moved.shape[:a.ndim - k]
+    n = int(np.prod(moved.shape[a.ndim - k:]))
+    x = moved.reshape(*lead, n)
+    one = Tensor._wrap(np.ones(lead + (1,), a._data.dtype))
+    left = cumprod(cat([one, x[..., :-1]], -1), -1)
+    right = cumprod(cat([one, x.flip(-1)[..., :-1]], -1), -1).flip(-1)
+    return movedim((left * right).reshape(moved.shape), last, dims)
 
 
 class LogSumExp(Function):
@@ -145,7 +173,7 @@ class Cumsum(Function):
     """out_i = sum_{j <= i} a_j along ``dim`` (the inclusive scan).
 
     a_j appears in every out_i with i >= j, so dL/da_j = sum_{i >= j} g_i: the cumulative sum of
-    g taken from the end, flip(cumsum(flip(g))). (Problem set 000, Assignment 1.)
+    g taken from the end, flip(cumsum(flip(g))). Used in exercise 000-a1.
     """
 
     name = "cumsum"
@@ -191,10 +219,17 @@ def var(
     *, correction: Any = None,
 ) -> Tensor:
     """Variance sum (x - mean)^2 / (N - correction); correction=1 (Bessel) by default, as in
-    PyTorch. ``unbiased=False`` is the same as correction=0."""
+    PyTorch. ``unbiased=False`` is the same as correction=0.
+
+    Float32 (and float16) inputs are reduced in float64 and the result cast back: the squares
+    of deviations above 1.8e19 would overflow float32, where torch's accumulation does not."""
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     x = lift(input)
+    if x._data.dtype.kind == "f" and x._data.dtype.itemsize < 8:
+        out = var(x.to(np.float64), dim, keepdim=keepdim, correction=correction)
+        with np.errstate(over="ignore"):  # a variance beyond float32's range is inf, as torch
+            return out.to(x._data.dtype)
     dims = normalize_dims("var", dim, x.ndim)
     count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
     centred = sub(x, mean(x, dims, keepdim=True))
@@ -207,17 +242,34 @@ def std(
     input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
     *, correction: Any = None,
 ) -> Tensor:
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
-
-
-def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """sqrt(var); its gradient is 0 where std = 0 (a constant input), as in PyTorch. Float32
+    is reduced in float64, root included (the variance of values near 1e37 overflows float32,
+    their standard deviation does not)."""
     x = lift(input)
-    dims = normalize_dims("amax", None if dim == () else dim, x.ndim)
-    return Amax.apply(x, dims=dims, keepdim=keepdim)
+    if x._data.dtype.kind == "f" and x._data.dtype.itemsize < 8:
+        out = std(x.to(np.float64), dim, unbiased, keepdim, correction=correction)
+        return out.to(x._data.dtype)
+    return _root(var(x, dim, unbiased, keepdim, correction=correction), 2)
 
 
-def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    return -amax(-lift(input), dim, keepdim)
+def _root(s: Tensor, p: float) -> Tensor:
+    """s^(1/p) with gradient 0 where s = 0 (PyTorch's convention for norm and std at 0), instead
+    of the infinite root derivative times a zero inner gradient (NaN). The inner where keeps the
+    root's own gradient finite there; the outer selects 0 (both masks are constants)."""
+    zero = Tensor._wrap(s._data == 0)
+    safe = where(zero, 1.0, s)
+    root = sqrt(safe) if p == 2 else safe ** (1.0 / p)
+    return where(zero, 0.0, root)
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False, *, _select: bool = False) -> Tensor:
+    x = lift(input)
+    dims = normalize_dims("amax", None if isinstance(dim, tuple) and not dim else dim, x.ndim)
+    return Amax.apply(x, dims=dims, keepdim=keepdim, select=_select)
+
+
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False, *, _select: bool = False) -> Tensor:
+    return -amax(-lift(input), dim, keepdim, _select=_select)
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -225,11 +277,17 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 def _arg(np_fn: Any, op: str, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
     x = lift(input)
-    if x._data.size == 0:
-        raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
     if dim is None:
+        if x._data.size == 0:
+            raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
         return Tensor._wrap(np.asarray(np_fn(x._data), dtype=np.int64))
     (d,) = normalize_dims(op, dim, x.ndim) or (0,)
+    if x.ndim and x.shape[d] == 0:
+        raise RuntimeError(f"{op}: cannot reduce over dim {d} of size 0 (tensor shape {x.shape})")
+    if x._data.size == 0:  # another dim is empty: so is the result (NumPy refuses, torch does not)
+        shape = tuple(1 if i == d else n for i, n in enumerate(x.shape)) if keepdim else tuple(
+            n for i, n in enumerate(x.shape) if i != d)
+        return Tensor._wrap(np.zeros(shape, np.int64))
     return Tensor._wrap(np_fn(x._data, axis=d, keepdims=keepdim).astype(np.int64))
 
 
@@ -249,7 +307,7 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
 
         return maximum(input, dim)
     if dim is None:
-        return amax(input)
+        return amax(input, _select=True)
     return _select(argmax, "max", input, dim, keepdim)
 
 
@@ -259,7 +317,7 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
 
         return minimum(input, dim)
     if dim is None:
-        return amin(input)
+        return amin(input, _select=True)
     return _select(argmin, "min", input, dim, keepdim)
 
 
@@ -269,7 +327,7 @@ def _select(arg_fn: Any, op: str, input: Tensor, dim: int, keepdim: bool) -> Max
     x = lift(input)
     (d,) = normalize_dims(op, dim, x.ndim) or (0,)
     if x.ndim == 0:
-        return MaxResult(x, Tensor._wrap(np.asarray(0, dtype=np.int64)))
+        return MaxResult(x * 1, Tensor._wrap(np.asarray(0, dtype=np.int64)))
     idx = arg_fn(x, d, keepdim=True)
     values = gather(x, d, idx)
     if not keepdim:
@@ -308,13 +366,20 @@ def cumsum(input: Tensor, dim: int) -> Tensor:
 def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (all elements by default): (sum |x|^p)^(1/p); p=2 and p=1 here."""
     x = lift(input)
+    dims = normalize_dims("norm", dim, x.ndim)
+    if not x.ndim or builtins.all(x.shape[d] == 1 for d in dims):
+        # one element per norm: |x| exactly (torch too; x^2 would overflow for |x| > 1e19 in
+        # float32), with gradient sign(x), 0 at 0
+        out = x.abs()
+        return out if keepdim else out.reshape(tuple(n for i, n in enumerate(x.shape)
+                                                     if i not in dims))
     if p in (2, "fro"):
-        return sqrt(sum(x * x, dim, keepdim))
+        return _root(sum(x * x, dim, keepdim), 2)  # gradient 0 at a zero vector, as torch
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     if p == float("inf"):
         return amax(x.abs(), () if dim is None else dim, keepdim)
-    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
+    return _root(sum(x.abs() ** p, dim, keepdim), p)
 
 
 def var_mean(input: Tensor, dim: Any = None, *, correction: Any = 1,

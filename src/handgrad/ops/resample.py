@@ -1,8 +1,9 @@
-"""Resampling, all compositions of the convolution and matmul primitives:
+"""Resampling, all compositions of primitives (convolution, index_select):
 
-- ``interpolate`` (nearest, nearest-exact, linear, bilinear, area): resizing is separable, so it
-  is the linear map ``A_h x A_w^T`` with a fixed interpolation matrix per axis (rows of the matrix:
-  the weights PyTorch gives to the input pixels), and its gradient is ``A_h^T g A_w``.
+- ``interpolate`` (nearest, nearest-exact, linear, bilinear, area): resizing is separable, a
+  fixed linear map per axis (the weights PyTorch gives to the input pixels), applied as sparse
+  taps (index_select and a weighted sum, ``apply_taps``) rather than a dense matrix, so an inf or
+  NaN reaches only the outputs that read it. The gradient is index_select's scatter-add.
 - ``translate``: a sub-pixel shift with bilinear interpolation, a depthwise convolution with a 2x2
   kernel whose padding and cropping carry the integer part of the shift.
 - ``unfold`` / ``fold`` (im2col and col2im as PyTorch exposes them): a grouped convolution with
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..tensor import Tensor, lift
 from .conv import Conv2d, ConvTranspose2d, _conv_full_len, _ntuple, _out_len
-from .linalg import matmul
+from .elementwise import where
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
 
@@ -26,10 +27,10 @@ _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
 # ---- interpolate ------------------------------------------------------------------------------
 
 
-def _nearest_matrix(n_in: int, n_out: int, scale: float | None, exact: bool) -> np.ndarray:
+def _nearest_taps(n_in: int, n_out: int, scale: float | None, exact: bool) -> list:
     """PyTorch's nearest source index, computed in float32 as PyTorch does:
     floor(dst * s) (or floor((dst + 0.5) s) for nearest-exact), s = 1 / scale_factor or
-    n_in / n_out, clamped to n_in - 1."""
+    n_in / n_out, clamped to n_in - 1. One tap of weight 1."""
     dst = np.arange(n_out)
     if not exact and n_out == n_in:
         src = dst
@@ -39,16 +40,15 @@ def _nearest_matrix(n_in: int, n_out: int, scale: float | None, exact: bool) -> 
         s = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
         pos = (dst.astype(np.float32) + np.float32(0.5)) * s if exact else dst.astype(np.float32) * s
         src = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
-    a = np.zeros((n_out, n_in))
-    a[dst, src] = 1.0
-    return a
+    return [(src, None, None)]
 
 
-def _linear_matrix(n_in: int, n_out: int, scale: float | None, align_corners: bool) -> np.ndarray:
-    """PyTorch's linear interpolation weights: source position ``src = dst (n_in - 1) /
-    (n_out - 1)`` with align_corners, else ``(dst + 0.5) s - 0.5`` clamped at 0
-    (s = 1 / scale_factor or n_in / n_out); weights 1 - f and f on floor(src) and the next pixel
-    (the last pixel repeats at the border)."""
+def _linear_taps(n_in: int, n_out: int, scale: float | None, align_corners: bool) -> list:
+    """PyTorch's linear interpolation: source position ``src = dst (n_in - 1) / (n_out - 1)``
+    with align_corners, else ``(dst + 0.5) s - 0.5`` clamped at 0 (s = 1 / scale_factor or
+    n_in / n_out); weights 1 - f and f on floor(src) and the next pixel (the last pixel repeats
+    at the border). Both taps are always used, as in PyTorch (so an inf next to a weight 0
+    gives NaN there, as it does in torch, and nowhere else)."""
     dst = np.arange(n_out, dtype=np.float64)
     if align_corners:
         src = dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
@@ -58,14 +58,10 @@ def _linear_matrix(n_in: int, n_out: int, scale: float | None, align_corners: bo
     i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     frac = src - i0
     i1 = np.minimum(i0 + 1, n_in - 1)
-    a = np.zeros((n_out, n_in))
-    rows = np.arange(n_out)
-    np.add.at(a, (rows, i0), 1.0 - frac)
-    np.add.at(a, (rows, i1), frac)
-    return a
+    return [(i0, 1.0 - frac, None), (i1, frac, None)]
 
 
-def _cubic_matrix(n_in: int, n_out: int, scale: float | None, align_corners: bool) -> np.ndarray:
+def _cubic_taps(n_in: int, n_out: int, scale: float | None, align_corners: bool) -> list:
     """PyTorch's bicubic weights per axis: the source position as for linear but not clamped at
     0, and Keys' cubic convolution kernel (a = -0.75) on the four pixels floor(src) - 1 ..
     floor(src) + 2, whose indices are clamped to the image (the border pixel repeats)."""
@@ -86,18 +82,61 @@ def _cubic_matrix(n_in: int, n_out: int, scale: float | None, align_corners: boo
         return ((a_ * x - 5 * a_) * x + 8 * a_) * x - 4 * a_
 
     weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    return [(np.clip(i0 - 1 + k, 0, n_in - 1), w, None) for k, w in enumerate(weights)]
+
+
+def _window_taps(n_in: int, n_out: int) -> tuple[list, np.ndarray]:
+    """The adaptive windows [floor(i n_in / n_out), ceil((i + 1) n_in / n_out)) as taps of
+    weight 1 (``valid`` marks the taps inside a shorter window) and the window sizes."""
+    i = np.arange(n_out)
+    start, end = (i * n_in) // n_out, ((i + 1) * n_in + n_out - 1) // n_out
+    taps = []
+    for k in range(int((end - start).max())):
+        valid = start + k < end
+        taps.append((np.minimum(start + k, n_in - 1), None, None if valid.all() else valid))
+    return taps, end - start
+
+
+def _dense(taps: list, n_in: int) -> np.ndarray:
+    """The taps as a dense (n_out, n_in) matrix (the receptive-field analysis reads these)."""
+    n_out = len(taps[0][0])
     a = np.zeros((n_out, n_in))
     rows = np.arange(n_out)
-    for k, w in enumerate(weights):
-        np.add.at(a, (rows, np.clip(i0 - 1 + k, 0, n_in - 1)), w)
+    for idx, w, valid in taps:
+        v = np.ones(n_out) if w is None else np.asarray(w, np.float64)
+        np.add.at(a, (rows, idx), v if valid is None else np.where(valid, v, 0.0))
     return a
 
 
+def _nearest_matrix(n_in: int, n_out: int, scale: float | None, exact: bool) -> np.ndarray:
+    return _dense(_nearest_taps(n_in, n_out, scale, exact), n_in)
+
+
+def _linear_matrix(n_in: int, n_out: int, scale: float | None, align_corners: bool) -> np.ndarray:
+    return _dense(_linear_taps(n_in, n_out, scale, align_corners), n_in)
+
+
 def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
-    i = np.arange(n_out)
-    start, end = (i * n_in) // n_out, ((i + 1) * n_in + n_out - 1) // n_out
-    cols = np.arange(n_in)
-    return ((cols >= start[:, None]) & (cols < end[:, None])) / (end - start)[:, None]
+    taps, count = _window_taps(n_in, n_out)
+    return _dense(taps, n_in) / count[:, None]
+
+
+def apply_taps(x: Tensor, axis: int, taps: list) -> Tensor:
+    """out[..., o, ...] = sum over taps (idx, w, valid) of w[o] x[..., idx[o], ...] along
+    ``axis``, where valid[o] (all if None). A sparse separable map: each output reads only its
+    own source pixels, so an inf or NaN elsewhere cannot reach it (a dense matrix would multiply
+    it by 0). The weights are constants; the gradient is index_select's (a scatter-add)."""
+    axis = axis % x.ndim
+    bshape = (-1,) + (1,) * (x.ndim - 1 - axis)
+    out = None
+    for idx, w, valid in taps:
+        t = x.index_select(axis, Tensor._wrap(np.asarray(idx, np.int64)))
+        if w is not None:
+            t = t * Tensor._wrap(np.asarray(w, x._data.dtype).reshape(bshape))
+        if valid is not None:
+            t = where(Tensor._wrap(valid.reshape(bshape)), t, 0.0)
+        out = t if out is None else out + t
+    return out
 
 
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
@@ -105,7 +144,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                 antialias: bool = False) -> Tensor:
     """``F.interpolate`` for (N, C, L) and (N, C, H, W) inputs: modes 'nearest', 'nearest-exact',
     'linear' (3-D), 'bilinear' and 'bicubic' (4-D) and 'area' (adaptive average pooling), with
-    PyTorch's source coordinates (see ``_linear_matrix``, ``_cubic_matrix``). Give exactly one of ``size`` and ``scale_factor``; the
+    PyTorch's source coordinates (see ``_linear_taps``, ``_cubic_taps``). Give exactly one of ``size`` and ``scale_factor``; the
     output size is floor(input size * scale_factor), and the scale factor itself sets the source
     coordinates unless ``recompute_scale_factor``."""
     x = lift(input)
@@ -144,20 +183,21 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
             raise ValueError(f"interpolate: scale_factor {scale_factor!r} makes the output of "
                              f"{x.shape} empty ({out_size})")
         scales = (None,) * nd if recompute_scale_factor else tuple(float(s) for s in sf)
-    mats = []
-    for n_in, n_out, s in zip(spatial, out_size, scales):
-        if mode == "area":
-            a = _area_matrix(n_in, n_out)
-        elif mode == "bicubic":
-            a = _cubic_matrix(n_in, n_out, s, bool(align_corners))
+    if mode == "area":
+        from .pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+
+        return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(x, out_size)
+    # the last axis first, then the one before: PyTorch's order of the bilinear sums
+    for axis in range(x.ndim - 1, 1, -1):
+        n_in, n_out, s = spatial[axis - 2], out_size[axis - 2], scales[axis - 2]
+        if mode == "bicubic":
+            taps = _cubic_taps(n_in, n_out, s, bool(align_corners))
         elif linear:
-            a = _linear_matrix(n_in, n_out, s, bool(align_corners))
+            taps = _linear_taps(n_in, n_out, s, bool(align_corners))
         else:
-            a = _nearest_matrix(n_in, n_out, s, mode == "nearest-exact")
-        mats.append(Tensor._wrap(a.astype(x.dtype)))
-    if nd == 1:
-        return matmul(x, mats[0].mT)
-    return matmul(matmul(mats[0], x), mats[1].mT)
+            taps = _nearest_taps(n_in, n_out, s, mode == "nearest-exact")
+        x = apply_taps(x, axis, taps)
+    return x
 
 
 # ---- translate --------------------------------------------------------------------------------
@@ -170,7 +210,7 @@ def translate(input: Tensor, dy: float, dx: float) -> Tensor:
 
     Write dy = a + f with a = floor(dy), 0 <= f < 1. Along one axis
     ``out[i] = (1 - f) x[i - a] + f x[i - a - 1]``: a cross-correlation of x, shifted by a, with the
-    kernel [f, 1 - f] (000_14bc674963865024.txt, Assignment 4a). In 2-D the kernel is the outer
+    kernel [f, 1 - f] (used in exercise 000-a4a). In 2-D the kernel is the outer
     product of the two axes' kernels, applied to every channel alone (a depthwise conv2d whose
     padding (a + 1, -a) carries the integer shift). Being a convolution, it commutes with every
     stride-1 convolution away from the borders: convolutions are equivariant to sub-pixel shifts.

@@ -1,4 +1,4 @@
-"""Scans beyond cumsum: ``cumprod`` (a primitive), ``logcumsumexp``, ``cummax`` and ``cummin``
+"""Scans beyond cumsum: ``cumprod`` and ``logcumsumexp`` (primitives), ``cummax`` and ``cummin``
 (compositions), along one dim."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor, lift
 from .arrange import movedim
-from .elementwise import exp, log, where
+from .elementwise import where
 from .index import gather
-from .reduce import Prod, amax, normalize_dims
+from .reduce import Prod, normalize_dims
 
 CumResult = namedtuple("CumResult", ["values", "indices"])
 
@@ -56,20 +56,53 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     return Cumprod.apply(x, dim=normalize_dims("cumprod", dim, x.ndim)[0])
 
 
+class LogCumSumExp(Function):
+    """out_i = log sum_{j <= i} e^(a_j) along ``dim``, computed as the running
+    out_i = logaddexp(out_{i-1}, a_i) (NumPy's ``logaddexp.accumulate``): stable at every
+    position, where one global shift underflows the small early terms (``[0, 200]`` in float32).
+
+    d out_i / d a_j = e^(a_j - out_i) for j <= i, so dL/da_j = sum_{i >= j} g_i e^(a_j - out_i).
+    Summed as PyTorch does, in log space and by the sign of g (no overflow of e^(-out_i)):
+        dL/da = e^(a + revlcse(log g+ - out)) - e^(a + revlcse(log g- - out)),
+    with revlcse the logcumsumexp taken from the end and log g+- the log of the positive and
+    negative parts of g (the lowest float where that part is 0). Written with logcumsumexp itself,
+    so it is differentiable again."""
+
+    name = "logcumsumexp"
+    uses_output = True
+
+    def forward(self, a, dim):
+        self.dim = dim
+        return np.logaddexp.accumulate(a, axis=dim) if a.size else a.copy()
+
+    def backward(self, g):
+        a, d, out = self.inputs[0], self.dim, self.output()
+        lowest = float(np.finfo(a._data.dtype).min)
+        with np.errstate(divide="ignore"):
+            log_abs = g.abs().log()
+        pos = where(g > 0, log_abs, lowest)
+        neg = where(g < 0, log_abs, lowest)
+
+        def rev(t: Tensor) -> Tensor:
+            return LogCumSumExp.apply(t.flip(d), dim=d).flip(d)
+
+        return (rev(pos - out) + a).exp() - (rev(neg - out) + a).exp()
+
+
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
-    """log sum_{j <= i} e^(x_j) along ``dim``, with the maximum taken out first (a constant
-    shift: it changes neither the value nor the gradient, only the overflow)."""
+    """log sum_{j <= i} e^(x_j) along ``dim`` (see ``LogCumSumExp``)."""
     x = lift(input)
-    d = normalize_dims("logcumsumexp", dim, x.ndim)[0] if x.ndim else 0
-    m = amax(x, d, keepdim=True).detach() if x.ndim else x.detach()
-    m = where(Tensor._wrap(np.isfinite(m._data)), m, 0.0)
-    return log(exp(x - m).cumsum(d)) + m
+    if x.ndim == 0:
+        return x * 1
+    return LogCumSumExp.apply(x, dim=normalize_dims("logcumsumexp", dim, x.ndim)[0])
 
 
 def _cum_extreme(op: str, x: Tensor, dim: int, better: Any) -> CumResult:
     d = normalize_dims(op, dim, x.ndim)[0] if x.ndim else 0
     if x.ndim == 0:
         return CumResult(x * 1, Tensor._wrap(np.zeros((), np.int64)))
+    if x._data.size == 0:
+        return CumResult(x * 1, Tensor._wrap(np.zeros(x.shape, np.int64)))
     a = np.moveaxis(x._data, d, -1)
     idx = np.zeros(a.shape, np.int64)
     best = a[..., 0].copy()

@@ -186,11 +186,14 @@ def _is_basic(index: tuple) -> bool:
     )
 
 
-def _index(index: Any) -> tuple:
+def _index(index: Any, shape: tuple | None = None) -> tuple:
     """A NumPy index tuple: tensors become arrays, boolean masks their ``nonzero()`` (equivalent,
-    and it lets the backward use np.add.at)."""
+    and it lets the backward use np.add.at). With the indexed ``shape``, a boolean mask must
+    match the dims it covers (NumPy's nonzero would silently index with a shorter mask)."""
     if not isinstance(index, tuple):
         index = (index,)
+    if shape is not None:
+        _check_masks(index, shape)
     out: list = []
     for i in index:
         if isinstance(i, Tensor):
@@ -209,6 +212,33 @@ def _index(index: Any) -> tuple:
                 )
         out.append(i)
     return tuple(out)
+
+
+def _check_masks(index: tuple, shape: tuple) -> None:
+    def width(i: Any) -> int:
+        if i is None or i is Ellipsis:
+            return 0
+        a = i._data if isinstance(i, Tensor) else i
+        if isinstance(a, (np.ndarray, list)):
+            a = np.asarray(a)
+            return a.ndim if a.dtype == np.bool_ else 1
+        return 0 if isinstance(a, (bool, np.bool_)) else 1
+
+    used = sum(width(i) for i in index)
+    d = 0
+    for i in index:
+        if i is Ellipsis:
+            d += max(len(shape) - used, 0)
+            continue
+        a = i._data if isinstance(i, Tensor) else i
+        if isinstance(a, (np.ndarray, list)) and np.asarray(a).dtype == np.bool_:
+            m = np.asarray(a)
+            if m.ndim and tuple(shape[d:d + m.ndim]) != m.shape:
+                raise IndexError(
+                    f"getitem: the boolean mask of shape {m.shape} does not match the indexed "
+                    f"tensor's shape {tuple(shape[d:d + m.ndim])} at dim {d} (tensor shape "
+                    f"{tuple(shape)})")
+        d += width(i)
 
 
 # ---- functions ---------------------------------------------------------------------------------
@@ -346,11 +376,21 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def getitem(input: Tensor, index: Any) -> Tensor:
-    return GetItem.apply(input, index=_index(index))
+    return GetItem.apply(input, index=_index(index, input.shape))
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``length`` elements from ``start`` along ``dim`` (a negative start counts from the end);
+    a range past the end is an error, as in torch, not a silent truncation."""
     d = _dim("narrow", dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n} "
+                         f"(expected in [{-n}, {n}])")
+    start = start % n if start < 0 else start
+    if length < 0 or start + length > n:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds the size {n} of "
+                           f"dim {d} (tensor shape {input.shape})")
     return getitem(input, (slice(None),) * d + (slice(start, start + length),))
 
 
@@ -374,7 +414,12 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-    n = input.shape[_dim("chunk", dim, input.ndim)]
+    d = _dim("chunk", dim, input.ndim)
+    if chunks <= 0:
+        raise RuntimeError(f"chunk: chunks must be greater than 0, got {chunks}")
+    n = input.shape[d]
+    if n == 0:  # torch: one empty chunk
+        return (getitem(input, (slice(None),) * d + (slice(0, 0),)),)
     return split(input, -(-n // chunks), dim)
 
 

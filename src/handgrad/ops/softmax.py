@@ -11,8 +11,14 @@ from .reduce import normalize_dims
 
 
 def _shifted(a: np.ndarray, dim: int) -> np.ndarray:
+    if a.size == 0:  # nothing to normalise (NumPy's max refuses an empty reduction)
+        return a.copy()
     m = a.max(axis=dim, keepdims=True)
-    return a - np.where(np.isfinite(m), m, 0)
+    # Only an all -inf slice is shifted by 0 instead (-inf - -inf would be NaN; it gives NaN
+    # anyway, as torch). A +inf or NaN maximum is subtracted like any other, so the whole slice is
+    # NaN, as in torch.
+    with np.errstate(invalid="ignore"):
+        return a - np.where(m == -np.inf, 0, m)
 
 
 class Softmax(Function):
@@ -46,7 +52,8 @@ class LogSoftmax(Function):
     def forward(self, a, dim):
         self.dim = dim
         z = _shifted(a, dim)
-        return z - np.log(np.exp(z).sum(axis=dim, keepdims=True))
+        with np.errstate(divide="ignore", invalid="ignore"):  # all -inf: NaN, as in torch
+            return z - np.log(np.exp(z).sum(axis=dim, keepdims=True))
 
     def backward(self, g):
         return g - self.output().exp() * g.sum(self.dim, keepdim=True)

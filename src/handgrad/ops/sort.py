@@ -15,7 +15,7 @@ import numpy as np
 
 from ..tensor import Tensor, lift
 from .index import gather
-from .reduce import normalize_dims
+from .reduce import amax, normalize_dims
 
 SortResult = namedtuple("SortResult", ["values", "indices"])
 
@@ -82,16 +82,42 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Sor
 
 def median(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """The lower median (the ((n - 1) // 2 + 1)-th smallest, as torch): of all elements when
-    ``dim`` is None (a tensor), else along ``dim`` (values and indices)."""
+    ``dim`` is None (a tensor), else along ``dim`` (values and indices).
+
+    A NaN makes the median NaN (torch; ``nanmedian`` is the one that skips them), and along a
+    dim its index is the first NaN. Without a dim the gradient is torch's: shared evenly by every
+    element equal to the median (or by the NaNs), so ties split it; along a dim it goes to the
+    index returned. The median of an empty tensor is NaN."""
     x = lift(input)
     if dim is None:
         flat = x.reshape(-1)
         if flat.shape[0] == 0:
-            raise RuntimeError("median: cannot take the median of an empty tensor")
-        return kthvalue(flat, (flat.shape[0] - 1) // 2 + 1).values
+            return flat.sum() * float("nan")
+        a = flat._data
+        if np.isnan(a).any():
+            v, mask = np.asarray(np.nan, a.dtype), np.isnan(a)
+        else:
+            v = np.sort(a)[(a.shape[0] - 1) // 2]
+            mask = a == v
+        # The maximum of the elements equal to the median (all equal, or all NaN): its value is
+        # exact and max-without-dim shares g evenly among them.
+        chosen = flat.index_select(0, Tensor._wrap(np.flatnonzero(mask)))
+        return amax(chosen, _select=True)
     d = normalize_dims("median", dim, x.ndim)[0] if x.ndim else 0
     n = x.shape[d] if x.ndim else 1
-    return kthvalue(x, (n - 1) // 2 + 1, dim, keepdim)
+    if n == 0:
+        raise RuntimeError(f"median: cannot reduce over dim {d} of size 0 (tensor shape {x.shape})")
+    if not x.ndim:
+        return kthvalue(x, 1, dim, keepdim)
+    _, idx = _order("median", x, d, False)
+    idx = np.take(idx, [(n - 1) // 2], axis=d)
+    nan = np.isnan(x._data) if x._data.dtype.kind == "f" else np.zeros(x.shape, bool)
+    has_nan = nan.any(axis=d, keepdims=True)
+    idx = np.where(has_nan, np.argmax(nan, axis=d, keepdims=True), idx)
+    values, indices = _take(x, d, idx), Tensor._wrap(idx.astype(np.int64))
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return SortResult(values, indices)
 
 
 def _take(x: Tensor, d: int, idx: np.ndarray) -> Tensor:

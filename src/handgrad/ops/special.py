@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ..tensor import Tensor, lift
-from .elementwise import _binary, _unary, clamp, exp, log, maximum, sqrt, where
+from ..tensor import Tensor, get_default_dtype, lift
+from .elementwise import _binary, _unary, clamp, exp, log, sqrt, where
 
 
 class Tan(Function):
@@ -151,36 +151,113 @@ def log10(input: Any) -> Tensor:
     return log(input) * (1 / math.log(10))
 
 
+class LogAddExp(Function):
+    """out = log(e^a + e^b), NumPy's ``logaddexp`` (no overflow; equal infinities give that
+    infinity, as in IEEE and PyTorch: logaddexp(-inf, -inf) = -inf keeps log-space recursions
+    alive). A primitive because the composition max + log(e^(a-m) + e^(b-m)) gives
+    inf - inf = NaN there.
+
+    d out / da = e^a / (e^a + e^b) = 1 / (1 + e^(b - a)), likewise for b: PyTorch's formulas, so
+    the gradients agree at the infinities too (NaN where b - a is inf - inf)."""
+
+    name = "logaddexp"
+
+    def forward(self, a, b):
+        return np.logaddexp(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        return (g / (exp(b - a) + 1) if na else None), (g / (exp(a - b) + 1) if nb else None)
+
+
 def logaddexp(input: Any, other: Any) -> Tensor:
-    """log(e^a + e^b) = max + log(1 + e^(-|a - b|)), without overflow."""
-    a = lift(input)
-    b = lift(other, a)
-    m = maximum(a, b)
-    return m + log(exp(a - m) + exp(b - m))
+    """log(e^a + e^b) (see ``LogAddExp``)."""
+    return _binary(LogAddExp, input, other)
 
 
 def logit(input: Any, eps: float | None = None) -> Tensor:
-    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given. Outside [0, 1]
+    (without eps) the value is NaN and so is the gradient, as in torch (the composition alone
+    would give a finite gradient of a NaN value)."""
     p = lift(input)
     if eps is not None:
         p = clamp(p, eps, 1 - eps)
-    return log(p / (1 - p))
+        return log(p / (1 - p))
+    with np.errstate(invalid="ignore"):
+        out_mask = (p._data < 0) | (p._data > 1)
+    outside = Tensor._wrap(np.where(out_mask, np.nan, 0.0).astype(p._data.dtype))
+    inside = where(Tensor._wrap(out_mask), 0.5, p)  # outside, the log reads a constant
+    # (p - p.detach()) is 0: this adds 0 inside [0, 1], and outside a NaN value and gradient
+    # whose own derivative is 0 (torch's NaN is a constant there too)
+    return log(inside / (1 - inside)) + (p - p.detach()) * outside
+
+
+class Xlogy(Function):
+    """out = x log y, defined as 0 where x = 0 unless y is NaN (the entropy convention; y = 0 or
+    y < 0 included).
+
+    The function is linear in x, so d out / dx = log y, also at x = 0 (where the value is pinned
+    but the slope is not). PyTorch's rule: dL/dx = xlogy(g, y) (g log y, and 0 where g = 0), set to 0
+    where x = 0 and y <= 0 (log y undefined there); dL/dy = g x / y."""
+
+    name = "xlogy"
+
+    def forward(self, x, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = x * np.log(y)
+        return np.where((x == 0) & ~np.isnan(y), 0, out).astype(out.dtype, copy=False)
+
+    def backward(self, g):
+        x, y = self.inputs
+        nx, ny = self.needs_input_grad
+        gx = gy = None
+        if nx:
+            pinned = Tensor._wrap((x._data == 0) & (y._data <= 0))
+            gx = where(pinned, 0.0, Xlogy.apply(g, y))  # xlogy(g, y): exactly 0 where g = 0
+        if ny:
+            gy = g * x / y
+        return gx, gy
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
-    """x log y, defined as 0 where x = 0 (even for y = 0): the entropy convention."""
-    x = lift(input)
-    y = lift(other, x)
-    zero = Tensor._wrap(np.asarray(x._data == 0))
-    safe_y = where(zero, 1.0, y) if y._data.dtype.kind == "f" else y
-    return where(zero, 0.0, x * log(safe_y))
+    """x log y, 0 where x = 0 (see ``Xlogy``)."""
+    x, y = lift(input), lift(other)
+    if isinstance(input, Tensor) and not isinstance(other, Tensor):
+        y = lift(other, x)
+    elif isinstance(other, Tensor) and not isinstance(input, Tensor):
+        x = lift(input, y)
+    # integers are promoted to a float dtype, as in PyTorch
+    if x._data.dtype.kind != "f":
+        x = x.to(y._data.dtype if y._data.dtype.kind == "f" else get_default_dtype())
+    if y._data.dtype.kind != "f":
+        y = y.to(x._data.dtype)
+    return _binary(Xlogy, x, y)
+
+
+class Hypot(Function):
+    """out = sqrt(a^2 + b^2), NumPy's ``hypot``: scaled, so 3e20 and 4e20 in float32 give 5e20,
+    not inf (a^2 overflows). A primitive for that reason.
+
+    dL/da = g (a / out), dL/db = g (b / out) (NaN at a = b = 0, as in PyTorch)."""
+
+    name = "hypot"
+    uses_output = True
+
+    def forward(self, a, b):
+        return np.hypot(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        out = self.output()
+        # a / out first, as torch: g * a could underflow where the ratio is of order 1
+        return (g * (a / out) if na else None), (g * (b / out) if nb else None)
 
 
 def hypot(input: Any, other: Any) -> Tensor:
-    """sqrt(a^2 + b^2)."""
-    a = lift(input)
-    b = lift(other, a)
-    return sqrt(a * a + b * b)
+    """sqrt(a^2 + b^2) without overflow (see ``Hypot``)."""
+    return _binary(Hypot, input, other)
 
 
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:
@@ -235,18 +312,55 @@ def frac(input: Any) -> Tensor:
     return x - trunc(x).detach()
 
 
+class Fmod(Function):
+    """out = a - trunc(a / b) b, the C remainder (sign of the dividend), computed by NumPy's
+    ``fmod``: exact, and IEEE at the edges (fmod(5, inf) = 5, fmod(inf, 2) = NaN), where the
+    formula gives 5 - 0 * inf = NaN.
+
+    The quotient is piecewise constant: dL/da = g, dL/db = -g trunc(a / b) (PyTorch's rule)."""
+
+    name = "fmod"
+
+    def forward(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.fmod(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs[0]._data, self.inputs[1]._data
+        na, nb = self.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = Tensor._wrap(np.trunc(a / b))
+        return (g if na else None), (-(g * q) if nb else None)
+
+
+class Remainder(Function):
+    """out = a - floor(a / b) b, Python's remainder (sign of the divisor), computed by NumPy's
+    ``remainder`` (exact, IEEE at the edges: remainder(-5, inf) = inf, as torch).
+
+    dL/da = g, dL/db = -g floor(a / b) (PyTorch's rule)."""
+
+    name = "remainder"
+
+    def forward(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs[0]._data, self.inputs[1]._data
+        na, nb = self.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = Tensor._wrap(np.floor_divide(a, b))  # Python's a // b: -5 // inf = -1, as torch
+        return (g if na else None), (-(g * q) if nb else None)
+
+
 def fmod(input: Any, other: Any) -> Tensor:
-    """The C remainder, with the sign of the dividend: a - trunc(a / b) b."""
-    a = lift(input)
-    b = lift(other, a)
-    return a - trunc(a / b).detach() * b
+    """The C remainder, with the sign of the dividend (see ``Fmod``)."""
+    return _binary(Fmod, input, other)
 
 
 def remainder(input: Any, other: Any) -> Tensor:
-    """Python's remainder, with the sign of the divisor: a - floor(a / b) b."""
-    a = lift(input)
-    b = lift(other, a)
-    return a - (a / b).floor().detach() * b
+    """Python's remainder, with the sign of the divisor (see ``Remainder``)."""
+    return _binary(Remainder, input, other)
 
 
 def deg2rad(input: Any) -> Tensor:

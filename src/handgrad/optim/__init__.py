@@ -1,6 +1,6 @@
 """``handgrad.optim``: the optimizers of torch.optim (same names, arguments, state-dict layout
 and trajectories) and those of the course: EWA, proximal steps (ISTA/FISTA), mirror descent and
-diagonal preconditioning. ``handgrad.optim.experiments`` holds the Adam batch-size experiment."""
+diagonal preconditioning."""
 
 from . import lr_scheduler  # noqa: F401
 from .adagrad import Adagrad  # noqa: F401

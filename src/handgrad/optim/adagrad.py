@@ -21,8 +21,8 @@ class Adagrad(Optimizer):
 
     The accumulator is a *sum*, not an average: the effective step shrinks like 1/sqrt(t)
     for stationary gradients, a built-in decreasing rate. It is the diagonal preconditioner
-    M = diag(1 / sqrt(sum of squared gradients)) of problem set 001, Q7, with a sum in place of
-    that question's per-epoch mean (see ``PreconditionedSGD``). eps is added outside the root.
+    M = diag(1 / sqrt(sum of squared gradients)), ``PreconditionedSGD``'s with a sum in place of
+    its per-epoch mean. eps is added outside the root.
 
     State per parameter: ``step``, ``sum``.
     """

@@ -22,13 +22,13 @@ class Adam(Optimizer):
         vmax <- max(vmax, v)                          (amsgrad only; then v := vmax below)
         theta <- theta - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
-    Conventions: m and v are the *plain* EWA of problem set 000 (Assignment 3) with q = 1 - beta,
+    Conventions: m and v are the *plain* EWA (``EWA``) with q = 1 - beta,
     started at 0 and divided by 1 - beta^t afterwards (bias correction). That equals the
     *debiased* EWA with q_t = q / (1 - (1-q)^t) exactly (see ``EWA(debias=True)``). eps is
     added to sqrt(v-hat), not inside the root (some sources, e.g. TensorFlow's epsilon-hat,
     add it to the uncorrected sqrt(v)). PyTorch's AMSGrad takes the maximum of the
     *uncorrected* v. With a batch of B examples, v tracks the square of the batch-mean gradient,
-    which shrinks with B (problem set 003, Problem 3); ``handgrad.func.PerSampleAdam`` uses the
+    which shrinks with B; ``handgrad.func.PerSampleAdam`` uses the
     mean of per-example squares instead.
 
     State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq``).

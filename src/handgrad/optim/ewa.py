@@ -1,4 +1,4 @@
-"""SGD on an exponentially weighted average of the gradients (problem set 000, Assignment 3)."""
+"""SGD on an exponentially weighted average of the gradients. Used in exercises 000-a3a..b3."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class EWA(Optimizer):
         v <- (1 - q_t) v + q_t g                 (v_0 = 0)
         theta <- theta - lr v
 
-    Relation to the other conventions (problem set 000, Assignment 3):
+    Relation to the other conventions:
 
     - **PyTorch momentum** (``SGD(momentum=mu)``: b <- mu b + g, theta <- theta - lr' b, b_1 = g)
       is *plain* EWA with mu = 1 - q and lr' = q lr: by induction v_t = q b_t (v_1 = q g_1 =
@@ -30,8 +30,7 @@ class EWA(Optimizer):
       1 - (1 - q)^t at every step (the ratio satisfies the same recursion), which is exactly
       Adam's bias-corrected first moment m-hat with beta1 = 1 - q.
 
-    ``weight_decay`` adds an L2 gradient as in SGD (problem set 002, Assignment 3a). State per
-    parameter: ``step``, ``ewa``.
+    ``weight_decay`` adds an L2 gradient as in SGD. State per parameter: ``step``, ``ewa``.
     """
 
     def __init__(self, params: Any, lr: float = required, q: float = 0.1, debias: bool = False,

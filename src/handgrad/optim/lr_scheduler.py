@@ -249,7 +249,7 @@ class InverseTimeLR(LRScheduler):
     r"""lr = base_lr / (1 + decay * epoch)^power: the decreasing rate stochastic approximation
     needs (Robbins & Monro 1951: sum lr_t = inf and sum lr_t^2 < inf, i.e. 1/2 < power <= 1).
 
-    Online k-means (problem set 002, Assignment 8) moves the nearest centre by
+    Online k-means (``handgrad.cluster.OnlineKMeans``) moves the nearest centre by
     y_k <- y_k + lr_t (x - y_k); with a constant rate the centres keep oscillating around a
     local optimum, with this one they converge (with power = 1, decay = 1 and base_lr = 1
     a centre updated at every step is exactly the running mean of its points). A closed form of

@@ -1,5 +1,5 @@
-"""Mirror descent for parameters in the box (0, 1) (binary-entropy Bregman divergence, problem
-set 002, Assignment 11) and on the probability simplex (exponentiated gradient)."""
+"""Mirror descent for parameters in the box (0, 1) (binary-entropy Bregman divergence) and on the
+probability simplex (exponentiated gradient). Used in exercise 002-a11."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class MirrorDescent(Optimizer):
 
     ``domain='box'`` (every coordinate in (0, 1)), D the binary-entropy divergence
     sum_i x_i log(x_i / x0_i) + (1 - x_i) log((1 - x_i) / (1 - x0_i)). Setting the derivative to
-    zero gives logit(x_i) = logit(x0_i) - lr g_i (problem set 002, Assignment 11), so::
+    zero gives logit(x_i) = logit(x0_i) - lr g_i, so::
 
         y <- y - lr g            (y = logit(x), kept in the state: no log of x each step)
         x <- sigmoid(y)

@@ -1,4 +1,4 @@
-"""SGD with a diagonal preconditioner (problem set 001, Q7)."""
+"""SGD with a diagonal preconditioner. Used in exercises 001-q7a..e."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ _MODES = ("rms", "epoch")
 
 
 class PreconditionedSGD(Optimizer):
-    r"""theta <- theta - lr M g with a diagonal, positive M (problem set 001, Q7; the diagonal
-    scalings of Adagrad, Duchi et al. 2011, and RMSprop, Tieleman & Hinton 2012)::
+    r"""theta <- theta - lr M g with a diagonal, positive M (the diagonal scalings of Adagrad,
+    Duchi et al. 2011, and RMSprop, Tieleman & Hinton 2012)::
 
         fixed:   M = diag(preconditioner)                 (given per parameter)
         'rms':   s <- alpha s + (1 - alpha) g^2,  s-hat = s / (1 - alpha^t)
@@ -22,11 +22,11 @@ class PreconditionedSGD(Optimizer):
         'epoch': M = 1 / (sqrt(mean of g^2 over the last epoch) + eps), recomputed when
                  ``end_epoch()`` is called; M = I during the first epoch.
 
-    'epoch' is Q7's M_t ("a diagonal populated by the inverses of the square roots of the mean
-    squared values for the gradients during the epoch"); 'rms' is its running version (RMSprop
+    'epoch' is the diagonal of the inverses of the square roots of the mean squared gradients
+    during the epoch; 'rms' is its running version (RMSprop
     with bias correction and no momentum; Adagrad uses the sum instead of the mean).
 
-    Why it matters (Q7): on least squares started at theta_0 = 0, the iterates stay in the span
+    Why it matters: on least squares started at theta_0 = 0, the iterates stay in the span
     of M X^T, so a fixed M changes *which* solution an under-determined problem converges to:
     for the single equation a.theta = 1 with a = (1, 0.1, 0.01), plain SGD goes to the min-norm
     solution a / ||a||^2, while M = diag(1 / |a_i|) (what the RMS of the gradients 2 (1 - a.theta)

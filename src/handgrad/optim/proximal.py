@@ -1,5 +1,6 @@
 """Proximal gradient methods: ``ProximalSGD`` (ISTA for the L1 penalty) and ``FISTA``, with
-pluggable proximal operators (problem set 002, Assignments 3 and 6)."""
+pluggable proximal operators, and the one soft thresholding (``shrink``) and FISTA momentum
+(``fista_extrapolate``) that ``handgrad.sparse`` uses too. Used in exercises 002-a3b and 002-a6."""
 
 from __future__ import annotations
 
@@ -12,11 +13,26 @@ from ..tensor import Tensor
 from .optimizer import Optimizer, _check, required
 
 
+def shrink(a: np.ndarray, t: Any) -> np.ndarray:
+    """Soft thresholding S_t(a) = sign(a) max(|a| - t, 0), the proximal map of t ||.||_1: the one
+    implementation on arrays, used by ``L1Prox`` here and by the Lasso solvers of
+    ``handgrad.sparse`` (whose ``soft_threshold`` adds the checks and a tensor form)."""
+    return np.sign(a) * np.maximum(np.abs(a) - t, 0)
+
+
+def fista_extrapolate(x: np.ndarray, x_prev: np.ndarray, t: float) -> tuple[np.ndarray, float]:
+    """FISTA's momentum (Beck & Teboulle 2009): t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2 and the
+    next point y_{k+1} = x_k + (t_k - 1) / t_{k+1} (x_k - x_{k-1}). Returns (y_{k+1}, t_{k+1});
+    shared by ``FISTA`` and ``handgrad.sparse.fista``."""
+    t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
+    return x + ((t - 1) / t_next) * (x - x_prev), t_next
+
+
 class L2Prox:
     r"""R(theta) = ||theta||^2 / 2. The proximal step
     argmin_theta <g, theta - theta_t> + lam ||theta||^2 / 2 + ||theta - theta_t||^2 / (2 lr)
-    has the closed form theta = (theta_t - lr g) / (1 + lr lam) (problem set 002, Assignment 3,
-    eq. (12)): a shrinkage of the plain SGD step a = theta_t - lr g."""
+    has the closed form theta = (theta_t - lr g) / (1 + lr lam): a shrinkage of the plain SGD
+    step a = theta_t - lr g."""
 
     def __call__(self, a: np.ndarray, step: float) -> np.ndarray:
         return a / (1 + step)
@@ -31,7 +47,7 @@ class L1Prox:
     zero. Iterated, this is ISTA (Daubechies, Defrise & De Mol 2004)."""
 
     def __call__(self, a: np.ndarray, step: float) -> np.ndarray:
-        return np.sign(a) * np.maximum(np.abs(a) - step, 0)
+        return shrink(a, step)
 
     def __repr__(self) -> str:
         return "L1Prox()"
@@ -39,7 +55,7 @@ class L1Prox:
 
 class Radial:
     r"""R(theta) = rho(||theta||) for a differentiable rho: R+ -> R+ given by its derivative
-    ``rho_prime`` (problem set 002, Assignment 6). The proximal step is
+    ``rho_prime``. The proximal step is
     theta = (a / ||a||) l, a = theta_t - lr g, where l solves l + lr lam rho'(l) = ||a||.
 
     Why: at the minimiser, g + lam rho'(||theta||) theta / ||theta|| + (theta - theta_t) / lr = 0,
@@ -110,16 +126,15 @@ class ProximalSGD(Optimizer):
         prox_{s R}(a) = argmin_theta s R(theta) + ||theta - a||^2 / 2
 
     i.e. the minimiser of the linearised loss plus the *exact* regulariser plus a proximity term
-    ||theta - theta_t||^2 / (2 lr) (problem set 002, Assignments 3 and 6). ``prox`` is 'l2'
+    ||theta - theta_t||^2 / (2 lr). ``prox`` is 'l2'
     (R = ||theta||^2 / 2, closed form a / (1 + lr lam)), 'l1' (R = ||theta||_1, soft
     thresholding: this is ISTA), or any callable ``prox(a, step)`` such as ``Radial(rho_prime)``
     for R = rho(||theta||).
 
     Conventions: for the L2 penalty the proximal step with rate lr equals an ordinary SGD step
-    with weight decay at rate lr' = lr / (1 + lr lam) (Assignment 3's remark, eps = eps' / (1 +
-    lam eps')): the two differ only in how the rate is named. The EWA weight q (Assignment 3a)
-    smooths the stochastic gradient only; the regulariser is never averaged. State per
-    parameter: ``ewa`` when q < 1.
+    with weight decay at rate lr' = lr / (1 + lr lam) (equivalently lr = lr' / (1 - lr' lam)):
+    the two differ only in how the rate is named. The EWA weight q smooths the stochastic
+    gradient only; the regulariser is never averaged. State per parameter: ``ewa`` when q < 1.
     """
 
     def __init__(self, params: Any, lr: float = required, prox: Any = "l2", lam: float = 0.0,
@@ -183,9 +198,6 @@ class FISTA(ProximalSGD):
                 state = self.state[p] = {"x": Tensor._wrap(y.copy()), "t": 1.0}
             x_prev = state["x"]._data
             x = self._prox(y - lr * g, lr * lam).astype(y.dtype, copy=False)
-            t = state["t"]
-            t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
-            y[...] = x + ((t - 1) / t_next) * (x - x_prev)
+            y[...], state["t"] = fista_extrapolate(x, x_prev, state["t"])
             x_prev[...] = x
-            state["t"] = t_next
             self._bump(p)

@@ -22,7 +22,7 @@ class RMSprop(Optimizer):
 
     Conventions: PyTorch adds eps outside the root (TensorFlow inside: sqrt(s + eps)) and does
     no bias correction, so the first steps are large (s_1 = (1 - alpha) g^2). ``alpha`` is the
-    decay (1 - q in the EWA notation of problem set 000; 1 - 1/N_s in problem set 003). The
+    decay (1 - q in ``EWA``'s notation). The
     centered form divides by an estimate of the standard deviation instead of the RMS.
 
     State per parameter: ``step``, ``square_avg`` (and ``grad_avg``, ``momentum_buffer``).

@@ -27,7 +27,7 @@ class SGD(Optimizer):
     - **Sutskever et al.**: v <- mu v - lr g, theta <- theta + v: lr is inside the buffer. With
       a constant lr both give the same iterates (v_sutskever = -lr v_torch); after an lr change
       the old velocity keeps its old scale.
-    - **EWA form** (problem set 000, Assignment 3): v <- (1 - q) v + q g, v_0 = 0,
+    - **EWA form**: v <- (1 - q) v + q g, v_0 = 0,
       theta <- theta - eps v. It is PyTorch momentum with mu = 1 - q and lr = q eps exactly
       (v_ewa = q v_torch by induction); see ``handgrad.optim.EWA``.
     - ``dampening`` d scales new gradients by (1 - d) after the first step; d = mu makes the

@@ -1,10 +1,11 @@
-"""``handgrad.sparse``: proximal gradient methods and sparse coding (problem set 004, question 9).
+"""``handgrad.sparse``: proximal gradient methods and sparse coding.
 
 - ``soft_threshold``: S_t(x) = sign(x) max(|x| - t, 0), the prox of t ||.||_1;
 - ``ista``, ``fista``: the Lasso min 1/2 ||A x - b||^2 + lam ||x||_1 (scikit-learn's ``Lasso``
   with alpha = lam / n_samples), ``lasso_objective``, ``lipschitz_constant``;
 - ``DictionaryLearning``: codes and dictionary by alternating FISTA and block coordinate
-  descent (``fit``, ``transform``, ``components_``); ``sparse_encode`` for a fixed dictionary.
+  descent (``fit``, ``transform``, ``components_``); ``sparse_encode`` for a fixed dictionary;
+- ``plots.plot_gaps``: ISTA's and FISTA's objective gaps against their guarantees.
 
     import handgrad as hg
     result = hg.sparse.fista(A, b, lam=0.1)

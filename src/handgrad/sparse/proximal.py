@@ -1,5 +1,5 @@
-"""Proximal gradient methods for the Lasso: soft thresholding, ISTA and FISTA
-(problem set 004, question 9).
+"""Proximal gradient methods for the Lasso: soft thresholding, ISTA and FISTA. Used in exercises
+004-q9a..d. The soft thresholding and FISTA's momentum are ``handgrad.optim.proximal``'s.
 
 The problem, in this module's scaling:
 
@@ -8,7 +8,7 @@ The problem, in this module's scaling:
 scikit-learn's ``Lasso`` minimises 1/(2 m) ||A x - b||^2 + alpha ||x||_1 for m rows of A: the same
 minimiser when lam = alpha * m.
 
-**Soft thresholding is the prox of the l1 norm** (question 9a). prox_{t h}(x) =
+**Soft thresholding is the prox of the l1 norm.** prox_{t h}(x) =
 argmin_z 1/2 ||z - x||^2 + t ||z||_1 separates over coordinates. For one coordinate,
 phi(z) = 1/2 (z - x)^2 + t |z| is convex; 0 is in its subdifferential z - x + t dz|z|:
 for z > 0 this gives z = x - t (consistent iff x > t), for z < 0 z = x + t (iff x < -t), and
@@ -16,18 +16,18 @@ z = 0 is optimal iff |x| <= t (0 in -x + t[-1, 1]). Together:
 
     S_t(x) = sign(x) max(|x| - t, 0).
 
-**ISTA is proximal gradient descent** (9b): x_{k+1} = prox_{alpha h}(x_k - alpha grad g(x_k))
+**ISTA is proximal gradient descent:** x_{k+1} = prox_{alpha h}(x_k - alpha grad g(x_k))
 with grad g(x) = A^T (A x - b), i.e. x_{k+1} = S_{alpha lam}(x_k - alpha A^T (A x_k - b)).
 With alpha = 1/L, L = ||A||_2^2 the Lipschitz constant of grad g, F(x_k) decreases
 monotonically and F(x_k) - F* <= L ||x_0 - x*||^2 / (2 k).
 
-**Optimality** (9c): u = prox_{t h}(x) iff (x - u)/t is in the subdifferential of h at u. At a
+**Optimality:** u = prox_{t h}(x) iff (x - u)/t is in the subdifferential of h at u. At a
 fixed point x* = prox_{alpha h}(x* - alpha grad g(x*)) this reads -grad g(x*) in lam d||x*||_1:
 
     A^T (A x* - b)_i = -lam sign(x*_i)   where x*_i != 0,
     |A^T (A x* - b)_i| <= lam            where x*_i = 0.
 
-**Stopping** (9d): the gradient mapping G(x_k) = (x_k - x_{k+1}) / alpha satisfies
+**Stopping:** the gradient mapping G(x_k) = (x_k - x_{k+1}) / alpha satisfies
 G(x_k) - grad g(x_k) in dh(x_{k+1}); it vanishes exactly at a minimiser. The methods stop when
 max_i |G_i| <= tol * max_i |(A^T b)_i| (the gradient of g at 0, the scale of the problem: for
 lam >= that value, x = 0 is optimal).
@@ -53,6 +53,7 @@ import numpy as np
 
 from ..ops import abs as hg_abs
 from ..ops import relu, sign
+from ..optim.proximal import fista_extrapolate, shrink
 from ..tensor import Tensor
 from .._validation import as_data, positive_int
 
@@ -91,12 +92,7 @@ def soft_threshold(x: Any, t: Any) -> Any:
     if isinstance(x, Tensor):
         thr = t if isinstance(t, Tensor) else Tensor._wrap(t_arr.astype(x.dtype))
         return sign(x) * relu(hg_abs(x) - thr)
-    return np.sign(x) * np.maximum(np.abs(x) - t_arr, 0.0)
-
-
-def _shrink(x: np.ndarray, t: float) -> np.ndarray:
-    """``soft_threshold`` on arrays, without the checks (the solvers' inner loop)."""
-    return np.sign(x) * np.maximum(np.abs(x) - t, 0.0)
+    return shrink(x, t_arr)
 
 
 # ---- argument checks -------------------------------------------------------------------------
@@ -200,13 +196,16 @@ def _objective(a: np.ndarray, bb: np.ndarray, x: np.ndarray, lam: float) -> floa
     return float(0.5 * (r * r).sum() + lam * np.abs(x).sum())
 
 
-def ista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
-               max_iter: int, tol: float, record: Any = None) -> tuple[np.ndarray, int, bool]:
-    """The ISTA iterations on the normal-equation data A^T A, A^T b (no checks; ``tol``
-    absolute; ``record(x)`` called after each step). Returns (x, n_iter, converged)."""
+def _proximal_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
+                    max_iter: int, tol: float, record: Any, accelerated: bool
+                    ) -> tuple[np.ndarray, int, bool]:
+    """ISTA (the step taken from x_k) or FISTA (from the extrapolated y_k): one loop, so the
+    stopping rule is the same. Returns (x, n_iter, converged)."""
+    y, t = x, 1.0
     for k in range(1, max_iter + 1):
-        new = _shrink(x - step * (ata @ x - atb), step * lam)
-        mapping = np.abs(x - new).max() / step
+        new = shrink(y - step * (ata @ y - atb), step * lam)
+        mapping = np.abs(y - new).max() / step
+        y, t = fista_extrapolate(new, x, t) if accelerated else (new, t)
         x = new
         if record is not None:
             record(x)
@@ -215,21 +214,17 @@ def ista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step
     return x, max_iter, False
 
 
+def ista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
+               max_iter: int, tol: float, record: Any = None) -> tuple[np.ndarray, int, bool]:
+    """The ISTA iterations on the normal-equation data A^T A, A^T b (no checks; ``tol``
+    absolute; ``record(x)`` called after each step). Returns (x, n_iter, converged)."""
+    return _proximal_steps(ata, atb, lam, x, step, max_iter, tol, record, accelerated=False)
+
+
 def fista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
                 max_iter: int, tol: float, record: Any = None) -> tuple[np.ndarray, int, bool]:
     """The FISTA iterations (see ``ista_steps``)."""
-    y, t = x.copy(), 1.0
-    for k in range(1, max_iter + 1):
-        new = _shrink(y - step * (ata @ y - atb), step * lam)
-        mapping = np.abs(y - new).max() / step
-        t_next = (1.0 + np.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        y = new + ((t - 1.0) / t_next) * (new - x)
-        x, t = new, t_next
-        if record is not None:
-            record(x)
-        if mapping <= tol:
-            return x, k, True
-    return x, max_iter, False
+    return _proximal_steps(ata, atb, lam, x, step, max_iter, tol, record, accelerated=True)
 
 
 def _solve(op: str, steps: Any, A: Any, b: Any, lam: Any, x0: Any, step: Any, max_iter: Any,

@@ -3,8 +3,9 @@
 - ``loop``: ``fit``, ``train_one_epoch``, ``evaluate``, ``predict``, ``History``;
 - ``checkpoint``: atomic checkpoints with every random state, so a resumed run is bit-identical;
 - ``job``: the whole job behind ``handgrad train`` and ``make demo`` (data by name, model by name,
-  optimizer by name, then the checkpoint, a metrics JSON and the plots in one folder);
-- ``cli``: the ``handgrad train`` command, parsing only.
+  optimizer by name, then the checkpoint, a metrics JSON and the plots in one folder).
+
+The ``handgrad train`` command (parsing only) is ``handgrad.commands.train``.
 """
 
 from .checkpoint import (

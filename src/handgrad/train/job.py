@@ -15,9 +15,7 @@ loaders then hand out slices of one float32 array.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,7 +24,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..files import write_json
 from ..tensor import Tensor
+from ..threads import limit_threads
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint, seed_everything
 from .loop import History, fit, predict
 
@@ -164,37 +164,7 @@ def make_optimizer(name: str, params: Any, lr: float | None = None,
         raise JobError(str(e)) from None
 
 
-def blas_threads(threads: int | None) -> Any:
-    """A context limiting the BLAS thread pool (threadpoolctl, installed with scikit-learn);
-    a no-op for ``None`` or without threadpoolctl."""
-    import contextlib
-
-    if threads is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=threads, user_api="blas")
-
-
 # ---- output files ----------------------------------------------------------------------------
-
-
-def write_json(path: Path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n")
-    os.replace(tmp, path)
-    return path
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
 def _check_config(cfg: TrainConfig) -> None:
@@ -294,7 +264,7 @@ def run(cfg: TrainConfig, log: Callable[[str], Any] = print) -> dict:
             "input_shape": list(data.input_shape), "classes": data.class_names}
     out = Path(cfg.out)
     started = time.perf_counter()
-    with blas_threads(cfg.threads):
+    with limit_threads(cfg.threads):
         history: History = fit(
             model, nn.CrossEntropyLoss(), optimizer, train_loader, test_loader,
             epochs=cfg.epochs, scheduler=scheduler, metrics=("loss", "accuracy"),
@@ -377,4 +347,4 @@ def format_report(report: dict) -> str:
 
 
 __all__ = ["TrainConfig", "JobError", "run", "load_data", "make_optimizer", "format_report",
-           "blas_threads", "OPTIMIZERS", "SCHEDULES", "DATASETS", "DEFAULT_LR"]
+           "OPTIMIZERS", "SCHEDULES", "DATASETS", "DEFAULT_LR"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from collections import OrderedDict
 
-from .classic import MODELS
+from ..models.classic import MODELS
+from .common import CommandError
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -17,7 +18,17 @@ def _shape(text: str) -> tuple[int, ...]:
     if len(shape) != 3 or min(shape) < 1:
         raise argparse.ArgumentTypeError(f"expected C,H,W as three positive integers, got "
                                          f"{text!r}")
+    if max(shape) > _MAX_SIDE or shape[0] * shape[1] * shape[2] > _MAX_VALUES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is too large: at most {_MAX_SIDE} per dimension and {_MAX_VALUES} "
+            "values per image (the layers' weights would not fit in memory)")
     return shape
+
+
+# The models' linear layers are sized by the input: a 100000 x 100000 image makes LeNet's last one
+# 372 GiB, and 2^18 values (3 x 256 x 256, 1 x 512 x 512) already make the MLP's first 268 MB.
+_MAX_SIDE = 2**12
+_MAX_VALUES = 2**18
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,11 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import nn
     from ..analysis import summary
-    from ..cli import CommandError
-    from .classic import build_model
+    from ..models.classic import build_model
 
     try:
         model = build_model(args.model, args.input, args.classes)
+    except MemoryError:
+        raise CommandError(f"{args.model} for inputs of shape {','.join(map(str, args.input))} "
+                           "does not fit in memory") from None
     except ValueError as e:
         raise CommandError(f"{args.model} cannot take inputs of shape "
                            f"{','.join(map(str, args.input))}: {e}") from None

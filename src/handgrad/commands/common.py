@@ -1,9 +1,9 @@
-"""Pieces shared by the algorithm commands (``handgrad tsne``, ``kmeans``, ``prior-shift``,
-``sparse``): argument types that reject bad values with one line, the bundled digit sets as
-flat pixel arrays, the output folder, and pictures of small images in a grid.
+"""Pieces shared by the commands: ``CommandError``, argument types that reject bad values with one
+line, the bundled digit sets as flat pixel arrays, the output folder, the report, and pictures of
+small images in a grid.
 
-Everything the user can get wrong is reported as ``handgrad.cli.CommandError`` (or by argparse),
-which the dispatcher prints as one line with exit status 2.
+Everything the user can get wrong is reported as ``CommandError`` (or by argparse), which the
+dispatcher (``handgrad.cli``) prints as one line with exit status 2.
 """
 
 from __future__ import annotations
@@ -17,20 +17,30 @@ from typing import Any
 
 import numpy as np
 
+from ..files import write_json
+
 DATA_SETS = ("digits", "mnist5k")
+
+
+class CommandError(Exception):
+    """A mistake in the command line or its inputs, reported as one line with exit status 2."""
 
 
 # ---- argument types ----------------------------------------------------------------------------
 
 
-def positive_int(text: str) -> int:
+def _integer(text: str, minimum: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a {what}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _integer(text, 1, "positive integer")
 
 
 def positive_float(text: str) -> float:
@@ -44,14 +54,20 @@ def positive_float(text: str) -> float:
 
 
 def seed(text: str) -> int:
+    return _integer(text, 0, "non-negative integer")
+
+
+def comma_list(text: str, convert: Callable[[str], Any], what: str, empty: str) -> list:
+    """``text`` split at commas, each piece converted (``int``, ``float``); a piece that does not
+    convert is an argparse error naming ``what``, no piece at all the error ``empty``."""
     try:
-        value = int(text)
+        values = [convert(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") \
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") \
             from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
+    if not values:
+        raise argparse.ArgumentTypeError(empty)
+    return values
 
 
 def number(text: str, low: float | None = None, high: float | None = None,
@@ -102,8 +118,7 @@ def add_output_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 def load_images(name: str, split: str | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """The bundled digit set ``name`` (``split`` None, 'train' or 'test'): float64 pixels in
     [0, 1] flattened to (N, side * side), int64 labels (N,), and the side of the images."""
-    from .cli import CommandError
-    from .data import datasets
+    from ..data import datasets
 
     loaders = {"digits": datasets.digits, "mnist5k": datasets.mnist5k}
     if name not in loaders:
@@ -120,8 +135,6 @@ def load_images(name: str, split: str | None = None) -> tuple[np.ndarray, np.nda
 def subset(n: int | None, total: int, seed: int, what: str) -> np.ndarray:
     """Sorted indices of ``n`` of ``total`` examples drawn without replacement by
     ``numpy.random.default_rng(seed)`` (all of them, in order, for ``n`` None)."""
-    from .cli import CommandError
-
     if n is None:
         return np.arange(total)
     if n > total:
@@ -131,21 +144,51 @@ def subset(n: int | None, total: int, seed: int, what: str) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
 
 
-def output_folder(path: str) -> Path:
-    """``--out`` as a Path, checked before any work (created only when something is written)."""
-    from .cli import CommandError
-
+def output_folder(path: str | os.PathLike) -> Path:
+    """``--out`` as a Path, checked before any work (created only when something is written):
+    it must be a folder or creatable as one, inside a folder this process may write."""
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} exists and is not a folder")
+    parent = out
+    while not parent.exists():  # the first existing ancestor decides
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise CommandError(f"--out {out}: {parent} is a file, not a folder")
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise CommandError(f"--out {out}: {parent} is not writable")
+    if not out.exists():  # try it: some file systems refuse what the permissions allow
+        try:
+            out.mkdir(parents=True)
+        except OSError as e:
+            raise CommandError(f"--out {out}: cannot create the folder ({e.strerror or e})") \
+                from None
+        for made in [out, *out.parents]:  # leave no trace: remove what was created
+            if made == parent:
+                break
+            made.rmdir()
     return out
+
+
+def output_error(out: Path, e: OSError) -> CommandError | None:
+    """A CommandError for an OSError raised while writing under ``out`` (None for another)."""
+    name = getattr(e, "filename", None)
+    if name is None:
+        return None
+    try:
+        inside = Path(name).resolve().is_relative_to(out.resolve())
+    except (OSError, ValueError):
+        inside = False
+    if not inside:
+        return None
+    return CommandError(f"cannot write to --out {out}: {e.strerror or e} ({name})")
 
 
 def library_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call a library function, turning its argument errors (``ValueError``, one line naming the
     function and the value) into ``CommandError``."""
-    from .cli import CommandError
-
     try:
         return function(*args, **kwargs)
     except ValueError as e:
@@ -155,26 +198,11 @@ def library_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
 def write_report(out: Path, name: str, report: dict, files: dict[str, str]) -> None:
     """Write ``report`` (with the names of the files written) as ``out/name`` and print where
     everything is."""
-    from .train.job import write_json
-
     out.mkdir(parents=True, exist_ok=True)
     report["files"] = dict(files)
     files["numbers"] = str(write_json(out / name, report))
     for key, path in files.items():
         print(f"  {key + ':':<22} {path}")
-
-
-def single_threaded() -> Any:
-    """A context limiting every thread pool threadpoolctl knows (BLAS and OpenMP) to one thread:
-    scikit-learn's OpenMP loops on these small problems are tens of times slower with threads
-    competing for two busy cores. A no-op without threadpoolctl."""
-    import contextlib
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1)
 
 
 def plots_or_note(draw: Callable[[], dict[str, str]]) -> dict[str, str]:
@@ -195,7 +223,7 @@ def image_grid(images: np.ndarray, titles: Sequence[str], path: str | os.PathLik
                columns: int = 10) -> Path:
     """Square images (K, side * side) in a grid, each with its title, one colour scale per
     image (``symmetric``: centred at 0, for signed images such as dictionary atoms)."""
-    from .plots import _figure, _save
+    from ..plots import _figure, _save
 
     k = images.shape[0]
     side = round(math.sqrt(images.shape[1]))

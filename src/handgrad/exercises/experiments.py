@@ -1,4 +1,4 @@
-"""The Adam / RMSProp batch-size experiment (problem set 003, Problem 3).
+"""The Adam / RMSProp batch-size experiment of problem set 003, Problem 3 (exercise 003-p3).
 
 Adam's second moment v is an EWA of the squared *batch* gradient gbar^2. For a batch of B
 examples drawn independently, E[gbar^2] = mu^2 + sigma^2 / B per coordinate (mu, sigma^2: mean
@@ -8,7 +8,7 @@ mean_b g_b^2, has expectation mu^2 + sigma^2 whatever B is. This experiment meas
 fixed parameter point (lr = 0, so nothing moves) on a noisy linear regression, both directly and
 as the bias-corrected v of ``Adam`` and ``handgrad.func.PerSampleAdam``.
 
-Run ``python -m handgrad.optim.experiments`` for the table.
+Run ``python -m handgrad.exercises.experiments`` for the table.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Sequence
 import numpy as np
 
 from .. import nn
+from ..optim import Adam
 from ..tensor import Tensor
-from .adam import Adam
 
 
 def _problem(dim: int, noise: float, rng: np.random.Generator) -> tuple:
@@ -69,9 +69,8 @@ def second_moment_vs_batch_size(batch_sizes: Sequence[int] = (1, 2, 4, 8, 16, 32
             batch_sq.append((g.mean(0) ** 2).mean())
             example_sq.append((g * g).mean())
             adam.step()
-            ps_adam.step()
-            for p in model.parameters():
-                p.grad, p.grad_sample = None, None
+            ps_adam.step({p: grads[name] for name, p in model.named_parameters()})
+            model.zero_grad(set_to_none=True)
 
         def v_hat(opt: Adam) -> float:
             vs = [opt.state[p]["exp_avg_sq"]._data.ravel() / (1 - beta2 ** opt.state[p]["step"])

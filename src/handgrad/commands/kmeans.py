@@ -11,7 +11,7 @@ lowest inertia kept). With ``--online``: ``handgrad.cluster.OnlineKMeans``, one 
 (``--batch-size``), ``--passes`` shuffled passes, and the per-centre rate 1/n_k (``inverse``) or
 a constant one; it is run a second time with the other kind of rate (a constant 0.05 against
 ``inverse``, ``inverse`` against a constant) to show that with a constant rate the centres keep
-moving while with 1/n_k they converge (problem set 002, Assignment 8).
+moving while with 1/n_k they converge.
 
 Reports the inertia J = sum_i min_k ||x_i - y_k||^2, scikit-learn's for comparison when it is
 installed (``sklearn.cluster.KMeans`` with the same k and number of runs), the purity of the
@@ -26,7 +26,10 @@ import time
 
 import numpy as np
 
-from .. import _cli_util as util
+from ..cluster.plots import plot_movement
+from ..threads import limit_threads
+from . import common as util
+from .common import CommandError
 
 COMPARISON_RATE = 0.05  # the constant rate compared with 1/n_k when --learning-rate is inverse
 
@@ -74,7 +77,7 @@ def reference_inertia(x: np.ndarray, k: int, n_init: int, seed: int) -> float | 
         from sklearn.cluster import KMeans as SkKMeans
     except ImportError:
         return None
-    with util.single_threaded():
+    with limit_threads(1, user_api=None):
         return float(SkKMeans(k, n_init=n_init, random_state=seed).fit(x).inertia_)
 
 
@@ -83,10 +86,8 @@ def _rate_name(rate: str | float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CommandError
-    from ..train.job import blas_threads
-    from .kmeans import KMeans
-    from .online import OnlineKMeans
+    from ..cluster.kmeans import KMeans
+    from ..cluster.online import OnlineKMeans
 
     out = util.output_folder(args.out)
     if not args.online:
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     rate = args.learning_rate if args.learning_rate is not None else "inverse"
 
     runs: dict[str, dict] = {}
-    with blas_threads(1):
+    with limit_threads(1):
         started = time.perf_counter()
         if args.online:
             model = util.library_call(
@@ -177,25 +178,3 @@ def _pictures(model, sizes, majority, runs, how, args, out) -> dict[str, str]:
         files["centre movement"] = str(plot_movement(runs, out / "kmeans_movement.png",
                                                      f"online k-means on {args.data}, k={args.k}"))
     return files
-
-
-def plot_movement(runs: dict[str, dict], path, title: str):
-    """The movement of all centres over each pass, one line per learning rate, log scale."""
-    from ..plots import _figure, _save
-
-    fig = _figure(7, 4.5)
-    from matplotlib.ticker import MaxNLocator
-
-    ax = fig.add_subplot()
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for name, run in runs.items():
-        shifts = np.asarray(run["epoch_shifts"], dtype=np.float64)
-        shown = np.where(shifts > 0, shifts, np.nan)  # a pass that moved nothing: no point
-        ax.semilogy(np.arange(1, len(shifts) + 1), shown, "-o", markersize=3,
-                    label=f"rate {name} (inertia {run['inertia']:.1f})")
-    ax.set_xlabel("pass over the data")
-    ax.set_ylabel("movement of the centres over the pass")
-    ax.set_title(title)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    return _save(fig, path)

@@ -17,18 +17,16 @@ import math
 from pathlib import Path
 
 import numpy as np
-from .._cli_util import positive_float as _positive_float
-from .._cli_util import positive_int as _positive_int
+
+from ..files import write_json
+from ..threads import limit_threads
+from .common import CommandError, comma_list, output_error, output_folder
+from .common import positive_float as _positive_float
+from .common import positive_int as _positive_int
 
 
 def _eps_list(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") \
-            from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one value of eps")
+    values = comma_list(text, float, "numbers", "expected at least one value of eps")
     bad = [v for v in values if not (math.isfinite(v) and 0 <= v <= 1)]
     if bad:
         raise argparse.ArgumentTypeError(f"each eps must be in [0, 1] (pixel units), got {bad[0]}")
@@ -68,11 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace):
     """The classifier in pixel space, the test images in [0, 1] and their labels."""
-    from ..cli import CommandError
+    from ..attacks.gradient import Normalized
     from ..models import build_model
     from ..train.checkpoint import CHECKPOINT_NAME, read_checkpoint
     from ..train.job import JobError, load_data
-    from .gradient import Normalized
 
     path = Path(args.checkpoint)
     if path.is_dir():
@@ -108,16 +105,21 @@ def _load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..random import Generator
-    from ..train.job import blas_threads, write_json
-    from .gradient import robust_accuracy
-
     path, model, x, y, model_name, data_name, class_names = _load(args)
-    out = Path(args.out) if args.out is not None else path.parent
-    if out.exists() and not out.is_dir():
-        from ..cli import CommandError
+    out = output_folder(args.out if args.out is not None else path.parent)
+    try:
+        return _attack(args, path, model, x, y, model_name, data_name, class_names, out)
+    except OSError as e:
+        err = output_error(out, e)
+        if err is None:
+            raise
+        raise err from None
 
-        raise CommandError(f"--out {out} exists and is not a folder")
+
+def _attack(args, path, model, x, y, model_name, data_name, class_names, out) -> int:
+    from ..attacks.gradient import robust_accuracy
+    from ..random import Generator
+
     eps = sorted(set([0.0, *args.eps]))
     methods = ["fgsm", "pgd"] if args.method == "both" else [args.method]
     labels = {"fgsm": "FGSM", "pgd": f"PGD-{args.steps}"}
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         alpha = args.alpha if args.alpha is not None else (lambda e: 2.5 * e / args.steps)
         return {"alpha": alpha, "steps": args.steps, "generator": Generator(args.seed)}
 
-    with blas_threads(1):
+    with limit_threads(1):
         accuracy = {labels[m]: robust_accuracy(model, x, y, eps, m,
                                                **(pgd_kwargs() if m == "pgd" else {}))
                     for m in methods}
@@ -153,9 +155,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _pictures(args, model, x, y, eps, methods, labels, accuracy, out, model_name, class_names,
               pgd_kwargs) -> dict[str, str]:
-    from .gradient import _predict as predict
-    from .gradient import attack
-    from .plots import plot_accuracy_vs_eps, plot_adversarial_examples
+    from ..attacks.gradient import _predict as predict
+    from ..attacks.gradient import attack
+    from ..attacks.plots import plot_accuracy_vs_eps, plot_adversarial_examples
 
     try:
         files = {"accuracy vs eps": str(plot_accuracy_vs_eps(

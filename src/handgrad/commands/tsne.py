@@ -8,7 +8,7 @@ with ``handgrad.manifold.TSNE`` (exact, PCA initialisation) and reports, for eac
 the final KL(P || Q), the trustworthiness of the embedding (scikit-learn's
 ``sklearn.manifold.trustworthiness`` with 5 neighbours, skipped with a note when scikit-learn
 is not installed) and the time. ``--kernel both`` runs the Student-t kernel (t-SNE) and the
-Gaussian one (symmetric SNE, problem set 004 question 8) on the same points: the second squeezes
+Gaussian one (symmetric SNE) on the same points: the second squeezes
 the classes together (the crowding problem).
 
 Writes to ``--out``: ``tsne.json`` (settings and numbers), ``tsne_embedding.npz`` (the indices
@@ -23,7 +23,10 @@ import time
 
 import numpy as np
 
-from .. import _cli_util as util
+from ..files import atomic_write
+from ..threads import limit_threads
+from . import common as util
+from .common import CommandError
 
 _EXAGGERATION_ITER = 250  # TSNE's default first stage
 _NEIGHBOURS = 5  # trustworthiness' neighbourhood, scikit-learn's default
@@ -73,15 +76,14 @@ def trustworthiness(x: np.ndarray, embedding: np.ndarray) -> float | None:
         from sklearn.manifold import trustworthiness as sk_trustworthiness
     except ImportError:
         return None
-    with util.single_threaded():
+    with limit_threads(1, user_api=None):
         return float(sk_trustworthiness(x, embedding, n_neighbors=_NEIGHBOURS))
 
 
 def embed(x: np.ndarray, kernel: str, perplexity: float, n_iter: int, learning_rate: str | float,
           seed: int):
     """The fitted ``TSNE``; a diverged run is a ``CommandError`` naming the learning rate."""
-    from ..cli import CommandError
-    from .tsne import TSNE
+    from ..manifold.tsne import TSNE
 
     model = util.library_call(TSNE, perplexity=perplexity, n_iter=n_iter,
                               learning_rate=learning_rate, random_state=seed, kernel=kernel)
@@ -100,8 +102,6 @@ def embed(x: np.ndarray, kernel: str, perplexity: float, n_iter: int, learning_r
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CommandError
-    from ..train.job import blas_threads
 
     out = util.output_folder(args.out)
     x_all, y_all, _ = util.load_images(args.data)
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     names = {"student-t": "t-SNE (Student-t)", "gaussian": "symmetric SNE (Gaussian)"}
 
     results, embeddings = {}, {}
-    with blas_threads(1):
+    with limit_threads(1):
         for kernel in kernels:
             started = time.perf_counter()
             model = embed(x, kernel, args.perplexity, args.n_iter, args.learning_rate, args.seed)
@@ -143,8 +143,9 @@ def run(args: argparse.Namespace) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
-    np.savez(out / "tsne_embedding.npz", indices=index, labels=labels,
-             **{kernel.replace("-", "_"): y for kernel, y in embeddings.items()})
+    with atomic_write(out / "tsne_embedding.npz") as f:
+        np.savez(f, indices=index, labels=labels,
+                 **{kernel.replace("-", "_"): y for kernel, y in embeddings.items()})
     files["embedding"] = str(out / "tsne_embedding.npz")
     if not args.no_plots:
         files.update(util.plots_or_note(lambda: _pictures(embeddings, labels, results, names,
@@ -157,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _pictures(embeddings, labels, results, names, args, out) -> dict[str, str]:
-    from .plots import plot_embedding
+    from ..manifold.plots import plot_embedding, plot_side_by_side
 
     files = {}
     for kernel, y in embeddings.items():
@@ -176,26 +177,3 @@ def _title(name: str, result: dict, n: int, args) -> str:
     extra = "" if trust is None else f", trustworthiness {trust:.3f}"
     return (f"{name}: {n} images of {args.data}, perplexity {args.perplexity:g}\n"
             f"KL {result['kl_divergence']:.3f}{extra}")
-
-
-def plot_side_by_side(embeddings: dict, labels: np.ndarray, path, titles) -> object:
-    """The embeddings next to each other, coloured by label, each on its own scale (the axes
-    show the extent: the Gaussian kernel's is much smaller, its classes crowded together)."""
-    from matplotlib import colormaps
-
-    from ..plots import _figure, _save
-
-    classes = np.unique(labels)
-    colours = colormaps["tab10" if len(classes) <= 10 else "tab20"]
-    fig = _figure(13, 6)
-    axes = fig.subplots(1, len(embeddings))
-    for ax, (kernel, y), title in zip(np.atleast_1d(axes), embeddings.items(), titles):
-        for i, c in enumerate(classes):
-            mask = labels == c
-            ax.scatter(y[mask, 0], y[mask, 1], s=6, color=colours(i % colours.N), label=str(c))
-        ax.set_aspect("equal", adjustable="datalim")
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-    axes[-1].legend(markerscale=2, fontsize="small", title="label", loc="center left",
-                    bbox_to_anchor=(1.0, 0.5))
-    return _save(fig, path)

@@ -17,10 +17,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from .._cli_util import positive_float as _positive_float
-from .._cli_util import positive_int as _positive_int
 
-
+from ..files import write_json
+from ..threads import limit_threads
+from .common import CommandError, comma_list
+from .common import positive_float as _positive_float
+from .common import positive_int as _positive_int
 
 
 def _sigma(text: str) -> str | float:
@@ -37,12 +39,8 @@ def _sigma(text: str) -> str | float:
 
 
 def _widths(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated widths, got {text!r}") \
-            from None
-    if not values or min(values) < 1:
+    values = comma_list(text, int, "widths", f"widths must be positive integers, got {text!r}")
+    if min(values) < 1:
         raise argparse.ArgumentTypeError(f"widths must be positive integers, got {text!r}")
     return values
 
@@ -79,7 +77,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _pixels(spec: str, limit: int | None, seed: int):
     """Training and test images in [0, 1] (N, C, H, W), test labels, and the image shape."""
-    from ..cli import CommandError
     from ..train.job import JobError, load_data
 
     try:
@@ -100,10 +97,8 @@ def _pixels(spec: str, limit: int | None, seed: int):
 
 def run(args: argparse.Namespace) -> int:
     from .. import random as hgrandom
-    from ..cli import CommandError
+    from ..models.vae import VAE, evaluate_elbo, fit_vae
     from ..serialization import save
-    from ..train.job import blas_threads, write_json
-    from .vae import VAE, evaluate_elbo, fit_vae
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -114,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     model = VAE(d, args.latent, args.hidden, sigma=args.sigma)
     generator = hgrandom.Generator(args.seed)
     started = time.perf_counter()
-    with blas_threads(1):
+    with limit_threads(1):
         history = fit_vae(model, x_train, args.epochs, args.lr, args.batch_size, generator,
                           val_data=x_test, sigma_lr=args.sigma_lr, verbose=not args.quiet)
         seconds = time.perf_counter() - started
@@ -148,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _pictures(model, x_test, y_test, shape, history, out: Path, seed: int) -> dict[str, str]:
     from .. import random as hgrandom
-    from . import vae_plots
+    from ..models import vae_plots
 
     if shape[0] != 1:
         print(f"no pictures: they show single-channel images, the data have {shape[0]} channels")

@@ -28,7 +28,9 @@ import time
 
 import numpy as np
 
-from .. import _cli_util as util
+from ..sparse.plots import plot_gaps
+from ..threads import limit_threads
+from . import common as util
 
 PATCH = 8  # side of the images or patches
 LASSO_SHAPE = (50, 100)
@@ -100,7 +102,7 @@ def compare_solvers(a: np.ndarray, b: np.ndarray, lam: float, iterations: int) -
     """The objective gaps F(x_k) - F* of ISTA and FISTA (k = 0..iterations), F* the lowest
     objective seen by a long FISTA run, and the two guarantees L ||x*||^2 / (2k) and
     2 L ||x*||^2 / (k + 1)^2 (from x_0 = 0)."""
-    from .proximal import fista, ista, lipschitz_constant
+    from ..sparse.proximal import fista, ista, lipschitz_constant
 
     reference = fista(a, b, lam, max_iter=200_000, tol=REFERENCE_TOL)
     runs = {"ISTA": ista(a, b, lam, max_iter=iterations, tol=0),
@@ -115,14 +117,13 @@ def compare_solvers(a: np.ndarray, b: np.ndarray, lam: float, iterations: int) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.job import blas_threads
-    from .dictionary import DictionaryLearning
+    from ..sparse.dictionary import DictionaryLearning
 
     out = util.output_folder(args.out)
     raw = examples(args.data, args.n, args.seed)
     mean = raw.mean(0)
     x = raw - mean
-    with blas_threads(1):
+    with limit_threads(1):
         started = time.perf_counter()
         model = util.library_call(DictionaryLearning, args.atoms, alpha=args.alpha,
                                   max_iter=args.max_iter, random_state=args.seed)
@@ -178,31 +179,5 @@ def _pictures(atoms, usage, lasso, what, args, out) -> dict[str, str]:
         atoms[order], [f"used by {usage[k]}" for k in order], out / "sparse_atoms.png",
         f"{len(atoms)} atoms learned from {what}, alpha {args.alpha:g} (most used first; "
         f"red > 0 > blue)", cmap="RdBu_r", symmetric=True, columns=8))}
-    files["ISTA vs FISTA"] = str(plot_gaps(lasso, out / "sparse_lasso.png"))
+    files["ISTA vs FISTA"] = str(plot_gaps(lasso, out / "sparse_lasso.png", LASSO_SHAPE))
     return files
-
-
-def plot_gaps(lasso: dict, path):
-    """F(x_k) - F* per iteration for ISTA and FISTA on a log scale, with their guarantees."""
-    from ..plots import _figure, _save
-
-    fig = _figure(7, 4.5)
-    ax = fig.add_subplot()
-    colours = {"ISTA": "tab:blue", "FISTA": "tab:orange"}
-    for name, gap in lasso["gaps"].items():
-        k = np.arange(len(gap))
-        shown = np.where(gap > 0, gap, np.nan)  # F* reached to rounding: no point on a log scale
-        ax.semilogy(k, shown, color=colours[name], label=name)
-        kk = k[1:]
-        bound = (lasso["bounds"][name] / (2 * kk) if name == "ISTA"
-                 else lasso["bounds"][name] / (kk + 1) ** 2)
-        rule = "L||x*||²/(2k)" if name == "ISTA" else "2L||x*||²/(k+1)²"
-        ax.semilogy(kk, bound, "--", color=colours[name], alpha=0.6, label=f"{name} bound {rule}")
-    m, n = LASSO_SHAPE
-    ax.set_xlabel("iteration k")
-    ax.set_ylabel("F(x_k) - F*")
-    ax.set_title(f"Lasso, A {m}x{n} with correlated columns, lam = {lasso['lam']:.3g}",
-                 fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    return _save(fig, path)

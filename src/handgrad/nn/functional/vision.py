@@ -1,4 +1,6 @@
-"""``grid_sample`` and ``affine_grid`` (the spatial transformer of Jaderberg et al. 2015), as
+"""Vision functions, as torch.nn.functional groups them: ``pad``, ``interpolate``,
+``pixel_shuffle``/``pixel_unshuffle``, ``channel_shuffle``, and ``grid_sample`` and
+``affine_grid`` (the spatial transformer of Jaderberg et al. 2015), as
 compositions: the sample at a real-valued location (x, y) is the bilinear blend of the four
 pixels around it,
 
@@ -18,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
-from ..tensor import Tensor, lift
+from ... import ops
+from ...ops.resample import interpolate, translate
+from ...ops.shape import pad
+from ...tensor import Tensor, lift
 
 
 def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:
@@ -97,4 +101,42 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
     return (flat @ t.mT).reshape(n, h, w, 2)
 
 
-__all__ = ["grid_sample", "affine_grid"]
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): channel c r^2 + i r + j goes to pixel (h r + i,
+    w r + j) of channel c (Shi et al. 2016). A reshape and a permutation."""
+    x, r = lift(input), int(upscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-3] % (r * r):
+        raise RuntimeError(f"pixel_shuffle: input of shape {x.shape} needs >= 3 dims and a "
+                           f"channel count divisible by upscale_factor^2 = {r * r}")
+    *lead, c, h, w = x.shape
+    k = len(lead)
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    y = y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """The inverse of pixel_shuffle: (*, C, H r, W r) -> (*, C r^2, H, W)."""
+    x, r = lift(input), int(downscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-1] % r or x.shape[-2] % r:
+        raise RuntimeError(f"pixel_unshuffle: input of shape {x.shape} needs >= 3 dims and "
+                           f"height and width divisible by downscale_factor = {r}")
+    *lead, c, h, w = x.shape
+    k = len(lead)
+    y = x.reshape(*lead, c, h // r, r, w // r, r)
+    y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, g * m, ...) -> channels reordered (g, m) -> (m, g) (ShuffleNet, Zhang et al. 2018)."""
+    x = lift(input)
+    n, c = x.shape[:2]
+    if c % groups:
+        raise ValueError(f"channel_shuffle: {c} channels are not divisible into {groups} groups")
+    rest = x.shape[2:]
+    return x.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(n, c, *rest)
+
+
+__all__ = ["pad", "interpolate", "translate", "pixel_shuffle", "pixel_unshuffle",
+           "channel_shuffle", "grid_sample", "affine_grid"]

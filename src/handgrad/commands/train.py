@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 
 from ..models import MODELS
-from .job import DATASETS, DEFAULT_LR, OPTIMIZERS, SCHEDULES
-from .._cli_util import positive_float as _positive_float
-from .._cli_util import positive_int as _positive_int
-
-
+from ..train.job import DATASETS, DEFAULT_LR, OPTIMIZERS, SCHEDULES
+from .common import CommandError, output_error, output_folder
+from .common import positive_float as _positive_float
+from .common import positive_int as _positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,9 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CommandError
-    from .job import JobError, TrainConfig, format_report
-    from .job import run as run_job
+    from ..train.job import JobError, TrainConfig, format_report
+    from ..train.job import run as run_job
 
     cfg = TrainConfig(
         model=args.model, data=args.data, optimizer=args.optimizer, lr=args.lr,
@@ -63,9 +61,17 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume, stop_after=args.stop_after, overwrite=args.overwrite,
         progress=not args.quiet, plots=not args.no_plots, limit=args.limit, threads=args.threads,
     )
+    out = output_folder(args.out)
     try:
         report = run_job(cfg)
     except JobError as e:
         raise CommandError(str(e)) from None
+    except FloatingPointError as e:  # a diverging loss: the library's message says what to do
+        raise CommandError(str(e)) from None
+    except OSError as e:
+        err = output_error(out, e)
+        if err is None:
+            raise
+        raise err from None
     print(format_report(report))
     return 0

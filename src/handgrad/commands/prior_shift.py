@@ -26,7 +26,10 @@ import time
 
 import numpy as np
 
-from .. import _cli_util as util
+from ..calibration.plots import plot_priors
+from ..threads import limit_threads
+from . import common as util
+from .common import CommandError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,9 +108,7 @@ def resample(labels: np.ndarray, prior: np.ndarray, size: int,
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CommandError
-    from ..train.job import blas_threads
-    from .prior_shift import adjust_to_prior, estimate_prior_em
+    from ..calibration.prior_shift import adjust_to_prior, estimate_prior_em
 
     out = util.output_folder(args.out)
     x_train, y_train, _ = util.load_images(args.data, "train")
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"class {missing[0]} of {args.data} has no example in the training or "
                            f"test split")
 
-    with blas_threads(1):
+    with limit_threads(1):
         started = time.perf_counter()
         model, loss = train_classifier(x_train, y_train, classes, args.steps, args.lr,
                                        args.weight_decay, args.seed)
@@ -178,27 +179,3 @@ def run(args: argparse.Namespace) -> int:
               "prior_error": error}
     util.write_report(out, "prior_shift.json", report, files)
     return 0
-
-
-def plot_priors(train_prior: np.ndarray, true_prior: np.ndarray, estimated: np.ndarray, path,
-                title: str):
-    """Grouped bars per class: the training prior, the true new prior and the EM estimate."""
-    from ..plots import _figure, _save
-
-    k = len(true_prior)
-    fig = _figure(max(6.0, 0.7 * k + 2), 4.5)
-    ax = fig.add_subplot()
-    width = 0.27
-    positions = np.arange(k)
-    for i, (values, label, colour) in enumerate((
-            (train_prior, "training prior p(y)", "0.7"),
-            (true_prior, "true new prior p*(y)", "tab:blue"),
-            (estimated, "EM estimate", "tab:orange"))):
-        ax.bar(positions + (i - 1) * width, values, width, label=label, color=colour)
-    ax.set_xticks(positions, [str(c) for c in range(k)])
-    ax.set_xlabel("class")
-    ax.set_ylabel("prior probability")
-    ax.set_title(title, fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend()
-    return _save(fig, path)

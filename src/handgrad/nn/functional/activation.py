@@ -1,0 +1,176 @@
+"""Activation functions (``F.relu``, ``F.gelu``, ...). The fused ones (relu, sigmoid, tanh,
+softplus, softmax, log_softmax) are primitives in ``handgrad.ops``; the rest are compositions
+whose gradients are those of where, clamp, exp and tanh. Behaviour at kinks follows PyTorch."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ... import ops
+from ...ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
+from ...tensor import Tensor, lift
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope x otherwise (the slope applies at 0, as in PyTorch)."""
+    return ops.where(input > 0, input, input * negative_slope)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2; ``approximate='tanh'``
+    uses 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2 / math.pi)
+        return input * 0.5 * (tanh(inner) + 1)
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return input * 0.5 * (ops.erf(input * (1 / math.sqrt(2))) + 1)
+
+
+def silu(input: Tensor) -> Tensor:
+    """x sigmoid(x), a primitive (``ops.elementwise.Silu``)."""
+    return ops.silu(input)
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, alpha (e^x - 1) otherwise. The exponential branch reads x only where it is
+    selected (0 elsewhere), so its unselected gradient is an exact 0 even at x = +inf; a NaN
+    takes that branch and gets a NaN gradient, as in torch."""
+    x = lift(input)
+    pos = x > 0
+    return ops.where(pos, x, ops.expm1(ops.where(pos, 0.0, x)) * alpha)  # expm1: exact near 0
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    return -softplus(-input, threshold=float("inf"))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]. Gradient g strictly inside, 0 on the boundaries, outside
+    and at NaN (torch's hardtanh_backward, unlike clamp's which passes on the boundaries).
+    Selected, so an infinite g outside gives 0."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val={min_val} must not exceed max_val={max_val}")
+    x = lift(input)
+    inside = (x > min_val) & (x < max_val)  # a NaN is not inside: gradient 0, value NaN (torch)
+    return ops.where(inside, x, ops.clamp(x, min_val, max_val).detach())
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale (x for x > 0, alpha (e^x - 1) otherwise) with the constants of Klambauer et al.
+    (2017) that make zero mean and unit variance a fixed point."""
+    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha (e^(x / alpha) - 1) otherwise (continuously differentiable at 0); see
+    ``elu`` for the branch that reads x only where selected."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0")
+    x = lift(input)
+    pos = x > 0
+    return ops.where(pos, x, ops.expm1(ops.where(pos, 0.0, x) / alpha) * alpha)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return input / (input.abs() + 1)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between. Gradient g / 6 strictly
+    between -3 and 3, else 0 (a NaN included), as torch's hardsigmoid_backward."""
+    x = lift(input)
+    inside = (x > -3) & (x < 3)
+    return ops.where(inside, x * (1 / 6) + 0.5, (ops.clamp(x, -3.0, 3.0) / 6 + 0.5).detach())
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6 (Howard et al. 2019): 0 up to -3, x from 3, x (x + 3) / 6 between.
+    The branches and their boundaries are torch's (gradient 0 at -3, 1 at 3; a NaN takes x), so
+    the gradients match on them (a NaN takes the middle: NaN gradient). The middle branch reads x only where selected, so its unselected
+    gradient is an exact 0 even at +-inf."""
+    x = lift(input)
+    low, mid = x <= -3, ((x > -3) & (x < 3)) | ops.isnan(x)  # NaN: NaN value and gradient
+    xm = ops.where(mid, x, 0.0)
+    # up to -3 the value is x * 0 (NaN at -inf, as torch) with gradient 0 (detached)
+    return ops.where(low, (x * 0.0).detach(), ops.where(mid, xm * (xm + 3) / 6, x))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x)) (Misra 2019)."""
+    return input * tanh(softplus(input))
+
+
+def softmin(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+    """softmax(-x) along ``dim``."""
+    return softmax(-lift(input), dim, dtype)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - tanh(input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """The soft-thresholding operator, the proximal map of lambd |x| (see hg.sparse):
+    x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+    x = lift(input)
+    # inside [-lambd, lambd] and at NaN: the value x * 0 (0, or NaN) with gradient 0, as torch
+    return ops.where(x > lambd, x - lambd, ops.where(x < -lambd, x + lambd, (x * 0.0).detach()))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0 (a NaN stays NaN with gradient 0, as in torch)."""
+    x = lift(input)
+    return ops.where((x > lambd) | (x < -lambd), x, (x * 0.0).detach())
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value (a NaN stays NaN, as in torch)."""
+    x = lift(input)
+    return ops.where(x <= threshold, value, x)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit (Dauphin et al. 2017): a sigmoid(b), with a and b the two halves of the
+    input along ``dim``."""
+    x = lift(input)
+    n = x.shape[dim] if x.ndim else 0
+    if n % 2:
+        raise RuntimeError(f"glu: halving dimension {dim} of shape {x.shape} needs an even size, "
+                           f"got {n}")
+    a, b = ops.chunk(x, 2, dim)
+    return a * sigmoid(b)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """max(0, x) + weight min(0, x), with one slope or one per channel (dim 1)."""
+    x, w = lift(input), lift(weight)
+    if w.numel() != 1:
+        c = x.shape[1] if x.ndim >= 2 else x.shape[0] if x.ndim else 1
+        if w.numel() != c:
+            raise RuntimeError(f"prelu: {w.numel()} slopes for an input of shape {x.shape} "
+                               f"(expected 1 or {c}, the channel count)")
+        w = w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else w
+    return ops.relu(x) - ops.relu(-x) * w
+
+
+__all__ = [
+    "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "gelu", "silu", "elu", "logsigmoid",
+    "softmax", "log_softmax", "hardtanh", "relu6", "selu", "celu", "softsign", "hardsigmoid",
+    "hardswish", "mish", "softmin", "tanhshrink", "softshrink", "hardshrink", "threshold", "glu",
+    "prelu",
+]

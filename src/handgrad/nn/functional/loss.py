@@ -1,0 +1,306 @@
+"""Losses as functions (``F.nll_loss``, ``F.cross_entropy``, ...), with PyTorch's names,
+signatures, defaults and reductions. Compositions of primitives (``NllLoss`` the fused one), so
+their gradients (and second derivatives) come from the primitives' hand-derived rules."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ... import ops
+from ...ops import log_softmax, softplus
+from ...ops.loss import NllLoss
+from ...tensor import Tensor, lift
+from .distance import pairwise_distance
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _same_shape(op: str, input: Tensor, target: Tensor) -> None:
+    if input.shape != target.shape:
+        raise ValueError(
+            f"{op}: target shape {target.shape} must equal input shape {input.shape}"
+        )
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of the target classes: -w[y_n] input[n, y_n]; ``mean`` divides by
+    the sum of the weights of the non-ignored targets (PyTorch's convention)."""
+    x, y = lift(input), lift(target)
+    if y._data.dtype.kind not in "iu":
+        raise RuntimeError(f"nll_loss: target must hold class indices (int64), got {y.dtype}")
+    unbatched = x.ndim == 1
+    if unbatched:
+        x, y = x.unsqueeze(0), y.reshape(1)
+    if x.ndim < 2 or y.shape != (x.shape[0],) + x.shape[2:]:
+        raise ValueError(
+            f"nll_loss: expected target of shape {(x.shape[0],) + x.shape[2:]} for input of shape "
+            f"{x.shape}, got {y.shape}"
+        )
+    c = x.shape[1]
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    yy = y._data
+    lo, hi = (int(yy.min()), int(yy.max())) if yy.size else (0, 0)
+    ignored = None
+    if lo <= ignore_index <= hi:
+        keep = yy != ignore_index
+        ignored = ~keep
+        yy = np.where(keep, yy, 0)
+        lo, hi = (int(yy.min()), int(yy.max())) if yy.size else (0, 0)
+        w = keep.astype(x.dtype)
+    else:
+        w = None  # every target counts with weight 1: the common case, kept cheap
+    if lo < 0 or hi >= c:
+        raise IndexError(f"nll_loss: target {hi if hi >= c else lo} is out of bounds for {c} classes")
+    if weight is not None:
+        cw = lift(weight)._data.astype(x.dtype)[yy]
+        w = cw if w is None else w * cw
+    if yy.ndim == 1:
+        index = (np.arange(len(yy)), yy)  # (n, y_n): the target class of each example
+    else:
+        grids = np.indices(yy.shape, sparse=True)
+        index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...)
+    total = float(yy.size) if w is None else float(w.sum())
+    scale = 1.0 if reduction != "mean" else (1.0 / total if total else float("nan"))
+    out = NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction,
+                        ignored=ignored)
+    return out.reshape(()) if unbatched and reduction == "none" else out
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of softmax(input) along dim 1 with class-index or class-probability targets:
+    nll_loss(log_softmax(input, 1), target). Its gradient with respect to the logits is
+    softmax(input) - onehot(target), obtained here from the log_softmax and gather rules."""
+    x, y = lift(input), lift(target)
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    dim = 1 if x.ndim >= 2 else 0
+    logp = log_softmax(x, dim)
+    c = x.shape[dim]
+    wt = None if weight is None else lift(weight, x)
+    if y._data.dtype.kind == "f":  # class probabilities
+        _same_shape("cross_entropy", x, y)
+        if label_smoothing:
+            y = y * (1 - label_smoothing) + label_smoothing / c
+        terms = logp * y if wt is None else logp * y * _class_view(wt, x.ndim)
+        return _reduce("cross_entropy", -terms.sum(dim), reduction)
+    nll = nll_loss(logp, y, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return nll
+    kept = y._data != ignore_index
+    keep = Tensor._wrap(kept.astype(x.dtype))
+    wl = logp if wt is None else logp * _class_view(wt, x.ndim)
+    # an ignored row is selected out (its logits may be -inf padding: 0 * NaN would be NaN)
+    smooth = ops.where(Tensor._wrap(kept if x.ndim >= 2 else kept.reshape(())), -wl.sum(dim), 0.0)
+    if reduction == "mean":
+        if wt is None:
+            denom = float(keep._data.sum())
+        else:
+            yy = np.where(keep._data > 0, y._data, 0)
+            denom = float((wt._data[yy] * keep._data).sum())
+        # every target ignored: the loss is NaN (0/0) and the gradient 0, as in PyTorch
+        smooth = smooth.sum() / denom if denom else smooth.sum() * 0.0 + float("nan")
+    else:
+        smooth = _reduce("cross_entropy", smooth, reduction)
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
+
+
+def _class_view(w: Tensor, ndim: int) -> Tensor:
+    return w.reshape((-1,) + (1,) * (ndim - 2)) if ndim >= 2 else w
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """(input - target)^2, averaged (or summed)."""
+    x, y = lift(input), lift(target, lift(input))
+    d = x - y
+    return _reduce("mse_loss", d * d, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    x, y = lift(input), lift(target, lift(input))
+    return _reduce("l1_loss", (x - y).abs(), reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """-[p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] with p = pos_weight, written as
+    (1 - y) x + (1 + (p - 1) y) softplus(-x): no log of a probability, so no overflow.
+    Its gradient in x is sigmoid(x) - y (for p = 1)."""
+    x, y = lift(input), lift(target, lift(input))
+    _same_shape("binary_cross_entropy_with_logits", x, y)
+    sp = softplus(-x, threshold=float("inf"))
+    if pos_weight is not None:
+        loss = (1 - y) * x + (1 + (lift(pos_weight, x) - 1) * y) * sp
+    else:
+        loss = (1 - y) * x + sp
+    if weight is not None:
+        loss = loss * lift(weight, x)
+    return _reduce("binary_cross_entropy_with_logits", loss, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """-[y log p + (1 - y) log(1 - p)], each log clamped at -100 as in PyTorch."""
+    p, y = lift(input), lift(target, lift(input))
+    _same_shape("binary_cross_entropy", p, y)
+    if p._data.size and (p._data.min() < 0 or p._data.max() > 1):
+        raise RuntimeError("binary_cross_entropy: all elements of input should be in [0, 1]")
+    loss = -(y * ops.clamp(ops.log(p), min=-100.0) + (1 - y) * ops.clamp(ops.log(1 - p), min=-100.0))
+    if weight is not None:
+        loss = loss * lift(weight, p)
+    return _reduce("binary_cross_entropy", loss, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """KL(target || q) with ``input`` = log q: target (log target - input), 0 where target = 0.
+    ``reduction='batchmean'`` divides the sum by the batch size (the true KL per example);
+    ``'mean'`` divides by the number of elements, as PyTorch does."""
+    x, t = lift(input), lift(target, lift(input))
+    if log_target:
+        terms = t.exp() * (t - x)
+    else:  # torch's form: xlogy(t, t) - t x (a NaN or inf input gives NaN even where t = 0)
+        terms = ops.xlogy(t, t) - t * x
+    if reduction == "batchmean":
+        return terms.sum() / (x.shape[0] if x.ndim else 1)
+    return _reduce("kl_div", terms, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta for |d| < beta, |d| - 0.5 beta otherwise (d = input - target); beta = 0
+    is the L1 loss."""
+    x, y = lift(input), lift(target, lift(input))
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    d = (x - y).abs()
+    if beta == 0:
+        return _reduce("smooth_l1_loss", d, reduction)
+    near = d < beta
+    dn = ops.where(near, d, 0.0)  # the quadratic reads d only where selected (finite gradient)
+    return _reduce("smooth_l1_loss", ops.where(near, dn * dn * (0.5 / beta), d - 0.5 * beta),
+                   reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
+    """0.5 d^2 for |d| <= delta, delta (|d| - 0.5 delta) otherwise: delta * smooth_l1(beta =
+    delta)."""
+    x, y = lift(input), lift(target, lift(input))
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    d = (x - y).abs()
+    near = d <= delta
+    dn = ops.where(near, d, 0.0)  # the quadratic reads d only where selected (finite gradient)
+    return _reduce("huber_loss", ops.where(near, dn * dn * 0.5, (d - 0.5 * delta) * delta),
+                   reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x)) for labels y in {-1, 1}."""
+    x = lift(input)
+    return _reduce("soft_margin_loss", softplus(-x * lift(target, x)), reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, -y (x1 - x2) + margin), clamped as torch (clamp_min: a NaN gets no gradient)."""
+    a = lift(input1)
+    return _reduce("margin_ranking_loss",
+                   ops.clamp(-lift(target, a) * (a - lift(input2, a)) + margin, min=0.0),
+                   reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         reduction: str = "mean") -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1."""
+    x = lift(input)
+    y = lift(target, x)
+    return _reduce("hinge_embedding_loss",
+                   ops.where(y == 1, x, 0.0)
+                   + ops.where(y == -1, ops.clamp(margin - x, min=0.0), 0.0),
+                   reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
+    a, b = lift(input1), lift(input2)
+    eps = 1e-12  # torch's epsilon inside the norms of this loss
+    cos = (a * b).sum(-1) / ops.sqrt(((a * a).sum(-1) + eps) * ((b * b).sum(-1) + eps))
+    y = lift(target, cos)
+    return _reduce("cosine_embedding_loss",
+                   ops.where(y == 1, 1 - cos, 0.0) + ops.where(y == -1, ops.relu(cos - margin),
+                                                               0.0), reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                        reduction: str = "mean") -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) with d the pairwise p-distance (``swap``: the smaller
+    of d(a, n) and d(p, n))."""
+    a, pos, neg = lift(anchor), lift(positive), lift(negative)
+    d_ap = pairwise_distance(a, pos, p, eps)
+    d_an = pairwise_distance(a, neg, p, eps)
+    if swap:
+        d_an = ops.minimum(d_an, pairwise_distance(pos, neg, p, eps))
+    return _reduce("triplet_margin_loss", ops.relu(d_ap - d_an + margin), reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     eps: float = 1e-8, reduction: str = "mean") -> Tensor:
+    """The negative log-likelihood of a Poisson count y with rate e^x (log_input) or x:
+    e^x - y x, or x - y log(x + eps); ``full`` adds Stirling's y log y - y + log(2 pi y) / 2
+    for y > 1."""
+    x = lift(input)
+    y = lift(target, x)
+    loss = ops.exp(x) - y * x if log_input else x - y * ops.log(x + eps)
+    if full:
+        yd = y.detach()
+        safe = ops.where(yd > 1, yd, 1.0)
+        stirling = safe * ops.log(safe) - safe + 0.5 * ops.log(safe * (2 * math.pi))
+        loss = loss + ops.where(yd > 1, stirling, 0.0)
+    return _reduce("poisson_nll_loss", loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """(log max(var, eps) + (x - y)^2 / max(var, eps)) / 2 (+ log(2 pi) / 2 with ``full``):
+    the negative log-likelihood of y under N(x, var), the variance clamped away from 0."""
+    x = lift(input)
+    y, v = lift(target, x), lift(var, x)
+    if np.any(v._data < 0):
+        raise ValueError("gaussian_nll_loss: var has negative entries")
+    if v.ndim == x.ndim - 1 or (v.shape != x.shape and v.shape[-1:] != (1,) and v.ndim < x.ndim):
+        v = v.unsqueeze(-1)
+    vc = ops.clamp(v, min=eps)
+    loss = (ops.log(vc) + (x - y) * (x - y) / vc) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce("gaussian_nll_loss", loss, reduction)
+
+
+__all__ = [
+    "nll_loss", "cross_entropy", "mse_loss", "l1_loss", "binary_cross_entropy_with_logits",
+    "binary_cross_entropy", "kl_div", "smooth_l1_loss", "huber_loss", "soft_margin_loss",
+    "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
+    "poisson_nll_loss", "gaussian_nll_loss",
+]

@@ -1,0 +1,565 @@
+"""Generate, run, compare, shrink and classify fuzz programs.
+
+A program is a starting value ``x`` and a chain of 3-8 operations from ``ops.OPS``. It is
+generated against torch (an operation torch refuses is drawn again), then run in both libraries:
+forward value, gradient of ``sum(out * g)`` with respect to every leaf (``x`` and the float
+operands ``w``), and the gradient of ``sum(grad * v)`` (second derivatives), for random ``g``, ``v``.
+
+A mismatch is shrunk to one operation: each step is re-run alone on torch's own input to that
+step and with torch's own upstream gradient, and the step whose local result differs is the
+culprit. Its class:
+
+  (a) ``kink``: a kink or tie convention. The mismatch vanishes when the inputs are perturbed a
+      little, and handgrad's value lies between the values torch takes at the perturbed points
+      (a valid one-sided derivative or tie split, never a NaN torch does not give).
+  (b) ``accepted``: a difference listed in ``accepted.py`` (and ``docs/differences.md``), or
+      torch gives inf/NaN from finite inputs where handgrad gives a finite value.
+  (c) ``defect``: anything else, including valid input that handgrad refuses.
+
+A mismatch no single step shows, in float32, that disappears when the whole program is re-run in
+float64 is float32 rounding amplified by the program (``rounding``), not a defect.
+"""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+import handgrad as hg
+import handgrad.nn.functional as hF
+
+from . import accepted
+from .ops import BY_NAME, NAMES
+from .values import MODES, make_values, random_shape
+
+GRAD_KEYS = ("w", "wb", "wlo", "whi")
+MAX_NUMEL = 4000
+
+
+class _Lib:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name == "torch":
+            import torch.nn.functional as tF
+
+            self.T, self.F = torch, tF
+        else:
+            self.T, self.F = hg, hF
+
+    def is_tensor(self, v: Any) -> bool:
+        return isinstance(v, torch.Tensor if self.name == "torch" else hg.Tensor)
+
+    def c(self, v: Any) -> Any:
+        if v is None or self.is_tensor(v):
+            return v
+        return self.T.tensor(np.array(v))
+
+    def leaf(self, a: np.ndarray) -> Any:
+        return self.T.tensor(np.array(a), requires_grad=True)
+
+    def grad(self, out, inputs, g=None, create_graph=False, retain_graph=None):
+        if self.name == "torch":
+            return torch.autograd.grad(out, inputs, g, create_graph=create_graph,
+                                       retain_graph=retain_graph, allow_unused=True)
+        return hg.grad(out, inputs, g, create_graph=create_graph, retain_graph=retain_graph,
+                       allow_unused=True)
+
+    @staticmethod
+    def np(t: Any) -> np.ndarray | None:
+        if t is None:
+            return None
+        if isinstance(t, torch.Tensor):
+            return t.detach().numpy(force=True).copy()
+        return np.array(t.detach().numpy())
+
+
+TORCH, HG = _Lib("torch"), _Lib("handgrad")
+
+
+@dataclass
+class Val:
+    """What a generator sees of the current value."""
+    shape: tuple
+    dtype_np: np.dtype
+    mode: str
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.dtype_np
+
+
+@dataclass
+class Program:
+    seed: int
+    dtype: str
+    mode: str
+    x: np.ndarray
+    steps: list = field(default_factory=list)
+
+    def describe(self) -> str:
+        lines = [f"seed={self.seed} dtype={self.dtype} mode={self.mode} x.shape={self.x.shape}"]
+        for name, p in self.steps:
+            lines.append(f"  {name}({_fmt_params(p)})")
+        return "\n".join(lines)
+
+
+def _fmt_params(p: dict) -> str:
+    out = []
+    for k, v in p.items():
+        if isinstance(v, np.ndarray):
+            out.append(f"{k}=array{v.shape}" if v.size > 6 else f"{k}={np.array2string(v, precision=4)}")
+        else:
+            out.append(f"{k}={v!r}")
+    return ", ".join(out)
+
+
+def generate(seed: int) -> Program:
+    r = np.random.default_rng(seed)
+    dtype = np.dtype(str(r.choice(["float32", "float64"])))
+    mode = str(r.choice(MODES, p=[0.4, 0.2, 0.15, 0.25]))
+    x = make_values(r, random_shape(r), dtype, mode)
+    prog = Program(seed, dtype.name, mode, x)
+    cur = torch.tensor(x)
+    n = int(r.integers(3, 9))
+    for _ in range(80):
+        if len(prog.steps) >= n:
+            break
+        name = str(r.choice(NAMES))
+        gen, fn = BY_NAME[name]
+        try:
+            p = gen(r, Val(tuple(cur.shape), dtype, mode))
+        except (ValueError, IndexError, ZeroDivisionError):
+            continue
+        if p is None:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = fn(TORCH, cur, **_convert(TORCH, p, []))
+        except Exception:  # noqa: BLE001 - torch refuses: not a valid program, draw again
+            continue
+        if not isinstance(out, torch.Tensor) or not out.dtype.is_floating_point:
+            continue
+        if out.numel() > MAX_NUMEL or out.dtype != cur.dtype:
+            continue
+        prog.steps.append((name, p))
+        cur = out.detach()
+    return prog
+
+
+def _convert(L: _Lib, p: dict, leaves: list) -> dict:
+    kw = {}
+    for k, v in p.items():
+        if isinstance(v, np.ndarray):
+            if k in GRAD_KEYS and v.dtype.kind == "f":
+                t = L.leaf(v)
+                leaves.append(t)
+            else:
+                t = L.c(v)
+            kw[k] = t
+        else:
+            kw[k] = v
+    return kw
+
+
+@dataclass
+class Result:
+    out: Any = None
+    grads: list | None = None
+    grads2: list | None = None
+    inter: list | None = None  # torch only: every step's input and upstream gradient
+    error: str | None = None
+
+
+def run(L: _Lib, x: np.ndarray, steps: list, g: np.ndarray | None = None, seed: int = 0,
+        trace: bool = False) -> Result:
+    """Run ``steps`` on ``x``; ``g`` is the upstream gradient (random if None)."""
+    res = Result()
+    r = np.random.default_rng(seed + 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            leaves = [L.leaf(x)]
+            cur, inputs = leaves[0], []
+            for name, p in steps:
+                inputs.append(cur)
+                cur = BY_NAME[name][1](L, cur, **_convert(L, p, leaves))
+            res.out = L.np(cur)
+            if g is None:
+                g = r.standard_normal(res.out.shape).astype(res.out.dtype)
+            gt = L.c(g)
+            if not getattr(cur, "requires_grad", False):
+                res.grads = [None] * len(leaves)
+                res.grads2 = [None] * len(leaves)
+                return res
+            grads = L.grad(cur, leaves, gt, create_graph=True)
+            res.grads = [L.np(a) for a in grads]
+            if trace:
+                needed = [t for t in inputs if t.requires_grad]
+                ups = L.grad(cur, needed, gt, retain_graph=True) if needed else []
+                it = iter(ups)
+                res.inter = [(L.np(t), L.np(next(it)) if t.requires_grad else None) for t in inputs]
+                # each step's upstream gradient is the gradient at the next step's input
+                res.inter = [(res.inter[i][0], res.inter[i + 1][1] if i + 1 < len(inputs) else g)
+                             for i in range(len(inputs))]
+            terms = [(a * L.c(r.standard_normal(tuple(a.shape)).astype(L.np(a).dtype))).sum()
+                     for a in grads if a is not None and a.requires_grad]
+            if not terms:
+                res.grads2 = [None] * len(leaves)
+                return res
+            s = terms[0]
+            for t in terms[1:]:
+                s = s + t
+            try:
+                res.grads2 = [L.np(a) for a in L.grad(s, leaves)]
+            except RuntimeError as e:
+                if L.name != "torch" or "not implemented" not in str(e):
+                    raise
+                res.grads2 = "unavailable"  # torch has no second derivative here: compare the rest
+    except Exception as e:  # noqa: BLE001 - the fuzzer reports it
+        res.error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        res.tb = traceback.format_exc(limit=-3)
+    return res
+
+
+def tolerance(dtype: str) -> float:
+    return 2e-3 if dtype == "float32" else 1e-7
+
+
+def bad_positions(h: np.ndarray | None, t: np.ndarray | None, rtol: float,
+                  floor: float = 0.0) -> np.ndarray | str | None:
+    """Mismatching positions (a bool array), a string for a shape/dtype mismatch, None if equal.
+    A missing gradient counts as zeros."""
+    if h is None and t is None:
+        return None
+    if h is None:
+        h = np.zeros_like(t)
+    if t is None:
+        t = np.zeros_like(h)
+    h, t = np.asarray(h), np.asarray(t)
+    if h.shape != t.shape:
+        return f"shape {h.shape} vs torch {t.shape}"
+    if h.dtype != t.dtype:
+        return f"dtype {h.dtype} vs torch {t.dtype}"
+    h64, t64 = h.astype(np.float64), t.astype(np.float64)
+    fin = np.isfinite(t64)
+    scale = max(float(np.abs(t64[fin]).max()) if fin.any() else 1.0, floor)
+    with np.errstate(invalid="ignore", over="ignore"):
+        close = np.abs(h64 - t64) <= rtol * np.abs(t64) + rtol * 1e-2 * scale + 1e-300
+        same = (h64 == t64) | (np.isnan(h64) & np.isnan(t64))
+    bad = ~(close | same)
+    return bad if bad.any() else None
+
+
+def compare(h: Result, t: Result, rtol: float, g: np.ndarray | None = None) -> list:
+    """The differences between two runs: (what, which leaf, positions). Gradients are compared
+    with an absolute floor proportional to the upstream gradient ``g`` (a gradient that cancels
+    to ~0 carries rounding noise of that size)."""
+    floor = 1.0
+    if g is not None and g.size:
+        fin = np.abs(g[np.isfinite(g)])
+        floor = float(fin.max()) if fin.size else 1.0
+    if t.error:
+        return []
+    if h.error:
+        return [("error", 0, h.error)]
+    diffs = []
+    b = bad_positions(h.out, t.out, rtol)
+    if b is not None:
+        return [("forward", 0, b)]
+    for what, hs, ts in (("grad", h.grads, t.grads), ("grad2", h.grads2, t.grads2)):
+        if isinstance(ts, str):
+            continue
+        for i, (a, c) in enumerate(zip(hs or [], ts or [])):
+            b = bad_positions(a, c, rtol * (5 if what == "grad2" else 1), floor)
+            if b is not None:
+                diffs.append((what, i, b))
+        if diffs:
+            return diffs
+    return diffs
+
+
+@dataclass
+class Finding:
+    cls: str  # kink, accepted, rounding, defect
+    what: str  # error, forward, grad, grad2
+    op: str | None
+    params: dict | None
+    x: np.ndarray | None
+    detail: str
+    program: Program
+    reason: str = ""
+
+    def key(self) -> tuple:
+        return (self.cls, self.what, self.op or "<program>")
+
+    def repro(self) -> str:
+        if self.op is None:
+            return self.program.describe()
+        x = self.x
+        xs = np.array2string(x, precision=4, threshold=24, edgeitems=2) if x is not None else "?"
+        return (f"{self.op}({_fmt_params(self.params)}) on x (shape {x.shape}, {x.dtype}) = {xs}"
+                f"\n    {self.what}: {self.detail}")
+
+
+ZERO_GRADIENT_OPS = ("trunc", "floor", "sign", "frac")  # frac = x - trunc(x)
+
+
+def check(prog: Program) -> list[Finding]:
+    """Run a program in both libraries; shrink and classify every mismatch."""
+    t = run(TORCH, prog.x, prog.steps, seed=prog.seed, trace=True)
+    if t.error:
+        return []
+    h = run(HG, prog.x, prog.steps, seed=prog.seed)
+    diffs = compare(h, t, tolerance(prog.dtype))
+    if not diffs:
+        return []
+    what = diffs[0][0]
+    found = localise(prog, t, what, diffs[0])
+    if found.op is None and found.cls == "defect":
+        found = _whole_program(prog, h, t, diffs[0]) or found
+    return [found]
+
+
+def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding | None:
+    """A mismatch no single step shows, explained by an accepted difference of the whole run."""
+    what, i, b = diff
+    if isinstance(b, str) or what == "forward":
+        return None
+    hv, tv = _values(h, what, i), _values(t, what, i)
+    hv = np.zeros(b.shape) if hv is None else hv
+    tv = np.zeros(b.shape) if tv is None else tv
+    if _program_ill_conditioned(prog, t, what, i, b, hv, tv):
+        return Finding("rounding", what, None, None, None, _detail(diff), prog,
+                       "within torch's own rounding noise (whole program, inputs moved by ulps)")
+    if i == 0:  # the program's input: the element-wise rules apply to it as to one step's
+        reason = accepted.match("<program>", {}, prog.x, what, hv, tv, b)
+        if reason:
+            return Finding("accepted", what, None, None, None, _detail(diff), prog, reason)
+    with np.errstate(invalid="ignore"):
+        if (~np.isfinite(hv[b]) & ~np.isfinite(tv[b])).all():
+            return Finding("accepted", what, None, None, None, _detail(diff), prog,
+                           "nonfinite_either_way")
+        nan_inside = any(xk is not None and xk.dtype.kind == "f" and np.isnan(xk).any()
+                         for xk, _ in (t.inter or []))
+        if nan_inside and (hv[b] == 0).all() and np.isnan(tv[b]).all():
+            # a NaN inside the program reaches torch's gradient through a zero derivative
+            # (multiplied: 0 * NaN); handgrad's selecting backwards keep the exact 0
+            return Finding("accepted", what, None, None, None, _detail(diff), prog,
+                           "torch_multiplies_by_mask")
+        if any(n in ZERO_GRADIENT_OPS for n, _ in prog.steps) and (hv[b] == 0).all() and \
+                ((tv[b] == 0) | np.isnan(tv[b])).all():
+            return Finding("accepted", what, None, None, None, _detail(diff), prog,
+                           "zero_gradient_ops_are_constants")
+    return None
+
+
+def _local(x, step, g, seed, dtype):
+    t = run(TORCH, x, [step], g=g, seed=seed)
+    h = run(HG, x, [step], g=g, seed=seed)
+    return h, t, compare(h, t, tolerance(dtype), g)
+
+
+def _upstream(t: Result, k: int) -> np.ndarray | None:
+    g = t.inter[k][1] if t.inter else None
+    return g
+
+
+def localise(prog: Program, t: Result, what: str, diff: tuple) -> Finding:
+    steps = prog.steps
+    inter = t.inter or []
+    if not inter:  # torch's output does not require grad: recompute the inputs of each step
+        cur, inter = prog.x, []
+        for s in steps:
+            inter.append((cur, None))
+            cur = run(TORCH, cur, [s], seed=prog.seed).out
+    order = range(len(steps)) if what in ("error", "forward") else reversed(range(len(steps)))
+    for k in order:
+        x_k, g_k = inter[k]
+        if x_k is None:
+            continue
+        if g_k is None and what in ("grad", "grad2"):
+            continue
+        h, tt, diffs = _local(x_k, steps[k], g_k, prog.seed, prog.dtype)
+        if tt.error:
+            continue
+        mine = [d for d in diffs if d[0] == what] or diffs
+        if mine:
+            return classify(prog, k, x_k, g_k, h, tt, mine[0])
+    if prog.dtype == "float32":
+        p64 = Program(prog.seed, "float64", prog.mode, prog.x.astype(np.float64),
+                      [(n, {k: (v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32
+                                else v) for k, v in p.items()}) for n, p in steps])
+        h = run(HG, p64.x, p64.steps, seed=prog.seed)
+        t64 = run(TORCH, p64.x, p64.steps, seed=prog.seed)
+        if not compare(h, t64, tolerance("float64")):
+            return Finding("rounding", what, None, None, None, _detail(diff), prog)
+    return Finding("defect", what, None, None, None, "no single step differs: " + _detail(diff), prog)
+
+
+def _detail(diff: tuple) -> str:
+    what, i, b = diff
+    if isinstance(b, str):
+        return f"leaf {i}: {b}"
+    return f"leaf {i}: {int(b.sum())} of {b.size} elements differ"
+
+
+def _sample(h, t, what, i, b, x, g) -> str:
+    """The first mismatching elements: handgrad's and torch's values there."""
+    if isinstance(b, str) or what == "error":
+        return ""
+    hv, tv = _values(h, what, i), _values(t, what, i)
+    out = []
+    for pos in ([()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:3]):
+        pos = tuple(int(p) for p in pos)
+        a = "0" if hv is None else f"{hv[pos]:.6g}"
+        c = "0" if tv is None else f"{tv[pos]:.6g}"
+        extra = f" x={x[pos]:.6g}" if what != "forward" and i == 0 and x.shape == b.shape else ""
+        out.append(f"{pos}: handgrad {a}, torch {c}{extra}")
+    return "; " + "; ".join(out)
+
+
+def _values(res: Result, what: str, i: int):
+    if what == "forward":
+        return res.out
+    arr = (res.grads if what == "grad" else res.grads2) or []
+    return arr[i] if i < len(arr) else None
+
+
+def classify(prog, k, x, g, h, t, diff) -> Finding:
+    what, i, b = diff
+    name, params = prog.steps[k]
+    detail = _detail(diff) + _sample(h, t, what, i, b, x, g)
+    if what == "error":
+        reason = accepted.match(name, params, x, what, h.error, None, None)
+        if reason:
+            return Finding("accepted", what, name, params, x, h.error, prog, reason)
+        return Finding("defect", what, name, params, x, h.error, prog, "valid input refused")
+    hv, tv = _values(h, what, i), _values(t, what, i)
+    if isinstance(b, str):
+        reason = accepted.match(name, params, x, what, hv, tv, b, g)
+        if reason:
+            return Finding("accepted", what, name, params, x, detail, prog, reason)
+        return Finding("defect", what, name, params, x, detail, prog)
+    hv = np.zeros(b.shape) if hv is None else hv
+    tv = np.zeros(b.shape) if tv is None else tv
+    reason = accepted.match(name, params, x, what, hv, tv, b, g)
+    if reason:
+        return Finding("accepted", what, name, params, x, detail, prog, reason)
+    finite_in = all(np.isfinite(a).all() for a in [x, g if what != "forward" else None,
+                                                   *params.values()]
+                    if isinstance(a, np.ndarray) and a.dtype.kind == "f")
+    with np.errstate(invalid="ignore"):
+        if finite_in and (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():
+            # from finite input: torch overflowed where handgrad did not
+            return Finding("accepted", what, name, params, x, detail, prog,
+                           "torch overflows (inf/NaN) from finite input where handgrad is finite")
+    if _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b):
+        return Finding("rounding", what, name, params, x, detail, prog,
+                       "within torch's own rounding noise (inputs moved by a few ulps)")
+    # a kink or a tie: does a small perturbation of the inputs make it vanish?
+    r = np.random.default_rng(prog.seed + 7)
+    lo, hi = tv.astype(np.float64).copy(), tv.astype(np.float64).copy()
+    for k in range(4):
+        # the first two move every element up, then down: both one-sided limits are seen
+        side = (1.0, -1.0, None, None)[k]
+        xp = _perturb(r, x, side)
+        pp = {kk: (_perturb(r, v, side) if kk in GRAD_KEYS and isinstance(v, np.ndarray) else v)
+              for kk, v in params.items()}
+        hp, tp, diffs = _local(xp, (name, pp), g, prog.seed, prog.dtype)
+        if diffs or tp.error:
+            return Finding("defect", what, name, params, x, detail, prog, "persists under perturbation")
+        v = _values(tp, what, i)
+        if v is None or v.shape != lo.shape:
+            return Finding("defect", what, name, params, x, detail, prog)
+        lo, hi = np.fmin(lo, v), np.fmax(hi, v)
+    hv64 = hv.astype(np.float64)
+    # the perturbed points sit 1e-3 (relative) from the kink: allow that much beyond the limits
+    slack = 5e-3 * (np.abs(lo) + np.abs(hi)) + tolerance(prog.dtype)
+    inside = (hv64 >= lo - slack) & (hv64 <= hi + slack)
+    if inside[b].all():
+        return Finding("kink", what, name, params, x, detail, prog, "vanishes under perturbation")
+    return Finding("defect", what, name, params, x, detail, prog,
+                   "vanishes under perturbation, but handgrad's value is not a one-sided limit")
+
+
+def _program_ill_conditioned(prog, t, what, i, b, hv, tv) -> bool:
+    """No single step differs, and torch's own result for the whole program moves by as much
+    as handgrad differs from it when every float input moves by a few ulps."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        if not (np.isfinite(hv[b]).all() and np.isfinite(tv[b]).all()):
+            return False
+        diff = np.abs(hv.astype(np.float64) - tv)[b]
+        r = np.random.default_rng(prog.seed + 13)
+        spread = np.zeros_like(diff)
+
+        def jiggle(a):
+            if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
+                return a
+            return (a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps)).astype(a.dtype)
+
+        for _ in range(3):
+            steps = [(n, {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in p.items()})
+                     for n, p in prog.steps]
+            tp = run(TORCH, jiggle(prog.x), steps, seed=prog.seed)
+            v = _values(tp, what, i)
+            if tp.error or v is None or np.shape(v) != tv.shape:
+                return False
+            spread = np.fmax(spread, np.abs(np.asarray(v, np.float64) - tv)[b])
+        return bool((diff <= 4 * spread).all())
+
+
+def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b) -> bool:
+    """True if torch itself moves by as much as handgrad differs from it when the float inputs
+    are moved by a few ulps (an ill-conditioned computation such as a gradient that cancels to
+    ~0), or, in float32, if handgrad is as close to torch's float64 result as torch is."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        if not (np.isfinite(hv[b]).all() and np.isfinite(tv[b]).all()):
+            return False
+        diff = np.abs(hv.astype(np.float64) - tv)[b]
+        r = np.random.default_rng(prog.seed + 11)
+        spread = np.zeros_like(diff)
+        eps = np.finfo(x.dtype).eps if x.dtype.kind == "f" else 0.0
+        for _ in range(3):
+            def jiggle(a):
+                if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
+                    return a
+                return (a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps)).astype(a.dtype)
+            pp = {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in params.items()}
+            tp = run(TORCH, jiggle(x) if eps else x, [(name, pp)], g=g, seed=prog.seed)
+            v = _values(tp, what, i)
+            if tp.error or v is None or v.shape != tv.shape:
+                return False
+            spread = np.fmax(spread, np.abs(v.astype(np.float64) - tv)[b])
+        if (diff <= 4 * spread).all():
+            return True
+        if x.dtype == np.float32:
+            up = {k: (v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32
+                      else v) for k, v in params.items()}
+            t64 = run(TORCH, x.astype(np.float64), [(name, up)],
+                      g=None if g is None else g.astype(np.float64), seed=prog.seed)
+            v = _values(t64, what, i)
+            if not t64.error and v is not None and v.shape == tv.shape:
+                own = np.abs(tv.astype(np.float64) - v)[b]
+                mine = np.abs(hv.astype(np.float64) - v)[b]
+                return bool((mine <= 4 * own + 1e-6 * np.abs(v[b])).all())
+    return False
+
+
+def _perturb(r, a: np.ndarray, side: float | None = None) -> np.ndarray:
+    if a.dtype.kind != "f":
+        return a
+    u = r.uniform(-1, 1, a.shape) if side is None else r.uniform(0.2, 1, a.shape) * side
+    noise = u * (np.abs(a) * 1e-3 + 1e-3)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = np.where(np.isfinite(a), a + noise, a)
+    return out.astype(a.dtype)

@@ -1,0 +1,42 @@
+"""handgrad.files (atomic writes) and handgrad.threads (thread limits): each in one place."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import handgrad as hg
+from handgrad.files import atomic_write, write_json
+
+SRC = Path(hg.__file__).parent
+
+
+def test_atomic_write_replaces_or_leaves_the_old_file(tmp_path):
+    path = tmp_path / "a.txt"
+    with atomic_write(path, "w") as f:
+        f.write("old")
+    with pytest.raises(RuntimeError, match="interrupted"), atomic_write(path, "w") as f:
+        f.write("half of the new")
+        raise RuntimeError("interrupted")
+    assert path.read_text() == "old"
+    assert os.listdir(tmp_path) == ["a.txt"]  # no temporary file left behind
+    with atomic_write(path) as f:
+        f.write(b"new")
+    assert path.read_bytes() == b"new"
+
+
+def test_write_json_takes_numpy_values(tmp_path):
+    path = write_json(tmp_path / "r.json", {"a": np.float32(0.5), "b": np.arange(3)})
+    assert json.loads(path.read_text()) == {"a": 0.5, "b": [0, 1, 2]}
+
+
+@pytest.mark.parametrize("needle, home", [("os.replace(", "files.py"), ("mkstemp(", "files.py"),
+                                          ("threadpool_limits(", "threads.py")])
+def test_one_home(needle, home):
+    # Atomic writes and thread limits are implemented once; everything else calls those.
+    found = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if needle in p.read_text())
+    assert found == [home]
