@@ -1,13 +1,14 @@
-"""Fused recurrent cell steps: ``lstm_cell`` and ``gru_cell``, one node per time step.
+"""Fused recurrent primitives: the cell steps ``lstm_cell`` and ``gru_cell`` (one node per time
+step) and ``lstm_layer`` (the LSTM cell scanned over a whole sequence, one node per layer).
 
 Composed from primitives, one LSTM step records about fifteen small nodes (a matmul, adds, four
 slices, three sigmoids, two tanh, products), and at a hidden size of 128 the per-node cost, not the
 arithmetic, dominated a training step (issue 13). Here the step is one primitive: all gates come
 from one matrix product, and the backward of the whole cell is derived by hand below.
 
-Both primitives take the input projection of the step already computed, ``xw = x W_ih^T + b_ih``
-(a recurrent layer computes it for all time steps with one matrix product), so the step itself
-is ``z = xw + h W_hh^T (+ b_hh)`` followed by the gate arithmetic.
+All three take the input projection already computed, ``xw = x W_ih^T + b_ih`` (a recurrent
+layer computes it for all time steps with one matrix product), so a step itself is
+``z = xw + h W_hh^T (+ b_hh)`` followed by the gate arithmetic.
 
 Double backward. The backward formulas are written with handgrad operations. They read the gate
 activations; when no graph of the gradient is being built (the usual ``loss.backward()``) those
@@ -31,7 +32,7 @@ _wrap = Tensor._wrap
 
 
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
-    """sigmoid(a) = (1 + tanh(a / 2)) / 2 in place: no overflow for any a, two passes."""
+    """sigmoid(a) = (1 + tanh(a / 2)) / 2, in place: no overflow for any a, no temporaries."""
     a *= 0.5
     np.tanh(a, out=a)
     a *= 0.5
