@@ -157,6 +157,8 @@ def worker(spec: str, steps: int, threads: str) -> dict:
         import torch as lib
     else:
         import handgrad as lib
+
+        lib.utils.keep_freed_memory()  # as handgrad's training entry points and bench/ do
     if threads == "1":
         harness.limit_threads(lib if library == "torch" else None)
     step = make_step(lib, model, int(batch), int(width))

@@ -39,7 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..models.autoencoder import reconstruction_loss
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 _ACTIVATIONS = ("sigmoid", "linear")
 

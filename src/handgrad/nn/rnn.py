@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from .._tensor import Tensor, get_default_dtype, lift
 from ..ops.rnn_cell import gru_cell_step, lstm_cell_step, lstm_layer
-from ..tensor import Tensor, get_default_dtype, lift
 from . import functional as F
 from . import init
 from .module import Module, Parameter

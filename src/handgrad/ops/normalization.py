@@ -31,10 +31,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd
-from ..autograd import Function
-from ..tensor import Tensor
+from typing import TYPE_CHECKING
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from .elementwise import rsqrt
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 _wrap = Tensor._wrap
 
@@ -106,7 +112,7 @@ class BatchNorm(Function):
 
     def _saved(self) -> tuple[Tensor, Tensor]:
         x = self.inputs[0]
-        if not autograd.is_grad_enabled():
+        if not is_grad_enabled():
             return _wrap(self.xhat), _wrap(self.rstd)
         xc = x - x.mean(self.dims, keepdim=True)
         rstd = rsqrt((xc * xc).mean(self.dims, keepdim=True) + self.eps)
@@ -166,7 +172,7 @@ class LayerNorm(Function):
 
     def _saved(self) -> tuple[Tensor, Tensor]:
         x = self.inputs[0]
-        if not autograd.is_grad_enabled():
+        if not is_grad_enabled():
             return _wrap(self.xhat), _wrap(self.rstd)
         xc = x - x.mean(self.dims, keepdim=True)
         rstd = rsqrt((xc * xc).mean(self.dims, keepdim=True) + self.eps)

@@ -19,14 +19,22 @@ of the inputs the engine can differentiate again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .. import autograd
-from ..autograd import Function
-from ..tensor import Tensor, lift
-from ..threads import one_blas_thread
+from .._tensor_base import lift
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from .blas import one_blas_thread
 from .elementwise import sigmoid, tanh
+from .linalg import linear
 from .shape import Permute, cat, chunk, stack
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 _wrap = Tensor._wrap
 
@@ -106,7 +114,7 @@ class LSTMCell(Function):
         """(i, f, u, o, tanh c') as Tensors: constants, or differentiable when a graph of the
         gradient is being recorded (see the module docstring)."""
         xw, h, c, w = self.inputs
-        if not autograd.is_grad_enabled():
+        if not is_grad_enabled():
             hs = h.shape[1]
             a = self.acts
             i, f, u, o = (_wrap(a[:, k * hs: (k + 1) * hs]) for k in range(4))
@@ -182,7 +190,7 @@ class GRUCell(Function):
         """(r, z, n, h_n) as Tensors: constants, or differentiable when a graph of the gradient
         is being recorded."""
         xw, h, w = self.inputs[:3]
-        if not autograd.is_grad_enabled():
+        if not is_grad_enabled():
             hs = h.shape[1]
             return (_wrap(self.rz[:, :hs]), _wrap(self.rz[:, hs:]), _wrap(self.n),
                     _wrap(self.hn))
@@ -305,7 +313,7 @@ class LSTMLayer(Function):
         of the gradient is being recorded."""
         xw, h0, c0, w = self.inputs
         steps, hs = xw.shape[0], h0.shape[1]
-        if not autograd.is_grad_enabled():
+        if not is_grad_enabled():
             h_prev = np.concatenate([h0._data[None], self.out[:-1, 0]]).reshape(-1, hs)
             return ([_wrap(a) for a in self.m], [_wrap(a) for a in self.f],
                     [_wrap(a) for a in self.p], _wrap(h_prev))
@@ -365,8 +373,6 @@ def gru_cell_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None = Non
 def lstm_cell(input: Tensor, hx: tuple, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
               b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """``torch.lstm_cell``: one LSTM step of a batch (N, I) from hx = (h, c); returns (h', c')."""
-    from .linalg import linear
-
     x = lift(input)
     xw = linear(x, lift(w_ih, x), None if b_ih is None else lift(b_ih, x))
     if b_hh is not None:
@@ -377,8 +383,6 @@ def lstm_cell(input: Tensor, hx: tuple, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor
 def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
              b_hh: Tensor | None = None) -> Tensor:
     """``torch.gru_cell``: one GRU step of a batch (N, I) from h; returns h'."""
-    from .linalg import linear
-
     x = lift(input)
     xw = linear(x, lift(w_ih, x), None if b_ih is None else lift(b_ih, x))
     return gru_cell_step(xw, lift(hx, x), lift(w_hh, x), None if b_hh is None else lift(b_hh, x))

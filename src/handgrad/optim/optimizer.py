@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 class _Required:
     def __repr__(self) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .optimizer import Optimizer, _check, required
 
 
