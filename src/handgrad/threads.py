@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from .ops.blas import blas_libs, one_blas_thread  # noqa: F401  (one_blas_thread: re-exported)
+from .ops.blas import blas_libs, one_blas_thread
 
 _limiter: Any = None  # the active set_num_threads limit (kept alive: it holds the setting)
 

@@ -29,9 +29,9 @@ recorded, and are recomputed from x with differentiable operations when one is.
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
