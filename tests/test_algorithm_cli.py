@@ -11,9 +11,9 @@ from threadpoolctl import threadpool_limits
 
 import handgrad as hg
 from handgrad import cli
-from handgrad.commands.common import load_images
 from handgrad.calibration import adjust_to_prior, estimate_prior_em
 from handgrad.cluster import KMeans, OnlineKMeans
+from handgrad.commands.common import load_images
 from handgrad.manifold import TSNE
 from handgrad.sparse import DictionaryLearning, fista, ista
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import handgrad as hg
+
 from torch_compare import compare_to_second_order, run
 
 torch.set_num_threads(1)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import handgrad as hg
+
 from torch_compare import compare_to_second_order, run
 
 torch.set_num_threads(1)

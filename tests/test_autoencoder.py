@@ -11,10 +11,17 @@ from threadpoolctl import threadpool_limits
 import handgrad as hg
 import handgrad.nn.functional as F
 from handgrad.exercises.reference import (
-    gradient_descent_step, momentum_step, one_layer_autoencoder, one_layer_autoencoder_grad,
+    gradient_descent_step,
+    momentum_step,
+    one_layer_autoencoder,
+    one_layer_autoencoder_grad,
 )
 from handgrad.models.autoencoder import (
-    Autoencoder, conv_autoencoder, fit_autoencoder, mlp_autoencoder, reconstruct,
+    Autoencoder,
+    conv_autoencoder,
+    fit_autoencoder,
+    mlp_autoencoder,
+    reconstruct,
     reconstruction_loss,
 )
 

@@ -8,9 +8,10 @@ import pytest
 import handgrad as hg
 from handgrad.cluster import KMeans, OnlineKMeans, inertia, kmeans_plusplus
 
+# sklearn is optional (the extras): skip the module, before importing from it, if absent
 sklearn = pytest.importorskip("sklearn")
-from sklearn.cluster import KMeans as SkKMeans
-from sklearn.datasets import load_digits, make_blobs
+from sklearn.cluster import KMeans as SkKMeans  # noqa: E402
+from sklearn.datasets import load_digits, make_blobs  # noqa: E402
 
 
 @pytest.fixture(scope="module")

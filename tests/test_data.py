@@ -13,8 +13,18 @@ import pytest
 
 import handgrad as hg
 from handgrad.data import (
-    BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler, SequentialSampler, Subset,
-    SubsetRandomSampler, TensorDataset, WeightedRandomSampler, default_collate, random_split,
+    BatchSampler,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    default_collate,
+    random_split,
 )
 
 torch = pytest.importorskip("torch")

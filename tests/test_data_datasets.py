@@ -11,8 +11,7 @@ import pytest
 
 import handgrad as hg
 from handgrad.data import DataLoader, datasets
-from handgrad.data.datasets import MNIST, FashionMNIST, read_idx, write_idx
-from handgrad.data.datasets import bundled
+from handgrad.data.datasets import MNIST, FashionMNIST, bundled, read_idx, write_idx
 from handgrad.data.transforms import ToTensor
 
 REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"

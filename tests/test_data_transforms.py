@@ -5,7 +5,12 @@ import pytest
 
 import handgrad as hg
 from handgrad.data.transforms import (
-    Compose, Lambda, Normalize, RandomTranslate, ToTensor, _bilinear_shift,
+    Compose,
+    Lambda,
+    Normalize,
+    RandomTranslate,
+    ToTensor,
+    _bilinear_shift,
 )
 
 

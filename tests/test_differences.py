@@ -13,6 +13,7 @@ import torch.nn.functional as tF
 
 import handgrad as hg
 import handgrad.nn.functional as hF
+
 from fuzz import accepted
 
 INF, NAN = float("inf"), float("nan")

@@ -10,6 +10,7 @@ import torch.distributions as TD
 
 import handgrad as hg
 import handgrad.distributions as D
+
 from torch_compare import compare_to_second_order, run
 
 torch.set_num_threads(1)

@@ -8,13 +8,14 @@ import ast
 import numpy as np
 import pytest
 import torch
-from test_exercises_doc000 import torch_support_width
 
 import handgrad.exercises as ex
 from handgrad.exercises import doc001
+from handgrad.exercises import layers as L
 from handgrad.exercises.base import CONSISTENT
 from handgrad.exercises.grading import Context, grade_slot
-from handgrad.exercises import layers as L
+
+from test_exercises_doc000 import torch_support_width
 
 
 def run(id, **params):

@@ -105,7 +105,9 @@ def test_equations_are_checked_where_the_line_before_holds():
 
 
 def test_inequalities_between_lines():
-    rng_sample = lambda rng: {"a": rng.uniform(1, 2)}
+    def rng_sample(rng):
+        return {"a": rng.uniform(1, 2)}
+
     assert check_derivation(["a^2", "<= a^3"], ["a"], rng_sample).passed
     assert check_derivation(["a^3", "<= a^2"], ["a"], rng_sample).first_bad == 2
 

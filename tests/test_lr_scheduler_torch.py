@@ -26,7 +26,10 @@ def _optimizers(kind: str):
     a, b = np.ones(3), np.ones(2)
     tp = [torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)]
     hp = [hg.tensor(a, requires_grad=True), hg.tensor(b, requires_grad=True)]
-    groups = lambda p: [{"params": [p[0]]}, {"params": [p[1]], "lr": 0.05}]
+
+    def groups(p):
+        return [{"params": [p[0]]}, {"params": [p[1]], "lr": 0.05}]
+
     if kind == "adam":
         return hg.optim.Adam(groups(hp), lr=0.1), torch.optim.Adam(groups(tp), lr=0.1)
     if kind == "adagrad":

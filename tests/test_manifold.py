@@ -18,9 +18,10 @@ from handgrad.manifold import (
 )
 from handgrad.manifold.costs import kl_and_gradient
 
+# sklearn is optional (the extras): skip the module, before importing from it, if absent
 sklearn = pytest.importorskip("sklearn")
-from sklearn.datasets import load_digits, make_blobs
-from sklearn.manifold import trustworthiness
+from sklearn.datasets import load_digits, make_blobs  # noqa: E402
+from sklearn.manifold import trustworthiness  # noqa: E402
 
 
 def random_p(n, seed):

@@ -10,6 +10,7 @@ import torch
 
 import handgrad as hg
 import handgrad.nn.functional as F
+
 from nn_helpers import assert_same, run_both
 
 torch.set_num_threads(1)

@@ -10,6 +10,7 @@ import torch
 
 import handgrad as hg
 from handgrad import nn
+
 from nn_helpers import assert_same, run_both, to_np
 
 torch.set_num_threads(1)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import handgrad as hg
+
 from nn_helpers import assert_same, run_both
 from torch_compare import compare_to_second_order, run
 

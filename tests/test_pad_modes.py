@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import handgrad as hg
 import handgrad.nn.functional as F
+
 from nn_helpers import assert_same, run_both
 
 torch.set_num_threads(1)

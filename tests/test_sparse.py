@@ -16,8 +16,9 @@ from handgrad.sparse import (
     sparse_encode,
 )
 
+# sklearn is optional (the extras): skip the module, before importing from it, if absent
 sklearn = pytest.importorskip("sklearn")
-from sklearn.linear_model import Lasso
+from sklearn.linear_model import Lasso  # noqa: E402
 
 
 @pytest.mark.parametrize("t", [0.0, 0.5, 1.3])

@@ -16,8 +16,14 @@ from threadpoolctl import threadpool_limits
 import handgrad as hg
 from handgrad import cli
 from handgrad.models.vae import (
-    LOG_2PI, VAE, evaluate_elbo, fit_vae, gaussian_kl_standard, gaussian_log_likelihood,
-    optimal_sigma2, reparameterize,
+    LOG_2PI,
+    VAE,
+    evaluate_elbo,
+    fit_vae,
+    gaussian_kl_standard,
+    gaussian_log_likelihood,
+    optimal_sigma2,
+    reparameterize,
 )
 
 torch.set_num_threads(1)
@@ -262,7 +268,8 @@ def test_vae_command_errors_are_one_line(argv, fragment, tmp_path, capsys):
 
 def test_iwae_approaches_the_exact_log_likelihood_of_a_one_dimensional_latent():
     """With one latent dimension, log p(x) = log integral p(x|z) p(z) dz is a quadrature; the
-    importance-weighted bound at k = 4000 reaches it within 0.05 nats, where the ELBO stays below."""
+    importance-weighted bound at k = 4000 reaches it within 0.05 nats, where the ELBO stays
+    below."""
     import math
 
     import handgrad as hg

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import handgrad as hg
+
 from nn_helpers import assert_same, run_both
 from torch_compare import compare_to_second_order, run
 

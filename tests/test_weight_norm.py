@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import handgrad as hg
+
 from nn_helpers import assert_same, run_both
 
 torch.set_num_threads(1)
