@@ -19,7 +19,7 @@ from handgrad.exercises.base import Claim, Exercise, Finding, Result
 from handgrad.exercises.claims import statement_claim, uncheckable_claim, vjp_claim
 
 ROUTE_MODULES = [f"test_exercises_doc00{i}" for i in range(5)]
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 
 
 # ---- coverage of the documents ----------------------------------------------------------------

@@ -17,7 +17,7 @@ from handgrad.exercises.derivation import check_derivation
 from handgrad.exercises.formula import FormulaError, parse, parse_line
 from handgrad.exercises.grading import Context, grade_slot, slots_of
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEACHER = ROOT / "docs" / "teacher_exercise.py"
 
 

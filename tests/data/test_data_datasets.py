@@ -14,7 +14,7 @@ from handgrad.data import DataLoader, datasets
 from handgrad.data.datasets import MNIST, FashionMNIST, bundled, read_idx, write_idx
 from handgrad.data.transforms import ToTensor
 
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+REAL_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 # Per-digit counts of the MNIST test split, as published.
 T10K_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
