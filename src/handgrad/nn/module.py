@@ -329,7 +329,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        pre, post = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
+        # .get: a subclass may be called before Module.__init__ has made the hook dicts
+        pre = self.__dict__.get("_forward_pre_hooks") or {}
+        post = self.__dict__.get("_forward_hooks") or {}
         if not pre and not post:
             return self.forward(*args, **kwargs)
         for hook in list(pre.values()):

@@ -139,7 +139,9 @@ class LSTMCell(_CellBase):
         h, _ = self._state(x, None if hx is None else hx[0])
         c, _ = self._state(x, None if hx is None else hx[1])
         xw = F.linear(x, self.weight_ih, self.bias_ih)
-        return _step("LSTM", xw, h, c, self.weight_hh, self.bias_hh)
+        h, c_next = _step("LSTM", xw, h, c, self.weight_hh, self.bias_hh)
+        assert c_next is not None  # an LSTM step always returns its cell state
+        return h, c_next
 
 
 class GRUCell(_CellBase):
@@ -236,35 +238,37 @@ class _RNNBase(Module):
         if not batched:
             h0 = None if h0 is None else lift(h0, x).unsqueeze(1)
             c0 = None if c0 is None else lift(c0, x).unsqueeze(1)
-        h0 = self._check_state(h0, want, "h_0" if lstm else "hx", x)
-        c0 = self._check_state(c0, want, "c_0", x) if lstm else None
+        h_init = self._check_state(h0, want, "h_0" if lstm else "hx", x)
+        c_init = self._check_state(c0, want, "c_0", x) if lstm else None
 
-        h_n, c_n = [], []
+        h_last: list[Tensor] = []  # each layer's and direction's final state
+        c_last: list[Tensor] = []  # (LSTM only)
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 xw = F.linear(x, w_ih, b_ih)  # all steps' input projections at once
                 k = layer * dirs + d
-                h, c = h0[k], (c0[k] if lstm else None)
-                ys = [None] * steps
+                h, c = h_init[k], (c_init[k] if c_init is not None else None)
+                ys: list[Any] = [None] * steps  # filled for every t below, in either direction
                 for t in (range(steps - 1, -1, -1) if d else range(steps)):
                     h, c = _step(self._mode, xw[t], h, c, w_hh, b_hh)
                     ys[t] = h
                 outs.append(ops.stack(ys, 0))
-                h_n.append(h)
-                c_n.append(c)
+                h_last.append(h)
+                if c is not None:
+                    c_last.append(c)
             x = outs[0] if dirs == 1 else ops.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
-        h_n = ops.stack(h_n, 0)
+        h_n = ops.stack(h_last, 0)
         out = x
         if not batched:
             out, h_n = out.squeeze(1), h_n.squeeze(1)
         elif self.batch_first:
             out = out.transpose(0, 1)
         if lstm:
-            c_n = ops.stack(c_n, 0)
+            c_n = ops.stack(c_last, 0)
             return out, (h_n, c_n.squeeze(1) if not batched else c_n)
         return out, h_n
 

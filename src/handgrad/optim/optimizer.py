@@ -8,12 +8,14 @@ Subclasses implement ``_step_group(group)``; it updates each ``p._data`` in plac
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..autograd import enable_grad
 from ..tensor import Tensor
+
 
 class _Required:
     def __repr__(self) -> str:

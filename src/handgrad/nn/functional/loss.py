@@ -69,11 +69,12 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if weight is not None:
         cw = lift(weight)._data.astype(x.dtype)[yy]
         w = cw if w is None else w * cw
+    index: tuple[np.ndarray, ...]
     if yy.ndim == 1:
         index = (np.arange(len(yy)), yy)  # (n, y_n): the target class of each example
     else:
-        grids = np.indices(yy.shape, sparse=True)
-        index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...)
+        grids: tuple[np.ndarray, ...] = np.indices(yy.shape, sparse=True)
+        index = (grids[0], yy, *grids[1:])  # (n, y_n, d1, ...)
     total = float(yy.size) if w is None else float(w.sum())
     scale = 1.0 if reduction != "mean" else (1.0 / total if total else float("nan"))
     out = NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction,

@@ -54,20 +54,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             )
         if n == 0:  # an empty batch: an empty output, running statistics untouched (torch)
             y = x * 1
-            running_mean = running_var = None
-            mean = var = None
         else:
             y, mean, var = _normalize(x, dims, eps)
-        if running_mean is not None:
-            rm = running_mean._data
-            rm *= 1 - momentum
-            rm += (momentum * mean._data.reshape(c)).astype(rm.dtype)
-            running_mean._version[0] += 1
-        if running_var is not None:
-            rv = running_var._data
-            rv *= 1 - momentum
-            rv += (momentum * var._data.reshape(c) * (n / (n - 1))).astype(rv.dtype)
-            running_var._version[0] += 1
+            if running_mean is not None:
+                rm = running_mean._data
+                rm *= 1 - momentum
+                rm += (momentum * mean._data.reshape(c)).astype(rm.dtype)
+                running_mean._version[0] += 1
+            if running_var is not None:
+                rv = running_var._data
+                rv *= 1 - momentum
+                rv += (momentum * var._data.reshape(c) * (n / (n - 1))).astype(rv.dtype)
+                running_var._version[0] += 1
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when "
@@ -172,7 +170,9 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     c = x.shape[1]
     sq = (x * x).movedim(1, -1)  # channels last, so F.pad's last-dim rule pads them
     padded = pad(sq, (size // 2, (size - 1) // 2))
-    window = sum(padded[..., i:i + c] for i in range(size))
+    window = padded[..., 0:c]
+    for i in range(1, size):
+        window = window + padded[..., i:i + c]
     div = (window.movedim(-1, 1) * (alpha / size) + k) ** beta
     return x / div
 
