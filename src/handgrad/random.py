@@ -19,7 +19,7 @@ class Generator:
         self._rng = np.random.default_rng(seed)
         self._seed = seed
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         self._rng = np.random.default_rng(seed)
         self._seed = seed
         return self
