@@ -18,14 +18,14 @@ def _one_at_a_time(model, loss_fn, x, y):
         model.zero_grad()
         loss_fn(model(x[b:b + 1]), y[b:b + 1]).backward()
         for n, p in model.named_parameters():
-            out[n].append(p.grad._data.copy())
+            out[n].append(p.grad.numpy().copy())
     return {n: np.stack(v) for n, v in out.items()}
 
 
 def _batch_grad(model, loss_fn, x, y):
     model.zero_grad()
     loss_fn(model(x), y).backward()
-    return {n: p.grad._data.copy() for n, p in model.named_parameters()}
+    return {n: p.grad.numpy().copy() for n, p in model.named_parameters()}
 
 
 def _check(model, loss_fn, x, y, mean_is_batch=True, **kw):
@@ -34,8 +34,8 @@ def _check(model, loss_fn, x, y, mean_is_batch=True, **kw):
     batch = _batch_grad(model, loss_fn, x, y)
     for name, g in per.items():
         assert g.shape == (x.shape[0],) + dict(model.named_parameters())[name].shape
-        np.testing.assert_allclose(g._data, ref[name], rtol=1e-10, atol=1e-12, err_msg=name)
-        agg = g._data.mean(0) if mean_is_batch else g._data.sum(0)
+        np.testing.assert_allclose(g.detach().numpy(), ref[name], rtol=1e-10, atol=1e-12, err_msg=name)
+        agg = g.detach().numpy().mean(0) if mean_is_batch else g.detach().numpy().sum(0)
         np.testing.assert_allclose(agg, batch[name], rtol=1e-10, atol=1e-12, err_msg=name)
     return per
 
@@ -46,7 +46,7 @@ def test_problem_3b_formula_for_a_linear_layer():
     x, gy = r.standard_normal((4, 3)), r.standard_normal((4, 2))
     layer = nn.Linear(3, 2, bias=False).double()
     per = per_sample_grad(layer, lambda out, target: (out * target).sum(), hg.tensor(x),
-                          hg.tensor(gy), loss_reduction="sum")["weight"]._data
+                          hg.tensor(gy), loss_reduction="sum")["weight"].detach().numpy()
     want = np.zeros((4, 2, 3))
     for b in range(4):
         for i in range(3):
@@ -110,7 +110,7 @@ def test_auto_falls_back_to_the_loop_for_other_layers_and_hooks_refuse():
     per = per_sample_grad(model, nn.MSELoss(), x, y)
     ref = _one_at_a_time(model, nn.MSELoss(), x, y)
     for name, g in per.items():
-        np.testing.assert_allclose(g._data, ref[name], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g.detach().numpy(), ref[name], rtol=1e-10, atol=1e-12)
     with pytest.raises(NotImplementedError, match=r"not \['LayerNorm'\]; use method='loop'"):
         per_sample_grad(model, nn.MSELoss(), x, y, method="hooks")
 
@@ -132,7 +132,7 @@ def test_set_grads_and_per_sample_adam():
     per = per_sample_grad(model, nn.MSELoss(), x, y, set_grads=True)
     for name, p in model.named_parameters():
         assert not hasattr(p, "grad_sample")  # returned, not stored on the parameter
-        np.testing.assert_allclose(p.grad._data, batch[name], rtol=1e-12)
+        np.testing.assert_allclose(p.grad.numpy(), batch[name], rtol=1e-12)
 
     # with one example per batch the two second moments coincide: PerSampleAdam == Adam
     twin = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double()
@@ -146,12 +146,12 @@ def test_set_grads_and_per_sample_adam():
         nn.functional.mse_loss(twin(xb), yb).backward()
         a.step({p: per[name] for name, p in model.named_parameters()}), b.step()
     for p, q in zip(model.parameters(), twin.parameters()):
-        np.testing.assert_allclose(p._data, q._data, rtol=1e-10)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10)
 
-    before = [p._data.copy() for p in model.parameters()]
+    before = [p.detach().numpy().copy() for p in model.parameters()]
     a.step({})  # parameters without per-example gradients are left alone
     for p, q in zip(model.parameters(), before):
-        np.testing.assert_array_equal(p._data, q)
+        np.testing.assert_array_equal(p.detach().numpy(), q)
     with pytest.raises(TypeError, match="must map each parameter"):
         a.step(list(per.values()))
     first = next(model.parameters())

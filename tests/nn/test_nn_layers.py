@@ -38,7 +38,7 @@ def test_linear_init_and_identity():
     torch.manual_seed(0)
     h = nn.Linear(400, 300)
     bound = 1 / np.sqrt(400)
-    w = h.weight._data
+    w = h.weight.detach().numpy()
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
     assert abs(w.std() - bound / np.sqrt(3)) < 0.01 * bound
     x = hg.randn(2, 3)
@@ -193,7 +193,7 @@ def test_batchnorm_unbiased_running_var_and_errors():
     bn = nn.BatchNorm1d(2, momentum=1.0)
     x = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)
     bn(hg.tensor(x))
-    np.testing.assert_allclose(bn.running_var._data, x.var(0, ddof=1))  # N - 1 for the running
+    np.testing.assert_allclose(bn.running_var.detach().numpy(), x.var(0, ddof=1))  # N - 1 for the running
     assert int(bn.num_batches_tracked.item()) == 1
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         bn(hg.randn(1, 2))
@@ -246,10 +246,10 @@ def test_dropout_train_mask_scale_and_gradient():
     x = hg.tensor(np.random.default_rng(0).uniform(1, 2, (200, 100)), requires_grad=True)
     y = nn.Dropout(p)(x)
     y.sum().backward()
-    kept = y._data != 0
+    kept = y.detach().numpy() != 0
     # survivors are scaled by 1 / (1 - p); the gradient is the same mask and scale
-    np.testing.assert_allclose(y._data[kept], x._data[kept] / (1 - p))
-    np.testing.assert_allclose(x.grad._data, kept / (1 - p))
+    np.testing.assert_allclose(y.detach().numpy()[kept], x.detach().numpy()[kept] / (1 - p))
+    np.testing.assert_allclose(x.grad.numpy(), kept / (1 - p))
     # keep fraction ~ Binomial(20000, 0.7): 5 standard deviations is 0.016
     assert abs(kept.mean() - (1 - p)) < 5 * np.sqrt(p * (1 - p) / kept.size)
     with pytest.raises(ValueError, match="p=1.5"):
@@ -277,7 +277,7 @@ def test_embedding_matches_torch(kw, dtype):
 
 def test_embedding_errors_and_init():
     e = nn.Embedding(5, 2, padding_idx=1)
-    assert not np.any(e.weight._data[1])
+    assert not np.any(e.weight.detach().numpy()[1])
     with pytest.raises(IndexError, match=r"index 5 is out of range \[0, 5\)"):
         e(hg.tensor([0, 5]))
     with pytest.raises(RuntimeError, match="indices must be integers"):
