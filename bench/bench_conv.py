@@ -19,7 +19,8 @@ process, one thread per library, the libraries in turn A B C A B C ... for ``--r
 each process warms up and reports the median of ``--steps`` timed steps; the ratio is formed per
 round and the median over rounds printed.
 
-Allocator. handgrad asks glibc at import to keep freed memory (handgrad/_allocator.py); otherwise
+Allocator. handgrad's training entry points ask glibc to keep freed memory
+(handgrad/utils/allocator.py; the handgrad workers here apply it too); otherwise
 every step's peak memory goes back to the kernel and is page-faulted in again on the next step
 (measured: half of the LeNet step). ``--allocator shipped`` compares the libraries as they come
 (PyTorch and the NumPy reference with glibc's defaults); ``same`` applies handgrad's setting to
@@ -48,9 +49,9 @@ WORKLOADS = {"lenet": ("handgrad", "torch", "numpy"), "conv": ("handgrad", "torc
 
 
 def keep_freed_memory() -> bool:
-    """handgrad's allocator setting (handgrad/_allocator.py), loaded by path so that the PyTorch
-    and NumPy workers apply the same setting without importing handgrad."""
-    path = Path(__file__).resolve().parents[1] / "src" / "handgrad" / "_allocator.py"
+    """handgrad's allocator setting (handgrad/utils/allocator.py), loaded by path so that the
+    PyTorch and NumPy workers apply the same setting without importing handgrad."""
+    path = Path(__file__).resolve().parents[1] / "src" / "handgrad" / "utils" / "allocator.py"
     spec = importlib.util.spec_from_file_location("_handgrad_allocator", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -314,7 +315,9 @@ def profile_handgrad(steps: int) -> dict:
 
 def worker(spec: str, steps: int, same_allocator: bool, profile: bool) -> dict:
     workload, library = spec.split(":")
-    kept = keep_freed_memory() if same_allocator and library != "handgrad" else None
+    # handgrad's workers always apply the setting (as its training entry points do); the others
+    # only when asked to compare the computations alone
+    kept = keep_freed_memory() if same_allocator or library == "handgrad" else None
     torch = None
     if library == "torch":
         import torch

@@ -92,6 +92,7 @@ def worker_handgrad(epochs: int, schedule_epochs: int) -> dict:
     from handgrad.models import LeNet
 
     limiter = limit_threads()  # noqa: F841 - keep the limit alive
+    hg.utils.keep_freed_memory()  # as handgrad's training entry points do
     xt, yt, xv, yv = load_arrays()
     model = LeNet()
     hg.load_torch_state_dict(model, torch_lenet().state_dict())

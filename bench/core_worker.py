@@ -342,6 +342,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         harness.limit_threads()
         if args.lib == "handgrad":
+            import handgrad
+
+            handgrad.utils.keep_freed_memory()  # the setting handgrad's training entry points use
             run = {
                 "mlp": lambda: handgrad_mlp(args.dtype, args.quick),
                 "matmul": lambda: handgrad_matmul(args.quick),

@@ -172,6 +172,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=0, help="calls to time and profile")
     args = ap.parse_args()
     harness.limit_threads()
+    import handgrad
+
+    handgrad.utils.keep_freed_memory()  # as the training entry points and bench_core's workers
     if args.workload.startswith("mlp"):
         run_mlp("float32" if args.workload == "mlp32" else "float64", args.steps or 200, args.top)
     else:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .random import Generator
-from .tensor import Tensor
+from ._tensor import Tensor
 
 
 def float64(op: str, name: str, x: Any, expected: str) -> np.ndarray:

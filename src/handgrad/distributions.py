@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import composed, ops
 from .autograd import no_grad
 from .nn import functional as F
 from .random import _generator
-from .tensor import Tensor, lift
+from ._tensor import Tensor, lift
 
 
 def _shape(sample_shape: Any) -> tuple:
@@ -74,7 +74,7 @@ class Normal(Distribution):
         self.scale = lift(scale, loc)
         if validate_args is not False:
             _check_positive("Normal", "scale", self.scale)
-        self.loc, self.scale = ops.broadcast_tensors(self.loc, self.scale)
+        self.loc, self.scale = composed.broadcast_tensors(self.loc, self.scale)
         super().__init__(self.loc.shape, validate_args)
 
     @property
@@ -203,7 +203,7 @@ class Uniform(Distribution):
         hi = lift(high, lo)
         if np.any(~(hi._data > lo._data)):
             raise ValueError("Uniform: high must exceed low everywhere")
-        self.low, self.high = ops.broadcast_tensors(lo, hi)
+        self.low, self.high = composed.broadcast_tensors(lo, hi)
         super().__init__(self.low.shape, validate_args)
 
     @property

@@ -31,10 +31,10 @@ from .nn.conv import Conv1d, Conv2d
 from .nn.linear import Linear, NormalizedLinear
 from .nn.module import Module
 from .nn.normalization import _BatchNorm
+from .composed.resample import unfold
 from .ops.normalized_linear import weight_and_bias_grads
-from .ops.resample import unfold
 from .optim.adam import Adam
-from .tensor import Tensor, lift
+from ._tensor import Tensor, lift
 
 _SUPPORTED = (Linear, Conv1d, Conv2d)  # NormalizedLinear is a Linear
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import autograd
 from .autograd import no_grad
-from .tensor import Tensor
+from ._tensor import Tensor
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 from .ops.linalg import det, solve
 from .ops.linalg import inverse as inv
 from .ops.reduce import norm as _norm
-from .tensor import Tensor, lift
+from ._tensor import Tensor, lift
 
 
 def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:

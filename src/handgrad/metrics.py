@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
 
 def _array(x: Any, name: str, op: str) -> np.ndarray:

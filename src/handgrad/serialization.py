@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from ._tensor import Tensor
 from .files import atomic_write
-from .tensor import Tensor
 
 _META = "__handgrad_structure__"
 _FORMAT = 1

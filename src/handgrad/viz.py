@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
 
 def to_dot(tensor: Tensor, name: str = "handgrad") -> str:

@@ -1,4 +1,4 @@
-"""The Tensor conveniences of handgrad._tensor_extras against torch's methods of the same name."""
+"""The Tensor conveniences of tensor_methods/ (new_*, unfold, sum_to_size, mv, ...) against torch."""
 
 from __future__ import annotations
 

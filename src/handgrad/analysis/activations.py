@@ -27,7 +27,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..nn.linear import NormalizedLinear
-from ..tensor import Tensor, lift
+from .._tensor import Tensor, lift
 
 
 @dataclass

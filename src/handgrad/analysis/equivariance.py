@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import no_grad
-from ..ops.resample import translate
-from ..tensor import Tensor, lift
+from ..composed.resample import translate
+from .._tensor import Tensor, lift
 from .receptive import receptive_field
 
 

@@ -53,7 +53,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..ops.pool import _adaptive_windows
-from ..ops.resample import _area_matrix, _linear_matrix, _nearest_matrix
+from ..composed.resample import _area_matrix, _linear_matrix, _nearest_matrix
 from ..ops.shape import _pad_source
 from .shapes import conv_output_size, conv_transpose_output_size, pool_output_size
 from .table import format_cell, format_table

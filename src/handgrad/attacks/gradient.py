@@ -22,7 +22,7 @@ from ..autograd import enable_grad, grad, no_grad
 from ..nn import functional as F
 from ..nn.module import Module
 from ..random import Generator, _generator
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 # ---- argument checks -------------------------------------------------------------------------
 

@@ -26,8 +26,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._tensor import Tensor
 from .._validation import float64
-from ..tensor import Tensor
 
 _SUM_TOL = 1e-4  # float32 softmax rows sum to 1 within ~1e-6; user-typed priors within rounding
 

@@ -63,7 +63,7 @@ def train_classifier(x: np.ndarray, y: np.ndarray, classes: int, steps: int, lr:
     from ..models import softmax_regression
     from ..nn import functional as F
     from ..random import manual_seed
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     manual_seed(seed)
     model = softmax_regression(x.shape[1], classes)
@@ -83,7 +83,7 @@ def posteriors(model, x: np.ndarray) -> np.ndarray:
     """p(y|x) (N, K) as float64, rows summing to 1."""
     from ..autograd import no_grad
     from ..ops import softmax
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     with no_grad():
         p = softmax(model(Tensor._wrap(x.astype(np.float32))), dim=1).numpy()

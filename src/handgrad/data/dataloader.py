@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import ops
 from ..random import Generator
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, _positive_int
 

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..random import Generator, _generator
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 class Dataset:

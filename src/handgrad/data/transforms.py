@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..random import Generator, _generator
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 class Compose:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import nn
 from ..optim import Adam
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 def _problem(dim: int, noise: float, rng: np.random.Generator) -> tuple:

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..models.autoencoder import reconstruction_loss
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 _ACTIVATIONS = ("sigmoid", "linear")
 

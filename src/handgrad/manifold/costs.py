@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..ops import exp, log, log1p
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .._validation import as_data
 
 _EPS = np.finfo(np.float64).eps

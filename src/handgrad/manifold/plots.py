@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..plots import _figure, _save
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 def plot_embedding(Y: Any, labels: Any, path: str | os.PathLike, title: str | None = None,

@@ -11,7 +11,7 @@ from .. import nn
 from .._validation import as_batch
 from ..autograd import no_grad
 from ..random import Generator
-from ..tensor import Tensor, lift
+from .._tensor import Tensor, lift
 
 _REDUCTIONS = ("mean", "sum", "none")
 

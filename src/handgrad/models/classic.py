@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .. import nn
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 def softmax_regression(in_features: int = 784, classes: int = 10) -> nn.Sequential:

@@ -56,7 +56,7 @@ from .._validation import as_batch
 from ..autograd import no_grad
 from ..nn.module import Parameter
 from ..random import Generator, _generator
-from ..tensor import Tensor, lift
+from .._tensor import Tensor, lift
 
 LOG_2PI = math.log(2.0 * math.pi)
 

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..autograd import no_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 def _images(flat: np.ndarray, shape: Sequence[int]) -> np.ndarray:

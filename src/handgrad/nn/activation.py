@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor, lift
+from .._tensor import Tensor, lift
 from . import functional as F
 from .module import Module
 
@@ -189,7 +189,7 @@ class PReLU(Module):
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
-        from ..tensor import get_default_dtype
+        from .._tensor import get_default_dtype
         from .module import Parameter
 
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor, get_default_dtype, lift
+from .._tensor import Tensor, get_default_dtype, lift
 from . import functional as F
 from . import init
 from .functional.attention import _additive, scaled_dot_product_attention

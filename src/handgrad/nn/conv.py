@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..ops.conv import _ntuple
-from ..tensor import Tensor, get_default_dtype
+from .._tensor import Tensor, get_default_dtype
 from . import init
 from .functional.conv import (
     conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,

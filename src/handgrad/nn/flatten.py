@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .. import ops
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .module import Module
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..random import _generator
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 _LINEAR_GAIN_ONE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                     "conv_transpose2d", "conv_transpose3d", "sigmoid")

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from .._tensor import Tensor, get_default_dtype
 from ..ops.normalized_linear import NormalizedLinearFn, normalized_linear
-from ..tensor import Tensor, get_default_dtype
 from . import init
 from .functional.linear import bilinear
 from .module import Module, Parameter

@@ -3,7 +3,7 @@ same name in ``handgrad.nn.functional``, where the formulas and their gradients 
 
 from __future__ import annotations
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import functional as F
 from .module import Module
 

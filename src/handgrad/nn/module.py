@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .. import autograd
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -21,13 +21,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0, dtype=np.float32)
-        array = data._data if isinstance(data, Tensor) else np.asarray(data)
-        self._data = array
-        self._requires_grad = False
-        self.grad = None
-        self._ctx = None
-        self._version = [0]
-        self._hooks = None
+        self._setup(data._data if isinstance(data, Tensor) else np.asarray(data))
         if requires_grad:
             self.requires_grad = True
 

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..tensor import Tensor, get_default_dtype, lift
+from .._tensor import Tensor, get_default_dtype, lift
 from . import init
 from .functional.normalization import (
     batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm,

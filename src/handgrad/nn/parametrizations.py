@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .container import ModuleDict
 from .module import Module, Parameter
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import no_grad
-from ..tensor import Tensor, get_default_dtype, lift
+from .._tensor import Tensor, get_default_dtype, lift
 from . import init
 from .functional.sparse import embedding
 from .module import Module, Parameter

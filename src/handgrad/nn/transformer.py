@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import functional as F
 from . import init
 from .attention import MultiheadAttention

@@ -8,7 +8,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:

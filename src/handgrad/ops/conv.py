@@ -51,13 +51,19 @@ from __future__ import annotations
 import functools
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
+from .._tensor_base import lift
+from ..autograd.function import Function
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
+
 
 Pair = tuple  # (h, w)
 Pads = tuple  # ((top, bottom), (left, right)); negative = crop

@@ -8,21 +8,26 @@ Notation in the docstrings: ``out`` is the result, ``g`` the gradient of the los
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
+from .._tensor_base import get_default_dtype, lift
+from ..autograd.function import Function
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
+
 
 
 def _binary(fn: type[Function], a: Any, b: Any) -> Tensor:
-    if type(a) is not Tensor or type(b) is not Tensor:  # the common case skips lift entirely
-        if not isinstance(a, Tensor):
-            b = lift(b)
-            a = lift(a, b)
-        else:
-            b = lift(b, a)
+    if not isinstance(a, Tensor):
+        b = lift(b)
+        a = lift(a, b)
+    elif not isinstance(b, Tensor):
+        b = lift(b, a)
     try:
         return fn.apply(a, b)
     except ValueError:
@@ -602,8 +607,6 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 def _default_float() -> np.dtype:
-    from ..tensor import get_default_dtype
-
     return get_default_dtype()
 
 
@@ -648,14 +651,10 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    return bool(np.allclose(lift(input)._data, lift(other)._data, rtol=rtol, atol=atol))
-
-
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
     "sigmoid", "erf", "abs", "relu", "silu", "softplus", "clamp", "clip", "maximum", "minimum", "where",
     "to", "clone", "square", "reciprocal", "rsqrt", "masked_fill", "sign", "floor", "ceil",
     "round", "isnan", "isfinite", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
-    "logical_and", "logical_or", "equal", "allclose",
+    "logical_and", "logical_or", "equal",
 ]

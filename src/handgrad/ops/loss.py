@@ -3,12 +3,18 @@ sum and divide costs eight graph nodes per training step for what is one scatter
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor
+from ..autograd.function import Function
 from .elementwise import where
 from .shape import IndexAccumulate
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 class NllLoss(Function):

@@ -9,13 +9,17 @@ alike: the backward calls it with the batch dims flattened into one (the batch g
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor
+from ..autograd.function import Function
 from .linalg import linear_arguments
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 def weight_and_bias_grads(s: Any, x: Any, y: Any, w: Any, r: Any) -> tuple[Any, Any]:

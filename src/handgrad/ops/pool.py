@@ -18,13 +18,19 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
+from .._tensor_base import lift
+from ..autograd.function import Function
 from .conv import Conv2d, _ntuple, empty_batch
+from .elementwise import where
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 PoolResult = namedtuple("PoolResult", ["values", "indices"])
 
@@ -421,9 +427,40 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     return _adaptive_avg(x, _adaptive_size("adaptive_avg_pool2d", x, 2, output_size))
 
 
-def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
-    from .resample import _window_taps, apply_taps
+# Sparse separable maps (also used by interpolate in composed/resample.py).
 
+
+def _window_taps(n_in: int, n_out: int) -> tuple[list, np.ndarray]:
+    """The adaptive windows [floor(i n_in / n_out), ceil((i + 1) n_in / n_out)) as taps of
+    weight 1 (``valid`` marks the taps inside a shorter window) and the window sizes."""
+    i = np.arange(n_out)
+    start, end = (i * n_in) // n_out, ((i + 1) * n_in + n_out - 1) // n_out
+    taps = []
+    for k in range(int((end - start).max())):
+        valid = start + k < end
+        taps.append((np.minimum(start + k, n_in - 1), None, None if valid.all() else valid))
+    return taps, end - start
+
+
+def apply_taps(x: Tensor, axis: int, taps: list) -> Tensor:
+    """out[..., o, ...] = sum over taps (idx, w, valid) of w[o] x[..., idx[o], ...] along
+    ``axis``, where valid[o] (all if None). A sparse separable map: each output reads only its
+    own source pixels, so an inf or NaN elsewhere cannot reach it (a dense matrix would multiply
+    it by 0). The weights are constants; the gradient is index_select's (a scatter-add)."""
+    axis = axis % x.ndim
+    bshape = (-1,) + (1,) * (x.ndim - 1 - axis)
+    out = None
+    for idx, w, valid in taps:
+        t = x.index_select(axis, Tensor._wrap(np.asarray(idx, np.int64)))
+        if w is not None:
+            t = t * Tensor._wrap(np.asarray(w, x._data.dtype).reshape(bshape))
+        if valid is not None:
+            t = where(Tensor._wrap(valid.reshape(bshape)), t, 0.0)
+        out = t if out is None else out + t
+    return out
+
+
+def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
     if x._data.size == 0:  # an empty batch or channel dim (torch accepts it)
         return Tensor._wrap(np.zeros(x.shape[:-len(size)] + size, x._data.dtype)) + x.sum() * 0
     count = np.ones((), np.int64)

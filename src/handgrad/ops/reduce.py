@@ -5,34 +5,21 @@ from __future__ import annotations
 
 import builtins
 from collections import namedtuple
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
+from .._tensor_base import lift
+from ..autograd.function import Function
+from .dims import normalize_dims
 from .elementwise import exp, mul, sqrt, sub, where
 
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
+
 Dims = "int | tuple[int, ...] | None"
-
-
-def normalize_dims(op: str, dim: Any, ndim: int) -> tuple[int, ...]:
-    """``dim`` (an int, a sequence or None for all) as a sorted tuple of non-negative dims."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    out = []
-    for d in dims:
-        n = builtins.max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
-        if not -n <= d < n:
-            raise IndexError(
-                f"{op}: dim {d} is out of range for a tensor of {ndim} dimensions "
-                f"(expected in [{-n}, {n - 1}])"
-            )
-        out.append(d % n if ndim else 0)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {dim} names the same dimension twice")
-    return tuple(sorted(out)) if ndim else ()
 
 
 def _kept_shape(shape: tuple, dims: tuple) -> tuple:
@@ -130,9 +117,8 @@ class Prod(Function):
 def _others_product(a: Tensor, dims: tuple) -> Tensor:
     """prod_{j != i} a_j over ``dims`` for every element i, without dividing (torch's
     prod_safe_zeros_backward): exclusive running products from both ends."""
-    from .arrange import movedim
-    from .scan import cumprod
-    from .shape import cat
+    from .scan import cumprod  # scan imports this module (Prod): imported when first needed
+    from .shape import cat, movedim
 
     k = len(dims)
     last = tuple(range(a.ndim - k, a.ndim))
@@ -404,6 +390,27 @@ def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noq
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = lift(input)
     return Tensor._wrap(np.asarray(x._data.any(axis=dim, keepdims=keepdim)))
+
+
+def sum_to_size(input: Tensor, *size: Any) -> Tensor:
+    """Sum the broadcast dims away so that the result has ``size`` (the reverse of ``expand``):
+    the leading dims broadcasting added, and the dims where ``size`` has 1. This is the one
+    *unbroadcast*: the engine reduces every gradient of broadcast shape with it.
+
+    If ``x`` of shape ``s`` was broadcast to ``S``, every element of ``x`` was copied to several
+    outputs, so its gradient is the sum of theirs.
+    """
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    shape = input._data.shape
+    lead = len(shape) - len(size)
+    # (this module's ``any`` and ``sum`` are the tensor functions: builtins spelled out)
+    if lead < 0 or builtins.any(n not in (1, shape[lead + i]) for i, n in enumerate(size)):
+        raise RuntimeError(f"sum_to_size: size {tuple(size)} is not expandable to {shape}")
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(size) if n == 1 and shape[lead + i] != 1
+    )
+    out = sum(input, dims, keepdim=True) if dims else input
+    return out.reshape(size) if lead else out
 
 
 __all__ = [

@@ -4,16 +4,22 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
-from .arrange import movedim
+from .._tensor_base import lift
+from ..autograd.function import Function
+from .dims import normalize_dims
 from .elementwise import where
 from .index import gather
-from .reduce import Prod, normalize_dims
+from .reduce import Prod
+from .shape import movedim
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 CumResult = namedtuple("CumResult", ["values", "indices"])
 

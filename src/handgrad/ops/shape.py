@@ -4,13 +4,18 @@ flip <-> flip, cat <-> slices, getitem <-> index_accumulate, pad <-> slice."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
-from .reduce import normalize_dims
+from .._tensor_base import lift
+from ..autograd.function import Function
+from .dims import normalize_dims
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 def _dim(op: str, dim: int, ndim: int) -> int:
@@ -276,6 +281,23 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
     return Permute.apply(input, dims=tuple(d % input.ndim for d in dims))
 
 
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    """Move dims ``source`` to positions ``destination``; the others keep their order."""
+    x = lift(input)
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {src} and destination {dst} differ in length")
+    src = tuple(_dim("movedim", d, x.ndim) for d in src)
+    dst = tuple(_dim("movedim", d, x.ndim) for d in dst)
+    rest = iter(d for d in range(x.ndim) if d not in src)
+    where_to = dict(zip(dst, src))
+    return permute(x, tuple(where_to[i] if i in where_to else next(rest) for i in range(x.ndim)))
+
+
+moveaxis = movedim
+
+
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     n = input.ndim
     if n < 2 and dim0 in (0, -1) and dim1 in (0, -1):
@@ -516,7 +538,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
 
 
 __all__ = [
-    "reshape", "view", "view_as", "permute", "transpose", "t", "expand", "broadcast_to",
+    "reshape", "view", "view_as", "permute", "movedim", "moveaxis", "transpose", "t", "expand",
+    "broadcast_to",
     "expand_as", "squeeze", "unsqueeze", "flatten", "flip", "cat", "concatenate", "stack",
     "getitem", "narrow", "split", "chunk", "unbind", "index_select", "repeat", "pad",
 ]

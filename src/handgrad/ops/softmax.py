@@ -3,11 +3,18 @@ overflows and its log loses precision. Both subtract the maximum first."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, lift
-from .reduce import normalize_dims
+from .._tensor_base import lift
+from ..autograd.function import Function
+from .dims import normalize_dims
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 def _shifted(a: np.ndarray, dim: int) -> np.ndarray:

@@ -6,13 +6,18 @@ composed from primitives; ``isclose``/``allclose`` without gradients."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, get_default_dtype, lift
+from .._tensor_base import get_default_dtype, lift
+from ..autograd.function import Function
 from .elementwise import _binary, _unary, clamp, exp, log, sqrt, where
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 class Tan(Function):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 class _Required:

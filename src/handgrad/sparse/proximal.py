@@ -53,8 +53,8 @@ import numpy as np
 
 from ..ops import abs as hg_abs
 from ..ops import relu, sign
+from .._tensor import Tensor
 from ..optim.proximal import fista_extrapolate, shrink
-from ..tensor import Tensor
 from .._validation import as_data, positive_int
 
 # ---- soft thresholding -------------------------------------------------------------------------

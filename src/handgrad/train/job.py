@@ -24,9 +24,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..files import write_json
-from ..tensor import Tensor
 from ..threads import limit_threads
+from ..utils.allocator import keep_freed_memory
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint, seed_everything
 from .loop import History, fit, predict
 
@@ -241,6 +242,7 @@ def run(cfg: TrainConfig, log: Callable[[str], Any] = print) -> dict:
     from ..random import Generator
 
     _check_config(cfg)
+    keep_freed_memory()  # a training job owns its process: reuse freed memory (see utils.allocator)
     data = load_data(cfg.data, cfg.limit, cfg.seed)
     seed_everything(cfg.seed)
     try:

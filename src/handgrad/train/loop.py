@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import metrics as _metrics
 from ..autograd import no_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 
 # ---- history ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import importlib.resources
 
 import numpy as np
 
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from ..dataset import TensorDataset
 
 

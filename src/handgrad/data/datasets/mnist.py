@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from ..dataset import Dataset
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 

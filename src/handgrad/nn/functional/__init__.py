@@ -5,8 +5,8 @@ PyTorch's names, signatures and defaults. Most are compositions of primitives, s
 One module per kind, as torch's documentation groups them: ``activation``, ``loss``, ``conv``,
 ``pooling``, ``normalization``, ``distance``, ``dropout``, ``linear``, ``sparse`` (embedding,
 one_hot), ``attention`` and ``vision`` (padding, resampling, pixel shuffles, grid sampling).
-This package imports only the engine (``handgrad.ops``, ``handgrad.tensor``): the layers in
-``handgrad.nn`` import it, never the reverse. (``F.dropout`` and ``F.linear`` are the functions;
+This package imports only the engine (``handgrad.ops``, ``handgrad.composed``, the Tensor): the
+layers in ``handgrad.nn`` import it, never the reverse. (``F.dropout`` and ``F.linear`` are the functions;
 their modules are ``handgrad.nn.functional.dropout``/``.linear`` in ``sys.modules``.)
 """
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ... import ops
 from ...ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
-from ...tensor import Tensor, lift
+from ..._tensor import Tensor, lift
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ... import ops
-from ...tensor import Tensor, lift
+from ..._tensor import Tensor, lift
 from .dropout import dropout
 
 

@@ -6,8 +6,8 @@ user looks."""
 from __future__ import annotations
 
 from ...ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from ...ops.resample import fold, unfold
-from ...ops.volume import conv3d, conv_transpose3d
+from ...composed.resample import fold, unfold
+from ...composed.volume import conv3d, conv_transpose3d
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold"]

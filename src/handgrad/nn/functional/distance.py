@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ... import ops
-from ...tensor import Tensor, lift
+from ... import composed, ops
+from ..._tensor import Tensor, lift
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
@@ -13,7 +13,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     no product of two norms to overflow or underflow), and the clamp to eps acts on the value
     only: the gradient flows through the norm as if unclamped (torch clamps it under no_grad),
     and the norm's gradient is 0 at a zero vector."""
-    a, b = ops.broadcast_tensors(lift(x1), lift(x2))
+    a, b = composed.broadcast_tensors(lift(x1), lift(x2))
     return ((a / _clamped_norm(a, dim, eps)) * (b / _clamped_norm(b, dim, eps))).sum(dim)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...random import _generator
-from ...tensor import Tensor, lift
+from ..._tensor import Tensor, lift
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ... import ops
+from ... import composed
 from ...ops.linalg import linear
-from ...tensor import Tensor, lift
+from ..._tensor import Tensor, lift
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -12,7 +12,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     a, b, w = lift(input1), lift(input2), lift(weight)
     if w.ndim != 3 or a.shape[-1] != w.shape[1] or b.shape[-1] != w.shape[2]:
         raise RuntimeError(f"bilinear: inputs {a.shape} and {b.shape} do not fit weight {w.shape}")
-    y = ops.einsum("...i,kij,...j->...k", a, w, b)
+    y = composed.einsum("...i,kij,...j->...k", a, w, b)
     return y if bias is None else y + lift(bias, y)
 
 

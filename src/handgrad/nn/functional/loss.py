@@ -12,7 +12,7 @@ import numpy as np
 from ... import ops
 from ...ops import log_softmax, softplus
 from ...ops.loss import NllLoss
-from ...tensor import Tensor, lift
+from ..._tensor import Tensor, lift
 from .distance import pairwise_distance
 
 _REDUCTIONS = ("mean", "sum", "none")

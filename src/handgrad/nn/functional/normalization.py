@@ -15,7 +15,7 @@ import numpy as np
 
 from ... import ops
 from ...ops.shape import pad
-from ...tensor import Tensor, lift
+from ..._tensor import Tensor, lift
 
 
 def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:

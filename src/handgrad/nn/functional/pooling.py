@@ -1,5 +1,5 @@
 """Pooling as functions: max, average, power-average (LP) and adaptive pooling in 1, 2 and 3
-dims (fused primitives in ``handgrad.ops.pool`` and ``handgrad.ops.volume``), and
+dims (fused primitives in ``handgrad.ops.pool`` and ``handgrad.composed.volume``), and
 ``F.max_unpool2d``, the partial inverse of max pooling, composed of scatters."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from ... import ops
+from ... import composed, ops
 from ...ops.pool import (
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
     avg_pool2d, lp_pool1d, lp_pool2d, max_pool1d, max_pool2d,
 )
-from ...ops.volume import avg_pool3d, max_pool3d
-from ...tensor import Tensor, lift
+from ...composed.volume import avg_pool3d, max_pool3d
+from ..._tensor import Tensor, lift
 
 
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,
@@ -46,7 +46,7 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
     # gather: every pooled entry reads g at its index. scatter_add has exactly that gradient,
     # so it carries the gradient while its value is swapped for the written one.
     summed = ops.scatter_add(zeros, -1, index, flat_x)
-    out = ops.scatter(zeros, -1, index, flat_x).detach() + (summed - summed.detach())
+    out = composed.scatter(zeros, -1, index, flat_x).detach() + (summed - summed.detach())
     return out.reshape(*lead, *out_hw)
 
 

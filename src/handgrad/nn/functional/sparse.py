@@ -7,7 +7,7 @@ import numpy as np
 
 from ... import ops
 from ...autograd import no_grad
-from ...tensor import Tensor, lift
+from ..._tensor import Tensor, lift
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,

@@ -8,13 +8,18 @@ belong to one side. More operands are contracted left to right.
 from __future__ import annotations
 
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..tensor import Tensor, lift
-from .linalg import matmul
-from .shape import expand, getitem, permute, reshape
+from .._tensor_base import lift
+from ..ops.linalg import matmul
+from ..ops.shape import expand, getitem, permute, reshape
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str, str]:

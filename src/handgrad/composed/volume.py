@@ -13,16 +13,21 @@ maximum or mean over the depth taps of the 2-D pooled depth slices (an element-w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..tensor import Tensor, lift
+from .._tensor_base import lift
+from ..ops.conv import _ntuple, conv2d, conv_transpose2d
+from ..ops.elementwise import maximum
+from ..ops.pool import avg_pool2d, max_pool2d
+from ..ops.shape import getitem, pad, stack
 from .arrange import index_add
-from .conv import _ntuple, conv2d, conv_transpose2d
-from .elementwise import maximum
-from .pool import avg_pool2d, max_pool2d
-from .shape import getitem, pad, stack
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 def _batched5(op: str, x: Tensor) -> tuple[Tensor, bool]:

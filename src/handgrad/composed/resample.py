@@ -13,13 +13,18 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..tensor import Tensor, lift
-from .conv import Conv2d, ConvTranspose2d, _conv_full_len, _ntuple, _out_len
-from .elementwise import where
+from .._tensor_base import lift
+from ..ops.conv import Conv2d, ConvTranspose2d, _conv_full_len, _ntuple, _out_len
+from ..ops.pool import _window_taps, adaptive_avg_pool1d, adaptive_avg_pool2d, apply_taps
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
 
@@ -85,18 +90,6 @@ def _cubic_taps(n_in: int, n_out: int, scale: float | None, align_corners: bool)
     return [(np.clip(i0 - 1 + k, 0, n_in - 1), w, None) for k, w in enumerate(weights)]
 
 
-def _window_taps(n_in: int, n_out: int) -> tuple[list, np.ndarray]:
-    """The adaptive windows [floor(i n_in / n_out), ceil((i + 1) n_in / n_out)) as taps of
-    weight 1 (``valid`` marks the taps inside a shorter window) and the window sizes."""
-    i = np.arange(n_out)
-    start, end = (i * n_in) // n_out, ((i + 1) * n_in + n_out - 1) // n_out
-    taps = []
-    for k in range(int((end - start).max())):
-        valid = start + k < end
-        taps.append((np.minimum(start + k, n_in - 1), None, None if valid.all() else valid))
-    return taps, end - start
-
-
 def _dense(taps: list, n_in: int) -> np.ndarray:
     """The taps as a dense (n_out, n_in) matrix (the receptive-field analysis reads these)."""
     n_out = len(taps[0][0])
@@ -119,24 +112,6 @@ def _linear_matrix(n_in: int, n_out: int, scale: float | None, align_corners: bo
 def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
     taps, count = _window_taps(n_in, n_out)
     return _dense(taps, n_in) / count[:, None]
-
-
-def apply_taps(x: Tensor, axis: int, taps: list) -> Tensor:
-    """out[..., o, ...] = sum over taps (idx, w, valid) of w[o] x[..., idx[o], ...] along
-    ``axis``, where valid[o] (all if None). A sparse separable map: each output reads only its
-    own source pixels, so an inf or NaN elsewhere cannot reach it (a dense matrix would multiply
-    it by 0). The weights are constants; the gradient is index_select's (a scatter-add)."""
-    axis = axis % x.ndim
-    bshape = (-1,) + (1,) * (x.ndim - 1 - axis)
-    out = None
-    for idx, w, valid in taps:
-        t = x.index_select(axis, Tensor._wrap(np.asarray(idx, np.int64)))
-        if w is not None:
-            t = t * Tensor._wrap(np.asarray(w, x._data.dtype).reshape(bshape))
-        if valid is not None:
-            t = where(Tensor._wrap(valid.reshape(bshape)), t, 0.0)
-        out = t if out is None else out + t
-    return out
 
 
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
@@ -184,8 +159,6 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                              f"{x.shape} empty ({out_size})")
         scales = (None,) * nd if recompute_scale_factor else tuple(float(s) for s in sf)
     if mode == "area":
-        from .pool import adaptive_avg_pool1d, adaptive_avg_pool2d
-
         return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(x, out_size)
     # the last axis first, then the one before: PyTorch's order of the bilinear sums
     for axis in range(x.ndim - 1, 1, -1):

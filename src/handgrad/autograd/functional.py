@@ -18,9 +18,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .autograd import grad
-from .ops import stack
-from .tensor import Tensor, lift
+from .engine import grad
+from ..ops import stack
+from .._tensor import Tensor, lift
 
 
 def _inputs(inputs: Any, create_graph: bool = False) -> tuple[tuple[Tensor, ...], bool]:

@@ -9,13 +9,19 @@ gradient back to where it came from, and second derivatives are those of gather 
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..tensor import Tensor, lift
-from .index import gather
-from .reduce import amax, normalize_dims
+from .._tensor_base import lift
+from ..ops.dims import normalize_dims
+from ..ops.index import gather
+from ..ops.reduce import amax
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 SortResult = namedtuple("SortResult", ["values", "indices"])
 

@@ -9,15 +9,30 @@ came from (summed over repeats), a masked-out element receives 0.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..tensor import Tensor, lift
-from .elementwise import where
-from .index import gather, scatter_add
-from .reduce import normalize_dims
-from .shape import cat, expand, getitem, narrow, pad, permute, reshape, stack, unsqueeze
+from .._tensor_base import lift
+from ..ops.dims import normalize_dims
+from ..ops.elementwise import where
+from ..ops.index import gather, scatter_add
+from ..ops.shape import (
+    cat,
+    expand,
+    getitem,
+    narrow,
+    pad,
+    permute,
+    reshape,
+    stack,
+    unsqueeze,
+)
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
 
 
 def _dim(op: str, dim: int, ndim: int) -> int:
@@ -265,23 +280,6 @@ __all__ = ["tril", "triu", "diagonal", "diag", "trace", "outer", "roll", "tile",
 
 
 # ---- moving, stacking and splitting ------------------------------------------------------------
-
-
-def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
-    """Move dims ``source`` to positions ``destination``; the others keep their order."""
-    x = lift(input)
-    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
-    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
-    if len(src) != len(dst):
-        raise RuntimeError(f"movedim: source {src} and destination {dst} differ in length")
-    src = tuple(_dim("movedim", d, x.ndim) for d in src)
-    dst = tuple(_dim("movedim", d, x.ndim) for d in dst)
-    rest = iter(d for d in range(x.ndim) if d not in src)
-    where_to = dict(zip(dst, src))
-    return permute(x, tuple(where_to[i] if i in where_to else next(rest) for i in range(x.ndim)))
-
-
-moveaxis = movedim
 
 
 def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
@@ -565,7 +563,7 @@ def is_tensor(obj: Any) -> bool:
 
 
 __all__ += [
-    "movedim", "moveaxis", "swapaxes", "swapdims", "select", "atleast_1d", "atleast_2d",
+    "swapaxes", "swapdims", "select", "atleast_1d", "atleast_2d",
     "atleast_3d", "hstack", "vstack", "dstack", "column_stack", "rot90", "flipud", "fliplr",
     "tensor_split", "broadcast_tensors", "block_diag", "cartesian_prod", "masked_select",
     "index_add", "scatter", "count_nonzero", "argwhere", "isin", "bincount", "searchsorted",

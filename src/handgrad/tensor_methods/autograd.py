@@ -1,0 +1,44 @@
+"""The autograd methods of a tensor: ``backward``, ``register_hook``, ``retain_grad``."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..autograd import engine
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .._tensor import Tensor
+    from .._tensor_base import TensorBase as _Base  # what self is, for a type checker
+else:
+    _Base = object
+
+
+class AutogradMethods(_Base):
+    __slots__ = ()
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
+        engine.backward(self, gradient, retain_graph, create_graph)
+
+    def register_hook(self: Any, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces
+        the gradient. Returns a function that removes the hook."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        owner = self._ctx if self._ctx is not None else self
+        if owner._hooks is None:
+            owner._hooks = []
+        owner._hooks.append(hook)
+        return lambda: owner._hooks.remove(hook)
+
+    def retain_grad(self: Any) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
+        if self._ctx is not None:
+            self._ctx._retained = weakref.ref(self)

@@ -1,0 +1,134 @@
+"""Grad mode and anomaly mode are per thread, as in PyTorch (issue 11): ``no_grad()`` in one
+thread does not stop another from recording, and threads training separate models at once get
+the same weights as training them one after the other."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+import handgrad as hg
+from handgrad import nn
+
+
+def _run_threads(targets: list) -> list:
+    results: list = [None] * len(targets)
+    errors: list = []
+
+    def run(i: int, fn) -> None:
+        try:
+            results[i] = fn()
+        except BaseException as e:  # noqa: BLE001  (re-raised in the main thread by the assert)
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(targets)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+def test_no_grad_in_one_thread_does_not_switch_recording_off_in_another():
+    inside = threading.Event()
+    checked = threading.Event()
+
+    def quiet() -> bool:
+        with hg.no_grad():
+            inside.set()
+            assert checked.wait(30)  # stay inside no_grad until the other thread has recorded
+            return hg.is_grad_enabled()
+
+    def recording() -> tuple[bool, bool]:
+        assert inside.wait(30)
+        x = hg.ones(2, requires_grad=True)
+        y = x * 2
+        checked.set()
+        return hg.is_grad_enabled(), y.requires_grad
+
+    quiet_mode, (mode, recorded) = _run_threads([quiet, recording])
+    assert quiet_mode is False
+    assert mode is True and recorded is True
+    assert hg.is_grad_enabled()  # the main thread was never touched
+
+
+def test_set_grad_enabled_and_anomaly_mode_are_per_thread():
+    ready = threading.Barrier(2, timeout=30)
+    done = threading.Barrier(2, timeout=30)
+
+    def switcher() -> None:
+        hg.set_grad_enabled(False)  # as a plain call: stays off in this thread
+        hg.autograd.set_detect_anomaly(True)
+        ready.wait()
+        done.wait()
+
+    def observer() -> tuple[bool, bool]:
+        ready.wait()
+        seen = (hg.is_grad_enabled(), hg.autograd.is_anomaly_enabled())
+        done.wait()
+        return seen
+
+    _, seen = _run_threads([switcher, observer])
+    assert seen == (True, False)
+
+
+def test_new_threads_start_with_recording_on():
+    with hg.no_grad():
+        (mode,) = _run_threads([hg.is_grad_enabled])
+    assert mode is True
+
+
+def _setup(seed: int) -> tuple:
+    # Made in the main thread: the initialisers draw from the global generator, which threads share.
+    hg.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3))
+    opt = hg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    x = hg.tensor(rng.standard_normal((32, 6)).astype(np.float32))
+    y = hg.tensor(rng.integers(0, 3, 32))
+    return model, opt, x, y
+
+
+def _train(setup: tuple, start: threading.Barrier | None = None) -> list[np.ndarray]:
+    model, opt, x, y = setup
+    if start is not None:
+        start.wait()  # every thread trains at the same time
+    for _ in range(40):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()  # runs under no_grad: with one global switch it would stop the others' graphs
+        with hg.no_grad():
+            model(x)  # an evaluation in between, as a training loop does
+    return [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_threads_training_separate_models_match_sequential_training():
+    seeds = [0, 1, 2, 3]
+    sequential = [_train(_setup(s)) for s in seeds]
+    setups = [_setup(s) for s in seeds]
+    start = threading.Barrier(len(seeds), timeout=60)
+    concurrent = _run_threads([lambda st=st: _train(st, start) for st in setups])
+    for seq, con in zip(sequential, concurrent):
+        for a, b in zip(seq, con):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_inference_mode_switches_recording_off_as_torch():
+    import torch
+
+    for lib in (hg, torch):
+        x = lib.ones(2, requires_grad=True)
+        with lib.inference_mode():
+            assert not (x * 2).requires_grad
+        with lib.inference_mode(False):
+            assert (x * 2).requires_grad
+
+        @lib.inference_mode()
+        def f(t):
+            return t * 2
+
+        assert not f(x).requires_grad
+        assert (x * 2).requires_grad
