@@ -1,4 +1,5 @@
-"""Augmented assignment (``x += y`` and the rest of the family) against torch: in place where torch is
+"""Augmented assignment (``x += y`` and the rest of the family) against torch: in place where torch
+is
 in place (same object, version counter, views see it), the same errors, and the tutorial idiom
 ``with no_grad(): p -= lr * p.grad`` trains exactly like ``p.sub_(lr * p.grad)`` (issue 11)."""
 

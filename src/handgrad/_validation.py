@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .random import Generator
 from ._tensor import Tensor
+from .random import Generator
 
 
 def float64(op: str, name: str, x: Any, expected: str) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The Tensor conveniences of tensor_methods/ (new_*, unfold, sum_to_size, mv, ...) against torch."""
+"""The Tensor conveniences of tensor_methods/ (new_*, unfold, sum_to_size, mv, ...) against
+torch."""
 
 from __future__ import annotations
 

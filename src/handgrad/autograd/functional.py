@@ -14,13 +14,14 @@ products (vjp, jvp, hvp) are the affordable ones.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from .engine import grad
-from ..ops import stack
 from .._tensor import Tensor, lift
+from ..ops import stack
+from .engine import grad
 
 
 def _inputs(inputs: Any, create_graph: bool = False) -> tuple[tuple[Tensor, ...], bool]:

@@ -9,7 +9,8 @@ came from (summed over repeats), a masked-out element receives 0.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 

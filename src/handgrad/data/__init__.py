@@ -14,10 +14,19 @@ from . import datasets, transforms
 from .coverage import CoverageResult, epoch_coverage
 from .dataloader import DataLoader, default_collate, default_convert
 from .dataset import (
-    ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split,
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    Subset,
+    TensorDataset,
+    random_split,
 )
 from .sampler import (
-    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
     WeightedRandomSampler,
 )
 

@@ -3,7 +3,8 @@
 Single-process: ``num_workers``, ``pin_memory`` and the other worker options are accepted so
 that PyTorch code runs unchanged, but every batch is loaded in the calling process (NumPy
 indexing, which is where the time goes for in-memory data, gains nothing from worker
-processes here), so ``worker_init_fn`` is never called. When the dataset can hand over a whole batch from an index array
+processes here), so ``worker_init_fn`` is never called. When the dataset can hand over a whole batch
+from an index array
 (``TensorDataset``, a ``Subset`` of one, ``MNIST`` without transforms) and the default
 collate is used, each batch is one fancy-indexing operation instead of a Python loop over
 its samples; the result is the same as fetching and collating item by item.
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 import collections.abc
 import copy
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import ops
-from ..random import Generator
 from .._tensor import Tensor
+from ..random import Generator
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, _positive_int
 

@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from ..models.autoencoder import reconstruction_loss
 from .._tensor import Tensor
+from ..models.autoencoder import reconstruction_loss
 
 _ACTIVATIONS = ("sigmoid", "linear")
 

@@ -4,7 +4,8 @@ buffers and children registered on assignment, in order, so ``state_dict`` keys 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class RemovableHandle:
 
     _next_id = 0
 
-    def __init__(self, store: "OrderedDict[int, Callable]") -> None:
+    def __init__(self, store: OrderedDict[int, Callable]) -> None:
         self._store = store
         self.id = RemovableHandle._next_id
         RemovableHandle._next_id += 1
@@ -43,7 +44,7 @@ class RemovableHandle:
     def remove(self) -> None:
         self._store.pop(self.id, None)
 
-    def __enter__(self) -> "RemovableHandle":
+    def __enter__(self) -> RemovableHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -130,7 +131,7 @@ class Module:
         if not persistent:
             self._non_persistent.add(name)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         self._forget(name)
         self._modules[name] = module
 
@@ -139,7 +140,7 @@ class Module:
     # ---- traversal ---------------------------------------------------------------------------
 
     def named_modules(self, memo: set | None = None,
-                      prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+                      prefix: str = "") -> Iterator[tuple[str, Module]]:
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
@@ -149,16 +150,16 @@ class Module:
             if m is not None:
                 yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name)
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, m in self._modules.items():
             if m is not None:
                 yield name, m
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -187,7 +188,7 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn: Callable[["Module"], None]) -> "Module":
+    def apply(self, fn: Callable[[Module], None]) -> Module:
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -195,15 +196,15 @@ class Module:
 
     # ---- modes and gradients -----------------------------------------------------------------
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -219,7 +220,7 @@ class Module:
 
     # ---- state -------------------------------------------------------------------------------
 
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name (PyTorch's keys), sharing memory."""
         out: OrderedDict[str, Tensor] = OrderedDict()
         for mprefix, m in self.named_modules(prefix=prefix.rstrip(".")):
@@ -265,7 +266,7 @@ class Module:
                     t._version[0] += 1
         return missing, unexpected
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> "Module":
+    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Module:
         """Cast floating parameters and buffers to ``dtype`` (devices are accepted and ignored:
         handgrad runs on the CPU)."""
         dtype = kwargs.get("dtype", dtype)
@@ -281,16 +282,16 @@ class Module:
                             t.grad = t.grad.to(dtype)
         return self
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self.to(np.float32)
 
-    def half(self) -> "Module":
+    def half(self) -> Module:
         return self.to(np.float16)
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         """The sub-module at the dotted path ``target`` ('' is the module itself)."""
         m = self
         for part in target.split(".") if target else ():
@@ -314,7 +315,7 @@ class Module:
             raise AttributeError(f"get_buffer: {type(m).__name__} has no buffer {name!r}")
         return m._buffers[name]
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self.to(np.float64)
 
     # ---- calling and printing ----------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ops.shape import pad
 from .._tensor import Tensor
+from ..ops.shape import pad
 from .module import Module
 
 

@@ -7,8 +7,20 @@ dims <- elementwise <- shape <- index <- reduce <- (linalg, softmax, special, sc
 <- pool).
 """
 
-from . import conv, elementwise, index, linalg, loss, pool, reduce, scan, shape, softmax  # noqa: F401
-from . import normalized_linear, special  # noqa: F401  (normalized_linear: reached via nn)
+from . import (  # noqa: F401  # noqa: F401  (normalized_linear: reached via nn)
+    conv,
+    elementwise,
+    index,
+    linalg,
+    loss,
+    normalized_linear,
+    pool,
+    reduce,
+    scan,
+    shape,
+    softmax,
+    special,
+)
 
 # Later modules win a name clash; listing the modules keeps submodule names out of ``*``.
 __all__ = [

@@ -1,4 +1,5 @@
-"""Pooling. Max pooling is a primitive (``max_pool2d``, whose backward ``max_pool2d_backward`` is one
+"""Pooling. Max pooling is a primitive (``max_pool2d``, whose backward ``max_pool2d_backward`` is
+one
 too); average, power-average and adaptive pooling are compositions:
 
 - ``avg_pool2d``: a window sum (a depthwise ``conv2d`` with a kernel of ones, so its gradient is

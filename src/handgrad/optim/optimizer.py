@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import enable_grad
 from .._tensor import Tensor
+from ..autograd import enable_grad
 
 
 class _Required:

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from ... import ops
+from ..._tensor import Tensor, lift
 from ...ops import log_softmax, softplus
 from ...ops.loss import NllLoss
-from ..._tensor import Tensor, lift
 from .distance import pairwise_distance
 
 _REDUCTIONS = ("mean", "sum", "none")

@@ -9,13 +9,14 @@ variance) come from the primitives' rules.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ... import ops
-from ...ops.shape import pad
 from ..._tensor import Tensor, lift
+from ...ops.shape import pad
 
 
 def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ... import ops
-from ...autograd import no_grad
 from ..._tensor import Tensor, lift
+from ...autograd import no_grad
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
