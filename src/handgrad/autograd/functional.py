@@ -90,7 +90,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
     rows = []
     for o in outs:
         flat = o.reshape(-1)
-        per_input = [[] for _ in xs]
+        per_input: list[list[Any]] = [[] for _ in xs]
         for i in range(flat.shape[0]):
             gs = _fill_none(grad(flat[i], xs, retain_graph=True, create_graph=create_graph,
                                  allow_unused=True), xs, create_graph)

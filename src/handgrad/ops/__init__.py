@@ -7,25 +7,26 @@ dims <- elementwise <- shape <- index <- reduce <- (linalg, softmax, special, sc
 <- pool).
 """
 
-from . import (  # noqa: F401  # noqa: F401  (normalized_linear: reached via nn)
-    conv,
-    elementwise,
-    index,
-    linalg,
-    loss,
-    normalized_linear,
-    pool,
-    reduce,
-    scan,
-    shape,
-    softmax,
-    special,
-)
+# The modules under private names: a module and its function of the same name (``softmax``)
+# would otherwise be one name bound twice; ``from .softmax import *`` below binds the function.
+from . import conv as _conv  # noqa: F401
+from . import elementwise as _elementwise
+from . import index as _index
+from . import linalg as _linalg
+from . import loss as _loss  # noqa: F401
+from . import normalized_linear as _normalized_linear  # noqa: F401  (reached via nn)
+from . import pool as _pool
+from . import reduce as _reduce
+from . import scan as _scan
+from . import shape as _shape
+from . import softmax as _softmax
+from . import special as _special
 
 # Later modules win a name clash; listing the modules keeps submodule names out of ``*``.
 __all__ = [
     name
-    for module in (elementwise, index, linalg, reduce, shape, softmax, special, scan, conv, pool)
+    for module in (_elementwise, _index, _linalg, _reduce, _shape, _softmax, _special, _scan,
+                   _conv, _pool)
     for name in module.__all__
 ]
 

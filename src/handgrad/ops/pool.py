@@ -224,7 +224,8 @@ def _pool_args(op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, paddi
             "must hold an input element)"
         )
     size = x.shape[-nd:]
-    out = tuple(_pool_out_len(n, *args, ceil_mode) for n, *args in zip(size, k, s, p, d))
+    out = tuple(_pool_out_len(n, ki, si, pi, di, ceil_mode)
+                for n, ki, si, pi, di in zip(size, k, s, p, d))
     if any(o < 1 for o in out):
         raise RuntimeError(
             f"{op}: the output would be empty: input of shape {x.shape} with kernel {k}, stride "
@@ -458,6 +459,7 @@ def apply_taps(x: Tensor, axis: int, taps: list) -> Tensor:
         if valid is not None:
             t = where(Tensor._wrap(valid.reshape(bshape)), t, 0.0)
         out = t if out is None else out + t
+    assert out is not None, "apply_taps: no taps"  # every map has at least one tap
     return out
 
 
