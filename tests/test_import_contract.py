@@ -16,18 +16,15 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src" / "handgrad"
 
 # The layer of each module, by the longest matching dotted prefix (relative to ``handgrad``).
 LAYERS: list[tuple[str, list[str]]] = [
     ("engine", [
-        "tensor", "_tensor", "_tensor_base", "_tensor_extras", "tensor_methods", "autograd",
-        "ops", "composed", "dtypes", "device", "creation", "random", "linalg", "_validation",
-        "_allocator", "files", "threads",
+        "_tensor", "_tensor_base", "tensor_methods", "autograd", "ops", "composed", "dtypes",
+        "device", "creation", "random", "linalg", "_validation", "files", "threads",
     ]),
-    ("engine tools", ["gradcheck", "viz", "jacobians"]),
+    ("engine tools", ["gradcheck", "viz"]),
     # distributions computes with nn.functional (softplus, log-sigmoid); serialization saves and
     # loads a Module's state dict.
     ("nn", ["nn", "distributions", "serialization"]),
@@ -44,12 +41,6 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("exercises", ["exercises", "commands.exercises"]),
 ]
 RANK = {prefix: rank for rank, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes}
-
-# The engine cycle (tensor <-> autograd <-> ops) goes with the engine restructuring of issue 15
-# part 1 (Tensor from static method groups in _tensor.py, the autograd package, composed/). Until
-# that lands, the old single-module tensor.py is there and the cycle test is expected to fail; once
-# it lands the expectation ends by itself and the test must pass.
-ENGINE_PENDING = (SRC / "tensor.py").exists()
 
 
 def modules() -> dict[str, Path]:
@@ -193,10 +184,6 @@ def test_no_import_points_upward():
     assert not upward, "imports pointing up a layer:\n" + "\n".join(upward)
 
 
-@pytest.mark.xfail(
-    ENGINE_PENDING, strict=True,
-    reason="the engine's import cycle: the engine restructuring (issue 15 part 1) is not on main yet",
-)
 def test_no_import_cycles():
     found = cycles(graph(runtime_only=True))
     assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
