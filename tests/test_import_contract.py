@@ -14,6 +14,7 @@ gathers every layer and is left out.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "handgrad"
@@ -75,6 +76,11 @@ def _type_checking_nodes(tree: ast.AST) -> set[int]:
     return out
 
 
+@functools.cache  # every file is parsed once per session, whichever test reads it first
+def _parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def imports(module: str, path: Path, known: set[str], *, runtime_only: bool) -> set[str]:
     """The handgrad modules that ``module`` imports, each resolved to the deepest known module.
 
@@ -82,7 +88,7 @@ def imports(module: str, path: Path, known: set[str], *, runtime_only: bool) -> 
     (its ``__init__`` supplies the name)."""
     is_pkg = path.name == "__init__.py"
     package = module.split(".") if is_pkg else module.split(".")[:-1]
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _parse(path)
     skip = _type_checking_nodes(tree) if runtime_only else set()
     out = set()
 
