@@ -43,6 +43,9 @@ def test_ruff_format_is_applied():
     assert proc.returncode == 0, report(proc)
 
 
+# About a second with mypy's cache (.mypy_cache), 38 s without it on the loaded 2-core machine:
+# slow by the first run (`make test` runs it, `make test-fast` skips it).
+@pytest.mark.slow
 def test_mypy_is_clean():
     proc = run("mypy")
     assert proc.returncode == 0, report(proc)
