@@ -47,7 +47,7 @@ def test_checkpoint_round_trip(tmp_path):
     assert isinstance(back["param"], nn.Parameter) and back["param"].requires_grad
     assert back["tensor"].requires_grad and not isinstance(back["tensor"], nn.Parameter)
     for k, v in obj["model"].items():
-        np.testing.assert_array_equal(back["model"][k]._data, v._data)
+        np.testing.assert_array_equal(back["model"][k].detach().numpy(), v.detach().numpy())
         assert back["model"][k].dtype == v.dtype
     st = back["optimizer"]["state"]
     assert set(st) == {0, 1, 2, 3, 4, 5} and st[0]["step"] == 3
@@ -133,7 +133,7 @@ def test_load_torch_state_dict_without_torch():
     sd = OrderedDict(weight=_FakeTorchTensor(np.arange(6.0).reshape(3, 2)),
                      bias=_FakeTorchTensor([1.0, 2.0, 3.0]))
     assert hg.load_torch_state_dict(model, sd) == ([], [])
-    np.testing.assert_array_equal(model.weight._data, np.arange(6.0).reshape(3, 2))
+    np.testing.assert_array_equal(model.weight.detach().numpy(), np.arange(6.0).reshape(3, 2))
     with pytest.raises(RuntimeError, match=r"missing keys: \['bias'\]"):
         hg.load_torch_state_dict(model, {"weight": sd["weight"]})
     with pytest.raises(RuntimeError, match=r"weight: checkpoint \(2, 2\) vs model \(3, 2\)"):
@@ -149,7 +149,7 @@ def test_to_torch_state_dict_round_trip():
                             torch.nn.Linear(4, 2))
     t.load_state_dict(hg.to_torch_state_dict(model))
     for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(t.state_dict()[k].numpy(), v._data)
+        np.testing.assert_array_equal(t.state_dict()[k].numpy(), v.detach().numpy())
     assert t.state_dict()["1.num_batches_tracked"].item() == 3
 
 
