@@ -62,3 +62,18 @@ def test_shared_constructors_keep_torchs_keys(name, args):
     ours, theirs = getattr(hg.nn, name)(*args), getattr(torch.nn, name)(*args)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+
+
+def test_functional_names_are_the_functions_not_their_modules():
+    # nn/functional/dropout.py and linear.py share a name with a function they define: the
+    # package must bind the function (import order in nn/functional/__init__.py decides).
+    import types
+
+    import handgrad.nn.functional as F
+
+    assert len(F.__all__) == len(set(F.__all__))
+    for name in F.__all__:
+        obj = getattr(F, name)
+        assert callable(obj) and not isinstance(obj, types.ModuleType), name
+    assert F.dropout.__module__ == "handgrad.nn.functional.dropout"
+    assert F.linear(hg.ones(1, 2), hg.ones(3, 2)).shape == (1, 3)

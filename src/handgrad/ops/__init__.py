@@ -4,12 +4,12 @@ Every registered ``Function`` lives in one of these modules; functions composed 
 a derivative of their own live in ``handgrad.composed``. Modules here import only the engine
 (``handgrad.autograd``, ``handgrad._tensor_base``) and each other, one way:
 dims <- elementwise <- shape <- index <- reduce <- (linalg, softmax, special, scan, loss, conv
-<- pool).
+<- pool, sparse_coo).
 """
 
 # The modules under private names: a module and its function of the same name (``softmax``)
 # would otherwise be one name bound twice; ``from .softmax import *`` below binds the function.
-from . import conv as _conv  # noqa: F401
+from . import conv as _conv
 from . import elementwise as _elementwise
 from . import index as _index
 from . import linalg as _linalg
@@ -20,13 +20,14 @@ from . import reduce as _reduce
 from . import scan as _scan
 from . import shape as _shape
 from . import softmax as _softmax
+from . import sparse_coo as _sparse_coo
 from . import special as _special
 
 # Later modules win a name clash; listing the modules keeps submodule names out of ``*``.
 __all__ = [
     name
     for module in (_elementwise, _index, _linalg, _reduce, _shape, _softmax, _special, _scan,
-                   _conv, _pool)
+                   _conv, _pool, _sparse_coo)
     for name in module.__all__
 ]
 
@@ -41,3 +42,4 @@ from .scan import *  # noqa: F401,F403,E402
 from .shape import *  # noqa: F401,F403,E402
 from .softmax import *  # noqa: F401,F403,E402
 from .special import *  # noqa: F401,F403,E402
+from .sparse_coo import *  # noqa: F401,F403,E402

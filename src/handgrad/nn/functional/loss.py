@@ -1,6 +1,6 @@
 """Losses as functions (``F.nll_loss``, ``F.cross_entropy``, ...), with PyTorch's names,
-signatures, defaults and reductions. Compositions of primitives (``NllLoss`` the fused one), so
-their gradients (and second derivatives) come from the primitives' hand-derived rules."""
+signatures, defaults and reductions. Compositions of primitives (``NllLoss`` and
+``BinaryCrossEntropy`` the fused ones), so their gradients (and second derivatives) come from the primitives' hand-derived rules."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from ... import ops
-from ..._tensor import Tensor, lift
 from ...ops import log_softmax, softplus
-from ...ops.loss import NllLoss
+from ...ops.loss import BinaryCrossEntropy, NllLoss
+from ..._tensor import Tensor, lift
 from .distance import pairwise_distance
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -69,12 +69,11 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if weight is not None:
         cw = lift(weight)._data.astype(x.dtype)[yy]
         w = cw if w is None else w * cw
-    index: tuple[np.ndarray, ...]
     if yy.ndim == 1:
         index = (np.arange(len(yy)), yy)  # (n, y_n): the target class of each example
     else:
-        grids: tuple[np.ndarray, ...] = np.indices(yy.shape, sparse=True)
-        index = (grids[0], yy, *grids[1:])  # (n, y_n, d1, ...)
+        grids = np.indices(yy.shape, sparse=True)
+        index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...)
     total = float(yy.size) if w is None else float(w.sum())
     scale = 1.0 if reduction != "mean" else (1.0 / total if total else float("nan"))
     out = NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction,
@@ -159,12 +158,15 @@ def binary_cross_entropy_with_logits(
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
-    """-[y log p + (1 - y) log(1 - p)], each log clamped at -100 as in PyTorch."""
+    """-[y log p + (1 - y) log(1 - p)], each log clamped at -100 as in PyTorch, whose gradient at
+    a saturated prediction (p exactly 0 or 1) it also has (``ops.loss.BinaryCrossEntropy``)."""
     p, y = lift(input), lift(target, lift(input))
     _same_shape("binary_cross_entropy", p, y)
-    if p._data.size and (p._data.min() < 0 or p._data.max() > 1):
-        raise RuntimeError("binary_cross_entropy: all elements of input should be in [0, 1]")
-    loss = -(y * ops.clamp(ops.log(p), min=-100.0) + (1 - y) * ops.clamp(ops.log(1 - p), min=-100.0))
+    if p._data.size and not ((p._data >= 0) & (p._data <= 1)).all():
+        bad = p._data[~((p._data >= 0) & (p._data <= 1))]
+        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and "
+                           f"1, got {bad.size} outside, e.g. {bad.flat[0]}")
+    loss = BinaryCrossEntropy.apply(p, y)
     if weight is not None:
         loss = loss * lift(weight, p)
     return _reduce("binary_cross_entropy", loss, reduction)
