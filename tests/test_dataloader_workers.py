@@ -155,7 +155,7 @@ def test_persistent_workers_survive_epochs_and_others_stop():
         for a, b in zip(_batches(loader), first):
             np.testing.assert_array_equal(a[0], b[0])
         assert [w.pid for w in loader._persistent_iter.workers] == pids
-    for batch in loader:  # leave an epoch early: the next one starts clean
+    for _batch in loader:  # leave an epoch early: the next one starts clean
         break
     assert len(_batches(loader)) == 5
     persistent = list(loader._persistent_iter.workers)

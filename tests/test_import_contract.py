@@ -21,16 +21,20 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "handgrad"
 
 # The layer of each module, by the longest matching dotted prefix (relative to ``handgrad``).
 LAYERS: list[tuple[str, list[str]]] = [
+    # utils: torch.utils' leaves (hooks' RemovableHandle, the allocator opt-in) that nn and optim
+    # both use; utils.data is handgrad.data under torch's path. cuda, accelerator, backends: the
+    # CPU-only stand-ins of torch's namespaces.
     ("engine", [
-        "_tensor", "_tensor_base", "tensor_methods", "autograd", "ops", "composed", "dtypes",
-        "device", "creation", "random", "linalg", "_validation", "files", "threads",
+        "_tensor", "_tensor_base", "_shared_memory", "tensor_methods", "autograd", "ops",
+        "composed", "dtypes", "device", "creation", "random", "linalg", "_validation", "files",
+        "threads", "utils", "cuda", "accelerator", "backends",
     ]),
     ("engine tools", ["gradcheck", "viz"]),
     # distributions computes with nn.functional (softplus, log-sigmoid); serialization saves and
     # loads a Module's state dict.
     ("nn", ["nn", "distributions", "serialization"]),
     # func: per-example gradients and PerSampleAdam, an optim.Adam.
-    ("optim, data", ["optim", "data", "utils", "metrics", "multiprocessing", "func"]),
+    ("optim, data", ["optim", "data", "utils.data", "metrics", "multiprocessing", "func"]),
     ("algorithms", [
         "analysis", "attacks", "calibration", "cluster", "manifold", "sparse", "models", "plots",
         "vision",

@@ -13,7 +13,6 @@ replacement leaves out of an epoch).
 from . import datasets, transforms
 from .coverage import CoverageResult, epoch_coverage
 from .dataloader import DataLoader, default_collate, default_convert
-from .worker import WorkerInfo, get_worker_info
 from .dataset import (
     ConcatDataset,
     Dataset,
@@ -30,6 +29,7 @@ from .sampler import (
     SubsetRandomSampler,
     WeightedRandomSampler,
 )
+from .worker import WorkerInfo, get_worker_info
 
 __all__ = [
     "BatchSampler", "ConcatDataset", "CoverageResult", "DataLoader", "Dataset", "IterableDataset",
