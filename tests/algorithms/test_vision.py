@@ -427,7 +427,7 @@ def test_image_folder(tmp_path):
         datasets.ImageFolder(tmp_path)
 
 
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+REAL_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 
 
 @pytest.mark.skipif(not (REAL_MNIST / "t10k-images-idx3-ubyte.gz").is_file(),
