@@ -4,7 +4,7 @@ Every registered ``Function`` lives in one of these modules; functions composed 
 a derivative of their own live in ``handgrad.composed``. Modules here import only the engine
 (``handgrad.autograd``, ``handgrad._tensor_base``) and each other, one way:
 dims <- elementwise <- shape <- index <- reduce <- (linalg, softmax, special, scan, loss, conv
-<- pool, sparse_coo).
+<- pool, sparse_coo, normalization, rnn_cell); ``blas`` (thread-pool control) stands alone.
 """
 
 # The modules under private names: a module and its function of the same name (``softmax``)
@@ -14,9 +14,11 @@ from . import elementwise as _elementwise
 from . import index as _index
 from . import linalg as _linalg
 from . import loss as _loss  # noqa: F401
+from . import normalization as _normalization  # noqa: F401  (the fused layers of issue 13)
 from . import normalized_linear as _normalized_linear  # noqa: F401  (reached via nn)
 from . import pool as _pool
 from . import reduce as _reduce
+from . import rnn_cell as _rnn_cell
 from . import scan as _scan
 from . import shape as _shape
 from . import softmax as _softmax
@@ -27,7 +29,7 @@ from . import special as _special
 __all__ = [
     name
     for module in (_elementwise, _index, _linalg, _reduce, _shape, _softmax, _special, _scan,
-                   _conv, _pool, _sparse_coo)
+                   _conv, _pool, _sparse_coo, _rnn_cell)
     for name in module.__all__
 ]
 
@@ -43,3 +45,4 @@ from .shape import *  # noqa: F401,F403,E402
 from .softmax import *  # noqa: F401,F403,E402
 from .special import *  # noqa: F401,F403,E402
 from .sparse_coo import *  # noqa: F401,F403,E402
+from .rnn_cell import *  # noqa: F401,F403,E402
