@@ -6,8 +6,8 @@
 Every figure comes from fresh processes, one library per process and one thread per library,
 alternated A B (C) A B (C) ... for ``--rounds`` rounds; a ratio is the median over rounds of the
 per-round ratio t_handgrad / t_other (so 1.10x means handgrad takes 10% longer). Microsecond
-figures (tiny ops, backward()) are medians over rounds of absolute times, which drift 20-30% with the
-machine's load; the PyTorch figure next to them was measured in the same rounds.
+figures (tiny ops, backward()) are medians over rounds of absolute times, which drift 20-30% with
+the machine's load; the PyTorch figure next to them was measured in the same rounds.
 
 Workloads (details in core_worker.py):
   mlp32 / mlp64  784-256-256-10 ReLU MLP, batch 128, forward + backward + SGD momentum, float32 /

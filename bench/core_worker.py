@@ -16,12 +16,13 @@ Workloads
   same thing. Metric ``step``.
 - ``matmul``: ``a @ b`` for 1024x1024 float32 (handgrad, also with a recorded graph) or
   ``np.matmul(a, b)``. Metrics ``matmul`` and (handgrad) ``matmul_recorded``.
-- ``overhead``: 10x10 float32 tensors. ``chain_fb``: a 20-op element-wise chain (mul, add, tanh, sub,
-  relu, four times) from a leaf that requires grad, then ``sum`` and ``backward()``; ``chain_f``:
-  the same without ``backward()``; ``one_fb`` / ``one_f``: the 1-op graph ``x.sum()`` with and
-  without ``backward()``. Derived: ``node`` = (chain_fb - one_fb) / 20, the forward+backward cost of
-  one recorded op in a chain; ``node_f`` = (chain_f - one_f) / 20, its forward (recording) share;
-  ``backward_fixed`` = one_fb - one_f, the cost of a backward() call on a 1-op graph.
+- ``overhead``: 10x10 float32 tensors. ``chain_fb``: a 20-op element-wise chain (mul, add, tanh,
+  sub, relu, four times) from a leaf that requires grad, then ``sum`` and ``backward()``;
+  ``chain_f``: the same without ``backward()``; ``one_fb`` / ``one_f``: the 1-op graph ``x.sum()``
+  with and without ``backward()``. Derived: ``node`` = (chain_fb - one_fb) / 20, the
+  forward+backward cost of one recorded op in a chain; ``node_f`` = (chain_f - one_f) / 20, its
+  forward (recording) share; ``backward_fixed`` = one_fb - one_f, the cost of a backward() call on
+  a 1-op graph.
 """
 
 from __future__ import annotations

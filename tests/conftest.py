@@ -1,8 +1,18 @@
-"""Shared test settings: hypothesis profiles (CI runs fewer examples per property)."""
+"""Shared test settings: hypothesis profiles (CI runs fewer examples per property), and tests/ on
+the import path."""
 
 import os
+import sys
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
+
+# The tests live in folders that mirror the package (tests/engine, tests/nn, ...) and import the
+# shared helpers (cases/, torch_compare.py, nn_helpers.py, fuzz/) by their bare names, wherever
+# pytest is started from.
+TESTS = str(Path(__file__).resolve().parent)
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
 
 settings.register_profile(
     "default", max_examples=12, deadline=None,

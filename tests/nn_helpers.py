@@ -16,7 +16,7 @@ def to_np(t):
     if t is None:
         return None
     if isinstance(t, hg.Tensor):
-        return t.detach()._data
+        return t.detach().numpy()
     return t.detach().cpu().numpy()
 
 

@@ -31,6 +31,12 @@ class _Segment(shared_memory.SharedMemory):
         pass
 
 
+def _buffer(segment: shared_memory.SharedMemory) -> memoryview:
+    buf = segment.buf
+    assert buf is not None  # None only after close(), and a segment here is open
+    return buf
+
+
 _SEGMENTS: dict[str, tuple[_Segment, int]] = {}  # name -> (segment, address of its first byte)
 _CREATED: list[str] = []
 _OWNER = os.getpid()
@@ -55,7 +61,7 @@ def _find(a: np.ndarray) -> tuple[str, int] | None:
 def _rebuild(name: str, offset: int, shape: tuple, strides: tuple, dtype: str) -> np.ndarray:
     if name not in _SEGMENTS:
         segment = _Segment(name=name)
-        _SEGMENTS[name] = (segment, _address(np.frombuffer(segment.buf, np.uint8)))
+        _SEGMENTS[name] = (segment, _address(np.frombuffer(_buffer(segment), np.uint8)))
     _register()  # so that this process can pass the array on in turn
     segment = _SEGMENTS[name][0]
     return np.ndarray(shape, np.dtype(dtype), buffer=segment.buf, offset=offset, strides=strides)
@@ -94,7 +100,7 @@ def shared_array(a: np.ndarray) -> np.ndarray:
     """A copy of ``a`` in a new shared-memory segment."""
     _register()
     segment = _Segment(create=True, size=max(a.nbytes, 1))
-    _SEGMENTS[segment.name] = (segment, _address(np.frombuffer(segment.buf, np.uint8)))
+    _SEGMENTS[segment.name] = (segment, _address(np.frombuffer(_buffer(segment), np.uint8)))
     _CREATED.append(segment.name)
     out = np.ndarray(a.shape, a.dtype, buffer=segment.buf)
     out[...] = a

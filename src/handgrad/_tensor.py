@@ -66,7 +66,7 @@ class _LegacyTensorType(type):
 
     legacy_dtype: np.dtype
 
-    def __call__(cls, *args: Any, device: Any = None) -> Tensor:  # type: ignore[override]
+    def __call__(cls, *args: Any, device: Any = None) -> Tensor:
         as_device(device, cls.__name__)
         return TensorBase._wrap(_legacy_array(cls.__name__, args, cls.legacy_dtype))
 

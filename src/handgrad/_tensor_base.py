@@ -96,8 +96,9 @@ class TensorBase:
 
         Every primitive's output is made here, so the fields are written inline rather than by a
         call to ``_setup`` (a call costs as much as the six assignments); ``_setup`` is the same
-        for the ``__init__`` of subclasses, and tests/test_engine_layout.py checks they agree."""
-        t = _new(TensorBase._output_class)
+        for the ``__init__`` of subclasses, and tests/engine/test_engine_layout.py checks they
+        agree."""
+        t: Any = _new(TensorBase._output_class)
         t._data = array if type(array) is np.ndarray else np.asarray(array)
         t._requires_grad = requires_grad
         t.grad = None

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .random import Generator
 from ._tensor import Tensor
+from .random import Generator
 
 
 def float64(op: str, name: str, x: Any, expected: str) -> np.ndarray:
@@ -53,8 +53,8 @@ def positive_int(op: str, name: str, value: Any) -> int:
 
 
 def non_negative_float(op: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
-            or value < 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(float(value)) or value < 0:
         raise ValueError(f"{op}: {name} must be a finite number >= 0, got {value!r}")
     return float(value)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .commands import COMMANDS, HELP, CommandError  # noqa: F401  (CommandError: public here too)
 

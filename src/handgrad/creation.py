@@ -54,7 +54,8 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array (or tensor) when the dtype allows."""
     as_device(device, "as_tensor")
     if isinstance(data, TensorBase):
-        return data if dtype is None else data.to(dtype)
+        # every TensorBase made at run time is the public Tensor (TensorBase._wrap), which has to()
+        return data if dtype is None else data.to(dtype)  # type: ignore[attr-defined]
     if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
         return TensorBase._wrap(data)
     return tensor(data, dtype)

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from . import composed, ops
+from ._tensor import Tensor, lift
 from .autograd import no_grad
 from .nn import functional as F
 from .random import _generator
-from ._tensor import Tensor, lift
 
 
 def _shape(sample_shape: Any) -> tuple:

@@ -18,7 +18,7 @@ __all__ = [
 ]
 
 # PyTorch's legacy type names ('torch.FloatTensor'), for Tensor.type() and the legacy constructors.
-_LEGACY_NAMES = {
+_LEGACY_NAMES: dict[np.dtype, str] = {
     np.dtype("float32"): "FloatTensor", np.dtype("float64"): "DoubleTensor",
     np.dtype("float16"): "HalfTensor", np.dtype("int64"): "LongTensor",
     np.dtype("int32"): "IntTensor", np.dtype("int16"): "ShortTensor",

@@ -21,20 +21,20 @@ per-example second moment; ``handgrad.exercises.experiments`` shows the differen
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from . import autograd
+from ._tensor import Tensor, lift
+from .composed.resample import unfold
 from .nn.conv import Conv1d, Conv2d
 from .nn.linear import Linear, NormalizedLinear
 from .nn.module import Module
 from .nn.normalization import _BatchNorm
-from .composed.resample import unfold
 from .ops.normalized_linear import weight_and_bias_grads
 from .optim.adam import Adam
-from ._tensor import Tensor, lift
 
 _SUPPORTED = (Linear, Conv1d, Conv2d)  # NormalizedLinear is a Linear
 
@@ -116,7 +116,7 @@ def _loop(model: Module, loss_fn: Callable, x: Tensor, y: Any, params: list, sca
 
 def per_sample_grad(model: Module, loss_fn: Callable, x: Any, y: Any = None, *,
                     loss_reduction: str | None = None, method: str = "auto",
-                    set_grads: bool = False) -> "OrderedDict[str, Tensor]":
+                    set_grads: bool = False) -> OrderedDict[str, Tensor]:
     """The gradient of each example's own loss, loss_fn(model(x[b:b+1]), y[b:b+1]), with respect
     to every parameter: ``{name: Tensor of shape (B, *param.shape)}``.
 
@@ -156,7 +156,7 @@ def per_sample_grad(model: Module, loss_fn: Callable, x: Any, y: Any = None, *,
 
     owners: dict = {}
     hookable = True
-    for mname, m in model.named_modules():
+    for m in model.modules():
         own = [(k, p) for k, p in m._parameters.items() if p is not None and p.requires_grad]
         if not own:
             continue

@@ -8,14 +8,15 @@ the largest absolute and relative error and where it occurs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import autograd
-from .autograd import no_grad
 from ._tensor import Tensor
+from .autograd import no_grad
 
 
 @dataclass

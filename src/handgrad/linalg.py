@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._tensor import Tensor, lift
 from .ops.linalg import det, solve
 from .ops.linalg import inverse as inv
 from .ops.reduce import norm as _norm
-from ._tensor import Tensor, lift
 
 
 def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:

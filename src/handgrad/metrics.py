@@ -26,7 +26,8 @@ agree.) NaN scores are an error rather than silently ranked.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

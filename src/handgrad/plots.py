@@ -11,8 +11,9 @@ works on a headless machine and inside other people's programs. Each file is wri
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

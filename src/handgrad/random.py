@@ -19,7 +19,7 @@ class Generator:
         self._rng = np.random.default_rng(seed)
         self._seed = seed
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         self._rng = np.random.default_rng(seed)
         self._seed = seed
         return self
@@ -28,7 +28,7 @@ class Generator:
         return self._seed
 
     def get_state(self) -> dict:
-        return self._rng.bit_generator.state
+        return dict(self._rng.bit_generator.state)
 
     def set_state(self, state: dict) -> None:
         self._rng.bit_generator.state = state
@@ -43,7 +43,9 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
-    s = int(np.random.SeedSequence().entropy % (2**63))
+    entropy = np.random.SeedSequence().entropy
+    assert isinstance(entropy, int)  # drawn from the OS when no entropy is given: an int
+    s = entropy % (2**63)
     default_generator.manual_seed(s)
     return s
 

@@ -270,7 +270,7 @@ def load_torch_state_dict(model: Any, torch_state_dict: dict, strict: bool = Tru
     return model.load_state_dict(converted, strict=strict)
 
 
-def to_torch_state_dict(model: Any) -> "OrderedDict[str, Any]":
+def to_torch_state_dict(model: Any) -> OrderedDict[str, Any]:
     """The model's ``state_dict`` as ``torch.Tensor`` copies, ready for a PyTorch model's
     ``load_state_dict``. Imports torch (only here)."""
     import torch

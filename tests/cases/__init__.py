@@ -1,7 +1,7 @@
 """Parity cases, one or more per primitive, keyed by the primitive's registry name.
 
 Each module ``cases/*.py`` defines ``CASES: dict[str, list[Case]]``; they are merged here, and
-tests/test_parity.py runs every case against PyTorch, finite differences and second order.
+tests/engine/test_parity.py runs every case against PyTorch, finite differences and second order.
 """
 
 import importlib

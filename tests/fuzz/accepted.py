@@ -1,6 +1,6 @@
 """The accepted differences from PyTorch, as predicates the fuzzer's classifier applies to a
 shrunk mismatch. Each entry is documented in ``docs/differences.md`` (same name) and pinned by a
-test in ``tests/test_differences.py``.
+test in ``tests/engine/test_differences.py``.
 
 ``match(op, params, x, what, handgrad, torch, bad)`` returns the name of the first difference
 that explains the mismatch, or None. ``what`` is 'forward', 'grad', 'grad2' or 'error' (handgrad

@@ -10,7 +10,6 @@ too), other arrays become constant tensors. One description, interpreted by both
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .values import make_values
@@ -208,7 +207,7 @@ op("einsum_trace", lambda r, x: None if x.ndim < 2 or x.shape[-1] != x.shape[-2]
 op("outer", lambda r, x: None if x.ndim != 1 else {"w": _w(r, (int(r.integers(0, 4)),), x)},
    lambda L, x, w: L.T.outer(x, w))
 
-# ---- convolution, pooling, resampling (on (N, C, L) and (N, C, H, W) values) ----------------------
+# ---- convolution, pooling, resampling (on (N, C, L) and (N, C, H, W) values) ---------------------
 def _conv(r, x, nd):
     if x.ndim != nd + 2:
         return None

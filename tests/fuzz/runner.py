@@ -3,7 +3,8 @@
 A program is a starting value ``x`` and a chain of 3-8 operations from ``ops.OPS``. It is
 generated against torch (an operation torch refuses is drawn again), then run in both libraries:
 forward value, gradient of ``sum(out * g)`` with respect to every leaf (``x`` and the float
-operands ``w``), and the gradient of ``sum(grad * v)`` (second derivatives), for random ``g``, ``v``.
+operands ``w``), and the gradient of ``sum(grad * v)`` (second derivatives), for random ``g``,
+``v``.
 
 A mismatch is shrunk to one operation: each step is re-run alone on torch's own input to that
 step and with torch's own upstream gradient, and the step whose local result differs is the

@@ -4,8 +4,6 @@ defect."""
 
 from __future__ import annotations
 
-import pytest
-
 from .runner import check, generate
 
 SEEDS = range(0, 300)

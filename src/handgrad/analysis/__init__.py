@@ -7,6 +7,7 @@
 - ``equivariance``: how far a function is from commuting with sub-pixel translations.
 """
 
+from .activations import LayerStats, activation_stats, format_stats  # noqa: F401
 from .equivariance import EquivarianceReport, equivariance  # noqa: F401
 from .receptive import LayerRF, ReceptiveField, layers_of, receptive_field  # noqa: F401
 from .shapes import (  # noqa: F401
@@ -15,5 +16,3 @@ from .shapes import (  # noqa: F401
     pool_output_size,
 )
 from .summary import Summary, SummaryRow, summary  # noqa: F401
-
-from .activations import LayerStats, activation_stats, format_stats  # noqa: F401

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor, lift
 from ..autograd import no_grad
 from ..nn.linear import NormalizedLinear
-from .._tensor import Tensor, lift
 
 
 @dataclass

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor, lift
 from ..autograd import no_grad
 from ..composed.resample import translate
-from .._tensor import Tensor, lift
 from .receptive import receptive_field
 
 
@@ -87,7 +87,8 @@ def equivariance(f: Callable, x: Any, shift: Any, border: Any = None,
 
     ``out_shift`` defaults to the shift divided by f's jump (its effective stride) when f is a
     module or a list of layers that ``receptive_field`` analyses, else to the shift scaled by
-    the output size over the input size. The compared region leaves out every output unit whose receptive field (when ``f`` is a module
+    the output size over the input size. The compared region leaves out every output unit whose
+    receptive field (when ``f`` is a module
     or a list of layers that ``receptive_field`` can analyse) comes within ceil(|shift|) + 1 of
     the input border, and every unit within ceil(|out_shift|) + 1 of the output border; give
     ``border`` (output units per side) to choose it yourself.

@@ -31,7 +31,8 @@ its own input and reads a span of ``w`` input units around it. Starting from the
 For convolution and pooling stacks these are the textbook integers; transposed convolutions and
 resizing make them fractions. Unit i of a layer reads inputs within ``start + i jump +-
 (rf - 1) / 2`` (``region``; by induction over the layers, since every layer's reads lie within
-``w / 2`` of its position ``a o + b``). That is the textbook field; the exact set of input pixels unit i depends on (``support``) may be smaller: it has holes
+``w / 2`` of its position ``a o + b``). That is the textbook field; the exact set of input pixels
+unit i depends on (``support``) may be smaller: it has holes
 with dilation or strides larger than the kernel, and is clipped where the padding, or a row a
 strided layer never reads, would be. ``support`` composes each layer's dependency matrix (which
 inputs each output reads) through the stack, so it is exact for every layer kind above; the
@@ -52,8 +53,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import no_grad
-from ..ops.pool import _adaptive_windows
 from ..composed.resample import _area_matrix, _linear_matrix, _nearest_matrix
+from ..ops.pool import _adaptive_windows
 from ..ops.shape import _pad_source
 from .shapes import conv_output_size, conv_transpose_output_size, pool_output_size
 from .table import format_cell, format_table

@@ -2,7 +2,7 @@
 spatial axis, with an error that says why when a configuration has no output.
 
     convolution     out = floor((n + 2p - d (k - 1) - 1) / s) + 1
-    transposed      out = (n - 1) s - 2p + d (k - 1) + q + 1          (q = output_padding < max(s, d))
+    transposed      out = (n - 1) s - 2p + d (k - 1) + q + 1     (q = output_padding < max(s, d))
     pooling         out as a convolution, or with ceil_mode rounded up unless the last window
                     would start in the right padding; p <= k / 2
 

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..autograd import enable_grad, grad, no_grad
 from ..nn import functional as F
 from ..nn.module import Module
 from ..random import Generator, _generator
-from .._tensor import Tensor
 
 # ---- argument checks -------------------------------------------------------------------------
 
@@ -134,7 +135,7 @@ def _input_gradient(model: Callable, x: Tensor, y: Tensor, loss_fn: Callable, op
 
 def fgsm(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float,
          loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
-         clip: "tuple[float, float] | None" = (0.0, 1.0), targeted: bool = False) -> Tensor:
+         clip: tuple[float, float] | None = (0.0, 1.0), targeted: bool = False) -> Tensor:
     """The fast gradient sign method (Goodfellow, Shlens and Szegedy, 2015): the exact solution
     of the linearised attack in the L-infinity box.
 
@@ -179,7 +180,7 @@ def fgsm(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float,
 def pgd(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float, alpha: float,
         steps: int, random_start: bool = True, generator: Generator | None = None,
         loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
-        clip: "tuple[float, float] | None" = (0.0, 1.0), targeted: bool = False) -> Tensor:
+        clip: tuple[float, float] | None = (0.0, 1.0), targeted: bool = False) -> Tensor:
     """Projected gradient descent in the L-infinity box (Madry, Makelov, Schmidt, Tsipras and
     Vladu, 2018): FGSM repeated with a small step, projecting back after each step.
 

@@ -5,8 +5,8 @@ through ``handgrad.plots`` (object API, Agg renderer, atomic writes)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 

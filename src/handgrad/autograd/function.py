@@ -67,7 +67,9 @@ class Function:
     needs_input_grad: tuple
     _versions: tuple
     out: np.ndarray
+    out_shape: tuple
     _out_version: list
+    _out_v: int
     _freed = False
     _hooks: list | None = None
     _retained: Any = None
@@ -79,10 +81,12 @@ class Function:
                 raise RuntimeError(f"primitive {cls.name!r} is defined twice")
             PRIMITIVES[cls.name] = cls
 
-    def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:  # pragma: no cover
+    # `*args: Any, **kwargs: Any`: each primitive names its own arrays and parameters (a, b, dim,
+    # ...), and a type checker accepts any such signature as an override of this one.
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
         raise NotImplementedError
 
-    def backward(self, g: Tensor) -> Any:  # pragma: no cover
+    def backward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
         raise NotImplementedError(f"{self.name}: not differentiable")
 
     @classmethod
@@ -112,7 +116,7 @@ class Function:
             _check_finite(out_data, f"backward of '{node}'" if node else f"forward of '{cls.name}'")
         # TensorBase._wrap's fields written inline: this is the hottest call of the library, and a
         # call to _wrap would cost as much as the assignments (test_engine_layout checks they agree)
-        out = _new(TensorBase._output_class)
+        out: Any = _new(TensorBase._output_class)
         out._data = out_data
         out._requires_grad = record
         out.grad = None

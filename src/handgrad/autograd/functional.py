@@ -14,13 +14,14 @@ products (vjp, jvp, hvp) are the affordable ones.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from .engine import grad
-from ..ops import stack
 from .._tensor import Tensor, lift
+from ..ops import stack
+from .engine import grad
 
 
 def _inputs(inputs: Any, create_graph: bool = False) -> tuple[tuple[Tensor, ...], bool]:
@@ -89,7 +90,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
     rows = []
     for o in outs:
         flat = o.reshape(-1)
-        per_input = [[] for _ in xs]
+        per_input: list[list[Any]] = [[] for _ in xs]
         for i in range(flat.shape[0]):
             gs = _fill_none(grad(flat[i], xs, retain_graph=True, create_graph=create_graph,
                                  allow_unused=True), xs, create_graph)

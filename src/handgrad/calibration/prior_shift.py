@@ -190,7 +190,7 @@ def estimate_prior_em(probs: Any, train_prior: Any, max_iter: int = 1000, tol: f
     with np.errstate(divide="ignore"):
         history = [float(np.log(ratio @ prior).mean())]
     converged, n_iter = False, 0
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (the count is returned after the loop)
         unnorm = ratio * prior
         evidence = unnorm.sum(axis=1, keepdims=True)
         new_prior = (unnorm / evidence).mean(axis=0)

@@ -114,7 +114,7 @@ def lloyd(x: np.ndarray, centers: np.ndarray, max_iter: int,
     k = centers.shape[0]
     labels = None
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (the count is returned after the loop)
         d2 = squared_distances(x, centers)
         new_labels = d2.argmin(1)
         if labels is not None and np.array_equal(new_labels, labels):

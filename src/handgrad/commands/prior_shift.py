@@ -59,11 +59,11 @@ def train_classifier(x: np.ndarray, y: np.ndarray, classes: int, steps: int, lr:
     """Softmax regression fitted by ``steps`` full-batch Adam steps on the mean cross-entropy;
     the initial weights come from ``handgrad.manual_seed(seed)``. Returns (model, final loss)."""
     from .. import optim
+    from .._tensor import Tensor
     from ..autograd import no_grad
     from ..models import softmax_regression
     from ..nn import functional as F
     from ..random import manual_seed
-    from .._tensor import Tensor
 
     manual_seed(seed)
     model = softmax_regression(x.shape[1], classes)
@@ -81,9 +81,9 @@ def train_classifier(x: np.ndarray, y: np.ndarray, classes: int, steps: int, lr:
 
 def posteriors(model, x: np.ndarray) -> np.ndarray:
     """p(y|x) (N, K) as float64, rows summing to 1."""
+    from .._tensor import Tensor
     from ..autograd import no_grad
     from ..ops import softmax
-    from .._tensor import Tensor
 
     with no_grad():
         p = softmax(model(Tensor._wrap(x.astype(np.float32))), dim=1).numpy()

@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
                            f"{','.join(map(str, args.input))}: {e}") from None
     if not isinstance(model, nn.Sequential):
         # summary expands Sequentials only; LeNet applies its children in order (tested in
-        # tests/test_models.py), so the same layers under their names are the same function.
+        # tests/algorithms/test_models.py), so the same layers under their names are the same
+        # function.
         model = nn.Sequential(OrderedDict(model.named_children()))
     print(summary(model, (1, *args.input)))
     return 0

@@ -2,10 +2,16 @@
 own (their gradients come from the primitives they call). This package imports ``ops``; ``ops``
 never imports it."""
 
-from . import arrange, einsum, resample, sort, volume  # noqa: F401
+# The modules under private names: einsum and sort are also the names of their functions, bound
+# by the star imports below. resample and volume are reached through handgrad.nn.functional
+# (interpolate, conv3d, ...).
+from . import arrange as _arrange
+from . import einsum as _einsum
+from . import resample as _resample  # noqa: F401
+from . import sort as _sort
+from . import volume as _volume  # noqa: F401
 
-# resample and volume are reached through handgrad.nn.functional (interpolate, conv3d, ...).
-__all__ = [name for module in (sort, arrange, einsum) for name in module.__all__]
+__all__ = [name for module in (_sort, _arrange, _einsum) for name in module.__all__]
 
 from .arrange import *  # noqa: F401,F403,E402
 from .einsum import *  # noqa: F401,F403,E402

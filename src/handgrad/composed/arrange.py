@@ -9,7 +9,8 @@ came from (summed over repeats), a masked-out element receives 0.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -145,7 +146,7 @@ def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Te
     d = _dim("repeat_interleave", dim, x.ndim)
     reps = lift(repeats)._data if not isinstance(repeats, (int, np.integer)) else int(repeats)
     n = x.shape[d]
-    if np.any(np.asarray(reps) < 0) or (np.ndim(reps) == 1 and len(reps) != n):
+    if np.any(np.asarray(reps) < 0) or (np.ndim(reps) == 1 and np.size(reps) != n):
         raise RuntimeError(f"repeat_interleave: repeats {np.asarray(reps).tolist()} must be "
                            f"non-negative, one int or one per element of dim {d} (size {n})")
     return getitem(x, (slice(None),) * d + (np.repeat(np.arange(n), reps),))
@@ -397,7 +398,7 @@ def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple
         bounds = np.concatenate([[0], np.cumsum(sizes)])
     else:
         cuts = [min(max(int(i), 0), n) for i in indices_or_sections]
-        bounds = [0] + cuts + [n]
+        bounds = np.array([0, *cuts, n])
     return tuple(narrow(x, d, int(a), max(int(b) - int(a), 0)) for a, b in zip(bounds[:-1],
                                                                                  bounds[1:]))
 
@@ -522,7 +523,10 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     leftmost, or the rightmost with ``right=True``); a 1-D sequence, or one per leading index."""
     seq = lift(sorted_sequence)._data
     v = lift(input)._data
-    how = side if side is not None else ("right" if right else "left")
+    if side not in (None, "left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    how: Literal["left", "right"] = "right" if side == "right" or (side is None and right) \
+        else "left"
     if sorter is not None:
         seq = np.take_along_axis(seq, lift(sorter)._data, -1)
     if seq.ndim == 1:

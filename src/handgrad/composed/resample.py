@@ -119,7 +119,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                 antialias: bool = False) -> Tensor:
     """``F.interpolate`` for (N, C, L) and (N, C, H, W) inputs: modes 'nearest', 'nearest-exact',
     'linear' (3-D), 'bilinear' and 'bicubic' (4-D) and 'area' (adaptive average pooling), with
-    PyTorch's source coordinates (see ``_linear_taps``, ``_cubic_taps``). Give exactly one of ``size`` and ``scale_factor``; the
+    PyTorch's source coordinates (see ``_linear_taps``, ``_cubic_taps``). Give exactly one of
+    ``size`` and ``scale_factor``; the
     output size is floor(input size * scale_factor), and the scale factor itself sets the source
     coordinates unless ``recompute_scale_factor``."""
     x = lift(input)

@@ -81,6 +81,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         y = conv2d(sl, getitem(w, (slice(None), slice(None), t)), None, s[1:], p[1:], d[1:],
                    groups)
         out = y if out is None else out + y
+    assert out is not None  # _depth_slices returns at least one slice (or raises)
     do = out.shape[0] // n
     out = out.reshape(n, do, *out.shape[1:]).transpose(1, 2)
     if bias is not None:
@@ -116,6 +117,7 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         if out is None:
             out = Tensor._wrap(np.zeros((n, full) + tuple(y.shape[2:]), y._data.dtype))
         out = index_add(out, 1, Tensor._wrap(np.arange(depth) * s[0] + t * d[0]), y)
+    assert out is not None  # the kernel has kd >= 1 depth taps
     out = getitem(out, (slice(None), slice(p[0], full - p[0]))).transpose(1, 2)
     if bias is not None:
         out = out + lift(bias, out).reshape(-1, 1, 1, 1)

@@ -13,14 +13,23 @@ replacement leaves out of an epoch).
 from . import datasets, transforms
 from .coverage import CoverageResult, epoch_coverage
 from .dataloader import DataLoader, default_collate, default_convert
-from .worker import WorkerInfo, get_worker_info
 from .dataset import (
-    ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split,
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    Subset,
+    TensorDataset,
+    random_split,
 )
 from .sampler import (
-    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
     WeightedRandomSampler,
 )
+from .worker import WorkerInfo, get_worker_info
 
 __all__ = [
     "BatchSampler", "ConcatDataset", "CoverageResult", "DataLoader", "Dataset", "IterableDataset",

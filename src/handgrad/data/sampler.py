@@ -9,7 +9,8 @@ after run, but it is not the order PyTorch would give.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable, Iterator, Sequence, Sized
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Any
 
 import numpy as np
 

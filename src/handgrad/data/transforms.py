@@ -5,12 +5,13 @@ height and width; there is no PIL here, so ``ToTensor`` takes uint8 NumPy arrays
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..random import Generator, _generator
 from .._tensor import Tensor
+from ..random import Generator, _generator
 
 
 class Compose:

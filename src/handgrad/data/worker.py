@@ -25,12 +25,14 @@ import random
 import time
 import traceback
 import weakref
+from collections.abc import Callable
 from multiprocessing import reduction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from .. import random as hg_random
+from .collate import default_collate
 
 _POLL = 0.5  # seconds between liveness checks while waiting
 
@@ -113,8 +115,6 @@ def _fetch_stream(stream: Any, collate_fn: Callable, batch_size: int | None,
 def _fetch_map(dataset: Any, indices: Any, collate_fn: Callable, batched: bool) -> Any:
     if not batched:
         return collate_fn(dataset[indices])
-    from .dataloader import default_collate
-
     if collate_fn is default_collate:
         fast = getattr(dataset, "_collated_batch", None)
         out = None if fast is None else fast(np.asarray(indices, dtype=np.int64))
@@ -265,7 +265,7 @@ class MultiProcessIter:
         self.owner[self.send_idx] = worker_id
         self.send_idx += 1
 
-    def __iter__(self) -> "MultiProcessIter":
+    def __iter__(self) -> MultiProcessIter:
         return self
 
     def __next__(self) -> Any:

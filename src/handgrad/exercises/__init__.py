@@ -23,8 +23,9 @@ import functools
 import importlib
 import json
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from .base import (  # noqa: F401
     AGREE,
@@ -47,7 +48,7 @@ _REGISTRY: dict[str, Exercise] = {}
 _loaded = False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _questions_data() -> dict:
     return json.loads((Path(__file__).with_name("questions.json")).read_text(encoding="utf-8"))
 

@@ -1,4 +1,5 @@
-"""``python -m handgrad.exercises list|run|docs|template|grade``: the same as ``handgrad exercises``."""
+"""``python -m handgrad.exercises list|run|docs|template|grade``: the same as
+``handgrad exercises``."""
 
 from __future__ import annotations
 

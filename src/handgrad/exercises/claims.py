@@ -5,7 +5,8 @@ cannot be checked because the seed lacks what it refers to."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

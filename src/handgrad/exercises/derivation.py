@@ -22,8 +22,9 @@ Indices in the report are the lines' 1-based positions.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -272,7 +273,7 @@ def check_derivation(lines: Sequence[str], variables: Sequence[str],
 
 def _follows(prev: Line, cur: Line, pts: list, unknowns, rtol, atol, names):
     undecided = ""
-    for n, point in enumerate(pts):
+    for point in pts:
         try:
             if prev.is_equation or cur.is_equation:
                 if cur.relation != "=":

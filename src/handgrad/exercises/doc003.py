@@ -7,8 +7,8 @@ import numpy as np
 
 from . import exercise
 from .base import Finding, Result, fmt, render
-from .grading import choice_slot, text_slot
 from .claims import statement_claim
+from .grading import choice_slot, text_slot
 
 SOLUTION = "official solution"
 

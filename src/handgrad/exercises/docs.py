@@ -5,8 +5,8 @@ listing every disagreement. ``python -m handgrad.exercises docs`` writes it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import documents, question, registry
 from .base import Verdict, jsonable, render

@@ -13,13 +13,13 @@ Run ``python -m handgrad.exercises.experiments`` for the table.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from .. import nn
-from ..optim import Adam
 from .._tensor import Tensor
+from ..optim import Adam
 
 
 def _problem(dim: int, noise: float, rng: np.random.Generator) -> tuple:

@@ -8,7 +8,8 @@ An answer file is data written by someone else, so its formulas are never given 
   paper), unary ``-``/``+``;
 - comparisons ``< <= > >= == !=`` (to build masks: ``where(j <= 2, ..., ...)``), ``and``/``or``/
   ``not`` and ``A if C else B``;
-- indexing and slicing (``x[:-2]``, ``w[i, :]``, ``x[:, None]``), lists ``[1, 0.1, 0.01]`` (read as arrays);
+- indexing and slicing (``x[:-2]``, ``w[i, :]``, ``x[:, None]``), lists ``[1, 0.1, 0.01]`` (read
+  as arrays);
 - calls of the functions in ``FUNCTIONS`` (NumPy's, under their NumPy names, optionally written
   ``np.sum`` or ``np.linalg.norm``) and of the array methods and attributes in ``METHODS``
   (``x.T``, ``g.sum()``), with keyword arguments in ``KEYWORDS``.
@@ -27,8 +28,9 @@ from __future__ import annotations
 import ast
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 

@@ -9,7 +9,8 @@ for pooling, dilation 1, padding 0). Square kernels; the receptive field is repo
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -29,17 +29,19 @@ Question 6, answered (theta are all the parameters, f the encoder, g the decoder
 
     ``hg.optim.SGD(momentum=mu)`` writes the same method in PyTorch's form, v' <- mu v' + grad,
     theta <- theta - eta v' (buffer starting at the first gradient). With a constant eta the
-    iterates are identical (v = -eta v' by induction); tests/test_autoencoder.py checks it.
+    iterates are identical (v = -eta v' by induction); tests/algorithms/test_autoencoder.py checks
+    it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ..models.autoencoder import reconstruction_loss
 from .._tensor import Tensor
+from ..models.autoencoder import reconstruction_loss
 
 _ACTIVATIONS = ("sigmoid", "linear")
 
@@ -93,8 +95,8 @@ def one_layer_autoencoder_grad(x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2
         dL/dW1 = D1^T X,             dL/db1 = sum_n D1[n]       (h, d), (h,)
 
     (X enters twice, as the input and as the target; the parameters' gradient sees both through
-    D2.) ``tests/test_autoencoder.py`` checks it with ``hg.check_vjp`` against the engine and
-    finite differences."""
+    D2.) ``tests/algorithms/test_autoencoder.py`` checks it with ``hg.check_vjp`` against the
+    engine and finite differences."""
     _one_layer_args("one_layer_autoencoder_grad", x, w1, b1, w2, b2, activation)
     x, w1, b1, w2, b2 = (np.asarray(a._data if isinstance(a, Tensor) else a)
                          for a in (x, w1, b1, w2, b2))

@@ -42,9 +42,9 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import exp, log, log1p
 from .._tensor import Tensor
 from .._validation import as_data
+from ..ops import exp, log, log1p
 
 _EPS = np.finfo(np.float64).eps
 KERNELS = ("student-t", "gaussian")

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..plots import _figure, _save
 from .._tensor import Tensor
+from ..plots import _figure, _save
 
 
 def plot_embedding(Y: Any, labels: Any, path: str | os.PathLike, title: str | None = None,
@@ -58,7 +58,7 @@ def plot_side_by_side(embeddings: dict, labels: np.ndarray, path, titles) -> obj
     colours = colormaps["tab10" if len(classes) <= 10 else "tab20"]
     fig = _figure(13, 6)
     axes = fig.subplots(1, len(embeddings))
-    for ax, (kernel, y), title in zip(np.atleast_1d(axes), embeddings.items(), titles):
+    for ax, y, title in zip(np.atleast_1d(axes), embeddings.values(), titles):
         for i, c in enumerate(classes):
             mask = labels == c
             ax.scatter(y[mask, 0], y[mask, 1], s=6, color=colours(i % colours.N), label=str(c))

@@ -3,15 +3,16 @@ convolutional) trained with ``hg.optim.SGD(momentum=...)``. Used in exercises 00
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import nn
+from .._tensor import Tensor, lift
 from .._validation import as_batch
 from ..autograd import no_grad
 from ..random import Generator
-from .._tensor import Tensor, lift
 
 _REDUCTIONS = ("mean", "sum", "none")
 

@@ -7,7 +7,7 @@ equivalent PyTorch modules, so state dicts move between the two frameworks uncha
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .. import nn
 from .._tensor import Tensor

@@ -47,16 +47,17 @@ optimizer; a float fixes sigma.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import nn
+from .._tensor import Tensor, lift
 from .._validation import as_batch
 from ..autograd import no_grad
 from ..nn.module import Parameter
 from ..random import Generator, _generator
-from .._tensor import Tensor, lift
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -287,7 +288,7 @@ class VAE(nn.Module):
         xk = x.reshape(1, n, -1).expand(k, n, self.in_features).reshape(k * n, -1)
         log_px = gaussian_log_likelihood(xk, mean, self.log_sigma).reshape(k, n)
         log_pz = (z * z).sum(-1) * -0.5 - 0.5 * dim * LOG_2PI
-        log_qz = (float(-0.5) * Tensor._wrap((e * e).sum(-1)) - logvar.sum(-1) * 0.5
+        log_qz = (-0.5 * Tensor._wrap((e * e).sum(-1)) - logvar.sum(-1) * 0.5
                   - 0.5 * dim * LOG_2PI)
         return (log_px + log_pz - log_qz).logsumexp(0) - math.log(k)
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..autograd import no_grad
 from .._tensor import Tensor
+from ..autograd import no_grad
 
 
 def _images(flat: np.ndarray, shape: Sequence[int]) -> np.ndarray:

@@ -19,7 +19,11 @@ from multiprocessing import *  # noqa: F401,F403
 
 from .._shared_memory import is_shared, share_memory_  # noqa: F401
 from .spawn import (  # noqa: F401
-    ProcessContext, ProcessExitedException, ProcessRaisedException, spawn, start_processes,
+    ProcessContext,
+    ProcessExitedException,
+    ProcessRaisedException,
+    spawn,
+    start_processes,
 )
 
 __all__ = list(_mp.__all__) + [

@@ -7,7 +7,8 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class ProcessException(Exception):
@@ -43,7 +44,7 @@ def _wrap(fn: Callable, i: int, args: tuple, error_queue: Any) -> None:
         pass
     except Exception:
         error_queue.put(traceback.format_exc())
-        raise SystemExit(1)
+        raise SystemExit(1) from None  # the traceback has gone to the parent through the queue
 
 
 class ProcessContext:

@@ -13,11 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.conv import _ntuple
 from .._tensor import Tensor, get_default_dtype
+from ..ops.conv import _ntuple
 from . import init
 from .functional.conv import (
-    conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
 )
 from .functional.vision import pad
 from .module import Module, Parameter

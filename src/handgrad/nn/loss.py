@@ -11,7 +11,7 @@ _REDUCTIONS = ("none", "mean", "sum")
 
 
 class _Loss(Module):
-    _allowed = _REDUCTIONS
+    _allowed: tuple[str, ...] = _REDUCTIONS
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()

@@ -4,7 +4,8 @@ buffers and children registered on assignment, in order, so ``state_dict`` keys 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -118,7 +119,7 @@ class Module:
         if not persistent:
             self._non_persistent.add(name)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         self._forget(name, keep=self._modules)
         self._modules[name] = module
 
@@ -127,7 +128,7 @@ class Module:
     # ---- traversal ---------------------------------------------------------------------------
 
     def named_modules(self, memo: set | None = None,
-                      prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+                      prefix: str = "") -> Iterator[tuple[str, Module]]:
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
@@ -137,16 +138,16 @@ class Module:
             if m is not None:
                 yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name)
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, m in self._modules.items():
             if m is not None:
                 yield name, m
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -175,7 +176,7 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn: Callable[["Module"], None]) -> "Module":
+    def apply(self, fn: Callable[[Module], None]) -> Module:
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -183,15 +184,15 @@ class Module:
 
     # ---- modes and gradients -----------------------------------------------------------------
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -207,7 +208,7 @@ class Module:
 
     # ---- state -------------------------------------------------------------------------------
 
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name (PyTorch's keys), sharing memory."""
         out: OrderedDict[str, Tensor] = OrderedDict()
         for mprefix, m in self.named_modules(prefix=prefix.rstrip(".")):
@@ -253,7 +254,7 @@ class Module:
                     t._version[0] += 1
         return missing, unexpected
 
-    def to(self, *args: Any, **kwargs: Any) -> "Module":
+    def to(self, *args: Any, **kwargs: Any) -> Module:
         """torch's overloads: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
         ``to(tensor)``, with ``non_blocking``/``memory_format`` keywords. Floating parameters
         and buffers are cast to ``dtype`` (which must be floating, as torch requires); the
@@ -292,16 +293,16 @@ class Module:
                             t.grad = t.grad.to(dtype)
         return self
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self.to(np.float32)
 
-    def half(self) -> "Module":
+    def half(self) -> Module:
         return self.to(np.float16)
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self
 
-    def share_memory(self) -> "Module":
+    def share_memory(self) -> Module:
         """Move every parameter and buffer (and any gradient already there) to shared memory,
         so that processes started afterwards, forked or spawned, update the same weights
         (``Tensor.share_memory_``; Hogwild training)."""
@@ -311,7 +312,7 @@ class Module:
                 t.grad.share_memory_()
         return self
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         """The sub-module at the dotted path ``target`` ('' is the module itself)."""
         m = self
         for part in target.split(".") if target else ():
@@ -335,7 +336,7 @@ class Module:
             raise AttributeError(f"get_buffer: {type(m).__name__} has no buffer {name!r}")
         return m._buffers[name]
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self.to(np.float64)
 
     # ---- calling and printing ----------------------------------------------------------------
@@ -344,7 +345,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        pre, post = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
+        # .get: a subclass may be called before Module.__init__ has made the hook dicts
+        pre = self.__dict__.get("_forward_pre_hooks") or {}
+        post = self.__dict__.get("_forward_hooks") or {}
         if not pre and not post:
             return self.forward(*args, **kwargs)
         for hook in list(pre.values()):

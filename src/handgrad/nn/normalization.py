@@ -4,14 +4,20 @@ conventions (biased variance, running statistics) and their gradients are descri
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .._tensor import Tensor, get_default_dtype, lift
 from . import init
 from .functional.normalization import (
-    batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm,
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    rms_norm,
 )
 from .module import Module, Parameter
 

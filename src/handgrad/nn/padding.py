@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ops.shape import pad
 from .._tensor import Tensor
+from ..ops.shape import pad
 from .module import Module
 
 
@@ -32,20 +32,61 @@ class _PadNd(Module):
         return f"{self.padding}" + (f", value={self.value}" if self._mode == "constant" else "")
 
 
-def _pad_class(name: str, nd: int, mode: str) -> type:
-    doc = f"Pad the last {nd} dim(s) with mode {mode!r} (see F.pad)."
-    return type(name, (_PadNd,), {"_nd": nd, "_mode": mode, "__doc__": doc,
-                                  "__module__": __name__})
+class ConstantPad1d(_PadNd):
+    """Pad the last 1 dim with mode 'constant' (see F.pad)."""
+
+    _nd = 1
+    _mode = "constant"
 
 
-ConstantPad1d = _pad_class("ConstantPad1d", 1, "constant")
-ConstantPad2d = _pad_class("ConstantPad2d", 2, "constant")
-ReflectionPad1d = _pad_class("ReflectionPad1d", 1, "reflect")
-ReflectionPad2d = _pad_class("ReflectionPad2d", 2, "reflect")
-ReplicationPad1d = _pad_class("ReplicationPad1d", 1, "replicate")
-ReplicationPad2d = _pad_class("ReplicationPad2d", 2, "replicate")
-CircularPad1d = _pad_class("CircularPad1d", 1, "circular")
-CircularPad2d = _pad_class("CircularPad2d", 2, "circular")
+class ConstantPad2d(_PadNd):
+    """Pad the last 2 dims with mode 'constant' (see F.pad)."""
+
+    _nd = 2
+    _mode = "constant"
+
+
+class ReflectionPad1d(_PadNd):
+    """Pad the last 1 dim with mode 'reflect' (see F.pad)."""
+
+    _nd = 1
+    _mode = "reflect"
+
+
+class ReflectionPad2d(_PadNd):
+    """Pad the last 2 dims with mode 'reflect' (see F.pad)."""
+
+    _nd = 2
+    _mode = "reflect"
+
+
+class ReplicationPad1d(_PadNd):
+    """Pad the last 1 dim with mode 'replicate' (see F.pad)."""
+
+    _nd = 1
+    _mode = "replicate"
+
+
+class ReplicationPad2d(_PadNd):
+    """Pad the last 2 dims with mode 'replicate' (see F.pad)."""
+
+    _nd = 2
+    _mode = "replicate"
+
+
+class CircularPad1d(_PadNd):
+    """Pad the last 1 dim with mode 'circular' (see F.pad)."""
+
+    _nd = 1
+    _mode = "circular"
+
+
+class CircularPad2d(_PadNd):
+    """Pad the last 2 dims with mode 'circular' (see F.pad)."""
+
+    _nd = 2
+    _mode = "circular"
+
 
 
 class ZeroPad1d(ConstantPad1d):

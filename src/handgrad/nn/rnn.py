@@ -6,7 +6,8 @@ A recurrent layer is a scan: h_t = f(x_t, h_{t-1}). The input projections W_ih x
 are one matrix product before the loop. An LSTM layer is then one node for the whole sequence (the
 LSTM cell scanned over time, ``lstm_layer`` in ops/rnn_cell.py); a GRU records one fused node per
 step (``gru_cell``), an RNN a small graph per step (linear, tanh). Both primitives' backward is
-derived by hand; back-propagation through time visits the steps in reverse: dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
+derived by hand; back-propagation through time visits the steps in reverse:
+dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
 set 000's first assignment with the Jacobian of the cell in place of the identity. Gradients of
 gradients come with the primitives.
 
@@ -48,6 +49,7 @@ def _step(mode: str, xw: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor,
                            None if c is None else c.unsqueeze(0), w_hh, b_hh)
             return h1[0], (None if c1 is None else c1[0])
         if mode == "LSTM":
+            assert c is not None  # an LSTM step always has its cell state
             return lstm_cell_step(xw, h, c, w_hh)
         return gru_cell_step(xw, h, w_hh, b_hh), None
     hw = F.linear(h, w_hh, b_hh)
@@ -148,7 +150,9 @@ class LSTMCell(_CellBase):
         h, _ = self._state(x, None if hx is None else hx[0])
         c, _ = self._state(x, None if hx is None else hx[1])
         b_x, b_hh = _biases("LSTM", self.bias_ih, self.bias_hh)
-        return _step("LSTM", F.linear(x, self.weight_ih, b_x), h, c, self.weight_hh, b_hh)
+        h, c_next = _step("LSTM", F.linear(x, self.weight_ih, b_x), h, c, self.weight_hh, b_hh)
+        assert c_next is not None  # an LSTM step always returns its cell state
+        return h, c_next
 
 
 class GRUCell(_CellBase):
@@ -248,10 +252,11 @@ class _RNNBase(Module):
         if not batched:
             h0 = None if h0 is None else lift(h0, x).unsqueeze(1)
             c0 = None if c0 is None else lift(c0, x).unsqueeze(1)
-        h0 = self._check_state(h0, want, "h_0" if lstm else "hx", x)
-        c0 = self._check_state(c0, want, "c_0", x) if lstm else None
+        h_init = self._check_state(h0, want, "h_0" if lstm else "hx", x)
+        c_init = self._check_state(c0, want, "c_0", x) if lstm else None
 
-        h_n, c_n = [], []
+        h_last: list[Tensor] = []  # each layer's and direction's final state
+        c_last: list[Tensor] = []  # (LSTM only)
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
@@ -259,32 +264,32 @@ class _RNNBase(Module):
                 b_x, b_step = _biases(self._mode, b_ih, b_hh)
                 xw = F.linear(x, w_ih, b_x)  # all steps' input projections at once
                 k = layer * dirs + d
-                if lstm:
+                if c_init is not None:  # an LSTM
                     # The whole layer is one node (ops/rnn_cell.py: LSTMLayer); a reverse
                     # direction runs it on the time-reversed projections.
-                    hc = lstm_layer(xw.flip(0) if d else xw, h0[k], c0[k], w_hh)
+                    hc = lstm_layer(xw.flip(0) if d else xw, h_init[k], c_init[k], w_hh)
                     outs.append(hc[:, 0].flip(0) if d else hc[:, 0])
-                    h_n.append(hc[-1, 0])
-                    c_n.append(hc[-1, 1])
+                    h_last.append(hc[-1, 0])
+                    c_last.append(hc[-1, 1])
                     continue
-                h = h0[k]
-                ys = [None] * steps
+                h = h_init[k]
+                ys: list[Any] = [None] * steps  # filled for every t below, in either direction
                 for t in (range(steps - 1, -1, -1) if d else range(steps)):
                     h, _ = _step(self._mode, xw[t], h, None, w_hh, b_step)
                     ys[t] = h
                 outs.append(ops.stack(ys, 0))
-                h_n.append(h)
+                h_last.append(h)
             x = outs[0] if dirs == 1 else ops.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
-        h_n = ops.stack(h_n, 0)
+        h_n = ops.stack(h_last, 0)
         out = x
         if not batched:
             out, h_n = out.squeeze(1), h_n.squeeze(1)
         elif self.batch_first:
             out = out.transpose(0, 1)
         if lstm:
-            c_n = ops.stack(c_n, 0)
+            c_n = ops.stack(c_last, 0)
             return out, (h_n, c_n.squeeze(1) if not batched else c_n)
         return out, h_n
 

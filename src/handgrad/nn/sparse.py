@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import no_grad
 from .._tensor import Tensor, get_default_dtype, lift
+from ..autograd import no_grad
 from . import init
 from .functional.sparse import embedding
 from .module import Module, Parameter
@@ -54,7 +54,7 @@ class Embedding(Module):
                 self.weight._data[self.padding_idx] = 0
 
     @classmethod
-    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, **kwargs: Any) -> "Embedding":
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, **kwargs: Any) -> Embedding:
         rows, cols = lift(embeddings).shape
         return cls(rows, cols, _weight=embeddings, _freeze=freeze, **kwargs)
 

@@ -7,15 +7,29 @@ dims <- elementwise <- shape <- index <- reduce <- (linalg, softmax, special, sc
 <- pool, sparse_coo, normalization, rnn_cell); ``blas`` (thread-pool control) stands alone.
 """
 
-from . import conv, elementwise, index, linalg, loss, pool, reduce, scan, shape, softmax  # noqa: F401
-from . import normalized_linear, sparse_coo, special  # noqa: F401  (normalized_linear: via nn)
-from . import normalization, rnn_cell  # noqa: F401  (the fused layers of issue 13)
+# The modules under private names: a module and its function of the same name (``softmax``)
+# would otherwise be one name bound twice; ``from .softmax import *`` below binds the function.
+from . import conv as _conv
+from . import elementwise as _elementwise
+from . import index as _index
+from . import linalg as _linalg
+from . import loss as _loss  # noqa: F401
+from . import normalization as _normalization  # noqa: F401  (the fused layers of issue 13)
+from . import normalized_linear as _normalized_linear  # noqa: F401  (reached via nn)
+from . import pool as _pool
+from . import reduce as _reduce
+from . import rnn_cell as _rnn_cell
+from . import scan as _scan
+from . import shape as _shape
+from . import softmax as _softmax
+from . import sparse_coo as _sparse_coo
+from . import special as _special
 
 # Later modules win a name clash; listing the modules keeps submodule names out of ``*``.
 __all__ = [
     name
-    for module in (elementwise, index, linalg, reduce, shape, softmax, special, scan, conv, pool,
-                   sparse_coo, rnn_cell)
+    for module in (_elementwise, _index, _linalg, _reduce, _shape, _softmax, _special, _scan,
+                   _conv, _pool, _sparse_coo, _rnn_cell)
     for name in module.__all__
 ]
 

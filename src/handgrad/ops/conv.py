@@ -4,7 +4,8 @@ arguments): ``conv1d``, ``conv2d``, ``conv_transpose1d``, ``conv_transpose2d``. 
 run the 2-D primitives on a height-1 image.
 
 The arithmetic, written for one spatial axis (the second is the same, with pairs for ``y``, ``t``).
-An input ``x`` of length H is padded by ``(lo, hi)`` zeros, ``xp[m] = x[m - lo]``; a kernel of k taps
+An input ``x`` of length H is padded by ``(lo, hi)`` zeros, ``xp[m] = x[m - lo]``; a kernel of k
+taps
 with dilation d slides with stride s:
 
     out[n, o, y] = b[o] + sum_{c, t} w[o, c, t] xp[n, g(o) Cg + c, y s + t d]        0 <= y < Ho
@@ -49,7 +50,6 @@ channels-last im2col, this layout was the fastest for every convolution of the L
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 

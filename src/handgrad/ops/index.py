@@ -20,7 +20,7 @@ else:  # at run time the bottom class: outputs are public Tensors (TensorBase._w
 def _full_index(index: np.ndarray, dim: int) -> tuple:
     """The advanced index that addresses a[..., index[...], ...] along ``dim`` (index broadcast
     against the positions of every other dimension)."""
-    grids = list(np.indices(index.shape, sparse=True))
+    grids: list[np.ndarray] = list(np.indices(index.shape, sparse=True))
     grids[dim] = index
     return tuple(grids)
 

@@ -173,7 +173,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     if getattr(input, "is_sparse", False):  # torch.mm(sparse, dense), as torch.sparse.mm
         from .sparse_coo import mm as sparse_mm
 
-        return sparse_mm(input, mat2)
+        return sparse_mm(input, mat2)  # type: ignore[arg-type]  # is_sparse: a SparseCOOTensor
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got shapes {input.shape} and {mat2.shape}")
     return matmul(input, mat2)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..autograd.function import Function
-from .elementwise import where
+from .elementwise import clamp, log, log1p, where
 from .shape import IndexAccumulate
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -92,8 +92,6 @@ class BinaryCrossEntropy(Function):
             return (y - 1) * np.maximum(np.log1p(-p), -100) - y * np.maximum(np.log(p), -100)
 
     def backward(self, g):
-        from . import log, log1p
-
         p, y = self.inputs
         gp = gy = None
         if self.needs_input_grad[0]:
@@ -128,8 +126,6 @@ class BinaryCrossEntropyBackward(Function):
         return g * (p - y) / q
 
     def backward(self, G):
-        from . import clamp
-
         g, p, y = self.inputs
         e = 1e-12
         gg = gp = gy = None

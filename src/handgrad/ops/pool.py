@@ -1,4 +1,5 @@
-"""Pooling. Max pooling is a primitive (``max_pool2d``, whose backward ``max_pool2d_backward`` is one
+"""Pooling. Max pooling is a primitive (``max_pool2d``, whose backward ``max_pool2d_backward`` is
+one
 too); average, power-average and adaptive pooling are compositions:
 
 - ``avg_pool2d``: a window sum (a depthwise ``conv2d`` with a kernel of ones, so its gradient is
@@ -246,7 +247,8 @@ def _pool_args(op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, paddi
             "must hold an input element)"
         )
     size = x.shape[-nd:]
-    out = tuple(_pool_out_len(n, *args, ceil_mode) for n, *args in zip(size, k, s, p, d))
+    out = tuple(_pool_out_len(n, ki, si, pi, di, ceil_mode)
+                for n, ki, si, pi, di in zip(size, k, s, p, d))
     if any(o < 1 for o in out):
         raise RuntimeError(
             f"{op}: the output would be empty: input of shape {x.shape} with kernel {k}, stride "
@@ -480,6 +482,7 @@ def apply_taps(x: Tensor, axis: int, taps: list) -> Tensor:
         if valid is not None:
             t = where(Tensor._wrap(valid.reshape(bshape)), t, 0.0)
         out = t if out is None else out + t
+    assert out is not None, "apply_taps: no taps"  # every map has at least one tap
     return out
 
 

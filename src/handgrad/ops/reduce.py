@@ -117,7 +117,7 @@ class Prod(Function):
 def _others_product(a: Tensor, dims: tuple) -> Tensor:
     """prod_{j != i} a_j over ``dims`` for every element i, without dividing (torch's
     prod_safe_zeros_backward): exclusive running products from both ends."""
-    from .scan import cumprod  # scan imports this module (Prod): imported when first needed
+    from .scan import cumprod  # scan comes after reduce in ops' order: imported when needed
     from .shape import cat, movedim
 
     k = len(dims)

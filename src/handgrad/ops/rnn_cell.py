@@ -19,7 +19,7 @@ of the inputs the engine can differentiate again.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -211,11 +211,12 @@ class GRUCell(Function):
         need = self.needs_input_grad
         dxw = cat([dar, daz, dan], 1) if need[0] else None
         dq = cat([dar, daz, dan * r], 1) if any(need[1:]) else None
-        dh = g * z + dq @ w if need[1] else None
-        dw = _outer(dq, h) if need[2] else None
-        if len(self.inputs) == 4:
-            return dxw, dh, dw, (dq.sum(0) if need[3] else None)
-        return dxw, dh, dw
+        dh = dw = db = None
+        if dq is not None:  # h, w or the bias needs a gradient
+            dh = g * z + dq @ w if need[1] else None
+            dw = _outer(dq, h) if need[2] else None
+            db = dq.sum(0) if len(self.inputs) == 4 and need[3] else None
+        return (dxw, dh, dw, db) if len(self.inputs) == 4 else (dxw, dh, dw)
 
 
 class LSTMLayer(Function):
@@ -336,7 +337,7 @@ class LSTMLayer(Function):
         xw, h0, _, w = self.inputs
         steps, hs = xw.shape[0], h0.shape[1]
         ms, fs, ps, h_prev = self._saved()
-        dzs = [None] * steps
+        dzs: list[Any] = [None] * steps  # filled for every t below
         dh = dc_next = None
         with one_blas_thread():
             for t in range(steps - 1, -1, -1):

@@ -13,7 +13,6 @@ from ..autograd.function import Function
 from .dims import normalize_dims
 from .elementwise import where
 from .index import gather
-from .reduce import Prod
 from .shape import movedim
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -47,7 +46,9 @@ class Cumprod(Function):
         i, k, j = np.ogrid[:n, :n, :n]
         keep = Tensor._wrap((j <= i) & (j != k))
         others = where(keep, x.unsqueeze(-2).unsqueeze(-2), 1.0)  # (..., i, k, j)
-        p = Prod.apply(others, dims=(others.ndim - 1,), keepdim=False)  # (..., i, k)
+        # through the Tensor method, not reduce.Prod: reduce's prod backward calls cumprod, and a
+        # module-level arrow each way would be an import cycle
+        p = others.prod(-1)  # (..., i, k)
         below = Tensor._wrap((np.arange(n)[None, :] <= np.arange(n)[:, None]).astype(a.dtype))
         gk = (movedim(g, d, -1).unsqueeze(-1) * p * below).sum(-2)
         return movedim(gk, -1, d)

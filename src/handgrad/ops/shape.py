@@ -4,7 +4,8 @@ flip <-> flip, cat <-> slices, getitem <-> index_accumulate, pad <-> slice."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 

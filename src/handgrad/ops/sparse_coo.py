@@ -14,15 +14,20 @@ on first use: ``pip install scipy`` (it comes with ``handgrad[extras]`` through 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._tensor_base import TensorBase as Tensor
 from .._tensor_base import lift
 from ..autograd.function import Function
 from .index import scatter_add
 from .shape import index_select
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .._tensor import Tensor  # what these functions hand out, as everywhere in ops
+else:
+    from .._tensor_base import TensorBase as Tensor
 
 
 def _scipy_sparse() -> Any:
@@ -117,7 +122,7 @@ class SparseCOOTensor:
 
     # ---- conversions -------------------------------------------------------------------------
 
-    def coalesce(self) -> "SparseCOOTensor":
+    def coalesce(self) -> SparseCOOTensor:
         """Indices sorted in row-major order and duplicates summed (torch keeps the entries
         whose sum is zero, and so does this)."""
         if self._coalesced:
@@ -152,10 +157,10 @@ class SparseCOOTensor:
         np.add.at(out, tuple(self._ind), self._val)
         return Tensor._wrap(out if dtype is None else out.astype(dtype))
 
-    def to_sparse(self) -> "SparseCOOTensor":
+    def to_sparse(self) -> SparseCOOTensor:
         return self
 
-    def to(self, *args: Any, **kwargs: Any) -> "SparseCOOTensor":
+    def to(self, *args: Any, **kwargs: Any) -> SparseCOOTensor:
         dtype = kwargs.get("dtype")
         for a in args:  # .to(device), .to(dtype), .to(device, dtype)
             if not isinstance(a, str):
@@ -170,24 +175,24 @@ class SparseCOOTensor:
             return SparseCOOTensor(self._ind, v._data, self._shape, self._coalesced, v)
         return SparseCOOTensor(self._ind, self._val.astype(dtype), self._shape, self._coalesced)
 
-    def float(self) -> "SparseCOOTensor":
+    def float(self) -> SparseCOOTensor:
         return self.to(np.float32)
 
-    def double(self) -> "SparseCOOTensor":
+    def double(self) -> SparseCOOTensor:
         return self.to(np.float64)
 
-    def cpu(self) -> "SparseCOOTensor":
+    def cpu(self) -> SparseCOOTensor:
         return self
 
-    def detach(self) -> "SparseCOOTensor":
+    def detach(self) -> SparseCOOTensor:
         return SparseCOOTensor(self._ind, self._val, self._shape, self._coalesced)
 
-    def t(self) -> "SparseCOOTensor":
+    def t(self) -> SparseCOOTensor:
         if self.ndim != 2:
             raise RuntimeError(f"t: expects a 2-D sparse tensor, got shape {self._shape}")
         return self.transpose(0, 1)
 
-    def transpose(self, dim0: int, dim1: int) -> "SparseCOOTensor":
+    def transpose(self, dim0: int, dim1: int) -> SparseCOOTensor:
         order = list(range(self.ndim))
         order[dim0], order[dim1] = order[dim1], order[dim0]
         return SparseCOOTensor(self._ind[order].copy(), self._val,
@@ -210,7 +215,7 @@ class SparseCOOTensor:
     def __matmul__(self, other: Tensor) -> Tensor:
         return mm(self, other)
 
-    def __mul__(self, other: Any) -> "SparseCOOTensor":
+    def __mul__(self, other: Any) -> SparseCOOTensor:
         if isinstance(other, (int, float, np.number)) or (isinstance(other, Tensor)
                                                           and other.ndim == 0):
             if self._tracked is not None or (isinstance(other, Tensor) and other.requires_grad):

@@ -202,7 +202,8 @@ class Xlogy(Function):
     y < 0 included).
 
     The function is linear in x, so d out / dx = log y, also at x = 0 (where the value is pinned
-    but the slope is not). PyTorch's rule: dL/dx = xlogy(g, y) (g log y, and 0 where g = 0), set to 0
+    but the slope is not). PyTorch's rule: dL/dx = xlogy(g, y) (g log y, and 0 where g = 0), set to
+    0
     where x = 0 and y <= 0 (log y undefined there); dL/dy = g x / y."""
 
     name = "xlogy"

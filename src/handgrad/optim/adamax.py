@@ -20,7 +20,7 @@ class Adamax(Optimizer):
 
     Conventions: PyTorch adds eps to |g| inside the max (the paper has no eps), so u > 0 from
     the first step. u needs no bias correction (a max is not biased towards 0).
-   
+
     ``foreach`` and ``capturable`` are accepted for torch's signature (no effect);
     ``differentiable=True`` is refused.
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, _check, required
+from .optimizer import Optimizer, _check, _Required, required
 
 
 class EWA(Optimizer):
@@ -33,8 +33,9 @@ class EWA(Optimizer):
     ``weight_decay`` adds an L2 gradient as in SGD. State per parameter: ``step``, ``ewa``.
     """
 
-    def __init__(self, params: Any, lr: float = required, q: float = 0.1, debias: bool = False,
-                 weight_decay: float = 0.0, *, maximize: bool = False) -> None:
+    def __init__(self, params: Any, lr: float | _Required = required, q: float = 0.1,
+                 debias: bool = False, weight_decay: float = 0.0, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, q=q, debias=debias, weight_decay=weight_decay,
                                       maximize=maximize))
 

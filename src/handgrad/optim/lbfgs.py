@@ -194,7 +194,7 @@ class LBFGS(Optimizer):
         return loss, flat_grad
 
     @no_grad()
-    def step(self, closure: Callable[[], Any]) -> Any:  # type: ignore[override]
+    def step(self, closure: Callable[[], Any]) -> Any:
         """Up to ``max_iter`` L-BFGS iterations; returns the loss of the first evaluation."""
         if closure is None:
             raise RuntimeError("LBFGS.step: a closure that re-evaluates the model and returns "

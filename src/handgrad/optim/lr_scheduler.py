@@ -92,10 +92,15 @@ def _check(cls: str, name: str, value: Any, ok: bool, rule: str) -> None:
         raise ValueError(f"{cls}: invalid {name}={value!r} ({rule})")
 
 
+# One function for every group, or a list (tuple) of one per group: torch tells them apart by
+# list/tuple, not by any sequence.
+LrLambdas = Callable | list[Callable] | tuple[Callable, ...]
+
+
 class LambdaLR(LRScheduler):
     """lr = base_lr * lr_lambda(epoch) (one function, or one per group)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable],
+    def __init__(self, optimizer: Optimizer, lr_lambda: LrLambdas,
                  last_epoch: int = -1) -> None:
         self.lr_lambdas = _lambdas("LambdaLR", lr_lambda, len(optimizer.param_groups))
         super().__init__(optimizer, last_epoch)
@@ -123,7 +128,7 @@ def _callable_state(f: Callable) -> dict | None:
     return None if isinstance(f, types.FunctionType) else dict(f.__dict__)
 
 
-def _lambdas(cls: str, lr_lambda: Callable | Sequence[Callable], n: int) -> list[Callable]:
+def _lambdas(cls: str, lr_lambda: LrLambdas, n: int) -> list[Callable]:
     fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
     if len(fns) != n:
         raise ValueError(f"{cls}: expected {n} lr_lambdas (one per param group), got {len(fns)}")
@@ -298,7 +303,7 @@ class MultiplicativeLR(LRScheduler):
     """lr <- lr * lr_lambda(epoch) at every step but the initial one (one function, or one per
     group): lr_t = base_lr * prod_{s=1..t} lr_lambda(s)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable],
+    def __init__(self, optimizer: Optimizer, lr_lambda: LrLambdas,
                  last_epoch: int = -1) -> None:
         self.lr_lambdas = _lambdas("MultiplicativeLR", lr_lambda, len(optimizer.param_groups))
         super().__init__(optimizer, last_epoch)
@@ -348,7 +353,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         _check("CosineAnnealingWarmRestarts", "eta_min", eta_min,
                isinstance(eta_min, (float, int)), "must be a float")
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
-        self.T_cur = last_epoch
+        # fractional between restarts when step(epoch) is given a float epoch, as torch's
+        self.T_cur: float = last_epoch
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, required
+from .optimizer import Optimizer, _Required, required
 
 _DOMAINS = ("box", "simplex")
 
@@ -49,7 +49,7 @@ class MirrorDescent(Optimizer):
     parameter: ``dual`` (y, or w = log x).
     """
 
-    def __init__(self, params: Any, lr: float = required, domain: str = "box",
+    def __init__(self, params: Any, lr: float | _Required = required, domain: str = "box",
                  dim: int | None = None) -> None:
         if domain not in _DOMAINS:
             raise ValueError(f"MirrorDescent: domain must be one of {_DOMAINS}, got {domain!r}")

@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 
 from .optimizer import (
-    Optimizer, _buffer, _check, _lerp_, _no_differentiable, _scalar_dtype, _value,
+    Optimizer,
+    _buffer,
+    _check,
+    _lerp_,
+    _no_differentiable,
+    _scalar_dtype,
+    _value,
 )
 
 

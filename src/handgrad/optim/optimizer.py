@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import enable_grad
 from .._tensor import Tensor, get_default_dtype
+from ..autograd import enable_grad
 from ..utils.hooks import RemovableHandle
 
 
@@ -408,7 +408,7 @@ def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
     return handle
 
 
-def _hook_step(cls: type) -> None:
+def _hook_step(cls: type[Optimizer]) -> None:
     """Wrap ``cls.step`` (a built-in one or a user's override) once so that the step pre/post
     hooks run around it, as torch patches the class of each optimizer it constructs."""
     step = cls.step
@@ -432,7 +432,8 @@ def _hook_step(cls: type) -> None:
         return out
 
     hooked_step._hooked = True  # type: ignore[attr-defined]
-    cls.step = hooked_step
+    # patched on the class once, as torch wraps each optimizer class's step
+    cls.step = hooked_step  # type: ignore[method-assign]
 
 
 def _plain_key(k: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, _check, required
+from .optimizer import Optimizer, _check, _Required, required
 
 _MODES = ("rms", "epoch")
 
@@ -38,8 +38,8 @@ class PreconditionedSGD(Optimizer):
     ('epoch').
     """
 
-    def __init__(self, params: Any, lr: float = required, preconditioner: Any = "rms",
-                 alpha: float = 0.99, eps: float = 1e-8) -> None:
+    def __init__(self, params: Any, lr: float | _Required = required,
+                 preconditioner: Any = "rms", alpha: float = 0.99, eps: float = 1e-8) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps))
         self._fixed: dict[Tensor, np.ndarray] | None = None
         if isinstance(preconditioner, str):
@@ -108,6 +108,7 @@ class PreconditionedSGD(Optimizer):
 
     def _diag(self, p: Tensor, group: dict) -> np.ndarray:
         if self.mode == "fixed":
+            assert self._fixed is not None  # __init__ sets it whenever the mode is "fixed"
             return np.broadcast_to(self._fixed[p], p.shape)
         state = self.state.get(p)
         if self.mode == "epoch":

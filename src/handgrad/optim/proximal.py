@@ -5,12 +5,13 @@ pluggable proximal operators, and the one soft thresholding (``shrink``) and FIS
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, _check, required
+from .optimizer import Optimizer, _check, _Required, required
 
 
 def shrink(a: np.ndarray, t: Any) -> np.ndarray:
@@ -102,7 +103,7 @@ class Radial:
         return f"Radial({getattr(self.rho_prime, '__name__', self.rho_prime)})"
 
 
-_PROX = {"l2": L2Prox, "l1": L1Prox}
+_PROX: dict[str, type[L2Prox] | type[L1Prox]] = {"l2": L2Prox, "l1": L1Prox}
 
 
 def _make_prox(cls_name: str, prox: Any) -> Callable[[np.ndarray, float], np.ndarray]:
@@ -137,8 +138,8 @@ class ProximalSGD(Optimizer):
     gradient only; the regulariser is never averaged. State per parameter: ``ewa`` when q < 1.
     """
 
-    def __init__(self, params: Any, lr: float = required, prox: Any = "l2", lam: float = 0.0,
-                 q: float = 1.0) -> None:
+    def __init__(self, params: Any, lr: float | _Required = required, prox: Any = "l2",
+                 lam: float = 0.0, q: float = 1.0) -> None:
         self._prox = _make_prox(type(self).__name__, prox)
         super().__init__(params, dict(lr=lr, lam=lam, q=q))
 
@@ -182,7 +183,7 @@ class FISTA(ProximalSGD):
     accumulates noise). State per parameter: ``x``, ``t``.
     """
 
-    def __init__(self, params: Any, lr: float = required, prox: Any = "l1",
+    def __init__(self, params: Any, lr: float | _Required = required, prox: Any = "l1",
                  lam: float = 0.0) -> None:
         super().__init__(params, lr, prox, lam, q=1.0)
 

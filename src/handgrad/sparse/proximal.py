@@ -51,11 +51,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._tensor import Tensor
+from .._validation import as_data, positive_int
 from ..ops import abs as hg_abs
 from ..ops import relu, sign
-from .._tensor import Tensor
 from ..optim.proximal import fista_extrapolate, shrink
-from .._validation import as_data, positive_int
 
 # ---- soft thresholding -------------------------------------------------------------------------
 

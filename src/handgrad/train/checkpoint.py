@@ -6,7 +6,7 @@ draws from: handgrad's global generator (dropout, initialisation, loaders withou
 their own), the loaders' own generators (shuffling), NumPy's and Python's global ones (transforms
 that use them). Restoring all of them makes the epochs after a resume draw the same numbers and
 perform the same floating-point operations as an uninterrupted run, so the final weights are
-bit-identical (tests/test_train.py).
+bit-identical (tests/train/test_train.py).
 
 The write is atomic: ``hg.save`` writes a temporary file in the same folder and renames it over
 the old checkpoint, so a crash leaves the previous checkpoint or the new one, never half of one.
@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -27,14 +27,15 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import metrics as _metrics
-from ..autograd import no_grad
 from .._tensor import Tensor
+from ..autograd import no_grad
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 
 # ---- history ---------------------------------------------------------------------------------

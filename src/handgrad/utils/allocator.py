@@ -26,7 +26,8 @@ def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 512 
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")
-        libc.gnu_get_libc_version  # glibc only: musl has no mallopt of this meaning
+        # glibc only (musl has no mallopt of this meaning): the lookup raises AttributeError
+        _ = libc.gnu_get_libc_version
     except (OSError, AttributeError):
         return False
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(

@@ -6,8 +6,9 @@ handgrad never downloads: the files must already be there, gzip-compressed or ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -8,8 +8,8 @@ import math
 from typing import Any
 
 from ... import ops
-from ...ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
 from ..._tensor import Tensor, lift
+from ...ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -99,7 +99,8 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x relu6(x + 3) / 6 (Howard et al. 2019): 0 up to -3, x from 3, x (x + 3) / 6 between.
     The branches and their boundaries are torch's (gradient 0 at -3, 1 at 3; a NaN takes x), so
-    the gradients match on them (a NaN takes the middle: NaN gradient). The middle branch reads x only where selected, so its unselected
+    the gradients match on them (a NaN takes the middle: NaN gradient). The middle branch reads x
+    only where selected, so its unselected
     gradient is an exact 0 even at +-inf."""
     x = lift(input)
     low, mid = x <= -3, ((x > -3) & (x < 3)) | ops.isnan(x)  # NaN: NaN value and gradient

@@ -5,8 +5,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ...random import _generator
 from ..._tensor import Tensor, lift
+from ...random import _generator
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,

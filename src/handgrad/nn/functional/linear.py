@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ... import composed
-from ...ops.linalg import linear
 from ..._tensor import Tensor, lift
+from ...ops.linalg import linear
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

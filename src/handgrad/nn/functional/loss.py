@@ -1,6 +1,7 @@
 """Losses as functions (``F.nll_loss``, ``F.cross_entropy``, ...), with PyTorch's names,
 signatures, defaults and reductions. Compositions of primitives (``NllLoss`` and
-``BinaryCrossEntropy`` the fused ones), so their gradients (and second derivatives) come from the primitives' hand-derived rules."""
+``BinaryCrossEntropy`` the fused ones), so their gradients (and second derivatives) come from the
+primitives' hand-derived rules."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from ... import ops
+from ..._tensor import Tensor, lift
 from ...ops import log_softmax, softplus
 from ...ops.loss import BinaryCrossEntropy, NllLoss
-from ..._tensor import Tensor, lift
 from .distance import pairwise_distance
 
 _REDUCTIONS = ("mean", "sum", "none")

@@ -12,14 +12,15 @@ rules.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ... import ops
+from ..._tensor import Tensor, lift
 from ...ops.normalization import batch_norm_train, layer_norm_fused
 from ...ops.shape import pad
-from ..._tensor import Tensor, lift
 
 
 def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
@@ -161,7 +162,9 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     c = x.shape[1]
     sq = (x * x).movedim(1, -1)  # channels last, so F.pad's last-dim rule pads them
     padded = pad(sq, (size // 2, (size - 1) // 2))
-    window = sum(padded[..., i:i + c] for i in range(size))
+    window = padded[..., 0:c]
+    for i in range(1, size):
+        window = window + padded[..., i:i + c]
     div = (window.movedim(-1, 1) * (alpha / size) + k) ** beta
     return x / div
 

@@ -9,12 +9,20 @@ from typing import Any
 import numpy as np
 
 from ... import composed, ops
-from ...ops.pool import (
-    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
-    avg_pool2d, lp_pool1d, lp_pool2d, max_pool1d, max_pool2d,
-)
-from ...composed.volume import avg_pool3d, max_pool3d
 from ..._tensor import Tensor, lift
+from ...composed.volume import avg_pool3d, max_pool3d
+from ...ops.pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 
 
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ... import ops
-from ...autograd import no_grad
 from ..._tensor import Tensor, lift
+from ...autograd import no_grad
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
@@ -48,9 +48,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         out = ops.where(mask, out.detach(), out)
     if scale_grad_by_freq:
         counts = np.bincount(idx.ravel(), minlength=n)
-        scale = Tensor._wrap((1.0 / counts[idx])[..., None].astype(w.dtype))
+        per_row = Tensor._wrap((1.0 / counts[idx])[..., None].astype(w.dtype))
         frozen = out.detach()
-        out = frozen + (out - frozen) * scale  # the value is unchanged, the gradient scaled
+        out = frozen + (out - frozen) * per_row  # the value is unchanged, the gradient scaled
     return out
 
 

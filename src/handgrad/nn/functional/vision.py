@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from ... import ops
+from ..._tensor import Tensor, lift
 from ...composed.resample import interpolate, translate
 from ...ops.shape import pad
-from ..._tensor import Tensor, lift
 
 
 def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:

@@ -10,7 +10,8 @@ downloads; load a saved state dict instead.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ... import nn
 from ...ops import flatten
@@ -94,7 +95,7 @@ class ResNet(nn.Module):
     with ``kaiming_normal_(mode="fan_out", nonlinearity="relu")``, norms with weight 1 and bias
     0; ``zero_init_residual`` zeroes the last norm of each block."""
 
-    def __init__(self, block: "_Block", layers: list[int], num_classes: int = 1000,
+    def __init__(self, block: _Block, layers: list[int], num_classes: int = 1000,
                  zero_init_residual: bool = False, groups: int = 1, width_per_group: int = 64,
                  replace_stride_with_dilation: list[bool] | None = None,
                  norm_layer: Callable[..., nn.Module] | None = None) -> None:
@@ -132,7 +133,7 @@ class ResNet(nn.Module):
                 elif isinstance(m, BasicBlock) and m.bn2.weight is not None:
                     nn.init.constant_(m.bn2.weight, 0)
 
-    def _make_layer(self, block: "_Block", planes: int, blocks: int, stride: int = 1,
+    def _make_layer(self, block: _Block, planes: int, blocks: int, stride: int = 1,
                     dilate: bool = False) -> nn.Sequential:
         norm_layer = self._norm_layer
         downsample = None
@@ -158,7 +159,7 @@ class ResNet(nn.Module):
         return self.fc(flatten(self.avgpool(x), 1))
 
 
-def _resnet(name: str, block: "_Block", layers: list[int], weights: Any, progress: bool,
+def _resnet(name: str, block: _Block, layers: list[int], weights: Any, progress: bool,
             kwargs: dict) -> ResNet:
     if weights is not None or kwargs.pop("pretrained", False):
         raise RuntimeError(f"{name}: handgrad never downloads pretrained weights; build the "

@@ -13,8 +13,20 @@ they are reproducible under ``hg.manual_seed`` but are not torch's draws.
 
 from . import functional
 from ._transforms import (  # noqa: F401
-    CenterCrop, Compose, Grayscale, InterpolationMode, Lambda, Normalize, PILToTensor, Pad,
-    RandomCrop, RandomHorizontalFlip, RandomResizedCrop, RandomVerticalFlip, Resize, ToPILImage,
+    CenterCrop,
+    Compose,
+    Grayscale,
+    InterpolationMode,
+    Lambda,
+    Normalize,
+    Pad,
+    PILToTensor,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomResizedCrop,
+    RandomVerticalFlip,
+    Resize,
+    ToPILImage,
     ToTensor,
 )
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import enum
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from ..._tensor import Tensor
 from ...data.transforms import Compose, Lambda, Normalize
 from ...data.transforms import ToTensor as _ArrayToTensor
 from ...random import _generator
-from ..._tensor import Tensor
 
 
 def _pil() -> Any:

@@ -4,7 +4,8 @@ the transform classes, on PIL images and tensors; reached as
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import _transforms as T
 

@@ -1,0 +1,70 @@
+"""The composed element-wise functions of handgrad.ops.special against torch (values, gradients,
+second derivatives), and the gradient-free comparisons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import handgrad as hg
+
+from torch_compare import compare_to_second_order, run
+
+torch.set_num_threads(1)
+R = np.random.default_rng(0)
+X, Y = R.standard_normal((3, 4)) * 2, R.standard_normal((3, 4)) * 2
+P = R.uniform(0.05, 0.95, (3, 4))
+POS = R.uniform(0.5, 3.0, (3, 4))
+W = R.uniform(0, 1, (3, 4))
+
+CASES = [
+    ("log2", lambda L, a: L.log2(a), [POS]),
+    ("log10", lambda L, a: L.log10(a), [POS]),
+    ("logaddexp", lambda L, a, b: L.logaddexp(a, b), [X, Y]),
+    ("logit", lambda L, p: L.logit(p), [P]),
+    ("logit-eps", lambda L, p: L.logit(p, eps=0.1), [P]),
+    ("xlogy", lambda L, a, b: L.xlogy(a, b), [X, POS]),
+    ("hypot", lambda L, a, b: L.hypot(a, b), [X, Y]),
+    ("lerp", lambda L, a, b, w: L.lerp(a, b, w), [X, Y, W]),
+    ("addcmul", lambda L, a, b, c: L.addcmul(a, b, c, value=0.5), [X, Y, W]),
+    ("addcdiv", lambda L, a, b, c: L.addcdiv(a, b, c, value=-2.0), [X, Y, POS]),
+    ("clamp_min", lambda L, a: L.clamp_min(a, 0.3), [X]),
+    ("clamp_max", lambda L, a: L.clamp_max(a, 0.3), [X]),
+    ("trunc", lambda L, a: L.trunc(a) * a, [X]),
+    ("frac", lambda L, a: L.frac(a), [X]),
+    ("fmod", lambda L, a, b: L.fmod(a, b), [X, POS]),
+    ("remainder", lambda L, a, b: L.remainder(a, b), [X, POS]),
+    ("deg2rad", lambda L, a: L.deg2rad(a) ** 2, [X]),
+    ("rad2deg", lambda L, a: L.rad2deg(a) ** 2, [X]),
+]
+
+
+@pytest.mark.parametrize("name, fn, arrays", CASES, ids=[c[0] for c in CASES])
+def test_matches_torch_to_second_order(name, fn, arrays):
+    compare_to_second_order(name, *run(fn, arrays))
+
+
+def test_xlogy_is_zero_where_x_is_zero_even_for_y_zero():
+    x, y = np.array([0.0, 0.0, 2.0]), np.array([0.0, 3.0, 0.5])
+    out = hg.xlogy(hg.tensor(x), hg.tensor(y)).numpy()
+    np.testing.assert_array_equal(out, torch.xlogy(torch.tensor(x), torch.tensor(y)).numpy())
+
+
+def test_nan_to_num_and_isclose_as_torch():
+    a = np.array([np.nan, np.inf, -np.inf, 1.5], dtype=np.float32)
+    for kw in ({}, {"nan": 2.0, "posinf": 9.0, "neginf": -9.0}):
+        np.testing.assert_array_equal(hg.nan_to_num(hg.tensor(a), **kw).numpy(),
+                                      torch.nan_to_num(torch.tensor(a), **kw).numpy())
+    b = a + np.float32(1e-6)
+    np.testing.assert_array_equal(hg.isclose(hg.tensor(a), hg.tensor(b), equal_nan=True).numpy(),
+                                  torch.isclose(torch.tensor(a), torch.tensor(b),
+                                                equal_nan=True).numpy())
+    assert hg.allclose(hg.tensor([1.0, 2.0]), hg.tensor([1.0, 2.0 + 1e-9]))
+    assert not hg.allclose(hg.tensor([1.0]), hg.tensor([1.1]))
+
+
+def test_float32_stays_float32():
+    x = hg.tensor(POS.astype(np.float32))
+    for f in (hg.tan, hg.atan, hg.expm1, hg.log2, lambda t: hg.atan2(t, t + 1)):
+        assert f(x).dtype == np.float32

@@ -1,0 +1,166 @@
+"""Module bookkeeping: traversal, modes, hooks, dtype, state dicts and their errors, nn.utils."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import handgrad as hg
+from handgrad import nn
+
+
+def _net():
+    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 2))
+
+
+def test_traversal_names_match_torch():
+    h = _net()
+    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(),
+                            torch.nn.Linear(4, 2))
+    assert [n for n, _ in h.named_parameters()] == [n for n, _ in t.named_parameters()]
+    assert list(h.state_dict()) == list(t.state_dict())
+    assert len(list(h.children())) == 4 and len(list(h.modules())) == 5
+
+
+def test_train_eval_zero_grad_and_to():
+    h = _net()
+    h.eval()
+    assert not any(m.training for m in h.modules())
+    h.train()
+    h(hg.randn(5, 3)).sum().backward()
+    assert all(p.grad is not None for p in h.parameters())
+    h.zero_grad(set_to_none=False)
+    assert all(not p.grad.numpy().any() for p in h.parameters())
+    h.zero_grad()
+    assert all(p.grad is None for p in h.parameters())
+    h.to(np.float64)
+    assert all(p.dtype == np.float64 for p in h.parameters())
+    assert h[1].num_batches_tracked.dtype == np.int64  # integer buffers keep their dtype
+    assert h(hg.randn(5, 3).double()).dtype == np.float64
+
+
+def test_forward_hooks_and_removal():
+    h = _net()
+    seen = []
+    handle = h[0].register_forward_hook(lambda m, args, out: seen.append(out.shape))
+    pre = h[3].register_forward_pre_hook(lambda m, args: (args[0] * 0,))
+    y = h(hg.randn(5, 3))
+    assert seen == [(5, 4)]
+    np.testing.assert_allclose(y.detach().numpy(), np.broadcast_to(h[3].bias.detach().numpy(), (5, 2)))
+    handle.remove()
+    pre.remove()
+    h(hg.randn(5, 3))
+    assert seen == [(5, 4)]
+
+
+def test_load_state_dict_lists_wrong_keys_and_shapes():
+    h = _net()
+    sd = dict(h.state_dict())
+    sd["0.weight"] = np.zeros((5, 3), np.float32)
+    sd.pop("3.bias")
+    sd["extra.weight"] = np.zeros(2)
+    with pytest.raises(RuntimeError) as e:
+        h.load_state_dict(sd)
+    msg = str(e.value)
+    assert "missing keys: ['3.bias']" in msg and "unexpected keys: ['extra.weight']" in msg
+    assert "0.weight: checkpoint (5, 3) vs model (4, 3)" in msg
+    with pytest.raises(RuntimeError, match="0.weight: checkpoint"):
+        hg.load_torch_state_dict(h, {k: torch.tensor(np.asarray(v)) for k, v in sd.items()},
+                                 strict=False)
+
+
+def test_parameter_must_be_assigned_after_init():
+    class Bad(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(np.zeros(2))
+
+    with pytest.raises(AttributeError, match="before Module.__init__"):
+        Bad()
+
+
+# ---- nn.utils ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_clip_grad_norm_matches_torch(norm_type):
+    r = np.random.default_rng(0)
+    arrays = [r.standard_normal((3, 4)), r.standard_normal(5)]
+    hp = [hg.tensor(a, requires_grad=True) for a in arrays]
+    tp = [torch.tensor(a, requires_grad=True) for a in arrays]
+    for h, t, a in zip(hp, tp, arrays):
+        h.grad = hg.tensor(a * 3)
+        t.grad = torch.tensor(a * 3)
+    nh = nn.utils.clip_grad_norm_(hp, 1.5, norm_type)
+    nt = torch.nn.utils.clip_grad_norm_(tp, 1.5, norm_type)
+    np.testing.assert_allclose(nh.item(), nt.item(), rtol=1e-12)
+    for h, t in zip(hp, tp):
+        np.testing.assert_allclose(h.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    with pytest.raises(RuntimeError, match="total norm"):
+        hp[0].grad.numpy()[0, 0] = np.nan
+        nn.utils.clip_grad_norm_(hp, 1.0, error_if_nonfinite=True)
+
+
+def test_clip_grad_value_and_vectors():
+    p = hg.tensor(np.zeros((2, 3)), requires_grad=True)
+    q = hg.tensor(np.zeros(4), requires_grad=True)
+    p.grad = hg.tensor(np.arange(6.0).reshape(2, 3) - 3)
+    nn.utils.clip_grad_value_([p, q], 1.5)
+    np.testing.assert_array_equal(p.grad.numpy().ravel(), [-1.5, -1.5, -1, 0, 1, 1.5])
+    v = hg.tensor(np.arange(10.0))
+    nn.utils.vector_to_parameters(v, [p, q])
+    np.testing.assert_array_equal(nn.utils.parameters_to_vector([p, q]).detach().numpy(), v.detach().numpy())
+    with pytest.raises(ValueError, match="vec has 9 elements but the parameters have 10"):
+        nn.utils.vector_to_parameters(hg.tensor(np.zeros(9)), [p, q])
+
+
+def test_reassigning_a_submodule_or_parameter_keeps_its_position_as_torch():
+    def build(lib):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = lib.nn.Conv2d(1, 2, 3)
+                self.scale = lib.nn.Parameter(lib.ones(1))
+                self.fc = lib.nn.Linear(2, 2)
+
+        net = Net()
+        net.conv1 = lib.nn.Conv2d(1, 4, 3)
+        net.scale = lib.nn.Parameter(lib.zeros(1))
+        net.add_module("fc", lib.nn.Linear(4, 2))
+        return ([name for name, _ in net.named_children()], list(net.state_dict()),
+                [tuple(p.shape) for p in net.parameters()])
+
+    assert build(hg) == build(torch)
+
+
+def test_setting_a_child_to_none_keeps_its_slot_and_other_values_are_refused_as_torch():
+    def run(lib):
+        net = lib.nn.Sequential()
+        net.add_module("a", lib.nn.Linear(2, 2))
+        net.add_module("b", lib.nn.ReLU())
+        net.a = None
+        slots = list(net._modules)
+        net.a = lib.nn.Linear(2, 3)
+        with pytest.raises(TypeError, match="cannot assign .*int.* as child module 'b'"):
+            net.b = 3
+        return slots, list(net._modules), list(net.state_dict())
+
+    assert run(hg) == run(torch)
+
+
+def test_module_to_takes_torchs_overloads():
+    def run(lib):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+        dev = lib.device("cpu")
+        out = [m.to(dev) is m, m.to("cpu", lib.float64) is m, m[0].weight.dtype == lib.float64,
+               m.to(device=dev, dtype=lib.float32, non_blocking=True)[1].running_mean.dtype
+               == lib.float32,
+               m.to(lib.zeros(1, dtype=lib.float64))[0].bias.dtype == lib.float64,
+               m[1].num_batches_tracked.dtype == lib.int64]
+        with pytest.raises(TypeError, match="only accepts floating point or complex dtypes"):
+            m.to(lib.int64)
+        return out
+
+    assert run(hg) == run(torch) == [True] * 6
+    with pytest.raises(RuntimeError, match="Module.to: .*CPU"):
+        hg.nn.Linear(1, 1).to("cuda")
