@@ -39,7 +39,7 @@ def test_iterable_batches_as_torch(batch_size, drop_last):
                                           v.numpy() if hasattr(v, "numpy") else v)
 
 
-def test_worker_options_are_accepted_and_change_nothing():
+def test_worker_options_give_the_same_batches():
     x = np.arange(20, dtype=np.float32).reshape(10, 2)
     ds = TensorDataset(hg.from_numpy(x))
     plain = [b[0].numpy() for b in DataLoader(ds, batch_size=3)]

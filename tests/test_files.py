@@ -40,3 +40,25 @@ def test_one_home(needle, home):
     # Atomic writes and thread limits are implemented once; everything else calls those.
     found = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if needle in p.read_text())
     assert found == [home]
+
+
+def test_atomic_write_gives_the_permissions_open_would(tmp_path):
+    """The umask for a new file (not mkstemp's 0o600), the old mode for a replaced one; the
+    JSON reports and plots written through it too."""
+    import stat
+
+    if os.name != "posix":
+        pytest.skip("POSIX permissions")
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "report.json", {"a": 1})
+        with atomic_write(tmp_path / "new.bin") as f:
+            f.write(b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "report.json").st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(tmp_path / "new.bin").st_mode) == 0o644
+    os.chmod(tmp_path / "new.bin", 0o600)
+    with atomic_write(tmp_path / "new.bin") as f:
+        f.write(b"y")
+    assert stat.S_IMODE(os.stat(tmp_path / "new.bin").st_mode) == 0o600

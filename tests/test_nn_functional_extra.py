@@ -204,3 +204,43 @@ def test_pixel_unshuffle_inverts_pixel_shuffle():
 def test_errors(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # log 0 = -inf, as torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binary_cross_entropy_at_saturated_predictions_matches_torch(dtype):
+    """p exactly 0 or 1: the log is clamped at -100 and the gradient is torch's
+    (p - y) / max(p (1 - p), 1e-12): 0 for a confident correct prediction, not NaN."""
+    p = np.array([0.0, 0.0, 1.0, 1.0, 0.5, 0.3, 1e-30, 1.0 - 1e-7], dtype=dtype)
+    y = np.array([0.0, 1.0, 0.0, 1.0, 0.3, 1.0, 0.0, 1.0], dtype=dtype)
+    w = np.linspace(0.5, 2.0, p.size).astype(dtype)
+    for reduction in ("none", "mean", "sum"):
+        results = []
+        for lib in (hg, torch):
+            pt = lib.tensor(p, requires_grad=True)
+            loss = lib.nn.functional.binary_cross_entropy(pt, lib.tensor(y), lib.tensor(w),
+                                                          reduction=reduction)
+            (loss.sum() if reduction == "none" else loss).backward()
+            results.append((loss.detach().numpy(), pt.grad.numpy()))
+        (lh, gh), (lt, gt) = results
+        np.testing.assert_allclose(lh, lt, rtol=1e-6)
+        np.testing.assert_allclose(gh, gt, rtol=1e-6)
+        assert np.isfinite(gh).all()
+    loss = hg.nn.BCELoss()(hg.tensor([1.0, 0.0]), hg.tensor([1.0, 0.0]))
+    assert loss.item() == 0.0
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        hg.nn.functional.binary_cross_entropy(hg.tensor([1.5]), hg.tensor([1.0]))
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # log 0 = -inf, as torch
+def test_binary_cross_entropy_second_derivatives_at_saturation_match_torch():
+    p = np.array([0.0, 0.0, 1.0, 1.0, 0.5, 0.3, 1e-30])
+    y = np.array([0.0, 1.0, 0.0, 1.0, 0.3, 0.3, 0.0])
+    results = []
+    for lib in (hg, torch):
+        pt, yt = lib.tensor(p, requires_grad=True), lib.tensor(y, requires_grad=True)
+        loss = lib.nn.functional.binary_cross_entropy(pt, yt, reduction="sum")
+        gp, = lib.autograd.grad(loss, pt, create_graph=True)
+        results.append([t.detach().numpy() for t in lib.autograd.grad(gp.sum(), (pt, yt))])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)

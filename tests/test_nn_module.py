@@ -112,3 +112,55 @@ def test_clip_grad_value_and_vectors():
     np.testing.assert_array_equal(nn.utils.parameters_to_vector([p, q])._data, v._data)
     with pytest.raises(ValueError, match="vec has 9 elements but the parameters have 10"):
         nn.utils.vector_to_parameters(hg.tensor(np.zeros(9)), [p, q])
+
+
+def test_reassigning_a_submodule_or_parameter_keeps_its_position_as_torch():
+    def build(lib):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = lib.nn.Conv2d(1, 2, 3)
+                self.scale = lib.nn.Parameter(lib.ones(1))
+                self.fc = lib.nn.Linear(2, 2)
+
+        net = Net()
+        net.conv1 = lib.nn.Conv2d(1, 4, 3)
+        net.scale = lib.nn.Parameter(lib.zeros(1))
+        net.add_module("fc", lib.nn.Linear(4, 2))
+        return ([name for name, _ in net.named_children()], list(net.state_dict()),
+                [tuple(p.shape) for p in net.parameters()])
+
+    assert build(hg) == build(torch)
+
+
+def test_setting_a_child_to_none_keeps_its_slot_and_other_values_are_refused_as_torch():
+    def run(lib):
+        net = lib.nn.Sequential()
+        net.add_module("a", lib.nn.Linear(2, 2))
+        net.add_module("b", lib.nn.ReLU())
+        net.a = None
+        slots = list(net._modules)
+        net.a = lib.nn.Linear(2, 3)
+        with pytest.raises(TypeError, match="cannot assign .*int.* as child module 'b'"):
+            net.b = 3
+        return slots, list(net._modules), list(net.state_dict())
+
+    assert run(hg) == run(torch)
+
+
+def test_module_to_takes_torchs_overloads():
+    def run(lib):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+        dev = lib.device("cpu")
+        out = [m.to(dev) is m, m.to("cpu", lib.float64) is m, m[0].weight.dtype == lib.float64,
+               m.to(device=dev, dtype=lib.float32, non_blocking=True)[1].running_mean.dtype
+               == lib.float32,
+               m.to(lib.zeros(1, dtype=lib.float64))[0].bias.dtype == lib.float64,
+               m[1].num_batches_tracked.dtype == lib.int64]
+        with pytest.raises(TypeError, match="only accepts floating point or complex dtypes"):
+            m.to(lib.int64)
+        return out
+
+    assert run(hg) == run(torch) == [True] * 6
+    with pytest.raises(RuntimeError, match="Module.to: .*CPU"):
+        hg.nn.Linear(1, 1).to("cuda")

@@ -100,10 +100,42 @@ def test_channel_dropout_zeroes_whole_channels():
      RuntimeError, r"bilinear: inputs \(2, 3\) and \(2, 2\) do not fit weight \(4, 2, 2\)"),
     (lambda: hg.nn.functional.gaussian_nll_loss(hg.ones(2), hg.ones(2), -hg.ones(2)),
      ValueError, r"gaussian_nll_loss: var has negative entries"),
-    (lambda: hg.nn.functional.dropout2d(hg.ones(2), 0.5), RuntimeError,
-     r"dropout2d: expected a 3-D or 4-D input"),
+    (lambda: hg.nn.functional.dropout1d(hg.ones(2), 0.5), RuntimeError,
+     r"dropout1d: expected a 2-D or 3-D input"),
     (lambda: hg.nn.ZeroPad2d((1, 2)), ValueError, r"ZeroPad2d: padding must be an int or 4 ints"),
 ])
 def test_errors(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+@pytest.mark.parametrize("shape", [(6, 40), (5, 4, 30), (2, 3, 4, 5, 6)])
+def test_dropout2d_on_other_ranks_warns_and_drops_as_torch(shape):
+    """torch 2.13: a 2-D input warns and gets element dropout, a 3-D one is (N, C, L) with a
+    warning, 5-D warns; each (n, c) slice is kept or dropped as a whole."""
+    import warnings
+
+    import torch
+
+    for lib in (hg, torch):
+        lib.manual_seed(0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y = lib.nn.Dropout2d(0.5)(lib.ones(*shape)).numpy()
+        messages = [str(w.message) for w in caught]
+        if lib is hg:
+            ours = messages
+        else:
+            assert ours == messages
+        slices = y.reshape(shape[0] * shape[1], -1)
+        assert np.all((slices == 0).all(-1) | (slices == 2.0).all(-1))
+        assert 0 < (slices[:, 0] == 0).sum() < len(slices)
+
+
+def test_dropout2d_on_a_vector_warns_then_refuses_when_training_as_torch():
+    with pytest.warns(UserWarning, match="Received a 1-D input"), \
+            pytest.raises(RuntimeError, match="at least 2 dimensions"):
+        hg.nn.functional.dropout2d(hg.ones(3), 0.5)
+    with pytest.warns(UserWarning, match="Received a 1-D input"):
+        out = hg.nn.functional.dropout2d(hg.ones(3), 0.5, training=False)
+    np.testing.assert_array_equal(out.numpy(), np.ones(3))

@@ -48,6 +48,32 @@ CONFIGS = [
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
     ("Adagrad", dict(lr=0.1, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-5)),
+    # (the new optimizers' configurations are in a stable regime: in an oscillating one, e.g.
+    # NAdam(lr=0.01, betas=(0.8, 0.95)), last-bit differences, torch rounding its lerp/addcmul
+    # through fused multiply-adds, grow 4x per step and pass 1e-9 after 90 steps)
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.05)),
+    ("Adadelta", dict(lr=0.1, maximize=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.01, betas=(0.8, 0.9), eps=1e-4, weight_decay=0.05)),
+    ("Adamax", dict(lr=0.001, maximize=True)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.003, betas=(0.8, 0.95), momentum_decay=0.01, weight_decay=0.05)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("NAdam", dict(lr=0.001, maximize=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.005, betas=(0.7, 0.95), weight_decay=0.05)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.001, maximize=True)),
+    ("ASGD", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=20, weight_decay=0.01)),
+    ("ASGD", dict(lr=0.001, maximize=True)),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.001, etas=(0.3, 1.5), step_sizes=(1e-4, 0.05))),
+    ("Rprop", dict(lr=0.0001, step_sizes=(1e-6, 1e-3), maximize=True)),
+    ("Adafactor", dict()),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=2.0, weight_decay=0.05)),
+    ("Adafactor", dict(lr=0.005, maximize=True)),
 ]
 IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, kw in CONFIGS]
 
@@ -367,3 +393,107 @@ def test_scheduler_state_dict_round_trip():
         assert s2.get_last_lr() == want
     with pytest.raises(ValueError, match=r"invalid T_max=0"):
         optim.lr_scheduler.CosineAnnealingLR(oh2, T_max=0)
+
+
+@pytest.mark.parametrize("name,kw", [("NAdam", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=5)),
+                                     ("Rprop", dict(lr=0.001)), ("Adadelta", dict(lr=0.5)),
+                                     ("Adamax", dict(lr=0.01)), ("RAdam", dict(lr=0.01)),
+                                     ("Adafactor", dict(lr=0.05, eps=(None, 0.05)))])
+def test_torch_state_dicts_of_the_other_optimizers_continue_in_handgrad(name, kw):
+    """torch keeps scalar state (step, NAdam's mu_product, ASGD's eta and mu) as 0-d tensors;
+    loaded into handgrad, the trajectory continues on torch's path, and ASGD's average too."""
+    x, y = _data(np.float64)
+    h, t = _models(np.float64)
+    ot = getattr(torch.optim, name)(t.parameters(), **kw)
+    for _ in range(20):
+        _step_both(h, t, getattr(optim, name)(h.parameters(), **kw), ot, x, y)
+    h2, _ = _models(np.float64, seed=3)
+    hg.load_torch_state_dict(h2, t.state_dict())
+    oh = getattr(optim, name)(h2.parameters(), **kw)
+    oh.load_state_dict(ot.state_dict())
+    for _ in range(20):
+        _step_both(h2, t, oh, ot, x, y)
+    _assert_params(h2, t, TOL[np.float64], f"{name} resumed from torch")
+    if name == "ASGD":
+        for p, tp in zip(h2.parameters(), t.parameters()):
+            np.testing.assert_allclose(oh.state[p]["ax"]._data, ot.state[tp]["ax"].numpy(),
+                                       **TOL[np.float64])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
+                                  "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS",
+                                  "Adafactor"])
+def test_signatures_are_torchs(name):
+    """Names, order, kinds (positional or keyword-only) and defaults, as torch.optim's."""
+    import inspect
+
+    def sig(cls):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls).parameters.values()]
+
+    assert sig(getattr(optim, name)) == sig(getattr(torch.optim, name))
+    w = hg.zeros(2, requires_grad=True)
+    if name not in ("LBFGS", "Adafactor"):  # (torch has no differentiable= on these)
+        with pytest.raises(NotImplementedError, match="differentiable=True"):
+            getattr(optim, name)([w], differentiable=True)
+
+
+def test_adam_decoupled_weight_decay_is_adamw():
+    x, y = _data(np.float64)
+    h, t = _models(np.float64)
+    oh = optim.Adam(h.parameters(), lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)
+    ot = torch.optim.AdamW(t.parameters(), lr=0.01, weight_decay=0.1)
+    for _ in range(30):
+        _step_both(h, t, oh, ot, x, y)
+    _assert_params(h, t, TOL[np.float64], "Adam(decoupled_weight_decay=True)")
+
+
+# ---- more objectives for the optimizers added with the torch.optim surface -----------------
+
+def _rosenbrock(lib, xy):
+    return (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
+
+
+def _logistic(lib, w, b, x, y):
+    return lib.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)
+
+
+OBJECTIVE_CONFIGS = [("Adadelta", dict(lr=0.5)), ("Adamax", dict(lr=0.01, weight_decay=0.01)),
+                     ("NAdam", dict(lr=0.005)), ("NAdam", dict(lr=0.005, weight_decay=0.01,
+                                                               decoupled_weight_decay=True)),
+                     ("RAdam", dict(lr=0.005)), ("ASGD", dict(lr=0.0005, t0=30)),
+                     ("Rprop", dict(lr=0.001)), ("Adam", dict(lr=0.005, amsgrad=True)),
+                     ("Adafactor", dict(lr=0.05, eps=(None, 0.05)))]
+
+
+@pytest.mark.parametrize("objective", ["rosenbrock", "logistic"])
+@pytest.mark.parametrize("name,kw", OBJECTIVE_CONFIGS,
+                         ids=[f"{n}{kw}" for n, kw in OBJECTIVE_CONFIGS])
+def test_trajectory_on_other_objectives(name, kw, objective):
+    """Rosenbrock's curved valley from (-1.2, 1) and a logistic regression, float64, each
+    framework with its own gradients: 100 steps on torch's path."""
+    r = np.random.default_rng(4)
+    x = r.standard_normal((40, 3))
+    y = (x @ np.array([1.0, -2.0, 0.5]) + 0.3 * r.standard_normal(40) > 0).astype(float)
+
+    def run(lib):
+        if objective == "rosenbrock":
+            params = [lib.tensor([-1.2, 1.0], dtype=lib.float64, requires_grad=True)]
+            loss_fn = lambda: _rosenbrock(lib, params[0])  # noqa: E731
+        else:
+            params = [lib.tensor(np.zeros(3), requires_grad=True),
+                      lib.tensor(0.0, dtype=lib.float64, requires_grad=True)]
+            loss_fn = lambda: _logistic(lib, *params, lib.tensor(x), lib.tensor(y))  # noqa: E731
+        opt = getattr(lib.optim, name)(params, **kw)
+        trace = []
+        for _ in range(STEPS):
+            opt.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            opt.step()
+            trace.append(np.concatenate([p.detach().numpy().ravel() for p in params]))
+        return np.array(trace), loss.item()
+
+    (th, lh), (tt, lt) = run(hg), run(torch)
+    np.testing.assert_allclose(th, tt, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(lh, lt, rtol=1e-9)
+    assert np.abs(th[-1] - th[0]).max() > 1e-3  # it moved

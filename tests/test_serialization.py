@@ -160,6 +160,58 @@ def test_importing_handgrad_does_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
+def test_save_and_load_through_file_objects(tmp_path):
+    import io
+
+    model, opt = _trained()
+    buffer = io.BytesIO()
+    hg.save({"model": model.state_dict(), "opt": opt.state_dict()}, buffer)
+    buffer.seek(0)
+    back = hg.load(buffer, map_location="cpu")
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(back["model"][k].numpy(), v.numpy())
+    with open(tmp_path / "f.pt", "wb") as f:
+        hg.save(model.state_dict(), f)
+    with open(tmp_path / "f.pt", "rb") as f:
+        assert list(hg.load(f)) == list(model.state_dict())
+
+    class Stream:  # readable but not seekable, as a pipe or a socket file
+        def __init__(self, data):
+            self.data = data
+
+        def read(self, n=-1):
+            data, self.data = self.data, b""
+            return data
+
+    assert list(hg.load(Stream(buffer.getvalue()))["model"]) == list(model.state_dict())
+
+
+def test_saved_files_follow_the_umask_or_keep_the_replaced_files_mode(tmp_path):
+    if os.name != "posix":
+        pytest.skip("POSIX permissions")
+    old = os.umask(0o027)
+    try:
+        hg.save({"x": 1}, tmp_path / "new.pt")
+        with open(tmp_path / "plain", "wb"):
+            pass
+    finally:
+        os.umask(old)
+    mode = os.stat(tmp_path / "new.pt").st_mode & 0o777
+    assert mode == os.stat(tmp_path / "plain").st_mode & 0o777 == 0o640
+    os.chmod(tmp_path / "new.pt", 0o604)
+    hg.save({"x": 2}, tmp_path / "new.pt")
+    assert os.stat(tmp_path / "new.pt").st_mode & 0o777 == 0o604
+    assert hg.load(tmp_path / "new.pt") == {"x": 2}
+
+
+def test_whole_modules_and_optimizers_are_refused_with_the_state_dict_advice(tmp_path):
+    model, opt = _trained()
+    for obj in (model, opt, {"net": model}):
+        with pytest.raises(TypeError, match=r"no.*pickle.*save its state_dict\(\) instead"):
+            hg.save(obj, tmp_path / "m.pt")
+    assert not os.listdir(tmp_path)
+
+
 # ---- load validation and stale temporaries (issue 11) -----------------------------------------
 
 def _broken(path, how):
@@ -249,3 +301,15 @@ def test_save_removes_stale_temporaries_of_the_same_target(tmp_path):
     hg.save({"a": 1}, path)
     assert not stale.exists() and fresh.exists() and other.exists()
     assert hg.load(path) == {"a": 1}
+
+
+def test_load_from_a_file_object_gets_the_same_archive_checks():
+    import io
+
+    with pytest.raises(ValueError, match=r"'BytesIO' is not a handgrad checkpoint"):
+        hg.load(io.BytesIO(b"not a zip at all"))
+    buffer = io.BytesIO()
+    hg.save({"w": hg.ones(1000)}, buffer)
+    truncated = io.BytesIO(buffer.getvalue()[:-200])
+    with pytest.raises(ValueError, match="not a handgrad checkpoint|truncated or corrupt"):
+        hg.load(truncated)

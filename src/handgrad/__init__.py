@@ -33,6 +33,9 @@ from .serialization import load, load_torch_state_dict, save, to_torch_state_dic
 from . import optim  # noqa: F401,E402
 from . import metrics, models, train, utils  # noqa: F401,E402
 from . import data  # noqa: F401,E402
+from .utils import data as _utils_data  # noqa: E402,F401  (handgrad.utils.data is handgrad.data)
+from . import accelerator, backends, cuda  # noqa: F401,E402
+from .threads import get_num_threads, set_num_threads  # noqa: F401,E402
 from . import func  # noqa: F401,E402
 from . import distributions  # noqa: F401,E402
 from . import attacks  # noqa: F401,E402

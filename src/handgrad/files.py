@@ -5,6 +5,8 @@ and ``write_json``.
 A file is written to a temporary name in its own folder, flushed to disk, then renamed over the
 target: the rename is atomic on POSIX and Windows, so a reader sees the old file or the new one.
 The folder is synced too (where the platform allows), so the rename itself survives a crash.
+The file gets the permissions ``open(path, "w")`` would give (the umask, or those of the file it
+replaces), not the temporary file's 0o600.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,11 +31,16 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]
         raise ValueError(f"atomic_write: mode must be 'wb' or 'w', got {mode!r}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    try:
+        permissions = stat.S_IMODE(os.stat(path).st_mode)  # a replaced file keeps its own
+    except FileNotFoundError:
+        permissions = 0o666 & ~_umask()  # what open(path, "w") would give, not mkstemp's 0o600
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
+            os.chmod(tmp, permissions)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -40,6 +48,21 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]
             os.unlink(tmp)
         raise
     _sync_folder(folder)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux reports it (``os.umask`` can
+    only be read by setting it, which races with other threads creating files)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _sync_folder(folder: str) -> None:

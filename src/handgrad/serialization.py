@@ -6,10 +6,15 @@ Arrays go into the archive as entries; the nesting is a JSON description in one 
 ``load`` never unpickles anything (``np.load(allow_pickle=False)``): loading a checkpoint cannot
 run code.
 
-The write is atomic (``handgrad.files.atomic_write``): the archive is written to a temporary file
-in the destination's folder, flushed to disk (``fsync``) and renamed over the destination
-(``os.replace``, atomic on POSIX and Windows). A crash leaves either the old file or the new one,
-never half of one.
+``save`` and ``load`` take a path or a binary file object (``open(..., "wb")``, ``io.BytesIO``),
+as ``torch.save``/``torch.load`` do. Whole objects (a ``Module``, an ``Optimizer``) are refused:
+storing them would need pickle, and a checkpoint that can run code when loaded is not worth the
+convenience; save ``state_dict()`` and rebuild the model in code, as PyTorch's own docs advise.
+
+Writing to a path is atomic (``handgrad.files.atomic_write``): the archive is written to a
+temporary file in the destination's folder, flushed to disk (``fsync``) and renamed over the
+destination (``os.replace``, atomic on POSIX and Windows). A crash leaves either the old file or
+the new one, never half of one. The file gets the permissions ``open(path, "wb")`` would give.
 
 PyTorch is not imported here at module level: ``load_torch_state_dict`` accepts anything with
 ``.detach().cpu().numpy()``, and only ``to_torch_state_dict`` imports torch (lazily).
@@ -18,6 +23,7 @@ PyTorch is not imported here at module level: ``load_torch_state_dict`` accepts 
 from __future__ import annotations
 
 import glob
+import io
 import json
 import os
 import time
@@ -62,12 +68,16 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
     if isinstance(obj, (list, tuple)):
         return {"t": type(obj).__name__ if type(obj) in (list, tuple) else "list",
                 "v": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]}
-    hint = ""
     if hasattr(obj, "state_dict"):
-        hint = "; save its state_dict() instead"
+        raise TypeError(
+            f"save: {where} is a whole {type(obj).__name__}; handgrad does not pickle objects (a "
+            "checkpoint must not be able to run code when loaded), so save its state_dict() "
+            "instead, e.g. hg.save(model.state_dict(), path), and rebuild the object in code "
+            "before load_state_dict(hg.load(path))"
+        )
     raise TypeError(
         f"save: cannot store {where} of type {type(obj).__name__} (supported: tensors, NumPy "
-        f"arrays, numbers, strings, booleans, None, and dicts/lists/tuples of them){hint}"
+        "arrays, numbers, strings, booleans, None, and dicts/lists/tuples of them)"
     )
 
 
@@ -103,30 +113,54 @@ def _key(k: Any) -> Any:
     return tuple(k) if isinstance(k, list) else k
 
 
-def save(obj: Any, path: str | os.PathLike, compress: bool = False) -> None:
-    """Write ``obj`` to ``path`` (an ``.npz`` archive) atomically. ``compress=True`` uses
-    ``np.savez_compressed``."""
+def _is_file(f: Any) -> bool:
+    return hasattr(f, "write") or hasattr(f, "read")
+
+
+def save(obj: Any, f: str | os.PathLike | Any, compress: bool = False) -> None:
+    """Write ``obj`` to ``f`` (a path, written atomically, or a binary file object) as an
+    ``.npz`` archive. ``compress=True`` uses ``np.savez_compressed``."""
     arrays: dict[str, np.ndarray] = {}
     structure = {"format": _FORMAT, "root": _encode(obj, arrays, "the object")}
     arrays[_META] = np.array(json.dumps(structure))
-    if isinstance(path, (str, os.PathLike)):
-        _remove_stale_temporaries(os.fspath(path))
-    with atomic_write(path) as f:
-        (np.savez_compressed if compress else np.savez)(f, **arrays)
+    writer = np.savez_compressed if compress else np.savez
+    if _is_file(f):
+        if not hasattr(f, "write"):
+            raise TypeError(f"save: the file object {f!r} has no write() method (open it "
+                            "with mode 'wb')")
+        writer(f, **arrays)
+        return
+    _remove_stale_temporaries(os.fspath(f))
+    with atomic_write(f) as out:
+        writer(out, **arrays)
 
 
-def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
-    """Read what ``save`` wrote. ``map_location`` and ``weights_only`` are accepted for
-    PyTorch compatibility (handgrad has one device, and never unpickles).
+def load(f: str | os.PathLike | Any, map_location: Any = None, weights_only: bool = True) -> Any:
+    """Read what ``save`` wrote, from a path or a binary file object (read from its current
+    position; an unseekable stream is read into memory first). ``map_location`` and
+    ``weights_only`` are accepted for PyTorch compatibility (handgrad has one device, and never
+    unpickles).
 
     A file that is not a handgrad checkpoint, or a truncated or corrupt one, raises one
     ``ValueError`` that names the file and what is wrong (never a raw zip, JSON or key error);
     an archive whose declared size is absurd is refused before anything is inflated
     (``_check_archive``)."""
-    name = os.fspath(path)
-    _check_archive(name)
+    if _is_file(f):
+        if not hasattr(f, "read"):
+            raise TypeError(f"load: the file object {f!r} has no read() method (open it "
+                            "with mode 'rb')")
+        source: Any = f if hasattr(f, "seek") else io.BytesIO(f.read())
+        name = str(getattr(f, "name", type(f).__name__))
+        start = source.tell()
+        size = source.seek(0, os.SEEK_END) - start
+        source.seek(start)
+        _check_zip(name, source, size)
+        source.seek(start)
+    else:
+        source = name = os.fspath(f)
+        _check_archive(name)
     try:
-        with np.load(name, allow_pickle=False) as archive:
+        with np.load(source, allow_pickle=False) as archive:
             if _META not in archive.files:
                 raise ValueError(f"load: {name!r} is an .npz file but not a handgrad "
                                  f"checkpoint (no {_META!r} entry)")
@@ -163,10 +197,15 @@ def _check_archive(name: str) -> None:
         raise FileNotFoundError(f"load: no such file: {name!r}")
     if os.path.isdir(name):
         raise IsADirectoryError(f"load: {name!r} is a directory, not a checkpoint file")
-    size = os.path.getsize(name)
+    _check_zip(name, name, os.path.getsize(name))
+
+
+def _check_zip(name: str, source: Any, size: int) -> None:
+    """The archive checks of ``_check_archive`` on ``source`` (a path or a seekable binary file
+    of ``size`` bytes from its current position)."""
     limit = int(os.environ.get("HANDGRAD_LOAD_MAX_BYTES", max(_MIN_LIMIT, _MAX_RATIO * size)))
     try:
-        with zipfile.ZipFile(name) as zf:
+        with zipfile.ZipFile(source) as zf:
             infos = zf.infolist()
             declared = sum(i.file_size for i in infos)
             if declared > limit:

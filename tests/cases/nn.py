@@ -1,4 +1,5 @@
-"""Parity cases for the primitives of ``handgrad.nn`` (the normalized linear layer). PyTorch has
+"""Parity cases for the primitives of ``handgrad.nn`` (the normalized linear layer, the binary
+cross-entropy and its input gradient). For the normalized linear layer PyTorch has
 no such layer, so its side is the composition F.linear(x, W, b) / ||W_rows||."""
 
 from __future__ import annotations
@@ -25,6 +26,36 @@ def _normalized_linear_draw(data):
     return arrays, {}
 
 
+def _bce_draw(data):
+    r = rng(data)
+    s = shape(data, min_dims=0, max_dims=3)
+    target = values(r, s, "unit") if data.draw(st.booleans(), label="soft") else \
+        r.integers(0, 2, s).astype(float)
+    return [values(r, s, "unit"), target], {
+        "reduction": data.draw(st.sampled_from(["none", "mean", "sum"]), label="reduction")}
+
+
+def _bce(lib, p, y, reduction):
+    return lib.nn.functional.binary_cross_entropy(p, y, reduction=reduction)
+
+
+def _bce_backward_draw(data):
+    (p, y), _ = _bce_draw(data)
+    return [values(rng(data), p.shape), p, y], {}
+
+
+def _bce_backward(lib, g, p, y):
+    # the input gradient of the unreduced loss, kept in the graph: its derivatives are the
+    # second (and, through them, third) derivatives of the binary cross-entropy
+    # (grad enabled: the finite-difference check evaluates the function under no_grad)
+    with lib.enable_grad():
+        loss = lib.nn.functional.binary_cross_entropy(p, y, reduction="none")
+        return lib.autograd.grad(loss, p, g, create_graph=True)[0]
+
+
 CASES = {
     "normalized_linear": [Case(_normalized_linear, _normalized_linear_draw)],
+    # probabilities in (0.05, 0.95): away from the clamp; soft targets are differentiable too
+    "binary_cross_entropy": [Case(_bce, _bce_draw)],
+    "binary_cross_entropy_backward": [Case(_bce_backward, _bce_backward_draw)],
 }

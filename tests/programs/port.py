@@ -101,8 +101,10 @@ def run(path: Path, library: str, timeout: float = 600) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / path.name
         script.write_text(source + FOOTER)
-        env = dict(os.environ, PORT_DATA=str(DATA), PYTHONPATH=os.pathsep.join(
-            [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        # one thread per library: the suite runs on two shared cores
+        path_entries = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env = dict(os.environ, PORT_DATA=str(DATA), OMP_NUM_THREADS="1",
+                   PYTHONPATH=os.pathsep.join([str(ROOT / "src"), *path_entries]))
         proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                               timeout=timeout, cwd=tmp, env=env)
     if proc.returncode != 0:

@@ -13,6 +13,7 @@ replacement leaves out of an epoch).
 from . import datasets, transforms
 from .coverage import CoverageResult, epoch_coverage
 from .dataloader import DataLoader, default_collate, default_convert
+from .worker import WorkerInfo, get_worker_info
 from .dataset import (
     ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split,
 )
@@ -26,5 +27,5 @@ __all__ = [
     "RandomSampler",
     "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
     "WeightedRandomSampler", "datasets", "default_collate", "default_convert", "epoch_coverage",
-    "random_split", "transforms",
+    "random_split", "transforms", "WorkerInfo", "get_worker_info",
 ]

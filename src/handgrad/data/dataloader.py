@@ -1,12 +1,16 @@
 """DataLoader: batches of samples from a dataset, with PyTorch's arguments and collate rules.
 
-Single-process: ``num_workers``, ``pin_memory`` and the other worker options are accepted so
-that PyTorch code runs unchanged, but every batch is loaded in the calling process (NumPy
-indexing, which is where the time goes for in-memory data, gains nothing from worker
-processes here), so ``worker_init_fn`` is never called. When the dataset can hand over a whole batch from an index array
-(``TensorDataset``, a ``Subset`` of one, ``MNIST`` without transforms) and the default
-collate is used, each batch is one fancy-indexing operation instead of a Python loop over
-its samples; the result is the same as fetching and collating item by item.
+``num_workers=0`` loads every batch in the calling process; ``num_workers=N`` loads in N worker
+processes (``worker.py``: torch's protocol, seeding, ``worker_init_fn``, ``prefetch_factor``,
+``persistent_workers``, ``timeout``), giving the same batches in the same order. Workers pay off
+when each sample costs Python work (decoding, augmentation); for in-memory tensors NumPy
+indexing in one process is faster. ``pin_memory`` is accepted and does nothing (no GPU), and
+``in_order=False`` still delivers in order.
+
+When the dataset can hand over a whole batch from an index array (``TensorDataset``, a
+``Subset`` of one, ``MNIST`` without transforms) and the default collate is used, each batch is
+one fancy-indexing operation instead of a Python loop over its samples (in a worker too); the
+result is the same as fetching and collating item by item.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from ..random import Generator
 from .._tensor import Tensor
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, _positive_int
+from .worker import MultiProcessIter
 
 
 def _collate_error(what: Any) -> TypeError:
@@ -111,8 +116,24 @@ class DataLoader:
                              f"{num_workers!r}")
         if timeout < 0:
             raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("DataLoader: prefetch_factor option could only be specified in "
+                             "multiprocessing; let num_workers > 0 to enable multiprocessing, "
+                             "otherwise set prefetch_factor to None")
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        if prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError(f"DataLoader: prefetch_factor option should be non-negative, got "
+                             f"{prefetch_factor}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
         self.num_workers, self.pin_memory, self.timeout = int(num_workers), pin_memory, timeout
         self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.in_order = in_order
+        self._persistent_iter: MultiProcessIter | None = None
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
             if shuffle or sampler is not None or batch_sampler is not None:
@@ -158,6 +179,17 @@ class DataLoader:
         self.generator = generator
 
     def __iter__(self) -> Iterator[Any]:
+        if self.num_workers == 0:
+            return self._iter_single()
+        if not self.persistent_workers:
+            return MultiProcessIter(self)
+        if self._persistent_iter is None or self._persistent_iter.done:
+            self._persistent_iter = MultiProcessIter(self)
+        else:
+            self._persistent_iter.reset()
+        return self._persistent_iter
+
+    def _iter_single(self) -> Iterator[Any]:
         if self._iterable:
             yield from self._iter_stream()
             return

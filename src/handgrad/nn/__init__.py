@@ -29,3 +29,5 @@ from .attention import MultiheadAttention  # noqa: F401,E402
 from .transformer import *  # noqa: F401,F403,E402
 from .padding import *  # noqa: F401,F403,E402
 from .channelshuffle import ChannelShuffle  # noqa: F401,E402
+from . import parallel  # noqa: F401,E402
+from .parallel import DataParallel  # noqa: F401,E402

@@ -38,8 +38,10 @@ class Dropout1d(Dropout):
 
 
 class Dropout2d(Dropout):
-    """Channel dropout for (N, C, H, W) or (C, H, W): zero whole feature maps with probability
-    p (Tompson et al. 2015), since neighbouring pixels are too correlated for element dropout."""
+    """Channel dropout for (N, C, H, W): zero whole feature maps with probability p (Tompson et
+    al. 2015), since neighbouring pixels are too correlated for element dropout. Other ranks
+    follow torch 2.13 (``F.dropout2d``): 3-D is read as (N, C, L), 2-D warns and drops
+    elements."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout2d(input, self.p, self.training)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import autograd
 from .._tensor import Tensor
+from ..utils.hooks import RemovableHandle
 
 
 class Parameter(Tensor):
@@ -27,27 +28,6 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
-
-class RemovableHandle:
-    """Returned by ``register_forward_hook`` and friends: ``handle.remove()`` unregisters the
-    hook (also usable as a context manager)."""
-
-    _next_id = 0
-
-    def __init__(self, store: "OrderedDict[int, Callable]") -> None:
-        self._store = store
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self._store.pop(self.id, None)
-
-    def __enter__(self) -> "RemovableHandle":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
 
 
 class Module:
@@ -74,11 +54,13 @@ class Module:
                 f"(call super().__init__() first in {type(self).__name__}.__init__)"
             )
         params, buffers, modules = self._parameters, self._buffers, self._modules
+        # Re-assigning a registered name keeps its position (dict assignment to an existing key),
+        # as torch does, so children(), parameters() and state_dict() keep their order.
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep=params)
             params[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep=modules)
             modules[name] = value
         elif name in params:
             if value is not None:
@@ -91,14 +73,20 @@ class Module:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r}")
             buffers[name] = value
+        elif name in modules:
+            # torch: a registered child is replaced by a module or None (which keeps its slot),
+            # never silently shadowed by another kind of value
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
+                                "(an nn.Module or None is expected)")
+            modules[name] = None
         else:
-            if name in modules:
-                del modules[name]
             object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep: Any = None) -> None:
         for d in (self._parameters, self._buffers, self._modules):
-            d.pop(name, None)
+            if d is not keep:
+                d.pop(name, None)
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
@@ -118,20 +106,20 @@ class Module:
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """A tensor that is part of the module's state but not a parameter (e.g. running mean)."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None")
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: "Module | None") -> None:
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -265,13 +253,35 @@ class Module:
                     t._version[0] += 1
         return missing, unexpected
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> "Module":
-        """Cast floating parameters and buffers to ``dtype`` (devices are accepted and ignored:
-        handgrad runs on the CPU)."""
-        dtype = kwargs.get("dtype", dtype)
-        if dtype is None or isinstance(dtype, str):
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """torch's overloads: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(tensor)``, with ``non_blocking``/``memory_format`` keywords. Floating parameters
+        and buffers are cast to ``dtype`` (which must be floating, as torch requires); the
+        device must be the CPU (an accelerator raises, naming it), so moving is a no-op."""
+        from ..device import as_device
+
+        dtype = kwargs.pop("dtype", None)
+        where = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"Module.to: unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) or type(a).__name__ == "device":
+                where = a
+            elif isinstance(a, bool):  # to(dtype, non_blocking) positional flag
+                continue
+            elif a is not None:
+                dtype = a
+        as_device(where, "Module.to")
+        if dtype is None:
             return self
         dtype = np.dtype(dtype)
+        if dtype.kind not in "fc":
+            raise TypeError("Module.to: nn.Module.to only accepts floating point or complex "
+                            f"dtypes, but got desired dtype={dtype}")
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
@@ -288,6 +298,16 @@ class Module:
         return self.to(np.float16)
 
     def cpu(self) -> "Module":
+        return self
+
+    def share_memory(self) -> "Module":
+        """Move every parameter and buffer (and any gradient already there) to shared memory,
+        so that processes started afterwards, forked or spawned, update the same weights
+        (``Tensor.share_memory_``; Hogwild training)."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
+            if t.grad is not None:
+                t.grad.share_memory_()
         return self
 
     def get_submodule(self, target: str) -> "Module":

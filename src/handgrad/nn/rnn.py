@@ -197,6 +197,9 @@ class _RNNBase(Module):
     def reset_parameters(self) -> None:
         _init_params(self, self.hidden_size)
 
+    def flatten_parameters(self) -> None:
+        """A no-op: torch packs the weights into one cuDNN buffer; the CPU needs no packing."""
+
     def _weights(self, layer: int, d: int) -> tuple:
         sfx = f"_l{layer}" + ("_reverse" if d else "")
         get = lambda k: getattr(self, k + sfx, None)  # noqa: E731

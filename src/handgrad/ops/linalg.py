@@ -133,6 +133,10 @@ def matmul(input: Any, other: Any) -> Tensor:
     """Matrix product with PyTorch's rules: 1-D x 1-D is a dot product, a 1-D first argument
     is a row vector and a 1-D second argument a column vector (the added dim is removed after),
     and batch dimensions broadcast."""
+    if getattr(input, "is_sparse", False):  # torch.matmul(sparse, dense)
+        from .sparse_coo import mm as sparse_mm
+
+        return sparse_mm(input, other)
     a, b = lift(input), lift(other)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
@@ -166,6 +170,10 @@ def matmul(input: Any, other: Any) -> Tensor:
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    if getattr(input, "is_sparse", False):  # torch.mm(sparse, dense), as torch.sparse.mm
+        from .sparse_coo import mm as sparse_mm
+
+        return sparse_mm(input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got shapes {input.shape} and {mat2.shape}")
     return matmul(input, mat2)

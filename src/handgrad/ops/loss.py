@@ -1,5 +1,7 @@
-"""The negative log-likelihood loss as a fused primitive: composing it from gather, multiply,
-sum and divide costs eight graph nodes per training step for what is one scatter in backward."""
+"""Fused loss primitives. The negative log-likelihood: composing it from gather, multiply, sum
+and divide costs eight graph nodes per training step for what is one scatter in backward. The
+binary cross-entropy: its log is clamped at -100, and the gradient PyTorch defines at a
+saturated prediction (p exactly 0 or 1) is not the derivative of any composition of clamps."""
 
 from __future__ import annotations
 
@@ -58,3 +60,83 @@ class NllLoss(Function):
                 vals = where(Tensor._wrap(self.ignored), 0.0, vals)
         # (n, y_n) pairs are distinct, so the scatter needs no accumulation.
         return IndexAccumulate.apply(vals, index=self.index, shape=self.shape, accumulate=False)
+
+
+_BCE_EPSILON = float(np.float32(1e-12))
+
+
+class BinaryCrossEntropy(Function):
+    r"""Elementwise binary cross-entropy of probabilities p against targets y, as PyTorch::
+
+        out = -(y max(log p, -100) + (1 - y) max(log(1 - p), -100))
+
+    Derivation (for 0 < p < 1, where the clamps are inactive, as they are unless p is within
+    e^-100 of 0 or 1): d out / dp = -y / p + (1 - y) / (1 - p) = (p - y) / (p (1 - p)), and
+    d out / dy = log(1 - p) - log p. PyTorch's backward divides by max(p (1 - p), 1e-12)
+    instead (1e-12 as a float32 constant, as its kernel has it), so at a saturated prediction
+    the gradient is finite: 0 where p = y (a correct, confident prediction), -+1e12 where the
+    prediction is confidently wrong. Training with ``binary_cross_entropy`` relies on that, so
+    it is the rule here:
+
+        dL/dp = g (p - y) / max(p (1 - p), 1e-12)     (``BinaryCrossEntropyBackward``)
+        dL/dy = g (log(1 - p) - log p)                (unclamped: +-inf at p = 0 or 1, as torch)
+
+    Shapes: p and y alike (the caller checks), out the same.
+    """
+
+    name = "binary_cross_entropy"
+
+    def forward(self, p, y):
+        # log1p(-p), as PyTorch: log(1 - p) loses the digits of a small p
+        with np.errstate(divide="ignore"):
+            return (y - 1) * np.maximum(np.log1p(-p), -100) - y * np.maximum(np.log(p), -100)
+
+    def backward(self, g):
+        from . import log, log1p
+
+        p, y = self.inputs
+        gp = gy = None
+        if self.needs_input_grad[0]:
+            gp = BinaryCrossEntropyBackward.apply(g, p, y)
+        if self.needs_input_grad[1]:
+            gy = g * (log1p(-p) - log(p))
+        return gp, gy
+
+
+class BinaryCrossEntropyBackward(Function):
+    r"""The input gradient of the binary cross-entropy, g (p - y) / max(p (1 - p), 1e-12), as
+    a primitive so that its own derivatives are PyTorch's at the clamp too (the derivative of
+    a composition with the clamp would be 1/1e-12 there, not torch's 1/1e-24).
+
+    Derivation, away from the clamp, with q = p (1 - p):
+    d/dp [(p - y) / q] = (q - (p - y)(1 - 2p)) / q^2 = (p^2 - 2 p y + y) / q^2,
+    d/dy = -1 / q, d/dg = (p - y) / q. PyTorch's double backward writes q^2 as
+    (p + e)^2 (1 - p + e)^2 and q in d/dg as (p + e)(1 - p + e), e = 1e-12, and keeps
+    max(q, e) in d/dy; the same forms here (each finite at p = 0 or 1):
+
+        dL/dg = G (p - y) / ((p + e)(1 - p + e))
+        dL/dp = G g (p^2 - 2 p y + y) / ((p + e)^2 (1 - p + e)^2)
+        dL/dy = -G g / max(p (1 - p), e)
+
+    Written with differentiable ops, so third derivatives compose. Shapes: all alike.
+    """
+
+    name = "binary_cross_entropy_backward"
+
+    def forward(self, g, p, y):
+        q = np.maximum(p * (1 - p), p.dtype.type(_BCE_EPSILON))
+        return g * (p - y) / q
+
+    def backward(self, G):
+        from . import clamp
+
+        g, p, y = self.inputs
+        e = 1e-12
+        gg = gp = gy = None
+        if self.needs_input_grad[0]:
+            gg = G * (p - y) / ((p + e) * (1 - p + e))
+        if self.needs_input_grad[1]:
+            gp = G * g * (p * p - 2 * p * y + y) / ((p + e) ** 2 * (1 - p + e) ** 2)
+        if self.needs_input_grad[2]:
+            gy = -G * g / clamp(p * (1 - p), min=e)
+        return gg, gp, gy

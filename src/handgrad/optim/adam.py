@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _no_differentiable
 
 
 class Adam(Optimizer):
@@ -16,7 +16,7 @@ class Adam(Optimizer):
 
         t <- t + 1
         g <- grad + weight_decay * theta              (Adam: L2 through the gradient)
-        theta <- theta * (1 - lr * weight_decay)      (AdamW instead: decoupled decay)
+        theta <- theta * (1 - lr * weight_decay)      (AdamW, or decoupled_weight_decay=True)
         m <- beta1 m + (1 - beta1) g                  (EWA of gradients, m_0 = 0)
         v <- beta2 v + (1 - beta2) g^2                (EWA of squared gradients, v_0 = 0)
         vmax <- max(vmax, v)                          (amsgrad only; then v := vmax below)
@@ -34,13 +34,15 @@ class Adam(Optimizer):
     State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq``).
     """
 
-    _decoupled = False
-
     def __init__(self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
+        _no_differentiable(type(self).__name__, differentiable)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize)
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:
@@ -70,7 +72,7 @@ class Adam(Optimizer):
             state["step"] += 1
             t = state["step"]
             if wd != 0:
-                if self._decoupled:
+                if group["decoupled_weight_decay"]:
                     theta *= 1 - lr * wd
                 else:
                     g = g + wd * theta
@@ -100,9 +102,9 @@ class AdamW(Adam):
     PyTorch. The Adam step itself is as in ``Adam``.
     """
 
-    _decoupled = True
-
     def __init__(self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         differentiable=differentiable, decoupled_weight_decay=True)

@@ -10,8 +10,13 @@
     import handgrad as hg
     result = hg.sparse.fista(A, b, lam=0.1)
     result.x, result.objective[-1]
+
+and, as ``torch.sparse``, the product of a sparse COO tensor (``hg.sparse_coo_tensor``,
+``Tensor.to_sparse()``) with a dense one: ``mm`` / ``spmm``, differentiable with respect to the
+dense operand (the primitive ``sparse_mm`` in ``handgrad/ops/sparse_coo.py``).
 """
 
+from ..ops.sparse_coo import DoubleTensor, FloatTensor, mm, spmm
 from .dictionary import DictionaryLearning, sparse_encode
 from .proximal import (
     LassoResult,
@@ -23,6 +28,6 @@ from .proximal import (
 )
 
 __all__ = [
-    "DictionaryLearning", "LassoResult", "fista", "ista", "lasso_objective",
-    "lipschitz_constant", "soft_threshold", "sparse_encode",
+    "DictionaryLearning", "DoubleTensor", "FloatTensor", "LassoResult", "fista", "ista", "lasso_objective",
+    "lipschitz_constant", "mm", "soft_threshold", "sparse_encode", "spmm",
 ]

@@ -92,7 +92,28 @@ class ConversionMethods(_Base):
 
     @property
     def is_sparse(self) -> builtins.bool:
-        return False
+        return False  # a dense tensor; a SparseCOOTensor (ops/sparse_coo.py) says True
+
+    def to_sparse(self, sparse_dim: Any = None, *, layout: Any = None, blocksize: Any = None,
+                  dense_dim: Any = None) -> Any:
+        """The nonzero entries as a sparse COO tensor (``ops.sparse_coo.to_sparse``)."""
+        return ops.sparse_coo.to_sparse(self, sparse_dim, layout=layout, blocksize=blocksize,
+                                        dense_dim=dense_dim)
+
+    def to_sparse_coo(self) -> Any:
+        return ops.sparse_coo.to_sparse(self)
+
+    def share_memory_(self) -> Tensor:
+        """Move the data to shared memory, in place (``_shared_memory.py``)."""
+        # imported here: the engine does not load the multiprocessing machinery until asked
+        from .._shared_memory import share_memory_
+
+        return share_memory_(self)
+
+    def is_shared(self) -> builtins.bool:
+        from .._shared_memory import is_shared
+
+        return is_shared(self)
 
     @property
     def is_mps(self) -> builtins.bool:

@@ -1,6 +1,13 @@
-"""Utilities outside the engine. ``keep_freed_memory()`` is the allocator opt-in that training
-entry points apply (see ``handgrad.utils.allocator``)."""
+"""Utilities outside the engine, and what PyTorch programs import from ``torch.utils``.
 
+- ``keep_freed_memory()``: the allocator opt-in that training entry points apply (see
+  ``handgrad.utils.allocator``);
+- ``hooks``: ``RemovableHandle``, as ``torch.utils.hooks``;
+- ``data``: ``handgrad.data`` under torch's path (see ``utils/data.py``), imported by
+  ``handgrad/__init__`` once ``handgrad.data`` exists, since ``nn`` imports ``utils.hooks`` first.
+"""
+
+from . import hooks  # noqa: F401
 from .allocator import keep_freed_memory
 
-__all__ = ["keep_freed_memory"]
+__all__ = ["keep_freed_memory", "hooks"]

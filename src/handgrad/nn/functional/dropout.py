@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ...random import _generator
@@ -44,7 +45,44 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    return _channel_dropout("dropout2d", input, p, training, 2)
+    """Zero whole (n, c) channels of (N, C, H, W) with probability p; torch 2.13's rules for
+    other ranks: a 3-D input is taken as (N, C, L) (1-D channel dropout, with a warning that
+    this will change), any other rank warns and drops each (n, c) slice (so a 2-D input gets
+    element dropout), and fewer than 2 dims is an error (when training)."""
+    x = lift(input)
+    if x.ndim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is deprecated and will "
+            "result in an error in a future release. To retain the behavior and silence this "
+            "warning, please use dropout instead. Note that dropout2d exists to provide "
+            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
+            "an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    if x.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2)
+    return _feature_dropout("dropout2d", x, p, training)
+
+
+def _feature_dropout(op: str, x: Tensor, p: float, training: bool) -> Tensor:
+    """torch's feature_dropout: one keep/drop draw per (n, c), shared along the other dims."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    if not training:
+        return x
+    if x.ndim < 2:
+        raise RuntimeError(f"{op}: Feature dropout requires at least 2 dimensions in the input, "
+                           f"got shape {x.shape}")
+    if p == 0:
+        return x
+    lead = x.shape[:2]
+    keep = _generator(None).random(lead) >= p
+    scale = (keep / (1 - p)) if p < 1 else keep * 0.0
+    return x * Tensor._wrap(scale.reshape(lead + (1,) * (x.ndim - 2)).astype(x.dtype))
 
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Losses as functions (``F.nll_loss``, ``F.cross_entropy``, ...), with PyTorch's names,
-signatures, defaults and reductions. Compositions of primitives (``NllLoss`` the fused one), so
-their gradients (and second derivatives) come from the primitives' hand-derived rules."""
+signatures, defaults and reductions. Compositions of primitives (``NllLoss`` and
+``BinaryCrossEntropy`` the fused ones), so their gradients (and second derivatives) come from the primitives' hand-derived rules."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import ops
 from ...ops import log_softmax, softplus
-from ...ops.loss import NllLoss
+from ...ops.loss import BinaryCrossEntropy, NllLoss
 from ..._tensor import Tensor, lift
 from .distance import pairwise_distance
 
@@ -158,12 +158,15 @@ def binary_cross_entropy_with_logits(
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
-    """-[y log p + (1 - y) log(1 - p)], each log clamped at -100 as in PyTorch."""
+    """-[y log p + (1 - y) log(1 - p)], each log clamped at -100 as in PyTorch, whose gradient at
+    a saturated prediction (p exactly 0 or 1) it also has (``ops.loss.BinaryCrossEntropy``)."""
     p, y = lift(input), lift(target, lift(input))
     _same_shape("binary_cross_entropy", p, y)
-    if p._data.size and (p._data.min() < 0 or p._data.max() > 1):
-        raise RuntimeError("binary_cross_entropy: all elements of input should be in [0, 1]")
-    loss = -(y * ops.clamp(ops.log(p), min=-100.0) + (1 - y) * ops.clamp(ops.log(1 - p), min=-100.0))
+    if p._data.size and not ((p._data >= 0) & (p._data <= 1)).all():
+        bad = p._data[~((p._data >= 0) & (p._data <= 1))]
+        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and "
+                           f"1, got {bad.size} outside, e.g. {bad.flat[0]}")
+    loss = BinaryCrossEntropy.apply(p, y)
     if weight is not None:
         loss = loss * lift(weight, p)
     return _reduce("binary_cross_entropy", loss, reduction)
