@@ -63,6 +63,8 @@ def test_set_grad_enabled_and_anomaly_mode_are_per_thread():
         hg.autograd.set_detect_anomaly(True)
         ready.wait()
         done.wait()
+        hg.set_grad_enabled(True)
+        hg.autograd.set_detect_anomaly(False)
 
     def observer() -> tuple[bool, bool]:
         ready.wait()
@@ -132,3 +134,32 @@ def test_inference_mode_switches_recording_off_as_torch():
 
         assert not f(x).requires_grad
         assert (x * 2).requires_grad
+
+
+def test_the_count_of_threads_with_recording_off_returns_to_zero():
+    """The primitives skip the thread-local lookup while no thread has recording off: the count
+    must come back to 0 after every way of switching it (including an exception inside)."""
+    from handgrad.autograd import grad_mode
+
+    assert len(grad_mode._grad_off_threads) == 0
+    with hg.no_grad():
+        assert len(grad_mode._grad_off_threads) == 1
+        with hg.no_grad(), hg.enable_grad(), hg.inference_mode():
+            assert len(grad_mode._grad_off_threads) == 1
+        assert len(grad_mode._grad_off_threads) == 1
+    try:
+        with hg.set_grad_enabled(False):
+            raise ValueError
+    except ValueError:
+        pass
+
+    @hg.no_grad()
+    def f():
+        return len(grad_mode._grad_off_threads)
+
+    assert f() == 1
+    x = hg.ones(2, requires_grad=True)
+    (x * 2).sum().backward()  # the engine switches recording off while it runs
+    _run_threads([lambda: hg.no_grad().__call__(f)() for _ in range(4)])
+    assert len(grad_mode._grad_off_threads) == 0
+    assert (x * 2).requires_grad

@@ -30,7 +30,9 @@ CASES = {
                      note="zeros: the explicit products of the others")],
     "logcumsumexp": [Case(lambda lib, a, dim: a.logcumsumexp(dim), _cumprod_draw("any")),
                      Case(lambda lib, a, dim: (a * 300).logcumsumexp(dim), _cumprod_draw("any"),
-                          fd=False, second=False, note="wide values: no global shift"),
+                          fd=False, second=False, tol32=(1e-3, 1e-4),
+                          note="wide values: no global shift; in float32 the two libraries' "
+                               "sums of exponentials round differently (2.4e-4 seen)"),
                      Case(lambda lib, a, dim: a.logcumsumexp(dim), _cumprod_draw("ints"),
                           note="ties")],
     "logaddexp": [Case(lambda lib, a, b: lib.logaddexp(a, b), binary("any", "any")),

@@ -193,7 +193,7 @@ def run_backward(
         for i, t in enumerate(inputs):
             wanted[id(t._ctx) if t._ctx is not None else id(t)] = i
     order = _sort_nodes(r._ctx for r in roots if r._ctx is not None)
-    prev = _swap_grad_enabled(create_graph)  # recorded only when the gradient is to be differentiated
+    prev = _swap_grad_enabled(create_graph)  # record only a gradient that is to be differentiated
     try:
         _propagate(order, grads, leaves, retain_graph, wanted, captured)
         if inputs is None:

@@ -15,6 +15,7 @@ import numpy as np
 from .._tensor_base import TensorBase
 from .grad_mode import (  # read on the hot path without a call; written only by grad_mode
     _anomaly_threads,
+    _grad_off_threads,
     _state,
 )
 
@@ -88,7 +89,7 @@ class Function:
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         fn = cls()
         record = False
-        if cls.differentiable and _state.grad_enabled:
+        if cls.differentiable and (not _grad_off_threads or _state.grad_enabled):
             for t in inputs:
                 if t._requires_grad:
                     record = True
@@ -106,7 +107,7 @@ class Function:
             out_data = fn.forward(*[t._data for t in inputs], **params)
         if type(out_data) is not np.ndarray:
             out_data = np.asarray(out_data)
-        if _anomaly_threads[0] and _state.anomaly:
+        if _anomaly_threads and _state.anomaly:
             node = _state.anomaly_node
             _check_finite(out_data, f"backward of '{node}'" if node else f"forward of '{cls.name}'")
         # TensorBase._wrap's fields written inline: this is the hottest call of the library, and a

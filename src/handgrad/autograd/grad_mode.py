@@ -25,17 +25,38 @@ class _ThreadState(threading.local):
 
 
 _state = _ThreadState()
-# How many threads have anomaly detection on: the primitives read this plain list first, so that
-# the common case (off everywhere) costs no thread-local lookup per operation. Written only here.
-_anomaly_threads = [0]
+# One entry per thread that has recording off: while the list is empty, the primitives know the
+# mode without a thread-local lookup (a fast path on every operation). append and pop are atomic,
+# and they are ordered so that the list is never empty while some thread's switch is off.
+# Written only here.
+_grad_off_threads: list = []
+# Likewise one entry per thread that has anomaly detection on.
+_anomaly_threads: list = []
+
+
+def _set_grad_enabled(mode: bool) -> bool:
+    """Set this thread's grad mode; return the previous one."""
+    prev = _state.grad_enabled
+    if mode != prev:
+        if mode:
+            _state.grad_enabled = True
+            _grad_off_threads.pop()
+        else:
+            _grad_off_threads.append(None)
+            _state.grad_enabled = False
+    return prev
 
 
 def _set_anomaly(mode: bool) -> bool:
-    """Set this thread's anomaly mode, keep the count of threads with it on; return the previous."""
+    """Set this thread's anomaly mode; return the previous one."""
     prev = _state.anomaly
     if mode != prev:
-        _anomaly_threads[0] += 1 if mode else -1
-        _state.anomaly = mode
+        if mode:
+            _anomaly_threads.append(None)
+            _state.anomaly = True
+        else:
+            _state.anomaly = False
+            _anomaly_threads.pop()
     return prev
 
 
@@ -51,9 +72,7 @@ def is_anomaly_enabled() -> bool:
 
 def _swap_grad_enabled(mode: bool) -> bool:
     """Set this thread's grad mode and return the previous one (the engine's cheap save/restore)."""
-    prev = _state.grad_enabled
-    _state.grad_enabled = mode
-    return prev
+    return _set_grad_enabled(mode)
 
 
 def anomaly_node() -> str:
@@ -69,19 +88,18 @@ class set_grad_enabled:
     """
 
     def __init__(self, mode: bool) -> None:
-        self.prev = _state.grad_enabled
         self.mode = bool(mode)
-        _state.grad_enabled = self.mode
+        self.prev = _set_grad_enabled(self.mode)
 
     def __enter__(self) -> None:
         pass
 
     def __exit__(self, *exc: object) -> None:
-        _state.grad_enabled = self.prev
+        _set_grad_enabled(self.prev)
 
     def __call__(self, fn: Callable) -> Callable:
         mode = self.mode
-        _state.grad_enabled = self.prev  # as a decorator it must not change the mode now
+        _set_grad_enabled(self.prev)  # as a decorator it must not change the mode now
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -95,11 +113,10 @@ class _GradModeContext:
     mode = True
 
     def __enter__(self) -> None:
-        self.prev = _state.grad_enabled
-        _state.grad_enabled = self.mode
+        self.prev = _set_grad_enabled(self.mode)
 
     def __exit__(self, *exc: object) -> None:
-        _state.grad_enabled = self.prev
+        _set_grad_enabled(self.prev)
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -133,9 +150,7 @@ class inference_mode(_GradModeContext):
         self.enabled = bool(mode)
 
     def __enter__(self) -> None:
-        self.prev = _state.grad_enabled
-        if self.enabled:
-            _state.grad_enabled = False
+        self.prev = _set_grad_enabled(False) if self.enabled else _state.grad_enabled
 
     def __call__(self, fn: Callable) -> Callable:
         enabled = self.enabled

@@ -23,11 +23,12 @@ else:  # at run time the bottom class: outputs are public Tensors (TensorBase._w
 
 
 def _binary(fn: type[Function], a: Any, b: Any) -> Tensor:
-    if not isinstance(a, Tensor):
-        b = lift(b)
-        a = lift(a, b)
-    elif not isinstance(b, Tensor):
-        b = lift(b, a)
+    if type(a) is not type(b) or not isinstance(a, Tensor):  # two tensors of one class: as is
+        if not isinstance(a, Tensor):
+            b = lift(b)
+            a = lift(a, b)
+        elif not isinstance(b, Tensor):
+            b = lift(b, a)
     try:
         return fn.apply(a, b)
     except ValueError:
