@@ -120,10 +120,14 @@ class WorkerError(RuntimeError):
     pass
 
 
-def run_worker(argv: Sequence[str], timeout: float = 900) -> dict[str, Any]:
-    """Run one worker process and return its JSON result (the last line it printed)."""
+def run_worker(
+    argv: Sequence[str], timeout: float = 900, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run one worker process and return its JSON result (the last line it printed). ``env``
+    defaults to ``child_env()`` (one thread per pool)."""
     proc = subprocess.run(
-        list(argv), check=False, env=child_env(), capture_output=True, text=True, timeout=timeout
+        list(argv), check=False, env=env if env is not None else child_env(),
+        capture_output=True, text=True, timeout=timeout,
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     if proc.returncode != 0 or not lines:
@@ -181,6 +185,7 @@ def compare(
     rounds: int = 5,
     progress: Callable[[str], None] | None = None,
     timeout: float = 900,
+    env: dict[str, str] | None = None,
 ) -> Comparison:
     """Run every (label, argv) command once per round, in turn (A B A B ...), each in a fresh
     process, and collect the results. Ratios are then taken within each round and the median over
@@ -195,7 +200,7 @@ def compare(
         for label, argv in commands:
             if progress:
                 progress(f"round {i + 1}/{rounds}: {label}")
-            cmp.results[label].append(run_worker(argv, timeout=timeout))
+            cmp.results[label].append(run_worker(argv, timeout=timeout, env=env))
     return cmp
 
 

@@ -134,7 +134,8 @@ def test_results_do_not_depend_on_the_memory_layout_of_the_input():
 
 def test_gradients_are_only_computed_for_inputs_that_need_them(monkeypatch):
     """The first layer's image needs no gradient: no transposed convolution runs, and the weight
-    gradient reuses the forward's im2col matrix instead of building it again."""
+    gradient reuses the forward's im2col matrix instead of building it again, unless that matrix is
+    large: then it is built again in the backward (memory, ops/conv.py)."""
     calls = {"transpose": 0, "im2col": 0}
     real_t, real_im2col = conv_ops.ConvTranspose2d.forward, conv_ops._im2col
 
@@ -157,6 +158,9 @@ def test_gradients_are_only_computed_for_inputs_that_need_them(monkeypatch):
     w.grad = None
     F.conv2d(x, w).sum().backward()
     assert calls == {"transpose": 1, "im2col": 2}
+    monkeypatch.setattr(conv_ops, "_KEEP_COLS_BYTES", 0)
+    F.conv2d(x, w).sum().backward()
+    assert calls == {"transpose": 2, "im2col": 4}
 
 
 def test_unbatched_inputs():

@@ -191,6 +191,13 @@ def test_median_ties_share_the_gradient():
     check(lambda L, F, x: x.median(), A([1.0, 2.0, 2.0, 3.0]), second=False)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_cross_entropy_of_a_saturated_sigmoid(dtype):
+    z = A([-800.0, -40.0, 0.0, 40.0, 800.0], dtype=dtype)
+    check(lambda L, F, z: F.binary_cross_entropy(z.sigmoid(), L.tensor(A([0.0, 0.3, 0.5, 1.0, 0.7], dtype=dtype))),
+          z, second=False, rtol=1e-5)
+
+
 def test_threshold_keeps_nan():
     check(lambda L, F, x: F.threshold(x, 0.5, -1.0), A([NAN, 0.2, 0.9]), second=False)
 

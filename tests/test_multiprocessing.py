@@ -113,3 +113,14 @@ def test_hogwild_two_processes_reach_the_single_process_accuracy():
     a_hog, a_one = _accuracy(hogwild, x, y), _accuracy(single, x, y)
     assert [p.exitcode for p in procs] == [0, 0]
     assert a_one > chance + 0.2 and abs(a_hog - a_one) < 0.05, (chance, a_hog, a_one)
+
+
+def test_module_to_device_or_same_dtype_keeps_shared_memory():
+    import torch
+
+    model = hg.nn.Linear(2, 3).share_memory()
+    for args in ((hg.device("cpu"),), ("cpu",), (hg.float32,), ("cpu", hg.float32)):
+        assert model.to(*args) is model and model.weight.is_shared(), args
+    assert model.to(hg.float64).weight.dtype == np.float64  # a real cast copies, as torch
+    ref = torch.nn.Linear(2, 3).to(torch.device("cpu"), torch.float64)
+    assert str(model.weight.dtype) == str(ref.weight.dtype).replace("torch.", "")

@@ -25,6 +25,7 @@ from .composed import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
 from . import linalg, nn  # noqa: F401
 from .autograd import functional as _autograd_functional  # noqa: F401  (hg.autograd.functional)
+from .threads import get_num_threads, set_num_threads  # noqa: F401
 
 __version__ = "0.1.0"
 from .gradcheck import check_vjp, gradcheck, gradgradcheck  # noqa: F401,E402

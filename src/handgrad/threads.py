@@ -1,23 +1,28 @@
-"""Thread-pool limits for NumPy's BLAS and OpenMP, in one place; and torch's
-``set_num_threads`` / ``get_num_threads``.
+"""Thread pools, in one place: ``set_num_threads`` / ``get_num_threads`` (as torch's), the
+``limit_threads`` context of the commands and the training job, and ``one_blas_thread`` for loops
+of small products.
+
+handgrad's parallelism is the BLAS library under NumPy (OpenBLAS in NumPy's wheels): every matrix
+product of a convolution, a linear layer or an attention runs on its thread pool, which by default
+has one thread per core, as PyTorch's intra-op pool has. ``set_num_threads`` and
+``get_num_threads`` set and read that pool's size for the whole process, through threadpoolctl
+(the one portable way to reach the BLAS library NumPy loaded). Element-wise NumPy work stays on
+one thread, as it always is.
 
 On small problems, and on a machine whose cores are shared, BLAS threads (and scikit-learn's
-OpenMP loops) cost more in synchronisation than they save: the commands and the training job
-run with one thread unless asked otherwise. The limit uses threadpoolctl (installed with
-scikit-learn); without it, or for ``threads=None``, the context does nothing.
-
-``set_num_threads(n)`` (a PyTorch program's call, ``hg.set_num_threads``) records the number
-and ``get_num_threads()`` reports it back; handgrad's arithmetic is NumPy's, whose BLAS picks
-its own threads, so nothing else changes (use ``limit_threads`` for that).
+OpenMP loops) cost more in synchronisation than they save: the commands and the training job run
+with one thread unless asked otherwise (``limit_threads``). ``one_blas_thread`` (ops/blas.py) runs
+a block on one BLAS thread, for loops of small sequential products.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any
 
-_num_threads = os.cpu_count() or 1
+from .ops.blas import blas_libs, one_blas_thread
+
+_limiter: Any = None  # the active set_num_threads limit (kept alive: it holds the setting)
 
 
 def limit_threads(threads: int | None, user_api: str | None = "blas") -> Any:
@@ -33,14 +38,20 @@ def limit_threads(threads: int | None, user_api: str | None = "blas") -> Any:
 
 
 def set_num_threads(n: int) -> None:
-    global _num_threads
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
-    _num_threads = n
+    """Use ``n`` threads for the matrix products (NumPy's BLAS), as ``torch.set_num_threads``."""
+    import threadpoolctl
+
+    global _limiter
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive integer number of threads, got "
+                         f"{n!r}")
+    _limiter = threadpoolctl.threadpool_limits(limits=n, user_api="blas")
 
 
 def get_num_threads() -> int:
-    return _num_threads
+    """The number of threads the matrix products use (NumPy's BLAS pool; 1 if NumPy has no
+    threaded BLAS), as ``torch.get_num_threads``."""
+    return max((lib.get_num_threads() or 1 for lib in blas_libs()), default=1)
 
 
-__all__ = ["get_num_threads", "limit_threads", "set_num_threads"]
+__all__ = ["get_num_threads", "limit_threads", "one_blas_thread", "set_num_threads"]

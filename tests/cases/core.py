@@ -283,6 +283,11 @@ CASES = {
     "softplus": [Case(lambda lib, a, beta, threshold: F(lib).softplus(a, beta, threshold),
                       _softplus_draw, fd=False),
                  Case(lambda lib, a: F(lib).softplus(a), unary())],
+    "binary_cross_entropy": [
+        Case(lambda lib, p, y: F(lib).binary_cross_entropy(p, y, reduction="none"),
+             lambda data: ([values(rng(data), s := shape(data), "unit"),
+                            values(rng(data), s, "unit")], {}),
+             tol64=(1e-7, 1e-10), note="p - y may cancel")],
     "silu": [Case(lambda lib, a: F(lib).silu(a * 4), unary()),
              Case(lambda lib, a: F(lib).silu(a * 1e3), unary(), fd=False, note="saturated")],
     "erf": [Case(lambda lib, a: lib.erf(a), unary()),

@@ -21,6 +21,9 @@ def campaign(first_seed: int, minutes: float, max_programs: int | None = None,
     while time.monotonic() < deadline and (max_programs is None or n < max_programs):
         seed = first_seed + n
         n += 1
+        if n % 500 == 0:  # progress on stderr: a native crash still leaves the last seed known
+            print(f"fuzz: {n} programs, now seed {seed}: {dict(counts)}", file=sys.stderr,
+                  flush=True)
         for f in check(generate(seed)):
             counts[f.cls] += 1
             by_key.setdefault(f.key(), []).append(f)
@@ -50,6 +53,7 @@ def main() -> int:
     first = int(seed_env) if seed_env else secrets.randbelow(2**31)
     minutes = float(os.environ.get("FUZZ_MINUTES", "1"))
     cap = os.environ.get("FUZZ_PROGRAMS")
+    print(f"fuzz: campaign from seed {first}", file=sys.stderr, flush=True)
     n, counts, by_key = campaign(first, minutes, int(cap) if cap else None)
     report(first, n, counts, by_key)
     return 1 if counts["defect"] else 0

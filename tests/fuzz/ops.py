@@ -255,8 +255,28 @@ def _pool(r, x, nd, dil=True):
     return p
 
 
-op("F.max_pool1d", lambda r, x: _pool(r, x, 1), lambda L, x, **p: L.F.max_pool1d(x, **p))
-op("F.max_pool2d", lambda r, x: _pool(r, x, 2), lambda L, x, **p: L.F.max_pool2d(x, **p))
+def _max_pool(r, x, nd):
+    """Max-pooling parameters whose every window reads at least one input element: torch 2.13's
+    max_pool backward on a window entirely in the padding writes out of bounds (heap corruption
+    that kills the process; handgrad returns -inf with a zero gradient there)."""
+    p = _pool(r, x, nd)
+    if p is None:
+        return None
+    for n in x.shape[2:]:
+        k, s, pad, d = p["kernel_size"], p["stride"], p["padding"], p["dilation"]
+        span = d * (k - 1) + 1
+        num = n + 2 * pad - span
+        out = (-(-num // s) if p["ceil_mode"] else num // s) + 1
+        if p["ceil_mode"] and out > 1 and (out - 1) * s >= n + pad:
+            out -= 1
+        for o in range(max(out, 0)):
+            if not any(0 <= o * s - pad + t * d < n for t in range(k)):
+                return None
+    return p
+
+
+op("F.max_pool1d", lambda r, x: _max_pool(r, x, 1), lambda L, x, **p: L.F.max_pool1d(x, **p))
+op("F.max_pool2d", lambda r, x: _max_pool(r, x, 2), lambda L, x, **p: L.F.max_pool2d(x, **p))
 op("F.avg_pool1d", lambda r, x: (p := _pool(r, x, 1, False)) and dict(p, count_include_pad=bool(r.random() < 0.5)),
    lambda L, x, **p: L.F.avg_pool1d(x, **p))
 op("F.avg_pool2d", lambda r, x: (p := _pool(r, x, 2, False)) and dict(p, count_include_pad=bool(r.random() < 0.5)),

@@ -58,12 +58,13 @@ class GCN(nn.Module):
 
 def main():
     torch.manual_seed(0)
+    device = torch.device("cpu")
     adj, features, labels = make_graph()
-    adj_t = normalized_adjacency(adj)
-    x = torch.tensor(features)
-    y = torch.tensor(labels, dtype=torch.long)
+    adj_t = normalized_adjacency(adj).to(device)
+    x = torch.tensor(features).to(device)
+    y = torch.tensor(labels, dtype=torch.long, device=device)
     train, test = torch.arange(0, 180), torch.arange(180, 300)
-    model = GCN(16, 32, 3)
+    model = GCN(16, 32, 3).to(device)
     rng = np.random.default_rng(1)
     with torch.no_grad():
         for p in model.parameters():

@@ -85,8 +85,9 @@ def main():
     x_test, y_test = x[8000:], y[8000:]
 
     mp.set_start_method("spawn", force=True)
-    model = fresh_model()
-    model.share_memory()
+    device = torch.device("cpu")
+    model = fresh_model().to(device)
+    model.share_memory()  # gradients are allocated lazily, so they are not shared here
     before = model.fc1.weight.detach().clone()
     processes = []
     for rank in range(2):

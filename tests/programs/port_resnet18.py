@@ -95,7 +95,9 @@ def main():
     with torch.no_grad():
         model.fc.weight.copy_(torch.tensor(rng.normal(0, 0.05, (10, 512)), dtype=torch.float32))
         model.fc.bias.zero_()
-    x = torch.tensor(rng.standard_normal((2, 3, 64, 64)), dtype=torch.float32)
+    device = torch.device("cpu")
+    model = model.to(device)
+    x = torch.tensor(rng.standard_normal((2, 3, 64, 64)), dtype=torch.float32, device=device)
 
     model.eval()
     with torch.no_grad():

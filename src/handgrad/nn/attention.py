@@ -79,6 +79,7 @@ class MultiheadAttention(Module):
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any = None,
                 need_weights: bool = True, attn_mask: Any = None,
                 average_attn_weights: bool = True, is_causal: bool = False) -> tuple:
+        self_attention = query is key and key is value
         q, k, v = lift(query), lift(key), lift(value)
         name = "MultiheadAttention"
         batched = q.ndim == 3
@@ -100,12 +101,16 @@ class MultiheadAttention(Module):
             raise ValueError(f"{name}: key {k.shape} and value {v.shape} must have the same "
                              f"length and batch as the query's batch {n}")
         h, d = self.num_heads, self.head_dim
-        (wq, bq), (wk, bk), (wv, bv) = self._projections()
         # (L, N, E) -> (N * heads, L, head_dim)
         heads = lambda x, t: x.reshape(t, n * h, d).transpose(0, 1)  # noqa: E731
-        qh = heads(F.linear(q, wq, bq), lq)
-        kh = heads(F.linear(k, wk, bk), s)
-        vh = heads(F.linear(v, wv, bv), s)
+        if self_attention and self._qkv_same_embed_dim:
+            # One product with the stacked in_proj_weight (as torch packs it): one node and one
+            # larger, faster matrix product forward and backward instead of three.
+            pq, pk, pv = ops.chunk(F.linear(q, self.in_proj_weight, self.in_proj_bias), 3, -1)
+        else:
+            (wq, bq), (wk, bk), (wv, bv) = self._projections()
+            pq, pk, pv = F.linear(q, wq, bq), F.linear(k, wk, bk), F.linear(v, wv, bv)
+        qh, kh, vh = heads(pq, lq), heads(pk, s), heads(pv, s)
         scores = (qh @ kh.mT) * (1.0 / math.sqrt(d))
         if is_causal and attn_mask is None:
             attn_mask = Tensor._wrap(~np.tril(np.ones((lq, s), bool)))

@@ -285,7 +285,8 @@ class Module:
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
-                    if t is not None and t.dtype.kind == "f":
+                    # a tensor already of the dtype keeps its memory (shared after share_memory)
+                    if t is not None and t.dtype.kind == "f" and t.dtype != dtype:
                         t._data = t._data.astype(dtype)
                         if t.grad is not None:
                             t.grad = t.grad.to(dtype)

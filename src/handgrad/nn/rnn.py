@@ -2,10 +2,11 @@
 ``LSTM``, ``GRU``, with torch.nn's arguments, parameter names (``weight_ih_l0``,
 ``bias_hh_l1_reverse``, ...), gate order and initialisation U(-1/sqrt(H), 1/sqrt(H)).
 
-A recurrent layer is a scan: h_t = f(x_t, h_{t-1}). Nothing here is a primitive: the time loop
-records one small graph per step (linear, sigmoid, tanh, products), and back-propagation through
-time is the engine's ordinary backward pass over that unrolled graph, which visits the steps in
-reverse: dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
+A recurrent layer is a scan: h_t = f(x_t, h_{t-1}). The input projections W_ih x_t of all steps
+are one matrix product before the loop. An LSTM layer is then one node for the whole sequence (the
+LSTM cell scanned over time, ``lstm_layer`` in ops/rnn_cell.py); a GRU records one fused node per
+step (``gru_cell``), an RNN a small graph per step (linear, tanh). Both primitives' backward is
+derived by hand; back-propagation through time visits the steps in reverse: dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
 set 000's first assignment with the Jacobian of the cell in place of the identity. Gradients of
 gradients come with the primitives.
 
@@ -17,8 +18,6 @@ The cells (N = batch, H = hidden size; W_i* act on x_t, W_h* on h_{t-1}, each wi
     GRU:  r, z, n_x = split(W_ih x + b_ih);  r_h, z_h, n_h = split(W_hh h + b_hh)
           r = sigmoid(r + r_h);  z = sigmoid(z + z_h);  n = tanh(n_x + r n_h)
           h' = (1 - z) n + z h
-
-The input projections W_ih x_t of all steps are one matrix product before the loop.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ import numpy as np
 
 from .. import ops
 from .._tensor import Tensor, get_default_dtype, lift
+from ..ops.rnn_cell import gru_cell_step, lstm_cell_step, lstm_layer
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -39,21 +39,30 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 def _step(mode: str, xw: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor,
           b_hh: Tensor | None) -> tuple[Tensor, Tensor | None]:
-    """One cell update from the input projection xw = W_ih x + b_ih."""
+    """One cell update from the input projection xw = W_ih x + b_ih (for an LSTM, b_hh is folded
+    into xw by the caller and ``b_hh`` is None). LSTM and GRU steps are one fused primitive each
+    (ops/rnn_cell.py); an unbatched (H,) state runs as a batch of one."""
+    if mode == "LSTM" or mode == "GRU":
+        if h.ndim == 1:
+            h1, c1 = _step(mode, xw.unsqueeze(0), h.unsqueeze(0),
+                           None if c is None else c.unsqueeze(0), w_hh, b_hh)
+            return h1[0], (None if c1 is None else c1[0])
+        if mode == "LSTM":
+            return lstm_cell_step(xw, h, c, w_hh)
+        return gru_cell_step(xw, h, w_hh, b_hh), None
     hw = F.linear(h, w_hh, b_hh)
     if mode == "RNN_TANH":
         return ops.tanh(xw + hw), None
-    if mode == "RNN_RELU":
-        return ops.relu(xw + hw), None
-    if mode == "LSTM":
-        i, f, g, o = ops.chunk(xw + hw, 4, -1)
-        c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-        return ops.sigmoid(o) * ops.tanh(c), c
-    xr, xz, xn = ops.chunk(xw, 3, -1)
-    hr, hz, hn = ops.chunk(hw, 3, -1)
-    r, z = ops.sigmoid(xr + hr), ops.sigmoid(xz + hz)
-    n = ops.tanh(xn + r * hn)
-    return n + z * (h - n), None  # = (1 - z) n + z h
+    return ops.relu(xw + hw), None
+
+
+def _biases(mode: str, b_ih: Tensor | None, b_hh: Tensor | None) -> tuple:
+    """(the bias of the input projection, the bias left for the step). An LSTM adds b_hh to every
+    step's gates unchanged, so it joins b_ih (one node per layer instead of one per step); a GRU's
+    reset gate multiplies its h-side bias, so the step needs it."""
+    if mode == "LSTM" and b_hh is not None:
+        return b_ih + b_hh, None
+    return b_ih, b_hh
 
 
 def _init_params(module: Module, hidden_size: int) -> None:
@@ -138,8 +147,8 @@ class LSTMCell(_CellBase):
         x = lift(input)
         h, _ = self._state(x, None if hx is None else hx[0])
         c, _ = self._state(x, None if hx is None else hx[1])
-        xw = F.linear(x, self.weight_ih, self.bias_ih)
-        return _step("LSTM", xw, h, c, self.weight_hh, self.bias_hh)
+        b_x, b_hh = _biases("LSTM", self.bias_ih, self.bias_hh)
+        return _step("LSTM", F.linear(x, self.weight_ih, b_x), h, c, self.weight_hh, b_hh)
 
 
 class GRUCell(_CellBase):
@@ -247,16 +256,24 @@ class _RNNBase(Module):
             outs = []
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                xw = F.linear(x, w_ih, b_ih)  # all steps' input projections at once
+                b_x, b_step = _biases(self._mode, b_ih, b_hh)
+                xw = F.linear(x, w_ih, b_x)  # all steps' input projections at once
                 k = layer * dirs + d
-                h, c = h0[k], (c0[k] if lstm else None)
+                if lstm:
+                    # The whole layer is one node (ops/rnn_cell.py: LSTMLayer); a reverse
+                    # direction runs it on the time-reversed projections.
+                    hc = lstm_layer(xw.flip(0) if d else xw, h0[k], c0[k], w_hh)
+                    outs.append(hc[:, 0].flip(0) if d else hc[:, 0])
+                    h_n.append(hc[-1, 0])
+                    c_n.append(hc[-1, 1])
+                    continue
+                h = h0[k]
                 ys = [None] * steps
                 for t in (range(steps - 1, -1, -1) if d else range(steps)):
-                    h, c = _step(self._mode, xw[t], h, c, w_hh, b_hh)
+                    h, _ = _step(self._mode, xw[t], h, None, w_hh, b_step)
                     ys[t] = h
                 outs.append(ops.stack(ys, 0))
                 h_n.append(h)
-                c_n.append(c)
             x = outs[0] if dirs == 1 else ops.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)

@@ -169,6 +169,10 @@ def _conv_full_len(h_in: int, k: int, s: int, d: int) -> int:
 # ---- primitives -------------------------------------------------------------------------------
 
 
+# The largest im2col matrix a convolution keeps for its weight gradient (see Conv2d.forward).
+_KEEP_COLS_BYTES = 4 << 20
+
+
 class Conv2d(Function):
     """out = conv(x, w) + b for x (N, C, H, W), w (O, C / groups, kh, kw), b (O,); see the module
     docstring for the formula and its derivatives:
@@ -193,8 +197,13 @@ class Conv2d(Function):
             out = out.reshape(o, length)
         if b is not None:
             out += b[:, None]
-        # Keep the im2col matrix for the weight gradient rather than building it again.
-        self.cols = cols if self.needs_input_grad[1] else None
+        # Keep the im2col matrix for the weight gradient rather than building it again, unless it
+        # is large: a stride-1 k x k convolution's matrix is k^2 times its input, and keeping the
+        # 19 MB ones of a 16-channel 32x32 layer made a ResNet step need 1.8x PyTorch's memory
+        # (bench/bench_models.py); the backward builds those again. LeNet's (3.7 MB at batch 64)
+        # stay kept.
+        keep = self.needs_input_grad[1] and cols.nbytes <= _KEEP_COLS_BYTES
+        self.cols = cols if keep else None
         return out.reshape(o, ho, wo, n).transpose(3, 0, 1, 2)
 
     def backward(self, g):

@@ -113,11 +113,30 @@ class _Windows:
         arg = np.zeros_like(out, dtype=np.uint8 if last < 255 else np.int32)
         if last == 0:
             return arg
+        # A window whose maximum is -inf must not pick a padded (-inf) tap: torch reads only the
+        # input there, so the padding is marked as never the maximum (only in that rare case).
+        # A window holding a NaN has the NaN as its maximum.
+        outside = None
+        if any(p for pair in self.pads for p in pair) and (out == -np.inf).any():
+            (t0, _), (l0, _) = self.pads
+            h, w = self.shape[-2:]
+            outside = np.ones(xp.shape[-2:], bool)
+            outside[t0: t0 + h, l0: l0 + w] = False
         miss = np.empty_like(out, dtype=bool)
-        np.not_equal(xp[self.slices[last - 1]], out, out=miss)
+        nan_out = np.isnan(out) if out.dtype.kind == "f" and np.isnan(out).any() else None
+
+        def missed(t: int) -> None:
+            tap = xp[self.slices[t]]
+            np.not_equal(tap, out, out=miss)
+            if nan_out is not None:  # a NaN maximum is the (first) NaN in the window, as torch
+                np.logical_and(miss, ~(np.isnan(tap) & nan_out), out=miss)
+            if outside is not None:
+                np.logical_or(miss, outside[self.slices[t][1:]], out=miss)
+
+        missed(last - 1)
         np.copyto(arg, miss)
         for t in range(last - 2, -1, -1):
-            np.not_equal(xp[self.slices[t]], out, out=miss)
+            missed(t)
             arg += 1
             np.multiply(arg, miss, out=arg)
         return arg
@@ -142,12 +161,16 @@ class _Windows:
             np.copyto(same, g)
             g = same
         hit = np.empty_like(arg, dtype=bool)
+        # g is placed where its window's maximum is, never multiplied by the 0/1 mask: an
+        # infinite g must leave exact zeros at the other positions (0 * inf = NaN)
         for t, sl in enumerate(self.slices):
             np.equal(arg, t, out=hit)
+            dst = gxp[sl]
             if self.disjoint:
-                np.multiply(g, hit, out=gxp[sl])
+                dst[...] = 0
+                np.copyto(dst, g, where=hit)
             else:
-                gxp[sl] += g * hit
+                np.add(dst, g, out=dst, where=hit)
         return gxp
 
 

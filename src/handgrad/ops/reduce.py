@@ -364,7 +364,9 @@ def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> T
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     if p == float("inf"):
-        return amax(x.abs(), () if dim is None else dim, keepdim)
+        # torch's rule: g shared by the elements whose |x| is the norm or NaN (a NaN norm's
+        # gradient goes to its NaNs, and sign(NaN) = 0), selected
+        return amax(x.abs(), () if dim is None else dim, keepdim, _select=True)
     return _root(sum(x.abs() ** p, dim, keepdim), p)
 
 

@@ -117,17 +117,16 @@ class Atan2(Function):
 
 
 class Expm1(Function):
-    """out = e^a - 1, accurate for small a.  dL/da = g e^a = g (out + 1)."""
+    """out = e^a - 1, accurate for small a.  dL/da = g e^a, computed from a (as torch): out + 1
+    rounds to 0 for a below -37 (float64), where e^a is still positive."""
 
     name = "expm1"
-    uses_inputs = False
-    uses_output = True
 
     def forward(self, a):
         return np.expm1(a)
 
     def backward(self, g):
-        return g * (self.output() + 1)
+        return g * exp(self.inputs[0])
 
 
 tan = _unary(Tan)

@@ -43,7 +43,8 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 def logsigmoid(input: Tensor) -> Tensor:
-    return -softplus(-input, threshold=float("inf"))
+    # + 0.0 turns the -0.0 of -softplus(-x) at large x into torch's +0.0
+    return -softplus(-input, threshold=float("inf")) + 0.0
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
@@ -128,14 +129,15 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if lambd < 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
     x = lift(input)
-    # inside [-lambd, lambd] and at NaN: the value x * 0 (0, or NaN) with gradient 0, as torch
+    # inside [-lambd, lambd] and at NaN: the value x * 0 (+-0 with x's sign, or NaN) with
+    # gradient 0, as torch
     return ops.where(x > lambd, x - lambd, ops.where(x < -lambd, x + lambd, (x * 0.0).detach()))
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0 (a NaN stays NaN with gradient 0, as in torch)."""
     x = lift(input)
-    return ops.where((x > lambd) | (x < -lambd), x, (x * 0.0).detach())
+    return ops.where((x > lambd) | (x < -lambd), x, ops.abs(x * 0.0).detach())  # +0 or NaN
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:

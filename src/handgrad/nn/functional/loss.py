@@ -99,6 +99,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if label_smoothing:
             y = y * (1 - label_smoothing) + label_smoothing / c
         terms = logp * y if wt is None else logp * y * _class_view(wt, x.ndim)
+        if reduction == "sum":  # torch negates the total (an empty batch gives -0.0)
+            return -terms.sum()
         return _reduce("cross_entropy", -terms.sum(dim), reduction)
     nll = nll_loss(logp, y, weight, ignore_index, reduction)
     if not label_smoothing:
@@ -194,11 +196,14 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     x, y = lift(input), lift(target, lift(input))
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    d = (x - y).abs()
+    diff = x - y
+    d = diff.abs()
     if beta == 0:
         return _reduce("smooth_l1_loss", d, reduction)
     near = d < beta
-    dn = ops.where(near, d, 0.0)  # the quadratic reads d only where selected (finite gradient)
+    # the quadratic reads the signed difference (its curvature survives at d = 0, where |d|'s
+    # derivative is 0), and only where it is selected (a finite gradient elsewhere)
+    dn = ops.where(near, diff, 0.0)
     return _reduce("smooth_l1_loss", ops.where(near, dn * dn * (0.5 / beta), d - 0.5 * beta),
                    reduction)
 
@@ -210,9 +215,10 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     x, y = lift(input), lift(target, lift(input))
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    d = (x - y).abs()
+    diff = x - y
+    d = diff.abs()
     near = d <= delta
-    dn = ops.where(near, d, 0.0)  # the quadratic reads d only where selected (finite gradient)
+    dn = ops.where(near, diff, 0.0)  # signed, and read only where selected (see smooth_l1_loss)
     return _reduce("huber_loss", ops.where(near, dn * dn * 0.5, (d - 0.5 * delta) * delta),
                    reduction)
 

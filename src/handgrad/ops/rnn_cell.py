@@ -1,0 +1,391 @@
+"""Fused recurrent primitives: the cell steps ``lstm_cell`` and ``gru_cell`` (one node per time
+step) and ``lstm_layer`` (the LSTM cell scanned over a whole sequence, one node per layer).
+
+Composed from primitives, one LSTM step records about fifteen small nodes (a matmul, adds, four
+slices, three sigmoids, two tanh, products), and at a hidden size of 128 the per-node cost, not the
+arithmetic, dominated a training step (issue 13). Here the step is one primitive: all gates come
+from one matrix product, and the backward of the whole cell is derived by hand below.
+
+All three take the input projection already computed, ``xw = x W_ih^T + b_ih`` (a recurrent
+layer computes it for all time steps with one matrix product), so a step itself is
+``z = xw + h W_hh^T (+ b_hh)`` followed by the gate arithmetic.
+
+Double backward. The backward formulas are written with handgrad operations. They read the gate
+activations; when no graph of the gradient is being built (the usual ``loss.backward()``) those
+are the values saved by the forward, wrapped as constants; when one is (``create_graph=True``)
+they are recomputed from the inputs with differentiable operations, so the gradient is a function
+of the inputs the engine can differentiate again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .._tensor_base import lift
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from .blas import one_blas_thread
+from .elementwise import sigmoid, tanh
+from .linalg import linear
+from .shape import Permute, cat, chunk, stack
+
+if TYPE_CHECKING:  # the public Tensor, for a type checker
+    from .._tensor import Tensor
+else:  # at run time the bottom class: outputs are public Tensors (TensorBase._wrap)
+    from .._tensor_base import TensorBase as Tensor
+
+_wrap = Tensor._wrap
+
+
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    """sigmoid(a) = (1 + tanh(a / 2)) / 2, in place: no overflow for any a, no temporaries."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
+def _check_2d(op: str, **arrays: np.ndarray) -> None:
+    for what, a in arrays.items():
+        if a.ndim != 2:
+            raise ValueError(f"{op}: {what} must be 2-D (batch, features), got shape {a.shape}")
+
+
+def _outer(dz: Tensor, h: Tensor) -> Tensor:
+    """dz^T h: the weight gradient of z = h W^T summed over the batch."""
+    return Permute.apply(dz, dims=(1, 0)) @ h
+
+
+class LSTMCell(Function):
+    """One LSTM step (gates in PyTorch's order i, f, g, o) for xw (N, 4H), h and c (N, H),
+    w_hh (4H, H); returns (h', c') stacked as one (2, N, H) array.
+
+    Forward:
+
+        z = xw + h W^T,   [z_i, z_f, z_g, z_o] = z split in four
+        i = s(z_i), f = s(z_f), o = s(z_o), u = tanh(z_g)          (s = sigmoid)
+        c' = f c + i u,   h' = o tanh(c')
+
+    Backward, for the incoming gradients G_h = dL/dh' and G_c = dL/dc' (the two halves of g):
+    c' reaches the loss directly and through h', so its total gradient is
+
+        dc' = G_c + G_h o (1 - tanh^2 c')
+
+    and then, by the product rule on c' = f c + i u and h' = o tanh(c'), and s' = s (1 - s),
+    tanh' = 1 - tanh^2:
+
+        dz_i = dc' u i (1 - i)     dz_f = dc' c f (1 - f)
+        dz_g = dc' i (1 - u^2)     dz_o = G_h tanh(c') o (1 - o)
+        dL/dc = dc' f              dL/dxw = dz = [dz_i, dz_f, dz_g, dz_o]
+        dL/dh = dz W               dL/dW = dz^T h
+
+    (the last two are the matmul rule for z = h W^T). Four gate gradients, one matrix product
+    each for dL/dh and dL/dW: the whole cell in one node.
+    """
+
+    name = "lstm_cell"
+
+    def forward(self, xw, h, c, w):
+        _check_2d("lstm_cell", xw=xw, h=h, c=c, w=w)
+        n, hs = h.shape
+        if xw.shape != (n, 4 * hs) or c.shape != (n, hs) or w.shape != (4 * hs, hs):
+            raise ValueError(
+                f"lstm_cell: shapes do not fit: xw {xw.shape} (want (N, 4H)), h {h.shape}, "
+                f"c {c.shape} (want (N, H)), w_hh {w.shape} (want (4H, H))"
+            )
+        acts = np.matmul(h, w.T)
+        acts += xw
+        _sigmoid_(acts[:, : 2 * hs])
+        np.tanh(acts[:, 2 * hs: 3 * hs], out=acts[:, 2 * hs: 3 * hs])
+        _sigmoid_(acts[:, 3 * hs:])
+        i, f, u, o = acts[:, :hs], acts[:, hs: 2 * hs], acts[:, 2 * hs: 3 * hs], acts[:, 3 * hs:]
+        out = np.empty((2, n, hs), xw.dtype)
+        np.multiply(f, c, out=out[1])
+        out[1] += i * u
+        np.tanh(out[1], out=out[0])
+        self.acts, self.tc = acts, out[0].copy()
+        out[0] *= o
+        return out
+
+    def _saved(self) -> tuple:
+        """(i, f, u, o, tanh c') as Tensors: constants, or differentiable when a graph of the
+        gradient is being recorded (see the module docstring)."""
+        xw, h, c, w = self.inputs
+        if not is_grad_enabled():
+            hs = h.shape[1]
+            a = self.acts
+            i, f, u, o = (_wrap(a[:, k * hs: (k + 1) * hs]) for k in range(4))
+            return i, f, u, o, _wrap(self.tc)
+        zi, zf, zg, zo = chunk(xw + h @ w.mT, 4, 1)
+        i, f, u, o = sigmoid(zi), sigmoid(zf), tanh(zg), sigmoid(zo)
+        return i, f, u, o, tanh(f * c + i * u)
+
+    def backward(self, g):
+        _, h, c, w = self.inputs
+        i, f, u, o, tc = self._saved()
+        gh, gc = g[0], g[1]
+        dc = gc + gh * o * (1.0 - tc * tc)
+        dz = cat([dc * u * (i - i * i), dc * c * (f - f * f), dc * i * (1.0 - u * u),
+                  gh * tc * (o - o * o)], 1)
+        nh, nc, nw = self.needs_input_grad[1:]
+        return (dz, dz @ w if nh else None, dc * f if nc else None,
+                _outer(dz, h) if nw else None)
+
+
+class GRUCell(Function):
+    """One GRU step (gates in PyTorch's order r, z, n) for xw (N, 3H), h (N, H), w_hh (3H, H) and
+    an optional b_hh (3H,); returns h' (N, H).
+
+    Forward, with [x_r, x_z, x_n] = xw and [h_r, h_z, h_n] = h W^T + b_hh split in three:
+
+        r = s(x_r + h_r),  z = s(x_z + h_z),  n = tanh(x_n + r h_n)
+        h' = (1 - z) n + z h
+
+    The reset gate multiplies h_n *including its bias* (PyTorch's convention), which is why b_hh
+    is an input here rather than folded into xw.
+
+    Backward, for G = dL/dh' (a_n = x_n + r h_n is the pre-activation of n):
+
+        dn = G (1 - z)             da_n = dn (1 - n^2)
+        dz = G (h - n)             da_z = dz z (1 - z)
+        dr = da_n h_n              da_r = dr r (1 - r)
+        dL/dxw = [da_r, da_z, da_n]
+        dL/d(h W^T + b_hh) = dq = [da_r, da_z, da_n r]
+        dL/dh = G z + dq W         dL/dW = dq^T h          dL/db_hh = sum_N dq
+    """
+
+    name = "gru_cell"
+
+    def forward(self, xw, h, w, b=None):
+        _check_2d("gru_cell", xw=xw, h=h, w=w)
+        n, hs = h.shape
+        if xw.shape != (n, 3 * hs) or w.shape != (3 * hs, hs) or (
+            b is not None and b.shape != (3 * hs,)
+        ):
+            raise ValueError(
+                f"gru_cell: shapes do not fit: xw {xw.shape} (want (N, 3H)), h {h.shape}, "
+                f"w_hh {w.shape} (want (3H, H)), b_hh {None if b is None else b.shape} "
+                "(want (3H,))"
+            )
+        hw = np.matmul(h, w.T)
+        if b is not None:
+            hw += b
+        rz = hw[:, : 2 * hs] + xw[:, : 2 * hs]
+        _sigmoid_(rz)
+        r, z = rz[:, :hs], rz[:, hs:]
+        hn = hw[:, 2 * hs:]
+        nn = r * hn
+        nn += xw[:, 2 * hs:]
+        np.tanh(nn, out=nn)
+        self.rz, self.n, self.hn = rz, nn, hn
+        out = h - nn
+        out *= z
+        out += nn
+        return out
+
+    def _saved(self) -> tuple:
+        """(r, z, n, h_n) as Tensors: constants, or differentiable when a graph of the gradient
+        is being recorded."""
+        xw, h, w = self.inputs[:3]
+        if not is_grad_enabled():
+            hs = h.shape[1]
+            return (_wrap(self.rz[:, :hs]), _wrap(self.rz[:, hs:]), _wrap(self.n),
+                    _wrap(self.hn))
+        hw = h @ w.mT
+        if len(self.inputs) == 4:
+            hw = hw + self.inputs[3]
+        xr, xz, xn = chunk(xw, 3, 1)
+        hr, hz, hn = chunk(hw, 3, 1)
+        r, z = sigmoid(xr + hr), sigmoid(xz + hz)
+        return r, z, tanh(xn + r * hn), hn
+
+    def backward(self, g):
+        _, h, w = self.inputs[:3]
+        r, z, n, hn = self._saved()
+        dan = g * (1.0 - z) * (1.0 - n * n)
+        dar = dan * hn * (r - r * r)
+        daz = g * (h - n) * (z - z * z)
+        need = self.needs_input_grad
+        dxw = cat([dar, daz, dan], 1) if need[0] else None
+        dq = cat([dar, daz, dan * r], 1) if any(need[1:]) else None
+        dh = g * z + dq @ w if need[1] else None
+        dw = _outer(dq, h) if need[2] else None
+        if len(self.inputs) == 4:
+            return dxw, dh, dw, (dq.sum(0) if need[3] else None)
+        return dxw, dh, dw
+
+
+class LSTMLayer(Function):
+    """A whole LSTM layer over a sequence: the ``lstm_cell`` step scanned over time, as one node.
+    xw (L, N, 4H) holds every step's input projection, h0 and c0 (N, H) the initial state, w_hh
+    (4H, H) the recurrent weight; returns every step's (h_t, c_t) stacked as (L, 2, N, H).
+
+    Why a layer and not only a step: a step node reads its input projection xw[t] out of one
+    (L, N, 4H) tensor, and the gradient of such an index is a tensor of the whole size, so L steps
+    add up L whole-size gradients (quadratic in L); and the L weight gradients dz_t^T h_{t-1}, each
+    a small matrix product, are one large product here: dL/dW = sum_t dz_t^T h_{t-1} = DZ^T H with
+    DZ (L N, 4H) and H (L N, H) the stacked dz_t and h_{t-1}.
+
+    Backward: back-propagation through time. Going from t = L - 1 down to 0, the gradient reaching
+    step t is the incoming one plus what step t + 1 sent back,
+
+        G_h = g[t, 0] + dh_t,   G_c = g[t, 1] + dc_t      (dh_{L-1} = dc_{L-1} = 0 at the end)
+
+    and the step's backward is the cell's (see ``LSTMCell``), written with the gate derivatives
+    D = [i (1 - i), f (1 - f), 1 - u^2, o (1 - o)] and P = o (1 - tanh^2 c_t):
+
+        dc = G_c + G_h P
+        dz_t = [dc u, dc c_{t-1}, dc i, G_h tanh(c_t)] * D      (the gates i, f, u, o of step t)
+        dc_{t-1} = dc f,   dh_{t-1} = dz_t W
+
+    then dL/dxw[t] = dz_t, dL/dh0 = dh_{-1}, dL/dc0 = dc_{-1} and dL/dW = DZ^T H as above.
+    With ``create_graph=True`` the gates, D and P are recomputed from the inputs with
+    differentiable operations (the module docstring), so the gradient is differentiable again.
+    """
+
+    name = "lstm_layer"
+
+    def forward(self, xw, h0, c0, w):
+        _check_2d("lstm_layer", h0=h0, c0=c0, w=w)
+        n, hs = h0.shape
+        if xw.ndim != 3 or xw.shape[1:] != (n, 4 * hs) or c0.shape != (n, hs) or (
+            w.shape != (4 * hs, hs)
+        ):
+            raise ValueError(
+                f"lstm_layer: shapes do not fit: xw {xw.shape} (want (L, N, 4H)), h0 {h0.shape}, "
+                f"c0 {c0.shape} (want (N, H)), w_hh {w.shape} (want (4H, H))"
+            )
+        steps = xw.shape[0]
+        # h @ w.T through a contiguous copy of w.T: OpenBLAS is 1.5x faster at these small sizes.
+        wt = np.ascontiguousarray(w.T)
+        out = np.empty((steps, 2, n, hs), xw.dtype)
+        deriv = np.empty((steps, n, 4 * hs), xw.dtype)  # D of the docstring, then [u, c, i, tc]
+        p = np.empty((steps, n, hs), xw.dtype)
+        gates = np.empty((steps, n, 4 * hs), xw.dtype)  # i, f, u, o
+        with one_blas_thread():  # small sequential products (threads.py)
+            self._scan(xw, h0, c0, wt, out, deriv, p, gates)
+        # D = s (1 - s) for the sigmoid gates and 1 - u^2 for the cell input, and the upstream
+        # factors [u, c_{t-1}, i] of dz_i, dz_f, dz_g beside tanh(c_t), all at once.
+        d_act = gates - gates * gates
+        u = gates[:, :, 2 * hs: 3 * hs]
+        d_act[:, :, 2 * hs: 3 * hs] = 1.0 - u * u
+        deriv[:, :, :hs] = u
+        deriv[0, :, hs: 2 * hs] = c0
+        deriv[1:, :, hs: 2 * hs] = out[:-1, 1]
+        deriv[:, :, 2 * hs: 3 * hs] = gates[:, :, :hs]
+        deriv *= d_act  # M = [u, c_{t-1}, i, tanh c_t] * D: dz_t = [dc, dc, dc, G_h] * M
+        self.m, self.f, self.p = deriv, gates[:, :, hs: 2 * hs], p
+        self.out = out
+        return out
+
+    @staticmethod
+    def _scan(xw, h0, c0, wt, out, deriv, p, gates) -> None:
+        """The forward time loop (see ``forward``), writing into the preallocated arrays."""
+        hs = h0.shape[1]
+        h, c = h0, c0
+        for t in range(xw.shape[0]):
+            a = gates[t]
+            np.matmul(h, wt, out=a)
+            a += xw[t]
+            _sigmoid_(a[:, : 2 * hs])
+            np.tanh(a[:, 2 * hs: 3 * hs], out=a[:, 2 * hs: 3 * hs])
+            _sigmoid_(a[:, 3 * hs:])
+            i, f, u, o = a[:, :hs], a[:, hs: 2 * hs], a[:, 2 * hs: 3 * hs], a[:, 3 * hs:]
+            hn, cn = out[t, 0], out[t, 1]
+            np.multiply(f, c, out=cn)
+            cn += i * u
+            np.tanh(cn, out=hn)
+            # P = o (1 - tanh^2 c_t), kept before h_t = o tanh(c_t) overwrites the tanh.
+            np.multiply(hn, hn, out=p[t])
+            np.subtract(1.0, p[t], out=p[t])
+            p[t] *= o
+            d = deriv[t]
+            d[:, 3 * hs:] = hn  # tanh(c_t): the upstream factor of dz_o
+            hn *= o
+            h, c = hn, cn
+
+    def _saved(self) -> tuple:
+        """Per step: M = [u, c_{t-1}, i, tanh c_t] * D, the forget gate f and P, and the h_{t-1}
+        of every step as one (L N, H) tensor. Constants, or recomputed differentiably when a graph
+        of the gradient is being recorded."""
+        xw, h0, c0, w = self.inputs
+        steps, hs = xw.shape[0], h0.shape[1]
+        if not is_grad_enabled():
+            h_prev = np.concatenate([h0._data[None], self.out[:-1, 0]]).reshape(-1, hs)
+            return ([_wrap(a) for a in self.m], [_wrap(a) for a in self.f],
+                    [_wrap(a) for a in self.p], _wrap(h_prev))
+        h, c = h0, c0
+        ms, fs, ps, hs_prev = [], [], [], []
+        for t in range(steps):
+            zi, zf, zg, zo = chunk(xw[t] + h @ w.mT, 4, 1)
+            i, f, u, o = sigmoid(zi), sigmoid(zf), tanh(zg), sigmoid(zo)
+            cn = f * c + i * u
+            tc = tanh(cn)
+            ms.append(cat([u * (i - i * i), c * (f - f * f), i * (1.0 - u * u),
+                           tc * (o - o * o)], 1))
+            fs.append(f)
+            ps.append(o * (1.0 - tc * tc))
+            hs_prev.append(h)
+            h, c = o * tc, cn
+        return ms, fs, ps, cat(hs_prev, 0)
+
+    def backward(self, g):
+        xw, h0, _, w = self.inputs
+        steps, hs = xw.shape[0], h0.shape[1]
+        ms, fs, ps, h_prev = self._saved()
+        dzs = [None] * steps
+        dh = dc_next = None
+        with one_blas_thread():
+            for t in range(steps - 1, -1, -1):
+                gh, gc = g[t, 0], g[t, 1]
+                if dh is not None:
+                    gh, gc = gh + dh, gc + dc_next
+                dc = gc + gh * ps[t]
+                dz = cat([dc, dc, dc, gh], 1) * ms[t]  # the four gate gradients
+                dzs[t] = dz
+                dc_next = dc * fs[t]
+                dh = dz @ w
+        dz_all = stack(dzs, 0)
+        dw = _outer(dz_all.reshape(-1, 4 * hs), h_prev) if self.needs_input_grad[3] else None
+        return dz_all, dh, dc_next, dw
+
+
+def lstm_cell_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
+    """One LSTM step from the input projection ``xw = x W_ih^T + b_ih (+ b_hh)``: (h', c')."""
+    hc = LSTMCell.apply(xw, h, c, w_hh)
+    return hc[0], hc[1]
+
+
+def lstm_layer(xw: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor) -> Tensor:
+    """An LSTM layer over a sequence from the input projections ``xw`` (L, N, 4H) of every step:
+    (h_t, c_t) of every step, stacked as (L, 2, N, H)."""
+    return LSTMLayer.apply(xw, h0, c0, w_hh)
+
+
+def gru_cell_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None = None) -> Tensor:
+    """One GRU step from the input projection ``xw = x W_ih^T + b_ih``: h'."""
+    return GRUCell.apply(xw, h, w_hh) if b_hh is None else GRUCell.apply(xw, h, w_hh, b_hh)
+
+
+def lstm_cell(input: Tensor, hx: tuple, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+              b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """``torch.lstm_cell``: one LSTM step of a batch (N, I) from hx = (h, c); returns (h', c')."""
+    x = lift(input)
+    xw = linear(x, lift(w_ih, x), None if b_ih is None else lift(b_ih, x))
+    if b_hh is not None:
+        xw = xw + lift(b_hh, x)
+    return lstm_cell_step(xw, lift(hx[0], x), lift(hx[1], x), lift(w_hh, x))
+
+
+def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+             b_hh: Tensor | None = None) -> Tensor:
+    """``torch.gru_cell``: one GRU step of a batch (N, I) from h; returns h'."""
+    x = lift(input)
+    xw = linear(x, lift(w_ih, x), None if b_ih is None else lift(b_ih, x))
+    return gru_cell_step(xw, lift(hx, x), lift(w_hh, x), None if b_hh is None else lift(b_hh, x))
+
+
+__all__ = ["gru_cell", "lstm_cell"]  # lstm_layer is internal (nn.LSTM); not a torch function

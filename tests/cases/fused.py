@@ -1,0 +1,129 @@
+"""Parity cases for the fused primitives of issue 13: the recurrent cell steps (``lstm_cell``,
+``gru_cell``) against ``torch.lstm_cell`` / ``torch.gru_cell`` (the same call on both sides), and
+the normalizations (``batch_norm``, ``layer_norm``) against torch.nn.functional."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .common import Case, rng, values
+
+
+def _lstm_fn(lib, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+    return lib.stack(lib.lstm_cell(x, (h, c), w_ih, w_hh, b_ih, b_hh))
+
+
+def _gru_fn(lib, x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    return lib.gru_cell(x, h, w_ih, w_hh, b_ih, b_hh)
+
+
+def _cell_draw(kind):
+    gates = {"lstm": 4, "gru": 3}[kind]
+
+    def draw(data):
+        r = rng(data)
+        n = data.draw(st.integers(1, 3), label="batch")
+        i = data.draw(st.integers(1, 3), label="input")
+        hs = data.draw(st.integers(1, 3), label="hidden")
+        arrays = [values(r, (n, i)), values(r, (n, hs))]
+        if kind == "lstm":
+            arrays.append(values(r, (n, hs)))
+        arrays += [values(r, (gates * hs, i)), values(r, (gates * hs, hs))]
+        if data.draw(st.booleans(), label="bias"):
+            arrays += [values(r, (gates * hs,)), values(r, (gates * hs,))]
+        return arrays, {}
+
+    return draw
+
+
+def _lstm_layer_fn(lib, xw, h, c, w):
+    if lib.__name__ != "torch":
+        return lib.ops.rnn_cell.lstm_layer(xw, h, c, w)
+    steps = []  # torch has no such function: the cell unrolled over time, as torch's LSTM does
+    for t in range(xw.shape[0]):
+        i, f, g, o = (xw[t] + h @ w.T).chunk(4, 1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        steps.append(lib.stack([h, c]))
+    return lib.stack(steps)
+
+
+def _lstm_layer_draw(data):
+    r = rng(data)
+    steps = data.draw(st.integers(1, 4), label="steps")
+    n = data.draw(st.integers(1, 3), label="batch")
+    hs = data.draw(st.integers(1, 3), label="hidden")
+    return [values(r, (steps, n, 4 * hs)), values(r, (n, hs)), values(r, (n, hs)),
+            values(r, (4 * hs, hs))], {}
+
+
+def _split_affine(wb, has_w):
+    w = wb[0] if has_w and wb else None
+    b = wb[-1] if len(wb) == 2 or (wb and not has_w) else None
+    return w, b
+
+
+def _batch_norm_fn(lib, x, *wb, has_w, eps):
+    w, b = _split_affine(wb, has_w)
+    return lib.nn.functional.batch_norm(x, None, None, w, b, True, 0.1, eps)
+
+
+def _layer_norm_fn(lib, x, *wb, has_w, k, eps):
+    w, b = _split_affine(wb, has_w)
+    return lib.nn.functional.layer_norm(x, x.shape[x.ndim - k:], w, b, eps)
+
+
+def _affine(data, r, shape, arrays, bias_only):
+    """Append an optional weight (kept away from 0) and, with it, an optional bias of ``shape``; or
+    with ``bias_only`` a bias alone. Returns whether there is a weight."""
+    has_w = not bias_only and data.draw(st.booleans(), label="weight")
+    if has_w:
+        arrays.append(values(r, shape, "nonzero"))
+    if bias_only or (has_w and data.draw(st.booleans(), label="bias")):
+        arrays.append(values(r, shape))
+    return has_w
+
+
+def _batch_norm_draw(data, bias_only=False):
+    r = rng(data)
+    n = data.draw(st.integers(1, 3), label="batch")
+    c = data.draw(st.integers(1, 3), label="channels")
+    spatial = data.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2), label="spatial")
+    if n * int(np.prod(spatial)) < 2:
+        n = 2
+    arrays = [values(r, (n, c, *spatial))]
+    has_w = _affine(data, r, (c,), arrays, bias_only)
+    return arrays, {"has_w": has_w, "eps": data.draw(st.sampled_from([1e-5, 1e-3, 0.5]), label="eps")}
+
+
+def _layer_norm_draw(data, bias_only=False):
+    r = rng(data)
+    full = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=4), label="shape")
+    k = data.draw(st.integers(1, len(full)), label="k")
+    if int(np.prod(full[len(full) - k:])) < 2:
+        full[-1] = 2
+    arrays = [values(r, tuple(full))]
+    has_w = _affine(data, r, tuple(full[len(full) - k:]), arrays, bias_only)
+    return arrays, {"has_w": has_w, "k": k, "eps": data.draw(st.sampled_from([1e-5, 1e-3, 0.5]), label="eps")}
+
+
+_BIAS_ONLY = ("a bias without a weight: first order against torch (torch 2.13's double backward "
+              "of this combination fails: an undefined weight tensor); finite differences check "
+              "the rest")
+
+CASES = {
+    "batch_norm": [
+        Case(_batch_norm_fn, _batch_norm_draw, tol32=(1e-3, 1e-4)),
+        Case(_batch_norm_fn, lambda data: _batch_norm_draw(data, True), second=False,
+             tol32=(1e-3, 1e-4), note=_BIAS_ONLY),
+    ],
+    "layer_norm": [
+        Case(_layer_norm_fn, _layer_norm_draw, tol32=(1e-3, 1e-4)),
+        Case(_layer_norm_fn, lambda data: _layer_norm_draw(data, True), second=False,
+             tol32=(1e-3, 1e-4), note=_BIAS_ONLY),
+    ],
+    "lstm_layer": [Case(_lstm_layer_fn, _lstm_layer_draw)],
+    "lstm_cell": [Case(_lstm_fn, _cell_draw("lstm"), tol32=(1e-4, 1e-5))],
+    "gru_cell": [Case(_gru_fn, _cell_draw("gru"), tol32=(1e-4, 1e-5))],
+}

@@ -1,0 +1,104 @@
+"""The fused primitives of issue 13 inside the layers: the memory layouts the layers hand them,
+and the graph shapes they are there for (one node per LSTM layer, per batch-norm call)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import handgrad as hg
+import handgrad.nn.functional as F
+from handgrad import nn
+
+
+def _nodes(t):
+    """Every recorded node behind t, as a list of primitive names."""
+    names, stack, seen = [], [t._ctx], set()
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        names.append(fn.name)
+        stack.extend(x._ctx for x in fn.inputs)
+    return names
+
+
+@pytest.mark.parametrize("layout", ["nchw", "batch_innermost", "transposed_view"])
+def test_batch_norm_matches_torch_for_every_memory_layout(layout):
+    r = np.random.default_rng(0)
+    x = r.standard_normal((4, 3, 5, 6)) * 2 + 1
+    if layout == "batch_innermost":  # the memory a convolution returns: (C, H, W, N)
+        arr = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    elif layout == "transposed_view":
+        arr = np.ascontiguousarray(x.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)
+    else:
+        arr = x.copy()
+    w, b = r.uniform(0.5, 1.5, 3), r.standard_normal(3)
+    xh = hg.tensor(arr, requires_grad=True)
+    wh, bh = hg.tensor(w, requires_grad=True), hg.tensor(b, requires_grad=True)
+    rm, rv = hg.zeros(3, dtype=hg.float64), hg.ones(3, dtype=hg.float64)
+    xt = torch.tensor(x, requires_grad=True)
+    wt, bt = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+    rmt, rvt = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    yh = F.batch_norm(xh, rm, rv, wh, bh, True, 0.1, 1e-5)
+    yt = torch.nn.functional.batch_norm(xt, rmt, rvt, wt, bt, True, 0.1, 1e-5)
+    g = r.standard_normal(x.shape)
+    yh.backward(hg.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(yh.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for a, c in ((xh, xt), (wh, wt), (bh, bt)):
+        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(rm.numpy(), rmt.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv.numpy(), rvt.numpy(), rtol=1e-12)
+
+
+def test_batch_norm_bumps_the_running_statistics_versions():
+    bn = nn.BatchNorm1d(2)
+    v_mean, v_var = bn.running_mean._version[0], bn.running_var._version[0]
+    bn(hg.randn(4, 2))
+    assert bn.running_mean._version[0] == v_mean + 1
+    assert bn.running_var._version[0] == v_var + 1
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_an_lstm_layer_is_one_node_whatever_the_sequence_length(bidirectional):
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=bidirectional)
+    for steps in (2, 9):
+        out, _ = lstm(hg.randn(steps, 5, 3))
+        names = _nodes(out)
+        assert names.count("lstm_layer") == 2 * (2 if bidirectional else 1)
+        assert "sigmoid" not in names and "tanh" not in names
+
+
+def test_a_gru_step_is_one_node():
+    gru = nn.GRU(3, 4)
+    out, _ = gru(hg.randn(6, 2, 3))
+    names = _nodes(out)
+    assert names.count("gru_cell") == 6
+    assert "sigmoid" not in names
+
+
+def test_lstm_layer_refuses_shapes_that_do_not_fit():
+    from handgrad.ops.rnn_cell import lstm_layer
+
+    with pytest.raises(ValueError, match=r"lstm_layer: shapes do not fit: xw \(3, 2, 8\)"):
+        lstm_layer(hg.randn(3, 2, 8), hg.randn(2, 3), hg.randn(2, 3), hg.randn(12, 3))
+    with pytest.raises(ValueError, match="lstm_cell: shapes do not fit"):
+        hg.lstm_cell(hg.randn(2, 3), (hg.randn(2, 4), hg.randn(2, 5)), hg.randn(16, 3),
+                     hg.randn(16, 4))
+
+
+@pytest.mark.parametrize("shape,normalized", [((0, 5), (5,)), ((3, 0), (0,)), ((2, 0, 4), (4,))])
+def test_layer_norm_of_empty_tensors_is_empty_as_torch(shape, normalized):
+    x = hg.zeros(*shape, requires_grad=True)
+    w = hg.ones(*normalized, requires_grad=True)
+    b = hg.zeros(*normalized, requires_grad=True)
+    y = F.layer_norm(x, normalized, w, b)
+    y.sum().backward()
+    xt = torch.zeros(*shape, requires_grad=True)
+    yt = torch.nn.functional.layer_norm(xt, normalized, torch.ones(*normalized))
+    assert y.shape == tuple(yt.shape)
+    assert x.grad.shape == x.shape and w.grad.shape == w.shape and b.grad.shape == b.shape
+    assert not w.grad.numpy().any() and not b.grad.numpy().any()
