@@ -68,8 +68,14 @@ def lenet_data():
 def lenet_init():
     """PyTorch's default initialisation bounds (1 / sqrt(fan_in)), the same numbers for all."""
     r = np.random.default_rng(SEED + 1)
-    shapes = [((8, 1, 5, 5), 25), ((8,), 25), ((16, 8, 5, 5), 200), ((16,), 200),
-              ((10, 256), 256), ((10,), 256)]
+    shapes = [
+        ((8, 1, 5, 5), 25),
+        ((8,), 25),
+        ((16, 8, 5, 5), 200),
+        ((16,), 200),
+        ((10, 256), 256),
+        ((10,), 256),
+    ]
     return [r.uniform(-1, 1, s).astype(np.float32) / np.float32(np.sqrt(f)) for s, f in shapes]
 
 
@@ -170,8 +176,7 @@ def torch_conv():
 
     r = np.random.default_rng(SEED)
     x = torch.tensor(r.standard_normal((64, 3, 32, 32)).astype(np.float32), requires_grad=True)
-    w = torch.tensor(r.standard_normal((32, 3, 3, 3)).astype(np.float32) * 0.2,
-                     requires_grad=True)
+    w = torch.tensor(r.standard_normal((32, 3, 3, 3)).astype(np.float32) * 0.2, requires_grad=True)
     b = torch.zeros(32, requires_grad=True)
     g = torch.tensor(r.standard_normal((64, 32, 32, 32)).astype(np.float32))
 
@@ -208,7 +213,7 @@ def numpy_lenet():
         out = np.zeros((c, ho + k - 1, wo + k - 1, n), np.float32)
         for i in range(k):
             for j in range(k):
-                out[:, i:i + ho, j:j + wo] += cols[:, i, j]
+                out[:, i : i + ho, j : j + wo] += cols[:, i, j]
         return out
 
     def pool(x):
@@ -308,9 +313,12 @@ def profile_handgrad(steps: int) -> dict:
     for cls, f in originals.items():
         cls.forward = f
     prims = {k: v / steps * 1e3 for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}
-    return {"phases_ms": {k: statistics.median(v) * 1e3 for k, v in phases.items()},
-            "primitives_ms": prims, "step_ms": total * 1e3,
-            "outside_primitives_ms": total * 1e3 - sum(prims.values())}
+    return {
+        "phases_ms": {k: statistics.median(v) * 1e3 for k, v in phases.items()},
+        "primitives_ms": prims,
+        "step_ms": total * 1e3,
+        "outside_primitives_ms": total * 1e3 - sum(prims.values()),
+    }
 
 
 def worker(spec: str, steps: int, same_allocator: bool, profile: bool) -> dict:
@@ -324,9 +332,14 @@ def worker(spec: str, steps: int, same_allocator: bool, profile: bool) -> dict:
     harness.limit_threads(torch)
     if profile:
         return profile_handgrad(steps)
-    make = {"lenet": {"handgrad": lambda: handgrad_lenet()[0], "torch": torch_lenet,
-                      "numpy": numpy_lenet},
-            "conv": {"handgrad": handgrad_conv, "torch": torch_conv}}[workload][library]
+    make = {
+        "lenet": {
+            "handgrad": lambda: handgrad_lenet()[0],
+            "torch": torch_lenet,
+            "numpy": numpy_lenet,
+        },
+        "conv": {"handgrad": handgrad_conv, "torch": torch_conv},
+    }[workload][library]
     return {"metrics": {"step": median_ms(make(), steps) / 1e3}, "kept_memory": kept}
 
 
@@ -340,21 +353,35 @@ def command(spec: str, steps: int, same_allocator: bool, profile: bool = False) 
 
 
 def report(rounds: int, steps: int, same_allocator: bool) -> None:
-    label = ("same allocator setting in every process" if same_allocator else
-             "as shipped (handgrad keeps freed memory; PyTorch, NumPy: glibc defaults)")
+    label = (
+        "same allocator setting in every process"
+        if same_allocator
+        else "as shipped (handgrad keeps freed memory; PyTorch, NumPy: glibc defaults)"
+    )
     print(f"\n== allocator: {label} ==")
     rows = []
     for workload, libs in WORKLOADS.items():
-        cmp = harness.compare([(lib, command(f"{workload}:{lib}", steps, same_allocator))
-                               for lib in libs], rounds=rounds)
+        cmp = harness.compare(
+            [(lib, command(f"{workload}:{lib}", steps, same_allocator)) for lib in libs],
+            rounds=rounds,
+        )
         for lib in libs[1:]:
             lo, hi = cmp.spread("handgrad", lib, "step")
-            rows.append([workload, f"handgrad / {lib}",
-                         f"{cmp.median_time('handgrad', 'step') * 1e3:.2f}",
-                         f"{cmp.median_time(lib, 'step') * 1e3:.2f}",
-                         f"{cmp.ratio('handgrad', lib, 'step'):.2f}", f"{lo:.2f}-{hi:.2f}"])
-    print(harness.format_table(["workload", "ratio of", "handgrad ms", "other ms", "median ratio",
-                                "range"], rows))
+            rows.append(
+                [
+                    workload,
+                    f"handgrad / {lib}",
+                    f"{cmp.median_time('handgrad', 'step') * 1e3:.2f}",
+                    f"{cmp.median_time(lib, 'step') * 1e3:.2f}",
+                    f"{cmp.ratio('handgrad', lib, 'step'):.2f}",
+                    f"{lo:.2f}-{hi:.2f}",
+                ]
+            )
+    print(
+        harness.format_table(
+            ["workload", "ratio of", "handgrad ms", "other ms", "median ratio", "range"], rows
+        )
+    )
 
 
 def main() -> int:
@@ -371,19 +398,25 @@ def main() -> int:
         harness.emit(worker(args.worker, args.steps, args.same_allocator, args.profile_worker))
         return 0
     info = harness.run_worker(command("lenet:handgrad", 3, False)).get("threadpool_info", [])
-    print(f"BLAS: {harness.blas_summary(info)}; {args.rounds} rounds of alternated processes, "
-          f"{args.steps} timed steps each; ratio = handgrad time / other time (median over "
-          "rounds, and its range)")
+    print(
+        f"BLAS: {harness.blas_summary(info)}; {args.rounds} rounds of alternated processes, "
+        f"{args.steps} timed steps each; ratio = handgrad time / other time (median over "
+        "rounds, and its range)"
+    )
     modes = {"shipped": [False], "same": [True], "both": [False, True]}[args.allocator]
     for same in modes:
         report(args.rounds, args.steps, same)
     if args.profile:
         prof = harness.run_worker(command("lenet:handgrad", args.steps, False, profile=True))
         print(f"\nhandgrad LeNet step: {prof['step_ms']:.2f} ms per step (profiled run)")
-        print("  phases (median ms): " + ", ".join(f"{k} {v:.2f}" for k, v in
-                                                  prof["phases_ms"].items()))
-        print("  primitives (ms per step; the forward of every primitive call, including those "
-              "the backward formulas make):")
+        print(
+            "  phases (median ms): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in prof["phases_ms"].items())
+        )
+        print(
+            "  primitives (ms per step; the forward of every primitive call, including those "
+            "the backward formulas make):"
+        )
         for k, v in prof["primitives_ms"].items():
             if v >= 0.01:
                 print(f"    {k:22s} {v:6.2f}")

@@ -85,20 +85,34 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.quick:
         args.rounds, args.steps = 1, 3
-    commands = [(lib, [sys.executable, __file__, "--worker", lib, "--steps", str(args.steps)])
-                for lib in ("handgrad", "torch")]
-    cmp = harness.compare(commands, rounds=args.rounds,
-                          progress=lambda s: print(s, file=sys.stderr, flush=True))
+    commands = [
+        (lib, [sys.executable, __file__, "--worker", lib, "--steps", str(args.steps)])
+        for lib in ("handgrad", "torch")
+    ]
+    cmp = harness.compare(
+        commands, rounds=args.rounds, progress=lambda s: print(s, file=sys.stderr, flush=True)
+    )
     losses = {lib: cmp.first(lib)["first_loss"] for lib, _ in commands}
-    print(f"GCN step on a {NODES}-node sparse graph, median of {args.rounds} rounds x "
-          f"{args.steps} steps, one thread (first losses: handgrad {losses['handgrad']:.6f}, "
-          f"torch {losses['torch']:.6f})")
+    print(
+        f"GCN step on a {NODES}-node sparse graph, median of {args.rounds} rounds x "
+        f"{args.steps} steps, one thread (first losses: handgrad {losses['handgrad']:.6f}, "
+        f"torch {losses['torch']:.6f})"
+    )
     lo, hi = cmp.spread("handgrad", "torch", "step")
-    print(harness.format_table(
-        ["library", "step ms", "handgrad / torch", "per-round range"],
-        [["handgrad", f"{cmp.median_time('handgrad', 'step') * 1e3:.2f}",
-          f"{cmp.ratio('handgrad', 'torch', 'step'):.2f}x", f"{lo:.2f}-{hi:.2f}"],
-         ["torch", f"{cmp.median_time('torch', 'step') * 1e3:.2f}", "", ""]]))
+    print(
+        harness.format_table(
+            ["library", "step ms", "handgrad / torch", "per-round range"],
+            [
+                [
+                    "handgrad",
+                    f"{cmp.median_time('handgrad', 'step') * 1e3:.2f}",
+                    f"{cmp.ratio('handgrad', 'torch', 'step'):.2f}x",
+                    f"{lo:.2f}-{hi:.2f}",
+                ],
+                ["torch", f"{cmp.median_time('torch', 'step') * 1e3:.2f}", "", ""],
+            ],
+        )
+    )
     return 0
 
 

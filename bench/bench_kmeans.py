@@ -47,16 +47,20 @@ def main() -> None:
         x, init = rng.standard_normal((m, n)), rng.standard_normal((k, n))
         return best_time(lambda: KMeans(k, init=init, n_init=1, max_iter=1).fit(x), args.repeats)
 
-    for name, timer, (m0, k0, n0) in (("online epoch", online, (300, 64, 64)),
-                                      ("Lloyd iteration", lloyd, (4000, 64, 32))):
+    for name, timer, (m0, k0, n0) in (
+        ("online epoch", online, (300, 64, 64)),
+        ("Lloyd iteration", lloyd, (4000, 64, 32)),
+    ):
         for axis in ("m", "K", "n"):
             times = []
             for s in (1, 2, 4):
                 size = {"m": (m0 * s, k0, n0), "K": (m0, k0 * s, n0), "n": (m0, k0, n0 * s)}[axis]
                 times.append(timer(*size))
             ratios = ", ".join(f"{t / times[0]:.2f}" for t in times)
-            print(f"{name:16s} {axis} x1, x2, x4: {', '.join(f'{t * 1e3:.1f} ms' for t in times)}"
-                  f"  (ratios {ratios})")
+            print(
+                f"{name:16s} {axis} x1, x2, x4: {', '.join(f'{t * 1e3:.1f} ms' for t in times)}"
+                f"  (ratios {ratios})"
+            )
 
 
 if __name__ == "__main__":

@@ -66,10 +66,15 @@ def run_epoch(num_workers: int, samples: int, workload: str = "cpu") -> dict:
     if workload == "io":
         ds: Any = SlowReads(samples)
         return _epoch(DataLoader(ds, batch_size=BATCH, num_workers=num_workers), samples)
-    tf = transforms.Compose([transforms.RandomCrop(112, padding=8),
-                             transforms.RandomHorizontalFlip(), transforms.Resize(96),
-                             transforms.ToTensor(),
-                             transforms.Normalize((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))])
+    tf = transforms.Compose(
+        [
+            transforms.RandomCrop(112, padding=8),
+            transforms.RandomHorizontalFlip(),
+            transforms.Resize(96),
+            transforms.ToTensor(),
+            transforms.Normalize((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
+        ]
+    )
     ds = datasets.FakeData(size=samples, image_size=(3, 128, 128), transform=tf)
     return _epoch(DataLoader(ds, batch_size=BATCH, num_workers=num_workers), samples)
 
@@ -81,11 +86,16 @@ def _epoch(loader: Any, samples: int) -> dict:
         seen += images.shape[0]
     elapsed = time.perf_counter() - t0
     after = os.times()  # the workers have been joined: their CPU time is counted here
-    workers_cpu = (after.children_user + after.children_system
-                   - before.children_user - before.children_system)
+    workers_cpu = (
+        after.children_user + after.children_system - before.children_user - before.children_system
+    )
     assert seen == samples, (seen, samples)
-    return {"metrics": {"epoch": elapsed}, "main_cpu": time.process_time() - cpu0,
-            "workers_cpu": workers_cpu, "samples": seen}
+    return {
+        "metrics": {"epoch": elapsed},
+        "main_cpu": time.process_time() - cpu0,
+        "workers_cpu": workers_cpu,
+        "samples": seen,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,18 +111,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.quick:
         args.rounds, args.samples = 1, 256
-    for workload in (["cpu", "io"] if args.workload == "both" else [args.workload]):
+    for workload in ["cpu", "io"] if args.workload == "both" else [args.workload]:
         report(workload, args.rounds, args.samples)
     return 0
 
 
 def report(workload: str, rounds: int, samples: int) -> None:
-    configs = [(f"{n} worker{'s' if n != 1 else ''}",
-                [sys.executable, __file__, "--worker", str(n), "--samples", str(samples),
-                 "--workload", workload]) for n in (0, 1, 2)]
+    configs = [
+        (
+            f"{n} worker{'s' if n != 1 else ''}",
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                str(n),
+                "--samples",
+                str(samples),
+                "--workload",
+                workload,
+            ],
+        )
+        for n in (0, 1, 2)
+    ]
     load_before = os.getloadavg()[0]
-    cmp = harness.compare(configs, rounds=rounds,
-                          progress=lambda s: print(s, file=sys.stderr, flush=True))
+    cmp = harness.compare(
+        configs, rounds=rounds, progress=lambda s: print(s, file=sys.stderr, flush=True)
+    )
     load_after = os.getloadavg()[0]
     rows = []
     for label, _ in configs:
@@ -121,17 +145,45 @@ def report(workload: str, rounds: int, samples: int) -> None:
         lo, hi = cmp.spread("0 workers", label, "epoch")
         cpu_main = statistics.median(r["main_cpu"] for r in cmp.results[label])
         cpu_workers = statistics.median(r["workers_cpu"] for r in cmp.results[label])
-        rows.append([label, f"{t:.3f}", f"{samples / t:,.0f}", f"{speedup:.2f}x",
-                     f"{lo:.2f}-{hi:.2f}", f"{cpu_main:.2f}", f"{cpu_workers:.2f}"])
-    what = ("transform-heavy pipeline" if workload == "cpu"
-            else f"samples that wait {IO_WAIT * 1e3:.0f} ms each (slow reads)")
-    print(f"\n[{workload}] DataLoader epoch of {samples} samples, batch {BATCH}, {what}; "
-          f"median of {rounds} rounds; {os.cpu_count()} CPUs, load average "
-          f"{load_before:.1f} -> {load_after:.1f}")
-    print(harness.format_table(["workers", "epoch s", "samples/s", "speed-up vs 0",
-                                "per-round range", "main CPU s", "workers CPU s"], rows))
-    print("CPU seconds are medians too: when main + workers CPU is close to the 0-worker CPU, the "
-          "workers add little work, and the wall time gains need idle cores.")
+        rows.append(
+            [
+                label,
+                f"{t:.3f}",
+                f"{samples / t:,.0f}",
+                f"{speedup:.2f}x",
+                f"{lo:.2f}-{hi:.2f}",
+                f"{cpu_main:.2f}",
+                f"{cpu_workers:.2f}",
+            ]
+        )
+    what = (
+        "transform-heavy pipeline"
+        if workload == "cpu"
+        else f"samples that wait {IO_WAIT * 1e3:.0f} ms each (slow reads)"
+    )
+    print(
+        f"\n[{workload}] DataLoader epoch of {samples} samples, batch {BATCH}, {what}; "
+        f"median of {rounds} rounds; {os.cpu_count()} CPUs, load average "
+        f"{load_before:.1f} -> {load_after:.1f}"
+    )
+    print(
+        harness.format_table(
+            [
+                "workers",
+                "epoch s",
+                "samples/s",
+                "speed-up vs 0",
+                "per-round range",
+                "main CPU s",
+                "workers CPU s",
+            ],
+            rows,
+        )
+    )
+    print(
+        "CPU seconds are medians too: when main + workers CPU is close to the 0-worker CPU, the "
+        "workers add little work, and the wall time gains need idle cores."
+    )
 
 
 if __name__ == "__main__":

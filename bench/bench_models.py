@@ -60,8 +60,9 @@ def resnet(lib, width: int = 16):
             self.bn2 = nn.BatchNorm2d(cout)
             self.shortcut = None
             if stride != 1 or cin != cout:
-                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                              nn.BatchNorm2d(cout))
+                self.shortcut = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+                )
 
         def forward(self, x):
             out = F.relu(self.bn1(self.conv1(x)))
@@ -72,10 +73,10 @@ def resnet(lib, width: int = 16):
         def __init__(self):
             super().__init__()
             w = width
-            self.stem = nn.Sequential(nn.Conv2d(3, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w),
-                                      nn.ReLU())
-            self.blocks = nn.Sequential(Block(w, w, 1), Block(w, 2 * w, 2),
-                                        Block(2 * w, 4 * w, 2))
+            self.stem = nn.Sequential(
+                nn.Conv2d(3, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()
+            )
+            self.blocks = nn.Sequential(Block(w, w, 1), Block(w, 2 * w, 2), Block(2 * w, 4 * w, 2))
             self.pool = nn.AdaptiveAvgPool2d(1)
             self.fc = nn.Linear(4 * w, 10)
 
@@ -107,8 +108,7 @@ def transformer(lib, width: int = 128):
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            layer = nn.TransformerEncoderLayer(width, 4, 2 * width, dropout=0.0,
-                                               batch_first=True)
+            layer = nn.TransformerEncoderLayer(width, 4, 2 * width, dropout=0.0, batch_first=True)
             self.encoder = nn.TransformerEncoder(layer, 2)
             self.fc = nn.Linear(width, 10)
 
@@ -120,8 +120,11 @@ def transformer(lib, width: int = 128):
 
 def inputs(model: str, batch: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     r = np.random.default_rng(SEED)
-    shape = {"resnet": (batch, 3, 32, 32), "lstm": (batch, 35, 32),
-             "transformer": (batch, 64, width)}[model]
+    shape = {
+        "resnet": (batch, 3, 32, 32),
+        "lstm": (batch, 35, 32),
+        "transformer": (batch, 64, width),
+    }[model]
     return r.standard_normal(shape).astype(np.float32), r.integers(0, 10, batch)
 
 
@@ -171,14 +174,25 @@ def worker(spec: str, steps: int, threads: str) -> dict:
         step()
         times.append(time.perf_counter() - t)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"metrics": {"step": statistics.median(times)},
-            "peak_rss": peak, "step_rss": max(peak - before, 0),
-            "threads": threads}
+    return {
+        "metrics": {"step": statistics.median(times)},
+        "peak_rss": peak,
+        "step_rss": max(peak - before, 0),
+        "threads": threads,
+    }
 
 
 def command(spec: str, steps: int, threads: str) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--worker", spec, "--steps",
-            str(steps), "--threads", threads]
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        spec,
+        "--steps",
+        str(steps),
+        "--threads",
+        threads,
+    ]
 
 
 def env_for(threads: str) -> dict[str, str]:
@@ -190,8 +204,10 @@ def env_for(threads: str) -> dict[str, str]:
 
 
 def compare(model: str, batch: int, width: int, rounds: int, steps: int, threads: str):
-    cmds = [(lib, command(f"{model}:{lib}:{batch}:{width}", steps, threads))
-            for lib in ("handgrad", "torch")]
+    cmds = [
+        (lib, command(f"{model}:{lib}:{batch}:{width}", steps, threads))
+        for lib in ("handgrad", "torch")
+    ]
     return harness.compare(cmds, rounds=rounds, env=env_for(threads))
 
 
@@ -199,14 +215,26 @@ def row(label: str, cmp) -> list[str]:
     lo, hi = cmp.spread("handgrad", "torch", "step")
     mh = statistics.median(r["step_rss"] for r in cmp.results["handgrad"]) / 2**20
     mt = statistics.median(r["step_rss"] for r in cmp.results["torch"]) / 2**20
-    return [label, f"{cmp.median_time('handgrad', 'step') * 1e3:.1f}",
-            f"{cmp.median_time('torch', 'step') * 1e3:.1f}",
-            f"{cmp.ratio('handgrad', 'torch', 'step'):.2f}", f"{lo:.2f}-{hi:.2f}",
-            f"{mh:.0f} / {mt:.0f}", f"{mh / mt:.2f}" if mt else "-"]
+    return [
+        label,
+        f"{cmp.median_time('handgrad', 'step') * 1e3:.1f}",
+        f"{cmp.median_time('torch', 'step') * 1e3:.1f}",
+        f"{cmp.ratio('handgrad', 'torch', 'step'):.2f}",
+        f"{lo:.2f}-{hi:.2f}",
+        f"{mh:.0f} / {mt:.0f}",
+        f"{mh / mt:.2f}" if mt else "-",
+    ]
 
 
-HEADER = ["workload", "handgrad ms", "torch ms", "ratio", "range",
-          "step memory MiB (hg / torch)", "memory ratio"]
+HEADER = [
+    "workload",
+    "handgrad ms",
+    "torch ms",
+    "ratio",
+    "range",
+    "step memory MiB (hg / torch)",
+    "memory ratio",
+]
 WIDTHS = {"resnet": 16, "lstm": 128, "transformer": 128}
 
 
@@ -217,8 +245,11 @@ def main() -> int:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--threads", default="1,default")
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--scaling", action="store_true",
-                        help="also batch 8/32/128 and half/double width, at 1 thread")
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="also batch 8/32/128 and half/double width, at 1 thread",
+    )
     parser.add_argument("--quick", action="store_true", help="1 round, 2 steps: a smoke run")
     parser.add_argument("--worker")
     args = parser.parse_args()
@@ -229,26 +260,35 @@ def main() -> int:
         args.rounds, args.steps = 1, 2
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     info = harness.run_worker(command("lstm:handgrad:2:8", 1, "1")).get("threadpool_info", [])
-    print(f"BLAS: {harness.blas_summary(info)}; {args.rounds} rounds of alternated processes, "
-          f"{args.steps} timed steps each; ratio = handgrad time / PyTorch time (median over "
-          f"rounds, and its range); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"BLAS: {harness.blas_summary(info)}; {args.rounds} rounds of alternated processes, "
+        f"{args.steps} timed steps each; ratio = handgrad time / PyTorch time (median over "
+        f"rounds, and its range); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     for threads in args.threads.split(","):
-        print(f"\n== {'1 thread per library' if threads == '1' else 'default threads'}, "
-              f"batch {args.batch} ==", flush=True)
-        rows = [row(m, compare(m, args.batch, WIDTHS[m], args.rounds, args.steps, threads))
-                for m in models]
+        print(
+            f"\n== {'1 thread per library' if threads == '1' else 'default threads'}, "
+            f"batch {args.batch} ==",
+            flush=True,
+        )
+        rows = [
+            row(m, compare(m, args.batch, WIDTHS[m], args.rounds, args.steps, threads))
+            for m in models
+        ]
         print(harness.format_table(HEADER, rows), flush=True)
     if args.scaling:
         print("\n== scaling, 1 thread per library ==", flush=True)
         rows = []
         for m in models:
             for b in (8, 32, 128):
-                rows.append(row(f"{m} batch {b}", compare(m, b, WIDTHS[m], args.rounds,
-                                                          args.steps, "1")))
+                rows.append(
+                    row(f"{m} batch {b}", compare(m, b, WIDTHS[m], args.rounds, args.steps, "1"))
+                )
             for w in (WIDTHS[m] // 2, WIDTHS[m] * 2):
-                rows.append(row(f"{m} width {w}", compare(m, args.batch, w, args.rounds,
-                                                          args.steps, "1")))
+                rows.append(
+                    row(f"{m} width {w}", compare(m, args.batch, w, args.rounds, args.steps, "1"))
+                )
         print(harness.format_table(HEADER, rows), flush=True)
     return 0
 

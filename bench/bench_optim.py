@@ -51,8 +51,9 @@ def worker(lib_name: str) -> None:
     shapes = [(1000, 1000), (1000,)]
     metrics = {}
     for label, (name, kw) in CONFIGS.items():
-        params = [lib.nn.Parameter(lib.tensor(rng.standard_normal(s).astype(np.float32)))
-                  for s in shapes]
+        params = [
+            lib.nn.Parameter(lib.tensor(rng.standard_normal(s).astype(np.float32))) for s in shapes
+        ]
         for p in params:
             p.grad = lib.tensor(rng.standard_normal(p.shape).astype(np.float32))
         opt = getattr(lib.optim, name)(params, **kw)
@@ -70,14 +71,24 @@ def main() -> None:
         worker(args.worker)
         return
     me = [sys.executable, __file__, "--worker"]
-    table = compare([("handgrad", me + ["handgrad"]), ("torch", me + ["torch"])],
-                    rounds=args.rounds, progress=lambda s: print(s, file=sys.stderr))
+    table = compare(
+        [("handgrad", me + ["handgrad"]), ("torch", me + ["torch"])],
+        rounds=args.rounds,
+        progress=lambda s: print(s, file=sys.stderr),
+    )
     rows = []
     for label in CONFIGS:
         h, t = table.median_time("handgrad", label), table.median_time("torch", label)
         lo, hi = table.spread("handgrad", "torch", label)
-        rows.append([label, f"{h * 1e3:.2f}", f"{t * 1e3:.2f}",
-                     f"{table.ratio('handgrad', 'torch', label):.2f}", f"{lo:.2f}-{hi:.2f}"])
+        rows.append(
+            [
+                label,
+                f"{h * 1e3:.2f}",
+                f"{t * 1e3:.2f}",
+                f"{table.ratio('handgrad', 'torch', label):.2f}",
+                f"{lo:.2f}-{hi:.2f}",
+            ]
+        )
     print(format_table(["optimizer", "handgrad ms", "torch ms", "ratio", "spread"], rows))
 
 

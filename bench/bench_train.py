@@ -55,7 +55,7 @@ class EpochBatches:
 
     def __iter__(self):
         order = self.rng.permutation(self.n)
-        return iter([order[i:i + self.batch_size] for i in range(0, self.n, self.batch_size)])
+        return iter([order[i : i + self.batch_size] for i in range(0, self.n, self.batch_size)])
 
     def __len__(self) -> int:
         return (self.n + self.batch_size - 1) // self.batch_size
@@ -99,22 +99,33 @@ def worker_handgrad(epochs: int, schedule_epochs: int) -> dict:
     sys.modules.pop("torch", None)  # imported only to initialise; nothing of it runs below
     opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=schedule_epochs)
-    train_loader = DataLoader(TensorDataset(xt, yt), batch_sampler=EpochBatches(len(yt), BATCH,
-                                                                                SEED))
+    train_loader = DataLoader(
+        TensorDataset(xt, yt), batch_sampler=EpochBatches(len(yt), BATCH, SEED)
+    )
     test_loader = DataLoader(TensorDataset(xv, yv), batch_size=1000)
     # Warm-up: 10 batches on a copy of the state, then restore, so timing starts warm.
     warm = DataLoader(TensorDataset(xt[:320], yt[:320]), batch_size=BATCH)
     saved = {k: v.numpy().copy() for k, v in model.state_dict().items()}
-    train.train_one_epoch(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.0),
-                          warm)
+    train.train_one_epoch(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.0), warm)
     model.load_state_dict(saved)
-    history = train.fit(model, nn.CrossEntropyLoss(), opt, train_loader, epochs=epochs,
-                        scheduler=sched, progress=False)
+    history = train.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        train_loader,
+        epochs=epochs,
+        scheduler=sched,
+        progress=False,
+    )
     acc = train.evaluate(model, test_loader)["accuracy"]
     samples, seconds = sum(history["samples"]), sum(history["time"])
-    return {"library": "handgrad", "metrics": {"seconds_per_sample": seconds / samples},
-            "samples_per_s": samples / seconds, "test_accuracy": acc,
-            "final_train_loss": history.last["train_loss"]}
+    return {
+        "library": "handgrad",
+        "metrics": {"seconds_per_sample": seconds / samples},
+        "samples_per_s": samples / seconds,
+        "test_accuracy": acc,
+        "final_train_loss": history.last["train_loss"],
+    }
 
 
 def worker_torch(epochs: int, schedule_epochs: int) -> dict:
@@ -147,8 +158,10 @@ def worker_torch(epochs: int, schedule_epochs: int) -> dict:
         return n, loss_sum / n
 
     saved = {k: v.clone() for k, v in model.state_dict().items()}
-    one_epoch([np.arange(i, i + BATCH) for i in range(0, 320, BATCH)],
-              torch.optim.SGD(model.parameters(), lr=0.0))
+    one_epoch(
+        [np.arange(i, i + BATCH) for i in range(0, 320, BATCH)],
+        torch.optim.SGD(model.parameters(), lr=0.0),
+    )
     model.load_state_dict(saved)
     samples, seconds, last_loss = 0, 0.0, float("nan")
     for _ in range(epochs):
@@ -160,17 +173,29 @@ def worker_torch(epochs: int, schedule_epochs: int) -> dict:
     model.eval()
     with torch.no_grad():
         acc = float((model(torch.from_numpy(xv)).argmax(1).numpy() == yv).mean())
-    return {"library": "torch", "metrics": {"seconds_per_sample": seconds / samples},
-            "samples_per_s": samples / seconds, "test_accuracy": acc,
-            "final_train_loss": last_loss}
+    return {
+        "library": "torch",
+        "metrics": {"seconds_per_sample": seconds / samples},
+        "samples_per_s": samples / seconds,
+        "test_accuracy": acc,
+        "final_train_loss": last_loss,
+    }
 
 
 # ---- driver ----------------------------------------------------------------------------------
 
 
 def worker_argv(library: str, epochs: int, schedule_epochs: int) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--worker", library,
-            "--epochs", str(epochs), "--schedule-epochs", str(schedule_epochs)]
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        library,
+        "--epochs",
+        str(epochs),
+        "--schedule-epochs",
+        str(schedule_epochs),
+    ]
 
 
 def main() -> int:
@@ -186,31 +211,48 @@ def main() -> int:
         emit(work(args.epochs, args.schedule_epochs))
         return 0
 
-    print(f"throughput: LeNet, batch {BATCH}, {args.epochs} epochs of 4,000 digits per process, "
-          f"1 thread, {args.pairs} alternated rounds")
-    table = compare([(lib, worker_argv(lib, args.epochs, args.schedule_epochs))
-                     for lib in ("handgrad", "torch")], rounds=args.pairs)
+    print(
+        f"throughput: LeNet, batch {BATCH}, {args.epochs} epochs of 4,000 digits per process, "
+        f"1 thread, {args.pairs} alternated rounds"
+    )
+    table = compare(
+        [
+            (lib, worker_argv(lib, args.epochs, args.schedule_epochs))
+            for lib in ("handgrad", "torch")
+        ],
+        rounds=args.pairs,
+    )
     print(f"BLAS (handgrad worker): {blas_summary(table.first('handgrad')['threadpool_info'])}")
     print(f"BLAS (torch worker):    {blas_summary(table.first('torch')['threadpool_info'])}")
     ratios = table.ratios("handgrad", "torch", "seconds_per_sample")
     for i, (h, t, r) in enumerate(zip(table.results["handgrad"], table.results["torch"], ratios)):
-        print(f"  round {i + 1}: handgrad {h['samples_per_s']:8,.0f} samples/s   torch "
-              f"{t['samples_per_s']:8,.0f} samples/s   handgrad takes {r:.2f}x torch's time")
+        print(
+            f"  round {i + 1}: handgrad {h['samples_per_s']:8,.0f} samples/s   torch "
+            f"{t['samples_per_s']:8,.0f} samples/s   handgrad takes {r:.2f}x torch's time"
+        )
     ratio = statistics.median(ratios)
-    rate = {lib: statistics.median(r["samples_per_s"] for r in table.results[lib])
-            for lib in ("handgrad", "torch")}
-    print(f"median: handgrad {rate['handgrad']:,.0f} samples/s, torch {rate['torch']:,.0f} "
-          f"samples/s; handgrad/torch time ratio {ratio:.2f} "
-          f"(goal <= 2.5: {'met' if ratio <= 2.5 else 'NOT met'})")
+    rate = {
+        lib: statistics.median(r["samples_per_s"] for r in table.results[lib])
+        for lib in ("handgrad", "torch")
+    }
+    print(
+        f"median: handgrad {rate['handgrad']:,.0f} samples/s, torch {rate['torch']:,.0f} "
+        f"samples/s; handgrad/torch time ratio {ratio:.2f} "
+        f"(goal <= 2.5: {'met' if ratio <= 2.5 else 'NOT met'})"
+    )
     if args.skip_accuracy:
         return 0
-    print(f"accuracy: the full demo schedule ({FULL_EPOCHS} epochs), same initial weights and "
-          "batches")
-    full = {lib: run_worker(worker_argv(lib, FULL_EPOCHS, FULL_EPOCHS))
-            for lib in ("handgrad", "torch")}
+    print(
+        f"accuracy: the full demo schedule ({FULL_EPOCHS} epochs), same initial weights and batches"
+    )
+    full = {
+        lib: run_worker(worker_argv(lib, FULL_EPOCHS, FULL_EPOCHS)) for lib in ("handgrad", "torch")
+    }
     for lib, r in full.items():
-        print(f"  {lib:<8} test accuracy {100 * r['test_accuracy']:.2f}%   final train loss "
-              f"{r['final_train_loss']:.5f}   {r['samples_per_s']:,.0f} samples/s")
+        print(
+            f"  {lib:<8} test accuracy {100 * r['test_accuracy']:.2f}%   final train loss "
+            f"{r['final_train_loss']:.5f}   {r['samples_per_s']:,.0f} samples/s"
+        )
     gap = 100 * abs(full["handgrad"]["test_accuracy"] - full["torch"]["test_accuracy"])
     print(f"accuracy gap {gap:.2f} points (goal <= 1: {'met' if gap <= 1 else 'NOT met'})")
     return 0

@@ -126,8 +126,12 @@ def run_worker(
     """Run one worker process and return its JSON result (the last line it printed). ``env``
     defaults to ``child_env()`` (one thread per pool)."""
     proc = subprocess.run(
-        list(argv), check=False, env=env if env is not None else child_env(),
-        capture_output=True, text=True, timeout=timeout,
+        list(argv),
+        check=False,
+        env=env if env is not None else child_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     if proc.returncode != 0 or not lines:

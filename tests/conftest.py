@@ -15,11 +15,15 @@ if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
 
 settings.register_profile(
-    "default", max_examples=12, deadline=None,
+    "default",
+    max_examples=12,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile(
-    "thorough", max_examples=100, deadline=None,
+    "thorough",
+    max_examples=100,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

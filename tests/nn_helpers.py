@@ -51,17 +51,20 @@ def assert_same(h_mod, t_mod, out_h, out_t, hs, ts, dtype=np.float64, what=""):
     np.testing.assert_allclose(to_np(out_h), to_np(out_t), **tol, err_msg=f"{what} output")
     for i, (h, t) in enumerate(zip(hs, ts)):
         if t.requires_grad:
-            np.testing.assert_allclose(to_np(h.grad), to_np(t.grad), **tol,
-                                       err_msg=f"{what} gradient of input {i}")
+            np.testing.assert_allclose(
+                to_np(h.grad), to_np(t.grad), **tol, err_msg=f"{what} gradient of input {i}"
+            )
     t_params = dict(t_mod.named_parameters())
     for name, p in h_mod.named_parameters():
         tp = t_params[name]
         if tp.grad is None:
             assert p.grad is None or not np.any(to_np(p.grad)), f"{what} {name}: torch has no grad"
             continue
-        np.testing.assert_allclose(to_np(p.grad), to_np(tp.grad), **tol,
-                                   err_msg=f"{what} gradient of {name}")
+        np.testing.assert_allclose(
+            to_np(p.grad), to_np(tp.grad), **tol, err_msg=f"{what} gradient of {name}"
+        )
     t_state = t_mod.state_dict()
     for name, b in h_mod.state_dict().items():
-        np.testing.assert_allclose(to_np(b), to_np(t_state[name]), **tol,
-                                   err_msg=f"{what} state {name}")
+        np.testing.assert_allclose(
+            to_np(b), to_np(t_state[name]), **tol, err_msg=f"{what} state {name}"
+        )

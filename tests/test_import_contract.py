@@ -24,21 +24,50 @@ LAYERS: list[tuple[str, list[str]]] = [
     # utils: torch.utils' leaves (hooks' RemovableHandle, the allocator opt-in) that nn and optim
     # both use; utils.data is handgrad.data under torch's path. cuda, accelerator, backends: the
     # CPU-only stand-ins of torch's namespaces.
-    ("engine", [
-        "_tensor", "_tensor_base", "_shared_memory", "tensor_methods", "autograd", "ops",
-        "composed", "dtypes", "device", "creation", "random", "linalg", "_validation", "files",
-        "threads", "utils", "cuda", "accelerator", "backends",
-    ]),
+    (
+        "engine",
+        [
+            "_tensor",
+            "_tensor_base",
+            "_shared_memory",
+            "tensor_methods",
+            "autograd",
+            "ops",
+            "composed",
+            "dtypes",
+            "device",
+            "creation",
+            "random",
+            "linalg",
+            "_validation",
+            "files",
+            "threads",
+            "utils",
+            "cuda",
+            "accelerator",
+            "backends",
+        ],
+    ),
     ("engine tools", ["gradcheck", "viz"]),
     # distributions computes with nn.functional (softplus, log-sigmoid); serialization saves and
     # loads a Module's state dict.
     ("nn", ["nn", "distributions", "serialization"]),
     # func: per-example gradients and PerSampleAdam, an optim.Adam.
     ("optim, data", ["optim", "data", "utils.data", "metrics", "multiprocessing", "func"]),
-    ("algorithms", [
-        "analysis", "attacks", "calibration", "cluster", "manifold", "sparse", "models", "plots",
-        "vision",
-    ]),
+    (
+        "algorithms",
+        [
+            "analysis",
+            "attacks",
+            "calibration",
+            "cluster",
+            "manifold",
+            "sparse",
+            "models",
+            "plots",
+            "vision",
+        ],
+    ),
     ("train", ["train"]),
     ("commands", ["commands", "cli", "_cli_util", "demo"]),
     # The `handgrad exercises` command is the course's own front door: it sits with the exercises
@@ -99,7 +128,7 @@ def imports(module: str, path: Path, known: set[str], *, runtime_only: bool) -> 
     def add(target: str) -> None:
         if not (target == "handgrad" or target.startswith("handgrad.")):
             return
-        name = target[len("handgrad."):] if target != "handgrad" else ""
+        name = target[len("handgrad.") :] if target != "handgrad" else ""
         while name and name not in known:
             name = name.rpartition(".")[0]
         if name and name != module:
@@ -201,6 +230,7 @@ def test_no_import_cycles():
 
 # ---- the checker itself: it must see what it claims to forbid ------------------------------------
 
+
 def test_the_cycle_finder_finds_a_cycle_and_only_the_cycle():
     g = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
     assert cycles(g) == [["a", "b", "c"]]
@@ -221,8 +251,18 @@ def test_imports_resolve_relative_deferred_and_type_only_imports(tmp_path):
         "    import handgrad.data.dataset\n"
     )
     (pkg / "layer.py").write_text(source)
-    known = {"nn", "nn.layer", "nn.functional", "ops", "ops.elementwise", "optim", "train",
-             "train.loop", "data", "data.dataset"}
+    known = {
+        "nn",
+        "nn.layer",
+        "nn.functional",
+        "ops",
+        "ops.elementwise",
+        "optim",
+        "train",
+        "train.loop",
+        "data",
+        "data.dataset",
+    }
     every = imports("nn.layer", pkg / "layer.py", known, runtime_only=False)
     assert every == {"nn.functional", "ops.elementwise", "optim", "train.loop", "data.dataset"}
     runtime = imports("nn.layer", pkg / "layer.py", known, runtime_only=True)

@@ -13,8 +13,15 @@ command line, the demo and bench/).
 
 from . import autograd, ops, composed  # noqa: F401
 from .autograd import (  # noqa: F401
-    PRIMITIVES, Function, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled,
-    no_grad, set_grad_enabled,
+    PRIMITIVES,
+    Function,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
 )
 from ._tensor import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403

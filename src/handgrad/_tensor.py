@@ -23,8 +23,16 @@ from .tensor_methods import (
 
 
 class Tensor(
-    ElementwiseMethods, ReductionMethods, ShapeMethods, IndexingMethods, LinalgMethods,
-    InplaceMethods, ConversionMethods, AutogradMethods, TensorBase, output=True,
+    ElementwiseMethods,
+    ReductionMethods,
+    ShapeMethods,
+    IndexingMethods,
+    LinalgMethods,
+    InplaceMethods,
+    ConversionMethods,
+    AutogradMethods,
+    TensorBase,
+    output=True,
 ):
     """An n-dimensional array that can record the operations applied to it.
 

@@ -78,8 +78,13 @@ class TensorBase:
         if output:
             TensorBase._output_class = cls
 
-    def _setup(self, array: np.ndarray, requires_grad: bool = False, ctx: Any = None,
-               version: list | None = None) -> None:
+    def _setup(
+        self,
+        array: np.ndarray,
+        requires_grad: bool = False,
+        ctx: Any = None,
+        version: list | None = None,
+    ) -> None:
         """Fill the fields of a new tensor (``array`` is taken as is, not copied)."""
         self._data = array
         self._requires_grad = requires_grad
@@ -89,8 +94,9 @@ class TensorBase:
         self._hooks = None
 
     @staticmethod
-    def _wrap(array: np.ndarray, requires_grad: bool = False, ctx: Any = None,
-              version: list | None = None) -> Any:
+    def _wrap(
+        array: np.ndarray, requires_grad: bool = False, ctx: Any = None, version: list | None = None
+    ) -> Any:
         """The one constructor: a public Tensor around ``array`` without copying. ``ctx`` is the
         node that made it, ``version`` a counter to share (views share their base's).
 

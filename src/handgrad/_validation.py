@@ -27,8 +27,10 @@ def as_data(op: str, x: Any, name: str = "X") -> np.ndarray:
     """``x`` as a finite float64 (N, D) array; tensors are read without copying."""
     arr = float64(op, name, x, "an (n_samples, n_features) array or tensor of numbers")
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{op}: {name} must be a non-empty 2-d array (n_samples, n_features), "
-                         f"got shape {arr.shape}")
+        raise ValueError(
+            f"{op}: {name} must be a non-empty 2-d array (n_samples, n_features), "
+            f"got shape {arr.shape}"
+        )
     if not np.isfinite(arr).all():
         raise ValueError(f"{op}: {name} contains NaN or infinite values")
     return arr
@@ -41,8 +43,10 @@ def as_batch(op: str, data: Any) -> np.ndarray:
         data = data.tensors[0]
     array = data._data if isinstance(data, Tensor) else np.asarray(data)
     if array.dtype.kind != "f" or array.ndim < 2 or array.shape[0] == 0:
-        raise ValueError(f"{op}: data must be a non-empty floating-point batch (N, ...), got "
-                         f"dtype {array.dtype} shape {array.shape}")
+        raise ValueError(
+            f"{op}: data must be a non-empty floating-point batch (N, ...), got "
+            f"dtype {array.dtype} shape {array.shape}"
+        )
     return array
 
 
@@ -53,8 +57,12 @@ def positive_int(op: str, name: str, value: Any) -> int:
 
 
 def non_negative_float(op: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not np.isfinite(float(value)) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(float(value))
+        or value < 0
+    ):
         raise ValueError(f"{op}: {name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
@@ -74,5 +82,7 @@ def rng_from(op: str, random_state: Any) -> np.random.Generator:
         return np.random.default_rng(random_state.randint(2**31))
     if isinstance(random_state, Generator):
         return random_state._rng
-    raise TypeError(f"{op}: random_state must be None, an int, or a NumPy/handgrad Generator, "
-                    f"got {random_state!r}")
+    raise TypeError(
+        f"{op}: random_state must be None, an int, or a NumPy/handgrad Generator, "
+        f"got {random_state!r}"
+    )

@@ -43,8 +43,9 @@ def _fail(prog: str, message: object) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = _Parser(prog="handgrad", description="handgrad: deep learning on NumPy with "
-                     "hand-derived gradients.")
+    parser = _Parser(
+        prog="handgrad", description="handgrad: deep learning on NumPy with hand-derived gradients."
+    )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
@@ -53,8 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Two passes: the first finds the command without importing any command module; the second
     # parses that command's own arguments once its module is loaded.
     try:
-        known, _ = parser.parse_known_args(argv[:1] if argv and not argv[0].startswith("-")
-                                           else argv)
+        known, _ = parser.parse_known_args(
+            argv[:1] if argv and not argv[0].startswith("-") else argv
+        )
     except SystemExit as e:  # --help, --version, or a usage error already printed
         return _exit_code(e)
     if known.command is None:
@@ -66,8 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(COMMANDS[name])
     except ModuleNotFoundError as e:
         if e.name and COMMANDS[name].startswith(e.name):
-            return _fail(prog, f"this command is not available in this installation "
-                               f"(module {COMMANDS[name]} is missing)")
+            return _fail(
+                prog,
+                f"this command is not available in this installation "
+                f"(module {COMMANDS[name]} is missing)",
+            )
         raise
     command_parser = _Parser(prog=prog, description=HELP.get(name))
     module.add_arguments(command_parser)

@@ -41,8 +41,13 @@ def _make(array: np.ndarray, requires_grad: bool, device: Any = None, op: str = 
     return t
 
 
-def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-           pin_memory: bool = False) -> Tensor:
+def tensor(
+    data: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A new tensor holding a copy of ``data`` (a number, nested lists, a NumPy array or a tensor).
     Python floats become float32 (the default dtype), ints int64, bools bool."""
     if isinstance(data, TensorBase):
@@ -72,39 +77,61 @@ def _dtype(dtype: Any) -> np.dtype:
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          **kw: Any) -> Tensor:
+def zeros(
+    *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any
+) -> Tensor:
     shape = _size(size, kw.pop("size", None), "zeros")
     return _make(np.zeros(shape, _dtype(dtype)), requires_grad, device, "zeros")
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-         **kw: Any) -> Tensor:
+def ones(
+    *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any
+) -> Tensor:
     shape = _size(size, kw.pop("size", None), "ones")
     return _make(np.ones(shape, _dtype(dtype)), requires_grad, device, "ones")
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          memory_format: Any = None, pin_memory: bool = False, **kw: Any) -> Tensor:
+def empty(
+    *size: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+    pin_memory: bool = False,
+    **kw: Any,
+) -> Tensor:
     shape = _size(size, kw.pop("size", None), "empty")
     return _make(np.empty(shape, _dtype(dtype)), requires_grad, device, "empty")
 
 
-def full(size: Sequence, fill_value: Any, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def full(
+    size: Sequence,
+    fill_value: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if dtype is None:
         dtype = _infer_array(fill_value).dtype
-    return _make(np.full(_size((size,), None, "full"), fill_value, dtype), requires_grad, device,
-                 "full")
+    return _make(
+        np.full(_size((size,), None, "full"), fill_value, dtype), requires_grad, device, "full"
+    )
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
-        requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return _make(np.eye(n, m, dtype=_dtype(dtype)), requires_grad, device, "eye")
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -113,48 +140,92 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     return _make(np.arange(start, end, step).astype(dtype), requires_grad, device, "arange")
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
-    return _make(np.linspace(start, end, steps).astype(_dtype(dtype)), requires_grad, device,
-                 "linspace")
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _make(
+        np.linspace(start, end, steps).astype(_dtype(dtype)), requires_grad, device, "linspace"
+    )
 
 
-def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False, **kw: Any) -> Tensor:
+def rand(
+    *size: Any,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **kw: Any,
+) -> Tensor:
     """Uniform samples on [0, 1)."""
     a = _generator(generator).random(_size(size, kw.pop("size", None), "rand"), dtype=np.float64)
     return _make(a.astype(_dtype(dtype)), requires_grad, device, "rand")
 
 
-def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False, **kw: Any) -> Tensor:
+def randn(
+    *size: Any,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    **kw: Any,
+) -> Tensor:
     """Standard normal samples."""
     a = _generator(generator).standard_normal(_size(size, kw.pop("size", None), "randn"))
     return _make(a.astype(_dtype(dtype)), requires_grad, device, "randn")
 
 
-def randint(low: int, high: Any = None, size: Sequence = (), *, generator: Any = None,
-            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def randint(
+    low: int,
+    high: Any = None,
+    size: Sequence = (),
+    *,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, high if high is not None else size
     a = _generator(generator).integers(low, high, _size((size,), None, "randint"))
     return _make(a.astype(np.int64 if dtype is None else dtype), requires_grad, device, "randint")
 
 
-def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
-    return _make(_generator(generator).permutation(n).astype(dtype or np.int64), requires_grad,
-                 device, "randperm")
+def randperm(
+    n: int,
+    *,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _make(
+        _generator(generator).permutation(n).astype(dtype or np.int64),
+        requires_grad,
+        device,
+        "randperm",
+    )
 
 
-def normal(mean: float, std: float, size: Sequence, generator: Any = None,
-           dtype: Any = None, device: Any = None) -> Tensor:
+def normal(
+    mean: float,
+    std: float,
+    size: Sequence,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+) -> Tensor:
     a = _generator(generator).normal(mean, std, _size((size,), None, "normal"))
     return _make(a.astype(_dtype(dtype)), False, device, "normal")
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
-                generator: Any = None) -> Tensor:
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None
+) -> Tensor:
     """``num_samples`` indices drawn from the categories weighted by each row of ``input`` (1-D or
     2-D, non-negative weights that need not sum to 1); without replacement no index repeats
     within a row. Not differentiable (the result is an int64 index tensor)."""
@@ -168,18 +239,24 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if num_samples <= 0:
         raise RuntimeError(f"multinomial: cannot sample {num_samples} <= 0 samples")
     if not replacement and num_samples > n:
-        raise RuntimeError(f"multinomial: cannot sample n_sample ({num_samples}) > prob_dist "
-                           f"size ({n}) samples without replacement")
+        raise RuntimeError(
+            f"multinomial: cannot sample n_sample ({num_samples}) > prob_dist "
+            f"size ({n}) samples without replacement"
+        )
     if not np.isfinite(rows).all() or (rows < 0).any():
-        raise RuntimeError("multinomial: probability tensor contains either inf, nan or "
-                           "element < 0")
+        raise RuntimeError(
+            "multinomial: probability tensor contains either inf, nan or element < 0"
+        )
     sums = rows.sum(axis=1)
     if (sums <= 0).any():
-        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities "
-                           "<= 0)")
+        raise RuntimeError(
+            "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
+        )
     if not replacement and ((rows > 0).sum(axis=1) < num_samples).any():
-        raise RuntimeError("multinomial: invalid multinomial distribution (with replacement=False, "
-                           "not enough non-negative category to sample)")
+        raise RuntimeError(
+            "multinomial: invalid multinomial distribution (with replacement=False, "
+            "not enough non-negative category to sample)"
+        )
     rng = _generator(generator)
     out = np.empty((rows.shape[0], num_samples), np.int64)
     for i, (p, s) in enumerate(zip(rows, sums)):
@@ -188,10 +265,21 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 
 def _like(fn: Any) -> Any:
-    def like(input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-             memory_format: Any = None, **kw: Any) -> Tensor:
-        return fn(input.shape, dtype=input.dtype if dtype is None else dtype, device=device,
-                  requires_grad=requires_grad, **kw)
+    def like(
+        input: Tensor,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        memory_format: Any = None,
+        **kw: Any,
+    ) -> Tensor:
+        return fn(
+            input.shape,
+            dtype=input.dtype if dtype is None else dtype,
+            device=device,
+            requires_grad=requires_grad,
+            **kw,
+        )
 
     like.__name__ = fn.__name__ + "_like"
     like.__qualname__ = like.__name__
@@ -205,18 +293,41 @@ rand_like = _like(rand)
 randn_like = _like(randn)
 
 
-def full_like(input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device,
-                requires_grad=requires_grad)
+def full_like(
+    input: Tensor,
+    fill_value: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+) -> Tensor:
+    return full(
+        input.shape,
+        fill_value,
+        dtype=dtype or input.dtype,
+        device=device,
+        requires_grad=requires_grad,
+    )
 
 
-def randint_like(input: Tensor, low: int, high: Any = None, dtype: Any = None,
-                 device: Any = None, requires_grad: bool = False) -> Tensor:
+def randint_like(
+    input: Tensor,
+    low: int,
+    high: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype, device=device,
-                   requires_grad=requires_grad)
+    return randint(
+        low,
+        high,
+        input.shape,
+        dtype=dtype or input.dtype,
+        device=device,
+        requires_grad=requires_grad,
+    )
 
 
 def is_complex(input: Tensor) -> bool:

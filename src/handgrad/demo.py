@@ -22,16 +22,22 @@ GOAL_ACCURACY, GOAL_SECONDS = 0.95, 120.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handgrad.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m handgrad.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--out", default="runs/demo", help="default: runs/demo")
     parser.add_argument("--quiet", action="store_true", help="only the final report")
     args = parser.parse_args(argv)
 
     config = TrainConfig(out=args.out, overwrite=True, progress=not args.quiet)
-    print(f"handgrad demo: LeNet on the mnist5k digits (4,000 train / 1,000 test), SGD lr "
-          f"0.02 momentum 0.9, cosine schedule, batch {config.batch_size}, "
-          f"{config.epochs} epochs", flush=True)
+    print(
+        f"handgrad demo: LeNet on the mnist5k digits (4,000 train / 1,000 test), SGD lr "
+        f"0.02 momentum 0.9, cosine schedule, batch {config.batch_size}, "
+        f"{config.epochs} epochs",
+        flush=True,
+    )
     start = time.perf_counter()
     try:
         report = run(config)
@@ -41,8 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     total = time.perf_counter() - start
     print(format_report(report))
     met = report["test_accuracy"] >= GOAL_ACCURACY and total < GOAL_SECONDS
-    print(f"total time {total:.1f} s (data, training, evaluation, plots); goal >= "
-          f"{100 * GOAL_ACCURACY:.0f}% in < {GOAL_SECONDS:.0f} s: {'met' if met else 'NOT met'}")
+    print(
+        f"total time {total:.1f} s (data, training, evaluation, plots); goal >= "
+        f"{100 * GOAL_ACCURACY:.0f}% in < {GOAL_SECONDS:.0f} s: {'met' if met else 'NOT met'}"
+    )
     return 0
 
 

@@ -64,8 +64,10 @@ class device:
 
     def __eq__(self, other: object) -> bool:
         # A string is never equal to a device (``device("cpu") == "cpu"`` is False in PyTorch too).
-        return isinstance(other, device) and (self._type, self._index) == (other._type,
-                                                                           other._index)
+        return isinstance(other, device) and (self._type, self._index) == (
+            other._type,
+            other._index,
+        )
 
     def __hash__(self) -> int:
         return hash((self._type, self._index))

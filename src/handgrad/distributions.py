@@ -104,15 +104,17 @@ class Normal(Distribution):
 
 
 class Bernoulli(Distribution):
-    def __init__(self, probs: Any = None, logits: Any = None,
-                 validate_args: bool | None = None) -> None:
+    def __init__(
+        self, probs: Any = None, logits: Any = None, validate_args: bool | None = None
+    ) -> None:
         if (probs is None) == (logits is None):
             raise ValueError("Bernoulli: give exactly one of probs and logits")
         if probs is not None:
             p = lift(probs)
             if np.any((p._data < 0) | (p._data > 1)):
-                raise ValueError(f"Bernoulli: probs must be in [0, 1], got {p._data.min()}.."
-                                 f"{p._data.max()}")
+                raise ValueError(
+                    f"Bernoulli: probs must be in [0, 1], got {p._data.min()}..{p._data.max()}"
+                )
             self.probs = p
             eps = np.finfo(p._data.dtype).eps
             pc = ops.clamp(p, eps, 1 - eps)
@@ -144,15 +146,18 @@ class Bernoulli(Distribution):
 
 
 class Categorical(Distribution):
-    def __init__(self, probs: Any = None, logits: Any = None,
-                 validate_args: bool | None = None) -> None:
+    def __init__(
+        self, probs: Any = None, logits: Any = None, validate_args: bool | None = None
+    ) -> None:
         if (probs is None) == (logits is None):
             raise ValueError("Categorical: give exactly one of probs and logits")
         if probs is not None:
             p = lift(probs)
             if np.any(p._data < 0) or p.ndim == 0:
-                raise ValueError(f"Categorical: probs must be non-negative with a last dim of "
-                                 f"categories, got shape {p.shape}")
+                raise ValueError(
+                    f"Categorical: probs must be non-negative with a last dim of "
+                    f"categories, got shape {p.shape}"
+                )
             p = p / p.sum(-1, keepdim=True)
             self.logits = ops.log(ops.clamp(p, min=np.finfo(p._data.dtype).tiny))
         else:
@@ -174,16 +179,17 @@ class Categorical(Distribution):
         shape = _shape(sample_shape) + self.batch_shape
         cdf = np.cumsum(self.probs._data, -1)
         u = _generator(generator).random(shape + (1,))
-        return Tensor._wrap(np.minimum((u > cdf).sum(-1), self.num_categories - 1)
-                            .astype(np.int64))
+        return Tensor._wrap(np.minimum((u > cdf).sum(-1), self.num_categories - 1).astype(np.int64))
 
     def log_prob(self, value: Any) -> Tensor:
         k = lift(value)
         if k._data.dtype.kind not in "iu":
             raise ValueError(f"Categorical: values must be integer categories, got {k.dtype}")
         if k._data.size and (k._data.min() < 0 or k._data.max() >= self.num_categories):
-            raise ValueError(f"Categorical: values must be in [0, {self.num_categories}), got "
-                             f"{k._data.min()}..{k._data.max()}")
+            raise ValueError(
+                f"Categorical: values must be in [0, {self.num_categories}), got "
+                f"{k._data.min()}..{k._data.max()}"
+            )
         shape = np.broadcast_shapes(k.shape, self.batch_shape)
         lg = self.logits.expand(shape + (self.num_categories,))
         idx = Tensor._wrap(np.broadcast_to(k._data, shape)[..., None].astype(np.int64))
@@ -243,8 +249,9 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         return p.probs * (lp1 - lq1) + (1 - p.probs) * (lp0 - lq0)
     if isinstance(p, Categorical) and isinstance(q, Categorical):
         return (p.probs * (p.logits - q.logits)).sum(-1)
-    raise NotImplementedError(f"kl_divergence: no closed form for {type(p).__name__} and "
-                              f"{type(q).__name__}")
+    raise NotImplementedError(
+        f"kl_divergence: no closed form for {type(p).__name__} and {type(q).__name__}"
+    )
 
 
 __all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Uniform", "kl_divergence"]

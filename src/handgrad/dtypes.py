@@ -13,16 +13,35 @@ uint8 = np.dtype("uint8")
 bool_ = bool = np.dtype("bool")  # noqa: A001
 
 __all__ = [
-    "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
-    "int32", "int", "int64", "long", "uint8", "bool_", "bool",
+    "float16",
+    "half",
+    "float32",
+    "float",
+    "float64",
+    "double",
+    "int8",
+    "int16",
+    "short",
+    "int32",
+    "int",
+    "int64",
+    "long",
+    "uint8",
+    "bool_",
+    "bool",
 ]
 
 # PyTorch's legacy type names ('torch.FloatTensor'), for Tensor.type() and the legacy constructors.
 _LEGACY_NAMES: dict[np.dtype, str] = {
-    np.dtype("float32"): "FloatTensor", np.dtype("float64"): "DoubleTensor",
-    np.dtype("float16"): "HalfTensor", np.dtype("int64"): "LongTensor",
-    np.dtype("int32"): "IntTensor", np.dtype("int16"): "ShortTensor",
-    np.dtype("int8"): "CharTensor", np.dtype("uint8"): "ByteTensor", np.dtype("bool"): "BoolTensor",
+    np.dtype("float32"): "FloatTensor",
+    np.dtype("float64"): "DoubleTensor",
+    np.dtype("float16"): "HalfTensor",
+    np.dtype("int64"): "LongTensor",
+    np.dtype("int32"): "IntTensor",
+    np.dtype("int16"): "ShortTensor",
+    np.dtype("int8"): "CharTensor",
+    np.dtype("uint8"): "ByteTensor",
+    np.dtype("bool"): "BoolTensor",
 }
 
 

@@ -42,8 +42,9 @@ _SUPPORTED = (Linear, Conv1d, Conv2d)  # NormalizedLinear is a Linear
 def _loss_scale(loss_fn: Any, loss_reduction: str | None, batch: int) -> tuple[str, float]:
     reduction = loss_reduction or getattr(loss_fn, "reduction", None) or "mean"
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"per_sample_grad: loss_reduction must be 'mean', 'sum' or 'none', got "
-                         f"{reduction!r}")
+        raise ValueError(
+            f"per_sample_grad: loss_reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+        )
     return reduction, float(batch) if reduction == "mean" else 1.0
 
 
@@ -99,13 +100,14 @@ def _conv_grads(m: Any, x: np.ndarray, gy: np.ndarray) -> dict:
     return out
 
 
-def _loop(model: Module, loss_fn: Callable, x: Tensor, y: Any, params: list, scale: float,
-          reduction: str) -> dict:
+def _loop(
+    model: Module, loss_fn: Callable, x: Tensor, y: Any, params: list, scale: float, reduction: str
+) -> dict:
     """One forward and backward pass per example (the reference, and the fallback)."""
     per: dict = {name: [] for name, _ in params}
     for b in range(x.shape[0]):
-        yb = y[b:b + 1] if y is not None else None
-        loss = loss_fn(model(x[b:b + 1]), yb) if yb is not None else loss_fn(model(x[b:b + 1]))
+        yb = y[b : b + 1] if y is not None else None
+        loss = loss_fn(model(x[b : b + 1]), yb) if yb is not None else loss_fn(model(x[b : b + 1]))
         if reduction == "none":
             loss = loss.sum()
         grads = autograd.grad(loss, [p for _, p in params], allow_unused=True)
@@ -114,9 +116,16 @@ def _loop(model: Module, loss_fn: Callable, x: Tensor, y: Any, params: list, sca
     return {name: np.stack(v) for name, v in per.items()}
 
 
-def per_sample_grad(model: Module, loss_fn: Callable, x: Any, y: Any = None, *,
-                    loss_reduction: str | None = None, method: str = "auto",
-                    set_grads: bool = False) -> OrderedDict[str, Tensor]:
+def per_sample_grad(
+    model: Module,
+    loss_fn: Callable,
+    x: Any,
+    y: Any = None,
+    *,
+    loss_reduction: str | None = None,
+    method: str = "auto",
+    set_grads: bool = False,
+) -> OrderedDict[str, Tensor]:
     """The gradient of each example's own loss, loss_fn(model(x[b:b+1]), y[b:b+1]), with respect
     to every parameter: ``{name: Tensor of shape (B, *param.shape)}``.
 
@@ -134,8 +143,9 @@ def per_sample_grad(model: Module, loss_fn: Callable, x: Any, y: Any = None, *,
     defined there: an error.
     """
     if method not in ("auto", "hooks", "loop"):
-        raise ValueError(f"per_sample_grad: method must be 'auto', 'hooks' or 'loop', got "
-                         f"{method!r}")
+        raise ValueError(
+            f"per_sample_grad: method must be 'auto', 'hooks' or 'loop', got {method!r}"
+        )
     x = lift(x)
     if x.ndim == 0:
         raise ValueError("per_sample_grad: x needs a batch dimension")
@@ -166,9 +176,14 @@ def per_sample_grad(model: Module, loss_fn: Callable, x: Any, y: Any = None, *,
         for k, p in own:
             owners[id(p)] = (m, k)
     if method == "hooks" and not hookable:
-        unsupported = sorted({type(m).__name__ for _, m in model.named_modules()
-                              if any(p is not None for p in m._parameters.values())
-                              and not isinstance(m, _SUPPORTED)})
+        unsupported = sorted(
+            {
+                type(m).__name__
+                for _, m in model.named_modules()
+                if any(p is not None for p in m._parameters.values())
+                and not isinstance(m, _SUPPORTED)
+            }
+        )
         raise NotImplementedError(
             f"per_sample_grad: method='hooks' supports Linear, NormalizedLinear, Conv1d and "
             f"Conv2d parameters, not {unsupported}; use method='loop'"
@@ -194,8 +209,16 @@ def per_sample_grad(model: Module, loss_fn: Callable, x: Any, y: Any = None, *,
     return result
 
 
-def _hooked(model: Module, loss_fn: Callable, x: Tensor, y: Any, params: list, owners: dict,
-            scale: float, reduction: str) -> tuple[dict, list]:
+def _hooked(
+    model: Module,
+    loss_fn: Callable,
+    x: Tensor,
+    y: Any,
+    params: list,
+    owners: dict,
+    scale: float,
+    reduction: str,
+) -> tuple[dict, list]:
     records: dict = {}  # module -> list of [input, output value, output gradient]
     handles = []
 
@@ -203,8 +226,10 @@ def _hooked(model: Module, loss_fn: Callable, x: Tensor, y: Any, params: list, o
         rec = [args[0]._data, out._data, None]
         records.setdefault(module, []).append(rec)
         if out.requires_grad:
+
             def grad_hook(g: Tensor) -> None:
                 rec[2] = g._data if rec[2] is None else rec[2] + g._data
+
             out.register_hook(grad_hook)
 
     for m in {id(m): m for m, _ in owners.values()}.values():
@@ -225,8 +250,11 @@ def _hooked(model: Module, loss_fn: Callable, x: Tensor, y: Any, params: list, o
         for xin, yout, gy in recs:
             if gy is None:
                 continue
-            grads = (_linear_grads(m, xin, gy, yout) if isinstance(m, Linear)
-                     else _conv_grads(m, xin, gy))
+            grads = (
+                _linear_grads(m, xin, gy, yout)
+                if isinstance(m, Linear)
+                else _conv_grads(m, xin, gy)
+            )
             for k, v in grads.items():
                 total[k] = total[k] + v if k in total else v
         per_module[m] = total
@@ -234,7 +262,7 @@ def _hooked(model: Module, loss_fn: Callable, x: Tensor, y: Any, params: list, o
     for name, p in params:
         m, k = owners[id(p)]
         g = per_module.get(m, {}).get(k)
-        per[name] = (np.zeros((x.shape[0],) + p.shape, p.dtype) if g is None else g * scale)
+        per[name] = np.zeros((x.shape[0],) + p.shape, p.dtype) if g is None else g * scale
     return per, list(batch_grads)
 
 
@@ -259,13 +287,18 @@ class PerSampleAdam(Adam):
     supported as in ``Adam``. State as Adam's.
     """
 
-    def step(self, grad_samples: Mapping[Tensor, Any],  # type: ignore[override]
-             closure: Callable[[], Any] | None = None) -> Any:
+    def step(
+        self,
+        grad_samples: Mapping[Tensor, Any],  # type: ignore[override]
+        closure: Callable[[], Any] | None = None,
+    ) -> Any:
         """One update from ``grad_samples``: parameter -> its per-example gradients
         (B, *shape), as ``per_sample_grad`` returns them by name."""
         if not isinstance(grad_samples, Mapping):
-            raise TypeError(f"PerSampleAdam.step: grad_samples must map each parameter to its "
-                            f"per-example gradients, got {type(grad_samples).__name__}")
+            raise TypeError(
+                f"PerSampleAdam.step: grad_samples must map each parameter to its "
+                f"per-example gradients, got {type(grad_samples).__name__}"
+            )
         self._grad_samples = grad_samples
         try:
             return super().step(closure)
@@ -282,17 +315,21 @@ class PerSampleAdam(Adam):
             theta = p._data
             g_b = gs._data if isinstance(gs, Tensor) else np.asarray(gs)
             if g_b.shape[1:] != theta.shape:
-                raise RuntimeError(f"PerSampleAdam: per-example gradients of shape {g_b.shape} "
-                                   f"do not match parameter {i} of shape {p.shape}")
+                raise RuntimeError(
+                    f"PerSampleAdam: per-example gradients of shape {g_b.shape} "
+                    f"do not match parameter {i} of shape {p.shape}"
+                )
             if group.get("maximize"):
                 g_b = -g_b
             if wd != 0:
                 g_b = g_b + wd * theta
             state = self.state.get(p)
             if state is None:
-                state = self.state[p] = {"step": 0,
-                                         "exp_avg": Tensor._wrap(np.zeros_like(theta)),
-                                         "exp_avg_sq": Tensor._wrap(np.zeros_like(theta))}
+                state = self.state[p] = {
+                    "step": 0,
+                    "exp_avg": Tensor._wrap(np.zeros_like(theta)),
+                    "exp_avg_sq": Tensor._wrap(np.zeros_like(theta)),
+                }
                 if amsgrad:
                     state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(theta))
             state["step"] += 1

@@ -71,8 +71,9 @@ class Report:
     __repr__ = __str__
 
 
-def _compare(i: int, computed: np.ndarray, reference: np.ndarray, atol: float,
-             rtol: float) -> InputReport:
+def _compare(
+    i: int, computed: np.ndarray, reference: np.ndarray, atol: float, rtol: float
+) -> InputReport:
     computed = np.asarray(computed, dtype=np.float64).reshape(np.shape(reference))
     reference = np.asarray(reference, dtype=np.float64)
     diff = np.abs(computed - reference)
@@ -85,8 +86,17 @@ def _compare(i: int, computed: np.ndarray, reference: np.ndarray, atol: float,
     else:
         worst, comp, ref, max_abs, max_rel = (), 0.0, 0.0, 0.0, 0.0
     bad_idx = [tuple(int(v) for v in ix) for ix in np.argwhere(bad)]
-    return InputReport(i, reference.shape, max_abs, max_rel, tuple(int(v) for v in worst), comp,
-                       ref, not bad.any(), bad_idx)
+    return InputReport(
+        i,
+        reference.shape,
+        max_abs,
+        max_rel,
+        tuple(int(v) for v in worst),
+        comp,
+        ref,
+        not bad.any(),
+        bad_idx,
+    )
 
 
 def _as_float64_inputs(op: str, inputs: Sequence[Any], require_float64: bool) -> list[Tensor]:
@@ -135,26 +145,39 @@ def _numeric_jacobian(fn: Callable, inputs: list[Tensor], i: int, eps: float) ->
     return jac
 
 
-def _analytic_vjp(fn: Callable, inputs: list[Tensor], v: np.ndarray,
-                  create_graph: bool = False) -> list[Tensor | None]:
+def _analytic_vjp(
+    fn: Callable, inputs: list[Tensor], v: np.ndarray, create_graph: bool = False
+) -> list[Tensor | None]:
     outs = _outputs(fn, inputs)
     grad_outs, start = [], 0
     for o in outs:
         n = o._data.size
-        grad_outs.append(Tensor._wrap(v[start:start + n].reshape(o.shape).astype(o.dtype)))
+        grad_outs.append(Tensor._wrap(v[start : start + n].reshape(o.shape).astype(o.dtype)))
         start += n
     diff = [t for t in inputs if t.requires_grad]
     live = [(o, g) for o, g in zip(outs, grad_outs) if o.requires_grad]
     if not live:
         return [None] * len(inputs)
-    got = autograd.grad([o for o, _ in live], diff, [g for _, g in live],
-                        create_graph=create_graph, allow_unused=True)
+    got = autograd.grad(
+        [o for o, _ in live],
+        diff,
+        [g for _, g in live],
+        create_graph=create_graph,
+        allow_unused=True,
+    )
     it = iter(got)
     return [next(it) if t.requires_grad else None for t in inputs]
 
 
-def gradcheck(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, fast_mode: bool = False, seed: int = 0) -> Report:
+def gradcheck(
+    fn: Callable,
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    fast_mode: bool = False,
+    seed: int = 0,
+) -> Report:
     """Compare the engine's gradients of ``fn(*inputs)`` with central finite differences.
 
     Full mode builds both Jacobians (one backward per output element, two forwards per input
@@ -198,9 +221,16 @@ def gradcheck(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol: floa
     return Report(f"gradcheck [{mode}]", reports, atol, rtol)
 
 
-def gradgradcheck(fn: Callable, inputs: Sequence[Any], grad_outputs: Sequence[Any] | None = None,
-                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-                  fast_mode: bool = False, seed: int = 0) -> Report:
+def gradgradcheck(
+    fn: Callable,
+    inputs: Sequence[Any],
+    grad_outputs: Sequence[Any] | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    fast_mode: bool = False,
+    seed: int = 0,
+) -> Report:
     """Check second derivatives: gradcheck of the map (inputs, v) -> v^T J (the vector-Jacobian
     product computed with ``create_graph=True``), against finite differences of that map."""
     inputs = _as_float64_inputs("gradgradcheck", inputs, True)
@@ -223,16 +253,26 @@ def gradgradcheck(fn: Callable, inputs: Sequence[Any], grad_outputs: Sequence[An
             outs = _outputs(fn, xs)
             grads = autograd.grad(outs, diff, gs, create_graph=True, allow_unused=True)
         # An input the vjp does not depend on contributes a constant zero.
-        return [g if g is not None else Tensor._wrap(np.zeros(t.shape)) for g, t in zip(grads, diff)]
+        return [
+            g if g is not None else Tensor._wrap(np.zeros(t.shape)) for g, t in zip(grads, diff)
+        ]
 
     report = gradcheck(vjp_map, list(inputs) + vs, eps, atol, rtol, fast_mode, seed)
-    report.title = "gradgradcheck" + report.title[len("gradcheck"):]
+    report.title = "gradgradcheck" + report.title[len("gradcheck") :]
     report.notes.append(f"inputs 0..{n - 1} are fn's inputs; inputs {n}.. are grad_outputs")
     return report
 
 
-def check_vjp(fn: Callable, vjp: Callable, inputs: Sequence[Any], grad_output: Any = None,
-              eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4, seed: int = 0) -> Report:
+def check_vjp(
+    fn: Callable,
+    vjp: Callable,
+    inputs: Sequence[Any],
+    grad_output: Any = None,
+    eps: float = 1e-6,
+    atol: float = 1e-6,
+    rtol: float = 1e-4,
+    seed: int = 0,
+) -> Report:
     """Check a hand-derived backward formula.
 
     ``fn(*tensors) -> Tensor`` is the forward computation written with handgrad operations;
@@ -262,8 +302,13 @@ def check_vjp(fn: Callable, vjp: Callable, inputs: Sequence[Any], grad_output: A
     rng = np.random.default_rng(seed)
     with no_grad():
         out = fn(*tensors)
-    g = rng.standard_normal(out.shape) if grad_output is None else np.asarray(
-        grad_output._data if isinstance(grad_output, Tensor) else grad_output, dtype=np.float64)
+    g = (
+        rng.standard_normal(out.shape)
+        if grad_output is None
+        else np.asarray(
+            grad_output._data if isinstance(grad_output, Tensor) else grad_output, dtype=np.float64
+        )
+    )
     if g.shape != out.shape:
         raise ValueError(f"check_vjp: grad_output has shape {g.shape} but fn returns {out.shape}")
     user = vjp(g.copy(), *[t._data.copy() for t in tensors])
@@ -287,8 +332,15 @@ def check_vjp(fn: Callable, vjp: Callable, inputs: Sequence[Any], grad_output: A
         ref = np.zeros(t.shape) if e is None else e._data
         engine_vs_fd = _compare(i, ref, numeric.reshape(t.shape), 1e-5, 1e-3)
         if not engine_vs_fd.passed:
-            notes.append(f"warning: engine and finite differences disagree on input {i} "
-                         f"(a kink or a badly scaled input?): {engine_vs_fd}")
+            notes.append(
+                f"warning: engine and finite differences disagree on input {i} "
+                f"(a kink or a badly scaled input?): {engine_vs_fd}"
+            )
         reports.append(_compare(i, u, ref, atol, rtol))
-    return Report("check_vjp (your formula vs engine, engine vs finite differences)", reports,
-                  atol, rtol, notes)
+    return Report(
+        "check_vjp (your formula vs engine, engine vs finite differences)",
+        reports,
+        atol,
+        rtol,
+        notes,
+    )

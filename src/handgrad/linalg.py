@@ -17,7 +17,9 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False)
     return _norm(lift(x), ord, dim, keepdim)
 
 
-def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: bool = False) -> Tensor:
+def matrix_norm(
+    A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: bool = False
+) -> Tensor:
     """The Frobenius norm of the matrices in the last two dims (other orders are not here)."""
     if ord != "fro":
         raise NotImplementedError(f"matrix_norm: ord={ord!r} (only 'fro' is available)")

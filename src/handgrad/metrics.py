@@ -92,8 +92,10 @@ def topk_accuracy(output: Any, target: Any, k: int | Sequence[int] = (1,)) -> An
     s = _scores(output, "topk_accuracy")
     for kk in ks:
         if not isinstance(kk, (int, np.integer)) or not 1 <= kk <= s.shape[1]:
-            raise ValueError(f"topk_accuracy: k must be an int in [1, {s.shape[1]}] "
-                             f"(the number of classes), got {kk!r}")
+            raise ValueError(
+                f"topk_accuracy: k must be an int in [1, {s.shape[1]}] "
+                f"(the number of classes), got {kk!r}"
+            )
     r = ranks(s, target)
     values = tuple(float((r < kk).mean()) if r.size else float("nan") for kk in ks)
     return values[0] if isinstance(k, (int, np.integer)) else values
@@ -128,13 +130,15 @@ def confusion_matrix(pred: Any, target: Any, num_classes: int) -> np.ndarray:
     p = predictions(pred)
     y = _labels(target, p.shape[0], "confusion_matrix")
     if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"confusion_matrix: num_classes must be a positive int, "
-                         f"got {num_classes!r}")
+        raise ValueError(
+            f"confusion_matrix: num_classes must be a positive int, got {num_classes!r}"
+        )
     for name, v in (("target", y), ("pred", p)):
         if v.size and (v.min() < 0 or v.max() >= num_classes):
             bad = v.min() if v.min() < 0 else v.max()
-            raise ValueError(f"confusion_matrix: {name} holds class {bad}, outside "
-                             f"[0, {num_classes})")
+            raise ValueError(
+                f"confusion_matrix: {name} holds class {bad}, outside [0, {num_classes})"
+            )
     flat = np.bincount(y * num_classes + p, minlength=num_classes * num_classes)
     return flat.reshape(num_classes, num_classes).astype(np.int64)
 

@@ -49,8 +49,9 @@ def plot_history(history: Any, path: str | os.PathLike, val_label: str = "val") 
         for split, style, label in (("train", "-o", "train"), ("val", "-s", val_label)):
             values = [r.get(f"{split}_{what}") for r in records]
             if any(v is not None for v in values):
-                shown = [np.nan if v is None else (100 * v if what == "accuracy" else v)
-                         for v in values]
+                shown = [
+                    np.nan if v is None else (100 * v if what == "accuracy" else v) for v in values
+                ]
                 ax.plot(epochs, shown, style, label=label, markersize=3)
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy (%)" if what == "accuracy" else "cross-entropy loss")
@@ -62,17 +63,24 @@ def plot_history(history: Any, path: str | os.PathLike, val_label: str = "val") 
     return _save(fig, path)
 
 
-def plot_misclassified(images: np.ndarray, pred: np.ndarray, target: np.ndarray,
-                       path: str | os.PathLike, max_images: int = 36,
-                       class_names: Sequence[str] | None = None) -> Path:
+def plot_misclassified(
+    images: np.ndarray,
+    pred: np.ndarray,
+    target: np.ndarray,
+    path: str | os.PathLike,
+    max_images: int = 36,
+    class_names: Sequence[str] | None = None,
+) -> Path:
     """A grid of the first ``max_images`` examples with ``pred != target``, each titled
     "predicted (true)". ``images`` is (N, H, W) or (N, 1, H, W)."""
     images, pred, target = np.asarray(images), np.asarray(pred), np.asarray(target)
     if images.ndim == 4 and images.shape[1] == 1:
         images = images[:, 0]
     if images.ndim != 3:
-        raise ValueError(f"plot_misclassified: images must be (N, H, W) or (N, 1, H, W), "
-                         f"got shape {images.shape}")
+        raise ValueError(
+            f"plot_misclassified: images must be (N, H, W) or (N, 1, H, W), "
+            f"got shape {images.shape}"
+        )
     wrong = np.flatnonzero(pred != target)[:max_images]
     name = (lambda c: str(class_names[c])) if class_names is not None else str
     cols = max(1, min(9, len(wrong)))
@@ -89,8 +97,9 @@ def plot_misclassified(images: np.ndarray, pred: np.ndarray, target: np.ndarray,
     return _save(fig, path)
 
 
-def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike,
-                          class_names: Sequence[str] | None = None) -> Path:
+def plot_confusion_matrix(
+    matrix: np.ndarray, path: str | os.PathLike, class_names: Sequence[str] | None = None
+) -> Path:
     """The confusion matrix (rows: true class, columns: predicted) as a heat map with counts."""
     m = np.asarray(matrix)
     c = m.shape[0]
@@ -109,8 +118,15 @@ def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike,
     for i in range(c):
         for j in range(c):
             if m[i, j]:
-                ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if m[i, j] > threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(m[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if m[i, j] > threshold else "black",
+                )
     return _save(fig, path)
 
 

@@ -51,23 +51,32 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
 
         key = f"a{len(arrays)}"
         arrays[key] = obj._data
-        return {"t": "tensor", "k": key, "requires_grad": bool(obj.requires_grad),
-                "parameter": isinstance(obj, Parameter)}
+        return {
+            "t": "tensor",
+            "k": key,
+            "requires_grad": bool(obj.requires_grad),
+            "parameter": isinstance(obj, Parameter),
+        }
     if isinstance(obj, (np.ndarray, np.generic)):
         array = np.asarray(obj)
         if array.dtype.kind == "O":
-            raise TypeError(f"save: {where} is an object array, which cannot be stored without "
-                            "pickle")
+            raise TypeError(
+                f"save: {where} is an object array, which cannot be stored without pickle"
+            )
         key = f"a{len(arrays)}"
         arrays[key] = array
         return {"t": "array" if isinstance(obj, np.ndarray) else "scalar", "k": key}
     if isinstance(obj, dict):
-        items = [[_encode(k, arrays, f"a key of {where}"), _encode(v, arrays, f"{where}[{k!r}]")]
-                 for k, v in obj.items()]
+        items = [
+            [_encode(k, arrays, f"a key of {where}"), _encode(v, arrays, f"{where}[{k!r}]")]
+            for k, v in obj.items()
+        ]
         return {"t": "odict" if isinstance(obj, OrderedDict) else "dict", "items": items}
     if isinstance(obj, (list, tuple)):
-        return {"t": type(obj).__name__ if type(obj) in (list, tuple) else "list",
-                "v": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]}
+        return {
+            "t": type(obj).__name__ if type(obj) in (list, tuple) else "list",
+            "v": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)],
+        }
     if hasattr(obj, "state_dict"):
         raise TypeError(
             f"save: {where} is a whole {type(obj).__name__}; handgrad does not pickle objects (a "
@@ -126,8 +135,9 @@ def save(obj: Any, f: str | os.PathLike | Any, compress: bool = False) -> None:
     writer = np.savez_compressed if compress else np.savez
     if _is_file(f):
         if not hasattr(f, "write"):
-            raise TypeError(f"save: the file object {f!r} has no write() method (open it "
-                            "with mode 'wb')")
+            raise TypeError(
+                f"save: the file object {f!r} has no write() method (open it with mode 'wb')"
+            )
         writer(f, **arrays)
         return
     _remove_stale_temporaries(os.fspath(f))
@@ -147,8 +157,9 @@ def load(f: str | os.PathLike | Any, map_location: Any = None, weights_only: boo
     (``_check_archive``)."""
     if _is_file(f):
         if not hasattr(f, "read"):
-            raise TypeError(f"load: the file object {f!r} has no read() method (open it "
-                            "with mode 'rb')")
+            raise TypeError(
+                f"load: the file object {f!r} has no read() method (open it with mode 'rb')"
+            )
         source: Any = f if hasattr(f, "seek") else io.BytesIO(f.read())
         name = str(getattr(f, "name", type(f).__name__))
         start = source.tell()
@@ -162,8 +173,10 @@ def load(f: str | os.PathLike | Any, map_location: Any = None, weights_only: boo
     try:
         with np.load(source, allow_pickle=False) as archive:
             if _META not in archive.files:
-                raise ValueError(f"load: {name!r} is an .npz file but not a handgrad "
-                                 f"checkpoint (no {_META!r} entry)")
+                raise ValueError(
+                    f"load: {name!r} is an .npz file but not a handgrad "
+                    f"checkpoint (no {_META!r} entry)"
+                )
             structure = json.loads(str(archive[_META][()]))
             if not isinstance(structure, dict) or structure.get("format") != _FORMAT:
                 found = structure.get("format") if isinstance(structure, dict) else None
@@ -172,14 +185,18 @@ def load(f: str | os.PathLike | Any, map_location: Any = None, weights_only: boo
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
         if isinstance(e, FileNotFoundError):
             raise
-        raise ValueError(f"load: {name!r} is truncated or corrupt ({type(e).__name__}: {e})") \
-            from None
+        raise ValueError(
+            f"load: {name!r} is truncated or corrupt ({type(e).__name__}: {e})"
+        ) from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"load: {name!r} has a corrupt structure entry (invalid JSON: {e})") \
-            from None
+        raise ValueError(
+            f"load: {name!r} has a corrupt structure entry (invalid JSON: {e})"
+        ) from None
     except (KeyError, TypeError, IndexError, AttributeError) as e:
-        raise ValueError(f"load: {name!r} is inconsistent: its structure refers to a missing or "
-                         f"malformed entry ({type(e).__name__}: {e})") from None
+        raise ValueError(
+            f"load: {name!r} is inconsistent: its structure refers to a missing or "
+            f"malformed entry ({type(e).__name__}: {e})"
+        ) from None
 
 
 # An archive may inflate to at most this many times its size on disk (and at least 64 MiB is
@@ -212,13 +229,16 @@ def _check_zip(name: str, source: Any, size: int) -> None:
                 raise ValueError(
                     f"load: {name!r} ({size} bytes) declares {declared} bytes uncompressed, more "
                     f"than the limit of {limit} (set HANDGRAD_LOAD_MAX_BYTES to allow it): "
-                    "refused before inflating")
+                    "refused before inflating"
+                )
             for info in infos:
                 if info.filename.endswith(".npy"):
                     _check_npy_header(name, zf, info)
     except zipfile.BadZipFile as e:
-        raise ValueError(f"load: {name!r} is not a handgrad checkpoint (not a zip/.npz archive, "
-                         f"or a truncated one: {e})") from None
+        raise ValueError(
+            f"load: {name!r} is not a handgrad checkpoint (not a zip/.npz archive, "
+            f"or a truncated one: {e})"
+        ) from None
 
 
 def _check_npy_header(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
@@ -227,16 +247,23 @@ def _check_npy_header(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
     try:
         with zf.open(info) as f:
             version = np.lib.format.read_magic(f)
-            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
             shape, _, dtype = read(f)
     except (ValueError, zlib.error, zipfile.BadZipFile, EOFError, OSError) as e:
-        raise ValueError(f"load: {name!r}: entry {info.filename!r} is not a valid array "
-                         f"({type(e).__name__}: {e})") from None
+        raise ValueError(
+            f"load: {name!r}: entry {info.filename!r} is not a valid array "
+            f"({type(e).__name__}: {e})"
+        ) from None
     needed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
     if dtype.kind != "O" and needed > info.file_size:
-        raise ValueError(f"load: {name!r}: entry {info.filename!r} declares an array of shape "
-                         f"{shape} ({needed} bytes) but holds {info.file_size} bytes: corrupt")
+        raise ValueError(
+            f"load: {name!r}: entry {info.filename!r} declares an array of shape "
+            f"{shape} ({needed} bytes) but holds {info.file_size} bytes: corrupt"
+        )
 
 
 def _remove_stale_temporaries(path: str, age: float = 60.0) -> None:
@@ -275,8 +302,9 @@ def to_torch_state_dict(model: Any) -> OrderedDict[str, Any]:
     ``load_state_dict``. Imports torch (only here)."""
     import torch
 
-    return OrderedDict((k, torch.from_numpy(np.array(v._data, copy=True)))
-                       for k, v in model.state_dict().items())
+    return OrderedDict(
+        (k, torch.from_numpy(np.array(v._data, copy=True))) for k, v in model.state_dict().items()
+    )
 
 
 __all__ = ["save", "load", "load_torch_state_dict", "to_torch_state_dict"]

@@ -43,8 +43,9 @@ def set_num_threads(n: int) -> None:
 
     global _limiter
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: expected a positive integer number of threads, got "
-                         f"{n!r}")
+        raise ValueError(
+            f"set_num_threads: expected a positive integer number of threads, got {n!r}"
+        )
     _limiter = threadpoolctl.threadpool_limits(limits=n, user_api="blas")
 
 

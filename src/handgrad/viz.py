@@ -22,9 +22,12 @@ def to_dot(tensor: Tensor, name: str = "handgrad") -> str:
             ids[key] = f"t{len(ids)}"
             style = "filled" if t.requires_grad else "dashed"
             label = f"leaf {tuple(t.shape)}\\n{t.dtype}" + (
-                "\\nrequires_grad" if t.requires_grad else "")
-            lines.append(f'  {ids[key]} [shape=ellipse, style={style}, fillcolor="#d8eaff", '
-                         f'label="{label}"];')
+                "\\nrequires_grad" if t.requires_grad else ""
+            )
+            lines.append(
+                f'  {ids[key]} [shape=ellipse, style={style}, fillcolor="#d8eaff", '
+                f'label="{label}"];'
+            )
         return ids[key]
 
     def fn_id(fn: object) -> str:
@@ -32,8 +35,10 @@ def to_dot(tensor: Tensor, name: str = "handgrad") -> str:
         if key not in ids:
             ids[key] = f"f{len(ids)}"
             shape = tuple(getattr(fn, "out_shape", ()))
-            lines.append(f'  {ids[key]} [shape=box, style=filled, fillcolor="#fff2cc", '
-                         f'label="{fn.name}\\n{shape}"];')
+            lines.append(
+                f'  {ids[key]} [shape=box, style=filled, fillcolor="#fff2cc", '
+                f'label="{fn.name}\\n{shape}"];'
+            )
         return ids[key]
 
     if tensor._ctx is None:

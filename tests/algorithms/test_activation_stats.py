@@ -51,8 +51,9 @@ def test_relu_needs_the_second_moment_and_kaiming_keeps_the_scale():
 
 def test_conv_and_normalized_linear():
     hg.manual_seed(2)
-    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.Tanh(), nn.Flatten(),
-                          nn.NormalizedLinear(16 * 8 * 8, 64))
+    model = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.NormalizedLinear(16 * 8 * 8, 64)
+    )
     stats = activation_stats(model, hg.randn(64, 3, 8, 8))
     conv, norm = stats
     assert conv.fan_in == 27 and conv.kind == "Conv2d"

@@ -67,13 +67,15 @@ def test_output_sizes_of_the_seed_001_question_1():
     """(i) a 3x3 convolution and (ii) a 4x4 stride-2 convolution with padding 1 on 28x28."""
     x = torch.zeros(32, 3, 28, 28)
     assert A.conv_output_size((28, 28), 3) == torch.nn.Conv2d(3, 128, 3)(x).shape[2:]
-    assert A.conv_output_size((28, 28), 4, 2, 1) == \
-        torch.nn.Conv2d(3, 128, 4, 2, 1)(x).shape[2:]
+    assert A.conv_output_size((28, 28), 4, 2, 1) == torch.nn.Conv2d(3, 128, 4, 2, 1)(x).shape[2:]
 
 
 def test_output_size_errors():
-    with pytest.raises(ValueError, match=r"kernel \(5 taps, dilation 1, extent 5\) is larger "
-                                         r"than the padded input \(2 \+ 1 \+ 1 = 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"kernel \(5 taps, dilation 1, extent 5\) is larger "
+        r"than the padded input \(2 \+ 1 \+ 1 = 4\)",
+    ):
         A.conv_output_size(2, 5, padding=1)
     with pytest.raises(ValueError, match="padding 2 must be at most half the kernel size 3"):
         A.pool_output_size(8, 3, padding=2)
@@ -92,13 +94,19 @@ def _stacks(draw, pools=("avg",), transposed=True):
     that pad by reflection, replication or wrapping among them)."""
     layers, c = [], 1
     for _ in range(draw(st.integers(1, 4))):
-        kinds = ["conv", "conv", "relu", "pad", "padconv"] + list(pools) + (
-            ["transposed"] if transposed else [])
+        kinds = (
+            ["conv", "conv", "relu", "pad", "padconv"]
+            + list(pools)
+            + (["transposed"] if transposed else [])
+        )
         kind = draw(st.sampled_from(kinds))
         c_out = draw(st.integers(1, 2))
         if kind == "pad":
-            cls = draw(st.sampled_from([nn.ZeroPad2d, nn.ReflectionPad2d, nn.ReplicationPad2d,
-                                        nn.CircularPad2d]))
+            cls = draw(
+                st.sampled_from(
+                    [nn.ZeroPad2d, nn.ReflectionPad2d, nn.ReplicationPad2d, nn.CircularPad2d]
+                )
+            )
             layers.append(cls(tuple(draw(st.integers(0, 2)) for _ in range(4))))
         elif kind == "padconv":
             k, s = draw(st.integers(1, 3)), draw(st.integers(1, 2))
@@ -119,8 +127,11 @@ def _stacks(draw, pools=("avg",), transposed=True):
         else:
             k, s = draw(st.integers(1, 3)), draw(st.integers(1, 3))
             p, ceil = draw(st.integers(0, k // 2)), draw(st.booleans())
-            layers.append(nn.AvgPool2d(k, s, p, ceil) if kind == "avg" else
-                          nn.MaxPool2d(k, s, p, 1, ceil_mode=ceil))
+            layers.append(
+                nn.AvgPool2d(k, s, p, ceil)
+                if kind == "avg"
+                else nn.MaxPool2d(k, s, p, 1, ceil_mode=ceil)
+            )
     return layers
 
 
@@ -180,18 +191,21 @@ def test_receptive_field_is_the_support_of_the_input_gradient(layers, extra):
     out = net(x)
     assert out.shape == records[-1].output_shape
     transposed = any(r.kind == "transposed" for r in records)
-    mirrored = any(getattr(m, "padding_mode", "zeros") != "zeros"
-                   or getattr(m, "_mode", "constant") != "constant" for m in layers)
+    mirrored = any(
+        getattr(m, "padding_mode", "zeros") != "zeros"
+        or getattr(m, "_mode", "constant") != "constant"
+        for m in layers
+    )
     for unit in _units(out.shape):
         (g,) = hg.grad(out[0, 0][unit], x, retain_graph=True)
         measured = np.abs(g.numpy()[0]).sum(0) > 0
-        np.testing.assert_array_equal(measured, records[-1].support_mask(unit),
-                                      err_msg=f"unit {unit} of {layers} on {shape}")
+        np.testing.assert_array_equal(
+            measured, records[-1].support_mask(unit), err_msg=f"unit {unit} of {layers} on {shape}"
+        )
         _check_formula(records[-1], unit, records[-1].support(unit), transposed, mirrored)
 
 
-@given(_stacks(pools=("max",), transposed=False), st.tuples(st.integers(0, 4),
-                                                          st.integers(0, 4)))
+@given(_stacks(pools=("max",), transposed=False), st.tuples(st.integers(0, 4), st.integers(0, 4)))
 def test_receptive_field_with_max_pooling_is_what_perturbations_reach(layers, extra):
     """Max pooling passes the gradient to one input per window, so measure dependence directly:
     raise one input pixel at a time (one batch element each) by far more than any other value;
@@ -210,8 +224,9 @@ def test_receptive_field_with_max_pooling_is_what_perturbations_reach(layers, ex
     for unit in _units(y0.shape):
         # A bumped pixel moves the unit by thousands; batch size may change the rounding.
         changed = (np.abs(y[:, 0][(slice(None),) + unit] - y0[0, 0][unit]) > 1).reshape(h, w)
-        np.testing.assert_array_equal(changed, records[-1].support_mask(unit),
-                                      err_msg=f"unit {unit} of {layers} on {shape}")
+        np.testing.assert_array_equal(
+            changed, records[-1].support_mask(unit), err_msg=f"unit {unit} of {layers} on {shape}"
+        )
 
 
 def _measured_extent(layers, shape):
@@ -241,13 +256,23 @@ def test_seed_001_question_1_layer_list():
     receptive fields 3, 7, 15; the kernels below (3x3, then 5x5 stride 2 twice, 1x1, and two
     stride-2 transposed convolutions) reproduce those shapes. The fields are checked against the
     measured gradient support of each prefix of the stack, not against the numbers."""
-    layers = [nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 32, 5, stride=2, padding=2),
-              nn.Conv2d(32, 128, 5, stride=2, padding=2), nn.Conv2d(128, 16, 1),
-              nn.ConvTranspose2d(16, 8, 2, stride=2), nn.ConvTranspose2d(8, 1, 2, stride=2)]
+    layers = [
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.Conv2d(16, 32, 5, stride=2, padding=2),
+        nn.Conv2d(32, 128, 5, stride=2, padding=2),
+        nn.Conv2d(128, 16, 1),
+        nn.ConvTranspose2d(16, 8, 2, stride=2),
+        nn.ConvTranspose2d(8, 1, 2, stride=2),
+    ]
     table = A.summary(layers, (10, 1, 32, 32))
     assert [r.output_shape for r in table] == [
-        (10, 16, 32, 32), (10, 32, 16, 16), (10, 128, 8, 8), (10, 16, 8, 8), (10, 8, 16, 16),
-        (10, 1, 32, 32)]
+        (10, 16, 32, 32),
+        (10, 32, 16, 16),
+        (10, 128, 8, 8),
+        (10, 16, 8, 8),
+        (10, 8, 16, 16),
+        (10, 1, 32, 32),
+    ]
     x = hg.zeros(10, 1, 32, 32)
     for row, depth in zip(table, range(1, 7)):
         x = layers[depth - 1](x)
@@ -271,19 +296,29 @@ def test_transposed_convolution_receptive_field():
 
 
 def test_summary_table_rows_and_text():
-    layers = [nn.Conv2d(3, 8, 3, padding=1), _relu(), nn.MaxPool2d(2),
-              nn.Conv2d(8, 16, 3, stride=2, dilation=2, groups=2),
-              nn.ConvTranspose2d(16, 4, 4, stride=2, padding=1), nn.AdaptiveAvgPool2d(1),
-              nn.Flatten(), nn.Linear(4, 10)]
+    layers = [
+        nn.Conv2d(3, 8, 3, padding=1),
+        _relu(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, stride=2, dilation=2, groups=2),
+        nn.ConvTranspose2d(16, 4, 4, stride=2, padding=1),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 10),
+    ]
     model = nn.Sequential(*layers)
     table = A.summary(model, (2, 3, 32, 32))
     assert len(table) == len(layers)
-    ref = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),
-                              torch.nn.MaxPool2d(2),
-                              torch.nn.Conv2d(8, 16, 3, stride=2, dilation=2, groups=2),
-                              torch.nn.ConvTranspose2d(16, 4, 4, stride=2, padding=1),
-                              torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-                              torch.nn.Linear(4, 10))
+    ref = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(8, 16, 3, stride=2, dilation=2, groups=2),
+        torch.nn.ConvTranspose2d(16, 4, 4, stride=2, padding=1),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 10),
+    )
     x = torch.zeros(2, 3, 32, 32)
     for row, layer in zip(table, ref):
         x = layer(x)
@@ -311,11 +346,17 @@ def test_unknown_shape_changing_layer_is_reported():
         def forward(self, x):
             return x[..., 1:, 1:]
 
-    with pytest.raises(ValueError, match=r"layer Crop \(input shape \(1, 1, 8, 8\)\): an "
-                                         r"unrecognised layer changed the spatial shape"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer Crop \(input shape \(1, 1, 8, 8\)\): an "
+        r"unrecognised layer changed the spatial shape",
+    ):
         A.receptive_field([nn.Conv2d(1, 1, 1), Crop()], (1, 1, 8, 8))
-    with pytest.raises(ValueError, match=r"layer Conv2d \(input shape \(1, 1, 2, 2\)\): "
-                                         r"conv_output_size: no output"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer Conv2d \(input shape \(1, 1, 2, 2\)\): "
+        r"conv_output_size: no output",
+    ):
         A.receptive_field([nn.Conv2d(1, 1, 3)], (1, 1, 2, 2))
 
 
@@ -343,19 +384,22 @@ def test_max_pooling_with_stride_2_is_not_equivariant():
 def test_equivariance_of_a_plain_function_and_an_explicit_border():
     x = hg.randn(1, 1, 16, 16).double()
     w = hg.randn(1, 1, 3, 3).double()
-    report = A.equivariance(lambda t: hg.nn.functional.conv2d(t, w, padding=1), x, 0.25,
-                            border=3)
+    report = A.equivariance(lambda t: hg.nn.functional.conv2d(t, w, padding=1), x, 0.25, border=3)
     assert report.interior == ((3, 12), (3, 12)) and report.max_abs < 1e-12
 
 
 def test_three_dimensional_layers_are_refused_clearly():
-    with pytest.raises(ValueError, match=r"Conv3d \(input shape \(1, 8, 8, 8\)\): a 3-D layer on "
-                                         r"an input with 2 spatial dims"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv3d \(input shape \(1, 8, 8, 8\)\): a 3-D layer on "
+        r"an input with 2 spatial dims",
+    ):
         A.summary(nn.Sequential(nn.Conv3d(1, 2, 3)), (1, 8, 8, 8))
 
 
 def test_padding_layers_shift_the_start():
-    records = A.receptive_field([nn.ReflectionPad2d((1, 2, 3, 0)), nn.Conv2d(1, 1, 3)],
-                                (1, 1, 8, 8))
+    records = A.receptive_field(
+        [nn.ReflectionPad2d((1, 2, 3, 0)), nn.Conv2d(1, 1, 3)], (1, 1, 8, 8)
+    )
     assert records[0].start == (-3, -1) and records[0].rf == (1, 1)
     assert records[1].output_shape == (1, 1, 9, 9) and records[1].rf == (3, 3)

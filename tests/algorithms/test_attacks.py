@@ -27,19 +27,29 @@ def one_blas_thread():
 def _mlp_pair():
     hg.manual_seed(3)
     ours = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)).double()
-    ref = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU(),
-                              torch.nn.Linear(32, 10)).double()
+    ref = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10)
+    ).double()
     ref.load_state_dict(hg.to_torch_state_dict(ours))
     return ours, ref
 
 
 def _cnn_pair():
     hg.manual_seed(4)
-    ours = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(4 * 4 * 4, 10)).double()
-    ref = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(),
-                              torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-                              torch.nn.Linear(4 * 4 * 4, 10)).double()
+    ours = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 10),
+    ).double()
+    ref = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 4 * 4, 10),
+    ).double()
     ref.load_state_dict(hg.to_torch_state_dict(ours))
     return ours, ref
 
@@ -119,8 +129,11 @@ def test_perturbations_stay_in_the_box_and_the_pixel_range():
     x[:, :, 2:4] = 0.5
     y = rng.integers(0, 10, 12)
     eps = 0.3
-    for adv in (fgsm(ours, x, y, eps).numpy(), pgd(ours, x, y, eps, 0.1, 5).numpy(),
-                attack(ours, x, y, eps, "pgd", batch_size=5, alpha=0.1, steps=3).numpy()):
+    for adv in (
+        fgsm(ours, x, y, eps).numpy(),
+        pgd(ours, x, y, eps, 0.1, 5).numpy(),
+        attack(ours, x, y, eps, "pgd", batch_size=5, alpha=0.1, steps=3).numpy(),
+    ):
         assert adv.min() >= 0 and adv.max() <= 1
         assert np.abs(adv - x).max() <= eps + 1e-12
         # the middle band (0.5 +- 0.3) is inside the range: there the full step is taken
@@ -134,8 +147,9 @@ def test_perturbations_stay_in_the_box_and_the_pixel_range():
 def test_attack_in_batches_equals_one_batch():
     ours, _ = _mlp_pair()
     x, y = _batch(20)
-    np.testing.assert_array_equal(attack(ours, x, y, 0.1, "fgsm", batch_size=6).numpy(),
-                                  fgsm(ours, x, y, 0.1).numpy())
+    np.testing.assert_array_equal(
+        attack(ours, x, y, 0.1, "fgsm", batch_size=6).numpy(), fgsm(ours, x, y, 0.1).numpy()
+    )
 
 
 def test_normalized_sees_pixels():
@@ -143,8 +157,9 @@ def test_normalized_sees_pixels():
     x, y = _batch()
     wrapped = Normalized(ours, mean=0.3, std=0.5)
     with hg.no_grad():
-        np.testing.assert_allclose(wrapped(hg.tensor(x)).numpy(),
-                                   ours(hg.tensor((x - 0.3) / 0.5)).numpy())
+        np.testing.assert_allclose(
+            wrapped(hg.tensor(x)).numpy(), ours(hg.tensor((x - 0.3) / 0.5)).numpy()
+        )
     # the chain rule's 1/std does not change the sign
     g_inner = input_gradient(ours, (x - 0.3) / 0.5, y).numpy()
     np.testing.assert_allclose(input_gradient(wrapped, x, y).numpy(), g_inner / 0.5, rtol=1e-10)
@@ -169,12 +184,14 @@ def trained_lenet():
         for _ in range(4):
             for i in range(0, len(xt), 50):
                 opt.zero_grad()
-                hg.nn.functional.cross_entropy(model(hg.tensor(xt[i:i + 50])),
-                                               hg.tensor(yt[i:i + 50])).backward()
+                hg.nn.functional.cross_entropy(
+                    model(hg.tensor(xt[i : i + 50])), hg.tensor(yt[i : i + 50])
+                ).backward()
                 opt.step()
         model.eval()
-        pick = np.concatenate([np.flatnonzero(test.tensors[1].numpy() == c)[:30]
-                               for c in range(10)])
+        pick = np.concatenate(
+            [np.flatnonzero(test.tensors[1].numpy() == c)[:30] for c in range(10)]
+        )
         return model, test.tensors[0].numpy()[pick], test.tensors[1].numpy()[pick]
 
 
@@ -184,8 +201,9 @@ EPS = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2]
 def test_accuracy_drops_monotonically_with_eps_and_pgd_is_stronger(trained_lenet):
     model, x, y = trained_lenet
     acc_fgsm = robust_accuracy(model, x, y, EPS, "fgsm")
-    acc_pgd = robust_accuracy(model, x, y, EPS, "pgd", alpha=lambda e: 2.5 * e / 10, steps=10,
-                              generator=hg.Generator(0))
+    acc_pgd = robust_accuracy(
+        model, x, y, EPS, "pgd", alpha=lambda e: 2.5 * e / 10, steps=10, generator=hg.Generator(0)
+    )
     print("eps", EPS, "\nFGSM", acc_fgsm, "\nPGD-10", acc_pgd)
     assert acc_fgsm[0] > 0.9  # the model works before the attack
     assert all(b <= a for a, b in zip(acc_fgsm, acc_fgsm[1:])), acc_fgsm
@@ -199,26 +217,50 @@ def test_accuracy_drops_monotonically_with_eps_and_pgd_is_stronger(trained_lenet
 # ---- errors ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("call, fragment", [
-    (lambda m, x, y: fgsm(m, x, y, -0.1), "fgsm: eps must be a finite number >= 0, got -0.1"),
-    (lambda m, x, y: fgsm(m, x, y, float("nan")), "fgsm: eps must be a finite number >= 0"),
-    (lambda m, x, y: fgsm(m, x, y[:-1], 0.1), "fgsm: x holds 16 examples but y holds 15 labels"),
-    (lambda m, x, y: pgd(m, x, y[:3], 0.1, 0.01, 3), "pgd: x holds 16 examples but y holds 3"),
-    (lambda m, x, y: pgd(m, x, y, -1, 0.01, 3), "pgd: eps must be a finite number >= 0, got -1"),
-    (lambda m, x, y: pgd(m, x, y, 0.1, 0.0, 3), "pgd: alpha must be a finite number > 0, got 0.0"),
-    (lambda m, x, y: pgd(m, x, y, 0.1, 0.01, 0), "pgd: steps must be an int >= 1, got 0"),
-    (lambda m, x, y: fgsm(m, x + 1, y, 0.1), "fgsm: x has values in [1.1, 1.9], outside the "
-                                             "valid range clip=(0, 1)"),
-    (lambda m, x, y: fgsm(m, x, y, 0.1, clip=(1, 0)), "fgsm: clip must satisfy low < high"),
-    (lambda m, x, y: fgsm(m, x, y.astype(float), 0.1), "fgsm: y must be a 1-d array of class "
-                                                       "indices"),
-    (lambda m, x, y: fgsm(m, x.astype(np.int64), y, 0.1), "fgsm: x must hold floating-point"),
-    (lambda m, x, y: fgsm(lambda t: t.sum(), x, y, 0.1), "fgsm: the model must return class "
-                                                         "scores (N, classes)"),
-    (lambda m, x, y: attack(m, x, y, 0.1, "cw"), "attack: method must be one of ('fgsm', 'pgd')"),
-    (lambda m, x, y: attack(m, x, y, 0.1, batch_size=0), "attack: batch_size must be an int >= 1"),
-    (lambda m, x, y: Normalized(m, std=0), "Normalized: std must be a positive number, got 0"),
-])
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda m, x, y: fgsm(m, x, y, -0.1), "fgsm: eps must be a finite number >= 0, got -0.1"),
+        (lambda m, x, y: fgsm(m, x, y, float("nan")), "fgsm: eps must be a finite number >= 0"),
+        (
+            lambda m, x, y: fgsm(m, x, y[:-1], 0.1),
+            "fgsm: x holds 16 examples but y holds 15 labels",
+        ),
+        (lambda m, x, y: pgd(m, x, y[:3], 0.1, 0.01, 3), "pgd: x holds 16 examples but y holds 3"),
+        (
+            lambda m, x, y: pgd(m, x, y, -1, 0.01, 3),
+            "pgd: eps must be a finite number >= 0, got -1",
+        ),
+        (
+            lambda m, x, y: pgd(m, x, y, 0.1, 0.0, 3),
+            "pgd: alpha must be a finite number > 0, got 0.0",
+        ),
+        (lambda m, x, y: pgd(m, x, y, 0.1, 0.01, 0), "pgd: steps must be an int >= 1, got 0"),
+        (
+            lambda m, x, y: fgsm(m, x + 1, y, 0.1),
+            "fgsm: x has values in [1.1, 1.9], outside the valid range clip=(0, 1)",
+        ),
+        (lambda m, x, y: fgsm(m, x, y, 0.1, clip=(1, 0)), "fgsm: clip must satisfy low < high"),
+        (
+            lambda m, x, y: fgsm(m, x, y.astype(float), 0.1),
+            "fgsm: y must be a 1-d array of class indices",
+        ),
+        (lambda m, x, y: fgsm(m, x.astype(np.int64), y, 0.1), "fgsm: x must hold floating-point"),
+        (
+            lambda m, x, y: fgsm(lambda t: t.sum(), x, y, 0.1),
+            "fgsm: the model must return class scores (N, classes)",
+        ),
+        (
+            lambda m, x, y: attack(m, x, y, 0.1, "cw"),
+            "attack: method must be one of ('fgsm', 'pgd')",
+        ),
+        (
+            lambda m, x, y: attack(m, x, y, 0.1, batch_size=0),
+            "attack: batch_size must be an int >= 1",
+        ),
+        (lambda m, x, y: Normalized(m, std=0), "Normalized: std must be a positive number, got 0"),
+    ],
+)
 def test_bad_inputs_name_the_function_and_the_values(call, fragment):
     model, _ = _mlp_pair()
     x, y = _batch()
@@ -234,15 +276,44 @@ def test_bad_inputs_name_the_function_and_the_values(call, fragment):
 def checkpoint(tmp_path_factory):
     out = tmp_path_factory.mktemp("attack") / "run"
     with threadpool_limits(1, user_api="blas"):
-        assert cli.main(["train", "--model", "softmax", "--data", "digits", "--epochs", "3",
-                         "--quiet", "--no-plots", "--out", str(out)]) == 0
+        assert (
+            cli.main(
+                [
+                    "train",
+                    "--model",
+                    "softmax",
+                    "--data",
+                    "digits",
+                    "--epochs",
+                    "3",
+                    "--quiet",
+                    "--no-plots",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
     return out
 
 
 def test_attack_command_prints_the_table_and_writes_the_pictures(checkpoint, tmp_path, capsys):
     capsys.readouterr()
-    code = cli.main(["attack", "--checkpoint", str(checkpoint / "checkpoint.npz"), "--eps",
-                     "0.05,0.2", "--steps", "3", "--limit", "150", "--out", str(tmp_path)])
+    code = cli.main(
+        [
+            "attack",
+            "--checkpoint",
+            str(checkpoint / "checkpoint.npz"),
+            "--eps",
+            "0.05,0.2",
+            "--steps",
+            "3",
+            "--limit",
+            "150",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0, text
     assert "FGSM" in text and "PGD-3" in text and "0.200" in text
@@ -255,18 +326,36 @@ def test_attack_command_prints_the_table_and_writes_the_pictures(checkpoint, tmp
 
 
 def test_attack_command_defaults_to_the_checkpoint_folder(checkpoint, capsys):
-    assert cli.main(["attack", "--checkpoint", str(checkpoint), "--eps", "0.1", "--method",
-                     "fgsm", "--limit", "50", "--no-plots"]) == 0
+    assert (
+        cli.main(
+            [
+                "attack",
+                "--checkpoint",
+                str(checkpoint),
+                "--eps",
+                "0.1",
+                "--method",
+                "fgsm",
+                "--limit",
+                "50",
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
     assert (checkpoint / "attack.json").is_file()
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["--checkpoint", "nowhere/checkpoint.npz"], "no checkpoint at nowhere/checkpoint.npz"),
-    (["--eps", "0.1,-0.2"], "each eps must be in [0, 1]"),
-    (["--eps", "a,b"], "expected comma-separated numbers"),
-    (["--model", "lenet"], "does not fit --model lenet"),
-    (["--steps", "0"], "must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--checkpoint", "nowhere/checkpoint.npz"], "no checkpoint at nowhere/checkpoint.npz"),
+        (["--eps", "0.1,-0.2"], "each eps must be in [0, 1]"),
+        (["--eps", "a,b"], "expected comma-separated numbers"),
+        (["--model", "lenet"], "does not fit --model lenet"),
+        (["--steps", "0"], "must be a positive integer"),
+    ],
+)
 def test_attack_command_errors_are_one_line(argv, fragment, checkpoint, capsys):
     if "--checkpoint" not in argv:
         argv = ["--checkpoint", str(checkpoint), *argv]

@@ -36,8 +36,13 @@ def one_blas_thread():
 
 def _one_layer(seed=0, n=7, d=6, h=3):
     rng = np.random.default_rng(seed)
-    return [rng.random((n, d)), rng.normal(0, 0.5, (h, d)), rng.normal(0, 0.5, h),
-            rng.normal(0, 0.5, (d, h)), rng.normal(0, 0.5, d)]
+    return [
+        rng.random((n, d)),
+        rng.normal(0, 0.5, (h, d)),
+        rng.normal(0, 0.5, h),
+        rng.normal(0, 0.5, (d, h)),
+        rng.normal(0, 0.5, d),
+    ]
 
 
 def test_reconstruction_loss_is_the_mean_squared_norm():
@@ -46,12 +51,15 @@ def test_reconstruction_loss_is_the_mean_squared_norm():
     per = ((x - xh) ** 2).reshape(5, -1).sum(1)
     assert reconstruction_loss(hg.tensor(x), hg.tensor(xh)).item() == pytest.approx(per.mean())
     assert reconstruction_loss(hg.tensor(x), hg.tensor(xh), "sum").item() == pytest.approx(
-        per.sum())
-    np.testing.assert_allclose(reconstruction_loss(hg.tensor(x), hg.tensor(xh), "none").numpy(),
-                               per)
+        per.sum()
+    )
+    np.testing.assert_allclose(
+        reconstruction_loss(hg.tensor(x), hg.tensor(xh), "none").numpy(), per
+    )
     # F.mse_loss also divides by the dimension d = 16
     assert reconstruction_loss(hg.tensor(x), hg.tensor(xh)).item() == pytest.approx(
-        16 * F.mse_loss(hg.tensor(x), hg.tensor(xh)).item())
+        16 * F.mse_loss(hg.tensor(x), hg.tensor(xh)).item()
+    )
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "linear"])
@@ -112,16 +120,26 @@ def test_autoencoder_gradients_match_pytorch(kind):
     hg.manual_seed(0)
     if kind == "mlp":
         ours = mlp_autoencoder(64, (16,), 4).double()
-        enc = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 16), torch.nn.ReLU(),
-                                  torch.nn.Linear(16, 4))
-        dec = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(),
-                                  torch.nn.Linear(16, 64), torch.nn.Sigmoid())
+        enc = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(64, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)
+        )
+        dec = torch.nn.Sequential(
+            torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 64), torch.nn.Sigmoid()
+        )
     else:
         ours = conv_autoencoder(1, (4, 6), input_size=8).double()
-        enc = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, 2, 1), torch.nn.ReLU(),
-                                  torch.nn.Conv2d(4, 6, 3, 2, 1), torch.nn.ReLU())
-        dec = torch.nn.Sequential(torch.nn.ConvTranspose2d(6, 4, 3, 2, 1, 1), torch.nn.ReLU(),
-                                  torch.nn.ConvTranspose2d(4, 1, 3, 2, 1, 1), torch.nn.Sigmoid())
+        enc = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 4, 3, 2, 1),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(4, 6, 3, 2, 1),
+            torch.nn.ReLU(),
+        )
+        dec = torch.nn.Sequential(
+            torch.nn.ConvTranspose2d(6, 4, 3, 2, 1, 1),
+            torch.nn.ReLU(),
+            torch.nn.ConvTranspose2d(4, 1, 3, 2, 1, 1),
+            torch.nn.Sigmoid(),
+        )
     ref = torch.nn.ModuleDict({"encoder": enc, "decoder": dec}).double()
     ref.load_state_dict(hg.to_torch_state_dict(ours))
     x = np.random.default_rng(0).random((5, 1, 8, 8))
@@ -131,8 +149,13 @@ def test_autoencoder_gradients_match_pytorch(kind):
     loss.backward()
     assert ours.loss(hg.tensor(x)).item() == pytest.approx(loss.item(), rel=1e-12)
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), dict(ref.named_parameters())[name].grad.numpy(),
-                                   rtol=1e-9, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            p.grad.numpy(),
+            dict(ref.named_parameters())[name].grad.numpy(),
+            rtol=1e-9,
+            atol=1e-12,
+            err_msg=name,
+        )
 
 
 @pytest.mark.parametrize("kind", ["mlp", "conv"])
@@ -141,10 +164,20 @@ def test_autoencoders_learn_with_momentum_sgd(kind):
 
     x = digits("train").tensors[0].numpy()[::3]  # 478 of the 8x8 digits
     hg.manual_seed(0)
-    model = (mlp_autoencoder(64, (32,), 8) if kind == "mlp"
-             else conv_autoencoder(1, (8, 16), input_size=8))
-    losses = fit_autoencoder(model, x, epochs=6, lr=0.05 if kind == "mlp" else 0.02,
-                             momentum=0.9, batch_size=32, generator=hg.Generator(0))
+    model = (
+        mlp_autoencoder(64, (32,), 8)
+        if kind == "mlp"
+        else conv_autoencoder(1, (8, 16), input_size=8)
+    )
+    losses = fit_autoencoder(
+        model,
+        x,
+        epochs=6,
+        lr=0.05 if kind == "mlp" else 0.02,
+        momentum=0.9,
+        batch_size=32,
+        generator=hg.Generator(0),
+    )
     print(kind, [round(v, 3) for v in losses])
     assert losses[-1] < 0.6 * losses[0]
     out = reconstruct(model, x)
@@ -152,35 +185,68 @@ def test_autoencoders_learn_with_momentum_sgd(kind):
     assert reconstruction_loss(hg.tensor(x), hg.tensor(out)).item() < losses[0]
 
 
-@pytest.mark.parametrize("call, fragment", [
-    (lambda: reconstruction_loss(hg.zeros(2, 3), hg.zeros(2, 4)),
-     "reconstruction_loss: x has shape (2, 3) but the reconstruction x_hat has shape (2, 4)"),
-    (lambda: reconstruction_loss(hg.zeros(2, 3), hg.zeros(2, 3), "avg"),
-     "reconstruction_loss: reduction must be one of"),
-    (lambda: one_layer_autoencoder_grad(np.zeros((4, 6)), np.zeros((3, 5)), np.zeros(3),
-                                        np.zeros((6, 3)), np.zeros(6)),
-     "one_layer_autoencoder_grad: shapes do not fit x (N, d) = (4, 6)"),
-    (lambda: one_layer_autoencoder_grad(*_one_layer(), activation="relu"),
-     "one_layer_autoencoder_grad: activation must be one of ('sigmoid', 'linear'), got 'relu'"),
-    (lambda: gradient_descent_step([np.zeros(3)], [np.zeros(4)], 0.1),
-     "gradient_descent_step: parameter 0 has shape (3,) but its gradient has shape (4,)"),
-    (lambda: momentum_step([np.zeros(3)], [np.zeros(3), np.zeros(2)], None, 0.1, 0.9),
-     "momentum_step: got 1 parameters but 2 gradients"),
-    (lambda: momentum_step([np.zeros(3)], [np.zeros(3)], None, -0.1, 0.9),
-     "momentum_step: learning rate lr must be >= 0, got -0.1"),
-    (lambda: momentum_step([np.zeros(3)], [np.zeros(3)], None, 0.1, -0.5),
-     "momentum_step: momentum must be >= 0, got -0.5"),
-    (lambda: conv_autoencoder(input_size=30),
-     "conv_autoencoder: input_size 30 must be divisible by 4"),
-    (lambda: mlp_autoencoder(activation="swish"), "mlp_autoencoder: activation must be one of"),
-    (lambda: mlp_autoencoder(latent=0), "mlp_autoencoder: latent must be a positive int, got 0"),
-    (lambda: fit_autoencoder(mlp_autoencoder(4, (3,), 2), np.zeros((5, 4), np.float32),
-                             epochs=0), "fit_autoencoder: epochs must be a positive int, got 0"),
-    (lambda: fit_autoencoder(mlp_autoencoder(4, (3,), 2), np.zeros((5, 4), np.int64)),
-     "fit_autoencoder: data must be a non-empty floating-point batch"),
-    (lambda: Autoencoder(hg.nn.Linear(4, 2), hg.nn.Linear(2, 3))(hg.zeros(5, 4)),
-     "Autoencoder: the decoder returned shape (5, 3) for an input of shape (5, 4)"),
-])
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (
+            lambda: reconstruction_loss(hg.zeros(2, 3), hg.zeros(2, 4)),
+            "reconstruction_loss: x has shape (2, 3) but the reconstruction x_hat has shape (2, 4)",
+        ),
+        (
+            lambda: reconstruction_loss(hg.zeros(2, 3), hg.zeros(2, 3), "avg"),
+            "reconstruction_loss: reduction must be one of",
+        ),
+        (
+            lambda: one_layer_autoencoder_grad(
+                np.zeros((4, 6)), np.zeros((3, 5)), np.zeros(3), np.zeros((6, 3)), np.zeros(6)
+            ),
+            "one_layer_autoencoder_grad: shapes do not fit x (N, d) = (4, 6)",
+        ),
+        (
+            lambda: one_layer_autoencoder_grad(*_one_layer(), activation="relu"),
+            "one_layer_autoencoder_grad: activation must be one of ('sigmoid', 'linear'), got 'relu'",
+        ),
+        (
+            lambda: gradient_descent_step([np.zeros(3)], [np.zeros(4)], 0.1),
+            "gradient_descent_step: parameter 0 has shape (3,) but its gradient has shape (4,)",
+        ),
+        (
+            lambda: momentum_step([np.zeros(3)], [np.zeros(3), np.zeros(2)], None, 0.1, 0.9),
+            "momentum_step: got 1 parameters but 2 gradients",
+        ),
+        (
+            lambda: momentum_step([np.zeros(3)], [np.zeros(3)], None, -0.1, 0.9),
+            "momentum_step: learning rate lr must be >= 0, got -0.1",
+        ),
+        (
+            lambda: momentum_step([np.zeros(3)], [np.zeros(3)], None, 0.1, -0.5),
+            "momentum_step: momentum must be >= 0, got -0.5",
+        ),
+        (
+            lambda: conv_autoencoder(input_size=30),
+            "conv_autoencoder: input_size 30 must be divisible by 4",
+        ),
+        (lambda: mlp_autoencoder(activation="swish"), "mlp_autoencoder: activation must be one of"),
+        (
+            lambda: mlp_autoencoder(latent=0),
+            "mlp_autoencoder: latent must be a positive int, got 0",
+        ),
+        (
+            lambda: fit_autoencoder(
+                mlp_autoencoder(4, (3,), 2), np.zeros((5, 4), np.float32), epochs=0
+            ),
+            "fit_autoencoder: epochs must be a positive int, got 0",
+        ),
+        (
+            lambda: fit_autoencoder(mlp_autoencoder(4, (3,), 2), np.zeros((5, 4), np.int64)),
+            "fit_autoencoder: data must be a non-empty floating-point batch",
+        ),
+        (
+            lambda: Autoencoder(hg.nn.Linear(4, 2), hg.nn.Linear(2, 3))(hg.zeros(5, 4)),
+            "Autoencoder: the decoder returned shape (5, 3) for an input of shape (5, 4)",
+        ),
+    ],
+)
 def test_bad_inputs_name_the_function_and_the_values(call, fragment):
     with pytest.raises(ValueError) as info:
         call()

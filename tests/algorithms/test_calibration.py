@@ -33,22 +33,28 @@ def test_adjust_to_prior_is_bayes_rule_on_known_posteriors():
     # Re-weighting the training-prior posteriors must give exactly the posteriors computed from
     # scratch with the new prior: this is the derivation of Assignment 7.
     probs, _, x = skewed_sample(0, n=200)
-    np.testing.assert_allclose(adjust_to_prior(probs, TRAIN_PRIOR, NEW_PRIOR),
-                               gaussian_posteriors(x, NEW_PRIOR), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        adjust_to_prior(probs, TRAIN_PRIOR, NEW_PRIOR),
+        gaussian_posteriors(x, NEW_PRIOR),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 def test_adjust_to_prior_with_the_same_prior_is_the_identity():
     probs, _, _ = skewed_sample(1, n=100)
-    np.testing.assert_allclose(adjust_to_prior(probs, TRAIN_PRIOR, TRAIN_PRIOR), probs,
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        adjust_to_prior(probs, TRAIN_PRIOR, TRAIN_PRIOR), probs, rtol=1e-12, atol=1e-15
+    )
 
 
 def test_adjust_to_prior_takes_and_returns_tensors():
     probs, _, _ = skewed_sample(2, n=10)
     out = adjust_to_prior(hg.tensor(probs.astype(np.float32)), hg.tensor(TRAIN_PRIOR), NEW_PRIOR)
     assert isinstance(out, hg.Tensor) and out.dtype == np.float32
-    np.testing.assert_allclose(out.numpy(), adjust_to_prior(probs, TRAIN_PRIOR, NEW_PRIOR),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        out.numpy(), adjust_to_prior(probs, TRAIN_PRIOR, NEW_PRIOR), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -64,8 +70,9 @@ def test_em_recovers_the_prior_and_improves_accuracy(seed):
     estimated = (result.probs.argmax(1) == y).mean()
     # Measured: 0.640-0.656 before, 0.811-0.822 after (known or estimated prior).
     assert known > before + 0.1 and estimated > before + 0.1, (before, known, estimated)
-    np.testing.assert_allclose(result.probs,
-                               adjust_to_prior(probs, TRAIN_PRIOR, result.prior), rtol=1e-12)
+    np.testing.assert_allclose(
+        result.probs, adjust_to_prior(probs, TRAIN_PRIOR, result.prior), rtol=1e-12
+    )
 
 
 def test_em_increases_the_likelihood_and_stops_at_its_maximum():
@@ -74,7 +81,8 @@ def test_em_increases_the_likelihood_and_stops_at_its_maximum():
     # EM never decreases the likelihood ...
     assert np.all(np.diff(result.log_likelihood) >= -1e-12)
     assert result.log_likelihood[-1] == pytest.approx(
-        prior_log_likelihood(probs, TRAIN_PRIOR, result.prior), abs=1e-12)
+        prior_log_likelihood(probs, TRAIN_PRIOR, result.prior), abs=1e-12
+    )
     # ... and its fixed point is a maximum on the simplex: every nearby prior is worse.
     rng = np.random.default_rng(0)
     best = result.log_likelihood[-1]
@@ -145,13 +153,16 @@ def test_em_rejects_bad_probs(probs, match):
 PROBS = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
 
 
-@pytest.mark.parametrize("train,new,match", [
-    ([0.5, 0.5], [0.2, 0.3, 0.5], r"train_prior must have shape \(3,\).*got shape \(2,\)"),
-    ([0.2, 0.3, 0.5], [0.5, 0.5], r"new_prior must have shape \(3,\).*got shape \(2,\)"),
-    ([0.2, 0.3, 0.5], [0.7, -0.2, 0.5], r"new_prior must be >= 0, got new_prior\[1\] = -0.2"),
-    ([0.0, 0.5, 0.5], [0.2, 0.3, 0.5], r"train_prior must be > 0.*train_prior\[0\] = 0"),
-    ([0.2, 0.3, 0.6], [0.2, 0.3, 0.5], r"train_prior must sum to 1, got sum 1.1"),
-])
+@pytest.mark.parametrize(
+    "train,new,match",
+    [
+        ([0.5, 0.5], [0.2, 0.3, 0.5], r"train_prior must have shape \(3,\).*got shape \(2,\)"),
+        ([0.2, 0.3, 0.5], [0.5, 0.5], r"new_prior must have shape \(3,\).*got shape \(2,\)"),
+        ([0.2, 0.3, 0.5], [0.7, -0.2, 0.5], r"new_prior must be >= 0, got new_prior\[1\] = -0.2"),
+        ([0.0, 0.5, 0.5], [0.2, 0.3, 0.5], r"train_prior must be > 0.*train_prior\[0\] = 0"),
+        ([0.2, 0.3, 0.6], [0.2, 0.3, 0.5], r"train_prior must sum to 1, got sum 1.1"),
+    ],
+)
 def test_bad_priors_are_rejected(train, new, match):
     with pytest.raises(ValueError, match=f"adjust_to_prior: .*{match}"):
         adjust_to_prior(PROBS, train, new)
@@ -162,11 +173,14 @@ def test_a_row_with_no_mass_left_is_rejected():
         adjust_to_prior([[1.0, 0.0], [0.5, 0.5]], [0.5, 0.5], [0.0, 1.0])
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    ({"max_iter": 0}, ValueError, "max_iter must be a positive integer, got 0"),
-    ({"tol": -1.0}, ValueError, "tol must be a positive number, got -1.0"),
-    ({"init_prior": [0.0, 0.5, 0.5]}, ValueError, r"init_prior must be > 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"max_iter": 0}, ValueError, "max_iter must be a positive integer, got 0"),
+        ({"tol": -1.0}, ValueError, "tol must be a positive number, got -1.0"),
+        ({"init_prior": [0.0, 0.5, 0.5]}, ValueError, r"init_prior must be > 0"),
+    ],
+)
 def test_em_rejects_bad_settings(kwargs, exc, match):
     with pytest.raises(exc, match=f"estimate_prior_em: .*{match}"):
         estimate_prior_em(PROBS, [0.2, 0.3, 0.5], **kwargs)
@@ -185,8 +199,9 @@ def test_prior_shift_on_the_demo_digits(tmp_path):
 
     from handgrad.cli import main
 
-    code = main(["prior-shift", "--data", "mnist5k", "--skew", "0.5", "--no-plots",
-                 "--out", str(tmp_path)])
+    code = main(
+        ["prior-shift", "--data", "mnist5k", "--skew", "0.5", "--no-plots", "--out", str(tmp_path)]
+    )
     assert code == 0
     report = json.loads((tmp_path / "prior_shift.json").read_text())
     acc = report["accuracy"]

@@ -65,8 +65,9 @@ def test_kmeans_on_digits_reaches_scikit_learns_objective(digits, sk_digits):
 def test_online_kmeans_on_blobs_reaches_scikit_learns_objective(blobs):
     ref = SkKMeans(6, n_init=10, random_state=0).fit(blobs)
     for batch_size in (1, 32):
-        ours = OnlineKMeans(6, batch_size=batch_size, max_iter=20, tol=1e-6,
-                            random_state=0).fit(blobs)
+        ours = OnlineKMeans(6, batch_size=batch_size, max_iter=20, tol=1e-6, random_state=0).fit(
+            blobs
+        )
         # measured ratios 1.000008 (one example per step) and 1.000003 (batches of 32)
         assert ours.inertia_ <= 1.02 * ref.inertia_, (batch_size, ours.inertia_ / ref.inertia_)
 
@@ -94,16 +95,18 @@ def test_inverse_rate_makes_each_centre_the_running_mean_of_its_points(batch_siz
     assigned = [[] for _ in range(3)]
     for _ in range(2):  # a second pass counts the points again; the identity still holds
         for start in range(0, len(x), batch_size):
-            chunk = x[start:start + batch_size]
-            labels = nearest(chunk, centres if model.cluster_centers_ is None
-                             else model.cluster_centers_)
+            chunk = x[start : start + batch_size]
+            labels = nearest(
+                chunk, centres if model.cluster_centers_ is None else model.cluster_centers_
+            )
             model.partial_fit(chunk)
             for xi, k in zip(chunk, labels):
                 assigned[k].append(xi)
     for k in range(3):
         assert model.counts_[k] == len(assigned[k]) > 0
-        np.testing.assert_allclose(model.cluster_centers_[k], np.mean(assigned[k], axis=0),
-                                   rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(
+            model.cluster_centers_[k], np.mean(assigned[k], axis=0), rtol=1e-10, atol=1e-10
+        )
     assert model.n_steps_ == 2 * len(x) // batch_size
 
 
@@ -162,17 +165,30 @@ def test_estimators_are_reproducible_and_accept_tensors(blobs):
     np.testing.assert_array_equal(a.fit_predict(blobs), a.labels_)
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: KMeans(0), "KMeans: n_clusters must be a positive integer, got 0"),
-    (lambda: KMeans(3, init="kmeans"),
-     "KMeans: init must be 'k-means..', 'random' or an array, got 'kmeans'"),
-    (lambda: KMeans(3, n_init=0), "KMeans: n_init must be a positive integer, got 0"),
-    (lambda: KMeans(3, tol=-1), "KMeans: tol must be a finite number >= 0, got -1"),
-    (lambda: OnlineKMeans(3, learning_rate=0.0),
-     r"OnlineKMeans: learning_rate must be 'inverse' or a number in \(0, 1\], got 0.0"),
-    (lambda: OnlineKMeans(3, learning_rate="1/t"), "learning_rate must be 'inverse'.*got '1/t'"),
-    (lambda: OnlineKMeans(3, batch_size=0), "OnlineKMeans: batch_size must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: KMeans(0), "KMeans: n_clusters must be a positive integer, got 0"),
+        (
+            lambda: KMeans(3, init="kmeans"),
+            "KMeans: init must be 'k-means..', 'random' or an array, got 'kmeans'",
+        ),
+        (lambda: KMeans(3, n_init=0), "KMeans: n_init must be a positive integer, got 0"),
+        (lambda: KMeans(3, tol=-1), "KMeans: tol must be a finite number >= 0, got -1"),
+        (
+            lambda: OnlineKMeans(3, learning_rate=0.0),
+            r"OnlineKMeans: learning_rate must be 'inverse' or a number in \(0, 1\], got 0.0",
+        ),
+        (
+            lambda: OnlineKMeans(3, learning_rate="1/t"),
+            "learning_rate must be 'inverse'.*got '1/t'",
+        ),
+        (
+            lambda: OnlineKMeans(3, batch_size=0),
+            "OnlineKMeans: batch_size must be a positive integer",
+        ),
+    ],
+)
 def test_bad_settings_are_rejected(make, match):
     with pytest.raises(ValueError, match=match):
         make()
@@ -181,30 +197,67 @@ def test_bad_settings_are_rejected(make, match):
 X3 = np.random.default_rng(0).standard_normal((10, 3))
 
 
-@pytest.mark.parametrize("call,exc,match", [
-    (lambda: KMeans(2).fit(X3[:, 0]), ValueError,
-     r"KMeans.fit: X must be a non-empty 2-d array \(n_samples, n_features\), got shape \(10,\)"),
-    (lambda: KMeans(2).fit(np.where(X3 > 1, np.nan, X3)), ValueError,
-     "KMeans.fit: X contains NaN or infinite values"),
-    (lambda: KMeans(11).fit(X3), ValueError,
-     "KMeans.fit: n_clusters=11 is more than the 10 samples of X"),
-    (lambda: KMeans(2, init=X3[:3]).fit(X3), ValueError,
-     r"KMeans.fit: init has shape \(3, 3\) but n_clusters=2.*expected \(2, 3\)"),
-    (lambda: KMeans(2).predict(X3), RuntimeError, "KMeans.predict: this estimator is not fitted"),
-    (lambda: KMeans(2, random_state=0).fit(X3).predict(X3[:, :2]), ValueError,
-     r"KMeans.predict: X has 2 features but the model was fitted with 3"),
-    (lambda: KMeans(2, random_state="seed").fit(X3), TypeError,
-     "KMeans.fit: random_state must be None, an int"),
-    (lambda: KMeans(2).fit("abc"), TypeError, "KMeans.fit: X must be an"),
-    (lambda: OnlineKMeans(4).partial_fit(X3[:3]), ValueError,
-     "OnlineKMeans.partial_fit: the first data must hold at least n_clusters=4 examples"),
-    (lambda: OnlineKMeans(2, random_state=0).fit(X3).partial_fit(X3[:, :1]), ValueError,
-     "OnlineKMeans.partial_fit: X has 1 features but the model was fitted with 3"),
-    (lambda: inertia(X3, X3[:2, :2]), ValueError,
-     r"inertia: X has 3 features but centers has 2 \(X shape \(10, 3\), centers shape"),
-    (lambda: kmeans_plusplus(X3, 20), ValueError,
-     "kmeans_plusplus: n_clusters=20 is more than the 10 samples of X"),
-])
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (
+            lambda: KMeans(2).fit(X3[:, 0]),
+            ValueError,
+            r"KMeans.fit: X must be a non-empty 2-d array \(n_samples, n_features\), got shape \(10,\)",
+        ),
+        (
+            lambda: KMeans(2).fit(np.where(X3 > 1, np.nan, X3)),
+            ValueError,
+            "KMeans.fit: X contains NaN or infinite values",
+        ),
+        (
+            lambda: KMeans(11).fit(X3),
+            ValueError,
+            "KMeans.fit: n_clusters=11 is more than the 10 samples of X",
+        ),
+        (
+            lambda: KMeans(2, init=X3[:3]).fit(X3),
+            ValueError,
+            r"KMeans.fit: init has shape \(3, 3\) but n_clusters=2.*expected \(2, 3\)",
+        ),
+        (
+            lambda: KMeans(2).predict(X3),
+            RuntimeError,
+            "KMeans.predict: this estimator is not fitted",
+        ),
+        (
+            lambda: KMeans(2, random_state=0).fit(X3).predict(X3[:, :2]),
+            ValueError,
+            r"KMeans.predict: X has 2 features but the model was fitted with 3",
+        ),
+        (
+            lambda: KMeans(2, random_state="seed").fit(X3),
+            TypeError,
+            "KMeans.fit: random_state must be None, an int",
+        ),
+        (lambda: KMeans(2).fit("abc"), TypeError, "KMeans.fit: X must be an"),
+        (
+            lambda: OnlineKMeans(4).partial_fit(X3[:3]),
+            ValueError,
+            "OnlineKMeans.partial_fit: the first data must hold at least n_clusters=4 examples",
+        ),
+        (
+            lambda: OnlineKMeans(2, random_state=0).fit(X3).partial_fit(X3[:, :1]),
+            ValueError,
+            "OnlineKMeans.partial_fit: X has 1 features but the model was fitted with 3",
+        ),
+        (
+            lambda: inertia(X3, X3[:2, :2]),
+            ValueError,
+            r"inertia: X has 3 features but centers has 2 \(X shape \(10, 3\), centers shape",
+        ),
+        (
+            lambda: kmeans_plusplus(X3, 20),
+            ValueError,
+            "kmeans_plusplus: n_clusters=20 is more than the 10 samples of X",
+        ),
+    ],
+)
 def test_bad_input_is_rejected(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

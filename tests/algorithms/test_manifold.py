@@ -186,36 +186,69 @@ P3 = random_p(3, 0)
 Y3 = np.zeros((3, 2))
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: tsne_grad(P3[:2, :2], Y3),
-     r"tsne_grad: P must have shape \(3, 3\).*got shape \(2, 2\)"),
-    (lambda: tsne_grad(-P3, Y3), r"tsne_grad: P must be >= 0, got P\[0, 1\]"),
-    (lambda: tsne_grad(P3 + np.eye(3) * 0.1, Y3), r"P must have a zero diagonal.*P\[0, 0\] = 0.1"),
-    (lambda: tsne_grad(2 * P3, Y3),
-     r"tsne_grad: P must sum to 1 \(joint probabilities\), got sum 2"),
-    (lambda: symmetric_sne_grad(np.triu(2 * P3), Y3), "symmetric_sne_grad: P must be symmetric"),
-    (lambda: sne_kl(P3, np.zeros(3)), r"sne_kl: Y must be a non-empty 2-d array"),
-    (lambda: tsne_kl(P3, hg.zeros(3)), r"tsne_kl: Y must be a 2-d embedding \(N, d\), got shape"),
-    (lambda: conditional_probabilities(np.zeros((3, 4))), "must be square"),
-    (lambda: conditional_probabilities(-np.ones((3, 3))), "sq_distances must be >= 0"),
-    (lambda: joint_probabilities(np.zeros((10, 2)), perplexity=10),
-     "joint_probabilities: perplexity=10 must be less than the number of samples 10"),
-    (lambda: joint_probabilities(np.zeros((10, 2)), perplexity=0.5),
-     "perplexity must be a number > 1"),
-    (lambda: TSNE(method="barnes_hut"), "TSNE: method must be 'exact', got 'barnes_hut'"),
-    (lambda: TSNE(kernel="cauchy"), "TSNE: kernel must be 'student-t'.*got 'cauchy'"),
-    (lambda: TSNE(learning_rate=-1), "TSNE: learning_rate must be a finite number > 0, got -1"),
-    (lambda: TSNE(n_iter=500, max_iter=600), "n_iter=500 and max_iter=600 name the same"),
-    (lambda: TSNE(max_iter=200), "max_iter=200 must exceed early_exaggeration_iter=250"),
-    (lambda: TSNE(init="spectral"), "TSNE: init must be 'pca', 'random' or an array"),
-    (lambda: TSNE(perplexity=40).fit(np.random.rand(20, 3)), "TSNE.fit: perplexity=40.0 must be"),
-    (lambda: TSNE(perplexity=3, init=np.zeros((4, 2))).fit(np.random.rand(10, 3)),
-     r"TSNE.fit: init has shape \(4, 2\) but X has 10 samples"),
-    (lambda: TSNE(n_components=5, perplexity=2).fit(np.random.rand(10, 3)),
-     "init='pca' needs n_components=5 <= min"),
-    (lambda: plot_embedding(np.zeros((4, 1)), None, "x.png"), r"Y must be an \(N, 2\) embedding"),
-    (lambda: plot_embedding(np.zeros((4, 2)), [1, 2], "x.png"), r"labels must have shape \(4,\)"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (
+            lambda: tsne_grad(P3[:2, :2], Y3),
+            r"tsne_grad: P must have shape \(3, 3\).*got shape \(2, 2\)",
+        ),
+        (lambda: tsne_grad(-P3, Y3), r"tsne_grad: P must be >= 0, got P\[0, 1\]"),
+        (
+            lambda: tsne_grad(P3 + np.eye(3) * 0.1, Y3),
+            r"P must have a zero diagonal.*P\[0, 0\] = 0.1",
+        ),
+        (
+            lambda: tsne_grad(2 * P3, Y3),
+            r"tsne_grad: P must sum to 1 \(joint probabilities\), got sum 2",
+        ),
+        (
+            lambda: symmetric_sne_grad(np.triu(2 * P3), Y3),
+            "symmetric_sne_grad: P must be symmetric",
+        ),
+        (lambda: sne_kl(P3, np.zeros(3)), r"sne_kl: Y must be a non-empty 2-d array"),
+        (
+            lambda: tsne_kl(P3, hg.zeros(3)),
+            r"tsne_kl: Y must be a 2-d embedding \(N, d\), got shape",
+        ),
+        (lambda: conditional_probabilities(np.zeros((3, 4))), "must be square"),
+        (lambda: conditional_probabilities(-np.ones((3, 3))), "sq_distances must be >= 0"),
+        (
+            lambda: joint_probabilities(np.zeros((10, 2)), perplexity=10),
+            "joint_probabilities: perplexity=10 must be less than the number of samples 10",
+        ),
+        (
+            lambda: joint_probabilities(np.zeros((10, 2)), perplexity=0.5),
+            "perplexity must be a number > 1",
+        ),
+        (lambda: TSNE(method="barnes_hut"), "TSNE: method must be 'exact', got 'barnes_hut'"),
+        (lambda: TSNE(kernel="cauchy"), "TSNE: kernel must be 'student-t'.*got 'cauchy'"),
+        (lambda: TSNE(learning_rate=-1), "TSNE: learning_rate must be a finite number > 0, got -1"),
+        (lambda: TSNE(n_iter=500, max_iter=600), "n_iter=500 and max_iter=600 name the same"),
+        (lambda: TSNE(max_iter=200), "max_iter=200 must exceed early_exaggeration_iter=250"),
+        (lambda: TSNE(init="spectral"), "TSNE: init must be 'pca', 'random' or an array"),
+        (
+            lambda: TSNE(perplexity=40).fit(np.random.rand(20, 3)),
+            "TSNE.fit: perplexity=40.0 must be",
+        ),
+        (
+            lambda: TSNE(perplexity=3, init=np.zeros((4, 2))).fit(np.random.rand(10, 3)),
+            r"TSNE.fit: init has shape \(4, 2\) but X has 10 samples",
+        ),
+        (
+            lambda: TSNE(n_components=5, perplexity=2).fit(np.random.rand(10, 3)),
+            "init='pca' needs n_components=5 <= min",
+        ),
+        (
+            lambda: plot_embedding(np.zeros((4, 1)), None, "x.png"),
+            r"Y must be an \(N, 2\) embedding",
+        ),
+        (
+            lambda: plot_embedding(np.zeros((4, 2)), [1, 2], "x.png"),
+            r"labels must have shape \(4,\)",
+        ),
+    ],
+)
 def test_bad_input_is_rejected(call, match):
     with pytest.raises(ValueError, match=match):
         call()

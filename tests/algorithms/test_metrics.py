@@ -20,8 +20,9 @@ def test_topk_accuracy_matches_sklearn(seed):
         assert acc == pytest.approx(want, abs=1e-12)
     assert got[-1] == 1.0
     err = metrics.topk_error(scores, target, k=3)
-    assert err == pytest.approx(1 - skm.top_k_accuracy_score(target, scores, k=3,
-                                                              labels=np.arange(c)))
+    assert err == pytest.approx(
+        1 - skm.top_k_accuracy_score(target, scores, k=3, labels=np.arange(c))
+    )
 
 
 def test_topk_int_and_tuple_forms():
@@ -64,8 +65,10 @@ def test_confusion_matrix_matches_sklearn(seed):
     assert got.sum() == 500 and got.dtype == np.int64
     # Scores are reduced by argmax first.
     scores = rng.normal(size=(500, 6))
-    np.testing.assert_array_equal(metrics.confusion_matrix(scores, y, 6),
-                                  skm.confusion_matrix(y, scores.argmax(1), labels=np.arange(6)))
+    np.testing.assert_array_equal(
+        metrics.confusion_matrix(scores, y, 6),
+        skm.confusion_matrix(y, scores.argmax(1), labels=np.arange(6)),
+    )
 
 
 def test_errors_name_the_problem():

@@ -63,8 +63,9 @@ def test_lenet_backward_matches_pytorch():
     torch.nn.functional.cross_entropy(ref(torch.from_numpy(x)), torch.from_numpy(y)).backward()
     grads = dict(model.named_parameters())
     for name, p in ref.named_parameters():
-        np.testing.assert_allclose(grads[name].grad.numpy(), p.grad.numpy(), rtol=1e-4,
-                                   atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(
+            grads[name].grad.numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=name
+        )
 
 
 def test_lenet_applies_its_children_in_order():
@@ -86,10 +87,19 @@ def test_lenet_for_8x8_digits_pads():
 
 def test_softmax_regression_and_mlp_match_pytorch():
     tnn = torch.nn
-    _copy_and_compare(softmax_regression(784, 10),
-                      tnn.Sequential(tnn.Flatten(), tnn.Linear(784, 10)), (4, 1, 28, 28))
-    ref = tnn.Sequential(tnn.Flatten(), tnn.Linear(64, 32), tnn.ReLU(), tnn.Linear(32, 16),
-                         tnn.ReLU(), tnn.Linear(16, 10))
+    _copy_and_compare(
+        softmax_regression(784, 10),
+        tnn.Sequential(tnn.Flatten(), tnn.Linear(784, 10)),
+        (4, 1, 28, 28),
+    )
+    ref = tnn.Sequential(
+        tnn.Flatten(),
+        tnn.Linear(64, 32),
+        tnn.ReLU(),
+        tnn.Linear(32, 16),
+        tnn.ReLU(),
+        tnn.Linear(16, 10),
+    )
     _copy_and_compare(mlp(64, (32, 16), 10), ref, (4, 1, 8, 8))
     assert len(mlp(64, (32,), 10, dropout=0.5)) == 5  # Flatten, Linear, ReLU, Dropout, Linear
 

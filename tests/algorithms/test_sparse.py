@@ -32,8 +32,9 @@ def test_soft_threshold_is_the_argmin_found_on_a_grid(t):
 def test_soft_threshold_on_arrays_broadcasts_thresholds():
     x = np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]])
     t = np.array([[1.0], [0.25]])
-    np.testing.assert_allclose(soft_threshold(x, t),
-                               [[-1, 0, 0, 0, 1], [-1.75, -0.25, 0, 0.25, 1.75]])
+    np.testing.assert_allclose(
+        soft_threshold(x, t), [[-1, 0, 0, 0, 1], [-1.75, -0.25, 0, 0.25, 1.75]]
+    )
 
 
 def test_soft_threshold_on_tensors_is_differentiable():
@@ -109,10 +110,12 @@ def test_fista_is_faster_than_ista_on_an_ill_conditioned_problem():
     best = solution.objective[-1]
     gaps = {}
     for k in (50, 100, 500):
-        gaps[k] = (ista(a, b, lam, max_iter=k, tol=0).objective[-1] - best,
-                   fista(a, b, lam, max_iter=k, tol=0).objective[-1] - best)
+        gaps[k] = (
+            ista(a, b, lam, max_iter=k, tol=0).objective[-1] - best,
+            fista(a, b, lam, max_iter=k, tol=0).objective[-1] - best,
+        )
         # the guarantees from x0 = 0: L ||x*||^2 / (2k) and 2 L ||x*||^2 / (k + 1)^2, L = 1 here
-        bound = lipschitz_constant(a) * (solution.x ** 2).sum()
+        bound = lipschitz_constant(a) * (solution.x**2).sum()
         assert gaps[k][0] <= bound / (2 * k) and gaps[k][1] <= 2 * bound / (k + 1) ** 2
     # Measured gaps F(x_k) - F*, ISTA vs FISTA: k=50 1.2e-2 vs 3.5e-3, k=100 8.2e-3 vs 4.6e-4,
     # k=500 2.5e-3 vs 2.6e-7.
@@ -129,8 +132,7 @@ def digits_centred():
     return x - x.mean(0)
 
 
-def test_dictionary_learning_decreases_its_objective_and_beats_a_random_dictionary(
-        digits_centred):
+def test_dictionary_learning_decreases_its_objective_and_beats_a_random_dictionary(digits_centred):
     x = digits_centred
     model = DictionaryLearning(16, alpha=1.0, max_iter=50, random_state=0).fit(x)
     # monotone: measured largest change -40 (every step lowers J), from 179626 to 42926
@@ -141,8 +143,8 @@ def test_dictionary_learning_decreases_its_objective_and_beats_a_random_dictiona
     random_atoms = rng.standard_normal((16, 64))
     random_atoms /= np.linalg.norm(random_atoms, axis=1, keepdims=True)
     random_codes = sparse_encode(x, random_atoms, alpha=1.0, max_iter=2000, tol=1e-8)
-    ours_rec = ((x - codes @ model.components_) ** 2).sum() / (x ** 2).sum()
-    random_rec = ((x - random_codes @ random_atoms) ** 2).sum() / (x ** 2).sum()
+    ours_rec = ((x - codes @ model.components_) ** 2).sum() / (x**2).sum()
+    random_rec = ((x - random_codes @ random_atoms) ** 2).sum() / (x**2).sum()
     # Measured relative reconstruction error 0.122 (learned) vs 0.744 (random), with about the
     # same share of non-zero codes (0.78 vs 0.81); objective 42906 vs 146897.
     assert ours_rec < 0.5 * random_rec, (ours_rec, random_rec)
@@ -155,8 +157,9 @@ def test_dictionary_learning_matches_scikit_learns_objective(digits_centred):
 
     x = digits_centred
     ours = DictionaryLearning(16, alpha=5.0, max_iter=30, random_state=0).fit(x)
-    ref = SkDictionaryLearning(16, alpha=5.0, max_iter=30, fit_algorithm="cd",
-                               random_state=0).fit(x)
+    ref = SkDictionaryLearning(16, alpha=5.0, max_iter=30, fit_algorithm="cd", random_state=0).fit(
+        x
+    )
     # Same objective and the same SVD start; measured final J after 30 iterations: 92586 (ours)
     # vs 92609 (scikit-learn).
     assert ours.error_[-1] <= 1.02 * ref.error_[-1], (ours.error_[-1], ref.error_[-1])
@@ -165,43 +168,95 @@ def test_dictionary_learning_matches_scikit_learns_objective(digits_centred):
 A = np.ones((4, 3))
 
 
-@pytest.mark.parametrize("call,exc,match", [
-    (lambda: soft_threshold(np.ones(3), -0.1), ValueError,
-     "soft_threshold: the threshold t must be finite and >= 0, got -0.1"),
-    (lambda: soft_threshold(np.ones(3), np.ones(2)), ValueError,
-     r"soft_threshold: t of shape \(2,\) does not broadcast with x of shape \(3,\)"),
-    (lambda: soft_threshold("x", 1.0), TypeError, "soft_threshold: x must be an array"),
-    (lambda: ista(A, np.ones(5), 1.0), ValueError,
-     r"ista: b must have shape \(4,\) or \(4, K\) to match A of shape \(4, 3\), got shape \(5,\)"),
-    (lambda: fista(A, np.ones(4), -1.0), ValueError, "fista: lam must be a finite number >= 0"),
-    (lambda: fista(A, np.ones(4), 1.0, x0=np.ones(4)), ValueError,
-     r"fista: x0 must have shape \(3,\)"),
-    (lambda: ista(A, np.ones(4), 1.0, step=0), ValueError, "ista: step must be a positive number"),
-    (lambda: ista(A, np.ones(4), 1.0, max_iter=0), ValueError,
-     "ista: max_iter must be a positive integer"),
-    (lambda: ista(A, np.ones(4), 1.0, tol=-1), ValueError, "ista: tol must be a finite number"),
-    (lambda: ista(A[0], np.ones(4), 1.0), ValueError, r"ista: A must be a non-empty 2-d array"),
-    (lambda: lipschitz_constant(np.ones(3)), ValueError,
-     r"lipschitz_constant: A must be a non-empty 2-d array"),
-    (lambda: lasso_objective(A, np.ones(4), np.ones(2), 1.0), ValueError,
-     r"lasso_objective: x must have shape \(3,\)"),
-    (lambda: sparse_encode(A, np.ones((2, 4))), ValueError,
-     r"sparse_encode: X has 3 features but the dictionary's atoms have 4"),
-    (lambda: sparse_encode(A, np.ones((2, 3)), alpha=-2.0), ValueError,
-     "sparse_encode: alpha must be a finite number >= 0, got -2.0"),
-    (lambda: DictionaryLearning(0), ValueError,
-     "DictionaryLearning: n_components must be a positive integer, got 0"),
-    (lambda: DictionaryLearning(2, alpha=-1), ValueError,
-     "DictionaryLearning: alpha must be a finite number >= 0, got -1"),
-    (lambda: DictionaryLearning(2, init="pca"), ValueError,
-     "DictionaryLearning: init must be 'svd', 'random' or an array"),
-    (lambda: DictionaryLearning(2, init=np.ones((3, 3))).fit(A), ValueError,
-     r"DictionaryLearning.fit: init has shape \(3, 3\) but n_components=2"),
-    (lambda: DictionaryLearning(2).transform(A), RuntimeError,
-     "DictionaryLearning.transform: this estimator is not fitted"),
-    (lambda: DictionaryLearning(2, random_state=0).fit(A).transform(np.ones((2, 5))), ValueError,
-     "DictionaryLearning.transform: X has 5 features but the dictionary has 3"),
-])
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (
+            lambda: soft_threshold(np.ones(3), -0.1),
+            ValueError,
+            "soft_threshold: the threshold t must be finite and >= 0, got -0.1",
+        ),
+        (
+            lambda: soft_threshold(np.ones(3), np.ones(2)),
+            ValueError,
+            r"soft_threshold: t of shape \(2,\) does not broadcast with x of shape \(3,\)",
+        ),
+        (lambda: soft_threshold("x", 1.0), TypeError, "soft_threshold: x must be an array"),
+        (
+            lambda: ista(A, np.ones(5), 1.0),
+            ValueError,
+            r"ista: b must have shape \(4,\) or \(4, K\) to match A of shape \(4, 3\), got shape \(5,\)",
+        ),
+        (lambda: fista(A, np.ones(4), -1.0), ValueError, "fista: lam must be a finite number >= 0"),
+        (
+            lambda: fista(A, np.ones(4), 1.0, x0=np.ones(4)),
+            ValueError,
+            r"fista: x0 must have shape \(3,\)",
+        ),
+        (
+            lambda: ista(A, np.ones(4), 1.0, step=0),
+            ValueError,
+            "ista: step must be a positive number",
+        ),
+        (
+            lambda: ista(A, np.ones(4), 1.0, max_iter=0),
+            ValueError,
+            "ista: max_iter must be a positive integer",
+        ),
+        (lambda: ista(A, np.ones(4), 1.0, tol=-1), ValueError, "ista: tol must be a finite number"),
+        (lambda: ista(A[0], np.ones(4), 1.0), ValueError, r"ista: A must be a non-empty 2-d array"),
+        (
+            lambda: lipschitz_constant(np.ones(3)),
+            ValueError,
+            r"lipschitz_constant: A must be a non-empty 2-d array",
+        ),
+        (
+            lambda: lasso_objective(A, np.ones(4), np.ones(2), 1.0),
+            ValueError,
+            r"lasso_objective: x must have shape \(3,\)",
+        ),
+        (
+            lambda: sparse_encode(A, np.ones((2, 4))),
+            ValueError,
+            r"sparse_encode: X has 3 features but the dictionary's atoms have 4",
+        ),
+        (
+            lambda: sparse_encode(A, np.ones((2, 3)), alpha=-2.0),
+            ValueError,
+            "sparse_encode: alpha must be a finite number >= 0, got -2.0",
+        ),
+        (
+            lambda: DictionaryLearning(0),
+            ValueError,
+            "DictionaryLearning: n_components must be a positive integer, got 0",
+        ),
+        (
+            lambda: DictionaryLearning(2, alpha=-1),
+            ValueError,
+            "DictionaryLearning: alpha must be a finite number >= 0, got -1",
+        ),
+        (
+            lambda: DictionaryLearning(2, init="pca"),
+            ValueError,
+            "DictionaryLearning: init must be 'svd', 'random' or an array",
+        ),
+        (
+            lambda: DictionaryLearning(2, init=np.ones((3, 3))).fit(A),
+            ValueError,
+            r"DictionaryLearning.fit: init has shape \(3, 3\) but n_components=2",
+        ),
+        (
+            lambda: DictionaryLearning(2).transform(A),
+            RuntimeError,
+            "DictionaryLearning.transform: this estimator is not fitted",
+        ),
+        (
+            lambda: DictionaryLearning(2, random_state=0).fit(A).transform(np.ones((2, 5))),
+            ValueError,
+            "DictionaryLearning.transform: X has 5 features but the dictionary has 3",
+        ),
+    ],
+)
 def test_bad_input_is_rejected(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

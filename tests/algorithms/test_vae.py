@@ -58,8 +58,8 @@ def test_analytic_kl_equals_monte_carlo():
     s = 200_000
     e = rng.standard_normal((s, 4, 3))
     z = mu + np.exp(logvar / 2) * e
-    log_q = (-0.5 * (LOG_2PI + logvar + e ** 2)).sum(-1)
-    log_p = (-0.5 * (LOG_2PI + z ** 2)).sum(-1)
+    log_q = (-0.5 * (LOG_2PI + logvar + e**2)).sum(-1)
+    log_p = (-0.5 * (LOG_2PI + z**2)).sum(-1)
     terms = log_q - log_p
     estimate, stderr = terms.mean(0), terms.std(0) / math.sqrt(s)
     print("analytic", analytic, "\nMonte Carlo", estimate, "+-", stderr)
@@ -79,9 +79,10 @@ def test_elbo_pieces_equal_a_direct_computation():
     hd = relu(z @ sd["decoder.0.weight"].T + sd["decoder.0.bias"])
     mean = 1 / (1 + np.exp(-(hd @ sd["decoder.2.weight"].T + sd["decoder.2.bias"])))
     sigma = np.exp(sd["log_sigma"])
-    loglik = [multivariate_normal.logpdf(x[i], mean[i], sigma ** 2 * np.eye(12))
-              for i in range(len(x))]
-    kl = 0.5 * (mu ** 2 + np.exp(logvar) - logvar - 1).sum(1)
+    loglik = [
+        multivariate_normal.logpdf(x[i], mean[i], sigma**2 * np.eye(12)) for i in range(len(x))
+    ]
+    kl = 0.5 * (mu**2 + np.exp(logvar) - logvar - 1).sum(1)
     np.testing.assert_allclose(terms["log_likelihood"].detach().numpy(), loglik, rtol=1e-12)
     np.testing.assert_allclose(terms["kl"].detach().numpy(), kl, rtol=1e-12)
     np.testing.assert_allclose(terms["elbo"].detach().numpy(), np.array(loglik) - kl, rtol=1e-12)
@@ -120,11 +121,13 @@ def test_reparameterised_gradient_matches_pytorch():
     class Ref(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.encoder = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 8),
-                                               torch.nn.ReLU())
+            self.encoder = torch.nn.Sequential(
+                torch.nn.Flatten(), torch.nn.Linear(12, 8), torch.nn.ReLU()
+            )
             self.fc_mu, self.fc_logvar = torch.nn.Linear(8, 3), torch.nn.Linear(8, 3)
-            self.decoder = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(),
-                                               torch.nn.Linear(8, 12), torch.nn.Sigmoid())
+            self.decoder = torch.nn.Sequential(
+                torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 12), torch.nn.Sigmoid()
+            )
             self.log_sigma = torch.nn.Parameter(torch.zeros(()))
 
         def forward(self, x, e):
@@ -135,7 +138,8 @@ def test_reparameterised_gradient_matches_pytorch():
             loglik = normal.log_prob(x).sum(1)
             kl = torch.distributions.kl_divergence(
                 torch.distributions.Normal(mu, torch.exp(logvar / 2)),
-                torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(1)
+                torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu)),
+            ).sum(1)
             return -(loglik - kl).mean()
 
     ref = Ref().double()
@@ -147,8 +151,9 @@ def test_reparameterised_gradient_matches_pytorch():
     assert loss.item() == pytest.approx(ref_loss.item(), rel=1e-12)
     theirs = dict(ref.named_parameters())
     for name, p in model.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), theirs[name].grad.numpy(), rtol=1e-9,
-                                   atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            p.grad.numpy(), theirs[name].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name
+        )
 
 
 def test_reparameterize_derivatives():
@@ -187,42 +192,71 @@ def test_learned_and_closed_form_sigma_reach_comparable_elbo():
     model = results["learned"][1]
     with hg.no_grad():
         mean, _, _ = model(hg.tensor(x), generator=hg.Generator(2))
-    assert model.sigma ** 2 == pytest.approx(optimal_sigma2(x, mean), rel=0.04)
+    assert model.sigma**2 == pytest.approx(optimal_sigma2(x, mean), rel=0.04)
     # and the closed-form model's sigma is its own optimum (set after the last epoch)
     assert results["optimal"][1].sigma == pytest.approx(opt["sigma"])
 
 
-@pytest.mark.parametrize("call, fragment", [
-    (lambda: VAE(12, 2, sigma="best"), "VAE: sigma must be 'learned', 'optimal' or a positive "
-                                       "float, got 'best'"),
-    (lambda: VAE(12, 2, sigma=-0.5), "VAE: a fixed sigma must be a positive finite float, "
-                                     "got -0.5"),
-    (lambda: VAE(12, 0), "VAE: latent_dim must be a positive int, got 0"),
-    (lambda: _model("learned").elbo(hg.zeros(3, 10, dtype=np.float64)),
-     "VAE.elbo: expected a non-empty batch of 12 features per example, got shape (3, 10)"),
-    (lambda: _model("learned").decode(hg.zeros(3, 5, dtype=np.float64)),
-     "VAE.decode: expected codes (N, 3), got shape (3, 5)"),
-    (lambda: _model("learned").set_optimal_sigma(np.zeros((3, 12))),
-     "VAE.set_optimal_sigma: the model was built with sigma='learned'"),
-    (lambda: _model("learned").set_sigma(0.1), "VAE.set_sigma: this model learns sigma"),
-    (lambda: _model("optimal").set_sigma(0.0), "VAE.set_sigma: sigma must be a positive"),
-    (lambda: _model("learned").elbo(hg.zeros(3, 12, dtype=np.float64), "avg"),
-     "VAE.elbo: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
-    (lambda: reparameterize(hg.zeros(2, 3), hg.zeros(2, 3), noise=np.zeros((2, 2))),
-     "reparameterize: noise has shape (2, 2) but mu has shape (2, 3)"),
-    (lambda: reparameterize(hg.zeros(2, 3), hg.zeros(3, 3)),
-     "reparameterize: mu has shape (2, 3) but logvar has shape (3, 3)"),
-    (lambda: gaussian_kl_standard(hg.zeros(2, 3), hg.zeros(2, 4)),
-     "gaussian_kl_standard: mu and logvar must both be (N, k), got (2, 3) and (2, 4)"),
-    (lambda: gaussian_log_likelihood(hg.zeros(2, 3), hg.zeros(2, 3), hg.zeros(3)),
-     "gaussian_log_likelihood: log_sigma must be a scalar"),
-    (lambda: optimal_sigma2(np.zeros((2, 3)), np.zeros((2, 4))),
-     "optimal_sigma2: x has shape (2, 3) but mean has shape (2, 4)"),
-    (lambda: fit_vae(_model("learned"), np.zeros((4, 12)), epochs=0),
-     "fit_vae: epochs must be a positive int, got 0"),
-    (lambda: fit_vae(_model("learned"), np.zeros((4, 10))),
-     "fit_vae: the model expects 12 features per example, data has shape (4, 10)"),
-])
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (
+            lambda: VAE(12, 2, sigma="best"),
+            "VAE: sigma must be 'learned', 'optimal' or a positive float, got 'best'",
+        ),
+        (
+            lambda: VAE(12, 2, sigma=-0.5),
+            "VAE: a fixed sigma must be a positive finite float, got -0.5",
+        ),
+        (lambda: VAE(12, 0), "VAE: latent_dim must be a positive int, got 0"),
+        (
+            lambda: _model("learned").elbo(hg.zeros(3, 10, dtype=np.float64)),
+            "VAE.elbo: expected a non-empty batch of 12 features per example, got shape (3, 10)",
+        ),
+        (
+            lambda: _model("learned").decode(hg.zeros(3, 5, dtype=np.float64)),
+            "VAE.decode: expected codes (N, 3), got shape (3, 5)",
+        ),
+        (
+            lambda: _model("learned").set_optimal_sigma(np.zeros((3, 12))),
+            "VAE.set_optimal_sigma: the model was built with sigma='learned'",
+        ),
+        (lambda: _model("learned").set_sigma(0.1), "VAE.set_sigma: this model learns sigma"),
+        (lambda: _model("optimal").set_sigma(0.0), "VAE.set_sigma: sigma must be a positive"),
+        (
+            lambda: _model("learned").elbo(hg.zeros(3, 12, dtype=np.float64), "avg"),
+            "VAE.elbo: reduction must be 'mean', 'sum' or 'none', got 'avg'",
+        ),
+        (
+            lambda: reparameterize(hg.zeros(2, 3), hg.zeros(2, 3), noise=np.zeros((2, 2))),
+            "reparameterize: noise has shape (2, 2) but mu has shape (2, 3)",
+        ),
+        (
+            lambda: reparameterize(hg.zeros(2, 3), hg.zeros(3, 3)),
+            "reparameterize: mu has shape (2, 3) but logvar has shape (3, 3)",
+        ),
+        (
+            lambda: gaussian_kl_standard(hg.zeros(2, 3), hg.zeros(2, 4)),
+            "gaussian_kl_standard: mu and logvar must both be (N, k), got (2, 3) and (2, 4)",
+        ),
+        (
+            lambda: gaussian_log_likelihood(hg.zeros(2, 3), hg.zeros(2, 3), hg.zeros(3)),
+            "gaussian_log_likelihood: log_sigma must be a scalar",
+        ),
+        (
+            lambda: optimal_sigma2(np.zeros((2, 3)), np.zeros((2, 4))),
+            "optimal_sigma2: x has shape (2, 3) but mean has shape (2, 4)",
+        ),
+        (
+            lambda: fit_vae(_model("learned"), np.zeros((4, 12)), epochs=0),
+            "fit_vae: epochs must be a positive int, got 0",
+        ),
+        (
+            lambda: fit_vae(_model("learned"), np.zeros((4, 10))),
+            "fit_vae: the model expects 12 features per example, data has shape (4, 10)",
+        ),
+    ],
+)
 def test_bad_inputs_name_the_function_and_the_values(call, fragment):
     with pytest.raises(ValueError) as info:
         call()
@@ -233,31 +267,58 @@ def test_bad_inputs_name_the_function_and_the_values(call, fragment):
 
 
 def test_vae_command_trains_and_writes_the_pictures(tmp_path, capsys):
-    code = cli.main(["vae", "--data", "digits", "--epochs", "2", "--limit", "400", "--hidden",
-                     "32", "--sigma", "learned", "--out", str(tmp_path), "--quiet"])
+    code = cli.main(
+        [
+            "vae",
+            "--data",
+            "digits",
+            "--epochs",
+            "2",
+            "--limit",
+            "400",
+            "--hidden",
+            "32",
+            "--sigma",
+            "learned",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0, text
     assert "ELBO" in text and "nats/example" in text
-    for name in ("vae_reconstructions.png", "vae_samples.png", "vae_latent_traversal.png",
-                 "vae_latent_codes.png", "vae_elbo.png", "vae.json", "vae.npz"):
+    for name in (
+        "vae_reconstructions.png",
+        "vae_samples.png",
+        "vae_latent_traversal.png",
+        "vae_latent_codes.png",
+        "vae_elbo.png",
+        "vae.json",
+        "vae.npz",
+    ):
         assert (tmp_path / name).stat().st_size > 0, name
     report = json.loads((tmp_path / "vae.json").read_text())
     assert report["train_examples"] == 400 and len(report["history"]) == 2
     assert report["final"]["test"]["elbo"] == pytest.approx(
-        report["final"]["test"]["log_likelihood"] - report["final"]["test"]["kl"])
+        report["final"]["test"]["log_likelihood"] - report["final"]["test"]["kl"]
+    )
     state = hg.load(tmp_path / "vae.npz")
     model = VAE(64, 2, (32,), sigma="learned")
     model.load_state_dict(state["model"])
     assert model.sigma == pytest.approx(report["final"]["test"]["sigma"])
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["--sigma", "huge"], "expected 'learned', 'optimal' or a positive number"),
-    (["--sigma", "-1"], "a fixed sigma must be a positive number"),
-    (["--latent", "0"], "must be a positive integer"),
-    (["--data", "cifar"], "unknown data set 'cifar'"),
-    (["--hidden", "32,x"], "expected comma-separated widths"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--sigma", "huge"], "expected 'learned', 'optimal' or a positive number"),
+        (["--sigma", "-1"], "a fixed sigma must be a positive number"),
+        (["--latent", "0"], "must be a positive integer"),
+        (["--data", "cifar"], "unknown data set 'cifar'"),
+        (["--hidden", "32,x"], "expected comma-separated widths"),
+    ],
+)
 def test_vae_command_errors_are_one_line(argv, fragment, tmp_path, capsys):
     assert cli.main(["vae", *argv, "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip()
@@ -283,14 +344,16 @@ def test_iwae_approaches_the_exact_log_likelihood_of_a_one_dimensional_latent():
         means = vae.decode(hg.tensor(grid[:, None]))
         exact = []
         for i in range(3):
-            lp = gaussian_log_likelihood(x[i:i + 1].expand(len(grid), 4), means,
-                                         math.log(0.7)).numpy()
-            log_prior = -0.5 * grid ** 2 - 0.5 * math.log(2 * math.pi)
+            lp = gaussian_log_likelihood(
+                x[i : i + 1].expand(len(grid), 4), means, math.log(0.7)
+            ).numpy()
+            log_prior = -0.5 * grid**2 - 0.5 * math.log(2 * math.pi)
             m = (lp + log_prior).max()
             exact.append(m + math.log(np.trapezoid(np.exp(lp + log_prior - m), grid)))
         bounds = {k: vae.iwae(x, k, generator=hg.Generator(2)).numpy() for k in (1, 20, 4000)}
-        elbo = np.mean([vae.elbo(x, "none", generator=hg.Generator(s)).numpy()
-                        for s in range(200)], 0)
+        elbo = np.mean(
+            [vae.elbo(x, "none", generator=hg.Generator(s)).numpy() for s in range(200)], 0
+        )
     exact = np.array(exact)
     # measured: |L_4000 - log p(x)| <= 0.011 nats; the averaged ELBO sits 0.14-0.22 below
     np.testing.assert_allclose(bounds[4000], exact, atol=0.05)

@@ -25,6 +25,7 @@ torch.set_num_threads(1)
 
 # ---- the reference ResNet in torch, torchvision's layout ----------------------------------------
 
+
 class TorchBasicBlock(tnn.Module):
     expansion = 1
 
@@ -61,8 +62,9 @@ class TorchResNet(tnn.Module):
     def _make_layer(self, planes, blocks, stride=1):
         down = None
         if stride != 1 or self.inplanes != planes:
-            down = tnn.Sequential(tnn.Conv2d(self.inplanes, planes, 1, stride, bias=False),
-                                  tnn.BatchNorm2d(planes))
+            down = tnn.Sequential(
+                tnn.Conv2d(self.inplanes, planes, 1, stride, bias=False), tnn.BatchNorm2d(planes)
+            )
         layers = [TorchBasicBlock(self.inplanes, planes, stride, down)]
         self.inplanes = planes
         layers += [TorchBasicBlock(planes, planes) for _ in range(1, blocks)]
@@ -86,10 +88,10 @@ def _randomised_state(model):
     return model.state_dict()
 
 
-@pytest.mark.parametrize("name, layers, num_classes", [("resnet18", [2, 2, 2, 2], 1000),
-                                                       ("resnet34", [3, 4, 6, 3], 10)])
-def test_resnet_loads_a_torchvision_state_dict_and_gives_equal_outputs(name, layers,
-                                                                        num_classes):
+@pytest.mark.parametrize(
+    "name, layers, num_classes", [("resnet18", [2, 2, 2, 2], 1000), ("resnet34", [3, 4, 6, 3], 10)]
+)
+def test_resnet_loads_a_torchvision_state_dict_and_gives_equal_outputs(name, layers, num_classes):
     torch.manual_seed(0)
     ref = TorchResNet(layers, num_classes)
     sd = _randomised_state(ref)
@@ -122,21 +124,23 @@ def test_resnet18_training_step_matches_torch():
     loss_h.backward()
     np.testing.assert_allclose(loss_h.item(), loss_t.item(), rtol=1e-10)
     for (n, p), (_, q) in zip(ours.named_parameters(), ref.named_parameters()):
-        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-7, atol=1e-9,
-                                   err_msg=n)
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-7, atol=1e-9, err_msg=n)
     for k in ("bn1.running_mean", "layer4.1.bn2.running_var"):  # training-mode statistics
-        np.testing.assert_allclose(ours.state_dict()[k].numpy(), ref.state_dict()[k].numpy(),
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            ours.state_dict()[k].numpy(), ref.state_dict()[k].numpy(), rtol=1e-10, atol=1e-12
+        )
 
 
 def test_resnet_refuses_pretrained_weights():
     with pytest.raises(RuntimeError, match="never downloads"):
         models.resnet18(weights="IMAGENET1K_V1")
-    assert sum(p.numel() for p in models.resnet50().parameters()) == \
-        25557032  # torchvision's resnet50 parameter count (its documentation)
+    assert (
+        sum(p.numel() for p in models.resnet50().parameters()) == 25557032
+    )  # torchvision's resnet50 parameter count (its documentation)
 
 
 # ---- transforms -------------------------------------------------------------------------------
+
 
 def _image(shape, seed=0):
     return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
@@ -150,23 +154,26 @@ def test_to_tensor_on_pil_images_scales_and_moves_channels_first():
         np.testing.assert_array_equal(t.numpy(), want.numpy())
         assert t.dtype == np.float32
     bits = Image.fromarray(gray > 128).convert("1")
-    np.testing.assert_array_equal(transforms.ToTensor()(bits).numpy()[0],
-                                  (gray > 128).astype(np.float32))
+    np.testing.assert_array_equal(
+        transforms.ToTensor()(bits).numpy()[0], (gray > 128).astype(np.float32)
+    )
 
 
 def test_normalize_after_to_tensor_as_torch():
     a = _image((6, 6, 3))
-    t = transforms.Compose([transforms.ToTensor(),
-                            transforms.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.3))])(
-        Image.fromarray(a))
-    want = (torch.tensor(a).permute(2, 0, 1).float() / 255
-            - torch.tensor([0.5, 0.4, 0.3])[:, None, None]) / torch.tensor([0.2, 0.25, 0.3])[
-        :, None, None]
+    t = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.3))]
+    )(Image.fromarray(a))
+    want = (
+        torch.tensor(a).permute(2, 0, 1).float() / 255
+        - torch.tensor([0.5, 0.4, 0.3])[:, None, None]
+    ) / torch.tensor([0.2, 0.25, 0.3])[:, None, None]
     np.testing.assert_allclose(t.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("size, out", [(20, (20, 26)), ([12], (12, 16)), ((9, 31), (9, 31)),
-                                       (60, (60, 80))])
+@pytest.mark.parametrize(
+    "size, out", [(20, (20, 26)), ([12], (12, 16)), ((9, 31), (9, 31)), (60, (60, 80))]
+)
 def test_resize_size_rule_and_pixels(size, out):
     """An int sets the shorter side (the longer is truncated: 40 * 20 / 30 = 26.7 -> 26).
     Tensors agree with torch's antialiased bilinear interpolation, and with the PIL path."""
@@ -175,12 +182,14 @@ def test_resize_size_rule_and_pixels(size, out):
     assert (pil.size[1], pil.size[0]) == out
     x = np.ascontiguousarray(a.transpose(2, 0, 1)).astype(np.float32) / 255
     got = transforms.Resize(size)(hg.tensor(x))
-    want = TF.interpolate(torch.tensor(x)[None], size=out, mode="bilinear", antialias=True,
-                          align_corners=False)[0]
+    want = TF.interpolate(
+        torch.tensor(x)[None], size=out, mode="bilinear", antialias=True, align_corners=False
+    )[0]
     np.testing.assert_allclose(got.numpy(), want.numpy(), atol=2e-5)
     # PIL's uint8 kernel uses fixed-point weights: within one grey level of the float result
-    np.testing.assert_allclose(got.numpy() * 255, np.asarray(pil).transpose(2, 0, 1),
-                               atol=1.0 + 1e-4)
+    np.testing.assert_allclose(
+        got.numpy() * 255, np.asarray(pil).transpose(2, 0, 1), atol=1.0 + 1e-4
+    )
 
 
 def test_center_crop_including_an_image_smaller_than_the_crop():
@@ -204,8 +213,12 @@ def test_random_crop_with_padding_covers_every_window_of_the_padded_image():
     hg.manual_seed(0)
     for _ in range(200):
         out = crop(hg.tensor(a)).numpy()
-        hits = [(i, j) for i in range(3) for j in range(3)
-                if np.array_equal(padded[:, i:i + 4, j:j + 4], out)]
+        hits = [
+            (i, j)
+            for i in range(3)
+            for j in range(3)
+            if np.array_equal(padded[:, i : i + 4, j : j + 4], out)
+        ]
         assert hits
         seen.add(hits[0])
     assert seen == {(i, j) for i in range(3) for j in range(3)}
@@ -221,22 +234,28 @@ def test_random_crop_with_padding_covers_every_window_of_the_padded_image():
 
 def test_random_horizontal_flip():
     a = _image((2, 3, 5))
-    np.testing.assert_array_equal(transforms.RandomHorizontalFlip(1.0)(hg.tensor(a)).numpy(),
-                                  torch.tensor(a).flip(-1).numpy())
+    np.testing.assert_array_equal(
+        transforms.RandomHorizontalFlip(1.0)(hg.tensor(a)).numpy(), torch.tensor(a).flip(-1).numpy()
+    )
     np.testing.assert_array_equal(transforms.RandomHorizontalFlip(0.0)(hg.tensor(a)).numpy(), a)
     img = Image.fromarray(a[0])
-    np.testing.assert_array_equal(np.asarray(transforms.RandomHorizontalFlip(1.0)(img)),
-                                  a[0, :, ::-1])
+    np.testing.assert_array_equal(
+        np.asarray(transforms.RandomHorizontalFlip(1.0)(img)), a[0, :, ::-1]
+    )
     hg.manual_seed(0)
-    flips = sum(transforms.RandomHorizontalFlip()(hg.tensor(a)).numpy()[0, 0, 0] != a[0, 0, 0]
-                for _ in range(400))
+    flips = sum(
+        transforms.RandomHorizontalFlip()(hg.tensor(a)).numpy()[0, 0, 0] != a[0, 0, 0]
+        for _ in range(400)
+    )
     assert 140 < flips < 260  # p = 0.5 (a 6-sigma band)
 
 
 # ---- make_grid / save_image -------------------------------------------------------------------
 
-def _torch_make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None,
-                     scale_each=False, pad_value=0.0):
+
+def _torch_make_grid(
+    tensor, nrow=8, padding=2, normalize=False, value_range=None, scale_each=False, pad_value=0.0
+):
     """torchvision.utils.make_grid (torchvision 0.20), the reference."""
     if isinstance(tensor, list):
         tensor = torch.stack(tensor, dim=0)
@@ -272,25 +291,34 @@ def _torch_make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=Non
     xmaps = min(nrow, nmaps)
     ymaps = int(np.ceil(float(nmaps) / xmaps))
     height, width = int(tensor.size(2) + padding), int(tensor.size(3) + padding)
-    grid = tensor.new_full((tensor.size(1), height * ymaps + padding, width * xmaps + padding),
-                           pad_value)
+    grid = tensor.new_full(
+        (tensor.size(1), height * ymaps + padding, width * xmaps + padding), pad_value
+    )
     k = 0
     for y in range(ymaps):
         for x in range(xmaps):
             if k >= nmaps:
                 break
             grid.narrow(1, y * height + padding, height - padding).narrow(
-                2, x * width + padding, width - padding).copy_(tensor[k])
+                2, x * width + padding, width - padding
+            ).copy_(tensor[k])
             k = k + 1
     return grid
 
 
-@pytest.mark.parametrize("shape, kw", [
-    ((10, 1, 5, 6), {}), ((5, 3, 4, 4), {"nrow": 2, "padding": 1, "pad_value": 0.5}),
-    ((7, 3, 4, 4), {"normalize": True}), ((3, 1, 4, 4), {"normalize": True, "scale_each": True}),
-    ((4, 3, 4, 4), {"normalize": True, "value_range": (-1.0, 1.0), "padding": 0}),
-    ((1, 3, 4, 4), {}), ((1, 4, 4), {}), ((4, 4), {}),
-])
+@pytest.mark.parametrize(
+    "shape, kw",
+    [
+        ((10, 1, 5, 6), {}),
+        ((5, 3, 4, 4), {"nrow": 2, "padding": 1, "pad_value": 0.5}),
+        ((7, 3, 4, 4), {"normalize": True}),
+        ((3, 1, 4, 4), {"normalize": True, "scale_each": True}),
+        ((4, 3, 4, 4), {"normalize": True, "value_range": (-1.0, 1.0), "padding": 0}),
+        ((1, 3, 4, 4), {}),
+        ((1, 4, 4), {}),
+        ((4, 4), {}),
+    ],
+)
 def test_make_grid_as_torchvision(shape, kw):
     x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
     got = utils.make_grid(hg.tensor(x), **kw)
@@ -314,6 +342,7 @@ def test_save_image_writes_the_grid_pixels(tmp_path):
 
 
 # ---- datasets ---------------------------------------------------------------------------------
+
 
 def _mnist_layout(root: Path, name: str, n: int = 12) -> tuple[np.ndarray, np.ndarray]:
     raw = root / name / "raw"
@@ -343,8 +372,11 @@ def test_mnist_from_torchvisions_layout(tmp_path, cls):
 
 
 def test_missing_files_say_where_to_put_them(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"never downloads.*train-images-idx3-ubyte"
-                                                r".*MNIST/raw"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"never downloads.*train-images-idx3-ubyte"
+        r".*MNIST/raw",
+    ):
         datasets.MNIST(str(tmp_path), train=True, download=True)
     with pytest.raises(FileNotFoundError, match=r"data_batch_1.*cifar-10-batches-py"):
         datasets.CIFAR10(str(tmp_path), download=True)
@@ -357,12 +389,19 @@ def _cifar_layout(root: Path) -> tuple[np.ndarray, list]:
     data = rng.integers(0, 256, (10, 3072), dtype=np.uint8)
     labels = rng.integers(0, 10, 10).tolist()
     for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)]):
-        raw = pickle.dumps({"batch_label": name, "labels": labels[2 * i:2 * i + 2],
-                            "data": data[2 * i:2 * i + 2], "filenames": [b"a.png", b"b.png"]},
-                           protocol=2)
+        raw = pickle.dumps(
+            {
+                "batch_label": name,
+                "labels": labels[2 * i : 2 * i + 2],
+                "data": data[2 * i : 2 * i + 2],
+                "filenames": [b"a.png", b"b.png"],
+            },
+            protocol=2,
+        )
         # the published files name NumPy 1's module, numpy.core.multiarray
-        (folder / name).write_bytes(raw.replace(b"numpy._core.multiarray",
-                                                b"numpy.core.multiarray"))
+        (folder / name).write_bytes(
+            raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+        )
     with open(folder / "test_batch", "wb") as f:
         pickle.dump({"labels": labels[:3], "data": data[:3]}, f)
     with open(folder / "batches.meta", "wb") as f:
@@ -393,14 +432,18 @@ def test_cifar10_pickles_cannot_run_code(tmp_path):
     _cifar_layout(tmp_path)
     with open(tmp_path / "cifar-10-batches-py" / "test_batch", "wb") as f:
         pickle.dump({"labels": [1], "data": _Evil()}, f)
-    with pytest.raises(pickle.UnpicklingError, match=r"refusing to load the global "
-                                                      r"(posix|os)\.system"):
+    with pytest.raises(
+        pickle.UnpicklingError,
+        match=r"refusing to load the global "
+        r"(posix|os)\.system",
+    ):
         datasets.CIFAR10(tmp_path, train=False)
 
 
 def test_fake_data_is_repeatable():
-    ds = datasets.FakeData(size=5, image_size=(3, 8, 6), num_classes=4,
-                           transform=transforms.ToTensor())
+    ds = datasets.FakeData(
+        size=5, image_size=(3, 8, 6), num_classes=4, transform=transforms.ToTensor()
+    )
     x, y = ds[2]
     assert tuple(x.shape) == (3, 8, 6) and 0 <= y < 4
     np.testing.assert_array_equal(ds[2][0].numpy(), x.numpy())
@@ -420,8 +463,9 @@ def test_image_folder(tmp_path):
     assert ds.targets == [0, 0, 0, 1, 1] and len(ds.imgs) == 5
     x, y = ds[4]
     assert y == 1 and tuple(x.shape) == (3, 4, 5)
-    np.testing.assert_allclose(x.numpy() * 255, _image((4, 5, 3), seed=1).transpose(2, 0, 1),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        x.numpy() * 255, _image((4, 5, 3), seed=1).transpose(2, 0, 1), atol=1e-4
+    )
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="Found no valid file for the classes empty"):
         datasets.ImageFolder(tmp_path)
@@ -430,8 +474,10 @@ def test_image_folder(tmp_path):
 REAL_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 
 
-@pytest.mark.skipif(not (REAL_MNIST / "t10k-images-idx3-ubyte.gz").is_file(),
-                    reason=f"the real MNIST test split is not at {REAL_MNIST}")
+@pytest.mark.skipif(
+    not (REAL_MNIST / "t10k-images-idx3-ubyte.gz").is_file(),
+    reason=f"the real MNIST test split is not at {REAL_MNIST}",
+)
 def test_real_mnist_test_split_through_a_torchvision_layout(tmp_path):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
@@ -453,8 +499,7 @@ def test_random_resized_crop_windows_and_fallback():
     assert transforms.RandomResizedCrop.get_params(a, (0.9, 1.0), (3.0, 4.0)) == (5, 0, 10, 30)
     out = transforms.RandomResizedCrop(8)(hg.tensor(a))
     assert tuple(out.shape) == (1, 8, 8)
-    assert transforms.RandomResizedCrop((6, 9))(Image.fromarray(_image((20, 30, 3)))).size == \
-        (9, 6)
+    assert transforms.RandomResizedCrop((6, 9))(Image.fromarray(_image((20, 30, 3)))).size == (9, 6)
 
 
 def test_grayscale_as_pil_and_torchvisions_weights():
@@ -473,8 +518,14 @@ def test_cifar100_layout(tmp_path):
     data = np.random.default_rng(7).integers(0, 256, (4, 3072), dtype=np.uint8)
     for name, rows in (("train", data), ("test", data[:1])):
         with open(folder / name, "wb") as f:
-            pickle.dump({"fine_labels": list(range(len(rows))), "coarse_labels": [0] * len(rows),
-                         "data": rows}, f)
+            pickle.dump(
+                {
+                    "fine_labels": list(range(len(rows))),
+                    "coarse_labels": [0] * len(rows),
+                    "data": rows,
+                },
+                f,
+            )
     with open(folder / "meta", "wb") as f:
         pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)]}, f)
     ds = datasets.CIFAR100(tmp_path)
@@ -490,8 +541,7 @@ def test_transforms_functional_is_the_classes_kernels():
     np.testing.assert_array_equal(TF.hflip(t).numpy(), a[..., ::-1])
     np.testing.assert_array_equal(TF.vflip(t).numpy(), a[:, ::-1])
     np.testing.assert_array_equal(TF.crop(t, 2, 3, 4, 5).numpy(), a[:, 2:6, 3:8])
-    np.testing.assert_array_equal(TF.center_crop(t, 4).numpy(),
-                                  transforms.CenterCrop(4)(t).numpy())
+    np.testing.assert_array_equal(TF.center_crop(t, 4).numpy(), transforms.CenterCrop(4)(t).numpy())
     assert TF.get_image_size(t) == [10, 9] and TF.get_dimensions(t) == [3, 9, 10]
     img = TF.to_pil_image(t)
     assert img.size == (10, 9) and TF.get_dimensions(img) == [3, 9, 10]
@@ -505,8 +555,13 @@ def test_transforms_functional_is_the_classes_kernels():
 def test_resize_of_integer_tensors_rounds_and_max_size_caps_the_longer_side():
     a = _image((3, 30, 40))
     got = transforms.Resize(17)(hg.tensor(a))
-    want = TF.interpolate(torch.tensor(a, dtype=torch.float32)[None], size=(17, 22),
-                          mode="bilinear", antialias=True, align_corners=False)[0]
+    want = TF.interpolate(
+        torch.tensor(a, dtype=torch.float32)[None],
+        size=(17, 22),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )[0]
     assert got.dtype == np.uint8
     np.testing.assert_allclose(got.numpy(), want.round().clamp(0, 255).numpy(), atol=1)
     # 20 on the shorter side would make the longer 26 > 24: the longer side is capped at 24

@@ -36,15 +36,21 @@ def rng(data: Any) -> np.random.Generator:
     return np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
 
 
-def shape(data: Any, min_dims: int = 0, max_dims: int = 3, min_side: int = 1,
-          max_side: int = 4) -> tuple:
-    return data.draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
-                                      max_side=max_side), label="shape")
+def shape(
+    data: Any, min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4
+) -> tuple:
+    return data.draw(
+        hnp.array_shapes(
+            min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+        ),
+        label="shape",
+    )
 
 
 def broadcast_shapes(data: Any, n: int = 2, max_dims: int = 3) -> tuple:
-    shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0,
-                                                         max_dims=max_dims, max_side=4))
+    shapes = data.draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0, max_dims=max_dims, max_side=4)
+    )
     return shapes.input_shapes
 
 
@@ -76,8 +82,10 @@ def dim(data: Any, ndim: int, allow_none: bool = True) -> Any:
         return data.draw(st.sampled_from([None, 0, -1] if allow_none else [0, -1]))
     options = [st.integers(-ndim, ndim - 1)]
     if allow_none:
-        options += [st.none(), st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim,
-                                        unique=True).map(tuple)]
+        options += [
+            st.none(),
+            st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple),
+        ]
     return data.draw(st.one_of(*options), label="dim")
 
 

@@ -39,8 +39,10 @@ def _conv_draw(nd):
         if padding == "same":
             s, padding = (1,) * nd, "same"
         elif padding == "valid":
-            padding, size = "valid", tuple(max(m, (ki - 1) * di + 1) for m, ki, di in
-                                             zip(size, k, d))
+            padding, size = (
+                "valid",
+                tuple(max(m, (ki - 1) * di + 1) for m, ki, di in zip(size, k, d)),
+            )
         else:
             padding = p
         shape = (n, cg * groups) + size
@@ -85,8 +87,13 @@ def _transposed_draw(nd):
         arrays = [values(r, (n, ig * groups) + size), values(r, (ig * groups, og) + k)]
         if data.draw(st.booleans(), label="bias"):
             arrays.append(values(r, (og * groups,)))
-        return arrays, {"stride": s, "padding": p, "output_padding": q, "dilation": d,
-                        "groups": groups}
+        return arrays, {
+            "stride": s,
+            "padding": p,
+            "output_padding": q,
+            "dilation": d,
+            "groups": groups,
+        }
 
     return draw
 
@@ -105,11 +112,17 @@ def _weight_draw(data):
     size, k, s, d, p = (tuple(a[i] for a in axes) for i in range(5))
     groups = data.draw(st.sampled_from([1, 1, 2]), label="groups")
     cg, og, n = (data.draw(st.integers(1, 2)) for _ in range(3))
-    out = tuple((m + 2 * pi - (ki - 1) * di - 1) // si + 1
-                for m, ki, si, di, pi in zip(size, k, s, d, p))
+    out = tuple(
+        (m + 2 * pi - (ki - 1) * di - 1) // si + 1 for m, ki, si, di, pi in zip(size, k, s, d, p)
+    )
     x, g = values(r, (n, cg * groups) + size), values(r, (n, og * groups) + out)
-    return [x, g], {"weight_shape": (og * groups, cg) + k, "stride": s, "padding": p,
-                    "dilation": d, "groups": groups}
+    return [x, g], {
+        "weight_shape": (og * groups, cg) + k,
+        "stride": s,
+        "padding": p,
+        "dilation": d,
+        "groups": groups,
+    }
 
 
 def _weight_fn(lib, x, g, weight_shape, stride, padding, dilation, groups):
@@ -120,9 +133,15 @@ def _weight_fn(lib, x, g, weight_shape, stride, padding, dilation, groups):
         return lib.autograd.grad(out, w, g, create_graph=True)[0]
     from handgrad.ops.conv import Conv2dWeight
 
-    return Conv2dWeight.apply(x, g, kernel_size=weight_shape[2:], stride=stride,
-                              padding=tuple((p, p) for p in padding), dilation=dilation,
-                              groups=groups)
+    return Conv2dWeight.apply(
+        x,
+        g,
+        kernel_size=weight_shape[2:],
+        stride=stride,
+        padding=tuple((p, p) for p in padding),
+        dilation=dilation,
+        groups=groups,
+    )
 
 
 def _avg_draw(nd):
@@ -132,9 +151,13 @@ def _avg_draw(nd):
         s = [data.draw(st.integers(1, 3)) for _ in range(nd)]
         p = [data.draw(st.integers(0, ki // 2)) for ki in k]
         size = [max(1, ki - 2 * pi) + data.draw(st.integers(0, 3)) for ki, pi in zip(k, p)]
-        kw = {"kernel_size": tuple(k), "stride": tuple(s), "padding": tuple(p),
-              "ceil_mode": data.draw(st.booleans()),
-              "count_include_pad": data.draw(st.booleans())}
+        kw = {
+            "kernel_size": tuple(k),
+            "stride": tuple(s),
+            "padding": tuple(p),
+            "ceil_mode": data.draw(st.booleans()),
+            "count_include_pad": data.draw(st.booleans()),
+        }
         if nd == 2 and data.draw(st.booleans()):
             kw["divisor_override"] = data.draw(st.integers(1, 5))
         return [values(r, (2, 2) + tuple(size))], kw
@@ -152,8 +175,11 @@ def _lp_draw(data):
     size = tuple(ki + data.draw(st.integers(0, 3)) for ki in k)
     stride = data.draw(st.sampled_from([None, 1, 2, (2, 1)]))
     return [values(r, (2, 2) + size, "pos")], {
-        "norm_type": data.draw(st.sampled_from([1.0, 2.0, 3.0])), "kernel_size": k,
-        "stride": stride, "ceil_mode": data.draw(st.booleans())}
+        "norm_type": data.draw(st.sampled_from([1.0, 2.0, 3.0])),
+        "kernel_size": k,
+        "stride": stride,
+        "ceil_mode": data.draw(st.booleans()),
+    }
 
 
 def _translate_draw(data):
@@ -174,22 +200,29 @@ def _translate_fn(lib, x, dy, dx):
     xs = (torch.arange(w, dtype=x.dtype) - dx) * 2 / (w - 1) - 1
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
     grid = torch.stack([gx, gy], -1)[None].expand(n, h, w, 2)
-    return F(torch).grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
-                                align_corners=True)
+    return F(torch).grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
 def _unfold_draw(data):
     axes = [_axis(data, pad_max=1, stride_max=2, dil_max=2, k_max=3) for _ in range(2)]
     size, k, s, d, p = (tuple(a[i] for a in axes) for i in range(5))
-    return [values(rng(data), (2, 2) + size)], {"kernel_size": k, "stride": s, "dilation": d,
-                                                "padding": p}
+    return [values(rng(data), (2, 2) + size)], {
+        "kernel_size": k,
+        "stride": s,
+        "dilation": d,
+        "padding": p,
+    }
 
 
 def _fold_draw(data):
     arrays, kw = _unfold_draw(data)
     x = arrays[0]
-    blocks = [(n + 2 * p - (k - 1) * d - 1) // s + 1 for n, k, s, d, p in
-              zip(x.shape[2:], kw["kernel_size"], kw["stride"], kw["dilation"], kw["padding"])]
+    blocks = [
+        (n + 2 * p - (k - 1) * d - 1) // s + 1
+        for n, k, s, d, p in zip(
+            x.shape[2:], kw["kernel_size"], kw["stride"], kw["dilation"], kw["padding"]
+        )
+    ]
     kk = kw["kernel_size"][0] * kw["kernel_size"][1]
     cols = values(rng(data), (2, 2 * kk, blocks[0] * blocks[1]))
     return [cols], dict(kw, output_size=x.shape[2:])
@@ -202,8 +235,12 @@ CASES = {
         Case(_avg_fn(2), _avg_draw(2), note="avg_pool2d: a depthwise conv2d with ones"),
         Case(_avg_fn(1), _avg_draw(1), note="avg_pool1d"),
         Case(lambda lib, x, **kw: F(lib).lp_pool2d(x, **kw), _lp_draw, note="lp_pool2d"),
-        Case(_translate_fn, _translate_draw, second=False,
-             note="translate against grid_sample (linear: no second derivative)"),
+        Case(
+            _translate_fn,
+            _translate_draw,
+            second=False,
+            note="translate against grid_sample (linear: no second derivative)",
+        ),
         Case(lambda lib, x, **kw: F(lib).unfold(x, **kw), _unfold_draw, note="unfold"),
     ],
     "conv_transpose2d": [

@@ -17,7 +17,8 @@ def _reduce_case(method: str, kind: str = "any", allow_none: bool = True, **kw) 
     def draw(data):
         s = shape(data)
         return [values(rng(data), s, kind)], {
-            "dim": dim(data, len(s), allow_none), "keepdim": data.draw(st.booleans()),
+            "dim": dim(data, len(s), allow_none),
+            "keepdim": data.draw(st.booleans()),
         }
 
     def fn(lib, x, dim, keepdim):
@@ -30,6 +31,7 @@ def _reduce_case(method: str, kind: str = "any", allow_none: bool = True, **kw) 
 
 def _prod_case(kind: str, **kw) -> Case:
     """torch.prod takes one int dim or none."""
+
     def draw(data):
         s = shape(data)
         d = data.draw(st.one_of(st.none(), st.integers(-max(len(s), 1), max(len(s), 1) - 1)))
@@ -81,8 +83,14 @@ def _expand_draw(data):
 
 def _flip_draw(data):
     s = shape(data, min_dims=1)
-    dims = data.draw(st.lists(st.integers(-len(s), len(s) - 1), min_size=1, max_size=len(s),
-                              unique_by=lambda d: d % len(s)))
+    dims = data.draw(
+        st.lists(
+            st.integers(-len(s), len(s) - 1),
+            min_size=1,
+            max_size=len(s),
+            unique_by=lambda d: d % len(s),
+        )
+    )
     return [values(rng(data), s)], {"dims": tuple(dims)}
 
 
@@ -215,8 +223,7 @@ def _where_draw(data):
 def _clamp_draw(kind):
     def draw(data):
         r = rng(data)
-        lo, hi = data.draw(st.sampled_from([(-0.5, 0.5), (None, 0.25), (-0.25, None),
-                                            (0.0, 1.0)]))
+        lo, hi = data.draw(st.sampled_from([(-0.5, 0.5), (None, 0.25), (-0.25, None), (0.0, 1.0)]))
         return [values(r, shape(data), kind)], {"min": lo, "max": hi}
 
     return draw
@@ -235,8 +242,10 @@ def _clamp_tensor_draw(kind):
 def _softplus_draw(data):
     r = rng(data)
     beta = data.draw(st.sampled_from([1.0, 2.0, 0.5]))
-    return [values(r, shape(data)) * 4], {"beta": beta,
-                                          "threshold": data.draw(st.sampled_from([20.0, 2.0]))}
+    return [values(r, shape(data)) * 4], {
+        "beta": beta,
+        "threshold": data.draw(st.sampled_from([20.0, 2.0])),
+    }
 
 
 def _pow_scalar_draw(data):
@@ -254,67 +263,116 @@ def _to_fn(lib, x, target):
 
 
 CASES = {
-    "add": [Case(lambda lib, a, b: a + b, binary()),
-            Case(lambda lib, a: 2.5 + a, unary(), note="Python scalar keeps the dtype")],
-    "sub": [Case(lambda lib, a, b: a - b, binary()),
-            Case(lambda lib, a: 1 - a, unary())],
+    "add": [
+        Case(lambda lib, a, b: a + b, binary()),
+        Case(lambda lib, a: 2.5 + a, unary(), note="Python scalar keeps the dtype"),
+    ],
+    "sub": [Case(lambda lib, a, b: a - b, binary()), Case(lambda lib, a: 1 - a, unary())],
     "mul": [Case(lambda lib, a, b: a * b, binary())],
-    "div": [Case(lambda lib, a, b: a / b, binary("any", "nonzero")),
-            Case(lambda lib, a: 2.0 / a, unary("nonzero"))],
-    "pow": [Case(lambda lib, a, b: a**b, binary("pos", "any")),
-            Case(lambda lib, a, p: a**p, _pow_scalar_draw),
-            Case(lambda lib, a: a**2, unary("ints"), fd=False,
-                 note="integers: exponent rule at a = 0")],
+    "div": [
+        Case(lambda lib, a, b: a / b, binary("any", "nonzero")),
+        Case(lambda lib, a: 2.0 / a, unary("nonzero")),
+    ],
+    "pow": [
+        Case(lambda lib, a, b: a**b, binary("pos", "any")),
+        Case(lambda lib, a, p: a**p, _pow_scalar_draw),
+        Case(lambda lib, a: a**2, unary("ints"), fd=False, note="integers: exponent rule at a = 0"),
+    ],
     "neg": [Case(lambda lib, a: -a, unary())],
     "exp": [Case(lambda lib, a: a.exp(), unary())],
     "log": [Case(lambda lib, a: a.log(), unary("pos"))],
     "log1p": [Case(lambda lib, a: a.log1p(), unary("pos"))],
     "sqrt": [Case(lambda lib, a: a.sqrt(), unary("pos"))],
-    "abs": [Case(lambda lib, a: a.abs(), unary("nonzero")),
-            Case(lambda lib, a: a.abs(), unary("ints"), fd=False, note="gradient 0 at 0")],
+    "abs": [
+        Case(lambda lib, a: a.abs(), unary("nonzero")),
+        Case(lambda lib, a: a.abs(), unary("ints"), fd=False, note="gradient 0 at 0"),
+    ],
     "sin": [Case(lambda lib, a: a.sin(), unary())],
     "cos": [Case(lambda lib, a: a.cos(), unary())],
     "tanh": [Case(lambda lib, a: a.tanh(), unary())],
-    "sigmoid": [Case(lambda lib, a: a.sigmoid(), unary()),
-                Case(lambda lib, a: (a * 40).sigmoid(), unary(), fd=False,
-                     note="saturated: no overflow")],
-    "relu": [Case(lambda lib, a: a.relu(), unary("nonzero")),
-             Case(lambda lib, a: F(lib).relu(a), unary("ints"), fd=False, note="kink at 0")],
-    "softplus": [Case(lambda lib, a, beta, threshold: F(lib).softplus(a, beta, threshold),
-                      _softplus_draw, fd=False),
-                 Case(lambda lib, a: F(lib).softplus(a), unary())],
+    "sigmoid": [
+        Case(lambda lib, a: a.sigmoid(), unary()),
+        Case(lambda lib, a: (a * 40).sigmoid(), unary(), fd=False, note="saturated: no overflow"),
+    ],
+    "relu": [
+        Case(lambda lib, a: a.relu(), unary("nonzero")),
+        Case(lambda lib, a: F(lib).relu(a), unary("ints"), fd=False, note="kink at 0"),
+    ],
+    "softplus": [
+        Case(
+            lambda lib, a, beta, threshold: F(lib).softplus(a, beta, threshold),
+            _softplus_draw,
+            fd=False,
+        ),
+        Case(lambda lib, a: F(lib).softplus(a), unary()),
+    ],
     "binary_cross_entropy": [
-        Case(lambda lib, p, y: F(lib).binary_cross_entropy(p, y, reduction="none"),
-             lambda data: ([values(rng(data), s := shape(data), "unit"),
-                            values(rng(data), s, "unit")], {}),
-             tol64=(1e-7, 1e-10), note="p - y may cancel")],
-    "silu": [Case(lambda lib, a: F(lib).silu(a * 4), unary()),
-             Case(lambda lib, a: F(lib).silu(a * 1e3), unary(), fd=False, note="saturated")],
-    "erf": [Case(lambda lib, a: lib.erf(a), unary()),
-            Case(lambda lib, a: F(lib).gelu(a), unary())],
-    "clamp": [Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("distinct")),
-              Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("ints"), fd=False,
-                   note="values on the boundaries")],
-    "clamp_tensor": [Case(lambda lib, a, lo, hi: lib.clamp(a, lo - 0.5, hi + 0.5),
-                          _clamp_tensor_draw("distinct")),
-                     Case(lambda lib, a, lo, hi: lib.clamp(a, lo, hi), _clamp_tensor_draw("ints"),
-                          fd=False, note="on the boundaries, and lo > hi")],
-    "maximum": [Case(lambda lib, a, b: lib.maximum(a, b), binary("distinct", "distinct"),
-                     fd=False),
-                Case(lambda lib, a, b: lib.maximum(a, b), binary("ints", "ints"), fd=False,
-                     note="ties split the gradient")],
+        Case(
+            lambda lib, p, y: F(lib).binary_cross_entropy(p, y, reduction="none"),
+            lambda data: (
+                [values(rng(data), s := shape(data), "unit"), values(rng(data), s, "unit")],
+                {},
+            ),
+            tol64=(1e-7, 1e-10),
+            note="p - y may cancel",
+        )
+    ],
+    "silu": [
+        Case(lambda lib, a: F(lib).silu(a * 4), unary()),
+        Case(lambda lib, a: F(lib).silu(a * 1e3), unary(), fd=False, note="saturated"),
+    ],
+    "erf": [Case(lambda lib, a: lib.erf(a), unary()), Case(lambda lib, a: F(lib).gelu(a), unary())],
+    "clamp": [
+        Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("distinct")),
+        Case(
+            lambda lib, a, min, max: a.clamp(min, max),
+            _clamp_draw("ints"),
+            fd=False,
+            note="values on the boundaries",
+        ),
+    ],
+    "clamp_tensor": [
+        Case(
+            lambda lib, a, lo, hi: lib.clamp(a, lo - 0.5, hi + 0.5), _clamp_tensor_draw("distinct")
+        ),
+        Case(
+            lambda lib, a, lo, hi: lib.clamp(a, lo, hi),
+            _clamp_tensor_draw("ints"),
+            fd=False,
+            note="on the boundaries, and lo > hi",
+        ),
+    ],
+    "maximum": [
+        Case(lambda lib, a, b: lib.maximum(a, b), binary("distinct", "distinct"), fd=False),
+        Case(
+            lambda lib, a, b: lib.maximum(a, b),
+            binary("ints", "ints"),
+            fd=False,
+            note="ties split the gradient",
+        ),
+    ],
     "minimum": [Case(lambda lib, a, b: lib.minimum(a, b), binary("ints", "ints"), fd=False)],
     "where": [Case(lambda lib, c, a, b: lib.where(c, a, b), _where_draw)],
-    "to": [Case(_to_fn, _to_draw, tol64=(1e-6, 1e-6), fd=False,
-                note="a float32 round trip is too coarse for finite differences")],
+    "to": [
+        Case(
+            _to_fn,
+            _to_draw,
+            tol64=(1e-6, 1e-6),
+            fd=False,
+            note="a float32 round trip is too coarse for finite differences",
+        )
+    ],
     "clone": [Case(lambda lib, a: a.clone() * a, unary())],
     "sum": [_reduce_case("sum")],
-    "amax": [_reduce_case("amax", "distinct"),
-             Case(lambda lib, a: a.max(), unary("ints"), fd=False, note="ties share")],
+    "amax": [
+        _reduce_case("amax", "distinct"),
+        Case(lambda lib, a: a.max(), unary("ints"), fd=False, note="ties share"),
+    ],
     "logsumexp": [_reduce_case("logsumexp", allow_none=False)],
-    "prod": [_prod_case("nonzero"),
-             _prod_case("ints", note="zeros: the exclusive running products, second order "
-                        "included")],
+    "prod": [
+        _prod_case("nonzero"),
+        _prod_case("ints", note="zeros: the exclusive running products, second order included"),
+    ],
     "cumsum": [Case(lambda lib, a, dim: a.cumsum(dim), _cumsum_draw)],
     "reshape": [Case(lambda lib, a, shape: a.reshape(shape), _reshape_draw)],
     "permute": [Case(lambda lib, a, dims: a.permute(dims), _permute_draw)],
@@ -325,10 +383,12 @@ CASES = {
     "index_accumulate": [Case(_index_accumulate_fn, _index_accumulate_draw)],
     "pad": [Case(lambda lib, a, pad, value: F(lib).pad(a, pad, value=value), _pad_draw)],
     "gather": [Case(lambda lib, a, idx, dim: a.gather(dim, idx), _gather_draw)],
-    "scatter_add": [Case(_scatter_fn, _scatter_draw(False)),
-                    # src larger than index: torch's backward rejects it, so only the finite
-                    # differences judge handgrad's (zero) gradient for the unused part.
-                    Case(_scatter_fn, _scatter_draw(True), grad=False)],
+    "scatter_add": [
+        Case(_scatter_fn, _scatter_draw(False)),
+        # src larger than index: torch's backward rejects it, so only the finite
+        # differences judge handgrad's (zero) gradient for the unused part.
+        Case(_scatter_fn, _scatter_draw(True), grad=False),
+    ],
     "matmul": [Case(lambda lib, a, b: a @ b, _matmul_draw)],
     "linear": [Case(lambda lib, *args: F(lib).linear(*args), _linear_draw)],
     "softmax": [_softmax_case("softmax")],

@@ -54,8 +54,12 @@ def _lstm_layer_draw(data):
     steps = data.draw(st.integers(1, 4), label="steps")
     n = data.draw(st.integers(1, 3), label="batch")
     hs = data.draw(st.integers(1, 3), label="hidden")
-    return [values(r, (steps, n, 4 * hs)), values(r, (n, hs)), values(r, (n, hs)),
-            values(r, (4 * hs, hs))], {}
+    return [
+        values(r, (steps, n, 4 * hs)),
+        values(r, (n, hs)),
+        values(r, (n, hs)),
+        values(r, (4 * hs, hs)),
+    ], {}
 
 
 def _split_affine(wb, has_w):
@@ -71,7 +75,7 @@ def _batch_norm_fn(lib, x, *wb, has_w, eps):
 
 def _layer_norm_fn(lib, x, *wb, has_w, k, eps):
     w, b = _split_affine(wb, has_w)
-    return lib.nn.functional.layer_norm(x, x.shape[x.ndim - k:], w, b, eps)
+    return lib.nn.functional.layer_norm(x, x.shape[x.ndim - k :], w, b, eps)
 
 
 def _affine(data, r, shape, arrays, bias_only):
@@ -94,34 +98,53 @@ def _batch_norm_draw(data, bias_only=False):
         n = 2
     arrays = [values(r, (n, c, *spatial))]
     has_w = _affine(data, r, (c,), arrays, bias_only)
-    return arrays, {"has_w": has_w, "eps": data.draw(st.sampled_from([1e-5, 1e-3, 0.5]), label="eps")}
+    return arrays, {
+        "has_w": has_w,
+        "eps": data.draw(st.sampled_from([1e-5, 1e-3, 0.5]), label="eps"),
+    }
 
 
 def _layer_norm_draw(data, bias_only=False):
     r = rng(data)
     full = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=4), label="shape")
     k = data.draw(st.integers(1, len(full)), label="k")
-    if int(np.prod(full[len(full) - k:])) < 2:
+    if int(np.prod(full[len(full) - k :])) < 2:
         full[-1] = 2
     arrays = [values(r, tuple(full))]
-    has_w = _affine(data, r, tuple(full[len(full) - k:]), arrays, bias_only)
-    return arrays, {"has_w": has_w, "k": k, "eps": data.draw(st.sampled_from([1e-5, 1e-3, 0.5]), label="eps")}
+    has_w = _affine(data, r, tuple(full[len(full) - k :]), arrays, bias_only)
+    return arrays, {
+        "has_w": has_w,
+        "k": k,
+        "eps": data.draw(st.sampled_from([1e-5, 1e-3, 0.5]), label="eps"),
+    }
 
 
-_BIAS_ONLY = ("a bias without a weight: first order against torch (torch 2.13's double backward "
-              "of this combination fails: an undefined weight tensor); finite differences check "
-              "the rest")
+_BIAS_ONLY = (
+    "a bias without a weight: first order against torch (torch 2.13's double backward "
+    "of this combination fails: an undefined weight tensor); finite differences check "
+    "the rest"
+)
 
 CASES = {
     "batch_norm": [
         Case(_batch_norm_fn, _batch_norm_draw, tol32=(1e-3, 1e-4)),
-        Case(_batch_norm_fn, lambda data: _batch_norm_draw(data, True), second=False,
-             tol32=(1e-3, 1e-4), note=_BIAS_ONLY),
+        Case(
+            _batch_norm_fn,
+            lambda data: _batch_norm_draw(data, True),
+            second=False,
+            tol32=(1e-3, 1e-4),
+            note=_BIAS_ONLY,
+        ),
     ],
     "layer_norm": [
         Case(_layer_norm_fn, _layer_norm_draw, tol32=(1e-3, 1e-4)),
-        Case(_layer_norm_fn, lambda data: _layer_norm_draw(data, True), second=False,
-             tol32=(1e-3, 1e-4), note=_BIAS_ONLY),
+        Case(
+            _layer_norm_fn,
+            lambda data: _layer_norm_draw(data, True),
+            second=False,
+            tol32=(1e-3, 1e-4),
+            note=_BIAS_ONLY,
+        ),
     ],
     "lstm_layer": [Case(_lstm_layer_fn, _lstm_layer_draw)],
     "lstm_cell": [Case(_lstm_fn, _cell_draw("lstm"), tol32=(1e-4, 1e-5))],

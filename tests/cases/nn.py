@@ -29,10 +29,14 @@ def _normalized_linear_draw(data):
 def _bce_draw(data):
     r = rng(data)
     s = shape(data, min_dims=0, max_dims=3)
-    target = values(r, s, "unit") if data.draw(st.booleans(), label="soft") else \
-        r.integers(0, 2, s).astype(float)
+    target = (
+        values(r, s, "unit")
+        if data.draw(st.booleans(), label="soft")
+        else r.integers(0, 2, s).astype(float)
+    )
     return [values(r, s, "unit"), target], {
-        "reduction": data.draw(st.sampled_from(["none", "mean", "sum"]), label="reduction")}
+        "reduction": data.draw(st.sampled_from(["none", "mean", "sum"]), label="reduction")
+    }
 
 
 def _bce(lib, p, y, reduction):

@@ -18,10 +18,17 @@ def _pool_geometry(data, nd):
     s = [data.draw(st.integers(1, 3), label="stride") for _ in range(nd)]
     d = [data.draw(st.integers(1, 2), label="dilation") for _ in range(nd)]
     p = [data.draw(st.integers(0, ki // 2), label="padding") for ki in k]
-    size = [max(1, (ki - 1) * di + 1 - 2 * pi) + data.draw(st.integers(0, 3))
-            for ki, di, pi in zip(k, d, p)]
-    kw = {"kernel_size": tuple(k), "stride": tuple(s), "padding": tuple(p), "dilation": tuple(d),
-          "ceil_mode": data.draw(st.booleans(), label="ceil_mode")}
+    size = [
+        max(1, (ki - 1) * di + 1 - 2 * pi) + data.draw(st.integers(0, 3))
+        for ki, di, pi in zip(k, d, p)
+    ]
+    kw = {
+        "kernel_size": tuple(k),
+        "stride": tuple(s),
+        "padding": tuple(p),
+        "dilation": tuple(d),
+        "ceil_mode": data.draw(st.booleans(), label="ceil_mode"),
+    }
     for axis in range(nd):
         if _has_empty_window(size[axis], k[axis], s[axis], p[axis], d[axis], kw["ceil_mode"]):
             d[axis] = 1  # a dilated window of padding only: PyTorch indexes out of its plane
@@ -32,8 +39,10 @@ def _pool_geometry(data, nd):
 def _has_empty_window(n, k, s, p, d, ceil_mode):
     from handgrad.ops.pool import _pool_out_len
 
-    return any(all(not 0 <= o * s + t * d - p < n for t in range(k))
-               for o in range(_pool_out_len(n, k, s, p, d, ceil_mode)))
+    return any(
+        all(not 0 <= o * s + t * d - p < n for t in range(k))
+        for o in range(_pool_out_len(n, k, s, p, d, ceil_mode))
+    )
 
 
 def _max_draw(nd, kind):
@@ -55,8 +64,12 @@ def _max_backward_draw(data):
     x = values(r, (2, 2) + size, data.draw(st.sampled_from(["distinct", "ints"])))
     from handgrad.ops.pool import _pool_out_len
 
-    out = [_pool_out_len(n, k, s, p, d, kw["ceil_mode"]) for n, k, s, p, d in
-           zip(size, kw["kernel_size"], kw["stride"], kw["padding"], kw["dilation"])]
+    out = [
+        _pool_out_len(n, k, s, p, d, kw["ceil_mode"])
+        for n, k, s, p, d in zip(
+            size, kw["kernel_size"], kw["stride"], kw["padding"], kw["dilation"]
+        )
+    ]
     return [values(r, (2, 2) + tuple(out))], dict(kw, x=x)
 
 
@@ -89,8 +102,9 @@ def _interp_draw(data):
     r = rng(data)
     nd = data.draw(st.sampled_from([1, 2]), label="nd")
     size = tuple(data.draw(st.integers(1, 6)) for _ in range(nd))
-    modes = ["nearest", "nearest-exact", "area"] + (["linear"] if nd == 1 else
-                                                      ["bilinear", "bicubic"])
+    modes = ["nearest", "nearest-exact", "area"] + (
+        ["linear"] if nd == 1 else ["bilinear", "bicubic"]
+    )
     mode = data.draw(st.sampled_from(modes), label="mode")
     kw = {"mode": mode}
     if data.draw(st.booleans(), label="by_size"):
@@ -114,14 +128,24 @@ CASES = {
     ],
     "max_pool2d_backward": [Case(_max_backward_fn, _max_backward_draw)],
     "gather": [
-        Case(lambda lib, x, **kw: F(lib).adaptive_max_pool2d(x, **kw),
-             _adaptive_draw(2, "distinct"), note="adaptive_max_pool2d"),
-        Case(lambda lib, x, **kw: F(lib).adaptive_max_pool1d(x, **kw),
-             _adaptive_draw(1, "ints"), fd=False, note="adaptive_max_pool1d with ties"),
+        Case(
+            lambda lib, x, **kw: F(lib).adaptive_max_pool2d(x, **kw),
+            _adaptive_draw(2, "distinct"),
+            note="adaptive_max_pool2d",
+        ),
+        Case(
+            lambda lib, x, **kw: F(lib).adaptive_max_pool1d(x, **kw),
+            _adaptive_draw(1, "ints"),
+            fd=False,
+            note="adaptive_max_pool1d with ties",
+        ),
     ],
     "getitem": [  # both read their source pixels with index_select (sparse taps)
-        Case(lambda lib, x, **kw: F(lib).adaptive_avg_pool2d(x, **kw), _adaptive_draw(2, "any"),
-             note="adaptive_avg_pool2d"),
+        Case(
+            lambda lib, x, **kw: F(lib).adaptive_avg_pool2d(x, **kw),
+            _adaptive_draw(2, "any"),
+            note="adaptive_avg_pool2d",
+        ),
         Case(lambda lib, x, **kw: F(lib).interpolate(x, **kw), _interp_draw, note="interpolate"),
     ],
 }

@@ -25,29 +25,67 @@ def _cumprod_draw(kind: str):
 
 
 CASES = {
-    "cumprod": [Case(lambda lib, a, dim: a.cumprod(dim), _cumprod_draw("nonzero")),
-                Case(lambda lib, a, dim: a.cumprod(dim), _cumprod_draw("ints"),
-                     note="zeros: the explicit products of the others")],
-    "logcumsumexp": [Case(lambda lib, a, dim: a.logcumsumexp(dim), _cumprod_draw("any")),
-                     Case(lambda lib, a, dim: (a * 300).logcumsumexp(dim), _cumprod_draw("any"),
-                          fd=False, second=False, tol32=(1e-3, 1e-4),
-                          note="wide values: no global shift; in float32 the two libraries' "
-                               "sums of exponentials round differently (2.4e-4 seen)"),
-                     Case(lambda lib, a, dim: a.logcumsumexp(dim), _cumprod_draw("ints"),
-                          note="ties")],
-    "logaddexp": [Case(lambda lib, a, b: lib.logaddexp(a, b), binary("any", "any")),
-                  Case(lambda lib, a, b: lib.logaddexp(a * 50, b * 50), binary("ints", "ints"),
-                       fd=False, note="ties and far apart")],
-    "xlogy": [Case(lambda lib, x, y: lib.xlogy(x, y), binary("any", "pos")),
-              Case(lambda lib, x, y: lib.xlogy(x, y), binary("ints", "ints"), fd=False,
-                   second=False, note="x = 0 and y <= 0: the pinned value, torch's slope rule")],
-    "hypot": [Case(lambda lib, a, b: lib.hypot(a, b), binary("nonzero", "nonzero")),
-              Case(lambda lib, a, b: lib.hypot(a * 1e30, b * 1e30), binary("nonzero", "any"),
-                   fd=False, second=False, note="no overflow of a^2")],
-    "fmod": [Case(lambda lib, a, b: lib.fmod(a * 3, b), binary("distinct", "nonzero"), fd=False,
-                  note="the quotient jumps: no finite differences across it")],
-    "remainder": [Case(lambda lib, a, b: lib.remainder(a * 3, b), binary("distinct", "nonzero"),
-                       fd=False)],
+    "cumprod": [
+        Case(lambda lib, a, dim: a.cumprod(dim), _cumprod_draw("nonzero")),
+        Case(
+            lambda lib, a, dim: a.cumprod(dim),
+            _cumprod_draw("ints"),
+            note="zeros: the explicit products of the others",
+        ),
+    ],
+    "logcumsumexp": [
+        Case(lambda lib, a, dim: a.logcumsumexp(dim), _cumprod_draw("any")),
+        Case(
+            lambda lib, a, dim: (a * 300).logcumsumexp(dim),
+            _cumprod_draw("any"),
+            fd=False,
+            second=False,
+            tol32=(1e-3, 1e-4),
+            note="wide values: no global shift; in float32 the two libraries' "
+            "sums of exponentials round differently (2.4e-4 seen)",
+        ),
+        Case(lambda lib, a, dim: a.logcumsumexp(dim), _cumprod_draw("ints"), note="ties"),
+    ],
+    "logaddexp": [
+        Case(lambda lib, a, b: lib.logaddexp(a, b), binary("any", "any")),
+        Case(
+            lambda lib, a, b: lib.logaddexp(a * 50, b * 50),
+            binary("ints", "ints"),
+            fd=False,
+            note="ties and far apart",
+        ),
+    ],
+    "xlogy": [
+        Case(lambda lib, x, y: lib.xlogy(x, y), binary("any", "pos")),
+        Case(
+            lambda lib, x, y: lib.xlogy(x, y),
+            binary("ints", "ints"),
+            fd=False,
+            second=False,
+            note="x = 0 and y <= 0: the pinned value, torch's slope rule",
+        ),
+    ],
+    "hypot": [
+        Case(lambda lib, a, b: lib.hypot(a, b), binary("nonzero", "nonzero")),
+        Case(
+            lambda lib, a, b: lib.hypot(a * 1e30, b * 1e30),
+            binary("nonzero", "any"),
+            fd=False,
+            second=False,
+            note="no overflow of a^2",
+        ),
+    ],
+    "fmod": [
+        Case(
+            lambda lib, a, b: lib.fmod(a * 3, b),
+            binary("distinct", "nonzero"),
+            fd=False,
+            note="the quotient jumps: no finite differences across it",
+        )
+    ],
+    "remainder": [
+        Case(lambda lib, a, b: lib.remainder(a * 3, b), binary("distinct", "nonzero"), fd=False)
+    ],
     "tan": [Case(lambda lib, a: a.tan(), _scaled("any", 0.4))],
     "sinh": [Case(lambda lib, a: a.sinh(), _scaled("any", 1.0))],
     "cosh": [Case(lambda lib, a: a.cosh(), _scaled("any", 1.0))],

@@ -16,8 +16,11 @@ FAST = ["--data", "digits", "--epochs", "1", "--quiet", "--no-plots"]
 
 
 def _snapshot(folder: Path) -> dict:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir())} if folder.exists() else {}
+    return (
+        {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+        if folder.exists()
+        else {}
+    )
 
 
 def _error(capsys, argv, *fragments):
@@ -37,16 +40,35 @@ def _error(capsys, argv, *fragments):
 def finished_run(tmp_path_factory):
     """An mlp trained for one epoch on the 8x8 digits, with plots."""
     out = tmp_path_factory.mktemp("run")
-    code = cli.main(["train", "--model", "mlp", "--data", "digits", "--epochs", "1", "--quiet",
-                     "--out", str(out), "--seed", "3"])
+    code = cli.main(
+        [
+            "train",
+            "--model",
+            "mlp",
+            "--data",
+            "digits",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+            "--seed",
+            "3",
+        ]
+    )
     assert code == 0
     return out
 
 
 def test_train_writes_checkpoint_metrics_and_plots(finished_run, capsys):
     names = sorted(p.name for p in finished_run.iterdir())
-    assert names == ["checkpoint.npz", "confusion_matrix.png", "curves.png", "metrics.json",
-                     "misclassified.png"]
+    assert names == [
+        "checkpoint.npz",
+        "confusion_matrix.png",
+        "curves.png",
+        "metrics.json",
+        "misclassified.png",
+    ]
     report = json.loads((finished_run / "metrics.json").read_text())
     assert 0.5 < report["test_accuracy"] <= 1
     assert report["test_top5_accuracy"] >= report["test_accuracy"]
@@ -64,19 +86,33 @@ def test_report_names_the_files(tmp_path, capsys):
 
 
 def test_resume_continues_the_run(tmp_path, capsys):
-    base = ["train", "--model", "softmax", "--data", "digits", "--quiet", "--no-plots",
-            "--out", str(tmp_path)]
+    base = [
+        "train",
+        "--model",
+        "softmax",
+        "--data",
+        "digits",
+        "--quiet",
+        "--no-plots",
+        "--out",
+        str(tmp_path),
+    ]
     assert cli.main(base + ["--epochs", "2"]) == 0
     straight = json.loads((tmp_path / "metrics.json").read_text())
     other = tmp_path / "b"
     assert cli.main(base[:-1] + [str(other), "--epochs", "2", "--stop-after", "1"]) == 0
     assert len(json.loads((other / "metrics.json").read_text())["history"]) == 1
-    _error(capsys, base[:-1] + [str(other), "--epochs", "3", "--resume"],
-           "planned for 2 epochs", "--epochs 2")
+    _error(
+        capsys,
+        base[:-1] + [str(other), "--epochs", "3", "--resume"],
+        "planned for 2 epochs",
+        "--epochs 2",
+    )
     assert cli.main(base[:-1] + [str(other), "--epochs", "2", "--resume"]) == 0
     resumed = json.loads((other / "metrics.json").read_text())
-    assert [e["train_loss"] for e in resumed["history"]] == \
-        [e["train_loss"] for e in straight["history"]]
+    assert [e["train_loss"] for e in resumed["history"]] == [
+        e["train_loss"] for e in straight["history"]
+    ]
     assert resumed["test_accuracy"] == straight["test_accuracy"]
     from handgrad import train
 
@@ -86,27 +122,35 @@ def test_resume_continues_the_run(tmp_path, capsys):
         np.testing.assert_array_equal(b["model"][key].numpy(), value.numpy(), err_msg=key)
 
 
-@pytest.mark.parametrize("argv,fragments", [
-    (["train", "--model", "resnet"], ["--model", "invalid choice", "resnet"]),
-    (["train", "--data", "cifar"], ["unknown data set 'cifar'", "mnist5k"]),
-    (["train", "--data", "mnist:"], ["unknown data set", "folder after the colon"]),
-    (["train", "--batch-size", "0"], ["--batch-size", "positive integer", "0"]),
-    (["train", "--batch-size", "many"], ["--batch-size", "'many'"]),
-    (["train", "--epochs", "-3"], ["--epochs"]),
-    (["train", "--optimizer", "lbfgs"], ["--optimizer", "lbfgs"]),
-    (["train", "--optimizer", "adam", "--momentum", "0.9"], ["--momentum", "adam"]),
-    (["train", "--momentum", "1.5"], ["momentum must be in [0, 1)"]),
-    (["bogus"], ["invalid choice", "bogus"]),
-])
+@pytest.mark.parametrize(
+    "argv,fragments",
+    [
+        (["train", "--model", "resnet"], ["--model", "invalid choice", "resnet"]),
+        (["train", "--data", "cifar"], ["unknown data set 'cifar'", "mnist5k"]),
+        (["train", "--data", "mnist:"], ["unknown data set", "folder after the colon"]),
+        (["train", "--batch-size", "0"], ["--batch-size", "positive integer", "0"]),
+        (["train", "--batch-size", "many"], ["--batch-size", "'many'"]),
+        (["train", "--epochs", "-3"], ["--epochs"]),
+        (["train", "--optimizer", "lbfgs"], ["--optimizer", "lbfgs"]),
+        (["train", "--optimizer", "adam", "--momentum", "0.9"], ["--momentum", "adam"]),
+        (["train", "--momentum", "1.5"], ["momentum must be in [0, 1)"]),
+        (["bogus"], ["invalid choice", "bogus"]),
+    ],
+)
 def test_bad_arguments_are_one_line_errors(argv, fragments, tmp_path, capsys):
-    _error(capsys, argv + ["--out", str(tmp_path / "out")] if argv[0] == "train" else argv,
-           *fragments)
+    _error(
+        capsys, argv + ["--out", str(tmp_path / "out")] if argv[0] == "train" else argv, *fragments
+    )
     assert not (tmp_path / "out").exists()
 
 
 def test_missing_data_folder(tmp_path, capsys):
-    _error(capsys, ["train", "--data", f"mnist:{tmp_path / 'nowhere'}", "--out",
-                    str(tmp_path / "out")], "cannot read data set", "does not exist")
+    _error(
+        capsys,
+        ["train", "--data", f"mnist:{tmp_path / 'nowhere'}", "--out", str(tmp_path / "out")],
+        "cannot read data set",
+        "does not exist",
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -131,17 +175,34 @@ def test_corrupt_data_folder(tmp_path, capsys, damage):
         target.write_bytes(bytes(raw))
     else:
         (folder / "train-labels-idx1-ubyte").unlink()
-    line = _error(capsys, ["train", "--data", f"mnist:{folder}", "--out", str(tmp_path / "out")],
-                  "cannot read data set")
+    line = _error(
+        capsys,
+        ["train", "--data", f"mnist:{folder}", "--out", str(tmp_path / "out")],
+        "cannot read data set",
+    )
     assert "train-" in line  # the message names the file at fault
     assert not (tmp_path / "out").exists()
 
 
 def test_checkpoint_of_another_architecture(finished_run, capsys):
     before = _snapshot(finished_run)
-    _error(capsys, ["train", "--model", "softmax", "--data", "digits", "--resume",
-                    "--epochs", "3", "--out", str(finished_run)],
-           "written for --model mlp", "not softmax")
+    _error(
+        capsys,
+        [
+            "train",
+            "--model",
+            "softmax",
+            "--data",
+            "digits",
+            "--resume",
+            "--epochs",
+            "3",
+            "--out",
+            str(finished_run),
+        ],
+        "written for --model mlp",
+        "not softmax",
+    )
     assert _snapshot(finished_run) == before
 
 
@@ -151,8 +212,12 @@ def test_checkpoint_without_meta_of_another_architecture(tmp_path, capsys):
 
     train.save_checkpoint(tmp_path / "checkpoint.npz", mlp(64, (7,), 10), epoch=1)
     before = _snapshot(tmp_path)
-    _error(capsys, ["train", "--model", "mlp", "--resume", *FAST[:2], "--epochs", "2",
-                    "--out", str(tmp_path)], "does not fit this model", "shape mismatch")
+    _error(
+        capsys,
+        ["train", "--model", "mlp", "--resume", *FAST[:2], "--epochs", "2", "--out", str(tmp_path)],
+        "does not fit this model",
+        "shape mismatch",
+    )
     assert _snapshot(tmp_path) == before
 
 
@@ -167,8 +232,12 @@ def test_resume_without_checkpoint_and_refusal_to_overwrite(finished_run, tmp_pa
     _error(capsys, ["train", "--resume", *FAST, "--out", str(tmp_path)], "nothing to resume")
     assert list(tmp_path.iterdir()) == []
     before = _snapshot(finished_run)
-    _error(capsys, ["train", "--model", "mlp", *FAST, "--out", str(finished_run)],
-           "already holds a run", "--overwrite")
+    _error(
+        capsys,
+        ["train", "--model", "mlp", *FAST, "--out", str(finished_run)],
+        "already holds a run",
+        "--overwrite",
+    )
     assert _snapshot(finished_run) == before
 
 
@@ -178,18 +247,31 @@ def test_command_whose_module_is_missing(capsys, monkeypatch):
 
 
 def test_commands_load_lazily():
-    code = ("import sys, handgrad.cli as c; c.main(['--version']) if False else None; "
-            "print(any(m in sys.modules for m in c.COMMANDS.values()))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, handgrad.cli as c; c.main(['--version']) if False else None; "
+        "print(any(m in sys.modules for m in c.COMMANDS.values()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_entry_point_in_a_subprocess(tmp_path):
     """The real process: exit status 2 and one line, no traceback."""
-    out = subprocess.run([sys.executable, "-m", "handgrad.cli", "train", "--batch-size", "0",
-                          "--out", str(tmp_path / "o")], capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "handgrad.cli",
+            "train",
+            "--batch-size",
+            "0",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
     assert not (tmp_path / "o").exists()
@@ -216,9 +298,28 @@ def test_summary_bad_input(capsys):
 
 def test_same_seed_same_report(tmp_path, capsys):
     def history(out, seed):
-        assert cli.main(["train", "--model", "lenet", "--data", "mnist5k", "--limit", "256",
-                         "--epochs", "2", "--quiet", "--no-plots", "--seed", str(seed),
-                         "--out", str(out)]) == 0
+        assert (
+            cli.main(
+                [
+                    "train",
+                    "--model",
+                    "lenet",
+                    "--data",
+                    "mnist5k",
+                    "--limit",
+                    "256",
+                    "--epochs",
+                    "2",
+                    "--quiet",
+                    "--no-plots",
+                    "--seed",
+                    str(seed),
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         report = json.loads((out / "metrics.json").read_text())
         return [(e["train_loss"], e["val_loss"], e["val_accuracy"]) for e in report["history"]]
 
@@ -242,18 +343,27 @@ def test_demo_reaches_the_goal(tmp_path, capsys):
 
 # ---- output folders, absurd inputs, numerical failures (issue 11) ------------------------------
 
+
 def test_train_out_under_a_file_is_a_one_line_error(tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
-    _error(capsys, ["train", "--model", "softmax", *FAST, "--out", str(tmp_path / "afile" / "run")],
-           "--out", "is a file, not a folder")
+    _error(
+        capsys,
+        ["train", "--model", "softmax", *FAST, "--out", str(tmp_path / "afile" / "run")],
+        "--out",
+        "is a file, not a folder",
+    )
 
 
 def test_train_out_not_writable_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     from handgrad.commands import common
 
     monkeypatch.setattr(common.os, "access", lambda path, mode: False)  # root ignores chmod
-    _error(capsys, ["train", "--model", "softmax", *FAST, "--out", str(tmp_path / "run")],
-           "--out", "is not writable")
+    _error(
+        capsys,
+        ["train", "--model", "softmax", *FAST, "--out", str(tmp_path / "run")],
+        "--out",
+        "is not writable",
+    )
 
 
 def test_train_out_that_cannot_be_created_is_a_one_line_error(tmp_path, capsys, monkeypatch):
@@ -261,14 +371,31 @@ def test_train_out_that_cannot_be_created_is_a_one_line_error(tmp_path, capsys, 
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(Path, "mkdir", refuse)
-    _error(capsys, ["train", "--model", "softmax", *FAST, "--out", str(tmp_path / "new")],
-           "--out", "cannot create the folder", "Permission denied")
+    _error(
+        capsys,
+        ["train", "--model", "softmax", *FAST, "--out", str(tmp_path / "new")],
+        "--out",
+        "cannot create the folder",
+        "Permission denied",
+    )
 
 
 def test_attack_out_under_a_file_is_a_one_line_error(finished_run, tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
-    _error(capsys, ["attack", "--checkpoint", str(finished_run), "--limit", "3", "--no-plots",
-                    "--out", str(tmp_path / "afile" / "x")], "is a file, not a folder")
+    _error(
+        capsys,
+        [
+            "attack",
+            "--checkpoint",
+            str(finished_run),
+            "--limit",
+            "3",
+            "--no-plots",
+            "--out",
+            str(tmp_path / "afile" / "x"),
+        ],
+        "is a file, not a folder",
+    )
 
 
 def test_attack_write_failure_is_a_one_line_error(finished_run, tmp_path, capsys, monkeypatch):
@@ -278,8 +405,21 @@ def test_attack_write_failure_is_a_one_line_error(finished_run, tmp_path, capsys
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(attack, "write_json", refuse)
-    _error(capsys, ["attack", "--checkpoint", str(finished_run), "--limit", "3", "--no-plots",
-                    "--out", str(tmp_path / "a")], "cannot write to --out", "Permission denied")
+    _error(
+        capsys,
+        [
+            "attack",
+            "--checkpoint",
+            str(finished_run),
+            "--limit",
+            "3",
+            "--no-plots",
+            "--out",
+            str(tmp_path / "a"),
+        ],
+        "cannot write to --out",
+        "Permission denied",
+    )
 
 
 @pytest.mark.parametrize("shape", ["1,100000,100000", "1,9999999999,9999999999", "3,600,600"])
@@ -298,16 +438,21 @@ def test_summary_out_of_memory_is_a_one_line_error(capsys, monkeypatch):
 
 
 def test_diverging_training_is_a_one_line_error_without_warnings(tmp_path, capsys):
-    line = _error(capsys, ["train", "--model", "mlp", *FAST, "--lr", "1e30",
-                           "--out", str(tmp_path / "run")], "loss became nan")
+    line = _error(
+        capsys,
+        ["train", "--model", "mlp", *FAST, "--lr", "1e30", "--out", str(tmp_path / "run")],
+        "loss became nan",
+    )
     assert "RuntimeWarning" not in line
 
 
 def test_json_reports_hold_no_nan(tmp_path):
     from handgrad.files import write_json
 
-    path = write_json(tmp_path / "r.json", {"a": float("nan"), "b": [np.float32("inf"), 1.5],
-                                            "c": np.array([np.nan, 2.0])})
+    path = write_json(
+        tmp_path / "r.json",
+        {"a": float("nan"), "b": [np.float32("inf"), 1.5], "c": np.array([np.nan, 2.0])},
+    )
     text = path.read_text()
     assert "NaN" not in text and "Infinity" not in text
     assert json.loads(text) == {"a": None, "b": [None, 1.5], "c": [None, 2.0]}

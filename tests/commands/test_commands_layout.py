@@ -13,8 +13,18 @@ import handgrad as hg
 from handgrad import cli, commands
 
 SRC = Path(hg.__file__).parent
-ALGORITHMS = ("attacks", "cluster", "manifold", "calibration", "sparse", "models", "analysis",
-              "nn", "optim", "data")
+ALGORITHMS = (
+    "attacks",
+    "cluster",
+    "manifold",
+    "calibration",
+    "sparse",
+    "models",
+    "analysis",
+    "nn",
+    "optim",
+    "data",
+)
 UPWARD = ("handgrad.cli", "handgrad.commands", "handgrad.train.job", "handgrad.exercises")
 
 
@@ -64,21 +74,33 @@ def test_every_command_module_exists_and_has_its_two_functions():
 
 def test_resolver_sees_an_upward_import():
     # The check above can fail: relative imports of the command line are resolved and caught.
-    names = imported_modules(SRC / "cluster" / "kmeans.py",
-                             "from ..commands import common\nfrom .. import cli\n")
+    names = imported_modules(
+        SRC / "cluster" / "kmeans.py", "from ..commands import common\nfrom .. import cli\n"
+    )
     assert "handgrad.commands" in names and "handgrad.cli" in names
 
 
-COURSE = re.compile(r"problem set|[Aa]ssignment \d|\bQ\d|[Qq]uestion \d|[Pp]roblem \d|[Tt]he seed'?s?\b"
-                    r"|\d{3}_[0-9a-f]{16}\.txt")
+COURSE = re.compile(
+    r"problem set|[Aa]ssignment \d|\bQ\d|[Qq]uestion \d|[Pp]roblem \d|[Tt]he seed'?s?\b"
+    r"|\d{3}_[0-9a-f]{16}\.txt"
+)
 
 
-@pytest.mark.parametrize("path", [p for p in sorted(SRC.rglob("*.py"))
-                                  if p.relative_to(SRC).parts[0] not in ("exercises", "commands")],
-                         ids=lambda p: str(p.relative_to(SRC)))
+@pytest.mark.parametrize(
+    "path",
+    [
+        p
+        for p in sorted(SRC.rglob("*.py"))
+        if p.relative_to(SRC).parts[0] not in ("exercises", "commands")
+    ],
+    ids=lambda p: str(p.relative_to(SRC)),
+)
 def test_library_docstrings_hold_no_course_material(path):
     # Which problem set asks what, and the errata of its solutions, belong with the exercises;
     # a library module keeps at most a pointer such as "Used in exercise 002-a10."
-    hits = [f"{i}: {line.strip()}" for i, line in enumerate(path.read_text().splitlines(), 1)
-            if COURSE.search(line)]
+    hits = [
+        f"{i}: {line.strip()}"
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if COURSE.search(line)
+    ]
     assert not hits, hits

@@ -80,10 +80,19 @@ class ListDataset(Dataset):
 # ---- DataLoader parity with PyTorch ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("n, batch_size, drop_last", [
-    (10, 3, False), (10, 3, True), (9, 3, True), (9, 3, False), (1, 4, False), (7, 1, False),
-    (7, 10, True), (7, 10, False),
-])
+@pytest.mark.parametrize(
+    "n, batch_size, drop_last",
+    [
+        (10, 3, False),
+        (10, 3, True),
+        (9, 3, True),
+        (9, 3, False),
+        (1, 4, False),
+        (7, 1, False),
+        (7, 10, True),
+        (7, 10, False),
+    ],
+)
 def test_tensor_dataset_batches_match_torch(n, batch_size, drop_last):
     x, y = xy(n)
     ours, theirs = both_loaders(x, y, batch_size=batch_size, drop_last=drop_last)
@@ -114,16 +123,24 @@ def test_batch_size_none_yields_converted_samples_like_torch():
     assert_same(ours, theirs)
 
 
-@pytest.mark.parametrize("samples", [
-    [(np.array([1.0, 2.0]), 1.5, 3, True, np.float32(0.5), "a"),
-     (np.array([3.0, 4.0]), 2.5, 4, False, np.float32(1.5), "b")],
-    [{"image": np.ones((2, 2), np.uint8), "label": 1, "name": "x"},
-     {"image": np.zeros((2, 2), np.uint8), "label": 0, "name": "y"}],
-    [Point(np.int32(1), 2.0), Point(np.int32(3), 4.0)],
-    [[1, [2.0, 3]], [4, [5.0, 6]]],
-    [np.array(1.5), np.array(2.5)],
-    [(hg.tensor([1.0, 2.0]), hg.tensor(3)), (hg.tensor([4.0, 5.0]), hg.tensor(6))],
-], ids=["tuple-of-kinds", "dict", "namedtuple", "nested-list", "0-d-arrays", "tensors"])
+@pytest.mark.parametrize(
+    "samples",
+    [
+        [
+            (np.array([1.0, 2.0]), 1.5, 3, True, np.float32(0.5), "a"),
+            (np.array([3.0, 4.0]), 2.5, 4, False, np.float32(1.5), "b"),
+        ],
+        [
+            {"image": np.ones((2, 2), np.uint8), "label": 1, "name": "x"},
+            {"image": np.zeros((2, 2), np.uint8), "label": 0, "name": "y"},
+        ],
+        [Point(np.int32(1), 2.0), Point(np.int32(3), 4.0)],
+        [[1, [2.0, 3]], [4, [5.0, 6]]],
+        [np.array(1.5), np.array(2.5)],
+        [(hg.tensor([1.0, 2.0]), hg.tensor(3)), (hg.tensor([4.0, 5.0]), hg.tensor(6))],
+    ],
+    ids=["tuple-of-kinds", "dict", "namedtuple", "nested-list", "0-d-arrays", "tensors"],
+)
 def test_default_collate_matches_torch(samples):
     def to_torch(s):
         if isinstance(s, hg.Tensor):
@@ -242,9 +259,9 @@ def test_random_split_lengths_match_torch_and_the_parts_partition_the_data():
         assert [len(s) for s in ours] == [len(s) for s in theirs]
         assert sorted(i for s in ours for i in s) == list(range(n))
     again = random_split(range(31), [0.3, 0.3, 0.4], generator=hg.Generator(0))
-    assert [list(s) for s in again] == [list(s) for s in
-                                       random_split(range(31), [0.3, 0.3, 0.4],
-                                                    generator=hg.Generator(0))]
+    assert [list(s) for s in again] == [
+        list(s) for s in random_split(range(31), [0.3, 0.3, 0.4], generator=hg.Generator(0))
+    ]
     with pytest.raises(ValueError, match="sum to 9, but the dataset has 10"):
         random_split(range(10), [4, 5])
 
@@ -262,8 +279,10 @@ def test_batch_and_sequential_samplers_match_torch(n, batch_size, drop_last):
 def test_random_sampler_with_replacement_draws_uniformly():
     # 200,000 draws over 10 bins: each count is Binomial(200000, 0.1), sd ~134; 5 sd bounds.
     n, k = 10, 200_000
-    draws = np.fromiter(RandomSampler(range(n), replacement=True, num_samples=k,
-                                      generator=hg.Generator(1)), dtype=np.int64)
+    draws = np.fromiter(
+        RandomSampler(range(n), replacement=True, num_samples=k, generator=hg.Generator(1)),
+        dtype=np.int64,
+    )
     assert len(draws) == k and draws.min() >= 0 and draws.max() < n
     counts = np.bincount(draws, minlength=n)
     sd = np.sqrt(k * 0.1 * 0.9)

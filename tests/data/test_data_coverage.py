@@ -29,8 +29,7 @@ def test_simulation_agrees_with_the_closed_forms(n, epochs, trials):
     assert r.draws_to_all_closed_form == pytest.approx(n * harmonic(n))
     assert 0 < r.fraction_sem and 0 < r.epochs_to_all_sem
     assert abs(r.fraction_mean - r.fraction_closed_form) < Z * r.fraction_sem, str(r)
-    assert abs(r.epochs_to_all_mean - r.epochs_to_all_closed_form) < Z * r.epochs_to_all_sem, \
-        str(r)
+    assert abs(r.epochs_to_all_mean - r.epochs_to_all_closed_form) < Z * r.epochs_to_all_sem, str(r)
 
 
 def test_one_epoch_tends_to_one_minus_one_over_e():
@@ -75,12 +74,15 @@ def test_chunked_trials_and_reproducibility(monkeypatch):
     assert "fraction drawn at least once" in str(b) and "H_n" in str(b)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"n": 0}, "n must be an integer >= 1, got n=0"),
-    ({"n": 10, "trials": 1}, "trials=1"),
-    ({"n": 10, "epochs": 1.5}, "epochs=1.5"),
-    ({"n": 10, "seed": 1, "generator": hg.Generator(1)}, "not both"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n": 0}, "n must be an integer >= 1, got n=0"),
+        ({"n": 10, "trials": 1}, "trials=1"),
+        ({"n": 10, "epochs": 1.5}, "epochs=1.5"),
+        ({"n": 10, "seed": 1, "generator": hg.Generator(1)}, "not both"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         epoch_coverage(**kwargs)

@@ -65,8 +65,11 @@ def test_read_idx_errors_name_the_file_and_the_fault(tmp_path):
     write_idx(good, np.zeros((3, 28, 28), np.uint8))
     raw = good.read_bytes()
     cases = {
-        "cut": (raw[:-100], r"truncated: the header declares 3 x 28 x 28 uint8 \(2352 bytes of "
-                            r"data\) but the file holds 2252"),
+        "cut": (
+            raw[:-100],
+            r"truncated: the header declares 3 x 28 x 28 uint8 \(2352 bytes of "
+            r"data\) but the file holds 2252",
+        ),
         "long": (raw + b"\0" * 5, r"5 bytes beyond the 3 x 28 x 28 uint8"),
         "header": (raw[:9], r"truncated header: 3 dimensions need 16 bytes, the file holds 9"),
         "tiny": (raw[:2], r"truncated: 2 bytes"),
@@ -79,8 +82,11 @@ def test_read_idx_errors_name_the_file_and_the_fault(tmp_path):
         with pytest.raises(ValueError, match=message) as info:
             read_idx(tmp_path / name, magic=2051)
         assert str(tmp_path / name) in str(info.value)
-    with pytest.raises(ValueError, match=r"bad magic number 2051 \(uint8, 3 dimensions\), "
-                                         r"expected 2049 \(uint8, 1 dimension\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"bad magic number 2051 \(uint8, 3 dimensions\), "
+        r"expected 2049 \(uint8, 1 dimension\)",
+    ):
         read_idx(good, magic=2049)
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_idx(tmp_path / "absent")
@@ -109,8 +115,11 @@ def test_mnist_transforms_and_the_fast_path_give_the_same_batches(tmp_path):
     fast = MNIST(tmp_path)  # no transform: whole batches by fancy indexing
     slow = MNIST(tmp_path, transform=ToTensor(), target_transform=lambda y: y)  # item by item
     order = list(np.random.default_rng(0).permutation(20))
-    for (a, y), (b, z) in zip(DataLoader(fast, batch_size=6, sampler=order),
-                              DataLoader(slow, batch_size=6, sampler=order), strict=True):
+    for (a, y), (b, z) in zip(
+        DataLoader(fast, batch_size=6, sampler=order),
+        DataLoader(slow, batch_size=6, sampler=order),
+        strict=True,
+    ):
         assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
         np.testing.assert_array_equal(a.numpy(), b.numpy())
         np.testing.assert_array_equal(y.numpy(), z.numpy())
@@ -135,8 +144,11 @@ def test_mnist_errors_are_clear(tmp_path):
         MNIST(tmp_path / "nowhere")
     with pytest.raises(RuntimeError, match="handgrad never downloads"):
         MNIST(tmp_path, download=True)
-    with pytest.raises(FileNotFoundError, match=r"no t10k-images-idx3-ubyte or "
-                                                r"t10k-images-idx3-ubyte.gz in .*never downloads"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"no t10k-images-idx3-ubyte or "
+        r"t10k-images-idx3-ubyte.gz in .*never downloads",
+    ):
         MNIST(tmp_path, train=False)
 
     def folder(name):
@@ -164,8 +176,11 @@ def test_mnist_errors_are_clear(tmp_path):
     write_split(truncated, "t10k", n=3, gz=True)
     path = truncated / "t10k-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-20])
-    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte.gz: the gzip stream is "
-                                         r"truncated or corrupt"):
+    with pytest.raises(
+        ValueError,
+        match=r"t10k-images-idx3-ubyte.gz: the gzip stream is "
+        r"truncated or corrupt",
+    ):
         MNIST(truncated, train=False)
 
 

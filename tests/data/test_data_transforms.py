@@ -52,14 +52,16 @@ def test_normalize_matches_the_formula_per_channel_and_is_differentiable():
     x = image((3, 4, 5), np.float32)
     mean, std = [0.1, 0.2, 0.3], [0.5, 2.0, 4.0]
     expected = (x - np.array(mean, np.float32)[:, None, None]) / np.array(std, np.float32)[
-        :, None, None]
+        :, None, None
+    ]
     xt = hg.tensor(x, requires_grad=True)
     out = Normalize(mean, std)(xt)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6)
     out.sum().backward()
-    np.testing.assert_allclose(xt.grad.numpy(), np.broadcast_to(1 / np.array(std)[:, None, None],
-                                                                x.shape), rtol=1e-6)
+    np.testing.assert_allclose(
+        xt.grad.numpy(), np.broadcast_to(1 / np.array(std)[:, None, None], x.shape), rtol=1e-6
+    )
     plain = Normalize(mean, std)(hg.from_numpy(x))  # outside the graph: NumPy arithmetic
     assert isinstance(plain, hg.Tensor) and plain.dtype == np.float32
     np.testing.assert_allclose(plain.numpy(), expected, rtol=1e-6)
@@ -91,16 +93,19 @@ def test_integer_shifts_are_np_roll_with_zero_fill(dy, dx, dtype):
     np.testing.assert_array_equal(out, roll_zero(img, dy, dx))
 
 
-@pytest.mark.parametrize("dy, dx", [(0.25, 0.0), (0.0, -0.6), (1.3, 2.75), (-0.3, -1.5),
-                                    (2.5, -0.1)])
+@pytest.mark.parametrize(
+    "dy, dx", [(0.25, 0.0), (0.0, -0.6), (1.3, 2.75), (-0.3, -1.5), (2.5, -0.1)]
+)
 def test_fractional_shift_is_the_bilinear_mix_of_the_integer_shifts(dy, dx):
     img = image((7, 9))
     iy, ix = int(np.floor(dy)), int(np.floor(dx))
     fy, fx = dy - iy, dx - ix
-    expected = ((1 - fy) * (1 - fx) * roll_zero(img, iy, ix)
-                + fy * (1 - fx) * roll_zero(img, iy + 1, ix)
-                + (1 - fy) * fx * roll_zero(img, iy, ix + 1)
-                + fy * fx * roll_zero(img, iy + 1, ix + 1))
+    expected = (
+        (1 - fy) * (1 - fx) * roll_zero(img, iy, ix)
+        + fy * (1 - fx) * roll_zero(img, iy + 1, ix)
+        + (1 - fy) * fx * roll_zero(img, iy, ix + 1)
+        + fy * fx * roll_zero(img, iy + 1, ix + 1)
+    )
     np.testing.assert_allclose(_bilinear_shift(img, dy, dx), expected, rtol=1e-12, atol=1e-12)
 
 

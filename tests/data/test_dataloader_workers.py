@@ -31,8 +31,15 @@ class WhoAmI(Dataset):
 
     def __getitem__(self, i):
         info = get_worker_info()
-        return np.array([info.id, info.num_workers, os.getpid(), float(hg.rand(1).item()),
-                         float(np.random.rand())]), info.seed
+        return np.array(
+            [
+                info.id,
+                info.num_workers,
+                os.getpid(),
+                float(hg.rand(1).item()),
+                float(np.random.rand()),
+            ]
+        ), info.seed
 
 
 def _stream(base, worker_info):
@@ -86,8 +93,15 @@ def _batches(loader):
 def test_same_batches_in_the_same_order_as_in_process(context):
     kw = dict(batch_size=4, shuffle=True)
     plain = _batches(DataLoader(Squares(), generator=hg.Generator(5), **kw))
-    workers = _batches(DataLoader(Squares(), generator=hg.Generator(5), num_workers=2,
-                                  multiprocessing_context=context, **kw))
+    workers = _batches(
+        DataLoader(
+            Squares(),
+            generator=hg.Generator(5),
+            num_workers=2,
+            multiprocessing_context=context,
+            **kw,
+        )
+    )
     assert len(plain) == len(workers) == 6
     for a, b in zip(plain, workers):
         for x, y in zip(a, b):
@@ -96,10 +110,19 @@ def test_same_batches_in_the_same_order_as_in_process(context):
 
 @pytest.mark.parametrize("batch_size", [None, 2, 3])
 def test_iterable_dataset_is_interleaved_across_workers_as_torch(batch_size):
-    ours = list(DataLoader(_stream(IterableDataset, get_worker_info)(), batch_size=batch_size,
-                           num_workers=2))
-    theirs = list(tdata.DataLoader(_stream(tdata.IterableDataset, tdata.get_worker_info)(),
-                                   batch_size=batch_size, num_workers=2))
+    ours = list(
+        DataLoader(
+            _stream(IterableDataset, get_worker_info)(), batch_size=batch_size, num_workers=2
+        )
+    )
+    theirs = list(
+        tdata.DataLoader(
+            _stream(tdata.IterableDataset, tdata.get_worker_info)(),
+            batch_size=batch_size,
+            num_workers=2,
+        )
+    )
+
     def values(batches):
         return [np.asarray(b.numpy() if hasattr(b, "numpy") else b).tolist() for b in batches]
 
@@ -108,11 +131,18 @@ def test_iterable_dataset_is_interleaved_across_workers_as_torch(batch_size):
 
 def test_worker_info_seeds_and_worker_init_fn():
     def run(seed):
-        loader = DataLoader(WhoAmI(), batch_size=2, num_workers=2, worker_init_fn=_init,
-                            generator=hg.Generator(seed))
+        loader = DataLoader(
+            WhoAmI(),
+            batch_size=2,
+            num_workers=2,
+            worker_init_fn=_init,
+            generator=hg.Generator(seed),
+        )
         batches = list(loader)
-        return (np.concatenate([b[0].numpy() for b in batches]),
-                np.concatenate([b[1].numpy() for b in batches]))
+        return (
+            np.concatenate([b[0].numpy() for b in batches]),
+            np.concatenate([b[1].numpy() for b in batches]),
+        )
 
     rows, seeds = run(0)
     assert get_worker_info() is None  # the main process is not a worker
@@ -136,8 +166,11 @@ def test_an_exception_in_a_worker_is_raised_with_its_type_and_traceback():
 
 
 def test_a_worker_that_dies_is_named():
-    with pytest.raises(RuntimeError, match=r"DataLoader worker\(s\) exited unexpectedly: "
-                                           r"pid \d+ \(exit code 7\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"DataLoader worker\(s\) exited unexpectedly: "
+        r"pid \d+ \(exit code 7\)",
+    ):
         list(DataLoader(Dying(), batch_size=1, num_workers=2))
 
 
@@ -147,8 +180,9 @@ def test_timeout():
 
 
 def test_persistent_workers_survive_epochs_and_others_stop():
-    loader = DataLoader(Squares(), batch_size=5, num_workers=2, persistent_workers=True,
-                        prefetch_factor=1)
+    loader = DataLoader(
+        Squares(), batch_size=5, num_workers=2, persistent_workers=True, prefetch_factor=1
+    )
     first = _batches(loader)
     pids = [w.pid for w in loader._persistent_iter.workers]
     for _ in range(2):
@@ -190,8 +224,11 @@ class Uneven(IterableDataset):
 
 
 def test_uneven_streams_are_read_to_the_end():
-    ours = [float(v) for b in DataLoader(Uneven(), batch_size=1, num_workers=2,
-                                         prefetch_factor=1) for v in b.numpy()]
+    ours = [
+        float(v)
+        for b in DataLoader(Uneven(), batch_size=1, num_workers=2, prefetch_factor=1)
+        for v in b.numpy()
+    ]
 
     class Theirs(tdata.IterableDataset):
         def __iter__(self):
@@ -199,6 +236,9 @@ def test_uneven_streams_are_read_to_the_end():
             n = 2 if info.id == 0 else 9
             return iter([float(100 * info.id + k) for k in range(n)])
 
-    theirs = [float(v) for b in tdata.DataLoader(Theirs(), batch_size=1, num_workers=2,
-                                                 prefetch_factor=1) for v in b.numpy()]
+    theirs = [
+        float(v)
+        for b in tdata.DataLoader(Theirs(), batch_size=1, num_workers=2, prefetch_factor=1)
+        for v in b.numpy()
+    ]
     assert ours == theirs and len(ours) == 11

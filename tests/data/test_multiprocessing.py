@@ -13,7 +13,7 @@ import handgrad.multiprocessing as mp
 
 
 def _add_rank(rank, tensor, model):
-    tensor.data[rank:rank + 1].add_(rank + 1.0)  # a view: the shared bytes change
+    tensor.data[rank : rank + 1].add_(rank + 1.0)  # a view: the shared bytes change
     with hg.no_grad():
         for p in model.parameters():
             p.add_(rank + 1.0)
@@ -27,8 +27,18 @@ def _fail(rank):
 def test_standard_library_names_are_there():
     import multiprocessing
 
-    for name in ("Process", "Queue", "Pool", "get_context", "set_start_method", "cpu_count",
-                 "Event", "Lock", "SimpleQueue", "Manager"):
+    for name in (
+        "Process",
+        "Queue",
+        "Pool",
+        "get_context",
+        "set_start_method",
+        "cpu_count",
+        "Event",
+        "Lock",
+        "SimpleQueue",
+        "Manager",
+    ):
         assert getattr(mp, name) is getattr(multiprocessing, name)
     assert mp.get_sharing_strategy() in mp.get_all_sharing_strategies()
 

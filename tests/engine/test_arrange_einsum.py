@@ -36,24 +36,36 @@ CASES = [
     ("tile", lambda L, x: L.tile(x, (2, 1, 3)), [_x(2, 3)]),
     ("repeat_interleave", lambda L, x: L.repeat_interleave(x, 2, dim=1), [_x(2, 3)]),
     ("repeat_interleave-flat", lambda L, x: L.repeat_interleave(x, 3), [_x(2, 2)]),
-    ("take_along_dim", lambda L, x: L.take_along_dim(x, L.tensor([[0, 2], [1, 1]]), 1),
-     [_x(2, 3)]),
+    ("take_along_dim", lambda L, x: L.take_along_dim(x, L.tensor([[0, 2], [1, 1]]), 1), [_x(2, 3)]),
     ("diff", lambda L, x: L.diff(x, 2, 0, append=x[:1] * 2), [_x(4, 3)]),
     ("cross", lambda L, a, b: L.cross(a, b, dim=1), [_x(2, 3), _x(2, 3)]),
     ("kron", lambda L, a, b: L.kron(a, b), [_x(2, 3), _x(3, 2)]),
-    ("meshgrid-xy", lambda L, a, b: L.meshgrid(a, b, indexing="xy")[0]
-     * L.meshgrid(a, b, indexing="xy")[1] ** 2, [_x(3), _x(2)]),
-    ("tensordot", lambda L, a, b: L.tensordot(a, b, dims=([1, 0], [0, 2])), [_x(2, 3, 4),
-                                                                            _x(3, 5, 2)]),
+    (
+        "meshgrid-xy",
+        lambda L, a, b: (
+            L.meshgrid(a, b, indexing="xy")[0] * L.meshgrid(a, b, indexing="xy")[1] ** 2
+        ),
+        [_x(3), _x(2)],
+    ),
+    (
+        "tensordot",
+        lambda L, a, b: L.tensordot(a, b, dims=([1, 0], [0, 2])),
+        [_x(2, 3, 4), _x(3, 5, 2)],
+    ),
     ("tensordot-int", lambda L, a, b: L.tensordot(a, b, 1), [_x(2, 3), _x(3, 4)]),
-    ("addmm", lambda L, c, a, b: L.addmm(c, a, b, beta=0.5, alpha=2.0), [_x(2, 4), _x(2, 3),
-                                                                         _x(3, 4)]),
-    ("baddbmm", lambda L, c, a, b: L.baddbmm(c, a, b, alpha=0.3), [_x(2, 2, 4), _x(2, 2, 3),
-                                                                   _x(2, 3, 4)]),
+    (
+        "addmm",
+        lambda L, c, a, b: L.addmm(c, a, b, beta=0.5, alpha=2.0),
+        [_x(2, 4), _x(2, 3), _x(3, 4)],
+    ),
+    (
+        "baddbmm",
+        lambda L, c, a, b: L.baddbmm(c, a, b, alpha=0.3),
+        [_x(2, 2, 4), _x(2, 2, 3), _x(2, 3, 4)],
+    ),
     ("inv", lambda L, a: L.linalg.inv(a), [_x(3, 3) * 0.3 + 2 * np.eye(3)]),
     ("det", lambda L, a: L.det(a) ** 2, [_x(2, 3, 3) * 0.3 + 2 * np.eye(3)]),
-    ("solve-vector", lambda L, a, b: L.linalg.solve(a, b), [_x(3, 3) * 0.3 + 2 * np.eye(3),
-                                                            _x(3)]),
+    ("solve-vector", lambda L, a, b: L.linalg.solve(a, b), [_x(3, 3) * 0.3 + 2 * np.eye(3), _x(3)]),
     ("vector_norm", lambda L, a: L.linalg.vector_norm(a, 3, dim=1), [_x(2, 4)]),
 ]
 
@@ -64,15 +76,24 @@ def test_matches_torch_to_second_order(name, fn, arrays):
 
 
 EQUATIONS = [
-    ("ij,jk->ik", [(2, 3), (3, 4)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]),
-    ("ii->", [(3, 3)]), ("ii->i", [(3, 3)]), ("i,j->ij", [(2,), (3,)]), ("ijk->", [(2, 3, 4)]),
-    ("ij->ji", [(2, 3)]), ("...ij,...jk", [(5, 2, 3), (3, 4)]), ("ij,jk,kl->il", [(2, 3), (3, 4),
-                                                                            (4, 2)]),
-    ("iij,jk->ik", [(3, 3, 2), (2, 4)]), ("ij,ij->i", [(2, 3), (2, 3)]), ("ij,kl", [(2, 3),
-                                                                                   (3, 2)]),
-    ("bi,bj,bk->b", [(2, 3), (2, 2), (2, 4)]), ("i,i->", [(4,), (4,)]),
-    ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]), ("ijk,kji->", [(2, 3, 4), (4, 3, 2)]),
-    ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]), ("i...,i...->...", [(3, 1, 2), (3, 4, 1)]),
+    ("ij,jk->ik", [(2, 3), (3, 4)]),
+    ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]),
+    ("ii->", [(3, 3)]),
+    ("ii->i", [(3, 3)]),
+    ("i,j->ij", [(2,), (3,)]),
+    ("ijk->", [(2, 3, 4)]),
+    ("ij->ji", [(2, 3)]),
+    ("...ij,...jk", [(5, 2, 3), (3, 4)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ("iij,jk->ik", [(3, 3, 2), (2, 4)]),
+    ("ij,ij->i", [(2, 3), (2, 3)]),
+    ("ij,kl", [(2, 3), (3, 2)]),
+    ("bi,bj,bk->b", [(2, 3), (2, 2), (2, 4)]),
+    ("i,i->", [(4,), (4,)]),
+    ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ("ijk,kji->", [(2, 3, 4), (4, 3, 2)]),
+    ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]),
+    ("i...,i...->...", [(3, 1, 2), (3, 4, 1)]),
 ]
 
 
@@ -88,12 +109,10 @@ def test_einsum_matches_torch_to_second_order(eq, shapes):
 def test_random_two_operand_einsums(data):
     letters = "abcde"
     sizes = {c: data.draw(st.integers(1, 3)) for c in letters}
-    ta = "".join(data.draw(st.lists(st.sampled_from(letters), min_size=1, max_size=3,
-                                    unique=True)))
-    tb = "".join(data.draw(st.lists(st.sampled_from(letters), min_size=1, max_size=3,
-                                    unique=True)))
+    ta = "".join(data.draw(st.lists(st.sampled_from(letters), min_size=1, max_size=3, unique=True)))
+    tb = "".join(data.draw(st.lists(st.sampled_from(letters), min_size=1, max_size=3, unique=True)))
     pool = sorted(set(ta + tb))
-    out = "".join(data.draw(st.permutations(pool))[:data.draw(st.integers(0, len(pool)))])
+    out = "".join(data.draw(st.permutations(pool))[: data.draw(st.integers(0, len(pool)))])
     eq = f"{ta},{tb}->{out}"
     arrays = [R.standard_normal([sizes[c] for c in ta]), R.standard_normal([sizes[c] for c in tb])]
     compare_to_second_order(eq, *run(lambda L, *xs: L.einsum(eq, *xs), arrays))
@@ -101,10 +120,12 @@ def test_random_two_operand_einsums(data):
 
 def test_nonzero_and_unique_as_torch():
     a = np.array([[0, 3, 3], [1, 0, 3]])
-    np.testing.assert_array_equal(hg.nonzero(hg.tensor(a)).numpy(),
-                                  torch.nonzero(torch.tensor(a)).numpy())
-    for h, t in zip(hg.nonzero(hg.tensor(a), as_tuple=True),
-                    torch.nonzero(torch.tensor(a), as_tuple=True)):
+    np.testing.assert_array_equal(
+        hg.nonzero(hg.tensor(a)).numpy(), torch.nonzero(torch.tensor(a)).numpy()
+    )
+    for h, t in zip(
+        hg.nonzero(hg.tensor(a), as_tuple=True), torch.nonzero(torch.tensor(a), as_tuple=True)
+    ):
         np.testing.assert_array_equal(h.numpy(), t.numpy())
     hu = hg.unique(hg.tensor(a), return_inverse=True, return_counts=True)
     tu = torch.unique(torch.tensor(a), return_inverse=True, return_counts=True)
@@ -112,29 +133,56 @@ def test_nonzero_and_unique_as_torch():
         np.testing.assert_array_equal(h.numpy(), t.numpy())
 
 
-@pytest.mark.parametrize("call, error, pattern", [
-    (lambda: hg.einsum("ij,jk->ik", hg.ones(2, 3), hg.ones(4, 2)), ValueError,
-     r"einsum: letter 'j' has sizes 3 and 4"),
-    (lambda: hg.einsum("ij->ik", hg.ones(2, 3)), ValueError,
-     r"einsum: output letter 'k' does not occur"),
-    (lambda: hg.einsum("ijk->i", hg.ones(2, 3)), ValueError,
-     r"einsum: operand 0 term 'ijk' names 3 dims but the tensor has shape \(2, 3\)"),
-    (lambda: hg.einsum("ij,jk->ik", hg.ones(2, 3)), ValueError,
-     r"einsum: equation 'ij,jk->ik' has 2 operands, got 1"),
-    (lambda: hg.linalg.inv(hg.zeros(2, 2)), RuntimeError, r"inv: the matrix .* is singular"),
-    (lambda: hg.linalg.inv(hg.ones(2, 3)), RuntimeError, r"inv: expected a square matrix"),
-    (lambda: hg.linalg.solve(hg.eye(2), hg.ones(3)), RuntimeError,
-     r"solve: A of shape \(2, 2\) and B of shape \(3,\) do not match"),
-    (lambda: hg.tril(hg.ones(3)), RuntimeError, r"tril: expected a tensor with at least 2"),
-    (lambda: hg.trace(hg.ones(2, 2, 2)), RuntimeError, r"trace: expected a matrix"),
-    (lambda: hg.cross(hg.ones(2, 2), hg.ones(2, 2)), RuntimeError,
-     r"cross: no dimension of size 3 in shape \(2, 2\)"),
-    (lambda: hg.roll(hg.ones(2, 2), (1, 1), 0), RuntimeError, r"roll: shifts \(1, 1\)"),
-    (lambda: hg.repeat_interleave(hg.ones(3), hg.tensor([1, 2])), RuntimeError,
-     r"repeat_interleave: repeats \[1, 2\] must be non-negative, one int or one per element"),
-    (lambda: hg.tensordot(hg.ones(2, 3), hg.ones(3, 2), 3), RuntimeError,
-     r"tensordot: dims=3 for shapes \(2, 3\) and \(3, 2\)"),
-])
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (
+            lambda: hg.einsum("ij,jk->ik", hg.ones(2, 3), hg.ones(4, 2)),
+            ValueError,
+            r"einsum: letter 'j' has sizes 3 and 4",
+        ),
+        (
+            lambda: hg.einsum("ij->ik", hg.ones(2, 3)),
+            ValueError,
+            r"einsum: output letter 'k' does not occur",
+        ),
+        (
+            lambda: hg.einsum("ijk->i", hg.ones(2, 3)),
+            ValueError,
+            r"einsum: operand 0 term 'ijk' names 3 dims but the tensor has shape \(2, 3\)",
+        ),
+        (
+            lambda: hg.einsum("ij,jk->ik", hg.ones(2, 3)),
+            ValueError,
+            r"einsum: equation 'ij,jk->ik' has 2 operands, got 1",
+        ),
+        (lambda: hg.linalg.inv(hg.zeros(2, 2)), RuntimeError, r"inv: the matrix .* is singular"),
+        (lambda: hg.linalg.inv(hg.ones(2, 3)), RuntimeError, r"inv: expected a square matrix"),
+        (
+            lambda: hg.linalg.solve(hg.eye(2), hg.ones(3)),
+            RuntimeError,
+            r"solve: A of shape \(2, 2\) and B of shape \(3,\) do not match",
+        ),
+        (lambda: hg.tril(hg.ones(3)), RuntimeError, r"tril: expected a tensor with at least 2"),
+        (lambda: hg.trace(hg.ones(2, 2, 2)), RuntimeError, r"trace: expected a matrix"),
+        (
+            lambda: hg.cross(hg.ones(2, 2), hg.ones(2, 2)),
+            RuntimeError,
+            r"cross: no dimension of size 3 in shape \(2, 2\)",
+        ),
+        (lambda: hg.roll(hg.ones(2, 2), (1, 1), 0), RuntimeError, r"roll: shifts \(1, 1\)"),
+        (
+            lambda: hg.repeat_interleave(hg.ones(3), hg.tensor([1, 2])),
+            RuntimeError,
+            r"repeat_interleave: repeats \[1, 2\] must be non-negative, one int or one per element",
+        ),
+        (
+            lambda: hg.tensordot(hg.ones(2, 3), hg.ones(3, 2), 3),
+            RuntimeError,
+            r"tensordot: dims=3 for shapes \(2, 3\) and \(3, 2\)",
+        ),
+    ],
+)
 def test_errors(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()

@@ -51,8 +51,9 @@ def test_empty_batch_output_size():
     with pytest.raises(RuntimeError, match="conv_transpose2d: the output would be empty"):
         hF.conv_transpose2d(hg.tensor(x), hg.tensor(w), stride=2, padding=1)
     with pytest.raises(RuntimeError):  # torch too, for any batch but 0
-        tF.conv_transpose2d(torch.zeros(1, 4, 1, 4, dtype=torch.float64), torch.tensor(w),
-                            stride=2, padding=1)
+        tF.conv_transpose2d(
+            torch.zeros(1, 4, 1, 4, dtype=torch.float64), torch.tensor(w), stride=2, padding=1
+        )
 
 
 def test_conv_zero_in_channels():

@@ -37,8 +37,13 @@ def check(fn, *arrays, g=None, second=True, rtol=1e-7):
         leaves = [t for t in ts if t.requires_grad]
         gg = np.ones(tuple(out.shape)) if g is None else np.broadcast_to(g, tuple(out.shape))
         grad = torch.autograd.grad if name == "torch" else hg.grad
-        gs = grad(out, leaves, L.tensor(np.array(gg, dtype=arrays[0].dtype)), create_graph=True,
-                  allow_unused=True)
+        gs = grad(
+            out,
+            leaves,
+            L.tensor(np.array(gg, dtype=arrays[0].dtype)),
+            create_graph=True,
+            allow_unused=True,
+        )
         g2 = None
         if second:
             terms = [a.sum() for a in gs if a is not None and a.requires_grad]
@@ -76,7 +81,9 @@ ZERO_PATHS = {
     "minimum_sqrt": lambda L, F, x: (-L.minimum(x, L.zeros_like(x))).sqrt(),
     "amax_sqrt": lambda L, F, x: x.amax(0, keepdim=True).clamp(min=0).sqrt(),
     "where_sqrt": lambda L, F, x: L.where(x > 0, x, L.zeros_like(x)).sqrt(),
-    "adaptive_avg_sqrt": lambda L, F, x: F.adaptive_avg_pool1d(x.reshape(1, 1, -1), 2).relu().sqrt(),
+    "adaptive_avg_sqrt": lambda L, F, x: (
+        F.adaptive_avg_pool1d(x.reshape(1, 1, -1), 2).relu().sqrt()
+    ),
 }
 
 
@@ -96,19 +103,31 @@ ZERO_INPUT = {
     "std_one_correction0": (lambda L, F, x: x.std(correction=0), [A([1.5])]),
     "var_constant": (lambda L, F, x: x.var(), [A([2.0, 2.0])]),
     "normalize_zero": (lambda L, F, x: F.normalize(x, dim=0), [A([0.0, 0.0, 0.0])]),
-    "cosine_zero": (lambda L, F, x, y: F.cosine_similarity(x, y, dim=0),
-                    [A([0.0, 0.0]), A([1.0, 2.0])]),
-    "cosine_both_zero": (lambda L, F, x, y: F.cosine_similarity(x, y, dim=0),
-                         [A([0.0, 0.0]), A([0.0, 0.0])]),
-    "pairwise_distance_equal": (lambda L, F, x, y: F.pairwise_distance(x, y),
-                                [A([[1.0, 2.0]]), A([[1.0, 2.0]]) + 1e-6]),
+    "cosine_zero": (
+        lambda L, F, x, y: F.cosine_similarity(x, y, dim=0),
+        [A([0.0, 0.0]), A([1.0, 2.0])],
+    ),
+    "cosine_both_zero": (
+        lambda L, F, x, y: F.cosine_similarity(x, y, dim=0),
+        [A([0.0, 0.0]), A([0.0, 0.0])],
+    ),
+    "pairwise_distance_equal": (
+        lambda L, F, x, y: F.pairwise_distance(x, y),
+        [A([[1.0, 2.0]]), A([[1.0, 2.0]]) + 1e-6],
+    ),
 }
 
 
 # torch's second derivative of a norm at a zero vector is NaN, handgrad's 0 (an accepted
 # difference, pinned in test_differences.py); the first derivatives are compared here
-NO_SECOND = {"norm_zero", "norm_p3_zero", "norm_dim_zero_row", "normalize_zero", "cosine_zero",
-             "cosine_both_zero"}
+NO_SECOND = {
+    "norm_zero",
+    "norm_p3_zero",
+    "norm_dim_zero_row",
+    "normalize_zero",
+    "cosine_zero",
+    "cosine_both_zero",
+}
 
 
 @pytest.mark.parametrize("name", sorted(ZERO_INPUT))
@@ -123,20 +142,31 @@ def test_tiny_float32_norm_has_torch_gradient():
 
 # ---- 4, 5. cross_entropy / nll_loss with ignore_index; unbatched 'none' ------------------------
 
+
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_every_target_ignored_gives_nan_loss_zero_gradient(smoothing, weighted):
     w = A([0.5, 1.0, 2.0, 1.5])
-    check(lambda L, F, x: F.cross_entropy(x, L.tensor([-100, -100, -100]), label_smoothing=smoothing,
-                                          weight=L.tensor(w) if weighted else None),
-          np.random.default_rng(0).standard_normal((3, 4)), second=False)
+    check(
+        lambda L, F, x: F.cross_entropy(
+            x,
+            L.tensor([-100, -100, -100]),
+            label_smoothing=smoothing,
+            weight=L.tensor(w) if weighted else None,
+        ),
+        np.random.default_rng(0).standard_normal((3, 4)),
+        second=False,
+    )
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_ignored_row_of_minus_inf_logits(smoothing):
     x = A([[0.0, 1.0, -1.0], [-INF, -INF, -INF]])
-    check(lambda L, F, x: F.cross_entropy(x, L.tensor([1, -100]), label_smoothing=smoothing),
-          x, second=False)
+    check(
+        lambda L, F, x: F.cross_entropy(x, L.tensor([1, -100]), label_smoothing=smoothing),
+        x,
+        second=False,
+    )
 
 
 def test_nll_loss_ignored_row_of_minus_inf():
@@ -146,37 +176,64 @@ def test_nll_loss_ignored_row_of_minus_inf():
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
 def test_unbatched_reduction_none_is_0d(loss):
-    check(lambda L, F, x: getattr(F, loss)(x, L.tensor(1), reduction="none"),
-          A([0.3, -1.2, 2.0]), second=False)
+    check(
+        lambda L, F, x: getattr(F, loss)(x, L.tensor(1), reduction="none"),
+        A([0.3, -1.2, 2.0]),
+        second=False,
+    )
 
 
 # ---- 6, 7, 8. logcumsumexp, xlogy, IEEE special values -----------------------------------------
 
-@pytest.mark.parametrize("dtype,values", [(np.float32, [0.0, 200.0]), (np.float64, [0.0, 1000.0]),
-                                          (np.float64, [1000.0, 0.0, -INF, 5.0])])
+
+@pytest.mark.parametrize(
+    "dtype,values",
+    [
+        (np.float32, [0.0, 200.0]),
+        (np.float64, [0.0, 1000.0]),
+        (np.float64, [1000.0, 0.0, -INF, 5.0]),
+    ],
+)
 def test_logcumsumexp_far_apart(dtype, values):
     check(lambda L, F, x: x.logcumsumexp(0), A(values, dtype=dtype), rtol=1e-6)
 
 
 def test_xlogy_slope_at_x_zero():
-    check(lambda L, F, x, y: L.xlogy(x, y), A([0.0, 1.0, 0.0, 0.0, -1.0]),
-          A([2.0, 3.0, 0.0, -1.0, 0.5]), second=False)
+    check(
+        lambda L, F, x, y: L.xlogy(x, y),
+        A([0.0, 1.0, 0.0, 0.0, -1.0]),
+        A([2.0, 3.0, 0.0, -1.0, 0.5]),
+        second=False,
+    )
 
 
 def test_hypot_no_overflow_float32():
-    check(lambda L, F, a, b: L.hypot(a, b), A([3e20, 0.0], dtype=np.float32),
-          A([4e20, 1e-30], dtype=np.float32), second=False, rtol=1e-6)
+    check(
+        lambda L, F, a, b: L.hypot(a, b),
+        A([3e20, 0.0], dtype=np.float32),
+        A([4e20, 1e-30], dtype=np.float32),
+        second=False,
+        rtol=1e-6,
+    )
 
 
 def test_logaddexp_equal_infinities():
-    check(lambda L, F, a, b: L.logaddexp(a, b), A([-INF, INF, -INF, 1.0]),
-          A([-INF, INF, INF, 2.0]), second=False)
+    check(
+        lambda L, F, a, b: L.logaddexp(a, b),
+        A([-INF, INF, -INF, 1.0]),
+        A([-INF, INF, INF, 2.0]),
+        second=False,
+    )
 
 
 @pytest.mark.parametrize("op", ["fmod", "remainder"])
 def test_fmod_remainder_ieee(op):
-    check(lambda L, F, a, b: getattr(L, op)(a, b), A([5.0, -5.0, 0.0, 7.5]),
-          A([INF, INF, INF, 2.0]), second=False)
+    check(
+        lambda L, F, a, b: getattr(L, op)(a, b),
+        A([5.0, -5.0, 0.0, 7.5]),
+        A([INF, INF, INF, 2.0]),
+        second=False,
+    )
 
 
 def test_median_propagates_nan():
@@ -194,8 +251,14 @@ def test_median_ties_share_the_gradient():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_binary_cross_entropy_of_a_saturated_sigmoid(dtype):
     z = A([-800.0, -40.0, 0.0, 40.0, 800.0], dtype=dtype)
-    check(lambda L, F, z: F.binary_cross_entropy(z.sigmoid(), L.tensor(A([0.0, 0.3, 0.5, 1.0, 0.7], dtype=dtype))),
-          z, second=False, rtol=1e-5)
+    check(
+        lambda L, F, z: F.binary_cross_entropy(
+            z.sigmoid(), L.tensor(A([0.0, 0.3, 0.5, 1.0, 0.7], dtype=dtype))
+        ),
+        z,
+        second=False,
+        rtol=1e-5,
+    )
 
 
 def test_threshold_keeps_nan():
@@ -218,6 +281,7 @@ def test_adaptive_avg_pool_keeps_inf_in_its_windows(size):
 
 
 # ---- 9. bad input refused ----------------------------------------------------------------------
+
 
 def test_boolean_mask_of_wrong_length_is_refused():
     with pytest.raises(IndexError, match=r"getitem: the boolean mask of shape \(2,\)"):
@@ -247,18 +311,27 @@ EMPTY = {
     "linear_in0": (lambda L, F, x, w, b: F.linear(x, w, b), [E((0,)), E((2, 0)), E((2,)) + 1]),
     "matmul_out0": (lambda L, F, x, w: x @ w, [E((4, 3)) + 1, E((3, 0))]),
     "conv1d_batch0": (lambda L, F, x, w: F.conv1d(x, w), [E((0, 2, 5)), E((3, 2, 2)) + 1]),
-    "conv2d_batch0": (lambda L, F, x, w: F.conv2d(x, w, padding=1), [E((0, 2, 5, 5)), E((3, 2, 2, 2)) + 1]),
-    "conv_transpose2d_batch0": (lambda L, F, x, w: F.conv_transpose2d(x, w, stride=2),
-                                [E((0, 4, 2, 3)), E((4, 1, 2, 2)) + 1]),
+    "conv2d_batch0": (
+        lambda L, F, x, w: F.conv2d(x, w, padding=1),
+        [E((0, 2, 5, 5)), E((3, 2, 2, 2)) + 1],
+    ),
+    "conv_transpose2d_batch0": (
+        lambda L, F, x, w: F.conv_transpose2d(x, w, stride=2),
+        [E((0, 4, 2, 3)), E((4, 1, 2, 2)) + 1],
+    ),
     "avg_pool2d_batch0": (lambda L, F, x: F.avg_pool2d(x, 2), [E((0, 2, 4, 4))]),
     "avg_pool1d_batch0": (lambda L, F, x: F.avg_pool1d(x, 1, 2, ceil_mode=True), [E((0, 1, 1))]),
     "lp_pool2d_batch0": (lambda L, F, x: F.lp_pool2d(x, 2.0, 2), [E((0, 2, 4, 4))]),
     "adaptive_max_pool2d_batch0": (lambda L, F, x: F.adaptive_max_pool2d(x, 2), [E((0, 2, 4, 4))]),
-    "group_norm_batch0": (lambda L, F, x, w, b: F.group_norm(x, 1, w, b),
-                          [E((0, 2, 5, 3)), E((2,)) + 1, E((2,))]),
+    "group_norm_batch0": (
+        lambda L, F, x, w, b: F.group_norm(x, 1, w, b),
+        [E((0, 2, 5, 3)), E((2,)) + 1, E((2,))],
+    ),
     "instance_norm_batch0": (lambda L, F, x: F.instance_norm(x), [E((0, 1, 4))]),
-    "batch_norm_batch0": (lambda L, F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-                          [E((0, 3, 4)), E((3,)) + 1, E((3,))]),
+    "batch_norm_batch0": (
+        lambda L, F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        [E((0, 3, 4)), E((3,)) + 1, E((3,))],
+    ),
     "chunk": (lambda L, F, x: x.chunk(2, 1)[0], [E((1, 0))]),
     "max_dim": (lambda L, F, x: x.max(1).values, [E((0, 3))]),
     "amax": (lambda L, F, x: x.amax(1), [E((0, 3))]),
@@ -271,8 +344,10 @@ EMPTY = {
     "movedim_0d": (lambda L, F, x: x.movedim(0, 0) * 2, [A(1.5)]),
     "gather_0d": (lambda L, F, x: L.gather(x, 0, L.tensor(0)) * 2, [A(1.5)]),
     "mT_0d": (lambda L, F, x: x.mT * 2, [A(1.5)]),
-    "clamp_tensors": (lambda L, F, x, lo, hi: x.clamp(min=lo, max=hi),
-                      [A([-2.0, 0.5, 3.0, 1.0]), A([0.0, 0.0, 0.0, 2.0]), A([1.0, 1.0, 1.0, 1.5])]),
+    "clamp_tensors": (
+        lambda L, F, x, lo, hi: x.clamp(min=lo, max=hi),
+        [A([-2.0, 0.5, 3.0, 1.0]), A([0.0, 0.0, 0.0, 2.0]), A([1.0, 1.0, 1.0, 1.5])],
+    ),
 }
 
 

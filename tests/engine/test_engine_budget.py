@@ -21,13 +21,24 @@ from pathlib import Path
 import handgrad as hg
 
 SRC = Path(hg.__file__).resolve().parent
-BUDGET = 3100
+BUDGET = 3400  # 3,257 once `ruff format` laid long calls out one argument a line (3,070 before)
 
 CORE = [
-    "_tensor_base.py", "_tensor.py", "tensor_methods/*.py", "autograd/__init__.py",
-    "autograd/grad_mode.py", "autograd/function.py", "autograd/engine.py",
-    "ops/dims.py", "ops/elementwise.py", "ops/reduce.py", "ops/shape.py", "ops/index.py",
-    "ops/linalg.py", "ops/softmax.py", "ops/loss.py",
+    "_tensor_base.py",
+    "_tensor.py",
+    "tensor_methods/*.py",
+    "autograd/__init__.py",
+    "autograd/grad_mode.py",
+    "autograd/function.py",
+    "autograd/engine.py",
+    "ops/dims.py",
+    "ops/elementwise.py",
+    "ops/reduce.py",
+    "ops/shape.py",
+    "ops/index.py",
+    "ops/linalg.py",
+    "ops/softmax.py",
+    "ops/loss.py",
 ]
 
 
@@ -37,13 +48,23 @@ def code_lines(source: str) -> int:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 doc_lines.update(range(body[0].lineno, body[0].end_lineno + 1))
     code: set[int] = set()
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-                        tokenize.DEDENT, tokenize.ENDMARKER):
+        if tok.type in (
+            tokenize.COMMENT,
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+            tokenize.ENDMARKER,
+        ):
             continue
         code.update(range(tok.start[0], tok.end[0] + 1))
     return len(code - doc_lines)
@@ -59,14 +80,17 @@ def core_files() -> list[Path]:
 
 
 def test_code_lines_counts_only_code():
-    src = ('"""doc\nstring"""\n\n# comment\nx = 1  # trailing\n\n\n'
-           'def f():\n    """doc"""\n    return (1 +\n            2)\n')
+    src = (
+        '"""doc\nstring"""\n\n# comment\nx = 1  # trailing\n\n\n'
+        'def f():\n    """doc"""\n    return (1 +\n            2)\n'
+    )
     assert code_lines(src) == 4  # x = 1, def f, and the two lines of the return
 
 
 def test_core_engine_stays_within_its_line_budget():
     counts = {str(p.relative_to(SRC)): code_lines(p.read_text()) for p in core_files()}
     total = sum(counts.values())
-    detail = "\n".join(f"  {n:5d}  {name}"
-                       for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    detail = "\n".join(
+        f"  {n:5d}  {name}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    )
     assert total <= BUDGET, f"core engine: {total} code lines, budget {BUDGET}:\n{detail}"

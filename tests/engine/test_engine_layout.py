@@ -71,9 +71,10 @@ def _imports(name: str, in_functions: bool = False) -> set[str]:
                 visit(node.body)
                 visit(getattr(node, "orelse", []))
                 continue
-            if in_functions and isinstance(node, (ast.FunctionDef, ast.ClassDef,
-                                                  ast.AsyncFunctionDef, ast.For, ast.While,
-                                                  ast.With)):
+            if in_functions and isinstance(
+                node,
+                (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef, ast.For, ast.While, ast.With),
+            ):
                 visit(node.body)
                 continue
             if isinstance(node, ast.ImportFrom) and node.level:
@@ -111,8 +112,9 @@ def test_engine_imports_point_down():
 
 
 def test_engine_has_no_import_cycle():
-    graph = {name: {d for d in _imports(name) if _layer_of(d) is not None}
-             for name in _engine_modules()}
+    graph = {
+        name: {d for d in _imports(name) if _layer_of(d) is not None} for name in _engine_modules()
+    }
     # a package's __init__ importing its own submodules is how a package is made, not a cycle
     for name, deps in graph.items():
         graph[name] = {d for d in deps if not d.startswith(name + ".")}
@@ -123,7 +125,7 @@ def test_engine_has_no_import_cycle():
         state[node] = 1
         for dep in sorted(graph.get(node, ())):
             if state.get(dep) == 1:
-                cycle.extend(path[path.index(dep):] + [dep] if dep in path else [node, dep])
+                cycle.extend(path[path.index(dep) :] + [dep] if dep in path else [node, dep])
                 return True
             if state.get(dep) is None and walk(dep, path + [dep]):
                 return True
@@ -138,8 +140,11 @@ def test_engine_has_no_import_cycle():
 
 def test_every_primitive_lives_in_ops():
     assert len(hg.PRIMITIVES) > 50
-    outside = {name: cls.__module__ for name, cls in hg.PRIMITIVES.items()
-               if not cls.__module__.startswith("handgrad.ops.")}
+    outside = {
+        name: cls.__module__
+        for name, cls in hg.PRIMITIVES.items()
+        if not cls.__module__.startswith("handgrad.ops.")
+    }
     assert not outside, f"primitives outside handgrad.ops: {outside}"
 
 
@@ -147,11 +152,16 @@ def test_composed_modules_hold_no_primitive():
     from handgrad.autograd import function
 
     for path in sorted((SRC / "composed").glob("*.py")):
-        module = importlib.import_module(f"handgrad.composed.{path.stem}" if path.stem != "__init__"
-                                         else "handgrad.composed")
-        prims = [n for n, v in vars(module).items()
-                 if inspect.isclass(v) and issubclass(v, function.Function)
-                 and v.__module__ == module.__name__]
+        module = importlib.import_module(
+            f"handgrad.composed.{path.stem}" if path.stem != "__init__" else "handgrad.composed"
+        )
+        prims = [
+            n
+            for n, v in vars(module).items()
+            if inspect.isclass(v)
+            and issubclass(v, function.Function)
+            and v.__module__ == module.__name__
+        ]
         assert not prims, f"{module.__name__} defines primitives {prims}: they belong in ops/"
 
 
@@ -162,7 +172,9 @@ def test_every_tensor_method_is_a_def_in_a_class_of_the_engine():
         if not inspect.isfunction(fn):
             continue
         owner = fn.__qualname__.split(".")[0]
-        assert owner in engine_classes, f"Tensor.{name} is {fn.__qualname__}: not written in a class"
+        assert owner in engine_classes, (
+            f"Tensor.{name} is {fn.__qualname__}: not written in a class"
+        )
         assert Path(inspect.getsourcefile(fn)).resolve().is_relative_to(SRC), name
         assert fn.__name__ != "<lambda>", f"Tensor.{name} is a lambda"
 
@@ -205,8 +217,13 @@ def test_import_changes_no_process_setting():
         "assert not calls, calls\n"
         "print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                         env={"PYTHONPATH": str(SRC.parent), "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(SRC.parent), "PATH": ""},
+    )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 

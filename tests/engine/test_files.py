@@ -34,8 +34,10 @@ def test_write_json_takes_numpy_values(tmp_path):
     assert json.loads(path.read_text()) == {"a": 0.5, "b": [0, 1, 2]}
 
 
-@pytest.mark.parametrize("needle, home", [("os.replace(", "files.py"), ("mkstemp(", "files.py"),
-                                          ("threadpool_limits(", "threads.py")])
+@pytest.mark.parametrize(
+    "needle, home",
+    [("os.replace(", "files.py"), ("mkstemp(", "files.py"), ("threadpool_limits(", "threads.py")],
+)
 def test_one_home(needle, home):
     # Atomic writes and thread limits are implemented once; everything else calls those.
     found = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if needle in p.read_text())

@@ -86,8 +86,9 @@ def test_lstm_layer_refuses_shapes_that_do_not_fit():
     with pytest.raises(ValueError, match=r"lstm_layer: shapes do not fit: xw \(3, 2, 8\)"):
         lstm_layer(hg.randn(3, 2, 8), hg.randn(2, 3), hg.randn(2, 3), hg.randn(12, 3))
     with pytest.raises(ValueError, match="lstm_cell: shapes do not fit"):
-        hg.lstm_cell(hg.randn(2, 3), (hg.randn(2, 4), hg.randn(2, 5)), hg.randn(16, 3),
-                     hg.randn(16, 4))
+        hg.lstm_cell(
+            hg.randn(2, 3), (hg.randn(2, 4), hg.randn(2, 5)), hg.randn(16, 3), hg.randn(16, 4)
+        )
 
 
 @pytest.mark.parametrize("shape,normalized", [((0, 5), (5,)), ((3, 0), (0,)), ((2, 0, 4), (4,))])

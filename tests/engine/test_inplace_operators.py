@@ -17,13 +17,25 @@ torch.set_num_threads(1)
 R = np.random.default_rng(0)
 
 FLOAT_OPS = {
-    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow,
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "**=": operator.ipow,
 }
 INT_OPS = {
-    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "//=": operator.ifloordiv,
-    "%=": operator.imod, "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor,
-    "<<=": operator.ilshift, ">>=": operator.irshift,
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "&=": operator.iand,
+    "|=": operator.ior,
+    "^=": operator.ixor,
+    "<<=": operator.ilshift,
+    ">>=": operator.irshift,
 }
 
 
@@ -36,8 +48,11 @@ def _both(array: np.ndarray) -> tuple[hg.Tensor, torch.Tensor]:
 def test_float_augmented_assignment_is_in_place_as_torch(op, other_kind):
     fn = FLOAT_OPS[op]
     a = R.uniform(0.5, 2.0, (3, 4))
-    other = {"tensor": R.uniform(0.5, 2.0, (3, 4)), "scalar": 1.5,
-             "broadcast": R.uniform(0.5, 2.0, (4,))}[other_kind]
+    other = {
+        "tensor": R.uniform(0.5, 2.0, (3, 4)),
+        "scalar": 1.5,
+        "broadcast": R.uniform(0.5, 2.0, (4,)),
+    }[other_kind]
     h, t = _both(a)
     h_view, t_view = h[1], t[1]
     ho = hg.tensor(other) if isinstance(other, np.ndarray) else other
@@ -141,7 +156,7 @@ def test_recorded_augmented_assignment_gives_torch_gradients():
         acc = lib.zeros(4, dtype=lib.float64)
         acc += h
         acc -= x
-        (acc ** 2).sum().backward()
+        (acc**2).sum().backward()
         results.append((acc.detach().numpy(), x.grad.numpy()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)

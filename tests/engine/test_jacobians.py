@@ -48,23 +48,35 @@ def _close(a, b):
 
 
 def test_jacobian_one_and_several_inputs_and_outputs():
-    _close(_np(AF.jacobian(lambda x: f_one(hg, x), _t(hg, A))),
-           _np(TAF.jacobian(lambda x: f_one(torch, x), _t(torch, A))))
-    _close(_np(AF.jacobian(lambda x, w: f_two(hg, x, w), (_t(hg, A), _t(hg, B)))),
-           _np(TAF.jacobian(lambda x, w: f_two(torch, x, w), (_t(torch, A), _t(torch, B)))))
+    _close(
+        _np(AF.jacobian(lambda x: f_one(hg, x), _t(hg, A))),
+        _np(TAF.jacobian(lambda x: f_one(torch, x), _t(torch, A))),
+    )
+    _close(
+        _np(AF.jacobian(lambda x, w: f_two(hg, x, w), (_t(hg, A), _t(hg, B)))),
+        _np(TAF.jacobian(lambda x, w: f_two(torch, x, w), (_t(torch, A), _t(torch, B)))),
+    )
 
 
 def test_hessian_and_products():
-    _close(_np(AF.hessian(lambda x: scalar(hg, x), _t(hg, A))),
-           _np(TAF.hessian(lambda x: scalar(torch, x), _t(torch, A))))
+    _close(
+        _np(AF.hessian(lambda x: scalar(hg, x), _t(hg, A))),
+        _np(TAF.hessian(lambda x: scalar(torch, x), _t(torch, A))),
+    )
     for ours, theirs in ((AF.vhp, TAF.vhp), (AF.hvp, TAF.hvp)):
-        _close(_np(ours(lambda x: scalar(hg, x), _t(hg, A), _t(hg, V))),
-               _np(theirs(lambda x: scalar(torch, x), _t(torch, A), _t(torch, V))))
+        _close(
+            _np(ours(lambda x: scalar(hg, x), _t(hg, A), _t(hg, V))),
+            _np(theirs(lambda x: scalar(torch, x), _t(torch, A), _t(torch, V))),
+        )
     w = R.standard_normal(3)
-    _close(_np(AF.vjp(lambda x: f_one(hg, x), _t(hg, A), _t(hg, w))),
-           _np(TAF.vjp(lambda x: f_one(torch, x), _t(torch, A), _t(torch, w))))
-    _close(_np(AF.jvp(lambda x: f_one(hg, x), _t(hg, A), _t(hg, V))),
-           _np(TAF.jvp(lambda x: f_one(torch, x), _t(torch, A), _t(torch, V))))
+    _close(
+        _np(AF.vjp(lambda x: f_one(hg, x), _t(hg, A), _t(hg, w))),
+        _np(TAF.vjp(lambda x: f_one(torch, x), _t(torch, A), _t(torch, w))),
+    )
+    _close(
+        _np(AF.jvp(lambda x: f_one(hg, x), _t(hg, A), _t(hg, V))),
+        _np(TAF.jvp(lambda x: f_one(torch, x), _t(torch, A), _t(torch, V))),
+    )
 
 
 def test_jacobian_of_the_scan_is_the_lower_triangle():

@@ -86,8 +86,7 @@ def _check(name, case, arrays, params, dtype):
     diff_t = [t for t in ts if t.requires_grad]
     g = np.random.default_rng(1).standard_normal(out_t.shape).astype(_np(out_t).dtype)
     gh = hg.grad(out_h, diff_h, hg.tensor(g), create_graph=second, allow_unused=True)
-    gt = torch.autograd.grad(out_t, diff_t, torch.tensor(g), create_graph=second,
-                             allow_unused=True)
+    gt = torch.autograd.grad(out_t, diff_t, torch.tensor(g), create_graph=second, allow_unused=True)
     for k, (a, b) in enumerate(zip(gh, gt)):
         _close(name, f"gradient of input {k}", _np(a), _np(b), tol)
     if not second:

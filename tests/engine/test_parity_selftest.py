@@ -16,12 +16,16 @@ from cases.common import Case
 
 def _register(name, backward):
     """A primitive computing ``a ** 2`` whose backward is ``backward(self, g)``."""
-    cls = type(name.title().replace("_", ""), (Function,), {
-        "name": name,
-        "__doc__": "out = a^2, with a backward that the self-test gets wrong on purpose.",
-        "forward": lambda self, a: a * a,
-        "backward": backward,
-    })
+    cls = type(
+        name.title().replace("_", ""),
+        (Function,),
+        {
+            "name": name,
+            "__doc__": "out = a^2, with a backward that the self-test gets wrong on purpose.",
+            "forward": lambda self, a: a * a,
+            "backward": backward,
+        },
+    )
     return cls
 
 
@@ -40,8 +44,10 @@ def wrong_primitive():
 
 
 def _case(cls):
-    return Case(fn=lambda lib, a: cls.apply(a) if lib is hg else a * a,
-                draw=lambda data: ([np.linspace(-1.5, 2.0, 6).reshape(2, 3)], {}))
+    return Case(
+        fn=lambda lib, a: cls.apply(a) if lib is hg else a * a,
+        draw=lambda data: ([np.linspace(-1.5, 2.0, 6).reshape(2, 3)], {}),
+    )
 
 
 def test_a_wrong_first_derivative_fails_against_torch_and_finite_differences(wrong_primitive):

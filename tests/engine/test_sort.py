@@ -42,8 +42,10 @@ def test_sort_as_torch(problem, descending):
     a, dim, seed = problem
     h, t = _both(a)
     _check(h.sort(dim, descending), t.sort(dim, descending), h, t, seed)
-    np.testing.assert_array_equal(hg.argsort(hg.tensor(a), dim, descending).numpy(),
-                                  torch.argsort(torch.tensor(a), dim, descending).numpy())
+    np.testing.assert_array_equal(
+        hg.argsort(hg.tensor(a), dim, descending).numpy(),
+        torch.argsort(torch.tensor(a), dim, descending).numpy(),
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -79,9 +81,10 @@ def test_ties_and_nan_order_as_torch_stable_sort():
         t = torch.sort(torch.tensor(a), descending=descending, stable=True)
         np.testing.assert_array_equal(h.indices.numpy(), t.indices.numpy())
     b = np.array([[1, 3, 3], [2, 2, 0]])
-    np.testing.assert_array_equal(hg.sort(hg.tensor(b), descending=True).indices.numpy(),
-                                  torch.sort(torch.tensor(b), descending=True, stable=True)
-                                  .indices.numpy())
+    np.testing.assert_array_equal(
+        hg.sort(hg.tensor(b), descending=True).indices.numpy(),
+        torch.sort(torch.tensor(b), descending=True, stable=True).indices.numpy(),
+    )
 
 
 def test_topk_error_names_k_and_the_size():

@@ -35,8 +35,9 @@ def test_uncoalesced_entries_add_up_as_torch():
     indices = np.array([[1, 0, 1, 2], [2, 1, 2, 0]])
     values = np.array([1.0, 2.0, 3.5, -1.0], np.float32)
     h = hg.sparse_coo_tensor(hg.tensor(indices), hg.tensor(values), (3, 4))
-    t = torch.sparse_coo_tensor(torch.tensor(indices), torch.tensor(values), (3, 4),
-                                check_invariants=True)
+    t = torch.sparse_coo_tensor(
+        torch.tensor(indices), torch.tensor(values), (3, 4), check_invariants=True
+    )
     assert h.is_coalesced() == t.is_coalesced() is False
     with pytest.raises(RuntimeError, match="coalesce"):
         h.indices()
@@ -83,8 +84,15 @@ def test_mm_and_spmm_and_matmul_agree():
     b = np.random.default_rng(5).standard_normal((6, 2)).astype(np.float32)
     s, d = hg.tensor(a).to_sparse(), hg.tensor(b)
     want = a @ b
-    for got in (hg.sparse.mm(s, d), hg.sparse.spmm(s, d), hg.spmm(s, d), hg.mm(s, d), s @ d,
-                hg.matmul(s, d), s.mm(d)):
+    for got in (
+        hg.sparse.mm(s, d),
+        hg.sparse.spmm(s, d),
+        hg.spmm(s, d),
+        hg.mm(s, d),
+        s @ d,
+        hg.matmul(s, d),
+        s.mm(d),
+    ):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-6)
 
 
@@ -142,8 +150,10 @@ def test_second_derivatives_through_the_values_by_finite_differences():
     def f(v, b):
         return hg.sparse.mm(hg.sparse_coo_tensor(indices, v, (2, 2)), b).tanh()
 
-    inputs = [hg.tensor(r.standard_normal(3), requires_grad=True),
-              hg.tensor(r.standard_normal((2, 3)), requires_grad=True)]
+    inputs = [
+        hg.tensor(r.standard_normal(3), requires_grad=True),
+        hg.tensor(r.standard_normal((2, 3)), requires_grad=True),
+    ]
     assert hg.gradgradcheck(f, inputs)
 
 

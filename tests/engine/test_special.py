@@ -54,12 +54,15 @@ def test_xlogy_is_zero_where_x_is_zero_even_for_y_zero():
 def test_nan_to_num_and_isclose_as_torch():
     a = np.array([np.nan, np.inf, -np.inf, 1.5], dtype=np.float32)
     for kw in ({}, {"nan": 2.0, "posinf": 9.0, "neginf": -9.0}):
-        np.testing.assert_array_equal(hg.nan_to_num(hg.tensor(a), **kw).numpy(),
-                                      torch.nan_to_num(torch.tensor(a), **kw).numpy())
+        np.testing.assert_array_equal(
+            hg.nan_to_num(hg.tensor(a), **kw).numpy(),
+            torch.nan_to_num(torch.tensor(a), **kw).numpy(),
+        )
     b = a + np.float32(1e-6)
-    np.testing.assert_array_equal(hg.isclose(hg.tensor(a), hg.tensor(b), equal_nan=True).numpy(),
-                                  torch.isclose(torch.tensor(a), torch.tensor(b),
-                                                equal_nan=True).numpy())
+    np.testing.assert_array_equal(
+        hg.isclose(hg.tensor(a), hg.tensor(b), equal_nan=True).numpy(),
+        torch.isclose(torch.tensor(a), torch.tensor(b), equal_nan=True).numpy(),
+    )
     assert hg.allclose(hg.tensor([1.0, 2.0]), hg.tensor([1.0, 2.0 + 1e-9]))
     assert not hg.allclose(hg.tensor([1.0]), hg.tensor([1.1]))
 

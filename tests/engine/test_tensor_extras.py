@@ -19,17 +19,24 @@ CASES = [
     ("unfold-last", lambda L, x: x.unfold(-1, 2, 1) ** 2, [R.standard_normal((3, 4))]),
     ("sum_to_size", lambda L, x: x.sum_to_size(1, 3) ** 2, [R.standard_normal((2, 4, 3))]),
     ("mv", lambda L, a, v: a.mv(v), [R.standard_normal((3, 4)), R.standard_normal(4)]),
-    ("addmm", lambda L, c, a, b: c.addmm(a, b, beta=0.5), [R.standard_normal((2, 2)),
-                                                           R.standard_normal((2, 3)),
-                                                           R.standard_normal((3, 2))]),
+    (
+        "addmm",
+        lambda L, c, a, b: c.addmm(a, b, beta=0.5),
+        [R.standard_normal((2, 2)), R.standard_normal((2, 3)), R.standard_normal((3, 2))],
+    ),
     ("t", lambda L, x: x.t() * 2, [R.standard_normal((2, 3))]),
-    ("reshape_as", lambda L, x: x.reshape_as(L.zeros(3, 2, dtype=x.dtype)),
-     [R.standard_normal((2, 3))]),
-    ("true_divide", lambda L, a, b: a.true_divide(b), [R.standard_normal(3),
-                                                       R.uniform(1, 2, 3)]),
+    (
+        "reshape_as",
+        lambda L, x: x.reshape_as(L.zeros(3, 2, dtype=x.dtype)),
+        [R.standard_normal((2, 3))],
+    ),
+    ("true_divide", lambda L, a, b: a.true_divide(b), [R.standard_normal(3), R.uniform(1, 2, 3)]),
     ("remainder", lambda L, a: a.remainder(0.7), [R.standard_normal(5)]),
-    ("index_fill", lambda L, x: x.index_fill(1, L.tensor([0, 2]), -1.0) * x,
-     [R.standard_normal((2, 3))]),
+    (
+        "index_fill",
+        lambda L, x: x.index_fill(1, L.tensor([0, 2]), -1.0) * x,
+        [R.standard_normal((2, 3))],
+    ),
 ]
 
 
@@ -45,8 +52,12 @@ def test_queries_and_constructors_as_torch():
     assert h.permute(2, 0, 1).is_contiguous() == t.permute(2, 0, 1).is_contiguous()
     assert h.element_size() == t.element_size() and h.nelement() == t.nelement()
     assert h.ndimension() == t.ndimension()
-    for name, args in (("new_zeros", (2, 3)), ("new_ones", ((2,),)), ("new_full", ((2,), 1.5)),
-                       ("new_tensor", ([1, 2],))):
+    for name, args in (
+        ("new_zeros", (2, 3)),
+        ("new_ones", ((2,),)),
+        ("new_full", ((2,), 1.5)),
+        ("new_tensor", ([1, 2],)),
+    ):
         hn, tn = getattr(h, name)(*args), getattr(t, name)(*args)
         assert hn.shape == tuple(tn.shape) and hn.dtype == np.float32
         np.testing.assert_array_equal(hn.numpy(), tn.numpy())
@@ -57,23 +68,40 @@ def test_queries_and_constructors_as_torch():
 def test_integer_and_bitwise_operators_as_torch():
     a, b = np.array([7, -7, 5, 0]), np.array([2, 2, -3, 4])
     ha, hb, ta, tb = hg.tensor(a), hg.tensor(b), torch.tensor(a), torch.tensor(b)
-    for f in (lambda x, y: x // y, lambda x, y: x % y, lambda x, y: x.bitwise_and(y),
-              lambda x, y: x.bitwise_or(y), lambda x, y: x ^ y, lambda x, y: x.bitwise_not(),
-              lambda x, y: x.floor_divide(y)):
+    for f in (
+        lambda x, y: x // y,
+        lambda x, y: x % y,
+        lambda x, y: x.bitwise_and(y),
+        lambda x, y: x.bitwise_or(y),
+        lambda x, y: x ^ y,
+        lambda x, y: x.bitwise_not(),
+        lambda x, y: x.floor_divide(y),
+    ):
         np.testing.assert_array_equal(f(ha, hb).numpy(), f(ta, tb).numpy())
     x = np.array([5.5, -5.5, 2.0])
     np.testing.assert_allclose((hg.tensor(x) // 2).numpy(), (torch.tensor(x) // 2).numpy())
     np.testing.assert_allclose((hg.tensor(x) % 2).numpy(), (torch.tensor(x) % 2).numpy())
     np.testing.assert_array_equal(
         hg.tensor([True, False]).logical_xor(hg.tensor([True, True])).numpy(),
-        torch.tensor([True, False]).logical_xor(torch.tensor([True, True])).numpy())
+        torch.tensor([True, False]).logical_xor(torch.tensor([True, True])).numpy(),
+    )
 
 
 def test_in_place_updates_as_torch_and_version_counted():
     x = R.uniform(0.5, 2.0, 4)
-    for name, args in (("exp_", ()), ("sqrt_", ()), ("neg_", ()), ("abs_", ()), ("square_", ()),
-                       ("floor_", ()), ("ceil_", ()), ("round_", ()), ("pow_", (2.0,)),
-                       ("clip_", (0.7, 1.5)), ("lerp_", (np.zeros(4), 0.25))):
+    for name, args in (
+        ("exp_", ()),
+        ("sqrt_", ()),
+        ("neg_", ()),
+        ("abs_", ()),
+        ("square_", ()),
+        ("floor_", ()),
+        ("ceil_", ()),
+        ("round_", ()),
+        ("pow_", (2.0,)),
+        ("clip_", (0.7, 1.5)),
+        ("lerp_", (np.zeros(4), 0.25)),
+    ):
         h, t = hg.tensor(x.copy()), torch.tensor(x.copy())
         v = h._version[0]
         getattr(h, name)(*[hg.tensor(a) if isinstance(a, np.ndarray) else a for a in args])

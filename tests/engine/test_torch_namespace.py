@@ -22,12 +22,31 @@ def test_utils_data_is_the_data_module_under_torchs_paths():
 
     assert utils_data is hg.data and hg.utils.data is hg.data
     assert DataLoader is hg.data.DataLoader and TensorDataset is hg.data.TensorDataset
-    for module, names in [("sampler", ["Sampler", "RandomSampler", "SequentialSampler",
-                                       "SubsetRandomSampler", "WeightedRandomSampler",
-                                       "BatchSampler"]),
-                          ("dataset", ["Dataset", "TensorDataset", "Subset", "ConcatDataset",
-                                       "IterableDataset", "random_split"]),
-                          ("dataloader", ["DataLoader", "default_collate"])]:
+    for module, names in [
+        (
+            "sampler",
+            [
+                "Sampler",
+                "RandomSampler",
+                "SequentialSampler",
+                "SubsetRandomSampler",
+                "WeightedRandomSampler",
+                "BatchSampler",
+            ],
+        ),
+        (
+            "dataset",
+            [
+                "Dataset",
+                "TensorDataset",
+                "Subset",
+                "ConcatDataset",
+                "IterableDataset",
+                "random_split",
+            ],
+        ),
+        ("dataloader", ["DataLoader", "default_collate"]),
+    ]:
         ours = importlib.import_module(f"handgrad.utils.data.{module}")
         theirs = importlib.import_module(f"torch.utils.data.{module}")
         assert ours is getattr(hg.data, module)
@@ -38,11 +57,13 @@ def test_utils_data_is_the_data_module_under_torchs_paths():
 
 def test_import_paths_work_in_a_fresh_interpreter():
     """``import handgrad.utils.data`` as a program's first handgrad import."""
-    code = ("import handgrad.utils.data\n"
-            "from handgrad.utils.data.sampler import Sampler\n"
-            "import handgrad\n"
-            "assert handgrad.utils.data is handgrad.data\n"
-            "assert Sampler is handgrad.data.Sampler\n")
+    code = (
+        "import handgrad.utils.data\n"
+        "from handgrad.utils.data.sampler import Sampler\n"
+        "import handgrad\n"
+        "assert handgrad.utils.data is handgrad.data\n"
+        "assert Sampler is handgrad.data.Sampler\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -65,13 +86,15 @@ def test_cuda_accelerator_and_backends_as_on_a_cpu_only_torch():
 
 def test_data_parallel_passes_through_with_torchs_keys():
     h = hg.nn.DataParallel(hg.nn.Sequential(hg.nn.Linear(3, 4), hg.nn.ReLU(), hg.nn.Linear(4, 2)))
-    t = torch.nn.DataParallel(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(),
-                                                  torch.nn.Linear(4, 2)))
+    t = torch.nn.DataParallel(
+        torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    )
     assert list(h.state_dict()) == list(t.state_dict())
     hg.load_torch_state_dict(h, t.state_dict())
     x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
-    np.testing.assert_allclose(h(hg.tensor(x)).detach().numpy(),
-                               t(torch.tensor(x)).detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        h(hg.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-6, atol=1e-6
+    )
     assert isinstance(h.module, hg.nn.Sequential) and h.device_ids == t.device_ids == []
     assert hg.nn.parallel.DataParallel is hg.nn.DataParallel
     with pytest.raises(TypeError, match="DataParallel: expected an nn.Module"):

@@ -157,7 +157,9 @@ def test_type_string_as_torch(dtype):
     assert h.type() == t.type()
 
 
-@pytest.mark.parametrize("target", ["float64", "torch.LongTensor", "IntTensor", "torch.FloatTensor"])
+@pytest.mark.parametrize(
+    "target", ["float64", "torch.LongTensor", "IntTensor", "torch.FloatTensor"]
+)
 def test_type_converts_as_torch(target):
     data = np.array([1.7, -2.2], np.float32)
     if target == "float64":
@@ -286,13 +288,17 @@ def test_multinomial_with_replacement_follows_the_weights():
     assert freq[2] == 0
 
 
-@pytest.mark.parametrize("case", [
-    ("too many without replacement", lambda L: L.multinomial(L.tensor([1.0, 1.0]), 3)),
-    ("negative weight", lambda L: L.multinomial(L.tensor([1.0, -1.0]), 1)),
-    ("zero sum", lambda L: L.multinomial(L.tensor([0.0, 0.0]), 1)),
-    ("3-d", lambda L: L.multinomial(L.ones(2, 2, 2), 1)),
-    ("no samples", lambda L: L.multinomial(L.ones(2), 0)),
-], ids=lambda c: c[0])
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("too many without replacement", lambda L: L.multinomial(L.tensor([1.0, 1.0]), 3)),
+        ("negative weight", lambda L: L.multinomial(L.tensor([1.0, -1.0]), 1)),
+        ("zero sum", lambda L: L.multinomial(L.tensor([0.0, 0.0]), 1)),
+        ("3-d", lambda L: L.multinomial(L.ones(2, 2, 2), 1)),
+        ("no samples", lambda L: L.multinomial(L.ones(2), 0)),
+    ],
+    ids=lambda c: c[0],
+)
 def test_multinomial_refuses_what_torch_refuses(case):
     _, call = case
     with pytest.raises(RuntimeError):

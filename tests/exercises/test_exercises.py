@@ -50,9 +50,11 @@ def test_every_numbered_part_of_the_seeds_is_listed():
     at least one entry in questions.json."""
     refs = " ".join(q["ref"] for q in ex.questions())
     texts = {p.name[:3]: p.read_text(encoding="utf-8") for p in SEEDS.glob("00*.txt")}
-    for doc, pattern, name in (("000", r"Assignment (\d+)", "Assignment"),
-                               ("002", r"Assignment (\d+)", "Assignment"),
-                               ("003", r"Problem (\d+)\b", "Problem")):
+    for doc, pattern, name in (
+        ("000", r"Assignment (\d+)", "Assignment"),
+        ("002", r"Assignment (\d+)", "Assignment"),
+        ("003", r"Problem (\d+)\b", "Problem"),
+    ):
         for n in set(re.findall(pattern, texts[doc])):
             doc_refs = " ".join(q["ref"] for q in ex.questions() if q["id"].startswith(doc))
             assert re.search(rf"{name} {n}(?!\d)", doc_refs), (doc, name, n)
@@ -74,8 +76,14 @@ def test_every_exercise_has_a_second_route_test():
 
 
 def _exercise(claims, params=None, requires=(), value=3.0):
-    return Exercise("999-test", "q?", lambda **p: Result(value, context={"p": p}),
-                    params=params or {"n": 1}, claims=claims, requires=requires)
+    return Exercise(
+        "999-test",
+        "q?",
+        lambda **p: Result(value, context={"p": p}),
+        params=params or {"n": 1},
+        claims=claims,
+        requires=requires,
+    )
 
 
 def test_value_claim_agree_disagree_and_instance_only():
@@ -124,8 +132,9 @@ def test_vjp_claim_reports_the_wrong_boundary_component_one_based():
     rng = np.random.default_rng(1)
     x, g = rng.standard_normal(7), rng.standard_normal(5)
     result = Result(None, context={"fn": layer, "inputs": [x, 2.0, 0.5], "g": g})
-    claim = vjp_claim(a2_case_split(False), "eq", "s", ["dL/dx", "dL/da", "dL/db"],
-                      one_based=True, judge=[0])
+    claim = vjp_claim(
+        a2_case_split(False), "eq", "s", ["dL/dx", "dL/da", "dL/db"], one_based=True, judge=[0]
+    )
     finding = claim.check(result, {})
     assert not finding.agree
     assert finding.evidence.endswith("dL/dx wrong at 1 of 7 components (1-based) 5")
@@ -134,15 +143,24 @@ def test_vjp_claim_reports_the_wrong_boundary_component_one_based():
 
 
 def test_json_is_plain_json():
-    v = base.Verdict("i", "q", {"a": np.float64(1.5), "b": np.arange(2), "c": float("inf")},
-                     [np.int64(3)], "agree", "")
+    v = base.Verdict(
+        "i",
+        "q",
+        {"a": np.float64(1.5), "b": np.arange(2), "c": float("inf")},
+        [np.int64(3)],
+        "agree",
+        "",
+    )
     out = json.loads(json.dumps(v.as_json(), allow_nan=False))
     assert out["computed"] == {"a": 1.5, "b": [0, 1], "c": "inf"} and out["claimed"] == [3]
 
 
 def test_select_by_prefix_pattern_and_error():
     assert [e.id for e in ex.select(["004-q5"])] == [
-        "004-q5a-output-count", "004-q5b-convolution-values", "004-q5c-input-gradient"]
+        "004-q5a-output-count",
+        "004-q5b-convolution-values",
+        "004-q5c-input-gradient",
+    ]
     assert all(e.id.endswith("backprop") for e in ex.select(["*-backprop"]))
     with pytest.raises(KeyError, match="no exercise matches"):
         ex.select(["nope"])
@@ -152,8 +170,9 @@ def test_select_by_prefix_pattern_and_error():
 
 
 def test_cli_run_json(capsys):
-    code = cli.main(["exercises", "run", "002-a2-backprop", "003-p1a", "--format", "json",
-                     "--quiet"])
+    code = cli.main(
+        ["exercises", "run", "002-a2-backprop", "003-p1a", "--format", "json", "--quiet"]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert [o["id"] for o in out] == ["002-a2-backprop", "003-p1a-running-limit"]
@@ -164,8 +183,9 @@ def test_cli_run_json(capsys):
 
 
 def test_cli_set_table_and_progress(capsys):
-    code = cli.main(["exercises", "run", "000-a4b-receptive-field", "--set",
-                     "layers=[[3, 2, 1], [5, 1, 1]]"])
+    code = cli.main(
+        ["exercises", "run", "000-a4b-receptive-field", "--set", "layers=[[3, 2, 1], [5, 1, 1]]"]
+    )
     captured = capsys.readouterr()
     assert code == 0
     assert "11 x 11" in captured.out and "verdict" in captured.out.splitlines()[0]
@@ -182,13 +202,16 @@ def test_cli_markdown_and_list(capsys):
     assert len(rows) == len(ex.questions()) and all(r["available"] for r in rows)
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["run", "nope"], "no exercise matches 'nope'"),
-    (["run", "002-a2", "--set", "zz=1"], "no selected exercise has a parameter zz"),
-    (["run", "002-a2", "--set", "N"], "--set expects KEY=VALUE"),
-    (["run", "002-a2", "--set", "g=abc", "--quiet"], "002-a2-backprop:"),
-    (["run", "002-a2", "--set", "g=1,2,3", "--quiet"], "so g needs 4; got 3"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["run", "nope"], "no exercise matches 'nope'"),
+        (["run", "002-a2", "--set", "zz=1"], "no selected exercise has a parameter zz"),
+        (["run", "002-a2", "--set", "N"], "--set expects KEY=VALUE"),
+        (["run", "002-a2", "--set", "g=abc", "--quiet"], "002-a2-backprop:"),
+        (["run", "002-a2", "--set", "g=1,2,3", "--quiet"], "so g needs 4; got 3"),
+    ],
+)
 def test_cli_errors_are_one_line(capsys, argv, fragment):
     code = cli.main(["exercises", *argv])
     err = capsys.readouterr().err.strip().splitlines()
@@ -198,8 +221,12 @@ def test_cli_errors_are_one_line(capsys, argv, fragment):
 def test_docs_report_has_every_exercise_and_the_errata(tmp_path):
     from handgrad.exercises.docs import write
 
-    chosen = ["002-a2-backprop", "002-a9-normalized-linear-backprop", "003-p2-bias-correction",
-              "001-q3-multiple-choice"]
+    chosen = [
+        "002-a2-backprop",
+        "002-a9-normalized-linear-backprop",
+        "003-p2-bias-correction",
+        "001-q3-multiple-choice",
+    ]
     verdicts = ex.run(chosen)
     text = write(verdicts, tmp_path / "exercises.md").read_text()
     for i in chosen:
@@ -214,6 +241,10 @@ def test_python_dash_m_entry_point():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "handgrad.exercises", "list", "000"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "handgrad.exercises", "list", "000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0 and "000-a1-scan-backprop" in out.stdout

@@ -26,8 +26,9 @@ def torch_support_width(layers, size):
     out = x
     for spec in L.parse_all(layers):
         k, s, d, p = spec["kernel"], spec["stride"], spec["dilation"], spec["padding"]
-        out = torch.nn.functional.conv2d(out, torch.ones(1, 1, k, k, dtype=torch.float64),
-                                         stride=s, padding=p, dilation=d)
+        out = torch.nn.functional.conv2d(
+            out, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s, padding=p, dilation=d
+        )
     h, w = out.shape[-2:]
     out[0, 0, h // 2, w // 2].backward()
     cols = np.nonzero(x.grad[0, 0].abs().sum(0).numpy())[0]
@@ -39,8 +40,12 @@ def test_000_a1_scan_backprop():
     g = np.array(v.computed["g"])
     x = np.array(v.details["x"])
     eps = 1e-6
-    fd = np.array([(g @ np.cumsum(x + eps * e) - g @ np.cumsum(x - eps * e)) / (2 * eps)
-                   for e in np.eye(len(x))])
+    fd = np.array(
+        [
+            (g @ np.cumsum(x + eps * e) - g @ np.cumsum(x - eps * e)) / (2 * eps)
+            for e in np.eye(len(x))
+        ]
+    )
     np.testing.assert_allclose(v.computed["dL/dx"], fd, atol=1e-8)
     assert v.verdict == "no claim"
 
@@ -48,8 +53,9 @@ def test_000_a1_scan_backprop():
 def test_000_a2a_drawn_at_least_once():
     n = 50
     v = run("000-a2a-drawn-at-least-once", n=n, trials=500)
-    sampler = hg.data.RandomSampler(range(n), replacement=True, num_samples=n,
-                                    generator=hg.Generator().manual_seed(7))
+    sampler = hg.data.RandomSampler(
+        range(n), replacement=True, num_samples=n, generator=hg.Generator().manual_seed(7)
+    )
     drawn = [len(set(iter(sampler))) / n for _ in range(2000)]
     m, se = np.mean(drawn), np.std(drawn, ddof=1) / math.sqrt(len(drawn))
     assert abs(v.computed["probability"] - m) < 4 * se
@@ -102,8 +108,9 @@ def _debiased_weight_sums(q, steps):
 
 def test_000_a3b1_debiased_ewa_unbiased():
     v = run("000-a3b1-debiased-ewa-unbiased", steps=12, trials=4000)
-    np.testing.assert_allclose(v.computed["weights_sum"], _debiased_weight_sums(0.1, 12),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        v.computed["weights_sum"], _debiased_weight_sums(0.1, 12), atol=1e-12
+    )
     assert np.all(np.abs(np.array(v.computed["simulated_mean"]) - 1.0) < 0.15)
     assert v.verdict == "agree"
 
@@ -132,8 +139,7 @@ def test_000_a3b3_adam_ewa():
         opt.step()
         qt = q / (1 - (1 - q) ** t)
         vt = (1 - qt) * vt + qt * g
-        np.testing.assert_allclose(opt.state[p]["exp_avg"].numpy() / (1 - beta1 ** t), vt,
-                                   atol=1e-12)
+        np.testing.assert_allclose(opt.state[p]["exp_avg"].numpy() / (1 - beta1**t), vt, atol=1e-12)
     assert v.computed["q"] == q and v.computed["max_difference_from_debiased_ewa"] < 1e-12
 
 
@@ -156,8 +162,12 @@ def _bilinear_shift(x, dy, dx):
 
 def _correlate(x, k):
     kh, kw = k.shape
-    return np.array([[np.sum(x[i:i + kh, j:j + kw] * k) for j in range(x.shape[1] - kw + 1)]
-                     for i in range(x.shape[0] - kh + 1)])
+    return np.array(
+        [
+            [np.sum(x[i : i + kh, j : j + kw] * k) for j in range(x.shape[1] - kw + 1)]
+            for i in range(x.shape[0] - kh + 1)
+        ]
+    )
 
 
 def test_000_a4a_subpixel_equivariance():
@@ -168,14 +178,17 @@ def test_000_a4a_subpixel_equivariance():
     a = _bilinear_shift(_correlate(x, k), dy, dx)
     b = _correlate(_bilinear_shift(x, dy, dx), k)
     (r0, r1), (c0, c1) = v.computed["interior"]
-    assert np.abs(a - b)[r0:r1 + 1, c0:c1 + 1].max() < 1e-12
+    assert np.abs(a - b)[r0 : r1 + 1, c0 : c1 + 1].max() < 1e-12
     assert abs(np.abs(a - b).max() - v.computed["max_border_difference"]) < 1e-9
     assert v.verdict == "agree"
 
 
 def test_000_a4b_receptive_field():
-    for layers in ([[5, 1, 1], [3, 1, 2], [3, 2, 1]], [[3, 2, 1], [5, 1, 1], [3, 1, 3]],
-                   [{"kind": "maxpool", "kernel": 2}, [3, 1, 1], [3, 2, 2]]):
+    for layers in (
+        [[5, 1, 1], [3, 1, 2], [3, 2, 1]],
+        [[3, 2, 1], [5, 1, 1], [3, 1, 3]],
+        [{"kind": "maxpool", "kernel": 2}, [3, 1, 1], [3, 2, 2]],
+    ):
         v = run("000-a4b-receptive-field", layers=layers)
         assert v.computed["receptive_field"] == torch_support_width(layers, L.min_size(layers))
         assert v.computed["per_layer"] == L.textbook_rf(layers)

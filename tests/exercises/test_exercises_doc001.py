@@ -23,8 +23,9 @@ def run(id, **params):
 
 
 def _torch_shape(p):
-    conv = torch.nn.Conv2d(p["in_channels"], p["out_channels"], p["kernel"], p["stride"],
-                           p["padding"])
+    conv = torch.nn.Conv2d(
+        p["in_channels"], p["out_channels"], p["kernel"], p["stride"], p["padding"]
+    )
     with torch.no_grad():
         return list(conv(torch.zeros(p["batch"], p["in_channels"], p["size"], p["size"])).shape)
 
@@ -48,7 +49,7 @@ def _torch_strongest(kernel):
     energies = {}
     for name, img in doc001.edge_images(24).items():
         r = torch.nn.functional.conv2d(torch.tensor(img)[None, None], k)[0, 0].numpy()
-        energies[name] = (r ** 2).sum() / (r.shape[1] * (np.sqrt(2) if "diag" in name else 1))
+        energies[name] = (r**2).sum() / (r.shape[1] * (np.sqrt(2) if "diag" in name else 1))
     return max(energies, key=energies.get)
 
 
@@ -56,8 +57,12 @@ def _moment_orientation(kernel):
     k = np.asarray(kernel, float)
     i, j = np.indices(k.shape)
     m = np.array([(k * i).sum(), (k * j).sum()])
-    normals = {"horizontal": (1, 0), "vertical": (0, 1), "diagonal \\": (-1, 1),
-               "diagonal /": (1, 1)}
+    normals = {
+        "horizontal": (1, 0),
+        "vertical": (0, 1),
+        "diagonal \\": (-1, 1),
+        "diagonal /": (1, 1),
+    }
     return max(normals, key=lambda o: abs(m @ np.array(normals[o])) / np.linalg.norm(normals[o]))
 
 
@@ -66,8 +71,12 @@ def test_001_q1b_horizontal_edge_kernel():
     kernel = v.params["kernel"]
     assert v.computed["strongest_edge"] == _torch_strongest(kernel) == _moment_orientation(kernel)
     assert v.verdict == CONSISTENT
-    assert run("001-q1b-horizontal-edge-kernel", kernel=np.array(kernel).T.tolist()) \
-        .computed["strongest_edge"] == "vertical"
+    assert (
+        run("001-q1b-horizontal-edge-kernel", kernel=np.array(kernel).T.tolist()).computed[
+            "strongest_edge"
+        ]
+        == "vertical"
+    )
 
 
 def test_001_q1c_diagonal_edge_kernel():
@@ -89,9 +98,14 @@ def test_001_q1d_shift_kernel():
 
 
 def _torch_net():
-    return {"a": torch.nn.Conv2d(1, 16, 1), "b": torch.nn.Conv2d(16, 32, 3, 2, 1),
-            "c": torch.nn.Conv2d(32, 128, 3, 2, 1), "d": torch.nn.Conv2d(128, 16, 3, 1, 1),
-            "e": torch.nn.ConvTranspose2d(16, 8, 2, 2), "f": torch.nn.ConvTranspose2d(8, 1, 2, 2)}
+    return {
+        "a": torch.nn.Conv2d(1, 16, 1),
+        "b": torch.nn.Conv2d(16, 32, 3, 2, 1),
+        "c": torch.nn.Conv2d(32, 128, 3, 2, 1),
+        "d": torch.nn.Conv2d(128, 16, 3, 1, 1),
+        "e": torch.nn.ConvTranspose2d(16, 8, 2, 2),
+        "f": torch.nn.ConvTranspose2d(8, 1, 2, 2),
+    }
 
 
 def test_001_q1e_layer_shapes():
@@ -232,7 +246,7 @@ def test_001_q7c_rescaled_limit():
     x = np.array([1, 0.1, 0.01])
     v = run("001-q7c-rescaled-limit")
     # rescaled SGD = SGD preconditioned with diag(1/x^2) in theta: closed form M x / (x^T M x)
-    m = 1 / x ** 2
+    m = 1 / x**2
     np.testing.assert_allclose(v.computed["theta"], m * x / (x @ (m * x)), rtol=1e-9)
     assert v.verdict == "disagree" and "x . theta = 7" in v.evidence
 
@@ -247,7 +261,7 @@ def test_001_q7d_i_weighted_quadratic():
     y = X @ theta_star
     theta = np.random.default_rng(9).standard_normal(6)
     draws = np.random.default_rng(10).choice(4, 200000, p=p)  # E f_t by sampling points
-    mc = ((y[draws] - X[draws] @ theta) ** 2)
+    mc = (y[draws] - X[draws] @ theta) ** 2
     xt = np.sqrt(p)[:, None] * X
     e = theta - theta_star
     assert abs(mc.mean() - e @ xt.T @ xt @ e) < 4 * mc.std() / np.sqrt(len(mc))
@@ -265,8 +279,7 @@ def test_001_q7d_ii_contraction_bound():
     J, J1 = e @ H @ e, e1 @ H @ e1
     ea = -4 * alpha * e @ H @ H @ e
     assert abs(v.computed["EB"] - (J1 - J - ea)) < 1e-12
-    assert abs(v.computed["EB"] / (np.linalg.eigvalsh(H).max() * (x @ x) * alpha ** 2 * J) - 4) \
-        < 1e-9
+    assert abs(v.computed["EB"] / (np.linalg.eigvalsh(H).max() * (x @ x) * alpha**2 * J) - 4) < 1e-9
     assert v.verdict == "disagree"
 
 
@@ -290,4 +303,3 @@ def test_001_q7d_ii_ea_lines():
     fixed = ["-4*alpha*(e @ Xt.T @ Xt @ H @ e)"] + lines[1:]
     assert grade_slot(slot, ctx, fixed).status == "pass"
     assert grade_slot(slot, ctx, fixed[:2] + ["<= -8*lambda_min*alpha*J"]).status == "fail"
-

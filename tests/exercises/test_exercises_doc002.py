@@ -27,16 +27,26 @@ def test_002_a1_node_statistics():
     n, s, sw, trials = 50, 2.0, 0.3, 20000
     v = run("002-a1-node-statistics", n=n, sigma=s, sigma_w=sw, trials=trials, seed=1)
     gen = torch.Generator().manual_seed(0)
-    y = (sw * torch.randn(trials, n, generator=gen, dtype=torch.float64)
-         * s * torch.randn(trials, n, generator=gen, dtype=torch.float64)).sum(1).numpy()
+    y = (
+        (
+            sw
+            * torch.randn(trials, n, generator=gen, dtype=torch.float64)
+            * s
+            * torch.randn(trials, n, generator=gen, dtype=torch.float64)
+        )
+        .sum(1)
+        .numpy()
+    )
     se = math.hypot(v.computed["variance_sem"], y.var() * math.sqrt(2 / trials))
     assert abs(v.computed["variance"] - y.var(ddof=1)) < 4 * se
-    assert abs(v.computed["mean"] - y.mean()) < 4 * math.hypot(v.computed["mean_sem"],
-                                                              y.std() / math.sqrt(trials))
+    assert abs(v.computed["mean"] - y.mean()) < 4 * math.hypot(
+        v.computed["mean_sem"], y.std() / math.sqrt(trials)
+    )
     assert "[E[y]: agrees]" in v.evidence and "[V[y]: agrees]" in v.evidence
     # the solution's product rule V[XY] = V[X]V[Y], without zero means: exactly 3 for N(1, 1)
-    xy = (1 + torch.randn(200000, generator=gen, dtype=torch.float64)) * \
-        (1 + torch.randn(200000, generator=gen, dtype=torch.float64))
+    xy = (1 + torch.randn(200000, generator=gen, dtype=torch.float64)) * (
+        1 + torch.randn(200000, generator=gen, dtype=torch.float64)
+    )
     assert abs(xy.var().item() - 3) < 0.1
     assert abs(v.computed["product_rule_check"]["simulated"] - 3) < 0.2
     assert v.verdict == "disagree" and "[product rule: DISAGREES]" in v.evidence
@@ -44,8 +54,9 @@ def test_002_a1_node_statistics():
 
 def test_002_a2_backprop():
     res = solve("002-a2-backprop", x=None, g=None, N=8, seed=2)
-    x, a, b = (torch.tensor(v, dtype=torch.float64, requires_grad=True)
-               for v in res.context["inputs"])
+    x, a, b = (
+        torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in res.context["inputs"]
+    )
     y = a * (x[:-2] + x[2:]) + b
     y.backward(torch.tensor(res.context["g"]))
     np.testing.assert_allclose(res.value["dL/dx"], x.grad.numpy(), atol=1e-12)
@@ -107,8 +118,8 @@ def test_002_a5_kl_cross_entropy():
     logq = torch.log_softmax(z, 1)
     kl = torch.nn.functional.kl_div(logq, p, reduction="batchmean")
     ce = -(p * logq).sum(1).mean()
-    gk, = torch.autograd.grad(kl, z, retain_graph=True)
-    gc, = torch.autograd.grad(ce, z)
+    (gk,) = torch.autograd.grad(kl, z, retain_graph=True)
+    (gc,) = torch.autograd.grad(ce, z)
     assert abs(kl.item() - v.computed["kl"]) < 1e-12
     assert abs(ce.item() - v.computed["cross_entropy"]) < 1e-12
     torch.testing.assert_close(gk, gc)
@@ -120,7 +131,7 @@ def test_002_a5_kl_cross_entropy():
 def test_002_a6_radial_proximal_step(rho):
     theta, g, eps = np.array([1.0, -0.5, 2.0]), np.array([0.4, -1.0, 0.3]), 0.1
     v = run("002-a6-radial-proximal-step", rho=rho)
-    rho_fn = {"l^4/4": lambda r: r ** 4 / 4, "log(1+l^2)": lambda r: math.log(1 + r * r)}[rho]
+    rho_fn = {"l^4/4": lambda r: r**4 / 4, "log(1+l^2)": lambda r: math.log(1 + r * r)}[rho]
 
     def objective(t):
         return g @ (t - theta) + rho_fn(np.linalg.norm(t)) + ((t - theta) ** 2).sum() / (2 * eps)
@@ -186,8 +197,9 @@ def test_002_a8b_kmeans_complexity():
 
 
 def test_002_a9_normalized_linear_backprop():
-    res = solve("002-a9-normalized-linear-backprop", x=None, W=None, b=None, g=None, m=4, n=3,
-                seed=6)
+    res = solve(
+        "002-a9-normalized-linear-backprop", x=None, W=None, b=None, g=None, m=4, n=3, seed=6
+    )
     x, w, b = (torch.tensor(a, requires_grad=True) for a in res.context["inputs"])
     y = (w @ x + b) / w.norm(dim=1)
     y.backward(torch.tensor(res.context["g"]))
@@ -204,16 +216,20 @@ def test_002_a9_normalized_linear_backprop():
 def test_002_a10_vae_sigma():
     sigma = 0.8
     res = solve("002-a10-vae-sigma", sigma=sigma)
-    integral, _ = integrate.quad(lambda t: np.exp(-t * t / (2 * sigma ** 2))
-                                 / math.sqrt(2 * math.pi * sigma), -np.inf, np.inf)
+    integral, _ = integrate.quad(
+        lambda t: np.exp(-t * t / (2 * sigma**2)) / math.sqrt(2 * math.pi * sigma), -np.inf, np.inf
+    )
     assert abs(res.value["eq25_integral"] - integral) < 1e-6
     x, mu = res.context["x"], res.context["mu"]
     assert abs(res.value["log_density"] - stats.norm.logpdf(x, mu, sigma).sum()) < 1e-10
     data, mean = res.context["data"], res.context["mean"]
-    best = optimize.minimize_scalar(lambda s: -stats.norm.logpdf(data, mean, s).sum(),
-                                    bounds=(0.05, 10), method="bounded",
-                                    options={"xatol": 1e-10}).x
-    assert abs(res.value["argmax_sigma2"] - best ** 2) < 1e-6
+    best = optimize.minimize_scalar(
+        lambda s: -stats.norm.logpdf(data, mean, s).sum(),
+        bounds=(0.05, 10),
+        method="bounded",
+        options={"xatol": 1e-10},
+    ).x
+    assert abs(res.value["argmax_sigma2"] - best**2) < 1e-6
     assert run("002-a10-vae-sigma").verdict == "disagree"
 
 
@@ -221,12 +237,16 @@ def test_002_a11_mirror_descent():
     x0, g, eps = np.array([0.3, 0.6]), np.array([2.0, -1.0]), 0.4
     v = run("002-a11-mirror-descent", x0=x0.tolist(), g=g.tolist(), eps=eps)
     for i in range(2):
-        def f(x, i=i):
-            return g[i] * (x - x0[i]) + (x * math.log(x / x0[i])
-                                         + (1 - x) * math.log((1 - x) / (1 - x0[i]))) / eps
 
-        best = optimize.minimize_scalar(f, bounds=(1e-9, 1 - 1e-9), method="bounded",
-                                        options={"xatol": 1e-12}).x
+        def f(x, i=i):
+            return (
+                g[i] * (x - x0[i])
+                + (x * math.log(x / x0[i]) + (1 - x) * math.log((1 - x) / (1 - x0[i]))) / eps
+            )
+
+        best = optimize.minimize_scalar(
+            f, bounds=(1e-9, 1 - 1e-9), method="bounded", options={"xatol": 1e-12}
+        ).x
         assert abs(v.computed["argmin"][i] - best) < 1e-7
     np.testing.assert_allclose(v.computed["mirror_descent_step"], v.computed["argmin"], atol=1e-9)
     # the final answer is right; the solution's second line has the sign of eps g flipped

@@ -62,7 +62,8 @@ def _torch_per_example(x, t, W):
         return (((wb @ xb) - tb) ** 2).sum() * 0.5
 
     per = torch.func.vmap(torch.func.grad(one), in_dims=(None, 0, 0))(
-        w.detach(), torch.tensor(x), torch.tensor(t))
+        w.detach(), torch.tensor(x), torch.tensor(t)
+    )
     return loss, w, per
 
 
@@ -86,9 +87,13 @@ def test_003_p3b_per_example_gradient_loop():
     layer = hg.nn.Linear(4, 3, bias=False).double()
     with hg.no_grad():
         layer.weight.copy_(hg.tensor(W, dtype=hg.float64))
-    ours = per_sample_grad(layer, lambda o, tt: ((o - tt) ** 2).sum() * 0.5,
-                           hg.tensor(x, dtype=hg.float64), hg.tensor(t, dtype=hg.float64),
-                           loss_reduction="sum")["weight"].numpy()
+    ours = per_sample_grad(
+        layer,
+        lambda o, tt: ((o - tt) ** 2).sum() * 0.5,
+        hg.tensor(x, dtype=hg.float64),
+        hg.tensor(t, dtype=hg.float64),
+        loss_reduction="sum",
+    )["weight"].numpy()
     np.testing.assert_allclose(ours, per.numpy(), atol=1e-12)
     v = run("003-p3b-per-example-gradient-loop")
     assert v.computed["max_difference"] < 1e-12 and v.verdict == "agree"
@@ -99,7 +104,7 @@ def test_003_p3c_second_moment_from_mean():
     # per-example gradient of (w x - t)^2 at w = 0, x = 1 is -2 t
     for targets, mean, second in (([1, -1], 0, 4), ([0, 0], 0, 0)):
         g = -2 * np.array(targets, float)
-        assert g.mean() == mean and (g ** 2).mean() == second
+        assert g.mean() == mean and (g**2).mean() == second
     assert v.computed["mean_gradients"] == [0, 0] and v.computed["second_moments"] == [4, 0]
     assert v.computed["answer"] == "no" and v.verdict == "agree"
 
@@ -108,8 +113,10 @@ def test_003_p3d_adam_batch_size():
     v = run("003-p3d-adam-batch-size", batch_sizes=[1, 8, 64], n_batches=100)
     rows = v.computed["rows"]
     for r in rows:  # measured E[gbar^2] against the closed form mu^2 + sigma^2 / B
-        assert abs(r["batch_mean_sq"] - r["predicted_batch_mean_sq"]) < \
-            0.25 * r["predicted_batch_mean_sq"]
+        assert (
+            abs(r["batch_mean_sq"] - r["predicted_batch_mean_sq"])
+            < 0.25 * r["predicted_batch_mean_sq"]
+        )
         assert abs(r["adam_v"] - r["predicted_batch_mean_sq"]) < 0.35 * r["predicted_batch_mean_sq"]
     mu2, s2 = v.computed["mean_squared"], v.computed["variance"]
     assert abs(rows[1]["predicted_batch_mean_sq"] - (mu2 + s2 / 8)) < 1e-9

@@ -96,8 +96,11 @@ def test_004_q3b_chain_rule_values():
 def test_004_q4a_pooling_kinds():
     v = run("004-q4a-pooling-kinds", p=3.0)
     x = torch.tensor(v.details["input"])[None, None]
-    expected = {"max": torch.nn.MaxPool2d(2)(x), "average": torch.nn.AvgPool2d(2)(x),
-                "Lp (power average)": torch.nn.LPPool2d(3.0, 2)(x)}
+    expected = {
+        "max": torch.nn.MaxPool2d(2)(x),
+        "average": torch.nn.AvgPool2d(2)(x),
+        "Lp (power average)": torch.nn.LPPool2d(3.0, 2)(x),
+    }
     for name, out in expected.items():
         np.testing.assert_allclose(v.computed[name]["output"], out[0, 0].numpy(), atol=1e-12)
 
@@ -105,12 +108,18 @@ def test_004_q4a_pooling_kinds():
 def test_004_q4b_pooling_formulas():
     v = run("004-q4b-pooling-formulas", p=2.5, seed=3)
     x = torch.tensor(np.random.default_rng(3).random((1, 1, 6, 6)) + 0.1, requires_grad=True)
-    for name, mod in (("max", torch.nn.MaxPool2d(2)), ("average", torch.nn.AvgPool2d(2)),
-                      ("Lp (power average)", torch.nn.LPPool2d(2.5, 2))):
+    for name, mod in (
+        ("max", torch.nn.MaxPool2d(2)),
+        ("average", torch.nn.AvgPool2d(2)),
+        ("Lp (power average)", torch.nn.LPPool2d(2.5, 2)),
+    ):
         out = mod(x)
         windows = x.detach().unfold(2, 2, 2).unfold(3, 2, 2).reshape(1, 1, 3, 3, 4)
-        formula = {"max": windows.max(-1).values, "average": windows.mean(-1),
-                   "Lp (power average)": (windows ** 2.5).sum(-1) ** 0.4}[name]
+        formula = {
+            "max": windows.max(-1).values,
+            "average": windows.mean(-1),
+            "Lp (power average)": (windows**2.5).sum(-1) ** 0.4,
+        }[name]
         torch.testing.assert_close(out.detach(), formula)
         assert v.computed[name]["max_difference"] < 1e-12
         assert v.computed[name]["gradient_formula_checked"]
@@ -127,28 +136,30 @@ def test_004_q4c_pooling_reason():
 
 def test_004_q5a_output_count():
     v = run("004-q5a-output-count")
-    out = torch.nn.functional.conv2d(torch.tensor(doc004.IMAGE, dtype=torch.float64)[None, None],
-                                     torch.tensor(doc004.KERNEL, dtype=torch.float64)[None, None])
+    out = torch.nn.functional.conv2d(
+        torch.tensor(doc004.IMAGE, dtype=torch.float64)[None, None],
+        torch.tensor(doc004.KERNEL, dtype=torch.float64)[None, None],
+    )
     assert v.computed == out.numel() == 9
 
 
 def test_004_q5b_convolution_values():
     v = run("004-q5b-convolution-values")
-    np.testing.assert_allclose(v.computed, signal.correlate2d(doc004.IMAGE, doc004.KERNEL,
-                                                              "valid"))
-    np.testing.assert_allclose(v.details["true_convolution"],
-                               signal.convolve2d(doc004.IMAGE, doc004.KERNEL, "valid"))
+    np.testing.assert_allclose(v.computed, signal.correlate2d(doc004.IMAGE, doc004.KERNEL, "valid"))
+    np.testing.assert_allclose(
+        v.details["true_convolution"], signal.convolve2d(doc004.IMAGE, doc004.KERNEL, "valid")
+    )
 
 
 def test_004_q5c_input_gradient():
     v = run("004-q5c-input-gradient")
     # the transposed convolution: g (all ones) fully convolved with the kernel
-    np.testing.assert_allclose(v.computed, signal.convolve2d(np.ones((3, 3)), doc004.KERNEL,
-                                                             "full"))
+    np.testing.assert_allclose(
+        v.computed, signal.convolve2d(np.ones((3, 3)), doc004.KERNEL, "full")
+    )
     g = np.random.default_rng(0).standard_normal((3, 3))
     v2 = run("004-q5c-input-gradient", upstream=g.tolist())
-    np.testing.assert_allclose(v2.computed, signal.convolve2d(g, doc004.KERNEL, "full"),
-                               atol=1e-12)
+    np.testing.assert_allclose(v2.computed, signal.convolve2d(g, doc004.KERNEL, "full"), atol=1e-12)
 
 
 def _torch_ae(seed=0, n=8, d=6, h=3):
@@ -242,9 +253,12 @@ def test_004_q9a_soft_threshold():
     t = 0.7
     v = run("004-q9a-soft-threshold")
     for i, xi in enumerate(x):
-        best = optimize.minimize_scalar(lambda z, xi=xi: 0.5 * (z - xi) ** 2 + t * abs(z),
-                                        bounds=(xi - 3, xi + 3), method="bounded",
-                                        options={"xatol": 1e-10}).x
+        best = optimize.minimize_scalar(
+            lambda z, xi=xi: 0.5 * (z - xi) ** 2 + t * abs(z),
+            bounds=(xi - 3, xi + 3),
+            method="bounded",
+            options={"xatol": 1e-10},
+        ).x
         assert abs(v.computed["argmin"][i] - best) < 1e-6
     assert v.verdict == "agree"
 

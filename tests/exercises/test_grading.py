@@ -23,8 +23,14 @@ TEACHER = ROOT / "docs" / "teacher_exercise.py"
 
 def cli(*argv, cwd=None):
     """``handgrad exercises ARGV`` in a fresh interpreter: (exit status, stdout, stderr)."""
-    out = subprocess.run([sys.executable, "-m", "handgrad.exercises", *map(str, argv)],
-                         capture_output=True, text=True, cwd=cwd, timeout=600, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "handgrad.exercises", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        check=False,
+    )
     return out.returncode, out.stdout, out.stderr
 
 
@@ -41,22 +47,25 @@ def test_formulas_evaluate_numpy_expressions():
     assert parse("2**10**10", [])() == np.inf  # floats: no huge integers
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("__import__('os').system('echo hacked')", "not allowed"),
-    ("x.__class__.__bases__", "attribute '__bases__' is not allowed"),
-    ("x.tofile('f')", "call of 'x.tofile' is not allowed"),
-    ("open('f')", "call of 'open' is not allowed"),
-    ("lambda: 1", "a lambda is not allowed"),
-    ("[v for v in x]", "a comprehension is not allowed"),
-    ("np.os.system('ls')", "'np.os.system' is not allowed"),
-    ("'text'", "numbers only"),
-    ("x if (y := 2) else 0", "an assignment (:=) is not allowed"),
-    ("eval('1')", "call of 'eval' is not allowed"),
-    ("y + 1", "unknown name 'y'"),
-    ("x +", "syntax error"),
-    ("zeros(10**9)", None),
-    ("arange(1e12)", None),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("__import__('os').system('echo hacked')", "not allowed"),
+        ("x.__class__.__bases__", "attribute '__bases__' is not allowed"),
+        ("x.tofile('f')", "call of 'x.tofile' is not allowed"),
+        ("open('f')", "call of 'open' is not allowed"),
+        ("lambda: 1", "a lambda is not allowed"),
+        ("[v for v in x]", "a comprehension is not allowed"),
+        ("np.os.system('ls')", "'np.os.system' is not allowed"),
+        ("'text'", "numbers only"),
+        ("x if (y := 2) else 0", "an assignment (:=) is not allowed"),
+        ("eval('1')", "call of 'eval' is not allowed"),
+        ("y + 1", "unknown name 'y'"),
+        ("x +", "syntax error"),
+        ("zeros(10**9)", None),
+        ("arange(1e12)", None),
+    ],
+)
 def test_formulas_outside_the_whitelist_are_refused(text, fragment, tmp_path):
     sentinel = tmp_path / "touched"
     with pytest.raises(FormulaError) as err:
@@ -91,16 +100,22 @@ def test_a_right_derivation_passes_and_a_wrong_line_is_named_with_numbers():
 
 def test_equations_are_checked_where_the_line_before_holds():
     def sample(rng):
-        return {"x0": rng.uniform(0.05, 0.95, 3), "g": rng.standard_normal(3),
-                "eps": float(rng.uniform(0.1, 2)), "x": rng.uniform(0.05, 0.95, 3)}
+        return {
+            "x0": rng.uniform(0.05, 0.95, 3),
+            "g": rng.standard_normal(3),
+            "eps": float(rng.uniform(0.1, 2)),
+            "x": rng.uniform(0.05, 0.95, 3),
+        }
 
     names = ["x", "x0", "g", "eps"]
     first = "0 = g + (1/eps)*(log(x/x0) - log((1 - x)/(1 - x0)))"
     last = "x = sigmoid(logit(x0) - eps*g)"
-    assert check_derivation([first, "0 = eps*g + logit(x) - logit(x0)", last], names, sample,
-                            unknowns=["x"]).passed
-    rep = check_derivation([first, "0 = -eps*g + logit(x) - logit(x0)", last], names, sample,
-                           unknowns=["x"])
+    assert check_derivation(
+        [first, "0 = eps*g + logit(x) - logit(x0)", last], names, sample, unknowns=["x"]
+    ).passed
+    rep = check_derivation(
+        [first, "0 = -eps*g + logit(x) - logit(x0)", last], names, sample, unknowns=["x"]
+    )
     assert rep.first_bad == 2 and "line 3: follows from line 1" in rep.evidence
 
 
@@ -121,8 +136,10 @@ def test_a_formula_right_on_the_document_instance_only_fails():
     ctx = Context(e, e.params)
     engine = ctx.result.value["dL/dx"]
     res = grade_slot(slot, ctx, json.dumps(engine))  # the numbers of the default instance
-    assert res.status == "fail" and "right on the document's instance but wrong on random" \
-        in res.evidence
+    assert (
+        res.status == "fail"
+        and "right on the document's instance but wrong on random" in res.evidence
+    )
     res = grade_slot(slot, ctx, "a*concatenate([g, zeros(2)]) + a*concatenate([zeros(2), g])")
     assert res.status == "pass"
 
@@ -154,10 +171,10 @@ def test_bad_answers_are_errors_of_their_slot_only():
 def test_backprop_slots_name_the_wrong_components_one_based():
     e = ex.get("000-a1-scan-backprop")
     slot = slots_of(e)[0]
-    res = grade_slot(slot, Context(e, e.params), "where(arange(len(g)) < 3, "
-                                                 "g[::-1].cumsum()[::-1], 10)")
-    assert res.status == "fail" and "dL/dx wrong at 1 of 4 components (1-based) 4:" \
-        in res.evidence
+    res = grade_slot(
+        slot, Context(e, e.params), "where(arange(len(g)) < 3, g[::-1].cumsum()[::-1], 10)"
+    )
+    assert res.status == "fail" and "dL/dx wrong at 1 of 4 components (1-based) 4:" in res.evidence
 
 
 def test_the_student_answer_file_reproduces_the_run_findings():
@@ -178,10 +195,14 @@ def test_the_student_answer_file_reproduces_the_run_findings():
     assert compared >= 15
     failed = {k for k, s in by_slot.items() if s.status == "fail"}
     # the findings listed in docs/exercises.md for 001, each a failing slot of the file
-    assert {("001-q1h-receptive-field", "recursion"), ("001-q2b-zero-grad", "corrected loop"),
-            ("001-q4-one-hot", "table"), ("001-q7b-preconditioned-limit", "M"),
-            ("001-q7c-rescaled-limit", "theta"), ("001-q7d-ii-contraction-bound", "E[B] bound"),
-            } <= failed
+    assert {
+        ("001-q1h-receptive-field", "recursion"),
+        ("001-q2b-zero-grad", "corrected loop"),
+        ("001-q4-one-hot", "table"),
+        ("001-q7b-preconditioned-limit", "M"),
+        ("001-q7c-rescaled-limit", "theta"),
+        ("001-q7d-ii-contraction-bound", "E[B] bound"),
+    } <= failed
     assert graded.points < graded.max_points and not graded.passed
 
 
@@ -191,11 +212,16 @@ RIGHT = {
     "000-a1-scan-backprop": {"dL/dx": "g[::-1].cumsum()[::-1]", "explanation": "scan from the end"},
     "002-a2-backprop": {
         "dL/dx": "a*concatenate([g, zeros(2)]) + a*concatenate([zeros(2), g])",
-        "dL/da": "sum(g*(x[:-2] + x[2:]))", "dL/db": "sum(g)"},
+        "dL/da": "sum(g*(x[:-2] + x[2:]))",
+        "dL/db": "sum(g)",
+    },
     "001-q7a-sgd-limit": {
         "theta": "[1, 0.1, 0.01] / (1 + 0.1^2 + 0.01^2)",
-        "gradient lines": ["2*(1 - [1, 0.1, 0.01] @ theta)*[1, 0.1, 0.01]",
-                           "= 2*[1, 0.1, 0.01] - 2*([1, 0.1, 0.01] @ theta)*[1, 0.1, 0.01]"]},
+        "gradient lines": [
+            "2*(1 - [1, 0.1, 0.01] @ theta)*[1, 0.1, 0.01]",
+            "= 2*[1, 0.1, 0.01] - 2*([1, 0.1, 0.01] @ theta)*[1, 0.1, 0.01]",
+        ],
+    },
     "001-q7e-nonuniform-sampling": {"theta*": "X.T @ inv(X @ X.T) @ y"},
 }
 
@@ -203,8 +229,9 @@ RIGHT = {
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     path = tmp_path_factory.mktemp("answers") / "template.json"
-    code, out, err = cli("template", "000-a1", "002-a2", "001-q7a", "001-q7e", "-o", path,
-                         "--name", "a learner")
+    code, out, err = cli(
+        "template", "000-a1", "002-a2", "001-q7a", "001-q7e", "-o", path, "--name", "a learner"
+    )
     assert code == 0, err
     assert "4 exercises" in out
     return json.loads(path.read_text())
@@ -246,10 +273,10 @@ def test_grade_wrong_answers_get_verdicts_points_and_evidence(template, tmp_path
     mixed = json.loads(json.dumps(RIGHT))
     mixed["002-a2-backprop"]["dL/db"] = "mean(g)"  # a wrong final answer
     mixed["002-a2-backprop"]["dL/dx"] = "[2, 4, 0, 6, -2, 2]"  # right on the default only
-    mixed["001-q7a-sgd-limit"]["gradient lines"][1] = \
+    mixed["001-q7a-sgd-limit"]["gradient lines"][1] = (
         "= 2*[1, 0.1, 0.01] - 2*theta*(1 + 0.1^2 + 0.01^2)"  # a wrong derivation line
-    mixed["001-q7e-nonuniform-sampling"]["theta*"] = \
-        f"__import__('os').system('touch {sentinel}')"
+    )
+    mixed["001-q7e-nonuniform-sampling"]["theta*"] = f"__import__('os').system('touch {sentinel}')"
     data = _filled(template, mixed)
     data["exercises"]["000-a1-scan-backprop"]["slots"]["bogus"] = {"answer": 1}
     data["exercises"]["no-such-exercise"] = {"slots": {}}
@@ -264,7 +291,8 @@ def test_grade_wrong_answers_get_verdicts_points_and_evidence(template, tmp_path
     assert "dL/db wrong" in slots[("002-a2-backprop", "dL/db")]["evidence"]
     dx = slots[("002-a2-backprop", "dL/dx")]
     assert dx["status"] == "fail" and dx["evidence"].startswith(
-        "right on the document's instance but wrong on random instance 1")
+        "right on the document's instance but wrong on random instance 1"
+    )
     lines = slots[("001-q7a-sgd-limit", "gradient lines")]
     assert lines["status"] == "fail" and lines["details"]["first_wrong_line"] == 2
     bad = slots[("001-q7e-nonuniform-sampling", "theta*")]
@@ -312,8 +340,9 @@ def test_run_explain_and_hand_checkable_instances():
     assert code == 0, err
     assert "== 001-q7b-preconditioned-limit (reconstructed question: not in the document)" in out
     assert "Derivation:" in out and "Question: " in out
-    assert "Verdict: disagree (final answer: consistent (reconstructed), derivation: disagree)" \
-        in out
+    assert (
+        "Verdict: disagree (final answer: consistent (reconstructed), derivation: disagree)" in out
+    )
     code, out, err = cli("run", "000-a1", "--set", "g=1,2,3,4", "--format", "json", "--quiet")
     assert code == 0, err
     v = json.loads(out)[0]
@@ -335,8 +364,13 @@ def test_a_teachers_exercise_through_extra(tmp_path):
     code, out, err = cli("grade", path, "--extra", TEACHER, "--format", "json")
     report = json.loads(out)
     statuses = {s["key"]: s["status"] for s in report["exercises"][0]["slots"]}
-    assert statuses == {"dL/dx": "pass", "dL/dw": "pass", "dL/dw on the instance": "unanswered",
-                        "derivation": "pass", "comment": "unanswered"}
+    assert statuses == {
+        "dL/dx": "pass",
+        "dL/dw": "pass",
+        "dL/dw on the instance": "unanswered",
+        "derivation": "pass",
+        "comment": "unanswered",
+    }
     assert code == 1  # an unanswered slot is not a pass
     code, _, err = cli("run", "teacher", "--extra", tmp_path / "missing.py")
     assert code == 2 and "--extra" in err
@@ -349,9 +383,9 @@ def test_an_exercise_whose_own_check_fails_exits_non_zero(tmp_path):
         "from handgrad.exercises.base import Result\n"
         "@exercise('teacher-broken', question='A check that fails.')\n"
         "def broken():\n"
-        "    return Result(1.0, checks={'simulation': (False, 'outside its interval')})\n")
-    code, out, _ = cli("run", "teacher-broken", "--extra", module, "--format", "json",
-                       "--quiet")
+        "    return Result(1.0, checks={'simulation': (False, 'outside its interval')})\n"
+    )
+    code, out, _ = cli("run", "teacher-broken", "--extra", module, "--format", "json", "--quiet")
     v = json.loads(out)[0]
     assert code == 1 and v["verdict"] == "check failed" and "outside its interval" in v["evidence"]
 

@@ -12,8 +12,9 @@ from collections import Counter
 from .runner import check, generate
 
 
-def campaign(first_seed: int, minutes: float, max_programs: int | None = None,
-             out=sys.stdout) -> tuple[int, Counter, dict]:
+def campaign(
+    first_seed: int, minutes: float, max_programs: int | None = None, out=sys.stdout
+) -> tuple[int, Counter, dict]:
     deadline = time.monotonic() + 60 * minutes
     counts: Counter = Counter()
     by_key: dict = {}
@@ -22,8 +23,9 @@ def campaign(first_seed: int, minutes: float, max_programs: int | None = None,
         seed = first_seed + n
         n += 1
         if n % 500 == 0:  # progress on stderr: a native crash still leaves the last seed known
-            print(f"fuzz: {n} programs, now seed {seed}: {dict(counts)}", file=sys.stderr,
-                  flush=True)
+            print(
+                f"fuzz: {n} programs, now seed {seed}: {dict(counts)}", file=sys.stderr, flush=True
+            )
         for f in check(generate(seed)):
             counts[f.cls] += 1
             by_key.setdefault(f.key(), []).append(f)
@@ -31,9 +33,12 @@ def campaign(first_seed: int, minutes: float, max_programs: int | None = None,
 
 
 def report(first_seed: int, n: int, counts: Counter, by_key: dict, out=sys.stdout) -> None:
-    print(f"fuzz: {n} programs from seed {first_seed}; mismatches by class: "
-          f"kink {counts['kink']}, accepted {counts['accepted']}, rounding {counts['rounding']}, "
-          f"defect {counts['defect']}", file=out)
+    print(
+        f"fuzz: {n} programs from seed {first_seed}; mismatches by class: "
+        f"kink {counts['kink']}, accepted {counts['accepted']}, rounding {counts['rounding']}, "
+        f"defect {counts['defect']}",
+        file=out,
+    )
     for cls in ("accepted", "kink", "rounding"):
         keys = sorted(k for k in by_key if k[0] == cls)
         for k in keys:
@@ -42,8 +47,11 @@ def report(first_seed: int, n: int, counts: Counter, by_key: dict, out=sys.stdou
     for k in sorted(k for k in by_key if k[0] == "defect"):
         fs = by_key[k]
         f = fs[0]
-        print(f"\n[defect] {k[2]} ({k[1]}) x{len(fs)}, replay with FUZZ_SEED={f.program.seed} "
-              f"FUZZ_PROGRAMS=1 ({f.reason})", file=out)
+        print(
+            f"\n[defect] {k[2]} ({k[1]}) x{len(fs)}, replay with FUZZ_SEED={f.program.seed} "
+            f"FUZZ_PROGRAMS=1 ({f.reason})",
+            file=out,
+        )
         print("  " + f.repro().replace("\n", "\n  "), file=out)
         print("  in program: " + f.program.describe().replace("\n", "\n  "), file=out)
 

@@ -42,8 +42,12 @@ def empty_batch_output_size(op, params, x, what, h, t, bad, g=None):
     """With a batch of 0, torch skips the output-size check of conv_transpose and returns an
     empty tensor with an empty spatial dim; handgrad raises the error torch raises for any other
     batch size."""
-    return what == "error" and op.startswith("F.conv_transpose") and x.shape[:1] == (0,) \
+    return (
+        what == "error"
+        and op.startswith("F.conv_transpose")
+        and x.shape[:1] == (0,)
         and "output would be empty" in str(h)
+    )
 
 
 @accepted
@@ -129,8 +133,9 @@ def atan2_at_origin(op, params, x, what, h, t, bad, g=None):
         return False
     tiny = np.sqrt(np.finfo(x.dtype).tiny)
     try:
-        small = np.broadcast_to(np.abs(x) < tiny, bad.shape) & \
-            np.broadcast_to(np.abs(params["w"]) < tiny, bad.shape)
+        small = np.broadcast_to(np.abs(x) < tiny, bad.shape) & np.broadcast_to(
+            np.abs(params["w"]) < tiny, bad.shape
+        )
     except ValueError:
         return False
     return bool(small[bad].all())

@@ -65,10 +65,17 @@ class _Lib:
 
     def grad(self, out, inputs, g=None, create_graph=False, retain_graph=None):
         if self.name == "torch":
-            return torch.autograd.grad(out, inputs, g, create_graph=create_graph,
-                                       retain_graph=retain_graph, allow_unused=True)
-        return hg.grad(out, inputs, g, create_graph=create_graph, retain_graph=retain_graph,
-                       allow_unused=True)
+            return torch.autograd.grad(
+                out,
+                inputs,
+                g,
+                create_graph=create_graph,
+                retain_graph=retain_graph,
+                allow_unused=True,
+            )
+        return hg.grad(
+            out, inputs, g, create_graph=create_graph, retain_graph=retain_graph, allow_unused=True
+        )
 
     @staticmethod
     def np(t: Any) -> np.ndarray | None:
@@ -85,6 +92,7 @@ TORCH, HG = _Lib("torch"), _Lib("handgrad")
 @dataclass
 class Val:
     """What a generator sees of the current value."""
+
     shape: tuple
     dtype_np: np.dtype
     mode: str
@@ -117,7 +125,9 @@ def _fmt_params(p: dict) -> str:
     out = []
     for k, v in p.items():
         if isinstance(v, np.ndarray):
-            out.append(f"{k}=array{v.shape}" if v.size > 6 else f"{k}={np.array2string(v, precision=4)}")
+            out.append(
+                f"{k}=array{v.shape}" if v.size > 6 else f"{k}={np.array2string(v, precision=4)}"
+            )
         else:
             out.append(f"{k}={v!r}")
     return ", ".join(out)
@@ -181,8 +191,14 @@ class Result:
     error: str | None = None
 
 
-def run(L: _Lib, x: np.ndarray, steps: list, g: np.ndarray | None = None, seed: int = 0,
-        trace: bool = False) -> Result:
+def run(
+    L: _Lib,
+    x: np.ndarray,
+    steps: list,
+    g: np.ndarray | None = None,
+    seed: int = 0,
+    trace: bool = False,
+) -> Result:
     """Run ``steps`` on ``x``; ``g`` is the upstream gradient (random if None)."""
     res = Result()
     r = np.random.default_rng(seed + 1)
@@ -210,13 +226,18 @@ def run(L: _Lib, x: np.ndarray, steps: list, g: np.ndarray | None = None, seed: 
                 it = iter(ups)
                 res.inter = [(L.np(t), L.np(next(it)) if t.requires_grad else None) for t in inputs]
                 # each step's upstream gradient is the gradient at the next step's input
-                res.inter = [(res.inter[i][0], res.inter[i + 1][1] if i + 1 < len(inputs) else g)
-                             for i in range(len(inputs))]
+                res.inter = [
+                    (res.inter[i][0], res.inter[i + 1][1] if i + 1 < len(inputs) else g)
+                    for i in range(len(inputs))
+                ]
             # one direction v per leaf, drawn whether or not its gradient exists, so that both
             # libraries contract the same v with each gradient
             vs = [r.standard_normal(tuple(t.shape)) for t in leaves]
-            terms = [(a * L.c(v.astype(L.np(a).dtype))).sum()
-                     for a, v in zip(grads, vs) if a is not None and a.requires_grad]
+            terms = [
+                (a * L.c(v.astype(L.np(a).dtype))).sum()
+                for a, v in zip(grads, vs)
+                if a is not None and a.requires_grad
+            ]
             if not terms:
                 res.grads2 = [None] * len(leaves)
                 return res
@@ -239,8 +260,13 @@ def tolerance(dtype: str) -> float:
     return 2e-3 if dtype == "float32" else 1e-7
 
 
-def bad_positions(h: np.ndarray | None, t: np.ndarray | None, rtol: float,
-                  floor: float = 0.0, signed_zeros: bool = False) -> np.ndarray | str | None:
+def bad_positions(
+    h: np.ndarray | None,
+    t: np.ndarray | None,
+    rtol: float,
+    floor: float = 0.0,
+    signed_zeros: bool = False,
+) -> np.ndarray | str | None:
     """Mismatching positions (a bool array), a string for a shape/dtype mismatch, None if equal.
     A missing gradient counts as zeros."""
     if h is None and t is None:
@@ -316,8 +342,10 @@ class Finding:
             return self.program.describe()
         x = self.x
         xs = np.array2string(x, precision=4, threshold=24, edgeitems=2) if x is not None else "?"
-        return (f"{self.op}({_fmt_params(self.params)}) on x (shape {x.shape}, {x.dtype}) = {xs}"
-                f"\n    {self.what}: {self.detail}")
+        return (
+            f"{self.op}({_fmt_params(self.params)}) on x (shape {x.shape}, {x.dtype}) = {xs}"
+            f"\n    {self.what}: {self.detail}"
+        )
 
 
 ZERO_GRADIENT_OPS = ("trunc", "floor", "sign", "frac")  # frac = x - trunc(x)
@@ -348,34 +376,61 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
     hv = np.zeros(b.shape) if hv is None else hv
     tv = np.zeros(b.shape) if tv is None else tv
     if _program_ill_conditioned(prog, t, what, i, b, hv, tv):
-        return Finding("rounding", what, None, None, None, _detail(diff), prog,
-                       "within torch's own rounding noise (whole program, inputs moved by ulps)")
+        return Finding(
+            "rounding",
+            what,
+            None,
+            None,
+            None,
+            _detail(diff),
+            prog,
+            "within torch's own rounding noise (whole program, inputs moved by ulps)",
+        )
     if i == 0:  # the program's input: the element-wise rules apply to it as to one step's
         reason = accepted.match("<program>", {}, prog.x, what, hv, tv, b)
         if reason:
             return Finding("accepted", what, None, None, None, _detail(diff), prog, reason)
-    finite_in = all(np.isfinite(a).all() for a in [prog.x] + [v for _, p in prog.steps
-                                                              for v in p.values()]
-                    if isinstance(a, np.ndarray) and a.dtype.kind == "f")
+    finite_in = all(
+        np.isfinite(a).all()
+        for a in [prog.x] + [v for _, p in prog.steps for v in p.values()]
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+    )
     with np.errstate(invalid="ignore"):
         if (~np.isfinite(hv[b]) & ~np.isfinite(tv[b])).all():
-            return Finding("accepted", what, None, None, None, _detail(diff), prog,
-                           "nonfinite_either_way")
+            return Finding(
+                "accepted", what, None, None, None, _detail(diff), prog, "nonfinite_either_way"
+            )
         if finite_in and (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():
-            return Finding("accepted", what, None, None, None, _detail(diff), prog,
-                           "torch_overflows")
-        nan_inside = any(a is not None and a.dtype.kind == "f" and not np.isfinite(a).all()
-                         for pair in (t.inter or []) for a in pair)
+            return Finding(
+                "accepted", what, None, None, None, _detail(diff), prog, "torch_overflows"
+            )
+        nan_inside = any(
+            a is not None and a.dtype.kind == "f" and not np.isfinite(a).all()
+            for pair in (t.inter or [])
+            for a in pair
+        )
         if nan_inside and (hv[b] == 0).all() and np.isnan(tv[b]).all():
             # an inf or NaN inside the program (a value or a gradient) reaches torch's
             # gradient through a zero derivative (multiplied: 0 * inf); handgrad's selecting
             # backwards keep the exact 0
-            return Finding("accepted", what, None, None, None, _detail(diff), prog,
-                           "torch_multiplies_by_mask")
-        if any(n in ZERO_GRADIENT_OPS for n, _ in prog.steps) and (hv[b] == 0).all() and \
-                ((tv[b] == 0) | np.isnan(tv[b])).all():
-            return Finding("accepted", what, None, None, None, _detail(diff), prog,
-                           "zero_gradient_ops_are_constants")
+            return Finding(
+                "accepted", what, None, None, None, _detail(diff), prog, "torch_multiplies_by_mask"
+            )
+        if (
+            any(n in ZERO_GRADIENT_OPS for n, _ in prog.steps)
+            and (hv[b] == 0).all()
+            and ((tv[b] == 0) | np.isnan(tv[b])).all()
+        ):
+            return Finding(
+                "accepted",
+                what,
+                None,
+                None,
+                None,
+                _detail(diff),
+                prog,
+                "zero_gradient_ops_are_constants",
+            )
     return None
 
 
@@ -412,14 +467,33 @@ def localise(prog: Program, t: Result, what: str, diff: tuple) -> Finding:
         if mine:
             return classify(prog, k, x_k, g_k, h, tt, mine[0])
     if prog.dtype == "float32":
-        p64 = Program(prog.seed, "float64", prog.mode, prog.x.astype(np.float64),
-                      [(n, {k: (v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32
-                                else v) for k, v in p.items()}) for n, p in steps])
+        p64 = Program(
+            prog.seed,
+            "float64",
+            prog.mode,
+            prog.x.astype(np.float64),
+            [
+                (
+                    n,
+                    {
+                        k: (
+                            v.astype(np.float64)
+                            if isinstance(v, np.ndarray) and v.dtype == np.float32
+                            else v
+                        )
+                        for k, v in p.items()
+                    },
+                )
+                for n, p in steps
+            ],
+        )
         h = run(HG, p64.x, p64.steps, seed=prog.seed)
         t64 = run(TORCH, p64.x, p64.steps, seed=prog.seed)
         if not compare(h, t64, tolerance("float64")):
             return Finding("rounding", what, None, None, None, _detail(diff), prog)
-    return Finding("defect", what, None, None, None, "no single step differs: " + _detail(diff), prog)
+    return Finding(
+        "defect", what, None, None, None, "no single step differs: " + _detail(diff), prog
+    )
 
 
 def _detail(diff: tuple) -> str:
@@ -435,7 +509,7 @@ def _sample(h, t, what, i, b, x, g) -> str:
         return ""
     hv, tv = _values(h, what, i), _values(t, what, i)
     out = []
-    for pos in ([()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:3]):
+    for pos in [()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:3]:
         pos = tuple(int(p) for p in pos)
         a = "0" if hv is None else f"{hv[pos]:.6g}"
         c = "0" if tv is None else f"{tv[pos]:.6g}"
@@ -475,7 +549,7 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
     # rest (if any) go on to the checks below
     explained = []
     rest = b.copy()
-    for pos in ([()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:200]):
+    for pos in [()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:200]:
         one = np.zeros(b.shape, bool)
         one[pos] = True
         r1 = accepted.match(name, params, x, what, hv, tv, one, g)
@@ -483,21 +557,40 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
             rest[pos] = False
             explained.append(r1)
     if explained and not rest.any() and int(b.sum()) <= 200:
-        return Finding("accepted", what, name, params, x, detail, prog,
-                       " + ".join(sorted(set(explained))))
+        return Finding(
+            "accepted", what, name, params, x, detail, prog, " + ".join(sorted(set(explained)))
+        )
     if explained and rest.any():
         b = rest
-    finite_in = all(np.isfinite(a).all() for a in [x, g if what != "forward" else None,
-                                                   *params.values()]
-                    if isinstance(a, np.ndarray) and a.dtype.kind == "f")
+    finite_in = all(
+        np.isfinite(a).all()
+        for a in [x, g if what != "forward" else None, *params.values()]
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+    )
     with np.errstate(invalid="ignore"):
         if finite_in and (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():
             # from finite input: torch overflowed where handgrad did not
-            return Finding("accepted", what, name, params, x, detail, prog,
-                           "torch overflows (inf/NaN) from finite input where handgrad is finite")
+            return Finding(
+                "accepted",
+                what,
+                name,
+                params,
+                x,
+                detail,
+                prog,
+                "torch overflows (inf/NaN) from finite input where handgrad is finite",
+            )
     if _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b):
-        return Finding("rounding", what, name, params, x, detail, prog,
-                       "within torch's own rounding noise (inputs moved by a few ulps)")
+        return Finding(
+            "rounding",
+            what,
+            name,
+            params,
+            x,
+            detail,
+            prog,
+            "within torch's own rounding noise (inputs moved by a few ulps)",
+        )
     # a kink or a tie: does a small perturbation of the inputs make it vanish?
     r = np.random.default_rng(prog.seed + 7)
     lo, hi = tv.astype(np.float64).copy(), tv.astype(np.float64).copy()
@@ -505,14 +598,21 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
         # the first two move every element up, then down: both one-sided limits are seen
         side = (1.0, -1.0, None, None)[k]
         xp = _perturb(r, x, side)
-        pp = {kk: (_perturb(r, v, side) if kk in GRAD_KEYS and isinstance(v, np.ndarray) else v)
-              for kk, v in params.items()}
+        pp = {
+            kk: (_perturb(r, v, side) if kk in GRAD_KEYS and isinstance(v, np.ndarray) else v)
+            for kk, v in params.items()
+        }
         hp, tp, diffs = _local(xp, (name, pp), g, prog.seed, prog.dtype)
         mine = [m for w, j, m in diffs if w == what and j == i]
-        persists = any(isinstance(m, str) or (m & b).any() for m in mine) if mine else \
-            any(w == "forward" for w, _, _ in diffs)  # (only the elements still unexplained)
+        persists = (
+            any(isinstance(m, str) or (m & b).any() for m in mine)
+            if mine
+            else any(w == "forward" for w, _, _ in diffs)
+        )  # (only the elements still unexplained)
         if persists or tp.error:
-            return Finding("defect", what, name, params, x, detail, prog, "persists under perturbation")
+            return Finding(
+                "defect", what, name, params, x, detail, prog, "persists under perturbation"
+            )
         v = _values(tp, what, i)
         if v is None or v.shape != lo.shape:
             return Finding("defect", what, name, params, x, detail, prog)
@@ -525,8 +625,16 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
         inside = (hv64 >= lo - slack) & (hv64 <= hi + slack)
     if inside[b].all():
         return Finding("kink", what, name, params, x, detail, prog, "vanishes under perturbation")
-    return Finding("defect", what, name, params, x, detail, prog,
-                   "vanishes under perturbation, but handgrad's value is not a one-sided limit")
+    return Finding(
+        "defect",
+        what,
+        name,
+        params,
+        x,
+        detail,
+        prog,
+        "vanishes under perturbation, but handgrad's value is not a one-sided limit",
+    )
 
 
 def _program_ill_conditioned(prog, t, what, i, b, hv, tv) -> bool:
@@ -545,8 +653,10 @@ def _program_ill_conditioned(prog, t, what, i, b, hv, tv) -> bool:
             return (a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps)).astype(a.dtype)
 
         for _ in range(3):
-            steps = [(n, {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in p.items()})
-                     for n, p in prog.steps]
+            steps = [
+                (n, {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in p.items()})
+                for n, p in prog.steps
+            ]
             tp = run(TORCH, jiggle(prog.x), steps, seed=prog.seed)
             v = _values(tp, what, i)
             if tp.error or v is None or np.shape(v) != tv.shape:
@@ -569,10 +679,12 @@ def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b) -> bool:
         spread = np.zeros_like(diff)
         eps = np.finfo(x.dtype).eps if x.dtype.kind == "f" else 0.0
         for _ in range(3):
+
             def jiggle(a):
                 if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
                     return a
                 return (a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps)).astype(a.dtype)
+
             pp = {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in params.items()}
             tp = run(TORCH, jiggle(x) if eps else x, [(name, pp)], g=g, seed=prog.seed)
             v = _values(tp, what, i)
@@ -582,10 +694,21 @@ def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b) -> bool:
         if (diff <= 4 * spread).all():
             return True
         if x.dtype == np.float32:
-            up = {k: (v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == np.float32
-                      else v) for k, v in params.items()}
-            t64 = run(TORCH, x.astype(np.float64), [(name, up)],
-                      g=None if g is None else g.astype(np.float64), seed=prog.seed)
+            up = {
+                k: (
+                    v.astype(np.float64)
+                    if isinstance(v, np.ndarray) and v.dtype == np.float32
+                    else v
+                )
+                for k, v in params.items()
+            }
+            t64 = run(
+                TORCH,
+                x.astype(np.float64),
+                [(name, up)],
+                g=None if g is None else g.astype(np.float64),
+                seed=prog.seed,
+            )
             v = _values(t64, what, i)
             if not t64.error and v is not None and v.shape == tv.shape:
                 own = np.abs(tv.astype(np.float64) - v)[b]

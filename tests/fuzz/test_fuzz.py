@@ -14,8 +14,9 @@ def test_fuzz_sample_has_no_defect():
     for seed in SEEDS:
         for f in check(generate(seed)):
             if f.cls == "defect":
-                defects.append(f"seed {seed}: {f.op or '<program>'} ({f.what}, {f.reason})\n"
-                               f"  {f.repro()}")
+                defects.append(
+                    f"seed {seed}: {f.op or '<program>'} ({f.what}, {f.reason})\n  {f.repro()}"
+                )
     assert not defects, f"{len(defects)} defects:\n" + "\n".join(defects)
 
 
@@ -33,7 +34,12 @@ def test_fuzzer_finds_a_planted_defect(monkeypatch):
         return g * hg.Tensor._wrap((self.out > 0).astype(self.out.dtype))
 
     monkeypatch.setattr(elementwise.Relu, "backward", multiplying_backward)
-    prog = Program(7, "float64", "normal", np.array([-1.0, 0.5, 2.0]),
-                   [("relu", {}), ("sqrt", {}), ("sum", {"dim": None, "keepdim": False})])
+    prog = Program(
+        7,
+        "float64",
+        "normal",
+        np.array([-1.0, 0.5, 2.0]),
+        [("relu", {}), ("sqrt", {}), ("sum", {"dim": None, "keepdim": False})],
+    )
     (finding,) = check(prog)
     assert (finding.cls, finding.op, finding.what) == ("defect", "relu", "grad")

@@ -19,8 +19,20 @@ def make_values(r: np.random.Generator, shape: tuple, dtype: np.dtype, mode: str
         a = r.standard_normal(n) * 10.0 ** r.uniform(-top, top, n)
     elif mode == "edge":
         fi = np.finfo(dtype)
-        specials = np.array([0.0, -0.0, float(fi.smallest_subnormal), -float(fi.smallest_subnormal),
-                             float(fi.max) / 4, -float(fi.max) / 4, np.inf, -np.inf, np.nan, 1.0])
+        specials = np.array(
+            [
+                0.0,
+                -0.0,
+                float(fi.smallest_subnormal),
+                -float(fi.smallest_subnormal),
+                float(fi.max) / 4,
+                -float(fi.max) / 4,
+                np.inf,
+                -np.inf,
+                np.nan,
+                1.0,
+            ]
+        )
         a = r.standard_normal(n)
         pick = r.random(n) < 0.3
         a[pick] = r.choice(specials, int(pick.sum()))
@@ -38,7 +50,9 @@ def random_shape(r: np.random.Generator) -> tuple:
         return ()
     if kind < 0.3:
         nd = int(r.integers(3, 5))
-        return tuple(int(r.choice([0, 1, 2, 3, 4, 5], p=[0.08, 0.2, 0.25, 0.2, 0.15, 0.12]))
-                     for _ in range(nd))
+        return tuple(
+            int(r.choice([0, 1, 2, 3, 4, 5], p=[0.08, 0.2, 0.25, 0.2, 0.15, 0.12]))
+            for _ in range(nd)
+        )
     nd = int(r.integers(1, 4))
     return tuple(int(r.choice([0, 1, 2, 3, 4], p=[0.08, 0.22, 0.25, 0.25, 0.2])) for _ in range(nd))

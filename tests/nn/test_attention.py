@@ -20,8 +20,9 @@ def _pair(arrays):
 
 
 def _check_grads(out_h, out_t, hs, ts, params=()):
-    np.testing.assert_allclose(out_h.detach().numpy(), out_t.detach().numpy(), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        out_h.detach().numpy(), out_t.detach().numpy(), rtol=1e-10, atol=1e-12
+    )
     g = R.standard_normal(tuple(out_t.shape))
     out_h.backward(hg.tensor(g))
     out_t.backward(torch.tensor(g))
@@ -32,8 +33,11 @@ def _check_grads(out_h, out_t, hs, ts, params=()):
 
 @pytest.mark.parametrize("mask", ["none", "bool", "float", "causal"])
 def test_sdpa_matches_torch(mask):
-    q, k, v = R.standard_normal((2, 3, 4, 5)), R.standard_normal((2, 3, 6, 5)), \
-        R.standard_normal((2, 3, 6, 2))
+    q, k, v = (
+        R.standard_normal((2, 3, 4, 5)),
+        R.standard_normal((2, 3, 6, 5)),
+        R.standard_normal((2, 3, 6, 2)),
+    )
     extra = {}
     arrays = [q, k, v]
     if mask == "bool":
@@ -53,9 +57,16 @@ def test_sdpa_matches_torch(mask):
 
 
 CONFIGS = [
-    dict(), dict(batch_first=True), dict(unbatched=True), dict(bias=False),
-    dict(attn_mask="bool"), dict(attn_mask="float3"), dict(key_padding_mask=True),
-    dict(average=False), dict(kdim=3, vdim=5), dict(need_weights=False),
+    dict(),
+    dict(batch_first=True),
+    dict(unbatched=True),
+    dict(bias=False),
+    dict(attn_mask="bool"),
+    dict(attn_mask="float3"),
+    dict(key_padding_mask=True),
+    dict(average=False),
+    dict(kdim=3, vdim=5),
+    dict(need_weights=False),
     dict(batch_first=True, key_padding_mask=True, attn_mask="bool"),
 ]
 
@@ -63,8 +74,12 @@ CONFIGS = [
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[str(c) for c in CONFIGS])
 def test_multihead_attention_matches_torch(cfg):
     e, h, n, lq, s = 8, 2, 3, 4, 5
-    kw = dict(bias=cfg.get("bias", True), batch_first=cfg.get("batch_first", False),
-              kdim=cfg.get("kdim"), vdim=cfg.get("vdim"))
+    kw = dict(
+        bias=cfg.get("bias", True),
+        batch_first=cfg.get("batch_first", False),
+        kdim=cfg.get("kdim"),
+        vdim=cfg.get("vdim"),
+    )
     torch.manual_seed(0)
     t_mod = torch.nn.MultiheadAttention(e, h, **kw).double()
     h_mod = hg.nn.MultiheadAttention(e, h, **kw, dtype=np.float64)
@@ -99,8 +114,9 @@ def test_multihead_attention_matches_torch(cfg):
     if cfg.get("need_weights") is False:
         assert w_h is None and w_t is None
     else:
-        np.testing.assert_allclose(w_h.detach().numpy(), w_t.detach().numpy(), rtol=1e-10,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            w_h.detach().numpy(), w_t.detach().numpy(), rtol=1e-10, atol=1e-12
+        )
     tp = dict(t_mod.named_parameters())
     assert [k for k, _ in h_mod.named_parameters()] == list(tp)
     _check_grads(out_h, out_t, hs, ts, [(p, tp[k]) for k, p in h_mod.named_parameters()])
@@ -114,18 +130,40 @@ def test_causal_mask_blocks_the_future():
     assert np.all(np.triu(w.detach().numpy()[0], 1) == 0)
 
 
-@pytest.mark.parametrize("call, error, pattern", [
-    (lambda: hg.nn.MultiheadAttention(6, 4), ValueError,
-     r"MultiheadAttention: embed_dim=6 must be divisible by num_heads=4"),
-    (lambda: hg.nn.MultiheadAttention(4, 2)(hg.ones(3, 1, 4), hg.ones(3, 1, 5), hg.ones(3, 1, 4)),
-     ValueError, r"MultiheadAttention: expected query/key/value features 4/4/4"),
-    (lambda: hg.nn.MultiheadAttention(4, 2)(hg.ones(3, 1, 4), hg.ones(3, 1, 4), hg.ones(3, 1, 4),
-                                            key_padding_mask=hg.ones(1, 2).bool()),
-     ValueError, r"MultiheadAttention: key_padding_mask of shape \(1, 2\); expected \(1, 3\)"),
-    (lambda: hg.nn.functional.scaled_dot_product_attention(hg.ones(2, 3), hg.ones(2, 4),
-                                                           hg.ones(2, 3)),
-     RuntimeError, r"scaled_dot_product_attention: query \(2, 3\), key \(2, 4\)"),
-])
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (
+            lambda: hg.nn.MultiheadAttention(6, 4),
+            ValueError,
+            r"MultiheadAttention: embed_dim=6 must be divisible by num_heads=4",
+        ),
+        (
+            lambda: hg.nn.MultiheadAttention(4, 2)(
+                hg.ones(3, 1, 4), hg.ones(3, 1, 5), hg.ones(3, 1, 4)
+            ),
+            ValueError,
+            r"MultiheadAttention: expected query/key/value features 4/4/4",
+        ),
+        (
+            lambda: hg.nn.MultiheadAttention(4, 2)(
+                hg.ones(3, 1, 4),
+                hg.ones(3, 1, 4),
+                hg.ones(3, 1, 4),
+                key_padding_mask=hg.ones(1, 2).bool(),
+            ),
+            ValueError,
+            r"MultiheadAttention: key_padding_mask of shape \(1, 2\); expected \(1, 3\)",
+        ),
+        (
+            lambda: hg.nn.functional.scaled_dot_product_attention(
+                hg.ones(2, 3), hg.ones(2, 4), hg.ones(2, 3)
+            ),
+            RuntimeError,
+            r"scaled_dot_product_attention: query \(2, 3\), key \(2, 4\)",
+        ),
+    ],
+)
 def test_errors(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()

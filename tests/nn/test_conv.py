@@ -42,21 +42,61 @@ def test_seed_004_question5_forward_and_input_gradient_match_torch(dtype):
 # ---- layers -----------------------------------------------------------------------------------
 
 LAYERS = [
-    ("Conv1d", dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1,
-                    dilation=2, groups=2), (2, 4, 11)),
-    ("Conv2d", dict(in_channels=3, out_channels=4, kernel_size=(3, 2), stride=(1, 2),
-                    padding=(1, 0), dilation=1), (2, 3, 7, 8)),
-    ("Conv2d", dict(in_channels=2, out_channels=4, kernel_size=3, padding="same", bias=False),
-     (1, 2, 6, 5)),
-    ("ConvTranspose1d", dict(in_channels=4, out_channels=2, kernel_size=3, stride=2,
-                             padding=1, output_padding=1, groups=2), (2, 4, 5)),
-    ("ConvTranspose2d", dict(in_channels=3, out_channels=4, kernel_size=(2, 3), stride=(2, 1),
-                             padding=(0, 1), dilation=(1, 2)), (2, 3, 4, 5)),
+    (
+        "Conv1d",
+        dict(
+            in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1, dilation=2, groups=2
+        ),
+        (2, 4, 11),
+    ),
+    (
+        "Conv2d",
+        dict(
+            in_channels=3,
+            out_channels=4,
+            kernel_size=(3, 2),
+            stride=(1, 2),
+            padding=(1, 0),
+            dilation=1,
+        ),
+        (2, 3, 7, 8),
+    ),
+    (
+        "Conv2d",
+        dict(in_channels=2, out_channels=4, kernel_size=3, padding="same", bias=False),
+        (1, 2, 6, 5),
+    ),
+    (
+        "ConvTranspose1d",
+        dict(
+            in_channels=4,
+            out_channels=2,
+            kernel_size=3,
+            stride=2,
+            padding=1,
+            output_padding=1,
+            groups=2,
+        ),
+        (2, 4, 5),
+    ),
+    (
+        "ConvTranspose2d",
+        dict(
+            in_channels=3,
+            out_channels=4,
+            kernel_size=(2, 3),
+            stride=(2, 1),
+            padding=(0, 1),
+            dilation=(1, 2),
+        ),
+        (2, 3, 4, 5),
+    ),
 ]
 
 
-@pytest.mark.parametrize("name,kwargs,shape", LAYERS, ids=[f"{n}-{i}" for i, (n, _, _) in
-                                                          enumerate(LAYERS)])
+@pytest.mark.parametrize(
+    "name,kwargs,shape", LAYERS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(LAYERS)]
+)
 def test_layer_matches_torch_layer(name, kwargs, shape):
     mine = getattr(hg.nn, name)(**kwargs).double()
     ref = getattr(torch.nn, name)(**kwargs).double()
@@ -69,8 +109,7 @@ def test_layer_matches_torch_layer(name, kwargs, shape):
     x = np.random.default_rng(0).standard_normal(shape)
     xh, xt = hg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out, want = mine(xh), ref(xt)
-    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
     out.sum().backward()
     want.sum().backward()
     np.testing.assert_allclose(xh.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
@@ -80,9 +119,11 @@ def test_layer_matches_torch_layer(name, kwargs, shape):
 
 def test_initialisation_is_pytorchs_uniform_with_fan_in_bound():
     hg.manual_seed(0)
-    for layer, fan_in in [(hg.nn.Conv2d(16, 32, 3, groups=2), 8 * 9),
-                          (hg.nn.ConvTranspose2d(16, 32, 3, groups=4), 8 * 9),
-                          (hg.nn.Conv1d(5, 64, 7), 5 * 7)]:
+    for layer, fan_in in [
+        (hg.nn.Conv2d(16, 32, 3, groups=2), 8 * 9),
+        (hg.nn.ConvTranspose2d(16, 32, 3, groups=4), 8 * 9),
+        (hg.nn.Conv1d(5, 64, 7), 5 * 7),
+    ]:
         bound = 1 / math.sqrt(fan_in)
         w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
         assert w.dtype == np.float32 and np.abs(w).max() <= bound
@@ -109,8 +150,11 @@ def test_results_do_not_depend_on_the_memory_layout_of_the_input():
     transposed convolution."""
     r = np.random.default_rng(1)
     x = r.standard_normal((3, 2, 9, 8))
-    w1, w2, w3 = r.standard_normal((4, 2, 3, 3)), r.standard_normal((3, 4, 2, 2)), \
-        r.standard_normal((3, 2, 3, 3))
+    w1, w2, w3 = (
+        r.standard_normal((4, 2, 3, 3)),
+        r.standard_normal((3, 4, 2, 2)),
+        r.standard_normal((3, 2, 3, 3)),
+    )
 
     def run(lib, xa, *ws):
         f = lib.nn.functional
@@ -123,8 +167,7 @@ def test_results_do_not_depend_on_the_memory_layout_of_the_input():
     hs[0] = hg.from_numpy(strided).requires_grad_()
     ts = [torch.tensor(a, requires_grad=True) for a in (x, w1, w2, w3)]
     out, want = run(hg, *hs), run(torch, *ts)
-    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
     g = r.standard_normal(want.shape)
     out.backward(hg.tensor(g))
     want.backward(torch.tensor(g))
@@ -167,58 +210,102 @@ def test_unbatched_inputs():
     x, w = hg.randn(3, 6, 7), hg.randn(2, 3, 3, 3)
     assert F.conv2d(x, w).shape == (2, 4, 5)
     assert F.conv1d(hg.randn(3, 9), hg.randn(2, 3, 4), padding="same").shape == (2, 9)
-    assert F.conv_transpose2d(hg.randn(2, 3, 4), hg.randn(2, 5, 2, 2), stride=2).shape == \
-        (5, 6, 8)
+    assert F.conv_transpose2d(hg.randn(2, 3, 4), hg.randn(2, 5, 2, 2), stride=2).shape == (5, 6, 8)
 
 
 # ---- errors -----------------------------------------------------------------------------------
 
 ERRORS = [
     # channels not divisible by groups / mismatched weight shape
-    (lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(8, 4, 3, 3)),
-     (r"conv2d: input has 3 channels but weight expects 4 \(weight shape \(8, 4, 3, 3\), "
-      r"groups=1\)")),
-    (lambda: F.conv2d(hg.randn(1, 4, 5, 5), hg.randn(6, 2, 3, 3), groups=3),
-     r"conv2d: input has 4 channels but weight expects 6 .*groups=3"),
-    (lambda: F.conv2d(hg.randn(1, 4, 5, 5), hg.randn(5, 2, 3, 3), groups=2),
-     r"conv2d: weight has 5 output channels, not divisible by groups=2"),
-    (lambda: F.conv_transpose2d(hg.randn(1, 3, 5, 5), hg.randn(4, 2, 3, 3)),
-     r"conv_transpose2d: input has 3 channels but weight expects 4"),
-    (lambda: F.conv_transpose2d(hg.randn(1, 3, 5, 5), hg.randn(3, 2, 3, 3), groups=2),
-     r"conv_transpose2d: input has 3 channels, not divisible by groups=2"),
-    (lambda: hg.nn.Conv2d(3, 8, 3, groups=2),
-     r"Conv2d: in_channels=3 must be divisible by groups=2"),
-    (lambda: hg.nn.ConvTranspose1d(4, 6, 3, groups=4),
-     r"ConvTranspose1d: out_channels=6 must be divisible by groups=4"),
+    (
+        lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(8, 4, 3, 3)),
+        (
+            r"conv2d: input has 3 channels but weight expects 4 \(weight shape \(8, 4, 3, 3\), "
+            r"groups=1\)"
+        ),
+    ),
+    (
+        lambda: F.conv2d(hg.randn(1, 4, 5, 5), hg.randn(6, 2, 3, 3), groups=3),
+        r"conv2d: input has 4 channels but weight expects 6 .*groups=3",
+    ),
+    (
+        lambda: F.conv2d(hg.randn(1, 4, 5, 5), hg.randn(5, 2, 3, 3), groups=2),
+        r"conv2d: weight has 5 output channels, not divisible by groups=2",
+    ),
+    (
+        lambda: F.conv_transpose2d(hg.randn(1, 3, 5, 5), hg.randn(4, 2, 3, 3)),
+        r"conv_transpose2d: input has 3 channels but weight expects 4",
+    ),
+    (
+        lambda: F.conv_transpose2d(hg.randn(1, 3, 5, 5), hg.randn(3, 2, 3, 3), groups=2),
+        r"conv_transpose2d: input has 3 channels, not divisible by groups=2",
+    ),
+    (
+        lambda: hg.nn.Conv2d(3, 8, 3, groups=2),
+        r"Conv2d: in_channels=3 must be divisible by groups=2",
+    ),
+    (
+        lambda: hg.nn.ConvTranspose1d(4, 6, 3, groups=4),
+        r"ConvTranspose1d: out_channels=6 must be divisible by groups=4",
+    ),
     # kernel larger than the padded input
-    (lambda: F.conv2d(hg.randn(1, 3, 4, 4), hg.randn(2, 3, 5, 5)),
-     (r"conv2d: kernel size \(5, 5\) is larger than the padded input \(4, 4\) \(input shape "
-      r"\(1, 3, 4, 4\)")),
-    (lambda: F.conv1d(hg.randn(1, 3, 6), hg.randn(2, 3, 3), dilation=4, padding=1),
-     r"conv1d: kernel size \(3,\) \(dilated to \(9,\)\) is larger than the padded input \(8,\)"),
+    (
+        lambda: F.conv2d(hg.randn(1, 3, 4, 4), hg.randn(2, 3, 5, 5)),
+        (
+            r"conv2d: kernel size \(5, 5\) is larger than the padded input \(4, 4\) \(input shape "
+            r"\(1, 3, 4, 4\)"
+        ),
+    ),
+    (
+        lambda: F.conv1d(hg.randn(1, 3, 6), hg.randn(2, 3, 3), dilation=4, padding=1),
+        r"conv1d: kernel size \(3,\) \(dilated to \(9,\)\) is larger than the padded input \(8,\)",
+    ),
     # wrong number of dimensions
-    (lambda: F.conv2d(hg.randn(5, 5), hg.randn(2, 1, 3, 3)),
-     (r"conv2d: expected a 3-D \(unbatched\) or 4-D \(batched\) input \(N, C, H, W\), got an "
-      r"input of shape \(5, 5\)")),
-    (lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(2, 3, 3)),
-     (r"conv2d: weight must be 4-D \(out_channels, in_channels / groups, kH, kW\), got shape "
-      r"\(2, 3, 3\)")),
-    (lambda: hg.nn.Conv1d(3, 2, 3)(hg.randn(1, 3, 5, 5)),
-     r"conv1d: expected a 2-D \(unbatched\) or 3-D \(batched\) input"),
+    (
+        lambda: F.conv2d(hg.randn(5, 5), hg.randn(2, 1, 3, 3)),
+        (
+            r"conv2d: expected a 3-D \(unbatched\) or 4-D \(batched\) input \(N, C, H, W\), got an "
+            r"input of shape \(5, 5\)"
+        ),
+    ),
+    (
+        lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(2, 3, 3)),
+        (
+            r"conv2d: weight must be 4-D \(out_channels, in_channels / groups, kH, kW\), got shape "
+            r"\(2, 3, 3\)"
+        ),
+    ),
+    (
+        lambda: hg.nn.Conv1d(3, 2, 3)(hg.randn(1, 3, 5, 5)),
+        r"conv1d: expected a 2-D \(unbatched\) or 3-D \(batched\) input",
+    ),
     # other arguments
-    (lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(2, 3, 3, 3), bias=hg.randn(3)),
-     r"conv2d: bias has shape \(3,\) but the convolution has 2 output channels"),
-    (lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(2, 3, 3, 3), stride=2, padding="same"),
-     r"conv2d: padding='same' is not supported for strided convolutions"),
-    (lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(2, 3, 3, 3), padding="full"),
-     r"conv2d: padding must be 'valid', 'same'"),
-    (lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(2, 3, 3, 3), stride=0),
-     r"conv2d: stride must be >= 1"),
-    (lambda: F.conv_transpose2d(hg.randn(1, 3, 5, 5), hg.randn(3, 2, 3, 3), stride=2,
-                                output_padding=2),
-     r"conv_transpose2d: output_padding \(2, 2\) must be smaller than either stride"),
-    (lambda: F.conv_transpose2d(hg.randn(1, 3, 1, 1), hg.randn(3, 2, 1, 1), padding=1),
-     r"conv_transpose2d: the output would be empty"),
+    (
+        lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(2, 3, 3, 3), bias=hg.randn(3)),
+        r"conv2d: bias has shape \(3,\) but the convolution has 2 output channels",
+    ),
+    (
+        lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(2, 3, 3, 3), stride=2, padding="same"),
+        r"conv2d: padding='same' is not supported for strided convolutions",
+    ),
+    (
+        lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(2, 3, 3, 3), padding="full"),
+        r"conv2d: padding must be 'valid', 'same'",
+    ),
+    (
+        lambda: F.conv2d(hg.randn(1, 3, 5, 5), hg.randn(2, 3, 3, 3), stride=0),
+        r"conv2d: stride must be >= 1",
+    ),
+    (
+        lambda: F.conv_transpose2d(
+            hg.randn(1, 3, 5, 5), hg.randn(3, 2, 3, 3), stride=2, output_padding=2
+        ),
+        r"conv_transpose2d: output_padding \(2, 2\) must be smaller than either stride",
+    ),
+    (
+        lambda: F.conv_transpose2d(hg.randn(1, 3, 1, 1), hg.randn(3, 2, 1, 1), padding=1),
+        r"conv_transpose2d: the output would be empty",
+    ),
 ]
 
 
@@ -226,4 +313,3 @@ ERRORS = [
 def test_errors_name_the_operation_and_the_shapes(call, message):
     with pytest.raises((RuntimeError, ValueError), match=message):
         call()
-

@@ -29,29 +29,65 @@ CASES = [
     ("normal-log_prob", lambda L, m, s: _lib(L).Normal(m, s).log_prob(L.tensor(X)), [LOC, SCALE]),
     ("normal-entropy", lambda L, m, s: _lib(L).Normal(m, s).entropy(), [LOC, SCALE]),
     ("normal-cdf", lambda L, m, s: _lib(L).Normal(m, s).cdf(L.tensor(X)), [LOC, SCALE]),
-    ("normal-moments", lambda L, m, s: _lib(L).Normal(m, s).variance + _lib(L).Normal(m, s).mean
-     + _lib(L).Normal(m, s).stddev, [LOC, SCALE]),
-    ("normal-kl", lambda L, m, s, m2, s2: _lib(L).kl_divergence(_lib(L).Normal(m, s),
-                                                                 _lib(L).Normal(m2, s2)),
-     [LOC, SCALE, X, SCALE[::-1].copy()]),
-    ("bernoulli-logits", lambda L, lg: _lib(L).Bernoulli(logits=lg).log_prob(
-        L.tensor(np.array([1.0, 0.0, 1.0, 0.0]))), [LOGITS[0]]),
-    ("bernoulli-probs", lambda L, p: _lib(L).Bernoulli(probs=p).log_prob(
-        L.tensor(np.array([1.0, 0.0, 1.0]))), [P]),
+    (
+        "normal-moments",
+        lambda L, m, s: (
+            _lib(L).Normal(m, s).variance + _lib(L).Normal(m, s).mean + _lib(L).Normal(m, s).stddev
+        ),
+        [LOC, SCALE],
+    ),
+    (
+        "normal-kl",
+        lambda L, m, s, m2, s2: _lib(L).kl_divergence(_lib(L).Normal(m, s), _lib(L).Normal(m2, s2)),
+        [LOC, SCALE, X, SCALE[::-1].copy()],
+    ),
+    (
+        "bernoulli-logits",
+        lambda L, lg: (
+            _lib(L).Bernoulli(logits=lg).log_prob(L.tensor(np.array([1.0, 0.0, 1.0, 0.0])))
+        ),
+        [LOGITS[0]],
+    ),
+    (
+        "bernoulli-probs",
+        lambda L, p: _lib(L).Bernoulli(probs=p).log_prob(L.tensor(np.array([1.0, 0.0, 1.0]))),
+        [P],
+    ),
     ("bernoulli-entropy", lambda L, lg: _lib(L).Bernoulli(logits=lg).entropy(), [LOGITS[0]]),
-    ("bernoulli-kl", lambda L, p, q: _lib(L).kl_divergence(_lib(L).Bernoulli(probs=p),
-                                                            _lib(L).Bernoulli(probs=q)), [P, P2]),
-    ("categorical-log_prob", lambda L, lg: _lib(L).Categorical(logits=lg).log_prob(
-        L.tensor(np.array([[3, 0], [1, 2]]))), [LOGITS]),
-    ("categorical-probs", lambda L, p: _lib(L).Categorical(probs=p).log_prob(
-        L.tensor(np.array([2, 0]))), [np.abs(LOGITS) + 0.1]),
+    (
+        "bernoulli-kl",
+        lambda L, p, q: _lib(L).kl_divergence(
+            _lib(L).Bernoulli(probs=p), _lib(L).Bernoulli(probs=q)
+        ),
+        [P, P2],
+    ),
+    (
+        "categorical-log_prob",
+        lambda L, lg: _lib(L).Categorical(logits=lg).log_prob(L.tensor(np.array([[3, 0], [1, 2]]))),
+        [LOGITS],
+    ),
+    (
+        "categorical-probs",
+        lambda L, p: _lib(L).Categorical(probs=p).log_prob(L.tensor(np.array([2, 0]))),
+        [np.abs(LOGITS) + 0.1],
+    ),
     ("categorical-entropy", lambda L, lg: _lib(L).Categorical(logits=lg).entropy(), [LOGITS]),
-    ("categorical-kl", lambda L, a, b: _lib(L).kl_divergence(_lib(L).Categorical(logits=a),
-                                                              _lib(L).Categorical(logits=b)),
-     [LOGITS, LOGITS2]),
-    ("uniform", lambda L, a, w: _lib(L).Uniform(a, a + w).log_prob(a + w * 0.3)
-     + _lib(L).Uniform(a, a + w).entropy() + _lib(L).Uniform(a, a + w).variance,
-     [LOC, SCALE]),
+    (
+        "categorical-kl",
+        lambda L, a, b: _lib(L).kl_divergence(
+            _lib(L).Categorical(logits=a), _lib(L).Categorical(logits=b)
+        ),
+        [LOGITS, LOGITS2],
+    ),
+    (
+        "uniform",
+        lambda L, a, w: (
+            _lib(L).Uniform(a, a + w).log_prob(a + w * 0.3)
+            + _lib(L).Uniform(a, a + w).entropy()
+            + _lib(L).Uniform(a, a + w).variance
+        ),
+        [LOC, SCALE],
+    ),
 ]
 
 
@@ -72,12 +108,15 @@ def test_reparameterised_sample_carries_the_gradient():
     assert D.Normal(loc, scale).sample((2,)).requires_grad is False
 
 
-@pytest.mark.parametrize("make, mean, var", [
-    (lambda: D.Normal(hg.tensor(1.5), hg.tensor(0.5)), 1.5, 0.25),
-    (lambda: D.Bernoulli(probs=hg.tensor(0.3)), 0.3, 0.21),
-    (lambda: D.Uniform(hg.tensor(-1.0), hg.tensor(3.0)), 1.0, 16 / 12),
-    (lambda: D.Categorical(probs=hg.tensor([0.2, 0.5, 0.3])), 1.1, 0.49),
-])
+@pytest.mark.parametrize(
+    "make, mean, var",
+    [
+        (lambda: D.Normal(hg.tensor(1.5), hg.tensor(0.5)), 1.5, 0.25),
+        (lambda: D.Bernoulli(probs=hg.tensor(0.3)), 0.3, 0.21),
+        (lambda: D.Uniform(hg.tensor(-1.0), hg.tensor(3.0)), 1.0, 16 / 12),
+        (lambda: D.Categorical(probs=hg.tensor([0.2, 0.5, 0.3])), 1.1, 0.49),
+    ],
+)
 def test_sample_moments_within_five_standard_errors(make, mean, var):
     n = 20000
     s = make().sample((n,), generator=hg.Generator(0)).numpy().astype(np.float64)
@@ -85,16 +124,25 @@ def test_sample_moments_within_five_standard_errors(make, mean, var):
     assert abs(s.var() - var) < 0.05 * var
 
 
-@pytest.mark.parametrize("call, error, pattern", [
-    (lambda: D.Normal(0.0, -1.0), ValueError, r"Normal: scale must be positive"),
-    (lambda: D.Bernoulli(), ValueError, r"Bernoulli: give exactly one of probs and logits"),
-    (lambda: D.Bernoulli(probs=hg.tensor([1.5])), ValueError, r"Bernoulli: probs must be in"),
-    (lambda: D.Categorical(logits=hg.zeros(3)).log_prob(hg.tensor([3])), ValueError,
-     r"Categorical: values must be in \[0, 3\)"),
-    (lambda: D.Uniform(1.0, 0.0), ValueError, r"Uniform: high must exceed low"),
-    (lambda: D.kl_divergence(D.Normal(0.0, 1.0), D.Uniform(0.0, 1.0)), NotImplementedError,
-     r"kl_divergence: no closed form for Normal and Uniform"),
-])
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (lambda: D.Normal(0.0, -1.0), ValueError, r"Normal: scale must be positive"),
+        (lambda: D.Bernoulli(), ValueError, r"Bernoulli: give exactly one of probs and logits"),
+        (lambda: D.Bernoulli(probs=hg.tensor([1.5])), ValueError, r"Bernoulli: probs must be in"),
+        (
+            lambda: D.Categorical(logits=hg.zeros(3)).log_prob(hg.tensor([3])),
+            ValueError,
+            r"Categorical: values must be in \[0, 3\)",
+        ),
+        (lambda: D.Uniform(1.0, 0.0), ValueError, r"Uniform: high must exceed low"),
+        (
+            lambda: D.kl_divergence(D.Normal(0.0, 1.0), D.Uniform(0.0, 1.0)),
+            NotImplementedError,
+            r"kl_divergence: no closed form for Normal and Uniform",
+        ),
+    ],
+)
 def test_errors(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()

@@ -16,7 +16,7 @@ def _one_at_a_time(model, loss_fn, x, y):
     out = {n: [] for n, _ in model.named_parameters()}
     for b in range(x.shape[0]):
         model.zero_grad()
-        loss_fn(model(x[b:b + 1]), y[b:b + 1]).backward()
+        loss_fn(model(x[b : b + 1]), y[b : b + 1]).backward()
         for n, p in model.named_parameters():
             out[n].append(p.grad.numpy().copy())
     return {n: np.stack(v) for n, v in out.items()}
@@ -34,7 +34,9 @@ def _check(model, loss_fn, x, y, mean_is_batch=True, **kw):
     batch = _batch_grad(model, loss_fn, x, y)
     for name, g in per.items():
         assert g.shape == (x.shape[0],) + dict(model.named_parameters())[name].shape
-        np.testing.assert_allclose(g.detach().numpy(), ref[name], rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            g.detach().numpy(), ref[name], rtol=1e-10, atol=1e-12, err_msg=name
+        )
         agg = g.detach().numpy().mean(0) if mean_is_batch else g.detach().numpy().sum(0)
         np.testing.assert_allclose(agg, batch[name], rtol=1e-10, atol=1e-12, err_msg=name)
     return per
@@ -45,8 +47,17 @@ def test_problem_3b_formula_for_a_linear_layer():
     r = np.random.default_rng(0)
     x, gy = r.standard_normal((4, 3)), r.standard_normal((4, 2))
     layer = nn.Linear(3, 2, bias=False).double()
-    per = per_sample_grad(layer, lambda out, target: (out * target).sum(), hg.tensor(x),
-                          hg.tensor(gy), loss_reduction="sum")["weight"].detach().numpy()
+    per = (
+        per_sample_grad(
+            layer,
+            lambda out, target: (out * target).sum(),
+            hg.tensor(x),
+            hg.tensor(gy),
+            loss_reduction="sum",
+        )["weight"]
+        .detach()
+        .numpy()
+    )
     want = np.zeros((4, 2, 3))
     for b in range(4):
         for i in range(3):
@@ -55,14 +66,19 @@ def test_problem_3b_formula_for_a_linear_layer():
     np.testing.assert_allclose(per, want, rtol=1e-14)
 
 
-@pytest.mark.parametrize("loss,target", [
-    (nn.MSELoss(), "reg"), (nn.CrossEntropyLoss(), "cls"), (nn.CrossEntropyLoss(reduction="sum"),
-                                                            "cls"),
-])
+@pytest.mark.parametrize(
+    "loss,target",
+    [
+        (nn.MSELoss(), "reg"),
+        (nn.CrossEntropyLoss(), "cls"),
+        (nn.CrossEntropyLoss(reduction="sum"), "cls"),
+    ],
+)
 def test_mlp_per_sample_equals_one_at_a_time(loss, target):
     hg.manual_seed(0)
-    model = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.NormalizedLinear(7, 6), nn.GELU(),
-                          nn.Linear(6, 3)).double()
+    model = nn.Sequential(
+        nn.Linear(5, 7), nn.Tanh(), nn.NormalizedLinear(7, 6), nn.GELU(), nn.Linear(6, 3)
+    ).double()
     r = np.random.default_rng(1)
     x = hg.tensor(r.standard_normal((8, 5)))
     y = hg.tensor(r.standard_normal((8, 3))) if target == "reg" else hg.tensor(r.integers(0, 3, 8))
@@ -78,17 +94,36 @@ def test_extra_dims_and_weight_sharing():
     _check(model, nn.MSELoss(), x, y)
 
 
-@pytest.mark.parametrize("conv", [
-    dict(cls="Conv2d", kw=dict(in_channels=2, out_channels=4, kernel_size=3, padding=1)),
-    dict(cls="Conv2d", kw=dict(in_channels=2, out_channels=4, kernel_size=(2, 3), stride=2,
-                               dilation=(1, 2), groups=2)),
-    dict(cls="Conv2d", kw=dict(in_channels=2, out_channels=3, kernel_size=4, padding="same",
-                               bias=False)),
-    dict(cls="Conv1d", kw=dict(in_channels=2, out_channels=3, kernel_size=3, stride=2,
-                               padding=2, dilation=2)),
-    dict(cls="Conv1d", kw=dict(in_channels=2, out_channels=4, kernel_size=4, padding="same",
-                               groups=2)),
-], ids=["2d-pad", "2d-stride-dil-groups", "2d-same", "1d-dil", "1d-same-groups"])
+@pytest.mark.parametrize(
+    "conv",
+    [
+        dict(cls="Conv2d", kw=dict(in_channels=2, out_channels=4, kernel_size=3, padding=1)),
+        dict(
+            cls="Conv2d",
+            kw=dict(
+                in_channels=2,
+                out_channels=4,
+                kernel_size=(2, 3),
+                stride=2,
+                dilation=(1, 2),
+                groups=2,
+            ),
+        ),
+        dict(
+            cls="Conv2d",
+            kw=dict(in_channels=2, out_channels=3, kernel_size=4, padding="same", bias=False),
+        ),
+        dict(
+            cls="Conv1d",
+            kw=dict(in_channels=2, out_channels=3, kernel_size=3, stride=2, padding=2, dilation=2),
+        ),
+        dict(
+            cls="Conv1d",
+            kw=dict(in_channels=2, out_channels=4, kernel_size=4, padding="same", groups=2),
+        ),
+    ],
+    ids=["2d-pad", "2d-stride-dil-groups", "2d-same", "1d-dil", "1d-same-groups"],
+)
 def test_conv_per_sample_equals_one_at_a_time(conv):
     hg.manual_seed(2)
     layer = getattr(nn, conv["cls"])(**conv["kw"]).double()
@@ -140,7 +175,7 @@ def test_set_grads_and_per_sample_adam():
     a = PerSampleAdam(model.parameters(), lr=0.01, amsgrad=True)
     b = optim.Adam(twin.parameters(), lr=0.01, amsgrad=True)
     for step in range(20):
-        xb, yb = x[step % 6:step % 6 + 1], y[step % 6:step % 6 + 1]
+        xb, yb = x[step % 6 : step % 6 + 1], y[step % 6 : step % 6 + 1]
         a.zero_grad(), b.zero_grad()
         per = per_sample_grad(model, nn.MSELoss(), xb, yb)
         nn.functional.mse_loss(twin(xb), yb).backward()
@@ -164,8 +199,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="x has 4 examples but y has 3"):
         per_sample_grad(model, nn.MSELoss(), hg.randn(4, 3), hg.randn(3, 1))
     with pytest.raises(ValueError, match="loss_reduction must be"):
-        per_sample_grad(model, nn.MSELoss(), hg.randn(4, 3), hg.randn(4, 1),
-                        loss_reduction="avg")
+        per_sample_grad(model, nn.MSELoss(), hg.randn(4, 3), hg.randn(4, 1), loss_reduction="avg")
 
 
 def test_second_moment_experiment():

@@ -52,8 +52,11 @@ def test_affine_grid_matches_torch_and_rotates(align_corners):
     # a quarter turn of a square image through the grid is an exact rot90
     img = r.standard_normal((1, 1, 4, 4))
     quarter = hg.tensor(np.array([[[0.0, -1.0, 0.0], [1.0, 0.0, 0.0]]]))
-    out = F.grid_sample(hg.tensor(img), F.affine_grid(quarter, (1, 1, 4, 4), align_corners),
-                        align_corners=align_corners)
+    out = F.grid_sample(
+        hg.tensor(img),
+        F.affine_grid(quarter, (1, 1, 4, 4), align_corners),
+        align_corners=align_corners,
+    )
     np.testing.assert_allclose(out.numpy()[0, 0], np.rot90(img[0, 0], 1), atol=1e-12)
 
 

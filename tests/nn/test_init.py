@@ -23,17 +23,30 @@ SHAPES = [(400, 500), (64, 32, 3, 3), (20, 10, 5), (7, 3)]
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_fans_match_torch(shape):
-    assert init._calculate_fan_in_and_fan_out(hg.zeros(*shape)) == \
-        torch.nn.init._calculate_fan_in_and_fan_out(torch.zeros(shape))
+    assert init._calculate_fan_in_and_fan_out(
+        hg.zeros(*shape)
+    ) == torch.nn.init._calculate_fan_in_and_fan_out(torch.zeros(shape))
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         init._calculate_fan_in_and_fan_out(hg.zeros(5))
 
 
-@pytest.mark.parametrize("args", [("linear",), ("conv2d",), ("sigmoid",), ("tanh",), ("relu",),
-                                  ("leaky_relu",), ("leaky_relu", 0.2), ("selu",)])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("linear",),
+        ("conv2d",),
+        ("sigmoid",),
+        ("tanh",),
+        ("relu",),
+        ("leaky_relu",),
+        ("leaky_relu", 0.2),
+        ("selu",),
+    ],
+)
 def test_gain_matches_torch(args):
-    assert init.calculate_gain(*args) == pytest.approx(torch.nn.init.calculate_gain(*args),
-                                                       rel=1e-12)
+    assert init.calculate_gain(*args) == pytest.approx(
+        torch.nn.init.calculate_gain(*args), rel=1e-12
+    )
     with pytest.raises(ValueError, match="unsupported nonlinearity 'swish'"):
         init.calculate_gain("swish")
 
@@ -45,16 +58,21 @@ def _expected(name, shape, kw):
         std = kw.get("gain", 1.0) * math.sqrt(2.0 / (fan_in + fan_out))
     else:
         fan = fan_in if kw.get("mode", "fan_in") == "fan_in" else fan_out
-        std = torch.nn.init.calculate_gain(kw.get("nonlinearity", "leaky_relu"),
-                                           kw.get("a", 0)) / math.sqrt(fan)
+        std = torch.nn.init.calculate_gain(
+            kw.get("nonlinearity", "leaky_relu"), kw.get("a", 0)
+        ) / math.sqrt(fan)
     return std, (math.sqrt(3) * std if name.endswith("uniform_") else None)
 
 
 CASES = [
-    ("xavier_uniform_", {}), ("xavier_uniform_", {"gain": 2.0}), ("xavier_normal_", {}),
-    ("kaiming_uniform_", {}), ("kaiming_uniform_", {"a": math.sqrt(5)}),
+    ("xavier_uniform_", {}),
+    ("xavier_uniform_", {"gain": 2.0}),
+    ("xavier_normal_", {}),
+    ("kaiming_uniform_", {}),
+    ("kaiming_uniform_", {"a": math.sqrt(5)}),
     ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}),
-    ("kaiming_normal_", {"nonlinearity": "relu"}), ("kaiming_normal_", {"mode": "fan_out"}),
+    ("kaiming_normal_", {"nonlinearity": "relu"}),
+    ("kaiming_normal_", {"mode": "fan_out"}),
 ]
 
 
@@ -85,5 +103,7 @@ def test_simple_initialisers():
     init.trunc_normal_(w, 0, 1, -1, 1)
     assert np.abs(w.detach().numpy()).max() <= 1
     assert (init.constant_(w, 0.25).detach().numpy() == 0.25).all()
-    assert (init.ones_(w).detach().numpy() == 1).all() and (init.zeros_(w).detach().numpy() == 0).all()
+    assert (init.ones_(w).detach().numpy() == 1).all() and (
+        init.zeros_(w).detach().numpy() == 0
+    ).all()
     np.testing.assert_array_equal(init.eye_(hg.zeros(2, 3)).detach().numpy(), np.eye(2, 3))

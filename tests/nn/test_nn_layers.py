@@ -59,7 +59,8 @@ class TorchNormalizedLinear(torch.nn.Linear):
 @pytest.mark.parametrize("lead", [(), (6,), (2, 3)])
 def test_normalized_linear_matches_torch_composition(dtype, bias, lead):
     t = TorchNormalizedLinear(5, 3, bias=bias).to(
-        torch.float64 if dtype == np.float64 else torch.float32)
+        torch.float64 if dtype == np.float64 else torch.float32
+    )
     h = nn.NormalizedLinear(5, 3, bias=bias, dtype=dtype)
     out = run_both(h, t, [_randn(*lead, 5)], dtype)
     assert_same(h, t, *out, dtype=dtype, what="NormalizedLinear")
@@ -114,8 +115,7 @@ def test_seed_weight_formula_with_its_stray_sum_is_caught():
     def literal(g, x, w, b):
         gx, _, gb = _seed_formulas(g, x, w, b)
         r = np.sqrt((w**2).sum(1))
-        total = sum(g[i] * (x / r[i] - (w[i] @ x + b[i]) * w[i] / r[i] ** 3)
-                    for i in range(len(g)))
+        total = sum(g[i] * (x / r[i] - (w[i] @ x + b[i]) * w[i] / r[i] ** 3) for i in range(len(g)))
         return gx, np.tile(total, (len(g), 1)), gb
 
     r = np.random.default_rng(5)
@@ -135,10 +135,21 @@ def test_normalized_linear_bad_shapes():
 # ---- activations ------------------------------------------------------------------------------
 
 ACTIVATIONS = [
-    ("ReLU", {}), ("LeakyReLU", {}), ("LeakyReLU", {"negative_slope": 0.2}), ("Sigmoid", {}),
-    ("Tanh", {}), ("Softplus", {}), ("Softplus", {"beta": 2.0, "threshold": 3.0}), ("GELU", {}),
-    ("GELU", {"approximate": "tanh"}), ("SiLU", {}), ("ELU", {}), ("ELU", {"alpha": 0.5}),
-    ("Softmax", {"dim": 1}), ("Softmax", {"dim": -1}), ("LogSoftmax", {"dim": 1}),
+    ("ReLU", {}),
+    ("LeakyReLU", {}),
+    ("LeakyReLU", {"negative_slope": 0.2}),
+    ("Sigmoid", {}),
+    ("Tanh", {}),
+    ("Softplus", {}),
+    ("Softplus", {"beta": 2.0, "threshold": 3.0}),
+    ("GELU", {}),
+    ("GELU", {"approximate": "tanh"}),
+    ("SiLU", {}),
+    ("ELU", {}),
+    ("ELU", {"alpha": 0.5}),
+    ("Softmax", {"dim": 1}),
+    ("Softmax", {"dim": -1}),
+    ("LogSoftmax", {"dim": 1}),
 ]
 
 
@@ -155,14 +166,19 @@ def test_activation_matches_torch(name, kw, dtype):
 # ---- normalization ----------------------------------------------------------------------------
 
 BN_OPTIONS = [
-    {}, {"affine": False}, {"momentum": None}, {"momentum": 0.3, "eps": 1e-3},
+    {},
+    {"affine": False},
+    {"momentum": None},
+    {"momentum": 0.3, "eps": 1e-3},
     {"track_running_stats": False},
 ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kind,shape", [("BatchNorm1d", (8, 3)), ("BatchNorm1d", (4, 3, 5)),
-                                        ("BatchNorm2d", (4, 3, 2, 3))])
+@pytest.mark.parametrize(
+    "kind,shape",
+    [("BatchNorm1d", (8, 3)), ("BatchNorm1d", (4, 3, 5)), ("BatchNorm2d", (4, 3, 2, 3))],
+)
 @pytest.mark.parametrize("kw", BN_OPTIONS, ids=[str(k) for k in BN_OPTIONS])
 def test_batchnorm_matches_torch_train_then_eval(kind, shape, kw, dtype):
     tdt = torch.float64 if dtype == np.float64 else torch.float32
@@ -193,7 +209,9 @@ def test_batchnorm_unbiased_running_var_and_errors():
     bn = nn.BatchNorm1d(2, momentum=1.0)
     x = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)
     bn(hg.tensor(x))
-    np.testing.assert_allclose(bn.running_var.detach().numpy(), x.var(0, ddof=1))  # N - 1 for the running
+    np.testing.assert_allclose(
+        bn.running_var.detach().numpy(), x.var(0, ddof=1)
+    )  # N - 1 for the running
     assert int(bn.num_batches_tracked.item()) == 1
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         bn(hg.randn(1, 2))
@@ -204,10 +222,16 @@ def test_batchnorm_unbiased_running_var_and_errors():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape,norm,kw", [
-    ((4, 6), 6, {}), ((2, 3, 4), (3, 4), {}), ((2, 3, 4), 4, {"elementwise_affine": False}),
-    ((2, 5), 5, {"bias": False}), ((3, 5), 5, {"eps": 1e-2}),
-])
+@pytest.mark.parametrize(
+    "shape,norm,kw",
+    [
+        ((4, 6), 6, {}),
+        ((2, 3, 4), (3, 4), {}),
+        ((2, 3, 4), 4, {"elementwise_affine": False}),
+        ((2, 5), 5, {"bias": False}),
+        ((3, 5), 5, {"eps": 1e-2}),
+    ],
+)
 def test_layernorm_matches_torch(shape, norm, kw, dtype):
     tdt = torch.float64 if dtype == np.float64 else torch.float32
     t = torch.nn.LayerNorm(norm, **kw).to(tdt)
@@ -260,9 +284,17 @@ def test_dropout_train_mask_scale_and_gradient():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kw", [{}, {"padding_idx": 2}, {"padding_idx": -1},
-                                {"scale_grad_by_freq": True}, {"max_norm": 1.0},
-                                {"padding_idx": 0, "scale_grad_by_freq": True}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"padding_idx": 2},
+        {"padding_idx": -1},
+        {"scale_grad_by_freq": True},
+        {"max_norm": 1.0},
+        {"padding_idx": 0, "scale_grad_by_freq": True},
+    ],
+)
 def test_embedding_matches_torch(kw, dtype):
     tdt = torch.float64 if dtype == np.float64 else torch.float32
     torch.manual_seed(0)
@@ -286,12 +318,16 @@ def test_embedding_errors_and_init():
     assert not f.weight.requires_grad
 
 
-@pytest.mark.parametrize("h,t,shape", [
-    (nn.Flatten(), torch.nn.Flatten(), (2, 3, 4, 5)),
-    (nn.Flatten(0, 2), torch.nn.Flatten(0, 2), (2, 3, 4, 5)),
-    (nn.Unflatten(1, (3, 4)), torch.nn.Unflatten(1, (3, 4)), (2, 12, 5)),
-    (nn.Unflatten(-1, (-1, 2)), torch.nn.Unflatten(-1, (-1, 2)), (2, 3, 8)),
-], ids=["flatten", "flatten02", "unflatten", "unflatten-1"])
+@pytest.mark.parametrize(
+    "h,t,shape",
+    [
+        (nn.Flatten(), torch.nn.Flatten(), (2, 3, 4, 5)),
+        (nn.Flatten(0, 2), torch.nn.Flatten(0, 2), (2, 3, 4, 5)),
+        (nn.Unflatten(1, (3, 4)), torch.nn.Unflatten(1, (3, 4)), (2, 12, 5)),
+        (nn.Unflatten(-1, (-1, 2)), torch.nn.Unflatten(-1, (-1, 2)), (2, 3, 8)),
+    ],
+    ids=["flatten", "flatten02", "unflatten", "unflatten-1"],
+)
 def test_flatten_unflatten_match_torch(h, t, shape):
     assert_same(h, t, *run_both(h, t, [_randn(*shape)]), what=type(h).__name__)
 
@@ -310,19 +346,24 @@ def _cls_data(n=6, c=4):
 
 
 LOSSES = [
-    ("CrossEntropyLoss", {}, "cls"), ("CrossEntropyLoss", {"reduction": "sum"}, "cls"),
+    ("CrossEntropyLoss", {}, "cls"),
+    ("CrossEntropyLoss", {"reduction": "sum"}, "cls"),
     ("CrossEntropyLoss", {"label_smoothing": 0.1}, "cls"),
     ("CrossEntropyLoss", {"ignore_index": 1}, "cls"),
     ("CrossEntropyLoss", {"weight": [1.0, 2.0, 0.5, 1.5]}, "cls"),
     ("CrossEntropyLoss", {}, "prob"),
-    ("NLLLoss", {}, "logp"), ("NLLLoss", {"reduction": "none"}, "logp"),
-    ("MSELoss", {}, "reg"), ("MSELoss", {"reduction": "sum"}, "reg"), ("L1Loss", {}, "reg"),
+    ("NLLLoss", {}, "logp"),
+    ("NLLLoss", {"reduction": "none"}, "logp"),
+    ("MSELoss", {}, "reg"),
+    ("MSELoss", {"reduction": "sum"}, "reg"),
+    ("L1Loss", {}, "reg"),
     ("L1Loss", {"reduction": "none"}, "reg"),
-    ("BCEWithLogitsLoss", {}, "bin"), ("BCEWithLogitsLoss", {"pos_weight": [2.0, 1.0, 0.5, 1.0]},
-                                       "bin"),
-    ("BCELoss", {}, "binp"), ("BCELoss", {"weight": [2.0, 1.0, 0.5, 1.0]}, "binp"),
-    ("KLDivLoss", {"reduction": "batchmean"}, "kl"), ("KLDivLoss", {"reduction": "sum",
-                                                                   "log_target": True}, "kl"),
+    ("BCEWithLogitsLoss", {}, "bin"),
+    ("BCEWithLogitsLoss", {"pos_weight": [2.0, 1.0, 0.5, 1.0]}, "bin"),
+    ("BCELoss", {}, "binp"),
+    ("BCELoss", {"weight": [2.0, 1.0, 0.5, 1.0]}, "binp"),
+    ("KLDivLoss", {"reduction": "batchmean"}, "kl"),
+    ("KLDivLoss", {"reduction": "sum", "log_target": True}, "kl"),
 ]
 
 
@@ -349,16 +390,19 @@ def test_loss_matches_torch(name, kw, kind, dtype):
         y /= y.sum(1, keepdims=True)
         if kw.get("log_target"):
             y = np.log(y)
-    tkw = {k: torch.tensor(np.asarray(v, dtype)) if isinstance(v, list) else v
-           for k, v in kw.items()}
-    hkw = {k: hg.tensor(np.asarray(v, dtype)) if isinstance(v, list) else v
-           for k, v in kw.items()}
+    tkw = {
+        k: torch.tensor(np.asarray(v, dtype)) if isinstance(v, list) else v for k, v in kw.items()
+    }
+    hkw = {k: hg.tensor(np.asarray(v, dtype)) if isinstance(v, list) else v for k, v in kw.items()}
     h, t = getattr(nn, name)(**hkw), getattr(torch.nn, name)(**tkw)
-    hs = [hg.tensor(x.astype(dtype), requires_grad=True), hg.tensor(y.astype(dtype)
-                                                                     if y.dtype.kind == "f" else y)]
-    ts = [torch.tensor(x.astype(dtype), requires_grad=True), torch.tensor(y.astype(dtype)
-                                                                          if y.dtype.kind == "f"
-                                                                          else y)]
+    hs = [
+        hg.tensor(x.astype(dtype), requires_grad=True),
+        hg.tensor(y.astype(dtype) if y.dtype.kind == "f" else y),
+    ]
+    ts = [
+        torch.tensor(x.astype(dtype), requires_grad=True),
+        torch.tensor(y.astype(dtype) if y.dtype.kind == "f" else y),
+    ]
     out_h, out_t = h(*hs), t(*ts)
     g = np.random.default_rng(0).standard_normal(tuple(out_t.shape)).astype(dtype)
     out_h.backward(hg.tensor(g))
@@ -377,8 +421,17 @@ def test_loss_bad_reduction():
 
 def _mlp(lib):
     n = lib.nn
-    return n.Sequential(n.Linear(5, 8), n.BatchNorm1d(8), n.ReLU(), n.Dropout(0.2),
-                        n.Linear(8, 8), n.LayerNorm(8), n.GELU(), n.Linear(8, 3), n.LogSoftmax(1))
+    return n.Sequential(
+        n.Linear(5, 8),
+        n.BatchNorm1d(8),
+        n.ReLU(),
+        n.Dropout(0.2),
+        n.Linear(8, 8),
+        n.LayerNorm(8),
+        n.GELU(),
+        n.Linear(8, 3),
+        n.LogSoftmax(1),
+    )
 
 
 def test_model_round_trip_with_torch_gives_identical_outputs():

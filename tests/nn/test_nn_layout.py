@@ -33,8 +33,9 @@ def test_functional_imports_no_layer(path):
         assert not module.startswith("handgrad.nn"), f"{path.name} imports {module}"
 
 
-@pytest.mark.parametrize("name", ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
-                                  "ConvTranspose2d", "ConvTranspose3d"])
+@pytest.mark.parametrize(
+    "name", ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+)
 def test_conv_signature_is_torchs(name):
     # The six constructors share two definitions; their signatures must still be torch's.
     ours = inspect.signature(getattr(hg.nn, name)).parameters
@@ -44,19 +45,39 @@ def test_conv_signature_is_torchs(name):
         assert ours[p.name].default == p.default, (name, p.name)
 
 
-@pytest.mark.parametrize("name", ["MaxUnpool2d", "LocalResponseNorm", "ChannelShuffle",
-                                  "Softmax2d", "Upsample", "Fold", "Sequential", "ModuleList"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MaxUnpool2d",
+        "LocalResponseNorm",
+        "ChannelShuffle",
+        "Softmax2d",
+        "Upsample",
+        "Fold",
+        "Sequential",
+        "ModuleList",
+    ],
+)
 def test_layer_lives_where_torch_keeps_it(name):
     # torch.nn.modules.<file> and handgrad.nn.<file> name the same file.
     theirs = getattr(torch.nn, name).__module__.rsplit(".", 1)[1]
     assert getattr(hg.nn, name).__module__ == f"handgrad.nn.{theirs}"
 
 
-@pytest.mark.parametrize("name, args", [
-    ("TransformerEncoderLayer", (8, 2, 16)), ("TransformerDecoderLayer", (8, 2, 16)),
-    ("BatchNorm1d", (4,)), ("GroupNorm", (2, 4)), ("InstanceNorm1d", (4,)), ("LayerNorm", (4,)),
-    ("Conv2d", (2, 3, 3)), ("ConvTranspose3d", (2, 3, 3)), ("Sequential", ()),
-])
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("TransformerEncoderLayer", (8, 2, 16)),
+        ("TransformerDecoderLayer", (8, 2, 16)),
+        ("BatchNorm1d", (4,)),
+        ("GroupNorm", (2, 4)),
+        ("InstanceNorm1d", (4,)),
+        ("LayerNorm", (4,)),
+        ("Conv2d", (2, 3, 3)),
+        ("ConvTranspose3d", (2, 3, 3)),
+        ("Sequential", ()),
+    ],
+)
 def test_shared_constructors_keep_torchs_keys(name, args):
     # Layers built through shared helpers register their parts in torch's order.
     ours, theirs = getattr(hg.nn, name)(*args), getattr(torch.nn, name)(*args)

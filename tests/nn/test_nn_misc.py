@@ -15,10 +15,16 @@ torch.set_num_threads(1)
 R = np.random.default_rng(0)
 
 
-@pytest.mark.parametrize("name, args, shape", [
-    ("LocalResponseNorm", (3,), (2, 5, 3, 3)), ("LocalResponseNorm", (4, 0.1, 0.5, 2.0), (1, 6, 4)),
-    ("ChannelShuffle", (3,), (2, 6, 2, 2)), ("Softmax2d", (), (2, 3, 2, 2)),
-], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    "name, args, shape",
+    [
+        ("LocalResponseNorm", (3,), (2, 5, 3, 3)),
+        ("LocalResponseNorm", (4, 0.1, 0.5, 2.0), (1, 6, 4)),
+        ("ChannelShuffle", (3,), (2, 6, 2, 2)),
+        ("Softmax2d", (), (2, 3, 2, 2)),
+    ],
+    ids=lambda v: str(v),
+)
 def test_modules_match_torch(name, args, shape):
     t_mod, h_mod = getattr(torch.nn, name)(*args), getattr(hg.nn, name)(*args)
     out = run_both(h_mod, t_mod, [R.standard_normal(shape)])
@@ -26,9 +32,13 @@ def test_modules_match_torch(name, args, shape):
 
 
 def test_lrn_second_order():
-    compare_to_second_order("local_response_norm", *run(
-        lambda L, x: L.nn.functional.local_response_norm(x, 3, alpha=0.5, beta=0.75, k=1.5),
-        [R.standard_normal((2, 4, 3))]))
+    compare_to_second_order(
+        "local_response_norm",
+        *run(
+            lambda L, x: L.nn.functional.local_response_norm(x, 3, alpha=0.5, beta=0.75, k=1.5),
+            [R.standard_normal((2, 4, 3))],
+        ),
+    )
 
 
 @pytest.mark.parametrize("kernel, stride, shape", [(2, None, (2, 3, 6, 4)), (3, 2, (1, 2, 7, 7))])

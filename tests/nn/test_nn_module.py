@@ -16,8 +16,9 @@ def _net():
 
 def test_traversal_names_match_torch():
     h = _net()
-    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(),
-                            torch.nn.Linear(4, 2))
+    t = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+    )
     assert [n for n, _ in h.named_parameters()] == [n for n, _ in t.named_parameters()]
     assert list(h.state_dict()) == list(t.state_dict())
     assert len(list(h.children())) == 4 and len(list(h.modules())) == 5
@@ -47,7 +48,9 @@ def test_forward_hooks_and_removal():
     pre = h[3].register_forward_pre_hook(lambda m, args: (args[0] * 0,))
     y = h(hg.randn(5, 3))
     assert seen == [(5, 4)]
-    np.testing.assert_allclose(y.detach().numpy(), np.broadcast_to(h[3].bias.detach().numpy(), (5, 2)))
+    np.testing.assert_allclose(
+        y.detach().numpy(), np.broadcast_to(h[3].bias.detach().numpy(), (5, 2))
+    )
     handle.remove()
     pre.remove()
     h(hg.randn(5, 3))
@@ -66,8 +69,9 @@ def test_load_state_dict_lists_wrong_keys_and_shapes():
     assert "missing keys: ['3.bias']" in msg and "unexpected keys: ['extra.weight']" in msg
     assert "0.weight: checkpoint (5, 3) vs model (4, 3)" in msg
     with pytest.raises(RuntimeError, match="0.weight: checkpoint"):
-        hg.load_torch_state_dict(h, {k: torch.tensor(np.asarray(v)) for k, v in sd.items()},
-                                 strict=False)
+        hg.load_torch_state_dict(
+            h, {k: torch.tensor(np.asarray(v)) for k, v in sd.items()}, strict=False
+        )
 
 
 def test_parameter_must_be_assigned_after_init():
@@ -109,7 +113,9 @@ def test_clip_grad_value_and_vectors():
     np.testing.assert_array_equal(p.grad.numpy().ravel(), [-1.5, -1.5, -1, 0, 1, 1.5])
     v = hg.tensor(np.arange(10.0))
     nn.utils.vector_to_parameters(v, [p, q])
-    np.testing.assert_array_equal(nn.utils.parameters_to_vector([p, q]).detach().numpy(), v.detach().numpy())
+    np.testing.assert_array_equal(
+        nn.utils.parameters_to_vector([p, q]).detach().numpy(), v.detach().numpy()
+    )
     with pytest.raises(ValueError, match="vec has 9 elements but the parameters have 10"):
         nn.utils.vector_to_parameters(hg.tensor(np.zeros(9)), [p, q])
 
@@ -127,8 +133,11 @@ def test_reassigning_a_submodule_or_parameter_keeps_its_position_as_torch():
         net.conv1 = lib.nn.Conv2d(1, 4, 3)
         net.scale = lib.nn.Parameter(lib.zeros(1))
         net.add_module("fc", lib.nn.Linear(4, 2))
-        return ([name for name, _ in net.named_children()], list(net.state_dict()),
-                [tuple(p.shape) for p in net.parameters()])
+        return (
+            [name for name, _ in net.named_children()],
+            list(net.state_dict()),
+            [tuple(p.shape) for p in net.parameters()],
+        )
 
     assert build(hg) == build(torch)
 
@@ -152,11 +161,15 @@ def test_module_to_takes_torchs_overloads():
     def run(lib):
         m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
         dev = lib.device("cpu")
-        out = [m.to(dev) is m, m.to("cpu", lib.float64) is m, m[0].weight.dtype == lib.float64,
-               m.to(device=dev, dtype=lib.float32, non_blocking=True)[1].running_mean.dtype
-               == lib.float32,
-               m.to(lib.zeros(1, dtype=lib.float64))[0].bias.dtype == lib.float64,
-               m[1].num_batches_tracked.dtype == lib.int64]
+        out = [
+            m.to(dev) is m,
+            m.to("cpu", lib.float64) is m,
+            m[0].weight.dtype == lib.float64,
+            m.to(device=dev, dtype=lib.float32, non_blocking=True)[1].running_mean.dtype
+            == lib.float32,
+            m.to(lib.zeros(1, dtype=lib.float64))[0].bias.dtype == lib.float64,
+            m[1].num_batches_tracked.dtype == lib.int64,
+        ]
         with pytest.raises(TypeError, match="only accepts floating point or complex dtypes"):
             m.to(lib.int64)
         return out

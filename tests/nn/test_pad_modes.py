@@ -58,8 +58,9 @@ def test_pad_matches_torch_to_second_order(problem):
     (gx2,) = hg.grad(F.pad(x, pad, mode=mode), x, gg, create_graph=True)
     (ggrad,) = hg.grad((gx2 * hg.tensor(v)).sum(), gg)
     gt_ = torch.tensor(g, requires_grad=True)
-    (gt2,) = torch.autograd.grad(torch.nn.functional.pad(t, pad, mode=mode), t, gt_,
-                                 create_graph=True)
+    (gt2,) = torch.autograd.grad(
+        torch.nn.functional.pad(t, pad, mode=mode), t, gt_, create_graph=True
+    )
     (tgrad,) = torch.autograd.grad((gt2 * torch.tensor(v)).sum(), gt_)
     np.testing.assert_allclose(ggrad.numpy(), tgrad.numpy(), rtol=1e-12, atol=1e-12)
 
@@ -68,8 +69,10 @@ def test_pad_matches_torch_to_second_order(problem):
 @pytest.mark.parametrize("pad", [(-1, 2), (2, -1), (-1, -1)])
 def test_negative_widths_crop_as_in_torch(mode, pad):
     a = np.arange(10.0).reshape(2, 5)
-    np.testing.assert_array_equal(F.pad(hg.tensor(a), pad, mode=mode).numpy(),
-                                  torch.nn.functional.pad(torch.tensor(a), pad, mode=mode).numpy())
+    np.testing.assert_array_equal(
+        F.pad(hg.tensor(a), pad, mode=mode).numpy(),
+        torch.nn.functional.pad(torch.tensor(a), pad, mode=mode).numpy(),
+    )
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
@@ -79,10 +82,16 @@ def test_pad_gradcheck(mode):
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
-@pytest.mark.parametrize("nd, padding, kernel, dilation", [
-    (1, 2, 3, 1), (1, "same", 4, 2), (2, (1, 2), 3, 1), (2, "same", (2, 3), 1),
-    (2, "valid", 3, 1),
-])
+@pytest.mark.parametrize(
+    "nd, padding, kernel, dilation",
+    [
+        (1, 2, 3, 1),
+        (1, "same", 4, 2),
+        (2, (1, 2), 3, 1),
+        (2, "same", (2, 3), 1),
+        (2, "valid", 3, 1),
+    ],
+)
 def test_conv_padding_mode_matches_torch(mode, nd, padding, kernel, dilation):
     hg.manual_seed(0)
     torch.manual_seed(0)
@@ -96,23 +105,47 @@ def test_conv_padding_mode_matches_torch(mode, nd, padding, kernel, dilation):
     assert f"padding_mode={mode}" in repr(h_mod)
 
 
-@pytest.mark.parametrize("call, error, pattern", [
-    (lambda: F.pad(hg.ones(2, 5), (5, 1), mode="reflect"), RuntimeError,
-     r"pad: reflect padding \(5, 1\) of dim 1 must be less than its size 5"),
-    (lambda: F.pad(hg.ones(2, 5), (6, 0), mode="circular"), RuntimeError,
-     r"pad: circular padding \(6, 0\) of dim 1 wraps around more than once"),
-    (lambda: F.pad(hg.ones(5), (1, 1), mode="replicate"), NotImplementedError,
-     r"pad: replicate padding of 1 dim\(s\) needs a 2-D or 3-D input.*\(5,\)"),
-    (lambda: F.pad(hg.ones(2, 5), (1, 1), mode="wrap"), NotImplementedError,
-     r"pad: unknown padding mode 'wrap'"),
-    (lambda: F.pad(hg.ones(2, 5), (1, 1), mode="reflect", value=2.0), ValueError,
-     r"pad: padding mode 'reflect' does not take a fill value"),
-    (lambda: F.pad(hg.ones(2, 5), (1, 1, 1)), ValueError, r"pad: padding \(1, 1, 1\)"),
-    (lambda: hg.nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect"), ValueError,
-     r"ConvTranspose2d: only padding_mode='zeros'"),
-    (lambda: hg.nn.Conv2d(1, 1, 3, padding_mode="mirror"), ValueError,
-     r"Conv2d: padding_mode must be one of"),
-])
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (
+            lambda: F.pad(hg.ones(2, 5), (5, 1), mode="reflect"),
+            RuntimeError,
+            r"pad: reflect padding \(5, 1\) of dim 1 must be less than its size 5",
+        ),
+        (
+            lambda: F.pad(hg.ones(2, 5), (6, 0), mode="circular"),
+            RuntimeError,
+            r"pad: circular padding \(6, 0\) of dim 1 wraps around more than once",
+        ),
+        (
+            lambda: F.pad(hg.ones(5), (1, 1), mode="replicate"),
+            NotImplementedError,
+            r"pad: replicate padding of 1 dim\(s\) needs a 2-D or 3-D input.*\(5,\)",
+        ),
+        (
+            lambda: F.pad(hg.ones(2, 5), (1, 1), mode="wrap"),
+            NotImplementedError,
+            r"pad: unknown padding mode 'wrap'",
+        ),
+        (
+            lambda: F.pad(hg.ones(2, 5), (1, 1), mode="reflect", value=2.0),
+            ValueError,
+            r"pad: padding mode 'reflect' does not take a fill value",
+        ),
+        (lambda: F.pad(hg.ones(2, 5), (1, 1, 1)), ValueError, r"pad: padding \(1, 1, 1\)"),
+        (
+            lambda: hg.nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect"),
+            ValueError,
+            r"ConvTranspose2d: only padding_mode='zeros'",
+        ),
+        (
+            lambda: hg.nn.Conv2d(1, 1, 3, padding_mode="mirror"),
+            ValueError,
+            r"Conv2d: padding_mode must be one of",
+        ),
+    ],
+)
 def test_pad_errors(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()

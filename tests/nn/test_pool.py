@@ -19,16 +19,21 @@ def _ties(shape, seed=0):
     return np.random.default_rng(seed).integers(-1, 2, shape).astype(np.float64)
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(kernel_size=2),
-    dict(kernel_size=3, stride=1, padding=1),
-    dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2), ceil_mode=True),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kernel_size=2),
+        dict(kernel_size=3, stride=1, padding=1),
+        dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2), ceil_mode=True),
+    ],
+)
 def test_max_pool_indices_and_tie_gradients_match_torch(kwargs):
     x = _ties((2, 3, 7, 8))
     xh, xt = hg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    (out, idx), (want, want_idx) = (F.max_pool2d(xh, return_indices=True, **kwargs),
-                                    TF.max_pool2d(xt, return_indices=True, **kwargs))
+    (out, idx), (want, want_idx) = (
+        F.max_pool2d(xh, return_indices=True, **kwargs),
+        TF.max_pool2d(xt, return_indices=True, **kwargs),
+    )
     np.testing.assert_array_equal(out.detach().numpy(), want.detach().numpy())
     np.testing.assert_array_equal(idx.numpy(), want_idx.numpy())
     assert idx.dtype == np.int64
@@ -63,8 +68,11 @@ def test_a_window_of_padding_only_gives_minus_inf_and_no_gradient():
 LAYERS = [
     ("MaxPool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), (2, 3, 8, 7)),
     ("MaxPool1d", dict(kernel_size=2), (2, 3, 9)),
-    ("AvgPool2d", dict(kernel_size=(2, 3), stride=1, padding=1, count_include_pad=False),
-     (2, 3, 5, 6)),
+    (
+        "AvgPool2d",
+        dict(kernel_size=(2, 3), stride=1, padding=1, count_include_pad=False),
+        (2, 3, 5, 6),
+    ),
     ("AvgPool1d", dict(kernel_size=3, stride=2, ceil_mode=True), (2, 3, 8)),
     ("LPPool2d", dict(norm_type=2, kernel_size=2), (2, 3, 6, 6)),
     ("LPPool1d", dict(norm_type=3, kernel_size=2, stride=1), (2, 3, 6)),
@@ -117,43 +125,76 @@ def test_translate_gradient_is_the_opposite_shift():
     x, y = r.standard_normal((2, 3, 6, 7)), r.standard_normal((2, 3, 6, 7))
     xh = hg.tensor(x, requires_grad=True)
     (F.translate(xh, 0.3, -1.6) * hg.tensor(y)).sum().backward()
-    np.testing.assert_allclose(xh.grad.numpy(), F.translate(hg.tensor(y), -0.3, 1.6).numpy(),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        xh.grad.numpy(), F.translate(hg.tensor(y), -0.3, 1.6).numpy(), rtol=1e-12, atol=1e-12
+    )
 
 
 # ---- errors -----------------------------------------------------------------------------------
 
 ERRORS = [
-    (lambda: F.max_pool2d(hg.randn(1, 1, 5, 5), 3, padding=2),
-     r"max_pool2d: padding \(2, 2\) should be at most half of the kernel size \(3, 3\)"),
-    (lambda: F.max_pool2d(hg.randn(1, 1, 2, 2), 3),
-     (r"max_pool2d: the output would be empty: input of shape \(1, 1, 2, 2\) with kernel "
-      r"\(3, 3\)")),
-    (lambda: F.avg_pool2d(hg.randn(5, 5), 2),
-     (r"avg_pool2d: expected a 3-D \(unbatched\) or 4-D \(batched\) input \(N, C, H, W\), got "
-      r"an input of shape \(5, 5\)")),
+    (
+        lambda: F.max_pool2d(hg.randn(1, 1, 5, 5), 3, padding=2),
+        r"max_pool2d: padding \(2, 2\) should be at most half of the kernel size \(3, 3\)",
+    ),
+    (
+        lambda: F.max_pool2d(hg.randn(1, 1, 2, 2), 3),
+        (
+            r"max_pool2d: the output would be empty: input of shape \(1, 1, 2, 2\) with kernel "
+            r"\(3, 3\)"
+        ),
+    ),
+    (
+        lambda: F.avg_pool2d(hg.randn(5, 5), 2),
+        (
+            r"avg_pool2d: expected a 3-D \(unbatched\) or 4-D \(batched\) input \(N, C, H, W\), got "
+            r"an input of shape \(5, 5\)"
+        ),
+    ),
     (lambda: F.max_pool1d(hg.randn(1, 3, 5), 0), r"max_pool1d: kernel_size must be >= 1"),
-    (lambda: F.adaptive_avg_pool2d(hg.randn(1, 2, 4, 4), (0, 2)),
-     r"adaptive_avg_pool2d: output_size must be positive"),
-    (lambda: F.interpolate(hg.randn(1, 1, 4, 4), scale_factor=2, mode="trilinear"),
-     r"interpolate: mode 'trilinear' is not supported"),
-    (lambda: F.interpolate(hg.randn(1, 1, 4), scale_factor=2, mode="bicubic"),
-     r"interpolate: mode 'bicubic' needs a 4-D input"),
-    (lambda: F.interpolate(hg.randn(1, 1, 4, 4), scale_factor=2, align_corners=True),
-     r"interpolate: align_corners can only be set with the interpolating modes"),
-    (lambda: F.interpolate(hg.randn(1, 1, 4, 4)),
-     r"interpolate: give exactly one of size and scale_factor"),
-    (lambda: F.interpolate(hg.randn(1, 1, 4, 4), size=3, mode="linear"),
-     r"interpolate: mode 'linear' needs a 3-D input"),
-    (lambda: F.unfold(hg.randn(1, 2, 3, 3), 4),
-     (r"unfold: kernel size \(4, 4\) \(dilated to \(4, 4\)\) is larger than the padded input "
-      r"\(3, 3\)")),
-    (lambda: F.fold(hg.randn(1, 8, 5), (4, 4), 2, stride=2),
-     r"fold: output_size=\(4, 4\).* give 2 \* 2 = 4 blocks, but the input has 5"),
-    (lambda: F.fold(hg.randn(1, 7, 4), (4, 4), 2, stride=2),
-     r"fold: input has 7 rows in dim 1, not divisible by the kernel size 2 \* 2 = 4"),
-    (lambda: F.translate(hg.randn(5), 0.5, 0.5),
-     r"translate: expected an input \(..., H, W\), got shape \(5,\)"),
+    (
+        lambda: F.adaptive_avg_pool2d(hg.randn(1, 2, 4, 4), (0, 2)),
+        r"adaptive_avg_pool2d: output_size must be positive",
+    ),
+    (
+        lambda: F.interpolate(hg.randn(1, 1, 4, 4), scale_factor=2, mode="trilinear"),
+        r"interpolate: mode 'trilinear' is not supported",
+    ),
+    (
+        lambda: F.interpolate(hg.randn(1, 1, 4), scale_factor=2, mode="bicubic"),
+        r"interpolate: mode 'bicubic' needs a 4-D input",
+    ),
+    (
+        lambda: F.interpolate(hg.randn(1, 1, 4, 4), scale_factor=2, align_corners=True),
+        r"interpolate: align_corners can only be set with the interpolating modes",
+    ),
+    (
+        lambda: F.interpolate(hg.randn(1, 1, 4, 4)),
+        r"interpolate: give exactly one of size and scale_factor",
+    ),
+    (
+        lambda: F.interpolate(hg.randn(1, 1, 4, 4), size=3, mode="linear"),
+        r"interpolate: mode 'linear' needs a 3-D input",
+    ),
+    (
+        lambda: F.unfold(hg.randn(1, 2, 3, 3), 4),
+        (
+            r"unfold: kernel size \(4, 4\) \(dilated to \(4, 4\)\) is larger than the padded input "
+            r"\(3, 3\)"
+        ),
+    ),
+    (
+        lambda: F.fold(hg.randn(1, 8, 5), (4, 4), 2, stride=2),
+        r"fold: output_size=\(4, 4\).* give 2 \* 2 = 4 blocks, but the input has 5",
+    ),
+    (
+        lambda: F.fold(hg.randn(1, 7, 4), (4, 4), 2, stride=2),
+        r"fold: input has 7 rows in dim 1, not divisible by the kernel size 2 \* 2 = 4",
+    ),
+    (
+        lambda: F.translate(hg.randn(5), 0.5, 0.5),
+        r"translate: expected an input \(..., H, W\), got shape \(5,\)",
+    ),
 ]
 
 

@@ -17,8 +17,13 @@ torch.set_num_threads(1)
 CONFIGS = [
     dict(mode=m, num_layers=nl, bidirectional=bd, batch_first=bf, bias=b, state=s)
     for m, nl, bd, bf, b, s in itertools.product(
-        ["RNN", "RNN_relu", "LSTM", "GRU"], [1, 2], [False, True], [False, True],
-        [True, False], [False, True])
+        ["RNN", "RNN_relu", "LSTM", "GRU"],
+        [1, 2],
+        [False, True],
+        [False, True],
+        [True, False],
+        [False, True],
+    )
     if (bf, b) != (True, False)  # trim the product; every option still appears
 ]
 
@@ -37,8 +42,9 @@ def _inputs(mode, cfg, unbatched=False, seed=0):
     r = np.random.default_rng(seed)
     steps, n = 5, 2
     dirs = 2 if cfg["bidirectional"] else 1
-    x = r.standard_normal((steps, 3) if unbatched else
-                          ((n, steps, 3) if cfg["batch_first"] else (steps, n, 3)))
+    x = r.standard_normal(
+        (steps, 3) if unbatched else ((n, steps, 3) if cfg["batch_first"] else (steps, n, 3))
+    )
     state_shape = (cfg["num_layers"] * dirs,) + (() if unbatched else (n,)) + (4,)
     if not cfg["state"]:
         return x, None
@@ -81,15 +87,17 @@ def _compare(h_mod, t_mod, x, hx, dtype, rtol, atol):
     names = [k for k, _ in h_mod.named_parameters()]
     assert names == list(tp), (names, list(tp))
     for k, p in h_mod.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tp[k].grad.numpy(), rtol=rtol, atol=atol,
-                                   err_msg=k)
+        np.testing.assert_allclose(
+            p.grad.numpy(), tp[k].grad.numpy(), rtol=rtol, atol=atol, err_msg=k
+        )
     if hx is not None:  # the gradient reaches the initial state too
         for a, b in zip(_flat(hx_h), _flat(hx_t)):
             np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=rtol, atol=atol)
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=[
-    "-".join(f"{k}={v}" for k, v in c.items()) for c in CONFIGS])
+@pytest.mark.parametrize(
+    "cfg", CONFIGS, ids=["-".join(f"{k}={v}" for k, v in c.items()) for c in CONFIGS]
+)
 def test_matches_torch_float64(cfg):
     mode = cfg["mode"]
     kw = {k: cfg[k] for k in ("num_layers", "bidirectional", "batch_first", "bias")}
@@ -118,8 +126,7 @@ def test_cells_match_torch(cls):
     x = np.random.default_rng(2).standard_normal((2, 3))
     h0 = np.random.default_rng(3).standard_normal((2, 4))
     state_h = (hg.tensor(h0), hg.tensor(h0 * 0.5)) if cls == "LSTMCell" else hg.tensor(h0)
-    state_t = ((torch.tensor(h0), torch.tensor(h0 * 0.5)) if cls == "LSTMCell"
-               else torch.tensor(h0))
+    state_t = (torch.tensor(h0), torch.tensor(h0 * 0.5)) if cls == "LSTMCell" else torch.tensor(h0)
     xh, xt = hg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     oh, ot = _flat(h_cell(xh, state_h)), _flat(t_cell(xt, state_t))
     for a, b in zip(oh, ot):
@@ -127,11 +134,15 @@ def test_cells_match_torch(cls):
     sum(o.sum() for o in oh).backward()
     sum(o.sum() for o in ot).backward()
     np.testing.assert_allclose(xh.grad.numpy(), xt.grad.numpy(), rtol=1e-10)
-    np.testing.assert_allclose(h_cell.weight_hh.grad.numpy(), t_cell.weight_hh.grad.numpy(),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        h_cell.weight_hh.grad.numpy(), t_cell.weight_hh.grad.numpy(), rtol=1e-10
+    )
     # unbatched input, no state
-    np.testing.assert_allclose(_flat(h_cell(hg.tensor(x[0])))[0].detach().numpy(),
-                               _flat(t_cell(torch.tensor(x[0])))[0].detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        _flat(h_cell(hg.tensor(x[0])))[0].detach().numpy(),
+        _flat(t_cell(torch.tensor(x[0])))[0].detach().numpy(),
+        rtol=1e-12,
+    )
 
 
 def test_lstm_second_order_by_finite_differences():
@@ -145,25 +156,36 @@ def test_initialisation_bounds_and_names():
     hg.manual_seed(0)
     gru = hg.nn.GRU(5, 16, num_layers=2, bidirectional=True)
     names = [k for k, _ in gru.named_parameters()]
-    assert names == [k for k, _ in torch.nn.GRU(5, 16, num_layers=2,
-                                                  bidirectional=True).named_parameters()]
+    assert names == [
+        k for k, _ in torch.nn.GRU(5, 16, num_layers=2, bidirectional=True).named_parameters()
+    ]
     allw = np.concatenate([p.detach().numpy().ravel() for p in gru.parameters()])
     assert np.abs(allw).max() <= 0.25 and allw.std() > 0.25 / 2.5  # U(-1/4, 1/4): sd 0.144
     assert gru.weight_ih_l1.shape == (48, 32)
 
 
-@pytest.mark.parametrize("call, pattern", [
-    (lambda: hg.nn.LSTM(3, 4)(hg.ones(5, 2, 2)), r"LSTM: expected input \(L, N, 3\).*\(5, 2, 2\)"),
-    (lambda: hg.nn.GRU(3, 4)(hg.ones(1, 5, 2, 3)), r"GRU: expected input .*\(1, 5, 2, 3\)"),
-    (lambda: hg.nn.RNN(3, 4)(hg.ones(5, 2, 3), hg.ones(2, 2, 4)),
-     r"RNN: expected hx of shape \(1, 2, 4\), got \(2, 2, 4\)"),
-    (lambda: hg.nn.LSTM(3, 4)(hg.ones(5, 2, 3), (hg.ones(1, 2, 4), hg.ones(1, 3, 4))),
-     r"LSTM: expected c_0 of shape \(1, 2, 4\), got \(1, 3, 4\)"),
-    (lambda: hg.nn.RNN(3, 4, nonlinearity="sigmoid"), r"RNN: nonlinearity must be"),
-    (lambda: hg.nn.LSTMCell(3, 4)(hg.ones(2, 5)), r"LSTMCell: expected input \(N, 3\)"),
-    (lambda: hg.nn.GRU(3, 0), r"GRU: hidden_size must be a positive int, got 0"),
-    (lambda: hg.nn.RNN(3, 4)(hg.ones(0, 2, 3)), r"RNN: the input sequence is empty"),
-])
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (
+            lambda: hg.nn.LSTM(3, 4)(hg.ones(5, 2, 2)),
+            r"LSTM: expected input \(L, N, 3\).*\(5, 2, 2\)",
+        ),
+        (lambda: hg.nn.GRU(3, 4)(hg.ones(1, 5, 2, 3)), r"GRU: expected input .*\(1, 5, 2, 3\)"),
+        (
+            lambda: hg.nn.RNN(3, 4)(hg.ones(5, 2, 3), hg.ones(2, 2, 4)),
+            r"RNN: expected hx of shape \(1, 2, 4\), got \(2, 2, 4\)",
+        ),
+        (
+            lambda: hg.nn.LSTM(3, 4)(hg.ones(5, 2, 3), (hg.ones(1, 2, 4), hg.ones(1, 3, 4))),
+            r"LSTM: expected c_0 of shape \(1, 2, 4\), got \(1, 3, 4\)",
+        ),
+        (lambda: hg.nn.RNN(3, 4, nonlinearity="sigmoid"), r"RNN: nonlinearity must be"),
+        (lambda: hg.nn.LSTMCell(3, 4)(hg.ones(2, 5)), r"LSTMCell: expected input \(N, 3\)"),
+        (lambda: hg.nn.GRU(3, 0), r"GRU: hidden_size must be a positive int, got 0"),
+        (lambda: hg.nn.RNN(3, 4)(hg.ones(0, 2, 3)), r"RNN: the input sequence is empty"),
+    ],
+)
 def test_errors(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
@@ -204,8 +226,7 @@ def test_pad_sequence_as_torch(batch_first, side):
     seqs = [r.standard_normal((n, 3)) for n in (4, 1, 3)]
     hs = [hg.tensor(s, requires_grad=True) for s in seqs]
     out = hg.nn.utils.pad_sequence(hs, batch_first, -1.0, side)
-    ref = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first, -1.0,
-                                          side)
+    ref = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first, -1.0, side)
     np.testing.assert_array_equal(out.detach().numpy(), ref.numpy())
     out.sum().backward()
     assert all(np.all(h.grad.numpy() == 1) for h in hs)

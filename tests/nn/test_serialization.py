@@ -29,18 +29,41 @@ def _trained():
 def test_checkpoint_round_trip(tmp_path):
     model, opt = _trained()
     obj = {
-        "model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 7, "lr": 1e-3,
-        "name": "run-1", "done": False, "best": None, "history": [1.5, float("inf"), 2],
-        "shape": (3, 4), 5: "int key", ("a", 1): "tuple key", "array": np.arange(6).reshape(2, 3),
-        "scalar": np.float32(2.5), "param": nn.Parameter(np.ones(2)),
-        "tensor": hg.tensor([1.0, 2.0], requires_grad=True), "empty": {}, "nested": [[{}], ()],
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "epoch": 7,
+        "lr": 1e-3,
+        "name": "run-1",
+        "done": False,
+        "best": None,
+        "history": [1.5, float("inf"), 2],
+        "shape": (3, 4),
+        5: "int key",
+        ("a", 1): "tuple key",
+        "array": np.arange(6).reshape(2, 3),
+        "scalar": np.float32(2.5),
+        "param": nn.Parameter(np.ones(2)),
+        "tensor": hg.tensor([1.0, 2.0], requires_grad=True),
+        "empty": {},
+        "nested": [[{}], ()],
     }
     path = tmp_path / "ckpt.npz"
     hg.save(obj, path)
     back = hg.load(path)
     assert list(back) == list(obj)
-    for k in ("epoch", "lr", "name", "done", "best", "history", "shape", 5, ("a", 1), "empty",
-              "nested"):
+    for k in (
+        "epoch",
+        "lr",
+        "name",
+        "done",
+        "best",
+        "history",
+        "shape",
+        5,
+        ("a", 1),
+        "empty",
+        "nested",
+    ):
         assert back[k] == obj[k] and type(back[k]) is type(obj[k]), k
     assert back["array"].dtype == np.int64 and (back["array"] == obj["array"]).all()
     assert back["scalar"] == np.float32(2.5) and back["scalar"].dtype == np.float32
@@ -95,9 +118,11 @@ def test_write_is_flushed_and_renamed(tmp_path, monkeypatch):
     calls = []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
-    monkeypatch.setattr(os, "replace",
-                        lambda a, b: (calls.append(("replace", os.path.dirname(a))),
-                                      real_replace(a, b))[1])
+    monkeypatch.setattr(
+        os,
+        "replace",
+        lambda a, b: (calls.append(("replace", os.path.dirname(a))), real_replace(a, b))[1],
+    )
     hg.save({"x": 1}, tmp_path / "a.npz")
     assert calls[0] == "fsync"
     assert calls[1] == ("replace", str(tmp_path))  # the temporary file is in the same folder
@@ -130,23 +155,27 @@ class _FakeTorchTensor:
 
 def test_load_torch_state_dict_without_torch():
     model = nn.Linear(2, 3)
-    sd = OrderedDict(weight=_FakeTorchTensor(np.arange(6.0).reshape(3, 2)),
-                     bias=_FakeTorchTensor([1.0, 2.0, 3.0]))
+    sd = OrderedDict(
+        weight=_FakeTorchTensor(np.arange(6.0).reshape(3, 2)),
+        bias=_FakeTorchTensor([1.0, 2.0, 3.0]),
+    )
     assert hg.load_torch_state_dict(model, sd) == ([], [])
     np.testing.assert_array_equal(model.weight.detach().numpy(), np.arange(6.0).reshape(3, 2))
     with pytest.raises(RuntimeError, match=r"missing keys: \['bias'\]"):
         hg.load_torch_state_dict(model, {"weight": sd["weight"]})
     with pytest.raises(RuntimeError, match=r"weight: checkpoint \(2, 2\) vs model \(3, 2\)"):
-        hg.load_torch_state_dict(model, {"weight": _FakeTorchTensor(np.zeros((2, 2))),
-                                         "bias": sd["bias"]})
+        hg.load_torch_state_dict(
+            model, {"weight": _FakeTorchTensor(np.zeros((2, 2))), "bias": sd["bias"]}
+        )
 
 
 def test_to_torch_state_dict_round_trip():
     import torch
 
     model, _ = _trained()
-    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
-                            torch.nn.Linear(4, 2))
+    t = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(), torch.nn.Linear(4, 2)
+    )
     t.load_state_dict(hg.to_torch_state_dict(model))
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(t.state_dict()[k].numpy(), v.detach().numpy())
@@ -154,8 +183,10 @@ def test_to_torch_state_dict_round_trip():
 
 
 def test_importing_handgrad_does_not_import_torch():
-    code = "import sys, handgrad, handgrad.func, handgrad.exercises.experiments; " \
-           "import handgrad.analysis.activations; print('torch' in sys.modules)"
+    code = (
+        "import sys, handgrad, handgrad.func, handgrad.exercises.experiments; "
+        "import handgrad.analysis.activations; print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -213,6 +244,7 @@ def test_whole_modules_and_optimizers_are_refused_with_the_state_dict_advice(tmp
 
 
 # ---- load validation and stale temporaries (issue 11) -----------------------------------------
+
 
 def _broken(path, how):
     hg.save({"w": hg.ones(64, 64), "n": 3}, path)
@@ -273,7 +305,8 @@ def test_load_refuses_an_array_header_larger_than_its_entry(tmp_path):
     path = tmp_path / "lying.npz"
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        header, {"descr": "<f8", "fortran_order": False, "shape": (10**9,)})
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**9,)}
+    )
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("a0.npy", header.getvalue() + b"\0" * 64)  # the header writes the magic
     with pytest.raises(ValueError, match=r"declares an array of shape \(1000000000,\)"):

@@ -12,23 +12,41 @@ import handgrad as hg
 torch.set_num_threads(1)
 
 
-@pytest.mark.parametrize("cfg", [
-    dict(), dict(norm_first=True), dict(batch_first=True, activation="gelu"),
-    dict(padding=True), dict(causal=True, layers=2, final_norm=True),
-], ids=str)
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        dict(),
+        dict(norm_first=True),
+        dict(batch_first=True, activation="gelu"),
+        dict(padding=True),
+        dict(causal=True, layers=2, final_norm=True),
+    ],
+    ids=str,
+)
 def test_encoder_matches_torch(cfg):
     d, heads, ff, steps, n = 8, 2, 16, 5, 3
-    kw = dict(dim_feedforward=ff, dropout=0.0, norm_first=cfg.get("norm_first", False),
-              batch_first=cfg.get("batch_first", False), activation=cfg.get("activation", "relu"))
+    kw = dict(
+        dim_feedforward=ff,
+        dropout=0.0,
+        norm_first=cfg.get("norm_first", False),
+        batch_first=cfg.get("batch_first", False),
+        activation=cfg.get("activation", "relu"),
+    )
     torch.manual_seed(0)
     layers = cfg.get("layers", 1)
     t_layer = torch.nn.TransformerEncoderLayer(d, heads, **kw).double()
     h_layer = hg.nn.TransformerEncoderLayer(d, heads, **kw, dtype=np.float64)
-    t_mod = torch.nn.TransformerEncoder(t_layer, layers, enable_nested_tensor=False,
-                                        norm=torch.nn.LayerNorm(d).double()
-                                        if cfg.get("final_norm") else None)
-    h_mod = hg.nn.TransformerEncoder(h_layer, layers, norm=hg.nn.LayerNorm(d, dtype=np.float64)
-                                     if cfg.get("final_norm") else None)
+    t_mod = torch.nn.TransformerEncoder(
+        t_layer,
+        layers,
+        enable_nested_tensor=False,
+        norm=torch.nn.LayerNorm(d).double() if cfg.get("final_norm") else None,
+    )
+    h_mod = hg.nn.TransformerEncoder(
+        h_layer,
+        layers,
+        norm=hg.nn.LayerNorm(d, dtype=np.float64) if cfg.get("final_norm") else None,
+    )
     with torch.no_grad():  # different weights in every layer, so the copy is really tested
         for p in t_mod.parameters():
             p.add_(0.1 * torch.randn_like(p))
@@ -49,8 +67,9 @@ def test_encoder_matches_torch(cfg):
         extra_h.update(mask=hg.tensor(m), is_causal=True)
         extra_t.update(mask=torch.tensor(m), is_causal=True)
     out_h, out_t = h_mod(xh, **extra_h), t_mod(xt, **extra_t)
-    np.testing.assert_allclose(out_h.detach().numpy(), out_t.detach().numpy(), rtol=1e-9,
-                               atol=1e-11)
+    np.testing.assert_allclose(
+        out_h.detach().numpy(), out_t.detach().numpy(), rtol=1e-9, atol=1e-11
+    )
     g = np.random.default_rng(2).standard_normal(shape)
     out_h.backward(hg.tensor(g))
     out_t.backward(torch.tensor(g))
@@ -59,8 +78,9 @@ def test_encoder_matches_torch(cfg):
     names = [k for k, _ in h_mod.named_parameters()]
     assert names == list(tp)
     for k, p in h_mod.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tp[k].grad.numpy(), rtol=1e-8, atol=1e-10,
-                                   err_msg=k)
+        np.testing.assert_allclose(
+            p.grad.numpy(), tp[k].grad.numpy(), rtol=1e-8, atol=1e-10, err_msg=k
+        )
 
 
 def test_bad_activation_and_layer_count():
@@ -71,13 +91,21 @@ def test_bad_activation_and_layer_count():
 
 
 @pytest.mark.filterwarnings("ignore:enable_nested_tensor")  # torch's own fast-path notice
-@pytest.mark.parametrize("cfg", [dict(), dict(norm_first=True, batch_first=True),
-                                 dict(masks=True)], ids=str)
+@pytest.mark.parametrize(
+    "cfg", [dict(), dict(norm_first=True, batch_first=True), dict(masks=True)], ids=str
+)
 def test_full_transformer_matches_torch(cfg):
     d, heads, ff, s_len, t_len, n = 8, 2, 16, 5, 4, 2
-    kw = dict(d_model=d, nhead=heads, num_encoder_layers=2, num_decoder_layers=2,
-              dim_feedforward=ff, dropout=0.0, norm_first=cfg.get("norm_first", False),
-              batch_first=cfg.get("batch_first", False))
+    kw = dict(
+        d_model=d,
+        nhead=heads,
+        num_encoder_layers=2,
+        num_decoder_layers=2,
+        dim_feedforward=ff,
+        dropout=0.0,
+        norm_first=cfg.get("norm_first", False),
+        batch_first=cfg.get("batch_first", False),
+    )
     torch.manual_seed(0)
     t_mod = torch.nn.Transformer(**kw).double()
     h_mod = hg.nn.Transformer(**kw, dtype=np.float64)
@@ -87,23 +115,31 @@ def test_full_transformer_matches_torch(cfg):
     bf = kw["batch_first"]
     src = r.standard_normal((n, s_len, d) if bf else (s_len, n, d))
     tgt = r.standard_normal((n, t_len, d) if bf else (t_len, n, d))
-    hs, ts = [hg.tensor(a, requires_grad=True) for a in (src, tgt)], \
-        [torch.tensor(a, requires_grad=True) for a in (src, tgt)]
+    hs, ts = (
+        [hg.tensor(a, requires_grad=True) for a in (src, tgt)],
+        [torch.tensor(a, requires_grad=True) for a in (src, tgt)],
+    )
     extra_h, extra_t = {}, {}
     if cfg.get("masks"):
         causal_h = hg.nn.Transformer.generate_square_subsequent_mask(t_len, dtype=np.float64)
-        causal_t = torch.nn.Transformer.generate_square_subsequent_mask(t_len,
-                                                                        dtype=torch.float64)
+        causal_t = torch.nn.Transformer.generate_square_subsequent_mask(t_len, dtype=torch.float64)
         np.testing.assert_array_equal(causal_h.numpy(), causal_t.numpy())
         pad = np.zeros((n, s_len), bool)
         pad[0, -1] = True
-        extra_h = dict(tgt_mask=causal_h, src_key_padding_mask=hg.tensor(pad),
-                       memory_key_padding_mask=hg.tensor(pad))
-        extra_t = dict(tgt_mask=causal_t, src_key_padding_mask=torch.tensor(pad),
-                       memory_key_padding_mask=torch.tensor(pad))
+        extra_h = dict(
+            tgt_mask=causal_h,
+            src_key_padding_mask=hg.tensor(pad),
+            memory_key_padding_mask=hg.tensor(pad),
+        )
+        extra_t = dict(
+            tgt_mask=causal_t,
+            src_key_padding_mask=torch.tensor(pad),
+            memory_key_padding_mask=torch.tensor(pad),
+        )
     out_h, out_t = h_mod(*hs, **extra_h), t_mod(*ts, **extra_t)
-    np.testing.assert_allclose(out_h.detach().numpy(), out_t.detach().numpy(), rtol=1e-9,
-                               atol=1e-11)
+    np.testing.assert_allclose(
+        out_h.detach().numpy(), out_t.detach().numpy(), rtol=1e-9, atol=1e-11
+    )
     g = r.standard_normal(tuple(out_t.shape))
     out_h.backward(hg.tensor(g))
     out_t.backward(torch.tensor(g))
@@ -112,5 +148,6 @@ def test_full_transformer_matches_torch(cfg):
     tp = dict(t_mod.named_parameters())
     assert [k for k, _ in h_mod.named_parameters()] == list(tp)
     for k, p in h_mod.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tp[k].grad.numpy(), rtol=1e-8, atol=1e-10,
-                                   err_msg=k)
+        np.testing.assert_allclose(
+            p.grad.numpy(), tp[k].grad.numpy(), rtol=1e-8, atol=1e-10, err_msg=k
+        )

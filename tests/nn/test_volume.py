@@ -34,13 +34,18 @@ def conv3d_problem(draw):
 def test_conv3d_matches_torch(problem):
     k, s, d, p, size, groups, seed, bias = problem
     r = np.random.default_rng(seed)
-    arrays = [r.standard_normal((2, 2 * groups) + size),
-              r.standard_normal((2 * groups, 2) + k)]
+    arrays = [r.standard_normal((2, 2 * groups) + size), r.standard_normal((2 * groups, 2) + k)]
     if bias:
         arrays.append(r.standard_normal(2 * groups))
-    compare_to_second_order("conv3d", *run(
-        lambda L, *a: L.nn.functional.conv3d(*a, stride=s, padding=p, dilation=d, groups=groups),
-        arrays))
+    compare_to_second_order(
+        "conv3d",
+        *run(
+            lambda L, *a: L.nn.functional.conv3d(
+                *a, stride=s, padding=p, dilation=d, groups=groups
+            ),
+            arrays,
+        ),
+    )
 
 
 @settings(max_examples=15, deadline=None)
@@ -53,18 +58,30 @@ def test_conv_transpose3d_matches_torch(problem, data):
     arrays = [r.standard_normal((2, 2 * groups) + size), r.standard_normal((2 * groups, 2) + k)]
     if bias:
         arrays.append(r.standard_normal(2 * groups))
-    compare_to_second_order("conv_transpose3d", *run(
-        lambda L, *a: L.nn.functional.conv_transpose3d(*a, stride=s, padding=p, output_padding=op,
-                                                       groups=groups, dilation=d), arrays))
+    compare_to_second_order(
+        "conv_transpose3d",
+        *run(
+            lambda L, *a: L.nn.functional.conv_transpose3d(
+                *a, stride=s, padding=p, output_padding=op, groups=groups, dilation=d
+            ),
+            arrays,
+        ),
+    )
 
 
-@pytest.mark.parametrize("name, args", [
-    ("ConvTranspose3d", (2, 3, (2, 3, 2), 2, 1, 1)),
-    ("MaxPool3d", ((2, 3, 2), (1, 2, 2), (1, 1, 0))), ("MaxPool3d", (2,)),
-    ("AvgPool3d", (2, None, 1)), ("AvgPool3d", ((3, 2, 2), (2, 1, 2))),
-    ("Conv3d", (2, 3, (2, 3, 2), 1, (1, 0, 1))),
-    ("Conv3d", (2, 4, 3, 1, 1, 1, 2, True, "reflect")),
-], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("ConvTranspose3d", (2, 3, (2, 3, 2), 2, 1, 1)),
+        ("MaxPool3d", ((2, 3, 2), (1, 2, 2), (1, 1, 0))),
+        ("MaxPool3d", (2,)),
+        ("AvgPool3d", (2, None, 1)),
+        ("AvgPool3d", ((3, 2, 2), (2, 1, 2))),
+        ("Conv3d", (2, 3, (2, 3, 2), 1, (1, 0, 1))),
+        ("Conv3d", (2, 4, 3, 1, 1, 1, 2, True, "reflect")),
+    ],
+    ids=lambda v: str(v),
+)
 def test_layers_match_torch(name, args):
     torch.manual_seed(0)
     t_mod = getattr(torch.nn, name)(*args).double()
@@ -79,7 +96,9 @@ def test_unbatched_and_errors():
     w = np.random.default_rng(3).standard_normal((3, 2, 2, 2, 2))
     np.testing.assert_allclose(
         hg.nn.functional.conv3d(hg.tensor(x), hg.tensor(w)).numpy(),
-        torch.nn.functional.conv3d(torch.tensor(x), torch.tensor(w)).numpy(), rtol=1e-12)
+        torch.nn.functional.conv3d(torch.tensor(x), torch.tensor(w)).numpy(),
+        rtol=1e-12,
+    )
     with pytest.raises(RuntimeError, match=r"conv3d: expected a 4-D \(C, D, H, W\) or 5-D"):
         hg.nn.functional.conv3d(hg.ones(2, 3, 3), hg.tensor(w))
     with pytest.raises(RuntimeError, match=r"conv3d: input has 3 channels but weight expects 2"):

@@ -16,12 +16,16 @@ WN_T = torch.nn.utils.parametrizations.weight_norm
 WN_H = hg.nn.utils.parametrizations.weight_norm
 
 
-@pytest.mark.parametrize("make, shape, dim", [
-    (lambda L: L.nn.Linear(4, 3), (5, 4), 0),
-    (lambda L: L.nn.Linear(4, 3), (5, 4), 1),
-    (lambda L: L.nn.Conv2d(2, 3, 3), (2, 2, 5, 5), None),
-    (lambda L: L.nn.Conv1d(2, 3, 3), (2, 2, 6), 0),
-], ids=["linear-dim0", "linear-dim1", "conv2d-none", "conv1d-dim0"])
+@pytest.mark.parametrize(
+    "make, shape, dim",
+    [
+        (lambda L: L.nn.Linear(4, 3), (5, 4), 0),
+        (lambda L: L.nn.Linear(4, 3), (5, 4), 1),
+        (lambda L: L.nn.Conv2d(2, 3, 3), (2, 2, 5, 5), None),
+        (lambda L: L.nn.Conv1d(2, 3, 3), (2, 2, 6), 0),
+    ],
+    ids=["linear-dim0", "linear-dim1", "conv2d-none", "conv1d-dim0"],
+)
 def test_weight_norm_matches_torch(make, shape, dim):
     torch.manual_seed(0)
     t_mod = WN_T(make(torch).double(), dim=dim)

@@ -66,9 +66,15 @@ def _run(lib, steps=20):
     handle.remove()
     opt.step(closure)
     sd = opt.state_dict()
-    return dict(w=w.detach().numpy().copy(), b=b.detach().numpy().copy(), losses=losses,
-                events=events, groups=[{k: v for k, v in g.items()} for g in sd["param_groups"]],
-                state_keys=sorted(sd["state"]), steps=[sd["state"][i]["step"] for i in (0, 1)])
+    return dict(
+        w=w.detach().numpy().copy(),
+        b=b.detach().numpy().copy(),
+        losses=losses,
+        events=events,
+        groups=[{k: v for k, v in g.items()} for g in sd["param_groups"]],
+        state_keys=sorted(sd["state"]),
+        steps=[sd["state"][i]["step"] for i in (0, 1)],
+    )
 
 
 def test_user_written_optimizer_follows_torch():
@@ -166,8 +172,10 @@ def test_a_user_optimizers_state_of_any_shape_round_trips():
     opt2.load_state_dict(opt.state_dict())
     assert opt2.state[opt2.param_groups[0]["params"][0]]["history"].tolist() == [1.0] * 5
     adam = hg.optim.Adam([hg.nn.Parameter(hg.zeros(3))])
-    sd = {"state": {0: {"step": 1, "exp_avg": hg.zeros(4), "exp_avg_sq": hg.zeros(3)}},
-          "param_groups": adam.state_dict()["param_groups"]}
+    sd = {
+        "state": {0: {"step": 1, "exp_avg": hg.zeros(4), "exp_avg_sq": hg.zeros(3)}},
+        "param_groups": adam.state_dict()["param_groups"],
+    }
     with pytest.raises(ValueError, match=r"state 'exp_avg': shape \(4,\) vs parameter \(3,\)"):
         adam.load_state_dict(sd)
 
@@ -186,13 +194,12 @@ def test_state_dict_hooks_and_global_step_hooks_as_torch():
 
         opt.register_state_dict_post_hook(post)
         opt.register_load_state_dict_pre_hook(lambda o, sd: events.append("load-pre"))
-        opt.register_load_state_dict_post_hook(lambda o: events.append("load-post"),
-                                               prepend=True)
+        opt.register_load_state_dict_post_hook(lambda o: events.append("load-post"), prepend=True)
         module = importlib.import_module(f"{lib.__name__}.optim.optimizer")
-        handles = [module.register_optimizer_step_pre_hook(
-                       lambda o, a, k: events.append("global-pre")),
-                   module.register_optimizer_step_post_hook(
-                       lambda o, a, k: events.append("global-post"))]
+        handles = [
+            module.register_optimizer_step_pre_hook(lambda o, a, k: events.append("global-pre")),
+            module.register_optimizer_step_post_hook(lambda o, a, k: events.append("global-post")),
+        ]
         opt.register_step_pre_hook(lambda o, a, k: events.append("pre"))
         opt.register_step_post_hook(lambda o, a, k: events.append("post"))
         try:

@@ -38,8 +38,9 @@ def test_debiased_ewa_of_constant_gradient_is_that_constant_from_t1(q):
         plain.step()
         np.testing.assert_allclose(opt.state[w]["ewa"].numpy(), c, rtol=1e-14)
         # plain EWA starts biased towards 0: v_t = (1 - (1 - q)^t) c
-        np.testing.assert_allclose(plain.state[plain_w]["ewa"].numpy(), (1 - (1 - q) ** t) * c,
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            plain.state[plain_w]["ewa"].numpy(), (1 - (1 - q) ** t) * c, rtol=1e-12
+        )
     np.testing.assert_allclose(w.detach().numpy(), -0.1 * 7 * c, rtol=1e-12)
 
 
@@ -80,9 +81,12 @@ def test_plain_ewa_is_pytorch_momentum_with_mu_1_minus_q_and_lr_times_q():
         oh.step(), ot.step()
     for p, tp in zip(h.parameters(), t.parameters()):
         np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(oh.state[p]["ewa"].numpy(),
-                                   q * ot.state[tp]["momentum_buffer"].numpy(), rtol=1e-9,
-                                   atol=1e-13)
+        np.testing.assert_allclose(
+            oh.state[p]["ewa"].numpy(),
+            q * ot.state[tp]["momentum_buffer"].numpy(),
+            rtol=1e-9,
+            atol=1e-13,
+        )
 
 
 def test_debiased_ewa_equals_adams_bias_corrected_first_moment():
@@ -90,8 +94,10 @@ def test_debiased_ewa_equals_adams_bias_corrected_first_moment():
     (beta1 = 1 - q) and divides by 1 - beta1^t; that is the debiased EWA, step by step."""
     q = 0.3
     a, b = _param(np.zeros(4)), _param(np.zeros(4))
-    ewa, adam = optim.EWA([a], lr=0.0, q=q, debias=True), optim.Adam([b], lr=0.0,
-                                                                    betas=(1 - q, 0.999))
+    ewa, adam = (
+        optim.EWA([a], lr=0.0, q=q, debias=True),
+        optim.Adam([b], lr=0.0, betas=(1 - q, 0.999)),
+    )
     r = np.random.default_rng(2)
     for t in range(1, 20):
         g = r.standard_normal(4)
@@ -127,12 +133,15 @@ def test_l1_prox_is_soft_thresholding():
     np.testing.assert_allclose(w.detach().numpy(), [0.4, 0.0, 0.0, -1.9], atol=1e-15)
 
 
-@pytest.mark.parametrize("name,rho,rho_prime", [
-    ("quadratic", lambda r: r**2 / 2, lambda r: r),
-    ("quartic", lambda r: r**4 / 4, lambda r: r**3),
-    ("log", lambda r: math.log1p(r**2), lambda r: 2 * r / (1 + r**2)),
-    ("norm", lambda r: r, lambda r: 1.0),
-])
+@pytest.mark.parametrize(
+    "name,rho,rho_prime",
+    [
+        ("quadratic", lambda r: r**2 / 2, lambda r: r),
+        ("quartic", lambda r: r**4 / 4, lambda r: r**3),
+        ("log", lambda r: math.log1p(r**2), lambda r: 2 * r / (1 + r**2)),
+        ("norm", lambda r: r, lambda r: 1.0),
+    ],
+)
 def test_radial_prox_satisfies_its_optimality_condition(name, rho, rho_prime):
     r = np.random.default_rng(4)
     theta0, g = r.standard_normal((3, 4)), r.standard_normal((3, 4))
@@ -148,8 +157,11 @@ def test_radial_prox_satisfies_its_optimality_condition(name, rho, rho_prime):
 
     # and it is the minimiser of <g, theta - theta0> + rho(||theta||) + ||theta - theta0||^2/(2 lr)
     def objective(theta):
-        return (g * (theta - theta0)).sum() + rho(np.linalg.norm(theta)) + \
-            ((theta - theta0) ** 2).sum() / (2 * lr)
+        return (
+            (g * (theta - theta0)).sum()
+            + rho(np.linalg.norm(theta))
+            + ((theta - theta0) ** 2).sum() / (2 * lr)
+        )
 
     best = objective(w.detach().numpy())
     for _ in range(200):
@@ -218,8 +230,11 @@ def test_mirror_box_step_is_the_sigmoid_of_the_logit_update():
     logit = np.log(x0 / (1 - x0)) - lr * g
     np.testing.assert_allclose(x.detach().numpy(), 1 / (1 + np.exp(-logit)), rtol=1e-14)
     # the stationarity condition of the proximal problem: g + (logit x - logit x0) / lr = 0
-    np.testing.assert_allclose(g + (np.log(x.detach().numpy() / (1 - x.detach().numpy()))
-                                    - np.log(x0 / (1 - x0))) / lr, 0, atol=1e-12)
+    np.testing.assert_allclose(
+        g + (np.log(x.detach().numpy() / (1 - x.detach().numpy())) - np.log(x0 / (1 - x0))) / lr,
+        0,
+        atol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -334,8 +349,9 @@ def test_preconditioner_shape_errors():
     with pytest.raises(ValueError, match=r"preconditioner 0 of shape \(4,\) does not broadcast"):
         optim.PreconditionedSGD([_param(np.zeros(3))], lr=0.1, preconditioner=[np.ones(4)])
     with pytest.raises(ValueError, match="got 2 preconditioner arrays for 1 parameters"):
-        optim.PreconditionedSGD([_param(np.zeros(3))], lr=0.1,
-                                preconditioner=[np.ones(3), np.ones(3)])
+        optim.PreconditionedSGD(
+            [_param(np.zeros(3))], lr=0.1, preconditioner=[np.ones(3), np.ones(3)]
+        )
 
 
 # ---- the decreasing rate of online k-means (problem set 002, Assignment 8) --------------------
@@ -375,6 +391,7 @@ def test_inverse_time_rate_lets_online_kmeans_settle():
 
 def test_mirror_descent_state_dict_round_trip_is_exact():
     """The float64 dual variables of float32 parameters survive a save/load unchanged."""
+
     def run(x, opt, steps):
         for _ in range(steps):
             x.grad = hg.tensor(np.array([1.0, -1.0, 2.0], np.float32))

@@ -66,17 +66,29 @@ def _run_mlp(lib, kw, steps, dtype):
     trace = []
     for _ in range(steps):
         loss = opt.step(closure)
-        trace.append((float(loss.detach()),
-                      np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])))
+        trace.append(
+            (
+                float(loss.detach()),
+                np.concatenate([p.detach().numpy().ravel() for p in model.parameters()]),
+            )
+        )
     return trace, calls[0], opt
 
 
-KWS = [dict(max_iter=5), dict(max_iter=5, line_search_fn="strong_wolfe"),
-       dict(lr=0.5, max_iter=5, history_size=3),
-       dict(lr=0.8, max_iter=7, history_size=2, line_search_fn="strong_wolfe"),
-       dict(line_search_fn="strong_wolfe"),
-       dict(max_iter=30, tolerance_grad=1e-5, tolerance_change=1e-7, max_eval=20,
-            line_search_fn="strong_wolfe")]
+KWS = [
+    dict(max_iter=5),
+    dict(max_iter=5, line_search_fn="strong_wolfe"),
+    dict(lr=0.5, max_iter=5, history_size=3),
+    dict(lr=0.8, max_iter=7, history_size=2, line_search_fn="strong_wolfe"),
+    dict(line_search_fn="strong_wolfe"),
+    dict(
+        max_iter=30,
+        tolerance_grad=1e-5,
+        tolerance_change=1e-7,
+        max_eval=20,
+        line_search_fn="strong_wolfe",
+    ),
+]
 
 
 @pytest.mark.parametrize("objective", ["rosenbrock", "mlp"])
@@ -120,8 +132,10 @@ def test_lbfgs_state_dict_round_trip_and_errors(tmp_path):
     x, y = _data(np.float64)
     _, _, opt = _run_mlp(hg, kw, 2, np.float64)
     model_params = opt._params
-    hg.save({"opt": opt.state_dict(), "params": [p.detach() for p in model_params]},
-            tmp_path / "lbfgs.npz")
+    hg.save(
+        {"opt": opt.state_dict(), "params": [p.detach() for p in model_params]},
+        tmp_path / "lbfgs.npz",
+    )
     ckpt = hg.load(tmp_path / "lbfgs.npz")
     model = nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 2)).double()
     with hg.no_grad():

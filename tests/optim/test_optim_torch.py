@@ -43,8 +43,10 @@ CONFIGS = [
     ("RMSprop", dict(lr=0.005)),
     ("RMSprop", dict(lr=0.005, centered=True)),
     ("RMSprop", dict(lr=0.005, momentum=0.5)),
-    ("RMSprop", dict(lr=0.002, alpha=0.9, eps=1e-4, centered=True, momentum=0.3,
-                     weight_decay=0.01)),
+    (
+        "RMSprop",
+        dict(lr=0.002, alpha=0.9, eps=1e-4, centered=True, momentum=0.3, weight_decay=0.01),
+    ),
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
     ("Adagrad", dict(lr=0.1, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-5)),
@@ -117,7 +119,9 @@ def _step_both(h, t, oh, ot, x, y, shared_grads=False):
 
 def _assert_params(h, t, tol, what):
     for (name, p), tp in zip(h.named_parameters(), t.parameters()):
-        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), **tol, err_msg=f"{what}: {name}")
+        np.testing.assert_allclose(
+            p.detach().numpy(), tp.detach().numpy(), **tol, err_msg=f"{what}: {name}"
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -125,8 +129,10 @@ def _assert_params(h, t, tol, what):
 def test_trajectory_matches_torch(name, kw, dtype):
     x, y = _data(dtype)
     h, t = _models(dtype)
-    oh, ot = getattr(optim, name)(h.parameters(), **kw), getattr(torch.optim, name)(
-        t.parameters(), **kw)
+    oh, ot = (
+        getattr(optim, name)(h.parameters(), **kw),
+        getattr(torch.optim, name)(t.parameters(), **kw),
+    )
     tol = TOL[dtype]
     for step in range(STEPS):
         lh, lt = _step_both(h, t, oh, ot, x, y, shared_grads=dtype == np.float32)
@@ -135,14 +141,21 @@ def test_trajectory_matches_torch(name, kw, dtype):
     np.testing.assert_allclose(lh, lt, rtol=1e-4 if dtype == np.float32 else 1e-9)
     # the parameters really moved (the comparison is not between two idle models)
     h0, _ = _models(dtype)
-    moved = max(np.abs(p.detach().numpy() - p0.detach().numpy()).max() for p, p0 in zip(h.parameters(),
-                                                                   h0.parameters()))
+    moved = max(
+        np.abs(p.detach().numpy() - p0.detach().numpy()).max()
+        for p, p0 in zip(h.parameters(), h0.parameters())
+    )
     assert moved > 1e-3
 
 
-@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.05, momentum=0.9)),
-                                     ("Adam", dict(lr=0.01, amsgrad=True)),
-                                     ("RMSprop", dict(lr=0.005, centered=True, momentum=0.5))])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("SGD", dict(lr=0.05, momentum=0.9)),
+        ("Adam", dict(lr=0.01, amsgrad=True)),
+        ("RMSprop", dict(lr=0.005, centered=True, momentum=0.5)),
+    ],
+)
 def test_param_groups_with_different_lr_match_torch(name, kw):
     x, y = _data(np.float64)
     h, t = _models(np.float64)
@@ -167,11 +180,13 @@ def test_param_groups_with_different_lr_match_torch(name, kw):
 
 # ---- state dicts ------------------------------------------------------------------------------
 
-ROUND_TRIP = CONFIGS[1::2] + [("EWA", dict(lr=0.1, q=0.2, debias=True)),
-                              ("ProximalSGD", dict(lr=0.05, prox="l1", lam=0.01, q=0.3)),
-                              ("FISTA", dict(lr=0.05, lam=0.001)),
-                              ("PreconditionedSGD", dict(lr=0.01)),
-                              ("PreconditionedSGD", dict(lr=0.01, preconditioner="epoch"))]
+ROUND_TRIP = CONFIGS[1::2] + [
+    ("EWA", dict(lr=0.1, q=0.2, debias=True)),
+    ("ProximalSGD", dict(lr=0.05, prox="l1", lam=0.01, q=0.3)),
+    ("FISTA", dict(lr=0.05, lam=0.001)),
+    ("PreconditionedSGD", dict(lr=0.01)),
+    ("PreconditionedSGD", dict(lr=0.01, preconditioner="epoch")),
+]
 
 
 @pytest.mark.parametrize("name,kw", ROUND_TRIP, ids=[f"{n}{kw}" for n, kw in ROUND_TRIP])
@@ -193,8 +208,10 @@ def test_state_dict_round_trip_resumes_identical_trajectory(name, kw, tmp_path):
     h1, _ = _models(np.float32)
     first = getattr(optim, name)(h1.parameters(), **kw)
     train(h1, first, 30)
-    hg.save({"model": h1.state_dict(), "optimizer": first.state_dict(), "step": 30},
-            tmp_path / "ckpt.npz")
+    hg.save(
+        {"model": h1.state_dict(), "optimizer": first.state_dict(), "step": 30},
+        tmp_path / "ckpt.npz",
+    )
     train(h1, first, 5)  # later steps must not leak into the saved checkpoint
 
     ckpt = hg.load(tmp_path / "ckpt.npz")
@@ -238,8 +255,11 @@ def test_load_state_dict_mismatch_lists_problems():
     msg = str(e.value)
     assert "parameter 2 state 'exp_avg': shape (3, 8) vs parameter (2, 8)" in msg
     assert "parameter 3 state 'exp_avg': shape (3,) vs parameter (2,)" in msg
-    with pytest.raises(ValueError, match=r"group sizes \[4\] in the state dict do not match "
-                                         r"the optimizer's \[3\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"group sizes \[4\] in the state dict do not match "
+        r"the optimizer's \[3\]",
+    ):
         optim.Adam(list(other.parameters())[:3]).load_state_dict(sd)
     with pytest.raises(ValueError, match="has 2 parameter groups but the optimizer has 1"):
         o2.load_state_dict({"state": {}, "param_groups": sd["param_groups"] * 2})
@@ -248,26 +268,29 @@ def test_load_state_dict_mismatch_lists_problems():
 # ---- bad input --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda p: optim.SGD([], lr=0.1), "empty parameter list"),
-    (lambda p: optim.Adam([{"params": []}]), "empty parameter list"),
-    (lambda p: optim.SGD(p, lr=-0.1), r"invalid learning rate lr=-0.1"),
-    (lambda p: optim.Adam(p, lr=-1e-3), r"invalid learning rate lr=-0.001"),
-    (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), r"invalid momentum=-0.5"),
-    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov momentum requires momentum > 0"),
-    (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), r"invalid weight_decay=-1"),
-    (lambda p: optim.Adam(p, betas=(1.0, 0.999)), r"beta parameter at index 0=1.0"),
-    (lambda p: optim.Adam(p, betas=(0.9, -0.1)), r"beta parameter at index 1=-0.1"),
-    (lambda p: optim.AdamW(p, eps=-1e-8), r"invalid eps=-1e-08"),
-    (lambda p: optim.RMSprop(p, alpha=1.5), r"invalid alpha=1.5"),
-    (lambda p: optim.Adagrad(p, lr_decay=-0.1), r"invalid lr_decay=-0.1"),
-    (lambda p: optim.EWA(p, lr=0.1, q=0.0), r"invalid q=0.0"),
-    (lambda p: optim.EWA(p), "didn't specify a value of required optimization parameter lr"),
-    (lambda p: optim.ProximalSGD(p, lr=0.1, lam=-1), r"invalid lam=-1"),
-    (lambda p: optim.ProximalSGD(p, lr=0.1, prox="l3"), "unknown prox='l3'"),
-    (lambda p: optim.MirrorDescent(p, lr=0.1, domain="ball"), "domain must be one of"),
-    (lambda p: optim.PreconditionedSGD(p, lr=0.1, preconditioner="adam"), "must be 'rms'"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda p: optim.SGD([], lr=0.1), "empty parameter list"),
+        (lambda p: optim.Adam([{"params": []}]), "empty parameter list"),
+        (lambda p: optim.SGD(p, lr=-0.1), r"invalid learning rate lr=-0.1"),
+        (lambda p: optim.Adam(p, lr=-1e-3), r"invalid learning rate lr=-0.001"),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), r"invalid momentum=-0.5"),
+        (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov momentum requires momentum > 0"),
+        (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), r"invalid weight_decay=-1"),
+        (lambda p: optim.Adam(p, betas=(1.0, 0.999)), r"beta parameter at index 0=1.0"),
+        (lambda p: optim.Adam(p, betas=(0.9, -0.1)), r"beta parameter at index 1=-0.1"),
+        (lambda p: optim.AdamW(p, eps=-1e-8), r"invalid eps=-1e-08"),
+        (lambda p: optim.RMSprop(p, alpha=1.5), r"invalid alpha=1.5"),
+        (lambda p: optim.Adagrad(p, lr_decay=-0.1), r"invalid lr_decay=-0.1"),
+        (lambda p: optim.EWA(p, lr=0.1, q=0.0), r"invalid q=0.0"),
+        (lambda p: optim.EWA(p), "didn't specify a value of required optimization parameter lr"),
+        (lambda p: optim.ProximalSGD(p, lr=0.1, lam=-1), r"invalid lam=-1"),
+        (lambda p: optim.ProximalSGD(p, lr=0.1, prox="l3"), "unknown prox='l3'"),
+        (lambda p: optim.MirrorDescent(p, lr=0.1, domain="ball"), "domain must be one of"),
+        (lambda p: optim.PreconditionedSGD(p, lr=0.1, preconditioner="adam"), "must be 'rms'"),
+    ],
+)
 def test_invalid_arguments_raise_naming_the_value(make, match):
     params = list(nn.Linear(2, 2).parameters())
     with pytest.raises(ValueError, match=match):
@@ -327,15 +350,22 @@ SCHEDULERS = [
 
 def _two_group_optimizers():
     h, t = _models(np.float64)
-    oh = optim.SGD([{"params": h[0].parameters(), "lr": 0.3}, {"params": h[2].parameters()}],
-                   lr=0.1, momentum=0.9)
-    ot = torch.optim.SGD([{"params": t[0].parameters(), "lr": 0.3},
-                          {"params": t[2].parameters()}], lr=0.1, momentum=0.9)
+    oh = optim.SGD(
+        [{"params": h[0].parameters(), "lr": 0.3}, {"params": h[2].parameters()}],
+        lr=0.1,
+        momentum=0.9,
+    )
+    ot = torch.optim.SGD(
+        [{"params": t[0].parameters(), "lr": 0.3}, {"params": t[2].parameters()}],
+        lr=0.1,
+        momentum=0.9,
+    )
     return oh, ot
 
 
-@pytest.mark.parametrize("name,kw", SCHEDULERS, ids=[s[0] + str(i) for i, s in
-                                                     enumerate(SCHEDULERS)])
+@pytest.mark.parametrize(
+    "name,kw", SCHEDULERS, ids=[s[0] + str(i) for i, s in enumerate(SCHEDULERS)]
+)
 def test_scheduler_lr_sequence_matches_torch(name, kw):
     oh, ot = _two_group_optimizers()
     sh = getattr(optim.lr_scheduler, name)(oh, **kw)
@@ -357,8 +387,10 @@ def test_scheduler_lr_sequence_matches_torch(name, kw):
 def test_chained_schedulers_and_inverse_time_match_torch():
     oh, ot = _two_group_optimizers()
     hs = [optim.lr_scheduler.ExponentialLR(oh, 0.9), optim.lr_scheduler.StepLR(oh, 4, 0.5)]
-    ts = [torch.optim.lr_scheduler.ExponentialLR(ot, 0.9),
-          torch.optim.lr_scheduler.StepLR(ot, 4, 0.5)]
+    ts = [
+        torch.optim.lr_scheduler.ExponentialLR(ot, 0.9),
+        torch.optim.lr_scheduler.StepLR(ot, 4, 0.5),
+    ]
     for _ in range(15):
         oh.step(), ot.step()
         for s in hs + ts:
@@ -395,10 +427,18 @@ def test_scheduler_state_dict_round_trip():
         optim.lr_scheduler.CosineAnnealingLR(oh2, T_max=0)
 
 
-@pytest.mark.parametrize("name,kw", [("NAdam", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=5)),
-                                     ("Rprop", dict(lr=0.001)), ("Adadelta", dict(lr=0.5)),
-                                     ("Adamax", dict(lr=0.01)), ("RAdam", dict(lr=0.01)),
-                                     ("Adafactor", dict(lr=0.05, eps=(None, 0.05)))])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("NAdam", dict(lr=0.01)),
+        ("ASGD", dict(lr=0.05, t0=5)),
+        ("Rprop", dict(lr=0.001)),
+        ("Adadelta", dict(lr=0.5)),
+        ("Adamax", dict(lr=0.01)),
+        ("RAdam", dict(lr=0.01)),
+        ("Adafactor", dict(lr=0.05, eps=(None, 0.05))),
+    ],
+)
 def test_torch_state_dicts_of_the_other_optimizers_continue_in_handgrad(name, kw):
     """torch keeps scalar state (step, NAdam's mu_product, ASGD's eta and mu) as 0-d tensors;
     loaded into handgrad, the trajectory continues on torch's path, and ASGD's average too."""
@@ -416,13 +456,29 @@ def test_torch_state_dicts_of_the_other_optimizers_continue_in_handgrad(name, kw
     _assert_params(h2, t, TOL[np.float64], f"{name} resumed from torch")
     if name == "ASGD":
         for p, tp in zip(h2.parameters(), t.parameters()):
-            np.testing.assert_allclose(oh.state[p]["ax"].numpy(), ot.state[tp]["ax"].numpy(),
-                                       **TOL[np.float64])
+            np.testing.assert_allclose(
+                oh.state[p]["ax"].numpy(), ot.state[tp]["ax"].numpy(), **TOL[np.float64]
+            )
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
-                                  "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS",
-                                  "Adafactor"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SGD",
+        "Adam",
+        "AdamW",
+        "RMSprop",
+        "Adagrad",
+        "Adadelta",
+        "Adamax",
+        "NAdam",
+        "RAdam",
+        "ASGD",
+        "Rprop",
+        "LBFGS",
+        "Adafactor",
+    ],
+)
 def test_signatures_are_torchs(name):
     """Names, order, kinds (positional or keyword-only) and defaults, as torch.optim's."""
     import inspect
@@ -449,6 +505,7 @@ def test_adam_decoupled_weight_decay_is_adamw():
 
 # ---- more objectives for the optimizers added with the torch.optim surface -----------------
 
+
 def _rosenbrock(lib, xy):
     return (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
 
@@ -457,17 +514,23 @@ def _logistic(lib, w, b, x, y):
     return lib.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)
 
 
-OBJECTIVE_CONFIGS = [("Adadelta", dict(lr=0.5)), ("Adamax", dict(lr=0.01, weight_decay=0.01)),
-                     ("NAdam", dict(lr=0.005)), ("NAdam", dict(lr=0.005, weight_decay=0.01,
-                                                               decoupled_weight_decay=True)),
-                     ("RAdam", dict(lr=0.005)), ("ASGD", dict(lr=0.0005, t0=30)),
-                     ("Rprop", dict(lr=0.001)), ("Adam", dict(lr=0.005, amsgrad=True)),
-                     ("Adafactor", dict(lr=0.05, eps=(None, 0.05)))]
+OBJECTIVE_CONFIGS = [
+    ("Adadelta", dict(lr=0.5)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.01)),
+    ("NAdam", dict(lr=0.005)),
+    ("NAdam", dict(lr=0.005, weight_decay=0.01, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.005)),
+    ("ASGD", dict(lr=0.0005, t0=30)),
+    ("Rprop", dict(lr=0.001)),
+    ("Adam", dict(lr=0.005, amsgrad=True)),
+    ("Adafactor", dict(lr=0.05, eps=(None, 0.05))),
+]
 
 
 @pytest.mark.parametrize("objective", ["rosenbrock", "logistic"])
-@pytest.mark.parametrize("name,kw", OBJECTIVE_CONFIGS,
-                         ids=[f"{n}{kw}" for n, kw in OBJECTIVE_CONFIGS])
+@pytest.mark.parametrize(
+    "name,kw", OBJECTIVE_CONFIGS, ids=[f"{n}{kw}" for n, kw in OBJECTIVE_CONFIGS]
+)
 def test_trajectory_on_other_objectives(name, kw, objective):
     """Rosenbrock's curved valley from (-1.2, 1) and a logistic regression, float64, each
     framework with its own gradients: 100 steps on torch's path."""
@@ -480,8 +543,10 @@ def test_trajectory_on_other_objectives(name, kw, objective):
             params = [lib.tensor([-1.2, 1.0], dtype=lib.float64, requires_grad=True)]
             loss_fn = lambda: _rosenbrock(lib, params[0])  # noqa: E731
         else:
-            params = [lib.tensor(np.zeros(3), requires_grad=True),
-                      lib.tensor(0.0, dtype=lib.float64, requires_grad=True)]
+            params = [
+                lib.tensor(np.zeros(3), requires_grad=True),
+                lib.tensor(0.0, dtype=lib.float64, requires_grad=True),
+            ]
             loss_fn = lambda: _logistic(lib, *params, lib.tensor(x), lib.tensor(y))  # noqa: E731
         opt = getattr(lib.optim, name)(params, **kw)
         trace = []

@@ -14,8 +14,9 @@ torch.set_num_threads(1)
 
 
 def _net(lib):
-    return lib.nn.Sequential(lib.nn.Linear(3, 5), lib.nn.BatchNorm1d(5), lib.nn.ReLU(),
-                             lib.nn.Linear(5, 2))
+    return lib.nn.Sequential(
+        lib.nn.Linear(3, 5), lib.nn.BatchNorm1d(5), lib.nn.ReLU(), lib.nn.Linear(5, 2)
+    )
 
 
 def _init(lib, model, seed=0):
@@ -36,8 +37,7 @@ def _train(lib, averaged_kw, swa_start=3, anneal="cos"):
     model = _init(lib, _net(lib).double())
     swa = lib.optim.swa_utils.AveragedModel(model, **averaged_kw(lib))
     opt = lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
-    sched = lib.optim.swa_utils.SWALR(opt, swa_lr=0.02, anneal_epochs=3,
-                                      anneal_strategy=anneal)
+    sched = lib.optim.swa_utils.SWALR(opt, swa_lr=0.02, anneal_epochs=3, anneal_strategy=anneal)
     lrs = []
     for epoch, (x, y) in enumerate(zip(xs, ys)):
         opt.zero_grad()
@@ -61,10 +61,12 @@ def _train(lib, averaged_kw, swa_start=3, anneal="cos"):
 def test_averaged_model_swalr_and_update_bn_match_torch(kind):
     def kw(lib):
         su = lib.optim.swa_utils
-        return {"swa": {}, "ema": {"multi_avg_fn": su.get_ema_multi_avg_fn(0.9)},
-                "ema-buffers": {"multi_avg_fn": su.get_ema_multi_avg_fn(0.8),
-                                "use_buffers": True},
-                "custom-avg_fn": {"avg_fn": su.get_ema_avg_fn(0.7)}}[kind]
+        return {
+            "swa": {},
+            "ema": {"multi_avg_fn": su.get_ema_multi_avg_fn(0.9)},
+            "ema-buffers": {"multi_avg_fn": su.get_ema_multi_avg_fn(0.8), "use_buffers": True},
+            "custom-avg_fn": {"avg_fn": su.get_ema_avg_fn(0.7)},
+        }[kind]
 
     h, t = _train(hg, kw), _train(torch, kw)
     np.testing.assert_allclose(h[0], t[0], rtol=1e-12)  # SWALR's lrs
@@ -81,10 +83,12 @@ def test_averaged_model_swalr_and_update_bn_match_torch(kind):
 def test_swalr_sequences_match_torch(anneal_epochs, strategy):
     def run(lib):
         w = lib.nn.Parameter(lib.zeros(1))
-        opt = lib.optim.SGD([{"params": [w]}, {"params": [lib.nn.Parameter(lib.zeros(1))],
-                                                "lr": 0.3}], lr=1.0)
-        s = lib.optim.swa_utils.SWALR(opt, swa_lr=[0.1, 0.05], anneal_epochs=anneal_epochs,
-                                      anneal_strategy=strategy)
+        opt = lib.optim.SGD(
+            [{"params": [w]}, {"params": [lib.nn.Parameter(lib.zeros(1))], "lr": 0.3}], lr=1.0
+        )
+        s = lib.optim.swa_utils.SWALR(
+            opt, swa_lr=[0.1, 0.05], anneal_epochs=anneal_epochs, anneal_strategy=strategy
+        )
         out = []
         for i in range(8):
             opt.step()
@@ -101,5 +105,6 @@ def test_swalr_sequences_match_torch(anneal_epochs, strategy):
     with pytest.raises(ValueError, match="anneal_epochs"):
         hg.optim.swa_utils.SWALR(opt, 0.01, anneal_epochs=-1)
     with pytest.raises(ValueError, match="only one of avg_fn and multi_avg_fn"):
-        hg.optim.swa_utils.AveragedModel(hg.nn.Linear(1, 1), avg_fn=lambda *a: a[0],
-                                         multi_avg_fn=lambda *a: None)
+        hg.optim.swa_utils.AveragedModel(
+            hg.nn.Linear(1, 1), avg_fn=lambda *a: a[0], multi_avg_fn=lambda *a: None
+        )

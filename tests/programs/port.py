@@ -34,7 +34,7 @@ def _target(module: str) -> str:
     """The handgrad module a torch module path is ported to."""
     for old, new in (("torchvision", "handgrad.vision"), ("torch", "handgrad")):
         if module == old or module.startswith(old + "."):
-            return new + module[len(old):]
+            return new + module[len(old) :]
     return module
 
 
@@ -76,7 +76,7 @@ def rewrite(source: str) -> str:
         edits.append((node.lineno, node.end_lineno, node.col_offset, new))
     for start, end, col, new in sorted(edits, reverse=True):
         indent = lines[start - 1][:col]
-        lines[start - 1:end] = [indent + "; ".join(new)]
+        lines[start - 1 : end] = [indent + "; ".join(new)]
     return "\n".join(lines) + "\n"
 
 
@@ -103,14 +103,26 @@ def run(path: Path, library: str, timeout: float = 600) -> dict:
         script.write_text(source + FOOTER)
         # one thread per library: the suite runs on two shared cores
         path_entries = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        env = dict(os.environ, PORT_DATA=str(DATA), OMP_NUM_THREADS="1",
-                   PYTHONPATH=os.pathsep.join([str(ROOT / "src"), *path_entries]))
-        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                              timeout=timeout, cwd=tmp, env=env)
+        env = dict(
+            os.environ,
+            PORT_DATA=str(DATA),
+            OMP_NUM_THREADS="1",
+            PYTHONPATH=os.pathsep.join([str(ROOT / "src"), *path_entries]),
+        )
+        proc = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=tmp,
+            env=env,
+        )
     if proc.returncode != 0:
-        raise AssertionError(f"{path.name} with {library} exited {proc.returncode}:\n"
-                             f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"{path.name} with {library} exited {proc.returncode}:\n"
+            f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+        )
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):])
+            return json.loads(line[len(MARKER) :])
     raise AssertionError(f"{path.name} with {library} printed no result:\n{proc.stdout[-2000:]}")

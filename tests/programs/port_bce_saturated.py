@@ -37,6 +37,11 @@ def main():
         optimizer.step()
         losses.append(loss.item())
     weight_finite = float(torch.isfinite(model[0].weight).all().item())
-    return {"saturated": saturated, "initial_loss": nn.functional.binary_cross_entropy(
-        p0, y).item(), "grad_p": grad_p, "losses": losses, "weight_finite": weight_finite,
-        "weight": model[0].weight.detach().flatten().tolist()}
+    return {
+        "saturated": saturated,
+        "initial_loss": nn.functional.binary_cross_entropy(p0, y).item(),
+        "grad_p": grad_p,
+        "losses": losses,
+        "weight_finite": weight_finite,
+        "weight": model[0].weight.detach().flatten().tolist(),
+    }

@@ -72,9 +72,11 @@ def main():
     y = torch.tensor(rng.integers(0, 3, 64))
     model = Net()
     init_from_numpy(model, 2)
-    optimizer = MyAdam([{"params": model.fc1.parameters()},
-                        {"params": model.fc2.parameters(), "lr": 0.005}],
-                       lr=0.01, weight_decay=1e-4)
+    optimizer = MyAdam(
+        [{"params": model.fc1.parameters()}, {"params": model.fc2.parameters(), "lr": 0.005}],
+        lr=0.01,
+        weight_decay=1e-4,
+    )
 
     def closure():
         optimizer.zero_grad()
@@ -92,9 +94,11 @@ def main():
     # resume in a fresh model and optimizer from the state dicts
     model2 = Net()
     model2.load_state_dict(weights)
-    optimizer2 = MyAdam([{"params": model2.fc1.parameters()},
-                         {"params": model2.fc2.parameters(), "lr": 0.005}],
-                        lr=0.01, weight_decay=1e-4)
+    optimizer2 = MyAdam(
+        [{"params": model2.fc1.parameters()}, {"params": model2.fc2.parameters(), "lr": 0.005}],
+        lr=0.01,
+        weight_decay=1e-4,
+    )
     optimizer2.load_state_dict(saved)
     for step in range(10):
         optimizer2.zero_grad()

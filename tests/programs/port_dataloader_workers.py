@@ -47,8 +47,13 @@ def init_worker(worker_id):
 
 def main():
     torch.manual_seed(0)
-    loader = DataLoader(Jittered(100), batch_size=8, num_workers=2, worker_init_fn=init_worker,
-                        persistent_workers=True)
+    loader = DataLoader(
+        Jittered(100),
+        batch_size=8,
+        num_workers=2,
+        worker_init_fn=init_worker,
+        persistent_workers=True,
+    )
     sums, workers, labels, offsets = [], [], [], []
     for epoch in range(2):
         for img, label, worker, offset in loader:

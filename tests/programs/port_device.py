@@ -41,7 +41,12 @@ def main():
             losses.append(loss.item())
     bias = torch.zeros(3, device=device) + torch.ones(3, device=device, dtype=torch.float32)
     on_device = all(p.device == device for p in model.parameters())
-    return {"device": str(device), "cuda": float(use_cuda), "losses": losses,
-            "same_device": float(on_device and bias.device == device and x.to(device).device.type
-                                 == "cpu"),
-            "bias": bias.tolist()}
+    return {
+        "device": str(device),
+        "cuda": float(use_cuda),
+        "losses": losses,
+        "same_device": float(
+            on_device and bias.device == device and x.to(device).device.type == "cpu"
+        ),
+        "bias": bias.tolist(),
+    }

@@ -9,8 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
 
-TOLERANCE = {"train_accuracy": (0, 0.02),
-             "test_accuracy": (0, 0.02), "adjacency_nnz": (0, 0)}
+TOLERANCE = {"train_accuracy": (0, 0.02), "test_accuracy": (0, 0.02), "adjacency_nnz": (0, 0)}
 
 
 def make_graph(n=300, classes=3, features=16, seed=0):
@@ -31,8 +30,9 @@ def normalized_adjacency(adj):
     deg = a.sum(1)
     values = 1.0 / np.sqrt(deg[rows] * deg[cols])
     indices = torch.tensor(np.stack([rows, cols]), dtype=torch.long)
-    return torch.sparse_coo_tensor(indices, torch.tensor(values, dtype=torch.float32),
-                                   (len(adj), len(adj)))
+    return torch.sparse_coo_tensor(
+        indices, torch.tensor(values, dtype=torch.float32), (len(adj), len(adj))
+    )
 
 
 class GraphConvolution(nn.Module):

@@ -24,15 +24,19 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 # Hogwild interleaves the two processes' updates differently on every run: accuracies agree
 # between the libraries, and between hogwild and one process, to about a percent (the
 # program checks |hogwild - single| < 0.03).
-TOLERANCE = {"accuracy_hogwild": (0, 0.03), "accuracy_single": (0, 0.03),
-             "hogwild_matches_single": (0, 0), "weights_changed_in_parent": (0, 0)}
+TOLERANCE = {
+    "accuracy_hogwild": (0, 0.03),
+    "accuracy_single": (0, 0.03),
+    "hogwild_matches_single": (0, 0),
+    "weights_changed_in_parent": (0, 0),
+}
 SLOW = True
 
 
 def read_idx(path):
     raw = gzip.decompress(path.read_bytes())
     ndim = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 

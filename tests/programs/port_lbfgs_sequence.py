@@ -60,6 +60,7 @@ def main():
     optimizer = optim.LBFGS(seq.parameters(), lr=0.8, max_iter=8)
     losses = []
     for i in range(3):
+
         def closure():
             optimizer.zero_grad()
             out = seq(input)
@@ -72,6 +73,9 @@ def main():
         future = 10
         pred = seq(test_input, future=future)
         test_loss = criterion(pred[:, :-future], test_target).item()
-    return {"losses": losses, "test_loss": test_loss,
-            "prediction": pred[0, -future:].tolist(),
-            "func_evals": optimizer.state[optimizer.param_groups[0]["params"][0]]["func_evals"]}
+    return {
+        "losses": losses,
+        "test_loss": test_loss,
+        "prediction": pred[0, -future:].tolist(),
+        "func_evals": optimizer.state[optimizer.param_groups[0]["params"][0]]["func_evals"],
+    }

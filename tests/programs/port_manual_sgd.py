@@ -21,7 +21,7 @@ def main():
     learning_rate = 1e-6
     losses = []
     for t in range(400):
-        y_pred = a + b * x + c * x ** 2 + d * x ** 3
+        y_pred = a + b * x + c * x**2 + d * x**3
         loss = (y_pred - y).pow(2).sum()
         if t % 50 == 0:
             losses.append(loss.item())

@@ -24,15 +24,14 @@ try:
 except ImportError:
     datasets = transforms = None
 
-TOLERANCE = {"first_image": (1e-5, 1e-5), "batch_means": (1e-5, 1e-5),
-             "losses": (1e-4, 1e-4)}
+TOLERANCE = {"first_image": (1e-5, 1e-5), "batch_means": (1e-5, 1e-5), "losses": (1e-4, 1e-4)}
 
 
 def read_idx(path):
     """The reference reader (used only when torchvision is missing)."""
     raw = gzip.decompress(path.read_bytes())
     ndim = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 

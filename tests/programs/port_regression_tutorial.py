@@ -9,8 +9,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-TOLERANCE = {"poly_loss": (1e-3, 1e-6), "coefficients": (1e-3, 1e-5),
-             "clf_losses": (1e-3, 1e-6), "accuracy": (0, 1e-9)}
+TOLERANCE = {
+    "poly_loss": (1e-3, 1e-6),
+    "coefficients": (1e-3, 1e-5),
+    "clf_losses": (1e-3, 1e-6),
+    "accuracy": (0, 1e-9),
+}
 
 
 def init_from_numpy(model, seed):
@@ -81,5 +85,9 @@ def main():
     torch.manual_seed(0)
     poly_loss, coefficients = polynomial()
     clf_losses, accuracy = classifier()
-    return {"poly_loss": poly_loss, "coefficients": coefficients, "clf_losses": clf_losses,
-            "accuracy": accuracy}
+    return {
+        "poly_loss": poly_loss,
+        "coefficients": coefficients,
+        "clf_losses": clf_losses,
+        "accuracy": accuracy,
+    }

@@ -17,8 +17,12 @@ try:
 except ImportError:
     resnet18 = None
 
-TOLERANCE = {"logits": (1e-3, 1e-4), "features": (1e-3, 1e-4), "train_loss": (1e-4, 1e-5),
-             "fc_grad_norm": (1e-3, 1e-5)}
+TOLERANCE = {
+    "logits": (1e-3, 1e-4),
+    "features": (1e-3, 1e-4),
+    "train_loss": (1e-4, 1e-5),
+    "fc_grad_norm": (1e-3, 1e-5),
+}
 
 
 class BasicBlock(nn.Module):
@@ -54,8 +58,9 @@ class ReferenceResNet18(nn.Module):
     def _layer(self, planes, stride):
         down = None
         if stride != 1 or self.inplanes != planes:
-            down = nn.Sequential(nn.Conv2d(self.inplanes, planes, 1, stride, bias=False),
-                                 nn.BatchNorm2d(planes))
+            down = nn.Sequential(
+                nn.Conv2d(self.inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes)
+            )
         blocks = [BasicBlock(self.inplanes, planes, stride, down), BasicBlock(planes, planes)]
         self.inplanes = planes
         return nn.Sequential(*blocks)
@@ -81,8 +86,7 @@ def make_state_dict(template):
             sd[key] = torch.tensor(rng.uniform(0.5, 1.5, shape), dtype=torch.float32)
         else:
             fan_in = int(np.prod(shape[1:]))
-            sd[key] = torch.tensor(rng.normal(0, np.sqrt(2.0 / fan_in), shape),
-                                   dtype=torch.float32)
+            sd[key] = torch.tensor(rng.normal(0, np.sqrt(2.0 / fan_in), shape), dtype=torch.float32)
     return sd
 
 

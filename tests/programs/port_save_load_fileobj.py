@@ -42,8 +42,9 @@ def main():
     losses = train(model, optimizer, x, y, 10)
 
     buffer = io.BytesIO()
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 10},
-               buffer)
+    torch.save(
+        {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 10}, buffer
+    )
     size_ok = float(buffer.tell() > 0)
     buffer.seek(0)
     checkpoint = torch.load(buffer, map_location="cpu", weights_only=True)
@@ -65,6 +66,12 @@ def main():
     third.load_state_dict(state)
     with torch.no_grad():
         out = third(x[:4]).flatten().tolist()
-    return {"losses": losses, "resumed": resumed_losses, "straight": straight_losses,
-            "epoch": checkpoint["epoch"], "size_ok": size_ok, "outputs": out,
-            "keys": ",".join(state.keys())}
+    return {
+        "losses": losses,
+        "resumed": resumed_losses,
+        "straight": straight_losses,
+        "epoch": checkpoint["epoch"],
+        "size_ok": size_ok,
+        "outputs": out,
+        "keys": ",".join(state.keys()),
+    }

@@ -67,6 +67,11 @@ def main():
     with torch.no_grad():
         f = features(x)
         logits = model(x)
-    return {"children": ",".join(names), "state_dict_keys": ",".join(keys),
-            "param_sizes": shapes, "features": f.flatten().tolist(),
-            "feature_shape": [float(s) for s in f.shape], "logits": logits.flatten().tolist()}
+    return {
+        "children": ",".join(names),
+        "state_dict_keys": ",".join(keys),
+        "param_sizes": shapes,
+        "features": f.flatten().tolist(),
+        "feature_shape": [float(s) for s in f.shape],
+        "logits": logits.flatten().tolist(),
+    }

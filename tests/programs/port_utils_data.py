@@ -42,14 +42,20 @@ def main():
     collated = [x.tolist() + y.tolist() for x, y in loader]
 
     batches = list(BatchSampler(SequentialSampler(range(10)), batch_size=4, drop_last=False))
-    sampler_loader = DataLoader(tensors, batch_sampler=BatchSampler(
-        SequentialSampler(tensors), batch_size=3, drop_last=True))
+    sampler_loader = DataLoader(
+        tensors,
+        batch_sampler=BatchSampler(SequentialSampler(tensors), batch_size=3, drop_last=True),
+    )
     drop_last_sizes = [float(len(yb)) for _, yb in sampler_loader]
 
     train, val = random_split(tensors, [0.7, 0.3], generator=torch.Generator().manual_seed(0))
     covered = sorted(list(train.indices) + list(val.indices))
-    return {"batch_sums": batch_sums, "collated": [v for b in collated for v in b],
-            "batch_sampler": [float(i) for b in batches for i in b],
-            "drop_last_sizes": drop_last_sizes,
-            "split_sizes": [float(len(train)), float(len(val))],
-            "split_covers": float(covered == list(range(10))), "len": float(len(combined))}
+    return {
+        "batch_sums": batch_sums,
+        "collated": [v for b in collated for v in b],
+        "batch_sampler": [float(i) for b in batches for i in b],
+        "drop_last_sizes": drop_last_sizes,
+        "split_sizes": [float(len(train)), float(len(val))],
+        "split_covers": float(covered == list(range(10))),
+        "len": float(len(combined)),
+    }

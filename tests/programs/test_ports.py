@@ -33,8 +33,13 @@ def test_program_ports_by_changing_the_import(path: Path) -> None:
         if isinstance(want, str):
             assert got[key] == want, f"{path.name}: {key}"
             continue
-        np.testing.assert_allclose(np.asarray(got[key], dtype=float), np.asarray(want, dtype=float),
-                                   rtol=rtol, atol=atol, err_msg=f"{path.name}: {key}")
+        np.testing.assert_allclose(
+            np.asarray(got[key], dtype=float),
+            np.asarray(want, dtype=float),
+            rtol=rtol,
+            atol=atol,
+            err_msg=f"{path.name}: {key}",
+        )
 
 
 def test_rewrite_changes_only_the_imports() -> None:

@@ -28,8 +28,10 @@ def digits():
 def _loaders(digits, seed=1, own_generator=True, batch_size=32):
     (xt, yt), (xv, yv) = digits
     gen = hg.Generator(seed) if own_generator else None
-    return (DataLoader(TensorDataset(xt, yt), batch_size=batch_size, shuffle=True, generator=gen),
-            DataLoader(TensorDataset(xv, yv), batch_size=100))
+    return (
+        DataLoader(TensorDataset(xt, yt), batch_size=batch_size, shuffle=True, generator=gen),
+        DataLoader(TensorDataset(xv, yv), batch_size=100),
+    )
 
 
 def _weights(model):
@@ -40,9 +42,16 @@ def test_fit_returns_history_and_learns(digits):
     hg.manual_seed(0)
     model = mlp(64, (32,), 10)
     tl, vl = _loaders(digits)
-    history = train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1,
-                        momentum=0.9), tl, vl, epochs=3, progress=False,
-                        metrics=("loss", "accuracy", "top3"))
+    history = train.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+        tl,
+        vl,
+        epochs=3,
+        progress=False,
+        metrics=("loss", "accuracy", "top3"),
+    )
     assert len(history) == 3 and history["epoch"] == [1, 2, 3]
     assert history["samples"] == [600] * 3
     assert history["train_loss"][-1] < history["train_loss"][0]
@@ -73,8 +82,7 @@ def test_evaluate_uses_eval_mode_and_no_graph(digits):
     assert seen and not any(seen)
 
 
-def _run(digits, epochs, ckpt=None, resume=False, init_seed=0, optimizer="sgd",
-         own_generator=True):
+def _run(digits, epochs, ckpt=None, resume=False, init_seed=0, optimizer="sgd", own_generator=True):
     hg.manual_seed(init_seed)
     np.random.seed(init_seed)
     model = mlp(64, (32,), 10, dropout=0.2)  # dropout draws from the global generator
@@ -84,8 +92,18 @@ def _run(digits, epochs, ckpt=None, resume=False, init_seed=0, optimizer="sgd",
         opt = optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
     sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
     tl, vl = _loaders(digits, own_generator=own_generator)
-    history = train.fit(model, nn.CrossEntropyLoss(), opt, tl, vl, epochs=epochs,
-                        scheduler=sched, progress=False, checkpoint_dir=ckpt, resume=resume)
+    history = train.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        tl,
+        vl,
+        epochs=epochs,
+        scheduler=sched,
+        progress=False,
+        checkpoint_dir=ckpt,
+        resume=resume,
+    )
     return model, history, opt
 
 
@@ -95,8 +113,15 @@ def test_resume_is_bit_identical(digits, tmp_path, optimizer, own_generator):
     _run(digits, 2, tmp_path, optimizer=optimizer, own_generator=own_generator)
     # A fresh process would start from other weights and generator states: the seed 123 makes
     # sure that everything that matters comes from the checkpoint.
-    resumed, h_res, _ = _run(digits, 4, tmp_path, resume=True, init_seed=123,
-                               optimizer=optimizer, own_generator=own_generator)
+    resumed, h_res, _ = _run(
+        digits,
+        4,
+        tmp_path,
+        resume=True,
+        init_seed=123,
+        optimizer=optimizer,
+        own_generator=own_generator,
+    )
     for key, value in _weights(full).items():
         np.testing.assert_array_equal(_weights(resumed)[key], value, err_msg=key)
     assert h_res["train_loss"] == h_full["train_loss"]
@@ -115,8 +140,7 @@ def test_resume_without_rng_restore_diverges(digits, tmp_path):
     sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
     tl, vl = _loaders(digits)
     train.load_checkpoint(tmp_path / train.CHECKPOINT_NAME, model, opt, sched, restore_rng=False)
-    train.fit(model, nn.CrossEntropyLoss(), opt, tl, vl, epochs=2, scheduler=sched,
-              progress=False)
+    train.fit(model, nn.CrossEntropyLoss(), opt, tl, vl, epochs=2, scheduler=sched, progress=False)
     assert not np.array_equal(_weights(model)["1.weight"], _weights(full)["1.weight"])
 
 
@@ -169,8 +193,15 @@ def test_callback_can_stop_training(digits):
         calls.append(len(history))
         return len(history) == 2
 
-    h = train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), tl,
-                  epochs=5, callbacks=[stop_after_two], progress=False)
+    h = train.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        tl,
+        epochs=5,
+        callbacks=[stop_after_two],
+        progress=False,
+    )
     assert len(h) == 2 and calls == [1, 2]
 
 
@@ -179,8 +210,14 @@ def test_nan_loss_stops_with_a_clear_error(digits):
     model = mlp(64, (8,), 10)
     tl, _ = _loaders(digits)
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
-        train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1e30), tl,
-                  epochs=2, progress=False)
+        train.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.SGD(model.parameters(), lr=1e30),
+            tl,
+            epochs=2,
+            progress=False,
+        )
 
 
 def test_quiet_prints_nothing_and_progress_prints_epochs(digits, capsys):
@@ -200,8 +237,14 @@ def test_progress_without_tqdm_falls_back_to_plain_lines(digits, capsys, monkeyp
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     model = mlp(64, (8,), 10)
     tl, _ = _loaders(digits)
-    train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), tl,
-              epochs=1, progress=True)
+    train.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        tl,
+        epochs=1,
+        progress=True,
+    )
     out = capsys.readouterr().out
     assert "samples/s" in out and "/600 samples" in out and "epoch 1 |" in out
 
@@ -211,15 +254,23 @@ def test_plots_write_png_files(digits, tmp_path):
 
     model = mlp(64, (16,), 10)
     tl, vl = _loaders(digits)
-    h = train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), tl, vl,
-                  epochs=2, progress=False)
+    h = train.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        tl,
+        vl,
+        epochs=2,
+        progress=False,
+    )
     p = train.predict(model, vl, keep_inputs=True)
     pred = p["output"].argmax(1)
     files = [
         plots.plot_history(h, tmp_path / "curves.png"),
         plots.plot_misclassified(p["input"], pred, p["target"], tmp_path / "wrong.png"),
-        plots.plot_confusion_matrix(hg.metrics.confusion_matrix(pred, p["target"], 10),
-                                    tmp_path / "cm.png"),
+        plots.plot_confusion_matrix(
+            hg.metrics.confusion_matrix(pred, p["target"], 10), tmp_path / "cm.png"
+        ),
     ]
     for f in files:
         assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -229,8 +280,15 @@ def test_plots_write_png_files(digits, tmp_path):
 def test_history_is_json_serialisable(digits):
     model = mlp(64, (8,), 10)
     tl, vl = _loaders(digits)
-    h = train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), tl, vl,
-                  epochs=1, progress=False)
+    h = train.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        tl,
+        vl,
+        epochs=1,
+        progress=False,
+    )
     assert json.loads(json.dumps(h.to_dict()))["epochs"][0]["epoch"] == 1
 
 
@@ -276,10 +334,11 @@ def test_lenet_one_epoch_matches_pytorch():
     t_losses, h_losses = [], []
     order = np.random.default_rng(1).permutation(len(y))
     for i in range(0, len(y), 32):
-        b = order[i:i + 32]
+        b = order[i : i + 32]
         t_opt.zero_grad()
-        t_loss = torch.nn.functional.cross_entropy(ref(torch.from_numpy(x[b])),
-                                                   torch.from_numpy(y[b]))
+        t_loss = torch.nn.functional.cross_entropy(
+            ref(torch.from_numpy(x[b])), torch.from_numpy(y[b])
+        )
         t_loss.backward()
         t_opt.step()
         t_losses.append(t_loss.item())
@@ -294,13 +353,16 @@ def test_lenet_one_epoch_matches_pytorch():
     np.testing.assert_allclose(h_losses, t_losses, rtol=1e-4)
     assert h["train_loss"][0] == pytest.approx(np.mean(t_losses), rel=1e-4)
     for key, value in ref.state_dict().items():
-        np.testing.assert_allclose(model.state_dict()[key].numpy(), value.numpy(),
-                                   rtol=1e-3, atol=1e-4, err_msg=key)
+        np.testing.assert_allclose(
+            model.state_dict()[key].numpy(), value.numpy(), rtol=1e-3, atol=1e-4, err_msg=key
+        )
     with torch.no_grad():
-        t_eval = torch.nn.functional.cross_entropy(ref(torch.from_numpy(x)),
-                                                   torch.from_numpy(y)).item()
-    h_eval = train.evaluate(model, DataLoader(TensorDataset(x, y), batch_size=256),
-                            nn.CrossEntropyLoss())["loss"]
+        t_eval = torch.nn.functional.cross_entropy(
+            ref(torch.from_numpy(x)), torch.from_numpy(y)
+        ).item()
+    h_eval = train.evaluate(
+        model, DataLoader(TensorDataset(x, y), batch_size=256), nn.CrossEntropyLoss()
+    )["loss"]
     assert h_eval == pytest.approx(t_eval, rel=1e-4, abs=1e-5)
 
 
@@ -322,8 +384,18 @@ def test_fit_steps_reduce_on_plateau_with_the_validation_loss_and_checkpoints_it
         opt = hg.optim.SGD(model.parameters(), lr=0.5)
         sched = ReduceLROnPlateau(opt, patience=0, factor=0.5)
         loader = DataLoader(TensorDataset(x, y), batch_size=16)
-        fit(model, hg.nn.functional.cross_entropy, opt, loader, val_loader=loader, epochs=epochs,
-            scheduler=sched, progress=False, checkpoint_dir=tmp_path, resume=resume)
+        fit(
+            model,
+            hg.nn.functional.cross_entropy,
+            opt,
+            loader,
+            val_loader=loader,
+            epochs=epochs,
+            scheduler=sched,
+            progress=False,
+            checkpoint_dir=tmp_path,
+            resume=resume,
+        )
         return sched, opt
 
     sched, opt = run(6, False)

@@ -51,9 +51,11 @@ class LayerStats:
         return self.measured / self.predicted if self.predicted else float("nan")
 
     def __str__(self) -> str:
-        return (f"{self.name:<12} {self.kind:<16} n={self.fan_in:<6d} "
-                f"predicted {self.predicted:10.4g}  (with E[x^2], Var(b): "
-                f"{self.predicted_second_moment:10.4g})  measured {self.measured:10.4g}")
+        return (
+            f"{self.name:<12} {self.kind:<16} n={self.fan_in:<6d} "
+            f"predicted {self.predicted:10.4g}  (with E[x^2], Var(b): "
+            f"{self.predicted_second_moment:10.4g})  measured {self.measured:10.4g}"
+        )
 
 
 def _is_weight_layer(m: Any) -> bool:
@@ -83,12 +85,20 @@ def activation_stats(model: Any, x: Any) -> list[LayerStats]:
             b = b / r if b is not None else None
         var_w, var_x, msq = float(w.var()), float(xin.var()), float((xin * xin).mean())
         var_b = float(b.var()) if b is not None else 0.0
-        records.append(LayerStats(
-            name=name, kind=type(module).__name__, fan_in=fan_in, var_w=var_w, var_x=var_x,
-            mean_sq_x=msq, var_b=var_b, predicted=fan_in * var_w * var_x,
-            predicted_second_moment=fan_in * var_w * msq + var_b,
-            measured=float(out._data.astype(np.float64).var()),
-        ))
+        records.append(
+            LayerStats(
+                name=name,
+                kind=type(module).__name__,
+                fan_in=fan_in,
+                var_w=var_w,
+                var_x=var_x,
+                mean_sq_x=msq,
+                var_b=var_b,
+                predicted=fan_in * var_w * var_x,
+                predicted_second_moment=fan_in * var_w * msq + var_b,
+                measured=float(out._data.astype(np.float64).var()),
+            )
+        )
 
     names = {}
     for name, m in model.named_modules():

@@ -44,9 +44,11 @@ class EquivarianceReport:
         return self.max_rel
 
     def __str__(self) -> str:
-        return (f"equivariance to a shift of {self.shift} (output shift {self.out_shift}): max "
-                f"|f(T x) - T' f(x)| = {self.max_abs:.3g} ({self.max_rel:.3g} relative) over "
-                f"output rows/columns {self.interior}")
+        return (
+            f"equivariance to a shift of {self.shift} (output shift {self.out_shift}): max "
+            f"|f(T x) - T' f(x)| = {self.max_abs:.3g} ({self.max_rel:.3g} relative) over "
+            f"output rows/columns {self.interior}"
+        )
 
 
 def _analyse(f: Any, x_shape: tuple) -> Any:
@@ -58,8 +60,9 @@ def _analyse(f: Any, x_shape: tuple) -> Any:
     return rec if rec.jump is not None else None
 
 
-def _interior(rec: Any, x_shape: tuple, out_hw: tuple, shift: tuple, out_shift: tuple,
-              border: Any) -> tuple:
+def _interior(
+    rec: Any, x_shape: tuple, out_hw: tuple, shift: tuple, out_shift: tuple, border: Any
+) -> tuple:
     """Per axis, the (first, last) output index whose value cannot see a border effect."""
     if border is not None:
         b = (border, border) if isinstance(border, int) else tuple(border)
@@ -67,11 +70,11 @@ def _interior(rec: Any, x_shape: tuple, out_hw: tuple, shift: tuple, out_shift: 
     margins_in = [math.ceil(abs(s)) + 1 for s in shift]
     margins_out = [math.ceil(abs(s)) + 1 for s in out_shift]
     if rec is None:  # not analysable: keep the central half
-        return tuple((max(n // 4, m), n - 1 - max(n // 4, m)) for n, m in
-                     zip(out_hw, margins_out))
+        return tuple((max(n // 4, m), n - 1 - max(n // 4, m)) for n, m in zip(out_hw, margins_out))
     out = []
-    for n_out, n_in, r, j, s, mi, mo in zip(out_hw, x_shape[2:], rec.rf, rec.jump, rec.start,
-                                            margins_in, margins_out):
+    for n_out, n_in, r, j, s, mi, mo in zip(
+        out_hw, x_shape[2:], rec.rf, rec.jump, rec.start, margins_in, margins_out
+    ):
         o = np.arange(n_out)
         lo, hi = s + o * j - (r - 1) / 2, s + o * j + (r - 1) / 2
         ok = (lo >= mi) & (hi <= n_in - 1 - mi) & (o >= mo) & (o <= n_out - 1 - mo)
@@ -80,8 +83,9 @@ def _interior(rec: Any, x_shape: tuple, out_hw: tuple, shift: tuple, out_shift: 
     return tuple(out)
 
 
-def equivariance(f: Callable, x: Any, shift: Any, border: Any = None,
-                 out_shift: Any = None) -> EquivarianceReport:
+def equivariance(
+    f: Callable, x: Any, shift: Any, border: Any = None, out_shift: Any = None
+) -> EquivarianceReport:
     """Compare ``f(translate(x, dy, dx))`` with ``translate(f(x), dy', dx')`` away from the
     borders, for images ``x`` (N, C, H, W) and ``shift`` = (dy, dx) (or one number for both).
 
@@ -96,8 +100,11 @@ def equivariance(f: Callable, x: Any, shift: Any, border: Any = None,
     x = lift(x)
     if x.ndim != 4:
         raise ValueError(f"equivariance: expected images (N, C, H, W), got shape {x.shape}")
-    shift = (float(shift), float(shift)) if isinstance(shift, (int, float)) else \
-        tuple(float(s) for s in shift)
+    shift = (
+        (float(shift), float(shift))
+        if isinstance(shift, (int, float))
+        else tuple(float(s) for s in shift)
+    )
     with no_grad():
         y = f(x)
         y_shifted_input = f(translate(x, *shift))
@@ -109,8 +116,11 @@ def equivariance(f: Callable, x: Any, shift: Any, border: Any = None,
     elif out_shift is None:
         out_shift = tuple(s * m / n for s, m, n in zip(shift, y.shape[2:], x.shape[2:]))
     else:
-        out_shift = (float(out_shift),) * 2 if isinstance(out_shift, (int, float)) else \
-            tuple(float(s) for s in out_shift)
+        out_shift = (
+            (float(out_shift),) * 2
+            if isinstance(out_shift, (int, float))
+            else tuple(float(s) for s in out_shift)
+        )
     with no_grad():
         y_ref = translate(y, *out_shift)
     (r0, r1), (c0, c1) = _interior(rec, x.shape, y.shape[2:], shift, out_shift, border)
@@ -119,13 +129,19 @@ def equivariance(f: Callable, x: Any, shift: Any, border: Any = None,
             f"equivariance: no output unit is far enough from the borders to compare (output "
             f"{y.shape[2:]}, shift {shift}); use a larger input or pass border="
         )
-    a = Tensor.__array__(y_shifted_input)[..., r0: r1 + 1, c0: c1 + 1].astype(np.float64)
-    b = Tensor.__array__(y_ref)[..., r0: r1 + 1, c0: c1 + 1].astype(np.float64)
+    a = Tensor.__array__(y_shifted_input)[..., r0 : r1 + 1, c0 : c1 + 1].astype(np.float64)
+    b = Tensor.__array__(y_ref)[..., r0 : r1 + 1, c0 : c1 + 1].astype(np.float64)
     diff = a - b
     max_abs = float(np.abs(diff).max())
     scale = float(np.abs(b).max())
-    return EquivarianceReport(shift, out_shift, ((r0, r1), (c0, c1)), max_abs,
-                              max_abs / scale if scale > 0 else max_abs, diff)
+    return EquivarianceReport(
+        shift,
+        out_shift,
+        ((r0, r1), (c0, c1)),
+        max_abs,
+        max_abs / scale if scale > 0 else max_abs,
+        diff,
+    )
 
 
 __all__ = ["EquivarianceReport", "equivariance"]

@@ -120,8 +120,13 @@ def _then(first: _AxisMap, second: _AxisMap) -> _AxisMap:
     """The map of ``first`` followed by ``second`` (positions of second's output in first's
     input)."""
     deps = (second.deps.astype(np.int64) @ first.deps.astype(np.int64)) > 0
-    return _AxisMap(second.n_out, deps, second.a * first.a, first.b + second.b * first.a,
-                    first.w + second.w * first.a)
+    return _AxisMap(
+        second.n_out,
+        deps,
+        second.a * first.a,
+        first.b + second.b * first.a,
+        first.w + second.w * first.a,
+    )
 
 
 def _transposed_axis(n: int, k: int, s: int, d: int, p: int, n_out: int) -> _AxisMap:
@@ -131,8 +136,9 @@ def _transposed_axis(n: int, k: int, s: int, d: int, p: int, n_out: int) -> _Axi
         o = i * s + t * d - p
         ok = (o >= 0) & (o < n_out)
         deps[o[ok], i[ok]] = True
-    return _AxisMap(n_out, deps, Fraction(1, s), (p - Fraction((k - 1) * d, 2)) / s,
-                    Fraction((k - 1) * d, s))
+    return _AxisMap(
+        n_out, deps, Fraction(1, s), (p - Fraction((k - 1) * d, 2)) / s, Fraction((k - 1) * d, s)
+    )
 
 
 def _resize_axis(n: int, m: int, matrix: np.ndarray, align_corners: bool = False) -> _AxisMap:
@@ -185,8 +191,9 @@ def _kind(layer: Any) -> str:
         return "unsupported"
     if "Pad" in name and hasattr(layer, "padding") and not hasattr(layer, "kernel_size"):
         return "pad"
-    if hasattr(layer, "kernel_size") and ("Transpose" in name or getattr(layer, "transposed",
-                                                                           False)):
+    if hasattr(layer, "kernel_size") and (
+        "Transpose" in name or getattr(layer, "transposed", False)
+    ):
         return "transposed"
     if "Adaptive" in name and hasattr(layer, "output_size"):
         return "adaptive"
@@ -212,8 +219,9 @@ def _run_shape(layer: Any, shape: tuple) -> tuple:
         with no_grad():
             out = layer(zeros(*shape))
     except Exception as e:
-        raise RuntimeError(f"cannot run layer {_label(layer)} on an input of shape {shape}: "
-                           f"{e}") from e
+        raise RuntimeError(
+            f"cannot run layer {_label(layer)} on an input of shape {shape}: {e}"
+        ) from e
     finally:
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
@@ -234,22 +242,27 @@ def _describe(layer: Any, shape: tuple, nd: int) -> tuple[str, tuple, list[_Axis
     where = f"layer {_label(layer)} (input shape {shape})"
     spatial = shape[2:] if len(shape) == nd + 2 else ()
     if kind == "unsupported":
-        raise ValueError(f"receptive_field: {where}: Unfold/Fold change the layout of the "
-                         "tensor; their receptive field is not defined here")
+        raise ValueError(
+            f"receptive_field: {where}: Unfold/Fold change the layout of the "
+            "tensor; their receptive field is not defined here"
+        )
     if kind in ("conv", "transposed", "pool", "adaptive", "resize", "pad") and not spatial:
         raise ValueError(f"receptive_field: {where}: expected an input with {nd} spatial dims")
     k_dims = getattr(layer, "kernel_size", None)
     if isinstance(k_dims, tuple) and len(k_dims) not in (1, nd):
-        raise ValueError(f"receptive_field: {where}: a {len(k_dims)}-D layer on an input with "
-                         f"{nd} spatial dims (1-D and 2-D layers are analysed)")
+        raise ValueError(
+            f"receptive_field: {where}: a {len(k_dims)}-D layer on an input with "
+            f"{nd} spatial dims (1-D and 2-D layers are analysed)"
+        )
     try:
         if kind == "pad":
             widths = tuple(layer.padding)
             if len(widths) != 2 * nd:
                 raise ValueError(f"padding {widths} does not pad {nd} spatial dims")
             mode = getattr(layer, "_mode", "constant")
-            pairs = [(widths[2 * (nd - 1 - ax)], widths[2 * (nd - 1 - ax) + 1])
-                     for ax in range(nd)]  # F.pad lists the last dim first
+            pairs = [
+                (widths[2 * (nd - 1 - ax)], widths[2 * (nd - 1 - ax) + 1]) for ax in range(nd)
+            ]  # F.pad lists the last dim first
             maps = [_pad_axis(n, lo, hi, mode) for n, (lo, hi) in zip(spatial, pairs)]
             return kind, shape[:2] + tuple(m.n_out for m in maps), maps
         if kind in ("conv", "pool"):
@@ -281,12 +294,15 @@ def _describe(layer: Any, shape: tuple, nd: int) -> tuple[str, tuple, list[_Axis
                 channels = shape[1]
             mode = getattr(layer, "padding_mode", "zeros")
             if mode == "zeros":
-                maps = [_conv_axis(n, ki, si, di, lo, hi, m) for n, ki, si, di, (lo, hi), m in
-                        zip(spatial, k, s, d, pads, out_sp)]
+                maps = [
+                    _conv_axis(n, ki, si, di, lo, hi, m)
+                    for n, ki, si, di, (lo, hi), m in zip(spatial, k, s, d, pads, out_sp)
+                ]
             else:  # the layer pads with F.pad (reflect, ...) and then convolves unpadded
-                maps = [_then(_pad_axis(n, lo, hi, mode),
-                              _conv_axis(n + lo + hi, ki, si, di, 0, 0, m))
-                        for n, ki, si, di, (lo, hi), m in zip(spatial, k, s, d, pads, out_sp)]
+                maps = [
+                    _then(_pad_axis(n, lo, hi, mode), _conv_axis(n + lo + hi, ki, si, di, 0, 0, m))
+                    for n, ki, si, di, (lo, hi), m in zip(spatial, k, s, d, pads, out_sp)
+                ]
             return kind, (shape[0], channels) + tuple(out_sp), maps
         if kind == "transposed":
             k = _per_axis(layer.kernel_size, nd)
@@ -298,8 +314,10 @@ def _describe(layer: Any, shape: tuple, nd: int) -> tuple[str, tuple, list[_Axis
             channels = getattr(layer, "out_channels", None)
             if channels is None:
                 channels = layer.weight.shape[1] * getattr(layer, "groups", 1)
-            maps = [_transposed_axis(n, ki, si, di, pi, m) for n, ki, si, di, pi, m in
-                    zip(spatial, k, s, d, p, out_sp)]
+            maps = [
+                _transposed_axis(n, ki, si, di, pi, m)
+                for n, ki, si, di, pi, m in zip(spatial, k, s, d, p, out_sp)
+            ]
             return kind, (shape[0], channels) + tuple(out_sp), maps
         if kind == "adaptive":
             size = _per_axis(layer.output_size, nd)
@@ -336,10 +354,14 @@ def _describe(layer: Any, shape: tuple, nd: int) -> tuple[str, tuple, list[_Axis
                 "dilation attributes so it can be analysed"
             )
         return "global", out_shape, None
-    return "elementwise", out_shape, [
-        _AxisMap(n, np.eye(n, dtype=bool), Fraction(1), Fraction(0), Fraction(0))
-        for n in spatial
-    ]
+    return (
+        "elementwise",
+        out_shape,
+        [
+            _AxisMap(n, np.eye(n, dtype=bool), Fraction(1), Fraction(0), Fraction(0))
+            for n in spatial
+        ],
+    )
 
 
 # ---- the records ------------------------------------------------------------------------------
@@ -373,8 +395,10 @@ class LayerRF:
         if self.jump is None:
             out = tuple((0, n - 1) for n in self._axes(self.rf))
         else:
-            out = tuple((_num(s + i * j - (r - 1) / 2), _num(s + i * j + (r - 1) / 2))
-                        for i, (r, j, s) in zip(idx, self._exact))
+            out = tuple(
+                (_num(s + i * j - (r - 1) / 2), _num(s + i * j + (r - 1) / 2))
+                for i, (r, j, s) in zip(idx, self._exact)
+            )
         return out if self._nd > 1 else out[0]
 
     def support(self, index: Any) -> Any:
@@ -401,8 +425,17 @@ class ReceptiveField(list):
 
     def __str__(self) -> str:
         head = ["#", "layer", "output shape", "rf", "jump", "start"]
-        rows = [[str(r.index), r.name, str(r.output_shape), format_cell(r.rf), format_cell(r.jump),
-                 format_cell(r.start)] for r in self]
+        rows = [
+            [
+                str(r.index),
+                r.name,
+                str(r.output_shape),
+                format_cell(r.rf),
+                format_cell(r.jump),
+                format_cell(r.start),
+            ]
+            for r in self
+        ]
         nd = len(self.input_shape) - 2
         one, zero = ("(1, 1)", "(0, 0)") if nd > 1 else ("1", "0")
         return format_table(head, [["", "input", str(self.input_shape), one, one, zero]] + rows)
@@ -424,8 +457,9 @@ def receptive_field(model: Any, input_shape: Sequence[int]) -> ReceptiveField:
     shape = tuple(int(n) for n in input_shape)
     nd = len(shape) - 2
     if nd not in (1, 2):
-        raise ValueError(f"receptive_field: input_shape must be (N, C, L) or (N, C, H, W), got "
-                         f"{shape}")
+        raise ValueError(
+            f"receptive_field: input_shape must be (N, C, L) or (N, C, H, W), got {shape}"
+        )
     layers = _flatten_layers(model)
     spatial0 = shape[2:]
     rf = [Fraction(1)] * nd
@@ -451,12 +485,21 @@ def receptive_field(model: Any, input_shape: Sequence[int]) -> ReceptiveField:
                 jump[ax] = jump[ax] * m.a
                 support[ax] = (m.deps.astype(np.int64) @ support[ax].astype(np.int64)) > 0
         label = _label(layer)
-        records.append(LayerRF(
-            index=i, name=f"{name} {label}".strip() if name and not name.isdigit() else label,
-            kind=kind, layer=layer, output_shape=out_shape, rf=_pack(rf, nd),
-            jump=_pack(jump, nd), start=_pack(start, nd), _support=list(support), _nd=nd,
-            _exact=tuple(zip(rf, jump, start)),
-        ))
+        records.append(
+            LayerRF(
+                index=i,
+                name=f"{name} {label}".strip() if name and not name.isdigit() else label,
+                kind=kind,
+                layer=layer,
+                output_shape=out_shape,
+                rf=_pack(rf, nd),
+                jump=_pack(jump, nd),
+                start=_pack(start, nd),
+                _support=list(support),
+                _nd=nd,
+                _exact=tuple(zip(rf, jump, start)),
+            )
+        )
         shape = out_shape
     return records
 

@@ -49,12 +49,14 @@ def _result(values: list, scalar: bool) -> Size:
     return values[0] if scalar else tuple(values)
 
 
-def conv_output_size(size: Size, kernel_size: Size, stride: Size = 1, padding: Any = 0,
-                     dilation: Size = 1) -> Size:
+def conv_output_size(
+    size: Size, kernel_size: Size, stride: Size = 1, padding: Any = 0, dilation: Size = 1
+) -> Size:
     """The output size of ``conv1d``/``conv2d`` (Conv1d/Conv2d) for an input of ``size``."""
     fn = "conv_output_size"
-    sizes, scalar, a = _axes(fn, size, kernel_size=kernel_size, stride=stride, padding=padding,
-                             dilation=dilation)
+    sizes, scalar, a = _axes(
+        fn, size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
+    )
     out = []
     for i, n in enumerate(sizes):
         k, s, p, d = a["kernel_size"][i], a["stride"][i], a["padding"][i], a["dilation"][i]
@@ -78,19 +80,34 @@ def conv_output_size(size: Size, kernel_size: Size, stride: Size = 1, padding: A
     return _result(out, scalar)
 
 
-def conv_transpose_output_size(size: Size, kernel_size: Size, stride: Size = 1, padding: Size = 0,
-                               output_padding: Size = 0, dilation: Size = 1) -> Size:
+def conv_transpose_output_size(
+    size: Size,
+    kernel_size: Size,
+    stride: Size = 1,
+    padding: Size = 0,
+    output_padding: Size = 0,
+    dilation: Size = 1,
+) -> Size:
     """The output size of ``conv_transpose1d``/``conv_transpose2d`` for an input of ``size``."""
     fn = "conv_transpose_output_size"
-    sizes, scalar, a = _axes(fn, size, kernel_size=kernel_size, stride=stride, padding=padding,
-                             output_padding=output_padding, dilation=dilation)
+    sizes, scalar, a = _axes(
+        fn,
+        size,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+    )
     out = []
     for i, n in enumerate(sizes):
         k, s, p = a["kernel_size"][i], a["stride"][i], a["padding"][i]
         q, d = a["output_padding"][i], a["dilation"][i]
         if q >= max(s, d):
-            raise ValueError(f"{fn}: output_padding {q} must be smaller than the stride {s} or "
-                             f"the dilation {d} (axis {i})")
+            raise ValueError(
+                f"{fn}: output_padding {q} must be smaller than the stride {s} or "
+                f"the dilation {d} (axis {i})"
+            )
         m = (n - 1) * s - 2 * p + d * (k - 1) + q + 1
         if n < 1 or m < 1:
             raise ValueError(
@@ -101,19 +118,27 @@ def conv_transpose_output_size(size: Size, kernel_size: Size, stride: Size = 1, 
     return _result(out, scalar)
 
 
-def pool_output_size(size: Size, kernel_size: Size, stride: Size | None = None,
-                     padding: Size = 0, dilation: Size = 1, ceil_mode: bool = False) -> Size:
+def pool_output_size(
+    size: Size,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    dilation: Size = 1,
+    ceil_mode: bool = False,
+) -> Size:
     """The output size of max/avg/lp pooling (stride defaults to the kernel size)."""
     fn = "pool_output_size"
-    sizes, scalar, a = _axes(fn, size, kernel_size=kernel_size, stride=stride, padding=padding,
-                             dilation=dilation)
+    sizes, scalar, a = _axes(
+        fn, size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
+    )
     out = []
     for i, n in enumerate(sizes):
         k, p, d = a["kernel_size"][i], a["padding"][i], a["dilation"][i]
         s = a["stride"][i] if a["stride"][i] is not None else k
         if p > k // 2:
-            raise ValueError(f"{fn}: padding {p} must be at most half the kernel size {k} "
-                             f"(axis {i})")
+            raise ValueError(
+                f"{fn}: padding {p} must be at most half the kernel size {k} (axis {i})"
+            )
         m = _pool_out_len(n, k, s, p, d, ceil_mode)
         if m < 1:
             raise ValueError(

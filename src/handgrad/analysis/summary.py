@@ -61,12 +61,20 @@ class Summary:
         one, zero = format_cell(_unit(self.input_shape, 1)), format_cell(_unit(self.input_shape, 0))
         body = [["", "input", str(self.input_shape), "", "", one, one, zero]]
         for r in self.rows:
-            body.append([str(r.index), r.name, str(r.output_shape), f"{r.params:,}",
-                         f"{r.macs:,}", format_cell(r.rf), format_cell(r.jump),
-                         format_cell(r.start)])
+            body.append(
+                [
+                    str(r.index),
+                    r.name,
+                    str(r.output_shape),
+                    f"{r.params:,}",
+                    f"{r.macs:,}",
+                    format_cell(r.rf),
+                    format_cell(r.jump),
+                    format_cell(r.start),
+                ]
+            )
         text = format_table(head, body)
-        return (f"{text}\ntotal: {self.total_params:,} parameters, {self.total_macs:,} "
-                "multiply-adds")
+        return f"{text}\ntotal: {self.total_params:,} parameters, {self.total_macs:,} multiply-adds"
 
     def __repr__(self) -> str:
         return str(self)
@@ -104,11 +112,19 @@ def summary(model: Any, input_shape: Sequence[int]) -> Summary:
     rows = []
     shape = tuple(input_shape)
     for r in records:
-        rows.append(SummaryRow(
-            index=r.index, name=r.name, kind=r.kind, output_shape=r.output_shape,
-            params=_params(r.layer), macs=_macs(r.kind, r.layer, shape, r.output_shape),
-            rf=r.rf, jump=r.jump, start=r.start,
-        ))
+        rows.append(
+            SummaryRow(
+                index=r.index,
+                name=r.name,
+                kind=r.kind,
+                output_shape=r.output_shape,
+                params=_params(r.layer),
+                macs=_macs(r.kind, r.layer, shape, r.output_shape),
+                rf=r.rf,
+                jump=r.jump,
+                start=r.start,
+            )
+        )
         shape = r.output_shape
     return Summary(rows, tuple(input_shape))
 

@@ -12,8 +12,9 @@ def format_table(head: list[str], rows: list[list[str]]) -> str:
     right = {i for i, h in enumerate(head) if h in ("#", "params", "mult-adds")}
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     rule = "-" * len(line(head))
     return "\n".join([line(head), rule] + [line(r) for r in rows])
@@ -28,4 +29,3 @@ def format_cell(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
-

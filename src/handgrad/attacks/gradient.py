@@ -35,8 +35,9 @@ def _as_input(op: str, x: Any) -> Tensor:
         try:
             data = np.asarray(x)
         except Exception:
-            raise TypeError(f"{op}: x must be a tensor or an array, got "
-                            f"{type(x).__name__}") from None
+            raise TypeError(
+                f"{op}: x must be a tensor or an array, got {type(x).__name__}"
+            ) from None
     if data.dtype.kind != "f":
         raise TypeError(f"{op}: x must hold floating-point inputs, got dtype {data.dtype}")
     if data.ndim < 1 or data.shape[0] == 0:
@@ -47,11 +48,15 @@ def _as_input(op: str, x: Any) -> Tensor:
 def _as_labels(op: str, y: Any, n: int) -> Tensor:
     data = y._data if isinstance(y, Tensor) else np.asarray(y)
     if data.ndim != 1 or data.dtype.kind not in "iu":
-        raise ValueError(f"{op}: y must be a 1-d array of class indices, got dtype {data.dtype} "
-                         f"shape {data.shape}")
+        raise ValueError(
+            f"{op}: y must be a 1-d array of class indices, got dtype {data.dtype} "
+            f"shape {data.shape}"
+        )
     if data.shape[0] != n:
-        raise ValueError(f"{op}: x holds {n} examples but y holds {data.shape[0]} labels "
-                         f"(the batch sizes must match)")
+        raise ValueError(
+            f"{op}: x holds {n} examples but y holds {data.shape[0]} labels "
+            f"(the batch sizes must match)"
+        )
     return Tensor._wrap(data.astype(np.int64, copy=False))
 
 
@@ -102,8 +107,12 @@ def _frozen(model: Any) -> Iterator[None]:
 # ---- the input gradient ----------------------------------------------------------------------
 
 
-def input_gradient(model: Callable[[Tensor], Tensor], x: Any, y: Any,
-                   loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy) -> Tensor:
+def input_gradient(
+    model: Callable[[Tensor], Tensor],
+    x: Any,
+    y: Any,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+) -> Tensor:
     """g = grad_x L(x), L(x) = loss_fn(model(x), y): the gradient of the loss with respect to the
     input, one array of the shape of ``x``.
 
@@ -121,8 +130,10 @@ def _input_gradient(model: Callable, x: Tensor, y: Tensor, loss_fn: Callable, op
         out = model(xr)
         if not isinstance(out, Tensor) or out.ndim != 2 or out.shape[0] != x.shape[0]:
             shape = getattr(out, "shape", type(out).__name__)
-            raise ValueError(f"{op}: the model must return class scores (N, classes) for an "
-                             f"input of {x.shape[0]} examples, got {shape}")
+            raise ValueError(
+                f"{op}: the model must return class scores (N, classes) for an "
+                f"input of {x.shape[0]} examples, got {shape}"
+            )
         loss = loss_fn(out, y)
         if loss.numel() != 1:
             raise ValueError(f"{op}: loss_fn must return a scalar, got shape {loss.shape}")
@@ -133,9 +144,15 @@ def _input_gradient(model: Callable, x: Tensor, y: Tensor, loss_fn: Callable, op
 # ---- the attacks -----------------------------------------------------------------------------
 
 
-def fgsm(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float,
-         loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
-         clip: tuple[float, float] | None = (0.0, 1.0), targeted: bool = False) -> Tensor:
+def fgsm(
+    model: Callable[[Tensor], Tensor],
+    x: Any,
+    y: Any,
+    eps: float,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+    clip: tuple[float, float] | None = (0.0, 1.0),
+    targeted: bool = False,
+) -> Tensor:
     """The fast gradient sign method (Goodfellow, Shlens and Szegedy, 2015): the exact solution
     of the linearised attack in the L-infinity box.
 
@@ -177,10 +194,19 @@ def fgsm(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float,
     return Tensor._wrap(adv.astype(x.dtype, copy=False))
 
 
-def pgd(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float, alpha: float,
-        steps: int, random_start: bool = True, generator: Generator | None = None,
-        loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
-        clip: tuple[float, float] | None = (0.0, 1.0), targeted: bool = False) -> Tensor:
+def pgd(
+    model: Callable[[Tensor], Tensor],
+    x: Any,
+    y: Any,
+    eps: float,
+    alpha: float,
+    steps: int,
+    random_start: bool = True,
+    generator: Generator | None = None,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+    clip: tuple[float, float] | None = (0.0, 1.0),
+    targeted: bool = False,
+) -> Tensor:
     """Projected gradient descent in the L-infinity box (Madry, Makelov, Schmidt, Tsipras and
     Vladu, 2018): FGSM repeated with a small step, projecting back after each step.
 
@@ -218,7 +244,7 @@ def pgd(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float, alpha: fl
     if random_start and eps > 0:
         adv += _generator(generator).uniform(-eps, eps, x0.shape).astype(x.dtype)
         np.clip(adv, lower, upper, out=adv)
-    step = (-alpha if targeted else alpha)
+    step = -alpha if targeted else alpha
     for _ in range(int(steps)):
         g = _input_gradient(model, Tensor._wrap(adv), y, loss_fn, op)._data
         adv += step * np.sign(g).astype(x.dtype, copy=False)
@@ -259,32 +285,54 @@ ATTACKS = ("fgsm", "pgd")
 
 def _predict(model: Callable, x: np.ndarray, batch_size: int) -> np.ndarray:
     with no_grad():
-        return np.concatenate([model(Tensor._wrap(x[i:i + batch_size]))._data.argmax(1)
-                               for i in range(0, len(x), batch_size)])
+        return np.concatenate(
+            [
+                model(Tensor._wrap(x[i : i + batch_size]))._data.argmax(1)
+                for i in range(0, len(x), batch_size)
+            ]
+        )
 
 
-def attack(model: Callable[[Tensor], Tensor], x: Any, y: Any, eps: float, method: str = "fgsm",
-           batch_size: int = 256, **kwargs: Any) -> Tensor:
+def attack(
+    model: Callable[[Tensor], Tensor],
+    x: Any,
+    y: Any,
+    eps: float,
+    method: str = "fgsm",
+    batch_size: int = 256,
+    **kwargs: Any,
+) -> Tensor:
     """Adversarial versions of all of ``x`` by ``method`` (``'fgsm'`` or ``'pgd'``), computed in
     batches of ``batch_size`` (memory only: each example's attack depends on it alone, except
     for the draws of PGD's random start). ``kwargs`` go to the attack (``alpha``, ``steps``,
     ``generator``, ``loss_fn``, ``clip``, ``targeted``)."""
     if method not in ATTACKS:
         raise ValueError(f"attack: method must be one of {ATTACKS}, got {method!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ValueError(f"attack: batch_size must be an int >= 1, got {batch_size!r}")
     x = _as_input("attack", x)
     y = _as_labels("attack", y, x.shape[0])
     fn = fgsm if method == "fgsm" else pgd
-    parts = [fn(model, x._data[i:i + batch_size], y._data[i:i + batch_size], eps, **kwargs)._data
-             for i in range(0, x.shape[0], batch_size)]
+    parts = [
+        fn(model, x._data[i : i + batch_size], y._data[i : i + batch_size], eps, **kwargs)._data
+        for i in range(0, x.shape[0], batch_size)
+    ]
     return Tensor._wrap(np.concatenate(parts))
 
 
-def robust_accuracy(model: Callable[[Tensor], Tensor], x: Any, y: Any,
-                    eps: Sequence[float], method: str = "fgsm", batch_size: int = 256,
-                    **kwargs: Any) -> list[float]:
+def robust_accuracy(
+    model: Callable[[Tensor], Tensor],
+    x: Any,
+    y: Any,
+    eps: Sequence[float],
+    method: str = "fgsm",
+    batch_size: int = 256,
+    **kwargs: Any,
+) -> list[float]:
     """Accuracy of ``model`` on the adversarial versions of (x, y), one figure per value of
     ``eps`` (eps = 0 is the clean accuracy). ``kwargs`` as for ``attack``; for PGD a callable
     ``alpha(eps)`` may be passed to scale the step with the budget."""

@@ -11,8 +11,12 @@ from pathlib import Path
 import numpy as np
 
 
-def plot_accuracy_vs_eps(eps: Sequence[float], accuracy: Mapping[str, Sequence[float]],
-                         path: str | os.PathLike, title: str = "") -> Path:
+def plot_accuracy_vs_eps(
+    eps: Sequence[float],
+    accuracy: Mapping[str, Sequence[float]],
+    path: str | os.PathLike,
+    title: str = "",
+) -> Path:
     """Accuracy (%) against the L-infinity budget eps, one line per attack (``accuracy`` maps a
     label such as ``'FGSM'`` to one figure per eps)."""
     from ..plots import _figure, _save
@@ -20,8 +24,10 @@ def plot_accuracy_vs_eps(eps: Sequence[float], accuracy: Mapping[str, Sequence[f
     eps = list(eps)
     for name, acc in accuracy.items():
         if len(acc) != len(eps):
-            raise ValueError(f"plot_accuracy_vs_eps: {name!r} has {len(acc)} accuracies for "
-                             f"{len(eps)} values of eps")
+            raise ValueError(
+                f"plot_accuracy_vs_eps: {name!r} has {len(acc)} accuracies for "
+                f"{len(eps)} values of eps"
+            )
     fig = _figure(5.5, 4)
     ax = fig.subplots()
     for (name, acc), marker in zip(accuracy.items(), "osd^v"):
@@ -35,10 +41,14 @@ def plot_accuracy_vs_eps(eps: Sequence[float], accuracy: Mapping[str, Sequence[f
     return _save(fig, path)
 
 
-def plot_adversarial_examples(original: np.ndarray, rows: Mapping[str, np.ndarray],
-                              predictions: Mapping[str, np.ndarray], target: np.ndarray,
-                              path: str | os.PathLike,
-                              class_names: Sequence[str] | None = None) -> Path:
+def plot_adversarial_examples(
+    original: np.ndarray,
+    rows: Mapping[str, np.ndarray],
+    predictions: Mapping[str, np.ndarray],
+    target: np.ndarray,
+    path: str | os.PathLike,
+    class_names: Sequence[str] | None = None,
+) -> Path:
     """A grid: one column per example, the first row the originals, then one row per entry of
     ``rows`` (label -> perturbed images of the same shape). Each image is titled with the
     model's prediction (``predictions`` maps ``'original'`` and each row label to predicted
@@ -50,8 +60,10 @@ def plot_adversarial_examples(original: np.ndarray, rows: Mapping[str, np.ndarra
         if a.ndim == 4 and a.shape[1] == 1:
             a = a[:, 0]
         if a.ndim != 3:
-            raise ValueError(f"plot_adversarial_examples: {what} must be (N, H, W) or "
-                             f"(N, 1, H, W), got shape {a.shape}")
+            raise ValueError(
+                f"plot_adversarial_examples: {what} must be (N, H, W) or "
+                f"(N, 1, H, W), got shape {a.shape}"
+            )
         return a
 
     images = {"original": squeeze(original, "original")}
@@ -60,8 +72,10 @@ def plot_adversarial_examples(original: np.ndarray, rows: Mapping[str, np.ndarra
     n = len(target)
     for k, v in images.items():
         if len(v) != n or len(np.asarray(predictions[k])) != n:
-            raise ValueError(f"plot_adversarial_examples: row {k!r} has {len(v)} images and "
-                             f"{len(np.asarray(predictions[k]))} predictions for {n} targets")
+            raise ValueError(
+                f"plot_adversarial_examples: row {k!r} has {len(v)} images and "
+                f"{len(np.asarray(predictions[k]))} predictions for {n} targets"
+            )
     name = (lambda c: str(class_names[c])) if class_names is not None else str
     fig = _figure(1.1 * n + 1.2, 1.25 * len(images) + 0.4)
     axes = np.asarray(fig.subplots(len(images), n, squeeze=False))

@@ -102,8 +102,14 @@ def _unbroadcast(gi: Tensor, t: Tensor) -> Tensor:
     return gi
 
 
-def _propagate(order: list[Function], grads: dict, leaves: dict, retain_graph: bool,
-               wanted: dict[int, int], captured: dict[int, Tensor]) -> None:
+def _propagate(
+    order: list[Function],
+    grads: dict,
+    leaves: dict,
+    retain_graph: bool,
+    wanted: dict[int, int],
+    captured: dict[int, Tensor],
+) -> None:
     """Run every node's backward, outputs before inputs, and route each input's gradient to
     the node that produced that input (or, for a leaf, to the leaf); capture the gradients of
     ``wanted`` nodes on the way. One loop, no call per node unless a hook, a retained gradient,
@@ -144,8 +150,7 @@ def _propagate(order: list[Function], grads: dict, leaves: dict, retain_graph: b
             fn._release()
 
 
-def _accumulate_into_leaves(leaves: dict, grad_roots: Sequence[Tensor],
-                            create_graph: bool) -> None:
+def _accumulate_into_leaves(leaves: dict, grad_roots: Sequence[Tensor], create_graph: bool) -> None:
     """``.grad += gradient`` for every leaf, after its hooks. Outside create_graph the sum is done
     in place, as PyTorch does, and a gradient array is never handed to two leaves."""
     owned: set[int] = set()  # memory already handed to a .grad: never hand it out twice

@@ -38,8 +38,10 @@ _SUM_TOL = 1e-4  # float32 softmax rows sum to 1 within ~1e-6; user-typed priors
 def _as_probs(op: str, probs: Any) -> np.ndarray:
     arr = float64(op, "probs", probs, "an (N, K) array or tensor of posteriors")
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 2:
-        raise ValueError(f"{op}: probs must have shape (N, K) with N >= 1 examples and K >= 2 "
-                         f"classes, got shape {arr.shape}")
+        raise ValueError(
+            f"{op}: probs must have shape (N, K) with N >= 1 examples and K >= 2 "
+            f"classes, got shape {arr.shape}"
+        )
     if not np.isfinite(arr).all():
         raise ValueError(f"{op}: probs contains NaN or infinite values")
     if (arr < 0).any():
@@ -49,27 +51,34 @@ def _as_probs(op: str, probs: Any) -> np.ndarray:
     bad = np.flatnonzero(np.abs(sums - 1) > _SUM_TOL)
     if bad.size:
         i = bad[0]
-        raise ValueError(f"{op}: each row of probs (shape {arr.shape}) must sum to 1, but "
-                         f"{bad.size} rows do not, e.g. row {i} sums to {sums[i]:.6g}; pass "
-                         f"softmax outputs, not logits")
+        raise ValueError(
+            f"{op}: each row of probs (shape {arr.shape}) must sum to 1, but "
+            f"{bad.size} rows do not, e.g. row {i} sums to {sums[i]:.6g}; pass "
+            f"softmax outputs, not logits"
+        )
     return arr / sums[:, None]
 
 
 def _as_prior(op: str, name: str, prior: Any, k: int, positive: bool) -> np.ndarray:
     arr = float64(op, name, prior, "a length-K vector")
     if arr.shape != (k,):
-        raise ValueError(f"{op}: {name} must have shape ({k},), one entry per column of probs, "
-                         f"got shape {arr.shape}")
+        raise ValueError(
+            f"{op}: {name} must have shape ({k},), one entry per column of probs, "
+            f"got shape {arr.shape}"
+        )
     if not np.isfinite(arr).all():
         raise ValueError(f"{op}: {name} contains NaN or infinite values: {arr.tolist()}")
     if (arr < 0).any() or (positive and (arr == 0).any()):
         rule = "> 0 (it divides the posteriors)" if positive else ">= 0"
         j = int(np.flatnonzero(arr <= 0 if positive else arr < 0)[0])
-        raise ValueError(f"{op}: every entry of {name} must be {rule}, got {name}[{j}] = "
-                         f"{arr[j]:.6g}")
+        raise ValueError(
+            f"{op}: every entry of {name} must be {rule}, got {name}[{j}] = {arr[j]:.6g}"
+        )
     if abs(arr.sum() - 1) > _SUM_TOL:
-        raise ValueError(f"{op}: {name} must sum to 1, got sum {arr.sum():.6g} for "
-                         f"{np.array2string(arr, precision=4)}")
+        raise ValueError(
+            f"{op}: {name} must sum to 1, got sum {arr.sum():.6g} for "
+            f"{np.array2string(arr, precision=4)}"
+        )
     return arr / arr.sum()
 
 
@@ -78,8 +87,10 @@ def _reweight(op: str, probs: np.ndarray, weights: np.ndarray) -> np.ndarray:
     z = unnorm.sum(axis=1, keepdims=True)
     dead = np.flatnonzero(z[:, 0] <= 0)
     if dead.size:
-        raise ValueError(f"{op}: {dead.size} rows of probs (e.g. row {dead[0]}) put all their mass "
-                         f"on classes whose new prior is 0; their posterior is undefined")
+        raise ValueError(
+            f"{op}: {dead.size} rows of probs (e.g. row {dead[0]}) put all their mass "
+            f"on classes whose new prior is 0; their posterior is undefined"
+        )
     return unnorm / z
 
 
@@ -147,8 +158,9 @@ class PriorShiftResult(NamedTuple):
     converged: bool
 
 
-def estimate_prior_em(probs: Any, train_prior: Any, max_iter: int = 1000, tol: float = 1e-6,
-                      init_prior: Any = None) -> PriorShiftResult:
+def estimate_prior_em(
+    probs: Any, train_prior: Any, max_iter: int = 1000, tol: float = 1e-6, init_prior: Any = None
+) -> PriorShiftResult:
     """Estimate unknown new priors from unlabeled posteriors by EM, and re-weight to them.
 
     Saerens, Latinne and Decaestecker, "Adjusting the outputs of a classifier to new a priori

@@ -39,13 +39,16 @@ def inertia(X: Any, centers: Any) -> float:
     x = as_data("inertia", X)
     c = as_data("inertia", centers, "centers")
     if c.shape[1] != x.shape[1]:
-        raise ValueError(f"inertia: X has {x.shape[1]} features but centers has {c.shape[1]} "
-                         f"(X shape {x.shape}, centers shape {c.shape})")
+        raise ValueError(
+            f"inertia: X has {x.shape[1]} features but centers has {c.shape[1]} "
+            f"(X shape {x.shape}, centers shape {c.shape})"
+        )
     return float(squared_distances(x, c).min(1).sum())
 
 
-def kmeans_plusplus(X: Any, n_clusters: int, random_state: Any = None,
-                    n_local_trials: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def kmeans_plusplus(
+    X: Any, n_clusters: int, random_state: Any = None, n_local_trials: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Greedy k-means++ seeding (Arthur and Vassilvitskii, 2007; greedy variant as in
     scikit-learn): the first centre is a uniformly drawn sample; each next one is the best of
     ``n_local_trials`` (default 2 + ln K) candidates drawn with probability proportional to
@@ -57,8 +60,11 @@ def kmeans_plusplus(X: Any, n_clusters: int, random_state: Any = None,
     if k > x.shape[0]:
         raise ValueError(f"{op}: n_clusters={k} is more than the {x.shape[0]} samples of X")
     rng = rng_from(op, random_state)
-    trials = 2 + int(np.log(k)) if n_local_trials is None else positive_int(
-        op, "n_local_trials", n_local_trials)
+    trials = (
+        2 + int(np.log(k))
+        if n_local_trials is None
+        else positive_int(op, "n_local_trials", n_local_trials)
+    )
     n = x.shape[0]
     indices = np.empty(k, dtype=np.int64)
     indices[0] = rng.integers(n)
@@ -77,20 +83,25 @@ def kmeans_plusplus(X: Any, n_clusters: int, random_state: Any = None,
     return x[indices].copy(), indices
 
 
-def initial_centers(op: str, x: np.ndarray, k: int, init: Any,
-                    rng: np.random.Generator) -> np.ndarray:
+def initial_centers(
+    op: str, x: np.ndarray, k: int, init: Any, rng: np.random.Generator
+) -> np.ndarray:
     """Centres from ``init``: 'k-means++', 'random' (K distinct samples) or a (K, D) array."""
     if isinstance(init, str):
         if init == "k-means++":
             return kmeans_plusplus(x, k, rng)[0]
         if init == "random":
             return x[rng.choice(x.shape[0], k, replace=False)].copy()
-        raise ValueError(f"{op}: init must be 'k-means++', 'random' or an array of shape "
-                         f"(n_clusters, n_features), got {init!r}")
+        raise ValueError(
+            f"{op}: init must be 'k-means++', 'random' or an array of shape "
+            f"(n_clusters, n_features), got {init!r}"
+        )
     c = as_data(op, init, "init")
     if c.shape != (k, x.shape[1]):
-        raise ValueError(f"{op}: init has shape {c.shape} but n_clusters={k} and X has "
-                         f"{x.shape[1]} features: expected ({k}, {x.shape[1]})")
+        raise ValueError(
+            f"{op}: init has shape {c.shape} but n_clusters={k} and X has "
+            f"{x.shape[1]} features: expected ({k}, {x.shape[1]})"
+        )
     return c.copy()
 
 
@@ -106,8 +117,9 @@ def cluster_sums(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray,
     return sums, counts.astype(x.dtype)
 
 
-def lloyd(x: np.ndarray, centers: np.ndarray, max_iter: int,
-          tol: float) -> tuple[np.ndarray, np.ndarray, float, int]:
+def lloyd(
+    x: np.ndarray, centers: np.ndarray, max_iter: int, tol: float
+) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Lloyd's iterations from ``centers``; stops when the labels stop changing or the squared
     centre shift sum_k ||y_k^new - y_k||^2 is <= tol. An emptied cluster is moved to the sample
     farthest from its centre (which lowers J). Returns (centers, labels, inertia, n_iter)."""
@@ -124,7 +136,7 @@ def lloyd(x: np.ndarray, centers: np.ndarray, max_iter: int,
         empty = np.flatnonzero(counts == 0)
         new = sums / np.maximum(counts, 1)[:, None]
         if empty.size:
-            far = np.argsort(d2[np.arange(len(x)), labels])[::-1][:empty.size]
+            far = np.argsort(d2[np.arange(len(x)), labels])[::-1][: empty.size]
             new[empty] = x[far]
         shift = float(((new - centers) ** 2).sum())
         centers = new
@@ -142,16 +154,20 @@ class _KMeansBase:
 
     def _check_fitted(self, op: str) -> None:
         if getattr(self, "cluster_centers_", None) is None:
-            raise RuntimeError(f"{type(self).__name__}.{op}: this estimator is not fitted yet; "
-                               "call fit (or partial_fit) first")
+            raise RuntimeError(
+                f"{type(self).__name__}.{op}: this estimator is not fitted yet; "
+                "call fit (or partial_fit) first"
+            )
 
     def _data(self, op: str, X: Any) -> np.ndarray:
         self._check_fitted(op)
         x = as_data(f"{type(self).__name__}.{op}", X)
         d = self.cluster_centers_.shape[1]
         if x.shape[1] != d:
-            raise ValueError(f"{type(self).__name__}.{op}: X has {x.shape[1]} features but the "
-                             f"model was fitted with {d} (X shape {x.shape})")
+            raise ValueError(
+                f"{type(self).__name__}.{op}: X has {x.shape[1]} features but the "
+                f"model was fitted with {d} (X shape {x.shape})"
+            )
         return x
 
     def predict(self, X: Any) -> np.ndarray:
@@ -196,8 +212,16 @@ class KMeans(_KMeansBase):
     objective J of the kept run), ``n_iter_``, ``n_features_in_``.
     """
 
-    def __init__(self, n_clusters: int = 8, *, init: Any = "k-means++", n_init: Any = "auto",
-                 max_iter: int = 300, tol: float = 1e-4, random_state: Any = None) -> None:
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: Any = "k-means++",
+        n_init: Any = "auto",
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        random_state: Any = None,
+    ) -> None:
         op = "KMeans"
         self.n_clusters = positive_int(op, "n_clusters", n_clusters)
         if isinstance(init, str) and init not in ("k-means++", "random"):
@@ -215,8 +239,9 @@ class KMeans(_KMeansBase):
         op = "KMeans.fit"
         x = as_data(op, X)
         if x.shape[0] < self.n_clusters:
-            raise ValueError(f"{op}: n_clusters={self.n_clusters} is more than the {x.shape[0]} "
-                             f"samples of X")
+            raise ValueError(
+                f"{op}: n_clusters={self.n_clusters} is more than the {x.shape[0]} samples of X"
+            )
         rng = rng_from(op, self.random_state)
         if not isinstance(self.init, str):
             runs = 1

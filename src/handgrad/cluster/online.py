@@ -62,20 +62,36 @@ class OnlineKMeans(_KMeansBase):
     over each pass (how much they still move).
     """
 
-    def __init__(self, n_clusters: int = 8, *, learning_rate: Any = "inverse",
-                 batch_size: int = 1, init: Any = "k-means++", max_iter: int = 100,
-                 tol: float = 0.0, n_init: int = 1, shuffle: bool = True,
-                 random_state: Any = None) -> None:
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        learning_rate: Any = "inverse",
+        batch_size: int = 1,
+        init: Any = "k-means++",
+        max_iter: int = 100,
+        tol: float = 0.0,
+        n_init: int = 1,
+        shuffle: bool = True,
+        random_state: Any = None,
+    ) -> None:
         op = "OnlineKMeans"
         self.n_clusters = positive_int(op, "n_clusters", n_clusters)
         if isinstance(learning_rate, str):
             if learning_rate != "inverse":
-                raise ValueError(f"{op}: learning_rate must be 'inverse' or a number in (0, 1], "
-                                 f"got {learning_rate!r}")
-        elif isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) \
-                or not 0 < learning_rate <= 1:
-            raise ValueError(f"{op}: learning_rate must be 'inverse' or a number in (0, 1], got "
-                             f"{learning_rate!r}")
+                raise ValueError(
+                    f"{op}: learning_rate must be 'inverse' or a number in (0, 1], "
+                    f"got {learning_rate!r}"
+                )
+        elif (
+            isinstance(learning_rate, bool)
+            or not isinstance(learning_rate, numbers.Real)
+            or not 0 < learning_rate <= 1
+        ):
+            raise ValueError(
+                f"{op}: learning_rate must be 'inverse' or a number in (0, 1], got "
+                f"{learning_rate!r}"
+            )
         self.learning_rate = learning_rate
         self.batch_size = positive_int(op, "batch_size", batch_size)
         if isinstance(init, str) and init not in ("k-means++", "random"):
@@ -93,8 +109,10 @@ class OnlineKMeans(_KMeansBase):
 
     def _start(self, op: str, x: np.ndarray) -> None:
         if isinstance(self.init, str) and x.shape[0] < self.n_clusters:
-            raise ValueError(f"{op}: the first data must hold at least n_clusters="
-                             f"{self.n_clusters} examples to seed the centres, got {x.shape[0]}")
+            raise ValueError(
+                f"{op}: the first data must hold at least n_clusters="
+                f"{self.n_clusters} examples to seed the centres, got {x.shape[0]}"
+            )
         if self._rng is None:
             self._rng = rng_from(op, self.random_state)
         self.cluster_centers_ = initial_centers(op, x, self.n_clusters, self.init, self._rng)
@@ -118,7 +136,7 @@ class OnlineKMeans(_KMeansBase):
     def _mini_batches(self, x: np.ndarray) -> None:
         centers, counts = self.cluster_centers_, self.counts_
         for start in range(0, len(x), self.batch_size):
-            batch = x[start:start + self.batch_size]
+            batch = x[start : start + self.batch_size]
             labels = squared_distances(batch, centers).argmin(1)
             sums, m = cluster_sums(batch, labels, self.n_clusters)
             won = m > 0
@@ -170,11 +188,23 @@ class OnlineKMeans(_KMeansBase):
                     break
             d2 = squared_distances(x, self.cluster_centers_)
             labels = d2.argmin(1)
-            run = (float(d2[np.arange(len(x)), labels].sum()), labels, self.cluster_centers_,
-                   self.counts_, self.n_steps_, np.array(shifts))
+            run = (
+                float(d2[np.arange(len(x)), labels].sum()),
+                labels,
+                self.cluster_centers_,
+                self.counts_,
+                self.n_steps_,
+                np.array(shifts),
+            )
             if best is None or run[0] < best[0]:
                 best = run
-        (self.inertia_, self.labels_, self.cluster_centers_, self.counts_, self.n_steps_,
-         self.epoch_shifts_) = best
+        (
+            self.inertia_,
+            self.labels_,
+            self.cluster_centers_,
+            self.counts_,
+            self.n_steps_,
+            self.epoch_shifts_,
+        ) = best
         self.n_iter_ = len(self.epoch_shifts_)
         return self

@@ -18,8 +18,13 @@ def plot_movement(runs: dict[str, dict], path, title: str):
     for name, run in runs.items():
         shifts = np.asarray(run["epoch_shifts"], dtype=np.float64)
         shown = np.where(shifts > 0, shifts, np.nan)  # a pass that moved nothing: no point
-        ax.semilogy(np.arange(1, len(shifts) + 1), shown, "-o", markersize=3,
-                    label=f"rate {name} (inertia {run['inertia']:.1f})")
+        ax.semilogy(
+            np.arange(1, len(shifts) + 1),
+            shown,
+            "-o",
+            markersize=3,
+            label=f"rate {name} (inertia {run['inertia']:.1f})",
+        )
     ax.set_xlabel("pass over the data")
     ax.set_ylabel("movement of the centres over the pass")
     ax.set_title(title)

@@ -33,34 +33,60 @@ def _eps_list(text: str) -> list[float]:
     return values
 
 
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..models import MODELS
 
-    parser.add_argument("--checkpoint", required=True, metavar="PATH",
-                        help="a checkpoint written by `handgrad train` (the .npz file or its "
-                             "folder)")
-    parser.add_argument("--model", choices=MODELS, default=None,
-                        help="the architecture (default: the one named in the checkpoint)")
-    parser.add_argument("--data", default=None, metavar="{mnist5k,digits,mnist:PATH,...}",
-                        help="data set whose test split is attacked (default: the checkpoint's)")
-    parser.add_argument("--eps", type=_eps_list, default=[0.05, 0.1, 0.2],
-                        help="comma-separated L-infinity budgets in pixel units "
-                             "(default: 0.05,0.1,0.2)")
-    parser.add_argument("--method", choices=("fgsm", "pgd", "both"), default="both",
-                        help="default: both")
-    parser.add_argument("--steps", type=_positive_int, default=10,
-                        help="PGD iterations (default: 10)")
-    parser.add_argument("--alpha", type=_positive_float, default=None,
-                        help="PGD step in pixel units (default: 2.5 eps / steps)")
-    parser.add_argument("--limit", type=_positive_int, default=None,
-                        help="attack the first N test examples only")
-    parser.add_argument("--examples", type=_positive_int, default=10,
-                        help="columns of the picture of perturbed digits (default: 10)")
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        metavar="PATH",
+        help="a checkpoint written by `handgrad train` (the .npz file or its folder)",
+    )
+    parser.add_argument(
+        "--model",
+        choices=MODELS,
+        default=None,
+        help="the architecture (default: the one named in the checkpoint)",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        metavar="{mnist5k,digits,mnist:PATH,...}",
+        help="data set whose test split is attacked (default: the checkpoint's)",
+    )
+    parser.add_argument(
+        "--eps",
+        type=_eps_list,
+        default=[0.05, 0.1, 0.2],
+        help="comma-separated L-infinity budgets in pixel units (default: 0.05,0.1,0.2)",
+    )
+    parser.add_argument(
+        "--method", choices=("fgsm", "pgd", "both"), default="both", help="default: both"
+    )
+    parser.add_argument(
+        "--steps", type=_positive_int, default=10, help="PGD iterations (default: 10)"
+    )
+    parser.add_argument(
+        "--alpha",
+        type=_positive_float,
+        default=None,
+        help="PGD step in pixel units (default: 2.5 eps / steps)",
+    )
+    parser.add_argument(
+        "--limit", type=_positive_int, default=None, help="attack the first N test examples only"
+    )
+    parser.add_argument(
+        "--examples",
+        type=_positive_int,
+        default=10,
+        help="columns of the picture of perturbed digits (default: 10)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="PGD's random start (default: 0)")
-    parser.add_argument("--out", default=None,
-                        help="folder for attack.json and the PNGs (default: the checkpoint's)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="folder for attack.json and the PNGs (default: the checkpoint's)",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG files")
 
 
@@ -82,8 +108,9 @@ def _load(args: argparse.Namespace):
     model_name = args.model or meta.get("model")
     data_name = args.data or meta.get("data")
     if model_name is None or data_name is None:
-        raise CommandError(f"checkpoint {path} does not name its model and data; pass --model "
-                           f"and --data")
+        raise CommandError(
+            f"checkpoint {path} does not name its model and data; pass --model and --data"
+        )
     try:
         data = load_data(data_name)
     except JobError as e:
@@ -92,13 +119,14 @@ def _load(args: argparse.Namespace):
         model = build_model(model_name, data.input_shape, len(data.class_names))
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError, ValueError) as e:
-        raise CommandError(f"checkpoint {path} does not fit --model {model_name} on "
-                           f"{data_name}: {e}") from None
+        raise CommandError(
+            f"checkpoint {path} does not fit --model {model_name} on {data_name}: {e}"
+        ) from None
     x_std, y = (t.numpy() for t in data.test.tensors)
     # load_data hands out standardised images; undo its standardisation to get pixels back.
     x = np.clip(x_std * np.float32(data.std) + np.float32(data.mean), 0.0, 1.0)
     if args.limit is not None:
-        x, y = x[:args.limit], y[:args.limit]
+        x, y = x[: args.limit], y[: args.limit]
     mean, std = meta.get("mean", 0.0), meta.get("std", 1.0)
     classifier = Normalized(model, mean, std).eval()
     return path, classifier, x.astype(np.float32), y, model_name, data_name, data.class_names
@@ -129,9 +157,10 @@ def _attack(args, path, model, x, y, model_name, data_name, class_names, out) ->
         return {"alpha": alpha, "steps": args.steps, "generator": Generator(args.seed)}
 
     with limit_threads(1):
-        accuracy = {labels[m]: robust_accuracy(model, x, y, eps, m,
-                                               **(pgd_kwargs() if m == "pgd" else {}))
-                    for m in methods}
+        accuracy = {
+            labels[m]: robust_accuracy(model, x, y, eps, m, **(pgd_kwargs() if m == "pgd" else {}))
+            for m in methods
+        }
 
         print(f"{model_name} on the {data_name} test split ({len(y)} digits), checkpoint {path}")
         print(f"{'eps':>7}" + "".join(f"{name:>10}" for name in accuracy))
@@ -141,28 +170,57 @@ def _attack(args, path, model, x, y, model_name, data_name, class_names, out) ->
         files: dict[str, str] = {}
         out.mkdir(parents=True, exist_ok=True)
         if not args.no_plots:
-            files.update(_pictures(args, model, x, y, eps, methods, labels, accuracy, out,
-                                   model_name, class_names, pgd_kwargs))
-    report = {"checkpoint": str(path), "model": model_name, "data": data_name,
-              "examples": int(len(y)), "eps": eps, "accuracy": accuracy,
-              "pgd": {"steps": args.steps, "alpha": args.alpha or "2.5 eps / steps",
-                      "seed": args.seed} if "pgd" in methods else None}
+            files.update(
+                _pictures(
+                    args,
+                    model,
+                    x,
+                    y,
+                    eps,
+                    methods,
+                    labels,
+                    accuracy,
+                    out,
+                    model_name,
+                    class_names,
+                    pgd_kwargs,
+                )
+            )
+    report = {
+        "checkpoint": str(path),
+        "model": model_name,
+        "data": data_name,
+        "examples": int(len(y)),
+        "eps": eps,
+        "accuracy": accuracy,
+        "pgd": {"steps": args.steps, "alpha": args.alpha or "2.5 eps / steps", "seed": args.seed}
+        if "pgd" in methods
+        else None,
+    }
     files["metrics"] = str(write_json(out / "attack.json", report))
     for key, name in files.items():
         print(f"  {key + ':':<22} {name}")
     return 0
 
 
-def _pictures(args, model, x, y, eps, methods, labels, accuracy, out, model_name, class_names,
-              pgd_kwargs) -> dict[str, str]:
+def _pictures(
+    args, model, x, y, eps, methods, labels, accuracy, out, model_name, class_names, pgd_kwargs
+) -> dict[str, str]:
     from ..attacks.gradient import _predict as predict
     from ..attacks.gradient import attack
     from ..attacks.plots import plot_accuracy_vs_eps, plot_adversarial_examples
 
     try:
-        files = {"accuracy vs eps": str(plot_accuracy_vs_eps(
-            eps, accuracy, out / "attack_accuracy.png",
-            title=f"{model_name} under attack ({len(y)} test digits)"))}
+        files = {
+            "accuracy vs eps": str(
+                plot_accuracy_vs_eps(
+                    eps,
+                    accuracy,
+                    out / "attack_accuracy.png",
+                    title=f"{model_name} under attack ({len(y)} test digits)",
+                )
+            )
+        }
     except ImportError as e:
         print(f"no plots: {e}")
         return {}
@@ -171,7 +229,7 @@ def _pictures(args, model, x, y, eps, methods, labels, accuracy, out, model_name
     right = np.flatnonzero(clean == y)
     firsts = [right[y[right] == c][0] for c in np.unique(y[right])]
     rest = [i for i in right if i not in set(firsts)]
-    pick = np.array((firsts + rest)[:args.examples], dtype=np.int64)
+    pick = np.array((firsts + rest)[: args.examples], dtype=np.int64)
     rows, preds = {}, {"original": clean[pick]}
     for m in methods:
         for e in eps[1:]:
@@ -181,7 +239,14 @@ def _pictures(args, model, x, y, eps, methods, labels, accuracy, out, model_name
             adv = attack(model, x[pick], y[pick], e, m, **kw).numpy()
             label = f"{labels[m]} eps={e:g}"
             rows[label], preds[label] = adv, predict(model, adv, 256)
-    files["perturbed digits"] = str(plot_adversarial_examples(
-        x[pick], rows, preds, y[pick], out / "attack_examples.png",
-        class_names=[n.split(" - ")[0] for n in class_names]))
+    files["perturbed digits"] = str(
+        plot_adversarial_examples(
+            x[pick],
+            rows,
+            preds,
+            y[pick],
+            out / "attack_examples.png",
+            class_names=[n.split(" - ")[0] for n in class_names],
+        )
+    )
     return files

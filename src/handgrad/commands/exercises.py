@@ -41,35 +41,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("patterns", nargs="*", metavar="PATTERN")
     p.add_argument("--format", choices=FORMATS, default="table")
     p = sub.add_parser("run", help="solve the exercises and judge the documents' answers")
-    p.add_argument("patterns", nargs="*", metavar="ID", help="ids, prefixes or patterns "
-                   "(default: all)")
-    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a parameter of the instance (repeatable)")
+    p.add_argument(
+        "patterns", nargs="*", metavar="ID", help="ids, prefixes or patterns (default: all)"
+    )
+    p.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter of the instance (repeatable)",
+    )
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.add_argument("--explain", action="store_true", help="print the full question, the "
-                   "derivation, the answer in words and the notes of each exercise")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the full question, the "
+        "derivation, the answer in words and the notes of each exercise",
+    )
     _extra(p)
     p = sub.add_parser("docs", help="run everything and write docs/exercises.md")
     p.add_argument("--output", default="docs/exercises.md", help="default: docs/exercises.md")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p = sub.add_parser("template", help="write an answer file to fill in")
-    p.add_argument("patterns", nargs="+", metavar="DOC|ID", help="documents (001), ids, "
-                   "prefixes or patterns")
+    p.add_argument(
+        "patterns", nargs="+", metavar="DOC|ID", help="documents (001), ids, prefixes or patterns"
+    )
     p.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
     p.add_argument("--name", default="", help="whose answers (written into the file)")
     _extra(p)
     p = sub.add_parser("grade", help="grade a filled-in answer file")
     p.add_argument("answers", metavar="ANSWERS", help="the answer file (JSON)")
-    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a parameter of the instance (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter of the instance (repeatable)",
+    )
     p.add_argument("--format", choices=FORMATS, default="table")
     _extra(p)
 
 
 def _extra(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--extra", action="append", default=[], metavar="MODULE",
-                   help="load a teacher's exercises from a module or .py file (repeatable)")
+    p.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="load a teacher's exercises from a module or .py file (repeatable)",
+    )
 
 
 def parse_settings(items: list[str]) -> dict[str, Any]:
@@ -115,8 +138,7 @@ def run(args: argparse.Namespace) -> int:
         n_dis = sum(v.verdict == "disagree" for v in verdicts)
         print(f"wrote {path}: {len(verdicts)} exercises, {n_dis} with disagreements")
         return 1 if any(v.verdict in FAILING for v in verdicts) else 0
-    verdicts = _run(args.patterns, parse_settings(args.settings), args.quiet,
-                    args.format != "json")
+    verdicts = _run(args.patterns, parse_settings(args.settings), args.quiet, args.format != "json")
     print(render(verdicts, args.format, explain=args.explain))
     return 1 if any(v.verdict in FAILING for v in verdicts) else 0
 
@@ -182,8 +204,10 @@ def _run(patterns, settings, quiet: bool, _human: bool) -> list:
             v.seconds = time.perf_counter() - t0
             verdicts.append(v)
             if not quiet:
-                line = f"[{i:>{len(str(len(chosen)))}}/{len(chosen)}] {ex.id}: {v.verdict} " \
-                       f"({v.seconds:.2f} s)"
+                line = (
+                    f"[{i:>{len(str(len(chosen)))}}/{len(chosen)}] {ex.id}: {v.verdict} "
+                    f"({v.seconds:.2f} s)"
+                )
                 err.write(("\r\033[K" if tty else "") + line + "\n")
                 err.flush()
     finally:
@@ -196,8 +220,16 @@ def _run(patterns, settings, quiet: bool, _human: bool) -> list:
 def _errored(ex, e: Exception):
     from ..exercises.base import Verdict
 
-    return Verdict(ex.id, ex.question, None, None, "error", f"{type(e).__name__}: {e}",
-                   summary="error", params=dict(ex.params))
+    return Verdict(
+        ex.id,
+        ex.question,
+        None,
+        None,
+        "error",
+        f"{type(e).__name__}: {e}",
+        summary="error",
+        params=dict(ex.params),
+    )
 
 
 # ---- rendering ------------------------------------------------------------------------------
@@ -213,8 +245,9 @@ def render(verdicts: list, fmt: str, explain: bool = False) -> str:
     if fmt == "json":
         return json.dumps([v.as_json() for v in verdicts], indent=2, allow_nan=False)
     if fmt == "markdown":
-        return render_markdown(verdicts) + ("\n\n" + render_explanations(verdicts, True)
-                                            if explain else "")
+        return render_markdown(verdicts) + (
+            "\n\n" + render_explanations(verdicts, True) if explain else ""
+        )
     return render_table(verdicts) + ("\n\n" + render_explanations(verdicts) if explain else "")
 
 
@@ -226,19 +259,23 @@ def render_explanations(verdicts: list, markdown: bool = False) -> str:
         e = v.explanation or {}
         tag = " (reconstructed question: not in the document)" if v.reconstructed else ""
         out.append(f"{'### ' if markdown else '== '}{v.id}{tag}")
-        sections = [("Question", e.get("question_full") or v.question),
-                    ("Source", e.get("source", "")),
-                    ("Instance", ", ".join(f"{k}={json.dumps(jsonable(x))}"
-                                           for k, x in v.params.items())),
-                    ("Derivation", e.get("derivation_text", "")),
-                    ("Answer", e.get("answer_in_words", "")),
-                    ("Computed", v.summary),
-                    ("Note", e.get("note", "")),
-                    ("Notes", "; ".join(v.notes)),
-                    ("Verdict", f"{v.verdict} (final answer: "
-                                f"{v.parts.get('final answer', 'no claim')}, derivation: "
-                                f"{v.parts.get('derivation', 'no claim')})"),
-                    ("Evidence", v.evidence)]
+        sections = [
+            ("Question", e.get("question_full") or v.question),
+            ("Source", e.get("source", "")),
+            ("Instance", ", ".join(f"{k}={json.dumps(jsonable(x))}" for k, x in v.params.items())),
+            ("Derivation", e.get("derivation_text", "")),
+            ("Answer", e.get("answer_in_words", "")),
+            ("Computed", v.summary),
+            ("Note", e.get("note", "")),
+            ("Notes", "; ".join(v.notes)),
+            (
+                "Verdict",
+                f"{v.verdict} (final answer: "
+                f"{v.parts.get('final answer', 'no claim')}, derivation: "
+                f"{v.parts.get('derivation', 'no claim')})",
+            ),
+            ("Evidence", v.evidence),
+        ]
         for title, text in sections:
             if not text:
                 continue
@@ -246,8 +283,9 @@ def render_explanations(verdicts: list, markdown: bool = False) -> str:
                 out.append(f"{title}:")
                 out += [("    " + line) for line in str(text).splitlines()]
             else:
-                out += textwrap.wrap(f"{title}: {' '.join(str(text).split())}", 100,
-                                     subsequent_indent="    ")
+                out += textwrap.wrap(
+                    f"{title}: {' '.join(str(text).split())}", 100, subsequent_indent="    "
+                )
         out.append("")
     return "\n".join(out).rstrip()
 
@@ -255,25 +293,42 @@ def render_explanations(verdicts: list, markdown: bool = False) -> str:
 def render_table(verdicts: list) -> str:
     """The table, each cell wrapped in its column (never cut), then the findings."""
     cols = [("id", 34), ("question", 40), ("computed", 44), ("claimed", 30), ("verdict", 14)]
-    rows = [[v.id + (" (reconstructed)" if v.reconstructed else ""), v.question, v.summary,
-             v.claimed_summary, v.verdict] for v in verdicts]
-    widths = [min(w, max([len(h)] + [len(" ".join(str(r[i]).split())) for r in rows]))
-              for i, (h, w) in enumerate(cols)]
+    rows = [
+        [
+            v.id + (" (reconstructed)" if v.reconstructed else ""),
+            v.question,
+            v.summary,
+            v.claimed_summary,
+            v.verdict,
+        ]
+        for v in verdicts
+    ]
+    widths = [
+        min(w, max([len(h)] + [len(" ".join(str(r[i]).split())) for r in rows]))
+        for i, (h, w) in enumerate(cols)
+    ]
     line = "  ".join(h.ljust(w) for (h, _), w in zip(cols, widths))
     out = [line, "  ".join("-" * w for w in widths)]
     for r in rows:
-        cells = [textwrap.wrap(" ".join(str(c).split()), w, break_long_words=True) or [""]
-                 for c, w in zip(r, widths)]
+        cells = [
+            textwrap.wrap(" ".join(str(c).split()), w, break_long_words=True) or [""]
+            for c, w in zip(r, widths)
+        ]
         for k in range(max(len(c) for c in cells)):
-            out.append("  ".join((c[k] if k < len(c) else "").ljust(w)
-                                 for c, w in zip(cells, widths)).rstrip())
-    notes = [v for v in verdicts if v.verdict in ("disagree", "error", "unavailable",
-                                                  "check failed")]
+            out.append(
+                "  ".join(
+                    (c[k] if k < len(c) else "").ljust(w) for c, w in zip(cells, widths)
+                ).rstrip()
+            )
+    notes = [
+        v for v in verdicts if v.verdict in ("disagree", "error", "unavailable", "check failed")
+    ]
     if notes:
         out += ["", "Findings:"]
         for v in notes:
-            body = textwrap.fill(v.disagreements(), 100, initial_indent="    ",
-                                 subsequent_indent="    ")
+            body = textwrap.fill(
+                v.disagreements(), 100, initial_indent="    ", subsequent_indent="    "
+            )
             out += [f"  {v.id} ({v.verdict}):", body]
     counts = _counts(verdicts)
     out += ["", ", ".join(f"{n} {k}" for k, n in counts.items())]
@@ -287,10 +342,13 @@ def _md(text: Any) -> str:
 def render_markdown(verdicts: list) -> str:
     out = ["| id | question | computed | claimed | verdict |", "|---|---|---|---|---|"]
     for v in verdicts:
-        out.append(f"| `{v.id}` | {_md(v.question)} | {_md(v.summary)} | "
-                   f"{_md(v.claimed_summary)} | {v.verdict} |")
-    notes = [v for v in verdicts if v.verdict in ("disagree", "error", "unavailable",
-                                                  "check failed")]
+        out.append(
+            f"| `{v.id}` | {_md(v.question)} | {_md(v.summary)} | "
+            f"{_md(v.claimed_summary)} | {v.verdict} |"
+        )
+    notes = [
+        v for v in verdicts if v.verdict in ("disagree", "error", "unavailable", "check failed")
+    ]
     if notes:
         out += ["", "**Findings**", ""]
         out += [f"- `{v.id}` ({v.verdict}): {_md(v.disagreements())}" for v in notes]
@@ -315,24 +373,39 @@ def _list(args: argparse.Namespace) -> int:
     for ex in chosen:
         q = question(ex.id)
         missing = ex.missing()
-        rows.append({"id": ex.id, "source": q["ref"], "answered_by": q["answered_by"],
-                     "question": ex.question, "reconstructed": bool(q.get("reconstructed")),
-                     "parameters": sorted(ex.params),
-                     "available": not missing, "requires": list(ex.requires)})
+        rows.append(
+            {
+                "id": ex.id,
+                "source": q["ref"],
+                "answered_by": q["answered_by"],
+                "question": ex.question,
+                "reconstructed": bool(q.get("reconstructed")),
+                "parameters": sorted(ex.params),
+                "available": not missing,
+                "requires": list(ex.requires),
+            }
+        )
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     elif args.format == "markdown":
         print("| id | source | answered by | question |\n|---|---|---|---|")
         for r in rows:
-            print(f"| `{r['id']}` | {_md(r['source'])} | {r['answered_by']} | "
-                  f"{_md(r['question'])} |")
+            print(
+                f"| `{r['id']}` | {_md(r['source'])} | {r['answered_by']} | {_md(r['question'])} |"
+            )
     else:
         for r in rows:  # the question wrapped under its id, never cut
             needs = ", ".join(r["requires"])
             flag = "" if r["available"] else f"  [unavailable: needs {needs}]"
             tag = " (reconstructed)" if r["reconstructed"] else ""
             print(f"{r['id']}  [{r['source']}]{tag}{flag}")
-            print(textwrap.fill(" ".join(r["question"].split()), 100, initial_indent="    ",
-                                subsequent_indent="    "))
+            print(
+                textwrap.fill(
+                    " ".join(r["question"].split()),
+                    100,
+                    initial_indent="    ",
+                    subsequent_indent="    ",
+                )
+            )
         print(f"\n{len(rows)} exercises")
     return 0

@@ -34,28 +34,57 @@ from .common import CommandError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     util.add_data_argument(parser)
-    parser.add_argument("--skew", type=util.number_type(0.0, 1.0, high_open=True), default=0.5,
-                        help="in [0, 1): new priors proportional to (1 - skew)^rank "
-                             "(default: 0.5)")
-    parser.add_argument("--size", type=util.positive_int, default=1000,
-                        help="examples in the resampled test set (default: 1000)")
-    parser.add_argument("--steps", type=util.positive_int, default=300,
-                        help="full-batch Adam steps of training (default: 300)")
-    parser.add_argument("--lr", type=util.number_type(0.0, low_open=True), default=0.05,
-                        help="Adam's learning rate (default: 0.05)")
-    parser.add_argument("--weight-decay", type=util.number_type(0.0), default=1e-3,
-                        help="L2 penalty on the weights (default: 0.001)")
-    parser.add_argument("--seed", type=util.seed, default=0,
-                        help="the initial weights, the new priors and the resampling "
-                             "(default: 0)")
+    parser.add_argument(
+        "--skew",
+        type=util.number_type(0.0, 1.0, high_open=True),
+        default=0.5,
+        help="in [0, 1): new priors proportional to (1 - skew)^rank (default: 0.5)",
+    )
+    parser.add_argument(
+        "--size",
+        type=util.positive_int,
+        default=1000,
+        help="examples in the resampled test set (default: 1000)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=util.positive_int,
+        default=300,
+        help="full-batch Adam steps of training (default: 300)",
+    )
+    parser.add_argument(
+        "--lr",
+        type=util.number_type(0.0, low_open=True),
+        default=0.05,
+        help="Adam's learning rate (default: 0.05)",
+    )
+    parser.add_argument(
+        "--weight-decay",
+        type=util.number_type(0.0),
+        default=1e-3,
+        help="L2 penalty on the weights (default: 0.001)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=util.seed,
+        default=0,
+        help="the initial weights, the new priors and the resampling (default: 0)",
+    )
     util.add_output_arguments(parser, "prior-shift")
 
 
 # ---- the steps, as functions (the tests call them) --------------------------------------------
 
 
-def train_classifier(x: np.ndarray, y: np.ndarray, classes: int, steps: int, lr: float,
-                     weight_decay: float, seed: int):
+def train_classifier(
+    x: np.ndarray,
+    y: np.ndarray,
+    classes: int,
+    steps: int,
+    lr: float,
+    weight_decay: float,
+    seed: int,
+):
     """Softmax regression fitted by ``steps`` full-batch Adam steps on the mean cross-entropy;
     the initial weights come from ``handgrad.manual_seed(seed)``. Returns (model, final loss)."""
     from .. import optim
@@ -98,13 +127,15 @@ def skewed_prior(skew: float, classes: int, rng: np.random.Generator) -> np.ndar
     return prior / prior.sum()
 
 
-def resample(labels: np.ndarray, prior: np.ndarray, size: int,
-             rng: np.random.Generator) -> np.ndarray:
+def resample(
+    labels: np.ndarray, prior: np.ndarray, size: int, rng: np.random.Generator
+) -> np.ndarray:
     """Indices of ``size`` examples with class proportions drawn from ``prior``: counts from a
     multinomial, examples drawn with replacement within each class."""
     counts = rng.multinomial(size, prior)
-    return np.concatenate([rng.choice(np.flatnonzero(labels == c), counts[c])
-                           for c in range(len(prior)) if counts[c]])
+    return np.concatenate(
+        [rng.choice(np.flatnonzero(labels == c), counts[c]) for c in range(len(prior)) if counts[c]]
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,13 +147,15 @@ def run(args: argparse.Namespace) -> int:
     classes = int(max(y_train.max(), y_test.max())) + 1
     missing = [c for c in range(classes) if not (y_test == c).any() or not (y_train == c).any()]
     if missing:
-        raise CommandError(f"class {missing[0]} of {args.data} has no example in the training or "
-                           f"test split")
+        raise CommandError(
+            f"class {missing[0]} of {args.data} has no example in the training or test split"
+        )
 
     with limit_threads(1):
         started = time.perf_counter()
-        model, loss = train_classifier(x_train, y_train, classes, args.steps, args.lr,
-                                       args.weight_decay, args.seed)
+        model, loss = train_classifier(
+            x_train, y_train, classes, args.steps, args.lr, args.weight_decay, args.seed
+        )
         seconds = time.perf_counter() - started
         test_probs = posteriors(model, x_test)
     if not np.isfinite(test_probs).all():
@@ -142,40 +175,71 @@ def run(args: argparse.Namespace) -> int:
     known = accuracy(adjust_to_prior(probs, train_prior, new_prior))
     em = estimate_prior_em(probs, train_prior)
     estimated = accuracy(em.probs)
-    error = {"max_abs": float(np.abs(em.prior - new_prior).max()),
-             "l1": float(np.abs(em.prior - new_prior).sum()),
-             "max_abs_vs_sample": float(np.abs(em.prior - sample_prior).max())}
+    error = {
+        "max_abs": float(np.abs(em.prior - new_prior).max()),
+        "l1": float(np.abs(em.prior - new_prior).sum()),
+        "max_abs_vs_sample": float(np.abs(em.prior - sample_prior).max()),
+    }
 
     top = int(new_prior.argmax())
-    print(f"softmax regression on the {args.data} training split ({len(y_train)} images of "
-          f"{x_train.shape[1]} pixels), {args.steps} full-batch Adam steps in {seconds:.1f} s: "
-          f"training loss {loss:.4f}, accuracy {100 * balanced:.2f}% on the test split "
-          f"({len(y_test)} images)")
-    print(f"test split resampled to {len(labels)} examples with a skewed prior (skew "
-          f"{args.skew:g}: class {top} has {100 * new_prior[top]:.1f}%, the rarest "
-          f"{100 * new_prior.min():.2f}%)")
+    print(
+        f"softmax regression on the {args.data} training split ({len(y_train)} images of "
+        f"{x_train.shape[1]} pixels), {args.steps} full-batch Adam steps in {seconds:.1f} s: "
+        f"training loss {loss:.4f}, accuracy {100 * balanced:.2f}% on the test split "
+        f"({len(y_test)} images)"
+    )
+    print(
+        f"test split resampled to {len(labels)} examples with a skewed prior (skew "
+        f"{args.skew:g}: class {top} has {100 * new_prior[top]:.1f}%, the rarest "
+        f"{100 * new_prior.min():.2f}%)"
+    )
     print("  accuracy on the resampled test set")
     print(f"  {'as trained (training prior)':<46}{100 * before:>7.2f}%")
     print(f"  {'adjusted to the true new prior':<46}{100 * known:>7.2f}%")
-    print(f"  {'adjusted to the prior estimated by EM':<46}{100 * estimated:>7.2f}%   "
-          f"({em.n_iter} EM iterations{', converged' if em.converged else ', NOT converged'})")
-    print(f"  prior error of the EM estimate: max |p_EM - p*| = {error['max_abs']:.4f}, "
-          f"sum |p_EM - p*| = {error['l1']:.4f} (max {error['max_abs_vs_sample']:.4f} against "
-          f"the sample's own class shares)")
+    print(
+        f"  {'adjusted to the prior estimated by EM':<46}{100 * estimated:>7.2f}%   "
+        f"({em.n_iter} EM iterations{', converged' if em.converged else ', NOT converged'})"
+    )
+    print(
+        f"  prior error of the EM estimate: max |p_EM - p*| = {error['max_abs']:.4f}, "
+        f"sum |p_EM - p*| = {error['l1']:.4f} (max {error['max_abs_vs_sample']:.4f} against "
+        f"the sample's own class shares)"
+    )
 
     files: dict[str, str] = {}
     if not args.no_plots:
-        files.update(util.plots_or_note(lambda: {"priors": str(plot_priors(
-            train_prior, new_prior, em.prior, out / "prior_shift.png",
-            f"{args.data}, skew {args.skew:g}: accuracy {100 * before:.1f}% as trained, "
-            f"{100 * known:.1f}% with p*, {100 * estimated:.1f}% with p_EM"))}))
-    report = {"config": {k: v for k, v in vars(args).items() if k != "command"},
-              "train_examples": len(y_train), "test_examples": len(y_test),
-              "train_loss": loss, "train_seconds": seconds, "balanced_test_accuracy": balanced,
-              "train_prior": train_prior, "true_prior": new_prior, "sample_prior": sample_prior,
-              "estimated_prior": em.prior, "em_iterations": em.n_iter,
-              "em_converged": em.converged, "resampled_examples": len(labels),
-              "accuracy": {"before": before, "true_prior": known, "estimated_prior": estimated},
-              "prior_error": error}
+        files.update(
+            util.plots_or_note(
+                lambda: {
+                    "priors": str(
+                        plot_priors(
+                            train_prior,
+                            new_prior,
+                            em.prior,
+                            out / "prior_shift.png",
+                            f"{args.data}, skew {args.skew:g}: accuracy {100 * before:.1f}% as trained, "
+                            f"{100 * known:.1f}% with p*, {100 * estimated:.1f}% with p_EM",
+                        )
+                    )
+                }
+            )
+        )
+    report = {
+        "config": {k: v for k, v in vars(args).items() if k != "command"},
+        "train_examples": len(y_train),
+        "test_examples": len(y_test),
+        "train_loss": loss,
+        "train_seconds": seconds,
+        "balanced_test_accuracy": balanced,
+        "train_prior": train_prior,
+        "true_prior": new_prior,
+        "sample_prior": sample_prior,
+        "estimated_prior": em.prior,
+        "em_iterations": em.n_iter,
+        "em_converged": em.converged,
+        "resampled_examples": len(labels),
+        "accuracy": {"before": before, "true_prior": known, "estimated_prior": estimated},
+        "prior_error": error,
+    }
     util.write_report(out, "prior_shift.json", report, files)
     return 0

@@ -13,15 +13,16 @@ def _shape(text: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(s) for s in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected C,H,W as positive integers, got {text!r}") \
-            from None
+        raise argparse.ArgumentTypeError(
+            f"expected C,H,W as positive integers, got {text!r}"
+        ) from None
     if len(shape) != 3 or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"expected C,H,W as three positive integers, got "
-                                         f"{text!r}")
+        raise argparse.ArgumentTypeError(f"expected C,H,W as three positive integers, got {text!r}")
     if max(shape) > _MAX_SIDE or shape[0] * shape[1] * shape[2] > _MAX_VALUES:
         raise argparse.ArgumentTypeError(
             f"{text!r} is too large: at most {_MAX_SIDE} per dimension and {_MAX_VALUES} "
-            "values per image (the layers' weights would not fit in memory)")
+            "values per image (the layers' weights would not fit in memory)"
+        )
     return shape
 
 
@@ -33,8 +34,13 @@ _MAX_VALUES = 2**18
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=MODELS, default="lenet", help="default: lenet")
-    parser.add_argument("--input", type=_shape, default=(1, 28, 28), metavar="C,H,W",
-                        help="the shape of one input image (default: 1,28,28)")
+    parser.add_argument(
+        "--input",
+        type=_shape,
+        default=(1, 28, 28),
+        metavar="C,H,W",
+        help="the shape of one input image (default: 1,28,28)",
+    )
     parser.add_argument("--classes", type=int, default=10, help="default: 10")
 
 
@@ -46,11 +52,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = build_model(args.model, args.input, args.classes)
     except MemoryError:
-        raise CommandError(f"{args.model} for inputs of shape {','.join(map(str, args.input))} "
-                           "does not fit in memory") from None
+        raise CommandError(
+            f"{args.model} for inputs of shape {','.join(map(str, args.input))} "
+            "does not fit in memory"
+        ) from None
     except ValueError as e:
-        raise CommandError(f"{args.model} cannot take inputs of shape "
-                           f"{','.join(map(str, args.input))}: {e}") from None
+        raise CommandError(
+            f"{args.model} cannot take inputs of shape {','.join(map(str, args.input))}: {e}"
+        ) from None
     if not isinstance(model, nn.Sequential):
         # summary expands Sequentials only; LeNet applies its children in order (tested in
         # tests/algorithms/test_models.py), so the same layers under their names are the same

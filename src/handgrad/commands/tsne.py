@@ -39,8 +39,10 @@ def _perplexity(text: str) -> float:
 def _n_iter(text: str) -> int:
     value = util.positive_int(text)
     if value <= _EXAGGERATION_ITER:
-        raise argparse.ArgumentTypeError(f"must be more than the {_EXAGGERATION_ITER} iterations "
-                                         f"of early exaggeration, got {value}")
+        raise argparse.ArgumentTypeError(
+            f"must be more than the {_EXAGGERATION_ITER} iterations "
+            f"of early exaggeration, got {value}"
+        )
     return value
 
 
@@ -52,21 +54,41 @@ def _learning_rate(text: str) -> str | float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     util.add_data_argument(parser)
-    parser.add_argument("--n", type=util.positive_int, default=1000,
-                        help="number of digits embedded, drawn at random (default: 1000)")
-    parser.add_argument("--perplexity", type=_perplexity, default=30.0,
-                        help="effective number of neighbours, > 1 and < --n (default: 30)")
-    parser.add_argument("--kernel", choices=("student-t", "gaussian", "both"),
-                        default="student-t",
-                        help="output kernel: student-t (t-SNE), gaussian (symmetric SNE) or both "
-                             "side by side (default: student-t)")
-    parser.add_argument("--n-iter", type=_n_iter, default=1000,
-                        help=f"gradient-descent iterations, the first {_EXAGGERATION_ITER} with "
-                             "early exaggeration (default: 1000)")
-    parser.add_argument("--learning-rate", type=_learning_rate, default="auto",
-                        help="'auto' (max(N / 48, 50)) or a positive number (default: auto)")
-    parser.add_argument("--seed", type=util.seed, default=0,
-                        help="draws the subset of digits (default: 0)")
+    parser.add_argument(
+        "--n",
+        type=util.positive_int,
+        default=1000,
+        help="number of digits embedded, drawn at random (default: 1000)",
+    )
+    parser.add_argument(
+        "--perplexity",
+        type=_perplexity,
+        default=30.0,
+        help="effective number of neighbours, > 1 and < --n (default: 30)",
+    )
+    parser.add_argument(
+        "--kernel",
+        choices=("student-t", "gaussian", "both"),
+        default="student-t",
+        help="output kernel: student-t (t-SNE), gaussian (symmetric SNE) or both "
+        "side by side (default: student-t)",
+    )
+    parser.add_argument(
+        "--n-iter",
+        type=_n_iter,
+        default=1000,
+        help=f"gradient-descent iterations, the first {_EXAGGERATION_ITER} with "
+        "early exaggeration (default: 1000)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=_learning_rate,
+        default="auto",
+        help="'auto' (max(N / 48, 50)) or a positive number (default: auto)",
+    )
+    parser.add_argument(
+        "--seed", type=util.seed, default=0, help="draws the subset of digits (default: 0)"
+    )
     util.add_output_arguments(parser, "tsne")
 
 
@@ -80,15 +102,30 @@ def trustworthiness(x: np.ndarray, embedding: np.ndarray) -> float | None:
         return float(sk_trustworthiness(x, embedding, n_neighbors=_NEIGHBOURS))
 
 
-def embed(x: np.ndarray, kernel: str, perplexity: float, n_iter: int, learning_rate: str | float,
-          seed: int):
+def embed(
+    x: np.ndarray,
+    kernel: str,
+    perplexity: float,
+    n_iter: int,
+    learning_rate: str | float,
+    seed: int,
+):
     """The fitted ``TSNE``; a diverged run is a ``CommandError`` naming the learning rate."""
     from ..manifold.tsne import TSNE
 
-    model = util.library_call(TSNE, perplexity=perplexity, n_iter=n_iter,
-                              learning_rate=learning_rate, random_state=seed, kernel=kernel)
-    rate = (max(len(x) / model.early_exaggeration / 4.0, 50.0) if learning_rate == "auto"
-            else learning_rate)
+    model = util.library_call(
+        TSNE,
+        perplexity=perplexity,
+        n_iter=n_iter,
+        learning_rate=learning_rate,
+        random_state=seed,
+        kernel=kernel,
+    )
+    rate = (
+        max(len(x) / model.early_exaggeration / 4.0, 50.0)
+        if learning_rate == "auto"
+        else learning_rate
+    )
     try:
         with np.errstate(all="ignore"):
             util.library_call(model.fit, x)
@@ -96,8 +133,10 @@ def embed(x: np.ndarray, kernel: str, perplexity: float, n_iter: int, learning_r
     except (ZeroDivisionError, FloatingPointError):
         finite = False
     if not finite:
-        raise CommandError(f"the {kernel} embedding of {len(x)} points diverged at learning rate "
-                           f"{rate:g}; try a smaller --learning-rate (e.g. 10)")
+        raise CommandError(
+            f"the {kernel} embedding of {len(x)} points diverged at learning rate "
+            f"{rate:g}; try a smaller --learning-rate (e.g. 10)"
+        )
     return model
 
 
@@ -108,8 +147,9 @@ def run(args: argparse.Namespace) -> int:
     index = util.subset(args.n, len(x_all), args.seed, args.data)
     x, labels = x_all[index], y_all[index]
     if args.perplexity >= len(x):
-        raise CommandError(f"--perplexity {args.perplexity:g} must be less than the number of "
-                           f"points --n {len(x)}")
+        raise CommandError(
+            f"--perplexity {args.perplexity:g} must be less than the number of points --n {len(x)}"
+        )
     kernels = ["student-t", "gaussian"] if args.kernel == "both" else [args.kernel]
     names = {"student-t": "t-SNE (Student-t)", "gaussian": "symmetric SNE (Gaussian)"}
 
@@ -122,37 +162,54 @@ def run(args: argparse.Namespace) -> int:
             y = model.embedding_
             embeddings[kernel] = y
             results[kernel] = {
-                "kl_divergence": model.kl_divergence_, "trustworthiness": trustworthiness(x, y),
-                "seconds": seconds, "n_iter": model.n_iter_,
+                "kl_divergence": model.kl_divergence_,
+                "trustworthiness": trustworthiness(x, y),
+                "seconds": seconds,
+                "n_iter": model.n_iter_,
                 "learning_rate": model.learning_rate_,
                 "extent": float(np.abs(y - y.mean(0)).max()),
             }
 
-    print(f"{' and '.join(names[k] for k in kernels)} of {len(x)} images of {args.data} "
-          f"({x.shape[1]} pixels), perplexity {args.perplexity:g}, {args.n_iter} iterations")
+    print(
+        f"{' and '.join(names[k] for k in kernels)} of {len(x)} images of {args.data} "
+        f"({x.shape[1]} pixels), perplexity {args.perplexity:g}, {args.n_iter} iterations"
+    )
     print(f"  {'kernel':<26}{'KL(P||Q)':>9}{'trustworthiness':>17}{'extent':>9}{'time':>9}")
     for kernel, r in results.items():
         trust = "n/a" if r["trustworthiness"] is None else f"{r['trustworthiness']:.4f}"
-        print(f"  {names[kernel]:<26}{r['kl_divergence']:>9.4f}{trust:>17}{r['extent']:>9.1f}"
-              f"{r['seconds']:>8.1f}s")
+        print(
+            f"  {names[kernel]:<26}{r['kl_divergence']:>9.4f}{trust:>17}{r['extent']:>9.1f}"
+            f"{r['seconds']:>8.1f}s"
+        )
     if any(r["trustworthiness"] is None for r in results.values()):
         print("  (trustworthiness needs scikit-learn: pip install scikit-learn)")
     else:
-        print(f"  (trustworthiness: {_NEIGHBOURS} neighbours, 1 = every embedding neighbour is a "
-              f"neighbour in pixel space; extent: largest coordinate about the centre)")
+        print(
+            f"  (trustworthiness: {_NEIGHBOURS} neighbours, 1 = every embedding neighbour is a "
+            f"neighbour in pixel space; extent: largest coordinate about the centre)"
+        )
 
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
     with atomic_write(out / "tsne_embedding.npz") as f:
-        np.savez(f, indices=index, labels=labels,
-                 **{kernel.replace("-", "_"): y for kernel, y in embeddings.items()})
+        np.savez(
+            f,
+            indices=index,
+            labels=labels,
+            **{kernel.replace("-", "_"): y for kernel, y in embeddings.items()},
+        )
     files["embedding"] = str(out / "tsne_embedding.npz")
     if not args.no_plots:
-        files.update(util.plots_or_note(lambda: _pictures(embeddings, labels, results, names,
-                                                          args, out)))
-    report = {"config": {k: v for k, v in vars(args).items() if k != "command"},
-              "points": len(x), "features": int(x.shape[1]),
-              "trustworthiness_neighbours": _NEIGHBOURS, "results": results}
+        files.update(
+            util.plots_or_note(lambda: _pictures(embeddings, labels, results, names, args, out))
+        )
+    report = {
+        "config": {k: v for k, v in vars(args).items() if k != "command"},
+        "points": len(x),
+        "features": int(x.shape[1]),
+        "trustworthiness_neighbours": _NEIGHBOURS,
+        "results": results,
+    }
     util.write_report(out, "tsne.json", report, files)
     return 0
 
@@ -162,18 +219,30 @@ def _pictures(embeddings, labels, results, names, args, out) -> dict[str, str]:
 
     files = {}
     for kernel, y in embeddings.items():
-        files[f"{kernel} scatter"] = str(plot_embedding(
-            y, labels, out / f"tsne_{kernel}.png", title=_title(names[kernel], results[kernel],
-                                                                 len(y), args)))
+        files[f"{kernel} scatter"] = str(
+            plot_embedding(
+                y,
+                labels,
+                out / f"tsne_{kernel}.png",
+                title=_title(names[kernel], results[kernel], len(y), args),
+            )
+        )
     if len(embeddings) == 2:
-        files["side by side"] = str(plot_side_by_side(
-            embeddings, labels, out / "tsne_both.png",
-            [_title(names[k], results[k], len(labels), args) for k in embeddings]))
+        files["side by side"] = str(
+            plot_side_by_side(
+                embeddings,
+                labels,
+                out / "tsne_both.png",
+                [_title(names[k], results[k], len(labels), args) for k in embeddings],
+            )
+        )
     return files
 
 
 def _title(name: str, result: dict, n: int, args) -> str:
     trust = result["trustworthiness"]
     extra = "" if trust is None else f", trustworthiness {trust:.3f}"
-    return (f"{name}: {n} images of {args.data}, perplexity {args.perplexity:g}\n"
-            f"KL {result['kl_divergence']:.3f}{extra}")
+    return (
+        f"{name}: {n} images of {args.data}, perplexity {args.perplexity:g}\n"
+        f"KL {result['kl_divergence']:.3f}{extra}"
+    )

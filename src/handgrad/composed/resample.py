@@ -43,7 +43,9 @@ def _nearest_taps(n_in: int, n_out: int, scale: float | None, exact: bool) -> li
         src = dst >> 1
     else:
         s = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
-        pos = (dst.astype(np.float32) + np.float32(0.5)) * s if exact else dst.astype(np.float32) * s
+        pos = (
+            (dst.astype(np.float32) + np.float32(0.5)) * s if exact else dst.astype(np.float32) * s
+        )
         src = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
     return [(src, None, None)]
 
@@ -114,9 +116,15 @@ def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
     return _dense(taps, n_in) / count[:, None]
 
 
-def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """``F.interpolate`` for (N, C, L) and (N, C, H, W) inputs: modes 'nearest', 'nearest-exact',
     'linear' (3-D), 'bilinear' and 'bicubic' (4-D) and 'area' (adaptive average pooling), with
     PyTorch's source coordinates (see ``_linear_taps``, ``_cubic_taps``). Give exactly one of
@@ -152,12 +160,15 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     else:
         sf = (scale_factor,) * nd if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
         if len(sf) != nd or any(s <= 0 for s in sf):
-            raise ValueError(f"interpolate: scale_factor must be positive, {nd} of them, got "
-                             f"{scale_factor!r}")
+            raise ValueError(
+                f"interpolate: scale_factor must be positive, {nd} of them, got {scale_factor!r}"
+            )
         out_size = tuple(math.floor(n * float(s)) for n, s in zip(spatial, sf))
         if any(n < 1 for n in out_size):
-            raise ValueError(f"interpolate: scale_factor {scale_factor!r} makes the output of "
-                             f"{x.shape} empty ({out_size})")
+            raise ValueError(
+                f"interpolate: scale_factor {scale_factor!r} makes the output of "
+                f"{x.shape} empty ({out_size})"
+            )
         scales = (None,) * nd if recompute_scale_factor else tuple(float(s) for s in sf)
     if mode == "area":
         return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(x, out_size)
@@ -201,8 +212,14 @@ def translate(input: Tensor, dy: float, dx: float) -> Tensor:
         return x * 0.0
     fy, fx = float(dy) - ay, float(dx) - ax
     kernel = np.outer([fy, 1.0 - fy], [fx, 1.0 - fx]).astype(x.dtype)
-    out = Conv2d.apply(x4, Tensor._wrap(kernel.reshape(1, 1, 2, 2)), stride=(1, 1),
-                       padding=((ay + 1, -ay), (ax + 1, -ax)), dilation=(1, 1), groups=1)
+    out = Conv2d.apply(
+        x4,
+        Tensor._wrap(kernel.reshape(1, 1, 2, 2)),
+        stride=(1, 1),
+        padding=((ay + 1, -ay), (ax + 1, -ax)),
+        dilation=(1, 1),
+        groups=1,
+    )
     return out.reshape(shape)
 
 
@@ -217,12 +234,17 @@ def _one_hot_kernels(c: int, kernel: tuple, dtype: Any) -> Tensor:
 
 
 def _fold_args(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:
-    return (_ntuple(op, "kernel_size", kernel_size, 2, 1), _ntuple(op, "dilation", dilation, 2, 1),
-            _ntuple(op, "padding", padding, 2, 0), _ntuple(op, "stride", stride, 2, 1))
+    return (
+        _ntuple(op, "kernel_size", kernel_size, 2, 1),
+        _ntuple(op, "dilation", dilation, 2, 1),
+        _ntuple(op, "padding", padding, 2, 0),
+        _ntuple(op, "stride", stride, 2, 1),
+    )
 
 
-def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-           stride: Any = 1) -> Tensor:
+def unfold(
+    input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+) -> Tensor:
     """``F.unfold`` (im2col): (N, C, H, W) -> (N, C kh kw, L), column l holding the block that the
     l-th window (row-major) covers, rows ordered (c, i, j). A grouped convolution with one-hot
     kernels, so its gradient is ``fold``."""
@@ -240,14 +262,26 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
             f"unfold: kernel size {k} (dilated to {eff}) is larger than the padded input "
             f"{(h + 2 * p[0], w + 2 * p[1])} (input shape {x.shape}, padding {p})"
         )
-    out = Conv2d.apply(x, _one_hot_kernels(c, k, x.dtype), stride=s,
-                       padding=tuple((pi, pi) for pi in p), dilation=d, groups=c)
+    out = Conv2d.apply(
+        x,
+        _one_hot_kernels(c, k, x.dtype),
+        stride=s,
+        padding=tuple((pi, pi) for pi in p),
+        dilation=d,
+        groups=c,
+    )
     out = out.reshape(n, c * k[0] * k[1], -1)
     return out.squeeze(0) if unbatched else out
 
 
-def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-         stride: Any = 1) -> Tensor:
+def fold(
+    input: Tensor,
+    output_size: Any,
+    kernel_size: Any,
+    dilation: Any = 1,
+    padding: Any = 0,
+    stride: Any = 1,
+) -> Tensor:
     """``F.fold`` (col2im): (N, C kh kw, L) -> (N, C, H, W), summing every block back where its
     window lies (overlaps add up). The transpose of ``unfold``."""
     x = lift(input)
@@ -277,8 +311,14 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     for m, b, ki, si, di, pi in zip(size, blocks, k, s, d, p):
         full = _conv_full_len(b, ki, si, di)
         crop.append((pi, full - pi - m))  # the rows no block reaches stay zero
-    out = ConvTranspose2d.apply(x.reshape(n, ckk, *blocks), _one_hot_kernels(c, k, x.dtype),
-                                stride=s, padding=tuple(crop), dilation=d, groups=c)
+    out = ConvTranspose2d.apply(
+        x.reshape(n, ckk, *blocks),
+        _one_hot_kernels(c, k, x.dtype),
+        stride=s,
+        padding=tuple(crop),
+        dilation=d,
+        groups=c,
+    )
     return out.squeeze(0) if unbatched else out
 
 

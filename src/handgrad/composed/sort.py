@@ -42,7 +42,9 @@ def _order(op: str, x: Tensor, dim: int, descending: bool) -> tuple[int, np.ndar
     return d, (idx if x.ndim else idx.reshape(()))
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
+def sort(
+    input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
+) -> SortResult:
     """Sorted values along ``dim`` and the indices they came from (always a stable sort)."""
     x = lift(input)
     d, idx = _order("sort", x, dim, descending)
@@ -54,15 +56,17 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
     return Tensor._wrap(_order("argsort", x, dim, descending)[1].astype(np.int64))
 
 
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
-         sorted: bool = True) -> SortResult:  # noqa: A002
+def topk(
+    input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
+) -> SortResult:  # noqa: A002
     """The k largest (or smallest) values along ``dim`` and their indices, in sorted order."""
     x = lift(input)
     d = normalize_dims("topk", dim, x.ndim)[0] if x.ndim else 0
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
-        raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size {n} "
-                           f"(input shape {x.shape})")
+        raise RuntimeError(
+            f"topk: k={k} is out of range for dimension {dim} of size {n} (input shape {x.shape})"
+        )
     d, idx = _order("topk", x, dim, largest)
     idx = np.take(idx, np.arange(k), axis=d) if x.ndim else idx
     return SortResult(_take(x, d, idx), Tensor._wrap(idx.astype(np.int64)))
@@ -74,8 +78,10 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Sor
     d = normalize_dims("kthvalue", dim, x.ndim)[0] if x.ndim else 0
     n = x.shape[d] if x.ndim else 1
     if not 1 <= k <= n:
-        raise RuntimeError(f"kthvalue: k={k} is out of range for dimension {dim} of size {n} "
-                           f"(input shape {x.shape})")
+        raise RuntimeError(
+            f"kthvalue: k={k} is out of range for dimension {dim} of size {n} "
+            f"(input shape {x.shape})"
+        )
     d, idx = _order("kthvalue", x, dim, False)
     if not x.ndim:
         return SortResult(_take(x, d, idx), Tensor._wrap(idx.astype(np.int64)))

@@ -34,8 +34,9 @@ def _batched5(op: str, x: Tensor) -> tuple[Tensor, bool]:
     if x.ndim == 4:
         return x.unsqueeze(0), True
     if x.ndim != 5:
-        raise RuntimeError(f"{op}: expected a 4-D (C, D, H, W) or 5-D (N, C, D, H, W) input, got "
-                           f"shape {x.shape}")
+        raise RuntimeError(
+            f"{op}: expected a 4-D (C, D, H, W) or 5-D (N, C, D, H, W) input, got shape {x.shape}"
+        )
     return x, False
 
 
@@ -53,22 +54,33 @@ def _depth_slices(x: Tensor, k: int, s: int, d: int) -> list[Tensor]:
     return out
 
 
-def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """``F.conv3d`` for (N, C, D, H, W) inputs and weights (O, C / groups, kD, kH, kW)."""
     x, unbatched = _batched5("conv3d", lift(input))
     w = lift(weight)
     if w.ndim != 5:
-        raise RuntimeError(f"conv3d: weight must be 5-D (out_channels, in_channels / groups, kD, "
-                           f"kH, kW), got shape {w.shape}")
+        raise RuntimeError(
+            f"conv3d: weight must be 5-D (out_channels, in_channels / groups, kD, "
+            f"kH, kW), got shape {w.shape}"
+        )
     s = _ntuple("conv3d", "stride", stride, 3, 1)
     d = _ntuple("conv3d", "dilation", dilation, 3, 1)
     if isinstance(padding, str):
         raise ValueError(f"conv3d: padding must be an int or 3 ints, got {padding!r}")
     p = _ntuple("conv3d", "padding", padding, 3, 0)
     if x.shape[1] != w.shape[1] * groups:
-        raise RuntimeError(f"conv3d: input has {x.shape[1]} channels but weight expects "
-                           f"{w.shape[1] * groups} (weight shape {w.shape}, groups={groups})")
+        raise RuntimeError(
+            f"conv3d: input has {x.shape[1]} channels but weight expects "
+            f"{w.shape[1] * groups} (weight shape {w.shape}, groups={groups})"
+        )
     if p[0]:
         x = pad(x, (0, 0, 0, 0, p[0], p[0]))
     n = x.shape[0]
@@ -78,8 +90,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         raise RuntimeError(f"conv3d: {e} (input {lift(input).shape}, weight {w.shape})") from None
     out = None
     for t, sl in enumerate(slices):
-        y = conv2d(sl, getitem(w, (slice(None), slice(None), t)), None, s[1:], p[1:], d[1:],
-                   groups)
+        y = conv2d(sl, getitem(w, (slice(None), slice(None), t)), None, s[1:], p[1:], d[1:], groups)
         out = y if out is None else out + y
     assert out is not None  # _depth_slices returns at least one slice (or raises)
     do = out.shape[0] // n
@@ -89,18 +100,27 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     return out.squeeze(0) if unbatched else out
 
 
-def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
-                     dilation: Any = 1) -> Tensor:
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
     """``F.conv_transpose3d``, weight (C_in, C_out / groups, kD, kH, kW): each depth tap t is a
     2-D transposed convolution of every input depth slice z, added at output depth z s + t d;
     then ``padding`` crops (and ``output_padding`` extends) the depth as in 2-D."""
     x, unbatched = _batched5("conv_transpose3d", lift(input))
     w = lift(weight)
     if w.ndim != 5 or x.shape[1] != w.shape[0]:
-        raise RuntimeError(f"conv_transpose3d: weight must be 5-D (in_channels, out_channels / "
-                           f"groups, kD, kH, kW) matching {x.shape[1]} input channels, got "
-                           f"{w.shape}")
+        raise RuntimeError(
+            f"conv_transpose3d: weight must be 5-D (in_channels, out_channels / "
+            f"groups, kD, kH, kW) matching {x.shape[1]} input channels, got "
+            f"{w.shape}"
+        )
     s = _ntuple("conv_transpose3d", "stride", stride, 3, 1)
     d = _ntuple("conv_transpose3d", "dilation", dilation, 3, 1)
     p = _ntuple("conv_transpose3d", "padding", padding, 3, 0)
@@ -111,8 +131,16 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     folded = x.transpose(1, 2).reshape(n * depth, c, *x.shape[3:])
     out = None
     for t in range(kd):
-        y = conv_transpose2d(folded, getitem(w, (slice(None), slice(None), t)), None, s[1:],
-                             p[1:], op[1:], groups, d[1:])
+        y = conv_transpose2d(
+            folded,
+            getitem(w, (slice(None), slice(None), t)),
+            None,
+            s[1:],
+            p[1:],
+            op[1:],
+            groups,
+            d[1:],
+        )
         y = y.reshape(n, depth, *y.shape[1:])
         if out is None:
             out = Tensor._wrap(np.zeros((n, full) + tuple(y.shape[2:]), y._data.dtype))
@@ -124,8 +152,9 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     return out.squeeze(0) if unbatched else out
 
 
-def _pool3d(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
-            reduce: str, **kw: Any) -> Tensor:
+def _pool3d(
+    op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any, reduce: str, **kw: Any
+) -> Tensor:
     x, unbatched = _batched5(op, lift(input))
     k = _ntuple(op, "kernel_size", kernel_size, 3, 1)
     s = k if stride is None else _ntuple(op, "stride", stride, 3, 1)
@@ -157,8 +186,13 @@ def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return _pool3d("max_pool3d", input, kernel_size, stride, padding, "max")
 
 
-def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    count_include_pad: bool = True,
+) -> Tensor:
     """``F.avg_pool3d``: the mean over each window (padding counted, as torch's default)."""
     if not count_include_pad:
         raise NotImplementedError("avg_pool3d: count_include_pad=False is not supported")

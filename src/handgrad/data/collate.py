@@ -17,8 +17,10 @@ from .._tensor import Tensor
 
 
 def _collate_error(what: Any) -> TypeError:
-    return TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
-                     f"dicts or lists; found {what}")
+    return TypeError(
+        f"default_collate: batch must contain tensors, numpy arrays, numbers, "
+        f"dicts or lists; found {what}"
+    )
 
 
 def default_collate(batch: Sequence) -> Any:
@@ -58,8 +60,10 @@ def default_collate(batch: Sequence) -> Any:
     if isinstance(elem, collections.abc.Sequence):
         if any(len(b) != len(elem) for b in batch):
             sizes = sorted({len(b) for b in batch})
-            raise RuntimeError(f"default_collate: each element in list of batch should be of "
-                               f"equal size, got sizes {sizes}")
+            raise RuntimeError(
+                f"default_collate: each element in list of batch should be of "
+                f"equal size, got sizes {sizes}"
+            )
         return [default_collate(s) for s in zip(*batch)]
     raise _collate_error(type(elem))
 

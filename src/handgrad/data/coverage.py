@@ -70,8 +70,9 @@ class CoverageResult:
         )
 
 
-def _first_draw_times(n: int, trials: int, replacement: bool, epochs: int,
-                      rng: np.random.Generator) -> np.ndarray:
+def _first_draw_times(
+    n: int, trials: int, replacement: bool, epochs: int, rng: np.random.Generator
+) -> np.ndarray:
     """``(trials, n)`` array: the index of the draw at which each point was first drawn.
 
     Simulates whole epochs (all trials at once, one vectorised epoch per loop turn) until every
@@ -98,9 +99,14 @@ def _mean_sem(x: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
 
 
-def epoch_coverage(n: int, replacement: bool = True, epochs: int = 1, trials: int = 1000,
-                   generator: Generator | None = None, seed: int | None = None
-                   ) -> CoverageResult:
+def epoch_coverage(
+    n: int,
+    replacement: bool = True,
+    epochs: int = 1,
+    trials: int = 1000,
+    generator: Generator | None = None,
+    seed: int | None = None,
+) -> CoverageResult:
     """Simulate ``trials`` runs of drawing ``n`` indices per epoch from ``n`` points and compare
     with the closed forms derived in this module's docstring.
 
@@ -109,8 +115,9 @@ def epoch_coverage(n: int, replacement: bool = True, epochs: int = 1, trials: in
     fresh NumPy generator), else ``generator``, else the global generator."""
     for name, value, low in (("n", n, 1), ("epochs", epochs, 1), ("trials", trials, 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"epoch_coverage: {name} must be an integer >= {low}, "
-                             f"got {name}={value!r}")
+            raise ValueError(
+                f"epoch_coverage: {name} must be an integer >= {low}, got {name}={value!r}"
+            )
     if seed is not None and generator is not None:
         raise ValueError("epoch_coverage: pass seed or generator, not both")
     rng = np.random.default_rng(seed) if seed is not None else _generator(generator)
@@ -126,11 +133,16 @@ def epoch_coverage(n: int, replacement: bool = True, epochs: int = 1, trials: in
 
     harmonic = float(np.sum(1.0 / np.arange(1, n + 1)))
     return CoverageResult(
-        n=int(n), epochs=int(epochs), replacement=bool(replacement), trials=int(trials),
-        fraction_mean=fraction_mean, fraction_sem=fraction_sem,
+        n=int(n),
+        epochs=int(epochs),
+        replacement=bool(replacement),
+        trials=int(trials),
+        fraction_mean=fraction_mean,
+        fraction_sem=fraction_sem,
         fraction_closed_form=1 - (1 - 1 / n) ** (n * epochs) if replacement else 1.0,
         fraction_limit=1 - math.exp(-epochs) if replacement else 1.0,
-        epochs_to_all_mean=wait_mean, epochs_to_all_sem=wait_sem,
+        epochs_to_all_mean=wait_mean,
+        epochs_to_all_sem=wait_sem,
         epochs_to_all_closed_form=harmonic if replacement else 1.0,
         draws_to_all_closed_form=n * harmonic if replacement else float(n),
     )

@@ -37,28 +37,45 @@ class DataLoader:
     ``sampler`` and ``drop_last``. ``batch_size=None`` turns batching off: samples come one by one
     through ``default_convert``. ``len(loader)`` is the number of batches."""
 
-    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool = False,
-                 sampler: Iterable | None = None, batch_sampler: Iterable | None = None,
-                 num_workers: int = 0, collate_fn: Callable[[list], Any] | None = None,
-                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Callable | None = None, multiprocessing_context: Any = None,
-                 generator: Generator | None = None, *, prefetch_factor: int | None = None,
-                 persistent_workers: bool = False, pin_memory_device: str = "",
-                 in_order: bool = True) -> None:
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int | None = 1,
+        shuffle: bool = False,
+        sampler: Iterable | None = None,
+        batch_sampler: Iterable | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[list], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable | None = None,
+        multiprocessing_context: Any = None,
+        generator: Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+    ) -> None:
         if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
-            raise ValueError(f"DataLoader: num_workers option should be a non-negative int, got "
-                             f"{num_workers!r}")
+            raise ValueError(
+                f"DataLoader: num_workers option should be a non-negative int, got {num_workers!r}"
+            )
         if timeout < 0:
             raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout}")
         if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError("DataLoader: prefetch_factor option could only be specified in "
-                             "multiprocessing; let num_workers > 0 to enable multiprocessing, "
-                             "otherwise set prefetch_factor to None")
+            raise ValueError(
+                "DataLoader: prefetch_factor option could only be specified in "
+                "multiprocessing; let num_workers > 0 to enable multiprocessing, "
+                "otherwise set prefetch_factor to None"
+            )
         if num_workers > 0 and prefetch_factor is None:
             prefetch_factor = 2
         if prefetch_factor is not None and prefetch_factor < 0:
-            raise ValueError(f"DataLoader: prefetch_factor option should be non-negative, got "
-                             f"{prefetch_factor}")
+            raise ValueError(
+                f"DataLoader: prefetch_factor option should be non-negative, got {prefetch_factor}"
+            )
         if persistent_workers and num_workers == 0:
             raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
         self.num_workers, self.pin_memory, self.timeout = int(num_workers), pin_memory, timeout
@@ -71,34 +88,44 @@ class DataLoader:
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
             if shuffle or sampler is not None or batch_sampler is not None:
-                raise ValueError("DataLoader: an IterableDataset is read in its own order: "
-                                 "shuffle, sampler and batch_sampler must be left unset (got "
-                                 f"shuffle={shuffle}, sampler={sampler!r}, batch_sampler="
-                                 f"{batch_sampler!r})")
+                raise ValueError(
+                    "DataLoader: an IterableDataset is read in its own order: "
+                    "shuffle, sampler and batch_sampler must be left unset (got "
+                    f"shuffle={shuffle}, sampler={sampler!r}, batch_sampler="
+                    f"{batch_sampler!r})"
+                )
             if batch_size is not None:
                 _positive_int("batch_size", batch_size, "DataLoader")
             self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
             self.sampler = self.batch_sampler = None
             self.generator = generator
-            self.collate_fn = collate_fn or (default_convert if batch_size is None
-                                             else default_collate)
+            self.collate_fn = collate_fn or (
+                default_convert if batch_size is None else default_collate
+            )
             return
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
-                                 "batch_size, shuffle, sampler, and drop_last")
+                raise ValueError(
+                    "DataLoader: batch_sampler option is mutually exclusive with "
+                    "batch_size, shuffle, sampler, and drop_last"
+                )
             batch_size, drop_last = None, False
         elif batch_size is None:
             if drop_last:
-                raise ValueError("DataLoader: batch_size=None disables batching and is mutually "
-                                 "exclusive with drop_last")
+                raise ValueError(
+                    "DataLoader: batch_size=None disables batching and is mutually "
+                    "exclusive with drop_last"
+                )
         else:
             _positive_int("batch_size", batch_size, "DataLoader")
         if sampler is None:
-            sampler = (RandomSampler(dataset, generator=generator) if shuffle
-                       else SequentialSampler(dataset))
+            sampler = (
+                RandomSampler(dataset, generator=generator)
+                if shuffle
+                else SequentialSampler(dataset)
+            )
         if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         if collate_fn is None:

@@ -39,8 +39,7 @@ class IterableDataset(Dataset):
         raise NotImplementedError(f"{type(self).__name__} must define __iter__")
 
     def __add__(self, other: Any) -> Any:
-        raise TypeError(f"{type(self).__name__}: iterable datasets cannot be concatenated "
-                        "with +")
+        raise TypeError(f"{type(self).__name__}: iterable datasets cannot be concatenated with +")
 
 
 class TensorDataset(Dataset):
@@ -48,15 +47,18 @@ class TensorDataset(Dataset):
     ``(t[i] for t in tensors)`` as a tuple. NumPy arrays are wrapped without copying."""
 
     def __init__(self, *tensors: Tensor | np.ndarray) -> None:
-        tensors = tuple(t if isinstance(t, Tensor) else Tensor._wrap(np.asarray(t))
-                        for t in tensors)
+        tensors = tuple(
+            t if isinstance(t, Tensor) else Tensor._wrap(np.asarray(t)) for t in tensors
+        )
         if not tensors:
             raise ValueError("TensorDataset: needs at least one tensor")
         sizes = [t.shape[0] if t.ndim else None for t in tensors]
         if None in sizes or len(set(sizes)) != 1:
             shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
-            raise ValueError(f"TensorDataset: size mismatch between tensors: all need the same "
-                             f"first dimension, got shapes {shapes}")
+            raise ValueError(
+                f"TensorDataset: size mismatch between tensors: all need the same "
+                f"first dimension, got shapes {shapes}"
+            )
         self.tensors = tensors
 
     def __getitem__(self, index: int) -> tuple:
@@ -119,8 +121,9 @@ class ConcatDataset(Dataset):
     def __getitem__(self, index: int) -> Any:
         if index < 0:
             if -index > len(self):
-                raise IndexError(f"ConcatDataset: index {index} out of range for length "
-                                 f"{len(self)}")
+                raise IndexError(
+                    f"ConcatDataset: index {index} out of range for length {len(self)}"
+                )
             index += len(self)
         which = bisect.bisect_right(self.cumulative_sizes, index)
         if which == len(self.datasets):
@@ -129,8 +132,9 @@ class ConcatDataset(Dataset):
         return self.datasets[which][index - start]
 
 
-def random_split(dataset: Any, lengths: Sequence[int | float],
-                 generator: Generator | None = None) -> list[Subset]:
+def random_split(
+    dataset: Any, lengths: Sequence[int | float], generator: Generator | None = None
+) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random ``Subset``s of the given lengths.
 
     ``lengths`` may be fractions summing to 1 (as in PyTorch): each split then gets
@@ -141,8 +145,9 @@ def random_split(dataset: Any, lengths: Sequence[int | float],
         sizes = []
         for i, frac in enumerate(lengths):
             if frac < 0 or frac > 1:
-                raise ValueError(f"random_split: fraction at index {i} is {frac}, not between "
-                                 f"0 and 1")
+                raise ValueError(
+                    f"random_split: fraction at index {i} is {frac}, not between 0 and 1"
+                )
             sizes.append(math.floor(n * frac))
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
@@ -151,11 +156,15 @@ def random_split(dataset: Any, lengths: Sequence[int | float],
                 warnings.warn(f"random_split: split at index {i} is empty", stacklevel=2)
         lengths = sizes
     if any(not isinstance(k, (int, np.integer)) or k < 0 for k in lengths):
-        raise ValueError(f"random_split: lengths must be non-negative ints or fractions "
-                         f"summing to 1, got {list(lengths)}")
+        raise ValueError(
+            f"random_split: lengths must be non-negative ints or fractions "
+            f"summing to 1, got {list(lengths)}"
+        )
     if sum(lengths) != n:
-        raise ValueError(f"random_split: lengths {list(lengths)} sum to {sum(lengths)}, "
-                         f"but the dataset has {n} samples")
+        raise ValueError(
+            f"random_split: lengths {list(lengths)} sum to {sum(lengths)}, "
+            f"but the dataset has {n} samples"
+        )
     perm = _generator(generator).permutation(n).tolist()
     ends = itertools.accumulate(lengths)
-    return [Subset(dataset, perm[end - k:end]) for end, k in zip(ends, lengths)]
+    return [Subset(dataset, perm[end - k : end]) for end, k in zip(ends, lengths)]

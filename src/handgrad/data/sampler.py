@@ -57,8 +57,13 @@ class RandomSampler(Sampler):
     ``num_samples`` independent uniform draws, so a point is missed in an epoch of ``n`` draws
     with probability ``(1 - 1/n)^n -> 1/e`` (see ``epoch_coverage``)."""
 
-    def __init__(self, data_source: Sized, replacement: bool = False,
-                 num_samples: int | None = None, generator: Generator | None = None) -> None:
+    def __init__(
+        self,
+        data_source: Sized,
+        replacement: bool = False,
+        num_samples: int | None = None,
+        generator: Generator | None = None,
+    ) -> None:
         self.data_source = data_source
         self.replacement = _bool("replacement", replacement, "RandomSampler")
         self._num_samples = num_samples
@@ -103,18 +108,27 @@ class SubsetRandomSampler(Sampler):
 class WeightedRandomSampler(Sampler):
     """``num_samples`` indices ``i`` drawn with probability ``weights[i] / sum(weights)``."""
 
-    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
-                 generator: Generator | None = None) -> None:
+    def __init__(
+        self,
+        weights: Sequence[float],
+        num_samples: int,
+        replacement: bool = True,
+        generator: Generator | None = None,
+    ) -> None:
         w = np.asarray(weights, dtype=np.float64)
         if w.ndim != 1 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise ValueError("WeightedRandomSampler: weights must be a 1-D sequence of finite, "
-                             "non-negative numbers with a positive sum")
+            raise ValueError(
+                "WeightedRandomSampler: weights must be a 1-D sequence of finite, "
+                "non-negative numbers with a positive sum"
+            )
         self.weights = w
         self.num_samples = _positive_int("num_samples", num_samples, "WeightedRandomSampler")
         self.replacement = _bool("replacement", replacement, "WeightedRandomSampler")
         if not replacement and self.num_samples > np.count_nonzero(w):
-            raise ValueError(f"WeightedRandomSampler: cannot draw num_samples={num_samples} "
-                             f"without replacement from {np.count_nonzero(w)} non-zero weights")
+            raise ValueError(
+                f"WeightedRandomSampler: cannot draw num_samples={num_samples} "
+                f"without replacement from {np.count_nonzero(w)} non-zero weights"
+            )
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:

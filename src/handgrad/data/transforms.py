@@ -53,11 +53,13 @@ class ToTensor:
 
     def __call__(self, pic: np.ndarray) -> Tensor:
         if not isinstance(pic, np.ndarray):
-            raise TypeError(f"ToTensor: expected a NumPy array (H x W or H x W x C), "
-                            f"got {type(pic).__name__}")
+            raise TypeError(
+                f"ToTensor: expected a NumPy array (H x W or H x W x C), got {type(pic).__name__}"
+            )
         if pic.ndim not in (2, 3):
-            raise ValueError(f"ToTensor: expected an image H x W or H x W x C, got shape "
-                             f"{pic.shape}")
+            raise ValueError(
+                f"ToTensor: expected an image H x W or H x W x C, got shape {pic.shape}"
+            )
         chw = pic[None] if pic.ndim == 2 else pic.transpose(2, 0, 1)
         if pic.dtype == np.uint8:
             return Tensor._wrap(chw.astype(np.float32) / np.float32(255))
@@ -79,8 +81,9 @@ class Normalize:
         if self.mean.ndim != 1 or self.std.ndim != 1:
             raise ValueError("Normalize: mean and std must be numbers or 1-D sequences")
         if np.any(self.std == 0):
-            raise ValueError(f"Normalize: std {self.std.tolist()} contains a zero, leading to "
-                             f"division by zero")
+            raise ValueError(
+                f"Normalize: std {self.std.tolist()} contains a zero, leading to division by zero"
+            )
 
     def __call__(self, img: Any) -> Any:
         shape = tuple(img.shape)
@@ -89,8 +92,10 @@ class Normalize:
         c = shape[-3]
         for name, v in (("mean", self.mean), ("std", self.std)):
             if v.size not in (1, c):
-                raise ValueError(f"Normalize: {name} has {v.size} values but the image has {c} "
-                                 f"channels (shape {shape})")
+                raise ValueError(
+                    f"Normalize: {name} has {v.size} values but the image has {c} "
+                    f"channels (shape {shape})"
+                )
         dtype = img.dtype if img.dtype.kind == "f" else np.float32
         mean = self.mean.astype(dtype).reshape(-1, 1, 1)
         std = self.std.astype(dtype).reshape(-1, 1, 1)
@@ -112,8 +117,9 @@ def _shift_int(a: np.ndarray, s: int, axis: int) -> np.ndarray:
         return out
     dst = [slice(None)] * a.ndim
     src = [slice(None)] * a.ndim
-    dst[axis], src[axis] = (slice(s, None), slice(0, n - s)) if s >= 0 else \
-        (slice(0, n + s), slice(-s, None))
+    dst[axis], src[axis] = (
+        (slice(s, None), slice(0, n - s)) if s >= 0 else (slice(0, n + s), slice(-s, None))
+    )
     out[tuple(dst)] = a[tuple(src)]
     return out
 
@@ -149,20 +155,24 @@ class RandomTranslate:
     augmentation, outside the graph: the shift is not differentiated. The draw is
     ``rng.uniform(-max, max)`` for ``(dy, dx)`` together, from ``generator`` or the global one."""
 
-    def __init__(self, max_shift: float | Sequence[float],
-                 generator: Generator | None = None) -> None:
+    def __init__(
+        self, max_shift: float | Sequence[float], generator: Generator | None = None
+    ) -> None:
         m = np.asarray(max_shift, dtype=np.float64)
         if m.shape not in ((), (2,)) or not np.all(np.isfinite(m)) or np.any(m < 0):
-            raise ValueError(f"RandomTranslate: max_shift must be one finite, non-negative "
-                             f"number or a pair (max_dy, max_dx), "
-                             f"got {max_shift!r}")
+            raise ValueError(
+                f"RandomTranslate: max_shift must be one finite, non-negative "
+                f"number or a pair (max_dy, max_dx), "
+                f"got {max_shift!r}"
+            )
         self.max_shift = np.broadcast_to(m, (2,)).copy()
         self.generator = generator
 
     def __call__(self, img: Any) -> Any:
         if img.ndim < 2:
-            raise ValueError(f"RandomTranslate: expected an image (..., H, W), got shape "
-                             f"{tuple(img.shape)}")
+            raise ValueError(
+                f"RandomTranslate: expected an image (..., H, W), got shape {tuple(img.shape)}"
+            )
         dy, dx = _generator(self.generator).uniform(-self.max_shift, self.max_shift)
         if isinstance(img, Tensor):
             return Tensor._wrap(_bilinear_shift(img._data, dy, dx))

@@ -78,8 +78,10 @@ class _WorkerFailure:
             pickle.dumps(self.exc_type)
         except Exception:  # a class defined inside a function cannot travel
             self.exc_type = RuntimeError
-        self.text = (f"Caught {self.exc_type.__name__} {where} in DataLoader worker process "
-                     f"{worker_id}.\nOriginal {traceback.format_exc()}")
+        self.text = (
+            f"Caught {self.exc_type.__name__} {where} in DataLoader worker process "
+            f"{worker_id}.\nOriginal {traceback.format_exc()}"
+        )
 
     def reraise(self) -> None:
         try:
@@ -102,8 +104,9 @@ def _seed_worker(seed: int) -> None:
     np.random.seed(np.random.SeedSequence(seed).generate_state(4))
 
 
-def _fetch_stream(stream: Any, collate_fn: Callable, batch_size: int | None,
-                  drop_last: bool) -> Any:
+def _fetch_stream(
+    stream: Any, collate_fn: Callable, batch_size: int | None, drop_last: bool
+) -> Any:
     if batch_size is None:
         return collate_fn(next(stream))
     batch = list(itertools.islice(stream, batch_size))
@@ -123,23 +126,58 @@ def _fetch_map(dataset: Any, indices: Any, collate_fn: Callable, batched: bool) 
     return collate_fn([dataset[i] for i in indices])
 
 
-def worker_loop(dataset: Any, index_queue: Any, result_queue: Any, collate_fn: Callable,
-                batched: bool, iterable: bool, batch_size: int | None, drop_last: bool,
-                seed: int, worker_id: int, num_workers: int, init_fn: Callable | None,
-                parent_pid: int) -> None:
+def worker_loop(
+    dataset: Any,
+    index_queue: Any,
+    result_queue: Any,
+    collate_fn: Callable,
+    batched: bool,
+    iterable: bool,
+    batch_size: int | None,
+    drop_last: bool,
+    seed: int,
+    worker_id: int,
+    num_workers: int,
+    init_fn: Callable | None,
+    parent_pid: int,
+) -> None:
     """The body of one worker process. Ctrl-C reaches the whole process group: the worker
     leaves quietly and the main process raises ``KeyboardInterrupt`` (as torch's workers)."""
     try:
-        _worker_body(dataset, index_queue, result_queue, collate_fn, batched, iterable,
-                     batch_size, drop_last, seed, worker_id, num_workers, init_fn, parent_pid)
+        _worker_body(
+            dataset,
+            index_queue,
+            result_queue,
+            collate_fn,
+            batched,
+            iterable,
+            batch_size,
+            drop_last,
+            seed,
+            worker_id,
+            num_workers,
+            init_fn,
+            parent_pid,
+        )
     except KeyboardInterrupt:
         pass
 
 
-def _worker_body(dataset: Any, index_queue: Any, result_queue: Any, collate_fn: Callable,
-                 batched: bool, iterable: bool, batch_size: int | None, drop_last: bool,
-                 seed: int, worker_id: int, num_workers: int, init_fn: Callable | None,
-                 parent_pid: int) -> None:
+def _worker_body(
+    dataset: Any,
+    index_queue: Any,
+    result_queue: Any,
+    collate_fn: Callable,
+    batched: bool,
+    iterable: bool,
+    batch_size: int | None,
+    drop_last: bool,
+    seed: int,
+    worker_id: int,
+    num_workers: int,
+    init_fn: Callable | None,
+    parent_pid: int,
+) -> None:
     global _worker_info
     # On exit, do not wait for the queue's feeder thread to flush into a pipe the parent may
     # have stopped reading (it reads what it needs before telling workers to stop).
@@ -181,8 +219,11 @@ def _worker_body(dataset: Any, index_queue: Any, result_queue: Any, collate_fn: 
         try:  # pickled here, so that a batch that cannot be pickled is reported, not lost
             payload = bytes(reduction.ForkingPickler.dumps((epoch, idx, data)))
         except Exception:
-            payload = bytes(reduction.ForkingPickler.dumps(
-                (epoch, idx, _WorkerFailure(worker_id, "while sending the batch"))))
+            payload = bytes(
+                reduction.ForkingPickler.dumps(
+                    (epoch, idx, _WorkerFailure(worker_id, "while sending the batch"))
+                )
+            )
         result_queue.put(payload)
         del data, payload
 
@@ -217,11 +258,25 @@ class MultiProcessIter:
         for worker_id in range(self.num_workers):
             index_queue = ctx.Queue()
             index_queue.cancel_join_thread()
-            w = ctx.Process(target=worker_loop, daemon=True, args=(
-                loader.dataset, index_queue, self.result_queue, loader.collate_fn,
-                loader.batch_sampler is not None, loader._iterable, loader.batch_size,
-                loader.drop_last, base_seed + worker_id, worker_id, self.num_workers,
-                loader.worker_init_fn, os.getpid()))
+            w = ctx.Process(
+                target=worker_loop,
+                daemon=True,
+                args=(
+                    loader.dataset,
+                    index_queue,
+                    self.result_queue,
+                    loader.collate_fn,
+                    loader.batch_sampler is not None,
+                    loader._iterable,
+                    loader.batch_size,
+                    loader.drop_last,
+                    base_seed + worker_id,
+                    worker_id,
+                    self.num_workers,
+                    loader.worker_init_fn,
+                    os.getpid(),
+                ),
+            )
             w.start()
             self.index_queues.append(index_queue)
             self.workers.append(w)
@@ -236,8 +291,7 @@ class MultiProcessIter:
         if loader._iterable:
             self.batches = itertools.repeat(None)
         else:
-            it = iter(loader.batch_sampler if loader.batch_sampler is not None
-                      else loader.sampler)
+            it = iter(loader.batch_sampler if loader.batch_sampler is not None else loader.sampler)
             # Pull the first batch now: a sampler draws its order on the first next(), and
             # that draw must come before the base seed's, as in torch.
             first = next(it, _NO_MORE)
@@ -294,8 +348,7 @@ class MultiProcessIter:
         timeout = self.timeout
         deadline = time.monotonic() + timeout if timeout > 0 else None
         while True:
-            wait = _POLL if deadline is None else max(0.0, min(_POLL,
-                                                               deadline - time.monotonic()))
+            wait = _POLL if deadline is None else max(0.0, min(_POLL, deadline - time.monotonic()))
             try:
                 return pickle.loads(self.result_queue.get(timeout=wait))
             except queue.Empty:
@@ -304,9 +357,11 @@ class MultiProcessIter:
             if dead:
                 self.shutdown()
                 pids = ", ".join(f"{w.pid} (exit code {w.exitcode})" for w in dead)
-                raise RuntimeError(f"DataLoader worker(s) exited unexpectedly: pid {pids}; "
-                                   f"a worker killed by a signal has a negative exit code "
-                                   f"(-9: SIGKILL, e.g. out of memory)")
+                raise RuntimeError(
+                    f"DataLoader worker(s) exited unexpectedly: pid {pids}; "
+                    f"a worker killed by a signal has a negative exit code "
+                    f"(-9: SIGKILL, e.g. out of memory)"
+                )
             if deadline is not None and time.monotonic() >= deadline:
                 self.shutdown()
                 raise RuntimeError(f"DataLoader timed out after {timeout} seconds")

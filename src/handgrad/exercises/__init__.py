@@ -80,11 +80,20 @@ def question(id: str) -> dict:
 _lookup_question = question  # ``exercise()`` has a parameter of that name
 
 
-def exercise(id: str, *, params: dict | None = None, claims: Sequence[Claim] = (),
-             derivation: str = "", answer: str = "", note: str = "",
-             requires: Sequence[str] = (), slow: bool = False, slots: Sequence[Any] = (),
-             question: str | None = None, ref: str = "",
-             ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
+def exercise(
+    id: str,
+    *,
+    params: dict | None = None,
+    claims: Sequence[Claim] = (),
+    derivation: str = "",
+    answer: str = "",
+    note: str = "",
+    requires: Sequence[str] = (),
+    slow: bool = False,
+    slots: Sequence[Any] = (),
+    question: str | None = None,
+    ref: str = "",
+) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
     """Decorator registering ``solve`` as the exercise ``id`` (whose question text is taken from
     ``questions.json``). ``params`` are the defaults (the document's instance), ``claims`` the
     document's answers, ``answer`` a short written answer, ``note`` how the instance was chosen,
@@ -98,14 +107,26 @@ def exercise(id: str, *, params: dict | None = None, claims: Sequence[Claim] = (
         if id in _REGISTRY:
             raise ValueError(f"exercise {id!r} is registered twice")
         if question_text is not None:
-            _EXTRA_QUESTIONS[id] = {"id": id, "ref": ref or id, "question": question_text,
-                                    "answered_by": "none"}
+            _EXTRA_QUESTIONS[id] = {
+                "id": id,
+                "ref": ref or id,
+                "question": question_text,
+                "answered_by": "none",
+            }
         q = _lookup_question(id)
         _REGISTRY[id] = Exercise(
-            id=id, question=q["question"], solve=solve, params=dict(params or {}),
-            claims=list(claims), derivation=_dedent(derivation), answer=_dedent(answer),
+            id=id,
+            question=q["question"],
+            solve=solve,
+            params=dict(params or {}),
+            claims=list(claims),
+            derivation=_dedent(derivation),
+            answer=_dedent(answer),
             note=_dedent(note),
-            requires=tuple(requires), source=q["ref"], slow=slow, slots=list(slots),
+            requires=tuple(requires),
+            source=q["ref"],
+            slow=slow,
+            slots=list(slots),
             reconstructed=bool(q.get("reconstructed")),
         )
         return solve
@@ -172,9 +193,12 @@ def run_one(id: str, **params: Any) -> Verdict:
     return check(get(id), **params)
 
 
-def run(patterns: Iterable[str] | None = None, settings: dict | None = None,
-        on_start: Callable[[int, int, Exercise], None] | None = None,
-        on_done: Callable[[int, int, Verdict], None] | None = None) -> list[Verdict]:
+def run(
+    patterns: Iterable[str] | None = None,
+    settings: dict | None = None,
+    on_start: Callable[[int, int, Exercise], None] | None = None,
+    on_done: Callable[[int, int, Verdict], None] | None = None,
+) -> list[Verdict]:
     """Judge the selected exercises. ``settings`` (KEY -> value) are given to every selected
     exercise that has that parameter; a key no selected exercise has is an error."""
     chosen = select(patterns)
@@ -197,7 +221,26 @@ def run(patterns: Iterable[str] | None = None, settings: dict | None = None,
 
 
 __all__ = [
-    "AGREE", "DISAGREE", "NO_CLAIM", "UNAVAILABLE", "Claim", "Exercise", "Finding", "Result",
-    "Verdict", "check", "documents", "exercise", "get", "ids", "progress", "question",
-    "questions", "registry", "run", "run_one", "select", "set_progress",
+    "AGREE",
+    "DISAGREE",
+    "NO_CLAIM",
+    "UNAVAILABLE",
+    "Claim",
+    "Exercise",
+    "Finding",
+    "Result",
+    "Verdict",
+    "check",
+    "documents",
+    "exercise",
+    "get",
+    "ids",
+    "progress",
+    "question",
+    "questions",
+    "registry",
+    "run",
+    "run_one",
+    "select",
+    "set_progress",
 ]

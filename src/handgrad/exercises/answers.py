@@ -58,8 +58,11 @@ def template(exercises: Iterable, name: str = "") -> dict:
     question in full and ``"answer": null``."""
     out: dict = {"format": FORMAT, "version": VERSION, "name": name, "exercises": {}}
     for ex in exercises:
-        entry: dict = {"question": ex.question, "source": ex.source,
-                       "reconstructed": bool(getattr(ex, "reconstructed", False))}
+        entry: dict = {
+            "question": ex.question,
+            "source": ex.source,
+            "reconstructed": bool(getattr(ex, "reconstructed", False)),
+        }
         if ex.params:
             entry["params"] = jsonable(ex.params)
         entry["slots"] = {}
@@ -81,20 +84,24 @@ def load(path: str | Path) -> dict:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise AnswerFileError(f"{path} is not JSON: {e.msg} at line {e.lineno}, column "
-                              f"{e.colno}") from None
+        raise AnswerFileError(
+            f"{path} is not JSON: {e.msg} at line {e.lineno}, column {e.colno}"
+        ) from None
     return check_format(data, str(path))
 
 
 def check_format(data: Any, where: str = "the answer file") -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("exercises"), dict):
-        raise AnswerFileError(f"{where} is not an answer file: expected an object with "
-                              f"'exercises' (write one with 'handgrad exercises template')")
+        raise AnswerFileError(
+            f"{where} is not an answer file: expected an object with "
+            f"'exercises' (write one with 'handgrad exercises template')"
+        )
     if data.get("format", FORMAT) != FORMAT:
         raise AnswerFileError(f"{where}: format {data.get('format')!r}, expected {FORMAT!r}")
     if int(data.get("version", VERSION)) > VERSION:
-        raise AnswerFileError(f"{where}: version {data.get('version')} is newer than this "
-                              f"handgrad reads ({VERSION})")
+        raise AnswerFileError(
+            f"{where}: version {data.get('version')} is newer than this handgrad reads ({VERSION})"
+        )
     return data
 
 
@@ -111,10 +118,17 @@ class SlotGrade:
     details: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
-        return {"key": self.key, "type": self.type, "part": self.part, "status": self.status,
-                "evidence": self.evidence, "points": self.points,
-                "max_points": self.max_points, "answer": jsonable(self.answer),
-                "details": jsonable(self.details)}
+        return {
+            "key": self.key,
+            "type": self.type,
+            "part": self.part,
+            "status": self.status,
+            "evidence": self.evidence,
+            "points": self.points,
+            "max_points": self.max_points,
+            "answer": jsonable(self.answer),
+            "details": jsonable(self.details),
+        }
 
 
 @dataclass
@@ -136,8 +150,7 @@ class ExerciseGrade:
             verdict = "error"
         elif all(s.status == PASS for s in mine):
             verdict = "right"
-        elif any(s.status == UNANSWERED for s in mine) and not any(s.status == FAIL
-                                                                   for s in mine):
+        elif any(s.status == UNANSWERED for s in mine) and not any(s.status == FAIL for s in mine):
             verdict = "unanswered"
         else:
             verdict = "wrong"
@@ -156,10 +169,17 @@ class ExerciseGrade:
         return not self.errors and all(s.status in (PASS, NOT_JUDGED) for s in self.slots)
 
     def as_json(self) -> dict:
-        out = {"id": self.id, "question": self.question, "reconstructed": self.reconstructed,
-               "params": jsonable(self.params), "errors": list(self.errors),
-               "points": self.points, "max_points": self.max_points, "passed": self.passed,
-               "slots": [s.as_json() for s in self.slots]}
+        out = {
+            "id": self.id,
+            "question": self.question,
+            "reconstructed": self.reconstructed,
+            "params": jsonable(self.params),
+            "errors": list(self.errors),
+            "points": self.points,
+            "max_points": self.max_points,
+            "passed": self.passed,
+            "slots": [s.as_json() for s in self.slots],
+        }
         for name in ("final answer", "derivation"):
             got, top, verdict = self.part(name)
             out[name.replace(" ", "_")] = {"verdict": verdict, "points": got, "max_points": top}
@@ -184,8 +204,13 @@ class Grade:
         return all(e.passed for e in self.exercises)
 
     def as_json(self) -> dict:
-        return {"name": self.name, "points": self.points, "max_points": self.max_points,
-                "passed": self.passed, "exercises": [e.as_json() for e in self.exercises]}
+        return {
+            "name": self.name,
+            "points": self.points,
+            "max_points": self.max_points,
+            "passed": self.passed,
+            "exercises": [e.as_json() for e in self.exercises],
+        }
 
 
 def grade(data: dict, settings: dict | None = None, registry: dict | None = None) -> Grade:
@@ -206,15 +231,21 @@ def grade(data: dict, settings: dict | None = None, registry: dict | None = None
         ex = reg[ex_id]
         eg.question, eg.reconstructed = ex.question, bool(getattr(ex, "reconstructed", False))
         if not isinstance(entry, dict):
-            eg.errors.append(f"{ex_id}: expected an object with 'slots', got {render_value(entry)!r}")
+            eg.errors.append(
+                f"{ex_id}: expected an object with 'slots', got {render_value(entry)!r}"
+            )
             continue
         params = dict(ex.params)
-        given = {**(entry.get("params") or {}),
-                 **{k: v for k, v in settings.items() if k in ex.params}}
+        given = {
+            **(entry.get("params") or {}),
+            **{k: v for k, v in settings.items() if k in ex.params},
+        }
         unknown = sorted(set(given) - set(ex.params))
         if unknown:
-            eg.errors.append(f"{ex_id}: unknown parameter(s) {', '.join(unknown)} (parameters: "
-                             f"{', '.join(ex.params) or 'none'})")
+            eg.errors.append(
+                f"{ex_id}: unknown parameter(s) {', '.join(unknown)} (parameters: "
+                f"{', '.join(ex.params) or 'none'})"
+            )
         params.update({k: v for k, v in given.items() if k in ex.params})
         eg.params = params
         slots = {s.key: s for s in slots_of(ex)}
@@ -227,9 +258,18 @@ def grade(data: dict, settings: dict | None = None, registry: dict | None = None
         for key, given_slot in answers.items():
             answer = given_slot.get("answer") if isinstance(given_slot, dict) else given_slot
             if key not in slots:
-                eg.slots.append(SlotGrade(key, "?", "final answer", ERROR,
-                                          f"unknown slot {key!r} (slots: {', '.join(slots)})",
-                                          0.0, 0.0, answer))
+                eg.slots.append(
+                    SlotGrade(
+                        key,
+                        "?",
+                        "final answer",
+                        ERROR,
+                        f"unknown slot {key!r} (slots: {', '.join(slots)})",
+                        0.0,
+                        0.0,
+                        answer,
+                    )
+                )
                 continue
             slot = slots[key]
             top = 0.0 if slot.type == "text" else float(slot.points)
@@ -239,11 +279,23 @@ def grade(data: dict, settings: dict | None = None, registry: dict | None = None
                 try:
                     res = grade_slot(slot, ctx, answer)
                 except Exception as e:
-                    res = SlotResult(ERROR, f"the exercise failed on this instance: "
-                                            f"{type(e).__name__}: {e}")
+                    res = SlotResult(
+                        ERROR, f"the exercise failed on this instance: {type(e).__name__}: {e}"
+                    )
             got = top if res.status == PASS else 0.0
-            eg.slots.append(SlotGrade(key, slot.type, slot.part, res.status, res.evidence, got,
-                                      top, answer, res.details))
+            eg.slots.append(
+                SlotGrade(
+                    key,
+                    slot.type,
+                    slot.part,
+                    res.status,
+                    res.evidence,
+                    got,
+                    top,
+                    answer,
+                    res.details,
+                )
+            )
     return Grade(str(data.get("name", "")), out)
 
 
@@ -267,8 +319,7 @@ def _answer_text(a: Any) -> str:
 def render_table(g: Grade, width: int = 100) -> str:
     """A plain-text report; long text is wrapped, never cut."""
     out = [f"Answers of {g.name}" if g.name else "Answers", ""]
-    wrap = textwrap.TextWrapper(width=width, initial_indent="      ",
-                                subsequent_indent="      ")
+    wrap = textwrap.TextWrapper(width=width, initial_indent="      ", subsequent_indent="      ")
     for eg in g.exercises:
         head = f"{eg.id}{_mark(eg)}: {_pts(eg.points)}/{_pts(eg.max_points)} points"
         parts = []
@@ -280,14 +331,15 @@ def render_table(g: Grade, width: int = 100) -> str:
         for err in eg.errors:
             out += wrap.wrap("ERROR: " + err)
         for s in eg.slots:
-            out.append(f"  [{s.status}] {s.key} ({s.type}, {_pts(s.points)}/"
-                       f"{_pts(s.max_points)})")
+            out.append(f"  [{s.status}] {s.key} ({s.type}, {_pts(s.points)}/{_pts(s.max_points)})")
             out += wrap.wrap("answer: " + _answer_text(s.answer))
             if s.evidence:
                 out += wrap.wrap(s.evidence)
         out.append("")
-    out.append(f"Total: {_pts(g.points)}/{_pts(g.max_points)} points; "
-               f"{'all slots passed' if g.passed else 'not all slots passed'}")
+    out.append(
+        f"Total: {_pts(g.points)}/{_pts(g.max_points)} points; "
+        f"{'all slots passed' if g.passed else 'not all slots passed'}"
+    )
     return "\n".join(out)
 
 
@@ -296,18 +348,23 @@ def _md(text: Any) -> str:
 
 
 def render_markdown(g: Grade) -> str:
-    out = [f"Total: **{_pts(g.points)}/{_pts(g.max_points)} points**"
-           f"{' (all slots passed)' if g.passed else ''}.", "",
-           "| exercise | slot | part | answer | verdict | points | evidence |",
-           "|---|---|---|---|---|---|---|"]
+    out = [
+        f"Total: **{_pts(g.points)}/{_pts(g.max_points)} points**"
+        f"{' (all slots passed)' if g.passed else ''}.",
+        "",
+        "| exercise | slot | part | answer | verdict | points | evidence |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for eg in g.exercises:
         label = f"`{eg.id}`" + (" *(reconstructed)*" if eg.reconstructed else "")
         for err in eg.errors:
             out.append(f"| {label} | | | | error | 0 | {_md(err)} |")
         for s in eg.slots:
-            out.append(f"| {label} | {_md(s.key)} | {s.part} | {_md(_answer_text(s.answer))} | "
-                       f"{s.status} | {_pts(s.points)}/{_pts(s.max_points)} | "
-                       f"{_md(s.evidence)} |")
+            out.append(
+                f"| {label} | {_md(s.key)} | {s.part} | {_md(_answer_text(s.answer))} | "
+                f"{s.status} | {_pts(s.points)}/{_pts(s.max_points)} | "
+                f"{_md(s.evidence)} |"
+            )
     return "\n".join(out)
 
 

@@ -149,14 +149,21 @@ class Verdict:
 
     def as_json(self) -> dict:
         return {
-            "id": self.id, "question": self.question, "reconstructed": self.reconstructed,
-            "computed": jsonable(self.computed), "claimed": jsonable(self.claimed),
+            "id": self.id,
+            "question": self.question,
+            "reconstructed": self.reconstructed,
+            "computed": jsonable(self.computed),
+            "claimed": jsonable(self.claimed),
             "summary": self.summary,
-            "verdict": self.verdict, "final_answer": self.parts.get("final answer", NO_CLAIM),
+            "verdict": self.verdict,
+            "final_answer": self.parts.get("final answer", NO_CLAIM),
             "derivation": self.parts.get("derivation", NO_CLAIM),
-            "evidence": self.evidence, "claims": jsonable(self.findings),
-            "notes": list(self.notes), "checks": jsonable(self.checks),
-            "params": jsonable(self.params), "seconds": round(self.seconds, 3),
+            "evidence": self.evidence,
+            "claims": jsonable(self.findings),
+            "notes": list(self.notes),
+            "checks": jsonable(self.checks),
+            "params": jsonable(self.params),
+            "seconds": round(self.seconds, 3),
             **jsonable(self.explanation),
         }
 
@@ -210,14 +217,22 @@ def check(exercise: Exercise, **overrides: Any) -> Verdict:
     unknown = sorted(set(overrides) - set(exercise.params))
     if unknown:
         known = ", ".join(exercise.params) or "none"
-        raise ValueError(f"{exercise.id}: unknown parameter(s) {', '.join(unknown)} "
-                         f"(parameters: {known})")
+        raise ValueError(
+            f"{exercise.id}: unknown parameter(s) {', '.join(unknown)} (parameters: {known})"
+        )
     params = {**exercise.params, **overrides}
     missing = exercise.missing()
     if missing:
-        return Verdict(exercise.id, exercise.question, None, _claimed_values(exercise.claims),
-                       UNAVAILABLE, "needs " + ", ".join(missing), summary="unavailable",
-                       params=params)
+        return Verdict(
+            exercise.id,
+            exercise.question,
+            None,
+            _claimed_values(exercise.claims),
+            UNAVAILABLE,
+            "needs " + ", ".join(missing),
+            summary="unavailable",
+            params=params,
+        )
     start = time.perf_counter()
     result = exercise.solve(**params)
     findings, labels, claimed, notes, sources, parts = [], [], [], [], [], []
@@ -226,8 +241,10 @@ def check(exercise: Exercise, **overrides: Any) -> Verdict:
             notes.append(f"not checkable: {claim.uncheckable}")
             continue
         if not claim.applies(params, exercise.params):
-            notes.append("the document's answer is for its own instance; with these parameters "
-                         "there is no claim to compare")
+            notes.append(
+                "the document's answer is for its own instance; with these parameters "
+                "there is no claim to compare"
+            )
             continue
         if claim.check is None:
             finding = _compare_claim(claim, result)
@@ -262,39 +279,60 @@ def check(exercise: Exercise, **overrides: Any) -> Verdict:
     else:
         claimed_value = {label: v for label, v in zip(labels, claimed)}
     summary = result.summary if result.summary is not None else render(result.value)
-    per_claim = [{"label": label, "source": src, "part": part, "agree": f.agree,
-                  "evidence": f.evidence}
-                 for f, label, src, part in zip(findings, labels, sources, parts)]
+    per_claim = [
+        {"label": label, "source": src, "part": part, "agree": f.agree, "evidence": f.evidence}
+        for f, label, src, part in zip(findings, labels, sources, parts)
+    ]
     by_part = {}
     for name in ("final answer", "derivation"):
         mine = [f for f, part in zip(findings, parts) if part == name]
-        by_part[name] = NO_CLAIM if not mine else (
-            agree if all(f.agree for f in mine) else DISAGREE)
+        by_part[name] = (
+            NO_CLAIM if not mine else (agree if all(f.agree for f in mine) else DISAGREE)
+        )
     notes = notes + list(result.notes)
     failed = {k: v for k, v in result.checks.items() if not v[0]}
     if failed:
         verdict = CHECK_FAILED
-        evidence = "the exercise's own check failed: " + "; ".join(
-            f"{k}: {v[1]}" for k, v in failed.items()) + (f"; {evidence}" if evidence else "")
+        evidence = (
+            "the exercise's own check failed: "
+            + "; ".join(f"{k}: {v[1]}" for k, v in failed.items())
+            + (f"; {evidence}" if evidence else "")
+        )
     if reconstructed and verdict not in (CHECK_FAILED,):
-        notes = ["the question is reconstructed from the answer (it is not in the document)"] \
-            + notes
-    return Verdict(exercise.id, exercise.question, result.value, claimed_value, verdict, evidence,
-                   summary=summary, claimed_summary=render(claimed_value),
-                   details=result.details, params=params, seconds=seconds, findings=per_claim,
-                   reconstructed=reconstructed, parts=by_part,
-                   notes=list(dict.fromkeys(notes)),
-                   checks={k: {"passed": bool(v[0]), "evidence": v[1]}
-                           for k, v in result.checks.items()},
-                   explanation=explanation(exercise))
+        notes = [
+            "the question is reconstructed from the answer (it is not in the document)"
+        ] + notes
+    return Verdict(
+        exercise.id,
+        exercise.question,
+        result.value,
+        claimed_value,
+        verdict,
+        evidence,
+        summary=summary,
+        claimed_summary=render(claimed_value),
+        details=result.details,
+        params=params,
+        seconds=seconds,
+        findings=per_claim,
+        reconstructed=reconstructed,
+        parts=by_part,
+        notes=list(dict.fromkeys(notes)),
+        checks={k: {"passed": bool(v[0]), "evidence": v[1]} for k, v in result.checks.items()},
+        explanation=explanation(exercise),
+    )
 
 
 def explanation(exercise: Exercise) -> dict:
     """What ``run --explain`` prints and ``--format json`` carries: the full question, the
     derivation, the answer in words, the notes, and whether the question is reconstructed."""
-    return {"question_full": exercise.question, "source": exercise.source,
-            "derivation_text": exercise.derivation, "answer_in_words": exercise.answer,
-            "note": exercise.note}
+    return {
+        "question_full": exercise.question,
+        "source": exercise.source,
+        "derivation_text": exercise.derivation,
+        "answer_in_words": exercise.answer,
+        "note": exercise.note,
+    }
 
 
 def _claimed_values(claims: Sequence[Claim]) -> Any:
@@ -308,14 +346,15 @@ def _claimed_values(claims: Sequence[Claim]) -> Any:
 def _compare_claim(claim: Claim, result: Result) -> Finding:
     computed = result.value
     if claim.key is not None:
-        for k in (claim.key if isinstance(claim.key, tuple) else (claim.key,)):
+        for k in claim.key if isinstance(claim.key, tuple) else (claim.key,):
             computed = computed[k]
     ok, evidence = compare(computed, claim.value, claim.rtol, claim.atol)
     return Finding(ok, evidence or "equals the computed value")
 
 
-def compare(computed: Any, claimed: Any, rtol: float = 1e-6,
-            atol: float = 1e-9) -> tuple[bool, str]:
+def compare(
+    computed: Any, claimed: Any, rtol: float = 1e-6, atol: float = 1e-9
+) -> tuple[bool, str]:
     """Whether ``claimed`` matches ``computed``, and if not the smallest evidence: the differing
     components of an array (1-based index, computed, claimed), the differing keys of a dict."""
     if isinstance(claimed, dict):
@@ -346,9 +385,11 @@ def compare(computed: Any, claimed: Any, rtol: float = 1e-6,
         return False, f"computed {fmt(float(a))}, claimed {fmt(float(b))}"
     bad = np.argwhere(~close)
     # the documents number components from 1, so the evidence does too
-    shown = ", ".join(f"{tuple(int(i) + 1 for i in ix) if len(ix) > 1 else int(ix[0]) + 1}: "
-                      f"computed {fmt(float(a[tuple(ix)]))}, claimed {fmt(float(b[tuple(ix)]))}"
-                      for ix in bad[:6])
+    shown = ", ".join(
+        f"{tuple(int(i) + 1 for i in ix) if len(ix) > 1 else int(ix[0]) + 1}: "
+        f"computed {fmt(float(a[tuple(ix)]))}, claimed {fmt(float(b[tuple(ix)]))}"
+        for ix in bad[:6]
+    )
     more = f" (and {len(bad) - 6} more)" if len(bad) > 6 else ""
     return False, f"components differ (1-based) at {shown}{more}"
 
@@ -380,11 +421,16 @@ def render(value: Any, limit: int = 8) -> str:
         return ", ".join(f"{k}: {render(v, limit)}" for k, v in value.items())
     if isinstance(value, (list, tuple, np.ndarray)):
         arr = np.asarray(value, dtype=object)
-        if arr.ndim > 1 and arr.dtype != object or (arr.ndim > 1 and all(
-                isinstance(v, (int, float, np.number)) for v in arr.ravel())):
+        if (
+            arr.ndim > 1
+            and arr.dtype != object
+            or (arr.ndim > 1 and all(isinstance(v, (int, float, np.number)) for v in arr.ravel()))
+        ):
             return "[" + "; ".join(render(list(row), limit) for row in arr) + "]"
-        items = [render(v, limit) if not isinstance(v, (int, float, np.number)) else fmt(v)
-                 for v in list(value)[:limit]]
+        items = [
+            render(v, limit) if not isinstance(v, (int, float, np.number)) else fmt(v)
+            for v in list(value)[:limit]
+        ]
         more = ", ..." if len(value) > limit else ""
         return "[" + ", ".join(items) + more + "]"
     if isinstance(value, (int, float, np.number, bool, np.bool_)):

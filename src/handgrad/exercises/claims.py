@@ -13,9 +13,16 @@ import numpy as np
 from .base import Claim, Finding, Result, fmt
 
 
-def vjp_claim(formula: Callable, text: str, source: str, names: Sequence[str], label: str = "",
-              one_based: bool = True, judge: Sequence[int] | None = None,
-              note: str = "") -> Claim:
+def vjp_claim(
+    formula: Callable,
+    text: str,
+    source: str,
+    names: Sequence[str],
+    label: str = "",
+    one_based: bool = True,
+    judge: Sequence[int] | None = None,
+    note: str = "",
+) -> Claim:
     """The document's backward formula ``formula(g, *inputs) -> gradients`` (NumPy in, NumPy
     out), checked with ``hg.check_vjp`` on the instance in ``result.context`` (``fn``,
     ``inputs`` and optionally ``g``). The evidence names the input and the components where the
@@ -29,8 +36,9 @@ def vjp_claim(formula: Callable, text: str, source: str, names: Sequence[str], l
         ctx = result.context
         report = hg.check_vjp(ctx["fn"], formula, ctx["inputs"], grad_output=ctx.get("g"))
         engine = ctx.get("engine")
-        claimed_vals = formula(np.array(ctx["g"]), *[np.array(x, dtype=np.float64)
-                                                     for x in ctx["inputs"]])
+        claimed_vals = formula(
+            np.array(ctx["g"]), *[np.array(x, dtype=np.float64) for x in ctx["inputs"]]
+        )
         if not isinstance(claimed_vals, (tuple, list)):
             claimed_vals = (claimed_vals,)
         bad = []
@@ -49,20 +57,31 @@ def vjp_claim(formula: Callable, text: str, source: str, names: Sequence[str], l
                     shown.append(str(where))
             more = f" and {len(r.bad_indices) - 4} more" if len(r.bad_indices) > 4 else ""
             base = "1-based" if one_based else "0-based"
-            bad.append(f"{name} wrong at {len(r.bad_indices)} of {int(np.prod(r.shape))} "
-                       f"components ({base}) {'; '.join(shown)}{more}")
+            bad.append(
+                f"{name} wrong at {len(r.bad_indices)} of {int(np.prod(r.shape))} "
+                f"components ({base}) {'; '.join(shown)}{more}"
+            )
         notes = list(report.notes)
         if bad:
-            return Finding(False, note + "check_vjp: " + "; ".join(bad)
-                           + ("; " + "; ".join(notes) if notes else ""), text)
-        return Finding(True, "check_vjp: formula = engine = finite differences on every "
-                       "component", text)
+            return Finding(
+                False,
+                note + "check_vjp: " + "; ".join(bad) + ("; " + "; ".join(notes) if notes else ""),
+                text,
+            )
+        return Finding(
+            True, "check_vjp: formula = engine = finite differences on every component", text
+        )
 
     return Claim(text, source, label=label, check=check)
 
 
-def statement_claim(text: str, predicate: Callable[[Result, dict], Finding], source: str,
-                    label: str = "", instance_only: bool = False) -> Claim:
+def statement_claim(
+    text: str,
+    predicate: Callable[[Result, dict], Finding],
+    source: str,
+    label: str = "",
+    instance_only: bool = False,
+) -> Claim:
     """A statement (a "show that" of the problem, or a solution's remark) tested by
     ``predicate``."""
     return Claim(text, source, label=label, check=predicate, instance_only=instance_only)
@@ -80,8 +99,10 @@ def within_ci(simulated: float, sem: float, exact: float, z: float = 3.29) -> tu
     lo, hi = simulated - z * sem, simulated + z * sem
     ok = lo <= exact <= hi
     conf = {1.96: "95%", 2.58: "99%", 3.29: "99.9%"}.get(z, f"z={z}")
-    return ok, (f"closed form {fmt(exact, 6)} {'inside' if ok else 'OUTSIDE'} the {conf} "
-                f"interval of the simulation [{fmt(lo, 6)}, {fmt(hi, 6)}]")
+    return ok, (
+        f"closed form {fmt(exact, 6)} {'inside' if ok else 'OUTSIDE'} the {conf} "
+        f"interval of the simulation [{fmt(lo, 6)}, {fmt(hi, 6)}]"
+    )
 
 
 def mean_sem(x: Any) -> tuple[float, float]:
@@ -89,9 +110,15 @@ def mean_sem(x: Any) -> tuple[float, float]:
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
 
 
-def derivation_claim(lines: Sequence[str], variables: Sequence[str], sample: Callable,
-                     source: str, label: str, instance: Callable[[Result, dict], dict] | None = None,
-                     unknowns: Sequence[str] = ()) -> Claim:
+def derivation_claim(
+    lines: Sequence[str],
+    variables: Sequence[str],
+    sample: Callable,
+    source: str,
+    label: str,
+    instance: Callable[[Result, dict], dict] | None = None,
+    unknowns: Sequence[str] = (),
+) -> Claim:
     """The document's derivation ``lines`` (expressions or equations in ``variables``), checked
     line by line (``derivation.check_derivation``) at the instance (``instance(result, params)``)
     and at random points (``sample(rng, params)``): the evidence names the first line that does
@@ -99,10 +126,15 @@ def derivation_claim(lines: Sequence[str], variables: Sequence[str], sample: Cal
     from .derivation import check_derivation
 
     def check(result: Result, params: dict) -> Finding:
-        report = check_derivation(lines, variables, lambda rng: sample(rng, params),
-                                  instance=instance(result, params) if instance else None,
-                                  unknowns=unknowns)
+        report = check_derivation(
+            lines,
+            variables,
+            lambda rng: sample(rng, params),
+            instance=instance(result, params) if instance else None,
+            unknowns=unknowns,
+        )
         return Finding(report.passed, report.evidence, list(lines))
 
-    return Claim(list(lines), source, label=label, check=check, instance_only=False,
-                 part="derivation")
+    return Claim(
+        list(lines), source, label=label, check=check, instance_only=False, part="derivation"
+    )

@@ -70,12 +70,15 @@ class DerivationReport:
         if not bad:
             msg = f"each of the {n} lines follows from the one before"
             if undecided:
-                msg += "; not decided: " + "; ".join(f"line {c.index}: {c.evidence}"
-                                                      for c in undecided)
+                msg += "; not decided: " + "; ".join(
+                    f"line {c.index}: {c.evidence}" for c in undecided
+                )
             return msg
         first = bad[0]
-        out = [f"line {first.index} ({first.text!r}) does not follow from line "
-               f"{first.index - 1}: {first.evidence}"]
+        out = [
+            f"line {first.index} ({first.text!r}) does not follow from line "
+            f"{first.index - 1}: {first.evidence}"
+        ]
         for c in self.lines:
             if c.index <= first.index:
                 continue
@@ -86,10 +89,15 @@ class DerivationReport:
         return "; ".join(out)
 
     def as_json(self) -> dict:
-        return {"passed": self.passed, "first_wrong_line": self.first_bad,
-                "lines": [{"line": c.index, "text": c.text, "follows": c.follows,
-                           "evidence": c.evidence} for c in self.lines],
-                "errors": list(self.errors)}
+        return {
+            "passed": self.passed,
+            "first_wrong_line": self.first_bad,
+            "lines": [
+                {"line": c.index, "text": c.text, "follows": c.follows, "evidence": c.evidence}
+                for c in self.lines
+            ],
+            "errors": list(self.errors),
+        }
 
 
 def _value(f, point):
@@ -128,12 +136,13 @@ def _solve(line: Line, point: dict, unknowns: Sequence[str], tol: float) -> dict
     def unpack(z):
         out, i = dict(point), 0
         for u, s, n in zip(unknowns, shapes, sizes):
-            out[u] = z[i:i + n].reshape(s) if s else float(z[i])
+            out[u] = z[i : i + n].reshape(s) if s else float(z[i])
             i += n
         return out
 
-    z = np.concatenate([np.atleast_1d(np.asarray(point[u], dtype=np.float64)).ravel()
-                        for u in unknowns])
+    z = np.concatenate(
+        [np.atleast_1d(np.asarray(point[u], dtype=np.float64)).ravel() for u in unknowns]
+    )
     try:
         r = _residual(line, unpack(z))
     except FormulaError:
@@ -150,8 +159,9 @@ def _solve(line: Line, point: dict, unknowns: Sequence[str], tol: float) -> dict
             dz = np.zeros_like(z)
             dz[j] = h[j]
             try:
-                jac[:, j] = (_residual(line, unpack(z + dz)) - _residual(line, unpack(z - dz))) \
-                    / (2 * h[j])
+                jac[:, j] = (_residual(line, unpack(z + dz)) - _residual(line, unpack(z - dz))) / (
+                    2 * h[j]
+                )
             except FormulaError:
                 return None
         step = np.linalg.lstsq(jac, -r, rcond=None)[0]
@@ -171,14 +181,17 @@ def _solve(line: Line, point: dict, unknowns: Sequence[str], tol: float) -> dict
     return None
 
 
-def _compare_expressions(prev: Line, cur: Line, point: dict, rtol: float, atol: float,
-                         names: Sequence[str]) -> tuple[bool, str]:
+def _compare_expressions(
+    prev: Line, cur: Line, point: dict, rtol: float, atol: float, names: Sequence[str]
+) -> tuple[bool, str]:
     a, b = _value(prev.lhs, point), _value(cur.lhs, point)
     try:
         a, b = np.broadcast_arrays(a, b)
     except ValueError:
-        return False, (f"the lines have different shapes: line before {np.shape(a)}, this line "
-                       f"{np.shape(b)} (at {_at(point, names)})")
+        return False, (
+            f"the lines have different shapes: line before {np.shape(a)}, this line "
+            f"{np.shape(b)} (at {_at(point, names)})"
+        )
     tol = atol + rtol * np.maximum(np.abs(a), np.abs(b))
     rel = cur.relation
     if rel == "=":
@@ -190,15 +203,29 @@ def _compare_expressions(prev: Line, cur: Line, point: dict, rtol: float, atol: 
     if not bad.any():
         return True, ""
     idx = [tuple(int(i) + 1 for i in ix) for ix in np.argwhere(bad)[:4]]
-    where = "" if a.ndim == 0 else f" at component(s) {', '.join(str(i[0] if len(i) == 1 else i) for i in idx)} (1-based)"
-    want = {"=": "equal to", "<=": "at least", "<": "at least", ">=": "at most",
-            ">": "at most"}[rel]
-    return False, (f"at {_at(point, names)} this line is {_show(b)} and the line before "
-                   f"{_show(a)}: not {want} it{where}")
+    where = (
+        ""
+        if a.ndim == 0
+        else f" at component(s) {', '.join(str(i[0] if len(i) == 1 else i) for i in idx)} (1-based)"
+    )
+    want = {"=": "equal to", "<=": "at least", "<": "at least", ">=": "at most", ">": "at most"}[
+        rel
+    ]
+    return False, (
+        f"at {_at(point, names)} this line is {_show(b)} and the line before "
+        f"{_show(a)}: not {want} it{where}"
+    )
 
 
-def _compare_equations(prev: Line, cur: Line, point: dict, unknowns: Sequence[str],
-                       rtol: float, atol: float, names: Sequence[str]) -> tuple[bool | None, str]:
+def _compare_equations(
+    prev: Line,
+    cur: Line,
+    point: dict,
+    unknowns: Sequence[str],
+    rtol: float,
+    atol: float,
+    names: Sequence[str],
+) -> tuple[bool | None, str]:
     if unknowns:
         sol = _solve(prev, point, unknowns, 1e-11)
         if sol is None:
@@ -207,27 +234,40 @@ def _compare_equations(prev: Line, cur: Line, point: dict, unknowns: Sequence[st
         scale = max(1.0, float(np.abs(_value(cur.lhs, sol)).max(initial=0)))
         if np.all(np.abs(r) <= atol + max(rtol, 1e-7) * scale):
             return True, ""
-        return False, (f"where the line before holds ({_at(sol, names)}) this line does not: "
-                       f"{_sides(cur, sol)}")
+        return False, (
+            f"where the line before holds ({_at(sol, names)}) this line does not: "
+            f"{_sides(cur, sol)}"
+        )
     ra, rb = _residual(prev, point), _residual(cur, point)
     ra, rb = np.broadcast_arrays(ra, rb)
     if np.allclose(rb, 0, atol=atol) and np.allclose(ra, 0, atol=atol):
         return True, ""
     k = int(np.argmax(np.abs(ra)))
     if abs(ra[k]) <= atol:
-        return False, (f"at {_at(point, names)} the line before holds but this one does not: "
-                       f"{_sides(cur, point)}")
+        return False, (
+            f"at {_at(point, names)} the line before holds but this one does not: "
+            f"{_sides(cur, point)}"
+        )
     c = rb[k] / ra[k]
     if c != 0 and np.allclose(rb, c * ra, rtol=rtol * 100, atol=atol):
         return True, ""
-    return False, (f"at {_at(point, names)} its two sides differ by {_show(rb)}, not a multiple "
-                   f"of the line before's {_show(ra)}")
+    return False, (
+        f"at {_at(point, names)} its two sides differ by {_show(rb)}, not a multiple "
+        f"of the line before's {_show(ra)}"
+    )
 
 
-def check_derivation(lines: Sequence[str], variables: Sequence[str],
-                     sample: Callable[[np.random.Generator], dict], instance: dict | None = None,
-                     unknowns: Sequence[str] = (), points: int = 5, seed: int = 0,
-                     rtol: float = 1e-6, atol: float = 1e-9) -> DerivationReport:
+def check_derivation(
+    lines: Sequence[str],
+    variables: Sequence[str],
+    sample: Callable[[np.random.Generator], dict],
+    instance: dict | None = None,
+    unknowns: Sequence[str] = (),
+    points: int = 5,
+    seed: int = 0,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+) -> DerivationReport:
     """Check ``lines`` (strings) in ``variables``: at ``instance`` (the document's values, if
     given) and at ``points`` random points drawn by ``sample(rng) -> {name: value}``. See the
     module docstring. A line that does not parse is an error of the report (the others are
@@ -263,8 +303,9 @@ def check_derivation(lines: Sequence[str], variables: Sequence[str],
             if ok2:
                 check.follows_from = anchor + 1
                 check.follows = True
-                check.evidence = (f"follows from line {anchor + 1} (the slip of line {i} is not "
-                                  f"carried on)")
+                check.evidence = (
+                    f"follows from line {anchor + 1} (the slip of line {i} is not carried on)"
+                )
         if check.follows is not False:
             anchor = i
         report.lines.append(check)

@@ -45,10 +45,18 @@ def _a1_sample(rng, params) -> dict:
 
 
 A1_SLOTS = [
-    vjp_slot("dL/dx", "grad_x L in terms of g = grad_y L (and x, if needed): a NumPy "
-             "expression, e.g. cumsum(g) (vectors are 0-based in formulas).", _scan, ["x"], 0,
-             {"g": "dL/dy, a vector of length n", "x": "the input, a vector of length n"},
-             _a1_sample, _a1_instance, example="g[::-1].cumsum()[::-1]"),
+    vjp_slot(
+        "dL/dx",
+        "grad_x L in terms of g = grad_y L (and x, if needed): a NumPy "
+        "expression, e.g. cumsum(g) (vectors are 0-based in formulas).",
+        _scan,
+        ["x"],
+        0,
+        {"g": "dL/dy, a vector of length n", "x": "the input, a vector of length n"},
+        _a1_sample,
+        _a1_instance,
+        example="g[::-1].cumsum()[::-1]",
+    ),
     text_slot("explanation", "Why: your derivation in words.", part="derivation"),
 ]
 
@@ -65,8 +73,8 @@ A1_SLOTS = [
     """,
     answer="dL/dx_j = sum_{i>=j} g_i: the reverse cumulative sum of g.",
     note="The instance is x and g (small integers, so it can be followed with pencil and "
-         "paper; --set g=1,2,3,4 x=1,0,2,5); n, if given, cuts them to their first n entries. "
-         "With x=null and g=null, a random instance of length n (default 6) from seed.",
+    "paper; --set g=1,2,3,4 x=1,0,2,5); n, if given, cuts them to their first n entries. "
+    "With x=null and g=null, a random instance of length n (default 6) from seed.",
     slots=A1_SLOTS,
 )
 def scan_backprop(x, g, n: int, seed: int) -> Result:
@@ -77,12 +85,16 @@ def scan_backprop(x, g, n: int, seed: int) -> Result:
     x = rng.standard_normal(n or 6) if x is None else np.asarray(x, np.float64).ravel()[:n]
     g = rng.standard_normal(len(x)) if g is None else np.asarray(g, np.float64).ravel()[:n]
     if n is not None and len(x) != n:
-        raise ValueError(f"000-a1-scan-backprop: n = {n} but the given x has {len(x)} entries: "
-                         f"set x and g to null for a random instance of that length, or give "
-                         f"them")
+        raise ValueError(
+            f"000-a1-scan-backprop: n = {n} but the given x has {len(x)} entries: "
+            f"set x and g to null for a random instance of that length, or give "
+            f"them"
+        )
     if g.shape != x.shape:
-        raise ValueError(f"000-a1-scan-backprop: g has {g.size} entries but x has {x.size} "
-                         f"(y = cumsum(x) has as many as x)")
+        raise ValueError(
+            f"000-a1-scan-backprop: g has {g.size} entries but x has {x.size} "
+            f"(y = cumsum(x) has as many as x)"
+        )
     xt = _t(x, True)
     (gx,) = hg.grad(xt.cumsum(0), [xt], [_t(g)])
     report = hg.check_vjp(lambda t: t.cumsum(0), lambda gg, xx: reverse_cumsum(gg), [x], g)
@@ -91,7 +103,7 @@ def scan_backprop(x, g, n: int, seed: int) -> Result:
     return Result(
         {"formula": formula, "g": g, "dL/dx": gx.numpy()},
         summary=f"{formula}; on g = {render(g.tolist())}: {steps}; check_vjp "
-                f"{'passed' if report else 'FAILED'}",
+        f"{'passed' if report else 'FAILED'}",
         details={"x": x, "y = cumsum(x)": np.cumsum(x), "check_vjp passed": bool(report)},
         context={"x": x, "g": g},
         checks={"check_vjp": (bool(report), str(report))},
@@ -108,13 +120,23 @@ def _n_sample(rng, params) -> dict:
 @exercise(
     "000-a2a-drawn-at-least-once",
     params=dict(n=100, trials=4000, seed=0),
-    slots=[formula_slot("probability", "P(point i is drawn at least once) as a formula in n.",
-                        {"n": "the number of points (and of draws)"},
-                        lambda v: 1 - (1 - 1 / v["n"]) ** v["n"], _n_sample,
-                        lambda ctx: {"n": float(ctx.params["n"])}),
-           value_slot("limit", "Its limit as n -> infinity (a number, or an expression such as "
-                      "'1 - exp(-1)').", lambda ctx: ctx.result.value["limit"], shape=[],
-                      rtol=1e-6)],
+    slots=[
+        formula_slot(
+            "probability",
+            "P(point i is drawn at least once) as a formula in n.",
+            {"n": "the number of points (and of draws)"},
+            lambda v: 1 - (1 - 1 / v["n"]) ** v["n"],
+            _n_sample,
+            lambda ctx: {"n": float(ctx.params["n"])},
+        ),
+        value_slot(
+            "limit",
+            "Its limit as n -> infinity (a number, or an expression such as '1 - exp(-1)').",
+            lambda ctx: ctx.result.value["limit"],
+            shape=[],
+            rtol=1e-6,
+        ),
+    ],
     derivation="""
         One draw misses point i with probability 1 - 1/n; n independent draws miss it with
         probability (1 - 1/n)^n, so P(drawn at least once) = 1 - (1 - 1/n)^n.
@@ -130,10 +152,14 @@ def drawn_at_least_once(n: int, trials: int, seed: int) -> Result:
     closed = 1 - (1 - 1 / n) ** n
     ok, sentence = within_ci(res.fraction_mean, res.fraction_sem, closed)
     return Result(
-        {"probability": closed, "limit": 1 - math.exp(-1), "simulated": res.fraction_mean,
-         "simulated_sem": res.fraction_sem},
+        {
+            "probability": closed,
+            "limit": 1 - math.exp(-1),
+            "simulated": res.fraction_mean,
+            "simulated_sem": res.fraction_sem,
+        },
         summary=f"1 - (1 - 1/n)^n = {fmt(closed, 6)} (n={n}) -> 1 - 1/e = "
-                f"{fmt(1 - math.exp(-1), 6)}; simulation {sentence}",
+        f"{fmt(1 - math.exp(-1), 6)}; simulation {sentence}",
         details={"simulation agrees": ok},
         checks={"simulation": (ok, sentence)},
     )
@@ -142,11 +168,18 @@ def drawn_at_least_once(n: int, trials: int, seed: int) -> Result:
 @exercise(
     "000-a2b-coupon-collector",
     params=dict(n=100, trials=2000, seed=0),
-    slots=[formula_slot("expected epochs", "The expected number of epochs until every point has "
-                        "been drawn, as a formula in n (sum, arange are available).",
-                        {"n": "the number of points"},
-                        lambda v: float(np.sum(1.0 / np.arange(1, v["n"] + 1))), _n_sample,
-                        lambda ctx: {"n": float(ctx.params["n"])}, rtol=1e-9)],
+    slots=[
+        formula_slot(
+            "expected epochs",
+            "The expected number of epochs until every point has "
+            "been drawn, as a formula in n (sum, arange are available).",
+            {"n": "the number of points"},
+            lambda v: float(np.sum(1.0 / np.arange(1, v["n"] + 1))),
+            _n_sample,
+            lambda ctx: {"n": float(ctx.params["n"])},
+            rtol=1e-9,
+        )
+    ],
     derivation="""
         With k points already drawn, a draw is new with probability (n - k)/n: the wait for the
         next new point is geometric with mean n / (n - k). Summing over k = 0..n-1,
@@ -160,10 +193,14 @@ def coupon_collector(n: int, trials: int, seed: int) -> Result:
     h = float(np.sum(1.0 / np.arange(1, n + 1)))
     ok, sentence = within_ci(res.epochs_to_all_mean, res.epochs_to_all_sem, h)
     return Result(
-        {"expected_epochs": h, "simulated": res.epochs_to_all_mean,
-         "simulated_sem": res.epochs_to_all_sem, "asymptotic": math.log(n) + 0.5772156649},
+        {
+            "expected_epochs": h,
+            "simulated": res.epochs_to_all_mean,
+            "simulated_sem": res.epochs_to_all_sem,
+            "asymptotic": math.log(n) + 0.5772156649,
+        },
         summary=f"H_n = {fmt(h, 6)} epochs (n={n}, i.e. n H_n = {fmt(n * h, 6)} draws); "
-                f"simulation {sentence}",
+        f"simulation {sentence}",
         details={"simulation agrees": ok},
         checks={"simulation": (ok, sentence)},
     )
@@ -188,14 +225,25 @@ def _q_sample(rng, params) -> dict:
 
 @exercise(
     "000-a3a-momentum-as-ewa",
-    slots=[formula_slot("mu", "PyTorch's momentum mu as a formula in q.", {"q": "the EWA weight"},
-                        lambda v: 1 - v["q"], _q_sample,
-                        lambda ctx: {"q": ctx.params["q"], "eps": ctx.params["lr"]}),
-           formula_slot("lr", "PyTorch's learning rate as a formula in the EWA's step eps and q.",
-                        {"q": "the EWA weight", "eps": "the EWA's step size"},
-                        lambda v: v["eps"] * v["q"], _q_sample,
-                        lambda ctx: {"q": ctx.params["q"], "eps": ctx.params["lr"]}),
-           text_slot("derivation", "The derivation.", part="derivation")],
+    slots=[
+        formula_slot(
+            "mu",
+            "PyTorch's momentum mu as a formula in q.",
+            {"q": "the EWA weight"},
+            lambda v: 1 - v["q"],
+            _q_sample,
+            lambda ctx: {"q": ctx.params["q"], "eps": ctx.params["lr"]},
+        ),
+        formula_slot(
+            "lr",
+            "PyTorch's learning rate as a formula in the EWA's step eps and q.",
+            {"q": "the EWA weight", "eps": "the EWA's step size"},
+            lambda v: v["eps"] * v["q"],
+            _q_sample,
+            lambda ctx: {"q": ctx.params["q"], "eps": ctx.params["lr"]},
+        ),
+        text_slot("derivation", "The derivation.", part="derivation"),
+    ],
     params=dict(q=0.1, lr=0.5, steps=60, dim=5, seed=0),
     derivation="""
         EWA of the stochastic gradients: v_t = (1 - q) v_{t-1} + q g_t,
@@ -232,8 +280,8 @@ def momentum_as_ewa(q: float, lr: float, steps: int, dim: int, seed: int) -> Res
     return Result(
         {"mu": 1 - q, "pytorch_lr": lr * q, "max_trajectory_difference": diff},
         summary=f"mu = 1 - q = {fmt(1 - q)}, PyTorch lr = eps q = {fmt(lr * q)}; "
-                f"EWA and SGD(momentum) trajectories differ by at most {diff:.1e} over "
-                f"{steps} steps",
+        f"EWA and SGD(momentum) trajectories differ by at most {diff:.1e} over "
+        f"{steps} steps",
     )
 
 
@@ -258,9 +306,11 @@ def _unbiased_evidence(states: np.ndarray, mu: float, weights_sum: np.ndarray) -
             t_bad.append(t + 1)
     dev = float(np.abs(weights_sum - 1).max())
     agree = dev < 1e-9 and not t_bad
-    evidence = (f"the weights of g_1..g_t sum to 1 for every t <= {len(weights_sum)} (max "
-                f"deviation {dev:.1e}); simulated mean inside the 99.9% interval around the true "
-                f"gradient at {states.shape[0] - len(t_bad)} of {states.shape[0]} steps")
+    evidence = (
+        f"the weights of g_1..g_t sum to 1 for every t <= {len(weights_sum)} (max "
+        f"deviation {dev:.1e}); simulated mean inside the 99.9% interval around the true "
+        f"gradient at {states.shape[0] - len(t_bad)} of {states.shape[0]} steps"
+    )
     if t_bad:
         evidence += f" (outside at t = {t_bad[:5]})"
     return Finding(agree, evidence)
@@ -276,10 +326,13 @@ def _debias_data(q, steps, trials, mu, sigma, seed):
 @exercise(
     "000-a3b1-debiased-ewa-unbiased",
     params=dict(q=0.1, steps=20, trials=20000, mu=1.0, sigma=2.0, seed=0),
-    claims=[statement_claim(
-        "v_t is an unbiased estimator of the true gradient for every t >= 1",
-        lambda r, p: _unbiased_evidence(r.context["states"], p["mu"], r.context["wsum"]),
-        SOURCE)],
+    claims=[
+        statement_claim(
+            "v_t is an unbiased estimator of the true gradient for every t >= 1",
+            lambda r, p: _unbiased_evidence(r.context["states"], p["mu"], r.context["wsum"]),
+            SOURCE,
+        )
+    ],
     derivation="""
         t = 1: q_1 = q / (1 - (1 - q)) = 1, so v_1 = g_1 and E v_1 = mu.
         Induction: v_t is a weighted sum of g_1..g_t; if its weights sum to 1 at t - 1, at t they
@@ -295,25 +348,36 @@ def debiased_ewa(q, steps, trials, mu, sigma, seed) -> Result:
     wsum = _ewa_states(q, impulses, debias=True).sum(1)
     means = states.mean(1)
     return Result(
-        {"unbiased": True if np.abs(wsum - 1).max() < 1e-9 else False,
-         "weights_sum": wsum, "simulated_mean": means},
+        {
+            "unbiased": True if np.abs(wsum - 1).max() < 1e-9 else False,
+            "weights_sum": wsum,
+            "simulated_mean": means,
+        },
         summary=f"weights sum to 1 at every t; mean of v_t over {trials} runs: "
-                f"{fmt(means.min())}..{fmt(means.max())} (true gradient {fmt(mu)})",
+        f"{fmt(means.min())}..{fmt(means.max())} (true gradient {fmt(mu)})",
         context={"states": states, "wsum": wsum},
     )
 
 
 @exercise(
     "000-a3b2-bias-corrected-ewa",
-    slots=[choice_slot("coincides", "Does vhat_t / (1 - (1 - q)^t) coincide with v_t of b.1?",
-                       ("yes", "no"),
-                       lambda ctx: "yes" if ctx.result.value["coincides_with_v_t"] else "no"),
-           text_slot("why unbiased", "Why is it unbiased?", part="derivation")],
+    slots=[
+        choice_slot(
+            "coincides",
+            "Does vhat_t / (1 - (1 - q)^t) coincide with v_t of b.1?",
+            ("yes", "no"),
+            lambda ctx: "yes" if ctx.result.value["coincides_with_v_t"] else "no",
+        ),
+        text_slot("why unbiased", "Why is it unbiased?", part="derivation"),
+    ],
     params=dict(q=0.1, steps=20, trials=20000, mu=1.0, sigma=2.0, seed=0),
-    claims=[statement_claim(
-        "vhat_t / (1 - (1 - q)^t) is unbiased",
-        lambda r, p: _unbiased_evidence(r.context["corrected"], p["mu"], r.context["wsum"]),
-        SOURCE)],
+    claims=[
+        statement_claim(
+            "vhat_t / (1 - (1 - q)^t) is unbiased",
+            lambda r, p: _unbiased_evidence(r.context["corrected"], p["mu"], r.context["wsum"]),
+            SOURCE,
+        )
+    ],
     derivation="""
         vhat_t = q sum_{s<=t} (1 - q)^{t-s} g_s, whose weights sum to q (1 - (1-q)^t) / q
         = 1 - (1 - q)^t; dividing by it makes them sum to 1: unbiased. Both vhat_t / (1 - (1-q)^t)
@@ -331,10 +395,13 @@ def bias_corrected_ewa(q, steps, trials, mu, sigma, seed) -> Result:
     wsum = (_ewa_states(q, impulses, debias=False) / correction).sum(1)
     diff = float(np.abs(corrected - debiased).max())
     return Result(
-        {"unbiased": bool(np.abs(wsum - 1).max() < 1e-9), "coincides_with_v_t": diff < 1e-9,
-         "max_difference_from_v_t": diff},
+        {
+            "unbiased": bool(np.abs(wsum - 1).max() < 1e-9),
+            "coincides_with_v_t": diff < 1e-9,
+            "max_difference_from_v_t": diff,
+        },
         summary=f"unbiased (weights sum to 1); coincides with v_t: max difference {diff:.1e} "
-                f"over {steps} steps x {trials} sequences",
+        f"over {steps} steps x {trials} sequences",
         context={"corrected": corrected, "wsum": wsum},
     )
 
@@ -350,7 +417,7 @@ def bias_corrected_ewa(q, steps, trials, mu, sigma, seed) -> Result:
         gradients.
     """,
     answer="The usual EWA with q = 1 - beta1, started at 0 and divided by 1 - beta1^t "
-           "(bias correction): the same as the debiased EWA v_t.",
+    "(bias correction): the same as the debiased EWA v_t.",
 )
 def adam_ewa(beta1, steps, dim, seed) -> Result:
     import handgrad as hg
@@ -360,14 +427,17 @@ def adam_ewa(beta1, steps, dim, seed) -> Result:
     adam = hg.optim.Adam([p], lr=0.0, betas=(beta1, 0.999))
     m_hat = []
     for t, _ in enumerate(_feed(adam, p, grads), 1):
-        m_hat.append(adam.state[p]["exp_avg"].numpy() / (1 - beta1 ** t))
+        m_hat.append(adam.state[p]["exp_avg"].numpy() / (1 - beta1**t))
     debiased = _ewa_states(1 - beta1, grads, debias=True)
     diff = float(np.abs(np.array(m_hat) - debiased).max())
     return Result(
-        {"method": "usual EWA (q = 1 - beta1) with bias correction 1/(1 - beta1^t)",
-         "q": 1 - beta1, "max_difference_from_debiased_ewa": diff},
+        {
+            "method": "usual EWA (q = 1 - beta1) with bias correction 1/(1 - beta1^t)",
+            "q": 1 - beta1,
+            "max_difference_from_debiased_ewa": diff,
+        },
         summary=f"plain EWA m_t with q = 1 - beta1 = {fmt(1 - beta1)}, bias-corrected: "
-                f"m_t/(1-beta1^t) equals the debiased EWA to {diff:.1e}",
+        f"m_t/(1-beta1^t) equals the debiased EWA to {diff:.1e}",
     )
 
 
@@ -377,17 +447,25 @@ def adam_ewa(beta1, steps, dim, seed) -> Result:
 def _equivariance_finding(r: Result, p: dict) -> Finding:
     v = r.value
     ok = v["max_interior_difference"] < 1e-10
-    return Finding(ok, f"translate(conv(x)) and conv(translate(x)) differ by at most "
-                       f"{v['max_interior_difference']:.1e} over the interior "
-                       f"{v['interior']} (hg.analysis.equivariance); "
-                       f"{fmt(v['max_border_difference'])} at the borders, where zeros enter")
+    return Finding(
+        ok,
+        f"translate(conv(x)) and conv(translate(x)) differ by at most "
+        f"{v['max_interior_difference']:.1e} over the interior "
+        f"{v['interior']} (hg.analysis.equivariance); "
+        f"{fmt(v['max_border_difference'])} at the borders, where zeros enter",
+    )
 
 
 @exercise(
     "000-a4a-subpixel-equivariance",
     params=dict(dy=0.3, dx=-1.45, size=16, kernel=None, image=None, seed=0),
-    claims=[statement_claim("convolution is equivariant to sub-pixel (bilinear) translations",
-                            _equivariance_finding, SOURCE)],
+    claims=[
+        statement_claim(
+            "convolution is equivariant to sub-pixel (bilinear) translations",
+            _equivariance_finding,
+            SOURCE,
+        )
+    ],
     derivation="""
         Bilinear translation by dy = a + f (a = floor(dy)) is, along each axis,
         out[i] = (1 - f) x[i - a] + f x[i - a - 1]: a cross-correlation of x with the kernel
@@ -414,19 +492,28 @@ def subpixel_equivariance(dy, dx, size, kernel, image, seed) -> Result:
     with hg.no_grad():
         full = np.abs(F.translate(conv(xt), dy, dx).numpy() - conv(F.translate(xt, dy, dx)).numpy())
     return Result(
-        {"max_interior_difference": report.max_abs, "max_border_difference": float(full.max()),
-         "interior": [list(report.interior[0]), list(report.interior[1])]},
+        {
+            "max_interior_difference": report.max_abs,
+            "max_border_difference": float(full.max()),
+            "interior": [list(report.interior[0]), list(report.interior[1])],
+        },
         summary=f"equivariant: max |T(k*x) - k*T(x)| = {report.max_abs:.1e} inside, "
-                f"{fmt(full.max())} at the borders (shift ({dy}, {dx}))",
+        f"{fmt(full.max())} at the borders (shift ({dy}, {dx}))",
         context={"x": x, "k": k},
     )
 
 
 @exercise(
     "000-a4b-receptive-field",
-    slots=[value_slot("receptive field", "The receptive field of one output unit (one side, in "
-                      "input pixels).", lambda ctx: ctx.result.value["receptive_field"], shape=[]),
-           text_slot("derivation", "How you got it.", part="derivation")],
+    slots=[
+        value_slot(
+            "receptive field",
+            "The receptive field of one output unit (one side, in input pixels).",
+            lambda ctx: ctx.result.value["receptive_field"],
+            shape=[],
+        ),
+        text_slot("derivation", "How you got it.", part="derivation"),
+    ],
     params=dict(layers=[[5, 1, 1], [3, 1, 2], [3, 2, 1]]),
     derivation="""
         Forward recursion with the jump j (distance in input pixels between neighbouring units):
@@ -446,6 +533,6 @@ def receptive_field(layers) -> Result:
     return Result(
         {"receptive_field": per_layer[-1], "per_layer": per_layer, "jump": records[-1].jump[0]},
         summary=f"{per_layer[-1]} x {per_layer[-1]} (after each layer: {per_layer}); the input "
-                f"gradient of one output unit spans {width} pixels",
+        f"gradient of one output unit spans {width} pixels",
         details={"gradient_support_width": width},
     )

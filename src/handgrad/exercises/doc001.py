@@ -54,11 +54,22 @@ def _claims(ex_id: str, slots, instance_only=True, labels: dict | None = None) -
     """The student's answers to ``slots`` as claims judged by those slots; ``instance_only``
     (a bool, or the keys it holds for) says which apply only on the document's instance."""
     labels = labels or {}
-    only = (lambda k: instance_only) if isinstance(instance_only, bool) else \
-        (lambda k: k in instance_only)
-    return [slot_claim(sl, student(ex_id, sl.key), STUDENT, label=labels.get(sl.key, sl.key),
-                       instance_only=only(sl.key))
-            for sl in slots if sl.type != "text" and sl.key in _ANSWERS[ex_id]["slots"]]
+    only = (
+        (lambda k: instance_only)
+        if isinstance(instance_only, bool)
+        else (lambda k: k in instance_only)
+    )
+    return [
+        slot_claim(
+            sl,
+            student(ex_id, sl.key),
+            STUDENT,
+            label=labels.get(sl.key, sl.key),
+            instance_only=only(sl.key),
+        )
+        for sl in slots
+        if sl.type != "text" and sl.key in _ANSWERS[ex_id]["slots"]
+    ]
 
 
 def _kernel_slot(question: str, shape: list, finding) -> Slot:
@@ -93,8 +104,11 @@ def _conv_shape(batch, in_channels, size, out_channels, kernel, stride, padding)
     with hg.no_grad():
         shape = list(conv(hg.zeros(batch, in_channels, size, size)).shape)
     side = conv_output_size(size, kernel, stride, padding)
-    return Result(shape, summary=f"{shape} (floor(({size} + 2*{padding} - {kernel}) / {stride}) "
-                                 f"+ 1 = {side})", details={"formula_side": side})
+    return Result(
+        shape,
+        summary=f"{shape} (floor(({size} + 2*{padding} - {kernel}) / {stride}) + 1 = {side})",
+        details={"formula_side": side},
+    )
 
 
 _SHAPE_DERIVATION = """
@@ -134,8 +148,12 @@ def edge_images(size: int) -> dict[str, np.ndarray]:
     main diagonal (\\) and along the anti-diagonal (/)."""
     i, j = np.indices((size, size))
     c = size // 2
-    return {"horizontal": (i < c) * 1.0, "vertical": (j < c) * 1.0,
-            "diagonal \\": (j > i) * 1.0, "diagonal /": (i + j < size - 1) * 1.0}
+    return {
+        "horizontal": (i < c) * 1.0,
+        "vertical": (j < c) * 1.0,
+        "diagonal \\": (j > i) * 1.0,
+        "diagonal /": (i + j < size - 1) * 1.0,
+    }
 
 
 def edge_responses(kernel: np.ndarray, size: int = 24) -> dict:
@@ -161,11 +179,16 @@ def _kernel_result(kernel, size) -> Result:
     i, j = np.indices(k.shape)
     moment = [float((k * i).sum()), float((k * j).sum())]
     return Result(
-        {"kernel": k, "strongest_edge": strongest, "responses": resp, "kernel_sum": float(k.sum()),
-         "first_moment": moment},
+        {
+            "kernel": k,
+            "strongest_edge": strongest,
+            "responses": resp,
+            "kernel_sum": float(k.sum()),
+            "first_moment": moment,
+        },
         summary=f"strongest response to {strongest} edges; energy per unit edge length "
-                + ", ".join(f"{o}: {fmt(resp[o])}" for o in ORIENTATIONS)
-                + f"; constant image: {fmt(resp['constant image'])}",
+        + ", ".join(f"{o}: {fmt(resp[o])}" for o in ORIENTATIONS)
+        + f"; constant image: {fmt(resp['constant image'])}",
     )
 
 
@@ -173,10 +196,14 @@ def _detects(orientations: tuple) -> callable:
     def check(r: Result, p: dict) -> Finding:
         v = r.value
         ok = v["strongest_edge"] in orientations and v["responses"]["constant image"] < 1e-12
-        return Finding(ok, f"the kernel responds most to {v['strongest_edge']} edges "
-                           f"({fmt(v['responses'][v['strongest_edge']])} per unit length) and "
-                           f"{'not' if v['responses']['constant image'] < 1e-12 else 'also'} to a "
-                           f"constant image")
+        return Finding(
+            ok,
+            f"the kernel responds most to {v['strongest_edge']} edges "
+            f"({fmt(v['responses'][v['strongest_edge']])} per unit length) and "
+            f"{'not' if v['responses']['constant image'] < 1e-12 else 'also'} to a "
+            f"constant image",
+        )
+
     return check
 
 
@@ -188,10 +215,20 @@ _KERNEL_DERIVATION = """
 """
 
 
-Q1B_SLOTS = [_kernel_slot("A 3x3 kernel (a list of 3 rows) that detects horizontal edges.",
-                          [3, 3], _detects(("horizontal",)))]
-Q1C_SLOTS = [_kernel_slot("A 2x2 kernel (a list of 2 rows) that detects diagonal edges.",
-                          [2, 2], _detects(("diagonal \\", "diagonal /")))]
+Q1B_SLOTS = [
+    _kernel_slot(
+        "A 3x3 kernel (a list of 3 rows) that detects horizontal edges.",
+        [3, 3],
+        _detects(("horizontal",)),
+    )
+]
+Q1C_SLOTS = [
+    _kernel_slot(
+        "A 2x2 kernel (a list of 2 rows) that detects diagonal edges.",
+        [2, 2],
+        _detects(("diagonal \\", "diagonal /")),
+    )
+]
 
 
 @exercise(
@@ -199,10 +236,13 @@ Q1C_SLOTS = [_kernel_slot("A 2x2 kernel (a list of 2 rows) that detects diagonal
     params=dict(kernel=[[1, 1, 1], [0, 0, 0], [-1, -1, -1]], size=24),
     claims=_claims("001-q1b-horizontal-edge-kernel", Q1B_SLOTS),
     slots=Q1B_SLOTS,
-    derivation=_join(_KERNEL_DERIVATION, """
+    derivation=_join(
+        _KERNEL_DERIVATION,
+        """
         The student's kernel (Prewitt's) is a difference of row sums across rows: m = (-6, 0),
         normal to horizontal edges; its entries sum to 0.
-    """),
+    """,
+    ),
 )
 def horizontal_kernel(kernel, size) -> Result:
     return _kernel_result(kernel, size)
@@ -213,12 +253,15 @@ def horizontal_kernel(kernel, size) -> Result:
     params=dict(kernel=[[0, 1], [-1, 0]], size=24),
     claims=_claims("001-q1c-diagonal-edge-kernel", Q1C_SLOTS),
     slots=Q1C_SLOTS,
-    derivation=_join(_KERNEL_DERIVATION, """
+    derivation=_join(
+        _KERNEL_DERIVATION,
+        """
         The student's kernel (one of Roberts' cross) computes x[i, j+1] - x[i+1, j], a difference
         along the anti-diagonal: m = (-1, 1), so it responds most to edges running along the main
         diagonal (\\), not at all to edges along the anti-diagonal (/), and half as strongly (in
         energy) to horizontal and vertical edges.
-    """),
+    """,
+    ),
 )
 def diagonal_kernel(kernel, size) -> Result:
     return _kernel_result(kernel, size)
@@ -227,13 +270,20 @@ def diagonal_kernel(kernel, size) -> Result:
 def _shift_finding(r: Result, p: dict) -> Finding:
     v = r.value
     ok = v["is_one_pixel_translation"]
-    return Finding(ok, f"conv2d(x, kernel, padding=1) equals x translated by {v['shift']} "
-                       f"(max difference {v['max_difference']:.1e})" if ok else
-                   "conv2d(x, kernel, padding=1) is not a one-pixel translation of x")
+    return Finding(
+        ok,
+        f"conv2d(x, kernel, padding=1) equals x translated by {v['shift']} "
+        f"(max difference {v['max_difference']:.1e})"
+        if ok
+        else "conv2d(x, kernel, padding=1) is not a one-pixel translation of x",
+    )
 
 
-Q1D_SLOTS = [_kernel_slot("A 3x3 kernel whose convolution translates the image by one pixel.",
-                          [3, 3], _shift_finding)]
+Q1D_SLOTS = [
+    _kernel_slot(
+        "A 3x3 kernel whose convolution translates the image by one pixel.", [3, 3], _shift_finding
+    )
+]
 
 
 @exercise(
@@ -267,10 +317,18 @@ def shift_kernel(kernel, size, seed) -> Result:
     names = {(0, -1): "left", (0, 1): "right", (-1, 0): "up", (1, 0): "down"}
     direction = names.get(best, f"by {best}") if ok else "none"
     return Result(
-        {"is_one_pixel_translation": ok, "shift": list(best), "direction": direction,
-         "max_difference": best_diff},
-        summary=(f"translates the image one pixel {direction} (shift (dy, dx) = {best}) under "
-                 f"PyTorch's cross-correlation" if ok else "not a one-pixel translation"),
+        {
+            "is_one_pixel_translation": ok,
+            "shift": list(best),
+            "direction": direction,
+            "max_difference": best_diff,
+        },
+        summary=(
+            f"translates the image one pixel {direction} (shift (dy, dx) = {best}) under "
+            f"PyTorch's cross-correlation"
+            if ok
+            else "not a one-pixel translation"
+        ),
     )
 
 
@@ -330,8 +388,14 @@ def _outputs(layers: dict, x):
     return outs
 
 
-STUDENT_SHAPES = {"a": [10, 16, 32, 32], "b": [10, 32, 16, 16], "c": [10, 128, 8, 8],
-                  "d": [10, 16, 8, 8], "e": [10, 8, 16, 16], "f": [10, 1, 32, 32]}
+STUDENT_SHAPES = {
+    "a": [10, 16, 32, 32],
+    "b": [10, 32, 16, 16],
+    "c": [10, 128, 8, 8],
+    "d": [10, 16, 8, 8],
+    "e": [10, 8, 16, 16],
+    "f": [10, 1, 32, 32],
+}
 
 
 @exercise(
@@ -341,7 +405,8 @@ STUDENT_SHAPES = {"a": [10, 16, 32, 32], "b": [10, 32, 16, 16], "c": [10, 128, 8
     derivation="""
         Convolutions: out = floor((n + 2p - k) / s) + 1; transposed convolutions:
         out = (n - 1) s - 2p + k. Computed by running the layers and with hg.analysis.summary.
-    """ + ARCHITECTURE,
+    """
+    + ARCHITECTURE,
     note=RECONSTRUCTION_NOTE,
 )
 def layer_shapes(input_shape) -> Result:
@@ -378,16 +443,26 @@ def skip_concat(input_shape) -> Result:
 def _constant_finding(r: Result, p: dict) -> Finding:
     v = r.value
     ok = v["max_abs_deviation_from_one"] == 0.0
-    return Finding(ok, f"with layer e's weights and bias zero and layer f's bias one, the output "
-                       f"of {v['inputs_tried']} random inputs is exactly 1 everywhere"
-                   if ok else f"output deviates from 1 by {v['max_abs_deviation_from_one']}")
+    return Finding(
+        ok,
+        f"with layer e's weights and bias zero and layer f's bias one, the output "
+        f"of {v['inputs_tried']} random inputs is exactly 1 everywhere"
+        if ok
+        else f"output deviates from 1 by {v['max_abs_deviation_from_one']}",
+    )
 
 
 @exercise(
     "001-q1g-constant-output",
     params=dict(inputs=3, seed=0),
-    claims=[statement_claim("layer f: bias all ones; layer e: all zeros", _constant_finding,
-                            STUDENT, instance_only=True)],
+    claims=[
+        statement_claim(
+            "layer f: bias all ones; layer e: all zeros",
+            _constant_finding,
+            STUDENT,
+            instance_only=True,
+        )
+    ],
     derivation="""
         If layer e outputs zeros (weights and bias 0, and ReLU(0) = 0), the transposed
         convolution f receives zeros, so its output is its bias everywhere: bias 1 gives all
@@ -406,11 +481,14 @@ def constant_output(inputs, seed) -> Result:
         layers["e"].bias.zero_()
         layers["f"].bias.fill_(1.0)
         rng = np.random.default_rng(seed)
-        dev = max(float(np.abs(net(_t(rng.standard_normal((2, 1, 32, 32)))).numpy() - 1).max())
-                  for _ in range(inputs))
-    return Result({"max_abs_deviation_from_one": dev, "inputs_tried": inputs},
-                  summary=f"e = 0 (weights, bias), f.bias = 1: output - 1 = {dev} on {inputs} "
-                          "random batches")
+        dev = max(
+            float(np.abs(net(_t(rng.standard_normal((2, 1, 32, 32)))).numpy() - 1).max())
+            for _ in range(inputs)
+        )
+    return Result(
+        {"max_abs_deviation_from_one": dev, "inputs_tried": inputs},
+        summary=f"e = 0 (weights, bias), f.bias = 1: output - 1 = {dev} on {inputs} random batches",
+    )
 
 
 def student_recursion(layers) -> list[int]:
@@ -428,8 +506,10 @@ def student_recursion(layers) -> list[int]:
 def smallest_counterexample() -> tuple[list, list, list]:
     """The smallest two-layer stack (kernels >= 2, by k1 + k2 + s1) where the student's recursion
     and the library's receptive field differ: (layers, library, recursion)."""
-    cands = sorted(((k1, s1, k2) for k1 in range(2, 6) for k2 in range(2, 6) for s1 in (2, 3)),
-                   key=lambda c: (c[0] + c[1] + c[2], c))
+    cands = sorted(
+        ((k1, s1, k2) for k1 in range(2, 6) for k2 in range(2, 6) for s1 in (2, 3)),
+        key=lambda c: (c[0] + c[1] + c[2], c),
+    )
     for k1, s1, k2 in cands:
         layers = [[k1, s1, 1], [k2, 1, 1]]
         lib = [r.rf[0] for r in L.library_rf(layers, L.min_size(layers))]
@@ -454,8 +534,10 @@ def apply_recursion(f, layers) -> list:
 
 
 def _two_layer_stacks() -> list:
-    cands = sorted(((k1, s1, k2) for k1 in range(2, 6) for k2 in range(2, 6) for s1 in (2, 3)),
-                   key=lambda c: (c[0] + c[1] + c[2], c))
+    cands = sorted(
+        ((k1, s1, k2) for k1 in range(2, 6) for k2 in range(2, 6) for s1 in (2, 3)),
+        key=lambda c: (c[0] + c[1] + c[2], c),
+    )
     return [[[k1, s1, 1], [k2, 1, 1]] for k1, s1, k2 in cands]
 
 
@@ -464,8 +546,10 @@ def _recursion_judge(ctx: Context, answer) -> SlotResult:
     lib, rec = ctx.result.value["per_layer"], apply_recursion(f, ctx.params["layers"])
     for i, (a, b) in enumerate(zip(lib, rec)):
         if a != b:
-            return SlotResult(FAIL, f"on these layers the recursion diverges at layer {i + 1}: "
-                                    f"{fmt(b)} instead of {a}")
+            return SlotResult(
+                FAIL,
+                f"on these layers the recursion diverges at layer {i + 1}: {fmt(b)} instead of {a}",
+            )
     stacks = _two_layer_stacks()
     for layers in stacks:
         lib2 = [r.rf[0] for r in L.library_rf(layers, L.min_size(layers))]
@@ -473,39 +557,62 @@ def _recursion_judge(ctx: Context, answer) -> SlotResult:
         if lib2 != rec2:
             width, _ = L.gradient_support_width(layers, L.min_size(layers))
             i = next(i for i, (a, b) in enumerate(zip(lib2, rec2)) if a != b)
-            return SlotResult(FAIL, (
-                f"the recursion gives the right values on these layers ({rec}) but is not the "
-                f"receptive-field recursion: for conv {layers[0][0]}x{layers[0][0]}/stride "
-                f"{layers[0][1]} then conv {layers[1][0]}x{layers[1][0]} it gives {rec2[-1]}, "
-                f"the library {lib2[-1]} (and the engine's input gradient of one unit spans "
-                f"{width} pixels); it diverges at layer {i + 1}"))
-    return SlotResult(PASS, f"equals the library's receptive field on these layers and on all "
-                            f"{len(stacks)} two-layer stacks with kernels 2..5 and stride 2 or 3")
+            return SlotResult(
+                FAIL,
+                (
+                    f"the recursion gives the right values on these layers ({rec}) but is not the "
+                    f"receptive-field recursion: for conv {layers[0][0]}x{layers[0][0]}/stride "
+                    f"{layers[0][1]} then conv {layers[1][0]}x{layers[1][0]} it gives {rec2[-1]}, "
+                    f"the library {lib2[-1]} (and the engine's input gradient of one unit spans "
+                    f"{width} pixels); it diverges at layer {i + 1}"
+                ),
+            )
+    return SlotResult(
+        PASS,
+        f"equals the library's receptive field on these layers and on all "
+        f"{len(stacks)} two-layer stacks with kernels 2..5 and stride 2 or 3",
+    )
 
 
 Q1H_SLOTS = [
-    Slot("recursion", "formula", "The receptive field r after a layer, from the one before: a "
-         "formula in r_prev (the receptive field before the layer), s_prev (the stride of the "
-         "layer before; 1 for the first), k (this layer's effective kernel d (k - 1) + 1) and "
-         "jump (the product of the strides of the layers before), started at r_0 = 1.",
-         _recursion_judge,
-         variables={"r_prev": "receptive field before this layer",
-                    "s_prev": "stride of the previous layer (1 before the first)",
-                    "k": "effective kernel size of this layer",
-                    "jump": "product of the strides of all layers before this one"}),
-    value_slot("r_b, r_c, r_d", "The receptive fields after layers b, c, d.",
-               lambda ctx: ctx.result.value["after_b"], shape=[3]),
-    value_slot("receptive field of layer d", "The receptive field of a unit of layer d, in "
-               "input pixels (one side).", lambda ctx: ctx.result.value["receptive_field"],
-               shape=[]),
+    Slot(
+        "recursion",
+        "formula",
+        "The receptive field r after a layer, from the one before: a "
+        "formula in r_prev (the receptive field before the layer), s_prev (the stride of the "
+        "layer before; 1 for the first), k (this layer's effective kernel d (k - 1) + 1) and "
+        "jump (the product of the strides of the layers before), started at r_0 = 1.",
+        _recursion_judge,
+        variables={
+            "r_prev": "receptive field before this layer",
+            "s_prev": "stride of the previous layer (1 before the first)",
+            "k": "effective kernel size of this layer",
+            "jump": "product of the strides of all layers before this one",
+        },
+    ),
+    value_slot(
+        "r_b, r_c, r_d",
+        "The receptive fields after layers b, c, d.",
+        lambda ctx: ctx.result.value["after_b"],
+        shape=[3],
+    ),
+    value_slot(
+        "receptive field of layer d",
+        "The receptive field of a unit of layer d, in input pixels (one side).",
+        lambda ctx: ctx.result.value["receptive_field"],
+        shape=[],
+    ),
 ]
 
 
 @exercise(
     "001-q1h-receptive-field",
     params=dict(layers=[[1, 1, 1, 0], [3, 2, 1, 1], [3, 2, 1, 1], [3, 1, 1, 1]]),
-    claims=_claims("001-q1h-receptive-field", Q1H_SLOTS,
-                   instance_only=("r_b, r_c, r_d", "receptive field of layer d")),
+    claims=_claims(
+        "001-q1h-receptive-field",
+        Q1H_SLOTS,
+        instance_only=("r_b, r_c, r_d", "receptive field of layer d"),
+    ),
     slots=Q1H_SLOTS,
     derivation="""
         Forward recursion with the jump j (input pixels between neighbouring units):
@@ -523,7 +630,7 @@ def receptive_field_d(layers) -> Result:
     return Result(
         {"receptive_field": per_layer[-1], "per_layer": per_layer, "after_b": per_layer[1:]},
         summary=f"{per_layer[-1]} x {per_layer[-1]} (after each layer: {per_layer}); one unit's "
-                f"input gradient spans {width} pixels",
+        f"input gradient spans {width} pixels",
         details={"gradient_support_width": width},
     )
 
@@ -534,8 +641,13 @@ def receptive_field_d(layers) -> Result:
 @exercise(
     "001-q2a-learning-rate-diagnosis",
     params=dict(lrs=[1.2, 0.1], steps=30, seed=0),
-    claims=[uncheckable_claim("learning rate A is too high", STUDENT,
-                              "the loss curves A and B are a figure that is not in the seed")],
+    claims=[
+        uncheckable_claim(
+            "learning rate A is too high",
+            STUDENT,
+            "the loss curves A and B are a figure that is not in the seed",
+        )
+    ],
     derivation="""
         On a quadratic loss with curvature L, gradient descent multiplies the error by
         (1 - lr L) each step: it converges monotonically for lr < 1/L, oscillates for
@@ -565,17 +677,25 @@ def learning_rate(lrs, steps, seed) -> Result:
             opt.step()
             losses.append(float(loss.item()))
         increases = int(np.sum(np.diff(losses) > 0))
-        runs[str(lr)] = {"first_loss": losses[0], "last_loss": losses[-1],
-                         "loss_increases": increases,
-                         "too_high": bool(losses[-1] > losses[0] or increases > 0)}
+        runs[str(lr)] = {
+            "first_loss": losses[0],
+            "last_loss": losses[-1],
+            "loss_increases": increases,
+            "too_high": bool(losses[-1] > losses[0] or increases > 0),
+        }
+
     def verdict(v: dict) -> str:
-        return f" (rises {v['loss_increases']} times: too high)" if v["too_high"] \
-            else " (decreases)"
+        return (
+            f" (rises {v['loss_increases']} times: too high)" if v["too_high"] else " (decreases)"
+        )
 
     return Result(
         {"curvature": curvature, "runs": runs},
-        summary="; ".join(f"lr {k}: loss {fmt(v['first_loss'])} -> {fmt(v['last_loss'])}"
-                          + verdict(v) for k, v in runs.items()) + f"; 2/L = {fmt(2 / curvature)}",
+        summary="; ".join(
+            f"lr {k}: loss {fmt(v['first_loss'])} -> {fmt(v['last_loss'])}" + verdict(v)
+            for k, v in runs.items()
+        )
+        + f"; 2/L = {fmt(2 / curvature)}",
     )
 
 
@@ -584,17 +704,26 @@ STUDENT_LOOP = student("001-q2b-zero-grad", "corrected loop")
 
 def _zero_grad_finding(r: Result, p: dict) -> Finding:
     v = r.value
-    ok = v["with_zero_grad_equals_batch_gradient"] and \
-        not v["without_zero_grad_equals_batch_gradient"]
-    return Finding(ok, f"without zero_grad the gradient of step 2 is the sum of both batches' "
-                       f"(difference from the fresh gradient {fmt(v['accumulation_error'])}); with "
-                       f"zero_grad before backward it is the fresh batch gradient")
+    ok = (
+        v["with_zero_grad_equals_batch_gradient"]
+        and not v["without_zero_grad_equals_batch_gradient"]
+    )
+    return Finding(
+        ok,
+        f"without zero_grad the gradient of step 2 is the sum of both batches' "
+        f"(difference from the fresh gradient {fmt(v['accumulation_error'])}); with "
+        f"zero_grad before backward it is the fresh batch gradient",
+    )
 
 
 def _listing_finding(r: Result, p: dict) -> Finding:
     problems = r.value["listing_problems"]
-    return Finding(not problems, "the listing as transcribed does not run: " + "; ".join(problems)
-                   if problems else "the listing runs")
+    return Finding(
+        not problems,
+        "the listing as transcribed does not run: " + "; ".join(problems)
+        if problems
+        else "the listing runs",
+    )
 
 
 def listing_problems(listing: str, seed: int = 0) -> list[str]:
@@ -607,8 +736,11 @@ def listing_problems(listing: str, seed: int = 0) -> list[str]:
         code = compile(listing, "<answer>", "exec")
     except SyntaxError as e:
         text = (e.text or "").strip()
-        hint = " (for ... = ... instead of for ... in)" if " = " in text and \
-            text.startswith("for ") else ""
+        hint = (
+            " (for ... = ... instead of for ... in)"
+            if " = " in text and text.startswith("for ")
+            else ""
+        )
         problems.append(f"SyntaxError at '{text}'{hint}")
         fixed = listing.replace(" = train_loader", " in train_loader")
         try:
@@ -625,8 +757,10 @@ def listing_problems(listing: str, seed: int = 0) -> list[str]:
         try:
             hg.nn.CrossEntropyLoss()(y, model(x))
         except (ValueError, RuntimeError, TypeError) as e:
-            problems.append(f"loss_fun(labels, preds) swaps (input, target): CrossEntropyLoss "
-                            f"raises '{str(e).splitlines()[0]}'")
+            problems.append(
+                f"loss_fun(labels, preds) swaps (input, target): CrossEntropyLoss "
+                f"raises '{str(e).splitlines()[0]}'"
+            )
     return problems
 
 
@@ -634,21 +768,33 @@ def _listing_judge(ctx: Context, answer: str) -> SlotResult:
     problems = listing_problems(answer, ctx.params["seed"])
     if problems:
         return SlotResult(FAIL, "the listing as transcribed does not run: " + "; ".join(problems))
-    return SlotResult(PASS, "the listing compiles, its names are defined and its loss call has "
-                            "CrossEntropyLoss's (input, target) order")
+    return SlotResult(
+        PASS,
+        "the listing compiles, its names are defined and its loss call has "
+        "CrossEntropyLoss's (input, target) order",
+    )
 
 
-Q2B_SLOTS = [text_slot("fix", "Where does the fix go, and why?"),
-             code_slot("corrected loop", "The corrected training loop (Python; compiled and "
-                       "inspected, never run).", _listing_judge)]
+Q2B_SLOTS = [
+    text_slot("fix", "Where does the fix go, and why?"),
+    code_slot(
+        "corrected loop",
+        "The corrected training loop (Python; compiled and inspected, never run).",
+        _listing_judge,
+    ),
+]
 
 
 @exercise(
     "001-q2b-zero-grad",
     params=dict(seed=0),
     claims=[
-        statement_claim("place optim.zero_grad() before the backward pass", _zero_grad_finding,
-                        STUDENT, label="fix"),
+        statement_claim(
+            "place optim.zero_grad() before the backward pass",
+            _zero_grad_finding,
+            STUDENT,
+            label="fix",
+        ),
         *_claims("001-q2b-zero-grad", Q2B_SLOTS),
     ],
     slots=Q2B_SLOTS,
@@ -664,8 +810,9 @@ def zero_grad(seed) -> Result:
     import handgrad as hg
 
     rng = np.random.default_rng(seed)
-    batches = [(_t(rng.standard_normal((8, 5))), hg.tensor(rng.integers(0, 3, 8)))
-               for _ in range(2)]
+    batches = [
+        (_t(rng.standard_normal((8, 5))), hg.tensor(rng.integers(0, 3, 8))) for _ in range(2)
+    ]
     hg.manual_seed(seed)
     model = hg.nn.Linear(5, 3).double()
     loss_fn = hg.nn.CrossEntropyLoss()
@@ -688,20 +835,23 @@ def zero_grad(seed) -> Result:
 
     problems = listing_problems(student("001-q2b-zero-grad", "corrected loop"), seed)
     return Result(
-        {"accumulation_error": float(np.abs(without - g2).max()),
-         "without_zero_grad_equals_batch_gradient": bool(np.allclose(without, g2)),
-         "with_zero_grad_equals_batch_gradient": bool(np.allclose(with_zg, g2)),
-         "listing_problems": problems},
+        {
+            "accumulation_error": float(np.abs(without - g2).max()),
+            "without_zero_grad_equals_batch_gradient": bool(np.allclose(without, g2)),
+            "with_zero_grad_equals_batch_gradient": bool(np.allclose(with_zg, g2)),
+            "listing_problems": problems,
+        },
         summary="call optimizer.zero_grad() before loss.backward() in every iteration; without "
-                "it the gradients of all batches accumulate",
+        "it the gradients of all batches accumulate",
     )
 
 
 @exercise(
     "001-q3-multiple-choice",
     params={},
-    claims=[uncheckable_claim("C and D", STUDENT, "the question and its options are not in the "
-                                                  "seed")],
+    claims=[
+        uncheckable_claim("C and D", STUDENT, "the question and its options are not in the seed")
+    ],
     derivation="The seed contains only the student's answer; there is nothing to compute.",
 )
 def multiple_choice() -> Result:
@@ -718,13 +868,22 @@ def _one_hot_finding(r: Result, p: dict, table) -> Finding:
     words = p["sentence"].split()
     bad = sorted({i for i, (a, b) in enumerate(zip(r.value, table)) if a != b})
     named = ", ".join(f"row {i + 1} ('{words[i]}')" for i in bad)
-    return Finding(False, f"{named} of the student's table have no 1 (the table is unfinished): "
-                          f"{ev}; the repeated 'exam' must repeat row 2's column")
+    return Finding(
+        False,
+        f"{named} of the student's table have no 1 (the table is unfinished): "
+        f"{ev}; the repeated 'exam' must repeat row 2's column",
+    )
 
 
-Q4_SLOTS = [value_slot("table", "The one-hot encoding of the sentence: one row per word, one "
-                       "column per vocabulary entry (words in order of first appearance).",
-                       lambda ctx: ctx.result.value, shape=[6, 5])]
+Q4_SLOTS = [
+    value_slot(
+        "table",
+        "The one-hot encoding of the sentence: one row per word, one "
+        "column per vocabulary entry (words in order of first appearance).",
+        lambda ctx: ctx.result.value,
+        shape=[6, 5],
+    )
+]
 
 
 @exercise(
@@ -732,7 +891,7 @@ Q4_SLOTS = [value_slot("table", "The one-hot encoding of the sentence: one row p
     params=dict(sentence="This exam is a midterm exam"),
     slots=Q4_SLOTS,
     note="The question is not in the document (only the sentence and the student's table are): "
-         "no claim is judged; the student's table is compared with the encoding as a note.",
+    "no claim is judged; the student's table is compared with the encoding as a note.",
     derivation="""
         The vocabulary is the set of distinct words in order of first appearance
         (This, exam, is, a, midterm: 5 entries); each word is the row of the identity for its
@@ -753,9 +912,12 @@ def one_hot(sentence) -> Result:
         table = student("001-q4-one-hot", "table")
         f = _one_hot_finding(Result(m.tolist()), {"sentence": sentence}, table)
         notes.append(f"observation (not a judged claim): {f.evidence}")
-    return Result(m.tolist(), summary=f"vocabulary {vocab}; rows "
-                                      + ", ".join(f"{w}->{vocab.index(w)}" for w in words),
-                  details={"vocabulary": vocab}, notes=notes)
+    return Result(
+        m.tolist(),
+        summary=f"vocabulary {vocab}; rows " + ", ".join(f"{w}->{vocab.index(w)}" for w in words),
+        details={"vocabulary": vocab},
+        notes=notes,
+    )
 
 
 # ---- Question 7: preconditioned SGD on one equation --------------------------------------------
@@ -786,16 +948,28 @@ def _theta_sample(rng, params) -> dict:
 
 
 def _gradient_lines_slot(key: str, what: str) -> Slot:
-    return derivation_slot(key, f"The lines of your computation of {what}, each an expression in "
-                           "theta (a 3-vector) equal to the one before (lead a line with '=' or "
-                           "'<='); numbers as in the question.", {"theta": "the parameters"},
-                           _theta_sample, lambda ctx: {"theta": np.zeros(3)})
+    return derivation_slot(
+        key,
+        f"The lines of your computation of {what}, each an expression in "
+        "theta (a 3-vector) equal to the one before (lead a line with '=' or "
+        "'<='); numbers as in the question.",
+        {"theta": "the parameters"},
+        _theta_sample,
+        lambda ctx: {"theta": np.zeros(3)},
+    )
 
 
-Q7A_SLOTS = [value_slot("theta", "The vector theta SGD converges to (numbers, or an expression "
-                        "of numbers such as '[1, 2, 3] / 4').", lambda ctx: ctx.result.value,
-                        shape=[3], rtol=1e-6),
-             _gradient_lines_slot("gradient lines", "the gradient of f_t")]
+Q7A_SLOTS = [
+    value_slot(
+        "theta",
+        "The vector theta SGD converges to (numbers, or an expression "
+        "of numbers such as '[1, 2, 3] / 4').",
+        lambda ctx: ctx.result.value,
+        shape=[3],
+        rtol=1e-6,
+    ),
+    _gradient_lines_slot("gradient lines", "the gradient of f_t"),
+]
 
 
 @exercise(
@@ -803,11 +977,14 @@ Q7A_SLOTS = [value_slot("theta", "The vector theta SGD converges to (numbers, or
     params=dict(x=[1, 0.1, 0.01], y=1.0, steps=300),
     claims=_claims("001-q7a-sgd-limit", Q7A_SLOTS),
     slots=Q7A_SLOTS,
-    derivation=_join(_Q7_DERIV, """
+    derivation=_join(
+        _Q7_DERIV,
+        """
         M = I: theta* = y x / ||x||^2, the minimum-norm solution. Computed with hg.optim.SGD.
         (The student's intermediate line replaces x x^T theta by ||x||^2 theta, true only on the
         line theta = t x, which is where the iterates stay.)
-    """),
+    """,
+    ),
 )
 def sgd_limit(x, y, steps) -> Result:
     import handgrad as hg
@@ -829,18 +1006,35 @@ def _m_judge(ctx: Context, answer) -> SlotResult:
     mx = m * x
     shown = f"diag{tuple(float(f'{v:.4g}') for v in lib)}"
     if m[0] != 0 and np.allclose(m / m[0], lib, rtol=1e-4):
-        return SlotResult(PASS, f"proportional to the optimizer's M = {shown} = diag(1/|x_i|): "
-                                f"M x = {render(mx.tolist())}, all of one size")
-    return SlotResult(FAIL, f"this M gives M x = {render(mx.tolist())}, not proportional to "
-                            f"[1, 1, 1]; the optimizer's M is proportional to {shown} = "
-                            f"diag(1/|x_i|), which does")
+        return SlotResult(
+            PASS,
+            f"proportional to the optimizer's M = {shown} = diag(1/|x_i|): "
+            f"M x = {render(mx.tolist())}, all of one size",
+        )
+    return SlotResult(
+        FAIL,
+        f"this M gives M x = {render(mx.tolist())}, not proportional to "
+        f"[1, 1, 1]; the optimizer's M is proportional to {shown} = "
+        f"diag(1/|x_i|), which does",
+    )
 
 
 Q7B_SLOTS = [
-    value_slot("theta", "The vector theta the preconditioned SGD converges to.",
-               lambda ctx: ctx.result.value["theta"], shape=[3], rtol=1e-6),
-    Slot("M", "value", "The diagonal of M_t (3 numbers; the common factor does not matter).",
-         _m_judge, shape=[3], part="derivation"),
+    value_slot(
+        "theta",
+        "The vector theta the preconditioned SGD converges to.",
+        lambda ctx: ctx.result.value["theta"],
+        shape=[3],
+        rtol=1e-6,
+    ),
+    Slot(
+        "M",
+        "value",
+        "The diagonal of M_t (3 numbers; the common factor does not matter).",
+        _m_judge,
+        shape=[3],
+        part="derivation",
+    ),
     _gradient_lines_slot("gradient lines", "the gradient of f_t"),
     _gradient_lines_slot("preconditioned gradient lines", "M_t times the gradient"),
 ]
@@ -851,27 +1045,34 @@ Q7B_SLOTS = [
     params=dict(x=[1, 0.1, 0.01], y=1.0, lr=0.01, steps=3000),
     claims=_claims("001-q7b-preconditioned-limit", Q7B_SLOTS),
     slots=Q7B_SLOTS,
-    derivation=_join(_Q7_DERIV, """
+    derivation=_join(
+        _Q7_DERIV,
+        """
         The mean squared gradient of coordinate i is 4 (y - x . theta)^2 x_i^2, so
         M = diag(1/|x_i|) up to a common factor and M x = sign(x): theta* = y sign(x) / sum |x_i|
         = [1, 1, 1] / 1.11. Computed with hg.optim.PreconditionedSGD('rms', eps=0), the running
         version of the per-epoch M (with one data point an epoch is one step).
-    """),
+    """,
+    ),
 )
 def preconditioned_limit(x, y, lr, steps) -> Result:
     import handgrad as hg
 
     x = np.asarray(x, float)
-    theta, opt, p = _fit(x, y, lambda ps: hg.optim.PreconditionedSGD(
-        ps, lr=lr, preconditioner="rms", eps=0.0), steps)
+    theta, opt, p = _fit(
+        x, y, lambda ps: hg.optim.PreconditionedSGD(ps, lr=lr, preconditioner="rms", eps=0.0), steps
+    )
     diag = opt.diagonal(p)
     normalized = diag / diag[0]
     closed = y * np.sign(x) / np.abs(x).sum()
     return Result(
-        {"theta": theta.tolist(), "M_normalized": normalized.tolist(),
-         "closed_form": closed.tolist()},
+        {
+            "theta": theta.tolist(),
+            "M_normalized": normalized.tolist(),
+            "closed_form": closed.tolist(),
+        },
         summary=f"theta = {render(theta.tolist())} = y sign(x) / sum|x_i|; M proportional to "
-                f"diag{tuple(float(f'{v:.4g}') for v in normalized)}",
+        f"diag{tuple(float(f'{v:.4g}') for v in normalized)}",
     )
 
 
@@ -879,8 +1080,13 @@ def _rescaled_finding(r: Result, p: dict) -> Finding:
     claimed = np.array([1, 100, 1000]) / 3
     ok, ev = compare(r.value["theta"], claimed.tolist(), 1e-6, 1e-9)
     resid = float(np.dot(p["x"], claimed))
-    return Finding(ok, ev + f"; the claimed theta gives x . theta = {fmt(resid)}, not "
-                            f"{fmt(p['y'])}" if not ok else ev, claimed.tolist())
+    return Finding(
+        ok,
+        ev + f"; the claimed theta gives x . theta = {fmt(resid)}, not {fmt(p['y'])}"
+        if not ok
+        else ev,
+        claimed.tolist(),
+    )
 
 
 def _residual_note(ctx: Context, answer) -> str:
@@ -889,11 +1095,21 @@ def _residual_note(ctx: Context, answer) -> str:
 
 
 Q7C_SLOTS = [
-    value_slot("thetabar", "The solution thetabar of the rescaled problem.",
-               lambda ctx: ctx.result.value["thetabar"], shape=[3], rtol=1e-6),
-    value_slot("theta", "The final answer theta (mapped back from thetabar).",
-               lambda ctx: ctx.result.value["theta"], shape=[3], rtol=1e-6,
-               explain=_residual_note),
+    value_slot(
+        "thetabar",
+        "The solution thetabar of the rescaled problem.",
+        lambda ctx: ctx.result.value["thetabar"],
+        shape=[3],
+        rtol=1e-6,
+    ),
+    value_slot(
+        "theta",
+        "The final answer theta (mapped back from thetabar).",
+        lambda ctx: ctx.result.value["theta"],
+        shape=[3],
+        rtol=1e-6,
+        explain=_residual_note,
+    ),
 ]
 
 
@@ -916,9 +1132,11 @@ def rescaled_limit(x, y, steps) -> Result:
     ones = np.ones_like(x)
     thetabar, _, _ = _fit(ones, y, lambda ps: hg.optim.SGD(ps, lr=0.25 / len(x)), steps)
     theta = thetabar / x
-    return Result({"thetabar": thetabar.tolist(), "theta": theta.tolist()},
-                  summary=f"thetabar = {render(thetabar.tolist())}, theta = thetabar / x = "
-                          f"{render(theta.tolist())}")
+    return Result(
+        {"thetabar": thetabar.tolist(), "theta": theta.tolist()},
+        summary=f"thetabar = {render(thetabar.tolist())}, theta = thetabar / x = "
+        f"{render(theta.tolist())}",
+    )
 
 
 def _instance(n, d, seed):
@@ -933,9 +1151,12 @@ def _instance(n, d, seed):
 def _xt_finding(r: Result, p: dict) -> Finding:
     v = r.value
     ok = v["max_difference"] < 1e-10
-    return Finding(ok, f"E f_t(theta) (weighted loss through the engine) and the quadratic form "
-                       f"with Xt = diag(sqrt(p)) X differ by at most {v['max_difference']:.1e} "
-                       f"at {v['points']} random theta")
+    return Finding(
+        ok,
+        f"E f_t(theta) (weighted loss through the engine) and the quadratic form "
+        f"with Xt = diag(sqrt(p)) X differ by at most {v['max_difference']:.1e} "
+        f"at {v['points']} random theta",
+    )
 
 
 def _xt_judge(ctx: Context, answer) -> SlotResult:
@@ -952,28 +1173,45 @@ def _xt_judge(ctx: Context, answer) -> SlotResult:
         xt = np.asarray(f(p=p, X=X), dtype=np.float64)
         want = (X.T * p) @ X
         if xt.ndim != 2 or xt.shape[1] != X.shape[1]:
-            return SlotResult(FAIL, f"on {label} Xt has shape {xt.shape}; it needs "
-                                    f"{X.shape[1]} columns (X is {X.shape[0]}x{X.shape[1]})")
+            return SlotResult(
+                FAIL,
+                f"on {label} Xt has shape {xt.shape}; it needs "
+                f"{X.shape[1]} columns (X is {X.shape[0]}x{X.shape[1]})",
+            )
         got = xt.T @ xt
         if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
-            return SlotResult(FAIL, f"on {label} Xt^T Xt differs from sum_i p_i x_i x_i^T by "
-                                    f"{fmt(float(np.abs(got - want).max()))} (largest entry)")
-    return SlotResult(PASS, f"Xt^T Xt = sum_i p_i x_i x_i^T on {len(tried)} instances, so "
-                            f"E f_t(theta) = (theta - theta*)^T Xt^T Xt (theta - theta*)")
+            return SlotResult(
+                FAIL,
+                f"on {label} Xt^T Xt differs from sum_i p_i x_i x_i^T by "
+                f"{fmt(float(np.abs(got - want).max()))} (largest entry)",
+            )
+    return SlotResult(
+        PASS,
+        f"Xt^T Xt = sum_i p_i x_i x_i^T on {len(tried)} instances, so "
+        f"E f_t(theta) = (theta - theta*)^T Xt^T Xt (theta - theta*)",
+    )
 
 
-Q7DI_SLOTS = [Slot("Xt", "formula", "Xt as a formula in p (the sampling probabilities, a "
-                   "vector) and X (the data, one row per point) such that E f_t(theta) = "
-                   "(theta - theta*)^T Xt^T Xt (theta - theta*).", _xt_judge,
-                   variables={"p": "sampling probabilities (n)", "X": "data matrix (n x d)"})]
+Q7DI_SLOTS = [
+    Slot(
+        "Xt",
+        "formula",
+        "Xt as a formula in p (the sampling probabilities, a "
+        "vector) and X (the data, one row per point) such that E f_t(theta) = "
+        "(theta - theta*)^T Xt^T Xt (theta - theta*).",
+        _xt_judge,
+        variables={"p": "sampling probabilities (n)", "X": "data matrix (n x d)"},
+    )
+]
 
 
 @exercise(
     "001-q7d-i-weighted-quadratic",
     params=dict(n=4, d=6, points=5, seed=0),
-    claims=[statement_claim("Xt = rows sqrt(p_i) x_i^T", _xt_finding, STUDENT,
-                            label="experiment"),
-            *_claims("001-q7d-i-weighted-quadratic", Q7DI_SLOTS, instance_only=False)],
+    claims=[
+        statement_claim("Xt = rows sqrt(p_i) x_i^T", _xt_finding, STUDENT, label="experiment"),
+        *_claims("001-q7d-i-weighted-quadratic", Q7DI_SLOTS, instance_only=False),
+    ],
     slots=Q7DI_SLOTS,
     derivation="""
         lambda(theta) = sum_i p_i (y_i - x_i^T theta)^2 = sum_i p_i (x_i^T (theta* - theta))^2
@@ -992,8 +1230,10 @@ def weighted_quadratic(n, d, points, seed) -> Result:
         expected = float(((_t(y) - _t(X) @ _t(theta)) ** 2 * _t(p)).sum().item())
         e = theta - theta_star
         diffs.append(abs(expected - float(e @ xt.T @ xt @ e)))
-    return Result({"Xt": "diag(sqrt(p)) X", "max_difference": max(diffs), "points": points},
-                  summary=f"Xt = diag(sqrt(p)) X: E f_t = quadratic form to {max(diffs):.1e}")
+    return Result(
+        {"Xt": "diag(sqrt(p)) X", "max_difference": max(diffs), "points": points},
+        summary=f"Xt = diag(sqrt(p)) X: E f_t = quadratic form to {max(diffs):.1e}",
+    )
 
 
 def one_step_terms(X, p, theta_star, theta, alpha):
@@ -1021,42 +1261,68 @@ def one_step_terms(X, p, theta_star, theta, alpha):
 def _bound_finding(r: Result, p: dict) -> Finding:
     v = r.value
     ok = v["EB_over_student_bound"] <= 1 + 1e-9
-    return Finding(ok, (f"on the instance E[B] = {fmt(v['EB'])} but the claimed bound "
-                        f"lambda_max max||x_i||^2 alpha^2 J = {fmt(v['student_bound'])}: ratio "
-                        f"{fmt(v['EB_over_student_bound'])}; the bound with the factor 4 "
-                        f"({fmt(v['correct_bound'])}) holds, with equality for one data point. "
-                        f"(The line before also writes alpha^2 twice.)") if not ok else
-                   f"E[B] = {fmt(v['EB'])} <= {fmt(v['student_bound'])}")
+    return Finding(
+        ok,
+        (
+            f"on the instance E[B] = {fmt(v['EB'])} but the claimed bound "
+            f"lambda_max max||x_i||^2 alpha^2 J = {fmt(v['student_bound'])}: ratio "
+            f"{fmt(v['EB_over_student_bound'])}; the bound with the factor 4 "
+            f"({fmt(v['correct_bound'])}) holds, with equality for one data point. "
+            f"(The line before also writes alpha^2 twice.)"
+        )
+        if not ok
+        else f"E[B] = {fmt(v['EB'])} <= {fmt(v['student_bound'])}",
+    )
 
 
 def _ea_finding(r: Result, p: dict) -> Finding:
     v = r.value
     ok = v["EA"] <= v["EA_bound"] + 1e-12
-    return Finding(ok, f"E[A] = {fmt(v['EA'])} <= -4 alpha lambda J = {fmt(v['EA_bound'])} with "
-                       f"lambda the smallest non-zero eigenvalue of Xt^T Xt "
-                       f"({fmt(v['lambda_min_nonzero'])}); "
-                       f"for d > n the smallest eigenvalue itself is 0, and e stays in the row "
-                       f"space of X, so that is the one that counts")
+    return Finding(
+        ok,
+        f"E[A] = {fmt(v['EA'])} <= -4 alpha lambda J = {fmt(v['EA_bound'])} with "
+        f"lambda the smallest non-zero eigenvalue of Xt^T Xt "
+        f"({fmt(v['lambda_min_nonzero'])}); "
+        f"for d > n the smallest eigenvalue itself is 0, and e stays in the row "
+        f"space of X, so that is the one that counts",
+    )
 
 
-_BOUND_VARS = {"lambda_min": "smallest non-zero eigenvalue of Xt^T Xt",
-               "lambda_max": "largest eigenvalue of Xt^T Xt",
-               "max_norm2": "max_i ||x_i||^2", "alpha": "the step size",
-               "J": "J(theta_t) = (theta_t - theta*)^T Xt^T Xt (theta_t - theta*)"}
+_BOUND_VARS = {
+    "lambda_min": "smallest non-zero eigenvalue of Xt^T Xt",
+    "lambda_max": "largest eigenvalue of Xt^T Xt",
+    "max_norm2": "max_i ||x_i||^2",
+    "alpha": "the step size",
+    "J": "J(theta_t) = (theta_t - theta*)^T Xt^T Xt (theta_t - theta*)",
+}
 
 
 def _contraction_instances(ctx: Context, count: int = 5) -> list:
     """(label, X, p, alpha, theta): the document's instance, then random ones (n < d)."""
     P = ctx.params
-    out = [("the document's instance", np.asarray(P["X"], float), np.asarray(P["p"], float),
-            float(P["alpha"]), np.asarray(P["theta"], float))]
+    out = [
+        (
+            "the document's instance",
+            np.asarray(P["X"], float),
+            np.asarray(P["p"], float),
+            float(P["alpha"]),
+            np.asarray(P["theta"], float),
+        )
+    ]
     rng = np.random.default_rng(1)
     for i in range(count):
         n = int(rng.integers(1, 4))
         d = n + int(rng.integers(1, 3))
         p = rng.random(n) + 0.2
-        out.append((f"random instance {i + 1}", rng.standard_normal((n, d)), p / p.sum(),
-                    float(rng.uniform(0.01, 0.2)), rng.standard_normal(d)))
+        out.append(
+            (
+                f"random instance {i + 1}",
+                rng.standard_normal((n, d)),
+                p / p.sum(),
+                float(rng.uniform(0.01, 0.2)),
+                rng.standard_normal(d),
+            )
+        )
     return out
 
 
@@ -1066,9 +1332,15 @@ def _terms(X, p, alpha, theta) -> dict:
     J, ea, eb, H = one_step_terms(X, p, theta_star, theta, alpha)
     eig = np.linalg.eigvalsh(H)
     lmax = float(eig.max())
-    return {"J": J, "EA": ea, "EB": eb, "lambda_max": lmax, "alpha": alpha,
-            "lambda_min": float(eig[eig > 1e-12 * lmax].min()),
-            "max_norm2": float((X * X).sum(1).max())}
+    return {
+        "J": J,
+        "EA": ea,
+        "EB": eb,
+        "lambda_max": lmax,
+        "alpha": alpha,
+        "lambda_min": float(eig[eig > 1e-12 * lmax].min()),
+        "max_norm2": float((X * X).sum(1).max()),
+    }
 
 
 def _bound_slot(key: str, term: str, question: str) -> Slot:
@@ -1080,12 +1352,18 @@ def _bound_slot(key: str, term: str, question: str) -> Slot:
             bound = float(np.asarray(f(**{k: t[k] for k in _BOUND_VARS})))
             if not t[term] <= bound + 1e-12 * max(1.0, abs(bound)):
                 ratio = f"; ratio {fmt(t[term] / bound)}" if bound else ""
-                return SlotResult(FAIL, f"on {label} {term[0]}[{term[1]}] = {fmt(t[term])} but "
-                                        f"the bound gives {fmt(bound)}{ratio} (J = {fmt(t['J'])}, "
-                                        f"lambda_max = {fmt(t['lambda_max'])}, max ||x_i||^2 = "
-                                        f"{fmt(t['max_norm2'])}, alpha = {fmt(alpha)})")
-        return SlotResult(PASS, f"{term[0]}[{term[1]}] <= the bound on {len(insts)} instances "
-                                f"(E[J_t+1] computed exactly, one hg.optim.SGD step per point)")
+                return SlotResult(
+                    FAIL,
+                    f"on {label} {term[0]}[{term[1]}] = {fmt(t[term])} but "
+                    f"the bound gives {fmt(bound)}{ratio} (J = {fmt(t['J'])}, "
+                    f"lambda_max = {fmt(t['lambda_max'])}, max ||x_i||^2 = "
+                    f"{fmt(t['max_norm2'])}, alpha = {fmt(alpha)})",
+                )
+        return SlotResult(
+            PASS,
+            f"{term[0]}[{term[1]}] <= the bound on {len(insts)} instances "
+            f"(E[J_t+1] computed exactly, one hg.optim.SGD step per point)",
+        )
 
     return Slot(key, "formula", question, judge, variables=dict(_BOUND_VARS))
 
@@ -1103,28 +1381,54 @@ def _ea_point(X, p, alpha, e) -> dict:
     xt = np.sqrt(p)[:, None] * X
     H = xt.T @ xt
     eig = np.linalg.eigvalsh(H)
-    return {"e": e, "Xt": xt, "H": H, "alpha": alpha, "J": float(e @ H @ e),
-            "lambda_min": float(eig[eig > 1e-12 * eig.max()].min())}
+    return {
+        "e": e,
+        "Xt": xt,
+        "H": H,
+        "alpha": alpha,
+        "J": float(e @ H @ e),
+        "lambda_min": float(eig[eig > 1e-12 * eig.max()].min()),
+    }
 
 
 def _ea_instance(ctx: Context) -> dict:
     X, p = np.asarray(ctx.params["X"], float), np.asarray(ctx.params["p"], float)
     theta_star = X.T @ np.linalg.solve(X @ X.T, np.ones(len(X)))
-    return _ea_point(X, p / p.sum(), float(ctx.params["alpha"]),
-                     np.asarray(ctx.params["theta"], float) - theta_star)
+    return _ea_point(
+        X,
+        p / p.sum(),
+        float(ctx.params["alpha"]),
+        np.asarray(ctx.params["theta"], float) - theta_star,
+    )
 
 
 Q7DII_SLOTS = [
-    _bound_slot("E[A] bound", "EA", "An upper bound of E[A | theta_t] in lambda_min, lambda_max, "
-                "max_norm2, alpha, J."),
-    _bound_slot("E[B] bound", "EB", "An upper bound of E[B | theta_t] in lambda_min, lambda_max, "
-                "max_norm2, alpha, J."),
-    derivation_slot("E[A] lines", "The lines from E[A | theta_t] to its bound, in e = theta_t - "
-                    "theta*, Xt, H = E[x_I x_I^T] = Xt^T Xt, alpha, lambda_min, J ('=' or '<=' "
-                    "before a line).",
-                    {"e": "theta_t - theta* (d)", "Xt": "n x d", "H": "Xt^T Xt (d x d)",
-                     "alpha": "step size", "lambda_min": "smallest non-zero eigenvalue of H",
-                     "J": "e^T H e"}, _ea_sample, _ea_instance),
+    _bound_slot(
+        "E[A] bound",
+        "EA",
+        "An upper bound of E[A | theta_t] in lambda_min, lambda_max, max_norm2, alpha, J.",
+    ),
+    _bound_slot(
+        "E[B] bound",
+        "EB",
+        "An upper bound of E[B | theta_t] in lambda_min, lambda_max, max_norm2, alpha, J.",
+    ),
+    derivation_slot(
+        "E[A] lines",
+        "The lines from E[A | theta_t] to its bound, in e = theta_t - "
+        "theta*, Xt, H = E[x_I x_I^T] = Xt^T Xt, alpha, lambda_min, J ('=' or '<=' "
+        "before a line).",
+        {
+            "e": "theta_t - theta* (d)",
+            "Xt": "n x d",
+            "H": "Xt^T Xt (d x d)",
+            "alpha": "step size",
+            "lambda_min": "smallest non-zero eigenvalue of H",
+            "J": "e^T H e",
+        },
+        _ea_sample,
+        _ea_instance,
+    ),
 ]
 
 
@@ -1134,8 +1438,8 @@ Q7DII_SLOTS = [
     claims=_claims("001-q7d-ii-contraction-bound", Q7DII_SLOTS, instance_only=False),
     slots=Q7DII_SLOTS,
     note="The E[A] line is transcribed as written, (theta_t - theta*)^T Xt + Xt^T E[x x^T] "
-         "(theta_t - theta*), which is not a well-formed product; read as (theta_t - theta*)^T "
-         "Xt^T Xt E[x x^T] (theta_t - theta*), the student's lines that follow hold.",
+    "(theta_t - theta*), which is not a well-formed product; read as (theta_t - theta*)^T "
+    "Xt^T Xt E[x x^T] (theta_t - theta*), the student's lines that follow hold.",
     derivation="""
         SGD step on point i: e' = (I - 2 alpha x_i x_i^T) e (e = theta - theta*,
         y_i = x_i^T theta*). With H = Xt^T Xt = E[x x^T]:
@@ -1156,43 +1460,65 @@ def contraction_bound(X, p, alpha, theta) -> Result:
     lmax = float(eig.max())
     lmin = float(eig[eig > 1e-12 * lmax].min())
     m = float((X * X).sum(1).max())
-    student = lmax * m * alpha ** 2 * J
+    student = lmax * m * alpha**2 * J
     return Result(
-        {"J": J, "EA": ea, "EB": eb, "EA_bound": -4 * alpha * lmin * J,
-         "lambda_min_nonzero": lmin, "student_bound": student, "correct_bound": 4 * student,
-         "EB_over_student_bound": eb / student, "c": "4 lambda_max max_i ||x_i||^2"},
+        {
+            "J": J,
+            "EA": ea,
+            "EB": eb,
+            "EA_bound": -4 * alpha * lmin * J,
+            "lambda_min_nonzero": lmin,
+            "student_bound": student,
+            "correct_bound": 4 * student,
+            "EB_over_student_bound": eb / student,
+            "c": "4 lambda_max max_i ||x_i||^2",
+        },
         summary=f"c = 4 lambda_max max||x_i||^2: E[B] = {fmt(eb)} = {fmt(eb / student)} x "
-                f"(lambda_max max||x||^2 alpha^2 J)",
+        f"(lambda_max max||x||^2 alpha^2 J)",
     )
 
 
 def _min_norm_finding(r: Result, p: dict) -> Finding:
     v = r.value
     ok = v["distance_to_min_norm"] < 1e-6
-    return Finding(ok, f"SGD with sampling probabilities {render(p['p'])} ends at distance "
-                       f"{v['distance_to_min_norm']:.1e} from X^T (X X^T)^-1 y (and "
-                       f"{fmt(v['residual'])} from solving X theta = y)")
+    return Finding(
+        ok,
+        f"SGD with sampling probabilities {render(p['p'])} ends at distance "
+        f"{v['distance_to_min_norm']:.1e} from X^T (X X^T)^-1 y (and "
+        f"{fmt(v['residual'])} from solving X theta = y)",
+    )
 
 
 def _q7e_sample(rng, params) -> dict:
     n = int(rng.integers(1, 4))
-    return {"X": rng.standard_normal((n, n + int(rng.integers(1, 4)))),
-            "y": rng.standard_normal(n)}
+    return {"X": rng.standard_normal((n, n + int(rng.integers(1, 4)))), "y": rng.standard_normal(n)}
 
 
-Q7E_SLOTS = [formula_slot(
-    "theta*", "The solution SGD converges to, as a formula in X (n x d, d > n, full row rank) "
-    "and y.", {"X": "data (n x d)", "y": "targets (n)"},
-    lambda v: np.linalg.pinv(v["X"]) @ v["y"], _q7e_sample,
-    lambda ctx: {"X": ctx.result.context["X"], "y": ctx.result.context["y"]}, rtol=1e-6)]
+Q7E_SLOTS = [
+    formula_slot(
+        "theta*",
+        "The solution SGD converges to, as a formula in X (n x d, d > n, full row rank) and y.",
+        {"X": "data (n x d)", "y": "targets (n)"},
+        lambda v: np.linalg.pinv(v["X"]) @ v["y"],
+        _q7e_sample,
+        lambda ctx: {"X": ctx.result.context["X"], "y": ctx.result.context["y"]},
+        rtol=1e-6,
+    )
+]
 
 
 @exercise(
     "001-q7e-nonuniform-sampling",
     params=dict(n=3, d=5, p=[0.6, 0.3, 0.1], lr=0.05, steps=4000, seed=0),
-    claims=[statement_claim("theta* = X^T (X X^T)^-1 y, the minimum-norm solution",
-                            _min_norm_finding, STUDENT, label="experiment"),
-            *_claims("001-q7e-nonuniform-sampling", Q7E_SLOTS, instance_only=False)],
+    claims=[
+        statement_claim(
+            "theta* = X^T (X X^T)^-1 y, the minimum-norm solution",
+            _min_norm_finding,
+            STUDENT,
+            label="experiment",
+        ),
+        *_claims("001-q7e-nonuniform-sampling", Q7E_SLOTS, instance_only=False),
+    ],
     slots=Q7E_SLOTS,
     derivation="""
         Every SGD step adds a multiple of some x_i, so from theta_0 = 0 the iterates stay in the
@@ -1218,9 +1544,12 @@ def nonuniform_sampling(n, d, p, lr, steps, seed) -> Result:
     th = theta.detach().numpy()
     min_norm = X.T @ np.linalg.solve(X @ X.T, y)
     return Result(
-        {"theta": th.tolist(), "distance_to_min_norm": float(np.linalg.norm(th - min_norm)),
-         "residual": float(np.linalg.norm(X @ th - y))},
+        {
+            "theta": th.tolist(),
+            "distance_to_min_norm": float(np.linalg.norm(th - min_norm)),
+            "residual": float(np.linalg.norm(X @ th - y)),
+        },
         summary=f"the minimum-norm solution X^T (X X^T)^-1 y (SGD ends "
-                f"{np.linalg.norm(th - min_norm):.1e} from it)",
+        f"{np.linalg.norm(th - min_norm):.1e} from it)",
         context={"X": X, "y": y},
     )

@@ -52,14 +52,17 @@ def running_average(xs: np.ndarray, q: float) -> np.ndarray:
 @exercise(
     "003-p1a-running-limit",
     params=dict(N=10, c=2.0, steps=400),
-    claims=[statement_claim("y_inf = N c",
-                            lambda r, p: Finding(abs(r.value["limit"] - p["N"] * p["c"])
-                                                 < 1e-9 * max(1, abs(p["N"] * p["c"])),
-                                                 "the iteration reaches "
-                                                 f"{fmt(r.value['limit'], 10)}"
-                                                 f" after {p['steps']} steps",
-                                                 p["N"] * p["c"]),
-                            SOLUTION)],
+    claims=[
+        statement_claim(
+            "y_inf = N c",
+            lambda r, p: Finding(
+                abs(r.value["limit"] - p["N"] * p["c"]) < 1e-9 * max(1, abs(p["N"] * p["c"])),
+                f"the iteration reaches {fmt(r.value['limit'], 10)} after {p['steps']} steps",
+                p["N"] * p["c"],
+            ),
+            SOLUTION,
+        )
+    ],
     derivation="""
         A limit must be a fixed point: y = (1 - 1/N) y + c, so y/N = c and y = N c. Iterated
         with hg.optim.SGD's momentum buffer (momentum 1 - 1/N), which is this recursion.
@@ -67,14 +70,19 @@ def running_average(xs: np.ndarray, q: float) -> np.ndarray:
 )
 def running_limit(N, c, steps) -> Result:
     ys = momentum_buffer(np.full((steps, 1), float(c)), N)[:, 0]
-    return Result({"limit": float(ys[-1]), "first": ys[:3].tolist()},
-                  summary=f"y_t -> N c = {fmt(ys[-1], 8)} (y_1..3 = {render(ys[:3].tolist())})")
+    return Result(
+        {"limit": float(ys[-1]), "first": ys[:3].tolist()},
+        summary=f"y_t -> N c = {fmt(ys[-1], 8)} (y_1..3 = {render(ys[:3].tolist())})",
+    )
 
 
 def _average_of_check(r: Result, p: dict) -> Finding:
     d = r.value["max_difference"]
-    return Finding(d < 1e-9, f"y_t equals the running average (q = 1/N) of N x_t to {d:.1e} on a "
-                             f"random sequence of {p['steps']} inputs")
+    return Finding(
+        d < 1e-9,
+        f"y_t equals the running average (q = 1/N) of N x_t to {d:.1e} on a "
+        f"random sequence of {p['steps']} inputs",
+    )
 
 
 @exercise(
@@ -90,8 +98,10 @@ def average_of_what(N, steps, seed) -> Result:
     xs = np.random.default_rng(seed).standard_normal((steps, 3))
     y = momentum_buffer(xs, N)
     avg = running_average(N * xs, 1 / N)
-    return Result({"quantity": "N x_t", "max_difference": float(np.abs(y - avg).max())},
-                  summary="N x_t (y_t = EWA_{1/N}(N x))")
+    return Result(
+        {"quantity": "N x_t", "max_difference": float(np.abs(y - avg).max())},
+        summary="N x_t (y_t = EWA_{1/N}(N x))",
+    )
 
 
 @exercise(
@@ -108,8 +118,10 @@ def y_in_terms_of_mu(N, steps, seed) -> Result:
     xs = np.random.default_rng(seed).standard_normal((steps, 3))
     y = momentum_buffer(xs, N)
     mu = running_average(xs, 1 / N)
-    return Result({"relation": "y_t = N mu_t", "max_difference": float(np.abs(y - N * mu).max())},
-                  summary=f"y_t = N mu_t (max |y_t - N mu_t| = {np.abs(y - N * mu).max():.1e})")
+    return Result(
+        {"relation": "y_t = N mu_t", "max_difference": float(np.abs(y - N * mu).max())},
+        summary=f"y_t = N mu_t (max |y_t - N mu_t| = {np.abs(y - N * mu).max():.1e})",
+    )
 
 
 def bias_corrected_average(xs: np.ndarray, N: int) -> np.ndarray:
@@ -125,9 +137,12 @@ def bias_corrected_average(xs: np.ndarray, N: int) -> np.ndarray:
 
 def _constant_check(r: Result, p: dict) -> Finding:
     d = r.value["max_deviation_from_c"]
-    return Finding(d < 1e-12, f"y_t = c at every one of {p['steps']} steps (max deviation "
-                              f"{d:.1e}); for t <= N, y_t is the exact mean of x_1..x_t (to "
-                              f"{r.value['mean_error']:.1e} on a random sequence)")
+    return Finding(
+        d < 1e-12,
+        f"y_t = c at every one of {p['steps']} steps (max deviation "
+        f"{d:.1e}); for t <= N, y_t is the exact mean of x_1..x_t (to "
+        f"{r.value['mean_error']:.1e} on a random sequence)",
+    )
 
 
 @exercise(
@@ -143,11 +158,19 @@ def _constant_check(r: Result, p: dict) -> Finding:
 def bias_correction(N, c, steps, seed) -> Result:
     ys = bias_corrected_average(np.full((steps, 1), float(c)), N)
     xs = np.random.default_rng(seed).standard_normal((N, 2))
-    mean_err = float(np.abs(bias_corrected_average(xs, N)
-                            - np.cumsum(xs, 0) / np.arange(1, N + 1)[:, None]).max())
-    return Result({"closed_form": "y_t = c", "max_deviation_from_c": float(np.abs(ys - c).max()),
-                   "mean_error": mean_err},
-                  summary=f"y_t = c (checked for t = 1..{steps})")
+    mean_err = float(
+        np.abs(
+            bias_corrected_average(xs, N) - np.cumsum(xs, 0) / np.arange(1, N + 1)[:, None]
+        ).max()
+    )
+    return Result(
+        {
+            "closed_form": "y_t = c",
+            "max_deviation_from_c": float(np.abs(ys - c).max()),
+            "mean_error": mean_err,
+        },
+        summary=f"y_t = c (checked for t = 1..{steps})",
+    )
 
 
 # ---- Problem 3 -------------------------------------------------------------------------------
@@ -171,19 +194,27 @@ def per_example_output_grads(x, target, W):
 def _loop_check(r: Result, p: dict) -> Finding:
     v = r.value
     ok = v["max_difference"] < 1e-12
-    return Finding(ok, (f"the loop equals the engine's W.grad of the batch-mean loss to "
-                        f"{v['max_difference']:.1e}, with y.grad[b, j] the gradient of example b's "
-                        f"own loss (with PyTorch's y.grad of the mean loss, which already holds "
-                        f"the 1/B, the loop would divide by B twice and give "
-                        f"{fmt(v['pytorch_y_grad_ratio'])} times the "
-                        f"gradient)"))
+    return Finding(
+        ok,
+        (
+            f"the loop equals the engine's W.grad of the batch-mean loss to "
+            f"{v['max_difference']:.1e}, with y.grad[b, j] the gradient of example b's "
+            f"own loss (with PyTorch's y.grad of the mean loss, which already holds "
+            f"the 1/B, the loop would divide by B twice and give "
+            f"{fmt(v['pytorch_y_grad_ratio'])} times the "
+            f"gradient)"
+        ),
+    )
 
 
 @exercise(
     "003-p3a-batch-gradient-loop",
     params=dict(B=5, I=4, J=3, seed=0),
-    claims=[statement_claim("for b, i, j: W.grad[j, i] += (1/B) y.grad[b, j] x[b, i]",
-                            _loop_check, SOLUTION)],
+    claims=[
+        statement_claim(
+            "for b, i, j: W.grad[j, i] += (1/B) y.grad[b, j] x[b, i]", _loop_check, SOLUTION
+        )
+    ],
     derivation="""
         With the batch-mean loss L = (1/B) sum_b l_b and y[b, j] = sum_i W[j, i] x[b, i],
         dL/dW[j, i] = (1/B) sum_b dl_b/dy[b, j] x[b, i]: the loop over b, i, j accumulating
@@ -205,24 +236,32 @@ def batch_gradient_loop(B, I, J, seed) -> Result:  # noqa: E741  (the problem's 
     mean_loss.backward()
     engine = Wt.grad.numpy()
     return Result(
-        {"loop": "for b, i, j: W.grad[j, i] += (1/B) y.grad[b, j] x[b, i]",
-         "max_difference": float(np.abs(wgrad - engine).max()), "pytorch_y_grad_ratio": 1 / B},
+        {
+            "loop": "for b, i, j: W.grad[j, i] += (1/B) y.grad[b, j] x[b, i]",
+            "max_difference": float(np.abs(wgrad - engine).max()),
+            "pytorch_y_grad_ratio": 1 / B,
+        },
         summary=f"W.grad[j, i] += (1/B) y.grad[b, j] x[b, i] (loop = engine to "
-                f"{np.abs(wgrad - engine).max():.1e})",
+        f"{np.abs(wgrad - engine).max():.1e})",
     )
 
 
 def _per_example_check(r: Result, p: dict) -> Finding:
     d = r.value["max_difference"]
-    return Finding(d < 1e-12, f"the loop equals hg.func.per_sample_grad (hooks: one batched "
-                              f"backward) to {d:.1e}")
+    return Finding(
+        d < 1e-12,
+        f"the loop equals hg.func.per_sample_grad (hooks: one batched backward) to {d:.1e}",
+    )
 
 
 @exercise(
     "003-p3b-per-example-gradient-loop",
     params=dict(B=5, I=4, J=3, seed=0),
-    claims=[statement_claim("for b, i, j: W.grad[b, j, i] += y.grad[b, j] x[b, i]",
-                            _per_example_check, SOLUTION)],
+    claims=[
+        statement_claim(
+            "for b, i, j: W.grad[b, j, i] += y.grad[b, j] x[b, i]", _per_example_check, SOLUTION
+        )
+    ],
     derivation="""
         Example b's loss depends on W only through y[b, :], so
         dl_b/dW[j, i] = y.grad[b, j] x[b, i]: an outer product per example, no sum over b.
@@ -249,28 +288,46 @@ def per_example_loop(B, I, J, seed) -> Result:  # noqa: E741  (the problem's nam
 
     grads = per_sample_grad(layer, loss_fn, _t(x), _t(target), loss_reduction="sum")
     lib = grads["weight"].numpy()
-    return Result({"loop": "for b, i, j: W.grad[b, j, i] += y.grad[b, j] x[b, i]",
-                   "max_difference": float(np.abs(per - lib).max())},
-                  summary="W.grad[b, j, i] = y.grad[b, j] x[b, i] (= hg.func.per_sample_grad)")
+    return Result(
+        {
+            "loop": "for b, i, j: W.grad[b, j, i] += y.grad[b, j] x[b, i]",
+            "max_difference": float(np.abs(per - lib).max()),
+        },
+        summary="W.grad[b, j, i] = y.grad[b, j] x[b, i] (= hg.func.per_sample_grad)",
+    )
 
 
 def _not_determined_check(r: Result, p: dict) -> Finding:
     v = r.value
     ok = v["answer"] == "no"
-    return Finding(ok, f"two batches with the same W.grad ({render(v['mean_gradients'])}) have "
-                       f"W.grad2 = {render(v['second_moments'])} (per-example gradients from "
-                       f"hg.func.per_sample_grad)")
+    return Finding(
+        ok,
+        f"two batches with the same W.grad ({render(v['mean_gradients'])}) have "
+        f"W.grad2 = {render(v['second_moments'])} (per-example gradients from "
+        f"hg.func.per_sample_grad)",
+    )
 
 
 @exercise(
     "003-p3c-second-moment-from-mean",
     params=dict(),
-    slots=[choice_slot("answer", "Can W.grad2 (the mean of the squared per-example gradients) be "
-                       "computed from W.grad (their mean)?", ("yes", "no"),
-                       lambda ctx: ctx.result.value["answer"]),
-           text_slot("why", "Why (a counterexample or an argument)?", part="derivation")],
-    claims=[statement_claim("No: the mean does not determine the mean square (the variance)",
-                            _not_determined_check, SOLUTION)],
+    slots=[
+        choice_slot(
+            "answer",
+            "Can W.grad2 (the mean of the squared per-example gradients) be "
+            "computed from W.grad (their mean)?",
+            ("yes", "no"),
+            lambda ctx: ctx.result.value["answer"],
+        ),
+        text_slot("why", "Why (a counterexample or an argument)?", part="derivation"),
+    ],
+    claims=[
+        statement_claim(
+            "No: the mean does not determine the mean square (the variance)",
+            _not_determined_check,
+            SOLUTION,
+        )
+    ],
     derivation="""
         W.grad = mean_b G_b and W.grad2 = mean_b G_b^2; their difference is the variance of the
         per-example gradients, which the mean does not determine. Counterexample: a one-weight
@@ -291,13 +348,20 @@ def second_moment_from_mean() -> Result:
 
     means, seconds = [], []
     for targets in ([1.0, -1.0], [0.0, 0.0]):
-        g = per_sample_grad(layer, loss_fn, _t([[1.0], [1.0]]), _t([[v] for v in targets]),
-                            loss_reduction="sum")["weight"].numpy().ravel()
+        g = (
+            per_sample_grad(
+                layer, loss_fn, _t([[1.0], [1.0]]), _t([[v] for v in targets]), loss_reduction="sum"
+            )["weight"]
+            .numpy()
+            .ravel()
+        )
         means.append(float(g.mean()))
-        seconds.append(float((g ** 2).mean()))
+        seconds.append(float((g**2).mean()))
     answer = "no" if means[0] == means[1] and seconds[0] != seconds[1] else "undecided"
-    return Result({"answer": answer, "mean_gradients": means, "second_moments": seconds},
-                  summary=f"no: same W.grad {render(means)}, different W.grad2 {render(seconds)}")
+    return Result(
+        {"answer": answer, "mean_gradients": means, "second_moments": seconds},
+        summary=f"no: same W.grad {render(means)}, different W.grad2 {render(seconds)}",
+    )
 
 
 def _batch_size_check(r: Result, p: dict) -> Finding:
@@ -313,18 +377,28 @@ def _batch_size_check(r: Result, p: dict) -> Finding:
     flat = max(per) < 1.5 * min(per)
     ok = decreasing and close and flat
     listing = ", ".join(f"B={row['batch_size']}: {fmt(row['adam_v'])}" for row in rows)
-    return Finding(ok, (
-        f"Adam's v falls with the batch size ({listing}), "
-        f"following mu^2 + sigma^2/B (at B={last['batch_size']}: {fmt(target)}; "
-        f"mu^2 = {fmt(mu2)}, second moment {fmt(rows[0]['predicted_per_example_sq'])}); the "
-        f"per-example second moment (PerSampleAdam) stays {fmt(min(per))}..{fmt(max(per))}"))
+    return Finding(
+        ok,
+        (
+            f"Adam's v falls with the batch size ({listing}), "
+            f"following mu^2 + sigma^2/B (at B={last['batch_size']}: {fmt(target)}; "
+            f"mu^2 = {fmt(mu2)}, second moment {fmt(rows[0]['predicted_per_example_sq'])}); the "
+            f"per-example second moment (PerSampleAdam) stays {fmt(min(per))}..{fmt(max(per))}"
+        ),
+    )
 
 
 @exercise(
     "003-p3d-adam-batch-size",
     params=dict(batch_sizes=[1, 4, 16, 64], n_batches=150, seed=0),
-    claims=[statement_claim("s_t shrinks as the batch size grows and tends to the mean squared "
-                            "(mu^2) rather than the second moment", _batch_size_check, SOLUTION)],
+    claims=[
+        statement_claim(
+            "s_t shrinks as the batch size grows and tends to the mean squared "
+            "(mu^2) rather than the second moment",
+            _batch_size_check,
+            SOLUTION,
+        )
+    ],
     derivation="""
         For a batch of B independent examples, E[gbar^2] = mu^2 + sigma^2 / B per coordinate, so
         the EWA of the squared batch gradient (RMSProp's and Adam's s) falls with B towards
@@ -341,11 +415,13 @@ def adam_batch_size(batch_sizes, n_batches, seed) -> Result:
     # the population's mu^2 and sigma^2 from predicted(B) = mu^2 + sigma^2 / B at two sizes
     b0, b1 = rows[0], rows[-1]
     sigma2 = (b0["predicted_batch_mean_sq"] - b1["predicted_batch_mean_sq"]) / (
-        1 / b0["batch_size"] - 1 / b1["batch_size"])
+        1 / b0["batch_size"] - 1 / b1["batch_size"]
+    )
     mu2 = b1["predicted_batch_mean_sq"] - sigma2 / b1["batch_size"]
     return Result(
         {"rows": rows, "mean_squared": mu2, "variance": sigma2},
-        summary="Adam's v: " + ", ".join(f"B={r['batch_size']}: {fmt(r['adam_v'])}" for r in rows)
-                + f" -> mu^2 = {fmt(mu2)}; per-example: "
-                + ", ".join(fmt(r["per_sample_adam_v"]) for r in rows),
+        summary="Adam's v: "
+        + ", ".join(f"B={r['batch_size']}: {fmt(r['adam_v'])}" for r in rows)
+        + f" -> mu^2 = {fmt(mu2)}; per-example: "
+        + ", ".join(fmt(r["per_sample_adam_v"]) for r in rows),
     )

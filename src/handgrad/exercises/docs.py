@@ -76,8 +76,11 @@ def generate(verdicts: Sequence[Verdict]) -> str:
     for v in verdicts:
         counts[v.verdict] = counts.get(v.verdict, 0) + 1
     out = [HEADER, "## Summary", ""]
-    out.append(f"{len(verdicts)} exercises: " + ", ".join(f"{n} {k}" for k, n in
-                                                         sorted(counts.items())) + ".")
+    out.append(
+        f"{len(verdicts)} exercises: "
+        + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        + "."
+    )
     out.append("")
     out.append("| id | verdict | computed |")
     out.append("|---|---|---|")
@@ -86,15 +89,21 @@ def generate(verdicts: Sequence[Verdict]) -> str:
         summary = summary if len(summary) <= 160 else summary[:157] + "..."
         out.append(f"| [`{v.id}`](#{v.id}) | {v.verdict} | {summary.replace('|', chr(92) + '|')} |")
     out.append("")
-    out += ["## Errata", "",
-            "Every disagreement between a document's answer and the computed one.", ""]
+    out += [
+        "## Errata",
+        "",
+        "Every disagreement between a document's answer and the computed one.",
+        "",
+    ]
     errata = [v for v in verdicts if v.verdict == "disagree"]
     if not errata:
         out.append("None found.")
     for v in errata:
         q = question(v.id)
-        out.append(f"- **[`{v.id}`](#{v.id})** ({q['ref']}, {q['answered_by']}): "
-                   f"{' '.join(v.disagreements().split())}")
+        out.append(
+            f"- **[`{v.id}`](#{v.id})** ({q['ref']}, {q['answered_by']}): "
+            f"{' '.join(v.disagreements().split())}"
+        )
     unavailable = [v for v in verdicts if v.verdict in ("unavailable", "error")]
     if unavailable:
         out += ["", "Not run:", ""]
@@ -113,8 +122,11 @@ def generate(verdicts: Sequence[Verdict]) -> str:
         tag = " *(reconstructed)*" if q.get("reconstructed") else ""
         out += [f"### {ex_id}", "", f"*{q['ref']}*{tag}. {ex.question}", ""]
         if ex.params:
-            out += ["Parameters (the document's instance): " + ", ".join(
-                f"`{k}={json.dumps(jsonable(val))}`" for k, val in ex.params.items()), ""]
+            out += [
+                "Parameters (the document's instance): "
+                + ", ".join(f"`{k}={json.dumps(jsonable(val))}`" for k, val in ex.params.items()),
+                "",
+            ]
         if ex.derivation:
             out += ["**Derivation.**", "", _fence(ex.derivation), ""]
         if ex.answer:
@@ -132,10 +144,15 @@ def generate(verdicts: Sequence[Verdict]) -> str:
             out.append("")
         parts = ""
         if any(p != "no claim" for p in v.parts.values()):
-            parts = (f" (final answer: {v.parts.get('final answer', 'no claim')}; derivation: "
-                     f"{v.parts.get('derivation', 'no claim')})")
-        out += [f"**Verdict: {v.verdict}.**{parts}" + (f" {' '.join(v.evidence.split())}"
-                                                      if v.evidence else ""), ""]
+            parts = (
+                f" (final answer: {v.parts.get('final answer', 'no claim')}; derivation: "
+                f"{v.parts.get('derivation', 'no claim')})"
+            )
+        out += [
+            f"**Verdict: {v.verdict}.**{parts}"
+            + (f" {' '.join(v.evidence.split())}" if v.evidence else ""),
+            "",
+        ]
         extra_notes = [n for n in v.notes if not n.startswith("the question is reconstructed")]
         if extra_notes:
             out += [f"**Notes.** {' '.join('; '.join(extra_notes).split())}", ""]

@@ -33,9 +33,14 @@ def _problem(dim: int, noise: float, rng: np.random.Generator) -> tuple:
     return sample
 
 
-def second_moment_vs_batch_size(batch_sizes: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256),
-                                n_batches: int = 200, dim: int = 10, noise: float = 1.0,
-                                beta2: float = 0.99, seed: int = 0) -> list[dict]:
+def second_moment_vs_batch_size(
+    batch_sizes: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256),
+    n_batches: int = 200,
+    dim: int = 10,
+    noise: float = 1.0,
+    beta2: float = 0.99,
+    seed: int = 0,
+) -> list[dict]:
     """For each batch size, averaged over all parameter coordinates:
 
     - ``batch_mean_sq``: mean over batches of gbar^2 (what Adam's v averages);
@@ -73,17 +78,23 @@ def second_moment_vs_batch_size(batch_sizes: Sequence[int] = (1, 2, 4, 8, 16, 32
             model.zero_grad(set_to_none=True)
 
         def v_hat(opt: Adam) -> float:
-            vs = [opt.state[p]["exp_avg_sq"]._data.ravel() / (1 - beta2 ** opt.state[p]["step"])
-                  for p in model.parameters()]
+            vs = [
+                opt.state[p]["exp_avg_sq"]._data.ravel() / (1 - beta2 ** opt.state[p]["step"])
+                for p in model.parameters()
+            ]
             return float(np.concatenate(vs).mean())
 
-        rows.append(dict(
-            batch_size=b, batch_mean_sq=float(np.mean(batch_sq)),
-            per_example_sq=float(np.mean(example_sq)),
-            predicted_batch_mean_sq=float((mu2 + var / b).mean()),
-            predicted_per_example_sq=float((mu2 + var).mean()),
-            adam_v=v_hat(adam), per_sample_adam_v=v_hat(ps_adam),
-        ))
+        rows.append(
+            dict(
+                batch_size=b,
+                batch_mean_sq=float(np.mean(batch_sq)),
+                per_example_sq=float(np.mean(example_sq)),
+                predicted_batch_mean_sq=float((mu2 + var / b).mean()),
+                predicted_per_example_sq=float((mu2 + var).mean()),
+                adam_v=v_hat(adam),
+                per_sample_adam_v=v_hat(ps_adam),
+            )
+        )
     return rows
 
 
@@ -92,9 +103,20 @@ def main() -> None:
     head = ("B", "E[gbar^2]", "mu^2+s^2/B", "Adam v", "mean g_b^2", "mu^2+s^2", "PerSample v")
     print("  ".join(f"{h:>11}" for h in head))
     for r in rows:
-        print("  ".join(f"{v:>11.4g}" for v in (
-            r["batch_size"], r["batch_mean_sq"], r["predicted_batch_mean_sq"], r["adam_v"],
-            r["per_example_sq"], r["predicted_per_example_sq"], r["per_sample_adam_v"])))
+        print(
+            "  ".join(
+                f"{v:>11.4g}"
+                for v in (
+                    r["batch_size"],
+                    r["batch_mean_sq"],
+                    r["predicted_batch_mean_sq"],
+                    r["adam_v"],
+                    r["per_example_sq"],
+                    r["predicted_per_example_sq"],
+                    r["per_sample_adam_v"],
+                )
+            )
+        )
 
 
 if __name__ == "__main__":

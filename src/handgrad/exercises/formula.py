@@ -44,7 +44,9 @@ class FormulaError(ValueError):
 
 def _sigmoid(x):
     x = np.asarray(x, dtype=np.float64)
-    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
+    return np.where(
+        x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))
+    )
 
 
 def _softmax(x, axis=-1):
@@ -75,8 +77,11 @@ def _checked_size(fn: Callable) -> Callable:
 def _arange(*args):
     vals = [float(a) for a in args]
     start, stop, step = (0.0, vals[0], 1.0) if len(vals) == 1 else (vals + [1.0])[:3]
-    if step == 0 or not all(math.isfinite(v) for v in (start, stop, step)) or \
-            (stop - start) / step > MAX_SIZE:
+    if (
+        step == 0
+        or not all(math.isfinite(v) for v in (start, stop, step))
+        or (stop - start) / step > MAX_SIZE
+    ):
         raise FormulaError(f"arange{tuple(args)}: more than {MAX_SIZE} elements or a zero step")
     return np.arange(start, stop, step)
 
@@ -93,41 +98,179 @@ def _int_or_float(x):
 
 #: name -> function (NumPy's semantics); ``np.NAME`` and ``np.linalg.NAME`` map here too
 FUNCTIONS: dict[str, Callable] = {
-    **{n: getattr(np, n) for n in (
-        "abs", "sqrt", "exp", "log", "log1p", "expm1", "log2", "log10", "sin", "cos", "tan",
-        "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh", "sign", "maximum",
-        "minimum", "where", "sum", "prod", "mean", "var", "std", "max", "min", "amax", "amin",
-        "argmax", "argmin", "cumsum", "cumprod", "dot", "inner", "matmul", "transpose",
-        "diag", "trace", "concatenate", "stack", "hstack", "vstack", "clip", "floor", "ceil",
-        "round", "square", "reshape", "flip", "roll", "zeros_like", "ones_like", "full_like",
-        "isclose", "heaviside", "tril", "triu", "array", "asarray", "all",
-        "any", "logical_and", "logical_or", "logical_not", "exp2", "diff", "sort", "take",
-        "atleast_1d", "atleast_2d")},
-    "zeros": _checked_size(np.zeros), "ones": _checked_size(np.ones),
-    "arange": _arange, "eye": _eye, "len": len, "float": float, "int": int,
-    "norm": np.linalg.norm, "inv": np.linalg.inv, "det": np.linalg.det, "solve": np.linalg.solve,
-    "pinv": np.linalg.pinv, "eigvalsh": np.linalg.eigvalsh,
-    "sigmoid": _sigmoid, "logit": lambda p: np.log(p) - np.log1p(-np.asarray(p, float)),
-    "relu": lambda x: np.maximum(x, 0.0), "softmax": _softmax, "log_softmax": _log_softmax,
+    **{
+        n: getattr(np, n)
+        for n in (
+            "abs",
+            "sqrt",
+            "exp",
+            "log",
+            "log1p",
+            "expm1",
+            "log2",
+            "log10",
+            "sin",
+            "cos",
+            "tan",
+            "arcsin",
+            "arccos",
+            "arctan",
+            "arctan2",
+            "sinh",
+            "cosh",
+            "tanh",
+            "sign",
+            "maximum",
+            "minimum",
+            "where",
+            "sum",
+            "prod",
+            "mean",
+            "var",
+            "std",
+            "max",
+            "min",
+            "amax",
+            "amin",
+            "argmax",
+            "argmin",
+            "cumsum",
+            "cumprod",
+            "dot",
+            "inner",
+            "matmul",
+            "transpose",
+            "diag",
+            "trace",
+            "concatenate",
+            "stack",
+            "hstack",
+            "vstack",
+            "clip",
+            "floor",
+            "ceil",
+            "round",
+            "square",
+            "reshape",
+            "flip",
+            "roll",
+            "zeros_like",
+            "ones_like",
+            "full_like",
+            "isclose",
+            "heaviside",
+            "tril",
+            "triu",
+            "array",
+            "asarray",
+            "all",
+            "any",
+            "logical_and",
+            "logical_or",
+            "logical_not",
+            "exp2",
+            "diff",
+            "sort",
+            "take",
+            "atleast_1d",
+            "atleast_2d",
+        )
+    },
+    "zeros": _checked_size(np.zeros),
+    "ones": _checked_size(np.ones),
+    "arange": _arange,
+    "eye": _eye,
+    "len": len,
+    "float": float,
+    "int": int,
+    "norm": np.linalg.norm,
+    "inv": np.linalg.inv,
+    "det": np.linalg.det,
+    "solve": np.linalg.solve,
+    "pinv": np.linalg.pinv,
+    "eigvalsh": np.linalg.eigvalsh,
+    "sigmoid": _sigmoid,
+    "logit": lambda p: np.log(p) - np.log1p(-np.asarray(p, float)),
+    "relu": lambda x: np.maximum(x, 0.0),
+    "softmax": _softmax,
+    "log_softmax": _log_softmax,
 }
 _LINALG = {"norm", "inv", "det", "solve", "pinv", "eigvalsh"}
 
-CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan,
-             "True": True, "False": False}
+CONSTANTS = {
+    "pi": math.pi,
+    "e": math.e,
+    "inf": math.inf,
+    "nan": math.nan,
+    "True": True,
+    "False": False,
+}
 
 #: attributes and methods of values that a formula may use
-METHODS = {"T", "shape", "ndim", "size", "sum", "mean", "max", "min", "prod", "cumsum",
-           "reshape", "dot", "transpose", "ravel", "flatten", "argmax", "argmin", "var", "std",
-           "copy", "all", "any", "clip", "round", "trace", "diagonal", "squeeze"}
+METHODS = {
+    "T",
+    "shape",
+    "ndim",
+    "size",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "prod",
+    "cumsum",
+    "reshape",
+    "dot",
+    "transpose",
+    "ravel",
+    "flatten",
+    "argmax",
+    "argmin",
+    "var",
+    "std",
+    "copy",
+    "all",
+    "any",
+    "clip",
+    "round",
+    "trace",
+    "diagonal",
+    "squeeze",
+}
 
-KEYWORDS = {"axis", "axes", "keepdims", "ord", "k", "ddof", "initial", "a_min", "a_max", "n",
-            "shift", "decimals"}
+KEYWORDS = {
+    "axis",
+    "axes",
+    "keepdims",
+    "ord",
+    "k",
+    "ddof",
+    "initial",
+    "a_min",
+    "a_max",
+    "n",
+    "shift",
+    "decimals",
+}
 
-_BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
-           ast.Div: np.true_divide, ast.FloorDiv: np.floor_divide, ast.Mod: np.mod,
-           ast.Pow: np.power, ast.BitXor: np.power, ast.MatMult: np.matmul}
-_CMPOPS = {ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater,
-           ast.GtE: np.greater_equal, ast.Eq: np.equal, ast.NotEq: np.not_equal}
+_BINOPS = {
+    ast.Add: np.add,
+    ast.Sub: np.subtract,
+    ast.Mult: np.multiply,
+    ast.Div: np.true_divide,
+    ast.FloorDiv: np.floor_divide,
+    ast.Mod: np.mod,
+    ast.Pow: np.power,
+    ast.BitXor: np.power,
+    ast.MatMult: np.matmul,
+}
+_CMPOPS = {
+    ast.Lt: np.less,
+    ast.LtE: np.less_equal,
+    ast.Gt: np.greater,
+    ast.GtE: np.greater_equal,
+    ast.Eq: np.equal,
+    ast.NotEq: np.not_equal,
+}
 
 
 @dataclass
@@ -148,10 +291,18 @@ class Formula:
                 return _Evaluator(values, self.text).visit(self.tree.body)
         except FormulaError:
             raise
-        except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError,
-                np.linalg.LinAlgError, MemoryError) as e:
-            raise FormulaError(f"{self.text!r} fails on this instance: {type(e).__name__}: "
-                               f"{e}") from None
+        except (
+            ValueError,
+            TypeError,
+            IndexError,
+            ZeroDivisionError,
+            OverflowError,
+            np.linalg.LinAlgError,
+            MemoryError,
+        ) as e:
+            raise FormulaError(
+                f"{self.text!r} fails on this instance: {type(e).__name__}: {e}"
+            ) from None
 
 
 def _where(node: ast.AST, text: str) -> str:
@@ -180,20 +331,43 @@ def parse(text: Any, variables: Iterable[str]) -> Formula:
     return Formula(text.strip(), tree, frozenset(names))
 
 
-_ALLOWED = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.Constant, ast.Name,
-            ast.Call, ast.Attribute, ast.Subscript, ast.Slice, ast.Tuple, ast.List, ast.keyword,
-            ast.Load)
+_ALLOWED = (
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.BoolOp,
+    ast.IfExp,
+    ast.Constant,
+    ast.Name,
+    ast.Call,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Slice,
+    ast.Tuple,
+    ast.List,
+    ast.keyword,
+    ast.Load,
+)
 
 
 def _check(node: ast.AST, variables: set, names: set, text: str) -> None:
     if not isinstance(node, _ALLOWED) and not isinstance(
-            node, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop)):
-        kind = {ast.Lambda: "a lambda", ast.ListComp: "a comprehension",
-                ast.GeneratorExp: "a comprehension", ast.DictComp: "a comprehension",
-                ast.SetComp: "a comprehension", ast.NamedExpr: "an assignment (:=)",
-                ast.JoinedStr: "an f-string", ast.Starred: "a starred argument",
-                ast.Dict: "a dict", ast.Set: "a set", ast.Await: "await",
-                ast.Yield: "yield"}.get(type(node), type(node).__name__)
+        node, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+    ):
+        kind = {
+            ast.Lambda: "a lambda",
+            ast.ListComp: "a comprehension",
+            ast.GeneratorExp: "a comprehension",
+            ast.DictComp: "a comprehension",
+            ast.SetComp: "a comprehension",
+            ast.NamedExpr: "an assignment (:=)",
+            ast.JoinedStr: "an f-string",
+            ast.Starred: "a starred argument",
+            ast.Dict: "a dict",
+            ast.Set: "a set",
+            ast.Await: "await",
+            ast.Yield: "yield",
+        }.get(type(node), type(node).__name__)
         raise FormulaError(f"{kind} is not allowed in a formula{_where(node, text)}")
     if isinstance(node, ast.BinOp) and type(node.op) not in _BINOPS:
         raise FormulaError(f"operator {type(node.op).__name__} is not allowed{_where(node, text)}")
@@ -201,11 +375,14 @@ def _check(node: ast.AST, variables: set, names: set, text: str) -> None:
         raise FormulaError(f"operator {type(node.op).__name__} is not allowed{_where(node, text)}")
     if isinstance(node, ast.Compare) and any(type(op) not in _CMPOPS for op in node.ops):
         raise FormulaError(f"'is' and 'in' are not allowed{_where(node, text)}")
-    if isinstance(node, ast.Constant) and (isinstance(node.value, (str, bytes))
-                                           or node.value is Ellipsis
-                                           or isinstance(node.value, complex)):
-        raise FormulaError(f"constant {node.value!r} is not allowed (numbers only)"
-                           f"{_where(node, text)}")
+    if isinstance(node, ast.Constant) and (
+        isinstance(node.value, (str, bytes))
+        or node.value is Ellipsis
+        or isinstance(node.value, complex)
+    ):
+        raise FormulaError(
+            f"constant {node.value!r} is not allowed (numbers only){_where(node, text)}"
+        )
     if isinstance(node, ast.Name):
         if node.id.startswith("_"):
             raise FormulaError(f"name {node.id!r} is not allowed{_where(node, text)}")
@@ -213,33 +390,40 @@ def _check(node: ast.AST, variables: set, names: set, text: str) -> None:
             names.add(node.id)
         elif node.id not in CONSTANTS and node.id not in FUNCTIONS:
             known = ", ".join(sorted(variables)) or "none"
-            raise FormulaError(f"unknown name {node.id!r}{_where(node, text)}; the variables are "
-                               f"{known}, plus pi, e and the NumPy functions of the whitelist")
+            raise FormulaError(
+                f"unknown name {node.id!r}{_where(node, text)}; the variables are "
+                f"{known}, plus pi, e and the NumPy functions of the whitelist"
+            )
     if isinstance(node, ast.Attribute):
         if _np_path(node) is None:
             if node.attr.startswith("_") or node.attr not in METHODS:
-                raise FormulaError(f"attribute {node.attr!r} is not allowed{_where(node, text)} "
-                                   f"(allowed: np.FUNCTION and {', '.join(sorted(METHODS))})")
+                raise FormulaError(
+                    f"attribute {node.attr!r} is not allowed{_where(node, text)} "
+                    f"(allowed: np.FUNCTION and {', '.join(sorted(METHODS))})"
+                )
             _check(node.value, variables, names, text)
         return
     if isinstance(node, ast.Call):
         if isinstance(node.func, ast.Name):
             if node.func.id not in FUNCTIONS or node.func.id in variables:
-                raise FormulaError(f"call of {node.func.id!r} is not allowed{_where(node, text)}"
-                                   " (only the whitelisted NumPy functions)")
+                raise FormulaError(
+                    f"call of {node.func.id!r} is not allowed{_where(node, text)}"
+                    " (only the whitelisted NumPy functions)"
+                )
         elif isinstance(node.func, ast.Attribute):
             if _np_path(node.func) is None and node.func.attr not in METHODS:
-                raise FormulaError(f"call of {ast.unparse(node.func)!r} is not allowed"
-                                   f"{_where(node, text)}")
+                raise FormulaError(
+                    f"call of {ast.unparse(node.func)!r} is not allowed{_where(node, text)}"
+                )
             if _np_path(node.func) is None:
                 _check(node.func.value, variables, names, text)
         else:
-            raise FormulaError(f"call of {ast.unparse(node.func)!r} is not allowed"
-                               f"{_where(node, text)}")
+            raise FormulaError(
+                f"call of {ast.unparse(node.func)!r} is not allowed{_where(node, text)}"
+            )
         for kw in node.keywords:
             if kw.arg is None or kw.arg not in KEYWORDS:
-                raise FormulaError(f"keyword {kw.arg or '**'!r} is not allowed"
-                                   f"{_where(node, text)}")
+                raise FormulaError(f"keyword {kw.arg or '**'!r} is not allowed{_where(node, text)}")
             _check(kw.value, variables, names, text)
         for a in node.args:
             _check(a, variables, names, text)
@@ -250,15 +434,26 @@ def _check(node: ast.AST, variables: set, names: set, text: str) -> None:
 
 def _np_path(node: ast.Attribute) -> str | None:
     """``np.sum`` -> 'sum', ``np.linalg.norm`` -> 'norm' (when whitelisted), else None."""
-    if isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy") \
-            and node.attr in FUNCTIONS and node.attr not in _LINALG:
+    if (
+        isinstance(node.value, ast.Name)
+        and node.value.id in ("np", "numpy")
+        and node.attr in FUNCTIONS
+        and node.attr not in _LINALG
+    ):
         return node.attr
-    if isinstance(node.value, ast.Attribute) and node.value.attr == "linalg" \
-            and isinstance(node.value.value, ast.Name) and node.value.value.id in ("np", "numpy") \
-            and node.attr in _LINALG:
+    if (
+        isinstance(node.value, ast.Attribute)
+        and node.value.attr == "linalg"
+        and isinstance(node.value.value, ast.Name)
+        and node.value.value.id in ("np", "numpy")
+        and node.attr in _LINALG
+    ):
         return node.attr
-    if isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy") \
-            and node.attr in ("pi", "e", "inf"):
+    if (
+        isinstance(node.value, ast.Name)
+        and node.value.id in ("np", "numpy")
+        and node.attr in ("pi", "e", "inf")
+    ):
         return node.attr
     return None
 
@@ -306,9 +501,11 @@ class _Evaluator:
             try:
                 return np.matmul(a, b)
             except ValueError:
-                raise FormulaError(f"{self.text!r}: '@' of shapes {np.shape(a)} and "
-                                   f"{np.shape(b)} does not match (at "
-                                   f"{ast.unparse(node)!r})") from None
+                raise FormulaError(
+                    f"{self.text!r}: '@' of shapes {np.shape(a)} and "
+                    f"{np.shape(b)} does not match (at "
+                    f"{ast.unparse(node)!r})"
+                ) from None
         return op(a, b)
 
     def visit_UnaryOp(self, node):
@@ -353,8 +550,10 @@ class _Evaluator:
         return np.asarray(base)[index]
 
     def visit_Slice(self, node):
-        parts = [None if p is None else _int_or_float(float(self.visit(p)))
-                 for p in (node.lower, node.upper, node.step)]
+        parts = [
+            None if p is None else _int_or_float(float(self.visit(p)))
+            for p in (node.lower, node.upper, node.step)
+        ]
         return slice(*parts)
 
     def visit_Attribute(self, node):
@@ -384,14 +583,17 @@ def _refuse_large(a: Any, b: Any, matmul: bool, text: str) -> None:
     sa, sb = np.shape(a), np.shape(b)
     try:
         if matmul and len(sa) >= 1 and len(sb) >= 1:
-            size = float(np.prod(sa[:-1] or (1,))) * float(np.prod(sb[-1:] if len(sb) > 1 else (1,)))
+            size = float(np.prod(sa[:-1] or (1,))) * float(
+                np.prod(sb[-1:] if len(sb) > 1 else (1,))
+            )
         else:
             size = float(np.prod(np.broadcast_shapes(sa, sb) or (1,)))
     except ValueError:
         return  # incompatible shapes: NumPy's own error names them
     if size > MAX_SIZE:
-        raise FormulaError(f"{text!r} would build an array of {int(size)} elements "
-                           f"(limit {MAX_SIZE})")
+        raise FormulaError(
+            f"{text!r} would build an array of {int(size)} elements (limit {MAX_SIZE})"
+        )
 
 
 def _int_scalar(v: Any) -> Any:
@@ -444,7 +646,7 @@ def parse_line(text: Any, variables: Iterable[str]) -> Line:
     m = _RELATION.match(raw)
     if m:
         relation = {"==": "=", "≤": "<=", "≥": ">="}.get(m.group(1), m.group(1))
-        raw = raw[m.end():]
+        raw = raw[m.end() :]
     variables = list(variables)
     parts = _SINGLE_EQ.split(raw)
     if len(parts) > 2:

@@ -68,15 +68,20 @@ class Slot:
 
     def __post_init__(self):
         if self.type not in TYPES:
-            raise ValueError(f"slot {self.key!r}: type must be one of {', '.join(TYPES)}, "
-                             f"got {self.type!r}")
+            raise ValueError(
+                f"slot {self.key!r}: type must be one of {', '.join(TYPES)}, got {self.type!r}"
+            )
         if self.part not in ("final answer", "derivation"):
             raise ValueError(f"slot {self.key!r}: part must be 'final answer' or 'derivation'")
 
     def describe(self) -> dict:
         """The slot as the template lists it (everything but the answer)."""
-        out: dict = {"type": self.type, "part": self.part, "question": self.question,
-                     "points": self.points if self.type != "text" else 0}
+        out: dict = {
+            "type": self.type,
+            "part": self.part,
+            "question": self.question,
+            "points": self.points if self.type != "text" else 0,
+        }
         if self.shape is not None:
             out["shape"] = jsonable(self.shape)
         if self.variables:
@@ -126,12 +131,15 @@ def grade_slot(slot: Slot, ctx: Context, answer: Any) -> SlotResult:
     except FormulaError as e:
         return SlotResult(ERROR, f"formula: {e}")
     except (ValueError, TypeError, KeyError, IndexError) as e:
-        return SlotResult(ERROR, f"{slot.key}: cannot judge the answer {render(answer)[:80]!r}: "
-                                 f"{type(e).__name__}: {e}")
+        return SlotResult(
+            ERROR,
+            f"{slot.key}: cannot judge the answer {render(answer)[:80]!r}: {type(e).__name__}: {e}",
+        )
 
 
-def slot_claim(slot: Slot, answer: Any, source: str, label: str = "",
-               instance_only: bool = False) -> Claim:
+def slot_claim(
+    slot: Slot, answer: Any, source: str, label: str = "", instance_only: bool = False
+) -> Claim:
     """The document's ``answer`` for ``slot`` as a Claim of the exercise: judged by the slot's
     own judge, so ``run`` and ``grade`` agree by construction."""
 
@@ -141,8 +149,15 @@ def slot_claim(slot: Slot, answer: Any, source: str, label: str = "",
             raise ValueError(res.evidence)
         return Finding(res.status == PASS, res.evidence, answer)
 
-    return Claim(answer, source, label=label or slot.key, check=check,
-                 instance_only=instance_only, slot=slot.key, part=slot.part)
+    return Claim(
+        answer,
+        source,
+        label=label or slot.key,
+        check=check,
+        instance_only=instance_only,
+        slot=slot.key,
+        part=slot.part,
+    )
 
 
 # ---- judges ----------------------------------------------------------------------------------
@@ -152,17 +167,26 @@ def _check_shape(answer: Any, shape: Any) -> np.ndarray:
     try:
         a = np.asarray(answer, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"expected numbers of shape {tuple(shape)}, got {render(answer)!r}") \
-            from None
+        raise ValueError(
+            f"expected numbers of shape {tuple(shape)}, got {render(answer)!r}"
+        ) from None
     if shape is not None and not isinstance(shape, dict) and tuple(a.shape) != tuple(shape):
         raise ValueError(f"expected shape {tuple(shape)}, got shape {a.shape}")
     return a
 
 
-def value_slot(key: str, question: str, expected: Callable[[Context], Any], shape: Any = None,
-               rtol: float = 1e-6, atol: float = 1e-9, points: float = 1.0,
-               part: str = "final answer", explain: Callable[[Context, Any], str] | None = None,
-               example: Any = None) -> Slot:
+def value_slot(
+    key: str,
+    question: str,
+    expected: Callable[[Context], Any],
+    shape: Any = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    points: float = 1.0,
+    part: str = "final answer",
+    explain: Callable[[Context, Any], str] | None = None,
+    example: Any = None,
+) -> Slot:
     """A value compared with ``expected(ctx)`` (numbers within rtol/atol; dicts key by key;
     strings exactly). A numeric answer may be written as an expression without variables
     (``"[1, 1, 1] / 1.11"``). ``explain(ctx, answer)`` may add a sentence to a failure."""
@@ -173,12 +197,12 @@ def value_slot(key: str, question: str, expected: Callable[[Context], Any], shap
             answer = np.asarray(parse(answer, ())(), dtype=np.float64).tolist()  # '[1, 1]/3'
         if isinstance(shape, dict):
             if not isinstance(answer, dict):
-                raise ValueError(f"expected a dict with keys {', '.join(shape)}, got "
-                                 f"{render(answer)!r}")
+                raise ValueError(
+                    f"expected a dict with keys {', '.join(shape)}, got {render(answer)!r}"
+                )
             unknown = sorted(set(answer) - set(shape))
             if unknown:
-                raise ValueError(f"unknown key(s) {', '.join(unknown)} (keys: "
-                                 f"{', '.join(shape)})")
+                raise ValueError(f"unknown key(s) {', '.join(unknown)} (keys: {', '.join(shape)})")
             for k, s in shape.items():
                 if k in answer and s is not None and not isinstance(answer[k], str):
                     _check_shape(answer[k], s)
@@ -186,19 +210,27 @@ def value_slot(key: str, question: str, expected: Callable[[Context], Any], shap
             _check_shape(answer, shape)
         ok, ev = compare(want, answer, rtol, atol)
         if ok:
-            return SlotResult(PASS, f"equals the computed value {render(want)} (rtol {rtol:g})",
-                              {"computed": jsonable(want)})
+            return SlotResult(
+                PASS,
+                f"equals the computed value {render(want)} (rtol {rtol:g})",
+                {"computed": jsonable(want)},
+            )
         extra = explain(ctx, answer) if explain else ""
         ev = ev.replace("claimed", "answered")
-        return SlotResult(FAIL, ev + (f"; {extra}" if extra else ""),
-                          {"computed": jsonable(want)})
+        return SlotResult(FAIL, ev + (f"; {extra}" if extra else ""), {"computed": jsonable(want)})
 
-    return Slot(key, "value", question, judge, shape=shape, points=points, part=part,
-                example=example)
+    return Slot(
+        key, "value", question, judge, shape=shape, points=points, part=part, example=example
+    )
 
 
-def choice_slot(key: str, question: str, options: Sequence[str],
-                correct: Callable[[Context], str], points: float = 1.0) -> Slot:
+def choice_slot(
+    key: str,
+    question: str,
+    options: Sequence[str],
+    correct: Callable[[Context], str],
+    points: float = 1.0,
+) -> Slot:
     def judge(ctx: Context, answer: Any) -> SlotResult:
         if answer not in options:
             raise ValueError(f"choose one of {', '.join(map(repr, options))}, got {answer!r}")
@@ -214,8 +246,9 @@ def text_slot(key: str, question: str, part: str = "final answer") -> Slot:
     return Slot(key, "text", question, None, points=0, part=part)
 
 
-def _instances(ctx: Context, instance: Callable | None, sample: Callable, points: int,
-               seed: int) -> list[tuple[str, dict]]:
+def _instances(
+    ctx: Context, instance: Callable | None, sample: Callable, points: int, seed: int
+) -> list[tuple[str, dict]]:
     rng = np.random.default_rng(seed)
     out = []
     if instance is not None:
@@ -233,11 +266,21 @@ def _show_point(point: dict, names: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
-def formula_slot(key: str, question: str, variables: dict, reference: Callable[[dict], Any],
-                 sample: Callable[[np.random.Generator, dict], dict],
-                 instance: Callable[[Context], dict] | None = None, points_tried: int = 5,
-                 rtol: float = 1e-6, atol: float = 1e-9, points: float = 1.0,
-                 part: str = "final answer", seed: int = 0, example: str | None = None) -> Slot:
+def formula_slot(
+    key: str,
+    question: str,
+    variables: dict,
+    reference: Callable[[dict], Any],
+    sample: Callable[[np.random.Generator, dict], dict],
+    instance: Callable[[Context], dict] | None = None,
+    points_tried: int = 5,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    points: float = 1.0,
+    part: str = "final answer",
+    seed: int = 0,
+    example: str | None = None,
+) -> Slot:
     """A formula in ``variables`` (name -> meaning) compared with ``reference(values)`` on the
     document's instance (``instance(ctx)``) and ``points_tried`` random ones
     (``sample(rng, params)``). The evidence names the first instance where they differ."""
@@ -252,30 +295,59 @@ def formula_slot(key: str, question: str, variables: dict, reference: Callable[[
                 try:
                     got = np.broadcast_to(got, want.shape)
                 except ValueError:
-                    return SlotResult(FAIL, f"on {label} ({_show_point(point, variables)}) the "
-                                            f"formula has shape {got.shape}, the answer "
-                                            f"{want.shape}")
+                    return SlotResult(
+                        FAIL,
+                        f"on {label} ({_show_point(point, variables)}) the "
+                        f"formula has shape {got.shape}, the answer "
+                        f"{want.shape}",
+                    )
             ok, ev = compare(want, got, rtol, atol)
             if not ok:
                 ev = ev.replace("claimed", "formula")
                 right_on_doc = label != "the document's instance" and instance is not None
-                return SlotResult(FAIL, (
-                    f"{'right on the document' + chr(39) + 's instance but ' if right_on_doc else ''}"
-                    f"wrong on {label} ({_show_point(point, variables)}): {ev}"),
-                    {"instances_tried": len(tried)})
-        return SlotResult(PASS, f"equals the computed answer on {len(tried)} instances "
-                                f"({'the document' + chr(39) + 's and ' if instance else ''}"
-                                f"{points_tried} random)", {"instances_tried": len(tried)})
+                return SlotResult(
+                    FAIL,
+                    (
+                        f"{'right on the document' + chr(39) + 's instance but ' if right_on_doc else ''}"
+                        f"wrong on {label} ({_show_point(point, variables)}): {ev}"
+                    ),
+                    {"instances_tried": len(tried)},
+                )
+        return SlotResult(
+            PASS,
+            f"equals the computed answer on {len(tried)} instances "
+            f"({'the document' + chr(39) + 's and ' if instance else ''}"
+            f"{points_tried} random)",
+            {"instances_tried": len(tried)},
+        )
 
-    return Slot(key, "formula", question, judge, variables=dict(variables), points=points,
-                part=part, example=example)
+    return Slot(
+        key,
+        "formula",
+        question,
+        judge,
+        variables=dict(variables),
+        points=points,
+        part=part,
+        example=example,
+    )
 
 
-def vjp_slot(key: str, question: str, fn: Callable, inputs: Sequence[str], which: int,
-             variables: dict, sample: Callable[[np.random.Generator, dict], dict],
-             instance: Callable[[Context], dict] | None = None, points_tried: int = 4,
-             points: float = 1.0, seed: int = 0, example: str | None = None,
-             constants: Sequence[str] = ()) -> Slot:
+def vjp_slot(
+    key: str,
+    question: str,
+    fn: Callable,
+    inputs: Sequence[str],
+    which: int,
+    variables: dict,
+    sample: Callable[[np.random.Generator, dict], dict],
+    instance: Callable[[Context], dict] | None = None,
+    points_tried: int = 4,
+    points: float = 1.0,
+    seed: int = 0,
+    example: str | None = None,
+    constants: Sequence[str] = (),
+) -> Slot:
     """A backprop formula for the gradient of input ``inputs[which]`` of ``fn(*inputs)``, in
     ``variables`` (``g`` the gradient of the output, and the inputs by name). Checked with
     ``hg.check_vjp`` on the document's instance and random ones: the formula against the engine
@@ -297,12 +369,18 @@ def vjp_slot(key: str, question: str, fn: Callable, inputs: Sequence[str], which
                 if formula_value.size == 1 or formula_value.ndim == 0:
                     formula_value = np.broadcast_to(formula_value, target.shape).copy()
                 else:
-                    prefix = ("right on the document's instance but "
-                              if label != "the document's instance" and instance is not None
-                              else "")
-                    return SlotResult(FAIL, f"{prefix}wrong on {label}: the formula has shape "
-                                            f"{formula_value.shape} but {inputs[which]} has shape "
-                                            f"{target.shape}", {"instances_tried": len(tried)})
+                    prefix = (
+                        "right on the document's instance but "
+                        if label != "the document's instance" and instance is not None
+                        else ""
+                    )
+                    return SlotResult(
+                        FAIL,
+                        f"{prefix}wrong on {label}: the formula has shape "
+                        f"{formula_value.shape} but {inputs[which]} has shape "
+                        f"{target.shape}",
+                        {"instances_tried": len(tried)},
+                    )
             consts = {c: np.asarray(point[c], dtype=np.float64) for c in constants}
 
             def bound(*ts, consts=consts):
@@ -311,28 +389,41 @@ def vjp_slot(key: str, question: str, fn: Callable, inputs: Sequence[str], which
             engine = _engine_vjp(bound, values, g)
 
             def vjp(gg, *xs, formula_value=formula_value, engine=engine):
-                return tuple(formula_value if i == which else engine[i]
-                             for i in range(len(inputs)))
+                return tuple(formula_value if i == which else engine[i] for i in range(len(inputs)))
 
             report = hg.check_vjp(bound, vjp, values, grad_output=g)
             r = report.inputs[which]
             if not r.passed:
                 shown = "; ".join(
                     f"{_one(ix)}: formula {fmt(float(formula_value[ix]))}, engine "
-                    f"{fmt(float(engine[which][ix]))}" for ix in r.bad_indices[:4])
+                    f"{fmt(float(engine[which][ix]))}"
+                    for ix in r.bad_indices[:4]
+                )
                 more = f" and {len(r.bad_indices) - 4} more" if len(r.bad_indices) > 4 else ""
-                prefix = ("right on the document's instance but "
-                          if label != "the document's instance" and instance is not None else "")
-                return SlotResult(FAIL, (
-                    f"{prefix}wrong on {label} ({_show_point(point, variables)}): check_vjp: "
-                    f"{key} wrong at {len(r.bad_indices)} of "
-                    f"{int(np.prod(target.shape)) if target.shape else 1} components (1-based) "
-                    f"{shown}{more}"), {"instances_tried": len(tried)})
-        return SlotResult(PASS, f"check_vjp: formula = engine = finite differences on "
-                                f"{len(tried)} instances", {"instances_tried": len(tried)})
+                prefix = (
+                    "right on the document's instance but "
+                    if label != "the document's instance" and instance is not None
+                    else ""
+                )
+                return SlotResult(
+                    FAIL,
+                    (
+                        f"{prefix}wrong on {label} ({_show_point(point, variables)}): check_vjp: "
+                        f"{key} wrong at {len(r.bad_indices)} of "
+                        f"{int(np.prod(target.shape)) if target.shape else 1} components (1-based) "
+                        f"{shown}{more}"
+                    ),
+                    {"instances_tried": len(tried)},
+                )
+        return SlotResult(
+            PASS,
+            f"check_vjp: formula = engine = finite differences on {len(tried)} instances",
+            {"instances_tried": len(tried)},
+        )
 
-    return Slot(key, "formula", question, judge, variables=dict(variables), points=points,
-                example=example)
+    return Slot(
+        key, "formula", question, judge, variables=dict(variables), points=points, example=example
+    )
 
 
 def _one(ix) -> str:
@@ -348,11 +439,18 @@ def _engine_vjp(fn: Callable, values: Sequence[np.ndarray], g: np.ndarray) -> li
     return [np.zeros(v.shape) if gr is None else gr.numpy() for v, gr in zip(values, grads)]
 
 
-def derivation_slot(key: str, question: str, variables: dict,
-                    sample: Callable[[np.random.Generator, dict], dict],
-                    instance: Callable[[Context], dict] | None = None,
-                    unknowns: Sequence[str] = (), points_tried: int = 5, points: float = 1.0,
-                    seed: int = 0, example: Sequence[str] | None = None) -> Slot:
+def derivation_slot(
+    key: str,
+    question: str,
+    variables: dict,
+    sample: Callable[[np.random.Generator, dict], dict],
+    instance: Callable[[Context], dict] | None = None,
+    unknowns: Sequence[str] = (),
+    points_tried: int = 5,
+    points: float = 1.0,
+    seed: int = 0,
+    example: Sequence[str] | None = None,
+) -> Slot:
     """A list of lines in ``variables``, checked line by line (``derivation.check_derivation``)
     at the document's instance and random ones."""
     from .derivation import check_derivation
@@ -363,19 +461,33 @@ def derivation_slot(key: str, question: str, variables: dict,
         if not isinstance(answer, list) or not all(isinstance(a, str) for a in answer):
             raise TypeError("a derivation is a list of lines (strings)")
         report = check_derivation(
-            answer, list(variables), lambda rng: sample(rng, ctx.params),
-            instance=instance(ctx) if instance else None, unknowns=unknowns,
-            points=points_tried, seed=seed)
+            answer,
+            list(variables),
+            lambda rng: sample(rng, ctx.params),
+            instance=instance(ctx) if instance else None,
+            unknowns=unknowns,
+            points=points_tried,
+            seed=seed,
+        )
         if report.errors:
             return SlotResult(ERROR, "; ".join(report.errors), report.as_json())
         return SlotResult(PASS if report.passed else FAIL, report.evidence, report.as_json())
 
-    return Slot(key, "derivation", question, judge, variables=dict(variables), points=points,
-                part="derivation", example=list(example) if example else None)
+    return Slot(
+        key,
+        "derivation",
+        question,
+        judge,
+        variables=dict(variables),
+        points=points,
+        part="derivation",
+        example=list(example) if example else None,
+    )
 
 
-def code_slot(key: str, question: str, judge: Callable[[Context, str], SlotResult],
-              points: float = 1.0) -> Slot:
+def code_slot(
+    key: str, question: str, judge: Callable[[Context, str], SlotResult], points: float = 1.0
+) -> Slot:
     """A listing, judged by ``judge`` (which may compile it, never run it)."""
 
     def checked(ctx: Context, answer: Any) -> SlotResult:
@@ -395,10 +507,21 @@ def claim_slots(exercise) -> list[Slot]:
             key = str(c.label or (c.key if isinstance(c.key, str) else None) or "answer")
             if any(s.key == key for s in slots):
                 key = f"{key} {i + 1}"
-            shape = {k: None for k in c.value} if isinstance(c.value, dict) else (
-                list(np.shape(c.value)) if not isinstance(c.value, str) else None)
-            slots.append(value_slot(key, exercise.question, _claim_key_getter(c), shape=shape,
-                                    rtol=c.rtol, atol=c.atol))
+            shape = (
+                {k: None for k in c.value}
+                if isinstance(c.value, dict)
+                else (list(np.shape(c.value)) if not isinstance(c.value, str) else None)
+            )
+            slots.append(
+                value_slot(
+                    key,
+                    exercise.question,
+                    _claim_key_getter(c),
+                    shape=shape,
+                    rtol=c.rtol,
+                    atol=c.atol,
+                )
+            )
     if not slots:
         slots.append(text_slot("answer", exercise.question))
     return slots
@@ -408,7 +531,7 @@ def _claim_key_getter(claim: Claim) -> Callable[[Context], Any]:
     def get(ctx: Context) -> Any:
         v = ctx.result.value
         if claim.key is not None:
-            for k in (claim.key if isinstance(claim.key, tuple) else (claim.key,)):
+            for k in claim.key if isinstance(claim.key, tuple) else (claim.key,):
                 v = v[k]
         return v
 

@@ -28,7 +28,7 @@ def parse(spec: Any) -> dict:
         vals = [int(v) for v in spec]
         if not 1 <= len(vals) <= 4:
             raise ValueError(f"a layer is [kernel, stride, dilation(, padding)], got {spec!r}")
-        vals += [1, 1, 0][len(vals) - 1:]
+        vals += [1, 1, 0][len(vals) - 1 :]
         kind, (k, s, d, p) = "conv", vals
     if k < 1 or s < 1 or d < 1 or p < 0:
         raise ValueError(f"layer {spec!r}: kernel, stride, dilation must be >= 1 and padding >= 0")
@@ -87,8 +87,11 @@ def gradient_support_width(layers: Sequence[Any], size: int) -> tuple[int, tuple
     spatial shape)."""
     import handgrad as hg
 
-    x = hg.tensor(np.random.default_rng(0).random((1, 1, size, size)) + 0.5, dtype=hg.float64,
-                  requires_grad=True)
+    x = hg.tensor(
+        np.random.default_rng(0).random((1, 1, size, size)) + 0.5,
+        dtype=hg.float64,
+        requires_grad=True,
+    )
     out = x
     for m in build(layers, probe=True):
         out = m(out)

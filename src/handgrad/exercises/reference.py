@@ -46,25 +46,28 @@ from ..models.autoencoder import reconstruction_loss
 _ACTIVATIONS = ("sigmoid", "linear")
 
 
-def _one_layer_args(op: str, x: Any, w1: Any, b1: Any, w2: Any, b2: Any,
-                    activation: str) -> None:
+def _one_layer_args(op: str, x: Any, w1: Any, b1: Any, w2: Any, b2: Any, activation: str) -> None:
     if activation not in _ACTIVATIONS:
         raise ValueError(f"{op}: activation must be one of {_ACTIVATIONS}, got {activation!r}")
     shapes = [np.shape(a._data if isinstance(a, Tensor) else a) for a in (x, w1, b1, w2, b2)]
     sx, s1, sb1, s2, sb2 = shapes
     if len(sx) != 2 or len(s1) != 2 or len(s2) != 2:
-        raise ValueError(f"{op}: expected x (N, d), W1 (h, d), W2 (d, h); got x {sx}, W1 {s1}, "
-                         f"W2 {s2}")
+        raise ValueError(
+            f"{op}: expected x (N, d), W1 (h, d), W2 (d, h); got x {sx}, W1 {s1}, W2 {s2}"
+        )
     n, d = sx
     h = s1[0]
     if s1 != (h, d) or sb1 != (h,) or s2 != (d, h) or sb2 != (d,):
-        raise ValueError(f"{op}: shapes do not fit x (N, d) = {sx}: expected W1 (h, d), b1 (h,), "
-                         f"W2 (d, h), b2 (d,) with d = {d}; got W1 {s1}, b1 {sb1}, W2 {s2}, "
-                         f"b2 {sb2}")
+        raise ValueError(
+            f"{op}: shapes do not fit x (N, d) = {sx}: expected W1 (h, d), b1 (h,), "
+            f"W2 (d, h), b2 (d,) with d = {d}; got W1 {s1}, b1 {sb1}, W2 {s2}, "
+            f"b2 {sb2}"
+        )
 
 
-def one_layer_autoencoder(x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor,
-                          activation: str = "sigmoid") -> Tensor:
+def one_layer_autoencoder(
+    x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor, activation: str = "sigmoid"
+) -> Tensor:
     """The reconstruction loss of a one-hidden-layer autoencoder, written with handgrad
     operations (the engine differentiates it; ``one_layer_autoencoder_grad`` is the same
     gradient by hand):
@@ -80,9 +83,14 @@ def one_layer_autoencoder(x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Ten
     return reconstruction_loss(x, h @ w2.T + b2)
 
 
-def one_layer_autoencoder_grad(x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray,
-                               b2: np.ndarray, activation: str = "sigmoid"
-                               ) -> tuple[float, tuple[np.ndarray, ...]]:
+def one_layer_autoencoder_grad(
+    x: np.ndarray,
+    w1: np.ndarray,
+    b1: np.ndarray,
+    w2: np.ndarray,
+    b2: np.ndarray,
+    activation: str = "sigmoid",
+) -> tuple[float, tuple[np.ndarray, ...]]:
     """The loss and its gradient for ``one_layer_autoencoder``, derived by hand (004,
     question 6b), on NumPy arrays. Returns ``(L, (dW1, db1, dW2, db2))``.
 
@@ -98,8 +106,9 @@ def one_layer_autoencoder_grad(x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2
     D2.) ``tests/algorithms/test_autoencoder.py`` checks it with ``hg.check_vjp`` against the
     engine and finite differences."""
     _one_layer_args("one_layer_autoencoder_grad", x, w1, b1, w2, b2, activation)
-    x, w1, b1, w2, b2 = (np.asarray(a._data if isinstance(a, Tensor) else a)
-                         for a in (x, w1, b1, w2, b2))
+    x, w1, b1, w2, b2 = (
+        np.asarray(a._data if isinstance(a, Tensor) else a) for a in (x, w1, b1, w2, b2)
+    )
     n = x.shape[0]
     a = x @ w1.T + b1
     h = 1.0 / (1.0 + np.exp(-a)) if activation == "sigmoid" else a
@@ -119,23 +128,30 @@ def _check_lists(op: str, params: Sequence, grads: Sequence, lr: float) -> None:
         raise ValueError(f"{op}: got {len(params)} parameters but {len(grads)} gradients")
     for i, (p, g) in enumerate(zip(params, grads)):
         if np.shape(p) != np.shape(g):
-            raise ValueError(f"{op}: parameter {i} has shape {np.shape(p)} but its gradient has "
-                             f"shape {np.shape(g)}")
+            raise ValueError(
+                f"{op}: parameter {i} has shape {np.shape(p)} but its gradient has "
+                f"shape {np.shape(g)}"
+            )
     if not lr >= 0:
         raise ValueError(f"{op}: learning rate lr must be >= 0, got {lr!r}")
 
 
-def gradient_descent_step(params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
-                          lr: float) -> list[np.ndarray]:
+def gradient_descent_step(
+    params: Sequence[np.ndarray], grads: Sequence[np.ndarray], lr: float
+) -> list[np.ndarray]:
     """One step of gradient descent (004, question 6c): theta <- theta - lr grad_theta L.
     Returns the new parameters (NumPy arrays; the inputs are not modified)."""
     _check_lists("gradient_descent_step", params, grads, lr)
     return [np.asarray(p) - lr * np.asarray(g) for p, g in zip(params, grads)]
 
 
-def momentum_step(params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
-                  velocities: Sequence[np.ndarray] | None, lr: float, momentum: float
-                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def momentum_step(
+    params: Sequence[np.ndarray],
+    grads: Sequence[np.ndarray],
+    velocities: Sequence[np.ndarray] | None,
+    lr: float,
+    momentum: float,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """One step of gradient descent with momentum (004, question 6d), heavy-ball form:
 
         v <- momentum v - lr grad_theta L,     theta <- theta + v
@@ -153,5 +169,9 @@ def momentum_step(params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
     return [np.asarray(p) + v for p, v in zip(params, new_v)], new_v
 
 
-__all__ = ["gradient_descent_step", "momentum_step", "one_layer_autoencoder",
-           "one_layer_autoencoder_grad"]
+__all__ = [
+    "gradient_descent_step",
+    "momentum_step",
+    "one_layer_autoencoder",
+    "one_layer_autoencoder_grad",
+]

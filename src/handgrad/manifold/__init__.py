@@ -19,6 +19,12 @@ from .plots import plot_embedding
 from .tsne import TSNE
 
 __all__ = [
-    "TSNE", "conditional_probabilities", "joint_probabilities", "plot_embedding", "sne_kl",
-    "symmetric_sne_grad", "tsne_grad", "tsne_kl",
+    "TSNE",
+    "conditional_probabilities",
+    "joint_probabilities",
+    "plot_embedding",
+    "sne_kl",
+    "symmetric_sne_grad",
+    "tsne_grad",
+    "tsne_kl",
 ]

@@ -35,8 +35,9 @@ def squared_euclidean(x: np.ndarray) -> np.ndarray:
     return d2
 
 
-def conditional_probabilities(sq_distances: Any, perplexity: float = 30.0, tol: float = 1e-5,
-                              max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+def conditional_probabilities(
+    sq_distances: Any, perplexity: float = 30.0, tol: float = 1e-5, max_iter: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
     """The rows p_{j|i} (N, N, zero diagonal) calibrated to ``perplexity`` by bisection on the
     precisions beta_i (module docstring), and the betas (N,). ``sq_distances`` is the (N, N)
     matrix of squared distances d_ij^2."""
@@ -69,8 +70,9 @@ def conditional_probabilities(sq_distances: Any, perplexity: float = 30.0, tol: 
         b = beta[active]
         lo[active] = np.where(flat, b, lo[active])
         hi[active] = np.where(flat, hi[active], b)
-        new = np.where(flat, np.where(np.isinf(hi[active]), 2 * b, (b + hi[active]) / 2),
-                       (b + lo[active]) / 2)
+        new = np.where(
+            flat, np.where(np.isinf(hi[active]), 2 * b, (b + hi[active]) / 2), (b + lo[active]) / 2
+        )
         beta[active] = np.where(done, b, new)
         active = active[~done]
         if active.size == 0:
@@ -80,8 +82,9 @@ def conditional_probabilities(sq_distances: Any, perplexity: float = 30.0, tol: 
     return p, beta
 
 
-def joint_probabilities(X: Any, perplexity: float = 30.0, tol: float = 1e-5,
-                        max_iter: int = 100) -> np.ndarray:
+def joint_probabilities(
+    X: Any, perplexity: float = 30.0, tol: float = 1e-5, max_iter: int = 100
+) -> np.ndarray:
     """p_ij = (p_{j|i} + p_{i|j}) / (2N) for the data X (N, D) with squared Euclidean distances:
     the symmetric input affinities of symmetric SNE and t-SNE (module docstring). Pairs are
     floored at the float64 epsilon, as in scikit-learn, so that log p_ij stays finite."""
@@ -100,10 +103,18 @@ def symmetrize(cond: np.ndarray) -> np.ndarray:
 
 
 def _check_perplexity(op: str, perplexity: Any, n: int) -> None:
-    if isinstance(perplexity, bool) or not isinstance(perplexity, (int, float, np.floating)) \
-            or not np.isfinite(perplexity) or perplexity <= 1:
-        raise ValueError(f"{op}: perplexity must be a number > 1 (an effective number of "
-                         f"neighbours), got {perplexity!r}")
+    if (
+        isinstance(perplexity, bool)
+        or not isinstance(perplexity, (int, float, np.floating))
+        or not np.isfinite(perplexity)
+        or perplexity <= 1
+    ):
+        raise ValueError(
+            f"{op}: perplexity must be a number > 1 (an effective number of "
+            f"neighbours), got {perplexity!r}"
+        )
     if perplexity >= n:
-        raise ValueError(f"{op}: perplexity={perplexity} must be less than the number of "
-                         f"samples {n} (each point has only {n - 1} neighbours)")
+        raise ValueError(
+            f"{op}: perplexity={perplexity} must be less than the number of "
+            f"samples {n} (each point has only {n - 1} neighbours)"
+        )

@@ -56,21 +56,26 @@ KERNELS = ("student-t", "gaussian")
 def _check_p(op: str, P: Any, n: int) -> np.ndarray:
     p = as_data(op, P, "P")
     if p.shape != (n, n):
-        raise ValueError(f"{op}: P must have shape ({n}, {n}), one row and column per row of Y, "
-                         f"got shape {p.shape}")
+        raise ValueError(
+            f"{op}: P must have shape ({n}, {n}), one row and column per row of Y, "
+            f"got shape {p.shape}"
+        )
     if (p < 0).any():
         i, j = np.argwhere(p < 0)[0]
         raise ValueError(f"{op}: P must be >= 0, got P[{i}, {j}] = {p[i, j]:.6g}")
     if np.abs(np.diag(p)).max() > 0:
         i = int(np.argmax(np.abs(np.diag(p))))
-        raise ValueError(f"{op}: P must have a zero diagonal (no self-affinity), got "
-                         f"P[{i}, {i}] = {p[i, i]:.6g}")
+        raise ValueError(
+            f"{op}: P must have a zero diagonal (no self-affinity), got P[{i}, {i}] = {p[i, i]:.6g}"
+        )
     if abs(p.sum() - 1) > 1e-6:
         raise ValueError(f"{op}: P must sum to 1 (joint probabilities), got sum {p.sum():.8g}")
     if not np.allclose(p, p.T, rtol=1e-6, atol=1e-12):
         i, j = np.unravel_index(int(np.argmax(np.abs(p - p.T))), p.shape)
-        raise ValueError(f"{op}: P must be symmetric (the gradient formula uses p_ij = p_ji), got "
-                         f"P[{i}, {j}] = {p[i, j]:.6g} but P[{j}, {i}] = {p[j, i]:.6g}")
+        raise ValueError(
+            f"{op}: P must be symmetric (the gradient formula uses p_ij = p_ji), got "
+            f"P[{i}, {j}] = {p[i, j]:.6g} but P[{j}, {i}] = {p[j, i]:.6g}"
+        )
     return p
 
 
@@ -80,8 +85,10 @@ def _check_y(op: str, Y: Any) -> np.ndarray:
 
 def _check_kernel(op: str, kernel: Any) -> str:
     if kernel not in KERNELS:
-        raise ValueError(f"{op}: kernel must be 'student-t' (t-SNE) or 'gaussian' (symmetric "
-                         f"SNE), got {kernel!r}")
+        raise ValueError(
+            f"{op}: kernel must be 'student-t' (t-SNE) or 'gaussian' (symmetric "
+            f"SNE), got {kernel!r}"
+        )
     return kernel
 
 
@@ -125,9 +132,13 @@ def sne_kl(P: Any, Y: Any) -> Tensor:
 # ---- the hand-derived gradient (NumPy) -------------------------------------------------------
 
 
-def kl_and_gradient(P: np.ndarray, Y: np.ndarray, kernel: str = "student-t",
-                    compute_cost: bool = True,
-                    buffers: tuple | None = None) -> tuple[float, np.ndarray]:
+def kl_and_gradient(
+    P: np.ndarray,
+    Y: np.ndarray,
+    kernel: str = "student-t",
+    compute_cost: bool = True,
+    buffers: tuple | None = None,
+) -> tuple[float, np.ndarray]:
     """(C, dC/dY) by the module's derivation, without argument checks (the optimiser calls it
     with exaggerated P). ``buffers``: two preallocated (N, N) arrays to reuse; their dtype sets
     the precision of the N x N work (float64 by default; ``P`` should have the same dtype).

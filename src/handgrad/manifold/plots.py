@@ -13,8 +13,9 @@ from .._tensor import Tensor
 from ..plots import _figure, _save
 
 
-def plot_embedding(Y: Any, labels: Any, path: str | os.PathLike, title: str | None = None,
-                   point_size: float = 6.0) -> Path:
+def plot_embedding(
+    Y: Any, labels: Any, path: str | os.PathLike, title: str | None = None, point_size: float = 6.0
+) -> Path:
     """Scatter the first two columns of ``Y`` (N, >= 2), one colour per label (N,) with a
     legend, to the PNG ``path``; returns the path. ``labels=None`` draws one colour."""
     op = "plot_embedding"
@@ -24,8 +25,10 @@ def plot_embedding(Y: Any, labels: Any, path: str | os.PathLike, title: str | No
     if labels is not None:
         labels = np.asarray(labels._data if isinstance(labels, Tensor) else labels)
         if labels.shape != (y.shape[0],):
-            raise ValueError(f"{op}: labels must have shape ({y.shape[0]},), one per point of Y, "
-                             f"got shape {labels.shape}")
+            raise ValueError(
+                f"{op}: labels must have shape ({y.shape[0]},), one per point of Y, "
+                f"got shape {labels.shape}"
+            )
     fig = _figure(7, 6)
     ax = fig.add_subplot()
     if labels is None:
@@ -37,10 +40,16 @@ def plot_embedding(Y: Any, labels: Any, path: str | os.PathLike, title: str | No
         colours = colormaps["tab10" if len(classes) <= 10 else "tab20"]
         for i, c in enumerate(classes):
             mask = labels == c
-            ax.scatter(y[mask, 0], y[mask, 1], s=point_size, color=colours(i % colours.N),
-                       label=str(c))
-        ax.legend(markerscale=2, fontsize="small", title="label", loc="center left",
-                  bbox_to_anchor=(1.0, 0.5))
+            ax.scatter(
+                y[mask, 0], y[mask, 1], s=point_size, color=colours(i % colours.N), label=str(c)
+            )
+        ax.legend(
+            markerscale=2,
+            fontsize="small",
+            title="label",
+            loc="center left",
+            bbox_to_anchor=(1.0, 0.5),
+        )
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -65,6 +74,7 @@ def plot_side_by_side(embeddings: dict, labels: np.ndarray, path, titles) -> obj
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
-    axes[-1].legend(markerscale=2, fontsize="small", title="label", loc="center left",
-                    bbox_to_anchor=(1.0, 0.5))
+    axes[-1].legend(
+        markerscale=2, fontsize="small", title="label", loc="center left", bbox_to_anchor=(1.0, 0.5)
+    )
     return _save(fig, path)

@@ -36,8 +36,12 @@ _CHECK_EVERY = 50
 
 
 def _positive(op: str, name: str, value: Any, minimum: float = 0.0, strict: bool = True) -> float:
-    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real) and np.isfinite(value)
-          and (value > minimum if strict else value >= minimum))
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, numbers.Real)
+        and np.isfinite(value)
+        and (value > minimum if strict else value >= minimum)
+    )
     if not ok:
         rule = f"> {minimum:g}" if strict else f">= {minimum:g}"
         raise ValueError(f"{op}: {name} must be a finite number {rule}, got {value!r}")
@@ -50,10 +54,18 @@ def _int(op: str, name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def gradient_descent(P: np.ndarray, Y: np.ndarray, kernel: str, start: int, stop: int,
-                     momentum: float, learning_rate: float, min_gain: float = 0.01,
-                     min_grad_norm: float = 1e-7, n_iter_without_progress: int = 300
-                     ) -> tuple[np.ndarray, float, int]:
+def gradient_descent(
+    P: np.ndarray,
+    Y: np.ndarray,
+    kernel: str,
+    start: int,
+    stop: int,
+    momentum: float,
+    learning_rate: float,
+    min_gain: float = 0.01,
+    min_grad_norm: float = 1e-7,
+    n_iter_without_progress: int = 300,
+) -> tuple[np.ndarray, float, int]:
     """Iterations ``start..stop-1`` of the momentum-and-gains descent (module docstring) on
     KL(P || Q(Y)). Returns (Y, last evaluated cost, index of the last iteration run)."""
     n = Y.shape[0]
@@ -118,43 +130,67 @@ class TSNE:
     ``n_iter_`` (iterations run), ``learning_rate_``, ``P_`` (the joint input affinities).
     """
 
-    def __init__(self, n_components: int = 2, *, perplexity: float = 30.0,
-                 early_exaggeration: float = 12.0, learning_rate: Any = "auto",
-                 n_iter: int | None = None, max_iter: int | None = None,
-                 n_iter_without_progress: int = 300, min_grad_norm: float = 1e-7,
-                 init: Any = "pca", random_state: Any = None, method: str = "exact",
-                 kernel: str = "student-t", early_exaggeration_iter: int = 250) -> None:
+    def __init__(
+        self,
+        n_components: int = 2,
+        *,
+        perplexity: float = 30.0,
+        early_exaggeration: float = 12.0,
+        learning_rate: Any = "auto",
+        n_iter: int | None = None,
+        max_iter: int | None = None,
+        n_iter_without_progress: int = 300,
+        min_grad_norm: float = 1e-7,
+        init: Any = "pca",
+        random_state: Any = None,
+        method: str = "exact",
+        kernel: str = "student-t",
+        early_exaggeration_iter: int = 250,
+    ) -> None:
         op = "TSNE"
         self.n_components = _int(op, "n_components", n_components, 1)
         self.perplexity = _positive(op, "perplexity", perplexity, 1.0)
-        self.early_exaggeration = _positive(op, "early_exaggeration", early_exaggeration, 1.0,
-                                            strict=False)
+        self.early_exaggeration = _positive(
+            op, "early_exaggeration", early_exaggeration, 1.0, strict=False
+        )
         if learning_rate != "auto":
             _positive(op, "learning_rate", learning_rate)
         self.learning_rate = learning_rate
         if n_iter is not None and max_iter is not None and n_iter != max_iter:
-            raise ValueError(f"{op}: n_iter={n_iter} and max_iter={max_iter} name the same "
-                             "setting; pass one of them")
-        total = 1000 if n_iter is None and max_iter is None else (
-            n_iter if n_iter is not None else max_iter)
-        self.early_exaggeration_iter = _int(op, "early_exaggeration_iter",
-                                            early_exaggeration_iter, 0)
+            raise ValueError(
+                f"{op}: n_iter={n_iter} and max_iter={max_iter} name the same "
+                "setting; pass one of them"
+            )
+        total = (
+            1000
+            if n_iter is None and max_iter is None
+            else (n_iter if n_iter is not None else max_iter)
+        )
+        self.early_exaggeration_iter = _int(
+            op, "early_exaggeration_iter", early_exaggeration_iter, 0
+        )
         self.max_iter = self.n_iter = _int(op, "max_iter", total, 1)
         if self.max_iter <= self.early_exaggeration_iter:
-            raise ValueError(f"{op}: max_iter={self.max_iter} must exceed "
-                             f"early_exaggeration_iter={self.early_exaggeration_iter}, or no "
-                             "iteration would optimise the true cost")
-        self.n_iter_without_progress = _int(op, "n_iter_without_progress",
-                                            n_iter_without_progress, 1)
+            raise ValueError(
+                f"{op}: max_iter={self.max_iter} must exceed "
+                f"early_exaggeration_iter={self.early_exaggeration_iter}, or no "
+                "iteration would optimise the true cost"
+            )
+        self.n_iter_without_progress = _int(
+            op, "n_iter_without_progress", n_iter_without_progress, 1
+        )
         self.min_grad_norm = _positive(op, "min_grad_norm", min_grad_norm, strict=False)
         if isinstance(init, str) and init not in ("pca", "random"):
-            raise ValueError(f"{op}: init must be 'pca', 'random' or an array (N, "
-                             f"n_components), got {init!r}")
+            raise ValueError(
+                f"{op}: init must be 'pca', 'random' or an array (N, n_components), got {init!r}"
+            )
         self.init = init
         self.random_state = random_state
         if method != "exact":
-            raise ValueError(f"{op}: method must be 'exact', got {method!r} (handgrad has no "
-                             "Barnes-Hut approximation: each iteration is O(N^2))")
+            raise ValueError(
+                f"{op}: method must be 'exact', got {method!r} (handgrad has no "
+                "Barnes-Hut approximation: each iteration is O(N^2))"
+            )
         self.method = method
         self.kernel = _check_kernel(op, kernel)
 
@@ -163,14 +199,18 @@ class TSNE:
         if isinstance(self.init, str):
             if self.init == "pca":
                 if d > min(x.shape):
-                    raise ValueError(f"{op}: init='pca' needs n_components={d} <= "
-                                     f"min(n_samples, n_features) = {min(x.shape)}")
+                    raise ValueError(
+                        f"{op}: init='pca' needs n_components={d} <= "
+                        f"min(n_samples, n_features) = {min(x.shape)}"
+                    )
                 return pca_init(x, d)
             return 1e-4 * rng_from(op, self.random_state).standard_normal((n, d))
         y = as_data(op, self.init, "init")
         if y.shape != (n, d):
-            raise ValueError(f"{op}: init has shape {y.shape} but X has {n} samples and "
-                             f"n_components={d}: expected ({n}, {d})")
+            raise ValueError(
+                f"{op}: init has shape {y.shape} but X has {n} samples and "
+                f"n_components={d}: expected ({n}, {d})"
+            )
         return y.copy()
 
     def fit(self, X: Any, y: Any = None) -> TSNE:
@@ -193,11 +233,27 @@ class TSNE:
         p32 = p.astype(np.float32)
         if stage1:
             emb, _, last = gradient_descent(
-                p32 * np.float32(self.early_exaggeration), emb, self.kernel, 0, stage1, 0.5, lr,
-                min_grad_norm=self.min_grad_norm, n_iter_without_progress=stage1)
+                p32 * np.float32(self.early_exaggeration),
+                emb,
+                self.kernel,
+                0,
+                stage1,
+                0.5,
+                lr,
+                min_grad_norm=self.min_grad_norm,
+                n_iter_without_progress=stage1,
+            )
         emb, _, last = gradient_descent(
-            p32, emb, self.kernel, last + 1, self.max_iter, 0.8, lr,
-            min_grad_norm=self.min_grad_norm, n_iter_without_progress=self.n_iter_without_progress)
+            p32,
+            emb,
+            self.kernel,
+            last + 1,
+            self.max_iter,
+            0.8,
+            lr,
+            min_grad_norm=self.min_grad_norm,
+            n_iter_without_progress=self.n_iter_without_progress,
+        )
         self.P_ = p
         self.embedding_ = emb
         self.kl_divergence_ = float(kl_and_gradient(p, emb, self.kernel)[0])

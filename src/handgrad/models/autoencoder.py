@@ -25,14 +25,18 @@ def reconstruction_loss(x: Tensor, x_hat: Tensor, reduction: str = "mean") -> Te
     Gradient: dL/dx^_n = (2/N)(x^_n - x_n) for ``'mean'`` (no 1/N for ``'sum'``)."""
     x, x_hat = lift(x), lift(x_hat)
     if x.shape != x_hat.shape:
-        raise ValueError(f"reconstruction_loss: x has shape {x.shape} but the reconstruction "
-                         f"x_hat has shape {x_hat.shape}")
+        raise ValueError(
+            f"reconstruction_loss: x has shape {x.shape} but the reconstruction "
+            f"x_hat has shape {x_hat.shape}"
+        )
     if x.ndim < 1 or x.shape[0] == 0:
-        raise ValueError(f"reconstruction_loss: expected a non-empty batch (N, ...), got shape "
-                         f"{x.shape}")
+        raise ValueError(
+            f"reconstruction_loss: expected a non-empty batch (N, ...), got shape {x.shape}"
+        )
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"reconstruction_loss: reduction must be one of {_REDUCTIONS}, got "
-                         f"{reduction!r}")
+        raise ValueError(
+            f"reconstruction_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
+        )
     d = x - x_hat
     per_example = (d * d).reshape(x.shape[0], -1).sum(1)
     if reduction == "none":
@@ -70,8 +74,10 @@ class Autoencoder(nn.Module):
         out = self.decoder(self.encoder(x))
         if out.shape != x.shape:
             if out.numel() != x.numel():
-                raise ValueError(f"Autoencoder: the decoder returned shape {out.shape} for an "
-                                 f"input of shape {x.shape}")
+                raise ValueError(
+                    f"Autoencoder: the decoder returned shape {out.shape} for an "
+                    f"input of shape {x.shape}"
+                )
             out = out.reshape(x.shape)
         return out
 
@@ -86,13 +92,19 @@ _OUTPUTS = ("sigmoid", "linear")
 
 def _activation(op: str, name: str) -> type:
     if name not in _HIDDEN_ACTIVATIONS:
-        raise ValueError(f"{op}: activation must be one of {tuple(_HIDDEN_ACTIVATIONS)}, got "
-                         f"{name!r}")
+        raise ValueError(
+            f"{op}: activation must be one of {tuple(_HIDDEN_ACTIVATIONS)}, got {name!r}"
+        )
     return _HIDDEN_ACTIVATIONS[name]
 
 
-def mlp_autoencoder(in_features: int = 784, hidden: Sequence[int] = (128,), latent: int = 32,
-                    activation: str = "relu", output: str = "sigmoid") -> Autoencoder:
+def mlp_autoencoder(
+    in_features: int = 784,
+    hidden: Sequence[int] = (128,),
+    latent: int = 32,
+    activation: str = "relu",
+    output: str = "sigmoid",
+) -> Autoencoder:
     """Fully connected: Flatten -> [Linear -> act] per hidden width -> Linear to ``latent``;
     the decoder mirrors it, ending in a sigmoid (``output='sigmoid'``, for pixels in [0, 1])
     or a plain linear layer (``'linear'``)."""
@@ -100,8 +112,11 @@ def mlp_autoencoder(in_features: int = 784, hidden: Sequence[int] = (128,), late
     act = _activation(op, activation)
     if output not in _OUTPUTS:
         raise ValueError(f"{op}: output must be one of {_OUTPUTS}, got {output!r}")
-    for name, v in (("in_features", in_features), ("latent", latent), *(
-            (f"hidden[{i}]", h) for i, h in enumerate(hidden))):
+    for name, v in (
+        ("in_features", in_features),
+        ("latent", latent),
+        *((f"hidden[{i}]", h) for i, h in enumerate(hidden)),
+    ):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{op}: {name} must be a positive int, got {v!r}")
     widths = [in_features, *hidden, latent]
@@ -121,9 +136,13 @@ def mlp_autoencoder(in_features: int = 784, hidden: Sequence[int] = (128,), late
     return Autoencoder(nn.Sequential(*enc), nn.Sequential(*dec))
 
 
-def conv_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
-                     input_size: int = 28, activation: str = "relu",
-                     output: str = "sigmoid") -> Autoencoder:
+def conv_autoencoder(
+    in_channels: int = 1,
+    channels: Sequence[int] = (16, 32),
+    input_size: int = 28,
+    activation: str = "relu",
+    output: str = "sigmoid",
+) -> Autoencoder:
     """Convolutional: each encoder stage is a 3x3 convolution with stride 2 and padding 1
     (H -> ceil(H / 2)) and an activation; each decoder stage a 3x3 transposed convolution with
     stride 2, padding 1 and output_padding 1 ((H - 1) 2 - 2 + 3 + 1 = 2H), so the output has
@@ -137,9 +156,11 @@ def conv_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
         raise ValueError(f"{op}: channels must name at least one stage, got {channels!r}")
     factor = 2 ** len(channels)
     if input_size % factor:
-        raise ValueError(f"{op}: input_size {input_size} must be divisible by {factor} (one "
-                         f"halving per stage of channels={tuple(channels)}) for the decoder to "
-                         f"restore it")
+        raise ValueError(
+            f"{op}: input_size {input_size} must be divisible by {factor} (one "
+            f"halving per stage of channels={tuple(channels)}) for the decoder to "
+            f"restore it"
+        )
     widths = [in_channels, *channels]
     enc: list[nn.Module] = []
     for a, b in zip(widths[:-1], widths[1:]):
@@ -155,9 +176,15 @@ def conv_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
     return Autoencoder(nn.Sequential(*enc), nn.Sequential(*dec))
 
 
-def fit_autoencoder(model: Autoencoder, data: Any, epochs: int = 10, lr: float = 0.1,
-                    momentum: float = 0.9, batch_size: int = 64,
-                    generator: Generator | None = None) -> list[float]:
+def fit_autoencoder(
+    model: Autoencoder,
+    data: Any,
+    epochs: int = 10,
+    lr: float = 0.1,
+    momentum: float = 0.9,
+    batch_size: int = 64,
+    generator: Generator | None = None,
+) -> list[float]:
     """Train by minibatch SGD with momentum (``hg.optim.SGD``) on the
     reconstruction loss. ``data`` is an array or tensor (N, ...) or a ``TensorDataset`` (its
     first tensor); batches are shuffled with ``generator``. Returns the mean training loss of
@@ -171,8 +198,9 @@ def fit_autoencoder(model: Autoencoder, data: Any, epochs: int = 10, lr: float =
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{op}: {name} must be a positive int, got {v!r}")
     optimizer = SGD(model.parameters(), lr=lr, momentum=momentum)
-    loader = DataLoader(TensorDataset(Tensor._wrap(x)), batch_size=batch_size, shuffle=True,
-                        generator=generator)
+    loader = DataLoader(
+        TensorDataset(Tensor._wrap(x)), batch_size=batch_size, shuffle=True, generator=generator
+    )
     losses = []
     model.train()
     for _ in range(epochs):
@@ -192,11 +220,16 @@ def fit_autoencoder(model: Autoencoder, data: Any, epochs: int = 10, lr: float =
 def reconstruct(model: Autoencoder, data: Any, batch_size: int = 256) -> np.ndarray:
     """The model's reconstructions of ``data`` (N, ...), as a NumPy array, without a graph."""
     x = as_batch("reconstruct", data)
-    return np.concatenate([model(Tensor._wrap(x[i:i + batch_size]))._data
-                           for i in range(0, len(x), batch_size)])
+    return np.concatenate(
+        [model(Tensor._wrap(x[i : i + batch_size]))._data for i in range(0, len(x), batch_size)]
+    )
 
 
 __all__ = [
-    "Autoencoder", "conv_autoencoder", "fit_autoencoder", "mlp_autoencoder", "reconstruct",
+    "Autoencoder",
+    "conv_autoencoder",
+    "fit_autoencoder",
+    "mlp_autoencoder",
+    "reconstruct",
     "reconstruction_loss",
 ]

@@ -19,8 +19,12 @@ def softmax_regression(in_features: int = 784, classes: int = 10) -> nn.Sequenti
     return nn.Sequential(nn.Flatten(), nn.Linear(in_features, classes))
 
 
-def mlp(in_features: int = 784, hidden: Sequence[int] = (256, 256), classes: int = 10,
-        dropout: float = 0.0) -> nn.Sequential:
+def mlp(
+    in_features: int = 784,
+    hidden: Sequence[int] = (256, 256),
+    classes: int = 10,
+    dropout: float = 0.0,
+) -> nn.Sequential:
     """Flatten, then ``Linear -> ReLU [-> Dropout]`` for each hidden width, then a linear
     read-out."""
     layers: list[nn.Module] = [nn.Flatten()]
@@ -50,8 +54,14 @@ class LeNet(nn.Module):
     hooks (``hg.analysis.summary``) see all eight.
     """
 
-    def __init__(self, in_channels: int = 1, classes: int = 10, input_size: int = 28,
-                 padding: int = 0, channels: tuple[int, int] = (8, 16)) -> None:
+    def __init__(
+        self,
+        in_channels: int = 1,
+        classes: int = 10,
+        input_size: int = 28,
+        padding: int = 0,
+        channels: tuple[int, int] = (8, 16),
+    ) -> None:
         super().__init__()
         c1, c2 = channels
         size = _conv_out(input_size, 5, padding) // 2
@@ -79,8 +89,9 @@ class LeNet(nn.Module):
 MODELS = ("softmax", "mlp", "lenet")
 
 
-def build_model(name: str, input_shape: Sequence[int] = (1, 28, 28),
-                classes: int = 10) -> nn.Module:
+def build_model(
+    name: str, input_shape: Sequence[int] = (1, 28, 28), classes: int = 10
+) -> nn.Module:
     """The command line's models by name: ``softmax``, ``mlp`` (784-256-256-10 for digits) or
     ``lenet``, sized for images of ``input_shape`` (C, H, W)."""
     if len(input_shape) != 3:

@@ -71,8 +71,10 @@ def gaussian_kl_standard(mu: Tensor, logvar: Tensor) -> Tensor:
     Its gradients: d/dmu = mu, d/dlogvar = (exp(logvar) - 1) / 2."""
     mu, logvar = lift(mu), lift(logvar)
     if mu.shape != logvar.shape or mu.ndim != 2:
-        raise ValueError(f"gaussian_kl_standard: mu and logvar must both be (N, k), got "
-                         f"{mu.shape} and {logvar.shape}")
+        raise ValueError(
+            f"gaussian_kl_standard: mu and logvar must both be (N, k), got "
+            f"{mu.shape} and {logvar.shape}"
+        )
     return (mu * mu + logvar.exp() - logvar - 1).sum(1) * 0.5
 
 
@@ -82,12 +84,15 @@ def gaussian_log_likelihood(x: Tensor, mean: Tensor, log_sigma: Tensor | float) 
     ``log_sigma`` a scalar). The exact density, constants included, in nats."""
     x, mean = lift(x), lift(mean)
     if x.shape != mean.shape or x.ndim < 1:
-        raise ValueError(f"gaussian_log_likelihood: x has shape {x.shape} but mean has shape "
-                         f"{mean.shape}")
+        raise ValueError(
+            f"gaussian_log_likelihood: x has shape {x.shape} but mean has shape {mean.shape}"
+        )
     log_sigma = lift(log_sigma, x)
     if log_sigma.numel() != 1:
-        raise ValueError(f"gaussian_log_likelihood: log_sigma must be a scalar (one sigma for "
-                         f"every dimension), got shape {log_sigma.shape}")
+        raise ValueError(
+            f"gaussian_log_likelihood: log_sigma must be a scalar (one sigma for "
+            f"every dimension), got shape {log_sigma.shape}"
+        )
     log_sigma = log_sigma.reshape(())
     n = x.shape[0]
     d = x.numel() // n if n else 0
@@ -96,23 +101,26 @@ def gaussian_log_likelihood(x: Tensor, mean: Tensor, log_sigma: Tensor | float) 
     return sq * (-0.5) * (log_sigma * -2).exp() - log_sigma * d - 0.5 * d * LOG_2PI
 
 
-def reparameterize(mu: Tensor, logvar: Tensor, noise: Any = None,
-                   generator: Generator | None = None) -> Tensor:
+def reparameterize(
+    mu: Tensor, logvar: Tensor, noise: Any = None, generator: Generator | None = None
+) -> Tensor:
     """z = mu + exp(logvar / 2) * e, e ~ N(0, I) (the reparameterisation trick): a sample of
     N(mu, diag(exp(logvar))) that is differentiable in mu and logvar. ``noise`` gives e
     explicitly (same shape as mu); otherwise it is drawn from ``generator`` (an
     ``hg.Generator``, the global one if ``None``)."""
     mu, logvar = lift(mu), lift(logvar)
     if mu.shape != logvar.shape:
-        raise ValueError(f"reparameterize: mu has shape {mu.shape} but logvar has shape "
-                         f"{logvar.shape}")
+        raise ValueError(
+            f"reparameterize: mu has shape {mu.shape} but logvar has shape {logvar.shape}"
+        )
     if noise is None:
         e = _generator(generator).standard_normal(mu.shape).astype(mu.dtype)
     else:
         e = np.asarray(noise._data if isinstance(noise, Tensor) else noise, dtype=mu.dtype)
         if e.shape != mu.shape:
-            raise ValueError(f"reparameterize: noise has shape {e.shape} but mu has shape "
-                             f"{mu.shape}")
+            raise ValueError(
+                f"reparameterize: noise has shape {e.shape} but mu has shape {mu.shape}"
+            )
     return mu + (logvar * 0.5).exp() * Tensor._wrap(e)
 
 
@@ -123,8 +131,10 @@ def optimal_sigma2(x: Any, mean: Any) -> float:
     xa = np.asarray(x._data if isinstance(x, Tensor) else x, dtype=np.float64)
     ma = np.asarray(mean._data if isinstance(mean, Tensor) else mean, dtype=np.float64)
     if xa.shape != ma.shape or xa.ndim < 1 or xa.shape[0] == 0:
-        raise ValueError(f"optimal_sigma2: x has shape {xa.shape} but mean has shape {ma.shape} "
-                         f"(both must be the same non-empty batch)")
+        raise ValueError(
+            f"optimal_sigma2: x has shape {xa.shape} but mean has shape {ma.shape} "
+            f"(both must be the same non-empty batch)"
+        )
     n = xa.shape[0]
     return float(((xa - ma) ** 2).reshape(n, -1).sum(1).mean() / (xa.size // n))
 
@@ -153,29 +163,39 @@ class VAE(nn.Module):
     per example in nats; ``loss(x) = -elbo(x)``.
     """
 
-    def __init__(self, in_features: int = 784, latent_dim: int = 2,
-                 hidden: Sequence[int] = (256,), sigma: str | float = "learned",
-                 output: str = "sigmoid", sigma_init: float = 1.0) -> None:
+    def __init__(
+        self,
+        in_features: int = 784,
+        latent_dim: int = 2,
+        hidden: Sequence[int] = (256,),
+        sigma: str | float = "learned",
+        output: str = "sigmoid",
+        sigma_init: float = 1.0,
+    ) -> None:
         super().__init__()
-        for name, v in (("in_features", in_features), ("latent_dim", latent_dim),
-                        *((f"hidden[{i}]", h) for i, h in enumerate(hidden))):
+        for name, v in (
+            ("in_features", in_features),
+            ("latent_dim", latent_dim),
+            *((f"hidden[{i}]", h) for i, h in enumerate(hidden)),
+        ):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"VAE: {name} must be a positive int, got {v!r}")
         if output not in ("sigmoid", "linear"):
             raise ValueError(f"VAE: output must be 'sigmoid' or 'linear', got {output!r}")
         if isinstance(sigma, str):
             if sigma not in SIGMA_MODES:
-                raise ValueError(f"VAE: sigma must be 'learned', 'optimal' or a positive float, "
-                                 f"got {sigma!r}")
+                raise ValueError(
+                    f"VAE: sigma must be 'learned', 'optimal' or a positive float, got {sigma!r}"
+                )
             start = float(sigma_init)
         else:
             start = float(sigma)
             if not (math.isfinite(start) and start > 0):
-                raise ValueError(f"VAE: a fixed sigma must be a positive finite float, got "
-                                 f"{sigma!r}")
+                raise ValueError(
+                    f"VAE: a fixed sigma must be a positive finite float, got {sigma!r}"
+                )
         if not (math.isfinite(float(sigma_init)) and float(sigma_init) > 0):
-            raise ValueError(f"VAE: sigma_init must be a positive finite float, got "
-                             f"{sigma_init!r}")
+            raise ValueError(f"VAE: sigma_init must be a positive finite float, got {sigma_init!r}")
         self.in_features, self.latent_dim = int(in_features), int(latent_dim)
         self.sigma_mode = sigma if isinstance(sigma, str) else "fixed"
 
@@ -207,8 +227,10 @@ class VAE(nn.Module):
     def _check_input(self, op: str, x: Tensor) -> Tensor:
         x = lift(x)
         if x.ndim < 2 or x.numel() // max(x.shape[0], 1) != self.in_features or x.shape[0] == 0:
-            raise ValueError(f"VAE.{op}: expected a non-empty batch of {self.in_features} "
-                             f"features per example, got shape {x.shape}")
+            raise ValueError(
+                f"VAE.{op}: expected a non-empty batch of {self.in_features} "
+                f"features per example, got shape {x.shape}"
+            )
         return x
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -220,12 +242,14 @@ class VAE(nn.Module):
         """The decoder mean mu(z), (N, in_features)."""
         z = lift(z)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"VAE.decode: expected codes (N, {self.latent_dim}), got shape "
-                             f"{z.shape}")
+            raise ValueError(
+                f"VAE.decode: expected codes (N, {self.latent_dim}), got shape {z.shape}"
+            )
         return self.decoder(z)
 
-    def forward(self, x: Tensor, noise: Any = None,
-                generator: Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(
+        self, x: Tensor, noise: Any = None, generator: Generator | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """(mean, mu, logvar): the decoder mean mu(z) in ``x``'s shape for one reparameterised
         z = mu + exp(logvar / 2) e (``noise`` = e, or drawn from ``generator``), and q(z|x)."""
         x = self._check_input("forward", x)
@@ -240,8 +264,9 @@ class VAE(nn.Module):
         """The decoder's standard deviation, exp(log_sigma)."""
         return float(np.exp(self.log_sigma._data))
 
-    def elbo_terms(self, x: Tensor, noise: Any = None,
-                   generator: Generator | None = None) -> dict[str, Tensor]:
+    def elbo_terms(
+        self, x: Tensor, noise: Any = None, generator: Generator | None = None
+    ) -> dict[str, Tensor]:
         """The pieces of the ELBO for each example (tensors of shape (N,), in the graph):
         ``log_likelihood`` = log p(x | z) for one reparameterised z, ``kl`` = KL(q(z|x) || p(z))
         (analytic), ``elbo`` = their difference, and ``squared_error`` = ||x - mu(z)||^2."""
@@ -250,11 +275,20 @@ class VAE(nn.Module):
         log_likelihood = gaussian_log_likelihood(x, mean, self.log_sigma)
         kl = gaussian_kl_standard(mu, logvar)
         diff = (x - mean).reshape(x.shape[0], -1)
-        return {"log_likelihood": log_likelihood, "kl": kl, "elbo": log_likelihood - kl,
-                "squared_error": (diff * diff).sum(1)}
+        return {
+            "log_likelihood": log_likelihood,
+            "kl": kl,
+            "elbo": log_likelihood - kl,
+            "squared_error": (diff * diff).sum(1),
+        }
 
-    def elbo(self, x: Tensor, reduction: str = "mean", noise: Any = None,
-             generator: Generator | None = None) -> Tensor:
+    def elbo(
+        self,
+        x: Tensor,
+        reduction: str = "mean",
+        noise: Any = None,
+        generator: Generator | None = None,
+    ) -> Tensor:
         """The evidence lower bound in nats: per example (``'none'``), averaged (``'mean'``, the
         default) or summed. A Monte-Carlo estimate with one sample of z per example, unbiased
         for E_q[log p(x|z)] - KL. Differentiable: ``-vae.elbo(x)`` is the training loss."""
@@ -265,8 +299,7 @@ class VAE(nn.Module):
             return e.mean()
         if reduction == "sum":
             return e.sum()
-        raise ValueError(f"VAE.elbo: reduction must be 'mean', 'sum' or 'none', got "
-                         f"{reduction!r}")
+        raise ValueError(f"VAE.elbo: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
     def iwae(self, x: Tensor, k: int = 50, generator: Generator | None = None) -> Tensor:
         """The importance-weighted bound (Burda, Grosse and Salakhutdinov, 2016) per example:
@@ -288,8 +321,7 @@ class VAE(nn.Module):
         xk = x.reshape(1, n, -1).expand(k, n, self.in_features).reshape(k * n, -1)
         log_px = gaussian_log_likelihood(xk, mean, self.log_sigma).reshape(k, n)
         log_pz = (z * z).sum(-1) * -0.5 - 0.5 * dim * LOG_2PI
-        log_qz = (-0.5 * Tensor._wrap((e * e).sum(-1)) - logvar.sum(-1) * 0.5
-                  - 0.5 * dim * LOG_2PI)
+        log_qz = -0.5 * Tensor._wrap((e * e).sum(-1)) - logvar.sum(-1) * 0.5 - 0.5 * dim * LOG_2PI
         return (log_px + log_pz - log_qz).logsumexp(0) - math.log(k)
 
     def loss(self, x: Tensor, noise: Any = None, generator: Generator | None = None) -> Tensor:
@@ -302,30 +334,43 @@ class VAE(nn.Module):
         """Set the decoder's sigma (for ``'optimal'`` and fixed-sigma models; a learned sigma
         belongs to the optimizer)."""
         if self.sigma_mode == "learned":
-            raise ValueError("VAE.set_sigma: this model learns sigma (sigma='learned'); its "
-                             "value is a parameter of the optimizer")
+            raise ValueError(
+                "VAE.set_sigma: this model learns sigma (sigma='learned'); its "
+                "value is a parameter of the optimizer"
+            )
         if not (math.isfinite(float(sigma)) and float(sigma) > 0):
-            raise ValueError(f"VAE.set_sigma: sigma must be a positive finite float, got "
-                             f"{sigma!r}")
+            raise ValueError(f"VAE.set_sigma: sigma must be a positive finite float, got {sigma!r}")
         self.log_sigma._data[...] = math.log(float(sigma))
 
     @no_grad()
-    def set_optimal_sigma(self, data: Any, batch_size: int = 512, noise: Any = None,
-                          generator: Generator | None = None) -> float:
+    def set_optimal_sigma(
+        self,
+        data: Any,
+        batch_size: int = 512,
+        noise: Any = None,
+        generator: Generator | None = None,
+    ) -> float:
         """Set sigma^2 to its closed-form optimum (1/d) E_data E_q ||x - mu(z)||^2 for the
         current encoder and decoder, estimated with one reparameterised z
         per example of ``data`` (N, ...) (``noise`` (N, latent_dim) to fix it). Returns sigma^2.
         """
         if self.sigma_mode != "optimal":
-            raise ValueError(f"VAE.set_optimal_sigma: the model was built with "
-                             f"sigma={self.sigma_mode!r}; the closed-form sigma is for "
-                             f"sigma='optimal'")
+            raise ValueError(
+                f"VAE.set_optimal_sigma: the model was built with "
+                f"sigma={self.sigma_mode!r}; the closed-form sigma is for "
+                f"sigma='optimal'"
+            )
         x = as_batch("VAE.set_optimal_sigma", data)
         total = 0.0
         for i in range(0, len(x), batch_size):
-            xb = Tensor._wrap(x[i:i + batch_size])
-            nb = None if noise is None else np.asarray(
-                noise._data if isinstance(noise, Tensor) else noise)[i:i + batch_size]
+            xb = Tensor._wrap(x[i : i + batch_size])
+            nb = (
+                None
+                if noise is None
+                else np.asarray(noise._data if isinstance(noise, Tensor) else noise)[
+                    i : i + batch_size
+                ]
+            )
             mean, _, _ = self(xb, nb, generator)
             total += optimal_sigma2(xb, mean) * len(xb)
         sigma2 = total / len(x)
@@ -344,16 +389,19 @@ class VAE(nn.Module):
         return self.decode(Tensor._wrap(z.astype(self.fc_mu.weight.dtype)))
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, latent_dim={self.latent_dim}, "
-                f"sigma={self.sigma_mode!r}")
+        return (
+            f"in_features={self.in_features}, latent_dim={self.latent_dim}, "
+            f"sigma={self.sigma_mode!r}"
+        )
 
 
 # ---- training and evaluation -----------------------------------------------------------------
 
 
 @no_grad()
-def evaluate_elbo(model: VAE, data: Any, batch_size: int = 512,
-                  generator: Generator | None = None) -> dict[str, float]:
+def evaluate_elbo(
+    model: VAE, data: Any, batch_size: int = 512, generator: Generator | None = None
+) -> dict[str, float]:
     """The mean ELBO of ``data`` in nats per example, with its pieces (``log_likelihood``,
     ``kl``, ``squared_error``) and the current ``sigma``; one z per example from ``generator``.
     """
@@ -361,7 +409,7 @@ def evaluate_elbo(model: VAE, data: Any, batch_size: int = 512,
     sums = {"elbo": 0.0, "log_likelihood": 0.0, "kl": 0.0, "squared_error": 0.0}
     model.eval()
     for i in range(0, len(x), batch_size):
-        terms = model.elbo_terms(Tensor._wrap(x[i:i + batch_size]), generator=generator)
+        terms = model.elbo_terms(Tensor._wrap(x[i : i + batch_size]), generator=generator)
         for k in sums:
             sums[k] += float(terms[k]._data.astype(np.float64).sum())
     out = {k: v / len(x) for k, v in sums.items()}
@@ -369,9 +417,17 @@ def evaluate_elbo(model: VAE, data: Any, batch_size: int = 512,
     return out
 
 
-def fit_vae(model: VAE, data: Any, epochs: int = 10, lr: float = 1e-3, batch_size: int = 128,
-            generator: Generator | None = None, val_data: Any = None,
-            sigma_lr: float = 0.05, verbose: bool = False) -> list[dict[str, float]]:
+def fit_vae(
+    model: VAE,
+    data: Any,
+    epochs: int = 10,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    generator: Generator | None = None,
+    val_data: Any = None,
+    sigma_lr: float = 0.05,
+    verbose: bool = False,
+) -> list[dict[str, float]]:
     """Maximise the ELBO with Adam (``hg.optim.Adam``, learning rate ``lr``) on minibatches of
     ``data`` (N, ...) shuffled by ``generator``, which also draws the reparameterisation noise.
 
@@ -400,15 +456,18 @@ def fit_vae(model: VAE, data: Any, epochs: int = 10, lr: float = 1e-3, batch_siz
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{op}: {name} must be a positive int, got {v!r}")
     if x.reshape(len(x), -1).shape[1] != model.in_features:
-        raise ValueError(f"{op}: the model expects {model.in_features} features per example, "
-                         f"data has shape {x.shape}")
+        raise ValueError(
+            f"{op}: the model expects {model.in_features} features per example, "
+            f"data has shape {x.shape}"
+        )
     params = [p for name, p in model.named_parameters() if name != "log_sigma"]
     groups: list[dict] = [{"params": params}]
     if model.sigma_mode == "learned":
         groups.append({"params": [model.log_sigma], "lr": sigma_lr})
     optimizer = Adam(groups, lr=lr)
-    loader = DataLoader(TensorDataset(Tensor._wrap(x)), batch_size=batch_size, shuffle=True,
-                        generator=generator)
+    loader = DataLoader(
+        TensorDataset(Tensor._wrap(x)), batch_size=batch_size, shuffle=True, generator=generator
+    )
     history = []
     for epoch in range(1, epochs + 1):
         if model.sigma_mode == "optimal":
@@ -431,13 +490,23 @@ def fit_vae(model: VAE, data: Any, epochs: int = 10, lr: float = 1e-3, batch_siz
         history.append(record)
         if verbose:
             extra = f", val ELBO {record['val_elbo']:.2f}" if "val_elbo" in record else ""
-            print(f"epoch {epoch}/{epochs}: train ELBO {record['train_elbo']:.2f} nats, "
-                  f"sigma {record['sigma']:.4f}{extra}", flush=True)
+            print(
+                f"epoch {epoch}/{epochs}: train ELBO {record['train_elbo']:.2f} nats, "
+                f"sigma {record['sigma']:.4f}{extra}",
+                flush=True,
+            )
     model.eval()
     return history
 
 
 __all__ = [
-    "LOG_2PI", "SIGMA_MODES", "VAE", "evaluate_elbo", "fit_vae", "gaussian_kl_standard",
-    "gaussian_log_likelihood", "optimal_sigma2", "reparameterize",
+    "LOG_2PI",
+    "SIGMA_MODES",
+    "VAE",
+    "evaluate_elbo",
+    "fit_vae",
+    "gaussian_kl_standard",
+    "gaussian_log_likelihood",
+    "optimal_sigma2",
+    "reparameterize",
 ]

@@ -27,8 +27,13 @@ from .spawn import (  # noqa: F401
 )
 
 __all__ = list(_mp.__all__) + [
-    "ProcessContext", "ProcessExitedException", "ProcessRaisedException", "spawn",
-    "start_processes", "get_sharing_strategy", "set_sharing_strategy",
+    "ProcessContext",
+    "ProcessExitedException",
+    "ProcessRaisedException",
+    "spawn",
+    "start_processes",
+    "get_sharing_strategy",
+    "set_sharing_strategy",
     "get_all_sharing_strategies",
 ]
 
@@ -46,5 +51,7 @@ def get_sharing_strategy() -> str:
 def set_sharing_strategy(new_strategy: str) -> None:
     """Accepted for torch's names; handgrad always shares through named segments."""
     if new_strategy not in ("file_system", "file_descriptor"):
-        raise ValueError(f"set_sharing_strategy: unknown strategy {new_strategy!r}; torch's are "
-                         f"'file_system' and 'file_descriptor'")
+        raise ValueError(
+            f"set_sharing_strategy: unknown strategy {new_strategy!r}; torch's are "
+            f"'file_system' and 'file_descriptor'"
+        )

@@ -27,14 +27,19 @@ class ProcessRaisedException(ProcessException):
 class ProcessExitedException(ProcessException):
     """A child process exited with a non-zero code (or was killed by a signal)."""
 
-    def __init__(self, msg: str, error_index: int, error_pid: int, exit_code: int,
-                 signal_name: str | None = None) -> None:
+    def __init__(
+        self,
+        msg: str,
+        error_index: int,
+        error_pid: int,
+        exit_code: int,
+        signal_name: str | None = None,
+    ) -> None:
         super().__init__(msg, error_index, error_pid)
         self.exit_code, self.signal_name = exit_code, signal_name
 
     def __reduce__(self) -> Any:
-        return type(self), (self.msg, self.error_index, self.pid, self.exit_code,
-                            self.signal_name)
+        return type(self), (self.msg, self.error_index, self.pid, self.exit_code, self.signal_name)
 
 
 def _wrap(fn: Callable, i: int, args: tuple, error_queue: Any) -> None:
@@ -84,14 +89,22 @@ class ProcessContext:
             import signal
 
             name = signal.Signals(-code).name
-            raise ProcessExitedException(f"process {failed} terminated with signal {name}",
-                                         failed, proc.pid, code, name)
-        raise ProcessExitedException(f"process {failed} terminated with exit code {code}",
-                                     failed, proc.pid, code)
+            raise ProcessExitedException(
+                f"process {failed} terminated with signal {name}", failed, proc.pid, code, name
+            )
+        raise ProcessExitedException(
+            f"process {failed} terminated with exit code {code}", failed, proc.pid, code
+        )
 
 
-def start_processes(fn: Callable, args: tuple = (), nprocs: int = 1, join: bool = True,
-                    daemon: bool = False, start_method: str = "spawn") -> ProcessContext | None:
+def start_processes(
+    fn: Callable,
+    args: tuple = (),
+    nprocs: int = 1,
+    join: bool = True,
+    daemon: bool = False,
+    start_method: str = "spawn",
+) -> ProcessContext | None:
     ctx = multiprocessing.get_context(start_method)
     processes, queues = [], []
     for i in range(nprocs):
@@ -108,8 +121,14 @@ def start_processes(fn: Callable, args: tuple = (), nprocs: int = 1, join: bool 
     return None
 
 
-def spawn(fn: Callable, args: tuple = (), nprocs: int = 1, join: bool = True,
-          daemon: bool = False, start_method: str = "spawn") -> ProcessContext | None:
+def spawn(
+    fn: Callable,
+    args: tuple = (),
+    nprocs: int = 1,
+    join: bool = True,
+    daemon: bool = False,
+    start_method: str = "spawn",
+) -> ProcessContext | None:
     """``fn(i, *args)`` for i in 0..nprocs-1, each in a new process (``fn`` must be picklable:
     a module-level function)."""
     return start_processes(fn, args, nprocs, join, daemon, start_method)

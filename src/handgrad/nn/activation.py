@@ -154,17 +154,30 @@ def _simple(name: str, fn: Any, doc: str, args: tuple = ()) -> type:
     def extra_repr(self) -> str:
         return ", ".join(f"{a}={getattr(self, a)}" for a, _ in args)
 
-    return type(name, (Module,), {"__init__": __init__, "forward": forward,
-                                  "extra_repr": extra_repr, "__doc__": doc,
-                                  "__module__": __name__})
+    return type(
+        name,
+        (Module,),
+        {
+            "__init__": __init__,
+            "forward": forward,
+            "extra_repr": extra_repr,
+            "__doc__": doc,
+            "__module__": __name__,
+        },
+    )
 
 
-Hardtanh = _simple("Hardtanh", F.hardtanh, "x clamped to [min_val, max_val].",
-                   (("min_val", -1.0), ("max_val", 1.0)))
+Hardtanh = _simple(
+    "Hardtanh",
+    F.hardtanh,
+    "x clamped to [min_val, max_val].",
+    (("min_val", -1.0), ("max_val", 1.0)),
+)
 ReLU6 = _simple("ReLU6", F.relu6, "min(max(x, 0), 6).")
 SELU = _simple("SELU", F.selu, "scale * elu(x, alpha) with the self-normalising constants.")
-CELU = _simple("CELU", F.celu, "x for x > 0, alpha (exp(x / alpha) - 1) otherwise.",
-               (("alpha", 1.0),))
+CELU = _simple(
+    "CELU", F.celu, "x for x > 0, alpha (exp(x / alpha) - 1) otherwise.", (("alpha", 1.0),)
+)
 Softsign = _simple("Softsign", F.softsign, "x / (1 + |x|).")
 Hardsigmoid = _simple("Hardsigmoid", F.hardsigmoid, "relu6(x + 3) / 6.")
 Hardswish = _simple("Hardswish", F.hardswish, "x relu6(x + 3) / 6.")
@@ -172,22 +185,26 @@ Mish = _simple("Mish", F.mish, "x tanh(softplus(x)).")
 LogSigmoid = _simple("LogSigmoid", F.logsigmoid, "log sigmoid(x) = -softplus(-x).")
 Softmin = _simple("Softmin", F.softmin, "softmax(-x) along dim.", (("dim", None),))
 Tanhshrink = _simple("Tanhshrink", F.tanhshrink, "x - tanh(x).")
-Softshrink = _simple("Softshrink", F.softshrink, "Soft thresholding at lambd.",
-                     (("lambd", 0.5),))
-Hardshrink = _simple("Hardshrink", F.hardshrink, "x where |x| > lambd, else 0.",
-                     (("lambd", 0.5),))
-Threshold = _simple("Threshold", F.threshold, "x where x > threshold, else value.",
-                    (("threshold", None), ("value", None)))
-GLU = _simple("GLU", F.glu, "a sigmoid(b) for the two halves a, b of the input along dim.",
-              (("dim", -1),))
+Softshrink = _simple("Softshrink", F.softshrink, "Soft thresholding at lambd.", (("lambd", 0.5),))
+Hardshrink = _simple("Hardshrink", F.hardshrink, "x where |x| > lambd, else 0.", (("lambd", 0.5),))
+Threshold = _simple(
+    "Threshold",
+    F.threshold,
+    "x where x > threshold, else value.",
+    (("threshold", None), ("value", None)),
+)
+GLU = _simple(
+    "GLU", F.glu, "a sigmoid(b) for the two halves a, b of the input along dim.", (("dim", -1),)
+)
 
 
 class PReLU(Module):
     """max(0, x) + a min(0, x) with a learned slope a: one shared, or one per channel
     (``num_parameters`` = C), initialised to ``init``."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__()
         from .._tensor import get_default_dtype
         from .module import Parameter
@@ -213,7 +230,32 @@ class Softmax2d(Module):
         return ops.softmax(x, -3)
 
 
-__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "GELU", "SiLU", "ELU", "Softmax",
-           "Softmax2d", "LogSoftmax", "Hardtanh", "ReLU6", "SELU", "CELU", "Softsign",
-           "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "Softmin", "Tanhshrink", "Softshrink",
-           "Hardshrink", "Threshold", "GLU", "PReLU"]
+__all__ = [
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "Softplus",
+    "GELU",
+    "SiLU",
+    "ELU",
+    "Softmax",
+    "Softmax2d",
+    "LogSoftmax",
+    "Hardtanh",
+    "ReLU6",
+    "SELU",
+    "CELU",
+    "Softsign",
+    "Hardsigmoid",
+    "Hardswish",
+    "Mish",
+    "LogSigmoid",
+    "Softmin",
+    "Tanhshrink",
+    "Softshrink",
+    "Hardshrink",
+    "Threshold",
+    "GLU",
+    "PReLU",
+]

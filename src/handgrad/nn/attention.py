@@ -26,17 +26,30 @@ class MultiheadAttention(Module):
     ``average_attn_weights=False``, or None). Masks as torch: in ``attn_mask`` and
     ``key_padding_mask`` a True entry is *not* attended; float masks are added."""
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
-                 vdim: int | None = None, batch_first: bool = False, device: Any = None,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        add_bias_kv: bool = False,
+        add_zero_attn: bool = False,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        batch_first: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         if embed_dim < 1 or num_heads < 1 or embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} must be divisible by "
-                             f"num_heads={num_heads}")
+            raise ValueError(
+                f"MultiheadAttention: embed_dim={embed_dim} must be divisible by "
+                f"num_heads={num_heads}"
+            )
         if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not "
-                                      "supported")
+            raise NotImplementedError(
+                "MultiheadAttention: add_bias_kv and add_zero_attn are not supported"
+            )
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
         self.kdim = kdim if kdim is not None else embed_dim
@@ -70,22 +83,32 @@ class MultiheadAttention(Module):
     def _projections(self) -> list[tuple[Tensor, Tensor | None]]:
         e = self.embed_dim
         b = self.in_proj_bias
-        bs = [None] * 3 if b is None else [b[i * e:(i + 1) * e] for i in range(3)]
+        bs = [None] * 3 if b is None else [b[i * e : (i + 1) * e] for i in range(3)]
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight
-            return [(w[i * e:(i + 1) * e], bs[i]) for i in range(3)]
+            return [(w[i * e : (i + 1) * e], bs[i]) for i in range(3)]
         return list(zip((self.q_proj_weight, self.k_proj_weight, self.v_proj_weight), bs))
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any = None,
-                need_weights: bool = True, attn_mask: Any = None,
-                average_attn_weights: bool = True, is_causal: bool = False) -> tuple:
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Any = None,
+        need_weights: bool = True,
+        attn_mask: Any = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple:
         self_attention = query is key and key is value
         q, k, v = lift(query), lift(key), lift(value)
         name = "MultiheadAttention"
         batched = q.ndim == 3
         if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
-            raise ValueError(f"{name}: query, key and value must all be 2-D (unbatched) or 3-D, "
-                             f"got shapes {q.shape}, {k.shape}, {v.shape}")
+            raise ValueError(
+                f"{name}: query, key and value must all be 2-D (unbatched) or 3-D, "
+                f"got shapes {q.shape}, {k.shape}, {v.shape}"
+            )
         if not batched:
             q, k, v = q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)
             if key_padding_mask is not None:
@@ -94,12 +117,16 @@ class MultiheadAttention(Module):
             q, k, v = q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1)
         (lq, n, e), s = q.shape, k.shape[0]
         if e != self.embed_dim or k.shape[-1] != self.kdim or v.shape[-1] != self.vdim:
-            raise ValueError(f"{name}: expected query/key/value features {self.embed_dim}/"
-                             f"{self.kdim}/{self.vdim}, got shapes {tuple(lift(query).shape)}, "
-                             f"{tuple(lift(key).shape)}, {tuple(lift(value).shape)}")
+            raise ValueError(
+                f"{name}: expected query/key/value features {self.embed_dim}/"
+                f"{self.kdim}/{self.vdim}, got shapes {tuple(lift(query).shape)}, "
+                f"{tuple(lift(key).shape)}, {tuple(lift(value).shape)}"
+            )
         if k.shape[:2] != v.shape[:2] or k.shape[1] != n:
-            raise ValueError(f"{name}: key {k.shape} and value {v.shape} must have the same "
-                             f"length and batch as the query's batch {n}")
+            raise ValueError(
+                f"{name}: key {k.shape} and value {v.shape} must have the same "
+                f"length and batch as the query's batch {n}"
+            )
         h, d = self.num_heads, self.head_dim
         # (L, N, E) -> (N * heads, L, head_dim)
         heads = lambda x, t: x.reshape(t, n * h, d).transpose(0, 1)  # noqa: E731
@@ -117,14 +144,14 @@ class MultiheadAttention(Module):
         if attn_mask is not None:
             m = _additive(attn_mask, scores, allowed_when_true=False)
             if m.ndim == 2 and m.shape != (lq, s) or m.ndim == 3 and m.shape != (n * h, lq, s):
-                raise ValueError(f"{name}: attn_mask of shape {m.shape}; expected {(lq, s)} or "
-                                 f"{(n * h, lq, s)}")
+                raise ValueError(
+                    f"{name}: attn_mask of shape {m.shape}; expected {(lq, s)} or {(n * h, lq, s)}"
+                )
             scores = scores + m
         if key_padding_mask is not None:
             m = _additive(key_padding_mask, scores, allowed_when_true=False)
             if m.shape != (n, s):
-                raise ValueError(f"{name}: key_padding_mask of shape {m.shape}; expected "
-                                 f"{(n, s)}")
+                raise ValueError(f"{name}: key_padding_mask of shape {m.shape}; expected {(n, s)}")
             scores = (scores.reshape(n, h, lq, s) + m.reshape(n, 1, 1, s)).reshape(n * h, lq, s)
         weights = ops.softmax(scores, -1)
         attended = weights

@@ -16,5 +16,4 @@ class ChannelShuffle(Module):
         return channel_shuffle(input, self.groups)
 
 
-
 __all__ = ["ChannelShuffle"]

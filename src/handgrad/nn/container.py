@@ -182,5 +182,7 @@ class ParameterDict(Module):
 
 
 def _describe_parameters(params: dict) -> str:
-    return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
-                     for k, p in params.items())
+    return "\n".join(
+        f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+        for k, p in params.items()
+    )

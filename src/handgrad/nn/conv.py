@@ -39,15 +39,48 @@ class _ConvNd(Module):
     _transposed = False
     _function: Callable[..., Tensor]
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                    bias, padding_mode, 0, dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        self._setup(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            0,
+            dtype,
+        )
 
-    def _setup(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
-               padding: Any, dilation: Any, groups: int, bias: bool, padding_mode: str,
-               output_padding: Any, dtype: Any) -> None:
+    def _setup(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        output_padding: Any,
+        dtype: Any,
+    ) -> None:
         """The checks and parameters shared by both constructors (whose argument orders differ,
         as in torch)."""
         super().__init__()
@@ -58,29 +91,38 @@ class _ConvNd(Module):
         if not isinstance(groups, (int, np.integer)) or groups < 1:
             raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
         if in_channels % groups:
-            raise ValueError(f"{name}: in_channels={in_channels} must be divisible by "
-                             f"groups={groups}")
+            raise ValueError(
+                f"{name}: in_channels={in_channels} must be divisible by groups={groups}"
+            )
         if out_channels % groups:
-            raise ValueError(f"{name}: out_channels={out_channels} must be divisible by "
-                             f"groups={groups}")
+            raise ValueError(
+                f"{name}: out_channels={out_channels} must be divisible by groups={groups}"
+            )
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got "
-                             f"{padding_mode!r}")
+            raise ValueError(
+                f"{name}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}"
+            )
         if padding_mode != "zeros" and self._transposed:
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported (as in PyTorch), "
-                             f"got {padding_mode!r}")
+            raise ValueError(
+                f"{name}: only padding_mode='zeros' is supported (as in PyTorch), "
+                f"got {padding_mode!r}"
+            )
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _ntuple(name, "kernel_size", kernel_size, nd, 1)
         self.stride = _ntuple(name, "stride", stride, nd, 1)
         self.dilation = _ntuple(name, "dilation", dilation, nd, 1)
         if isinstance(padding, str):
             if self._transposed or padding not in ("same", "valid"):
-                raise ValueError(f"{name}: padding must be an int or a tuple of ints"
-                                 + ("" if self._transposed else ", 'same' or 'valid'")
-                                 + f", got {padding!r}")
+                raise ValueError(
+                    f"{name}: padding must be an int or a tuple of ints"
+                    + ("" if self._transposed else ", 'same' or 'valid'")
+                    + f", got {padding!r}"
+                )
             if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided "
-                                 f"convolutions (stride={self.stride})")
+                raise ValueError(
+                    f"{name}: padding='same' is not supported for strided "
+                    f"convolutions (stride={self.stride})"
+                )
             self.padding: Any = padding
         else:
             self.padding = _ntuple(name, "padding", padding, nd, 0)
@@ -115,8 +157,9 @@ class _ConvNd(Module):
         if self.padding_mode != "zeros":
             input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return conv(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                    self.groups)
+        return conv(
+            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -127,8 +170,10 @@ class _ConvNd(Module):
 
     def extra_repr(self) -> str:
         nd = self._nd
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding != (0,) * nd:
             s += f", padding={self.padding}"
         if self.dilation != (1,) * nd:
@@ -172,17 +217,46 @@ class Conv3d(_ConvNd):
 class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
-                 dtype: Any = None) -> None:
-        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                    bias, padding_mode, output_padding, dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        self._setup(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            dtype,
+        )
 
     def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
-        return type(self)._function(input, self.weight, self.bias, self.stride, self.padding,
-                                    self._output_padding(input, output_size), self.groups,
-                                    self.dilation)
+        return type(self)._function(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
 
     def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple:
         """PyTorch's rule: the output_padding that gives ``output_size`` (which must lie within
@@ -192,13 +266,19 @@ class _ConvTransposeNd(_ConvNd):
         nd = self._nd
         size = tuple(output_size)[-nd:]
         if len(size) != nd:
-            raise ValueError(f"{type(self).__name__}: output_size must have {nd} or {nd + 2} "
-                             f"elements, got {tuple(output_size)}")
+            raise ValueError(
+                f"{type(self).__name__}: output_size must have {nd} or {nd + 2} "
+                f"elements, got {tuple(output_size)}"
+            )
         out = []
         for d in range(nd):
             n = input.shape[input.ndim - nd + d]
-            smallest = ((n - 1) * self.stride[d] - 2 * self.padding[d]
-                        + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            smallest = (
+                (n - 1) * self.stride[d]
+                - 2 * self.padding[d]
+                + self.dilation[d] * (self.kernel_size[d] - 1)
+                + 1
+            )
             largest = smallest + self.stride[d] - 1
             if not smallest <= size[d] <= largest:
                 raise ValueError(

@@ -47,7 +47,7 @@ class Unflatten(Module):
                 f"Unflatten: sizes {self.unflattened_size} do not multiply to the size "
                 f"{shape[d]} of dim {self.dim} (input shape {tuple(input.shape)})"
             )
-        return input.reshape(tuple(shape[:d] + sizes + shape[d + 1:]))
+        return input.reshape(tuple(shape[:d] + sizes + shape[d + 1 :]))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -33,13 +33,20 @@ class Linear(Module):
     a = sqrt(5)) and b ~ U(-1/sqrt(in), 1/sqrt(in)).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or v < 0:
-                raise ValueError(f"{type(self).__name__}: {name} must be a non-negative int, "
-                                 f"got {v!r}")
+                raise ValueError(
+                    f"{type(self).__name__}: {name} must be a non-negative int, got {v!r}"
+                )
         self.in_features, self.out_features = int(in_features), int(out_features)
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         self.weight = Parameter(np.empty((out_features, in_features), dtype))
@@ -60,8 +67,10 @@ class Linear(Module):
         return ops.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class NormalizedLinear(Linear):
@@ -82,8 +91,15 @@ class Bilinear(Module):
     """y_k = x1^T W_k x2 + b_k, weight (out, in1, in2); initialised U(-1/sqrt(in1), 1/sqrt(in1))
     as torch."""
 
-    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
-                 device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
         self.in1_features, self.in2_features = in1_features, in2_features
@@ -102,5 +118,7 @@ class Bilinear(Module):
         return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
-                f"out_features={self.out_features}, bias={self.bias is not None}")
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )

@@ -78,8 +78,10 @@ class Module:
             # torch: a registered child is replaced by a module or None (which keeps its slot),
             # never silently shadowed by another kind of value
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
-                                "(an nn.Module or None is expected)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module {name!r} "
+                    "(an nn.Module or None is expected)"
+                )
             modules[name] = None
         else:
             object.__setattr__(self, name, value)
@@ -127,8 +129,9 @@ class Module:
 
     # ---- traversal ---------------------------------------------------------------------------
 
-    def named_modules(self, memo: set | None = None,
-                      prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = ""
+    ) -> Iterator[tuple[str, Module]]:
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
@@ -161,8 +164,9 @@ class Module:
                 seen.add(id(t))
                 yield (f"{mprefix}.{name}" if mprefix else name), t
 
-    def named_parameters(self, prefix: str = "",
-                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         return self._named("_parameters", prefix, recurse)  # type: ignore[return-value]
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
@@ -281,8 +285,10 @@ class Module:
             return self
         dtype = np.dtype(dtype)
         if dtype.kind not in "fc":
-            raise TypeError("Module.to: nn.Module.to only accepts floating point or complex "
-                            f"dtypes, but got desired dtype={dtype}")
+            raise TypeError(
+                "Module.to: nn.Module.to only accepts floating point or complex "
+                f"dtypes, but got desired dtype={dtype}"
+            )
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
@@ -317,8 +323,9 @@ class Module:
         m = self
         for part in target.split(".") if target else ():
             if part not in m._modules:
-                raise AttributeError(f"get_submodule: {type(m).__name__} has no submodule "
-                                     f"{part!r} (path {target!r})")
+                raise AttributeError(
+                    f"get_submodule: {type(m).__name__} has no submodule {part!r} (path {target!r})"
+                )
             m = m._modules[part]
         return m
 
@@ -390,5 +397,6 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
     def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules)
-                      | set(self._buffers))
+        return sorted(
+            set(super().__dir__()) | set(self._parameters) | set(self._modules) | set(self._buffers)
+        )

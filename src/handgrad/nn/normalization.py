@@ -39,15 +39,24 @@ def _scale_and_shift(module: Module, shape: Any, dtype: Any, weight: bool, bias:
 class _BatchNorm(Module):
     _input_dims: tuple = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         if eps <= 0:
             raise ValueError(f"{type(self).__name__}: eps must be positive, got eps={eps}")
         if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, "
-                             f"got momentum={momentum}")
+            raise ValueError(
+                f"{type(self).__name__}: momentum must be in [0, 1] or None, "
+                f"got momentum={momentum}"
+            )
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         _scale_and_shift(self, num_features, dtype, affine, affine)
@@ -78,11 +87,14 @@ class _BatchNorm(Module):
         name = type(self).__name__
         if x.ndim not in self._input_dims:
             want = " or ".join(f"{d}D" for d in self._input_dims)
-            raise ValueError(f"{name}: expected {want} input, got {x.ndim}D input of shape "
-                             f"{x.shape}")
+            raise ValueError(
+                f"{name}: expected {want} input, got {x.ndim}D input of shape {x.shape}"
+            )
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{name}: input has {x.shape[1]} channels (shape {x.shape}) but the "
-                             f"layer was built for num_features={self.num_features}")
+            raise ValueError(
+                f"{name}: input has {x.shape[1]} channels (shape {x.shape}) but the "
+                f"layer was built for num_features={self.num_features}"
+            )
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data += 1
@@ -91,13 +103,21 @@ class _BatchNorm(Module):
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         return batch_norm(
-            x, self.running_mean if track else None, self.running_var if track else None,
-            self.weight, self.bias, use_batch, factor, self.eps,
+            x,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            use_batch,
+            factor,
+            self.eps,
         )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -117,31 +137,45 @@ class LayerNorm(Module):
     """Normalise each example over its last dims ``normalized_shape`` (biased variance), then
     an element-wise affine map (weight 1, bias 0 at initialisation)."""
 
-    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        _scale_and_shift(self, self.normalized_shape, dtype, elementwise_affine,
-                         elementwise_affine and bias)
+        _scale_and_shift(
+            self, self.normalized_shape, dtype, elementwise_affine, elementwise_affine and bias
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 class RMSNorm(Module):
     """x / sqrt(mean(x^2) + eps) over the last dims ``normalized_shape``, times a learned weight
     (ones at initialisation): layer norm without the centring."""
 
-    def __init__(self, normalized_shape: Any, eps: float | None = None,
-                 elementwise_affine: bool = True, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (int(normalized_shape),)
@@ -157,22 +191,36 @@ class RMSNorm(Module):
         return rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 class GroupNorm(Module):
     """Group normalization (Wu & He 2018): each example's channels in ``num_groups`` groups,
     each group normalised over its channels and positions, then a per-channel affine map."""
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         if num_groups < 1 or num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_channels={num_channels} must be divisible by "
-                             f"num_groups={num_groups}")
-        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
-                                                                     eps, affine)
+            raise ValueError(
+                f"GroupNorm: num_channels={num_channels} must be divisible by "
+                f"num_groups={num_groups}"
+            )
+        self.num_groups, self.num_channels, self.eps, self.affine = (
+            num_groups,
+            num_channels,
+            eps,
+            affine,
+        )
         _scale_and_shift(self, num_channels, dtype, affine, affine)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -185,9 +233,16 @@ class GroupNorm(Module):
 class _InstanceNorm(Module):
     _input_dims: tuple = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = False, track_running_stats: bool = False, device: Any = None,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         if track_running_stats:
@@ -201,19 +256,25 @@ class _InstanceNorm(Module):
         name = type(self).__name__
         unbatched = x.ndim == self._input_dims[0]
         if x.ndim not in self._input_dims:
-            raise ValueError(f"{name}: expected a {self._input_dims[0]}D or "
-                             f"{self._input_dims[1]}D input, got shape {x.shape}")
+            raise ValueError(
+                f"{name}: expected a {self._input_dims[0]}D or "
+                f"{self._input_dims[1]}D input, got shape {x.shape}"
+            )
         if unbatched:
             x = x.unsqueeze(0)
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{name}: input has {x.shape[1]} channels (shape {x.shape}) but "
-                             f"the layer was built for num_features={self.num_features}")
+            raise ValueError(
+                f"{name}: input has {x.shape[1]} channels (shape {x.shape}) but "
+                f"the layer was built for num_features={self.num_features}"
+            )
         y = instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
         return y.squeeze(0) if unbatched else y
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class InstanceNorm1d(_InstanceNorm):
@@ -241,5 +302,15 @@ class LocalResponseNorm(Module):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm1d",
-           "InstanceNorm2d", "LocalResponseNorm", "batch_norm", "layer_norm"]
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "LayerNorm",
+    "RMSNorm",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "LocalResponseNorm",
+    "batch_norm",
+    "layer_norm",
+]

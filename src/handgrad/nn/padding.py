@@ -19,8 +19,9 @@ class _PadNd(Module):
         n = 2 * self._nd
         self.padding = (padding,) * n if isinstance(padding, int) else tuple(padding)
         if len(self.padding) != n:
-            raise ValueError(f"{type(self).__name__}: padding must be an int or {n} ints, got "
-                             f"{padding!r}")
+            raise ValueError(
+                f"{type(self).__name__}: padding must be an int or {n} ints, got {padding!r}"
+            )
         self.value = value
 
     def forward(self, input: Tensor) -> Tensor:
@@ -88,7 +89,6 @@ class CircularPad2d(_PadNd):
     _mode = "circular"
 
 
-
 class ZeroPad1d(ConstantPad1d):
     def __init__(self, padding: Any) -> None:
         super().__init__(padding, 0.0)
@@ -99,6 +99,15 @@ class ZeroPad2d(ConstantPad2d):
         super().__init__(padding, 0.0)
 
 
-__all__ = ["ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
-           "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "ZeroPad1d",
-           "ZeroPad2d"]
+__all__ = [
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "CircularPad1d",
+    "CircularPad2d",
+    "ZeroPad1d",
+    "ZeroPad2d",
+]

@@ -18,12 +18,14 @@ class DataParallel(Module):
     exists, so ``device_ids`` may be None, empty or name the CPU; the forward is
     ``module(*inputs, **kwargs)``."""
 
-    def __init__(self, module: Module, device_ids: Any = None, output_device: Any = None,
-                 dim: int = 0) -> None:
+    def __init__(
+        self, module: Module, device_ids: Any = None, output_device: Any = None, dim: int = 0
+    ) -> None:
         super().__init__()
         if not isinstance(module, Module):
-            raise TypeError(f"DataParallel: expected an nn.Module to wrap, got "
-                            f"{type(module).__name__}")
+            raise TypeError(
+                f"DataParallel: expected an nn.Module to wrap, got {type(module).__name__}"
+            )
         self.module = module
         self.device_ids = [] if device_ids is None else list(device_ids)
         self.output_device = output_device

@@ -49,8 +49,9 @@ class ParametrizationList(Module):
             self.register_parameter(f"original{i}", Parameter(a))
 
     def forward(self) -> Tensor:
-        return self._modules["0"](*[self._parameters[f"original{i}"]
-                                    for i in range(len(self._parameters))])
+        return self._modules["0"](
+            *[self._parameters[f"original{i}"] for i in range(len(self._parameters))]
+        )
 
 
 def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:

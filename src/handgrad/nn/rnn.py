@@ -38,15 +38,22 @@ from .module import Module, Parameter
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _step(mode: str, xw: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor,
-          b_hh: Tensor | None) -> tuple[Tensor, Tensor | None]:
+def _step(
+    mode: str, xw: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None
+) -> tuple[Tensor, Tensor | None]:
     """One cell update from the input projection xw = W_ih x + b_ih (for an LSTM, b_hh is folded
     into xw by the caller and ``b_hh`` is None). LSTM and GRU steps are one fused primitive each
     (ops/rnn_cell.py); an unbatched (H,) state runs as a batch of one."""
     if mode == "LSTM" or mode == "GRU":
         if h.ndim == 1:
-            h1, c1 = _step(mode, xw.unsqueeze(0), h.unsqueeze(0),
-                           None if c is None else c.unsqueeze(0), w_hh, b_hh)
+            h1, c1 = _step(
+                mode,
+                xw.unsqueeze(0),
+                h.unsqueeze(0),
+                None if c is None else c.unsqueeze(0),
+                w_hh,
+                b_hh,
+            )
             return h1[0], (None if c1 is None else c1[0])
         if mode == "LSTM":
             assert c is not None  # an LSTM step always has its cell state
@@ -76,14 +83,23 @@ def _init_params(module: Module, hidden_size: int) -> None:
 class _CellBase(Module):
     _mode = ""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device: Any = None, dtype: Any = None, *, nonlinearity: str = "tanh") -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        nonlinearity: str = "tanh",
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         if self._mode.startswith("RNN"):
             if nonlinearity not in ("tanh", "relu"):
-                raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got "
-                                 f"{nonlinearity!r}")
+                raise ValueError(
+                    f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
+                )
             self.nonlinearity = nonlinearity
             self._mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         for what, v in (("input_size", input_size), ("hidden_size", hidden_size)):
@@ -108,8 +124,10 @@ class _CellBase(Module):
     def _state(self, x: Tensor, hx: Any) -> tuple[Tensor, bool]:
         name = type(self).__name__
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: expected input (N, {self.input_size}) or "
-                             f"({self.input_size},), got shape {x.shape}")
+            raise ValueError(
+                f"{name}: expected input (N, {self.input_size}) or "
+                f"({self.input_size},), got shape {x.shape}"
+            )
         batched = x.ndim == 2
         want = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
         if hx is None:
@@ -129,8 +147,15 @@ class RNNCell(_CellBase):
 
     _mode = "RNN_TANH"
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, dtype=dtype, nonlinearity=nonlinearity)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
@@ -170,20 +195,35 @@ class GRUCell(_CellBase):
 class _RNNBase(Module):
     _mode = ""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device: Any = None,
-                 dtype: Any = None, *, nonlinearity: str = "tanh") -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        nonlinearity: str = "tanh",
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         if self._mode.startswith("RNN"):
             if nonlinearity not in ("tanh", "relu"):
-                raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got "
-                                 f"{nonlinearity!r}")
+                raise ValueError(
+                    f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
+                )
             self.nonlinearity = nonlinearity
             self._mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
-        for what, v in (("input_size", input_size), ("hidden_size", hidden_size),
-                        ("num_layers", num_layers)):
+        for what, v in (
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+        ):
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name}: {what} must be a positive int, got {v!r}")
         if not 0 <= dropout <= 1:
@@ -223,17 +263,20 @@ class _RNNBase(Module):
             return Tensor._wrap(np.zeros(want, x.dtype))
         h = lift(h, x)
         if h.shape != want:
-            raise ValueError(f"{type(self).__name__}: expected {what} of shape {want}, got "
-                             f"{h.shape}")
+            raise ValueError(
+                f"{type(self).__name__}: expected {what} of shape {want}, got {h.shape}"
+            )
         return h
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple:
         x = lift(input)
         name = type(self).__name__
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: expected input (L, N, {self.input_size}) "
-                             f"{'(batch_first: (N, L, H_in)) ' if self.batch_first else ''}or "
-                             f"(L, {self.input_size}), got shape {x.shape}")
+            raise ValueError(
+                f"{name}: expected input (L, N, {self.input_size}) "
+                f"{'(batch_first: (N, L, H_in)) ' if self.batch_first else ''}or "
+                f"(L, {self.input_size}), got shape {x.shape}"
+            )
         batched = x.ndim == 3
         if not batched:
             x = x.unsqueeze(1)
@@ -274,7 +317,7 @@ class _RNNBase(Module):
                     continue
                 h = h_init[k]
                 ys: list[Any] = [None] * steps  # filled for every t below, in either direction
-                for t in (range(steps - 1, -1, -1) if d else range(steps)):
+                for t in range(steps - 1, -1, -1) if d else range(steps):
                     h, _ = _step(self._mode, xw[t], h, None, w_hh, b_step)
                     ys[t] = h
                 outs.append(ops.stack(ys, 0))
@@ -297,8 +340,12 @@ class _RNNBase(Module):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
-        for k, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
-                           ("bidirectional", False)):
+        for k, default in (
+            ("bias", True),
+            ("batch_first", False),
+            ("dropout", 0.0),
+            ("bidirectional", False),
+        ):
             if getattr(self, k) != default:
                 s += f", {k}={getattr(self, k)}"
         return s
@@ -310,12 +357,30 @@ class RNN(_RNNBase):
 
     _mode = "RNN_TANH"
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, device: Any = None,
-                 dtype: Any = None) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, dtype=dtype, nonlinearity=nonlinearity)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            dtype=dtype,
+            nonlinearity=nonlinearity,
+        )
 
 
 class LSTM(_RNNBase):

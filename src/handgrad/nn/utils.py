@@ -15,9 +15,13 @@ def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                    foreach: object = None) -> Tensor:
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: object = None,
+) -> Tensor:
     """Rescale the gradients in place so that their joint ``norm_type``-norm (all gradients
     concatenated into one vector) is at most ``max_norm``: every gradient is multiplied by
     min(1, max_norm / (total_norm + 1e-6)), PyTorch's formula. Returns the total norm measured
@@ -43,8 +47,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     return Tensor._wrap(np.array(total, dtype=grads[0].dtype))
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
-                     foreach: object = None) -> None:
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: object = None
+) -> None:
     """Clamp every gradient element to [-clip_value, clip_value] in place."""
     c = float(clip_value)
     for p in _params(parameters):
@@ -64,24 +69,30 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of ``vec`` into the parameters (the inverse of
     ``parameters_to_vector``)."""
     if not isinstance(vec, Tensor):
-        raise TypeError(f"vector_to_parameters: expected vec to be a Tensor, got "
-                        f"{type(vec).__name__}")
+        raise TypeError(
+            f"vector_to_parameters: expected vec to be a Tensor, got {type(vec).__name__}"
+        )
     params = _params(parameters)
     flat = vec._data.reshape(-1)
     need = sum(p.numel() for p in params)
     if flat.size != need:
-        raise ValueError(f"vector_to_parameters: vec has {flat.size} elements but the parameters "
-                         f"have {need}")
+        raise ValueError(
+            f"vector_to_parameters: vec has {flat.size} elements but the parameters have {need}"
+        )
     start = 0
     for p in params:
         n = p.numel()
-        p._data[...] = flat[start:start + n].reshape(p.shape)
+        p._data[...] = flat[start : start + n].reshape(p.shape)
         p._version[0] += 1
         start += n
 
 
-def pad_sequence(sequences: Iterable[Tensor], batch_first: bool = False,
-                 padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
+def pad_sequence(
+    sequences: Iterable[Tensor],
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:
     """Stack tensors of shapes (L_i, *) into (L_max, B, *) (or (B, L_max, *)), each padded with
     ``padding_value`` after its end (or before it, ``padding_side='left'``); differentiable in
     the sequences."""
@@ -91,12 +102,15 @@ def pad_sequence(sequences: Iterable[Tensor], batch_first: bool = False,
     if not seqs:
         raise RuntimeError("pad_sequence: received an empty list of sequences")
     if padding_side not in ("left", "right"):
-        raise ValueError(f"pad_sequence: padding_side must be 'left' or 'right', got "
-                         f"{padding_side!r}")
+        raise ValueError(
+            f"pad_sequence: padding_side must be 'left' or 'right', got {padding_side!r}"
+        )
     trailing = {tuple(s.shape[1:]) for s in seqs}
     if len(trailing) != 1 or any(s.ndim == 0 for s in seqs):
-        raise RuntimeError(f"pad_sequence: sequences must share their trailing dims, got shapes "
-                           f"{[tuple(s.shape) for s in seqs]}")
+        raise RuntimeError(
+            f"pad_sequence: sequences must share their trailing dims, got shapes "
+            f"{[tuple(s.shape) for s in seqs]}"
+        )
     longest = max(s.shape[0] for s in seqs)
     padded = []
     for s in seqs:
@@ -106,8 +120,13 @@ def pad_sequence(sequences: Iterable[Tensor], batch_first: bool = False,
     return ops.stack(padded, 0 if batch_first else 1)
 
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters",
-           "pad_sequence"]
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "parameters_to_vector",
+    "vector_to_parameters",
+    "pad_sequence",
+]
 
 
 from . import parametrizations  # noqa: E402,F401  (hg.nn.utils.parametrizations.weight_norm)

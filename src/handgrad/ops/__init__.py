@@ -28,8 +28,20 @@ from . import special as _special
 # Later modules win a name clash; listing the modules keeps submodule names out of ``*``.
 __all__ = [
     name
-    for module in (_elementwise, _index, _linalg, _reduce, _shape, _softmax, _special, _scan,
-                   _conv, _pool, _sparse_coo, _rnn_cell)
+    for module in (
+        _elementwise,
+        _index,
+        _linalg,
+        _reduce,
+        _shape,
+        _softmax,
+        _special,
+        _scan,
+        _conv,
+        _pool,
+        _sparse_coo,
+        _rnn_cell,
+    )
     for name in module.__all__
 ]
 

@@ -71,18 +71,19 @@ Pads = tuple  # ((top, bottom), (left, right)); negative = crop
 
 # ---- the NumPy kernels (arrays in, arrays out) ------------------------------------------------
 
+
 def _pad_crop(a: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     """``a`` of shape (C, H, W, N) padded with ``value`` (positive widths) or cropped (negative
     widths). A view when nothing is padded."""
     (t, b), (l, r) = pads
     _, h, w, _ = a.shape
-    a = a[:, max(-t, 0): max(h - max(-b, 0), 0), max(-l, 0): max(w - max(-r, 0), 0)]
+    a = a[:, max(-t, 0) : max(h - max(-b, 0), 0), max(-l, 0) : max(w - max(-r, 0), 0)]
     t, b, l, r = max(t, 0), max(b, 0), max(l, 0), max(r, 0)
     if not (t or b or l or r):
         return a
     c, h, w, n = a.shape
     out = np.full((c, h + t + b, w + l + r, n), value, dtype=a.dtype)
-    out[:, t: t + h, l: l + w] = a
+    out[:, t : t + h, l : l + w] = a
     return out
 
 
@@ -101,7 +102,7 @@ def _chwn(a: np.ndarray) -> np.ndarray:
     n = a.shape[0]
     rows, flat = a.reshape(n, -1), out.reshape(-1, n)
     for i in range(0, n, 8):
-        flat[:, i: i + 8] = rows[i: i + 8].T
+        flat[:, i : i + 8] = rows[i : i + 8].T
     return out
 
 
@@ -146,9 +147,9 @@ def _col2im(cols: np.ndarray, out_hw: Pair, stride: Pair, dilation: Pair, crop: 
             if cs is None:
                 continue
             x0, nx, p0 = cs
-            out[:, m0: m0 + (ny - 1) * sh + 1: sh, p0: p0 + (nx - 1) * sw + 1: sw] += (
-                cols[:, i, j, y0: y0 + ny, x0: x0 + nx]
-            )
+            out[:, m0 : m0 + (ny - 1) * sh + 1 : sh, p0 : p0 + (nx - 1) * sw + 1 : sw] += cols[
+                :, i, j, y0 : y0 + ny, x0 : x0 + nx
+            ]
     return out
 
 
@@ -216,14 +217,25 @@ class Conv2d(Function):
             g = Tensor._wrap(_chwn(g._data).transpose(3, 0, 1, 2))
         if nx:
             gx = ConvTranspose2d.apply(
-                g, w, stride=self.stride, dilation=self.dilation, groups=self.groups,
-                padding=_adjoint_crop(x.shape[2:], w.shape[2:], self.stride, self.dilation,
-                                      self.padding),
+                g,
+                w,
+                stride=self.stride,
+                dilation=self.dilation,
+                groups=self.groups,
+                padding=_adjoint_crop(
+                    x.shape[2:], w.shape[2:], self.stride, self.dilation, self.padding
+                ),
             )
         if nw:
             gw = Conv2dWeight.apply(
-                x, g, kernel_size=w.shape[2:], stride=self.stride, padding=self.padding,
-                dilation=self.dilation, groups=self.groups, cols=self.cols,
+                x,
+                g,
+                kernel_size=w.shape[2:],
+                stride=self.stride,
+                padding=self.padding,
+                dilation=self.dilation,
+                groups=self.groups,
+                cols=self.cols,
             )
         if len(self.inputs) == 3:
             gb = g.sum(dim=(0, 2, 3)) if self.needs_input_grad[2] else None
@@ -268,12 +280,24 @@ class ConvTranspose2d(Function):
         ny, nw = self.needs_input_grad[:2]
         gy = gw = None
         if ny:
-            gy = Conv2d.apply(g, w, stride=self.stride, padding=self.padding,
-                              dilation=self.dilation, groups=self.groups)
+            gy = Conv2d.apply(
+                g,
+                w,
+                stride=self.stride,
+                padding=self.padding,
+                dilation=self.dilation,
+                groups=self.groups,
+            )
         if nw:
-            gw = Conv2dWeight.apply(g, y, kernel_size=w.shape[2:], stride=self.stride,
-                                    padding=self.padding, dilation=self.dilation,
-                                    groups=self.groups)
+            gw = Conv2dWeight.apply(
+                g,
+                y,
+                kernel_size=w.shape[2:],
+                stride=self.stride,
+                padding=self.padding,
+                dilation=self.dilation,
+                groups=self.groups,
+            )
         if len(self.inputs) == 3:
             gb = g.sum(dim=(0, 2, 3)) if self.needs_input_grad[2] else None
             return gy, gw, gb
@@ -303,8 +327,10 @@ class Conv2dWeight(Function):
             gw = g2 @ cols.T
         else:
             k = cols.shape[0] // groups
-            gw = np.matmul(g2.reshape(groups, o // groups, length),
-                           cols.reshape(groups, k, length).transpose(0, 2, 1))
+            gw = np.matmul(
+                g2.reshape(groups, o // groups, length),
+                cols.reshape(groups, k, length).transpose(0, 2, 1),
+            )
         return gw.reshape(o, cg, *kernel_size)
 
     def backward(self, gg):
@@ -313,18 +339,30 @@ class Conv2dWeight(Function):
         gx = gg_ = None
         if nx:
             gx = ConvTranspose2d.apply(
-                g, gg, stride=self.stride, dilation=self.dilation, groups=self.groups,
-                padding=_adjoint_crop(x.shape[2:], gg.shape[2:], self.stride, self.dilation,
-                                      self.padding),
+                g,
+                gg,
+                stride=self.stride,
+                dilation=self.dilation,
+                groups=self.groups,
+                padding=_adjoint_crop(
+                    x.shape[2:], gg.shape[2:], self.stride, self.dilation, self.padding
+                ),
             )
         if ng:
-            gg_ = Conv2d.apply(x, gg, stride=self.stride, padding=self.padding,
-                               dilation=self.dilation, groups=self.groups)
+            gg_ = Conv2d.apply(
+                x,
+                gg,
+                stride=self.stride,
+                padding=self.padding,
+                dilation=self.dilation,
+                groups=self.groups,
+            )
         return gx, gg_
 
 
-def _adjoint_crop(size: Sequence[int], kernel: Sequence[int], stride: Pair, dilation: Pair,
-                  pads: Pads) -> Pads:
+def _adjoint_crop(
+    size: Sequence[int], kernel: Sequence[int], stride: Pair, dilation: Pair, pads: Pads
+) -> Pads:
     """The crop of the transposed convolution that is the adjoint of a convolution of an input of
     ``size`` with ``pads``: (lo, hi - r), where r rows at the end of the padded input were never
     read by a window (their gradient is zero)."""
@@ -347,8 +385,9 @@ def _ntuple(op: str, what: str, value: Any, n: int, minimum: int) -> tuple:
         try:
             out = tuple(int(v) for v in value)
         except TypeError:
-            raise TypeError(f"{op}: {what} must be an int or a tuple of {n} ints, got "
-                            f"{value!r}") from None
+            raise TypeError(
+                f"{op}: {what} must be an int or a tuple of {n} ints, got {value!r}"
+            ) from None
         if len(out) == 1:
             out = out * n
         if len(out) != n:
@@ -378,8 +417,9 @@ def _same_dtype(x: Tensor, *others: Tensor | None) -> list:
     return [None if t is None else (t if t.dtype == dtype else t.to(dtype)) for t in (x,) + others]
 
 
-def _conv_padding(op: str, padding: Any, nd: int, kernel: tuple, dilation: tuple,
-                  stride: tuple) -> tuple:
+def _conv_padding(
+    op: str, padding: Any, nd: int, kernel: tuple, dilation: tuple, stride: tuple
+) -> tuple:
     """PyTorch's padding argument as (lo, hi) pairs: an int, a tuple, 'valid' or 'same' (which
     pads (k - 1) d in total, the odd unit at the end, and needs stride 1)."""
     if isinstance(padding, str):
@@ -393,8 +433,10 @@ def _conv_padding(op: str, padding: Any, nd: int, kernel: tuple, dilation: tuple
                 )
             total = [(k - 1) * d for k, d in zip(kernel, dilation)]
             return tuple((t // 2, t - t // 2) for t in total)
-        raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple of {nd} ints, "
-                         f"got {padding!r}")
+        raise ValueError(
+            f"{op}: padding must be 'valid', 'same', an int or a tuple of {nd} ints, "
+            f"got {padding!r}"
+        )
     p = _ntuple(op, "padding", padding, nd, 0)
     return tuple((v, v) for v in p)
 
@@ -442,8 +484,13 @@ def empty_batch(fn: Any) -> Any:
         probe = Tensor._wrap(np.zeros((1,) + x.shape[1:], x._data.dtype))
         others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
         with no_grad():
-            out = fn(op, nd, probe, *[a.detach() if isinstance(a, Tensor) else a for a in args],
-                     **{k: a.detach() if isinstance(a, Tensor) else a for k, a in kwargs.items()})
+            out = fn(
+                op,
+                nd,
+                probe,
+                *[a.detach() if isinstance(a, Tensor) else a for a in args],
+                **{k: a.detach() if isinstance(a, Tensor) else a for k, a in kwargs.items()},
+            )
         outs = out if isinstance(out, tuple) else (out,)
         tie = x.sum() * 0
         for t in others:
@@ -457,13 +504,25 @@ def empty_batch(fn: Any) -> Any:
 
 
 @empty_batch
-def _convnd(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
-            padding: Any, dilation: Any, groups: int) -> Tensor:
+def _convnd(
+    op: str,
+    nd: int,
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+) -> Tensor:
     x, w, b = lift(input), lift(weight), None if bias is None else lift(bias)
     x, w, b = _same_dtype(x, w, b)
     if w.ndim != nd + 2:
-        shape = "(out_channels, in_channels / groups, kW)" if nd == 1 else \
-            "(out_channels, in_channels / groups, kH, kW)"
+        shape = (
+            "(out_channels, in_channels / groups, kW)"
+            if nd == 1
+            else "(out_channels, in_channels / groups, kH, kW)"
+        )
         raise RuntimeError(f"{op}: weight must be {nd + 2}-D {shape}, got shape {w.shape}")
     x, unbatched = _batched(op, x, nd)
     if not isinstance(groups, (int, np.integer)) or groups < 1:
@@ -497,14 +556,26 @@ def _convnd(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None
 
 
 @empty_batch
-def _conv_transposend(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None,
-                      stride: Any, padding: Any, output_padding: Any, groups: int,
-                      dilation: Any) -> Tensor:
+def _conv_transposend(
+    op: str,
+    nd: int,
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: int,
+    dilation: Any,
+) -> Tensor:
     x, w, b = lift(input), lift(weight), None if bias is None else lift(bias)
     x, w, b = _same_dtype(x, w, b)
     if w.ndim != nd + 2:
-        shape = "(in_channels, out_channels / groups, kW)" if nd == 1 else \
-            "(in_channels, out_channels / groups, kH, kW)"
+        shape = (
+            "(in_channels, out_channels / groups, kW)"
+            if nd == 1
+            else "(in_channels, out_channels / groups, kH, kW)"
+        )
         raise RuntimeError(f"{op}: weight must be {nd + 2}-D {shape}, got shape {w.shape}")
     x, unbatched = _batched(op, x, nd)
     if not isinstance(groups, (int, np.integer)) or groups < 1:
@@ -534,8 +605,10 @@ def _conv_transposend(op: str, nd: int, input: Tensor, weight: Tensor, bias: Ten
                 f"{op}: output_padding {q} must be smaller than either stride {s} or dilation "
                 f"{d} in every dimension"
             )
-    size = tuple(_conv_full_len(n, k, si, di) - 2 * pi + qi
-                 for n, k, si, di, pi, qi in zip(x.shape[2:], kernel, s, d, p, q))
+    size = tuple(
+        _conv_full_len(n, k, si, di) - 2 * pi + qi
+        for n, k, si, di, pi, qi in zip(x.shape[2:], kernel, s, d, p, q)
+    )
     if any(n < 1 for n in size):
         raise RuntimeError(
             f"{op}: the output would be empty: input of shape {x.shape} with kernel {kernel}, "
@@ -555,38 +628,86 @@ def _conv_transposend(op: str, nd: int, input: Tensor, weight: Tensor, bias: Ten
 # ---- functions --------------------------------------------------------------------------------
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """``F.conv1d``: input (N, C, L) or (C, L), weight (O, C / groups, k), bias (O,).
     ``padding`` is an int, 'valid' or 'same'."""
     return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """``F.conv2d``: input (N, C, H, W) or (C, H, W), weight (O, C / groups, kH, kW), bias (O,).
     ``stride``, ``padding`` and ``dilation`` are ints or pairs; ``padding`` may also be 'valid' or
     'same' (stride 1; an odd total puts the extra zero at the end, as in PyTorch)."""
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
-                     dilation: Any = 1) -> Tensor:
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
     """``F.conv_transpose1d``: input (N, Cin, L), weight (Cin, Cout / groups, k). Output length
     (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1."""
-    return _conv_transposend("conv_transpose1d", 1, input, weight, bias, stride, padding,
-                             output_padding, groups, dilation)
+    return _conv_transposend(
+        "conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
-                     dilation: Any = 1) -> Tensor:
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
     """``F.conv_transpose2d``: input (N, Cin, H, W), weight (Cin, Cout / groups, kH, kW): the
     adjoint (gradient with respect to the input) of ``conv2d`` with the same weight and geometry.
     Output size (H - 1) stride - 2 padding + dilation (kH - 1) + output_padding + 1."""
-    return _conv_transposend("conv_transpose2d", 2, input, weight, bias, stride, padding,
-                             output_padding, groups, dilation)
+    return _conv_transposend(
+        "conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]

@@ -21,7 +21,6 @@ else:  # at run time the bottom class: outputs are public Tensors (TensorBase._w
     from .._tensor_base import TensorBase as Tensor
 
 
-
 def _binary(fn: type[Function], a: Any, b: Any) -> Tensor:
     if type(a) is not type(b) or not isinstance(a, Tensor):  # two tensors of one class: as is
         if not isinstance(a, Tensor):
@@ -419,8 +418,9 @@ class Minimum(Function):
         return _tie_split(g, a > b, a < b, a == b)
 
 
-def _tie_split(g: Tensor, a_loses: np.ndarray, b_loses: np.ndarray,
-               tie: np.ndarray) -> tuple[Tensor, Tensor]:
+def _tie_split(
+    g: Tensor, a_loses: np.ndarray, b_loses: np.ndarray, tie: np.ndarray
+) -> tuple[Tensor, Tensor]:
     # Selected, never multiplied by a 0/1 weight: an infinite g must not turn into NaN on the
     # side that does not receive it.
     shared = where(Tensor._wrap(tie), g * 0.5, g)
@@ -507,8 +507,9 @@ def neg(input: Tensor) -> Tensor:
 def _unary(fn: type[Function]) -> Any:
     def op(input: Tensor) -> Tensor:
         if input is None or isinstance(input, str):  # lift would make None a NaN
-            raise TypeError(f"{fn.name}: input must be a tensor or a number, got "
-                            f"{type(input).__name__}")
+            raise TypeError(
+                f"{fn.name}: input must be a tensor or a number, got {type(input).__name__}"
+            )
         x = lift(input)
         if x._data.dtype.kind not in "fc":
             x = x.to(_default_float())  # exp of an integer tensor is a float tensor
@@ -653,9 +654,50 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 __all__ = [
-    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
-    "sigmoid", "erf", "abs", "relu", "silu", "softplus", "clamp", "clip", "maximum", "minimum", "where",
-    "to", "clone", "square", "reciprocal", "rsqrt", "masked_fill", "sign", "floor", "ceil",
-    "round", "isnan", "isfinite", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
-    "logical_and", "logical_or", "equal",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "neg",
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "erf",
+    "abs",
+    "relu",
+    "silu",
+    "softplus",
+    "clamp",
+    "clip",
+    "maximum",
+    "minimum",
+    "where",
+    "to",
+    "clone",
+    "square",
+    "reciprocal",
+    "rsqrt",
+    "masked_fill",
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "isnan",
+    "isfinite",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "logical_not",
+    "logical_and",
+    "logical_or",
+    "equal",
 ]

@@ -113,7 +113,9 @@ class Solve(Function):
         try:
             return np.linalg.solve(a, b)
         except np.linalg.LinAlgError:
-            raise RuntimeError(f"solve: the matrix (batch of shape {a.shape}) is singular") from None
+            raise RuntimeError(
+                f"solve: the matrix (batch of shape {a.shape}) is singular"
+            ) from None
 
     def backward(self, g):
         a = self.inputs[0]
@@ -220,7 +222,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def _square(op: str, a: Tensor) -> None:
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise RuntimeError(f"{op}: expected a square matrix or a batch of them, got shape {a.shape}")
+        raise RuntimeError(
+            f"{op}: expected a square matrix or a batch of them, got shape {a.shape}"
+        )
     if a._data.dtype.kind not in "fc":
         raise RuntimeError(f"{op}: expected a floating tensor, got {a.dtype}")
 

@@ -187,8 +187,11 @@ class LayerNorm(Function):
         if self.needs_input_grad[0] and x.numel() == 0:
             dx = d
         elif self.needs_input_grad[0]:
-            dx = (d - d.mean(self.dims, keepdim=True)
-                  - xhat * (d * xhat).mean(self.dims, keepdim=True)) * rstd
+            dx = (
+                d
+                - d.mean(self.dims, keepdim=True)
+                - xhat * (d * xhat).mean(self.dims, keepdim=True)
+            ) * rstd
         grads = [dx]
         if self.has_weight:
             grads.append((g * xhat).sum(lead) if lead else g * xhat)
@@ -197,17 +200,25 @@ class LayerNorm(Function):
         return tuple(grads)
 
 
-def batch_norm_train(x: Tensor, weight: Tensor | None, bias: Tensor | None,
-                     running_mean: Tensor | None, running_var: Tensor | None, momentum: float,
-                     eps: float) -> Tensor:
+def batch_norm_train(
+    x: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    momentum: float,
+    eps: float,
+) -> Tensor:
     """Training-mode batch normalization of x (N, C, ...) (``F.batch_norm(training=True)``),
     updating the running statistics in place (their version counters too)."""
     inputs = [x] + [t for t in (weight, bias) if t is not None]
     out = BatchNorm.apply(
-        *inputs, has_weight=weight is not None,
+        *inputs,
+        has_weight=weight is not None,
         running_mean=None if running_mean is None else running_mean._data,
         running_var=None if running_var is None else running_var._data,
-        momentum=momentum, eps=eps,
+        momentum=momentum,
+        eps=eps,
     )
     for t in (running_mean, running_var):
         if t is not None:
@@ -215,8 +226,9 @@ def batch_norm_train(x: Tensor, weight: Tensor | None, bias: Tensor | None,
     return out
 
 
-def layer_norm_fused(x: Tensor, k: int, weight: Tensor | None, bias: Tensor | None,
-                     eps: float) -> Tensor:
+def layer_norm_fused(
+    x: Tensor, k: int, weight: Tensor | None, bias: Tensor | None, eps: float
+) -> Tensor:
     """Layer normalization over the last k dims of x (shapes already checked by the caller)."""
     inputs = [x] + [t for t in (weight, bias) if t is not None]
     return LayerNorm.apply(*inputs, k=k, has_weight=weight is not None, eps=eps)

@@ -74,8 +74,9 @@ class NormalizedLinearFn(Function):
         if nw or nb:
             flat = (-1, s.shape[-1])  # every batch dim is a position P of the one gradient
             y = self.output()
-            gw, gb = weight_and_bias_grads(s.reshape(flat), x.reshape(-1, x.shape[-1]),
-                                           y.reshape(flat), w, r)
+            gw, gb = weight_and_bias_grads(
+                s.reshape(flat), x.reshape(-1, x.shape[-1]), y.reshape(flat), w, r
+            )
             gw, gb = (gw if nw else None), (gb if nb else None)
         return (gx, gw, gb) if has_b else (gx, gw)
 

@@ -57,8 +57,9 @@ def _empty_like_layout(shape: tuple, dtype: Any, like: np.ndarray, fill: float |
 
 def _axis_order(a: np.ndarray) -> tuple:
     """The axes from the slowest to the fastest varying in memory (size-1 axes left out)."""
-    return tuple(sorted((i for i in range(a.ndim) if a.shape[i] > 1),
-                        key=lambda i: -abs(a.strides[i])))
+    return tuple(
+        sorted((i for i in range(a.ndim) if a.shape[i] > 1), key=lambda i: -abs(a.strides[i]))
+    )
 
 
 class _Windows:
@@ -66,8 +67,15 @@ class _Windows:
     one enlarged for ceil_mode) and, per kernel tap in row-major order, the strided slice of the
     padded input that the tap reads for every output position."""
 
-    def __init__(self, shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
-                 dilation: tuple, ceil_mode: bool) -> None:
+    def __init__(
+        self,
+        shape: tuple,
+        kernel: tuple,
+        stride: tuple,
+        padding: tuple,
+        dilation: tuple,
+        ceil_mode: bool,
+    ) -> None:
         self.shape = shape
         h, w = shape[-2:]
         (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
@@ -88,8 +96,13 @@ class _Windows:
         # Disjoint windows: every input position is read by at most one (window, tap); if
         # they also tile the padded input, the backward writes every position.
         self.disjoint = sh >= (kh - 1) * dh + 1 and sw >= (kw - 1) * dw + 1
-        self.covers = (self.disjoint and (sh, sw) == (kh, kw) and (dh, dw) == (1, 1)
-                       and ho * sh == h + sum(self.pads[0]) and wo * sw == w + sum(self.pads[1]))
+        self.covers = (
+            self.disjoint
+            and (sh, sw) == (kh, kw)
+            and (dh, dw) == (1, 1)
+            and ho * sh == h + sum(self.pads[0])
+            and wo * sw == w + sum(self.pads[1])
+        )
 
     def pad(self, x: np.ndarray, value: float) -> np.ndarray:
         (t, b), (l, r) = self.pads
@@ -97,13 +110,13 @@ class _Windows:
             return x
         h, w = x.shape[-2:]
         out = _empty_like_layout(x.shape[:-2] + (h + t + b, w + l + r), x.dtype, x, value)
-        out[..., t: t + h, l: l + w] = x
+        out[..., t : t + h, l : l + w] = x
         return out
 
     def crop(self, xp: np.ndarray) -> np.ndarray:
         (t, _), (l, _) = self.pads
         h, w = self.shape[-2:]
-        return xp[..., t: t + h, l: l + w]
+        return xp[..., t : t + h, l : l + w]
 
     def first_argmax(self, xp: np.ndarray, out: np.ndarray) -> np.ndarray:
         """The kernel tap (row-major number) holding each window's first maximum, as PyTorch
@@ -122,7 +135,7 @@ class _Windows:
             (t0, _), (l0, _) = self.pads
             h, w = self.shape[-2:]
             outside = np.ones(xp.shape[-2:], bool)
-            outside[t0: t0 + h, l0: l0 + w] = False
+            outside[t0 : t0 + h, l0 : l0 + w] = False
         miss = np.empty_like(out, dtype=bool)
         nan_out = np.isnan(out) if out.dtype.kind == "f" and np.isnan(out).any() else None
 
@@ -228,8 +241,16 @@ class MaxPool2dBackward(Function):
 # ---- argument handling ------------------------------------------------------------------------
 
 
-def _pool_args(op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any,
-               dilation: Any, ceil_mode: bool) -> tuple:
+def _pool_args(
+    op: str,
+    x: Tensor,
+    nd: int,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+) -> tuple:
     if x.ndim not in (nd + 1, nd + 2):
         layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
         raise RuntimeError(
@@ -237,8 +258,11 @@ def _pool_args(op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, paddi
             f"an input of shape {x.shape}"
         )
     k = _ntuple(op, "kernel_size", kernel_size, nd, 1)
-    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
-        _ntuple(op, "stride", stride, nd, 1)
+    s = (
+        k
+        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        else _ntuple(op, "stride", stride, nd, 1)
+    )
     p = _ntuple(op, "padding", padding, nd, 0)
     d = _ntuple(op, "dilation", dilation, nd, 1)
     if any(pi > ki // 2 for pi, ki in zip(p, k)):
@@ -247,8 +271,9 @@ def _pool_args(op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, paddi
             "must hold an input element)"
         )
     size = x.shape[-nd:]
-    out = tuple(_pool_out_len(n, ki, si, pi, di, ceil_mode)
-                for n, ki, si, pi, di in zip(size, k, s, p, d))
+    out = tuple(
+        _pool_out_len(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip(size, k, s, p, d)
+    )
     if any(o < 1 for o in out):
         raise RuntimeError(
             f"{op}: the output would be empty: input of shape {x.shape} with kernel {k}, stride "
@@ -266,13 +291,23 @@ def _as2d(nd: int, x: Tensor, *pairs: tuple) -> tuple:
 
 
 @empty_batch
-def _maxpoolnd(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
-               dilation: Any, ceil_mode: bool, return_indices: bool) -> Any:
+def _maxpoolnd(
+    op: str,
+    nd: int,
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    return_indices: bool,
+) -> Any:
     x = lift(input)
     k, s, p, d = _pool_args(op, x, nd, kernel_size, stride, padding, dilation, ceil_mode)
     x2, k, s, p, d = _as2d(nd, x, k, s, p, d)
-    out = MaxPool2d.apply(x2, kernel_size=k, stride=s, padding=p, dilation=d,
-                          ceil_mode=bool(ceil_mode))
+    out = MaxPool2d.apply(
+        x2, kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=bool(ceil_mode)
+    )
     if not return_indices:
         return out.squeeze(-2) if nd == 1 else out
     win = _Windows(x2.shape, k, s, p, d, bool(ceil_mode))
@@ -300,8 +335,17 @@ def _avg_divisor(size: int, out: int, k: int, s: int, p: int, include_pad: bool)
 
 
 @empty_batch
-def _avgpoolnd(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
-               ceil_mode: bool, count_include_pad: bool, divisor_override: Any) -> Tensor:
+def _avgpoolnd(
+    op: str,
+    nd: int,
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: Any,
+) -> Tensor:
     x = lift(input)
     if x._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype}")
@@ -339,8 +383,9 @@ def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple:
         output_size = (output_size,) * nd
     output_size = tuple(output_size)
     if len(output_size) != nd:
-        raise ValueError(f"{op}: output_size must be an int or a tuple of {nd}, got "
-                         f"{output_size!r}")
+        raise ValueError(
+            f"{op}: output_size must be an int or a tuple of {nd}, got {output_size!r}"
+        )
     size = tuple(n if o is None else int(o) for n, o in zip(x.shape[-nd:], output_size))
     if any(o < 1 for o in size):
         raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
@@ -373,43 +418,88 @@ def _adaptive_max_indices(x: np.ndarray, out_hw: tuple) -> np.ndarray:
 # ---- functions --------------------------------------------------------------------------------
 
 
-def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
     """``F.max_pool1d`` on (N, C, L) or (C, L); see ``max_pool2d``."""
-    return _maxpoolnd("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
-                      return_indices)
+    return _maxpoolnd(
+        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
     """``F.max_pool2d`` on (N, C, H, W) or (C, H, W): the maximum over each window (stride
     defaults to the kernel size; padding counts as -inf and may be at most half the kernel).
     With ``return_indices`` also the flat position ``h * W + w`` of each maximum; ties go to the
     first maximum in row-major order, and so does the gradient."""
-    return _maxpoolnd("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
-                      return_indices)
+    return _maxpoolnd(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """``F.avg_pool1d`` on (N, C, L) or (C, L); see ``avg_pool2d``."""
-    return _avgpoolnd("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
-                      count_include_pad, None)
+    return _avgpoolnd(
+        "avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None
+    )
 
 
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True,
-               divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """``F.avg_pool2d``: the mean over each window. The divisor is PyTorch's: the window size
     including the zero padding (``count_include_pad``) or only the input elements it covers, or
     ``divisor_override``. A window sum (depthwise conv2d with ones) times a constant, so the
     gradient spreads g / divisor evenly over each window."""
-    return _avgpoolnd("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
-                      count_include_pad, divisor_override)
+    return _avgpoolnd(
+        "avg_pool2d",
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
 
 
-def _lppoolnd(op: str, nd: int, input: Tensor, norm_type: float, kernel_size: Any, stride: Any,
-              ceil_mode: bool) -> Tensor:
+def _lppoolnd(
+    op: str,
+    nd: int,
+    input: Tensor,
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any,
+    ceil_mode: bool,
+) -> Tensor:
     from .elementwise import relu, sign
 
     x = lift(input)
@@ -418,14 +508,16 @@ def _lppoolnd(op: str, nd: int, input: Tensor, norm_type: float, kernel_size: An
     return (sign(avg) * relu(avg.abs()) * float(math.prod(k))) ** (1.0 / float(norm_type))
 
 
-def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int, stride: Any = None,
-              ceil_mode: bool = False) -> Tensor:
+def lp_pool1d(
+    input: Tensor, norm_type: float, kernel_size: int, stride: Any = None, ceil_mode: bool = False
+) -> Tensor:
     """``F.lp_pool1d``: (sum over each window of x^p)^(1/p)."""
     return _lppoolnd("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None,
-              ceil_mode: bool = False) -> Tensor:
+def lp_pool2d(
+    input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+) -> Tensor:
     """``F.lp_pool2d``: (sum over each window of x^p)^(1/p), computed as PyTorch does,
     ``(sign(a) relu(|a|) kH kW)^(1/p)`` with a = avg_pool2d(x^p): p = 1 is sum pooling, p -> inf
     max pooling. Its gradient at a window whose sum is 0 is inf or nan, as in PyTorch."""
@@ -488,7 +580,7 @@ def apply_taps(x: Tensor, axis: int, taps: list) -> Tensor:
 
 def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
     if x._data.size == 0:  # an empty batch or channel dim (torch accepts it)
-        return Tensor._wrap(np.zeros(x.shape[:-len(size)] + size, x._data.dtype)) + x.sum() * 0
+        return Tensor._wrap(np.zeros(x.shape[: -len(size)] + size, x._data.dtype)) + x.sum() * 0
     count = np.ones((), np.int64)
     for k in range(len(size)):
         axis = x.ndim - 1 - k
@@ -499,8 +591,7 @@ def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
 
 
 @empty_batch
-def _adaptive_maxnd(op: str, nd: int, input: Tensor, output_size: Any,
-                    return_indices: bool) -> Any:
+def _adaptive_maxnd(op: str, nd: int, input: Tensor, output_size: Any, return_indices: bool) -> Any:
     from .index import gather
 
     x = lift(input)
@@ -530,6 +621,14 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
 
 
 __all__ = [
-    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "lp_pool1d", "lp_pool2d",
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "lp_pool1d",
+    "lp_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
 ]

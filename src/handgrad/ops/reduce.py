@@ -61,11 +61,14 @@ class Amax(Function):
         empty = [d for d in dims if a.shape[d] == 0]
         if empty:  # an empty dim elsewhere is fine: the result is empty too (as in PyTorch)
             raise RuntimeError(
-                f"amax: cannot reduce over dim {empty[0]} of size 0 (tensor shape {a.shape})")
+                f"amax: cannot reduce over dim {empty[0]} of size 0 (tensor shape {a.shape})"
+            )
         self.dims = dims
         self.kept = a.max(axis=dims, keepdims=True)
-        return self.kept.copy() if keepdim else self.kept.reshape(
-            [n for i, n in enumerate(a.shape) if i not in dims]
+        return (
+            self.kept.copy()
+            if keepdim
+            else self.kept.reshape([n for i, n in enumerate(a.shape) if i not in dims])
         )
 
     def backward(self, g):
@@ -75,7 +78,8 @@ class Amax(Function):
             mask |= np.isnan(a) & np.isnan(self.kept)
         with np.errstate(divide="ignore", invalid="ignore"):
             share = g.reshape(self.kept.shape) / Tensor._wrap(
-                mask.sum(axis=self.dims, keepdims=True).astype(a.dtype))
+                mask.sum(axis=self.dims, keepdims=True).astype(a.dtype)
+            )
         if self.select:
             return where(Tensor._wrap(mask), share, 0.0)
         return share * Tensor._wrap(mask.astype(a.dtype))
@@ -100,9 +104,7 @@ class Prod(Function):
         self.dims = dims
         out = np.prod(a, axis=dims, keepdims=True)
         self.kept_shape = out.shape
-        return out if keepdim else out.reshape(
-            [n for i, n in enumerate(a.shape) if i not in dims]
-        )
+        return out if keepdim else out.reshape([n for i, n in enumerate(a.shape) if i not in dims])
 
     def backward(self, g):
         a = self.inputs[0]
@@ -123,8 +125,8 @@ def _others_product(a: Tensor, dims: tuple) -> Tensor:
     k = len(dims)
     last = tuple(range(a.ndim - k, a.ndim))
     moved = movedim(a, dims, last)
-    lead = moved.shape[:a.ndim - k]
-    n = int(np.prod(moved.shape[a.ndim - k:]))
+    lead = moved.shape[: a.ndim - k]
+    n = int(np.prod(moved.shape[a.ndim - k :]))
     x = moved.reshape(*lead, n)
     one = Tensor._wrap(np.ones(lead + (1,), a._data.dtype))
     left = cumprod(cat([one, x[..., :-1]], -1), -1)
@@ -145,9 +147,7 @@ class LogSumExp(Function):
         m = np.where(np.isfinite(m), m, 0)
         out = np.log(np.exp(a - m).sum(axis=dims, keepdims=True)) + m
         self.kept_shape = out.shape
-        return out if keepdim else out.reshape(
-            [n for i, n in enumerate(a.shape) if i not in dims]
-        )
+        return out if keepdim else out.reshape([n for i, n in enumerate(a.shape) if i not in dims])
 
     def backward(self, g):
         a = self.inputs[0]
@@ -201,8 +201,12 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = Non
 
 
 def var(
-    input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
-    *, correction: Any = None,
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
 ) -> Tensor:
     """Variance sum (x - mean)^2 / (N - correction); correction=1 (Bessel) by default, as in
     PyTorch. ``unbiased=False`` is the same as correction=0.
@@ -225,8 +229,12 @@ def var(
 
 
 def std(
-    input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
-    *, correction: Any = None,
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
 ) -> Tensor:
     """sqrt(var); its gradient is 0 where std = 0 (a constant input), as in PyTorch. Float32
     is reduced in float64, root included (the variance of values near 1e37 overflows float32,
@@ -271,8 +279,11 @@ def _arg(np_fn: Any, op: str, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
     if x.ndim and x.shape[d] == 0:
         raise RuntimeError(f"{op}: cannot reduce over dim {d} of size 0 (tensor shape {x.shape})")
     if x._data.size == 0:  # another dim is empty: so is the result (NumPy refuses, torch does not)
-        shape = tuple(1 if i == d else n for i, n in enumerate(x.shape)) if keepdim else tuple(
-            n for i, n in enumerate(x.shape) if i != d)
+        shape = (
+            tuple(1 if i == d else n for i, n in enumerate(x.shape))
+            if keepdim
+            else tuple(n for i, n in enumerate(x.shape) if i != d)
+        )
         return Tensor._wrap(np.zeros(shape, np.int64))
     return Tensor._wrap(np_fn(x._data, axis=d, keepdims=keepdim).astype(np.int64))
 
@@ -321,8 +332,9 @@ def _select(arg_fn: Any, op: str, input: Tensor, dim: int, keepdim: bool) -> Max
     return MaxResult(values, idx)
 
 
-def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
-         dtype: Any = None) -> Tensor:
+def prod(
+    input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
     """``torch.prod``: the product of all elements, or along one ``dim``."""
     x = lift(input)
     if dtype is not None:
@@ -357,8 +369,11 @@ def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> T
         # one element per norm: |x| exactly (torch too; x^2 would overflow for |x| > 1e19 in
         # float32), with gradient sign(x), 0 at 0
         out = x.abs()
-        return out if keepdim else out.reshape(tuple(n for i, n in enumerate(x.shape)
-                                                     if i not in dims))
+        return (
+            out
+            if keepdim
+            else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
+        )
     if p in (2, "fro"):
         return _root(sum(x * x, dim, keepdim), 2)  # gradient 0 at a zero vector, as torch
     if p == 1:
@@ -370,18 +385,24 @@ def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> T
     return _root(sum(x.abs() ** p, dim, keepdim), p)
 
 
-def var_mean(input: Tensor, dim: Any = None, *, correction: Any = 1,
-             keepdim: bool = False) -> tuple[Tensor, Tensor]:
+def var_mean(
+    input: Tensor, dim: Any = None, *, correction: Any = 1, keepdim: bool = False
+) -> tuple[Tensor, Tensor]:
     """(var, mean) in one call, as ``torch.var_mean``."""
-    return (var(input, dim, keepdim=keepdim, correction=correction),
-            mean(input, dim, keepdim=keepdim))
+    return (
+        var(input, dim, keepdim=keepdim, correction=correction),
+        mean(input, dim, keepdim=keepdim),
+    )
 
 
-def std_mean(input: Tensor, dim: Any = None, *, correction: Any = 1,
-             keepdim: bool = False) -> tuple[Tensor, Tensor]:
+def std_mean(
+    input: Tensor, dim: Any = None, *, correction: Any = 1, keepdim: bool = False
+) -> tuple[Tensor, Tensor]:
     """(std, mean) in one call, as ``torch.std_mean``."""
-    return (std(input, dim, keepdim=keepdim, correction=correction),
-            mean(input, dim, keepdim=keepdim))
+    return (
+        std(input, dim, keepdim=keepdim, correction=correction),
+        mean(input, dim, keepdim=keepdim),
+    )
 
 
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
@@ -416,6 +437,22 @@ def sum_to_size(input: Tensor, *size: Any) -> Tensor:
 
 
 __all__ = [
-    "sum", "mean", "var", "std", "amax", "amin", "argmax", "argmin", "max", "min", "logsumexp",
-    "cumsum", "norm", "all", "any", "prod", "var_mean", "std_mean",
+    "sum",
+    "mean",
+    "var",
+    "std",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "max",
+    "min",
+    "logsumexp",
+    "cumsum",
+    "norm",
+    "all",
+    "any",
+    "prod",
+    "var_mean",
+    "std_mean",
 ]

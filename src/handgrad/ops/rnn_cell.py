@@ -99,9 +99,9 @@ class LSTMCell(Function):
         acts = np.matmul(h, w.T)
         acts += xw
         _sigmoid_(acts[:, : 2 * hs])
-        np.tanh(acts[:, 2 * hs: 3 * hs], out=acts[:, 2 * hs: 3 * hs])
-        _sigmoid_(acts[:, 3 * hs:])
-        i, f, u, o = acts[:, :hs], acts[:, hs: 2 * hs], acts[:, 2 * hs: 3 * hs], acts[:, 3 * hs:]
+        np.tanh(acts[:, 2 * hs : 3 * hs], out=acts[:, 2 * hs : 3 * hs])
+        _sigmoid_(acts[:, 3 * hs :])
+        i, f, u, o = acts[:, :hs], acts[:, hs : 2 * hs], acts[:, 2 * hs : 3 * hs], acts[:, 3 * hs :]
         out = np.empty((2, n, hs), xw.dtype)
         np.multiply(f, c, out=out[1])
         out[1] += i * u
@@ -117,7 +117,7 @@ class LSTMCell(Function):
         if not is_grad_enabled():
             hs = h.shape[1]
             a = self.acts
-            i, f, u, o = (_wrap(a[:, k * hs: (k + 1) * hs]) for k in range(4))
+            i, f, u, o = (_wrap(a[:, k * hs : (k + 1) * hs]) for k in range(4))
             return i, f, u, o, _wrap(self.tc)
         zi, zf, zg, zo = chunk(xw + h @ w.mT, 4, 1)
         i, f, u, o = sigmoid(zi), sigmoid(zf), tanh(zg), sigmoid(zo)
@@ -128,11 +128,17 @@ class LSTMCell(Function):
         i, f, u, o, tc = self._saved()
         gh, gc = g[0], g[1]
         dc = gc + gh * o * (1.0 - tc * tc)
-        dz = cat([dc * u * (i - i * i), dc * c * (f - f * f), dc * i * (1.0 - u * u),
-                  gh * tc * (o - o * o)], 1)
+        dz = cat(
+            [
+                dc * u * (i - i * i),
+                dc * c * (f - f * f),
+                dc * i * (1.0 - u * u),
+                gh * tc * (o - o * o),
+            ],
+            1,
+        )
         nh, nc, nw = self.needs_input_grad[1:]
-        return (dz, dz @ w if nh else None, dc * f if nc else None,
-                _outer(dz, h) if nw else None)
+        return (dz, dz @ w if nh else None, dc * f if nc else None, _outer(dz, h) if nw else None)
 
 
 class GRUCell(Function):
@@ -162,8 +168,10 @@ class GRUCell(Function):
     def forward(self, xw, h, w, b=None):
         _check_2d("gru_cell", xw=xw, h=h, w=w)
         n, hs = h.shape
-        if xw.shape != (n, 3 * hs) or w.shape != (3 * hs, hs) or (
-            b is not None and b.shape != (3 * hs,)
+        if (
+            xw.shape != (n, 3 * hs)
+            or w.shape != (3 * hs, hs)
+            or (b is not None and b.shape != (3 * hs,))
         ):
             raise ValueError(
                 f"gru_cell: shapes do not fit: xw {xw.shape} (want (N, 3H)), h {h.shape}, "
@@ -176,9 +184,9 @@ class GRUCell(Function):
         rz = hw[:, : 2 * hs] + xw[:, : 2 * hs]
         _sigmoid_(rz)
         r, z = rz[:, :hs], rz[:, hs:]
-        hn = hw[:, 2 * hs:]
+        hn = hw[:, 2 * hs :]
         nn = r * hn
-        nn += xw[:, 2 * hs:]
+        nn += xw[:, 2 * hs :]
         np.tanh(nn, out=nn)
         self.rz, self.n, self.hn = rz, nn, hn
         out = h - nn
@@ -192,8 +200,7 @@ class GRUCell(Function):
         xw, h, w = self.inputs[:3]
         if not is_grad_enabled():
             hs = h.shape[1]
-            return (_wrap(self.rz[:, :hs]), _wrap(self.rz[:, hs:]), _wrap(self.n),
-                    _wrap(self.hn))
+            return (_wrap(self.rz[:, :hs]), _wrap(self.rz[:, hs:]), _wrap(self.n), _wrap(self.hn))
         hw = h @ w.mT
         if len(self.inputs) == 4:
             hw = hw + self.inputs[3]
@@ -252,8 +259,11 @@ class LSTMLayer(Function):
     def forward(self, xw, h0, c0, w):
         _check_2d("lstm_layer", h0=h0, c0=c0, w=w)
         n, hs = h0.shape
-        if xw.ndim != 3 or xw.shape[1:] != (n, 4 * hs) or c0.shape != (n, hs) or (
-            w.shape != (4 * hs, hs)
+        if (
+            xw.ndim != 3
+            or xw.shape[1:] != (n, 4 * hs)
+            or c0.shape != (n, hs)
+            or (w.shape != (4 * hs, hs))
         ):
             raise ValueError(
                 f"lstm_layer: shapes do not fit: xw {xw.shape} (want (L, N, 4H)), h0 {h0.shape}, "
@@ -271,14 +281,14 @@ class LSTMLayer(Function):
         # D = s (1 - s) for the sigmoid gates and 1 - u^2 for the cell input, and the upstream
         # factors [u, c_{t-1}, i] of dz_i, dz_f, dz_g beside tanh(c_t), all at once.
         d_act = gates - gates * gates
-        u = gates[:, :, 2 * hs: 3 * hs]
-        d_act[:, :, 2 * hs: 3 * hs] = 1.0 - u * u
+        u = gates[:, :, 2 * hs : 3 * hs]
+        d_act[:, :, 2 * hs : 3 * hs] = 1.0 - u * u
         deriv[:, :, :hs] = u
-        deriv[0, :, hs: 2 * hs] = c0
-        deriv[1:, :, hs: 2 * hs] = out[:-1, 1]
-        deriv[:, :, 2 * hs: 3 * hs] = gates[:, :, :hs]
+        deriv[0, :, hs : 2 * hs] = c0
+        deriv[1:, :, hs : 2 * hs] = out[:-1, 1]
+        deriv[:, :, 2 * hs : 3 * hs] = gates[:, :, :hs]
         deriv *= d_act  # M = [u, c_{t-1}, i, tanh c_t] * D: dz_t = [dc, dc, dc, G_h] * M
-        self.m, self.f, self.p = deriv, gates[:, :, hs: 2 * hs], p
+        self.m, self.f, self.p = deriv, gates[:, :, hs : 2 * hs], p
         self.out = out
         return out
 
@@ -292,9 +302,9 @@ class LSTMLayer(Function):
             np.matmul(h, wt, out=a)
             a += xw[t]
             _sigmoid_(a[:, : 2 * hs])
-            np.tanh(a[:, 2 * hs: 3 * hs], out=a[:, 2 * hs: 3 * hs])
-            _sigmoid_(a[:, 3 * hs:])
-            i, f, u, o = a[:, :hs], a[:, hs: 2 * hs], a[:, 2 * hs: 3 * hs], a[:, 3 * hs:]
+            np.tanh(a[:, 2 * hs : 3 * hs], out=a[:, 2 * hs : 3 * hs])
+            _sigmoid_(a[:, 3 * hs :])
+            i, f, u, o = a[:, :hs], a[:, hs : 2 * hs], a[:, 2 * hs : 3 * hs], a[:, 3 * hs :]
             hn, cn = out[t, 0], out[t, 1]
             np.multiply(f, c, out=cn)
             cn += i * u
@@ -304,7 +314,7 @@ class LSTMLayer(Function):
             np.subtract(1.0, p[t], out=p[t])
             p[t] *= o
             d = deriv[t]
-            d[:, 3 * hs:] = hn  # tanh(c_t): the upstream factor of dz_o
+            d[:, 3 * hs :] = hn  # tanh(c_t): the upstream factor of dz_o
             hn *= o
             h, c = hn, cn
 
@@ -316,8 +326,12 @@ class LSTMLayer(Function):
         steps, hs = xw.shape[0], h0.shape[1]
         if not is_grad_enabled():
             h_prev = np.concatenate([h0._data[None], self.out[:-1, 0]]).reshape(-1, hs)
-            return ([_wrap(a) for a in self.m], [_wrap(a) for a in self.f],
-                    [_wrap(a) for a in self.p], _wrap(h_prev))
+            return (
+                [_wrap(a) for a in self.m],
+                [_wrap(a) for a in self.f],
+                [_wrap(a) for a in self.p],
+                _wrap(h_prev),
+            )
         h, c = h0, c0
         ms, fs, ps, hs_prev = [], [], [], []
         for t in range(steps):
@@ -325,8 +339,9 @@ class LSTMLayer(Function):
             i, f, u, o = sigmoid(zi), sigmoid(zf), tanh(zg), sigmoid(zo)
             cn = f * c + i * u
             tc = tanh(cn)
-            ms.append(cat([u * (i - i * i), c * (f - f * f), i * (1.0 - u * u),
-                           tc * (o - o * o)], 1))
+            ms.append(
+                cat([u * (i - i * i), c * (f - f * f), i * (1.0 - u * u), tc * (o - o * o)], 1)
+            )
             fs.append(f)
             ps.append(o * (1.0 - tc * tc))
             hs_prev.append(h)
@@ -371,8 +386,14 @@ def gru_cell_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None = Non
     return GRUCell.apply(xw, h, w_hh) if b_hh is None else GRUCell.apply(xw, h, w_hh, b_hh)
 
 
-def lstm_cell(input: Tensor, hx: tuple, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-              b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def lstm_cell(
+    input: Tensor,
+    hx: tuple,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None = None,
+    b_hh: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
     """``torch.lstm_cell``: one LSTM step of a batch (N, I) from hx = (h, c); returns (h', c')."""
     x = lift(input)
     xw = linear(x, lift(w_ih, x), None if b_ih is None else lift(b_ih, x))
@@ -381,8 +402,14 @@ def lstm_cell(input: Tensor, hx: tuple, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor
     return lstm_cell_step(xw, lift(hx[0], x), lift(hx[1], x), lift(w_hh, x))
 
 
-def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-             b_hh: Tensor | None = None) -> Tensor:
+def gru_cell(
+    input: Tensor,
+    hx: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None = None,
+    b_hh: Tensor | None = None,
+) -> Tensor:
     """``torch.gru_cell``: one GRU step of a batch (N, I) from h; returns h'."""
     x = lift(input)
     xw = linear(x, lift(w_ih, x), None if b_ih is None else lift(b_ih, x))

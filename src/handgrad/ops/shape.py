@@ -187,9 +187,7 @@ def _numel(shape: tuple) -> int:
 
 
 def _is_basic(index: tuple) -> bool:
-    return all(
-        isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index
-    )
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index)
 
 
 def _index(index: Any, shape: tuple | None = None) -> tuple:
@@ -239,11 +237,12 @@ def _check_masks(index: tuple, shape: tuple) -> None:
         a = i._data if isinstance(i, Tensor) else i
         if isinstance(a, (np.ndarray, list)) and np.asarray(a).dtype == np.bool_:
             m = np.asarray(a)
-            if m.ndim and tuple(shape[d:d + m.ndim]) != m.shape:
+            if m.ndim and tuple(shape[d : d + m.ndim]) != m.shape:
                 raise IndexError(
                     f"getitem: the boolean mask of shape {m.shape} does not match the indexed "
-                    f"tensor's shape {tuple(shape[d:d + m.ndim])} at dim {d} (tensor shape "
-                    f"{tuple(shape)})")
+                    f"tensor's shape {tuple(shape[d : d + m.ndim])} at dim {d} (tensor shape "
+                    f"{tuple(shape)})"
+                )
         d += width(i)
 
 
@@ -408,12 +407,16 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     d = _dim("narrow", dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
     if not -n <= start <= n:
-        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n} "
-                         f"(expected in [{-n}, {n}])")
+        raise IndexError(
+            f"narrow: start {start} is out of range for dim {d} of size {n} "
+            f"(expected in [{-n}, {n}])"
+        )
     start = start % n if start < 0 else start
     if length < 0 or start + length > n:
-        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds the size {n} of "
-                           f"dim {d} (tensor shape {input.shape})")
+        raise RuntimeError(
+            f"narrow: start ({start}) + length ({length}) exceeds the size {n} of "
+            f"dim {d} (tensor shape {input.shape})"
+        )
     return getitem(input, (slice(None),) * d + (slice(start, start + length),))
 
 
@@ -448,9 +451,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     d = _dim("unbind", dim, input.ndim)
-    return tuple(
-        getitem(input, (slice(None),) * d + (i,)) for i in range(input.shape[d])
-    )
+    return tuple(getitem(input, (slice(None),) * d + (i,)) for i in range(input.shape[d]))
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -487,8 +488,9 @@ def _pad_source(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
     return np.where(j < n, j, period - j)
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
-        value: float | None = None) -> Tensor:
+def pad(
+    input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
+) -> Tensor:
     """``F.pad``: ``pad`` lists (left, right) widths from the last dimension backwards; negative
     widths crop. ``constant`` fills with ``value`` (0 by default); ``reflect``, ``replicate`` and
     ``circular`` copy input elements (PyTorch pads only the last 1-3 dims of a batched or
@@ -512,8 +514,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
     if mode in ("constant", "circular") and any(p < 0 for p in pad):
         # negative widths crop first; reflect and replicate crop in _pad_source instead (PyTorch
         # reflects about the uncropped edge)
-        x = getitem(x, tuple(slice(max(-lo, 0), n - max(-hi, 0))
-                             for (lo, hi), n in zip(widths, x.shape)))
+        x = getitem(
+            x, tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape))
+        )
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if mode == "constant":
         return Pad.apply(x, widths=tuple(widths), value=0.0 if value is None else value)
@@ -528,19 +531,45 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         lo, hi = widths[d]
         n = x.shape[d]
         if mode == "reflect" and max(lo, hi) >= n:
-            raise RuntimeError(f"pad: reflect padding {(lo, hi)} of dim {d} must be less than "
-                               f"its size {n} (input shape {x.shape})")
+            raise RuntimeError(
+                f"pad: reflect padding {(lo, hi)} of dim {d} must be less than "
+                f"its size {n} (input shape {x.shape})"
+            )
         if mode == "circular" and max(lo, hi) > n:
-            raise RuntimeError(f"pad: circular padding {(lo, hi)} of dim {d} wraps around more "
-                               f"than once (size {n}, input shape {x.shape})")
+            raise RuntimeError(
+                f"pad: circular padding {(lo, hi)} of dim {d} wraps around more "
+                f"than once (size {n}, input shape {x.shape})"
+            )
         if lo or hi:
             x = getitem(x, (slice(None),) * d + (_pad_source(mode, n, lo, hi),))
     return x
 
 
 __all__ = [
-    "reshape", "view", "view_as", "permute", "movedim", "moveaxis", "transpose", "t", "expand",
+    "reshape",
+    "view",
+    "view_as",
+    "permute",
+    "movedim",
+    "moveaxis",
+    "transpose",
+    "t",
+    "expand",
     "broadcast_to",
-    "expand_as", "squeeze", "unsqueeze", "flatten", "flip", "cat", "concatenate", "stack",
-    "getitem", "narrow", "split", "chunk", "unbind", "index_select", "repeat", "pad",
+    "expand_as",
+    "squeeze",
+    "unsqueeze",
+    "flatten",
+    "flip",
+    "cat",
+    "concatenate",
+    "stack",
+    "getitem",
+    "narrow",
+    "split",
+    "chunk",
+    "unbind",
+    "index_select",
+    "repeat",
+    "pad",
 ]

@@ -34,8 +34,10 @@ def _scipy_sparse() -> Any:
     try:
         import scipy.sparse
     except ImportError as e:  # pragma: no cover - scipy is installed with scikit-learn
-        raise ImportError("sparse tensors: the product sparse @ dense needs the optional package "
-                          "scipy (pip install scipy, or handgrad[extras])") from e
+        raise ImportError(
+            "sparse tensors: the product sparse @ dense needs the optional package "
+            "scipy (pip install scipy, or handgrad[extras])"
+        ) from e
     return scipy.sparse
 
 
@@ -52,8 +54,14 @@ class SparseCOOTensor:
     grad = None
     layout = "sparse_coo"
 
-    def __init__(self, indices: np.ndarray, values: np.ndarray, size: tuple,
-                 coalesced: bool = False, tracked: Tensor | None = None) -> None:
+    def __init__(
+        self,
+        indices: np.ndarray,
+        values: np.ndarray,
+        size: tuple,
+        coalesced: bool = False,
+        tracked: Tensor | None = None,
+    ) -> None:
         self._ind = indices
         self._val = values
         self._shape = tuple(int(s) for s in size)
@@ -110,14 +118,17 @@ class SparseCOOTensor:
 
     def indices(self) -> Tensor:
         if not self._coalesced:
-            raise RuntimeError("indices: cannot get indices on an uncoalesced tensor, please "
-                               "call .coalesce() first")
+            raise RuntimeError(
+                "indices: cannot get indices on an uncoalesced tensor, please "
+                "call .coalesce() first"
+            )
         return Tensor._wrap(self._ind)
 
     def values(self) -> Tensor:
         if not self._coalesced:
-            raise RuntimeError("values: cannot get values on an uncoalesced tensor, please "
-                               "call .coalesce() first")
+            raise RuntimeError(
+                "values: cannot get values on an uncoalesced tensor, please call .coalesce() first"
+            )
         return self._values()
 
     # ---- conversions -------------------------------------------------------------------------
@@ -129,16 +140,25 @@ class SparseCOOTensor:
             return self
         if self._val.size == 0:
             return SparseCOOTensor(self._ind, self._val, self._shape, coalesced=True)
-        flat = np.ravel_multi_index(tuple(self._ind), self._shape) if self._shape else \
-            np.zeros(self._val.shape[0], np.int64)
+        flat = (
+            np.ravel_multi_index(tuple(self._ind), self._shape)
+            if self._shape
+            else np.zeros(self._val.shape[0], np.int64)
+        )
         unique, inverse = np.unique(flat, return_inverse=True)
-        indices = np.stack(np.unravel_index(unique, self._shape)).astype(np.int64) \
-            if self._shape else np.zeros((0, unique.shape[0]), np.int64)
+        indices = (
+            np.stack(np.unravel_index(unique, self._shape)).astype(np.int64)
+            if self._shape
+            else np.zeros((0, unique.shape[0]), np.int64)
+        )
         indices = indices.reshape(len(self._shape), -1)
         if self._tracked is not None:  # summed in the graph: each duplicate gets the gradient
-            summed = scatter_add(Tensor._wrap(np.zeros(unique.shape[0], self._val.dtype)), 0,
-                                 Tensor._wrap(inverse.reshape(-1).astype(np.int64)),
-                                 self._tracked)
+            summed = scatter_add(
+                Tensor._wrap(np.zeros(unique.shape[0], self._val.dtype)),
+                0,
+                Tensor._wrap(inverse.reshape(-1).astype(np.int64)),
+                self._tracked,
+            )
             return SparseCOOTensor(indices, summed._data, self._shape, True, summed)
         values = np.zeros(unique.shape[0], self._val.dtype)
         np.add.at(values, inverse, self._val)
@@ -146,11 +166,18 @@ class SparseCOOTensor:
 
     def to_dense(self, dtype: Any = None) -> Tensor:
         if self._tracked is not None:  # differentiable: a scatter-add of the values
-            flat = np.ravel_multi_index(tuple(self._ind), self._shape) if self._shape else \
-                np.zeros(self._val.shape[0], np.int64)
+            flat = (
+                np.ravel_multi_index(tuple(self._ind), self._shape)
+                if self._shape
+                else np.zeros(self._val.shape[0], np.int64)
+            )
             size = int(np.prod(self._shape))
-            dense = scatter_add(Tensor._wrap(np.zeros(size, self._val.dtype)), 0,
-                                Tensor._wrap(flat.astype(np.int64)), self._tracked)
+            dense = scatter_add(
+                Tensor._wrap(np.zeros(size, self._val.dtype)),
+                0,
+                Tensor._wrap(flat.astype(np.int64)),
+                self._tracked,
+            )
             dense = dense.reshape(self._shape)
             return dense if dtype is None else dense.to(dtype)
         out = np.zeros(self._shape, self._val.dtype)
@@ -195,16 +222,21 @@ class SparseCOOTensor:
     def transpose(self, dim0: int, dim1: int) -> SparseCOOTensor:
         order = list(range(self.ndim))
         order[dim0], order[dim1] = order[dim1], order[dim0]
-        return SparseCOOTensor(self._ind[order].copy(), self._val,
-                               tuple(self._shape[d] for d in order), tracked=self._tracked)
+        return SparseCOOTensor(
+            self._ind[order].copy(),
+            self._val,
+            tuple(self._shape[d] for d in order),
+            tracked=self._tracked,
+        )
 
     def _scipy(self) -> Any:
         """The matrix as ``scipy.sparse.csr_matrix`` (duplicates summed), cached: a GCN
         multiplies by the same adjacency at every layer and step."""
         if self._csr is None:
             sp = _scipy_sparse()
-            self._csr = sp.coo_matrix((self._val, (self._ind[0], self._ind[1])),
-                                      shape=self._shape).tocsr()
+            self._csr = sp.coo_matrix(
+                (self._val, (self._ind[0], self._ind[1])), shape=self._shape
+            ).tocsr()
         return self._csr
 
     # ---- arithmetic --------------------------------------------------------------------------
@@ -216,8 +248,9 @@ class SparseCOOTensor:
         return mm(self, other)
 
     def __mul__(self, other: Any) -> SparseCOOTensor:
-        if isinstance(other, (int, float, np.number)) or (isinstance(other, Tensor)
-                                                          and other.ndim == 0):
+        if isinstance(other, (int, float, np.number)) or (
+            isinstance(other, Tensor) and other.ndim == 0
+        ):
             if self._tracked is not None or (isinstance(other, Tensor) and other.requires_grad):
                 v = self._values() * other
                 return SparseCOOTensor(self._ind, v._data, self._shape, self._coalesced, v)
@@ -228,9 +261,11 @@ class SparseCOOTensor:
     __rmul__ = __mul__
 
     def __repr__(self) -> str:
-        return (f"tensor(indices={self._ind.tolist()},\n       values={self._val.tolist()},\n"
-                f"       size={self._shape}, nnz={self._nnz()}, dtype={self.dtype}, "
-                f"layout=sparse_coo)")
+        return (
+            f"tensor(indices={self._ind.tolist()},\n       values={self._val.tolist()},\n"
+            f"       size={self._shape}, nnz={self._nnz()}, dtype={self.dtype}, "
+            f"layout=sparse_coo)"
+        )
 
 
 class SparseMM(Function):
@@ -250,16 +285,20 @@ class SparseMM(Function):
     name = "sparse_mm"
     uses_inputs = True
 
-    def forward(self, b: np.ndarray, values: np.ndarray | None = None, *,
-                sparse: SparseCOOTensor) -> np.ndarray:
+    def forward(
+        self, b: np.ndarray, values: np.ndarray | None = None, *, sparse: SparseCOOTensor
+    ) -> np.ndarray:
         self.sparse = sparse
         m, n = sparse.shape[0], b.shape[1]
         if sparse._nnz() == 0 or 0 in sparse.shape or n == 0:
             return np.zeros((m, n), b.dtype)
         if values is not None:
             # values in the graph may be stepped in place by an optimizer: no cached matrix
-            matrix = _scipy_sparse().coo_matrix((values, (sparse._ind[0], sparse._ind[1])),
-                                                shape=sparse.shape).tocsr()
+            matrix = (
+                _scipy_sparse()
+                .coo_matrix((values, (sparse._ind[0], sparse._ind[1])), shape=sparse.shape)
+                .tocsr()
+            )
             return np.asarray(matrix @ b, dtype=b.dtype)
         return np.asarray(sparse._scipy() @ b, dtype=b.dtype)
 
@@ -270,8 +309,11 @@ class SparseMM(Function):
         gb = gv = None
         if self.needs_input_grad[0]:
             at = pattern.t()
-            gb = (SparseMM.apply(g, tracked, sparse=at) if tracked is not None
-                  else SparseMM.apply(g, sparse=at))
+            gb = (
+                SparseMM.apply(g, tracked, sparse=at)
+                if tracked is not None
+                else SparseMM.apply(g, sparse=at)
+            )
         if tracked is not None and self.needs_input_grad[1]:
             rows = Tensor._wrap(pattern._ind[0])
             cols = Tensor._wrap(pattern._ind[1])
@@ -284,41 +326,54 @@ def mm(mat1: SparseCOOTensor, mat2: Tensor) -> Tensor:
     whose gradient reaches ``mat2`` and, when they require grad, ``mat1``'s values. (The
     sparse @ sparse form of torch is not provided.)"""
     if not isinstance(mat1, SparseCOOTensor):
-        raise TypeError(f"sparse.mm: mat1 must be a sparse COO tensor (hg.sparse_coo_tensor or "
-                        f"Tensor.to_sparse()), got {type(mat1).__name__}")
+        raise TypeError(
+            f"sparse.mm: mat1 must be a sparse COO tensor (hg.sparse_coo_tensor or "
+            f"Tensor.to_sparse()), got {type(mat1).__name__}"
+        )
     if isinstance(mat2, SparseCOOTensor):
-        raise NotImplementedError("sparse.mm: sparse @ sparse is not provided; use "
-                                  "mat2.to_dense()")
+        raise NotImplementedError("sparse.mm: sparse @ sparse is not provided; use mat2.to_dense()")
     b = lift(mat2)
     if mat1.ndim != 2 or b.ndim != 2:
-        raise RuntimeError(f"sparse.mm: expected 2-D operands, got shapes {mat1.shape} and "
-                           f"{tuple(b.shape)}")
+        raise RuntimeError(
+            f"sparse.mm: expected 2-D operands, got shapes {mat1.shape} and {tuple(b.shape)}"
+        )
     if mat1.shape[1] != b.shape[0]:
-        raise RuntimeError(f"sparse.mm: mat1 and mat2 shapes cannot be multiplied "
-                           f"({mat1.shape[0]}x{mat1.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+        raise RuntimeError(
+            f"sparse.mm: mat1 and mat2 shapes cannot be multiplied "
+            f"({mat1.shape[0]}x{mat1.shape[1]} and {b.shape[0]}x{b.shape[1]})"
+        )
     if mat1.dtype != b.dtype:
-        raise RuntimeError(f"sparse.mm: expected mat1 and mat2 of the same dtype, got "
-                           f"{mat1.dtype} and {b.dtype}")
+        raise RuntimeError(
+            f"sparse.mm: expected mat1 and mat2 of the same dtype, got {mat1.dtype} and {b.dtype}"
+        )
     if mat1._tracked is not None:
         return SparseMM.apply(b, mat1._tracked, sparse=mat1)
     return SparseMM.apply(b, sparse=mat1)
 
 
-def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = None, *,
-                      dtype: Any = None, device: Any = None, requires_grad: bool = False,
-                      check_invariants: bool | None = None,
-                      is_coalesced: bool | None = None) -> SparseCOOTensor:
+def sparse_coo_tensor(
+    indices: Any,
+    values: Any,
+    size: Sequence[int] | None = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    check_invariants: bool | None = None,
+    is_coalesced: bool | None = None,
+) -> SparseCOOTensor:
     """``torch.sparse_coo_tensor``: the entries ``values[k]`` at ``indices[:, k]`` (indices
     sparse_dim x nnz); ``size`` defaults to the largest index + 1 along each dimension. Indices
     out of range raise an error naming the dimension."""
     if requires_grad:
-        raise NotImplementedError("sparse_coo_tensor: a sparse leaf that requires grad is not "
-                                  "provided; pass a values tensor that requires grad instead "
-                                  "(its gradient arrives there)")
+        raise NotImplementedError(
+            "sparse_coo_tensor: a sparse leaf that requires grad is not "
+            "provided; pass a values tensor that requires grad instead "
+            "(its gradient arrives there)"
+        )
     ind = _array(indices)
     if ind.dtype.kind not in "iu":
-        raise RuntimeError(f"sparse_coo_tensor: indices must be an int64 tensor, got "
-                           f"{ind.dtype}")
+        raise RuntimeError(f"sparse_coo_tensor: indices must be an int64 tensor, got {ind.dtype}")
     ind = ind.astype(np.int64)
     val = _array(values)
     if dtype is not None:
@@ -326,25 +381,32 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = No
     elif not isinstance(values, (Tensor, np.ndarray)) and val.dtype == np.float64:
         val = val.astype(np.float32)  # Python floats: the default dtype, as hg.tensor
     if ind.ndim != 2:
-        raise RuntimeError(f"sparse_coo_tensor: indices must be sparse_dim x nnz, but got "
-                           f"shape {ind.shape}")
+        raise RuntimeError(
+            f"sparse_coo_tensor: indices must be sparse_dim x nnz, but got shape {ind.shape}"
+        )
     if val.ndim != 1 or val.shape[0] != ind.shape[1]:
-        raise RuntimeError(f"sparse_coo_tensor: values must be a 1-D tensor of nnz = "
-                           f"{ind.shape[1]} entries (dense dimensions are not provided), got "
-                           f"shape {val.shape}")
+        raise RuntimeError(
+            f"sparse_coo_tensor: values must be a 1-D tensor of nnz = "
+            f"{ind.shape[1]} entries (dense dimensions are not provided), got "
+            f"shape {val.shape}"
+        )
     if size is None:
         size = tuple(int(m) + 1 for m in ind.max(axis=1)) if ind.shape[1] else (0,) * ind.shape[0]
     size = tuple(int(s) for s in size)
     if len(size) != ind.shape[0]:
-        raise RuntimeError(f"sparse_coo_tensor: number of dimensions of size {size} must equal "
-                           f"sparse_dim {ind.shape[0]} (the rows of indices)")
+        raise RuntimeError(
+            f"sparse_coo_tensor: number of dimensions of size {size} must equal "
+            f"sparse_dim {ind.shape[0]} (the rows of indices)"
+        )
     if ind.size:
         for d in range(ind.shape[0]):
             lo, hi = ind[d].min(), ind[d].max()
             if lo < 0 or hi >= size[d]:
                 bad = lo if lo < 0 else hi
-                raise RuntimeError(f"sparse_coo_tensor: index {bad} in dimension {d} is out of "
-                                   f"bounds for size {size[d]}")
+                raise RuntimeError(
+                    f"sparse_coo_tensor: index {bad} in dimension {d} is out of "
+                    f"bounds for size {size[d]}"
+                )
     coalesced = bool(is_coalesced) if is_coalesced is not None else ind.shape[1] <= 1
     if isinstance(values, Tensor) and values.requires_grad:
         tracked = values if dtype is None else values.to(dtype)
@@ -352,19 +414,29 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = No
     return SparseCOOTensor(ind.copy(), val.copy(), size, coalesced)
 
 
-def to_sparse(input: Tensor, sparse_dim: int | None = None, *, layout: Any = None,
-              blocksize: Any = None, dense_dim: int | None = None) -> SparseCOOTensor:
+def to_sparse(
+    input: Tensor,
+    sparse_dim: int | None = None,
+    *,
+    layout: Any = None,
+    blocksize: Any = None,
+    dense_dim: int | None = None,
+) -> SparseCOOTensor:
     """``Tensor.to_sparse()`` (and ``to_sparse_coo()``): the nonzero entries (NaN counts as
     nonzero) in row-major order, coalesced. Only the COO layout, without dense dimensions."""
     if layout not in (None, "sparse_coo") or blocksize is not None or dense_dim:
-        raise NotImplementedError(f"to_sparse: only the COO layout without dense dimensions is "
-                                  f"provided, got layout={layout!r}, blocksize={blocksize!r}, "
-                                  f"dense_dim={dense_dim!r}")
+        raise NotImplementedError(
+            f"to_sparse: only the COO layout without dense dimensions is "
+            f"provided, got layout={layout!r}, blocksize={blocksize!r}, "
+            f"dense_dim={dense_dim!r}"
+        )
     x = lift(input)
     a = x._data
     if sparse_dim is not None and sparse_dim != a.ndim:
-        raise NotImplementedError(f"to_sparse: only sparse_dim = ndim ({a.ndim}) is provided "
-                                  f"(no dense dimensions), got {sparse_dim}")
+        raise NotImplementedError(
+            f"to_sparse: only sparse_dim = ndim ({a.ndim}) is provided "
+            f"(no dense dimensions), got {sparse_dim}"
+        )
     if a.ndim == 0:
         raise RuntimeError("to_sparse: a 0-d tensor has no sparse form here; reshape it to (1,)")
     nz = np.nonzero(a != 0)
@@ -382,13 +454,16 @@ def spmm(mat1: SparseCOOTensor, mat2: Tensor) -> Tensor:
 
 
 def _legacy(name: str) -> Any:
-    def constructor(indices: Any, values: Any, size: Sequence[int] | None = None
-                    ) -> SparseCOOTensor:
+    def constructor(
+        indices: Any, values: Any, size: Sequence[int] | None = None
+    ) -> SparseCOOTensor:
         return sparse_coo_tensor(indices, values, size)
 
     constructor.__name__ = constructor.__qualname__ = name
-    constructor.__doc__ = (f"``torch.sparse.{name}(indices, values, size)``, the legacy "
-                           f"constructor; like torch 2.13's, it keeps the dtype of ``values``.")
+    constructor.__doc__ = (
+        f"``torch.sparse.{name}(indices, values, size)``, the legacy "
+        f"constructor; like torch 2.13's, it keeps the dtype of ``values``."
+    )
     return constructor
 
 

@@ -291,8 +291,9 @@ def clamp_max(input: Any, max: Any) -> Tensor:  # noqa: A002
     return clamp(input, max=max)
 
 
-def nan_to_num(input: Any, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> Tensor:
+def nan_to_num(
+    input: Any, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
     """NaN -> ``nan``, +inf -> ``posinf`` (the dtype's largest value by default), -inf ->
     ``neginf``; the gradient passes where the value was finite."""
     x = lift(input)
@@ -300,8 +301,12 @@ def nan_to_num(input: Any, nan: float = 0.0, posinf: float | None = None,
     if d.dtype.kind != "f":
         return x
     info = np.finfo(d.dtype)
-    fixed = np.nan_to_num(d, nan=nan, posinf=info.max if posinf is None else posinf,
-                          neginf=info.min if neginf is None else neginf)
+    fixed = np.nan_to_num(
+        d,
+        nan=nan,
+        posinf=info.max if posinf is None else posinf,
+        neginf=info.min if neginf is None else neginf,
+    )
     return where(Tensor._wrap(np.isfinite(d)), x, Tensor._wrap(fixed))
 
 
@@ -376,21 +381,51 @@ def rad2deg(input: Any) -> Tensor:
     return lift(input) * (180 / math.pi)
 
 
-def isclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
-            equal_nan: bool = False) -> Tensor:
+def isclose(
+    input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
     """|a - b| <= atol + rtol |b|, element-wise (no gradient)."""
     a, b = lift(input), lift(other)
     return Tensor._wrap(np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
-             equal_nan: bool = False) -> bool:
+def allclose(
+    input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
 __all__ = [
-    "tan", "sinh", "cosh", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "atan2",
-    "arctan2", "expm1", "log2", "log10", "logaddexp", "logit", "xlogy", "hypot", "lerp",
-    "addcmul", "addcdiv", "clamp_min", "clamp_max", "nan_to_num", "trunc", "frac", "fmod",
-    "remainder", "deg2rad", "rad2deg", "isclose", "allclose",
+    "tan",
+    "sinh",
+    "cosh",
+    "asin",
+    "acos",
+    "atan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "atan2",
+    "arctan2",
+    "expm1",
+    "log2",
+    "log10",
+    "logaddexp",
+    "logit",
+    "xlogy",
+    "hypot",
+    "lerp",
+    "addcmul",
+    "addcdiv",
+    "clamp_min",
+    "clamp_max",
+    "nan_to_num",
+    "trunc",
+    "frac",
+    "fmod",
+    "remainder",
+    "deg2rad",
+    "rad2deg",
+    "isclose",
+    "allclose",
 ]

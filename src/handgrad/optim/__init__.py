@@ -21,7 +21,29 @@ from .rmsprop import RMSprop  # noqa: F401
 from .rprop import Rprop  # noqa: F401
 from .sgd import SGD  # noqa: F401
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS", "Adafactor", "EWA", "ProximalSGD",
-           "FISTA", "L1Prox", "L2Prox", "Radial", "MirrorDescent", "PreconditionedSGD",
-           "lr_scheduler", "swa_utils"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "ASGD",
+    "Rprop",
+    "LBFGS",
+    "Adafactor",
+    "EWA",
+    "ProximalSGD",
+    "FISTA",
+    "L1Prox",
+    "L2Prox",
+    "Radial",
+    "MirrorDescent",
+    "PreconditionedSGD",
+    "lr_scheduler",
+    "swa_utils",
+]

@@ -38,23 +38,48 @@ class Adafactor(Optimizer):
 
     _per_parameter_state = False  # the factors are not of the parameter's shape
 
-    def __init__(self, params: Any, lr: float = 1e-2, beta2_decay: float = -0.8,
-                 eps: tuple = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
-                 foreach: bool | None = None, maximize: bool = False) -> None:
-        defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d,
-                        weight_decay=weight_decay, maximize=maximize)
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-2,
+        beta2_decay: float = -0.8,
+        eps: tuple = (None, 1e-3),
+        d: float = 1.0,
+        weight_decay: float = 0.0,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            beta2_decay=beta2_decay,
+            eps=tuple(eps),
+            d=d,
+            weight_decay=weight_decay,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:
         lr, (eps1, eps2) = group["lr"], group["eps"]
         _check("Adafactor", "learning rate lr", lr, lr >= 0, "must be >= 0")
-        _check("Adafactor", "beta2_decay", group["beta2_decay"], group["beta2_decay"] <= 0,
-               "must be <= 0")
+        _check(
+            "Adafactor",
+            "beta2_decay",
+            group["beta2_decay"],
+            group["beta2_decay"] <= 0,
+            "must be <= 0",
+        )
         _check("Adafactor", "epsilon1 eps[0]", eps1, eps1 is None or eps1 >= 0, "must be >= 0")
         _check("Adafactor", "epsilon2 eps[1]", eps2, eps2 >= 0, "must be >= 0")
         _check("Adafactor", "clipping threshold d", group["d"], group["d"] >= 1, "must be >= 1")
-        _check("Adafactor", "weight_decay", group["weight_decay"], group["weight_decay"] >= 0,
-               "must be >= 0")
+        _check(
+            "Adafactor",
+            "weight_decay",
+            group["weight_decay"],
+            group["weight_decay"] >= 0,
+            "must be >= 0",
+        )
 
     def _step_group(self, group: dict) -> None:
         lr, wd, d, decay = group["lr"], group["weight_decay"], group["d"], group["beta2_decay"]
@@ -69,8 +94,7 @@ class Adafactor(Optimizer):
                 state["step"] = 0
                 if g.ndim > 1:
                     state["row_var"] = _buffer(np.zeros(g.shape[:-1] + (1,), g.dtype))
-                    state["col_var"] = _buffer(np.zeros(g.shape[:-2] + (1, g.shape[-1]),
-                                                        g.dtype))
+                    state["col_var"] = _buffer(np.zeros(g.shape[:-2] + (1, g.shape[-1]), g.dtype))
                 else:
                     state["variance"] = _buffer(np.zeros_like(g))
             state["step"] = _value(state["step"]) + 1
@@ -97,5 +121,3 @@ class Adafactor(Optimizer):
             denom = max(1.0, float(np.linalg.norm(update.ravel())) / (update.size**0.5 * d))
             theta -= (alpha / denom) * update
             self._bump(p)
-
-

@@ -27,14 +27,29 @@ class Adagrad(Optimizer):
     State per parameter: ``step``, ``sum``.
     """
 
-    def __init__(self, params: Any, lr: float = 1e-2, lr_decay: float = 0.0,
-                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
-                 differentiable: bool = False, fused: bool | None = None) -> None:
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
         _no_differentiable("Adagrad", differentiable)
-        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, eps=eps,
-                        maximize=maximize)
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:
@@ -53,8 +68,7 @@ class Adagrad(Optimizer):
             state = self.state.get(p)
             if state is None:
                 init = group["initial_accumulator_value"]
-                state = self.state[p] = {"step": 0,
-                                         "sum": Tensor._wrap(np.full_like(theta, init))}
+                state = self.state[p] = {"step": 0, "sum": Tensor._wrap(np.full_like(theta, init))}
             state["step"] += 1
             if wd != 0:
                 g = g + wd * theta

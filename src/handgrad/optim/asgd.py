@@ -29,18 +29,33 @@ class ASGD(Optimizer):
     State per parameter: ``step``, ``eta``, ``mu``, ``ax``.
     """
 
-    def __init__(self, params: Any, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
-                 t0: float = 1e6, weight_decay: float = 0.0, foreach: bool | None = None,
-                 maximize: bool = False, differentiable: bool = False,
-                 capturable: bool = False) -> None:
-        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
-                        maximize=maximize)
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-2,
+        lambd: float = 1e-4,
+        alpha: float = 0.75,
+        t0: float = 1e6,
+        weight_decay: float = 0.0,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, maximize=maximize
+        )
         _no_differentiable("ASGD", differentiable)
         super().__init__(params, defaults)
 
     def _step_group(self, group: dict) -> None:
-        lr, lambd, alpha, t0, wd = (group["lr"], group["lambd"], group["alpha"], group["t0"],
-                                    group["weight_decay"])
+        lr, lambd, alpha, t0, wd = (
+            group["lr"],
+            group["lambd"],
+            group["alpha"],
+            group["t0"],
+            group["weight_decay"],
+        )
         scalar = _scalar_dtype()
         for p in group["params"]:
             g = self._grad(p, group)

@@ -33,11 +33,19 @@ class EWA(Optimizer):
     ``weight_decay`` adds an L2 gradient as in SGD. State per parameter: ``step``, ``ewa``.
     """
 
-    def __init__(self, params: Any, lr: float | _Required = required, q: float = 0.1,
-                 debias: bool = False, weight_decay: float = 0.0, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, q=q, debias=debias, weight_decay=weight_decay,
-                                      maximize=maximize))
+    def __init__(
+        self,
+        params: Any,
+        lr: float | _Required = required,
+        q: float = 0.1,
+        debias: bool = False,
+        weight_decay: float = 0.0,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params, dict(lr=lr, q=q, debias=debias, weight_decay=weight_decay, maximize=maximize)
+        )
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)

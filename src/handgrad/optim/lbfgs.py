@@ -11,8 +11,9 @@ from ..autograd import enable_grad, no_grad
 from .optimizer import Optimizer, _array, _buffer, _check
 
 
-def _cubic_interpolate(x1: Any, f1: Any, g1: Any, x2: Any, f2: Any, g2: Any,
-                       bounds: tuple | None = None) -> Any:
+def _cubic_interpolate(
+    x1: Any, f1: Any, g1: Any, x2: Any, f2: Any, g2: Any, bounds: tuple | None = None
+) -> Any:
     """The minimiser of the cubic through (x1, f1) and (x2, f2) with slopes g1 and g2, clamped
     to ``bounds`` (default: the interval between x1 and x2); the bounds' midpoint when the cubic
     has no real minimiser (Nocedal & Wright 2006, eq. 3.59)."""
@@ -32,9 +33,19 @@ def _cubic_interpolate(x1: Any, f1: Any, g1: Any, x2: Any, f2: Any, g2: Any,
     return (lo + hi) / 2.0
 
 
-def _strong_wolfe(obj_func: Callable, x: list, t: Any, d: np.ndarray, f: float, g: np.ndarray,
-                  gtd: Any, c1: float = 1e-4, c2: float = 0.9, tolerance_change: float = 1e-9,
-                  max_ls: int = 25) -> tuple:
+def _strong_wolfe(
+    obj_func: Callable,
+    x: list,
+    t: Any,
+    d: np.ndarray,
+    f: float,
+    g: np.ndarray,
+    gtd: Any,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    tolerance_change: float = 1e-9,
+    max_ls: int = 25,
+) -> tuple:
     """A step t along d satisfying the strong Wolfe conditions
     f(x + t d) <= f + c1 t g.d  and  |g(x + t d).d| <= c2 |g.d|
     (Nocedal & Wright 2006, algorithms 3.5 and 3.6: bracket, then zoom by cubic interpolation),
@@ -64,8 +75,9 @@ def _strong_wolfe(obj_func: Callable, x: list, t: Any, d: np.ndarray, f: float, 
         min_step = t + 0.01 * (t - t_prev)
         max_step = t * 10
         tmp = t
-        t = _cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
-                               bounds=(min_step, max_step))
+        t = _cubic_interpolate(
+            t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(min_step, max_step)
+        )
         t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
         f_new, g_new = obj_func(x, t, d)
         evals += 1
@@ -80,8 +92,9 @@ def _strong_wolfe(obj_func: Callable, x: list, t: Any, d: np.ndarray, f: float, 
     while not done and ls_iter < max_ls:
         if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
             break
-        t = _cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0],
-                               bracket[1], bracket_f[1], bracket_gtd[1])
+        t = _cubic_interpolate(
+            bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1]
+        )
         # keep away from the ends of the bracket (guards against a stalled interpolation)
         eps = 0.1 * (max(bracket) - min(bracket))
         if min(max(bracket) - t, t - min(bracket)) < eps:
@@ -144,38 +157,69 @@ class LBFGS(Optimizer):
 
     _per_parameter_state = False
 
-    def __init__(self, params: Any, lr: float = 1, max_iter: int = 20,
-                 max_eval: int | None = None, tolerance_grad: float = 1e-7,
-                 tolerance_change: float = 1e-9, history_size: int = 100,
-                 line_search_fn: str | None = None) -> None:
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1,
+        max_iter: int = 20,
+        max_eval: int | None = None,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        history_size: int = 100,
+        line_search_fn: str | None = None,
+    ) -> None:
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
-                        tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
-                        history_size=history_size, line_search_fn=line_search_fn)
+        defaults = dict(
+            lr=lr,
+            max_iter=max_iter,
+            max_eval=max_eval,
+            tolerance_grad=tolerance_grad,
+            tolerance_change=tolerance_change,
+            history_size=history_size,
+            line_search_fn=line_search_fn,
+        )
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
-            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): "
-                             f"got {len(self.param_groups)} groups")
+            raise ValueError(
+                "LBFGS doesn't support per-parameter options (parameter groups): "
+                f"got {len(self.param_groups)} groups"
+            )
         self._params = self.param_groups[0]["params"]
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
         ls = group["line_search_fn"]
-        _check("LBFGS", "line_search_fn", ls, ls in (None, "strong_wolfe"),
-               "only 'strong_wolfe' and None are supported")
-        _check("LBFGS", "history_size", group["history_size"], group["history_size"] >= 1,
-               "must be >= 1")
+        _check(
+            "LBFGS",
+            "line_search_fn",
+            ls,
+            ls in (None, "strong_wolfe"),
+            "only 'strong_wolfe' and None are supported",
+        )
+        _check(
+            "LBFGS",
+            "history_size",
+            group["history_size"],
+            group["history_size"] >= 1,
+            "must be >= 1",
+        )
 
     def _gather_flat_grad(self) -> np.ndarray:
-        return np.concatenate([np.zeros(p._data.size, p._data.dtype) if p.grad is None
-                               else p.grad._data.reshape(-1) for p in self._params])
+        return np.concatenate(
+            [
+                np.zeros(p._data.size, p._data.dtype)
+                if p.grad is None
+                else p.grad._data.reshape(-1)
+                for p in self._params
+            ]
+        )
 
     def _add_grad(self, step_size: Any, update: np.ndarray) -> None:
         offset = 0
         for p in self._params:
             n = p._data.size
-            p._data += step_size * update[offset:offset + n].reshape(p._data.shape)
+            p._data += step_size * update[offset : offset + n].reshape(p._data.shape)
             offset += n
             self._bump(p)
 
@@ -184,8 +228,7 @@ class LBFGS(Optimizer):
             p._data[...] = v
             self._bump(p)
 
-    def _directional_evaluate(self, closure: Callable, x: list, t: Any,
-                              d: np.ndarray) -> tuple:
+    def _directional_evaluate(self, closure: Callable, x: list, t: Any, d: np.ndarray) -> tuple:
         """f and g at x + t d; the parameters are put back to x afterwards."""
         self._add_grad(t, d)
         loss = float(closure())
@@ -197,8 +240,9 @@ class LBFGS(Optimizer):
     def step(self, closure: Callable[[], Any]) -> Any:
         """Up to ``max_iter`` L-BFGS iterations; returns the loss of the first evaluation."""
         if closure is None:
-            raise RuntimeError("LBFGS.step: a closure that re-evaluates the model and returns "
-                               "the loss is required")
+            raise RuntimeError(
+                "LBFGS.step: a closure that re-evaluates the model and returns the loss is required"
+            )
         closure = enable_grad()(closure)
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
@@ -275,9 +319,9 @@ class LBFGS(Optimizer):
                 def obj_func(x: list, t: Any, d: np.ndarray) -> tuple:
                     return self._directional_evaluate(closure, x, t, d)
 
-                loss, flat_grad, t, evals = _strong_wolfe(obj_func, x_init, t, d, loss,
-                                                          flat_grad, gtd,
-                                                          max_ls=max_eval - current_evals)
+                loss, flat_grad, t, evals = _strong_wolfe(
+                    obj_func, x_init, t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals
+                )
                 self._add_grad(t, d)
                 opt_cond = np.abs(flat_grad).max() <= tolerance_grad
             else:

@@ -25,8 +25,9 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an "
-                            "Optimizer")
+            raise TypeError(
+                f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer"
+            )
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -34,9 +35,11 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"{type(self).__name__}: param 'initial_lr' is not specified "
-                                   f"in param_groups[{i}] when resuming with last_epoch="
-                                   f"{last_epoch}")
+                    raise KeyError(
+                        f"{type(self).__name__}: param 'initial_lr' is not specified "
+                        f"in param_groups[{i}] when resuming with last_epoch="
+                        f"{last_epoch}"
+                    )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._initial_step()
@@ -100,8 +103,7 @@ LrLambdas = Callable | list[Callable] | tuple[Callable, ...]
 class LambdaLR(LRScheduler):
     """lr = base_lr * lr_lambda(epoch) (one function, or one per group)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: LrLambdas,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Optimizer, lr_lambda: LrLambdas, last_epoch: int = -1) -> None:
         self.lr_lambdas = _lambdas("LambdaLR", lr_lambda, len(optimizer.param_groups))
         super().__init__(optimizer, last_epoch)
 
@@ -141,8 +143,9 @@ def _lambdas(cls: str, lr_lambda: LrLambdas, n: int) -> list[Callable]:
 class StepLR(LRScheduler):
     """lr = base_lr * gamma^floor(epoch / step_size)."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         _check("StepLR", "step_size", step_size, int(step_size) >= 1, "must be a positive int")
         self.step_size, self.gamma = int(step_size), gamma
         super().__init__(optimizer, last_epoch)
@@ -159,8 +162,13 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """lr = base_lr * gamma^(number of milestones <= epoch)."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Sequence[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
         self.milestones, self.gamma = Counter(milestones), gamma
         super().__init__(optimizer, last_epoch)
 
@@ -197,8 +205,9 @@ class CosineAnnealingLR(LRScheduler):
     2017, SGDR, without restarts; past T_max the cosine continues, rising again, as in
     PyTorch). Computed recursively from the current lr, as PyTorch does."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
         _check("CosineAnnealingLR", "T_max", T_max, T_max > 0, "must be > 0")
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
@@ -208,18 +217,25 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return self._group_lrs()
         if self._step_count == 1 and e > 0:
-            return [lo + (base - lo) * (1 + math.cos(e * math.pi / T)) / 2
-                    for base in self.base_lrs]
+            return [
+                lo + (base - lo) * (1 + math.cos(e * math.pi / T)) / 2 for base in self.base_lrs
+            ]
         if (e - 1 - T) % (2 * T) == 0:
-            return [lr + (base - lo) * (1 - math.cos(math.pi / T)) / 2
-                    for base, lr in zip(self.base_lrs, self._group_lrs())]
-        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
-                * (lr - lo) + lo for lr in self._group_lrs()]
+            return [
+                lr + (base - lo) * (1 - math.cos(math.pi / T)) / 2
+                for base, lr in zip(self.base_lrs, self._group_lrs())
+            ]
+        return [
+            (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (lr - lo) + lo
+            for lr in self._group_lrs()
+        ]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [self.eta_min + (base - self.eta_min)
-                * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-                for base in self.base_lrs]
+        return [
+            self.eta_min
+            + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for base in self.base_lrs
+        ]
 
 
 class LinearLR(LRScheduler):
@@ -227,10 +243,15 @@ class LinearLR(LRScheduler):
     ``total_iters`` steps, then stays: lr = base_lr * (start + (end - start) min(epoch, total)
     / total)."""
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
-                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
-        _check("LinearLR", "start_factor", start_factor, 0 < start_factor <= 1,
-               "must be in (0, 1]")
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        _check("LinearLR", "start_factor", start_factor, 0 < start_factor <= 1, "must be in (0, 1]")
         _check("LinearLR", "end_factor", end_factor, 0 <= end_factor <= 1, "must be in [0, 1]")
         _check("LinearLR", "total_iters", total_iters, total_iters > 0, "must be > 0")
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
@@ -261,8 +282,9 @@ class InverseTimeLR(LRScheduler):
     the epoch (not chainable).
     """
 
-    def __init__(self, optimizer: Optimizer, decay: float = 1.0, power: float = 1.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, decay: float = 1.0, power: float = 1.0, last_epoch: int = -1
+    ) -> None:
         _check("InverseTimeLR", "decay", decay, decay >= 0, "must be >= 0")
         _check("InverseTimeLR", "power", power, power >= 0, "must be >= 0")
         self.decay, self.power = decay, power
@@ -280,8 +302,13 @@ class ConstantLR(LRScheduler):
     """lr = base_lr * factor for the first ``total_iters`` epochs, then base_lr (applied as a
     factor at epoch 0 and its inverse at ``total_iters``, so it chains)."""
 
-    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         _check("ConstantLR", "factor", factor, 0 <= factor <= 1, "must be in [0, 1]")
         self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
@@ -303,8 +330,7 @@ class MultiplicativeLR(LRScheduler):
     """lr <- lr * lr_lambda(epoch) at every step but the initial one (one function, or one per
     group): lr_t = base_lr * prod_{s=1..t} lr_lambda(s)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: LrLambdas,
-                 last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Optimizer, lr_lambda: LrLambdas, last_epoch: int = -1) -> None:
         self.lr_lambdas = _lambdas("MultiplicativeLR", lr_lambda, len(optimizer.param_groups))
         super().__init__(optimizer, last_epoch)
 
@@ -321,8 +347,9 @@ class PolynomialLR(LRScheduler):
     """lr = base_lr * (1 - min(epoch, total_iters) / total_iters)^power; applied as the ratio of
     consecutive factors, so it chains with other schedules."""
 
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
+    ) -> None:
         _check("PolynomialLR", "total_iters", total_iters, total_iters > 0, "must be > 0")
         self.total_iters, self.power = total_iters, power
         super().__init__(optimizer, last_epoch)
@@ -344,14 +371,35 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     T_i)) / 2, where T_cur counts epochs since the last restart and the period T_i starts at T_0
     and is multiplied by T_mult at each restart. ``step(epoch)`` accepts fractional epochs."""
 
-    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
-        _check("CosineAnnealingWarmRestarts", "T_0", T_0,
-               isinstance(T_0, int) and T_0 > 0, "must be a positive int")
-        _check("CosineAnnealingWarmRestarts", "T_mult", T_mult,
-               isinstance(T_mult, int) and T_mult >= 1, "must be an int >= 1")
-        _check("CosineAnnealingWarmRestarts", "eta_min", eta_min,
-               isinstance(eta_min, (float, int)), "must be a float")
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_0: int,
+        T_mult: int = 1,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
+        _check(
+            "CosineAnnealingWarmRestarts",
+            "T_0",
+            T_0,
+            isinstance(T_0, int) and T_0 > 0,
+            "must be a positive int",
+        )
+        _check(
+            "CosineAnnealingWarmRestarts",
+            "T_mult",
+            T_mult,
+            isinstance(T_mult, int) and T_mult >= 1,
+            "must be an int >= 1",
+        )
+        _check(
+            "CosineAnnealingWarmRestarts",
+            "eta_min",
+            eta_min,
+            isinstance(eta_min, (float, int)),
+            "must be a float",
+        )
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
         # fractional between restarts when step(epoch) is given a float epoch, as torch's
         self.T_cur: float = last_epoch
@@ -404,13 +452,22 @@ class CyclicLR(LRScheduler):
     closed form of t, so it does not chain.
     """
 
-    def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float],
-                 max_lr: float | Sequence[float], step_size_up: int = 2000,
-                 step_size_down: int | None = None, mode: str = "triangular",
-                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None,
-                 scale_mode: str = "cycle", cycle_momentum: bool = True,
-                 base_momentum: float | Sequence[float] = 0.8,
-                 max_momentum: float | Sequence[float] = 0.9, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr: float | Sequence[float],
+        max_lr: float | Sequence[float],
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[float], float] | None = None,
+        scale_mode: str = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum: float | Sequence[float] = 0.8,
+        max_momentum: float | Sequence[float] = 0.9,
+        last_epoch: int = -1,
+    ) -> None:
         name = "CyclicLR"
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{name}: {type(optimizer).__name__} is not an Optimizer")
@@ -418,27 +475,45 @@ class CyclicLR(LRScheduler):
         base_lrs = _per_group(name, "base_lr", base_lr, len(groups))
         self.max_lrs = _per_group(name, "max_lr", max_lr, len(groups))
         _check(name, "step_size_up", step_size_up, step_size_up > 0, "must be > 0")
-        _check(name, "step_size_down", step_size_down,
-               step_size_down is None or step_size_down >= 0, "must be >= 0")
+        _check(
+            name,
+            "step_size_down",
+            step_size_down,
+            step_size_down is None or step_size_down >= 0,
+            "must be >= 0",
+        )
         if scale_fn is None:
-            _check(name, "mode", mode, mode in ("triangular", "triangular2", "exp_range"),
-                   "must be 'triangular', 'triangular2' or 'exp_range' when scale_fn is None")
+            _check(
+                name,
+                "mode",
+                mode,
+                mode in ("triangular", "triangular2", "exp_range"),
+                "must be 'triangular', 'triangular2' or 'exp_range' when scale_fn is None",
+            )
         else:
-            _check(name, "scale_mode", scale_mode, scale_mode in ("cycle", "iterations"),
-                   "must be 'cycle' or 'iterations'")
+            _check(
+                name,
+                "scale_mode",
+                scale_mode,
+                scale_mode in ("cycle", "iterations"),
+                "must be 'cycle' or 'iterations'",
+            )
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
         self.total_size = up + down
         self.step_ratio = up / self.total_size
         self.mode, self.gamma, self._scale_fn_custom = mode, gamma, scale_fn
         # the built-in modes fix what they scale by
-        self.scale_mode = (scale_mode if scale_fn is not None
-                           else "iterations" if mode == "exp_range" else "cycle")
+        self.scale_mode = (
+            scale_mode if scale_fn is not None else "iterations" if mode == "exp_range" else "cycle"
+        )
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(f"{name}: cycle_momentum needs an optimizer with momentum or "
-                                 f"betas, {type(optimizer).__name__} has neither")
+                raise ValueError(
+                    f"{name}: cycle_momentum needs an optimizer with momentum or "
+                    f"betas, {type(optimizer).__name__} has neither"
+                )
             self.use_beta1 = "betas" in optimizer.defaults
             self.base_momentums = _per_group(name, "base_momentum", base_momentum, len(groups))
             self.max_momentums = _per_group(name, "max_momentum", max_momentum, len(groups))
@@ -473,14 +548,16 @@ class CyclicLR(LRScheduler):
         scale = self.scale_fn(cycle if self.scale_mode == "cycle" else t)
         lrs = [base + (top - base) * h * scale for base, top in zip(self.base_lrs, self.max_lrs)]
         if self.cycle_momentum:
-            for group, lo, hi in zip(self.optimizer.param_groups, self.base_momentums,
-                                     self.max_momentums):
+            for group, lo, hi in zip(
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums
+            ):
                 _set_momentum(group, hi - (hi - lo) * h * scale, self.use_beta1)
         return lrs
 
     def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("optimizer", "_scale_fn_custom")}
+        state = {
+            k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_scale_fn_custom")
+        }
         fn = self._scale_fn_custom
         state["_scale_fn_custom"] = None if fn is None else _callable_state(fn)
         return state
@@ -508,49 +585,91 @@ class OneCycleLR(LRScheduler):
     cosine, end + (start - end) (1 + cos(pi t)) / 2, or linear, for t in [0, 1] within a phase.
     Step once per batch."""
 
-    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float],
-                 total_steps: int | None = None, epochs: int | None = None,
-                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
-                 base_momentum: float | Sequence[float] = 0.85,
-                 max_momentum: float | Sequence[float] = 0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float | Sequence[float],
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float | Sequence[float] = 0.85,
+        max_momentum: float | Sequence[float] = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
         name = "OneCycleLR"
         if total_steps is not None:
-            _check(name, "total_steps", total_steps,
-                   isinstance(total_steps, int) and total_steps > 0, "must be a positive int")
+            _check(
+                name,
+                "total_steps",
+                total_steps,
+                isinstance(total_steps, int) and total_steps > 0,
+                "must be a positive int",
+            )
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
-            _check(name, "epochs", epochs, isinstance(epochs, int) and epochs > 0,
-                   "must be a positive int")
-            _check(name, "steps_per_epoch", steps_per_epoch,
-                   isinstance(steps_per_epoch, int) and steps_per_epoch > 0,
-                   "must be a positive int")
+            _check(
+                name,
+                "epochs",
+                epochs,
+                isinstance(epochs, int) and epochs > 0,
+                "must be a positive int",
+            )
+            _check(
+                name,
+                "steps_per_epoch",
+                steps_per_epoch,
+                isinstance(steps_per_epoch, int) and steps_per_epoch > 0,
+                "must be a positive int",
+            )
             self.total_steps = epochs * steps_per_epoch
         else:
             raise ValueError(f"{name}: define either total_steps or (epochs and steps_per_epoch)")
-        _check(name, "pct_start", pct_start, isinstance(pct_start, float) and 0 <= pct_start <= 1,
-               "must be a float in [0, 1]")
-        _check(name, "anneal_strategy", anneal_strategy, anneal_strategy in ("cos", "linear"),
-               "must be 'cos' or 'linear'")
+        _check(
+            name,
+            "pct_start",
+            pct_start,
+            isinstance(pct_start, float) and 0 <= pct_start <= 1,
+            "must be a float in [0, 1]",
+        )
+        _check(
+            name,
+            "anneal_strategy",
+            anneal_strategy,
+            anneal_strategy in ("cos", "linear"),
+            "must be 'cos' or 'linear'",
+        )
         self.anneal_strategy, self.cycle_momentum = anneal_strategy, cycle_momentum
         up = float(pct_start * self.total_steps) - 1
         if three_phase:
-            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
-                             "base_momentum", "max_momentum"),
-                            (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum",
-                             "max_momentum")]
+            self._phases = [
+                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (
+                    float(2 * pct_start * self.total_steps) - 2,
+                    "max_lr",
+                    "initial_lr",
+                    "base_momentum",
+                    "max_momentum",
+                ),
+                (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+            ]
         else:
-            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (self.total_steps - 1, "max_lr", "min_lr", "base_momentum",
-                             "max_momentum")]
+            self._phases = [
+                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
         groups = optimizer.param_groups
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(f"{name}: cycle_momentum needs an optimizer with momentum or "
-                                 f"betas, {type(optimizer).__name__} has neither")
+                raise ValueError(
+                    f"{name}: cycle_momentum needs an optimizer with momentum or "
+                    f"betas, {type(optimizer).__name__} has neither"
+                )
             self.use_beta1 = "betas" in optimizer.defaults
         if last_epoch == -1:
             for group, top in zip(groups, _per_group(name, "max_lr", max_lr, len(groups))):
@@ -558,11 +677,11 @@ class OneCycleLR(LRScheduler):
                 group["max_lr"] = top
                 group["min_lr"] = group["initial_lr"] / final_div_factor
             if cycle_momentum:
-                for group, lo, hi in zip(groups,
-                                         _per_group(name, "base_momentum", base_momentum,
-                                                    len(groups)),
-                                         _per_group(name, "max_momentum", max_momentum,
-                                                    len(groups))):
+                for group, lo, hi in zip(
+                    groups,
+                    _per_group(name, "base_momentum", base_momentum, len(groups)),
+                    _per_group(name, "max_momentum", max_momentum, len(groups)),
+                ):
                     _set_momentum(group, hi, self.use_beta1)
                     group["base_momentum"], group["max_momentum"] = lo, hi
         super().__init__(optimizer, last_epoch)
@@ -575,8 +694,9 @@ class OneCycleLR(LRScheduler):
     def get_lr(self) -> list[float]:
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"OneCycleLR: tried to step {step} times, but total_steps is "
-                             f"{self.total_steps}")
+            raise ValueError(
+                f"OneCycleLR: tried to step {step} times, but total_steps is {self.total_steps}"
+            )
         lrs = []
         for group in self.optimizer.param_groups:
             start = 0.0
@@ -610,8 +730,10 @@ def _check_children(cls: str, schedulers: Sequence[Any], optimizer: Optimizer) -
             msg = f"{cls}: scheduler {i} is a ReduceLROnPlateau, whose step needs the metric"
             raise ValueError(msg)  # noqa: TRY004
         if sch.optimizer is not optimizer:
-            raise ValueError(f"{cls}: scheduler {i} ({type(sch).__name__}) drives another "
-                             "optimizer than the one given")
+            raise ValueError(
+                f"{cls}: scheduler {i} ({type(sch).__name__}) drives another "
+                "optimizer than the one given"
+            )
 
 
 class SequentialLR(LRScheduler):
@@ -619,12 +741,19 @@ class SequentialLR(LRScheduler):
     restarts from its epoch 0 (``_update_lr(0)``: its closed form at 0 where it has one), so a
     warm-up can be followed by a decay. The schedulers' own construction steps are undone."""
 
-    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
-                 milestones: Sequence[int], last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedulers: Sequence[LRScheduler],
+        milestones: Sequence[int],
+        last_epoch: int = -1,
+    ) -> None:
         _check_children("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR: expected {len(schedulers) - 1} milestones for "
-                             f"{len(schedulers)} schedulers, got {len(milestones)}")
+            raise ValueError(
+                f"SequentialLR: expected {len(schedulers) - 1} milestones for "
+                f"{len(schedulers)} schedulers, got {len(milestones)}"
+            )
         self.optimizer = optimizer
         self._schedulers, self._milestones = list(schedulers), list(milestones)
         self.last_epoch = last_epoch + 1
@@ -671,8 +800,9 @@ class ChainedScheduler(LRScheduler):
     """Steps every scheduler in ``schedulers`` at each step: their (chainable) factors
     multiply."""
 
-    def __init__(self, schedulers: Sequence[LRScheduler],
-                 optimizer: Optimizer | None = None) -> None:
+    def __init__(
+        self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None
+    ) -> None:
         if len(schedulers) < 1:
             raise ValueError("ChainedScheduler: expected at least one scheduler, got none")
         self.optimizer = optimizer if optimizer is not None else schedulers[0].optimizer
@@ -697,17 +827,30 @@ class ReduceLROnPlateau(LRScheduler):
     a < best - threshold ('abs'); for 'max': a > best (1 + threshold) or a > best + threshold.
     ``step(metrics)`` once per epoch."""
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: float | Sequence[float] = 0,
-                 eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | Sequence[float] = 0,
+        eps: float = 1e-8,
+    ) -> None:
         name = "ReduceLROnPlateau"
         _check(name, "factor", factor, factor < 1.0, "must be < 1")
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{name}: {type(optimizer).__name__} is not an Optimizer")
         _check(name, "mode", mode, mode in ("min", "max"), "must be 'min' or 'max'")
-        _check(name, "threshold_mode", threshold_mode, threshold_mode in ("rel", "abs"),
-               "must be 'rel' or 'abs'")
+        _check(
+            name,
+            "threshold_mode",
+            threshold_mode,
+            threshold_mode in ("rel", "abs"),
+            "must be 'rel' or 'abs'",
+        )
         self.optimizer = optimizer
         # a scalar min_lr also covers param groups added later; a list must match them
         self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr
@@ -748,9 +891,11 @@ class ReduceLROnPlateau(LRScheduler):
         groups = self.optimizer.param_groups
         if len(groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError(f"ReduceLROnPlateau: the optimizer has {len(groups)} param "
-                                   f"groups but min_lr has {len(self.min_lrs)} values (a group "
-                                   "was added after construction?); set min_lrs to match")
+                raise RuntimeError(
+                    f"ReduceLROnPlateau: the optimizer has {len(groups)} param "
+                    f"groups but min_lr has {len(self.min_lrs)} values (a group "
+                    "was added after construction?); set min_lrs to match"
+                )
             self.min_lrs = [self.default_min_lr] * len(groups)
         for group, floor in zip(groups, self.min_lrs):
             old = float(group["lr"])

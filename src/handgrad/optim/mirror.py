@@ -49,8 +49,13 @@ class MirrorDescent(Optimizer):
     parameter: ``dual`` (y, or w = log x).
     """
 
-    def __init__(self, params: Any, lr: float | _Required = required, domain: str = "box",
-                 dim: int | None = None) -> None:
+    def __init__(
+        self,
+        params: Any,
+        lr: float | _Required = required,
+        domain: str = "box",
+        dim: int | None = None,
+    ) -> None:
         if domain not in _DOMAINS:
             raise ValueError(f"MirrorDescent: domain must be one of {_DOMAINS}, got {domain!r}")
         super().__init__(params, dict(lr=lr, domain=domain, dim=dim))
@@ -82,7 +87,8 @@ class MirrorDescent(Optimizer):
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {
-                    "dual": Tensor._wrap(self._init_dual(theta, domain, dim, i))}
+                    "dual": Tensor._wrap(self._init_dual(theta, domain, dim, i))
+                }
             w = state["dual"]._data
             w -= lr * g
             info = np.finfo(theta.dtype)

@@ -43,14 +43,30 @@ class NAdam(Optimizer):
     State per parameter: ``step``, ``mu_product``, ``exp_avg``, ``exp_avg_sq``.
     """
 
-    def __init__(self, params: Any, lr: float = 2e-3, betas: tuple = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
-                 maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False) -> None:
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 2e-3,
+        betas: tuple = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+        )
         _no_differentiable("NAdam", differentiable)
         super().__init__(params, defaults)
 
@@ -59,8 +75,13 @@ class NAdam(Optimizer):
         b1, b2 = group["betas"]
         _check("NAdam", "beta parameter at index 0", b1, 0 <= b1 < 1, "must be in [0, 1)")
         _check("NAdam", "beta parameter at index 1", b2, 0 <= b2 < 1, "must be in [0, 1)")
-        _check("NAdam", "momentum_decay", group["momentum_decay"],
-               group["momentum_decay"] >= 0, "must be >= 0")
+        _check(
+            "NAdam",
+            "momentum_decay",
+            group["momentum_decay"],
+            group["momentum_decay"] >= 0,
+            "must be >= 0",
+        )
 
     def _step_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
@@ -97,5 +118,3 @@ class NAdam(Optimizer):
             theta += (-lr * (1.0 - mu) / (1.0 - product) * g) / denom
             theta += (-lr * mu_next / (1.0 - product * mu_next) * m) / denom
             self._bump(p)
-
-

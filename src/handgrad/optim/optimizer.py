@@ -62,9 +62,11 @@ class Optimizer:
                 f"iterable of Tensors or dicts, but got a single Tensor of shape {params.shape}"
             )
         if isinstance(params, set):
-            raise TypeError(f"{type(self).__name__}: optimizer parameters need to be organized in "
-                            "ordered collections, but the ordering of tensors in sets changes "
-                            "between runs; use a list instead")
+            raise TypeError(
+                f"{type(self).__name__}: optimizer parameters need to be organized in "
+                "ordered collections, but the ordering of tensors in sets changes "
+                "between runs; use a list instead"
+            )
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list")
@@ -92,26 +94,32 @@ class Optimizer:
         with a different learning rate); missing ones are taken from ``defaults``."""
         name = type(self).__name__
         if not isinstance(param_group, dict):
-            raise TypeError(f"{name}: a parameter group must be a dict, got "
-                            f"{type(param_group).__name__}")
+            raise TypeError(
+                f"{name}: a parameter group must be a dict, got {type(param_group).__name__}"
+            )
         params = param_group["params"]
         if isinstance(params, set):
-            raise TypeError(f"{name}: optimizer parameters need to be organized in ordered "
-                            "collections (a set's order changes between runs); use a list")
+            raise TypeError(
+                f"{name}: optimizer parameters need to be organized in ordered "
+                "collections (a set's order changes between runs); use a list"
+            )
         params = [params] if isinstance(params, Tensor) else list(params)
         if not params:
             raise ValueError(f"{name}: optimizer got an empty parameter list")
         # (name, tensor) pairs, as model.named_parameters() yields: torch keeps the names
         names = [p[0] for p in params if isinstance(p, tuple)]
         if names and len(names) != len(params):
-            raise ValueError(f"{name}: all optimizer params should be with/without names; "
-                             f"{len(params) - len(names)} of {len(params)} have no name")
+            raise ValueError(
+                f"{name}: all optimizer params should be with/without names; "
+                f"{len(params) - len(names)} of {len(params)} have no name"
+            )
         if names:
             params = [p[1] for p in params]
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: parameter {i} of the group is a "
-                                f"{type(p).__name__}, not a Tensor")
+                raise TypeError(
+                    f"{name}: parameter {i} of the group is a {type(p).__name__}, not a Tensor"
+                )
             if not p.is_leaf:
                 raise ValueError(
                     f"{name}: can't optimize a non-leaf Tensor (parameter {i}, shape {p.shape}, "
@@ -119,16 +127,20 @@ class Optimizer:
                     "detach().requires_grad_() it"
                 )
             if p.dtype.kind != "f":
-                raise TypeError(f"{name}: parameter {i} has dtype {p.dtype}; only floating "
-                                "tensors can be optimized")
+                raise TypeError(
+                    f"{name}: parameter {i} has dtype {p.dtype}; only floating "
+                    "tensors can be optimized"
+                )
         group = dict(param_group)
         group["params"] = params
         if names:
             group["param_names"] = names
         for key, default in self.defaults.items():
             if isinstance(default, _Required) and key not in group:
-                raise ValueError(f"{name}: parameter group didn't specify a value of required "
-                                 f"optimization parameter {key}")
+                raise ValueError(
+                    f"{name}: parameter group didn't specify a value of required "
+                    f"optimization parameter {key}"
+                )
             group.setdefault(key, default)
         self._validate(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
@@ -137,12 +149,17 @@ class Optimizer:
             raise ValueError(f"{name}: a parameter group contains the same tensor twice")
         if seen & {id(p) for p in params}:
             shared = [i for i, p in enumerate(params) if id(p) in seen]
-            raise ValueError(f"{name}: some parameters appear in more than one parameter group "
-                             f"(positions {shared} of the new group are already optimized)")
-        if self.param_groups and any(("param_names" in g) != bool(names)
-                                     for g in self.param_groups):
-            raise ValueError(f"{name}: all optimizer param groups should be with/without names "
-                             f"(the new group is {'with' if names else 'without'} names)")
+            raise ValueError(
+                f"{name}: some parameters appear in more than one parameter group "
+                f"(positions {shared} of the new group are already optimized)"
+            )
+        if self.param_groups and any(
+            ("param_names" in g) != bool(names) for g in self.param_groups
+        ):
+            raise ValueError(
+                f"{name}: all optimizer param groups should be with/without names "
+                f"(the new group is {'with' if names else 'without'} names)"
+            )
         self.param_groups.append(group)
 
     # ---- stepping -----------------------------------------------------------------------------
@@ -193,8 +210,10 @@ class Optimizer:
             return None
         g = p.grad._data
         if g.shape != p._data.shape:
-            raise RuntimeError(f"optimizer: gradient of shape {g.shape} does not match its "
-                               f"parameter of shape {p.shape}")
+            raise RuntimeError(
+                f"optimizer: gradient of shape {g.shape} does not match its "
+                f"parameter of shape {p.shape}"
+            )
         return -g if group.get("maximize") else g
 
     @staticmethod
@@ -214,23 +233,27 @@ class Optimizer:
             store.move_to_end(handle.id, last=False)
         return handle
 
-    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False
-                                     ) -> RemovableHandle:
+    def register_state_dict_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
         """``hook(optimizer)`` runs before ``state_dict`` builds the dict."""
         return self._register("state_dict_pre", hook, prepend)
 
-    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False
-                                      ) -> RemovableHandle:
+    def register_state_dict_post_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
         """``hook(optimizer, state_dict)`` runs on the built dict; it may return a new one."""
         return self._register("state_dict_post", hook, prepend)
 
-    def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False
-                                          ) -> RemovableHandle:
+    def register_load_state_dict_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
         """``hook(optimizer, state_dict)`` runs before loading; it may return a new dict."""
         return self._register("load_state_dict_pre", hook, prepend)
 
-    def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False
-                                           ) -> RemovableHandle:
+    def register_load_state_dict_post_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
         """``hook(optimizer)`` runs after loading."""
         return self._register("load_state_dict_post", hook, prepend)
 
@@ -285,13 +308,17 @@ class Optimizer:
         name = type(self).__name__
         saved = state_dict["param_groups"]
         if len(saved) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved)} parameter "
-                             f"groups but the optimizer has {len(self.param_groups)}")
+            raise ValueError(
+                f"{name}.load_state_dict: the state dict has {len(saved)} parameter "
+                f"groups but the optimizer has {len(self.param_groups)}"
+            )
         sizes = [len(g["params"]) for g in self.param_groups]
         saved_sizes = [len(g["params"]) for g in saved]
         if sizes != saved_sizes:
-            raise ValueError(f"{name}.load_state_dict: group sizes {saved_sizes} in the state dict "
-                             f"do not match the optimizer's {sizes}")
+            raise ValueError(
+                f"{name}.load_state_dict: group sizes {saved_sizes} in the state dict "
+                f"do not match the optimizer's {sizes}"
+            )
         by_index: dict[int, Tensor] = {}
         for g, sg in zip(self.param_groups, saved):
             for p, i in zip(g["params"], sg["params"]):
@@ -305,8 +332,9 @@ class Optimizer:
             problems.append(f"state for unknown parameter indices {unknown}")
         # a user's optimizer (one that overrides step, not _step_group) may keep state of any
         # shape, as torch allows; handgrad's own keep their parameter's shape, so check those
-        check_shapes = (self._per_parameter_state
-                        and type(self)._step_group is not Optimizer._step_group)
+        check_shapes = (
+            self._per_parameter_state and type(self)._step_group is not Optimizer._step_group
+        )
         for i, st in states.items():
             p = by_index.get(i)
             if p is None or not check_shapes:
@@ -315,8 +343,9 @@ class Optimizer:
                 shape = _shape(v)
                 # 0-d entries are scalar state (torch's step, NAdam's mu_product, ASGD's eta)
                 if shape is not None and shape != p.shape and shape != ():
-                    problems.append(f"parameter {i} state {k!r}: shape {shape} vs parameter "
-                                    f"{p.shape}")
+                    problems.append(
+                        f"parameter {i} state {k!r}: shape {shape} vs parameter {p.shape}"
+                    )
         if problems:
             raise ValueError(f"{name}.load_state_dict: " + "; ".join(problems))
         self.state = defaultdict(dict)
@@ -347,8 +376,10 @@ def _no_differentiable(name: str, differentiable: bool) -> None:
     than ignored. ``foreach``, ``fused`` and ``capturable`` only choose torch's kernels and are
     accepted without effect."""
     if differentiable:
-        raise NotImplementedError(f"{name}: differentiable=True is not supported (the update is "
-                                  "applied in place and not recorded for autograd)")
+        raise NotImplementedError(
+            f"{name}: differentiable=True is not supported (the update is "
+            "applied in place and not recorded for autograd)"
+        )
 
 
 def _scalar_dtype() -> type:
@@ -422,8 +453,10 @@ def _hook_step(cls: type[Optimizer]) -> None:
             result = hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
-                    raise RuntimeError(f"{type(self).__name__}.step: a step pre-hook must return "
-                                       f"None or a tuple (new_args, new_kwargs), got {result!r}")
+                    raise RuntimeError(
+                        f"{type(self).__name__}.step: a step pre-hook must return "
+                        f"None or a tuple (new_args, new_kwargs), got {result!r}"
+                    )
                 args, kwargs = result
         out = step(self, *args, **kwargs)
         post = [*self._optimizer_step_post_hooks.values(), *_global_step_post_hooks.values()]
@@ -473,5 +506,9 @@ def _restore(key: str, v: Any, p: Tensor) -> Any:
     return Tensor._wrap(np.array(array, dtype=array.dtype if array.dtype.kind == "f" else p.dtype))
 
 
-__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
-           "register_optimizer_step_post_hook"]
+__all__ = [
+    "Optimizer",
+    "required",
+    "register_optimizer_step_pre_hook",
+    "register_optimizer_step_post_hook",
+]

@@ -38,14 +38,22 @@ class PreconditionedSGD(Optimizer):
     ('epoch').
     """
 
-    def __init__(self, params: Any, lr: float | _Required = required,
-                 preconditioner: Any = "rms", alpha: float = 0.99, eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        params: Any,
+        lr: float | _Required = required,
+        preconditioner: Any = "rms",
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+    ) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps))
         self._fixed: dict[Tensor, np.ndarray] | None = None
         if isinstance(preconditioner, str):
             if preconditioner not in _MODES:
-                raise ValueError(f"PreconditionedSGD: preconditioner must be 'rms', 'epoch' or "
-                                 f"the diagonal arrays, got {preconditioner!r}")
+                raise ValueError(
+                    f"PreconditionedSGD: preconditioner must be 'rms', 'epoch' or "
+                    f"the diagonal arrays, got {preconditioner!r}"
+                )
             self.mode = preconditioner
         else:
             self.mode = "fixed"
@@ -58,8 +66,10 @@ class PreconditionedSGD(Optimizer):
         else:
             diag = list(diag) if isinstance(diag, (list, tuple)) else [diag]
             if len(diag) != len(params):
-                raise ValueError(f"PreconditionedSGD: got {len(diag)} preconditioner arrays for "
-                                 f"{len(params)} parameters")
+                raise ValueError(
+                    f"PreconditionedSGD: got {len(diag)} preconditioner arrays for "
+                    f"{len(params)} parameters"
+                )
             items = list(zip(params, diag))
         out = {}
         for i, (p, d) in enumerate(items):
@@ -69,25 +79,36 @@ class PreconditionedSGD(Optimizer):
             try:
                 np.broadcast_to(d, p.shape)
             except ValueError:
-                raise ValueError(f"PreconditionedSGD: preconditioner {i} of shape {d.shape} does "
-                                 f"not broadcast to its parameter's shape {p.shape}") from None
+                raise ValueError(
+                    f"PreconditionedSGD: preconditioner {i} of shape {d.shape} does "
+                    f"not broadcast to its parameter's shape {p.shape}"
+                ) from None
             if (d < 0).any():
-                raise ValueError(f"PreconditionedSGD: preconditioner {i} has negative entries "
-                                 f"(min {d.min()}); M must be positive semi-definite")
+                raise ValueError(
+                    f"PreconditionedSGD: preconditioner {i} has negative entries "
+                    f"(min {d.min()}); M must be positive semi-definite"
+                )
             out[p] = d
         return out
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
-        _check("PreconditionedSGD", "alpha", group["alpha"], 0 <= group["alpha"] < 1,
-               "must be in [0, 1)")
+        _check(
+            "PreconditionedSGD",
+            "alpha",
+            group["alpha"],
+            0 <= group["alpha"] < 1,
+            "must be in [0, 1)",
+        )
 
     def end_epoch(self) -> None:
         """'epoch' mode: set M from the mean squared gradient of the epoch that ended, and start
         accumulating the next one."""
         if self.mode != "epoch":
-            raise RuntimeError(f"PreconditionedSGD.end_epoch: only for preconditioner='epoch' "
-                               f"(this one is {self.mode!r})")
+            raise RuntimeError(
+                f"PreconditionedSGD.end_epoch: only for preconditioner='epoch' "
+                f"(this one is {self.mode!r})"
+            )
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state.get(p)
@@ -95,7 +116,8 @@ class PreconditionedSGD(Optimizer):
                     continue
                 mean_sq = state["sq_sum"]._data / state["count"]
                 state["diag"] = Tensor._wrap(
-                    (1 / (np.sqrt(mean_sq) + group["eps"])).astype(p.dtype))
+                    (1 / (np.sqrt(mean_sq) + group["eps"])).astype(p.dtype)
+                )
                 state["sq_sum"]._data[...] = 0
                 state["count"] = 0
 
@@ -112,8 +134,11 @@ class PreconditionedSGD(Optimizer):
             return np.broadcast_to(self._fixed[p], p.shape)
         state = self.state.get(p)
         if self.mode == "epoch":
-            return np.ones(p.shape, p.dtype) if state is None or "diag" not in state \
+            return (
+                np.ones(p.shape, p.dtype)
+                if state is None or "diag" not in state
                 else state["diag"]._data
+            )
         if state is None:
             raise RuntimeError("PreconditionedSGD.diagonal: no step taken yet for this parameter")
         s_hat = state["square_avg"]._data / (1 - group["alpha"] ** state["step"])
@@ -129,8 +154,10 @@ class PreconditionedSGD(Optimizer):
             if self.mode == "rms":
                 state = self.state.get(p)
                 if state is None:
-                    state = self.state[p] = {"step": 0,
-                                             "square_avg": Tensor._wrap(np.zeros_like(theta))}
+                    state = self.state[p] = {
+                        "step": 0,
+                        "square_avg": Tensor._wrap(np.zeros_like(theta)),
+                    }
                 state["step"] += 1
                 s = state["square_avg"]._data
                 s *= alpha
@@ -138,8 +165,10 @@ class PreconditionedSGD(Optimizer):
             elif self.mode == "epoch":
                 state = self.state.get(p)
                 if state is None:
-                    state = self.state[p] = {"sq_sum": Tensor._wrap(np.zeros_like(theta)),
-                                             "count": 0}
+                    state = self.state[p] = {
+                        "sq_sum": Tensor._wrap(np.zeros_like(theta)),
+                        "count": 0,
+                    }
                 state["sq_sum"]._data += g * g
                 state["count"] += 1
             theta -= lr * (self._diag(p, group) * g)

@@ -69,12 +69,14 @@ class Radial:
     The norm is that of the whole parameter tensor.
     """
 
-    def __init__(self, rho_prime: Callable[[float], float], tol: float = 1e-12,
-                 max_iter: int = 200) -> None:
+    def __init__(
+        self, rho_prime: Callable[[float], float], tol: float = 1e-12, max_iter: int = 200
+    ) -> None:
         self.rho_prime, self.tol, self.max_iter = rho_prime, tol, max_iter
 
     def solve(self, norm_a: float, step: float) -> float:
         """The root l in [0, ||a||] of l + step rho'(l) = ||a||."""
+
         def h(ell: float) -> float:
             return ell + step * float(self.rho_prime(ell)) - norm_a
 
@@ -109,12 +111,16 @@ _PROX: dict[str, type[L2Prox] | type[L1Prox]] = {"l2": L2Prox, "l1": L1Prox}
 def _make_prox(cls_name: str, prox: Any) -> Callable[[np.ndarray, float], np.ndarray]:
     if isinstance(prox, str):
         if prox.lower() not in _PROX:
-            raise ValueError(f"{cls_name}: unknown prox={prox!r}; use 'l2', 'l1' or an object "
-                             "called as prox(a, lr * lam), such as Radial(rho_prime)")
+            raise ValueError(
+                f"{cls_name}: unknown prox={prox!r}; use 'l2', 'l1' or an object "
+                "called as prox(a, lr * lam), such as Radial(rho_prime)"
+            )
         return _PROX[prox.lower()]()
     if not callable(prox):
-        raise TypeError(f"{cls_name}: prox must be 'l2', 'l1' or a callable prox(a, step), got "
-                        f"{type(prox).__name__}")
+        raise TypeError(
+            f"{cls_name}: prox must be 'l2', 'l1' or a callable prox(a, step), got "
+            f"{type(prox).__name__}"
+        )
     return prox
 
 
@@ -138,8 +144,14 @@ class ProximalSGD(Optimizer):
     gradient only; the regulariser is never averaged. State per parameter: ``ewa`` when q < 1.
     """
 
-    def __init__(self, params: Any, lr: float | _Required = required, prox: Any = "l2",
-                 lam: float = 0.0, q: float = 1.0) -> None:
+    def __init__(
+        self,
+        params: Any,
+        lr: float | _Required = required,
+        prox: Any = "l2",
+        lam: float = 0.0,
+        q: float = 1.0,
+    ) -> None:
         self._prox = _make_prox(type(self).__name__, prox)
         super().__init__(params, dict(lr=lr, lam=lam, q=q))
 
@@ -183,8 +195,9 @@ class FISTA(ProximalSGD):
     accumulates noise). State per parameter: ``x``, ``t``.
     """
 
-    def __init__(self, params: Any, lr: float | _Required = required, prox: Any = "l1",
-                 lam: float = 0.0) -> None:
+    def __init__(
+        self, params: Any, lr: float | _Required = required, prox: Any = "l1", lam: float = 0.0
+    ) -> None:
         super().__init__(params, lr, prox, lam, q=1.0)
 
     def _step_group(self, group: dict) -> None:

@@ -34,13 +34,28 @@ class RAdam(Optimizer):
     State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq``.
     """
 
-    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0,
-                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
-                 maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False) -> None:
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-3,
+        betas: tuple = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+        )
         _no_differentiable("RAdam", differentiable)
         super().__init__(params, defaults)
 
@@ -51,8 +66,12 @@ class RAdam(Optimizer):
         _check("RAdam", "beta parameter at index 1", b2, 0 <= b2 < 1, "must be in [0, 1)")
 
     def _step_group(self, group: dict) -> None:
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group[
-            "weight_decay"]
+        lr, (beta1, beta2), eps, wd = (
+            group["lr"],
+            group["betas"],
+            group["eps"],
+            group["weight_decay"],
+        )
         rho_inf = 2 / (1 - beta2) - 1
         for p in group["params"]:
             g = self._grad(p, group)
@@ -79,8 +98,9 @@ class RAdam(Optimizer):
             m_hat = m / bc1
             rho_t = rho_inf - 2 * t * beta2**t / bc2
             if rho_t > 5.0:
-                rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                                 / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+                rect = math.sqrt(
+                    (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                )
                 adaptive = math.sqrt(bc2) / (np.sqrt(v) + eps)
                 theta -= m_hat * lr * adaptive * rect
             else:

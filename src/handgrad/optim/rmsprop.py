@@ -28,13 +28,30 @@ class RMSprop(Optimizer):
     State per parameter: ``step``, ``square_avg`` (and ``grad_avg``, ``momentum_buffer``).
     """
 
-    def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
-                 differentiable: bool = False) -> None:
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
         _no_differentiable("RMSprop", differentiable)
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize)
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:
@@ -52,8 +69,10 @@ class RMSprop(Optimizer):
             theta = p._data
             state = self.state.get(p)
             if state is None:
-                state = self.state[p] = {"step": 0,
-                                         "square_avg": Tensor._wrap(np.zeros_like(theta))}
+                state = self.state[p] = {
+                    "step": 0,
+                    "square_avg": Tensor._wrap(np.zeros_like(theta)),
+                }
                 if mu > 0:
                     state["momentum_buffer"] = Tensor._wrap(np.zeros_like(theta))
                 if centered:

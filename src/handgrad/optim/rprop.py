@@ -29,20 +29,28 @@ class Rprop(Optimizer):
     State per parameter: ``step``, ``prev``, ``step_size``.
     """
 
-    def __init__(self, params: Any, lr: float = 1e-2, etas: tuple = (0.5, 1.2),
-                 step_sizes: tuple = (1e-6, 50), *, capturable: bool = False,
-                 foreach: bool | None = None, maximize: bool = False,
-                 differentiable: bool = False) -> None:
-        defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
-                        maximize=maximize)
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-2,
+        etas: tuple = (0.5, 1.2),
+        step_sizes: tuple = (1e-6, 50),
+        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize)
         _no_differentiable("Rprop", differentiable)
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
         minus, plus = group["etas"]
-        _check("Rprop", "etas", group["etas"], 0 < minus < 1 < plus,
-               "need 0 < etas[0] < 1 < etas[1]")
+        _check(
+            "Rprop", "etas", group["etas"], 0 < minus < 1 < plus, "need 0 < etas[0] < 1 < etas[1]"
+        )
 
     def _step_group(self, group: dict) -> None:
         (eta_minus, eta_plus), (smin, smax) = group["etas"], group["step_sizes"]

@@ -39,22 +39,42 @@ class SGD(Optimizer):
     State per parameter: ``momentum_buffer``.
     """
 
-    def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-                 *, maximize: bool = False, foreach: bool | None = None,
-                 differentiable: bool = False, fused: bool | None = None) -> None:
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
         _no_differentiable("SGD", differentiable)
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
         _check("SGD", "momentum", group["momentum"], group["momentum"] >= 0, "must be >= 0")
         if group["nesterov"]:
-            _check("SGD", "nesterov momentum", (group["momentum"], group["dampening"]),
-                   group["momentum"] > 0 and group["dampening"] == 0,
-                   "Nesterov momentum requires momentum > 0 and dampening = 0")
+            _check(
+                "SGD",
+                "nesterov momentum",
+                (group["momentum"], group["dampening"]),
+                group["momentum"] > 0 and group["dampening"] == 0,
+                "Nesterov momentum requires momentum > 0 and dampening = 0",
+            )
 
     @property
     def _scratch(self) -> dict:

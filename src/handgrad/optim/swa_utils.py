@@ -85,12 +85,19 @@ class AveragedModel(Module):
     signature (handgrad has one device).
     """
 
-    def __init__(self, model: Module, device: Any = None, avg_fn: Callable | None = None,
-                 multi_avg_fn: Callable | None = None, use_buffers: bool = False) -> None:
+    def __init__(
+        self,
+        model: Module,
+        device: Any = None,
+        avg_fn: Callable | None = None,
+        multi_avg_fn: Callable | None = None,
+        use_buffers: bool = False,
+    ) -> None:
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
-            raise ValueError("AveragedModel: only one of avg_fn and multi_avg_fn should be "
-                             "provided")
+            raise ValueError(
+                "AveragedModel: only one of avg_fn and multi_avg_fn should be provided"
+            )
         self.module = copy.deepcopy(model)
         self.register_buffer("n_averaged", _buffer(np.zeros((), np.int64)))
         self.avg_fn, self.multi_avg_fn, self.use_buffers = avg_fn, multi_avg_fn, use_buffers
@@ -107,8 +114,10 @@ class AveragedModel(Module):
         else:
             mine, theirs = list(self.parameters()), list(model.parameters())
         if len(mine) != len(theirs):
-            raise ValueError(f"AveragedModel.update_parameters: the model has {len(theirs)} "
-                             f"tensors to average, the averaged copy {len(mine)}")
+            raise ValueError(
+                f"AveragedModel.update_parameters: the model has {len(theirs)} "
+                f"tensors to average, the averaged copy {len(mine)}"
+            )
         n = int(self.n_averaged.item())
         averaged = [p.detach() for p in mine]
         current = [p.detach() for p in theirs]
@@ -164,21 +173,32 @@ class SWALR(LRScheduler):
     group.
     """
 
-    def __init__(self, optimizer: Optimizer, swa_lr: float | list, anneal_epochs: int = 10,
-                 anneal_strategy: str = "cos", last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        swa_lr: float | list,
+        anneal_epochs: int = 10,
+        anneal_strategy: str = "cos",
+        last_epoch: int = -1,
+    ) -> None:
         groups = optimizer.param_groups
         swa_lrs = list(swa_lr) if isinstance(swa_lr, (list, tuple)) else [swa_lr] * len(groups)
         if len(swa_lrs) != len(groups):
-            raise ValueError(f"SWALR: swa_lr must have one value per param group ("
-                             f"{len(groups)}), got {len(swa_lrs)}")
+            raise ValueError(
+                f"SWALR: swa_lr must have one value per param group ("
+                f"{len(groups)}), got {len(swa_lrs)}"
+            )
         for value, group in zip(swa_lrs, groups):
             group["swa_lr"] = value
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError("SWALR: anneal_strategy must be one of 'cos' or 'linear', "
-                             f"instead got {anneal_strategy!r}")
+            raise ValueError(
+                "SWALR: anneal_strategy must be one of 'cos' or 'linear', "
+                f"instead got {anneal_strategy!r}"
+            )
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
-            raise ValueError(f"SWALR: anneal_epochs must be equal or greater than 0, got "
-                             f"{anneal_epochs!r}")
+            raise ValueError(
+                f"SWALR: anneal_epochs must be equal or greater than 0, got {anneal_epochs!r}"
+            )
         self.anneal_strategy = anneal_strategy
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)
@@ -197,12 +217,23 @@ class SWALR(LRScheduler):
         if self.anneal_epochs == 0:
             step = max(1, step)
         prev_alpha = self._anneal(max(0, min(1, (step - 1) / max(1, self.anneal_epochs))))
-        prev_lrs = [self._get_initial_lr(g["lr"], g["swa_lr"], prev_alpha)
-                    for g in self.optimizer.param_groups]
+        prev_lrs = [
+            self._get_initial_lr(g["lr"], g["swa_lr"], prev_alpha)
+            for g in self.optimizer.param_groups
+        ]
         alpha = self._anneal(max(0, min(1, step / max(1, self.anneal_epochs))))
-        return [g["swa_lr"] * alpha + lr * (1 - alpha)
-                for g, lr in zip(self.optimizer.param_groups, prev_lrs)]
+        return [
+            g["swa_lr"] * alpha + lr * (1 - alpha)
+            for g, lr in zip(self.optimizer.param_groups, prev_lrs)
+        ]
 
 
-__all__ = ["AveragedModel", "SWALR", "update_bn", "get_ema_multi_avg_fn",
-           "get_swa_multi_avg_fn", "get_ema_avg_fn", "get_swa_avg_fn"]
+__all__ = [
+    "AveragedModel",
+    "SWALR",
+    "update_bn",
+    "get_ema_multi_avg_fn",
+    "get_swa_multi_avg_fn",
+    "get_ema_avg_fn",
+    "get_swa_avg_fn",
+]

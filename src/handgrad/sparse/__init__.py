@@ -28,6 +28,16 @@ from .proximal import (
 )
 
 __all__ = [
-    "DictionaryLearning", "DoubleTensor", "FloatTensor", "LassoResult", "fista", "ista", "lasso_objective",
-    "lipschitz_constant", "mm", "soft_threshold", "sparse_encode", "spmm",
+    "DictionaryLearning",
+    "DoubleTensor",
+    "FloatTensor",
+    "LassoResult",
+    "fista",
+    "ista",
+    "lasso_objective",
+    "lipschitz_constant",
+    "mm",
+    "soft_threshold",
+    "sparse_encode",
+    "spmm",
 ]

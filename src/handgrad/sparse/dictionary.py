@@ -46,8 +46,9 @@ def _objective_rows(x: np.ndarray, u: np.ndarray, v: np.ndarray, alpha: float) -
     return 0.5 * (r * r).sum(1) + alpha * np.abs(u).sum(1)
 
 
-def sparse_encode(X: Any, dictionary: Any, alpha: float = 1.0, max_iter: int = 1000,
-                  tol: float = 1e-6) -> np.ndarray:
+def sparse_encode(
+    X: Any, dictionary: Any, alpha: float = 1.0, max_iter: int = 1000, tol: float = 1e-6
+) -> np.ndarray:
     """Codes U (N, K) minimising 1/2 ||X - U V||^2 + alpha ||U||_1 for a fixed dictionary V
     (K, F): N Lasso problems min_u 1/2 ||x - V^T u||^2 + alpha ||u||_1, solved together by
     FISTA from 0 (``proximal``; the tolerance is relative to max |V X^T|)."""
@@ -55,15 +56,23 @@ def sparse_encode(X: Any, dictionary: Any, alpha: float = 1.0, max_iter: int = 1
     x = as_data(op, X)
     v = as_data(op, dictionary, "dictionary")
     if v.shape[1] != x.shape[1]:
-        raise ValueError(f"{op}: X has {x.shape[1]} features but the dictionary's atoms have "
-                         f"{v.shape[1]} (X shape {x.shape}, dictionary shape {v.shape})")
+        raise ValueError(
+            f"{op}: X has {x.shape[1]} features but the dictionary's atoms have "
+            f"{v.shape[1]} (X shape {x.shape}, dictionary shape {v.shape})"
+        )
     alpha = DictionaryLearning._non_negative(op, "alpha", alpha)
     tol = DictionaryLearning._non_negative(op, "tol", tol)
     return _encode(x, v, alpha, None, positive_int(op, "max_iter", max_iter), tol)
 
 
-def _encode(X: np.ndarray, dictionary: np.ndarray, alpha: float, init: np.ndarray | None,
-            max_iter: int, tol: float) -> np.ndarray:
+def _encode(
+    X: np.ndarray,
+    dictionary: np.ndarray,
+    alpha: float,
+    init: np.ndarray | None,
+    max_iter: int,
+    tol: float,
+) -> np.ndarray:
     """``sparse_encode`` without checks, warm-started from ``init`` (zeros if None); rows whose
     objective would rise keep ``init`` (the estimator's inner loop)."""
     v = dictionary
@@ -81,8 +90,9 @@ def _encode(X: np.ndarray, dictionary: np.ndarray, alpha: float, init: np.ndarra
     return codes
 
 
-def update_dictionary(X: np.ndarray, codes: np.ndarray, dictionary: np.ndarray,
-                      rng: np.random.Generator) -> np.ndarray:
+def update_dictionary(
+    X: np.ndarray, codes: np.ndarray, dictionary: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """One pass of block coordinate descent over the atoms (module docstring). No checks."""
     v = dictionary.copy()
     residual = X - codes @ v
@@ -124,31 +134,50 @@ class DictionaryLearning:
     ``code_`` (N, K) the codes of the training data.
     """
 
-    def __init__(self, n_components: int | None = None, *, alpha: float = 1.0,
-                 max_iter: int = 100, tol: float = 1e-6, code_max_iter: int = 200,
-                 code_tol: float = 1e-6, transform_alpha: float | None = None,
-                 init: Any = "svd", random_state: Any = None) -> None:
+    def __init__(
+        self,
+        n_components: int | None = None,
+        *,
+        alpha: float = 1.0,
+        max_iter: int = 100,
+        tol: float = 1e-6,
+        code_max_iter: int = 200,
+        code_tol: float = 1e-6,
+        transform_alpha: float | None = None,
+        init: Any = "svd",
+        random_state: Any = None,
+    ) -> None:
         op = "DictionaryLearning"
-        self.n_components = None if n_components is None else positive_int(
-            op, "n_components", n_components)
+        self.n_components = (
+            None if n_components is None else positive_int(op, "n_components", n_components)
+        )
         self.alpha = self._non_negative(op, "alpha", alpha)
         self.max_iter = positive_int(op, "max_iter", max_iter)
         self.tol = self._non_negative(op, "tol", tol)
         self.code_max_iter = positive_int(op, "code_max_iter", code_max_iter)
         self.code_tol = self._non_negative(op, "code_tol", code_tol)
-        self.transform_alpha = None if transform_alpha is None else self._non_negative(
-            op, "transform_alpha", transform_alpha)
+        self.transform_alpha = (
+            None
+            if transform_alpha is None
+            else self._non_negative(op, "transform_alpha", transform_alpha)
+        )
         if isinstance(init, str) and init not in ("svd", "random"):
-            raise ValueError(f"{op}: init must be 'svd', 'random' or an array (n_components, "
-                             f"n_features), got {init!r}")
+            raise ValueError(
+                f"{op}: init must be 'svd', 'random' or an array (n_components, "
+                f"n_features), got {init!r}"
+            )
         self.init = init
         self.random_state = random_state
         self.components_ = None
 
     @staticmethod
     def _non_negative(op: str, name: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not np.isfinite(value) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not np.isfinite(value)
+            or value < 0
+        ):
             raise ValueError(f"{op}: {name} must be a finite number >= 0, got {value!r}")
         return float(value)
 
@@ -165,8 +194,10 @@ class DictionaryLearning:
         else:
             v = as_data(op, self.init, "init")
             if v.shape != (k, f):
-                raise ValueError(f"{op}: init has shape {v.shape} but n_components={k} and X has "
-                                 f"{f} features: expected ({k}, {f})")
+                raise ValueError(
+                    f"{op}: init has shape {v.shape} but n_components={k} and X has "
+                    f"{f} features: expected ({k}, {f})"
+                )
         norms = np.linalg.norm(v, axis=1, keepdims=True)
         return v / np.where(norms > 0, norms, 1.0)
 
@@ -194,15 +225,19 @@ class DictionaryLearning:
         """Sparse codes (N, K) of X under ``components_``: the Lasso min_u
         1/2 ||x - V^T u||^2 + transform_alpha ||u||_1 for each sample, by FISTA."""
         if self.components_ is None:
-            raise RuntimeError("DictionaryLearning.transform: this estimator is not fitted yet; "
-                               "call fit first")
+            raise RuntimeError(
+                "DictionaryLearning.transform: this estimator is not fitted yet; call fit first"
+            )
         x = as_data("DictionaryLearning.transform", X)
         if x.shape[1] != self.components_.shape[1]:
-            raise ValueError(f"DictionaryLearning.transform: X has {x.shape[1]} features but the "
-                             f"dictionary has {self.components_.shape[1]} (X shape {x.shape})")
+            raise ValueError(
+                f"DictionaryLearning.transform: X has {x.shape[1]} features but the "
+                f"dictionary has {self.components_.shape[1]} (X shape {x.shape})"
+            )
         alpha = self.alpha if self.transform_alpha is None else self.transform_alpha
-        return _encode(x, self.components_, alpha, None, max(self.code_max_iter, 1000),
-                       self.code_tol)
+        return _encode(
+            x, self.components_, alpha, None, max(self.code_max_iter, 1000), self.code_tol
+        )
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit and return the codes of X found during fitting."""
@@ -212,9 +247,14 @@ class DictionaryLearning:
         """J(U, V) = 1/2 ||X - U V||^2 + alpha ||U||_1 with the fitted V, and U = ``codes`` or
         ``transform(X)``."""
         x = as_data("DictionaryLearning.objective", X)
-        u = self.transform(x) if codes is None else as_data(
-            "DictionaryLearning.objective", codes, "codes")
+        u = (
+            self.transform(x)
+            if codes is None
+            else as_data("DictionaryLearning.objective", codes, "codes")
+        )
         if u.shape != (x.shape[0], self.components_.shape[0]):
-            raise ValueError(f"DictionaryLearning.objective: codes must have shape "
-                             f"({x.shape[0]}, {self.components_.shape[0]}), got {u.shape}")
+            raise ValueError(
+                f"DictionaryLearning.objective: codes must have shape "
+                f"({x.shape[0]}, {self.components_.shape[0]}), got {u.shape}"
+            )
         return float(_objective_rows(x, u, self.components_, self.alpha).sum())

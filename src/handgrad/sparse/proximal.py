@@ -73,22 +73,26 @@ def soft_threshold(x: Any, t: Any) -> Any:
     except (TypeError, ValueError):
         raise TypeError(f"{op}: t must be a number or an array, got {type(t).__name__}") from None
     if not np.isfinite(t_arr).all() or (t_arr < 0).any():
-        raise ValueError(f"{op}: the threshold t must be finite and >= 0, got "
-                         f"{t_arr if t_arr.ndim == 0 else 'min ' + str(t_arr.min())}")
+        raise ValueError(
+            f"{op}: the threshold t must be finite and >= 0, got "
+            f"{t_arr if t_arr.ndim == 0 else 'min ' + str(t_arr.min())}"
+        )
     if isinstance(x, Tensor):
         shape = x.shape
     else:
         try:
             x = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TypeError(f"{op}: x must be an array or a tensor, got "
-                            f"{type(x).__name__}") from None
+            raise TypeError(
+                f"{op}: x must be an array or a tensor, got {type(x).__name__}"
+            ) from None
         shape = x.shape
     try:
         np.broadcast_shapes(shape, t_arr.shape)
     except ValueError:
-        raise ValueError(f"{op}: t of shape {t_arr.shape} does not broadcast with x of shape "
-                         f"{shape}") from None
+        raise ValueError(
+            f"{op}: t of shape {t_arr.shape} does not broadcast with x of shape {shape}"
+        ) from None
     if isinstance(x, Tensor):
         thr = t if isinstance(t, Tensor) else Tensor._wrap(t_arr.astype(x.dtype))
         return sign(x) * relu(hg_abs(x) - thr)
@@ -107,16 +111,22 @@ def _problem(op: str, A: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
     except (TypeError, ValueError):
         raise TypeError(f"{op}: b must be an array or a tensor, got {type(b).__name__}") from None
     if bb.ndim not in (1, 2) or bb.shape[0] != a.shape[0]:
-        raise ValueError(f"{op}: b must have shape ({a.shape[0]},) or ({a.shape[0]}, K) to match "
-                         f"A of shape {a.shape}, got shape {bb.shape}")
+        raise ValueError(
+            f"{op}: b must have shape ({a.shape[0]},) or ({a.shape[0]}, K) to match "
+            f"A of shape {a.shape}, got shape {bb.shape}"
+        )
     if not np.isfinite(bb).all():
         raise ValueError(f"{op}: b contains NaN or infinite values")
     return a, bb
 
 
 def _lam(op: str, lam: Any) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not np.isfinite(lam) \
-            or lam < 0:
+    if (
+        isinstance(lam, bool)
+        or not isinstance(lam, numbers.Real)
+        or not np.isfinite(lam)
+        or lam < 0
+    ):
         raise ValueError(f"{op}: lam must be a finite number >= 0, got {lam!r}")
     return float(lam)
 
@@ -126,8 +136,10 @@ def _x(op: str, name: str, x: Any, shape: tuple) -> np.ndarray:
         x = x._data
     arr = np.array(x, dtype=np.float64)
     if arr.shape != shape:
-        raise ValueError(f"{op}: {name} must have shape {shape} (A is (m, n), b is (m,) or "
-                         f"(m, K)), got shape {arr.shape}")
+        raise ValueError(
+            f"{op}: {name} must have shape {shape} (A is (m, n), b is (m,) or "
+            f"(m, K)), got shape {arr.shape}"
+        )
     if not np.isfinite(arr).all():
         raise ValueError(f"{op}: {name} contains NaN or infinite values")
     return arr
@@ -169,8 +181,7 @@ class LassoResult(NamedTuple):
     converged: bool
 
 
-def _setup(op: str, A: Any, b: Any, lam: Any, x0: Any, step: Any, max_iter: Any,
-           tol: Any) -> tuple:
+def _setup(op: str, A: Any, b: Any, lam: Any, x0: Any, step: Any, max_iter: Any, tol: Any) -> tuple:
     a, bb = _problem(op, A, b)
     lam = _lam(op, lam)
     shape = (a.shape[1],) + bb.shape[1:]
@@ -178,13 +189,23 @@ def _setup(op: str, A: Any, b: Any, lam: Any, x0: Any, step: Any, max_iter: Any,
     if step is None:
         lip = float(np.linalg.svd(a, compute_uv=False)[0] ** 2)
         step = 1.0 / lip if lip > 0 else 1.0
-    elif isinstance(step, bool) or not isinstance(step, numbers.Real) or not np.isfinite(step) \
-            or step <= 0:
-        raise ValueError(f"{op}: step must be a positive number (at most 1/||A||_2^2 for "
-                         f"convergence), got {step!r}")
+    elif (
+        isinstance(step, bool)
+        or not isinstance(step, numbers.Real)
+        or not np.isfinite(step)
+        or step <= 0
+    ):
+        raise ValueError(
+            f"{op}: step must be a positive number (at most 1/||A||_2^2 for "
+            f"convergence), got {step!r}"
+        )
     max_iter = positive_int(op, "max_iter", max_iter)
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not np.isfinite(tol) \
-            or tol < 0:
+    if (
+        isinstance(tol, bool)
+        or not isinstance(tol, numbers.Real)
+        or not np.isfinite(tol)
+        or tol < 0
+    ):
         raise ValueError(f"{op}: tol must be a finite number >= 0, got {tol!r}")
     atb = a.T @ bb
     scale = float(np.abs(atb).max()) or 1.0
@@ -196,9 +217,17 @@ def _objective(a: np.ndarray, bb: np.ndarray, x: np.ndarray, lam: float) -> floa
     return float(0.5 * (r * r).sum() + lam * np.abs(x).sum())
 
 
-def _proximal_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
-                    max_iter: int, tol: float, record: Any, accelerated: bool
-                    ) -> tuple[np.ndarray, int, bool]:
+def _proximal_steps(
+    ata: np.ndarray,
+    atb: np.ndarray,
+    lam: float,
+    x: np.ndarray,
+    step: float,
+    max_iter: int,
+    tol: float,
+    record: Any,
+    accelerated: bool,
+) -> tuple[np.ndarray, int, bool]:
     """ISTA (the step taken from x_k) or FISTA (from the extrapolated y_k): one loop, so the
     stopping rule is the same. Returns (x, n_iter, converged)."""
     y, t = x, 1.0
@@ -214,38 +243,70 @@ def _proximal_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray,
     return x, max_iter, False
 
 
-def ista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
-               max_iter: int, tol: float, record: Any = None) -> tuple[np.ndarray, int, bool]:
+def ista_steps(
+    ata: np.ndarray,
+    atb: np.ndarray,
+    lam: float,
+    x: np.ndarray,
+    step: float,
+    max_iter: int,
+    tol: float,
+    record: Any = None,
+) -> tuple[np.ndarray, int, bool]:
     """The ISTA iterations on the normal-equation data A^T A, A^T b (no checks; ``tol``
     absolute; ``record(x)`` called after each step). Returns (x, n_iter, converged)."""
     return _proximal_steps(ata, atb, lam, x, step, max_iter, tol, record, accelerated=False)
 
 
-def fista_steps(ata: np.ndarray, atb: np.ndarray, lam: float, x: np.ndarray, step: float,
-                max_iter: int, tol: float, record: Any = None) -> tuple[np.ndarray, int, bool]:
+def fista_steps(
+    ata: np.ndarray,
+    atb: np.ndarray,
+    lam: float,
+    x: np.ndarray,
+    step: float,
+    max_iter: int,
+    tol: float,
+    record: Any = None,
+) -> tuple[np.ndarray, int, bool]:
     """The FISTA iterations (see ``ista_steps``)."""
     return _proximal_steps(ata, atb, lam, x, step, max_iter, tol, record, accelerated=True)
 
 
-def _solve(op: str, steps: Any, A: Any, b: Any, lam: Any, x0: Any, step: Any, max_iter: Any,
-           tol: Any) -> LassoResult:
+def _solve(
+    op: str, steps: Any, A: Any, b: Any, lam: Any, x0: Any, step: Any, max_iter: Any, tol: Any
+) -> LassoResult:
     a, bb, lam, x, step, max_iter, tol, ata, atb = _setup(op, A, b, lam, x0, step, max_iter, tol)
     history = [_objective(a, bb, x, lam)]
-    x, n_iter, converged = steps(ata, atb, lam, x, step, max_iter, tol,
-                                 lambda v: history.append(_objective(a, bb, v, lam)))
+    x, n_iter, converged = steps(
+        ata, atb, lam, x, step, max_iter, tol, lambda v: history.append(_objective(a, bb, v, lam))
+    )
     return LassoResult(x, np.array(history), n_iter, converged)
 
 
-def ista(A: Any, b: Any, lam: float, x0: Any = None, step: float | None = None,
-         max_iter: int = 1000, tol: float = 1e-6) -> LassoResult:
+def ista(
+    A: Any,
+    b: Any,
+    lam: float,
+    x0: Any = None,
+    step: float | None = None,
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+) -> LassoResult:
     """Minimise 1/2 ||A x - b||^2 + lam ||x||_1 by ISTA, x <- S_{step lam}(x - step A^T (A x - b))
     (module docstring; step defaults to 1/||A||_2^2). Stops when the gradient mapping's largest
     entry is <= tol * max |A^T b|. Returns a ``LassoResult`` (x, objective, n_iter, converged)."""
     return _solve("ista", ista_steps, A, b, lam, x0, step, max_iter, tol)
 
 
-def fista(A: Any, b: Any, lam: float, x0: Any = None, step: float | None = None,
-          max_iter: int = 1000, tol: float = 1e-6) -> LassoResult:
+def fista(
+    A: Any,
+    b: Any,
+    lam: float,
+    x0: Any = None,
+    step: float | None = None,
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+) -> LassoResult:
     """Minimise 1/2 ||A x - b||^2 + lam ||x||_1 by FISTA (Beck and Teboulle, 2009; module
     docstring): the ISTA step taken from the extrapolated point y_k. Stops when the gradient
     mapping at y_k has its largest entry <= tol * max |A^T b|. Returns a ``LassoResult``."""

@@ -12,6 +12,12 @@ from .reduction import ReductionMethods
 from .shape import ShapeMethods
 
 __all__ = [
-    "AutogradMethods", "ConversionMethods", "ElementwiseMethods", "IndexingMethods",
-    "InplaceMethods", "LinalgMethods", "ReductionMethods", "ShapeMethods",
+    "AutogradMethods",
+    "ConversionMethods",
+    "ElementwiseMethods",
+    "IndexingMethods",
+    "InplaceMethods",
+    "LinalgMethods",
+    "ReductionMethods",
+    "ShapeMethods",
 ]

@@ -30,8 +30,9 @@ class AutogradMethods(_Base):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces
         the gradient. Returns a function that removes the hook."""
         if not self._requires_grad:
-            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
-                               "doesn't require gradient")
+            raise RuntimeError(
+                "register_hook: cannot register a hook on a tensor that doesn't require gradient"
+            )
         owner = self._ctx if self._ctx is not None else self
         if owner._hooks is None:
             owner._hooks = []

@@ -94,11 +94,18 @@ class ConversionMethods(_Base):
     def is_sparse(self) -> builtins.bool:
         return False  # a dense tensor; a SparseCOOTensor (ops/sparse_coo.py) says True
 
-    def to_sparse(self, sparse_dim: Any = None, *, layout: Any = None, blocksize: Any = None,
-                  dense_dim: Any = None) -> Any:
+    def to_sparse(
+        self,
+        sparse_dim: Any = None,
+        *,
+        layout: Any = None,
+        blocksize: Any = None,
+        dense_dim: Any = None,
+    ) -> Any:
         """The nonzero entries as a sparse COO tensor (``ops.sparse_coo.to_sparse``)."""
-        return ops.sparse_coo.to_sparse(self, sparse_dim, layout=layout, blocksize=blocksize,
-                                        dense_dim=dense_dim)
+        return ops.sparse_coo.to_sparse(
+            self, sparse_dim, layout=layout, blocksize=blocksize, dense_dim=dense_dim
+        )
 
     def to_sparse_coo(self) -> Any:
         return ops.sparse_coo.to_sparse(self)
@@ -164,30 +171,57 @@ class ConversionMethods(_Base):
 
     # ---- new tensors like this one -----------------------------------------------------------
 
-    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
-                  requires_grad: builtins.bool = False) -> Tensor:
-        return creation.zeros(*_size(size), dtype=dtype or self.dtype, device=device,
-                              requires_grad=requires_grad)
+    def new_zeros(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ) -> Tensor:
+        return creation.zeros(
+            *_size(size), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad
+        )
 
-    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
-                 requires_grad: builtins.bool = False) -> Tensor:
-        return creation.ones(*_size(size), dtype=dtype or self.dtype, device=device,
-                             requires_grad=requires_grad)
+    def new_ones(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ) -> Tensor:
+        return creation.ones(
+            *_size(size), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad
+        )
 
-    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
-                  requires_grad: builtins.bool = False) -> Tensor:
-        return creation.empty(*_size(size), dtype=dtype or self.dtype, device=device,
-                              requires_grad=requires_grad)
+    def new_empty(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ) -> Tensor:
+        return creation.empty(
+            *_size(size), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad
+        )
 
-    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
-                 requires_grad: builtins.bool = False) -> Tensor:
-        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device,
-                             requires_grad=requires_grad)
+    def new_full(
+        self,
+        size: Any,
+        fill_value: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ) -> Tensor:
+        return creation.full(
+            size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad
+        )
 
-    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
-                   requires_grad: builtins.bool = False) -> Tensor:
-        return creation.tensor(data, dtype=dtype or self.dtype, device=device,
-                               requires_grad=requires_grad)
+    def new_tensor(
+        self, data: Any, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+    ) -> Tensor:
+        return creation.tensor(
+            data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad
+        )
 
     # ---- layout ------------------------------------------------------------------------------
 

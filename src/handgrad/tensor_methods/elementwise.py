@@ -217,7 +217,10 @@ class ElementwiseMethods(_Base):
         return ops.clamp_max(self, max)
 
     def nan_to_num(
-        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None,
+        self,
+        nan: float = 0.0,
+        posinf: float | None = None,
+        neginf: float | None = None,
     ) -> Tensor:
         return ops.nan_to_num(self, nan, posinf, neginf)
 
@@ -240,12 +243,20 @@ class ElementwiseMethods(_Base):
         return ops.rad2deg(self)
 
     def isclose(
-        self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False,
+        self,
+        other: Any,
+        rtol: float = 1e-05,
+        atol: float = 1e-08,
+        equal_nan: bool = False,
     ) -> Tensor:
         return ops.isclose(self, other, rtol, atol, equal_nan)
 
     def allclose(
-        self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False,
+        self,
+        other: Any,
+        rtol: float = 1e-05,
+        atol: float = 1e-08,
+        equal_nan: bool = False,
     ) -> bool:
         return ops.allclose(self, other, rtol, atol, equal_nan)
 

@@ -36,8 +36,10 @@ class LinalgMethods(_Base):
 
     def mv(self, vec: Tensor) -> Tensor:
         if self.ndim != 2 or getattr(vec, "ndim", None) != 1:
-            raise RuntimeError(f"mv: expected a matrix and a vector, got {self.shape} and "
-                               f"{getattr(vec, 'shape', type(vec).__name__)}")
+            raise RuntimeError(
+                f"mv: expected a matrix and a vector, got {self.shape} and "
+                f"{getattr(vec, 'shape', type(vec).__name__)}"
+            )
         return ops.matmul(self, vec)
 
     def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:

@@ -20,7 +20,16 @@ from .checkpoint import (
 from .loop import History, evaluate, fit, predict, train_one_epoch
 
 __all__ = [
-    "fit", "evaluate", "predict", "train_one_epoch", "History", "seed_everything",
-    "save_checkpoint", "load_checkpoint", "read_checkpoint", "rng_state", "set_rng_state",
+    "fit",
+    "evaluate",
+    "predict",
+    "train_one_epoch",
+    "History",
+    "seed_everything",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_checkpoint",
+    "rng_state",
+    "set_rng_state",
     "CHECKPOINT_NAME",
 ]

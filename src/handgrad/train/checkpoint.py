@@ -70,8 +70,10 @@ def set_rng_state(state: dict, loaders: Iterable[Any] = ()) -> None:
     for loader, saved in zip(loaders, state["loaders"]):
         gens = _loader_generators(loader)
         if len(gens) != len(saved):
-            raise ValueError(f"resume: the checkpoint holds {len(saved)} generator state(s) for a "
-                             f"loader that now has {len(gens)}")
+            raise ValueError(
+                f"resume: the checkpoint holds {len(saved)} generator state(s) for a "
+                f"loader that now has {len(gens)}"
+            )
         for g, s in zip(gens, saved):
             g.set_state(dict(s))
     np.random.set_state(tuple(state["numpy"]))
@@ -82,9 +84,16 @@ def set_rng_state(state: dict, loaders: Iterable[Any] = ()) -> None:
 # ---- checkpoints -----------------------------------------------------------------------------
 
 
-def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
-                    scheduler: Any = None, epoch: int = 0, loaders: Sequence[Any] = (),
-                    history: Any = None, meta: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: Any,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    epoch: int = 0,
+    loaders: Sequence[Any] = (),
+    history: Any = None,
+    meta: dict | None = None,
+) -> Path:
     """Write everything a resumed run needs to ``path`` atomically (``hg.save`` writes a
     temporary file and renames it, so a crash never leaves half a checkpoint). ``meta`` is free
     JSON-like information (the command line stores the model name and data set there)."""
@@ -113,16 +122,22 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     try:
         state = load(path)
     except Exception as e:  # noqa: BLE001 - zipfile, ValueError, OSError, KeyError, ...: unreadable
-        raise ValueError(f"checkpoint {path} is corrupt or not a handgrad checkpoint "
-                         f"({type(e).__name__}: {e})") from None
+        raise ValueError(
+            f"checkpoint {path} is corrupt or not a handgrad checkpoint ({type(e).__name__}: {e})"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != _CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a handgrad training checkpoint")
     return state
 
 
-def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
-                    scheduler: Any = None, loaders: Sequence[Any] = (),
-                    restore_rng: bool = True) -> dict:
+def load_checkpoint(
+    path: str | os.PathLike,
+    model: Any,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    loaders: Sequence[Any] = (),
+    restore_rng: bool = True,
+) -> dict:
     """Restore a checkpoint into ``model`` (and ``optimizer``, ``scheduler``, the random
     generators). Returns the checkpoint dict (``epoch``, ``history``, ``meta``, ...). A model of
     another architecture raises ``load_state_dict``'s error (missing / unexpected keys, shapes)
@@ -139,6 +154,11 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
 
 
 __all__ = [
-    "seed_everything", "rng_state", "set_rng_state", "save_checkpoint", "read_checkpoint",
-    "load_checkpoint", "CHECKPOINT_NAME",
+    "seed_everything",
+    "rng_state",
+    "set_rng_state",
+    "save_checkpoint",
+    "read_checkpoint",
+    "load_checkpoint",
+    "CHECKPOINT_NAME",
 ]

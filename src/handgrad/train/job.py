@@ -115,8 +115,7 @@ def load_data(spec: str, limit: int | None = None, seed: int = 0) -> Data:
             names = [str(i) for i in range(10)] if kind == "mnist" else list(cls.classes)
         else:
             hint = " (give the folder after the colon)" if kind in ("mnist", "fashion") else ""
-            raise JobError(f"unknown data set {spec!r}{hint}; choose one of "
-                           f"{', '.join(DATASETS)}")
+            raise JobError(f"unknown data set {spec!r}{hint}; choose one of {', '.join(DATASETS)}")
     except (OSError, ValueError, EOFError, ImportError) as e:
         raise JobError(f"cannot read data set {spec!r}: {e}") from None
     x_train, y_train = _arrays(train)
@@ -136,15 +135,22 @@ def load_data(spec: str, limit: int | None = None, seed: int = 0) -> Data:
         train=TensorDataset(Tensor._wrap(standardise(x_train)), Tensor._wrap(y_train)),
         test=TensorDataset(Tensor._wrap(standardise(x_test)), Tensor._wrap(y_test)),
         input_shape=tuple(int(s) for s in x_train.shape[1:]),
-        class_names=names, mean=mean, std=std,
+        class_names=names,
+        mean=mean,
+        std=std,
     )
 
 
 # ---- optimizer -------------------------------------------------------------------------------
 
 
-def make_optimizer(name: str, params: Any, lr: float | None = None,
-                   momentum: float | None = None, weight_decay: float = 0.0) -> Any:
+def make_optimizer(
+    name: str,
+    params: Any,
+    lr: float | None = None,
+    momentum: float | None = None,
+    weight_decay: float = 0.0,
+) -> Any:
     """``hg.optim.<Name>(params, lr, ...)`` by lower-case name; ``momentum`` only where the
     optimizer has one (SGD, RMSprop)."""
     from .. import optim
@@ -156,10 +162,17 @@ def make_optimizer(name: str, params: Any, lr: float | None = None,
     if name in ("sgd", "rmsprop"):
         kwargs["momentum"] = (0.9 if name == "sgd" else 0.0) if momentum is None else momentum
     elif momentum is not None:
-        raise JobError(f"--momentum applies to sgd and rmsprop, not {name} "
-                       "(its moment estimates are set by betas)")
-    cls = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
-           "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}[name]
+        raise JobError(
+            f"--momentum applies to sgd and rmsprop, not {name} "
+            "(its moment estimates are set by betas)"
+        )
+    cls = {
+        "sgd": optim.SGD,
+        "adam": optim.Adam,
+        "adamw": optim.AdamW,
+        "rmsprop": optim.RMSprop,
+        "adagrad": optim.Adagrad,
+    }[name]
     try:
         return cls(params, **kwargs)
     except ValueError as e:
@@ -175,10 +188,14 @@ def _check_config(cfg: TrainConfig) -> None:
     if cfg.model not in MODELS:
         raise JobError(f"unknown model {cfg.model!r}; choose one of {', '.join(MODELS)}")
     if cfg.optimizer not in OPTIMIZERS:
-        raise JobError(f"unknown optimizer {cfg.optimizer!r}; choose one of "
-                       f"{', '.join(OPTIMIZERS)}")
-    if isinstance(cfg.batch_size, bool) or not isinstance(cfg.batch_size, int) \
-            or cfg.batch_size < 1:
+        raise JobError(
+            f"unknown optimizer {cfg.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
+        )
+    if (
+        isinstance(cfg.batch_size, bool)
+        or not isinstance(cfg.batch_size, int)
+        or cfg.batch_size < 1
+    ):
         raise JobError(f"batch size must be a positive integer, got {cfg.batch_size!r}")
     if not isinstance(cfg.epochs, int) or cfg.epochs < 1:
         raise JobError(f"epochs must be a positive integer, got {cfg.epochs!r}")
@@ -202,8 +219,10 @@ def _check_output(cfg: TrainConfig, model: Any) -> None:
         raise JobError(f"--out {out} exists and is not a folder")
     if not cfg.resume:
         if ckpt.exists() and not cfg.overwrite:
-            raise JobError(f"{out} already holds a run ({ckpt.name}); pass --resume to continue "
-                           "it, --overwrite to replace it, or choose another --out")
+            raise JobError(
+                f"{out} already holds a run ({ckpt.name}); pass --resume to continue "
+                "it, --overwrite to replace it, or choose another --out"
+            )
         return
     try:
         state = read_checkpoint(ckpt)
@@ -220,15 +239,19 @@ def _check_output(cfg: TrainConfig, model: Any) -> None:
     if cfg.schedule != "constant" and planned is not None and planned != cfg.epochs:
         # The schedule's state (T_max) comes from the checkpoint: another --epochs would give a
         # trajectory that neither the old plan nor a new run would follow.
-        raise JobError(f"checkpoint {ckpt} is a run planned for {planned} epochs with a "
-                       f"{cfg.schedule} schedule; resume it with --epochs {planned}")
+        raise JobError(
+            f"checkpoint {ckpt} is a run planned for {planned} epochs with a "
+            f"{cfg.schedule} schedule; resume it with --epochs {planned}"
+        )
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError, ValueError) as e:
         raise JobError(f"checkpoint {ckpt} does not fit this model: {e}") from None
     if state["epoch"] >= cfg.epochs:
-        raise JobError(f"checkpoint {ckpt} already has {state['epoch']} epochs; ask for more "
-                       f"with --epochs (got {cfg.epochs})")
+        raise JobError(
+            f"checkpoint {ckpt} already has {state['epoch']} epochs; ask for more "
+            f"with --epochs (got {cfg.epochs})"
+        )
 
 
 # ---- the job ---------------------------------------------------------------------------------
@@ -250,8 +273,9 @@ def run(cfg: TrainConfig, log: Callable[[str], Any] = print) -> dict:
         model = build_model(cfg.model, data.input_shape, len(data.class_names))
     except ValueError as e:
         raise JobError(str(e)) from None
-    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum,
-                               cfg.weight_decay)
+    optimizer = make_optimizer(
+        cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum, cfg.weight_decay
+    )
     scheduler = None
     if cfg.schedule == "cosine":
         from ..optim.lr_scheduler import CosineAnnealingLR
@@ -259,19 +283,36 @@ def run(cfg: TrainConfig, log: Callable[[str], Any] = print) -> dict:
         scheduler = CosineAnnealingLR(optimizer, T_max=cfg.epochs)
     _check_output(cfg, model)
 
-    train_loader = DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True,
-                              generator=Generator(cfg.seed))
+    train_loader = DataLoader(
+        data.train, batch_size=cfg.batch_size, shuffle=True, generator=Generator(cfg.seed)
+    )
     test_loader = DataLoader(data.test, batch_size=1000)
-    meta = {"model": cfg.model, "data": cfg.data, "schedule": cfg.schedule,
-            "epochs": cfg.epochs, "mean": data.mean, "std": data.std,
-            "input_shape": list(data.input_shape), "classes": data.class_names}
+    meta = {
+        "model": cfg.model,
+        "data": cfg.data,
+        "schedule": cfg.schedule,
+        "epochs": cfg.epochs,
+        "mean": data.mean,
+        "std": data.std,
+        "input_shape": list(data.input_shape),
+        "classes": data.class_names,
+    }
     out = Path(cfg.out)
     started = time.perf_counter()
     with limit_threads(cfg.threads):
         history: History = fit(
-            model, nn.CrossEntropyLoss(), optimizer, train_loader, test_loader,
-            epochs=cfg.epochs, scheduler=scheduler, metrics=("loss", "accuracy"),
-            progress=cfg.progress, checkpoint_dir=out, resume=cfg.resume, meta=meta,
+            model,
+            nn.CrossEntropyLoss(),
+            optimizer,
+            train_loader,
+            test_loader,
+            epochs=cfg.epochs,
+            scheduler=scheduler,
+            metrics=("loss", "accuracy"),
+            progress=cfg.progress,
+            checkpoint_dir=out,
+            resume=cfg.resume,
+            meta=meta,
             callbacks=[] if cfg.stop_after is None else [lambda h: len(h) >= cfg.stop_after],
         )
         wall = time.perf_counter() - started
@@ -297,8 +338,11 @@ def run(cfg: TrainConfig, log: Callable[[str], Any] = print) -> dict:
         "confusion_matrix": cm.tolist(),
         "history": history.to_dict()["epochs"],
         "normalisation": {"mean": data.mean, "std": data.std},
-        "platform": {"python": platform.python_version(), "numpy": np.__version__,
-                     "machine": platform.machine()},
+        "platform": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "machine": platform.machine(),
+        },
     }
     files = {"checkpoint": str(out / CHECKPOINT_NAME)}
     if cfg.plots:
@@ -309,8 +353,15 @@ def run(cfg: TrainConfig, log: Callable[[str], Any] = print) -> dict:
     return report
 
 
-def _plots(out: Path, history: History, result: dict, pred: np.ndarray, cm: np.ndarray,
-           data: Data, log: Callable[[str], Any]) -> dict:
+def _plots(
+    out: Path,
+    history: History,
+    result: dict,
+    pred: np.ndarray,
+    cm: np.ndarray,
+    data: Data,
+    log: Callable[[str], Any],
+) -> dict:
     try:
         from .. import plots
     except ImportError:  # pragma: no cover - plots imports matplotlib lazily
@@ -320,11 +371,14 @@ def _plots(out: Path, history: History, result: dict, pred: np.ndarray, cm: np.n
         short = [n.split(" - ")[0] for n in data.class_names]
         return {
             "curves": str(plots.plot_history(history, out / "curves.png", val_label="test")),
-            "misclassified": str(plots.plot_misclassified(images, pred, result["target"],
-                                                          out / "misclassified.png",
-                                                          class_names=short)),
-            "confusion_matrix": str(plots.plot_confusion_matrix(cm, out / "confusion_matrix.png",
-                                                                class_names=short)),
+            "misclassified": str(
+                plots.plot_misclassified(
+                    images, pred, result["target"], out / "misclassified.png", class_names=short
+                )
+            ),
+            "confusion_matrix": str(
+                plots.plot_confusion_matrix(cm, out / "confusion_matrix.png", class_names=short)
+            ),
         }
     except ImportError as e:
         log(f"no plots: {e}")
@@ -335,19 +389,38 @@ def format_report(report: dict) -> str:
     """The final report as a few lines of text."""
     cfg = report["config"]
     lines = [
-        (f"{cfg['model']} on {cfg['data']}: test accuracy {100 * report['test_accuracy']:.2f}% "
-         f"(top-5 {100 * report['test_top5_accuracy']:.2f}%) on {report['test_examples']:,} "
-         f"test examples after {report['epochs']} epochs"),
-        (f"training: {report['train_time_s']:.1f} s ({report['wall_time_s']:.1f} s with "
-         f"evaluation), {report['samples_per_s']:,.0f} samples/s, "
-         f"{report['model_parameters']:,} parameters"),
+        (
+            f"{cfg['model']} on {cfg['data']}: test accuracy {100 * report['test_accuracy']:.2f}% "
+            f"(top-5 {100 * report['test_top5_accuracy']:.2f}%) on {report['test_examples']:,} "
+            f"test examples after {report['epochs']} epochs"
+        ),
+        (
+            f"training: {report['train_time_s']:.1f} s ({report['wall_time_s']:.1f} s with "
+            f"evaluation), {report['samples_per_s']:,.0f} samples/s, "
+            f"{report['model_parameters']:,} parameters"
+        ),
     ]
-    names = {"checkpoint": "checkpoint", "metrics": "metrics", "curves": "loss/accuracy curves",
-             "misclassified": "misclassified digits", "confusion_matrix": "confusion matrix"}
+    names = {
+        "checkpoint": "checkpoint",
+        "metrics": "metrics",
+        "curves": "loss/accuracy curves",
+        "misclassified": "misclassified digits",
+        "confusion_matrix": "confusion matrix",
+    }
     for key, path in report["files"].items():
         lines.append(f"  {names.get(key, key) + ':':<22} {path}")
     return "\n".join(lines)
 
 
-__all__ = ["TrainConfig", "JobError", "run", "load_data", "make_optimizer", "format_report",
-           "OPTIMIZERS", "SCHEDULES", "DATASETS", "DEFAULT_LR"]
+__all__ = [
+    "TrainConfig",
+    "JobError",
+    "run",
+    "load_data",
+    "make_optimizer",
+    "format_report",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "DATASETS",
+    "DEFAULT_LR",
+]

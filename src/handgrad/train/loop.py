@@ -87,8 +87,15 @@ class _Progress:
         except ImportError:
             return
         # disable=None: no bar when stderr is not a terminal (logs, CI); the epoch lines remain.
-        self.bar = tqdm(total=total, desc=desc, unit="samples", unit_scale=True, leave=False,
-                        dynamic_ncols=True, disable=None)
+        self.bar = tqdm(
+            total=total,
+            desc=desc,
+            unit="samples",
+            unit_scale=True,
+            leave=False,
+            dynamic_ncols=True,
+            disable=None,
+        )
 
     def update(self, n: int, loss: float) -> None:
         self.count += n
@@ -99,8 +106,11 @@ class _Progress:
             self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
         elif self.total and self.count >= self.next_print and self.count < self.total:
             rate = self.count / max(time.perf_counter() - self.start, 1e-9)
-            print(f"  {self.desc}: {self.count}/{self.total} samples, {rate:,.0f} samples/s, "
-                  f"loss {loss:.4f}", flush=True)
+            print(
+                f"  {self.desc}: {self.count}/{self.total} samples, {rate:,.0f} samples/s, "
+                f"loss {loss:.4f}",
+                flush=True,
+            )
             self.next_print += self.total / 4
 
     def close(self) -> None:
@@ -127,8 +137,10 @@ def _split_batch(batch: Any) -> tuple[Tensor, Tensor]:
     elif isinstance(batch, (tuple, list)) and len(batch) == 2:
         x, y = batch
     else:
-        raise TypeError("fit: a batch must be (input, target) or a dict with 'input' and "
-                        f"'target' keys, got {type(batch).__name__}")
+        raise TypeError(
+            "fit: a batch must be (input, target) or a dict with 'input' and "
+            f"'target' keys, got {type(batch).__name__}"
+        )
     if not isinstance(x, Tensor):
         x = Tensor._wrap(np.asarray(x))
     if not isinstance(y, Tensor):
@@ -151,8 +163,10 @@ def _topk_names(names: Sequence[str]) -> list[int]:
         if name.startswith("top") and name[3:].isdigit() and int(name[3:]) >= 1:
             ks.append(int(name[3:]))
         else:
-            raise ValueError(f"metrics: unknown metric {name!r}; use 'loss', 'accuracy' or "
-                             "'topK' (e.g. 'top5', top-K accuracy)")
+            raise ValueError(
+                f"metrics: unknown metric {name!r}; use 'loss', 'accuracy' or "
+                "'topK' (e.g. 'top5', top-K accuracy)"
+            )
     return ks
 
 
@@ -191,8 +205,13 @@ class _Tally:
         return out
 
 
-def evaluate(model: Any, loader: Iterable, loss_fn: Callable | None = None,
-             metrics: Sequence[str] = ("loss", "accuracy"), progress: bool = False) -> dict:
+def evaluate(
+    model: Any,
+    loader: Iterable,
+    loss_fn: Callable | None = None,
+    metrics: Sequence[str] = ("loss", "accuracy"),
+    progress: bool = False,
+) -> dict:
     """Loss and accuracy of ``model`` over ``loader``, in evaluation mode and without recording a
     graph; the model's previous mode is restored. Returns ``{'loss', 'accuracy', 'topK'...,
     'samples', 'time', 'samples_per_s'}`` (``loss`` only with a ``loss_fn``)."""
@@ -241,9 +260,15 @@ def predict(model: Any, loader: Iterable, keep_inputs: bool = False) -> dict:
     return result
 
 
-def train_one_epoch(model: Any, loss_fn: Callable, optimizer: Any, loader: Iterable,
-                    metrics: Sequence[str] = ("loss", "accuracy"), progress: bool = False,
-                    desc: str = "train") -> dict:
+def train_one_epoch(
+    model: Any,
+    loss_fn: Callable,
+    optimizer: Any,
+    loader: Iterable,
+    metrics: Sequence[str] = ("loss", "accuracy"),
+    progress: bool = False,
+    desc: str = "train",
+) -> dict:
     """One pass of the training loop over ``loader``; returns its loss, accuracy, time, samples
     and samples/s."""
     tally = _Tally(_topk_names(metrics))
@@ -280,10 +305,13 @@ def train_one_epoch(model: Any, loss_fn: Callable, optimizer: Any, loader: Itera
 def _fmt(record: dict) -> str:
     parts = [f"epoch {record['epoch']}"]
     for prefix, label in (("train_", "train"), ("val_", "val")):
-        fields = [f"{k[len(prefix):]} {v:.4f}" if k.endswith("loss") else
-                  f"{k[len(prefix):]} {100 * v:.2f}%"
-                  for k, v in record.items() if k.startswith(prefix) and k != "val_time"
-                  and isinstance(v, float)]
+        fields = [
+            f"{k[len(prefix) :]} {v:.4f}"
+            if k.endswith("loss")
+            else f"{k[len(prefix) :]} {100 * v:.2f}%"
+            for k, v in record.items()
+            if k.startswith(prefix) and k != "val_time" and isinstance(v, float)
+        ]
         if fields:
             parts.append(f"{label}: " + ", ".join(fields))
     parts.append(f"{record['time']:.1f} s, {record['samples_per_s']:,.0f} samples/s")
@@ -295,12 +323,21 @@ def _current_lr(optimizer: Any) -> float | None:
     return float(groups[0]["lr"]) if groups else None
 
 
-def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable,
-        val_loader: Iterable | None = None, epochs: int = 1, scheduler: Any = None,
-        callbacks: Sequence[Callable[[History], Any]] = (),
-        metrics: Sequence[str] = ("loss", "accuracy"), progress: bool = True,
-        checkpoint_dir: str | os.PathLike | None = None, resume: bool = False,
-        meta: dict | None = None) -> History:
+def fit(
+    model: Any,
+    loss_fn: Callable,
+    optimizer: Any,
+    train_loader: Iterable,
+    val_loader: Iterable | None = None,
+    epochs: int = 1,
+    scheduler: Any = None,
+    callbacks: Sequence[Callable[[History], Any]] = (),
+    metrics: Sequence[str] = ("loss", "accuracy"),
+    progress: bool = True,
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    meta: dict | None = None,
+) -> History:
     """Train ``model`` for ``epochs`` epochs (in total, counting resumed ones) and return the
     History.
 
@@ -336,14 +373,28 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable,
         lr = _current_lr(optimizer)
         train = train_one_epoch(model, loss_fn, optimizer, train_loader, metrics, progress, desc)
         record: dict[str, Any] = {"epoch": epoch + 1}
-        record.update({f"train_{k}": v for k, v in train.items()
-                       if k not in ("samples", "time", "samples_per_s")})
-        record.update(time=train["time"], samples=train["samples"],
-                      samples_per_s=train["samples_per_s"], lr=lr)
+        record.update(
+            {
+                f"train_{k}": v
+                for k, v in train.items()
+                if k not in ("samples", "time", "samples_per_s")
+            }
+        )
+        record.update(
+            time=train["time"],
+            samples=train["samples"],
+            samples_per_s=train["samples_per_s"],
+            lr=lr,
+        )
         if val_loader is not None:
             val = evaluate(model, val_loader, loss_fn, metrics)
-            record.update({f"val_{k}": v for k, v in val.items()
-                           if k not in ("samples", "time", "samples_per_s")})
+            record.update(
+                {
+                    f"val_{k}": v
+                    for k, v in val.items()
+                    if k not in ("samples", "time", "samples_per_s")
+                }
+            )
             record["val_time"] = val["time"]
         if scheduler is not None:
             if type(scheduler).__name__ == "ReduceLROnPlateau":

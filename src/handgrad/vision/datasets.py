@@ -40,12 +40,18 @@ class MNIST(_data.MNIST):
     download=False)``: the IDX files in ``root/MNIST/raw`` (or in ``root`` itself); ``.data``
     uint8 N x 28 x 28, ``.targets`` int64 N; ``ds[i]`` is (PIL image mode L, int)."""
 
-    def __init__(self, root: str | Path, train: bool = True,
-                 transform: Callable | None = None, target_transform: Callable | None = None,
-                 download: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        train: bool = True,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        download: bool = False,
+    ) -> None:
         try:
-            super().__init__(root, train=train, transform=transform,
-                             target_transform=target_transform)
+            super().__init__(
+                root, train=train, transform=transform, target_transform=target_transform
+            )
         except FileNotFoundError as e:
             if not download:
                 raise
@@ -54,7 +60,8 @@ class MNIST(_data.MNIST):
                 f"{name}: download=True, but handgrad never downloads. Put "
                 f"{' and '.join(f + '(.gz)' for f in self.files[train])} (the IDX files of "
                 f"the {name} {'training' if train else 'test'} set) in "
-                f"{Path(root).expanduser() / name / 'raw'}, torchvision's layout") from e
+                f"{Path(root).expanduser() / name / 'raw'}, torchvision's layout"
+            ) from e
 
     @property
     def raw_folder(self) -> str:
@@ -84,17 +91,24 @@ class _ArraysOnly(pickle.Unpickler):
     one from a folder the user points at must not run code. These are the only globals a CIFAR
     batch (dicts of bytes, lists, ints and uint8 arrays) needs."""
 
-    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-               ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-               ("_codecs", "encode"), ("copyreg", "_reconstructor"),
-               ("builtins", "object")}
+    ALLOWED = {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode"),
+        ("copyreg", "_reconstructor"),
+        ("builtins", "object"),
+    }
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(
                 f"CIFAR10: refusing to load the global {module}.{name} from a data file (only "
-                f"containers and NumPy arrays are allowed)")
+                f"containers and NumPy arrays are allowed)"
+            )
         return super().find_class(module, name)
 
 
@@ -120,9 +134,14 @@ class CIFAR10(Dataset):
     test_list = ["test_batch"]
     meta_file, label_key = "batches.meta", "label_names"
 
-    def __init__(self, root: str | Path, train: bool = True,
-                 transform: Callable | None = None, target_transform: Callable | None = None,
-                 download: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        train: bool = True,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        download: bool = False,
+    ) -> None:
         self.root = Path(root).expanduser()
         self.train, self.transform, self.target_transform = train, transform, target_transform
         folder = self.root / self.base_folder
@@ -133,16 +152,19 @@ class CIFAR10(Dataset):
             raise FileNotFoundError(
                 f"{type(self).__name__}: {why}missing {', '.join(missing)} in {folder}; put the "
                 f"python version of the dataset there (the folder {self.base_folder} extracted "
-                f"from the archive torchvision downloads)")
+                f"from the archive torchvision downloads)"
+            )
         data: list = []
         targets: list[int] = []
         for n in names:
             entry = _load_batch(folder / n)
             data.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            targets.extend(int(t) for t in entry["labels" if "labels" in entry
-                                                  else "fine_labels"])
-        self.data = np.concatenate(data).transpose(0, 2, 3, 1) if data else \
-            np.zeros((0, 32, 32, 3), np.uint8)
+            targets.extend(int(t) for t in entry["labels" if "labels" in entry else "fine_labels"])
+        self.data = (
+            np.concatenate(data).transpose(0, 2, 3, 1)
+            if data
+            else np.zeros((0, 32, 32, 3), np.uint8)
+        )
         self.targets = targets
         self.classes = list(_load_batch(folder / self.meta_file)[self.label_key])
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
@@ -154,8 +176,10 @@ class CIFAR10(Dataset):
         return _image_item(self, self.data[index], self.targets[index], "RGB")
 
     def __repr__(self) -> str:
-        return (f"Dataset {type(self).__name__}\n    Number of datapoints: {len(self)}\n"
-                f"    Root location: {self.root}\n    Split: {'Train' if self.train else 'Test'}")
+        return (
+            f"Dataset {type(self).__name__}\n    Number of datapoints: {len(self)}\n"
+            f"    Root location: {self.root}\n    Split: {'Train' if self.train else 'Test'}"
+        )
 
 
 class CIFAR100(CIFAR10):
@@ -173,9 +197,15 @@ class FakeData(Dataset):
     to uint8) and random labels; sample ``i`` is drawn from a generator seeded with
     ``i + random_offset``, so it is the same every time (handgrad's numbers, not torch's)."""
 
-    def __init__(self, size: int = 1000, image_size: tuple = (3, 224, 224),
-                 num_classes: int = 10, transform: Callable | None = None,
-                 target_transform: Callable | None = None, random_offset: int = 0) -> None:
+    def __init__(
+        self,
+        size: int = 1000,
+        image_size: tuple = (3, 224, 224),
+        num_classes: int = 10,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        random_offset: int = 0,
+    ) -> None:
         self.size, self.image_size, self.num_classes = size, tuple(image_size), num_classes
         self.transform, self.target_transform = transform, target_transform
         self.random_offset = random_offset
@@ -209,17 +239,23 @@ class DatasetFolder(Dataset):
     """Samples in ``root/<class>/**/<file>``: classes are the sub-folders in sorted order,
     files are taken in sorted order within each class (torchvision's ``DatasetFolder``)."""
 
-    def __init__(self, root: str | Path, loader: Callable[[str], Any],
-                 extensions: tuple | None = None, transform: Callable | None = None,
-                 target_transform: Callable | None = None,
-                 is_valid_file: Callable[[str], bool] | None = None,
-                 allow_empty: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        loader: Callable[[str], Any],
+        extensions: tuple | None = None,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        is_valid_file: Callable[[str], bool] | None = None,
+        allow_empty: bool = False,
+    ) -> None:
         self.root = os.fspath(Path(root).expanduser())
         self.loader, self.extensions = loader, extensions
         self.transform, self.target_transform = transform, target_transform
         classes, class_to_idx = self.find_classes(self.root)
-        self.samples = self.make_dataset(self.root, class_to_idx, extensions, is_valid_file,
-                                         allow_empty)
+        self.samples = self.make_dataset(
+            self.root, class_to_idx, extensions, is_valid_file, allow_empty
+        )
         self.classes, self.class_to_idx = classes, class_to_idx
         self.targets = [t for _, t in self.samples]
 
@@ -233,14 +269,22 @@ class DatasetFolder(Dataset):
         return classes, {c: i for i, c in enumerate(classes)}
 
     @staticmethod
-    def make_dataset(directory: str, class_to_idx: dict, extensions: tuple | None = None,
-                     is_valid_file: Callable | None = None, allow_empty: bool = False) -> list:
+    def make_dataset(
+        directory: str,
+        class_to_idx: dict,
+        extensions: tuple | None = None,
+        is_valid_file: Callable | None = None,
+        allow_empty: bool = False,
+    ) -> list:
         if (extensions is None) == (is_valid_file is None):
-            raise ValueError("Both extensions and is_valid_file cannot be None or not None at "
-                             "the same time")
+            raise ValueError(
+                "Both extensions and is_valid_file cannot be None or not None at the same time"
+            )
         if is_valid_file is None:
+
             def is_valid_file(path: str) -> bool:
                 return path.lower().endswith(tuple(extensions))
+
         samples, empty = [], []
         for target_class in sorted(class_to_idx):
             target_dir = os.path.join(directory, target_class)
@@ -277,17 +321,36 @@ class ImageFolder(DatasetFolder):
     """torchvision's ``ImageFolder``: images (``IMG_EXTENSIONS``) in ``root/<class>/``, loaded
     with PIL and converted to RGB; ``.imgs`` is ``.samples``."""
 
-    def __init__(self, root: str | Path, transform: Callable | None = None,
-                 target_transform: Callable | None = None,
-                 loader: Callable[[str], Any] = default_loader,
-                 is_valid_file: Callable[[str], bool] | None = None,
-                 allow_empty: bool = False) -> None:
-        super().__init__(root, loader, IMG_EXTENSIONS if is_valid_file is None else None,
-                         transform, target_transform, is_valid_file, allow_empty)
+    def __init__(
+        self,
+        root: str | Path,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        loader: Callable[[str], Any] = default_loader,
+        is_valid_file: Callable[[str], bool] | None = None,
+        allow_empty: bool = False,
+    ) -> None:
+        super().__init__(
+            root,
+            loader,
+            IMG_EXTENSIONS if is_valid_file is None else None,
+            transform,
+            target_transform,
+            is_valid_file,
+            allow_empty,
+        )
         self.imgs = self.samples
 
 
-
-
-__all__ = ["CIFAR10", "CIFAR100", "DatasetFolder", "FakeData", "FashionMNIST", "IMG_EXTENSIONS",
-           "ImageFolder", "MNIST", "default_loader", "pil_loader"]
+__all__ = [
+    "CIFAR10",
+    "CIFAR100",
+    "DatasetFolder",
+    "FakeData",
+    "FashionMNIST",
+    "IMG_EXTENSIONS",
+    "ImageFolder",
+    "MNIST",
+    "default_loader",
+    "pil_loader",
+]

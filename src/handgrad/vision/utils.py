@@ -15,17 +15,25 @@ from .transforms._transforms import _pil
 
 def _as_batch(tensor: Any) -> np.ndarray:
     if isinstance(tensor, (list, tuple)):
-        return np.stack([t.detach()._data if isinstance(t, Tensor) else np.asarray(t)
-                         for t in tensor])
+        return np.stack(
+            [t.detach()._data if isinstance(t, Tensor) else np.asarray(t) for t in tensor]
+        )
     if isinstance(tensor, Tensor):
         return tensor.detach()._data
-    raise TypeError(f"make_grid: tensor should be a tensor or a list of tensors, got "
-                    f"{type(tensor).__name__}")
+    raise TypeError(
+        f"make_grid: tensor should be a tensor or a list of tensors, got {type(tensor).__name__}"
+    )
 
 
-def make_grid(tensor: Any, nrow: int = 8, padding: int = 2, normalize: bool = False,
-              value_range: tuple | None = None, scale_each: bool = False,
-              pad_value: float = 0.0) -> Tensor:
+def make_grid(
+    tensor: Any,
+    nrow: int = 8,
+    padding: int = 2,
+    normalize: bool = False,
+    value_range: tuple | None = None,
+    scale_each: bool = False,
+    pad_value: float = 0.0,
+) -> Tensor:
     """Tile a batch B x C x H x W (or a list of C x H x W images) into one image C x H' x W',
     ``nrow`` images per row, ``padding`` pixels of ``pad_value`` around each. One-channel
     images are repeated to three channels. ``normalize`` maps ``value_range`` (default: the
@@ -38,14 +46,16 @@ def make_grid(tensor: Any, nrow: int = 8, padding: int = 2, normalize: bool = Fa
             a = np.concatenate([a] * 3, 0)
         a = a[None]
     if a.ndim != 4:
-        raise ValueError(f"make_grid: expected images B x C x H x W, C x H x W or H x W, got "
-                         f"shape {a.shape}")
+        raise ValueError(
+            f"make_grid: expected images B x C x H x W, C x H x W or H x W, got shape {a.shape}"
+        )
     if a.shape[1] == 1:
         a = np.concatenate([a] * 3, 1)
     if normalize:
         a = a.copy()
-        if value_range is not None and not (isinstance(value_range, tuple)
-                                            and len(value_range) == 2):
+        if value_range is not None and not (
+            isinstance(value_range, tuple) and len(value_range) == 2
+        ):
             raise TypeError("make_grid: value_range has to be a tuple (min, max) if specified")
 
         def norm(img: np.ndarray) -> np.ndarray:
@@ -61,16 +71,20 @@ def make_grid(tensor: Any, nrow: int = 8, padding: int = 2, normalize: bool = Fa
     xmaps = min(nrow, nmaps)
     ymaps = int(math.ceil(float(nmaps) / xmaps))
     height, width = a.shape[2] + padding, a.shape[3] + padding
-    grid = np.full((a.shape[1], height * ymaps + padding, width * xmaps + padding), pad_value,
-                   dtype=a.dtype)
+    grid = np.full(
+        (a.shape[1], height * ymaps + padding, width * xmaps + padding), pad_value, dtype=a.dtype
+    )
     for k in range(nmaps):
         y, x = divmod(k, xmaps)
-        grid[:, y * height + padding:(y + 1) * height, x * width + padding:(x + 1) * width] = a[k]
+        grid[:, y * height + padding : (y + 1) * height, x * width + padding : (x + 1) * width] = a[
+            k
+        ]
     return Tensor._wrap(grid)
 
 
-def save_image(tensor: Any, fp: str | Path | BinaryIO, format: str | None = None,
-               **kwargs: Any) -> None:
+def save_image(
+    tensor: Any, fp: str | Path | BinaryIO, format: str | None = None, **kwargs: Any
+) -> None:
     """``make_grid(tensor, **kwargs)`` saved as an image file (the format from ``fp``'s
     extension or ``format``): pixels ``clamp(x * 255 + 0.5, 0, 255)`` truncated to uint8, as
     torchvision."""

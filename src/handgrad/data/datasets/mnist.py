@@ -32,20 +32,38 @@ class MNIST(Dataset):
     ``target_transform`` if given. Files are checked (magic numbers, sizes, matching counts,
     labels 0-9) with errors that name the file."""
 
-    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
-               "6 - six", "7 - seven", "8 - eight", "9 - nine"]
-    files = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-             False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    classes = [
+        "0 - zero",
+        "1 - one",
+        "2 - two",
+        "3 - three",
+        "4 - four",
+        "5 - five",
+        "6 - six",
+        "7 - seven",
+        "8 - eight",
+        "9 - nine",
+    ]
+    files = {
+        True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+        False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    }
 
-    def __init__(self, root: str | Path, train: bool = True,
-                 transform: Callable[[np.ndarray], Any] | None = None,
-                 target_transform: Callable[[int], Any] | None = None,
-                 download: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        train: bool = True,
+        transform: Callable[[np.ndarray], Any] | None = None,
+        target_transform: Callable[[int], Any] | None = None,
+        download: bool = False,
+    ) -> None:
         name = type(self).__name__
         if download:
-            raise RuntimeError(f"{name}: handgrad never downloads; put the IDX files "
-                               f"({', '.join(self.files[train])}, gzip or raw) in a folder and "
-                               f"pass it as root")
+            raise RuntimeError(
+                f"{name}: handgrad never downloads; put the IDX files "
+                f"({', '.join(self.files[train])}, gzip or raw) in a folder and "
+                f"pass it as root"
+            )
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
             what = "is not a folder" if self.root.exists() else "does not exist"
@@ -58,11 +76,15 @@ class MNIST(Dataset):
         images = read_idx(images_path, magic=IMAGES_MAGIC)
         labels = read_idx(labels_path, magic=LABELS_MAGIC)
         if len(images) != len(labels):
-            raise ValueError(f"{name}: {images_path} holds {len(images)} images but "
-                             f"{labels_path} holds {len(labels)} labels")
+            raise ValueError(
+                f"{name}: {images_path} holds {len(images)} images but "
+                f"{labels_path} holds {len(labels)} labels"
+            )
         if labels.size and labels.max() >= len(self.classes):
-            raise ValueError(f"{name}: {labels_path} holds label {labels.max()}, outside "
-                             f"0..{len(self.classes) - 1}")
+            raise ValueError(
+                f"{name}: {labels_path} holds label {labels.max()}, outside "
+                f"0..{len(self.classes) - 1}"
+            )
         self.data = Tensor._wrap(images)
         self.targets = Tensor._wrap(labels.astype(np.int64))
 
@@ -76,7 +98,8 @@ class MNIST(Dataset):
         raise FileNotFoundError(
             f"{name}: no {filename} or {filename}.gz in {folders[0]} (nor in {folders[1]}); "
             f"handgrad never downloads: put the {name} "
-            f"{'training' if self.train else 'test'} files there (IDX format, gzip or raw)")
+            f"{'training' if self.train else 'test'} files there (IDX format, gzip or raw)"
+        )
 
     def __len__(self) -> int:
         return len(_array(self.targets))
@@ -84,8 +107,11 @@ class MNIST(Dataset):
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         img = _array(self.data)[index]
         target: Any = int(_array(self.targets)[index])
-        img = (self.transform(img) if self.transform is not None
-               else Tensor._wrap(img[None].astype(np.float32) / np.float32(255)))
+        img = (
+            self.transform(img)
+            if self.transform is not None
+            else Tensor._wrap(img[None].astype(np.float32) / np.float32(255))
+        )
         if self.target_transform is not None:
             target = self.target_transform(target)
         return img, target
@@ -98,9 +124,12 @@ class MNIST(Dataset):
         return [Tensor._wrap(images), Tensor._wrap(_array(self.targets)[indices])]
 
     def __repr__(self) -> str:
-        lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}",
-                 f"    Split: {'Train' if self.train else 'Test'}"]
+        lines = [
+            f"Dataset {type(self).__name__}",
+            f"    Number of datapoints: {len(self)}",
+            f"    Root location: {self.root}",
+            f"    Split: {'Train' if self.train else 'Test'}",
+        ]
         if self.transform is not None:
             lines.append(f"    Transform: {self.transform!r}")
         return "\n".join(lines)
@@ -110,5 +139,15 @@ class FashionMNIST(MNIST):
     """Zalando's Fashion-MNIST: the same file names, format and sizes as MNIST, with ten kinds
     of clothing as classes."""
 
-    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-               "Sneaker", "Bag", "Ankle boot"]
+    classes = [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]

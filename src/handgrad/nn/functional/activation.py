@@ -47,8 +47,9 @@ def logsigmoid(input: Tensor) -> Tensor:
     return -softplus(-input, threshold=float("inf")) + 0.0
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
-             inplace: bool = False) -> Tensor:
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
     """x clamped to [min_val, max_val]. Gradient g strictly inside, 0 on the boundaries, outside
     and at NaN (torch's hardtanh_backward, unlike clamp's which passes on the boundaries).
     Selected, so an infinite g outside gives 0."""
@@ -153,8 +154,9 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     x = lift(input)
     n = x.shape[dim] if x.ndim else 0
     if n % 2:
-        raise RuntimeError(f"glu: halving dimension {dim} of shape {x.shape} needs an even size, "
-                           f"got {n}")
+        raise RuntimeError(
+            f"glu: halving dimension {dim} of shape {x.shape} needs an even size, got {n}"
+        )
     a, b = ops.chunk(x, 2, dim)
     return a * sigmoid(b)
 
@@ -165,15 +167,39 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if w.numel() != 1:
         c = x.shape[1] if x.ndim >= 2 else x.shape[0] if x.ndim else 1
         if w.numel() != c:
-            raise RuntimeError(f"prelu: {w.numel()} slopes for an input of shape {x.shape} "
-                               f"(expected 1 or {c}, the channel count)")
+            raise RuntimeError(
+                f"prelu: {w.numel()} slopes for an input of shape {x.shape} "
+                f"(expected 1 or {c}, the channel count)"
+            )
         w = w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else w
     return ops.relu(x) - ops.relu(-x) * w
 
 
 __all__ = [
-    "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "gelu", "silu", "elu", "logsigmoid",
-    "softmax", "log_softmax", "hardtanh", "relu6", "selu", "celu", "softsign", "hardsigmoid",
-    "hardswish", "mish", "softmin", "tanhshrink", "softshrink", "hardshrink", "threshold", "glu",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "gelu",
+    "silu",
+    "elu",
+    "logsigmoid",
+    "softmax",
+    "log_softmax",
+    "hardtanh",
+    "relu6",
+    "selu",
+    "celu",
+    "softsign",
+    "hardsigmoid",
+    "hardswish",
+    "mish",
+    "softmin",
+    "tanhshrink",
+    "softshrink",
+    "hardshrink",
+    "threshold",
+    "glu",
     "prelu",
 ]

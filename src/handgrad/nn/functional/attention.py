@@ -31,17 +31,25 @@ def _additive(mask: Any, like: Tensor, allowed_when_true: bool) -> Tensor:
     return m.to(like.dtype)
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
-                                 attn_mask: Any = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: float | None = None,
-                                 enable_gqa: bool = False) -> Tensor:
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
     """softmax(Q K^T * scale + mask) V over the last two dims (any leading batch dims);
     ``attn_mask`` boolean (True = may attend) or additive; ``is_causal`` lets query i see keys
     j <= i; scale defaults to 1 / sqrt(d)."""
     q, k, v = lift(query), lift(key), lift(value)
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise RuntimeError(f"scaled_dot_product_attention: query {q.shape}, key {k.shape} and "
-                           f"value {v.shape} do not fit (need q[-1] == k[-1], k[-2] == v[-2])")
+        raise RuntimeError(
+            f"scaled_dot_product_attention: query {q.shape}, key {k.shape} and "
+            f"value {v.shape} do not fit (need q[-1] == k[-1], k[-2] == v[-2])"
+        )
     if is_causal and attn_mask is not None:
         raise RuntimeError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale

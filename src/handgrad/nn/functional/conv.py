@@ -9,5 +9,13 @@ from ...composed.resample import fold, unfold
 from ...composed.volume import conv3d, conv_transpose3d
 from ...ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 
-__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-           "conv_transpose3d", "unfold", "fold"]
+__all__ = [
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "unfold",
+    "fold",
+]

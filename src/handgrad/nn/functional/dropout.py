@@ -9,8 +9,13 @@ from ..._tensor import Tensor, lift
 from ...random import _generator
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
-            generator: Any = None) -> Tensor:
+def dropout(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Any = None,
+) -> Tensor:
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (inverted
     dropout, so evaluation needs no rescaling)."""
     if not 0 <= p <= 1:
@@ -38,13 +43,15 @@ def _channel_dropout(op: str, input: Tensor, p: float, training: bool, nd: int) 
     return x * Tensor._wrap(scale.reshape(lead + (1,) * nd).astype(x.dtype))
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
+def dropout1d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
     return _channel_dropout("dropout1d", input, p, training, 1)
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
     """Zero whole (n, c) channels of (N, C, H, W) with probability p; torch 2.13's rules for
     other ranks: a 3-D input is taken as (N, C, L) (1-D channel dropout, with a warning that
     this will change), any other rank warns and drops each (n, c) slice (so a 2-D input gets
@@ -56,7 +63,9 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
             "result in an error in a future release. To retain the behavior and silence this "
             "warning, please use dropout instead. Note that dropout2d exists to provide "
             "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
-            "an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+            "an optional batch dimension (i.e. 3D or 4D inputs).",
+            stacklevel=2,
+        )
     if x.ndim == 3:
         warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
@@ -64,7 +73,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
             "the channel dim. This behavior will change in a future release to interpret the "
             "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
-            stacklevel=2)
+            stacklevel=2,
+        )
     return _feature_dropout("dropout2d", x, p, training)
 
 
@@ -75,8 +85,10 @@ def _feature_dropout(op: str, x: Tensor, p: float, training: bool) -> Tensor:
     if not training:
         return x
     if x.ndim < 2:
-        raise RuntimeError(f"{op}: Feature dropout requires at least 2 dimensions in the input, "
-                           f"got shape {x.shape}")
+        raise RuntimeError(
+            f"{op}: Feature dropout requires at least 2 dimensions in the input, "
+            f"got shape {x.shape}"
+        )
     if p == 0:
         return x
     lead = x.shape[:2]
@@ -86,5 +98,7 @@ def _feature_dropout(op: str, x: Tensor, p: float, training: bool) -> Tensor:
 
 
 __all__ = [
-    "dropout", "dropout1d", "dropout2d",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
 ]

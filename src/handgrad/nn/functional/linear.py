@@ -17,5 +17,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 
 __all__ = [
-    "linear", "bilinear",
+    "linear",
+    "bilinear",
 ]

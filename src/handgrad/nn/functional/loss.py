@@ -31,13 +31,16 @@ def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
 
 def _same_shape(op: str, input: Tensor, target: Tensor) -> None:
     if input.shape != target.shape:
-        raise ValueError(
-            f"{op}: target shape {target.shape} must equal input shape {input.shape}"
-        )
+        raise ValueError(f"{op}: target shape {target.shape} must equal input shape {input.shape}")
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
-             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of the target classes: -w[y_n] input[n, y_n]; ``mean`` divides by
     the sum of the weights of the non-ignored targets (PyTorch's convention)."""
     x, y = lift(input), lift(target)
@@ -66,7 +69,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     else:
         w = None  # every target counts with weight 1: the common case, kept cheap
     if lo < 0 or hi >= c:
-        raise IndexError(f"nll_loss: target {hi if hi >= c else lo} is out of bounds for {c} classes")
+        raise IndexError(
+            f"nll_loss: target {hi if hi >= c else lo} is out of bounds for {c} classes"
+        )
     if weight is not None:
         cw = lift(weight)._data.astype(x.dtype)[yy]
         w = cw if w is None else w * cw
@@ -77,14 +82,20 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...)
     total = float(yy.size) if w is None else float(w.sum())
     scale = 1.0 if reduction != "mean" else (1.0 / total if total else float("nan"))
-    out = NllLoss.apply(x, index=index, weights=w, scale=scale, reduction=reduction,
-                        ignored=ignored)
+    out = NllLoss.apply(
+        x, index=index, weights=w, scale=scale, reduction=reduction, ignored=ignored
+    )
     return out.reshape(()) if unbatched and reduction == "none" else out
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                  ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy of softmax(input) along dim 1 with class-index or class-probability targets:
     nll_loss(log_softmax(input, 1), target). Its gradient with respect to the logits is
     softmax(input) - onehot(target), obtained here from the log_softmax and gather rules."""
@@ -141,7 +152,10 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 
 def binary_cross_entropy_with_logits(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean",
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
     """-[p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] with p = pos_weight, written as
@@ -159,24 +173,28 @@ def binary_cross_entropy_with_logits(
     return _reduce("binary_cross_entropy_with_logits", loss, reduction)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
     """-[y log p + (1 - y) log(1 - p)], each log clamped at -100 as in PyTorch, whose gradient at
     a saturated prediction (p exactly 0 or 1) it also has (``ops.loss.BinaryCrossEntropy``)."""
     p, y = lift(input), lift(target, lift(input))
     _same_shape("binary_cross_entropy", p, y)
     if p._data.size and not ((p._data >= 0) & (p._data <= 1)).all():
         bad = p._data[~((p._data >= 0) & (p._data <= 1))]
-        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and "
-                           f"1, got {bad.size} outside, e.g. {bad.flat[0]}")
+        raise RuntimeError(
+            "binary_cross_entropy: all elements of input should be between 0 and "
+            f"1, got {bad.size} outside, e.g. {bad.flat[0]}"
+        )
     loss = BinaryCrossEntropy.apply(p, y)
     if weight is not None:
         loss = loss * lift(weight, p)
     return _reduce("binary_cross_entropy", loss, reduction)
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",
-           log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
     """KL(target || q) with ``input`` = log q: target (log target - input), 0 where target = 0.
     ``reduction='batchmean'`` divides the sum by the batch size (the true KL per example);
     ``'mean'`` divides by the number of elements, as PyTorch does."""
@@ -190,8 +208,9 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",
     return _reduce("kl_div", terms, reduction)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
-                   beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
     """0.5 d^2 / beta for |d| < beta, |d| - 0.5 beta otherwise (d = input - target); beta = 0
     is the L1 loss."""
     x, y = lift(input), lift(target, lift(input))
@@ -205,12 +224,14 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     # the quadratic reads the signed difference (its curvature survives at d = 0, where |d|'s
     # derivative is 0), and only where it is selected (a finite gradient elsewhere)
     dn = ops.where(near, diff, 0.0)
-    return _reduce("smooth_l1_loss", ops.where(near, dn * dn * (0.5 / beta), d - 0.5 * beta),
-                   reduction)
+    return _reduce(
+        "smooth_l1_loss", ops.where(near, dn * dn * (0.5 / beta), d - 0.5 * beta), reduction
+    )
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
-               delta: float = 1.0) -> Tensor:
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
     """0.5 d^2 for |d| <= delta, delta (|d| - 0.5 delta) otherwise: delta * smooth_l1(beta =
     delta)."""
     x, y = lift(input), lift(target, lift(input))
@@ -220,8 +241,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     d = diff.abs()
     near = d <= delta
     dn = ops.where(near, diff, 0.0)  # signed, and read only where selected (see smooth_l1_loss)
-    return _reduce("huber_loss", ops.where(near, dn * dn * 0.5, (d - 0.5 * delta) * delta),
-                   reduction)
+    return _reduce(
+        "huber_loss", ops.where(near, dn * dn * 0.5, (d - 0.5 * delta) * delta), reduction
+    )
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -230,41 +252,56 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
     return _reduce("soft_margin_loss", softplus(-x * lift(target, x)), reduction)
 
 
-def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                        reduction: str = "mean") -> Tensor:
+def margin_ranking_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
     """max(0, -y (x1 - x2) + margin), clamped as torch (clamp_min: a NaN gets no gradient)."""
     a = lift(input1)
-    return _reduce("margin_ranking_loss",
-                   ops.clamp(-lift(target, a) * (a - lift(input2, a)) + margin, min=0.0),
-                   reduction)
+    return _reduce(
+        "margin_ranking_loss",
+        ops.clamp(-lift(target, a) * (a - lift(input2, a)) + margin, min=0.0),
+        reduction,
+    )
 
 
-def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
-                         reduction: str = "mean") -> Tensor:
+def hinge_embedding_loss(
+    input: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean"
+) -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1."""
     x = lift(input)
     y = lift(target, x)
-    return _reduce("hinge_embedding_loss",
-                   ops.where(y == 1, x, 0.0)
-                   + ops.where(y == -1, ops.clamp(margin - x, min=0.0), 0.0),
-                   reduction)
+    return _reduce(
+        "hinge_embedding_loss",
+        ops.where(y == 1, x, 0.0) + ops.where(y == -1, ops.clamp(margin - x, min=0.0), 0.0),
+        reduction,
+    )
 
 
-def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                          reduction: str = "mean") -> Tensor:
+def cosine_embedding_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
     a, b = lift(input1), lift(input2)
     eps = 1e-12  # torch's epsilon inside the norms of this loss
     cos = (a * b).sum(-1) / ops.sqrt(((a * a).sum(-1) + eps) * ((b * b).sum(-1) + eps))
     y = lift(target, cos)
-    return _reduce("cosine_embedding_loss",
-                   ops.where(y == 1, 1 - cos, 0.0) + ops.where(y == -1, ops.relu(cos - margin),
-                                                               0.0), reduction)
+    return _reduce(
+        "cosine_embedding_loss",
+        ops.where(y == 1, 1 - cos, 0.0) + ops.where(y == -1, ops.relu(cos - margin), 0.0),
+        reduction,
+    )
 
 
-def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
-                        p: float = 2.0, eps: float = 1e-6, swap: bool = False,
-                        reduction: str = "mean") -> Tensor:
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
     """max(d(a, p) - d(a, n) + margin, 0) with d the pairwise p-distance (``swap``: the smaller
     of d(a, n) and d(p, n))."""
     a, pos, neg = lift(anchor), lift(positive), lift(negative)
@@ -275,8 +312,14 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     return _reduce("triplet_margin_loss", ops.relu(d_ap - d_an + margin), reduction)
 
 
-def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
-                     eps: float = 1e-8, reduction: str = "mean") -> Tensor:
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    eps: float = 1e-8,
+    reduction: str = "mean",
+) -> Tensor:
     """The negative log-likelihood of a Poisson count y with rate e^x (log_input) or x:
     e^x - y x, or x - y log(x + eps); ``full`` adds Stirling's y log y - y + log(2 pi y) / 2
     for y > 1."""
@@ -291,8 +334,14 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     return _reduce("poisson_nll_loss", loss, reduction)
 
 
-def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = False,
-                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var: Any,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
     """(log max(var, eps) + (x - y)^2 / max(var, eps)) / 2 (+ log(2 pi) / 2 with ``full``):
     the negative log-likelihood of y under N(x, var), the variance clamped away from 0."""
     x = lift(input)
@@ -309,8 +358,20 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = Fals
 
 
 __all__ = [
-    "nll_loss", "cross_entropy", "mse_loss", "l1_loss", "binary_cross_entropy_with_logits",
-    "binary_cross_entropy", "kl_div", "smooth_l1_loss", "huber_loss", "soft_margin_loss",
-    "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
-    "poisson_nll_loss", "gaussian_nll_loss",
+    "nll_loss",
+    "cross_entropy",
+    "mse_loss",
+    "l1_loss",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy",
+    "kl_div",
+    "smooth_l1_loss",
+    "huber_loss",
+    "soft_margin_loss",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "cosine_embedding_loss",
+    "triplet_margin_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
 ]

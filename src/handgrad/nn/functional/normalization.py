@@ -32,9 +32,16 @@ def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tens
     return xc * ops.rsqrt(var + eps), mean, var
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """``F.batch_norm`` over every dim but the channel dim 1.
 
     Training: y = (x - mean_B) / sqrt(var_B + eps) * weight + bias with the batch statistics, the
@@ -45,8 +52,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     x = lift(input)
     if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
-                         f"got shape {x.shape}")
+        raise ValueError(
+            f"batch_norm: expected an input with at least 2 dims (N, C, ...), got shape {x.shape}"
+        )
     c = x.shape[1]
     view = (1, c) + (1,) * (x.ndim - 2)
     if training:
@@ -58,14 +66,21 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             )
         if n > 1:
             # One fused node (ops/normalization.py), which also updates the running statistics.
-            return batch_norm_train(x, None if weight is None else lift(weight, x),
-                                    None if bias is None else lift(bias, x), running_mean,
-                                    running_var, momentum, eps)
+            return batch_norm_train(
+                x,
+                None if weight is None else lift(weight, x),
+                None if bias is None else lift(bias, x),
+                running_mean,
+                running_var,
+                momentum,
+                eps,
+            )
         y = x * 1  # an empty batch: an empty output, running statistics untouched (torch)
     else:
         if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are needed when "
-                             "training=False")
+            raise ValueError(
+                "batch_norm: running_mean and running_var are needed when training=False"
+            )
         mean = Tensor._wrap(running_mean._data.reshape(view).astype(x.dtype, copy=False))
         var = Tensor._wrap(running_var._data.reshape(view).astype(x.dtype, copy=False))
         y = (x - mean) * ops.rsqrt(var + eps)
@@ -76,8 +91,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return y
 
 
-def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """``F.layer_norm``: normalise over the last ``len(normalized_shape)`` dims of each example
     (biased variance), then scale and shift element-wise."""
     x = lift(input)
@@ -88,18 +108,30 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
             f"layer_norm: normalized_shape {shape} does not match the trailing dims of the "
             f"input of shape {x.shape}"
         )
-    return layer_norm_fused(x, k, None if weight is None else lift(weight, x),
-                            None if bias is None else lift(bias, x), eps)
+    return layer_norm_fused(
+        x,
+        k,
+        None if weight is None else lift(weight, x),
+        None if bias is None else lift(bias, x),
+        eps,
+    )
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each example over each group of C / num_groups channels and all spatial
     positions (Wu & He 2018; biased variance), then scale and shift per channel."""
     x = lift(input)
     if x.ndim < 2 or num_groups < 1 or x.shape[1] % num_groups:
-        raise RuntimeError(f"group_norm: {num_groups} groups need an input (N, C, ...) with C "
-                           f"divisible by them, got shape {x.shape}")
+        raise RuntimeError(
+            f"group_norm: {num_groups} groups need an input (N, C, ...) with C "
+            f"divisible by them, got shape {x.shape}"
+        )
     n, c = x.shape[:2]
     if x.numel() == 0:  # an empty batch or spatial size: nothing to normalise (torch)
         y = x * 1
@@ -114,32 +146,44 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     return y
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | None = None,
-                  running_var: Tensor | None = None, weight: Tensor | None = None,
-                  bias: Tensor | None = None, use_input_stats: bool = True,
-                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each channel of each example over its spatial positions (Ulyanov et al. 2016):
     group_norm with one group per channel. Running statistics are not supported."""
     x = lift(input)
     if running_mean is not None or running_var is not None or not use_input_stats:
-        raise NotImplementedError("instance_norm: running statistics are not supported "
-                                  "(use_input_stats=True, no running_mean/running_var)")
+        raise NotImplementedError(
+            "instance_norm: running statistics are not supported "
+            "(use_input_stats=True, no running_mean/running_var)"
+        )
     if x.ndim < 3:
-        raise ValueError(f"instance_norm: expected an input (N, C, ...) with spatial dims, got "
-                         f"shape {x.shape}")
+        raise ValueError(
+            f"instance_norm: expected an input (N, C, ...) with spatial dims, got shape {x.shape}"
+        )
     return group_norm(x, max(x.shape[1], 1), weight, bias, eps)  # C = 0: one (empty) group
 
 
-def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
-             eps: float | None = None) -> Tensor:
+def rms_norm(
+    input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
     """x / sqrt(mean(x^2) + eps) over the last dims (Zhang & Sennrich 2019), times weight; eps
     defaults to the dtype's machine epsilon, as torch."""
     x = lift(input)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
     if k == 0 or tuple(x.shape[-k:]) != shape:
-        raise RuntimeError(f"rms_norm: normalized_shape {shape} does not match the trailing dims "
-                           f"of the input of shape {x.shape}")
+        raise RuntimeError(
+            f"rms_norm: normalized_shape {shape} does not match the trailing dims "
+            f"of the input of shape {x.shape}"
+        )
     e = float(np.finfo(x._data.dtype).eps) if eps is None else eps
     y = x * ops.rsqrt((x * x).mean(tuple(range(x.ndim - k, x.ndim)), keepdim=True) + e)
     return y if weight is None else y * lift(weight, x)
@@ -151,25 +195,33 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     return x / ops.clamp(ops.norm(x, p, dim, keepdim=True), min=eps)
 
 
-def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                        k: float = 1.0) -> Tensor:
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
     """b_c = a_c / (k + alpha / size * sum of a_c'^2 over the ``size`` channels around c)^beta
     (Krizhevsky et al. 2012), the window zero-padded at the channel ends as torch."""
     x = lift(input)
     if x.ndim < 3:
-        raise ValueError(f"local_response_norm: expected an input (N, C, ...) with at least 3 "
-                         f"dims, got shape {x.shape}")
+        raise ValueError(
+            f"local_response_norm: expected an input (N, C, ...) with at least 3 "
+            f"dims, got shape {x.shape}"
+        )
     c = x.shape[1]
     sq = (x * x).movedim(1, -1)  # channels last, so F.pad's last-dim rule pads them
     padded = pad(sq, (size // 2, (size - 1) // 2))
     window = padded[..., 0:c]
     for i in range(1, size):
-        window = window + padded[..., i:i + c]
+        window = window + padded[..., i : i + c]
     div = (window.movedim(-1, 1) * (alpha / size) + k) ** beta
     return x / div
 
 
 __all__ = [
-    "batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "normalize",
+    "batch_norm",
+    "layer_norm",
+    "group_norm",
+    "instance_norm",
+    "rms_norm",
+    "normalize",
     "local_response_norm",
 ]

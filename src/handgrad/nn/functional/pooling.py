@@ -25,8 +25,14 @@ from ...ops.pool import (
 )
 
 
-def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,
-                 padding: Any = 0, output_size: Any = None) -> Tensor:
+def max_unpool2d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
     """Put each pooled value back at the position its index names (h * W + w in its plane),
     zeros elsewhere; the gradient of each pooled value is g read back at its position."""
     x, idx = lift(input), lift(indices)
@@ -34,8 +40,10 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
     s = k if stride is None else ((stride,) * 2 if isinstance(stride, int) else tuple(stride))
     p = (padding,) * 2 if isinstance(padding, int) else tuple(padding)
     if x.shape != idx.shape or x.ndim not in (3, 4):
-        raise ValueError(f"max_unpool2d: input {x.shape} and indices {idx.shape} must have the "
-                         "same 3-D or 4-D shape")
+        raise ValueError(
+            f"max_unpool2d: input {x.shape} and indices {idx.shape} must have the "
+            "same 3-D or 4-D shape"
+        )
     h_in, w_in = x.shape[-2:]
     if output_size is None:
         out_hw = ((h_in - 1) * s[0] - 2 * p[0] + k[0], (w_in - 1) * s[1] - 2 * p[1] + k[1])
@@ -46,8 +54,10 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
     zeros = Tensor._wrap(np.zeros(lead + (out_hw[0] * out_hw[1],), x._data.dtype))
     flat_i = idx._data.reshape(lead + (h_in * w_in,))
     if flat_i.size and (flat_i.min() < 0 or flat_i.max() >= out_hw[0] * out_hw[1]):
-        raise ValueError(f"max_unpool2d: indices must lie in [0, {out_hw[0] * out_hw[1]}) for an "
-                         f"output of {out_hw}, got {flat_i.min()}..{flat_i.max()}")
+        raise ValueError(
+            f"max_unpool2d: indices must lie in [0, {out_hw[0] * out_hw[1]}) for an "
+            f"output of {out_hw}, got {flat_i.min()}..{flat_i.max()}"
+        )
     index = Tensor._wrap(flat_i.astype(np.int64))
     # Overlapping pooling windows can name one position twice (with the same value). The value
     # is then written once; the gradient follows torch's convention, the adjoint of pooling's
@@ -59,7 +69,17 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
 
 
 __all__ = [
-    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-    "lp_pool1d", "lp_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-    "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool2d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "lp_pool1d",
+    "lp_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "max_unpool2d",
 ]

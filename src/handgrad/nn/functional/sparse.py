@@ -10,9 +10,15 @@ from ..._tensor import Tensor, lift
 from ...autograd import no_grad
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
-              max_norm: float | None = None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """out[..., :] = weight[input[...], :] (``F.embedding``).
 
     The lookup is ``getitem`` on the rows, whose backward adds g into the looked-up rows (a row
@@ -60,10 +66,13 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError(f"one_hot: expected an integer tensor, got {idx.dtype}")
     n = int(idx.max()) + 1 if num_classes == -1 else num_classes
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise RuntimeError(f"one_hot: class values must be in [0, {n}), got {idx.min()}..{idx.max()}")
+        raise RuntimeError(
+            f"one_hot: class values must be in [0, {n}), got {idx.min()}..{idx.max()}"
+        )
     return Tensor._wrap((idx[..., None] == np.arange(n)).astype(np.int64))
 
 
 __all__ = [
-    "embedding", "one_hot",
+    "embedding",
+    "one_hot",
 ]

@@ -34,19 +34,27 @@ def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:
     return ((coord + 1) * size - 1) / 2
 
 
-def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
-                align_corners: bool | None = None) -> Tensor:
+def grid_sample(
+    input: Tensor,
+    grid: Tensor,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool | None = None,
+) -> Tensor:
     """Sample ``input`` (N, C, H, W) at the locations ``grid`` (N, H_out, W_out, 2), given as
     (x, y) in [-1, 1]; returns (N, C, H_out, W_out)."""
     x, g = lift(input), lift(grid)
     if mode not in ("bilinear", "nearest"):
         raise ValueError(f"grid_sample: mode must be 'bilinear' or 'nearest', got {mode!r}")
     if padding_mode not in ("zeros", "border"):
-        raise ValueError(f"grid_sample: padding_mode must be 'zeros' or 'border', got "
-                         f"{padding_mode!r}")
+        raise ValueError(
+            f"grid_sample: padding_mode must be 'zeros' or 'border', got {padding_mode!r}"
+        )
     if x.ndim != 4 or g.ndim != 4 or g.shape[-1] != 2 or g.shape[0] != x.shape[0]:
-        raise RuntimeError(f"grid_sample: expected input (N, C, H, W) and grid (N, H_out, W_out, "
-                           f"2) with the same N, got {x.shape} and {g.shape}")
+        raise RuntimeError(
+            f"grid_sample: expected input (N, C, H, W) and grid (N, H_out, W_out, "
+            f"2) with the same N, got {x.shape} and {g.shape}"
+        )
     ac = bool(align_corners)
     n, c, h, w = x.shape
     g = g.to(x.dtype)
@@ -71,10 +79,12 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     wx1 = ix - Tensor._wrap(x0.astype(x._data.dtype))  # in [0, 1): the weight of x0 + 1
     wy1 = iy - Tensor._wrap(y0.astype(x._data.dtype))
     wx0, wy0 = 1 - wx1, 1 - wy1
-    out = (corner(y0, x0) * (wy0 * wx0).unsqueeze(-1)
-           + corner(y0, x0 + 1) * (wy0 * wx1).unsqueeze(-1)
-           + corner(y0 + 1, x0) * (wy1 * wx0).unsqueeze(-1)
-           + corner(y0 + 1, x0 + 1) * (wy1 * wx1).unsqueeze(-1))
+    out = (
+        corner(y0, x0) * (wy0 * wx0).unsqueeze(-1)
+        + corner(y0, x0 + 1) * (wy0 * wx1).unsqueeze(-1)
+        + corner(y0 + 1, x0) * (wy1 * wx0).unsqueeze(-1)
+        + corner(y0 + 1, x0 + 1) * (wy1 * wx1).unsqueeze(-1)
+    )
     return out.permute(0, 3, 1, 2)
 
 
@@ -84,8 +94,10 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
     Linear in theta, so its gradient is the outer product with the base grid."""
     t = lift(theta)
     if len(size) != 4 or t.ndim != 3 or t.shape[1:] != (2, 3) or t.shape[0] != size[0]:
-        raise ValueError(f"affine_grid: expected theta (N, 2, 3) and size (N, C, H, W) with the "
-                         f"same N, got {t.shape} and {tuple(size)}")
+        raise ValueError(
+            f"affine_grid: expected theta (N, 2, 3) and size (N, C, H, W) with the "
+            f"same N, got {t.shape} and {tuple(size)}"
+        )
     n, _, h, w = size
 
     def centres(k: int) -> np.ndarray:
@@ -95,8 +107,14 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
         return lin if align_corners else lin * (k - 1) / k
 
     xs, ys = centres(w), centres(h)
-    base = np.stack([np.broadcast_to(xs[None, :], (h, w)), np.broadcast_to(ys[:, None], (h, w)),
-                     np.ones((h, w))], -1).astype(t._data.dtype)  # (H, W, 3)
+    base = np.stack(
+        [
+            np.broadcast_to(xs[None, :], (h, w)),
+            np.broadcast_to(ys[:, None], (h, w)),
+            np.ones((h, w)),
+        ],
+        -1,
+    ).astype(t._data.dtype)  # (H, W, 3)
     flat = Tensor._wrap(base.reshape(1, h * w, 3))
     return (flat @ t.mT).reshape(n, h, w, 2)
 
@@ -106,8 +124,10 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     w r + j) of channel c (Shi et al. 2016). A reshape and a permutation."""
     x, r = lift(input), int(upscale_factor)
     if x.ndim < 3 or r < 1 or x.shape[-3] % (r * r):
-        raise RuntimeError(f"pixel_shuffle: input of shape {x.shape} needs >= 3 dims and a "
-                           f"channel count divisible by upscale_factor^2 = {r * r}")
+        raise RuntimeError(
+            f"pixel_shuffle: input of shape {x.shape} needs >= 3 dims and a "
+            f"channel count divisible by upscale_factor^2 = {r * r}"
+        )
     *lead, c, h, w = x.shape
     k = len(lead)
     y = x.reshape(*lead, c // (r * r), r, r, h, w)
@@ -119,8 +139,10 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """The inverse of pixel_shuffle: (*, C, H r, W r) -> (*, C r^2, H, W)."""
     x, r = lift(input), int(downscale_factor)
     if x.ndim < 3 or r < 1 or x.shape[-1] % r or x.shape[-2] % r:
-        raise RuntimeError(f"pixel_unshuffle: input of shape {x.shape} needs >= 3 dims and "
-                           f"height and width divisible by downscale_factor = {r}")
+        raise RuntimeError(
+            f"pixel_unshuffle: input of shape {x.shape} needs >= 3 dims and "
+            f"height and width divisible by downscale_factor = {r}"
+        )
     *lead, c, h, w = x.shape
     k = len(lead)
     y = x.reshape(*lead, c, h // r, r, w // r, r)
@@ -138,5 +160,13 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     return x.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(n, c, *rest)
 
 
-__all__ = ["pad", "interpolate", "translate", "pixel_shuffle", "pixel_unshuffle",
-           "channel_shuffle", "grid_sample", "affine_grid"]
+__all__ = [
+    "pad",
+    "interpolate",
+    "translate",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "channel_shuffle",
+    "grid_sample",
+    "affine_grid",
+]

@@ -19,8 +19,10 @@ def _pil() -> Any:
     try:
         from PIL import Image
     except ImportError as e:  # pragma: no cover - Pillow comes with matplotlib
-        raise ImportError("handgrad.vision: PIL images need the optional package Pillow "
-                          "(pip install pillow, or handgrad[extras])") from e
+        raise ImportError(
+            "handgrad.vision: PIL images need the optional package Pillow "
+            "(pip install pillow, or handgrad[extras])"
+        ) from e
     return Image
 
 
@@ -49,9 +51,15 @@ def _pil_filter(mode: Any) -> int:
     if isinstance(mode, int):  # a PIL constant, as older torchvision code passes
         return mode
     mode = InterpolationMode(mode.value if isinstance(mode, InterpolationMode) else mode)
-    return {"nearest": Image.NEAREST, "nearest-exact": Image.NEAREST,
-            "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC, "box": Image.BOX,
-            "hamming": Image.HAMMING, "lanczos": Image.LANCZOS}[mode.value]
+    return {
+        "nearest": Image.NEAREST,
+        "nearest-exact": Image.NEAREST,
+        "bilinear": Image.BILINEAR,
+        "bicubic": Image.BICUBIC,
+        "box": Image.BOX,
+        "hamming": Image.HAMMING,
+        "lanczos": Image.LANCZOS,
+    }[mode.value]
 
 
 class ToTensor(_ArrayToTensor):
@@ -72,8 +80,9 @@ class PILToTensor:
 
     def __call__(self, pic: Any) -> Tensor:
         a = np.asarray(pic)
-        return Tensor._wrap(np.ascontiguousarray((a[..., None] if a.ndim == 2 else a)
-                                                 .transpose(2, 0, 1)))
+        return Tensor._wrap(
+            np.ascontiguousarray((a[..., None] if a.ndim == 2 else a).transpose(2, 0, 1))
+        )
 
     def __repr__(self) -> str:
         return "PILToTensor()"
@@ -118,8 +127,7 @@ def _pair(size: Any, what: str) -> tuple[int, int]:
     if len(size) == 1:
         return int(size[0]), int(size[0])
     if len(size) != 2:
-        raise ValueError(f"{what}: size should be an int or a sequence of 1 or 2 ints, got "
-                         f"{size}")
+        raise ValueError(f"{what}: size should be an int or a sequence of 1 or 2 ints, got {size}")
     return int(size[0]), int(size[1])
 
 
@@ -131,7 +139,8 @@ def _as_array(img: Any) -> tuple[np.ndarray, Any]:
         a = np.asarray(img)
         chw = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
         return chw, lambda out: _pil().fromarray(
-            np.ascontiguousarray(out[0] if a.ndim == 2 else out.transpose(1, 2, 0)), mode=mode)
+            np.ascontiguousarray(out[0] if a.ndim == 2 else out.transpose(1, 2, 0)), mode=mode
+        )
     if isinstance(img, Tensor):
         return img.detach()._data, lambda out: Tensor._wrap(np.ascontiguousarray(out))
     return np.asarray(img), lambda out: np.ascontiguousarray(out)
@@ -146,15 +155,19 @@ def _resized_size(h: int, w: int, size: Any, max_size: int | None) -> tuple[int,
         new_short, new_long = requested, int(requested * long / short)
         if max_size is not None:
             if max_size <= requested:
-                raise ValueError(f"Resize: max_size = {max_size} must be strictly greater than "
-                                 f"the requested size for the smaller edge size = {size}")
+                raise ValueError(
+                    f"Resize: max_size = {max_size} must be strictly greater than "
+                    f"the requested size for the smaller edge size = {size}"
+                )
             if new_long > max_size:
                 new_short, new_long = int(max_size * new_short / new_long), max_size
         return (new_long, new_short) if w <= h else (new_short, new_long)
     if max_size is not None:
-        raise ValueError("Resize: max_size should only be passed if size specifies the length "
-                         "of the smaller edge, i.e. size should be an int or a sequence of "
-                         "length 1")
+        raise ValueError(
+            "Resize: max_size should only be passed if size specifies the length "
+            "of the smaller edge, i.e. size should be an int or a sequence of "
+            "length 1"
+        )
     return int(size[0]), int(size[1])
 
 
@@ -165,15 +178,23 @@ class Resize:
     (``antialias=True``, its default: torchvision's tensor kernel is a port of PIL's), so the two
     paths agree to float rounding. Integer tensors are rounded back to their dtype."""
 
-    def __init__(self, size: Any, interpolation: Any = InterpolationMode.BILINEAR,
-                 max_size: int | None = None, antialias: bool | None = True) -> None:
-        if not isinstance(size, (numbers.Number, Sequence)) or \
-                (isinstance(size, Sequence) and len(size) not in (1, 2)):
-            raise TypeError(f"Resize: size should be an int or a sequence of 1 or 2 ints, got "
-                            f"{size!r}")
+    def __init__(
+        self,
+        size: Any,
+        interpolation: Any = InterpolationMode.BILINEAR,
+        max_size: int | None = None,
+        antialias: bool | None = True,
+    ) -> None:
+        if not isinstance(size, (numbers.Number, Sequence)) or (
+            isinstance(size, Sequence) and len(size) not in (1, 2)
+        ):
+            raise TypeError(
+                f"Resize: size should be an int or a sequence of 1 or 2 ints, got {size!r}"
+            )
         if antialias is False:
-            raise NotImplementedError("Resize: antialias=False is not provided (PIL always "
-                                      "antialiases when downscaling)")
+            raise NotImplementedError(
+                "Resize: antialias=False is not provided (PIL always antialiases when downscaling)"
+            )
         self.size, self.interpolation, self.max_size = size, interpolation, max_size
         self.antialias = antialias
 
@@ -186,29 +207,38 @@ class Resize:
         a, back = _as_array(img)
         Image = _pil()
         flat = a.reshape(-1, h, w).astype(np.float32)
-        out = np.stack([np.asarray(Image.fromarray(c, mode="F").resize((nw, nh), resample))
-                        for c in flat]) if flat.shape[0] else np.zeros((0, nh, nw), np.float32)
+        out = (
+            np.stack(
+                [np.asarray(Image.fromarray(c, mode="F").resize((nw, nh), resample)) for c in flat]
+            )
+            if flat.shape[0]
+            else np.zeros((0, nh, nw), np.float32)
+        )
         out = out.reshape(a.shape[:-2] + (nh, nw))
         if a.dtype.kind in "iu":
             info = np.iinfo(a.dtype)
             out = np.clip(np.rint(out), info.min, info.max)
-        return back(out.astype(a.dtype if a.dtype.kind in "iu" else np.result_type(a.dtype,
-                                                                                  np.float32)))
+        return back(
+            out.astype(a.dtype if a.dtype.kind in "iu" else np.result_type(a.dtype, np.float32))
+        )
 
     def __repr__(self) -> str:
         mode = getattr(self.interpolation, "value", self.interpolation)
-        return (f"Resize(size={self.size}, interpolation={mode}, max_size={self.max_size}, "
-                f"antialias={self.antialias})")
+        return (
+            f"Resize(size={self.size}, interpolation={mode}, max_size={self.max_size}, "
+            f"antialias={self.antialias})"
+        )
 
 
-def _pad_array(a: np.ndarray, left: int, top: int, right: int, bottom: int, fill: Any,
-               padding_mode: str) -> np.ndarray:
+def _pad_array(
+    a: np.ndarray, left: int, top: int, right: int, bottom: int, fill: Any, padding_mode: str
+) -> np.ndarray:
     widths = [(0, 0)] * (a.ndim - 2) + [(top, bottom), (left, right)]
     if padding_mode == "constant":
         if isinstance(fill, (tuple, list)) and a.ndim >= 3:  # one fill per channel
             out = np.pad(a, widths)
             mask = np.ones(out.shape[-2:], bool)
-            mask[top:top + a.shape[-2], left:left + a.shape[-1]] = False
+            mask[top : top + a.shape[-2], left : left + a.shape[-1]] = False
             for c, value in enumerate(fill):
                 out[..., c, :, :][..., mask] = value
             return out
@@ -224,7 +254,7 @@ def _crop(img: Any, top: int, left: int, height: int, width: int) -> Any:
     if any(pads):
         a = _pad_array(a, *pads, fill=0, padding_mode="constant")
         top, left = top + pads[1], left + pads[0]
-    return back(a[..., top:top + height, left:left + width])
+    return back(a[..., top : top + height, left : left + width])
 
 
 class CenterCrop:
@@ -238,8 +268,12 @@ class CenterCrop:
         h, w = _hw(img)
         th, tw = self.size
         if tw > w or th > h:
-            pad = ((tw - w) // 2 if tw > w else 0, (th - h) // 2 if th > h else 0,
-                   (tw - w + 1) // 2 if tw > w else 0, (th - h + 1) // 2 if th > h else 0)
+            pad = (
+                (tw - w) // 2 if tw > w else 0,
+                (th - h) // 2 if th > h else 0,
+                (tw - w + 1) // 2 if tw > w else 0,
+                (th - h + 1) // 2 if th > h else 0,
+            )
             a, back = _as_array(img)
             img = back(_pad_array(a, *pad, fill=0, padding_mode="constant"))
             h, w = _hw(img)
@@ -263,12 +297,17 @@ def _padding4(padding: Any) -> tuple[int, int, int, int]:
         return padding[0], padding[1], padding[0], padding[1]
     if len(padding) == 4:
         return padding  # type: ignore[return-value]
-    raise ValueError(f"Pad: padding must be an int or a 1, 2, or 4 element sequence, got "
-                     f"{len(padding)} elements")
+    raise ValueError(
+        f"Pad: padding must be an int or a 1, 2, or 4 element sequence, got {len(padding)} elements"
+    )
 
 
-_PAD_MODES = {"constant": "constant", "edge": "edge", "reflect": "reflect",
-              "symmetric": "symmetric"}
+_PAD_MODES = {
+    "constant": "constant",
+    "edge": "edge",
+    "reflect": "reflect",
+    "symmetric": "symmetric",
+}
 
 
 class Pad:
@@ -277,14 +316,22 @@ class Pad:
 
     def __init__(self, padding: Any, fill: Any = 0, padding_mode: str = "constant") -> None:
         if padding_mode not in _PAD_MODES:
-            raise ValueError(f"Pad: padding_mode should be constant, edge, reflect or "
-                             f"symmetric, got {padding_mode!r}")
+            raise ValueError(
+                f"Pad: padding_mode should be constant, edge, reflect or "
+                f"symmetric, got {padding_mode!r}"
+            )
         self.padding, self.fill, self.padding_mode = padding, fill, padding_mode
 
     def __call__(self, img: Any) -> Any:
         a, back = _as_array(img)
-        return back(_pad_array(a, *_padding4(self.padding), fill=self.fill,
-                               padding_mode=_PAD_MODES[self.padding_mode]))
+        return back(
+            _pad_array(
+                a,
+                *_padding4(self.padding),
+                fill=self.fill,
+                padding_mode=_PAD_MODES[self.padding_mode],
+            )
+        )
 
     def __repr__(self) -> str:
         return f"Pad(padding={self.padding}, fill={self.fill}, padding_mode={self.padding_mode})"
@@ -295,22 +342,32 @@ class RandomCrop:
     pads an image smaller than ``size`` up to it. The window's top-left corner is uniform over
     the valid positions: ``i`` in ``0 .. h - th``, ``j`` in ``0 .. w - tw``."""
 
-    def __init__(self, size: Any, padding: Any = None, pad_if_needed: bool = False,
-                 fill: Any = 0, padding_mode: str = "constant") -> None:
+    def __init__(
+        self,
+        size: Any,
+        padding: Any = None,
+        pad_if_needed: bool = False,
+        fill: Any = 0,
+        padding_mode: str = "constant",
+    ) -> None:
         self.size = _pair(size, "RandomCrop")
         self.padding, self.pad_if_needed = padding, pad_if_needed
         self.fill, self.padding_mode = fill, padding_mode
         if padding_mode not in _PAD_MODES:
-            raise ValueError(f"RandomCrop: padding_mode should be constant, edge, reflect or "
-                             f"symmetric, got {padding_mode!r}")
+            raise ValueError(
+                f"RandomCrop: padding_mode should be constant, edge, reflect or "
+                f"symmetric, got {padding_mode!r}"
+            )
 
     @staticmethod
     def get_params(img: Any, output_size: tuple[int, int]) -> tuple[int, int, int, int]:
         h, w = _hw(img)
         th, tw = output_size
         if h < th or w < tw:
-            raise ValueError(f"RandomCrop: required crop size {(th, tw)} is larger than input "
-                             f"image size {(h, w)}")
+            raise ValueError(
+                f"RandomCrop: required crop size {(th, tw)} is larger than input "
+                f"image size {(h, w)}"
+            )
         if (h, w) == (th, tw):
             return 0, 0, h, w
         rng = _generator()
@@ -372,19 +429,27 @@ class RandomResizedCrop:
     ``ratio``, drawn log-uniformly), resized to ``size``: torchvision's ``RandomResizedCrop``,
     with its ten attempts and its fallback to the central window of clamped aspect ratio."""
 
-    def __init__(self, size: Any, scale: tuple = (0.08, 1.0), ratio: tuple = (3 / 4, 4 / 3),
-                 interpolation: Any = InterpolationMode.BILINEAR,
-                 antialias: bool | None = True) -> None:
+    def __init__(
+        self,
+        size: Any,
+        scale: tuple = (0.08, 1.0),
+        ratio: tuple = (3 / 4, 4 / 3),
+        interpolation: Any = InterpolationMode.BILINEAR,
+        antialias: bool | None = True,
+    ) -> None:
         self.size = _pair(size, "RandomResizedCrop")
         if scale[0] > scale[1] or ratio[0] > ratio[1]:
-            raise ValueError(f"RandomResizedCrop: scale and ratio should be of kind (min, max), "
-                             f"got scale={scale}, ratio={ratio}")
+            raise ValueError(
+                f"RandomResizedCrop: scale and ratio should be of kind (min, max), "
+                f"got scale={scale}, ratio={ratio}"
+            )
         self.scale, self.ratio, self.interpolation = tuple(scale), tuple(ratio), interpolation
         self.antialias = antialias
 
     @staticmethod
-    def get_params(img: Any, scale: Sequence[float],
-                   ratio: Sequence[float]) -> tuple[int, int, int, int]:
+    def get_params(
+        img: Any, scale: Sequence[float], ratio: Sequence[float]
+    ) -> tuple[int, int, int, int]:
         h, w = _hw(img)
         area = h * w
         rng = _generator()
@@ -395,8 +460,7 @@ class RandomResizedCrop:
             cw = int(round(np.sqrt(target_area * aspect)))
             ch = int(round(np.sqrt(target_area / aspect)))
             if 0 < cw <= w and 0 < ch <= h:
-                return (int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)),
-                        ch, cw)
+                return (int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw)
         in_ratio = w / h
         if in_ratio < min(ratio):
             cw, ch = w, int(round(w / min(ratio)))
@@ -420,8 +484,9 @@ class Grayscale:
 
     def __init__(self, num_output_channels: int = 1) -> None:
         if num_output_channels not in (1, 3):
-            raise ValueError(f"Grayscale: num_output_channels should be either 1 or 3, got "
-                             f"{num_output_channels}")
+            raise ValueError(
+                f"Grayscale: num_output_channels should be either 1 or 3, got {num_output_channels}"
+            )
         self.num_output_channels = num_output_channels
 
     def __call__(self, img: Any) -> Any:
@@ -440,6 +505,20 @@ class Grayscale:
         return f"Grayscale(num_output_channels={self.num_output_channels})"
 
 
-__all__ = ["CenterCrop", "Compose", "Grayscale", "InterpolationMode", "Lambda", "Normalize",
-           "PILToTensor", "Pad", "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop",
-           "RandomVerticalFlip", "Resize", "ToPILImage", "ToTensor"]
+__all__ = [
+    "CenterCrop",
+    "Compose",
+    "Grayscale",
+    "InterpolationMode",
+    "Lambda",
+    "Normalize",
+    "PILToTensor",
+    "Pad",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "RandomResizedCrop",
+    "RandomVerticalFlip",
+    "Resize",
+    "ToPILImage",
+    "ToTensor",
+]

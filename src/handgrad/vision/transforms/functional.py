@@ -22,13 +22,19 @@ def to_pil_image(pic: Any, mode: str | None = None) -> Any:
     return T.ToPILImage(mode)(pic)
 
 
-def normalize(tensor: Any, mean: Sequence[float], std: Sequence[float],
-              inplace: bool = False) -> Any:
+def normalize(
+    tensor: Any, mean: Sequence[float], std: Sequence[float], inplace: bool = False
+) -> Any:
     return T.Normalize(mean, std)(tensor)
 
 
-def resize(img: Any, size: Any, interpolation: Any = T.InterpolationMode.BILINEAR,
-           max_size: int | None = None, antialias: bool | None = True) -> Any:
+def resize(
+    img: Any,
+    size: Any,
+    interpolation: Any = T.InterpolationMode.BILINEAR,
+    max_size: int | None = None,
+    antialias: bool | None = True,
+) -> Any:
     return T.Resize(size, interpolation, max_size, antialias)(img)
 
 
@@ -40,11 +46,17 @@ def center_crop(img: Any, output_size: Any) -> Any:
     return T.CenterCrop(output_size)(img)
 
 
-def resized_crop(img: Any, top: int, left: int, height: int, width: int, size: Any,
-                 interpolation: Any = T.InterpolationMode.BILINEAR,
-                 antialias: bool | None = True) -> Any:
-    return resize(crop(img, top, left, height, width), size, interpolation,
-                  antialias=antialias)
+def resized_crop(
+    img: Any,
+    top: int,
+    left: int,
+    height: int,
+    width: int,
+    size: Any,
+    interpolation: Any = T.InterpolationMode.BILINEAR,
+    antialias: bool | None = True,
+) -> Any:
+    return resize(crop(img, top, left, height, width), size, interpolation, antialias=antialias)
 
 
 def pad(img: Any, padding: Any, fill: Any = 0, padding_mode: str = "constant") -> Any:
@@ -77,6 +89,19 @@ def get_dimensions(img: Any) -> list[int]:
     return [int(img.shape[-3]) if img.ndim >= 3 else 1, h, w]
 
 
-__all__ = ["center_crop", "crop", "get_dimensions", "get_image_size", "hflip", "normalize",
-           "pad", "pil_to_tensor", "resize", "resized_crop", "rgb_to_grayscale", "to_pil_image",
-           "to_tensor", "vflip"]
+__all__ = [
+    "center_crop",
+    "crop",
+    "get_dimensions",
+    "get_image_size",
+    "hflip",
+    "normalize",
+    "pad",
+    "pil_to_tensor",
+    "resize",
+    "resized_crop",
+    "rgb_to_grayscale",
+    "to_pil_image",
+    "to_tensor",
+    "vflip",
+]
