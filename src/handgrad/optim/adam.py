@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, _check, _no_differentiable
+from .optimizer import Optimizer, _check_betas, _no_differentiable
 
 
 class Adam(Optimizer):
@@ -65,9 +65,7 @@ class Adam(Optimizer):
     def _validate(self, group: dict) -> None:
         super()._validate(group)
         name = type(self).__name__
-        b1, b2 = group["betas"]
-        _check(name, "beta parameter at index 0", b1, 0 <= b1 < 1, "must be in [0, 1)")
-        _check(name, "beta parameter at index 1", b2, 0 <= b2 < 1, "must be in [0, 1)")
+        _check_betas(name, group["betas"])
 
     def _step_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]

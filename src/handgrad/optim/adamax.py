@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _buffer, _check, _lerp_, _no_differentiable
+from .optimizer import Optimizer, _buffer, _check_betas, _lerp_, _no_differentiable
 
 
 class Adamax(Optimizer):
@@ -48,9 +48,7 @@ class Adamax(Optimizer):
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
-        b1, b2 = group["betas"]
-        _check("Adamax", "beta parameter at index 0", b1, 0 <= b1 < 1, "must be in [0, 1)")
-        _check("Adamax", "beta parameter at index 1", b2, 0 <= b2 < 1, "must be in [0, 1)")
+        _check_betas("Adamax", group["betas"])
 
     def _step_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps, wd = (

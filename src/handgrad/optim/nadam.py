@@ -10,6 +10,7 @@ from .optimizer import (
     Optimizer,
     _buffer,
     _check,
+    _check_betas,
     _lerp_,
     _no_differentiable,
     _scalar_dtype,
@@ -72,9 +73,7 @@ class NAdam(Optimizer):
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
-        b1, b2 = group["betas"]
-        _check("NAdam", "beta parameter at index 0", b1, 0 <= b1 < 1, "must be in [0, 1)")
-        _check("NAdam", "beta parameter at index 1", b2, 0 <= b2 < 1, "must be in [0, 1)")
+        _check_betas("NAdam", group["betas"])
         _check(
             "NAdam",
             "momentum_decay",

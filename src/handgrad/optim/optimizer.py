@@ -36,6 +36,12 @@ def _check(cls_name: str, name: str, value: Any, ok: bool, rule: str) -> None:
         raise ValueError(f"{cls_name}: invalid {name}={value!r} ({rule})")
 
 
+def _check_betas(cls_name: str, betas: Any) -> None:
+    """The two decay rates of the Adam family, each in [0, 1), with torch's message."""
+    for i, beta in enumerate(betas):
+        _check(cls_name, f"beta parameter at index {i}", beta, 0 <= beta < 1, "must be in [0, 1)")
+
+
 class Optimizer:
     """Base class of every optimizer.
 
