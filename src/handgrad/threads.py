@@ -18,6 +18,7 @@ a block on one BLAS thread, for loops of small sequential products.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import Any
 
 from .ops.blas import blas_libs, one_blas_thread
@@ -38,14 +39,25 @@ def limit_threads(threads: int | None, user_api: str | None = "blas") -> Any:
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads for the matrix products (NumPy's BLAS), as ``torch.set_num_threads``."""
-    import threadpoolctl
+    """Use ``n`` threads for the matrix products (NumPy's BLAS), as ``torch.set_num_threads``.
 
+    The pool is reached through threadpoolctl (in the ``extras``); without it the call is checked
+    and then changes nothing, with a warning, so that a ported program still runs."""
     global _limiter
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(
             f"set_num_threads: expected a positive integer number of threads, got {n!r}"
         )
+    try:
+        import threadpoolctl
+    except ImportError:
+        warnings.warn(
+            "set_num_threads: threadpoolctl is not installed (pip install 'handgrad[extras]'), "
+            "so NumPy's BLAS keeps its own thread count",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return
     _limiter = threadpoolctl.threadpool_limits(limits=n, user_api="blas")
 
 

@@ -1,5 +1,8 @@
 """hg.set_num_threads / hg.get_num_threads, against torch's names and behaviour."""
 
+import subprocess
+import sys
+
 import pytest
 import threadpoolctl
 
@@ -39,3 +42,23 @@ def test_one_blas_thread_runs_its_block_on_one_thread_and_restores():
         assert hg.get_num_threads() == 2
     finally:
         hg.set_num_threads(before)
+
+
+def test_the_core_runs_without_threadpoolctl():
+    # threadpoolctl is an extra: without it an LSTM still runs (its time loop keeps the pool as it
+    # is) and set_num_threads warns instead of failing, so ported programs still run.
+    code = (
+        "import sys, warnings\n"
+        "sys.modules['threadpoolctl'] = None\n"
+        "import handgrad as hg\n"
+        "out, _ = hg.nn.LSTM(3, 4, batch_first=True)(hg.randn(2, 5, 3))\n"
+        "out.sum().backward()\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    hg.set_num_threads(1)\n"
+        "assert any('threadpoolctl' in str(w.message) for w in caught), caught\n"
+        "print(hg.get_num_threads() >= 1)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"

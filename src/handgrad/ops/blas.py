@@ -16,8 +16,11 @@ def blas_libs() -> list:
     """threadpoolctl's controllers of the BLAS libraries NumPy loaded (found on first use)."""
     global _libs
     if _libs is None:
-        import threadpoolctl
-
+        try:
+            import threadpoolctl
+        except ImportError:  # an optional extra: without it the pool keeps NumPy's own size
+            _libs = []
+            return _libs
         _libs = list(threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers)
     return _libs
 
