@@ -319,6 +319,19 @@ EMPTY = {
         lambda L, F, x, w: F.conv_transpose2d(x, w, stride=2),
         [E((0, 4, 2, 3)), E((4, 1, 2, 2)) + 1],
     ),
+    # an empty batch and an empty spatial dim at once (found by the fuzzer)
+    "conv_transpose2d_batch0_height0": (
+        lambda L, F, x, w: F.conv_transpose2d(x, w),
+        [E((0, 2, 0, 3)), E((2, 3, 2, 2)) + 1],
+    ),
+    "conv_transpose2d_groups_batch0_width0": (
+        lambda L, F, x, w: F.conv_transpose2d(x, w, groups=2),
+        [E((0, 4, 3, 0)), E((4, 3, 2, 2)) + 1],
+    ),
+    "conv_transpose1d_batch0_length0": (
+        lambda L, F, x, w: F.conv_transpose1d(x, w),
+        [E((0, 2, 0)), E((2, 3, 2)) + 1],
+    ),
     "avg_pool2d_batch0": (lambda L, F, x: F.avg_pool2d(x, 2), [E((0, 2, 4, 4))]),
     "avg_pool1d_batch0": (lambda L, F, x: F.avg_pool1d(x, 1, 2, ceil_mode=True), [E((0, 1, 1))]),
     "lp_pool2d_batch0": (lambda L, F, x: F.lp_pool2d(x, 2.0, 2), [E((0, 2, 4, 4))]),

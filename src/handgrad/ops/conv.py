@@ -261,11 +261,13 @@ class ConvTranspose2d(Function):
         y2 = _chwn(y).reshape(cin, length)
         cols = np.empty((og * groups, kh, kw, hi, wi, n), y.dtype)
         if groups == 1:
-            np.matmul(w.reshape(cin, og * kh * kw).T, y2, out=cols.reshape(-1, length))
+            np.matmul(w.reshape(cin, og * kh * kw).T, y2, out=cols.reshape(og * kh * kw, length))
         else:
             ig = cin // groups
             wg = w.reshape(groups, ig, og * kh * kw).transpose(0, 2, 1)
-            np.matmul(wg, y2.reshape(groups, ig, length), out=cols.reshape(groups, -1, length))
+            np.matmul(
+                wg, y2.reshape(groups, ig, length), out=cols.reshape(groups, og * kh * kw, length)
+            )
         out_hw = tuple(
             _conv_full_len(size, k, s, d) - lo - hi_
             for size, k, s, d, (lo, hi_) in zip((hi, wi), (kh, kw), stride, dilation, padding)
