@@ -262,6 +262,15 @@ def _to_fn(lib, x, target):
     return y * y
 
 
+def _apart(data):
+    """Two arrays of one shape whose elements differ by at least 0.3: no tie within a finite
+    difference step, so maximum and minimum are smooth there."""
+    r = rng(data)
+    s = shape(data)
+    a = values(r, s, "any")
+    return [a, a + r.uniform(0.3, 1.0, s) * r.choice([-1.0, 1.0], s)], {}
+
+
 CASES = {
     "add": [
         Case(lambda lib, a, b: a + b, binary()),
@@ -350,8 +359,12 @@ CASES = {
             fd=False,
             note="ties split the gradient",
         ),
+        Case(lambda lib, a, b: lib.maximum(a, b), _apart, note="finite differences away from ties"),
     ],
-    "minimum": [Case(lambda lib, a, b: lib.minimum(a, b), binary("ints", "ints"), fd=False)],
+    "minimum": [
+        Case(lambda lib, a, b: lib.minimum(a, b), binary("ints", "ints"), fd=False),
+        Case(lambda lib, a, b: lib.minimum(a, b), _apart, note="finite differences away from ties"),
+    ],
     "where": [Case(lambda lib, c, a, b: lib.where(c, a, b), _where_draw)],
     "to": [
         Case(

@@ -15,6 +15,16 @@ def _scaled(kind: str, scale: float, shift: float = 0.0):
     return draw
 
 
+def _away_from_jumps(data):
+    """a / b in (2.09, 2.8) in magnitude, either sign: the quotient's integer part is constant
+    within a finite-difference step, so fmod and remainder are smooth there."""
+    r = rng(data)
+    s = shape(data)
+    b = r.uniform(1.0, 1.05, s) * r.choice([-1.0, 1.0], s)
+    a = r.uniform(2.2, 2.8, s) * r.choice([-1.0, 1.0], s)
+    return [a, b], {}
+
+
 def _cumprod_draw(kind: str):
     def draw(data):
         s = shape(data, min_dims=1)
@@ -81,10 +91,12 @@ CASES = {
             binary("distinct", "nonzero"),
             fd=False,
             note="the quotient jumps: no finite differences across it",
-        )
+        ),
+        Case(lambda lib, a, b: lib.fmod(a, b), _away_from_jumps, note="finite differences"),
     ],
     "remainder": [
-        Case(lambda lib, a, b: lib.remainder(a * 3, b), binary("distinct", "nonzero"), fd=False)
+        Case(lambda lib, a, b: lib.remainder(a * 3, b), binary("distinct", "nonzero"), fd=False),
+        Case(lambda lib, a, b: lib.remainder(a, b), _away_from_jumps, note="finite differences"),
     ],
     "tan": [Case(lambda lib, a: a.tan(), _scaled("any", 0.4))],
     "sinh": [Case(lambda lib, a: a.sinh(), _scaled("any", 1.0))],
