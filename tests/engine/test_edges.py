@@ -369,3 +369,26 @@ EMPTY = {
 def test_valid_input_accepted(name):
     fn, arrays = EMPTY[name]
     check(fn, *arrays, second=False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_where_with_a_zero_side_selects_bits_exactly(dtype):
+    """``where(mask, g, 0)`` (every masking backward) runs as a bitwise AND when one side is a
+    +0.0 scalar: the result must be np.where's, bit for bit, with NaN, inf and -0.0 in g, for
+    either side and for masks and arrays in other memory orders."""
+    r = np.random.default_rng(0)
+    a = r.standard_normal((3, 4, 5)).astype(dtype)
+    a[0, 0, :4] = [np.nan, np.inf, -0.0, -np.inf]
+    mask = r.random((3, 4, 5)) > 0.5
+    mask[0, 0, :4] = True
+
+    def bits(v):
+        return np.ascontiguousarray(v).view(np.uint8)
+
+    for m, arr in ((mask, a), (np.asfortranarray(mask), a), (mask, np.asfortranarray(a))):
+        for keep in (True, False):
+            args = (m, arr, 0.0) if keep else (m, 0.0, arr)
+            got = hg.where(*[hg.tensor(v) if isinstance(v, np.ndarray) else v for v in args])
+            want = np.where(m, arr, dtype(0)) if keep else np.where(m, dtype(0), arr)
+            assert got.dtype == hg.tensor(want).dtype
+            assert np.array_equal(bits(got.numpy()), bits(want))

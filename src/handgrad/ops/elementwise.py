@@ -435,13 +435,36 @@ class Where(Function):
 
     def forward(self, cond, a, b):
         self.cond = cond
-        return np.where(cond, a, b)
+        return _select(cond, a, b)
 
     def backward(self, g):
         cond = Tensor._wrap(self.cond)
         _, na, nb = self.needs_input_grad
         zero = lift(0.0, g)
         return None, (where(cond, g, zero) if na else None), (where(cond, zero, g) if nb else None)
+
+
+_UINT = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
+
+
+def _select(cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.where(cond, a, b)``. When one side is a +0.0 scalar and the other a float array of
+    the result's shape (every masking backward: relu, clamp, dropout's mask...), the selection is
+    a bitwise AND of the array's bits with an all-ones or all-zeros word per element: exact
+    (+0.0 is the zero word, NaN and inf pass untouched) and 5-10x faster than ``np.where``, whose
+    per-element branch on a random mask cost a ResNet step 15 ms (bench/bench_models.py)."""
+    if cond.dtype == np.bool_ and a.dtype == b.dtype and a.dtype in _UINT:
+        keep, arr, zero = None, None, None
+        if b.ndim == 0 and a.shape == cond.shape:
+            keep, arr, zero = cond, a, b
+        elif a.ndim == 0 and b.shape == cond.shape:
+            keep, arr, zero = ~cond, b, a
+        if keep is not None and zero == 0 and not np.signbit(zero):
+            uint = _UINT[a.dtype]
+            word = keep.astype(uint)
+            np.negative(word, out=word)  # 1 -> all ones, 0 -> 0
+            return np.bitwise_and(arr.view(uint), word, out=word).view(a.dtype)
+    return np.where(cond, a, b)
 
 
 class To(Function):
