@@ -64,6 +64,27 @@ def test_conv_zero_in_channels():
     assert h.shape == (4, 1, 6) and (h.numpy() == 1.5).all()  # the empty sum plus the bias
 
 
+def test_conv_weight_grad_skips_padding():
+    """torch's float32 oneDNN weight gradient skips the padding; its float64 kernel (and its
+    float32 one for a single channel) multiplies it by the infinite gradient: NaN on the taps
+    that read padding. handgrad skips it in every dtype."""
+    r = np.random.default_rng(0)
+    x, w = r.standard_normal((2, 3, 5, 5)), r.standard_normal((4, 3, 3, 3))
+    g = np.ones((2, 4, 5, 5))
+    g[0, 0, 0, 0] = INF  # the first output's window reads the top-left padding
+
+    def weight_grad(lib, fn, dtype):
+        wt = lib.tensor(w.astype(dtype), requires_grad=True)
+        fn(lib.tensor(x.astype(dtype)), wt, padding=1).backward(lib.tensor(g.astype(dtype)))
+        return wt.grad.numpy()
+
+    t32 = weight_grad(torch, tF.conv2d, np.float32)
+    t64 = weight_grad(torch, tF.conv2d, np.float64)
+    h64 = weight_grad(hg, hF.conv2d, np.float64)
+    assert np.isfinite(t32[0, 0, 0, 0]) and np.isnan(t64[0, 0, 0, 0])
+    np.testing.assert_allclose(h64, t32, rtol=1e-5)
+
+
 def test_nan_input_gradient():
     # torch's hardtanh gradient at NaN: 0 on its vectorised path, g on its scalar path
     many = _grad(torch, tF.hardtanh, [NAN] + [0.5] * 15)[0]

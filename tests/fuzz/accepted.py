@@ -59,6 +59,19 @@ def conv_zero_in_channels(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def conv_weight_grad_skips_padding(op, params, x, what, h, t, bad, g=None):
+    """A convolution's weight gradient when the input or the upstream gradient holds inf or NaN:
+    handgrad sums over the input positions only, never over the padding, as torch's float32
+    oneDNN kernel does; torch's other kernels (float64, and float32 with one input and one
+    output channel) multiply the padding's zeros (0 * inf = NaN)."""
+    if not op.startswith("F.conv") or what != "grad" or isinstance(bad, str):
+        return False
+    nonfinite = not np.isfinite(x).all() or (g is not None and not np.isfinite(g).all())
+    with np.errstate(invalid="ignore"):
+        return bool(nonfinite and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())
+
+
+@accepted
 def nan_input_gradient(op, params, x, what, h, t, bad, g=None):
     """The gradient at an element whose input is NaN: the value is NaN in both, but the
     derivative there is undefined and torch's own kernels disagree (its vectorised and scalar
