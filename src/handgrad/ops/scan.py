@@ -35,10 +35,18 @@ class Cumprod(Function):
 
     def forward(self, a, dim):
         self.dim = dim
+        if a.dtype.kind == "f" and a.dtype.itemsize < 8:
+            # torch's CPU scan runs in its accumulation type (double) and rounds each output:
+            # a running product may leave float32's range and come back (1e30 * 1e30 * 1e-30)
+            return np.cumprod(a, axis=dim, dtype=np.float64).astype(a.dtype)
         return np.cumprod(a, axis=dim)
 
     def backward(self, g):
         a, d = self.inputs[0], self.dim
+        if a.shape[d] == 1:
+            # out = a: the derivative is 1, also at +-inf (out / a = NaN) and at a denormal
+            # (whose square, in the next derivative, underflows to 0), as torch's cumprod_backward
+            return g * 1
         if not (a._data == 0).any():
             return (g * self.output()).flip(d).cumsum(d).flip(d) / a
         x = movedim(a, d, -1)
