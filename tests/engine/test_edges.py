@@ -386,3 +386,10 @@ EMPTY = {
 def test_valid_input_accepted(name):
     fn, arrays = EMPTY[name]
     check(fn, *arrays, second=False)
+
+
+def test_prod_second_derivative_with_a_zero_and_a_nan_elsewhere():
+    # fuzz seed 1231567340: a zero anywhere sends prod's gradient through cumprod's explicit
+    # products, whose i < k terms must be dropped (where), not multiplied by 0 (NaN * 0)
+    x = A([[-0.1082, NAN], [0.0, 0.3424], [2.0, 0.4424]], dtype=np.float32)
+    check(lambda L, F, x: x.prod(-1), x)

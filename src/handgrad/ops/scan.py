@@ -57,8 +57,10 @@ class Cumprod(Function):
         # through the Tensor method, not reduce.Prod: reduce's prod backward calls cumprod, and a
         # module-level arrow each way would be an import cycle
         p = others.prod(-1)  # (..., i, k)
-        below = Tensor._wrap((np.arange(n)[None, :] <= np.arange(n)[:, None]).astype(a.dtype))
-        gk = (movedim(g, d, -1).unsqueeze(-1) * p * below).sum(-2)
+        # only i >= k contribute: selected with where, as torch sums over i >= k only (a 0/1
+        # mask would turn an infinite or NaN g_i for i < k into NaN)
+        below = Tensor._wrap(np.arange(n)[None, :] <= np.arange(n)[:, None])
+        gk = where(below, movedim(g, d, -1).unsqueeze(-1) * p, 0.0).sum(-2)
         return movedim(gk, -1, d)
 
 
