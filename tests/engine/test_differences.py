@@ -148,3 +148,16 @@ def test_kink_second_derivative_at_zero(name, alpha):
     assert second(torch, tF) == 0
     left = 1.0507009873554805 * 1.6732632423543772 if alpha is None else alpha
     assert second(hg, hF) == pytest.approx(left)
+
+
+def test_unstable_sort_ties():
+    # fuzz seed 1920945186: 54 elements with ties; torch's default sort does not keep their order
+    a = np.array([1.0, 2.0] * 20)
+    t = torch.sort(torch.tensor(a)).indices.numpy()
+    h = hg.sort(hg.tensor(a)).indices.numpy()
+    stable = torch.sort(torch.tensor(a), stable=True).indices.numpy()
+    np.testing.assert_array_equal(h, stable)
+    np.testing.assert_array_equal(a[t], a[h])  # the same values; only which tie went where
+    x, bad = a, np.ones(a.shape, bool)
+    assert accepted.unstable_sort_ties("sort", {"dim": -1}, x, "grad", x, x, bad)
+    assert not accepted.unstable_sort_ties("sort", {"dim": -1}, x[:16], "grad", x, x, bad[:16])

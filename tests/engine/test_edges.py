@@ -248,6 +248,23 @@ def test_median_ties_share_the_gradient():
     check(lambda L, F, x: x.median(), A([1.0, 2.0, 2.0, 3.0]), second=False)
 
 
+def test_cumprod_float32_runs_in_double():
+    # fuzz seed 64668245: the running product leaves float32's range and comes back
+    check(lambda L, F, x: x.cumprod(0), A([1e30, 1e30, 1e-30, 1e-30, 3.0], dtype=np.float32))
+
+
+@pytest.mark.parametrize("value", [-INF, INF, -5e-324, 5e-324])
+def test_cumprod_over_one_element_has_derivative_one(value):
+    # fuzz seeds 64543442 (gradient at -inf) and 64552877 (second derivative at a denormal)
+    check(lambda L, F, x: x.cumprod(1), A([[value], [2.0]]), g=A([[-1.5], [0.5]]))
+
+
+def test_prod_gradient_at_a_denormal():
+    # fuzz seeds 64556451 and 64548629: out / a first, g * out underflows
+    x = A([[5e-324, 0.98372, 1.0, 1.0], [5e-324, 0.65056, 0.7099, -0.8127]])
+    check(lambda L, F, x: x.prod(-1), x, g=A([0.0543166, 0.3]))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_binary_cross_entropy_of_a_saturated_sigmoid(dtype):
     z = A([-800.0, -40.0, 0.0, 40.0, 800.0], dtype=dtype)
@@ -392,3 +409,10 @@ def test_where_with_a_zero_side_selects_bits_exactly(dtype):
             want = np.where(m, arr, dtype(0)) if keep else np.where(m, dtype(0), arr)
             assert got.dtype == hg.tensor(want).dtype
             assert np.array_equal(bits(got.numpy()), bits(want))
+
+
+def test_prod_second_derivative_with_a_zero_and_a_nan_elsewhere():
+    # fuzz seed 1231567340: a zero anywhere sends prod's gradient through cumprod's explicit
+    # products, whose i < k terms must be dropped (where), not multiplied by 0 (NaN * 0)
+    x = A([[-0.1082, NAN], [0.0, 0.3424], [2.0, 0.4424]], dtype=np.float32)
+    check(lambda L, F, x: x.prod(-1), x)

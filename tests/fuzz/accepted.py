@@ -152,3 +152,22 @@ def atan2_at_origin(op, params, x, what, h, t, bad, g=None):
     except ValueError:
         return False
     return bool(small[bad].all())
+
+
+@accepted
+def unstable_sort_ties(op, params, x, what, h, t, bad, g=None):
+    """sort with stable=False (torch's default) over more than 16 elements: torch's CPU kernel is
+    a SIMD quicksort (x86-simd-sort, chosen by the CPU's capability) that leaves equal values in
+    an order it does not define; handgrad's sort is always stable. Only the gradients of tied
+    elements (equal to another element of their slice, NaNs to each other) differ."""
+    if op != "sort" or what not in ("grad", "grad2") or isinstance(bad, str) or x.ndim == 0:
+        return False
+    d = params.get("dim", -1) % x.ndim
+    if x.shape[d] <= 16 or bad.shape != x.shape:
+        return False
+    a = np.moveaxis(x, d, -1)
+    key = np.where(np.isnan(a), np.inf, a) if a.dtype.kind == "f" else a
+    nan = np.isnan(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool)
+    same = (key[..., :, None] == key[..., None, :]) & (nan[..., :, None] == nan[..., None, :])
+    tied = same.sum(-1) > 1
+    return bool(np.moveaxis(tied, -1, d)[bad].all())

@@ -112,7 +112,8 @@ class Prod(Function):
         if builtins.all(a.shape[d] == 1 for d in self.dims):
             return g.expand(a.shape)  # one factor per product: its derivative is 1 (even at inf)
         if not (a._data == 0).any():
-            return g * self.output().reshape(self.kept_shape) / a
+            # out / a first, as torch: g * out can underflow where out and a are denormals
+            return g * (self.output().reshape(self.kept_shape) / a)
         return g * _others_product(a, self.dims)
 
 
