@@ -51,6 +51,14 @@ def _softmax_case(name: str) -> Case:
     return Case(lambda lib, x, dim: getattr(F(lib), name)(x, dim), draw)
 
 
+def _var_no_dof_draw(data):
+    """N elements and a correction of at least N: torch's own rule (value ss / 0, gradient
+    g inf, NaN at the elements equal to the mean, and constant in x)."""
+    s = shape(data, max_side=2)
+    n = int(np.prod(s))
+    return [values(rng(data), s)], {"correction": n + data.draw(st.integers(0, 1))}
+
+
 def _cumsum_draw(data):
     s = shape(data, min_dims=1)
     return [values(rng(data), s)], {"dim": data.draw(st.integers(-len(s), len(s) - 1))}
@@ -282,6 +290,7 @@ CASES = {
         Case(lambda lib, a, b: a / b, binary("any", "nonzero")),
         Case(lambda lib, a: 2.0 / a, unary("nonzero")),
     ],
+    "reciprocal": [Case(lambda lib, a: a.reciprocal(), unary("nonzero"))],
     "pow": [
         Case(lambda lib, a, b: a**b, binary("pos", "any")),
         Case(lambda lib, a, p: a**p, _pow_scalar_draw),
@@ -377,6 +386,14 @@ CASES = {
     ],
     "clone": [Case(lambda lib, a: a.clone() * a, unary())],
     "sum": [_reduce_case("sum")],
+    "var_no_dof": [
+        Case(
+            lambda lib, a, correction: lib.var(a, correction=correction),
+            _var_no_dof_draw,
+            fd=False,
+            note="no finite value to difference",
+        )
+    ],
     "amax": [
         _reduce_case("amax", "distinct"),
         Case(lambda lib, a: a.max(), unary("ints"), fd=False, note="ties share"),

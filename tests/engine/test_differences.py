@@ -109,16 +109,68 @@ def test_torch_overflows():
     t = _grad(torch, lambda x: x.norm(p=3, dim=1).sum(), [[3e20]], dtype=np.float32)
     h = _grad(hg, lambda x: x.norm(p=3, dim=1).sum(), [[3e20]], dtype=np.float32)
     assert np.isnan(t).all() and h[0, 0] == 1.0
-    # second derivative of a norm at a zero vector: torch NaN, handgrad 0
-    for lib in (torch, hg):
-        x = lib.tensor(np.zeros(2), requires_grad=True)
-        grad = torch.autograd.grad if lib is torch else hg.grad
-        (g,) = grad(x.norm(), [x], create_graph=True)
-        (g2,) = grad(g.sum(), [x])
-        if lib is torch:
-            assert np.isnan(g2.numpy()).all()
-        else:
-            assert (g2.numpy() == 0).all()
+
+
+def _second(lib, fn, arrays, g=None, v=None, wrt=0, dtype=np.float64):
+    """The gradient w.r.t. input ``wrt`` of sum(v_i * dL/dx_i) for L = sum(fn(*xs) * g)."""
+    xs = [lib.tensor(np.asarray(a, dtype), requires_grad=True) for a in arrays]
+    out = fn(*xs)
+    gg = np.ones(tuple(out.shape), dtype) if g is None else np.asarray(g, dtype)
+    grad = torch.autograd.grad if lib is torch else hg.grad
+    gs = grad(out, xs, lib.tensor(gg), create_graph=True)
+    vs = [1.0] * len(xs) if v is None else v
+    s = sum((d * w).sum() for d, w in zip(gs, vs))
+    return grad(s, [xs[wrt]])[0].detach().numpy()
+
+
+def test_norm_second_derivative_at_zero():
+    # a zero vector, and float32 subnormals whose squares underflow: torch NaN, handgrad 0
+    for x, dtype in (([0.0, 0.0], np.float64), ([0.0, -1e-45], np.float32)):
+        t = _second(torch, lambda a: a.norm(), [x], dtype=dtype)
+        h = _second(hg, lambda a: a.norm(), [x], dtype=dtype)
+        assert np.isnan(t).all() and (h == 0).all()
+
+
+def test_fmod_quotient_overflows():
+    a, b = np.full(8, 0.3287), np.full(8, 5e-324)  # one vector of 8 (a 9th takes the scalar path)
+    t = torch.fmod(torch.tensor(a), torch.tensor(b)).numpy()  # the vectorised kernel
+    t1 = torch.fmod(torch.tensor(a[0]), torch.tensor(b[0])).item()  # its scalar path
+    h = hg.fmod(hg.tensor(a), hg.tensor(b)).numpy()
+    assert np.isnan(t).all() and t1 == 0 and (h == 0).all() and (np.fmod(a, b) == 0).all()
+    assert accepted.fmod_quotient_overflows("fmod", {"w": b}, a, "forward", h, t, np.isnan(t))
+
+
+def test_torch_underflows():
+    # d hypot(0, b) / db = sign(b) = -1 exactly; g * b is subnormal in torch's g * b / out
+    g = [1.7, 1.5, 0.05]
+    t = _grad(torch, lambda b: torch.hypot(torch.zeros(3, dtype=b.dtype), b), [-5e-324] * 3, g)
+    h = _grad(hg, lambda b: hg.hypot(hg.zeros(3, dtype=b.dtype), b), [-5e-324] * 3, g)
+    assert list(t) == [-2.0, -2.0, 0.0] and list(h) == [-1.7, -1.5, -0.05]
+
+
+def test_atan2_second_derivative_overflows():
+    # y = -0, x = -2.7e-80: d^2 atan2 / dx dy = (y^2 - x^2) / r^4 = -1 / x^2, and d^2 / dy^2 = 0
+    y, x, g = -0.0, -2.7310950294226773e-80, 4.230457450348496e54
+    t = _second(torch, torch.atan2, [[y], [x]], [g], v=[0.0, 1.0])
+    h = _second(hg, hg.atan2, [[y], [x]], [g], v=[0.0, 1.0])
+    assert np.isnan(t).all() and h[0] == pytest.approx(-g / x**2, rel=1e-15)
+
+
+def test_hypot_second_derivative_cancels():
+    # d^2 hypot / da^2 = b^2 / r^3 = 8.6e116 here, computed as 1 / r - a^2 / r^3 (both 6e154):
+    # torch and handgrad return rounding noise of opposite signs, within 64 eps |g| / r
+    a, b, g = -1.6233905172813486e-155, 1.9149290673423592e-174, -1.1493800522373385
+    t = _second(torch, torch.hypot, [[a], [b]], [g], v=[1.0, 0.0])[0]
+    h = _second(hg, hg.hypot, [[a], [b]], [g], v=[1.0, 0.0])[0]
+    assert t == pytest.approx(-1.19085e139, rel=1e-5) and h == -t
+    assert abs(h - t) <= 64 * np.finfo(float).eps * abs(g) / abs(a)
+
+
+def test_pow_second_derivative_at_zero_base():
+    # d^2 (0^b) / db^2 = 0 for b = 2: torch NaN (0 * log 0 inside), handgrad 0
+    t = _second(torch, torch.pow, [[0.0], [2.0]], v=[0.0, 1.0], wrt=1)
+    h = _second(hg, hg.pow, [[0.0], [2.0]], v=[0.0, 1.0], wrt=1)
+    assert np.isnan(t).all() and (h == 0).all()
 
 
 def test_atan2_at_origin():

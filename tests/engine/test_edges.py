@@ -416,3 +416,59 @@ def test_prod_second_derivative_with_a_zero_and_a_nan_elsewhere():
     # products, whose i < k terms must be dropped (where), not multiplied by 0 (NaN * 0)
     x = A([[-0.1082, NAN], [0.0, 0.3424], [2.0, 0.4424]], dtype=np.float32)
     check(lambda L, F, x: x.prod(-1), x)
+
+
+# ---- powers, reciprocal, norm, var (found by the fuzzer; the seeds in the commit messages) -----
+
+
+def test_pow_local_derivative_before_g():
+    # float32: g * b = 1e40 overflows where b a^(b-1) is 0 (torch forms the latter first)
+    check(
+        lambda L, F, a, b: a**b,
+        A([-0.7251676, 0.2974188], dtype=np.float32),
+        A([8.5070587e37, 8.5070587e37], dtype=np.float32),
+        g=A([120.840836, -120.84086], dtype=np.float32),
+        second=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "x, g", [(0.8822621640997148, -6.00338767131381e307), (0.3598368768001202, 5.99e307)]
+)
+def test_pow_int_huge_gradient(x, g):
+    # g * 3 overflows; g * (3 x^2) does not (the second derivative: g * (6 x) likewise)
+    check(lambda L, F, a: a**3, A([x]), g=A([g]))
+
+
+def test_reciprocal_second_derivative_of_a_tiny_input():
+    # 2 / x^3 overflows at x = -6.8e-153: with g = 0 the second derivative is 0 (torch: from
+    # the output, -g out^2), not 0 * inf
+    check(lambda L, F, x: x.reciprocal(), A([-1.0, -6.774512204844537e-153, 4.937e-176]), g=0.0)
+
+
+def test_norm_p3_of_one_zero_element_with_nan_gradient():
+    check(
+        lambda L, F, x: L.norm(x, p=3.0, dim=2),
+        A([[[-2.0], [0.0], [2.0]]]),
+        g=A([[-0.0, NAN, 0.0]]),
+    )
+
+
+def test_std_of_a_constant_row_is_exactly_zero():
+    # six copies of -0.7938... average to 1 ulp off: torch's Welford reduction gives a variance
+    # of exactly 0 (and std's gradient 0 even for a NaN g), so must handgrad
+    x = np.vstack([np.full(6, -0.793836440739436), np.arange(6.0)])
+    check(lambda L, F, x: L.std(x, -1, correction=0), x, g=A([NAN, 1.0]))
+    check(lambda L, F, x: L.var(x, -1, correction=1), x, g=A([NAN, 1.0]))
+
+
+@pytest.mark.parametrize("x", [A(1.0), A(INF), A([2.5]), A([1.0, 2.0, 3.0])])
+def test_var_without_degrees_of_freedom(x):
+    # N - correction <= 0 over all elements: torch's gradient g * (inf, NaN at the mean) is a
+    # constant in x, so its second derivative is 0
+    check(lambda L, F, x: L.var(x, correction=x.numel()), x)
+    check(lambda L, F, x: L.var(x, correction=x.numel()), x, g=-2.0)
+    # (check compares second derivatives only where torch has a graph: here it has none)
+    t = hg.tensor(x, requires_grad=True)
+    (gx,) = hg.grad(hg.var(t, correction=t.numel()), [t], create_graph=True)
+    assert not gx.requires_grad, "var_no_dof: the gradient must be a constant in x, as torch's"

@@ -171,3 +171,153 @@ def unstable_sort_ties(op, params, x, what, h, t, bad, g=None):
     same = (key[..., :, None] == key[..., None, :]) & (nan[..., :, None] == nan[..., None, :])
     tied = same.sum(-1) > 1
     return bool(np.moveaxis(tied, -1, d)[bad].all())
+
+
+def _on(mask: np.ndarray, shape: tuple, reduce=np.any) -> np.ndarray | None:
+    """An element-wise array over a binary op's output, reduced (``reduce``) over the dims a
+    gradient of ``shape`` was summed over (broadcasting); None if it does not fit."""
+    lead = mask.ndim - len(shape)
+    if lead < 0:
+        return None
+    m = reduce(mask, axis=tuple(range(lead))) if lead else mask
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and m.shape[i] != 1)
+    if axes:
+        m = reduce(m, axis=axes, keepdims=True)
+    return m if m.shape == tuple(shape) else None
+
+
+def _operands(x, params):
+    try:
+        return np.broadcast_arrays(x, params["w"])
+    except (KeyError, ValueError):
+        return None
+
+
+@accepted
+def fmod_quotient_overflows(op, params, x, what, h, t, bad, g=None):
+    """fmod / remainder(a, b) where a / b overflows (b subnormal: 0.33 / 5e-324): the exact
+    result is finite (0 there; NumPy's fmod and torch's own scalar path give it), torch's
+    vectorised float64 kernel forms a / b = inf and returns NaN."""
+    if op not in ("fmod", "remainder") or what != "forward" or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None or ab[0].shape != bad.shape:
+        return False
+    a, b = ab
+    with np.errstate(all="ignore"):
+        over = np.isfinite(a) & np.isfinite(b) & (b != 0) & np.isinf(a / b)
+        return bool(over[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
+
+
+@accepted
+def torch_underflows(op, params, x, what, h, t, bad, g=None):
+    """hypot's gradient g a / out where the product g a is below the smallest normal number:
+    torch forms it first (grad * self / result) and loses its digits (the gradient of
+    hypot(0, -5e-324) w.r.t. the second operand is -1: torch gives -2, -2 and 0 for g = 1.7,
+    1.5, 0.05); handgrad forms a / out first and is exact."""
+    if op != "hypot" or what != "grad" or g is None or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None:
+        return False
+    tiny = np.finfo(x.dtype).tiny
+    with np.errstate(all="ignore"):
+        a, b, gg = np.broadcast_arrays(*ab, g)
+        under = np.zeros(a.shape, bool)
+        for u in (a, b):
+            under |= (np.abs(gg * u) < tiny) & (gg != 0) & (u != 0)
+        m = _on(under, bad.shape)
+        return bool(
+            m is not None
+            and m[bad].all()
+            and np.isfinite(h[bad]).all()
+            and np.isfinite(t[bad]).all()
+        )
+
+
+@accepted
+def atan2_second_derivative_overflows(op, params, x, what, h, t, bad, g=None):
+    """atan2's second derivatives where x^2 + y^2 < 1 / sqrt(max) (1.5e-154 in float64): torch's
+    recip = 1 / (x^2 + y^2) is squared in its double backward and overflows (inf, and NaN times
+    a zero), handgrad divides in turn and keeps the finite value (checked exactly: x = -2.7e-80,
+    y = -0: both mixed terms are 1e213)."""
+    if op != "atan2" or what != "grad2" or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None:
+        return False
+    a, b = ab
+    with np.errstate(all="ignore"):
+        small = (a * a + b * b) < 1 / np.sqrt(np.finfo(x.dtype).max)
+        m = _on(small & np.isfinite(a) & np.isfinite(b), bad.shape)
+        return bool(
+            m is not None
+            and m[bad].all()
+            and np.isfinite(h[bad]).all()
+            and (~np.isfinite(t[bad])).all()
+        )
+
+
+@accepted
+def hypot_second_derivative_cancels(op, params, x, what, h, t, bad, g=None):
+    """hypot's second derivative b^2 / r^3 (r = hypot(a, b)) where |b| / |a| < sqrt(eps) (or the
+    other way round): both libraries differentiate their first-derivative formula a / r and
+    compute 1 / r - a^2 / r^3, two terms equal to the last digits. The results differ by less
+    than 64 eps |g| / r (the noise of those terms) and torch's own jumps between 0 and that
+    noise when its inputs move by an ulp."""
+    if op != "hypot" or what != "grad2" or g is None or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None:
+        return False
+    eps = np.finfo(x.dtype).eps
+    with np.errstate(all="ignore"):
+        a, b, gg = (u.astype(np.float64) for u in np.broadcast_arrays(*ab, g))
+        lo, hi = np.minimum(np.abs(a), np.abs(b)), np.maximum(np.abs(a), np.abs(b))
+        r = np.hypot(a, b)
+        lopsided = np.isfinite(r) & (lo < np.sqrt(eps) * hi)
+        m = _on(lopsided, bad.shape, np.all)
+        noise = _on(np.where(lopsided, 64 * eps * np.abs(gg) / r, 0.0), bad.shape, np.sum)
+        if m is None or noise is None:
+            return False
+        diff = np.abs(h.astype(np.float64) - t.astype(np.float64))
+        return bool(m[bad].all() and (diff[bad] <= noise[bad]).all())
+
+
+@accepted
+def norm_second_derivative_at_zero(op, params, x, what, h, t, bad, g=None):
+    """The second derivative of a p-norm where the norm is 0 (a zero vector, or subnormal
+    elements whose p-th powers underflow): it does not exist there (the Hessian grows like
+    1 / |x|). Both first derivatives are 0 by convention; torch's masked formula then gives
+    0 / 0 = NaN in its double backward, handgrad differentiates its own convention (0)."""
+    if op != "norm" or what != "grad2" or isinstance(bad, str) or bad.shape != x.shape:
+        return False
+    p = params.get("p", 2.0)
+    if not np.isfinite(p):
+        return False
+    dim = params.get("dim")
+    dims = None if dim is None else ((dim,) if np.ndim(dim) == 0 else tuple(dim))
+    with np.errstate(all="ignore"):
+        s = np.sum(np.abs(x) ** p, axis=dims, keepdims=True) if x.ndim else np.abs(x) ** p
+        zero = np.broadcast_to(s == 0, x.shape)
+        return bool(zero[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
+
+
+@accepted
+def pow_second_derivative_at_zero_base(op, params, x, what, h, t, bad, g=None):
+    """pow's second derivatives at base 0: torch's exponent gradient multiplies its
+    where(base == 0 and b >= 0, 0, a^b log a) by the incoming gradient, which in the double
+    backward is 0 * log 0 = NaN, so every second derivative at base 0 is NaN in torch, even
+    d^2(0^b)/db^2 = 0 (b > 0). handgrad selects (its where is outside): 0 for b > 1, where the
+    true limit is 0; at b = 1 the mixed derivative has no finite limit and handgrad's value is
+    that of the 0 convention."""
+    if op != "pow" or what != "grad2" or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None:
+        return False
+    m = _on(ab[0] == 0, bad.shape)
+    with np.errstate(all="ignore"):
+        return bool(
+            m is not None and m[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all()
+        )

@@ -107,6 +107,10 @@ class Pow(Function):
 
     d out / da = b a^(b-1) and d out / db = a^b log a. Conventions as in PyTorch: where b = 0 the
     first is 0 (even at a = 0), and where a = 0 and b >= 0 the second is 0 (not 0 * -inf).
+
+    The local derivative is formed before it meets g, PyTorch's order: g b overflows for a huge
+    b (or g) where b a^(b-1) is 0 or moderate (float32 b = 8.5e37, a = 0.7: inf * 0 = NaN
+    instead of 0; a huge g times 3 x^2 overflows at g * 3 first).
     """
 
     name = "pow"
@@ -119,10 +123,29 @@ class Pow(Function):
         na, nb = self.needs_input_grad
         ga = gb = None
         if na:
-            ga = where(b == 0, 0.0, g * b * a ** (b - 1))
+            ga = where(b == 0, 0.0, g * (b * a ** (b - 1)))
         if nb:
-            gb = where((a == 0) & (b >= 0), 0.0, g * a**b * log(a))
+            gb = where((a == 0) & (b >= 0), 0.0, g * (a**b * log(a)))
         return ga, gb
+
+
+class Reciprocal(Function):
+    """out = 1 / a.  d out / da = -1 / a^2 = -out^2, so dL/da = -g out^2 (PyTorch's formula, from
+    the output). A primitive rather than div(1, a): the quotient rule's second derivative forms
+    (1 / a / a) / a, which overflows to inf for |a| below 1e-103 (float64) and turns a zero
+    upstream gradient into 0 * inf = NaN; through out^2 the inf stays out of the graph."""
+
+    name = "reciprocal"
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, a):
+        with np.errstate(divide="ignore"):
+            return np.reciprocal(a)
+
+    def backward(self, g):
+        out = self.output()
+        return -(g * (out * out))
 
 
 class Neg(Function):
@@ -619,8 +642,7 @@ def square(input: Tensor) -> Tensor:
     return mul(input, input)
 
 
-def reciprocal(input: Tensor) -> Tensor:
-    return div(1.0, input)
+reciprocal = _unary(Reciprocal)
 
 
 def rsqrt(input: Tensor) -> Tensor:

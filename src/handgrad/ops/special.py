@@ -256,7 +256,8 @@ class Hypot(Function):
         a, b = self.inputs
         na, nb = self.needs_input_grad
         out = self.output()
-        # a / out first, as torch: g * a could underflow where the ratio is of order 1
+        # a / out first: g * a could underflow where the ratio is of order 1 (torch forms g * a
+        # first and loses those digits: the accepted difference torch_underflows)
         return (g * (a / out) if na else None), (g * (b / out) if nb else None)
 
 
