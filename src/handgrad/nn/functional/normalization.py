@@ -136,8 +136,9 @@ def group_norm(
     if x.numel() == 0:  # an empty batch or spatial size: nothing to normalise (torch)
         y = x * 1
     else:
-        y, _, _ = _normalize(x.reshape(n, num_groups, x.numel() // (n * num_groups)), (2,), eps)
-        y = y.reshape(x.shape)
+        # the fused layer normalization of each group (its hand-derived backward forms the
+        # gradient without the composition's overflowing intermediates: issue 11)
+        y = layer_norm_fused(x.reshape(n, num_groups, -1), 1, None, None, eps).reshape(x.shape)
     view = (1, c) + (1,) * (x.ndim - 2)
     if weight is not None:
         y = y * lift(weight, x).reshape(view)
