@@ -23,15 +23,6 @@ from ...ops.normalization import batch_norm_train, layer_norm_fused
 from ...ops.shape import pad
 
 
-def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """(x - mean) / sqrt(var + eps) over ``dims`` with the *biased* variance (divide by N), and
-    the mean and variance themselves (keepdim)."""
-    mean = x.mean(dims, keepdim=True)
-    xc = x - mean
-    var = (xc * xc).mean(dims, keepdim=True)
-    return xc * ops.rsqrt(var + eps), mean, var
-
-
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
