@@ -178,6 +178,12 @@ def test_normalize_0d_overflows():
     assert accepted.normalize_0d_overflows(
         "F.normalize", {"p": 2.0, "dim": 0}, x, "forward", h, t, np.array(True)
     )
+    t = _grad(torch, lambda a: a.norm(p=2.0, dim=0, keepdim=True), x, 0.5)
+    h = _grad(hg, lambda a: a.norm(p=2.0, dim=0, keepdim=True), x, 0.5)
+    assert t == 0 and h == 0.5
+    assert accepted.normalize_0d_overflows(
+        "norm", {"p": 2.0, "dim": 0}, x, "grad", h, t, np.array(True), np.array(0.5)
+    )
 
 
 def test_torch_norm_at_zero_vector():

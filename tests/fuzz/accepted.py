@@ -184,11 +184,15 @@ def torch_norm_cancels(op, params, x, what, h, t, bad, g=None):
 def normalize_0d_overflows(op, params, x, what, h, t, bad, g=None):
     """F.normalize of a 0-d tensor above sqrt of the largest float: torch's norm of a 0-d
     tensor along dim 0 squares it (inf), so x / inf = 0; along a dim of one element torch
-    returns |x| exactly, and so does handgrad for both: x / |x| = +-1."""
-    if op != "F.normalize" or what != "forward" or isinstance(bad, str) or x.ndim:
+    returns |x| exactly, and so does handgrad for both: x / |x| = +-1. The same for ``norm``'s
+    gradient there: torch x (g / inf) = 0, handgrad g sign(x)."""
+    if op not in ("F.normalize", "norm") or isinstance(bad, str) or x.ndim:
+        return False
+    if what != ("forward" if op == "F.normalize" else "grad") or params.get("p") != 2.0:
         return False
     big = np.sqrt(np.finfo(x.dtype).max)
-    return bool(abs(float(x)) > big and (t[bad] == 0).all() and (np.abs(h[bad]) == 1).all())
+    exact = 1.0 if op == "F.normalize" else abs(float(g)) if g is not None else np.nan
+    return bool(abs(float(x)) > big and (t[bad] == 0).all() and (np.abs(h[bad]) == exact).all())
 
 
 @accepted
