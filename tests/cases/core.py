@@ -324,6 +324,34 @@ CASES = {
         ),
         Case(lambda lib, a: F(lib).softplus(a), unary()),
     ],
+    "norm": [
+        Case(lambda lib, a: a.norm(), unary("nonzero")),
+        Case(lambda lib, a: a.norm(dim=-1, keepdim=True), unary("nonzero", min_dims=1)),
+    ],
+    "binary_cross_entropy_with_logits": [
+        Case(
+            lambda lib, x, y: F(lib).binary_cross_entropy_with_logits(x, y, reduction="none"),
+            lambda data: (
+                [values(rng(data), s := shape(data), "any"), values(rng(data), s, "unit")],
+                {},
+            ),
+        ),
+        Case(
+            lambda lib, x, y, w: F(lib).binary_cross_entropy_with_logits(
+                x, y, pos_weight=w.detach()
+            ),
+            lambda data: (
+                [
+                    values(rng(data), s := shape(data, min_dims=1), "any"),
+                    values(rng(data), s, "unit"),
+                    values(rng(data), s[-1:], "pos"),
+                ],
+                {},
+            ),
+            fd=False,
+            note="pos_weight (a constant in torch) broadcast over the last dim",
+        ),
+    ],
     "binary_cross_entropy": [
         Case(
             lambda lib, p, y: F(lib).binary_cross_entropy(p, y, reduction="none"),

@@ -213,3 +213,100 @@ def test_unstable_sort_ties():
     x, bad = a, np.ones(a.shape, bool)
     assert accepted.unstable_sort_ties("sort", {"dim": -1}, x, "grad", x, x, bad)
     assert not accepted.unstable_sort_ties("sort", {"dim": -1}, x[:16], "grad", x, x, bad[:16])
+
+
+def test_limit_at_infinity_of_an_operand():
+    # pairwise_distance to -inf along a dim of one element (fuzz seed 64565178): torch's
+    # self * (g / norm) is inf * 0; handgrad's |x - w| has the limit gradient sign = 1
+    x, w = np.array([[-0.90833765]], np.float32), np.array([[-INF]], np.float32)
+    t = _grad(torch, lambda a: tF.pairwise_distance(a, torch.tensor(w)), x, dtype=np.float32)
+    h = _grad(hg, lambda a: hF.pairwise_distance(a, hg.tensor(w)), x, dtype=np.float32)
+    assert np.isnan(t).all() and (h == 1).all()
+    assert accepted.limit_at_infinity(
+        "F.pairwise_distance", {"w": w, "p": 2.0}, x, "grad", h, t, np.ones(x.shape, bool)
+    )
+
+
+def test_torch_norm_cancels():
+    # a group of one element (fuzz seed 64608592): the normalized value is exactly 0, so the
+    # output is the bias; torch's x a + (bias - mean a) cancels two terms of 1e146
+    x = np.array([[-727.96, 4.9e-39], [1.5777e85, 1.304024902e144]])
+    w, b = np.array([2.2241, -1.6385]), np.array([0.6525, 0.7144])
+    t = tF.group_norm(torch.tensor(x), 2, torch.tensor(w), torch.tensor(b)).numpy()
+    h = hF.group_norm(hg.tensor(x), 2, hg.tensor(w), hg.tensor(b)).numpy()
+    np.testing.assert_array_equal(h, np.broadcast_to(b, x.shape))  # exact
+    assert abs(t[1, 1]) > 1e100
+    bad = ~np.isclose(h, t, rtol=1e-7)
+    assert (bad == [[False, False], [True, True]]).all()
+    assert accepted.torch_norm_cancels("F.group_norm", {"g": 2}, x, "forward", h, t, bad)
+    # a constant row (seed 64591007): the gradient is exactly (d - mean d) / sqrt(eps), which
+    # torch gets at 1.0 but not at 3.7e36 (its d a + x c + e cancels to 0)
+    g, w2 = np.array([0.0, 0.00981131]), np.array([0.18753024, 0.00108242])
+    exact = (g * w2 - (g * w2).mean()) / np.sqrt(1e-5)
+    for v in (1.0, 3.704138e36):
+        x = np.array([v, v])
+        t = _grad(torch, lambda a: tF.layer_norm(a, (2,), torch.tensor(w2)), x, g)
+        h = _grad(hg, lambda a: hF.layer_norm(a, (2,), hg.tensor(w2)), x, g)
+        np.testing.assert_allclose(h, exact, rtol=1e-12)
+        if v == 1.0:
+            np.testing.assert_allclose(t, exact, rtol=1e-9)
+        else:
+            assert (t == 0).all()
+            assert accepted.torch_norm_cancels("F.layer_norm", {"n": 1}, x, "grad", h, t, h != t)
+
+
+def test_normalize_0d_overflows():
+    x = np.array(4.4942328371557893e307)
+    t = tF.normalize(torch.tensor(x), dim=0).numpy()
+    h = hF.normalize(hg.tensor(x), dim=0).numpy()
+    assert t == 0 and h == 1
+    assert tF.normalize(torch.tensor(x[None]), dim=0).numpy()[0] == 1  # along a dim of one
+    assert accepted.normalize_0d_overflows(
+        "F.normalize", {"p": 2.0, "dim": 0}, x, "forward", h, t, np.array(True)
+    )
+    t = _grad(torch, lambda a: a.norm(p=2.0, dim=0, keepdim=True), x, 0.5)
+    h = _grad(hg, lambda a: a.norm(p=2.0, dim=0, keepdim=True), x, 0.5)
+    assert t == 0 and h == 0.5
+    assert accepted.normalize_0d_overflows(
+        "norm", {"p": 2.0, "dim": 0}, x, "grad", h, t, np.array(True), np.array(0.5)
+    )
+
+
+def test_torch_norm_at_zero_vector():
+    # fuzz seed 64575349: normalize along a dim of one element at 0 and -0
+    x = np.array([[0.0, -0.0]], np.float32)
+    res = {}
+    for lib, F in ((torch, tF), (hg, hF)):
+        a = lib.tensor(x, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (g,) = grad(F.normalize(a, dim=-2).sum(), [a], create_graph=True)
+        (g2,) = grad(g.sum(), [a])
+        res[lib] = g2.detach().numpy()
+    assert np.isnan(res[torch]).all() and (res[hg] == 0).all()
+    p = {"p": 2.0, "dim": -2}
+    assert accepted.torch_norm_at_zero_vector(
+        "F.normalize", p, x, "grad2", res[hg], res[torch], np.ones(x.shape, bool)
+    )
+    # cosine_similarity: w a zero vector; the cross term d2/dx dw is finite in handgrad
+    x, w = np.array([[1.0, 2.0]]), np.array([[-0.0]])
+    for lib, F in ((torch, tF), (hg, hF)):
+        a, b = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        ga, gb = grad(F.cosine_similarity(a, b, dim=-1).sum(), [a, b], create_graph=True)
+        (g2,) = grad(ga.sum() + gb.sum(), [b])
+        res[lib] = g2.detach().numpy()
+    assert np.isnan(res[torch]).all() and np.isfinite(res[hg]).all()
+    assert accepted.torch_norm_at_zero_vector(
+        "F.cosine_similarity", {"w": w, "dim": -1}, x, "grad2", res[hg], res[torch], w == 0
+    )
+
+
+def test_soft_margin_exp_overflows():
+    # fuzz seed 64571960: -y x = 3.4e5, e^(-y x) overflows in torch; the limit is -y
+    x, y = np.array([-9.51547515e-50]), np.array([3.56201569e54])
+    t = _grad(torch, lambda a: tF.soft_margin_loss(a, torch.tensor(y), reduction="sum"), x)
+    h = _grad(hg, lambda a: hF.soft_margin_loss(a, hg.tensor(y), reduction="sum"), x)
+    assert np.isnan(t).all() and h[0] == -y[0]
+    assert accepted.soft_margin_exp_overflows(
+        "F.soft_margin_loss", {"w": y}, x, "grad", h, t, np.ones(1, bool)
+    )

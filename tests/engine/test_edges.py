@@ -472,3 +472,61 @@ def test_var_without_degrees_of_freedom(x):
     t = hg.tensor(x, requires_grad=True)
     (gx,) = hg.grad(hg.var(t, correction=t.numel()), [t], create_graph=True)
     assert not gx.requires_grad, "var_no_dof: the gradient must be a constant in x, as torch's"
+
+
+# ---- norms, distances and their losses (fuzz seeds of issue 11) ------------------------------
+
+
+def test_cosine_similarity_below_eps_under_a_large_gradient():
+    # seed 64609872: ||w|| = 4e-19 < eps; the norm's gradient g / ||w|| overflowed float32 in
+    # the composed sqrt(sum(w^2)), where torch's w / ||w|| (a unit vector) times g does not
+    x = A([-1.2641957e-04, 1.9974550e00], dtype=np.float32)
+    w = A([-4.1868944e-19, 4.9242370e-24], dtype=np.float32)
+    check(lambda L, F, x, w: F.cosine_similarity(x, w, dim=-1), x, w, g=1.0309933e29, rtol=1e-5)
+
+
+def test_instance_norm_gradient_with_a_huge_upstream_gradient():
+    # seed 64645105: the composed normalization's gradient went through inf - inf (NaN)
+    x = A([[[0.0669964826, 0.742098132], [0.243112413, -4.94065646e-324]]])
+    g = A([[[0.161234717, 2.39664784], [2.80883933, -1.85503403e307]]])
+    check(lambda L, F, x: F.instance_norm(x), x, g=g, second=False)
+
+
+def test_instance_norm_second_derivative_where_the_variance_overflows():
+    # seed 64546816: float32 squares of 8.5e37 overflow (var inf, 1 / sigma 0); torch's second
+    # derivative is 0 there, the composition's was inf * 0 = NaN
+    x = A([[[1.0, -8.5070587e37, 8.5070587e37, 1.0]]], dtype=np.float32)
+    check(lambda L, F, x: F.instance_norm(x), x, g=0.0)
+
+
+def test_binary_cross_entropy_with_logits_gradient_near_the_largest_float():
+    # seed 64676679: g (sigmoid(x) - y) = 1.28e308 is finite, g (1 - y) was not
+    x, y = A([-0.5191727428420708, 0.3]), A([-1.1286571073990948, 0.5])
+    check(
+        lambda L, F, x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"),
+        x,
+        y,
+        g=A([8.501837630383353e307, 1.0]),
+        second=False,
+    )
+
+
+@pytest.mark.parametrize("pos_weight", [None, [0.5, 3.0]])
+def test_binary_cross_entropy_with_logits_derivatives(pos_weight):
+    x, y = A([[-3.0, 0.2], [40.0, -40.0]]), A([[0.0, 0.7], [1.0, 0.25]])
+
+    def fn(L, F, x, y):
+        pw = None if pos_weight is None else L.tensor(A(pos_weight))
+        return F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction="sum")
+
+    check(fn, x, y)
+
+
+def test_binary_cross_entropy_second_derivative_of_a_float32_sigmoid():
+    # seed 64557442: out - out^2 lost the digits of 1 - out near out = 1 (2x off in grad2)
+    check(
+        lambda L, F, x: F.binary_cross_entropy(x.sigmoid(), L.tensor(A(0.0619676, np.float32))),
+        A(8.867229, dtype=np.float32),
+        g=0.8853495,
+        rtol=1e-5,
+    )

@@ -101,14 +101,18 @@ def torch_multiplies_by_mask(op, params, x, what, h, t, bad, g=None):
 
 @accepted
 def limit_at_infinity(op, params, x, what, h, t, bad, g=None):
-    """At an infinite input torch's formula gives inf/inf or inf - inf = NaN where handgrad's
-    (a stable form, e.g. soft_margin_loss through softplus) gives the finite limit."""
+    """At an infinite input (or operand: pairwise_distance to -inf) torch's formula gives
+    inf/inf or inf - inf = NaN where handgrad's (a stable form, e.g. soft_margin_loss through
+    softplus, |x - w| through sign) gives the finite limit."""
     if what == "error" or isinstance(bad, str) or x.dtype.kind != "f":
         return False
-    try:
-        inf = np.broadcast_to(np.isinf(x), bad.shape)
-    except ValueError:
-        return False
+    inf = np.zeros(bad.shape, bool)
+    for a in [x, *params.values()]:
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            try:
+                inf |= np.broadcast_to(np.isinf(a), bad.shape)
+            except ValueError:
+                pass
     with np.errstate(invalid="ignore"):
         return bool(inf[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
 
@@ -321,3 +325,112 @@ def pow_second_derivative_at_zero_base(op, params, x, what, h, t, bad, g=None):
         return bool(
             m is not None and m[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all()
         )
+
+
+def _groups(op, params, x):
+    """x as (statistics, values per statistic) for a normalization layer, or None."""
+    if op == "F.layer_norm":
+        n = params["n"]
+        return x.reshape(-1, int(np.prod(x.shape[x.ndim - n :])))
+    if op == "F.group_norm" and x.ndim >= 2:
+        return x.reshape(x.shape[0] * params["g"], -1)
+    if op == "F.instance_norm" and x.ndim >= 3:
+        return x.reshape(x.shape[0] * x.shape[1], -1)
+    return None
+
+
+@accepted
+def torch_norm_cancels(op, params, x, what, h, t, bad, g=None):
+    """layer_norm, group_norm, instance_norm of values far from zero relative to their spread:
+    torch's fused kernels form the output as x a + b (a = w / sigma, b = bias - mean a) and the
+    input gradient as d a + x c + e, so two terms of size |mean| / sigma cancel, with a rounding
+    error of eps |mean| / sigma; when that exceeds the comparison tolerance torch's value is
+    noise (a group of one element: 2.9e130 for the exact 0, a constant row: gradient 0 for
+    the exact (d - mean d) / sqrt(eps)). handgrad subtracts the mean first, exactly."""
+    if what not in ("forward", "grad") or isinstance(bad, str) or bad.shape != x.shape:
+        return False
+    rows = _groups(op, params, x)
+    if rows is None or rows.size == 0 or x.dtype.kind != "f":
+        return False
+    r = rows.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = r.mean(axis=1, keepdims=True)
+        var = ((r - mean) ** 2).mean(axis=1, keepdims=True)
+        noise = np.finfo(x.dtype).eps * np.abs(mean) / np.sqrt(var + 1e-5)
+    tol = 2e-3 if x.dtype == np.float32 else 1e-7
+    lost = np.broadcast_to(noise > tol, rows.shape).reshape(x.shape)
+    return bool(lost[bad].all())
+
+
+@accepted
+def normalize_0d_overflows(op, params, x, what, h, t, bad, g=None):
+    """F.normalize of a 0-d tensor above sqrt of the largest float: torch's norm of a 0-d
+    tensor along dim 0 squares it (inf), so x / inf = 0; along a dim of one element torch
+    returns |x| exactly, and so does handgrad for both: x / |x| = +-1. The same for ``norm``'s
+    gradient there: torch x (g / inf) = 0, handgrad g sign(x)."""
+    if op not in ("F.normalize", "norm") or isinstance(bad, str) or x.ndim:
+        return False
+    if what != ("forward" if op == "F.normalize" else "grad") or params.get("p") != 2.0:
+        return False
+    big = np.sqrt(np.finfo(x.dtype).max)
+    exact = 1.0 if op == "F.normalize" else abs(float(g)) if g is not None else np.nan
+    return bool(abs(float(x)) > big and (t[bad] == 0).all() and (np.abs(h[bad]) == exact).all())
+
+
+@accepted
+def torch_norm_at_zero_vector(op, params, x, what, h, t, bad, g=None):
+    """Second derivatives through the 2-norm of a zero vector (or one whose squares underflow
+    to 0) in normalize and cosine_similarity: the norm's gradient is 0 there in both libraries,
+    torch by masked_fill after dividing by the norm, so its double backward meets 0 / 0 = NaN;
+    handgrad divides by a safe denominator and selects, and its value is the derivative of the
+    rest of the formula (0 for normalize, the cross term 1 / (|x| eps) for cosine_similarity)."""
+    if op not in ("F.normalize", "F.cosine_similarity") or what != "grad2" or isinstance(bad, str):
+        return False
+    with np.errstate(invalid="ignore"):
+        if not (np.isnan(t[bad]).all() and np.isfinite(h[bad]).all()):
+            return False
+    if op == "F.normalize":
+        if params.get("p") != 2.0:
+            return False
+        dim = params["dim"] if x.ndim else None
+        ops = [x]
+    else:
+        dim = params["dim"]
+        ops = [x, params["w"]]
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in ops))
+    except ValueError:
+        return False
+    zero = np.zeros(shape, bool)
+    for a in ops:
+        a = np.broadcast_to(a, shape)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            s = (a * a).sum(axis=dim, keepdims=True) if a.ndim else a * a
+        zero |= np.broadcast_to(s == 0, shape)
+    # to the leaf's shape (an operand broadcast along dims where the leaf has 1)
+    lead = len(shape) - bad.ndim
+    if lead < 0:
+        return False
+    z = zero.any(axis=tuple(range(lead))) if lead else zero
+    axes = tuple(i for i, n in enumerate(bad.shape) if n == 1 and z.shape[i] != 1)
+    z = z.any(axis=axes, keepdims=True) if axes else z
+    try:
+        return bool(np.broadcast_to(z, bad.shape)[bad].all())
+    except ValueError:
+        return False
+
+
+@accepted
+def soft_margin_exp_overflows(op, params, x, what, h, t, bad, g=None):
+    """soft_margin_loss's gradient -y e^(-y x) / (1 + e^(-y x)) where -y x is above the log of
+    the largest float: torch's exponential overflows, inf / inf = NaN, from finite x and y;
+    handgrad's softplus gradient is -y sigmoid(-y x) = -y, the exact limit."""
+    if op != "F.soft_margin_loss" or what != "grad" or isinstance(bad, str):
+        return False
+    y = np.broadcast_to(params["w"], x.shape) if isinstance(params.get("w"), np.ndarray) else None
+    if y is None or bad.shape != x.shape:
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = -(x.astype(np.float64) * y)
+        over = np.isfinite(x) & np.isfinite(y) & (z > np.log(np.finfo(x.dtype).max))
+        return bool(over[bad].all() and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())

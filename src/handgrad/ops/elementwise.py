@@ -280,7 +280,9 @@ class Sigmoid(Function):
 
     def backward(self, g):
         out = self.output()
-        return g * (out - out * out)  # = g out (1 - out), without lifting the constant 1
+        # torch's order, g (1 - out) out: 1 - out is exact near out = 1 (Sterbenz), where
+        # out - out * out loses its digits (float32 sigmoid(8.9): 4e-4 relative, issue 11)
+        return g * (1 - out) * out
 
 
 class Relu(Function):

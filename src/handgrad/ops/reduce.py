@@ -11,6 +11,7 @@ import numpy as np
 
 from .._tensor_base import lift
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from .dims import normalize_dims
 from .elementwise import exp, mul, sqrt, sub, where
 
@@ -175,6 +176,32 @@ class Cumsum(Function):
 
 
 # ---- functions ---------------------------------------------------------------------------------
+
+
+class Norm2(Function):
+    """out = sqrt(sum of a^2 over ``dims``). dL/da = g a / out, computed as torch does,
+    g (a / out), 0 where out = 0: the composed form g / (2 sqrt(s)) * 2a overflows when out is
+    tiny (g / out above the largest float where a / out, a unit vector, does not; issue 11,
+    cosine_similarity below eps). The backward is handgrad operations on a recomputed norm, so
+    that the second derivative exists; at a zero vector it is 0 (the safe denominator keeps
+    the masked branch's gradient finite)."""
+
+    name = "norm"
+
+    def forward(self, a, dims, keepdim):
+        self.dims, self.keepdim = dims, keepdim
+        return np.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if is_grad_enabled():
+            n = Norm2.apply(x, dims=self.dims, keepdim=True)
+        else:
+            n = Tensor._wrap(np.sqrt((x._data * x._data).sum(axis=self.dims, keepdims=True)))
+        if not self.keepdim:
+            g = g.reshape(_kept_shape(x.shape, self.dims))
+        zero = Tensor._wrap(n._data == 0)
+        return g * where(zero, 0.0, x / where(zero, 1.0, n))
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
@@ -414,7 +441,7 @@ def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> T
             else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
         )
     if p in (2, "fro"):
-        return _root(sum(x * x, dim, keepdim), 2)  # gradient 0 at a zero vector, as torch
+        return Norm2.apply(x, dims=dims, keepdim=keepdim)  # gradient 0 at a zero vector, as torch
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     if p == float("inf"):
