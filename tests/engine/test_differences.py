@@ -113,6 +113,25 @@ def test_zero_gradient_ops_are_constants():
     assert not x.sqrt().floor().requires_grad  # a constant: no gradient at all
 
 
+def test_mish_exp_overflow():
+    # the second derivative of mish at x = 100 (float32: exp(100) overflows), and at 1e5 in
+    # float64: torch's log1p(exp(x)) gives 0 * inf = NaN, handgrad the finite value 0
+    for x, dtype in ((100.0, np.float32), (1e5, np.float64)):
+        out = []
+        for lib, mish in ((torch, tF.mish), (hg, hF.mish)):
+            t = lib.tensor(np.array([x, 3.0], dtype), requires_grad=True)
+            grad = torch.autograd.grad if lib is torch else hg.grad
+            (g,) = grad(mish(t).sum(), [t], create_graph=True)
+            (g2,) = grad(g.sum(), [t])
+            out.append(g2.detach().numpy())
+        t2, h2 = out
+        assert np.isnan(t2[0]) and h2[0] == 0
+        np.testing.assert_allclose(h2[1], t2[1], rtol=1e-4)  # below the overflow: the same
+        assert accepted.mish_exp_overflow(
+            "F.mish", {}, np.array([x, 3.0], dtype), "grad2", h2, t2, np.array([True, False])
+        )
+
+
 @pytest.mark.parametrize("name,alpha", [("elu", 1.0), ("celu", 1.0), ("selu", None)])
 def test_kink_second_derivative_at_zero(name, alpha):
     # A kink convention (the fuzzer's class 'kink'): the second derivative at 0, between the
