@@ -256,6 +256,21 @@ def _softplus_draw(data):
     }
 
 
+def _gelu_backward_draw(data):
+    r = rng(data)
+    s = shape(data)
+    approximate = data.draw(st.sampled_from(["none", "tanh"]))
+    return [values(r, s), values(r, s)], {"approximate": approximate}
+
+
+def _gelu_backward_fn(lib, g, a, approximate):
+    if lib.__name__ == "torch":
+        return lib.ops.aten.gelu_backward(g, a, approximate=approximate)
+    from handgrad.ops.special import GeluBackward
+
+    return GeluBackward.apply(g, a, approximate=approximate)
+
+
 def _pow_scalar_draw(data):
     r = rng(data)
     return [values(r, shape(data), "pos")], {"p": data.draw(st.sampled_from([2, 3, 0.5, -1.5, 0]))}
@@ -367,7 +382,23 @@ CASES = {
         Case(lambda lib, a: F(lib).silu(a * 4), unary()),
         Case(lambda lib, a: F(lib).silu(a * 1e3), unary(), fd=False, note="saturated"),
     ],
-    "erf": [Case(lambda lib, a: lib.erf(a), unary()), Case(lambda lib, a: F(lib).gelu(a), unary())],
+    "erf": [Case(lambda lib, a: lib.erf(a), unary())],
+    "gelu": [
+        Case(lambda lib, a: F(lib).gelu(a * 3), unary()),
+        Case(lambda lib, a: F(lib).gelu(a * 3, approximate="tanh"), unary()),
+        Case(lambda lib, a: F(lib).gelu(a * 1e3), unary(), fd=False, note="saturated"),
+    ],
+    # gelu's gradient, a primitive as in torch: its backward is gelu's second derivative
+    "gelu_backward": [
+        Case(
+            lambda lib, g, a, approximate: _gelu_backward_fn(lib, g, a * 3, approximate),
+            _gelu_backward_draw,
+        )
+    ],
+    "mish": [
+        Case(lambda lib, a: F(lib).mish(a * 4), unary()),
+        Case(lambda lib, a: F(lib).mish(a * 25), unary(), fd=False, note="saturated, exp finite"),
+    ],
     "clamp": [
         Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("distinct")),
         Case(

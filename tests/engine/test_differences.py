@@ -186,6 +186,44 @@ def test_zero_gradient_ops_are_constants():
     assert not x.sqrt().floor().requires_grad  # a constant: no gradient at all
 
 
+def test_interpolate_scale_factor_backward():
+    # nearest at scale_factor 1.07 on 3 pixels: 3 outputs reading pixels 0, 0, 1 (both)
+    x = np.array([[[1.0, 2.0, 4.0]]])
+    g = np.array([[[1.0, 10.0, 100.0]]])
+    out = []
+    for lib, F in ((torch, tF), (hg, hF)):
+        t = lib.tensor(x, requires_grad=True)
+        y = F.interpolate(t, scale_factor=1.07, mode="nearest")
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(y, [t], lib.tensor(g))
+        out.append((y.detach().numpy(), d.detach().numpy()))
+    (yt, dt), (yh, dh) = out
+    np.testing.assert_array_equal(yt, [[[1.0, 1.0, 2.0]]])
+    np.testing.assert_array_equal(yh, yt)
+    np.testing.assert_array_equal(dt, g)  # torch: a copy, although pixel 2 is never read
+    np.testing.assert_array_equal(dh, [[[11.0, 100.0, 0.0]]])  # the forward's gradient
+    assert (yh * g).sum() == (x * dh).sum() != (x * dt).sum()  # the adjoint test
+
+
+def test_mish_exp_overflow():
+    # the second derivative of mish at x = 100 (float32: exp(100) overflows), and at 1e5 in
+    # float64: torch's log1p(exp(x)) gives 0 * inf = NaN, handgrad the finite value 0
+    for x, dtype in ((100.0, np.float32), (1e5, np.float64)):
+        out = []
+        for lib, mish in ((torch, tF.mish), (hg, hF.mish)):
+            t = lib.tensor(np.array([x, 3.0], dtype), requires_grad=True)
+            grad = torch.autograd.grad if lib is torch else hg.grad
+            (g,) = grad(mish(t).sum(), [t], create_graph=True)
+            (g2,) = grad(g.sum(), [t])
+            out.append(g2.detach().numpy())
+        t2, h2 = out
+        assert np.isnan(t2[0]) and h2[0] == 0
+        np.testing.assert_allclose(h2[1], t2[1], rtol=1e-4)  # below the overflow: the same
+        assert accepted.mish_exp_overflow(
+            "F.mish", {}, np.array([x, 3.0], dtype), "grad2", h2, t2, np.array([True, False])
+        )
+
+
 @pytest.mark.parametrize("name,alpha", [("elu", 1.0), ("celu", 1.0), ("selu", None)])
 def test_kink_second_derivative_at_zero(name, alpha):
     # A kink convention (the fuzzer's class 'kink'): the second derivative at 0, between the

@@ -290,6 +290,50 @@ def test_interpolate_keeps_inf_nan_in_its_windows(mode):
     check(lambda L, F, x: F.interpolate(x, size=(7, 3), mode=mode, **kw), x, second=False)
 
 
+def test_interpolate_at_the_input_size_copies_as_torch():
+    # found by the fuzzer (seed 64559334): along an axis whose size does not change torch reads
+    # each output's own pixel twice, with weights 1 and 0; reading the next pixel with weight 0
+    # spread its NaN (handgrad NaN where torch 0)
+    x = A(
+        [
+            [[NAN, NAN, NAN], [NAN, 0, NAN], [NAN, 0, NAN]],
+            [[NAN, NAN, NAN], [0, NAN, NAN], [1, 1, NAN]],
+        ]
+    )
+    x = x.astype(np.float32)[None]
+    check(lambda L, F, x: F.interpolate(x, size=[4, 3], mode="bilinear"), x, second=False)
+    # seed 64662570: an infinite upstream gradient stays on its own pixel's weight-1 tap
+    g = A([[[0.5, INF, 0.5], [-INF, 0.5, 0.5]]])
+    for ac in (False, True):
+        check(
+            lambda L, F, x, ac=ac: F.interpolate(x, size=[3], mode="linear", align_corners=ac),
+            A([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]),
+            g=g,
+            second=False,
+        )
+        check(
+            lambda L, F, x, ac=ac: F.interpolate(x, size=[3, 3], mode="bicubic", align_corners=ac),
+            A([[[[1.0, INF, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, NAN]]]]),
+            g=A([[[[0.5, INF, 0.5], [0.5, 0.5, 0.5], [-INF, 0.5, 0.5]]]]),
+            second=False,
+        )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n_in,n_out", [(1, 3), (1, 5), (2, 6), (2, 10), (3, 7)])
+def test_interpolate_zero_weights_as_torch_rounds_them(dtype, n_in, n_out):
+    # whether a weight is exactly 0 (an inf next to it: NaN) follows torch's arithmetic: its
+    # fused multiply-add (1/5 * 2.5 - 0.5 = 2.8e-17, not 0) and floorf (0.9999999999999999 -> 1)
+    for k in range(n_in):
+        x = np.arange(1.0, n_in + 1, dtype=dtype)[None, None]
+        x[0, 0, k] = INF
+        check(
+            lambda L, F, x, n_out=n_out: F.interpolate(x, size=[n_out], mode="linear"),
+            x,
+            second=False,
+        )
+
+
 @pytest.mark.parametrize("size", [(2, 3), (3, 3), (1, 1)])
 def test_adaptive_avg_pool_keeps_inf_in_its_windows(size):
     x = np.random.default_rng(2).standard_normal((2, 1, 4, 5))

@@ -434,3 +434,20 @@ def soft_margin_exp_overflows(op, params, x, what, h, t, bad, g=None):
         z = -(x.astype(np.float64) * y)
         over = np.isfinite(x) & np.isfinite(y) & (z > np.log(np.finfo(x.dtype).max))
         return bool(over[bad].all() and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())
+
+
+@accepted
+def mish_exp_overflow(op, params, x, what, h, t, bad, g=None):
+    """torch's second derivative of mish goes through its infinitely differentiable mish
+    backward, which forms softplus as log1p(exp(x)): above log of the largest float (88.7 in
+    float32, 709.8 in float64) exp(x) is inf, and log1p's gradient 1 / (1 + inf) = 0 meets
+    exp's gradient inf (0 * inf = NaN). handgrad's softplus is stable there: its second
+    derivative is the finite value (0 to the last bit, as mish is x up to e^-x there)."""
+    if op != "F.mish" or what != "grad2" or isinstance(bad, str) or x.dtype.kind != "f":
+        return False
+    with np.errstate(invalid="ignore"):
+        try:
+            over = np.broadcast_to(np.isfinite(x) & (x > np.log(np.finfo(x.dtype).max)), bad.shape)
+        except ValueError:
+            return False
+        return bool(over[bad].all() and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())
