@@ -64,7 +64,7 @@ def conv_weight_grad_skips_padding(op, params, x, what, h, t, bad, g=None):
     handgrad sums over the input positions only, never over the padding, as torch's float32
     oneDNN kernel does; torch's other kernels (float64, and float32 with one input and one
     output channel) multiply the padding's zeros (0 * inf = NaN)."""
-    if not op.startswith("F.conv") or what != "grad" or isinstance(bad, str):
+    if not op.startswith("F.conv") or what not in ("grad", "grad2") or isinstance(bad, str):
         return False
     nonfinite = not np.isfinite(x).all() or (g is not None and not np.isfinite(g).all())
     with np.errstate(invalid="ignore"):
