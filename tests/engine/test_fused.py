@@ -103,3 +103,28 @@ def test_layer_norm_of_empty_tensors_is_empty_as_torch(shape, normalized):
     assert y.shape == tuple(yt.shape)
     assert x.grad.shape == x.shape and w.grad.shape == w.shape and b.grad.shape == b.shape
     assert not w.grad.numpy().any() and not b.grad.numpy().any()
+
+
+@pytest.mark.parametrize(
+    "shape, perm",
+    [((4, 6, 5), (1, 0, 2)), ((2, 3, 4, 5), (2, 0, 1, 3)), ((3, 1, 4, 5), (1, 0, 2, 3))],
+)
+def test_stack_times_matrix_in_any_axis_order(shape, perm):
+    """A stack of matrices times one matrix is run as one product of all rows whatever the
+    order of the stack's axes in memory (a sequence-first view of a batch-first array): values
+    and gradients equal torch's."""
+    r = np.random.default_rng(0)
+    a = np.ascontiguousarray(r.standard_normal(shape)).transpose(*perm)
+    w = r.standard_normal((7, a.shape[-1]))
+    ha, hw = hg.from_numpy(a).requires_grad_(), hg.tensor(w, requires_grad=True)
+    ta, tw = torch.tensor(a, requires_grad=True), torch.tensor(w, requires_grad=True)
+    for f in (lambda L, x, y: L.nn.functional.linear(x, y), lambda L, x, y: x @ y.mT):
+        out, want = f(hg, ha, hw), f(torch, ta, tw)
+        np.testing.assert_allclose(
+            out.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-13
+        )
+        g = r.standard_normal(want.shape)
+        out.backward(hg.tensor(g))
+        want.backward(torch.tensor(g))
+        np.testing.assert_allclose(ha.grad.numpy(), ta.grad.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(hw.grad.numpy(), tw.grad.numpy(), rtol=1e-10)
