@@ -187,8 +187,14 @@ class Result:
     out: Any = None
     grads: list | None = None
     grads2: list | None = None
-    inter: list | None = None  # torch only: every step's input and upstream gradient
+    # with trace=True, per step: its input, its upstream gradient (at its output) and the
+    # direction u that the second derivative contracts with the gradient at its input (the
+    # derivative of sum(grad * v) with respect to that gradient: the tangent of the input)
+    inter: list | None = None
+    leaf_step: list | None = None  # with trace=True: the step of each leaf (-1 for x)
+    vs: list | None = None  # the directions of the second derivative, one per leaf
     error: str | None = None
+    tb: str = ""
 
 
 def run(
@@ -198,58 +204,88 @@ def run(
     g: np.ndarray | None = None,
     seed: int = 0,
     trace: bool = False,
+    vs: list | None = None,
+    g_leaf: bool = False,
+    backward: bool = True,
 ) -> Result:
-    """Run ``steps`` on ``x``; ``g`` is the upstream gradient (random if None)."""
+    """Run ``steps`` on ``x``; ``g`` is the upstream gradient (random if None). ``vs`` gives the
+    directions of the second derivative (None entries, or all, random). With ``g_leaf`` the
+    upstream gradient is a leaf of the second derivative too: its entry, last in ``grads2``,
+    checks the backward's own derivative with respect to ``g``, which a whole program uses when
+    an earlier step's gradient depends on a later one's. ``backward=False`` runs the forward
+    only."""
     res = Result()
     r = np.random.default_rng(seed + 1)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             leaves = [L.leaf(x)]
+            leaf_step = [-1]
             cur, inputs = leaves[0], []
-            for name, p in steps:
+            for k, (name, p) in enumerate(steps):
                 inputs.append(cur)
                 cur = BY_NAME[name][1](L, cur, **_convert(L, p, leaves))
+                leaf_step += [k] * (len(leaves) - len(leaf_step))
             res.out = L.np(cur)
+            res.leaf_step = leaf_step
+            if not backward:
+                return res
             if g is None:
                 g = r.standard_normal(res.out.shape).astype(res.out.dtype)
-            gt = L.c(g)
+            gt = L.leaf(g) if g_leaf else L.c(g)
+            extra = [gt] if g_leaf else []
             if not getattr(cur, "requires_grad", False):
                 res.grads = [None] * len(leaves)
-                res.grads2 = [None] * len(leaves)
+                res.grads2 = [None] * (len(leaves) + len(extra))
                 return res
-            grads = L.grad(cur, leaves, gt, create_graph=True)
+            # with trace, the gradients at the steps' inputs come from the same backward pass as
+            # the leaves' gradients, so that the second derivative can be taken through them
+            # (x itself is a leaf already: asking handgrad for it twice loses its gradient)
+            needed = [t for t in inputs[1:] if t.requires_grad] if trace else []
+            allg = L.grad(cur, leaves + needed, gt, create_graph=True)
+            grads, ups = allg[: len(leaves)], allg[len(leaves) :]
             res.grads = [L.np(a) for a in grads]
-            if trace:
-                needed = [t for t in inputs if t.requires_grad]
-                ups = L.grad(cur, needed, gt, retain_graph=True) if needed else []
-                it = iter(ups)
-                res.inter = [(L.np(t), L.np(next(it)) if t.requires_grad else None) for t in inputs]
-                # each step's upstream gradient is the gradient at the next step's input
-                res.inter = [
-                    (res.inter[i][0], res.inter[i + 1][1] if i + 1 < len(inputs) else g)
-                    for i in range(len(inputs))
-                ]
             # one direction v per leaf, drawn whether or not its gradient exists, so that both
             # libraries contract the same v with each gradient
-            vs = [r.standard_normal(tuple(t.shape)) for t in leaves]
+            drawn = [r.standard_normal(tuple(t.shape)) for t in leaves]
+            vs = [
+                d if vs is None or i >= len(vs) or vs[i] is None else vs[i]
+                for i, d in enumerate(drawn)
+            ]
+            res.vs = vs
             terms = [
-                (a * L.c(v.astype(L.np(a).dtype))).sum()
+                (a * L.c(np.asarray(v).astype(L.np(a).dtype))).sum()
                 for a, v in zip(grads, vs)
                 if a is not None and a.requires_grad
             ]
+            if trace:
+                it = iter(ups)
+                per = [(L.np(t), next(it) if t.requires_grad else None) for t in inputs[1:]]
+                per.insert(0, (L.np(inputs[0]), grads[0]))
+                # each step's upstream gradient is the gradient at the next step's input
+                res.inter = [
+                    [per[i][0], L.np(per[i + 1][1]) if i + 1 < len(per) else g, None]
+                    for i in range(len(per))
+                ]
             if not terms:
-                res.grads2 = [None] * len(leaves)
+                res.grads2 = [None] * (len(leaves) + len(extra))
                 return res
             s = terms[0]
             for t in terms[1:]:
                 s = s + t
             try:
-                res.grads2 = [L.np(a) for a in L.grad(s, leaves)]
+                res.grads2 = [L.np(a) for a in L.grad(s, leaves + extra, retain_graph=trace)]
             except RuntimeError as e:
                 if L.name != "torch" or "not implemented" not in str(e):
                     raise
                 res.grads2 = "unavailable"  # torch has no second derivative here: compare the rest
+                return res
+            if trace:
+                gk = [(i, a) for i, (_, a) in enumerate(per) if a is not None and a.requires_grad]
+                if gk:
+                    us = L.grad(s, [a for _, a in gk])
+                    for (i, _), u in zip(gk, us):
+                        res.inter[i][2] = L.np(u)
     except Exception as e:  # noqa: BLE001 - the fuzzer reports it
         res.error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
         res.tb = traceback.format_exc(limit=-3)
@@ -434,38 +470,81 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
     return None
 
 
-def _local(x, step, g, seed, dtype):
-    t = run(TORCH, x, [step], g=g, seed=seed)
-    h = run(HG, x, [step], g=g, seed=seed)
+def _local(x, step, g, seed, dtype, kw=None):
+    kw = kw or {}
+    t = run(TORCH, x, [step], g=g, seed=seed, **kw)
+    h = run(HG, x, [step], g=g, seed=seed, **kw)
     return h, t, compare(h, t, tolerance(dtype), g)
 
 
-def _upstream(t: Result, k: int) -> np.ndarray | None:
-    g = t.inter[k][1] if t.inter else None
-    return g
+def _step_kw(res: Result, k: int, what: str) -> dict:
+    """How step ``k`` is re-run alone for a second-derivative mismatch: the directions the whole
+    program contracts its gradients with (``u`` at its input, the program's own ``v`` at its
+    operands), and its upstream gradient as a leaf, so that both partial derivatives of its
+    backward (by its input and by its upstream gradient) are compared."""
+    if what != "grad2" or not res.inter:
+        return {}
+    u = res.inter[k][2] if k else res.vs[0] if res.vs else None  # step 0's input is x
+    vw = [v for v, j in zip(res.vs or [], res.leaf_step or []) if j == k]
+    x_k = res.inter[k][0]
+    return {"vs": [np.zeros(x_k.shape) if u is None else u, *vw], "g_leaf": True}
 
 
-def localise(prog: Program, t: Result, what: str, diff: tuple) -> Finding:
+def _scan(prog: Program, res: Result, inter: list, what: str) -> list[Finding]:
+    """Each step re-run alone on the given intermediates (input, upstream gradient, direction);
+    the classified mismatches of the steps that differ, defects first."""
     steps = prog.steps
-    inter = t.inter or []
-    if not inter:  # torch's output does not require grad: recompute the inputs of each step
-        cur, inter = prog.x, []
-        for s in steps:
-            inter.append((cur, None))
-            cur = run(TORCH, cur, [s], seed=prog.seed).out
     order = range(len(steps)) if what in ("error", "forward") else reversed(range(len(steps)))
+    found = []
     for k in order:
-        x_k, g_k = inter[k]
+        x_k, g_k = inter[k][0], inter[k][1]
         if x_k is None:
             continue
         if g_k is None and what in ("grad", "grad2"):
             continue
-        h, tt, diffs = _local(x_k, steps[k], g_k, prog.seed, prog.dtype)
+        kw = _step_kw(res, k, what)
+        h, tt, diffs = _local(x_k, steps[k], g_k, prog.seed, prog.dtype, kw)
         if tt.error:
-            continue
+            # torch cannot differentiate the step alone (a convolution over 0 input channels
+            # whose output torch shapes differently): compare the forward values only
+            kw = {"backward": False}
+            h, tt, diffs = _local(x_k, steps[k], g_k, prog.seed, prog.dtype, kw)
+            if tt.error:
+                continue
         mine = [d for d in diffs if d[0] == what] or diffs
         if mine:
-            return classify(prog, k, x_k, g_k, h, tt, mine[0])
+            f = classify(prog, k, x_k, g_k, h, tt, mine[0], kw)
+            if f.cls == "defect":
+                return [f]
+            found.append(f)
+            if what in ("error", "forward"):
+                break  # the steps after it run on torch's values, which this one changed
+    return found
+
+
+def localise(prog: Program, t: Result, what: str, diff: tuple) -> Finding:
+    """The step at fault: first each step alone on torch's intermediates, then on handgrad's
+    (a value that rounds differently upstream, e.g. an exact tie in handgrad that torch misses
+    by an ulp, reaches the step differently), then the step where the two runs first part
+    (a rounding difference that the steps after it amplify)."""
+    inter = t.inter or []
+    if not inter:  # torch's output does not require grad: recompute the inputs of each step
+        cur, inter = prog.x, []
+        for s in prog.steps:
+            inter.append((cur, None, None))
+            cur = run(TORCH, cur, [s], seed=prog.seed).out
+    found = _scan(prog, t, inter, what)
+    ht = None
+    if not found:
+        ht = run(HG, prog.x, prog.steps, seed=prog.seed, trace=True)
+        if ht.inter and not ht.error:
+            found = _scan(prog, ht, ht.inter, what)
+    if found:
+        return found[0]
+    if ht is not None and t.inter and ht.inter and not ht.error:
+        f = _diverges(prog, t, ht, what, diff)
+        if f is not None:
+            return f
     if prog.dtype == "float32":
         p64 = Program(
             prog.seed,
@@ -484,7 +563,7 @@ def localise(prog: Program, t: Result, what: str, diff: tuple) -> Finding:
                         for k, v in p.items()
                     },
                 )
-                for n, p in steps
+                for n, p in prog.steps
             ],
         )
         h = run(HG, p64.x, p64.steps, seed=prog.seed)
@@ -494,6 +573,59 @@ def localise(prog: Program, t: Result, what: str, diff: tuple) -> Finding:
     return Finding(
         "defect", what, None, None, None, "no single step differs: " + _detail(diff), prog
     )
+
+
+def _differs(a, b) -> np.ndarray | bool:
+    """Where two intermediates are not the same value (NaN equals NaN, -0.0 equals +0.0)."""
+    if a is None or b is None:
+        return (a is None) != (b is None)
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return True
+    with np.errstate(invalid="ignore"):
+        return ~((a == b) | (np.isnan(a) & np.isnan(b)))
+
+
+def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Finding | None:
+    """No step differs on either library's intermediates: the runs part where one step, on the
+    same input, rounds differently in the two libraries, and the steps after it amplify that
+    (a near-tie that one library breaks, an fmod by a tiny divisor). That step is the culprit:
+    rounding if handgrad's value is within torch's own noise there, a defect if not."""
+    n = len(prog.steps)
+    cands = []  # (step, its input, its upstream gradient, what, leaf, handgrad's, torch's, kw)
+    for k in range(1, n):  # the forward values, in program order
+        cands.append(
+            (k - 1, t.inter[k - 1][0], None, "forward", 0, h.inter[k][0], t.inter[k][0], {})
+        )
+    cands.append((n - 1, t.inter[n - 1][0], None, "forward", 0, h.out, t.out, {}))
+    for k in reversed(range(n - 1)):  # the upstream gradients, from the end
+        x1, g1 = t.inter[k + 1][0], t.inter[k + 1][1]
+        cands.append((k + 1, x1, g1, "grad", 0, h.inter[k][1], t.inter[k][1], {}))
+    for k in range(1, n):  # the second derivative's directions, in program order
+        kw = _step_kw(t, k - 1, "grad2")
+        x0, g0 = t.inter[k - 1][0], t.inter[k - 1][1]
+        leaf = 1 + sum(1 for j in (t.leaf_step or []) if j == k - 1)
+        cands.append((k - 1, x0, g0, "grad2", leaf, h.inter[k][2], t.inter[k][2], kw))
+    for k, x, g, w, i, hv, tv, kw in cands:
+        b = _differs(hv, tv)
+        if not np.any(b):
+            continue
+        if isinstance(b, bool) or np.shape(b) != np.shape(tv):
+            return None  # a missing or reshaped value: not a rounding difference
+        name, params = prog.steps[k]
+        b = np.asarray(b)
+        with np.errstate(invalid="ignore", over="ignore"):
+            rel = float(np.max(np.abs(hv[b].astype(np.float64) - tv[b]) / np.abs(tv[b])))
+        detail = (
+            f"{_detail(diff)} of the whole program; the runs part at {name}'s {w} "
+            f"(relative difference {rel:.2g} on the same input) and the steps after it amplify it"
+        )
+        if _ill_conditioned(prog, name, params, x, g, w, i, hv, tv, b, kw):
+            reason = "a rounding difference within torch's own noise, amplified by the program"
+            return Finding("rounding", what, name, params, x, detail, prog, reason)
+        reason = "rounds differently from torch beyond its noise; the program amplifies it"
+        return Finding("defect", what, name, params, x, detail, prog, reason)
+    return None
 
 
 def _detail(diff: tuple) -> str:
@@ -525,7 +657,7 @@ def _values(res: Result, what: str, i: int):
     return arr[i] if i < len(arr) else None
 
 
-def classify(prog, k, x, g, h, t, diff) -> Finding:
+def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
     what, i, b = diff
     name, params = prog.steps[k]
     detail = _detail(diff) + _sample(h, t, what, i, b, x, g)
@@ -580,7 +712,7 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
                 prog,
                 "torch overflows (inf/NaN) from finite input where handgrad is finite",
             )
-    if _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b):
+    if _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b, kw):
         return Finding(
             "rounding",
             what,
@@ -602,7 +734,7 @@ def classify(prog, k, x, g, h, t, diff) -> Finding:
             kk: (_perturb(r, v, side) if kk in GRAD_KEYS and isinstance(v, np.ndarray) else v)
             for kk, v in params.items()
         }
-        hp, tp, diffs = _local(xp, (name, pp), g, prog.seed, prog.dtype)
+        hp, tp, diffs = _local(xp, (name, pp), g, prog.seed, prog.dtype, kw)
         mine = [m for w, j, m in diffs if w == what and j == i]
         persists = (
             any(isinstance(m, str) or (m & b).any() for m in mine)
@@ -665,10 +797,11 @@ def _program_ill_conditioned(prog, t, what, i, b, hv, tv) -> bool:
         return bool((diff <= 4 * spread).all())
 
 
-def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b) -> bool:
+def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b, kw=None) -> bool:
     """True if torch itself moves by as much as handgrad differs from it when the float inputs
     are moved by a few ulps (an ill-conditioned computation such as a gradient that cancels to
     ~0), or, in float32, if handgrad is as close to torch's float64 result as torch is."""
+    kw = kw or {}
     with np.errstate(invalid="ignore", over="ignore"):
         if not (np.isfinite(hv[b]).all() and np.isfinite(tv[b]).all()):
             return False
@@ -686,7 +819,7 @@ def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b) -> bool:
                 return (a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps)).astype(a.dtype)
 
             pp = {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in params.items()}
-            tp = run(TORCH, jiggle(x) if eps else x, [(name, pp)], g=g, seed=prog.seed)
+            tp = run(TORCH, jiggle(x) if eps else x, [(name, pp)], g=g, seed=prog.seed, **kw)
             v = _values(tp, what, i)
             if tp.error or v is None or v.shape != tv.shape:
                 return False

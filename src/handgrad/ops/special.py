@@ -190,11 +190,27 @@ def logit(input: Any, eps: float | None = None) -> Tensor:
         return log(p / (1 - p))
     with np.errstate(invalid="ignore"):
         out_mask = (p._data < 0) | (p._data > 1)
-    outside = Tensor._wrap(np.where(out_mask, np.nan, 0.0).astype(p._data.dtype))
     inside = where(Tensor._wrap(out_mask), 0.5, p)  # outside, the log reads a constant
-    # (p - p.detach()) is 0: this adds 0 inside [0, 1], and outside a NaN value and gradient
-    # whose own derivative is 0 (torch's NaN is a constant there too)
-    return log(inside / (1 - inside)) + (p - p.detach()) * outside
+    # 0 inside [0, 1]; outside a NaN value and a NaN gradient that are constants
+    return log(inside / (1 - inside)) + _LogitOutside.apply(p)
+
+
+class _LogitOutside(Function):
+    """out = NaN where p is outside [0, 1], else 0, with the gradient NaN there (else 0) as a
+    constant: torch's logit backward selects NaN outside [0, 1], so neither p nor the upstream
+    gradient moves it and its own derivatives are 0 (multiplying g by a NaN constant would make
+    the derivative by g NaN)."""
+
+    name = "logit_outside"
+    uses_inputs = False
+
+    def forward(self, p):
+        with np.errstate(invalid="ignore"):
+            self.nan = np.where((p < 0) | (p > 1), np.nan, 0.0).astype(p.dtype)
+        return self.nan.copy()
+
+    def backward(self, g):
+        return Tensor._wrap(self.nan.astype(g._data.dtype, copy=True))
 
 
 class Xlogy(Function):
