@@ -377,6 +377,7 @@ CASES = {
     ],
     "clone": [Case(lambda lib, a: a.clone() * a, unary())],
     "sum": [_reduce_case("sum")],
+    "mean": [_reduce_case("mean")],
     "amax": [
         _reduce_case("amax", "distinct"),
         Case(lambda lib, a: a.max(), unary("ints"), fd=False, note="ties share"),

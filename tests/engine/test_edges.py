@@ -369,3 +369,15 @@ EMPTY = {
 def test_valid_input_accepted(name):
     fn, arrays = EMPTY[name]
     check(fn, *arrays, second=False)
+
+
+def test_mean_backward_divides_before_its_transpose_sums():
+    """torch's mean backward expands g and then divides by N, so the second derivative sums
+    u_i / N; handgrad's used to sum the u_i first, which overflowed near the largest float
+    (found through rms_norm by the fuzzer, seed 64542477: NaN where torch is finite)."""
+    check(
+        lambda L, F, x, w: (x * x).mean(0, keepdim=True) * w,
+        A([1.5, 0.065, 6e307, 6e307]),
+        A([-1.1, 0.8, -0.9, -0.1]),
+        g=np.array([0.0, 0.13, 0.13, 0.0]),
+    )

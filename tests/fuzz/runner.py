@@ -612,19 +612,28 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
             continue
         if isinstance(b, bool) or np.shape(b) != np.shape(tv):
             return None  # a missing or reshaped value: not a rounding difference
-        name, params = prog.steps[k]
-        b = np.asarray(b)
-        with np.errstate(invalid="ignore", over="ignore"):
+        # the step alone on that same input shows the same two values: classify them there
+        h1, t1, _ = _local(x, prog.steps[k], g, prog.seed, prog.dtype, kw)
+        hv, tv = _values(h1, w, i), _values(t1, w, i)
+        b = _differs(hv, tv)
+        if h1.error or t1.error or isinstance(b, bool) or not np.any(b):
+            return None
+        name = prog.steps[k][0]
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             rel = float(np.max(np.abs(hv[b].astype(np.float64) - tv[b]) / np.abs(tv[b])))
-        detail = (
+        f = classify(prog, k, x, g, h1, t1, (w, i, b), kw)
+        f.what = what
+        f.detail = (
             f"{_detail(diff)} of the whole program; the runs part at {name}'s {w} "
-            f"(relative difference {rel:.2g} on the same input) and the steps after it amplify it"
+            f"(relative difference {rel:.2g} on the same input) and the steps after it amplify "
+            f"it; {f.detail}"
         )
-        if _ill_conditioned(prog, name, params, x, g, w, i, hv, tv, b, kw):
-            reason = "a rounding difference within torch's own noise, amplified by the program"
-            return Finding("rounding", what, name, params, x, detail, prog, reason)
-        reason = "rounds differently from torch beyond its noise; the program amplifies it"
-        return Finding("defect", what, name, params, x, detail, prog, reason)
+        if f.cls == "rounding":
+            f.reason = "a rounding difference within torch's own noise, amplified by the program"
+        elif f.cls in ("kink", "defect"):  # a kink needs a mismatch that vanishes: not this one
+            f.cls = "defect"
+            f.reason = "rounds differently from torch beyond its noise; the program amplifies it"
+        return f
     return None
 
 
