@@ -394,79 +394,87 @@ def check(prog: Program) -> list[Finding]:
         return []
     h = run(HG, prog.x, prog.steps, seed=prog.seed)
     diffs = compare(h, t, tolerance(prog.dtype))
+    if diffs:  # handgrad's intermediates too, to name the step a difference comes from
+        ht = run(HG, prog.x, prog.steps, seed=prog.seed, trace=True)
+        h = ht if not ht.error and ht.inter else h
     if not diffs:
         return []
     what = diffs[0][0]
-    found = localise(prog, t, what, diffs[0])
+    found = localise(prog, t, what, diffs[0], h if h.inter else None)
     if found.op is None and found.cls == "defect":
         found = _whole_program(prog, h, t, diffs[0]) or found
     return [found]
 
 
 def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding | None:
-    """A mismatch no single step shows, explained by an accepted difference of the whole run."""
+    """A mismatch no single step shows, explained by an accepted difference of the whole run;
+    the finding names the step it comes from where one can be told."""
     what, i, b = diff
     if isinstance(b, str) or what == "forward":
         return None
     hv, tv = _values(h, what, i), _values(t, what, i)
     hv = np.zeros(b.shape) if hv is None else hv
     tv = np.zeros(b.shape) if tv is None else tv
+
+    def found(cls: str, reason: str, k: int | None = None) -> Finding:
+        if k is None:
+            return Finding(cls, what, None, None, None, _detail(diff), prog, reason)
+        name, params = prog.steps[k]
+        x = t.inter[k][0] if t.inter else prog.x
+        detail = f"{_detail(diff)} of the whole program, from {name} (step {k})"
+        return Finding(cls, what, name, params, x, detail, prog, reason)
+
     if _program_ill_conditioned(prog, t, what, i, b, hv, tv):
-        return Finding(
-            "rounding",
-            what,
-            None,
-            None,
-            None,
-            _detail(diff),
-            prog,
-            "within torch's own rounding noise (whole program, inputs moved by ulps)",
+        return found(
+            "rounding", "within torch's own rounding noise (whole program, inputs moved by ulps)"
         )
     if i == 0:  # the program's input: the element-wise rules apply to it as to one step's
         reason = accepted.match("<program>", {}, prog.x, what, hv, tv, b)
         if reason:
-            return Finding("accepted", what, None, None, None, _detail(diff), prog, reason)
+            return found("accepted", reason)
     finite_in = all(
         np.isfinite(a).all()
         for a in [prog.x] + [v for _, p in prog.steps for v in p.values()]
         if isinstance(a, np.ndarray) and a.dtype.kind == "f"
     )
     with np.errstate(invalid="ignore"):
+        zero_ops = [k for k, (n, _) in enumerate(prog.steps) if n in ZERO_GRADIENT_OPS]
+        if zero_ops and (hv[b] == 0).all() and ((tv[b] == 0) | np.isnan(tv[b])).all():
+            # first: handgrad's constant cuts the graph, so its 0 is no overflow of torch's
+            return found("accepted", "zero_gradient_ops_are_constants", zero_ops[0])
         if (~np.isfinite(hv[b]) & ~np.isfinite(tv[b])).all():
-            return Finding(
-                "accepted", what, None, None, None, _detail(diff), prog, "nonfinite_either_way"
-            )
+            return found("accepted", "nonfinite_either_way", _first_nonfinite(t, h))
         if finite_in and (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():
-            return Finding(
-                "accepted", what, None, None, None, _detail(diff), prog, "torch_overflows"
-            )
+            return found("accepted", "torch_overflows", _first_nonfinite(t, h))
         nan_inside = any(
             a is not None and a.dtype.kind == "f" and not np.isfinite(a).all()
-            for pair in (t.inter or [])
-            for a in pair
+            for trip in (t.inter or [])
+            for a in trip[:2]
         )
         if nan_inside and (hv[b] == 0).all() and np.isnan(tv[b]).all():
             # an inf or NaN inside the program (a value or a gradient) reaches torch's
             # gradient through a zero derivative (multiplied: 0 * inf); handgrad's selecting
             # backwards keep the exact 0
-            return Finding(
-                "accepted", what, None, None, None, _detail(diff), prog, "torch_multiplies_by_mask"
-            )
-        if (
-            any(n in ZERO_GRADIENT_OPS for n, _ in prog.steps)
-            and (hv[b] == 0).all()
-            and ((tv[b] == 0) | np.isnan(tv[b])).all()
-        ):
-            return Finding(
-                "accepted",
-                what,
-                None,
-                None,
-                None,
-                _detail(diff),
-                prog,
-                "zero_gradient_ops_are_constants",
-            )
+            return found("accepted", "torch_multiplies_by_mask", _first_nonfinite(t, h))
+    return None
+
+
+def _first_nonfinite(t: Result, h: Result) -> int | None:
+    """The step whose output (in program order), or else whose gradient at its input (from the
+    end), is first non-finite in torch where handgrad's is finite."""
+    ti, hi = t.inter or [], h.inter or []
+    if len(ti) != len(hi) or not ti:
+        return None
+    n = len(ti)
+    outs = [(k, hi[k + 1][0], ti[k + 1][0]) for k in range(n - 1)] + [(n - 1, h.out, t.out)]
+    gins = [(k, hi[k - 1][1], ti[k - 1][1]) for k in reversed(range(1, n))]
+    gins.append((0, (h.grads or [None])[0], (t.grads or [None])[0]))
+    for k, a, c in outs + gins:
+        if a is None or c is None or np.shape(a) != np.shape(c):
+            continue
+        with np.errstate(invalid="ignore"):
+            if (~np.isfinite(c) & np.isfinite(a)).any():
+                return k
     return None
 
 
@@ -522,7 +530,7 @@ def _scan(prog: Program, res: Result, inter: list, what: str) -> list[Finding]:
     return found
 
 
-def localise(prog: Program, t: Result, what: str, diff: tuple) -> Finding:
+def localise(prog: Program, t: Result, what: str, diff: tuple, ht: Result | None = None) -> Finding:
     """The step at fault: first each step alone on torch's intermediates, then on handgrad's
     (a value that rounds differently upstream, e.g. an exact tie in handgrad that torch misses
     by an ulp, reaches the step differently), then the step where the two runs first part
@@ -534,9 +542,9 @@ def localise(prog: Program, t: Result, what: str, diff: tuple) -> Finding:
             inter.append((cur, None, None))
             cur = run(TORCH, cur, [s], seed=prog.seed).out
     found = _scan(prog, t, inter, what)
-    ht = None
     if not found:
-        ht = run(HG, prog.x, prog.steps, seed=prog.seed, trace=True)
+        if ht is None:
+            ht = run(HG, prog.x, prog.steps, seed=prog.seed, trace=True)
         if ht.inter and not ht.error:
             found = _scan(prog, ht, ht.inter, what)
     if found:
@@ -586,6 +594,20 @@ def _differs(a, b) -> np.ndarray | bool:
         return ~((a == b) | (np.isnan(a) & np.isnan(b)))
 
 
+def _leaf_cands(t: Result, h: Result, what: str) -> list:
+    """The leaves' gradients as places where two runs may part: each comes from one step's
+    backward (x from the first step's)."""
+    out = []
+    ls = t.leaf_step or []
+    for li, j in enumerate(ls):
+        j = max(j, 0)
+        local = 0 if li == 0 else 1 + sum(1 for m in ls[:li] if m == j)
+        kw = _step_kw(t, j, "grad2") if what == "grad2" else {}
+        hv, tv = _values(h, what, li), _values(t, what, li)
+        out.append((j, t.inter[j][0], t.inter[j][1], what, local, hv, tv, kw))
+    return out
+
+
 def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Finding | None:
     """No step differs on either library's intermediates: the runs part where one step, on the
     same input, rounds differently in the two libraries, and the steps after it amplify that
@@ -601,11 +623,14 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
     for k in reversed(range(n - 1)):  # the upstream gradients, from the end
         x1, g1 = t.inter[k + 1][0], t.inter[k + 1][1]
         cands.append((k + 1, x1, g1, "grad", 0, h.inter[k][1], t.inter[k][1], {}))
+    cands += _leaf_cands(t, h, "grad")
     for k in range(1, n):  # the second derivative's directions, in program order
         kw = _step_kw(t, k - 1, "grad2")
         x0, g0 = t.inter[k - 1][0], t.inter[k - 1][1]
         leaf = 1 + sum(1 for j in (t.leaf_step or []) if j == k - 1)
         cands.append((k - 1, x0, g0, "grad2", leaf, h.inter[k][2], t.inter[k][2], kw))
+    if isinstance(h.grads2, list) and isinstance(t.grads2, list):
+        cands += _leaf_cands(t, h, "grad2")
     for k, x, g, w, i, hv, tv, kw in cands:
         b = _differs(hv, tv)
         if not np.any(b):
@@ -629,7 +654,7 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
             f"it; {f.detail}"
         )
         if f.cls == "rounding":
-            f.reason = "a rounding difference within torch's own noise, amplified by the program"
+            f.reason = "within torch's own rounding noise, amplified by the program (or seen there against a smaller upstream gradient)"
         elif f.cls in ("kink", "defect"):  # a kink needs a mismatch that vanishes: not this one
             f.cls = "defect"
             f.reason = "rounds differently from torch beyond its noise; the program amplifies it"
