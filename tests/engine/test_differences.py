@@ -113,6 +113,18 @@ def test_zero_gradient_ops_are_constants():
     assert not x.sqrt().floor().requires_grad  # a constant: no gradient at all
 
 
+def test_zero_gradient_ops_are_constants_inside_a_gradient():
+    # fmod's gradient by its divisor is -g trunc(x / w): torch differentiates it by x to an
+    # exact 0 (which a later inf turns into NaN), handgrad's trunc is a constant there too
+    out = []
+    for lib, grad in ((torch, torch.autograd.grad), (hg, hg.grad)):
+        x = lib.tensor(np.array([2.5]), requires_grad=True)
+        w = lib.tensor(np.array([0.75]), requires_grad=True)
+        (gw,) = grad(lib.fmod(x, w).sum(), [w], create_graph=True)
+        out.append(grad(gw.sum(), [x])[0].numpy() if gw.requires_grad else None)
+    assert out[0].tolist() == [0.0] and out[1] is None
+
+
 @pytest.mark.parametrize("name,alpha", [("elu", 1.0), ("celu", 1.0), ("selu", None)])
 def test_kink_second_derivative_at_zero(name, alpha):
     # A kink convention (the fuzzer's class 'kink'): the second derivative at 0, between the
