@@ -767,14 +767,19 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
             return Finding("accepted", what, name, params, x, h.error, prog, reason)
         return Finding("defect", what, name, params, x, h.error, prog, "valid input refused")
     hv, tv = _values(h, what, i), _values(t, what, i)
+    params_seen = params
+    if kw and kw.get("vs") is not None:
+        # the direction at the step's input is an input of its second derivative too (a huge
+        # u overflows a product in torch as a huge x does)
+        params_seen = {**params, "u": np.asarray(kw["vs"][0])}
     if isinstance(b, str):
-        reason = accepted.match(name, params, x, what, hv, tv, b, g)
+        reason = accepted.match(name, params_seen, x, what, hv, tv, b, g)
         if reason:
             return Finding("accepted", what, name, params, x, detail, prog, reason)
         return Finding("defect", what, name, params, x, detail, prog)
     hv = np.zeros(b.shape) if hv is None else hv
     tv = np.zeros(b.shape) if tv is None else tv
-    reason = accepted.match(name, params, x, what, hv, tv, b, g)
+    reason = accepted.match(name, params_seen, x, what, hv, tv, b, g)
     if reason:
         return Finding("accepted", what, name, params, x, detail, prog, reason)
     # element by element: the elements an accepted difference explains are set aside, and the
@@ -784,7 +789,7 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
     for pos in [()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:200]:
         one = np.zeros(b.shape, bool)
         one[pos] = True
-        r1 = accepted.match(name, params, x, what, hv, tv, one, g)
+        r1 = accepted.match(name, params_seen, x, what, hv, tv, one, g)
         if r1:
             rest[pos] = False
             explained.append(r1)
@@ -935,12 +940,16 @@ def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b, kw=None) -> b
                 )
                 for k, v in params.items()
             }
+            kw64 = dict(kw)
+            if kw64.get("vs") is not None:
+                kw64["vs"] = [np.asarray(v, np.float64) for v in kw64["vs"]]
             t64 = run(
                 TORCH,
                 x.astype(np.float64),
                 [(name, up)],
                 g=None if g is None else g.astype(np.float64),
                 seed=prog.seed,
+                **kw64,
             )
             v = _values(t64, what, i)
             if not t64.error and v is not None and v.shape == tv.shape:

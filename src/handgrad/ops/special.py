@@ -117,8 +117,9 @@ class Atan2(Function):
 
 
 class Expm1(Function):
-    """out = e^a - 1, accurate for small a.  dL/da = g e^a, computed from a (as torch): out + 1
-    rounds to 0 for a below -37 (float64), where e^a is still positive."""
+    """out = e^a - 1, accurate for small a.  dL/da = g e^a, computed from a: torch's out + 1
+    cancels for a < 0 and rounds to 0 below -37 (float64), where e^a is still positive (an
+    accepted difference, ``expm1_gradient_from_its_output``)."""
 
     name = "expm1"
 
