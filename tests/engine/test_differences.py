@@ -148,3 +148,13 @@ def test_expm1_gradient_from_its_output():
     h = _grad(hg, lambda a: a.expm1().sum(), x)
     assert t[0] == 0 and abs(t[1] / math.exp(-30.0) - 1) > 1e-5  # torch's out + 1 cancels
     np.testing.assert_allclose(h, np.exp(x), rtol=1e-15)  # e^x
+
+
+def test_softshrink_zero_sign():
+    short, long = np.full(3, -0.5, np.float32), np.full(40, -0.5, np.float32)
+    t_short = tF.softshrink(torch.tensor(short), 1.0).numpy()
+    t_long = tF.softshrink(torch.tensor(long), 1.0).numpy()
+    # torch: -0.0 on the scalar path (short tensors, the tail), +0.0 on the vectorised one
+    assert np.signbit(t_short).all() and not np.signbit(t_long[0])
+    for a in (short, long):
+        assert np.signbit(hF.softshrink(hg.tensor(a), 1.0).numpy()).all()  # handgrad: -0.0

@@ -158,3 +158,14 @@ def expm1_gradient_from_its_output(op, params, x, what, h, t, bad, g=None):
         torch_form = h.astype(np.float64) * (r / e)
         ok = (np.abs(t - torch_form) <= 1e-6 * np.abs(torch_form)) & (r != e) & (xb < 0)
     return bool(ok[bad].all())
+
+
+@accepted
+def softshrink_zero_sign(op, params, x, what, h, t, bad, g=None):
+    """softshrink's zeros (|x| <= lambda): torch gives -0.0 for a negative x on its scalar path
+    (tensors of fewer than 16 float32 elements, or the tail) and +0.0 on its vectorised one;
+    handgrad gives the scalar path's -0.0 everywhere. Only a later 1 / x tells them apart."""
+    if op != "F.softshrink" or what != "forward" or isinstance(bad, str):
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(((h[bad] == 0) & (t[bad] == 0)).all())

@@ -623,6 +623,15 @@ def _leaf_cands(t: Result, h: Result, what: str) -> list:
     return out
 
 
+def _explains(prog: Program, k: int, h: Result, diff: tuple) -> bool:
+    """Whether torch, run from handgrad's output of step k on, ends where handgrad does: then
+    the parting at step k (not a harmless one before it) is what the program shows."""
+    if k + 1 >= len(prog.steps):
+        return True
+    tail = run(TORCH, h.inter[k + 1][0], prog.steps[k + 1 :], seed=prog.seed, backward=False)
+    return not tail.error and bad_positions(h.out, tail.out, tolerance(prog.dtype)) is None
+
+
 def _within_ulps(h: np.ndarray, t: np.ndarray, n: int) -> bool:
     with np.errstate(invalid="ignore", over="ignore"):
         if not (np.isfinite(h).all() and np.isfinite(t).all()):
@@ -672,8 +681,16 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
         )
     # the sign of a zero last: it matters only where a later step tells it apart, so a
     # rounding difference elsewhere is the likelier cause
+    # only what can explain the mismatch: a forward one by values, a gradient by values and
+    # gradients (the second pass's cotangents are first-order gradients of the second pass)
+    if what == "forward":
+        cands = [c for c in cands if c[3] == "forward"]
+    elif what == "grad":
+        cands = cands[: n + (n - 1) + len(t.leaf_step or [])]  # values, upstreams, leaves
     passes = [(c, False) for c in cands] + [(c, True) for c in cands if c[3] == "forward"]
     for (k, x, g, w, i, hv, tv, kw), signed in passes:
+        if what == "forward" and w == "forward" and not _explains(prog, k, h, diff):
+            continue
         if hv is None and tv is not None and not np.any(tv) and torch_nonfinite:
             # the step has no such derivative in handgrad (a constant inside it, e.g. the
             # trunc in fmod's gradient by its divisor), torch an exact 0 that meets an inf
@@ -696,11 +713,15 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
         hv, tv = _values(h1, w, i), _values(t1, w, i)
         b = _differs(hv, tv, signed)
         if h1.error or t1.error or isinstance(b, bool) or not np.any(b):
-            return None
+            continue  # the step alone agrees: the difference comes from before (a -0.0)
         name = prog.steps[k][0]
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             rel = float(np.max(np.abs(hv[b].astype(np.float64) - tv[b]) / np.abs(tv[b])))
         if (hv[b] == 0).all() and (tv[b] == 0).all():
+            reason = accepted.match(name, prog.steps[k][1], x, w, hv, tv, b, g)
+            if reason:
+                detail = f"{_detail(diff)} of the whole program; -0.0 against +0.0 at {name}'s {w}"
+                return Finding("accepted", what, name, prog.steps[k][1], x, detail, prog, reason)
             detail = (
                 f"{_detail(diff)} of the whole program; the runs part at {name}'s {w}: -0.0 "
                 f"against +0.0, which a step after it tells apart (1 / x)"
