@@ -167,7 +167,9 @@ class Cumsum(Function):
 
     def forward(self, a, dim):
         self.dim = dim
-        return np.cumsum(a, axis=dim)
+        # + 0.0: torch's running sum starts from +0.0, so a leading -0.0 becomes +0.0 (the
+        # one difference from NumPy's, which starts from the first element)
+        return np.cumsum(a, axis=dim) + a.dtype.type(0)
 
     def backward(self, g):
         return g.flip(self.dim).cumsum(self.dim).flip(self.dim)
