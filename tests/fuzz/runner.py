@@ -430,6 +430,11 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
         detail = f"{_detail(diff)} of the whole program, from {name} (step {k})"
         return Finding(cls, what, name, params, x, detail, prog, reason)
 
+    with np.errstate(invalid="ignore"):
+        zero_ops = [k for k, (n, _) in enumerate(prog.steps) if n in ZERO_GRADIENT_OPS]
+        if zero_ops and (hv[b] == 0).all() and ((tv[b] == 0) | np.isnan(tv[b])).all():
+            # first: handgrad's constant cuts the graph, so its 0 is no overflow of torch's
+            return found("accepted", "zero_gradient_ops_are_constants", zero_ops[0])
     if _program_ill_conditioned(prog, t, what, i, b, hv, tv):
         return found(
             "rounding", "within torch's own rounding noise (whole program, inputs moved by ulps)"
@@ -444,10 +449,6 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
         if isinstance(a, np.ndarray) and a.dtype.kind == "f"
     )
     with np.errstate(invalid="ignore"):
-        zero_ops = [k for k, (n, _) in enumerate(prog.steps) if n in ZERO_GRADIENT_OPS]
-        if zero_ops and (hv[b] == 0).all() and ((tv[b] == 0) | np.isnan(tv[b])).all():
-            # first: handgrad's constant cuts the graph, so its 0 is no overflow of torch's
-            return found("accepted", "zero_gradient_ops_are_constants", zero_ops[0])
         if (~np.isfinite(hv[b]) & ~np.isfinite(tv[b])).all():
             return found("accepted", "nonfinite_either_way", _first_nonfinite(t, h))
         if finite_in and (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():
