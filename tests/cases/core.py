@@ -51,6 +51,14 @@ def _softmax_case(name: str) -> Case:
     return Case(lambda lib, x, dim: getattr(F(lib), name)(x, dim), draw)
 
 
+def _var_no_dof_draw(data):
+    """N elements and a correction of at least N: torch's own rule (value ss / 0, gradient
+    g inf, NaN at the elements equal to the mean, and constant in x)."""
+    s = shape(data, max_side=2)
+    n = int(np.prod(s))
+    return [values(rng(data), s)], {"correction": n + data.draw(st.integers(0, 1))}
+
+
 def _cumsum_draw(data):
     s = shape(data, min_dims=1)
     return [values(rng(data), s)], {"dim": data.draw(st.integers(-len(s), len(s) - 1))}
@@ -248,6 +256,21 @@ def _softplus_draw(data):
     }
 
 
+def _gelu_backward_draw(data):
+    r = rng(data)
+    s = shape(data)
+    approximate = data.draw(st.sampled_from(["none", "tanh"]))
+    return [values(r, s), values(r, s)], {"approximate": approximate}
+
+
+def _gelu_backward_fn(lib, g, a, approximate):
+    if lib.__name__ == "torch":
+        return lib.ops.aten.gelu_backward(g, a, approximate=approximate)
+    from handgrad.ops.special import GeluBackward
+
+    return GeluBackward.apply(g, a, approximate=approximate)
+
+
 def _pow_scalar_draw(data):
     r = rng(data)
     return [values(r, shape(data), "pos")], {"p": data.draw(st.sampled_from([2, 3, 0.5, -1.5, 0]))}
@@ -282,6 +305,7 @@ CASES = {
         Case(lambda lib, a, b: a / b, binary("any", "nonzero")),
         Case(lambda lib, a: 2.0 / a, unary("nonzero")),
     ],
+    "reciprocal": [Case(lambda lib, a: a.reciprocal(), unary("nonzero"))],
     "pow": [
         Case(lambda lib, a, b: a**b, binary("pos", "any")),
         Case(lambda lib, a, p: a**p, _pow_scalar_draw),
@@ -315,6 +339,34 @@ CASES = {
         ),
         Case(lambda lib, a: F(lib).softplus(a), unary()),
     ],
+    "norm": [
+        Case(lambda lib, a: a.norm(), unary("nonzero")),
+        Case(lambda lib, a: a.norm(dim=-1, keepdim=True), unary("nonzero", min_dims=1)),
+    ],
+    "binary_cross_entropy_with_logits": [
+        Case(
+            lambda lib, x, y: F(lib).binary_cross_entropy_with_logits(x, y, reduction="none"),
+            lambda data: (
+                [values(rng(data), s := shape(data), "any"), values(rng(data), s, "unit")],
+                {},
+            ),
+        ),
+        Case(
+            lambda lib, x, y, w: F(lib).binary_cross_entropy_with_logits(
+                x, y, pos_weight=w.detach()
+            ),
+            lambda data: (
+                [
+                    values(rng(data), s := shape(data, min_dims=1), "any"),
+                    values(rng(data), s, "unit"),
+                    values(rng(data), s[-1:], "pos"),
+                ],
+                {},
+            ),
+            fd=False,
+            note="pos_weight (a constant in torch) broadcast over the last dim",
+        ),
+    ],
     "binary_cross_entropy": [
         Case(
             lambda lib, p, y: F(lib).binary_cross_entropy(p, y, reduction="none"),
@@ -330,7 +382,23 @@ CASES = {
         Case(lambda lib, a: F(lib).silu(a * 4), unary()),
         Case(lambda lib, a: F(lib).silu(a * 1e3), unary(), fd=False, note="saturated"),
     ],
-    "erf": [Case(lambda lib, a: lib.erf(a), unary()), Case(lambda lib, a: F(lib).gelu(a), unary())],
+    "erf": [Case(lambda lib, a: lib.erf(a), unary())],
+    "gelu": [
+        Case(lambda lib, a: F(lib).gelu(a * 3), unary()),
+        Case(lambda lib, a: F(lib).gelu(a * 3, approximate="tanh"), unary()),
+        Case(lambda lib, a: F(lib).gelu(a * 1e3), unary(), fd=False, note="saturated"),
+    ],
+    # gelu's gradient, a primitive as in torch: its backward is gelu's second derivative
+    "gelu_backward": [
+        Case(
+            lambda lib, g, a, approximate: _gelu_backward_fn(lib, g, a * 3, approximate),
+            _gelu_backward_draw,
+        )
+    ],
+    "mish": [
+        Case(lambda lib, a: F(lib).mish(a * 4), unary()),
+        Case(lambda lib, a: F(lib).mish(a * 25), unary(), fd=False, note="saturated, exp finite"),
+    ],
     "clamp": [
         Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("distinct")),
         Case(
@@ -378,6 +446,14 @@ CASES = {
     "clone": [Case(lambda lib, a: a.clone() * a, unary())],
     "sum": [_reduce_case("sum")],
     "mean": [_reduce_case("mean")],
+    "var_no_dof": [
+        Case(
+            lambda lib, a, correction: lib.var(a, correction=correction),
+            _var_no_dof_draw,
+            fd=False,
+            note="no finite value to difference",
+        )
+    ],
     "amax": [
         _reduce_case("amax", "distinct"),
         Case(lambda lib, a: a.max(), unary("ints"), fd=False, note="ties share"),

@@ -65,6 +65,27 @@ def test_conv_zero_in_channels():
     assert h.shape == (4, 1, 6) and (h.numpy() == 1.5).all()  # the empty sum plus the bias
 
 
+def test_conv_weight_grad_skips_padding():
+    """torch's float32 oneDNN weight gradient skips the padding; its float64 kernel (and its
+    float32 one for a single channel) multiplies it by the infinite gradient: NaN on the taps
+    that read padding. handgrad skips it in every dtype."""
+    r = np.random.default_rng(0)
+    x, w = r.standard_normal((2, 3, 5, 5)), r.standard_normal((4, 3, 3, 3))
+    g = np.ones((2, 4, 5, 5))
+    g[0, 0, 0, 0] = INF  # the first output's window reads the top-left padding
+
+    def weight_grad(lib, fn, dtype):
+        wt = lib.tensor(w.astype(dtype), requires_grad=True)
+        fn(lib.tensor(x.astype(dtype)), wt, padding=1).backward(lib.tensor(g.astype(dtype)))
+        return wt.grad.numpy()
+
+    t32 = weight_grad(torch, tF.conv2d, np.float32)
+    t64 = weight_grad(torch, tF.conv2d, np.float64)
+    h64 = weight_grad(hg, hF.conv2d, np.float64)
+    assert np.isfinite(t32[0, 0, 0, 0]) and np.isnan(t64[0, 0, 0, 0])
+    np.testing.assert_allclose(h64, t32, rtol=1e-5)
+
+
 def test_nan_input_gradient():
     # torch's hardtanh gradient at NaN: 0 on its vectorised path, g on its scalar path
     many = _grad(torch, tF.hardtanh, [NAN] + [0.5] * 15)[0]
@@ -89,16 +110,68 @@ def test_torch_overflows():
     t = _grad(torch, lambda x: x.norm(p=3, dim=1).sum(), [[3e20]], dtype=np.float32)
     h = _grad(hg, lambda x: x.norm(p=3, dim=1).sum(), [[3e20]], dtype=np.float32)
     assert np.isnan(t).all() and h[0, 0] == 1.0
-    # second derivative of a norm at a zero vector: torch NaN, handgrad 0
-    for lib in (torch, hg):
-        x = lib.tensor(np.zeros(2), requires_grad=True)
-        grad = torch.autograd.grad if lib is torch else hg.grad
-        (g,) = grad(x.norm(), [x], create_graph=True)
-        (g2,) = grad(g.sum(), [x])
-        if lib is torch:
-            assert np.isnan(g2.numpy()).all()
-        else:
-            assert (g2.numpy() == 0).all()
+
+
+def _second(lib, fn, arrays, g=None, v=None, wrt=0, dtype=np.float64):
+    """The gradient w.r.t. input ``wrt`` of sum(v_i * dL/dx_i) for L = sum(fn(*xs) * g)."""
+    xs = [lib.tensor(np.asarray(a, dtype), requires_grad=True) for a in arrays]
+    out = fn(*xs)
+    gg = np.ones(tuple(out.shape), dtype) if g is None else np.asarray(g, dtype)
+    grad = torch.autograd.grad if lib is torch else hg.grad
+    gs = grad(out, xs, lib.tensor(gg), create_graph=True)
+    vs = [1.0] * len(xs) if v is None else v
+    s = sum((d * w).sum() for d, w in zip(gs, vs))
+    return grad(s, [xs[wrt]])[0].detach().numpy()
+
+
+def test_norm_second_derivative_at_zero():
+    # a zero vector, and float32 subnormals whose squares underflow: torch NaN, handgrad 0
+    for x, dtype in (([0.0, 0.0], np.float64), ([0.0, -1e-45], np.float32)):
+        t = _second(torch, lambda a: a.norm(), [x], dtype=dtype)
+        h = _second(hg, lambda a: a.norm(), [x], dtype=dtype)
+        assert np.isnan(t).all() and (h == 0).all()
+
+
+def test_fmod_quotient_overflows():
+    a, b = np.full(8, 0.3287), np.full(8, 5e-324)  # one vector of 8 (a 9th takes the scalar path)
+    t = torch.fmod(torch.tensor(a), torch.tensor(b)).numpy()  # the vectorised kernel
+    t1 = torch.fmod(torch.tensor(a[0]), torch.tensor(b[0])).item()  # its scalar path
+    h = hg.fmod(hg.tensor(a), hg.tensor(b)).numpy()
+    assert np.isnan(t).all() and t1 == 0 and (h == 0).all() and (np.fmod(a, b) == 0).all()
+    assert accepted.fmod_quotient_overflows("fmod", {"w": b}, a, "forward", h, t, np.isnan(t))
+
+
+def test_torch_underflows():
+    # d hypot(0, b) / db = sign(b) = -1 exactly; g * b is subnormal in torch's g * b / out
+    g = [1.7, 1.5, 0.05]
+    t = _grad(torch, lambda b: torch.hypot(torch.zeros(3, dtype=b.dtype), b), [-5e-324] * 3, g)
+    h = _grad(hg, lambda b: hg.hypot(hg.zeros(3, dtype=b.dtype), b), [-5e-324] * 3, g)
+    assert list(t) == [-2.0, -2.0, 0.0] and list(h) == [-1.7, -1.5, -0.05]
+
+
+def test_atan2_second_derivative_overflows():
+    # y = -0, x = -2.7e-80: d^2 atan2 / dx dy = (y^2 - x^2) / r^4 = -1 / x^2, and d^2 / dy^2 = 0
+    y, x, g = -0.0, -2.7310950294226773e-80, 4.230457450348496e54
+    t = _second(torch, torch.atan2, [[y], [x]], [g], v=[0.0, 1.0])
+    h = _second(hg, hg.atan2, [[y], [x]], [g], v=[0.0, 1.0])
+    assert np.isnan(t).all() and h[0] == pytest.approx(-g / x**2, rel=1e-15)
+
+
+def test_hypot_second_derivative_cancels():
+    # d^2 hypot / da^2 = b^2 / r^3 = 8.6e116 here, computed as 1 / r - a^2 / r^3 (both 6e154):
+    # torch and handgrad return rounding noise of opposite signs, within 64 eps |g| / r
+    a, b, g = -1.6233905172813486e-155, 1.9149290673423592e-174, -1.1493800522373385
+    t = _second(torch, torch.hypot, [[a], [b]], [g], v=[1.0, 0.0])[0]
+    h = _second(hg, hg.hypot, [[a], [b]], [g], v=[1.0, 0.0])[0]
+    assert t == pytest.approx(-1.19085e139, rel=1e-5) and h == -t
+    assert abs(h - t) <= 64 * np.finfo(float).eps * abs(g) / abs(a)
+
+
+def test_pow_second_derivative_at_zero_base():
+    # d^2 (0^b) / db^2 = 0 for b = 2: torch NaN (0 * log 0 inside), handgrad 0
+    t = _second(torch, torch.pow, [[0.0], [2.0]], v=[0.0, 1.0], wrt=1)
+    h = _second(hg, hg.pow, [[0.0], [2.0]], v=[0.0, 1.0], wrt=1)
+    assert np.isnan(t).all() and (h == 0).all()
 
 
 def test_atan2_at_origin():
@@ -114,16 +187,42 @@ def test_zero_gradient_ops_are_constants():
     assert not x.sqrt().floor().requires_grad  # a constant: no gradient at all
 
 
-def test_zero_gradient_ops_are_constants_inside_a_gradient():
-    # fmod's gradient by its divisor is -g trunc(x / w): torch differentiates it by x to an
-    # exact 0 (which a later inf turns into NaN), handgrad's trunc is a constant there too
+def test_interpolate_scale_factor_backward():
+    # nearest at scale_factor 1.07 on 3 pixels: 3 outputs reading pixels 0, 0, 1 (both)
+    x = np.array([[[1.0, 2.0, 4.0]]])
+    g = np.array([[[1.0, 10.0, 100.0]]])
     out = []
-    for lib, grad in ((torch, torch.autograd.grad), (hg, hg.grad)):
-        x = lib.tensor(np.array([2.5]), requires_grad=True)
-        w = lib.tensor(np.array([0.75]), requires_grad=True)
-        (gw,) = grad(lib.fmod(x, w).sum(), [w], create_graph=True)
-        out.append(grad(gw.sum(), [x])[0].numpy() if gw.requires_grad else None)
-    assert out[0].tolist() == [0.0] and out[1] is None
+    for lib, F in ((torch, tF), (hg, hF)):
+        t = lib.tensor(x, requires_grad=True)
+        y = F.interpolate(t, scale_factor=1.07, mode="nearest")
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(y, [t], lib.tensor(g))
+        out.append((y.detach().numpy(), d.detach().numpy()))
+    (yt, dt), (yh, dh) = out
+    np.testing.assert_array_equal(yt, [[[1.0, 1.0, 2.0]]])
+    np.testing.assert_array_equal(yh, yt)
+    np.testing.assert_array_equal(dt, g)  # torch: a copy, although pixel 2 is never read
+    np.testing.assert_array_equal(dh, [[[11.0, 100.0, 0.0]]])  # the forward's gradient
+    assert (yh * g).sum() == (x * dh).sum() != (x * dt).sum()  # the adjoint test
+
+
+def test_mish_exp_overflow():
+    # the second derivative of mish at x = 100 (float32: exp(100) overflows), and at 1e5 in
+    # float64: torch's log1p(exp(x)) gives 0 * inf = NaN, handgrad the finite value 0
+    for x, dtype in ((100.0, np.float32), (1e5, np.float64)):
+        out = []
+        for lib, mish in ((torch, tF.mish), (hg, hF.mish)):
+            t = lib.tensor(np.array([x, 3.0], dtype), requires_grad=True)
+            grad = torch.autograd.grad if lib is torch else hg.grad
+            (g,) = grad(mish(t).sum(), [t], create_graph=True)
+            (g2,) = grad(g.sum(), [t])
+            out.append(g2.detach().numpy())
+        t2, h2 = out
+        assert np.isnan(t2[0]) and h2[0] == 0
+        np.testing.assert_allclose(h2[1], t2[1], rtol=1e-4)  # below the overflow: the same
+        assert accepted.mish_exp_overflow(
+            "F.mish", {}, np.array([x, 3.0], dtype), "grad2", h2, t2, np.array([True, False])
+        )
 
 
 @pytest.mark.parametrize("name,alpha", [("elu", 1.0), ("celu", 1.0), ("selu", None)])
@@ -140,6 +239,128 @@ def test_kink_second_derivative_at_zero(name, alpha):
     assert second(torch, tF) == 0
     left = 1.0507009873554805 * 1.6732632423543772 if alpha is None else alpha
     assert second(hg, hF) == pytest.approx(left)
+
+
+def test_unstable_sort_ties():
+    # fuzz seed 1920945186: 54 elements with ties; torch's default sort does not keep their order
+    a = np.array([1.0, 2.0] * 20)
+    t = torch.sort(torch.tensor(a)).indices.numpy()
+    h = hg.sort(hg.tensor(a)).indices.numpy()
+    stable = torch.sort(torch.tensor(a), stable=True).indices.numpy()
+    np.testing.assert_array_equal(h, stable)
+    np.testing.assert_array_equal(a[t], a[h])  # the same values; only which tie went where
+    x, bad = a, np.ones(a.shape, bool)
+    assert accepted.unstable_sort_ties("sort", {"dim": -1}, x, "grad", x, x, bad)
+    assert not accepted.unstable_sort_ties("sort", {"dim": -1}, x[:16], "grad", x, x, bad[:16])
+
+
+def test_limit_at_infinity_of_an_operand():
+    # pairwise_distance to -inf along a dim of one element (fuzz seed 64565178): torch's
+    # self * (g / norm) is inf * 0; handgrad's |x - w| has the limit gradient sign = 1
+    x, w = np.array([[-0.90833765]], np.float32), np.array([[-INF]], np.float32)
+    t = _grad(torch, lambda a: tF.pairwise_distance(a, torch.tensor(w)), x, dtype=np.float32)
+    h = _grad(hg, lambda a: hF.pairwise_distance(a, hg.tensor(w)), x, dtype=np.float32)
+    assert np.isnan(t).all() and (h == 1).all()
+    assert accepted.limit_at_infinity(
+        "F.pairwise_distance", {"w": w, "p": 2.0}, x, "grad", h, t, np.ones(x.shape, bool)
+    )
+
+
+def test_torch_norm_cancels():
+    # a group of one element (fuzz seed 64608592): the normalized value is exactly 0, so the
+    # output is the bias; torch's x a + (bias - mean a) cancels two terms of 1e146
+    x = np.array([[-727.96, 4.9e-39], [1.5777e85, 1.304024902e144]])
+    w, b = np.array([2.2241, -1.6385]), np.array([0.6525, 0.7144])
+    t = tF.group_norm(torch.tensor(x), 2, torch.tensor(w), torch.tensor(b)).numpy()
+    h = hF.group_norm(hg.tensor(x), 2, hg.tensor(w), hg.tensor(b)).numpy()
+    np.testing.assert_array_equal(h, np.broadcast_to(b, x.shape))  # exact
+    assert abs(t[1, 1]) > 1e100
+    bad = ~np.isclose(h, t, rtol=1e-7)
+    assert (bad == [[False, False], [True, True]]).all()
+    assert accepted.torch_norm_cancels("F.group_norm", {"g": 2}, x, "forward", h, t, bad)
+    # a constant row (seed 64591007): the gradient is exactly (d - mean d) / sqrt(eps), which
+    # torch gets at 1.0 but not at 3.7e36 (its d a + x c + e cancels to 0)
+    g, w2 = np.array([0.0, 0.00981131]), np.array([0.18753024, 0.00108242])
+    exact = (g * w2 - (g * w2).mean()) / np.sqrt(1e-5)
+    for v in (1.0, 3.704138e36):
+        x = np.array([v, v])
+        t = _grad(torch, lambda a: tF.layer_norm(a, (2,), torch.tensor(w2)), x, g)
+        h = _grad(hg, lambda a: hF.layer_norm(a, (2,), hg.tensor(w2)), x, g)
+        np.testing.assert_allclose(h, exact, rtol=1e-12)
+        if v == 1.0:
+            np.testing.assert_allclose(t, exact, rtol=1e-9)
+        else:
+            assert (t == 0).all()
+            assert accepted.torch_norm_cancels("F.layer_norm", {"n": 1}, x, "grad", h, t, h != t)
+
+
+def test_normalize_0d_overflows():
+    x = np.array(4.4942328371557893e307)
+    t = tF.normalize(torch.tensor(x), dim=0).numpy()
+    h = hF.normalize(hg.tensor(x), dim=0).numpy()
+    assert t == 0 and h == 1
+    assert tF.normalize(torch.tensor(x[None]), dim=0).numpy()[0] == 1  # along a dim of one
+    assert accepted.normalize_0d_overflows(
+        "F.normalize", {"p": 2.0, "dim": 0}, x, "forward", h, t, np.array(True)
+    )
+    t = _grad(torch, lambda a: a.norm(p=2.0, dim=0, keepdim=True), x, 0.5)
+    h = _grad(hg, lambda a: a.norm(p=2.0, dim=0, keepdim=True), x, 0.5)
+    assert t == 0 and h == 0.5
+    assert accepted.normalize_0d_overflows(
+        "norm", {"p": 2.0, "dim": 0}, x, "grad", h, t, np.array(True), np.array(0.5)
+    )
+
+
+def test_torch_norm_at_zero_vector():
+    # fuzz seed 64575349: normalize along a dim of one element at 0 and -0
+    x = np.array([[0.0, -0.0]], np.float32)
+    res = {}
+    for lib, F in ((torch, tF), (hg, hF)):
+        a = lib.tensor(x, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (g,) = grad(F.normalize(a, dim=-2).sum(), [a], create_graph=True)
+        (g2,) = grad(g.sum(), [a])
+        res[lib] = g2.detach().numpy()
+    assert np.isnan(res[torch]).all() and (res[hg] == 0).all()
+    p = {"p": 2.0, "dim": -2}
+    assert accepted.torch_norm_at_zero_vector(
+        "F.normalize", p, x, "grad2", res[hg], res[torch], np.ones(x.shape, bool)
+    )
+    # cosine_similarity: w a zero vector; the cross term d2/dx dw is finite in handgrad
+    x, w = np.array([[1.0, 2.0]]), np.array([[-0.0]])
+    for lib, F in ((torch, tF), (hg, hF)):
+        a, b = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        ga, gb = grad(F.cosine_similarity(a, b, dim=-1).sum(), [a, b], create_graph=True)
+        (g2,) = grad(ga.sum() + gb.sum(), [b])
+        res[lib] = g2.detach().numpy()
+    assert np.isnan(res[torch]).all() and np.isfinite(res[hg]).all()
+    assert accepted.torch_norm_at_zero_vector(
+        "F.cosine_similarity", {"w": w, "dim": -1}, x, "grad2", res[hg], res[torch], w == 0
+    )
+
+
+def test_soft_margin_exp_overflows():
+    # fuzz seed 64571960: -y x = 3.4e5, e^(-y x) overflows in torch; the limit is -y
+    x, y = np.array([-9.51547515e-50]), np.array([3.56201569e54])
+    t = _grad(torch, lambda a: tF.soft_margin_loss(a, torch.tensor(y), reduction="sum"), x)
+    h = _grad(hg, lambda a: hF.soft_margin_loss(a, hg.tensor(y), reduction="sum"), x)
+    assert np.isnan(t).all() and h[0] == -y[0]
+    assert accepted.soft_margin_exp_overflows(
+        "F.soft_margin_loss", {"w": y}, x, "grad", h, t, np.ones(1, bool)
+    )
+
+
+def test_zero_gradient_ops_are_constants_inside_a_gradient():
+    # fmod's gradient by its divisor is -g trunc(x / w): torch differentiates it by x to an
+    # exact 0 (which a later inf turns into NaN), handgrad's trunc is a constant there too
+    out = []
+    for lib, grad in ((torch, torch.autograd.grad), (hg, hg.grad)):
+        x = lib.tensor(np.array([2.5]), requires_grad=True)
+        w = lib.tensor(np.array([0.75]), requires_grad=True)
+        (gw,) = grad(lib.fmod(x, w).sum(), [w], create_graph=True)
+        out.append(grad(gw.sum(), [x])[0].numpy() if gw.requires_grad else None)
+    assert out[0].tolist() == [0.0] and out[1] is None
 
 
 def test_expm1_gradient_from_its_output():

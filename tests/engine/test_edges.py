@@ -248,6 +248,23 @@ def test_median_ties_share_the_gradient():
     check(lambda L, F, x: x.median(), A([1.0, 2.0, 2.0, 3.0]), second=False)
 
 
+def test_cumprod_float32_runs_in_double():
+    # fuzz seed 64668245: the running product leaves float32's range and comes back
+    check(lambda L, F, x: x.cumprod(0), A([1e30, 1e30, 1e-30, 1e-30, 3.0], dtype=np.float32))
+
+
+@pytest.mark.parametrize("value", [-INF, INF, -5e-324, 5e-324])
+def test_cumprod_over_one_element_has_derivative_one(value):
+    # fuzz seeds 64543442 (gradient at -inf) and 64552877 (second derivative at a denormal)
+    check(lambda L, F, x: x.cumprod(1), A([[value], [2.0]]), g=A([[-1.5], [0.5]]))
+
+
+def test_prod_gradient_at_a_denormal():
+    # fuzz seeds 64556451 and 64548629: out / a first, g * out underflows
+    x = A([[5e-324, 0.98372, 1.0, 1.0], [5e-324, 0.65056, 0.7099, -0.8127]])
+    check(lambda L, F, x: x.prod(-1), x, g=A([0.0543166, 0.3]))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_binary_cross_entropy_of_a_saturated_sigmoid(dtype):
     z = A([-800.0, -40.0, 0.0, 40.0, 800.0], dtype=dtype)
@@ -271,6 +288,50 @@ def test_interpolate_keeps_inf_nan_in_its_windows(mode):
     x[0, 0, 1, 2], x[0, 0, 3, 0] = INF, NAN
     kw = {} if mode in ("nearest", "area") else {"align_corners": False}
     check(lambda L, F, x: F.interpolate(x, size=(7, 3), mode=mode, **kw), x, second=False)
+
+
+def test_interpolate_at_the_input_size_copies_as_torch():
+    # found by the fuzzer (seed 64559334): along an axis whose size does not change torch reads
+    # each output's own pixel twice, with weights 1 and 0; reading the next pixel with weight 0
+    # spread its NaN (handgrad NaN where torch 0)
+    x = A(
+        [
+            [[NAN, NAN, NAN], [NAN, 0, NAN], [NAN, 0, NAN]],
+            [[NAN, NAN, NAN], [0, NAN, NAN], [1, 1, NAN]],
+        ]
+    )
+    x = x.astype(np.float32)[None]
+    check(lambda L, F, x: F.interpolate(x, size=[4, 3], mode="bilinear"), x, second=False)
+    # seed 64662570: an infinite upstream gradient stays on its own pixel's weight-1 tap
+    g = A([[[0.5, INF, 0.5], [-INF, 0.5, 0.5]]])
+    for ac in (False, True):
+        check(
+            lambda L, F, x, ac=ac: F.interpolate(x, size=[3], mode="linear", align_corners=ac),
+            A([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]),
+            g=g,
+            second=False,
+        )
+        check(
+            lambda L, F, x, ac=ac: F.interpolate(x, size=[3, 3], mode="bicubic", align_corners=ac),
+            A([[[[1.0, INF, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, NAN]]]]),
+            g=A([[[[0.5, INF, 0.5], [0.5, 0.5, 0.5], [-INF, 0.5, 0.5]]]]),
+            second=False,
+        )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n_in,n_out", [(1, 3), (1, 5), (2, 6), (2, 10), (3, 7)])
+def test_interpolate_zero_weights_as_torch_rounds_them(dtype, n_in, n_out):
+    # whether a weight is exactly 0 (an inf next to it: NaN) follows torch's arithmetic: its
+    # fused multiply-add (1/5 * 2.5 - 0.5 = 2.8e-17, not 0) and floorf (0.9999999999999999 -> 1)
+    for k in range(n_in):
+        x = np.arange(1.0, n_in + 1, dtype=dtype)[None, None]
+        x[0, 0, k] = INF
+        check(
+            lambda L, F, x, n_out=n_out: F.interpolate(x, size=[n_out], mode="linear"),
+            x,
+            second=False,
+        )
 
 
 @pytest.mark.parametrize("size", [(2, 3), (3, 3), (1, 1)])
@@ -369,6 +430,150 @@ EMPTY = {
 def test_valid_input_accepted(name):
     fn, arrays = EMPTY[name]
     check(fn, *arrays, second=False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_where_with_a_zero_side_selects_bits_exactly(dtype):
+    """``where(mask, g, 0)`` (every masking backward) runs as a bitwise AND when one side is a
+    +0.0 scalar: the result must be np.where's, bit for bit, with NaN, inf and -0.0 in g, for
+    either side and for masks and arrays in other memory orders."""
+    r = np.random.default_rng(0)
+    a = r.standard_normal((3, 4, 5)).astype(dtype)
+    a[0, 0, :4] = [np.nan, np.inf, -0.0, -np.inf]
+    mask = r.random((3, 4, 5)) > 0.5
+    mask[0, 0, :4] = True
+
+    def bits(v):
+        return np.ascontiguousarray(v).view(np.uint8)
+
+    for m, arr in ((mask, a), (np.asfortranarray(mask), a), (mask, np.asfortranarray(a))):
+        for keep in (True, False):
+            args = (m, arr, 0.0) if keep else (m, 0.0, arr)
+            got = hg.where(*[hg.tensor(v) if isinstance(v, np.ndarray) else v for v in args])
+            want = np.where(m, arr, dtype(0)) if keep else np.where(m, dtype(0), arr)
+            assert got.dtype == hg.tensor(want).dtype
+            assert np.array_equal(bits(got.numpy()), bits(want))
+
+
+def test_prod_second_derivative_with_a_zero_and_a_nan_elsewhere():
+    # fuzz seed 1231567340: a zero anywhere sends prod's gradient through cumprod's explicit
+    # products, whose i < k terms must be dropped (where), not multiplied by 0 (NaN * 0)
+    x = A([[-0.1082, NAN], [0.0, 0.3424], [2.0, 0.4424]], dtype=np.float32)
+    check(lambda L, F, x: x.prod(-1), x)
+
+
+# ---- powers, reciprocal, norm, var (found by the fuzzer; the seeds in the commit messages) -----
+
+
+def test_pow_local_derivative_before_g():
+    # float32: g * b = 1e40 overflows where b a^(b-1) is 0 (torch forms the latter first)
+    check(
+        lambda L, F, a, b: a**b,
+        A([-0.7251676, 0.2974188], dtype=np.float32),
+        A([8.5070587e37, 8.5070587e37], dtype=np.float32),
+        g=A([120.840836, -120.84086], dtype=np.float32),
+        second=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "x, g", [(0.8822621640997148, -6.00338767131381e307), (0.3598368768001202, 5.99e307)]
+)
+def test_pow_int_huge_gradient(x, g):
+    # g * 3 overflows; g * (3 x^2) does not (the second derivative: g * (6 x) likewise)
+    check(lambda L, F, a: a**3, A([x]), g=A([g]))
+
+
+def test_reciprocal_second_derivative_of_a_tiny_input():
+    # 2 / x^3 overflows at x = -6.8e-153: with g = 0 the second derivative is 0 (torch: from
+    # the output, -g out^2), not 0 * inf
+    check(lambda L, F, x: x.reciprocal(), A([-1.0, -6.774512204844537e-153, 4.937e-176]), g=0.0)
+
+
+def test_norm_p3_of_one_zero_element_with_nan_gradient():
+    check(
+        lambda L, F, x: L.norm(x, p=3.0, dim=2),
+        A([[[-2.0], [0.0], [2.0]]]),
+        g=A([[-0.0, NAN, 0.0]]),
+    )
+
+
+def test_std_of_a_constant_row_is_exactly_zero():
+    # six copies of -0.7938... average to 1 ulp off: torch's Welford reduction gives a variance
+    # of exactly 0 (and std's gradient 0 even for a NaN g), so must handgrad
+    x = np.vstack([np.full(6, -0.793836440739436), np.arange(6.0)])
+    check(lambda L, F, x: L.std(x, -1, correction=0), x, g=A([NAN, 1.0]))
+    check(lambda L, F, x: L.var(x, -1, correction=1), x, g=A([NAN, 1.0]))
+
+
+@pytest.mark.parametrize("x", [A(1.0), A(INF), A([2.5]), A([1.0, 2.0, 3.0])])
+def test_var_without_degrees_of_freedom(x):
+    # N - correction <= 0 over all elements: torch's gradient g * (inf, NaN at the mean) is a
+    # constant in x, so its second derivative is 0
+    check(lambda L, F, x: L.var(x, correction=x.numel()), x)
+    check(lambda L, F, x: L.var(x, correction=x.numel()), x, g=-2.0)
+    # (check compares second derivatives only where torch has a graph: here it has none)
+    t = hg.tensor(x, requires_grad=True)
+    (gx,) = hg.grad(hg.var(t, correction=t.numel()), [t], create_graph=True)
+    assert not gx.requires_grad, "var_no_dof: the gradient must be a constant in x, as torch's"
+
+
+# ---- norms, distances and their losses (fuzz seeds of issue 11) ------------------------------
+
+
+def test_cosine_similarity_below_eps_under_a_large_gradient():
+    # seed 64609872: ||w|| = 4e-19 < eps; the norm's gradient g / ||w|| overflowed float32 in
+    # the composed sqrt(sum(w^2)), where torch's w / ||w|| (a unit vector) times g does not
+    x = A([-1.2641957e-04, 1.9974550e00], dtype=np.float32)
+    w = A([-4.1868944e-19, 4.9242370e-24], dtype=np.float32)
+    check(lambda L, F, x, w: F.cosine_similarity(x, w, dim=-1), x, w, g=1.0309933e29, rtol=1e-5)
+
+
+def test_instance_norm_gradient_with_a_huge_upstream_gradient():
+    # seed 64645105: the composed normalization's gradient went through inf - inf (NaN)
+    x = A([[[0.0669964826, 0.742098132], [0.243112413, -4.94065646e-324]]])
+    g = A([[[0.161234717, 2.39664784], [2.80883933, -1.85503403e307]]])
+    check(lambda L, F, x: F.instance_norm(x), x, g=g, second=False)
+
+
+def test_instance_norm_second_derivative_where_the_variance_overflows():
+    # seed 64546816: float32 squares of 8.5e37 overflow (var inf, 1 / sigma 0); torch's second
+    # derivative is 0 there, the composition's was inf * 0 = NaN
+    x = A([[[1.0, -8.5070587e37, 8.5070587e37, 1.0]]], dtype=np.float32)
+    check(lambda L, F, x: F.instance_norm(x), x, g=0.0)
+
+
+def test_binary_cross_entropy_with_logits_gradient_near_the_largest_float():
+    # seed 64676679: g (sigmoid(x) - y) = 1.28e308 is finite, g (1 - y) was not
+    x, y = A([-0.5191727428420708, 0.3]), A([-1.1286571073990948, 0.5])
+    check(
+        lambda L, F, x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"),
+        x,
+        y,
+        g=A([8.501837630383353e307, 1.0]),
+        second=False,
+    )
+
+
+@pytest.mark.parametrize("pos_weight", [None, [0.5, 3.0]])
+def test_binary_cross_entropy_with_logits_derivatives(pos_weight):
+    x, y = A([[-3.0, 0.2], [40.0, -40.0]]), A([[0.0, 0.7], [1.0, 0.25]])
+
+    def fn(L, F, x, y):
+        pw = None if pos_weight is None else L.tensor(A(pos_weight))
+        return F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction="sum")
+
+    check(fn, x, y)
+
+
+def test_binary_cross_entropy_second_derivative_of_a_float32_sigmoid():
+    # seed 64557442: out - out^2 lost the digits of 1 - out near out = 1 (2x off in grad2)
+    check(
+        lambda L, F, x: F.binary_cross_entropy(x.sigmoid(), L.tensor(A(0.0619676, np.float32))),
+        A(8.867229, dtype=np.float32),
+        g=0.8853495,
+        rtol=1e-5,
+    )
 
 
 def test_mean_backward_divides_before_its_transpose_sums():

@@ -59,6 +59,19 @@ def conv_zero_in_channels(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def conv_weight_grad_skips_padding(op, params, x, what, h, t, bad, g=None):
+    """A convolution's weight gradient when the input or the upstream gradient holds inf or NaN:
+    handgrad sums over the input positions only, never over the padding, as torch's float32
+    oneDNN kernel does; torch's other kernels (float64, and float32 with one input and one
+    output channel) multiply the padding's zeros (0 * inf = NaN)."""
+    if not op.startswith("F.conv") or what not in ("grad", "grad2") or isinstance(bad, str):
+        return False
+    nonfinite = not np.isfinite(x).all() or (g is not None and not np.isfinite(g).all())
+    with np.errstate(invalid="ignore"):
+        return bool(nonfinite and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())
+
+
+@accepted
 def nan_input_gradient(op, params, x, what, h, t, bad, g=None):
     """The gradient at an element whose input is NaN: the value is NaN in both, but the
     derivative there is undefined and torch's own kernels disagree (its vectorised and scalar
@@ -88,14 +101,18 @@ def torch_multiplies_by_mask(op, params, x, what, h, t, bad, g=None):
 
 @accepted
 def limit_at_infinity(op, params, x, what, h, t, bad, g=None):
-    """At an infinite input torch's formula gives inf/inf or inf - inf = NaN where handgrad's
-    (a stable form, e.g. soft_margin_loss through softplus) gives the finite limit."""
+    """At an infinite input (or operand: pairwise_distance to -inf) torch's formula gives
+    inf/inf or inf - inf = NaN where handgrad's (a stable form, e.g. soft_margin_loss through
+    softplus, |x - w| through sign) gives the finite limit."""
     if what == "error" or isinstance(bad, str) or x.dtype.kind != "f":
         return False
-    try:
-        inf = np.broadcast_to(np.isinf(x), bad.shape)
-    except ValueError:
-        return False
+    inf = np.zeros(bad.shape, bool)
+    for a in [x, *params.values()]:
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            try:
+                inf |= np.broadcast_to(np.isinf(a), bad.shape)
+            except ValueError:
+                pass
     with np.errstate(invalid="ignore"):
         return bool(inf[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
 
@@ -139,6 +156,301 @@ def atan2_at_origin(op, params, x, what, h, t, bad, g=None):
     except ValueError:
         return False
     return bool(small[bad].all())
+
+
+@accepted
+def unstable_sort_ties(op, params, x, what, h, t, bad, g=None):
+    """sort with stable=False (torch's default) over more than 16 elements: torch's CPU kernel is
+    a SIMD quicksort (x86-simd-sort, chosen by the CPU's capability) that leaves equal values in
+    an order it does not define; handgrad's sort is always stable. Only the gradients of tied
+    elements (equal to another element of their slice, NaNs to each other) differ."""
+    if op != "sort" or what not in ("grad", "grad2") or isinstance(bad, str) or x.ndim == 0:
+        return False
+    d = params.get("dim", -1) % x.ndim
+    if x.shape[d] <= 16 or bad.shape != x.shape:
+        return False
+    a = np.moveaxis(x, d, -1)
+    key = np.where(np.isnan(a), np.inf, a) if a.dtype.kind == "f" else a
+    nan = np.isnan(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool)
+    same = (key[..., :, None] == key[..., None, :]) & (nan[..., :, None] == nan[..., None, :])
+    tied = same.sum(-1) > 1
+    return bool(np.moveaxis(tied, -1, d)[bad].all())
+
+
+def _on(mask: np.ndarray, shape: tuple, reduce=np.any) -> np.ndarray | None:
+    """An element-wise array over a binary op's output, reduced (``reduce``) over the dims a
+    gradient of ``shape`` was summed over (broadcasting); None if it does not fit."""
+    lead = mask.ndim - len(shape)
+    if lead < 0:
+        return None
+    m = reduce(mask, axis=tuple(range(lead))) if lead else mask
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and m.shape[i] != 1)
+    if axes:
+        m = reduce(m, axis=axes, keepdims=True)
+    return m if m.shape == tuple(shape) else None
+
+
+def _operands(x, params):
+    try:
+        return np.broadcast_arrays(x, params["w"])
+    except (KeyError, ValueError):
+        return None
+
+
+@accepted
+def fmod_quotient_overflows(op, params, x, what, h, t, bad, g=None):
+    """fmod / remainder(a, b) where a / b overflows (b subnormal: 0.33 / 5e-324): the exact
+    result is finite (0 there; NumPy's fmod and torch's own scalar path give it), torch's
+    vectorised float64 kernel forms a / b = inf and returns NaN."""
+    if op not in ("fmod", "remainder") or what != "forward" or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None or ab[0].shape != bad.shape:
+        return False
+    a, b = ab
+    with np.errstate(all="ignore"):
+        over = np.isfinite(a) & np.isfinite(b) & (b != 0) & np.isinf(a / b)
+        return bool(over[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
+
+
+@accepted
+def torch_underflows(op, params, x, what, h, t, bad, g=None):
+    """hypot's gradient g a / out where the product g a is below the smallest normal number:
+    torch forms it first (grad * self / result) and loses its digits (the gradient of
+    hypot(0, -5e-324) w.r.t. the second operand is -1: torch gives -2, -2 and 0 for g = 1.7,
+    1.5, 0.05); handgrad forms a / out first and is exact."""
+    if op != "hypot" or what != "grad" or g is None or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None:
+        return False
+    tiny = np.finfo(x.dtype).tiny
+    with np.errstate(all="ignore"):
+        a, b, gg = np.broadcast_arrays(*ab, g)
+        under = np.zeros(a.shape, bool)
+        for u in (a, b):
+            under |= (np.abs(gg * u) < tiny) & (gg != 0) & (u != 0)
+        m = _on(under, bad.shape)
+        return bool(
+            m is not None
+            and m[bad].all()
+            and np.isfinite(h[bad]).all()
+            and np.isfinite(t[bad]).all()
+        )
+
+
+@accepted
+def atan2_second_derivative_overflows(op, params, x, what, h, t, bad, g=None):
+    """atan2's second derivatives where x^2 + y^2 < 1 / sqrt(max) (1.5e-154 in float64): torch's
+    recip = 1 / (x^2 + y^2) is squared in its double backward and overflows (inf, and NaN times
+    a zero), handgrad divides in turn and keeps the finite value (checked exactly: x = -2.7e-80,
+    y = -0: both mixed terms are 1e213)."""
+    if op != "atan2" or what != "grad2" or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None:
+        return False
+    a, b = ab
+    with np.errstate(all="ignore"):
+        small = (a * a + b * b) < 1 / np.sqrt(np.finfo(x.dtype).max)
+        m = _on(small & np.isfinite(a) & np.isfinite(b), bad.shape)
+        return bool(
+            m is not None
+            and m[bad].all()
+            and np.isfinite(h[bad]).all()
+            and (~np.isfinite(t[bad])).all()
+        )
+
+
+@accepted
+def hypot_second_derivative_cancels(op, params, x, what, h, t, bad, g=None):
+    """hypot's second derivative b^2 / r^3 (r = hypot(a, b)) where |b| / |a| < sqrt(eps) (or the
+    other way round): both libraries differentiate their first-derivative formula a / r and
+    compute 1 / r - a^2 / r^3, two terms equal to the last digits. The results differ by less
+    than 64 eps |g| / r (the noise of those terms) and torch's own jumps between 0 and that
+    noise when its inputs move by an ulp."""
+    if op != "hypot" or what != "grad2" or g is None or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None:
+        return False
+    eps = np.finfo(x.dtype).eps
+    with np.errstate(all="ignore"):
+        a, b, gg = (u.astype(np.float64) for u in np.broadcast_arrays(*ab, g))
+        lo, hi = np.minimum(np.abs(a), np.abs(b)), np.maximum(np.abs(a), np.abs(b))
+        r = np.hypot(a, b)
+        lopsided = np.isfinite(r) & (lo < np.sqrt(eps) * hi)
+        m = _on(lopsided, bad.shape, np.all)
+        noise = _on(np.where(lopsided, 64 * eps * np.abs(gg) / r, 0.0), bad.shape, np.sum)
+        if m is None or noise is None:
+            return False
+        diff = np.abs(h.astype(np.float64) - t.astype(np.float64))
+        return bool(m[bad].all() and (diff[bad] <= noise[bad]).all())
+
+
+@accepted
+def norm_second_derivative_at_zero(op, params, x, what, h, t, bad, g=None):
+    """The second derivative of a p-norm where the norm is 0 (a zero vector, or subnormal
+    elements whose p-th powers underflow): it does not exist there (the Hessian grows like
+    1 / |x|). Both first derivatives are 0 by convention; torch's masked formula then gives
+    0 / 0 = NaN in its double backward, handgrad differentiates its own convention (0)."""
+    if op != "norm" or what != "grad2" or isinstance(bad, str) or bad.shape != x.shape:
+        return False
+    p = params.get("p", 2.0)
+    if not np.isfinite(p):
+        return False
+    dim = params.get("dim")
+    dims = None if dim is None else ((dim,) if np.ndim(dim) == 0 else tuple(dim))
+    with np.errstate(all="ignore"):
+        s = np.sum(np.abs(x) ** p, axis=dims, keepdims=True) if x.ndim else np.abs(x) ** p
+        zero = np.broadcast_to(s == 0, x.shape)
+        return bool(zero[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
+
+
+@accepted
+def pow_second_derivative_at_zero_base(op, params, x, what, h, t, bad, g=None):
+    """pow's second derivatives at base 0: torch's exponent gradient multiplies its
+    where(base == 0 and b >= 0, 0, a^b log a) by the incoming gradient, which in the double
+    backward is 0 * log 0 = NaN, so every second derivative at base 0 is NaN in torch, even
+    d^2(0^b)/db^2 = 0 (b > 0). handgrad selects (its where is outside): 0 for b > 1, where the
+    true limit is 0; at b = 1 the mixed derivative has no finite limit and handgrad's value is
+    that of the 0 convention."""
+    if op != "pow" or what != "grad2" or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None:
+        return False
+    m = _on(ab[0] == 0, bad.shape)
+    with np.errstate(all="ignore"):
+        return bool(
+            m is not None and m[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all()
+        )
+
+
+def _groups(op, params, x):
+    """x as (statistics, values per statistic) for a normalization layer, or None."""
+    if op == "F.layer_norm":
+        n = params["n"]
+        return x.reshape(-1, int(np.prod(x.shape[x.ndim - n :])))
+    if op == "F.group_norm" and x.ndim >= 2:
+        return x.reshape(x.shape[0] * params["g"], -1)
+    if op == "F.instance_norm" and x.ndim >= 3:
+        return x.reshape(x.shape[0] * x.shape[1], -1)
+    return None
+
+
+@accepted
+def torch_norm_cancels(op, params, x, what, h, t, bad, g=None):
+    """layer_norm, group_norm, instance_norm of values far from zero relative to their spread:
+    torch's fused kernels form the output as x a + b (a = w / sigma, b = bias - mean a) and the
+    input gradient as d a + x c + e, so two terms of size |mean| / sigma cancel, with a rounding
+    error of eps |mean| / sigma; when that exceeds the comparison tolerance torch's value is
+    noise (a group of one element: 2.9e130 for the exact 0, a constant row: gradient 0 for
+    the exact (d - mean d) / sqrt(eps)). handgrad subtracts the mean first, exactly."""
+    if what not in ("forward", "grad") or isinstance(bad, str) or bad.shape != x.shape:
+        return False
+    rows = _groups(op, params, x)
+    if rows is None or rows.size == 0 or x.dtype.kind != "f":
+        return False
+    r = rows.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = r.mean(axis=1, keepdims=True)
+        var = ((r - mean) ** 2).mean(axis=1, keepdims=True)
+        noise = np.finfo(x.dtype).eps * np.abs(mean) / np.sqrt(var + 1e-5)
+    tol = 2e-3 if x.dtype == np.float32 else 1e-7
+    lost = np.broadcast_to(noise > tol, rows.shape).reshape(x.shape)
+    return bool(lost[bad].all())
+
+
+@accepted
+def normalize_0d_overflows(op, params, x, what, h, t, bad, g=None):
+    """F.normalize of a 0-d tensor above sqrt of the largest float: torch's norm of a 0-d
+    tensor along dim 0 squares it (inf), so x / inf = 0; along a dim of one element torch
+    returns |x| exactly, and so does handgrad for both: x / |x| = +-1. The same for ``norm``'s
+    gradient there: torch x (g / inf) = 0, handgrad g sign(x)."""
+    if op not in ("F.normalize", "norm") or isinstance(bad, str) or x.ndim:
+        return False
+    if what != ("forward" if op == "F.normalize" else "grad") or params.get("p") != 2.0:
+        return False
+    big = np.sqrt(np.finfo(x.dtype).max)
+    exact = 1.0 if op == "F.normalize" else abs(float(g)) if g is not None else np.nan
+    return bool(abs(float(x)) > big and (t[bad] == 0).all() and (np.abs(h[bad]) == exact).all())
+
+
+@accepted
+def torch_norm_at_zero_vector(op, params, x, what, h, t, bad, g=None):
+    """Second derivatives through the 2-norm of a zero vector (or one whose squares underflow
+    to 0) in normalize and cosine_similarity: the norm's gradient is 0 there in both libraries,
+    torch by masked_fill after dividing by the norm, so its double backward meets 0 / 0 = NaN;
+    handgrad divides by a safe denominator and selects, and its value is the derivative of the
+    rest of the formula (0 for normalize, the cross term 1 / (|x| eps) for cosine_similarity)."""
+    if op not in ("F.normalize", "F.cosine_similarity") or what != "grad2" or isinstance(bad, str):
+        return False
+    with np.errstate(invalid="ignore"):
+        if not (np.isnan(t[bad]).all() and np.isfinite(h[bad]).all()):
+            return False
+    if op == "F.normalize":
+        if params.get("p") != 2.0:
+            return False
+        dim = params["dim"] if x.ndim else None
+        ops = [x]
+    else:
+        dim = params["dim"]
+        ops = [x, params["w"]]
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in ops))
+    except ValueError:
+        return False
+    zero = np.zeros(shape, bool)
+    for a in ops:
+        a = np.broadcast_to(a, shape)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            s = (a * a).sum(axis=dim, keepdims=True) if a.ndim else a * a
+        zero |= np.broadcast_to(s == 0, shape)
+    # to the leaf's shape (an operand broadcast along dims where the leaf has 1)
+    lead = len(shape) - bad.ndim
+    if lead < 0:
+        return False
+    z = zero.any(axis=tuple(range(lead))) if lead else zero
+    axes = tuple(i for i, n in enumerate(bad.shape) if n == 1 and z.shape[i] != 1)
+    z = z.any(axis=axes, keepdims=True) if axes else z
+    try:
+        return bool(np.broadcast_to(z, bad.shape)[bad].all())
+    except ValueError:
+        return False
+
+
+@accepted
+def soft_margin_exp_overflows(op, params, x, what, h, t, bad, g=None):
+    """soft_margin_loss's gradient -y e^(-y x) / (1 + e^(-y x)) where -y x is above the log of
+    the largest float: torch's exponential overflows, inf / inf = NaN, from finite x and y;
+    handgrad's softplus gradient is -y sigmoid(-y x) = -y, the exact limit."""
+    if op != "F.soft_margin_loss" or what != "grad" or isinstance(bad, str):
+        return False
+    y = np.broadcast_to(params["w"], x.shape) if isinstance(params.get("w"), np.ndarray) else None
+    if y is None or bad.shape != x.shape:
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = -(x.astype(np.float64) * y)
+        over = np.isfinite(x) & np.isfinite(y) & (z > np.log(np.finfo(x.dtype).max))
+        return bool(over[bad].all() and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())
+
+
+@accepted
+def mish_exp_overflow(op, params, x, what, h, t, bad, g=None):
+    """torch's second derivative of mish goes through its infinitely differentiable mish
+    backward, which forms softplus as log1p(exp(x)): above log of the largest float (88.7 in
+    float32, 709.8 in float64) exp(x) is inf, and log1p's gradient 1 / (1 + inf) = 0 meets
+    exp's gradient inf (0 * inf = NaN). handgrad's softplus is stable there: its second
+    derivative is the finite value (0 to the last bit, as mish is x up to e^-x there)."""
+    if op != "F.mish" or what != "grad2" or isinstance(bad, str) or x.dtype.kind != "f":
+        return False
+    with np.errstate(invalid="ignore"):
+        try:
+            over = np.broadcast_to(np.isfinite(x) & (x > np.log(np.finfo(x.dtype).max)), bad.shape)
+        except ValueError:
+            return False
+        return bool(over[bad].all() and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())
 
 
 @accepted

@@ -909,7 +909,8 @@ def _program_ill_conditioned(prog, t, what, i, b, hv, tv) -> bool:
         def jiggle(a):
             if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
                 return a
-            return (a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps)).astype(a.dtype)
+            # an array also for a 0-d operand: a NumPy scalar would be a constant
+            return np.asarray(a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps), a.dtype)
 
         for _ in range(3):
             steps = [
@@ -943,7 +944,9 @@ def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b, kw=None) -> b
             def jiggle(a):
                 if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
                     return a
-                return (a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps)).astype(a.dtype)
+                return np.asarray(
+                    a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps), a.dtype
+                )  # an array also for a 0-d operand: a NumPy scalar would be a constant
 
             pp = {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in params.items()}
             tp = run(TORCH, jiggle(x) if eps else x, [(name, pp)], g=g, seed=prog.seed, **kw)

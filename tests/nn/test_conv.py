@@ -176,34 +176,82 @@ def test_results_do_not_depend_on_the_memory_layout_of_the_input():
 
 
 def test_gradients_are_only_computed_for_inputs_that_need_them(monkeypatch):
-    """The first layer's image needs no gradient: no transposed convolution runs, and the weight
-    gradient reuses the forward's im2col matrix instead of building it again, unless that matrix is
-    large: then it is built again in the backward (memory, ops/conv.py)."""
-    calls = {"transpose": 0, "im2col": 0}
-    real_t, real_im2col = conv_ops.ConvTranspose2d.forward, conv_ops._im2col
+    """The first layer's image needs no gradient: no input gradient is computed. The weight
+    gradient builds its im2col bands again rather than keeping the forward's (ops/conv.py:
+    ``_BAND_BYTES``), so every product reads a band that is still in cache."""
+    calls = {"transpose": 0, "windows": 0}
+    real_t, real_windows = conv_ops.ConvTranspose2d.forward, conv_ops._windows
 
     def count_t(self, *a, **k):
         calls["transpose"] += 1
         return real_t(self, *a, **k)
 
-    def count_im2col(*a, **k):
-        calls["im2col"] += 1
-        return real_im2col(*a, **k)
+    def count_windows(*a, **k):
+        calls["windows"] += 1
+        return real_windows(*a, **k)
 
     monkeypatch.setattr(conv_ops.ConvTranspose2d, "forward", count_t)
-    monkeypatch.setattr(conv_ops, "_im2col", count_im2col)
+    monkeypatch.setattr(conv_ops, "_windows", count_windows)
     x = hg.randn(2, 3, 8, 8)
     w = hg.randn(4, 3, 3, 3, requires_grad=True)
     F.conv2d(x, w).sum().backward()
-    assert calls == {"transpose": 0, "im2col": 1}
+    assert calls == {"transpose": 0, "windows": 2}
     assert w.grad.shape == w.shape
     x.requires_grad_()
     w.grad = None
-    F.conv2d(x, w).sum().backward()
-    assert calls == {"transpose": 1, "im2col": 2}
-    monkeypatch.setattr(conv_ops, "_KEEP_COLS_BYTES", 0)
-    F.conv2d(x, w).sum().backward()
-    assert calls == {"transpose": 2, "im2col": 4}
+    F.conv2d(x, w).sum().backward()  # stride 1: the input gradient is itself a convolution
+    assert calls == {"transpose": 0, "windows": 5}
+    F.conv2d(x, w, stride=2).sum().backward()  # strided: a transposed convolution
+    assert calls == {"transpose": 1, "windows": 7}
+
+
+@pytest.mark.parametrize("band_bytes", [1, 700, 1 << 20])
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        dict(stride=1, padding=1, dilation=1, groups=1),
+        dict(stride=2, padding=(2, 0), dilation=(1, 2), groups=2),
+        dict(stride=(1, 3), padding=0, dilation=2, groups=1),
+    ],
+)
+def test_bands_of_rows_give_the_whole_product(monkeypatch, band_bytes, geometry):
+    """The im2col products run a band of rows at a time; one row per band, a few, or the whole
+    matrix at once give torch's values and gradients (float64)."""
+    monkeypatch.setattr(conv_ops, "_BAND_BYTES", band_bytes)
+    r = np.random.default_rng(band_bytes)
+    x, w = r.standard_normal((3, 4, 9, 8)), r.standard_normal((6, 4 // geometry["groups"], 3, 3))
+    hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    out, want = F.conv2d(hx, hw, **geometry), torch.nn.functional.conv2d(tx, tw, **geometry)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = r.standard_normal(want.shape)
+    out.backward(hg.tensor(g))
+    want.backward(torch.tensor(g))
+    for a, t in ((hx, tx), (hw, tw)):
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_gradient_skips_the_padding_under_an_infinite_gradient(dtype):
+    """An infinite upstream gradient meets the padding's zeros in the im2col product (inf * 0 =
+    NaN); PyTorch's float32 weight gradient (oneDNN) sums over the input positions only and stays
+    finite on the taps that never read that input. Found by the fuzzer (conv1d,
+    conv_transpose1d/2d). handgrad does so in every dtype; torch's float64 kernel multiplies the
+    padding (NaN there: docs/differences.md, ``torch_multiplies_by_mask``), so both dtypes are
+    compared with torch's float32 result."""
+    r = np.random.default_rng(3)
+    x, w = r.standard_normal((2, 3, 5, 5)), r.standard_normal((4, 3, 3, 3))
+    for geometry in (dict(padding=1, stride=2), dict(padding=(1, 2), dilation=2)):
+        hw = hg.tensor(w.astype(dtype), requires_grad=True)
+        tw = torch.tensor(w.astype(np.float32), requires_grad=True)
+        out = F.conv2d(hg.tensor(x.astype(dtype)), hw, **geometry)
+        want = torch.nn.functional.conv2d(torch.tensor(x.astype(np.float32)), tw, **geometry)
+        g = np.ones(want.shape)
+        g[0, 0, 0, 0] = np.inf
+        out.backward(hg.tensor(g.astype(dtype)))
+        want.backward(torch.tensor(g.astype(np.float32)))
+        np.testing.assert_allclose(hw.grad.numpy(), tw.grad.numpy(), rtol=1e-5)
+        assert np.isfinite(tw.grad.numpy()).any() and not np.isfinite(tw.grad.numpy()).all()
 
 
 def test_unbatched_inputs():

@@ -360,3 +360,34 @@ def test_binary_cross_entropy_second_derivatives_at_saturation_match_torch():
         results.append([t.detach().numpy() for t in lib.autograd.grad(gp.sum(), (pt, yt))])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name,x,g",
+    [
+        # found by the fuzzer (seeds 64548267 and 64544858): g x overflowed and met a derivative
+        # factor that is exactly 0 there (inf * 0 = NaN); torch's g (1 + x * 0) is g
+        ("gelu", 2.638028e25, -5.4142163e23),
+        # (the tanh form below sqrt of the largest float: above, x^2 overflows and torch's
+        # tanh-form gradient is 0 * inf = NaN too)
+        ("gelu_tanh", 1e15, -5.4142163e23),
+        ("mish", 8.5070587e37, -1.6679863e38),
+    ],
+)
+def test_activation_gradient_at_huge_input_matches_torch(name, x, g):
+    def act(L, t):
+        if name == "gelu_tanh":
+            return L.nn.functional.gelu(t, approximate="tanh")
+        return getattr(L.nn.functional, name)(t)
+
+    xs = np.array([x, -x, 3.0, -2.0], np.float32)
+    gs = np.array([g, g, g, 0.5], np.float32)
+    results = []
+    for L in (hg, torch):
+        t = L.tensor(xs, requires_grad=True)
+        (d,) = L.autograd.grad(act(L, t), [t], L.tensor(gs), create_graph=True)
+        results.append((act(L, t).detach().numpy(), d.detach().numpy()))
+    (yh, dh), (yt, dt) = results
+    np.testing.assert_allclose(yh, yt, rtol=1e-5)
+    np.testing.assert_allclose(dh, dt, rtol=1e-5)
+    assert np.isfinite(dh).all()

@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,51 +37,93 @@ _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")
 def _nearest_taps(n_in: int, n_out: int, scale: float | None, exact: bool) -> list:
     """PyTorch's nearest source index, computed in float32 as PyTorch does:
     floor(dst * s) (or floor((dst + 0.5) s) for nearest-exact), s = 1 / scale_factor or
-    n_in / n_out, clamped to n_in - 1. One tap of weight 1."""
+    n_in / n_out, clamped to n_in - 1. One tap of weight 1. No shortcut for n_out = n_in or
+    2 n_in: torch's CPU kernel has none, and with a scale_factor (1.07 say) the formula reads
+    other pixels than a copy would."""
     dst = np.arange(n_out)
-    if not exact and n_out == n_in:
-        src = dst
-    elif not exact and n_out == 2 * n_in:
-        src = dst >> 1
-    else:
-        s = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
-        pos = (
-            (dst.astype(np.float32) + np.float32(0.5)) * s if exact else dst.astype(np.float32) * s
-        )
-        src = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
+    s = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
+    pos = (dst.astype(np.float32) + np.float32(0.5)) * s if exact else dst.astype(np.float32) * s
+    src = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
     return [(src, None, None)]
 
 
-def _linear_taps(n_in: int, n_out: int, scale: float | None, align_corners: bool) -> list:
+@functools.lru_cache(maxsize=256)
+def _source_index(
+    n_in: int, n_out: int, scale: float | None, align_corners: bool, cubic: bool, dtype: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """torch's source index and fraction for each output pixel (area_pixel_compute_source_index
+    and guard_index_and_lambda), in torch's arithmetic, which decides which weights are exactly
+    0 (and so where an inf next to them gives NaN):
+
+    - the scale and the position in the input's dtype (float32 for float32 input);
+    - ``scale (dst + 0.5) - 0.5`` rounded once, as the fused multiply-add torch's compiled kernel
+      uses (computed exactly here): 0.2 * 2.5 - 0.5 is 2.8e-17 there, not 0;
+    - clamped at 0 except for cubic; the index floor(float32(src)) (torch's floorf, also for
+      float64: 0.9999999999999999 gives index 1 and fraction 0), at most n_in - 1; the fraction
+      src - index clamped to [0, 1]."""
+    f = np.dtype(dtype).type
+    if align_corners:
+        sc = f(n_in - 1) / f(n_out - 1) if n_out > 1 else f(0.0)
+        src = np.arange(n_out).astype(dtype) * sc
+    else:
+        sc = f(1.0 / scale) if scale else f(n_in) / f(n_out)
+        exact = [
+            Fraction(float(sc)) * Fraction(d * 2 + 1, 2) - Fraction(1, 2) for d in range(n_out)
+        ]
+        if dtype == "float32":
+            src = np.array([_round_f32(e) for e in exact], np.float32)
+        else:
+            src = np.array([float(e) for e in exact], np.float64)
+        if not cubic:
+            src = np.maximum(src, f(0.0))
+    i0 = np.minimum(np.floor(src.astype(np.float32)).astype(np.int64), n_in - 1)
+    frac = np.clip(src - i0.astype(dtype), f(0.0), f(1.0)).astype(dtype)
+    return i0, frac
+
+
+def _round_f32(e: Fraction) -> np.float32:
+    """The float32 nearest to the exact ``e``: through the nearest float64, which is right
+    unless that float64 is itself a float32 tie (double rounding); then e decides."""
+    d = float(e)
+    r = np.float32(d)
+    if Fraction(d) == e or Fraction(d) == Fraction(float(r)):
+        return r
+    up = Fraction(d) > Fraction(float(r))
+    other = np.nextafter(r, np.float32(np.inf if up else -np.inf))
+    if 2 * Fraction(d) == Fraction(float(r)) + Fraction(float(other)):  # d is a float32 tie
+        if abs(e - Fraction(float(other))) < abs(e - Fraction(float(r))):
+            return np.float32(other)
+    return r
+
+
+def _linear_taps(
+    n_in: int, n_out: int, scale: float | None, align_corners: bool, dtype: Any = np.float64
+) -> list:
     """PyTorch's linear interpolation: source position ``src = dst (n_in - 1) / (n_out - 1)``
     with align_corners, else ``(dst + 0.5) s - 0.5`` clamped at 0 (s = 1 / scale_factor or
     n_in / n_out); weights 1 - f and f on floor(src) and the next pixel (the last pixel repeats
-    at the border). Both taps are always used, as in PyTorch (so an inf next to a weight 0
-    gives NaN there, as it does in torch, and nowhere else)."""
-    dst = np.arange(n_out, dtype=np.float64)
-    if align_corners:
-        src = dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
-    else:
-        s = 1.0 / scale if scale else n_in / n_out
-        src = np.maximum((dst + 0.5) * s - 0.5, 0.0)
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    frac = src - i0
+    at the border), in torch's arithmetic (``_source_index``). Both taps are always used, as in
+    PyTorch (so an inf next to a weight 0 gives NaN there, as it does in torch, and nowhere
+    else). When n_out = n_in torch copies, whatever the scale: both taps read the output's own
+    pixel, with weights 1 and 0 (an inf there gives NaN, its neighbours stay finite)."""
+    dtype = np.dtype(dtype)
+    if n_out == n_in:
+        dst = np.arange(n_out)
+        return [(dst, np.ones(n_out, dtype), None), (dst, np.zeros(n_out, dtype), None)]
+    i0, frac = _source_index(n_in, n_out, scale, align_corners, False, dtype.name)
     i1 = np.minimum(i0 + 1, n_in - 1)
-    return [(i0, 1.0 - frac, None), (i1, frac, None)]
+    return [(i0, dtype.type(1.0) - frac, None), (i1, frac, None)]
 
 
-def _cubic_taps(n_in: int, n_out: int, scale: float | None, align_corners: bool) -> list:
+def _cubic_taps(
+    n_in: int, n_out: int, scale: float | None, align_corners: bool, dtype: Any = np.float64
+) -> list:
     """PyTorch's bicubic weights per axis: the source position as for linear but not clamped at
     0, and Keys' cubic convolution kernel (a = -0.75) on the four pixels floor(src) - 1 ..
     floor(src) + 2, whose indices are clamped to the image (the border pixel repeats)."""
-    dst = np.arange(n_out, dtype=np.float64)
-    if align_corners:
-        src = dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
-    else:
-        s = 1.0 / scale if scale else n_in / n_out
-        src = (dst + 0.5) * s - 0.5
-    i0 = np.floor(src).astype(np.int64)
-    t = src - i0
+    dtype = np.dtype(dtype)
+    i0, t = _source_index(n_in, n_out, scale, align_corners, True, dtype.name)
+    t = t.astype(np.float64)
     a_ = -0.75
 
     def near(x: np.ndarray) -> np.ndarray:  # |x| <= 1
@@ -172,17 +216,43 @@ def interpolate(
         scales = (None,) * nd if recompute_scale_factor else tuple(float(s) for s in sf)
     if mode == "area":
         return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(x, out_size)
+    if (
+        mode == "bicubic"
+        and out_size == spatial
+        and (align_corners or all(s in (None, 1.0) for s in scales))
+    ):
+        # the identity's taps; with another scale_factor torch's forward reads other pixels and
+        # its backward still copies, not its forward's gradient: handgrad's is (docs/differences)
+        return _bicubic_same_size(x, bool(align_corners))
+    # torch's opmath: the source positions in float32 for half and float32, else float64
+    wdt = np.dtype(np.float64 if x._data.dtype == np.float64 else np.float32)
     # the last axis first, then the one before: PyTorch's order of the bilinear sums
     for axis in range(x.ndim - 1, 1, -1):
         n_in, n_out, s = spatial[axis - 2], out_size[axis - 2], scales[axis - 2]
         if mode == "bicubic":
-            taps = _cubic_taps(n_in, n_out, s, bool(align_corners))
+            taps = _cubic_taps(n_in, n_out, s, bool(align_corners), wdt)
         elif linear:
-            taps = _linear_taps(n_in, n_out, s, bool(align_corners))
+            taps = _linear_taps(n_in, n_out, s, bool(align_corners), wdt)
         else:
             taps = _nearest_taps(n_in, n_out, s, mode == "nearest-exact")
         x = apply_taps(x, axis, taps)
     return x
+
+
+def _bicubic_same_size(x: Tensor, align_corners: bool) -> Tensor:
+    """Bicubic at the input's own size and scale 1. torch's forward still applies the taps, whose
+    weights are exactly (0, 1, 0, 0): x itself, except NaN wherever a weight 0 meets an inf or NaN
+    neighbour; its backward is a plain copy of g (no weight-0 taps, so an inf in g stays on its
+    own pixel). Hence x plus a constant that is NaN exactly there: the value of the taps, the
+    gradient of a copy."""
+    taps = x.detach()
+    for axis in range(x.ndim - 1, 1, -1):
+        taps = apply_taps(
+            taps, axis, _cubic_taps(x.shape[axis], x.shape[axis], None, align_corners, x.dtype)
+        )
+    with np.errstate(invalid="ignore"):
+        spread = np.isnan(taps._data) & ~np.isnan(x._data)
+    return x + Tensor._wrap(np.where(spread, np.nan, 0.0).astype(x._data.dtype))
 
 
 # ---- translate --------------------------------------------------------------------------------

@@ -4,6 +4,10 @@ No new primitive: each finds indices with NumPy (no gradient flows through a cho
 and then gathers the values with ``gather``, whose backward scatters g back to the chosen
 positions. So d values_j / d x_i = [i = index_j]: a sorted or selected element carries its
 gradient back to where it came from, and second derivatives are those of gather (zero).
+
+Among equal values the index is torch's (CPU): ``sort`` and ``median(dim)`` as its stable sort;
+``kthvalue`` and ``topk``, whose kernels are not stable, as those kernels find it
+(``_cpu_select``), for the slices where a tie can change it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from .._tensor_base import lift
 from ..ops.dims import normalize_dims
 from ..ops.index import gather
 from ..ops.reduce import amax
+from ._cpu_select import kthvalue_index, topk_indices
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -32,14 +37,44 @@ def _order(op: str, x: Tensor, dim: int, descending: bool) -> tuple[int, np.ndar
     d = normalize_dims(op, dim, x.ndim)[0] if x.ndim else 0
     a = x._data if x.ndim else x._data.reshape(1)
     if descending:
-        # sort the negation: reversing an ascending sort would reverse the order of ties
-        key = -a.astype(np.int64) if a.dtype.kind in "bu" else -a
-        if key.dtype.kind == "f":
-            key = np.where(np.isnan(key), -np.inf, key)  # NaN counts as the largest, as in torch
-        idx = np.argsort(key, axis=d, kind="stable")
+        # sort a key that reverses the order: reversing an ascending sort would reverse the
+        # order of ties. ~a for integers and booleans (-a overflows at the lowest int64)
+        if a.dtype.kind in "biu":
+            idx = np.argsort(~a, axis=d, kind="stable")
+        else:
+            # NaN first (torch counts it as the largest), then -a; lexsort is stable
+            idx = np.lexsort((-a, ~np.isnan(a)), axis=d)
     else:
         idx = np.argsort(a, axis=d, kind="stable")
     return d, (idx if x.ndim else idx.reshape(()))
+
+
+def _tied(x: Tensor, d: int, idx: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """Per slice along d (kept as a dim of 1): whether the values at sorted positions
+    first..stop - 1 equal their successor (NaNs equal each other, -0.0 equals 0.0)."""
+    s = np.take_along_axis(x._data, idx, axis=d)
+    n = s.shape[d]
+    lo, hi = max(first, 0), min(stop, n - 1)
+    if hi <= lo:
+        return np.zeros(s.shape[:d] + (1,) + s.shape[d + 1 :], bool)
+    a = np.take(s, range(lo, hi), axis=d)
+    b = np.take(s, range(lo + 1, hi + 1), axis=d)
+    eq = a == b
+    if s.dtype.kind == "f":
+        eq |= np.isnan(a) & np.isnan(b)
+    return eq.any(axis=d, keepdims=True)
+
+
+def _redo(x: Tensor, d: int, idx: np.ndarray, redo: np.ndarray, pick: Any) -> np.ndarray:
+    """idx with the slices marked in ``redo`` (a dim of 1 at d) replaced by pick(values of the
+    slice as Python numbers), which returns that slice's indices as torch's kernel finds them."""
+    if not redo.any():
+        return idx
+    a = np.moveaxis(x._data, d, -1)
+    out = np.moveaxis(idx, d, -1).copy()
+    for pos in np.argwhere(np.moveaxis(redo, d, -1)[..., 0]):  # also for a 1-d x (pos = ())
+        out[tuple(pos)] = pick(a[tuple(pos)].tolist())
+    return np.moveaxis(out, -1, d)
 
 
 def sort(
@@ -68,7 +103,16 @@ def topk(
             f"topk: k={k} is out of range for dimension {dim} of size {n} (input shape {x.shape})"
         )
     d, idx = _order("topk", x, dim, largest)
-    idx = np.take(idx, np.arange(k), axis=d) if x.ndim else idx
+    if not x.ndim:
+        return SortResult(_take(x, d, idx), Tensor._wrap(idx.astype(np.int64)))
+    # torch's kernel is not a stable sort: where equal values meet in the first k, or the order
+    # is not sorted (sorted=False leaves nth_element's), its indices are found as it does
+    if not sorted and 64 * k > n and k > 1:
+        redo = np.ones(idx.shape[:d] + (1,) + idx.shape[d + 1 :], bool)
+    else:
+        redo = _tied(x, d, idx, 0, k)
+    idx = _redo(x, d, idx, redo, lambda v: topk_indices(v, k, largest, sorted) + [0] * (n - k))
+    idx = np.take(idx, np.arange(k), axis=d)
     return SortResult(_take(x, d, idx), Tensor._wrap(idx.astype(np.int64)))
 
 
@@ -85,7 +129,11 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Sor
     d, idx = _order("kthvalue", x, dim, False)
     if not x.ndim:
         return SortResult(_take(x, d, idx), Tensor._wrap(idx.astype(np.int64)))
+    # torch's quickselect is not stable: when the k-th value has an equal (a tie, -0.0 and 0.0,
+    # NaNs), the index among them is the one its quickselect ends on
+    redo = _tied(x, d, idx, k - 2, k)
     idx = np.take(idx, [k - 1], axis=d)
+    idx = _redo(x, d, idx, redo, lambda v: [kthvalue_index(v, k)])
     values, indices = _take(x, d, idx), Tensor._wrap(idx.astype(np.int64))
     if not keepdim:
         values, indices = values.squeeze(d), indices.squeeze(d)

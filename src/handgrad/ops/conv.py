@@ -110,47 +110,99 @@ def _out_len(size: int, k: int, s: int, d: int) -> int:
     return (size - (k - 1) * d - 1) // s + 1
 
 
-def _im2col(xc: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, pads: Pads):
-    """The im2col matrix of ``xc`` (C, H, W, N): rows (c, i, j) for the kernel taps, columns
-    (y, x, n) for the output positions, ``cols[(c, i, j), (y, x, n)] = xp[c, y sh + i dh,
-    x sw + j dw, n]``. Returns ``cols`` and (Ho, Wo)."""
+# The im2col matrix is built and multiplied a band of output rows at a time, a band of about this
+# many bytes, so that a band is still in the core's cache (1 MiB of L2 here) when its matrix
+# product reads it. Built whole (19 MB for a 16-channel 32 x 32 layer at batch 32) and then
+# multiplied, both the copy and the product ran from memory: 9.6 ms against 4.7 ms banded for
+# that layer, 1 thread (bench/bench_conv.py).
+_BAND_BYTES = 1 << 20
+
+
+def _windows(xc: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, pads: Pads):
+    """The windows of ``xc`` (C, H, W, N) padded by ``pads``, a view (no copy)
+    ``win[c, i, j, y, x, n] = xp[c, y sh + i dh, x sw + j dw, n]``, and (Ho, Wo)."""
     if xc.strides[3] != xc.itemsize and xc.shape[3] > 1:
         # A batch-outermost input (a user's NCHW array): one transposing copy first, so the
-        # window copy below reads runs of Wo * N floats instead of single floats.
+        # window copies read runs of Wo * N floats instead of single floats.
         xc = _chwn(xc.transpose(3, 0, 1, 2))
     xp = _pad_crop(xc, pads)
-    c, hp, wp, n = xp.shape
+    _, hp, wp, _ = xp.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
     ho, wo = _out_len(hp, kh, sh, dh), _out_len(wp, kw, sw, dw)
     win = sliding_window_view(xp, (eh, ew), axis=(1, 2))[:, ::sh, ::sw, :, ::dh, ::dw]
-    cols = np.empty((c, kh, kw, ho, wo, n), xp.dtype)
-    np.copyto(cols, win.transpose(0, 4, 5, 1, 2, 3))
-    return cols.reshape(c * kh * kw, ho * wo * n), (ho, wo)
+    return win.transpose(0, 4, 5, 1, 2, 3), (ho, wo)
 
 
-def _col2im(cols: np.ndarray, out_hw: Pair, stride: Pair, dilation: Pair, crop: Pads) -> np.ndarray:
-    """The adjoint of ``_im2col``: ``cols`` (C, kh, kw, Hi, Wi, N) holds the contributions of each
-    input position y and tap t; they are summed into ``out[c, y s + t d - lo]``, an array
-    (C, Ho, Wo, N) of the given output size. One slice addition per tap, clipped to the output."""
-    c, kh, kw, hi, wi, n = cols.shape
-    ho, wo = out_hw
-    out = np.zeros((c, ho, wo, n), dtype=cols.dtype)
-    rows = [_tap_span(i * dilation[0] - crop[0][0], stride[0], hi, ho) for i in range(kh)]
-    cols_ = [_tap_span(j * dilation[1] - crop[1][0], stride[1], wi, wo) for j in range(kw)]
+def _band_rows(rows: int, row_bytes: int) -> int:
+    return max(1, min(rows, _BAND_BYTES // max(row_bytes, 1)))
+
+
+def _col_bands(win: np.ndarray):
+    """Yield ``(y0, y1, cols)`` for the bands of output rows: ``cols`` (C kh kw, (y1 - y0) Wo N)
+    is the im2col matrix of rows y0 <= y < y1, ``cols[(c, i, j), (y, x, n)] = win[c, i, j, y, x,
+    n]``, written into one buffer reused by every band (consume it before the next)."""
+    c, kh, kw, ho, wo, n = win.shape
+    k, per_row = c * kh * kw, wo * n
+    step = _band_rows(ho, k * per_row * win.itemsize)
+    buf = np.empty(k * step * per_row, win.dtype)
+    for y0 in range(0, ho, step):
+        y1 = min(ho, y0 + step)
+        part = buf[: k * (y1 - y0) * per_row].reshape(c, kh, kw, y1 - y0, wo, n)
+        np.copyto(part, win[:, :, :, y0:y1])
+        yield y0, y1, part.reshape(k, (y1 - y0) * per_row)  # sizes given: k may be 0
+
+
+def _col2im_add(
+    out: np.ndarray, cols: np.ndarray, row0: int, stride: Pair, dilation: Pair, crop: Pads
+) -> None:
+    """The adjoint of the im2col copy, for a band of input rows starting at ``row0``: ``cols``
+    (C, kh, kw, Hb, Wi, N) holds the contributions of input position (row0 + y, x) through tap
+    (i, j); they are added to ``out[c, (row0 + y) sh + i dh - lo, x sw + j dw - left]``, ``out``
+    (C, Ho, Wo, N), those outside it dropped (the crop). One slice addition per tap."""
+    _, kh, kw, hb, wi, _ = cols.shape
+    _, ho, wo, _ = out.shape
     sh, sw = stride
+    rows = [_tap_span(row0 * sh + i * dilation[0] - crop[0][0], sh, hb, ho) for i in range(kh)]
+    spans = [_tap_span(j * dilation[1] - crop[1][0], sw, wi, wo) for j in range(kw)]
     for i, rs in enumerate(rows):
         if rs is None:
             continue
         y0, ny, m0 = rs
-        for j, cs in enumerate(cols_):
+        for j, cs in enumerate(spans):
             if cs is None:
                 continue
             x0, nx, p0 = cs
             out[:, m0 : m0 + (ny - 1) * sh + 1 : sh, p0 : p0 + (nx - 1) * sw + 1 : sw] += cols[
                 :, i, j, y0 : y0 + ny, x0 : x0 + nx
             ]
-    return out
+
+
+def _weight_grad_valid(
+    xc: np.ndarray, g4: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, pads: Pads, groups
+) -> np.ndarray:
+    """``conv2d_weight`` summed over the input positions only, never over the padding: for xc
+    (C, H, W, N) and g4 (O, Ho, Wo, N), tap (i, j) pairs output row y with input row
+    ``y sh + i dh - lo`` where that row exists. Equal to the im2col product when everything is
+    finite; used when that product is not, because there an infinite g times a padding zero gave
+    NaN where PyTorch's weight gradient, which skips the padding, is finite."""
+    c, h, w, n = xc.shape
+    o, ho, wo, _ = g4.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    cg, og = c // groups, o // groups
+    gw = np.zeros((o, cg, kh, kw), np.result_type(xc, g4))
+    for i in range(kh):
+        rs = _tap_span(i * dh - pads[0][0], sh, ho, h)
+        for j in range(kw):
+            cs = _tap_span(j * dw - pads[1][0], sw, wo, w)
+            if rs is None or cs is None:
+                continue
+            (y0, ny, m0), (x0, nx, p0) = rs, cs
+            gs = g4[:, y0 : y0 + ny, x0 : x0 + nx].reshape(groups, og, ny * nx * n)
+            xs = xc[:, m0 : m0 + (ny - 1) * sh + 1 : sh, p0 : p0 + (nx - 1) * sw + 1 : sw]
+            xs = xs.reshape(groups, cg, ny * nx * n)
+            gw[:, :, i, j] = np.matmul(gs, xs.transpose(0, 2, 1)).reshape(o, cg)
+    return gw
 
 
 def _tap_span(offset: int, s: int, n_in: int, n_out: int):
@@ -170,10 +222,6 @@ def _conv_full_len(h_in: int, k: int, s: int, d: int) -> int:
 # ---- primitives -------------------------------------------------------------------------------
 
 
-# The largest im2col matrix a convolution keeps for its weight gradient (see Conv2d.forward).
-_KEEP_COLS_BYTES = 4 << 20
-
-
 class Conv2d(Function):
     """out = conv(x, w) + b for x (N, C, H, W), w (O, C / groups, kh, kw), b (O,); see the module
     docstring for the formula and its derivatives:
@@ -189,23 +237,20 @@ class Conv2d(Function):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         n = x.shape[0]
         o, cg, kh, kw = w.shape
-        cols, (ho, wo) = _im2col(x.transpose(1, 2, 3, 0), (kh, kw), stride, dilation, padding)
-        k, length = cg * kh * kw, ho * wo * n
-        if groups == 1:
-            out = w.reshape(o, k) @ cols
-        else:
-            out = np.matmul(w.reshape(groups, o // groups, k), cols.reshape(groups, k, length))
-            out = out.reshape(o, length)
+        win, (ho, wo) = _windows(x.transpose(1, 2, 3, 0), (kh, kw), stride, dilation, padding)
+        out = np.empty((o, ho, wo, n), np.result_type(x, w))
+        wg = w.reshape(groups, o // groups, cg * kh * kw)
+        for y0, y1, cols in _col_bands(win):
+            length = cols.shape[1]  # sizes spelled out: NumPy cannot infer -1 from 0 elements
+            dst = out[:, y0:y1].reshape(o, length)  # a view: rows y0..y1 of every output channel
+            if groups == 1:
+                np.matmul(wg[0], cols, out=dst)
+            else:
+                product = np.matmul(wg, cols.reshape(groups, cg * kh * kw, length))
+                dst[...] = product.reshape(o, length)
         if b is not None:
-            out += b[:, None]
-        # Keep the im2col matrix for the weight gradient rather than building it again, unless it
-        # is large: a stride-1 k x k convolution's matrix is k^2 times its input, and keeping the
-        # 19 MB ones of a 16-channel 32x32 layer made a ResNet step need 1.8x PyTorch's memory
-        # (bench/bench_models.py); the backward builds those again. LeNet's (3.7 MB at batch 64)
-        # stay kept.
-        keep = self.needs_input_grad[1] and cols.nbytes <= _KEEP_COLS_BYTES
-        self.cols = cols if keep else None
-        return out.reshape(o, ho, wo, n).transpose(3, 0, 1, 2)
+            out += b[:, None, None, None]
+        return out.transpose(3, 0, 1, 2)
 
     def backward(self, g):
         x, w = self.inputs[0], self.inputs[1]
@@ -215,7 +260,9 @@ class Conv2d(Function):
             # Both gradients read g batch-innermost: transpose a user's NCHW g once, not twice
             # (a constant g: no graph runs through it).
             g = Tensor._wrap(_chwn(g._data).transpose(3, 0, 1, 2))
-        if nx:
+        if nx and self.stride == (1, 1):
+            gx = _input_grad_stride1(g, w, self.dilation, self.padding, self.groups)
+        elif nx:
             gx = ConvTranspose2d.apply(
                 g,
                 w,
@@ -235,12 +282,28 @@ class Conv2d(Function):
                 padding=self.padding,
                 dilation=self.dilation,
                 groups=self.groups,
-                cols=self.cols,
             )
         if len(self.inputs) == 3:
             gb = g.sum(dim=(0, 2, 3)) if self.needs_input_grad[2] else None
             return gx, gw, gb
         return gx, gw
+
+
+def _input_grad_stride1(g: Tensor, w: Tensor, dilation: Pair, pads: Pads, groups: int) -> Tensor:
+    """dL/dx of a stride-1 convolution, ``conv_transpose2d(g, w)`` cropped by the padding, as the
+    convolution it equals: ``dL/dx[m] = sum_t g[m + lo - t d] w[t] = sum_t gp[m + t d] w'[t]``
+    with the kernel flipped, ``w'[t] = w[k - 1 - t]``, its two channel axes swapped (per group),
+    and g padded by ``((k - 1) d - lo, (k - 1) d - hi)`` (a negative pad crops). Same values;
+    one im2col copy per band instead of the transposed convolution's k^2 scattered additions
+    (bench/bench_models.py: the ResNet's input gradients ran 1.4x faster this way)."""
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    wt = w.reshape(groups, og, cg, kh, kw).permute(0, 2, 1, 3, 4).reshape(groups * cg, og, kh, kw)
+    wt = wt.flip((2, 3))
+    pad = tuple(
+        ((k - 1) * d - lo, (k - 1) * d - hi) for k, d, (lo, hi) in zip((kh, kw), dilation, pads)
+    )
+    return Conv2d.apply(g, wt, stride=(1, 1), padding=pad, dilation=dilation, groups=groups)
 
 
 class ConvTranspose2d(Function):
@@ -257,22 +320,23 @@ class ConvTranspose2d(Function):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         n, cin, hi, wi = y.shape
         _, og, kh, kw = w.shape
-        length = hi * wi * n
-        y2 = _chwn(y).reshape(cin, length)
-        cols = np.empty((og * groups, kh, kw, hi, wi, n), y.dtype)
-        if groups == 1:
-            np.matmul(w.reshape(cin, og * kh * kw).T, y2, out=cols.reshape(og * kh * kw, length))
-        else:
-            ig = cin // groups
-            wg = w.reshape(groups, ig, og * kh * kw).transpose(0, 2, 1)
-            np.matmul(
-                wg, y2.reshape(groups, ig, length), out=cols.reshape(groups, og * kh * kw, length)
-            )
+        ig = cin // groups
         out_hw = tuple(
             _conv_full_len(size, k, s, d) - lo - hi_
             for size, k, s, d, (lo, hi_) in zip((hi, wi), (kh, kw), stride, dilation, padding)
         )
-        out = _col2im(cols, out_hw, stride, dilation, padding)
+        dtype = np.result_type(y, w)
+        out = np.zeros((og * groups, *out_hw, n), dtype)
+        y4 = _chwn(y)
+        wt = w.reshape(groups, ig, og * kh * kw).transpose(0, 2, 1)
+        # A band of input rows at a time (see _BAND_BYTES): its columns are scattered while
+        # they are still in cache.
+        step = _band_rows(hi, og * groups * kh * kw * wi * n * dtype.itemsize)
+        for y0 in range(0, hi, step):
+            y1 = min(hi, y0 + step)
+            cols = np.matmul(wt, y4[:, y0:y1].reshape(groups, ig, (y1 - y0) * wi * n))
+            cols = cols.reshape(og * groups, kh, kw, y1 - y0, wi, n)
+            _col2im_add(out, cols, y0, stride, dilation, padding)
         if b is not None:
             out += b[:, None, None, None]
         return out.transpose(3, 0, 1, 2)
@@ -317,23 +381,25 @@ class Conv2dWeight(Function):
 
     name = "conv2d_weight"
 
-    def forward(self, x, g, *, kernel_size, stride, padding, dilation, groups, cols=None):
+    def forward(self, x, g, *, kernel_size, stride, padding, dilation, groups):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        if cols is None:
-            cols, _ = _im2col(x.transpose(1, 2, 3, 0), kernel_size, stride, dilation, padding)
-        o = g.shape[1]
-        cg = x.shape[1] // groups
-        length = cols.shape[1]
-        g2 = _chwn(g).reshape(o, length)
-        if groups == 1:
-            gw = g2 @ cols.T
-        else:
-            k = cols.shape[0] // groups
-            gw = np.matmul(
-                g2.reshape(groups, o // groups, length),
-                cols.reshape(groups, k, length).transpose(0, 2, 1),
-            )
-        return gw.reshape(o, cg, *kernel_size)
+        xc = x.transpose(1, 2, 3, 0)
+        win, _ = _windows(xc, kernel_size, stride, dilation, padding)
+        o, cg = g.shape[1], x.shape[1] // groups
+        k = cg * kernel_size[0] * kernel_size[1]
+        g4 = _chwn(g)
+        # (K, O) = cols @ g^T per band: this orientation of the product ran 1.3-1.5x faster than
+        # g @ cols^T for the benchmark's layers (long L, small O and K).
+        acc = np.zeros((groups, k, o // groups), np.result_type(x, g))
+        for y0, y1, cols in _col_bands(win):
+            length = cols.shape[1]
+            gb = g4[:, y0:y1].reshape(groups, o // groups, length)
+            acc += np.matmul(cols.reshape(groups, k, length), gb.transpose(0, 2, 1))
+        gw = np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(o, cg, *kernel_size)
+        if not np.isfinite(gw).all():
+            # A non-finite sum may hold inf * 0 from the padding, which PyTorch never forms.
+            gw = _weight_grad_valid(xc, g4, kernel_size, stride, dilation, padding, groups)
+        return gw
 
     def backward(self, gg):
         x, g = self.inputs

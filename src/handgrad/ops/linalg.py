@@ -16,6 +16,16 @@ else:  # at run time the bottom class: outputs are public Tensors (TensorBase._w
     from .._tensor_base import TensorBase as Tensor
 
 
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.matmul(a, b)``; a stack of matrices times one matrix, a (..., n, k) @ b (k, m), is
+    one matrix product of (... n, k) rows when a's rows are contiguous: np.matmul would call the
+    BLAS once per matrix of the stack (a Transformer's (32, 64, 128) activations times a
+    weight: 32 products of 64 rows instead of one of 2048)."""
+    if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous and a.size:
+        return np.matmul(a.reshape(-1, a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[-1])
+    return np.matmul(a, b)
+
+
 class Matmul(Function):
     """out = a @ b for a (..., n, k) and b (..., k, m), batch dims broadcast.
     d out = da b + a db, so dL/da = g b^T and dL/db = a^T g (transposing the last two dims);
@@ -24,7 +34,7 @@ class Matmul(Function):
     name = "matmul"
 
     def forward(self, a, b):
-        return np.matmul(a, b)
+        return _matmul(a, b)
 
     def backward(self, g):
         a, b = self.inputs
@@ -43,7 +53,7 @@ class Linear(Function):
     name = "linear"
 
     def forward(self, x, w, b=None):
-        out = np.matmul(x, w.T)
+        out = _matmul(x, w.T)
         if b is not None:
             out += b
         return out

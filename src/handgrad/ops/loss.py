@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..autograd.function import Function
-from .elementwise import clamp, log, log1p, where
+from .elementwise import clamp, log, log1p, sigmoid, softplus, where
 from .shape import IndexAccumulate
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -136,3 +136,38 @@ class BinaryCrossEntropyBackward(Function):
         if self.needs_input_grad[2]:
             gy = -G * g / clamp(p * (1 - p), min=e)
         return gg, gp, gy
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    r"""Elementwise binary cross-entropy of logits x against targets y, with an optional
+    pos_weight w (broadcast), in PyTorch's form: with l = 1 + (w - 1) y,
+
+        out = (1 - y) x + l softplus(-x),   softplus(-x) = log1p(e^-|x|) + max(-x, 0)
+
+    d out / dx = l sigmoid(x) - w y (= sigmoid(x) - y for w = 1), d out / dy = (w - 1)
+    softplus(-x) - x, d out / dw = y softplus(-x). A primitive so that the input gradient is
+    g (sigmoid(x) - y), torch's order: as a composition it is g (1 - y) - g sigmoid(-x), and
+    g (1 - y) overflows (float64 g = 8.5e307, y = -1.1: issue 11) where the sum is finite.
+    The backward is handgrad operations, so the second derivative exists."""
+
+    name = "binary_cross_entropy_with_logits"
+
+    def forward(self, x, y, *pw):
+        sp = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+        lw = 1 + (pw[0] - 1) * y if pw else 1
+        return ((1 - y) * x + lw * sp).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        x, y, *pw = self.inputs
+        need = self.needs_input_grad
+        gx = gy = gw = None
+        if need[0]:
+            s = sigmoid(x)
+            gx = g * (s - y) if not pw else g * ((1 + (pw[0] - 1) * y) * s - pw[0] * y)
+        if need[1] or (pw and need[2]):
+            sp = softplus(-x, threshold=float("inf"))
+            if need[1]:
+                gy = g * -x if not pw else g * ((pw[0] - 1) * sp - x)
+            if pw and need[2]:
+                gw = g * (y * sp)
+        return (gx, gy, gw) if pw else (gx, gy)

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._tensor_base import lift
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from .dims import normalize_dims
 from .elementwise import exp, mul, sqrt, sub, where
 
@@ -112,7 +113,8 @@ class Prod(Function):
         if builtins.all(a.shape[d] == 1 for d in self.dims):
             return g.expand(a.shape)  # one factor per product: its derivative is 1 (even at inf)
         if not (a._data == 0).any():
-            return g * self.output().reshape(self.kept_shape) / a
+            # out / a first, as torch: g * out can underflow where out and a are denormals
+            return g * (self.output().reshape(self.kept_shape) / a)
         return g * _others_product(a, self.dims)
 
 
@@ -176,6 +178,32 @@ class Cumsum(Function):
 
 
 # ---- functions ---------------------------------------------------------------------------------
+
+
+class Norm2(Function):
+    """out = sqrt(sum of a^2 over ``dims``). dL/da = g a / out, computed as torch does,
+    g (a / out), 0 where out = 0: the composed form g / (2 sqrt(s)) * 2a overflows when out is
+    tiny (g / out above the largest float where a / out, a unit vector, does not; issue 11,
+    cosine_similarity below eps). The backward is handgrad operations on a recomputed norm, so
+    that the second derivative exists; at a zero vector it is 0 (the safe denominator keeps
+    the masked branch's gradient finite)."""
+
+    name = "norm"
+
+    def forward(self, a, dims, keepdim):
+        self.dims, self.keepdim = dims, keepdim
+        return np.sqrt((a * a).sum(axis=dims, keepdims=keepdim))
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if is_grad_enabled():
+            n = Norm2.apply(x, dims=self.dims, keepdim=True)
+        else:
+            n = Tensor._wrap(np.sqrt((x._data * x._data).sum(axis=self.dims, keepdims=True)))
+        if not self.keepdim:
+            g = g.reshape(_kept_shape(x.shape, self.dims))
+        zero = Tensor._wrap(n._data == 0)
+        return g * where(zero, 0.0, x / where(zero, 1.0, n))
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
@@ -244,10 +272,43 @@ def var(
             return out.to(x._data.dtype)
     dims = normalize_dims("var", dim, x.ndim)
     count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
+    if x._data.size and count:
+        # a constant slice is shifted to 0 first (by a constant: the derivatives do not change),
+        # so that its variance is exactly 0, as torch's Welford reduction gives it; sum / N
+        # rounds (six copies of -0.7938... average to 1 ulp off), the variance comes out
+        # 1e-32, and std's zero-variance rule (gradient 0 even for an inf or NaN g) is missed
+        with np.errstate(invalid="ignore"):
+            hi = np.max(x._data, axis=dims, keepdims=True)
+            flat = (hi == np.min(x._data, axis=dims, keepdims=True)) & np.isfinite(hi)
+        if flat.any():
+            x = sub(x, Tensor._wrap(np.where(flat, hi, 0).astype(x._data.dtype)))
     centred = sub(x, mean(x, dims, keepdim=True))
     ss = Sum.apply(centred * centred, dims=dims, keepdim=keepdim)
     denom = count - correction
-    return mul(ss, 1.0 / denom if denom > 0 else float("inf"))
+    out = mul(ss, 1.0 / denom if denom > 0 else float("inf"))
+    if denom <= 0 and (dim is None or x.ndim == 0):
+        return VarNoDof.apply(x, value=out._data)
+    return out
+
+
+class VarNoDof(Function):
+    """The variance of all elements when N - correction <= 0 (one element with correction=1):
+    PyTorch's special case. The value is ss / 0 (inf, NaN where ss = 0, as computed by ``var``)
+    and the gradient g * (NaN where x equals the mean, else inf), a constant in x: torch's
+    second derivative is 0 there, where the quotient formula's would be inf * 0 = NaN. (With a
+    ``dim`` torch keeps its general formula, 2 / 0 * g (x - mean), and so does ``var``.)"""
+
+    name = "var_no_dof"
+    uses_inputs = False
+
+    def forward(self, a, value):
+        with np.errstate(invalid="ignore"):
+            eq = a == (a.mean() if a.size else 0)
+        self.k = np.where(eq, np.nan, np.inf).astype(a.dtype)
+        return value
+
+    def backward(self, g):
+        return g * Tensor._wrap(self.k)
 
 
 def std(
@@ -390,6 +451,11 @@ def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> T
     if not x.ndim or builtins.all(x.shape[d] == 1 for d in dims):
         # one element per norm: |x| exactly (torch too; x^2 would overflow for |x| > 1e19 in
         # float32), with gradient sign(x), 0 at 0
+        if p not in (1, 2, "fro", float("inf")):
+            # torch's general-p backward masks the scale g / norm^(p-1) to 0 where the norm is
+            # 0, whatever g is (an inf or NaN g included): selected here, as g * sign(0) would
+            # give NaN * 0 = NaN
+            x = where(Tensor._wrap(x._data == 0), 0.0, x)
         out = x.abs()
         return (
             out
@@ -397,7 +463,7 @@ def norm(input: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> T
             else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
         )
     if p in (2, "fro"):
-        return _root(sum(x * x, dim, keepdim), 2)  # gradient 0 at a zero vector, as torch
+        return Norm2.apply(x, dims=dims, keepdim=keepdim)  # gradient 0 at a zero vector, as torch
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     if p == float("inf"):

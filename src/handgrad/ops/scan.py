@@ -35,10 +35,18 @@ class Cumprod(Function):
 
     def forward(self, a, dim):
         self.dim = dim
+        if a.dtype.kind == "f" and a.dtype.itemsize < 8:
+            # torch's CPU scan runs in its accumulation type (double) and rounds each output:
+            # a running product may leave float32's range and come back (1e30 * 1e30 * 1e-30)
+            return np.cumprod(a, axis=dim, dtype=np.float64).astype(a.dtype)
         return np.cumprod(a, axis=dim)
 
     def backward(self, g):
         a, d = self.inputs[0], self.dim
+        if a.shape[d] == 1:
+            # out = a: the derivative is 1, also at +-inf (out / a = NaN) and at a denormal
+            # (whose square, in the next derivative, underflows to 0), as torch's cumprod_backward
+            return g * 1
         if not (a._data == 0).any():
             return (g * self.output()).flip(d).cumsum(d).flip(d) / a
         x = movedim(a, d, -1)
@@ -49,8 +57,10 @@ class Cumprod(Function):
         # through the Tensor method, not reduce.Prod: reduce's prod backward calls cumprod, and a
         # module-level arrow each way would be an import cycle
         p = others.prod(-1)  # (..., i, k)
-        below = Tensor._wrap((np.arange(n)[None, :] <= np.arange(n)[:, None]).astype(a.dtype))
-        gk = (movedim(g, d, -1).unsqueeze(-1) * p * below).sum(-2)
+        # only i >= k contribute: selected with where, as torch sums over i >= k only (a 0/1
+        # mask would turn an infinite or NaN g_i for i < k into NaN)
+        below = Tensor._wrap(np.arange(n)[None, :] <= np.arange(n)[:, None])
+        gk = where(below, movedim(g, d, -1).unsqueeze(-1) * p, 0.0).sum(-2)
         return movedim(gk, -1, d)
 
 

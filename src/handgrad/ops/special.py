@@ -12,7 +12,18 @@ import numpy as np
 
 from .._tensor_base import get_default_dtype, lift
 from ..autograd.function import Function
-from .elementwise import _binary, _unary, clamp, exp, log, sqrt, where
+from .elementwise import (
+    _binary,
+    _unary,
+    clamp,
+    exp,
+    log,
+    sigmoid,
+    softplus,
+    sqrt,
+    tanh,
+    where,
+)
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -128,6 +139,109 @@ class Expm1(Function):
 
     def backward(self, g):
         return g * exp(self.inputs[0])
+
+
+# ---- activations whose local derivative must be formed before it meets g ----------------------
+# As composites, g x overflows (float32, |x| ~ 1e25 and a large g) and meets a derivative factor
+# that is exactly 0 there (inf * 0 = NaN), where torch's fused backwards form the local derivative
+# first: g (1 + x * 0) = g. Their backwards are torch's formulas, in Tensor ops.
+
+_GELU_ALPHA = 0.5 * (2 / math.sqrt(math.pi)) / math.sqrt(2)  # 1 / sqrt(2 pi): the normal pdf at 0
+_GELU_BETA = math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5  # sqrt(2 / pi), the tanh form's scale
+_GELU_KAPPA = 0.044715
+
+
+def _erf_np(a: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[a.dtype])(a) if a.size else a.copy()
+
+
+class Gelu(Function):
+    """out = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, or with ``approximate='tanh'``
+    x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2, in torch's order of operations.
+    dL/dx = gelu_backward(g, x), a primitive of its own as in torch (whose second derivative
+    is torch's gelu_double_backward)."""
+
+    name = "gelu"
+
+    def forward(self, a, approximate="none"):
+        self.approximate = approximate
+        with np.errstate(over="ignore", invalid="ignore"):
+            if approximate == "tanh":
+                inner = _GELU_BETA * (a + _GELU_KAPPA * (a * a * a))
+                return (0.5 * a * (1 + np.tanh(inner))).astype(a.dtype, copy=False)
+            return (a * 0.5 * (1 + _erf_np(a * (1 / math.sqrt(2))))).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return GeluBackward.apply(g, self.inputs[0], approximate=self.approximate)
+
+
+class GeluBackward(Function):
+    """out = g gelu'(x), torch's gelu_backward: g (Phi(x) + x phi(x)), or for the tanh form
+    g (0.5 (1 + t) + 0.5 x (1 - t^2) beta (1 + 3 kappa x^2)), t = tanh(beta (x + kappa x^3)).
+    dL/dg = gelu_backward(gg, x); dL/dx = gg g gelu''(x) (torch's gelu_double_backward)."""
+
+    name = "gelu_backward"
+
+    def forward(self, g, a, approximate="none"):
+        self.approximate = approximate
+        with np.errstate(over="ignore", invalid="ignore"):
+            if approximate == "tanh":
+                x_sq = a * a
+                t = np.tanh(_GELU_BETA * (a + _GELU_KAPPA * (x_sq * a)))
+                right = 0.5 * a * (1 - t * t) * (_GELU_BETA * (1 + 3 * _GELU_KAPPA * x_sq))
+                d = 0.5 * (1 + t) + right
+            else:
+                cdf = 0.5 * (1 + _erf_np(a * (1 / math.sqrt(2))))
+                d = cdf + a * (_GELU_ALPHA * np.exp(a * a * -0.5))
+            return (g * d).astype(np.result_type(g, a), copy=False)
+
+    def backward(self, gg):
+        g, x = self.inputs
+        ng, nx = self.needs_input_grad
+        dg = GeluBackward.apply(gg, x, approximate=self.approximate) if ng else None
+        if not nx:
+            return dg, None
+        if self.approximate == "tanh":
+            t = tanh((x + x * x * x * _GELU_KAPPA) * _GELU_BETA)
+            sech = 1 / cosh((x + x * x * x * _GELU_KAPPA) * _GELU_BETA)
+            f = x * 0.5
+            tg = 1 - t * t
+            h = (x * x * (3 * _GELU_KAPPA) + 1) * _GELU_BETA
+            f_prime_gh = tg * h * 0.5
+            g_prime_fh = f * h * ((sech * 2) * (-sech * t) * h)
+            h_prime_fg = f * tg * (x * (6 * _GELU_KAPPA * _GELU_BETA))
+            d2 = f_prime_gh * 2 + g_prime_fh + h_prime_fg
+        else:
+            x_sq = x * x
+            pdf = exp(x_sq * -0.5) * _GELU_ALPHA
+            d2 = pdf * 2 - x_sq * pdf
+        return dg, gg * g * d2
+
+
+class Mish(Function):
+    """out = x tanh(softplus(x)) (Misra 2019). dL/dx = g (t + x sigmoid(x) (1 - t^2)),
+    t = tanh(softplus(x)): torch's infinitely differentiable mish backward, whose second
+    derivative follows from these Tensor ops (softplus stays finite where torch's
+    log1p(exp(x)) overflows)."""
+
+    name = "mish"
+
+    def forward(self, a):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (a * np.tanh(np.logaddexp(0, a))).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        t = tanh(softplus(x))
+        return g * (t + x * sigmoid(x) * (1 - t * t))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    return Gelu.apply(lift(input), approximate=approximate)
+
+
+def mish(input: Tensor) -> Tensor:
+    return Mish.apply(lift(input))
 
 
 tan = _unary(Tan)
@@ -273,7 +387,8 @@ class Hypot(Function):
         a, b = self.inputs
         na, nb = self.needs_input_grad
         out = self.output()
-        # a / out first, as torch: g * a could underflow where the ratio is of order 1
+        # a / out first: g * a could underflow where the ratio is of order 1 (torch forms g * a
+        # first and loses those digits: the accepted difference torch_underflows)
         return (g * (a / out) if na else None), (g * (b / out) if nb else None)
 
 

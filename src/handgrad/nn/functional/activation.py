@@ -4,12 +4,13 @@ whose gradients are those of where, clamp, exp and tanh. Behaviour at kinks foll
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ... import ops
 from ..._tensor import Tensor, lift
 from ...ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
+from ...ops.special import gelu as _gelu
+from ...ops.special import mish as _mish
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -19,13 +20,11 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2; ``approximate='tanh'``
-    uses 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    if approximate == "tanh":
-        inner = (input + input * input * input * 0.044715) * math.sqrt(2 / math.pi)
-        return input * 0.5 * (tanh(inner) + 1)
-    if approximate != "none":
+    uses 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). A primitive (``ops.special.Gelu``)
+    with torch's backward, so that g x never overflows into a NaN at huge x."""
+    if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return input * 0.5 * (ops.erf(input * (1 / math.sqrt(2))) + 1)
+    return _gelu(input, approximate)
 
 
 def silu(input: Tensor) -> Tensor:
@@ -111,8 +110,9 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x tanh(softplus(x)) (Misra 2019)."""
-    return input * tanh(softplus(input))
+    """x tanh(softplus(x)) (Misra 2019), a primitive (``ops.special.Mish``) with torch's
+    backward, so that g x never overflows into a NaN at huge x."""
+    return _mish(input)
 
 
 def softmin(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:

@@ -13,7 +13,7 @@ import numpy as np
 from ... import ops
 from ..._tensor import Tensor, lift
 from ...ops import log_softmax, softplus
-from ...ops.loss import BinaryCrossEntropy, NllLoss
+from ...ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss
 from .distance import pairwise_distance
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -160,14 +160,14 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """-[p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] with p = pos_weight, written as
     (1 - y) x + (1 + (p - 1) y) softplus(-x): no log of a probability, so no overflow.
-    Its gradient in x is sigmoid(x) - y (for p = 1)."""
+    Its gradient in x is sigmoid(x) - y (for p = 1), formed before it meets the upstream
+    gradient (``ops.loss.BinaryCrossEntropyWithLogits``)."""
     x, y = lift(input), lift(target, lift(input))
     _same_shape("binary_cross_entropy_with_logits", x, y)
-    sp = softplus(-x, threshold=float("inf"))
     if pos_weight is not None:
-        loss = (1 - y) * x + (1 + (lift(pos_weight, x) - 1) * y) * sp
+        loss = BinaryCrossEntropyWithLogits.apply(x, y, lift(pos_weight, x))
     else:
-        loss = (1 - y) * x + sp
+        loss = BinaryCrossEntropyWithLogits.apply(x, y)
     if weight is not None:
         loss = loss * lift(weight, x)
     return _reduce("binary_cross_entropy_with_logits", loss, reduction)

@@ -23,15 +23,6 @@ from ...ops.normalization import batch_norm_train, layer_norm_fused
 from ...ops.shape import pad
 
 
-def _normalize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """(x - mean) / sqrt(var + eps) over ``dims`` with the *biased* variance (divide by N), and
-    the mean and variance themselves (keepdim)."""
-    mean = x.mean(dims, keepdim=True)
-    xc = x - mean
-    var = (xc * xc).mean(dims, keepdim=True)
-    return xc * ops.rsqrt(var + eps), mean, var
-
-
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -136,8 +127,9 @@ def group_norm(
     if x.numel() == 0:  # an empty batch or spatial size: nothing to normalise (torch)
         y = x * 1
     else:
-        y, _, _ = _normalize(x.reshape(n, num_groups, x.numel() // (n * num_groups)), (2,), eps)
-        y = y.reshape(x.shape)
+        # the fused layer normalization of each group (its hand-derived backward forms the
+        # gradient without the composition's overflowing intermediates: issue 11)
+        y = layer_norm_fused(x.reshape(n, num_groups, -1), 1, None, None, eps).reshape(x.shape)
     view = (1, c) + (1,) * (x.ndim - 2)
     if weight is not None:
         y = y * lift(weight, x).reshape(view)
