@@ -619,3 +619,14 @@ def test_cumsum_of_minus_zero_is_plus_zero():
             t = torch.tensor(x).cumsum(dim).numpy()
             np.testing.assert_array_equal(h, t)
             np.testing.assert_array_equal(np.signbit(h), np.signbit(t))
+
+
+def test_remainder_zero_has_the_dividend_sign():
+    """torch's remainder of a multiple of b is a zero with a's sign (NumPy's has b's); a later
+    1 / x tells them apart (found by the fuzzer, seed 64542658)."""
+    a = np.array([0.0, -0.0, 4.0, -4.0, 3.0, -3.0])
+    for b in (2.0, -2.0):
+        h = hg.remainder(hg.tensor(a), b).numpy()
+        t = torch.remainder(torch.tensor(a), b).numpy()
+        np.testing.assert_array_equal(h, t)
+        np.testing.assert_array_equal(np.signbit(h), np.signbit(t))

@@ -485,7 +485,10 @@ class Remainder(Function):
 
     def forward(self, a, b):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.remainder(a, b)
+            r = np.remainder(a, b)
+        # a zero result has a's sign, as torch's (fmod's zero, then adjusted toward b only when
+        # nonzero); NumPy's has b's, which a later 1 / x tells apart
+        return np.where(r == 0, np.copysign(r, a), r).astype(r.dtype, copy=False)
 
     def backward(self, g):
         a, b = self.inputs[0]._data, self.inputs[1]._data
