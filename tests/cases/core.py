@@ -453,6 +453,7 @@ CASES = {
     ],
     "clone": [Case(lambda lib, a: a.clone() * a, unary())],
     "sum": [_reduce_case("sum")],
+    "mean": [_reduce_case("mean")],
     "var_no_dof": [
         Case(
             lambda lib, a, correction: lib.var(a, correction=correction),

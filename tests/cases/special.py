@@ -1,5 +1,5 @@
 """Parity cases for the trigonometric and hyperbolic primitives, atan2, expm1, cumprod,
-logcumsumexp, logaddexp, xlogy, hypot, fmod and remainder."""
+logcumsumexp, logaddexp, logit outside [0, 1], xlogy, hypot, fmod and remainder."""
 
 from __future__ import annotations
 
@@ -63,6 +63,14 @@ CASES = {
             binary("ints", "ints"),
             fd=False,
             note="ties and far apart",
+        ),
+    ],
+    "logit_outside": [
+        Case(
+            lambda lib, p: lib.logit(p),
+            _scaled("any", 1.5, 0.5),
+            fd=False,
+            note="logit's NaN outside [0, 1]: value and gradient constants, derivatives 0",
         ),
     ],
     "xlogy": [

@@ -4,6 +4,7 @@ exactly the documented way, so a change on either side is noticed."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -348,3 +349,33 @@ def test_soft_margin_exp_overflows():
     assert accepted.soft_margin_exp_overflows(
         "F.soft_margin_loss", {"w": y}, x, "grad", h, t, np.ones(1, bool)
     )
+
+
+def test_zero_gradient_ops_are_constants_inside_a_gradient():
+    # fmod's gradient by its divisor is -g trunc(x / w): torch differentiates it by x to an
+    # exact 0 (which a later inf turns into NaN), handgrad's trunc is a constant there too
+    out = []
+    for lib, grad in ((torch, torch.autograd.grad), (hg, hg.grad)):
+        x = lib.tensor(np.array([2.5]), requires_grad=True)
+        w = lib.tensor(np.array([0.75]), requires_grad=True)
+        (gw,) = grad(lib.fmod(x, w).sum(), [w], create_graph=True)
+        out.append(grad(gw.sum(), [x])[0].numpy() if gw.requires_grad else None)
+    assert out[0].tolist() == [0.0] and out[1] is None
+
+
+def test_expm1_gradient_from_its_output():
+    x = [-256.0, -30.0]
+    t = _grad(torch, lambda a: a.expm1().sum(), x)
+    h = _grad(hg, lambda a: a.expm1().sum(), x)
+    assert t[0] == 0 and abs(t[1] / math.exp(-30.0) - 1) > 1e-5  # torch's out + 1 cancels
+    np.testing.assert_allclose(h, np.exp(x), rtol=1e-15)  # e^x
+
+
+def test_softshrink_zero_sign():
+    short, long = np.full(3, -0.5, np.float32), np.full(40, -0.5, np.float32)
+    t_short = tF.softshrink(torch.tensor(short), 1.0).numpy()
+    t_long = tF.softshrink(torch.tensor(long), 1.0).numpy()
+    # torch: -0.0 on the scalar path (short tensors, the tail), +0.0 on the vectorised one
+    assert np.signbit(t_short).all() and not np.signbit(t_long[0])
+    for a in (short, long):
+        assert np.signbit(hF.softshrink(hg.tensor(a), 1.0).numpy()).all()  # handgrad: -0.0

@@ -574,3 +574,59 @@ def test_binary_cross_entropy_second_derivative_of_a_float32_sigmoid():
         g=0.8853495,
         rtol=1e-5,
     )
+
+
+def test_mean_backward_divides_before_its_transpose_sums():
+    """torch's mean backward expands g and then divides by N, so the second derivative sums
+    u_i / N; handgrad's used to sum the u_i first, which overflowed near the largest float
+    (found through rms_norm by the fuzzer, seed 64542477: NaN where torch is finite)."""
+    check(
+        lambda L, F, x, w: (x * x).mean(0, keepdim=True) * w,
+        A([1.5, 0.065, 6e307, 6e307]),
+        A([-1.1, 0.8, -0.9, -0.1]),
+        g=np.array([0.0, 0.13, 0.13, 0.0]),
+    )
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L, F, x: F.relu(x),
+        lambda L, F, x: F.relu6(x),
+        lambda L, F, x: L.clamp(x, 0.0, 6.0),
+        lambda L, F, x: L.clamp(x, max=0.0),
+        lambda L, F, x: L.clamp(x, L.zeros_like(x), L.ones_like(x)),
+    ],
+)
+def test_minus_zero_is_kept_on_a_tie_with_the_bound(fn):
+    """torch's relu and clamp keep a -0.0 input (a tie with the bound 0 returns the input);
+    1 / out tells it apart (found by the fuzzer, seed 64557627: relu then rdiv gave inf for
+    torch's -inf)."""
+    x = np.array([-0.0, 0.0, -1.0, np.nan, 2.0, 7.0], dtype=np.float32)
+    h = fn(hg, hF, hg.tensor(x)).numpy()
+    t = fn(torch, tF, torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(h, t)
+    np.testing.assert_array_equal(np.signbit(h), np.signbit(t))
+
+
+def test_cumsum_of_minus_zero_is_plus_zero():
+    """torch's running sum starts from +0.0: cumsum of a leading -0.0 is +0.0, which a later
+    1 / x tells apart (found by the fuzzer, seed 64594864)."""
+    for dtype in (np.float32, np.float64):
+        x = np.array([[-0.0, 2.0], [-0.0, -2.0], [1.0, -0.0]], dtype=dtype)
+        for dim in (0, 1):
+            h = hg.tensor(x).cumsum(dim).numpy()
+            t = torch.tensor(x).cumsum(dim).numpy()
+            np.testing.assert_array_equal(h, t)
+            np.testing.assert_array_equal(np.signbit(h), np.signbit(t))
+
+
+def test_remainder_zero_has_the_dividend_sign():
+    """torch's remainder of a multiple of b is a zero with a's sign (NumPy's has b's); a later
+    1 / x tells them apart (found by the fuzzer, seed 64542658)."""
+    a = np.array([0.0, -0.0, 4.0, -4.0, 3.0, -3.0])
+    for b in (2.0, -2.0):
+        h = hg.remainder(hg.tensor(a), b).numpy()
+        t = torch.remainder(torch.tensor(a), b).numpy()
+        np.testing.assert_array_equal(h, t)
+        np.testing.assert_array_equal(np.signbit(h), np.signbit(t))

@@ -71,3 +71,19 @@ def test_float32_stays_float32():
     x = hg.tensor(POS.astype(np.float32))
     for f in (hg.tan, hg.atan, hg.expm1, hg.log2, lambda t: hg.atan2(t, t + 1)):
         assert f(x).dtype == np.float32
+
+
+def test_logit_gradient_outside_0_1_is_a_constant_nan():
+    """Outside [0, 1] torch's logit gradient is NaN selected by a where: its derivatives by the
+    input and by the upstream gradient are 0 (found by the fuzzer, seed 64543139: handgrad's
+    derivative by the upstream gradient was NaN)."""
+    out = []
+    for lib, grad in ((torch, torch.autograd.grad), (hg, hg.grad)):
+        p = lib.tensor(np.array([-1.2717713, 0.25, 1.5], dtype=np.float32), requires_grad=True)
+        g = lib.tensor(np.array([0.7, -0.4, 0.3], dtype=np.float32), requires_grad=True)
+        (gp,) = grad(lib.logit(p), [p], g, create_graph=True)
+        s = (gp * lib.tensor(np.array([0.3, 0.5, -2.0], dtype=np.float32))).sum()
+        d2 = grad(s, [p, g])
+        out.append([np.asarray(a.detach().numpy()) for a in (gp, *d2)])
+    for h, t in zip(out[1], out[0]):
+        np.testing.assert_allclose(h, t, rtol=1e-6)

@@ -451,3 +451,33 @@ def mish_exp_overflow(op, params, x, what, h, t, bad, g=None):
         except ValueError:
             return False
         return bool(over[bad].all() and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())
+
+
+@accepted
+def expm1_gradient_from_its_output(op, params, x, what, h, t, bad, g=None):
+    """expm1's derivative e^x: torch computes it as out + 1, which cancels for x < 0 (0 below
+    -37 in float64 where e^x is 1e-16 or less, a relative error 1e-4 at -30); handgrad computes
+    e^x. Matches where torch's value is handgrad's with e^x replaced by (expm1(x) + 1)."""
+    if op != "expm1" or what not in ("grad", "grad2") or isinstance(bad, str):
+        return False
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
+        try:
+            xb = np.broadcast_to(x, bad.shape)
+        except ValueError:
+            return False
+        e = np.exp(xb.astype(np.float64))
+        r = (np.expm1(xb) + 1).astype(np.float64)  # torch's e^x, rounded in x's dtype
+        torch_form = h.astype(np.float64) * (r / e)
+        ok = (np.abs(t - torch_form) <= 1e-6 * np.abs(torch_form)) & (r != e) & (xb < 0)
+    return bool(ok[bad].all())
+
+
+@accepted
+def softshrink_zero_sign(op, params, x, what, h, t, bad, g=None):
+    """softshrink's zeros (|x| <= lambda): torch gives -0.0 for a negative x on its scalar path
+    (tensors of fewer than 16 float32 elements, or the tail) and +0.0 on its vectorised one;
+    handgrad gives the scalar path's -0.0 everywhere. Only a later 1 / x tells them apart."""
+    if op != "F.softshrink" or what != "forward" or isinstance(bad, str):
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(((h[bad] == 0) & (t[bad] == 0)).all())

@@ -43,3 +43,27 @@ def test_fuzzer_finds_a_planted_defect(monkeypatch):
     )
     (finding,) = check(prog)
     assert (finding.cls, finding.op, finding.what) == ("defect", "relu", "grad")
+
+
+def test_fuzzer_blames_the_step_whose_rounding_error_a_program_amplifies(monkeypatch):
+    """exp off by 1e-10 (relative) passes when run alone, as does fmod on its input; an fmod
+    by a tiny divisor amplifies the error beyond the tolerance. The shrinker finds where the two
+    runs part (exp's output, from the same input) and, as torch does not move that much when its
+    input moves by a few ulps, calls it a defect of exp; exact exp is clean."""
+    import numpy as np
+
+    from handgrad.ops import elementwise
+
+    from .runner import Program
+
+    prog = Program(
+        11,
+        "float64",
+        "normal",
+        np.array([30.0, 29.5]),
+        [("exp", {}), ("fmod", {"w": np.array([1e-3, 1e-3])})],
+    )
+    assert check(prog) == []
+    monkeypatch.setattr(elementwise.Exp, "forward", lambda self, a: np.exp(a) * (1 + 1e-10))
+    (finding,) = check(prog)
+    assert (finding.cls, finding.op, finding.what) == ("defect", "exp", "forward")

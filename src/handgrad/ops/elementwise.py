@@ -298,7 +298,8 @@ class Relu(Function):
     uses_output = True
 
     def forward(self, a):
-        return np.maximum(a, 0)
+        # -0.0 stays -0.0, as in torch (np.maximum(-0.0, 0) is +0.0; 1 / relu(x) tells them apart)
+        return np.where(a < 0, a.dtype.type(0), a)
 
     def backward(self, g):
         return where(Tensor._wrap(self.out <= 0), 0.0, g)  # a NaN passes g, as in torch
@@ -372,12 +373,14 @@ class Clamp(Function):
 
     def forward(self, a, min=None, max=None):  # noqa: A002
         self.lo, self.hi = min, max
+        # the bound first: on a tie NumPy returns its second operand, and torch keeps a, so
+        # that clamp(-0.0, min=0) is -0.0 as in torch (1 / out tells them apart)
         if min is not None and max is not None:
-            out = np.minimum(np.maximum(a, min), max)
+            out = np.minimum(max, np.maximum(min, a))
         elif min is not None:
-            out = np.maximum(a, min)
+            out = np.maximum(min, a)
         else:
-            out = np.minimum(a, max)
+            out = np.minimum(max, a)
         return out.astype(a.dtype, copy=False)
 
     def backward(self, g):
@@ -403,7 +406,7 @@ class ClampTensor(Function):
     name = "clamp_tensor"
 
     def forward(self, a, lo, hi):
-        return np.minimum(np.maximum(a, lo), hi)
+        return np.minimum(hi, np.maximum(lo, a))  # on a tie, a (its -0.0), as in torch
 
     def backward(self, g):
         a, lo, hi = (t._data for t in self.inputs)

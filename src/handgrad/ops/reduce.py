@@ -1,4 +1,4 @@
-"""Reductions: sum, amax, logsumexp and cumsum are primitives; mean, var, std, max, min and norm
+"""Reductions: sum, mean, amax, logsumexp and cumsum are primitives; var, std, max, min and norm
 are composed from them."""
 
 from __future__ import annotations
@@ -169,7 +169,9 @@ class Cumsum(Function):
 
     def forward(self, a, dim):
         self.dim = dim
-        return np.cumsum(a, axis=dim)
+        # + 0.0: torch's running sum starts from +0.0, so a leading -0.0 becomes +0.0 (the
+        # one difference from NumPy's, which starts from the first element)
+        return np.cumsum(a, axis=dim) + a.dtype.type(0)
 
     def backward(self, g):
         return g.flip(self.dim).cumsum(self.dim).flip(self.dim)
@@ -224,8 +226,28 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = Non
             f"mean: could not infer output dtype; input dtype is {x.dtype}, pass a floating dtype"
         )
     dims = normalize_dims("mean", dim, x.ndim)
-    count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
-    return mul(Sum.apply(x, dims=dims, keepdim=keepdim), 1.0 / count if count else float("nan"))
+    return Mean.apply(x, dims=dims, keepdim=keepdim)
+
+
+class Mean(Function):
+    """out = sum of a over ``dims`` / N, as torch (a division, not a product with 1 / N).
+    dL/da_i = g / N: g expanded to a's shape, then divided, as torch's mean backward. The order
+    matters for the second derivative, whose backward is then a sum of u_i / N rather than
+    (sum of u_i) / N, which overflows when the u_i are near the largest float."""
+
+    name = "mean"
+    uses_inputs = False
+
+    def forward(self, a, dims, keepdim):
+        self.shape, self.dims, self.keepdim = a.shape, dims, keepdim
+        self.count = int(np.prod([a.shape[d] for d in dims])) if dims else 1
+        with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch
+            return np.asarray(a.sum(axis=dims, keepdims=keepdim) / self.count).astype(a.dtype)
+
+    def backward(self, g):
+        if not (self.keepdim or self.dims == tuple(range(len(self.dims)))):
+            g = g.reshape(_kept_shape(self.shape, self.dims))  # leading dims broadcast as is
+        return g.expand(self.shape) / self.count
 
 
 def var(

@@ -128,8 +128,9 @@ class Atan2(Function):
 
 
 class Expm1(Function):
-    """out = e^a - 1, accurate for small a.  dL/da = g e^a, computed from a (as torch): out + 1
-    rounds to 0 for a below -37 (float64), where e^a is still positive."""
+    """out = e^a - 1, accurate for small a.  dL/da = g e^a, computed from a: torch's out + 1
+    cancels for a < 0 and rounds to 0 below -37 (float64), where e^a is still positive (an
+    accepted difference, ``expm1_gradient_from_its_output``)."""
 
     name = "expm1"
 
@@ -304,11 +305,27 @@ def logit(input: Any, eps: float | None = None) -> Tensor:
         return log(p / (1 - p))
     with np.errstate(invalid="ignore"):
         out_mask = (p._data < 0) | (p._data > 1)
-    outside = Tensor._wrap(np.where(out_mask, np.nan, 0.0).astype(p._data.dtype))
     inside = where(Tensor._wrap(out_mask), 0.5, p)  # outside, the log reads a constant
-    # (p - p.detach()) is 0: this adds 0 inside [0, 1], and outside a NaN value and gradient
-    # whose own derivative is 0 (torch's NaN is a constant there too)
-    return log(inside / (1 - inside)) + (p - p.detach()) * outside
+    # 0 inside [0, 1]; outside a NaN value and a NaN gradient that are constants
+    return log(inside / (1 - inside)) + _LogitOutside.apply(p)
+
+
+class _LogitOutside(Function):
+    """out = NaN where p is outside [0, 1], else 0, with the gradient NaN there (else 0) as a
+    constant: torch's logit backward selects NaN outside [0, 1], so neither p nor the upstream
+    gradient moves it and its own derivatives are 0 (multiplying g by a NaN constant would make
+    the derivative by g NaN)."""
+
+    name = "logit_outside"
+    uses_inputs = False
+
+    def forward(self, p):
+        with np.errstate(invalid="ignore"):
+            self.nan = np.where((p < 0) | (p > 1), np.nan, 0.0).astype(p.dtype)
+        return self.nan.copy()
+
+    def backward(self, g):
+        return Tensor._wrap(self.nan.astype(g._data.dtype, copy=True))
 
 
 class Xlogy(Function):
@@ -468,7 +485,10 @@ class Remainder(Function):
 
     def forward(self, a, b):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.remainder(a, b)
+            r = np.remainder(a, b)
+        # a zero result has a's sign, as torch's (fmod's zero, then adjusted toward b only when
+        # nonzero); NumPy's has b's, which a later 1 / x tells apart
+        return np.where(r == 0, np.copysign(r, a), r).astype(r.dtype, copy=False)
 
     def backward(self, g):
         a, b = self.inputs[0]._data, self.inputs[1]._data
