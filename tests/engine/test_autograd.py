@@ -271,3 +271,16 @@ def test_repr_is_torch_like():
     assert repr(hg.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert "requires_grad=True" in repr(hg.ones(1, requires_grad=True))
     assert "grad_fn=<MulBackward>" in repr(hg.ones(1, requires_grad=True) * 2)
+
+
+def test_grad_of_the_same_input_asked_twice():
+    """``grad(out, [x, x])`` returns the gradient at both positions, as torch.autograd.grad does
+    (found by the fuzzer's trace: the second position came back None)."""
+    x = hg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0  # a non-leaf asked for twice as well
+    got = hg.grad((y * y).sum(), [x, y, x, y])
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    ty = tx * 3.0
+    want = torch.autograd.grad((ty * ty).sum(), [tx, ty, tx, ty])
+    for a, w in zip(got, want):
+        np.testing.assert_allclose(a.numpy(), w.numpy())

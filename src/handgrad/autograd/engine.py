@@ -107,7 +107,7 @@ def _propagate(
     grads: dict,
     leaves: dict,
     retain_graph: bool,
-    wanted: dict[int, int],
+    wanted: dict[int, list[int]],
     captured: dict[int, Tensor],
 ) -> None:
     """Run every node's backward, outputs before inputs, and route each input's gradient to
@@ -192,11 +192,12 @@ def run_backward(
     ``inputs`` are returned (``handgrad.grad``).
     """
     grads, leaves = _seed(roots, grad_roots)
-    wanted: dict[int, int] = {}  # id of an input's node (or of the leaf) -> its position
+    # id of an input's node (or of the leaf) -> its positions (a tensor may be asked for twice)
+    wanted: dict[int, list[int]] = {}
     captured: dict[int, Tensor] = {}
     if inputs is not None:
         for i, t in enumerate(inputs):
-            wanted[id(t._ctx) if t._ctx is not None else id(t)] = i
+            wanted.setdefault(id(t._ctx) if t._ctx is not None else id(t), []).append(i)
     order = _sort_nodes(r._ctx for r in roots if r._ctx is not None)
     prev = _swap_grad_enabled(create_graph)  # record only a gradient that is to be differentiated
     try:
@@ -210,8 +211,9 @@ def run_backward(
         if id(t) in wanted:
             captured[id(t)] = g
     result: list[Tensor | None] = [None] * len(inputs)
-    for key, i in wanted.items():
-        result[i] = captured.get(key)
+    for key, positions in wanted.items():
+        for i in positions:
+            result[i] = captured.get(key)
     return result
 
 
