@@ -543,6 +543,21 @@ def test_instance_norm_second_derivative_where_the_variance_overflows():
     check(lambda L, F, x: F.instance_norm(x), x, g=0.0)
 
 
+def test_layer_norm_of_a_row_whose_sum_overflows():
+    # seed 1110239952: five copies of 4.5e307 sum to inf (mean inf, x - mean NaN); torch's
+    # Welford mean never forms the sum and the output is exactly the bias
+    x = np.vstack([np.full(5, 4.4942e307), A([0.2, 0.23, 0.21, 0.24, 0.19])])
+    w, b = A([-0.2274, -2.1515, -2.4902, 0.5672, -0.7475]), A([0.1172, -0.71, 0.72, 0.54, -0.44])
+    out = hF.layer_norm(hg.tensor(x), (5,), hg.tensor(w), hg.tensor(b)).numpy()
+    ref = tF.layer_norm(torch.tensor(x), (5,), torch.tensor(w), torch.tensor(b)).numpy()
+    _same(out, ref, "layer_norm")
+    assert (out[0] == b).all()
+    # (torch's gradients of the huge row are NaN, handgrad's finite: the accepted
+    # torch_overflows; the ordinary row's derivatives are compared)
+    g = A([0.3, -1.2, 0.8, 2.0, -0.5])
+    check(lambda L, F, x, w, b: F.layer_norm(x, (5,), w, b), x[1:], w, b, g=g, rtol=1e-6)
+
+
 def test_binary_cross_entropy_with_logits_gradient_near_the_largest_float():
     # seed 64676679: g (sigmoid(x) - y) = 1.28e308 is finite, g (1 - y) was not
     x, y = A([-0.5191727428420708, 0.3]), A([-1.1286571073990948, 0.5])
