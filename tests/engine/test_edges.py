@@ -529,6 +529,25 @@ def test_cosine_similarity_below_eps_under_a_large_gradient():
     check(lambda L, F, x, w: F.cosine_similarity(x, w, dim=-1), x, w, g=1.0309933e29, rtol=1e-5)
 
 
+def test_p_norm_gradient_in_torch_order():
+    # seed 1110292551: the float32 3-norm is inf; torch's x |x| / inf^2 times g = 0 is 0 for
+    # x = 1.5e19 (x |x| = 2e38) and NaN for 7.9e21, where the composed root's chain rule
+    # multiplied 0 by 3 x^2 = inf for both
+    x = A([[[-5.4685711e-11, 1.0496429e-10]], [[7.9080344e21, 1.4666206e19]]], dtype=np.float32)
+    check(lambda L, F, x: L.norm(x, p=3.0, dim=None, keepdim=True), x, g=0.0)
+    # seed 1110259477: NaN upstream gradients of the other rows reached the second derivative of
+    # the last one (g = 0 there; torch 0)
+    x = A(
+        [[-1.8751469e-28, 8.6266881e14], [-2.5253966e-08, -5.4429015e15],
+         [2.5517755e13, 2.6320202e19], [-6.2115224e-09, 5.4252252e-27]],
+        dtype=np.float32,
+    )  # fmt: skip
+    check(lambda L, F, x: L.norm(x, p=3.0, dim=-1), x, g=A([NAN, NAN, NAN, 0.0], np.float32))
+    for p in (0.5, 1.5, 3.0):  # torch's three general-p formulas on ordinary values
+        x = A([[0.3, -1.2, 2.5], [0.0, 0.7, -0.1]])
+        check(lambda L, F, x, p=p: L.norm(x, p=p, dim=-1), x, g=A([0.9, -1.3]))
+
+
 def test_instance_norm_gradient_with_a_huge_upstream_gradient():
     # seed 64645105: the composed normalization's gradient went through inf - inf (NaN)
     x = A([[[0.0669964826, 0.742098132], [0.243112413, -4.94065646e-324]]])
