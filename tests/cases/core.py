@@ -343,6 +343,11 @@ CASES = {
         Case(lambda lib, a: a.norm(), unary("nonzero")),
         Case(lambda lib, a: a.norm(dim=-1, keepdim=True), unary("nonzero", min_dims=1)),
     ],
+    "norm_p": [
+        Case(lambda lib, a: a.norm(p=3.0), unary("nonzero")),
+        Case(lambda lib, a: a.norm(p=1.5, dim=-1), unary("nonzero", min_dims=1)),
+        Case(lambda lib, a: a.norm(p=0.5, dim=0, keepdim=True), unary("nonzero", min_dims=1)),
+    ],
     "binary_cross_entropy_with_logits": [
         Case(
             lambda lib, x, y: F(lib).binary_cross_entropy_with_logits(x, y, reduction="none"),

@@ -379,3 +379,55 @@ def test_softshrink_zero_sign():
     assert np.signbit(t_short).all() and not np.signbit(t_long[0])
     for a in (short, long):
         assert np.signbit(hF.softshrink(hg.tensor(a), 1.0).numpy()).all()  # handgrad: -0.0
+
+
+def test_torch_norm_grad_overflows():
+    # fuzz seed 1110259507: float32 group (0, 1) has sigma 0.43 and one upstream gradient of
+    # 1.6e38; torch's db rstd = 4.6e38 overflows, handgrad's gradient is torch's float64 one
+    x = np.array([[[0.5, -0.25, 1.0, 0.0], [0.0, 1.0188534, 0.47979239, 0.0]]], np.float32)
+    g = np.array([[[0.1, 0.2, -0.3, 0.4], [-0.26571199, -0.2190094, 1.6232598e38, -0.15]]])
+    w, b = np.array([-1.3844724, 1.1894882]), np.array([-1.5356741, -0.9697944])
+
+    def grad(lib, dtype):
+        wb = [lib.tensor(a.astype(dtype)) for a in (w, b)]
+        return _grad(lib, lambda a: lib.nn.functional.group_norm(a, 2, *wb), x, g, dtype)
+
+    t, h, t64 = grad(torch, np.float32), grad(hg, np.float32), grad(torch, np.float64)
+    assert not np.isfinite(t[0, 1]).any()
+    np.testing.assert_allclose(h, t64, rtol=1e-5)
+    bad = ~np.isclose(h, t, rtol=2e-3)
+    assert bad[0, 1].all() and not bad[0, 0].any()
+    p = {"g": 2, "w": w.astype(np.float32), "wb": b.astype(np.float32)}
+    g32 = g.astype(np.float32)
+    assert accepted.torch_norm_grad_overflows("F.group_norm", p, x, "grad", h, t, bad, g32)
+    # not in the group whose upstream gradient is ordinary
+    other = np.zeros_like(bad)
+    other[0, 0, 0] = True
+    assert not accepted.torch_norm_grad_overflows("F.group_norm", p, x, "grad", h, t, other, g32)
+
+
+def test_normalize_one_element_noise():
+    # fuzz seed 1110233347: normalize along a dim of one element is sign(x), whose second
+    # derivative is exactly 0; both libraries leave noise of about eps |g| / x^2
+    x = np.array([[-0.009744149], [0.0049756276], [0.8279725]], np.float32)
+    g = np.array([[-1.9982853], [-0.15126419], [0.1879512]], np.float32)
+    v = np.array([[0.7], [-1.3], [0.4]], np.float32)
+    res = {}
+    for lib in (torch, hg):
+        a = lib.tensor(x, requires_grad=True)
+        out = lib.nn.functional.normalize(a, p=2.0, dim=1)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(out, [a], lib.tensor(g), create_graph=True)
+        (d2,) = grad((d * lib.tensor(v)).sum(), [a])
+        res[lib.__name__] = d2.detach().numpy()
+    h, t = res["handgrad"], res["torch"]
+    noise = 32 * np.finfo(np.float32).eps * np.abs(g.astype(np.float64)) / x.astype(np.float64) ** 2
+    assert (np.abs(h) <= noise).all() and (np.abs(t) <= noise).all()
+    bad = ~np.isclose(h, t, rtol=2e-3, atol=1e-7)
+    assert accepted.normalize_one_element_noise(
+        "F.normalize", {"p": 2.0, "dim": 1}, x, "grad2", h, t, bad | True, g
+    )
+    # a value beyond the noise is not accepted
+    assert not accepted.normalize_one_element_noise(
+        "F.normalize", {"p": 2.0, "dim": 1}, x, "grad2", h + 1.0, t, bad | True, g
+    )

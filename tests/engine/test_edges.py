@@ -529,6 +529,25 @@ def test_cosine_similarity_below_eps_under_a_large_gradient():
     check(lambda L, F, x, w: F.cosine_similarity(x, w, dim=-1), x, w, g=1.0309933e29, rtol=1e-5)
 
 
+def test_p_norm_gradient_in_torch_order():
+    # seed 1110292551: the float32 3-norm is inf; torch's x |x| / inf^2 times g = 0 is 0 for
+    # x = 1.5e19 (x |x| = 2e38) and NaN for 7.9e21, where the composed root's chain rule
+    # multiplied 0 by 3 x^2 = inf for both
+    x = A([[[-5.4685711e-11, 1.0496429e-10]], [[7.9080344e21, 1.4666206e19]]], dtype=np.float32)
+    check(lambda L, F, x: L.norm(x, p=3.0, dim=None, keepdim=True), x, g=0.0)
+    # seed 1110259477: NaN upstream gradients of the other rows reached the second derivative of
+    # the last one (g = 0 there; torch 0)
+    x = A(
+        [[-1.8751469e-28, 8.6266881e14], [-2.5253966e-08, -5.4429015e15],
+         [2.5517755e13, 2.6320202e19], [-6.2115224e-09, 5.4252252e-27]],
+        dtype=np.float32,
+    )  # fmt: skip
+    check(lambda L, F, x: L.norm(x, p=3.0, dim=-1), x, g=A([NAN, NAN, NAN, 0.0], np.float32))
+    for p in (0.5, 1.5, 3.0):  # torch's three general-p formulas on ordinary values
+        x = A([[0.3, -1.2, 2.5], [0.0, 0.7, -0.1]])
+        check(lambda L, F, x, p=p: L.norm(x, p=p, dim=-1), x, g=A([0.9, -1.3]))
+
+
 def test_instance_norm_gradient_with_a_huge_upstream_gradient():
     # seed 64645105: the composed normalization's gradient went through inf - inf (NaN)
     x = A([[[0.0669964826, 0.742098132], [0.243112413, -4.94065646e-324]]])
@@ -541,6 +560,21 @@ def test_instance_norm_second_derivative_where_the_variance_overflows():
     # derivative is 0 there, the composition's was inf * 0 = NaN
     x = A([[[1.0, -8.5070587e37, 8.5070587e37, 1.0]]], dtype=np.float32)
     check(lambda L, F, x: F.instance_norm(x), x, g=0.0)
+
+
+def test_layer_norm_of_a_row_whose_sum_overflows():
+    # seed 1110239952: five copies of 4.5e307 sum to inf (mean inf, x - mean NaN); torch's
+    # Welford mean never forms the sum and the output is exactly the bias
+    x = np.vstack([np.full(5, 4.4942e307), A([0.2, 0.23, 0.21, 0.24, 0.19])])
+    w, b = A([-0.2274, -2.1515, -2.4902, 0.5672, -0.7475]), A([0.1172, -0.71, 0.72, 0.54, -0.44])
+    out = hF.layer_norm(hg.tensor(x), (5,), hg.tensor(w), hg.tensor(b)).numpy()
+    ref = tF.layer_norm(torch.tensor(x), (5,), torch.tensor(w), torch.tensor(b)).numpy()
+    _same(out, ref, "layer_norm")
+    assert (out[0] == b).all()
+    # (torch's gradients of the huge row are NaN, handgrad's finite: the accepted
+    # torch_overflows; the ordinary row's derivatives are compared)
+    g = A([0.3, -1.2, 0.8, 2.0, -0.5])
+    check(lambda L, F, x, w, b: F.layer_norm(x, (5,), w, b), x[1:], w, b, g=g, rtol=1e-6)
 
 
 def test_binary_cross_entropy_with_logits_gradient_near_the_largest_float():

@@ -481,3 +481,65 @@ def softshrink_zero_sign(op, params, x, what, h, t, bad, g=None):
         return False
     with np.errstate(invalid="ignore"):
         return bool(((h[bad] == 0) & (t[bad] == 0)).all())
+
+
+@accepted
+def torch_norm_grad_overflows(op, params, x, what, h, t, bad, g=None):
+    """The input gradient of layer_norm, group_norm or instance_norm under a huge upstream
+    gradient: torch's fused backward forms per group db = sum g w, ds = sum g w x and the
+    coefficients db rstd and (db mean - ds) rstd^3 (rstd = 1 / sigma) before it meets x, and
+    those overflow (inf, then inf - inf) where the gradient itself is finite: float32 g = 1.6e38
+    in a group with sigma 0.43 gives db rstd = 4.6e38. handgrad's (d - mean d - x^ mean(d x^))
+    rstd has no such intermediate (checked against torch's float64 result: equal to 7 digits).
+    Only groups whose x and g are finite and one of those intermediates exceeds the largest
+    float count."""
+    if what != "grad" or g is None or isinstance(bad, str) or bad.shape != x.shape:
+        return False
+    rows = _groups(op, params, x)
+    if rows is None or rows.size == 0 or x.dtype.kind != "f" or g.shape != x.shape:
+        return False
+    d = g.astype(np.float64)
+    w = params.get("w")
+    if isinstance(w, np.ndarray):
+        if op == "F.group_norm":
+            w = w.reshape((1, -1) + (1,) * (x.ndim - 2))
+        d = d * w.astype(np.float64)
+    r, dr = rows.astype(np.float64), d.reshape(rows.shape)
+    with np.errstate(all="ignore"):
+        mean = r.mean(axis=1, keepdims=True)
+        rstd = 1 / np.sqrt(((r - mean) ** 2).mean(axis=1, keepdims=True) + 1e-5)
+        db = dr.sum(axis=1, keepdims=True)
+        ds = (dr * r).sum(axis=1, keepdims=True)
+        terms = [
+            db,
+            ds,
+            db * rstd,
+            (db * mean - ds) * rstd**3,
+            np.abs(dr * rstd).max(1, keepdims=True),
+        ]
+        over = np.zeros(db.shape, bool)
+        for a in terms:
+            over |= np.abs(a) > np.finfo(x.dtype).max
+        finite = np.isfinite(r).all(1, keepdims=True) & np.isfinite(dr).all(1, keepdims=True)
+        lost = np.broadcast_to(over & finite, rows.shape).reshape(x.shape)
+        return bool(lost[bad].all() and np.isfinite(h[bad]).all() and (~np.isfinite(t[bad])).all())
+
+
+@accepted
+def normalize_one_element_noise(op, params, x, what, h, t, bad, g=None):
+    """The second derivative of F.normalize along a dim of one element: x / |x| = sign(x) is
+    piecewise constant, so the exact value is 0; both libraries differentiate g (x / |x|) and
+    1 / |x| and sum terms of size |g| / x^2 that cancel, leaving rounding noise of a few
+    eps |g| / x^2 whose value depends on the order of the sum (their autograd engines
+    accumulate the terms in different orders). Accepted where both results are within
+    32 eps |g| / x^2 of the exact 0."""
+    if op != "F.normalize" or what != "grad2" or g is None or isinstance(bad, str):
+        return False
+    if x.ndim == 0 or x.shape[params["dim"]] != 1 or bad.shape != x.shape or g.shape != x.shape:
+        return False
+    eps = np.finfo(x.dtype).eps
+    with np.errstate(all="ignore"):
+        x64 = x.astype(np.float64)
+        noise = 32 * eps * np.abs(g.astype(np.float64)) / (x64 * x64)
+        ok = np.isfinite(noise) & (x != 0) & (np.abs(h) <= noise) & (np.abs(t) <= noise)
+        return bool(ok[bad].all())

@@ -45,6 +45,22 @@ else:  # at run time the bottom class: outputs are public Tensors (TensorBase._w
 _wrap = Tensor._wrap
 
 
+def _row_scale(x: np.ndarray, dims: tuple) -> np.ndarray | None:
+    """Per row (statistic), 1, or a power of two 2^-k >= 1 / M where the sum of a row of finite
+    values overflows (a constant row at 4.5e307 of five elements): the mean of x s, divided by
+    s, is then the mean, as torch's Welford mean (which never forms the sum) gives it. Scaling
+    by a power of two is exact, so the other rows' means are the plain sum / M. None when no
+    row overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        over = np.isinf(x.sum(axis=dims, keepdims=True)) & np.isfinite(x).all(
+            axis=dims, keepdims=True
+        )
+    if not over.any():
+        return None
+    m = x.size // over.size
+    return np.where(over, 2.0 ** -int(np.ceil(np.log2(m))), 1.0).astype(x.dtype)
+
+
 def _channels_first_2d(x: np.ndarray) -> np.ndarray | None:
     """A (C, M) view of x (N, C, ...) with channel c's values in row c, when x's memory allows
     one (NCHW memory does not; the batch-innermost memory a convolution returns does), else None.
@@ -154,10 +170,15 @@ class LayerNorm(Function):
         self.k, self.eps, self.has_weight = k, eps, has_weight
         dims = tuple(range(x.ndim - k, x.ndim))
         self.dims = dims
+        self.scale = None
         if x.size == 0:  # nothing to normalize (and no mean of an empty slice to warn about)
             self.xhat, self.rstd = x.copy(), np.ones(x.shape[: x.ndim - k] + (1,) * k, x.dtype)
             return np.empty(x.shape, x.dtype)
-        mean = x.mean(axis=dims, keepdims=True)
+        self.scale = _row_scale(x, dims)
+        if self.scale is None:
+            mean = x.mean(axis=dims, keepdims=True)
+        else:
+            mean = (x * self.scale).mean(axis=dims, keepdims=True) / self.scale
         xhat = x - mean
         var = np.mean(xhat * xhat, axis=dims, keepdims=True)
         rstd = 1.0 / np.sqrt(var + eps)
@@ -174,7 +195,12 @@ class LayerNorm(Function):
         x = self.inputs[0]
         if not is_grad_enabled():
             return _wrap(self.xhat), _wrap(self.rstd)
-        xc = x - x.mean(self.dims, keepdim=True)
+        if self.scale is None:
+            mean = x.mean(self.dims, keepdim=True)
+        else:  # the forward's scaled mean (see _row_scale)
+            s = _wrap(self.scale)
+            mean = (x * s).mean(self.dims, keepdim=True) / s
+        xc = x - mean
         rstd = rsqrt((xc * xc).mean(self.dims, keepdim=True) + self.eps)
         return xc * rstd, rstd
 
