@@ -96,7 +96,37 @@ def torch_multiplies_by_mask(op, params, x, what, h, t, bad, g=None):
     if what not in ("grad", "grad2") or isinstance(bad, str) or g is None:
         return False
     with np.errstate(invalid="ignore"):
-        return bool(not np.isfinite(g).all() and (h[bad] == 0).all() and np.isnan(t[bad]).all())
+        if not np.isfinite(g).all() and (h[bad] == 0).all() and np.isnan(t[bad]).all():
+            return True
+    return _pow_mask_summed(op, params, x, what, h, t, bad, g)
+
+
+def _pow_mask_summed(op, params, x, what, h, t, bad, g):
+    """torch_multiplies_by_mask in a pow operand's gradient summed over broadcast dims: every
+    non-finite g summed into the element meets a derivative that is exactly 0 by convention
+    (d/db at a = 0, b >= 0; d/da at b = 0), so torch's sum is NaN and handgrad's the finite
+    sum of the other terms."""
+    if op != "pow" or what != "grad" or bad.shape == np.shape(g):
+        return False
+    ab = _operands(x, params)
+    if ab is None:
+        return False
+    try:
+        a, b, gg = np.broadcast_arrays(*ab, g)
+    except ValueError:
+        return False
+    with np.errstate(invalid="ignore"):
+        masked = ~np.isfinite(gg) & ((b == 0) | ((a == 0) & (b >= 0)))
+        unmasked = ~np.isfinite(gg) & ~masked
+        m, other = _on(masked, bad.shape), _on(unmasked, bad.shape)
+        return bool(
+            m is not None
+            and other is not None
+            and m[bad].all()
+            and not other[bad].any()
+            and np.isfinite(h[bad]).all()
+            and np.isnan(t[bad]).all()
+        )
 
 
 @accepted
