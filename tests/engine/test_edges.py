@@ -630,3 +630,17 @@ def test_prod_of_all_with_two_zeros_outside_grad_mode():
         t.prod().backward(L.tensor(NAN, dtype=L.float64))
         got.append(t.grad.numpy())
     _same(got[1], got[0], "gradient")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_expm1_gradient_from_the_output(dtype):
+    # torch 2.13's expm1 backward is g (out + 1): exactly 0 where out + 1 rounds to 0 (a = -40 in
+    # float64, -20 in float32), where g e^a would be positive
+    x = A([-40.0, -20.0, -1e-9, 0.0, 3.0, 700.0], dtype=dtype)
+    got = []
+    for L in (torch, hg):
+        t = L.tensor(x, requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        got.append(grad(t.expm1(), [t], L.tensor(np.ones(6, dtype)))[0].numpy())
+    assert np.array_equal(got[1], got[0])
+    check(lambda L, F, x: x.expm1(), x, g=A([0.5, -1.0, 2.0, 1.0, -0.25, 1e-300], dtype=dtype))
