@@ -397,7 +397,15 @@ CASES = {
     ],
     "mish": [
         Case(lambda lib, a: F(lib).mish(a * 4), unary()),
-        Case(lambda lib, a: F(lib).mish(a * 25), unary(), fd=False, note="saturated, exp finite"),
+        Case(
+            lambda lib, a: F(lib).mish(a * 25),
+            unary(),
+            fd=False,
+            # second derivatives up to ~30 here; an element where the terms cancel to 3e-6
+            # differs from torch's by 1e-11 (rounding of the cancelling terms)
+            tol64=(1e-9, 1e-10),
+            note="saturated, exp finite",
+        ),
     ],
     "clamp": [
         Case(lambda lib, a, min, max: a.clamp(min, max), _clamp_draw("distinct")),
