@@ -26,9 +26,10 @@ def _same(a, b, what, rtol=1e-7):
     np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12, equal_nan=True, err_msg=what)
 
 
-def check(fn, *arrays, g=None, second=True, rtol=1e-7):
+def check(fn, *arrays, g=None, second=True, rtol=1e-7, v=None):
     """fn(L, F, *tensors) in both libraries: values, the gradient of sum(out * g) for every float
-    input and (``second``) the gradient of the sum of those gradients."""
+    input and (``second``) the gradient of the sum of those gradients (each times ``v``, the
+    fuzzer's direction, when given)."""
     res = {}
     for name in ("torch", "hg"):
         L, F = _lib(name)
@@ -46,7 +47,8 @@ def check(fn, *arrays, g=None, second=True, rtol=1e-7):
         )
         g2 = None
         if second:
-            terms = [a.sum() for a in gs if a is not None and a.requires_grad]
+            vv = 1.0 if v is None else L.tensor(np.asarray(v, dtype=arrays[0].dtype))
+            terms = [(a * vv).sum() for a in gs if a is not None and a.requires_grad]
             if terms:
                 s = terms[0]
                 for t in terms[1:]:
@@ -664,3 +666,71 @@ def test_remainder_zero_has_the_dividend_sign():
         t = torch.remainder(torch.tensor(a), b).numpy()
         np.testing.assert_array_equal(h, t)
         np.testing.assert_array_equal(np.signbit(h), np.signbit(t))
+
+
+# ---- prod and cumprod: torch's backward formulas, formula for formula ----------------------------
+
+
+def test_cumprod_second_derivative_past_a_zero_under_a_nan_gradient():
+    # fuzz seed 1110240507: in the second derivative, cumprod's own backward runs outside grad
+    # mode, where torch's gradient past a slice's first zero is exactly 0 (not NaN g times 0)
+    x = A([[0.0, -2.0, 2.0], [-1.0, 1.0, 0.0], [1.0, -2.0, -1.0]])
+    g = A([[0.0, NAN, NAN], [0.0, NAN, 0.0], [0.0, 0.0, 0.0]])
+    v = A([[-0.63, 0.88, 0.46], [-0.19, -0.58, 1.58], [-0.09, 1.5, 1.47]])
+    check(lambda L, F, x: x.cumprod(0), x, g=g, v=v)
+
+
+def test_prod_second_derivative_with_zeros_and_nans():
+    # fuzz seed 1110263111: prod's gradient through zeros is formed by cumprod, whose backward
+    # (in the second derivative) is torch's O(n) formula
+    x = A(
+        [
+            [[-1.0, -1.0, -1.0], [-1.0, 0.0, NAN]],
+            [[-1.0, -1.0, 0.0], [0.0, 0.0, 0.0]],
+            [[-1.0, 0.0, -1.0], [NAN, 0.0, 0.0]],
+            [[0.0, -1.0, 0.0], [-1.0, NAN, NAN]],
+        ]
+    )
+    v = np.linspace(-1.0, 1.0, x.size).reshape(x.shape)
+    check(lambda L, F, x: x.prod(0), x, g=np.zeros((2, 3)), v=v)
+
+
+def test_cumprod_gradient_forms_torchs_products():
+    # fuzz seed 603819545: 0, inf, +-4.5e307 and denormals; with a zero in the tensor the
+    # gradient is torch's prod(a[:k]) * cumprod(a[k+1:]), so the same products overflow
+    big, tiny = 4.4942328371557893e307, 5e-324
+    x = A(
+        [
+            [2.8592811718418762e-3, -0.67154258199064, -1.2521093421202434, INF, -0.72300998579],
+            [-0.6582331351447951, big, -0.5903154802140351, -tiny, -big],
+            [0.0, 1.0, 1.0, 1.0, 1.0],
+        ]
+    )
+    g = A([[-0.5171838825348155, 0, 0, 0, 0], [-0.5171838825348155, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
+    v = A([[1.28, -0.2, 1.25, 1.04, 0.009], [0.16, -0.89, 0.27, -0.79, 0.48], [1, 1, 1, 1, 1]])
+    check(lambda L, F, x: x.cumprod(1), x, g=g, v=v)
+
+
+def test_prod_of_all_with_two_zeros_outside_grad_mode():
+    # torch's prod() (no dim) returns zeros there, without forming the products (0 * inf)
+    x = A([0.0, INF, 0.0, 2.0])
+    got = []
+    for L in (torch, hg):
+        t = L.tensor(x, requires_grad=True)
+        t.prod().backward(L.tensor(NAN, dtype=L.float64))
+        got.append(t.grad.numpy())
+    _same(got[1], got[0], "gradient")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_expm1_gradient_from_the_output(dtype):
+    # torch 2.13's expm1 backward is g (out + 1): exactly 0 where out + 1 rounds to 0 (a = -40 in
+    # float64, -20 in float32), where g e^a would be positive
+    x = A([-40.0, -20.0, -1e-9, 0.0, 3.0, 700.0], dtype=dtype)
+    got = []
+    for L in (torch, hg):
+        t = L.tensor(x, requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        got.append(grad(t.expm1(), [t], L.tensor(np.ones(6, dtype)))[0].numpy())
+    assert np.array_equal(got[1], got[0])
+    check(lambda L, F, x: x.expm1(), x, g=A([0.5, -1.0, 2.0, 1.0, -0.25, 1e-300], dtype=dtype))

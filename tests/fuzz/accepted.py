@@ -96,7 +96,37 @@ def torch_multiplies_by_mask(op, params, x, what, h, t, bad, g=None):
     if what not in ("grad", "grad2") or isinstance(bad, str) or g is None:
         return False
     with np.errstate(invalid="ignore"):
-        return bool(not np.isfinite(g).all() and (h[bad] == 0).all() and np.isnan(t[bad]).all())
+        if not np.isfinite(g).all() and (h[bad] == 0).all() and np.isnan(t[bad]).all():
+            return True
+    return _pow_mask_summed(op, params, x, what, h, t, bad, g)
+
+
+def _pow_mask_summed(op, params, x, what, h, t, bad, g):
+    """torch_multiplies_by_mask in a pow operand's gradient summed over broadcast dims: every
+    non-finite g summed into the element meets a derivative that is exactly 0 by convention
+    (d/db at a = 0, b >= 0; d/da at b = 0), so torch's sum is NaN and handgrad's the finite
+    sum of the other terms."""
+    if op != "pow" or what != "grad" or bad.shape == np.shape(g):
+        return False
+    ab = _operands(x, params)
+    if ab is None:
+        return False
+    try:
+        a, b, gg = np.broadcast_arrays(*ab, g)
+    except ValueError:
+        return False
+    with np.errstate(invalid="ignore"):
+        masked = ~np.isfinite(gg) & ((b == 0) | ((a == 0) & (b >= 0)))
+        unmasked = ~np.isfinite(gg) & ~masked
+        m, other = _on(masked, bad.shape), _on(unmasked, bad.shape)
+        return bool(
+            m is not None
+            and other is not None
+            and m[bad].all()
+            and not other[bad].any()
+            and np.isfinite(h[bad]).all()
+            and np.isnan(t[bad]).all()
+        )
 
 
 @accepted
@@ -451,25 +481,6 @@ def mish_exp_overflow(op, params, x, what, h, t, bad, g=None):
         except ValueError:
             return False
         return bool(over[bad].all() and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())
-
-
-@accepted
-def expm1_gradient_from_its_output(op, params, x, what, h, t, bad, g=None):
-    """expm1's derivative e^x: torch computes it as out + 1, which cancels for x < 0 (0 below
-    -37 in float64 where e^x is 1e-16 or less, a relative error 1e-4 at -30); handgrad computes
-    e^x. Matches where torch's value is handgrad's with e^x replaced by (expm1(x) + 1)."""
-    if op != "expm1" or what not in ("grad", "grad2") or isinstance(bad, str):
-        return False
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
-        try:
-            xb = np.broadcast_to(x, bad.shape)
-        except ValueError:
-            return False
-        e = np.exp(xb.astype(np.float64))
-        r = (np.expm1(xb) + 1).astype(np.float64)  # torch's e^x, rounded in x's dtype
-        torch_form = h.astype(np.float64) * (r / e)
-        ok = (np.abs(t - torch_form) <= 1e-6 * np.abs(torch_form)) & (r != e) & (xb < 0)
-    return bool(ok[bad].all())
 
 
 @accepted

@@ -95,14 +95,15 @@ class Prod(Function):
       the exclusive running products from the left and from the right,
       L_i = prod_{j < i} a_j and R_i = prod_{j > i} a_j, so dL/da_i = g L_i R_i (the reduced
       dims flattened into one). Written with cumprod, cat and flip, so it is differentiable
-      again, second derivatives across a zero included.
+      again, second derivatives across a zero included (cumprod's backward is torch's too);
+    - prod() of the whole tensor with two zeros or more, outside grad mode: zeros, as torch.
     """
 
     name = "prod"
     uses_output = True
 
-    def forward(self, a, dims, keepdim):
-        self.dims = dims
+    def forward(self, a, dims, keepdim, whole=False):
+        self.dims, self.whole = dims, whole
         out = np.prod(a, axis=dims, keepdims=True)
         self.kept_shape = out.shape
         return out if keepdim else out.reshape([n for i, n in enumerate(a.shape) if i not in dims])
@@ -115,6 +116,11 @@ class Prod(Function):
         if not (a._data == 0).any():
             # out / a first, as torch: g * out can underflow where out and a are denormals
             return g * (self.output().reshape(self.kept_shape) / a)
+        if self.whole and not is_grad_enabled() and (a._data == 0).sum() > 1:
+            # torch's prod() (no dim) outside grad mode: with two zeros every product of the
+            # others holds one, and torch returns zeros without forming them (an inf or NaN
+            # factor, or g, does not make it NaN)
+            return Tensor._wrap(np.zeros(a.shape, a._data.dtype))
         return g * _others_product(a, self.dims)
 
 
@@ -462,7 +468,8 @@ def prod(
             x = x.to(np.int64)  # as sum: PyTorch multiplies booleans and small integers as int64
     if dim is not None and not isinstance(dim, (int, np.integer)):
         raise TypeError(f"prod: dim must be an int or None (as in PyTorch), got {dim!r}")
-    return Prod.apply(x, dims=normalize_dims("prod", dim, x.ndim), keepdim=keepdim)
+    dims = normalize_dims("prod", dim, x.ndim)
+    return Prod.apply(x, dims=dims, keepdim=keepdim, whole=dim is None)
 
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:

@@ -10,10 +10,11 @@ import numpy as np
 
 from .._tensor_base import lift
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from .dims import normalize_dims
 from .elementwise import where
 from .index import gather
-from .shape import movedim
+from .shape import cat, movedim, narrow, stack
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -25,10 +26,19 @@ CumResult = namedtuple("CumResult", ["values", "indices"])
 
 class Cumprod(Function):
     """out_i = prod_{j <= i} a_j along ``dim``; d out_i / d a_k = [k <= i] prod_{j <= i, j != k}
-    a_j. Without zeros that is out_i / a_k, so dL/da_k = (sum_{i >= k} g_i out_i) / a_k: a
-    reverse cumulative sum divided by a. A zero cannot be divided out; then the products of the
-    others are formed explicitly, P[i, k] = prod_j (a_j if j <= i and j != k else 1), and
-    dL/da_k = sum_{i >= k} g_i P[i, k] (O(n^3) work per slice, only when a slice has a zero)."""
+    a_j. The backward is PyTorch's cumprod_backward, formula for formula, so that the same
+    products are formed (and the same ones overflow, or meet a NaN, at mixed huge, tiny, zero and
+    non-finite inputs):
+
+    - no zero anywhere in a: out_i / a_k is the product of the others, so
+      dL/da_k = (sum_{i >= k} g_i out_i) / a_k, a reverse cumulative sum divided by a;
+    - a zero, computing a gradient that will not be differentiated (grad mode off): torch's O(n)
+      form per slice, with z1 < z2 its first two zeros: dL/da_k = 0 for k > z1 (exactly, whatever
+      g is), the reverse cumulative sum over i < z1 divided by a_k for k < z1, and at z1
+      out_{z1-1} sum_{z1 <= i < z2} g_i prod_{z1 < j <= i} a_j;
+    - a zero, with grad mode on (create_graph): the products of the others formed explicitly as
+      prod(a[:k]) cumprod(a[k+1:]), so that the second derivative exists, also across a zero.
+    """
 
     name = "cumprod"
     uses_output = True
@@ -43,25 +53,58 @@ class Cumprod(Function):
 
     def backward(self, g):
         a, d = self.inputs[0], self.dim
-        if a.shape[d] == 1:
+        n = a.shape[d]
+        if n == 1 or a._data.size <= 1:
             # out = a: the derivative is 1, also at +-inf (out / a = NaN) and at a denormal
             # (whose square, in the next derivative, underflows to 0), as torch's cumprod_backward
             return g * 1
+        out = self.output()
         if not (a._data == 0).any():
-            return (g * self.output()).flip(d).cumsum(d).flip(d) / a
-        x = movedim(a, d, -1)
-        n = x.shape[-1]
-        i, k, j = np.ogrid[:n, :n, :n]
-        keep = Tensor._wrap((j <= i) & (j != k))
-        others = where(keep, x.unsqueeze(-2).unsqueeze(-2), 1.0)  # (..., i, k, j)
-        # through the Tensor method, not reduce.Prod: reduce's prod backward calls cumprod, and a
-        # module-level arrow each way would be an import cycle
-        p = others.prod(-1)  # (..., i, k)
-        # only i >= k contribute: selected with where, as torch sums over i >= k only (a 0/1
-        # mask would turn an infinite or NaN g_i for i < k into NaN)
-        below = Tensor._wrap(np.arange(n)[None, :] <= np.arange(n)[:, None])
-        gk = where(below, movedim(g, d, -1).unsqueeze(-1) * p, 0.0).sum(-2)
-        return movedim(gk, -1, d)
+            return (out * g).flip(d).cumsum(d).flip(d) / a
+        if not is_grad_enabled():
+            return _cumprod_backward_zeros(g, a, out, d)
+        ones = Tensor._wrap(np.ones(_one_along(a.shape, d), a._data.dtype))
+        parts = []
+        for k in range(n):
+            if k == 0:
+                omitted = cat([ones, Cumprod.apply(narrow(a, d, 1, n - 1), dim=d)], d)
+            else:
+                # through the Tensor method, not reduce.Prod: reduce's prod backward calls
+                # cumprod, and a module-level arrow each way would be an import cycle
+                until_k = narrow(a, d, 0, k).prod(d, keepdim=True)
+                if k == n - 1:
+                    omitted = until_k
+                else:
+                    after = Cumprod.apply(narrow(a, d, k + 1, n - k - 1), dim=d)
+                    omitted = cat([until_k, until_k.expand(after.shape) * after], d)
+            parts.append((narrow(g, d, k, n - k) * omitted).sum(d))
+        return stack(parts, d)
+
+
+def _one_along(shape: tuple, d: int) -> tuple:
+    return tuple(1 if i == d else s for i, s in enumerate(shape))
+
+
+def _cumprod_backward_zeros(g: Tensor, a: Tensor, out: Tensor, d: int) -> Tensor:
+    """torch's O(n) cumprod backward through zeros (its grad-mode-off branch): its value, not
+    differentiated again. Every term is selected, never multiplied by a 0/1 mask: g may be
+    infinite or NaN past a zero, where the derivative is exactly 0."""
+    x, gg, o = movedim(a, d, -1), movedim(g, d, -1), movedim(out, d, -1)
+    zero = x._data == 0
+    count = np.cumsum(zero, axis=-1)
+    before = Tensor._wrap(count == 0)  # k < z1
+    first = Tensor._wrap(zero & (count == 1))  # k = z1
+    between = Tensor._wrap((count == 1) & ~zero)  # z1 < k < z2
+    rc = where(before, o * gg, 0.0).flip(-1).cumsum(-1).flip(-1) / x
+    tail = (
+        Cumprod.apply(where(between, x, 1.0), dim=x.ndim - 1)
+        * where(Tensor._wrap(count == 1), gg, 0.0)
+    ).sum(-1, keepdim=True)
+    z1 = np.argmax(first._data, axis=-1)[..., None]
+    prev = gather(o, -1, Tensor._wrap(np.maximum(z1 - 1, 0)))
+    prev = where(Tensor._wrap(z1 == 0), 1.0, prev)
+    res = where(before, rc, where(first, tail * prev, 0.0))
+    return movedim(res, -1, d)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:

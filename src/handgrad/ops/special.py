@@ -128,17 +128,19 @@ class Atan2(Function):
 
 
 class Expm1(Function):
-    """out = e^a - 1, accurate for small a.  dL/da = g e^a, computed from a: torch's out + 1
-    cancels for a < 0 and rounds to 0 below -37 (float64), where e^a is still positive (an
-    accepted difference, ``expm1_gradient_from_its_output``)."""
+    """out = e^a - 1, accurate for small a.  dL/da = g e^a, computed from the output as torch
+    2.13 does, g (out + 1): exactly 0 for a below -37 (float64; -17 in float32), where out + 1
+    rounds to 0 and e^a is still positive."""
 
     name = "expm1"
+    uses_inputs = False
+    uses_output = True
 
     def forward(self, a):
         return np.expm1(a)
 
     def backward(self, g):
-        return g * exp(self.inputs[0])
+        return g * (self.output() + 1)
 
 
 # ---- activations whose local derivative must be formed before it meets g ----------------------
