@@ -734,3 +734,16 @@ def test_expm1_gradient_from_the_output(dtype):
         got.append(grad(t.expm1(), [t], L.tensor(np.ones(6, dtype)))[0].numpy())
     assert np.array_equal(got[1], got[0])
     check(lambda L, F, x: x.expm1(), x, g=A([0.5, -1.0, 2.0, 1.0, -0.25, 1e-300], dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log1p_of_subnormals_is_torchs(dtype):
+    """torch's log1p of a subnormal a is 2 (a / 2): 0 at the smallest one, so a later log gives
+    -inf (found by the fuzzer, seed 1253913920: log1p then log)."""
+    info = np.finfo(dtype)
+    r = np.random.default_rng(0)
+    x = (r.uniform(-1, 1, 1000) * info.tiny).astype(dtype)
+    x[:4] = [info.smallest_subnormal, -info.smallest_subnormal, 0.0, info.tiny]
+    h = hg.tensor(x).log1p().numpy()
+    t = torch.tensor(x).log1p().numpy()
+    np.testing.assert_array_equal(h, t)

@@ -188,12 +188,21 @@ class Log(Function):
 
 
 class Log1p(Function):
-    """out = log(1 + a), accurate for small a.  dL/da = g / (1 + a)."""
+    """out = log(1 + a), accurate for small a.  dL/da = g / (1 + a).
+
+    At a subnormal a the value is torch's, ``2 (a / 2)``: a within one subnormal step of the exact
+    log1p(a) = a, and 0 at the smallest one, where a later ``log`` must give torch's -inf."""
 
     name = "log1p"
 
     def forward(self, a):
-        return np.log1p(a)
+        out = np.log1p(a)
+        if a.dtype.kind == "f" and a.size:
+            tiny = np.finfo(a.dtype).tiny
+            sub = (np.abs(a) < tiny) & (a != 0)
+            if sub.any():
+                out = np.where(sub, 2 * (a * a.dtype.type(0.5)), out)
+        return out
 
     def backward(self, g):
         return g / (self.inputs[0] + 1)
