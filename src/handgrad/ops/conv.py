@@ -38,9 +38,13 @@ zero gradient).
 
 Layout. Inside, images are *batch-innermost*, (C, H, W, N) in memory. Then the window view
 (``sliding_window_view``) of a stride-1 convolution has contiguous runs of ``Wo * N`` floats, the
-im2col matrix ``(C kh kw, Ho Wo N)`` is one copy, the forward and both gradients are one matrix
-product each (a batched one per group), and col2im is ``kh kw`` slice additions whose inner run is
-again ``Wo * N`` floats. The results are returned as NCHW views of that memory (no copy), so the
+im2col matrix ``(C kh kw, Ho Wo N)`` is a copy, the forward and both gradients are matrix
+products (a batched one per group), and col2im is ``kh kw`` slice additions whose inner run is
+again ``Wo * N`` floats. The im2col matrix is never built whole: it is copied and multiplied a
+band of output rows at a time, about 1 MiB, so that the product reads it from cache
+(``_BAND_BYTES``). The input gradient of a stride-1 convolution is computed as the convolution it
+equals (flipped kernel, channel axes swapped, g padded by ``(k - 1) d - lo``), a strided one's as
+the transposed convolution. The results are returned as NCHW views of that memory (no copy), so the
 next convolution, a ReLU or a pooling layer keeps the layout for free; NumPy's element-wise
 operations preserve it. Measured on this machine (1 thread) against channels-first and
 channels-last im2col, this layout was the fastest for every convolution of the LeNet and
