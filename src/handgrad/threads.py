@@ -21,7 +21,7 @@ import contextlib
 import warnings
 from typing import Any
 
-from .ops.blas import blas_libs, one_blas_thread
+from .ops.blas import blas_threads, one_blas_thread
 
 _limiter: Any = None  # the active set_num_threads limit (kept alive: it holds the setting)
 
@@ -64,7 +64,7 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The number of threads the matrix products use (NumPy's BLAS pool; 1 if NumPy has no
     threaded BLAS), as ``torch.get_num_threads``."""
-    return max((lib.get_num_threads() or 1 for lib in blas_libs()), default=1)
+    return blas_threads()
 
 
 __all__ = ["get_num_threads", "limit_threads", "one_blas_thread", "set_num_threads"]

@@ -62,6 +62,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._tensor_base import lift
 from ..autograd.function import Function
+from .blas import band_pool, blas_threads, one_blas_thread
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -142,19 +143,44 @@ def _band_rows(rows: int, row_bytes: int) -> int:
     return max(1, min(rows, _BAND_BYTES // max(row_bytes, 1)))
 
 
-def _col_bands(win: np.ndarray):
-    """Yield ``(y0, y1, cols)`` for the bands of output rows: ``cols`` (C kh kw, (y1 - y0) Wo N)
-    is the im2col matrix of rows y0 <= y < y1, ``cols[(c, i, j), (y, x, n)] = win[c, i, j, y, x,
-    n]``, written into one buffer reused by every band (consume it before the next)."""
+# Below this many im2col elements (4 MiB of float32) a convolution's bands stay on the calling
+# thread: handing bands to a second thread costs tens of microseconds.
+_PARALLEL_ELEMENTS = 1 << 20
+
+
+def _for_bands(win: np.ndarray, body: Any) -> Any:
+    """Call ``body(y0, y1, cols)`` for the bands of output rows and return the sum of what it
+    returns (None if it returns None): ``cols`` (C kh kw, (y1 - y0) Wo N) is the im2col matrix of
+    rows y0 <= y < y1, ``cols[(c, i, j), (y, x, n)] = win[c, i, j, y, x, n]``, in a buffer reused
+    by the next band. With more than one BLAS thread the bands are shared among that many
+    threads, each with its own buffer and a one-thread BLAS: NumPy's copies and products release
+    the GIL, and a band's small product gains more from a core of its own than from two BLAS
+    threads (``body`` must only write rows y0..y1 of shared arrays)."""
     c, kh, kw, ho, wo, n = win.shape
     k, per_row = c * kh * kw, wo * n
     step = _band_rows(ho, k * per_row * win.itemsize)
-    buf = np.empty(k * step * per_row, win.dtype)
-    for y0 in range(0, ho, step):
-        y1 = min(ho, y0 + step)
-        part = buf[: k * (y1 - y0) * per_row].reshape(c, kh, kw, y1 - y0, wo, n)
-        np.copyto(part, win[:, :, :, y0:y1])
-        yield y0, y1, part.reshape(k, (y1 - y0) * per_row)  # sizes given: k may be 0
+    bands = [(y0, min(ho, y0 + step)) for y0 in range(0, ho, step)]
+
+    def run(part: list) -> Any:
+        buf = np.empty(k * step * per_row, win.dtype)
+        total = None
+        for y0, y1 in part:
+            cols = buf[: k * (y1 - y0) * per_row].reshape(c, kh, kw, y1 - y0, wo, n)
+            np.copyto(cols, win[:, :, :, y0:y1])
+            r = body(y0, y1, cols.reshape(k, (y1 - y0) * per_row))  # sizes given: k may be 0
+            if r is not None:
+                total = r if total is None else total + r
+        return total
+
+    workers = min(blas_threads(), len(bands)) if k * ho * per_row >= _PARALLEL_ELEMENTS else 1
+    if workers <= 1:
+        return run(bands)
+    with one_blas_thread():
+        pool = band_pool(workers)
+        futures = [pool.submit(run, bands[i::workers]) for i in range(1, workers)]
+        results = [run(bands[0::workers])] + [f.result() for f in futures]
+    results = [r for r in results if r is not None]
+    return sum(results[1:], results[0]) if results else None
 
 
 def _col2im_add(
@@ -244,7 +270,8 @@ class Conv2d(Function):
         win, (ho, wo) = _windows(x.transpose(1, 2, 3, 0), (kh, kw), stride, dilation, padding)
         out = np.empty((o, ho, wo, n), np.result_type(x, w))
         wg = w.reshape(groups, o // groups, cg * kh * kw)
-        for y0, y1, cols in _col_bands(win):
+
+        def band(y0: int, y1: int, cols: np.ndarray) -> None:
             length = cols.shape[1]  # sizes spelled out: NumPy cannot infer -1 from 0 elements
             dst = out[:, y0:y1].reshape(o, length)  # a view: rows y0..y1 of every output channel
             if groups == 1:
@@ -252,6 +279,8 @@ class Conv2d(Function):
             else:
                 product = np.matmul(wg, cols.reshape(groups, cg * kh * kw, length))
                 dst[...] = product.reshape(o, length)
+
+        _for_bands(win, band)
         if b is not None:
             out += b[:, None, None, None]
         return out.transpose(3, 0, 1, 2)
@@ -392,13 +421,17 @@ class Conv2dWeight(Function):
         o, cg = g.shape[1], x.shape[1] // groups
         k = cg * kernel_size[0] * kernel_size[1]
         g4 = _chwn(g)
+
         # (K, O) = cols @ g^T per band: this orientation of the product ran 1.3-1.5x faster than
         # g @ cols^T for the benchmark's layers (long L, small O and K).
-        acc = np.zeros((groups, k, o // groups), np.result_type(x, g))
-        for y0, y1, cols in _col_bands(win):
+        def band(y0: int, y1: int, cols: np.ndarray) -> np.ndarray:
             length = cols.shape[1]
             gb = g4[:, y0:y1].reshape(groups, o // groups, length)
-            acc += np.matmul(cols.reshape(groups, k, length), gb.transpose(0, 2, 1))
+            return np.matmul(cols.reshape(groups, k, length), gb.transpose(0, 2, 1))
+
+        acc = _for_bands(win, band)
+        if acc is None:  # no output rows
+            acc = np.zeros((groups, k, o // groups), np.result_type(x, g))
         gw = np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(o, cg, *kernel_size)
         if not np.isfinite(gw).all():
             # A non-finite sum may hold inf * 0 from the padding, which PyTorch never forms.
