@@ -432,3 +432,20 @@ def test_normalize_one_element_noise():
     assert not accepted.normalize_one_element_noise(
         "F.normalize", {"p": 2.0, "dim": 1}, x, "grad2", h + 1.0, t, bad | True, g
     )
+    # seed 376526011: a 0-d x is one element along dim 0; handgrad -0.25, torch 0, both noise
+    x0, g0, v0 = np.float32(-0.000443507), np.float32(-0.7), np.float32(0.9)
+    res = {}
+    for lib in (torch, hg):
+        a = lib.tensor(np.array(x0), requires_grad=True)
+        out = lib.nn.functional.normalize(a, p=2.0, dim=0)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(out, [a], lib.tensor(np.array(g0)), create_graph=True)
+        (d2,) = grad((d * lib.tensor(np.array(v0))).sum(), [a])
+        res[lib.__name__] = d2.detach().numpy()
+    h, t = res["handgrad"], res["torch"]
+    assert h != t
+    args = ("F.normalize", {"p": 2.0, "dim": 0}, np.array(x0), "grad2")
+    assert accepted.normalize_one_element_noise(*args, h, t, np.array(True), np.array(g0))
+    assert not accepted.normalize_one_element_noise(
+        *args, h + np.float32(20.0), t, np.array(True), np.array(g0)
+    )
