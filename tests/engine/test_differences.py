@@ -158,6 +158,23 @@ def test_torch_underflows():
     assert list(t) == [-2.0, -2.0, 0.0] and list(h) == [-1.7, -1.5, -0.05]
 
 
+def test_rms_norm_rsqrt_cube_underflows():
+    # fuzz seed 376511094: r = 1 / sqrt(mean(x^2) + eps) = 1.3e-152, r^3 underflows; the exact
+    # gradient at x = 1.5e152 is -1.2e-305 (mpmath), torch drops the x r^3 term (2.3e-153)
+    x = np.array([-1.6353e-48, 0.50017, 0.97418, 1.5218e152])
+    w = np.array([-0.9083, 0.2606, 0.3838, 0.3445])
+    g = np.array([0.3, -1.2, 0.8, 0.5])
+    t = _grad(torch, lambda a: tF.rms_norm(a, (4,), torch.tensor(w)), x, g)
+    h = _grad(hg, lambda a: hF.rms_norm(a, (4,), hg.tensor(w)), x, g)
+    assert t[3] == pytest.approx(g[3] * w[3] / np.sqrt(np.mean(x * x)), rel=1e-12)
+    assert abs(h[3]) < 1e-300 and np.allclose(h[:3], t[:3], rtol=1e-14)
+    bad = np.array([False, False, False, True])
+    args = ("F.rms_norm", {"w": w}, x, "grad")
+    assert accepted.rms_norm_rsqrt_cube_underflows(*args, h, t, bad, g)
+    # torch's value where handgrad's were no closer to the exact one is not accepted
+    assert not accepted.rms_norm_rsqrt_cube_underflows(*args, h + 1e-152, t, bad, g)
+
+
 def test_atan2_second_derivative_overflows():
     # y = -0, x = -2.7e-80: d^2 atan2 / dx dy = (y^2 - x^2) / r^4 = -1 / x^2, and d^2 / dy^2 = 0
     y, x, g = -0.0, -2.7310950294226773e-80, 4.230457450348496e54
