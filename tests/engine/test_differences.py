@@ -158,6 +158,28 @@ def test_torch_underflows():
     assert list(t) == [-2.0, -2.0, 0.0] and list(h) == [-1.7, -1.5, -0.05]
 
 
+def test_cosine_one_element_noise():
+    # fuzz seed 376623273: along a dim of one element cosine_similarity is sign(x) sign(w) (x / eps
+    # times sign(w) below eps), whose second derivatives are exactly 0; the noise differs
+    x = np.array([[[[-0.11999]], [[-1.4013e-45]]]], np.float32).reshape(1, 1, 2, 1)
+    w = np.array([[[[-1.1752]]]], np.float32)
+    g = np.array([[[0.7, -1.3]]], np.float32)
+    res = {}
+    for lib in (torch, hg):
+        a, b = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        out = lib.nn.functional.cosine_similarity(a, b, dim=-1)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        da, db = grad(out, [a, b], lib.tensor(g), create_graph=True)
+        s = (da * 0.6).sum() + (db * -0.4).sum()
+        res[lib.__name__] = grad(s, [b])[0].detach().numpy()
+    h, t = res["handgrad"], res["torch"]
+    assert h != t and abs(h) < 1e-6 and abs(t) < 1e-6
+    args = ("F.cosine_similarity", {"w": w, "dim": -1}, x, "grad2")
+    assert accepted.cosine_one_element_noise(*args, h, t, np.ones(w.shape, bool), g)
+    # a value beyond the noise (here 32 eps |g| / (1e-8 |w|) = 420) is not accepted
+    assert not accepted.cosine_one_element_noise(*args, h + 1e3, t, np.ones(w.shape, bool), g)
+
+
 def test_rms_norm_rsqrt_cube_underflows():
     # fuzz seed 376511094: r = 1 / sqrt(mean(x^2) + eps) = 1.3e-152, r^3 underflows; the exact
     # gradient at x = 1.5e152 is -1.2e-305 (mpmath), torch drops the x r^3 term (2.3e-153)

@@ -583,3 +583,49 @@ def rms_norm_rsqrt_cube_underflows(op, params, x, what, h, t, bad, g=None):
         closer = np.abs(h - exact) < np.abs(t - exact)
         ok = np.broadcast_to(lost, x.shape) & closer & np.isfinite(h) & np.isfinite(t)
         return bool(ok[bad].all())
+
+
+@accepted
+def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
+    """The second derivatives of F.cosine_similarity along a dim of one element: there the
+    result is u(x) u(w) with u(a) = a / max(|a|, eps) (eps = 1e-8), sign(a) above eps and a / eps
+    below it, so every second derivative is exactly 0 unless both operands are below eps. Both
+    libraries form them from terms that cancel (x / |x| differentiated twice), and their
+    autograd engines sum those in different orders: the noise differs (fuzz seed 376623273,
+    x = -1.4e-45 beside w = -1.18, leaf w: handgrad -1.2e-7, torch 0). Accepted where both
+    results lie within 32 eps_dtype |g| times the terms' size of 0: (1 / X + 1 / W)^2 per row
+    with X = |x|, W = |w| above eps, and 1 / (X W) where one of them is clamped (u linear),
+    summed over the rows a leaf's element receives; never where both are clamped."""
+    if op != "F.cosine_similarity" or what != "grad2" or g is None or isinstance(bad, str):
+        return False
+    w, dim = params.get("w"), params.get("dim")
+    if not isinstance(w, np.ndarray) or x.ndim == 0 or dim is None:
+        return False
+    try:
+        shape = np.broadcast_shapes(x.shape, w.shape)
+    except ValueError:
+        return False
+    if shape[dim] != 1:
+        return False
+    c, eps = 1e-8, np.finfo(x.dtype).eps
+    with np.errstate(all="ignore"):
+        a = np.abs(np.broadcast_to(x, shape).astype(np.float64))
+        b = np.abs(np.broadcast_to(w, shape).astype(np.float64))
+        gg = np.abs(np.expand_dims(g.astype(np.float64), dim))
+        clamped_a, clamped_b = a < c, b < c
+        big, small = np.maximum(a, c), np.maximum(b, c)
+        size = np.where(clamped_a | clamped_b, 1 / (big * small), (1 / big + 1 / small) ** 2)
+        noise = np.where(clamped_a & clamped_b, 0.0, 32 * eps * gg * size)
+        noise = np.broadcast_to(noise, shape)
+        lead = len(shape) - bad.ndim
+        if lead < 0:
+            return False
+        n = noise.sum(axis=tuple(range(lead))) if lead else noise
+        axes = tuple(i for i, k in enumerate(bad.shape) if k == 1 and n.shape[i] != 1)
+        n = n.sum(axis=axes, keepdims=True) if axes else n
+        try:
+            n = np.broadcast_to(n, bad.shape)
+        except ValueError:
+            return False
+        ok = np.isfinite(n) & (np.abs(h) <= n) & (np.abs(t) <= n)
+        return bool(ok[bad].all())
