@@ -107,6 +107,19 @@ def test_torch_multiplies_by_mask():
         got.append(grad(lib.pow(lib.tensor(base), w), [w], lib.tensor(g))[0].numpy())
     rest = (g[1:] * base[1:] ** 0.5244 * np.log(base[1:])).sum()
     assert np.isnan(got[0]).all() and np.allclose(got[1], rest, rtol=1e-15)
+    # the direction of a second derivative (fuzz seed 376538762): norm(p=inf)'s gradient g mask
+    # contracted with u = [NaN, 0.3, 0.2]; its derivative w.r.t. g is u at the maximum, 0.2
+    x, u = np.array([[0.0], [2.0], [5.0]]), np.array([[NAN], [0.3], [0.2]])
+    got = []
+    for lib in (torch, hg):
+        a = lib.tensor(x, requires_grad=True)
+        gg = lib.tensor(np.array([1.5]), requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(lib.norm(a, p=INF, dim=0), [a], gg, create_graph=True)
+        got.append(grad((d * lib.tensor(u)).sum(), [gg])[0].detach().numpy())
+    assert np.isnan(got[0]).all() and got[1][0] == 0.2
+    args = ("norm", {"dim": 0, "keepdim": False, "p": INF, "u": u}, x, "grad2")
+    assert accepted.torch_multiplies_by_mask(*args, got[1], got[0], np.ones(1, bool), np.ones(1))
 
 
 def test_limit_at_infinity():

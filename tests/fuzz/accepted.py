@@ -92,12 +92,21 @@ def nan_input_gradient(op, params, x, what, h, t, bad, g=None):
 @accepted
 def torch_multiplies_by_mask(op, params, x, what, h, t, bad, g=None):
     """An infinite or NaN upstream gradient meets a zero derivative: handgrad selects (exactly
-    0), where some torch kernels multiply by a 0/1 mask (0 * inf = NaN), e.g. nan_to_num."""
+    0), where some torch kernels multiply by a 0/1 mask (0 * inf = NaN), e.g. nan_to_num. In a
+    second derivative the direction u contracted with the gradient is such an upstream
+    gradient too: norm(p=inf)'s gradient g mask, whose derivative w.r.t. g is sum(mask u), is
+    NaN in torch when u is NaN where the mask is 0, and handgrad's the finite sum of the
+    selected u (fuzz seed 376538762)."""
     if what not in ("grad", "grad2") or isinstance(bad, str) or g is None:
         return False
     with np.errstate(invalid="ignore"):
         if not np.isfinite(g).all() and (h[bad] == 0).all() and np.isnan(t[bad]).all():
             return True
+        u = params.get("u")
+        if what == "grad2" and isinstance(u, np.ndarray) and u.shape == x.shape:
+            m = _on(~np.isfinite(u), bad.shape)
+            if m is not None and m[bad].all():
+                return bool(np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
     return _pow_mask_summed(op, params, x, what, h, t, bad, g)
 
 
