@@ -107,6 +107,19 @@ def test_torch_multiplies_by_mask():
         got.append(grad(lib.pow(lib.tensor(base), w), [w], lib.tensor(g))[0].numpy())
     rest = (g[1:] * base[1:] ** 0.5244 * np.log(base[1:])).sum()
     assert np.isnan(got[0]).all() and np.allclose(got[1], rest, rtol=1e-15)
+    # the direction of a second derivative (fuzz seed 376538762): norm(p=inf)'s gradient g mask
+    # contracted with u = [NaN, 0.3, 0.2]; its derivative w.r.t. g is u at the maximum, 0.2
+    x, u = np.array([[0.0], [2.0], [5.0]]), np.array([[NAN], [0.3], [0.2]])
+    got = []
+    for lib in (torch, hg):
+        a = lib.tensor(x, requires_grad=True)
+        gg = lib.tensor(np.array([1.5]), requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(lib.norm(a, p=INF, dim=0), [a], gg, create_graph=True)
+        got.append(grad((d * lib.tensor(u)).sum(), [gg])[0].detach().numpy())
+    assert np.isnan(got[0]).all() and got[1][0] == 0.2
+    args = ("norm", {"dim": 0, "keepdim": False, "p": INF, "u": u}, x, "grad2")
+    assert accepted.torch_multiplies_by_mask(*args, got[1], got[0], np.ones(1, bool), np.ones(1))
 
 
 def test_limit_at_infinity():
@@ -156,6 +169,62 @@ def test_torch_underflows():
     t = _grad(torch, lambda b: torch.hypot(torch.zeros(3, dtype=b.dtype), b), [-5e-324] * 3, g)
     h = _grad(hg, lambda b: hg.hypot(hg.zeros(3, dtype=b.dtype), b), [-5e-324] * 3, g)
     assert list(t) == [-2.0, -2.0, 0.0] and list(h) == [-1.7, -1.5, -0.05]
+
+
+def test_cosine_one_element_noise():
+    # fuzz seed 376623273: along a dim of one element cosine_similarity is sign(x) sign(w) (x / eps
+    # times sign(w) below eps), whose second derivatives are exactly 0; the noise differs
+    x = np.array([[[[-0.11999]], [[-1.4013e-45]]]], np.float32).reshape(1, 1, 2, 1)
+    w = np.array([[[[-1.1752]]]], np.float32)
+    g = np.array([[[0.7, -1.3]]], np.float32)
+    res = {}
+    for lib in (torch, hg):
+        a, b = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        out = lib.nn.functional.cosine_similarity(a, b, dim=-1)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        da, db = grad(out, [a, b], lib.tensor(g), create_graph=True)
+        s = (da * 0.6).sum() + (db * -0.4).sum()
+        res[lib.__name__] = grad(s, [b])[0].detach().numpy()
+    h, t = res["handgrad"], res["torch"]
+    assert h != t and abs(h) < 1e-6 and abs(t) < 1e-6
+    args = ("F.cosine_similarity", {"w": w, "dim": -1}, x, "grad2")
+    assert accepted.cosine_one_element_noise(*args, h, t, np.ones(w.shape, bool), g)
+    # a value beyond the noise (here 32 eps |g| / (1e-8 |w|) = 420) is not accepted
+    assert not accepted.cosine_one_element_noise(*args, h + 1e3, t, np.ones(w.shape, bool), g)
+
+
+def test_rms_norm_one_element_noise():
+    # fuzz seed 376601646: over a dim of one element rms_norm is w sign(x) up to eps / x^2; the
+    # exact gradient (about 1e-17 here) is below the noise both libraries leave
+    x = np.array([0.45920306, 2.46995177, 2.54412057]).reshape(3, 1, 1)
+    w = np.array([1.48640865])
+    g = np.array([0.00254557, 0.07691299, -0.04866441]).reshape(3, 1, 1)
+    t = _grad(torch, lambda a: tF.rms_norm(a, (1,), torch.tensor(w)), x, g)
+    h = _grad(hg, lambda a: hF.rms_norm(a, (1,), hg.tensor(w)), x, g)
+    exact = g * w * 2.0**-52 / (x * x + 2.0**-52) ** 1.5
+    noise = 32 * 2.0**-52 * np.abs(g * w / x)  # the size of the terms that cancel, times 32 eps
+    assert (h != t).any() and (np.abs(h - exact) <= noise).all()
+    assert (np.abs(t - exact) <= noise).all()
+    args = ("F.rms_norm", {"w": w}, x, "grad")
+    assert accepted.rms_norm_one_element_noise(*args, h, t, h != t, g)
+    assert not accepted.rms_norm_one_element_noise(*args, h + 1e-15, t, h != t, g)
+
+
+def test_rms_norm_rsqrt_cube_underflows():
+    # fuzz seed 376511094: r = 1 / sqrt(mean(x^2) + eps) = 1.3e-152, r^3 underflows; the exact
+    # gradient at x = 1.5e152 is -1.2e-305 (mpmath), torch drops the x r^3 term (2.3e-153)
+    x = np.array([-1.6353e-48, 0.50017, 0.97418, 1.5218e152])
+    w = np.array([-0.9083, 0.2606, 0.3838, 0.3445])
+    g = np.array([0.3, -1.2, 0.8, 0.5])
+    t = _grad(torch, lambda a: tF.rms_norm(a, (4,), torch.tensor(w)), x, g)
+    h = _grad(hg, lambda a: hF.rms_norm(a, (4,), hg.tensor(w)), x, g)
+    assert t[3] == pytest.approx(g[3] * w[3] / np.sqrt(np.mean(x * x)), rel=1e-12)
+    assert abs(h[3]) < 1e-300 and np.allclose(h[:3], t[:3], rtol=1e-14)
+    bad = np.array([False, False, False, True])
+    args = ("F.rms_norm", {"w": w}, x, "grad")
+    assert accepted.rms_norm_rsqrt_cube_underflows(*args, h, t, bad, g)
+    # torch's value where handgrad's were no closer to the exact one is not accepted
+    assert not accepted.rms_norm_rsqrt_cube_underflows(*args, h + 1e-152, t, bad, g)
 
 
 def test_atan2_second_derivative_overflows():
@@ -431,4 +500,21 @@ def test_normalize_one_element_noise():
     # a value beyond the noise is not accepted
     assert not accepted.normalize_one_element_noise(
         "F.normalize", {"p": 2.0, "dim": 1}, x, "grad2", h + 1.0, t, bad | True, g
+    )
+    # seed 376526011: a 0-d x is one element along dim 0; handgrad -0.25, torch 0, both noise
+    x0, g0, v0 = np.float32(-0.000443507), np.float32(-0.7), np.float32(0.9)
+    res = {}
+    for lib in (torch, hg):
+        a = lib.tensor(np.array(x0), requires_grad=True)
+        out = lib.nn.functional.normalize(a, p=2.0, dim=0)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(out, [a], lib.tensor(np.array(g0)), create_graph=True)
+        (d2,) = grad((d * lib.tensor(np.array(v0))).sum(), [a])
+        res[lib.__name__] = d2.detach().numpy()
+    h, t = res["handgrad"], res["torch"]
+    assert h != t
+    args = ("F.normalize", {"p": 2.0, "dim": 0}, np.array(x0), "grad2")
+    assert accepted.normalize_one_element_noise(*args, h, t, np.array(True), np.array(g0))
+    assert not accepted.normalize_one_element_noise(
+        *args, h + np.float32(20.0), t, np.array(True), np.array(g0)
     )

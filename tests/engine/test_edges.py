@@ -520,6 +520,26 @@ def test_var_without_degrees_of_freedom(x):
     assert not gx.requires_grad, "var_no_dof: the gradient must be a constant in x, as torch's"
 
 
+@pytest.mark.parametrize("correction", [0, 1])
+@pytest.mark.parametrize("keepdim", [True, False])
+def test_var_over_an_empty_dim_is_constant_in_its_upstream_gradient(correction, keepdim):
+    # seed 376624838: var of a (0, 4) tensor along dim 0 is NaN; the derivative of its (empty)
+    # input gradient w.r.t. the upstream gradient is an empty sum, 0 in torch, where scaling the
+    # sum of squares by 1 / (N - correction) = inf afterwards gave 0 * inf = NaN
+    res = []
+    for L in (torch, hg):
+        x = L.tensor(np.zeros((0, 4), np.float32), requires_grad=True)
+        g = L.tensor(np.ones((1, 4) if keepdim else (4,), np.float32), requires_grad=True)
+        out = L.var(x, dim=0, keepdim=keepdim, correction=correction)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        (gx,) = grad(out, [x], g, create_graph=True)
+        (gg,) = grad(gx.sum(), [g], allow_unused=True)
+        res.append((out.detach().numpy(), gg.detach().numpy()))
+    (ot, gt), (oh, gh) = res
+    _same(oh, ot, "value")
+    _same(gh, gt, "second derivative w.r.t. the upstream gradient")
+
+
 # ---- norms, distances and their losses (fuzz seeds of issue 11) ------------------------------
 
 

@@ -92,12 +92,21 @@ def nan_input_gradient(op, params, x, what, h, t, bad, g=None):
 @accepted
 def torch_multiplies_by_mask(op, params, x, what, h, t, bad, g=None):
     """An infinite or NaN upstream gradient meets a zero derivative: handgrad selects (exactly
-    0), where some torch kernels multiply by a 0/1 mask (0 * inf = NaN), e.g. nan_to_num."""
+    0), where some torch kernels multiply by a 0/1 mask (0 * inf = NaN), e.g. nan_to_num. In a
+    second derivative the direction u contracted with the gradient is such an upstream
+    gradient too: norm(p=inf)'s gradient g mask, whose derivative w.r.t. g is sum(mask u), is
+    NaN in torch when u is NaN where the mask is 0, and handgrad's the finite sum of the
+    selected u (fuzz seed 376538762)."""
     if what not in ("grad", "grad2") or isinstance(bad, str) or g is None:
         return False
     with np.errstate(invalid="ignore"):
         if not np.isfinite(g).all() and (h[bad] == 0).all() and np.isnan(t[bad]).all():
             return True
+        u = params.get("u")
+        if what == "grad2" and isinstance(u, np.ndarray) and u.shape == x.shape:
+            m = _on(~np.isfinite(u), bad.shape)
+            if m is not None and m[bad].all():
+                return bool(np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
     return _pow_mask_summed(op, params, x, what, h, t, bad, g)
 
 
@@ -538,7 +547,8 @@ def torch_norm_grad_overflows(op, params, x, what, h, t, bad, g=None):
 
 @accepted
 def normalize_one_element_noise(op, params, x, what, h, t, bad, g=None):
-    """The second derivative of F.normalize along a dim of one element: x / |x| = sign(x) is
+    """The second derivative of F.normalize along a dim of one element (or of a 0-d x, fuzz
+    seed 376526011): x / |x| = sign(x) is
     piecewise constant, so the exact value is 0; both libraries differentiate g (x / |x|) and
     1 / |x| and sum terms of size |g| / x^2 that cancel, leaving rounding noise of a few
     eps |g| / x^2 whose value depends on the order of the sum (their autograd engines
@@ -546,11 +556,118 @@ def normalize_one_element_noise(op, params, x, what, h, t, bad, g=None):
     32 eps |g| / x^2 of the exact 0."""
     if op != "F.normalize" or what != "grad2" or g is None or isinstance(bad, str):
         return False
-    if x.ndim == 0 or x.shape[params["dim"]] != 1 or bad.shape != x.shape or g.shape != x.shape:
+    # a 0-d x is normalized along dim 0 or -1 as one element (torch and handgrad alike)
+    one = x.shape[params["dim"]] == 1 if x.ndim else params["dim"] in (0, -1)
+    if not one or bad.shape != x.shape or g.shape != x.shape:
         return False
     eps = np.finfo(x.dtype).eps
     with np.errstate(all="ignore"):
         x64 = x.astype(np.float64)
         noise = 32 * eps * np.abs(g.astype(np.float64)) / (x64 * x64)
         ok = np.isfinite(noise) & (x != 0) & (np.abs(h) <= noise) & (np.abs(t) <= noise)
+        return bool(ok[bad].all())
+
+
+@accepted
+def rms_norm_rsqrt_cube_underflows(op, params, x, what, h, t, bad, g=None):
+    """rms_norm's input gradient g w r - x r^3 sum(g w x) / N (r = 1 / sqrt(mean(x^2) + eps))
+    where r^3 is below the smallest normal number (a row with mean(x^2) above 1e205 in float64):
+    torch's composite backward forms rsqrt's derivative -r^3 / 2 first, which underflows, and
+    loses the second term (at x = 1.5e152 beside values near 1 it gives 2.3e-153, the exact
+    value being -1.2e-305: fuzz seed 376511094). handgrad's is the closer one: accepted where
+    the mismatching elements' handgrad value is nearer the exact one, formed in float64 as
+    g w r - (x r) (r sum(g w x)) r / N so that no factor underflows."""
+    if op != "F.rms_norm" or what != "grad" or g is None or isinstance(bad, str):
+        return False
+    w = params.get("w")
+    if x.ndim == 0 or bad.shape != x.shape or g.shape != x.shape or not isinstance(w, np.ndarray):
+        return False
+    x64, gw = x.astype(np.float64), g.astype(np.float64) * w.astype(np.float64)
+    with np.errstate(all="ignore"):
+        ms = np.mean(x64 * x64, axis=-1, keepdims=True) + np.finfo(x.dtype).eps
+        r = 1 / np.sqrt(ms)
+        lost = (r * r * r < np.finfo(x.dtype).tiny) & (r > 0) & np.isfinite(ms)
+        s = np.sum(gw * x64, axis=-1, keepdims=True)
+        exact = gw * r - (x64 * r) * (r * s) * r / x.shape[-1]
+        closer = np.abs(h - exact) < np.abs(t - exact)
+        ok = np.broadcast_to(lost, x.shape) & closer & np.isfinite(h) & np.isfinite(t)
+        return bool(ok[bad].all())
+
+
+@accepted
+def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
+    """The second derivatives of F.cosine_similarity along a dim of one element: there the
+    result is u(x) u(w) with u(a) = a / max(|a|, eps) (eps = 1e-8), sign(a) above eps and a / eps
+    below it, so every second derivative is exactly 0 unless both operands are below eps. Both
+    libraries form them from terms that cancel (x / |x| differentiated twice), and their
+    autograd engines sum those in different orders: the noise differs (fuzz seed 376623273,
+    x = -1.4e-45 beside w = -1.18, leaf w: handgrad -1.2e-7, torch 0). Accepted where both
+    results lie within 32 eps_dtype |g| times the terms' size of 0: (1 / X + 1 / W)^2 per row
+    with X = |x|, W = |w| above eps, and 1 / (X W) where one of them is clamped (u linear),
+    summed over the rows a leaf's element receives; never where both are clamped."""
+    if op != "F.cosine_similarity" or what != "grad2" or g is None or isinstance(bad, str):
+        return False
+    w, dim = params.get("w"), params.get("dim")
+    if not isinstance(w, np.ndarray) or x.ndim == 0 or dim is None:
+        return False
+    try:
+        shape = np.broadcast_shapes(x.shape, w.shape)
+    except ValueError:
+        return False
+    if shape[dim] != 1:
+        return False
+    c, eps = 1e-8, np.finfo(x.dtype).eps
+    with np.errstate(all="ignore"):
+        a = np.abs(np.broadcast_to(x, shape).astype(np.float64))
+        b = np.abs(np.broadcast_to(w, shape).astype(np.float64))
+        gg = np.abs(np.expand_dims(g.astype(np.float64), dim))
+        clamped_a, clamped_b = a < c, b < c
+        big, small = np.maximum(a, c), np.maximum(b, c)
+        size = np.where(clamped_a | clamped_b, 1 / (big * small), (1 / big + 1 / small) ** 2)
+        noise = np.where(clamped_a & clamped_b, 0.0, 32 * eps * gg * size)
+        noise = np.broadcast_to(noise, shape)
+        lead = len(shape) - bad.ndim
+        if lead < 0:
+            return False
+        n = noise.sum(axis=tuple(range(lead))) if lead else noise
+        axes = tuple(i for i, k in enumerate(bad.shape) if k == 1 and n.shape[i] != 1)
+        n = n.sum(axis=axes, keepdims=True) if axes else n
+        try:
+            n = np.broadcast_to(n, bad.shape)
+        except ValueError:
+            return False
+        ok = np.isfinite(n) & (np.abs(h) <= n) & (np.abs(t) <= n)
+        return bool(ok[bad].all())
+
+
+@accepted
+def rms_norm_one_element_noise(op, params, x, what, h, t, bad, g=None):
+    """The derivatives of rms_norm over a last dim of one element: x w / sqrt(x^2 + eps) is
+    w sign(x) up to terms of size eps / x^2, so its input gradient g w eps / (x^2 + eps)^(3/2)
+    and its second derivatives are of the order of the rounding noise of the terms of size
+    |g w| / |x| (|g| (1 + |w|) / x^2 in the second derivatives) that both libraries sum, in
+    different orders (fuzz seed 376601646: x = 0.46, g = 0.0025, w = 1.49: exact gradient
+    8.7e-18, torch 8.67e-18, handgrad 1.04e-17; at x = 2.54 exact -9.7e-19, torch 3.5e-18,
+    handgrad 0). Accepted where the two results are within 32 eps of that size of each other
+    (summed over the rows for w's second derivative; w's gradient has no cancellation)."""
+    if op != "F.rms_norm" or what not in ("grad", "grad2") or g is None or isinstance(bad, str):
+        return False
+    w = params.get("w")
+    if x.ndim == 0 or x.shape[-1] != 1 or g.shape != x.shape or not isinstance(w, np.ndarray):
+        return False
+    eps = np.finfo(x.dtype).eps
+    with np.errstate(all="ignore"):
+        a = np.abs(x.astype(np.float64))
+        gg, ww = np.abs(g.astype(np.float64)), np.abs(w.astype(np.float64))
+        if what == "grad":
+            noise = 32 * eps * gg * ww / a
+        else:
+            noise = 32 * eps * gg * (1 + ww) * (1 / (a * a) + 1 / a)
+        if bad.shape == x.shape:
+            n = noise
+        elif bad.shape == w.shape and what == "grad2":
+            n = np.full(w.shape, noise.sum())
+        else:
+            return False
+        ok = np.isfinite(n) & np.isfinite(h) & np.isfinite(t) & (np.abs(h - t) <= n)
         return bool(ok[bad].all())

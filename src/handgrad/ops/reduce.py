@@ -13,7 +13,7 @@ from .._tensor_base import lift
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from .dims import normalize_dims
-from .elementwise import exp, mul, sqrt, sub, where
+from .elementwise import add, exp, mul, sqrt, sub, where
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -323,8 +323,15 @@ def var(
         if flat.any():
             x = sub(x, Tensor._wrap(np.where(flat, hi, 0).astype(x._data.dtype)))
     centred = sub(x, mean(x, dims, keepdim=True))
-    ss = Sum.apply(centred * centred, dims=dims, keepdim=keepdim)
     denom = count - correction
+    ss = Sum.apply(centred * centred, dims=dims, keepdim=keepdim)
+    if count == 0 and not (dim is None or x.ndim == 0):
+        # over an empty dim the value is NaN (0 / 0, as torch) whatever the correction, but the
+        # upstream gradient is scaled as torch's backward scales it, 2 / (N - correction) g:
+        # -2 g for correction 1, whose derivative w.r.t. g is -2 times an empty sum (-0), where
+        # the inf of the N - correction <= 0 rule below gave 0 * inf = NaN (fuzz seed 376624838)
+        zero = mul(ss, 1.0 / denom if denom else float("inf"))
+        return add(zero, Tensor._wrap(np.full(zero.shape, np.nan, x._data.dtype)))
     out = mul(ss, 1.0 / denom if denom > 0 else float("inf"))
     if denom <= 0 and (dim is None or x.ndim == 0):
         return VarNoDof.apply(x, value=out._data)
