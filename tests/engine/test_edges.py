@@ -747,3 +747,18 @@ def test_log1p_of_subnormals_is_torchs(dtype):
     h = hg.tensor(x).log1p().numpy()
     t = torch.tensor(x).log1p().numpy()
     np.testing.assert_array_equal(h, t)
+
+
+def test_sigmoid_second_derivative_where_its_own_term_is_zero():
+    """sigmoid's backward is torch's primitive sigmoid_backward, whose derivative in the output
+    s is one product gg g (1 - 2 s); as the sum gg g (1 - s) - gg g s it cancelled to 0 at
+    s = 0.5 and swallowed the smaller term that soft_margin_loss sends to s (fuzz seed
+    376517422: handgrad 0, torch -1.3e-22 per unit g)."""
+    check(
+        lambda L, F, x: F.soft_margin_loss(
+            x.sigmoid(), L.tensor(A(-1.3569e-10, np.float32)), reduction="none"
+        ),
+        A(1.8320935e-31, np.float32),
+        g=np.float32(-4.4782823e19),
+        rtol=1e-5,
+    )
