@@ -762,3 +762,19 @@ def test_sigmoid_second_derivative_where_its_own_term_is_zero():
         g=np.float32(-4.4782823e19),
         rtol=1e-5,
     )
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L, F, x: F.silu(
+            F.mse_loss(x, L.tensor(A([0.2394], np.float32)), reduction="none").repeat(0)
+        ).asin(),
+        lambda L, F, x: (x * x).gather(0, L.tensor(np.zeros(0, np.int64))).mean(),
+    ],
+)
+def test_second_derivative_through_an_empty_intermediate(fn):
+    """The gradient of a node with an empty output is a constant 0, as torch's: it kept a graph
+    back to the empty g, and the second derivative multiplied that 0 by the first derivative's
+    inf (fuzz seeds 902683471, 64550814, 64596614: NaN where torch gives 0)."""
+    check(fn, A([-INF], np.float32))

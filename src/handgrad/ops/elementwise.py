@@ -308,9 +308,7 @@ class SigmoidBackward(Function):
 
     def backward(self, gg):
         g, s = self.inputs
-        ng, ns = self.needs_input_grad
-        dg = SigmoidBackward.apply(gg, s) if ng else None
-        return dg, (gg * g * (s * -2 + 1) if ns else None)
+        return SigmoidBackward.apply(gg, s), gg * g * (s * -2 + 1)
 
 
 class Relu(Function):
