@@ -271,6 +271,21 @@ def _gelu_backward_fn(lib, g, a, approximate):
     return GeluBackward.apply(g, a, approximate=approximate)
 
 
+def _sigmoid_backward_draw(data):
+    r = rng(data)
+    s = shape(data)
+    return [values(r, s), values(r, s)], {}
+
+
+def _sigmoid_backward_fn(lib, g, a):
+    s = a.sigmoid()  # an output of sigmoid, in (0, 1), as the primitive sees it
+    if lib.__name__ == "torch":
+        return lib.ops.aten.sigmoid_backward(g, s)
+    from handgrad.ops.special import SigmoidBackward
+
+    return SigmoidBackward.apply(g, s)
+
+
 def _pow_scalar_draw(data):
     r = rng(data)
     return [values(r, shape(data), "pos")], {"p": data.draw(st.sampled_from([2, 3, 0.5, -1.5, 0]))}
@@ -398,6 +413,13 @@ CASES = {
         Case(
             lambda lib, g, a, approximate: _gelu_backward_fn(lib, g, a * 3, approximate),
             _gelu_backward_draw,
+        )
+    ],
+    # sigmoid's gradient, a primitive as in torch: its backward is sigmoid's second derivative
+    "sigmoid_backward": [
+        Case(
+            lambda lib, g, a: _sigmoid_backward_fn(lib, g, a * 4),
+            _sigmoid_backward_draw,
         )
     ],
     "mish": [

@@ -767,3 +767,34 @@ def test_log1p_of_subnormals_is_torchs(dtype):
     h = hg.tensor(x).log1p().numpy()
     t = torch.tensor(x).log1p().numpy()
     np.testing.assert_array_equal(h, t)
+
+
+def test_sigmoid_second_derivative_where_its_own_term_is_zero():
+    """sigmoid's backward is torch's primitive sigmoid_backward, whose derivative in the output
+    s is one product gg g (1 - 2 s); as the sum gg g (1 - s) - gg g s it cancelled to 0 at
+    s = 0.5 and swallowed the smaller term that soft_margin_loss sends to s (fuzz seed
+    376517422: handgrad 0, torch -1.3e-22 per unit g)."""
+    check(
+        lambda L, F, x: F.soft_margin_loss(
+            x.sigmoid(), L.tensor(A(-1.3569e-10, np.float32)), reduction="none"
+        ),
+        A(1.8320935e-31, np.float32),
+        g=np.float32(-4.4782823e19),
+        rtol=1e-5,
+    )
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L, F, x: F.silu(
+            F.mse_loss(x, L.tensor(A([0.2394], np.float32)), reduction="none").repeat(0)
+        ).asin(),
+        lambda L, F, x: (x * x).gather(0, L.tensor(np.zeros(0, np.int64))).mean(),
+    ],
+)
+def test_second_derivative_through_an_empty_intermediate(fn):
+    """The gradient of a node with an empty output is a constant 0, as torch's: it kept a graph
+    back to the empty g, and the second derivative multiplied that 0 by the first derivative's
+    inf (fuzz seeds 902683471, 64550814, 64596614: NaN where torch gives 0)."""
+    check(fn, A([-INF], np.float32))

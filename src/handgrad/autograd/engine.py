@@ -131,7 +131,17 @@ def _propagate(
             captured[id(fn)] = g
         if fn.uses_inputs or fn.uses_output:
             fn._check_versions()  # refuse saved values changed in place since the forward
-        in_grads = _backward_under_anomaly(fn, g) if anomaly else fn.backward(g)
+        if g._data.size == 0:
+            # the gradient of a node with an empty output is a sum over nothing: a constant 0,
+            # as torch's, with no graph back to g, which (through an empty backward of a later
+            # step) would tie it to values that make a second derivative 0 * inf = NaN where
+            # torch has no path (repeat(0), gather with an empty index; fuzz seed 902683471)
+            in_grads = tuple(
+                _wrap(np.zeros(t._data.shape, t._data.dtype)) if need else None
+                for t, need in zip(fn.inputs, fn.needs_input_grad)
+            )
+        else:
+            in_grads = _backward_under_anomaly(fn, g) if anomaly else fn.backward(g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for t, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads):
