@@ -191,7 +191,8 @@ class Log1p(Function):
     """out = log(1 + a), accurate for small a.  dL/da = g / (1 + a).
 
     At a subnormal a the value is torch's, ``2 (a / 2)``: a within one subnormal step of the exact
-    log1p(a) = a, and 0 at the smallest one, where a later ``log`` must give torch's -inf."""
+    log1p(a) = a, and +0 at the smallest one (of either sign), where a later ``log`` must give
+    torch's -inf and a later ``1 / x`` its +inf."""
 
     name = "log1p"
 
@@ -201,7 +202,8 @@ class Log1p(Function):
             tiny = np.finfo(a.dtype).tiny
             sub = (np.abs(a) < tiny) & (a != 0)
             if sub.any():
-                out = np.where(sub, 2 * (a * a.dtype.type(0.5)), out)
+                # + 0: torch's zero at -smallest_subnormal is +0, where 2 (a / 2) gives -0
+                out = np.where(sub, 2 * (a * a.dtype.type(0.5)) + 0, out)
         return out
 
     def backward(self, g):
