@@ -492,6 +492,13 @@ def test_reciprocal_second_derivative_of_a_tiny_input():
     check(lambda L, F, x: x.reciprocal(), A([-1.0, -6.774512204844537e-153, 4.937e-176]), g=0.0)
 
 
+def test_rsqrt_second_derivative_of_a_tiny_input():
+    # fuzz seed 376611865: 1 / sqrt(x)^2 overflows at x = 1.5e-199: with g = 0 the second
+    # derivative is 0 (torch: from the output, -0.5 g out^3), not 0 * inf
+    check(lambda L, F, x: x.rsqrt(), A([1.4631e-199, 2.0, 1e-300, 0.25]), g=0.0)
+    check(lambda L, F, x: x.rsqrt(), A([1.4631e-199, 2.0, 1e-30, 0.25]), g=A([1.0, 0.5, 1.0, 2.0]))
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),
