@@ -305,29 +305,25 @@ def logit(input: Any, eps: float | None = None) -> Tensor:
     if eps is not None:
         p = clamp(p, eps, 1 - eps)
         return log(p / (1 - p))
-    with np.errstate(invalid="ignore"):
-        out_mask = (p._data < 0) | (p._data > 1)
-    inside = where(Tensor._wrap(out_mask), 0.5, p)  # outside, the log reads a constant
-    # 0 inside [0, 1]; outside a NaN value and a NaN gradient that are constants
-    return log(inside / (1 - inside)) + _LogitOutside.apply(p)
+    return _Logit.apply(p)
 
 
-class _LogitOutside(Function):
-    """out = NaN where p is outside [0, 1], else 0, with the gradient NaN there (else 0) as a
-    constant: torch's logit backward selects NaN outside [0, 1], so neither p nor the upstream
-    gradient moves it and its own derivatives are 0 (multiplying g by a NaN constant would make
-    the derivative by g NaN)."""
+class _Logit(Function):
+    """out = log(p / (1 - p)). dL/dp is torch's infinitely differentiable logit backward,
+    g / (p (1 - p)) inside [0, 1] and a NaN constant outside (selected, so neither p nor g moves
+    it). Its second derivative follows from those ops as torch's does: composing
+    log(p / (1 - p)) instead gave 0 * inf = NaN where g = 0 meets a huge direction (fuzz seed
+    376525213)."""
 
-    name = "logit_outside"
-    uses_inputs = False
+    name = "logit"
 
     def forward(self, p):
-        with np.errstate(invalid="ignore"):
-            self.nan = np.where((p < 0) | (p > 1), np.nan, 0.0).astype(p.dtype)
-        return self.nan.copy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(p / (1 - p))
 
     def backward(self, g):
-        return Tensor._wrap(self.nan.astype(g._data.dtype, copy=True))
+        p = self.inputs[0]
+        return where((p >= 0) & (p <= 1), g / (p * (1 - p)), float("nan"))
 
 
 class Xlogy(Function):
