@@ -221,8 +221,7 @@ class Rsqrt(Function):
     uses_output = True
 
     def forward(self, a):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return 1 / np.sqrt(a)
+        return 1 / np.sqrt(a)  # warns at 0 and below, as the div(1, sqrt(a)) it replaces did
 
     def backward(self, g):
         out = self.output()
