@@ -499,6 +499,26 @@ def test_rsqrt_second_derivative_of_a_tiny_input():
     check(lambda L, F, x: x.rsqrt(), A([1.4631e-199, 2.0, 1e-30, 0.25]), g=A([1.0, 0.5, 1.0, 2.0]))
 
 
+def test_soft_margin_loss_second_derivatives_in_a_huge_direction():
+    """fuzz seed 376611419: where sigmoid(-y x) is 0 torch's derivative by the upstream gradient
+    is 0 in a direction of 1e308 (its local derivative -y sigmoid(-y x) is formed first); at
+    g = 0 the second derivative by x is 0 too. Composed, (v y) sigmoid = inf * 0 = NaN."""
+    x, y = A([np.inf, 7.5e191, 1e-300, 0.0, 0.5]), A([1.668e151, 1.668e151, 1.668e151, 2.0, -1.0])
+    for f in (lambda L, F, x: F.soft_margin_loss(x, L.tensor(y), reduction="sum"),):
+        check(f, x, g=0.0, v=1e308)
+    got = []
+    for L in (torch, hg):
+        t, g = L.tensor(x, requires_grad=True), L.tensor(A(0.5), requires_grad=True)
+        out = _lib("torch" if L is torch else "hg")[1].soft_margin_loss(
+            t, L.tensor(y), reduction="sum"
+        )
+        grad = torch.autograd.grad if L is torch else hg.grad
+        (d,) = grad(out, [t], g, create_graph=True)
+        (dg,) = grad(d, [g], L.tensor(np.full(5, 1e308)))
+        got.append(dg.numpy())
+    _same(got[1], got[0], "derivative by g")
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),

@@ -238,6 +238,54 @@ class Mish(Function):
         return g * (t + x * sigmoid(x) * (1 - t * t))
 
 
+class EluNegative(Function):
+    """out = alpha expm1(s x), the exponential branch of elu (s = 1) and celu (s = 1 / alpha),
+    as torch's elu kernel. dL/dx = g s alpha e^(s x), torch's elu_backward from the input: e^(s x)
+    itself, not the output's out / alpha + 1 (expm1's backward), which rounds to 0 below
+    s x = -37 (float64; -17 in float32) while torch's gradient is still positive (fuzz seeds
+    376542887, 376599834). celu's backward takes s as torch's derivatives.yaml does,
+    1 / float32(alpha) (``grad_scale``), which differs from the forward's 1 / alpha in float64."""
+
+    name = "elu"
+
+    def forward(self, a, alpha, scale, grad_scale):
+        self.alpha, self.scale = alpha, grad_scale
+        return np.expm1(a * scale) * alpha
+
+    def backward(self, g):
+        return g * self.scale * self.alpha * exp(self.inputs[0] * self.scale)
+
+
+class SoftMargin(Function):
+    """out = softplus(-x y) (softplus's linear region above 20 included). dL/dx = g (-y s),
+    s = sigmoid(-x y): the local derivative is formed before it meets g, torch's order, so a zero
+    s stays 0 where composing softplus with the product gave (v y) s = inf * 0 = NaN in the
+    derivative by g in a huge direction v (fuzz seed 376611419)."""
+
+    name = "soft_margin_loss"
+
+    def forward(self, x, y):
+        z = -x * y
+        return np.where(z > 20, z, np.logaddexp(0, z)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        x, y = self.inputs
+        z = -x * y
+        s = where(z > 20, 1.0, sigmoid(z))
+        nx, ny = self.needs_input_grad
+        return (g * (s * -y) if nx else None), (g * (s * -x) if ny else None)
+
+
+def elu_negative(x: Tensor, alpha: float, scale: float, grad_scale: float) -> Tensor:
+    """alpha expm1(scale x), elu's and celu's exponential branch (see ``EluNegative``)."""
+    return EluNegative.apply(x, alpha=alpha, scale=scale, grad_scale=grad_scale)
+
+
+def soft_margin(x: Tensor, y: Tensor) -> Tensor:
+    """softplus(-x y) element-wise, soft_margin_loss before its reduction (see ``SoftMargin``)."""
+    return SoftMargin.apply(x, y)
+
+
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(lift(input), approximate=approximate)
 

@@ -10,8 +10,8 @@ import numpy as np
 
 from ... import ops
 from ..._tensor import Tensor, lift
-from ...autograd.function import Function
 from ...ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
+from ...ops.special import elu_negative as _elu_negative
 from ...ops.special import gelu as _gelu
 from ...ops.special import mish as _mish
 
@@ -35,24 +35,6 @@ def silu(input: Tensor) -> Tensor:
     return ops.silu(input)
 
 
-class _EluNegative(Function):
-    """out = alpha expm1(s x), the exponential branch of elu (s = 1) and celu (s = 1 / alpha),
-    as torch's elu kernel. dL/dx = g s alpha e^(s x), torch's elu_backward from the input: e^(s x)
-    itself, not the output's out / alpha + 1 (expm1's backward), which rounds to 0 below
-    s x = -37 (float64; -17 in float32) while torch's gradient is still positive (fuzz seeds
-    376542887, 376599834). celu's backward takes s as torch's derivatives.yaml does,
-    1 / float32(alpha) (``grad_scale``), which differs from the forward's 1 / alpha in float64."""
-
-    name = "elu"
-
-    def forward(self, a, alpha, scale, grad_scale):
-        self.alpha, self.scale = alpha, grad_scale
-        return np.expm1(a * scale) * alpha
-
-    def backward(self, g):
-        return g * self.scale * self.alpha * ops.exp(self.inputs[0] * self.scale)
-
-
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     """x for x > 0, alpha (e^x - 1) otherwise. The exponential branch reads x only where it is
     selected (0 elsewhere), so its unselected gradient is an exact 0 even at x = +inf; a NaN
@@ -60,7 +42,7 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     x = lift(input)
     pos = x > 0
     return ops.where(
-        pos, x, _EluNegative.apply(ops.where(pos, 0.0, x), alpha=alpha, scale=1.0, grad_scale=1.0)
+        pos, x, _elu_negative(ops.where(pos, 0.0, x), alpha=alpha, scale=1.0, grad_scale=1.0)
     )
 
 
@@ -105,7 +87,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     pos = x > 0
     # x * (1 / alpha), as torch's celu, which calls elu with input_scale = 1 / alpha
     s, s_grad = 1.0 / alpha, 1.0 / float(np.float32(alpha))
-    neg = _EluNegative.apply(ops.where(pos, 0.0, x), alpha=alpha, scale=s, grad_scale=s_grad)
+    neg = _elu_negative(ops.where(pos, 0.0, x), alpha=alpha, scale=s, grad_scale=s_grad)
     return ops.where(pos, x, neg)
 
 
