@@ -87,6 +87,15 @@ CASES = {
             unary(),
         )
     ],
+    "lerp": [
+        Case(lambda lib, a, b: lib.lerp(a, b, 0.3), binary("any", "any"), note="small weight"),
+        Case(lambda lib, a, b: lib.lerp(a, b, 0.9958), binary("any", "any"), note="from the end"),
+        Case(
+            lambda lib, a, b: lib.lerp(a, b, (a.detach() * 0 + 1) * -0.7),
+            binary("any", "any"),
+            note="a tensor weight",
+        ),
+    ],
     "xlogy": [
         Case(lambda lib, x, y: lib.xlogy(x, y), binary("any", "pos")),
         Case(

@@ -519,6 +519,17 @@ def test_soft_margin_loss_second_derivatives_in_a_huge_direction():
     _same(got[1], got[0], "derivative by g")
 
 
+@pytest.mark.parametrize("weight", [0.9958022813756255, 0.3, -0.7])
+def test_lerp_is_torchs_to_the_last_bit(weight):
+    """torch's lerp gradient is g (1 - w), not the composition's g - g w (fuzz seed 376611870,
+    where the program amplified the last bit); its value takes the form exact at w's end."""
+    r = np.random.default_rng(0)
+    a, e = r.normal(size=(3, 7)), r.normal(size=(3, 7))
+    a[0, :3] = [1.4088, 1.3135, 0.2]
+    e[0, :3] = [-4.4942e307, 0.0, np.inf]
+    check(lambda L, F, a, e: L.lerp(a, e, weight), a, e, g=r.normal(size=(3, 7)), rtol=0)
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),

@@ -443,10 +443,31 @@ def hypot(input: Any, other: Any) -> Tensor:
     return _binary(Hypot, input, other)
 
 
+class Lerp(Function):
+    """out = a + w (e - a) where |w| < 0.5, else e - (e - a) (1 - w): torch's two forms, each
+    exact at its own end. dL/da = g (1 - w), dL/de = g w, dL/dw = g (e - a), torch's formulas
+    (the composition's g - g w rounded differently and the program amplified it, fuzz seed
+    376611870); with a number w, 1 - w is formed in float64 first, as torch's lerp.Scalar."""
+
+    name = "lerp"
+
+    def forward(self, a, e, w, one_minus=None):
+        self.one_minus = one_minus
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.where(np.abs(w) < 0.5, a + w * (e - a), e - (e - a) * (1 - w))
+
+    def backward(self, g):
+        a, e, w = self.inputs
+        na, ne, nw = self.needs_input_grad
+        ga = (g * (1 - w) if self.one_minus is None else g * self.one_minus) if na else None
+        return ga, (g * w if ne else None), (g * (e - a) if nw else None)
+
+
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:
-    """input + weight (end - input)."""
+    """input + weight (end - input), in torch's two forms (see ``Lerp``)."""
     a = lift(input)
-    return a + lift(weight, a) * (lift(end, a) - a)
+    one_minus = 1.0 - float(weight) if isinstance(weight, (int, float)) else None
+    return Lerp.apply(a, lift(end, a), lift(weight, a), one_minus=one_minus)
 
 
 def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
