@@ -530,6 +530,22 @@ def test_lerp_is_torchs_to_the_last_bit(weight):
     check(lambda L, F, a, e: L.lerp(a, e, weight), a, e, g=r.normal(size=(3, 7)), rtol=0)
 
 
+def test_pow_derivative_by_the_upstream_gradient_at_zero_base():
+    """fuzz seed 376516185: torch's exponent gradient is g where(a = 0 and b >= 0, 0, a^b log a),
+    so its derivative by g is 0 there; handgrad's selection of g a^b log a gave 0 * NaN."""
+    a = np.array([0.0, -0.0, 0.0, 2.0, -1.0], np.float32)
+    b = np.array([1.0, 2.0, 0.0, 2.0, -2.0], np.float32)
+    got = []
+    for L in (torch, hg):
+        ta, tb = L.tensor(a, requires_grad=True), L.tensor(b, requires_grad=True)
+        g = L.tensor(np.full(5, 0.5, np.float32), requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        ga, gb = grad(L.pow(ta, tb), [ta, tb], g, create_graph=True)
+        (dg,) = grad((ga * 0.7).sum() + (gb * 1.3).sum(), [g])
+        got.append(dg.detach().numpy())
+    _same(got[1], got[0], "derivative by g")
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),
