@@ -546,6 +546,13 @@ def test_pow_derivative_by_the_upstream_gradient_at_zero_base():
     _same(got[1], got[0], "derivative by g")
 
 
+def test_tanhshrink_gradient_near_zero_is_torchs():
+    """fuzz seed 1486084804: tanhshrink's gradient g - g (1 - t^2) cancels near 0, so the
+    rounding of tanh's backward shows; it is torch's g (1 - t^2), not g - g t^2."""
+    x = A([-9.03784e-05, 1e-3, -0.3])
+    check(lambda L, F, x: F.tanhshrink(x), x, g=A([1.0, -0.5, 2.0]), rtol=0)
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),
