@@ -331,6 +331,7 @@ CASES = {
     "log": [Case(lambda lib, a: a.log(), unary("pos"))],
     "log1p": [Case(lambda lib, a: a.log1p(), unary("pos"))],
     "sqrt": [Case(lambda lib, a: a.sqrt(), unary("pos"))],
+    "rsqrt": [Case(lambda lib, a: a.rsqrt(), unary("pos"))],
     "abs": [
         Case(lambda lib, a: a.abs(), unary("nonzero")),
         Case(lambda lib, a: a.abs(), unary("ints"), fd=False, note="gradient 0 at 0"),

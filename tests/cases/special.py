@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from .common import Case, binary, rng, shape, values
+from .common import Case, binary, rng, shape, unary, values
 
 
 def _scaled(kind: str, scale: float, shift: float = 0.0):
@@ -65,12 +65,35 @@ CASES = {
             note="ties and far apart",
         ),
     ],
-    "logit_outside": [
+    "logit": [
+        Case(lambda lib, p: lib.logit(p), _scaled("pos", 0.4, -0.15), note="inside (0, 1)"),
         Case(
             lambda lib, p: lib.logit(p),
             _scaled("any", 1.5, 0.5),
             fd=False,
             note="logit's NaN outside [0, 1]: value and gradient constants, derivatives 0",
+        ),
+    ],
+    "elu": [
+        Case(lambda lib, a: lib.nn.functional.elu(a * 3, 0.7), unary("nonzero")),
+        Case(lambda lib, a: lib.nn.functional.celu(a * 3, 1.3), unary("nonzero"), note="celu"),
+    ],
+    "soft_margin_loss": [
+        Case(
+            # the target is not differentiable in torch: a constant of x's shape
+            lambda lib, x: lib.nn.functional.soft_margin_loss(
+                x * 3, x.detach() * 0 - 1.3, reduction="none"
+            ),
+            unary(),
+        )
+    ],
+    "lerp": [
+        Case(lambda lib, a, b: lib.lerp(a, b, 0.3), binary("any", "any"), note="small weight"),
+        Case(lambda lib, a, b: lib.lerp(a, b, 0.9958), binary("any", "any"), note="from the end"),
+        Case(
+            lambda lib, a, b: lib.lerp(a, b, (a.detach() * 0 + 1) * -0.7),
+            binary("any", "any"),
+            note="a tensor weight",
         ),
     ],
     "xlogy": [

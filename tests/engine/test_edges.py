@@ -492,6 +492,73 @@ def test_reciprocal_second_derivative_of_a_tiny_input():
     check(lambda L, F, x: x.reciprocal(), A([-1.0, -6.774512204844537e-153, 4.937e-176]), g=0.0)
 
 
+def test_rsqrt_second_derivative_of_a_tiny_input():
+    # fuzz seed 376611865: 1 / sqrt(x)^2 overflows at x = 1.5e-199: with g = 0 the second
+    # derivative is 0 (torch: from the output, -0.5 g out^3), not 0 * inf
+    check(lambda L, F, x: x.rsqrt(), A([1.4631e-199, 2.0, 1e-300, 0.25]), g=0.0)
+    check(lambda L, F, x: x.rsqrt(), A([1.4631e-199, 2.0, 1e-30, 0.25]), g=A([1.0, 0.5, 1.0, 2.0]))
+
+
+def test_soft_margin_loss_second_derivatives_in_a_huge_direction():
+    """fuzz seed 376611419: where sigmoid(-y x) is 0 torch's derivative by the upstream gradient
+    is 0 in a direction of 1e308 (its local derivative -y sigmoid(-y x) is formed first); at
+    g = 0 the second derivative by x is 0 too. Composed, (v y) sigmoid = inf * 0 = NaN."""
+    x, y = A([np.inf, 7.5e191, 1e-300, 0.0, 0.5]), A([1.668e151, 1.668e151, 1.668e151, 2.0, -1.0])
+    for f in (lambda L, F, x: F.soft_margin_loss(x, L.tensor(y), reduction="sum"),):
+        check(f, x, g=0.0, v=1e308)
+    got = []
+    for L in (torch, hg):
+        t, g = L.tensor(x, requires_grad=True), L.tensor(A(0.5), requires_grad=True)
+        out = _lib("torch" if L is torch else "hg")[1].soft_margin_loss(
+            t, L.tensor(y), reduction="sum"
+        )
+        grad = torch.autograd.grad if L is torch else hg.grad
+        (d,) = grad(out, [t], g, create_graph=True)
+        (dg,) = grad(d, [g], L.tensor(np.full(5, 1e308)))
+        got.append(dg.numpy())
+    _same(got[1], got[0], "derivative by g")
+
+
+@pytest.mark.parametrize("weight", [0.9958022813756255, 0.3, -0.7])
+def test_lerp_is_torchs_to_the_last_bit(weight):
+    """torch's lerp gradient is g (1 - w), not the composition's g - g w (fuzz seed 376611870,
+    where the program amplified the last bit); its value takes the form exact at w's end."""
+    r = np.random.default_rng(0)
+    a, e = r.normal(size=(3, 7)), r.normal(size=(3, 7))
+    a[0, :3] = [1.4088, 1.3135, 0.2]
+    e[0, :3] = [-4.4942e307, 0.0, np.inf]
+    check(lambda L, F, a, e: L.lerp(a, e, weight), a, e, g=r.normal(size=(3, 7)), rtol=0)
+
+
+def test_pow_derivative_by_the_upstream_gradient_at_zero_base():
+    """fuzz seed 376516185: torch's exponent gradient is g where(a = 0 and b >= 0, 0, a^b log a),
+    so its derivative by g is 0 there; handgrad's selection of g a^b log a gave 0 * NaN."""
+    a = np.array([0.0, -0.0, 0.0, 2.0, -1.0], np.float32)
+    b = np.array([1.0, 2.0, 0.0, 2.0, -2.0], np.float32)
+    got = []
+    for L in (torch, hg):
+        ta, tb = L.tensor(a, requires_grad=True), L.tensor(b, requires_grad=True)
+        g = L.tensor(np.full(5, 0.5, np.float32), requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        ga, gb = grad(L.pow(ta, tb), [ta, tb], g, create_graph=True)
+        (dg,) = grad((ga * 0.7).sum() + (gb * 1.3).sum(), [g])
+        got.append(dg.detach().numpy())
+    _same(got[1], got[0], "derivative by g")
+
+
+def test_tanhshrink_gradient_near_zero_is_torchs():
+    """fuzz seed 1486084804: tanhshrink's gradient g - g (1 - t^2) cancels near 0, so the
+    rounding of tanh's backward shows; it is torch's g (1 - t^2), not g - g t^2."""
+    x = A([-9.03784e-05, 2.3643249400513537e-05, 7.628662643855647e-05, 0.0005768574068568087])
+    g = A([1.0, 0.8911669542823284, 0.05410227877154389, -0.9821881249409777])
+    got = []
+    for L in (torch, hg):
+        t = L.tensor(x, requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        got.append(grad(_lib("torch" if L is torch else "hg")[1].tanhshrink(t), [t], L.tensor(g)))
+    np.testing.assert_array_equal(got[1][0].numpy(), got[0][0].numpy())
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),
@@ -759,7 +826,8 @@ def test_expm1_gradient_from_the_output(dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_log1p_of_subnormals_is_torchs(dtype):
     """torch's log1p of a subnormal a is 2 (a / 2): 0 at the smallest one, so a later log gives
-    -inf (found by the fuzzer, seed 1253913920: log1p then log)."""
+    -inf (found by the fuzzer, seed 1253913920: log1p then log), and +0 also at the negative
+    smallest one, so a later 1 / x gives +inf (seed 376578574)."""
     info = np.finfo(dtype)
     r = np.random.default_rng(0)
     x = (r.uniform(-1, 1, 1000) * info.tiny).astype(dtype)
@@ -767,6 +835,7 @@ def test_log1p_of_subnormals_is_torchs(dtype):
     h = hg.tensor(x).log1p().numpy()
     t = torch.tensor(x).log1p().numpy()
     np.testing.assert_array_equal(h, t)
+    np.testing.assert_array_equal(np.signbit(h), np.signbit(t))
 
 
 def test_sigmoid_second_derivative_where_its_own_term_is_zero():

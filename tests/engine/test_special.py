@@ -87,3 +87,18 @@ def test_logit_gradient_outside_0_1_is_a_constant_nan():
         out.append([np.asarray(a.detach().numpy()) for a in (gp, *d2)])
     for h, t in zip(out[1], out[0]):
         np.testing.assert_allclose(h, t, rtol=1e-6)
+
+
+def test_logit_second_derivative_with_a_zero_gradient_and_a_huge_direction():
+    """torch's logit backward is g / (p (1 - p)), whose second derivative at g = 0 is 0 even in a
+    direction of 1e308 (fuzz seed 376525213: the composition log(p / (1 - p)) gave NaN)."""
+    out = []
+    for lib, grad in ((torch, torch.autograd.grad), (hg, hg.grad)):
+        p = lib.tensor(np.array([0.81417, 0.25, 0.0, 1.0, -0.0]), requires_grad=True)
+        g = lib.tensor(np.array([0.0, 0.0, 1.0, -2.0, 1.0]), requires_grad=True)
+        (gp,) = grad(lib.logit(p), [p], g, create_graph=True)
+        d2 = grad(gp, [p, g], lib.tensor(np.array([1e308, 1e308, 1.0, 1.0, 1.0])))
+        out.append([np.asarray(a.detach().numpy()) for a in (lib.logit(p), gp, *d2)])
+    for h, t in zip(out[1], out[0]):
+        np.testing.assert_array_equal(h, t)
+        np.testing.assert_array_equal(np.signbit(h), np.signbit(t))

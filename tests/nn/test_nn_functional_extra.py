@@ -391,3 +391,28 @@ def test_activation_gradient_at_huge_input_matches_torch(name, x, g):
     np.testing.assert_allclose(yh, yt, rtol=1e-5)
     np.testing.assert_allclose(dh, dt, rtol=1e-5)
     assert np.isfinite(dh).all()
+
+
+@pytest.mark.parametrize(
+    "name,alpha,dtype,x",
+    [
+        # found by the fuzzer: torch's elu_backward is g alpha e^x from the input, still positive
+        # where the output's expm1(x) + 1 rounds to 0 (seeds 376542887 and 376599834)
+        ("elu", 0.5, np.float64, -373.093),
+        ("celu", 1.0, np.float32, -103.279),
+        # celu's backward scales x by 1 / float32(alpha), as torch's derivatives.yaml
+        ("celu", 0.7, np.float64, -1.22067459),
+    ],
+)
+def test_elu_gradient_far_below_zero_matches_torch(name, alpha, dtype, x):
+    xs = np.array([x, -40.0, -1.5, -1e-3, 2.0], dtype)
+    results = []
+    for L in (hg, torch):
+        t = L.tensor(xs, requires_grad=True)
+        y = getattr(L.nn.functional, name)(t, alpha)
+        (d,) = L.autograd.grad(y, [t], L.tensor(np.full(5, -0.7, dtype)), create_graph=True)
+        (d2,) = L.autograd.grad(d, [t], L.tensor(np.full(5, 1.3, dtype)))
+        results.append([a.detach().numpy() for a in (y, d, d2)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(dtype).eps, atol=0)
+    assert results[0][1][0] != 0

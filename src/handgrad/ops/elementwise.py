@@ -125,7 +125,10 @@ class Pow(Function):
         if na:
             ga = where(b == 0, 0.0, g * (b * a ** (b - 1)))
         if nb:
-            gb = where((a == 0) & (b >= 0), 0.0, g * (a**b * log(a)))
+            # selected twice: the inner where makes the derivative by g 0 at a = 0, as torch's
+            # (not 0 * (0 * log 0) = NaN, fuzz seed 376516185); the outer keeps those by a and b
+            # the finite limits (accepted pow_second_derivative_at_zero_base)
+            gb = where(z := (a == 0) & (b >= 0), 0.0, g * where(z, 0.0, a**b * log(a)))
         return ga, gb
 
 
@@ -191,7 +194,8 @@ class Log1p(Function):
     """out = log(1 + a), accurate for small a.  dL/da = g / (1 + a).
 
     At a subnormal a the value is torch's, ``2 (a / 2)``: a within one subnormal step of the exact
-    log1p(a) = a, and 0 at the smallest one, where a later ``log`` must give torch's -inf."""
+    log1p(a) = a, and +0 at the smallest one (of either sign), where a later ``log`` must give
+    torch's -inf and a later ``1 / x`` its +inf."""
 
     name = "log1p"
 
@@ -201,11 +205,31 @@ class Log1p(Function):
             tiny = np.finfo(a.dtype).tiny
             sub = (np.abs(a) < tiny) & (a != 0)
             if sub.any():
-                out = np.where(sub, 2 * (a * a.dtype.type(0.5)), out)
+                # + 0: torch's zero at -smallest_subnormal is +0, where 2 (a / 2) gives -0
+                out = np.where(sub, 2 * (a * a.dtype.type(0.5)) + 0, out)
         return out
 
     def backward(self, g):
         return g / (self.inputs[0] + 1)
+
+
+class Rsqrt(Function):
+    """out = 1 / sqrt(a).  dL/da = -0.5 g out^3, torch's formula from the output. A primitive
+    rather than div(1, sqrt(a)): the quotient's second derivative squares sqrt(a), whose
+    reciprocal overflows for a below 1e-154 (float64) and meets a zero upstream gradient as
+    inf * 0 = NaN where torch's is 0 (fuzz seed 376611865)."""
+
+    name = "rsqrt"
+    uses_inputs = False
+    uses_output = True
+
+    def forward(self, a):
+        return 1 / np.sqrt(a)  # warns at 0 and below, as the div(1, sqrt(a)) it replaces did
+
+    def backward(self, g):
+        out = self.output()
+        # out * out * out: torch's out.pow(3) is that product on CPU
+        return g * -0.5 * (out * out * out)
 
 
 class Sqrt(Function):
@@ -270,7 +294,7 @@ class Tanh(Function):
 
     def backward(self, g):
         out = self.output()
-        return g - g * out * out  # = g (1 - out^2), without lifting the constant 1
+        return g * (1 - out * out)  # torch's tanh_backward, whose rounding tanhshrink amplifies
 
 
 class Sigmoid(Function):
@@ -663,8 +687,7 @@ def square(input: Tensor) -> Tensor:
 reciprocal = _unary(Reciprocal)
 
 
-def rsqrt(input: Tensor) -> Tensor:
-    return div(1.0, sqrt(input))
+rsqrt = _unary(Rsqrt)
 
 
 def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:

@@ -255,6 +255,54 @@ class Mish(Function):
         return g * (t + x * sigmoid(x) * (1 - t * t))
 
 
+class EluNegative(Function):
+    """out = alpha expm1(s x), the exponential branch of elu (s = 1) and celu (s = 1 / alpha),
+    as torch's elu kernel. dL/dx = g s alpha e^(s x), torch's elu_backward from the input: e^(s x)
+    itself, not the output's out / alpha + 1 (expm1's backward), which rounds to 0 below
+    s x = -37 (float64; -17 in float32) while torch's gradient is still positive (fuzz seeds
+    376542887, 376599834). celu's backward takes s as torch's derivatives.yaml does,
+    1 / float32(alpha) (``grad_scale``), which differs from the forward's 1 / alpha in float64."""
+
+    name = "elu"
+
+    def forward(self, a, alpha, scale, grad_scale):
+        self.alpha, self.scale = alpha, grad_scale
+        return np.expm1(a * scale) * alpha
+
+    def backward(self, g):
+        return g * self.scale * self.alpha * exp(self.inputs[0] * self.scale)
+
+
+class SoftMargin(Function):
+    """out = softplus(-x y) (softplus's linear region above 20 included). dL/dx = g (-y s),
+    s = sigmoid(-x y): the local derivative is formed before it meets g, torch's order, so a zero
+    s stays 0 where composing softplus with the product gave (v y) s = inf * 0 = NaN in the
+    derivative by g in a huge direction v (fuzz seed 376611419)."""
+
+    name = "soft_margin_loss"
+
+    def forward(self, x, y):
+        z = -x * y
+        return np.where(z > 20, z, np.logaddexp(0, z)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        x, y = self.inputs
+        z = -x * y
+        s = where(z > 20, 1.0, sigmoid(z))
+        nx, ny = self.needs_input_grad
+        return (g * (s * -y) if nx else None), (g * (s * -x) if ny else None)
+
+
+def elu_negative(x: Tensor, alpha: float, scale: float, grad_scale: float) -> Tensor:
+    """alpha expm1(scale x), elu's and celu's exponential branch (see ``EluNegative``)."""
+    return EluNegative.apply(x, alpha=alpha, scale=scale, grad_scale=grad_scale)
+
+
+def soft_margin(x: Tensor, y: Tensor) -> Tensor:
+    """softplus(-x y) element-wise, soft_margin_loss before its reduction (see ``SoftMargin``)."""
+    return SoftMargin.apply(x, y)
+
+
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(lift(input), approximate=approximate)
 
@@ -322,29 +370,25 @@ def logit(input: Any, eps: float | None = None) -> Tensor:
     if eps is not None:
         p = clamp(p, eps, 1 - eps)
         return log(p / (1 - p))
-    with np.errstate(invalid="ignore"):
-        out_mask = (p._data < 0) | (p._data > 1)
-    inside = where(Tensor._wrap(out_mask), 0.5, p)  # outside, the log reads a constant
-    # 0 inside [0, 1]; outside a NaN value and a NaN gradient that are constants
-    return log(inside / (1 - inside)) + _LogitOutside.apply(p)
+    return _Logit.apply(p)
 
 
-class _LogitOutside(Function):
-    """out = NaN where p is outside [0, 1], else 0, with the gradient NaN there (else 0) as a
-    constant: torch's logit backward selects NaN outside [0, 1], so neither p nor the upstream
-    gradient moves it and its own derivatives are 0 (multiplying g by a NaN constant would make
-    the derivative by g NaN)."""
+class _Logit(Function):
+    """out = log(p / (1 - p)). dL/dp is torch's infinitely differentiable logit backward,
+    g / (p (1 - p)) inside [0, 1] and a NaN constant outside (selected, so neither p nor g moves
+    it). Its second derivative follows from those ops as torch's does: composing
+    log(p / (1 - p)) instead gave 0 * inf = NaN where g = 0 meets a huge direction (fuzz seed
+    376525213)."""
 
-    name = "logit_outside"
-    uses_inputs = False
+    name = "logit"
 
     def forward(self, p):
-        with np.errstate(invalid="ignore"):
-            self.nan = np.where((p < 0) | (p > 1), np.nan, 0.0).astype(p.dtype)
-        return self.nan.copy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(p / (1 - p))
 
     def backward(self, g):
-        return Tensor._wrap(self.nan.astype(g._data.dtype, copy=True))
+        p = self.inputs[0]
+        return where((p >= 0) & (p <= 1), g / (p * (1 - p)), float("nan"))
 
 
 class Xlogy(Function):
@@ -416,10 +460,31 @@ def hypot(input: Any, other: Any) -> Tensor:
     return _binary(Hypot, input, other)
 
 
+class Lerp(Function):
+    """out = a + w (e - a) where |w| < 0.5, else e - (e - a) (1 - w): torch's two forms, each
+    exact at its own end. dL/da = g (1 - w), dL/de = g w, dL/dw = g (e - a), torch's formulas
+    (the composition's g - g w rounded differently and the program amplified it, fuzz seed
+    376611870); with a number w, 1 - w is formed in float64 first, as torch's lerp.Scalar."""
+
+    name = "lerp"
+
+    def forward(self, a, e, w, one_minus=None):
+        self.one_minus = one_minus
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.where(np.abs(w) < 0.5, a + w * (e - a), e - (e - a) * (1 - w))
+
+    def backward(self, g):
+        a, e, w = self.inputs
+        na, ne, nw = self.needs_input_grad
+        ga = (g * (1 - w) if self.one_minus is None else g * self.one_minus) if na else None
+        return ga, (g * w if ne else None), (g * (e - a) if nw else None)
+
+
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:
-    """input + weight (end - input)."""
+    """input + weight (end - input), in torch's two forms (see ``Lerp``)."""
     a = lift(input)
-    return a + lift(weight, a) * (lift(end, a) - a)
+    one_minus = 1.0 - float(weight) if isinstance(weight, (int, float)) else None
+    return Lerp.apply(a, lift(end, a), lift(weight, a), one_minus=one_minus)
 
 
 def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ... import ops
 from ..._tensor import Tensor, lift
 from ...ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
+from ...ops.special import elu_negative as _elu_negative
 from ...ops.special import gelu as _gelu
 from ...ops.special import mish as _mish
 
@@ -38,7 +41,9 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     takes that branch and gets a NaN gradient, as in torch."""
     x = lift(input)
     pos = x > 0
-    return ops.where(pos, x, ops.expm1(ops.where(pos, 0.0, x)) * alpha)  # expm1: exact near 0
+    return ops.where(
+        pos, x, _elu_negative(ops.where(pos, 0.0, x), alpha=alpha, scale=1.0, grad_scale=1.0)
+    )
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -80,7 +85,10 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         raise ValueError("celu: alpha must not be 0")
     x = lift(input)
     pos = x > 0
-    return ops.where(pos, x, ops.expm1(ops.where(pos, 0.0, x) / alpha) * alpha)
+    # x * (1 / alpha), as torch's celu, which calls elu with input_scale = 1 / alpha
+    s, s_grad = 1.0 / alpha, 1.0 / float(np.float32(alpha))
+    neg = _elu_negative(ops.where(pos, 0.0, x), alpha=alpha, scale=s, grad_scale=s_grad)
+    return ops.where(pos, x, neg)
 
 
 def softsign(input: Tensor) -> Tensor:

@@ -12,8 +12,9 @@ import numpy as np
 
 from ... import ops
 from ..._tensor import Tensor, lift
-from ...ops import log_softmax, softplus
+from ...ops import log_softmax
 from ...ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss
+from ...ops.special import soft_margin as _soft_margin
 from .distance import pairwise_distance
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -249,7 +250,7 @@ def huber_loss(
 def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for labels y in {-1, 1}."""
     x = lift(input)
-    return _reduce("soft_margin_loss", softplus(-x * lift(target, x)), reduction)
+    return _reduce("soft_margin_loss", _soft_margin(x, lift(target, x)), reduction)
 
 
 def margin_ranking_loss(
