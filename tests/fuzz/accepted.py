@@ -569,32 +569,6 @@ def normalize_one_element_noise(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
-def rms_norm_rsqrt_cube_underflows(op, params, x, what, h, t, bad, g=None):
-    """rms_norm's input gradient g w r - x r^3 sum(g w x) / N (r = 1 / sqrt(mean(x^2) + eps))
-    where r^3 is below the smallest normal number (a row with mean(x^2) above 1e205 in float64):
-    torch's composite backward forms rsqrt's derivative -r^3 / 2 first, which underflows, and
-    loses the second term (at x = 1.5e152 beside values near 1 it gives 2.3e-153, the exact
-    value being -1.2e-305: fuzz seed 376511094). handgrad's is the closer one: accepted where
-    the mismatching elements' handgrad value is nearer the exact one, formed in float64 as
-    g w r - (x r) (r sum(g w x)) r / N so that no factor underflows."""
-    if op != "F.rms_norm" or what != "grad" or g is None or isinstance(bad, str):
-        return False
-    w = params.get("w")
-    if x.ndim == 0 or bad.shape != x.shape or g.shape != x.shape or not isinstance(w, np.ndarray):
-        return False
-    x64, gw = x.astype(np.float64), g.astype(np.float64) * w.astype(np.float64)
-    with np.errstate(all="ignore"):
-        ms = np.mean(x64 * x64, axis=-1, keepdims=True) + np.finfo(x.dtype).eps
-        r = 1 / np.sqrt(ms)
-        lost = (r * r * r < np.finfo(x.dtype).tiny) & (r > 0) & np.isfinite(ms)
-        s = np.sum(gw * x64, axis=-1, keepdims=True)
-        exact = gw * r - (x64 * r) * (r * s) * r / x.shape[-1]
-        closer = np.abs(h - exact) < np.abs(t - exact)
-        ok = np.broadcast_to(lost, x.shape) & closer & np.isfinite(h) & np.isfinite(t)
-        return bool(ok[bad].all())
-
-
-@accepted
 def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
     """The second derivatives of F.cosine_similarity along a dim of one element: there the
     result is u(x) u(w) with u(a) = a / max(|a|, eps) (eps = 1e-8), sign(a) above eps and a / eps
@@ -637,37 +611,4 @@ def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
         except ValueError:
             return False
         ok = np.isfinite(n) & (np.abs(h) <= n) & (np.abs(t) <= n)
-        return bool(ok[bad].all())
-
-
-@accepted
-def rms_norm_one_element_noise(op, params, x, what, h, t, bad, g=None):
-    """The derivatives of rms_norm over a last dim of one element: x w / sqrt(x^2 + eps) is
-    w sign(x) up to terms of size eps / x^2, so its input gradient g w eps / (x^2 + eps)^(3/2)
-    and its second derivatives are of the order of the rounding noise of the terms of size
-    |g w| / |x| (|g| (1 + |w|) / x^2 in the second derivatives) that both libraries sum, in
-    different orders (fuzz seed 376601646: x = 0.46, g = 0.0025, w = 1.49: exact gradient
-    8.7e-18, torch 8.67e-18, handgrad 1.04e-17; at x = 2.54 exact -9.7e-19, torch 3.5e-18,
-    handgrad 0). Accepted where the two results are within 32 eps of that size of each other
-    (summed over the rows for w's second derivative; w's gradient has no cancellation)."""
-    if op != "F.rms_norm" or what not in ("grad", "grad2") or g is None or isinstance(bad, str):
-        return False
-    w = params.get("w")
-    if x.ndim == 0 or x.shape[-1] != 1 or g.shape != x.shape or not isinstance(w, np.ndarray):
-        return False
-    eps = np.finfo(x.dtype).eps
-    with np.errstate(all="ignore"):
-        a = np.abs(x.astype(np.float64))
-        gg, ww = np.abs(g.astype(np.float64)), np.abs(w.astype(np.float64))
-        if what == "grad":
-            noise = 32 * eps * gg * ww / a
-        else:
-            noise = 32 * eps * gg * (1 + ww) * (1 / (a * a) + 1 / a)
-        if bad.shape == x.shape:
-            n = noise
-        elif bad.shape == w.shape and what == "grad2":
-            n = np.full(w.shape, noise.sum())
-        else:
-            return False
-        ok = np.isfinite(n) & np.isfinite(h) & np.isfinite(t) & (np.abs(h - t) <= n)
         return bool(ok[bad].all())

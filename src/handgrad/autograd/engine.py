@@ -136,8 +136,11 @@ def _propagate(
             # as torch's, with no graph back to g, which (through an empty backward of a later
             # step) would tie it to values that make a second derivative 0 * inf = NaN where
             # torch has no path (repeat(0), gather with an empty index; fuzz seed 902683471)
+            # (tied to g by g.sum() * 0 when a graph is recorded, so that the zeros keep g's
+            # graph as torch's do: a derivative back to g lands in g's empty shape, nowhere)
+            tie = g.sum() * 0 if g._requires_grad else None
             in_grads = tuple(
-                _wrap(np.zeros(t._data.shape, t._data.dtype)) if need else None
+                (_zeros(t) if tie is None else _zeros(t) + tie.to(t._data.dtype)) if need else None
                 for t, need in zip(fn.inputs, fn.needs_input_grad)
             )
         else:
@@ -158,6 +161,10 @@ def _propagate(
                 grads[ctx] = grads[ctx] + gi if ctx in grads else gi
         if not retain_graph:
             fn._release()
+
+
+def _zeros(t: Tensor) -> Tensor:
+    return _wrap(np.zeros(t._data.shape, t._data.dtype))
 
 
 def _accumulate_into_leaves(leaves: dict, grad_roots: Sequence[Tensor], create_graph: bool) -> None:
