@@ -281,7 +281,7 @@ def _sigmoid_backward_fn(lib, g, a):
     s = a.sigmoid()  # an output of sigmoid, in (0, 1), as the primitive sees it
     if lib.__name__ == "torch":
         return lib.ops.aten.sigmoid_backward(g, s)
-    from handgrad.ops.special import SigmoidBackward
+    from handgrad.ops.elementwise import SigmoidBackward
 
     return SigmoidBackward.apply(g, s)
 
