@@ -364,21 +364,21 @@ def test_errors_name_the_operation_and_the_shapes(call, message):
 
 
 @pytest.mark.parametrize("groups", [1, 2])
-def test_bands_shared_among_threads_give_the_whole_product(monkeypatch, groups):
-    """With two BLAS threads the bands of a convolution run on two worker threads (each its own
-    buffer, the weight gradient summed over them): values and gradients equal torch's."""
+def test_bands_run_on_one_blas_thread_and_give_the_whole_product(monkeypatch, groups):
+    """With two BLAS threads a convolution's small band products run on one (ops/conv.py,
+    ``_for_bands``) and the pool is restored after: values and gradients equal torch's."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 0)
-    monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)  # several bands per worker
+    monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)  # several bands
     r = np.random.default_rng(7)
     x, w = r.standard_normal((3, 4, 11, 9)), r.standard_normal((6, 4 // groups, 3, 3))
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        if conv_ops.blas_threads() < 2:
+        if hg.get_num_threads() < 2:
             pytest.skip("NumPy's BLAS has no second thread here")
         hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
         out = F.conv2d(hx, hw, padding=1, groups=groups)
         g = r.standard_normal(out.shape)
         out.backward(hg.tensor(g))
+        assert hg.get_num_threads() == 2
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     want = torch.nn.functional.conv2d(tx, tw, padding=1, groups=groups)
     want.backward(torch.tensor(g))

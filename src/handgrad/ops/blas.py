@@ -9,9 +9,6 @@ for the user (``set_num_threads``); this module only narrows it for the length o
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 _libs: list | None = None  # threadpoolctl's controllers of the BLAS libraries, found once
 
 
@@ -49,24 +46,3 @@ class one_blas_thread:
 def blas_threads() -> int:
     """The BLAS pool's size (1 without threadpoolctl or a threaded BLAS)."""
     return max((lib.get_num_threads() or 1 for lib in blas_libs()), default=1)
-
-
-_pool: ThreadPoolExecutor | None = None
-
-
-def band_pool(workers: int) -> ThreadPoolExecutor:
-    """A process-wide pool of worker threads for the convolutions' bands (ops/conv.py), created
-    on first use and again in a forked child (a fork keeps no threads: a pool inherited from
-    the parent would wait forever)."""
-    global _pool
-    if _pool is None or _pool._max_workers < workers:
-        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="handgrad-bands")
-    return _pool
-
-
-def _forget_pool() -> None:
-    global _pool
-    _pool = None
-
-
-os.register_at_fork(after_in_child=_forget_pool)
