@@ -192,8 +192,8 @@ def test_gradients_are_only_computed_for_inputs_that_need_them(monkeypatch):
 
     monkeypatch.setattr(conv_ops.ConvTranspose2d, "forward", count_t)
     monkeypatch.setattr(conv_ops, "_windows", count_windows)
-    x = hg.randn(2, 3, 8, 8)
-    w = hg.randn(4, 3, 3, 3, requires_grad=True)
+    x = hg.randn(2, 16, 8, 8)
+    w = hg.randn(4, 16, 3, 3, requires_grad=True)
     F.conv2d(x, w).sum().backward()
     assert calls == {"transpose": 0, "windows": 2}
     assert w.grad.shape == w.shape
@@ -203,6 +203,9 @@ def test_gradients_are_only_computed_for_inputs_that_need_them(monkeypatch):
     assert calls == {"transpose": 0, "windows": 5}
     F.conv2d(x, w, stride=2).sum().backward()  # strided: a transposed convolution
     assert calls == {"transpose": 1, "windows": 7}
+    x3 = hg.randn(2, 3, 8, 8, requires_grad=True)  # 3 channels: transposed (its product is
+    F.conv2d(x3, hg.randn(4, 3, 3, 3)).sum().backward()  # faster than one with 3 rows)
+    assert calls == {"transpose": 2, "windows": 8}
 
 
 @pytest.mark.parametrize("band_bytes", [1, 700, 1 << 20])
