@@ -867,3 +867,15 @@ def test_second_derivative_through_an_empty_intermediate(fn):
     back to the empty g, and the second derivative multiplied that 0 by the first derivative's
     inf (fuzz seeds 902683471, 64550814, 64596614: NaN where torch gives 0)."""
     check(fn, A([-INF], np.float32))
+
+
+def test_relu_and_where_of_a_0d_tensor():
+    """A 0-d comparison is a NumPy bool scalar, not an array: the bitwise selection takes it too
+    (hypothesis drew shape () for relu's parity case)."""
+    for v in (-2.0, -0.0, 3.0, np.nan):
+        x = np.array(v, np.float32)
+        h, t = hg.tensor(x).relu().numpy(), torch.tensor(x).relu().numpy()
+        np.testing.assert_array_equal(h, t)
+        assert np.signbit(h) == np.signbit(t)
+        got = hg.where(hg.tensor(np.array(v > 0)), hg.tensor(x), 0.0).numpy()
+        np.testing.assert_array_equal(got, np.where(v > 0, x, np.float32(0)))
