@@ -320,7 +320,6 @@ def test_load_of_a_missing_file_names_it(tmp_path):
 
 def test_save_removes_stale_temporaries_of_the_same_target(tmp_path):
     import os
-    import time
 
     path = tmp_path / "ckpt.npz"
     stale = tmp_path / ".ckpt.npz.abc123.tmp"  # left by a save that was killed
@@ -328,7 +327,7 @@ def test_save_removes_stale_temporaries_of_the_same_target(tmp_path):
     other = tmp_path / ".other.npz.abc123.tmp"  # another target's
     for f in (stale, fresh, other):
         f.write_bytes(b"partial")
-    old = time.time() - 3600
+    old = 1_000_000_000  # a 2001 modification time: stale, without reading the clock
     os.utime(stale, (old, old))
     os.utime(other, (old, old))
     hg.save({"a": 1}, path)

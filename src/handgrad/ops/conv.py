@@ -143,32 +143,24 @@ def _band_rows(rows: int, row_bytes: int) -> int:
     return max(1, min(rows, _BAND_BYTES // max(row_bytes, 1)))
 
 
-def _for_bands(win: np.ndarray, body: Any) -> Any:
-    """Call ``body(y0, y1, cols)`` for the bands of output rows and return the sum of what it
-    returns (None if it returns None): ``cols`` (C kh kw, (y1 - y0) Wo N) is the im2col matrix of
-    rows y0 <= y < y1, ``cols[(c, i, j), (y, x, n)] = win[c, i, j, y, x, n]``, in a buffer reused
-    by the next band. The bands' products are small (a 16 x 144 by 144 x 1024 one for a
-    16-channel layer): they run on one BLAS thread, as two made a ResNet layer 1.8x slower
-    (10.9 ms against 6.0 ms forward). Sharing the bands among Python threads did not pay either:
-    with this NumPy and OpenBLAS two threads copying or multiplying took longer than one."""
+def _col_bands(win: np.ndarray):
+    """Yield ``(y0, y1, cols)`` for the bands of output rows: ``cols`` (C kh kw, (y1 - y0) Wo N)
+    is the im2col matrix of rows y0 <= y < y1, ``cols[(c, i, j), (y, x, n)] = win[c, i, j, y, x,
+    n]``, in one buffer reused by every band (consume it before the next). The bands' products
+    are small (a 16 x 144 by 144 x 1024 one for a 16-channel layer): they run on one BLAS thread,
+    as two made a ResNet layer 1.8x slower (10.9 ms against 6.0 ms forward). Sharing the bands
+    among Python threads did not pay either: with this NumPy and OpenBLAS two threads copying or
+    multiplying took longer than one."""
     c, kh, kw, ho, wo, n = win.shape
     k, per_row = c * kh * kw, wo * n
     step = _band_rows(ho, k * per_row * win.itemsize)
-    bands = [(y0, min(ho, y0 + step)) for y0 in range(0, ho, step)]
-
-    def run(part: list) -> Any:
-        buf = np.empty(k * step * per_row, win.dtype)
-        total = None
-        for y0, y1 in part:
+    buf = np.empty(k * step * per_row, win.dtype)
+    with one_blas_thread():
+        for y0 in range(0, ho, step):
+            y1 = min(ho, y0 + step)
             cols = buf[: k * (y1 - y0) * per_row].reshape(c, kh, kw, y1 - y0, wo, n)
             np.copyto(cols, win[:, :, :, y0:y1])
-            r = body(y0, y1, cols.reshape(k, (y1 - y0) * per_row))  # sizes given: k may be 0
-            if r is not None:
-                total = r if total is None else total + r
-        return total
-
-    with one_blas_thread():
-        return run(bands)
+            yield y0, y1, cols.reshape(k, (y1 - y0) * per_row)  # sizes given: k may be 0
 
 
 def _col2im_add(
@@ -258,8 +250,7 @@ class Conv2d(Function):
         win, (ho, wo) = _windows(x.transpose(1, 2, 3, 0), (kh, kw), stride, dilation, padding)
         out = np.empty((o, ho, wo, n), np.result_type(x, w))
         wg = w.reshape(groups, o // groups, cg * kh * kw)
-
-        def band(y0: int, y1: int, cols: np.ndarray) -> None:
+        for y0, y1, cols in _col_bands(win):
             length = cols.shape[1]  # sizes spelled out: NumPy cannot infer -1 from 0 elements
             dst = out[:, y0:y1].reshape(o, length)  # a view: rows y0..y1 of every output channel
             if groups == 1:
@@ -267,8 +258,6 @@ class Conv2d(Function):
             else:
                 product = np.matmul(wg, cols.reshape(groups, cg * kh * kw, length))
                 dst[...] = product.reshape(o, length)
-
-        _for_bands(win, band)
         if b is not None:
             out += b[:, None, None, None]
         return out.transpose(3, 0, 1, 2)
@@ -414,14 +403,11 @@ class Conv2dWeight(Function):
 
         # (K, O) = cols @ g^T per band: this orientation of the product ran 1.3-1.5x faster than
         # g @ cols^T for the benchmark's layers (long L, small O and K).
-        def band(y0: int, y1: int, cols: np.ndarray) -> np.ndarray:
+        acc = np.zeros((groups, k, o // groups), np.result_type(x, g))
+        for y0, y1, cols in _col_bands(win):
             length = cols.shape[1]
             gb = g4[:, y0:y1].reshape(groups, o // groups, length)
-            return np.matmul(cols.reshape(groups, k, length), gb.transpose(0, 2, 1))
-
-        acc = _for_bands(win, band)
-        if acc is None:  # no output rows
-            acc = np.zeros((groups, k, o // groups), np.result_type(x, g))
+            acc += np.matmul(cols.reshape(groups, k, length), gb.transpose(0, 2, 1))
         gw = np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(o, cg, *kernel_size)
         if not np.isfinite(gw).all():
             # A non-finite sum may hold inf * 0 from the padding, which PyTorch never forms.
