@@ -52,6 +52,8 @@ def report(first_seed: int, n: int, counts: Counter, by_key: dict, out=sys.stdou
             f"FUZZ_PROGRAMS=1 ({f.reason})",
             file=out,
         )
+        if len(fs) > 1:  # every program of the key, to replay each (up to 20)
+            print("  seeds: " + " ".join(str(x.program.seed) for x in fs[:20]), file=out)
         print("  " + f.repro().replace("\n", "\n  "), file=out)
         print("  in program: " + f.program.describe().replace("\n", "\n  "), file=out)
 
