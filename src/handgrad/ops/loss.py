@@ -20,13 +20,15 @@ else:  # at run time the bottom class: outputs are public Tensors (TensorBase._w
 
 
 class NllLoss(Function):
-    """out_n = -w_n x[n, y_n] (``reduction='none'``), or its sum times ``scale`` (``'sum'``: 1,
-    ``'mean'``: 1 / sum_n w_n, PyTorch's convention). ``w_n`` is the class weight of y_n, 0 for an
+    """out_n = -w_n x[n, y_n] (``reduction='none'``), or its sum divided by ``total`` (``'sum'``:
+    1, ``'mean'``: sum_n w_n, PyTorch's convention). ``w_n`` is the class weight of y_n, 0 for an
     ignored target; ``weights=None`` means w_n = 1 for all n.
 
-    The loss is linear in x: d out / d x[n, c] = -w_n [c = y_n] (times scale), so
-    dL/dx = zeros with -g w_n scale placed at (n, y_n): an index_accumulate, and the second
-    derivative is 0.
+    The loss is linear in x: d out / d x[n, c] = -w_n [c = y_n] / total, so
+    dL/dx = zeros with -(g / total) w_n placed at (n, y_n): an index_accumulate, and the second
+    derivative is 0. Both divide, as torch's kernels do (sum / total, -(g / total) w_n): a
+    multiplication by 1 / total rounds differently (-(2 w) / w gave -1.9999999999999998, not -2,
+    which a later trunc turned into -1; fuzz seed 493533137).
 
     Ignored targets (``ignored``) contribute exactly 0 to the loss and get exactly 0 gradient,
     selected rather than multiplied by w_n = 0: an ignored row of -inf logits (masked padding)
@@ -37,8 +39,8 @@ class NllLoss(Function):
     name = "nll_loss"
     uses_inputs = False
 
-    def forward(self, x, index, weights, scale, reduction, ignored=None):
-        self.index, self.weights, self.scale = index, weights, scale
+    def forward(self, x, index, weights, total, reduction, ignored=None):
+        self.index, self.weights, self.total = index, weights, total
         self.shape, self.reduction, self.ignored = x.shape, reduction, ignored
         losses = -x[index] if weights is None else -(x[index] * weights)
         if ignored is not None:
@@ -46,15 +48,18 @@ class NllLoss(Function):
         self.target_shape = losses.shape
         if reduction == "none":
             return losses
-        return np.asarray(losses.sum() * x.dtype.type(scale))
+        with np.errstate(divide="ignore", invalid="ignore"):  # 'mean' of no weight: 0 / 0 = NaN
+            return np.asarray(losses.sum() / x.dtype.type(total))
 
     def backward(self, g):
+        if self.reduction == "mean":
+            g = g / self.total  # a 0-d division, then the weights: torch's order
         if self.weights is None:
-            vals = g * -self.scale
+            vals = -g
             if self.reduction != "none":
                 vals = vals.expand(self.target_shape)
         else:
-            w = Tensor._wrap(self.weights * self.weights.dtype.type(-self.scale))
+            w = Tensor._wrap(-self.weights)
             vals = g * w if self.reduction == "none" else g.expand(w.shape) * w
             if self.ignored is not None:
                 vals = where(Tensor._wrap(self.ignored), 0.0, vals)

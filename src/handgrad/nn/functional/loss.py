@@ -82,9 +82,10 @@ def nll_loss(
         grids = np.indices(yy.shape, sparse=True)
         index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...)
     total = float(yy.size) if w is None else float(w.sum())
-    scale = 1.0 if reduction != "mean" else (1.0 / total if total else float("nan"))
+    if reduction != "mean":
+        total = 1.0
     out = NllLoss.apply(
-        x, index=index, weights=w, scale=scale, reduction=reduction, ignored=ignored
+        x, index=index, weights=w, total=total, reduction=reduction, ignored=ignored
     )
     return out.reshape(()) if unbatched and reduction == "none" else out
 
