@@ -904,3 +904,21 @@ def test_nll_loss_mean_divides_by_the_total_weight(dtype):
     # to the last bit: the same divisions in the same order
     np.testing.assert_array_equal(got[1][0], got[0][0])
     np.testing.assert_array_equal(got[1][1], got[0][1])
+
+
+def test_repeat_by_zero_gradient_is_a_constant():
+    # torch's repeat_backward returns zeros with no graph when a count is 0; a second derivative
+    # through it is 0 (None), not 0 times the NaN of the mean of the empty result (seed 22310359)
+    res = []
+    for L in (torch, hg):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        x = L.tensor(np.array([1.0, 2.0]), requires_grad=True)
+        w = L.tensor(np.array([1.5]), requires_grad=True)
+        y = x.repeat(0).mean(-1, keepdim=True)
+        gx, gw = grad(w / (y * y), [x, w], L.tensor(np.array([0.3])), create_graph=True)
+        assert np.isnan(gw.detach().numpy()).all() and not gx.detach().numpy().any()
+        s = gx.sum() + (gw * L.tensor(np.array([2.0]))).sum()
+        res.append(grad(s, [x, w], allow_unused=True))
+    for a, b, shape in zip(res[1], res[0], [(2,), (1,)]):  # None: no path, zeros
+        a = np.zeros(shape) if a is None else a.detach().numpy()
+        np.testing.assert_array_equal(a, np.zeros(shape) if b is None else b.detach().numpy())

@@ -138,7 +138,8 @@ def _propagate(
             # torch has no path (repeat(0), gather with an empty index; fuzz seed 902683471)
             # (tied to g by g.sum() * 0 when a graph is recorded, so that the zeros keep g's
             # graph as torch's do: a derivative back to g lands in g's empty shape, nowhere)
-            tie = g.sum() * 0 if g._requires_grad else None
+            # (not where the op's gradient is a constant in torch too: repeat by 0)
+            tie = g.sum() * 0 if g._requires_grad and not fn.constant_gradient else None
             in_grads = tuple(
                 (_zeros(t) if tie is None else _zeros(t) + tie.to(t._data.dtype)) if need else None
                 for t, need in zip(fn.inputs, fn.needs_input_grad)

@@ -53,7 +53,9 @@ class Function:
     Class attributes: ``name`` (the registry key), ``differentiable``; ``uses_inputs`` /
     ``uses_output`` say whether backward reads the input / output values, so that modifying them in
     place after the forward is caught (a version counter) instead of giving a wrong gradient;
-    ``is_view`` marks outputs that may share memory with the first input.
+    ``is_view`` marks outputs that may share memory with the first input; ``constant_gradient``
+    marks a backward that returns constants (no graph back to g), which the engine keeps so also
+    where it skips the backward of an empty output.
     """
 
     name = ""
@@ -61,6 +63,7 @@ class Function:
     uses_inputs = True
     uses_output = False
     is_view = False
+    constant_gradient = False
 
     # Set by ``apply`` on recorded nodes only.
     inputs: tuple

@@ -468,7 +468,29 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
         inter += [r, n]
         final.append(r * n)
     x = reshape(x, tuple(v for n in x.shape for v in (1, n)))
-    return reshape(expand(x, tuple(inter)), tuple(final))
+    out = reshape(expand(x, tuple(inter)), tuple(final))
+    if 0 in sizes:
+        return RepeatByZero.apply(input, shape=out.shape)
+    return out
+
+
+class RepeatByZero(Function):
+    """``repeat`` with a count of 0: an empty output, and a gradient of zeros that is a constant,
+    as torch's repeat_backward returns it (at::zeros). Summed over the empty output instead, it
+    would keep a graph edge, and a second derivative would carry its 0 back through the steps
+    before it: 0 times a NaN there (the mean of the empty output) is NaN where torch gives 0
+    (fuzz seed 22310359)."""
+
+    name = "repeat"
+    uses_inputs = False
+    constant_gradient = True
+
+    def forward(self, a, shape):
+        self.in_shape = a.shape
+        return np.zeros(shape, a.dtype)
+
+    def backward(self, g):
+        return Tensor._wrap(np.zeros(self.in_shape, g.dtype))
 
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
