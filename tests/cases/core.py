@@ -89,6 +89,14 @@ def _expand_draw(data):
     return [values(rng(data), small)], {"size": target}
 
 
+def _repeat_by_zero_draw(data):
+    s = shape(data)
+    sizes = [data.draw(st.integers(0, 2)) for _ in range(len(s) + data.draw(st.integers(1, 2)) - 1)]
+    sizes = sizes or [0]  # a 0-d tensor repeated along one new dim
+    sizes[data.draw(st.integers(0, len(sizes) - 1))] = 0  # the primitive is repeat by 0
+    return [values(rng(data), s)], {"sizes": tuple(sizes)}
+
+
 def _flip_draw(data):
     s = shape(data, min_dims=1)
     dims = data.draw(
@@ -504,6 +512,7 @@ CASES = {
     "permute": [Case(lambda lib, a, dims: a.permute(dims), _permute_draw)],
     "expand": [Case(lambda lib, a, size: a.expand(size), _expand_draw)],
     "flip": [Case(lambda lib, a, dims: a.flip(dims), _flip_draw)],
+    "repeat": [Case(lambda lib, a, sizes: a.repeat(*sizes), _repeat_by_zero_draw)],
     "cat": [Case(lambda lib, *arrays, dim: lib.cat(arrays, dim), _cat_draw)],
     "getitem": [Case(_getitem_fn, _getitem_draw)],
     "index_accumulate": [Case(_index_accumulate_fn, _index_accumulate_draw)],
