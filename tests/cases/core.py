@@ -512,7 +512,11 @@ CASES = {
     "permute": [Case(lambda lib, a, dims: a.permute(dims), _permute_draw)],
     "expand": [Case(lambda lib, a, size: a.expand(size), _expand_draw)],
     "flip": [Case(lambda lib, a, dims: a.flip(dims), _flip_draw)],
-    "repeat": [Case(lambda lib, a, sizes: a.repeat(*sizes), _repeat_by_zero_draw)],
+    "empty_constant_gradient": [
+        Case(lambda lib, a, sizes: a.repeat(*sizes), _repeat_by_zero_draw),
+        Case(lambda lib, a: lib.cummin(a, -1).values, lambda data: ([np.zeros((2, 0))], {})),
+        Case(lambda lib, a: lib.cummax(a, 0).values, lambda data: ([np.zeros((0,))], {})),
+    ],
     "cat": [Case(lambda lib, *arrays, dim: lib.cat(arrays, dim), _cat_draw)],
     "getitem": [Case(_getitem_fn, _getitem_draw)],
     "index_accumulate": [Case(_index_accumulate_fn, _index_accumulate_draw)],

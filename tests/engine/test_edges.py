@@ -906,6 +906,22 @@ def test_nll_loss_mean_divides_by_the_total_weight(dtype):
     np.testing.assert_array_equal(got[1][1], got[0][1])
 
 
+def test_cummin_of_empty_gradient_is_a_constant():
+    # torch's cummaxmin_backward returns its (empty) input: no graph back to g, so the second
+    # derivative by w is 2 v g, not 0 times the NaN of the mean of the empty tensor (seed 22336174)
+    res = []
+    for L in (torch, hg):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        x = L.tensor(np.zeros(0, np.float32), requires_grad=True)
+        w = L.tensor(np.array(-2.0, np.float32), requires_grad=True)
+        r = L.sqrt(L.relu(L.cummin(x, -1).values.mean()))
+        m = L.maximum(r, w)
+        gx, gw = grad(m * m, [x, w], L.tensor(np.array(0.5, np.float32)), create_graph=True)
+        s = gx.sum() + gw * 3.0
+        res.append(grad(s, [x, w], allow_unused=True)[1])
+    assert float(res[1]) == float(res[0]) == 3.0
+
+
 def test_repeat_by_zero_gradient_is_a_constant():
     # torch's repeat_backward returns zeros with no graph when a count is 0; a second derivative
     # through it is 0 (None), not 0 times the NaN of the mean of the empty result (seed 22310359)

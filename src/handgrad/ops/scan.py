@@ -14,7 +14,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from .dims import normalize_dims
 from .elementwise import where
 from .index import gather
-from .shape import cat, movedim, narrow, stack
+from .shape import EmptyConstantGradient, cat, movedim, narrow, stack
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -161,8 +161,9 @@ def _cum_extreme(op: str, x: Tensor, dim: int, better: Any) -> CumResult:
     d = normalize_dims(op, dim, x.ndim)[0] if x.ndim else 0
     if x.ndim == 0:
         return CumResult(x * 1, Tensor._wrap(np.zeros((), np.int64)))
-    if x._data.size == 0:
-        return CumResult(x * 1, Tensor._wrap(np.zeros(x.shape, np.int64)))
+    if x._data.size == 0:  # a constant gradient, as torch's (cummaxmin_backward returns input)
+        out = EmptyConstantGradient.apply(x, shape=x.shape)
+        return CumResult(out, Tensor._wrap(np.zeros(x.shape, np.int64)))
     a = np.moveaxis(x._data, d, -1)
     idx = np.zeros(a.shape, np.int64)
     best = a[..., 0].copy()

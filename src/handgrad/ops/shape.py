@@ -470,18 +470,20 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
     x = reshape(x, tuple(v for n in x.shape for v in (1, n)))
     out = reshape(expand(x, tuple(inter)), tuple(final))
     if 0 in sizes:
-        return RepeatByZero.apply(input, shape=out.shape)
+        return EmptyConstantGradient.apply(input, shape=out.shape)
     return out
 
 
-class RepeatByZero(Function):
-    """``repeat`` with a count of 0: an empty output, and a gradient of zeros that is a constant,
-    as torch's repeat_backward returns it (at::zeros). Summed over the empty output instead, it
-    would keep a graph edge, and a second derivative would carry its 0 back through the steps
-    before it: 0 times a NaN there (the mean of the empty output) is NaN where torch gives 0
-    (fuzz seed 22310359)."""
+class EmptyConstantGradient(Function):
+    """An empty result of ``shape`` whose gradient (zeros of the input's shape) is a constant, for
+    the ops whose torch backward returns a constant there: ``repeat`` with a count of 0
+    (repeat_backward: at::zeros) and ``cummax``/``cummin`` of an empty input (cummaxmin_backward
+    returns the input). Computed as a sum over the empty output instead, the zeros would keep a
+    graph edge back to g, and a second derivative would carry its 0 back through the steps
+    before: 0 times a NaN there (the mean of an empty tensor) is NaN where torch gives 0 (fuzz
+    seeds 22310359, 22336174)."""
 
-    name = "repeat"
+    name = "empty_constant_gradient"
     uses_inputs = False
     constant_gradient = True
 
