@@ -96,6 +96,38 @@ def test_nan_input_gradient():
     assert _grad(hg, hF.hardtanh, [NAN] + [0.5] * 15)[0] == 0 and _grad(hg, hF.hardtanh, NAN) == 0
 
 
+def test_torch_zero_second_derivative_meets_nonfinite():
+    # fuzz seed 493493940: diagonal, linear with an inf weight, relu, relu. torch's relu double
+    # backward sends zeros_like back through linear, 0 * inf = NaN; with relu written as a
+    # selection (where, no edge back to its input: its exact derivative) torch gives handgrad's
+    x = np.array([[0.20913823209939483], [1.3002169389332303]])
+    w, b = np.array([[-5e-324], [-5e-324], [INF]]), np.array([NAN, NAN, INF])
+    g = np.array([-2.141030145292518, -0.9466355741180815, -0.9224841923007182])
+    vs = [np.array([[-1.15485342], [0.88758946]]), np.array([[-0.0738], [1.3216], [-0.1035]])]
+    vs.append(np.array([1.49144211, 0.07448342, 0.27831603]))
+
+    def second(L, relu):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        ts = [L.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = relu(relu(L.nn.functional.linear(ts[0].diagonal(), ts[1], ts[2])))
+        gs = grad(out, ts, L.tensor(g), create_graph=True)
+        s = sum((a * L.tensor(v)).sum() for a, v in zip(gs, vs))
+        return grad(s, ts[0])[0].detach().numpy()
+
+    t = second(torch, torch.relu)
+    h = second(hg, hg.relu)
+    ref = second(torch, lambda a: torch.where(a.detach() <= 0, 0.0, a))  # relu(NaN) = NaN
+    assert np.isnan(t[0, 0]) and h[0, 0] == pytest.approx(-0.99757568, rel=1e-4)
+    np.testing.assert_allclose(h, ref, rtol=1e-12)
+    bad = np.array([[True], [False]])
+    args = ("<program>", {"frozen": ref}, x, "grad2")
+    assert accepted.torch_zero_second_derivative_meets_nonfinite(*args, h, t, bad)
+    assert not accepted.torch_zero_second_derivative_meets_nonfinite(*args, h + 1e-3, t, bad)
+    assert not accepted.torch_zero_second_derivative_meets_nonfinite(
+        *args[:1], {}, x, "grad2", h, t, bad
+    )
+
+
 def test_torch_multiplies_by_mask():
     t = _grad(torch, torch.nan_to_num, [INF, 1.0], [INF, 1.0])
     h = _grad(hg, hg.nan_to_num, [INF, 1.0], [INF, 1.0])

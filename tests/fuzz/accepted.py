@@ -90,6 +90,30 @@ def nan_input_gradient(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def torch_zero_second_derivative_meets_nonfinite(op, params, x, what, h, t, bad, g=None):
+    """A second derivative of a whole program through a piecewise-linear step (relu, threshold,
+    abs, a max or topk selection, l1_loss, ...): its own second derivative is 0, but torch's
+    double backward forms that 0 as a tensor (threshold_backward's derivative by its input is
+    zeros_like) and sends it back through the steps before, where it meets an inf or NaN
+    (a linear layer's inf weight, x - mean of a row holding NaN): 0 * inf = NaN. handgrad's
+    selecting backward has no such edge. ``params['frozen']`` is torch's own result with those
+    steps' backwards made constants in their inputs (``runner._FrozenBackward``: the exact
+    derivative of a piecewise-linear step); accepted where torch's value is non-finite,
+    handgrad's finite and equal to that one (fuzz seed 493493940: diagonal, linear with an inf
+    weight, relu, relu: torch NaN, frozen torch and handgrad -0.99757568)."""
+    if op != "<program>" or what != "grad2" or isinstance(bad, str):
+        return False
+    ref = params.get("frozen")
+    if not isinstance(ref, np.ndarray) or ref.shape != bad.shape or h.shape != bad.shape:
+        return False
+    rtol = 1e-2 if x.dtype == np.float32 else 5e-7
+    with np.errstate(invalid="ignore", over="ignore"):
+        h64, r64 = h.astype(np.float64), ref.astype(np.float64)
+        same = np.isfinite(r64) & (np.abs(h64 - r64) <= rtol * np.abs(r64) + 1e-300)
+        return bool(same[bad].all() and np.isfinite(h[bad]).all() and (~np.isfinite(t[bad])).all())
+
+
+@accepted
 def torch_multiplies_by_mask(op, params, x, what, h, t, bad, g=None):
     """An infinite or NaN upstream gradient meets a zero derivative: handgrad selects (exactly
     0), where some torch kernels multiply by a 0/1 mask (0 * inf = NaN), e.g. nan_to_num. In a

@@ -207,13 +207,15 @@ def run(
     vs: list | None = None,
     g_leaf: bool = False,
     backward: bool = True,
+    frozen: frozenset = frozenset(),
 ) -> Result:
     """Run ``steps`` on ``x``; ``g`` is the upstream gradient (random if None). ``vs`` gives the
     directions of the second derivative (None entries, or all, random). With ``g_leaf`` the
     upstream gradient is a leaf of the second derivative too: its entry, last in ``grads2``,
     checks the backward's own derivative with respect to ``g``, which a whole program uses when
     an earlier step's gradient depends on a later one's. ``backward=False`` runs the forward
-    only."""
+    only. In torch, the steps named in ``frozen`` get a backward with no graph back to their
+    inputs (``_FrozenBackward``)."""
     res = Result()
     r = np.random.default_rng(seed + 1)
     try:
@@ -224,7 +226,11 @@ def run(
             cur, inputs = leaves[0], []
             for k, (name, p) in enumerate(steps):
                 inputs.append(cur)
-                cur = BY_NAME[name][1](L, cur, **_convert(L, p, leaves))
+                fn, kw = BY_NAME[name][1], _convert(L, p, leaves)
+                if name in frozen and L.name == "torch":
+                    cur = _frozen_call(L, fn, cur, kw)
+                else:
+                    cur = fn(L, cur, **kw)
                 leaf_step += [k] * (len(leaves) - len(leaf_step))
             res.out = L.np(cur)
             res.leaf_step = leaf_step
@@ -296,6 +302,49 @@ def run(
         res.error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
         res.tb = traceback.format_exc(limit=-3)
     return res
+
+
+# steps whose second derivative is 0 in all their float inputs (piecewise linear: a selection,
+# a mask, a sign), whose torch double backward nevertheless forms that 0 as a tensor and sends
+# it back through the steps before (0 * inf = NaN there)
+PIECEWISE_LINEAR = frozenset(
+    "abs relu F.relu6 F.hardtanh F.leaky_relu F.softshrink F.hardshrink F.threshold clamp "
+    "clamp_min clamp_tensor maximum minimum where masked_fill amax amin max_all max_dim min_dim "
+    "median_all median_dim kthvalue cummax cummin sort topk F.max_pool1d F.max_pool2d "
+    "F.adaptive_max_pool1d F.adaptive_max_pool2d F.l1_loss F.hinge_embedding_loss "
+    "F.margin_ranking_loss".split()
+)
+
+
+class _FrozenBackward(torch.autograd.Function):
+    """A step whose backward is its own vector-Jacobian product at its (detached) inputs: linear
+    in the upstream gradient, with no graph back to the inputs. For a piecewise-linear step that
+    is its exact derivative (its second derivative is 0), formed without the zero tensors torch's
+    double backward makes."""
+
+    @staticmethod
+    def forward(ctx, f, *ts):
+        ctx.f = f
+        ctx.save_for_backward(*ts)
+        return f(*ts)
+
+    @staticmethod
+    def backward(ctx, g):
+        ts = [t.detach().requires_grad_(t.dtype.is_floating_point) for t in ctx.saved_tensors]
+        with torch.enable_grad():
+            out = ctx.f(*ts)
+            use = [t for t in ts if t.requires_grad]
+            gs = iter(torch.autograd.grad(out, use, g, create_graph=True, allow_unused=True))
+        return (None, *[next(gs) if t.requires_grad else None for t in ts])
+
+
+def _frozen_call(L: _Lib, fn: Any, cur: Any, kw: dict) -> Any:
+    keys = [k for k, v in kw.items() if isinstance(v, torch.Tensor) and v.requires_grad]
+
+    def f(x, *ws):
+        return fn(L, x, **{**kw, **dict(zip(keys, ws))})
+
+    return _FrozenBackward.apply(f, cur, *[kw[k] for k in keys])
 
 
 def tolerance(dtype: str) -> float:
@@ -463,6 +512,27 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
             # gradient through a zero derivative (multiplied: 0 * inf); handgrad's selecting
             # backwards keep the exact 0
             return found("accepted", "torch_multiplies_by_mask", _first_nonfinite(t, h))
+        if what == "grad2" and (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():
+            k = _zero_second_derivative_step(prog, hv, tv, b, i)
+            if k is not None:
+                return found("accepted", "torch_zero_second_derivative_meets_nonfinite", k)
+    return None
+
+
+def _zero_second_derivative_step(prog: Program, hv, tv, b, i: int) -> int | None:
+    """The piecewise-linear step whose torch double backward makes the NaN: torch run again with
+    that step's backward a constant in its input gives handgrad's value. Each such step alone
+    first (the finding names it), then all of them."""
+    pl = [k for k, (n, _) in enumerate(prog.steps) if n in PIECEWISE_LINEAR]
+    tries = [(k, frozenset([prog.steps[k][0]])) for k in pl]
+    tries += [(pl[0], PIECEWISE_LINEAR)] if len(pl) > 1 else []
+    for k, names in tries:
+        f = run(TORCH, prog.x, prog.steps, seed=prog.seed, frozen=names)
+        ref = _values(f, "grad2", i) if not f.error and isinstance(f.grads2, list) else None
+        ref = np.zeros(b.shape, hv.dtype) if ref is None and not f.error else ref
+        params = {"frozen": ref}
+        if ref is not None and accepted.match("<program>", params, prog.x, "grad2", hv, tv, b):
+            return k
     return None
 
 
