@@ -128,6 +128,35 @@ def test_torch_zero_second_derivative_meets_nonfinite():
     )
 
 
+def test_torch_one_element_reduction_cancels():
+    # fuzz seed 1002543439 (after its amax): norm over one element, tanh, mul by -2.6e18, in
+    # float32. The exact second derivative by x is g w v tanh''(x) + g v_w tanh'(x) = 0.1538;
+    # torch's norm double backward cancels terms of size g w v / x = 1e38 and gives 0
+    x, w = np.array([8.953472e-20], np.float32), np.array([-2.617185944414978e18], np.float32)
+    g, vx, vw = np.float32(1.670166254043579), np.float32(1.7934743), np.float32(-0.74845014)
+
+    def second(L, norm):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        xt, wt = L.tensor(x, requires_grad=True), L.tensor(w, requires_grad=True)
+        out = L.tanh(norm(xt)) * wt
+        gx, gw = grad(out, [xt, wt], L.tensor(np.array([g])), create_graph=True)
+        s = (gx * float(vx)).sum() + (gw * float(vw)).sum()
+        return grad(s, xt)[0].detach().numpy()
+
+    t = second(torch, lambda a: a.norm(p=2, dim=0, keepdim=True))
+    h = second(hg, lambda a: a.norm(p=2, dim=0, keepdim=True))
+    ref = second(torch, lambda a: a.abs())  # the same function over one element
+    x64, th = float(x[0]), np.tanh(float(x[0]))
+    exact = float(g) * float(w[0]) * float(vx) * (-2 * th * (1 - th * th))
+    exact += float(g) * float(vw) * (1 - th * th)
+    assert t[0] == 0 and x64 > 0
+    assert h[0] == pytest.approx(exact, rel=1e-5) and ref[0] == pytest.approx(exact, rel=1e-5)
+    args = ("<program>", {"one_element": ref}, x, "grad2")
+    bad = np.array([True])
+    assert accepted.torch_one_element_reduction_cancels(*args, h, t, bad)
+    assert not accepted.torch_one_element_reduction_cancels(*args, h * 1.1, t, bad)
+
+
 def test_torch_multiplies_by_mask():
     t = _grad(torch, torch.nan_to_num, [INF, 1.0], [INF, 1.0])
     h = _grad(hg, hg.nan_to_num, [INF, 1.0], [INF, 1.0])

@@ -208,6 +208,7 @@ def run(
     g_leaf: bool = False,
     backward: bool = True,
     frozen: frozenset = frozenset(),
+    one_element: bool = False,
 ) -> Result:
     """Run ``steps`` on ``x``; ``g`` is the upstream gradient (random if None). ``vs`` gives the
     directions of the second derivative (None entries, or all, random). With ``g_leaf`` the
@@ -215,7 +216,8 @@ def run(
     checks the backward's own derivative with respect to ``g``, which a whole program uses when
     an earlier step's gradient depends on a later one's. ``backward=False`` runs the forward
     only. In torch, the steps named in ``frozen`` get a backward with no graph back to their
-    inputs (``_FrozenBackward``)."""
+    inputs (``_FrozenBackward``); with ``one_element``, a reduction of one element per output
+    is the same elementwise function (``ONE_ELEMENT``)."""
     res = Result()
     r = np.random.default_rng(seed + 1)
     try:
@@ -229,6 +231,9 @@ def run(
                 fn, kw = BY_NAME[name][1], _convert(L, p, leaves)
                 if name in frozen and L.name == "torch":
                     cur = _frozen_call(L, fn, cur, kw)
+                elif one_element and name in ONE_ELEMENT and L.name == "torch":
+                    out, same = fn(L, cur, **kw), ONE_ELEMENT[name](L, cur, **kw)
+                    cur = same.reshape(out.shape) if same.numel() == out.numel() else out
                 else:
                     cur = fn(L, cur, **kw)
                 leaf_step += [k] * (len(leaves) - len(leaf_step))
@@ -317,6 +322,16 @@ PIECEWISE_LINEAR = frozenset(
     "F.adaptive_max_pool1d F.adaptive_max_pool2d F.l1_loss F.hinge_embedding_loss "
     "F.margin_ranking_loss".split()
 )
+
+
+# reductions that, over one element per output, are an elementwise function of it: torch's
+# double backward of the reduction divides and multiplies by that element (norm: g x / |x|),
+# terms of size g u / x that cancel, where the elementwise form has none
+ONE_ELEMENT = {
+    "norm": lambda L, x, **p: x.abs(),
+    "prod": lambda L, x, **p: x * 1,
+    "F.pairwise_distance": lambda L, x, w, p: (x - w + 1e-6).abs(),  # torch's eps
+}
 
 
 class _FrozenBackward(torch.autograd.Function):
@@ -519,6 +534,15 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
             k = _zero_second_derivative_step(prog, hv, tv, b, i)
             if k is not None:
                 return found("accepted", "torch_zero_second_derivative_meets_nonfinite", k)
+    one = [k for k, (n, _) in enumerate(prog.steps) if n in ONE_ELEMENT]
+    if what == "grad2" and one:
+        f = run(TORCH, prog.x, prog.steps, seed=prog.seed, one_element=True)
+        ref = _values(f, "grad2", i) if not f.error and isinstance(f.grads2, list) else None
+        ref = np.zeros(b.shape, hv.dtype) if ref is None and not f.error else ref
+        if accepted.torch_one_element_reduction_cancels(
+            "<program>", {"one_element": ref}, prog.x, what, hv, tv, b
+        ):
+            return found("accepted", "torch_one_element_reduction_cancels", one[0])
     return None
 
 
@@ -534,7 +558,9 @@ def _zero_second_derivative_step(prog: Program, hv, tv, b, i: int) -> int | None
         ref = _values(f, "grad2", i) if not f.error and isinstance(f.grads2, list) else None
         ref = np.zeros(b.shape, hv.dtype) if ref is None and not f.error else ref
         params = {"frozen": ref}
-        if ref is not None and accepted.match("<program>", params, prog.x, "grad2", hv, tv, b):
+        if ref is not None and accepted.torch_zero_second_derivative_meets_nonfinite(
+            "<program>", params, prog.x, "grad2", hv, tv, b
+        ):
             return k
     return None
 
