@@ -5,6 +5,8 @@ skipped gradients, and the error messages for bad input."""
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import threading
 
 import numpy as np
@@ -409,3 +411,30 @@ def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(monkeypa
     np.testing.assert_allclose(two[0], want.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(two[1], tx.grad.numpy(), rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(two[2], tw.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_runs_shared_bands_after_its_parent(monkeypatch):
+    """A child forked after the parent shared bands among threads (a DataLoader worker, a
+    Hogwild process) gets no threads of the parent's pool: it starts its own and finishes."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)
+    monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
+    x, w = hg.randn(2, 3, 8, 8), hg.randn(4, 3, 3, 3)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        if hg.get_num_threads() < 2:
+            pytest.skip("NumPy's BLAS has no second thread here")
+        want = F.conv2d(x, w, padding=1).numpy()
+        assert conv_ops._pool is not None
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        child = ctx.Process(target=_conv_in_child, args=(x, w, queue))
+        child.start()
+        got = queue.get(timeout=120)  # a guard against a hang, not a timing
+        child.join()
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(got, want)
+
+
+def _conv_in_child(x, w, queue):
+    queue.put(F.conv2d(x, w, padding=1).numpy())

@@ -54,6 +54,7 @@ channels-last im2col, this layout was the fastest for every convolution of the L
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +157,17 @@ def _band_pool(workers: int) -> Any:
 
         _pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="handgrad-conv")
     return _pool
+
+
+def _forget_pool() -> None:
+    # A forked child (a DataLoader worker, a Hogwild process) inherits the pool object but not
+    # its threads: work submitted there would wait forever. The child starts a pool of its own.
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _col_bands(win: np.ndarray, starts: Sequence[int], step: int):
