@@ -47,16 +47,31 @@ def test_nonfinite_either_way():
     assert np.isnan(t).all() and np.isinf(h).all()
 
 
-def test_empty_batch_output_size():
-    x, w = np.zeros((0, 4, 1, 4)), np.ones((4, 1, 2, 2))
-    out = tF.conv_transpose2d(torch.tensor(x), torch.tensor(w), stride=2, padding=1)
-    assert tuple(out.shape) == (0, 1, 0, 6)
-    with pytest.raises(RuntimeError, match="conv_transpose2d: the output would be empty"):
-        hF.conv_transpose2d(hg.tensor(x), hg.tensor(w), stride=2, padding=1)
-    with pytest.raises(RuntimeError):  # torch too, for any batch but 0
-        tF.conv_transpose2d(
-            torch.zeros(1, 4, 1, 4, dtype=torch.float64), torch.tensor(w), stride=2, padding=1
-        )
+def test_conv_transpose_empty_output():
+    """Not a predicate (torch's refusals are skipped): an output with an empty spatial dim is the
+    empty tensor in handgrad for every dtype and batch, as in torch's float32 kernel and for a
+    batch of 0; torch's float64 kernel refuses it; a negative size is an error in both."""
+    x, w = np.ones((2, 3, 3, 2)), np.ones((3, 2, 2, 1))
+    for dtype in (np.float32, np.float64):
+        hx = hg.tensor(x.astype(dtype), requires_grad=True)
+        hw = hg.tensor(w.astype(dtype), requires_grad=True)
+        h = hF.conv_transpose2d(hx, hw, padding=1)
+        assert h.shape == (2, 2, 2, 0)
+        h.sum().backward()
+        assert (hx.grad.numpy() == 0).all() and (hw.grad.numpy() == 0).all()
+    t = tF.conv_transpose2d(
+        torch.tensor(x, dtype=torch.float32), torch.tensor(w).float(), padding=1
+    )
+    assert tuple(t.shape) == (2, 2, 2, 0)
+    with pytest.raises(RuntimeError, match="too small"):
+        tF.conv_transpose2d(torch.tensor(x), torch.tensor(w), padding=1)
+    x0, w0 = np.zeros((0, 4, 1, 4)), np.ones((4, 1, 2, 2))
+    t = tF.conv_transpose2d(torch.tensor(x0), torch.tensor(w0), stride=2, padding=1)
+    h = hF.conv_transpose2d(hg.tensor(x0), hg.tensor(w0), stride=2, padding=1)
+    assert tuple(t.shape) == h.shape == (0, 1, 0, 6)
+    for F_, T in ((tF, torch.tensor), (hF, hg.tensor)):
+        with pytest.raises(RuntimeError):
+            F_.conv_transpose2d(T(np.ones((0, 3, 1, 1))), T(np.ones((3, 2, 1, 1))), padding=2)
 
 
 def test_conv_zero_in_channels():

@@ -38,19 +38,6 @@ def nonfinite_either_way(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
-def empty_batch_output_size(op, params, x, what, h, t, bad, g=None):
-    """With a batch of 0, torch skips the output-size check of conv_transpose and returns an
-    empty tensor with an empty spatial dim; handgrad raises the error torch raises for any other
-    batch size."""
-    return (
-        what == "error"
-        and op.startswith("F.conv_transpose")
-        and x.shape[:1] == (0,)
-        and "output would be empty" in str(h)
-    )
-
-
-@accepted
 def conv_zero_in_channels(op, params, x, what, h, t, bad, g=None):
     """A convolution over 0 input channels: torch returns an empty (N, 0, ...) tensor, ignoring
     the weight's output channels and the bias; handgrad returns the empty sum, that is the bias

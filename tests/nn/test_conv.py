@@ -5,6 +5,9 @@ skipped gradients, and the error messages for bad input."""
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import threading
 
 import numpy as np
 import pytest
@@ -367,24 +370,71 @@ def test_errors_name_the_operation_and_the_shapes(call, message):
 
 
 @pytest.mark.parametrize("groups", [1, 2])
-def test_bands_run_on_one_blas_thread_and_give_the_whole_product(monkeypatch, groups):
-    """With two BLAS threads a convolution's small band products run on one (ops/conv.py,
-    ``_for_bands``) and the pool is restored after: values and gradients equal torch's."""
+def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(monkeypatch, groups):
+    """With two BLAS threads a convolution's bands are shared between two Python threads, each
+    band's product on one BLAS thread (ops/conv.py, ``_each_band``), and the pool is restored
+    after: values and gradients are bit for bit those of one thread, and equal torch's."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)  # several bands
+    monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
+    names: set = set()
+    bands = conv_ops._col_bands
+
+    def recording(*args):
+        names.add(threading.current_thread().name)
+        return bands(*args)
+
+    monkeypatch.setattr(conv_ops, "_col_bands", recording)
     r = np.random.default_rng(7)
     x, w = r.standard_normal((3, 4, 11, 9)), r.standard_normal((6, 4 // groups, 3, 3))
-    with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        if hg.get_num_threads() < 2:
-            pytest.skip("NumPy's BLAS has no second thread here")
-        hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
-        out = F.conv2d(hx, hw, padding=1, groups=groups)
-        g = r.standard_normal(out.shape)
-        out.backward(hg.tensor(g))
-        assert hg.get_num_threads() == 2
+    g = r.standard_normal((3, 6, 11, 9))
+
+    def run(threads):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            if hg.get_num_threads() < threads:
+                pytest.skip("NumPy's BLAS has no second thread here")
+            hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
+            out = F.conv2d(hx, hw, padding=1, groups=groups)
+            out.backward(hg.tensor(g))
+            assert hg.get_num_threads() == threads
+        return out.detach().numpy(), hx.grad.numpy(), hw.grad.numpy()
+
+    one = run(1)
+    assert len(names) == 1
+    two = run(2)
+    assert any(n.startswith("handgrad-conv") for n in names)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     want = torch.nn.functional.conv2d(tx, tw, padding=1, groups=groups)
     want.backward(torch.tensor(g))
-    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(hx.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(hw.grad.numpy(), tw.grad.numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(two[0], want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(two[1], tx.grad.numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(two[2], tw.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_runs_shared_bands_after_its_parent(monkeypatch):
+    """A child forked after the parent shared bands among threads (a DataLoader worker, a
+    Hogwild process) gets no threads of the parent's pool: it starts its own and finishes."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)
+    monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
+    x, w = hg.randn(2, 3, 8, 8), hg.randn(4, 3, 3, 3)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        if hg.get_num_threads() < 2:
+            pytest.skip("NumPy's BLAS has no second thread here")
+        want = F.conv2d(x, w, padding=1).numpy()
+        assert conv_ops._pool is not None
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        child = ctx.Process(target=_conv_in_child, args=(x, w, queue))
+        child.start()
+        got = queue.get(timeout=120)  # a guard against a hang, not a timing
+        child.join()
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(got, want)
+
+
+def _conv_in_child(x, w, queue):
+    queue.put(F.conv2d(x, w, padding=1).numpy())

@@ -54,6 +54,7 @@ channels-last im2col, this layout was the fastest for every convolution of the L
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._tensor_base import lift
 from ..autograd.function import Function
-from .blas import one_blas_thread
+from .blas import blas_threads, one_blas_thread
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -143,24 +144,74 @@ def _band_rows(rows: int, row_bytes: int) -> int:
     return max(1, min(rows, _BAND_BYTES // max(row_bytes, 1)))
 
 
-def _col_bands(win: np.ndarray):
-    """Yield ``(y0, y1, cols)`` for the bands of output rows: ``cols`` (C kh kw, (y1 - y0) Wo N)
-    is the im2col matrix of rows y0 <= y < y1, ``cols[(c, i, j), (y, x, n)] = win[c, i, j, y, x,
-    n]``, in one buffer reused by every band (consume it before the next). The bands' products
-    are small (a 16 x 144 by 144 x 1024 one for a 16-channel layer): they run on one BLAS thread,
-    as two made a ResNet layer 1.8x slower (10.9 ms against 6.0 ms forward). Sharing the bands
-    among Python threads did not pay either: with this NumPy and OpenBLAS two threads copying or
-    multiplying took longer than one."""
+# Below this many im2col elements (4 MiB of float32) a convolution's bands stay on the calling
+# thread: handing half of them to a second thread costs tens of microseconds.
+_PARALLEL_ELEMENTS = 1 << 20
+_pool: Any = None  # the worker threads that share the bands (grown to the BLAS pool's size - 1)
+
+
+def _band_pool(workers: int) -> Any:
+    global _pool
+    if _pool is None or _pool._max_workers < workers - 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="handgrad-conv")
+    return _pool
+
+
+def _forget_pool() -> None:
+    # A forked child (a DataLoader worker, a Hogwild process) inherits the pool object but not
+    # its threads: work submitted there would wait forever. The child starts a pool of its own.
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _col_bands(win: np.ndarray, starts: Sequence[int], step: int):
+    """Yield ``(y0, y1, cols)`` for the bands of output rows that start at ``starts``: ``cols``
+    (C kh kw, (y1 - y0) Wo N) is the im2col matrix of rows y0 <= y < y1, ``cols[(c, i, j), (y, x,
+    n)] = win[c, i, j, y, x, n]``, in one buffer reused by every band (consume it before the
+    next)."""
     c, kh, kw, ho, wo, n = win.shape
     k, per_row = c * kh * kw, wo * n
-    step = _band_rows(ho, k * per_row * win.itemsize)
     buf = np.empty(k * step * per_row, win.dtype)
+    for y0 in starts:
+        y1 = min(ho, y0 + step)
+        cols = buf[: k * (y1 - y0) * per_row].reshape(c, kh, kw, y1 - y0, wo, n)
+        np.copyto(cols, win[:, :, :, y0:y1])
+        yield y0, y1, cols.reshape(k, (y1 - y0) * per_row)  # sizes given: k may be 0
+
+
+def _each_band(win: np.ndarray, body: Any, parallel: bool = True) -> list:
+    """``[body(y0, y1, cols) for each band]`` (see ``_col_bands``), in band order whatever the
+    threads (so sums of the results round alike); ``body`` may only write rows y0..y1 of shared
+    arrays. Every band's product runs on one BLAS thread: the products are small (a 16 x 144 by
+    144 x 1024 one for a 16-channel layer), and two BLAS threads made a ResNet layer 1.8x slower.
+    With a BLAS pool of more than one thread (``set_num_threads``) and ``parallel``, the bands
+    are shared among that many Python threads instead, each with its own buffer: NumPy's copies
+    and products release the GIL, and a band gains more from a core of its own."""
+    c, kh, kw, ho, wo, n = win.shape
+    step = _band_rows(ho, c * kh * kw * wo * n * win.itemsize)
+    starts = range(0, ho, step)
+    big = parallel and c * kh * kw * ho * wo * n >= _PARALLEL_ELEMENTS
+    workers = min(blas_threads(), len(starts)) if big else 1
+
+    def run(part: Sequence[int]) -> list:
+        return [body(y0, y1, cols) for y0, y1, cols in _col_bands(win, part, step)]
+
     with one_blas_thread():
-        for y0 in range(0, ho, step):
-            y1 = min(ho, y0 + step)
-            cols = buf[: k * (y1 - y0) * per_row].reshape(c, kh, kw, y1 - y0, wo, n)
-            np.copyto(cols, win[:, :, :, y0:y1])
-            yield y0, y1, cols.reshape(k, (y1 - y0) * per_row)  # sizes given: k may be 0
+        if workers <= 1:
+            return run(starts)
+        pool = _band_pool(workers)
+        futures = [pool.submit(run, starts[i::workers]) for i in range(1, workers)]
+        parts = [run(starts[0::workers])] + [f.result() for f in futures]
+    results: list = [None] * len(starts)
+    for i, part in enumerate(parts):
+        results[i::workers] = part
+    return results
 
 
 def _col2im_add(
@@ -250,7 +301,8 @@ class Conv2d(Function):
         win, (ho, wo) = _windows(x.transpose(1, 2, 3, 0), (kh, kw), stride, dilation, padding)
         out = np.empty((o, ho, wo, n), np.result_type(x, w))
         wg = w.reshape(groups, o // groups, cg * kh * kw)
-        for y0, y1, cols in _col_bands(win):
+
+        def band(y0: int, y1: int, cols: np.ndarray) -> None:
             length = cols.shape[1]  # sizes spelled out: NumPy cannot infer -1 from 0 elements
             dst = out[:, y0:y1].reshape(o, length)  # a view: rows y0..y1 of every output channel
             if groups == 1:
@@ -258,6 +310,8 @@ class Conv2d(Function):
             else:
                 product = np.matmul(wg, cols.reshape(groups, cg * kh * kw, length))
                 dst[...] = product.reshape(o, length)
+
+        _each_band(win, band, parallel=stride == (1, 1))
         if b is not None:
             out += b[:, None, None, None]
         return out.transpose(3, 0, 1, 2)
@@ -403,11 +457,14 @@ class Conv2dWeight(Function):
 
         # (K, O) = cols @ g^T per band: this orientation of the product ran 1.3-1.5x faster than
         # g @ cols^T for the benchmark's layers (long L, small O and K).
-        acc = np.zeros((groups, k, o // groups), np.result_type(x, g))
-        for y0, y1, cols in _col_bands(win):
+        def band(y0: int, y1: int, cols: np.ndarray) -> np.ndarray:
             length = cols.shape[1]
             gb = g4[:, y0:y1].reshape(groups, o // groups, length)
-            acc += np.matmul(cols.reshape(groups, k, length), gb.transpose(0, 2, 1))
+            return np.matmul(cols.reshape(groups, k, length), gb.transpose(0, 2, 1))
+
+        acc = np.zeros((groups, k, o // groups), np.result_type(x, g))
+        for part in _each_band(win, band, parallel=stride == (1, 1)):
+            acc += part
         gw = np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(o, cg, *kernel_size)
         if not np.isfinite(gw).all():
             # A non-finite sum may hold inf * 0 from the padding, which PyTorch never forms.
@@ -690,7 +747,7 @@ def _conv_transposend(
         _conv_full_len(n, k, si, di) - 2 * pi + qi
         for n, k, si, di, pi, qi in zip(x.shape[2:], kernel, s, d, p, q)
     )
-    if any(n < 1 for n in size):
+    if any(n < 0 for n in size):
         raise RuntimeError(
             f"{op}: the output would be empty: input of shape {x.shape} with kernel {kernel}, "
             f"stride {s}, padding {p}, output_padding {q}, dilation {d} gives size {size}"
