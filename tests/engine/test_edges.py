@@ -879,3 +879,19 @@ def test_relu_and_where_of_a_0d_tensor():
         assert np.signbit(h) == np.signbit(t)
         got = hg.where(hg.tensor(np.array(v > 0)), hg.tensor(x), 0.0).numpy()
         np.testing.assert_array_equal(got, np.where(v > 0, x, np.float32(0)))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_sum_whose_pairwise_intermediate_overflows(reduction):
+    """NumPy's pairwise sum added max and max/4 in one accumulator (inf) where torch's order,
+    and the exact sum, give max/4 (fuzz seed 22363011, through hinge_embedding_loss)."""
+    x = np.ones(40)
+    x[10], x[12], x[23] = -1.7976931348623157e308, 4.4942328371557893e307, 1.7976931348623157e308
+    y = np.where(np.arange(40) % 3 == 0, -1.0, 1.0)
+    y[[10, 12, 23]] = 1.0
+    check(lambda L, F, x: F.hinge_embedding_loss(x, L.tensor(y), reduction=reduction), x)
+    check(lambda L, F, x: x.sum() if reduction == "sum" else x.mean(), x)
+    big = np.float32(3.4e38)
+    x32 = np.ones(40, np.float32)
+    x32[10], x32[12], x32[23] = -big, big / 4, big
+    check(lambda L, F, x: x.sum() if reduction == "sum" else x.mean(), x32, rtol=1e-6)

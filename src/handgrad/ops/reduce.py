@@ -27,6 +27,29 @@ def _kept_shape(shape: tuple, dims: tuple) -> tuple:
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
+def _sum(a: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
+    """a summed over ``dims``, without overflowing where the exact sum of finite terms is finite.
+    NumPy's pairwise sum can meet +-max + +-max in an intermediate (its 8 accumulators add two
+    huge terms of the same sign) where torch's order of terms does not: the sum of
+    [-max, max/4, ..., max] is max/4 in torch and inf in NumPy (fuzz seed 22363011). Such a sum
+    is redone scaled by a power of two at least the number of terms (exact, but for subnormal
+    terms), or in float64 for float32."""
+    out = a.sum(axis=dims, keepdims=keepdim)
+    if a.dtype.kind != "f" or np.isfinite(out).all():
+        return out
+    finite = np.isfinite(a).all(axis=dims, keepdims=keepdim)
+    if not (finite & ~np.isfinite(out)).any():
+        return out  # an inf or NaN term: the sum is inf or NaN anyway
+    if a.dtype.itemsize < 8:
+        redo = a.astype(np.float64).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
+    else:
+        n = int(np.prod([a.shape[d] for d in dims])) if dims else 1
+        scale = 2.0 ** builtins.max(1, n.bit_length())
+        with np.errstate(over="ignore"):  # an exact sum beyond the largest float is inf
+            redo = (a / scale).sum(axis=dims, keepdims=keepdim) * scale
+    return np.where(finite, redo, out)
+
+
 class Sum(Function):
     """out = sum of a over ``dims``.  Each a_i enters one sum with coefficient 1, so
     dL/da_i = g of its sum: g (with the reduced dims put back as size 1) expanded to a's shape."""
@@ -36,7 +59,7 @@ class Sum(Function):
 
     def forward(self, a, dims, keepdim):
         self.shape, self.dims, self.keepdim = a.shape, dims, keepdim
-        return a.sum(axis=dims, keepdims=keepdim)
+        return _sum(a, dims, keepdim)
 
     def backward(self, g):
         if not (self.keepdim or self.dims == tuple(range(len(self.dims)))):
@@ -282,7 +305,7 @@ class Mean(Function):
         self.shape, self.dims, self.keepdim = a.shape, dims, keepdim
         self.count = int(np.prod([a.shape[d] for d in dims])) if dims else 1
         with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch
-            return np.asarray(a.sum(axis=dims, keepdims=keepdim) / self.count).astype(a.dtype)
+            return np.asarray(_sum(a, dims, keepdim) / self.count).astype(a.dtype)
 
     def backward(self, g):
         if not (self.keepdim or self.dims == tuple(range(len(self.dims)))):
