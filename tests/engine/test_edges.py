@@ -185,6 +185,20 @@ def test_unbatched_reduction_none_is_0d(loss):
     )
 
 
+@pytest.mark.parametrize("weight", [None, [2.0, 0.5, 1.0]])
+def test_unbatched_reduction_none_of_a_zero_is_plus_zero(weight):
+    """torch forms an unbatched loss on its reducing path, 0 - w x[y]: +0.0 at x[y] = 0.0, where
+    -w x[y] is -0.0, which a later 1 / x tells apart (fuzz seed 22306694)."""
+    for value in (0.0, -0.0):
+        out = {}
+        for name in ("torch", "hg"):
+            L, F = _lib(name)
+            w = None if weight is None else L.tensor(A(weight, dtype=np.float32))
+            x = L.tensor(A([value, NAN, 0.0], dtype=np.float32))
+            out[name] = F.nll_loss(x, L.tensor(0), weight=w, reduction="none").numpy()
+        assert np.signbit(out["hg"]) == np.signbit(out["torch"]), (value, out)
+
+
 # ---- 6, 7, 8. logcumsumexp, xlogy, IEEE special values -----------------------------------------
 
 

@@ -83,10 +83,13 @@ def nll_loss(
         index = (grids[0], yy) + tuple(grids[1:])  # (n, y_n, d1, ...)
     total = float(yy.size) if w is None else float(w.sum())
     scale = 1.0 if reduction != "mean" else (1.0 / total if total else float("nan"))
-    out = NllLoss.apply(
+    if unbatched and reduction == "none":
+        # torch computes an unbatched loss on its reducing path, 0 - w x[y] (a sum from 0): at
+        # x[y] = +-0.0 that is +0.0, where -w x[y] would be -0.0 (fuzz seed 22306694)
+        return NllLoss.apply(x, index=index, weights=w, scale=1.0, reduction="sum", ignored=ignored)
+    return NllLoss.apply(
         x, index=index, weights=w, scale=scale, reduction=reduction, ignored=ignored
     )
-    return out.reshape(()) if unbatched and reduction == "none" else out
 
 
 def cross_entropy(
