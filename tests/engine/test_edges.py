@@ -909,3 +909,32 @@ def test_sum_whose_pairwise_intermediate_overflows(reduction):
     x32 = np.ones(40, np.float32)
     x32[10], x32[12], x32[23] = -big, big / 4, big
     check(lambda L, F, x: x.sum() if reduction == "sum" else x.mean(), x32, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_gradients_in_torchs_order(reduction):
+    """torch's gradient is ((x - y) norm) g, norm = 2 / N: composed as d * d under a mean it was
+    (g / N) d + (g / N) d, and g / N underflowed to 0 (fuzz seed 493616293, float32, g = -1e-45:
+    NaN at x = -inf, 0 at x = -2.5e36 where torch has 2.8e-10)."""
+    f32 = np.float32
+    x = A([-INF, -2.5203566e36, 2.9626651e-02, 0.0, 0.5, 1.4e-45], dtype=f32)
+    y = A([0.38809705, 0.0, -INF, 1.0, 1.4e-45, 1.6123049], dtype=f32)
+    g = A(-1.4e-45 if reduction != "none" else [-1.4e-45, 2.0, 0.5, -1.0, 1e-45, 3e38], dtype=f32)
+    check(lambda L, F, x, y: F.mse_loss(x, y, reduction=reduction), x, y, g=g, rtol=1e-6)
+
+
+def test_mse_loss_second_derivative_by_a_broadcast_target():
+    """fuzz seed 493518517: the sum of (x - w)^2 for an infinite x and a 0-d w; its second
+    derivative by w is 2 (u g) in torch's double backward (6.4e37 there), handgrad's composed
+    form gave inf."""
+    f32 = np.float32
+    x = A([[-7.2914761e-01, 1.0, 1.4e-45], [2.3886016e-01, -2.4727216e-01, 8.5070587e37]], f32)
+    w = A([[1.9344797, 0.97812432, -1.4e-45], [9.0733748e-03, -1.4874272, 0.19274694]], f32)
+    check(
+        lambda L, F, x, w, v: F.mse_loss(F.mse_loss(x, w), v, reduction="sum"),
+        x,
+        w,
+        A(-1.720666, dtype=f32),
+        g=A(-1.4943233, dtype=f32),
+        rtol=1e-6,
+    )

@@ -13,7 +13,7 @@ import numpy as np
 from ... import ops
 from ..._tensor import Tensor, lift
 from ...ops import log_softmax
-from ...ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss
+from ...ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, MseLoss, NllLoss
 from ...ops.special import soft_margin as _soft_margin
 from .distance import pairwise_distance
 
@@ -144,10 +144,15 @@ def _class_view(w: Tensor, ndim: int) -> Tensor:
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """(input - target)^2, averaged (or summed)."""
+    """(input - target)^2, averaged (or summed); input and target broadcast against each other
+    (torch warns and expands them), then torch's fused loss (``ops.loss.MseLoss``)."""
     x, y = lift(input), lift(target, lift(input))
-    d = x - y
-    return _reduce("mse_loss", d * d, reduction)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if x.shape != y.shape:
+        shape = np.broadcast_shapes(x.shape, y.shape)
+        x, y = x.expand(shape), y.expand(shape)
+    return MseLoss.apply(x, y, reduction=reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
