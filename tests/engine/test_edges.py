@@ -724,6 +724,25 @@ def test_binary_cross_entropy_second_derivative_of_a_float32_sigmoid():
     )
 
 
+def test_binary_cross_entropy_second_derivative_under_a_subnormal_gradient():
+    """fuzz seed 376548274: g = -8e-45; handgrad multiplied g by the numerator before dividing
+    (0 where torch and the float64 value are -2.8e-45); torch forms the fraction first."""
+    x = A([[1.8678751, -0.0], [INF, 0.8025743], [0.0, 1.1533365]], np.float32)
+    y = A([[0.5602977, 0.16813146], [0.01818238, 0.5484027], [0.81193644, 0.8145645]], np.float32)
+    v = A([[0.29378832, -0.75236192], [-0.51796337, 0.33684449], [1.35694984, 0.98241386]])
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        t = L.tensor(x, requires_grad=True)
+        g = L.tensor(A(-8e-45, np.float32), requires_grad=True)
+        out = F.binary_cross_entropy(t.sigmoid(), L.tensor(y), reduction="sum")
+        (d,) = grad(out, [t], g, create_graph=True)
+        got.append([a.numpy() for a in grad((d * L.tensor(v.astype(np.float32))).sum(), [t, g])])
+    for a, b in zip(got[1], got[0]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_mean_backward_divides_before_its_transpose_sums():
     """torch's mean backward expands g and then divides by N, so the second derivative sums
     u_i / N; handgrad's used to sum the u_i first, which overflowed near the largest float
