@@ -225,6 +225,31 @@ def test_logcumsumexp_first_element_of_minus_zero(values):
     np.testing.assert_array_equal(np.signbit(h), np.signbit(t))
 
 
+def test_float32_cumsum_accumulates_in_double():
+    """torch's CPU scan runs float32 in double and rounds each output: [1e8, 1, 1, 1, -1e8] ends
+    at 3, a running sum may leave float32's range and come back."""
+    for x in ([1e8, 1, 1, 1, -1e8], [-0.0, 3e38, 3e38, -3e38]):
+        a = A(x, np.float32)
+        t = torch.cumsum(torch.tensor(a), 0).numpy()
+        np.testing.assert_array_equal(hg.cumsum(hg.tensor(a), 0).numpy(), t)
+        assert not np.signbit(t[0])
+
+
+def test_cumprod_second_derivative_across_a_tiny_element():
+    """fuzz seed 376612173: d/da_0 of the cumprod gradient (S_0 / a_0) is two terms of 1.5e32
+    that cancel; torch's reverse cumsum in double makes them equal (0, where the exact value is
+    -6057), handgrad's float32 one left an ulp (-1.9e25)."""
+    x = A([[-2.0350156e-28, -9.9387770e00, -4.9067881e03, -5.0281486e-09]], np.float32)
+    g = A([[0.17019683, 0.15758537, -0.61243814, 0.28465596]], np.float32)
+    v = A([[1.85368561, 1.2673999, 1.18642442, -0.71122899]], np.float32)
+    got = []
+    for L, grad in ((torch, torch.autograd.grad), (hg, hg.grad)):
+        t = L.tensor(x, requires_grad=True)
+        (d,) = grad(L.cumprod(t, -1), [t], L.tensor(g), create_graph=True)
+        got.append(grad((d * L.tensor(v)).sum(), [t])[0].numpy())
+    np.testing.assert_array_equal(got[1], got[0])
+
+
 def test_xlogy_slope_at_x_zero():
     check(
         lambda L, F, x, y: L.xlogy(x, y),

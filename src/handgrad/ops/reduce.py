@@ -200,6 +200,14 @@ class Cumsum(Function):
         self.dim = dim
         # + 0.0: torch's running sum starts from +0.0, so a leading -0.0 becomes +0.0 (the
         # one difference from NumPy's, which starts from the first element)
+        if a.dtype.kind == "f" and a.dtype.itemsize < 8:
+            # torch's CPU scan accumulates float32 in double (float16 in float) and rounds each
+            # output; NumPy's float32 one loses the digits a later term cancels back ([1e8, 1,
+            # 1, 1, -1e8]: 3 in torch, 0 here), which cumprod's second derivative, a difference
+            # of two terms of 1e32, turned into -1.9e25 against torch's 0 (fuzz seed 376612173)
+            acc = np.float64 if a.dtype.itemsize == 4 else np.float32
+            with np.errstate(over="ignore"):  # a running sum beyond the type's range is inf
+                return np.cumsum(a, axis=dim, dtype=acc).astype(a.dtype) + a.dtype.type(0)
         return np.cumsum(a, axis=dim) + a.dtype.type(0)
 
     def backward(self, g):
