@@ -993,3 +993,11 @@ def test_mse_loss_second_derivative_by_a_broadcast_target():
         g=A(-1.4943233, dtype=f32),
         rtol=1e-6,
     )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_of_nothing(reduction):
+    """An empty loss: NaN (mean), 0 (sum) or empty, and empty gradients (fuzz seed 1980937521:
+    handgrad's 2 / N raised ZeroDivisionError where torch's is inf in C++)."""
+    x, y = np.zeros((2, 0, 3)), np.zeros((2, 0, 3))
+    check(lambda L, F, x, y: F.mse_loss(x, y, reduction=reduction), x, y)

@@ -64,7 +64,9 @@ class NllLoss(Function):
 
 
 def _mse_norm(reduction: str, n: int) -> float:
-    return 2.0 / n if reduction == "mean" else 2.0
+    if reduction != "mean":
+        return 2.0
+    return 2.0 / n if n else float("inf")  # torch's 2. / numel in C++: inf (an empty loss)
 
 
 class MseLoss(Function):
