@@ -33,21 +33,13 @@ def _sum(a: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
     huge terms of the same sign) where torch's order of terms does not: the sum of
     [-max, max/4, ..., max] is max/4 in torch and inf in NumPy (fuzz seed 22363011). Such a sum
     is redone scaled by a power of two at least the number of terms (exact, but for subnormal
-    terms), or in float64 for float32."""
+    terms)."""
     out = a.sum(axis=dims, keepdims=keepdim)
-    if a.dtype.kind != "f" or np.isfinite(out).all():
-        return out
-    finite = np.isfinite(a).all(axis=dims, keepdims=keepdim)
-    if not (finite & ~np.isfinite(out)).any():
-        return out  # an inf or NaN term: the sum is inf or NaN anyway
-    if a.dtype.itemsize < 8:
-        redo = a.astype(np.float64).sum(axis=dims, keepdims=keepdim).astype(a.dtype)
-    else:
-        n = int(np.prod([a.shape[d] for d in dims])) if dims else 1
-        scale = 2.0 ** builtins.max(1, n.bit_length())
-        with np.errstate(over="ignore"):  # an exact sum beyond the largest float is inf
-            redo = (a / scale).sum(axis=dims, keepdims=keepdim) * scale
-    return np.where(finite, redo, out)
+    if a.dtype.kind != "f" or np.isfinite(out).all() or not np.isfinite(a).all():
+        return out  # (an inf or NaN term: the sum is inf or NaN anyway)
+    scale = a.dtype.type(2.0 ** int(np.prod([a.shape[d] for d in dims])).bit_length())
+    with np.errstate(over="ignore"):  # an exact sum beyond the largest float is inf
+        return (a / scale).sum(axis=dims, keepdims=keepdim) * scale
 
 
 class Sum(Function):
@@ -200,15 +192,13 @@ class Cumsum(Function):
         self.dim = dim
         # + 0.0: torch's running sum starts from +0.0, so a leading -0.0 becomes +0.0 (the
         # one difference from NumPy's, which starts from the first element)
-        if a.dtype.kind == "f" and a.dtype.itemsize < 8:
-            # torch's CPU scan accumulates float32 in double (float16 in float) and rounds each
-            # output; NumPy's float32 one loses the digits a later term cancels back ([1e8, 1,
-            # 1, 1, -1e8]: 3 in torch, 0 here), which cumprod's second derivative, a difference
-            # of two terms of 1e32, turned into -1.9e25 against torch's 0 (fuzz seed 376612173)
-            acc = np.float64 if a.dtype.itemsize == 4 else np.float32
-            with np.errstate(over="ignore"):  # a running sum beyond the type's range is inf
-                return np.cumsum(a, axis=dim, dtype=acc).astype(a.dtype) + a.dtype.type(0)
-        return np.cumsum(a, axis=dim) + a.dtype.type(0)
+        # torch's CPU scan accumulates float32 in double (float16 in float) and rounds each
+        # output; NumPy's float32 one loses the digits a later term cancels back ([1e8, 1, 1, 1,
+        # -1e8]: 3 in torch, 0 here), which cumprod's second derivative, a difference of two
+        # terms of 1e32, turned into -1.9e25 against torch's 0 (fuzz seed 376612173)
+        acc = {4: np.float64, 2: np.float32}.get(a.itemsize) if a.dtype.kind == "f" else None
+        with np.errstate(over="ignore"):  # a running sum beyond the type's range is inf
+            return np.cumsum(a, axis=dim, dtype=acc).astype(a.dtype, copy=False) + a.dtype.type(0)
 
     def backward(self, g):
         return g.flip(self.dim).cumsum(self.dim).flip(self.dim)
