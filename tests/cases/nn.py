@@ -57,7 +57,36 @@ def _bce_backward(lib, g, p, y):
         return lib.autograd.grad(loss, p, g, create_graph=True)[0]
 
 
+def _mse_draw(data):
+    r = rng(data)
+    s = shape(data, min_dims=0, max_dims=3)
+    return [values(r, s), values(r, s)], {
+        "reduction": data.draw(st.sampled_from(["none", "mean", "sum"]), label="reduction")
+    }
+
+
+def _mse(lib, x, y, reduction):
+    return lib.nn.functional.mse_loss(x, y, reduction=reduction)
+
+
+def _mse_backward_draw(data):
+    (x, y), kw = _mse_draw(data)
+    g = values(rng(data), x.shape if kw["reduction"] == "none" else ())
+    return [g, x, y], kw
+
+
+def _mse_backward(lib, g, x, y, reduction):
+    # both gradients of the loss, kept in the graph: their derivatives (by g, x and y) are
+    # torch's double backward of mse_loss_backward
+    with lib.enable_grad():
+        loss = lib.nn.functional.mse_loss(x, y, reduction=reduction)
+        gx, gy = lib.autograd.grad(loss, (x, y), g, create_graph=True)
+        return gx * 1.5 + gy * 0.25
+
+
 CASES = {
+    "mse_loss": [Case(_mse, _mse_draw)],
+    "mse_loss_backward": [Case(_mse_backward, _mse_backward_draw)],
     "normalized_linear": [Case(_normalized_linear, _normalized_linear_draw)],
     # probabilities in (0.05, 0.95): away from the clamp; soft targets are differentiable too
     "binary_cross_entropy": [Case(_bce, _bce_draw)],

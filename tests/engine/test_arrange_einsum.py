@@ -104,6 +104,31 @@ def test_einsum_matches_torch_to_second_order(eq, shapes):
     compare_to_second_order(eq, *out)
 
 
+@pytest.mark.parametrize(
+    "eq, shapes",
+    [
+        ("...i,ij->...j", [(1,), (1, 3)]),
+        ("...i,ij->...j", [(2, 1), (1, 3)]),
+        ("i,j->ij", [(2,), (3,)]),
+    ],
+)
+@pytest.mark.parametrize("zero", [0.0, -0.0])
+def test_einsum_without_a_sum_keeps_the_sign_of_zero(eq, shapes, zero):
+    """With nothing to add up (the contracted letters of size 1), torch multiplies: 0 * -1.5 is
+    -0.0, where a matrix product adds it to +0.0 (fuzz seeds 22398708, 22343570, 22383816)."""
+    a = np.full(shapes[0], zero)
+    b = np.array([1.2, -1.5, 0.0])[: shapes[1][-1]] * np.ones(shapes[1])
+    t = torch.einsum(eq, torch.tensor(a), torch.tensor(b)).numpy()
+    h = hg.einsum(eq, hg.tensor(a), hg.tensor(b)).numpy()
+    np.testing.assert_array_equal(np.signbit(h), np.signbit(t))
+    ta = torch.tensor(a, requires_grad=True)
+    ha = hg.tensor(a, requires_grad=True)
+    g = np.array([-0.0, 0.0, 1.0])[: shapes[1][-1]] * np.ones(t.shape)
+    (gt,) = torch.autograd.grad(torch.einsum(eq, ta, torch.tensor(b)), ta, torch.tensor(g))
+    (gh,) = hg.grad(hg.einsum(eq, ha, hg.tensor(b)), [ha], hg.tensor(g))
+    np.testing.assert_array_equal(np.signbit(gh.numpy()), np.signbit(gt.numpy()))
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_random_two_operand_einsums(data):

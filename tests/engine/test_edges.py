@@ -185,6 +185,20 @@ def test_unbatched_reduction_none_is_0d(loss):
     )
 
 
+@pytest.mark.parametrize("weight", [None, [2.0, 0.5, 1.0]])
+def test_unbatched_reduction_none_of_a_zero_is_plus_zero(weight):
+    """torch forms an unbatched loss on its reducing path, 0 - w x[y]: +0.0 at x[y] = 0.0, where
+    -w x[y] is -0.0, which a later 1 / x tells apart (fuzz seed 22306694)."""
+    for value in (0.0, -0.0):
+        out = {}
+        for name in ("torch", "hg"):
+            L, F = _lib(name)
+            w = None if weight is None else L.tensor(A(weight, dtype=np.float32))
+            x = L.tensor(A([value, NAN, 0.0], dtype=np.float32))
+            out[name] = F.nll_loss(x, L.tensor(0), weight=w, reduction="none").numpy()
+        assert np.signbit(out["hg"]) == np.signbit(out["torch"]), (value, out)
+
+
 # ---- 6, 7, 8. logcumsumexp, xlogy, IEEE special values -----------------------------------------
 
 
@@ -198,6 +212,42 @@ def test_unbatched_reduction_none_is_0d(loss):
 )
 def test_logcumsumexp_far_apart(dtype, values):
     check(lambda L, F, x: x.logcumsumexp(0), A(values, dtype=dtype), rtol=1e-6)
+
+
+@pytest.mark.parametrize("values", [[-0.0], [-0.0, -0.0], [-0.0, -INF], [-INF, -0.0], [0.0, -0.0]])
+def test_logcumsumexp_first_element_of_minus_zero(values):
+    """torch's running sum starts from -inf: its first element is a_0 + 0, +0.0 at a_0 = -0.0,
+    which a later 1 / x tells apart (fuzz seed 493598942)."""
+    x = A(values)
+    t = torch.logcumsumexp(torch.tensor(x), 0).numpy()
+    h = hg.logcumsumexp(hg.tensor(x), 0).numpy()
+    np.testing.assert_array_equal(h, t)
+    np.testing.assert_array_equal(np.signbit(h), np.signbit(t))
+
+
+def test_float32_cumsum_accumulates_in_double():
+    """torch's CPU scan runs float32 in double and rounds each output: [1e8, 1, 1, 1, -1e8] ends
+    at 3, a running sum may leave float32's range and come back."""
+    for x in ([1e8, 1, 1, 1, -1e8], [-0.0, 3e38, 3e38, -3e38]):
+        a = A(x, np.float32)
+        t = torch.cumsum(torch.tensor(a), 0).numpy()
+        np.testing.assert_array_equal(hg.cumsum(hg.tensor(a), 0).numpy(), t)
+        assert not np.signbit(t[0])
+
+
+def test_cumprod_second_derivative_across_a_tiny_element():
+    """fuzz seed 376612173: d/da_0 of the cumprod gradient (S_0 / a_0) is two terms of 1.5e32
+    that cancel; torch's reverse cumsum in double makes them equal (0, where the exact value is
+    -6057), handgrad's float32 one left an ulp (-1.9e25)."""
+    x = A([[-2.0350156e-28, -9.9387770e00, -4.9067881e03, -5.0281486e-09]], np.float32)
+    g = A([[0.17019683, 0.15758537, -0.61243814, 0.28465596]], np.float32)
+    v = A([[1.85368561, 1.2673999, 1.18642442, -0.71122899]], np.float32)
+    got = []
+    for L, grad in ((torch, torch.autograd.grad), (hg, hg.grad)):
+        t = L.tensor(x, requires_grad=True)
+        (d,) = grad(L.cumprod(t, -1), [t], L.tensor(g), create_graph=True)
+        got.append(grad((d * L.tensor(v)).sum(), [t])[0].numpy())
+    np.testing.assert_array_equal(got[1], got[0])
 
 
 def test_xlogy_slope_at_x_zero():
@@ -699,6 +749,25 @@ def test_binary_cross_entropy_second_derivative_of_a_float32_sigmoid():
     )
 
 
+def test_binary_cross_entropy_second_derivative_under_a_subnormal_gradient():
+    """fuzz seed 376548274: g = -8e-45; handgrad multiplied g by the numerator before dividing
+    (0 where torch and the float64 value are -2.8e-45); torch forms the fraction first."""
+    x = A([[1.8678751, -0.0], [INF, 0.8025743], [0.0, 1.1533365]], np.float32)
+    y = A([[0.5602977, 0.16813146], [0.01818238, 0.5484027], [0.81193644, 0.8145645]], np.float32)
+    v = A([[0.29378832, -0.75236192], [-0.51796337, 0.33684449], [1.35694984, 0.98241386]])
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        t = L.tensor(x, requires_grad=True)
+        g = L.tensor(A(-8e-45, np.float32), requires_grad=True)
+        out = F.binary_cross_entropy(t.sigmoid(), L.tensor(y), reduction="sum")
+        (d,) = grad(out, [t], g, create_graph=True)
+        got.append([a.numpy() for a in grad((d * L.tensor(v.astype(np.float32))).sum(), [t, g])])
+    for a, b in zip(got[1], got[0]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_mean_backward_divides_before_its_transpose_sums():
     """torch's mean backward expands g and then divides by N, so the second derivative sums
     u_i / N; handgrad's used to sum the u_i first, which overflowed near the largest float
@@ -938,3 +1007,56 @@ def test_repeat_by_zero_gradient_is_a_constant():
     for a, b, shape in zip(res[1], res[0], [(2,), (1,)]):  # None: no path, zeros
         a = np.zeros(shape) if a is None else a.detach().numpy()
         np.testing.assert_array_equal(a, np.zeros(shape) if b is None else b.detach().numpy())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_sum_whose_pairwise_intermediate_overflows(reduction):
+    """NumPy's pairwise sum added max and max/4 in one accumulator (inf) where torch's order,
+    and the exact sum, give max/4 (fuzz seed 22363011, through hinge_embedding_loss)."""
+    x = np.ones(40)
+    x[10], x[12], x[23] = -1.7976931348623157e308, 4.4942328371557893e307, 1.7976931348623157e308
+    y = np.where(np.arange(40) % 3 == 0, -1.0, 1.0)
+    y[[10, 12, 23]] = 1.0
+    check(lambda L, F, x: F.hinge_embedding_loss(x, L.tensor(y), reduction=reduction), x)
+    check(lambda L, F, x: x.sum() if reduction == "sum" else x.mean(), x)
+    big = np.float32(3.4e38)
+    x32 = np.ones(40, np.float32)
+    x32[10], x32[12], x32[23] = -big, big / 4, big
+    check(lambda L, F, x: x.sum() if reduction == "sum" else x.mean(), x32, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_gradients_in_torchs_order(reduction):
+    """torch's gradient is ((x - y) norm) g, norm = 2 / N: composed as d * d under a mean it was
+    (g / N) d + (g / N) d, and g / N underflowed to 0 (fuzz seed 493616293, float32, g = -1e-45:
+    NaN at x = -inf, 0 at x = -2.5e36 where torch has 2.8e-10)."""
+    f32 = np.float32
+    x = A([-INF, -2.5203566e36, 2.9626651e-02, 0.0, 0.5, 1.4e-45], dtype=f32)
+    y = A([0.38809705, 0.0, -INF, 1.0, 1.4e-45, 1.6123049], dtype=f32)
+    g = A(-1.4e-45 if reduction != "none" else [-1.4e-45, 2.0, 0.5, -1.0, 1e-45, 3e38], dtype=f32)
+    check(lambda L, F, x, y: F.mse_loss(x, y, reduction=reduction), x, y, g=g, rtol=1e-6)
+
+
+def test_mse_loss_second_derivative_by_a_broadcast_target():
+    """fuzz seed 493518517: the sum of (x - w)^2 for an infinite x and a 0-d w; its second
+    derivative by w is 2 (u g) in torch's double backward (6.4e37 there), handgrad's composed
+    form gave inf."""
+    f32 = np.float32
+    x = A([[-7.2914761e-01, 1.0, 1.4e-45], [2.3886016e-01, -2.4727216e-01, 8.5070587e37]], f32)
+    w = A([[1.9344797, 0.97812432, -1.4e-45], [9.0733748e-03, -1.4874272, 0.19274694]], f32)
+    check(
+        lambda L, F, x, w, v: F.mse_loss(F.mse_loss(x, w), v, reduction="sum"),
+        x,
+        w,
+        A(-1.720666, dtype=f32),
+        g=A(-1.4943233, dtype=f32),
+        rtol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_of_nothing(reduction):
+    """An empty loss: NaN (mean), 0 (sum) or empty, and empty gradients (fuzz seed 1980937521:
+    handgrad's 2 / N raised ZeroDivisionError where torch's is inf in C++)."""
+    x, y = np.zeros((2, 0, 3)), np.zeros((2, 0, 3))
+    check(lambda L, F, x, y: F.mse_loss(x, y, reduction=reduction), x, y)

@@ -67,3 +67,18 @@ def test_fuzzer_blames_the_step_whose_rounding_error_a_program_amplifies(monkeyp
     monkeypatch.setattr(elementwise.Exp, "forward", lambda self, a: np.exp(a) * (1 + 1e-10))
     (finding,) = check(prog)
     assert (finding.cls, finding.op, finding.what) == ("defect", "exp", "forward")
+
+
+def test_a_constant_against_torchs_zero_explains_nan_before_a_rounding_difference():
+    """Seed 22419224: an infinite target gives binary_cross_entropy_with_logits an infinite
+    gradient, which meets fmod's gradient by its divisor, -g trunc(x / w): torch's trunc has the
+    derivative 0 (0 * inf = NaN), handgrad's is a constant. The shrinker named a 1e-15 rounding
+    difference of the loss's gradient, earlier in its list, which cannot give NaN."""
+    from .runner import generate
+
+    (finding,) = check(generate(22419224))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "fmod",
+        "zero_gradient_ops_are_constants",
+    )

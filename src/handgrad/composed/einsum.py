@@ -94,6 +94,14 @@ def _contract(a: Tensor, ta: str, b: Tensor, tb: str, keep: str) -> tuple[Tensor
     prod = lambda cs: int(np.prod([size[c] for c in cs])) if cs else 1  # noqa: E731
     a = permute(a, tuple(ta.index(c) for c in batch + left + summed))
     b = permute(b, tuple(tb.index(c) for c in batch + summed + right))
+    if prod(summed) == 1:
+        # nothing to add up: torch multiplies (its sumproduct_pair with no dim to sum is a mul),
+        # so a product -0.0 stays -0.0, where a matrix product adds it to 0 (fuzz seed 22398708)
+        a = reshape(a, (prod(batch), prod(left), 1))
+        b = reshape(b, (prod(batch), 1, prod(right)))
+        return reshape(a * b, tuple(size[c] for c in batch + left + right)), "".join(
+            batch + left + right
+        )
     a = reshape(a, (prod(batch), prod(left), prod(summed)))
     b = reshape(b, (prod(batch), prod(summed), prod(right)))
     out = reshape(matmul(a, b), tuple(size[c] for c in batch + left + right))

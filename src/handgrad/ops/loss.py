@@ -117,8 +117,8 @@ class BinaryCrossEntropyBackward(Function):
     (p + e)^2 (1 - p + e)^2 and q in d/dg as (p + e)(1 - p + e), e = 1e-12, and keeps
     max(q, e) in d/dy; the same forms here (each finite at p = 0 or 1):
 
-        dL/dg = G (p - y) / ((p + e)(1 - p + e))
-        dL/dp = G g (p^2 - 2 p y + y) / ((p + e)^2 (1 - p + e)^2)
+        dL/dg = (p - y) / ((p + e)(1 - p + e)) G
+        dL/dp = (p^2 - 2 p y + y) / ((p + e)^2 (1 - p + e)^2) (G g)
         dL/dy = -G g / max(p (1 - p), e)
 
     Written with differentiable ops, so third derivatives compose. Shapes: all alike.
@@ -134,10 +134,13 @@ class BinaryCrossEntropyBackward(Function):
         g, p, y = self.inputs
         e = 1e-12
         gg = gp = gy = None
+        # the fraction first and the product of the gradients last, in torch's order: G g may
+        # be subnormal, and multiplying it by the numerator before dividing loses its digits
+        # (fuzz seed 376548274: g = -8e-45 gave 0 where torch and the exact value are -2.8e-45)
         if self.needs_input_grad[0]:
-            gg = G * (p - y) / ((p + e) * (1 - p + e))
+            gg = (p - y) / ((p + e) * (1 - p + e)) * G
         if self.needs_input_grad[1]:
-            gp = G * g * (p * p - 2 * p * y + y) / ((p + e) ** 2 * (1 - p + e) ** 2)
+            gp = (p * p - 2 * p * y + y) / ((p + e) ** 2 * (1 - p + e) ** 2) * (G * g)
         if self.needs_input_grad[2]:
             gy = -G * g / clamp(p * (1 - p), min=e)
         return gg, gp, gy

@@ -27,6 +27,21 @@ def _kept_shape(shape: tuple, dims: tuple) -> tuple:
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
+def _sum(a: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
+    """a summed over ``dims``, without overflowing where the exact sum of finite terms is finite.
+    NumPy's pairwise sum can meet +-max + +-max in an intermediate (its 8 accumulators add two
+    huge terms of the same sign) where torch's order of terms does not: the sum of
+    [-max, max/4, ..., max] is max/4 in torch and inf in NumPy (fuzz seed 22363011). Such a sum
+    is redone scaled by a power of two at least the number of terms (exact, but for subnormal
+    terms)."""
+    out = a.sum(axis=dims, keepdims=keepdim)
+    if a.dtype.kind != "f" or np.isfinite(out).all() or not np.isfinite(a).all():
+        return out  # (an inf or NaN term: the sum is inf or NaN anyway)
+    scale = a.dtype.type(2.0 ** int(np.prod([a.shape[d] for d in dims])).bit_length())
+    with np.errstate(over="ignore"):  # an exact sum beyond the largest float is inf
+        return (a / scale).sum(axis=dims, keepdims=keepdim) * scale
+
+
 class Sum(Function):
     """out = sum of a over ``dims``.  Each a_i enters one sum with coefficient 1, so
     dL/da_i = g of its sum: g (with the reduced dims put back as size 1) expanded to a's shape."""
@@ -36,7 +51,7 @@ class Sum(Function):
 
     def forward(self, a, dims, keepdim):
         self.shape, self.dims, self.keepdim = a.shape, dims, keepdim
-        return a.sum(axis=dims, keepdims=keepdim)
+        return _sum(a, dims, keepdim)
 
     def backward(self, g):
         if not (self.keepdim or self.dims == tuple(range(len(self.dims)))):
@@ -177,7 +192,13 @@ class Cumsum(Function):
         self.dim = dim
         # + 0.0: torch's running sum starts from +0.0, so a leading -0.0 becomes +0.0 (the
         # one difference from NumPy's, which starts from the first element)
-        return np.cumsum(a, axis=dim) + a.dtype.type(0)
+        # torch's CPU scan accumulates float32 in double (float16 in float) and rounds each
+        # output; NumPy's float32 one loses the digits a later term cancels back ([1e8, 1, 1, 1,
+        # -1e8]: 3 in torch, 0 here), which cumprod's second derivative, a difference of two
+        # terms of 1e32, turned into -1.9e25 against torch's 0 (fuzz seed 376612173)
+        acc = {4: np.float64, 2: np.float32}.get(a.itemsize) if a.dtype.kind == "f" else None
+        with np.errstate(over="ignore"):  # a running sum beyond the type's range is inf
+            return np.cumsum(a, axis=dim, dtype=acc).astype(a.dtype, copy=False) + a.dtype.type(0)
 
     def backward(self, g):
         return g.flip(self.dim).cumsum(self.dim).flip(self.dim)
@@ -282,7 +303,7 @@ class Mean(Function):
         self.shape, self.dims, self.keepdim = a.shape, dims, keepdim
         self.count = int(np.prod([a.shape[d] for d in dims])) if dims else 1
         with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch
-            return np.asarray(a.sum(axis=dims, keepdims=keepdim) / self.count).astype(a.dtype)
+            return np.asarray(_sum(a, dims, keepdim) / self.count).astype(a.dtype)
 
     def backward(self, g):
         if not (self.keepdim or self.dims == tuple(range(len(self.dims)))):

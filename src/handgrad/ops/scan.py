@@ -133,7 +133,14 @@ class LogCumSumExp(Function):
 
     def forward(self, a, dim):
         self.dim = dim
-        return np.logaddexp.accumulate(a, axis=dim) if a.size else a.copy()
+        if not a.size:
+            return a.copy()
+        out = np.logaddexp.accumulate(a, axis=dim)
+        # torch starts its running sum from -inf: out_0 = a_0 + log1p(e^(-inf - a_0)) = a_0 + 0,
+        # +0.0 where a_0 = -0.0 (fuzz seed 493598942); NumPy copies a_0
+        first = (slice(None),) * dim + (0,)
+        out[first] += 0.0
+        return out
 
     def backward(self, g):
         a, d, out = self.inputs[0], self.dim, self.output()

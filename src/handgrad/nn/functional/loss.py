@@ -14,6 +14,7 @@ from ... import ops
 from ..._tensor import Tensor, lift
 from ...ops import log_softmax
 from ...ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss
+from ...ops.special import MseLoss
 from ...ops.special import soft_margin as _soft_margin
 from .distance import pairwise_distance
 
@@ -84,10 +85,13 @@ def nll_loss(
     total = float(yy.size) if w is None else float(w.sum())
     if reduction != "mean":
         total = 1.0
-    out = NllLoss.apply(
+    if unbatched and reduction == "none":
+        # torch computes an unbatched loss on its reducing path, 0 - w x[y] (a sum from 0): at
+        # x[y] = +-0.0 that is +0.0, where -w x[y] would be -0.0 (fuzz seed 22306694)
+        return NllLoss.apply(x, index=index, weights=w, total=1.0, reduction="sum", ignored=ignored)
+    return NllLoss.apply(
         x, index=index, weights=w, total=total, reduction=reduction, ignored=ignored
     )
-    return out.reshape(()) if unbatched and reduction == "none" else out
 
 
 def cross_entropy(
@@ -142,10 +146,15 @@ def _class_view(w: Tensor, ndim: int) -> Tensor:
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """(input - target)^2, averaged (or summed)."""
+    """(input - target)^2, averaged (or summed); input and target broadcast against each other
+    (torch warns and expands them), then torch's fused loss (``ops.loss.MseLoss``)."""
     x, y = lift(input), lift(target, lift(input))
-    d = x - y
-    return _reduce("mse_loss", d * d, reduction)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if x.shape != y.shape:
+        shape = np.broadcast_shapes(x.shape, y.shape)
+        x, y = x.expand(shape), y.expand(shape)
+    return MseLoss.apply(x, y, reduction=reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
