@@ -135,6 +135,12 @@ def test_torch_overflows():
     t = _grad(torch, lambda x: x.norm(p=3, dim=1).sum(), [[3e20]], dtype=np.float32)
     h = _grad(hg, lambda x: x.norm(p=3, dim=1).sum(), [[3e20]], dtype=np.float32)
     assert np.isnan(t).all() and h[0, 0] == 1.0
+    # hardswish(x) = x from 3 up: torch's x * 6 / 6 overflows above max / 6 (float32 1e38)
+    x = np.array([1e38, -1e38, 3e38], np.float32)
+    t = tF.hardswish(torch.tensor(x)).numpy()
+    h = hF.hardswish(hg.tensor(x)).numpy()
+    assert t.tolist() == [INF, 0.0, INF] and h.tolist() == [x[0], 0.0, x[2]]
+    assert accepted.torch_overflows("F.hardswish", {}, x, "forward", h, t, t != h)
 
 
 def _second(lib, fn, arrays, g=None, v=None, wrt=0, dtype=np.float64):

@@ -67,3 +67,16 @@ def test_fuzzer_blames_the_step_whose_rounding_error_a_program_amplifies(monkeyp
     monkeypatch.setattr(elementwise.Exp, "forward", lambda self, a: np.exp(a) * (1 + 1e-10))
     (finding,) = check(prog)
     assert (finding.cls, finding.op, finding.what) == ("defect", "exp", "forward")
+
+
+def test_a_finite_value_is_never_close_to_an_inf():
+    """|h - inf| <= rtol * |inf| holds for every finite h: the comparison must still tell a
+    finite result from torch's inf (hardswish(1e38) in float32: torch inf, handgrad 1e38)."""
+    import numpy as np
+
+    from .runner import bad_positions
+
+    h = np.array([1e38, np.inf, -np.inf, 2.0], np.float32)
+    t = np.array([np.inf, np.inf, np.inf, 2.0], np.float32)
+    assert bad_positions(h, t, 2e-3).tolist() == [True, False, True, False]
+    assert bad_positions(t, h, 2e-3).tolist() == [True, False, True, False]
