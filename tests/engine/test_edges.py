@@ -559,6 +559,24 @@ def test_tanhshrink_gradient_near_zero_is_torchs():
     np.testing.assert_array_equal(got[1][0].numpy(), got[0][0].numpy())
 
 
+def test_tanh_rounds_as_torch():
+    """fuzz seed 22308229: NumPy's float32 tanh is an ulp off torch's (correctly rounded) one
+    at 0.4828, 0.1588, 0.9656 and 0.3177, and tanhshrink's x - tanh(x) amplifies that ulp
+    (1e-5 relative at 0.1588) beyond the tolerance through log and group_norm."""
+    x = np.array([0.48281461, 0.158843, 0.96562922, 0.31768599, 0.12747717, -0.0], np.float32)
+    for L in (torch, hg):
+        t = L.tensor(x, requires_grad=True)
+        y = _lib("torch" if L is torch else "hg")[1].tanhshrink(t)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        (d,) = grad(y, [t], L.tensor(np.full(6, 0.7, np.float32)))
+        if L is torch:
+            want = (y.detach().numpy(), d.numpy(), L.tanh(L.tensor(x)).numpy())
+    got = (y.detach().numpy(), d.numpy(), hg.tanh(hg.tensor(x)).numpy())
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    assert np.signbit(got[2][-1])  # tanh(-0.0) = -0.0
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),

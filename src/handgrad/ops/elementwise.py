@@ -290,6 +290,15 @@ class Tanh(Function):
     uses_output = True
 
     def forward(self, a):
+        # torch's tanh (SLEEF's 1-ulp kernels) is all but correctly rounded; NumPy's SIMD one
+        # is an ulp off for a third of float32 and a fifth of float64 inputs, and x - tanh(x)
+        # (tanhshrink near 0) amplifies that ulp beyond any tolerance (fuzz seeds 22308229,
+        # 22310837). A wider type rounded back gives torch's value: float32 through float64
+        # (99.99% bit-equal), float64 through the 80-bit long double where there is one (99.3%).
+        if a.dtype == np.float32:
+            return np.tanh(a, dtype=np.float64).astype(np.float32)
+        if a.dtype == np.float64 and np.finfo(np.longdouble).nmant > 52:
+            return np.tanh(a.astype(np.longdouble)).astype(np.float64)
         return np.tanh(a)
 
     def backward(self, g):
