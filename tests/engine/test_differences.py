@@ -426,6 +426,22 @@ def test_softshrink_zero_sign():
         assert np.signbit(hF.softshrink(hg.tensor(a), 1.0).numpy()).all()  # handgrad: -0.0
 
 
+def test_minmax_zero_sign():
+    # fuzz seed 1002546310: minimum(+0.0, -0.0) in 9 float32 elements, then 1 / x
+    for fn in ("minimum", "maximum"):
+        for n in (9, 40):
+            a, b = np.zeros(n, np.float32), np.full(n, -0.0, np.float32)
+            t = getattr(torch, fn)(torch.tensor(a), torch.tensor(b)).numpy()
+            h = getattr(hg, fn)(hg.tensor(a), hg.tensor(b)).numpy()
+            # torch: a (+0.0) on the scalar path, b (-0.0) on the vectorised one; handgrad: b
+            assert np.signbit(t[0]) == (n == 40) and np.signbit(h).all()
+            bad = np.signbit(t) != np.signbit(h)  # (for 40, the scalar path's tail of 8)
+            assert bad.any() and accepted.minmax_zero_sign(fn, {"w": b}, a, "forward", h, t, bad)
+    # not where the operands are not a +0.0 / -0.0 tie
+    a, b = np.zeros(3, np.float32), np.zeros(3, np.float32)
+    assert not accepted.minmax_zero_sign("minimum", {"w": b}, a, "forward", -a, a, a == 0)
+
+
 def test_torch_norm_grad_overflows():
     # fuzz seed 1110259507: float32 group (0, 1) has sigma 0.43 and one upstream gradient of
     # 1.6e38; torch's db rstd = 4.6e38 overflows, handgrad's gradient is torch's float64 one

@@ -504,6 +504,23 @@ def softshrink_zero_sign(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def minmax_zero_sign(op, params, x, what, h, t, bad, g=None):
+    """minimum / maximum of +0.0 and -0.0: torch returns its first operand on its scalar path
+    (fewer than 16 float32 or 8 float64 elements, and the tail) and its second on the
+    vectorised one; handgrad (NumPy) returns the second for every size. Only a later 1 / x
+    tells them apart."""
+    if op not in ("minimum", "maximum") or what != "forward" or isinstance(bad, str):
+        return False
+    ab = _operands(x, params)
+    if ab is None or ab[0].shape != bad.shape:
+        return False
+    a, b = ab
+    with np.errstate(invalid="ignore"):
+        tie = (a == 0) & (b == 0) & (np.signbit(a) != np.signbit(b)) & (h == 0) & (t == 0)
+        return bool(tie[bad].all())
+
+
+@accepted
 def torch_norm_grad_overflows(op, params, x, what, h, t, bad, g=None):
     """The input gradient of layer_norm, group_norm or instance_norm under a huge upstream
     gradient: torch's fused backward forms per group db = sum g w, ds = sum g w x and the
