@@ -577,6 +577,24 @@ def test_tanh_rounds_as_torch():
     assert np.signbit(got[2][-1])  # tanh(-0.0) = -0.0
 
 
+def test_hardsigmoid_is_torchs_to_the_bit():
+    """fuzz seed 493595327: torch's hardsigmoid is (x + 3) / 6 with the gradient g (1.0f / 6.0f),
+    the float32 sixth also in float64; handgrad's g / 6 differed by 3e-8 (relative), which a
+    softmax before it amplified. Bit for bit, both dtypes, with x on and beyond the kinks."""
+    for dtype in (np.float32, np.float64):
+        x = np.array([1 / 3, -2.9, 2.999, 0.1, -3.0, 3.0, 7.0, -INF, NAN], dtype)
+        g = np.array([-1.3877, 0.3, 1.7, -0.2, 1.0, 1.0, 1.0, INF, 1.0], dtype)
+        got = []
+        for L in (torch, hg):
+            t = L.tensor(x, requires_grad=True)
+            y = _lib("torch" if L is torch else "hg")[1].hardsigmoid(t)
+            grad = torch.autograd.grad if L is torch else hg.grad
+            (d,) = grad(y, [t], L.tensor(g))
+            got.append((y.detach().numpy(), d.numpy()))
+        for a, b in zip(got[1], got[0]):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),
