@@ -416,6 +416,24 @@ def test_zero_gradient_ops_are_constants_inside_a_gradient():
     assert out[0].tolist() == [0.0] and out[1] is None
 
 
+def test_torch_sigmoid_exp_overflows():
+    # float32 sigmoid(-102): e^-102 = 5.1e-45, the subnormal 5.6e-45; torch's 1 / (1 + e^102) = 0
+    x = np.full(3, -102.0, np.float32)
+    t = torch.sigmoid(torch.tensor(x)).numpy()
+    h = hg.sigmoid(hg.tensor(x)).numpy()
+    assert (t == 0).all() and (h == np.float32(5.605194e-45)).all()
+    assert accepted.torch_sigmoid_exp_overflows("sigmoid", {}, x, "forward", h, t, h != t)
+    # fuzz seed 1002536437: mish's gradient at -744.44 (float64) is e^x (1 + x) = -3.7e-321
+    x = np.array([-744.4401])
+    t = _grad(torch, tF.mish, x)
+    h = _grad(hg, hF.mish, x)
+    assert t[0] == 5e-324 and h[0] == pytest.approx(-3.67e-321, rel=1e-2)
+    assert accepted.torch_sigmoid_exp_overflows("F.mish", {}, x, "grad", h, t, h != t, np.ones(1))
+    # not above the overflow (sigmoid(-80) is a normal float32 in both)
+    y = np.full(3, -80.0, np.float32)
+    assert not accepted.torch_sigmoid_exp_overflows("sigmoid", {}, y, "forward", y, y * 0, y < 0)
+
+
 def test_softshrink_zero_sign():
     short, long = np.full(3, -0.5, np.float32), np.full(40, -0.5, np.float32)
     t_short = tF.softshrink(torch.tensor(short), 1.0).numpy()

@@ -493,6 +493,32 @@ def mish_exp_overflow(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def torch_sigmoid_exp_overflows(op, params, x, what, h, t, bad, g=None):
+    """sigmoid (and silu's, mish's gradient through it) below -log of the largest float (-88.7
+    in float32, -709.8 in float64): torch's 1 / (1 + e^-x) overflows e^-x and gives 0, where the
+    value is the subnormal e^x (float32 sigmoid(-102) = 5.6e-45, e^-102 = 5.1e-45; the mish
+    gradient at -744.4 in float64 is -3.7e-321, torch's 5e-324). handgrad forms e^-|x| and keeps
+    it. Accepted where both results are within the size of that underflow, 2 |g| (1 + |x|) e^x
+    (plus two subnormals)."""
+    if op not in ("sigmoid", "F.silu", "F.mish") or what not in ("forward", "grad"):
+        return False
+    if isinstance(bad, str) or x.dtype.kind != "f" or bad.shape != x.shape:
+        return False
+    gg = np.ones(x.shape) if g is None or what == "forward" else g.astype(np.float64)
+    if gg.shape != x.shape:
+        return False
+    with np.errstate(all="ignore"):
+        x64 = x.astype(np.float64)
+        size = (
+            2 * np.abs(gg) * (1 + np.abs(x64)) * np.exp(x64)
+            + 2 * np.finfo(x.dtype).smallest_subnormal
+        )
+        under = np.isfinite(x) & (x64 < -np.log(np.finfo(x.dtype).max))
+        ok = under & (np.abs(h) <= size) & (np.abs(t) <= size)
+        return bool(ok[bad].all())
+
+
+@accepted
 def softshrink_zero_sign(op, params, x, what, h, t, bad, g=None):
     """softshrink's zeros (|x| <= lambda): torch gives -0.0 for a negative x on its scalar path
     (tensors of fewer than 16 float32 elements, or the tail) and +0.0 on its vectorised one;
