@@ -434,6 +434,21 @@ def test_torch_sigmoid_exp_overflows():
     assert not accepted.torch_sigmoid_exp_overflows("sigmoid", {}, y, "forward", y, y * 0, y < 0)
 
 
+def test_logsigmoid_second_derivative_cancels():
+    # d^2 logsigmoid / dx^2 = -e^-x (1 + e^-x)^-2; at x = 289.4 torch's (sigmoid(x) - 1) sigmoid(x)
+    # is 0, handgrad's the exact value (fuzz seed 493495444)
+    x, g, u = 289.435, 1.1, 3e125
+    t = _second(torch, tF.logsigmoid, [[x]], [g], v=[u])
+    h = _second(hg, hF.logsigmoid, [[x]], [g], v=[u])
+    exact = -g * u * np.exp(-x)
+    assert t[0] == 0 and h[0] == pytest.approx(exact, rel=1e-12)
+    args = ("F.logsigmoid", {"u": np.array([u])}, np.array([x]), "grad2", h, t, h != t)
+    assert accepted.logsigmoid_second_derivative_cancels(*args, np.array([g]))
+    # not where sigmoid(x) is below 1 (x = 20 in float64): torch is exact there
+    args = ("F.logsigmoid", {"u": np.array([1.0])}, np.array([20.0]), "grad2", h, t, h != t)
+    assert not accepted.logsigmoid_second_derivative_cancels(*args, np.array([g]))
+
+
 def test_softshrink_zero_sign():
     short, long = np.full(3, -0.5, np.float32), np.full(40, -0.5, np.float32)
     t_short = tF.softshrink(torch.tensor(short), 1.0).numpy()
