@@ -595,6 +595,43 @@ def test_hardsigmoid_is_torchs_to_the_bit():
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize(
+    "dtype, a, b, g, va, vb",
+    [
+        # fuzz seed 22293913: out = 5e-324, g = 0: handgrad's g (b / out) differentiated by a
+        # met 1 / out^2 = inf (0 * inf = NaN), torch's (g b) / out is 0 first
+        (np.float64, [-0.0], [-5e-324], [0.0], [0.0], [-0.3705]),
+        # fuzz seed 22276632: a / out is subnormal (a = -1.4e-45) and loses its digits, g a not
+        (np.float32, [-1.4e-45, 0.0], [0.10206, 1.0], [8.5e37, 2.0], [1.0, 0.5], [0.3, 1.0]),
+        # g b subnormal: torch's g b / out rounds, and so does handgrad now (torch's value)
+        (np.float64, [0.0, 0.0, 0.0], [-5e-324] * 3, [1.7, 1.5, 0.05], [1.0] * 3, [1.0] * 3),
+        # 1 / r - a^2 / r^3 cancels (fuzz seeds 376605220, 493499121): the same noise
+        (
+            np.float64,
+            [-1.6233905172813486e-155],
+            [1.9149290673423592e-174],
+            [-1.14938],
+            [1.0],
+            [0.0],
+        ),
+        (np.float32, [-1.5863e08], [0.1124], [0.37], [2.1], [-0.4]),
+        (np.float64, [2.47161e146], [1.2238e-124], [3.1e30], [1.3e100], [0.2]),
+    ],
+)
+def test_hypot_derivatives_are_torchs_to_the_bit(dtype, a, b, g, va, vb):
+    """hypot's gradients are torch's grad * a / out, g a first, so that the second derivatives
+    (by a, b and g) differentiate the same graph and agree bit for bit with torch's."""
+    got = []
+    for L in (torch, hg):
+        ta, tb, tg = (L.tensor(np.array(z, dtype), requires_grad=True) for z in (a, b, g))
+        grad = torch.autograd.grad if L is torch else hg.grad
+        da, db = grad(L.hypot(ta, tb), [ta, tb], tg, create_graph=True)
+        s = (da * L.tensor(np.array(va, dtype))).sum() + (db * L.tensor(np.array(vb, dtype))).sum()
+        got.append([d.detach().numpy() for d in (da, db, *grad(s, [ta, tb, tg]))])
+    for h, t in zip(*got[::-1]):
+        np.testing.assert_array_equal(h, t)
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),

@@ -253,32 +253,6 @@ def fmod_quotient_overflows(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
-def torch_underflows(op, params, x, what, h, t, bad, g=None):
-    """hypot's gradient g a / out where the product g a is below the smallest normal number:
-    torch forms it first (grad * self / result) and loses its digits (the gradient of
-    hypot(0, -5e-324) w.r.t. the second operand is -1: torch gives -2, -2 and 0 for g = 1.7,
-    1.5, 0.05); handgrad forms a / out first and is exact."""
-    if op != "hypot" or what != "grad" or g is None or isinstance(bad, str):
-        return False
-    ab = _operands(x, params)
-    if ab is None:
-        return False
-    tiny = np.finfo(x.dtype).tiny
-    with np.errstate(all="ignore"):
-        a, b, gg = np.broadcast_arrays(*ab, g)
-        under = np.zeros(a.shape, bool)
-        for u in (a, b):
-            under |= (np.abs(gg * u) < tiny) & (gg != 0) & (u != 0)
-        m = _on(under, bad.shape)
-        return bool(
-            m is not None
-            and m[bad].all()
-            and np.isfinite(h[bad]).all()
-            and np.isfinite(t[bad]).all()
-        )
-
-
-@accepted
 def atan2_second_derivative_overflows(op, params, x, what, h, t, bad, g=None):
     """atan2's second derivatives where x^2 + y^2 < 1 / sqrt(max) (1.5e-154 in float64): torch's
     recip = 1 / (x^2 + y^2) is squared in its double backward and overflows (inf, and NaN times
@@ -299,32 +273,6 @@ def atan2_second_derivative_overflows(op, params, x, what, h, t, bad, g=None):
             and np.isfinite(h[bad]).all()
             and (~np.isfinite(t[bad])).all()
         )
-
-
-@accepted
-def hypot_second_derivative_cancels(op, params, x, what, h, t, bad, g=None):
-    """hypot's second derivative b^2 / r^3 (r = hypot(a, b)) where |b| / |a| < sqrt(eps) (or the
-    other way round): both libraries differentiate their first-derivative formula a / r and
-    compute 1 / r - a^2 / r^3, two terms equal to the last digits. The results differ by less
-    than 64 eps |g| / r (the noise of those terms) and torch's own jumps between 0 and that
-    noise when its inputs move by an ulp."""
-    if op != "hypot" or what != "grad2" or g is None or isinstance(bad, str):
-        return False
-    ab = _operands(x, params)
-    if ab is None:
-        return False
-    eps = np.finfo(x.dtype).eps
-    with np.errstate(all="ignore"):
-        a, b, gg = (u.astype(np.float64) for u in np.broadcast_arrays(*ab, g))
-        lo, hi = np.minimum(np.abs(a), np.abs(b)), np.maximum(np.abs(a), np.abs(b))
-        r = np.hypot(a, b)
-        lopsided = np.isfinite(r) & (lo < np.sqrt(eps) * hi)
-        m = _on(lopsided, bad.shape, np.all)
-        noise = _on(np.where(lopsided, 64 * eps * np.abs(gg) / r, 0.0), bad.shape, np.sum)
-        if m is None or noise is None:
-            return False
-        diff = np.abs(h.astype(np.float64) - t.astype(np.float64))
-        return bool(m[bad].all() and (diff[bad] <= noise[bad]).all())
 
 
 @accepted

@@ -444,7 +444,7 @@ class Hypot(Function):
     """out = sqrt(a^2 + b^2), NumPy's ``hypot``: scaled, so 3e20 and 4e20 in float32 give 5e20,
     not inf (a^2 overflows). A primitive for that reason.
 
-    dL/da = g (a / out), dL/db = g (b / out) (NaN at a = b = 0, as in PyTorch)."""
+    dL/da = g a / out, dL/db = g b / out (NaN at a = b = 0), as in PyTorch."""
 
     name = "hypot"
     uses_output = True
@@ -456,9 +456,8 @@ class Hypot(Function):
         a, b = self.inputs
         na, nb = self.needs_input_grad
         out = self.output()
-        # a / out first: g * a could underflow where the ratio is of order 1 (torch forms g * a
-        # first and loses those digits: the accepted difference torch_underflows)
-        return (g * (a / out) if na else None), (g * (b / out) if nb else None)
+        # torch's order, g * a first: its double backward then differentiates the same graph
+        return ((g * a) / out if na else None), ((g * b) / out if nb else None)
 
 
 def hypot(input: Any, other: Any) -> Tensor:
