@@ -181,23 +181,6 @@ def torch_overflows(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
-def atan2_at_origin(op, params, x, what, h, t, bad, g=None):
-    """atan2's derivatives y / (x^2 + y^2) and -x / (x^2 + y^2) near (0, 0), where x^2 + y^2
-    underflows: the function is discontinuous at the origin and both libraries return an
-    arbitrary value (0, inf or NaN) there."""
-    if op != "atan2" or what not in ("grad", "grad2") or isinstance(bad, str):
-        return False
-    tiny = np.sqrt(np.finfo(x.dtype).tiny)
-    try:
-        small = np.broadcast_to(np.abs(x) < tiny, bad.shape) & np.broadcast_to(
-            np.abs(params["w"]) < tiny, bad.shape
-        )
-    except ValueError:
-        return False
-    return bool(small[bad].all())
-
-
-@accepted
 def unstable_sort_ties(op, params, x, what, h, t, bad, g=None):
     """sort with stable=False (torch's default) over more than 16 elements: torch's CPU kernel is
     a SIMD quicksort (x86-simd-sort, chosen by the CPU's capability) that leaves equal values in
@@ -250,29 +233,6 @@ def fmod_quotient_overflows(op, params, x, what, h, t, bad, g=None):
     with np.errstate(all="ignore"):
         over = np.isfinite(a) & np.isfinite(b) & (b != 0) & np.isinf(a / b)
         return bool(over[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
-
-
-@accepted
-def atan2_second_derivative_overflows(op, params, x, what, h, t, bad, g=None):
-    """atan2's second derivatives where x^2 + y^2 < 1 / sqrt(max) (1.5e-154 in float64): torch's
-    recip = 1 / (x^2 + y^2) is squared in its double backward and overflows (inf, and NaN times
-    a zero), handgrad divides in turn and keeps the finite value (checked exactly: x = -2.7e-80,
-    y = -0: both mixed terms are 1e213)."""
-    if op != "atan2" or what != "grad2" or isinstance(bad, str):
-        return False
-    ab = _operands(x, params)
-    if ab is None:
-        return False
-    a, b = ab
-    with np.errstate(all="ignore"):
-        small = (a * a + b * b) < 1 / np.sqrt(np.finfo(x.dtype).max)
-        m = _on(small & np.isfinite(a) & np.isfinite(b), bad.shape)
-        return bool(
-            m is not None
-            and m[bad].all()
-            and np.isfinite(h[bad]).all()
-            and (~np.isfinite(t[bad])).all()
-        )
 
 
 @accepted
