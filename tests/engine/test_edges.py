@@ -657,6 +657,25 @@ def test_atan2_derivatives_are_torchs_to_the_bit(dtype):
         np.testing.assert_array_equal(h, t)
 
 
+def test_tanh_backward_is_torchs_primitive():
+    """fuzz seed 22422861: tanhshrink's second derivative in float32 at x = 1e-9 with g = 1e30
+    and a direction u = 1e10: torch's tanh_backward differentiates to gg ((-2 t) g), finite
+    (2e31); the composition g (1 - t^2) formed gg g = inf first. Bit for bit, by x and g."""
+    x = np.array([9.80984e-10, 3.65002e-24, -5.29587e-25, 0.3, -2.0], np.float32)
+    g = np.array([1e30, 1e30, -3e35, 1e30, 2.0], np.float32)
+    u = np.array([1e10, 2e12, 1e10, 1e10, 0.7], np.float32)
+    got = []
+    for L in (torch, hg):
+        tx, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        y = _lib("torch" if L is torch else "hg")[1].tanhshrink(tx)
+        (d,) = grad(y, [tx], tg, create_graph=True)
+        got.append([a.detach().numpy() for a in (d, *grad((d * L.tensor(u)).sum(), [tx, tg]))])
+    assert np.isfinite(got[0][1][:3]).all()  # (at 0.3 torch overflows too)
+    for h, t in zip(*got[::-1]):
+        np.testing.assert_array_equal(h, t)
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),
