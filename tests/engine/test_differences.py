@@ -417,6 +417,23 @@ def test_logsigmoid_second_derivative_cancels():
     assert not accepted.logsigmoid_second_derivative_cancels(*args, np.array([g]))
 
 
+def test_torch_tanh_last_bit():
+    # tanhshrink(-0.004186...) = x - tanh(x) = -2.44529986086e-8 (mpmath): torch's tanh is an
+    # ulp off the correctly rounded value there, and x - tanh(x) shows it (3.5e-11 relative)
+    import mpmath
+
+    x = np.array([-0.004186188760954446])
+    t = tF.tanhshrink(torch.tensor(x)).numpy()
+    h = hF.tanhshrink(hg.tensor(x)).numpy()
+    mpmath.mp.prec = 120
+    exact = float(x[0] - mpmath.tanh(mpmath.mpf(float(x[0]))))
+    assert abs(h[0] - exact) < abs(t[0] - exact) and abs(t[0] - h[0]) / abs(h[0]) > 1e-11
+    assert accepted.torch_tanh_last_bit("F.tanhshrink", {}, x, "forward", h, t, h != t)
+    # not where both tanh values are correctly rounded (x = 0.3: they agree)
+    y = np.array([0.3])
+    assert not accepted.torch_tanh_last_bit("F.tanhshrink", {}, y, "forward", y, y, y > 0)
+
+
 def test_softshrink_zero_sign():
     short, long = np.full(3, -0.5, np.float32), np.full(40, -0.5, np.float32)
     t_short = tF.softshrink(torch.tensor(short), 1.0).numpy()
