@@ -370,6 +370,13 @@ def test_soft_margin_exp_overflows():
     assert accepted.soft_margin_exp_overflows(
         "F.soft_margin_loss", {"w": y}, x, "grad", h, t, np.ones(1, bool)
     )
+    # fuzz seed 841020463: the value there, log(1 + e^(-y x)) = -y x = 1.12e97; torch inf
+    x, y = np.array([-0.0381]), np.array([2.9513e98])
+    t = tF.soft_margin_loss(torch.tensor(x), torch.tensor(y), reduction="none").numpy()
+    h = hF.soft_margin_loss(hg.tensor(x), hg.tensor(y), reduction="none").numpy()
+    assert np.isposinf(t).all() and h[0] == -x[0] * y[0]
+    p = {"w": y, "reduction": "none"}
+    assert accepted.soft_margin_exp_overflows("F.soft_margin_loss", p, x, "forward", h, t, t != h)
 
 
 def test_zero_gradient_ops_are_constants_inside_a_gradient():
