@@ -700,6 +700,31 @@ def test_tanh_gradient_rounds_as_torch(dtype):
     np.testing.assert_array_equal(got[1], got[0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hardswish_derivatives_are_torchs(dtype):
+    """hardswish's middle differentiates as torch's hardswish_backward, g (x / 3 + 0.5), whose
+    derivatives are hardswish_backward(gg, x) and gg g / 3: fuzz seed 455505046 (x = 0.546,
+    u = 6.5e307 in float64) made the composition's u (x + 3) overflow (inf, torch 4.5e307).
+    Values, gradients and second derivatives (by x and g), on and beyond the kinks."""
+    x = np.array([0.5464088338563469, -3.0, 3.0, -2.9, 2.9, 0.0, -0.0, 7.0, -8.0, INF, -INF])
+    g = np.full(x.size, 0.08662979406738429)
+    big = np.float64(6.527136686963285e307) if dtype == np.float64 else 3e38
+    u = np.full(x.size, 1.3)
+    u[0] = big
+    got = []
+    for L in (torch, hg):
+        tx = L.tensor(x.astype(dtype), requires_grad=True)
+        tg = L.tensor(g.astype(dtype), requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        y = _lib("torch" if L is torch else "hg")[1].hardswish(tx)
+        (d,) = grad(y, [tx], tg, create_graph=True)
+        s = (d * L.tensor(u.astype(dtype))).sum()
+        got.append([a.detach().numpy() for a in (y, d, *grad(s, [tx, tg]))])
+    assert np.isfinite(got[0][3][0])
+    for h, t in zip(*got[::-1]):
+        np.testing.assert_array_equal(h, t)
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),

@@ -282,6 +282,36 @@ class HardsigmoidMiddle(Function):
 _SIXTH_FLOAT32 = float(np.float32(1) / np.float32(6))
 
 
+class HardswishMiddle(Function):
+    """out = x (x + 3) / 6, hardswish strictly between -3 and 3. dL/dx = g (x / 3 + 0.5), torch's
+    hardswish_backward (``HardswishBackwardMiddle``), so that the second derivatives are
+    torch's: the composition's second pass formed u (x + 3) first, which overflowed where
+    torch's u (x / 3 + 0.5) is finite (u = 6.5e307: inf against 4.5e307, fuzz seed
+    455505046)."""
+
+    name = "hardswish"
+
+    def forward(self, a):
+        return a * (a + 3) / 6
+
+    def backward(self, g):
+        return HardswishBackwardMiddle.apply(g, self.inputs[0])
+
+
+class HardswishBackwardMiddle(Function):
+    """out = g (x / 3 + 0.5), torch's hardswish_backward between -3 and 3. dL/dg =
+    hardswish_backward(gg, x), dL/dx = gg g / 3, torch's derivatives.yaml formulas."""
+
+    name = "hardswish_backward"
+
+    def forward(self, g, a):
+        return (g * (a / 3 + 0.5)).astype(np.result_type(g, a), copy=False)
+
+    def backward(self, gg):
+        g, a = self.inputs
+        return HardswishBackwardMiddle.apply(gg, a), gg * g / 3
+
+
 class SoftMargin(Function):
     """out = softplus(-x y) (softplus's linear region above 20 included). dL/dx = g (-y s),
     s = sigmoid(-x y): the local derivative is formed before it meets g, torch's order, so a zero
@@ -305,6 +335,11 @@ class SoftMargin(Function):
 def hardsigmoid_middle(x: Tensor) -> Tensor:
     """(x + 3) / 6 with torch's gradient (see ``HardsigmoidMiddle``)."""
     return HardsigmoidMiddle.apply(x)
+
+
+def hardswish_middle(x: Tensor) -> Tensor:
+    """x (x + 3) / 6 with torch's gradients (see ``HardswishMiddle``)."""
+    return HardswishMiddle.apply(x)
 
 
 def elu_negative(x: Tensor, alpha: float, scale: float, grad_scale: float) -> Tensor:

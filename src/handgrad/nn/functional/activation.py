@@ -14,6 +14,7 @@ from ...ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
 from ...ops.special import elu_negative as _elu_negative
 from ...ops.special import gelu as _gelu
 from ...ops.special import hardsigmoid_middle as _hardsigmoid_middle
+from ...ops.special import hardswish_middle as _hardswish_middle
 from ...ops.special import mish as _mish
 
 
@@ -116,7 +117,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     low, mid = x <= -3, ((x > -3) & (x < 3)) | ops.isnan(x)  # NaN: NaN value and gradient
     xm = ops.where(mid, x, 0.0)
     # up to -3 the value is x * 0 (NaN at -inf, as torch) with gradient 0 (detached)
-    return ops.where(low, (x * 0.0).detach(), ops.where(mid, xm * (xm + 3) / 6, x))
+    return ops.where(low, (x * 0.0).detach(), ops.where(mid, _hardswish_middle(xm), x))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
