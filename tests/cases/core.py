@@ -294,6 +294,15 @@ def _sigmoid_backward_fn(lib, g, a):
     return SigmoidBackward.apply(g, s)
 
 
+def _tanh_backward_fn(lib, g, a):
+    t = a.tanh()  # an output of tanh, in (-1, 1), as the primitive sees it
+    if lib.__name__ == "torch":
+        return lib.ops.aten.tanh_backward(g, t)
+    from handgrad.ops.elementwise import TanhBackward
+
+    return TanhBackward.apply(g, t)
+
+
 def _pow_scalar_draw(data):
     r = rng(data)
     return [values(r, shape(data), "pos")], {"p": data.draw(st.sampled_from([2, 3, 0.5, -1.5, 0]))}
@@ -428,6 +437,13 @@ CASES = {
     "sigmoid_backward": [
         Case(
             lambda lib, g, a: _sigmoid_backward_fn(lib, g, a * 4),
+            _sigmoid_backward_draw,
+        )
+    ],
+    # tanh's gradient, a primitive as in torch: its backward is tanh's second derivative
+    "tanh_backward": [
+        Case(
+            lambda lib, g, a: _tanh_backward_fn(lib, g, a * 4),
             _sigmoid_backward_draw,
         )
     ],

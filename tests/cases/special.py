@@ -34,6 +34,15 @@ def _cumprod_draw(kind: str):
     return draw
 
 
+def _hardswish_backward_fn(lib, g, a):
+    if lib.__name__ == "torch":
+        return lib.ops.aten.hardswish_backward(g, a)
+    from handgrad.ops.special import HardswishBackwardMiddle
+
+    # the middle only, where torch's kernel is g (x / 3 + 0.5): a in (-2.25, 2.25) here
+    return HardswishBackwardMiddle.apply(g, a)
+
+
 CASES = {
     "cumprod": [
         Case(lambda lib, a, dim: a.cumprod(dim), _cumprod_draw("nonzero")),
@@ -77,6 +86,17 @@ CASES = {
     "elu": [
         Case(lambda lib, a: lib.nn.functional.elu(a * 3, 0.7), unary("nonzero")),
         Case(lambda lib, a: lib.nn.functional.celu(a * 3, 1.3), unary("nonzero"), note="celu"),
+    ],
+    # the middle of hardsigmoid, (x + 3) / 6 with torch's float32 sixth in its gradient; torch
+    # has no double backward for hardsigmoid
+    "hardsigmoid": [
+        Case(lambda lib, a: lib.nn.functional.hardsigmoid(a * 2.5), unary(), second=False)
+    ],
+    # the middle of hardswish, x (x + 3) / 6, and its gradient g (x / 3 + 0.5) as torch's
+    # hardswish_backward, whose backward is hardswish's second derivative
+    "hardswish": [Case(lambda lib, a: lib.nn.functional.hardswish(a * 2.5), unary())],
+    "hardswish_backward": [
+        Case(lambda lib, g, a: _hardswish_backward_fn(lib, g, (a - 0.5) * 5), binary("any", "unit"))
     ],
     "soft_margin_loss": [
         Case(

@@ -211,6 +211,12 @@ def test_torch_overflows():
     t = _grad(torch, lambda x: x.norm(p=3, dim=1).sum(), [[3e20]], dtype=np.float32)
     h = _grad(hg, lambda x: x.norm(p=3, dim=1).sum(), [[3e20]], dtype=np.float32)
     assert np.isnan(t).all() and h[0, 0] == 1.0
+    # hardswish(x) = x from 3 up: torch's x * 6 / 6 overflows above max / 6 (float32 1e38)
+    x = np.array([1e38, -1e38, 3e38], np.float32)
+    t = tF.hardswish(torch.tensor(x)).numpy()
+    h = hF.hardswish(hg.tensor(x)).numpy()
+    assert t.tolist() == [INF, 0.0, INF] and h.tolist() == [x[0], 0.0, x[2]]
+    assert accepted.torch_overflows("F.hardswish", {}, x, "forward", h, t, t != h)
 
 
 def _second(lib, fn, arrays, g=None, v=None, wrt=0, dtype=np.float64):
@@ -242,14 +248,6 @@ def test_fmod_quotient_overflows():
     assert accepted.fmod_quotient_overflows("fmod", {"w": b}, a, "forward", h, t, np.isnan(t))
 
 
-def test_torch_underflows():
-    # d hypot(0, b) / db = sign(b) = -1 exactly; g * b is subnormal in torch's g * b / out
-    g = [1.7, 1.5, 0.05]
-    t = _grad(torch, lambda b: torch.hypot(torch.zeros(3, dtype=b.dtype), b), [-5e-324] * 3, g)
-    h = _grad(hg, lambda b: hg.hypot(hg.zeros(3, dtype=b.dtype), b), [-5e-324] * 3, g)
-    assert list(t) == [-2.0, -2.0, 0.0] and list(h) == [-1.7, -1.5, -0.05]
-
-
 def test_cosine_one_element_noise():
     # fuzz seed 376623273: along a dim of one element cosine_similarity is sign(x) sign(w) (x / eps
     # times sign(w) below eps), whose second derivatives are exactly 0; the noise differs
@@ -272,35 +270,11 @@ def test_cosine_one_element_noise():
     assert not accepted.cosine_one_element_noise(*args, h + 1e3, t, np.ones(w.shape, bool), g)
 
 
-def test_atan2_second_derivative_overflows():
-    # y = -0, x = -2.7e-80: d^2 atan2 / dx dy = (y^2 - x^2) / r^4 = -1 / x^2, and d^2 / dy^2 = 0
-    y, x, g = -0.0, -2.7310950294226773e-80, 4.230457450348496e54
-    t = _second(torch, torch.atan2, [[y], [x]], [g], v=[0.0, 1.0])
-    h = _second(hg, hg.atan2, [[y], [x]], [g], v=[0.0, 1.0])
-    assert np.isnan(t).all() and h[0] == pytest.approx(-g / x**2, rel=1e-15)
-
-
-def test_hypot_second_derivative_cancels():
-    # d^2 hypot / da^2 = b^2 / r^3 = 8.6e116 here, computed as 1 / r - a^2 / r^3 (both 6e154):
-    # torch and handgrad return rounding noise of opposite signs, within 64 eps |g| / r
-    a, b, g = -1.6233905172813486e-155, 1.9149290673423592e-174, -1.1493800522373385
-    t = _second(torch, torch.hypot, [[a], [b]], [g], v=[1.0, 0.0])[0]
-    h = _second(hg, hg.hypot, [[a], [b]], [g], v=[1.0, 0.0])[0]
-    assert t == pytest.approx(-1.19085e139, rel=1e-5) and h == -t
-    assert abs(h - t) <= 64 * np.finfo(float).eps * abs(g) / abs(a)
-
-
 def test_pow_second_derivative_at_zero_base():
     # d^2 (0^b) / db^2 = 0 for b = 2: torch NaN (0 * log 0 inside), handgrad 0
     t = _second(torch, torch.pow, [[0.0], [2.0]], v=[0.0, 1.0], wrt=1)
     h = _second(hg, hg.pow, [[0.0], [2.0]], v=[0.0, 1.0], wrt=1)
     assert np.isnan(t).all() and (h == 0).all()
-
-
-def test_atan2_at_origin():
-    t = _grad(torch, lambda y: torch.atan2(y, torch.zeros(1, dtype=y.dtype)), [0.0])
-    h = _grad(hg, lambda y: hg.atan2(y, hg.zeros(1, dtype=y.dtype)), [0.0])
-    assert t[0] == 0 and np.isnan(h[0])
 
 
 def test_zero_gradient_ops_are_constants():
@@ -472,6 +446,13 @@ def test_soft_margin_exp_overflows():
     assert accepted.soft_margin_exp_overflows(
         "F.soft_margin_loss", {"w": y}, x, "grad", h, t, np.ones(1, bool)
     )
+    # fuzz seed 841020463: the value there, log(1 + e^(-y x)) = -y x = 1.12e97; torch inf
+    x, y = np.array([-0.0381]), np.array([2.9513e98])
+    t = tF.soft_margin_loss(torch.tensor(x), torch.tensor(y), reduction="none").numpy()
+    h = hF.soft_margin_loss(hg.tensor(x), hg.tensor(y), reduction="none").numpy()
+    assert np.isposinf(t).all() and h[0] == -x[0] * y[0]
+    p = {"w": y, "reduction": "none"}
+    assert accepted.soft_margin_exp_overflows("F.soft_margin_loss", p, x, "forward", h, t, t != h)
 
 
 def test_zero_gradient_ops_are_constants_inside_a_gradient():
@@ -486,6 +467,56 @@ def test_zero_gradient_ops_are_constants_inside_a_gradient():
     assert out[0].tolist() == [0.0] and out[1] is None
 
 
+def test_torch_sigmoid_exp_overflows():
+    # float32 sigmoid(-102): e^-102 = 5.1e-45, the subnormal 5.6e-45; torch's 1 / (1 + e^102) = 0
+    x = np.full(3, -102.0, np.float32)
+    t = torch.sigmoid(torch.tensor(x)).numpy()
+    h = hg.sigmoid(hg.tensor(x)).numpy()
+    assert (t == 0).all() and (h == np.float32(5.605194e-45)).all()
+    assert accepted.torch_sigmoid_exp_overflows("sigmoid", {}, x, "forward", h, t, h != t)
+    # fuzz seed 1002536437: mish's gradient at -744.44 (float64) is e^x (1 + x) = -3.7e-321
+    x = np.array([-744.4401])
+    t = _grad(torch, tF.mish, x)
+    h = _grad(hg, hF.mish, x)
+    assert t[0] == 5e-324 and h[0] == pytest.approx(-3.67e-321, rel=1e-2)
+    assert accepted.torch_sigmoid_exp_overflows("F.mish", {}, x, "grad", h, t, h != t, np.ones(1))
+    # not above the overflow (sigmoid(-80) is a normal float32 in both)
+    y = np.full(3, -80.0, np.float32)
+    assert not accepted.torch_sigmoid_exp_overflows("sigmoid", {}, y, "forward", y, y * 0, y < 0)
+
+
+def test_logsigmoid_second_derivative_cancels():
+    # d^2 logsigmoid / dx^2 = -e^-x (1 + e^-x)^-2; at x = 289.4 torch's (sigmoid(x) - 1) sigmoid(x)
+    # is 0, handgrad's the exact value (fuzz seed 493495444)
+    x, g, u = 289.435, 1.1, 3e125
+    t = _second(torch, tF.logsigmoid, [[x]], [g], v=[u])
+    h = _second(hg, hF.logsigmoid, [[x]], [g], v=[u])
+    exact = -g * u * np.exp(-x)
+    assert t[0] == 0 and h[0] == pytest.approx(exact, rel=1e-12)
+    args = ("F.logsigmoid", {"u": np.array([u])}, np.array([x]), "grad2", h, t, h != t)
+    assert accepted.logsigmoid_second_derivative_cancels(*args, np.array([g]))
+    # not where sigmoid(x) is below 1 (x = 20 in float64): torch is exact there
+    args = ("F.logsigmoid", {"u": np.array([1.0])}, np.array([20.0]), "grad2", h, t, h != t)
+    assert not accepted.logsigmoid_second_derivative_cancels(*args, np.array([g]))
+
+
+def test_torch_tanh_last_bit():
+    # tanhshrink(-0.004186...) = x - tanh(x) = -2.44529986086e-8 (mpmath): torch's tanh is an
+    # ulp off the correctly rounded value there, and x - tanh(x) shows it (3.5e-11 relative)
+    import mpmath
+
+    x = np.array([-0.004186188760954446])
+    t = tF.tanhshrink(torch.tensor(x)).numpy()
+    h = hF.tanhshrink(hg.tensor(x)).numpy()
+    mpmath.mp.prec = 120
+    exact = float(x[0] - mpmath.tanh(mpmath.mpf(float(x[0]))))
+    assert abs(h[0] - exact) < abs(t[0] - exact) and abs(t[0] - h[0]) / abs(h[0]) > 1e-11
+    assert accepted.torch_tanh_last_bit("F.tanhshrink", {}, x, "forward", h, t, h != t)
+    # not where both tanh values are correctly rounded (x = 0.3: they agree)
+    y = np.array([0.3])
+    assert not accepted.torch_tanh_last_bit("F.tanhshrink", {}, y, "forward", y, y, y > 0)
+
+
 def test_softshrink_zero_sign():
     short, long = np.full(3, -0.5, np.float32), np.full(40, -0.5, np.float32)
     t_short = tF.softshrink(torch.tensor(short), 1.0).numpy()
@@ -494,6 +525,22 @@ def test_softshrink_zero_sign():
     assert np.signbit(t_short).all() and not np.signbit(t_long[0])
     for a in (short, long):
         assert np.signbit(hF.softshrink(hg.tensor(a), 1.0).numpy()).all()  # handgrad: -0.0
+
+
+def test_minmax_zero_sign():
+    # fuzz seed 1002546310: minimum(+0.0, -0.0) in 9 float32 elements, then 1 / x
+    for fn in ("minimum", "maximum"):
+        for n in (9, 40):
+            a, b = np.zeros(n, np.float32), np.full(n, -0.0, np.float32)
+            t = getattr(torch, fn)(torch.tensor(a), torch.tensor(b)).numpy()
+            h = getattr(hg, fn)(hg.tensor(a), hg.tensor(b)).numpy()
+            # torch: a (+0.0) on the scalar path, b (-0.0) on the vectorised one; handgrad: b
+            assert np.signbit(t[0]) == (n == 40) and np.signbit(h).all()
+            bad = np.signbit(t) != np.signbit(h)  # (for 40, the scalar path's tail of 8)
+            assert bad.any() and accepted.minmax_zero_sign(fn, {"w": b}, a, "forward", h, t, bad)
+    # not where the operands are not a +0.0 / -0.0 tie
+    a, b = np.zeros(3, np.float32), np.zeros(3, np.float32)
+    assert not accepted.minmax_zero_sign("minimum", {"w": b}, a, "forward", -a, a, a == 0)
 
 
 def test_torch_norm_grad_overflows():

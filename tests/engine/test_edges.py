@@ -609,6 +609,172 @@ def test_tanhshrink_gradient_near_zero_is_torchs():
     np.testing.assert_array_equal(got[1][0].numpy(), got[0][0].numpy())
 
 
+def test_tanh_rounds_as_torch():
+    """fuzz seed 22308229: NumPy's float32 tanh is an ulp off torch's (correctly rounded) one
+    at 0.4828, 0.1588, 0.9656 and 0.3177, and tanhshrink's x - tanh(x) amplifies that ulp
+    (1e-5 relative at 0.1588) beyond the tolerance through log and group_norm."""
+    x = np.array([0.48281461, 0.158843, 0.96562922, 0.31768599, 0.12747717, -0.0], np.float32)
+    for L in (torch, hg):
+        t = L.tensor(x, requires_grad=True)
+        y = _lib("torch" if L is torch else "hg")[1].tanhshrink(t)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        (d,) = grad(y, [t], L.tensor(np.full(6, 0.7, np.float32)))
+        if L is torch:
+            want = (y.detach().numpy(), d.numpy(), L.tanh(L.tensor(x)).numpy())
+    got = (y.detach().numpy(), d.numpy(), hg.tanh(hg.tensor(x)).numpy())
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    assert np.signbit(got[2][-1])  # tanh(-0.0) = -0.0
+
+
+def test_hardsigmoid_is_torchs_to_the_bit():
+    """fuzz seed 493595327: torch's hardsigmoid is (x + 3) / 6 with the gradient g (1.0f / 6.0f),
+    the float32 sixth also in float64; handgrad's g / 6 differed by 3e-8 (relative), which a
+    softmax before it amplified. Bit for bit, both dtypes, with x on and beyond the kinks."""
+    for dtype in (np.float32, np.float64):
+        x = np.array([1 / 3, -2.9, 2.999, 0.1, -3.0, 3.0, 7.0, -INF, NAN], dtype)
+        g = np.array([-1.3877, 0.3, 1.7, -0.2, 1.0, 1.0, 1.0, INF, 1.0], dtype)
+        got = []
+        for L in (torch, hg):
+            t = L.tensor(x, requires_grad=True)
+            y = _lib("torch" if L is torch else "hg")[1].hardsigmoid(t)
+            grad = torch.autograd.grad if L is torch else hg.grad
+            (d,) = grad(y, [t], L.tensor(g))
+            got.append((y.detach().numpy(), d.numpy()))
+        for a, b in zip(got[1], got[0]):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "dtype, a, b, g, va, vb",
+    [
+        # fuzz seed 22293913: out = 5e-324, g = 0: handgrad's g (b / out) differentiated by a
+        # met 1 / out^2 = inf (0 * inf = NaN), torch's (g b) / out is 0 first
+        (np.float64, [-0.0], [-5e-324], [0.0], [0.0], [-0.3705]),
+        # fuzz seed 22276632: a / out is subnormal (a = -1.4e-45) and loses its digits, g a not
+        (np.float32, [-1.4e-45, 0.0], [0.10206, 1.0], [8.5e37, 2.0], [1.0, 0.5], [0.3, 1.0]),
+        # g b subnormal: torch's g b / out rounds, and so does handgrad now (torch's value)
+        (np.float64, [0.0, 0.0, 0.0], [-5e-324] * 3, [1.7, 1.5, 0.05], [1.0] * 3, [1.0] * 3),
+        # 1 / r - a^2 / r^3 cancels (fuzz seeds 376605220, 493499121): the same noise
+        (
+            np.float64,
+            [-1.6233905172813486e-155],
+            [1.9149290673423592e-174],
+            [-1.14938],
+            [1.0],
+            [0.0],
+        ),
+        (np.float32, [-1.5863e08], [0.1124], [0.37], [2.1], [-0.4]),
+        (np.float64, [2.47161e146], [1.2238e-124], [3.1e30], [1.3e100], [0.2]),
+    ],
+)
+def test_hypot_derivatives_are_torchs_to_the_bit(dtype, a, b, g, va, vb):
+    """hypot's gradients are torch's grad * a / out, g a first, so that the second derivatives
+    (by a, b and g) differentiate the same graph and agree bit for bit with torch's."""
+    got = []
+    for L in (torch, hg):
+        ta, tb, tg = (L.tensor(np.array(z, dtype), requires_grad=True) for z in (a, b, g))
+        grad = torch.autograd.grad if L is torch else hg.grad
+        da, db = grad(L.hypot(ta, tb), [ta, tb], tg, create_graph=True)
+        s = (da * L.tensor(np.array(va, dtype))).sum() + (db * L.tensor(np.array(vb, dtype))).sum()
+        got.append([d.detach().numpy() for d in (da, db, *grad(s, [ta, tb, tg]))])
+    for h, t in zip(*got[::-1]):
+        np.testing.assert_array_equal(h, t)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_atan2_derivatives_are_torchs_to_the_bit(dtype):
+    """atan2's gradients in torch's graph, (g x) c and (g (-y)) c with c = 1 / (y^2 + x^2) set
+    to 0 where y^2 + x^2 is 0: at the origin, where the squares underflow or overflow, beside
+    inf and NaN, the gradients and the second derivatives (by y, x and g) are torch's bit for
+    bit (fuzz seeds 493522798: y = 0, x = 0.4534, g = 8e37 in float32, handgrad NaN where torch
+    4e36; 22360726: x up to 1e281)."""
+    y = np.array([0.0, 1e-200, 0.0, 3.0, -0.0, 1e-160, -0.0, 1e300, INF, NAN, 0.5, 0.0, 1e93])
+    x = np.array(
+        [0.0, 0.0, 1e-200, 4.0, -0.0, 1e-170, -2.7e-80, 1e300, 1.0, 1.0, -INF, 0.4534, 2.0]
+    )
+    r = np.random.default_rng(0)
+    g, u, v = r.normal(size=(3, y.size))
+    g[11] = 8e37
+    got = []
+    for L in (torch, hg):
+        ty, tx, tg = (L.tensor(a.astype(dtype), requires_grad=True) for a in (y, x, g))
+        grad = torch.autograd.grad if L is torch else hg.grad
+        dy, dx = grad(L.atan2(ty, tx), [ty, tx], tg, create_graph=True)
+        s = (dy * L.tensor(u.astype(dtype))).sum() + (dx * L.tensor(v.astype(dtype))).sum()
+        got.append([d.detach().numpy() for d in (dy, dx, *grad(s, [ty, tx, tg]))])
+    for h, t in zip(*got[::-1]):
+        np.testing.assert_array_equal(h, t)
+
+
+def test_tanh_backward_is_torchs_primitive():
+    """fuzz seed 22422861: tanhshrink's second derivative in float32 at x = 1e-9 with g = 1e30
+    and a direction u = 1e10: torch's tanh_backward differentiates to gg ((-2 t) g), finite
+    (2e31); the composition g (1 - t^2) formed gg g = inf first. Bit for bit, by x and g."""
+    x = np.array([9.80984e-10, 3.65002e-24, -5.29587e-25, 0.3, -2.0], np.float32)
+    g = np.array([1e30, 1e30, -3e35, 1e30, 2.0], np.float32)
+    u = np.array([1e10, 2e12, 1e10, 1e10, 0.7], np.float32)
+    got = []
+    for L in (torch, hg):
+        tx, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        y = _lib("torch" if L is torch else "hg")[1].tanhshrink(tx)
+        (d,) = grad(y, [tx], tg, create_graph=True)
+        got.append([a.detach().numpy() for a in (d, *grad((d * L.tensor(u)).sum(), [tx, tg]))])
+    assert np.isfinite(got[0][1][:3]).all()  # (at 0.3 torch overflows too)
+    for h, t in zip(*got[::-1]):
+        np.testing.assert_array_equal(h, t)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_gradient_rounds_as_torch(dtype):
+    """torch's tanh_backward forms 1 - t^2 rounded once (a fused multiply-add), which cancels
+    near |t| = 1; fuzz seed 493543145 (x = -7.27 and -16.6 in float64) amplified the last bit
+    of the separately rounded form. Bit for bit on 2000 points, the seed's among them."""
+    from handgrad.ops.elementwise import TanhBackward
+
+    r = np.random.default_rng(0)
+    x = np.concatenate([[-7.272039439009809, -16.597497253514412], r.uniform(-18, 18, 2000)])
+    x, g = x.astype(dtype), r.normal(size=x.size).astype(dtype)
+    # on the same t (torch's tanh is an ulp off the correctly rounded value at a few points)
+    t = torch.tanh(torch.tensor(x)).numpy()
+    want = torch.ops.aten.tanh_backward(torch.tensor(g), torch.tensor(t)).numpy()
+    got = TanhBackward.apply(hg.tensor(g), hg.tensor(t)).numpy()
+    np.testing.assert_array_equal(got, want)
+    # and through tanh, at the seed's two points
+    got = []
+    for L in (torch, hg):
+        a = L.tensor(x[:2], requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        got.append(grad(L.tanh(a), [a], L.tensor(g[:2]))[0].numpy())
+    np.testing.assert_array_equal(got[1], got[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hardswish_derivatives_are_torchs(dtype):
+    """hardswish's middle differentiates as torch's hardswish_backward, g (x / 3 + 0.5), whose
+    derivatives are hardswish_backward(gg, x) and gg g / 3: fuzz seed 455505046 (x = 0.546,
+    u = 6.5e307 in float64) made the composition's u (x + 3) overflow (inf, torch 4.5e307).
+    Values, gradients and second derivatives (by x and g), on and beyond the kinks."""
+    x = np.array([0.5464088338563469, -3.0, 3.0, -2.9, 2.9, 0.0, -0.0, 7.0, -8.0, INF, -INF])
+    g = np.full(x.size, 0.08662979406738429)
+    big = np.float64(6.527136686963285e307) if dtype == np.float64 else 3e38
+    u = np.full(x.size, 1.3)
+    u[0] = big
+    got = []
+    for L in (torch, hg):
+        tx = L.tensor(x.astype(dtype), requires_grad=True)
+        tg = L.tensor(g.astype(dtype), requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        y = _lib("torch" if L is torch else "hg")[1].hardswish(tx)
+        (d,) = grad(y, [tx], tg, create_graph=True)
+        s = (d * L.tensor(u.astype(dtype))).sum()
+        got.append([a.detach().numpy() for a in (y, d, *grad(s, [tx, tg]))])
+    assert np.isfinite(got[0][3][0])
+    for h, t in zip(*got[::-1]):
+        np.testing.assert_array_equal(h, t)
+
+
 def test_norm_p3_of_one_zero_element_with_nan_gradient():
     check(
         lambda L, F, x: L.norm(x, p=3.0, dim=2),

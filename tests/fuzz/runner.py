@@ -394,6 +394,9 @@ def bad_positions(
     scale = max(float(np.abs(t64[fin]).max()) if fin.any() else 1.0, floor)
     with np.errstate(invalid="ignore", over="ignore"):
         close = np.abs(h64 - t64) <= rtol * np.abs(t64) + rtol * 1e-2 * scale + 1e-300
+        # a finite value is never close to an inf (|h - inf| <= rtol * inf is true): equal
+        # infinities are the same value, caught below
+        close &= np.isfinite(h64) & np.isfinite(t64)
         same = (h64 == t64) | (np.isnan(h64) & np.isnan(t64))
     if signed_zeros:  # -0.0 and +0.0 are different values (1 / x tells them apart)
         same &= ~((h64 == 0) & (t64 == 0) & (np.signbit(h64) != np.signbit(t64)))

@@ -82,3 +82,16 @@ def test_a_constant_against_torchs_zero_explains_nan_before_a_rounding_differenc
         "fmod",
         "zero_gradient_ops_are_constants",
     )
+
+
+def test_a_finite_value_is_never_close_to_an_inf():
+    """|h - inf| <= rtol * |inf| holds for every finite h: the comparison must still tell a
+    finite result from torch's inf (hardswish(1e38) in float32: torch inf, handgrad 1e38)."""
+    import numpy as np
+
+    from .runner import bad_positions
+
+    h = np.array([1e38, np.inf, -np.inf, 2.0], np.float32)
+    t = np.array([np.inf, np.inf, np.inf, 2.0], np.float32)
+    assert bad_positions(h, t, 2e-3).tolist() == [True, False, True, False]
+    assert bad_positions(t, h, 2e-3).tolist() == [True, False, True, False]

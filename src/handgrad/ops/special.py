@@ -18,6 +18,7 @@ from .elementwise import (
     clamp,
     exp,
     log,
+    reciprocal,
     sigmoid,
     softplus,
     sqrt,
@@ -114,7 +115,13 @@ class Atan(Function):
 class Atan2(Function):
     """out = atan2(y, x), the angle of the point (x, y) in (-pi, pi]. Away from the branch cut
     it is arctan(y / x) plus a constant, so with r^2 = x^2 + y^2:
-    dL/dy = g x / r^2 and dL/dx = -g y / r^2 (the engine sums over broadcast dims)."""
+    dL/dy = g x / r^2 and dL/dx = -g y / r^2 (the engine sums over broadcast dims).
+
+    In torch's graph, so that the second derivatives are torch's: (g x) c and (g (-y)) c with
+    c = 1 / (y^2 + x^2), set to 0 where y^2 + x^2 is 0 (masked_fill: the gradient at the
+    origin, or where the squares underflow, is 0). g x / r^2 differentiated overflowed where
+    torch's products did not (float32 g / r^2 = inf at y = 0, x = 0.45, g = 8e37: NaN against
+    torch's 4e36, fuzz seed 493522798; also 22360726)."""
 
     name = "atan2"
 
@@ -123,9 +130,10 @@ class Atan2(Function):
 
     def backward(self, g):
         y, x = self.inputs
-        r2 = x * x + y * y
+        d = y * y + x * x
+        c = where(Tensor._wrap(d._data == 0), 0.0, reciprocal(d))
         ny, nx = self.needs_input_grad
-        return (g * x / r2 if ny else None), (-g * y / r2 if nx else None)
+        return (g * x * c if ny else None), (g * -y * c if nx else None)
 
 
 class Expm1(Function):
@@ -257,6 +265,54 @@ class EluNegative(Function):
         return g * self.scale * self.alpha * exp(self.inputs[0] * self.scale)
 
 
+class HardsigmoidMiddle(Function):
+    """out = (x + 3) / 6, hardsigmoid strictly between -3 and 3, in torch's kernel's order (x / 6
+    + 0.5 rounds differently). dL/dx = g c, c = 1.0f / 6.0f as in torch's hardsigmoid_backward:
+    the float32 sixth (0.16666667163) also in float64, where the exact sixth differed by 3e-8,
+    which a softmax before it amplified (fuzz seed 493595327)."""
+
+    name = "hardsigmoid"
+
+    def forward(self, a):
+        return ((a + 3) / 6).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return g * _SIXTH_FLOAT32
+
+
+_SIXTH_FLOAT32 = float(np.float32(1) / np.float32(6))
+
+
+class HardswishMiddle(Function):
+    """out = x (x + 3) / 6, hardswish strictly between -3 and 3. dL/dx = g (x / 3 + 0.5), torch's
+    hardswish_backward (``HardswishBackwardMiddle``), so that the second derivatives are
+    torch's: the composition's second pass formed u (x + 3) first, which overflowed where
+    torch's u (x / 3 + 0.5) is finite (u = 6.5e307: inf against 4.5e307, fuzz seed
+    455505046)."""
+
+    name = "hardswish"
+
+    def forward(self, a):
+        return a * (a + 3) / 6
+
+    def backward(self, g):
+        return HardswishBackwardMiddle.apply(g, self.inputs[0])
+
+
+class HardswishBackwardMiddle(Function):
+    """out = g (x / 3 + 0.5), torch's hardswish_backward between -3 and 3. dL/dg =
+    hardswish_backward(gg, x), dL/dx = gg g / 3, torch's derivatives.yaml formulas."""
+
+    name = "hardswish_backward"
+
+    def forward(self, g, a):
+        return (g * (a / 3 + 0.5)).astype(np.result_type(g, a), copy=False)
+
+    def backward(self, gg):
+        g, a = self.inputs
+        return HardswishBackwardMiddle.apply(gg, a), gg * g / 3
+
+
 class SoftMargin(Function):
     """out = softplus(-x y) (softplus's linear region above 20 included). dL/dx = g (-y s),
     s = sigmoid(-x y): the local derivative is formed before it meets g, torch's order, so a zero
@@ -340,6 +396,16 @@ class MseLossBackward(Function):
             gx = ug if need[1] else None
             gy = -ug if need[2] else None
         return gg, gx, gy
+
+
+def hardsigmoid_middle(x: Tensor) -> Tensor:
+    """(x + 3) / 6 with torch's gradient (see ``HardsigmoidMiddle``)."""
+    return HardsigmoidMiddle.apply(x)
+
+
+def hardswish_middle(x: Tensor) -> Tensor:
+    """x (x + 3) / 6 with torch's gradients (see ``HardswishMiddle``)."""
+    return HardswishMiddle.apply(x)
 
 
 def elu_negative(x: Tensor, alpha: float, scale: float, grad_scale: float) -> Tensor:
@@ -487,7 +553,7 @@ class Hypot(Function):
     """out = sqrt(a^2 + b^2), NumPy's ``hypot``: scaled, so 3e20 and 4e20 in float32 give 5e20,
     not inf (a^2 overflows). A primitive for that reason.
 
-    dL/da = g (a / out), dL/db = g (b / out) (NaN at a = b = 0, as in PyTorch)."""
+    dL/da = g a / out, dL/db = g b / out (NaN at a = b = 0), as in PyTorch."""
 
     name = "hypot"
     uses_output = True
@@ -499,9 +565,8 @@ class Hypot(Function):
         a, b = self.inputs
         na, nb = self.needs_input_grad
         out = self.output()
-        # a / out first: g * a could underflow where the ratio is of order 1 (torch forms g * a
-        # first and loses those digits: the accepted difference torch_underflows)
-        return (g * (a / out) if na else None), (g * (b / out) if nb else None)
+        # torch's order, g * a first: its double backward then differentiates the same graph
+        return ((g * a) / out if na else None), ((g * b) / out if nb else None)
 
 
 def hypot(input: Any, other: Any) -> Tensor:

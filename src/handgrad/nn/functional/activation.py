@@ -13,6 +13,8 @@ from ..._tensor import Tensor, lift
 from ...ops import log_softmax, relu, sigmoid, softmax, softplus, tanh
 from ...ops.special import elu_negative as _elu_negative
 from ...ops.special import gelu as _gelu
+from ...ops.special import hardsigmoid_middle as _hardsigmoid_middle
+from ...ops.special import hardswish_middle as _hardswish_middle
 from ...ops.special import mish as _mish
 
 
@@ -98,10 +100,11 @@ def softsign(input: Tensor) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between. Gradient g / 6 strictly
-    between -3 and 3, else 0 (a NaN included), as torch's hardsigmoid_backward."""
+    between -3 and 3 (torch's float32 sixth, ``ops.special.HardsigmoidMiddle``), else 0 (a NaN
+    included), as torch's hardsigmoid_backward."""
     x = lift(input)
     inside = (x > -3) & (x < 3)
-    return ops.where(inside, x * (1 / 6) + 0.5, (ops.clamp(x, -3.0, 3.0) / 6 + 0.5).detach())
+    return ops.where(inside, _hardsigmoid_middle(x), (ops.clamp(x, -3.0, 3.0) / 6 + 0.5).detach())
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -114,7 +117,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     low, mid = x <= -3, ((x > -3) & (x < 3)) | ops.isnan(x)  # NaN: NaN value and gradient
     xm = ops.where(mid, x, 0.0)
     # up to -3 the value is x * 0 (NaN at -inf, as torch) with gradient 0 (detached)
-    return ops.where(low, (x * 0.0).detach(), ops.where(mid, xm * (xm + 3) / 6, x))
+    return ops.where(low, (x * 0.0).detach(), ops.where(mid, _hardswish_middle(xm), x))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
