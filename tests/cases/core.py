@@ -482,6 +482,12 @@ CASES = {
     "clone": [Case(lambda lib, a: a.clone() * a, unary())],
     "sum": [_reduce_case("sum")],
     "mean": [_reduce_case("mean")],
+    "var": [
+        Case(
+            lambda lib, a, dim, keepdim: lib.var(a, dim, keepdim=keepdim, correction=0),
+            _reduce_case("mean").draw,
+        )
+    ],
     "var_no_dof": [
         Case(
             lambda lib, a, correction: lib.var(a, correction=correction),

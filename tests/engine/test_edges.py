@@ -575,6 +575,16 @@ def test_std_of_a_constant_row_is_exactly_zero():
     check(lambda L, F, x: L.var(x, -1, correction=1), x, g=A([NAN, 1.0]))
 
 
+def test_std_second_derivative_where_the_variance_overflows():
+    # seed 1002541999: the variance of this row is inf (std's scale 1 / sigma is 0); the square's
+    # rule g c + g c doubled sum(v c) = -9.1e307 in the second derivative to -inf, and -inf * 0
+    # gave NaN where torch's (2 / D) g (x - mean) forms sum(v c) once (finite, torch 0)
+    x = A([[-4.4942328371557893e307, 1.0383990829658833, -0.0]])
+    v = A([[2.35584091, -1.03521811, -0.3341692]])
+    check(lambda L, F, x: L.std(x, -1, keepdim=True, correction=1), x, g=0.0, v=v)
+    check(lambda L, F, x: L.var(x, -1, correction=1), A([[0.3, -1.2, 2.5], [0.0, 0.7, -0.1]]))
+
+
 @pytest.mark.parametrize("x", [A(1.0), A(INF), A([2.5]), A([1.0, 2.0, 3.0])])
 def test_var_without_degrees_of_freedom(x):
     # N - correction <= 0 over all elements: torch's gradient g * (inf, NaN at the mean) is a
