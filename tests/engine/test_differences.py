@@ -157,6 +157,25 @@ def test_norm_second_derivative_at_zero():
         assert np.isnan(t).all() and (h == 0).all()
 
 
+def test_std_second_derivative_at_zero():
+    # fuzz seed 22374447: a dim of one element with correction 0 (std 0): the input gradient is
+    # 0 in both; its derivative w.r.t. the upstream gradient is torch NaN, handgrad 0
+    res = []
+    for L in (torch, hg):
+        x = L.tensor(np.array([[-1.0324], [0.5]]), requires_grad=True)
+        g = L.tensor(np.array([0.7, -0.2]), requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        (gx,) = grad(L.std(x, -1, correction=0), [x], g, create_graph=True)
+        (gg,) = grad((gx * 0.3).sum(), [g])
+        res.append(gg.detach().numpy())
+    t, h = res
+    assert np.isnan(t).all() and (h == 0).all()
+    x = np.array([[-1.0324], [0.5]])
+    assert accepted.std_second_derivative_at_zero(
+        "std", {"dim": -1, "keepdim": False, "correction": 0}, x, "grad2", h, t, np.isnan(t)
+    )
+
+
 def test_fmod_quotient_overflows():
     a, b = np.full(8, 0.3287), np.full(8, 5e-324)  # one vector of 8 (a 9th takes the scalar path)
     t = torch.fmod(torch.tensor(a), torch.tensor(b)).numpy()  # the vectorised kernel

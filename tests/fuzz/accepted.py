@@ -347,6 +347,31 @@ def norm_second_derivative_at_zero(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def std_second_derivative_at_zero(op, params, x, what, h, t, bad, g=None):
+    """The derivative of std's input gradient w.r.t. its upstream gradient where the std is 0
+    (a slice of one element with correction 0, a constant slice): the gradient there is 0 by
+    convention in both libraries, so this derivative is 0; torch forms grad / (2 std) and then
+    masks it (masked_fill), whose double backward divides the masked 0 by 2 std = 0 (NaN, fuzz
+    seed 22374447); handgrad selects and differentiates its convention."""
+    if op != "std" or what != "grad2" or isinstance(bad, str) or x.dtype.kind != "f":
+        return False
+    dim, keepdim = params.get("dim"), params.get("keepdim", False)
+    dims = None if dim is None or x.ndim == 0 else ((dim,) if np.ndim(dim) == 0 else tuple(dim))
+    with np.errstate(all="ignore"):
+        s = np.std(x.astype(np.float64), axis=dims, ddof=params.get("correction", 1), keepdims=True)
+        zero = s == 0
+        if bad.shape == x.shape:
+            zero = np.broadcast_to(zero, x.shape)
+        elif not keepdim and dims is not None:
+            zero = np.squeeze(zero, axis=tuple(d % x.ndim for d in dims))
+        elif dims is None and not keepdim:
+            zero = zero.reshape(())
+        if zero.shape != bad.shape:
+            return False
+        return bool(zero[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
+
+
+@accepted
 def pow_second_derivative_at_zero_base(op, params, x, what, h, t, bad, g=None):
     """pow's second derivatives at base 0: torch's exponent gradient multiplies its
     where(base == 0 and b >= 0, 0, a^b log a) by the incoming gradient, which in the double
