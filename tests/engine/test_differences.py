@@ -375,6 +375,15 @@ def test_normalize_0d_overflows():
     assert accepted.normalize_0d_overflows(
         "norm", {"p": 2.0, "dim": 0}, x, "grad", h, t, np.array(True), np.array(0.5)
     )
+    # fuzz seed 22326478: the 3-norm of a 0-d 8.7e146, whose cube overflows in torch
+    x = np.array(8.72339e146)
+    t = _grad(torch, lambda a: a.norm(p=3.0, dim=-1), x, 0.94)
+    h = _grad(hg, lambda a: a.norm(p=3.0, dim=-1), x, 0.94)
+    assert t == 0 and h == 0.94
+    assert _grad(torch, lambda a: a.norm(p=3.0, dim=-1), x[None], 0.94) == 0.94  # a dim of one
+    assert accepted.normalize_0d_overflows(
+        "norm", {"p": 3.0, "dim": -1}, x, "grad", h, t, np.array(True), np.array(0.94)
+    )
 
 
 def test_torch_norm_at_zero_vector():
