@@ -661,6 +661,17 @@ def test_instance_norm_second_derivative_where_the_variance_overflows():
     check(lambda L, F, x: F.instance_norm(x), x, g=0.0)
 
 
+def test_instance_norm_second_derivative_of_a_constant_group_under_a_huge_gradient():
+    # seed 22296434: a constant group (1 / sigma = 1 / sqrt(eps)) under g = 4.3e37 in float32:
+    # the chain through 1 / sigma formed g / sigma^3 = inf before it met x - mean = 0 (NaN);
+    # torch's second derivative is 0
+    x = np.zeros((1, 1, 5, 1), np.float32)
+    g = A([-4.3093072e37, 4.3093072e37, -0.33161378, 0.19574472, -0.16403678], np.float32)
+    v = A([0.3, -1.2, 0.8, 2.0, -0.5], np.float32).reshape(x.shape)
+    check(lambda L, F, x: F.instance_norm(x), x, g=g.reshape(x.shape), v=v, rtol=1e-5)
+    check(lambda L, F, x: F.layer_norm(x, (5, 1)), x, g=g.reshape(x.shape), v=v, rtol=1e-5)
+
+
 def test_layer_norm_of_a_row_whose_sum_overflows():
     # seed 1110239952: five copies of 4.5e307 sum to inf (mean inf, x - mean NaN); torch's
     # Welford mean never forms the sum and the output is exactly the bias
