@@ -672,6 +672,21 @@ def test_instance_norm_second_derivative_of_a_constant_group_under_a_huge_gradie
     check(lambda L, F, x: F.layer_norm(x, (5, 1)), x, g=g.reshape(x.shape), v=v, rtol=1e-5)
 
 
+def test_batch_norm_of_a_channel_whose_variance_overflows():
+    # seed 22289356: float32 values at +-3.4e38, variance inf, 1 / sigma = 0: torch's output is
+    # exactly the bias, where x - mean overflowed for 3.4e38 (inf * 0 = NaN)
+    x = A([-3.4028235e38, 0.9404932, 0.1346935, 0.4388925, 3.4028235e38, -3.4028235e38], np.float32)
+    w, b = A([-0.320947], np.float32), A([-0.5971598], np.float32)
+    check(
+        lambda L, F, x, w, b: F.batch_norm(x, None, None, w, b, True),
+        x.reshape(6, 1),
+        w,
+        b,
+        g=A([-1.0, -0.5, 0.0, 0.5, 1.0, 0.25]).reshape(6, 1),
+        second=False,
+    )
+
+
 def test_layer_norm_of_a_row_whose_sum_overflows():
     # seed 1110239952: five copies of 4.5e307 sum to inf (mean inf, x - mean NaN); torch's
     # Welford mean never forms the sum and the output is exactly the bias

@@ -140,9 +140,18 @@ class BatchNorm(Function):
         if running_var is not None:
             running_var *= 1 - momentum
             running_var += (momentum * var.reshape(c) * (m / (m - 1))).astype(running_var.dtype)
+        xo = xhat
+        over = (rstd == 0) & np.isfinite(mean)
+        if over.any():
+            # a channel whose variance overflowed (float32 values near 3.4e38): torch's kernel
+            # forms x (w rstd) + (b - mean w rstd) with rstd = 0, exactly b for every finite x,
+            # where x - mean itself overflows for some (inf * 0 = NaN; fuzz seed 22289356). Its
+            # gradients keep the NaN (torch's too), so only the output selects.
+            with np.errstate(invalid="ignore"):
+                xo = np.where(over & np.isfinite(x), 0.0, xhat).astype(x.dtype, copy=False)
         if w is None and b is None:
-            return xhat.copy()
-        out = xhat * w.reshape(view) if w is not None else xhat.copy()
+            return xo.copy()
+        out = xo * w.reshape(view) if w is not None else xo.copy()
         if b is not None:
             out += b.reshape(view)
         return out
