@@ -687,6 +687,21 @@ def test_batch_norm_of_a_channel_whose_variance_overflows():
     )
 
 
+def test_batch_norm_second_derivative_where_the_variance_overflows():
+    # seed 22291501: float64 values at +-4.5e307, variance inf, 1 / sigma = 0; through the
+    # weight's gradient sum(g x^) the second derivative met sum(g (x - mean)) = inf times the
+    # zero derivative of 1 / sigma (NaN); torch's is 0
+    x = A([-4.4942328371557893e307, -0.568, -0.99, 1.77, 0.79, 4.4942328371557893e307, 0.876])
+    check(
+        lambda L, F, x, w, b: F.batch_norm(x, None, None, w, b, True),
+        x.reshape(7, 1),
+        A([-0.2256]),
+        A([-0.53]),
+        g=A([2.54, -0.91, -0.63, -1.09, 2.54, -0.91, -0.63]).reshape(7, 1),
+        v=np.cos(np.arange(7.0)).reshape(7, 1) + 2,
+    )
+
+
 def test_layer_norm_of_a_row_whose_sum_overflows():
     # seed 1110239952: five copies of 4.5e307 sum to inf (mean inf, x - mean NaN); torch's
     # Welford mean never forms the sum and the output is exactly the bias

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from .elementwise import where
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -100,7 +101,13 @@ class InvStd(Function):
     def backward(self, g):
         xc, out = self.inputs[0], self.output()
         m = xc.numel() // max(out.numel(), 1)
-        return ((xc * out) * g) * out * (out * (-1.0 / m))
+        grad = ((xc * out) * g) * out * (out * (-1.0 / m))
+        if not (out._data == 0).any():
+            return grad
+        # a group whose variance overflowed (1 / sigma = 0): the derivative -xc / (M sigma^3) is
+        # 0 there, selected, since g is then often an overflowed sum of g' xc (inf * 0 = NaN;
+        # fuzz seed 22291501, float64 values at 4.5e307: torch's second derivative is 0)
+        return where(Tensor._wrap(np.broadcast_to(out._data == 0, xc.shape)), 0.0, grad)
 
 
 class BatchNorm(Function):
