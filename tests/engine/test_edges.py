@@ -702,6 +702,13 @@ def test_batch_norm_second_derivative_where_the_variance_overflows():
     )
 
 
+def test_instance_norm_of_a_group_whose_variance_overflows_is_plus_zero():
+    # seed 493599119: torch runs instance_norm as a batch norm, x (w rstd) + (b - mean w rstd)
+    # with rstd = 0, exactly +0 (x - mean gave -0 for the zeros); a later 1 / x tells them apart
+    x = A([[[8.5e37, 0.0, 0.0, 0.36, 0.0, -0.15, -3e38]]], dtype=np.float32)
+    check(lambda L, F, x: 1 / F.instance_norm(x), x, second=False)
+
+
 def test_layer_norm_of_a_row_whose_sum_overflows():
     # seed 1110239952: five copies of 4.5e307 sum to inf (mean inf, x - mean NaN); torch's
     # Welford mean never forms the sum and the output is exactly the bias

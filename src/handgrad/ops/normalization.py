@@ -203,7 +203,7 @@ class LayerNorm(Function):
 
     name = "layer_norm"
 
-    def forward(self, x, *wb, k, has_weight, eps):
+    def forward(self, x, *wb, k, has_weight, eps, overflow_is_bias=False):
         self.k, self.eps, self.has_weight = k, eps, has_weight
         dims = tuple(range(x.ndim - k, x.ndim))
         self.dims = dims
@@ -221,9 +221,17 @@ class LayerNorm(Function):
         rstd = 1.0 / np.sqrt(var + eps)
         xhat *= rstd
         self.xhat, self.rstd = xhat, rstd
+        xo = xhat
+        if overflow_is_bias and (rstd == 0).any():
+            # instance_norm: torch runs it as a batch norm, exactly +0 (the bias) in a group
+            # whose variance overflowed (see BatchNorm.forward), where x - mean gave -0 or NaN
+            # (fuzz seed 493599119: a later 1 / x told -0 apart)
+            with np.errstate(invalid="ignore"):
+                over = (rstd == 0) & np.isfinite(mean) & np.isfinite(x)
+            xo = np.where(over, 0.0, xhat).astype(x.dtype, copy=False)
         w = wb[0] if has_weight else None
         b = wb[-1] if len(wb) == 2 or (wb and not has_weight) else None
-        out = xhat * w if w is not None else xhat.copy()
+        out = xo * w if w is not None else xo.copy()
         if b is not None:
             out += b
         return out
@@ -290,8 +298,17 @@ def batch_norm_train(
 
 
 def layer_norm_fused(
-    x: Tensor, k: int, weight: Tensor | None, bias: Tensor | None, eps: float
+    x: Tensor,
+    k: int,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    eps: float,
+    overflow_is_bias: bool = False,
 ) -> Tensor:
-    """Layer normalization over the last k dims of x (shapes already checked by the caller)."""
+    """Layer normalization over the last k dims of x (shapes already checked by the caller).
+    ``overflow_is_bias``: a group whose variance overflows outputs exactly +0 (instance_norm,
+    which torch computes as a batch norm)."""
     inputs = [x] + [t for t in (weight, bias) if t is not None]
-    return LayerNorm.apply(*inputs, k=k, has_weight=weight is not None, eps=eps)
+    return LayerNorm.apply(
+        *inputs, k=k, has_weight=weight is not None, eps=eps, overflow_is_bias=overflow_is_bias
+    )
