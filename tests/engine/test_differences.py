@@ -123,6 +123,20 @@ def test_torch_multiplies_by_mask():
     assert np.isnan(got[0]).all() and got[1][0] == 0.2
     args = ("norm", {"dim": 0, "keepdim": False, "p": INF, "u": u}, x, "grad2")
     assert accepted.torch_multiplies_by_mask(*args, got[1], got[0], np.ones(1, bool), np.ones(1))
+    # along a middle dim (fuzz seed 493556798): u is inf off the maximum of each row
+    x = np.array([[[6.7e153], [0.0]], [[1.59], [0.0]]])
+    u = np.array([[[2.4e-155], [INF]], [[0.079], [-INF]]])
+    got = []
+    for lib in (torch, hg):
+        a = lib.tensor(x, requires_grad=True)
+        gg = lib.tensor(np.array([[1e-154], [0.1]]), requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(lib.norm(a, p=INF, dim=1), [a], gg, create_graph=True)
+        got.append(grad((d * lib.tensor(u)).sum(), [gg])[0].detach().numpy())
+    assert np.isnan(got[0]).all() and (got[1] == u[:, 0]).all()
+    args = ("norm", {"dim": 1, "keepdim": False, "p": INF, "u": u}, x, "grad2")
+    bad = np.ones((2, 1), bool)
+    assert accepted.torch_multiplies_by_mask(*args, got[1], got[0], bad, np.ones((2, 1)))
 
 
 def test_limit_at_infinity():

@@ -105,6 +105,13 @@ def torch_multiplies_by_mask(op, params, x, what, h, t, bad, g=None):
         u = params.get("u")
         if what == "grad2" and isinstance(u, np.ndarray) and u.shape == x.shape:
             m = _on(~np.isfinite(u), bad.shape)
+            if op == "norm" and bad.shape != u.shape:
+                # the derivative w.r.t. g of a reduction: u's slices along the reduced dims
+                # (not the leading dims _on sums over; fuzz seed 493556798, dim=1)
+                dim = params.get("dim")
+                dims = None if dim is None else tuple(int(d) for d in np.atleast_1d(dim))
+                m = (~np.isfinite(u)).any(axis=dims, keepdims=bool(params.get("keepdim")))
+                m = m if m.shape == bad.shape else None
             if m is not None and m[bad].all():
                 return bool(np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
     return _pow_mask_summed(op, params, x, what, h, t, bad, g)
