@@ -51,6 +51,22 @@ def _softmax_case(name: str) -> Case:
     return Case(lambda lib, x, dim: getattr(F(lib), name)(x, dim), draw)
 
 
+def _softmax_backward_fn(lib, g, x, dim):
+    """softmax's input gradient for upstream g, as a function of g and x (through out)."""
+    out = lib.softmax(x, dim)
+    if lib.__name__ == "torch":
+        return lib._softmax_backward_data(g, out, dim, x.dtype)
+    from handgrad.ops.softmax import SoftmaxBackward
+
+    return SoftmaxBackward.apply(g, out, dim=dim % x.ndim)
+
+
+def _softmax_backward_draw(data):
+    s = shape(data, min_dims=1)
+    r = rng(data)
+    return [values(r, s), values(r, s) * 3], {"dim": data.draw(st.integers(-len(s), len(s) - 1))}
+
+
 def _var_no_dof_draw(data):
     """N elements and a correction of at least N: torch's own rule (value ss / 0, gradient
     g inf, NaN at the elements equal to the mean, and constant in x)."""
@@ -525,6 +541,7 @@ CASES = {
     "linear": [Case(lambda lib, *args: F(lib).linear(*args), _linear_draw)],
     "softmax": [_softmax_case("softmax")],
     "log_softmax": [_softmax_case("log_softmax")],
+    "softmax_backward": [Case(_softmax_backward_fn, _softmax_backward_draw)],
 }
 
 

@@ -709,6 +709,15 @@ def test_instance_norm_of_a_group_whose_variance_overflows_is_plus_zero():
     check(lambda L, F, x: 1 / F.instance_norm(x), x, second=False)
 
 
+def test_softmin_second_derivative_at_a_tie_of_huge_values():
+    # seed 493528831: out = [0, 0, 0.5, 0.5] and the direction equal on the tie: torch's
+    # g u - g sum(out u) cancels exactly (0); u (g - s) - g sum(out u) left 2.2e12 of noise
+    x = A([-1.9340494e9, -1.3289781e10, -1.2890791e20, -1.2890791e20], np.float32)
+    g = A([1.0717039, 0.039450012, 0.3821815, 0.1075579], np.float32)
+    v = A([1.0350678e10, 1.1447037e10, -2.9997664e20, -2.9997664e20], np.float32)
+    check(lambda L, F, x: F.softmin(x, 0), x, g=g, v=v, rtol=1e-5)
+
+
 def test_layer_norm_of_a_row_whose_sum_overflows():
     # seed 1110239952: five copies of 4.5e307 sum to inf (mean inf, x - mean NaN); torch's
     # Welford mean never forms the sum and the output is exactly the bias
