@@ -61,6 +61,16 @@ def _softmax_backward_fn(lib, g, x, dim):
     return SoftmaxBackward.apply(g, out, dim=dim % x.ndim)
 
 
+def _log_softmax_backward_fn(lib, g, x, dim):
+    """log_softmax's input gradient for upstream g, as a function of g and x (through out)."""
+    out = lib.log_softmax(x, dim)
+    if lib.__name__ == "torch":
+        return lib._log_softmax_backward_data(g, out, dim, x.dtype)
+    from handgrad.ops.softmax import LogSoftmaxBackward
+
+    return LogSoftmaxBackward.apply(g, out, dim=dim % x.ndim)
+
+
 def _softmax_backward_draw(data):
     s = shape(data, min_dims=1)
     r = rng(data)
@@ -542,6 +552,7 @@ CASES = {
     "softmax": [_softmax_case("softmax")],
     "log_softmax": [_softmax_case("log_softmax")],
     "softmax_backward": [Case(_softmax_backward_fn, _softmax_backward_draw)],
+    "log_softmax_backward": [Case(_log_softmax_backward_fn, _softmax_backward_draw)],
 }
 
 

@@ -718,6 +718,15 @@ def test_softmin_second_derivative_at_a_tie_of_huge_values():
     check(lambda L, F, x: F.softmin(x, 0), x, g=g, v=v, rtol=1e-5)
 
 
+def test_log_softmax_second_derivative_under_a_huge_gradient():
+    # seed 376568418: sum(g) = 7.8e307; torch's (-sum(g) e^out) u stays finite (2.7e307),
+    # the composition's u sum(g) overflowed first (inf)
+    x = A([0.2801418718965387, 1.0, 0.02295045476878844])
+    g = A([7.784196111507124e307, -2.139865099217995, 4.910400269485125])
+    v = A([-1.3699719164656883, -0.36637688082519654, 2.6133799609155917])
+    check(lambda L, F, x: F.log_softmax(x, 0), x, g=g, v=v)
+
+
 def test_layer_norm_of_a_row_whose_sum_overflows():
     # seed 1110239952: five copies of 4.5e307 sum to inf (mean inf, x - mean NaN); torch's
     # Welford mean never forms the sum and the output is exactly the bias

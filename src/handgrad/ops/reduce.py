@@ -352,18 +352,13 @@ class Var(Function):
 
     def forward(self, a, dims, keepdim, denom):
         self.dims, self.keepdim, self.denom = dims, keepdim, denom
-        count = int(np.prod([a.shape[d] for d in dims])) if dims else 1
         with np.errstate(over="ignore", invalid="ignore"):
-            m = np.asarray(a.sum(axis=dims, keepdims=True) / count).astype(a.dtype)
-            c = a - m
-            return np.asarray((c * c).sum(axis=dims, keepdims=keepdim) * (1.0 / denom)).astype(
-                a.dtype
-            )
+            c = a - a.mean(axis=dims, keepdims=True)  # sum / N, as the Mean primitive
+            return np.asarray((c * c).sum(axis=dims, keepdims=keepdim) * (1.0 / denom))
 
     def backward(self, g):
         x = self.inputs[0]
-        if not (self.keepdim or self.dims == tuple(range(len(self.dims)))):
-            g = g.reshape(_kept_shape(x.shape, self.dims))  # leading dims broadcast as is
+        g = g if self.keepdim else g.reshape(_kept_shape(x.shape, self.dims))
         return (g * (2.0 / self.denom)) * sub(x, mean(x, self.dims, keepdim=True))
 
 

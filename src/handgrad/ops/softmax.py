@@ -62,13 +62,9 @@ class SoftmaxBackward(Function):
         return out * (g - (g * out).sum(axis=dim, keepdims=True))
 
     def backward(self, u):
-        g, out = self.inputs
-        d = self.dim
-        du = SoftmaxBackward.apply(u, out, dim=d) if self.needs_input_grad[0] else None
-        dout = None
-        if self.needs_input_grad[1]:
-            dout = g * u - (out * g).sum(d, keepdim=True) * u - g * (out * u).sum(d, keepdim=True)
-        return du, dout
+        (g, out), d = self.inputs, self.dim
+        s, su = (out * g).sum(d, keepdim=True), (out * u).sum(d, keepdim=True)
+        return SoftmaxBackward.apply(u, out, dim=d), g * u - s * u - g * su
 
 
 class LogSoftmax(Function):
@@ -87,7 +83,25 @@ class LogSoftmax(Function):
             return z - np.log(np.exp(z).sum(axis=dim, keepdims=True))
 
     def backward(self, g):
-        return g - self.output().exp() * g.sum(self.dim, keepdim=True)
+        return LogSoftmaxBackward.apply(g, self.output(), dim=self.dim)
+
+
+class LogSoftmaxBackward(Function):
+    """log_softmax's input gradient g - e^out sum(g) as a node of its own, with torch's
+    derivatives (_log_softmax_backward_data): w.r.t. g, u - sum(u e^out); w.r.t. out,
+    (-sum(g) e^out) u, in that order (the composition formed -(u sum(g)) e^out, fuzz seed
+    376568418)."""
+
+    name = "log_softmax_backward"
+
+    def forward(self, g, out, dim):
+        self.dim = dim
+        return g - np.exp(out) * g.sum(axis=dim, keepdims=True)
+
+    def backward(self, u):
+        (g, out), d = self.inputs, self.dim
+        e = out.exp()
+        return u - (u * e).sum(d, keepdim=True), (-g.sum(d, keepdim=True)) * e * u
 
 
 def _softmax_dim(op: str, x: Tensor, dim: int | None) -> int:
