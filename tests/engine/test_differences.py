@@ -190,6 +190,20 @@ def test_std_second_derivative_at_zero():
     )
 
 
+def test_std_two_element_noise():
+    # fuzz seed 761278818: std of two elements is |x1 - x0| / sqrt(2), linear: the second
+    # derivative is 0, and both libraries return cancellation noise of size eps g u / std
+    x, g, u = [-5.96573591180904e-158, -3.5089880589115744e-122], 1.0340871655892214e63, None
+    u = np.array([-2.8984868888728834, 1.485946763664562])
+    t = _second(torch, lambda a: a.std(-1), [x], g=g, v=[torch.tensor(u)])
+    h = _second(hg, lambda a: a.std(-1), [x], g=g, v=[hg.tensor(u)])
+    noise = 32 * np.finfo(np.float64).eps * g * 2.9 / np.std(x, ddof=1)
+    assert (t != 0).all() and (h != t).all() and (np.abs(h) <= noise).all()
+    params = {"dim": -1, "keepdim": False, "correction": 1, "u": u}
+    args = ("std", params, np.array(x), "grad2", h, t, np.ones(2, bool), np.array(g))
+    assert accepted.std_two_element_noise(*args)
+
+
 def test_fmod_quotient_overflows():
     a, b = np.full(8, 0.3287), np.full(8, 5e-324)  # one vector of 8 (a 9th takes the scalar path)
     t = torch.fmod(torch.tensor(a), torch.tensor(b)).numpy()  # the vectorised kernel
@@ -398,6 +412,20 @@ def test_normalize_0d_overflows():
     assert accepted.normalize_0d_overflows(
         "norm", {"p": 3.0, "dim": -1}, x, "grad", h, t, np.array(True), np.array(0.94)
     )
+    # fuzz seed 761282044: the derivative of norm's gradient w.r.t. g in a direction u = -3
+    x = np.array(4.4942e307)
+    got = []
+    for lib in (torch, hg):
+        a = lib.tensor(x, requires_grad=True)
+        gg = lib.tensor(np.array(0.5), requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(lib.norm(a, p=2.0, dim=-1), [a], gg, create_graph=True)
+        got.append(grad(d * -3.0, [gg])[0].detach().numpy())
+    t, h = got
+    assert t == 0 and h == -3.0
+    params = {"p": 2.0, "dim": -1, "u": np.array(-3.0)}
+    args = ("norm", params, x, "grad2", h, t, np.array(True), np.array(0.5))
+    assert accepted.normalize_0d_overflows(*args)
 
 
 def test_torch_norm_at_zero_vector():
