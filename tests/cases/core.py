@@ -51,6 +51,32 @@ def _softmax_case(name: str) -> Case:
     return Case(lambda lib, x, dim: getattr(F(lib), name)(x, dim), draw)
 
 
+def _softmax_backward_fn(lib, g, x, dim):
+    """softmax's input gradient for upstream g, as a function of g and x (through out)."""
+    out = lib.softmax(x, dim)
+    if lib.__name__ == "torch":
+        return lib._softmax_backward_data(g, out, dim, x.dtype)
+    from handgrad.ops.softmax import SoftmaxBackward
+
+    return SoftmaxBackward.apply(g, out, dim=dim % x.ndim)
+
+
+def _log_softmax_backward_fn(lib, g, x, dim):
+    """log_softmax's input gradient for upstream g, as a function of g and x (through out)."""
+    out = lib.log_softmax(x, dim)
+    if lib.__name__ == "torch":
+        return lib._log_softmax_backward_data(g, out, dim, x.dtype)
+    from handgrad.ops.softmax import LogSoftmaxBackward
+
+    return LogSoftmaxBackward.apply(g, out, dim=dim % x.ndim)
+
+
+def _softmax_backward_draw(data):
+    s = shape(data, min_dims=1)
+    r = rng(data)
+    return [values(r, s), values(r, s) * 3], {"dim": data.draw(st.integers(-len(s), len(s) - 1))}
+
+
 def _var_no_dof_draw(data):
     """N elements and a correction of at least N: torch's own rule (value ss / 0, gradient
     g inf, NaN at the elements equal to the mean, and constant in x)."""
@@ -506,6 +532,12 @@ CASES = {
     "clone": [Case(lambda lib, a: a.clone() * a, unary())],
     "sum": [_reduce_case("sum")],
     "mean": [_reduce_case("mean")],
+    "var": [
+        Case(
+            lambda lib, a, dim, keepdim: lib.var(a, dim, keepdim=keepdim, correction=0),
+            _reduce_case("mean").draw,
+        )
+    ],
     "var_no_dof": [
         Case(
             lambda lib, a, correction: lib.var(a, correction=correction),
@@ -548,6 +580,8 @@ CASES = {
     "linear": [Case(lambda lib, *args: F(lib).linear(*args), _linear_draw)],
     "softmax": [_softmax_case("softmax")],
     "log_softmax": [_softmax_case("log_softmax")],
+    "softmax_backward": [Case(_softmax_backward_fn, _softmax_backward_draw)],
+    "log_softmax_backward": [Case(_log_softmax_backward_fn, _softmax_backward_draw)],
 }
 
 

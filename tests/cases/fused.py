@@ -119,6 +119,27 @@ def _layer_norm_draw(data, bias_only=False):
     }
 
 
+def _inv_std_fn(lib, x, k, eps):
+    """1 / sqrt(mean(x^2) + eps) over the last k dims: the 1 / sigma of the normalizations'
+    recorded backward (handgrad's primitive), torch's rsqrt of the mean of squares."""
+    dims = tuple(range(x.ndim - k, x.ndim))
+    if lib.__name__ == "torch":
+        return lib.rsqrt((x * x).mean(dims, keepdim=True) + eps)
+    from handgrad.ops.normalization import InvStd
+
+    return InvStd.apply(x, dims=dims, eps=eps)
+
+
+def _inv_std_draw(data):
+    r = rng(data)
+    full = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=3), label="shape")
+    k = data.draw(st.integers(1, len(full)), label="k")
+    return [values(r, tuple(full))], {
+        "k": k,
+        "eps": data.draw(st.sampled_from([1e-5, 1e-3, 0.5]), label="eps"),
+    }
+
+
 _BIAS_ONLY = (
     "a bias without a weight: first order against torch (torch 2.13's double backward "
     "of this combination fails: an undefined weight tensor); finite differences check "
@@ -146,6 +167,7 @@ CASES = {
             note=_BIAS_ONLY,
         ),
     ],
+    "inv_std": [Case(_inv_std_fn, _inv_std_draw, tol32=(1e-3, 1e-4))],
     "lstm_layer": [Case(_lstm_layer_fn, _lstm_layer_draw)],
     "lstm_cell": [Case(_lstm_fn, _cell_draw("lstm"), tol32=(1e-4, 1e-5))],
     "gru_cell": [Case(_gru_fn, _cell_draw("gru"), tol32=(1e-4, 1e-5))],

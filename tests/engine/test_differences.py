@@ -199,6 +199,20 @@ def test_torch_multiplies_by_mask():
     assert np.isnan(got[0]).all() and got[1][0] == 0.2
     args = ("norm", {"dim": 0, "keepdim": False, "p": INF, "u": u}, x, "grad2")
     assert accepted.torch_multiplies_by_mask(*args, got[1], got[0], np.ones(1, bool), np.ones(1))
+    # along a middle dim (fuzz seed 493556798): u is inf off the maximum of each row
+    x = np.array([[[6.7e153], [0.0]], [[1.59], [0.0]]])
+    u = np.array([[[2.4e-155], [INF]], [[0.079], [-INF]]])
+    got = []
+    for lib in (torch, hg):
+        a = lib.tensor(x, requires_grad=True)
+        gg = lib.tensor(np.array([[1e-154], [0.1]]), requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(lib.norm(a, p=INF, dim=1), [a], gg, create_graph=True)
+        got.append(grad((d * lib.tensor(u)).sum(), [gg])[0].detach().numpy())
+    assert np.isnan(got[0]).all() and (got[1] == u[:, 0]).all()
+    args = ("norm", {"dim": 1, "keepdim": False, "p": INF, "u": u}, x, "grad2")
+    bad = np.ones((2, 1), bool)
+    assert accepted.torch_multiplies_by_mask(*args, got[1], got[0], bad, np.ones((2, 1)))
 
 
 def test_limit_at_infinity():
@@ -237,6 +251,39 @@ def test_norm_second_derivative_at_zero():
         t = _second(torch, lambda a: a.norm(), [x], dtype=dtype)
         h = _second(hg, lambda a: a.norm(), [x], dtype=dtype)
         assert np.isnan(t).all() and (h == 0).all()
+
+
+def test_std_second_derivative_at_zero():
+    # fuzz seed 22374447: a dim of one element with correction 0 (std 0): the input gradient is
+    # 0 in both; its derivative w.r.t. the upstream gradient is torch NaN, handgrad 0
+    res = []
+    for L in (torch, hg):
+        x = L.tensor(np.array([[-1.0324], [0.5]]), requires_grad=True)
+        g = L.tensor(np.array([0.7, -0.2]), requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        (gx,) = grad(L.std(x, -1, correction=0), [x], g, create_graph=True)
+        (gg,) = grad((gx * 0.3).sum(), [g])
+        res.append(gg.detach().numpy())
+    t, h = res
+    assert np.isnan(t).all() and (h == 0).all()
+    x = np.array([[-1.0324], [0.5]])
+    assert accepted.std_second_derivative_at_zero(
+        "std", {"dim": -1, "keepdim": False, "correction": 0}, x, "grad2", h, t, np.isnan(t)
+    )
+
+
+def test_std_two_element_noise():
+    # fuzz seed 761278818: std of two elements is |x1 - x0| / sqrt(2), linear: the second
+    # derivative is 0, and both libraries return cancellation noise of size eps g u / std
+    x, g, u = [-5.96573591180904e-158, -3.5089880589115744e-122], 1.0340871655892214e63, None
+    u = np.array([-2.8984868888728834, 1.485946763664562])
+    t = _second(torch, lambda a: a.std(-1), [x], g=g, v=[torch.tensor(u)])
+    h = _second(hg, lambda a: a.std(-1), [x], g=g, v=[hg.tensor(u)])
+    noise = 32 * np.finfo(np.float64).eps * g * 2.9 / np.std(x, ddof=1)
+    assert (t != 0).all() and (h != t).all() and (np.abs(h) <= noise).all()
+    params = {"dim": -1, "keepdim": False, "correction": 1, "u": u}
+    args = ("std", params, np.array(x), "grad2", h, t, np.ones(2, bool), np.array(g))
+    assert accepted.std_two_element_noise(*args)
 
 
 def test_fmod_quotient_overflows():
@@ -406,6 +453,29 @@ def test_normalize_0d_overflows():
     assert accepted.normalize_0d_overflows(
         "norm", {"p": 2.0, "dim": 0}, x, "grad", h, t, np.array(True), np.array(0.5)
     )
+    # fuzz seed 22326478: the 3-norm of a 0-d 8.7e146, whose cube overflows in torch
+    x = np.array(8.72339e146)
+    t = _grad(torch, lambda a: a.norm(p=3.0, dim=-1), x, 0.94)
+    h = _grad(hg, lambda a: a.norm(p=3.0, dim=-1), x, 0.94)
+    assert t == 0 and h == 0.94
+    assert _grad(torch, lambda a: a.norm(p=3.0, dim=-1), x[None], 0.94) == 0.94  # a dim of one
+    assert accepted.normalize_0d_overflows(
+        "norm", {"p": 3.0, "dim": -1}, x, "grad", h, t, np.array(True), np.array(0.94)
+    )
+    # fuzz seed 761282044: the derivative of norm's gradient w.r.t. g in a direction u = -3
+    x = np.array(4.4942e307)
+    got = []
+    for lib in (torch, hg):
+        a = lib.tensor(x, requires_grad=True)
+        gg = lib.tensor(np.array(0.5), requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(lib.norm(a, p=2.0, dim=-1), [a], gg, create_graph=True)
+        got.append(grad(d * -3.0, [gg])[0].detach().numpy())
+    t, h = got
+    assert t == 0 and h == -3.0
+    params = {"p": 2.0, "dim": -1, "u": np.array(-3.0)}
+    args = ("norm", params, x, "grad2", h, t, np.array(True), np.array(0.5))
+    assert accepted.normalize_0d_overflows(*args)
 
 
 def test_torch_norm_at_zero_vector():

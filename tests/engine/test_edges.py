@@ -791,6 +791,16 @@ def test_std_of_a_constant_row_is_exactly_zero():
     check(lambda L, F, x: L.var(x, -1, correction=1), x, g=A([NAN, 1.0]))
 
 
+def test_std_second_derivative_where_the_variance_overflows():
+    # seed 1002541999: the variance of this row is inf (std's scale 1 / sigma is 0); the square's
+    # rule g c + g c doubled sum(v c) = -9.1e307 in the second derivative to -inf, and -inf * 0
+    # gave NaN where torch's (2 / D) g (x - mean) forms sum(v c) once (finite, torch 0)
+    x = A([[-4.4942328371557893e307, 1.0383990829658833, -0.0]])
+    v = A([[2.35584091, -1.03521811, -0.3341692]])
+    check(lambda L, F, x: L.std(x, -1, keepdim=True, correction=1), x, g=0.0, v=v)
+    check(lambda L, F, x: L.var(x, -1, correction=1), A([[0.3, -1.2, 2.5], [0.0, 0.7, -0.1]]))
+
+
 @pytest.mark.parametrize("x", [A(1.0), A(INF), A([2.5]), A([1.0, 2.0, 3.0])])
 def test_var_without_degrees_of_freedom(x):
     # N - correction <= 0 over all elements: torch's gradient g * (inf, NaN at the mean) is a
@@ -865,6 +875,72 @@ def test_instance_norm_second_derivative_where_the_variance_overflows():
     # derivative is 0 there, the composition's was inf * 0 = NaN
     x = A([[[1.0, -8.5070587e37, 8.5070587e37, 1.0]]], dtype=np.float32)
     check(lambda L, F, x: F.instance_norm(x), x, g=0.0)
+
+
+def test_instance_norm_second_derivative_of_a_constant_group_under_a_huge_gradient():
+    # seed 22296434: a constant group (1 / sigma = 1 / sqrt(eps)) under g = 4.3e37 in float32:
+    # the chain through 1 / sigma formed g / sigma^3 = inf before it met x - mean = 0 (NaN);
+    # torch's second derivative is 0
+    x = np.zeros((1, 1, 5, 1), np.float32)
+    g = A([-4.3093072e37, 4.3093072e37, -0.33161378, 0.19574472, -0.16403678], np.float32)
+    v = A([0.3, -1.2, 0.8, 2.0, -0.5], np.float32).reshape(x.shape)
+    check(lambda L, F, x: F.instance_norm(x), x, g=g.reshape(x.shape), v=v, rtol=1e-5)
+    check(lambda L, F, x: F.layer_norm(x, (5, 1)), x, g=g.reshape(x.shape), v=v, rtol=1e-5)
+
+
+def test_batch_norm_of_a_channel_whose_variance_overflows():
+    # seed 22289356: float32 values at +-3.4e38, variance inf, 1 / sigma = 0: torch's output is
+    # exactly the bias, where x - mean overflowed for 3.4e38 (inf * 0 = NaN)
+    x = A([-3.4028235e38, 0.9404932, 0.1346935, 0.4388925, 3.4028235e38, -3.4028235e38], np.float32)
+    w, b = A([-0.320947], np.float32), A([-0.5971598], np.float32)
+    check(
+        lambda L, F, x, w, b: F.batch_norm(x, None, None, w, b, True),
+        x.reshape(6, 1),
+        w,
+        b,
+        g=A([-1.0, -0.5, 0.0, 0.5, 1.0, 0.25]).reshape(6, 1),
+        second=False,
+    )
+
+
+def test_batch_norm_second_derivative_where_the_variance_overflows():
+    # seed 22291501: float64 values at +-4.5e307, variance inf, 1 / sigma = 0; through the
+    # weight's gradient sum(g x^) the second derivative met sum(g (x - mean)) = inf times the
+    # zero derivative of 1 / sigma (NaN); torch's is 0
+    x = A([-4.4942328371557893e307, -0.568, -0.99, 1.77, 0.79, 4.4942328371557893e307, 0.876])
+    check(
+        lambda L, F, x, w, b: F.batch_norm(x, None, None, w, b, True),
+        x.reshape(7, 1),
+        A([-0.2256]),
+        A([-0.53]),
+        g=A([2.54, -0.91, -0.63, -1.09, 2.54, -0.91, -0.63]).reshape(7, 1),
+        v=np.cos(np.arange(7.0)).reshape(7, 1) + 2,
+    )
+
+
+def test_instance_norm_of_a_group_whose_variance_overflows_is_plus_zero():
+    # seed 493599119: torch runs instance_norm as a batch norm, x (w rstd) + (b - mean w rstd)
+    # with rstd = 0, exactly +0 (x - mean gave -0 for the zeros); a later 1 / x tells them apart
+    x = A([[[8.5e37, 0.0, 0.0, 0.36, 0.0, -0.15, -3e38]]], dtype=np.float32)
+    check(lambda L, F, x: 1 / F.instance_norm(x), x, second=False)
+
+
+def test_softmin_second_derivative_at_a_tie_of_huge_values():
+    # seed 493528831: out = [0, 0, 0.5, 0.5] and the direction equal on the tie: torch's
+    # g u - g sum(out u) cancels exactly (0); u (g - s) - g sum(out u) left 2.2e12 of noise
+    x = A([-1.9340494e9, -1.3289781e10, -1.2890791e20, -1.2890791e20], np.float32)
+    g = A([1.0717039, 0.039450012, 0.3821815, 0.1075579], np.float32)
+    v = A([1.0350678e10, 1.1447037e10, -2.9997664e20, -2.9997664e20], np.float32)
+    check(lambda L, F, x: F.softmin(x, 0), x, g=g, v=v, rtol=1e-5)
+
+
+def test_log_softmax_second_derivative_under_a_huge_gradient():
+    # seed 376568418: sum(g) = 7.8e307; torch's (-sum(g) e^out) u stays finite (2.7e307),
+    # the composition's u sum(g) overflowed first (inf)
+    x = A([0.2801418718965387, 1.0, 0.02295045476878844])
+    g = A([7.784196111507124e307, -2.139865099217995, 4.910400269485125])
+    v = A([-1.3699719164656883, -0.36637688082519654, 2.6133799609155917])
+    check(lambda L, F, x: F.log_softmax(x, 0), x, g=g, v=v)
 
 
 def test_layer_norm_of_a_row_whose_sum_overflows():

@@ -137,6 +137,13 @@ def torch_multiplies_by_mask(op, params, x, what, h, t, bad, g=None):
         u = params.get("u")
         if what == "grad2" and isinstance(u, np.ndarray) and u.shape == x.shape:
             m = _on(~np.isfinite(u), bad.shape)
+            if op == "norm" and bad.shape != u.shape:
+                # the derivative w.r.t. g of a reduction: u's slices along the reduced dims
+                # (not the leading dims _on sums over; fuzz seed 493556798, dim=1)
+                dim = params.get("dim")
+                dims = None if dim is None else tuple(int(d) for d in np.atleast_1d(dim))
+                m = (~np.isfinite(u)).any(axis=dims, keepdims=bool(params.get("keepdim")))
+                m = m if m.shape == bad.shape else None
             if m is not None and m[bad].all():
                 return bool(np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
     return _pow_mask_summed(op, params, x, what, h, t, bad, g)
@@ -287,6 +294,58 @@ def norm_second_derivative_at_zero(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def std_second_derivative_at_zero(op, params, x, what, h, t, bad, g=None):
+    """The derivative of std's input gradient w.r.t. its upstream gradient where the std is 0
+    (a slice of one element with correction 0, a constant slice): the gradient there is 0 by
+    convention in both libraries, so this derivative is 0; torch forms grad / (2 std) and then
+    masks it (masked_fill), whose double backward divides the masked 0 by 2 std = 0 (NaN, fuzz
+    seed 22374447); handgrad selects and differentiates its convention."""
+    if op != "std" or what != "grad2" or isinstance(bad, str) or x.dtype.kind != "f":
+        return False
+    dim, keepdim = params.get("dim"), params.get("keepdim", False)
+    dims = None if dim is None or x.ndim == 0 else ((dim,) if np.ndim(dim) == 0 else tuple(dim))
+    with np.errstate(all="ignore"):
+        s = np.std(x.astype(np.float64), axis=dims, ddof=params.get("correction", 1), keepdims=True)
+        zero = s == 0
+        if bad.shape == x.shape:
+            zero = np.broadcast_to(zero, x.shape)
+        elif not keepdim and dims is not None:
+            zero = np.squeeze(zero, axis=tuple(d % x.ndim for d in dims))
+        elif dims is None and not keepdim:
+            zero = zero.reshape(())
+        if zero.shape != bad.shape:
+            return False
+        return bool(zero[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
+
+
+@accepted
+def std_two_element_noise(op, params, x, what, h, t, bad, g=None):
+    """The second derivative (w.r.t. x) of std over slices of two elements: std = |x1 - x0| / c
+    is piecewise linear, so the exact value is 0; both libraries form it from terms of size
+    |g| |u| / std that cancel, in different orders, and keep different rounding noise (fuzz seed
+    761278818: std 2.5e-122 under g = 1e63, handgrad 2.3e169, torch 1.5e169). Accepted where
+    both results lie within 32 eps |g| max|u| / std of 0."""
+    if op != "std" or what != "grad2" or g is None or isinstance(bad, str):
+        return False
+    u = params.get("u")
+    if not isinstance(u, np.ndarray) or u.shape != x.shape or bad.shape != x.shape or not x.ndim:
+        return False
+    dim = params.get("dim")
+    dims = tuple(range(x.ndim)) if dim is None else tuple(d % x.ndim for d in np.atleast_1d(dim))
+    if int(np.prod([x.shape[d] for d in dims])) != 2:
+        return False
+    with np.errstate(all="ignore"):
+        x64 = x.astype(np.float64)
+        sd = np.std(x64, axis=dims, ddof=params.get("correction", 1), keepdims=True)
+        gg = np.abs(np.asarray(g, np.float64))
+        gg = gg if params.get("keepdim") else np.expand_dims(gg, dims)
+        umax = np.abs(u.astype(np.float64)).max(axis=dims, keepdims=True)
+        noise = np.broadcast_to(32 * np.finfo(x.dtype).eps * gg * umax / sd, x.shape)
+        ok = np.isfinite(noise) & (np.abs(h) <= noise) & (np.abs(t) <= noise)
+        return bool(ok[bad].all())
+
+
+@accepted
 def pow_second_derivative_at_zero_base(op, params, x, what, h, t, bad, g=None):
     """pow's second derivatives at base 0: torch's exponent gradient multiplies its
     where(base == 0 and b >= 0, 0, a^b log a) by the incoming gradient, which in the double
@@ -346,13 +405,27 @@ def normalize_0d_overflows(op, params, x, what, h, t, bad, g=None):
     """F.normalize of a 0-d tensor above sqrt of the largest float: torch's norm of a 0-d
     tensor along dim 0 squares it (inf), so x / inf = 0; along a dim of one element torch
     returns |x| exactly, and so does handgrad for both: x / |x| = +-1. The same for ``norm``'s
-    gradient there: torch x (g / inf) = 0, handgrad g sign(x)."""
+    gradient there: torch x (g / inf) = 0, handgrad g sign(x), and for a p-norm (p > 1) above
+    the p-th root of the largest float; and for its derivative w.r.t. g in a direction u:
+    torch 0, handgrad u sign(x)."""
     if op not in ("F.normalize", "norm") or isinstance(bad, str) or x.ndim:
         return False
-    if what != ("forward" if op == "F.normalize" else "grad") or params.get("p") != 2.0:
+    if what not in (("forward",) if op == "F.normalize" else ("grad", "grad2")):
         return False
-    big = np.sqrt(np.finfo(x.dtype).max)
-    exact = 1.0 if op == "F.normalize" else abs(float(g)) if g is not None else np.nan
+    p = params.get("p")
+    # norm's general-p formula overflows alike: |x|^p = inf, so x |x|^(p-2) g / inf = 0
+    # (fuzz seed 22326478, p = 3 at 8.7e146)
+    if not (p == 2.0 if op == "F.normalize" else isinstance(p, float) and 1 < p < np.inf):
+        return False
+    big = np.finfo(x.dtype).max ** (1 / p)
+    u = params.get("u")  # grad2: the derivative of g sign(x) u w.r.t. g (fuzz seed 761282044)
+    exact = (
+        1.0
+        if op == "F.normalize"
+        else (abs(float(g)) if g is not None else np.nan)
+        if what == "grad"
+        else (abs(float(u)) if isinstance(u, np.ndarray) and u.size == 1 else np.nan)
+    )
     return bool(abs(float(x)) > big and (t[bad] == 0).all() and (np.abs(h[bad]) == exact).all())
 
 

@@ -55,6 +55,28 @@ def test_max_pool1d_and_adaptive_indices_match_torch():
     np.testing.assert_array_equal(idx.numpy(), want_idx.numpy())
 
 
+def test_a_window_of_nans_sends_its_gradient_to_the_last_nan():
+    # seed 22288941: torch's scan (val > max || isnan(val)) keeps the last NaN of a window
+    nan = np.nan
+    x1 = np.array([[[nan, nan], [1.0, nan], [nan, 2.0]]])
+    x2 = np.array([[[[nan, nan, 1.0], [nan, 0.5, nan], [2.0, nan, nan]]]])
+    for fn, tfn, x, kw in (
+        (F.max_pool1d, TF.max_pool1d, x1, dict(kernel_size=2, stride=1, padding=1, ceil_mode=True)),
+        (F.max_pool2d, TF.max_pool2d, x2, dict(kernel_size=2, stride=1, padding=1)),
+        (F.max_pool2d, TF.max_pool2d, x2, dict(kernel_size=2, stride=1)),
+    ):
+        (_, idx), (want, want_idx) = (
+            fn(hg.tensor(x), return_indices=True, **kw),
+            tfn(torch.tensor(x), return_indices=True, **kw),
+        )
+        np.testing.assert_array_equal(idx.numpy(), want_idx.numpy())
+        xh, xt = hg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        g = np.random.default_rng(2).standard_normal(want.shape)
+        fn(xh, **kw).backward(hg.tensor(g))
+        tfn(xt, **kw).backward(torch.tensor(g))
+        np.testing.assert_array_equal(xh.grad.numpy(), xt.grad.numpy())
+
+
 def test_a_window_of_padding_only_gives_minus_inf_and_no_gradient():
     """With dilation a window can hold only padding (PyTorch allows it, and writes that
     window's gradient outside its plane); handgrad returns -inf and passes no gradient."""

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from .elementwise import rsqrt
+from .elementwise import where
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -82,6 +82,34 @@ def _channel_mean(x: np.ndarray, dims: tuple) -> np.ndarray:
     return x.mean(axis=dims, keepdims=True)
 
 
+class InvStd(Function):
+    """out = 1 / sqrt(mean(xc^2) + eps) over ``dims`` (xc centred), the 1 / sigma that the
+    backward formulas read when a graph of the gradient is recorded. Its own gradient,
+    -xc g out^3 / M, is formed as ((xc out) g) out (out / -M): x^ g first, bounded by
+    sqrt(M) |g|. Composed (rsqrt of a mean of squares), the chain formed g out^3 first, which
+    overflows float32 under a huge g in a constant group (4.3e37 x 3.2e7 at 1 / sigma =
+    1 / sqrt(eps)) and met the square's 2 xc = 0 as inf * 0 = NaN, where torch's second
+    derivative is 0 (fuzz seed 22296434)."""
+
+    name = "inv_std"
+    uses_output = True
+
+    def forward(self, xc, dims, eps):
+        self.dims = dims
+        return 1.0 / np.sqrt(np.mean(xc * xc, axis=dims, keepdims=True) + eps)
+
+    def backward(self, g):
+        xc, out = self.inputs[0], self.output()
+        m = xc.numel() // max(out.numel(), 1)
+        grad = ((xc * out) * g) * out * (out * (-1.0 / m))
+        if not (out._data == 0).any():
+            return grad
+        # a group whose variance overflowed (1 / sigma = 0): the derivative -xc / (M sigma^3) is
+        # 0 there, selected, since g is then often an overflowed sum of g' xc (inf * 0 = NaN;
+        # fuzz seed 22291501, float64 values at 4.5e307: torch's second derivative is 0)
+        return where(Tensor._wrap(np.broadcast_to(out._data == 0, xc.shape)), 0.0, grad)
+
+
 class BatchNorm(Function):
     """Batch normalization with the batch statistics (training mode) of x (N, C, ...) per
     channel, over dims (0, 2, 3, ...), M = N x spatial size; optional weight and bias (C,).
@@ -119,9 +147,18 @@ class BatchNorm(Function):
         if running_var is not None:
             running_var *= 1 - momentum
             running_var += (momentum * var.reshape(c) * (m / (m - 1))).astype(running_var.dtype)
+        xo = xhat
+        over = (rstd == 0) & np.isfinite(mean)
+        if over.any():
+            # a channel whose variance overflowed (float32 values near 3.4e38): torch's kernel
+            # forms x (w rstd) + (b - mean w rstd) with rstd = 0, exactly b for every finite x,
+            # where x - mean itself overflows for some (inf * 0 = NaN; fuzz seed 22289356). Its
+            # gradients keep the NaN (torch's too), so only the output selects.
+            with np.errstate(invalid="ignore"):
+                xo = np.where(over & np.isfinite(x), 0.0, xhat).astype(x.dtype, copy=False)
         if w is None and b is None:
-            return xhat.copy()
-        out = xhat * w.reshape(view) if w is not None else xhat.copy()
+            return xo.copy()
+        out = xo * w.reshape(view) if w is not None else xo.copy()
         if b is not None:
             out += b.reshape(view)
         return out
@@ -131,7 +168,7 @@ class BatchNorm(Function):
         if not is_grad_enabled():
             return _wrap(self.xhat), _wrap(self.rstd)
         xc = x - x.mean(self.dims, keepdim=True)
-        rstd = rsqrt((xc * xc).mean(self.dims, keepdim=True) + self.eps)
+        rstd = InvStd.apply(xc, dims=self.dims, eps=self.eps)
         return xc * rstd, rstd
 
     def backward(self, g):
@@ -166,7 +203,7 @@ class LayerNorm(Function):
 
     name = "layer_norm"
 
-    def forward(self, x, *wb, k, has_weight, eps):
+    def forward(self, x, *wb, k, has_weight, eps, overflow_is_bias=False):
         self.k, self.eps, self.has_weight = k, eps, has_weight
         dims = tuple(range(x.ndim - k, x.ndim))
         self.dims = dims
@@ -184,9 +221,17 @@ class LayerNorm(Function):
         rstd = 1.0 / np.sqrt(var + eps)
         xhat *= rstd
         self.xhat, self.rstd = xhat, rstd
+        xo = xhat
+        if overflow_is_bias and (rstd == 0).any():
+            # instance_norm: torch runs it as a batch norm, exactly +0 (the bias) in a group
+            # whose variance overflowed (see BatchNorm.forward), where x - mean gave -0 or NaN
+            # (fuzz seed 493599119: a later 1 / x told -0 apart)
+            with np.errstate(invalid="ignore"):
+                over = (rstd == 0) & np.isfinite(mean) & np.isfinite(x)
+            xo = np.where(over, 0.0, xhat).astype(x.dtype, copy=False)
         w = wb[0] if has_weight else None
         b = wb[-1] if len(wb) == 2 or (wb and not has_weight) else None
-        out = xhat * w if w is not None else xhat.copy()
+        out = xo * w if w is not None else xo.copy()
         if b is not None:
             out += b
         return out
@@ -201,7 +246,7 @@ class LayerNorm(Function):
             s = _wrap(self.scale)
             mean = (x * s).mean(self.dims, keepdim=True) / s
         xc = x - mean
-        rstd = rsqrt((xc * xc).mean(self.dims, keepdim=True) + self.eps)
+        rstd = InvStd.apply(xc, dims=self.dims, eps=self.eps)
         return xc * rstd, rstd
 
     def backward(self, g):
@@ -253,8 +298,17 @@ def batch_norm_train(
 
 
 def layer_norm_fused(
-    x: Tensor, k: int, weight: Tensor | None, bias: Tensor | None, eps: float
+    x: Tensor,
+    k: int,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    eps: float,
+    overflow_is_bias: bool = False,
 ) -> Tensor:
-    """Layer normalization over the last k dims of x (shapes already checked by the caller)."""
+    """Layer normalization over the last k dims of x (shapes already checked by the caller).
+    ``overflow_is_bias``: a group whose variance overflows outputs exactly +0 (instance_norm,
+    which torch computes as a batch norm)."""
     inputs = [x] + [t for t in (weight, bias) if t is not None]
-    return LayerNorm.apply(*inputs, k=k, has_weight=weight is not None, eps=eps)
+    return LayerNorm.apply(
+        *inputs, k=k, has_weight=weight is not None, eps=eps, overflow_is_bias=overflow_is_bias
+    )

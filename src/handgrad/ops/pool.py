@@ -129,7 +129,8 @@ class _Windows:
             return arg
         # A window whose maximum is -inf must not pick a padded (-inf) tap: torch reads only the
         # input there, so the padding is marked as never the maximum (only in that rare case).
-        # A window holding a NaN has the NaN as its maximum.
+        # A window holding a NaN has the NaN as its maximum: its last NaN (set below), as
+        # torch's (val > max || isnan(val)) scan keeps taking each NaN it meets.
         outside = None
         if any(p for pair in self.pads for p in pair) and (out == -np.inf).any():
             (t0, _), (l0, _) = self.pads
@@ -142,8 +143,6 @@ class _Windows:
         def missed(t: int) -> None:
             tap = xp[self.slices[t]]
             np.not_equal(tap, out, out=miss)
-            if nan_out is not None:  # a NaN maximum is the (first) NaN in the window, as torch
-                np.logical_and(miss, ~(np.isnan(tap) & nan_out), out=miss)
             if outside is not None:
                 np.logical_or(miss, outside[self.slices[t][1:]], out=miss)
 
@@ -153,6 +152,11 @@ class _Windows:
             missed(t)
             arg += 1
             np.multiply(arg, miss, out=arg)
+        if (
+            nan_out is not None
+        ):  # the last NaN tap (fuzz seed 22288941: torch's index 1 of [nan, nan])
+            for t, sl in enumerate(self.slices):
+                arg[np.isnan(xp[sl]) & nan_out] = t
         return arg
 
     def indices(self, xp: np.ndarray, out: np.ndarray) -> np.ndarray:

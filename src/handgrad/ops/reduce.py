@@ -343,8 +343,10 @@ def var(
             flat = (hi == np.min(x._data, axis=dims, keepdims=True)) & np.isfinite(hi)
         if flat.any():
             x = sub(x, Tensor._wrap(np.where(flat, hi, 0).astype(x._data.dtype)))
-    centred = sub(x, mean(x, dims, keepdim=True))
     denom = count - correction
+    if count and denom > 0:
+        return Var.apply(x, dims=dims, keepdim=keepdim, denom=denom)
+    centred = sub(x, mean(x, dims, keepdim=True))
     ss = Sum.apply(centred * centred, dims=dims, keepdim=keepdim)
     if count == 0 and not (dim is None or x.ndim == 0):
         # over an empty dim the value is NaN (0 / 0, as torch) whatever the correction, but the
@@ -357,6 +359,28 @@ def var(
     if denom <= 0 and (dim is None or x.ndim == 0):
         return VarNoDof.apply(x, value=out._data)
     return out
+
+
+class Var(Function):
+    """out = sum (x - mean)^2 / D over ``dims`` (D = N - correction > 0). Its gradient is
+    torch's var_backward, (2 / D) g (x - mean): the product of the two terms of the square's
+    rule, g c + g c, would double a sum in the second derivative (d/dg of the gradient in a
+    direction v is 2 sum(v c) / D) and overflow where torch's sum(v c) (2 / D) stays finite, a
+    NaN once it meets std's zero scale at an infinite variance (fuzz seed 1002541999). The sum of
+    (x - mean) is 0, so the mean's own term of the gradient vanishes and is not formed."""
+
+    name = "var"
+
+    def forward(self, a, dims, keepdim, denom):
+        self.dims, self.keepdim, self.denom = dims, keepdim, denom
+        with np.errstate(over="ignore", invalid="ignore"):
+            c = a - a.mean(axis=dims, keepdims=True)  # sum / N, as the Mean primitive
+            return np.asarray((c * c).sum(axis=dims, keepdims=keepdim) * (1.0 / denom))
+
+    def backward(self, g):
+        x = self.inputs[0]
+        g = g if self.keepdim else g.reshape(_kept_shape(x.shape, self.dims))
+        return (g * (2.0 / self.denom)) * sub(x, mean(x, self.dims, keepdim=True))
 
 
 class VarNoDof(Function):

@@ -43,8 +43,28 @@ class Softmax(Function):
         return e
 
     def backward(self, g):
-        out = self.output()
-        return out * (g - (g * out).sum(self.dim, keepdim=True))
+        return SoftmaxBackward.apply(g, self.output(), dim=self.dim)
+
+
+class SoftmaxBackward(Function):
+    """Softmax's input gradient out (g - sum(g out)) as a node of its own, so that its
+    derivatives are torch's (_softmax_backward_data): w.r.t. g the same map applied to the
+    direction u, w.r.t. out torch's softmax_double_backward g u - sum(out g) u - g sum(out u).
+    Differentiated as a composition, u (g - s) - g sum(out u) rounds (g - s) first, and where the
+    two products g u and g sum(out u) are equal (a tie of two huge values, the direction equal
+    on both) their difference was rounding noise instead of torch's exact 0 (fuzz seed
+    493528831, softmin: 2.2e12 against 0)."""
+
+    name = "softmax_backward"
+
+    def forward(self, g, out, dim):
+        self.dim = dim
+        return out * (g - (g * out).sum(axis=dim, keepdims=True))
+
+    def backward(self, u):
+        (g, out), d = self.inputs, self.dim
+        s, su = (out * g).sum(d, keepdim=True), (out * u).sum(d, keepdim=True)
+        return SoftmaxBackward.apply(u, out, dim=d), g * u - s * u - g * su
 
 
 class LogSoftmax(Function):
@@ -63,7 +83,25 @@ class LogSoftmax(Function):
             return z - np.log(np.exp(z).sum(axis=dim, keepdims=True))
 
     def backward(self, g):
-        return g - self.output().exp() * g.sum(self.dim, keepdim=True)
+        return LogSoftmaxBackward.apply(g, self.output(), dim=self.dim)
+
+
+class LogSoftmaxBackward(Function):
+    """log_softmax's input gradient g - e^out sum(g) as a node of its own, with torch's
+    derivatives (_log_softmax_backward_data): w.r.t. g, u - sum(u e^out); w.r.t. out,
+    (-sum(g) e^out) u, in that order (the composition formed -(u sum(g)) e^out, fuzz seed
+    376568418)."""
+
+    name = "log_softmax_backward"
+
+    def forward(self, g, out, dim):
+        self.dim = dim
+        return g - np.exp(out) * g.sum(axis=dim, keepdims=True)
+
+    def backward(self, u):
+        (g, out), d = self.inputs, self.dim
+        e = out.exp()
+        return u - (u * e).sum(d, keepdim=True), (-g.sum(d, keepdim=True)) * e * u
 
 
 def _softmax_dim(op: str, x: Tensor, dim: int | None) -> int:

@@ -114,9 +114,12 @@ def group_norm(
     weight: Tensor | None = None,
     bias: Tensor | None = None,
     eps: float = 1e-5,
+    *,
+    _overflow_is_bias: bool = False,
 ) -> Tensor:
     """Normalise each example over each group of C / num_groups channels and all spatial
-    positions (Wu & He 2018; biased variance), then scale and shift per channel."""
+    positions (Wu & He 2018; biased variance), then scale and shift per channel.
+    (``_overflow_is_bias``: instance_norm's rule, see ops/normalization.py.)"""
     x = lift(input)
     if x.ndim < 2 or num_groups < 1 or x.shape[1] % num_groups:
         raise RuntimeError(
@@ -129,7 +132,9 @@ def group_norm(
     else:
         # the fused layer normalization of each group (its hand-derived backward forms the
         # gradient without the composition's overflowing intermediates: issue 11)
-        y = layer_norm_fused(x.reshape(n, num_groups, -1), 1, None, None, eps).reshape(x.shape)
+        y = layer_norm_fused(
+            x.reshape(n, num_groups, -1), 1, None, None, eps, _overflow_is_bias
+        ).reshape(x.shape)
     view = (1, c) + (1,) * (x.ndim - 2)
     if weight is not None:
         y = y * lift(weight, x).reshape(view)
@@ -160,7 +165,8 @@ def instance_norm(
         raise ValueError(
             f"instance_norm: expected an input (N, C, ...) with spatial dims, got shape {x.shape}"
         )
-    return group_norm(x, max(x.shape[1], 1), weight, bias, eps)  # C = 0: one (empty) group
+    # C = 0: one (empty) group
+    return group_norm(x, max(x.shape[1], 1), weight, bias, eps, _overflow_is_bias=True)
 
 
 def rms_norm(
