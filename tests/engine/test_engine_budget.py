@@ -23,8 +23,11 @@ import handgrad as hg
 SRC = Path(hg.__file__).resolve().parent
 # 3,257 once `ruff format` laid long calls out one argument a line (3,070 before); 3,402 on
 # 2026-12-06 with the bitwise masked selection and the one-product stacked matmul (speed) and
-# torch's constant zero gradient of empty nodes and exact edge formulas (issue 11).
-BUDGET = 3450
+# torch's constant zero gradient of empty nodes and exact edge formulas (issue 11). Raised to 3,520
+# on review (3,500 used): the fourth fuzz round wrote torch's formulas term for term where a
+# composed one rounded or overflowed differently (var and 1 / sigma as primitives, softmax's
+# backward nodes, tanh's rounding, atan2/hypot, nll's division, empty nodes' constant gradient).
+BUDGET = 3520
 
 CORE = [
     "_tensor_base.py",
