@@ -369,8 +369,10 @@ def test_errors_name_the_operation_and_the_shapes(call, message):
         call()
 
 
-@pytest.mark.parametrize("groups", [1, 2])
-def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(monkeypatch, groups):
+@pytest.mark.parametrize("groups, stride", [(1, 1), (2, 1), (1, 2)])
+def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(
+    monkeypatch, groups, stride
+):
     """With two BLAS threads a convolution's bands are shared between two Python threads, each
     band's product on one BLAS thread (ops/conv.py, ``_each_band``), and the pool is restored
     after: values and gradients are bit for bit those of one thread, and equal torch's."""
@@ -378,23 +380,29 @@ def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(monkeypa
     monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)  # several bands
     monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
     names: set = set()
-    bands = conv_ops._col_bands
 
-    def recording(*args):
-        names.add(threading.current_thread().name)
-        return bands(*args)
+    def recording(fn):
+        def record(*args):
+            names.add(threading.current_thread().name)
+            return fn(*args)
 
-    monkeypatch.setattr(conv_ops, "_col_bands", recording)
+        return record
+
+    # the im2col copies (convolutions) and the col2im scatters (transposed ones)
+    monkeypatch.setattr(conv_ops, "_col_bands", recording(conv_ops._col_bands))
+    monkeypatch.setattr(conv_ops, "_col2im_add", recording(conv_ops._col2im_add))
     r = np.random.default_rng(7)
-    x, w = r.standard_normal((3, 4, 11, 9)), r.standard_normal((6, 4 // groups, 3, 3))
-    g = r.standard_normal((3, 6, 11, 9))
+    # 8 input channels: a strided convolution's input gradient (a transposed convolution) is
+    # split over them
+    x, w = r.standard_normal((3, 8, 11, 9)), r.standard_normal((6, 8 // groups, 3, 3))
+    g = r.standard_normal((3, 6, *((11, 9) if stride == 1 else (6, 5))))
 
     def run(threads):
         with threadpoolctl.threadpool_limits(threads, user_api="blas"):
             if hg.get_num_threads() < threads:
                 pytest.skip("NumPy's BLAS has no second thread here")
             hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
-            out = F.conv2d(hx, hw, padding=1, groups=groups)
+            out = F.conv2d(hx, hw, stride=stride, padding=1, groups=groups)
             out.backward(hg.tensor(g))
             assert hg.get_num_threads() == threads
         return out.detach().numpy(), hx.grad.numpy(), hw.grad.numpy()
@@ -406,7 +414,7 @@ def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(monkeypa
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    want = torch.nn.functional.conv2d(tx, tw, padding=1, groups=groups)
+    want = torch.nn.functional.conv2d(tx, tw, stride=stride, padding=1, groups=groups)
     want.backward(torch.tensor(g))
     np.testing.assert_allclose(two[0], want.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(two[1], tx.grad.numpy(), rtol=1e-9, atol=1e-11)

@@ -170,6 +170,23 @@ if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+def _each_part(body: Any, size: int, workers: int) -> None:
+    """``body(lo, hi)`` over ``workers`` contiguous parts of ``range(size)``, the first on the
+    calling thread and the others on the pool's (each product on one BLAS thread, as the bands'
+    in ``_each_band``); ``body`` may only write its own part of shared arrays."""
+    workers = max(1, min(workers, size))
+    cuts = [size * i // workers for i in range(workers + 1)]
+    with one_blas_thread():
+        if workers == 1:
+            body(0, size)
+            return
+        pool = _band_pool(workers)
+        futures = [pool.submit(body, cuts[i], cuts[i + 1]) for i in range(1, workers)]
+        body(cuts[0], cuts[1])
+        for f in futures:
+            f.result()
+
+
 def _col_bands(win: np.ndarray, starts: Sequence[int], step: int):
     """Yield ``(y0, y1, cols)`` for the bands of output rows that start at ``starts``: ``cols``
     (C kh kw, (y1 - y0) Wo N) is the im2col matrix of rows y0 <= y < y1, ``cols[(c, i, j), (y, x,
@@ -398,11 +415,19 @@ class ConvTranspose2d(Function):
         # A band of input rows at a time (see _BAND_BYTES): its columns are scattered while
         # they are still in cache.
         step = _band_rows(hi, og * groups * kh * kw * wi * n * dtype.itemsize)
-        for y0 in range(0, hi, step):
-            y1 = min(hi, y0 + step)
-            cols = np.matmul(wt, y4[:, y0:y1].reshape(groups, ig, (y1 - y0) * wi * n))
-            cols = cols.reshape(og * groups, kh, kw, y1 - y0, wi, n)
-            _col2im_add(out, cols, y0, stride, dilation, padding)
+
+        def channels(o0: int, o1: int) -> None:
+            # output channels o0..o1 (groups == 1: rows o0 kh kw.. of wt), every band; the
+            # scatters of neighbouring bands overlap in rows, those of channels never do
+            ws = wt[:, o0 * kh * kw : o1 * kh * kw]
+            for y0 in range(0, hi, step):
+                y1 = min(hi, y0 + step)
+                cols = np.matmul(ws, y4[:, y0:y1].reshape(groups, ig, (y1 - y0) * wi * n))
+                cols = cols.reshape((o1 - o0) * groups, kh, kw, y1 - y0, wi, n)
+                _col2im_add(out[o0:o1] if groups == 1 else out, cols, y0, stride, dilation, padding)
+
+        big = groups == 1 and og >= 8 and cin * hi * wi * n * kh * kw >= _PARALLEL_ELEMENTS
+        _each_part(channels, og, blas_threads() if big else 1)
         if b is not None:
             out += b[:, None, None, None]
         return out.transpose(3, 0, 1, 2)
