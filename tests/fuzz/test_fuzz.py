@@ -95,3 +95,55 @@ def test_a_finite_value_is_never_close_to_an_inf():
     t = np.array([np.inf, np.inf, np.inf, 2.0], np.float32)
     assert bad_positions(h, t, 2e-3).tolist() == [True, False, True, False]
     assert bad_positions(t, h, 2e-3).tolist() == [True, False, True, False]
+
+
+def test_remainder_by_zero_behind_fmod_is_a_constant_against_torchs_zero():
+    """Seed 22332566: remainder by a divisor 0 (floor(x / 0) = inf in its gradient by the
+    divisor) before fmod, whose gradient by its own divisor holds trunc: torch's zero derivative
+    of trunc meets that inf (NaN), handgrad's trunc is a constant and it has no gradient. This
+    was labelled torch_overflows, though nothing overflows."""
+    (finding,) = check(generate(22332566))
+    assert (finding.cls, finding.reason) == ("accepted", "zero_gradient_ops_are_constants")
+
+
+def test_a_piecewise_linear_steps_zero_is_checked_with_torch_not_called_a_constant():
+    """Seed 813181448: torch's double backward of leaky_relu forms a zero tensor that meets the
+    inf of a pairwise_distance to -inf; leaky_relu is no zero-gradient op, so the finding is the
+    one torch itself confirms (its backward frozen), not zero_gradient_ops_are_constants."""
+    (finding,) = check(generate(813181448))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "F.leaky_relu",
+        "torch_zero_second_derivative_meets_nonfinite",
+    )
+
+
+def test_cancelling_second_derivative_is_judged_against_difference_quotients():
+    """sqrt(x) at x = 5e-324 before cos and sqrt: the second derivative's terms are of size
+    1 / (8 x) and cancel to -1 / 48 (g u times it): torch -1 / 16, handgrad 0, both noise, and
+    moving x by ulps moves neither. The difference quotient of the first-order gradient (both
+    agree on it) gives -1 / 48, to which handgrad is as close as torch: rounding. A handgrad
+    farther off than 4 times torch's distance stays a defect."""
+    import numpy as np
+
+    from .runner import Program, _closer_to_difference_quotient, run, TORCH
+
+    prog = Program(
+        3,
+        "float64",
+        "normal",
+        np.array([5e-324, 0.5]),
+        [("sqrt", {}), ("cos", {}), ("sqrt", {})],
+    )
+    t = run(TORCH, prog.x, prog.steps, seed=prog.seed)
+    tv = t.grads2[0]
+    b = np.array([True, False])
+    truth = -1 / 48 * t.grads2[0][0] / -0.0625  # torch's value is -1/16 of g u: rescale
+    assert abs(tv[0] / truth - 3) < 1e-6  # torch: 3 times the true value
+    near = tv.copy()
+    near[0] = 0.0  # handgrad's value: off by 1 truth, torch by 2
+    assert _closer_to_difference_quotient(prog, t, 0, b, near, tv)
+    far = tv.copy()
+    far[0] = truth + 9 * (tv[0] - truth)
+    assert not _closer_to_difference_quotient(prog, t, 0, b, far, tv)
+    assert [f.cls for f in check(generate(1988574450))] == ["rounding"]
