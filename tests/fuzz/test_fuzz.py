@@ -126,7 +126,7 @@ def test_cancelling_second_derivative_is_judged_against_difference_quotients():
     farther off than 4 times torch's distance stays a defect."""
     import numpy as np
 
-    from .runner import Program, _closer_to_difference_quotient, run, TORCH
+    from .runner import TORCH, Program, _closer_to_difference_quotient, run
 
     prog = Program(
         3,
