@@ -913,6 +913,12 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
             and fh is not None
             and bool((~np.isfinite(ft[fb]) & ~np.isfinite(fh[fb])).all())
         )
+        h_nonfinite = (
+            not isinstance(fb, str)
+            and fh is not None
+            and bool((~np.isfinite(fh[fb])).all())
+            and (ft is None or bool(np.isfinite(ft[fb]).all()))
+        )
     # the sign of a zero last: it matters only where a later step tells it apart, so a
     # rounding difference elsewhere is the likelier cause
     # only what can explain the mismatch: a forward one by values, a gradient by values and
@@ -951,6 +957,20 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
         b = _differs(hv, tv, signed)
         if not np.any(b):
             continue
+        if w == "grad2" and tv is None and hv is not None and not np.any(hv) and h_nonfinite:
+            # handgrad's second derivative has an edge through this step's gradient (by its
+            # upstream gradient, a zero) that torch's graph lacks, and that zero meets a NaN or
+            # inf after it (fuzz seed 160934471: conv_transpose1d's weight gradient over an
+            # empty batch, torch's a constant; then softmin of the NaN mean of nothing)
+            name, params = prog.steps[k]
+            detail = (
+                f"{_detail(diff)} of the whole program; handgrad's second derivative runs "
+                f"through {name}'s gradient by its upstream gradient (zeros), torch's has no "
+                f"such edge, and the zeros meet a NaN or inf after it"
+            )
+            return Finding(
+                "defect", what, name, params, x, detail, prog, "a graph edge torch lacks"
+            )
         if isinstance(b, bool) or np.shape(b) != np.shape(tv):
             return None  # a missing or reshaped value: not a rounding difference
         # the step alone on that same input shows the same two values: classify them there

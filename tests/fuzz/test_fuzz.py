@@ -180,3 +180,15 @@ def test_a_float32_rounding_no_worse_than_torchs_is_not_a_defect():
     prog64 = Program(seed=1, dtype="float64", mode="normal", x=x.astype(np.float64))
     prog64.steps = [("exp", {})]
     assert not _closer_to_float64(prog64, 0, x, None, "forward", 0, exact, off, b, {})
+
+
+def test_a_graph_edge_torch_lacks_is_named():
+    """Seed 160934471: conv_transpose1d over an empty batch, then the NaN mean of nothing and
+    softmin. torch's weight gradient there is a constant (no edge back to its upstream
+    gradient), handgrad's keeps an edge whose zeros meet softmin's NaN in the second derivative:
+    NaN against torch's none. The localiser names the step (until conv's backward returns a
+    constant there, when the program is clean)."""
+    found = check(generate(160934471))
+    assert found == [] or [(f.cls, f.op, f.reason) for f in found] == [
+        ("defect", "F.conv_transpose1d", "a graph edge torch lacks")
+    ]
