@@ -172,6 +172,32 @@ def test_torch_one_element_reduction_cancels():
     assert not accepted.torch_one_element_reduction_cancels(*args, h * 1.1, t, bad)
 
 
+def test_torch_one_element_logsumexp_cancels():
+    # fuzz seed 1299885683: reciprocal, then logsumexp over a dim of one element (the identity),
+    # in float32. The exact second derivative is 2 g u / x^3: -2.94e32 at x = -1.9e-11, beyond
+    # the largest float at x = -3.7e-15. torch's double backward of g exp(x - out) gives -0 for
+    # both; handgrad the exact value and the overflow, as torch with the identity in its place
+    x = np.array([[-1.894773e-11], [-3.709116e-15], [0.5]], np.float32)
+
+    def second(L, lse):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        xt = L.tensor(x, requires_grad=True)
+        (gx,) = grad(lse(L.reciprocal(xt)).sum(), [xt], create_graph=True)
+        return grad(gx.sum(), [xt])[0].detach().numpy().ravel()
+
+    t = second(torch, lambda a: torch.logsumexp(a, dim=1))
+    h = second(hg, lambda a: hg.logsumexp(a, dim=1))
+    ref = second(torch, lambda a: (a * 1).reshape(-1))  # the same function over one element
+    exact = 2 / x.astype(np.float64).ravel() ** 3
+    assert t[0] == 0 and t[1] == 0 and t[2] == 16
+    assert h[0] == pytest.approx(exact[0], rel=1e-6) and h[1] == -INF and h[2] == 16
+    assert (ref == h).all()
+    args = ("<program>", {"one_element": ref}, x.ravel(), "grad2")
+    bad = np.array([True, True, False])
+    assert accepted.torch_one_element_reduction_cancels(*args, h, t, bad)
+    assert not accepted.torch_one_element_reduction_cancels(*args, h * 1.1, t, bad)
+
+
 def test_torch_multiplies_by_mask():
     t = _grad(torch, torch.nan_to_num, [INF, 1.0], [INF, 1.0])
     h = _grad(hg, hg.nan_to_num, [INF, 1.0], [INF, 1.0])
