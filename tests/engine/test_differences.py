@@ -143,6 +143,37 @@ def test_torch_zero_second_derivative_meets_nonfinite():
     )
 
 
+def test_torch_zero_second_derivative_meets_an_overflow():
+    # fuzz seed 754061838: x^2.5 then leaky_relu, then max. x^2.5 overflows at 4.5e307 (and at
+    # inf), so its first derivative 2.5 x^1.5 is inf; leaky_relu's zero second derivative, a
+    # tensor in torch, meets it (NaN). The second derivative 3.75 x^0.5 g u is finite at 4.5e307
+    # and inf at inf: handgrad gives both, as torch does with leaky_relu as a selection
+    x = np.array([4.4942328371557893e307, INF, 2.0])
+    g, u = 0.5, np.array([-0.634, -0.645, 0.3])
+
+    def second(L, act):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        xt = L.tensor(x, requires_grad=True)
+        (gx,) = grad(act(xt**2.5), [xt], L.tensor(np.full(3, g)), create_graph=True)
+        return grad((gx * L.tensor(u)).sum(), [xt])[0].detach().numpy()
+
+    t = second(torch, lambda a: torch.nn.functional.leaky_relu(a, 0.01))
+    h = second(hg, lambda a: hg.nn.functional.leaky_relu(a, 0.01))
+    ref = second(torch, lambda a: torch.where(a.detach() < 0, 0.01 * a, a))
+    exact = 3.75 * np.sqrt(x[0]) * g * u[0]
+    assert np.isnan(t[:2]).all() and t[2] == pytest.approx(h[2])
+    assert h[0] == pytest.approx(exact, rel=1e-12) and h[1] == -INF
+    np.testing.assert_allclose(h, ref, rtol=1e-12)
+    bad = np.array([True, True, False])
+    args = ("<program>", {"frozen": ref}, x, "grad2")
+    assert accepted.torch_zero_second_derivative_meets_nonfinite(*args, h, t, bad)
+    # an inf alone, or one that the frozen run does not give, is not enough
+    only_inf = np.array([False, True, False])
+    assert not accepted.torch_zero_second_derivative_meets_nonfinite(*args, h, t, only_inf)
+    other = np.where(np.isinf(h), INF, h)
+    assert not accepted.torch_zero_second_derivative_meets_nonfinite(*args, other, t, bad)
+
+
 def test_torch_one_element_reduction_cancels():
     # fuzz seed 1002543439 (after its amax): norm over one element, tanh, mul by -2.6e18, in
     # float32. The exact second derivative by x is g w v tanh''(x) + g v_w tanh'(x) = 0.1538;
