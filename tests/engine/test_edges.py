@@ -1302,3 +1302,29 @@ def test_mse_loss_of_nothing(reduction):
     handgrad's 2 / N raised ZeroDivisionError where torch's is inf in C++)."""
     x, y = np.zeros((2, 0, 3)), np.zeros((2, 0, 3))
     check(lambda L, F, x, y: F.mse_loss(x, y, reduction=reduction), x, y)
+
+
+@pytest.mark.parametrize("fn", ["acos", "asin"])
+@pytest.mark.parametrize(
+    "dtype, a, g, u",
+    [
+        # near |a| = 1 under a huge g: the quotient g / sqrt(1 - a^2) differentiated by the
+        # root overflowed (-inf) where torch's g rsqrt(1 - a^2) is finite (fuzz seeds 757847408,
+        # 1980945712)
+        (np.float32, [-0.9991269], [-1.1910731e36], [0.0055133053]),
+        (np.float32, [0.98173225], [2.1175343e37], [0.071757995]),
+        (np.float64, [-1.0, 1.0, 0.0, 0.5, NAN, 2.0], [1.0, -2.0, 0.0, 3e307, 1.0, 1.0], [1.0] * 6),
+    ],
+)
+def test_acos_asin_derivatives_are_torchs_rsqrt_form(fn, dtype, a, g, u):
+    """asin's and acos's gradients are torch's g rsqrt(1 - a^2) and g (-rsqrt(1 - a^2)): the
+    values, and the second derivatives by a and by g, are torch's bit for bit."""
+    got = []
+    for L in (torch, hg):
+        ta, tg = (L.tensor(np.array(z, dtype), requires_grad=True) for z in (a, g))
+        grad = torch.autograd.grad if L is torch else hg.grad
+        (da,) = grad(getattr(L, fn)(ta), [ta], tg, create_graph=True)
+        s = (da * L.tensor(np.array(u, dtype))).sum()
+        got.append([d.detach().numpy() for d in (da, *grad(s, [ta, tg]))])
+    for h, t in zip(*got[::-1]):
+        np.testing.assert_array_equal(h, t)
