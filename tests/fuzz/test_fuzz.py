@@ -95,3 +95,20 @@ def test_a_finite_value_is_never_close_to_an_inf():
     t = np.array([np.inf, np.inf, np.inf, 2.0], np.float32)
     assert bad_positions(h, t, 2e-3).tolist() == [True, False, True, False]
     assert bad_positions(t, h, 2e-3).tolist() == [True, False, True, False]
+
+
+def test_an_elementwise_overflow_beside_a_nan_is_from_finite_input():
+    """Seed 757807655: celu's second derivative at x = -24.17 under g = -2e27 (float32) is
+    -3.9e17 in handgrad (the exact value), -inf in torch (g u / alpha overflows first). The
+    element next to it is NaN; an element-wise op's NaN cannot reach it, so the mismatch is
+    still torch's overflow from finite input. A reduction's NaN could: it stays a defect."""
+    import numpy as np
+
+    from .runner import _finite_in
+
+    x = np.array([[[-24.16746, np.nan]]], np.float32)
+    g = np.array([[[-2.03313e27, np.nan]]], np.float32)
+    b = np.array([[[True, False]]])
+    assert _finite_in("F.celu", {"alpha": 0.5}, x, g, "grad2", 0, b)
+    assert not _finite_in("F.celu", {"alpha": 0.5}, x, g, "grad2", 0, ~b)
+    assert not _finite_in("sum", {"dim": None}, x, g, "grad", 0, b)
