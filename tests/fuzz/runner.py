@@ -846,7 +846,17 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
             )
             return Finding("defect", what, name, prog.steps[k][1], x, detail, prog, "sign of 0")
         f = classify(prog, k, x, g, h1, t1, (w, i, b), kw)
-        if f.cls != "accepted" and _within_ulps(hv[b], tv[b], 2):
+        seen = prog.steps[k][1]
+        if kw and kw.get("vs") is not None:
+            seen = {**seen, "u": np.asarray(kw["vs"][0])}
+        explained, rest = _explained(name, seen, x, w, hv, tv, b, g)
+        if f.cls != "accepted" and explained and rest.any() and _within_ulps(hv[rest], tv[rest], 2):
+            # accepted differences, and the last bit or two elsewhere (fuzz seed 757779896:
+            # mish's subnormal x e^x below -709.8, which torch's vectorised exp flushes to 0,
+            # beside a value torch's kernel rounds an ulp off): the accepted elements are the
+            # ones a later step can amplify beyond the tolerance
+            f.cls, f.reason = "accepted", " + ".join(sorted(set(explained)))
+        elif f.cls != "accepted" and _within_ulps(hv[b], tv[b], 2):
             # the last bit or two: two correct kernels (NumPy's exp and torch's SLEEF one, or
             # products of denormals taken in another order) round differently, and torch's
             # own noise test cannot see it where moving the input by ulps does not move the
@@ -930,15 +940,7 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
         return Finding("accepted", what, name, params, x, detail, prog, reason)
     # element by element: the elements an accepted difference explains are set aside, and the
     # rest (if any) go on to the checks below
-    explained = []
-    rest = b.copy()
-    for pos in [()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:200]:
-        one = np.zeros(b.shape, bool)
-        one[pos] = True
-        r1 = accepted.match(name, params_seen, x, what, hv, tv, one, g)
-        if r1:
-            rest[pos] = False
-            explained.append(r1)
+    explained, rest = _explained(name, params_seen, x, what, hv, tv, b, g)
     if explained and not rest.any() and int(b.sum()) <= 200:
         return Finding(
             "accepted", what, name, params, x, detail, prog, " + ".join(sorted(set(explained)))
@@ -1014,6 +1016,21 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
         prog,
         "vanishes under perturbation, but handgrad's value is not a one-sided limit",
     )
+
+
+def _explained(name, params, x, what, hv, tv, b, g) -> tuple[list, np.ndarray]:
+    """The accepted differences that explain single mismatching elements (the first 200), and
+    the mask of the elements none explains."""
+    explained = []
+    rest = b.copy()
+    for pos in [()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:200]:
+        one = np.zeros(b.shape, bool)
+        one[pos] = True
+        r1 = accepted.match(name, params, x, what, hv, tv, one, g)
+        if r1:
+            rest[pos] = False
+            explained.append(r1)
+    return explained, rest
 
 
 def _finite_in(name, params, x, g, what, i, b) -> bool:
