@@ -125,3 +125,12 @@ def test_accepted_elements_beside_a_last_bit_difference_where_the_runs_part():
         "F.mish",
         "torch_sigmoid_exp_overflows",
     )
+
+
+def test_a_cancelling_sum_over_broadcast_dims_is_rounding():
+    """Seed 1227375939: clamp's upper bound (shape (2, 1, 1)) receives the sum of ten upstream
+    gradients, 8 g and 2 (-4 g) with g = 3.9e168: exactly 0. torch gives 0 and -3.4e153,
+    handgrad -1.7e153 twice, both the noise of eps times the terms; a later division by 1e-170
+    amplifies it. torch moves that much when g moves by a few ulps: rounding."""
+    (finding,) = check(generate(1227375939))
+    assert (finding.cls, finding.op) == ("rounding", "clamp_tensor")
