@@ -717,3 +717,34 @@ def test_median_along_an_expanded_dim():
     # torch's median reads the data shifted (its last element from past the end): its first
     # element, read inside the data, is 1 where the median is 0
     assert t[0, 0] == 1
+
+
+def test_hypot_second_derivative_noise():
+    # fuzz seed 504936061, smaller: w (1, 2) broadcast over x (3, 3, 2) holding zeros, where
+    # hypot(0, w) = |w| is linear; its second derivative by w sums terms g v / |w| = 1e15 that
+    # cancel, and the two autograd engines sum them over the broadcast dims in other orders
+    z, m = 0.0, -1.5
+    x = np.array([[z, m], [m, z], [m, z], [z, m], [m, m], [m, z], [m, m], [m, m], [z, z]], "f4")
+    x = x.reshape(3, 3, 2)
+    g = [0.2, 0.7, -0.6, 0.4, 0, 1.6, -0.7, 1, -0.6, -1, -0.7, -1.2, 0.1, 1, 0.2, 0.6, 1.6, 0.3]
+    g = np.array(g, "f4").reshape(3, 3, 2)
+    w, v, u = np.array([[-1.7e-15, -4.4e-15]], "f4"), np.array([[-1.5, 1.1]], "f4"), 0 * x
+
+    def second(L):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        xt, wt = L.tensor(x, requires_grad=True), L.tensor(w, requires_grad=True)
+        dx, dw = grad(L.hypot(xt, wt), [xt, wt], L.tensor(g), create_graph=True)
+        s = (dx * L.tensor(u)).sum() + (dw * L.tensor(v)).sum()
+        return grad(s, [wt])[0].detach().numpy()
+
+    t, h = second(torch), second(hg)
+    # the exact value: g v a^2 / r^3 summed (u = 0), 0 from the rows where x = 0
+    a, b = x.astype(np.float64), np.broadcast_to(w.astype(np.float64), x.shape)
+    exact = (g * v.astype(np.float64) * a * a / np.hypot(a, b) ** 3).sum((0, 1))
+    assert np.abs(exact).max() < 10 and t[0, 1] != h[0, 1] and np.abs(t - h).max() > 1e6
+    params = {"w": w, "u": u, "vs": [v], "leaf": 1}
+    bad = np.ones(w.shape, bool)
+    assert accepted.hypot_second_derivative_noise("hypot", params, x, "grad2", h, t, bad, g)
+    assert not accepted.hypot_second_derivative_noise(
+        "hypot", params, x, "grad2", h * 1e3, t, bad, g
+    )

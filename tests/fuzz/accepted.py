@@ -719,3 +719,42 @@ def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
             return False
         ok = np.isfinite(n) & (np.abs(h) <= n) & (np.abs(t) <= n)
         return bool(ok[bad].all())
+
+
+@accepted
+def hypot_second_derivative_noise(op, params, x, what, h, t, bad, g=None):
+    """hypot's second derivatives where terms of size |g| (|u| + |v|) / r cancel (an operand
+    small against r, or 0: hypot(0, w) = |w| is linear, its exact second derivative 0). Both
+    libraries form them as torch's graph does (g a / r differentiated), equal element by element,
+    but their autograd engines sum the contributions to a broadcast operand in different orders
+    (fuzz seed 504936061: w = -1.7e-15 beside x = 0 in float32, summed over 16 rows: exact -0.35
+    and 1.15, torch -2.7e8 and 0, handgrad 0 and -1.3e8; the terms' size is 4.8e15). Accepted
+    where both results lie within 32 eps |g| (|u| + |v|) / r, summed as the leaf's gradient is,
+    of the exact value g (u b^2 - v a b) / r^3 (by a) or g (v a^2 - u a b) / r^3 (by b)."""
+    if op != "hypot" or what != "grad2" or g is None or isinstance(bad, str):
+        return False
+    w, u, vs, leaf = params.get("w"), params.get("u"), params.get("vs"), params.get("leaf")
+    if not (isinstance(w, np.ndarray) and isinstance(u, np.ndarray) and vs and leaf in (0, 1)):
+        return False
+    try:
+        a, b, gg, uu, vv = (
+            np.broadcast_to(np.asarray(z, np.float64), g.shape) for z in (x, w, g, u, vs[0])
+        )
+    except ValueError:
+        return False
+    with np.errstate(all="ignore"):
+        r = np.hypot(a, b)
+        r3 = r * r * r
+        if leaf == 0:
+            exact = gg * (uu * b * b - vv * a * b) / r3
+        else:
+            exact = gg * (vv * a * a - uu * a * b) / r3
+        size = np.abs(gg) * (np.abs(uu) + np.abs(vv)) / r
+        ok = np.isfinite(exact) & np.isfinite(size) & (r > 0)
+        e, n = _on(np.where(ok, exact, 0.0), bad.shape, np.sum), _on(size, bad.shape, np.sum)
+        okl = _on(ok, bad.shape, np.all)
+        if e is None or n is None or okl is None:
+            return False
+        noise = 32 * np.finfo(x.dtype).eps * n
+        near = okl & (np.abs(h - e) <= noise) & (np.abs(t - e) <= noise)
+        return bool(near[bad].all())

@@ -846,9 +846,7 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
             )
             return Finding("defect", what, name, prog.steps[k][1], x, detail, prog, "sign of 0")
         f = classify(prog, k, x, g, h1, t1, (w, i, b), kw)
-        seen = prog.steps[k][1]
-        if kw and kw.get("vs") is not None:
-            seen = {**seen, "u": np.asarray(kw["vs"][0])}
+        seen = _seen(prog.steps[k][1], kw, i)
         explained, rest = _explained(name, seen, x, w, hv, tv, b, g)
         if f.cls != "accepted" and explained and rest.any() and _within_ulps(hv[rest], tv[rest], 2):
             # accepted differences, and the last bit or two elsewhere (fuzz seed 757779896:
@@ -923,11 +921,7 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
             return Finding("accepted", what, name, params, x, h.error, prog, reason)
         return Finding("defect", what, name, params, x, h.error, prog, "valid input refused")
     hv, tv = _values(h, what, i), _values(t, what, i)
-    params_seen = params
-    if kw and kw.get("vs") is not None:
-        # the direction at the step's input is an input of its second derivative too (a huge
-        # u overflows a product in torch as a huge x does)
-        params_seen = {**params, "u": np.asarray(kw["vs"][0])}
+    params_seen = _seen(params, kw, i)
     if isinstance(b, str):
         reason = accepted.match(name, params_seen, x, what, hv, tv, b, g)
         if reason:
@@ -1026,6 +1020,16 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
         prog,
         "vanishes under perturbation, but handgrad's value is not a one-sided limit",
     )
+
+
+def _seen(params: dict, kw: dict | None, i: int) -> dict:
+    """The step's parameters as the accepted differences see them: for a second derivative also
+    the direction ``u`` at the step's input (a huge u overflows a product in torch as a huge x
+    does), the operands' directions ``vs`` (after u) and the ``leaf`` compared."""
+    if not kw or kw.get("vs") is None:
+        return params
+    vs = [np.asarray(v) for v in kw["vs"]]
+    return {**params, "u": vs[0], "vs": vs[1:], "leaf": i}
 
 
 def _explained(name, params, x, what, hv, tv, b, g) -> tuple[list, np.ndarray]:
