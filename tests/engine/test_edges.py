@@ -1328,3 +1328,33 @@ def test_acos_asin_derivatives_are_torchs_rsqrt_form(fn, dtype, a, g, u):
         got.append([d.detach().numpy() for d in (da, *grad(s, [ta, tg]))])
     for h, t in zip(*got[::-1]):
         np.testing.assert_array_equal(h, t)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_and_linear_over_an_inner_dim_of_one_keep_the_sign_of_zero(dtype):
+    """With an inner dim of 1, torch's matrix product (2-D, or folded to 2-D, with more than one
+    output row and column) and linear's addmm give the products themselves, -0.0 for -2.4e-80
+    times 0 (fuzz seed 757785005: w @ x, then a reciprocal); its vector paths and batched
+    products give +0.0. handgrad gives torch's sign in each case."""
+    F = {"torch": tF.linear, "hg": hF.linear}
+    shapes_a = [(1,), (2, 1), (1, 1), (3, 2, 1), (3, 1, 1)]
+    shapes_b = [(1,), (1, 3), (1, 1), (2, 1, 3), (1, 1, 3)]
+    for sa in shapes_a:
+        for sb in shapes_b:
+            a, b = np.full(sa, -2.4e-80, dtype), np.zeros(sb, dtype)
+            b.reshape(-1)[-1] = 9.7e43 if dtype == np.float64 else 9.7e30
+            try:
+                t = (torch.tensor(a) @ torch.tensor(b)).numpy()
+            except RuntimeError:  # batch dims that do not broadcast
+                continue
+            h = (hg.tensor(a) @ hg.tensor(b)).numpy()
+            assert np.array_equal(np.signbit(h), np.signbit(t)), (sa, sb, h, t)
+            np.testing.assert_array_equal(h, t)
+    for xs in [(2, 1), (3, 2, 1), (1, 1), (1,)]:
+        for bias in (None, -0.0, 0.0):
+            x, w = np.full(xs, -1.0, dtype), np.zeros((3, 1), dtype)
+            outs = []
+            for name, L in (("torch", torch), ("hg", hg)):
+                bb = None if bias is None else L.tensor(np.full(3, bias, dtype))
+                outs.append(F[name](L.tensor(x), L.tensor(w), bb).numpy())
+            assert np.array_equal(np.signbit(outs[1]), np.signbit(outs[0])), (xs, bias)
