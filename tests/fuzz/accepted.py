@@ -108,7 +108,9 @@ def torch_one_element_reduction_cancels(op, params, x, what, h, t, bad, g=None):
     (eps |g u / x|, 3e30 at x = 9e-20 under g = -4e18 in float32) swamps the exact value: torch
     0 for 0.1538 (fuzz seed 1002543439; amax, norm, tanh, mul by -2.6e18; the same in float64).
     ``params['one_element']`` is torch's own result with that step written as the elementwise
-    function it is there (|x|, x, |x - w + eps|); accepted where handgrad's value equals it."""
+    function it is there (|x|, x, |x - w + eps|); accepted where handgrad's value equals it.
+    The fuzzer applies it to such a step alone too (fuzz seed 168009476: norm, p = 3, over a
+    dim of one element; torch 256 and NaN where x^3 is subnormal, handgrad and |x| exactly 0)."""
     if op != "<program>" or what != "grad2" or isinstance(bad, str):
         return False
     ref = params.get("one_element")
