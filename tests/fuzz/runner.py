@@ -1118,14 +1118,21 @@ def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b, kw=None) -> b
                 )  # an array also for a 0-d operand: a NumPy scalar would be a constant
 
             pp = {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in params.items()}
-            gp = g
-            if what == "grad" and i > 0 and g is not None and tv.size < np.size(g):
-                # an operand's gradient summed over its broadcast dims: a sum that cancels
-                # carries rounding noise of eps times its terms, which g moved by a few ulps
-                # shows (fuzz seed 1227375939: clamp's upper bound receives 8 g - 8 g, exactly
-                # 0; torch 0 and -3.4e153, handgrad -1.7e153 with terms of 1.6e169)
+            gp, kwp = g, kw
+            vs = kw.get("vs") or []
+            terms = max([np.size(g)] + [np.size(v) for v in vs])
+            if what in ("grad", "grad2") and i > 0 and g is not None and tv.size < terms:
+                # a leaf that receives a sum (an operand's gradient over its broadcast dims,
+                # the derivative by the upstream gradient g of a reduction's backward): a sum
+                # that cancels carries rounding noise of eps times its terms, which its terms
+                # (g, and the directions u, v) moved by a few ulps show (fuzz seed 1227375939:
+                # clamp's upper bound receives 8 g - 8 g, exactly 0; torch 0 and -3.4e153,
+                # handgrad -1.7e153 with terms of 1.6e169; seed 1281064902: l1_loss's sum of
+                # sign(x - w) u over 135 elements, 7.5e-15 apart)
                 gp = jiggle(g)
-            tp = run(TORCH, jiggle(x) if eps else x, [(name, pp)], g=gp, seed=prog.seed, **kw)
+                if what == "grad2" and vs:
+                    kwp = {**kw, "vs": [jiggle(np.asarray(v)) for v in vs]}
+            tp = run(TORCH, jiggle(x) if eps else x, [(name, pp)], g=gp, seed=prog.seed, **kwp)
             v = _values(tp, what, i)
             if tp.error or v is None or v.shape != tv.shape:
                 return False

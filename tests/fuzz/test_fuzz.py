@@ -134,3 +134,11 @@ def test_a_cancelling_sum_over_broadcast_dims_is_rounding():
     amplifies it. torch moves that much when g moves by a few ulps: rounding."""
     (finding,) = check(generate(1227375939))
     assert (finding.cls, finding.op) == ("rounding", "clamp_tensor")
+
+
+def test_a_reductions_derivative_by_its_upstream_gradient_is_a_sum_that_rounds():
+    """Seed 1281064902: the derivative of l1_loss(reduction='sum')'s gradient by its scalar g is
+    the sum of sign(x - w) u over 135 elements; the two libraries sum it in other orders (7.5e-15
+    apart) and two fmods amplify that. torch moves as much when u moves by a few ulps."""
+    (finding,) = check(generate(1281064902))
+    assert (finding.cls, finding.op) == ("rounding", "F.l1_loss")
