@@ -142,3 +142,23 @@ def test_a_reductions_derivative_by_its_upstream_gradient_is_a_sum_that_rounds()
     apart) and two fmods amplify that. torch moves as much when u moves by a few ulps."""
     (finding,) = check(generate(1281064902))
     assert (finding.cls, finding.op) == ("rounding", "F.l1_loss")
+
+
+def test_a_float32_rounding_no_worse_than_torchs_is_not_a_defect():
+    """Where a float32 step's two results part beyond torch's noise, torch's float64 result on
+    the same input is the reference: handgrad's value as close to it as torch's is rounding,
+    a value further from it than torch's is not."""
+    import numpy as np
+
+    from .runner import Program, _closer_to_float64
+
+    x = np.array([0.3, -1.7, 2.9], np.float32)
+    prog = Program(seed=1, dtype="float32", mode="normal", x=x, steps=[("exp", {})])
+    exact = np.exp(x.astype(np.float64)).astype(np.float32)
+    off = np.nextafter(np.nextafter(exact, np.inf), np.inf)  # two ulps away
+    b = np.ones(3, bool)
+    assert _closer_to_float64(prog, 0, x, None, "forward", 0, exact, off, b, {})
+    assert not _closer_to_float64(prog, 0, x, None, "forward", 0, off, exact, b, {})
+    prog64 = Program(seed=1, dtype="float64", mode="normal", x=x.astype(np.float64))
+    prog64.steps = [("exp", {})]
+    assert not _closer_to_float64(prog64, 0, x, None, "forward", 0, exact, off, b, {})
