@@ -1302,3 +1302,52 @@ def test_mse_loss_of_nothing(reduction):
     handgrad's 2 / N raised ZeroDivisionError where torch's is inf in C++)."""
     x, y = np.zeros((2, 0, 3)), np.zeros((2, 0, 3))
     check(lambda L, F, x, y: F.mse_loss(x, y, reduction=reduction), x, y)
+
+
+def _zero_signs(fn, *arrays):
+    """fn(L, F, *tensors)'s output in both libraries, the sign of its zeros included."""
+    out = {}
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        r = fn(L, F, *[L.tensor(a) for a in arrays])
+        out[name] = np.asarray(r.detach().numpy() if name == "torch" else r.numpy())
+    np.testing.assert_allclose(out["hg"], out["torch"], rtol=1e-6)
+    zero = out["torch"] == 0
+    np.testing.assert_array_equal(np.signbit(out["hg"][zero]), np.signbit(out["torch"][zero]))
+
+
+_SIGNED_GROUPS = np.array(
+    [[[0.0, -0.0, 0.0, -0.0], [-0.0, -0.0, -0.0, -0.0], [0.0, 0.0, 0.0, 0.0], [-1, 1, -1, 1]]],
+    np.float32,
+)
+
+
+@pytest.mark.parametrize(
+    "norm",
+    [
+        lambda L, F, x: F.instance_norm(x),  # seed 22388894
+        lambda L, F, x: F.instance_norm(x, weight=L.tensor([1.0, -1.0, 2.0, -2.0])),
+        lambda L, F, x: F.layer_norm(x, (4,)),
+        lambda L, F, x: F.layer_norm(x, (4,), weight=L.tensor([1.0, -1.0, 2.0, -2.0])),
+        lambda L, F, x: F.group_norm(x, 2, weight=L.tensor([1.0, -1.0, 2.0, -2.0])),
+        lambda L, F, x: F.batch_norm(x.transpose(1, 2), None, None, training=True),
+    ],
+)
+def test_normalization_of_minus_zero_is_plus_zero(norm):
+    # torch forms x a + (b - mean a) (b = 0 without a bias): its zeros are +0.0 where
+    # x - mean is -0.0; a later 1 / x tells them apart
+    _zero_signs(norm, _SIGNED_GROUPS)
+
+
+def test_adaptive_avg_pool_of_minus_zero_is_plus_zero():
+    # seed 757845857: torch sums each window from +0
+    x = np.array([[[-0.0, INF]]], np.float32)
+    _zero_signs(lambda L, F, t: F.adaptive_avg_pool1d(t, 4), x)
+    _zero_signs(lambda L, F, t: F.adaptive_avg_pool2d(t, (2, 3)), np.full((1, 2, 2), -0.0))
+
+
+def test_cross_entropy_probs_mean_of_zero_terms_is_minus_zero():
+    # seed 757803831: torch's -(sum of the terms) / (numel / C) over one class of logit 0
+    x, p = np.zeros((1, 1)), np.ones((1, 1))
+    _zero_signs(lambda L, F, a, b: F.cross_entropy(a, b, label_smoothing=0.2), x, p)
+    _zero_signs(lambda L, F, a, b: F.cross_entropy(a, b), np.zeros((3, 1)), np.ones((3, 1)))

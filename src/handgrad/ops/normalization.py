@@ -156,11 +156,10 @@ class BatchNorm(Function):
             # gradients keep the NaN (torch's too), so only the output selects.
             with np.errstate(invalid="ignore"):
                 xo = np.where(over & np.isfinite(x), 0.0, xhat).astype(x.dtype, copy=False)
-        if w is None and b is None:
-            return xo.copy()
         out = xo * w.reshape(view) if w is not None else xo.copy()
-        if b is not None:
-            out += b.reshape(view)
+        # torch forms x a + (b - mean a), b = 0 without a bias: a zero is +0.0 where x - mean
+        # gives -0.0 (a group of -0.0), which a later 1 / x tells apart (fuzz seed 22388894)
+        out += b.reshape(view) if b is not None else 0.0
         return out
 
     def _saved(self) -> tuple[Tensor, Tensor]:
@@ -232,8 +231,7 @@ class LayerNorm(Function):
         w = wb[0] if has_weight else None
         b = wb[-1] if len(wb) == 2 or (wb and not has_weight) else None
         out = xo * w if w is not None else xo.copy()
-        if b is not None:
-            out += b
+        out += b if b is not None else 0.0  # +0.0, not -0.0, as torch (see BatchNorm.forward)
         return out
 
     def _saved(self) -> tuple[Tensor, Tensor]:

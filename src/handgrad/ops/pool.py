@@ -591,7 +591,9 @@ def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
         taps, n = _window_taps(x.shape[axis], size[-1 - k])
         x = apply_taps(x, axis, taps)
         count = count * n.reshape((-1,) + (1,) * k)
-    return x / Tensor._wrap(count.astype(x._data.dtype))
+    # torch's kernel sums each window from +0 (sum = 0; sum += x): a window of -0.0 averages to
+    # +0.0, which a later 1 / x tells apart (fuzz seed 757845857)
+    return (x + 0.0) / Tensor._wrap(count.astype(x._data.dtype))
 
 
 @empty_batch
