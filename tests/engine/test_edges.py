@@ -1351,3 +1351,38 @@ def test_cross_entropy_probs_mean_of_zero_terms_is_minus_zero():
     x, p = np.zeros((1, 1)), np.ones((1, 1))
     _zero_signs(lambda L, F, a, b: F.cross_entropy(a, b, label_smoothing=0.2), x, p)
     _zero_signs(lambda L, F, a, b: F.cross_entropy(a, b), np.zeros((3, 1)), np.ones((3, 1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "shape, dim",
+    [
+        ((2, 1, 4), 0),
+        ((6,), 0),
+        ((40,), 0),
+        ((3, 37), 1),
+        ((3, 37), 0),
+        ((5, 2, 19), 0),
+        ((4, 9), ()),
+    ],
+)
+def test_amax_amin_of_signed_zeros_as_torch(dtype, shape, dim):
+    # seed 504934291: amax over (-0.0, 0.0) is torch's -0.0 (its scalar loop keeps the first of
+    # equal values, its vectorised blocks the later), not NumPy's choice
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x = np.where(rng.random(shape) < 0.5, -0.0, 0.0).astype(dtype)
+        x[rng.random(shape) < 0.1] = -1.0
+        _zero_signs(lambda L, F, t: t.amax(dim), x)
+        _zero_signs(lambda L, F, t: (-t).amin(dim), x)
+
+
+@pytest.mark.parametrize("n", [2, 5, 17, 24, 48])
+def test_median_of_signed_zeros_as_torch(n):
+    # seeds 504938588, 1988568726: the zero std::nth_element leaves at the median's place
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        x = np.where(rng.random(n) < 0.5, -0.0, 0.0)
+        x[rng.random(n) < 0.2] = -1.0
+        _zero_signs(lambda L, F, t: t.median(), x)
+        _zero_signs(lambda L, F, t: t.reshape(2, -1).median(), x[: n // 2 * 2])

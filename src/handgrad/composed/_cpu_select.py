@@ -184,6 +184,15 @@ def topk_indices(values: list, k: int, largest: bool, sorted: bool) -> list:  # 
     return [j for _, j in q[:k]]
 
 
+def median_index(values: list) -> int:
+    """The index of the element torch.median() (no dim, no NaN) returns: its std::nth_element
+    of the lower median over the values in memory order."""
+    n = len(values)
+    q = [(v, j) for j, v in enumerate(values)]
+    _nth_element(q, 0, (n - 1) // 2, n, lambda x, y: x[0] < y[0])
+    return int(q[(n - 1) // 2][1])
+
+
 def kthvalue_index(values: list, k: int) -> int:
     """The index torch.kthvalue returns for one slice (k from 1; NaN counts as the largest)."""
     arr, idx = list(values), list(range(len(values)))
