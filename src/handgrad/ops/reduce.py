@@ -443,9 +443,9 @@ def amax(
     _select: bool = False,
     _zero_sign: str | None = None,
 ) -> Tensor:
-    """``_zero_sign``: how a zero maximum gets its sign (see ``composed._cpu_select.amax_zero_sign``): "torch" (the
-    default without ``_select``: torch's amax), "first" (the slice's first zero) or None (NumPy's,
-    the default of ``max()``, ``_select``)."""
+    """``_zero_sign``: how a zero maximum gets its sign (``_cpu_select.amax_zero_sign``): "torch"
+    (the default without ``_select``: torch's amax), "first" (the slice's first zero) or None
+    (NumPy's, the default of ``max()``, ``_select``)."""
     x = lift(input)
     dims = normalize_dims("amax", None if isinstance(dim, tuple) and not dim else dim, x.ndim)
     sign = _zero_sign if _zero_sign or _select else "torch"
