@@ -1386,3 +1386,12 @@ def test_median_of_signed_zeros_as_torch(n):
         x[rng.random(n) < 0.2] = -1.0
         _zero_signs(lambda L, F, t: t.median(), x)
         _zero_signs(lambda L, F, t: t.reshape(2, -1).median(), x[: n // 2 * 2])
+
+
+@pytest.mark.parametrize("g", [1.0, NAN])
+def test_float32_std_that_rounds_to_zero_has_zero_gradient(g):
+    # seed 1980945609: the std of 0 and -1.4e-45 is 7e-46, 0 in float32: torch's convention
+    # (gradient 0 where std = 0) holds there, also under a NaN upstream gradient
+    x = np.zeros((2, 2, 4), np.float32)
+    x[1, 0, 3], x[0, 1, 1] = -1.4013e-45, 1.0
+    check(lambda L, F, t: t.std(0, correction=0), x, g=np.full((2, 4), g), second=False)

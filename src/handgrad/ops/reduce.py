@@ -421,7 +421,10 @@ def std(
     x = lift(input)
     if x._data.dtype.kind == "f" and x._data.dtype.itemsize < 8:
         out = std(x.to(np.float64), dim, unbiased, keepdim, correction=correction)
-        return out.to(x._data.dtype)
+        # a std that rounds to 0 (7e-46, half the least float32 denormal, from 0 and -1.4e-45)
+        # is 0 to the convention too: its gradient 0, as torch's (fuzz seed 1980945609)
+        under = (out._data.astype(x._data.dtype) == 0) & (out._data != 0)
+        return (where(Tensor._wrap(under), 0.0, out) if under.any() else out).to(x._data.dtype)
     return _root(var(x, dim, unbiased, keepdim, correction=correction), 2)
 
 
