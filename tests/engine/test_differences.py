@@ -286,6 +286,30 @@ def test_std_two_element_noise():
     assert accepted.std_two_element_noise(*args)
 
 
+def test_torch_std_rounds_to_zero():
+    # fuzz seed 757840382: two values an ulp apart, reduced over an outer dim beside other
+    # columns: torch's std is 0 there (contiguous, 7.9e-17 as handgrad's), so it masks the NaN g
+    a = 0.6931471805599453
+    x = np.full((2, 1, 8), 1.5)
+    x[:, 0, 0] = [a, np.nextafter(a, 1.0)]
+    x[1, 0, 1:] = np.arange(7.0)
+    g = np.full((1, 8), np.nan)
+    res = {}
+    for lib in (torch, hg):
+        xt = lib.tensor(x, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        out = lib.std(xt, 0, correction=0)
+        (gx,) = grad(out, [xt], lib.tensor(g))
+        res[lib.__name__] = (out.detach().numpy()[0, 0], gx.numpy())
+    (ts, t), (hs, h) = res["torch"], res["handgrad"]
+    assert ts == 0 and hs == torch.tensor(x[:, 0, 0].copy()).std(correction=0).item() > 0
+    assert (t[:, 0, 0] == 0).all() and np.isnan(h[:, 0, 0]).all()
+    bad = np.zeros(x.shape, bool)
+    bad[:, 0, 0] = True
+    params = {"dim": 0, "keepdim": False, "correction": 0}
+    assert accepted.torch_std_rounds_to_zero("std", params, x, "grad", h, t, bad)
+
+
 def test_fmod_quotient_overflows():
     a, b = np.full(8, 0.3287), np.full(8, 5e-324)  # one vector of 8 (a 9th takes the scalar path)
     t = torch.fmod(torch.tensor(a), torch.tensor(b)).numpy()  # the vectorised kernel

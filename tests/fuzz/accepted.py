@@ -319,6 +319,32 @@ def std_second_derivative_at_zero(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def torch_std_rounds_to_zero(op, params, x, what, h, t, bad, g=None):
+    """std's input gradient over a slice that is not constant but whose std torch's kernel
+    returns as 0: its Welford update, vectorised across the columns of a reduction over an
+    outer dim, rounds the mean of 0.6931471805599453 and the next double onto the second value
+    and the spread to 0, so torch's convention (gradient 0 where std = 0) masks the gradient,
+    also under a NaN upstream gradient (fuzz seed 757840382: torch 0, handgrad NaN). The exact
+    std is an ulp / 2 = 5.6e-17; handgrad's two-pass std gives 7.9e-17, as torch's own kernel
+    does on the same two values contiguous. Accepted where torch's std of the slice (run again
+    here) is 0 and its values are not all equal."""
+    if op != "std" or what != "grad" or isinstance(bad, str) or bad.shape != x.shape:
+        return False
+    if x.dtype.kind != "f" or not x.ndim:
+        return False
+    import torch
+
+    dim = params.get("dim")
+    dims = tuple(range(x.ndim)) if dim is None else tuple(d % x.ndim for d in np.atleast_1d(dim))
+    kw = {"correction": params.get("correction", 1), "keepdim": True}
+    with np.errstate(all="ignore"):
+        ts = torch.from_numpy(np.ascontiguousarray(x)).std(dims, **kw).numpy()
+        spread = x.max(axis=dims, keepdims=True) > x.min(axis=dims, keepdims=True)
+        masked = np.broadcast_to((ts == 0) & spread, x.shape)
+        return bool(masked[bad].all() and (t[bad] == 0).all())
+
+
+@accepted
 def std_two_element_noise(op, params, x, what, h, t, bad, g=None):
     """The second derivative (w.r.t. x) of std over slices of two elements: std = |x1 - x0| / c
     is piecewise linear, so the exact value is 0; both libraries form it from terms of size
