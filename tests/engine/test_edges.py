@@ -1395,3 +1395,21 @@ def test_float32_std_that_rounds_to_zero_has_zero_gradient(g):
     x = np.zeros((2, 2, 4), np.float32)
     x[1, 0, 3], x[0, 1, 1] = -1.4013e-45, 1.0
     check(lambda L, F, t: t.std(0, correction=0), x, g=np.full((2, 4), g), second=False)
+
+
+def test_float32_batch_norm_whose_sums_overflow():
+    # seed 1980940851: twenty float32 values at 8.5e37 an ulp or two apart: their sum and the
+    # squares of their spread (5e30) overflow float32; torch accumulates in double, so its mean
+    # is finite and 1 / sigma 2e-31, not NaN and 0
+    x = np.full(20, 8.5070586659632215e37, np.float32)
+    x[12:16], x[18] = 8.507058158902981e37, 8.507059173023462e37
+    g = np.linspace(-1.5, 0.8, 20).astype(np.float32).reshape(1, 1, 5, 4)
+    w, b = np.array([-0.5217], np.float32), np.array([0.228], np.float32)
+    check(
+        lambda L, F, t, w, b: F.batch_norm(t, None, None, w, b, training=True),
+        x.reshape(1, 1, 5, 4),
+        w,
+        b,
+        g=g,
+        rtol=1e-5,
+    )

@@ -136,6 +136,14 @@ class BatchNorm(Function):
         w = wb[0] if has_weight else None
         b = wb[-1] if len(wb) == 2 or (wb and not has_weight) else None
         mean = _channel_mean(x, dims)
+        self.scale = None
+        if not np.isfinite(mean).all():
+            # a channel sum of finite values overflowed (20 float32 values at 8.5e37): torch's
+            # mean is finite (fuzz seed 1980940851: its output the bias, ours was NaN), and so
+            # is the mean of x s, divided by s (see _row_scale)
+            self.scale = _row_scale(x, dims)
+            if self.scale is not None:
+                mean = (x * self.scale).mean(axis=dims, keepdims=True) / self.scale
         xhat = x - mean  # NumPy keeps x's memory order, so a convolution's layout flows through
         var = _channel_mean(xhat * xhat, dims)
         rstd = 1.0 / np.sqrt(var + eps)
@@ -166,7 +174,11 @@ class BatchNorm(Function):
         x = self.inputs[0]
         if not is_grad_enabled():
             return _wrap(self.xhat), _wrap(self.rstd)
-        xc = x - x.mean(self.dims, keepdim=True)
+        if self.scale is None:
+            xc = x - x.mean(self.dims, keepdim=True)
+        else:  # the forward's scaled mean
+            s = _wrap(self.scale)
+            xc = x - (x * s).mean(self.dims, keepdim=True) / s
         rstd = InvStd.apply(xc, dims=self.dims, eps=self.eps)
         return xc * rstd, rstd
 
