@@ -1413,3 +1413,11 @@ def test_float32_batch_norm_whose_sums_overflow():
         g=g,
         rtol=1e-5,
     )
+
+
+def test_log_softmax_gradient_that_cancels_is_torchs_fused_one():
+    # seed 757811041: g proportional to softmax, so g - e^out sum(g) cancels; torch's kernel
+    # rounds it once (a fused multiply-add): 2.95e15, exact 5.7e15, unfused 0
+    x = np.array([0.4231150502487071, 1.0])
+    g = np.array([-4.467651470403087e31, -7.954579672062816e31])
+    check(lambda L, F, t: L.log_softmax(t, -1), x, g=g, second=False, rtol=1e-12)
