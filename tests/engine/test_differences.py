@@ -460,6 +460,17 @@ def test_torch_norm_cancels():
         else:
             assert (t == 0).all()
             assert accepted.torch_norm_cancels("F.layer_norm", {"n": 1}, x, "grad", h, t, h != t)
+    # a constant row at 1.69 (seed 757807016): exactly 0; torch's x a + b leaves -5.2e-14,
+    # within eps (|x| + |mean|) / sqrt(eps) but relatively all of it
+    x = np.full((1, 2, 3), 1.6931471805599454)
+    x[0, 0] = [0.0, 9.3888662346904791e83, 1.0]
+    t = tF.instance_norm(torch.tensor(x)).numpy()
+    h = hF.instance_norm(hg.tensor(x)).numpy()
+    assert (h[0, 1] == 0).all() and (t[0, 1] != 0).all() and (np.abs(t[0, 1]) < 1e-13).all()
+    bad = np.zeros(x.shape, bool)
+    bad[0, 1] = True
+    assert accepted.torch_norm_cancels("F.instance_norm", {}, x, "forward", h, t, bad)
+    assert not accepted.torch_norm_cancels("F.instance_norm", {}, x, "forward", h, t + 1e-11, bad)
 
 
 def test_normalize_0d_overflows():
