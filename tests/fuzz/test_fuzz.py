@@ -95,3 +95,23 @@ def test_a_finite_value_is_never_close_to_an_inf():
     t = np.array([np.inf, np.inf, np.inf, 2.0], np.float32)
     assert bad_positions(h, t, 2e-3).tolist() == [True, False, True, False]
     assert bad_positions(t, h, 2e-3).tolist() == [True, False, True, False]
+
+
+def test_a_float32_rounding_no_worse_than_torchs_is_not_a_defect():
+    """Where a float32 step's two results part beyond torch's noise, torch's float64 result on
+    the same input is the reference: handgrad's value as close to it as torch's is rounding,
+    a value further from it than torch's is not."""
+    import numpy as np
+
+    from .runner import Program, _closer_to_float64
+
+    x = np.array([0.3, -1.7, 2.9], np.float32)
+    prog = Program(seed=1, dtype="float32", mode="normal", x=x, steps=[("exp", {})])
+    exact = np.exp(x.astype(np.float64)).astype(np.float32)
+    off = np.nextafter(np.nextafter(exact, np.inf), np.inf)  # two ulps away
+    b = np.ones(3, bool)
+    assert _closer_to_float64(prog, 0, x, None, "forward", 0, exact, off, b, {})
+    assert not _closer_to_float64(prog, 0, x, None, "forward", 0, off, exact, b, {})
+    prog64 = Program(seed=1, dtype="float64", mode="normal", x=x.astype(np.float64))
+    prog64.steps = [("exp", {})]
+    assert not _closer_to_float64(prog64, 0, x, None, "forward", 0, exact, off, b, {})

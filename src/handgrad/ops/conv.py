@@ -88,7 +88,12 @@ def _pad_crop(a: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     if not (t or b or l or r):
         return a
     c, h, w, n = a.shape
-    out = np.full((c, h + t + b, w + l + r, n), value, dtype=a.dtype)
+    # only the border is filled: np.full wrote every element once more than the copy does
+    out = np.empty((c, h + t + b, w + l + r, n), dtype=a.dtype)
+    out[:, :t] = value
+    out[:, t + h :] = value
+    out[:, t : t + h, :l] = value
+    out[:, t : t + h, l + w :] = value
     out[:, t : t + h, l : l + w] = a
     return out
 
