@@ -310,6 +310,36 @@ def test_torch_std_rounds_to_zero():
     assert accepted.torch_std_rounds_to_zero("std", params, x, "grad", h, t, bad)
 
 
+def test_torch_norm_one_element_noise():
+    # fuzz seed 1988569769: group_norm over groups of one element; the input gradient is 0 for
+    # every x and g, so sum(gx u + gw vw + gb vb)'s derivative by g is vb: handgrad's exactly,
+    # torch's cancelling terms of size |u| / sqrt(eps) leave noise
+    x = np.array([[[-12.019209], [3.5], [-88.59307]], [[0.5], [2.0], [-1.0]]])
+    w, b = np.array([-1.580507, 0.810524, 0.387538]), np.array([1.882181, -1.164557, -0.413229])
+    gg = np.array([[[0.3], [-0.7], [0.19522]], [[0.1], [0.2], [0.3]]])
+    u = np.array([[[1.0], [1.458237e17], [-1.557221e50]], [[1.0], [2.0], [3.0]]])
+    vw, vb = np.array([0.907392, 0.907092, -1.648204]), np.array([-1.95861, 0.910212, 1.415785])
+    res = {}
+    for lib in (torch, hg):
+        xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        g = lib.tensor(gg, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        out = lib.nn.functional.group_norm(xt, 3, wt, bt)
+        gx, gw, gb = grad(out, [xt, wt, bt], g, create_graph=True)
+        s = (gx * lib.tensor(u)).sum() + (gw * lib.tensor(vw)).sum() + (gb * lib.tensor(vb)).sum()
+        (dg,) = grad(s, [g])
+        res[lib.__name__] = dg.detach().numpy()
+    t, h = res["torch"], res["handgrad"]
+    np.testing.assert_array_equal(h, np.broadcast_to(vb.reshape(1, 3, 1), x.shape))
+    bad = h != t
+    assert bad[0, 2, 0] and abs(t[0, 2, 0] - h[0, 2, 0]) > 1e3
+    params = {"g": 3, "w": w, "wb": b, "u": u}
+    assert accepted.torch_norm_one_element_noise("F.group_norm", params, x, "grad2", h, t, bad, gg)
+    assert not accepted.torch_norm_one_element_noise(
+        "F.group_norm", {**params, "u": u * 1e-45}, x, "grad2", h, t, bad, gg
+    )
+
+
 def test_fmod_quotient_overflows():
     a, b = np.full(8, 0.3287), np.full(8, 5e-324)  # one vector of 8 (a 9th takes the scalar path)
     t = torch.fmod(torch.tensor(a), torch.tensor(b)).numpy()  # the vectorised kernel
