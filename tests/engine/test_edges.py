@@ -1421,3 +1421,11 @@ def test_log_softmax_gradient_that_cancels_is_torchs_fused_one():
     x = np.array([0.4231150502487071, 1.0])
     g = np.array([-4.467651470403087e31, -7.954579672062816e31])
     check(lambda L, F, t: L.log_softmax(t, -1), x, g=g, second=False, rtol=1e-12)
+
+
+def test_float32_softmax_gradient_under_a_uniform_upstream_gradient():
+    # seed 1574869334: softmin under mean's uniform g; torch accumulates sum(g out) with fused
+    # multiply-adds, so out (g - sum(g out)) is exactly 0, not 5e-9
+    x = np.array([[3.9089723e-14], [4.1709305e-03], [9.3814922e04], [0.0]], np.float32)
+    g = np.full((4, 1), 0.21425171, np.float32)
+    check(lambda L, F, t: F.softmin(t, dim=-2), x, g=g, second=False, rtol=1e-6)

@@ -10,6 +10,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from .dims import normalize_dims
+from .special import fms
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -59,7 +60,11 @@ class SoftmaxBackward(Function):
 
     def forward(self, g, out, dim):
         self.dim = dim
-        return out * (g - (g * out).sum(axis=dim, keepdims=True))
+        # torch accumulates sum(g out) with fused multiply-adds, each product unrounded: float32
+        # in float64 is that (fuzz seed 1574869334, softmin under a uniform g: exactly 0)
+        wide = np.float64 if g.dtype.itemsize < 8 else g.dtype
+        s = (g.astype(wide) * out).sum(axis=dim, keepdims=True).astype(g.dtype)
+        return out * (g - s)
 
     def backward(self, u):
         (g, out), d = self.inputs, self.dim
@@ -96,26 +101,12 @@ class LogSoftmaxBackward(Function):
 
     def forward(self, g, out, dim):
         self.dim = dim
-        return _fms(g, np.exp(out), g.sum(axis=dim, keepdims=True))
+        return fms(g, np.exp(out), g.sum(axis=dim, keepdims=True))
 
     def backward(self, u):
         (g, out), d = self.inputs, self.dim
         e = out.exp()
         return u - (u * e).sum(d, keepdim=True), (-g.sum(d, keepdim=True)) * e * u
-
-
-def _fms(g: np.ndarray, e: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """g - e s rounded once, as torch's kernel forms it (a fused multiply-add): where g and e s
-    cancel, the product's rounding error is the whole result (fuzz seed 757811041: g ~ 8e31,
-    exact 5.7e15, torch 3.0e15, g - fl(e s) 0). float32 in float64 (the product is exact);
-    float64 with Dekker's exact product error, where it is finite."""
-    if g.dtype.itemsize < 8:
-        return (g.astype(np.float64) - e.astype(np.float64) * s).astype(g.dtype)
-    with np.errstate(all="ignore"):
-        p = e * s
-        eh, sh = [a * 134217729.0 - (a * 134217729.0 - a) for a in (e, s)]  # 26-bit halves
-        err = ((eh * sh - p) + eh * (s - sh) + (e - eh) * sh) + (e - eh) * (s - sh)  # e s - p
-        return np.where(np.isfinite(err), (g - p) - err, g - p)
 
 
 def _softmax_dim(op: str, x: Tensor, dim: int | None) -> int:
