@@ -12,6 +12,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ._cpu_reduce import amax_zero_sign
 from .dims import normalize_dims
 from .elementwise import add, exp, mul, sqrt, sub, where
 
@@ -82,8 +83,6 @@ class Amax(Function):
         self.dims = dims
         self.kept = a.max(axis=dims, keepdims=True)
         if zero_sign and dims and a.dtype.kind == "f" and (self.kept == 0).any():
-            from ..composed._cpu_select import amax_zero_sign  # (composed imports ops)
-
             self.kept = amax_zero_sign(a, dims, self.kept, zero_sign == "first")
         return (
             self.kept.copy()
@@ -446,7 +445,7 @@ def amax(
     _select: bool = False,
     _zero_sign: str | None = None,
 ) -> Tensor:
-    """``_zero_sign``: how a zero maximum gets its sign (``_cpu_select.amax_zero_sign``): "torch"
+    """``_zero_sign``: how a zero maximum gets its sign (``_cpu_reduce.amax_zero_sign``): "torch"
     (the default without ``_select``: torch's amax), "first" (the slice's first zero) or None
     (NumPy's, the default of ``max()``, ``_select``)."""
     x = lift(input)
