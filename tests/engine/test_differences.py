@@ -308,6 +308,60 @@ def test_std_two_element_noise():
     assert accepted.std_two_element_noise(*args)
 
 
+def test_torch_std_rounds_to_zero():
+    # fuzz seed 757840382: two values an ulp apart, reduced over an outer dim beside other
+    # columns: torch's std is 0 there (contiguous, 7.9e-17 as handgrad's), so it masks the NaN g
+    a = 0.6931471805599453
+    x = np.full((2, 1, 8), 1.5)
+    x[:, 0, 0] = [a, np.nextafter(a, 1.0)]
+    x[1, 0, 1:] = np.arange(7.0)
+    g = np.full((1, 8), np.nan)
+    res = {}
+    for lib in (torch, hg):
+        xt = lib.tensor(x, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        out = lib.std(xt, 0, correction=0)
+        (gx,) = grad(out, [xt], lib.tensor(g))
+        res[lib.__name__] = (out.detach().numpy()[0, 0], gx.numpy())
+    (ts, t), (hs, h) = res["torch"], res["handgrad"]
+    assert ts == 0 and hs == torch.tensor(x[:, 0, 0].copy()).std(correction=0).item() > 0
+    assert (t[:, 0, 0] == 0).all() and np.isnan(h[:, 0, 0]).all()
+    bad = np.zeros(x.shape, bool)
+    bad[:, 0, 0] = True
+    params = {"dim": 0, "keepdim": False, "correction": 0}
+    assert accepted.torch_std_rounds_to_zero("std", params, x, "grad", h, t, bad)
+
+
+def test_torch_norm_one_element_noise():
+    # fuzz seed 1988569769: group_norm over groups of one element; the input gradient is 0 for
+    # every x and g, so sum(gx u + gw vw + gb vb)'s derivative by g is vb: handgrad's exactly,
+    # torch's cancelling terms of size |u| / sqrt(eps) leave noise
+    x = np.array([[[-12.019209], [3.5], [-88.59307]], [[0.5], [2.0], [-1.0]]])
+    w, b = np.array([-1.580507, 0.810524, 0.387538]), np.array([1.882181, -1.164557, -0.413229])
+    gg = np.array([[[0.3], [-0.7], [0.19522]], [[0.1], [0.2], [0.3]]])
+    u = np.array([[[1.0], [1.458237e17], [-1.557221e50]], [[1.0], [2.0], [3.0]]])
+    vw, vb = np.array([0.907392, 0.907092, -1.648204]), np.array([-1.95861, 0.910212, 1.415785])
+    res = {}
+    for lib in (torch, hg):
+        xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        g = lib.tensor(gg, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        out = lib.nn.functional.group_norm(xt, 3, wt, bt)
+        gx, gw, gb = grad(out, [xt, wt, bt], g, create_graph=True)
+        s = (gx * lib.tensor(u)).sum() + (gw * lib.tensor(vw)).sum() + (gb * lib.tensor(vb)).sum()
+        (dg,) = grad(s, [g])
+        res[lib.__name__] = dg.detach().numpy()
+    t, h = res["torch"], res["handgrad"]
+    np.testing.assert_array_equal(h, np.broadcast_to(vb.reshape(1, 3, 1), x.shape))
+    bad = h != t
+    assert bad[0, 2, 0] and abs(t[0, 2, 0] - h[0, 2, 0]) > 1e3
+    params = {"g": 3, "w": w, "wb": b, "u": u}
+    assert accepted.torch_norm_one_element_noise("F.group_norm", params, x, "grad2", h, t, bad, gg)
+    assert not accepted.torch_norm_one_element_noise(
+        "F.group_norm", {**params, "u": u * 1e-45}, x, "grad2", h, t, bad, gg
+    )
+
+
 def test_fmod_quotient_overflows():
     a, b = np.full(8, 0.3287), np.full(8, 5e-324)  # one vector of 8 (a 9th takes the scalar path)
     t = torch.fmod(torch.tensor(a), torch.tensor(b)).numpy()  # the vectorised kernel
@@ -458,6 +512,17 @@ def test_torch_norm_cancels():
         else:
             assert (t == 0).all()
             assert accepted.torch_norm_cancels("F.layer_norm", {"n": 1}, x, "grad", h, t, h != t)
+    # a constant row at 1.69 (seed 757807016): exactly 0; torch's x a + b leaves -5.2e-14,
+    # within eps (|x| + |mean|) / sqrt(eps) but relatively all of it
+    x = np.full((1, 2, 3), 1.6931471805599454)
+    x[0, 0] = [0.0, 9.3888662346904791e83, 1.0]
+    t = tF.instance_norm(torch.tensor(x)).numpy()
+    h = hF.instance_norm(hg.tensor(x)).numpy()
+    assert (h[0, 1] == 0).all() and (t[0, 1] != 0).all() and (np.abs(t[0, 1]) < 1e-13).all()
+    bad = np.zeros(x.shape, bool)
+    bad[0, 1] = True
+    assert accepted.torch_norm_cancels("F.instance_norm", {}, x, "forward", h, t, bad)
+    assert not accepted.torch_norm_cancels("F.instance_norm", {}, x, "forward", h, t + 1e-11, bad)
 
 
 def test_normalize_0d_overflows():
