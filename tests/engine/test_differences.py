@@ -201,6 +201,28 @@ def test_torch_one_element_reduction_cancels():
     bad = np.array([True])
     assert accepted.torch_one_element_reduction_cancels(*args, h, t, bad)
     assert not accepted.torch_one_element_reduction_cancels(*args, h * 1.1, t, bad)
+    # the norm alone (fuzz seed 168009476): p = 3 over a dim of one element is |x|, whose second
+    # derivative is exactly 0; torch's is rounding noise (256 at x = 3e-5) and NaN where x^3 is
+    # subnormal (8.8e-15 in float32)
+    x = np.array([[2.9502002e-05, 8.7830456e-15]], np.float32)
+    g = np.array([[-1.6417873, -0.33778563]], np.float32)
+    u = np.array([[2.574027e04, -4.4331595e13]], np.float32)
+
+    def alone(L, norm):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        xt = L.tensor(x, requires_grad=True)
+        (gx,) = grad(norm(xt), [xt], L.tensor(g), create_graph=True)
+        if not gx.requires_grad:  # handgrad: |x|'s gradient g sign(x) is constant in x
+            return np.zeros(x.shape, np.float32)
+        d = grad((gx * L.tensor(u)).sum(), [xt])[0].detach()
+        return d.numpy(force=True) if L is torch else d.numpy()  # torch's abs: a ZeroTensor
+
+    t = alone(torch, lambda a: a.norm(p=3, dim=0, keepdim=True))
+    h = alone(hg, lambda a: a.norm(p=3, dim=0, keepdim=True))
+    ref = alone(torch, lambda a: a.abs())
+    assert t[0, 0] != 0 and np.isnan(t[0, 1]) and (h == 0).all() and (ref == 0).all()
+    args = ("<program>", {"one_element": ref}, x, "grad2")
+    assert accepted.torch_one_element_reduction_cancels(*args, h, t, np.ones(x.shape, bool))
 
 
 def test_torch_one_element_logsumexp_cancels():
@@ -341,6 +363,60 @@ def test_std_two_element_noise():
     params = {"dim": -1, "keepdim": False, "correction": 1, "u": u}
     args = ("std", params, np.array(x), "grad2", h, t, np.ones(2, bool), np.array(g))
     assert accepted.std_two_element_noise(*args)
+
+
+def test_torch_std_rounds_to_zero():
+    # fuzz seed 757840382: two values an ulp apart, reduced over an outer dim beside other
+    # columns: torch's std is 0 there (contiguous, 7.9e-17 as handgrad's), so it masks the NaN g
+    a = 0.6931471805599453
+    x = np.full((2, 1, 8), 1.5)
+    x[:, 0, 0] = [a, np.nextafter(a, 1.0)]
+    x[1, 0, 1:] = np.arange(7.0)
+    g = np.full((1, 8), np.nan)
+    res = {}
+    for lib in (torch, hg):
+        xt = lib.tensor(x, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        out = lib.std(xt, 0, correction=0)
+        (gx,) = grad(out, [xt], lib.tensor(g))
+        res[lib.__name__] = (out.detach().numpy()[0, 0], gx.numpy())
+    (ts, t), (hs, h) = res["torch"], res["handgrad"]
+    assert ts == 0 and hs == torch.tensor(x[:, 0, 0].copy()).std(correction=0).item() > 0
+    assert (t[:, 0, 0] == 0).all() and np.isnan(h[:, 0, 0]).all()
+    bad = np.zeros(x.shape, bool)
+    bad[:, 0, 0] = True
+    params = {"dim": 0, "keepdim": False, "correction": 0}
+    assert accepted.torch_std_rounds_to_zero("std", params, x, "grad", h, t, bad)
+
+
+def test_torch_norm_one_element_noise():
+    # fuzz seed 1988569769: group_norm over groups of one element; the input gradient is 0 for
+    # every x and g, so sum(gx u + gw vw + gb vb)'s derivative by g is vb: handgrad's exactly,
+    # torch's cancelling terms of size |u| / sqrt(eps) leave noise
+    x = np.array([[[-12.019209], [3.5], [-88.59307]], [[0.5], [2.0], [-1.0]]])
+    w, b = np.array([-1.580507, 0.810524, 0.387538]), np.array([1.882181, -1.164557, -0.413229])
+    gg = np.array([[[0.3], [-0.7], [0.19522]], [[0.1], [0.2], [0.3]]])
+    u = np.array([[[1.0], [1.458237e17], [-1.557221e50]], [[1.0], [2.0], [3.0]]])
+    vw, vb = np.array([0.907392, 0.907092, -1.648204]), np.array([-1.95861, 0.910212, 1.415785])
+    res = {}
+    for lib in (torch, hg):
+        xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        g = lib.tensor(gg, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        out = lib.nn.functional.group_norm(xt, 3, wt, bt)
+        gx, gw, gb = grad(out, [xt, wt, bt], g, create_graph=True)
+        s = (gx * lib.tensor(u)).sum() + (gw * lib.tensor(vw)).sum() + (gb * lib.tensor(vb)).sum()
+        (dg,) = grad(s, [g])
+        res[lib.__name__] = dg.detach().numpy()
+    t, h = res["torch"], res["handgrad"]
+    np.testing.assert_array_equal(h, np.broadcast_to(vb.reshape(1, 3, 1), x.shape))
+    bad = h != t
+    assert bad[0, 2, 0] and abs(t[0, 2, 0] - h[0, 2, 0]) > 1e3
+    params = {"g": 3, "w": w, "wb": b, "u": u}
+    assert accepted.torch_norm_one_element_noise("F.group_norm", params, x, "grad2", h, t, bad, gg)
+    assert not accepted.torch_norm_one_element_noise(
+        "F.group_norm", {**params, "u": u * 1e-45}, x, "grad2", h, t, bad, gg
+    )
 
 
 def test_fmod_quotient_overflows():
@@ -493,6 +569,17 @@ def test_torch_norm_cancels():
         else:
             assert (t == 0).all()
             assert accepted.torch_norm_cancels("F.layer_norm", {"n": 1}, x, "grad", h, t, h != t)
+    # a constant row at 1.69 (seed 757807016): exactly 0; torch's x a + b leaves -5.2e-14,
+    # within eps (|x| + |mean|) / sqrt(eps) but relatively all of it
+    x = np.full((1, 2, 3), 1.6931471805599454)
+    x[0, 0] = [0.0, 9.3888662346904791e83, 1.0]
+    t = tF.instance_norm(torch.tensor(x)).numpy()
+    h = hF.instance_norm(hg.tensor(x)).numpy()
+    assert (h[0, 1] == 0).all() and (t[0, 1] != 0).all() and (np.abs(t[0, 1]) < 1e-13).all()
+    bad = np.zeros(x.shape, bool)
+    bad[0, 1] = True
+    assert accepted.torch_norm_cancels("F.instance_norm", {}, x, "forward", h, t, bad)
+    assert not accepted.torch_norm_cancels("F.instance_norm", {}, x, "forward", h, t + 1e-11, bad)
 
 
 def test_normalize_0d_overflows():
@@ -752,3 +839,34 @@ def test_median_along_an_expanded_dim():
     # torch's median reads the data shifted (its last element from past the end): its first
     # element, read inside the data, is 1 where the median is 0
     assert t[0, 0] == 1
+
+
+def test_hypot_second_derivative_noise():
+    # fuzz seed 504936061, smaller: w (1, 2) broadcast over x (3, 3, 2) holding zeros, where
+    # hypot(0, w) = |w| is linear; its second derivative by w sums terms g v / |w| = 1e15 that
+    # cancel, and the two autograd engines sum them over the broadcast dims in other orders
+    z, m = 0.0, -1.5
+    x = np.array([[z, m], [m, z], [m, z], [z, m], [m, m], [m, z], [m, m], [m, m], [z, z]], "f4")
+    x = x.reshape(3, 3, 2)
+    g = [0.2, 0.7, -0.6, 0.4, 0, 1.6, -0.7, 1, -0.6, -1, -0.7, -1.2, 0.1, 1, 0.2, 0.6, 1.6, 0.3]
+    g = np.array(g, "f4").reshape(3, 3, 2)
+    w, v, u = np.array([[-1.7e-15, -4.4e-15]], "f4"), np.array([[-1.5, 1.1]], "f4"), 0 * x
+
+    def second(L):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        xt, wt = L.tensor(x, requires_grad=True), L.tensor(w, requires_grad=True)
+        dx, dw = grad(L.hypot(xt, wt), [xt, wt], L.tensor(g), create_graph=True)
+        s = (dx * L.tensor(u)).sum() + (dw * L.tensor(v)).sum()
+        return grad(s, [wt])[0].detach().numpy()
+
+    t, h = second(torch), second(hg)
+    # the exact value: g v a^2 / r^3 summed (u = 0), 0 from the rows where x = 0
+    a, b = x.astype(np.float64), np.broadcast_to(w.astype(np.float64), x.shape)
+    exact = (g * v.astype(np.float64) * a * a / np.hypot(a, b) ** 3).sum((0, 1))
+    assert np.abs(exact).max() < 10 and t[0, 1] != h[0, 1] and np.abs(t - h).max() > 1e6
+    params = {"w": w, "u": u, "vs": [v], "leaf": 1}
+    bad = np.ones(w.shape, bool)
+    assert accepted.hypot_second_derivative_noise("hypot", params, x, "grad2", h, t, bad, g)
+    assert not accepted.hypot_second_derivative_noise(
+        "hypot", params, x, "grad2", h * 1e3, t, bad, g
+    )

@@ -1302,3 +1302,186 @@ def test_mse_loss_of_nothing(reduction):
     handgrad's 2 / N raised ZeroDivisionError where torch's is inf in C++)."""
     x, y = np.zeros((2, 0, 3)), np.zeros((2, 0, 3))
     check(lambda L, F, x, y: F.mse_loss(x, y, reduction=reduction), x, y)
+
+
+@pytest.mark.parametrize("fn", ["acos", "asin"])
+@pytest.mark.parametrize(
+    "dtype, a, g, u",
+    [
+        # near |a| = 1 under a huge g: the quotient g / sqrt(1 - a^2) differentiated by the
+        # root overflowed (-inf) where torch's g rsqrt(1 - a^2) is finite (fuzz seeds 757847408,
+        # 1980945712)
+        (np.float32, [-0.9991269], [-1.1910731e36], [0.0055133053]),
+        (np.float32, [0.98173225], [2.1175343e37], [0.071757995]),
+        (np.float64, [-1.0, 1.0, 0.0, 0.5, NAN, 2.0], [1.0, -2.0, 0.0, 3e307, 1.0, 1.0], [1.0] * 6),
+    ],
+)
+def test_acos_asin_derivatives_are_torchs_rsqrt_form(fn, dtype, a, g, u):
+    """asin's and acos's gradients are torch's g rsqrt(1 - a^2) and g (-rsqrt(1 - a^2)): the
+    values, and the second derivatives by a and by g, are torch's bit for bit."""
+    got = []
+    for L in (torch, hg):
+        ta, tg = (L.tensor(np.array(z, dtype), requires_grad=True) for z in (a, g))
+        grad = torch.autograd.grad if L is torch else hg.grad
+        (da,) = grad(getattr(L, fn)(ta), [ta], tg, create_graph=True)
+        s = (da * L.tensor(np.array(u, dtype))).sum()
+        got.append([d.detach().numpy() for d in (da, *grad(s, [ta, tg]))])
+    for h, t in zip(*got[::-1]):
+        np.testing.assert_array_equal(h, t)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_and_linear_over_an_inner_dim_of_one_keep_the_sign_of_zero(dtype):
+    """With an inner dim of 1, torch's matrix product (2-D, or folded to 2-D, with more than one
+    output row and column) and linear's addmm give the products themselves, -0.0 for -2.4e-80
+    times 0 (fuzz seed 757785005: w @ x, then a reciprocal); its vector paths and batched
+    products give +0.0. handgrad gives torch's sign in each case."""
+    F = {"torch": tF.linear, "hg": hF.linear}
+    shapes_a = [(1,), (2, 1), (1, 1), (3, 2, 1), (3, 1, 1)]
+    shapes_b = [(1,), (1, 3), (1, 1), (2, 1, 3), (1, 1, 3)]
+    for sa in shapes_a:
+        for sb in shapes_b:
+            a, b = np.full(sa, -2.4e-80, dtype), np.zeros(sb, dtype)
+            b.reshape(-1)[-1] = 9.7e43 if dtype == np.float64 else 9.7e30
+            try:
+                t = (torch.tensor(a) @ torch.tensor(b)).numpy()
+            except RuntimeError:  # batch dims that do not broadcast
+                continue
+            h = (hg.tensor(a) @ hg.tensor(b)).numpy()
+            assert np.array_equal(np.signbit(h), np.signbit(t)), (sa, sb, h, t)
+            np.testing.assert_array_equal(h, t)
+    for xs in [(2, 1), (3, 2, 1), (1, 1), (1,)]:
+        for bias in (None, -0.0, 0.0):
+            x, w = np.full(xs, -1.0, dtype), np.zeros((3, 1), dtype)
+            outs = []
+            for name, L in (("torch", torch), ("hg", hg)):
+                bb = None if bias is None else L.tensor(np.full(3, bias, dtype))
+                outs.append(F[name](L.tensor(x), L.tensor(w), bb).numpy())
+            assert np.array_equal(np.signbit(outs[1]), np.signbit(outs[0])), (xs, bias)
+
+
+def _zero_signs(fn, *arrays):
+    """fn(L, F, *tensors)'s output in both libraries, the sign of its zeros included."""
+    out = {}
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        r = fn(L, F, *[L.tensor(a) for a in arrays])
+        out[name] = np.asarray(r.detach().numpy() if name == "torch" else r.numpy())
+    np.testing.assert_allclose(out["hg"], out["torch"], rtol=1e-6)
+    zero = out["torch"] == 0
+    np.testing.assert_array_equal(np.signbit(out["hg"][zero]), np.signbit(out["torch"][zero]))
+
+
+_SIGNED_GROUPS = np.array(
+    [[[0.0, -0.0, 0.0, -0.0], [-0.0, -0.0, -0.0, -0.0], [0.0, 0.0, 0.0, 0.0], [-1, 1, -1, 1]]],
+    np.float32,
+)
+
+
+@pytest.mark.parametrize(
+    "norm",
+    [
+        lambda L, F, x: F.instance_norm(x),  # seed 22388894
+        lambda L, F, x: F.instance_norm(x, weight=L.tensor([1.0, -1.0, 2.0, -2.0])),
+        lambda L, F, x: F.layer_norm(x, (4,)),
+        lambda L, F, x: F.layer_norm(x, (4,), weight=L.tensor([1.0, -1.0, 2.0, -2.0])),
+        lambda L, F, x: F.group_norm(x, 2, weight=L.tensor([1.0, -1.0, 2.0, -2.0])),
+        lambda L, F, x: F.batch_norm(x.transpose(1, 2), None, None, training=True),
+    ],
+)
+def test_normalization_of_minus_zero_is_plus_zero(norm):
+    # torch forms x a + (b - mean a) (b = 0 without a bias): its zeros are +0.0 where
+    # x - mean is -0.0; a later 1 / x tells them apart
+    _zero_signs(norm, _SIGNED_GROUPS)
+
+
+def test_adaptive_avg_pool_of_minus_zero_is_plus_zero():
+    # seed 757845857: torch sums each window from +0
+    x = np.array([[[-0.0, INF]]], np.float32)
+    _zero_signs(lambda L, F, t: F.adaptive_avg_pool1d(t, 4), x)
+    _zero_signs(lambda L, F, t: F.adaptive_avg_pool2d(t, (2, 3)), np.full((1, 2, 2), -0.0))
+
+
+def test_cross_entropy_probs_mean_of_zero_terms_is_minus_zero():
+    # seed 757803831: torch's -(sum of the terms) / (numel / C) over one class of logit 0
+    x, p = np.zeros((1, 1)), np.ones((1, 1))
+    _zero_signs(lambda L, F, a, b: F.cross_entropy(a, b, label_smoothing=0.2), x, p)
+    _zero_signs(lambda L, F, a, b: F.cross_entropy(a, b), np.zeros((3, 1)), np.ones((3, 1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "shape, dim",
+    [
+        ((2, 1, 4), 0),
+        ((6,), 0),
+        ((40,), 0),
+        ((3, 37), 1),
+        ((3, 37), 0),
+        ((5, 2, 19), 0),
+        ((4, 9), ()),
+    ],
+)
+def test_amax_amin_of_signed_zeros_as_torch(dtype, shape, dim):
+    # seed 504934291: amax over (-0.0, 0.0) is torch's -0.0 (its scalar loop keeps the first of
+    # equal values, its vectorised blocks the later), not NumPy's choice
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x = np.where(rng.random(shape) < 0.5, -0.0, 0.0).astype(dtype)
+        x[rng.random(shape) < 0.1] = -1.0
+        _zero_signs(lambda L, F, t: t.amax(dim), x)
+        _zero_signs(lambda L, F, t: (-t).amin(dim), x)
+
+
+@pytest.mark.parametrize("n", [2, 5, 17, 24, 48])
+def test_median_of_signed_zeros_as_torch(n):
+    # seeds 504938588, 1988568726: the zero std::nth_element leaves at the median's place
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        x = np.where(rng.random(n) < 0.5, -0.0, 0.0)
+        x[rng.random(n) < 0.2] = -1.0
+        _zero_signs(lambda L, F, t: t.median(), x)
+        _zero_signs(lambda L, F, t: t.reshape(2, -1).median(), x[: n // 2 * 2])
+
+
+@pytest.mark.parametrize("g", [1.0, NAN])
+def test_float32_std_that_rounds_to_zero_has_zero_gradient(g):
+    # seed 1980945609: the std of 0 and -1.4e-45 is 7e-46, 0 in float32: torch's convention
+    # (gradient 0 where std = 0) holds there, also under a NaN upstream gradient
+    x = np.zeros((2, 2, 4), np.float32)
+    x[1, 0, 3], x[0, 1, 1] = -1.4013e-45, 1.0
+    check(lambda L, F, t: t.std(0, correction=0), x, g=np.full((2, 4), g), second=False)
+
+
+def test_float32_batch_norm_whose_sums_overflow():
+    # seed 1980940851: twenty float32 values at 8.5e37 an ulp or two apart: their sum and the
+    # squares of their spread (5e30) overflow float32; torch accumulates in double, so its mean
+    # is finite and 1 / sigma 2e-31, not NaN and 0
+    x = np.full(20, 8.5070586659632215e37, np.float32)
+    x[12:16], x[18] = 8.507058158902981e37, 8.507059173023462e37
+    g = np.linspace(-1.5, 0.8, 20).astype(np.float32).reshape(1, 1, 5, 4)
+    w, b = np.array([-0.5217], np.float32), np.array([0.228], np.float32)
+    check(
+        lambda L, F, t, w, b: F.batch_norm(t, None, None, w, b, training=True),
+        x.reshape(1, 1, 5, 4),
+        w,
+        b,
+        g=g,
+        rtol=1e-5,
+    )
+
+
+def test_log_softmax_gradient_that_cancels_is_torchs_fused_one():
+    # seed 757811041: g proportional to softmax, so g - e^out sum(g) cancels; torch's kernel
+    # rounds it once (a fused multiply-add): 2.95e15, exact 5.7e15, unfused 0
+    x = np.array([0.4231150502487071, 1.0])
+    g = np.array([-4.467651470403087e31, -7.954579672062816e31])
+    check(lambda L, F, t: L.log_softmax(t, -1), x, g=g, second=False, rtol=1e-12)
+
+
+def test_float32_softmax_gradient_under_a_uniform_upstream_gradient():
+    # seed 1574869334: softmin under mean's uniform g; torch accumulates sum(g out) with fused
+    # multiply-adds, so out (g - sum(g out)) is exactly 0, not 5e-9
+    x = np.array([[3.9089723e-14], [4.1709305e-03], [9.3814922e04], [0.0]], np.float32)
+    g = np.full((4, 1), 0.21425171, np.float32)
+    check(lambda L, F, t: F.softmin(t, dim=-2), x, g=g, second=False, rtol=1e-6)

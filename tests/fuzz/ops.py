@@ -154,6 +154,10 @@ op(
     lambda L, x, wlo, whi: L.T.clamp(x, min=wlo, max=whi),
 )
 
+# the operations so far act on each element alone (an operand broadcasts against x): an inf
+# or NaN at one element cannot reach another's value or derivatives
+ELEMENTWISE = frozenset(n for n, _, _ in OPS)
+
 # ---- binary, broadcasting ----------------------------------------------------------------------
 for _n in [
     "add",

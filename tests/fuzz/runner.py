@@ -35,7 +35,7 @@ import handgrad as hg
 import handgrad.nn.functional as hF
 
 from . import accepted
-from .ops import BY_NAME, NAMES
+from .ops import BY_NAME, ELEMENTWISE, NAMES
 from .values import MODES, make_values, random_shape
 
 GRAD_KEYS = ("w", "wb", "wlo", "whi")
@@ -999,7 +999,15 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
             )
             return Finding("defect", what, name, prog.steps[k][1], x, detail, prog, "sign of 0")
         f = classify(prog, k, x, g, h1, t1, (w, i, b), kw)
-        if f.cls != "accepted" and _within_ulps(hv[b], tv[b], 2):
+        seen = _seen(prog.steps[k][1], kw, i)
+        explained, rest = _explained(name, seen, x, w, hv, tv, b, g)
+        if f.cls != "accepted" and explained and rest.any() and _within_ulps(hv[rest], tv[rest], 2):
+            # accepted differences, and the last bit or two elsewhere (fuzz seed 757779896:
+            # mish's subnormal x e^x below -709.8, which torch's vectorised exp flushes to 0,
+            # beside a value torch's kernel rounds an ulp off): the accepted elements are the
+            # ones a later step can amplify beyond the tolerance
+            f.cls, f.reason = "accepted", " + ".join(sorted(set(explained)))
+        elif f.cls != "accepted" and _within_ulps(hv[b], tv[b], 2):
             # the last bit or two: two correct kernels (NumPy's exp and torch's SLEEF one, or
             # products of denormals taken in another order) round differently, and torch's
             # own noise test cannot see it where moving the input by ulps does not move the
@@ -1114,11 +1122,7 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
             return Finding("accepted", what, name, params, x, h.error, prog, reason)
         return Finding("defect", what, name, params, x, h.error, prog, "valid input refused")
     hv, tv = _values(h, what, i), _values(t, what, i)
-    params_seen = params
-    if kw and kw.get("vs") is not None:
-        # the direction at the step's input is an input of its second derivative too (a huge
-        # u overflows a product in torch as a huge x does)
-        params_seen = {**params, "u": np.asarray(kw["vs"][0])}
+    params_seen = _seen(params, kw, i)
     if isinstance(b, str):
         reason = accepted.match(name, params_seen, x, what, hv, tv, b, g)
         if reason:
@@ -1131,26 +1135,24 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
         return Finding("accepted", what, name, params, x, detail, prog, reason)
     # element by element: the elements an accepted difference explains are set aside, and the
     # rest (if any) go on to the checks below
-    explained = []
-    rest = b.copy()
-    for pos in [()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:200]:
-        one = np.zeros(b.shape, bool)
-        one[pos] = True
-        r1 = accepted.match(name, params_seen, x, what, hv, tv, one, g)
-        if r1:
-            rest[pos] = False
-            explained.append(r1)
+    explained, rest = _explained(name, params_seen, x, what, hv, tv, b, g)
     if explained and not rest.any() and int(b.sum()) <= 200:
         return Finding(
             "accepted", what, name, params, x, detail, prog, " + ".join(sorted(set(explained)))
         )
     if explained and rest.any():
         b = rest
-    finite_in = all(
-        np.isfinite(a).all()
-        for a in [x, g if what != "forward" else None, *params.values()]
-        if isinstance(a, np.ndarray) and a.dtype.kind == "f"
-    )
+    if what == "grad2" and name in ONE_ELEMENT:
+        # a reduction of one element per output, alone (fuzz seed 168009476: norm, p = 3, over
+        # a dim of one element): torch run again with it written as the elementwise function it
+        # is there, as for a whole program (_whole_program)
+        f1 = run(TORCH, x, [(name, params)], g=g, seed=prog.seed, one_element=True, **(kw or {}))
+        ref = _values(f1, what, i) if not f1.error and isinstance(f1.grads2, list) else None
+        ref = np.zeros(b.shape, hv.dtype) if ref is None and not f1.error else ref
+        reason = "torch_one_element_reduction_cancels"
+        if getattr(accepted, reason)("<program>", {"one_element": ref}, x, what, hv, tv, b):
+            return Finding("accepted", what, name, params, x, detail, prog, reason)
+    finite_in = _finite_in(name, params_seen, x, g, what, i, b)
     with np.errstate(invalid="ignore"):
         if finite_in and (~np.isfinite(tv[b]) & np.isfinite(hv[b])).all():
             # from finite input: torch overflowed where handgrad did not
@@ -1221,6 +1223,49 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
     )
 
 
+def _seen(params: dict, kw: dict | None, i: int) -> dict:
+    """The step's parameters as the accepted differences see them: for a second derivative also
+    the direction ``u`` at the step's input (a huge u overflows a product in torch as a huge x
+    does), the operands' directions ``vs`` (after u) and the ``leaf`` compared."""
+    if not kw or kw.get("vs") is None:
+        return params
+    vs = [np.asarray(v) for v in kw["vs"]]
+    return {**params, "u": vs[0], "vs": vs[1:], "leaf": i}
+
+
+def _explained(name, params, x, what, hv, tv, b, g) -> tuple[list, np.ndarray]:
+    """The accepted differences that explain single mismatching elements (the first 200), and
+    the mask of the elements none explains."""
+    explained = []
+    rest = b.copy()
+    for pos in [()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:200]:
+        one = np.zeros(b.shape, bool)
+        one[pos] = True
+        r1 = accepted.match(name, params, x, what, hv, tv, one, g)
+        if r1:
+            rest[pos] = False
+            explained.append(r1)
+    return explained, rest
+
+
+def _finite_in(name, params, x, g, what, i, b) -> bool:
+    """Whether the inputs (x, the operands, the upstream gradient g and the direction u) are
+    finite: all of them, or, for an element-wise operation's own elements (leaf 0), those at
+    the mismatching elements, since an inf or NaN elsewhere cannot reach them (fuzz seeds
+    757807655, 504902516: torch's celu and softplus gradients overflow beside a NaN)."""
+    arrays = [
+        a
+        for a in [x, g if what != "forward" else None, *params.values()]
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+    ]
+    if name in ELEMENTWISE and i == 0 and not isinstance(b, str) and b.shape == x.shape:
+        try:
+            return all(np.isfinite(np.broadcast_to(a, b.shape))[b].all() for a in arrays)
+        except ValueError:
+            pass
+    return all(np.isfinite(a).all() for a in arrays)
+
+
 def _program_ill_conditioned(prog, t, what, i, b, hv, tv) -> bool:
     """No single step differs, and torch's own result for the whole program moves by as much
     as handgrad differs from it when every float input moves by a few ulps."""
@@ -1274,7 +1319,21 @@ def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b, kw=None) -> b
                 )  # an array also for a 0-d operand: a NumPy scalar would be a constant
 
             pp = {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in params.items()}
-            tp = run(TORCH, jiggle(x) if eps else x, [(name, pp)], g=g, seed=prog.seed, **kw)
+            gp, kwp = g, kw
+            vs = kw.get("vs") or []
+            terms = max([np.size(g)] + [np.size(v) for v in vs])
+            if what in ("grad", "grad2") and i > 0 and g is not None and tv.size < terms:
+                # a leaf that receives a sum (an operand's gradient over its broadcast dims,
+                # the derivative by the upstream gradient g of a reduction's backward): a sum
+                # that cancels carries rounding noise of eps times its terms, which its terms
+                # (g, and the directions u, v) moved by a few ulps show (fuzz seed 1227375939:
+                # clamp's upper bound receives 8 g - 8 g, exactly 0; torch 0 and -3.4e153,
+                # handgrad -1.7e153 with terms of 1.6e169; seed 1281064902: l1_loss's sum of
+                # sign(x - w) u over 135 elements, 7.5e-15 apart)
+                gp = jiggle(g)
+                if what == "grad2" and vs:
+                    kwp = {**kw, "vs": [jiggle(np.asarray(v)) for v in vs]}
+            tp = run(TORCH, jiggle(x) if eps else x, [(name, pp)], g=gp, seed=prog.seed, **kwp)
             v = _values(tp, what, i)
             if tp.error or v is None or v.shape != tv.shape:
                 return False

@@ -162,6 +162,60 @@ def test_inf_against_nan_after_a_few_ulps_is_nonfinite_either_way():
     )
 
 
+def test_an_elementwise_overflow_beside_a_nan_is_from_finite_input():
+    """Seed 757807655: celu's second derivative at x = -24.17 under g = -2e27 (float32) is
+    -3.9e17 in handgrad (the exact value), -inf in torch (g u / alpha overflows first). The
+    element next to it is NaN; an element-wise op's NaN cannot reach it, so the mismatch is
+    still torch's overflow from finite input. A reduction's NaN could: it stays a defect."""
+    import numpy as np
+
+    from .runner import _finite_in
+
+    x = np.array([[[-24.16746, np.nan]]], np.float32)
+    g = np.array([[[-2.03313e27, np.nan]]], np.float32)
+    b = np.array([[[True, False]]])
+    assert _finite_in("F.celu", {"alpha": 0.5}, x, g, "grad2", 0, b)
+    assert not _finite_in("F.celu", {"alpha": 0.5}, x, g, "grad2", 0, ~b)
+    assert not _finite_in("sum", {"dim": None}, x, g, "grad", 0, b)
+
+
+def test_accepted_elements_beside_a_last_bit_difference_where_the_runs_part():
+    """Seed 757779896: the runs part at mish's forward, where torch's vectorised kernel flushes
+    the subnormal x e^x at x = -744.44 to -0 (torch_sigmoid_exp_overflows; a later x ** 2.5
+    tells them apart) and rounds mish(0.9232) an ulp off the correctly rounded value handgrad
+    gives. The accepted elements explain it; the ulp elsewhere is no defect."""
+    (finding,) = check(generate(757779896))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "F.mish",
+        "torch_sigmoid_exp_overflows",
+    )
+
+
+def test_a_cancelling_sum_over_broadcast_dims_is_rounding():
+    """Seed 1227375939: clamp's upper bound (shape (2, 1, 1)) receives the sum of ten upstream
+    gradients, 8 g and 2 (-4 g) with g = 3.9e168: exactly 0. torch gives 0 and -3.4e153,
+    handgrad -1.7e153 twice, both the noise of eps times the terms; a later division by 1e-170
+    amplifies it. torch moves that much when g moves by a few ulps: rounding."""
+    (finding,) = check(generate(1227375939))
+    assert (finding.cls, finding.op) == ("rounding", "clamp_tensor")
+
+
+def test_a_reductions_derivative_by_its_upstream_gradient_is_a_sum_that_rounds():
+    """Seed 1281064902 (abs, l1_loss, clamp0_sqrt, xlogy, fmod, fmod): the mismatch it shows now
+    is the first fmod's divisor, whose second derivative handgrad does not have (trunc in
+    -g trunc(x / w) is a constant) and torch gives NaN (trunc's zero derivative meets a NaN).
+    torch with the fmods' backwards frozen gives none either: zero_gradient_ops_are_constants
+    at fmod. (It was named a rounding of l1_loss's sum of sign(x - w) u, 7.5e-15 apart, which
+    cannot give NaN against no gradient.)"""
+    (finding,) = check(generate(1281064902))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "fmod",
+        "zero_gradient_ops_are_constants",
+    )
+
+
 def test_a_float32_rounding_no_worse_than_torchs_is_not_a_defect():
     """Where a float32 step's two results part beyond torch's noise, torch's float64 result on
     the same input is the reference: handgrad's value as close to it as torch's is rounding,

@@ -56,14 +56,24 @@ def test_max_pool1d_and_adaptive_indices_match_torch():
 
 
 def test_a_window_of_nans_sends_its_gradient_to_the_last_nan():
-    # seed 22288941: torch's scan (val > max || isnan(val)) keeps the last NaN of a window
+    # seeds 22288941, 757798091: torch's scan (val > max || isnan(val)) keeps a window's last NaN
     nan = np.nan
     x1 = np.array([[[nan, nan], [1.0, nan], [nan, 2.0]]])
     x2 = np.array([[[[nan, nan, 1.0], [nan, 0.5, nan], [2.0, nan, nan]]]])
+    x3 = np.array([[[[180.9], [nan], [nan]]]])
     for fn, tfn, x, kw in (
         (F.max_pool1d, TF.max_pool1d, x1, dict(kernel_size=2, stride=1, padding=1, ceil_mode=True)),
         (F.max_pool2d, TF.max_pool2d, x2, dict(kernel_size=2, stride=1, padding=1)),
         (F.max_pool2d, TF.max_pool2d, x2, dict(kernel_size=2, stride=1)),
+        # seed 757798091: overlapping adaptive windows (3 -> 4) of [180.9, nan, nan]
+        (F.adaptive_max_pool1d, TF.adaptive_max_pool1d, x1, dict(output_size=3)),
+        (F.adaptive_max_pool2d, TF.adaptive_max_pool2d, x2, dict(output_size=(4, 2))),
+        (
+            F.adaptive_max_pool2d,
+            TF.adaptive_max_pool2d,
+            x3,
+            dict(output_size=(4, 1)),
+        ),
     ):
         (_, idx), (want, want_idx) = (
             fn(hg.tensor(x), return_indices=True, **kw),

@@ -5,6 +5,7 @@ return is fixed by the algorithm, deterministically:
 
 - ``kthvalue``: torch's own quickselect (``quick_select_template`` in ATen's Sorting.cpp:
   median-of-three pivot, Sedgewick's partition), NaN counted as the largest;
+- ``median()``: which of -0.0 and +0.0 (``median_index``; amax's is ops/_cpu_reduce.py);
 - ``topk``: ``std::partial_sort`` when ``64 k <= n``, else ``std::nth_element`` followed by
   ``std::sort`` of the first k - 1 (``topk_impl_loop`` in ATen's TopKImpl.h), run by the GNU C++
   library (libstdc++) that torch's Linux wheels are built with. The functions below follow
@@ -182,6 +183,15 @@ def topk_indices(values: list, k: int, largest: bool, sorted: bool) -> list:  # 
         if sorted:
             _sort(q, 0, k - 1, less)
     return [j for _, j in q[:k]]
+
+
+def median_index(values: list) -> int:
+    """The index of the element torch.median() (no dim, no NaN) returns: its std::nth_element
+    of the lower median over the values in memory order."""
+    n = len(values)
+    q = [(v, j) for j, v in enumerate(values)]
+    _nth_element(q, 0, (n - 1) // 2, n, lambda x, y: x[0] < y[0])
+    return int(q[(n - 1) // 2][1])
 
 
 def kthvalue_index(values: list, k: int) -> int:

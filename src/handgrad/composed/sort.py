@@ -21,7 +21,7 @@ from .._tensor_base import lift
 from ..ops.dims import normalize_dims
 from ..ops.index import gather
 from ..ops.reduce import amax
-from ._cpu_select import kthvalue_index, topk_indices
+from ._cpu_select import kthvalue_index, median_index, topk_indices
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -159,10 +159,16 @@ def median(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
         else:
             v = np.sort(a)[(a.shape[0] - 1) // 2]
             mask = a == v
+        order = np.flatnonzero(mask)
+        if v == 0 and a.dtype.kind == "f":
+            # -0.0 or +0.0: the one torch's std::nth_element leaves at the median's place
+            # (fuzz seeds 504938588, 1988568726), put first for amax's rule "first"
+            pick = median_index(a.tolist())
+            order = np.concatenate([[pick], order[order != pick]])
         # The maximum of the elements equal to the median (all equal, or all NaN): its value is
         # exact and max-without-dim shares g evenly among them.
-        chosen = flat.index_select(0, Tensor._wrap(np.flatnonzero(mask)))
-        return amax(chosen, _select=True)
+        chosen = flat.index_select(0, Tensor._wrap(order.astype(np.int64)))
+        return amax(chosen, _select=True, _zero_sign="first")
     d = normalize_dims("median", dim, x.ndim)[0] if x.ndim else 0
     n = x.shape[d] if x.ndim else 1
     if n == 0:

@@ -16,13 +16,23 @@ else:  # at run time the bottom class: outputs are public Tensors (TensorBase._w
     from .._tensor_base import TensorBase as Tensor
 
 
-def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``np.matmul(a, b)``; a stack of matrices times one matrix, a (..., n, k) @ b (k, m), is
+def _matmul(a: np.ndarray, b: np.ndarray, one_term: bool = False) -> np.ndarray:
+    """``np.matmul(a, b)``; with an inner dim of 1, the products a_i b_j themselves where torch's
+    matrix product (2-D, or a stack folded to 2-D, times a matrix) forms them: for more than one
+    row and column of output, or always (``one_term``: linear's addmm, which adds the bias to the
+    product); the BLAS call (its vector paths, and NumPy's) accumulates into +0.0, so a product
+    -0.0 (-2.4e-80 times 0) becomes +0.0 there, which a later 1 / x tells apart (fuzz seed
+    757785005). A stack of matrices times one matrix, a (..., n, k) @ b (k, m), is
     one matrix product of all the (..., n) rows when a's memory holds those rows contiguously in
     some order of its leading axes: np.matmul would call the BLAS once per matrix of the stack
     (a Transformer's (32, 64, 128) activations times a weight: 32 products of 64 rows instead of
     one of 2048; its sequence-first (64, 32, 128) views ran 64 products of 32 rows). The result
     is returned in a's order of axes (a view)."""
+    if b.ndim == 2 and a.ndim >= 1 and a.shape[-1] == 1 and b.shape[0] == 1:
+        if a.ndim == 1 and one_term:
+            return a[0] * b[0]
+        if a.ndim >= 2 and (one_term or (b.shape[1] > 1 and a.size // a.shape[-1] > 1)):
+            return a * b
     if a.ndim > 2 and b.ndim == 2 and a.size:
         lead = a.ndim - 1
         order = sorted(range(lead), key=lambda i: -a.strides[i])
@@ -61,7 +71,7 @@ class Linear(Function):
     name = "linear"
 
     def forward(self, x, w, b=None):
-        out = _matmul(x, w.T)
+        out = _matmul(x, w.T, one_term=b is not None)
         if b is not None:
             out += b
         return out

@@ -136,6 +136,14 @@ class BatchNorm(Function):
         w = wb[0] if has_weight else None
         b = wb[-1] if len(wb) == 2 or (wb and not has_weight) else None
         mean = _channel_mean(x, dims)
+        self.scale = None
+        if not np.isfinite(mean).all():
+            # a channel sum of finite values overflowed (20 float32 values at 8.5e37): torch's
+            # mean is finite (fuzz seed 1980940851: its output the bias, ours was NaN), and so
+            # is the mean of x s, divided by s (see _row_scale)
+            self.scale = _row_scale(x, dims)
+            if self.scale is not None:
+                mean = (x * self.scale).mean(axis=dims, keepdims=True) / self.scale
         xhat = x - mean  # NumPy keeps x's memory order, so a convolution's layout flows through
         var = _channel_mean(xhat * xhat, dims)
         rstd = 1.0 / np.sqrt(var + eps)
@@ -156,18 +164,21 @@ class BatchNorm(Function):
             # gradients keep the NaN (torch's too), so only the output selects.
             with np.errstate(invalid="ignore"):
                 xo = np.where(over & np.isfinite(x), 0.0, xhat).astype(x.dtype, copy=False)
-        if w is None and b is None:
-            return xo.copy()
         out = xo * w.reshape(view) if w is not None else xo.copy()
-        if b is not None:
-            out += b.reshape(view)
+        # torch forms x a + (b - mean a), b = 0 without a bias: a zero is +0.0 where x - mean
+        # gives -0.0 (a group of -0.0), which a later 1 / x tells apart (fuzz seed 22388894)
+        out += b.reshape(view) if b is not None else 0.0
         return out
 
     def _saved(self) -> tuple[Tensor, Tensor]:
         x = self.inputs[0]
         if not is_grad_enabled():
             return _wrap(self.xhat), _wrap(self.rstd)
-        xc = x - x.mean(self.dims, keepdim=True)
+        if self.scale is None:
+            xc = x - x.mean(self.dims, keepdim=True)
+        else:  # the forward's scaled mean
+            s = _wrap(self.scale)
+            xc = x - (x * s).mean(self.dims, keepdim=True) / s
         rstd = InvStd.apply(xc, dims=self.dims, eps=self.eps)
         return xc * rstd, rstd
 
@@ -232,8 +243,7 @@ class LayerNorm(Function):
         w = wb[0] if has_weight else None
         b = wb[-1] if len(wb) == 2 or (wb and not has_weight) else None
         out = xo * w if w is not None else xo.copy()
-        if b is not None:
-            out += b
+        out += b if b is not None else 0.0  # +0.0, not -0.0, as torch (see BatchNorm.forward)
         return out
 
     def _saved(self) -> tuple[Tensor, Tensor]:

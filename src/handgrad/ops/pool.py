@@ -399,7 +399,8 @@ def _adaptive_size(op: str, x: Tensor, nd: int, output_size: Any) -> tuple:
 
 
 def _adaptive_max_indices(x: np.ndarray, out_hw: tuple) -> np.ndarray:
-    """Flat index h * W + w of the first maximum (row-major) of every adaptive window."""
+    """Flat index h * W + w of the first maximum (row-major) of every adaptive window, or of
+    its last NaN."""
     h, w = x.shape[-2:]
     axes = []
     for n_in, n_out in zip((h, w), out_hw):
@@ -413,7 +414,13 @@ def _adaptive_max_indices(x: np.ndarray, out_hw: tuple) -> np.ndarray:
     nd = win.ndim
     win = np.moveaxis(win, nd - 3, nd - 2)  # (..., Ho, Wo, kh, kw)
     kh, kw = rows.shape[1], cols.shape[1]
-    a = win.reshape(win.shape[:-2] + (kh * kw,)).argmax(-1)  # argmax returns the first maximum
+    flat = win.reshape(win.shape[:-2] + (kh * kw,))
+    a = flat.argmax(-1)  # argmax returns the first maximum (and the first NaN)
+    nan = np.isnan(flat) if flat.dtype.kind == "f" else None
+    if nan is not None and nan.any():
+        # torch's kernel takes val > max or isnan(val): the last NaN of its window (fuzz seed
+        # 757798091); the repeated positions past a window's end repeat its last index
+        a = np.where(nan.any(-1), kh * kw - 1 - nan[..., ::-1].argmax(-1), a)
     ho_idx = np.arange(rows.shape[0])[:, None]
     wo_idx = np.arange(cols.shape[0])[None, :]
     return rows[ho_idx, a // kw] * w + cols[wo_idx, a % kw]
@@ -591,7 +598,9 @@ def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
         taps, n = _window_taps(x.shape[axis], size[-1 - k])
         x = apply_taps(x, axis, taps)
         count = count * n.reshape((-1,) + (1,) * k)
-    return x / Tensor._wrap(count.astype(x._data.dtype))
+    # torch's kernel sums each window from +0 (sum = 0; sum += x): a window of -0.0 averages to
+    # +0.0, which a later 1 / x tells apart (fuzz seed 757845857)
+    return (x + 0.0) / Tensor._wrap(count.astype(x._data.dtype))
 
 
 @empty_batch

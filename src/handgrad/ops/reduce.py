@@ -12,6 +12,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ._cpu_reduce import amax_zero_sign
 from .dims import normalize_dims
 from .elementwise import add, exp, mul, sqrt, sub, where
 
@@ -72,7 +73,7 @@ class Amax(Function):
 
     name = "amax"
 
-    def forward(self, a, dims, keepdim, select=False):
+    def forward(self, a, dims, keepdim, select=False, zero_sign=None):
         self.select = select
         empty = [d for d in dims if a.shape[d] == 0]
         if empty:  # an empty dim elsewhere is fine: the result is empty too (as in PyTorch)
@@ -81,6 +82,8 @@ class Amax(Function):
             )
         self.dims = dims
         self.kept = a.max(axis=dims, keepdims=True)
+        if zero_sign and dims and a.dtype.kind == "f" and (self.kept == 0).any():
+            self.kept = amax_zero_sign(a, dims, self.kept, zero_sign == "first")
         return (
             self.kept.copy()
             if keepdim
@@ -417,7 +420,10 @@ def std(
     x = lift(input)
     if x._data.dtype.kind == "f" and x._data.dtype.itemsize < 8:
         out = std(x.to(np.float64), dim, unbiased, keepdim, correction=correction)
-        return out.to(x._data.dtype)
+        # a std that rounds to 0 (7e-46, half the least float32 denormal, from 0 and -1.4e-45)
+        # is 0 to the convention too: its gradient 0, as torch's (fuzz seed 1980945609)
+        under = (out._data.astype(x._data.dtype) == 0) & (out._data != 0)
+        return (where(Tensor._wrap(under), 0.0, out) if under.any() else out).to(x._data.dtype)
     return _root(var(x, dim, unbiased, keepdim, correction=correction), 2)
 
 
@@ -431,13 +437,25 @@ def _root(s: Tensor, p: float) -> Tensor:
     return where(zero, 0.0, root)
 
 
-def amax(input: Tensor, dim: Any = (), keepdim: bool = False, *, _select: bool = False) -> Tensor:
+def amax(
+    input: Tensor,
+    dim: Any = (),
+    keepdim: bool = False,
+    *,
+    _select: bool = False,
+    _zero_sign: str | None = None,
+) -> Tensor:
+    """``_zero_sign``: how a zero maximum gets its sign (``_cpu_reduce.amax_zero_sign``): "torch"
+    (the default without ``_select``: torch's amax), "first" (the slice's first zero) or None
+    (NumPy's, the default of ``max()``, ``_select``)."""
     x = lift(input)
     dims = normalize_dims("amax", None if isinstance(dim, tuple) and not dim else dim, x.ndim)
-    return Amax.apply(x, dims=dims, keepdim=keepdim, select=_select)
+    sign = _zero_sign if _zero_sign or _select else "torch"
+    return Amax.apply(x, dims=dims, keepdim=keepdim, select=_select, zero_sign=sign)
 
 
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False, *, _select: bool = False) -> Tensor:
+    # -x keeps the order of the zeros, so the first zero of -x is that of x, negated back
     return -amax(-lift(input), dim, keepdim, _select=_select)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from .dims import normalize_dims
+from .special import fms
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -59,7 +60,11 @@ class SoftmaxBackward(Function):
 
     def forward(self, g, out, dim):
         self.dim = dim
-        return out * (g - (g * out).sum(axis=dim, keepdims=True))
+        # torch accumulates sum(g out) with fused multiply-adds, each product unrounded: float32
+        # in float64 is that (fuzz seed 1574869334, softmin under a uniform g: exactly 0)
+        wide = np.float64 if g.dtype.itemsize < 8 else g.dtype
+        s = (g.astype(wide) * out).sum(axis=dim, keepdims=True).astype(g.dtype)
+        return out * (g - s)
 
     def backward(self, u):
         (g, out), d = self.inputs, self.dim
@@ -96,7 +101,7 @@ class LogSoftmaxBackward(Function):
 
     def forward(self, g, out, dim):
         self.dim = dim
-        return g - np.exp(out) * g.sum(axis=dim, keepdims=True)
+        return fms(g, np.exp(out), g.sum(axis=dim, keepdims=True))
 
     def backward(self, u):
         (g, out), d = self.inputs, self.dim

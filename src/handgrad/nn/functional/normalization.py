@@ -79,6 +79,8 @@ def batch_norm(
         y = y * lift(weight, x).reshape(view)
     if bias is not None:
         y = y + lift(bias, x).reshape(view)
+    elif weight is not None:
+        y = y + 0.0  # torch's x a + (0 - mean a): +0.0 where y w is -0.0 (a negative weight)
     return y
 
 
@@ -140,6 +142,8 @@ def group_norm(
         y = y * lift(weight, x).reshape(view)
     if bias is not None:
         y = y + lift(bias, x).reshape(view)
+    elif weight is not None:
+        y = y + 0.0  # torch's x a + (0 - mean a): +0.0 where y w is -0.0 (a negative weight)
     return y
 
 

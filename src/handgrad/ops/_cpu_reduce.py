@@ -1,0 +1,63 @@
+"""Which of -0.0 and +0.0 torch's CPU max reduction (``amax``, ``amin``) returns: the order in
+which its kernel (ATen's cpu/Reduce.h) combines equal values, deterministically."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def amax_zero_sign(a: np.ndarray, dims: tuple, kept: np.ndarray, first: bool) -> np.ndarray:
+    """kept (a's maximum over ``dims``, keepdims) with each zero given the sign torch's amax gives
+    it: of -0.0 and +0.0 the one its reduction keeps (NumPy's max keeps either; fuzz seed
+    504934291: amax over (-0.0, 0.0) is -0.0 in torch). See ``_torch_max_keeps_negative_zero``.
+    ``first``: the sign of the slice's first zero (its scalar loop) whatever the layout."""
+    rest = [i for i in range(a.ndim) if i not in dims]
+    t = a.transpose(rest + list(dims)).reshape([a.shape[i] for i in rest] + [-1])
+    # torch's layout: the reduced dims of more than one element, when adjacent, are one
+    # reduced dim; the kept dims after them, one contiguous column dim of ``inner`` elements
+    big = [i for i in range(a.ndim) if a.shape[i] > 1]
+    red = [i for i in big if i in dims]
+    block = bool(red) and big[big.index(red[0]) : big.index(red[0]) + len(red)] == red
+    inner = int(np.prod([a.shape[i] for i in big if red and i > red[-1]], dtype=np.int64))
+    vec = 0 if first or not block else 32 // a.dtype.itemsize
+    flat_kept, rows = kept.reshape(-1), t.reshape(-1, t.shape[-1])
+    out = flat_kept.copy()
+    for r in np.flatnonzero(flat_kept == 0):
+        v = rows[r].tolist()
+        if vec and inner > 1:
+            # an outer reduction (``vectorized_outer_reduction``): the first 4 vec-wide blocks
+            # of columns reduce with ``maximum`` row by row, which keeps the later of equal
+            # values: the last zero; the remaining columns with std::max: the first zero
+            last = r % inner < inner // (4 * vec) * (4 * vec)
+            zeros = [x for x in v if x == 0]
+            neg = bool(np.signbit(zeros[-1] if last else zeros[0]))
+        else:
+            neg = _torch_max_keeps_negative_zero(v, vec)
+        out[r] = -0.0 if neg else 0.0
+    return out.reshape(kept.shape)
+
+
+def _torch_max_keeps_negative_zero(v: list, vec: int) -> bool:
+    """Whether torch's max reduction of v (whose maximum is 0) returns -0.0. Its scalar loop
+    (``max_impl``: std::max, which keeps the earlier of equal values) keeps the first zero; a
+    contiguous slice of 4 ``vec`` elements or more (``vec`` lanes of 32 bytes, what torch 2.13's
+    wheels run here; 0: not contiguous) is reduced first in blocks of 4 vectors by
+    ``vectorized_inner_reduction``, whose ``maximum`` (_mm256_max) keeps the later of equal
+    values lane by lane, then combines the four vectors the same way (0 with 1, 2 with 3, then
+    the two), then the lanes with std::max, then the tail with std::max."""
+    block = 4 * vec
+    count = len(v) // block if vec else 0
+    acc = -np.inf
+    if count:
+        lanes = v[:block]
+        for i in range(1, count):
+            lanes = [x if x > y else y for x, y in zip(lanes, v[i * block : (i + 1) * block])]
+        q = [lanes[j * vec : (j + 1) * vec] for j in range(4)]
+        q01 = [x if x > y else y for x, y in zip(q[0], q[1])]
+        q23 = [x if x > y else y for x, y in zip(q[2], q[3])]
+        tail = [x if x > y else y for x, y in zip(q01, q23)] + v[count * block :]
+    else:
+        tail = v
+    for x in tail:  # std::max across the lanes, then along the tail
+        acc = x if acc < x else acc
+    return bool(np.signbit(acc))
