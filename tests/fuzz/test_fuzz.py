@@ -246,3 +246,13 @@ def test_a_graph_edge_torch_lacks_is_named():
     assert found == [] or [(f.cls, f.op, f.reason) for f in found] == [
         ("defect", "F.conv_transpose1d", "a graph edge torch lacks")
     ]
+
+
+def test_a_steps_operand_gradient_is_judged_under_the_steps_own_upstream_gradient():
+    """Seed 1884928890: layer_norm over one element (x^ = 0 exactly in handgrad, -3e-14 in
+    torch's fused x a + b) then gelu and rsqrt, whose gradient 2.5e5 reaches layer_norm. Its
+    weight gradient sum(g x^) is 0 against torch's -3e-9: beyond the program's floor (its output
+    gradient is about 1), within that of the step's own upstream gradient, where layer_norm
+    alone gives the same two values."""
+    (finding,) = check(generate(1884928890))
+    assert (finding.cls, finding.op) == ("rounding", "F.layer_norm")
