@@ -1485,3 +1485,14 @@ def test_float32_softmax_gradient_under_a_uniform_upstream_gradient():
     x = np.array([[3.9089723e-14], [4.1709305e-03], [9.3814922e04], [0.0]], np.float32)
     g = np.full((4, 1), 0.21425171, np.float32)
     check(lambda L, F, t: F.softmin(t, dim=-2), x, g=g, second=False, rtol=1e-6)
+
+
+def test_erf_gradient_forms_its_factor_before_g():
+    """fuzz seed 1711433580: under g = 1.8e308 erf's gradient at -0.31 is finite in torch
+    (the factor 2 e^(-a^2) / sqrt(pi) < 1 first); g 2 / sqrt(pi) first overflowed to inf."""
+    x, g = np.array([-0.312421, 0.0, 2.0]), np.array([1.65e308, 1.7e308, -1.7e308])
+    tx = torch.tensor(x, requires_grad=True)
+    torch.erf(tx).backward(torch.tensor(g))
+    hx = hg.tensor(x, requires_grad=True)
+    hg.erf(hx).backward(hg.tensor(g))
+    np.testing.assert_array_equal(hx.grad.numpy(), tx.grad.numpy())

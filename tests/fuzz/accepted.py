@@ -50,10 +50,17 @@ def conv_weight_grad_skips_padding(op, params, x, what, h, t, bad, g=None):
     """A convolution's weight gradient when the input or the upstream gradient holds inf or NaN:
     handgrad sums over the input positions only, never over the padding, as torch's float32
     oneDNN kernel does; torch's other kernels (float64, and float32 with one input and one
-    output channel) multiply the padding's zeros (0 * inf = NaN)."""
+    output channel) multiply the padding's zeros (0 * inf = NaN). In a second derivative the
+    direction u at the input (an inf from sqrt's gradient at 0 before it: fuzz seed 1711444721)
+    meets the padding the same way."""
     if not op.startswith("F.conv") or what not in ("grad", "grad2") or isinstance(bad, str):
         return False
-    nonfinite = not np.isfinite(x).all() or (g is not None and not np.isfinite(g).all())
+    u = params.get("u")
+    nonfinite = (
+        not np.isfinite(x).all()
+        or (g is not None and not np.isfinite(g).all())
+        or (isinstance(u, np.ndarray) and not np.isfinite(u).all())
+    )
     with np.errstate(invalid="ignore"):
         return bool(nonfinite and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())
 

@@ -458,7 +458,9 @@ class Erf(Function):
 
     def backward(self, g):
         a = self.inputs[0]
-        return g * (2 / math.sqrt(math.pi)) * exp(-(a * a))
+        # torch's order, (2 / sqrt(pi)) e^(-a^2) before g: g (2 / sqrt(pi)) overflowed for
+        # g near the largest float where the gradient is finite (fuzz seed 1711433580)
+        return (exp(-(a * a)) * (2 / math.sqrt(math.pi))) * g
 
 
 class Clamp(Function):
