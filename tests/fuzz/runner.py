@@ -824,6 +824,10 @@ def localise(prog: Program, t: Result, what: str, diff: tuple, ht: Result | None
         f = _diverges(prog, t, ht, what, diff)
         if f is not None:
             return f
+    if what == "error" and t.inter:
+        f = _error_parting(prog, t, diff)
+        if f is not None:
+            return f
     if prog.dtype == "float32":
         p64 = Program(
             prog.seed,
@@ -856,6 +860,45 @@ def localise(prog: Program, t: Result, what: str, diff: tuple, ht: Result | None
     return Finding(
         "defect", what, None, None, None, "no single step differs: " + _detail(diff), prog
     )
+
+
+def _error_parting(prog: Program, t: Result, diff: tuple) -> Finding | None:
+    """handgrad raises where torch does not, and no step alone raises: the runs parted before
+    the step that raises (fuzz seed 1778834452: softshrink's -0.0 against torch's vectorised
+    +0.0, which 1 / x turns into -inf against inf, hardswish into NaN against inf, and
+    binary_cross_entropy refuses the NaN, as torch does). The step is the first whose output
+    differs in handgrad's own run (signed zeros apart) such that torch, run on from handgrad's
+    output of that step, raises too, and on from its input does not; its forward difference,
+    on torch's input to it, is classified as any forward one."""
+    cur, hin = prog.x, []
+    for s in prog.steps:
+        hin.append(cur)
+        r = run(HG, cur, [s], seed=prog.seed, backward=False)
+        if r.error:
+            break
+        cur = r.out
+    for k in range(len(hin) - 1):
+        if not np.any(_differs(hin[k + 1], t.inter[k + 1][0])):
+            continue
+        on = run(TORCH, hin[k + 1], prog.steps[k + 1 :], seed=prog.seed, backward=False)
+        before = run(TORCH, hin[k], prog.steps[k:], seed=prog.seed, backward=False)
+        if not on.error or before.error:
+            continue
+        name, params = prog.steps[k]
+        x = t.inter[k][0]
+        h1, t1, _ = _local(x, prog.steps[k], None, prog.seed, prog.dtype, {"backward": False})
+        b = _differs(h1.out, t1.out)
+        if h1.error or t1.error or isinstance(b, bool) or not np.any(b):
+            return None  # the step alone agrees: no step to name
+        detail = (
+            f"{_detail(diff)}; the runs part at {name}'s forward, and torch raises too when run "
+            f"on from handgrad's value there: {on.error}"
+        )
+        reason = accepted.match(name, params, x, "forward", h1.out, t1.out, b)
+        if reason:
+            return Finding("accepted", "error", name, params, x, detail, prog, reason)
+        return Finding("defect", "error", name, params, x, detail, prog, "the runs part here")
+    return None
 
 
 def _differs(a, b, signed: bool = True) -> np.ndarray | bool:

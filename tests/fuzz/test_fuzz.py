@@ -256,3 +256,17 @@ def test_a_steps_operand_gradient_is_judged_under_the_steps_own_upstream_gradien
     alone gives the same two values."""
     (finding,) = check(generate(1884928890))
     assert (finding.cls, finding.op) == ("rounding", "F.layer_norm")
+
+
+def test_an_error_after_the_runs_part_is_named_at_the_parting_step():
+    """Seed 1778834452: softshrink's -0.0 (torch's vectorised kernel: +0.0), median, then 1 / x
+    gives -inf against inf, hardswish NaN against inf, and binary_cross_entropy refuses the NaN
+    (torch refuses it too, run on from handgrad's value). The localiser names softshrink, whose
+    sign of zero is an accepted difference."""
+    (finding,) = check(generate(1778834452))
+    assert (finding.cls, finding.what, finding.op, finding.reason) == (
+        "accepted",
+        "error",
+        "F.softshrink",
+        "softshrink_zero_sign",
+    )
