@@ -270,3 +270,16 @@ def test_an_error_after_the_runs_part_is_named_at_the_parting_step():
         "F.softshrink",
         "softshrink_zero_sign",
     )
+
+
+def test_nll_loss_is_linear_in_its_input_for_the_frozen_rerun():
+    """Seed 1778745634: einsum of a NaN input, then nll_loss (mean, weighted). nll_loss is
+    linear in its input (its weight is a constant), but torch's double backward forms its zero
+    second derivative as a tensor, which meets einsum's NaN input in the weight's second
+    derivative; torch with nll_loss's backward frozen gives handgrad's finite value."""
+    (finding,) = check(generate(1778745634))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "F.nll_loss",
+        "torch_zero_second_derivative_meets_nonfinite",
+    )
