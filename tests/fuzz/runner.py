@@ -320,8 +320,11 @@ PIECEWISE_LINEAR = frozenset(
     "clamp_min clamp_tensor maximum minimum where masked_fill amax amin max_all max_dim min_dim "
     "median_all median_dim kthvalue cummax cummin sort topk F.max_pool1d F.max_pool2d "
     "F.adaptive_max_pool1d F.adaptive_max_pool2d F.l1_loss F.hinge_embedding_loss "
-    "F.margin_ranking_loss F.nll_loss".split()
-)  # nll_loss: a selection times its weight, a constant here (ops._nll_fn), so linear in x
+    "F.margin_ranking_loss F.nll_loss F.avg_pool1d F.avg_pool2d F.adaptive_avg_pool1d "
+    "F.adaptive_avg_pool2d".split()
+)  # and linear ones whose torch backward still forms zeros_like(x) for x: nll_loss (a
+# selection times its weight, a constant here: ops._nll_fn) and the average pools (fuzz seed
+# 1778791221: adaptive_avg_pool1d after leaky_relu of an inf)
 
 
 # reductions that, over one element per output, are an elementwise function of it: torch's

@@ -283,3 +283,16 @@ def test_nll_loss_is_linear_in_its_input_for_the_frozen_rerun():
         "F.nll_loss",
         "torch_zero_second_derivative_meets_nonfinite",
     )
+
+
+def test_a_linear_pool_is_frozen_with_the_piecewise_linear_steps():
+    """Seed 1778791221: conv_transpose1d of an inf, leaky_relu, adaptive_avg_pool1d. Both
+    leaky_relu's and the pool's torch double backwards form zeros_like of their input, which meet
+    the inf in the conv weight's second derivative (torch NaN); torch with both frozen gives
+    handgrad's 0.2203654."""
+    (finding,) = check(generate(1778791221))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "F.leaky_relu",
+        "torch_zero_second_derivative_meets_nonfinite",
+    )
