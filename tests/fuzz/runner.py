@@ -313,8 +313,11 @@ def run(
 
 
 # steps whose second derivative is 0 in all their float inputs (piecewise linear: a selection,
-# a mask, a sign), whose torch double backward nevertheless forms that 0 as a tensor and sends
-# it back through the steps before (0 * inf = NaN there)
+# a mask, a sign; or linear), whose torch double backward nevertheless forms that 0 as a tensor
+# and sends it back through the steps before (0 * inf = NaN there). The linear ones: nll_loss
+# (a selection times its weight, a constant here: ops._nll_fn) and the average pools, whose
+# torch backwards still take x (fuzz seed 1778791221: adaptive_avg_pool1d after leaky_relu of
+# an inf)
 PIECEWISE_LINEAR = frozenset(
     "abs relu F.relu6 F.hardtanh F.leaky_relu F.softshrink F.hardshrink F.threshold clamp "
     "clamp_min clamp_tensor maximum minimum where masked_fill amax amin max_all max_dim min_dim "
@@ -322,9 +325,12 @@ PIECEWISE_LINEAR = frozenset(
     "F.adaptive_max_pool1d F.adaptive_max_pool2d F.l1_loss F.hinge_embedding_loss "
     "F.margin_ranking_loss F.nll_loss F.avg_pool1d F.avg_pool2d F.adaptive_avg_pool1d "
     "F.adaptive_avg_pool2d".split()
-)  # and linear ones whose torch backward still forms zeros_like(x) for x: nll_loss (a
-# selection times its weight, a constant here: ops._nll_fn) and the average pools (fuzz seed
-# 1778791221: adaptive_avg_pool1d after leaky_relu of an inf)
+)
+# and fmod and remainder, x - trunc(x / w) w (floor for remainder), linear in x and in w between
+# the jumps, whose torch backward by w forms -g trunc(x / w) (fuzz seed 1778749567: fmod of
+# poisson_nll_loss's NaN mean of an empty batch). Apart: handgrad's backward by w holds a
+# constant (trunc) there, which _diverges names as zero_gradient_ops_are_constants first
+ZERO_SECOND_DERIVATIVE = PIECEWISE_LINEAR | {"fmod", "remainder"}
 
 
 # reductions that, over one element per output, are an elementwise function of it: torch's
@@ -711,9 +717,9 @@ def _zero_second_derivative_step(prog: Program, hv, tv, b, i: int) -> int | None
     """The piecewise-linear step whose torch double backward makes the NaN: torch run again with
     that step's backward a constant in its input gives handgrad's value. Each such step alone
     first (the finding names it), then all of them."""
-    pl = [k for k, (n, _) in enumerate(prog.steps) if n in PIECEWISE_LINEAR]
+    pl = [k for k, (n, _) in enumerate(prog.steps) if n in ZERO_SECOND_DERIVATIVE]
     tries = [(k, frozenset([prog.steps[k][0]])) for k in pl]
-    tries += [(pl[0], PIECEWISE_LINEAR)] if len(pl) > 1 else []
+    tries += [(pl[0], ZERO_SECOND_DERIVATIVE)] if len(pl) > 1 else []
     for k, names in tries:
         f = run(TORCH, prog.x, prog.steps, seed=prog.seed, frozen=names)
         ref = _values(f, "grad2", i) if not f.error and isinstance(f.grads2, list) else None

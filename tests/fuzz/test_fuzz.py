@@ -296,3 +296,15 @@ def test_a_linear_pool_is_frozen_with_the_piecewise_linear_steps():
         "F.leaky_relu",
         "torch_zero_second_derivative_meets_nonfinite",
     )
+
+
+def test_fmod_is_frozen_with_the_piecewise_linear_steps():
+    """Seed 1778749567: poisson_nll_loss's NaN mean over an empty batch, relu, fmod by a leaf.
+    fmod is linear in x and w between its jumps, but torch's backward by w forms -g trunc(x / w),
+    whose formed zero derivative by x meets the NaN (torch NaN in the linear bias's second
+    derivative); torch with relu and fmod frozen gives handgrad's 0.92020321."""
+    (finding,) = check(generate(1778749567))
+    assert (finding.cls, finding.reason) == (
+        "accepted",
+        "torch_zero_second_derivative_meets_nonfinite",
+    )
