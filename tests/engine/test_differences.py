@@ -826,6 +826,31 @@ def test_normalize_one_element_noise():
     )
 
 
+def test_normalize_one_element_noise_scales_with_the_direction():
+    # fuzz seed 1778829917: a 0-d float32 x = 1.2951583e12, g = -0.5255783, in the direction
+    # u = 2.8201195e35 (rsqrt's gradient of a tiny x before it): the terms u g / x^2 cancel,
+    # and both libraries leave 16384 for the exact 0; inside the program handgrad's cotangent
+    # there is -8192, torch's 0
+    x, g, u = np.float32(1.2951583e12), np.float32(-0.5255783), np.float32(2.8201195e35)
+    res = {}
+    for lib in (torch, hg):
+        a = lib.tensor(np.array(x), requires_grad=True)
+        out = lib.nn.functional.normalize(a, p=1.0, dim=0)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(out, [a], lib.tensor(np.array(g)), create_graph=True)
+        (d2,) = grad(d * lib.tensor(np.array(u)), [a])
+        res[lib.__name__] = d2.detach().numpy()
+    assert res["handgrad"] == res["torch"] == np.float32(16384.0)
+    params = {"p": 1.0, "dim": 0, "u": np.array(u)}
+    args = ("F.normalize", params, np.array(x), "grad2")
+    h, t, every = np.float32(-8192.0), np.float32(0.0), np.array(True)
+    assert accepted.normalize_one_element_noise(*args, h, t, every, np.array(g))
+    # without the direction the bound is eps |g| / x^2, far below: not accepted
+    no_u = ("F.normalize", {"p": 1.0, "dim": 0}, np.array(x), "grad2")
+    assert not accepted.normalize_one_element_noise(*no_u, h, t, every, np.array(g))
+    assert not accepted.normalize_one_element_noise(*args, h * 100, t, every, np.array(g))
+
+
 def test_median_along_an_expanded_dim():
     # fuzz seed 376524968: torch 2.13 reads past the data along a stride-0 dim; the fuzzer
     # compares with torch's median of the contiguous copy (docs/differences.md, "Not compared")

@@ -537,6 +537,22 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
             "of the first-order gradient both agree on (difference quotients, whole program)",
             _cotangents_part(prog, t, h),
         )
+    k = _cotangents_part(prog, t, h) if what == "grad2" else None
+    if k is not None and prog.steps[k][0] == "F.normalize" and h.inter and t.inter:
+        # the second pass's cotangents part at normalize over one element, both within the
+        # noise of its cancelling terms (the exact value is 0), and the steps before amplify
+        # the difference (fuzz seed 1778832219)
+        params = dict(prog.steps[k][1])
+        params["u"] = t.inter[k][2]
+        params["c"] = t.inter[k + 1][3] if k + 1 < len(t.inter) else None
+        hc, tc = h.inter[k][3], t.inter[k][3]
+        if hc is not None and tc is not None and np.shape(hc) == np.shape(tc):
+            every = np.ones(np.shape(tc), bool)
+            x_k, g_k = t.inter[k][0], t.inter[k][1]
+            if accepted.normalize_one_element_noise(
+                "F.normalize", params, x_k, "grad2", hc, tc, every, g_k
+            ):
+                return found("accepted", "normalize_one_element_noise", k)
     if i == 0:  # the program's input: the element-wise rules apply to it as to one step's
         reason = accepted.match("<program>", {}, prog.x, what, hv, tv, b)
         if reason:

@@ -308,3 +308,16 @@ def test_fmod_is_frozen_with_the_piecewise_linear_steps():
         "accepted",
         "torch_zero_second_derivative_meets_nonfinite",
     )
+
+
+def test_normalize_one_element_noise_inside_a_program():
+    """Seeds 1778832219 and 1778829917: the second pass's cotangents part at F.normalize of a
+    0-d value (handgrad 1.2e24 and -8192, torch 0, both within the noise of its cancelling
+    terms, scaled by the direction there); the steps before amplify the difference."""
+    for seed in (1778832219, 1778829917):
+        (finding,) = check(generate(seed))
+        assert (finding.cls, finding.op, finding.reason) == (
+            "accepted",
+            "F.normalize",
+            "normalize_one_element_noise",
+        )
