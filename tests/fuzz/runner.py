@@ -553,6 +553,28 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
                 "F.normalize", params, x_k, "grad2", hc, tc, every, g_k
             ):
                 return found("accepted", "normalize_one_element_noise", k)
+    if k is not None and h.inter and t.inter and k + 1 < len(t.inter):
+        # the second pass's cotangents part at step k's input by less than the rounding of the
+        # cotangent that reaches it from step k's output: terms of that size cancel there, and
+        # the two engines sum them in different orders (fuzz seed 1778747667: logsumexp's
+        # 1.9e94-sized terms cancel, torch adds reciprocal's -8.85e46 before they do and loses
+        # it; handgrad's result, 1.65e142, is the exact one computed with mpmath)
+        hc, tc, cin = h.inter[k][3], t.inter[k][3], t.inter[k + 1][3]
+        if hc is not None and tc is not None and cin is not None and np.shape(hc) == np.shape(tc):
+            with np.errstate(all="ignore"):
+                fin = np.abs(np.asarray(cin, np.float64))
+                fin = fin[np.isfinite(fin)]
+                scale = float(fin.max()) if fin.size else 0.0
+                gap = np.abs(np.asarray(hc, np.float64) - np.asarray(tc, np.float64))
+                apart = _differs(hc, tc, signed=False)
+                eps = float(np.finfo(np.asarray(tc).dtype).eps)
+                if np.any(apart) and (gap[apart] <= 4 * eps * scale).all():
+                    return found(
+                        "rounding",
+                        "the second pass's cotangents part within the rounding of the "
+                        "cotangent summed there (cancelling terms summed in another order)",
+                        k,
+                    )
     if i == 0:  # the program's input: the element-wise rules apply to it as to one step's
         reason = accepted.match("<program>", {}, prog.x, what, hv, tv, b)
         if reason:

@@ -321,3 +321,12 @@ def test_normalize_one_element_noise_inside_a_program():
             "F.normalize",
             "normalize_one_element_noise",
         )
+
+
+def test_cotangents_that_part_within_the_rounding_of_a_cancelling_sum_are_rounding():
+    """Seed 1778747667: atan, reciprocal, logsumexp over two elements, one dominant. There the
+    second pass sums logsumexp's 1.9e94-sized terms, which cancel, and reciprocal's -8.85e46:
+    handgrad keeps it (the exact second derivative, 1.65e142 by mpmath), torch's order loses
+    it (8.85e46). The parting is below the rounding of the cotangent summed there."""
+    (finding,) = check(generate(1778747667))
+    assert (finding.cls, finding.op) == ("rounding", "logsumexp")
