@@ -1360,6 +1360,21 @@ def test_matmul_and_linear_over_an_inner_dim_of_one_keep_the_sign_of_zero(dtype)
             assert np.array_equal(np.signbit(outs[1]), np.signbit(outs[0])), (xs, bias)
 
 
+@pytest.mark.parametrize("xs", [(0,), (3, 0), (2, 1, 0)])
+def test_linear_over_an_empty_inner_dim_is_its_bias_sign_of_zero_included(xs):
+    """fuzz seed 1778762734: with in_features 0 torch's addmm returns the bias itself, so a bias
+    -0.0 stays -0.0 (0 + b gave +0.0, which a later 1 / x tells apart)."""
+    x, w, b = (
+        np.zeros(xs, np.float32),
+        np.zeros((2, 0), np.float32),
+        np.array([-0.7635, -0.0], np.float32),
+    )
+    t = tF.linear(torch.tensor(x), torch.tensor(w), torch.tensor(b)).numpy()
+    h = hF.linear(hg.tensor(x), hg.tensor(w), hg.tensor(b)).numpy()
+    np.testing.assert_array_equal(h, t)
+    assert np.array_equal(np.signbit(h), np.signbit(t))
+
+
 def _zero_signs(fn, *arrays):
     """fn(L, F, *tensors)'s output in both libraries, the sign of its zeros included."""
     out = {}

@@ -72,7 +72,11 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         out = _matmul(x, w.T, one_term=b is not None)
-        if b is not None:
+        if b is not None and x.shape[-1] == 0:
+            # an empty sum: torch's addmm returns the bias itself (a bias -0.0 stays -0.0, which
+            # +0.0 + b would turn into +0.0; fuzz seed 1778762734)
+            out[...] = b
+        elif b is not None:
             out += b
         return out
 
