@@ -699,6 +699,34 @@ def test_torch_sigmoid_exp_overflows():
     assert not accepted.torch_sigmoid_exp_overflows("sigmoid", {}, y, "forward", y, y * 0, y < 0)
 
 
+def test_bce_through_torch_sigmoid_underflow():
+    # fuzz seed 1778756927: BCE(sigmoid(x)) at float64 x = -744.44, target 0.27, g = 0.072;
+    # sigmoid(x) is the subnormal 4.9e-324 (torch 0), and the gradient through torch's clamp
+    # max(p (1 - p), 1e-12) is g (p - target) 1e12 p (1 - p): handgrad -9.7e-314, torch -0
+    x, tgt, g = (
+        np.array([-744.44007192, 2.69430774]),
+        np.array([0.27232714, 0.15041947]),
+        0.07208714,
+    )
+
+    def f(L, F):
+        return lambda v: F.binary_cross_entropy(L.sigmoid(v), L.tensor(tgt), reduction="sum")
+
+    t = _grad(torch, f(torch, tF), x, g)
+    h = _grad(hg, f(hg, hF), x, g)
+    assert t[0] == 0 and h[0] == pytest.approx(-9.699e-314, rel=1e-3)
+    assert h[1] == pytest.approx(t[1], rel=1e-12)
+    p = {"t": tgt, "reduction": "sum"}
+    bad = h != t
+    assert accepted.bce_through_torch_sigmoid_underflow(
+        "F.binary_cross_entropy", p, x, "grad", h, t, bad, np.array(g)
+    )
+    # not where sigmoid is a normal float (x = -700): there the two must agree
+    assert not accepted.bce_through_torch_sigmoid_underflow(
+        "F.binary_cross_entropy", p, x + 44.44, "grad", h, t, bad, np.array(g)
+    )
+
+
 def test_logsigmoid_second_derivative_cancels():
     # d^2 logsigmoid / dx^2 = -e^-x (1 + e^-x)^-2; at x = 289.4 torch's (sigmoid(x) - 1) sigmoid(x)
     # is 0, handgrad's the exact value (fuzz seed 493495444)

@@ -617,6 +617,37 @@ def torch_sigmoid_exp_overflows(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def bce_through_torch_sigmoid_underflow(op, params, x, what, h, t, bad, g=None):
+    """The fuzzer's F.binary_cross_entropy on sigmoid(x) below -log of the largest float: torch's
+    sigmoid gives 0 where the value is the subnormal e^x (torch_sigmoid_exp_overflows), and the
+    gradient through it, g (p - target) / max(p (1 - p), 1e-12) times p (1 - p), amplifies that
+    underflow by up to 1e12 (torch's own clamp of the denominator). float64 x = -744.44: torch
+    -0, handgrad -9.7e-314, which is torch's formula on the correctly rounded sigmoid 4.9e-324
+    (fuzz seed 1778756927). Accepted where both results are within 2 |g| (1 + |target|) 1e12
+    (e^x + 2 subnormals)."""
+    if op != "F.binary_cross_entropy" or what != "grad" or g is None:
+        return False
+    if isinstance(bad, str) or x.dtype.kind != "f" or bad.shape != x.shape:
+        return False
+    try:
+        gg = np.broadcast_to(np.asarray(g, np.float64), x.shape)
+        tt = np.broadcast_to(np.asarray(params["t"], np.float64), x.shape)
+    except (ValueError, KeyError):
+        return False
+    with np.errstate(all="ignore"):
+        x64 = x.astype(np.float64)
+        size = (
+            2e12
+            * np.abs(gg)
+            * (1 + np.abs(tt))
+            * (np.exp(x64) + 2 * np.finfo(x.dtype).smallest_subnormal)
+        )
+        under = np.isfinite(x) & (x64 < -np.log(np.finfo(x.dtype).max))
+        ok = under & (np.abs(h) <= size) & (np.abs(t) <= size)
+        return bool(ok[bad].all())
+
+
+@accepted
 def logsigmoid_second_derivative_cancels(op, params, x, what, h, t, bad, g=None):
     """logsigmoid's second derivative -s (1 - s) = -e^-x (s = sigmoid(x)) where s rounds to 1
     (x > 36.7 in float64, 16.6 in float32): torch's log_sigmoid_double_backward forms
