@@ -981,6 +981,33 @@ def test_binary_cross_entropy_with_logits_derivatives(pos_weight):
     check(fn, x, y)
 
 
+def test_binary_cross_entropy_with_logits_mean_divides_the_gradient_last():
+    """fuzz seed 1778864417: the derivative of the mean's input gradient by g is
+    sum((u / N) (sigmoid(x) - y)) in torch, 6.0e307; (g / N) (sigmoid(x) - y) through a
+    separate mean summed u (sigmoid(x) - y) / N, inf."""
+    x = A([-1.1370614028920125] * 3)
+    y = A([0.38799876478384537, 0.69408021864977776, 4.4942328371557893e307])
+    u = A([-4.012531758796819] * 3)
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        t = L.tensor(x, requires_grad=True)
+        g = L.tensor(A(-0.5), requires_grad=True)
+        out = F.binary_cross_entropy_with_logits(t, L.tensor(y))
+        (d,) = grad(out, [t], g, create_graph=True)
+        got.append(
+            [
+                out.detach().numpy(),
+                d.detach().numpy(),
+                *(a.numpy() for a in grad((d * L.tensor(u)).sum(), [g])),
+            ]
+        )
+    assert got[0][2] == pytest.approx(6.011083996838379e307, rel=1e-12)
+    for a, b in zip(got[1], got[0]):  # (handgrad's sigmoid(-1.137) is 1 ulp above torch's)
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
 def test_binary_cross_entropy_second_derivative_of_a_float32_sigmoid():
     # seed 64557442: out - out^2 lost the digits of 1 - out near out = 1 (2x off in grad2)
     check(
