@@ -43,6 +43,15 @@ def _hardswish_backward_fn(lib, g, a):
     return HardswishBackwardMiddle.apply(g, a)
 
 
+def _selu_backward_fn(lib, g, a):
+    if lib.__name__ == "torch":
+        c = (1.6732632423543772848170429916717, 1.0507009873554804934193349852946, 1.0)
+        return lib.ops.aten.elu_backward(g, *c, False, a)
+    from handgrad.ops.special import SeluBackward
+
+    return SeluBackward.apply(g, a)
+
+
 CASES = {
     "cumprod": [
         Case(lambda lib, a, dim: a.cumprod(dim), _cumprod_draw("nonzero")),
@@ -94,6 +103,10 @@ CASES = {
     ],
     # the middle of hardswish, x (x + 3) / 6, and its gradient g (x / 3 + 0.5) as torch's
     # hardswish_backward, whose backward is hardswish's second derivative
+    "selu": [Case(lambda lib, a: lib.nn.functional.selu(a * 3), unary("nonzero"))],
+    "selu_backward": [
+        Case(lambda lib, g, a: _selu_backward_fn(lib, g, (a - 0.5) * 6), binary("any", "unit"))
+    ],
     "hardswish": [Case(lambda lib, a: lib.nn.functional.hardswish(a * 2.5), unary())],
     "hardswish_backward": [
         Case(lambda lib, g, a: _hardswish_backward_fn(lib, g, (a - 0.5) * 5), binary("any", "unit"))

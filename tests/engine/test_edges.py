@@ -1538,3 +1538,24 @@ def test_erf_gradient_forms_its_factor_before_g():
     hx = hg.tensor(x, requires_grad=True)
     hg.erf(hx).backward(hg.tensor(g))
     np.testing.assert_array_equal(hx.grad.numpy(), tx.grad.numpy())
+
+
+def test_selu_second_derivative_is_torchs_elu_double_backward():
+    """fuzz seed 1778795767: torch's elu_double_backward is elu_backward(u g, x) (x <= 0): u g
+    first (-1.9e307 where g scale alpha first overflowed to -inf), and the mask a product, so a
+    NaN or infinite g at x > 0 gives NaN (handgrad's selection gave 0)."""
+    x = A([-0.41254922074617717, INF, 1.2161426464432039, 0.20315356407154003, -1.15])
+    g = A([-1.1333231445038902e308, np.nan, np.nan, -0.42658011301388377, np.nan])
+    u = A([0.14647430296078637, -0.22483267580526128, 0.8784343023993954, 0.55, 0.69])
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        t, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
+        (d,) = grad(F.selu(t), [t], tg, create_graph=True)
+        got.append(
+            [d.detach().numpy(), *(a.numpy() for a in grad((d * L.tensor(u)).sum(), [t, tg]))]
+        )
+    assert got[0][1][0] == pytest.approx(-1.9319272083432283e307, rel=1e-12)
+    for a, b in zip(got[1], got[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-14)

@@ -283,6 +283,56 @@ class EluNegative(Function):
         return g * self.scale * self.alpha * exp(self.inputs[0] * self.scale)
 
 
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _selu_coefs(dtype: Any) -> tuple:
+    """torch's elu kernel's coefficients for selu in ``dtype``: scale, and alpha scale formed in
+    that dtype (float32(alpha) float32(scale) for float32)."""
+    t = np.dtype(dtype).type if np.dtype(dtype).kind == "f" else np.float64
+    return t(_SELU_SCALE), t(_SELU_ALPHA) * t(_SELU_SCALE)
+
+
+class Selu(Function):
+    """out = scale x for x > 0, alpha scale expm1(x) otherwise (a NaN too), torch's elu kernel
+    with selu's constants. The backward is ``SeluBackward``, torch's elu_backward, whose own
+    backward is torch's elu_double_backward: as elu(x) times scale, the second derivative
+    formed g scale alpha before u (g = -1.1e308: -inf against torch's -1.9e307), and its
+    selection gave 0 where torch's mask (x <= 0) multiplies a NaN or infinite g into NaN (fuzz
+    seed 1778795767)."""
+
+    name = "selu"
+
+    def forward(self, a):
+        pos, neg = _selu_coefs(a.dtype)
+        with np.errstate(all="ignore"):
+            return np.where(a > 0, a * pos, np.expm1(a) * neg).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return SeluBackward.apply(g, self.inputs[0])
+
+
+class SeluBackward(Function):
+    """out = g scale for x > 0, g (alpha scale) e^x otherwise: torch's elu_backward with selu's
+    constants, in its order. dL/dg = selu_backward(gg, x); dL/dx = selu_backward(gg g, x)
+    times (x <= 0) as a number, torch's elu_double_backward (a product, not a selection)."""
+
+    name = "selu_backward"
+
+    def forward(self, g, a):
+        dtype = np.result_type(g, a)
+        pos, neg = _selu_coefs(dtype)
+        with np.errstate(all="ignore"):
+            return np.where(a > 0, g * pos, g * neg * np.exp(a)).astype(dtype, copy=False)
+
+    def backward(self, gg):
+        g, a = self.inputs
+        need = self.needs_input_grad
+        dg = SeluBackward.apply(gg, a) if need[0] else None
+        dx = SeluBackward.apply(gg * g, a) * (a <= 0).to(gg.dtype) if need[1] else None
+        return dg, dx
+
+
 class HardsigmoidMiddle(Function):
     """out = (x + 3) / 6, hardsigmoid strictly between -3 and 3, in torch's kernel's order (x / 6
     + 0.5 rounds differently). dL/dx = g c, c = 1.0f / 6.0f as in torch's hardsigmoid_backward:
@@ -424,6 +474,11 @@ def hardsigmoid_middle(x: Tensor) -> Tensor:
 def hardswish_middle(x: Tensor) -> Tensor:
     """x (x + 3) / 6 with torch's gradients (see ``HardswishMiddle``)."""
     return HardswishMiddle.apply(x)
+
+
+def selu(x: Tensor) -> Tensor:
+    """selu with torch's kernels and derivatives (see ``Selu``)."""
+    return Selu.apply(lift(x))
 
 
 def elu_negative(x: Tensor, alpha: float, scale: float, grad_scale: float) -> Tensor:
