@@ -1559,3 +1559,23 @@ def test_selu_second_derivative_is_torchs_elu_double_backward():
     assert got[0][1][0] == pytest.approx(-1.9319272083432283e307, rel=1e-12)
     for a, b in zip(got[1], got[0]):
         np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+def test_logsigmoid_second_derivative_where_sigmoid_of_minus_x_rounds_to_1():
+    """fuzz seed 1554065915: float32 x = -60.53, g = 1.22, u = -1.3e26; the second derivative
+    -g u sigmoid(x) sigmoid(-x) is 0.83 (torch too); -softplus(-x) formed 1 - sigmoid(60.5) = 0."""
+    x = A([-8.4191180e-27, -6.0525982e01, 2.8907602e02], np.float32)
+    g = A([-0.45926028, 1.2249925, -0.8671334], np.float32)
+    u = A([2.3811767e-01, -1.3072392e26, -1.0383936e00], np.float32)
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        t, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
+        (d,) = grad(F.logsigmoid(t), [t], tg, create_graph=True)
+        got.append(
+            [d.detach().numpy(), *(a.numpy() for a in grad((d * L.tensor(u)).sum(), [t, tg]))]
+        )
+    assert got[1][1][1] == pytest.approx(0.82868314, rel=1e-5)
+    for a, b in zip(got[1], got[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

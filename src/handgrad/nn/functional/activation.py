@@ -15,6 +15,7 @@ from ...ops.special import elu_negative as _elu_negative
 from ...ops.special import gelu as _gelu
 from ...ops.special import hardsigmoid_middle as _hardsigmoid_middle
 from ...ops.special import hardswish_middle as _hardswish_middle
+from ...ops.special import logsigmoid as _logsigmoid
 from ...ops.special import mish as _mish
 from ...ops.special import selu as _selu
 
@@ -50,8 +51,7 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 def logsigmoid(input: Tensor) -> Tensor:
-    # + 0.0 turns the -0.0 of -softplus(-x) at large x into torch's +0.0
-    return -softplus(-input, threshold=float("inf")) + 0.0
+    return _logsigmoid(input)
 
 
 def hardtanh(
