@@ -11,7 +11,6 @@ import numpy as np
 
 from ..autograd.function import Function
 from .elementwise import clamp, log, log1p, sigmoid, softplus, where
-from .reduce import _sum
 from .shape import IndexAccumulate
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -180,25 +179,3 @@ class BinaryCrossEntropyWithLogits(Function):
             if pw and need[2]:
                 gw = g * (y * sp)
         return (gx, gy, gw) if pw else (gx, gy)
-
-
-class BinaryCrossEntropyWithLogitsMean(BinaryCrossEntropyWithLogits):
-    """``reduction='mean'`` (no weight) of ``BinaryCrossEntropyWithLogits`` as one primitive:
-    sum / N, and torch's backward g (sigmoid(x) - y) / N, divided last. Through a separate mean
-    the input gradient was (g / N) (sigmoid(x) - y), so its derivative by g summed
-    u (sigmoid(x) - y) / N, which overflows where torch's (u / N) (sigmoid(x) - y) does not
-    (float64 u = -4.01, y = 4.49e307, N = 3: torch 6.0e307, handgrad inf; fuzz seed
-    1778864417)."""
-
-    name = "binary_cross_entropy_with_logits_mean"
-
-    def forward(self, x, y, *pw):
-        loss = super().forward(x, y, *pw)
-        self.shape, self.count = loss.shape, loss.size
-        dims = tuple(range(loss.ndim))
-        with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch
-            return np.asarray(_sum(loss, dims, False) / self.count).astype(loss.dtype)
-
-    def backward(self, g):
-        grads = super().backward(g.expand(self.shape))
-        return tuple(None if d is None else d / self.count for d in grads)

@@ -13,13 +13,8 @@ import numpy as np
 from ... import ops
 from ..._tensor import Tensor, lift
 from ...ops import log_softmax
-from ...ops.loss import (
-    BinaryCrossEntropy,
-    BinaryCrossEntropyWithLogits,
-    BinaryCrossEntropyWithLogitsMean,
-    NllLoss,
-)
-from ...ops.special import MseLoss
+from ...ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss
+from ...ops.special import BinaryCrossEntropyWithLogitsMean, MseLoss
 from ...ops.special import soft_margin as _soft_margin
 from .distance import pairwise_distance
 
