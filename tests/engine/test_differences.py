@@ -898,3 +898,16 @@ def test_hypot_second_derivative_noise():
     assert not accepted.hypot_second_derivative_noise(
         "hypot", params, x, "grad2", h * 1e3, t, bad, g
     )
+
+
+def test_torch_std_grad_overflows():
+    # fuzz seed 1554068287: float32 std of three values under g = 1.43e38; torch's
+    # g / ((N - 1) std) overflows, handgrad gives the float64 value 7.9136e37
+    x, g = np.array([0.24199565, -0.03099764, -0.14366902], np.float32), 1.4295810e38
+    t = _grad(torch, lambda v: torch.std(v), x, g, np.float32)
+    h = _grad(hg, lambda v: hg.std(v), x, g, np.float32)
+    assert np.isinf(t).all() and h[0] == pytest.approx(7.91363966e37, rel=1e-6)
+    p = {"dim": None, "keepdim": False, "correction": 1}
+    assert accepted.torch_std_grad_overflows("std", p, x, "grad", h, t, h != t, np.array(g))
+    # not where handgrad is not the float64 value
+    assert not accepted.torch_std_grad_overflows("std", p, x, "grad", h * 2, t, h != t, np.array(g))

@@ -362,6 +362,34 @@ def torch_std_rounds_to_zero(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def torch_std_grad_overflows(op, params, x, what, h, t, bad, g=None):
+    """std's input gradient g (x - mean) / ((N - c) std) under an upstream gradient near the
+    largest float: torch forms g / ((N - c) std) first, which overflows where the gradient is
+    finite (float32 g = 1.43e38, std 0.198: torch inf, handgrad 7.91e37, the float64 value
+    7.9136e37; fuzz seed 1554068287). Accepted where torch is inf or NaN and handgrad is
+    finite and within 1e-5 of that float64 value."""
+    if op != "std" or what != "grad" or g is None or isinstance(bad, str):
+        return False
+    if x.dtype.kind != "f" or not x.ndim or bad.shape != x.shape:
+        return False
+    dim, c = params.get("dim"), params.get("correction", 1)
+    dims = tuple(range(x.ndim)) if dim is None else tuple(d % x.ndim for d in np.atleast_1d(dim))
+    gk = np.asarray(g, np.float64)
+    if not params.get("keepdim", False) and gk.ndim != x.ndim:
+        gk = np.expand_dims(gk, dims)
+    with np.errstate(all="ignore"):
+        x64 = x.astype(np.float64)
+        xm = x64 - x64.mean(axis=dims, keepdims=True)
+        n = int(np.prod([x.shape[d] for d in dims])) - c
+        exact = np.broadcast_to(
+            gk * xm / (n * np.sqrt((xm * xm).sum(axis=dims, keepdims=True) / n)), x.shape
+        )
+        ok = ~np.isfinite(t) & np.isfinite(h) & np.isfinite(exact)
+        ok &= np.abs(h - exact) <= 1e-5 * np.abs(exact)
+    return bool(ok[bad].all())
+
+
+@accepted
 def std_two_element_noise(op, params, x, what, h, t, bad, g=None):
     """The second derivative (w.r.t. x) of std over slices of two elements: std = |x1 - x0| / c
     is piecewise linear, so the exact value is 0; both libraries form it from terms of size
