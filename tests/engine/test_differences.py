@@ -911,3 +911,15 @@ def test_torch_std_grad_overflows():
     assert accepted.torch_std_grad_overflows("std", p, x, "grad", h, t, h != t, np.array(g))
     # not where handgrad is not the float64 value
     assert not accepted.torch_std_grad_overflows("std", p, x, "grad", h * 2, t, h != t, np.array(g))
+
+
+def test_torch_pnorm_grad_overflows():
+    # fuzz seed 693030598: float32 3-norm over one element 0.818 under g = 2.49e38; torch's
+    # g / norm^2 overflows, handgrad's gradient is g sign(x) exactly
+    x, g = np.array([[0.8184923]], np.float32), np.array([2.4933032e38], np.float32)
+    t = _grad(torch, lambda v: torch.norm(v, p=3.0, dim=1), x, g, np.float32)
+    h = _grad(hg, lambda v: hg.norm(v, p=3.0, dim=1), x, g, np.float32)
+    assert np.isinf(t).all() and h[0, 0] == pytest.approx(2.4933032e38, rel=1e-6)
+    p = {"dim": 1, "keepdim": False, "p": 3.0}
+    assert accepted.torch_pnorm_grad_overflows("norm", p, x, "grad", h, t, h != t, g)
+    assert not accepted.torch_pnorm_grad_overflows("norm", p, x, "grad", h / 2, t, h != t, g)

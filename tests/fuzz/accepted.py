@@ -390,6 +390,36 @@ def torch_std_grad_overflows(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def torch_pnorm_grad_overflows(op, params, x, what, h, t, bad, g=None):
+    """A p-norm's input gradient g sign(x) |x|^(p-1) / norm^(p-1) (finite p > 1) under an
+    upstream gradient near the largest float: torch divides g by norm^(p-1) first, which
+    overflows where the gradient is finite (float32 p = 3 over one element 0.818 under g =
+    2.49e38: torch inf, handgrad 2.49e38 = g exactly; fuzz seed 693030598). Accepted where
+    torch is inf or NaN and handgrad is finite and within 1e-5 of the float64 value."""
+    pp = params.get("p", 2.0)
+    if op != "norm" or what != "grad" or g is None or isinstance(bad, str):
+        return False
+    if not (np.isfinite(pp) and pp > 1) or x.dtype.kind != "f" or not x.ndim:
+        return False
+    if bad.shape != x.shape:
+        return False
+    dim = params.get("dim")
+    dims = tuple(range(x.ndim)) if dim is None else tuple(d % x.ndim for d in np.atleast_1d(dim))
+    gk = np.asarray(g, np.float64)
+    if not params.get("keepdim", False) and gk.ndim != x.ndim:
+        gk = np.expand_dims(gk, dims)
+    with np.errstate(all="ignore"):
+        a = np.abs(x.astype(np.float64))
+        m = a.max(axis=dims, keepdims=True)  # scaled, so that |x|^p does not overflow
+        norm = m * ((a / m) ** pp).sum(axis=dims, keepdims=True) ** (1 / pp)
+        exact = gk * np.sign(x) * (a / norm) ** (pp - 1)
+        exact = np.broadcast_to(exact, x.shape)
+        ok = ~np.isfinite(t) & np.isfinite(h) & np.isfinite(exact)
+        ok &= np.abs(h - exact) <= 1e-5 * np.abs(exact)
+    return bool(ok[bad].all())
+
+
+@accepted
 def std_two_element_noise(op, params, x, what, h, t, bad, g=None):
     """The second derivative (w.r.t. x) of std over slices of two elements: std = |x1 - x0| / c
     is piecewise linear, so the exact value is 0; both libraries form it from terms of size
