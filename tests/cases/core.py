@@ -417,6 +417,30 @@ CASES = {
         ),
         Case(
             lambda lib, x, y, w: F(lib).binary_cross_entropy_with_logits(
+                x, y, pos_weight=w.detach(), reduction="sum"
+            ),
+            lambda data: (
+                [
+                    values(rng(data), s := shape(data, min_dims=1), "any"),
+                    values(rng(data), s, "unit"),
+                    values(rng(data), s[-1:], "pos"),
+                ],
+                {},
+            ),
+            fd=False,
+            note="pos_weight (a constant in torch) broadcast over the last dim",
+        ),
+    ],
+    "binary_cross_entropy_with_logits_mean": [
+        Case(
+            lambda lib, x, y: F(lib).binary_cross_entropy_with_logits(x, y),
+            lambda data: (
+                [values(rng(data), s := shape(data), "any"), values(rng(data), s, "unit")],
+                {},
+            ),
+        ),
+        Case(
+            lambda lib, x, y, w: F(lib).binary_cross_entropy_with_logits(
                 x, y, pos_weight=w.detach()
             ),
             lambda data: (

@@ -43,6 +43,23 @@ def _hardswish_backward_fn(lib, g, a):
     return HardswishBackwardMiddle.apply(g, a)
 
 
+def _logsigmoid_backward_fn(lib, g, a):
+    if lib.__name__ == "torch":
+        return lib.ops.aten.log_sigmoid_backward(g, a, (-a.abs()).exp().detach())
+    from handgrad.ops.special import LogSigmoidBackward
+
+    return LogSigmoidBackward.apply(g, a)
+
+
+def _selu_backward_fn(lib, g, a):
+    if lib.__name__ == "torch":
+        c = (1.6732632423543772848170429916717, 1.0507009873554804934193349852946, 1.0)
+        return lib.ops.aten.elu_backward(g, *c, False, a)
+    from handgrad.ops.special import SeluBackward
+
+    return SeluBackward.apply(g, a)
+
+
 CASES = {
     "cumprod": [
         Case(lambda lib, a, dim: a.cumprod(dim), _cumprod_draw("nonzero")),
@@ -94,6 +111,16 @@ CASES = {
     ],
     # the middle of hardswish, x (x + 3) / 6, and its gradient g (x / 3 + 0.5) as torch's
     # hardswish_backward, whose backward is hardswish's second derivative
+    "logsigmoid": [Case(lambda lib, a: lib.nn.functional.logsigmoid(a * 4), unary())],
+    "logsigmoid_backward": [
+        Case(
+            lambda lib, g, a: _logsigmoid_backward_fn(lib, g, (a - 0.5) * 8), binary("any", "unit")
+        )
+    ],
+    "selu": [Case(lambda lib, a: lib.nn.functional.selu(a * 3), unary("nonzero"))],
+    "selu_backward": [
+        Case(lambda lib, g, a: _selu_backward_fn(lib, g, (a - 0.5) * 6), binary("any", "unit"))
+    ],
     "hardswish": [Case(lambda lib, a: lib.nn.functional.hardswish(a * 2.5), unary())],
     "hardswish_backward": [
         Case(lambda lib, g, a: _hardswish_backward_fn(lib, g, (a - 0.5) * 5), binary("any", "unit"))

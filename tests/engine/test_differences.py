@@ -699,6 +699,34 @@ def test_torch_sigmoid_exp_overflows():
     assert not accepted.torch_sigmoid_exp_overflows("sigmoid", {}, y, "forward", y, y * 0, y < 0)
 
 
+def test_bce_through_torch_sigmoid_underflow():
+    # fuzz seed 1778756927: BCE(sigmoid(x)) at float64 x = -744.44, target 0.27, g = 0.072;
+    # sigmoid(x) is the subnormal 4.9e-324 (torch 0), and the gradient through torch's clamp
+    # max(p (1 - p), 1e-12) is g (p - target) 1e12 p (1 - p): handgrad -9.7e-314, torch -0
+    x, tgt, g = (
+        np.array([-744.44007192, 2.69430774]),
+        np.array([0.27232714, 0.15041947]),
+        0.07208714,
+    )
+
+    def f(L, F):
+        return lambda v: F.binary_cross_entropy(L.sigmoid(v), L.tensor(tgt), reduction="sum")
+
+    t = _grad(torch, f(torch, tF), x, g)
+    h = _grad(hg, f(hg, hF), x, g)
+    assert t[0] == 0 and h[0] == pytest.approx(-9.699e-314, rel=1e-3)
+    assert h[1] == pytest.approx(t[1], rel=1e-12)
+    p = {"t": tgt, "reduction": "sum"}
+    bad = h != t
+    assert accepted.bce_through_torch_sigmoid_underflow(
+        "F.binary_cross_entropy", p, x, "grad", h, t, bad, np.array(g)
+    )
+    # not where sigmoid is a normal float (x = -700): there the two must agree
+    assert not accepted.bce_through_torch_sigmoid_underflow(
+        "F.binary_cross_entropy", p, x + 44.44, "grad", h, t, bad, np.array(g)
+    )
+
+
 def test_logsigmoid_second_derivative_cancels():
     # d^2 logsigmoid / dx^2 = -e^-x (1 + e^-x)^-2; at x = 289.4 torch's (sigmoid(x) - 1) sigmoid(x)
     # is 0, handgrad's the exact value (fuzz seed 493495444)
@@ -895,3 +923,28 @@ def test_hypot_second_derivative_noise():
     assert not accepted.hypot_second_derivative_noise(
         "hypot", params, x, "grad2", h * 1e3, t, bad, g
     )
+
+
+def test_torch_std_grad_overflows():
+    # fuzz seed 1554068287: float32 std of three values under g = 1.43e38; torch's
+    # g / ((N - 1) std) overflows, handgrad gives the float64 value 7.9136e37
+    x, g = np.array([0.24199565, -0.03099764, -0.14366902], np.float32), 1.4295810e38
+    t = _grad(torch, lambda v: torch.std(v), x, g, np.float32)
+    h = _grad(hg, lambda v: hg.std(v), x, g, np.float32)
+    assert np.isinf(t).all() and h[0] == pytest.approx(7.91363966e37, rel=1e-6)
+    p = {"dim": None, "keepdim": False, "correction": 1}
+    assert accepted.torch_std_grad_overflows("std", p, x, "grad", h, t, h != t, np.array(g))
+    # not where handgrad is not the float64 value
+    assert not accepted.torch_std_grad_overflows("std", p, x, "grad", h * 2, t, h != t, np.array(g))
+
+
+def test_torch_pnorm_grad_overflows():
+    # fuzz seed 693030598: float32 3-norm over one element 0.818 under g = 2.49e38; torch's
+    # g / norm^2 overflows, handgrad's gradient is g sign(x) exactly
+    x, g = np.array([[0.8184923]], np.float32), np.array([2.4933032e38], np.float32)
+    t = _grad(torch, lambda v: torch.norm(v, p=3.0, dim=1), x, g, np.float32)
+    h = _grad(hg, lambda v: hg.norm(v, p=3.0, dim=1), x, g, np.float32)
+    assert np.isinf(t).all() and h[0, 0] == pytest.approx(2.4933032e38, rel=1e-6)
+    p = {"dim": 1, "keepdim": False, "p": 3.0}
+    assert accepted.torch_pnorm_grad_overflows("norm", p, x, "grad", h, t, h != t, g)
+    assert not accepted.torch_pnorm_grad_overflows("norm", p, x, "grad", h / 2, t, h != t, g)

@@ -981,6 +981,33 @@ def test_binary_cross_entropy_with_logits_derivatives(pos_weight):
     check(fn, x, y)
 
 
+def test_binary_cross_entropy_with_logits_mean_divides_the_gradient_last():
+    """fuzz seed 1778864417: the derivative of the mean's input gradient by g is
+    sum((u / N) (sigmoid(x) - y)) in torch, 6.0e307; (g / N) (sigmoid(x) - y) through a
+    separate mean summed u (sigmoid(x) - y) / N, inf."""
+    x = A([-1.1370614028920125] * 3)
+    y = A([0.38799876478384537, 0.69408021864977776, 4.4942328371557893e307])
+    u = A([-4.012531758796819] * 3)
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        t = L.tensor(x, requires_grad=True)
+        g = L.tensor(A(-0.5), requires_grad=True)
+        out = F.binary_cross_entropy_with_logits(t, L.tensor(y))
+        (d,) = grad(out, [t], g, create_graph=True)
+        got.append(
+            [
+                out.detach().numpy(),
+                d.detach().numpy(),
+                *(a.numpy() for a in grad((d * L.tensor(u)).sum(), [g])),
+            ]
+        )
+    assert got[0][2] == pytest.approx(6.011083996838379e307, rel=1e-12)
+    for a, b in zip(got[1], got[0]):  # (handgrad's sigmoid(-1.137) is 1 ulp above torch's)
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
 def test_binary_cross_entropy_second_derivative_of_a_float32_sigmoid():
     # seed 64557442: out - out^2 lost the digits of 1 - out near out = 1 (2x off in grad2)
     check(
@@ -1360,6 +1387,21 @@ def test_matmul_and_linear_over_an_inner_dim_of_one_keep_the_sign_of_zero(dtype)
             assert np.array_equal(np.signbit(outs[1]), np.signbit(outs[0])), (xs, bias)
 
 
+@pytest.mark.parametrize("xs", [(0,), (3, 0), (2, 1, 0)])
+def test_linear_over_an_empty_inner_dim_is_its_bias_sign_of_zero_included(xs):
+    """fuzz seed 1778762734: with in_features 0 torch's addmm returns the bias itself, so a bias
+    -0.0 stays -0.0 (0 + b gave +0.0, which a later 1 / x tells apart)."""
+    x, w, b = (
+        np.zeros(xs, np.float32),
+        np.zeros((2, 0), np.float32),
+        np.array([-0.7635, -0.0], np.float32),
+    )
+    t = tF.linear(torch.tensor(x), torch.tensor(w), torch.tensor(b)).numpy()
+    h = hF.linear(hg.tensor(x), hg.tensor(w), hg.tensor(b)).numpy()
+    np.testing.assert_array_equal(h, t)
+    assert np.array_equal(np.signbit(h), np.signbit(t))
+
+
 def _zero_signs(fn, *arrays):
     """fn(L, F, *tensors)'s output in both libraries, the sign of its zeros included."""
     out = {}
@@ -1496,3 +1538,44 @@ def test_erf_gradient_forms_its_factor_before_g():
     hx = hg.tensor(x, requires_grad=True)
     hg.erf(hx).backward(hg.tensor(g))
     np.testing.assert_array_equal(hx.grad.numpy(), tx.grad.numpy())
+
+
+def test_selu_second_derivative_is_torchs_elu_double_backward():
+    """fuzz seed 1778795767: torch's elu_double_backward is elu_backward(u g, x) (x <= 0): u g
+    first (-1.9e307 where g scale alpha first overflowed to -inf), and the mask a product, so a
+    NaN or infinite g at x > 0 gives NaN (handgrad's selection gave 0)."""
+    x = A([-0.41254922074617717, INF, 1.2161426464432039, 0.20315356407154003, -1.15])
+    g = A([-1.1333231445038902e308, np.nan, np.nan, -0.42658011301388377, np.nan])
+    u = A([0.14647430296078637, -0.22483267580526128, 0.8784343023993954, 0.55, 0.69])
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        t, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
+        (d,) = grad(F.selu(t), [t], tg, create_graph=True)
+        got.append(
+            [d.detach().numpy(), *(a.numpy() for a in grad((d * L.tensor(u)).sum(), [t, tg]))]
+        )
+    assert got[0][1][0] == pytest.approx(-1.9319272083432283e307, rel=1e-12)
+    for a, b in zip(got[1], got[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+def test_logsigmoid_second_derivative_where_sigmoid_of_minus_x_rounds_to_1():
+    """fuzz seed 1554065915: float32 x = -60.53, g = 1.22, u = -1.3e26; the second derivative
+    -g u sigmoid(x) sigmoid(-x) is 0.83 (torch too); -softplus(-x) formed 1 - sigmoid(60.5) = 0."""
+    x = A([-8.4191180e-27, -6.0525982e01, 2.8907602e02], np.float32)
+    g = A([-0.45926028, 1.2249925, -0.8671334], np.float32)
+    u = A([2.3811767e-01, -1.3072392e26, -1.0383936e00], np.float32)
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        t, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
+        (d,) = grad(F.logsigmoid(t), [t], tg, create_graph=True)
+        got.append(
+            [d.detach().numpy(), *(a.numpy() for a in grad((d * L.tensor(u)).sum(), [t, tg]))]
+        )
+    assert got[1][1][1] == pytest.approx(0.82868314, rel=1e-5)
+    for a, b in zip(got[1], got[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -362,6 +362,64 @@ def torch_std_rounds_to_zero(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def torch_std_grad_overflows(op, params, x, what, h, t, bad, g=None):
+    """std's input gradient g (x - mean) / ((N - c) std) under an upstream gradient near the
+    largest float: torch forms g / ((N - c) std) first, which overflows where the gradient is
+    finite (float32 g = 1.43e38, std 0.198: torch inf, handgrad 7.91e37, the float64 value
+    7.9136e37; fuzz seed 1554068287). Accepted where torch is inf or NaN and handgrad is
+    finite and within 1e-5 of that float64 value."""
+    if op != "std" or what != "grad" or g is None or isinstance(bad, str):
+        return False
+    if x.dtype.kind != "f" or not x.ndim or bad.shape != x.shape:
+        return False
+    dim, c = params.get("dim"), params.get("correction", 1)
+    dims = tuple(range(x.ndim)) if dim is None else tuple(d % x.ndim for d in np.atleast_1d(dim))
+    gk = np.asarray(g, np.float64)
+    if not params.get("keepdim", False) and gk.ndim != x.ndim:
+        gk = np.expand_dims(gk, dims)
+    with np.errstate(all="ignore"):
+        x64 = x.astype(np.float64)
+        xm = x64 - x64.mean(axis=dims, keepdims=True)
+        n = int(np.prod([x.shape[d] for d in dims])) - c
+        exact = np.broadcast_to(
+            gk * xm / (n * np.sqrt((xm * xm).sum(axis=dims, keepdims=True) / n)), x.shape
+        )
+        ok = ~np.isfinite(t) & np.isfinite(h) & np.isfinite(exact)
+        ok &= np.abs(h - exact) <= 1e-5 * np.abs(exact)
+    return bool(ok[bad].all())
+
+
+@accepted
+def torch_pnorm_grad_overflows(op, params, x, what, h, t, bad, g=None):
+    """A p-norm's input gradient g sign(x) |x|^(p-1) / norm^(p-1) (finite p > 1) under an
+    upstream gradient near the largest float: torch divides g by norm^(p-1) first, which
+    overflows where the gradient is finite (float32 p = 3 over one element 0.818 under g =
+    2.49e38: torch inf, handgrad 2.49e38 = g exactly; fuzz seed 693030598). Accepted where
+    torch is inf or NaN and handgrad is finite and within 1e-5 of the float64 value."""
+    pp = params.get("p", 2.0)
+    if op != "norm" or what != "grad" or g is None or isinstance(bad, str):
+        return False
+    if not (np.isfinite(pp) and pp > 1) or x.dtype.kind != "f" or not x.ndim:
+        return False
+    if bad.shape != x.shape:
+        return False
+    dim = params.get("dim")
+    dims = tuple(range(x.ndim)) if dim is None else tuple(d % x.ndim for d in np.atleast_1d(dim))
+    gk = np.asarray(g, np.float64)
+    if not params.get("keepdim", False) and gk.ndim != x.ndim:
+        gk = np.expand_dims(gk, dims)
+    with np.errstate(all="ignore"):
+        a = np.abs(x.astype(np.float64))
+        m = a.max(axis=dims, keepdims=True)  # scaled, so that |x|^p does not overflow
+        norm = m * ((a / m) ** pp).sum(axis=dims, keepdims=True) ** (1 / pp)
+        exact = gk * np.sign(x) * (a / norm) ** (pp - 1)
+        exact = np.broadcast_to(exact, x.shape)
+        ok = ~np.isfinite(t) & np.isfinite(h) & np.isfinite(exact)
+        ok &= np.abs(h - exact) <= 1e-5 * np.abs(exact)
+    return bool(ok[bad].all())
+
+
+@accepted
 def std_two_element_noise(op, params, x, what, h, t, bad, g=None):
     """The second derivative (w.r.t. x) of std over slices of two elements: std = |x1 - x0| / c
     is piecewise linear, so the exact value is 0; both libraries form it from terms of size
@@ -610,6 +668,37 @@ def torch_sigmoid_exp_overflows(op, params, x, what, h, t, bad, g=None):
         size = (
             2 * np.abs(gg) * (1 + np.abs(x64)) * np.exp(x64)
             + 2 * np.finfo(x.dtype).smallest_subnormal
+        )
+        under = np.isfinite(x) & (x64 < -np.log(np.finfo(x.dtype).max))
+        ok = under & (np.abs(h) <= size) & (np.abs(t) <= size)
+        return bool(ok[bad].all())
+
+
+@accepted
+def bce_through_torch_sigmoid_underflow(op, params, x, what, h, t, bad, g=None):
+    """The fuzzer's F.binary_cross_entropy on sigmoid(x) below -log of the largest float: torch's
+    sigmoid gives 0 where the value is the subnormal e^x (torch_sigmoid_exp_overflows), and the
+    gradient through it, g (p - target) / max(p (1 - p), 1e-12) times p (1 - p), amplifies that
+    underflow by up to 1e12 (torch's own clamp of the denominator). float64 x = -744.44: torch
+    -0, handgrad -9.7e-314, which is torch's formula on the correctly rounded sigmoid 4.9e-324
+    (fuzz seed 1778756927). Accepted where both results are within 2 |g| (1 + |target|) 1e12
+    (e^x + 2 subnormals)."""
+    if op != "F.binary_cross_entropy" or what != "grad" or g is None:
+        return False
+    if isinstance(bad, str) or x.dtype.kind != "f" or bad.shape != x.shape:
+        return False
+    try:
+        gg = np.broadcast_to(np.asarray(g, np.float64), x.shape)
+        tt = np.broadcast_to(np.asarray(params["t"], np.float64), x.shape)
+    except (ValueError, KeyError):
+        return False
+    with np.errstate(all="ignore"):
+        x64 = x.astype(np.float64)
+        size = (
+            2e12
+            * np.abs(gg)
+            * (1 + np.abs(tt))
+            * (np.exp(x64) + 2 * np.finfo(x.dtype).smallest_subnormal)
         )
         under = np.isfinite(x) & (x64 < -np.log(np.finfo(x.dtype).max))
         ok = under & (np.abs(h) <= size) & (np.abs(t) <= size)

@@ -73,7 +73,9 @@ class Linear(Function):
     def forward(self, x, w, b=None):
         out = _matmul(x, w.T, one_term=b is not None)
         if b is not None:
-            out += b
+            # with an empty inner dim torch's addmm gives the bias itself, whose -0.0 stays
+            # -0.0 where +0.0 + b gave +0.0 (fuzz seed 1778762734)
+            np.copyto(out, b) if x.shape[-1] == 0 else np.add(out, b, out=out)
         return out
 
     def backward(self, g):

@@ -25,6 +25,7 @@ from .elementwise import (
     tanh,
     where,
 )
+from .loss import BinaryCrossEntropyWithLogits
 from .reduce import _sum
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -283,6 +284,113 @@ class EluNegative(Function):
         return g * self.scale * self.alpha * exp(self.inputs[0] * self.scale)
 
 
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _selu_coefs(dtype: Any) -> tuple:
+    """torch's elu kernel's coefficients for selu in ``dtype``: scale, and alpha scale formed in
+    that dtype (float32(alpha) float32(scale) for float32)."""
+    t = np.dtype(dtype).type if np.dtype(dtype).kind == "f" else np.float64
+    return t(_SELU_SCALE), t(_SELU_ALPHA) * t(_SELU_SCALE)
+
+
+class Selu(Function):
+    """out = scale x for x > 0, alpha scale expm1(x) otherwise (a NaN too), torch's elu kernel
+    with selu's constants. The backward is ``SeluBackward``, torch's elu_backward, whose own
+    backward is torch's elu_double_backward: as elu(x) times scale, the second derivative
+    formed g scale alpha before u (g = -1.1e308: -inf against torch's -1.9e307), and its
+    selection gave 0 where torch's mask (x <= 0) multiplies a NaN or infinite g into NaN (fuzz
+    seed 1778795767)."""
+
+    name = "selu"
+
+    def forward(self, a):
+        pos, neg = _selu_coefs(a.dtype)
+        with np.errstate(all="ignore"):
+            return np.where(a > 0, a * pos, np.expm1(a) * neg).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return SeluBackward.apply(g, self.inputs[0])
+
+
+class SeluBackward(Function):
+    """out = g scale for x > 0, g (alpha scale) e^x otherwise: torch's elu_backward with selu's
+    constants, in its order. dL/dg = selu_backward(gg, x); dL/dx = selu_backward(gg g, x)
+    times (x <= 0) as a number, torch's elu_double_backward (a product, not a selection)."""
+
+    name = "selu_backward"
+
+    def forward(self, g, a):
+        dtype = np.result_type(g, a)
+        pos, neg = _selu_coefs(dtype)
+        with np.errstate(all="ignore"):
+            return np.where(a > 0, g * pos, g * neg * np.exp(a)).astype(dtype, copy=False)
+
+    def backward(self, gg):
+        g, a = self.inputs
+        need = self.needs_input_grad
+        dg = SeluBackward.apply(gg, a) if need[0] else None
+        dx = SeluBackward.apply(gg * g, a) * (a <= 0).to(gg.dtype) if need[1] else None
+        return dg, dx
+
+
+class BinaryCrossEntropyWithLogitsMean(BinaryCrossEntropyWithLogits):
+    """``reduction='mean'`` (no weight) of ``BinaryCrossEntropyWithLogits`` as one primitive:
+    sum / N, and torch's backward g (sigmoid(x) - y) / N, divided last. Through a separate mean
+    the input gradient was (g / N) (sigmoid(x) - y), so its derivative by g summed
+    u (sigmoid(x) - y) / N, which overflows where torch's (u / N) (sigmoid(x) - y) does not
+    (float64 u = -4.01, y = 4.49e307, N = 3: torch 6.0e307, handgrad inf; fuzz seed
+    1778864417)."""
+
+    name = "binary_cross_entropy_with_logits_mean"
+
+    def forward(self, x, y, *pw):
+        loss = super().forward(x, y, *pw)
+        self.shape, self.count = loss.shape, loss.size
+        dims = tuple(range(loss.ndim))
+        with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch
+            return np.asarray(_sum(loss, dims, False) / self.count).astype(loss.dtype)
+
+    def backward(self, g):
+        grads = super().backward(g.expand(self.shape))
+        return tuple(None if d is None else d / self.count for d in grads)
+
+
+class LogSigmoid(Function):
+    """out = -softplus(-x) (+ 0.0: torch's +0.0 at large x). dL/dx = g sigmoid(-x)
+    (``LogSigmoidBackward``), whose derivative by x is -g u sigmoid(x) sigmoid(-x): as the
+    composition -softplus(-x) it was -g u (1 - s) s with s = sigmoid(-x), and 1 - s is 0 once s
+    rounds to 1 (float32 x = -60.5, g u = -1.6e26: 0, where torch and the exact value are 0.83;
+    fuzz seed 1554065915). sigmoid(x) sigmoid(-x) keeps e^-|x| on both sides, so the value at
+    large positive x stays exact too (``logsigmoid_second_derivative_cancels``)."""
+
+    name = "logsigmoid"
+
+    def forward(self, a):
+        return (-np.logaddexp(0, -a) + 0.0).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return LogSigmoidBackward.apply(g, self.inputs[0])
+
+
+class LogSigmoidBackward(Function):
+    """out = g sigmoid(-x). dL/dg = gg sigmoid(-x); dL/dx = -(gg g) sigmoid(x) sigmoid(-x)."""
+
+    name = "logsigmoid_backward"
+
+    def forward(self, g, a):
+        e = np.exp(-np.abs(a))
+        s = np.where(a <= 0, 1 / (1 + e), e / (1 + e))  # sigmoid(-a), as Sigmoid's forward
+        return (g * s).astype(np.result_type(g, a), copy=False)
+
+    def backward(self, gg):
+        g, a = self.inputs
+        need = self.needs_input_grad
+        dg = LogSigmoidBackward.apply(gg, a) if need[0] else None
+        dx = -(gg * g * sigmoid(a) * sigmoid(-a)) if need[1] else None
+        return dg, dx
+
+
 class HardsigmoidMiddle(Function):
     """out = (x + 3) / 6, hardsigmoid strictly between -3 and 3, in torch's kernel's order (x / 6
     + 0.5 rounds differently). dL/dx = g c, c = 1.0f / 6.0f as in torch's hardsigmoid_backward:
@@ -424,6 +532,16 @@ def hardsigmoid_middle(x: Tensor) -> Tensor:
 def hardswish_middle(x: Tensor) -> Tensor:
     """x (x + 3) / 6 with torch's gradients (see ``HardswishMiddle``)."""
     return HardswishMiddle.apply(x)
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """log sigmoid(x) (see ``LogSigmoid``)."""
+    return LogSigmoid.apply(lift(x))
+
+
+def selu(x: Tensor) -> Tensor:
+    """selu with torch's kernels and derivatives (see ``Selu``)."""
+    return Selu.apply(lift(x))
 
 
 def elu_negative(x: Tensor, alpha: float, scale: float, grad_scale: float) -> Tensor:

@@ -15,7 +15,9 @@ from ...ops.special import elu_negative as _elu_negative
 from ...ops.special import gelu as _gelu
 from ...ops.special import hardsigmoid_middle as _hardsigmoid_middle
 from ...ops.special import hardswish_middle as _hardswish_middle
+from ...ops.special import logsigmoid as _logsigmoid
 from ...ops.special import mish as _mish
+from ...ops.special import selu as _selu
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -49,8 +51,7 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 def logsigmoid(input: Tensor) -> Tensor:
-    # + 0.0 turns the -0.0 of -softplus(-x) at large x into torch's +0.0
-    return -softplus(-input, threshold=float("inf")) + 0.0
+    return _logsigmoid(input)
 
 
 def hardtanh(
@@ -71,13 +72,10 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0.0, 6.0)
 
 
-_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-
-
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale (x for x > 0, alpha (e^x - 1) otherwise) with the constants of Klambauer et al.
     (2017) that make zero mean and unit variance a fixed point."""
-    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+    return _selu(input)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:

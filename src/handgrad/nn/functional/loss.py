@@ -14,7 +14,7 @@ from ... import ops
 from ..._tensor import Tensor, lift
 from ...ops import log_softmax
 from ...ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss
-from ...ops.special import MseLoss
+from ...ops.special import BinaryCrossEntropyWithLogitsMean, MseLoss
 from ...ops.special import soft_margin as _soft_margin
 from .distance import pairwise_distance
 
@@ -179,10 +179,10 @@ def binary_cross_entropy_with_logits(
     gradient (``ops.loss.BinaryCrossEntropyWithLogits``)."""
     x, y = lift(input), lift(target, lift(input))
     _same_shape("binary_cross_entropy_with_logits", x, y)
-    if pos_weight is not None:
-        loss = BinaryCrossEntropyWithLogits.apply(x, y, lift(pos_weight, x))
-    else:
-        loss = BinaryCrossEntropyWithLogits.apply(x, y)
+    pw = () if pos_weight is None else (lift(pos_weight, x),)
+    if weight is None and reduction == "mean":  # torch's order of the backward's division
+        return BinaryCrossEntropyWithLogitsMean.apply(x, y, *pw)
+    loss = BinaryCrossEntropyWithLogits.apply(x, y, *pw)
     if weight is not None:
         loss = loss * lift(weight, x)
     return _reduce("binary_cross_entropy_with_logits", loss, reduction)
