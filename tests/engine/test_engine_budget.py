@@ -27,7 +27,9 @@ SRC = Path(hg.__file__).resolve().parent
 # on review (3,500 used): the fourth fuzz round wrote torch's formulas term for term where a
 # composed one rounded or overflowed differently (var and 1 / sigma as primitives, softmax's
 # backward nodes, tanh's rounding, atan2/hypot, nll's division, empty nodes' constant gradient).
-BUDGET = 3520
+# 3,525 after the sixth round (linear's bias over an empty inner dim as a plain if, not a
+# conditional expression used as a statement to save three lines).
+BUDGET = 3525
 
 CORE = [
     "_tensor_base.py",

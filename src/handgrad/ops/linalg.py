@@ -75,7 +75,10 @@ class Linear(Function):
         if b is not None:
             # with an empty inner dim torch's addmm gives the bias itself, whose -0.0 stays
             # -0.0 where +0.0 + b gave +0.0 (fuzz seed 1778762734)
-            np.copyto(out, b) if x.shape[-1] == 0 else np.add(out, b, out=out)
+            if x.shape[-1] == 0:
+                np.copyto(out, b)
+            else:
+                np.add(out, b, out=out)
         return out
 
     def backward(self, g):
