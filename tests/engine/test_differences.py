@@ -667,6 +667,16 @@ def test_soft_margin_exp_overflows():
     assert np.isposinf(t).all() and h[0] == -x[0] * y[0]
     p = {"w": y, "reduction": "none"}
     assert accepted.soft_margin_exp_overflows("F.soft_margin_loss", p, x, "forward", h, t, t != h)
+    # fuzz seed 21207570: the mean over elements one of which overflows in torch (float32)
+    x, y = np.array([1.0, 0.0, 2.0], np.float32), np.array([-1e10, 3.0, 0.5], np.float32)
+    t = tF.soft_margin_loss(torch.tensor(x), torch.tensor(y)).numpy()
+    h = hF.soft_margin_loss(hg.tensor(x), hg.tensor(y)).numpy()
+    assert np.isposinf(t) and np.isclose(h, (1e10 + np.log(2) + np.log1p(np.exp(-1.0))) / 3)
+    p = {"w": y, "reduction": "mean"}
+    assert accepted.soft_margin_exp_overflows("F.soft_margin_loss", p, x, "forward", h, t, t != h)
+    assert not accepted.soft_margin_exp_overflows(  # a wrong finite value is not accepted
+        "F.soft_margin_loss", p, x, "forward", h * 2, t, t != h
+    )
 
 
 def test_zero_gradient_ops_are_constants_inside_a_gradient():

@@ -617,14 +617,21 @@ def soft_margin_exp_overflows(op, params, x, what, h, t, bad, g=None):
     seen once the fuzzer stopped counting a finite value close to an inf)."""
     if op != "F.soft_margin_loss" or what not in ("forward", "grad") or isinstance(bad, str):
         return False
-    if what == "forward" and params.get("reduction", "mean") != "none":
-        return False
     y = np.broadcast_to(params["w"], x.shape) if isinstance(params.get("w"), np.ndarray) else None
-    if y is None or bad.shape != x.shape:
+    reduction = params.get("reduction", "mean")
+    if y is None or (bad.shape != x.shape and not (what == "forward" and reduction != "none")):
         return False
     with np.errstate(over="ignore", invalid="ignore"):
         z = -(x.astype(np.float64) * y)
         over = np.isfinite(x) & np.isfinite(y) & (z > np.log(np.finfo(x.dtype).max))
+        if what == "forward" and reduction != "none":
+            # a mean or sum over elements of which one overflows in torch (fuzz seed 21207570:
+            # torch inf, handgrad 7.3e9): accepted where handgrad's value is the exact reduction
+            # of the softplus terms, computed here in float64
+            terms = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+            exact = terms.sum() / (terms.size if reduction == "mean" else 1)
+            close = np.isfinite(exact) and abs(float(h) - exact) <= 1e-4 * abs(exact)
+            return bool(over.any() and close and np.isposinf(t).all())
         if what == "forward":  # torch inf, handgrad the exact -y x (softplus's linear region)
             exact = np.isfinite(z) & (h == z.astype(x.dtype))
             return bool((over & exact)[bad].all() and np.isposinf(t[bad]).all())
