@@ -175,21 +175,18 @@ if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _each_part(body: Any, size: int, workers: int) -> None:
-    """``body(lo, hi)`` over ``workers`` contiguous parts of ``range(size)``, the first on the
-    calling thread and the others on the pool's (each product on one BLAS thread, as the bands'
-    in ``_each_band``); ``body`` may only write its own part of shared arrays."""
+def _each_part(body: Any, size: int, workers: int) -> list:
+    """``[body(lo, hi) for the parts]``, ``workers`` contiguous parts of ``range(size)`` in order,
+    the first on the calling thread and the others on the pool's, every product on one BLAS
+    thread (see ``_each_band``); ``body`` may only write its own part of shared arrays."""
     workers = max(1, min(workers, size))
     cuts = [size * i // workers for i in range(workers + 1)]
     with one_blas_thread():
         if workers == 1:
-            body(0, size)
-            return
+            return [body(0, size)]
         pool = _band_pool(workers)
         futures = [pool.submit(body, cuts[i], cuts[i + 1]) for i in range(1, workers)]
-        body(cuts[0], cuts[1])
-        for f in futures:
-            f.result()
+        return [body(cuts[0], cuts[1])] + [f.result() for f in futures]
 
 
 def _col_bands(win: np.ndarray, starts: Sequence[int], step: int):
@@ -219,21 +216,12 @@ def _each_band(win: np.ndarray, body: Any, parallel: bool = True) -> list:
     step = _band_rows(ho, c * kh * kw * wo * n * win.itemsize)
     starts = range(0, ho, step)
     big = parallel and c * kh * kw * ho * wo * n >= _PARALLEL_ELEMENTS
-    workers = min(blas_threads(), len(starts)) if big else 1
+    workers = blas_threads() if big else 1
 
-    def run(part: Sequence[int]) -> list:
-        return [body(y0, y1, cols) for y0, y1, cols in _col_bands(win, part, step)]
+    def run(lo: int, hi: int) -> list:
+        return [body(y0, y1, cols) for y0, y1, cols in _col_bands(win, starts[lo:hi], step)]
 
-    with one_blas_thread():
-        if workers <= 1:
-            return run(starts)
-        pool = _band_pool(workers)
-        futures = [pool.submit(run, starts[i::workers]) for i in range(1, workers)]
-        parts = [run(starts[0::workers])] + [f.result() for f in futures]
-    results: list = [None] * len(starts)
-    for i, part in enumerate(parts):
-        results[i::workers] = part
-    return results
+    return [r for part in _each_part(run, len(starts), workers) for r in part]
 
 
 def _col2im_add(

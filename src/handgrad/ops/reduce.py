@@ -28,6 +28,13 @@ def _kept_shape(shape: tuple, dims: tuple) -> tuple:
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
+def _expand_back(g: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
+    """The gradient of a reduction over ``dims``, g, expanded back to the input's ``shape``."""
+    if not (keepdim or dims == tuple(range(len(dims)))):
+        g = g.reshape(_kept_shape(shape, dims))  # leading dims broadcast as is
+    return g.expand(shape)
+
+
 def _sum(a: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
     """a summed over ``dims``, without overflowing where the exact sum of finite terms is finite.
     NumPy's pairwise sum can meet +-max + +-max in an intermediate (its 8 accumulators add two
@@ -55,9 +62,7 @@ class Sum(Function):
         return _sum(a, dims, keepdim)
 
     def backward(self, g):
-        if not (self.keepdim or self.dims == tuple(range(len(self.dims)))):
-            g = g.reshape(_kept_shape(self.shape, self.dims))  # leading dims broadcast as is
-        return g.expand(self.shape)
+        return _expand_back(g, self.shape, self.dims, self.keepdim)
 
 
 class Amax(Function):
@@ -309,9 +314,7 @@ class Mean(Function):
             return np.asarray(_sum(a, dims, keepdim) / self.count).astype(a.dtype)
 
     def backward(self, g):
-        if not (self.keepdim or self.dims == tuple(range(len(self.dims)))):
-            g = g.reshape(_kept_shape(self.shape, self.dims))  # leading dims broadcast as is
-        return g.expand(self.shape) / self.count
+        return _expand_back(g, self.shape, self.dims, self.keepdim) / self.count
 
 
 def var(
