@@ -179,6 +179,26 @@ def test_an_elementwise_overflow_beside_a_nan_is_from_finite_input():
     assert not _finite_in("sum", {"dim": None}, x, g, "grad", 0, b)
 
 
+def test_a_reduction_overflow_beside_an_inf_in_another_slice_is_from_finite_input():
+    """Seed 2030166749: var over dim 0 (two elements) under g = -8.6e37: torch's second
+    derivative g (u_i - mean u) is NaN, -inf (it forms g u_i = 4.9e38 first), handgrad's the
+    exact 2.4e38; another slice holds an inf, which cannot reach this one. Over all dims
+    (dim=None) it could: not from finite input then."""
+    import numpy as np
+
+    from .runner import _finite_in
+
+    x = np.array([[1.967812, np.inf], [-0.531368, 0.0]], np.float32)
+    u = np.array([[-5.720514, np.nan], [-0.057949, 1.0]], np.float32)
+    g = np.array([-8.569228e37, 1.0], np.float32)
+    b = np.array([[True, False], [True, False]])
+    p = {"dim": 0, "keepdim": False, "correction": 0, "u": u}
+    assert _finite_in("var", p, x, g, "grad2", 0, b)
+    assert not _finite_in("var", p, x, g, "grad2", 0, ~b)
+    assert not _finite_in("var", {**p, "dim": None}, x, g, "grad2", 0, b)
+    assert not _finite_in("var", {**p, "keepdim": True}, x, g, "grad2", 0, b)  # g's shape
+
+
 def test_accepted_elements_beside_a_last_bit_difference_where_the_runs_part():
     """Seed 757779896: the runs part at mish's forward, where torch's vectorised kernel flushes
     the subnormal x e^x at x = -744.44 to -0 (torch_sigmoid_exp_overflows; a later x ** 2.5
