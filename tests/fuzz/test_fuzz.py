@@ -179,6 +179,24 @@ def test_an_elementwise_overflow_beside_a_nan_is_from_finite_input():
     assert not _finite_in("sum", {"dim": None}, x, g, "grad", 0, b)
 
 
+def test_a_loss_without_reduction_is_element_wise_for_finite_input():
+    """Seed 2030051301: soft_margin_loss(reduction="none") at x = 7.8e-85, y = 9.5e148 under
+    u = -4.3e85 (float64): torch's second derivative g u y^2 e^(-y x) / (1 + e^(-y x))^2 is
+    -inf * 0 = NaN, handgrad's the exact -0. A NaN direction at another element cannot reach
+    it; with a reduction it could."""
+    import numpy as np
+
+    from .runner import _finite_in
+
+    x = np.array([7.817477e-85, 0.0])
+    p = {"w": np.array([9.494225e148, 1.0]), "reduction": "none", "u": np.array([-4.3e85, np.nan])}
+    b = np.array([True, False])
+    g = np.array([0.6, 0.8])
+    assert _finite_in("F.soft_margin_loss", p, x, g, "grad2", 0, b)
+    assert not _finite_in("F.soft_margin_loss", p, x, g, "grad2", 0, ~b)
+    assert not _finite_in("F.soft_margin_loss", {**p, "reduction": "sum"}, x, g, "grad2", 0, b)
+
+
 def test_a_reduction_overflow_beside_an_inf_in_another_slice_is_from_finite_input():
     """Seed 2030166749: var over dim 0 (two elements) under g = -8.6e37: torch's second
     derivative g (u_i - mean u) is NaN, -inf (it forms g u_i = 4.9e38 first), handgrad's the
