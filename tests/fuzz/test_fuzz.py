@@ -239,6 +239,27 @@ def test_a_cancelling_sum_over_broadcast_dims_is_rounding():
     assert (finding.cls, finding.op) == ("rounding", "clamp_tensor")
 
 
+def test_a_second_derivative_that_cancels_is_rounding_when_g_and_u_move():
+    """Seed 21269641: logcumsumexp of one element is x, its second derivative exactly 0; both
+    libraries form it as g u e^z - g u e^(log e^z), which rounds. torch gives 0 at this g and u,
+    handgrad 2.4e24; moving x alone does not show torch's noise, moving g and u by a few ulps
+    does (torch 1e25 and more): rounding."""
+    import numpy as np
+
+    from .runner import HG, TORCH, Program, _ill_conditioned, run
+
+    x = np.array([-1.24276145e-11], np.float32)
+    g = np.array([-0.164333642], np.float32)
+    kw = {"vs": [np.array([1.72286069e32], np.float32)], "g_leaf": True}
+    step = ("logcumsumexp", {"dim": -1})
+    h, t = (run(L, x, [step], g=g, seed=21269641, **kw) for L in (HG, TORCH))
+    hv, tv = h.grads2[0], t.grads2[0]
+    assert tv[0] == 0 and abs(hv[0]) > 1e24
+    prog = Program(21269641, "float32", "wide", x, [step])
+    b = np.array([True])
+    assert _ill_conditioned(prog, *step, x, g, "grad2", 0, hv, tv, b, kw)
+
+
 def test_a_reductions_derivative_by_its_upstream_gradient_is_a_sum_that_rounds():
     """Seed 1281064902 (abs, l1_loss, clamp0_sqrt, xlogy, fmod, fmod): the mismatch it shows now
     is the first fmod's divisor, whose second derivative handgrad does not have (trunc in
