@@ -1508,23 +1508,19 @@ def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b, kw=None) -> b
             pp = {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in params.items()}
             gp, kwp = g, kw
             vs = kw.get("vs") or []
-            terms = max([np.size(g)] + [np.size(v) for v in vs])
-            if g is not None and (
-                (what in ("grad", "grad2") and i > 0 and tv.size < terms)
-                # a second derivative is bilinear in g and u: moved by a few ulps, a result
-                # that does not cancel moves by a few ulps (within the tolerance), one that
-                # cancels shows its noise (fuzz seed 21269641: logcumsumexp of one element,
-                # exactly 0 in truth, g u e^z - g u e^(log e^z) through log / exp, 2.4e24 in
-                # handgrad, 0 in torch at this u = 1.7e32, 1e25 to 7e26 in torch at others)
-                or (what == "grad2" and i == 0)
-            ):
-                # a leaf that receives a sum (an operand's gradient over its broadcast dims,
-                # the derivative by the upstream gradient g of a reduction's backward): a sum
-                # that cancels carries rounding noise of eps times its terms, which its terms
-                # (g, and the directions u, v) moved by a few ulps show (fuzz seed 1227375939:
-                # clamp's upper bound receives 8 g - 8 g, exactly 0; torch 0 and -3.4e153,
-                # handgrad -1.7e153 with terms of 1.6e169; seed 1281064902: l1_loss's sum of
-                # sign(x - w) u over 135 elements, 7.5e-15 apart)
+            if what in ("grad", "grad2") and g is not None:
+                # a gradient is linear in g, a second derivative bilinear in g and the
+                # directions u, v: moved by a few ulps, a result that does not cancel moves by
+                # a few ulps (within the tolerance), one that cancels shows its noise of eps
+                # times its terms. A leaf that receives a sum (an operand's gradient over its
+                # broadcast dims, the derivative by g of a reduction's backward; fuzz seed
+                # 1227375939: clamp's upper bound receives 8 g - 8 g, exactly 0; torch 0 and
+                # -3.4e153, handgrad -1.7e153 with terms of 1.6e169; seed 1281064902: l1_loss's
+                # sum of sign(x - w) u over 135 elements, 7.5e-15 apart), and x's own (seed
+                # 21269641: logcumsumexp of one element, exactly 0 in truth, is g u e^z -
+                # g u e^(log e^z), 2.4e24 in handgrad, 0 in torch at this u = 1.7e32 and 1e25
+                # to 7e26 at others; seed 21239142: linear interpolation from one element sums
+                # its three g, 0 in truth, 1.4e-17 in handgrad, 5e-19 in torch)
                 gp = jiggle(g)
                 if what == "grad2" and vs:
                     kwp = {**kw, "vs": [jiggle(np.asarray(v)) for v in vs]}

@@ -269,6 +269,15 @@ def test_a_forward_value_the_program_amplifies_from_last_bits_is_rounding():
     assert (finding.cls, finding.what, finding.op) == ("rounding", "forward", None)
 
 
+def test_a_gradient_that_cancels_is_rounding_when_g_moves():
+    """Seed 21239142 (float64): linear interpolation from one element to three sums the three
+    upstream gradients, which cancel (exactly 2.8e-17, 0, 0 in the first row): handgrad gives
+    2.8e-17, 0, -1.4e-17, torch 2.4e-17, 6e-18, 5e-19, both eps |g| apart from the truth; x
+    moved by ulps does not move torch's value, g moved by ulps does: rounding."""
+    (finding,) = check(generate(21239142))
+    assert (finding.cls, finding.op) == ("rounding", "F.interpolate")
+
+
 def test_a_reductions_derivative_by_its_upstream_gradient_is_a_sum_that_rounds():
     """Seed 1281064902 (abs, l1_loss, clamp0_sqrt, xlogy, fmod, fmod): the mismatch it shows now
     is the first fmod's divisor, whose second derivative handgrad does not have (trunc in
