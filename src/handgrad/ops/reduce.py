@@ -12,7 +12,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from ._cpu_reduce import amax_zero_sign
+from ._cpu_reduce import amax_zero_sign, prod_zero_exact
 from .dims import normalize_dims
 from .elementwise import add, exp, mul, sqrt, sub, where
 
@@ -127,18 +127,7 @@ class Prod(Function):
 
     def forward(self, a, dims, keepdim, whole=False):
         self.dims, self.whole = dims, whole
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = np.prod(a, axis=dims, keepdims=True)
-            if a.dtype.kind == "f" and a.size and np.isnan(out).any():
-                # finite factors with a zero among them: the product is exactly +-0 (the sign
-                # of the factors' sign bits), where NumPy's order overflows a partial product
-                # to inf first and multiplies it by the zero (NaN; fuzz seed 693041358: 33
-                # factors from -3.8e19 to 1.7e28 with zeros in float32, torch -0)
-                zero = (a == 0).any(axis=dims, keepdims=True)
-                zero &= np.isfinite(a).all(axis=dims, keepdims=True)
-                odd = np.signbit(a).sum(axis=dims, keepdims=True) % 2 == 1
-                signed = np.where(odd, -0.0, 0.0).astype(a.dtype)
-                out = np.where(zero & np.isnan(out), signed, out)
+        out = prod_zero_exact(a, dims)
         self.kept_shape = out.shape
         return out if keepdim else out.reshape([n for i, n in enumerate(a.shape) if i not in dims])
 
