@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import handgrad as hg
+import handgrad.ops.blas as blas_ops
 import handgrad.ops.conv as conv_ops
 from handgrad.nn import functional as F
 
@@ -433,7 +434,7 @@ def test_a_forked_child_runs_shared_bands_after_its_parent(monkeypatch):
         if hg.get_num_threads() < 2:
             pytest.skip("NumPy's BLAS has no second thread here")
         want = F.conv2d(x, w, padding=1).numpy()
-        assert conv_ops._pool is not None
+        assert blas_ops._pool is not None
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()
         child = ctx.Process(target=_conv_in_child, args=(x, w, queue))

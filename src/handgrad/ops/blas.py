@@ -9,6 +9,9 @@ for the user (``set_num_threads``); this module only narrows it for the length o
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 _libs: list | None = None  # threadpoolctl's controllers of the BLAS libraries, found once
 
 
@@ -46,3 +49,45 @@ class one_blas_thread:
 def blas_threads() -> int:
     """The BLAS pool's size (1 without threadpoolctl or a threaded BLAS)."""
     return max((lib.get_num_threads() or 1 for lib in blas_libs()), default=1)
+
+
+# ---- Python threads that share a primitive's independent parts -----------------------------
+
+_pool: Any = None  # worker threads (grown to the BLAS pool's size - 1), named handgrad-conv-*
+
+
+def _part_pool(workers: int) -> Any:
+    global _pool
+    if _pool is None or _pool._max_workers < workers - 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="handgrad-conv")
+    return _pool
+
+
+def _forget_pool() -> None:
+    # A forked child (a DataLoader worker, a Hogwild process) inherits the pool object but not
+    # its threads: work submitted there would wait forever. The child starts a pool of its own.
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def each_part(body: Any, size: int, workers: int) -> list:
+    """``[body(lo, hi) for the parts]``, ``workers`` contiguous parts of ``range(size)`` in order,
+    the first on the calling thread and the others on the pool's, every matrix product on one
+    BLAS thread: NumPy's copies, ufuncs and products release the GIL, so independent parts of a
+    primitive (a convolution's bands of rows, a normalization's channels) run on the cores the
+    user gave the BLAS (``set_num_threads``). ``body`` may only write its own part of shared
+    arrays; the results come back in part order, so sums of them round alike for any count."""
+    workers = max(1, min(workers, size))
+    cuts = [size * i // workers for i in range(workers + 1)]
+    with one_blas_thread():
+        if workers == 1:
+            return [body(0, size)]
+        pool = _part_pool(workers)
+        futures = [pool.submit(body, cuts[i], cuts[i + 1]) for i in range(1, workers)]
+        return [body(cuts[0], cuts[1])] + [f.result() for f in futures]

@@ -54,7 +54,6 @@ channels-last im2col, this layout was the fastest for every convolution of the L
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +62,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._tensor_base import lift
 from ..autograd.function import Function
-from .blas import blas_threads, one_blas_thread
+from .blas import blas_threads, each_part
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -152,41 +151,6 @@ def _band_rows(rows: int, row_bytes: int) -> int:
 # Below this many im2col elements (4 MiB of float32) a convolution's bands stay on the calling
 # thread: handing half of them to a second thread costs tens of microseconds.
 _PARALLEL_ELEMENTS = 1 << 20
-_pool: Any = None  # the worker threads that share the bands (grown to the BLAS pool's size - 1)
-
-
-def _band_pool(workers: int) -> Any:
-    global _pool
-    if _pool is None or _pool._max_workers < workers - 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="handgrad-conv")
-    return _pool
-
-
-def _forget_pool() -> None:
-    # A forked child (a DataLoader worker, a Hogwild process) inherits the pool object but not
-    # its threads: work submitted there would wait forever. The child starts a pool of its own.
-    global _pool
-    _pool = None
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _each_part(body: Any, size: int, workers: int) -> list:
-    """``[body(lo, hi) for the parts]``, ``workers`` contiguous parts of ``range(size)`` in order,
-    the first on the calling thread and the others on the pool's, every product on one BLAS
-    thread (see ``_each_band``); ``body`` may only write its own part of shared arrays."""
-    workers = max(1, min(workers, size))
-    cuts = [size * i // workers for i in range(workers + 1)]
-    with one_blas_thread():
-        if workers == 1:
-            return [body(0, size)]
-        pool = _band_pool(workers)
-        futures = [pool.submit(body, cuts[i], cuts[i + 1]) for i in range(1, workers)]
-        return [body(cuts[0], cuts[1])] + [f.result() for f in futures]
 
 
 def _col_bands(win: np.ndarray, starts: Sequence[int], step: int):
@@ -221,7 +185,7 @@ def _each_band(win: np.ndarray, body: Any, parallel: bool = True) -> list:
     def run(lo: int, hi: int) -> list:
         return [body(y0, y1, cols) for y0, y1, cols in _col_bands(win, starts[lo:hi], step)]
 
-    return [r for part in _each_part(run, len(starts), workers) for r in part]
+    return [r for part in each_part(run, len(starts), workers) for r in part]
 
 
 def _col2im_add(
@@ -321,7 +285,7 @@ class Conv2d(Function):
                 product = np.matmul(wg, cols.reshape(groups, cg * kh * kw, length))
                 dst[...] = product.reshape(o, length)
 
-        _each_band(win, band, parallel=stride == (1, 1))
+        _each_band(win, band)
         if b is not None:
             out += b[:, None, None, None]
         return out.transpose(3, 0, 1, 2)
@@ -420,7 +384,7 @@ class ConvTranspose2d(Function):
                 _col2im_add(out[o0:o1] if groups == 1 else out, cols, y0, stride, dilation, padding)
 
         big = groups == 1 and og >= 8 and cin * hi * wi * n * kh * kw >= _PARALLEL_ELEMENTS
-        _each_part(channels, og, blas_threads() if big else 1)
+        each_part(channels, og, blas_threads() if big else 1)
         if b is not None:
             out += b[:, None, None, None]
         return out.transpose(3, 0, 1, 2)
@@ -481,7 +445,7 @@ class Conv2dWeight(Function):
             return np.matmul(cols.reshape(groups, k, length), gb.transpose(0, 2, 1))
 
         acc = np.zeros((groups, k, o // groups), np.result_type(x, g))
-        for part in _each_band(win, band, parallel=stride == (1, 1)):
+        for part in _each_band(win, band):
             acc += part
         gw = np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(o, cg, *kernel_size)
         if not np.isfinite(gw).all():
