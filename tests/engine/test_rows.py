@@ -68,3 +68,59 @@ def test_row_sums_and_dots_equal_numpys(dtype):
         np.isnan(_rows.sums(row, 1)).all()
         and np.isnan(_rows.dot(row, row * 0 + 1, 1, np.float64)).all()
     )
+
+
+def _batch_norm_run(lib, x, w, b, g, create_graph):
+    """Batch norm of x given in the batch-innermost memory a convolution returns."""
+    if lib is torch:
+        xt = torch.tensor(x, requires_grad=True)
+    else:
+        xt = hg.Tensor._wrap(np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2))
+        xt.requires_grad_(True)
+    wt, bt = lib.tensor(w, requires_grad=True), lib.tensor(b, requires_grad=True)
+    rm, rv = lib.tensor(np.zeros(w.shape, x.dtype)), lib.tensor(np.ones(w.shape, x.dtype))
+    F = torch.nn.functional if lib is torch else hg.nn.functional
+    out = F.batch_norm(xt, rm, rv, wt, bt, training=True)
+    grad = torch.autograd.grad if lib is torch else hg.grad
+    gs = grad(out, [xt, wt, bt], lib.tensor(g), create_graph=create_graph)
+    return [out.detach().numpy(), rm.numpy(), rv.numpy()] + [a.detach().numpy() for a in gs]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_batch_norm_rows_match_torch(dtype, create_graph):
+    x = (R.standard_normal((4, 3, 5, 6)) * 2 + 1).astype(dtype)
+    w, b = R.standard_normal(3).astype(dtype), R.standard_normal(3).astype(dtype)
+    g = R.standard_normal(x.shape).astype(dtype)
+    xc = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    assert _rows.batch_norm_forward(xc, w, b, 1e-5) is not None  # the fast path is taken
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for h, t in zip(
+        _batch_norm_run(hg, x, w, b, g, create_graph),
+        _batch_norm_run(torch, x, w, b, g, create_graph),
+    ):
+        np.testing.assert_allclose(h, t, rtol=tol, atol=tol)
+
+
+def test_batch_norm_rows_give_the_same_bits_on_two_threads(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(_rows, "_PARALLEL_ELEMENTS", 1)
+    x = R.standard_normal((4, 6, 5, 5)).astype(np.float32)
+    w, b = R.standard_normal(6).astype(np.float32), R.standard_normal(6).astype(np.float32)
+    g = R.standard_normal(x.shape).astype(np.float32)
+    runs = []
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            if hg.get_num_threads() < threads:
+                pytest.skip("NumPy's BLAS has no second thread here")
+            runs.append(_batch_norm_run(hg, x, w, b, g, False))
+    for a, c in zip(*runs):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_batch_norm_rows_step_aside():
+    x = np.ones((2, 3, 4, 4), np.float32).transpose(0, 1, 2, 3)  # NCHW memory: no channel rows
+    assert _rows.batch_norm_forward(x, None, None, 1e-5) is None
+    xc = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    xc[0, 0, 0, 0] = np.inf  # a channel's mean is not finite: the general path handles it
+    assert _rows.batch_norm_forward(xc, None, None, 1e-5) is None

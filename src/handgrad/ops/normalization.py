@@ -62,18 +62,9 @@ def _row_scale(x: np.ndarray, dims: tuple) -> np.ndarray | None:
     return np.where(over, 2.0 ** -int(np.ceil(np.log2(m))), 1.0).astype(x.dtype)
 
 
-def _channels_first_2d(x: np.ndarray) -> np.ndarray | None:
-    """A (C, M) view of x (N, C, ...) with channel c's values in row c, when x's memory allows
-    one (NCHW memory does not; the batch-innermost memory a convolution returns does), else None.
-    The order of the values within a row does not matter for a per-channel statistic."""
-    rest = sorted(range(x.ndim), key=lambda a: (a != 1, -x.strides[a]))
-    t = x.transpose(rest)
-    return t.reshape(x.shape[1], -1) if t.flags.c_contiguous else None
-
-
 def _channel_mean(x: np.ndarray, dims: tuple) -> np.ndarray:
     """The mean of x over ``dims`` (all but dim 1), keepdim, computed along memory order."""
-    rows = _channels_first_2d(x)
+    rows = _rows.channels_first_2d(x)
     if rows is not None:
         return rows.mean(axis=1).reshape((1, -1) + (1,) * (x.ndim - 2))
     if x.flags.c_contiguous and x.ndim > 2:  # NCHW: the spatial sums first, then the batch
@@ -111,6 +102,16 @@ class InvStd(Function):
         return where(Tensor._wrap(np.broadcast_to(out._data == 0, xc.shape)), 0.0, grad)
 
 
+def _update_running(running_mean, running_var, mean, var, momentum: float, m: int) -> None:
+    """running = (1 - momentum) running + momentum stat, in place, with the unbiased variance."""
+    if running_mean is not None:
+        running_mean *= 1 - momentum
+        running_mean += (momentum * mean).astype(running_mean.dtype)
+    if running_var is not None:
+        running_var *= 1 - momentum
+        running_var += (momentum * var * (m / (m - 1))).astype(running_var.dtype)
+
+
 class BatchNorm(Function):
     """Batch normalization with the batch statistics (training mode) of x (N, C, ...) per
     channel, over dims (0, 2, 3, ...), M = N x spatial size; optional weight and bias (C,).
@@ -136,8 +137,15 @@ class BatchNorm(Function):
         view = (1, c) + (1,) * (x.ndim - 2)
         w = wb[0] if has_weight else None
         b = wb[-1] if len(wb) == 2 or (wb and not has_weight) else None
-        mean = _channel_mean(x, dims)
         self.scale = None
+        self.dims, self.view, self.eps = dims, view, eps
+        fast = _rows.batch_norm_forward(x, w, b, eps)  # channel rows, nothing overflowing
+        if fast is not None:
+            out, self.xhat, mean, var, rstd = fast
+            self.rstd = rstd.reshape(view)
+            _update_running(running_mean, running_var, mean, var, momentum, m)
+            return out
+        mean = _channel_mean(x, dims)
         if not np.isfinite(mean).all():
             # a channel sum of finite values overflowed (20 float32 values at 8.5e37): torch's
             # mean is finite (fuzz seed 1980940851: its output the bias, ours was NaN), and so
@@ -149,13 +157,8 @@ class BatchNorm(Function):
         var = _channel_mean(xhat * xhat, dims)
         rstd = 1.0 / np.sqrt(var + eps)
         xhat *= rstd
-        self.xhat, self.rstd, self.dims, self.view, self.eps = xhat, rstd, dims, view, eps
-        if running_mean is not None:
-            running_mean *= 1 - momentum
-            running_mean += (momentum * mean.reshape(c)).astype(running_mean.dtype)
-        if running_var is not None:
-            running_var *= 1 - momentum
-            running_var += (momentum * var.reshape(c) * (m / (m - 1))).astype(running_var.dtype)
+        self.xhat, self.rstd = xhat, rstd
+        _update_running(running_mean, running_var, mean.reshape(c), var.reshape(c), momentum, m)
         xo = xhat
         over = (rstd == 0) & np.isfinite(mean)
         if over.any():
@@ -185,6 +188,19 @@ class BatchNorm(Function):
 
     def backward(self, g):
         x = self.inputs[0]
+        if not is_grad_enabled():  # the same formula on the channel rows, when g's layout allows
+            w = self.inputs[1]._data if self.has_weight else None
+            fast = _rows.batch_norm_backward(
+                g._data, self.xhat, self.rstd, w, self.needs_input_grad[0]
+            )
+            if fast is not None:
+                dx, dw, db = fast
+                grads = [None if dx is None else _wrap(dx)]
+                if self.has_weight:
+                    grads.append(_wrap(dw))
+                if len(self.inputs) > 1 + self.has_weight:
+                    grads.append(_wrap(db))
+                return tuple(grads)
         xhat, rstd = self._saved()
         m = x.numel() // x.shape[1]
         db = g.sum(self.dims, keepdim=True)
