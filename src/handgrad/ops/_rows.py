@@ -115,8 +115,14 @@ def _aligned_rows(a: np.ndarray, like: np.ndarray) -> np.ndarray | None:
 _PARALLEL_ELEMENTS = 1 << 18
 
 
-def _workers(size: int) -> int:
-    return blas_threads() if size >= _PARALLEL_ELEMENTS else 1
+def _each_channel(part, channels: int, size: int) -> None:
+    """``part(lo, hi)`` over the channels, shared among the BLAS pool's threads when large
+    (no BLAS call inside: a single part runs as is, without narrowing the BLAS pool)."""
+    workers = blas_threads() if size >= _PARALLEL_ELEMENTS else 1
+    if workers == 1:
+        part(0, channels)
+    else:
+        each_part(part, channels, workers)
 
 
 def batch_norm_forward(x: np.ndarray, w, b, eps: float):
@@ -150,7 +156,7 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
         o += bv[lo:hi] if bv is not None else 0.0  # +0.0, as torch (see BatchNorm.forward)
 
     with np.errstate(over="ignore", invalid="ignore"):
-        each_part(part, c, _workers(x.size))
+        _each_channel(part, c, x.size)
     if not (np.isfinite(mean).all() and (rstd > 0).all()):
         return None
     return out, xhat, mean, var, rstd
@@ -183,5 +189,5 @@ def batch_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, ne
             d_rows[lo:hi] *= scale[lo:hi, None]
 
     with np.errstate(over="ignore", invalid="ignore"):
-        each_part(part, c, _workers(g.size))
+        _each_channel(part, c, g.size)
     return dx, dw, db
