@@ -904,6 +904,26 @@ def test_median_along_an_expanded_dim():
     assert t[0, 0] == 1
 
 
+def test_batch_norm_channels_last_upstream():
+    # fuzz seeds 754049548, 130550826: torch 2.13's CPU batch-norm backward, given an upstream
+    # gradient whose strides look channels-last (a transpose after the norm, size-1 dims) and a
+    # contiguous input, reads the input as channels-last: a wrong gradient. The fuzzer makes
+    # torch's upstream gradient contiguous (docs/differences.md, "Not compared")
+    r = np.random.default_rng(0)
+    x, g = r.standard_normal((1, 5, 3, 1)), r.standard_normal((1, 3, 5, 1))
+    tx = torch.tensor(x, requires_grad=True)
+    y = tF.batch_norm(tx, None, None, training=True)
+    (t,) = torch.autograd.grad(y.transpose(-2, 1), tx, torch.tensor(g), retain_graph=True)
+    (ref,) = torch.autograd.grad(y, tx, torch.tensor(g).transpose(-2, 1).contiguous())
+    hx = hg.tensor(x, requires_grad=True)
+    hy = hF.batch_norm(hx, None, None, training=True).transpose(-2, 1)
+    (h,) = hg.grad(hy, [hx], hg.tensor(g))
+    np.testing.assert_allclose(h.numpy(), ref.numpy(), rtol=1e-12, atol=1e-14)
+    # the exact gradient sums to 0 over each channel; torch's strided one is not that gradient
+    np.testing.assert_allclose(h.numpy().sum(axis=(0, 2, 3)), 0.0, atol=1e-12)
+    assert np.abs(t.numpy() - ref.numpy()).max() > 0.1
+
+
 def test_hypot_second_derivative_noise():
     # fuzz seed 504936061, smaller: w (1, 2) broadcast over x (3, 3, 2) holding zeros, where
     # hypot(0, w) = |w| is linear; its second derivative by w sums terms g v / |w| = 1e15 that
