@@ -820,6 +820,34 @@ def test_torch_norm_grad_overflows():
     assert not accepted.torch_norm_grad_overflows("F.group_norm", p, x, "grad", h, t, other, g32)
 
 
+def test_torch_norm_grad_overflows_before_the_weight():
+    # fuzz seed 2030066975, a row of it: float64 layer_norm with a weight, g = -1.1e308 at
+    # x = 1.68; torch forms g x (inf) before it multiplies by w = 0.33: NaN in the whole row.
+    # handgrad's gradient is the exact one (mpmath: 1.248149672668e307, ...); torch itself,
+    # given g w and no weight, is finite there
+    x = np.array([[1.401354, 1.681198, 1.343057, 2.320062, 0.57587]])
+    g = np.array([[0.6482076, -1.103455e308, -3.535995, -2.732606, -2.964422]])
+    w = np.array([-1.227661, 0.33299, 0.387909, 0.584455, -1.12566])
+    b = np.array([2.258621, -1.599376, 0.038757, 1.261891, -0.94037])
+
+    def grad(lib, gg, weight):
+        wb = [lib.tensor(weight), lib.tensor(b)]
+        return _grad(lib, lambda a: lib.nn.functional.layer_norm(a, (5,), *wb), x, gg)
+
+    t, h = grad(torch, g, w), grad(hg, g, w)
+    t_no_weight = grad(torch, g * w, np.ones(5))
+    assert np.isnan(t).all()
+    exact = [1.248149672668125e307, -5.023719291494369e307, 1.196206487326485e307]
+    np.testing.assert_allclose(h[0, :3], exact, rtol=1e-5)
+    np.testing.assert_allclose(h, t_no_weight, rtol=1e-5)
+    bad = np.ones(x.shape, bool)
+    p = {"n": 1, "w": w, "wb": b}
+    assert accepted.torch_norm_grad_overflows("F.layer_norm", p, x, "grad", h, t, bad, g)
+    # an ordinary g: no intermediate overflows
+    g1 = np.where(np.abs(g) > 1e300, 1.0, g)
+    assert not accepted.torch_norm_grad_overflows("F.layer_norm", p, x, "grad", h, t, bad, g1)
+
+
 def test_normalize_one_element_noise():
     # fuzz seed 1110233347: normalize along a dim of one element is sign(x), whose second
     # derivative is exactly 0; both libraries leave noise of about eps |g| / x^2

@@ -792,8 +792,12 @@ def torch_norm_grad_overflows(op, params, x, what, h, t, bad, g=None):
     those overflow (inf, then inf - inf) where the gradient itself is finite: float32 g = 1.6e38
     in a group with sigma 0.43 gives db rstd = 4.6e38. handgrad's (d - mean d - x^ mean(d x^))
     rstd has no such intermediate (checked against torch's float64 result: equal to 7 digits).
-    Only groups whose x and g are finite and one of those intermediates exceeds the largest
-    float count."""
+    With a weight, torch also forms g rstd and g x before it multiplies by w (float32 g = 1.9e36
+    at rstd = 1 / sqrt(eps) in a group of one element: inf, where the exact gradient is 0, fuzz
+    seed 1778802319; float64 g = -1.1e308 at x = 1.68: inf, then inf - inf = NaN in the whole
+    group, handgrad the exact 1.2e307, fuzz seed 2030066975; torch without the weight, given
+    g w, is finite there). Only groups whose x and g are finite and one of those intermediates
+    exceeds the largest float count."""
     if what != "grad" or g is None or isinstance(bad, str) or bad.shape != x.shape:
         return False
     rows = _groups(op, params, x)
@@ -806,6 +810,7 @@ def torch_norm_grad_overflows(op, params, x, what, h, t, bad, g=None):
             w = w.reshape((1, -1) + (1,) * (x.ndim - 2))
         d = d * w.astype(np.float64)
     r, dr = rows.astype(np.float64), d.reshape(rows.shape)
+    g0 = g.astype(np.float64).reshape(rows.shape)  # before the weight
     with np.errstate(all="ignore"):
         mean = r.mean(axis=1, keepdims=True)
         rstd = 1 / np.sqrt(((r - mean) ** 2).mean(axis=1, keepdims=True) + 1e-5)
@@ -817,6 +822,8 @@ def torch_norm_grad_overflows(op, params, x, what, h, t, bad, g=None):
             db * rstd,
             (db * mean - ds) * rstd**3,
             np.abs(dr * rstd).max(1, keepdims=True),
+            np.abs(g0 * rstd).max(1, keepdims=True),
+            np.abs(g0 * r).max(1, keepdims=True),
         ]
         over = np.zeros(db.shape, bool)
         for a in terms:
