@@ -888,6 +888,27 @@ def test_instance_norm_second_derivative_of_a_constant_group_under_a_huge_gradie
     check(lambda L, F, x: F.layer_norm(x, (5, 1)), x, g=g.reshape(x.shape), v=v, rtol=1e-5)
 
 
+def test_layer_norm_second_derivative_of_a_constant_row_under_a_huge_direction():
+    # seed 2030081466: a constant row (1 / sigma = 1 / sqrt(eps)), g = 0 and a direction u of
+    # 1e307: the chain formed u / sigma (inf) before the projection's u - mean u, inf - inf =
+    # NaN; torch's second derivative by x is 0 and by g the overflowed +-inf of P(u) w / sigma
+    x, g = np.zeros(3), np.zeros(3)
+    w, b = A([-2.199209, -0.847332, 0.401002]), A([0.416912, -0.568518, 1.112161])
+    u = A([4.510001e306, 3.713535e307, 1.705416e307])
+    res = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        tx, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
+        out = F.layer_norm(tx, (3,), L.tensor(w), L.tensor(b))
+        (dx,) = grad(out, [tx], tg, create_graph=True)
+        d2 = grad((dx * L.tensor(u)).sum(), [tx, tg])
+        res.append([a.detach().numpy() for a in d2])
+    for a, c in zip(res[1], res[0]):
+        _same(a, c, "second derivative")
+    assert (res[1][0] == 0).all() and np.isinf(res[1][1]).all()
+
+
 def test_batch_norm_of_a_channel_whose_variance_overflows():
     # seed 22289356: float32 values at +-3.4e38, variance inf, 1 / sigma = 0: torch's output is
     # exactly the bias, where x - mean overflowed for 3.4e38 (inf * 0 = NaN)

@@ -110,6 +110,46 @@ class InvStd(Function):
         return where(Tensor._wrap(np.broadcast_to(out._data == 0, xc.shape)), 0.0, grad)
 
 
+class NormProject(Function):
+    """out = (d - mean d - x^ mean(d x^)) rstd over ``dims``: the input gradient of layer_norm
+    (and of group_norm and instance_norm through it), one node, so that its own backward can
+    apply the projection P(a) = a - mean a - x^ mean(a x^) first and rstd last. P is symmetric
+    (x^ held), so the cotangent u of d is P(u) rstd, as torch's double backward forms it;
+    composed, the chain formed u rstd first, which overflows under a huge u in a constant group
+    (1 / sigma = 1 / sqrt(eps)) and made P's u rstd - mean(u rstd) an inf - inf = NaN where
+    torch's is the overflowed +-inf, and the x^ and rstd terms, all multiplied by d = 0 there,
+    0 * inf = NaN where torch's are 0 (fuzz seed 2030081466). The value is the composition's:
+    the forward computes it in the same order."""
+
+    name = "norm_project"
+
+    def forward(self, d, xhat, rstd, dims):
+        self.dims = dims
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (
+                d
+                - d.mean(axis=dims, keepdims=True)
+                - xhat * (d * xhat).mean(axis=dims, keepdims=True)
+            ) * rstd
+
+    def backward(self, u):
+        d, xhat, rstd = self.inputs
+        dims = self.dims
+        mean_dx = (d * xhat).mean(dims, keepdim=True)
+        mean_ux = (u * xhat).mean(dims, keepdim=True)
+        grads = [None, None, None]
+        if self.needs_input_grad[0]:
+            grads[0] = (u - u.mean(dims, keepdim=True) - xhat * mean_ux) * rstd
+        if self.needs_input_grad[1]:
+            # d out_k / d x^_j = -rstd ([k = j] mean(d x^) + x^_k d_j / M)
+            grads[1] = -(u * mean_dx + d * mean_ux) * rstd
+        if self.needs_input_grad[2]:
+            grads[2] = (u * (d - d.mean(dims, keepdim=True) - xhat * mean_dx)).sum(
+                dims, keepdim=True
+            )
+        return tuple(grads)
+
+
 class BatchNorm(Function):
     """Batch normalization with the batch statistics (training mode) of x (N, C, ...) per
     channel, over dims (0, 2, 3, ...), M = N x spatial size; optional weight and bias (C,).
@@ -268,11 +308,7 @@ class LayerNorm(Function):
         if self.needs_input_grad[0] and x.numel() == 0:
             dx = d
         elif self.needs_input_grad[0]:
-            dx = (
-                d
-                - d.mean(self.dims, keepdim=True)
-                - xhat * (d * xhat).mean(self.dims, keepdim=True)
-            ) * rstd
+            dx = NormProject.apply(d, xhat, rstd, dims=self.dims)
         grads = [dx]
         if self.has_weight:
             grads.append((g * xhat).sum(lead) if lead else g * xhat)
