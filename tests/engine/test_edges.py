@@ -909,6 +909,37 @@ def test_layer_norm_second_derivative_of_a_constant_row_under_a_huge_direction()
     assert (res[1][0] == 0).all() and np.isinf(res[1][1]).all()
 
 
+def _norm_second_derivative(lib, x, g, u, w=None):
+    grad = torch.autograd.grad if lib is torch else hg.grad
+    tx, tg = lib.tensor(x, requires_grad=True), lib.tensor(g, requires_grad=True)
+    out = lib.nn.functional.layer_norm(tx, x.shape[-1:], None if w is None else lib.tensor(w))
+    (dx,) = grad(out, [tx], tg, create_graph=True)
+    return [a.detach().numpy() for a in grad((dx * lib.tensor(u)).sum(), [tx, tg])]
+
+
+def test_layer_norm_second_derivative_under_a_huge_direction_runs_wider():
+    # seed 22292030 (float32): u = -1.6e36 in a group with 1 / sigma = 12.5; the exact second
+    # derivative 2.5e38 is torch's, the float32 chain overflowed (NaN, -inf) before the terms
+    # cancelled. The recorded backward runs in float64 and rounds once.
+    x = A([-0.09107295, 0.06004238, -0.12382229], np.float32)
+    g = A([-0.44747552, -1.9099385, 0.08270732], np.float32)
+    u = A([-1.5744279e36, 0.85217649, 0.0060011991], np.float32)
+    w = A([3.959255, -0.875642, -0.782873], np.float32)
+    t, h = _norm_second_derivative(torch, x, g, u, w), _norm_second_derivative(hg, x, g, u, w)
+    for a, c in zip(h, t):
+        np.testing.assert_allclose(a, c, rtol=1e-5)
+    # seed 376554886 (float64): u = 8.4e307; the exact values (mpmath) are -1.742e308,
+    # 5.560e307, 1.186e308; torch's float64 double backward gives -inf for the second, the
+    # float64 chain gave NaN for the first. handgrad runs it in long double.
+    if np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp:
+        x = A([-0.38390319, -1.43519936, -0.24147724])
+        g = A([0.67026245, -1.34898929, 0.40860596])
+        u = A([8.39903393e307, -6.39816383e-001, -6.42690849e-001])
+        d2x = _norm_second_derivative(hg, x, g, u)[0]
+        exact = [-1.7420307167572447e308, 5.55972174617477e307, 1.1860585421397676e308]
+        np.testing.assert_allclose(d2x, exact, rtol=1e-6)  # (x, g, u here to 9 digits)
+
+
 def test_batch_norm_of_a_channel_whose_variance_overflows():
     # seed 22289356: float32 values at +-3.4e38, variance inf, 1 / sigma = 0: torch's output is
     # exactly the bias, where x - mean overflowed for 3.4e38 (inf * 0 = NaN)

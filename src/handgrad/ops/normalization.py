@@ -82,6 +82,17 @@ def _channel_mean(x: np.ndarray, dims: tuple) -> np.ndarray:
     return x.mean(axis=dims, keepdims=True)
 
 
+def _wider(x: Tensor) -> np.dtype | None:
+    """The float a normalization's recorded backward runs in for x's dtype (see
+    LayerNorm.backward): float64 for float32, long double for float64 where it has a wider
+    exponent (x86), else None."""
+    if x.dtype == np.float32:
+        return np.dtype(np.float64)
+    if x.dtype == np.float64 and np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp:
+        return np.dtype(np.longdouble)
+    return None
+
+
 class InvStd(Function):
     """out = 1 / sqrt(mean(xc^2) + eps) over ``dims`` (xc centred), the 1 / sigma that the
     backward formulas read when a graph of the gradient is recorded. Its own gradient,
@@ -286,11 +297,10 @@ class LayerNorm(Function):
         out += b if b is not None else 0.0  # +0.0, not -0.0, as torch (see BatchNorm.forward)
         return out
 
-    def _saved(self) -> tuple[Tensor, Tensor]:
-        x = self.inputs[0]
+    def _saved(self, x: Tensor) -> tuple[Tensor, Tensor]:
         if not is_grad_enabled():
             return _wrap(self.xhat), _wrap(self.rstd)
-        if self.scale is None:
+        if self.scale is None or x.dtype != self.inputs[0].dtype:  # (a wider sum: no overflow)
             mean = x.mean(self.dims, keepdim=True)
         else:  # the forward's scaled mean (see _row_scale)
             s = _wrap(self.scale)
@@ -301,9 +311,21 @@ class LayerNorm(Function):
 
     def backward(self, g):
         x = self.inputs[0]
-        xhat, rstd = self._saved()
+        w = self.inputs[1] if self.has_weight else None
+        wide = _wider(x) if is_grad_enabled() and x.numel() else None
+        if wide is not None:
+            # a graph of the gradient is recorded: its formulas run in a wider float and are
+            # rounded once at the end. The second derivatives under a huge direction u multiply
+            # u by 1 / sigma two and three times before the terms cancel to a representable
+            # value, so any order overflows somewhere in the dtype itself: torch's gave -inf
+            # for the exact 5.6e307 and handgrad's NaN for -1.7e308 (fuzz seeds 376554886,
+            # 143768487, 21324175; float32 22292030: NaN for 2.5e38). float64 runs in long
+            # double, float32 in float64, as the float32 var and std reduce.
+            x, g = x.to(wide), g.to(wide)
+            w = w.to(wide) if w is not None else None
+        xhat, rstd = self._saved(x)
         lead = tuple(range(x.ndim - self.k))
-        d = g * self.inputs[1] if self.has_weight else g
+        d = g * w if w is not None else g
         dx = None
         if self.needs_input_grad[0] and x.numel() == 0:
             dx = d
@@ -314,6 +336,8 @@ class LayerNorm(Function):
             grads.append((g * xhat).sum(lead) if lead else g * xhat)
         if len(self.inputs) > 1 + self.has_weight:
             grads.append(g.sum(lead) if lead else g)
+        if wide is not None:
+            grads = [None if a is None else a.to(t.dtype) for a, t in zip(grads, self.inputs)]
         return tuple(grads)
 
 
