@@ -1392,16 +1392,21 @@ def _finite_in(name, params, x, g, what, i, b) -> bool:
             return all(np.isfinite(np.broadcast_to(a, b.shape))[b].all() for a in arrays)
         except ValueError:
             pass
-    rows = accepted._groups(name, params, x) if not isinstance(b, str) else None
+
+    def grouped(a):  # a as (groups, values per group) for a normalization, or None
+        if name == "F.batch_norm" and a.ndim >= 2:  # a channel across the batch
+            return np.moveaxis(a, 1, 0).reshape(a.shape[1], -1)
+        return accepted._groups(name, params, a)
+
+    rows = grouped(x) if not isinstance(b, str) else None
     if rows is not None and i == 0 and b.shape == x.shape and rows.size:
         # a normalization's groups are independent: only the groups of the mismatching
         # elements (fuzz seed 21324175: instance_norm's second derivative, torch inf beside
-        # a group holding inf)
-        mine = b.reshape(rows.shape).any(axis=1)
+        # a group holding inf; 443440412: batch_norm's gradient, torch's sum of (x - mean) g
+        # overflows beside a channel whose g holds inf)
+        mine = grouped(b).any(axis=1)
         return all(
-            np.isfinite(a.reshape(rows.shape)[mine]).all()
-            if a.shape == x.shape
-            else np.isfinite(a).all()
+            np.isfinite(grouped(a)[mine]).all() if a.shape == x.shape else np.isfinite(a).all()
             for a in arrays
         )
     return all(np.isfinite(a).all() for a in arrays)

@@ -179,6 +179,25 @@ def test_an_elementwise_overflow_beside_a_nan_is_from_finite_input():
     assert not _finite_in("sum", {"dim": None}, x, g, "grad", 0, b)
 
 
+def test_a_normalization_overflow_beside_a_nonfinite_group_is_from_finite_input():
+    """Seeds 21324175 and 443440412: a normalization's groups (batch_norm's channels) are
+    independent, so an inf in another group cannot reach the mismatching one; an inf in its
+    own group can."""
+    import numpy as np
+
+    from .runner import _finite_in
+
+    x = np.array([[[0.5, np.inf], [0.47, 0.84]]])  # instance_norm: groups are the rows
+    g = np.ones_like(x)
+    b = np.array([[[False, False], [True, True]]])
+    assert _finite_in("F.instance_norm", {}, x, g, "grad2", 0, b)
+    assert not _finite_in("F.instance_norm", {}, x, g, "grad2", 0, ~b)
+    xb = np.array([[1.0, 2.0], [np.inf, 3.0]])  # batch_norm: channels are the columns
+    cb = np.array([[False, True], [False, True]])
+    assert _finite_in("F.batch_norm", {}, xb, np.ones_like(xb), "grad", 0, cb)
+    assert not _finite_in("F.batch_norm", {}, xb, np.ones_like(xb), "grad", 0, ~cb)
+
+
 def test_accepted_elements_beside_a_last_bit_difference_where_the_runs_part():
     """Seed 757779896: the runs part at mish's forward, where torch's vectorised kernel flushes
     the subnormal x e^x at x = -744.44 to -0 (torch_sigmoid_exp_overflows; a later x ** 2.5
