@@ -940,6 +940,33 @@ def test_layer_norm_second_derivative_under_a_huge_direction_runs_wider():
         np.testing.assert_allclose(d2x, exact, rtol=1e-6)  # (x, g, u here to 9 digits)
 
 
+def test_batch_norm_second_derivative_under_a_huge_direction_runs_wider():
+    # seed 1884927173 (float32): values near 0 (1 / sigma near 1 / sqrt(eps)) and u up to 6e36:
+    # torch's second derivative is finite (4.8e35, ...), the float32 chain overflowed (NaN)
+    x = A(
+        [[[5.079087e-08, -1.103167e-27]], [[-2.387793e-08, 2.960724e-20]],
+         [[4.943229e-08, 2.718132e-18]], [[-1.018811e-10, -1.427677e-18]]], np.float32,
+    )  # fmt: skip
+    g = A(
+        [[[2.43927, 0.676042]], [[1.083763, -0.027793]], [[-0.918832, 0.029595]],
+         [[-0.137449, -0.44901]]], np.float32,
+    )  # fmt: skip
+    u = A(
+        [[[3.326015e18, 1.0315]], [[-3.808181e29, -0.2372269]], [[1.877833e30, -6.133692e36]],
+         [[2.515045, 3.552159e18]]], np.float32,
+    )  # fmt: skip
+    res = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        tx = L.tensor(x, requires_grad=True)
+        w, b = L.tensor(A([-0.550171], np.float32)), L.tensor(A([0.508266], np.float32))
+        (dx,) = grad(F.batch_norm(tx, None, None, w, b, True), [tx], L.tensor(g), create_graph=True)
+        res.append(grad((dx * L.tensor(u)).sum(), [tx])[0].detach().numpy())
+    assert np.isfinite(res[1]).all()
+    np.testing.assert_allclose(res[1], res[0], rtol=1e-3)
+
+
 def test_batch_norm_of_a_channel_whose_variance_overflows():
     # seed 22289356: float32 values at +-3.4e38, variance inf, 1 / sigma = 0: torch's output is
     # exactly the bias, where x - mean overflowed for 3.4e38 (inf * 0 = NaN)

@@ -221,11 +221,10 @@ class BatchNorm(Function):
         out += b.reshape(view) if b is not None else 0.0
         return out
 
-    def _saved(self) -> tuple[Tensor, Tensor]:
-        x = self.inputs[0]
+    def _saved(self, x: Tensor) -> tuple[Tensor, Tensor]:
         if not is_grad_enabled():
             return _wrap(self.xhat), _wrap(self.rstd)
-        if self.scale is None:
+        if self.scale is None or x.dtype != self.inputs[0].dtype:  # (a wider sum: no overflow)
             xc = x - x.mean(self.dims, keepdim=True)
         else:  # the forward's scaled mean
             s = _wrap(self.scale)
@@ -234,22 +233,25 @@ class BatchNorm(Function):
         return xc * rstd, rstd
 
     def backward(self, g):
-        x = self.inputs[0]
-        xhat, rstd = self._saved()
+        # in a wider float where a graph is recorded, as LayerNorm.backward (fuzz seed
+        # 1884927173: float32 values near 0 under a direction of 6e36, NaN for torch's 4.8e35)
+        return _wide_or_narrow(self, g, self.rstd == 0, per_group_params=True)
+
+    def _grads(self, x: Tensor, g: Tensor, w: Tensor | None) -> list:
+        xhat, rstd = self._saved(x)
         m = x.numel() // x.shape[1]
         db = g.sum(self.dims, keepdim=True)
         dw = (g * xhat).sum(self.dims, keepdim=True)
         scale = rstd
-        has_w = self.has_weight
-        if has_w:
-            scale = rstd * self.inputs[1].reshape(self.view)
+        if w is not None:
+            scale = rstd * w.reshape(self.view)
         dx = (g - (db + xhat * dw) * (1.0 / m)) * scale if self.needs_input_grad[0] else None
         grads = [dx]
-        if has_w:
+        if self.has_weight:
             grads.append(dw.reshape(-1))
-        if len(self.inputs) > 1 + has_w:
+        if len(self.inputs) > 1 + self.has_weight:
             grads.append(db.reshape(-1))
-        return tuple(grads)
+        return grads
 
 
 class LayerNorm(Function):
@@ -310,19 +312,18 @@ class LayerNorm(Function):
         return xc * rstd, rstd
 
     def backward(self, g):
-        x = self.inputs[0]
-        w = self.inputs[1] if self.has_weight else None
-        wide = _wider(x) if is_grad_enabled() and x.numel() else None
-        if wide is not None:
-            # a graph of the gradient is recorded: its formulas run in a wider float and are
-            # rounded once at the end. The second derivatives under a huge direction u multiply
-            # u by 1 / sigma two and three times before the terms cancel to a representable
-            # value, so any order overflows somewhere in the dtype itself: torch's gave -inf
-            # for the exact 5.6e307 and handgrad's NaN for -1.7e308 (fuzz seeds 376554886,
-            # 143768487, 21324175; float32 22292030: NaN for 2.5e38). float64 runs in long
-            # double, float32 in float64, as the float32 var and std reduce.
-            x, g = x.to(wide), g.to(wide)
-            w = w.to(wide) if w is not None else None
+        # a graph of the gradient is recorded: its formulas run in a wider float and are rounded
+        # once at the end. The second derivatives under a huge direction u multiply u by
+        # 1 / sigma two and three times before the terms cancel to a representable value, so
+        # any order overflows somewhere in the dtype itself: torch's gave -inf for the exact
+        # 5.6e307 and handgrad's NaN for -1.7e308 (fuzz seeds 376554886, 143768487, 21324175;
+        # float32 22292030: NaN for 2.5e38). float64 runs in long double, float32 in float64,
+        # as the float32 var and std reduce. A group whose variance overflowed in the dtype
+        # (1 / sigma = 0, output the bias) keeps the dtype's gradients (torch's NaN, InvStd's
+        # selected zero), and so do the weight and bias gradients, sums over the groups.
+        return _wide_or_narrow(self, g, self.rstd == 0, per_group_params=False)
+
+    def _grads(self, x: Tensor, g: Tensor, w: Tensor | None) -> list:
         xhat, rstd = self._saved(x)
         lead = tuple(range(x.ndim - self.k))
         d = g * w if w is not None else g
@@ -336,9 +337,28 @@ class LayerNorm(Function):
             grads.append((g * xhat).sum(lead) if lead else g * xhat)
         if len(self.inputs) > 1 + self.has_weight:
             grads.append(g.sum(lead) if lead else g)
-        if wide is not None:
-            grads = [None if a is None else a.to(t.dtype) for a, t in zip(grads, self.inputs)]
+        return grads
+
+
+def _wide_or_narrow(fn: BatchNorm | LayerNorm, g: Tensor, over: np.ndarray, per_group_params: bool):
+    """fn's gradients (``fn._grads``) in the wider float where a graph is recorded (see
+    LayerNorm.backward), the dtype's in the groups marked ``over`` (keepdim shape): for the input
+    gradient selected per group; for the weight and bias, per group where they are per group
+    (batch norm's channels), else the dtype's as soon as any group is marked."""
+    x = fn.inputs[0]
+    w = fn.inputs[1] if fn.has_weight else None
+    wide = _wider(x) if is_grad_enabled() and x.numel() else None
+    if wide is None:
+        return tuple(fn._grads(x, g, w))
+    grads = fn._grads(x.to(wide), g.to(wide), None if w is None else w.to(wide))
+    grads = [None if a is None else a.to(t.dtype) for a, t in zip(grads, fn.inputs)]
+    if not over.any():
         return tuple(grads)
+    narrow = fn._grads(x, g, w)
+    out = [None if grads[0] is None else where(_wrap(over), narrow[0], grads[0])]
+    for a, b in zip(narrow[1:], grads[1:]):
+        out.append(where(_wrap(over.reshape(-1)), a, b) if per_group_params else a)
+    return tuple(out)
 
 
 def batch_norm_train(
