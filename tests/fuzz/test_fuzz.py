@@ -198,6 +198,24 @@ def test_a_normalization_overflow_beside_a_nonfinite_group_is_from_finite_input(
     assert not _finite_in("F.batch_norm", {}, xb, np.ones_like(xb), "grad", 0, ~cb)
 
 
+def test_a_cosine_overflow_beside_a_nonfinite_row_is_from_finite_input():
+    """Seed 2030070078: cosine_similarity along a dim of one element; torch's second derivative
+    by w = 5e-324 overflows (1 / |w|), handgrad's is torch's own value at w = 2e-302; the NaN
+    is in the other row of x, which cannot reach w's element. A w broadcast over both rows can."""
+    import numpy as np
+
+    from .runner import _finite_in
+
+    x = np.array([[np.nan], [-0.71]])
+    g = np.array([1.0, 1.0])
+    b = np.array([[False], [True]])
+    p = {"w": np.array([[-1.71], [5e-324]]), "dim": -1}
+    assert _finite_in("F.cosine_similarity", p, x, g, "grad2", 1, b)
+    assert not _finite_in("F.cosine_similarity", p, x, g, "grad2", 1, ~b)
+    p1 = {"w": np.array([[5e-324]]), "dim": -1}
+    assert not _finite_in("F.cosine_similarity", p1, x, g, "grad2", 1, np.array([[True]]))
+
+
 def test_accepted_elements_beside_a_last_bit_difference_where_the_runs_part():
     """Seed 757779896: the runs part at mish's forward, where torch's vectorised kernel flushes
     the subnormal x e^x at x = -744.44 to -0 (torch_sigmoid_exp_overflows; a later x ** 2.5
