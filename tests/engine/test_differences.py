@@ -1006,3 +1006,46 @@ def test_torch_pnorm_grad_overflows():
     p = {"dim": 1, "keepdim": False, "p": 3.0}
     assert accepted.torch_pnorm_grad_overflows("norm", p, x, "grad", h, t, h != t, g)
     assert not accepted.torch_pnorm_grad_overflows("norm", p, x, "grad", h / 2, t, h != t, g)
+
+
+def test_torch_plain_backward_differs():
+    # group_norm over groups of one element: the weight's gradient is exactly 0 (x^ = 0); torch
+    # with a graph gives 0, torch's fused kernel without one rounding noise (fuzz seed 1412443311)
+    x = np.array([[[21.169561]], [[46.193916]]], np.float32)
+    g = np.array([[[1.2006987]], [[0.8388079]]], np.float32)
+    w, b = np.array([-0.6054], np.float32), np.array([0.6438], np.float32)
+
+    def weight_grad(lib, create_graph):
+        xt = lib.tensor(x, requires_grad=True)
+        wt = lib.tensor(w, requires_grad=True)
+        out = (tF if lib is torch else hF).group_norm(xt, 1, wt, lib.tensor(b))
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(out, [wt], lib.tensor(g), create_graph=create_graph)
+        return d.detach().numpy()
+
+    torch_plain, torch_graph = weight_grad(torch, False), weight_grad(torch, True)
+    assert torch_graph[0] == 0 and abs(torch_plain[0]) > 1e-5  # torch's two answers
+    assert weight_grad(hg, False)[0] == 0 and weight_grad(hg, True)[0] == 0
+    bad = np.array([True])
+    assert (
+        accepted.match(
+            "F.group_norm",
+            {"graph": torch_graph},
+            x,
+            "grad_plain",
+            np.zeros(1, np.float32),
+            torch_plain,
+            bad,
+        )
+        == "torch_plain_backward_differs"
+    )
+    # a handgrad value that equals neither torch's plain nor its graph value is not accepted
+    assert not accepted.torch_plain_backward_differs(
+        "F.group_norm",
+        {"graph": torch_graph},
+        x,
+        "grad_plain",
+        np.ones(1, np.float32),
+        torch_plain,
+        bad,
+    )

@@ -949,3 +949,21 @@ def hypot_second_derivative_noise(op, params, x, what, h, t, bad, g=None):
         noise = 32 * np.finfo(x.dtype).eps * n
         near = okl & (np.abs(h - e) <= noise) & (np.abs(t - e) <= noise)
         return bool(near[bad].all())
+
+
+@accepted
+def torch_plain_backward_differs(op, params, x, what, h, t, bad, g=None):
+    """A first derivative taken without create_graph (``loss.backward()``), where torch's own
+    value there differs from the one it gives with a graph, and handgrad's equals the latter:
+    torch runs a fused kernel when no graph is recorded (``group_norm``'s forms
+    ``sum(g x w) mean - sum(g w x)`` terms that cancel, and over one-element groups leaves
+    rounding noise times 1 / sqrt(eps) where the derivative is exactly 0), handgrad the same
+    formula either way. ``params['graph']`` holds torch's value with a graph."""
+    graph = params.get("graph")
+    if what != "grad_plain" or isinstance(bad, str) or graph is None:
+        return False
+    hb, gb = np.asarray(h, np.float64)[bad], np.asarray(graph, np.float64)[bad]
+    rtol = 2e-3 if np.asarray(h).dtype == np.float32 else 1e-7
+    with np.errstate(invalid="ignore"):
+        same = (hb == gb) | (np.isnan(hb) & np.isnan(gb)) | (np.abs(hb - gb) <= rtol * np.abs(gb))
+    return bool(same.all())

@@ -209,6 +209,7 @@ def run(
     backward: bool = True,
     frozen: frozenset = frozenset(),
     one_element: bool = False,
+    plain: bool = False,
 ) -> Result:
     """Run ``steps`` on ``x``; ``g`` is the upstream gradient (random if None). ``vs`` gives the
     directions of the second derivative (None entries, or all, random). With ``g_leaf`` the
@@ -217,7 +218,9 @@ def run(
     an earlier step's gradient depends on a later one's. ``backward=False`` runs the forward
     only. In torch, the steps named in ``frozen`` get a backward with no graph back to their
     inputs (``_FrozenBackward``); with ``one_element``, a reduction of one element per output
-    is the same elementwise function (``ONE_ELEMENT``)."""
+    is the same elementwise function (``ONE_ELEMENT``). ``plain`` takes the first derivative
+    as ``loss.backward()`` does, without create_graph (the backward formulas' no-graph fast
+    paths), and no second."""
     res = Result()
     r = np.random.default_rng(seed + 1)
     try:
@@ -256,9 +259,11 @@ def run(
             # the leaves' gradients, so that the second derivative can be taken through them
             # (x itself is a leaf already: asking handgrad for it twice loses its gradient)
             needed = [t for t in inputs[1:] if t.requires_grad] if trace else []
-            allg = L.grad(cur, leaves + needed, gt, create_graph=True)
+            allg = L.grad(cur, leaves + needed, gt, create_graph=not plain)
             grads, ups = allg[: len(leaves)], allg[len(leaves) :]
             res.grads = [L.np(a) for a in grads]
+            if plain:
+                return res
             # one direction v per leaf, drawn whether or not its gradient exists, so that both
             # libraries contract the same v with each gradient
             drawn = [r.standard_normal(tuple(t.shape)) for t in leaves]
@@ -487,12 +492,58 @@ def check(prog: Program) -> list[Finding]:
         ht = run(HG, prog.x, prog.steps, seed=prog.seed, trace=True)
         h = ht if not ht.error and ht.inter else h
     if not diffs:
-        return []
+        return _plain_backward(prog, t)
     what = diffs[0][0]
     found = localise(prog, t, what, diffs[0], h if h.inter else None)
     if found.op is None and found.cls == "defect":
         found = _whole_program(prog, h, t, diffs[0]) or found
     return [found]
+
+
+def _plain_backward(prog: Program, t: Result) -> list[Finding]:
+    """The first derivative as a user's ``loss.backward()`` takes it, without create_graph: some
+    backward formulas have a fast path when no graph is recorded (batch norm reads the
+    normalized input its forward saved), which the comparison above, whose first derivative
+    records a graph for the second, never runs. Where the two libraries agree with a graph,
+    handgrad's plain gradient must agree with torch's plain one too (torch's backward formulas
+    have such branches of their own: cumprod across a zero); a difference is a defect of that
+    path, named by the first step (from the output) whose plain gradient differs on torch's
+    intermediates."""
+    hp = run(HG, prog.x, prog.steps, seed=prog.seed, plain=True)
+    if hp.error or not t.grads:
+        return []
+    tp = run(TORCH, prog.x, prog.steps, seed=prog.seed, plain=True)  # torch has such paths too
+    if tp.error:
+        return []
+    rtol, floor = tolerance(prog.dtype), 1.0
+    bad = [bad_positions(a, c, rtol, floor) for a, c in zip(hp.grads or [], tp.grads or [])]
+    where = [(i, b) for i, b in enumerate(bad) if b is not None]
+    if not where:
+        return []
+    diff = ("grad", where[0][0], where[0][1])
+    reason = "the gradient without create_graph differs from torch's (with a graph it agrees)"
+    for k in reversed(range(len(prog.steps))):
+        x_k, g_k = (t.inter or [])[k][:2] if t.inter else (None, None)
+        if x_k is None or g_k is None:
+            continue
+        hk = run(HG, x_k, [prog.steps[k]], g=g_k, seed=prog.seed, plain=True)
+        tk = run(TORCH, x_k, [prog.steps[k]], g=g_k, seed=prog.seed, plain=True)
+        if hk.error or tk.error:
+            continue
+        fin = np.abs(g_k[np.isfinite(g_k)]) if g_k.size else np.ones(1)
+        fl = float(fin.max()) if fin.size else 1.0  # compare's floor: the size of g
+        d = [bad_positions(a, c, rtol, fl) for a, c in zip(hk.grads or [], tk.grads or [])]
+        j = next((i for i, b in enumerate(d) if b is not None), None)
+        if j is not None:
+            name, params = prog.steps[k]
+            detail = _detail(("grad", j, d[j])) + " (backward without create_graph)"
+            tg = run(TORCH, x_k, [prog.steps[k]], g=g_k, seed=prog.seed).grads or []
+            seen = {**params, "graph": tg[j] if j < len(tg) else None}
+            name_ok = accepted.match(name, seen, x_k, "grad_plain", hk.grads[j], tk.grads[j], d[j])
+            if name_ok:
+                return [Finding("accepted", "grad", name, params, x_k, detail, prog, name_ok)]
+            return [Finding("defect", "grad", name, params, x_k, detail, prog, reason)]
+    return [Finding("defect", "grad", None, None, None, _detail(diff), prog, reason)]
 
 
 def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding | None:

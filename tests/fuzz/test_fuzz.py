@@ -45,6 +45,39 @@ def test_fuzzer_finds_a_planted_defect(monkeypatch):
     assert (finding.cls, finding.op, finding.what) == ("defect", "relu", "grad")
 
 
+def test_fuzzer_checks_the_backward_without_a_graph(monkeypatch):
+    """The gradient a user's loss.backward() takes (no create_graph) is compared too: a batch
+    norm whose no-graph fast path reads a wrong saved x^ is found and blamed on batch_norm,
+    though with a graph (the first derivative the rest of the fuzzer takes) it is right."""
+    import numpy as np
+
+    from handgrad.ops import normalization
+
+    from .runner import Program
+
+    saved = normalization.BatchNorm._saved
+
+    def wrong_when_plain(self, x):
+        xhat, rstd = saved(self, x)
+        return (xhat * 2, rstd) if not normalization.is_grad_enabled() else (xhat, rstd)
+
+    monkeypatch.setattr(normalization.BatchNorm, "_saved", wrong_when_plain)
+    r = np.random.default_rng(0)
+    w, b = r.standard_normal(3), r.standard_normal(3)
+    prog = Program(
+        5,
+        "float64",
+        "normal",
+        r.standard_normal((4, 3)),
+        [("F.batch_norm", {"w": w, "wb": b})],  # alone: a later exp's second derivative
+    )  # would run batch norm's backward without a graph too (through exp's output)
+    (finding,) = check(prog)
+    assert (finding.cls, finding.op, finding.what) == ("defect", "F.batch_norm", "grad")
+    assert "without create_graph" in finding.reason
+    monkeypatch.setattr(normalization.BatchNorm, "_saved", saved)
+    assert check(prog) == []
+
+
 def test_fuzzer_blames_the_step_whose_rounding_error_a_program_amplifies(monkeypatch):
     """exp off by 1e-10 (relative) passes when run alone, as does fmod on its input; an fmod
     by a tiny divisor amplifies the error beyond the tolerance. The shrinker finds where the two

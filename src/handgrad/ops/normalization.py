@@ -35,6 +35,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from . import _rows
 from .elementwise import where
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -275,6 +276,12 @@ class LayerNorm(Function):
         if x.size == 0:  # nothing to normalize (and no mean of an empty slice to warn about)
             self.xhat, self.rstd = x.copy(), np.ones(x.shape[: x.ndim - k] + (1,) * k, x.dtype)
             return np.empty(x.shape, x.dtype)
+        w = wb[0] if has_weight else None
+        b = wb[-1] if len(wb) == 2 or (wb and not has_weight) else None
+        fast = _rows.layer_norm_forward(x, k, w, b, eps)
+        if fast is not None:  # finite rows, nothing overflowing (see ops/_rows.py)
+            out, self.xhat, self.rstd = fast
+            return out
         self.scale = _row_scale(x, dims)
         if self.scale is None:
             mean = x.mean(axis=dims, keepdims=True)
@@ -293,8 +300,6 @@ class LayerNorm(Function):
             with np.errstate(invalid="ignore"):
                 over = (rstd == 0) & np.isfinite(mean) & np.isfinite(x)
             xo = np.where(over, 0.0, xhat).astype(x.dtype, copy=False)
-        w = wb[0] if has_weight else None
-        b = wb[-1] if len(wb) == 2 or (wb and not has_weight) else None
         out = xo * w if w is not None else xo.copy()
         out += b if b is not None else 0.0  # +0.0, not -0.0, as torch (see BatchNorm.forward)
         return out
@@ -312,7 +317,15 @@ class LayerNorm(Function):
         return xc * rstd, rstd
 
     def backward(self, g):
-        # a graph of the gradient is recorded: its formulas run in a wider float and are rounded
+        if not is_grad_enabled():  # the same formula on arrays, when g's layout allows
+            w = self.inputs[1]._data if self.has_weight else None
+            nia, has_b = self.needs_input_grad, len(self.inputs) > 1 + self.has_weight
+            need = (nia[0], self.has_weight and nia[1], has_b and nia[-1])
+            fast = _rows.layer_norm_backward(g._data, self.xhat, self.rstd, w, self.k, need)
+            if fast is not None:
+                keep = (True, self.has_weight, has_b)
+                return tuple(None if a is None else _wrap(a) for a, k in zip(fast, keep) if k)
+        # where a graph of the gradient is recorded, its formulas run in a wider float, rounded
         # once at the end. The second derivatives under a huge direction u multiply u by
         # 1 / sigma two and three times before the terms cancel to a representable value, so
         # any order overflows somewhere in the dtype itself: torch's gave -inf for the exact

@@ -1,0 +1,51 @@
+"""Layer normalization's row kernels (ops/_rows.py): the fast path agrees with the general one
+and with torch, with and without a graph, and steps aside for what it does not handle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import handgrad as hg
+from handgrad.ops import _rows
+
+R = np.random.default_rng(7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_layer_norm_rows_match_torch(dtype, affine, create_graph):
+    x = R.standard_normal((3, 5, 6)).astype(dtype) * 3 + 1
+    g = R.standard_normal(x.shape).astype(dtype)
+    w = R.standard_normal((5, 6)).astype(dtype) if affine in ("both", "weight") else None
+    b = R.standard_normal((5, 6)).astype(dtype) if affine in ("both", "bias") else None
+    assert _rows.layer_norm_forward(x, 2, w, b, 1e-5) is not None  # the fast path is taken
+
+    def run(lib):
+        xt = lib.tensor(x, requires_grad=True)
+        ps = [None if a is None else lib.tensor(a, requires_grad=True) for a in (w, b)]
+        F = torch.nn.functional if lib is torch else hg.nn.functional
+        out = F.layer_norm(xt, (5, 6), *ps)
+        leaves = [xt] + [p for p in ps if p is not None]
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        gs = grad(out, leaves, lib.tensor(g), create_graph=create_graph)
+        return [out.detach().numpy()] + [a.detach().numpy() for a in gs]
+
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for h, t in zip(run(hg), run(torch)):
+        np.testing.assert_allclose(h, t, rtol=tol, atol=tol)
+
+
+def test_layer_norm_rows_step_aside():
+    x = np.ones((2, 4), np.float32)
+    x[0, 1] = np.inf
+    assert _rows.layer_norm_forward(x, 1, None, None, 1e-5) is None  # non-finite
+    big = np.full((1, 4), 3e38, np.float32)
+    big[0, 0] = 1.0
+    assert _rows.layer_norm_forward(big, 1, None, None, 1e-5) is None  # the sum overflows
+    assert _rows.layer_norm_forward(np.ones((4, 2)).T, 1, None, None, 1e-5) is None  # layout
+    g = np.ones((4, 2)).T
+    xhat, rstd = np.ones((2, 4)), np.ones((2, 1))
+    assert _rows.layer_norm_backward(g, xhat, rstd, None, 1, (True, False, False)) is None
