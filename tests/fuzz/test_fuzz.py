@@ -249,6 +249,16 @@ def test_a_cosine_overflow_beside_a_nonfinite_row_is_from_finite_input():
     assert not _finite_in("F.cosine_similarity", p1, x, g, "grad2", 1, np.array([[True]]))
 
 
+def test_a_plain_gradient_that_agrees_in_float64_is_rounding():
+    """Seed 2094433834: layer_norm of the float32 row [1, 1, 1, 1.0000479] (its mean rounds by
+    0.5% of its spread) after exp; the weight gradients without create_graph differ by 0.6%,
+    no single step differs, and in float64 they agree: rounding, as localise judges it."""
+    from .runner import generate
+
+    (finding,) = check(generate(2094433834))
+    assert finding.cls == "rounding" and finding.what == "grad"
+
+
 def test_accepted_elements_beside_a_last_bit_difference_where_the_runs_part():
     """Seed 757779896: the runs part at mish's forward, where torch's vectorised kernel flushes
     the subnormal x e^x at x = -744.44 to -0 (torch_sigmoid_exp_overflows; a later x ** 2.5
