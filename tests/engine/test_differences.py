@@ -419,6 +419,35 @@ def test_torch_norm_one_element_noise():
     )
 
 
+def test_torch_norm_one_element_noise_first_order():
+    # fuzz seed 84635871: float32 group_norm over groups of one element; x^ = 0, so the input and
+    # weight gradients are exactly 0 (handgrad's); torch's kernels leave noise
+    x = np.array([[-0.61163574], [1.0763307], [-0.8697511], [0.0039673]], np.float32)
+    gg = np.array([[0.8386537], [0.47859895], [1.1390414], [0.33803016]], np.float32)
+    w, b = np.array([1.141], np.float32), np.array([-0.4471], np.float32)
+    res = {}
+    for lib in (torch, hg):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        out = lib.nn.functional.group_norm(xt, 1, wt, lib.tensor(b))
+        out.backward(lib.tensor(gg))
+        res[lib.__name__] = (xt.grad.numpy(), wt.grad.numpy())
+    (tx, tw), (hx, hw) = res["torch"], res["handgrad"]
+    assert (hx == 0).all() and (hw == 0).all()
+    assert (tx != 0).any() or (tw != 0).any()  # torch's noise
+    p = {"g": 1, "w": w, "wb": b}
+    for h, t in ((hx, tx), (hw, tw)):
+        bad = h != t
+        if bad.any():
+            assert accepted.torch_norm_one_element_noise(
+                "F.group_norm", p, x, "grad_plain", h, t, bad, gg
+            )
+    # a value of another size is no noise
+    big = np.full(x.shape, 0.1, np.float32)
+    assert not accepted.torch_norm_one_element_noise(
+        "F.group_norm", p, x, "grad", hx, big, big != 0, gg
+    )
+
+
 def test_fmod_quotient_overflows():
     a, b = np.full(8, 0.3287), np.full(8, 5e-324)  # one vector of 8 (a 9th takes the scalar path)
     t = torch.fmod(torch.tensor(a), torch.tensor(b)).numpy()  # the vectorised kernel

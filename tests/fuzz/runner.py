@@ -539,7 +539,9 @@ def _plain_backward(prog: Program, t: Result) -> list[Finding]:
             detail = _detail(("grad", j, d[j])) + " (backward without create_graph)"
             tg = run(TORCH, x_k, [prog.steps[k]], g=g_k, seed=prog.seed).grads or []
             seen = {**params, "graph": tg[j] if j < len(tg) else None}
-            name_ok = accepted.match(name, seen, x_k, "grad_plain", hk.grads[j], tk.grads[j], d[j])
+            name_ok = accepted.match(
+                name, seen, x_k, "grad_plain", hk.grads[j], tk.grads[j], d[j], g_k
+            )
             if name_ok:
                 return [Finding("accepted", "grad", name, params, x_k, detail, prog, name_ok)]
             return [Finding("defect", "grad", name, params, x_k, detail, prog, reason)]
