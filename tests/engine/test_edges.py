@@ -1226,6 +1226,27 @@ def test_prod_of_all_with_two_zeros_outside_grad_mode():
     _same(got[1], got[0], "gradient")
 
 
+def test_prod_with_a_zero_beside_factors_whose_product_overflows():
+    # fuzz seed 693041358: finite factors with a zero are exactly -0 (nine negative factors) in
+    # torch, where a partial product in NumPy's order overflows to -inf first (-inf * 0 = NaN)
+    x = np.array(
+        [-3.801799e19, -9.907072e17, -4.277247e17, -1.258488e17, -1.391992e11, -7.712069e09]
+        + [-1.377121e09, -1.500043e-02, -1.338124e-05]
+        + [0.0] * 16
+        + [7.053465e-05, 2.790670e02, 1.491428e03, 2.456295e04, 2.846487e14, 1.046196e17]
+        + [2.618885e27, 1.676181e28],
+        np.float32,
+    )
+    want = torch.tensor(x).prod(-1, keepdim=True).numpy()
+    got = hg.tensor(x).prod(-1, keepdim=True).numpy()
+    assert want[0] == 0 and np.signbit(want[0])
+    _same(got, want, "value")
+    # with an inf factor the product is NaN in both
+    y = x.copy()
+    y[-1] = np.inf
+    _same(hg.tensor(y).prod(-1).numpy(), torch.tensor(y).prod(-1).numpy(), "value")
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_expm1_gradient_from_the_output(dtype):
     # torch 2.13's expm1 backward is g (out + 1): exactly 0 where out + 1 rounds to 0 (a = -40 in

@@ -49,3 +49,22 @@ def test_layer_norm_rows_step_aside():
     g = np.ones((4, 2)).T
     xhat, rstd = np.ones((2, 4)), np.ones((2, 1))
     assert _rows.layer_norm_backward(g, xhat, rstd, None, 1, (True, False, False)) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_sums_and_dots_equal_numpys(dtype):
+    a = R.standard_normal((4, 3, 5)).astype(dtype)
+    b = R.standard_normal((4, 3, 5)).astype(dtype)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    for dim in (0, 1, 2):
+        np.testing.assert_allclose(_rows.sums(a, dim), a.sum(axis=dim, keepdims=True), rtol=tol)
+        exact = (a.astype(np.float64) * b).sum(axis=dim, keepdims=True)
+        np.testing.assert_allclose(_rows.dot(a, b, dim, np.float64), exact, rtol=1e-14)
+    t = a.transpose(0, 2, 1)  # not contiguous: NumPy's own reduction
+    np.testing.assert_array_equal(_rows.sums(t, 2), t.sum(axis=2, keepdims=True))
+    np.testing.assert_array_equal(_rows.sums(a[:, :, :0], 2), np.zeros((4, 3, 1), dtype))
+    row = np.array([[np.inf, -np.inf, 1.0]], dtype)
+    assert (
+        np.isnan(_rows.sums(row, 1)).all()
+        and np.isnan(_rows.dot(row, row * 0 + 1, 1, np.float64)).all()
+    )

@@ -96,7 +96,8 @@ def torch_zero_second_derivative_meets_nonfinite(op, params, x, what, h, t, bad,
     handgrad's finite and equal to that one (fuzz seed 493493940: diagonal, linear with an inf
     weight, relu, relu: torch NaN, frozen torch and handgrad -0.99757568). Where handgrad's
     value is an inf (x^2.5 at inf before leaky_relu, fuzz seed 754061838), torch's must be NaN
-    and the frozen run's the same inf; at least one element finite."""
+    and the frozen run's the same inf; at least one element finite. Steps over an empty input
+    are frozen too (no elements: a zero second derivative; fuzz seed 130558623)."""
     if op != "<program>" or what != "grad2" or isinstance(bad, str):
         return False
     ref = params.get("frozen")

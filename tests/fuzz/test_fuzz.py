@@ -212,6 +212,44 @@ def test_an_elementwise_overflow_beside_a_nan_is_from_finite_input():
     assert not _finite_in("sum", {"dim": None}, x, g, "grad", 0, b)
 
 
+def test_a_loss_without_reduction_is_element_wise_for_finite_input():
+    """Seed 2030051301: soft_margin_loss(reduction="none") at x = 7.8e-85, y = 9.5e148 under
+    u = -4.3e85 (float64): torch's second derivative g u y^2 e^(-y x) / (1 + e^(-y x))^2 is
+    -inf * 0 = NaN, handgrad's the exact -0. A NaN direction at another element cannot reach
+    it; with a reduction it could."""
+    import numpy as np
+
+    from .runner import _finite_in
+
+    x = np.array([7.817477e-85, 0.0])
+    p = {"w": np.array([9.494225e148, 1.0]), "reduction": "none", "u": np.array([-4.3e85, np.nan])}
+    b = np.array([True, False])
+    g = np.array([0.6, 0.8])
+    assert _finite_in("F.soft_margin_loss", p, x, g, "grad2", 0, b)
+    assert not _finite_in("F.soft_margin_loss", p, x, g, "grad2", 0, ~b)
+    assert not _finite_in("F.soft_margin_loss", {**p, "reduction": "sum"}, x, g, "grad2", 0, b)
+
+
+def test_a_reduction_overflow_beside_an_inf_in_another_slice_is_from_finite_input():
+    """Seed 2030166749: var over dim 0 (two elements) under g = -8.6e37: torch's second
+    derivative g (u_i - mean u) is NaN, -inf (it forms g u_i = 4.9e38 first), handgrad's the
+    exact 2.4e38; another slice holds an inf, which cannot reach this one. Over all dims
+    (dim=None) it could: not from finite input then."""
+    import numpy as np
+
+    from .runner import _finite_in
+
+    x = np.array([[1.967812, np.inf], [-0.531368, 0.0]], np.float32)
+    u = np.array([[-5.720514, np.nan], [-0.057949, 1.0]], np.float32)
+    g = np.array([-8.569228e37, 1.0], np.float32)
+    b = np.array([[True, False], [True, False]])
+    p = {"dim": 0, "keepdim": False, "correction": 0, "u": u}
+    assert _finite_in("var", p, x, g, "grad2", 0, b)
+    assert not _finite_in("var", p, x, g, "grad2", 0, ~b)
+    assert not _finite_in("var", {**p, "dim": None}, x, g, "grad2", 0, b)
+    assert not _finite_in("var", {**p, "keepdim": True}, x, g, "grad2", 0, b)  # g's shape
+
+
 def test_a_normalization_overflow_beside_a_nonfinite_group_is_from_finite_input():
     """Seeds 21324175 and 443440412: a normalization's groups (batch_norm's channels) are
     independent, so an inf in another group cannot reach the mismatching one; an inf in its
@@ -253,8 +291,6 @@ def test_a_plain_gradient_that_agrees_in_float64_is_rounding():
     """Seed 2094433834: layer_norm of the float32 row [1, 1, 1, 1.0000479] (its mean rounds by
     0.5% of its spread) after exp; the weight gradients without create_graph differ by 0.6%,
     no single step differs, and in float64 they agree: rounding, as localise judges it."""
-    from .runner import generate
-
     (finding,) = check(generate(2094433834))
     assert finding.cls == "rounding" and finding.what == "grad"
 
@@ -279,6 +315,57 @@ def test_a_cancelling_sum_over_broadcast_dims_is_rounding():
     amplifies it. torch moves that much when g moves by a few ulps: rounding."""
     (finding,) = check(generate(1227375939))
     assert (finding.cls, finding.op) == ("rounding", "clamp_tensor")
+
+
+def test_a_second_derivative_that_cancels_is_rounding_when_g_and_u_move():
+    """Seed 21269641: logcumsumexp of one element is x, its second derivative exactly 0; both
+    libraries form it as g u e^z - g u e^(log e^z), which rounds. torch gives 0 at this g and u,
+    handgrad 2.4e24; moving x alone does not show torch's noise, moving g and u by a few ulps
+    does (torch 1e25 and more): rounding."""
+    import numpy as np
+
+    from .runner import HG, TORCH, Program, _ill_conditioned, run
+
+    x = np.array([-1.24276145e-11], np.float32)
+    g = np.array([-0.164333642], np.float32)
+    kw = {"vs": [np.array([1.72286069e32], np.float32)], "g_leaf": True}
+    step = ("logcumsumexp", {"dim": -1})
+    h, t = (run(L, x, [step], g=g, seed=21269641, **kw) for L in (HG, TORCH))
+    hv, tv = h.grads2[0], t.grads2[0]
+    assert tv[0] == 0 and abs(hv[0]) > 1e24
+    prog = Program(21269641, "float32", "wide", x, [step])
+    b = np.array([True])
+    assert _ill_conditioned(prog, *step, x, g, "grad2", 0, hv, tv, b, kw)
+
+
+def test_a_forward_value_the_program_amplifies_from_last_bits_is_rounding():
+    """Seed 21274099 (float64): poisson_nll_loss (handgrad's e^x - y x correctly rounded,
+    torch's an ulp off), exp, cosh and 2 ** x agree within their tolerance and reach 4.2e18,
+    whose ulp is 512; fmod by 1.23 then gives 0.366 in handgrad and 0.738 in torch. Moving the
+    input by a few ulps moves torch's output as much: rounding, not a defect."""
+    (finding,) = check(generate(21274099))
+    assert (finding.cls, finding.what, finding.op) == ("rounding", "forward", None)
+
+
+def test_a_gradient_that_cancels_is_rounding_when_g_moves():
+    """Seed 21239142 (float64): linear interpolation from one element to three sums the three
+    upstream gradients, which cancel (exactly 2.8e-17, 0, 0 in the first row): handgrad gives
+    2.8e-17, 0, -1.4e-17, torch 2.4e-17, 6e-18, 5e-19, both eps |g| apart from the truth; x
+    moved by ulps does not move torch's value, g moved by ulps does: rounding."""
+    (finding,) = check(generate(21239142))
+    assert (finding.cls, finding.op) == ("rounding", "F.interpolate")
+
+
+def test_steps_over_an_empty_input_are_frozen_with_the_piecewise_linear_ones():
+    """Seed 130558623: remainder by 5e-324 (x / w overflows, floor is inf), topk(k=0), then
+    avg_pool1d, xlogy and amax over nothing. torch's double backwards of avg_pool1d and xlogy
+    still send zeros back, and remainder's gradient by w makes -0 * inf = NaN of them; handgrad
+    has no such edge (no second derivative, 0). torch with those empty steps frozen gives 0."""
+    (finding,) = check(generate(130558623))
+    assert (finding.cls, finding.reason) == (
+        "accepted",
+        "torch_zero_second_derivative_meets_nonfinite",
+    )
 
 
 def test_a_reductions_derivative_by_its_upstream_gradient_is_a_sum_that_rounds():

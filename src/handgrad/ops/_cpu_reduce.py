@@ -1,9 +1,24 @@
 """Which of -0.0 and +0.0 torch's CPU max reduction (``amax``, ``amin``) returns: the order in
-which its kernel (ATen's cpu/Reduce.h) combines equal values, deterministically."""
+which its kernel (ATen's cpu/Reduce.h) combines equal values, deterministically. And a product
+over finite factors with a zero, exactly +-0 whatever order overflows."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def prod_zero_exact(a: np.ndarray, dims: tuple) -> np.ndarray:
+    """The product of a over ``dims`` (keepdims). Finite factors with a zero among them give
+    exactly +-0 (the parity of the factors' sign bits), where NumPy's order can overflow a
+    partial product to inf first and multiply it by the zero: NaN (fuzz seed 693041358: 33
+    factors from -3.8e19 to 1.7e28 with zeros in float32, torch -0)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.prod(a, axis=dims, keepdims=True)
+    if a.dtype.kind != "f" or not a.size or not np.isnan(out).any():
+        return out
+    zero = (a == 0).any(axis=dims, keepdims=True) & np.isfinite(a).all(axis=dims, keepdims=True)
+    odd = np.signbit(a).sum(axis=dims, keepdims=True) % 2 == 1
+    return np.where(zero & np.isnan(out), np.where(odd, -0.0, 0.0).astype(a.dtype), out)
 
 
 def amax_zero_sign(a: np.ndarray, dims: tuple, kept: np.ndarray, first: bool) -> np.ndarray:

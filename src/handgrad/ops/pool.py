@@ -26,7 +26,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from .conv import Conv2d, _ntuple, empty_batch
-from .elementwise import where
+from .elementwise import _select, where
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -179,14 +179,16 @@ class _Windows:
             np.copyto(same, g)
             g = same
         hit = np.empty_like(arg, dtype=bool)
+        zero = np.zeros((), g.dtype)
         # g is placed where its window's maximum is, never multiplied by the 0/1 mask: an
         # infinite g must leave exact zeros at the other positions (0 * inf = NaN)
         for t, sl in enumerate(self.slices):
             np.equal(arg, t, out=hit)
             dst = gxp[sl]
             if self.disjoint:
-                dst[...] = 0
-                np.copyto(dst, g, where=hit)
+                # a selection written whole (a bitwise AND, see _select): NumPy's masked copy
+                # into these strided views took 1.4 of a LeNet step's 7 ms
+                dst[...] = _select(hit, g, zero)
             else:
                 np.add(dst, g, out=dst, where=hit)
         return gxp

@@ -12,7 +12,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from ._cpu_reduce import amax_zero_sign
+from ._cpu_reduce import amax_zero_sign, prod_zero_exact
 from .dims import normalize_dims
 from .elementwise import add, exp, mul, sqrt, sub, where
 
@@ -127,7 +127,7 @@ class Prod(Function):
 
     def forward(self, a, dims, keepdim, whole=False):
         self.dims, self.whole = dims, whole
-        out = np.prod(a, axis=dims, keepdims=True)
+        out = prod_zero_exact(a, dims)
         self.kept_shape = out.shape
         return out if keepdim else out.reshape([n for i, n in enumerate(a.shape) if i not in dims])
 

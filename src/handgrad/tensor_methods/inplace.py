@@ -40,8 +40,9 @@ def _write(t: Any, op: str, ufunc: Any, other: Any) -> Any:
     t._inplace(op)
     o = _operand(other)
     a = t._data
-    kind = np.result_type(a, o).kind if isinstance(o, np.ndarray) else None
-    if kind is not None and not np.can_cast(np.result_type(a, o), a.dtype, "same_kind"):
+    # (an operand of t's own dtype, an optimizer's every write, needs no check)
+    mixed = isinstance(o, np.ndarray) and o.dtype != a.dtype
+    if mixed and not np.can_cast(np.result_type(a, o), a.dtype, "same_kind"):
         raise RuntimeError(
             f"{op}: result type {np.result_type(a, o)} can't be cast to the desired output type "
             f"{a.dtype}"
