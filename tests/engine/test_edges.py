@@ -1679,3 +1679,16 @@ def test_logsigmoid_second_derivative_where_sigmoid_of_minus_x_rounds_to_1():
     assert got[1][1][1] == pytest.approx(0.82868314, rel=1e-5)
     for a, b in zip(got[1], got[0]):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("a_grad", [False, True])
+def test_matmul_of_a_matrix_and_a_stack_over_an_inner_dim_of_one_keeps_torchs_zero_sign(a_grad):
+    # torch folds the stack into one mm (the products themselves) only when the matrix requires
+    # grad; bmm accumulates into +0.0 (fuzz seed 232803275: 4.9e-324 x -0.43)
+    a = np.array([[1.1059471], [4.9406565e-324]])
+    b = np.array([[[[-0.42566668, 0.35644178]]]])
+    want = torch.matmul(torch.tensor(a, requires_grad=a_grad), torch.tensor(b)).detach().numpy()
+    got = (hg.tensor(a, requires_grad=a_grad) @ hg.tensor(b)).detach().numpy()
+    np.testing.assert_array_equal(got, want)
+    assert (np.signbit(got) == np.signbit(want)).all()
+    assert np.signbit(want).sum() == (2 if a_grad else 1)  # the case this pins still differs

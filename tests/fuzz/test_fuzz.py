@@ -497,3 +497,11 @@ def test_cotangents_that_part_within_the_rounding_of_a_cancelling_sum_are_roundi
     it (8.85e46). The parting is below the rounding of the cotangent summed there."""
     (finding,) = check(generate(1778747667))
     assert (finding.cls, finding.op) == ("rounding", "logsumexp")
+
+
+def test_a_plain_gradient_that_only_the_whole_program_shows_is_judged_whole():
+    """logit after mT at x = -0.0 (fuzz seed 232802487): torch's gradient without a graph is
+    +inf on the program's transposed intermediate and -inf with a graph (and alone, contiguous);
+    handgrad's is -inf either way. No single step differs, the whole program's values are
+    judged by the accepted differences."""
+    assert [f.cls for f in check(generate(232802487))] == ["accepted"]
