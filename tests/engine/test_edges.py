@@ -1472,6 +1472,24 @@ def test_cross_entropy_probs_mean_of_zero_terms_is_minus_zero():
     _zero_signs(lambda L, F, a, b: F.cross_entropy(a, b), np.zeros((3, 1)), np.ones((3, 1)))
 
 
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_cross_entropy_probs_mean_of_an_empty_batch_is_constant_in_g(label_smoothing):
+    # torch's -(sum of the terms).fill_(nan): the loss is NaN and its gradient a constant 0, so a
+    # second derivative through a later NaN reaches g by no path (seed 1381923901: handgrad's
+    # mean tied the 0 to g, and 0 times the later NaN made NaN where torch has None)
+    res = []
+    for L, F in (_lib("torch"), _lib("hg")):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        x = L.tensor(np.zeros((0, 3)), requires_grad=True)
+        y = F.cross_entropy(x, L.tensor(np.zeros((0, 3))), label_smoothing=label_smoothing)
+        out = (y * y).logsumexp(0) * 0.0
+        g = L.tensor(np.array(0.7), requires_grad=True)
+        (gx,) = grad(out, [x], g, create_graph=True)
+        assert np.isnan(float(y.detach().numpy())) and gx.shape == (0, 3)
+        res.append(grad(gx.sum() + 0.0 * x.sum(), [x, g], allow_unused=True)[1])
+    assert res[0] is None and (res[1] is None or float(res[1].numpy()) == 0.0)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     "shape, dim",
