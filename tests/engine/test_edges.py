@@ -981,6 +981,32 @@ def test_binary_cross_entropy_with_logits_derivatives(pos_weight):
     check(fn, x, y)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_cross_entropy_mean_divides_the_gradient_last(dtype):
+    """torch's binary_cross_entropy_backward is g (p - y) / max((1 - p) p, e) / N with the scalar
+    g, its double backwards divide by N last too; through a separate mean, (g / N) (p - y) / q
+    parted from it by an ulp that a later step amplified (fuzz seed 1381926862). The same p
+    in both: the values, the gradient and the second derivatives by g, p and y to the bit."""
+    r = np.random.default_rng(5)
+    p = np.concatenate([r.uniform(0, 1, 30), [0.0, 1.0, 1e-13, 0.5]]).astype(dtype)
+    y = r.uniform(0, 1, p.shape).astype(dtype)
+    u = r.standard_normal(p.shape).astype(dtype)
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        pt, yt = L.tensor(p, requires_grad=True), L.tensor(y, requires_grad=True)
+        g = L.tensor(np.array(-0.16560042441451242, dtype), requires_grad=True)
+        out = F.binary_cross_entropy(pt, yt)
+        (d,) = grad(out, [pt], g, create_graph=True)
+        second = grad((d * L.tensor(u)).sum(), [g, pt, yt])
+        got.append([out.detach().numpy(), d.detach().numpy(), *(a.numpy() for a in second)])
+    # the loss is a sum in float32, in another order than torch's vectorised one
+    np.testing.assert_allclose(got[1][0], got[0][0], rtol=1e-6)
+    for a, b in zip(got[1][1:], got[0][1:]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_binary_cross_entropy_with_logits_mean_divides_the_gradient_last():
     """fuzz seed 1778864417: the derivative of the mean's input gradient by g is
     sum((u / N) (sigmoid(x) - y)) in torch, 6.0e307; (g / N) (sigmoid(x) - y) through a

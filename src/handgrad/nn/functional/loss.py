@@ -13,7 +13,12 @@ import numpy as np
 from ... import ops
 from ..._tensor import Tensor, lift
 from ...ops import log_softmax
-from ...ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss
+from ...ops.loss import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyMean,
+    BinaryCrossEntropyWithLogits,
+    NllLoss,
+)
 from ...ops.shape import EmptyConstantGradient
 from ...ops.special import BinaryCrossEntropyWithLogitsMean, MseLoss
 from ...ops.special import soft_margin as _soft_margin
@@ -207,6 +212,8 @@ def binary_cross_entropy(
             "binary_cross_entropy: all elements of input should be between 0 and "
             f"1, got {bad.size} outside, e.g. {bad.flat[0]}"
         )
+    if weight is None and reduction == "mean":  # torch's order of the backward's division
+        return BinaryCrossEntropyMean.apply(p, y)
     loss = BinaryCrossEntropy.apply(p, y)
     if weight is not None:
         loss = loss * lift(weight, p)
