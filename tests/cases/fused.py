@@ -140,6 +140,26 @@ def _inv_std_draw(data):
     }
 
 
+def _norm_project_fn(lib, d, xhat, rstd, k):
+    """(d - mean d - x^ mean(d x^)) rstd over the last k dims: layer_norm's input gradient
+    (handgrad's primitive), torch's composition."""
+    dims = tuple(range(d.ndim - k, d.ndim))
+    if lib.__name__ == "torch":
+        md, mdx = d.mean(dims, keepdim=True), (d * xhat).mean(dims, keepdim=True)
+        return (d - md - xhat * mdx) * rstd
+    from handgrad.ops.normalization import NormProject
+
+    return NormProject.apply(d, xhat, rstd, dims=dims)
+
+
+def _norm_project_draw(data):
+    r = rng(data)
+    full = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=3), label="shape")
+    k = data.draw(st.integers(1, len(full)), label="k")
+    stat = tuple(full[: len(full) - k]) + (1,) * k
+    return [values(r, tuple(full)), values(r, tuple(full)), values(r, stat)], {"k": k}
+
+
 _BIAS_ONLY = (
     "a bias without a weight: first order against torch (torch 2.13's double backward "
     "of this combination fails: an undefined weight tensor); finite differences check "
@@ -168,6 +188,7 @@ CASES = {
         ),
     ],
     "inv_std": [Case(_inv_std_fn, _inv_std_draw, tol32=(1e-3, 1e-4))],
+    "norm_project": [Case(_norm_project_fn, _norm_project_draw, tol32=(1e-3, 1e-4))],
     "lstm_layer": [Case(_lstm_layer_fn, _lstm_layer_draw)],
     "lstm_cell": [Case(_lstm_fn, _cell_draw("lstm"), tol32=(1e-4, 1e-5))],
     "gru_cell": [Case(_gru_fn, _cell_draw("gru"), tol32=(1e-4, 1e-5))],

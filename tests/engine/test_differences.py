@@ -419,6 +419,35 @@ def test_torch_norm_one_element_noise():
     )
 
 
+def test_torch_norm_one_element_noise_first_order():
+    # fuzz seed 84635871: float32 group_norm over groups of one element; x^ = 0, so the input and
+    # weight gradients are exactly 0 (handgrad's); torch's kernels leave noise
+    x = np.array([[-0.61163574], [1.0763307], [-0.8697511], [0.0039673]], np.float32)
+    gg = np.array([[0.8386537], [0.47859895], [1.1390414], [0.33803016]], np.float32)
+    w, b = np.array([1.141], np.float32), np.array([-0.4471], np.float32)
+    res = {}
+    for lib in (torch, hg):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        out = lib.nn.functional.group_norm(xt, 1, wt, lib.tensor(b))
+        out.backward(lib.tensor(gg))
+        res[lib.__name__] = (xt.grad.numpy(), wt.grad.numpy())
+    (tx, tw), (hx, hw) = res["torch"], res["handgrad"]
+    assert (hx == 0).all() and (hw == 0).all()
+    assert (tx != 0).any() or (tw != 0).any()  # torch's noise
+    p = {"g": 1, "w": w, "wb": b}
+    for h, t in ((hx, tx), (hw, tw)):
+        bad = h != t
+        if bad.any():
+            assert accepted.torch_norm_one_element_noise(
+                "F.group_norm", p, x, "grad_plain", h, t, bad, gg
+            )
+    # a value of another size is no noise
+    big = np.full(x.shape, 0.1, np.float32)
+    assert not accepted.torch_norm_one_element_noise(
+        "F.group_norm", p, x, "grad", hx, big, big != 0, gg
+    )
+
+
 def test_fmod_quotient_overflows():
     a, b = np.full(8, 0.3287), np.full(8, 5e-324)  # one vector of 8 (a 9th takes the scalar path)
     t = torch.fmod(torch.tensor(a), torch.tensor(b)).numpy()  # the vectorised kernel
@@ -820,6 +849,34 @@ def test_torch_norm_grad_overflows():
     assert not accepted.torch_norm_grad_overflows("F.group_norm", p, x, "grad", h, t, other, g32)
 
 
+def test_torch_norm_grad_overflows_before_the_weight():
+    # fuzz seed 2030066975, a row of it: float64 layer_norm with a weight, g = -1.1e308 at
+    # x = 1.68; torch forms g x (inf) before it multiplies by w = 0.33: NaN in the whole row.
+    # handgrad's gradient is the exact one (mpmath: 1.248149672668e307, ...); torch itself,
+    # given g w and no weight, is finite there
+    x = np.array([[1.401354, 1.681198, 1.343057, 2.320062, 0.57587]])
+    g = np.array([[0.6482076, -1.103455e308, -3.535995, -2.732606, -2.964422]])
+    w = np.array([-1.227661, 0.33299, 0.387909, 0.584455, -1.12566])
+    b = np.array([2.258621, -1.599376, 0.038757, 1.261891, -0.94037])
+
+    def grad(lib, gg, weight):
+        wb = [lib.tensor(weight), lib.tensor(b)]
+        return _grad(lib, lambda a: lib.nn.functional.layer_norm(a, (5,), *wb), x, gg)
+
+    t, h = grad(torch, g, w), grad(hg, g, w)
+    t_no_weight = grad(torch, g * w, np.ones(5))
+    assert np.isnan(t).all()
+    exact = [1.248149672668125e307, -5.023719291494369e307, 1.196206487326485e307]
+    np.testing.assert_allclose(h[0, :3], exact, rtol=1e-5)
+    np.testing.assert_allclose(h, t_no_weight, rtol=1e-5)
+    bad = np.ones(x.shape, bool)
+    p = {"n": 1, "w": w, "wb": b}
+    assert accepted.torch_norm_grad_overflows("F.layer_norm", p, x, "grad", h, t, bad, g)
+    # an ordinary g: no intermediate overflows
+    g1 = np.where(np.abs(g) > 1e300, 1.0, g)
+    assert not accepted.torch_norm_grad_overflows("F.layer_norm", p, x, "grad", h, t, bad, g1)
+
+
 def test_normalize_one_element_noise():
     # fuzz seed 1110233347: normalize along a dim of one element is sign(x), whose second
     # derivative is exactly 0; both libraries leave noise of about eps |g| / x^2
@@ -902,6 +959,26 @@ def test_median_along_an_expanded_dim():
     # torch's median reads the data shifted (its last element from past the end): its first
     # element, read inside the data, is 1 where the median is 0
     assert t[0, 0] == 1
+
+
+def test_batch_norm_channels_last_upstream():
+    # fuzz seeds 754049548, 130550826: torch 2.13's CPU batch-norm backward, given an upstream
+    # gradient whose strides look channels-last (a transpose after the norm, size-1 dims) and a
+    # contiguous input, reads the input as channels-last: a wrong gradient. The fuzzer makes
+    # torch's upstream gradient contiguous (docs/differences.md, "Not compared")
+    r = np.random.default_rng(0)
+    x, g = r.standard_normal((1, 5, 3, 1)), r.standard_normal((1, 3, 5, 1))
+    tx = torch.tensor(x, requires_grad=True)
+    y = tF.batch_norm(tx, None, None, training=True)
+    (t,) = torch.autograd.grad(y.transpose(-2, 1), tx, torch.tensor(g), retain_graph=True)
+    (ref,) = torch.autograd.grad(y, tx, torch.tensor(g).transpose(-2, 1).contiguous())
+    hx = hg.tensor(x, requires_grad=True)
+    hy = hF.batch_norm(hx, None, None, training=True).transpose(-2, 1)
+    (h,) = hg.grad(hy, [hx], hg.tensor(g))
+    np.testing.assert_allclose(h.numpy(), ref.numpy(), rtol=1e-12, atol=1e-14)
+    # the exact gradient sums to 0 over each channel; torch's strided one is not that gradient
+    np.testing.assert_allclose(h.numpy().sum(axis=(0, 2, 3)), 0.0, atol=1e-12)
+    assert np.abs(t.numpy() - ref.numpy()).max() > 0.1
 
 
 def test_hypot_second_derivative_noise():

@@ -888,6 +888,85 @@ def test_instance_norm_second_derivative_of_a_constant_group_under_a_huge_gradie
     check(lambda L, F, x: F.layer_norm(x, (5, 1)), x, g=g.reshape(x.shape), v=v, rtol=1e-5)
 
 
+def test_layer_norm_second_derivative_of_a_constant_row_under_a_huge_direction():
+    # seed 2030081466: a constant row (1 / sigma = 1 / sqrt(eps)), g = 0 and a direction u of
+    # 1e307: the chain formed u / sigma (inf) before the projection's u - mean u, inf - inf =
+    # NaN; torch's second derivative by x is 0 and by g the overflowed +-inf of P(u) w / sigma
+    x, g = np.zeros(3), np.zeros(3)
+    w, b = A([-2.199209, -0.847332, 0.401002]), A([0.416912, -0.568518, 1.112161])
+    u = A([4.510001e306, 3.713535e307, 1.705416e307])
+    res = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        tx, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
+        out = F.layer_norm(tx, (3,), L.tensor(w), L.tensor(b))
+        (dx,) = grad(out, [tx], tg, create_graph=True)
+        d2 = grad((dx * L.tensor(u)).sum(), [tx, tg])
+        res.append([a.detach().numpy() for a in d2])
+    for a, c in zip(res[1], res[0]):
+        _same(a, c, "second derivative")
+    assert (res[1][0] == 0).all() and np.isinf(res[1][1]).all()
+
+
+def _norm_second_derivative(lib, x, g, u, w=None):
+    grad = torch.autograd.grad if lib is torch else hg.grad
+    tx, tg = lib.tensor(x, requires_grad=True), lib.tensor(g, requires_grad=True)
+    out = lib.nn.functional.layer_norm(tx, x.shape[-1:], None if w is None else lib.tensor(w))
+    (dx,) = grad(out, [tx], tg, create_graph=True)
+    return [a.detach().numpy() for a in grad((dx * lib.tensor(u)).sum(), [tx, tg])]
+
+
+def test_layer_norm_second_derivative_under_a_huge_direction_runs_wider():
+    # seed 22292030 (float32): u = -1.6e36 in a group with 1 / sigma = 12.5; the exact second
+    # derivative 2.5e38 is torch's, the float32 chain overflowed (NaN, -inf) before the terms
+    # cancelled. The recorded backward runs in float64 and rounds once.
+    x = A([-0.09107295, 0.06004238, -0.12382229], np.float32)
+    g = A([-0.44747552, -1.9099385, 0.08270732], np.float32)
+    u = A([-1.5744279e36, 0.85217649, 0.0060011991], np.float32)
+    w = A([3.959255, -0.875642, -0.782873], np.float32)
+    t, h = _norm_second_derivative(torch, x, g, u, w), _norm_second_derivative(hg, x, g, u, w)
+    for a, c in zip(h, t):
+        np.testing.assert_allclose(a, c, rtol=1e-5)
+    # seed 376554886 (float64): u = 8.4e307; the exact values (mpmath) are -1.742e308,
+    # 5.560e307, 1.186e308; torch's float64 double backward gives -inf for the second, the
+    # float64 chain gave NaN for the first. handgrad runs it in long double.
+    if np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp:
+        x = A([-0.38390319, -1.43519936, -0.24147724])
+        g = A([0.67026245, -1.34898929, 0.40860596])
+        u = A([8.39903393e307, -6.39816383e-001, -6.42690849e-001])
+        d2x = _norm_second_derivative(hg, x, g, u)[0]
+        exact = [-1.7420307167572447e308, 5.55972174617477e307, 1.1860585421397676e308]
+        np.testing.assert_allclose(d2x, exact, rtol=1e-6)  # (x, g, u here to 9 digits)
+
+
+def test_batch_norm_second_derivative_under_a_huge_direction_runs_wider():
+    # seed 1884927173 (float32): values near 0 (1 / sigma near 1 / sqrt(eps)) and u up to 6e36:
+    # torch's second derivative is finite (4.8e35, ...), the float32 chain overflowed (NaN)
+    x = A(
+        [[[5.079087e-08, -1.103167e-27]], [[-2.387793e-08, 2.960724e-20]],
+         [[4.943229e-08, 2.718132e-18]], [[-1.018811e-10, -1.427677e-18]]], np.float32,
+    )  # fmt: skip
+    g = A(
+        [[[2.43927, 0.676042]], [[1.083763, -0.027793]], [[-0.918832, 0.029595]],
+         [[-0.137449, -0.44901]]], np.float32,
+    )  # fmt: skip
+    u = A(
+        [[[3.326015e18, 1.0315]], [[-3.808181e29, -0.2372269]], [[1.877833e30, -6.133692e36]],
+         [[2.515045, 3.552159e18]]], np.float32,
+    )  # fmt: skip
+    res = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        tx = L.tensor(x, requires_grad=True)
+        w, b = L.tensor(A([-0.550171], np.float32)), L.tensor(A([0.508266], np.float32))
+        (dx,) = grad(F.batch_norm(tx, None, None, w, b, True), [tx], L.tensor(g), create_graph=True)
+        res.append(grad((dx * L.tensor(u)).sum(), [tx])[0].detach().numpy())
+    assert np.isfinite(res[1]).all()
+    np.testing.assert_allclose(res[1], res[0], rtol=1e-3)
+
+
 def test_batch_norm_of_a_channel_whose_variance_overflows():
     # seed 22289356: float32 values at +-3.4e38, variance inf, 1 / sigma = 0: torch's output is
     # exactly the bias, where x - mean overflowed for 3.4e38 (inf * 0 = NaN)

@@ -521,7 +521,22 @@ def torch_norm_one_element_noise(op, params, x, what, h, t, bad, g=None):
     backward forms them from terms of size |u| |w| |g| / sqrt(eps) that cancel, and keeps their
     rounding noise (fuzz seed 1988569769: u = -1.6e50, handgrad the exact 1.4158, torch 2.7e36).
     Accepted where the groups have one element and both results lie within 32 eps |u| max(|w|,
-    1) max(|g|, 1) / sqrt(eps) of each other."""
+    1) max(|g|, 1) / sqrt(eps) of each other. Likewise the first derivatives there (by x and by
+    the weight, sum g x^), exactly 0: accepted where handgrad's is 0 and torch's within
+    32 eps |x| |g| max(|w|, 1) / sqrt(eps) per group, summed over the groups (fuzz seed
+    84635871: torch's kernel without a graph gives the weight gradient -2.3e-5, with one 0, and
+    the input gradient 3.1e-5 either way, x = -0.87 in float32)."""
+    if what in ("grad", "grad_plain") and not isinstance(bad, str) and g is not None:
+        rows = _groups(op, params, x)
+        if rows is None or rows.shape[1] != 1 or x.dtype.kind != "f":
+            return False
+        with np.errstate(invalid="ignore", over="ignore"):
+            w = max(float(np.abs(params.get("w", 1.0)).max(initial=1.0)), 1.0)
+            xm = float(np.nanmax(np.abs(x.astype(np.float64)), initial=0.0))
+            gm = float(np.nanmax(np.abs(g.astype(np.float64)), initial=0.0))
+            noise = 32 * np.finfo(x.dtype).eps * xm * gm * w * rows.shape[0] / np.sqrt(1e-5)
+            ok = (np.asarray(h) == 0) & (np.abs(np.asarray(t, np.float64)) <= noise)
+            return bool(np.isfinite(noise) and ok[bad].all())
     if what != "grad2" or isinstance(bad, str):
         return False
     rows = _groups(op, params, x)
@@ -793,8 +808,12 @@ def torch_norm_grad_overflows(op, params, x, what, h, t, bad, g=None):
     those overflow (inf, then inf - inf) where the gradient itself is finite: float32 g = 1.6e38
     in a group with sigma 0.43 gives db rstd = 4.6e38. handgrad's (d - mean d - x^ mean(d x^))
     rstd has no such intermediate (checked against torch's float64 result: equal to 7 digits).
-    Only groups whose x and g are finite and one of those intermediates exceeds the largest
-    float count."""
+    With a weight, torch also forms g rstd and g x before it multiplies by w (float32 g = 1.9e36
+    at rstd = 1 / sqrt(eps) in a group of one element: inf, where the exact gradient is 0, fuzz
+    seed 1778802319; float64 g = -1.1e308 at x = 1.68: inf, then inf - inf = NaN in the whole
+    group, handgrad the exact 1.2e307, fuzz seed 2030066975; torch without the weight, given
+    g w, is finite there). Only groups whose x and g are finite and one of those intermediates
+    exceeds the largest float count."""
     if what != "grad" or g is None or isinstance(bad, str) or bad.shape != x.shape:
         return False
     rows = _groups(op, params, x)
@@ -807,6 +826,7 @@ def torch_norm_grad_overflows(op, params, x, what, h, t, bad, g=None):
             w = w.reshape((1, -1) + (1,) * (x.ndim - 2))
         d = d * w.astype(np.float64)
     r, dr = rows.astype(np.float64), d.reshape(rows.shape)
+    g0 = g.astype(np.float64).reshape(rows.shape)  # before the weight
     with np.errstate(all="ignore"):
         mean = r.mean(axis=1, keepdims=True)
         rstd = 1 / np.sqrt(((r - mean) ** 2).mean(axis=1, keepdims=True) + 1e-5)
@@ -818,6 +838,8 @@ def torch_norm_grad_overflows(op, params, x, what, h, t, bad, g=None):
             db * rstd,
             (db * mean - ds) * rstd**3,
             np.abs(dr * rstd).max(1, keepdims=True),
+            np.abs(g0 * rstd).max(1, keepdims=True),
+            np.abs(g0 * r).max(1, keepdims=True),
         ]
         over = np.zeros(db.shape, bool)
         for a in terms:

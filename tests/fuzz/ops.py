@@ -11,6 +11,7 @@ too), other arrays become constant tensors. One description, interpreted by both
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .values import make_values
 
@@ -639,7 +640,32 @@ op(
     lambda L, x, **p: L.F.interpolate(x, **p),
 )
 
+
 # ---- normalization -----------------------------------------------------------------------------
+def _contiguous_grad(L, y):
+    """y, with torch's upstream gradient made contiguous before it reaches y's backward.
+
+    torch's CPU batch-norm backward (instance_norm runs as one) reads its input as if it were
+    channels-last when the upstream gradient's strides look channels-last (a transpose or permute
+    after it, with a size-1 dim) and the input's do not: a wrong gradient in every element
+    (fuzz seeds 754049548, 130550826, 1554077074; docs/differences.md,
+    batch_norm_channels_last_upstream). handgrad has no memory formats; the fuzzer compares it
+    with torch's value for the same gradient laid out contiguously."""
+    if L.name != "torch":
+        return y
+    return _ContiguousGrad.apply(y)
+
+
+class _ContiguousGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, y):
+        return y.view_as(y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.contiguous()  # differentiable: a second derivative records it
+
+
 op(
     "F.layer_norm",
     lambda r, x: (
@@ -660,7 +686,7 @@ op(
         if x.ndim < 2
         else {"w": _w(r, (x.shape[1],), x, "normal"), "wb": _w(r, (x.shape[1],), x, "normal")}
     ),
-    lambda L, x, w, wb: L.F.batch_norm(x, None, None, w, wb, training=True),
+    lambda L, x, w, wb: _contiguous_grad(L, L.F.batch_norm(x, None, None, w, wb, training=True)),
 )
 op(
     "F.group_norm",
@@ -675,7 +701,11 @@ op(
     ),
     lambda L, x, g, w, wb: L.F.group_norm(x, g, w, wb),
 )
-op("F.instance_norm", lambda r, x: None if x.ndim < 3 else {}, lambda L, x: L.F.instance_norm(x))
+op(
+    "F.instance_norm",
+    lambda r, x: None if x.ndim < 3 else {},
+    lambda L, x: _contiguous_grad(L, L.F.instance_norm(x)),
+)
 op(
     "F.normalize",
     lambda r, x: {"p": float(r.choice([1.0, 2.0])), "dim": _dim(r, x) if x.ndim else 0},

@@ -555,10 +555,25 @@ def _plain_backward(prog: Program, t: Result) -> list[Finding]:
             detail = _detail(("grad", j, d[j])) + " (backward without create_graph)"
             tg = run(TORCH, x_k, [prog.steps[k]], g=g_k, seed=prog.seed).grads or []
             seen = {**params, "graph": tg[j] if j < len(tg) else None}
-            name_ok = accepted.match(name, seen, x_k, "grad_plain", hk.grads[j], tk.grads[j], d[j])
+            name_ok = accepted.match(
+                name, seen, x_k, "grad_plain", hk.grads[j], tk.grads[j], d[j], g_k
+            )
             if name_ok:
                 return [Finding("accepted", "grad", name, params, x_k, detail, prog, name_ok)]
             return [Finding("defect", "grad", name, params, x_k, detail, prog, reason)]
+    if prog.dtype == "float32":
+        # no single step differs: float32 rounding that the program amplifies, as localise
+        # judges it, where the plain gradients agree in float64 (fuzz seed 2094433834: a
+        # layer_norm row [1, 1, 1, 1.0000479] whose mean rounds by 0.5% of its spread)
+        p64 = _float64_program(prog)
+        h64 = run(HG, p64.x, p64.steps, seed=prog.seed, plain=True)
+        t64 = run(TORCH, p64.x, p64.steps, seed=prog.seed, plain=True)
+        rt = tolerance("float64")
+        if not (h64.error or t64.error) and all(
+            bad_positions(a, c, rt, 1.0) is None for a, c in zip(h64.grads or [], t64.grads or [])
+        ):
+            why = "float32 rounding: the gradients without create_graph agree in float64"
+            return [Finding("rounding", "grad", None, None, None, _detail(diff), prog, why)]
     return [Finding("defect", "grad", None, None, None, _detail(diff), prog, reason)]
 
 
@@ -975,26 +990,7 @@ def localise(prog: Program, t: Result, what: str, diff: tuple, ht: Result | None
         if f is not None:
             return f
     if prog.dtype == "float32":
-        p64 = Program(
-            prog.seed,
-            "float64",
-            prog.mode,
-            prog.x.astype(np.float64),
-            [
-                (
-                    n,
-                    {
-                        k: (
-                            v.astype(np.float64)
-                            if isinstance(v, np.ndarray) and v.dtype == np.float32
-                            else v
-                        )
-                        for k, v in p.items()
-                    },
-                )
-                for n, p in prog.steps
-            ],
-        )
+        p64 = _float64_program(prog)
         h = run(HG, p64.x, p64.steps, seed=prog.seed)
         t64 = run(TORCH, p64.x, p64.steps, seed=prog.seed)
         # only what differs in float32 and what it comes from: a forward mismatch is judged by
@@ -1006,6 +1002,25 @@ def localise(prog: Program, t: Result, what: str, diff: tuple, ht: Result | None
     return Finding(
         "defect", what, None, None, None, "no single step differs: " + _detail(diff), prog
     )
+
+
+def _float64_program(prog: Program) -> Program:
+    """The float32 program ``prog`` with its input and float operands in float64."""
+    steps = [
+        (
+            n,
+            {
+                k: (
+                    v.astype(np.float64)
+                    if isinstance(v, np.ndarray) and v.dtype == np.float32
+                    else v
+                )
+                for k, v in p.items()
+            },
+        )
+        for n, p in prog.steps
+    ]
+    return Program(prog.seed, "float64", prog.mode, prog.x.astype(np.float64), steps)
 
 
 def _error_parting(prog: Program, t: Result, diff: tuple) -> Finding | None:
@@ -1497,6 +1512,42 @@ def _finite_in(name, params, x, g, what, i, b) -> bool:
             return all(np.isfinite(np.broadcast_to(a, b.shape))[b].all() for a in arrays)
         except ValueError:
             pass
+
+    if name == "F.cosine_similarity" and not isinstance(b, str):
+        # its rows along dim are independent: only the rows that reach the mismatching elements
+        # (a leaf element broadcast over several rows reaches them all; fuzz seeds 2030070078,
+        # 1574869907: torch's second derivative at a subnormal w overflows, 1 / |w| = inf,
+        # beside a row of x holding NaN or inf)
+        dim = params["dim"]
+        try:
+            full = np.broadcast_shapes(x.shape, np.shape(params["w"]))
+            rows = np.broadcast_to(b, full).any(axis=dim, keepdims=True)
+            gs = np.expand_dims(g, dim) if what != "forward" and g is not None else None
+            return all(
+                np.isfinite(np.broadcast_to(gs if a is g else a, full))[
+                    np.broadcast_to(rows, full)
+                ].all()
+                for a in arrays
+            )
+        except ValueError:
+            pass
+
+    def grouped(a):  # a as (groups, values per group) for a normalization, or None
+        if name == "F.batch_norm" and a.ndim >= 2:  # a channel across the batch
+            return np.moveaxis(a, 1, 0).reshape(a.shape[1], -1)
+        return accepted._groups(name, params, a)
+
+    rows = grouped(x) if not isinstance(b, str) else None
+    if rows is not None and i == 0 and b.shape == x.shape and rows.size:
+        # a normalization's groups are independent: only the groups of the mismatching
+        # elements (fuzz seed 21324175: instance_norm's second derivative, torch inf beside
+        # a group holding inf; 443440412: batch_norm's gradient, torch's sum of (x - mean) g
+        # overflows beside a channel whose g holds inf)
+        mine = grouped(b).any(axis=1)
+        return all(
+            np.isfinite(grouped(a)[mine]).all() if a.shape == x.shape else np.isfinite(a).all()
+            for a in arrays
+        )
     dim = params.get("dim")
     if name in SLICEWISE and dim is not None and i == 0 and not isinstance(b, str):
         # a reduction over ``dim``: an output slice, and the derivatives at the input slice it

@@ -74,6 +74,17 @@ def _channel_mean(x: np.ndarray, dims: tuple) -> np.ndarray:
     return x.mean(axis=dims, keepdims=True)
 
 
+def _wider(x: Tensor) -> np.dtype | None:
+    """The float a normalization's recorded backward runs in for x's dtype (see
+    LayerNorm.backward): float64 for float32, long double for float64 where it has a wider
+    exponent (x86), else None."""
+    if x.dtype == np.float32:
+        return np.dtype(np.float64)
+    if x.dtype == np.float64 and np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp:
+        return np.dtype(np.longdouble)
+    return None
+
+
 class InvStd(Function):
     """out = 1 / sqrt(mean(xc^2) + eps) over ``dims`` (xc centred), the 1 / sigma that the
     backward formulas read when a graph of the gradient is recorded. Its own gradient,
@@ -110,6 +121,46 @@ def _update_running(running_mean, running_var, mean, var, momentum: float, m: in
     if running_var is not None:
         running_var *= 1 - momentum
         running_var += (momentum * var * (m / (m - 1))).astype(running_var.dtype)
+
+
+class NormProject(Function):
+    """out = (d - mean d - x^ mean(d x^)) rstd over ``dims``: the input gradient of layer_norm
+    (and of group_norm and instance_norm through it), one node, so that its own backward can
+    apply the projection P(a) = a - mean a - x^ mean(a x^) first and rstd last. P is symmetric
+    (x^ held), so the cotangent u of d is P(u) rstd, as torch's double backward forms it;
+    composed, the chain formed u rstd first, which overflows under a huge u in a constant group
+    (1 / sigma = 1 / sqrt(eps)) and made P's u rstd - mean(u rstd) an inf - inf = NaN where
+    torch's is the overflowed +-inf, and the x^ and rstd terms, all multiplied by d = 0 there,
+    0 * inf = NaN where torch's are 0 (fuzz seed 2030081466). The value is the composition's:
+    the forward computes it in the same order."""
+
+    name = "norm_project"
+
+    def forward(self, d, xhat, rstd, dims):
+        self.dims = dims
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (
+                d
+                - d.mean(axis=dims, keepdims=True)
+                - xhat * (d * xhat).mean(axis=dims, keepdims=True)
+            ) * rstd
+
+    def backward(self, u):
+        d, xhat, rstd = self.inputs
+        dims = self.dims
+        mean_dx = (d * xhat).mean(dims, keepdim=True)
+        mean_ux = (u * xhat).mean(dims, keepdim=True)
+        grads = [None, None, None]
+        if self.needs_input_grad[0]:
+            grads[0] = (u - u.mean(dims, keepdim=True) - xhat * mean_ux) * rstd
+        if self.needs_input_grad[1]:
+            # d out_k / d x^_j = -rstd ([k = j] mean(d x^) + x^_k d_j / M)
+            grads[1] = -(u * mean_dx + d * mean_ux) * rstd
+        if self.needs_input_grad[2]:
+            grads[2] = (u * (d - d.mean(dims, keepdim=True) - xhat * mean_dx)).sum(
+                dims, keepdim=True
+            )
+        return tuple(grads)
 
 
 class BatchNorm(Function):
@@ -174,11 +225,10 @@ class BatchNorm(Function):
         out += b.reshape(view) if b is not None else 0.0
         return out
 
-    def _saved(self) -> tuple[Tensor, Tensor]:
-        x = self.inputs[0]
+    def _saved(self, x: Tensor) -> tuple[Tensor, Tensor]:
         if not is_grad_enabled():
             return _wrap(self.xhat), _wrap(self.rstd)
-        if self.scale is None:
+        if self.scale is None or x.dtype != self.inputs[0].dtype:  # (a wider sum: no overflow)
             xc = x - x.mean(self.dims, keepdim=True)
         else:  # the forward's scaled mean
             s = _wrap(self.scale)
@@ -187,7 +237,6 @@ class BatchNorm(Function):
         return xc * rstd, rstd
 
     def backward(self, g):
-        x = self.inputs[0]
         if not is_grad_enabled():  # the same formula on the channel rows, when g's layout allows
             w = self.inputs[1]._data if self.has_weight else None
             fast = _rows.batch_norm_backward(
@@ -201,21 +250,25 @@ class BatchNorm(Function):
                 if len(self.inputs) > 1 + self.has_weight:
                     grads.append(_wrap(db))
                 return tuple(grads)
-        xhat, rstd = self._saved()
+        # in a wider float where a graph is recorded, as LayerNorm.backward (fuzz seed
+        # 1884927173: float32 values near 0 under a direction of 6e36, NaN for torch's 4.8e35)
+        return _wide_or_narrow(self, g, self.rstd == 0, per_group_params=True)
+
+    def _grads(self, x: Tensor, g: Tensor, w: Tensor | None) -> list:
+        xhat, rstd = self._saved(x)
         m = x.numel() // x.shape[1]
         db = g.sum(self.dims, keepdim=True)
         dw = (g * xhat).sum(self.dims, keepdim=True)
         scale = rstd
-        has_w = self.has_weight
-        if has_w:
-            scale = rstd * self.inputs[1].reshape(self.view)
+        if w is not None:
+            scale = rstd * w.reshape(self.view)
         dx = (g - (db + xhat * dw) * (1.0 / m)) * scale if self.needs_input_grad[0] else None
         grads = [dx]
-        if has_w:
+        if self.has_weight:
             grads.append(dw.reshape(-1))
-        if len(self.inputs) > 1 + has_w:
+        if len(self.inputs) > 1 + self.has_weight:
             grads.append(db.reshape(-1))
-        return tuple(grads)
+        return grads
 
 
 class LayerNorm(Function):
@@ -267,11 +320,10 @@ class LayerNorm(Function):
         out += b if b is not None else 0.0  # +0.0, not -0.0, as torch (see BatchNorm.forward)
         return out
 
-    def _saved(self) -> tuple[Tensor, Tensor]:
-        x = self.inputs[0]
+    def _saved(self, x: Tensor) -> tuple[Tensor, Tensor]:
         if not is_grad_enabled():
             return _wrap(self.xhat), _wrap(self.rstd)
-        if self.scale is None:
+        if self.scale is None or x.dtype != self.inputs[0].dtype:  # (a wider sum: no overflow)
             mean = x.mean(self.dims, keepdim=True)
         else:  # the forward's scaled mean (see _row_scale)
             s = _wrap(self.scale)
@@ -281,7 +333,6 @@ class LayerNorm(Function):
         return xc * rstd, rstd
 
     def backward(self, g):
-        x = self.inputs[0]
         if not is_grad_enabled():  # the same formula on arrays, when g's layout allows
             w = self.inputs[1]._data if self.has_weight else None
             nia, has_b = self.needs_input_grad, len(self.inputs) > 1 + self.has_weight
@@ -290,24 +341,53 @@ class LayerNorm(Function):
             if fast is not None:
                 keep = (True, self.has_weight, has_b)
                 return tuple(None if a is None else _wrap(a) for a, k in zip(fast, keep) if k)
-        xhat, rstd = self._saved()
+        # where a graph of the gradient is recorded, its formulas run in a wider float, rounded
+        # once at the end. The second derivatives under a huge direction u multiply u by
+        # 1 / sigma two and three times before the terms cancel to a representable value, so
+        # any order overflows somewhere in the dtype itself: torch's gave -inf for the exact
+        # 5.6e307 and handgrad's NaN for -1.7e308 (fuzz seeds 376554886, 143768487, 21324175;
+        # float32 22292030: NaN for 2.5e38). float64 runs in long double, float32 in float64,
+        # as the float32 var and std reduce. A group whose variance overflowed in the dtype
+        # (1 / sigma = 0, output the bias) keeps the dtype's gradients (torch's NaN, InvStd's
+        # selected zero), and so do the weight and bias gradients, sums over the groups.
+        return _wide_or_narrow(self, g, self.rstd == 0, per_group_params=False)
+
+    def _grads(self, x: Tensor, g: Tensor, w: Tensor | None) -> list:
+        xhat, rstd = self._saved(x)
         lead = tuple(range(x.ndim - self.k))
-        d = g * self.inputs[1] if self.has_weight else g
+        d = g * w if w is not None else g
         dx = None
         if self.needs_input_grad[0] and x.numel() == 0:
             dx = d
         elif self.needs_input_grad[0]:
-            dx = (
-                d
-                - d.mean(self.dims, keepdim=True)
-                - xhat * (d * xhat).mean(self.dims, keepdim=True)
-            ) * rstd
+            dx = NormProject.apply(d, xhat, rstd, dims=self.dims)
         grads = [dx]
         if self.has_weight:
             grads.append((g * xhat).sum(lead) if lead else g * xhat)
         if len(self.inputs) > 1 + self.has_weight:
             grads.append(g.sum(lead) if lead else g)
+        return grads
+
+
+def _wide_or_narrow(fn: BatchNorm | LayerNorm, g: Tensor, over: np.ndarray, per_group_params: bool):
+    """fn's gradients (``fn._grads``) in the wider float where a graph is recorded (see
+    LayerNorm.backward), the dtype's in the groups marked ``over`` (keepdim shape): for the input
+    gradient selected per group; for the weight and bias, per group where they are per group
+    (batch norm's channels), else the dtype's as soon as any group is marked."""
+    x = fn.inputs[0]
+    w = fn.inputs[1] if fn.has_weight else None
+    wide = _wider(x) if is_grad_enabled() and x.numel() else None
+    if wide is None:
+        return tuple(fn._grads(x, g, w))
+    grads = fn._grads(x.to(wide), g.to(wide), None if w is None else w.to(wide))
+    grads = [None if a is None else a.to(t.dtype) for a, t in zip(grads, fn.inputs)]
+    if not over.any():
         return tuple(grads)
+    narrow = fn._grads(x, g, w)
+    out = [None if grads[0] is None else where(_wrap(over), narrow[0], grads[0])]
+    for a, b in zip(narrow[1:], grads[1:]):
+        out.append(where(_wrap(over.reshape(-1)), a, b) if per_group_params else a)
+    return tuple(out)
 
 
 def batch_norm_train(
