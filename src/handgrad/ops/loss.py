@@ -11,7 +11,6 @@ import numpy as np
 
 from ..autograd.function import Function
 from .elementwise import clamp, log, log1p, sigmoid, softplus, where
-from .reduce import _sum
 from .shape import IndexAccumulate
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -127,11 +126,9 @@ class BinaryCrossEntropyBackward(Function):
 
     name = "binary_cross_entropy_backward"
 
-    def forward(self, g, p, y, count=1):
-        self.count = count
+    def forward(self, g, p, y):
         q = np.maximum(p * (1 - p), p.dtype.type(_BCE_EPSILON))
-        out = g * (p - y) / q
-        return out / count if count != 1 else out
+        return g * (p - y) / q
 
     def backward(self, G):
         g, p, y = self.inputs
@@ -146,34 +143,7 @@ class BinaryCrossEntropyBackward(Function):
             gp = (p * p - 2 * p * y + y) / ((p + e) ** 2 * (1 - p + e) ** 2) * (G * g)
         if self.needs_input_grad[2]:
             gy = -G * g / clamp(p * (1 - p), min=e)
-        if self.count != 1:  # a mean's 1 / N last, as torch's double backwards divide
-            gg, gp, gy = (None if d is None else d / self.count for d in (gg, gp, gy))
         return gg, gp, gy
-
-
-class BinaryCrossEntropyMean(BinaryCrossEntropy):
-    """``reduction='mean'`` (no weight) of ``BinaryCrossEntropy`` as one primitive: sum / N, and
-    torch's backward g (p - y) / max(p (1 - p), e) / N with the scalar g, divided last (its
-    double backwards too). Through a separate mean the gradient was (g / N) (p - y) / q, an
-    ulp or two off torch's where a later step amplifies it (fuzz seed 1381926862)."""
-
-    name = "binary_cross_entropy_mean"
-
-    def forward(self, p, y):
-        loss = super().forward(p, y)
-        self.count = loss.size
-        dims = tuple(range(loss.ndim))
-        with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch
-            return np.asarray(_sum(loss, dims, False) / self.count).astype(loss.dtype)
-
-    def backward(self, g):
-        p, y = self.inputs
-        gp = gy = None
-        if self.needs_input_grad[0]:
-            gp = BinaryCrossEntropyBackward.apply(g, p, y, count=self.count)
-        if self.needs_input_grad[1]:
-            gy = g * (log1p(-p) - log(p)) / self.count
-        return gp, gy
 
 
 class BinaryCrossEntropyWithLogits(Function):

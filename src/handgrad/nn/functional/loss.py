@@ -15,12 +15,11 @@ from ..._tensor import Tensor, lift
 from ...ops import log_softmax
 from ...ops.loss import (
     BinaryCrossEntropy,
-    BinaryCrossEntropyMean,
     BinaryCrossEntropyWithLogits,
     NllLoss,
 )
 from ...ops.shape import EmptyConstantGradient
-from ...ops.special import BinaryCrossEntropyWithLogitsMean, MseLoss
+from ...ops.special import BinaryCrossEntropyMean, BinaryCrossEntropyWithLogitsMean, MseLoss
 from ...ops.special import soft_margin as _soft_margin
 from .distance import pairwise_distance
 
