@@ -1774,3 +1774,19 @@ def test_matmul_of_a_matrix_and_a_stack_over_an_inner_dim_of_one_keeps_torchs_ze
     np.testing.assert_array_equal(got, want)
     assert (np.signbit(got) == np.signbit(want)).all()
     assert np.signbit(want).sum() == (2 if a_grad else 1)  # the case this pins still differs
+
+
+def test_contiguous_gives_c_order_memory_as_torch():
+    # a transposed view made contiguous is laid out in C order (torch's strides), with the
+    # gradient flowing through the copy; a contiguous tensor comes back as itself
+    x = hg.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    t = torch.arange(24.0, dtype=torch.float64).reshape(2, 3, 4)
+    c = x.transpose(0, 1).contiguous()
+    assert c.is_contiguous() and c.stride() == t.transpose(0, 1).contiguous().stride()
+    np.testing.assert_array_equal(c.detach().numpy(), t.transpose(0, 1).numpy())
+    (c * hg.tensor(np.arange(24.0).reshape(3, 2, 4))).sum().backward()
+    np.testing.assert_array_equal(
+        x.grad.numpy(), np.arange(24.0).reshape(3, 2, 4).transpose(1, 0, 2)
+    )
+    y = hg.randn(3, 4)
+    assert y.contiguous() is y

@@ -65,7 +65,8 @@ class ConversionMethods(_Base):
         return ops.clone(self)
 
     def contiguous(self, memory_format: Any = None) -> Tensor:
-        return self
+        # a copy in C order where the memory is not (then is_contiguous() holds, as in torch)
+        return self if self._data.flags.c_contiguous else ops.clone(self)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its dtype), with
