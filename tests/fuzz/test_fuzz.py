@@ -295,6 +295,23 @@ def test_a_plain_gradient_that_agrees_in_float64_is_rounding():
     assert finding.cls == "rounding" and finding.what == "grad"
 
 
+def test_a_correctly_rounded_norm_torch_rounds_on_the_way_is_rounding():
+    """Seed 232822832: norm(p=3) of one float64 element x = -2.1325e30; torch forms
+    pow(pow(|x|, 3), 1/3) = 2.1325087867028168e30 (a few ulps off), handgrad the exact |x|,
+    which mpmath confirms; sin() after it amplifies the ulps: rounding, not a defect."""
+    import numpy as np
+
+    from .runner import _correctly_rounded
+
+    (finding,) = check(generate(232822832))
+    assert (finding.cls, finding.op, finding.what) == ("rounding", "norm", "forward")
+    x = np.array(-2.132508786702825e30)
+    p = {"dim": -1, "keepdim": True, "p": 3.0}
+    b = np.array(True)
+    assert _correctly_rounded("norm", p, x, np.array(2.132508786702825e30), b)
+    assert not _correctly_rounded("norm", p, x, np.array(2.1325087867028168e30), b)
+
+
 def test_accepted_elements_beside_a_last_bit_difference_where_the_runs_part():
     """Seed 757779896: the runs part at mish's forward, where torch's vectorised kernel flushes
     the subnormal x e^x at x = -744.44 to -0 (torch_sigmoid_exp_overflows; a later x ** 2.5
