@@ -666,16 +666,28 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
                 "F.normalize", params, x_k, "grad2", hc, tc, every, g_k
             ):
                 return found("accepted", "normalize_one_element_noise", k)
-    if k is not None and h.inter and t.inter and k + 1 < len(t.inter):
+    if k is not None and h.inter and t.inter:
         # the second pass's cotangents part at step k's input by less than the rounding of the
         # cotangent that reaches it from step k's output: terms of that size cancel there, and
         # the two engines sum them in different orders (fuzz seed 1778747667: logsumexp's
         # 1.9e94-sized terms cancel, torch adds reciprocal's -8.85e46 before they do and loses
         # it; handgrad's result, 1.65e142, is the exact one computed with mpmath)
-        hc, tc, cin = h.inter[k][3], t.inter[k][3], t.inter[k + 1][3]
-        if hc is not None and tc is not None and cin is not None and np.shape(hc) == np.shape(tc):
+        hc, tc = h.inter[k][3], t.inter[k][3]
+        cin = t.inter[k + 1][3] if k + 1 < len(t.inter) else None
+        terms = [] if cin is None else [cin]
+        uk, gk = t.inter[k][2], t.inter[k][1]
+        if prog.steps[k][0] == "logsumexp" and uk is not None and gk is not None:
+            # logsumexp's own double backward adds u g e^(x - lse) and subtracts its
+            # softmax-weighted sum: terms of size |u g| (its Hessian's entries are at most 1)
+            # that cancel exactly over one element, where torch adds the cotangent from the
+            # step before (fuzz seed 232797574: rsqrt's 2.6e167) into the 1.05e251-sized terms
+            # and loses it; handgrad keeps it, and the overflow that follows is the truth's
             with np.errstate(all="ignore"):
-                fin = np.abs(np.asarray(cin, np.float64))
+                ga = np.abs(np.asarray(gk, np.float64))
+                terms.append(np.asarray(uk, np.float64) * (ga.max() if ga.size else 0.0))
+        if hc is not None and tc is not None and terms and np.shape(hc) == np.shape(tc):
+            with np.errstate(all="ignore"):
+                fin = np.concatenate([np.abs(np.asarray(a, np.float64)).ravel() for a in terms])
                 fin = fin[np.isfinite(fin)]
                 scale = float(fin.max()) if fin.size else 0.0
                 gap = np.abs(np.asarray(hc, np.float64) - np.asarray(tc, np.float64))

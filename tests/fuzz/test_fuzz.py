@@ -522,3 +522,12 @@ def test_a_plain_gradient_that_only_the_whole_program_shows_is_judged_whole():
     handgrad's is -inf either way. No single step differs, the whole program's values are
     judged by the accepted differences."""
     assert [f.cls for f in check(generate(232802487))] == ["accepted"]
+
+
+def test_logsumexp_of_one_element_absorbing_the_cotangent_before_it_is_rounding():
+    """Seed 232797574: log1p, rsqrt, logsumexp of one float64 element, x = 6.6e-169. The
+    second derivative is g v f''(x) = -2.4e419 (mpmath): -inf, handgrad's value. torch's
+    logsumexp double backward adds rsqrt's cotangent 2.6e167 into its own 1.05e251-sized
+    terms, which cancel exactly, and loses it: torch -1.06e251. Rounding, not a defect."""
+    (finding,) = check(generate(232797574))
+    assert (finding.cls, finding.op, finding.what) == ("rounding", "logsumexp", "grad2")
