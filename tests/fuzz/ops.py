@@ -688,6 +688,29 @@ op(
     ),
     lambda L, x, w, wb: _contiguous_grad(L, L.F.batch_norm(x, None, None, w, wb, training=True)),
 )
+
+
+def _channel_first(x):
+    # x's values in channel-first memory (a flatten copies in C order: handgrad's contiguous()
+    # keeps the layout, its values being all it promises)
+    t = x.transpose(0, 1)
+    return t.flatten(1).reshape(tuple(t.shape)).transpose(0, 1)
+
+
+op(
+    # the same on channel-first memory, as a convolution leaves it: handgrad's channel-row
+    # kernels (ops/_rows.py) run there, the general path on x's own memory
+    "F.batch_norm_cf",
+    lambda r, x: (
+        None
+        if x.ndim < 2
+        else {"w": _w(r, (x.shape[1],), x, "normal"), "wb": _w(r, (x.shape[1],), x, "normal")}
+    ),
+    lambda L, x, w, wb: _contiguous_grad(
+        L,
+        L.F.batch_norm(_channel_first(x), None, None, w, wb, training=True),
+    ),
+)
 op(
     "F.group_norm",
     lambda r, x: (

@@ -1600,7 +1600,9 @@ def _finite_in(name, params, x, g, what, i, b) -> bool:
             pass
 
     def grouped(a):  # a as (groups, values per group) for a normalization, or None
-        if name == "F.batch_norm" and a.ndim >= 2:  # a channel across the batch
+        if (
+            name in ("F.batch_norm", "F.batch_norm_cf") and a.ndim >= 2
+        ):  # a channel across the batch
             return np.moveaxis(a, 1, 0).reshape(a.shape[1], -1)
         return accepted._groups(name, params, a)
 
