@@ -1078,3 +1078,32 @@ def test_torch_plain_backward_differs():
         torch_plain,
         bad,
     )
+
+
+def test_torch_batch_norm_layout_overflow():
+    # fuzz seed 1312314633: a float32 channel whose variance (4.8e51) exceeds float32's range.
+    # torch on channel-first memory normalizes (double statistics), on contiguous memory it
+    # returns the bias (0 here); handgrad gives the contiguous value on either layout
+    m = np.array([[1.6829e26, 27.238, -2.143e-26, 7.825e25]] * 2, np.float32)
+    x = np.stack([m, m])  # (2, 2, 4)
+    xc = np.ascontiguousarray(x.transpose(1, 0, 2)).transpose(1, 0, 2)
+    t_cf = tF.batch_norm(torch.tensor(xc), None, None, training=True)
+    t_c = tF.batch_norm(torch.tensor(x), None, None, training=True)
+    assert np.isfinite(t_cf.numpy()).all() and np.abs(t_cf.numpy()).max() > 0.5
+    assert not t_c.numpy().any()
+    for a in (x, xc):
+        h = hF.batch_norm(hg.tensor(a), None, None, training=True).numpy()
+        np.testing.assert_array_equal(h, t_c.numpy())
+    b = np.ones(x.shape, bool)
+    assert accepted.torch_batch_norm_layout_overflow(
+        "F.batch_norm_cf", {"w": None, "wb": None}, x, "forward", t_c.numpy(), t_cf.numpy(), b
+    )
+    assert not accepted.torch_batch_norm_layout_overflow(
+        "F.batch_norm_cf",
+        {"w": None, "wb": None},
+        x / 1e10,
+        "forward",
+        t_c.numpy(),
+        t_cf.numpy(),
+        b,
+    )

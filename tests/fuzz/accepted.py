@@ -983,3 +983,26 @@ def torch_plain_backward_differs(op, params, x, what, h, t, bad, g=None):
     with np.errstate(invalid="ignore"):
         same = (hb == gb) | (np.isnan(hb) & np.isnan(gb)) | (np.abs(hb - gb) <= rtol * np.abs(gb))
     return bool(same.all())
+
+
+@accepted
+def torch_batch_norm_layout_overflow(op, params, x, what, h, t, bad, g=None):
+    """batch_norm on channel-first float32 memory (fuzz op F.batch_norm_cf) where a channel's
+    variance exceeds float32's range (values near 1e26): torch's channel-first kernel keeps it
+    (it accumulates in double) and normalizes, its kernel on contiguous memory overflows (inf)
+    and returns the bias. handgrad has no memory formats; its value is torch's on the same values
+    laid out contiguously (fuzz seed 1312314633)."""
+    if op != "F.batch_norm_cf" or what != "forward" or isinstance(bad, str):
+        return False
+    if x.dtype != np.float32 or x.ndim < 2 or not np.isfinite(x).all() or h.shape != x.shape:
+        return False
+    import torch
+
+    ch = np.moveaxis(x.astype(np.float64), 1, 0).reshape(x.shape[1], -1)
+    wide = np.var(ch, axis=1) > float(np.finfo(np.float32).max)
+    in_ch = np.moveaxis(bad, 1, 0).reshape(x.shape[1], -1).any(axis=1)
+    if not in_ch.any() or not wide[in_ch].all():
+        return False  # every differing element in a channel whose variance overflows float32
+    w, wb = (None if params.get(k) is None else torch.tensor(params[k]) for k in ("w", "wb"))
+    ref = torch.nn.functional.batch_norm(torch.tensor(x), None, None, w, wb, training=True)
+    return bool(np.array_equal(h[bad], ref.numpy()[bad]))
