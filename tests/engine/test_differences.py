@@ -1107,3 +1107,23 @@ def test_torch_batch_norm_layout_overflow():
         t_cf.numpy(),
         b,
     )
+
+
+@pytest.mark.parametrize("name", ["softshrink", "hardshrink"])
+def test_torch_shrink_nan_gradient_path(name):
+    # fuzz seed 1312314823: torch's gradient at NaN is g on its scalar path (the tail: the last
+    # element of 17) and 0 on its vectorised body (the first 16); handgrad gives 0 everywhere
+    x = np.full(17, 0.25, np.float32)
+    x[0] = x[-1] = np.nan
+    g = np.ones(17, np.float32)
+    tx = torch.tensor(x, requires_grad=True)
+    (t,) = torch.autograd.grad(getattr(tF, name)(tx, 1.0), tx, torch.tensor(g))
+    assert t[0] == 0 and t[-1] == 1
+    hx = hg.tensor(x, requires_grad=True)
+    getattr(hF, name)(hx, 1.0).backward(hg.tensor(g))
+    assert hx.grad.numpy()[0] == 0 and hx.grad.numpy()[-1] == 0
+    b = np.array([False] * 16 + [True])
+    h, tn = hx.grad.numpy(), t.numpy()
+    ok = accepted.torch_shrink_nan_gradient_path
+    assert ok("<program>", {"vectorised": h.copy()}, x, "grad", h, tn, b)
+    assert not ok("<program>", {"vectorised": tn.copy()}, x, "grad", h, tn, b)

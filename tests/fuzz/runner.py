@@ -210,6 +210,7 @@ def run(
     frozen: frozenset = frozenset(),
     one_element: bool = False,
     plain: bool = False,
+    vectorised: bool = False,
 ) -> Result:
     """Run ``steps`` on ``x``; ``g`` is the upstream gradient (random if None). ``vs`` gives the
     directions of the second derivative (None entries, or all, random). With ``g_leaf`` the
@@ -220,7 +221,8 @@ def run(
     inputs (``_FrozenBackward``); with ``one_element``, a reduction of one element per output
     is the same elementwise function (``ONE_ELEMENT``). ``plain`` takes the first derivative
     as ``loss.backward()`` does, without create_graph (the backward formulas' no-graph fast
-    paths), and no second."""
+    paths), and no second. With ``vectorised``, torch runs the steps in ``VECTORISED`` on their
+    input padded to a whole number of its vector blocks (``_vectorised_call``)."""
     res = Result()
     r = np.random.default_rng(seed + 1)
     try:
@@ -234,6 +236,8 @@ def run(
                 fn, kw = BY_NAME[name][1], _convert(L, p, leaves)
                 if name in frozen and L.name == "torch":
                     cur = _frozen_call(L, fn, cur, kw)
+                elif vectorised and name in VECTORISED and L.name == "torch":
+                    cur = _vectorised_call(L, fn, cur, kw)
                 elif one_element and name in ONE_ELEMENT and L.name == "torch":
                     out, same = fn(L, cur, **kw), ONE_ELEMENT[name](L, cur, **kw)
                     cur = same.reshape(out.shape) if same.numel() == out.numel() else out
@@ -388,6 +392,22 @@ class _FrozenBackward(torch.autograd.Function):
             use = [t for t in ts if t.requires_grad]
             gs = iter(torch.autograd.grad(out, use, g, create_graph=True, allow_unused=True))
         return (None, *[next(gs) if t.requires_grad else None for t in ts])
+
+
+# elementwise steps whose torch gradient at NaN depends on the kernel's path: 0 on its
+# vectorised body, the upstream gradient on its scalar one (tensors shorter than two vectors,
+# and the tail); handgrad gives the vectorised body's 0 everywhere (fuzz seed 1312314823)
+VECTORISED = frozenset({"F.softshrink", "F.hardshrink"})
+
+
+def _vectorised_call(L: _Lib, fn: Any, cur: Any, kw: dict) -> Any:
+    """fn on cur flattened and padded with zeros to a multiple of 64 elements (two vectors of
+    any CPU's widest float32 registers, 512 bits), so that torch's vectorised body takes every
+    element; then cut back to cur's shape. Differentiable, so both derivatives pass through."""
+    flat = cur.reshape(-1)
+    pad = (-flat.numel()) % 64
+    wide = L.T.cat([flat, L.T.zeros(pad, dtype=cur.dtype)]) if pad else flat
+    return fn(L, wide, **kw)[: flat.numel()].reshape(cur.shape)
 
 
 def _frozen_call(L: _Lib, fn: Any, cur: Any, kw: dict) -> Any:
@@ -730,6 +750,19 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
             k = _zero_second_derivative_step(prog, hv, tv, b, i, t)
             if k is not None:
                 return found("accepted", "torch_zero_second_derivative_meets_nonfinite", k)
+    shrinks = [k for k, (n, _) in enumerate(prog.steps) if n in VECTORISED]
+    if what in ("grad", "grad2") and shrinks and t.inter:
+        with np.errstate(invalid="ignore"):
+            nan_in = [k for k in shrinks if np.isnan(np.asarray(t.inter[k][0])).any()]
+        if nan_in:
+            # a NaN reaches softshrink or hardshrink, whose torch gradient there is the
+            # upstream one on its scalar path and 0 on its vectorised one (handgrad's)
+            f = run(TORCH, prog.x, prog.steps, seed=prog.seed, vectorised=True)
+            ref = _values(f, what, i) if not f.error else None
+            if accepted.torch_shrink_nan_gradient_path(
+                "<program>", {"vectorised": ref}, prog.x, what, hv, tv, b
+            ):
+                return found("accepted", "torch_shrink_nan_gradient_path", nan_in[0])
     one = [k for k, (n, _) in enumerate(prog.steps) if n in ONE_ELEMENT]
     if what == "grad2" and one:
         f = run(TORCH, prog.x, prog.steps, seed=prog.seed, one_element=True)
