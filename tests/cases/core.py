@@ -466,6 +466,17 @@ CASES = {
             note="p - y may cancel",
         )
     ],
+    "binary_cross_entropy_mean": [
+        Case(
+            lambda lib, p, y: F(lib).binary_cross_entropy(p, y),
+            lambda data: (
+                [values(rng(data), s := shape(data), "unit"), values(rng(data), s, "unit")],
+                {},
+            ),
+            tol64=(1e-7, 1e-10),
+            note="p - y may cancel; the mean's 1 / N last, as torch",
+        )
+    ],
     "silu": [
         Case(lambda lib, a: F(lib).silu(a * 4), unary()),
         Case(lambda lib, a: F(lib).silu(a * 1e3), unary(), fd=False, note="saturated"),

@@ -57,6 +57,18 @@ def _bce_backward(lib, g, p, y):
         return lib.autograd.grad(loss, p, g, create_graph=True)[0]
 
 
+def _bce_mean_backward_draw(data):
+    (p, y), _ = _bce_draw(data)
+    return [values(rng(data), ()), p, y], {}
+
+
+def _bce_mean_backward(lib, g, p, y):
+    # the input gradient of the mean loss (one primitive, divided by N last), kept in the graph
+    with lib.enable_grad():
+        loss = lib.nn.functional.binary_cross_entropy(p, y)
+        return lib.autograd.grad(loss, p, g, create_graph=True)[0]
+
+
 def _mse_draw(data):
     r = rng(data)
     s = shape(data, min_dims=0, max_dims=3)
@@ -91,4 +103,5 @@ CASES = {
     # probabilities in (0.05, 0.95): away from the clamp; soft targets are differentiable too
     "binary_cross_entropy": [Case(_bce, _bce_draw)],
     "binary_cross_entropy_backward": [Case(_bce_backward, _bce_backward_draw)],
+    "binary_cross_entropy_mean_backward": [Case(_bce_mean_backward, _bce_mean_backward_draw)],
 }

@@ -1060,6 +1060,32 @@ def test_binary_cross_entropy_with_logits_derivatives(pos_weight):
     check(fn, x, y)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_cross_entropy_mean_divides_the_gradient_last(dtype):
+    """torch's binary_cross_entropy_backward is g (p - y) / max((1 - p) p, e) / N with the scalar
+    g, its double backwards divide by N last too; through a separate mean, (g / N) (p - y) / q
+    parted from it by an ulp that a later step amplified (fuzz seed 1381926862). The same p
+    in both: the values, the gradient and the second derivatives by g, p and y to the bit."""
+    r = np.random.default_rng(5)
+    p = np.concatenate([r.uniform(0, 1, 30), [0.0, 1.0, 1e-13, 0.5]]).astype(dtype)
+    y = r.uniform(0, 1, p.shape).astype(dtype)
+    u = r.standard_normal(p.shape).astype(dtype)
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        pt, yt = L.tensor(p, requires_grad=True), L.tensor(y, requires_grad=True)
+        g = L.tensor(np.array(-0.16560042441451242, dtype), requires_grad=True)
+        out = F.binary_cross_entropy(pt, yt)
+        (d,) = grad(out, [pt], g, create_graph=True)
+        second = grad((d * L.tensor(u)).sum(), [g, pt, yt])
+        got.append([out.detach().numpy(), d.detach().numpy(), *(a.numpy() for a in second)])
+    # the loss is a sum in float32, in another order than torch's vectorised one
+    np.testing.assert_allclose(got[1][0], got[0][0], rtol=1e-6)
+    for a, b in zip(got[1][1:], got[0][1:]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_binary_cross_entropy_with_logits_mean_divides_the_gradient_last():
     """fuzz seed 1778864417: the derivative of the mean's input gradient by g is
     sum((u / N) (sigmoid(x) - y)) in torch, 6.0e307; (g / N) (sigmoid(x) - y) through a
@@ -1360,6 +1386,44 @@ def test_cummin_of_empty_gradient_is_a_constant():
     assert float(res[1]) == float(res[0]) == 3.0
 
 
+_EMPTY_BATCH_CONVS = {
+    "conv_transpose2d": (lambda F, x, w, b: F.conv_transpose2d(x, w, b, 2, 1, groups=2), 2),
+    "conv_transpose1d": (lambda F, x, w, b: F.conv_transpose1d(x, w, b, 2, groups=2), 1),
+    "conv2d": (lambda F, x, w, b: F.conv2d(x, w, b, padding=1, groups=2), 2),
+    "conv1d": (lambda F, x, w, b: F.conv1d(x, w, b, groups=2), 1),
+}
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("name", sorted(_EMPTY_BATCH_CONVS))
+def test_convolution_of_an_empty_batch_is_constant_in_g(name, bias):
+    # torch's gradients of the input and the weight over an empty batch have no graph back to g
+    # (the bias's, g summed, has): tied to g, their zeros met the NaN of the mean of the empty
+    # result in a second derivative (seeds 1711444431, 455506935: NaN where torch has None)
+    fn, nd = _EMPTY_BATCH_CONVS[name]
+    r = np.random.default_rng(0)
+    w0 = r.standard_normal((2, 1) + (3,) * nd)
+    b0 = r.standard_normal(2)
+    res = []
+    for L, F in (_lib("torch"), _lib("hg")):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        x = L.tensor(np.zeros((0, 2) + (4,) * nd), requires_grad=True)
+        w = L.tensor(w0, requires_grad=True)
+        b = L.tensor(b0, requires_grad=True) if bias else None
+        out = fn(F, x, w, b).mean().reciprocal() * -1.88
+        g = L.tensor(np.array(0.7), requires_grad=True)
+        leaves = [x, w] + ([b] if bias else [])
+        gs = grad(out, leaves, g, create_graph=True)
+        s = sum((a * L.tensor(r.standard_normal(tuple(a.shape)))).sum() for a in gs)
+        got = grad(s, leaves + [g], allow_unused=True) if s.requires_grad else [None] * 4
+        res.append([None if a is None else a.detach().numpy() for a in got])
+    for a, b in zip(res[1], res[0]):  # None: no path, zeros
+        if b is None:
+            assert a is None or not a.any()
+        else:
+            np.testing.assert_array_equal(np.zeros(b.shape) if a is None else a, b)
+
+
 def test_repeat_by_zero_gradient_is_a_constant():
     # torch's repeat_backward returns zeros with no graph when a count is 0; a second derivative
     # through it is 0 (None), not 0 times the NaN of the mean of the empty result (seed 22310359)
@@ -1549,6 +1613,24 @@ def test_cross_entropy_probs_mean_of_zero_terms_is_minus_zero():
     x, p = np.zeros((1, 1)), np.ones((1, 1))
     _zero_signs(lambda L, F, a, b: F.cross_entropy(a, b, label_smoothing=0.2), x, p)
     _zero_signs(lambda L, F, a, b: F.cross_entropy(a, b), np.zeros((3, 1)), np.ones((3, 1)))
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_cross_entropy_probs_mean_of_an_empty_batch_is_constant_in_g(label_smoothing):
+    # torch's -(sum of the terms).fill_(nan): the loss is NaN and its gradient a constant 0, so a
+    # second derivative through a later NaN reaches g by no path (seed 1381923901: handgrad's
+    # mean tied the 0 to g, and 0 times the later NaN made NaN where torch has None)
+    res = []
+    for L, F in (_lib("torch"), _lib("hg")):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        x = L.tensor(np.zeros((0, 3)), requires_grad=True)
+        y = F.cross_entropy(x, L.tensor(np.zeros((0, 3))), label_smoothing=label_smoothing)
+        out = (y * y).logsumexp(0) * 0.0
+        g = L.tensor(np.array(0.7), requires_grad=True)
+        (gx,) = grad(out, [x], g, create_graph=True)
+        assert np.isnan(float(y.detach().numpy())) and gx.shape == (0, 3)
+        res.append(grad(gx.sum() + 0.0 * x.sum(), [x, g], allow_unused=True)[1])
+    assert res[0] is None and (res[1] is None or float(res[1].numpy()) == 0.0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -390,6 +390,7 @@ class LSTMLayer(Function):
                 dz *= self.m[t]
                 dc_next = dc * self.f[t]
                 dh = dz @ w
+        assert dh is not None and dc_next is not None  # steps > 0 (the caller's condition)
         dw = None
         if self.needs_input_grad[3]:
             h_prev = np.concatenate([h0[None], self.out[:-1, 0]]).reshape(-1, hs)

@@ -13,8 +13,13 @@ import numpy as np
 from ... import ops
 from ..._tensor import Tensor, lift
 from ...ops import log_softmax
-from ...ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, NllLoss
-from ...ops.special import BinaryCrossEntropyWithLogitsMean, MseLoss
+from ...ops.loss import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    NllLoss,
+)
+from ...ops.shape import EmptyConstantGradient
+from ...ops.special import BinaryCrossEntropyMean, BinaryCrossEntropyWithLogitsMean, MseLoss
 from ...ops.special import soft_margin as _soft_margin
 from .distance import pairwise_distance
 
@@ -123,6 +128,11 @@ def cross_entropy(
             # torch's -(sum of the terms) / (numel / C): a loss of +0 terms is -0.0, which a
             # later 1 / x tells apart (fuzz seed 757803831)
             return -terms.sum() / (x.numel() // c)
+        if reduction == "mean":
+            # an empty batch: torch's -(sum of the terms).fill_(nan), whose gradient (fill_'s) is
+            # a constant 0 with no graph edge back to g; a mean's 0 tied to g would meet a NaN of a
+            # later step in a second derivative (fuzz seed 1381923901)
+            return EmptyConstantGradient.apply(-terms.sum(), shape=()) + float("nan")
         return _reduce("cross_entropy", -terms.sum(dim), reduction)
     nll = nll_loss(logp, y, weight, ignore_index, reduction)
     if not label_smoothing:
@@ -201,6 +211,8 @@ def binary_cross_entropy(
             "binary_cross_entropy: all elements of input should be between 0 and "
             f"1, got {bad.size} outside, e.g. {bad.flat[0]}"
         )
+    if weight is None and reduction == "mean":  # torch's order of the backward's division
+        return BinaryCrossEntropyMean.apply(p, y)
     loss = BinaryCrossEntropy.apply(p, y)
     if weight is not None:
         loss = loss * lift(weight, p)
