@@ -1100,6 +1100,12 @@ def test_torch_batch_norm_layout_overflow():
     assert ok("F.batch_norm", p, x, "forward", t_c.numpy(), t_cf.numpy(), b)
     assert not ok("F.batch_norm", p, x / 1e10, "forward", t_c.numpy(), t_cf.numpy(), b)
     assert not ok("F.batch_norm", p, x[:2], "forward", t_c.numpy()[:2], t_cf.numpy()[:2], b[:2])
+    # an inf in another channel (fuzz seed 123491146): channel 0 is still accepted
+    x2 = np.concatenate([x, np.full((3, 1, 4), np.inf, np.float32)], axis=1)
+    h2 = hF.batch_norm(hg.tensor(x2), None, None, training=True).numpy()
+    b2 = np.zeros(x2.shape, bool)
+    b2[:, 0] = True
+    assert ok("F.batch_norm", p, x2, "forward", h2, h2 + 1, b2)
 
 
 @pytest.mark.parametrize("name", ["softshrink", "hardshrink"])
