@@ -1080,6 +1080,54 @@ def test_torch_plain_backward_differs():
     )
 
 
+def test_torch_batch_norm_layout_overflow():
+    # fuzz seed 1312314633: a float32 channel whose variance (4.8e51) exceeds float32's range.
+    # torch on channel-first memory normalizes (double statistics), on contiguous memory it
+    # returns the bias (0 here); handgrad gives the contiguous value on either layout
+    m = np.array([[1.6829e26, 27.238, -2.143e-26, 7.825e25]] * 2, np.float32)
+    x = np.stack([m, m, m])  # (3, 2, 4): an odd batch, which the fuzzer lays out channel-first
+    xc = np.ascontiguousarray(x.transpose(1, 0, 2)).transpose(1, 0, 2)
+    t_cf = tF.batch_norm(torch.tensor(xc), None, None, training=True)
+    t_c = tF.batch_norm(torch.tensor(x), None, None, training=True)
+    assert np.isfinite(t_cf.numpy()).all() and np.abs(t_cf.numpy()).max() > 0.5
+    assert not t_c.numpy().any()
+    for a in (x, xc):
+        h = hF.batch_norm(hg.tensor(a), None, None, training=True).numpy()
+        np.testing.assert_array_equal(h, t_c.numpy())
+    b = np.ones(x.shape, bool)
+    ok = accepted.torch_batch_norm_layout_overflow
+    p = {"w": None, "wb": None}
+    assert ok("F.batch_norm", p, x, "forward", t_c.numpy(), t_cf.numpy(), b)
+    assert not ok("F.batch_norm", p, x / 1e10, "forward", t_c.numpy(), t_cf.numpy(), b)
+    assert not ok("F.batch_norm", p, x[:2], "forward", t_c.numpy()[:2], t_cf.numpy()[:2], b[:2])
+    # an inf in another channel (fuzz seed 123491146): channel 0 is still accepted
+    x2 = np.concatenate([x, np.full((3, 1, 4), np.inf, np.float32)], axis=1)
+    h2 = hF.batch_norm(hg.tensor(x2), None, None, training=True).numpy()
+    b2 = np.zeros(x2.shape, bool)
+    b2[:, 0] = True
+    assert ok("F.batch_norm", p, x2, "forward", h2, h2 + 1, b2)
+
+
+@pytest.mark.parametrize("name", ["softshrink", "hardshrink"])
+def test_torch_shrink_nan_gradient_path(name):
+    # fuzz seed 1312314823: torch's gradient at NaN is g on its scalar path (the tail: the last
+    # element of 17) and 0 on its vectorised body (the first 16); handgrad gives 0 everywhere
+    x = np.full(17, 0.25, np.float32)
+    x[0] = x[-1] = np.nan
+    g = np.ones(17, np.float32)
+    tx = torch.tensor(x, requires_grad=True)
+    (t,) = torch.autograd.grad(getattr(tF, name)(tx, 1.0), tx, torch.tensor(g))
+    assert t[0] == 0 and t[-1] == 1
+    hx = hg.tensor(x, requires_grad=True)
+    getattr(hF, name)(hx, 1.0).backward(hg.tensor(g))
+    assert hx.grad.numpy()[0] == 0 and hx.grad.numpy()[-1] == 0
+    b = np.array([False] * 16 + [True])
+    h, tn = hx.grad.numpy(), t.numpy()
+    ok = accepted.torch_shrink_nan_gradient_path
+    assert ok("<program>", {"vectorised": h.copy()}, x, "grad", h, tn, b)
+    assert not ok("<program>", {"vectorised": tn.copy()}, x, "grad", h, tn, b)
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_torch_plain_backward_differs_amplified_by_a_later_step():
     # fuzz seed 196103326: group_norm over one-element groups after asin at +-1; torch's fused

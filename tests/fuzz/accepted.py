@@ -983,3 +983,52 @@ def torch_plain_backward_differs(op, params, x, what, h, t, bad, g=None):
     with np.errstate(invalid="ignore"):
         same = (hb == gb) | (np.isnan(hb) & np.isnan(gb)) | (np.abs(hb - gb) <= rtol * np.abs(gb))
     return bool(same.all())
+
+
+@accepted
+def torch_batch_norm_layout_overflow(op, params, x, what, h, t, bad, g=None):
+    """batch_norm on channel-first float32 memory (the fuzzer's F.batch_norm of an odd batch)
+    where a channel's variance exceeds float32's range (values near 1e26): torch's channel-first
+    kernel keeps it (it accumulates in double) and normalizes, its kernel on contiguous memory
+    overflows (inf) and returns the bias. handgrad has no memory formats; its value is torch's
+    on the same values laid out contiguously (fuzz seed 1312314633, then F.batch_norm_cf)."""
+    if op != "F.batch_norm" or what != "forward" or isinstance(bad, str):
+        return False
+    if x.dtype != np.float32 or x.ndim < 2 or h.shape != x.shape:
+        return False
+    if x.shape[0] % 2 == 0:
+        return False  # the fuzzer gives torch channel-first memory for an odd batch only
+    import torch
+
+    ch = np.moveaxis(x.astype(np.float64), 1, 0).reshape(x.shape[1], -1)
+    wide = np.var(ch, axis=1) > float(np.finfo(np.float32).max)
+    in_ch = np.moveaxis(bad, 1, 0).reshape(x.shape[1], -1).any(axis=1)
+    if not in_ch.any() or not wide[in_ch].all() or not np.isfinite(ch[in_ch]).all():
+        # every differing element in a channel of finite values whose variance overflows
+        # float32 (other channels may hold inf or NaN: fuzz seed 123491146)
+        return False
+    w, wb = (None if params.get(k) is None else torch.tensor(params[k]) for k in ("w", "wb"))
+    ref = torch.nn.functional.batch_norm(torch.tensor(x), None, None, w, wb, training=True)
+    return bool(np.array_equal(h[bad], ref.numpy()[bad]))
+
+
+@accepted
+def torch_shrink_nan_gradient_path(op, params, x, what, h, t, bad, g=None):
+    """A whole program's gradient through softshrink or hardshrink of a NaN (log of a negative
+    before it): torch's backward passes the upstream gradient at NaN on its scalar path (tensors
+    of fewer than 16 float32 or 8 float64 elements, and the tail) and gives 0 on its vectorised
+    one, which handgrad gives everywhere; the leaf before the NaN is finite, so the two paths'
+    gradients differ there (fuzz seed 1312314823: log, chunk, softshrink, maximum).
+    ``params['vectorised']`` is torch's own result with those steps run on their input padded
+    to whole vector blocks; accepted where handgrad's value equals it."""
+    if op != "<program>" or what not in ("grad", "grad2") or isinstance(bad, str):
+        return False
+    ref = params.get("vectorised")
+    if not isinstance(ref, np.ndarray) or ref.shape != bad.shape or h.shape != bad.shape:
+        return False
+    rtol = 1e-5 if x.dtype == np.float32 else 1e-12
+    with np.errstate(invalid="ignore", over="ignore"):
+        h64, r64 = h.astype(np.float64), ref.astype(np.float64)
+        same = (h64 == r64) | (np.abs(h64 - r64) <= rtol * np.abs(r64))
+        same |= np.isnan(h64) & np.isnan(r64)
+        return bool(same[bad].all())

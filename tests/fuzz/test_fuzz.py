@@ -295,6 +295,24 @@ def test_a_plain_gradient_that_agrees_in_float64_is_rounding():
     assert finding.cls == "rounding" and finding.what == "grad"
 
 
+def test_a_correctly_rounded_norm_torch_rounds_on_the_way_is_rounding():
+    """Seed 232822832: norm(p=3) of one float64 element x = -2.1325e30; torch forms
+    pow(pow(|x|, 3), 1/3) = 2.1325087867028168e30 (a few ulps off), handgrad the exact |x|,
+    which mpmath confirms; sin() after it amplifies the ulps: rounding, not a defect."""
+    import numpy as np
+
+    from .runner import Program, _correctly_rounded
+
+    x = np.array(-2.132508786702825e30)
+    p = {"dim": -1, "keepdim": True, "p": 3.0}
+    steps = [("norm", p), ("prod", {"dim": 0, "keepdim": True}), ("sin", {})]
+    (finding,) = check(Program(232822832, "float64", "wide", x, steps))
+    assert (finding.cls, finding.op, finding.what) == ("rounding", "norm", "forward")
+    b = np.array(True)
+    assert _correctly_rounded("norm", p, x, np.array(2.132508786702825e30), b)
+    assert not _correctly_rounded("norm", p, x, np.array(2.1325087867028168e30), b)
+
+
 def test_a_plain_gradient_that_is_torchs_own_with_a_graph_is_accepted():
     """Seed 196103326: group_norm over one-element groups, whose fused kernel without a graph
     leaves -3.8e-6 where the derivative (and torch's with a graph) is 0, below any step's
@@ -514,3 +532,66 @@ def test_a_plain_gradient_that_only_the_whole_program_shows_is_judged_whole():
     handgrad's is -inf either way. No single step differs, the whole program's values are
     judged by the accepted differences."""
     assert [f.cls for f in check(generate(232802487))] == ["accepted"]
+
+
+def test_logsumexp_of_one_element_absorbing_the_cotangent_before_it_is_rounding():
+    """Seed 232797574: log1p, rsqrt, logsumexp of one float64 element, x = 6.6e-169. The
+    second derivative is g v f''(x) = -2.4e419 (mpmath): -inf, handgrad's value. torch's
+    logsumexp double backward adds rsqrt's cotangent 2.6e167 into its own 1.05e251-sized
+    terms, which cancel exactly, and loses it: torch -1.06e251. Rounding, not a defect."""
+    import numpy as np
+
+    from .runner import Program
+
+    x = np.array(6.583281222019483e-169)
+    steps = [("log1p", {}), ("rsqrt", {}), ("logsumexp", {"dim": -1, "keepdim": True})]
+    (finding,) = check(Program(232797574, "float64", "wide", x, steps))
+    assert (finding.cls, finding.op, finding.what) == ("rounding", "logsumexp", "grad2")
+
+
+def test_a_shrink_of_a_nan_on_torchs_scalar_path_is_accepted_whole():
+    """Seed 1312314823: log of negatives makes NaNs, chunk, softshrink (8 float64 elements:
+    torch's scalar path passes g at NaN, handgrad's 0 is its vectorised body's), maximum; the
+    finite leaves before the NaNs get torch's g / x against handgrad's 0. No single step
+    differs; torch run with softshrink on whole vector blocks gives handgrad's values."""
+    import numpy as np
+
+    from .runner import Program
+
+    nan, inf, tiny = np.nan, np.inf, 4.9406564584124654e-324
+    x = np.array(
+        [
+            [
+                [tiny, 0.0],
+                [0.23024545638170135, -1.0479476401196233],
+                [-0.34973007649496557, -2.0380488936595824e-4],
+            ],
+            [
+                [-0.4051602790897198, -0.8744978274474935],
+                [-0.5470162582664462, -tiny],
+                [-0.20629640031894167, -2.241444180625586],
+            ],
+            [
+                [0.7361909131845682, -0.6849438757825327],
+                [0.7693403206786743, -tiny],
+                [0.73655526806626, -1.310067469463366],
+            ],
+            [
+                [0.05192696882679413, -inf],
+                [nan, 0.28493294442650707],
+                [0.5495099500270535, -1.997745517467863],
+            ],
+        ]
+    )
+    w = np.array(
+        [
+            [
+                [-1.8057175861682819, 4.4942328371557893e307],
+                [-0.88569107281463266, -0.88067269964493977],
+            ]
+        ]
+    )
+    steps = [("log", {}), ("chunk", {"c": 2, "d": 1}), ("F.softshrink", {"lambd": 1.0})]
+    findings = check(Program(1312314823, "float64", "edge", x, steps + [("maximum", {"w": w})]))
+    assert findings and all(f.cls == "accepted" for f in findings)
+    assert "torch_shrink_nan_gradient_path" in {f.reason for f in findings}
