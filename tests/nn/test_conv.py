@@ -261,6 +261,31 @@ def test_weight_gradient_skips_the_padding_under_an_infinite_gradient(dtype):
         assert np.isfinite(tw.grad.numpy()).any() and not np.isfinite(tw.grad.numpy()).all()
 
 
+@pytest.mark.parametrize("groups, out_channels", [(1, 1), (1, 2), (2, 2), (2, 4), (2, 6)])
+def test_float64_single_product_convolution_keeps_the_sign_of_a_padding_zero(groups, out_channels):
+    """Fuzz seed 1366002160 (conv1d, groups=2, 4 output channels, padding 1, no bias): where each
+    output is a single product (one input channel per group, a 1x1 kernel) and a group has two or
+    more output channels, PyTorch's float64 kernel writes w * x itself, so a padding zero times a
+    negative weight is -0.0 (a later rsqrt gives -inf there); with one output channel per group
+    it is +0.0. The exact input of the seed, then zeros of both signs against weights of both."""
+    x = np.array(
+        [
+            [[-0.0825, -0.1554, -1.2823], [-0.1958, 0.6224, 1.7302]],
+            [[0.3141, -1.7982, 0.6563], [1.2222, 0.6377, 0.1633]],
+        ]
+    )[:, :groups]
+    x = np.concatenate([x, np.zeros((2, groups, 2)), -np.zeros((2, groups, 1))], axis=2)
+    w = np.array([0.3966, 0.2826, 1.304, -0.3148, -1.0, 2.0, -3.0, 4.0])[:out_channels]
+    w = w.reshape(out_channels, 1, 1)
+    for padding in (0, 1, 2):
+        out = F.conv1d(hg.tensor(x), hg.tensor(w), padding=padding, groups=groups).numpy()
+        want = torch.nn.functional.conv1d(
+            torch.tensor(x), torch.tensor(w), padding=padding, groups=groups
+        ).numpy()
+        np.testing.assert_array_equal(out, want)
+        np.testing.assert_array_equal(np.signbit(out), np.signbit(want))
+
+
 def test_unbatched_inputs():
     x, w = hg.randn(3, 6, 7), hg.randn(2, 3, 3, 3)
     assert F.conv2d(x, w).shape == (2, 4, 5)
