@@ -1442,6 +1442,28 @@ def test_repeat_by_zero_gradient_is_a_constant():
         np.testing.assert_array_equal(a, np.zeros(shape) if b is None else b.detach().numpy())
 
 
+@pytest.mark.parametrize("empty_output", [True, False])
+def test_cat_gradient_of_a_1d_empty_input_is_a_constant(empty_output):
+    # torch's cat_tensors_backward returns at::zeros({0}) with no graph for an input of shape (0,);
+    # a second derivative through it is 0 (None), not 0 times the NaN or inf after it (fuzz seed
+    # 238756618: an empty x through cat and an l1_loss mean over nothing, NaN for add's w)
+    res = []
+    for L in (torch, hg):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        x = L.tensor(np.zeros(0), requires_grad=True)
+        w = L.tensor(np.array([1.5]), requires_grad=True)
+        if empty_output:
+            y = L.cat([x, x]).mean(-1, keepdim=True)  # NaN
+        else:
+            y = L.cat([x, L.tensor(np.array([0.0]))])  # w / y = inf
+        gx, gw = grad(w / y, [x, w], L.tensor(np.array([0.3])), create_graph=True)
+        s = gx.sum() + (gw * L.tensor(np.array([2.0]))).sum()
+        res.append(grad(s, [x, w], allow_unused=True))
+    for a, b, shape in zip(res[1], res[0], [(0,), (1,)]):  # None: no path, zeros
+        a = np.zeros(shape) if a is None else a.detach().numpy()
+        np.testing.assert_array_equal(a, np.zeros(shape) if b is None else b.detach().numpy())
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_sum_whose_pairwise_intermediate_overflows(reduction):
     """NumPy's pairwise sum added max and max/4 in one accumulator (inf) where torch's order,
