@@ -102,29 +102,25 @@ class Flip(Function):
 
 
 class Cat(Function):
-    """out = the inputs joined along ``dim``.  dL/da_k = the slice of g that a_k filled."""
+    """out = the inputs joined along ``dim``.  dL/da_k = the slice of g that a_k filled.
+    torch's cat_tensors_backward gives an input of shape (0,) a constant at::zeros({0}), with no
+    graph back to g (a second derivative through it is 0, not 0 times a NaN or inf after it; fuzz
+    seed 238756618); a 1-d empty output has only such inputs, so the engine's empty-output
+    gradient is not tied to g either (``constant_gradient``)."""
 
     name = "cat"
     uses_inputs = False
 
     def forward(self, *arrays, dim):
-        self.dim = dim
-        self.sizes = [a.shape[dim] for a in arrays]
-        out = np.concatenate(arrays, axis=dim)
-        # torch's cat backward gives an input of shape (0,) a constant at::zeros({0}), with no
-        # graph back to g (cat_tensors_backward); a 1-d empty output has only such inputs, so
-        # the engine's empty-output gradient must not be tied to g either (fuzz seed 238756618)
-        self.constant_gradient = out.shape == (0,)
-        return out
+        self.dim, self.sizes = dim, [a.shape[dim] for a in arrays]
+        self.constant_gradient = arrays[0].ndim == 1 and not sum(self.sizes)
+        return np.concatenate(arrays, axis=dim)
 
     def backward(self, g):
-        out, start = [], 0
-        lead = (slice(None),) * self.dim
+        out, start, lead = [], 0, (slice(None),) * self.dim
         for n, need in zip(self.sizes, self.needs_input_grad):
-            if need and n == 0 and g.ndim == 1:
-                out.append(Tensor._wrap(np.zeros((0,), g.dtype)))  # torch's constant, as above
-            else:
-                out.append(g[lead + (slice(start, start + n),)] if need else None)
+            gi = g[lead + (slice(start, start + n),)]
+            out.append(None if not need else gi if n or g.ndim > 1 else gi.detach())
             start += n
         return tuple(out)
 
