@@ -1744,6 +1744,21 @@ def test_erf_gradient_forms_its_factor_before_g():
     np.testing.assert_array_equal(hx.grad.numpy(), tx.grad.numpy())
 
 
+def _second_derivatives(op: str, x, g, u) -> list:
+    """[torch, handgrad]: each the gradient of F.<op> at x under g (recorded), then the
+    derivatives of its sum against u by x and by g."""
+    got = []
+    for name in ("torch", "hg"):
+        L, F = _lib(name)
+        grad = torch.autograd.grad if name == "torch" else hg.grad
+        t, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
+        (d,) = grad(getattr(F, op)(t), [t], tg, create_graph=True)
+        got.append(
+            [d.detach().numpy(), *(a.numpy() for a in grad((d * L.tensor(u)).sum(), [t, tg]))]
+        )
+    return got
+
+
 def test_selu_second_derivative_is_torchs_elu_double_backward():
     """fuzz seed 1778795767: torch's elu_double_backward is elu_backward(u g, x) (x <= 0): u g
     first (-1.9e307 where g scale alpha first overflowed to -inf), and the mask a product, so a
@@ -1751,15 +1766,7 @@ def test_selu_second_derivative_is_torchs_elu_double_backward():
     x = A([-0.41254922074617717, INF, 1.2161426464432039, 0.20315356407154003, -1.15])
     g = A([-1.1333231445038902e308, np.nan, np.nan, -0.42658011301388377, np.nan])
     u = A([0.14647430296078637, -0.22483267580526128, 0.8784343023993954, 0.55, 0.69])
-    got = []
-    for name in ("torch", "hg"):
-        L, F = _lib(name)
-        grad = torch.autograd.grad if name == "torch" else hg.grad
-        t, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
-        (d,) = grad(F.selu(t), [t], tg, create_graph=True)
-        got.append(
-            [d.detach().numpy(), *(a.numpy() for a in grad((d * L.tensor(u)).sum(), [t, tg]))]
-        )
+    got = _second_derivatives("selu", x, g, u)
     assert got[0][1][0] == pytest.approx(-1.9319272083432283e307, rel=1e-12)
     for a, b in zip(got[1], got[0]):
         np.testing.assert_allclose(a, b, rtol=1e-14)
@@ -1771,15 +1778,7 @@ def test_logsigmoid_second_derivative_where_sigmoid_of_minus_x_rounds_to_1():
     x = A([-8.4191180e-27, -6.0525982e01, 2.8907602e02], np.float32)
     g = A([-0.45926028, 1.2249925, -0.8671334], np.float32)
     u = A([2.3811767e-01, -1.3072392e26, -1.0383936e00], np.float32)
-    got = []
-    for name in ("torch", "hg"):
-        L, F = _lib(name)
-        grad = torch.autograd.grad if name == "torch" else hg.grad
-        t, tg = L.tensor(x, requires_grad=True), L.tensor(g, requires_grad=True)
-        (d,) = grad(F.logsigmoid(t), [t], tg, create_graph=True)
-        got.append(
-            [d.detach().numpy(), *(a.numpy() for a in grad((d * L.tensor(u)).sum(), [t, tg]))]
-        )
+    got = _second_derivatives("logsigmoid", x, g, u)
     assert got[1][1][1] == pytest.approx(0.82868314, rel=1e-5)
     for a, b in zip(got[1], got[0]):
         np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -86,9 +86,8 @@ def dot(a: np.ndarray, b: np.ndarray, dim: int, wide: type) -> np.ndarray:
     """``(a * b).sum(axis=dim, keepdims=True)`` with the products and their sum in ``wide``
     (float32 products are exact in float64), as one ``einsum`` over contiguous rows when ``dim``
     is the last: no full-size float64 temporary (softmax's backward, 0.58 -> 0.31 ms)."""
-    if dim != a.ndim - 1 or a.shape != b.shape or a.size == 0:
-        return (a.astype(wide) * b).sum(axis=dim, keepdims=True)
-    if not (a.flags.c_contiguous and b.flags.c_contiguous):
+    rows_ok = dim == a.ndim - 1 and a.shape == b.shape and a.size
+    if not (rows_ok and a.flags.c_contiguous and b.flags.c_contiguous):
         return (a.astype(wide) * b).sum(axis=dim, keepdims=True)
     n = a.shape[-1]
     rows = np.einsum("ij,ij->i", a.reshape(-1, n).astype(wide), b.reshape(-1, n))
@@ -99,13 +98,11 @@ def channels_first_2d(x: np.ndarray) -> np.ndarray | None:
     """A (C, M) view of x (N, C, ...) with channel c's values in row c, when x's memory allows
     one (NCHW memory does not; the batch-innermost memory a convolution returns does), else None.
     The order of the values within a row does not matter for a per-channel statistic."""
-    rest = sorted(range(x.ndim), key=lambda a: (a != 1, -x.strides[a]))
-    t = x.transpose(rest)
-    return t.reshape(x.shape[1], -1) if t.flags.c_contiguous else None
+    return _aligned_rows(x, x)
 
 
 def _aligned_rows(a: np.ndarray, like: np.ndarray) -> np.ndarray | None:
-    """``a``'s (C, M) view with its values in the same order as ``like``'s, or None."""
+    """``a``'s (C, M) view with its values in the order of ``like``'s channel rows, or None."""
     rest = sorted(range(like.ndim), key=lambda i: (i != 1, -like.strides[i]))
     t = a.transpose(rest)
     return t.reshape(a.shape[1], -1) if t.flags.c_contiguous else None

@@ -630,14 +630,11 @@ def empty_batch(fn: Any) -> Any:
         # torch's convolution over an empty batch: the input's and the weight's gradients have no
         # graph back to g (only the bias's, g summed, has); tied to g, their zeros met a NaN of a
         # later step in a second derivative (0 * NaN; fuzz seeds 1711444431, 455506935)
+        from .shape import EmptyConstantGradient
+
         conv = op.startswith("conv")
         bias = args[1] if conv and len(args) > 1 else None
-        if conv:
-            from .shape import EmptyConstantGradient
-
-            tie = EmptyConstantGradient.apply(x, shape=())
-        else:
-            tie = x.sum() * 0
+        tie = EmptyConstantGradient.apply(x, shape=()) if conv else x.sum() * 0
         for t in others:
             if t._data.dtype.kind == "f":
                 constant = conv and t is not bias

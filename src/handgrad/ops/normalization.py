@@ -113,6 +113,12 @@ class InvStd(Function):
         return where(Tensor._wrap(np.broadcast_to(out._data == 0, xc.shape)), 0.0, grad)
 
 
+def _per_input(fn: BatchNorm | LayerNorm, dx, dw, db) -> tuple:
+    """(dx, dw, db) laid out as the node's inputs: x, then the weight and the bias where given."""
+    has_b = len(fn.inputs) > 1 + fn.has_weight
+    return (dx,) + ((dw,) if fn.has_weight else ()) + ((db,) if has_b else ())
+
+
 def _update_running(running_mean, running_var, mean, var, momentum: float, m: int) -> None:
     """running = (1 - momentum) running + momentum stat, in place, with the unbiased variance."""
     if running_mean is not None:
@@ -243,13 +249,7 @@ class BatchNorm(Function):
                 g._data, self.xhat, self.rstd, w, self.needs_input_grad[0]
             )
             if fast is not None:
-                dx, dw, db = fast
-                grads = [None if dx is None else _wrap(dx)]
-                if self.has_weight:
-                    grads.append(_wrap(dw))
-                if len(self.inputs) > 1 + self.has_weight:
-                    grads.append(_wrap(db))
-                return tuple(grads)
+                return _per_input(self, *(None if a is None else _wrap(a) for a in fast))
         # in a wider float where a graph is recorded, as LayerNorm.backward (fuzz seed
         # 1884927173: float32 values near 0 under a direction of 6e36, NaN for torch's 4.8e35)
         return _wide_or_narrow(self, g, self.rstd == 0, per_group_params=True)
@@ -263,12 +263,7 @@ class BatchNorm(Function):
         if w is not None:
             scale = rstd * w.reshape(self.view)
         dx = (g - (db + xhat * dw) * (1.0 / m)) * scale if self.needs_input_grad[0] else None
-        grads = [dx]
-        if self.has_weight:
-            grads.append(dw.reshape(-1))
-        if len(self.inputs) > 1 + self.has_weight:
-            grads.append(db.reshape(-1))
-        return grads
+        return list(_per_input(self, dx, dw.reshape(-1), db.reshape(-1)))
 
 
 class LayerNorm(Function):
@@ -339,8 +334,7 @@ class LayerNorm(Function):
             need = (nia[0], self.has_weight and nia[1], has_b and nia[-1])
             fast = _rows.layer_norm_backward(g._data, self.xhat, self.rstd, w, self.k, need)
             if fast is not None:
-                keep = (True, self.has_weight, has_b)
-                return tuple(None if a is None else _wrap(a) for a, k in zip(fast, keep) if k)
+                return _per_input(self, *(None if a is None else _wrap(a) for a in fast))
         # where a graph of the gradient is recorded, its formulas run in a wider float, rounded
         # once at the end. The second derivatives under a huge direction u multiply u by
         # 1 / sigma two and three times before the terms cancel to a representable value, so
@@ -361,12 +355,9 @@ class LayerNorm(Function):
             dx = d
         elif self.needs_input_grad[0]:
             dx = NormProject.apply(d, xhat, rstd, dims=self.dims)
-        grads = [dx]
-        if self.has_weight:
-            grads.append((g * xhat).sum(lead) if lead else g * xhat)
-        if len(self.inputs) > 1 + self.has_weight:
-            grads.append(g.sum(lead) if lead else g)
-        return grads
+        dw = ((g * xhat).sum(lead) if lead else g * xhat) if self.has_weight else None
+        db = (g.sum(lead) if lead else g) if len(self.inputs) > 1 + self.has_weight else None
+        return list(_per_input(self, dx, dw, db))
 
 
 def _wide_or_narrow(fn: BatchNorm | LayerNorm, g: Tensor, over: np.ndarray, per_group_params: bool):

@@ -318,19 +318,23 @@ class LSTMLayer(Function):
             hn *= o
             h, c = hn, cn
 
+    def _h_prev(self) -> np.ndarray:
+        """h_{t-1} of every step (h0 first) as one (L N, H) array."""
+        h0 = self.inputs[1]._data
+        return np.concatenate([h0[None], self.out[:-1, 0]]).reshape(-1, h0.shape[1])
+
     def _saved(self) -> tuple:
         """Per step: M = [u, c_{t-1}, i, tanh c_t] * D, the forget gate f and P, and the h_{t-1}
         of every step as one (L N, H) tensor. Constants, or recomputed differentiably when a graph
         of the gradient is being recorded."""
         xw, h0, c0, w = self.inputs
-        steps, hs = xw.shape[0], h0.shape[1]
+        steps = xw.shape[0]
         if not is_grad_enabled():
-            h_prev = np.concatenate([h0._data[None], self.out[:-1, 0]]).reshape(-1, hs)
             return (
                 [_wrap(a) for a in self.m],
                 [_wrap(a) for a in self.f],
                 [_wrap(a) for a in self.p],
-                _wrap(h_prev),
+                _wrap(self._h_prev()),
             )
         h, c = h0, c0
         ms, fs, ps, hs_prev = [], [], [], []
@@ -393,8 +397,7 @@ class LSTMLayer(Function):
         assert dh is not None and dc_next is not None  # steps > 0 (the caller's condition)
         dw = None
         if self.needs_input_grad[3]:
-            h_prev = np.concatenate([h0[None], self.out[:-1, 0]]).reshape(-1, hs)
-            dw = dz_all.reshape(-1, 4 * hs).T @ h_prev
+            dw = dz_all.reshape(-1, 4 * hs).T @ self._h_prev()
         return _wrap(dz_all), _wrap(dh), _wrap(dc_next), None if dw is None else _wrap(dw)
 
 

@@ -335,6 +335,12 @@ class SeluBackward(Function):
         return dg, dx
 
 
+def _mean_all(loss: np.ndarray) -> np.ndarray:
+    """The mean of every element (a sum that does not overflow, then / N), NaN over nothing."""
+    with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch
+        return np.asarray(_sum(loss, tuple(range(loss.ndim)), False) / loss.size).astype(loss.dtype)
+
+
 class BinaryCrossEntropyWithLogitsMean(BinaryCrossEntropyWithLogits):
     """``reduction='mean'`` (no weight) of ``BinaryCrossEntropyWithLogits`` as one primitive:
     sum / N, and torch's backward g (sigmoid(x) - y) / N, divided last. Through a separate mean
@@ -348,13 +354,49 @@ class BinaryCrossEntropyWithLogitsMean(BinaryCrossEntropyWithLogits):
     def forward(self, x, y, *pw):
         loss = super().forward(x, y, *pw)
         self.shape, self.count = loss.shape, loss.size
-        dims = tuple(range(loss.ndim))
-        with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch
-            return np.asarray(_sum(loss, dims, False) / self.count).astype(loss.dtype)
+        return _mean_all(loss)
 
     def backward(self, g):
         grads = super().backward(g.expand(self.shape))
         return tuple(None if d is None else d / self.count for d in grads)
+
+
+class BinaryCrossEntropyMean(BinaryCrossEntropy):
+    """``reduction='mean'`` (no weight) of ``BinaryCrossEntropy`` as one primitive: sum / N, and
+    torch's backward g (p - y) / max(p (1 - p), e) / N with the scalar g, divided last (its
+    double backwards too). Through a separate mean the gradient was (g / N) (p - y) / q, an
+    ulp or two off torch's where a later step amplifies it (fuzz seed 1381926862)."""
+
+    name = "binary_cross_entropy_mean"
+
+    def forward(self, p, y):
+        loss = super().forward(p, y)
+        self.count = loss.size
+        return _mean_all(loss)
+
+    def backward(self, g):
+        p, y = self.inputs
+        gp = gy = None
+        if self.needs_input_grad[0]:
+            gp = BinaryCrossEntropyMeanBackward.apply(g, p, y, count=self.count)
+        if self.needs_input_grad[1]:
+            gy = g * (log1p(-p) - log(p)) / self.count
+        return gp, gy
+
+
+class BinaryCrossEntropyMeanBackward(BinaryCrossEntropyBackward):
+    """``BinaryCrossEntropyMean``'s input gradient: ``binary_cross_entropy_backward``'s
+    g (p - y) / max(p (1 - p), e), then divided by N, and its derivatives (the second
+    derivatives of the mean loss) divided by N last too, as torch's double backwards divide."""
+
+    name = "binary_cross_entropy_mean_backward"
+
+    def forward(self, g, p, y, count=1):
+        self.count = count
+        return super().forward(g, p, y) / count
+
+    def backward(self, G):
+        return tuple(None if d is None else d / self.count for d in super().backward(G))
 
 
 class LogSigmoid(Function):
@@ -899,43 +941,3 @@ __all__ = [
     "isclose",
     "allclose",
 ]
-
-
-class BinaryCrossEntropyMean(BinaryCrossEntropy):
-    """``reduction='mean'`` (no weight) of ``BinaryCrossEntropy`` as one primitive: sum / N, and
-    torch's backward g (p - y) / max(p (1 - p), e) / N with the scalar g, divided last (its
-    double backwards too). Through a separate mean the gradient was (g / N) (p - y) / q, an
-    ulp or two off torch's where a later step amplifies it (fuzz seed 1381926862)."""
-
-    name = "binary_cross_entropy_mean"
-
-    def forward(self, p, y):
-        loss = super().forward(p, y)
-        self.count = loss.size
-        dims = tuple(range(loss.ndim))
-        with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch
-            return np.asarray(_sum(loss, dims, False) / self.count).astype(loss.dtype)
-
-    def backward(self, g):
-        p, y = self.inputs
-        gp = gy = None
-        if self.needs_input_grad[0]:
-            gp = BinaryCrossEntropyMeanBackward.apply(g, p, y, count=self.count)
-        if self.needs_input_grad[1]:
-            gy = g * (log1p(-p) - log(p)) / self.count
-        return gp, gy
-
-
-class BinaryCrossEntropyMeanBackward(BinaryCrossEntropyBackward):
-    """``BinaryCrossEntropyMean``'s input gradient: ``binary_cross_entropy_backward``'s
-    g (p - y) / max(p (1 - p), e), then divided by N, and its derivatives (the second
-    derivatives of the mean loss) divided by N last too, as torch's double backwards divide."""
-
-    name = "binary_cross_entropy_mean_backward"
-
-    def forward(self, g, p, y, count=1):
-        self.count = count
-        return super().forward(g, p, y) / count
-
-    def backward(self, G):
-        return tuple(None if d is None else d / self.count for d in super().backward(G))
