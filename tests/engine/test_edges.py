@@ -1630,6 +1630,40 @@ def test_adaptive_avg_pool_of_minus_zero_is_plus_zero():
     _zero_signs(lambda L, F, t: F.adaptive_avg_pool2d(t, (2, 3)), np.full((1, 2, 2), -0.0))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_and_min_of_a_whole_tensor_of_signed_zeros_keep_torchs_zero(dtype):
+    # seed 725021272: torch's max() reduces 32-byte lanes (the later of equal values), float32
+    # lanes by shuffles at the end; 18 float32 zeros of both signs gave +0.0, NumPy's -0.0
+    rng = np.random.default_rng(7)
+    for n in [1, 2, 3, 5, 7, 8, 9, 12, 16, 18, 25, 33, 40]:
+        for _ in range(12):
+            x = np.where(rng.random(n) < 0.5, -0.0, 0.0).astype(dtype)
+            if rng.random() < 0.3:
+                x[rng.integers(0, n)] = -1.0
+            _zero_signs(lambda L, F, a: a.max(), x)
+            _zero_signs(lambda L, F, a: a.min(), -x)
+            _zero_signs(lambda L, F, a: a.reshape(-1, 1).t().max(), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_avg_pool_mean_that_rounds_to_zero_is_plus_zero(dtype):
+    # seed 656052753: a window of one -5e-324 and padding, over 2, rounds to -0.0; torch adds
+    # each window's quotient to a zeroed output (+0.0), and divides rather than multiplies
+    t = np.finfo(dtype).smallest_subnormal
+    x = np.array([[[-t, 1.0, -t, -0.0]]], dtype)
+    for kw in ({}, {"count_include_pad": False}, {"ceil_mode": True}):
+        _zero_signs(lambda L, F, a, kw=kw: F.avg_pool1d(a, 2, 2, 1, **kw), x)
+        _zero_signs(lambda L, F, a, kw=kw: F.avg_pool1d(a, 3, 1, 1, **kw), x)
+    x2 = x.reshape(1, 1, 2, 2)
+    _zero_signs(lambda L, F, a: F.avg_pool2d(a, 2, 1, 1), x2)
+    _zero_signs(lambda L, F, a: F.avg_pool2d(a, 2, 1, 1, divisor_override=3), x2)
+    # divided, not multiplied by 1 / 3: bit for bit
+    v = np.arange(1.0, 10.0, dtype=dtype).reshape(1, 1, 3, 3) * 5
+    a = tF.avg_pool2d(torch.tensor(v), 3, 1, 1).numpy()
+    b = hF.avg_pool2d(hg.tensor(v), 3, 1, 1).numpy()
+    assert np.array_equal(a, b)
+
+
 def test_cross_entropy_probs_mean_of_zero_terms_is_minus_zero():
     # seed 757803831: torch's -(sum of the terms) / (numel / C) over one class of logit 0
     x, p = np.zeros((1, 1)), np.ones((1, 1))

@@ -267,6 +267,14 @@ def run(
             grads, ups = allg[: len(leaves)], allg[len(leaves) :]
             res.grads = [L.np(a) for a in grads]
             if plain:
+                if trace:  # each step's input and its upstream gradient, without a graph
+                    it = iter(ups)
+                    per = [(L.np(t), next(it) if t.requires_grad else None) for t in inputs[1:]]
+                    per.insert(0, (L.np(inputs[0]), grads[0]))
+                    res.inter = [
+                        [per[i][0], L.np(per[i + 1][1]) if i + 1 < len(per) else g, None, None]
+                        for i in range(len(per))
+                    ]
                 return res
             # one direction v per leaf, drawn whether or not its gradient exists, so that both
             # libraries contract the same v with each gradient
@@ -616,6 +624,9 @@ def _plain_backward(prog: Program, t: Result) -> list[Finding]:
         for j, bb in where
     ):
         return [Finding("accepted", "grad", None, None, None, _detail(diff), prog, name_ok)]
+    amplified = _plain_amplified(prog, t)
+    if amplified is not None:
+        return [amplified]
     if prog.dtype == "float32":
         # no single step differs: float32 rounding that the program amplifies, as localise
         # judges it, where the plain gradients agree in float64 (fuzz seed 2094433834: a
@@ -630,6 +641,43 @@ def _plain_backward(prog: Program, t: Result) -> list[Finding]:
             why = "float32 rounding: the gradients without create_graph agree in float64"
             return [Finding("rounding", "grad", None, None, None, _detail(diff), prog, why)]
     return [Finding("defect", "grad", None, None, None, _detail(diff), prog, reason)]
+
+
+def _plain_amplified(prog: Program, t: Result) -> Finding | None:
+    """No step's plain gradient differs beyond its tolerance on torch's upstream gradients, yet
+    a leaf's does: the upstream gradients part by rounding, and a later step (toward the
+    leaves) turns that into a large difference. Rounding where every step's backward in
+    handgrad's run is torch's own: torch's plain backward of each step, on torch's input to it
+    and handgrad's upstream gradient, gives handgrad's gradients at the step's input and
+    operands, within the step's tolerance (fuzz seed 63147521: layer_norm's plain input
+    gradient a few ulps from torch's, normalize's then 9.6e-35 where torch's cancels to 0,
+    and logcumsumexp's backward, exp(a + log g - out) with out = 1e27 in both libraries,
+    turns that into 1)."""
+    hp = run(HG, prog.x, prog.steps, seed=prog.seed, plain=True, trace=True)
+    if hp.error or not hp.inter or not t.inter or len(hp.inter) != len(prog.steps):
+        return None
+    rtol, ls = tolerance(prog.dtype), t.leaf_step or []
+    for m, step in enumerate(prog.steps):
+        g_h = hp.inter[m][1]
+        if g_h is None:
+            continue
+        tk = run(TORCH, t.inter[m][0], [step], g=g_h, seed=prog.seed, plain=True)
+        mine = [hp.inter[m - 1][1] if m else hp.grads[0]]
+        mine += [hp.grads[i] for i in range(1, len(ls)) if ls[i] == m]
+        if tk.error or len(tk.grads or []) != len(mine):
+            return None
+        fin = np.abs(g_h[np.isfinite(g_h)]) if g_h.size else np.ones(1)
+        fl = float(fin.max()) if fin.size else 1.0
+        for a, c in zip(mine, tk.grads):
+            if (a is None) != (c is None) or (
+                a is not None and bad_positions(a, c, rtol, fl) is not None
+            ):
+                return None
+    why = (
+        "every step's backward in handgrad's run is torch's own, given handgrad's upstream "
+        "gradient: rounding that a step amplifies"
+    )
+    return Finding("rounding", "grad", None, None, None, "backward without create_graph", prog, why)
 
 
 def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding | None:
@@ -1307,6 +1355,14 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
         hv, tv = _values(h1, w, i), _values(t1, w, i)
         b = _differs(hv, tv, signed)
         if h1.error or t1.error or isinstance(b, bool) or not np.any(b):
+            reason = _sign_chain(prog, t, h, k) if w == "forward" and signed else None
+            if reason:
+                name, params = prog.steps[k]
+                detail = (
+                    f"{_detail(diff)} of the whole program; -0.0 against +0.0 from steps "
+                    f"up to {name}, each one's an accepted difference on its own input"
+                )
+                return Finding("accepted", what, name, params, x, detail, prog, reason)
             continue  # the step alone agrees: the difference comes from before (a -0.0)
         name = prog.steps[k][0]
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
@@ -1372,6 +1428,40 @@ def _diverges(prog: Program, t: Result, h: Result, what: str, diff: tuple) -> Fi
                 )
         return f
     return None
+
+
+def _sign_chain(prog: Program, t: Result, h: Result, k: int) -> str | None:
+    """The runs' values up to step k's output part only by the signs of zeros, and each step
+    that makes such a difference does so on its own input, as an accepted difference: the
+    accepted reasons, or None. For a parting that one step alone does not show on torch's
+    input (fuzz seed 63162929: softshrink gives -0.0 for a small negative x, torch's
+    vectorised loop +0.0; a second softshrink then keeps handgrad's -0.0 and turns torch's
+    input, -0.0 or +0.0, into +0.0, so neither step alone explains what 1 / x shows later)."""
+    reasons = []
+    for j in range(k + 1):
+        out_h = h.inter[j + 1][0] if j + 1 < len(h.inter) else h.out
+        out_t = t.inter[j + 1][0] if j + 1 < len(t.inter) else t.out
+        d = _differs(out_h, out_t)
+        if isinstance(d, bool):
+            return None
+        if not np.any(d):
+            continue
+        with np.errstate(invalid="ignore"):
+            if not ((out_h[d] == 0) & (out_t[d] == 0)).all():
+                return None  # values, not only signs, differ
+        name, params = prog.steps[j]
+        h1, t1, _ = _local(
+            h.inter[j][0], prog.steps[j], None, prog.seed, prog.dtype, {"backward": False}
+        )
+        b = _differs(h1.out, t1.out)
+        if h1.error or t1.error or isinstance(b, bool):
+            return None
+        if np.any(b):  # the step itself parts, on handgrad's input
+            reason = accepted.match(name, params, h.inter[j][0], "forward", h1.out, t1.out, b)
+            if not reason:
+                return None
+            reasons.append(reason)
+    return " + ".join(sorted(set(reasons))) or None
 
 
 def _closer_to_float64(prog, k, x, g, what, i, hv, tv, b, kw) -> bool:

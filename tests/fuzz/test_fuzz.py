@@ -595,3 +595,25 @@ def test_a_shrink_of_a_nan_on_torchs_scalar_path_is_accepted_whole():
     findings = check(Program(1312314823, "float64", "edge", x, steps + [("maximum", {"w": w})]))
     assert findings and all(f.cls == "accepted" for f in findings)
     assert "torch_shrink_nan_gradient_path" in {f.reason for f in findings}
+
+
+def test_a_plain_gradient_every_step_of_which_is_torchs_own_is_rounding():
+    """Seed 63147521: silu, logcumsumexp, normalize(p=1), layer_norm (float32, a row reaching
+    1e27). layer_norm's plain input gradient is a few ulps from torch's, normalize's gradient
+    at the row's largest element then 9.6e-35 where torch's cancels to 0, and logcumsumexp's
+    backward (exp(a + log g - out) with out = 1e27, torch's formula too) turns that into 1.
+    Given handgrad's upstream gradient, torch's own backward of every step gives handgrad's
+    values: rounding that a step amplifies (a planted wrong plain backward stays a defect:
+    test_fuzzer_checks_the_backward_without_a_graph)."""
+    (finding,) = check(generate(63147521))
+    assert (finding.cls, finding.what) == ("rounding", "grad")
+
+
+def test_zero_signs_that_two_shrinks_pass_along_are_accepted_as_a_chain():
+    """Seed 63162929: softshrink twice, then diagonal, rsqrt, sum, reciprocal (float32, 120
+    elements). handgrad's softshrink gives -0.0 for a small negative x, torch's vectorised loop
+    +0.0; torch's second softshrink turns even handgrad's -0.0 into +0.0, so neither step alone
+    on torch's input explains the 1 / (inf + -inf) that follows. Each step parts only by zero
+    signs, on its own input, as the accepted softshrink_zero_sign."""
+    (finding,) = check(generate(63162929))
+    assert (finding.cls, finding.reason) == ("accepted", "softshrink_zero_sign")

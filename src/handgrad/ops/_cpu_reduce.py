@@ -21,11 +21,17 @@ def prod_zero_exact(a: np.ndarray, dims: tuple) -> np.ndarray:
     return np.where(zero & np.isnan(out), np.where(odd, -0.0, 0.0).astype(a.dtype), out)
 
 
-def amax_zero_sign(a: np.ndarray, dims: tuple, kept: np.ndarray, first: bool) -> np.ndarray:
+def amax_zero_sign(a: np.ndarray, dims: tuple, kept: np.ndarray, mode: str) -> np.ndarray:
     """kept (a's maximum over ``dims``, keepdims) with each zero given the sign torch's amax gives
     it: of -0.0 and +0.0 the one its reduction keeps (NumPy's max keeps either; fuzz seed
     504934291: amax over (-0.0, 0.0) is -0.0 in torch). See ``_torch_max_keeps_negative_zero``.
-    ``first``: the sign of the slice's first zero (its scalar loop) whatever the layout."""
+    ``mode``: "torch" (amax), "first" (the sign of the slice's first zero, its scalar loop,
+    whatever the layout) or "all" (``max()`` of the whole tensor, ``_torch_max_all_sign``)."""
+    if mode == "all":
+        return np.asarray(_torch_max_all_sign(a.ravel().tolist(), a.dtype), a.dtype).reshape(
+            kept.shape
+        )
+    first = mode == "first"
     rest = [i for i in range(a.ndim) if i not in dims]
     t = a.transpose(rest + list(dims)).reshape([a.shape[i] for i in rest] + [-1])
     # torch's layout: the reduced dims of more than one element, when adjacent, are one
@@ -76,3 +82,35 @@ def _torch_max_keeps_negative_zero(v: list, vec: int) -> bool:
     for x in tail:  # std::max across the lanes, then along the tail
         acc = x if acc < x else acc
     return bool(np.signbit(acc))
+
+
+def _torch_max_all_sign(v: list, dtype: np.dtype) -> float:
+    """torch's ``max()`` of a whole tensor v (row-major, its maximum 0): -0.0 or +0.0. Its kernel
+    (``reduce_all``, ATen's cpu/ReduceAllOpsKernel.cpp) reduces lanes of 32 bytes with
+    ``maximum`` (_mm256_max: the second operand of equal values): fewer elements than lanes one
+    by one in lane 0; else a whole-vector accumulator, block by block, the tail into its first
+    lanes, then the lanes: float32 by the AVX2 shuffles (halves, then pairs, then neighbours),
+    float64 one by one (fuzz seed 725021272: 18 float32 zeros of both signs, torch +0.0)."""
+
+    def later(x: float, y: float) -> float:
+        return x if x > y else y
+
+    lanes = 32 // np.dtype(dtype).itemsize
+    if len(v) < lanes:
+        acc = v[0]
+        for x in v[1:]:
+            acc = later(acc, x)
+        return acc
+    body = len(v) - len(v) % lanes
+    acc = v[:lanes]
+    for d in range(lanes, body, lanes):
+        acc = [later(x, y) for x, y in zip(acc, v[d : d + lanes])]
+    tail = v[body:]
+    acc = [later(x, y) for x, y in zip(acc, tail)] + acc[len(tail) :]
+    if lanes == 8:  # the shuffles, of which lane 0 is kept
+        b = [later(acc[i], acc[i + 4]) for i in range(4)]
+        return later(later(b[0], b[2]), later(b[1], b[3]))
+    out = acc[0]
+    for x in acc[1:]:
+        out = later(out, x)
+    return out

@@ -362,13 +362,16 @@ def _avgpoolnd(
         x2 = x2.unsqueeze(0)
     win = _Windows(x2.shape, k, s, p, (1, 1), bool(ceil_mode))
     summed = _window_sum(x2, k, s, win.pads)
+    # torch's kernel divides each window's sum (not a product with the reciprocal, which rounds
+    # 5 / 3 an ulp lower) and adds the quotient to a zeroed output: + 0.0, so that a window whose
+    # mean rounds to -0.0 (-5e-324 over 2) gives +0.0 as torch's (fuzz seed 656052753)
     if divisor_override:
-        out = summed * (1.0 / divisor_override)
+        out = summed / float(divisor_override) + 0.0
     else:
         (ho, wo), (h, w) = win.out_hw, x2.shape[-2:]
         dh = _avg_divisor(h, ho, k[0], s[0], p[0], count_include_pad)
         dw = _avg_divisor(w, wo, k[1], s[1], p[1], count_include_pad)
-        out = summed * Tensor._wrap((1.0 / np.outer(dh, dw)).astype(x2.dtype))
+        out = summed / Tensor._wrap(np.outer(dh, dw).astype(x2.dtype)) + 0.0
     if unbatched:
         out = out.squeeze(0)
     return out.squeeze(-2) if nd == 1 else out

@@ -88,7 +88,7 @@ class Amax(Function):
         self.dims = dims
         self.kept = a.max(axis=dims, keepdims=True)
         if zero_sign and dims and a.dtype.kind == "f" and (self.kept == 0).any():
-            self.kept = amax_zero_sign(a, dims, self.kept, zero_sign == "first")
+            self.kept = amax_zero_sign(a, dims, self.kept, zero_sign)
         return (
             self.kept.copy()
             if keepdim
@@ -449,17 +449,18 @@ def amax(
     _zero_sign: str | None = None,
 ) -> Tensor:
     """``_zero_sign``: how a zero maximum gets its sign (``_cpu_reduce.amax_zero_sign``): "torch"
-    (the default without ``_select``: torch's amax), "first" (the slice's first zero) or None
-    (NumPy's, the default of ``max()``, ``_select``)."""
+    (the default without ``_select``: torch's amax), "first" (the slice's first zero), "all"
+    (``max()`` of the whole tensor) or None (NumPy's, the default with ``_select``)."""
     x = lift(input)
     dims = normalize_dims("amax", None if isinstance(dim, tuple) and not dim else dim, x.ndim)
     sign = _zero_sign if _zero_sign or _select else "torch"
     return Amax.apply(x, dims=dims, keepdim=keepdim, select=_select, zero_sign=sign)
 
 
-def amin(input: Tensor, dim: Any = (), keepdim: bool = False, *, _select: bool = False) -> Tensor:
-    # -x keeps the order of the zeros, so the first zero of -x is that of x, negated back
-    return -amax(-lift(input), dim, keepdim, _select=_select)
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False, **private: Any) -> Tensor:
+    # -x keeps the order of the zeros, so the first zero of -x is that of x, negated back;
+    # ``private``: amax's _select and _zero_sign
+    return -amax(-lift(input), dim, keepdim, **private)
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -500,7 +501,7 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
 
         return maximum(input, dim)
     if dim is None:
-        return amax(input, _select=True)
+        return amax(input, _select=True, _zero_sign="all")
     return _select(argmax, "max", input, dim, keepdim)
 
 
@@ -510,7 +511,7 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
 
         return minimum(input, dim)
     if dim is None:
-        return amin(input, _select=True)
+        return amin(input, _select=True, _zero_sign="all")
     return _select(argmin, "min", input, dim, keepdim)
 
 
