@@ -9,7 +9,7 @@ import sys
 import time
 from collections import Counter
 
-from .runner import check, generate
+from .runner import Finding, check, generate
 
 
 def campaign(
@@ -26,9 +26,19 @@ def campaign(
             print(
                 f"fuzz: {n} programs, now seed {seed}: {dict(counts)}", file=sys.stderr, flush=True
             )
-        for f in check(generate(seed)):
+        prog = generate(seed)
+        try:
+            found = check(prog)
+        except Exception as e:  # noqa: BLE001 - a fuzzer bug is a finding, not the campaign's end
+            why = f"the fuzzer itself raised {type(e).__name__}: {e}"
+            found = [Finding("defect", "error", None, None, None, why, prog, "fuzzer error")]
+        for f in found:
             counts[f.cls] += 1
             by_key.setdefault(f.key(), []).append(f)
+            if f.cls == "defect":  # at once: a campaign cut short still names its defects
+                print(
+                    f"fuzz: defect at seed {seed}: {f.op} ({f.what})", file=sys.stderr, flush=True
+                )
     return n, counts, by_key
 
 

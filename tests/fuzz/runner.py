@@ -1692,9 +1692,9 @@ def _explained(name, params, x, what, hv, tv, b, g) -> tuple[list, np.ndarray]:
     """The accepted differences that explain single mismatching elements (the first 200), and
     the mask of the elements none explains."""
     explained = []
-    rest = b.copy()
-    for pos in [()] if b.ndim == 0 else list(zip(*np.nonzero(b)))[:200]:
-        one = np.zeros(b.shape, bool)
+    rest = np.array(b, bool)  # an array even for a 0-d b (_differs gives a NumPy scalar there)
+    for pos in [()] if rest.ndim == 0 else list(zip(*np.nonzero(rest)))[:200]:
+        one = np.zeros(rest.shape, bool)
         one[pos] = True
         r1 = accepted.match(name, params, x, what, hv, tv, one, g)
         if r1:
