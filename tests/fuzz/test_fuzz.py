@@ -617,3 +617,81 @@ def test_zero_signs_that_two_shrinks_pass_along_are_accepted_as_a_chain():
     signs, on its own input, as the accepted softshrink_zero_sign."""
     (finding,) = check(generate(63162929))
     assert (finding.cls, finding.reason) == ("accepted", "softshrink_zero_sign")
+
+
+def test_the_exact_normalization_derivatives_match_torch_on_well_conditioned_groups():
+    """The mpmath reference of _closer_to_exact: on ordinary float64 groups (no cancellation)
+    every leaf's gradient and second derivative, the upstream gradient's included, is torch's
+    to 1e-12 (torch's None where s does not depend on the bias: the exact 0)."""
+    import numpy as np
+
+    from .runner import TORCH, _exact_norm_derivative, run
+
+    r = np.random.default_rng(0)
+    cases = [
+        (
+            "F.group_norm",
+            {"g": 2, "w": r.standard_normal(4), "wb": r.standard_normal(4)},
+            (2, 4, 3),
+        ),
+        (
+            "F.layer_norm",
+            {"n": 2, "w": r.standard_normal((2, 3)), "wb": r.standard_normal((2, 3))},
+            (2, 2, 3),
+        ),
+        ("F.instance_norm", {}, (2, 2, 3)),
+        ("F.batch_norm", {"w": r.standard_normal(2), "wb": r.standard_normal(2)}, (3, 2, 2)),
+    ]
+    for name, p, shape in cases:
+        x, g = r.standard_normal(shape), r.standard_normal(shape)
+        vs = [
+            r.standard_normal(shape),
+            *(r.standard_normal(p[k].shape) for k in ("w", "wb") if k in p),
+        ]
+        t = run(TORCH, x, [(name, p)], g=g, vs=vs, g_leaf=True)
+        assert t.error is None, t.error
+        for what, got in (("grad", t.grads), ("grad2", t.grads2)):
+            for i, a in enumerate(got):
+                shape_i = x.shape if i in (0, len(vs)) else p["w"].shape
+                a = np.zeros(shape_i) if a is None else a
+                exact = _exact_norm_derivative(
+                    name, p, x, g, what, i, np.ones(shape_i, bool), vs, True
+                )
+                e = np.array([float(v) for v in exact]).reshape(shape_i)
+                np.testing.assert_allclose(
+                    e, a, rtol=1e-12, atol=1e-12, err_msg=f"{name} {what} {i}"
+                )
+
+
+def test_a_normalization_gradient_nearer_the_exact_value_than_torchs_is_rounding():
+    """Seeds 656006422 (reciprocal, stack, group_norm, stack: the gradient) and 656079235
+    (conv_transpose1d, mish, group_norm, relu, local_response_norm: the second derivative by
+    group_norm's upstream gradient), float64 groups whose values lie 1e100 and more apart.
+    Their gradients cancel; torch's kernel loses digits (656079235: torch -1.37387 where the
+    exact value is -1.4918171326654666, handgrad's within 2 ulps; 656006422: torch 4.18e-111
+    for the exact 8.6137778942422068e-111, handgrad within 6 ulps everywhere, and torch an ulp
+    nearer only at elements where handgrad is within 2 ulps)."""
+    from .runner import EXACT_CLOSER
+
+    for seed, what in ((656006422, "grad"), (656079235, "grad2")):
+        (finding,) = check(generate(seed))
+        assert (finding.cls, finding.what, finding.op) == ("rounding", what, "F.group_norm")
+        assert finding.reason == EXACT_CLOSER
+
+
+def test_a_normalization_gradient_farther_from_the_exact_value_stays_a_defect():
+    """_closer_to_exact is no blanket: a value 8 ulps off the exact one, against the exact one
+    rounded, is judged rounding only when it is torch's."""
+    import numpy as np
+
+    from .runner import _closer_to_exact, _exact_norm_derivative
+
+    r = np.random.default_rng(1)
+    p = {"g": 1, "w": r.standard_normal(2), "wb": r.standard_normal(2)}
+    x, g = r.standard_normal((2, 2, 3)), r.standard_normal((2, 2, 3))
+    b = np.ones(x.shape, bool)
+    exact = _exact_norm_derivative("F.group_norm", p, x, g, "grad", 0, b, None, False)
+    near = np.array([float(v) for v in exact]).reshape(x.shape)
+    far = near + 8 * np.spacing(near)
+    assert _closer_to_exact("F.group_norm", p, x, g, "grad", 0, near, far, b, None, False)
+    assert _closer_to_exact("F.group_norm", p, x, g, "grad", 0, far, near, b, None, False) is None
