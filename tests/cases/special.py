@@ -3,6 +3,7 @@ logcumsumexp, logaddexp, logit outside [0, 1], xlogy, hypot, fmod and remainder.
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 from .common import Case, binary, rng, shape, unary, values
@@ -58,6 +59,17 @@ def _selu_backward_fn(lib, g, a):
     from handgrad.ops.special import SeluBackward
 
     return SeluBackward.apply(g, a)
+
+
+def _elu_negative_backward_fn(lib, g, a, alpha):
+    # a <= 0 only: torch's elu_backward takes the positive branch above 0 (celu's input scale
+    # 1 / float32(alpha), as torch's derivatives.yaml passes it)
+    s = 1.0 / float(np.float32(alpha))
+    if lib.__name__ == "torch":
+        return lib.ops.aten.elu_backward(g, alpha, 1.0, s, False, a)
+    from handgrad.ops.special import EluNegativeBackward
+
+    return EluNegativeBackward.apply(g, a, alpha=alpha, scale=s)
 
 
 CASES = {
@@ -118,6 +130,17 @@ CASES = {
         )
     ],
     "selu": [Case(lambda lib, a: lib.nn.functional.selu(a * 3), unary("nonzero"))],
+    "elu_negative_backward": [
+        Case(
+            lambda lib, g, a: _elu_negative_backward_fn(lib, g, -(a.abs()) * 3 - 0.1, 0.7),
+            binary("any", "unit"),
+        ),
+        Case(
+            lambda lib, g, a: _elu_negative_backward_fn(lib, g, -(a.abs()) * 3 - 0.1, 1.3),
+            binary("any", "unit"),
+            note="celu's scale 1 / alpha",
+        ),
+    ],
     "selu_backward": [
         Case(lambda lib, g, a: _selu_backward_fn(lib, g, (a - 0.5) * 6), binary("any", "unit"))
     ],

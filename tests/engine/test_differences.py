@@ -477,6 +477,25 @@ def test_cosine_one_element_noise():
     assert accepted.cosine_one_element_noise(*args, h, t, np.ones(w.shape, bool), g)
     # a value beyond the noise (here 32 eps |g| / (1e-8 |w|) = 420) is not accepted
     assert not accepted.cosine_one_element_noise(*args, h + 1e3, t, np.ones(w.shape, bool), g)
+    # fuzz seed 101208941: a huge direction u at x scales the cancelling terms
+    x, w = np.array([[0.38054]], np.float32), np.array([-0.4295], np.float32)
+    g, u, v = np.array([1.05833], np.float32), np.float32(-7.9176e36), np.float32(1.52246)
+    for lib in (torch, hg):
+        a, b = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        out = lib.nn.functional.cosine_similarity(a, b, dim=-1)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        da, db = grad(out, [a, b], lib.tensor(g), create_graph=True)
+        res[lib.__name__] = grad((da * float(u)).sum() + (db * float(v)).sum(), [a])[0]
+    h, t = res["handgrad"].detach().numpy(), res["torch"].detach().numpy()
+    bad = h != t
+    assert bad.any() and np.abs(h).max() < 1e32 and np.abs(t).max() < 1e32
+    seen = {"w": w, "dim": -1, "u": np.full(x.shape, u), "vs": [np.full(w.shape, v)]}
+    assert accepted.cosine_one_element_noise("F.cosine_similarity", seen, x, "grad2", h, t, bad, g)
+    # the same values with no direction given are beyond the noise of a unit direction
+    seen1 = {"w": w, "dim": -1}
+    assert not accepted.cosine_one_element_noise(
+        "F.cosine_similarity", seen1, x, "grad2", h, t, bad, g
+    )
 
 
 def test_pow_second_derivative_at_zero_base():
@@ -529,22 +548,6 @@ def test_mish_exp_overflow():
         assert accepted.mish_exp_overflow(
             "F.mish", {}, np.array([x, 3.0], dtype), "grad2", h2, t2, np.array([True, False])
         )
-
-
-@pytest.mark.parametrize("name,alpha", [("elu", 1.0), ("celu", 1.0), ("selu", None)])
-def test_kink_second_derivative_at_zero(name, alpha):
-    # A kink convention (the fuzzer's class 'kink'): the second derivative at 0, between the
-    # linear side (0) and the exponential side. torch takes 0, handgrad the exponential side.
-    def second(lib, F):
-        x = lib.tensor([0.0], dtype=lib.float64, requires_grad=True)
-        grad = torch.autograd.grad if lib is torch else hg.grad
-        (g,) = grad(getattr(F, name)(x).sum(), [x], create_graph=True)
-        (g2,) = grad(g.sum(), [x])
-        return float(g2.detach().numpy()[0])
-
-    assert second(torch, tF) == 0
-    left = 1.0507009873554805 * 1.6732632423543772 if alpha is None else alpha
-    assert second(hg, hF) == pytest.approx(left)
 
 
 def test_unstable_sort_ties():
@@ -649,6 +652,19 @@ def test_normalize_0d_overflows():
     params = {"p": 2.0, "dim": -1, "u": np.array(-3.0)}
     args = ("norm", params, x, "grad2", h, t, np.array(True), np.array(0.5))
     assert accepted.normalize_0d_overflows(*args)
+    # fuzz seed 1408740951: the 3-norm of a 0-d -5e-324, whose cube underflows in torch
+    x = np.array(-5e-324)
+    for g in (0.94, np.nan):
+        t = _grad(torch, lambda a: a.norm(p=3.0, dim=-1), x, g)
+        h = _grad(hg, lambda a: a.norm(p=3.0, dim=-1), x, g)
+        assert t == 0 and (h == -g or np.isnan(h) and np.isnan(g))
+        args = ("norm", {"p": 3.0, "dim": -1}, x, "grad", h, t, np.array(True), np.array(g))
+        assert accepted.normalize_0d_overflows(*args)
+    assert torch.tensor(x).norm(p=3.0, dim=-1) == 0  # torch's pow(pow(|x|, 3), 1 / 3)
+    assert torch.tensor(x[None]).norm(p=3.0, dim=-1) == 5e-324  # a dim of one: |x|
+    assert not accepted.normalize_0d_overflows(
+        "norm", {"p": 3.0, "dim": -1}, np.array(1e-50), "grad", h, t, np.array(True), np.array(g)
+    )
 
 
 def test_torch_norm_at_zero_vector():

@@ -1845,3 +1845,22 @@ def test_contiguous_gives_c_order_memory_as_torch():
     )
     y = hg.randn(3, 4)
     assert y.contiguous() is y
+
+
+@pytest.mark.parametrize("name", ["elu", "celu", "selu"])
+def test_elu_second_derivative_at_zero_is_the_linear_sides(name):
+    # torch's elu_double_backward masks x < 0: at x = +-0 the second derivative is 0 (the
+    # linear side), and a zero cotangent gives 0 where g s alpha overflows (fuzz seed
+    # 101217825: celu(alpha=0.5) at x = 0, float32 g = 3e38, cotangent 0: handgrad was NaN)
+    for x, g, u in [(0.0, 1.0, 1.0), (-0.0, 1.0, 1.0), (0.0, 3.00733e38, 0.0), (-1.0, 2.0, 3.0)]:
+        got = []
+        for lib, F in (_lib("torch"), _lib("hg")):
+            a = lib.tensor(np.array([x], np.float32), requires_grad=True)
+            gl = lib.tensor(np.array([g], np.float32), requires_grad=True)
+            grad = torch.autograd.grad if lib is torch else hg.grad
+            f = getattr(F, name)
+            y = f(a, 0.5) if name == "celu" else f(a)
+            (d,) = grad(y, [a], gl, create_graph=True)
+            got.append([r.detach().numpy() for r in grad((d * u).sum(), [a, gl])])
+        for t, h in zip(*got):
+            np.testing.assert_allclose(h, t, rtol=1e-6)

@@ -558,8 +558,9 @@ def normalize_0d_overflows(op, params, x, what, h, t, bad, g=None):
     tensor along dim 0 squares it (inf), so x / inf = 0; along a dim of one element torch
     returns |x| exactly, and so does handgrad for both: x / |x| = +-1. The same for ``norm``'s
     gradient there: torch x (g / inf) = 0, handgrad g sign(x), and for a p-norm (p > 1) above
-    the p-th root of the largest float; and for its derivative w.r.t. g in a direction u:
-    torch 0, handgrad u sign(x)."""
+    the p-th root of the largest float, or where |x|^p underflows to 0 (torch's norm 0, its
+    gradient masked to 0); and for its derivative w.r.t. g in a direction u: torch 0,
+    handgrad u sign(x)."""
     if op not in ("F.normalize", "norm") or isinstance(bad, str) or x.ndim:
         return False
     if what not in (("forward",) if op == "F.normalize" else ("grad", "grad2")):
@@ -578,7 +579,12 @@ def normalize_0d_overflows(op, params, x, what, h, t, bad, g=None):
         if what == "grad"
         else (abs(float(u)) if isinstance(u, np.ndarray) and u.size == 1 else np.nan)
     )
-    return bool(abs(float(x)) > big and (t[bad] == 0).all() and (np.abs(h[bad]) == exact).all())
+    # and below: norm's |x|^p underflows to 0 in torch (p = 3 of -5e-324, fuzz seed
+    # 1408740951), its norm 0, and its gradient masked to 0 whatever g is, NaN included
+    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+        tiny = op == "norm" and x != 0 and np.abs(x) ** x.dtype.type(p) == 0
+        same = (np.abs(h[bad]) == exact) | (np.isnan(h[bad]) & np.isnan(exact))
+    return bool((abs(float(x)) > big or tiny) and (t[bad] == 0).all() and same.all())
 
 
 @accepted
@@ -892,7 +898,8 @@ def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
     x = -1.4e-45 beside w = -1.18, leaf w: handgrad -1.2e-7, torch 0). Accepted where both
     results lie within 32 eps_dtype |g| times the terms' size of 0: (1 / X + 1 / W)^2 per row
     with X = |x|, W = |w| above eps, and 1 / (X W) where one of them is clamped (u linear),
-    summed over the rows a leaf's element receives; never where both are clamped."""
+    times 1 + |u| + |v| (the directions the second derivative contracts them with), summed over
+    the rows a leaf's element receives; never where both are clamped."""
     if op != "F.cosine_similarity" or what != "grad2" or g is None or isinstance(bad, str):
         return False
     w, dim = params.get("w"), params.get("dim")
@@ -913,7 +920,17 @@ def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
         big, small = np.maximum(a, c), np.maximum(b, c)
         size = np.where(clamped_a | clamped_b, 1 / (big * small), (1 / big + 1 / small) ** 2)
         noise = np.where(clamped_a & clamped_b, 0.0, 32 * eps * gg * size)
-        noise = np.broadcast_to(noise, shape)
+        # the terms are contracted with the directions u (at x) and v (at w): a huge u scales
+        # them (fuzz seed 101208941: u = -7.9e36 at x = 0.38, handgrad -5.1e30, torch 0)
+        dirs = np.ones(shape)
+        for d in [params.get("u"), *(params.get("vs") or [])[:1]]:
+            if isinstance(d, np.ndarray) and d.size:
+                try:
+                    dd = np.abs(np.broadcast_to(d.astype(np.float64), shape))
+                except ValueError:
+                    continue
+                dirs = dirs + np.where(np.isfinite(dd), dd, 0.0)
+        noise = np.broadcast_to(noise * dirs, shape)
         lead = len(shape) - bad.ndim
         if lead < 0:
             return False

@@ -282,7 +282,36 @@ class EluNegative(Function):
         return np.expm1(a * scale) * alpha
 
     def backward(self, g):
-        return g * self.scale * self.alpha * exp(self.inputs[0] * self.scale)
+        return EluNegativeBackward.apply(g, self.inputs[0], alpha=self.alpha, scale=self.scale)
+
+
+class EluNegativeBackward(Function):
+    """out = g s alpha e^(s x), ``EluNegative``'s gradient: torch's elu_backward from the input
+    (x <= 0), in its order. Its own backward is torch's elu_double_backward:
+
+        dL/dg = gg s alpha e^(s x)                  (elu_backward of gg),
+        dL/dx = (gg g s) s alpha e^(s x), for x < 0  (elu_backward of gg g s), else 0.
+
+    The product gg g s comes first, so a zero gg gives 0 where g s alpha overflows (fuzz seed
+    101217825: celu at x = 0 with float32 g = 3e38 and gg = 0, the chain rule through
+    g s alpha e^(s x) gave 0 * inf = NaN, torch 0); and x = 0 takes 0, the positive side's
+    second derivative, as torch's mask (x < 0), here selected rather than multiplied."""
+
+    name = "elu_negative_backward"
+
+    def forward(self, g, a, alpha, scale):
+        self.alpha, self.scale = alpha, scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            return g * scale * alpha * np.exp(a * scale)
+
+    def backward(self, gg):
+        g, a = self.inputs
+        need, kw = self.needs_input_grad, {"alpha": self.alpha, "scale": self.scale}
+        dg = EluNegativeBackward.apply(gg, a, **kw) if need[0] else None
+        dx = None
+        if need[1]:
+            dx = where(a < 0, EluNegativeBackward.apply(gg * g * self.scale, a, **kw), 0.0)
+        return dg, dx
 
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
@@ -317,7 +346,8 @@ class Selu(Function):
 class SeluBackward(Function):
     """out = g scale for x > 0, g (alpha scale) e^x otherwise: torch's elu_backward with selu's
     constants, in its order. dL/dg = selu_backward(gg, x); dL/dx = selu_backward(gg g, x)
-    times (x <= 0) as a number, torch's elu_double_backward (a product, not a selection)."""
+    times (x < 0) as a number, torch's elu_double_backward (a product, not a selection; 0 at
+    x = 0, the linear side's second derivative, as torch's)."""
 
     name = "selu_backward"
 
@@ -331,7 +361,7 @@ class SeluBackward(Function):
         g, a = self.inputs
         need = self.needs_input_grad
         dg = SeluBackward.apply(gg, a) if need[0] else None
-        dx = SeluBackward.apply(gg * g, a) * (a <= 0).to(gg.dtype) if need[1] else None
+        dx = SeluBackward.apply(gg * g, a) * (a < 0).to(gg.dtype) if need[1] else None
         return dg, dx
 
 
