@@ -997,6 +997,33 @@ def test_batch_norm_channels_last_upstream():
     assert np.abs(t.numpy() - ref.numpy()).max() > 0.1
 
 
+def test_lp_pool_one_element_noise():
+    # fuzz seed 683984405: lp_pool with a kernel of one element is |x|, whose exact second
+    # derivative is 0; both libraries form it through pow, avg_pool and pow(1/p), whose terms
+    # of size |g u| / |x| cancel (float32 x = 3.2e-10: handgrad -256, torch 0 in the program)
+    x = np.array([[[3.15591e-10, -4.74681e-10, 1.5, 2e-3]]], np.float32)
+    g, u = np.array([[[0.7, -1.3, 2.0, 0.4]]]), [np.array([[[1.1, -0.6, 0.9, 1.7]]])]
+    res = {}
+    for lib in (torch, hg):
+        a = lib.tensor(x, requires_grad=True)
+        out = lib.nn.functional.lp_pool1d(a, 2.0, 1, 1)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (d,) = grad(out, [a], lib.tensor(g.astype(np.float32)), create_graph=True)
+        res[lib] = grad((d * lib.tensor(u[0].astype(np.float32))).sum(), [a])[0].detach().numpy()
+    t, h = res[torch], res[hg]
+    bound = 32 * np.finfo(np.float32).eps * 3 * np.abs(g * u[0]) / np.abs(x)
+    assert (np.abs(t) <= bound).all() and (np.abs(h) <= bound).all()
+    params = {"norm_type": 2.0, "kernel_size": 1, "stride": 1, "u": u[0], "leaf": 0}
+    bad = np.ones(x.shape, bool)
+    args = ("F.lp_pool1d", params, x, "grad2")
+    assert accepted.lp_pool_one_element_noise(*args, h, t, bad, g.astype(np.float32))
+    # beyond the noise of its element (here 32 eps 3 |g u| / |x| = 0.0014 at x = 1.5): not
+    assert not accepted.lp_pool_one_element_noise(*args, h + 0.01, t, bad, g.astype(np.float32))
+    # a kernel of two elements is not one-element: never accepted here
+    two = dict(params, kernel_size=2)
+    assert not accepted.lp_pool_one_element_noise("F.lp_pool1d", two, x, "grad2", h, t, bad, g)
+
+
 def test_hypot_second_derivative_noise():
     # fuzz seed 504936061, smaller: w (1, 2) broadcast over x (3, 3, 2) holding zeros, where
     # hypot(0, w) = |w| is linear; its second derivative by w sums terms g v / |w| = 1e15 that

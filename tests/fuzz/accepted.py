@@ -946,6 +946,35 @@ def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def lp_pool_one_element_noise(op, params, x, what, h, t, bad, g=None):
+    """F.lp_pool1d/2d with a kernel of one element: each output is (x^p)^(1/p) = |x|, linear on
+    each side of 0, so the exact second derivative is 0. Both libraries form it through torch's
+    composition (pow, avg_pool, sign relu, pow 1/p), whose terms of size (p - 1) |g u| / |x|
+    cancel, and round them differently (fuzz seed 683984405: float32 x = 3.2e-10 with p = 2,
+    handgrad -256, torch 0; beside it x = 4.7e-10, handgrad 0, torch -64). Accepted where both
+    lie within 32 eps (|p| + 1) |g u| / |x| (g the upstream gradient of the element's output,
+    u the direction at x), at nonzero x."""
+    if op not in ("F.lp_pool1d", "F.lp_pool2d") or what != "grad2" or g is None:
+        return False
+    if isinstance(bad, str) or params.get("leaf", 0) != 0 or params.get("kernel_size") != 1:
+        return False
+    u, stride, p = params.get("u"), params.get("stride") or 1, params.get("norm_type")
+    if not isinstance(u, np.ndarray) or u.shape != x.shape or h.shape != x.shape or p is None:
+        return False
+    nd = 1 if op.endswith("1d") else 2
+    grid = (Ellipsis,) + (slice(None, None, int(stride)),) * nd
+    gx = np.zeros(x.shape)
+    if gx[grid].shape != np.shape(g):
+        return False
+    gx[grid] = np.abs(g.astype(np.float64))  # the elements off the stride grid get no gradient
+    eps = np.finfo(x.dtype).eps
+    with np.errstate(all="ignore"):
+        size = 32 * eps * (abs(p) + 1) * gx * np.abs(u.astype(np.float64)) / np.abs(x)
+        ok = np.isfinite(size) & (np.abs(h) <= size) & (np.abs(t) <= size)
+    return bool(ok[bad].all())
+
+
+@accepted
 def hypot_second_derivative_noise(op, params, x, what, h, t, bad, g=None):
     """hypot's second derivatives where terms of size |g| (|u| + |v|) / r cancel (an operand
     small against r, or 0: hypot(0, w) = |w| is linear, its exact second derivative 0). Both

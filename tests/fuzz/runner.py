@@ -582,6 +582,12 @@ def _plain_backward(prog: Program, t: Result) -> list[Finding]:
             name, params = prog.steps[k]
             detail = _detail(("grad", j, d[j])) + " (backward without create_graph)"
             tg = run(TORCH, x_k, [prog.steps[k]], g=g_k, seed=prog.seed).grads or []
+            hg_ = run(HG, x_k, [prog.steps[k]], g=g_k, seed=prog.seed).grads or []
+            if _same_as_graph(hk.grads, hg_, j) and _same_as_graph(tk.grads, tg, j):
+                # both libraries' plain gradients are their graph ones here: a difference the
+                # graph comparison judges (fuzz seed 684013968: smooth_l1_loss at NaN, torch
+                # NaN, handgrad 0, accepted; the plain difference comes from an earlier step)
+                continue
             seen = {**params, "graph": tg[j] if j < len(tg) else None}
             name_ok = accepted.match(
                 name, seen, x_k, "grad_plain", hk.grads[j], tk.grads[j], d[j], g_k
@@ -641,6 +647,16 @@ def _plain_backward(prog: Program, t: Result) -> list[Finding]:
             why = "float32 rounding: the gradients without create_graph agree in float64"
             return [Finding("rounding", "grad", None, None, None, _detail(diff), prog, why)]
     return [Finding("defect", "grad", None, None, None, _detail(diff), prog, reason)]
+
+
+def _same_as_graph(plain: list | None, graph: list, j: int) -> bool:
+    """Whether gradient j without a graph is, element for element, the one with a graph (NaN
+    equal to NaN)."""
+    a = (plain or [None])[j] if j < len(plain or []) else None
+    b = graph[j] if j < len(graph) else None
+    if a is None or b is None or np.shape(a) != np.shape(b):
+        return False
+    return bool(np.array_equal(a, b, equal_nan=True))
 
 
 def _plain_amplified(prog: Program, t: Result) -> Finding | None:
@@ -1522,7 +1538,8 @@ def _exact_norm(params: dict, x: np.ndarray) -> np.ndarray | None:
 # the exact value (_closer_to_exact)
 EXACT_CLOSER = (
     "handgrad's value is as close to the exact result (mpmath) as torch's, or within 2 ulps of "
-    "it, at every differing element: torch's kernel rounds the cancelling sum further off"
+    "it, or (an input gradient) within 4 eps of the terms that cancel in it, at every differing "
+    "element: torch's kernel rounds the cancelling sum further off"
 )
 # the eps of the fuzzer's normalization calls (torch's default), as the float64 they pass
 _NORM_EPS = 1e-5
@@ -1533,7 +1550,8 @@ EXACT_NORMS = frozenset({"F.group_norm", "F.layer_norm", "F.instance_norm", "F.b
 def _norm_layout(name: str, params: dict, x: np.ndarray) -> tuple | None:
     """For a normalization step: the statistic (group) of each element of x, and its index into
     the flattened weight and bias (None for instance_norm, which has none); None otherwise."""
-    if name not in EXACT_NORMS or x.ndim < (3 if name == "F.instance_norm" else 2) or not x.size:
+    least = {"F.instance_norm": 3, "F.layer_norm": 1}.get(name, 2)
+    if name not in EXACT_NORMS or x.ndim < least or not x.size:
         return None
     ix = np.indices(x.shape)
     flat = np.arange(x.size).reshape(x.shape)
@@ -1548,8 +1566,8 @@ def _norm_layout(name: str, params: dict, x: np.ndarray) -> tuple | None:
     return ix[1], ix[1]  # batch_norm (training): a channel across the batch
 
 
-def _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf):
-    """The exact value (mpmath, 1000 digits) of a float64 normalization step's gradient
+def _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf, sizes=None):
+    """The exact value (mpmath, 1000 digits) of a float normalization step's gradient
     (``what`` "grad") or second derivative ("grad2", as ``run`` forms it: the gradient of
     s = sum over leaves of grad_leaf v_leaf, by the leaves and by g with ``g_leaf``) at leaf
     ``i``, at the elements of ``b``: a list of mpf, or None where it is not computed (another
@@ -1557,12 +1575,16 @@ def _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf):
     eps), y = w xhat + wb: the gradients g_x = r (d - mean d - xhat mean(d xhat)) (d = g w),
     g_w = sum g xhat, g_wb = sum g; s's derivatives by g, w and wb (s is linear in them) in
     closed form, by x as a central difference of s's group term with a step 1e-331 of the
-    group's sigma (a truncation error ~1e-660 of it, rounding ~1e-669 of its largest term)."""
+    group's sigma (a truncation error ~1e-660 of it, rounding ~1e-669 of its largest term).
+    eps is the one the kernels add: 1e-5 as a float32 for float32 input. For x's gradient,
+    ``sizes`` (a list) receives each element's size of the terms that cancel in it,
+    r (|d_k| + mean |d| + |xhat_k| mean |d xhat|)."""
     import mpmath
 
     lay = _norm_layout(name, params, x)
-    if lay is None or x.dtype != np.float64 or g is None or np.shape(g) != x.shape:
+    if lay is None or x.dtype.kind != "f" or g is None or np.shape(g) != x.shape:
         return None
+    eps = float(x.dtype.type(_NORM_EPS))
     grp, pix = lay
     aff = pix is not None
     w = np.asarray(params["w"], np.float64).reshape(-1) if aff else None
@@ -1598,7 +1620,7 @@ def _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf):
         def stats(idx, xv):  # xhat and r of one group, xv its x values
             m = len(idx)
             mu = mpmath.fsum(xv) / m
-            r = 1 / mpmath.sqrt(mpmath.fsum((v - mu) ** 2 for v in xv) / m + mpf(_NORM_EPS))
+            r = 1 / mpmath.sqrt(mpmath.fsum((v - mu) ** 2 for v in xv) / m + mpf(eps))
             return [(v - mu) * r for v in xv], r
 
         def wt(j):
@@ -1636,6 +1658,11 @@ def _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf):
                     md = mpmath.fsum(d) / len(idx)
                     mdx = mpmath.fsum(a * h for a, h in zip(d, xh)) / len(idx)
                     out.append(r * (d[k] - md - xh[k] * mdx))
+                    if sizes is not None:
+                        ad = [abs(a) for a in d]
+                        mad = mpmath.fsum(ad) / len(idx)
+                        madx = mpmath.fsum(a * abs(h) for a, h in zip(ad, xh)) / len(idx)
+                        sizes.append(r * (ad[k] + mad + abs(xh[k]) * madx))
                 elif i == nleaf:  # ds / dg_e = w (A vx)_e + xhat_e vw + vb
                     v = wt(e) * a_v(idx, xh, r)[k]
                     out.append(v + xh[k] * vw[pf[e]] + vb[pf[e]] if aff else v)
@@ -1663,32 +1690,41 @@ def _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf):
 
 
 def _closer_to_exact(name, params, x, g, what, i, hv, tv, b, vs, g_leaf) -> str | None:
-    """For a float64 normalization step's gradient or second derivative whose two results part
+    """For a normalization step's gradient or second derivative whose two results part
     beyond torch's noise: the exact value (_exact_norm_derivative) as the reference. Where, at
     every differing element, handgrad's value is as close to it as torch's, or within 2 ulps
     of it (two faithful roundings of a cancelling sum, torch's the nearer by an ulp: fuzz seed
     656006422), the distances as a note; otherwise None. In groups whose values lie 1e100 and
     more apart the gradient cancels, and torch's float64 kernel loses digits that handgrad's
-    wider recorded backward keeps (656079235: torch -1.37, handgrad and the exact -1.49)."""
+    wider recorded backward keeps (656079235: torch -1.37, handgrad and the exact -1.49). In
+    float32 too: a layer_norm of [1.6e9, 1.8e-29] whose input gradient cancels to about 1e-26
+    (fuzz seed 683970125: handgrad 6.8e-26, torch -5.6e-17)."""
     import mpmath
 
     if name not in EXACT_NORMS or what not in ("grad", "grad2") or isinstance(b, str):
         return None
-    if not (isinstance(hv, np.ndarray) and isinstance(tv, np.ndarray)) or hv.dtype != np.float64:
+    if not (isinstance(hv, np.ndarray) and isinstance(tv, np.ndarray)) or hv.dtype.kind != "f":
         return None
+    tiny = float(np.finfo(hv.dtype).smallest_subnormal)
     with np.errstate(invalid="ignore"):
         if not (np.isfinite(hv[b]).all() and np.isfinite(tv[b]).all()):
             return None
-    exact = _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf)
+    sizes: list = []
+    exact = _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf, sizes)
     if exact is None:
         return None
+    sizes = sizes if len(sizes) == len(exact) else [None] * len(exact)
+    eps = float(np.finfo(hv.dtype).eps)
     worst_h = worst_t = 0.0  # the largest distances, in ulps of the exact value
     with mpmath.workdps(60):
-        for h, t, e in zip(hv[b], tv[b], exact):
-            ulp = mpmath.mpf(float(np.spacing(abs(float(e))))) or mpmath.mpf(5e-324)
+        for h, t, e, size in zip(hv[b], tv[b], exact, sizes):
+            ulp = mpmath.mpf(float(np.spacing(hv.dtype.type(abs(float(e)))))) or mpmath.mpf(tiny)
             dh = abs(mpmath.mpf(float(h)) - e) / ulp
             dt = abs(mpmath.mpf(float(t)) - e) / ulp
-            if dh > dt and dh > 2:
+            # or within 4 eps of the terms that cancel in it (fuzz seed 683970125: an exact
+            # 4.3e-33 from terms of 1e-9 in float32, handgrad 6.8e-26, torch 0 and -5.6e-17)
+            noise = size is not None and dh * ulp <= 4 * eps * size
+            if dh > dt and dh > 2 and not noise:
                 return None
             worst_h, worst_t = max(worst_h, float(dh)), max(worst_t, float(dt))
     return (
@@ -1757,6 +1793,9 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
             return Finding("accepted", what, name, params, x, h.error, prog, reason)
         return Finding("defect", what, name, params, x, h.error, prog, "valid input refused")
     hv, tv = _values(h, what, i), _values(t, what, i)
+    if what == "grad2" and not (kw and kw.get("vs") is not None) and t.vs:
+        # re-run without given directions (a forward mismatch's step): the random ones it drew
+        kw = {**(kw or {}), "vs": t.vs}
     params_seen = _seen(params, kw, i)
     if isinstance(b, str):
         reason = accepted.match(name, params_seen, x, what, hv, tv, b, g)
@@ -1910,6 +1949,11 @@ def _finite_in(name, params, x, g, what, i, b) -> bool:
         except ValueError:
             pass
 
+    if name == "F.linear" and i == 2 and what == "grad" and isinstance(g, np.ndarray):
+        # the bias gradient is g summed over every dim but the last: only g reaches it (fuzz
+        # seed 684015658: terms of +-1e307 whose exact sum is -7.97e307, handgrad's, where
+        # torch's order overflows to -inf, beside a NaN in x)
+        return bool(np.isfinite(g).all())
     if name == "F.cosine_similarity" and not isinstance(b, str):
         # its rows along dim are independent: only the rows that reach the mismatching elements
         # (a leaf element broadcast over several rows reaches them all; fuzz seeds 2030070078,

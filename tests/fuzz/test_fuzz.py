@@ -4,7 +4,7 @@ defect."""
 
 from __future__ import annotations
 
-from .runner import check, generate
+from .runner import EXACT_CLOSER, check, generate
 
 SEEDS = range(0, 300)
 
@@ -671,7 +671,6 @@ def test_a_normalization_gradient_nearer_the_exact_value_than_torchs_is_rounding
     exact value is -1.4918171326654666, handgrad's within 2 ulps; 656006422: torch 4.18e-111
     for the exact 8.6137778942422068e-111, handgrad within 6 ulps everywhere, and torch an ulp
     nearer only at elements where handgrad is within 2 ulps)."""
-    from .runner import EXACT_CLOSER
 
     for seed, what in ((656006422, "grad"), (656079235, "grad2")):
         (finding,) = check(generate(seed))
@@ -695,3 +694,37 @@ def test_a_normalization_gradient_farther_from_the_exact_value_stays_a_defect():
     far = near + 8 * np.spacing(near)
     assert _closer_to_exact("F.group_norm", p, x, g, "grad", 0, near, far, b, None, False)
     assert _closer_to_exact("F.group_norm", p, x, g, "grad", 0, far, near, b, None, False) is None
+
+
+def test_a_float32_norm_gradient_within_the_noise_of_its_cancelling_terms_is_rounding():
+    """Seed 683970125: layer_norm of the float32 row [1.6e9, 1.8e-29]; its input gradient is an
+    exact 4.3e-33 from terms of about 1e-9 (g w / sigma), handgrad 6.8e-26, torch 0 and -5.6e-17,
+    which celu's second derivative then amplifies. Within 4 eps of the terms that cancel, as
+    the exact value (mpmath) shows: rounding."""
+    (finding,) = check(generate(683970125))
+    assert finding.cls == "rounding" and finding.reason == EXACT_CLOSER
+
+
+def test_a_forward_mismatchs_step_is_judged_with_the_directions_it_drew():
+    """Seed 683984405: the program parts in its forward (a remainder by 2e-26); lp_pool2d alone
+    (kernel 1) differs in its second derivative under the random directions its re-run draws,
+    which the accepted lp_pool_one_element_noise must see (it scales with u)."""
+    (finding,) = check(generate(683984405))
+    assert (finding.cls, finding.reason) == ("accepted", "lp_pool_one_element_noise")
+
+
+def test_a_plain_difference_the_graph_has_too_is_left_to_the_graph_comparison():
+    """Seed 684013968: logit, abs, smooth_l1_loss. smooth_l1_loss's gradient at NaN (torch NaN,
+    handgrad 0, accepted) is the same with and without a graph in both libraries, so it is not
+    what the plain comparison is after; the plain difference is logit's at -0.0 (torch's plain
+    path +inf, its graph and handgrad -inf)."""
+    (finding,) = check(generate(684013968))
+    assert (finding.cls, finding.op) == ("accepted", "logit")
+
+
+def test_linears_bias_gradient_sees_only_g():
+    """Seed 684015658: F.linear's bias gradient sums 45 terms of +-1e307 to the exact
+    -7.97e307 (handgrad), torch's order overflows to -inf; x holds a NaN, which the bias
+    gradient never reads: torch overflows from finite input."""
+    (finding,) = check(generate(684015658))
+    assert (finding.cls, finding.op, finding.what) == ("accepted", "F.linear", "grad")
