@@ -519,8 +519,32 @@ def _convt(r, x, nd):
     return p
 
 
-op("F.conv1d", lambda r, x: _conv(r, x, 1), lambda L, x, w, wb, **p: L.F.conv1d(x, w, wb, **p))
-op("F.conv2d", lambda r, x: _conv(r, x, 2), lambda L, x, w, wb, **p: L.F.conv2d(x, w, wb, **p))
+def _torch_safe(L, x, w, dilation):
+    """x as torch can take it: torch 2.13's CPU convolution crashes the process (a segfault in
+    libtorch_cpu) on an input whose strides are not C-order, with a kernel dim of 1 under
+    dilation > 1 (fuzz seed 684019248: conv1d of a permuted (5, 2, 1) with kernel 1, stride 2,
+    padding 1, dilation 2), so torch gets such an input with C-order strides (is_contiguous()
+    is no test: the permuted (5, 2, 1) has strides (2, 1, 2) and counts as contiguous); the
+    values are the same, and handgrad's input is unchanged."""
+    if L.name != "torch" or w is None:
+        return x
+    d = (dilation,) * (w.ndim - 2) if isinstance(dilation, int) else tuple(dilation)
+    if not any(k == 1 and dd > 1 for k, dd in zip(w.shape[2:], d)):
+        return x
+    c_order = torch.empty(x.shape).stride()
+    return x if x.stride() == c_order else x.clone(memory_format=torch.contiguous_format)
+
+
+op(
+    "F.conv1d",
+    lambda r, x: _conv(r, x, 1),
+    lambda L, x, w, wb, **p: L.F.conv1d(_torch_safe(L, x, w, p["dilation"]), w, wb, **p),
+)
+op(
+    "F.conv2d",
+    lambda r, x: _conv(r, x, 2),
+    lambda L, x, w, wb, **p: L.F.conv2d(_torch_safe(L, x, w, p["dilation"]), w, wb, **p),
+)
 op(
     "F.conv_transpose1d",
     lambda r, x: _convt(r, x, 1),

@@ -728,3 +728,15 @@ def test_linears_bias_gradient_sees_only_g():
     gradient never reads: torch overflows from finite input."""
     (finding,) = check(generate(684015658))
     assert (finding.cls, finding.op, finding.what) == ("accepted", "F.linear", "grad")
+
+
+def test_a_program_that_crashes_torch_is_run_safely():
+    """Seed 684019248: torch 2.13's conv1d segfaults on a permuted (5, 2, 1) input under kernel
+    1, stride 2, padding 1, dilation 2; the fuzzer hands torch such an input contiguous. Run in
+    a child process, so that a crash fails this test instead of ending the suite."""
+    import subprocess
+    import sys
+
+    code = "from tests.fuzz.runner import check, generate; check(generate(684019248))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
