@@ -740,3 +740,27 @@ def test_a_program_that_crashes_torch_is_run_safely():
     code = "from tests.fuzz.runner import check, generate; check(generate(684019248))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
     assert r.returncode == 0, r.stderr.decode()[-2000:]
+
+
+def test_a_normalization_group_beside_a_nonfinite_one_is_judged_exactly():
+    """Seed 600950195: group_norm over a float64 group of values 1e132 apart beside a group of
+    -inf; the finite group's gradient cancels, handgrad within 5 ulps of the exact value
+    (mpmath), torch 6.5e19 ulps off. The -inf group cannot reach it."""
+    (finding,) = check(generate(600950195))
+    assert (finding.cls, finding.reason) == ("rounding", EXACT_CLOSER)
+
+
+def test_a_plain_difference_is_judged_on_the_elements_the_graph_does_not_share():
+    """Seed 600982248: group_norm over one-element groups; torch's plain kernel gives -2.1e6
+    where its graph and handgrad give 0 (torch_plain_backward_differs), beside an element where
+    torch's graph gives 4.2e6 as well (the graph comparison's to judge)."""
+    (finding,) = check(generate(600982248))
+    assert (finding.cls, finding.reason) == ("accepted", "torch_plain_backward_differs")
+
+
+def test_normalize_over_one_element_as_the_first_step_is_judged_at_the_leaf():
+    """Seed 600946374: normalize(p=1) of one float64 -2.1e-115, then cummin, rpow, log. The
+    second derivative is exactly 0; both libraries leave noise of terms of 1e229 (handgrad
+    -7.6e6, torch -5.3e6). The cotangent at normalize's input is the leaf's second derivative."""
+    (finding,) = check(generate(600946374))
+    assert (finding.cls, finding.reason) == ("accepted", "normalize_one_element_noise")
