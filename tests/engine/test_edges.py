@@ -1864,3 +1864,26 @@ def test_elu_second_derivative_at_zero_is_the_linear_sides(name):
             got.append([r.detach().numpy() for r in grad((d * u).sum(), [a, gl])])
         for t, h in zip(*got):
             np.testing.assert_allclose(h, t, rtol=1e-6)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channel_rows"])
+def test_batch_norm_plain_gradient_of_a_channel_constant_g_is_exactly_zero(layout):
+    # fuzz seed 601021626: a loss's mean gives batch_norm a g constant along each channel;
+    # torch forms g - mean g first (the mean from a float64 sum), exactly 0, where
+    # g - (db + x^ dw) / M left 2.3e-7 (which a later normalize's 1 / eps amplified)
+    rng = np.random.default_rng(3)
+    for x in (np.zeros((3, 3), np.float32), rng.standard_normal((5, 3, 4)).astype(np.float32)):
+        if layout == "channel_rows":  # channel-first memory: the channel-row kernels' path
+            x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, 0)), 0, 1)
+        w = np.array([-0.0499, -0.6204, 1.2872], np.float32)
+        g = np.broadcast_to(np.float32(-0.17064972), x.shape)
+        got = []
+        for L, F in (_lib("torch"), _lib("hg")):
+            a = L.tensor(x, requires_grad=True)
+            y = F.batch_norm(a, None, None, L.tensor(w), None, training=True)
+            y.backward(L.tensor(np.ascontiguousarray(g)))
+            got.append(a.grad.numpy())
+        t, h = got
+        np.testing.assert_allclose(h, t, atol=1e-6)
+        if not x.any():
+            assert (h == 0).all() and (t == 0).all()
