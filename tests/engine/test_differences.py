@@ -1024,6 +1024,22 @@ def test_lp_pool_one_element_noise():
     assert not accepted.lp_pool_one_element_noise("F.lp_pool1d", two, x, "grad2", h, t, bad, g)
 
 
+def test_interpolate_fma_zero_sign():
+    # fuzz seed 1625022174: halfway between -5e-324 and 0, torch's fused multiply-add rounds the
+    # exact -2.5e-324 to -0.0; handgrad's separately rounded products add to +0.0
+    x = np.array([[[-4.4942e307, -5e-324, 0.0, 0.0]]])
+    kw = {"size": [5], "mode": "linear", "align_corners": True}
+    t = tF.interpolate(torch.tensor(x), **kw).numpy()
+    h = hF.interpolate(hg.tensor(x), **kw).numpy()
+    bad = np.signbit(t) != np.signbit(h)
+    assert bad.any() and (t[bad] == 0).all() and (h[bad] == 0).all()
+    np.testing.assert_array_equal(t, h)  # the values are the same
+    assert accepted.interpolate_fma_zero_sign("F.interpolate", kw, x, "forward", h, t, bad)
+    # without a subnormal in the input: not this
+    x1 = np.where(np.abs(x) < 1e-300, 0.0, x)
+    assert not accepted.interpolate_fma_zero_sign("F.interpolate", kw, x1, "forward", h, t, bad)
+
+
 def test_hypot_second_derivative_noise():
     # fuzz seed 504936061, smaller: w (1, 2) broadcast over x (3, 3, 2) holding zeros, where
     # hypot(0, w) = |w| is linear; its second derivative by w sums terms g v / |w| = 1e15 that

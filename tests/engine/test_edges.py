@@ -1887,3 +1887,48 @@ def test_batch_norm_plain_gradient_of_a_channel_constant_g_is_exactly_zero(layou
         np.testing.assert_allclose(h, t, atol=1e-6)
         if not x.any():
             assert (h == 0).all() and (t == 0).all()
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_max_pool_of_signed_zeros_keeps_the_first(nd):
+    # fuzz seed 1625040937: torch's kernel keeps a window's first maximum (val > max), so of
+    # -0.0 and +0.0 the earlier; NumPy's maximum kept the later
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        shape = (2, 3, 7) if nd == 1 else (2, 2, 5, 5)
+        x = np.where(rng.random(shape) < 0.5, -0.0, 0.0).astype(np.float32)
+        x.reshape(-1)[:3] = [-1.0, np.nan, 2.0]
+        for k, s, p in ((2, 1, 1), (3, 2, 1), (2, 2, 0)):
+            _zero_signs(lambda L, F, a, k=k, s=s, p=p: getattr(F, f"max_pool{nd}d")(a, k, s, p), x)
+
+
+def test_var_sum_that_overflows_in_one_row_beside_a_nan_row():
+    # fuzz seed 1624993172: var's gradient by g sums u (x - mean) over a row of +-4e307 terms
+    # whose exact sum, 1.7e308, is finite; the sum redone without overflow was skipped because
+    # another row held a NaN, and std's second derivative was NaN where torch's is 0
+    big = -4.4942328371557893e307
+    x = np.array(
+        [
+            [big, 0.15158873331788322, -0.64115308595420639, -0.64566928283893332, 0.784] * 2,
+            [0.29639440420921104, -0.71326996788835995, big, np.nan, -0.31672844287305063] * 2,
+        ]
+    )
+    u = np.array(
+        [
+            [-2.070262567265905, 0.8465788286539105, 1.8171406110432595, -1.682136303667986,
+             0.45849268448188424] * 2,
+            [0.52, -2.79, 0.81, -0.19, -1.14] * 2,
+        ]
+    )  # fmt: skip
+    for op in ("var", "std"):
+        got = []
+        for L, _ in (_lib("torch"), _lib("hg")):
+            a = L.tensor(x, requires_grad=True)
+            g = L.tensor(np.array([[0.0], [np.nan]]), requires_grad=True)
+            grad = torch.autograd.grad if L is torch else hg.grad
+            (d,) = grad(
+                getattr(L, op)(a, dim=-1, keepdim=True, correction=0), [a], g, create_graph=True
+            )
+            got.append([r.detach().numpy() for r in grad((d * L.tensor(u)).sum(), [a, g])])
+        for t, h in zip(*got):
+            np.testing.assert_allclose(h[0], t[0], rtol=1e-12)  # the finite row

@@ -790,6 +790,25 @@ def softshrink_zero_sign(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def interpolate_fma_zero_sign(op, params, x, what, h, t, bad, g=None):
+    """F.interpolate's linear modes where a weighted sum of subnormal pixels rounds to zero:
+    torch's kernel fuses the multiply-add (x0 w0 + x1 w1 in one rounding), so the exact
+    -2.5e-324 of -5e-324 / 2 + 0 / 2 rounds to -0.0; handgrad rounds each product first,
+    (-0.0) + (+0.0) = +0.0 (fuzz seed 1625022174: a float64 row [-4.5e307, -5e-324, 0, 0]
+    to 5 points with align_corners). Accepted where both results are zeros of opposite
+    signs and the input holds a subnormal; only a later 1 / x tells them apart."""
+    if op != "F.interpolate" or what != "forward" or isinstance(bad, str):
+        return False
+    if params.get("mode") not in ("linear", "bilinear", "trilinear", "bicubic"):
+        return False
+    tiny = np.finfo(x.dtype).tiny
+    with np.errstate(invalid="ignore"):
+        subnormal = ((x != 0) & (np.abs(x) < tiny)).any()
+        zeros = (h[bad] == 0) & (t[bad] == 0) & (np.signbit(h[bad]) != np.signbit(t[bad]))
+    return bool(subnormal and zeros.all())
+
+
+@accepted
 def minmax_zero_sign(op, params, x, what, h, t, bad, g=None):
     """minimum / maximum of +0.0 and -0.0: torch returns its first operand on its scalar path
     (fewer than 16 float32 or 8 float64 elements, and the tail) and its second on the

@@ -764,3 +764,11 @@ def test_normalize_over_one_element_as_the_first_step_is_judged_at_the_leaf():
     -7.6e6, torch -5.3e6). The cotangent at normalize's input is the leaf's second derivative."""
     (finding,) = check(generate(600946374))
     assert (finding.cls, finding.reason) == ("accepted", "normalize_one_element_noise")
+
+
+def test_accepted_elements_beside_a_last_bit_difference_in_one_step():
+    """Seed 1625040009: huber_loss's gradient at NaN inputs (nan_input_gradient) beside a
+    subnormal g times 0.55, where handgrad's order rounds to 2 of the least float32 subnormal
+    and torch's to 1: the last bit where the accepted elements are judged, as in _diverges."""
+    (finding,) = check(generate(1625040009))
+    assert (finding.cls, finding.reason) == ("accepted", "nan_input_gradient")

@@ -218,10 +218,28 @@ class MaxPool2d(Function):
         out = np.maximum(views[0], views[1])
         for v in views[2:]:
             np.maximum(out, v, out=out)
+        if out.dtype.kind == "f" and (np.signbit(x) & (x == 0)).any():
+            _first_zero_sign(out, views)
         return out
 
     def backward(self, g):
         return MaxPool2dBackward.apply(g, windows=self.windows, xp=self.xp, out=self.out)
+
+
+def _first_zero_sign(out: np.ndarray, views: list) -> None:
+    """Give each zero maximum in ``out`` the sign of its window's first zero, in place: torch's
+    kernel keeps the first maximum (val > max), NumPy's maximum the later of -0.0 and +0.0 (fuzz
+    seed 1625040937: max_pool1d over [-0.0, +0.0], torch -0.0; a later 1 / x tells them
+    apart). Only called when the input holds a -0.0."""
+    zero = out == 0
+    if not zero.any():
+        return
+    seen, neg = np.zeros(out.shape, bool), np.zeros(out.shape, bool)
+    for v in views:
+        hit = (v == 0) & ~seen
+        neg |= hit & np.signbit(v)
+        seen |= hit
+    out[zero] = np.where(neg[zero], -0.0, 0.0)
 
 
 class MaxPool2dBackward(Function):

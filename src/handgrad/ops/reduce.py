@@ -12,7 +12,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from ._cpu_reduce import amax_zero_sign, prod_zero_exact
+from ._cpu_reduce import amax_zero_sign, prod_zero_exact, sum_without_overflow
 from .dims import normalize_dims
 from .elementwise import add, exp, mul, sqrt, sub, where
 
@@ -41,13 +41,11 @@ def _sum(a: np.ndarray, dims: tuple, keepdim: bool) -> np.ndarray:
     huge terms of the same sign) where torch's order of terms does not: the sum of
     [-max, max/4, ..., max] is max/4 in torch and inf in NumPy (fuzz seed 22363011). Such a sum
     is redone scaled by a power of two at least the number of terms (exact, but for subnormal
-    terms)."""
+    terms), slice by slice (``_cpu_reduce.sum_without_overflow``)."""
     out = a.sum(axis=dims, keepdims=keepdim)
-    if a.dtype.kind != "f" or np.isfinite(out).all() or not np.isfinite(a).all():
-        return out  # (an inf or NaN term: the sum is inf or NaN anyway)
-    scale = a.dtype.type(2.0 ** int(np.prod([a.shape[d] for d in dims])).bit_length())
-    with np.errstate(over="ignore"):  # an exact sum beyond the largest float is inf
-        return (a / scale).sum(axis=dims, keepdims=keepdim) * scale
+    if a.dtype.kind != "f" or np.isfinite(out).all():
+        return out
+    return sum_without_overflow(a, dims, keepdim, out)
 
 
 class Sum(Function):
