@@ -1932,3 +1932,11 @@ def test_var_sum_that_overflows_in_one_row_beside_a_nan_row():
             got.append([r.detach().numpy() for r in grad((d * L.tensor(u)).sum(), [a, g])])
         for t, h in zip(*got):
             np.testing.assert_allclose(h[0], t[0], rtol=1e-12)  # the finite row
+
+
+def test_a_mean_beside_a_slice_of_inf_keeps_its_subnormal_terms():
+    # fuzz seed 1709526685: the mean of [-5e-324, 0] is -0.0 (torch's); beside a slice of -inf
+    # handgrad redid every finite slice's sum scaled down, which dropped the -5e-324 (+0.0)
+    x = np.array([[-5e-324, -np.inf, 1.0], [0.0, 1.0, 2.0]])
+    _zero_signs(lambda L, F, a: a.mean(0), x)
+    _zero_signs(lambda L, F, a: a.sum(0), x)

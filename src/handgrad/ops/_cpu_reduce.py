@@ -22,16 +22,21 @@ def prod_zero_exact(a: np.ndarray, dims: tuple) -> np.ndarray:
 
 
 def sum_without_overflow(a: np.ndarray, dims: tuple, keepdim: bool, out: np.ndarray) -> np.ndarray:
-    """``out`` (a's sum over ``dims``, which overflowed somewhere) with each slice of finite terms
-    summed again scaled by a power of two at least its number of terms: exact but for
-    subnormal terms, and finite wherever the exact sum is. A slice holding an inf or NaN keeps
+    """``out`` (a's sum over ``dims``, which overflowed somewhere) with each slice of finite
+    terms whose sum overflowed summed again scaled by a power of two at least its number of
+    terms: exact but for subnormal terms, and finite wherever the exact sum is. A slice holding
+    an inf or NaN keeps
     its own inf or NaN, and no longer decides for the others (fuzz seed 1624993172: var's
     gradient by g, a row of +-4e307 terms whose exact sum 1.7e308 is finite, beside a row
     holding a NaN, stayed inf, and std's second derivative NaN where torch's is 0)."""
     scale = a.dtype.type(2.0 ** int(np.prod([a.shape[d] for d in dims])).bit_length())
     with np.errstate(over="ignore", invalid="ignore"):  # an exact sum beyond the largest is inf
         redo = (a / scale).sum(axis=dims, keepdims=keepdim) * scale
-        return np.where(np.isfinite(a).all(axis=dims, keepdims=keepdim), redo, out)
+        # only the slices that overflowed: the scaled sum drops subnormal terms, which a finite
+        # slice keeps (fuzz seed 1709526685: the mean of [-5e-324, 0] beside a slice of -inf
+        # came out +0.0, torch's -0.0)
+        over = ~np.isfinite(out) & np.isfinite(a).all(axis=dims, keepdims=keepdim)
+        return np.where(over, redo, out)
 
 
 def amax_zero_sign(a: np.ndarray, dims: tuple, kept: np.ndarray, mode: str) -> np.ndarray:
