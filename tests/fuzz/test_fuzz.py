@@ -772,3 +772,17 @@ def test_accepted_elements_beside_a_last_bit_difference_in_one_step():
     and torch's to 1: the last bit where the accepted elements are judged, as in _diverges."""
     (finding,) = check(generate(1625040009))
     assert (finding.cls, finding.reason) == ("accepted", "nan_input_gradient")
+
+
+def test_matmuls_weight_gradient_sees_its_columns_only():
+    """Seed 1709558793: the weight gradient of x @ w sums terms near 1e308 whose exact sums are
+    finite (handgrad's), torch's order overflows to -inf; a NaN in another column of x reaches
+    only another row of the gradient: torch overflows from finite input."""
+    (finding,) = check(generate(1709558793))
+    assert (finding.cls, finding.op, finding.what) == ("accepted", "matmul", "grad")
+
+
+def test_a_sum_beside_a_slice_of_inf_keeps_its_subnormal_terms():
+    """Seed 1709526685: handgrad's mean of [-5e-324, 0] is -0.0 again, as torch's, beside a
+    slice whose sum is -inf."""
+    assert check(generate(1709526685)) == []
