@@ -1940,3 +1940,24 @@ def test_a_mean_beside_a_slice_of_inf_keeps_its_subnormal_terms():
     x = np.array([[-5e-324, -np.inf, 1.0], [0.0, 1.0, 2.0]])
     _zero_signs(lambda L, F, a: a.mean(0), x)
     _zero_signs(lambda L, F, a: a.sum(0), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_soft_margin_second_derivative_above_its_linear_region(dtype):
+    # fuzz seed 1521080800: at z = -x y = 21.7 the second derivative is y^2 e^-z g (torch's
+    # e^z / (1 + e^z) differentiated), 1.5e-9 g, -inf under an inf g; the linear region's
+    # constant sigmoid of 1 gave 0 for both
+    # (at z = 50 torch's (1 + e^z)^2 overflows float32 to inf and its value is 0: float64 only)
+    cases = [(10.85, 1.0), (10.85, np.inf)] + ([(25.0, 1.0)] if dtype == np.float64 else [])
+    for x, g in cases:
+        got = []
+        for L, F in (_lib("torch"), _lib("hg")):
+            a = L.tensor(np.array([x], dtype), requires_grad=True)
+            gl = L.tensor(np.array([g], dtype), requires_grad=True)
+            grad = torch.autograd.grad if L is torch else hg.grad
+            y = F.soft_margin_loss(a, L.tensor(np.array([-2.0], dtype)), reduction="none")
+            (d,) = grad(y, [a], gl, create_graph=True)
+            got.append([r.detach().numpy() for r in grad((d * 1.3).sum(), [a, gl])])
+        for t, h in zip(*got):
+            np.testing.assert_allclose(h, t, rtol=1e-5)
+            assert (h != 0).all()

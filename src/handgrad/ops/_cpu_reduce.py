@@ -25,10 +25,9 @@ def sum_without_overflow(a: np.ndarray, dims: tuple, keepdim: bool, out: np.ndar
     """``out`` (a's sum over ``dims``, which overflowed somewhere) with each slice of finite
     terms whose sum overflowed summed again scaled by a power of two at least its number of
     terms: exact but for subnormal terms, and finite wherever the exact sum is. A slice holding
-    an inf or NaN keeps
-    its own inf or NaN, and no longer decides for the others (fuzz seed 1624993172: var's
-    gradient by g, a row of +-4e307 terms whose exact sum 1.7e308 is finite, beside a row
-    holding a NaN, stayed inf, and std's second derivative NaN where torch's is 0)."""
+    an inf or NaN keeps its own inf or NaN, and no longer decides for the others (fuzz seed
+    1624993172: var's gradient by g, a row of +-4e307 terms whose exact sum 1.7e308 is finite,
+    beside a row holding a NaN, stayed inf, and std's second derivative NaN where torch's is 0)."""
     scale = a.dtype.type(2.0 ** int(np.prod([a.shape[d] for d in dims])).bit_length())
     with np.errstate(over="ignore", invalid="ignore"):  # an exact sum beyond the largest is inf
         redo = (a / scale).sum(axis=dims, keepdims=keepdim) * scale
