@@ -786,3 +786,11 @@ def test_a_sum_beside_a_slice_of_inf_keeps_its_subnormal_terms():
     """Seed 1709526685: handgrad's mean of [-5e-324, 0] is -0.0 again, as torch's, beside a
     slice whose sum is -inf."""
     assert check(generate(1709526685)) == []
+
+
+def test_a_conv_weight_gradient_near_the_largest_float_is_its_exact_value():
+    """Seed 1521067179: conv1d's weight gradient over a float32 input holding 3.4e38; its exact
+    sums (Fractions) are -1.9e38 at one element, beyond the largest float at others. handgrad's
+    float32 product met inf - inf (NaN); summed in float64 and rounded once it is the exact value
+    (torch's -1.9e38, and a finite -3.2e38 where torch's order overflows to -inf)."""
+    assert [f.cls for f in check(generate(1521067179))] == ["accepted"]
