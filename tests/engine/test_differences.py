@@ -1165,6 +1165,20 @@ def test_torch_batch_norm_layout_overflow():
     b2 = np.zeros(x2.shape, bool)
     b2[:, 0] = True
     assert ok("F.batch_norm", p, x2, "forward", h2, h2 + 1, b2)
+    # fuzz seed 1337287556: values near 1e19, whose variance is finite in float32 but whose sum
+    # of squared deviations is not: torch's contiguous kernel still returns the bias
+    x3 = np.zeros((3, 2, 4, 4), np.float32)
+    x3[:, 1, 1, :], x3[:, 1, 2, :] = 9.2234e18, 1.3044e19
+    assert np.var(x3.astype(np.float64)) < np.finfo(np.float32).max
+    x3c = np.ascontiguousarray(x3.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    t3_cf = tF.batch_norm(torch.tensor(x3c), None, None, training=True).numpy()
+    t3_c = tF.batch_norm(torch.tensor(x3), None, None, training=True).numpy()
+    h3 = hF.batch_norm(hg.tensor(x3c), None, None, training=True).numpy()
+    assert np.abs(t3_cf[:, 1]).max() > 0.5 and not t3_c[:, 1].any()
+    np.testing.assert_array_equal(h3, t3_c)
+    b3 = np.zeros(x3.shape, bool)
+    b3[:, 1] = True
+    assert ok("F.batch_norm", p, x3, "forward", h3, t3_cf, b3)
 
 
 @pytest.mark.parametrize("name", ["softshrink", "hardshrink"])

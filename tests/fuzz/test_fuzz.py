@@ -794,3 +794,12 @@ def test_a_conv_weight_gradient_near_the_largest_float_is_its_exact_value():
     float32 product met inf - inf (NaN); summed in float64 and rounded once it is the exact value
     (torch's -1.9e38, and a finite -3.2e38 where torch's order overflows to -inf)."""
     assert [f.cls for f in check(generate(1521067179))] == ["accepted"]
+
+
+def test_hypots_second_derivative_noise_is_judged_without_underflow():
+    """Seed 1337286796: hypot(x, w) with w = -4e-170 broadcast over rows where x = +-0; the exact
+    second derivative g (v x^2 - u x w) / r^3 is 0 there, but r^3 underflows to 0 (0 / 0). Formed
+    as ratios of at most 1 over r, the noise bound accepts handgrad's 3.4e153 against terms of
+    1e169 (torch 0)."""
+    (finding,) = check(generate(1337286796))
+    assert (finding.cls, finding.reason) == ("accepted", "hypot_second_derivative_noise")
