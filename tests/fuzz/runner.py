@@ -266,15 +266,14 @@ def run(
             allg = L.grad(cur, leaves + needed, gt, create_graph=not plain)
             grads, ups = allg[: len(leaves)], allg[len(leaves) :]
             res.grads = [L.np(a) for a in grads]
+            if trace:
+                per = _step_values(L, inputs, grads, ups)
+                # each step's upstream gradient is the gradient at the next step's input
+                res.inter = [
+                    [per[i][0], L.np(per[i + 1][1]) if i + 1 < len(per) else g, None, None]
+                    for i in range(len(per))
+                ]
             if plain:
-                if trace:  # each step's input and its upstream gradient, without a graph
-                    it = iter(ups)
-                    per = [(L.np(t), next(it) if t.requires_grad else None) for t in inputs[1:]]
-                    per.insert(0, (L.np(inputs[0]), grads[0]))
-                    res.inter = [
-                        [per[i][0], L.np(per[i + 1][1]) if i + 1 < len(per) else g, None, None]
-                        for i in range(len(per))
-                    ]
                 return res
             # one direction v per leaf, drawn whether or not its gradient exists, so that both
             # libraries contract the same v with each gradient
@@ -289,15 +288,6 @@ def run(
                 for a, v in zip(grads, vs)
                 if a is not None and a.requires_grad
             ]
-            if trace:
-                it = iter(ups)
-                per = [(L.np(t), next(it) if t.requires_grad else None) for t in inputs[1:]]
-                per.insert(0, (L.np(inputs[0]), grads[0]))
-                # each step's upstream gradient is the gradient at the next step's input
-                res.inter = [
-                    [per[i][0], L.np(per[i + 1][1]) if i + 1 < len(per) else g, None, None]
-                    for i in range(len(per))
-                ]
             if not terms:
                 res.grads2 = [None] * (len(leaves) + len(extra))
                 return res
@@ -327,6 +317,14 @@ def run(
         res.error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
         res.tb = traceback.format_exc(limit=-3)
     return res
+
+
+def _step_values(L: _Lib, inputs: list, grads: list, ups: list) -> list:
+    """(value, gradient) at each step's input: x's gradient is the leaf's, the others' come in
+    ``ups`` for the inputs that require grad (None for the rest)."""
+    it = iter(ups)
+    per = [(L.np(t), next(it) if t.requires_grad else None) for t in inputs[1:]]
+    return [(L.np(inputs[0]), grads[0]), *per]
 
 
 # steps whose second derivative is 0 in all their float inputs (piecewise linear: a selection,
@@ -580,7 +578,6 @@ def _plain_backward(prog: Program, t: Result) -> list[Finding]:
         j = next((i for i, b in enumerate(d) if b is not None), None)
         if j is not None:
             name, params = prog.steps[k]
-            detail = _detail(("grad", j, d[j])) + " (backward without create_graph)"
             tg = run(TORCH, x_k, [prog.steps[k]], g=g_k, seed=prog.seed).grads or []
             hg_ = run(HG, x_k, [prog.steps[k]], g=g_k, seed=prog.seed).grads or []
             # where both libraries' plain gradients are their graph ones, the difference is the
@@ -1580,10 +1577,10 @@ def _norm_layout(name: str, params: dict, x: np.ndarray) -> tuple | None:
     return ix[1], ix[1]  # batch_norm (training): a channel across the batch
 
 
-def _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf, sizes=None):
+def _exact_norm_derivative(name, params, x, g, what, i, b, vs, sizes=None):
     """The exact value (mpmath, 1000 digits) of a float normalization step's gradient
     (``what`` "grad") or second derivative ("grad2", as ``run`` forms it: the gradient of
-    s = sum over leaves of grad_leaf v_leaf, by the leaves and by g with ``g_leaf``) at leaf
+    s = sum over leaves of grad_leaf v_leaf, by the leaves and by g, leaf ``len(vs)``) at leaf
     ``i``, at the elements of ``b``: a list of mpf, or None where it is not computed (another
     op, non-finite or large input). Per group, with xhat = (x - mean) r, r = 1 / sqrt(var +
     eps), y = w xhat + wb: the gradients g_x = r (d - mean d - xhat mean(d xhat)) (d = g w),
@@ -1623,7 +1620,7 @@ def _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf, sizes=Non
     else:  # a weight's or bias's elements: every group of their channels
         pos = list(np.flatnonzero(b)) if aff and b.size == w.size else None
     # a cost bound: each element of x or g re-runs its group, each weight's element all of x
-    per = np.bincount(grp.reshape(-1)).max() if i == 0 or i == nleaf else x.size
+    per = np.bincount(grp.reshape(-1)).max() if by_element else x.size
     if pos is None or x.size + len(pos) * per > 20000:
         return None
     out = []
@@ -1672,7 +1669,7 @@ def _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf, sizes=Non
             return cache[q]
 
         for p in pos:
-            if i == 0 or (what == "grad2" and i == nleaf):  # an element of x or of g
+            if by_element:  # an element of x or of g
                 e = int(np.ravel_multi_index(tuple(int(c) for c in p), x.shape))
                 idx, xh, r = group(int(gi[e]))
                 k = idx.index(e)
@@ -1712,7 +1709,7 @@ def _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf, sizes=Non
     return out
 
 
-def _closer_to_exact(name, params, x, g, what, i, hv, tv, b, vs, g_leaf) -> str | None:
+def _closer_to_exact(name, params, x, g, what, i, hv, tv, b, vs) -> str | None:
     """For a normalization step's gradient or second derivative whose two results part
     beyond torch's noise: the exact value (_exact_norm_derivative) as the reference. Where, at
     every differing element, handgrad's value is as close to it as torch's, or within 2 ulps
@@ -1733,7 +1730,7 @@ def _closer_to_exact(name, params, x, g, what, i, hv, tv, b, vs, g_leaf) -> str 
         if not (np.isfinite(hv[b]).all() and np.isfinite(tv[b]).all()):
             return None
     sizes: list = []
-    exact = _exact_norm_derivative(name, params, x, g, what, i, b, vs, g_leaf, sizes)
+    exact = _exact_norm_derivative(name, params, x, g, what, i, b, vs, sizes)
     if exact is None:
         return None
     sizes = sizes if len(sizes) == len(exact) else [None] * len(exact)
@@ -1881,8 +1878,7 @@ def classify(prog, k, x, g, h, t, diff, kw=None) -> Finding:
             "within torch's own rounding noise (inputs moved by a few ulps)",
         )
     # a float64 normalization's cancelling gradient: which library is nearer the exact value
-    g_leaf = bool(kw and kw.get("g_leaf"))
-    note = _closer_to_exact(name, params, x, g, what, i, hv, tv, b, t.vs, g_leaf)
+    note = _closer_to_exact(name, params, x, g, what, i, hv, tv, b, t.vs)
     if note:
         return Finding("rounding", what, name, params, x, detail + note, prog, EXACT_CLOSER)
     # a kink or a tie: does a small perturbation of the inputs make it vanish?
