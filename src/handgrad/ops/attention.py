@@ -21,6 +21,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from .elementwise import where
 from .softmax import SoftmaxBackward, softmax
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -29,15 +30,22 @@ else:  # at run time the bottom class: outputs are public Tensors (TensorBase._w
     from .._tensor_base import TensorBase as Tensor
 
 
-def _softmax_columns(pt: np.ndarray) -> None:
+def _safe_softmax_columns(pt: np.ndarray) -> np.ndarray | None:
     """softmax along axis 0 of ``pt`` (S, B, L), in place, as ``ops.softmax`` forms it along its
-    dim: the maximum subtracted first (0 for a column that is all -inf, which then gives
-    0 / 0 = NaN, as torch), exp, divided by the sum."""
+    dim (the maximum subtracted first, exp, divided by the sum), except that a column whose
+    scores are all -inf (a query that may see no key) is 0, not 0 / 0 = NaN: torch's SDPA does
+    that (``_safe_softmax``, since 2.5). Returns the (B, L) mask of such columns, or None."""
     m = pt.max(axis=0)
+    empty = m == -np.inf
     with np.errstate(invalid="ignore"):
-        pt -= np.where(m == -np.inf, 0, m).astype(pt.dtype, copy=False)
-        np.exp(pt, out=pt)
-        pt /= pt.sum(axis=0)
+        pt -= np.where(empty, 0, m).astype(pt.dtype, copy=False)
+        np.exp(pt, out=pt)  # exactly 0 in an empty column
+        z = pt.sum(axis=0)
+        any_empty = bool(empty.any())
+        if any_empty:
+            z[empty] = 1  # 0 / 1
+        pt /= z
+    return empty if any_empty else None
 
 
 def _c(a: np.ndarray) -> np.ndarray:
@@ -62,6 +70,9 @@ class ScaledDotProductAttention(Function):
     S is bilinear in Q and K, S_ik = s sum_c Q_ic K_kc:
 
         dL/dQ = s dL/dS K,    dL/dK = s dL/dS^T Q.
+
+    A query whose scores are all -inf (the mask lets it see no key) has P = 0, a constant, as
+    torch's SDPA (``_safe_softmax``): its output and every gradient through it are 0, not NaN.
 
     M is a constant (its gradient would be dL/dS). Without a graph (``loss.backward()``) these run
     on arrays; with a graph (``create_graph=True``) the same formulas run as handgrad operations on
@@ -88,7 +99,7 @@ class ScaledDotProductAttention(Function):
         if mask is not None:
             full = np.broadcast_to(mask, lead + (lq, s)).reshape(b, lq, s)
             pt += np.swapaxes(full, -1, -2)
-        _softmax_columns(buf)
+        self.empty = _safe_softmax_columns(buf)
         self.pt = pt
         return np.matmul(np.swapaxes(pt, -1, -2), v3).reshape(lead + (lq, dv))
 
@@ -108,23 +119,33 @@ class ScaledDotProductAttention(Function):
                 v._data.reshape(pt.shape[0], pt.shape[1], -1), _c(np.swapaxes(g3, 1, 2)), out=dpt
             )
             pbuf = pt.transpose(1, 0, 2)
-            dbuf -= np.einsum("sbl,sbl->bl", pbuf, dbuf)
+            # sum_j dL/dP_ij P_ij with every product exact (float32 in float64), as the composed
+            # softmax backward (SoftmaxBackward, after torch's fused multiply-adds) forms it
+            wide = np.float64 if pbuf.dtype.itemsize < 8 else pbuf.dtype
+            rows = np.einsum("sbl,sbl->bl", pbuf, dbuf, dtype=wide)
+            dbuf -= rows.astype(dbuf.dtype, copy=False)
             dbuf *= pbuf  # (dL/dS)^T
+            if self.empty is not None:  # P is constant 0 there: select 0, even for dL/dP = inf
+                dbuf[:, self.empty] = 0
+            dbuf *= np.asarray(s, dbuf.dtype)  # s dL/dS first, as the composition orders it
             if nq:
-                dq = np.matmul(
-                    np.swapaxes(dpt, 1, 2), k._data.reshape(pt.shape[0], pt.shape[1], -1)
-                )
-                dq = (dq * np.asarray(s, dq.dtype)).reshape(q.shape)
+                k3 = k._data.reshape(pt.shape[0], pt.shape[1], -1)
+                dq = np.matmul(np.swapaxes(dpt, 1, 2), k3).reshape(q.shape)
             if nk:
                 dk = np.matmul(dpt, _c(q._data.reshape(pt.shape[0], pt.shape[2], -1)))
-                dk = (dk * np.asarray(s, dk.dtype)).reshape(k.shape)
+                dk = dk.reshape(k.shape)
         return tuple(None if a is None else Tensor._wrap(a) for a in (dq, dk, dv))
 
     def _recorded(self, q: Tensor, k: Tensor, v: Tensor, g: Tensor) -> tuple:
         scores = (q @ k.mT) * self.scale
         if self.mask is not None:
             scores = scores + Tensor._wrap(self.mask)
-        p = softmax(scores, -1)
+        if self.empty is None:
+            p = softmax(scores, -1)
+        else:  # the queries that see no key: P = 0, a constant (finite scores in its place, so
+            # that no NaN of softmax's meets the zero gradient the selection sends back)
+            empty = Tensor._wrap(self.empty.reshape(q.shape[:-1] + (1,)))
+            p = where(empty, 0.0, softmax(where(empty, 0.0, scores), -1))
         ds = SoftmaxBackward.apply(g @ v.mT, p, dim=-1) * self.scale
         return ds @ k, ds.mT @ q, p.mT @ g
 
