@@ -258,3 +258,28 @@ def test_multihead_attention_all_keys_padded_as_torch(need_weights):
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11, equal_nan=True)
     assert bool(np.isnan(outs[0][0][0]).all()) is need_weights
+
+
+def test_fused_attention_gives_the_same_bits_on_two_threads(monkeypatch):
+    """The heads are shared among the BLAS pool's threads (each_part); a head's arithmetic does
+    not depend on the thread, so one and two threads agree bit for bit, forward and backward."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from handgrad.ops import attention
+
+    monkeypatch.setattr(attention, "_PARALLEL_ELEMENTS", 1)
+    q, k, v = (R.standard_normal(s).astype(np.float32) for s in ((5, 4, 3), (5, 6, 3), (5, 6, 2)))
+    g = R.standard_normal((5, 4, 2)).astype(np.float32)
+    mask = R.random((4, 6)) > 0.3
+    mask[:, 0] = True
+    mask[2] = False  # a query that sees no key
+    runs = []
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            if hg.get_num_threads() < threads:
+                pytest.skip("NumPy's BLAS has no second thread here")
+            hs = [hg.tensor(a, requires_grad=True) for a in (q, k, v)]
+            out = hg.nn.functional.scaled_dot_product_attention(*hs, attn_mask=hg.tensor(mask))
+            out.backward(hg.tensor(g))
+            runs.append([out.detach().numpy()] + [t.grad.numpy() for t in hs])
+    for a, c in zip(*runs):
+        np.testing.assert_array_equal(a, c)
