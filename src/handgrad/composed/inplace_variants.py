@@ -45,7 +45,7 @@ def _variant(name: str) -> Callable:
             result = getattr(self, name)(*args, **kwargs)
         return _assign(self, name + "_", result)
 
-    method.__name__ = method.__qualname__ = name + "_"
+    method.__name__, method.__qualname__ = name + "_", f"InplaceVariants.{name}_"
     method.__doc__ = f"In place: ``{name}`` written into this tensor (see the module docstring)."
     return method
 
@@ -60,7 +60,7 @@ def _view_variant(name: str) -> Callable:
             self._data = getattr(self, name)(*args, **kwargs)._data
         return self
 
-    method.__name__ = method.__qualname__ = name + "_"
+    method.__name__, method.__qualname__ = name + "_", f"InplaceVariants.{name}_"
     method.__doc__ = f"In place: this tensor becomes its ``{name}`` view (same memory)."
     return method
 
