@@ -23,7 +23,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "handgrad"
 LAYERS: list[tuple[str, list[str]]] = [
     # utils: torch.utils' leaves (hooks' RemovableHandle, the allocator opt-in) that nn and optim
     # both use; utils.data is handgrad.data under torch's path. cuda, accelerator, backends: the
-    # CPU-only stand-ins of torch's namespaces.
+    # CPU-only stand-ins of torch's namespaces; amp, runtime, jit, testing: torch's top-level
+    # namespaces a program touches besides tensors (autocast, compile, finfo, assert_close).
     (
         "engine",
         [
@@ -46,6 +47,10 @@ LAYERS: list[tuple[str, list[str]]] = [
             "cuda",
             "accelerator",
             "backends",
+            "amp",
+            "runtime",
+            "jit",
+            "testing",
         ],
     ),
     ("engine tools", ["gradcheck", "viz"]),

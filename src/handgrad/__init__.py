@@ -43,6 +43,9 @@ from . import metrics, models, train, utils  # noqa: F401,E402
 from . import data  # noqa: F401,E402
 from .utils import data as _utils_data  # noqa: E402,F401  (handgrad.utils.data is handgrad.data)
 from . import accelerator, backends, cuda  # noqa: F401,E402
+from . import amp, jit, testing  # noqa: F401,E402
+from .amp import autocast  # noqa: F401,E402
+from .runtime import *  # noqa: F401,F403,E402
 from . import func  # noqa: F401,E402
 from . import distributions  # noqa: F401,E402
 from . import attacks  # noqa: F401,E402

@@ -42,3 +42,6 @@ __all__ = [
     "manual_seed",
     "manual_seed_all",
 ]
+
+
+from . import amp  # noqa: F401,E402  (torch.cuda.amp.GradScaler / autocast, the older spelling)
