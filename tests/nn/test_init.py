@@ -107,3 +107,33 @@ def test_simple_initialisers():
         init.zeros_(w).detach().numpy() == 0
     ).all()
     np.testing.assert_array_equal(init.eye_(hg.zeros(2, 3)).detach().numpy(), np.eye(2, 3))
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 2, 3), (6, 6)])
+def test_orthogonal_gives_orthonormal_rows_or_columns_times_gain(shape):
+    w = hg.empty(*shape)
+    hg.nn.init.orthogonal_(w, gain=2.0)
+    m = w.numpy().reshape(shape[0], -1).astype(np.float64)
+    gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+    np.testing.assert_allclose(gram, 4.0 * np.eye(gram.shape[0]), atol=1e-5)
+    with pytest.raises(ValueError, match="orthogonal_: only tensors with 2 or more"):
+        hg.nn.init.orthogonal_(hg.empty(3))
+
+
+def test_orthogonal_is_uniform_over_signs_as_torch_draws_it():
+    # Q signed by R's diagonal: the first entry of a column is positive half the time
+    # (QR alone would fix a sign convention); 400 draws, a 5-sigma band around 200
+    firsts = []
+    for seed in range(400):
+        w = hg.empty(3, 3)
+        hg.nn.init.orthogonal_(w, generator=hg.Generator().manual_seed(seed))
+        firsts.append(w.numpy()[0, 0] > 0)
+    assert abs(sum(firsts) - 200) < 5 * 10
+
+
+def test_sparse_zeroes_a_fraction_of_every_column():
+    w = hg.empty(10, 40)
+    hg.nn.init.sparse_(w, 0.3, std=0.5)
+    values = w.numpy()
+    assert ((values == 0).sum(0) == 3).all()
+    assert 0.35 < values[values != 0].std() < 0.65

@@ -195,7 +195,47 @@ def kaiming_normal_(
     return normal_(tensor, 0.0, std, generator)
 
 
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
+    """A (semi-)orthogonal matrix times ``gain`` (Saxe et al. 2013), as torch draws it: the
+    tensor viewed as (rows, everything else), a standard normal matrix of that shape (its
+    transpose when it is wide) factored Q R, Q's columns signed by R's diagonal so that the
+    result is uniform over the orthogonal matrices."""
+    if tensor.ndim < 2:
+        raise ValueError(
+            f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape "
+            f"{tensor.shape}"
+        )
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = _generator(generator).normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(tensor.shape))
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any = None) -> Tensor:
+    """N(0, std^2) with ``ceil(sparsity * rows)`` entries of each column set to 0 (Martens 2010),
+    for a 2-D tensor, as torch."""
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: only 2-D tensors are supported, got shape {tensor.shape}")
+    rows, cols = tensor.shape
+    rng = _generator(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    zeros = int(math.ceil(sparsity * rows))
+    for c in range(cols):
+        values[rng.permutation(rows)[:zeros], c] = 0.0
+    return _fill(tensor, values)
+
+
 __all__ = [
+    "orthogonal_",
+    "sparse_",
     "calculate_gain",
     "uniform_",
     "normal_",
