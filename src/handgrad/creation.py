@@ -140,6 +140,20 @@ def arange(
     return _make(np.arange(start, end, step).astype(dtype), requires_grad, device, "arange")
 
 
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """base ** linspace(start, end, steps), as torch.logspace (computed in float64, then cast)."""
+    values = np.power(float(base), np.linspace(start, end, steps))
+    return _make(values.astype(_dtype(dtype)), requires_grad, device, "logspace")
+
+
 def linspace(
     start: float,
     end: float,
@@ -356,6 +370,7 @@ __all__ = [
     "is_complex",
     "is_floating_point",
     "linspace",
+    "logspace",
     "multinomial",
     "normal",
     "ones",
