@@ -11,6 +11,10 @@ dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of pr
 set 000's first assignment with the Jacobian of the cell in place of the identity. Gradients of
 gradients come with the primitives.
 
+The sequence layers also take a ``PackedSequence`` (nn/utils/rnn.py), as torch's: each sequence
+runs for its own length (``_RNNBase._forward_packed``: the padded scans with per-sequence
+reversal and final states gathered at each sequence's last step).
+
 The cells (N = batch, H = hidden size; W_i* act on x_t, W_h* on h_{t-1}, each with a bias):
 
     RNN:  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)            (or relu)
@@ -34,6 +38,7 @@ from ..ops.rnn_cell import gru_cell_step, lstm_cell_step, lstm_layer
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence, _index, _pack_rows, _padded_sorted
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -268,7 +273,9 @@ class _RNNBase(Module):
             )
         return h
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple:
+    def forward(self, input: Tensor | PackedSequence, hx: Any = None) -> tuple:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         x = lift(input)
         name = type(self).__name__
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
@@ -335,6 +342,80 @@ class _RNNBase(Module):
             c_n = ops.stack(c_last, 0)
             return out, (h_n, c_n.squeeze(1) if not batched else c_n)
         return out, h_n
+
+    def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple:
+        """The layers on a PackedSequence, as torch: each sequence runs for its own length, so
+        its final state is its state at its last valid step, and a reverse direction starts at that
+        step. The packed batch is unpacked to a time-major padded tensor in its sorted order and
+        run through the padded scans; positions past a sequence's end compute values that nothing
+        reads (the forward scan is causal, the reverse one runs on each sequence reversed within
+        its length by a gather, then gathered back), final states are gathered at step
+        length - 1, and the last layer is packed again. hx and h_n are in the caller's
+        (unsorted) order, as torch's."""
+        name = type(self).__name__
+        data = lift(packed.data)
+        if data.ndim != 2 or data.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name}: expected packed data of shape (N, {self.input_size}), got {data.shape}"
+            )
+        x, lengths = _padded_sorted(packed)
+        steps, n = x.shape[0], x.shape[1]
+        dirs = 2 if self.bidirectional else 1
+        want = (self.num_layers * dirs, n, self.hidden_size)
+        lstm = self._mode == "LSTM"
+        h0, c0 = (None, None) if hx is None else (hx if lstm else (hx, None))
+        h_init = self._check_state(h0, want, "h_0" if lstm else "hx", x)
+        c_init = self._check_state(c0, want, "c_0", x) if lstm else None
+        if packed.sorted_indices is not None:  # the user's order -> the packed (sorted) order
+            h_init = h_init.index_select(1, packed.sorted_indices)
+            c_init = None if c_init is None else c_init.index_select(1, packed.sorted_indices)
+        # Gathers on the time-major flattening (row t * n + b): each sequence reversed within its
+        # length (steps past the end stay put; the map is its own inverse), and each last step.
+        t, b = np.arange(steps)[:, None], np.arange(n)[None, :]
+        rev = _index((np.where(t < lengths, lengths - 1 - t, t) * n + b).reshape(-1))
+        last = _index((lengths - 1) * n + np.arange(n))
+
+        def gather(v: Tensor, rows: Tensor, shape: tuple) -> Tensor:
+            return v.reshape((steps * n, v.shape[-1])).index_select(0, rows).reshape(shape)
+
+        h_last: list[Tensor] = []
+        c_last: list[Tensor] = []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                b_x, b_step = _biases(self._mode, b_ih, b_hh)
+                xw = F.linear(x, w_ih, b_x)
+                if d:
+                    xw = gather(xw, rev, xw.shape)
+                k = layer * dirs + d
+                if c_init is not None:  # an LSTM: hc is (T, 2, N, H), h and c of every step
+                    hc = lstm_layer(xw, h_init[k], c_init[k], w_hh)
+                    ys, cs = hc[:, 0], hc[:, 1]
+                    c_last.append(gather(cs, last, (n, self.hidden_size)))
+                else:
+                    h = h_init[k]
+                    ys_list = []
+                    for step in range(steps):
+                        h, _ = _step(self._mode, xw[step], h, None, w_hh, b_step)
+                        ys_list.append(h)
+                    ys = ops.stack(ys_list, 0)
+                h_last.append(gather(ys, last, (n, self.hidden_size)))
+                outs.append(gather(ys, rev, ys.shape) if d else ys)
+            x = outs[0] if dirs == 1 else ops.cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        rows = _index(_pack_rows(lift(packed.batch_sizes)._data, n))
+        out = PackedSequence(
+            x.reshape((steps * n, x.shape[-1])).index_select(0, rows),
+            packed.batch_sizes,
+            packed.sorted_indices,
+            packed.unsorted_indices,
+        )
+        states = [ops.stack(h_last, 0)] + ([ops.stack(c_last, 0)] if lstm else [])
+        if packed.unsorted_indices is not None:  # back to the user's order
+            states = [s.index_select(1, packed.unsorted_indices) for s in states]
+        return (out, (states[0], states[1])) if lstm else (out, states[0])
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -1,5 +1,6 @@
 """Gradient clipping, flat parameter vectors and padding of variable-length sequences
-(``torch.nn.utils``, ``torch.nn.utils.rnn.pad_sequence``)."""
+(``torch.nn.utils``); packed sequences are in the submodule ``rnn`` (``torch.nn.utils.rnn``),
+whose ``pad_sequence`` is also importable from here."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .._tensor import Tensor
+from ..._tensor import Tensor
+from .rnn import pad_sequence  # torch.nn.utils.pad_sequence is torch.nn.utils.rnn's
 
 
 def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -87,39 +89,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         start += n
 
 
-def pad_sequence(
-    sequences: Iterable[Tensor],
-    batch_first: bool = False,
-    padding_value: float = 0.0,
-    padding_side: str = "right",
-) -> Tensor:
-    """Stack tensors of shapes (L_i, *) into (L_max, B, *) (or (B, L_max, *)), each padded with
-    ``padding_value`` after its end (or before it, ``padding_side='left'``); differentiable in
-    the sequences."""
-    from .. import ops
-
-    seqs = [s if isinstance(s, Tensor) else Tensor._wrap(np.asarray(s)) for s in sequences]
-    if not seqs:
-        raise RuntimeError("pad_sequence: received an empty list of sequences")
-    if padding_side not in ("left", "right"):
-        raise ValueError(
-            f"pad_sequence: padding_side must be 'left' or 'right', got {padding_side!r}"
-        )
-    trailing = {tuple(s.shape[1:]) for s in seqs}
-    if len(trailing) != 1 or any(s.ndim == 0 for s in seqs):
-        raise RuntimeError(
-            f"pad_sequence: sequences must share their trailing dims, got shapes "
-            f"{[tuple(s.shape) for s in seqs]}"
-        )
-    longest = max(s.shape[0] for s in seqs)
-    padded = []
-    for s in seqs:
-        extra = longest - s.shape[0]
-        widths = [0, 0] * (s.ndim - 1) + ([0, extra] if padding_side == "right" else [extra, 0])
-        padded.append(ops.pad(s, widths, value=padding_value) if extra else s)
-    return ops.stack(padded, 0 if batch_first else 1)
-
-
 __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
@@ -129,4 +98,4 @@ __all__ = [
 ]
 
 
-from . import parametrizations  # noqa: E402,F401  (hg.nn.utils.parametrizations.weight_norm)
+from .. import parametrizations  # noqa: E402,F401  (hg.nn.utils.parametrizations.weight_norm)
