@@ -174,6 +174,31 @@ def test_torch_zero_second_derivative_meets_an_overflow():
     assert not accepted.torch_zero_second_derivative_meets_nonfinite(*args, other, t, bad)
 
 
+def test_torch_zero_second_derivative_meets_nonfinite_through_norm_p1():
+    # fuzz seed 1337346712: mse_loss to a target of -inf (sum: inf), then norm(p=1), sum |x|,
+    # piecewise linear. torch's double backward forms the zero derivative of its sgn(x) g and
+    # sends it back into mse_loss's 2 (x - w) = inf: 0 * inf = NaN. The exact value, 2 g u
+    # (norm's sgn(inf) g = g), is handgrad's, and torch's with norm written as |x|.sum()
+    x, w = np.array([5e-324, 1.286018]), np.array([-1.1717, -INF])
+    g, u = np.array(0.7), np.array([0.3, 1.1])
+
+    def second(L, norm1):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        xt = L.tensor(x, requires_grad=True)
+        out = norm1(L.nn.functional.mse_loss(xt, L.tensor(w), reduction="sum"))
+        (gx,) = grad(out, [xt], L.tensor(g), create_graph=True)
+        return grad((gx * L.tensor(u)).sum(), [xt])[0].detach().numpy()
+
+    t = second(torch, lambda a: torch.norm(a, p=1.0, dim=0, keepdim=True).reshape(()))
+    h = second(hg, lambda a: hg.norm(a, p=1.0, dim=0, keepdim=True).reshape(()))
+    ref = second(torch, lambda a: torch.where(a.detach() < 0, -a, a))
+    assert np.isnan(t[1]) and t[0] == pytest.approx(h[0])
+    np.testing.assert_allclose(h, 2 * g * u, rtol=1e-12)
+    np.testing.assert_allclose(h, ref, rtol=1e-12)
+    args = ("<program>", {"frozen": ref}, x, "grad2")
+    assert accepted.torch_zero_second_derivative_meets_nonfinite(*args, h, t, np.isnan(t))
+
+
 def test_torch_one_element_reduction_cancels():
     # fuzz seed 1002543439 (after its amax): norm over one element, tanh, mul by -2.6e18, in
     # float32. The exact second derivative by x is g w v tanh''(x) + g v_w tanh'(x) = 0.1538;

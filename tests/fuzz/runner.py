@@ -217,12 +217,13 @@ def run(
     upstream gradient is a leaf of the second derivative too: its entry, last in ``grads2``,
     checks the backward's own derivative with respect to ``g``, which a whole program uses when
     an earlier step's gradient depends on a later one's. ``backward=False`` runs the forward
-    only. In torch, the steps named in ``frozen`` get a backward with no graph back to their
-    inputs (``_FrozenBackward``); with ``one_element``, a reduction of one element per output
-    is the same elementwise function (``ONE_ELEMENT``). ``plain`` takes the first derivative
-    as ``loss.backward()`` does, without create_graph (the backward formulas' no-graph fast
-    paths), and no second. With ``vectorised``, torch runs the steps in ``VECTORISED`` on their
-    input padded to a whole number of its vector blocks (``_vectorised_call``)."""
+    only. In torch, the steps named in ``frozen`` (by name or index) get a backward with no
+    graph back to their inputs (``_FrozenBackward``); with ``one_element``, a reduction of one
+    element per output is the same elementwise function (``ONE_ELEMENT``). ``plain`` takes the
+    first derivative as ``loss.backward()`` does, without create_graph (the backward formulas'
+    no-graph fast paths), and no second. With ``vectorised``, torch runs the steps in
+    ``VECTORISED`` on their input padded to a whole number of its vector blocks
+    (``_vectorised_call``)."""
     res = Result()
     r = np.random.default_rng(seed + 1)
     try:
@@ -234,7 +235,7 @@ def run(
             for k, (name, p) in enumerate(steps):
                 inputs.append(cur)
                 fn, kw = BY_NAME[name][1], _convert(L, p, leaves)
-                if name in frozen and L.name == "torch":
+                if (name in frozen or k in frozen) and L.name == "torch":
                     cur = _frozen_call(L, fn, cur, kw)
                 elif vectorised and name in VECTORISED and L.name == "torch":
                     cur = _vectorised_call(L, fn, cur, kw)
@@ -1016,9 +1017,13 @@ def _zero_second_derivative_step(
     as well, where no step of the same name has a non-empty input (fuzz seed 130558623:
     avg_pool1d and xlogy after topk(k=0) send zeros back to remainder's gradient by its
     divisor 5e-324, -0 * floor(x / w) = -0 * inf = NaN in torch; handgrad has no such edge)."""
-    pl = [k for k, (n, _) in enumerate(prog.steps) if n in ZERO_SECOND_DERIVATIVE]
-    tries = [(k, frozenset([prog.steps[k][0]])) for k in pl]
-    tries += [(pl[0], ZERO_SECOND_DERIVATIVE)] if len(pl) > 1 else []
+    # norm with p = 1 or inf (sum |x|, max |x|) is piecewise linear too, while its other p are
+    # not: such a step is frozen by its index (fuzz seed 1337346712: mse_loss to -inf, then
+    # norm(p=1), whose double backward's zero sgn derivative meets 2 (x - w) = inf: torch NaN)
+    pw = {k for k, (n, p) in enumerate(prog.steps) if n == "norm" and p.get("p") in (1, np.inf)}
+    pl = [k for k, (n, _) in enumerate(prog.steps) if n in ZERO_SECOND_DERIVATIVE or k in pw]
+    tries = [(k, frozenset([k if k in pw else prog.steps[k][0]])) for k in pl]
+    tries += [(pl[0], ZERO_SECOND_DERIVATIVE | pw)] if len(pl) > 1 else []
     if t is not None and t.inter and len(t.inter) == len(prog.steps):
         sizes: dict[str, list] = {}
         for (n, _), trip in zip(prog.steps, t.inter):
@@ -1026,7 +1031,7 @@ def _zero_second_derivative_step(
         empty = frozenset(n for n, e in sizes.items() if all(e))
         if empty:
             first = next(k for k, (n, _) in enumerate(prog.steps) if n in empty)
-            tries.append((first, ZERO_SECOND_DERIVATIVE | empty))
+            tries.append((first, ZERO_SECOND_DERIVATIVE | pw | empty))
     for k, names in tries:
         f = run(TORCH, prog.x, prog.steps, seed=prog.seed, frozen=names)
         ref = _values(f, "grad2", i) if not f.error and isinstance(f.grads2, list) else None
