@@ -269,6 +269,24 @@ def test_a_normalization_overflow_beside_a_nonfinite_group_is_from_finite_input(
     assert not _finite_in("F.batch_norm", {}, xb, np.ones_like(xb), "grad", 0, ~cb)
 
 
+def test_an_rms_norm_overflow_beside_a_nonfinite_row_is_from_finite_input():
+    """Seed 263201974: rms_norm of [0, -1.41, 0.156] under g of up to 7.9e307 (float64): the
+    exact second derivative (mpmath) is [1.62e308, 2.0759114170244593e307,
+    3.9887914958074093e307]; handgrad gives inf and the last two to 15 digits, torch NaN, -inf,
+    inf. Its rows along the last dim are independent: the inf in another row's g cannot reach
+    this one, so the mismatch is torch's overflow from finite input; one in its own row can."""
+    import numpy as np
+
+    from .runner import _finite_in
+
+    x = np.array([[0.0, -1.408748965855208, 0.15615722798586731], [0.27, -1.4, 0.49]])
+    g = np.array([[1.37e307, -7.86e307, 2.75e307], [-np.inf, 4.1e307, 8.2e305]])
+    p = {"w": np.array([0.437, -1.474, 0.243]), "u": np.ones_like(x)}
+    b = np.array([[True, True, True], [False, False, False]])
+    assert _finite_in("F.rms_norm", p, x, g, "grad2", 0, b)
+    assert not _finite_in("F.rms_norm", p, x, g, "grad2", 0, ~b)
+
+
 def test_a_cosine_overflow_beside_a_nonfinite_row_is_from_finite_input():
     """Seed 2030070078: cosine_similarity along a dim of one element; torch's second derivative
     by w = 5e-324 overflows (1 / |w|), handgrad's is torch's own value at w = 2e-302; the NaN
