@@ -523,6 +523,41 @@ def test_cosine_one_element_noise():
     )
 
 
+def test_cosine_constant_operand_noise():
+    # fuzz seed 1709521005: tanh's saturated rows against a 0-d w = 1, broadcast along dim: cos
+    # is sign(w) sum(x) / (|x| sqrt(n)) whatever |w|, so every derivative by w is exactly 0
+    # (mpmath needs no say); under g = 9.1e15 (log1p at cos = -1 + 2e-16) both libraries leave
+    # noise of a few eps |g|, handgrad the nearer to 0
+    r = -0.9640275800758169
+    x, w = np.array([[r, r], [r, -r]]), np.array(1.0)
+    g, v = np.array([9.059650657650726e15, -0.0]), np.array(-1.2549428928464263)
+    u = np.array([[-0.30418988, 0.29605332], [-0.11520967, 0.20353925]])
+    res = {}
+    for lib in (torch, hg):
+        a, b = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        out = lib.nn.functional.cosine_similarity(a, b, dim=-1)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        da, db = grad(out, [a, b], lib.tensor(g), create_graph=True)
+        assert float(db) == 0.0  # the first derivative by w
+        s = (da * lib.tensor(u)).sum() + (db * lib.tensor(v)).sum()
+        res[lib.__name__] = grad(s, [b])[0].detach().numpy()
+    h, t = res["handgrad"], res["torch"]
+    assert h != t and abs(h) < abs(t) <= 16  # -6 and -8
+    seen = {"w": w, "dim": -1, "u": u, "vs": [v], "leaf": 1}
+    args = ("F.cosine_similarity", seen, x, "grad2")
+    assert accepted.cosine_one_element_noise(*args, h, t, np.array(True), g)
+    # beyond 32 eps |g| (1 / |x| + 1 / |w|)^2 (1 + |u| + |v|), summed over the row: about 640
+    assert not accepted.cosine_one_element_noise(*args, h + 1e3, t, np.array(True), g)
+    # x's derivatives are not 0 there, nor w's where w varies along dim
+    assert not accepted.cosine_one_element_noise(
+        *args[:1], {**seen, "leaf": 0}, *args[2:], h, t, np.array(True), g
+    )
+    w2 = {**seen, "w": np.array([1.0, 1.0])}
+    assert not accepted.cosine_one_element_noise(
+        *args[:1], w2, *args[2:], h, t, np.ones(2, bool), g
+    )
+
+
 def test_pow_second_derivative_at_zero_base():
     # d^2 (0^b) / db^2 = 0 for b = 2: torch NaN (0 * log 0 inside), handgrad 0
     t = _second(torch, torch.pow, [[0.0], [2.0]], v=[0.0, 1.0], wrt=1)

@@ -918,7 +918,16 @@ def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
     results lie within 32 eps_dtype |g| times the terms' size of 0: (1 / X + 1 / W)^2 per row
     with X = |x|, W = |w| above eps, and 1 / (X W) where one of them is clamped (u linear),
     times 1 + |u| + |v| (the directions the second derivative contracts them with), summed over
-    the rows a leaf's element receives; never where both are clamped."""
+    the rows a leaf's element receives; never where both are clamped.
+
+    The same holds for the derivatives by w (leaf 1) where w is constant along dim (of size 1
+    there, broadcast over n > 1 elements of x): u(w) = sign(w) / sqrt(n) wherever its row norm
+    W = |w| sqrt(n) is above eps, so every derivative by w is exactly 0; X and W are then the
+    rows' norms, and never where W is clamped (u(w) is linear there). Inside a program
+    (``params['c']``, the second pass's cotangent at the output, ``runner._whole_program``) w's
+    value adds c times its first derivative, whose terms are of size |c| / W (fuzz seed
+    1709521005: tanh's saturated rows exactly parallel to a 0-d w = 1 under g = 9.1e15 from
+    log1p at cos = -1 + 2e-16; the exact 0, handgrad -3.5, torch -5)."""
     if op != "F.cosine_similarity" or what != "grad2" or g is None or isinstance(bad, str):
         return False
     w, dim = params.get("w"), params.get("dim")
@@ -928,17 +937,24 @@ def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
         shape = np.broadcast_shapes(x.shape, w.shape)
     except ValueError:
         return False
-    if shape[dim] != 1:
+    n = shape[dim]
+    # w constant along dim: its shape, aligned to the right, has size 1 there
+    flat_w = w.ndim < len(shape) - dim % len(shape) or w.shape[dim % len(shape) - len(shape)] == 1
+    if n != 1 and not (params.get("leaf") == 1 and flat_w):
         return False
     c, eps = 1e-8, np.finfo(x.dtype).eps
     with np.errstate(all="ignore"):
         a = np.abs(np.broadcast_to(x, shape).astype(np.float64))
         b = np.abs(np.broadcast_to(w, shape).astype(np.float64))
+        if n != 1:  # the rows' norms, each element's terms sized by them
+            a = np.broadcast_to(np.sqrt((a * a).sum(axis=dim, keepdims=True)), shape)
+            b = b * np.sqrt(n)
         gg = np.abs(np.expand_dims(g.astype(np.float64), dim))
         clamped_a, clamped_b = a < c, b < c
         big, small = np.maximum(a, c), np.maximum(b, c)
         size = np.where(clamped_a | clamped_b, 1 / (big * small), (1 / big + 1 / small) ** 2)
-        noise = np.where(clamped_a & clamped_b, 0.0, 32 * eps * gg * size)
+        never = (clamped_a & clamped_b) | (clamped_b if n != 1 else False)
+        noise = np.where(never, 0.0, 32 * eps * gg * size)
         # the terms are contracted with the directions u (at x) and v (at w): a huge u scales
         # them (fuzz seed 101208941: u = -7.9e36 at x = 0.38, handgrad -5.1e30, torch 0)
         dirs = np.ones(shape)
@@ -949,7 +965,12 @@ def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
                 except ValueError:
                     continue
                 dirs = dirs + np.where(np.isfinite(dd), dd, 0.0)
-        noise = np.broadcast_to(noise * dirs, shape)
+        noise = noise * dirs
+        cc = params.get("c")
+        if isinstance(cc, np.ndarray) and cc.shape == g.shape and params.get("leaf") == 1:
+            cc = np.abs(np.expand_dims(cc.astype(np.float64), dim))
+            noise = noise + np.where(never, 0.0, 32 * eps * cc / small)
+        noise = np.broadcast_to(noise, shape)
         lead = len(shape) - bad.ndim
         if lead < 0:
             return False

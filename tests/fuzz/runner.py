@@ -784,6 +784,19 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
                 "F.normalize", params, x_k, "grad2", hc, tc, every, g_k
             ):
                 return found("accepted", "normalize_one_element_noise", kn)
+    ls, keys = t.leaf_step or [], _leaf_keys(prog)
+    kc = ls[i] if what == "grad2" and 0 < i < len(ls) and i < len(keys) else None
+    if kc is not None and keys[i] == (kc, "w") and prog.steps[kc][0] == "F.cosine_similarity":
+        # cosine_similarity's operand w reaches no other step: its second derivative is that
+        # step's alone, plus the second pass's cotangent at its output times its first
+        # derivative; both exactly 0 where w is constant along dim (fuzz seed 1709521005)
+        name, params = prog.steps[kc]
+        if t.inter and isinstance(t.vs, list):
+            seen = {**params, "u": t.inter[kc][2] if kc else t.vs[0], "vs": [t.vs[i]], "leaf": 1}
+            seen["c"] = t.inter[kc + 1][3] if kc + 1 < len(t.inter) else None
+            x_k, g_k = t.inter[kc][0], t.inter[kc][1]
+            if accepted.cosine_one_element_noise(name, seen, x_k, what, hv, tv, b, g_k):
+                return found("accepted", "cosine_one_element_noise", kc)
     if k is not None and h.inter and t.inter:
         # the second pass's cotangents part at step k's input by less than the rounding of the
         # cotangent that reaches it from step k's output: terms of that size cancel there, and
