@@ -736,22 +736,36 @@ def bce_through_torch_sigmoid_underflow(op, params, x, what, h, t, bad, g=None):
 
 @accepted
 def logsigmoid_second_derivative_cancels(op, params, x, what, h, t, bad, g=None):
-    """logsigmoid's second derivative -s (1 - s) = -e^-x (s = sigmoid(x)) where s rounds to 1
-    (x > 36.7 in float64, 16.6 in float32): torch's log_sigmoid_double_backward forms
-    (s - 1) s = 0 there, handgrad differentiates its softplus form and keeps -e^-x (at
-    x = 450.8, g u = 1.3: -2.16e-196, the exact value, torch 0; fuzz seeds 22280914,
-    493495444). Accepted where torch's is 0 and handgrad's is -g u e^-x to 1e-6."""
+    """logsigmoid's second derivative -s (1 - s) = -e^-x / (1 + e^-x)^2 (s = sigmoid(x)) at
+    x > 0: torch's log_sigmoid_double_backward forms (s - 1) s, where s - 1 cancels: exact, but
+    s carries sigmoid's rounding, a few ulps of 1, so torch's value is off by up to 2 eps |g u|.
+    Where s rounds to 1 (x > 36.7 in float64, 16.6 in float32) that is torch's 0 (at x = 450.8,
+    g u = 1.3: -2.16e-196, the exact value, torch 0; fuzz seeds 22280914, 493495444); below
+    it only digits are lost (x = 33.2, where 1 - s = 3.6e-15: torch 2.7% off; fuzz seed
+    928203272). handgrad differentiates its softplus form and keeps the exact value. Accepted
+    where handgrad's is the exact value to 1e-6 and torch's is 0 where s rounds to 1, or
+    within 2 eps |g u| of the exact value. Inside a program (``params['c']``, the second pass's
+    cotangent at the output, ``runner._whole_program``) the value compared is the cotangent at
+    x, which adds c times the first derivative e^-x / (1 + e^-x)."""
     if op != "F.logsigmoid" or what != "grad2" or g is None or isinstance(bad, str):
         return False
     u = params.get("u")
     if not isinstance(u, np.ndarray) or not (bad.shape == x.shape == g.shape == u.shape):
         return False
+    eps = float(np.finfo(x.dtype).eps)
     with np.errstate(all="ignore"):
         one = (1 / (1 + np.exp(-x))).astype(x.dtype) == 1
         x64 = x.astype(np.float64)
-        exact = -g.astype(np.float64) * u * np.exp(-x64)
-        h64 = h.astype(np.float64)
-        ok = one & np.isfinite(exact) & (t == 0) & (np.abs(h64 - exact) <= 1e-6 * np.abs(exact))
+        e = np.exp(-x64)
+        gu = g.astype(np.float64) * u
+        exact = -gu * e / (1 + e) ** 2
+        c = params.get("c")
+        if isinstance(c, np.ndarray) and c.shape == x.shape:
+            exact = exact + c.astype(np.float64) * e / (1 + e)
+        h64, t64 = h.astype(np.float64), t.astype(np.float64)
+        near = np.isfinite(exact) & (np.abs(h64 - exact) <= 1e-6 * np.abs(exact))
+        lost = (x64 > 0) & (np.abs(t64 - exact) <= 2 * eps * np.abs(gu) + 1e-6 * np.abs(exact))
+        ok = near & ((one & (t == 0)) | lost)
         return bool(ok[bad].all())
 
 
