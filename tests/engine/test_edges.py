@@ -580,6 +580,24 @@ def test_lerp_is_torchs_to_the_last_bit(weight):
     check(lambda L, F, a, e: L.lerp(a, e, weight), a, e, g=r.normal(size=(3, 7)), rtol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lerp_is_torchs_fused_multiply_add(dtype):
+    """fuzz seed 928238528: torch's lerp is an fma, rounded once: lerp(0, -1.4e-45, 0.039) is
+    -0.0 (the underflowed product's sign, which 1 / x shows), lerp(0, tiny, 0.5) is 0 (tiny / 2
+    rounded to even), and w d + a a tie only the exact sum breaks (1.4e-45 + 2.5 * 0.3 in
+    float32 is 0.75000006)."""
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    a = np.array([0.0, 0.0, -tiny, 0.0, -0.0, tiny, 1.0, -2.5, 0.7], dtype)
+    e = np.array([-tiny, tiny, 0.0, tiny, tiny, -2.5, -0.0, -0.0, 0.2], dtype)
+    for w in (0.039265750908033636, 0.5, 0.96, -0.3):
+        ws = np.full(a.shape, w, dtype)
+        for wt, wh in ((w, w), (torch.tensor(ws), hg.tensor(ws))):
+            t = torch.lerp(torch.tensor(a), torch.tensor(e), wt).numpy()
+            h = hg.lerp(hg.tensor(a), hg.tensor(e), wh).numpy()
+            np.testing.assert_array_equal(h, t, err_msg=f"lerp(a, e, {w})")
+            assert (np.signbit(h) == np.signbit(t)).all(), f"lerp(a, e, {w}): sign of 0"
+
+
 def test_pow_derivative_by_the_upstream_gradient_at_zero_base():
     """fuzz seed 376516185: torch's exponent gradient is g where(a = 0 and b >= 0, 0, a^b log a),
     so its derivative by g is 0 there; handgrad's selection of g a^b log a gave 0 * NaN."""

@@ -788,18 +788,48 @@ def hypot(input: Any, other: Any) -> Tensor:
     return _binary(Hypot, input, other)
 
 
+def _fused(b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """b + c d rounded once to d's dtype, as an fma. float32: the product is exact in
+    float64 and the sum's own rounding error (two-sum) decides a float64 sum that lands on a
+    float32 midpoint, so the result is correctly rounded. float64: formed in long double (64
+    bits of mantissa on x86), which only a result within 2^-64 of a float64 midpoint rounds
+    off by its last bit."""
+    if d.dtype == np.float64:
+        wide = np.longdouble
+        return (b.astype(wide) + c.astype(wide) * d.astype(wide)).astype(np.float64)
+    b64, p = b.astype(np.float64), c.astype(np.float64) * d.astype(np.float64)
+    s = b64 + p
+    bb = s - p
+    err = (b64 - bb) + (p - (s - bb))  # s + err = b + p exactly
+    r = s.astype(d.dtype)
+    r64 = r.astype(np.float64)
+    nb = np.nextafter(r, np.where(s > r64, np.inf, -np.inf).astype(d.dtype))
+    # s is a midpoint that rounding to even took away from the exact sum's side
+    up = (s != r64) & ((r64 + nb.astype(np.float64)) / 2 == s) & (err * (s - r64) > 0)
+    return np.where(up, nb, r)
+
+
 class Lerp(Function):
     """out = a + w (e - a) where |w| < 0.5, else e - (e - a) (1 - w): torch's two forms, each
-    exact at its own end. dL/da = g (1 - w), dL/de = g w, dL/dw = g (e - a), torch's formulas
-    (the composition's g - g w rounded differently and the program amplified it, fuzz seed
-    376611870); with a number w, 1 - w is formed in float64 first, as torch's lerp.Scalar."""
+    exact at its own end, each rounded once as torch's fused multiply-add (``_fused``).
+    dL/da = g (1 - w), dL/de = g w, dL/dw = g (e - a), torch's formulas (the composition's
+    g - g w rounded differently and the program amplified it, fuzz seed 376611870); with a
+    number w, 1 - w is formed in float64 first, as torch's lerp.Scalar."""
 
     name = "lerp"
 
     def forward(self, a, e, w, one_minus=None):
         self.one_minus = one_minus
         with np.errstate(invalid="ignore", over="ignore"):
-            return np.where(np.abs(w) < 0.5, a + w * (e - a), e - (e - a) * (1 - w))
+            d, small = e - a, np.abs(w) < 0.5
+            if d.dtype not in (np.float32, np.float64):
+                return np.where(small, a + w * d, e - d * (1 - w))
+            # torch's kernels fuse the multiply-add, a + w d and e - d (1 - w), rounded once
+            # (fma): a separate add rounds twice and loses the sign of an underflowed product
+            # beside a zero (fuzz seed 928238528: lerp(0, -1.4e-45, 0.039) is -0.0 in torch,
+            # seen through 1 / x), or a subnormal half (lerp(0, 5e-324, 0.5) is 0 in torch)
+            c = np.where(small, w, -(1 - w))
+            return _fused(np.where(small, a, e), c, d)
 
     def backward(self, g):
         a, e, w = self.inputs
