@@ -1849,6 +1849,25 @@ def test_matmul_of_a_matrix_and_a_stack_over_an_inner_dim_of_one_keeps_torchs_ze
     assert np.signbit(want).sum() == (2 if a_grad else 1)  # the case this pins still differs
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_is_finite_where_the_exact_sum_is(dtype):
+    # fuzz seed 922851472: terms of +-8.5e37 (float32) whose exact sum 2.68e38 is finite, as
+    # torch's is; the BLAS's order of a stack of rows passed the largest float (inf). The
+    # same at float64's range, and where the exact sum overflows both give inf
+    big = float(np.finfo(dtype).max) / 4
+    row = [-0.95978945, 0.41781592, -3.191007, 0.91878676]
+    x = np.tile(np.array(row, dtype), (4, 3, 1))
+    x[0, 0] = [3.0, 0.0, 0.0, 2.0]  # 5 big: beyond the range exactly
+    w = np.array([[big], [1.0], [-big], [big]], dtype)
+    want = (torch.tensor(x) @ torch.tensor(w)).numpy()
+    with np.errstate(over="ignore"):
+        got = (hg.tensor(x) @ hg.tensor(w)).numpy()
+    assert np.isfinite(want[1:]).all() and np.isinf(want[0, 0]).all()
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    exact = float(np.sum(np.array(row, np.float64) * [big, 1.0, -big, big], dtype=np.longdouble))
+    assert got[1, 2, 0] == pytest.approx(exact, rel=1e-6)
+
+
 def test_contiguous_gives_c_order_memory_as_torch():
     # a transposed view made contiguous is laid out in C order (torch's strides), with the
     # gradient flowing through the copy; a contiguous tensor comes back as itself

@@ -741,9 +741,21 @@ def test_a_plain_difference_the_graph_has_too_is_left_to_the_graph_comparison():
 def test_linears_bias_gradient_sees_only_g():
     """Seed 684015658: F.linear's bias gradient sums 45 terms of +-1e307 to the exact
     -7.97e307 (handgrad), torch's order overflows to -inf; x holds a NaN, which the bias
-    gradient never reads: torch overflows from finite input."""
+    gradient never reads: torch overflows from finite input. So does the weight gradient's
+    element (2, 0), exact 5.84e307 (handgrad's, summed again in float64 where the BLAS's
+    order overflowed), torch inf: it reads column 0 of x, which holds no NaN."""
+    import numpy as np
+
+    from .runner import _finite_in
+
     (finding,) = check(generate(684015658))
     assert (finding.cls, finding.op, finding.what) == ("accepted", "F.linear", "grad")
+    x = np.array([[1.0, np.nan], [2.0, 3.0]])
+    g, w = np.ones((2, 3)), np.ones((3, 2))
+    b = np.zeros((3, 2), bool)
+    b[2, 0] = True
+    assert _finite_in("F.linear", {"w": w}, x, g, "grad", 1, b)
+    assert not _finite_in("F.linear", {"w": w}, x, g, "grad", 1, b[:, ::-1])
 
 
 def test_a_program_that_crashes_torch_is_run_safely():
