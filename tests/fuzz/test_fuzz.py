@@ -308,9 +308,11 @@ def test_a_cosine_overflow_beside_a_nonfinite_row_is_from_finite_input():
 def test_a_plain_gradient_that_agrees_in_float64_is_rounding():
     """Seed 2094433834: layer_norm of the float32 row [1, 1, 1, 1.0000479] (its mean rounds by
     0.5% of its spread) after exp; the weight gradients without create_graph differ by 0.6%,
-    no single step differs, and in float64 they agree: rounding, as localise judges it."""
-    (finding,) = check(generate(2094433834))
-    assert finding.cls == "rounding" and finding.what == "grad"
+    no single step differs, and in float64 they agree: rounding, as localise judges it. (Since
+    the row kernel corrects its mean by the mean of the residuals, seed 922836319, handgrad's
+    mean is torch's there and the program agrees: no finding, or that rounding one.)"""
+    findings = check(generate(2094433834))
+    assert all(f.cls == "rounding" and f.what == "grad" for f in findings)
 
 
 def test_a_correctly_rounded_norm_torch_rounds_on_the_way_is_rounding():
