@@ -1,6 +1,7 @@
 """Parity cases for the fused primitives of issue 13: the recurrent cell steps (``lstm_cell``,
 ``gru_cell``) against ``torch.lstm_cell`` / ``torch.gru_cell`` (the same call on both sides), and
-the normalizations (``batch_norm``, ``layer_norm``) against torch.nn.functional."""
+the normalizations (``batch_norm``, ``layer_norm``) against torch.nn.functional, and the fused
+attention against its composition in torch."""
 
 from __future__ import annotations
 
@@ -160,6 +161,34 @@ def _norm_project_draw(data):
     return [values(r, tuple(full)), values(r, tuple(full)), values(r, stat)], {"k": k}
 
 
+def _attention_fn(lib, q, k, v, scale, mask):
+    """softmax(q k^T s + mask) v: handgrad's fused primitive, torch's composition (its own fused
+    kernels have no second derivatives on the CPU)."""
+    if lib.__name__ == "torch":
+        m = 0 if mask is None else lib.as_tensor(mask, dtype=q.dtype)
+        return lib.softmax((q @ k.mT) * scale + m, -1) @ v
+    from handgrad.ops.attention import ScaledDotProductAttention
+
+    m = None if mask is None else mask.astype(q.dtype)
+    return ScaledDotProductAttention.apply(q, k, v, scale=scale, mask=m)
+
+
+def _attention_draw(data):
+    r = rng(data)
+    lead = tuple(data.draw(st.lists(st.integers(1, 2), min_size=1, max_size=2), label="batch"))
+    lq, s, d, dv = (data.draw(st.integers(1, 3), label=n) for n in ("lq", "s", "d", "dv"))
+    mask = None
+    if data.draw(st.booleans(), label="mask"):
+        mask = values(r, (lq, s))
+        if s > 1:  # a key some query may not see (never a whole row: that is 0 / 0)
+            mask[0, -1] = -np.inf
+    arrays = [values(r, lead + (lq, d)), values(r, lead + (s, d)), values(r, lead + (s, dv))]
+    return arrays, {
+        "scale": data.draw(st.sampled_from([1.0, 0.5, 0.3]), label="scale"),
+        "mask": mask,
+    }
+
+
 _BIAS_ONLY = (
     "a bias without a weight: first order against torch (torch 2.13's double backward "
     "of this combination fails: an undefined weight tensor); finite differences check "
@@ -190,6 +219,7 @@ CASES = {
     "inv_std": [Case(_inv_std_fn, _inv_std_draw, tol32=(1e-3, 1e-4))],
     "norm_project": [Case(_norm_project_fn, _norm_project_draw, tol32=(1e-3, 1e-4))],
     "lstm_layer": [Case(_lstm_layer_fn, _lstm_layer_draw)],
+    "scaled_dot_product_attention": [Case(_attention_fn, _attention_draw, tol32=(1e-4, 1e-5))],
     "lstm_cell": [Case(_lstm_fn, _cell_draw("lstm"), tol32=(1e-4, 1e-5))],
     "gru_cell": [Case(_gru_fn, _cell_draw("gru"), tol32=(1e-4, 1e-5))],
 }

@@ -68,6 +68,10 @@ CONFIGS = [
     dict(kdim=3, vdim=5),
     dict(need_weights=False),
     dict(batch_first=True, key_padding_mask=True, attn_mask="bool"),
+    # without weights the fused primitive runs (ops/attention.py), masks added into one
+    dict(need_weights=False, key_padding_mask=True, attn_mask="bool"),
+    dict(need_weights=False, attn_mask="float3", batch_first=True),
+    dict(need_weights=False, unbatched=True, kdim=3, vdim=5),
 ]
 
 
@@ -120,6 +124,45 @@ def test_multihead_attention_matches_torch(cfg):
     tp = dict(t_mod.named_parameters())
     assert [k for k, _ in h_mod.named_parameters()] == list(tp)
     _check_grads(out_h, out_t, hs, ts, [(p, tp[k]) for k, p in h_mod.named_parameters()])
+
+
+def _primitives(t):
+    names, stack, seen = set(), [t._ctx], set()
+    while stack:
+        fn = stack.pop()
+        if fn is not None and id(fn) not in seen:
+            seen.add(id(fn))
+            names.add(fn.name)
+            stack.extend(x._ctx for x in fn.inputs)
+    return names
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_multihead_attention_fuses_only_without_weights(need_weights):
+    """The fused primitive serves the Transformer's call (no weights wanted); asking for the
+    weights composes softmax and matmul, and both give the same output."""
+    mod = hg.nn.MultiheadAttention(8, 2, batch_first=True, dtype=np.float64)
+    x = hg.tensor(R.standard_normal((3, 4, 8)), requires_grad=True)
+    out, _ = mod(x, x, x, need_weights=need_weights)
+    fused = "scaled_dot_product_attention" in _primitives(out)
+    assert fused is not need_weights
+    other, _ = mod(x, x, x, need_weights=not need_weights)
+    np.testing.assert_allclose(out.detach().numpy(), other.detach().numpy(), rtol=1e-12)
+
+
+def test_fused_attention_second_derivatives_match_torch():
+    """create_graph through the fused primitive (its recorded backward) against torch's."""
+    q, k, v = (R.standard_normal(s) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 3)))
+    hs, ts = _pair([q, k, v])
+    out_h = hg.nn.functional.scaled_dot_product_attention(*hs, is_causal=False)
+    out_t = torch.nn.functional.scaled_dot_product_attention(*ts)
+    assert "scaled_dot_product_attention" in _primitives(out_h)
+    gh = hg.autograd.grad((out_h**2).sum(), hs, create_graph=True)
+    gt = torch.autograd.grad((out_t**2).sum(), ts, create_graph=True)
+    g2h = hg.autograd.grad(sum((a**2).sum() for a in gh), hs)
+    g2t = torch.autograd.grad(sum((a**2).sum() for a in gt), ts)
+    for a, b in zip(list(gh) + list(g2h), list(gt) + list(g2t)):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-9, atol=1e-11)
 
 
 def test_causal_mask_blocks_the_future():

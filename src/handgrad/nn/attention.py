@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import ops
 from .._tensor import Tensor, get_default_dtype, lift
+from ..ops.attention import ScaledDotProductAttention, fused_attention_fits
 from . import functional as F
 from . import init
 from .functional.attention import _additive, scaled_dot_product_attention
@@ -148,38 +149,58 @@ class MultiheadAttention(Module):
         else:
             (wq, bq), (wk, bk), (wv, bv) = self._projections()
             pq, pk, pv = F.linear(q, wq, bq), F.linear(k, wk, bk), F.linear(v, wv, bv)
-        qh, kt, vh = heads(pq, lq), heads(pk, s, keys=True), heads(pv, s)
-        scores = (qh @ kt) * (1.0 / math.sqrt(d))
         if is_causal and attn_mask is None:
             attn_mask = Tensor._wrap(~np.tril(np.ones((lq, s), bool)))
+        masks = []  # additive, as (n * heads, lq or 1, s)
         if attn_mask is not None:
-            m = _additive(attn_mask, scores, allowed_when_true=False)
+            m = _additive(attn_mask, pq, allowed_when_true=False)
             if m.ndim == 2 and m.shape != (lq, s) or m.ndim == 3 and m.shape != (n * h, lq, s):
                 raise ValueError(
                     f"{name}: attn_mask of shape {m.shape}; expected {(lq, s)} or {(n * h, lq, s)}"
                 )
-            scores = scores + m
+            masks.append(m)
         if key_padding_mask is not None:
-            m = _additive(key_padding_mask, scores, allowed_when_true=False)
+            m = _additive(key_padding_mask, pq, allowed_when_true=False)
             if m.shape != (n, s):
                 raise ValueError(f"{name}: key_padding_mask of shape {m.shape}; expected {(n, s)}")
-            scores = (scores.reshape(n, h, lq, s) + m.reshape(n, 1, 1, s)).reshape(n * h, lq, s)
+            masks.append(m.reshape(n, 1, 1, s).expand(n, h, 1, s).reshape(n * h, 1, s))
+        scale = 1.0 / math.sqrt(d)
+        dropping = bool(self.dropout and self.training)
+        if not (need_weights or dropping or any(m._requires_grad for m in masks)):
+            # The fused primitive (ops/attention.py), its queries handed over as the transpose of
+            # a contiguous (N * heads, head_dim, L) stack: it forms the scores as K Q^T.
+            fq, fk, fv = heads(pq, lq, keys=True).mT, heads(pk, s), heads(pv, s)
+            if fused_attention_fits(fq, fk, fv):
+                mask = None
+                for m in masks:
+                    mask = m._data if mask is None else mask + m._data
+                out = ScaledDotProductAttention.apply(fq, fk, fv, scale=scale, mask=mask)
+                return self._project(out, n, lq, batched), None
+        qh, kt, vh = heads(pq, lq), heads(pk, s, keys=True), heads(pv, s)
+        scores = (qh @ kt) * scale
+        for m in masks:
+            scores = scores + m
         weights = ops.softmax(scores, -1)
         attended = weights
         if self.dropout and self.training:
             attended = F.dropout(weights, self.dropout, True)
-        out = (attended @ vh).reshape(n, h, lq, d).permute(0, 2, 1, 3).reshape(n, lq, e)
-        out = self.out_proj(out)
-        if not batched:
-            out = out.squeeze(0)
-        elif not self.batch_first:
-            out = out.transpose(0, 1)
+        out = self._project(attended @ vh, n, lq, batched)
         if not need_weights:
             return out, None
         w = weights.reshape(n, h, lq, s)
         if average_attn_weights:
             w = w.mean(1)
         return out, (w.squeeze(0) if not batched else w)
+
+    def _project(self, heads_out: Tensor, n: int, lq: int, batched: bool) -> Tensor:
+        """The heads' outputs (N * heads, L, head_dim) concatenated, projected by out_proj and
+        laid out as the caller's input."""
+        h, d = self.num_heads, self.head_dim
+        out = heads_out.reshape(n, h, lq, d).permute(0, 2, 1, 3).reshape(n, lq, h * d)
+        out = self.out_proj(out)
+        if not batched:
+            return out.squeeze(0)
+        return out if self.batch_first else out.transpose(0, 1)
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

@@ -3,12 +3,14 @@
 Every registered ``Function`` lives in one of these modules; functions composed from them without
 a derivative of their own live in ``handgrad.composed``. Modules here import only the engine
 (``handgrad.autograd``, ``handgrad._tensor_base``) and each other, one way:
-dims <- elementwise <- shape <- index <- reduce <- (linalg, softmax, special, scan, loss, conv
-<- pool, sparse_coo, normalization, rnn_cell); ``blas`` (thread-pool control) stands alone.
+dims <- elementwise <- shape <- index <- reduce <- (linalg, softmax <- attention, special, scan,
+loss, conv <- pool, sparse_coo, normalization, rnn_cell); ``blas`` (thread-pool control) stands
+alone.
 """
 
 # The modules under private names: a module and its function of the same name (``softmax``)
 # would otherwise be one name bound twice; ``from .softmax import *`` below binds the function.
+from . import attention as _attention  # noqa: F401  (the fused attention of issue 13)
 from . import conv as _conv
 from . import elementwise as _elementwise
 from . import index as _index

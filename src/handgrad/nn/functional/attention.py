@@ -4,10 +4,12 @@ conventions.
     attention(Q, K, V) = softmax(Q K^T / sqrt(d) + M) V
 
 for queries Q (L, d), keys K (S, d), values V (S, d_v) and an additive mask M (0 where a query
-may look, -inf where not). Composed of matmul, softmax and a product, so the gradients (and
-second derivatives) are those primitives': with P the attention weights and G the gradient of
-the output, dL/dV = P^T G, dL/dP = G V^T, dL/dS = P (dL/dP - rowsum(P dL/dP)) for the scores
-S = Q K^T / sqrt(d), and dL/dQ = dL/dS K / sqrt(d), dL/dK = dL/dS^T Q / sqrt(d).
+may look, -inf where not). With P the attention weights and G the gradient of the output,
+dL/dV = P^T G, dL/dP = G V^T, dL/dS = P (dL/dP - rowsum(P dL/dP)) for the scores
+S = Q K^T / sqrt(d), and dL/dQ = dL/dS K / sqrt(d), dL/dK = dL/dS^T Q / sqrt(d). Without dropout
+and with a mask that takes no gradient, on non-empty inputs of one float dtype and the same batch
+dims, this is one primitive with that backward written out (``ops.attention``); otherwise it is
+composed of matmul, softmax and a product, whose own derivatives give the same formulas.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from ... import ops
 from ..._tensor import Tensor, lift
+from ...ops.attention import ScaledDotProductAttention, fused_attention_fits
 from .dropout import dropout
 
 
@@ -29,6 +32,17 @@ def _additive(mask: Any, like: Tensor, allowed_when_true: bool) -> Tensor:
         keep = m._data if allowed_when_true else ~m._data
         return Tensor._wrap(np.where(keep, 0.0, -np.inf).astype(like.dtype))
     return m.to(like.dtype)
+
+
+def _constant_mask(mask: Tensor, scores_shape: tuple) -> bool:
+    """Whether an additive mask can go into the fused primitive: it takes no gradient, has two
+    dims or more (the primitive transposes its last two) and adding it leaves the scores' shape."""
+    if mask._requires_grad or mask.ndim < 2:
+        return False
+    try:
+        return np.broadcast_shapes(mask.shape, scores_shape) == tuple(scores_shape)
+    except ValueError:  # not broadcastable: the composed sum raises torch's error
+        return False
 
 
 def scaled_dot_product_attention(
@@ -53,10 +67,16 @@ def scaled_dot_product_attention(
     if is_causal and attn_mask is not None:
         raise RuntimeError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = (q @ k.mT) * s
     if is_causal:
         lq, lk = q.shape[-2], k.shape[-2]
         attn_mask = Tensor._wrap(np.tril(np.ones((lq, lk), bool)))
+    if not dropout_p and fused_attention_fits(q, k, v):
+        mask = None if attn_mask is None else _additive(attn_mask, q, allowed_when_true=True)
+        if mask is None or _constant_mask(mask, q.shape[:-1] + (k.shape[-2],)):
+            return ScaledDotProductAttention.apply(
+                q, k, v, scale=s, mask=None if mask is None else mask._data
+            )
+    scores = (q @ k.mT) * s
     if attn_mask is not None:
         scores = scores + _additive(attn_mask, scores, allowed_when_true=True)
     weights = ops.softmax(scores, -1)
