@@ -325,6 +325,34 @@ def test_limit_at_infinity():
     assert np.isnan(t).all() and np.isfinite(h).all()
 
 
+def test_limit_at_infinity_of_a_reduced_loss():
+    # fuzz seed 304171695: soft_margin_loss(reduction="sum") with x = inf at y = -1.25; the
+    # derivative of sum(u grad_x) by g is sum u (-y sigmoid(-y x)), whose term there is 0 * 1.25
+    # (u = 0); torch's -y e^(-y x) / (1 + e^(-y x)) is inf / inf = NaN, which the sum carries
+    x = np.array([[2.6719, INF], [1.3933, 2.8266]])
+    y = np.array([[-2.2493, -1.2506], [-0.0486, 0.7897]])
+    u = np.array([[-0.30703899, 0.0], [-0.01688448, -0.73059909]])
+    res = {}
+    for lib in (torch, hg):
+        xt, g = lib.tensor(x, requires_grad=True), lib.tensor(np.array(0.5), requires_grad=True)
+        out = lib.nn.functional.soft_margin_loss(xt, lib.tensor(y), reduction="sum")
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (gx,) = grad(out, [xt], g, create_graph=True)
+        res[lib.__name__] = grad((gx * lib.tensor(u)).sum(), [g])[0].detach().numpy()
+    h, t = res["handgrad"], res["torch"]
+    z = np.array([-y[0, 0] * x[0, 0], -y[1, 0] * x[1, 0], -y[1, 1] * x[1, 1]])
+    exact = sum(
+        np.array([u[0, 0], u[1, 0], u[1, 1]])
+        * -np.array([y[0, 0], y[1, 0], y[1, 1]])
+        / (1 + np.exp(-z))
+    )
+    assert np.isnan(t) and h == pytest.approx(exact, rel=1e-12)
+    args = ("F.soft_margin_loss", {"w": y, "reduction": "sum"}, x, "grad2", h, t, np.array(True))
+    assert accepted.limit_at_infinity(*args)
+    args = ("F.soft_margin_loss", {"w": y, "reduction": "none"}, x, "grad2", h, t, np.array(True))
+    assert not accepted.limit_at_infinity(*args)
+
+
 def test_torch_overflows():
     t = _grad(torch, lambda x: x.norm(p=3, dim=1).sum(), [[3e20]], dtype=np.float32)
     h = _grad(hg, lambda x: x.norm(p=3, dim=1).sum(), [[3e20]], dtype=np.float32)

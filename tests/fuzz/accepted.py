@@ -199,7 +199,10 @@ def _pow_mask_summed(op, params, x, what, h, t, bad, g):
 def limit_at_infinity(op, params, x, what, h, t, bad, g=None):
     """At an infinite input (or operand: pairwise_distance to -inf) torch's formula gives
     inf/inf or inf - inf = NaN where handgrad's (a stable form, e.g. soft_margin_loss through
-    softplus, |x - w| through sign) gives the finite limit."""
+    softplus, |x - w| through sign) gives the finite limit. A loss reduced to one value (sum,
+    mean) reads every element: the derivative by its upstream gradient, sum u (-y sigmoid(-y x))
+    for soft_margin_loss, meets torch's NaN at an infinite x even where u is 0 there (fuzz seed
+    304171695: x = inf, y = -1.25, u = 0: torch NaN, handgrad the sum of the other terms)."""
     if what == "error" or isinstance(bad, str) or x.dtype.kind != "f":
         return False
     inf = np.zeros(bad.shape, bool)
@@ -208,7 +211,8 @@ def limit_at_infinity(op, params, x, what, h, t, bad, g=None):
             try:
                 inf |= np.broadcast_to(np.isinf(a), bad.shape)
             except ValueError:
-                pass
+                if bad.ndim == 0 and params.get("reduction") in ("sum", "mean"):
+                    inf |= np.isinf(a).any()
     with np.errstate(invalid="ignore"):
         return bool(inf[bad].all() and np.isfinite(h[bad]).all() and np.isnan(t[bad]).all())
 
