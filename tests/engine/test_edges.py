@@ -598,6 +598,25 @@ def test_lerp_is_torchs_fused_multiply_add(dtype):
             assert (np.signbit(h) == np.signbit(t)).all(), f"lerp(a, e, {w}): sign of 0"
 
 
+def test_gelu_tanh_far_below_zero_is_torchs():
+    """fuzz seed 1511178485: gelu(approximate='tanh') of float32 x near -5.4, where tanh of
+    the inner -9.8 rounds to -1 in torch (correctly) and NumPy's float32 tanh was an ulp above:
+    1 + tanh gave -1.6e-7 for torch's -0 (the exact -1.7e-8); its gradient takes the same tanh."""
+    x = np.array([-5.3643, -5.4024, -5.3286, -1.1166e-04, -13.885, -8.04, 2.8639, 0.5], np.float32)
+    g = np.linspace(-1.0, 1.0, x.size).astype(np.float32)
+    got = []
+    for L in (torch, hg):
+        t = L.tensor(x, requires_grad=True)
+        F = torch.nn.functional if L is torch else hF
+        out = F.gelu(t, approximate="tanh")
+        out.backward(L.tensor(g))
+        got.append((out.detach().numpy(), t.grad.numpy()))
+    (h, hgr), (t, tgr) = got
+    np.testing.assert_array_equal(h[:6], t[:6])
+    np.testing.assert_allclose(h, t, rtol=1e-6)
+    np.testing.assert_allclose(hgr, tgr, rtol=1e-6, atol=1e-12)
+
+
 def test_pow_derivative_by_the_upstream_gradient_at_zero_base():
     """fuzz seed 376516185: torch's exponent gradient is g where(a = 0 and b >= 0, 0, a^b log a),
     so its derivative by g is 0 there; handgrad's selection of g a^b log a gave 0 * NaN."""
