@@ -586,6 +586,22 @@ def test_cosine_constant_operand_noise():
     )
 
 
+def test_cosine_one_element_noise_inside_a_program():
+    # fuzz seed 2055508332: inside a program the value compared at x is the cotangent there,
+    # which adds the second pass's cotangent c at the output times the first derivative, 0 along
+    # one element but formed from terms of size |c| / |x|; logit's 1 / x before it amplified
+    # handgrad's -3e138 (from g = -9.8e141, u = 3.7e162 at a clamped w = 6.6e-154) against
+    # torch's 0 to -8e300, and torch's -1.1e-19 against handgrad's 0 to -1.2e88
+    x, w = np.array([[-374.0]]), np.array([[1.5]])
+    g, c = np.array([1e-30]), np.array([2.0])
+    h, t = np.array([[3e-17]]), np.array([[0.0]])
+    seen = {"w": w, "dim": -1, "u": np.ones((1, 1)), "vs": [np.ones((1, 1))], "leaf": 0}
+    args = ("F.cosine_similarity", {**seen, "c": c}, x, "grad2", h, t, np.array([[True]]), g)
+    assert accepted.cosine_one_element_noise(*args)  # within 32 eps |c| / |x| = 3.8e-17
+    args = ("F.cosine_similarity", seen, x, "grad2", h, t, np.array([[True]]), g)
+    assert not accepted.cosine_one_element_noise(*args)
+
+
 def test_pow_second_derivative_at_zero_base():
     # d^2 (0^b) / db^2 = 0 for b = 2: torch NaN (0 * log 0 inside), handgrad 0
     t = _second(torch, torch.pow, [[0.0], [2.0]], v=[0.0, 1.0], wrt=1)

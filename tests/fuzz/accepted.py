@@ -945,7 +945,9 @@ def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
     (``params['c']``, the second pass's cotangent at the output, ``runner._whole_program``) w's
     value adds c times its first derivative, whose terms are of size |c| / W (fuzz seed
     1709521005: tanh's saturated rows exactly parallel to a 0-d w = 1 under g = 9.1e15 from
-    log1p at cos = -1 + 2e-16; the exact 0, handgrad -3.5, torch -5)."""
+    log1p at cos = -1 + 2e-16; the exact 0, handgrad -3.5, torch -5); likewise the cotangent
+    at x over one element, |c| / X (fuzz seed 2055508332: after logit of 3.7e-163, handgrad
+    -3e138, torch 0, which logit's 1 / x amplifies to -8e300)."""
     if op != "F.cosine_similarity" or what != "grad2" or g is None or isinstance(bad, str):
         return False
     w, dim = params.get("w"), params.get("dim")
@@ -985,9 +987,10 @@ def cosine_one_element_noise(op, params, x, what, h, t, bad, g=None):
                 dirs = dirs + np.where(np.isfinite(dd), dd, 0.0)
         noise = noise * dirs
         cc = params.get("c")
-        if isinstance(cc, np.ndarray) and cc.shape == g.shape and params.get("leaf") == 1:
+        if isinstance(cc, np.ndarray) and cc.shape == g.shape and params.get("leaf") in (0, 1):
             cc = np.abs(np.expand_dims(cc.astype(np.float64), dim))
-            noise = noise + np.where(never, 0.0, 32 * eps * cc / small)
+            own = small if params.get("leaf") == 1 else big  # the operand differentiated
+            noise = noise + np.where(never, 0.0, 32 * eps * cc / own)
         noise = np.broadcast_to(noise, shape)
         lead = len(shape) - bad.ndim
         if lead < 0:

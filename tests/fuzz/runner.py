@@ -797,6 +797,22 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
                 "F.logsigmoid", params, x_k, "grad2", hc, tc, apart, g_k
             ):
                 return found("accepted", "logsigmoid_second_derivative_cancels", k)
+    if k is not None and prog.steps[k][0] == "F.cosine_similarity" and h.inter and t.inter:
+        # the second pass's cotangents part at cosine_similarity's input along a dim of one
+        # element, both within the noise of its cancelling terms (the exact value is 0), and the
+        # steps before amplify the difference (fuzz seed 2055508332), as for normalize above
+        j = _leaf_keys(prog).index((k, "w")) if (k, "w") in _leaf_keys(prog) else None
+        params = {**prog.steps[k][1], "u": t.inter[k][2], "leaf": 0}
+        params["vs"] = [t.vs[j]] if j is not None and isinstance(t.vs, list) else []
+        params["c"] = t.inter[k + 1][3] if k + 1 < len(t.inter) else None
+        hc, tc = h.inter[k][3], t.inter[k][3]
+        if hc is not None and tc is not None and np.shape(hc) == np.shape(tc):
+            apart = _differs(hc, tc, signed=False)
+            x_k, g_k = t.inter[k][0], t.inter[k][1]
+            if np.any(apart) and accepted.cosine_one_element_noise(
+                "F.cosine_similarity", params, x_k, "grad2", hc, tc, apart, g_k
+            ):
+                return found("accepted", "cosine_one_element_noise", k)
     ls, keys = t.leaf_step or [], _leaf_keys(prog)
     kc = ls[i] if what == "grad2" and 0 < i < len(ls) and i < len(keys) else None
     if kc is not None and keys[i] == (kc, "w") and prog.steps[kc][0] == "F.cosine_similarity":
