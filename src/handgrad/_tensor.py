@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._tensor_base import TensorBase, get_default_dtype, lift, set_default_dtype  # noqa: F401
+from .composed.inplace_variants import InplaceVariants
 from .device import as_device
 from .tensor_methods import (
     AutogradMethods,
@@ -29,6 +30,7 @@ class Tensor(
     IndexingMethods,
     LinalgMethods,
     InplaceMethods,
+    InplaceVariants,
     ConversionMethods,
     AutogradMethods,
     TensorBase,

@@ -1358,3 +1358,27 @@ def test_torch_plain_backward_differs_amplified_by_a_later_step():
     assert accepted.torch_plain_backward_differs(
         "<program>", {"graph": torch_graph}, a, "grad_plain", h, torch_plain, bad
     )
+
+
+def test_transformer_fast_path_all_padding():
+    # Not compared by the fuzzer (docs/differences.md, "Not compared"): a sequence whose keys are
+    # all padding. torch's TransformerEncoderLayer in eval mode under no_grad takes its fast path
+    # (_transformer_encoder_layer_fwd) and gives NaN; its training path (SDPA's _safe_softmax)
+    # gives attention weights 0. handgrad has the one path and gives the latter in both modes.
+    torch.manual_seed(0)
+    t_layer = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    h_layer = hg.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    hg.load_torch_state_dict(h_layer, t_layer.state_dict())
+    x = np.random.default_rng(0).standard_normal((2, 3, 8)).astype(np.float32)
+    pad = np.array([[True, True, True], [False, False, True]])
+    for layer in (t_layer, h_layer):
+        layer.eval()
+    with torch.no_grad():
+        t_eval = t_layer(torch.tensor(x), src_key_padding_mask=torch.tensor(pad)).numpy()
+    t_layer.train()
+    t_train = t_layer(torch.tensor(x), src_key_padding_mask=torch.tensor(pad)).detach().numpy()
+    with hg.no_grad():
+        h_eval = h_layer(hg.tensor(x), src_key_padding_mask=hg.tensor(pad)).numpy()
+    assert np.isnan(t_eval[0]).all() and np.isfinite(t_train).all()
+    np.testing.assert_allclose(h_eval, t_train, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h_eval[1], t_eval[1], rtol=1e-5, atol=1e-6)

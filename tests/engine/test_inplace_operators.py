@@ -210,3 +210,87 @@ def test_add_alpha_may_be_a_zero_dim_tensor():
     h.add_(hg.tensor([1.0, 1.0], dtype=hg.float64), alpha=hg.tensor(-0.5))
     t.add_(torch.tensor([1.0, 1.0], dtype=torch.float64), alpha=torch.tensor(-0.5))
     np.testing.assert_array_equal(h.numpy(), t.numpy())
+
+
+# ---- the in-place twins of out-of-place methods (composed/inplace_variants.py) -----------------
+
+_X = np.array([[0.2, 0.7, 0.4], [0.9, 0.1, 0.5]])
+_Y = np.array([[0.3, 0.7, 0.8], [0.4, 0.6, 0.1]])
+_VARIANTS = [
+    *[
+        (name, _X, lambda lib: ())
+        for name in (
+            "acos arccos asin arcsin atan arctan cos cosh sin sinh tan tanh sigmoid relu logit erf "
+            "expm1 log log10 log1p log2 reciprocal rsqrt sign sgn trunc frac deg2rad rad2deg "
+            "logical_not tril triu"
+        ).split()
+    ],
+    *[
+        (name, _X, lambda lib: (lib.tensor(_Y),))
+        for name in (
+            "atan2 arctan2 hypot fmod xlogy true_divide eq ne lt le gt ge logical_and logical_or "
+            "logical_xor"
+        ).split()
+    ],
+    ("clamp_min", _X, lambda lib: (0.5,)),
+    ("clamp_max", _X, lambda lib: (0.5,)),
+    ("cumsum", _X, lambda lib: (1,)),
+    ("cumprod", _X, lambda lib: (1,)),
+    ("nan_to_num", np.array([np.nan, np.inf, -1.0]), lambda lib: ()),
+    ("addmm", _X[:, :2], lambda lib: (lib.tensor(_X), lib.tensor(_Y.T))),
+    ("index_add", _X, lambda lib: (0, lib.tensor([1, 1]), lib.tensor(_Y))),
+    ("index_fill", _X, lambda lib: (1, lib.tensor([0, 2]), -1.0)),
+    ("scatter", _X, lambda lib: (1, lib.tensor([[2, 0], [1, 1]]), lib.tensor(_Y))),
+    ("scatter_add", _X, lambda lib: (0, lib.tensor([[1, 0, 1]]), lib.tensor(_Y))),
+    ("bitwise_not", np.array([1, -2, 0]), lambda lib: ()),
+]
+
+
+@pytest.mark.parametrize("name,x,args", _VARIANTS, ids=[v[0] + "_" for v in _VARIANTS])
+def test_inplace_variant_writes_the_out_of_place_result_as_torch(name, x, args):
+    results = []
+    for lib in (hg, torch):
+        t = lib.tensor(x)
+        version = t._version[0] if lib is hg else t._version
+        out = getattr(t, name + "_")(*args(lib))
+        assert out is t
+        assert (t._version[0] if lib is hg else t._version) == version + 1
+        results.append(t.numpy())
+    assert results[0].dtype == results[1].dtype
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "name,shape,args",
+    [
+        ("squeeze", (2, 1, 3), ()),
+        ("unsqueeze", (2, 3), (1,)),
+        ("t", (2, 3), ()),
+        ("transpose", (2, 3, 4), (0, 2)),
+        ("swapaxes", (2, 3), (0, 1)),
+        ("swapdims", (2, 3), (1, 0)),
+    ],
+)
+def test_inplace_view_variant_reshapes_the_same_memory(name, shape, args):
+    data = np.arange(float(np.prod(shape))).reshape(shape)
+    h, t = hg.tensor(data), torch.tensor(data)
+    keep = h._data
+    getattr(h, name + "_")(*args)
+    getattr(t, name + "_")(*args)
+    assert h.shape == tuple(t.shape)
+    np.testing.assert_array_equal(h.numpy(), t.numpy())
+    assert np.shares_memory(h._data, keep)
+
+
+def test_inplace_variants_refuse_as_torch():
+    leaf = hg.tensor([0.5, 0.2], requires_grad=True)
+    with pytest.raises(RuntimeError, match="sigmoid_: a leaf tensor that requires grad"):
+        leaf.sigmoid_()
+    with hg.no_grad():
+        leaf.sigmoid_()  # an optimizer-style write: allowed
+    with pytest.raises(
+        RuntimeError, match=r"sigmoid_: result type float\d+ can't be cast .* int64"
+    ):
+        hg.tensor([1, 2]).sigmoid_()
+    with pytest.raises(RuntimeError, match=r"addmm_: the result of shape \(2, 2\) cannot be"):
+        hg.zeros(2, 1).addmm_(hg.ones(2, 3), hg.ones(3, 2))

@@ -210,3 +210,76 @@ def test_causal_mask_blocks_the_future():
 def test_errors(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+def _second_order(lib, arrays, **kw):
+    ts = [lib.tensor(a, requires_grad=True) for a in arrays]
+    out = lib.nn.functional.scaled_dot_product_attention(*ts, **kw)
+    gs = lib.autograd.grad((out**2).sum(), ts, create_graph=True)
+    g2 = lib.autograd.grad(sum((g**2).sum() for g in gs), ts)
+    return [out.detach().numpy()] + [g.detach().numpy() for g in list(gs) + list(g2)]
+
+
+@pytest.mark.parametrize("mask_grad", [False, True], ids=["fused", "composed"])
+def test_sdpa_query_that_sees_no_key_gives_zeros_as_torch(mask_grad):
+    """torch's SDPA gives a fully masked row weights 0 (_safe_softmax), not NaN: output and
+    gradients to second order are 0 there, in the fused primitive and in the composition (a
+    float mask that takes a gradient)."""
+    q, k, v = (R.standard_normal(s) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 2)))
+    m = np.where(R.random((3, 5)) < 0.4, -np.inf, 0.0)
+    m[1] = -np.inf  # query 1 sees no key
+    m[0, 0] = m[2, 0] = 0.0
+    runs = []
+    for lib in (hg, torch):
+        mask = lib.tensor(m, requires_grad=mask_grad)
+        runs.append(_second_order(lib, [q, k, v], attn_mask=mask))
+    for a, b in zip(*runs):
+        assert not np.isnan(a).any()
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    assert (runs[0][0][:, 1] == 0).all()
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_multihead_attention_all_keys_padded_as_torch(need_weights):
+    """A sequence whose keys are all padding: torch's MultiheadAttention gives 0 through SDPA
+    when no weights are asked for, and NaN through its plain softmax when they are."""
+    torch.manual_seed(0)
+    t_mod = torch.nn.MultiheadAttention(4, 2, batch_first=True).double()
+    h_mod = hg.nn.MultiheadAttention(4, 2, batch_first=True, dtype=np.float64)
+    hg.load_torch_state_dict(h_mod, t_mod.state_dict())
+    x = R.standard_normal((2, 3, 4))
+    pad = np.array([[True, True, True], [False, True, False]])
+    outs = []
+    for lib, mod in ((hg, h_mod), (torch, t_mod)):
+        t = lib.tensor(x, requires_grad=True)
+        out, _ = mod(t, t, t, key_padding_mask=lib.tensor(pad), need_weights=need_weights)
+        out.sum().backward()
+        outs.append([out.detach().numpy(), t.grad.numpy()])
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11, equal_nan=True)
+    assert bool(np.isnan(outs[0][0][0]).all()) is need_weights
+
+
+def test_fused_attention_gives_the_same_bits_on_two_threads(monkeypatch):
+    """The heads are shared among the BLAS pool's threads (each_part); a head's arithmetic does
+    not depend on the thread, so one and two threads agree bit for bit, forward and backward."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from handgrad.ops import attention
+
+    monkeypatch.setattr(attention, "_PARALLEL_ELEMENTS", 1)
+    q, k, v = (R.standard_normal(s).astype(np.float32) for s in ((5, 4, 3), (5, 6, 3), (5, 6, 2)))
+    g = R.standard_normal((5, 4, 2)).astype(np.float32)
+    mask = R.random((4, 6)) > 0.3
+    mask[:, 0] = True
+    mask[2] = False  # a query that sees no key
+    runs = []
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            if hg.get_num_threads() < threads:
+                pytest.skip("NumPy's BLAS has no second thread here")
+            hs = [hg.tensor(a, requires_grad=True) for a in (q, k, v)]
+            out = hg.nn.functional.scaled_dot_product_attention(*hs, attn_mask=hg.tensor(mask))
+            out.backward(hg.tensor(g))
+            runs.append([out.detach().numpy()] + [t.grad.numpy() for t in hs])
+    for a, c in zip(*runs):
+        np.testing.assert_array_equal(a, c)

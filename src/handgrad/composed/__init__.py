@@ -6,13 +6,15 @@ never imports it."""
 # by the star imports below. resample and volume are reached through handgrad.nn.functional
 # (interpolate, conv3d, ...).
 from . import arrange as _arrange
+from . import distance as _distance
 from . import einsum as _einsum
 from . import resample as _resample  # noqa: F401
 from . import sort as _sort
 from . import volume as _volume  # noqa: F401
 
-__all__ = [name for module in (_sort, _arrange, _einsum) for name in module.__all__]
+__all__ = [name for module in (_sort, _arrange, _einsum, _distance) for name in module.__all__]
 
 from .arrange import *  # noqa: F401,F403,E402
+from .distance import *  # noqa: F401,F403,E402
 from .einsum import *  # noqa: F401,F403,E402
 from .sort import *  # noqa: F401,F403,E402

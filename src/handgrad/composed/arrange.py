@@ -298,6 +298,34 @@ def unique(
     return out[0] if len(out) == 1 else tuple(out)
 
 
+def unique_consecutive(
+    input: Tensor,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
+    """The input with each run of equal consecutive values (or slices along ``dim``) kept once,
+    and optionally the run each element belongs to and the length of each run, as torch's.
+    Not differentiable."""
+    a = lift(input)._data
+    flat = a.reshape(-1) if dim is None else np.moveaxis(a, dim, 0)
+    n = flat.shape[0]
+    if n < 2:
+        starts = np.zeros(n, np.int64)
+    else:
+        same = (flat[1:] == flat[:-1]).reshape(n - 1, -1).all(axis=1)
+        starts = np.concatenate([[0], np.nonzero(~same)[0] + 1]).astype(np.int64)
+    values = flat[starts] if dim is None else np.moveaxis(flat[starts], 0, dim)
+    out = [Tensor._wrap(np.ascontiguousarray(values))]
+    if return_inverse:
+        run = np.zeros(n, np.int64)
+        run[starts[1:]] = 1
+        out.append(Tensor._wrap(np.cumsum(run).reshape(a.shape if dim is None else (n,))))
+    if return_counts:
+        out.append(Tensor._wrap(np.diff(np.append(starts, n)).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
 __all__ = [
     "tril",
     "triu",
@@ -315,6 +343,7 @@ __all__ = [
     "meshgrid",
     "nonzero",
     "unique",
+    "unique_consecutive",
 ]
 
 

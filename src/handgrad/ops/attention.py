@@ -15,12 +15,14 @@ about 7.5 ms to about 4.7 ms forward and backward, 1 thread.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from .blas import blas_threads, each_part
+from .elementwise import where
 from .softmax import SoftmaxBackward, softmax
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -29,15 +31,31 @@ else:  # at run time the bottom class: outputs are public Tensors (TensorBase._w
     from .._tensor_base import TensorBase as Tensor
 
 
-def _softmax_columns(pt: np.ndarray) -> None:
+def _safe_softmax_columns(pt: np.ndarray, empty: np.ndarray) -> None:
     """softmax along axis 0 of ``pt`` (S, B, L), in place, as ``ops.softmax`` forms it along its
-    dim: the maximum subtracted first (0 for a column that is all -inf, which then gives
-    0 / 0 = NaN, as torch), exp, divided by the sum."""
+    dim (the maximum subtracted first, exp, divided by the sum), except that a column whose
+    scores are all -inf (a query that may see no key) is 0, not 0 / 0 = NaN: torch's SDPA does
+    that (``_safe_softmax``, since 2.5). Such columns are marked True in ``empty`` (B, L)."""
     m = pt.max(axis=0)
+    np.equal(m, -np.inf, out=empty)
     with np.errstate(invalid="ignore"):
-        pt -= np.where(m == -np.inf, 0, m).astype(pt.dtype, copy=False)
-        np.exp(pt, out=pt)
-        pt /= pt.sum(axis=0)
+        pt -= np.where(empty, 0, m).astype(pt.dtype, copy=False)
+        np.exp(pt, out=pt)  # exactly 0 in an empty column
+        z = pt.sum(axis=0)
+        z[empty] = 1  # 0 / 1
+        pt /= z
+
+
+# Below this many scores the heads stay on the calling thread (as conv's bands, ops/conv.py).
+_PARALLEL_ELEMENTS = 1 << 18
+
+
+def _each_head(body: Any, heads: int, size: int) -> None:
+    """``body(lo, hi)`` over the heads, shared among the BLAS pool's threads when large, every
+    product on one BLAS thread (the per-head products are small: 64 x 32 x 64 in the benchmark,
+    where a second BLAS thread under each gains nothing); a head's arithmetic does not depend on
+    the thread that runs it, so any count of threads gives the same bits."""
+    each_part(body, heads, blas_threads() if size >= _PARALLEL_ELEMENTS else 1)
 
 
 def _c(a: np.ndarray) -> np.ndarray:
@@ -63,6 +81,9 @@ class ScaledDotProductAttention(Function):
 
         dL/dQ = s dL/dS K,    dL/dK = s dL/dS^T Q.
 
+    A query whose scores are all -inf (the mask lets it see no key) has P = 0, a constant, as
+    torch's SDPA (``_safe_softmax``): its output and every gradient through it are 0, not NaN.
+
     M is a constant (its gradient would be dL/dS). Without a graph (``loss.backward()``) these run
     on arrays; with a graph (``create_graph=True``) the same formulas run as handgrad operations on
     P recomputed from Q and K, softmax's backward as its own primitive, so every higher
@@ -81,50 +102,82 @@ class ScaledDotProductAttention(Function):
         lead, (lq, s, dv) = q.shape[:-2], (q.shape[-2], k.shape[-2], v.shape[-1])
         q3, k3, v3 = (a.reshape(-1, *a.shape[-2:]) for a in (q, k, v))
         b = q3.shape[0]
-        buf = np.empty((s, b, lq), np.result_type(q, k, v))
-        pt = buf.transpose(1, 0, 2)  # (B, S, L): P^T of every head
-        np.matmul(k3, _c(np.swapaxes(q3, -1, -2)), out=pt)
-        buf *= np.asarray(scale, buf.dtype)
-        if mask is not None:
-            full = np.broadcast_to(mask, lead + (lq, s)).reshape(b, lq, s)
-            pt += np.swapaxes(full, -1, -2)
-        _softmax_columns(buf)
-        self.pt = pt
-        return np.matmul(np.swapaxes(pt, -1, -2), v3).reshape(lead + (lq, dv))
+        qt = _c(np.swapaxes(q3, 1, 2))
+        full = None if mask is None else np.broadcast_to(mask, lead + (lq, s)).reshape(b, lq, s)
+        buf = np.empty((s, b, lq), np.result_type(q, k, v))  # P^T of every head
+        out = np.empty((b, lq, dv), buf.dtype)
+        empty = np.zeros((b, lq), bool)
+
+        def heads(lo: int, hi: int) -> None:
+            part = buf[:, lo:hi]
+            pt = part.transpose(1, 0, 2)  # (B, S, L)
+            np.matmul(k3[lo:hi], qt[lo:hi], out=pt)
+            part *= np.asarray(scale, buf.dtype)
+            if full is not None:
+                pt += np.swapaxes(full[lo:hi], 1, 2)
+            _safe_softmax_columns(part, empty[lo:hi])
+            np.matmul(np.swapaxes(pt, 1, 2), v3[lo:hi], out=out[lo:hi])
+
+        _each_head(heads, b, buf.size)
+        self.pbuf, self.empty = buf, (empty if empty.any() else None)
+        return out.reshape(lead + (lq, dv))
 
     def backward(self, g):
         q, k, v = self.inputs
         if is_grad_enabled():  # a graph of the gradient: the same formulas, differentiable
             return self._recorded(q, k, v, g)
         nq, nk, nv = self.needs_input_grad
-        pt, s = self.pt, self.scale
-        g3 = g._data.reshape(pt.shape[0], pt.shape[2], -1)
-        dv = np.matmul(pt, g3).reshape(v.shape) if nv else None
-        dq = dk = None
-        if nq or nk:
-            dbuf = np.empty((pt.shape[1], pt.shape[0], pt.shape[2]), pt.dtype)
-            dpt = dbuf.transpose(1, 0, 2)  # (dL/dP)^T, in P^T's memory order
-            np.matmul(
-                v._data.reshape(pt.shape[0], pt.shape[1], -1), _c(np.swapaxes(g3, 1, 2)), out=dpt
-            )
-            pbuf = pt.transpose(1, 0, 2)
-            dbuf -= np.einsum("sbl,sbl->bl", pbuf, dbuf)
-            dbuf *= pbuf  # (dL/dS)^T
-            if nq:
-                dq = np.matmul(
-                    np.swapaxes(dpt, 1, 2), k._data.reshape(pt.shape[0], pt.shape[1], -1)
-                )
-                dq = (dq * np.asarray(s, dq.dtype)).reshape(q.shape)
-            if nk:
-                dk = np.matmul(dpt, _c(q._data.reshape(pt.shape[0], pt.shape[2], -1)))
-                dk = (dk * np.asarray(s, dk.dtype)).reshape(k.shape)
-        return tuple(None if a is None else Tensor._wrap(a) for a in (dq, dk, dv))
+        pbuf, sc, empty = self.pbuf, self.scale, self.empty
+        s, b, lq = pbuf.shape
+        q3, k3, v3 = (t._data.reshape(b, *t.shape[-2:]) for t in (q, k, v))
+        g3 = g._data.reshape(b, lq, -1)
+        gt = _c(np.swapaxes(g3, 1, 2)) if nq or nk else g3  # (g3: not read)
+        qc = _c(q3) if nk else q3
+        dq, dk, dv = (
+            np.empty(a.shape, pbuf.dtype) if n else None for a, n in zip((q3, k3, v3), (nq, nk, nv))
+        )
+        dbuf = np.empty(pbuf.shape, pbuf.dtype) if nq or nk else None
+        # sum_j dL/dP_ij P_ij with every product exact (float32 in float64), as the composed
+        # softmax backward (SoftmaxBackward, after torch's fused multiply-adds) forms it
+        wide = np.float64 if pbuf.dtype.itemsize < 8 else pbuf.dtype
+
+        def heads(lo: int, hi: int) -> None:
+            pp = pbuf[:, lo:hi]
+            pt = pp.transpose(1, 0, 2)
+            if dv is not None:
+                np.matmul(pt, g3[lo:hi], out=dv[lo:hi])
+            if dbuf is None:
+                return
+            part = dbuf[:, lo:hi]
+            dpt = part.transpose(1, 0, 2)  # (dL/dP)^T, in P^T's memory order
+            np.matmul(v3[lo:hi], gt[lo:hi], out=dpt)
+            part -= np.einsum("sbl,sbl->bl", pp, part, dtype=wide).astype(part.dtype, copy=False)
+            part *= pp  # (dL/dS)^T
+            if empty is not None:  # P is constant 0 there: select 0, even for dL/dP = inf
+                part[:, empty[lo:hi]] = 0
+            part *= np.asarray(sc, part.dtype)  # s dL/dS first, as the composition orders it
+            if dq is not None:
+                np.matmul(np.swapaxes(dpt, 1, 2), k3[lo:hi], out=dq[lo:hi])
+            if dk is not None:
+                np.matmul(dpt, qc[lo:hi], out=dk[lo:hi])
+
+        _each_head(heads, b, pbuf.size)
+        grads = (dq, dk, dv)
+        return tuple(
+            None if a is None else Tensor._wrap(a.reshape(t.shape))
+            for a, t in zip(grads, (q, k, v))
+        )
 
     def _recorded(self, q: Tensor, k: Tensor, v: Tensor, g: Tensor) -> tuple:
         scores = (q @ k.mT) * self.scale
         if self.mask is not None:
             scores = scores + Tensor._wrap(self.mask)
-        p = softmax(scores, -1)
+        if self.empty is None:
+            p = softmax(scores, -1)
+        else:  # the queries that see no key: P = 0, a constant (finite scores in its place, so
+            # that no NaN of softmax's meets the zero gradient the selection sends back)
+            empty = Tensor._wrap(self.empty.reshape(q.shape[:-1] + (1,)))
+            p = where(empty, 0.0, softmax(where(empty, 0.0, scores), -1))
         ds = SoftmaxBackward.apply(g @ v.mT, p, dim=-1) * self.scale
         return ds @ k, ds.mT @ q, p.mT @ g
 

@@ -9,7 +9,9 @@ dL/dV = P^T G, dL/dP = G V^T, dL/dS = P (dL/dP - rowsum(P dL/dP)) for the scores
 S = Q K^T / sqrt(d), and dL/dQ = dL/dS K / sqrt(d), dL/dK = dL/dS^T Q / sqrt(d). Without dropout
 and with a mask that takes no gradient, on non-empty inputs of one float dtype and the same batch
 dims, this is one primitive with that backward written out (``ops.attention``); otherwise it is
-composed of matmul, softmax and a product, whose own derivatives give the same formulas.
+composed of matmul, softmax and a product, whose own derivatives give the same formulas. As
+torch's (``_safe_softmax``, since torch 2.5), a query whose scores are all -inf (a fully masked
+row) attends to nothing: its output and the gradients through it are 0, not NaN.
 """
 
 from __future__ import annotations
@@ -79,7 +81,13 @@ def scaled_dot_product_attention(
     scores = (q @ k.mT) * s
     if attn_mask is not None:
         scores = scores + _additive(attn_mask, scores, allowed_when_true=True)
-    weights = ops.softmax(scores, -1)
+    # torch's _safe_softmax: a query whose scores are all -inf (it may see no key) gets weights
+    # 0, not 0 / 0 = NaN; finite scores in its place keep softmax's NaN out of the gradient
+    empty = Tensor._wrap((scores._data == -np.inf).all(-1, keepdims=True))
+    if empty._data.any():
+        weights = ops.where(empty, 0.0, ops.softmax(ops.where(empty, 0.0, scores), -1))
+    else:
+        weights = ops.softmax(scores, -1)
     if dropout_p:
         weights = dropout(weights, dropout_p, True)
     return weights @ v
