@@ -633,6 +633,9 @@ def _plain_backward(prog: Program, t: Result) -> list[Finding]:
         for j, bb in where
     ):
         return [Finding("accepted", "grad", None, None, None, _detail(diff), prog, name_ok)]
+    part = _plain_parting(prog)
+    if part is not None:
+        return [part]
     amplified = _plain_amplified(prog, t)
     if amplified is not None:
         return [amplified]
@@ -650,6 +653,46 @@ def _plain_backward(prog: Program, t: Result) -> list[Finding]:
             why = "float32 rounding: the gradients without create_graph agree in float64"
             return [Finding("rounding", "grad", None, None, None, _detail(diff), prog, why)]
     return [Finding("defect", "grad", None, None, None, _detail(diff), prog, reason)]
+
+
+def _plain_parting(prog: Program) -> Finding | None:
+    """The step where the plain runs' gradients part (the same gradient at its output, another
+    at its input), where that step alone, on torch's plain upstream gradient, shows an accepted
+    difference: the leaves' difference follows from it. Needed where a graph hides it: fuzz
+    seed 1111040564, nan_to_num of an inf under a NaN upstream gradient (torch NaN by its mask,
+    handgrad 0), then cumprod across a zero, whose plain path keeps handgrad's 0 past the zero
+    and whose graph path gives NaN in both libraries."""
+    hp = run(HG, prog.x, prog.steps, seed=prog.seed, plain=True, trace=True)
+    tp = run(TORCH, prog.x, prog.steps, seed=prog.seed, plain=True, trace=True)
+    if hp.error or tp.error or not (hp.inter and tp.inter) or len(hp.inter) != len(tp.inter):
+        return None
+    rtol = tolerance(prog.dtype)
+    for k in reversed(range(len(prog.steps))):
+        outs = (hp.inter[k][1], tp.inter[k][1])
+        ins = (
+            (hp.inter[k - 1][1], tp.inter[k - 1][1])
+            if k
+            else ((hp.grads or [None])[0], (tp.grads or [None])[0])
+        )
+        if outs[1] is None or any(a is None for a in ins) or np.any(_differs(*outs, signed=False)):
+            continue
+        if bad_positions(*ins, rtol, 1.0) is None:
+            continue
+        name, params = prog.steps[k]
+        x_k, g_k = tp.inter[k][0], outs[1]
+        hk = run(HG, x_k, [prog.steps[k]], g=g_k, seed=prog.seed, plain=True)
+        tk = run(TORCH, x_k, [prog.steps[k]], g=g_k, seed=prog.seed, plain=True)
+        if hk.error or tk.error or not (hk.grads and tk.grads):
+            return None
+        b = bad_positions(hk.grads[0], tk.grads[0], rtol, 1.0)
+        if b is None:
+            return None
+        why = accepted.match(name, params, x_k, "grad", hk.grads[0], tk.grads[0], b, g_k)
+        if not why:
+            return None
+        detail = _detail(("grad", 0, b)) + " (backward without create_graph), where the runs part"
+        return Finding("accepted", "grad", name, params, x_k, detail, prog, why)
+    return None
 
 
 def _same_as_graph(plain: list | None, graph: list, j: int) -> np.ndarray | bool:

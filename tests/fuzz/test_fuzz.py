@@ -833,3 +833,13 @@ def test_hypots_second_derivative_noise_is_judged_without_underflow():
     1e169 (torch 0)."""
     (finding,) = check(generate(1337286796))
     assert (finding.cls, finding.reason) == ("accepted", "hypot_second_derivative_noise")
+
+
+def test_a_plain_gradient_parting_at_an_accepted_step_is_accepted():
+    """Seed 1111040564: nan_to_num of an inf under a NaN upstream gradient (torch NaN by its
+    mask, handgrad the selected 0), then cumprod across a zero: its plain path keeps handgrad's
+    0 past the zero, its graph path gives NaN in both libraries, so only the gradient without
+    create_graph differs; judged where the plain runs part, at nan_to_num."""
+    (finding,) = check(generate(1111040564))
+    assert (finding.cls, finding.op, finding.what) == ("accepted", "nan_to_num", "grad")
+    assert finding.reason == "torch_multiplies_by_mask"
