@@ -27,7 +27,7 @@ from .normalization import (  # noqa: F401,E402
 )
 from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401,E402
 from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401,E402
-from .sparse import Embedding  # noqa: F401,E402
+from .sparse import Embedding, EmbeddingBag  # noqa: F401,E402
 from .conv import (  # noqa: F401,E402
     Conv1d,
     Conv2d,

@@ -9,7 +9,7 @@ import numpy as np
 from .._tensor import Tensor, get_default_dtype, lift
 from ..autograd import no_grad
 from . import init
-from .functional.sparse import embedding
+from .functional.sparse import embedding, embedding_bag
 from .module import Module, Parameter
 
 
@@ -88,4 +88,83 @@ class Embedding(Module):
         return s
 
 
-__all__ = ["Embedding", "embedding"]
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of embeddings without the intermediate (N, D) lookups a user
+    would reduce (``F.embedding_bag`` for how bags are given). Initialised N(0, 1), the
+    ``padding_idx`` row zero, as torch's."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight: Any = None,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type, self.scale_grad_by_freq = (
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+        )
+        self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"EmbeddingBag: padding_idx={padding_idx} must be within num_embeddings="
+                    f"{num_embeddings}"
+                )
+            padding_idx %= num_embeddings
+        self.padding_idx = padding_idx
+        dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        if _weight is None:
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dt))
+            self.reset_parameters()
+        else:
+            self.weight = Parameter(lift(_weight)._data.copy())
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight._data[self.padding_idx] = 0
+
+    @classmethod
+    def from_pretrained(
+        cls, embeddings: Tensor, freeze: bool = True, **kwargs: Any
+    ) -> EmbeddingBag:
+        rows, cols = lift(embeddings).shape
+        bag = cls(rows, cols, _weight=embeddings, **kwargs)
+        bag.weight.requires_grad_(not freeze)
+        return bag
+
+    def forward(
+        self, input: Tensor, offsets: Tensor | None = None, per_sample_weights: Tensor | None = None
+    ) -> Tensor:
+        return embedding_bag(
+            input,
+            self.weight,
+            offsets,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.mode,
+            self.sparse,
+            per_sample_weights,
+            self.include_last_offset,
+            self.padding_idx,
+        )
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
+
+
+__all__ = ["Embedding", "EmbeddingBag", "embedding"]

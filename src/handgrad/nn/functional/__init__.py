@@ -95,7 +95,7 @@ from .pooling import (
     max_pool3d,
     max_unpool2d,
 )
-from .sparse import embedding, one_hot
+from .sparse import embedding, embedding_bag, one_hot
 from .vision import (
     affine_grid,
     channel_shuffle,
@@ -157,6 +157,7 @@ __all__ = [
     "batch_norm",
     "layer_norm",
     "embedding",
+    "embedding_bag",
     "rms_norm",
     "bilinear",
     "dropout1d",
