@@ -174,6 +174,31 @@ def test_torch_zero_second_derivative_meets_an_overflow():
     assert not accepted.torch_zero_second_derivative_meets_nonfinite(*args, other, t, bad)
 
 
+def test_torch_zero_second_derivative_meets_nonfinite_through_norm_p1():
+    # fuzz seed 1337346712: mse_loss to a target of -inf (sum: inf), then norm(p=1), sum |x|,
+    # piecewise linear. torch's double backward forms the zero derivative of its sgn(x) g and
+    # sends it back into mse_loss's 2 (x - w) = inf: 0 * inf = NaN. The exact value, 2 g u
+    # (norm's sgn(inf) g = g), is handgrad's, and torch's with norm written as |x|.sum()
+    x, w = np.array([5e-324, 1.286018]), np.array([-1.1717, -INF])
+    g, u = np.array(0.7), np.array([0.3, 1.1])
+
+    def second(L, norm1):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        xt = L.tensor(x, requires_grad=True)
+        out = norm1(L.nn.functional.mse_loss(xt, L.tensor(w), reduction="sum"))
+        (gx,) = grad(out, [xt], L.tensor(g), create_graph=True)
+        return grad((gx * L.tensor(u)).sum(), [xt])[0].detach().numpy()
+
+    t = second(torch, lambda a: torch.norm(a, p=1.0, dim=0, keepdim=True).reshape(()))
+    h = second(hg, lambda a: hg.norm(a, p=1.0, dim=0, keepdim=True).reshape(()))
+    ref = second(torch, lambda a: torch.where(a.detach() < 0, -a, a))
+    assert np.isnan(t[1]) and t[0] == pytest.approx(h[0])
+    np.testing.assert_allclose(h, 2 * g * u, rtol=1e-12)
+    np.testing.assert_allclose(h, ref, rtol=1e-12)
+    args = ("<program>", {"frozen": ref}, x, "grad2")
+    assert accepted.torch_zero_second_derivative_meets_nonfinite(*args, h, t, np.isnan(t))
+
+
 def test_torch_one_element_reduction_cancels():
     # fuzz seed 1002543439 (after its amax): norm over one element, tanh, mul by -2.6e18, in
     # float32. The exact second derivative by x is g w v tanh''(x) + g v_w tanh'(x) = 0.1538;
@@ -298,6 +323,34 @@ def test_limit_at_infinity():
     t = _grad(torch, lambda x: tF.soft_margin_loss(x, torch.ones(1, dtype=x.dtype)), [-INF])
     h = _grad(hg, lambda x: hF.soft_margin_loss(x, hg.ones(1, dtype=x.dtype)), [-INF])
     assert np.isnan(t).all() and np.isfinite(h).all()
+
+
+def test_limit_at_infinity_of_a_reduced_loss():
+    # fuzz seed 304171695: soft_margin_loss(reduction="sum") with x = inf at y = -1.25; the
+    # derivative of sum(u grad_x) by g is sum u (-y sigmoid(-y x)), whose term there is 0 * 1.25
+    # (u = 0); torch's -y e^(-y x) / (1 + e^(-y x)) is inf / inf = NaN, which the sum carries
+    x = np.array([[2.6719, INF], [1.3933, 2.8266]])
+    y = np.array([[-2.2493, -1.2506], [-0.0486, 0.7897]])
+    u = np.array([[-0.30703899, 0.0], [-0.01688448, -0.73059909]])
+    res = {}
+    for lib in (torch, hg):
+        xt, g = lib.tensor(x, requires_grad=True), lib.tensor(np.array(0.5), requires_grad=True)
+        out = lib.nn.functional.soft_margin_loss(xt, lib.tensor(y), reduction="sum")
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (gx,) = grad(out, [xt], g, create_graph=True)
+        res[lib.__name__] = grad((gx * lib.tensor(u)).sum(), [g])[0].detach().numpy()
+    h, t = res["handgrad"], res["torch"]
+    z = np.array([-y[0, 0] * x[0, 0], -y[1, 0] * x[1, 0], -y[1, 1] * x[1, 1]])
+    exact = sum(
+        np.array([u[0, 0], u[1, 0], u[1, 1]])
+        * -np.array([y[0, 0], y[1, 0], y[1, 1]])
+        / (1 + np.exp(-z))
+    )
+    assert np.isnan(t) and h == pytest.approx(exact, rel=1e-12)
+    args = ("F.soft_margin_loss", {"w": y, "reduction": "sum"}, x, "grad2", h, t, np.array(True))
+    assert accepted.limit_at_infinity(*args)
+    args = ("F.soft_margin_loss", {"w": y, "reduction": "none"}, x, "grad2", h, t, np.array(True))
+    assert not accepted.limit_at_infinity(*args)
 
 
 def test_torch_overflows():
@@ -496,6 +549,57 @@ def test_cosine_one_element_noise():
     assert not accepted.cosine_one_element_noise(
         "F.cosine_similarity", seen1, x, "grad2", h, t, bad, g
     )
+
+
+def test_cosine_constant_operand_noise():
+    # fuzz seed 1709521005: tanh's saturated rows against a 0-d w = 1, broadcast along dim: cos
+    # is sign(w) sum(x) / (|x| sqrt(n)) whatever |w|, so every derivative by w is exactly 0
+    # (mpmath needs no say); under g = 9.1e15 (log1p at cos = -1 + 2e-16) both libraries leave
+    # noise of a few eps |g|, handgrad the nearer to 0
+    r = -0.9640275800758169
+    x, w = np.array([[r, r], [r, -r]]), np.array(1.0)
+    g, v = np.array([9.059650657650726e15, -0.0]), np.array(-1.2549428928464263)
+    u = np.array([[-0.30418988, 0.29605332], [-0.11520967, 0.20353925]])
+    res = {}
+    for lib in (torch, hg):
+        a, b = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        out = lib.nn.functional.cosine_similarity(a, b, dim=-1)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        da, db = grad(out, [a, b], lib.tensor(g), create_graph=True)
+        assert float(db) == 0.0  # the first derivative by w
+        s = (da * lib.tensor(u)).sum() + (db * lib.tensor(v)).sum()
+        res[lib.__name__] = grad(s, [b])[0].detach().numpy()
+    h, t = res["handgrad"], res["torch"]
+    assert h != t and abs(h) < abs(t) <= 16  # -6 and -8
+    seen = {"w": w, "dim": -1, "u": u, "vs": [v], "leaf": 1}
+    args = ("F.cosine_similarity", seen, x, "grad2")
+    assert accepted.cosine_one_element_noise(*args, h, t, np.array(True), g)
+    # beyond 32 eps |g| (1 / |x| + 1 / |w|)^2 (1 + |u| + |v|), summed over the row: about 640
+    assert not accepted.cosine_one_element_noise(*args, h + 1e3, t, np.array(True), g)
+    # x's derivatives are not 0 there, nor w's where w varies along dim
+    assert not accepted.cosine_one_element_noise(
+        *args[:1], {**seen, "leaf": 0}, *args[2:], h, t, np.array(True), g
+    )
+    w2 = {**seen, "w": np.array([1.0, 1.0])}
+    assert not accepted.cosine_one_element_noise(
+        *args[:1], w2, *args[2:], h, t, np.ones(2, bool), g
+    )
+
+
+def test_cosine_one_element_noise_inside_a_program():
+    # fuzz seed 2055508332: inside a program the value compared at x is the cotangent there,
+    # which adds the second pass's cotangent c at the output times the first derivative, 0 along
+    # one element but formed from terms of size |c| / |x|; logit's 1 / x before it amplified
+    # handgrad's -3e138 (from g = -9.8e141, u = 3.7e162 at a clamped w = 6.6e-154) against
+    # torch's 0 to -8e300, and torch's -1.1e-19 against handgrad's 0 to -1.2e88
+    x, w = np.array([[-374.0]]), np.array([[1.5]])
+    g, c = np.array([1e-30]), np.array([2.0])
+    h, t = np.array([[3e-17]]), np.array([[0.0]])
+    seen = {"w": w, "dim": -1, "u": np.ones((1, 1)), "vs": [np.ones((1, 1))], "leaf": 0}
+    args = ("F.cosine_similarity", {**seen, "c": c}, x, "grad2", h, t, np.array([[True]]), g)
+    assert accepted.cosine_one_element_noise(*args)  # within 32 eps |c| / |x| = 3.8e-17
+    args = ("F.cosine_similarity", seen, x, "grad2", h, t, np.array([[True]]), g)
+    assert not accepted.cosine_one_element_noise(*args)
 
 
 def test_pow_second_derivative_at_zero_base():
@@ -792,8 +896,34 @@ def test_logsigmoid_second_derivative_cancels():
     assert t[0] == 0 and h[0] == pytest.approx(exact, rel=1e-12)
     args = ("F.logsigmoid", {"u": np.array([u])}, np.array([x]), "grad2", h, t, h != t)
     assert accepted.logsigmoid_second_derivative_cancels(*args, np.array([g]))
-    # not where sigmoid(x) is below 1 (x = 20 in float64): torch is exact there
+    # not for values that are not the exact one (torch's own at x = 20 is 2e-9 g u there)
     args = ("F.logsigmoid", {"u": np.array([1.0])}, np.array([20.0]), "grad2", h, t, h != t)
+    assert not accepted.logsigmoid_second_derivative_cancels(*args, np.array([g]))
+
+
+def test_logsigmoid_second_derivative_loses_digits():
+    # fuzz seed 928203272: below the point where sigmoid(x) rounds to 1, torch's
+    # (sigmoid(x) - 1) sigmoid(x) keeps only the digits of 1 - sigmoid(x) = 3.6e-15 that
+    # sigmoid's rounding leaves: 2.7% off at x = 33.2, handgrad exact (mpmath)
+    import mpmath
+
+    x, g, u = 33.24420228146524, 82145213086.29294, 6.847155168637012
+    t = _second(torch, tF.logsigmoid, [[x]], [g], v=[u])
+    h = _second(hg, hF.logsigmoid, [[x]], [g], v=[u])
+    with mpmath.workdps(50):
+        e = mpmath.exp(-mpmath.mpf(x))
+        exact = float(-mpmath.mpf(g) * mpmath.mpf(u) * e / (1 + e) ** 2)
+    assert h[0] == pytest.approx(exact, rel=1e-14)
+    assert abs(t[0] / exact - 1) > 0.02 and abs(t[0] - exact) <= 2 * 2.3e-16 * g * u
+    args = ("F.logsigmoid", {"u": np.array([u])}, np.array([x]), "grad2", h, t, h != t)
+    assert accepted.logsigmoid_second_derivative_cancels(*args, np.array([g]))
+    # inside a program the cotangent c at the output adds c e^-x / (1 + e^-x)
+    c = 2.527372944e9
+    first = c * float(e / (1 + e))
+    seen = {"u": np.array([u]), "c": np.array([c])}
+    args = ("F.logsigmoid", seen, np.array([x]), "grad2", h + first, t + first, h != t)
+    assert accepted.logsigmoid_second_derivative_cancels(*args, np.array([g]))
+    args = ("F.logsigmoid", {"u": np.array([u])}, np.array([x]), "grad2", h + first, t, h != t)
     assert not accepted.logsigmoid_second_derivative_cancels(*args, np.array([g]))
 
 

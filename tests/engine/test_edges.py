@@ -225,6 +225,20 @@ def test_logcumsumexp_first_element_of_minus_zero(values):
     np.testing.assert_array_equal(np.signbit(h), np.signbit(t))
 
 
+def test_float32_logcumsumexp_accumulates_in_double():
+    """fuzz seed 1511160525: torch's float32 logcumsumexp runs its sum in double; near an
+    output of 0 (the log of a sum near 1) float32's own steps were 65% off the exact -2.458e-8,
+    which torch gives, and F.normalize after it amplified that."""
+    x = np.array([-1.782864, -0.6032294, -2.746941, -1.5292702, -5.5253477], np.float32)
+    t = torch.logcumsumexp(torch.tensor(x), 0).numpy()
+    h = hg.logcumsumexp(hg.tensor(x), 0).numpy()
+    np.testing.assert_array_equal(h, t)
+    assert h[-1] == np.float32(-2.4583406456935063e-08)  # the exact value (mpmath), rounded
+    x = (np.random.default_rng(0).standard_normal((200, 7)) * 3).astype(np.float32)
+    t = torch.logcumsumexp(torch.tensor(x), 1).numpy()
+    np.testing.assert_array_equal(hg.logcumsumexp(hg.tensor(x), 1).numpy(), t)
+
+
 def test_float32_cumsum_accumulates_in_double():
     """torch's CPU scan runs float32 in double and rounds each output: [1e8, 1, 1, 1, -1e8] ends
     at 3, a running sum may leave float32's range and come back."""
@@ -578,6 +592,43 @@ def test_lerp_is_torchs_to_the_last_bit(weight):
     a[0, :3] = [1.4088, 1.3135, 0.2]
     e[0, :3] = [-4.4942e307, 0.0, np.inf]
     check(lambda L, F, a, e: L.lerp(a, e, weight), a, e, g=r.normal(size=(3, 7)), rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lerp_is_torchs_fused_multiply_add(dtype):
+    """fuzz seed 928238528: torch's lerp is an fma, rounded once: lerp(0, -1.4e-45, 0.039) is
+    -0.0 (the underflowed product's sign, which 1 / x shows), lerp(0, tiny, 0.5) is 0 (tiny / 2
+    rounded to even), and w d + a a tie only the exact sum breaks (1.4e-45 + 2.5 * 0.3 in
+    float32 is 0.75000006)."""
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    a = np.array([0.0, 0.0, -tiny, 0.0, -0.0, tiny, 1.0, -2.5, 0.7], dtype)
+    e = np.array([-tiny, tiny, 0.0, tiny, tiny, -2.5, -0.0, -0.0, 0.2], dtype)
+    for w in (0.039265750908033636, 0.5, 0.96, -0.3):
+        ws = np.full(a.shape, w, dtype)
+        for wt, wh in ((w, w), (torch.tensor(ws), hg.tensor(ws))):
+            t = torch.lerp(torch.tensor(a), torch.tensor(e), wt).numpy()
+            h = hg.lerp(hg.tensor(a), hg.tensor(e), wh).numpy()
+            np.testing.assert_array_equal(h, t, err_msg=f"lerp(a, e, {w})")
+            assert (np.signbit(h) == np.signbit(t)).all(), f"lerp(a, e, {w}): sign of 0"
+
+
+def test_gelu_tanh_far_below_zero_is_torchs():
+    """fuzz seed 1511178485: gelu(approximate='tanh') of float32 x near -5.4, where tanh of
+    the inner -9.8 rounds to -1 in torch (correctly) and NumPy's float32 tanh was an ulp above:
+    1 + tanh gave -1.6e-7 for torch's -0 (the exact -1.7e-8); its gradient takes the same tanh."""
+    x = np.array([-5.3643, -5.4024, -5.3286, -1.1166e-04, -13.885, -8.04, 2.8639, 0.5], np.float32)
+    g = np.linspace(-1.0, 1.0, x.size).astype(np.float32)
+    got = []
+    for L in (torch, hg):
+        t = L.tensor(x, requires_grad=True)
+        F = torch.nn.functional if L is torch else hF
+        out = F.gelu(t, approximate="tanh")
+        out.backward(L.tensor(g))
+        got.append((out.detach().numpy(), t.grad.numpy()))
+    (h, hgr), (t, tgr) = got
+    np.testing.assert_array_equal(h[:6], t[:6])
+    np.testing.assert_allclose(h, t, rtol=1e-6)
+    np.testing.assert_allclose(hgr, tgr, rtol=1e-6, atol=1e-12)
 
 
 def test_pow_derivative_by_the_upstream_gradient_at_zero_base():
@@ -1829,6 +1880,25 @@ def test_matmul_of_a_matrix_and_a_stack_over_an_inner_dim_of_one_keeps_torchs_ze
     np.testing.assert_array_equal(got, want)
     assert (np.signbit(got) == np.signbit(want)).all()
     assert np.signbit(want).sum() == (2 if a_grad else 1)  # the case this pins still differs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_is_finite_where_the_exact_sum_is(dtype):
+    # fuzz seed 922851472: terms of +-8.5e37 (float32) whose exact sum 2.68e38 is finite, as
+    # torch's is; the BLAS's order of a stack of rows passed the largest float (inf). The
+    # same at float64's range, and where the exact sum overflows both give inf
+    big = float(np.finfo(dtype).max) / 4
+    row = [-0.95978945, 0.41781592, -3.191007, 0.91878676]
+    x = np.tile(np.array(row, dtype), (4, 3, 1))
+    x[0, 0] = [3.0, 0.0, 0.0, 2.0]  # 5 big: beyond the range exactly
+    w = np.array([[big], [1.0], [-big], [big]], dtype)
+    want = (torch.tensor(x) @ torch.tensor(w)).numpy()
+    with np.errstate(over="ignore"):
+        got = (hg.tensor(x) @ hg.tensor(w)).numpy()
+    assert np.isfinite(want[1:]).all() and np.isinf(want[0, 0]).all()
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    exact = float(np.sum(np.array(row, np.float64) * [big, 1.0, -big, big], dtype=np.longdouble))
+    assert got[1, 2, 0] == pytest.approx(exact, rel=1e-6)
 
 
 def test_contiguous_gives_c_order_memory_as_torch():

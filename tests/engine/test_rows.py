@@ -38,6 +38,28 @@ def test_layer_norm_rows_match_torch(dtype, affine, create_graph):
         np.testing.assert_allclose(h, t, rtol=tol, atol=tol)
 
 
+def test_layer_norm_rows_of_a_constant_row_are_torchs():
+    # fuzz seed 922836319: 30 float32 values -0.6931472 (logsigmoid(0)); the BLAS's sum of the
+    # row was an ulp off its mean, and 1 / sqrt(eps) made that x^ = -1.9e-5 where torch's (and
+    # the exact) x^ is 0, and the weight gradient without a graph 100 times torch's noise
+    x = np.full((3, 2, 5, 3), -0.6931472, np.float32)
+    w = R.standard_normal((2, 5, 3)).astype(np.float32)
+    b = R.standard_normal((2, 5, 3)).astype(np.float32)
+    g = R.standard_normal(x.shape).astype(np.float32)
+    assert _rows.layer_norm_forward(x, 3, w, b, 1e-5) is not None  # the fast path is taken
+    got = []
+    for lib in (hg, torch):
+        xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        F = torch.nn.functional if lib is torch else hg.nn.functional
+        out = F.layer_norm(xt, (2, 5, 3), wt, bt)
+        out.backward(lib.tensor(g))
+        got.append((out.detach().numpy(), wt.grad.numpy()))
+    (h, hw), (t, tw) = got
+    np.testing.assert_array_equal(h, t)
+    np.testing.assert_array_equal(h, np.broadcast_to(b, x.shape))  # x^ = 0: the bias
+    assert (hw == 0).all() and np.abs(tw).max() < 1e-5  # torch's noise, handgrad the exact 0
+
+
 def test_layer_norm_rows_step_aside():
     x = np.ones((2, 4), np.float32)
     x[0, 1] = np.inf

@@ -38,6 +38,10 @@ def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
     if not np.isfinite(s).all():  # a non-finite value or an overflowing sum: the general path
         return None
     xhat = x2 - (s / m).astype(x.dtype, copy=False)[:, None]
+    # the mean corrected by the mean of the residuals: the BLAS's sum of a constant row can be
+    # an ulp off, and 1 / sigma = 1 / sqrt(eps) made that x^ = 1.9e-5 where torch's is 0 (fuzz
+    # seed 922836319: 30 float32 values -0.6931472, the weight gradient 100 times torch's)
+    xhat -= ((xhat @ np.ones(m, x.dtype)) / m).astype(x.dtype, copy=False)[:, None]
     var = np.einsum("ij,ij->i", xhat, xhat) / m
     rstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
     if not (rstd > 0).all():  # a variance that overflowed: torch's output there is the bias

@@ -186,6 +186,18 @@ def _erf_np(a: np.ndarray) -> np.ndarray:
     return np.vectorize(math.erf, otypes=[a.dtype])(a) if a.size else a.copy()
 
 
+def _tanh_np(a: np.ndarray) -> np.ndarray:
+    """tanh as torch's (SLEEF's, all but correctly rounded), as ``Tanh.forward`` forms it:
+    through a wider type. NumPy's float32 tanh(-9.78) is -1 + 6e-8, an ulp off torch's -1,
+    which gelu's 1 + tanh turned into -1.6e-7 for torch's -0 and the exact -1.7e-8 (fuzz
+    seed 1511178485)."""
+    if a.dtype == np.float32:
+        return np.tanh(a, dtype=np.float64).astype(np.float32)
+    if a.dtype == np.float64 and np.finfo(np.longdouble).nmant > 52:
+        return np.tanh(a.astype(np.longdouble)).astype(np.float64)
+    return np.tanh(a)
+
+
 class Gelu(Function):
     """out = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, or with ``approximate='tanh'``
     x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2, in torch's order of operations.
@@ -199,7 +211,7 @@ class Gelu(Function):
         with np.errstate(over="ignore", invalid="ignore"):
             if approximate == "tanh":
                 inner = _GELU_BETA * (a + _GELU_KAPPA * (a * a * a))
-                return (0.5 * a * (1 + np.tanh(inner))).astype(a.dtype, copy=False)
+                return (0.5 * a * (1 + _tanh_np(inner))).astype(a.dtype, copy=False)
             return (a * 0.5 * (1 + _erf_np(a * (1 / math.sqrt(2))))).astype(a.dtype, copy=False)
 
     def backward(self, g):
@@ -218,7 +230,7 @@ class GeluBackward(Function):
         with np.errstate(over="ignore", invalid="ignore"):
             if approximate == "tanh":
                 x_sq = a * a
-                t = np.tanh(_GELU_BETA * (a + _GELU_KAPPA * (x_sq * a)))
+                t = _tanh_np(_GELU_BETA * (a + _GELU_KAPPA * (x_sq * a)))
                 right = 0.5 * a * (1 - t * t) * (_GELU_BETA * (1 + 3 * _GELU_KAPPA * x_sq))
                 d = 0.5 * (1 + t) + right
             else:
@@ -788,18 +800,48 @@ def hypot(input: Any, other: Any) -> Tensor:
     return _binary(Hypot, input, other)
 
 
+def _fused(b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """b + c d rounded once to d's dtype, as an fma. float32: the product is exact in
+    float64 and the sum's own rounding error (two-sum) decides a float64 sum that lands on a
+    float32 midpoint, so the result is correctly rounded. float64: formed in long double (64
+    bits of mantissa on x86), which only a result within 2^-64 of a float64 midpoint rounds
+    off by its last bit."""
+    if d.dtype == np.float64:
+        wide = np.longdouble
+        return (b.astype(wide) + c.astype(wide) * d.astype(wide)).astype(np.float64)
+    b64, p = b.astype(np.float64), c.astype(np.float64) * d.astype(np.float64)
+    s = b64 + p
+    bb = s - p
+    err = (b64 - bb) + (p - (s - bb))  # s + err = b + p exactly
+    r = s.astype(d.dtype)
+    r64 = r.astype(np.float64)
+    nb = np.nextafter(r, np.where(s > r64, np.inf, -np.inf).astype(d.dtype))
+    # s is a midpoint that rounding to even took away from the exact sum's side
+    up = (s != r64) & ((r64 + nb.astype(np.float64)) / 2 == s) & (err * (s - r64) > 0)
+    return np.where(up, nb, r)
+
+
 class Lerp(Function):
     """out = a + w (e - a) where |w| < 0.5, else e - (e - a) (1 - w): torch's two forms, each
-    exact at its own end. dL/da = g (1 - w), dL/de = g w, dL/dw = g (e - a), torch's formulas
-    (the composition's g - g w rounded differently and the program amplified it, fuzz seed
-    376611870); with a number w, 1 - w is formed in float64 first, as torch's lerp.Scalar."""
+    exact at its own end, each rounded once as torch's fused multiply-add (``_fused``).
+    dL/da = g (1 - w), dL/de = g w, dL/dw = g (e - a), torch's formulas (the composition's
+    g - g w rounded differently and the program amplified it, fuzz seed 376611870); with a
+    number w, 1 - w is formed in float64 first, as torch's lerp.Scalar."""
 
     name = "lerp"
 
     def forward(self, a, e, w, one_minus=None):
         self.one_minus = one_minus
         with np.errstate(invalid="ignore", over="ignore"):
-            return np.where(np.abs(w) < 0.5, a + w * (e - a), e - (e - a) * (1 - w))
+            d, small = e - a, np.abs(w) < 0.5
+            if d.dtype not in (np.float32, np.float64):
+                return np.where(small, a + w * d, e - d * (1 - w))
+            # torch's kernels fuse the multiply-add, a + w d and e - d (1 - w), rounded once
+            # (fma): a separate add rounds twice and loses the sign of an underflowed product
+            # beside a zero (fuzz seed 928238528: lerp(0, -1.4e-45, 0.039) is -0.0 in torch,
+            # seen through 1 / x), or a subnormal half (lerp(0, 5e-324, 0.5) is 0 in torch)
+            c = np.where(small, w, -(1 - w))
+            return _fused(np.where(small, a, e), c, d)
 
     def backward(self, g):
         a, e, w = self.inputs
