@@ -2031,3 +2031,19 @@ def test_soft_margin_second_derivative_above_its_linear_region(dtype):
         for t, h in zip(*got):
             np.testing.assert_allclose(h, t, rtol=1e-5)
             assert (h != 0).all()
+
+
+@pytest.mark.parametrize("name", ["elu", "celu", "selu"])
+def test_elu_family_at_nan_takes_the_linear_side_as_torch(name):
+    # torch's kernels branch on x <= 0, so a NaN (made mid-program, e.g. by fmod) gets the
+    # linear side's gradient g * scale and second derivative 0, not NaN (fuzz seed 907696075)
+    runs = []
+    for lib in (hg, torch):
+        x = lib.tensor([np.nan, -1.0, 2.0, 0.0, -0.0], requires_grad=True)
+        y = getattr(lib.nn.functional, name)(x)
+        (g,) = lib.autograd.grad(y, [x], lib.tensor([1.0, 2.0, 3.0, 4.0, 5.0]), create_graph=True)
+        (g2,) = lib.autograd.grad(g.sum(), [x])
+        runs.append([y.detach().numpy(), g.detach().numpy(), g2.numpy()])
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=1e-6, equal_nan=True)
+    assert np.isfinite(runs[0][1]).all()

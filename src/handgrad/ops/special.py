@@ -356,10 +356,11 @@ class Selu(Function):
 
 
 class SeluBackward(Function):
-    """out = g scale for x > 0, g (alpha scale) e^x otherwise: torch's elu_backward with selu's
-    constants, in its order. dL/dg = selu_backward(gg, x); dL/dx = selu_backward(gg g, x)
-    times (x < 0) as a number, torch's elu_double_backward (a product, not a selection; 0 at
-    x = 0, the linear side's second derivative, as torch's)."""
+    """out = g (alpha scale) e^x for x <= 0, g scale otherwise (a NaN too): torch's elu_backward
+    with selu's constants, in its order and with its branch (fuzz seed 907696075).
+    dL/dg = selu_backward(gg, x); dL/dx = selu_backward(gg g, x) times (x < 0) as a number,
+    torch's elu_double_backward (a product, not a selection; 0 at x = 0, the linear side's
+    second derivative, as torch's)."""
 
     name = "selu_backward"
 
@@ -367,7 +368,7 @@ class SeluBackward(Function):
         dtype = np.result_type(g, a)
         pos, neg = _selu_coefs(dtype)
         with np.errstate(all="ignore"):
-            return np.where(a > 0, g * pos, g * neg * np.exp(a)).astype(dtype, copy=False)
+            return np.where(a <= 0, g * neg * np.exp(a), g * pos).astype(dtype, copy=False)
 
     def backward(self, gg):
         g, a = self.inputs

@@ -41,10 +41,11 @@ def silu(input: Tensor) -> Tensor:
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     """x for x > 0, alpha (e^x - 1) otherwise. The exponential branch reads x only where it is
-    selected (0 elsewhere), so its unselected gradient is an exact 0 even at x = +inf; a NaN
-    takes that branch and gets a NaN gradient, as in torch."""
+    selected (0 elsewhere), so its unselected gradient is an exact 0 even at x = +inf. torch's
+    kernels branch on x <= 0, so a NaN takes the linear side: value NaN, gradient g (fuzz seed
+    907696075: torch 0 at the leaf, handgrad NaN through the exponential side)."""
     x = lift(input)
-    pos = x > 0
+    pos = ~(x <= 0)
     return ops.where(
         pos, x, _elu_negative(ops.where(pos, 0.0, x), alpha=alpha, scale=1.0, grad_scale=1.0)
     )
@@ -84,7 +85,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
     x = lift(input)
-    pos = x > 0
+    pos = ~(x <= 0)  # a NaN on the linear side, as torch's kernel (see elu)
     # x * (1 / alpha), as torch's celu, which calls elu with input_scale = 1 / alpha
     s, s_grad = 1.0 / alpha, 1.0 / float(np.float32(alpha))
     neg = _elu_negative(ops.where(pos, 0.0, x), alpha=alpha, scale=s, grad_scale=s_grad)
