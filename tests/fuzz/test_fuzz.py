@@ -639,6 +639,15 @@ def test_zero_signs_that_two_shrinks_pass_along_are_accepted_as_a_chain():
     assert (finding.cls, finding.reason) == ("accepted", "softshrink_zero_sign")
 
 
+def test_a_zero_sign_parting_carried_on_by_atan2_is_accepted_as_a_chain():
+    """Seed 907685193: pad, softshrink, atan2, softshrink, atan2, logaddexp (float32).
+    softshrink's -0.0 against torch's +0.0 (accepted) becomes -pi against pi in atan2, and the
+    second pair does it again: every step, run by torch on handgrad's input, gives handgrad's
+    output to 2 ulps but for the zeros softshrink signs otherwise."""
+    (finding,) = check(generate(907685193))
+    assert (finding.cls, finding.reason) == ("accepted", "softshrink_zero_sign")
+
+
 def test_the_exact_normalization_derivatives_match_torch_on_well_conditioned_groups():
     """The mpmath reference of _closer_to_exact: on ordinary float64 groups (no cancellation)
     every leaf's gradient and second derivative, the upstream gradient's included, is torch's
