@@ -11,6 +11,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..ops.dims import normalize_dims
 from ..ops.elementwise import where
+from ..ops.shape import stack
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -22,8 +23,11 @@ def nansum(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
     """The sum with NaN counted as 0 (their gradient is 0)."""
     x = lift(input)
     x = x if dtype is None else x.to(dtype)
-    clean = where(Tensor._wrap(np.isnan(x._data)), 0.0, x)
-    return clean.sum() if dim is None and not keepdim else clean.sum(dim, keepdim=keepdim)
+    return _sum(where(Tensor._wrap(np.isnan(x._data)), 0.0, x), dim, keepdim)
+
+
+def _sum(x: Tensor, dim: Any, keepdim: bool) -> Tensor:
+    return x.sum() if dim is None and not keepdim else x.sum(dim, keepdim=keepdim)
 
 
 def nanmean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -32,7 +36,7 @@ def nanmean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     x = x if dtype is None else x.to(dtype)
     count = Tensor._wrap((~np.isnan(x._data)).astype(x.dtype))
     total = nansum(x, dim, keepdim)
-    n = count.sum() if dim is None and not keepdim else count.sum(dim, keepdim=keepdim)
+    n = _sum(count, dim, keepdim)
     with np.errstate(invalid="ignore"):
         return total / n
 
@@ -68,6 +72,10 @@ def quantile(
     n_all = v.shape[-1]
     nan = np.isnan(v._data)
     n = (n_all - nan.sum(-1, keepdims=True)) if _ignore_nan else np.full(v.shape[:-1] + (1,), n_all)
+    # a slice with a NaN (quantile): torch reads its last sorted value, a NaN, and sends the
+    # gradient there; a slice of NaNs only (nanquantile): its first
+    bad = nan.any(-1, keepdims=True) if not _ignore_nan else (n == 0)
+    at = 0 if _ignore_nan else n_all - 1
     outs = []
     for qq in qs.reshape(-1):
         pos = qq * np.maximum(n - 1, 0)
@@ -82,16 +90,12 @@ def quantile(
             w = np.where(hi > lo, 0.5, 0.0)
         else:
             w = pos - lo
-        # a slice with a NaN (quantile): torch reads its last sorted value, a NaN, and sends the
-        # gradient there; a slice of NaNs only (nanquantile): its first
-        bad = nan.any(-1, keepdims=True) if not _ignore_nan else (n == 0)
-        at = 0 if _ignore_nan else n_all - 1
         lo, hi, w = np.where(bad, at, lo), np.where(bad, at, hi), np.where(bad, 0, w)
         lo_i, hi_i = lo.astype(np.int64), hi.astype(np.int64)
         a, b = v.gather(-1, Tensor._wrap(lo_i)), v.gather(-1, Tensor._wrap(hi_i))
         out = a + (b - a) * Tensor._wrap(w.astype(x.dtype))
         outs.append(out.squeeze(-1))
-    stacked = outs[0] if qs.ndim == 0 else _stack(outs)
+    stacked = outs[0] if qs.ndim == 0 else stack(outs, 0)
     if keepdim:
         if dim is None:
             shape = (1,) * lift(input).ndim
@@ -113,12 +117,6 @@ def nanquantile(
     return quantile(input, q, dim, keepdim, interpolation=interpolation, _ignore_nan=True)
 
 
-def _stack(parts: list) -> Tensor:
-    from ..ops.shape import stack
-
-    return stack(parts, 0)
-
-
 def cov(input: Any, *, correction: int = 1, fweights: Any = None, aweights: Any = None) -> Tensor:
     """The covariance of the variables in the rows of ``input`` (observations in columns), as
     torch.cov: sum_k w_k (x_ik - m_i)(x_jk - m_j) / (sum w - correction), with frequency and
@@ -128,12 +126,9 @@ def cov(input: Any, *, correction: int = 1, fweights: Any = None, aweights: Any 
         raise ValueError(f"cov: expected a 1-D or 2-D input, got shape {x.shape}")
     x = x.reshape(1, -1) if x.ndim < 2 else x
     n = x.shape[1]
-    w = None
-    if fweights is not None:
-        w = lift(fweights).to(x.dtype)
-    if aweights is not None:
-        a = lift(aweights).to(x.dtype)
-        w = a if w is None else w * a
+    fw = None if fweights is None else lift(fweights).to(x.dtype)
+    aw = None if aweights is None else lift(aweights).to(x.dtype)
+    w = aw if fw is None else (fw if aw is None else fw * aw)
     if w is None:
         w_sum: Any = float(n)
         mean = x.mean(1, keepdim=True)
@@ -143,11 +138,10 @@ def cov(input: Any, *, correction: int = 1, fweights: Any = None, aweights: Any 
     else:
         w_sum = w.sum()
         mean = (x * w).sum(1, keepdim=True) / w_sum
-        if aweights is None or correction == 0:
+        if aw is None or correction == 0:
             norm = w_sum - correction
         else:
-            a = lift(aweights).to(x.dtype)
-            norm = w_sum - correction * (w * a).sum() / w_sum
+            norm = w_sum - correction * (w * aw).sum() / w_sum
         xc = x - mean
         prod = (xc * w) @ xc.mT
     with np.errstate(divide="ignore", invalid="ignore"):

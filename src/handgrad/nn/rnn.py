@@ -305,33 +305,7 @@ class _RNNBase(Module):
         h_init = self._check_state(h0, want, "h_0" if lstm else "hx", x)
         c_init = self._check_state(c0, want, "c_0", x) if lstm else None
 
-        h_last: list[Tensor] = []  # each layer's and direction's final state
-        c_last: list[Tensor] = []  # (LSTM only)
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(dirs):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                b_x, b_step = _biases(self._mode, b_ih, b_hh)
-                xw = F.linear(x, w_ih, b_x)  # all steps' input projections at once
-                k = layer * dirs + d
-                if c_init is not None:  # an LSTM
-                    # The whole layer is one node (ops/rnn_cell.py: LSTMLayer); a reverse
-                    # direction runs it on the time-reversed projections.
-                    hc = lstm_layer(xw.flip(0) if d else xw, h_init[k], c_init[k], w_hh)
-                    outs.append(hc[:, 0].flip(0) if d else hc[:, 0])
-                    h_last.append(hc[-1, 0])
-                    c_last.append(hc[-1, 1])
-                    continue
-                h = h_init[k]
-                ys: list[Any] = [None] * steps  # filled for every t below, in either direction
-                for t in range(steps - 1, -1, -1) if d else range(steps):
-                    h, _ = _step(self._mode, xw[t], h, None, w_hh, b_step)
-                    ys[t] = h
-                outs.append(ops.stack(ys, 0))
-                h_last.append(h)
-            x = outs[0] if dirs == 1 else ops.cat(outs, -1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, True)
+        x, h_last, c_last = self._layers(x, h_init, c_init, lambda v: v.flip(0), lambda v: v[-1])
         h_n = ops.stack(h_last, 0)
         out = x
         if not batched:
@@ -342,6 +316,43 @@ class _RNNBase(Module):
             c_n = ops.stack(c_last, 0)
             return out, (h_n, c_n.squeeze(1) if not batched else c_n)
         return out, h_n
+
+    def _layers(
+        self, x: Tensor, h_init: Tensor, c_init: Tensor | None, reverse: Any, final: Any
+    ) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+        """Every layer and direction over the time-major x (T, N, H_in): (the last layer's
+        outputs, each layer's and direction's final h, and c for an LSTM). ``reverse(v)`` turns
+        a (T, N, .) sequence around for the reverse direction (its own inverse) and
+        ``final(v)`` takes each sequence's last step: flip(0) and v[-1] for padded input, the
+        per-length gathers of a PackedSequence."""
+        dirs = 2 if self.bidirectional else 1
+        h_last: list[Tensor] = []
+        c_last: list[Tensor] = []  # (LSTM only)
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                b_x, b_step = _biases(self._mode, b_ih, b_hh)
+                xw = F.linear(x, w_ih, b_x)  # all steps' input projections at once
+                if d:
+                    xw = reverse(xw)
+                k = layer * dirs + d
+                if c_init is not None:  # an LSTM: the whole layer is one node (LSTMLayer)
+                    hc = lstm_layer(xw, h_init[k], c_init[k], w_hh)  # (T, 2, N, H)
+                    ys = hc[:, 0]
+                    c_last.append(final(hc[:, 1]))
+                else:
+                    h, steps = h_init[k], []
+                    for t in range(xw.shape[0]):
+                        h, _ = _step(self._mode, xw[t], h, None, w_hh, b_step)
+                        steps.append(h)
+                    ys = ops.stack(steps, 0)
+                h_last.append(final(ys))
+                outs.append(reverse(ys) if d else ys)
+            x = outs[0] if dirs == 1 else ops.cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        return x, h_last, c_last
 
     def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple:
         """The layers on a PackedSequence, as torch: each sequence runs for its own length, so
@@ -378,33 +389,13 @@ class _RNNBase(Module):
         def gather(v: Tensor, rows: Tensor, shape: tuple) -> Tensor:
             return v.reshape((steps * n, v.shape[-1])).index_select(0, rows).reshape(shape)
 
-        h_last: list[Tensor] = []
-        c_last: list[Tensor] = []
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(dirs):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                b_x, b_step = _biases(self._mode, b_ih, b_hh)
-                xw = F.linear(x, w_ih, b_x)
-                if d:
-                    xw = gather(xw, rev, xw.shape)
-                k = layer * dirs + d
-                if c_init is not None:  # an LSTM: hc is (T, 2, N, H), h and c of every step
-                    hc = lstm_layer(xw, h_init[k], c_init[k], w_hh)
-                    ys, cs = hc[:, 0], hc[:, 1]
-                    c_last.append(gather(cs, last, (n, self.hidden_size)))
-                else:
-                    h = h_init[k]
-                    ys_list = []
-                    for step in range(steps):
-                        h, _ = _step(self._mode, xw[step], h, None, w_hh, b_step)
-                        ys_list.append(h)
-                    ys = ops.stack(ys_list, 0)
-                h_last.append(gather(ys, last, (n, self.hidden_size)))
-                outs.append(gather(ys, rev, ys.shape) if d else ys)
-            x = outs[0] if dirs == 1 else ops.cat(outs, -1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, True)
+        x, h_last, c_last = self._layers(
+            x,
+            h_init,
+            c_init,
+            lambda v: gather(v, rev, v.shape),
+            lambda v: gather(v, last, (n, v.shape[-1])),
+        )
         rows = _index(_pack_rows(lift(packed.batch_sizes)._data, n))
         out = PackedSequence(
             x.reshape((steps * n, x.shape[-1])).index_select(0, rows),

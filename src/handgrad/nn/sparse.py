@@ -13,6 +13,25 @@ from .functional.sparse import embedding, embedding_bag
 from .module import Module, Parameter
 
 
+def _padding_index(op: str, padding_idx: int | None, num_embeddings: int) -> int | None:
+    """padding_idx checked against the table and made non-negative, as torch's."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(
+            f"{op}: padding_idx={padding_idx} must be within num_embeddings={num_embeddings}"
+        )
+    return padding_idx % num_embeddings
+
+
+def _normal_with_zero_padding(weight: Parameter, padding_idx: int | None) -> None:
+    """N(0, 1), the padding_idx row zero: torch's initialisation of an embedding table."""
+    init.normal_(weight)
+    if padding_idx is not None:
+        with no_grad():
+            weight._data[padding_idx] = 0
+
+
 class Embedding(Module):
     """A table of ``num_embeddings`` vectors of size ``embedding_dim``, initialised N(0, 1)
     (the ``padding_idx`` row, if any, zero), looked up by integer index."""
@@ -32,13 +51,7 @@ class Embedding(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
-                    f"Embedding: padding_idx={padding_idx} must be within num_embeddings="
-                    f"{num_embeddings}"
-                )
-            padding_idx = padding_idx % num_embeddings
+        padding_idx = _padding_index("Embedding", padding_idx, num_embeddings)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
@@ -58,10 +71,7 @@ class Embedding(Module):
             self.weight = Parameter(array.copy(), requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight._data[self.padding_idx] = 0
+        _normal_with_zero_padding(self.weight, self.padding_idx)
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, **kwargs: Any) -> Embedding:
@@ -116,14 +126,7 @@ class EmbeddingBag(Module):
             scale_grad_by_freq,
         )
         self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
-                    f"EmbeddingBag: padding_idx={padding_idx} must be within num_embeddings="
-                    f"{num_embeddings}"
-                )
-            padding_idx %= num_embeddings
-        self.padding_idx = padding_idx
+        self.padding_idx = _padding_index("EmbeddingBag", padding_idx, num_embeddings)
         dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
         if _weight is None:
             self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dt))
@@ -132,10 +135,7 @@ class EmbeddingBag(Module):
             self.weight = Parameter(lift(_weight)._data.copy())
 
     def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight._data[self.padding_idx] = 0
+        _normal_with_zero_padding(self.weight, self.padding_idx)
 
     @classmethod
     def from_pretrained(

@@ -13,6 +13,7 @@ import numpy as np
 from .._tensor_base import get_default_dtype, lift
 from ..autograd.function import Function
 from .elementwise import (
+    Tanh,
     _binary,
     _unary,
     clamp,
@@ -187,15 +188,10 @@ def _erf_np(a: np.ndarray) -> np.ndarray:
 
 
 def _tanh_np(a: np.ndarray) -> np.ndarray:
-    """tanh as torch's (SLEEF's, all but correctly rounded), as ``Tanh.forward`` forms it:
-    through a wider type. NumPy's float32 tanh(-9.78) is -1 + 6e-8, an ulp off torch's -1,
-    which gelu's 1 + tanh turned into -1.6e-7 for torch's -0 and the exact -1.7e-8 (fuzz
-    seed 1511178485)."""
-    if a.dtype == np.float32:
-        return np.tanh(a, dtype=np.float64).astype(np.float32)
-    if a.dtype == np.float64 and np.finfo(np.longdouble).nmant > 52:
-        return np.tanh(a.astype(np.longdouble)).astype(np.float64)
-    return np.tanh(a)
+    """tanh as torch's (SLEEF's, all but correctly rounded): ``Tanh.forward``'s, through a wider
+    type. NumPy's float32 tanh(-9.78) is -1 + 6e-8, an ulp off torch's -1, which gelu's
+    1 + tanh turned into -1.6e-7 for torch's -0 and the exact -1.7e-8 (fuzz seed 1511178485)."""
+    return Tanh().forward(a)
 
 
 class Gelu(Function):

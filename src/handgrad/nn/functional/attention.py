@@ -21,9 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ... import ops
 from ..._tensor import Tensor, lift
-from ...ops.attention import ScaledDotProductAttention, fused_attention_fits
+from ...ops.attention import ScaledDotProductAttention, fused_attention_fits, safe_softmax
 from .dropout import dropout
 
 
@@ -81,13 +80,7 @@ def scaled_dot_product_attention(
     scores = (q @ k.mT) * s
     if attn_mask is not None:
         scores = scores + _additive(attn_mask, scores, allowed_when_true=True)
-    # torch's _safe_softmax: a query whose scores are all -inf (it may see no key) gets weights
-    # 0, not 0 / 0 = NaN; finite scores in its place keep softmax's NaN out of the gradient
-    empty = Tensor._wrap((scores._data == -np.inf).all(-1, keepdims=True))
-    if empty._data.any():
-        weights = ops.where(empty, 0.0, ops.softmax(ops.where(empty, 0.0, scores), -1))
-    else:
-        weights = ops.softmax(scores, -1)
+    weights = safe_softmax(scores)  # torch's _safe_softmax: a row of -inf gives weights 0
     if dropout_p:
         weights = dropout(weights, dropout_p, True)
     return weights @ v
