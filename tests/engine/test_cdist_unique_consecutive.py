@@ -63,3 +63,8 @@ def test_unique_consecutive_matches_torch(x, dim):
     for a, b in zip(h, t):
         assert a.tolist() == b.tolist()
     assert hg.unique_consecutive(hg.tensor(x), dim=dim).tolist() == t[0].tolist()
+
+
+def test_unique_consecutive_names_a_dim_out_of_range():
+    with pytest.raises(IndexError, match="unique_consecutive: dim 2 is out of range"):
+        hg.unique_consecutive(hg.ones(2, 3), dim=2)

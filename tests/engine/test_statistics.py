@@ -89,3 +89,41 @@ def test_histc_and_logspace_match_torch(kw):
     np.testing.assert_allclose(
         hg.logspace(-1, 2, 4, base=2).numpy(), torch.logspace(-1, 2, 4, base=2).numpy()
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "quantile_0d",
+        "quantile_0d_dim",
+        "quantile_0d_vector_q",
+        "cov_no_observations",
+        "quantile_ties",
+    ],
+)
+def test_statistics_edges_match_torch(name):
+    cases = {
+        "quantile_0d": lambda lib: lib.quantile(lib.tensor(2.0), 0.5),
+        "quantile_0d_dim": lambda lib: lib.quantile(lib.tensor(2.0), 0.5, dim=0, keepdim=True),
+        "quantile_0d_vector_q": lambda lib: lib.quantile(
+            lib.tensor(2.0), lib.tensor([0.5, 0.7]), dim=-1
+        ),
+        "cov_no_observations": lambda lib: lib.cov(lib.zeros(2, 0)),
+        "quantile_ties": lambda lib: lib.quantile(lib.tensor([1.0, 1.0, 1.0, 2.0]), 0.5),
+    }
+    h, t = cases[name](hg), cases[name](torch)
+    assert tuple(h.shape) == tuple(t.shape)
+    np.testing.assert_allclose(h.numpy(), t.numpy(), equal_nan=True)
+
+
+def test_statistics_refuse_what_torch_refuses():
+    with pytest.raises(
+        RuntimeError, match=r"quantile: the input must be non-empty, got shape \(0,\)"
+    ):
+        hg.quantile(hg.zeros(0), 0.5)
+    with pytest.raises(IndexError):
+        hg.quantile(hg.tensor(2.0), 0.5, dim=1)
+    with pytest.raises(RuntimeError, match=r"histc: the range \[nan, nan\] is not finite"):
+        hg.histc(hg.tensor([np.nan, 1.0]), bins=2)
+    with pytest.raises(RuntimeError, match="histc: max must be larger than min"):
+        hg.histc(hg.tensor([1.0, 2.0]), bins=2, min=3, max=1)

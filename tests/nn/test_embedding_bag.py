@@ -63,3 +63,10 @@ def test_embedding_bag_errors():
         bag(hg.tensor([0, 1]), hg.tensor([1, 0]))
     with pytest.raises(NotImplementedError, match="per_sample_weights is only supported"):
         bag(hg.tensor([0, 1]), hg.tensor([0]), hg.ones(2))
+
+
+def test_embedding_bag_names_an_index_out_of_range():
+    with pytest.raises(
+        RuntimeError, match=r"embedding_bag: index 1 of input takes value 5, not in"
+    ):
+        hg.nn.functional.embedding_bag(hg.tensor([0, 5]), hg.ones(3, 2), hg.tensor([0]))

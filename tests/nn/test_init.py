@@ -137,3 +137,8 @@ def test_sparse_zeroes_a_fraction_of_every_column():
     values = w.numpy()
     assert ((values == 0).sum(0) == 3).all()
     assert 0.35 < values[values != 0].std() < 0.65
+
+
+def test_sparse_refuses_a_tensor_that_is_not_2d():
+    with pytest.raises(ValueError, match=r"sparse_: only 2-D tensors are supported, got shape"):
+        hg.nn.init.sparse_(hg.empty(3), 0.5)

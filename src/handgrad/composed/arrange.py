@@ -308,6 +308,8 @@ def unique_consecutive(
     and optionally the run each element belongs to and the length of each run, as torch's.
     Not differentiable."""
     a = lift(input)._data
+    if dim is not None:
+        dim = normalize_dims("unique_consecutive", dim, a.ndim)[0]
     flat = a.reshape(-1) if dim is None else np.moveaxis(a, dim, 0)
     n = flat.shape[0]
     if n < 2:

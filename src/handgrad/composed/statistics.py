@@ -64,7 +64,12 @@ def quantile(
     qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
     if qs.ndim > 1 or ((qs < 0) | (qs > 1)).any():
         raise RuntimeError(f"{op}: q must be a scalar or 1-D with values in [0, 1], got {qs}")
-    if dim is None:
+    if x.numel() == 0:
+        raise RuntimeError(f"{op}: the input must be non-empty, got shape {x.shape}")
+    zero_d = x.ndim == 0
+    if dim is None or zero_d:  # a 0-d input's dim 0 (or -1) is its one element, as torch
+        if zero_d and dim is not None:
+            normalize_dims(op, dim, 1)
         x, d = x.reshape(-1), 0
     else:
         d = normalize_dims(op, dim, x.ndim)[0]
@@ -96,7 +101,7 @@ def quantile(
         out = a + (b - a) * Tensor._wrap(w.astype(x.dtype))
         outs.append(out.squeeze(-1))
     stacked = outs[0] if qs.ndim == 0 else stack(outs, 0)
-    if keepdim:
+    if keepdim and not zero_d:
         if dim is None:
             shape = (1,) * lift(input).ndim
             stacked = stacked.reshape(stacked.shape[: qs.ndim] + shape)
@@ -144,6 +149,8 @@ def cov(input: Any, *, correction: int = 1, fweights: Any = None, aweights: Any 
             norm = w_sum - correction * (w * aw).sum() / w_sum
         xc = x - mean
         prod = (xc * w) @ xc.mT
+    # a correction at or above the weight's sum divides by 0, as torch's (NaN or inf)
+    norm = norm.clamp(min=0.0) if isinstance(norm, Tensor) else max(norm, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = prod / norm
     return out.squeeze() if lift(input).ndim < 2 else out
@@ -168,6 +175,8 @@ def histc(input: Any, bins: int = 100, min: float = 0.0, max: float = 0.0) -> Te
     lo, hi = float(min), float(max)
     if lo == hi and a.size:  # torch: the data's range when min equals max
         lo, hi = float(a.min()), float(a.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise RuntimeError(f"histc: the range [{lo}, {hi}] is not finite")
     if lo == hi:
         lo, hi = lo - 1, hi + 1
     if lo > hi:

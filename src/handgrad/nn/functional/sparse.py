@@ -106,6 +106,12 @@ def embedding_bag(
         flat = flat[: bags.size] if include_last_offset else flat
     else:
         raise ValueError(f"embedding_bag: input must be 1-D or 2-D, got shape {idx.shape}")
+    if flat.size and (flat.min() < 0 or flat.max() >= w.shape[0]):
+        bad = int(np.nonzero((flat < 0) | (flat >= w.shape[0]))[0][0])
+        raise RuntimeError(
+            f"embedding_bag: index {bad} of input takes value {flat[bad]}, not in the valid range "
+            f"[0, {w.shape[0]})"
+        )
     keep = np.ones(flat.size, bool) if padding_idx is None else flat != padding_idx % w.shape[0]
     rows = embedding(Tensor._wrap(flat[keep]), w, None, max_norm, norm_type, scale_grad_by_freq)
     if per_sample_weights is not None:
