@@ -1,6 +1,6 @@
-"""Parity cases for the convolution primitives (conv2d, conv_transpose2d, conv2d_weight) and the
-functions composed from them (conv1d, conv_transpose1d, avg and lp pooling, translate, unfold,
-fold). Geometry is drawn per axis (kernel, stride, dilation, padding, odd and even sizes) so that
+"""Parity cases for the convolution primitives (conv2d, conv_transpose2d, conv2d_weight,
+window_sum) and the functions composed from them (conv1d, conv_transpose1d, avg and lp pooling,
+translate, unfold, fold). Geometry is drawn per axis (kernel, stride, dilation, padding, odd and even sizes) so that
 every configuration yields an output."""
 
 from __future__ import annotations
@@ -232,9 +232,6 @@ CASES = {
     "conv2d": [
         Case(_conv_fn(2), _conv_draw(2)),
         Case(_conv_fn(1), _conv_draw(1), note="conv1d: a height-1 conv2d"),
-        Case(_avg_fn(2), _avg_draw(2), note="avg_pool2d: a depthwise conv2d with ones"),
-        Case(_avg_fn(1), _avg_draw(1), note="avg_pool1d"),
-        Case(lambda lib, x, **kw: F(lib).lp_pool2d(x, **kw), _lp_draw, note="lp_pool2d"),
         Case(
             _translate_fn,
             _translate_draw,
@@ -249,4 +246,9 @@ CASES = {
         Case(lambda lib, x, **kw: F(lib).fold(x, **kw), _fold_draw, note="fold"),
     ],
     "conv2d_weight": [Case(_weight_fn, _weight_draw)],
+    "window_sum": [  # conv2d with ones, summed tap by tap; its backward is conv2d's
+        Case(_avg_fn(2), _avg_draw(2), note="avg_pool2d"),
+        Case(_avg_fn(1), _avg_draw(1), note="avg_pool1d"),
+        Case(lambda lib, x, **kw: F(lib).lp_pool2d(x, **kw), _lp_draw, note="lp_pool2d"),
+    ],
 }

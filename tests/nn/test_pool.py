@@ -135,6 +135,27 @@ def test_layer_matches_torch_layer(name, kwargs, shape):
 # ---- translate --------------------------------------------------------------------------------
 
 
+def test_a_window_sums_its_values_in_torchs_order():
+    """avg_pool2d adds a window's values one by one in row-major order, as torch's CPU kernel:
+    -7.6e-30, -1, 1, 2.9e-20 sum to 2.9e-20 there (the BLAS's order, the depthwise convolution's
+    product with ones, gave 0), so lp_pool2d(norm_type=1)'s gradient, 0 only where a window sums
+    to 0, is torch's (fuzz seed 194620718)."""
+    x = np.zeros((1, 1, 3, 3), np.float32)
+    x[0, 0, :2, :2] = [[-7.58478e-30, -1.0], [1.0, 2.9089e-20]]
+    x[0, 0, 2] = [0.5, -0.25, 3.0]
+    hx, tx = hg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for kw in ({"kernel_size": 2, "stride": 1}, {"kernel_size": 3, "stride": 2, "padding": 1}):
+        np.testing.assert_array_equal(
+            F.avg_pool2d(hx, **kw).detach().numpy(),
+            torch.nn.functional.avg_pool2d(tx, **kw).detach().numpy(),
+        )
+    h, t = F.lp_pool2d(hx, 1.0, 2, stride=1), torch.nn.functional.lp_pool2d(tx, 1.0, 2, stride=1)
+    assert t[0, 0, 0, 0].item() != 0  # the window that cancels
+    (hg_grad,) = hg.autograd.grad(h.sum(), hx)
+    (t_grad,) = torch.autograd.grad(t.sum(), tx)
+    np.testing.assert_array_equal(hg_grad.numpy(), t_grad.numpy())
+
+
 def test_integer_translation_moves_pixels_and_fills_zeros():
     x = np.arange(20.0).reshape(1, 1, 4, 5)
     out = F.translate(hg.tensor(x), 1, -2).numpy()

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._tensor_base import lift
 from ..autograd.function import Function
-from .conv import Conv2d, _ntuple, empty_batch
+from .conv import Conv2d, _ntuple, _pad_crop, empty_batch
 from .elementwise import _select, where
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -341,11 +341,35 @@ def _maxpoolnd(
     return PoolResult(out, idx)
 
 
+class WindowSum(Conv2d):
+    """out[n, c, y, x] = sum over the taps (i, j) of xp[n, c, y sh + i, x sw + j], x zero-padded by
+    the padding: the depthwise convolution of x with a kernel w of ones (the second input, a
+    constant), whose derivatives it keeps (``Conv2d.backward``: dL/dx = conv_transpose2d(g, w),
+    and that is linear in g again). Only the order of the sum differs from the convolution's:
+    the taps are added one by one in row-major order to a zero, as torch's CPU avg_pool2d adds
+    a window's values; the BLAS's order (the convolution's product with ones) made a window of
+    -7.6e-30, -1, 1, 2.9e-20 sum to 0 where torch's is 2.9e-20, and lp_pool2d's gradient there
+    0 against torch's (fuzz seed 194620718)."""
+
+    name = "window_sum"
+
+    def forward(self, x, w, b=None, *, stride, padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        (kh, kw), (sh, sw) = w.shape[2:], stride
+        xp = _pad_crop(x.transpose(1, 2, 3, 0), padding)  # (C, H, W, N)
+        ho, wo = (xp.shape[1] - kh) // sh + 1, (xp.shape[2] - kw) // sw + 1
+        out = np.zeros((xp.shape[0], ho, wo, xp.shape[3]), xp.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out += xp[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw]
+        return out.transpose(3, 0, 1, 2)
+
+
 def _window_sum(x: Tensor, kernel: tuple, stride: tuple, pads: tuple) -> Tensor:
-    """Sum over each window of a (N, C, H, W) tensor: a depthwise convolution with ones."""
+    """Sum over each window of a (N, C, H, W) tensor (``WindowSum``)."""
     c = x.shape[1]
     ones = Tensor._wrap(np.ones((c, 1) + tuple(kernel), dtype=x.dtype))
-    return Conv2d.apply(x, ones, stride=tuple(stride), padding=pads, dilation=(1, 1), groups=c)
+    return WindowSum.apply(x, ones, stride=tuple(stride), padding=pads, dilation=(1, 1), groups=c)
 
 
 def _avg_divisor(size: int, out: int, k: int, s: int, p: int, include_pad: bool) -> np.ndarray:
