@@ -1,7 +1,7 @@
 """Parity cases for the convolution primitives (conv2d, conv_transpose2d, conv2d_weight,
 window_sum) and the functions composed from them (conv1d, conv_transpose1d, avg and lp pooling,
-translate, unfold, fold). Geometry is drawn per axis (kernel, stride, dilation, padding, odd and even sizes) so that
-every configuration yields an output."""
+translate, unfold, fold). Geometry is drawn per axis (kernel, stride, dilation, padding, odd and
+even sizes) so that every configuration yields an output."""
 
 from __future__ import annotations
 
