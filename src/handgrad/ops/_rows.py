@@ -142,6 +142,7 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
     mean, var, rstd = np.empty(c, x.dtype), np.empty(c, x.dtype), np.empty(c, x.dtype)
     wv = None if w is None else w.reshape(-1, 1)
     bv = None if b is None else b.reshape(-1, 1)
+    acc = np.float32 if x.dtype == np.float16 else None  # a float16 sum overflows at 65504
 
     def part(lo: int, hi: int) -> None:
         r, h = rows[lo:hi], h_rows[lo:hi]
@@ -150,9 +151,9 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
         # which x - mean = 0.08 made 2e-6 and the bias cancelling w x^ 1e-5 where torch, whose
         # statistics are in double, is 2e-6 (fuzz seed 1925132378)
         m = r.shape[1]
-        mean[lo:hi] = np.einsum("ij->i", r) / m
+        mean[lo:hi] = np.einsum("ij->i", r, dtype=acc) / m
         np.subtract(r, mean[lo:hi, None], out=h)
-        s = np.einsum("ij->i", h) / m
+        s = np.einsum("ij->i", h, dtype=acc) / m
         h -= s[:, None]
         mean[lo:hi] += s
         o = o_rows[lo:hi]
