@@ -447,6 +447,66 @@ def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(
     np.testing.assert_allclose(two[2], tw.grad.numpy(), rtol=1e-9, atol=1e-11)
 
 
+def test_input_and_weight_gradients_run_side_by_side_without_a_graph(monkeypatch):
+    """With two BLAS threads and no graph of the gradient, a convolution's weight gradient runs on
+    a pool thread while its input gradient runs on the caller's (``blas.side_by_side``), each
+    with its bands on its own thread and no graph recorded on either; the values are those of
+    one thread, bit for bit. With ``create_graph=True`` both run on the caller's thread and the
+    weight gradient is recorded."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)
+    monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
+    seen: list = []
+    forward = conv_ops.Conv2dWeight.forward
+
+    def recording(self, *args, **kwargs):
+        seen.append((threading.current_thread().name, hg.is_grad_enabled()))
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(conv_ops.Conv2dWeight, "forward", recording)
+    r = np.random.default_rng(3)
+    x, w = r.standard_normal((2, 16, 7, 6)), r.standard_normal((5, 16, 3, 3))
+
+    def run(threads, create_graph=False):
+        seen.clear()
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            if hg.get_num_threads() < threads:
+                pytest.skip("NumPy's BLAS has no second thread here")
+            hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
+            out = F.conv2d(hx, hw, padding=1)
+            gx, gw = hg.autograd.grad((out * out).sum(), (hx, hw), create_graph=create_graph)
+        return gx, gw
+
+    one = run(1)
+    assert [name for name, _ in seen] == [threading.current_thread().name]
+    two = run(2)
+    assert len(seen) == 1 and seen[0][0].startswith("handgrad-conv") and seen[0][1] is False
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    gx, gw = run(2, create_graph=True)
+    assert seen == [(threading.current_thread().name, True)] and gw.grad_fn is not None
+    np.testing.assert_allclose(gw.detach().numpy(), one[1].numpy(), rtol=1e-12)
+
+
+def test_parts_started_inside_a_part_run_on_its_thread():
+    """``each_part`` called from inside a part (or a side of ``side_by_side``) runs every part on
+    that thread: the one pool thread never waits on itself."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        if hg.get_num_threads() < 2:
+            pytest.skip("NumPy's BLAS has no second thread here")
+
+        def side() -> tuple:
+            here = threading.current_thread().name
+            names = blas_ops.each_part(lambda lo, hi: threading.current_thread().name, 4, 2)
+            return here, names
+
+        (a, parts_a), (b, parts_b) = blas_ops.side_by_side(side, side)
+        outer = blas_ops.each_part(lambda lo, hi: threading.current_thread().name, 4, 2)
+    assert a != b and parts_a == [a] and parts_b == [b]
+    assert len(set(outer)) == 2  # outside a part the pool is used
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
 def test_a_forked_child_runs_shared_bands_after_its_parent(monkeypatch):
     """A child forked after the parent shared bands among threads (a DataLoader worker, a

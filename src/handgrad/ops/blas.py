@@ -10,6 +10,7 @@ for the user (``set_num_threads``); this module only narrows it for the length o
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 _libs: list | None = None  # threadpoolctl's controllers of the BLAS libraries, found once
@@ -76,18 +77,50 @@ if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+# True on a thread while it runs a part: a primitive called from inside a part (the two
+# gradients of a convolution run side by side, each with its own bands) runs its own parts on
+# that thread, so a part never waits on the pool it occupies.
+_inside = threading.local()
+
+
+def _as_part(body: Any, *args: Any) -> Any:
+    was = getattr(_inside, "part", False)
+    _inside.part = True
+    try:
+        return body(*args)
+    finally:
+        _inside.part = was
+
+
 def each_part(body: Any, size: int, workers: int) -> list:
     """``[body(lo, hi) for the parts]``, ``workers`` contiguous parts of ``range(size)`` in order,
     the first on the calling thread and the others on the pool's, every matrix product on one
     BLAS thread: NumPy's copies, ufuncs and products release the GIL, so independent parts of a
     primitive (a convolution's bands of rows, a normalization's channels) run on the cores the
     user gave the BLAS (``set_num_threads``). ``body`` may only write its own part of shared
-    arrays; the results come back in part order, so sums of them round alike for any count."""
+    arrays; the results come back in part order, so sums of them round alike for any count.
+    Called from inside a part, it runs every part on the calling thread."""
+    if getattr(_inside, "part", False):
+        workers = 1
     workers = max(1, min(workers, size))
     cuts = [size * i // workers for i in range(workers + 1)]
     with one_blas_thread():
         if workers == 1:
             return [body(0, size)]
         pool = _part_pool(workers)
-        futures = [pool.submit(body, cuts[i], cuts[i + 1]) for i in range(1, workers)]
-        return [body(cuts[0], cuts[1])] + [f.result() for f in futures]
+        futures = [pool.submit(_as_part, body, cuts[i], cuts[i + 1]) for i in range(1, workers)]
+        return [_as_part(body, cuts[0], cuts[1])] + [f.result() for f in futures]
+
+
+def side_by_side(first: Any, second: Any) -> tuple:
+    """``(first(), second())``, the second on a pool thread while the first runs here, when the
+    BLAS pool has more than one thread and neither is inside a part already; each then runs
+    its own parts on its own thread, every product on one BLAS thread. For two independent
+    computations of one primitive (a convolution's input and weight gradients): each keeps its
+    data in one core's cache, where sharing both computations' parts between the cores moved
+    the data between them (bench/bench_models.py's ResNet backward)."""
+    if getattr(_inside, "part", False) or blas_threads() < 2:
+        return first(), second()
+    with one_blas_thread():
+        future = _part_pool(2).submit(_as_part, second)
+        return _as_part(first), future.result()

@@ -62,7 +62,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._tensor_base import lift
 from ..autograd.function import Function
-from .blas import blas_threads, each_part
+from ..autograd.grad_mode import is_grad_enabled, set_grad_enabled
+from .blas import blas_threads, each_part, side_by_side
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -148,9 +149,11 @@ def _band_rows(rows: int, row_bytes: int) -> int:
     return max(1, min(rows, _BAND_BYTES // max(row_bytes, 1)))
 
 
-# Below this many im2col elements (4 MiB of float32) a convolution's bands stay on the calling
-# thread: handing half of them to a second thread costs tens of microseconds.
-_PARALLEL_ELEMENTS = 1 << 20
+# Below this many im2col elements (1 MiB of float32) a convolution's bands stay on the calling
+# thread: handing half of them to a second thread costs tens of microseconds. At 1 << 20 the
+# ResNet's stem and its 32 -> 64 stride-2 layer ran on one thread; shared, 0.89 -> 0.63 and
+# 1.22 -> 0.97 ms forward (2 threads, bench/bench_models.py's shapes).
+_PARALLEL_ELEMENTS = 1 << 18
 
 
 def _col_bands(win: np.ndarray, starts: Sequence[int], step: int):
@@ -320,12 +323,13 @@ class Conv2d(Function):
             # Both gradients read g batch-innermost: transpose a user's NCHW g once, not twice
             # (a constant g: no graph runs through it).
             g = Tensor._wrap(_chwn(g._data).transpose(3, 0, 1, 2))
-        # stride 1 and enough input channels: the input gradient as a convolution; with few
-        # (3 or 8: its product would have 3 or 8 rows) the transposed one was faster (1.5x at 3)
-        if nx and self.stride == (1, 1) and x.shape[1] // self.groups >= 16:
-            gx = _input_grad_stride1(g, w, self.dilation, self.padding, self.groups)
-        elif nx:
-            gx = ConvTranspose2d.apply(
+
+        def input_grad() -> Tensor:
+            # stride 1 and enough input channels: the input gradient as a convolution; with few
+            # (3 or 8: its product would have 3 or 8 rows) the transposed one was faster (1.5x at 3)
+            if self.stride == (1, 1) and x.shape[1] // self.groups >= 16:
+                return _input_grad_stride1(g, w, self.dilation, self.padding, self.groups)
+            return ConvTranspose2d.apply(
                 g,
                 w,
                 stride=self.stride,
@@ -335,16 +339,26 @@ class Conv2d(Function):
                     x.shape[2:], w.shape[2:], self.stride, self.dilation, self.padding
                 ),
             )
-        if nw:
-            gw = Conv2dWeight.apply(
-                x,
-                g,
-                kernel_size=w.shape[2:],
-                stride=self.stride,
-                padding=self.padding,
-                dilation=self.dilation,
-                groups=self.groups,
-            )
+
+        def weight_grad() -> Tensor:
+            with set_grad_enabled(recording):  # grad mode is per thread: carry the caller's
+                return Conv2dWeight.apply(
+                    x,
+                    g,
+                    kernel_size=w.shape[2:],
+                    stride=self.stride,
+                    padding=self.padding,
+                    dilation=self.dilation,
+                    groups=self.groups,
+                )
+
+        recording = is_grad_enabled()
+        if nx and nw and not recording:
+            # Independent: each on a core of its own when the BLAS pool has two threads.
+            gx, gw = side_by_side(input_grad, weight_grad)
+        else:
+            gx = input_grad() if nx else None
+            gw = weight_grad() if nw else None
         if len(self.inputs) == 3:
             gb = g.sum(dim=(0, 2, 3)) if self.needs_input_grad[2] else None
             return gx, gw, gb
