@@ -284,3 +284,36 @@ def test_grad_of_the_same_input_asked_twice():
     want = torch.autograd.grad((ty * ty).sum(), [tx, ty, tx, ty])
     for a, w in zip(got, want):
         np.testing.assert_allclose(a.numpy(), w.numpy())
+
+
+def test_gradient_sum_that_overflows_on_the_way_is_the_exact_finite_sum():
+    # fuzz seed 907676047: x.expand(2, 2, 3).prod(-2).prod(1); the second pass's cotangent of
+    # the first prod's output gets -1.61e308 and -3.84e307 from the second prod's double
+    # backward, then +1.61e308 from the first prod's backward: the running sum overflowed to
+    # -inf (the leaf's second derivative inf); kept apart and summed scaled, it is the exact
+    # -3.84e307, and the leaf's the mpmath value G P / x_i sum_{j != i} v_j / x_j
+    x = np.array(
+        [
+            [1.1972169957167056, 0.8069233040018359, -4.4942328371557893e307],
+            [-0.18688931081903876, 0.33768738397829207, 2.1651357162754836],
+        ]
+    )
+    g = np.array([-0.2713261283869095, -0.9425682906277301])
+    v = np.array(
+        [
+            [2.178291463194913, -0.7109260819573326, -0.5923404420032891],
+            [-0.8678490023903506, -2.202523282726877, -1.2878135840248197],
+        ]
+    )
+    exact = [2.0178432758048074e307, 5.8372416421893412e306, -0.24598214975606279]
+
+    def second(lib):
+        xt = lib.tensor(x, requires_grad=True)
+        out = xt.expand(2, 2, 3).prod(-2).prod(1)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (gx,) = grad(out, [xt], lib.tensor(g), create_graph=True)
+        return grad((gx * lib.tensor(v)).sum(), [xt])[0].detach().numpy()
+
+    got, ref = second(hg), second(torch)
+    np.testing.assert_allclose(got[0], exact, rtol=1e-14)
+    np.testing.assert_allclose(got, ref, rtol=1e-14)

@@ -28,8 +28,10 @@ SRC = Path(hg.__file__).resolve().parent
 # composed one rounded or overflowed differently (var and 1 / sigma as primitives, softmax's
 # backward nodes, tanh's rounding, atan2/hypot, nll's division, empty nodes' constant gradient).
 # 3,525 after the sixth round (linear's bias over an empty inner dim as a plain if, not a
-# conditional expression used as a statement to save three lines).
-BUDGET = 3525
+# conditional expression used as a statement to save three lines). 3,546 proposed after the
+# seventh (the engine keeps a node's incoming gradients apart where their running sum overflows
+# from finite terms, and sums them scaled: 21 lines, for review).
+BUDGET = 3546
 
 CORE = [
     "_tensor_base.py",

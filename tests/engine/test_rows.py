@@ -146,3 +146,24 @@ def test_batch_norm_rows_step_aside():
     xc = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
     xc[0, 0, 0, 0] = np.inf  # a channel's mean is not finite: the general path handles it
     assert _rows.batch_norm_forward(xc, None, None, 1e-5) is None
+
+
+@pytest.mark.parametrize("layout", ["2d", "channel rows", "nchw"])
+def test_batch_norm_statistics_are_accurate_to_float32_rounding(layout):
+    # fuzz seed 1925132378: two equal rows after rsqrt; a float32 mean of values near 1.4 ulps
+    # off made x - mean = 0.08 2e-6 off, and the bias cancelling w x^ 1e-5 (torch, whose
+    # statistics are in double, 2e-6); the mean corrected by the mean of the residuals
+    x = np.array([[1.3675444, 5.388719], [1.3675444, 5.388719], [1.4856403, 4.6294713]], np.float32)
+    w, b = np.array([-0.873, -0.6163], np.float32), np.array([1.0486, -0.7325], np.float32)
+    x64 = x.astype(np.float64)
+    xc = x64 - x64.mean(0)
+    exact = xc / np.sqrt((xc * xc).mean(0) + 1e-5) * w + b
+    xs = x if layout == "2d" else x[:, :, None, None]
+    if layout == "channel rows":
+        xs = np.ascontiguousarray(xs.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+        assert _rows.batch_norm_forward(xs, w, b, 1e-5) is not None  # the kernel is taken
+    out = hg.nn.functional.batch_norm(
+        hg.Tensor._wrap(xs), None, None, hg.tensor(w), hg.tensor(b), training=True
+    )
+    # (torch's float32 output, x alpha + (b - mean alpha), is 2e-6 to 1.4e-5 off here)
+    np.testing.assert_allclose(out.numpy().reshape(x.shape), exact, rtol=1.5e-6)  # before: 1e-5

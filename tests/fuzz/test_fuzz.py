@@ -852,3 +852,35 @@ def test_a_plain_gradient_parting_at_an_accepted_step_is_accepted():
     (finding,) = check(generate(1111040564))
     assert (finding.cls, finding.op, finding.what) == ("accepted", "nan_to_num", "grad")
     assert finding.reason == "torch_multiplies_by_mask"
+
+
+def test_a_second_derivative_within_the_rounding_of_its_cancelling_terms_is_rounding():
+    """Seed 907704600: logit, amin, sigmoid in float32 at x = 6.9e-19; sigmoid(logit(x)) = x,
+    so the second derivative is 0: logit's terms of 2.8e18 cancel, torch 0, handgrad 1.89, far
+    below their rounding (1e11). Seed 2122181778: where's operand w through reciprocal and
+    rdiv, W / (1 / w) linear in w: terms of 2e188 at reciprocal, torch -2.0e172, handgrad
+    -0.067 (the exact 0). A gap of a term's own size stays a defect."""
+    import numpy as np
+
+    from .runner import HG, TORCH, _within_cancellation_rounding, compare, run, tolerance
+
+    for seed, op in ((907704600, "logit"), (2122181778, "reciprocal")):
+        (finding,) = check(generate(seed))
+        assert (finding.cls, finding.what, finding.op) == ("rounding", "grad2", op)
+    prog = generate(907704600)
+    t = run(TORCH, prog.x, prog.steps, seed=prog.seed, trace=True)
+    h = run(HG, prog.x, prog.steps, seed=prog.seed, trace=True)
+    ((what, i, b),) = compare(h, t, tolerance(prog.dtype))
+    hv, tv = h.grads2[i], t.grads2[i]
+    assert _within_cancellation_rounding(prog, t, h, i, b, hv, tv) == 0
+    wrong = hv + np.where(b, np.float32(2.8e18), np.float32(0))  # a term too many
+    assert _within_cancellation_rounding(prog, t, h, i, b, wrong, tv) is None
+
+
+def test_a_std_second_derivative_noise_is_judged_per_slice():
+    """Seed 1925116402: std (correction 0) of two float64 values 3.5e-6 apart, whose second
+    derivative is exactly 0 (|x1 - x0| / 2 is linear). The noise, one ulp of x - mean over sigma
+    times g u / sigma, lands on one element of the slice in torch ((-5.7e-5, 9.2e-7); as x
+    moves by ulps, +-5.7e-5 or 6e-11) and on both in handgrad ((-2.9e-5, -2.7e-5))."""
+    (finding,) = check(generate(1925116402))
+    assert (finding.cls, finding.what, finding.op) == ("rounding", "grad2", "std")
