@@ -57,6 +57,23 @@ def test_forward_hooks_and_removal():
     assert seen == [(5, 4)]
 
 
+def test_load_state_dict_returns_named_incompatible_keys_as_torch():
+    h, t = _net(), torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+    )
+    sd = dict(h.state_dict())
+    sd.pop("3.bias")
+    sd["extra.weight"] = np.zeros(2, np.float32)
+    got = h.load_state_dict(sd, strict=False)
+    want = t.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in sd.items()}, strict=False)
+    assert got.missing_keys == want.missing_keys == ["3.bias"]
+    assert got.unexpected_keys == want.unexpected_keys == ["extra.weight"]
+    missing, unexpected = got
+    assert (missing, unexpected) == (want.missing_keys, want.unexpected_keys)
+    assert repr(got) == repr(want)
+    assert repr(h.load_state_dict(h.state_dict())) == repr(t.load_state_dict(t.state_dict()))
+
+
 def test_load_state_dict_lists_wrong_keys_and_shapes():
     h = _net()
     sd = dict(h.state_dict())

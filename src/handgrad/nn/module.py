@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -29,6 +29,24 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class _IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns, as torch's: a pair that unpacks as ``missing,
+    unexpected`` and names its fields, since programs read ``result.missing_keys``."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (
+            f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, "
+            f"unexpected_keys={self.unexpected_keys!r})"
+        )
+
+    __str__ = __repr__
 
 
 class Module:
@@ -224,7 +242,7 @@ class Module:
                     out[f"{mprefix}.{name}" if mprefix else name] = b if keep_vars else b.detach()
         return out
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> tuple[list, list]:
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> _IncompatibleKeys:
         """Copy values into the module's parameters and buffers. With ``strict``, missing or
         unexpected keys are an error that lists them; a shape mismatch is always an error."""
         own = self.state_dict(keep_vars=True)
@@ -256,7 +274,7 @@ class Module:
                     array = v._data if isinstance(v, Tensor) else np.asarray(v)
                     t._data[...] = array.astype(t.dtype, copy=False)
                     t._version[0] += 1
-        return missing, unexpected
+        return _IncompatibleKeys(missing, unexpected)
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """torch's overloads: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
