@@ -12,6 +12,7 @@ import numpy as np
 from .. import autograd
 from .._tensor import Tensor
 from ..utils.hooks import RemovableHandle
+from ._backward_hooks import BackwardHooks
 
 
 class Parameter(Tensor):
@@ -62,6 +63,8 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # ---- registration ------------------------------------------------------------------------
@@ -371,20 +374,31 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # .get: a subclass may be called before Module.__init__ has made the hook dicts
-        pre = self.__dict__.get("_forward_pre_hooks") or {}
-        post = self.__dict__.get("_forward_hooks") or {}
-        if not pre and not post:
+        d = self.__dict__
+        pre = d.get("_forward_pre_hooks") or {}
+        post = d.get("_forward_hooks") or {}
+        if (
+            not pre
+            and not post
+            and not d.get("_backward_hooks")
+            and not d.get("_backward_pre_hooks")
+        ):
             return self.forward(*args, **kwargs)
         for hook in list(pre.values()):
             new = hook(self, args)
             if new is not None:
                 args = new if isinstance(new, tuple) else (new,)
+        # torch's order: backward hooks wrap the inputs after the pre-hooks, the outputs after
+        # the forward hooks
+        backward = BackwardHooks.wanted(self)
+        if backward is not None:
+            args = backward.setup_inputs(args)
         out = self.forward(*args, **kwargs)
         for hook in list(post.values()):
             new = hook(self, args, out)
             if new is not None:
                 out = new
-        return out
+        return out if backward is None else backward.setup_outputs(out)
 
     def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, args)`` runs before ``forward``; a returned value replaces the
@@ -398,6 +412,23 @@ class Module:
         output. Activation statistics and per-example gradients are built on these hooks."""
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, grad_output)`` runs when the gradients of the module's outputs are
+        known; a returned tuple replaces them (see ``nn/_backward_hooks.py``)."""
+        store = self.__dict__.setdefault("_backward_pre_hooks", OrderedDict())
+        handle = RemovableHandle(store)
+        store[handle.id] = hook
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to the
+        module's tensor inputs are known (``None`` for inputs that do not require grad); a
+        returned tuple replaces ``grad_input`` (see ``nn/_backward_hooks.py``)."""
+        store = self.__dict__.setdefault("_backward_hooks", OrderedDict())
+        handle = RemovableHandle(store)
+        store[handle.id] = hook
         return handle
 
     def extra_repr(self) -> str:

@@ -26,18 +26,19 @@ class AutogradMethods(_Base):
     ) -> None:
         engine.backward(self, gradient, retain_graph, create_graph)
 
-    def register_hook(self: Any, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+    def register_hook(self: Any, hook: Callable[[Tensor], Tensor | None]) -> Any:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces
-        the gradient. Returns a function that removes the hook."""
+        the gradient. Returns a handle whose ``remove()`` (or call) removes the hook."""
         if not self._requires_grad:
             raise RuntimeError(
                 "register_hook: cannot register a hook on a tensor that doesn't require gradient"
             )
+        from ..utils.hooks import _ListHandle
+
         owner = self._ctx if self._ctx is not None else self
-        if owner._hooks is None:
-            owner._hooks = []
+        owner._hooks = owner._hooks or []  # a new list only where there is no hook to keep
         owner._hooks.append(hook)
-        return lambda: owner._hooks.remove(hook)
+        return _ListHandle(owner._hooks, hook)
 
     def retain_grad(self: Any) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
