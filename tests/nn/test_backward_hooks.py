@@ -85,7 +85,7 @@ def test_full_backward_hook_on_a_module_returning_a_tuple():
     for lib, module in ((hg, Split()), (torch, TSplit())):
         seen = []
         module.register_full_backward_hook(
-            lambda m, gi, go: seen.append([float(g.sum()) for g in gi + go])
+            lambda m, gi, go, seen=seen: seen.append([float(g.sum()) for g in gi + go])
         )
         x = lib.ones(3, requires_grad=True)
         a, s = module(x)

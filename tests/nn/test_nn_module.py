@@ -58,8 +58,11 @@ def test_forward_hooks_and_removal():
 
 
 def test_load_state_dict_returns_named_incompatible_keys_as_torch():
-    h, t = _net(), torch.nn.Sequential(
-        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+    h, t = (
+        _net(),
+        torch.nn.Sequential(
+            torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+        ),
     )
     sd = dict(h.state_dict())
     sd.pop("3.bias")

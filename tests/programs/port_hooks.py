@@ -11,9 +11,7 @@ import torch.nn.functional as F
 
 
 def make_model():
-    model = nn.Sequential(
-        nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3)
-    )
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
     rng = np.random.default_rng(1)
     with torch.no_grad():
         for p in model.parameters():

@@ -70,8 +70,11 @@ def main():
     # weight norm and spectral norm as parametrizations
     wn = weight_norm(nn.Linear(6, 4), name="weight", dim=0)
     init_from_numpy(wn, 2)
-    sn = spectral_norm(nn.Linear(4, 2))
+    # spectral_norm starts u and v from the generator and refines them by power iteration:
+    # set the weights first, so that the estimate has converged before training starts
+    sn = nn.Linear(4, 2)
     init_from_numpy(sn, 3)
+    sn = spectral_norm(sn)
     param_names = sorted(n for n, _ in wn.named_parameters()) + sorted(
         n for n, _ in sn.named_parameters()
     )
@@ -87,7 +90,7 @@ def main():
     sn.eval()
     with torch.no_grad():
         w = sn.weight
-        sigma_estimates.append(float(torch.linalg.matrix_norm(w, ord=2)))
+        sigma_estimates.append(float(np.linalg.norm(w.numpy(), 2)))
     wn_weight = wn.weight.detach().clone()
     torch.nn.utils.parametrize.remove_parametrizations(wn, "weight")
     removed_names = sorted(n for n, _ in wn.named_parameters())

@@ -98,4 +98,4 @@ __all__ = [
 ]
 
 
-from .. import parametrizations  # noqa: E402,F401  (hg.nn.utils.parametrizations.weight_norm)
+from . import parametrizations, parametrize  # noqa: E402,F401  (as torch.nn.utils imports them)
