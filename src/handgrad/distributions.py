@@ -10,6 +10,8 @@ the parameters:
                         -softplus(-l) x - softplus(l) (1 - x)  (no log of 0)
     Categorical(p):     log p(k) = log_softmax(logits)[k];  entropy = -sum p log p
     Uniform(a, b):      log p(x) = -log(b - a) on [a, b)
+    Independent(d, n):  d with its n rightmost batch dims read as event dims: log_prob and
+                        entropy summed over them (a diagonal Gaussian as one distribution)
 
 The reparameterised Normal sample is what lets a VAE's encoder learn through the sampling
 step (``handgrad.models.VAE``).
@@ -38,6 +40,7 @@ class Distribution:
     ``entropy()``, ``mean``, ``variance``, ``stddev``."""
 
     has_rsample = False
+    event_shape: tuple = ()
 
     def __init__(self, batch_shape: tuple, validate_args: bool | None = None) -> None:
         self.batch_shape = tuple(batch_shape)
@@ -235,9 +238,71 @@ class Uniform(Distribution):
         return ops.log(self.high - self.low)
 
 
+def _sum_rightmost(x: Tensor, n: int) -> Tensor:
+    return x.sum(tuple(range(-n, 0))) if n else x
+
+
+class Independent(Distribution):
+    """``base_distribution`` with its ``reinterpreted_batch_ndims`` rightmost batch dims taken
+    as event dims, as torch's: ``Independent(Normal(mu, sigma), 1)`` is a diagonal Gaussian
+    whose ``log_prob`` of a vector is one number."""
+
+    def __init__(
+        self,
+        base_distribution: Distribution,
+        reinterpreted_batch_ndims: int,
+        validate_args: bool | None = None,
+    ) -> None:
+        n = int(reinterpreted_batch_ndims)
+        base = base_distribution
+        if not 0 <= n <= len(base.batch_shape):
+            raise ValueError(
+                f"Independent: reinterpreted_batch_ndims must be in [0, {len(base.batch_shape)}] "
+                f"for a base of batch_shape {base.batch_shape}, got {n}"
+            )
+        self.base_dist, self.reinterpreted_batch_ndims = base, n
+        shape = base.batch_shape + base.event_shape
+        cut = len(base.batch_shape) - n
+        super().__init__(shape[:cut], validate_args)
+        self.event_shape = shape[cut:]
+        self.has_rsample = base.has_rsample  # type: ignore[misc]
+
+    @property
+    def mean(self) -> Tensor:
+        return self.base_dist.mean  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def variance(self) -> Tensor:
+        return self.base_dist.variance  # type: ignore[attr-defined, no-any-return]
+
+    def sample(self, sample_shape: Any = (), generator: Any = None) -> Tensor:
+        return self.base_dist.sample(sample_shape, generator)
+
+    def rsample(self, sample_shape: Any = (), generator: Any = None) -> Tensor:
+        return self.base_dist.rsample(sample_shape, generator)  # type: ignore[attr-defined, no-any-return]
+
+    def log_prob(self, value: Any) -> Tensor:
+        lp = self.base_dist.log_prob(value)  # type: ignore[attr-defined]
+        return _sum_rightmost(lp, self.reinterpreted_batch_ndims)
+
+    def entropy(self) -> Tensor:
+        h = self.base_dist.entropy()  # type: ignore[attr-defined]
+        return _sum_rightmost(h, self.reinterpreted_batch_ndims)
+
+    def __repr__(self) -> str:
+        return f"Independent({self.base_dist!r}, {self.reinterpreted_batch_ndims})"
+
+
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL(p || q) = E_p[log p - log q] in closed form for two distributions of the same family
-    (Normal, Bernoulli, Categorical)."""
+    (Normal, Bernoulli, Categorical), or of two ``Independent`` wrapping such a pair."""
+    if isinstance(p, Independent) and isinstance(q, Independent):
+        if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+            raise NotImplementedError(
+                "kl_divergence: Independent distributions with different reinterpreted_batch_ndims"
+            )
+        kl = kl_divergence(p.base_dist, q.base_dist)
+        return _sum_rightmost(kl, p.reinterpreted_batch_ndims)
     if isinstance(p, Normal) and isinstance(q, Normal):
         ratio = p.scale / q.scale
         d = (p.loc - q.loc) / q.scale
@@ -254,4 +319,12 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     )
 
 
-__all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Uniform", "kl_divergence"]
+__all__ = [
+    "Distribution",
+    "Normal",
+    "Bernoulli",
+    "Categorical",
+    "Uniform",
+    "Independent",
+    "kl_divergence",
+]

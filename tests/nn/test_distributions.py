@@ -146,3 +146,29 @@ def test_sample_moments_within_five_standard_errors(make, mean, var):
 def test_errors(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+def test_independent_normal_as_torch():
+    loc = np.array([[0.0, 1.0, -1.0], [0.5, -0.5, 2.0]], np.float64)
+    scale = np.array([[1.0, 2.0, 0.3], [0.5, 1.5, 1.0]], np.float64)
+    value = np.array([[0.3, 0.2, 0.0], [-1.0, 0.0, 1.0]], np.float64)
+    got, want = [], []
+    for lib, out in ((hg, got), (torch, want)):
+        mu = lib.tensor(loc, requires_grad=True)
+        d = lib.distributions.Independent(lib.distributions.Normal(mu, lib.tensor(scale)), 1)
+        other = lib.distributions.Independent(
+            lib.distributions.Normal(lib.tensor(loc) + 0.5, lib.tensor(scale) * 0.7), 1
+        )
+        kl = lib.distributions.kl_divergence(d, other)
+        lp = d.log_prob(lib.tensor(value))
+        (lp.sum() + kl.sum()).backward()
+        out += [lp, d.entropy(), kl, mu.grad, d.mean, d.variance]
+        out.append(np.array([tuple(d.batch_shape), tuple(d.event_shape)]))
+        out.append(np.array(tuple(d.sample((4,)).shape)))
+    def arr(t):
+        return t if isinstance(t, np.ndarray) else t.detach().numpy()
+
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(arr(g), arr(w), rtol=1e-12)
+    with pytest.raises(ValueError, match="reinterpreted_batch_ndims must be in"):
+        hg.distributions.Independent(hg.distributions.Normal(hg.zeros(3), hg.ones(3)), 2)
