@@ -10,6 +10,7 @@ import numpy as np
 
 from ._tensor_base import TensorBase, get_default_dtype, lift, set_default_dtype  # noqa: F401
 from .composed.inplace_variants import InplaceVariants
+from .composed.predicates import PredicateMethods
 from .device import as_device
 from .tensor_methods import (
     AutogradMethods,
@@ -31,6 +32,7 @@ class Tensor(
     LinalgMethods,
     InplaceMethods,
     InplaceVariants,
+    PredicateMethods,
     ConversionMethods,
     AutogradMethods,
     TensorBase,

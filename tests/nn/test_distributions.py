@@ -165,6 +165,7 @@ def test_independent_normal_as_torch():
         out += [lp, d.entropy(), kl, mu.grad, d.mean, d.variance]
         out.append(np.array([tuple(d.batch_shape), tuple(d.event_shape)]))
         out.append(np.array(tuple(d.sample((4,)).shape)))
+
     def arr(t):
         return t if isinstance(t, np.ndarray) else t.detach().numpy()
 

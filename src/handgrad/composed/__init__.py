@@ -8,17 +8,21 @@ never imports it."""
 from . import arrange as _arrange
 from . import distance as _distance
 from . import einsum as _einsum
+from . import predicates as _predicates
 from . import resample as _resample  # noqa: F401
 from . import sort as _sort
 from . import statistics as _statistics
 from . import volume as _volume  # noqa: F401
 
 __all__ = [
-    name for module in (_sort, _arrange, _einsum, _distance, _statistics) for name in module.__all__
+    name
+    for module in (_sort, _arrange, _einsum, _distance, _statistics, _predicates)
+    for name in module.__all__
 ]
 
 from .arrange import *  # noqa: F401,F403,E402
 from .distance import *  # noqa: F401,F403,E402
 from .einsum import *  # noqa: F401,F403,E402
+from .predicates import *  # noqa: F401,F403,E402
 from .sort import *  # noqa: F401,F403,E402
 from .statistics import *  # noqa: F401,F403,E402

@@ -33,12 +33,16 @@ class AutogradMethods(_Base):
             raise RuntimeError(
                 "register_hook: cannot register a hook on a tensor that doesn't require gradient"
             )
-        from ..utils.hooks import _ListHandle
-
         owner = self._ctx if self._ctx is not None else self
         owner._hooks = owner._hooks or []  # a new list only where there is no hook to keep
         owner._hooks.append(hook)
-        return _ListHandle(owner._hooks, hook)
+
+        def handle() -> None:  # removing twice is a no-op, as torch's handle
+            owner._hooks.remove(hook) if hook in owner._hooks else None
+
+        # torch returns a RemovableHandle: handle.remove(); calling it, as before, works too
+        handle.remove = handle  # type: ignore[attr-defined]
+        return handle
 
     def retain_grad(self: Any) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""

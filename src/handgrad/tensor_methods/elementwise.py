@@ -132,12 +132,6 @@ class ElementwiseMethods(_Base):
     def ge(self, other: Any) -> Tensor:
         return ops.ge(self, other)
 
-    def isnan(self) -> Tensor:
-        return ops.isnan(self)
-
-    def isfinite(self) -> Tensor:
-        return ops.isfinite(self)
-
     def logical_not(self) -> Tensor:
         return ops.logical_not(self)
 

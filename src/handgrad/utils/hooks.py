@@ -27,25 +27,4 @@ class RemovableHandle:
         self.remove()
 
 
-class _ListHandle:
-    """What ``Tensor.register_hook`` returns: ``handle.remove()`` as torch's RemovableHandle, and
-    callable, as the remover function it used to be."""
-
-    def __init__(self, hooks: list[Callable], hook: Callable) -> None:
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self) -> None:
-        # removing twice is a no-op, as torch's handle
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
-
-    __call__ = remove
-
-    def __enter__(self) -> _ListHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
-
-
 __all__ = ["RemovableHandle"]

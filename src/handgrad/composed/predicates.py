@@ -1,0 +1,91 @@
+"""Element-wise predicates as torch names them (``isinf``, ``isposinf``, ``isneginf``,
+``isreal``, ``signbit``, ``logical_xor``), ``equal`` (one Python bool for two whole tensors), and
+``PredicateMethods``, their Tensor methods (with ``isnan`` / ``isfinite``). Results are boolean
+constants: nothing here is differentiable, so no primitive is needed.
+
+NumPy's ufuncs agree with torch on every dtype torch accepts: integers and booleans are never
+infinite, ``signbit(-0.0)`` is True, and ``isposinf`` / ``signbit`` of a complex tensor is an
+error in both."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import ops
+from .._tensor_base import TensorBase, lift
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .._tensor import Tensor
+
+_wrap = TensorBase._wrap
+
+
+def _predicate(np_fn: Any, name: str) -> Any:
+    def op(input: Any) -> Tensor:
+        x = lift(input)
+        try:
+            return _wrap(np.asarray(np_fn(x._data)))  # type: ignore[no-any-return]
+        except TypeError as exc:
+            raise RuntimeError(f"{name}: not supported for a tensor of dtype {x.dtype}") from exc
+
+    op.__name__ = name
+    op.__doc__ = f"{name} (element-wise, a boolean constant)."
+    return op
+
+
+isinf = _predicate(np.isinf, "isinf")
+isposinf = _predicate(np.isposinf, "isposinf")
+isneginf = _predicate(np.isneginf, "isneginf")
+isreal = _predicate(np.isreal, "isreal")
+signbit = _predicate(np.signbit, "signbit")
+
+
+def logical_xor(input: Any, other: Any) -> Tensor:
+    """True where exactly one of ``input``, ``other`` is nonzero (broadcast)."""
+    x = lift(input)
+    return _wrap(np.logical_xor(x._data, lift(other, x)._data))  # type: ignore[no-any-return]
+
+
+def equal(input: Any, other: Any) -> bool:
+    """True when the two tensors have the same shape and the same elements (NaN is unequal to
+    itself, as torch's)."""
+    a, b = lift(input)._data, lift(other)._data
+    return bool(a.shape == b.shape and np.array_equal(a, b))
+
+
+class PredicateMethods:
+    """The predicates as Tensor methods (``x.isinf()``, ``x.equal(y)``)."""
+
+    __slots__ = ()
+
+    def isnan(self) -> Tensor:
+        return ops.isnan(self)
+
+    def isfinite(self) -> Tensor:
+        return ops.isfinite(self)
+
+    def isinf(self) -> Tensor:
+        return isinf(self)  # type: ignore[no-any-return]
+
+    def isposinf(self) -> Tensor:
+        return isposinf(self)  # type: ignore[no-any-return]
+
+    def isneginf(self) -> Tensor:
+        return isneginf(self)  # type: ignore[no-any-return]
+
+    def isreal(self) -> Tensor:
+        return isreal(self)  # type: ignore[no-any-return]
+
+    def signbit(self) -> Tensor:
+        return signbit(self)  # type: ignore[no-any-return]
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return logical_xor(self, other)
+
+    def equal(self, other: Any) -> bool:
+        return equal(self, other)
+
+
+__all__ = ["isinf", "isposinf", "isneginf", "isreal", "signbit", "logical_xor", "equal"]
