@@ -26,7 +26,7 @@ def _predicate(np_fn: Any, name: str) -> Any:
     def op(input: Any) -> Tensor:
         x = lift(input)
         try:
-            return _wrap(np.asarray(np_fn(x._data)))  # type: ignore[no-any-return]
+            return _wrap(np.asarray(np_fn(x._data)))
         except TypeError as exc:
             raise RuntimeError(f"{name}: not supported for a tensor of dtype {x.dtype}") from exc
 
@@ -45,7 +45,7 @@ signbit = _predicate(np.signbit, "signbit")
 def logical_xor(input: Any, other: Any) -> Tensor:
     """True where exactly one of ``input``, ``other`` is nonzero (broadcast)."""
     x = lift(input)
-    return _wrap(np.logical_xor(x._data, lift(other, x)._data))  # type: ignore[no-any-return]
+    return _wrap(np.logical_xor(x._data, lift(other, x)._data))
 
 
 def equal(input: Any, other: Any) -> bool:
@@ -67,19 +67,19 @@ class PredicateMethods:
         return ops.isfinite(self)
 
     def isinf(self) -> Tensor:
-        return isinf(self)  # type: ignore[no-any-return]
+        return isinf(self)
 
     def isposinf(self) -> Tensor:
-        return isposinf(self)  # type: ignore[no-any-return]
+        return isposinf(self)
 
     def isneginf(self) -> Tensor:
-        return isneginf(self)  # type: ignore[no-any-return]
+        return isneginf(self)
 
     def isreal(self) -> Tensor:
-        return isreal(self)  # type: ignore[no-any-return]
+        return isreal(self)
 
     def signbit(self) -> Tensor:
-        return signbit(self)  # type: ignore[no-any-return]
+        return signbit(self)
 
     def logical_xor(self, other: Any) -> Tensor:
         return logical_xor(self, other)

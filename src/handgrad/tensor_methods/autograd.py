@@ -41,7 +41,7 @@ class AutogradMethods(_Base):
             owner._hooks.remove(hook) if hook in owner._hooks else None
 
         # torch returns a RemovableHandle: handle.remove(); calling it, as before, works too
-        handle.remove = handle  # type: ignore[attr-defined]
+        handle.remove = handle
         return handle
 
     def retain_grad(self: Any) -> None:
