@@ -26,15 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
-from ._tensor import Tensor, lift
-from .composed.resample import unfold
-from .nn.conv import Conv1d, Conv2d
-from .nn.linear import Linear, NormalizedLinear
-from .nn.module import Module
-from .nn.normalization import _BatchNorm
-from .ops.normalized_linear import weight_and_bias_grads
-from .optim.adam import Adam
+from .. import autograd
+from .._tensor import Tensor, lift
+from ..composed.resample import unfold
+from ..nn.conv import Conv1d, Conv2d
+from ..nn.linear import Linear, NormalizedLinear
+from ..nn.module import Module
+from ..nn.normalization import _BatchNorm
+from ..ops.normalized_linear import weight_and_bias_grads
+from ..optim.adam import Adam
 
 _SUPPORTED = (Linear, Conv1d, Conv2d)  # NormalizedLinear is a Linear
 
