@@ -13,8 +13,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, Subset, WeightedRandomSampler, random_split
-from torch.utils.data import default_collate
+from torch.utils.data import (
+    DataLoader,
+    Dataset,
+    Subset,
+    WeightedRandomSampler,
+    default_collate,
+    random_split,
+)
 
 TOLERANCE = {"balanced_fraction": (0, 0.08), "sampled_count": (0, 0)}
 CLASSES = 3
