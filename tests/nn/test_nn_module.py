@@ -197,3 +197,34 @@ def test_module_to_takes_torchs_overloads():
     assert run(hg) == run(torch) == [True] * 6
     with pytest.raises(RuntimeError, match="Module.to: .*CPU"):
         hg.nn.Linear(1, 1).to("cuda")
+
+
+def _edit_containers(lib):
+    nn_ = lib.nn
+    seq = nn_.Sequential(nn_.Linear(3, 4), nn_.ReLU(), nn_.Linear(4, 2))
+    seq.insert(1, nn_.BatchNorm1d(4))
+    seq.insert(-1, nn_.Tanh())
+    seq.append(nn_.Identity())
+    popped = type(seq.pop(0)).__name__
+    del seq[-1]
+    seq[0] = nn_.LayerNorm(4)
+    seq += nn_.Sequential(nn_.Sigmoid())
+    out = [popped, [(k, type(m).__name__) for k, m in seq.named_children()], list(seq.state_dict())]
+    ml = nn_.ModuleList([nn_.ReLU(), nn_.Tanh()])
+    ml.insert(1, nn_.Linear(2, 2))
+    ml += [nn_.Sigmoid()]
+    del ml[0]
+    out.append(type(ml.pop(-1)).__name__)
+    out.append([(k, type(m).__name__) for k, m in ml.named_children()])
+    out.append([type(m).__name__ for m in ml + nn_.ModuleList([nn_.GELU()])])
+    del seq[1:3]
+    out.append([(k, type(m).__name__) for k, m in seq.named_children()])
+    return out
+
+
+def test_sequential_and_module_list_edits_as_torch():
+    assert _edit_containers(hg) == _edit_containers(torch)
+    with pytest.raises(IndexError, match="Sequential.insert: index 5 is out of range for 3"):
+        nn.Sequential(nn.ReLU(), nn.ReLU(), nn.ReLU()).insert(5, nn.ReLU())
+    with pytest.raises(IndexError, match="Sequential: index 3 is out of range for 3"):
+        del nn.Sequential(nn.ReLU(), nn.ReLU(), nn.ReLU())[3]

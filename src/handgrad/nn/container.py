@@ -11,6 +11,35 @@ from typing import Any
 from .module import Module, Parameter
 
 
+def _key(modules: OrderedDict, idx: int, what: str) -> str:
+    """The key of position ``idx`` (negative from the end), or torch's IndexError."""
+    n = len(modules)
+    if not -n <= idx < n:
+        raise IndexError(f"{what}: index {idx} is out of range for {n} modules")
+    return list(modules)[idx % n]
+
+
+# Editing in place, as torch's: positions are renamed "0", "1", ... after an insertion or a
+# deletion, so state_dict keys follow the new order.
+def _renumber(container: Module) -> None:
+    items = list(container._modules.values())
+    container._modules.clear()
+    container._modules.update((str(i), m) for i, m in enumerate(items))
+
+
+def _insert(container: Module, index: int, module: Module, what: str) -> None:
+    n = len(container._modules)
+    if not -n <= index <= n:
+        raise IndexError(f"{what}.insert: index {index} is out of range for {n} modules")
+    index = index + n if index < 0 else index
+    if not isinstance(module, Module):
+        raise TypeError(f"{what}.insert: {type(module).__name__} is not a Module")
+    items = list(container._modules.values())
+    items.insert(index, module)
+    container._modules.clear()
+    container._modules.update((str(i), m) for i, m in enumerate(items))
+
+
 class Sequential(Module):
     """Modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``."""
 
@@ -44,6 +73,37 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def __setitem__(self, idx: int, module: Module) -> None:
+        self.add_module(_key(self._modules, idx, "Sequential"), module)
+
+    def __delitem__(self, idx: int | slice) -> None:
+        keys = list(self._modules)
+        for key in (
+            keys[idx] if isinstance(idx, slice) else [_key(self._modules, idx, "Sequential")]
+        ):
+            del self._modules[key]
+        _renumber(self)
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        _insert(self, index, module, "Sequential")
+        return self
+
+    def extend(self, sequential: Any) -> Sequential:
+        for m in sequential:
+            self.append(m)
+        return self
+
+    def pop(self, key: int | slice) -> Any:
+        v = self[key]
+        del self[key]
+        return v
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        return self.extend(other)
+
+    def __add__(self, other: Sequential) -> Sequential:
+        return Sequential(*self, *other)
+
 
 class ModuleList(Module):
     """A list of modules whose parameters the parent module sees."""
@@ -67,8 +127,29 @@ class ModuleList(Module):
         return ModuleList(mods[idx]) if isinstance(idx, slice) else mods[idx]
 
     def __setitem__(self, idx: int, module: Module) -> None:
-        key = list(self._modules)[idx]
-        self._modules[key] = module
+        self.add_module(_key(self._modules, idx, "ModuleList"), module)
+
+    def __delitem__(self, idx: int | slice) -> None:
+        keys = list(self._modules)
+        for key in (
+            keys[idx] if isinstance(idx, slice) else [_key(self._modules, idx, "ModuleList")]
+        ):
+            del self._modules[key]
+        _renumber(self)
+
+    def insert(self, index: int, module: Module) -> None:
+        _insert(self, index, module, "ModuleList")
+
+    def pop(self, key: int | slice) -> Any:
+        v = self[key]
+        del self[key]
+        return v
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
 
     def __len__(self) -> int:
         return len(self._modules)
