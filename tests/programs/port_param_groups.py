@@ -106,7 +106,7 @@ def main():
         "group_defaults": [
             [g["lr"], g["weight_decay"], g["betas"][1], g["eps"]] for g in optimizer.param_groups
         ],
-        "skipped": skipped,
+        "aux_grad_none": skipped,
         "steps": [steps[k] for k in sorted(steps)],
         "state_ids": sorted(steps),
         "zeros": zeros,
