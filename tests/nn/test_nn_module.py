@@ -228,3 +228,37 @@ def test_sequential_and_module_list_edits_as_torch():
         nn.Sequential(nn.ReLU(), nn.ReLU(), nn.ReLU()).insert(5, nn.ReLU())
     with pytest.raises(IndexError, match="Sequential: index 3 is out of range for 3"):
         del nn.Sequential(nn.ReLU(), nn.ReLU(), nn.ReLU())[3]
+
+
+def _hook_calls(lib):
+    class Scale(lib.nn.Module):
+        def forward(self, x, scale=1.0):
+            if scale < 0:
+                raise ValueError("negative scale")
+            return x * scale
+
+    m, calls = Scale(), []
+    m.register_forward_hook(lambda mod, a, o: calls.append("post"))
+    m.register_forward_hook(lambda mod, a, o: calls.append("first"), prepend=True)
+    m.register_forward_hook(
+        lambda mod, a, k, o: calls.append(("kw", sorted(k), o.tolist())), with_kwargs=True
+    )
+    m.register_forward_hook(
+        lambda mod, a, o: calls.append(("always", o if o is None else o.tolist())), always_call=True
+    )
+    m.register_forward_pre_hook(
+        lambda mod, a, k: (tuple(x + 1 for x in a), {**k, "scale": k.get("scale", 1.0) * 2}),
+        with_kwargs=True,
+    )
+    calls.append(m(lib.ones(2), scale=3.0).tolist())
+    with pytest.raises(ValueError, match="negative scale"):
+        m(lib.ones(2), scale=-1.0)
+    return calls
+
+
+def test_forward_hooks_with_kwargs_prepend_and_always_call_as_torch():
+    assert _hook_calls(hg) == _hook_calls(torch)
+    m = nn.Linear(2, 2)
+    m.register_forward_pre_hook(lambda mod, a, k: a, with_kwargs=True)
+    with pytest.raises(RuntimeError, match=r"must return None or a tuple \(args, kwargs\)"):
+        m(hg.ones(2, 2))

@@ -398,7 +398,19 @@ class Module:
             and not d.get("_backward_pre_hooks")
         ):
             return self.forward(*args, **kwargs)
-        for hook in list(pre.values()):
+        pre_kw = d.get("_forward_pre_hooks_with_kwargs", ())
+        for hid, hook in list(pre.items()):
+            if hid in pre_kw:
+                new = hook(self, args, kwargs)
+                if new is not None:
+                    if not (isinstance(new, tuple) and len(new) == 2):
+                        raise RuntimeError(
+                            f"forward pre-hook of {type(self).__name__} registered with "
+                            "with_kwargs=True must return None or a tuple (args, kwargs), got "
+                            f"{type(new).__name__}"
+                        )
+                    args, kwargs = new
+                continue
             new = hook(self, args)
             if new is not None:
                 args = new if isinstance(new, tuple) else (new,)
@@ -407,26 +419,59 @@ class Module:
         backward = BackwardHooks.wanted(self)
         if backward is not None:
             args = backward.setup_inputs(args)
-        out = self.forward(*args, **kwargs)
-        for hook in list(post.values()):
-            new = hook(self, args, out)
+        post_kw = d.get("_forward_hooks_with_kwargs", ())
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception:
+            # hooks registered with always_call=True run even when forward fails, as torch's
+            for hid in d.get("_forward_hooks_always_called", ()):
+                if hid in post:
+                    hook = post[hid]
+                    hook(self, args, kwargs, None) if hid in post_kw else hook(self, args, None)
+            raise
+        for hid, hook in list(post.items()):
+            new = hook(self, args, kwargs, out) if hid in post_kw else hook(self, args, out)
             if new is not None:
                 out = new
         return out if backward is None else backward.setup_outputs(out)
 
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """``hook(module, args)`` runs before ``forward``; a returned value replaces the
-        positional arguments (PyTorch's rule)."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+    def _add_hook(self, store: str, hook: Callable, prepend: bool, flags: dict) -> RemovableHandle:
+        hooks = self.__dict__[store]
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        for flag_store, on in flags.items():
+            if on:
+                self.__dict__.setdefault(flag_store, set()).add(handle.id)
         return handle
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """``hook(module, args)`` runs before ``forward``; a returned value replaces the
+        positional arguments (PyTorch's rule). With ``with_kwargs``, ``hook(module, args,
+        kwargs)`` returns None or a pair (args, kwargs); ``prepend`` runs it before the others."""
+        flags = {"_forward_pre_hooks_with_kwargs": with_kwargs}
+        return self._add_hook("_forward_pre_hooks", hook, prepend, flags)
+
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
         """``hook(module, args, output)`` runs after ``forward``; a returned value replaces the
-        output. Activation statistics and per-example gradients are built on these hooks."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+        output. Activation statistics and per-example gradients are built on these hooks. With
+        ``with_kwargs`` it is ``hook(module, args, kwargs, output)``; ``always_call`` also runs
+        it (with output None) when forward raises; ``prepend`` runs it before the others."""
+        flags = {
+            "_forward_hooks_with_kwargs": with_kwargs,
+            "_forward_hooks_always_called": always_call,
+        }
+        return self._add_hook("_forward_hooks", hook, prepend, flags)
 
     def register_full_backward_pre_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, grad_output)`` runs when the gradients of the module's outputs are
