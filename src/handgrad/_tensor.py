@@ -10,7 +10,7 @@ import numpy as np
 
 from ._tensor_base import TensorBase, get_default_dtype, lift, set_default_dtype  # noqa: F401
 from .composed.inplace_variants import InplaceVariants
-from .composed.predicates import PredicateMethods
+from .composed.methods import ComposedMethods
 from .device import as_device
 from .tensor_methods import (
     AutogradMethods,
@@ -32,7 +32,7 @@ class Tensor(
     LinalgMethods,
     InplaceMethods,
     InplaceVariants,
-    PredicateMethods,
+    ComposedMethods,
     ConversionMethods,
     AutogradMethods,
     TensorBase,

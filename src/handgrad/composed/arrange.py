@@ -658,7 +658,31 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """Dim ``dim`` split into ``sizes`` (one entry may be -1, inferred): a reshape."""
+    x = lift(input)
+    shape = list(x.shape)
+    d = dim % x.ndim if x.ndim else 0
+    given = tuple(int(s) for s in sizes)
+    sizes = list(given)
+    known = 1
+    for s in sizes:
+        known *= s if s != -1 else 1
+    if sizes.count(-1) == 1 and known:
+        sizes[sizes.index(-1)] = shape[d] // known
+    n = 1
+    for s in sizes:
+        n *= s
+    if n != shape[d] or sizes.count(-1) > 1:
+        raise RuntimeError(
+            f"unflatten: sizes {given} do not multiply to the size {shape[d]} of dim {dim} "
+            f"(input shape {tuple(x.shape)})"
+        )
+    return x.reshape(tuple(shape[:d] + sizes + shape[d + 1 :]))
+
+
 __all__ += [
+    "unflatten",
     "swapaxes",
     "swapdims",
     "select",

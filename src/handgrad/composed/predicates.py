@@ -1,7 +1,7 @@
 """Element-wise predicates as torch names them (``isinf``, ``isposinf``, ``isneginf``,
-``isreal``, ``signbit``, ``logical_xor``), ``equal`` (one Python bool for two whole tensors), and
-``PredicateMethods``, their Tensor methods (with ``isnan`` / ``isfinite``). Results are boolean
-constants: nothing here is differentiable, so no primitive is needed.
+``isreal``, ``signbit``, ``logical_xor``), and ``equal`` (one Python bool for two whole
+tensors); their Tensor methods are in ``methods.py``. Results are boolean constants: nothing
+here is differentiable, so no primitive is needed.
 
 NumPy's ufuncs agree with torch on every dtype torch accepts: integers and booleans are never
 infinite, ``signbit(-0.0)`` is True, and ``isposinf`` / ``signbit`` of a complex tensor is an
@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import ops
 from .._tensor_base import TensorBase, lift
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,39 +52,6 @@ def equal(input: Any, other: Any) -> bool:
     itself, as torch's)."""
     a, b = lift(input)._data, lift(other)._data
     return bool(a.shape == b.shape and np.array_equal(a, b))
-
-
-class PredicateMethods:
-    """The predicates as Tensor methods (``x.isinf()``, ``x.equal(y)``)."""
-
-    __slots__ = ()
-
-    def isnan(self) -> Tensor:
-        return ops.isnan(self)
-
-    def isfinite(self) -> Tensor:
-        return ops.isfinite(self)
-
-    def isinf(self) -> Tensor:
-        return isinf(self)
-
-    def isposinf(self) -> Tensor:
-        return isposinf(self)
-
-    def isneginf(self) -> Tensor:
-        return isneginf(self)
-
-    def isreal(self) -> Tensor:
-        return isreal(self)
-
-    def signbit(self) -> Tensor:
-        return signbit(self)
-
-    def logical_xor(self, other: Any) -> Tensor:
-        return logical_xor(self, other)
-
-    def equal(self, other: Any) -> bool:
-        return equal(self, other)
 
 
 __all__ = ["isinf", "isposinf", "isneginf", "isreal", "signbit", "logical_xor", "equal"]

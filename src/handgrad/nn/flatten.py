@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from .. import ops
 from .._tensor import Tensor
+from ..composed.arrange import unflatten
 from .module import Module
 
 
@@ -31,23 +32,7 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, input: Tensor) -> Tensor:
-        shape = list(input.shape)
-        d = self.dim % input.ndim if input.ndim else 0
-        sizes = list(self.unflattened_size)
-        known = 1
-        for s in sizes:
-            known *= s if s != -1 else 1
-        if -1 in sizes:
-            sizes[sizes.index(-1)] = shape[d] // known if known else 0
-        n = 1
-        for s in sizes:
-            n *= s
-        if n != shape[d]:
-            raise RuntimeError(
-                f"Unflatten: sizes {self.unflattened_size} do not multiply to the size "
-                f"{shape[d]} of dim {self.dim} (input shape {tuple(input.shape)})"
-            )
-        return input.reshape(tuple(shape[:d] + sizes + shape[d + 1 :]))
+        return unflatten(input, self.dim, self.unflattened_size)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

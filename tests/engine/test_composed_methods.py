@@ -1,5 +1,5 @@
-"""The boolean predicates outside the core (composed/predicates.py) against torch's, over the
-dtypes torch accepts, as functions and as Tensor methods."""
+"""The Tensor methods outside the core (composed/methods.py): the boolean predicates, over
+the dtypes torch accepts, and unflatten, as functions and as methods, against torch."""
 
 from __future__ import annotations
 
@@ -44,3 +44,13 @@ def test_logical_xor_and_equal_as_torch():
     for x, y in [(a, a), (a, b), (a, a[:3]), (np.array([np.nan]), np.array([np.nan]))]:
         assert hg.equal(hg.tensor(x), hg.tensor(y)) is torch.equal(torch.tensor(x), torch.tensor(y))
         assert hg.tensor(x).equal(hg.tensor(y)) is torch.tensor(x).equal(torch.tensor(y))
+
+
+@pytest.mark.parametrize("dim, sizes", [(1, (2, -1)), (-1, (3, 2)), (0, (1, 2)), (1, (6,))])
+def test_unflatten_as_torch(dim, sizes):
+    a = np.arange(12.0).reshape(2, 6)
+    want = torch.tensor(a).unflatten(dim, sizes)
+    for got in (hg.tensor(a).unflatten(dim, sizes), hg.unflatten(hg.tensor(a), dim, sizes)):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with pytest.raises(RuntimeError, match=r"unflatten: sizes \(4, 2\) do not multiply to the"):
+        hg.tensor(a).unflatten(1, (4, 2))

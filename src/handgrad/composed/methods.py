@@ -1,0 +1,49 @@
+"""``ComposedMethods``: the Tensor methods of functions that live outside the core engine
+(element-wise predicates, ``unflatten``), one ``def`` each, as the method groups of
+``tensor_methods`` are; ``Tensor`` inherits them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .. import ops
+from . import predicates
+from .arrange import unflatten
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .._tensor import Tensor
+
+
+class ComposedMethods:
+    __slots__ = ()
+
+    def isnan(self) -> Tensor:
+        return ops.isnan(self)
+
+    def isfinite(self) -> Tensor:
+        return ops.isfinite(self)
+
+    def isinf(self) -> Tensor:
+        return predicates.isinf(self)
+
+    def isposinf(self) -> Tensor:
+        return predicates.isposinf(self)
+
+    def isneginf(self) -> Tensor:
+        return predicates.isneginf(self)
+
+    def isreal(self) -> Tensor:
+        return predicates.isreal(self)
+
+    def signbit(self) -> Tensor:
+        return predicates.signbit(self)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return predicates.logical_xor(self, other)
+
+    def equal(self, other: Any) -> bool:
+        return predicates.equal(self, other)
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        return unflatten(self, dim, sizes)  # type: ignore[arg-type]
