@@ -125,6 +125,56 @@ def test_clip_grad_norm_matches_torch(norm_type):
         nn.utils.clip_grad_norm_(hp, 1.0, error_if_nonfinite=True)
 
 
+@pytest.mark.parametrize("norm_type", [2.0, 3.0, float("inf")])
+def test_get_total_norm_and_clip_grads_with_norm_match_torch(norm_type):
+    r = np.random.default_rng(1)
+    arrays = [r.standard_normal((3, 4)), r.standard_normal(5)]
+    got, want = [], []
+    for lib, out in ((hg, got), (torch, want)):
+        ps = [lib.tensor(a, requires_grad=True) for a in arrays]
+        for p, a in zip(ps, arrays):
+            p.grad = lib.tensor(a * 3)
+        total = lib.nn.utils.get_total_norm([p.grad for p in ps], norm_type)
+        lib.nn.utils.clip_grads_with_norm_(ps, 2.0, total)
+        out += [total.item()] + [p.grad.numpy().copy() for p in ps]
+        out.append(lib.nn.utils.get_total_norm([]).item())
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+
+
+def test_gumbel_softmax_hard_is_one_hot_with_the_soft_gradient():
+    hg.manual_seed(0)
+    logits = hg.tensor(np.random.default_rng(2).standard_normal((4, 5)), requires_grad=True)
+    y = hg.nn.functional.gumbel_softmax(logits, tau=0.5, hard=True)
+    assert (y.detach().sum(-1).numpy() == 1).all()
+    assert set(np.unique(y.detach().numpy())) <= {0.0, 1.0}
+    (y * hg.arange(5.0)).sum().backward()
+    # the straight-through gradient is the soft sample's: its rows sum to 0 (softmax)
+    np.testing.assert_allclose(logits.grad.numpy().sum(-1), 0, atol=1e-12)
+    assert np.abs(logits.grad.numpy()).max() > 0
+    soft = hg.nn.functional.gumbel_softmax(logits, tau=2.0)
+    np.testing.assert_allclose(soft.detach().numpy().sum(-1), 1, rtol=1e-12)
+
+
+def test_random_samplers_fill_in_place_within_their_support():
+    hg.manual_seed(0)
+    x = hg.empty(2000, dtype=hg.float64)
+    assert x.exponential_(2.0) is x and x.min().item() >= 0
+    assert abs(x.mean().item() - 0.5) < 0.05
+    assert set(np.unique(x.geometric_(0.5).numpy())) <= set(range(1, 40))
+    assert set(np.unique(x.random_(3).numpy())) == {0.0, 1.0, 2.0}
+    assert set(np.unique(x.random_(-2, 0).numpy())) == {-2.0, -1.0}
+    assert x.log_normal_(0.0, 0.5).min().item() > 0
+    assert abs(x.cauchy_(3.0, 0.1).median().item() - 3.0) < 0.05
+    assert abs(x.bernoulli_(0.25).mean().item() - 0.25) < 0.05
+    b = hg.bernoulli(hg.full((1000,), 0.75))
+    assert b.dtype == hg.float32 and abs(b.mean().item() - 0.75) < 0.05
+    with pytest.raises(RuntimeError, match="bernoulli: probabilities must be in"):
+        hg.bernoulli(hg.tensor([1.5]))
+    with pytest.raises(RuntimeError, match="exponential_: a leaf tensor that requires grad"):
+        hg.zeros(3, requires_grad=True).exponential_()
+
+
 def test_clip_grad_value_and_vectors():
     p = hg.tensor(np.zeros((2, 3)), requires_grad=True)
     q = hg.tensor(np.zeros(4), requires_grad=True)

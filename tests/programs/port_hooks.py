@@ -1,8 +1,9 @@
 """Hooks as interpretability and debugging code uses them: ``register_forward_hook`` capturing
 activations into a dict (and one returning a replacement output), ``register_forward_pre_hook``,
 ``register_full_backward_hook`` recording grad_output / grad_input norms, ``Tensor.register_hook``
-scaling a gradient on its way back, ``retain_grad()`` on an intermediate, and handles removed
-with ``.remove()`` so later passes run without them."""
+scaling a gradient on its way back, ``retain_grad()`` on an intermediate, hooks registered with
+``with_kwargs=True`` / ``prepend=True`` on a module called with a keyword argument, and handles
+removed with ``.remove()`` so later passes run without them."""
 
 import numpy as np
 import torch
@@ -90,7 +91,35 @@ def main():
     model.zero_grad()
     plain = model(x)
     F.cross_entropy(plain, y).backward()
+
+    # hooks that see keyword arguments, one of them put first
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(5, 2)
+
+        def forward(self, x, temperature=1.0):
+            return self.fc(x) / temperature
+
+    scaled = Scaled()
+    with torch.no_grad():
+        scaled.fc.weight.copy_(model[0].weight[:2])
+        scaled.fc.bias.copy_(model[0].bias[:2])
+    order = []
+    scaled.register_forward_pre_hook(
+        lambda m, args, kwargs: (args, {**kwargs, "temperature": kwargs["temperature"] * 2}),
+        with_kwargs=True,
+    )
+    scaled.register_forward_hook(lambda m, args, out: order.append("plain"))
+    scaled.register_forward_hook(
+        lambda m, args, kwargs, out: order.append(f"kw:{kwargs['temperature']}"),
+        with_kwargs=True,
+        prepend=True,
+    )
+    kw_out = scaled(x, temperature=0.5)
     return {
+        "kw_order": ",".join(order),
+        "kw_out": kw_out.detach().flatten().tolist(),
         "activation_shapes": ",".join(f"{k}:{tuple(v.shape)}" for k, v in activations.items())
         or "none",
         "pre_calls": [list(s) for s in pre_calls],

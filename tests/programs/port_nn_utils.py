@@ -1,5 +1,6 @@
 """``torch.nn.utils`` in a training loop: ``clip_grad_norm_`` (its returned total norm logged, the
-inf norm, ``error_if_nonfinite=True`` raising on a NaN gradient), ``clip_grad_value_``,
+inf norm, ``error_if_nonfinite=True`` raising on a NaN gradient), torch 2.6's
+``get_total_norm`` + ``clip_grads_with_norm_``, ``clip_grad_value_``,
 ``parameters_to_vector`` / ``vector_to_parameters`` to snapshot and restore weights (as
 evolution strategies and line searches do), ``parametrizations.weight_norm`` and
 ``spectral_norm`` on layers being trained, and ``nn.utils.parametrize.remove_parametrizations``."""
@@ -11,6 +12,8 @@ import torch.nn.functional as F
 from torch.nn.utils import (
     clip_grad_norm_,
     clip_grad_value_,
+    clip_grads_with_norm_,
+    get_total_norm,
     parameters_to_vector,
     vector_to_parameters,
 )
@@ -41,8 +44,14 @@ def main():
         optimizer.zero_grad()
         loss = F.mse_loss(model(x) * 5, y)
         loss.backward()
-        if step % 2:
+        if step % 3 == 1:
             norms.append(float(clip_grad_norm_(model.parameters(), max_norm=1.0)))
+        elif step % 3 == 2:
+            # torch 2.6's split form: measure, log, then clip with the measured norm
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            total = get_total_norm(grads, norm_type=2.0)
+            clip_grads_with_norm_(model.parameters(), 0.8, total)
+            norms.append(float(total))
         else:
             inf_norms.append(float(clip_grad_norm_(model.parameters(), 0.5, norm_type="inf")))
             clip_grad_value_(model.parameters(), clip_value=0.05)

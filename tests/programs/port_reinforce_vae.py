@@ -2,7 +2,8 @@
 small bandit-like task (``Categorical(logits=...)``: ``sample``, ``log_prob``, ``entropy``, an
 entropy bonus and normalised returns), and a VAE-style reparameterisation (``Normal(mu,
 std).rsample()``, ``kl_divergence(Normal, Normal)`` against a standard normal prior, checked
-against the closed form), plus ``Independent``, ``Bernoulli(logits=)`` and ``MultivariateNormal``
+against the closed form), a discrete latent through ``F.gumbel_softmax(hard=True)`` (the
+straight-through estimator), plus ``Independent``, ``Bernoulli(logits=)`` and ``MultivariateNormal``
 log-densities. Samples come from each library's generator, so only quantities computed from
 fixed inputs are compared; the sampled parts are compared through their statistics' shapes and
 through actions chosen by a fixed uniform draw (inverse CDF)."""
@@ -111,6 +112,15 @@ def main():
         vae_losses.append(loss.item())
     rsample_has_grad = z_sampled.requires_grad
 
+    # a discrete latent by the straight-through Gumbel-softmax: the sample is one-hot, the
+    # gradient the soft sample's, so its rows sum to 0 whatever the noise drawn
+    codes = torch.tensor(rng.standard_normal((6, 4)).astype(np.float32), requires_grad=True)
+    hard = F.gumbel_softmax(codes, tau=0.5, hard=True)
+    (hard * torch.arange(4.0)).sum().backward()
+    gumbel_one_hot = bool(((hard.detach() == 0) | (hard.detach() == 1)).all())
+    gumbel_row_sums = hard.detach().sum(-1).tolist()
+    gumbel_grad_rows = float(codes.grad.sum(-1).abs().max()) < 1e-5
+
     # other densities on fixed values
     loc = torch.tensor([[0.0, 1.0], [0.5, -0.5]])
     scale = torch.tensor([[1.0, 2.0], [0.5, 1.5]])
@@ -131,5 +141,8 @@ def main():
         "bernoulli_log_prob": bern.log_prob(torch.tensor([1.0, 0.0, 1.0])).tolist(),
         "bernoulli_mean": bern.mean.tolist(),
         "independent_kl": kl_divergence(ind, other).tolist(),
+        "gumbel_one_hot": gumbel_one_hot,
+        "gumbel_row_sums": gumbel_row_sums,
+        "gumbel_grad_rows": gumbel_grad_rows,
         "categorical_entropy": Categorical(probs=torch.tensor([0.2, 0.3, 0.5])).entropy().item(),
     }

@@ -18,6 +18,7 @@ from ...ops.special import hardswish_middle as _hardswish_middle
 from ...ops.special import logsigmoid as _logsigmoid
 from ...ops.special import mish as _mish
 from ...ops.special import selu as _selu
+from ...random import _generator
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -185,7 +186,26 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return ops.relu(x) - ops.relu(-x) * w
 
 
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
+    """softmax((logits + G) / tau) with G standard Gumbel noise (-log of an Exponential(1) draw
+    from handgrad's generator), as torch's. With ``hard`` the value is the one-hot of the
+    argmax, and the gradient that of the soft sample (the straight-through estimator:
+    y_hard - y_soft.detach() + y_soft)."""
+    x = lift(logits)
+    noise = -np.log(_generator(None).exponential(1.0, x.shape)).astype(x._data.dtype)
+    y_soft = softmax((x + Tensor._wrap(noise)) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft._data.argmax(axis=dim)
+    one_hot = np.zeros_like(y_soft._data)
+    np.put_along_axis(one_hot, np.expand_dims(index, dim), 1.0, axis=dim)
+    return Tensor._wrap(one_hot) - y_soft.detach() + y_soft
+
+
 __all__ = [
+    "gumbel_softmax",
     "relu",
     "leaky_relu",
     "sigmoid",

@@ -17,6 +17,50 @@ def _params(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+def _total_norm(arrays: list[np.ndarray], norm_type: float) -> float:
+    if math.isinf(norm_type):
+        return max(float(np.abs(a).max()) if a.size else 0.0 for a in arrays)
+    total = sum(float((np.abs(a.astype(np.float64)) ** norm_type).sum()) for a in arrays)
+    return float(total ** (1.0 / norm_type))
+
+
+def get_total_norm(
+    tensors: Tensor | Iterable[Tensor],
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: object = None,
+) -> Tensor:
+    """The ``norm_type``-norm of all the given tensors concatenated into one vector (torch
+    2.6's ``get_total_norm``; ``clip_grad_norm_`` is it on the gradients followed by
+    ``clip_grads_with_norm_``)."""
+    arrays = [t._data for t in _params(tensors)]
+    norm_type = float(norm_type)
+    if not arrays:
+        return Tensor._wrap(np.array(0.0, np.float32))
+    total = _total_norm(arrays, norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"get_total_norm: the total norm of order {norm_type} of the gradients is {total}; "
+            "pass error_if_nonfinite=False to clip anyway"
+        )
+    return Tensor._wrap(np.array(total, dtype=arrays[0].dtype))
+
+
+def clip_grads_with_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    total_norm: Tensor | float,
+    foreach: object = None,
+) -> None:
+    """Multiply every gradient in place by min(1, max_norm / (total_norm + 1e-6)), PyTorch's
+    formula, with ``total_norm`` measured beforehand (``get_total_norm``)."""
+    coef = float(max_norm) / (float(total_norm) + 1e-6)
+    if coef < 1:
+        for p in _params(parameters):
+            if p.grad is not None:
+                p.grad._data *= coef
+
+
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -28,25 +72,10 @@ def clip_grad_norm_(
     concatenated into one vector) is at most ``max_norm``: every gradient is multiplied by
     min(1, max_norm / (total_norm + 1e-6)), PyTorch's formula. Returns the total norm measured
     before clipping. Parameters without a gradient are skipped."""
-    grads = [p.grad._data for p in _params(parameters) if p.grad is not None]
-    max_norm, norm_type = float(max_norm), float(norm_type)
-    if not grads:
-        return Tensor._wrap(np.array(0.0, np.float32))
-    if math.isinf(norm_type):
-        total = max(float(np.abs(g).max()) if g.size else 0.0 for g in grads)
-    else:
-        total = sum(float((np.abs(g.astype(np.float64)) ** norm_type).sum()) for g in grads)
-        total = total ** (1.0 / norm_type)
-    if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(
-            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
-            "pass error_if_nonfinite=False to clip anyway"
-        )
-    coef = max_norm / (total + 1e-6)
-    if coef < 1:
-        for g in grads:
-            g *= coef
-    return Tensor._wrap(np.array(total, dtype=grads[0].dtype))
+    params = [p for p in _params(parameters) if p.grad is not None]
+    total = get_total_norm([p.grad for p in params], norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(params, max_norm, total)
+    return total
 
 
 def clip_grad_value_(
@@ -91,6 +120,8 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
 
 __all__ = [
     "clip_grad_norm_",
+    "clip_grads_with_norm_",
+    "get_total_norm",
     "clip_grad_value_",
     "parameters_to_vector",
     "vector_to_parameters",
