@@ -1311,18 +1311,20 @@ def test_torch_batch_norm_layout_overflow():
     assert ok("F.batch_norm", p, x3, "forward", h3, t3_cf, b3)
 
 
-@pytest.mark.parametrize("name", ["softshrink", "hardshrink"])
+@pytest.mark.parametrize("name", ["softshrink", "hardshrink", "hardtanh"])
 def test_torch_shrink_nan_gradient_path(name):
-    # fuzz seed 1312314823: torch's gradient at NaN is g on its scalar path (the tail: the last
-    # element of 17) and 0 on its vectorised body (the first 16); handgrad gives 0 everywhere
+    # fuzz seeds 1312314823, 218307537 (hardtanh): torch's gradient at NaN is g on its scalar
+    # path (the tail: the last element of 17) and 0 on its vectorised body (the first 16);
+    # handgrad gives 0 everywhere
     x = np.full(17, 0.25, np.float32)
     x[0] = x[-1] = np.nan
     g = np.ones(17, np.float32)
+    args = () if name == "hardtanh" else (1.0,)
     tx = torch.tensor(x, requires_grad=True)
-    (t,) = torch.autograd.grad(getattr(tF, name)(tx, 1.0), tx, torch.tensor(g))
+    (t,) = torch.autograd.grad(getattr(tF, name)(tx, *args), tx, torch.tensor(g))
     assert t[0] == 0 and t[-1] == 1
     hx = hg.tensor(x, requires_grad=True)
-    getattr(hF, name)(hx, 1.0).backward(hg.tensor(g))
+    getattr(hF, name)(hx, *args).backward(hg.tensor(g))
     assert hx.grad.numpy()[0] == 0 and hx.grad.numpy()[-1] == 0
     b = np.array([False] * 16 + [True])
     h, tn = hx.grad.numpy(), t.numpy()

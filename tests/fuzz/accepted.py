@@ -1127,11 +1127,12 @@ def torch_batch_norm_layout_overflow(op, params, x, what, h, t, bad, g=None):
 
 @accepted
 def torch_shrink_nan_gradient_path(op, params, x, what, h, t, bad, g=None):
-    """A whole program's gradient through softshrink or hardshrink of a NaN (log of a negative
-    before it): torch's backward passes the upstream gradient at NaN on its scalar path (tensors
-    of fewer than 16 float32 or 8 float64 elements, and the tail) and gives 0 on its vectorised
-    one, which handgrad gives everywhere; the leaf before the NaN is finite, so the two paths'
-    gradients differ there (fuzz seed 1312314823: log, chunk, softshrink, maximum).
+    """A whole program's gradient through softshrink, hardshrink or hardtanh of a NaN (log of a
+    negative, fmod by 0 before it): torch's backward passes the upstream gradient at NaN on its
+    scalar path (tensors of fewer than 16 float32 or 8 float64 elements, the tail, and
+    non-contiguous intermediates) and gives 0 on its vectorised one, which handgrad gives
+    everywhere; the leaf before the NaN is finite, so the two paths' gradients differ there (fuzz
+    seeds 1312314823: log, chunk, softshrink, maximum; 218307537: mT, sort, fmod, hardtanh).
     ``params['vectorised']`` is torch's own result with those steps run on their input padded
     to whole vector blocks; accepted where handgrad's value equals it."""
     if op != "<program>" or what not in ("grad", "grad2") or isinstance(bad, str):

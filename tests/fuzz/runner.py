@@ -403,8 +403,9 @@ class _FrozenBackward(torch.autograd.Function):
 
 # elementwise steps whose torch gradient at NaN depends on the kernel's path: 0 on its
 # vectorised body, the upstream gradient on its scalar one (tensors shorter than two vectors,
-# and the tail); handgrad gives the vectorised body's 0 everywhere (fuzz seed 1312314823)
-VECTORISED = frozenset({"F.softshrink", "F.hardshrink"})
+# and the tail); handgrad gives the vectorised body's 0 everywhere (fuzz seed 1312314823;
+# hardtanh: 218307537, a NaN from fmod by 0 on a non-contiguous intermediate)
+VECTORISED = frozenset({"F.softshrink", "F.hardshrink", "F.hardtanh"})
 
 
 def _vectorised_call(L: _Lib, fn: Any, cur: Any, kw: dict) -> Any:
@@ -938,7 +939,7 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
         with np.errstate(invalid="ignore"):
             nan_in = [k for k in shrinks if np.isnan(np.asarray(t.inter[k][0])).any()]
         if nan_in:
-            # a NaN reaches softshrink or hardshrink, whose torch gradient there is the
+            # a NaN reaches softshrink, hardshrink or hardtanh, whose torch gradient there is the
             # upstream one on its scalar path and 0 on its vectorised one (handgrad's)
             f = run(TORCH, prog.x, prog.steps, seed=prog.seed, vectorised=True)
             ref = _values(f, what, i) if not f.error else None

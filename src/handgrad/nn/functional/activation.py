@@ -60,8 +60,9 @@ def hardtanh(
     input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
 ) -> Tensor:
     """x clamped to [min_val, max_val]. Gradient g strictly inside, 0 on the boundaries, outside
-    and at NaN (torch's hardtanh_backward, unlike clamp's which passes on the boundaries).
-    Selected, so an infinite g outside gives 0."""
+    and at NaN (torch's hardtanh_backward, unlike clamp's which passes on the boundaries; at NaN
+    its vectorised body gives 0, its scalar path g: docs/differences.md). Selected, so an
+    infinite g outside gives 0."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val={min_val} must not exceed max_val={max_val}")
     x = lift(input)
