@@ -29,7 +29,14 @@ from .device import device  # noqa: F401
 from .dtypes import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from .composed import *  # noqa: F401,F403
-from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
+from .random import (  # noqa: F401
+    Generator,
+    bernoulli,
+    get_rng_state,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from . import linalg, nn  # noqa: F401
 from .autograd import functional as _autograd_functional  # noqa: F401  (hg.autograd.functional)
 from .threads import get_num_threads, set_num_threads  # noqa: F401

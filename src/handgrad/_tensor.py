@@ -10,8 +10,8 @@ import numpy as np
 
 from ._tensor_base import TensorBase, get_default_dtype, lift, set_default_dtype  # noqa: F401
 from .composed.inplace_variants import InplaceVariants
-from .composed.methods import ComposedMethods
 from .device import as_device
+from .random import SamplingMethods  # with composed.methods.ComposedMethods
 from .tensor_methods import (
     AutogradMethods,
     ConversionMethods,
@@ -32,7 +32,7 @@ class Tensor(
     LinalgMethods,
     InplaceMethods,
     InplaceVariants,
-    ComposedMethods,
+    SamplingMethods,
     ConversionMethods,
     AutogradMethods,
     TensorBase,

@@ -278,24 +278,6 @@ def multinomial(
     return TensorBase._wrap(out.reshape(w.shape[:-1] + (num_samples,)))
 
 
-def bernoulli(
-    input: Tensor, p: float | None = None, *, generator: Any = None, out: Any = None
-) -> Tensor:
-    """1 with probability ``input`` (or ``p``, for every element), else 0, elementwise; of
-    ``input``'s dtype. Not differentiable."""
-    if out is not None:
-        raise NotImplementedError("bernoulli: out= is not supported")
-    a = np.asarray(input._data if isinstance(input, TensorBase) else input)
-    probs = np.full(a.shape, p) if p is not None else a
-    if probs.size and not ((probs >= 0) & (probs <= 1)).all():
-        raise RuntimeError(
-            f"bernoulli: probabilities must be in [0, 1], got {probs.min()}..{probs.max()}"
-        )
-    draws = _generator(generator).random(a.shape) < probs
-    dtype = a.dtype if a.dtype.kind == "f" else get_default_dtype()
-    return TensorBase._wrap(draws.astype(dtype))
-
-
 def _like(fn: Any) -> Any:
     def like(
         input: Tensor,
@@ -377,7 +359,6 @@ channels_last = "channels_last"
 __all__ = [
     "arange",
     "as_tensor",
-    "bernoulli",
     "channels_last",
     "contiguous_format",
     "empty",
