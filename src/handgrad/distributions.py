@@ -12,6 +12,11 @@ the parameters:
     Uniform(a, b):      log p(x) = -log(b - a) on [a, b)
     Independent(d, n):  d with its n rightmost batch dims read as event dims: log_prob and
                         entropy summed over them (a diagonal Gaussian as one distribution)
+    Exponential(r):     log p(x) = log r - r x;  rsample = -log(U) / r
+    Laplace(m, b):      log p(x) = -log(2 b) - |x - m| / b;  rsample = m - b sign(u) log(1 - |u|),
+                        u ~ U(-1, 1)
+    LogNormal(m, s):    exp of a Normal(m, s): log p(x) = log N(log x; m, s) - log x
+    OneHotCategorical:  a Categorical whose values are one-hot vectors (event_shape (K,))
 
 The reparameterised Normal sample is what lets a VAE's encoder learn through the sampling
 step (``handgrad.models.VAE``).
@@ -201,6 +206,12 @@ class Categorical(Distribution):
     def entropy(self) -> Tensor:
         return -(self.probs * self.logits).sum(-1)
 
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """Every category, shaped (K,) + (1,) * batch dims (expanded to the batch shape)."""
+        k = Tensor._wrap(np.arange(self.num_categories, dtype=np.int64))
+        values = k.reshape((-1,) + (1,) * len(self.batch_shape))
+        return values.expand((-1,) + self.batch_shape) if expand else values
+
 
 class Uniform(Distribution):
     has_rsample = True
@@ -236,6 +247,145 @@ class Uniform(Distribution):
 
     def entropy(self) -> Tensor:
         return ops.log(self.high - self.low)
+
+
+class Exponential(Distribution):
+    has_rsample = True
+
+    def __init__(self, rate: Any, validate_args: bool | None = None) -> None:
+        r = lift(rate)
+        self.rate = r if r._data.dtype.kind == "f" else r.to(np.float32)
+        if validate_args is not False:
+            _check_positive("Exponential", "rate", self.rate)
+        super().__init__(self.rate.shape, validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return 1 / self.rate
+
+    @property
+    def variance(self) -> Tensor:
+        return 1 / (self.rate * self.rate)
+
+    def rsample(self, sample_shape: Any = (), generator: Any = None) -> Tensor:
+        shape = _shape(sample_shape) + self.batch_shape
+        e = _generator(generator).standard_exponential(shape).astype(self.rate._data.dtype)
+        return Tensor._wrap(e) / self.rate
+
+    def log_prob(self, value: Any) -> Tensor:
+        return ops.log(self.rate) - self.rate * lift(value, self.rate)
+
+    def entropy(self) -> Tensor:
+        return 1 - ops.log(self.rate)
+
+    def cdf(self, value: Any) -> Tensor:
+        return 1 - ops.exp(-self.rate * lift(value, self.rate))
+
+
+class Laplace(Distribution):
+    has_rsample = True
+
+    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
+        loc = lift(loc)
+        loc = loc if loc._data.dtype.kind == "f" else loc.to(np.float32)
+        scale = lift(scale, loc)
+        if validate_args is not False:
+            _check_positive("Laplace", "scale", scale)
+        self.loc, self.scale = composed.broadcast_tensors(loc, scale)
+        super().__init__(self.loc.shape, validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        return 2 * self.scale * self.scale
+
+    def rsample(self, sample_shape: Any = (), generator: Any = None) -> Tensor:
+        shape = _shape(sample_shape) + self.batch_shape
+        dtype = self.loc._data.dtype
+        # u in (-1, 1), kept off the ends as torch's, so that log1p(-|u|) stays finite
+        eps = np.finfo(dtype).eps
+        u = Tensor._wrap(_generator(generator).uniform(eps - 1, 1, shape).astype(dtype))
+        return self.loc - self.scale * ops.sign(u) * ops.log1p(-ops.abs(u))
+
+    def log_prob(self, value: Any) -> Tensor:
+        x = lift(value, self.loc)
+        return -ops.log(2 * self.scale) - ops.abs(x - self.loc) / self.scale
+
+    def entropy(self) -> Tensor:
+        return 1 + ops.log(2 * self.scale)
+
+    def cdf(self, value: Any) -> Tensor:
+        d = lift(value, self.loc) - self.loc
+        return 0.5 - 0.5 * ops.sign(d) * ops.expm1(-ops.abs(d) / self.scale)
+
+
+class LogNormal(Distribution):
+    has_rsample = True
+
+    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
+        self.base_dist = Normal(loc, scale, validate_args)
+        self.loc, self.scale = self.base_dist.loc, self.base_dist.scale
+        super().__init__(self.base_dist.batch_shape, validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return ops.exp(self.loc + self.scale * self.scale / 2)
+
+    @property
+    def variance(self) -> Tensor:
+        s2 = self.scale * self.scale
+        return ops.expm1(s2) * ops.exp(2 * self.loc + s2)
+
+    def rsample(self, sample_shape: Any = (), generator: Any = None) -> Tensor:
+        return ops.exp(self.base_dist.rsample(sample_shape, generator))
+
+    def log_prob(self, value: Any) -> Tensor:
+        log_x = ops.log(lift(value, self.loc))
+        return self.base_dist.log_prob(log_x) - log_x
+
+    def entropy(self) -> Tensor:
+        return self.base_dist.entropy() + self.loc
+
+
+class OneHotCategorical(Distribution):
+    """A ``Categorical`` whose samples are one-hot vectors over the last dim."""
+
+    def __init__(
+        self, probs: Any = None, logits: Any = None, validate_args: bool | None = None
+    ) -> None:
+        self._categorical = Categorical(probs, logits, validate_args)
+        self.probs, self.logits = self._categorical.probs, self._categorical.logits
+        super().__init__(self._categorical.batch_shape, validate_args)
+        self.event_shape = (self._categorical.num_categories,)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs
+
+    @property
+    def variance(self) -> Tensor:
+        return self.probs * (1 - self.probs)
+
+    def _sample(self, sample_shape: Any, generator: Any) -> Tensor:
+        k = self._categorical.sample(sample_shape, generator)._data
+        eye = np.eye(self.event_shape[0], dtype=self.probs._data.dtype)
+        return Tensor._wrap(eye[k])
+
+    def log_prob(self, value: Any) -> Tensor:
+        v = lift(value)
+        return self._categorical.log_prob(Tensor._wrap(v._data.argmax(-1)))
+
+    def entropy(self) -> Tensor:
+        return self._categorical.entropy()
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        n = self.event_shape[0]
+        values = Tensor._wrap(np.eye(n, dtype=self.probs._data.dtype))
+        values = values.reshape((n,) + (1,) * len(self.batch_shape) + (n,))
+        return values.expand((n,) + self.batch_shape + (n,)) if expand else values
 
 
 def _sum_rightmost(x: Tensor, n: int) -> Tensor:
@@ -326,5 +476,9 @@ __all__ = [
     "Categorical",
     "Uniform",
     "Independent",
+    "Exponential",
+    "Laplace",
+    "LogNormal",
+    "OneHotCategorical",
     "kl_divergence",
 ]

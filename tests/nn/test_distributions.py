@@ -173,3 +173,55 @@ def test_independent_normal_as_torch():
         np.testing.assert_allclose(arr(g), arr(w), rtol=1e-12)
     with pytest.raises(ValueError, match="reinterpreted_batch_ndims must be in"):
         hg.distributions.Independent(hg.distributions.Normal(hg.zeros(3), hg.ones(3)), 2)
+
+
+def _family_results(lib, which):
+    D_ = lib.distributions
+    a = lib.tensor(np.array([0.5, 1.5, 3.0]), requires_grad=True)
+    b = lib.tensor(np.array([1.0, 0.7, 2.0]), requires_grad=True)
+    x = lib.tensor(np.array([0.2, 1.0, 4.0]))
+    if which == "exponential":
+        d = D_.Exponential(a)
+    elif which == "laplace":
+        d = D_.Laplace(a, b)
+    else:
+        d = D_.LogNormal(a - 1, b)
+    outs = [d.log_prob(x), d.entropy(), d.mean, d.variance]
+    if which != "lognormal":
+        outs.append(d.cdf(x))
+    total = sum(o.sum() for o in outs)
+    total.backward()
+    grads = [a.grad] + ([b.grad] if b.grad is not None else [])
+    shape = tuple(d.rsample((5,)).shape)
+    return [o.detach().numpy() for o in outs + grads], shape
+
+
+@pytest.mark.parametrize("which", ["exponential", "laplace", "lognormal"])
+def test_exponential_laplace_lognormal_as_torch(which):
+    got, got_shape = _family_results(hg, which)
+    want, want_shape = _family_results(torch, which)
+    assert got_shape == want_shape == (5, 3)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+
+
+def test_one_hot_categorical_and_enumerate_support_as_torch():
+    logits = np.random.default_rng(3).standard_normal((2, 4))
+    got, want = [], []
+    for lib, out in ((hg, got), (torch, want)):
+        lg = lib.tensor(logits, requires_grad=True)
+        d = lib.distributions.OneHotCategorical(logits=lg)
+        value = lib.tensor(np.eye(4)[[1, 3]])
+        lp = d.log_prob(value)
+        (lp.sum() + d.entropy().sum()).backward()
+        out += [lp, lg.grad, d.mean, d.variance, d.enumerate_support(), d.enumerate_support(False)]
+        cat = lib.distributions.Categorical(logits=lib.tensor(logits))
+        out += [cat.enumerate_support(), cat.enumerate_support(expand=False)]
+        sample = d.sample((3,))
+        out.append(np.array(sample.shape))
+        out.append(np.array([tuple(d.batch_shape), tuple(d.event_shape)]))
+        assert set(np.unique(np.asarray(sample))) <= {0.0, 1.0}
+    for g, w in zip(got, want):
+        g = g if isinstance(g, np.ndarray) else g.detach().numpy()
+        w = w if isinstance(w, np.ndarray) else w.detach().numpy()
+        np.testing.assert_allclose(g, w, rtol=1e-12)

@@ -15,8 +15,12 @@ import torch.nn.functional as F
 from torch.distributions import (
     Bernoulli,
     Categorical,
+    Exponential,
     Independent,
+    Laplace,
+    LogNormal,
     Normal,
+    OneHotCategorical,
     kl_divergence,
 )
 
@@ -144,5 +148,11 @@ def main():
         "gumbel_one_hot": gumbel_one_hot,
         "gumbel_row_sums": gumbel_row_sums,
         "gumbel_grad_rows": gumbel_grad_rows,
+        "exponential": Exponential(scale[0]).log_prob(value.abs()).flatten().tolist(),
+        "laplace": Laplace(loc, scale).log_prob(value).flatten().tolist(),
+        "lognormal": LogNormal(loc, scale).log_prob(value.abs() + 0.1).flatten().tolist(),
+        "lognormal_mean": LogNormal(loc, scale).mean.flatten().tolist(),
+        "onehot": OneHotCategorical(logits=loc).log_prob(torch.eye(2)).tolist(),
+        "onehot_support": OneHotCategorical(logits=loc).enumerate_support().flatten().tolist(),
         "categorical_entropy": Categorical(probs=torch.tensor([0.2, 0.3, 0.5])).entropy().item(),
     }
