@@ -43,6 +43,20 @@ from .threads import get_num_threads, set_num_threads  # noqa: F401
 
 __version__ = "0.1.0"
 from .gradcheck import check_vjp, gradcheck, gradgradcheck  # noqa: F401,E402
+from .gradcheck import autograd_gradcheck as _autograd_gradcheck  # noqa: E402
+from .gradcheck import autograd_gradgradcheck as _autograd_gradgradcheck  # noqa: E402
+from .autograd import custom_function as _custom_function  # noqa: E402
+
+# torch's names under torch.autograd that sit above the engine core, bound here (the public face):
+# autograd.Function is torch's custom-function base (a primitive subclasses
+# autograd.function.Function, which stays the primitives' base), and gradcheck / gradgradcheck
+# with torch's signature and return value.
+autograd.Function = _custom_function.Function  # type: ignore[misc]
+autograd.FunctionCtx = _custom_function.FunctionCtx  # type: ignore[attr-defined]
+autograd.function.once_differentiable = _custom_function.once_differentiable  # type: ignore[attr-defined]
+autograd.function.FunctionCtx = _custom_function.FunctionCtx  # type: ignore[attr-defined]
+autograd.gradcheck = _autograd_gradcheck  # type: ignore[attr-defined]
+autograd.gradgradcheck = _autograd_gradgradcheck  # type: ignore[attr-defined]
 from . import viz  # noqa: F401,E402
 from .serialization import load, load_torch_state_dict, save, to_torch_state_dict  # noqa: F401,E402
 from . import optim  # noqa: F401,E402

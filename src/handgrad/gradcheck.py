@@ -344,3 +344,37 @@ def check_vjp(
         rtol,
         notes,
     )
+
+
+class GradcheckError(RuntimeError):
+    """Raised by ``autograd.gradcheck`` / ``gradgradcheck`` when a check fails (torch's)."""
+
+
+def _torch_style(check: Callable, name: str) -> Callable:
+    def run(
+        func: Callable,
+        inputs: Any,
+        *,
+        eps: float = 1e-6,
+        atol: float = 1e-5,
+        rtol: float = 1e-3,
+        raise_exception: bool = True,
+        fast_mode: bool = False,
+        **options: Any,
+    ) -> bool:
+        """torch's signature: ``inputs`` a tensor or a tuple; True when the check passes, else
+        GradcheckError (or False with ``raise_exception=False``). torch's other options
+        (``nondet_tol``, ``check_undefined_grad``, ...) are accepted and ignored."""
+        args = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        report = check(func, args, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode)
+        if not report and raise_exception:
+            raise GradcheckError(f"{name} failed:\n{report}")
+        return bool(report)
+
+    run.__name__ = run.__qualname__ = name
+    return run
+
+
+# torch.autograd.gradcheck / gradgradcheck (bound there by handgrad/__init__.py)
+autograd_gradcheck = _torch_style(gradcheck, "gradcheck")
+autograd_gradgradcheck = _torch_style(gradgradcheck, "gradgradcheck")
