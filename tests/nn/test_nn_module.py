@@ -312,3 +312,21 @@ def test_forward_hooks_with_kwargs_prepend_and_always_call_as_torch():
     m.register_forward_pre_hook(lambda mod, a, k: a, with_kwargs=True)
     with pytest.raises(RuntimeError, match=r"must return None or a tuple \(args, kwargs\)"):
         m(hg.ones(2, 2))
+
+
+def test_named_members_remove_duplicate_as_torch():
+    results = []
+    for lib in (hg, torch):
+        shared = lib.nn.Linear(2, 2)
+        m = lib.nn.Sequential(shared, lib.nn.ReLU(), shared)
+        m.register_buffer("b", lib.zeros(1))
+        results.append(
+            [
+                [n for n, _ in m.named_modules()],
+                [n for n, _ in m.named_modules(remove_duplicate=False)],
+                [n for n, _ in m.named_parameters()],
+                [n for n, _ in m.named_parameters(remove_duplicate=False)],
+                [n for n, _ in m.named_buffers(remove_duplicate=False)],
+            ]
+        )
+    assert results[0] == results[1]
