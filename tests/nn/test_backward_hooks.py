@@ -106,3 +106,18 @@ def test_tensor_register_hook_returns_a_removable_handle():
     z.register_hook(lambda g: g * 10)()  # called, as the remover function it was
     z.sum().backward()
     assert x.grad.tolist() == [4.0, 4.0, 4.0]
+
+
+def test_full_backward_hook_runs_once_per_backward_of_a_retained_graph():
+    counts = []
+    for lib in (hg, torch):
+        layer = lib.nn.Linear(2, 2)
+        calls = []
+        layer.register_full_backward_hook(
+            lambda m, gi, go, calls=calls: calls.append(float(go[0].sum()))
+        )
+        out = layer(lib.ones(1, 2, requires_grad=True)).sum()
+        out.backward(retain_graph=True)
+        out.backward()
+        counts.append(calls)
+    assert counts[0] == counts[1] == [2.0, 2.0]

@@ -34,8 +34,12 @@ class BackwardHooks:
         self.module, self.full, self.pre = module, full, pre
         self.grad_input: list[Tensor | None] = []
         self.grad_output: list[Tensor | None] = []
-        self.inputs_waiting: set[int] = set()
-        self.outputs_waiting: set[int] = set()
+        # the inputs / outputs whose gradients a backward pass brings, and those seen so far in
+        # the current pass (reset when the hooks have run, so a retained graph runs them again)
+        self.inputs_expected: set[int] = set()
+        self.outputs_expected: set[int] = set()
+        self.inputs_seen: set[int] = set()
+        self.outputs_seen: set[int] = set()
 
     @staticmethod
     def wanted(module: Any) -> BackwardHooks | None:
@@ -54,7 +58,7 @@ class BackwardHooks:
             self.grad_input.append(None)
             if a.requires_grad:
                 out[i] = a.clone()
-                self.inputs_waiting.add(k)
+                self.inputs_expected.add(k)
                 out[i].register_hook(self._input_hook(k))
             k += 1
         return tuple(out)
@@ -75,21 +79,22 @@ class BackwardHooks:
                 inner = o.clone()
                 inner.register_hook(self._output_hook(k))
                 items[i] = inner.clone()
-                self.outputs_waiting.add(k)
+                self.outputs_expected.add(k)
             k += 1
         return items[0] if single else type(result)(items)
 
     def _output_hook(self, k: int) -> Callable[[Tensor], Tensor | None]:
         def hook(grad: Tensor) -> Tensor | None:
             self.grad_output[k] = grad
-            self.outputs_waiting.discard(k)
-            if self.outputs_waiting:
+            self.outputs_seen.add(k)
+            if self.outputs_seen != self.outputs_expected:
                 return None
+            self.outputs_seen = set()
             for pre in self.pre:
                 new = pre(self.module, tuple(self.grad_output))
                 if new is not None:
                     self.grad_output = list(new if isinstance(new, tuple) else (new,))
-            if not self.inputs_waiting:
+            if not self.inputs_expected:
                 self._call_full()
             return self.grad_output[k]
 
@@ -98,9 +103,10 @@ class BackwardHooks:
     def _input_hook(self, k: int) -> Callable[[Tensor], Tensor | None]:
         def hook(grad: Tensor) -> Tensor | None:
             self.grad_input[k] = grad
-            self.inputs_waiting.discard(k)
-            if self.inputs_waiting:
+            self.inputs_seen.add(k)
+            if self.inputs_seen != self.inputs_expected:
                 return None
+            self.inputs_seen = set()
             self._call_full()
             return self.grad_input[k]
 
