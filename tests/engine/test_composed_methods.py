@@ -54,3 +54,29 @@ def test_unflatten_as_torch(dim, sizes):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     with pytest.raises(RuntimeError, match=r"unflatten: sizes \(4, 2\) do not multiply to the"):
         hg.tensor(a).unflatten(1, (4, 2))
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_scatter_reduce_values_and_gradients_as_torch(reduce, include_self, dim):
+    rng = np.random.default_rng(4)
+    base = rng.integers(-2, 3, (4, 3)).astype(np.float64)  # small integers: ties happen
+    src = rng.integers(-2, 3, (5, 3) if dim == 0 else (4, 5)).astype(np.float64)
+    index = rng.integers(0, 3, src.shape)  # row / column 3 of input is never written along dim 0
+    results = []
+    for lib in (hg, torch):
+        x = lib.tensor(base, requires_grad=True)
+        s = lib.tensor(src, requires_grad=True)
+        out = x.scatter_reduce(dim, lib.tensor(index), s, reduce, include_self=include_self)
+        (out * lib.tensor(np.arange(12.0).reshape(4, 3))).sum().backward()
+        results.append([out.detach().numpy(), x.grad.numpy(), s.grad.numpy()])
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_scatter_reduce_refuses_prod_and_integer_inputs():
+    with pytest.raises(RuntimeError, match=r"scatter_reduce: reduce must be .*'prod' is not"):
+        hg.zeros(3).scatter_reduce(0, hg.tensor([0]), hg.ones(1), "prod")
+    with pytest.raises(RuntimeError, match="scatter_reduce: a floating-point input is needed"):
+        hg.scatter_reduce(hg.zeros(3, dtype=hg.int64), 0, hg.tensor([0]), hg.ones(1), "sum")

@@ -573,6 +573,76 @@ def scatter(
     return where(Tensor._wrap(written), scatter_add(zero, d, idx, s), x)
 
 
+def scatter_reduce(
+    input: Tensor,
+    dim: int,
+    index: Tensor,
+    src: Tensor,
+    reduce: str,
+    *,
+    include_self: bool = True,
+) -> Tensor:
+    """out = input with the elements of src at index[..., j, ...] along ``dim`` reduced into
+    each position ("sum", "mean", "amax", "amin"; the input's own value taking part where
+    ``include_self``); positions no index names keep input. torch's gradients: sum and mean
+    send g (divided by the count, for mean) to every contributor; amax / amin send g divided by
+    the number of contributors equal to the result to each of them (ties share it), 0 to the
+    rest. "prod" is not here (its gradient at zeros needs a primitive)."""
+    x, idx, s = lift(input), lift(index), lift(src, input)
+    if reduce not in ("sum", "mean", "amax", "amin"):
+        raise RuntimeError(
+            f"scatter_reduce: reduce must be 'sum', 'mean', 'amax' or 'amin', got {reduce!r}"
+            + (" ('prod' is not supported)" if reduce == "prod" else "")
+        )
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"scatter_reduce: a floating-point input is needed, got {x.dtype}")
+    d = _dim("scatter_reduce", dim, x.ndim)
+    if idx.shape != s.shape:
+        s = getitem(s, tuple(slice(0, n) for n in idx.shape))  # torch reads src's leading part
+    ix = idx._data
+    written = np.zeros(x.shape, bool)
+    np.put_along_axis(written, ix, True, axis=d)
+    keep = Tensor._wrap(~written | include_self)  # where input takes part (or is untouched)
+    zero = Tensor._wrap(np.zeros(x.shape, x._data.dtype))
+    if reduce in ("sum", "mean"):
+        total = where(keep, x, 0.0) + scatter_add(zero, d, idx, s)
+        if reduce == "sum":
+            return total
+        count = np.zeros(x.shape, x._data.dtype)
+        np.add.at(count, _full_index(ix, d), 1)
+        count += keep._data & written
+        return where(Tensor._wrap(written), total / Tensor._wrap(np.maximum(count, 1)), x)
+    # amax / amin: the value from NumPy, the gradient shared by the contributors equal to it
+    pick = np.maximum if reduce == "amax" else np.minimum
+    start = np.where(keep._data, x._data, -np.inf if reduce == "amax" else np.inf)
+    best = start.astype(x._data.dtype)
+    pick.at(best, _full_index(ix, d), s._data)
+    eq_self = keep._data & (x._data == best)
+    at_src = np.take_along_axis(best, ix, axis=d)
+    eq_src = s._data == at_src
+    # torch counts the input among the ties even where include_self=False leaves it out of the
+    # result (and then gives it no gradient): the same count, so the same shares
+    ties = (x._data == best).astype(x._data.dtype)
+    np.add.at(ties, _full_index(ix, d), eq_src)
+    share = Tensor._wrap(np.maximum(ties, 1))
+    spread = where(Tensor._wrap(eq_self), x, 0.0) / share + scatter_add(
+        zero, d, idx, where(Tensor._wrap(eq_src), s, 0.0) / _take_along(share, ix, d)
+    )
+    # the exact extreme as the value, the shared gradient through a term worth 0
+    return where(Tensor._wrap(written), Tensor._wrap(best) + (spread - spread.detach()), x)
+
+
+def _full_index(ix: np.ndarray, d: int) -> tuple:
+    """The index tuple of every element of ``ix`` with its dim ``d`` replaced by ix's values."""
+    grids: list[Any] = list(np.indices(ix.shape, sparse=True))
+    grids[d] = ix
+    return tuple(grids)
+
+
+def _take_along(t: Tensor, ix: np.ndarray, d: int) -> Tensor:
+    return Tensor._wrap(np.take_along_axis(t._data, ix, axis=d))
+
+
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     a = lift(input)._data
     return Tensor._wrap(np.asarray(np.count_nonzero(a, axis=dim)).astype(np.int64))
@@ -682,6 +752,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
 
 
 __all__ += [
+    "scatter_reduce",
     "unflatten",
     "swapaxes",
     "swapdims",

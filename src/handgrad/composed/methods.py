@@ -1,7 +1,7 @@
 """``ComposedMethods``: the Tensor methods of functions that live outside the core engine
-(element-wise predicates, ``unflatten``), one ``def`` each, as the method groups of
-``tensor_methods`` are; ``Tensor`` inherits them through ``random.SamplingMethods``, which adds
-the samplers (they need the generator, a layer above ``composed``)."""
+(element-wise predicates, ``unflatten``, ``scatter_reduce``), one ``def`` each, as the method
+groups of ``tensor_methods`` are; ``Tensor`` inherits them through ``random.SamplingMethods``,
+which adds the samplers (they need the generator, a layer above ``composed``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import ops
 from . import predicates
-from .arrange import unflatten
+from .arrange import scatter_reduce, unflatten
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
@@ -45,6 +45,11 @@ class ComposedMethods:
 
     def equal(self, other: Any) -> bool:
         return predicates.equal(self, other)
+
+    def scatter_reduce(
+        self, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True
+    ) -> Tensor:
+        return scatter_reduce(self, dim, index, src, reduce, include_self=include_self)  # type: ignore[arg-type]
 
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
         return unflatten(self, dim, sizes)  # type: ignore[arg-type]
