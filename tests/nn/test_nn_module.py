@@ -330,3 +330,49 @@ def test_named_members_remove_duplicate_as_torch():
             ]
         )
     assert results[0] == results[1]
+
+
+def test_parameter_dict_type_assign_skip_init_and_stateless_as_torch():
+    results = []
+    for lib in (hg, torch):
+        pd = lib.nn.ParameterDict({"a": lib.nn.Parameter(lib.ones(1))})
+        pd.update({"b": lib.nn.Parameter(lib.zeros(2))})
+        popped = tuple(pd.pop("a").shape)
+        got = [list(pd.keys()), popped, pd.get("zzz") is None]
+        del pd["b"]
+        got.append(len(pd))
+        m = lib.nn.Linear(2, 2).type(lib.float64)
+        got.append(str(m.weight.dtype).split(".")[-1])
+        src = lib.nn.Linear(2, 2)
+        m2 = lib.nn.Linear(2, 2)
+        m2.load_state_dict(src.state_dict(), assign=True)
+        got.append(np.array_equal(m2.weight.detach().numpy(), src.weight.detach().numpy()))
+        got.append(type(lib.nn.utils.skip_init(lib.nn.Linear, 3, 4)).__name__)
+        lin = lib.nn.Linear(2, 1, bias=False)
+        out = lib.nn.utils.stateless.functional_call(
+            lin, {"weight": lib.ones(1, 2)}, (lib.tensor([[2.0, 3.0]]),)
+        )
+        got.append(out.tolist())
+        results.append(got)
+    assert results[0] == results[1]
+
+
+def test_dirac_and_multilabel_soft_margin_loss_as_torch():
+    for shape, groups in [((4, 2, 3, 3), 2), ((3, 3, 5), 1), ((2, 4, 3, 3, 3), 1)]:
+        h, t = hg.empty(*shape), torch.empty(*shape)
+        hg.nn.init.dirac_(h, groups=groups)
+        torch.nn.init.dirac_(t, groups=groups)
+        np.testing.assert_array_equal(h.numpy(), t.numpy())
+    r = np.random.default_rng(5)
+    x, y, w = r.standard_normal((3, 4)), (r.random((3, 4)) > 0.5) * 1.0, np.arange(1.0, 5.0)
+    for reduction in ("mean", "sum", "none"):
+        got, want = [], []
+        for lib, out in ((hg, got), (torch, want)):
+            xi = lib.tensor(x, requires_grad=True)
+            loss = lib.nn.functional.multilabel_soft_margin_loss(
+                xi, lib.tensor(y), lib.tensor(w), reduction=reduction
+            )
+            loss.sum().backward()
+            out += [loss.detach().numpy(), xi.grad.numpy()]
+        for g, wv in zip(got, want):
+            np.testing.assert_allclose(g, wv, rtol=1e-12)

@@ -1,8 +1,8 @@
 """``torch.func``'s function transforms, on the engine's reverse mode:
 
 - ``functional_call(module, params, args)``: the module run with some of its parameters and
-  buffers replaced by the given tensors (by their ``state_dict`` names), restored afterwards;
-  with ``tie_weights`` a replacement also takes the place of every name tied to the same tensor.
+  buffers replaced by the given tensors (``nn.utils.stateless.functional_call``, torch's older
+  home of it).
 - ``grad(f, argnums)`` / ``grad_and_value``: a function returning d f / d args[argnums] of a
   scalar ``f``, for a tensor or a dict / tuple / list of tensors (the gradient has the same
   structure; zeros where f does not depend on an input). The arguments are made graph roots;
@@ -21,13 +21,12 @@ The per-example gradients of a model, as the torch.func tutorial computes them, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import autograd
 from .._tensor import Tensor, lift
-from ..nn.module import Module
+from ..nn.utils.stateless import functional_call
 from ..ops import stack
 
 # ---- pytrees: a tensor, or dicts / tuples / lists of them -------------------------------------
@@ -59,83 +58,6 @@ def _flatten(tree: Any) -> tuple[list[Any], Callable[[list[Any]], Any]]:
         return type(tree)(out)
 
     return leaves, rebuild
-
-
-# ---- functional_call --------------------------------------------------------------------------
-
-
-def _slots(module: Module) -> Iterator[tuple[str, dict, str]]:
-    """(state_dict name, the dict holding it, key) for every parameter and buffer, tied ones
-    under each of their names."""
-    for prefix, m in module.named_modules(remove_duplicate=False):
-        for store in (m._parameters, m._buffers):
-            for key, t in store.items():
-                if t is not None:
-                    yield (f"{prefix}.{key}" if prefix else key), store, key
-
-
-@contextmanager
-def _swapped(module: Module, tensors: dict[str, Any], tie_weights: bool, strict: bool):
-    slots = list(_slots(module))
-    names = {name for name, _, _ in slots}
-    unexpected = [k for k in tensors if k not in names]
-    missing = [n for n in names if n not in tensors]
-    if strict and (unexpected or missing):
-        raise RuntimeError(
-            f"functional_call: strict=True, missing keys {missing}, unexpected keys {unexpected}"
-        )
-    if unexpected:  # an AttributeError, as torch's
-        raise AttributeError(
-            f"functional_call: {type(module).__name__} has no parameter or buffer {unexpected}"
-        )
-    by_id: dict[int, Any] = {}
-    if tie_weights:
-        for name, store, key in slots:
-            if name in tensors:
-                by_id[id(store[key])] = tensors[name]
-    saved = []
-    for name, store, key in slots:
-        old = store[key]
-        new = tensors[name] if name in tensors else by_id.get(id(old))
-        if new is not None:
-            saved.append((store, key, old, new))
-    for store, key, _, new in saved:
-        store[key] = lift(new)
-    try:
-        yield
-    finally:
-        for store, key, old, _ in reversed(saved):
-            store[key] = old
-
-
-def functional_call(
-    module: Module,
-    parameter_and_buffer_dicts: Any,
-    args: Any = None,
-    kwargs: dict | None = None,
-    *,
-    tie_weights: bool = True,
-    strict: bool = False,
-) -> Any:
-    """``module(*args, **kwargs)`` with the named parameters and buffers replaced by the given
-    tensors for this call only (a dict, or a sequence of dicts with distinct keys)."""
-    dicts = (
-        [parameter_and_buffer_dicts]
-        if isinstance(parameter_and_buffer_dicts, dict)
-        else list(parameter_and_buffer_dicts)
-    )
-    tensors: dict[str, Any] = {}
-    for d in dicts:
-        clash = set(d) & set(tensors)
-        if clash:
-            raise ValueError(f"functional_call: {sorted(clash)} appear in more than one dict")
-        tensors.update(d)
-    if args is None:
-        args = ()
-    elif not isinstance(args, tuple):
-        args = (args,)
-    with _swapped(module, tensors, tie_weights, strict):
-        return module(*args, **(kwargs or {}))
 
 
 # ---- grad -------------------------------------------------------------------------------------

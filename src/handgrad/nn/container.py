@@ -272,6 +272,23 @@ class ParameterDict(Module):
     def values(self) -> Any:
         return self._parameters.values()
 
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._parameters.get(key, default)
+
+    def pop(self, key: str) -> Parameter:
+        return self._parameters.pop(key)
+
+    def update(self, parameters: Any) -> None:
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for k, v in items:
+            self[k] = v
+
+    def clear(self) -> None:
+        self._parameters.clear()
+
     def extra_repr(self) -> str:
         return _describe_parameters(self._parameters)
 

@@ -147,6 +147,27 @@ def eye_(tensor: Tensor) -> Tensor:
     return _fill(tensor, np.eye(*tensor.shape))
 
 
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The Dirac delta of a 3-, 4- or 5-D convolution weight: 1 at the centre tap of kernel
+    (g out_per_group + d, d) for d < min(out_per_group, in_channels), 0 elsewhere, so the
+    convolution passes its input channels through (torch's ``dirac_``)."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(
+            f"dirac_: only 3-, 4- or 5-D tensors are supported, got shape {tensor.shape}"
+        )
+    if tensor.shape[0] % groups:
+        raise ValueError(
+            f"dirac_: dim 0 ({tensor.shape[0]}) must be divisible by groups ({groups})"
+        )
+    per_group = tensor.shape[0] // groups
+    delta = np.zeros(tensor.shape)
+    centre = tuple(n // 2 for n in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, tensor.shape[1])):
+            delta[(g * per_group + d, d) + centre] = 1
+    return _fill(tensor, delta)
+
+
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -244,6 +265,7 @@ __all__ = [
     "zeros_",
     "ones_",
     "eye_",
+    "dirac_",
     "xavier_uniform_",
     "xavier_normal_",
     "kaiming_uniform_",

@@ -259,9 +259,12 @@ class Module:
                     out[f"{mprefix}.{name}" if mprefix else name] = b if keep_vars else b.detach()
         return out
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> _IncompatibleKeys:
-        """Copy values into the module's parameters and buffers. With ``strict``, missing or
-        unexpected keys are an error that lists them; a shape mismatch is always an error."""
+    def load_state_dict(
+        self, state_dict: dict, strict: bool = True, assign: bool = False
+    ) -> _IncompatibleKeys:
+        """Copy values into the module's parameters and buffers (with ``assign``, hold the given
+        arrays themselves). With ``strict``, missing or unexpected keys are an error that lists
+        them; a shape mismatch is always an error."""
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -289,9 +292,18 @@ class Module:
                 if k in state_dict:
                     v = state_dict[k]
                     array = v._data if isinstance(v, Tensor) else np.asarray(v)
-                    t._data[...] = array.astype(t.dtype, copy=False)
+                    if assign:
+                        # torch's assign=True: the module holds the checkpoint's tensor (its
+                        # memory and dtype), not a copy in its own
+                        t._data = array
+                    else:
+                        t._data[...] = array.astype(t.dtype, copy=False)
                     t._version[0] += 1
         return _IncompatibleKeys(missing, unexpected)
+
+    def type(self, dst_type: Any) -> Module:
+        """Every parameter and buffer cast to ``dst_type`` (torch's ``Module.type``)."""
+        return self.to(dst_type)
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """torch's overloads: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,

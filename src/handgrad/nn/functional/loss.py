@@ -20,6 +20,7 @@ from ...ops.loss import (
 )
 from ...ops.shape import EmptyConstantGradient
 from ...ops.special import BinaryCrossEntropyMean, BinaryCrossEntropyWithLogitsMean, MseLoss
+from ...ops.special import logsigmoid as _logsigmoid
 from ...ops.special import soft_margin as _soft_margin
 from .distance import pairwise_distance
 
@@ -279,6 +280,20 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
     return _reduce("soft_margin_loss", _soft_margin(x, lift(target, x)), reduction)
 
 
+def multilabel_soft_margin_loss(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
+    """-(y log sigmoid(x) + (1 - y) log sigmoid(-x)) per class (times ``weight``), averaged over
+    the classes (the last dim), then reduced over the samples: torch's formula."""
+    x = lift(input)
+    y = lift(target, x)
+    loss = -(y * _logsigmoid(x) + (1 - y) * _logsigmoid(-x))
+    if weight is not None:
+        loss = loss * lift(weight, x)
+    loss = loss.sum(-1) / x.shape[-1]
+    return _reduce("multilabel_soft_margin_loss", loss, reduction)
+
+
 def margin_ranking_loss(
     input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
 ) -> Tensor:
@@ -385,6 +400,7 @@ def gaussian_nll_loss(
 
 
 __all__ = [
+    "multilabel_soft_margin_loss",
     "nll_loss",
     "cross_entropy",
     "mse_loss",

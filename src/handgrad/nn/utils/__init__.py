@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -118,7 +119,16 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         start += n
 
 
+def skip_init(module_cls: type, *args: Any, **kwargs: Any) -> Any:
+    """``module_cls(*args, **kwargs)`` (torch's ``skip_init``). torch leaves the parameters
+    uninitialised to save the initialiser's time; here they hold the class's initial values, which
+    a program that skips the initialisation overwrites anyway."""
+    kwargs.pop("device", None)
+    return module_cls(*args, **kwargs)
+
+
 __all__ = [
+    "skip_init",
     "clip_grad_norm_",
     "clip_grads_with_norm_",
     "get_total_norm",
@@ -129,4 +139,4 @@ __all__ = [
 ]
 
 
-from . import parametrizations, parametrize  # noqa: E402,F401  (as torch.nn.utils imports them)
+from . import parametrizations, parametrize, stateless  # noqa: E402,F401  (as torch.nn.utils imports them)
