@@ -376,3 +376,28 @@ def test_dirac_and_multilabel_soft_margin_loss_as_torch():
             out += [loss.detach().numpy(), xi.grad.numpy()]
         for g, wv in zip(got, want):
             np.testing.assert_allclose(g, wv, rtol=1e-12)
+
+
+def test_lazy_linear_materialises_on_the_first_call_as_torch():
+    results = []
+    for lib in (hg, torch):
+        model = lib.nn.Sequential(lib.nn.LazyLinear(3), lib.nn.Tanh(), lib.nn.LazyLinear(2))
+        x = lib.tensor(np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32))
+        model(x)  # the dry run
+        optimizer = lib.optim.SGD(model.parameters(), lr=0.1)
+        with lib.no_grad():
+            for p in model.parameters():
+                p.copy_(lib.tensor(np.linspace(-1, 1, p.numel()).reshape(tuple(p.shape))))
+        loss = model(x).pow(2).sum()
+        loss.backward()
+        optimizer.step()
+        results.append(
+            [
+                [type(m).__name__ for m in model],
+                [tuple(p.shape) for p in model.parameters()],
+                model[0].in_features,
+                round(loss.item(), 5),
+                np.round(model[2].weight.detach().numpy(), 5).tolist(),
+            ]
+        )
+    assert results[0] == results[1]

@@ -13,7 +13,7 @@ from . import init, utils  # noqa: F401,E402
 from .activation import *  # noqa: F401,F403,E402
 from .dropout import Dropout, Dropout1d, Dropout2d  # noqa: F401,E402
 from .flatten import Flatten, Unflatten  # noqa: F401,E402
-from .linear import Bilinear, Identity, Linear, NormalizedLinear  # noqa: F401,E402
+from .linear import Bilinear, Identity, LazyLinear, Linear, NormalizedLinear  # noqa: F401,E402
 from .loss import *  # noqa: F401,F403,E402
 from .normalization import (  # noqa: F401,E402
     BatchNorm1d,

@@ -122,3 +122,30 @@ class Bilinear(Module):
             f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
             f"out_features={self.out_features}, bias={self.bias is not None}"
         )
+
+
+class LazyLinear(Linear):
+    """A ``Linear`` whose ``in_features`` is read from its first input (torch's ``LazyLinear``):
+    until then its weight is an empty parameter; the first call gives it the shape
+    (out_features, input.shape[-1]) in place (the same Parameter object, so an optimizer built
+    before the dry run holds it), initialises it as ``Linear``'s and makes the module a
+    ``Linear``."""
+
+    def __init__(
+        self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
+        super().__init__(0, out_features, bias, device, dtype)
+
+    def reset_parameters(self) -> None:
+        if self.in_features:
+            super().reset_parameters()
+
+    def forward(self, input: Tensor) -> Tensor:
+        self.in_features = int(input.shape[-1])
+        dtype = self.weight._data.dtype
+        self.weight._data = np.empty((self.out_features, self.in_features), dtype)
+        if self.bias is not None:
+            self.bias._data = np.empty(self.out_features, dtype)
+        self.__class__ = Linear  # type: ignore[assignment]
+        self.reset_parameters()
+        return self.forward(input)
