@@ -401,3 +401,36 @@ def test_lazy_linear_materialises_on_the_first_call_as_torch():
             ]
         )
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("kind", ["conv", "convtranspose", "linear"])
+def test_fuse_bn_eval_as_torch(kind):
+    outs = []
+    for lib in (hg, torch):
+        nn_ = lib.nn
+        if kind == "conv":
+            layer, bn, shape = nn_.Conv2d(2, 3, 3), nn_.BatchNorm2d(3), (2, 2, 5, 5)
+        elif kind == "convtranspose":
+            layer, bn, shape = nn_.ConvTranspose2d(2, 3, 3), nn_.BatchNorm2d(3), (2, 2, 4, 4)
+        else:
+            layer, bn, shape = nn_.Linear(4, 3), nn_.BatchNorm1d(3), (5, 4)
+        rng = np.random.default_rng(7)
+        with lib.no_grad():
+            for p in [*layer.parameters(), *bn.parameters()]:
+                p.copy_(lib.tensor(rng.uniform(0.5, 1.5, tuple(p.shape)).astype(np.float32)))
+            bn.running_mean.copy_(lib.tensor(rng.standard_normal(3).astype(np.float32)))
+            bn.running_var.copy_(lib.tensor(rng.uniform(0.5, 2, 3).astype(np.float32)))
+        layer.eval()
+        bn.eval()
+        fusion = lib.nn.utils.fusion
+        if kind == "linear":
+            fused = fusion.fuse_linear_bn_eval(layer, bn)
+        else:
+            fused = fusion.fuse_conv_bn_eval(layer, bn, transpose=kind == "convtranspose")
+        x = lib.tensor(rng.standard_normal(shape).astype(np.float32))
+        with lib.no_grad():
+            outs.append([fused(x).numpy(), bn(layer(x)).numpy(), fused.weight.detach().numpy()])
+        assert isinstance(fused.weight, lib.nn.Parameter) and fused is not layer
+    for g, w in zip(*outs):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outs[0][0], outs[0][1], rtol=1e-4, atol=1e-5)

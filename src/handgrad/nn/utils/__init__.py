@@ -139,4 +139,4 @@ __all__ = [
 ]
 
 
-from . import parametrizations, parametrize, prune, stateless  # noqa: E402,F401  (torch.nn.utils.*)
+from . import fusion, parametrizations, parametrize, prune, stateless  # noqa: E402,F401
