@@ -2,7 +2,9 @@
 recurse=False)``, ``apply(init_fn)`` with isinstance checks, ``register_buffer(persistent=False)``
 kept out of the state_dict, ``load_state_dict(strict=False)`` reporting missing and unexpected
 keys, a backbone frozen by ``requires_grad_(False)`` while a head trains, ``nn.ModuleDict`` and
-``nn.ParameterList`` / ``nn.ParameterDict`` containers, ``modules()``/``children()`` counts."""
+``nn.ParameterList`` / ``nn.ParameterDict`` containers, ``modules()``/``children()`` counts; a
+``nn.LazyLinear`` head sized by a dry run, and the eval-mode Linear + BatchNorm of the backbone
+folded by ``nn.utils.fusion.fuse_linear_bn_eval``."""
 
 import numpy as np
 import torch
@@ -116,7 +118,26 @@ def main():
         losses.append(loss.item())
     frozen_change = (fresh.backbone.layers["hid"].weight - frozen_before).abs().max().item()
     running_change = (fresh.backbone.layers["bn"].running_mean - running_before).abs().max().item()
+    # a head whose input size comes from a dry run
+    lazy = nn.LazyLinear(2)
+    lazy(fresh.backbone(x))
+    with torch.no_grad():
+        lazy.weight.copy_(torch.linspace(-1, 1, lazy.weight.numel()).view_as(lazy.weight))
+        lazy.bias.fill_(0.1)
+    lazy_out = lazy(fresh.backbone(x)[:2])
+
+    # fold the eval-mode Linear + BatchNorm of the backbone into one Linear
+    fresh.backbone.eval()
+    layers = fresh.backbone.layers
+    fused = nn.utils.fusion.fuse_linear_bn_eval(layers["inp"], layers["bn"])
+    with torch.no_grad():
+        unfused = layers["bn"](layers["inp"](x))
+        fold_error = float((fused(x) - unfused).abs().max())
     return {
+        "lazy": type(lazy).__name__ + str(tuple(lazy.weight.shape)),
+        "lazy_out": lazy_out.detach().flatten().tolist(),
+        "fold_ok": fold_error < 1e-5,
+        "fused_bias": fused.bias.detach().tolist(),
         "applied_to": ",".join(seen),
         "apply_returns_self": returned is net,
         "module_names": ",".join(module_names),
