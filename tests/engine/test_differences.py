@@ -800,6 +800,25 @@ def test_torch_norm_at_zero_vector():
     )
 
 
+def test_soft_margin_double_backward_overflows():
+    # fuzz seed 1558880683: e^(-y x) = 0 at x = 7.5e-95, y = 3.0e129; a second-pass cotangent of
+    # 1e93 (a sqrt's derivative before it) times y^2 overflows in torch before the 0 comes
+    x, y = np.array([7.49414e-95, 0.5]), np.array([3.0169e129, 2.0])
+    u = np.array([1e93, 1.0])
+
+    def second(lib, F):
+        a = lib.tensor(x, requires_grad=True)
+        (g,) = lib.autograd.grad(F.soft_margin_loss(a, lib.tensor(y)), a, create_graph=True)
+        return lib.autograd.grad(g, a, lib.tensor(u))[0].numpy()
+
+    t, h = second(torch, tF), second(hg, hF)
+    assert np.isnan(t[0]) and h[0] == 0 and np.isclose(h[1], t[1])
+    bad = np.array([True, False])
+    ok = accepted.soft_margin_double_backward_overflows
+    assert ok("F.soft_margin_loss", {"w": y}, x, "grad2", h, t, bad)
+    assert not ok("F.soft_margin_loss", {"w": y * 1e-130}, x, "grad2", h, t, bad)  # z = 1
+
+
 def test_soft_margin_exp_overflows():
     # fuzz seed 64571960: -y x = 3.4e5, e^(-y x) overflows in torch; the limit is -y
     x, y = np.array([-9.51547515e-50]), np.array([3.56201569e54])

@@ -665,6 +665,24 @@ def soft_margin_exp_overflows(op, params, x, what, h, t, bad, g=None):
 
 
 @accepted
+def soft_margin_double_backward_overflows(op, params, x, what, h, t, bad, g=None):
+    """soft_margin_loss's second derivative, y^2 z / (1 + z)^2 times the second pass's cotangent
+    (z = e^(-y x)), where z underflows to 0: torch multiplies y^2 by the cotangent first, which
+    can overflow (inf), and then by z = 0 (NaN); the exact value carries the factor z, below the
+    smallest float, and handgrad gives 0 (fuzz seed 1558880683: y = 3.0e129 at x = 7.5e-95, the
+    output of a sqrt whose derivative there, 6.7e93, is the cotangent: 9e258 x 6.7e93 = inf)."""
+    if op != "F.soft_margin_loss" or what != "grad2" or isinstance(bad, str):
+        return False
+    y = np.broadcast_to(params["w"], x.shape) if isinstance(params.get("w"), np.ndarray) else None
+    if y is None or bad.shape != x.shape:
+        return False
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        z = np.exp(-(x * y))  # in x's float: 0 where it underflows there
+        under = np.isfinite(x) & np.isfinite(y) & (z == 0)
+        return bool(under[bad].all() and np.isnan(t[bad]).all() and (h[bad] == 0).all())
+
+
+@accepted
 def mish_exp_overflow(op, params, x, what, h, t, bad, g=None):
     """torch's second derivative of mish goes through its infinitely differentiable mish
     backward, which forms softplus as log1p(exp(x)): above log of the largest float (88.7 in
