@@ -800,6 +800,36 @@ def test_torch_norm_at_zero_vector():
     )
 
 
+def test_torch_norm_double_backward_differs():
+    # fuzz seed 1197233188: group_norm over the group (8.7e130, 2.0e3), x^ = +-1; the second
+    # derivative by w[1] is g1 (J u)[1], terms g1 u0 / sigma = 2.9e24 cancelling to -7.5e-243
+    from tests.fuzz.runner import _group_norm_composed
+
+    x = np.array([[8.74344977e130, 1.98848427e003]])
+    w, wb = np.array([-2.31409353, 0.08567751]), np.array([-0.26729984, 0.56303452])
+    g = np.array([[0.0, 2563.59451451]])
+    u = np.array([[4.90501327e151, -1.69204686e-162]])
+
+    def second(lib, fn):
+        a, ww = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        gx, gw = lib.autograd.grad(fn(a, ww), (a, ww), lib.tensor(g), create_graph=True)
+        return lib.autograd.grad((gx * lib.tensor(u)).sum(), ww)[0].numpy()
+
+    class T:  # torch as the fuzzer's library object for the composed formula
+        T = torch
+
+    t = second(torch, lambda a, ww: tF.group_norm(a, 1, ww, torch.tensor(wb)))
+    ref = second(torch, lambda a, ww: _group_norm_composed(T, a, 1, ww, torch.tensor(wb)))
+    h = second(hg, lambda a, ww: hF.group_norm(a, 1, ww, hg.tensor(wb)))
+    terms = 2563.59451451 * 4.90501327e151 / 4.37e130
+    assert abs(t[1]) > 1e23 and abs(ref[1]) < 1e10 and abs(h[1]) < 1e10
+    bad = np.array([False, True])
+    ok = accepted.torch_norm_double_backward_differs
+    p = {"composed": ref, "terms": terms}
+    assert ok("F.group_norm", p, x, "grad2", h, t, bad)
+    assert not ok("F.group_norm", p, x, "grad2", h + terms * bad, t, bad)  # a term too many
+
+
 def test_soft_margin_double_backward_overflows():
     # fuzz seed 1558880683: e^(-y x) = 0 at x = 7.5e-95, y = 3.0e129; a second-pass cotangent of
     # 1e93 (a sqrt's derivative before it) times y^2 overflows in torch before the 0 comes
