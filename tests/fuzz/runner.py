@@ -1346,23 +1346,6 @@ def localise(prog: Program, t: Result, what: str, diff: tuple, ht: Result | None
         upto = kinds[: kinds.index(what) + 1] if what in kinds else kinds
         if not [d for d in compare(h, t64, tolerance("float64")) if d[0] in upto]:
             return Finding("rounding", what, None, None, None, _detail(diff), prog)
-        # or handgrad's float32 value is within float32's tolerance of torch's float64 one, and
-        # closer to it than torch's own float32 value (fuzz seed 287063735: clamp_min, expm1,
-        # cumprod; cumprod's double backward forms terms of size g u / e for e = 1.6e-12 that
-        # cancel to -0.12744196 (mpmath): handgrad float32 -0.12744196, torch float32 0, and
-        # in float64 both 1.2e-4 off, torch -0.12742615, handgrad -0.1274267)
-        _, i, b = diff
-        hv = _values(ht, what, i) if ht is not None and not ht.error else None
-        tv = _values(t, what, i)
-        rv = _values(t64, what, i) if not t64.error else None
-        if isinstance(b, np.ndarray) and all(v is not None for v in (hv, tv, rv)):
-            with np.errstate(all="ignore"):
-                h_, t_, r_ = (np.asarray(v, np.float64)[b] for v in (hv, tv, rv))
-                near = np.abs(h_ - r_) <= tolerance("float32") * np.abs(r_)
-                closer = np.abs(h_ - r_) < np.abs(t_ - r_)
-            if np.isfinite(r_).all() and (near & closer).all():
-                why = "float32 rounding: handgrad is within float32's tolerance of torch's float64"
-                return Finding("rounding", what, None, None, None, _detail(diff), prog, why)
     return Finding(
         "defect", what, None, None, None, "no single step differs: " + _detail(diff), prog
     )

@@ -127,9 +127,8 @@ class Pow(Function):
         if nb:
             # selected twice: the inner where makes the derivative by g 0 at a = 0, as torch's
             # (not 0 * (0 * log 0) = NaN, fuzz seed 376516185); the outer keeps those by a and b
-            # the finite limits (accepted pow_second_derivative_at_zero_base), and there g * 0,
-            # torch's value: NaN under a NaN g (fuzz seed 287049559), -0.0 under a negative one
-            gb = where(z := (a == 0) & (b >= 0), g * 0.0, g * where(z, 0.0, a**b * log(a)))
+            # the finite limits (accepted pow_second_derivative_at_zero_base)
+            gb = where(z := (a == 0) & (b >= 0), 0.0, g * where(z, 0.0, a**b * log(a)))
         return ga, gb
 
 
