@@ -908,3 +908,29 @@ def test_a_std_second_derivative_noise_is_judged_per_slice():
     moves by ulps, +-5.7e-5 or 6e-11) and on both in handgrad ((-2.9e-5, -2.7e-5))."""
     (finding,) = check(generate(1925116402))
     assert (finding.cls, finding.what, finding.op) == ("rounding", "grad2", "std")
+
+
+def test_a_float32_second_derivative_closer_to_torchs_float64_is_rounding():
+    """Seed 287063735: clamp_min, expm1, cumprod in float32. cumprod's double backward forms
+    terms of size g u / e for e = 1.6e-12 whose exact sum is -0.12744196 (mpmath): handgrad's
+    float32 gives it, torch's float32 0, and in float64 both are 1.2e-4 off it (torch
+    -0.12742615, handgrad -0.1274267), so the float64 runs do not agree to float64's tolerance.
+    handgrad's float32 value is within float32's tolerance of torch's float64 one and closer to
+    it than torch's own float32 value: rounding."""
+    (finding,) = check(generate(287063735))
+    assert (finding.cls, finding.what) == ("rounding", "grad2")
+    assert "float32" in finding.reason
+
+
+def test_a_plain_gradient_parting_at_an_operand_is_judged_there():
+    """Seed 287049559: pow(x, w) with x = 0 in one row and w >= 0, then cumprod, log, hypot,
+    ...: without a graph the upstream gradient at pow is NaN in that row only, and w's gradient
+    there is torch's g * 0 = NaN against handgrad's selected 0 (torch_multiplies_by_mask); with
+    a graph NaN reaches w from every row in both. The runs part at pow's operand w, not its
+    input, which the search for the parting step now looks at."""
+    (finding,) = check(generate(287049559))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "pow",
+        "torch_multiplies_by_mask",
+    )
