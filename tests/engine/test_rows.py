@@ -60,6 +60,23 @@ def test_layer_norm_rows_of_a_constant_row_are_torchs():
     assert (hw == 0).all() and np.abs(tw).max() < 1e-5  # torch's noise, handgrad the exact 0
 
 
+def test_group_norm_plain_gradient_of_a_constant_group_is_torchs_graph():
+    """fuzz seed 1956664464: a constant group (x^ = 0, 1 / sigma = 1 / sqrt(eps)) under a constant
+    upstream gradient: d - mean d is 0, as torch's graph gives it; the BLAS's float32 sum of the
+    row left an ulp that 1 / sigma made -4.7e-6 in handgrad's no-graph backward (torch's own
+    no-graph kernel gives 3.8e-6: torch_plain_backward_differs)."""
+    x = np.full((2, 1, 2, 3), -0.25699666, np.float32)
+    g = np.full(x.shape, -0.09465747, np.float32)
+    w, b = np.array([-1.8829], np.float32), np.array([-1.033], np.float32)
+    tx = torch.tensor(x, requires_grad=True)
+    tout = torch.nn.functional.group_norm(tx, 1, torch.tensor(w), torch.tensor(b))
+    (want,) = torch.autograd.grad(tout, tx, torch.tensor(g), create_graph=True)
+    hx = hg.tensor(x, requires_grad=True)
+    hg.nn.functional.group_norm(hx, 1, hg.tensor(w), hg.tensor(b)).backward(hg.tensor(g))
+    np.testing.assert_array_equal(hx.grad.numpy(), want.detach().numpy())
+    assert not hx.grad.numpy().any()
+
+
 def test_layer_norm_rows_step_aside():
     x = np.ones((2, 4), np.float32)
     x[0, 1] = np.inf

@@ -934,3 +934,13 @@ def test_a_plain_gradient_parting_at_an_operand_is_judged_there():
         "pow",
         "torch_multiplies_by_mask",
     )
+
+
+def test_an_error_after_a_last_bit_parting_is_rounding():
+    """Seed 1956665697: smooth_l1_loss, sqrt, unsqueeze, cos, pow, binary_cross_entropy in
+    float32: torch's sqrt of 1.9283121e28 is an ulp above the correctly rounded value (NumPy's,
+    handgrad's), cos of 1.39e14 parts by 1.5, pow makes NaN and binary_cross_entropy refuses
+    it; torch refuses it too when run on from handgrad's sqrt. A parting of the last bits,
+    amplified: rounding, named at sqrt."""
+    (finding,) = check(generate(1956665697))
+    assert (finding.cls, finding.what, finding.op) == ("rounding", "error", "sqrt")
