@@ -944,3 +944,18 @@ def test_an_error_after_a_last_bit_parting_is_rounding():
     amplified: rounding, named at sqrt."""
     (finding,) = check(generate(1956665697))
     assert (finding.cls, finding.what, finding.op) == ("rounding", "error", "sqrt")
+
+
+def test_softshrink_zero_signs_chosen_by_torchs_loop_inside_a_program():
+    """Seed 831771010: hardtanh, logsigmoid, narrow, softshrink, atan2, tanhshrink, movedim,
+    binary_cross_entropy_with_logits (float64). On narrow's view torch's softshrink gives +0.0
+    for some small negative x, the step alone on a fresh copy (and handgrad) -0.0; atan2 turns
+    that into pi against -pi and the loss into 0.527 against 0.616. torch run with softshrink on
+    its scalar loop (element by element) gives handgrad's intermediates and 0.616: accepted as
+    softshrink_zero_sign."""
+    (finding,) = check(generate(831771010))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "F.softshrink",
+        "softshrink_zero_sign",
+    )
