@@ -44,7 +44,7 @@ class ComposedMethods:
         return predicates.logical_xor(self, other)
 
     def equal(self, other: Any) -> bool:
-        return predicates.equal(self, other)
+        return ops.elementwise.equal(self, other)  # type: ignore[arg-type]  # a Tensor at run time
 
     def scatter_reduce(
         self, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True

@@ -1,6 +1,6 @@
 """Element-wise predicates as torch names them (``isinf``, ``isposinf``, ``isneginf``,
-``isreal``, ``signbit``, ``logical_xor``), and ``equal`` (one Python bool for two whole
-tensors); their Tensor methods are in ``methods.py``. Results are boolean constants: nothing
+``isreal``, ``signbit``, ``logical_xor``); their Tensor methods (and ``equal``'s, from
+``ops.elementwise``) are in ``methods.py``. Results are boolean constants: nothing
 here is differentiable, so no primitive is needed.
 
 NumPy's ufuncs agree with torch on every dtype torch accepts: integers and booleans are never
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._tensor_base import TensorBase, lift
+from ..ops.elementwise import _constant
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
@@ -41,17 +42,9 @@ isreal = _predicate(np.isreal, "isreal")
 signbit = _predicate(np.signbit, "signbit")
 
 
-def logical_xor(input: Any, other: Any) -> Tensor:
-    """True where exactly one of ``input``, ``other`` is nonzero (broadcast)."""
-    x = lift(input)
-    return _wrap(np.logical_xor(x._data, lift(other, x)._data))
+# as torch.logical_and / logical_or beside it: a boolean constant of the broadcast operands
+logical_xor = _constant(np.logical_xor, "logical_xor")
 
+# torch.equal is ops.elementwise.equal (one Python bool for two whole tensors)
 
-def equal(input: Any, other: Any) -> bool:
-    """True when the two tensors have the same shape and the same elements (NaN is unequal to
-    itself, as torch's)."""
-    a, b = lift(input)._data, lift(other)._data
-    return bool(a.shape == b.shape and np.array_equal(a, b))
-
-
-__all__ = ["isinf", "isposinf", "isneginf", "isreal", "signbit", "logical_xor", "equal"]
+__all__ = ["isinf", "isposinf", "isneginf", "isreal", "signbit", "logical_xor"]

@@ -63,14 +63,14 @@ def layer_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k:
     d = g2 * w.reshape(-1) if w is not None else g2
     dx = dw = db = None
     if needs[0]:
-        ones = np.ones(m, d.dtype)
-        mean_d = (d @ ones) / m
+        ones_m = np.ones(m, d.dtype)
+        mean_d = (d @ ones_m) / m
         mean_dx = np.einsum("ij,ij->i", d, x2) / m
         dx = d - mean_d.astype(d.dtype, copy=False)[:, None]
         # corrected by the mean of the residuals, as the forward's mean: the BLAS's sum of a
         # constant row can be an ulp off, and 1 / sigma = 1 / sqrt(eps) made d - mean d -4.7e-6
         # where torch's graph gives 0 (fuzz seed 1956664464: group_norm of a constant group)
-        dx -= ((dx @ ones) / m).astype(d.dtype, copy=False)[:, None]
+        dx -= ((dx @ ones_m) / m).astype(d.dtype, copy=False)[:, None]
         dx -= x2 * mean_dx.astype(d.dtype, copy=False)[:, None]
         dx *= rstd.reshape(r, 1)
         dx = dx.reshape(g.shape)
