@@ -977,16 +977,28 @@ def test_logsigmoid_second_derivative_loses_digits():
 
 
 def test_torch_tanh_last_bit():
-    # tanhshrink(-0.004186...) = x - tanh(x) = -2.44529986086e-8 (mpmath): torch's tanh is an
-    # ulp off the correctly rounded value there, and x - tanh(x) shows it (3.5e-11 relative)
+    # tanhshrink(x) = x - tanh(x) near 0: where torch's tanh is an ulp off the correctly rounded
+    # value, x - tanh(x) shows it (3.5e-11 relative at x = -0.004186 on an AVX2 machine)
     import mpmath
 
-    x = np.array([-0.004186188760954446])
-    t = tF.tanhshrink(torch.tensor(x)).numpy()
-    h = hF.tanhshrink(hg.tensor(x)).numpy()
     mpmath.mp.prec = 120
-    exact = float(x[0] - mpmath.tanh(mpmath.mpf(float(x[0]))))
-    assert abs(h[0] - exact) < abs(t[0] - exact) and abs(t[0] - h[0]) / abs(h[0]) > 1e-11
+    # which inputs torch's tanh is an ulp off at depends on its kernel, so on the CPU: the first
+    # point of a fixed grid from -0.004186 where it is, and handgrad's tanhshrink is the nearer
+    # (that point itself on an AVX2 machine; on a Sapphire Rapids VM none before -0.08, where
+    # x - tanh(x) amplifies the ulp less). handgrad's tanh is the correctly rounded one at each.
+    for x0 in -np.geomspace(0.004186188760954446, 0.3, 4000):
+        x = np.array([x0])
+        exact_tanh = float(mpmath.tanh(mpmath.mpf(float(x[0]))))
+        if torch.tanh(torch.tensor(x)).numpy()[0] == exact_tanh:
+            continue
+        assert hg.tanh(hg.tensor(x)).numpy()[0] == exact_tanh, x
+        t = tF.tanhshrink(torch.tensor(x)).numpy()
+        h = hF.tanhshrink(hg.tensor(x)).numpy()
+        exact = float(x[0] - mpmath.tanh(mpmath.mpf(float(x[0]))))
+        if abs(h[0] - exact) < abs(t[0] - exact):
+            break
+    else:
+        pytest.skip("torch's tanh is correctly rounded on the whole grid on this CPU")
     assert accepted.torch_tanh_last_bit("F.tanhshrink", {}, x, "forward", h, t, h != t)
     # not where both tanh values are correctly rounded (x = 0.3: they agree)
     y = np.array([0.3])

@@ -673,8 +673,17 @@ def test_tanh_rounds_as_torch():
         if L is torch:
             want = (y.detach().numpy(), d.numpy(), L.tanh(L.tensor(x)).numpy())
     got = (y.detach().numpy(), d.numpy(), hg.tanh(hg.tensor(x)).numpy())
+    # handgrad's tanh is the correctly rounded one (torch's float64 tanh rounded to float32).
+    # torch's float32 kernel depends on the CPU: on AVX2 it was correctly rounded at all five
+    # points; on AVX512 (a Sapphire Rapids VM, 2026-12-07) it is an ulp off at 0.3177. Where
+    # torch is correctly rounded, handgrad equals it bit for bit, tanhshrink and its gradient too.
+    exact = torch.tanh(torch.tensor(x, dtype=torch.float64)).float().numpy()
+    np.testing.assert_array_equal(got[2], exact)
+    same = want[2] == exact
+    assert same.sum() >= 4, "torch's tanh is off the correctly rounded one at most points"
+    np.testing.assert_array_less(np.abs(want[2] - exact), np.spacing(np.abs(exact)) * 1.5)
     for a, b in zip(got, want):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a[same], b[same])
     assert np.signbit(got[2][-1])  # tanh(-0.0) = -0.0
 
 
@@ -1621,6 +1630,16 @@ def test_matmul_and_linear_over_an_inner_dim_of_one_keep_the_sign_of_zero(dtype)
             for name, L in (("torch", torch), ("hg", hg)):
                 bb = None if bias is None else L.tensor(np.full(3, bias, dtype))
                 outs.append(F[name](L.tensor(x), L.tensor(w), bb).numpy())
+            if (
+                xs in ((1, 1), (1,))
+                and bias is not None
+                and np.signbit(bias)
+                and dtype == np.float64
+            ):
+                # one row: torch's addmv, whose sign here depends on the CPU's BLAS kernel:
+                # -0.0 (handgrad's) on an AVX2 machine, +0.0 on a Sapphire Rapids VM
+                assert np.signbit(outs[1]).all() and (outs[0] == 0).all(), xs
+                continue
             assert np.array_equal(np.signbit(outs[1]), np.signbit(outs[0])), (xs, bias)
 
 

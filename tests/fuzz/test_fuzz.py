@@ -391,7 +391,9 @@ def test_a_forward_value_the_program_amplifies_from_last_bits_is_rounding():
     whose ulp is 512; fmod by 1.23 then gives 0.366 in handgrad and 0.738 in torch. Moving the
     input by a few ulps moves torch's output as much: rounding, not a defect."""
     (finding,) = check(generate(21274099))
-    assert (finding.cls, finding.what, finding.op) == ("rounding", "forward", None)
+    # (which step it is named at depends on which of torch's kernels is an ulp off on this CPU:
+    # none on an AVX2 machine, rpow on a Sapphire Rapids VM)
+    assert (finding.cls, finding.what) == ("rounding", "forward")
 
 
 def test_a_gradient_that_cancels_is_rounding_when_g_moves():
@@ -942,7 +944,17 @@ def test_an_error_after_a_last_bit_parting_is_rounding():
     handgrad's), cos of 1.39e14 parts by 1.5, pow makes NaN and binary_cross_entropy refuses
     it; torch refuses it too when run on from handgrad's sqrt. A parting of the last bits,
     amplified: rounding, named at sqrt."""
-    (finding,) = check(generate(1956665697))
+    import numpy as np
+    import torch
+
+    findings = check(generate(1956665697))
+    x = np.array([1.9283121e28], np.float32)
+    if torch.sqrt(torch.from_numpy(x)).numpy()[0] == np.sqrt(x)[0]:
+        # torch's sqrt is correctly rounded on this CPU (a Sapphire Rapids VM, 2026-12-07): the
+        # runs do not part, and the program agrees
+        assert findings == []
+        return
+    (finding,) = findings
     assert (finding.cls, finding.what, finding.op) == ("rounding", "error", "sqrt")
 
 
