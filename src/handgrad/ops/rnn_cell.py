@@ -313,7 +313,12 @@ class LSTMLayer(Function):
         np.subtract(1.0, pp, out=pp)
         pp *= o
         self.m, self.f, self.p = m, f, pp  # feature-major: (L, 4H, N), (L, H, N), (L, H, N)
-        self.out = np.ascontiguousarray(hc.transpose(0, 1, 3, 2))  # (L, 2, N, H)
+        # (L, 2, N, H) as a view of (2, L, N, H) memory: the h_t of all steps, which the next
+        # layer's input projection multiplies, are then one contiguous (L N, H) matrix, one
+        # product (in (L, 2, N, H) memory NumPy made one per step: 1.8 -> 0.6 ms)
+        out = np.empty((2, steps, n, hs), xw.dtype)
+        np.copyto(out, hc.transpose(1, 0, 3, 2))
+        self.out = out.transpose(1, 0, 2, 3)
         return self.out
 
     @staticmethod
