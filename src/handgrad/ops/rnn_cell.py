@@ -315,7 +315,7 @@ class LSTMLayer(Function):
         self.m, self.f, self.p = m, f, pp  # feature-major: (L, 4H, N), (L, H, N), (L, H, N)
         # (L, 2, N, H) as a view of (2, L, N, H) memory: the h_t of all steps, which the next
         # layer's input projection multiplies, are then one contiguous (L N, H) matrix, one
-        # product (in (L, 2, N, H) memory NumPy made one per step: 1.8 -> 0.6 ms)
+        # product (in (L, 2, N, H) memory NumPy made one per step: 1.8 -> 1.0 ms)
         out = np.empty((2, steps, n, hs), xw.dtype)
         np.copyto(out, hc.transpose(1, 0, 3, 2))
         self.out = out.transpose(1, 0, 2, 3)
