@@ -121,14 +121,28 @@ def _aligned_rows(a: np.ndarray, like: np.ndarray) -> np.ndarray | None:
 _PARALLEL_ELEMENTS = 1 << 18
 
 
+# A normalization's passes run over blocks of channel rows of about this many elements: each of
+# its half-dozen passes then reads the block from the core's cache, where whole 2 MiB arrays came
+# from memory every pass (bench/bench_models.py's ResNet, 1 thread, 2026-12-07: its nine batch norms
+# 10.1 -> 8.9 ms a step, forward and backward; a 16-channel layer's backward 0.99 -> 0.77 ms).
+_BLOCK_ELEMENTS = 1 << 16
+
+
 def _each_channel(part, channels: int, size: int) -> None:
-    """``part(lo, hi)`` over the channels, shared among the BLAS pool's threads when large
-    (no BLAS call inside: a single part runs as is, without narrowing the BLAS pool)."""
+    """``part(lo, hi)`` over the channels, block by block (``_BLOCK_ELEMENTS``), the blocks shared
+    among the BLAS pool's threads when large (no BLAS call inside: a single part runs as is,
+    without narrowing the BLAS pool). A row's arithmetic does not depend on its block."""
+    step = max(1, _BLOCK_ELEMENTS * channels // max(size, 1))
+
+    def blocks(lo: int, hi: int) -> None:
+        for a in range(lo, hi, step):
+            part(a, min(hi, a + step))
+
     workers = blas_threads() if size >= _PARALLEL_ELEMENTS else 1
     if workers == 1:
-        part(0, channels)
+        blocks(0, channels)
     else:
-        each_part(part, channels, workers)
+        each_part(blocks, channels, workers)
 
 
 def batch_norm_forward(x: np.ndarray, w, b, eps: float):
@@ -198,7 +212,8 @@ def batch_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, ne
 
     def part(lo: int, hi: int) -> None:
         gr, xr = g_rows[lo:hi], x_rows[lo:hi]
-        wide = gr.sum(axis=1, dtype=np.float64 if g.dtype == np.float32 else None)
+        # (einsum's float64 sum of float32 rows: 0.19 -> 0.16 ms for 16 rows of 32768)
+        wide = np.einsum("ij->i", gr, dtype=np.float64) if g.dtype == np.float32 else gr.sum(1)
         db[lo:hi] = wide
         dw[lo:hi] = (gr * xr).sum(axis=1)
         if d_rows is not None:
