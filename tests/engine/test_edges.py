@@ -2066,3 +2066,20 @@ def test_elu_family_at_nan_takes_the_linear_side_as_torch(name):
     for a, b in zip(*runs):
         np.testing.assert_allclose(a, b, rtol=1e-6, equal_nan=True)
     assert np.isfinite(runs[0][1]).all()
+
+
+@pytest.mark.parametrize("probe_holds", [True, False])
+def test_relu_keeps_torchs_zero_and_nan_signs_on_either_path(monkeypatch, probe_holds):
+    """relu's forward is NumPy's maximum(0, a) where a probe at import shows it returns a on a
+    tie and at a NaN (ops/_max_zero.py), else a bitwise selection; both give torch's -0.0, +0.0
+    and NaN with its sign, on contiguous and strided arrays of both widths."""
+    from handgrad.ops import _max_zero
+
+    monkeypatch.setattr(_max_zero, "KEEPS_SIGNS", probe_holds and _max_zero.KEEPS_SIGNS)
+    for dtype in (np.float32, np.float64):
+        a = np.array([-0.0, 0.0, -1.5, 2.0, np.nan, -np.nan, -np.inf, np.inf] * 5, dtype)
+        for x in (a, a[::3]):
+            want = torch.relu(torch.tensor(x)).numpy()
+            got = hg.relu(hg.tensor(x)).numpy()
+            bits = f"u{x.itemsize}"
+            np.testing.assert_array_equal(got.view(bits), want.view(bits))
