@@ -397,10 +397,11 @@ def torch_std_grad_overflows(op, params, x, what, h, t, bad, g=None):
 @accepted
 def torch_pnorm_grad_overflows(op, params, x, what, h, t, bad, g=None):
     """A p-norm's input gradient g sign(x) |x|^(p-1) / norm^(p-1) (finite p > 1) under an
-    upstream gradient near the largest float: torch divides g by norm^(p-1) first, which
-    overflows where the gradient is finite (float32 p = 3 over one element 0.818 under g =
-    2.49e38: torch inf, handgrad 2.49e38 = g exactly; fuzz seed 693030598). Accepted where
-    torch is inf or NaN and handgrad is finite and within 1e-5 of the float64 value."""
+    upstream gradient near the largest float (or the smallest): torch divides g by norm^(p-1)
+    first, which overflows (or underflows) where the gradient is finite (float32 p = 3 over one
+    element 0.818 under g = 2.49e38: torch inf, handgrad 2.49e38 = g exactly; fuzz seed
+    693030598). Accepted where torch is inf or NaN (or 0, below) and handgrad is finite and
+    within 1e-5 of the float64 value."""
     pp = params.get("p", 2.0)
     if op != "norm" or what != "grad" or g is None or isinstance(bad, str):
         return False
@@ -419,8 +420,13 @@ def torch_pnorm_grad_overflows(op, params, x, what, h, t, bad, g=None):
         norm = m * ((a / m) ** pp).sum(axis=dims, keepdims=True) ** (1 / pp)
         exact = gk * np.sign(x) * (a / norm) ** (pp - 1)
         exact = np.broadcast_to(exact, x.shape)
-        ok = ~np.isfinite(t) & np.isfinite(h) & np.isfinite(exact)
-        ok &= np.abs(h - exact) <= 1e-5 * np.abs(exact)
+        # or torch 0 where g / norm^(p-1), which it forms first, is below the smallest float
+        # (float64 p = 3 over one element 5.9e95 under g = 9.2e-193: torch 0, handgrad g;
+        # fuzz seed 1875645711); in logarithms, which do not underflow here
+        tiny = np.log(np.finfo(x.dtype).smallest_subnormal)
+        under = np.broadcast_to(np.log(np.abs(gk)) - (pp - 1) * np.log(norm) < tiny, x.shape)
+        ok = (~np.isfinite(t) | ((t == 0) & under & (exact != 0))) & np.isfinite(h)
+        ok &= np.isfinite(exact) & (np.abs(h - exact) <= 1e-5 * np.abs(exact))
     return bool(ok[bad].all())
 
 
@@ -667,10 +673,11 @@ def soft_margin_exp_overflows(op, params, x, what, h, t, bad, g=None):
 @accepted
 def soft_margin_double_backward_overflows(op, params, x, what, h, t, bad, g=None):
     """soft_margin_loss's second derivative, y^2 z / (1 + z)^2 times the second pass's cotangent
-    (z = e^(-y x)), where z underflows to 0: torch multiplies y^2 by the cotangent first, which
-    can overflow (inf), and then by z = 0 (NaN); the exact value carries the factor z, below the
-    smallest float, and handgrad gives 0 (fuzz seed 1558880683: y = 3.0e129 at x = 7.5e-95, the
-    output of a sqrt whose derivative there, 6.7e93, is the cotangent: 9e258 x 6.7e93 = inf)."""
+    (z = e^(-y x)), where z underflows to 0 (or (1 + z)^2 overflows, below): torch multiplies
+    y^2 by the cotangent first, which can overflow (inf), and then by z = 0 (NaN); the exact
+    value carries the factor z, below the smallest float, and handgrad gives 0 (fuzz seed
+    1558880683: y = 3.0e129 at x = 7.5e-95, the output of a sqrt whose derivative there,
+    6.7e93, is the cotangent: 9e258 x 6.7e93 = inf)."""
     if op != "F.soft_margin_loss" or what != "grad2" or isinstance(bad, str):
         return False
     y = np.broadcast_to(params["w"], x.shape) if isinstance(params.get("w"), np.ndarray) else None
@@ -679,7 +686,14 @@ def soft_margin_double_backward_overflows(op, params, x, what, h, t, bad, g=None
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         z = np.exp(-(x * y))  # in x's float: 0 where it underflows there
         under = np.isfinite(x) & np.isfinite(y) & (z == 0)
-        return bool(under[bad].all() and np.isnan(t[bad]).all() and (h[bad] == 0).all())
+        if under[bad].all() and np.isnan(t[bad]).all() and (h[bad] == 0).all():
+            return True
+        # or z so large that (1 + z)^2 overflows x's float while z does not (-y x above half the
+        # log of the largest float): torch's quotient rule meets inf - inf = NaN; the exact
+        # value, y^2 z / (1 + z)^2 ~ y^2 / z, is tiny and finite, as handgrad's (fuzz seed
+        # 1875642779: float32 x = -78.57, y = 1, torch NaN, handgrad -6.5e-31)
+        big = -(x.astype(np.float64) * y) > np.log(np.finfo(x.dtype).max) / 2
+        return bool(big[bad].all() and np.isnan(t[bad]).all() and np.isfinite(h[bad]).all())
 
 
 @accepted

@@ -971,3 +971,36 @@ def test_softshrink_zero_signs_chosen_by_torchs_loop_inside_a_program():
         "F.softshrink",
         "softshrink_zero_sign",
     )
+
+
+def test_soft_margin_second_derivative_where_one_plus_z_squared_overflows_is_accepted():
+    """Seed 1875642779 (float32): soft_margin_loss at x = -78.57, y = 1: z = e^(-y x) = 1.3e34
+    is finite but (1 + z)^2 is not, and torch's quotient rule meets inf - inf = NaN; handgrad's
+    second derivative is the tiny finite y^2 z / (1 + z)^2 times its cotangent, -6.5e-31."""
+    (finding,) = check(generate(1875642779))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "F.soft_margin_loss",
+        "soft_margin_double_backward_overflows",
+    )
+
+
+def test_pnorm_gradient_that_torch_underflows_is_accepted():
+    """Seed 1875645711 (float64): norm p = 3 over one element 5.9e95 under g = 9.2e-193: the
+    gradient is g exactly, and torch's g / norm^2, formed first, is below the smallest float (0)."""
+    (finding,) = check(generate(1875645711))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "norm",
+        "torch_pnorm_grad_overflows",
+    )
+
+
+def test_a_plain_norm_gradient_nearer_the_exact_value_is_rounding():
+    """Seed 1875712138 (float32): group_norm of a group whose values lie an ulp apart (about
+    -1.5707964); torch's float32 statistics are noise there (its weight gradient without a graph
+    differs from its own with one), handgrad's is the exact value's nearer: rounding, named at
+    group_norm, found on the plain (no create_graph) path."""
+    (finding,) = check(generate(1875712138))
+    assert (finding.cls, finding.what, finding.op) == ("rounding", "grad", "F.group_norm")
+    assert finding.reason == EXACT_CLOSER
