@@ -984,7 +984,7 @@ def test_torch_tanh_last_bit():
     mpmath.mp.prec = 120
     # which inputs torch's tanh is an ulp off at depends on its kernel, so on the CPU: the first
     # point of a fixed grid from -0.004186 where it is, and handgrad's tanhshrink is the nearer
-    # (that point itself on an AVX2 machine; on a Sapphire Rapids VM none before -0.08, where
+    # (that point itself where it was found; on a Xeon model 207 VM none before -0.08, where
     # x - tanh(x) amplifies the ulp less). handgrad's tanh is the correctly rounded one at each.
     for x0 in -np.geomspace(0.004186188760954446, 0.3, 4000):
         x = np.array([x0])

@@ -674,8 +674,9 @@ def test_tanh_rounds_as_torch():
             want = (y.detach().numpy(), d.numpy(), L.tanh(L.tensor(x)).numpy())
     got = (y.detach().numpy(), d.numpy(), hg.tanh(hg.tensor(x)).numpy())
     # handgrad's tanh is the correctly rounded one (torch's float64 tanh rounded to float32).
-    # torch's float32 kernel depends on the CPU: on AVX2 it was correctly rounded at all five
-    # points; on AVX512 (a Sapphire Rapids VM, 2026-12-07) it is an ulp off at 0.3177. Where
+    # torch's float32 result depends on the CPU: on the machine the seed was found on it was
+    # correctly rounded at all five points; on a Xeon model 207 VM (2026-12-07) it is an ulp
+    # off at 0.3177. Where
     # torch is correctly rounded, handgrad equals it bit for bit, tanhshrink and its gradient too.
     exact = torch.tanh(torch.tensor(x, dtype=torch.float64)).float().numpy()
     np.testing.assert_array_equal(got[2], exact)
@@ -1637,7 +1638,7 @@ def test_matmul_and_linear_over_an_inner_dim_of_one_keep_the_sign_of_zero(dtype)
                 and dtype == np.float64
             ):
                 # one row: torch's addmv, whose sign here depends on the CPU's BLAS kernel:
-                # -0.0 (handgrad's) on an AVX2 machine, +0.0 on a Sapphire Rapids VM
+                # -0.0 (handgrad's) where the fuzz seed was found, +0.0 on a Xeon model 207 VM
                 assert np.signbit(outs[1]).all() and (outs[0] == 0).all(), xs
                 continue
             assert np.array_equal(np.signbit(outs[1]), np.signbit(outs[0])), (xs, bias)

@@ -392,7 +392,7 @@ def test_a_forward_value_the_program_amplifies_from_last_bits_is_rounding():
     input by a few ulps moves torch's output as much: rounding, not a defect."""
     (finding,) = check(generate(21274099))
     # (which step it is named at depends on which of torch's kernels is an ulp off on this CPU:
-    # none on an AVX2 machine, rpow on a Sapphire Rapids VM)
+    # none on the machine the seed was found on, rpow on a Xeon model 207 VM)
     assert (finding.cls, finding.what) == ("rounding", "forward")
 
 
@@ -950,7 +950,7 @@ def test_an_error_after_a_last_bit_parting_is_rounding():
     findings = check(generate(1956665697))
     x = np.array([1.9283121e28], np.float32)
     if torch.sqrt(torch.from_numpy(x)).numpy()[0] == np.sqrt(x)[0]:
-        # torch's sqrt is correctly rounded on this CPU (a Sapphire Rapids VM, 2026-12-07): the
+        # torch's sqrt is correctly rounded on this CPU (a Xeon model 207 VM, 2026-12-07): the
         # runs do not part, and the program agrees
         assert findings == []
         return
