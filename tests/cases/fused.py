@@ -189,6 +189,40 @@ def _attention_draw(data):
     }
 
 
+def _heads_attention_fn(lib, *xs, heads, scale, mask):
+    """Per head softmax(q k^T s + mask) v on projections holding the heads side by side (one
+    packed [q | k | v] or three): handgrad's fused primitive, torch's composition."""
+    if lib.__name__ != "torch":
+        from handgrad.ops.attention import MultiHeadAttention
+
+        m = None if mask is None else mask.astype(xs[0].dtype)
+        return MultiHeadAttention.apply(*xs, heads=heads, scale=scale, mask=m)
+    parts = xs[0].chunk(3, -1) if len(xs) == 1 else xs
+    n, lq = parts[0].shape[:2]
+    q, k, v = (t.reshape(n, t.shape[1], heads, -1).transpose(1, 2) for t in parts)
+    m = 0 if mask is None else lib.as_tensor(mask, dtype=q.dtype)
+    out = lib.softmax((q @ k.mT) * scale + m, -1) @ v
+    return out.transpose(1, 2).reshape(n, lq, -1)
+
+
+def _heads_attention_draw(data, packed):
+    r = rng(data)
+    n, heads, lq, d = (data.draw(st.integers(1, 2), label=x) for x in ("n", "heads", "lq", "d"))
+    s, dv = (lq, d) if packed else (data.draw(st.integers(1, 3), label=x) for x in ("s", "dv"))
+    mask = None
+    if data.draw(st.booleans(), label="mask"):
+        mask = values(r, data.draw(st.sampled_from([(lq, s), (n, heads, 1, s)]), label="mshape"))
+        if s > 1:  # a key some query may not see (never a whole row: that is 0 / 0)
+            mask[..., 0, -1] = -np.inf
+    if packed:
+        arrays = [values(r, (n, lq, 3 * heads * d))]
+    else:
+        shapes = [(n, lq, heads * d), (n, s, heads * d), (n, s, heads * dv)]
+        arrays = [values(r, sh) for sh in shapes]
+    scale = data.draw(st.sampled_from([1.0, 0.5, 0.3]), label="scale")
+    return arrays, {"heads": heads, "scale": scale, "mask": mask}
+
+
 _BIAS_ONLY = (
     "a bias without a weight: first order against torch (torch 2.13's double backward "
     "of this combination fails: an undefined weight tensor); finite differences check "
@@ -220,6 +254,14 @@ CASES = {
     "norm_project": [Case(_norm_project_fn, _norm_project_draw, tol32=(1e-3, 1e-4))],
     "lstm_layer": [Case(_lstm_layer_fn, _lstm_layer_draw)],
     "scaled_dot_product_attention": [Case(_attention_fn, _attention_draw, tol32=(1e-4, 1e-5))],
+    "multi_head_attention": [
+        Case(
+            _heads_attention_fn, lambda data: _heads_attention_draw(data, True), tol32=(1e-4, 1e-5)
+        ),
+        Case(
+            _heads_attention_fn, lambda data: _heads_attention_draw(data, False), tol32=(1e-4, 1e-5)
+        ),
+    ],
     "lstm_cell": [Case(_lstm_fn, _cell_draw("lstm"), tol32=(1e-4, 1e-5))],
     "gru_cell": [Case(_gru_fn, _cell_draw("gru"), tol32=(1e-4, 1e-5))],
 }

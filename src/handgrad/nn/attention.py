@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import ops
 from .._tensor import Tensor, get_default_dtype, lift
-from ..ops.attention import ScaledDotProductAttention, fused_attention_fits
+from ..ops.attention import MultiHeadAttention
 from . import functional as F
 from . import init
 from .functional.attention import _additive, scaled_dot_product_attention
@@ -110,11 +110,13 @@ class MultiheadAttention(Module):
                 f"{name}: query, key and value must all be 2-D (unbatched) or 3-D, "
                 f"got shapes {q.shape}, {k.shape}, {v.shape}"
             )
-        # Inside, batch-first (N, L, E), whatever the caller's layout: the heads are then split by
-        # one copy each into contiguous (N * heads, L, head_dim) stacks, and the keys into
-        # (N * heads, head_dim, S), so that the per-head products read contiguous matrices.
-        # Sequence-first heads (torch's own layout) are matrices with a row stride of N E floats,
-        # and the batched products over them ran about 2x slower (bench/bench_models.py).
+        # Inside, batch-first (N, L, E), whatever the caller's layout. The fused primitive
+        # (ops/attention.py) reads every head of the (N, L, E) projections in place; the composed
+        # path splits the heads by one copy each into contiguous (N * heads, L, head_dim) stacks,
+        # and the keys into (N * heads, head_dim, S), so that the per-head products read
+        # contiguous matrices. Sequence-first heads (torch's own layout) are matrices with a row
+        # stride of N E floats, and the batched products over them ran about 2x slower
+        # (bench/bench_models.py).
         if not batched:
             q, k, v = q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0)
             if key_padding_mask is not None:
@@ -144,38 +146,41 @@ class MultiheadAttention(Module):
 
         if self_attention and self._qkv_same_embed_dim:
             # One product with the stacked in_proj_weight (as torch packs it): one node and one
-            # larger, faster matrix product forward and backward instead of three.
-            pq, pk, pv = ops.chunk(F.linear(q, self.in_proj_weight, self.in_proj_bias), 3, -1)
+            # larger, faster matrix product forward and backward instead of three; the fused
+            # attention takes the packed (N, L, 3 E) result whole and returns its gradient whole.
+            projected: tuple = (F.linear(q, self.in_proj_weight, self.in_proj_bias),)
         else:
             (wq, bq), (wk, bk), (wv, bv) = self._projections()
-            pq, pk, pv = F.linear(q, wq, bq), F.linear(k, wk, bk), F.linear(v, wv, bv)
+            projected = (F.linear(q, wq, bq), F.linear(k, wk, bk), F.linear(v, wv, bv))
+        like = projected[0]
         if is_causal and attn_mask is None:
             attn_mask = Tensor._wrap(~np.tril(np.ones((lq, s), bool)))
         masks = []  # additive, as (n * heads, lq or 1, s)
         if attn_mask is not None:
-            m = _additive(attn_mask, pq, allowed_when_true=False)
+            m = _additive(attn_mask, like, allowed_when_true=False)
             if m.ndim == 2 and m.shape != (lq, s) or m.ndim == 3 and m.shape != (n * h, lq, s):
                 raise ValueError(
                     f"{name}: attn_mask of shape {m.shape}; expected {(lq, s)} or {(n * h, lq, s)}"
                 )
             masks.append(m)
         if key_padding_mask is not None:
-            m = _additive(key_padding_mask, pq, allowed_when_true=False)
+            m = _additive(key_padding_mask, like, allowed_when_true=False)
             if m.shape != (n, s):
                 raise ValueError(f"{name}: key_padding_mask of shape {m.shape}; expected {(n, s)}")
             masks.append(m.reshape(n, 1, 1, s).expand(n, h, 1, s).reshape(n * h, 1, s))
         scale = 1.0 / math.sqrt(d)
         dropping = bool(self.dropout and self.training)
-        if not (need_weights or dropping or any(m._requires_grad for m in masks)):
-            # The fused primitive (ops/attention.py), its queries handed over as the transpose of
-            # a contiguous (N * heads, head_dim, L) stack: it forms the scores as K Q^T.
-            fq, fk, fv = heads(pq, lq, keys=True).mT, heads(pk, s), heads(pv, s)
-            if fused_attention_fits(fq, fk, fv):
-                mask = None
-                for m in masks:
-                    mask = m._data if mask is None else mask + m._data
-                out = ScaledDotProductAttention.apply(fq, fk, fv, scale=scale, mask=mask)
-                return self._project(out, n, lq, batched), None
+        # the primitive's inputs: nothing empty, one float dtype (else composed, as torch)
+        fits = n * lq * s > 0 and len({x.dtype for x in projected}) == 1 and like.dtype.kind == "f"
+        if fits and not (need_weights or dropping or any(m._requires_grad for m in masks)):
+            mask = None
+            for m in masks:
+                mask = m._data if mask is None else mask + m._data
+            if mask is not None and mask.ndim == 3:  # (n * heads, lq or 1, s), per head
+                mask = mask.reshape(n, h, -1, s)
+            out = MultiHeadAttention.apply(*projected, heads=h, scale=scale, mask=mask)
+            return self._project(out, batched), None
+        pq, pk, pv = ops.chunk(projected[0], 3, -1) if len(projected) == 1 else projected
         qh, kt, vh = heads(pq, lq), heads(pk, s, keys=True), heads(pv, s)
         scores = (qh @ kt) * scale
         for m in masks:
@@ -184,7 +189,8 @@ class MultiheadAttention(Module):
         attended = weights
         if self.dropout and self.training:
             attended = F.dropout(weights, self.dropout, True)
-        out = self._project(attended @ vh, n, lq, batched)
+        joined = (attended @ vh).reshape(n, h, lq, d).permute(0, 2, 1, 3).reshape(n, lq, h * d)
+        out = self._project(joined, batched)
         if not need_weights:
             return out, None
         w = weights.reshape(n, h, lq, s)
@@ -192,12 +198,10 @@ class MultiheadAttention(Module):
             w = w.mean(1)
         return out, (w.squeeze(0) if not batched else w)
 
-    def _project(self, heads_out: Tensor, n: int, lq: int, batched: bool) -> Tensor:
-        """The heads' outputs (N * heads, L, head_dim) concatenated, projected by out_proj and
+    def _project(self, heads_out: Tensor, batched: bool) -> Tensor:
+        """The heads' outputs side by side (N, L, heads * head_dim), projected by out_proj and
         laid out as the caller's input."""
-        h, d = self.num_heads, self.head_dim
-        out = heads_out.reshape(n, h, lq, d).permute(0, 2, 1, 3).reshape(n, lq, h * d)
-        out = self.out_proj(out)
+        out = self.out_proj(heads_out)
         if not batched:
             return out.squeeze(0)
         return out if self.batch_first else out.transpose(0, 1)
