@@ -335,3 +335,25 @@ def test_multihead_fused_attention_gives_the_same_bits_on_two_threads(monkeypatc
     assert not np.isnan(runs[0][1]).any()
     for a, c in zip(*runs):
         np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_multihead_attention_without_keys_as_torch(need_weights):
+    """An empty key sequence (S = 0): every query attends to nothing, so the output is out_proj
+    of zeros, as torch's, with or without the (empty) weights; the composed path used to fail
+    to infer a reshape's -1 from zero elements."""
+    torch.manual_seed(0)
+    t_mod = torch.nn.MultiheadAttention(8, 2, batch_first=True).double()
+    torch.nn.init.normal_(t_mod.out_proj.bias)
+    h_mod = hg.nn.MultiheadAttention(8, 2, batch_first=True, dtype=np.float64)
+    hg.load_torch_state_dict(h_mod, t_mod.state_dict())
+    q, kv = R.standard_normal((3, 4, 8)), R.standard_normal((3, 0, 8))
+    runs = []
+    for lib, mod in ((hg, h_mod), (torch, t_mod)):
+        tq, tkv = lib.tensor(q, requires_grad=True), lib.tensor(kv, requires_grad=True)
+        out, w = mod(tq, tkv, tkv, need_weights=need_weights)
+        (out**2).sum().backward()
+        runs.append([out.detach().numpy(), tq.grad.numpy(), mod.out_proj.bias.grad.numpy()])
+        runs[-1] += [] if w is None else [w.detach().numpy()]
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

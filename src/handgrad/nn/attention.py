@@ -139,10 +139,11 @@ class MultiheadAttention(Module):
 
         def heads(x: Tensor, t: int, keys: bool = False) -> Tensor:
             # (N, T, E) -> (N * heads, T, head_dim), or (N * heads, head_dim, T) for the keys
+            # (explicit sizes: with no keys, T = 0, -1 cannot be inferred)
             x = x.reshape(n, t, h, d)
-            return (x.permute(0, 2, 3, 1) if keys else x.permute(0, 2, 1, 3)).reshape(
-                n * h, -1, t if keys else d
-            )
+            if keys:
+                return x.permute(0, 2, 3, 1).reshape(n * h, d, t)
+            return x.permute(0, 2, 1, 3).reshape(n * h, t, d)
 
         if self_attention and self._qkv_same_embed_dim:
             # One product with the stacked in_proj_weight (as torch packs it): one node and one
