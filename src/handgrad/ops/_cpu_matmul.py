@@ -31,10 +31,15 @@ def exact_where_nonfinite(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.n
     float32, long double for float64) and rounded once: where terms near the largest float
     cancel, the BLAS's order can pass it (inf) or meet inf - inf (NaN) while the exact sum, and
     torch's order, is finite (fuzz seed 922851472: float32 terms of +-8.5e37, exact 2.68e38,
-    handgrad's BLAS inf). One sum of the output finds them; finite outputs are returned as they
-    are."""
+    handgrad's BLAS inf). One sum of the output finds them (einsum's: 2-3x faster than
+    NumPy's pairwise ``sum``, 0.10 against 0.19 ms for 2048 x 384, and this check runs on every
+    product; an inf or NaN reaches either sum); finite outputs are returned as they are."""
     with np.errstate(over="ignore", invalid="ignore"):
-        if out.dtype.kind != "f" or not out.size or np.isfinite(out.sum()):
+        if out.dtype.kind != "f" or not out.size:
+            return out
+        if out.dtype.itemsize >= 4 and np.isfinite(np.einsum(out, list(range(out.ndim)), [])):
+            return out
+        if out.dtype.itemsize < 4 and np.isfinite(out.sum()):
             return out
         idx = np.nonzero(~np.isfinite(out))
         batch = out.shape[:-2]
