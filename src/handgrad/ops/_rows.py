@@ -76,7 +76,7 @@ def layer_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k:
         dx = dx.reshape(g.shape)
     ones = np.ones(r, g.dtype)
     if needs[1]:
-        dw = (ones @ (g2 * x2)).reshape(g.shape[g.ndim - k :])
+        dw = np.einsum("ij,ij->j", g2, x2).reshape(g.shape[g.ndim - k :])  # no (R, M) temporary
     if needs[2]:
         db = (ones @ g2).reshape(g.shape[g.ndim - k :])
     return dx, dw, db
