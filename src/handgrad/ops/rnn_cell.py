@@ -415,10 +415,9 @@ class LSTMLayer(Function):
                 if dh is not None:
                     gh, gc = gh + dh, gc + dc_next
                 dc = gc + gh * self.p[t]
-                dz = dzs[t]
-                dz[: 3 * hs].reshape(3, hs, n)[...] = dc
-                dz[3 * hs :] = gh
-                dz *= self.m[t]
+                dz, m = dzs[t], self.m[t]  # dz = [dc, dc, dc, G_h] * M, two products
+                np.multiply(m[: 3 * hs].reshape(3, hs, n), dc, out=dz[: 3 * hs].reshape(3, hs, n))
+                np.multiply(m[3 * hs :], gh, out=dz[3 * hs :])
                 dc_next = dc * self.f[t]
                 dh = wt @ dz
         assert dh is not None and dc_next is not None  # steps > 0 (the caller's condition)
