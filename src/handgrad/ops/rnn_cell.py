@@ -274,13 +274,14 @@ class LSTMLayer(Function):
         # (4H, N) array, each gate a contiguous (H, N) block, where in torch's (N, 4H) rows every
         # gate is a strided column block and each of a step's dozen small NumPy calls walked it
         # row by row. The gates are kept in the order i, f, o, g with the sigmoid gates' rows
-        # halved: sigmoid(z) = (1 + tanh(z / 2)) / 2 and halving is exact ((W / 2) h + xw / 2 is
-        # (W h + xw) / 2 to the bit), so one tanh covers the four gates and one multiply-add
-        # the three sigmoids. bench/bench_models.py's LSTM (N 32, H 128, 35 steps, 1 thread,
-        # 2026-12-07): the two layers' forward time loops 5.8 -> 3.5 ms a training step, their
-        # forwards 7.8 -> 5.9 ms; the backward's loop gains little (3.5 -> 3.2 ms) and its
-        # transposes back to torch's layout cost 1.2 ms; the step 17.8 -> 17.1 ms (A/B, 8
-        # alternated processes).
+        # halved: sigmoid(z) = (1 + tanh(z / 2)) / 2 and halving is exact for normal floats
+        # ((W / 2) h + xw / 2 is (W h + xw) / 2 to the bit; a subnormal weight loses its last
+        # bit, below any gate's resolution), so one tanh covers the four gates and one
+        # multiply-add the three sigmoids. bench/bench_models.py's LSTM (N 32, H 128, 35 steps,
+        # 1 thread, 2026-12-07): the two layers' forward time loops 5.8 -> 3.5 ms a training
+        # step, their forwards 7.8 -> 5.9 ms; the backward's loop gains little (3.5 -> 3.2 ms)
+        # and its transposes back to torch's layout cost 1.2 ms; the step 17.8 -> 17.1 ms (A/B,
+        # 8 alternated processes).
         wp = np.concatenate([w[: 2 * hs] * 0.5, w[3 * hs :] * 0.5, w[2 * hs : 3 * hs]])
         xs = np.empty((steps, 4 * hs, n), xw.dtype)  # xw's blocks transposed, i f o halved
         xt = xw.transpose(0, 2, 1)
