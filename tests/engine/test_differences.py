@@ -1445,3 +1445,22 @@ def test_transformer_fast_path_all_padding():
     assert np.isnan(t_eval[0]).all() and np.isfinite(t_train).all()
     np.testing.assert_allclose(h_eval, t_train, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h_eval[1], t_eval[1], rtol=1e-5, atol=1e-6)
+
+
+def test_matmul_fma_zero_sign():
+    # 4.9e-316 times -4.9e-324 is -2.4e-639, below the smallest float64: torch's fused
+    # multiply-add rounds it once, to -0.0; the BLAS's product rounds to -0.0 and the sum with
+    # +0.0 is +0.0 (on a machine whose BLAS fuses it too, both give -0.0 and nothing parts)
+    x = np.array([[4.94065646e-316]])
+    w = np.array([[-4.94065646e-324, 6.65792253e-001]])
+    t = (torch.tensor(x) @ torch.tensor(w)).numpy()
+    h = (hg.tensor(x) @ hg.tensor(w)).numpy()
+    assert h[0, 0] == 0 and t[0, 0] == 0 and h[0, 1] == t[0, 1]
+    bad = np.signbit(h) != np.signbit(t)
+    if bad.any():
+        assert accepted.matmul_fma_zero_sign("matmul", {"w": w}, x, "forward", h, t, bad)
+    # not where the exact product is zero itself (-2.4e-80 times 0 is -0.0 exactly: no rounding)
+    z = np.array([[-2.4e-80]])
+    h0, t0 = np.array([[0.0, 1.0]]), np.array([[-0.0, 1.0]])
+    args = ("matmul", {"w": np.array([[0.0, 1.0]])}, z, "forward", h0, t0)
+    assert not accepted.matmul_fma_zero_sign(*args, np.array([[True, False]]))

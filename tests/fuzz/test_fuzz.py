@@ -1004,3 +1004,13 @@ def test_a_plain_norm_gradient_nearer_the_exact_value_is_rounding():
     (finding,) = check(generate(1875712138))
     assert (finding.cls, finding.what, finding.op) == ("rounding", "grad", "F.group_norm")
     assert finding.reason == EXACT_CLOSER
+
+
+def test_matmul_zero_sign_of_an_underflowing_product_is_accepted():
+    """Seed 2113492753 (float64): matmul of 4.9e-316 by -4.9e-324: torch's fused multiply-add
+    gives -0.0, NumPy's BLAS +0.0, and a later remainder tells them apart; accepted as
+    matmul_fma_zero_sign (where torch's BLAS does not fuse it, nothing parts)."""
+    findings = check(generate(2113492753))
+    assert all(
+        (f.cls, f.op, f.reason) == ("accepted", "matmul", "matmul_fma_zero_sign") for f in findings
+    )
