@@ -1014,3 +1014,12 @@ def test_matmul_zero_sign_of_an_underflowing_product_is_accepted():
     assert all(
         (f.cls, f.op, f.reason) == ("accepted", "matmul", "matmul_fma_zero_sign") for f in findings
     )
+
+
+def test_repeat_gradient_torch_overflows_beside_a_nan_input_is_accepted():
+    """Seed 2113594363 (float32): repeat's gradient sums the copies of g (up to 3.0e38); the
+    exact sum, -2.56e38, is handgrad's, torch's order overflows to -inf. x holds a NaN (acos of
+    a value beyond 1) at those elements, which a gradient of repeat never reads."""
+    (finding,) = check(generate(2113594363))
+    assert (finding.cls, finding.op) == ("accepted", "repeat")
+    assert finding.reason.startswith("torch overflows")
