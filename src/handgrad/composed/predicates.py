@@ -13,22 +13,25 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._tensor_base import TensorBase, lift
+from .._tensor_base import lift
 from ..ops.elementwise import _constant
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
 
-_wrap = TensorBase._wrap
-
 
 def _predicate(np_fn: Any, name: str) -> Any:
+    """``ops.elementwise._constant`` (a boolean constant), with NumPy's refusal of a dtype
+    (a complex tensor) as torch's RuntimeError naming the op."""
+    constant = _constant(np_fn, name)
+
     def op(input: Any) -> Tensor:
-        x = lift(input)
         try:
-            return _wrap(np.asarray(np_fn(x._data)))
+            return constant(input)
         except TypeError as exc:
-            raise RuntimeError(f"{name}: not supported for a tensor of dtype {x.dtype}") from exc
+            raise RuntimeError(
+                f"{name}: not supported for a tensor of dtype {lift(input).dtype}"
+            ) from exc
 
     op.__name__ = name
     op.__doc__ = f"{name} (element-wise, a boolean constant)."

@@ -305,47 +305,25 @@ class PerSampleAdam(Adam):
         finally:
             self._grad_samples = {}
 
-    def _step_group(self, group: dict) -> None:
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        wd, amsgrad = group["weight_decay"], group["amsgrad"]
-        for i, p in enumerate(group["params"]):
-            gs = self._grad_samples.get(p)
-            if gs is None:
-                continue
-            theta = p._data
-            g_b = gs._data if isinstance(gs, Tensor) else np.asarray(gs)
-            if g_b.shape[1:] != theta.shape:
-                raise RuntimeError(
-                    f"PerSampleAdam: per-example gradients of shape {g_b.shape} "
-                    f"do not match parameter {i} of shape {p.shape}"
-                )
-            if group.get("maximize"):
-                g_b = -g_b
-            if wd != 0:
-                g_b = g_b + wd * theta
-            state = self.state.get(p)
-            if state is None:
-                state = self.state[p] = {
-                    "step": 0,
-                    "exp_avg": Tensor._wrap(np.zeros_like(theta)),
-                    "exp_avg_sq": Tensor._wrap(np.zeros_like(theta)),
-                }
-                if amsgrad:
-                    state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(theta))
-            state["step"] += 1
-            t = state["step"]
-            m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            m += (1 - beta1) * (g_b.mean(0) - m)
-            v *= beta2
-            v += (1 - beta2) * (g_b * g_b).mean(0)
-            if amsgrad:
-                vmax = state["max_exp_avg_sq"]._data
-                np.maximum(vmax, v, out=vmax)
-                v = vmax
-            denom = np.sqrt(v) / np.sqrt(1 - beta2**t)
-            denom += eps
-            theta -= (lr / (1 - beta1**t)) * (m / denom)
-            self._bump(p)
+    def _moments(self, p: Any, group: dict, i: int) -> tuple | None:
+        """The mean of the per-example gradients for the first moment and the mean of their
+        squares for the second (Adam's step otherwise); ``weight_decay`` adds the L2 gradient
+        to every g_b."""
+        gs = self._grad_samples.get(p)
+        if gs is None:
+            return None
+        theta = p._data
+        g_b = gs._data if isinstance(gs, Tensor) else np.asarray(gs)
+        if g_b.shape[1:] != theta.shape:
+            raise RuntimeError(
+                f"PerSampleAdam: per-example gradients of shape {g_b.shape} "
+                f"do not match parameter {i} of shape {p.shape}"
+            )
+        if group.get("maximize"):
+            g_b = -g_b
+        if group["weight_decay"] != 0:
+            g_b = g_b + group["weight_decay"] * theta
+        return g_b.mean(0), (g_b * g_b).mean(0)
 
 
 __all__ = ["per_sample_grad", "PerSampleAdam"]

@@ -37,9 +37,10 @@ def exact_where_nonfinite(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.n
     with np.errstate(over="ignore", invalid="ignore"):
         if out.dtype.kind != "f" or not out.size:
             return out
-        if out.dtype.itemsize >= 4 and np.isfinite(np.einsum(out, list(range(out.ndim)), [])):
-            return out
-        if out.dtype.itemsize < 4 and np.isfinite(out.sum()):
+        # (NumPy's own sum for float16, whose einsum would sum in float16 and overflow early)
+        wide_enough = out.dtype.itemsize >= 4
+        total = np.einsum(out, list(range(out.ndim)), []) if wide_enough else out.sum()
+        if np.isfinite(total):
             return out
         idx = np.nonzero(~np.isfinite(out))
         batch = out.shape[:-2]

@@ -87,6 +87,8 @@ class Linear(Function):
         (x, w), (nx, nw, nb) = self.inputs[:2], (*self.needs_input_grad, False)[:3]
         # Matmul.apply directly: the shapes are known to fit, so matmul()'s checks are skipped.
         gx = (Matmul.apply(g, w) if g.ndim >= 2 else matmul(g, w)) if nx else None
+        if not (nw or nb):
+            return (gx, None, None)[: len(self.inputs)]
         # explicit sizes: with a zero-size dim, -1 cannot be inferred
         rows = int(np.prod(g.shape[:-1]))
         g2 = g.reshape(rows, g.shape[-1]) if g.ndim != 2 else g

@@ -67,13 +67,29 @@ class Adam(Optimizer):
         name = type(self).__name__
         _check_betas(name, group["betas"])
 
+    def _moments(self, p: Any, group: dict, i: int) -> tuple | None:
+        """(the gradient g for the first moment, the square for the second) of parameter ``p``
+        (the i-th of its group), weight decay applied, or None to leave p alone: g and g * g.
+        PerSampleAdam (func/per_sample.py) forms both from per-example gradients instead."""
+        g = self._grad(p, group)
+        if g is None:
+            return None
+        wd = group["weight_decay"]
+        if wd != 0:
+            if group["decoupled_weight_decay"]:
+                p._data *= 1 - group["lr"] * wd
+            else:
+                g = g + wd * p._data
+        return g, g * g
+
     def _step_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        wd, amsgrad = group["weight_decay"], group["amsgrad"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
+        amsgrad = group["amsgrad"]
+        for i, p in enumerate(group["params"]):
+            moments = self._moments(p, group, i)
+            if moments is None:
                 continue
+            g, g2 = moments
             theta = p._data
             state = self.state.get(p)
             if state is None:
@@ -86,15 +102,10 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(theta))
             state["step"] += 1
             t = state["step"]
-            if wd != 0:
-                if group["decoupled_weight_decay"]:
-                    theta *= 1 - lr * wd
-                else:
-                    g = g + wd * theta
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
             m += (1 - beta1) * (g - m)  # PyTorch's lerp; the same EWA, rounded as torch does
             v *= beta2
-            v += (1 - beta2) * (g * g)
+            v += (1 - beta2) * g2
             step_size = lr / (1 - beta1**t)
             bc2_sqrt = math.sqrt(1 - beta2**t)
             if amsgrad:
