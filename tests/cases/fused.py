@@ -38,9 +38,10 @@ def _cell_draw(kind):
     return draw
 
 
-def _lstm_layer_fn(lib, xw, h, c, w):
+def _lstm_layer_fn(lib, x, h, c, w_ih, w, b=None):
     if lib.__name__ != "torch":
-        return lib.ops.rnn_cell.lstm_layer(xw, h, c, w)
+        return lib.ops.rnn_cell.lstm_layer(x, h, c, w_ih, w, b)
+    xw = x @ w_ih.T if b is None else x @ w_ih.T + b
     steps = []  # torch has no such function: the cell unrolled over time, as torch's LSTM does
     for t in range(xw.shape[0]):
         i, f, g, o = (xw[t] + h @ w.T).chunk(4, 1)
@@ -50,17 +51,23 @@ def _lstm_layer_fn(lib, xw, h, c, w):
     return lib.stack(steps)
 
 
-def _lstm_layer_draw(data):
-    r = rng(data)
-    steps = data.draw(st.integers(1, 4), label="steps")
-    n = data.draw(st.integers(1, 3), label="batch")
-    hs = data.draw(st.integers(1, 3), label="hidden")
-    return [
-        values(r, (steps, n, 4 * hs)),
-        values(r, (n, hs)),
-        values(r, (n, hs)),
-        values(r, (4 * hs, hs)),
-    ], {}
+def _lstm_layer_draw(bias):
+    def draw(data):
+        r = rng(data)
+        steps = data.draw(st.integers(1, 4), label="steps")
+        n = data.draw(st.integers(1, 3), label="batch")
+        hs = data.draw(st.integers(1, 3), label="hidden")
+        i = data.draw(st.integers(1, 3), label="input")
+        arrays = [
+            values(r, (steps, n, i)),
+            values(r, (n, hs)),
+            values(r, (n, hs)),
+            values(r, (4 * hs, i)),
+            values(r, (4 * hs, hs)),
+        ]
+        return arrays + ([values(r, (4 * hs,))] if bias else []), {}
+
+    return draw
 
 
 def _split_affine(wb, has_w):
@@ -252,7 +259,10 @@ CASES = {
     ],
     "inv_std": [Case(_inv_std_fn, _inv_std_draw, tol32=(1e-3, 1e-4))],
     "norm_project": [Case(_norm_project_fn, _norm_project_draw, tol32=(1e-3, 1e-4))],
-    "lstm_layer": [Case(_lstm_layer_fn, _lstm_layer_draw)],
+    "lstm_layer": [
+        Case(_lstm_layer_fn, _lstm_layer_draw(True)),
+        Case(_lstm_layer_fn, _lstm_layer_draw(False)),
+    ],
     "scaled_dot_product_attention": [Case(_attention_fn, _attention_draw, tol32=(1e-4, 1e-5))],
     "multi_head_attention": [
         Case(

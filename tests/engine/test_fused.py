@@ -83,8 +83,10 @@ def test_a_gru_step_is_one_node():
 def test_lstm_layer_refuses_shapes_that_do_not_fit():
     from handgrad.ops.rnn_cell import lstm_layer
 
-    with pytest.raises(ValueError, match=r"lstm_layer: shapes do not fit: xw \(3, 2, 8\)"):
-        lstm_layer(hg.randn(3, 2, 8), hg.randn(2, 3), hg.randn(2, 3), hg.randn(12, 3))
+    with pytest.raises(ValueError, match=r"lstm_layer: shapes do not fit: x \(3, 2, 5\)"):
+        lstm_layer(
+            hg.randn(3, 2, 5), hg.randn(2, 3), hg.randn(2, 3), hg.randn(12, 4), hg.randn(12, 3)
+        )
     with pytest.raises(ValueError, match="lstm_cell: shapes do not fit"):
         hg.lstm_cell(
             hg.randn(2, 3), (hg.randn(2, 4), hg.randn(2, 5)), hg.randn(16, 3), hg.randn(16, 4)

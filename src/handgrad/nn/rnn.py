@@ -333,15 +333,16 @@ class _RNNBase(Module):
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 b_x, b_step = _biases(self._mode, b_ih, b_hh)
-                xw = F.linear(x, w_ih, b_x)  # all steps' input projections at once
-                if d:
-                    xw = reverse(xw)
                 k = layer * dirs + d
                 if c_init is not None:  # an LSTM: the whole layer is one node (LSTMLayer)
-                    hc = lstm_layer(xw, h_init[k], c_init[k], w_hh)  # (T, 2, N, H)
+                    xd = reverse(x) if d else x  # (the projection is inside the node)
+                    hc = lstm_layer(xd, h_init[k], c_init[k], w_ih, w_hh, b_x)  # (T, 2, N, H)
                     ys = hc[:, 0]
                     c_last.append(final(hc[:, 1]))
                 else:
+                    xw = F.linear(x, w_ih, b_x)  # all steps' input projections at once
+                    if d:
+                        xw = reverse(xw)
                     h, steps = h_init[k], []
                     for t in range(xw.shape[0]):
                         h, _ = _step(self._mode, xw[t], h, None, w_hh, b_step)

@@ -6,9 +6,9 @@ slices, three sigmoids, two tanh, products), and at a hidden size of 128 the per
 arithmetic, dominated a training step (issue 13). Here the step is one primitive: all gates come
 from one matrix product, and the backward of the whole cell is derived by hand below.
 
-All three take the input projection already computed, ``xw = x W_ih^T + b_ih`` (a recurrent
-layer computes it for all time steps with one matrix product), so a step itself is
-``z = xw + h W_hh^T (+ b_hh)`` followed by the gate arithmetic.
+The cell steps take the input projection already computed, ``xw = x W_ih^T + b_ih`` (a recurrent
+layer computes it for all time steps with one matrix product; ``lstm_layer`` does so inside), so
+a step itself is ``z = xw + h W_hh^T (+ b_hh)`` followed by the gate arithmetic.
 
 Double backward. The backward formulas are written with handgrad operations. They read the gate
 activations; when no graph of the gradient is being built (the usual ``loss.backward()``) those
@@ -227,15 +227,22 @@ class GRUCell(Function):
 
 
 class LSTMLayer(Function):
-    """A whole LSTM layer over a sequence: the ``lstm_cell`` step scanned over time, as one node.
-    xw (L, N, 4H) holds every step's input projection, h0 and c0 (N, H) the initial state, w_hh
-    (4H, H) the recurrent weight; returns every step's (h_t, c_t) stacked as (L, 2, N, H).
+    """A whole LSTM layer over a sequence: its input projection and the ``lstm_cell`` step scanned
+    over time, as one node. x (L, N, I) is the input sequence, h0 and c0 (N, H) the initial
+    state, w_ih (4H, I) and w_hh (4H, H) the weights and b (4H,) the bias of the gates (b_ih +
+    b_hh, or None); returns every step's (h_t, c_t) stacked as (L, 2, N, H).
+
+    Forward: the projections of all steps at once, xw_t = W_ih x_t + b, then for t = 0 .. L - 1
+    the cell (see ``LSTMCell``) on z_t = xw_t + W_hh h_{t-1}.
 
     Why a layer and not only a step: a step node reads its input projection xw[t] out of one
     (L, N, 4H) tensor, and the gradient of such an index is a tensor of the whole size, so L steps
     add up L whole-size gradients (quadratic in L); and the L weight gradients dz_t^T h_{t-1}, each
-    a small matrix product, are one large product here: dL/dW = sum_t dz_t^T h_{t-1} = DZ^T H with
-    DZ (L N, 4H) and H (L N, H) the stacked dz_t and h_{t-1}.
+    a small matrix product, are one large product here: dL/dW_hh = sum_t dz_t^T h_{t-1} = DZ^T H
+    with DZ (L N, 4H) and H (L N, H) the stacked dz_t and h_{t-1}. Why the projection inside: the
+    time loop runs feature-major (see ``forward``), and a projection made outside arrived in
+    torch's (L, N, 4H) layout, to be transposed on the way in and its gradient on the way out
+    (0.9 ms of the benchmark's 3.2 ms layer backward and forward, 1 thread).
 
     Backward: back-propagation through time. Going from t = L - 1 down to 0, the gradient reaching
     step t is the incoming one plus what step t + 1 sent back,
@@ -247,29 +254,36 @@ class LSTMLayer(Function):
 
         dc = G_c + G_h P
         dz_t = [dc u, dc c_{t-1}, dc i, G_h tanh(c_t)] * D      (the gates i, f, u, o of step t)
-        dc_{t-1} = dc f,   dh_{t-1} = dz_t W
+        dc_{t-1} = dc f,   dh_{t-1} = dz_t W_hh
 
-    then dL/dxw[t] = dz_t, dL/dh0 = dh_{-1}, dL/dc0 = dc_{-1} and dL/dW = DZ^T H as above.
+    then dL/dh0 = dh_{-1}, dL/dc0 = dc_{-1}, dL/dW_hh = DZ^T H as above, and the projection's
+    (the matmul rule for XW = X W_ih^T + b with X (L N, I)):
+
+        dL/dx = DZ W_ih,   dL/dW_ih = DZ^T X,   dL/db = sum of DZ's rows.
+
     With ``create_graph=True`` the gates, D and P are recomputed from the inputs with
     differentiable operations (the module docstring), so the gradient is differentiable again.
     """
 
     name = "lstm_layer"
 
-    def forward(self, xw, h0, c0, w):
-        _check_2d("lstm_layer", h0=h0, c0=c0, w=w)
+    def forward(self, x, h0, c0, w_ih, w_hh, b=None):
+        _check_2d("lstm_layer", h0=h0, c0=c0, w_ih=w_ih, w_hh=w_hh)
         n, hs = h0.shape
         if (
-            xw.ndim != 3
-            or xw.shape[1:] != (n, 4 * hs)
+            x.ndim != 3
+            or x.shape[1] != n
             or c0.shape != (n, hs)
-            or (w.shape != (4 * hs, hs))
+            or w_hh.shape != (4 * hs, hs)
+            or w_ih.shape != (4 * hs, x.shape[2])
+            or (b is not None and b.shape != (4 * hs,))
         ):
             raise ValueError(
-                f"lstm_layer: shapes do not fit: xw {xw.shape} (want (L, N, 4H)), h0 {h0.shape}, "
-                f"c0 {c0.shape} (want (N, H)), w_hh {w.shape} (want (4H, H))"
+                f"lstm_layer: shapes do not fit: x {x.shape} (want (L, N, I)), h0 {h0.shape}, "
+                f"c0 {c0.shape} (want (N, H)), w_ih {w_ih.shape} (want (4H, I)), w_hh "
+                f"{w_hh.shape} (want (4H, H)), b {None if b is None else b.shape} (want (4H,))"
             )
-        steps = xw.shape[0]
+        steps = x.shape[0]
         # Feature-major, one column per sequence: a step's gates are W h_{t-1} + xw_t as a
         # (4H, N) array, each gate a contiguous (H, N) block, where in torch's (N, 4H) rows every
         # gate is a strided column block and each of a step's dozen small NumPy calls walked it
@@ -279,28 +293,26 @@ class LSTMLayer(Function):
         # bit, below any gate's resolution), so one tanh covers the four gates and one
         # multiply-add the three sigmoids. bench/bench_models.py's LSTM (N 32, H 128, 35 steps,
         # 1 thread, 2026-12-07): the two layers' forward time loops 5.8 -> 3.5 ms a training
-        # step, their forwards 7.8 -> 5.9 ms; the backward's loop gains little (3.5 -> 3.2 ms)
-        # and its transposes back to torch's layout cost 1.2 ms; the step 17.8 -> 17.1 ms (A/B,
-        # 8 alternated processes).
-        wp = np.concatenate([w[: 2 * hs] * 0.5, w[3 * hs :] * 0.5, w[2 * hs : 3 * hs]])
-        xs = np.empty((steps, 4 * hs, n), xw.dtype)  # xw's blocks transposed, i f o halved
-        xt = xw.transpose(0, 2, 1)
-        np.multiply(xt[:, : 2 * hs], 0.5, out=xs[:, : 2 * hs])
-        np.multiply(xt[:, 3 * hs :], 0.5, out=xs[:, 2 * hs : 3 * hs])
-        np.copyto(xs[:, 3 * hs :], xt[:, 2 * hs : 3 * hs])
-        gates = np.empty((steps, 4 * hs, n), xw.dtype)  # i, f, o, u per step
-        hc = np.empty((steps, 2, hs, n), xw.dtype)  # h_t, c_t (feature-major)
-        tc = np.empty((steps, hs, n), xw.dtype)  # tanh(c_t)
+        # step, their forwards 7.8 -> 5.9 ms. The projections of all steps are one product
+        # (4H, I) (I, L N) into the same order, so step t's are the columns t N .. (t + 1) N.
+        w_hp, w_ip = _gate_rows(w_hh), _gate_rows(w_ih)
+        xs = np.matmul(w_ip, _rows_of(x).T)  # (4H, L N)
+        if b is not None:
+            xs += _gate_rows(b)[:, None]
+        xs = xs.reshape(4 * hs, steps, n)
+        gates = np.empty((steps, 4 * hs, n), x.dtype)  # i, f, o, u per step
+        hc = np.empty((steps, 2, hs, n), x.dtype)  # h_t, c_t (feature-major)
+        tc = np.empty((steps, hs, n), x.dtype)  # tanh(c_t)
         c0t = np.ascontiguousarray(c0.T)
         with one_blas_thread():  # small sequential products (threads.py)
-            self._scan(xs, np.ascontiguousarray(h0.T), c0t, wp, hc, tc, gates)
+            self._scan(xs, np.ascontiguousarray(h0.T), c0t, w_hp, hc, tc, gates)
         i, f, o, u = (gates[:, k * hs : (k + 1) * hs] for k in range(4))
         # M = [u, c_{t-1}, i, tanh c_t] * D in torch's gate order i, f, g, o, with D = s (1 - s)
         # for the sigmoid gates and 1 - u^2 for the cell input (dz_t = [dc, dc, dc, G_h] * M),
         # and P = o (1 - tanh^2 c_t), all steps at once
         sig = gates[:, : 3 * hs]
         d_sig = sig - sig * sig
-        m = np.empty((steps, 4 * hs, n), xw.dtype)
+        m = np.empty((steps, 4 * hs, n), x.dtype)
         np.multiply(u, d_sig[:, :hs], out=m[:, :hs])
         if steps:
             np.multiply(c0t, d_sig[0, hs : 2 * hs], out=m[0, hs : 2 * hs])
@@ -315,9 +327,8 @@ class LSTMLayer(Function):
         pp *= o
         self.m, self.f, self.p = m, f, pp  # feature-major: (L, 4H, N), (L, H, N), (L, H, N)
         # (L, 2, N, H) as a view of (2, L, N, H) memory: the h_t of all steps, which the next
-        # layer's input projection multiplies, are then one contiguous (L N, H) matrix, one
-        # product (in (L, 2, N, H) memory NumPy made one per step: 1.8 -> 1.0 ms)
-        out = np.empty((2, steps, n, hs), xw.dtype)
+        # layer's input projection multiplies, are then one (L N, H) matrix
+        out = np.empty((2, steps, n, hs), x.dtype)
         np.copyto(out, hc.transpose(1, 0, 3, 2))
         self.out = out.transpose(1, 0, 2, 3)
         return self.out
@@ -325,12 +336,12 @@ class LSTMLayer(Function):
     @staticmethod
     def _scan(xs, h, c, wp, hc, tc, gates) -> None:
         """The forward time loop (see ``forward``), feature-major, on the reordered and halved
-        weight ``wp`` and projections ``xs``, writing into the preallocated arrays."""
+        weight ``wp`` and projections ``xs`` (4H, L, N), writing into the preallocated arrays."""
         hs = h.shape[0]
-        for t in range(xs.shape[0]):
+        for t in range(xs.shape[1]):
             a = gates[t]
             np.matmul(wp, h, out=a)
-            a += xs[t]
+            a += xs[:, t]
             np.tanh(a, out=a)
             s = a[: 3 * hs]  # (1 + tanh(z / 2)) / 2: the sigmoids i, f, o
             s *= 0.5
@@ -348,12 +359,16 @@ class LSTMLayer(Function):
         h0 = self.inputs[1]._data
         return np.concatenate([h0[None], self.out[:-1, 0]]).reshape(-1, h0.shape[1])
 
+    def _projection(self) -> Tensor:
+        """xw = x W_ih^T + b of every step (L, N, 4H), as handgrad operations."""
+        x, w_ih = self.inputs[0], self.inputs[3]
+        return linear(x, w_ih, self.inputs[5] if len(self.inputs) == 6 else None)
+
     def _saved(self) -> tuple:
         """Per step: M = [u, c_{t-1}, i, tanh c_t] * D, the forget gate f and P, and the h_{t-1}
         of every step as one (L N, H) tensor. Constants, or recomputed differentiably when a graph
         of the gradient is being recorded."""
-        xw, h0, c0, w = self.inputs
-        steps = xw.shape[0]
+        h0, c0, w = self.inputs[1], self.inputs[2], self.inputs[4]
         if not is_grad_enabled():
             return (  # (the forward's feature-major arrays, per step in torch's (N, .) layout)
                 [_wrap(a.T) for a in self.m],
@@ -361,9 +376,10 @@ class LSTMLayer(Function):
                 [_wrap(a.T) for a in self.p],
                 _wrap(self._h_prev()),
             )
+        xw = self._projection()
         h, c = h0, c0
         ms, fs, ps, hs_prev = [], [], [], []
-        for t in range(steps):
+        for t in range(xw.shape[0]):
             zi, zf, zg, zo = chunk(xw[t] + h @ w.mT, 4, 1)
             i, f, u, o = sigmoid(zi), sigmoid(zf), tanh(zg), sigmoid(zo)
             cn = f * c + i * u
@@ -378,9 +394,9 @@ class LSTMLayer(Function):
         return ms, fs, ps, cat(hs_prev, 0)
 
     def backward(self, g):
-        xw, h0, _, w = self.inputs
-        steps, hs = xw.shape[0], h0.shape[1]
-        if not is_grad_enabled() and steps and g._data.dtype == xw._data.dtype:
+        x, h0, _, w_ih, w, *_b = self.inputs
+        steps, hs = x.shape[0], h0.shape[1]
+        if not is_grad_enabled() and steps and g._data.dtype == x._data.dtype:
             return self._backward_arrays(g._data)
         ms, fs, ps, h_prev = self._saved()
         dzs: list[Any] = [None] * steps  # filled for every t below
@@ -395,20 +411,24 @@ class LSTMLayer(Function):
                 dzs[t] = dz
                 dc_next = dc * fs[t]
                 dh = dz @ w
-        dz_all = stack(dzs, 0)
-        dw = _outer(dz_all.reshape(-1, 4 * hs), h_prev) if self.needs_input_grad[3] else None
-        return dz_all, dh, dc_next, dw
+        dz2 = stack(dzs, 0).reshape(-1, 4 * hs)  # DZ (L N, 4H)
+        need = self.needs_input_grad
+        dx = (dz2 @ w_ih).reshape(x.shape) if need[0] else None
+        dw_ih = _outer(dz2, x.reshape(-1, x.shape[2])) if need[3] else None
+        dw = _outer(dz2, h_prev) if need[4] else None
+        db = dz2.sum(0) if _b and need[5] else None
+        return (dx, dh, dc_next, dw_ih, dw) + ((db,) if _b else ())
 
     def _backward_arrays(self, g: np.ndarray) -> tuple:
         """``backward`` without a graph: the same time loop on arrays written in place (the
         recorded loop made ten nodes per step, 700 for the benchmark's two layers of 35 steps,
         half of an LSTM training step), feature-major as the forward (each gate's block of dz
-        contiguous), and transposed back to torch's layout once at the end."""
-        xw, h0, _, w = (t._data for t in self.inputs)
-        steps, n, hs = xw.shape[0], h0.shape[0], h0.shape[1]
+        contiguous), then the projection's gradients as three products of DZ."""
+        x, h0, _, w_ih, w = (t._data for t in self.inputs[:5])
+        steps, n, hs = x.shape[0], h0.shape[0], h0.shape[1]
         gt = np.ascontiguousarray(g.transpose(0, 1, 3, 2))  # (L, 2, H, N)
         wt = np.ascontiguousarray(w.T)  # (H, 4H): dh_{t-1} = W^T dz_t
-        dzs = np.empty((steps, 4 * hs, n), xw.dtype)
+        dzs = np.empty((steps, 4 * hs, n), x.dtype)
         dh = dc_next = None
         with one_blas_thread():
             for t in range(steps - 1, -1, -1):
@@ -422,16 +442,33 @@ class LSTMLayer(Function):
                 dc_next = dc * self.f[t]
                 dh = wt @ dz
         assert dh is not None and dc_next is not None  # steps > 0 (the caller's condition)
-        dz_all = np.ascontiguousarray(dzs.transpose(0, 2, 1))  # (L, N, 4H)
-        dw = None
-        if self.needs_input_grad[3]:
-            dw = dz_all.reshape(-1, 4 * hs).T @ self._h_prev()
-        return (
-            _wrap(dz_all),
-            _wrap(np.ascontiguousarray(dh.T)),
-            _wrap(np.ascontiguousarray(dc_next.T)),
-            None if dw is None else _wrap(dw),
-        )
+        # DZ^T (4H, L N), columns in x's (t, n) order: moving whole (N,) rows, 0.17 ms, where
+        # transposing every step's (4H, N) block to torch's (N, 4H) took 0.46 ms
+        dzt = np.ascontiguousarray(dzs.transpose(1, 0, 2)).reshape(4 * hs, -1)
+        need = self.needs_input_grad
+        xr = _rows_of(x) if need[3] else None
+        grads = [
+            (dzt.T @ w_ih).reshape(x.shape) if need[0] else None,
+            np.ascontiguousarray(dh.T),
+            np.ascontiguousarray(dc_next.T),
+            dzt @ xr if xr is not None else None,
+            dzt @ self._h_prev() if need[4] else None,
+        ]
+        if len(self.inputs) == 6:
+            grads.append(dzt @ np.ones(dzt.shape[1], x.dtype) if need[5] else None)
+        return tuple(None if a is None else _wrap(a) for a in grads)
+
+
+def _gate_rows(w: np.ndarray) -> np.ndarray:
+    """The gate rows (or entries) of a (4H, ...) weight or (4H,) bias in the layer's order
+    i, f, o, g, the sigmoid gates' halved (see ``LSTMLayer.forward``)."""
+    hs = w.shape[0] // 4
+    return np.concatenate([w[: 2 * hs] * 0.5, w[3 * hs :] * 0.5, w[2 * hs : 3 * hs]])
+
+
+def _rows_of(x: np.ndarray) -> np.ndarray:
+    """x (L, N, I) as an (L N, I) matrix (a view when its memory allows, else a copy)."""
+    return x.reshape(-1, x.shape[2])
 
 
 def lstm_cell_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
@@ -440,10 +477,13 @@ def lstm_cell_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor) -> tuple[Tens
     return hc[0], hc[1]
 
 
-def lstm_layer(xw: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor) -> Tensor:
-    """An LSTM layer over a sequence from the input projections ``xw`` (L, N, 4H) of every step:
-    (h_t, c_t) of every step, stacked as (L, 2, N, H)."""
-    return LSTMLayer.apply(xw, h0, c0, w_hh)
+def lstm_layer(
+    x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b: Tensor | None = None
+) -> Tensor:
+    """An LSTM layer over a sequence x (L, N, I), with its input projection x W_ih^T + b: (h_t, c_t)
+    of every step, stacked as (L, 2, N, H)."""
+    args = (x, h0, c0, w_ih, w_hh) + (() if b is None else (b,))
+    return LSTMLayer.apply(*args)
 
 
 def gru_cell_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None = None) -> Tensor:
