@@ -200,3 +200,25 @@ def test_batch_norm_statistics_are_accurate_to_float32_rounding(layout):
     )
     # (torch's float32 output, x alpha + (b - mean alpha), is 2e-6 to 1.4e-5 off here)
     np.testing.assert_allclose(out.numpy().reshape(x.shape), exact, rtol=1.5e-6)  # before: 1e-5
+
+
+def test_layer_norm_rows_give_the_same_bits_on_two_threads(monkeypatch):
+    """The rows run in fixed blocks (``_ROW_BLOCK_ELEMENTS``) that the threads share: the BLAS's
+    row sums round a row by its place in the call, so blocks per thread would differ."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(_rows, "_PARALLEL_ELEMENTS", 1)
+    monkeypatch.setattr(_rows, "_ROW_BLOCK_ELEMENTS", 7 * 24)  # 7 rows a block: 3 blocks
+    x = (R.standard_normal((19, 24)) * 3 + 2).astype(np.float32)
+    w, b = R.standard_normal(24).astype(np.float32), R.standard_normal(24).astype(np.float32)
+    g = R.standard_normal(x.shape).astype(np.float32)
+    runs = []
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            if hg.get_num_threads() < threads:
+                pytest.skip("NumPy's BLAS has no second thread here")
+            out, xhat, rstd = _rows.layer_norm_forward(x, 1, w, b, 1e-5)
+            runs.append(
+                [out, xhat, rstd, *_rows.layer_norm_backward(g, xhat, rstd, w, 1, (1, 1, 1))]
+            )
+    for a, c in zip(*runs):
+        np.testing.assert_array_equal(a, c)

@@ -20,6 +20,16 @@ import numpy as np
 
 from .blas import blas_threads, each_part
 
+# Below this many elements a normalization's channels stay on the calling thread.
+_PARALLEL_ELEMENTS = 1 << 18
+
+
+# A normalization's passes run over blocks of channel rows of about this many elements: each of
+# its half-dozen passes then reads the block from the core's cache, where whole 2 MiB arrays came
+# from memory every pass (bench/bench_models.py's ResNet, 1 thread, 2026-12-07: its nine batch norms
+# 10.1 -> 8.9 ms a step, forward and backward; a 16-channel layer's backward 0.99 -> 0.77 ms).
+_BLOCK_ELEMENTS = 1 << 16
+
 
 def _rows(a: np.ndarray, k: int) -> np.ndarray | None:
     """A (R, M) view of ``a`` with its last k dims as rows of M, or None (not contiguous, empty)."""
@@ -28,57 +38,111 @@ def _rows(a: np.ndarray, k: int) -> np.ndarray | None:
     return a.reshape(-1, int(np.prod(a.shape[a.ndim - k :])))
 
 
+# A layer norm's rows run in blocks of this many elements, the blocks shared among the BLAS pool's
+# threads. Fixed blocks, not one per thread: the BLAS's product with a ones vector (a row's sum,
+# 0.013 ms for 2048 rows of 128, einsum's 0.019) rounds a row differently by its place among the
+# rows of the call, and the blocks keep one and two threads to the same bits. At 1 << 16 one
+# thread's forward was 5% slower than whole, at 1 << 17 as fast (2048 rows of 128, 2 blocks).
+_ROW_BLOCK_ELEMENTS = 1 << 17
+
+
+def _each_block(part, rows: int, row_size: int) -> None:
+    """``part(lo, hi)`` over fixed blocks of rows (``_ROW_BLOCK_ELEMENTS``), shared among the
+    BLAS pool's threads when large, every product on one BLAS thread."""
+    step = max(1, _ROW_BLOCK_ELEMENTS // max(row_size, 1))
+    count = -(-rows // step)
+
+    def blocks(lo: int, hi: int) -> None:
+        for i in range(lo, hi):
+            part(i * step, min(rows, (i + 1) * step))
+
+    workers = blas_threads() if rows * row_size >= _PARALLEL_ELEMENTS else 1
+    each_part(blocks, count, workers)
+
+
 def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
-    """(out, x^, 1 / sigma) with x^ = (x - mean) / sigma over the last k dims, or None."""
+    """(out, x^, 1 / sigma) with x^ = (x - mean) / sigma over the last k dims, or None. The
+    rows run in blocks, which two threads share (``_each_block``)."""
     x2 = _rows(x, k)
     if x2 is None or x.dtype.kind != "f":
         return None
-    m = x2.shape[1]
-    s = x2 @ np.ones(m, x.dtype)
-    if not np.isfinite(s).all():  # a non-finite value or an overflowing sum: the general path
-        return None
-    xhat = x2 - (s / m).astype(x.dtype, copy=False)[:, None]
-    # the mean corrected by the mean of the residuals: the BLAS's sum of a constant row can be
-    # an ulp off, and 1 / sigma = 1 / sqrt(eps) made that x^ = 1.9e-5 where torch's is 0 (fuzz
-    # seed 922836319: 30 float32 values -0.6931472, the weight gradient 100 times torch's)
-    xhat -= ((xhat @ np.ones(m, x.dtype)) / m).astype(x.dtype, copy=False)[:, None]
-    var = np.einsum("ij,ij->i", xhat, xhat) / m
-    rstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
-    if not (rstd > 0).all():  # a variance that overflowed: torch's output there is the bias
-        return None
-    xhat *= rstd[:, None]
-    out = xhat * w.reshape(-1) if w is not None else xhat.copy()
-    out += b.reshape(-1) if b is not None else 0.0  # +0.0, as torch
+    r, m = x2.shape
+    ones = np.ones(m, x.dtype)
+    out, xhat = np.empty_like(x2), np.empty_like(x2)
+    rstd = np.empty(r, x.dtype)
+    wv = None if w is None else w.reshape(-1)
+    bv = 0.0 if b is None else b.reshape(-1)  # +0.0, as torch
+    finite = np.ones(r, bool)
+
+    def part(lo: int, hi: int) -> None:
+        xr, h, o = x2[lo:hi], xhat[lo:hi], out[lo:hi]
+        s = xr @ ones
+        if not np.isfinite(s).all():  # a non-finite value or an overflowing sum: general path
+            finite[lo:hi] = False
+            return
+        np.subtract(xr, (s / m).astype(x.dtype, copy=False)[:, None], out=h)
+        # the mean corrected by the mean of the residuals: the BLAS's sum of a constant row can
+        # be an ulp off, and 1 / sigma = 1 / sqrt(eps) made that x^ = 1.9e-5 where torch's is 0
+        # (fuzz seed 922836319: 30 float32 values -0.6931472, the weight gradient 100 times
+        # torch's)
+        h -= ((h @ ones) / m).astype(x.dtype, copy=False)[:, None]
+        var = np.einsum("ij,ij->i", h, h) / m
+        rs = rstd[lo:hi]
+        rs[...] = 1.0 / np.sqrt(var + eps)
+        h *= rs[:, None]
+        if wv is not None:
+            np.multiply(h, wv, out=o)
+        else:
+            o[...] = h
+        o += bv
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        _each_block(part, r, m)
+    if not (finite.all() and (rstd > 0).all()):  # or a variance that overflowed: torch's
+        return None  # output there is the bias
     keep = x.shape[: x.ndim - k] + (1,) * k
     return out.reshape(x.shape), xhat.reshape(x.shape), rstd.reshape(keep)
 
 
 def layer_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k: int, needs):
     """(dL/dx, dL/dw, dL/db) (None where not needed) as ``LayerNorm.backward`` forms them,
-    ``(d - mean d - x^ mean(d x^)) / sigma`` with d = g w, or None when g is not contiguous."""
+    ``(d - mean d - x^ mean(d x^)) / sigma`` with d = g w, or None when g is not contiguous.
+    dL/dx's rows run in blocks, as the forward's."""
     g2, x2 = _rows(g, k), _rows(xhat, k)
     if g2 is None or x2 is None or g.dtype != xhat.dtype:
         return None
     r, m = x2.shape
-    d = g2 * w.reshape(-1) if w is not None else g2
     dx = dw = db = None
     if needs[0]:
-        ones_m = np.ones(m, d.dtype)
-        mean_d = (d @ ones_m) / m
-        mean_dx = np.einsum("ij,ij->i", d, x2) / m
-        dx = d - mean_d.astype(d.dtype, copy=False)[:, None]
-        # corrected by the mean of the residuals, as the forward's mean: the BLAS's sum of a
-        # constant row can be an ulp off, and 1 / sigma = 1 / sqrt(eps) made d - mean d -4.7e-6
-        # where torch's graph gives 0 (fuzz seed 1956664464: group_norm of a constant group)
-        dx -= ((dx @ ones_m) / m).astype(d.dtype, copy=False)[:, None]
-        dx -= x2 * mean_dx.astype(d.dtype, copy=False)[:, None]
-        dx *= rstd.reshape(r, 1)
-        dx = dx.reshape(g.shape)
-    ones = np.ones(r, g.dtype)
+        ones = np.ones(m, g.dtype)
+        wv = None if w is None else w.reshape(-1)
+        rs = rstd.reshape(r, 1)
+        dx2 = np.empty_like(g2)
+
+        def part(lo: int, hi: int) -> None:
+            gr, xr, d_x = g2[lo:hi], x2[lo:hi], dx2[lo:hi]
+            d = gr * wv if wv is not None else gr
+            mean_d = (d @ ones) / m
+            mean_dx = np.einsum("ij,ij->i", d, xr) / m
+            np.subtract(d, mean_d.astype(d.dtype, copy=False)[:, None], out=d_x)
+            # corrected by the mean of the residuals, as the forward's mean: the BLAS's sum of a
+            # constant row can be an ulp off, and 1 / sigma = 1 / sqrt(eps) made d - mean d
+            # -4.7e-6 where torch's graph gives 0 (fuzz seed 1956664464: group_norm of a
+            # constant group)
+            d_x -= ((d_x @ ones) / m).astype(d.dtype, copy=False)[:, None]
+            t = np.multiply(
+                xr, mean_dx.astype(d.dtype, copy=False)[:, None], out=d if wv is not None else None
+            )
+            d_x -= t
+            d_x *= rs[lo:hi]
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            _each_block(part, r, m)
+        dx = dx2.reshape(g.shape)
     if needs[1]:
         dw = np.einsum("ij,ij->j", g2, x2).reshape(g.shape[g.ndim - k :])  # no (R, M) temporary
     if needs[2]:
-        db = (ones @ g2).reshape(g.shape[g.ndim - k :])
+        db = (np.ones(r, g.dtype) @ g2).reshape(g.shape[g.ndim - k :])
     return dx, dw, db
 
 
@@ -115,17 +179,6 @@ def _aligned_rows(a: np.ndarray, like: np.ndarray) -> np.ndarray | None:
     rest = sorted(range(like.ndim), key=lambda i: (i != 1, -like.strides[i]))
     t = a.transpose(rest)
     return t.reshape(a.shape[1], -1) if t.flags.c_contiguous else None
-
-
-# Below this many elements a normalization's channels stay on the calling thread.
-_PARALLEL_ELEMENTS = 1 << 18
-
-
-# A normalization's passes run over blocks of channel rows of about this many elements: each of
-# its half-dozen passes then reads the block from the core's cache, where whole 2 MiB arrays came
-# from memory every pass (bench/bench_models.py's ResNet, 1 thread, 2026-12-07: its nine batch norms
-# 10.1 -> 8.9 ms a step, forward and backward; a 16-channel layer's backward 0.99 -> 0.77 ms).
-_BLOCK_ELEMENTS = 1 << 16
 
 
 def _each_channel(part, channels: int, size: int) -> None:
