@@ -647,6 +647,25 @@ def test_pow_derivative_by_the_upstream_gradient_at_zero_base():
     _same(got[1], got[0], "derivative by g")
 
 
+def test_pow_exponent_gradient_from_the_output_keeps_a_second_derivative_in_range():
+    """fuzz seed 2113602076 (float64): 2^x, then its power -0.39 under a gradient of -1.05e308.
+    The exponent's gradient g 2^x log 2 is read from 2^x's output, as torch's: its second
+    derivative's term (+1.9e307) joins the two of the outer power (-2.7e307, -1.7e308) in the
+    cotangent at 2^x, -1.77e308. Formed from x again, it went to x directly and the other two
+    overflowed there: -inf for torch's -8.12e307."""
+    x, b = A([-0.5934414471900167]), A(-0.39067245)
+    g, v0, v1 = A([-1.0468862944107365e308]), A([0.3828291240145305]), 0.78621531
+    got = []
+    for L in (torch, hg):
+        tx, tb = L.tensor(x, requires_grad=True), L.tensor(b, requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        gx, gb = grad((2.0**tx) ** tb, [tx, tb], L.tensor(g), create_graph=True)
+        got.append([a.numpy() for a in grad((gx * L.tensor(v0)).sum() + gb * v1, [tx, tb])])
+    for a, c in zip(got[1], got[0]):
+        _same(a, c, "second derivative", rtol=1e-12)
+    assert np.isfinite(got[1][0]).all()
+
+
 def test_tanhshrink_gradient_near_zero_is_torchs():
     """fuzz seed 1486084804: tanhshrink's gradient g - g (1 - t^2) cancels near 0, so the
     rounding of tanh's backward shows; it is torch's g (1 - t^2), not g - g t^2."""
