@@ -1020,6 +1020,46 @@ def test_layer_norm_second_derivative_under_a_huge_direction_runs_wider():
         np.testing.assert_allclose(d2x, exact, rtol=1e-6)  # (x, g, u here to 9 digits)
 
 
+def test_group_norm_second_derivative_by_its_weight_under_a_huge_direction():
+    """fuzz seed 2113513418 (float32): group_norm(groups=1) with a weight, a direction u of
+    -1.3e38 at x. The weight is inside the fused node, so that d = g w is formed in the wider
+    float of its recorded backward: the cotangent of d, P(u) / sigma = -3.8e38, passes float32's
+    range, those of g (w times it, 1.1e38) and of w (g times it, -8.4e31) do not. With the
+    weight multiplied after the node, d's cotangent was cast to float32 (-inf) on its way to w
+    and g: torch -8.44e31 and 1.1e38, handgrad -inf and inf."""
+    x = A(
+        [0.41077888, -0.41774514, 0.21992731, 0.0, -0.040111184, 0.30073804, -0.27397117,
+         -0.019147232, -0.67900258, 0.17255348, 1.4012985e-45, -0.074770316], np.float32,
+    ).reshape(1, 3, 4, 1)  # fmt: skip
+    g = A(
+        [0.0, -2.3841858e-07, 2.3841858e-07, 1.1920929e-07, 0.0, 0.0, 2.9802322e-08, 0.0,
+         1.9073486e-06, 6.5994263e-03, -1.7452240e-04, 1.5258789e-05], np.float32,
+    ).reshape(x.shape)  # fmt: skip
+    u = A(
+        [0.54770237, 3.1681006, -1.3054893e38, -0.71312118, 2.19736, 0.19900663, 0.41109276,
+         5.0229874, -0.84647375, 3.4023509, 0.3716929, -1.4349257], np.float32,
+    ).reshape(x.shape)  # fmt: skip
+    w, b = (
+        A([-0.29058787, 0.71162164, 0.19352971], np.float32),
+        A([-1.2385659, -2.064343, -0.1049421], np.float32),
+    )
+    vw, vb = (
+        A([1.3613147, -0.65146996, 0.66723209], np.float32),
+        A([1.9496115, 1.1037917, -1.4561982], np.float32),
+    )
+    got = []
+    for L in (torch, hg):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        F = _lib("torch" if L is torch else "hg")[1]
+        tx, tw, tb, tg = (L.tensor(a, requires_grad=True) for a in (x, w, b, g))
+        dx, dw, db = grad(F.group_norm(tx, 1, tw, tb), [tx, tw, tb], tg, create_graph=True)
+        s = (dx * L.tensor(u)).sum() + (dw * L.tensor(vw)).sum() + (db * L.tensor(vb)).sum()
+        got.append([a.detach().numpy() for a in grad(s, [tx, tw, tg])])
+    for a, c, what in zip(got[1], got[0], ("x", "the weight", "g")):
+        assert np.isfinite(c).all()
+        np.testing.assert_allclose(a, c, rtol=1e-5, err_msg=f"second derivative by {what}")
+
+
 def test_batch_norm_second_derivative_under_a_huge_direction_runs_wider():
     # seed 1884927173 (float32): values near 0 (1 / sigma near 1 / sqrt(eps)) and u up to 6e36:
     # torch's second derivative is finite (4.8e35, ...), the float32 chain overflowed (NaN)

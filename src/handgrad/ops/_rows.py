@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .blas import blas_threads, each_part
+from .reduce import _sum
 
 
 def _rows(a: np.ndarray, k: int) -> np.ndarray | None:
@@ -29,7 +30,9 @@ def _rows(a: np.ndarray, k: int) -> np.ndarray | None:
 
 
 def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
-    """(out, x^, 1 / sigma) with x^ = (x - mean) / sigma over the last k dims, or None."""
+    """(out, x^, 1 / sigma) with x^ = (x - mean) / sigma over the last k dims, or None. The
+    weight and bias broadcast against x: of the last k dims' shape, or (group_norm's per channel)
+    varying along some leading dims too."""
     x2 = _rows(x, k)
     if x2 is None or x.dtype.kind != "f":
         return None
@@ -47,20 +50,25 @@ def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
     if not (rstd > 0).all():  # a variance that overflowed: torch's output there is the bias
         return None
     xhat *= rstd[:, None]
-    out = xhat * w.reshape(-1) if w is not None else xhat.copy()
-    out += b.reshape(-1) if b is not None else 0.0  # +0.0, as torch
-    keep = x.shape[: x.ndim - k] + (1,) * k
-    return out.reshape(x.shape), xhat.reshape(x.shape), rstd.reshape(keep)
+    xhat = xhat.reshape(x.shape)
+    out = xhat * w if w is not None else xhat.copy()
+    out += b if b is not None else 0.0  # +0.0, as torch
+    return out, xhat, rstd.reshape(x.shape[: x.ndim - k] + (1,) * k)
 
 
-def layer_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k: int, needs):
+def layer_norm_backward(
+    g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k: int, needs, pshape=None
+):
     """(dL/dx, dL/dw, dL/db) (None where not needed) as ``LayerNorm.backward`` forms them,
-    ``(d - mean d - x^ mean(d x^)) / sigma`` with d = g w, or None when g is not contiguous."""
+    ``(d - mean d - x^ mean(d x^)) / sigma`` with d = g w, or None when g is not contiguous.
+    ``pshape``: the weight's and bias's shape where it is not the last k dims' (see
+    layer_norm_forward)."""
     g2, x2 = _rows(g, k), _rows(xhat, k)
     if g2 is None or x2 is None or g.dtype != xhat.dtype:
         return None
     r, m = x2.shape
-    d = g2 * w.reshape(-1) if w is not None else g2
+    rows = pshape is None or tuple(pshape) == g.shape[g.ndim - k :]  # one weight for every row
+    d = g2 if w is None else g2 * w.reshape(-1) if rows else (g * w).reshape(r, m)
     dx = dw = db = None
     if needs[0]:
         ones_m = np.ones(m, d.dtype)
@@ -74,12 +82,23 @@ def layer_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k:
         dx -= x2 * mean_dx.astype(d.dtype, copy=False)[:, None]
         dx *= rstd.reshape(r, 1)
         dx = dx.reshape(g.shape)
+    if not rows:  # summed over the dims the parameters are broadcast along, as sum_to_size
+        dw = _sum_to(g * xhat, pshape) if needs[1] else None
+        return dx, dw, _sum_to(g, pshape) if needs[2] else None
     ones = np.ones(r, g.dtype)
     if needs[1]:
         dw = np.einsum("ij,ij->j", g2, x2).reshape(g.shape[g.ndim - k :])  # no (R, M) temporary
     if needs[2]:
         db = (ones @ g2).reshape(g.shape[g.ndim - k :])
     return dx, dw, db
+
+
+def _sum_to(a: np.ndarray, shape: tuple) -> np.ndarray:
+    """``a`` summed over the dims that an array of ``shape`` is broadcast along, as the engine's
+    sum_to_size sums a gradient (the sum that does not overflow from finite terms)."""
+    lead = a.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1)
+    return _sum(a, dims, True).reshape(shape)
 
 
 def sums(a: np.ndarray, dim: int) -> np.ndarray:
