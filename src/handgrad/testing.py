@@ -48,7 +48,7 @@ def assert_close(
         raise AssertionError(msg or f"assert_close: the shapes differ, {a.shape} != {e.shape}")
     if check_dtype and a.dtype != e.dtype:
         raise AssertionError(msg or f"assert_close: the dtypes differ, {a.dtype} != {e.dtype}")
-    if rtol is None:
+    if rtol is None or atol is None:  # (both or neither, checked above: for the type checker)
         rtol, atol = _TOLERANCES.get(np.result_type(a, e), (0.0, 0.0))
     ok = np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=equal_nan)
     if not ok.all():

@@ -127,6 +127,31 @@ def _layer_norm_draw(data, bias_only=False):
     }
 
 
+def _group_norm_fn(lib, x, *wb, has_w, groups, eps):
+    w, b = _split_affine(wb, has_w)
+    return lib.nn.functional.group_norm(x, groups, w, b, eps)
+
+
+def _group_norm_draw(data):
+    """group_norm through layer_norm's node: x (N, C, ...) seen as (N, G, C / G, positions),
+    normalized over the last two dims, the per-channel weight and bias as (G, C / G, 1), broadcast
+    along the positions inside the node."""
+    r = rng(data)
+    n = data.draw(st.integers(1, 3), label="batch")
+    groups = data.draw(st.integers(1, 3), label="groups")
+    c = groups * data.draw(st.integers(1, 2), label="channels per group")
+    spatial = data.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2), label="spatial")
+    if c // groups * int(np.prod(spatial)) < 2:
+        spatial = [2]
+    arrays = [values(r, (n, c, *spatial))]
+    has_w = _affine(data, r, (c,), arrays, bias_only=False)
+    return arrays, {
+        "has_w": has_w,
+        "groups": groups,
+        "eps": data.draw(st.sampled_from([1e-5, 1e-3, 0.5]), label="eps"),
+    }
+
+
 def _inv_std_fn(lib, x, k, eps):
     """1 / sqrt(mean(x^2) + eps) over the last k dims: the 1 / sigma of the normalizations'
     recorded backward (handgrad's primitive), torch's rsqrt of the mean of squares."""
@@ -255,6 +280,12 @@ CASES = {
             second=False,
             tol32=(1e-3, 1e-4),
             note=_BIAS_ONLY,
+        ),
+        Case(
+            _group_norm_fn,
+            _group_norm_draw,
+            tol32=(1e-3, 1e-4),
+            note="group_norm: a per-channel weight and bias broadcast inside the node",
         ),
     ],
     "inv_std": [Case(_inv_std_fn, _inv_std_draw, tol32=(1e-3, 1e-4))],

@@ -647,6 +647,25 @@ def test_pow_derivative_by_the_upstream_gradient_at_zero_base():
     _same(got[1], got[0], "derivative by g")
 
 
+def test_pow_exponent_gradient_from_the_output_keeps_a_second_derivative_in_range():
+    """fuzz seed 2113602076 (float64): 2^x, then its power -0.39 under a gradient of -1.05e308.
+    The exponent's gradient g 2^x log 2 is read from 2^x's output, as torch's: its second
+    derivative's term (+1.9e307) joins the two of the outer power (-2.7e307, -1.7e308) in the
+    cotangent at 2^x, -1.77e308. Formed from x again, it went to x directly and the other two
+    overflowed there: -inf for torch's -8.12e307."""
+    x, b = A([-0.5934414471900167]), A(-0.39067245)
+    g, v0, v1 = A([-1.0468862944107365e308]), A([0.3828291240145305]), 0.78621531
+    got = []
+    for L in (torch, hg):
+        tx, tb = L.tensor(x, requires_grad=True), L.tensor(b, requires_grad=True)
+        grad = torch.autograd.grad if L is torch else hg.grad
+        gx, gb = grad((2.0**tx) ** tb, [tx, tb], L.tensor(g), create_graph=True)
+        got.append([a.numpy() for a in grad((gx * L.tensor(v0)).sum() + gb * v1, [tx, tb])])
+    for a, c in zip(got[1], got[0]):
+        _same(a, c, "second derivative", rtol=1e-12)
+    assert np.isfinite(got[1][0]).all()
+
+
 def test_tanhshrink_gradient_near_zero_is_torchs():
     """fuzz seed 1486084804: tanhshrink's gradient g - g (1 - t^2) cancels near 0, so the
     rounding of tanh's backward shows; it is torch's g (1 - t^2), not g - g t^2."""
@@ -999,6 +1018,46 @@ def test_layer_norm_second_derivative_under_a_huge_direction_runs_wider():
         d2x = _norm_second_derivative(hg, x, g, u)[0]
         exact = [-1.7420307167572447e308, 5.55972174617477e307, 1.1860585421397676e308]
         np.testing.assert_allclose(d2x, exact, rtol=1e-6)  # (x, g, u here to 9 digits)
+
+
+def test_group_norm_second_derivative_by_its_weight_under_a_huge_direction():
+    """fuzz seed 2113513418 (float32): group_norm(groups=1) with a weight, a direction u of
+    -1.3e38 at x. The weight is inside the fused node, so that d = g w is formed in the wider
+    float of its recorded backward: the cotangent of d, P(u) / sigma = -3.8e38, passes float32's
+    range, those of g (w times it, 1.1e38) and of w (g times it, -8.4e31) do not. With the
+    weight multiplied after the node, d's cotangent was cast to float32 (-inf) on its way to w
+    and g: torch -8.44e31 and 1.1e38, handgrad -inf and inf."""
+    x = A(
+        [0.41077888, -0.41774514, 0.21992731, 0.0, -0.040111184, 0.30073804, -0.27397117,
+         -0.019147232, -0.67900258, 0.17255348, 1.4012985e-45, -0.074770316], np.float32,
+    ).reshape(1, 3, 4, 1)  # fmt: skip
+    g = A(
+        [0.0, -2.3841858e-07, 2.3841858e-07, 1.1920929e-07, 0.0, 0.0, 2.9802322e-08, 0.0,
+         1.9073486e-06, 6.5994263e-03, -1.7452240e-04, 1.5258789e-05], np.float32,
+    ).reshape(x.shape)  # fmt: skip
+    u = A(
+        [0.54770237, 3.1681006, -1.3054893e38, -0.71312118, 2.19736, 0.19900663, 0.41109276,
+         5.0229874, -0.84647375, 3.4023509, 0.3716929, -1.4349257], np.float32,
+    ).reshape(x.shape)  # fmt: skip
+    w, b = (
+        A([-0.29058787, 0.71162164, 0.19352971], np.float32),
+        A([-1.2385659, -2.064343, -0.1049421], np.float32),
+    )
+    vw, vb = (
+        A([1.3613147, -0.65146996, 0.66723209], np.float32),
+        A([1.9496115, 1.1037917, -1.4561982], np.float32),
+    )
+    got = []
+    for L in (torch, hg):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        F = _lib("torch" if L is torch else "hg")[1]
+        tx, tw, tb, tg = (L.tensor(a, requires_grad=True) for a in (x, w, b, g))
+        dx, dw, db = grad(F.group_norm(tx, 1, tw, tb), [tx, tw, tb], tg, create_graph=True)
+        s = (dx * L.tensor(u)).sum() + (dw * L.tensor(vw)).sum() + (db * L.tensor(vb)).sum()
+        got.append([a.detach().numpy() for a in grad(s, [tx, tw, tg])])
+    for a, c, what in zip(got[1], got[0], ("x", "the weight", "g")):
+        assert np.isfinite(c).all()
+        np.testing.assert_allclose(a, c, rtol=1e-5, err_msg=f"second derivative by {what}")
 
 
 def test_batch_norm_second_derivative_under_a_huge_direction_runs_wider():

@@ -38,6 +38,32 @@ def test_layer_norm_rows_match_torch(dtype, affine, create_graph):
         np.testing.assert_allclose(h, t, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("groups", [1, 2, 6])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_group_norm_rows_with_a_per_channel_weight_match_torch(dtype, groups, create_graph):
+    """group_norm's weight and bias (per channel, broadcast along the positions) inside the
+    fused node, on the row kernels: values and the gradients by x, weight and bias."""
+    x = R.standard_normal((3, 6, 4, 5)).astype(dtype) * 3 + 1
+    g = R.standard_normal(x.shape).astype(dtype)
+    w, b = R.standard_normal(6).astype(dtype), R.standard_normal(6).astype(dtype)
+    shape = (3, groups, 6 // groups, 20)
+    pw = w.reshape(groups, -1, 1)
+    assert _rows.layer_norm_forward(x.reshape(shape), 2, pw, pw, 1e-5) is not None
+
+    def run(lib):
+        xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        F = torch.nn.functional if lib is torch else hg.nn.functional
+        out = F.group_norm(xt, groups, wt, bt)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        gs = grad(out, [xt, wt, bt], lib.tensor(g), create_graph=create_graph)
+        return [out.detach().numpy()] + [a.detach().numpy() for a in gs]
+
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for h, t in zip(run(hg), run(torch)):
+        np.testing.assert_allclose(h, t, rtol=tol, atol=tol)
+
+
 def test_layer_norm_rows_of_a_constant_row_are_torchs():
     # fuzz seed 922836319: 30 float32 values -0.6931472 (logsigmoid(0)); the BLAS's sum of the
     # row was an ulp off its mean, and 1 / sqrt(eps) made that x^ = -1.9e-5 where torch's (and

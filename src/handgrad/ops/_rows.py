@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .blas import blas_threads, each_part
+from .reduce import _sum
 
 # Below this many elements a normalization's channels stay on the calling thread.
 _PARALLEL_ELEMENTS = 1 << 18
@@ -62,7 +63,9 @@ def _each_block(part, rows: int, row_size: int) -> None:
 
 def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
     """(out, x^, 1 / sigma) with x^ = (x - mean) / sigma over the last k dims, or None. The
-    rows run in blocks, which two threads share (``_each_block``)."""
+    rows run in blocks, which two threads share (``_each_block``). The weight and bias broadcast
+    against x: of the last k dims' shape (applied row by row, in the blocks), or (group_norm's
+    per channel) varying along some leading dims too (applied to the whole array after)."""
     x2 = _rows(x, k)
     if x2 is None or x.dtype.kind != "f":
         return None
@@ -70,8 +73,10 @@ def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
     ones = np.ones(m, x.dtype)
     out, xhat = np.empty_like(x2), np.empty_like(x2)
     rstd = np.empty(r, x.dtype)
-    wv = None if w is None else w.reshape(-1)
-    bv = 0.0 if b is None else b.reshape(-1)  # +0.0, as torch
+    last = x.shape[x.ndim - k :]
+    per_row = all(a is None or (a.size == m and a.shape[a.ndim - k :] == last) for a in (w, b))
+    wv = None if w is None or not per_row else w.reshape(-1)
+    bv = 0.0 if b is None or not per_row else b.reshape(-1)  # +0.0, as torch
     finite = np.ones(r, bool)
 
     def part(lo: int, hi: int) -> None:
@@ -100,28 +105,37 @@ def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
         _each_block(part, r, m)
     if not (finite.all() and (rstd > 0).all()):  # or a variance that overflowed: torch's
         return None  # output there is the bias
-    keep = x.shape[: x.ndim - k] + (1,) * k
-    return out.reshape(x.shape), xhat.reshape(x.shape), rstd.reshape(keep)
+    xhat, out = xhat.reshape(x.shape), out.reshape(x.shape)
+    if not per_row:
+        if w is not None:
+            np.multiply(xhat, w, out=out)
+        out += b if b is not None else 0.0
+    return out, xhat, rstd.reshape(x.shape[: x.ndim - k] + (1,) * k)
 
 
-def layer_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k: int, needs):
+def layer_norm_backward(
+    g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k: int, needs, pshape=None
+):
     """(dL/dx, dL/dw, dL/db) (None where not needed) as ``LayerNorm.backward`` forms them,
     ``(d - mean d - x^ mean(d x^)) / sigma`` with d = g w, or None when g is not contiguous.
-    dL/dx's rows run in blocks, as the forward's."""
+    dL/dx's rows run in blocks, as the forward's. ``pshape``: the weight's and bias's shape
+    where it is not the last k dims' (see layer_norm_forward)."""
     g2, x2 = _rows(g, k), _rows(xhat, k)
     if g2 is None or x2 is None or g.dtype != xhat.dtype:
         return None
     r, m = x2.shape
+    per_row = pshape is None or tuple(pshape) == g.shape[g.ndim - k :]  # one weight every row
     dx = dw = db = None
     if needs[0]:
         ones = np.ones(m, g.dtype)
-        wv = None if w is None else w.reshape(-1)
+        wv = None if w is None else w.reshape(-1) if per_row else None
+        gw = (g * w).reshape(r, m) if w is not None and not per_row else None
         rs = rstd.reshape(r, 1)
         dx2 = np.empty_like(g2)
 
         def part(lo: int, hi: int) -> None:
             gr, xr, d_x = g2[lo:hi], x2[lo:hi], dx2[lo:hi]
-            d = gr * wv if wv is not None else gr
+            d = gr * wv if wv is not None else gr if gw is None else gw[lo:hi]
             mean_d = (d @ ones) / m
             mean_dx = np.einsum("ij,ij->i", d, xr) / m
             np.subtract(d, mean_d.astype(d.dtype, copy=False)[:, None], out=d_x)
@@ -130,8 +144,9 @@ def layer_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k:
             # -4.7e-6 where torch's graph gives 0 (fuzz seed 1956664464: group_norm of a
             # constant group)
             d_x -= ((d_x @ ones) / m).astype(d.dtype, copy=False)[:, None]
+            mine = wv is not None  # (d is g w made here: its memory serves again)
             t = np.multiply(
-                xr, mean_dx.astype(d.dtype, copy=False)[:, None], out=d if wv is not None else None
+                xr, mean_dx.astype(d.dtype, copy=False)[:, None], out=d if mine else None
             )
             d_x -= t
             d_x *= rs[lo:hi]
@@ -139,11 +154,22 @@ def layer_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k:
         with np.errstate(over="ignore", invalid="ignore"):
             _each_block(part, r, m)
         dx = dx2.reshape(g.shape)
+    if not per_row:  # summed over the dims the parameters are broadcast along, as sum_to_size
+        dw = _sum_to(g * xhat, pshape) if needs[1] else None
+        return dx, dw, _sum_to(g, pshape) if needs[2] else None
     if needs[1]:
         dw = np.einsum("ij,ij->j", g2, x2).reshape(g.shape[g.ndim - k :])  # no (R, M) temporary
     if needs[2]:
         db = (np.ones(r, g.dtype) @ g2).reshape(g.shape[g.ndim - k :])
     return dx, dw, db
+
+
+def _sum_to(a: np.ndarray, shape: tuple) -> np.ndarray:
+    """``a`` summed over the dims that an array of ``shape`` is broadcast along, as the engine's
+    sum_to_size sums a gradient (the sum that does not overflow from finite terms)."""
+    lead = a.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1)
+    return _sum(a, dims, True).reshape(shape)
 
 
 def sums(a: np.ndarray, dim: int) -> np.ndarray:

@@ -106,8 +106,8 @@ class Div(Function):
 class Pow(Function):
     """out = a ** b.
 
-    d out / da = b a^(b-1) and d out / db = a^b log a. Conventions as in PyTorch: where b = 0 the
-    first is 0 (even at a = 0), and where a = 0 and b >= 0 the second is 0 (not 0 * -inf).
+    d out / da = b a^(b-1) and d out / db = a^b log a = out log a. Conventions as in PyTorch: where
+    b = 0 the first is 0 (even at a = 0), and where a = 0 and b >= 0 the second is 0 (not 0 * -inf).
 
     The local derivative is formed before it meets g, PyTorch's order: g b overflows for a huge
     b (or g) where b a^(b-1) is 0 or moderate (float32 b = 8.5e37, a = 0.7: inf * 0 = NaN
@@ -115,22 +115,29 @@ class Pow(Function):
     """
 
     name = "pow"
+    uses_output = True
 
     def forward(self, a, b):
+        # only the exponent's gradient reads the output (torch's pow saves its result for a
+        # tensor exponent only): the result of x ** 2 may still change in place before backward
+        self.uses_output = self.needs_input_grad[1]
         return a**b
 
     def backward(self, g):
         a, b = self.inputs
-        na, nb = self.needs_input_grad
-        ga = gb = None
-        if na:
-            ga = where(b == 0, 0.0, g * (b * a ** (b - 1)))
-        if nb:
-            # selected twice: the inner where makes the derivative by g 0 at a = 0, as torch's
-            # (not 0 * (0 * log 0) = NaN, fuzz seed 376516185); the outer keeps those by a and b
-            # the finite limits (accepted pow_second_derivative_at_zero_base)
-            gb = where(z := (a == 0) & (b >= 0), 0.0, g * where(z, 0.0, a**b * log(a)))
-        return ga, gb
+        ga = where(b == 0, 0.0, g * (b * a ** (b - 1))) if self.needs_input_grad[0] else None
+        if not self.needs_input_grad[1]:
+            return ga, None
+        # out log a, from the output as torch's, not a^b formed again: a second derivative then
+        # sends its term through a^b to the output's cotangent, where it can bring the sum back
+        # into range (fuzz seed 2113602076: 2^x, then x^-0.39 under a gradient of -1e308; the
+        # cotangent at 2^x is -1.77e308 with that term, torch's, and -1.96e308 = -inf without
+        # it, so the second derivative by x was -inf for torch's exact -8.12e307)
+        # selected twice: the inner where makes the derivative by g 0 at a = 0, as torch's
+        # (not 0 * (0 * log 0) = NaN, fuzz seed 376516185); the outer keeps those by a and b
+        # the finite limits (accepted pow_second_derivative_at_zero_base)
+        z = (a == 0) & (b >= 0)
+        return ga, where(z, 0.0, g * where(z, 0.0, self.output() * log(a)))
 
 
 class Reciprocal(Function):

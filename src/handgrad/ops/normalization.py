@@ -285,19 +285,26 @@ class BatchNorm(Function):
 
 class LayerNorm(Function):
     """Layer normalization of x (..., *S) over its last k = len(S) dims, with optional weight
-    and bias of shape S; M = prod(S). See the module docstring: with d = g w,
+    and bias of shape S, or of any shape that broadcasts against x (group_norm's per-channel
+    weight, (G, C / G, 1) against x (N, G, C / G, spatial)); M = prod(S). See the module
+    docstring: with d = g w,
 
         dL/dx = (1 / sigma) (d - mean d - x^ mean(d x^))       (means over the last k dims)
-        dL/dw = sum of g x^ over the leading dims,   dL/db = sum of g over them.
+        dL/dw = sum of g x^ over the dims w is broadcast along,   dL/db = sum of g over them.
 
     (w varies along the normalized dims, so the batch-norm shortcut through dw and db does not
-    apply here.)
+    apply here.) The affine map is part of the node, not a product after it, so that a recorded
+    backward forms d = g w in its wider float: the cotangent of d in a second derivative can
+    exceed the dtype's range where those of g (w times it) and of w (g times it) do not (fuzz
+    seed 2113513418: float32 group_norm, P(u) / sigma = -3.8e38 cast to -inf, so the second
+    derivative by the weight was -inf for torch's -8.44e31).
     """
 
     name = "layer_norm"
 
     def forward(self, x, *wb, k, has_weight, eps, overflow_is_bias=False):
         self.k, self.eps, self.has_weight = k, eps, has_weight
+        self.pshape = wb[0].shape if wb else None  # the weight's and the bias's
         dims = tuple(range(x.ndim - k, x.ndim))
         self.dims = dims
         self.scale = None
@@ -349,7 +356,9 @@ class LayerNorm(Function):
             w = self.inputs[1]._data if self.has_weight else None
             nia, has_b = self.needs_input_grad, len(self.inputs) > 1 + self.has_weight
             need = (nia[0], self.has_weight and nia[1], has_b and nia[-1])
-            fast = _rows.layer_norm_backward(g._data, self.xhat, self.rstd, w, self.k, need)
+            fast = _rows.layer_norm_backward(
+                g._data, self.xhat, self.rstd, w, self.k, need, self.pshape
+            )
             if fast is not None:
                 return _per_input(self, *(None if a is None else _wrap(a) for a in fast))
         # where a graph of the gradient is recorded, its formulas run in a wider float, rounded
@@ -365,15 +374,14 @@ class LayerNorm(Function):
 
     def _grads(self, x: Tensor, g: Tensor, w: Tensor | None) -> list:
         xhat, rstd = self._saved(x)
-        lead = tuple(range(x.ndim - self.k))
         d = g * w if w is not None else g
         dx = None
         if self.needs_input_grad[0] and x.numel() == 0:
             dx = d
         elif self.needs_input_grad[0]:
             dx = NormProject.apply(d, xhat, rstd, dims=self.dims)
-        dw = ((g * xhat).sum(lead) if lead else g * xhat) if self.has_weight else None
-        db = (g.sum(lead) if lead else g) if len(self.inputs) > 1 + self.has_weight else None
+        dw = (g * xhat).sum_to_size(self.pshape) if self.has_weight else None
+        db = g.sum_to_size(self.pshape) if len(self.inputs) > 1 + self.has_weight else None
         return list(_per_input(self, dx, dw, db))
 
 

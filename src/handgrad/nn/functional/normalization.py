@@ -131,20 +131,24 @@ def group_norm(
     n, c = x.shape[:2]
     if x.numel() == 0:  # an empty batch or spatial size: nothing to normalise (torch)
         y = x * 1
-    else:
-        # the fused layer normalization of each group (its hand-derived backward forms the
-        # gradient without the composition's overflowing intermediates: issue 11)
-        y = layer_norm_fused(
-            x.reshape(n, num_groups, -1), 1, None, None, eps, _overflow_is_bias
-        ).reshape(x.shape)
-    view = (1, c) + (1,) * (x.ndim - 2)
-    if weight is not None:
-        y = y * lift(weight, x).reshape(view)
-    if bias is not None:
-        y = y + lift(bias, x).reshape(view)
-    elif weight is not None:
-        y = y + 0.0  # torch's x a + (0 - mean a): +0.0 where y w is -0.0 (a negative weight)
-    return y
+        view = (1, c) + (1,) * (x.ndim - 2)
+        if weight is not None:
+            y = y * lift(weight, x).reshape(view)
+        return y if bias is None else y + lift(bias, x).reshape(view)
+    # the fused layer normalization of each group (its hand-derived backward forms the gradient
+    # without the composition's overflowing intermediates: issue 11), over the group's channels
+    # and positions (the last two dims), the weight and bias inside the node (per channel, one
+    # value along the positions; why inside: ops/normalization.py, LayerNorm)
+    shape = (n, num_groups, c // num_groups, -1)
+    y = layer_norm_fused(
+        x.reshape(shape),
+        2,
+        None if weight is None else lift(weight, x).reshape(shape[1:3] + (1,)),
+        None if bias is None else lift(bias, x).reshape(shape[1:3] + (1,)),
+        eps,
+        _overflow_is_bias,
+    )
+    return y.reshape(x.shape)
 
 
 def instance_norm(
