@@ -92,6 +92,40 @@ def _as_part(body: Any, *args: Any) -> Any:
         _inside.part = was
 
 
+# OpenBLAS's pthreads workers spin for 2^28 cycles (about 0.1 s) after each threaded product before
+# they sleep; a part run on handgrad's thread then shares its core with a spinning worker.
+_SPIN_LOG2 = 4
+_spin_checked = False
+
+
+def _short_blas_spin() -> None:
+    """Once, before handgrad first runs parts on its own threads: OpenBLAS's idle workers sleep
+    after 2^_SPIN_LOG2 cycles instead of 2^28, unless the user set OPENBLAS_THREAD_TIMEOUT.
+    OpenBLAS reads the setting when it starts its workers, so they are stopped and restarted
+    (by its next threaded product) with it."""
+    global _spin_checked
+    if _spin_checked:
+        return
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    if any(not t.name.startswith("handgrad-conv") for t in others):
+        return  # another thread may be inside a product: not while it could be (asked again)
+    _spin_checked = True
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+        return
+    for lib in blas_libs():
+        dll: Any = getattr(lib, "dynlib", None)
+        if getattr(lib, "internal_api", "") != "openblas" or lib.threading_layer != "pthreads":
+            continue
+        if not all(hasattr(dll, f) for f in ("openblas_read_env", "blas_thread_shutdown_")):
+            continue
+        os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(_SPIN_LOG2)
+        try:
+            dll.openblas_read_env()
+            dll.blas_thread_shutdown_()
+        finally:
+            del os.environ["OPENBLAS_THREAD_TIMEOUT"]
+
+
 def each_part(body: Any, size: int, workers: int) -> list:
     """``[body(lo, hi) for the parts]``, ``workers`` contiguous parts of ``range(size)`` in order,
     the first on the calling thread and the others on the pool's, every matrix product on one
@@ -107,6 +141,7 @@ def each_part(body: Any, size: int, workers: int) -> list:
     with one_blas_thread():
         if workers == 1:
             return [body(0, size)]
+        _short_blas_spin()
         pool = _part_pool(workers)
         futures = [pool.submit(_as_part, body, cuts[i], cuts[i + 1]) for i in range(1, workers)]
         return [_as_part(body, cuts[0], cuts[1])] + [f.result() for f in futures]
@@ -121,6 +156,7 @@ def side_by_side(first: Any, second: Any) -> tuple:
     the data between them (bench/bench_models.py's ResNet backward)."""
     if getattr(_inside, "part", False) or blas_threads() < 2:
         return first(), second()
+    _short_blas_spin()
     with one_blas_thread():
         future = _part_pool(2).submit(_as_part, second)
         return _as_part(first), future.result()
