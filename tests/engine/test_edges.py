@@ -1525,6 +1525,14 @@ def test_cat_gradient_of_a_1d_empty_input_is_a_constant(empty_output):
         np.testing.assert_array_equal(a, np.zeros(shape) if b is None else b.detach().numpy())
 
 
+def test_logcumsumexp_of_nothing_passes_g_back_as_torch():
+    """torch's logcumsumexp_backward returns an empty g itself: no graph to the input. Its formula
+    recorded over an empty input tied the gradient to it, and a second derivative's zeros met
+    logit's NaN out of [0, 1] before the narrow to nothing (fuzz seed 24732686: NaN, torch 0)."""
+    x = A([[1.9679, -0.588, 0.4097], [0.47, 0.546, -0.56]])
+    check(lambda L, F, x: L.logcumsumexp(x.logit().narrow(1, 3, 0), 1), x)
+
+
 def _module(L, make, fill=()):
     """``make(L)`` in float64 with torch's initial values (seed 0) in both libraries, the first
     entries of its first parameter overwritten by ``fill`` (infs and NaNs)."""
