@@ -1604,6 +1604,20 @@ EMPTY_PROGRAMS = {
         lambda out: (out[0] ** 2).sum(),
         inputs=3,
     ),
+    "conv2d": _on_empty_batch(lambda L: L.nn.Conv2d(2, 4, 3, padding=1), (0, 2, 5, 5), _squares),
+    "conv2d_inf_nan_weight": _on_empty_batch(
+        lambda L: L.nn.Conv2d(2, 4, 3), (0, 2, 5, 5), _squares, fill=[INF, NAN, -INF]
+    ),
+    "conv_transpose2d_plain": _on_empty_batch(
+        lambda L: L.nn.ConvTranspose2d(4, 2, 3, bias=False), (0, 4, 3, 3), lambda out: out.sum()
+    ),
+    "conv_tanh_linear_critic": _on_empty_batch(
+        lambda L: L.nn.Sequential(
+            L.nn.Conv2d(2, 3, 3), L.nn.Tanh(), L.nn.Flatten(), L.nn.Linear(27, 1)
+        ),
+        (0, 2, 5, 5),
+        lambda out: out.sum(),
+    ),
     "sum_of_squares": _of(np.zeros((0, 3)), lambda L, x: (x * x).sum()),
     "square_of_sum_over_dim": _of(np.zeros((0, 3)), lambda L, x: (x.sum(1) ** 2).sum()),
     "sum_and_mean": _of(np.zeros((0, 3)), lambda L, x: x.sum() + x.mean()),
