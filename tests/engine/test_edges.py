@@ -1608,6 +1608,9 @@ EMPTY_PROGRAMS = {
     "conv2d_inf_nan_weight": _on_empty_batch(
         lambda L: L.nn.Conv2d(2, 4, 3), (0, 2, 5, 5), _squares, fill=[INF, NAN, -INF]
     ),
+    "conv2d_plain": _on_empty_batch(
+        lambda L: L.nn.Conv2d(2, 4, 3), (0, 2, 5, 5), lambda out: out.sum()
+    ),
     "conv_transpose2d_plain": _on_empty_batch(
         lambda L: L.nn.ConvTranspose2d(4, 2, 3, bias=False), (0, 4, 3, 3), lambda out: out.sum()
     ),

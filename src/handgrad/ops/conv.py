@@ -625,15 +625,15 @@ def _to2d(nd: int, *pairs: tuple) -> list:
 
 
 class EmptyBatchConvolution(Function):
-    """out = 0, the scalar that ties a convolution's output over an empty batch to its input x
-    and weight w (``empty_batch``). Its gradients are sums over the empty batch: dL/dx and dL/dw
-    are zeros of their shapes. torch forms them in one convolution_backward(g, x, w): recorded
-    (create_graph), they require grad wherever g, x or w does (a gradient penalty on an empty
-    batch is a graph, not an error), and their own derivative is undefined there: no path at all
-    (``EmptyBatchConvolutionBackward``, expanded to each shape). Tied to g by a formula instead,
-    their zeros met the NaN of a later step in a second derivative (0 * NaN; fuzz seeds
-    1711444431, 455506935). The bias's gradient, g summed, keeps its graph back to g
-    (``empty_batch`` ties the bias by b.sum() * 0)."""
+    """out = 0, the scalar that ties a convolution's output over an empty batch to its input x,
+    weight w and bias b (``empty_batch``). Its gradients are sums over the empty batch: dL/dx,
+    dL/dw, dL/db are zeros of their shapes. torch forms them in one convolution_backward(g, x, w):
+    recorded (create_graph), they require grad wherever g, x or w does (a gradient penalty on an
+    empty batch is a graph, not an error), and their own derivative is undefined there: no path
+    at all (``EmptyBatchConvolutionBackward``, expanded to each shape). Tied to g by a formula
+    instead, the zeros of x and w met the NaN of a later step in a second derivative (0 * NaN;
+    fuzz seeds 1711444431, 455506935). The bias's gradient, g summed, has a graph back to g as
+    well (``empty_batch`` also ties the bias by b.sum() * 0)."""
 
     name = "empty_batch_convolution"
     uses_inputs = False
@@ -692,10 +692,10 @@ def empty_batch(fn: Any) -> Any:
             )
         outs = out if isinstance(out, tuple) else (out,)
         floats = [t for t in others if t._data.dtype.kind == "f"]
-        if op.startswith("conv"):  # the input and the weight: see EmptyBatchConvolution
+        if op.startswith("conv"):  # see EmptyBatchConvolution
             bias = args[1] if len(args) > 1 else None
-            tie = EmptyBatchConvolution.apply(x, *[t for t in floats if t is not bias])
-            floats = [t for t in floats if t is bias]
+            tie = EmptyBatchConvolution.apply(x, *floats)
+            floats = [t for t in floats if t is bias]  # tied to g as well: g summed
         else:
             tie = x.sum() * 0
         for t in floats:
