@@ -415,6 +415,14 @@ def test_steps_over_an_empty_input_keep_torchs_second_derivative():
     assert check(generate(130558623)) == []
 
 
+def test_local_response_norm_of_nothing_is_its_input():
+    """Seed 300309259: remainder by a w whose x / w is infinite, narrow to nothing, then
+    local_response_norm. torch returns an empty input itself (gradient g, no graph to it);
+    handgrad's composition tied its recorded gradient to the input, and a second derivative's
+    zeros reached remainder's gradient by w: -0 * inf = NaN where torch has 0."""
+    assert check(generate(300309259)) == []
+
+
 def test_a_reductions_derivative_by_its_upstream_gradient_is_a_sum_that_rounds():
     """Seed 1281064902 (abs, l1_loss, clamp0_sqrt, xlogy, fmod, fmod): the mismatch it shows now
     is the first fmod's divisor, whose second derivative handgrad does not have (trunc in
