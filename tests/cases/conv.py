@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 from hypothesis import strategies as st
 
 from .common import Case, rng, values
@@ -228,6 +229,18 @@ def _fold_draw(data):
     return [cols], dict(kw, output_size=x.shape[2:])
 
 
+def _empty_batch_draw(data):
+    """An empty batch x of (0, 2, 4, 4) and a weight w of (3, 2, 3, 3)."""
+    return [np.zeros((0, 2, 4, 4)), values(rng(data), (3, 2, 3, 3))], {}
+
+
+def _empty_batch_weight_gradient(lib, x, w):
+    """The recorded gradient of the weight over an empty batch (zeros that require grad, with no
+    derivative, as torch's convolution_backward there), plus w."""
+    (gw,) = lib.autograd.grad(F(lib).conv2d(x, w, padding=1).sum(), [w], create_graph=True)
+    return gw + w
+
+
 CASES = {
     "conv2d": [
         Case(_conv_fn(2), _conv_draw(2)),
@@ -246,6 +259,17 @@ CASES = {
         Case(lambda lib, x, **kw: F(lib).fold(x, **kw), _fold_draw, note="fold"),
     ],
     "conv2d_weight": [Case(_weight_fn, _weight_draw)],
+    "empty_batch_convolution": [
+        Case(lambda lib, x, w: F(lib).conv2d(x, w, padding=1), _empty_batch_draw, fd=False)
+    ],
+    "empty_batch_convolution_backward": [
+        Case(
+            _empty_batch_weight_gradient,
+            _empty_batch_draw,
+            fd=False,
+            note="the inner grad needs inputs that require grad, which the differences do not pass",
+        )
+    ],
     "window_sum": [  # conv2d with ones, summed tap by tap; its backward is conv2d's
         Case(_avg_fn(2), _avg_draw(2), note="avg_pool2d"),
         Case(_avg_fn(1), _avg_draw(1), note="avg_pool1d"),

@@ -123,6 +123,15 @@ def _repeat_by_zero_draw(data):
     return [values(rng(data), s)], {"sizes": tuple(sizes)}
 
 
+def _weight_gradient_of_an_empty_batch(lib, w):
+    """The engine's use of ``empty_constant_gradient``: the recorded gradient of a Linear's weight
+    over an empty batch is zeros tied, as torch's g^T x, to the rest of the graph (here to w
+    through g = 2 (x w^T)); times w plus w, so that the result's derivatives are not all 0."""
+    x = lib.zeros((0, w.shape[1]), dtype=w.dtype)
+    (gw,) = lib.autograd.grad((F(lib).linear(x, w) ** 2).sum(), [w], create_graph=True)
+    return gw * w + w
+
+
 def _flip_draw(data):
     s = shape(data, min_dims=1)
     dims = data.draw(
@@ -599,6 +608,12 @@ CASES = {
         Case(lambda lib, a, sizes: a.repeat(*sizes), _repeat_by_zero_draw),
         Case(lambda lib, a: lib.cummin(a, -1).values, lambda data: ([np.zeros((2, 0))], {})),
         Case(lambda lib, a: lib.cummax(a, 0).values, lambda data: ([np.zeros((0,))], {})),
+        Case(
+            _weight_gradient_of_an_empty_batch,
+            lambda data: ([values(rng(data), shape(data, 2, 2))], {}),
+            fd=False,
+            note="the inner grad needs a w that requires grad, which the differences do not pass",
+        ),
     ],
     "cat": [Case(lambda lib, *arrays, dim: lib.cat(arrays, dim), _cat_draw)],
     "getitem": [Case(_getitem_fn, _getitem_draw)],

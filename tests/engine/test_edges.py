@@ -1584,6 +1584,153 @@ def test_cat_gradient_of_a_1d_empty_input_is_a_constant(empty_output):
         np.testing.assert_array_equal(a, np.zeros(shape) if b is None else b.detach().numpy())
 
 
+def test_logcumsumexp_of_nothing_passes_g_back_as_torch():
+    """torch's logcumsumexp_backward returns an empty g itself: no graph to the input. Its formula
+    recorded over an empty input tied the gradient to it, and a second derivative's zeros met
+    logit's NaN out of [0, 1] before the narrow to nothing (fuzz seed 24732686: NaN, torch 0)."""
+    x = A([[1.9679, -0.588, 0.4097], [0.47, 0.546, -0.56]])
+    check(lambda L, F, x: L.logcumsumexp(x.logit().narrow(1, 3, 0), 1), x)
+
+
+def _module(L, make, fill=()):
+    """``make(L)`` in float64 with torch's initial values (seed 0) in both libraries, the first
+    entries of its first parameter overwritten by ``fill`` (infs and NaNs)."""
+    torch.manual_seed(0)
+    tm = make(torch).double()
+    m = tm if L is torch else make(hg).double()
+    with L.no_grad():
+        for i, (p, tp) in enumerate(zip(m.parameters(), tm.parameters())):
+            a = tp.detach().numpy().copy()
+            if i == 0:
+                a.reshape(-1)[: len(fill)] = fill
+            p.copy_(L.tensor(a))
+    return m
+
+
+def _on_empty_batch(make, shape, loss, fill=(), inputs=1):
+    """A program: ``loss(m(x, ...))`` of the module ``make(L)`` on an empty batch x of ``shape``
+    (passed ``inputs`` times: query, key and value)."""
+
+    def program(L):
+        m, x = _module(L, make, fill), L.tensor(np.zeros(shape), requires_grad=True)
+        return loss(m(*[x] * inputs)), [x, *m.parameters()]
+
+    return program
+
+
+def _of(value, loss):
+    """A program: ``loss(L, w)`` of the leaf w = ``value``."""
+
+    def program(L):
+        w = L.tensor(np.asarray(value, np.float64), requires_grad=True)
+        return loss(L, w), [w]
+
+    return program
+
+
+def _layer_norm_over_nothing(L):
+    """The recorded backward of a layer_norm over an empty group forms 1 / sigma's node, whose
+    own backward divided by M = 0 (ZeroDivisionError; fuzz seed 734335)."""
+    x, w, b = (L.tensor(np.full((2, 0), v), requires_grad=True) for v in (0.0, 1.0, 0.0))
+    return (L.nn.functional.layer_norm(x, (2, 0), w, b) ** 2).sum() + x.sum(), [x, w, b]
+
+
+def _squares(out):
+    return (out**2).sum()
+
+
+def _lstm_squares(out):
+    return (out[0] ** 2).sum() + (out[1][1] ** 2).sum()  # the outputs and the last cell state
+
+
+_EMPTY_IDX = np.zeros(0, np.int64)
+_INF_NAN = [1.0, INF, NAN]
+
+# programs through nodes with an empty output: (loss, leaves) in L
+EMPTY_PROGRAMS = {
+    "linear": _on_empty_batch(lambda L: L.nn.Linear(3, 2), (0, 3), _squares),
+    "linear_inf_nan_weight": _on_empty_batch(
+        lambda L: L.nn.Linear(3, 2), (0, 3), _squares, fill=[INF, NAN, -INF]
+    ),
+    "linear_plain": _on_empty_batch(lambda L: L.nn.Linear(3, 2), (0, 3), lambda out: out.sum()),
+    "lstm": _on_empty_batch(lambda L: L.nn.LSTM(3, 2, num_layers=2), (4, 0, 3), _lstm_squares),
+    "lstm_batch_first_inf_weight": _on_empty_batch(
+        lambda L: L.nn.LSTM(3, 2, batch_first=True), (0, 4, 3), _lstm_squares, fill=[INF, -INF]
+    ),
+    "attention": _on_empty_batch(
+        lambda L: L.nn.MultiheadAttention(4, 2, batch_first=True),
+        (0, 5, 4),
+        lambda out: (out[0] ** 2).sum(),
+        inputs=3,
+    ),
+    "conv2d": _on_empty_batch(lambda L: L.nn.Conv2d(2, 4, 3, padding=1), (0, 2, 5, 5), _squares),
+    "conv2d_inf_nan_weight": _on_empty_batch(
+        lambda L: L.nn.Conv2d(2, 4, 3), (0, 2, 5, 5), _squares, fill=[INF, NAN, -INF]
+    ),
+    "conv2d_plain": _on_empty_batch(
+        lambda L: L.nn.Conv2d(2, 4, 3), (0, 2, 5, 5), lambda out: out.sum()
+    ),
+    "conv_transpose2d_plain": _on_empty_batch(
+        lambda L: L.nn.ConvTranspose2d(4, 2, 3, bias=False), (0, 4, 3, 3), lambda out: out.sum()
+    ),
+    "conv_tanh_linear_critic": _on_empty_batch(
+        lambda L: L.nn.Sequential(
+            L.nn.Conv2d(2, 3, 3), L.nn.Tanh(), L.nn.Flatten(), L.nn.Linear(27, 1)
+        ),
+        (0, 2, 5, 5),
+        lambda out: out.sum(),
+    ),
+    "sum_of_squares": _of(np.zeros((0, 3)), lambda L, x: (x * x).sum()),
+    "square_of_sum_over_dim": _of(np.zeros((0, 3)), lambda L, x: (x.sum(1) ** 2).sum()),
+    "sum_and_mean": _of(np.zeros((0, 3)), lambda L, x: x.sum() + x.mean()),
+    "exp": _of(np.zeros((0, 3)), lambda L, x: x.exp().sum()),
+    "reshape": _of(np.zeros((0, 3)), lambda L, x: x.reshape(3, 0).sum()),
+    "repeat_by_0": _of(_INF_NAN, lambda L, w: (w.repeat(0) ** 2).sum()),
+    "repeat_by_0_times_w": _of(_INF_NAN, lambda L, w: (w.repeat(0, 1) * w).sum()),
+    "empty_index": _of(_INF_NAN, lambda L, w: (w[L.tensor(_EMPTY_IDX)] ** 2).sum()),
+    "empty_gather": _of(
+        _INF_NAN, lambda L, w: (w.gather(0, L.tensor(_EMPTY_IDX)) * w[:0].exp()).sum()
+    ),
+    "layer_norm_over_nothing": _layer_norm_over_nothing,
+    "layer_norm_of_an_empty_batch": _of(
+        np.zeros((0, 3)), lambda L, x: (L.nn.functional.layer_norm(x, (3,)) ** 2).sum()
+    ),
+    "cat_1d": _of(np.zeros(0), lambda L, x: (L.cat([x, x]) ** 2).sum()),
+    "cat_2d": _of(np.zeros((0, 3)), lambda L, x: (L.cat([x, x]) ** 2).sum()),
+}
+
+
+def _arrays(ts):
+    return [None if t is None else t.detach().numpy() for t in ts]
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_PROGRAMS))
+def test_recorded_gradient_through_an_empty_node_keeps_torchs_graph(name):
+    """With create_graph, the gradient through a node with an empty output requires grad where
+    torch's does (the formula reads a saved value that requires grad: a Linear's weight gradient
+    g^T x, an LSTM's states), with the exact value 0 (never a NaN from an inf weight), and the
+    gradient penalty's second derivatives are torch's: 0 where torch's are 0, None where None.
+    handgrad's were constants (no graph), and the penalty raised "does not require grad"."""
+    res = {}
+    for L in (torch, hg):
+        grad = torch.autograd.grad if L is torch else hg.grad
+        loss, leaves = EMPTY_PROGRAMS[name](L)
+        gs = grad(loss, leaves, create_graph=True, allow_unused=True)
+        needs = [None if g is None else g.requires_grad for g in gs]
+        penalty = [(g**2).sum() + g.sum() for g in gs if g is not None and g.requires_grad]
+        second = grad(sum(penalty), leaves, allow_unused=True) if penalty else None
+        res[L] = needs, _arrays(gs), None if second is None else _arrays(second)
+    (nt, gt, st), (nh, gh, sh) = res[torch], res[hg]
+    assert nh == nt, "requires_grad of the gradients"
+    for a, b in zip(gh, gt):
+        np.testing.assert_array_equal(a, b)  # shapes and values, exact (None where torch's is)
+    assert (sh is None) == (st is None), "a second derivative where torch has none, or not"
+    for a, b in zip(sh or [], st or []):
+        assert (a is None) == (b is None), "a second-order path where torch has none, or not"
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_sum_whose_pairwise_intermediate_overflows(reduction):
     """NumPy's pairwise sum added max and max/4 in one accumulator (inf) where torch's order,

@@ -425,16 +425,22 @@ def test_a_gradient_that_cancels_is_rounding_when_g_moves():
     assert (finding.cls, finding.op) == ("rounding", "F.interpolate")
 
 
-def test_steps_over_an_empty_input_are_frozen_with_the_piecewise_linear_ones():
+def test_steps_over_an_empty_input_keep_torchs_second_derivative():
     """Seed 130558623: remainder by 5e-324 (x / w overflows, floor is inf), topk(k=0), then
     avg_pool1d, xlogy and amax over nothing. torch's double backwards of avg_pool1d and xlogy
-    still send zeros back, and remainder's gradient by w makes -0 * inf = NaN of them; handgrad
-    has no such edge (no second derivative, 0). torch with those empty steps frozen gives 0."""
-    (finding,) = check(generate(130558623))
-    assert (finding.cls, finding.reason) == (
-        "accepted",
-        "torch_zero_second_derivative_meets_nonfinite",
-    )
+    still send zeros back, and remainder's gradient by w makes -0 * inf = NaN of them. handgrad
+    had no such edge (its recorded gradients through empty nodes were constants: no second
+    derivative, 0; accepted as torch_zero_second_derivative_meets_nonfinite); they keep torch's
+    graph now, and the second derivatives are torch's, the NaN included: no finding."""
+    assert check(generate(130558623)) == []
+
+
+def test_local_response_norm_of_nothing_is_its_input():
+    """Seed 300309259: remainder by a w whose x / w is infinite, narrow to nothing, then
+    local_response_norm. torch returns an empty input itself (gradient g, no graph to it);
+    handgrad's composition tied its recorded gradient to the input, and a second derivative's
+    zeros reached remainder's gradient by w: -0 * inf = NaN where torch has 0."""
+    assert check(generate(300309259)) == []
 
 
 def test_a_reductions_derivative_by_its_upstream_gradient_is_a_sum_that_rounds():

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._tensor_base import TensorBase
-from .function import Function, _check_finite
-from .grad_mode import _swap_grad_enabled, is_anomaly_enabled, running_backward_of
+from .function import PRIMITIVES, Function, _check_finite
+from .grad_mode import _swap_grad_enabled, is_anomaly_enabled, is_grad_enabled, running_backward_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._tensor import Tensor
@@ -133,17 +133,15 @@ def _propagate(
             captured[id(fn)] = g
         if fn.uses_inputs or fn.uses_output:
             fn._check_versions()  # refuse saved values changed in place since the forward
-        if g._data.size == 0:
-            # the gradient of a node with an empty output is a sum over nothing: a constant 0,
-            # as torch's, with no graph back to g, which (through an empty backward of a later
-            # step) would tie it to values that make a second derivative 0 * inf = NaN where
-            # torch has no path (repeat(0), gather with an empty index; fuzz seed 902683471)
-            # (tied to g by g.sum() * 0 when a graph is recorded, so that the zeros keep g's
-            # graph as torch's do: a derivative back to g lands in g's empty shape, nowhere)
-            # (not where the op's gradient is a constant in torch too: repeat by 0)
-            tie = g.sum() * 0 if g._requires_grad and not fn.constant_gradient else None
+        empty = g._data.size == 0
+        if empty and (fn.constant_gradient or not is_grad_enabled()):
+            # the gradient of a node with an empty output is a sum over nothing: zeros, with no
+            # graph where none is recorded or where torch's gradient is a constant too (repeat by
+            # 0, cummax of nothing, cat of 1-d empties: ``constant_gradient``); a graph there met
+            # 0 * inf in a second derivative where torch has no path (fuzz seed 902683471).
+            # Recorded otherwise, the backward runs, and its result is zeroed below
             in_grads = tuple(
-                (_zeros(t) if tie is None else _zeros(t) + tie.to(t._data.dtype)) if need else None
+                _wrap(np.zeros(t._data.shape, t._data.dtype)) if need else None
                 for t, need in zip(fn.inputs, fn.needs_input_grad)
             )
         else:
@@ -153,6 +151,13 @@ def _propagate(
         for t, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads):
             if not need or gi is None:
                 continue
+            if empty:
+                # recorded through an empty output, gi keeps the graph its formula built, which
+                # is torch's (tied to g and to the saved values the formula reads: a Linear's
+                # weight gradient g^T x to x), with the exact value of a sum over nothing, 0, not
+                # the formula's (0 * an inf weight is NaN), and a selected 0 as its derivative
+                # (ops.shape.EmptyConstantGradient, from the registry: ops sit above the engine)
+                gi = PRIMITIVES["empty_constant_gradient"].apply(gi, shape=gi.shape)
             if anomaly:
                 _check_finite(gi._data, f"backward of '{fn.name}'")
             if gi._data.shape != t._data.shape or gi._data.dtype != t._data.dtype:
@@ -193,10 +198,6 @@ def _sum_apart(terms: list) -> Tensor:
             total, redo = total + t, redo + t / scale
         over = np.isinf(total._data) & np.logical_and.reduce([np.isfinite(t._data) for t in terms])
         return (redo * scale).where(_wrap(over), total) if over.any() else total
-
-
-def _zeros(t: Tensor) -> Tensor:
-    return _wrap(np.zeros(t._data.shape, t._data.dtype))
 
 
 def _accumulate_into_leaves(leaves: dict, grad_roots: Sequence[Tensor], create_graph: bool) -> None:

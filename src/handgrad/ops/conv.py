@@ -624,6 +624,49 @@ def _to2d(nd: int, *pairs: tuple) -> list:
     return [((1,) if not isinstance(p[0], tuple) else ((0, 0),)) + p for p in pairs]
 
 
+class EmptyBatchConvolution(Function):
+    """out = 0, the scalar that ties a convolution's output over an empty batch to its input x,
+    weight w and bias b (``empty_batch``). Its gradients are sums over the empty batch: dL/dx,
+    dL/dw, dL/db are zeros of their shapes. torch forms them in one convolution_backward(g, x, w):
+    recorded (create_graph), they require grad wherever g, x or w does (a gradient penalty on an
+    empty batch is a graph, not an error), and their own derivative is undefined there: no path
+    at all (``EmptyBatchConvolutionBackward``, expanded to each shape). Tied to g by a formula
+    instead, the zeros of x and w met the NaN of a later step in a second derivative (0 * NaN;
+    fuzz seeds 1711444431, 455506935). The bias's gradient, g summed, has a graph back to g as
+    well (``empty_batch`` also ties the bias by b.sum() * 0)."""
+
+    name = "empty_batch_convolution"
+    uses_inputs = False
+
+    def forward(self, x, *weights):
+        return np.zeros((), x.dtype)
+
+    def backward(self, g):
+        zero = EmptyBatchConvolutionBackward.apply(g, *self.inputs)
+        return tuple(
+            zero.expand(t.shape) if need else None
+            for t, need in zip(self.inputs, self.needs_input_grad)
+        )
+
+
+class EmptyBatchConvolutionBackward(Function):
+    """out = 0: torch's convolution_backward(g, x, w) over an empty batch, a function of all
+    three whose derivative torch leaves undefined (its double backward returns undefined
+    gradients for an empty batch), so the derivative is None for every input: no path, as in
+    torch. A scalar that the gradients expand, so that the engine, which gives the inputs of an
+    empty output zeros without calling the backward, never reaches x or w through it (zeros
+    there, times a later step's inf, were NaN where torch has no path)."""
+
+    name = "empty_batch_convolution_backward"
+    uses_inputs = False
+
+    def forward(self, g, *saved):
+        return np.zeros((), g.dtype)
+
+    def backward(self, g):
+        return (None,) * len(self.inputs)
+
+
 def empty_batch(fn: Any) -> Any:
     """Let ``fn(op, nd, input, ...)`` (a convolution or pooling of nd spatial dims) take a batch
     of 0 (an empty last batch), as PyTorch does: the output shape is found on a probe batch of
@@ -648,18 +691,15 @@ def empty_batch(fn: Any) -> Any:
                 **{k: a.detach() if isinstance(a, Tensor) else a for k, a in kwargs.items()},
             )
         outs = out if isinstance(out, tuple) else (out,)
-        # torch's convolution over an empty batch: the input's and the weight's gradients have no
-        # graph back to g (only the bias's, g summed, has); tied to g, their zeros met a NaN of a
-        # later step in a second derivative (0 * NaN; fuzz seeds 1711444431, 455506935)
-        from .shape import EmptyConstantGradient
-
-        conv = op.startswith("conv")
-        bias = args[1] if conv and len(args) > 1 else None
-        tie = EmptyConstantGradient.apply(x, shape=()) if conv else x.sum() * 0
-        for t in others:
-            if t._data.dtype.kind == "f":
-                constant = conv and t is not bias
-                tie = tie + (EmptyConstantGradient.apply(t, shape=()) if constant else t.sum() * 0)
+        floats = [t for t in others if t._data.dtype.kind == "f"]
+        if op.startswith("conv"):  # see EmptyBatchConvolution
+            bias = args[1] if len(args) > 1 else None
+            tie = EmptyBatchConvolution.apply(x, *floats)
+            floats = [t for t in floats if t is bias]  # tied to g as well: g summed
+        else:
+            tie = x.sum() * 0
+        for t in floats:
+            tie = tie + t.sum() * 0
         empty = [Tensor._wrap(np.zeros((0,) + o.shape[1:], o._data.dtype)) for o in outs]
         empty[0] = empty[0] + tie.to(empty[0]._data.dtype)
         return tuple(empty) if isinstance(out, tuple) else empty[0]

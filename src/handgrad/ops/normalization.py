@@ -103,7 +103,9 @@ class InvStd(Function):
 
     def backward(self, g):
         xc, out = self.inputs[0], self.output()
-        m = xc.numel() // max(out.numel(), 1)
+        # max(M, 1): a group of no elements (M = 0) has an empty xc and so an empty gradient
+        # (reached since the recorded backward of an empty layer_norm runs; fuzz seed 734335)
+        m = max(xc.numel() // max(out.numel(), 1), 1)
         grad = ((xc * out) * g) * out * (out * (-1.0 / m))
         if not (out._data == 0).any():
             return grad

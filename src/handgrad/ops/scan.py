@@ -147,6 +147,11 @@ class LogCumSumExp(Function):
         return out
 
     def backward(self, g):
+        if not g._data.size:
+            # torch's logcumsumexp_backward returns an empty g itself: a recorded gradient tied
+            # to g only, not to a and out, through which a second derivative's zeros met a NaN
+            # of an earlier step (fuzz seed 24732686: logit out of [0, 1], then narrow to 0)
+            return g
         a, d, out = self.inputs[0], self.dim, self.output()
         lowest = float(np.finfo(a._data.dtype).min)
         with np.errstate(divide="ignore"):

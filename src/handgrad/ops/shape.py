@@ -479,13 +479,22 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
 
 
 class EmptyConstantGradient(Function):
-    """An empty result of ``shape`` whose gradient (zeros of the input's shape) is a constant, for
-    the ops whose torch backward returns a constant there: ``repeat`` with a count of 0
+    """Zeros of ``shape`` that depend on the input ``a`` with derivative 0: out = 0 for every a,
+    so dL/da = 0 g = zeros of a's shape, selected (``np.zeros``), not multiplied (g may hold inf
+    or NaN), and a constant, with no graph back to g.
+
+    Used for an empty result whose torch gradient is a constant: ``repeat`` with a count of 0
     (repeat_backward: at::zeros) and ``cummax``/``cummin`` of an empty input (cummaxmin_backward
     returns the input). Computed as a sum over the empty output instead, the zeros would keep a
     graph edge back to g, and a second derivative would carry its 0 back through the steps
     before: 0 times a NaN there (the mean of an empty tensor) is NaN where torch gives 0 (fuzz
-    seeds 22310359, 22336174)."""
+    seeds 22310359, 22336174).
+
+    And by the engine for the recorded gradient gi of an input of a node with an empty output
+    (``create_graph``): ``apply(gi, shape=gi.shape)`` keeps gi's graph, which is torch's (a
+    Linear's weight gradient g^T x requires grad through x, as torch's does), with the exact value
+    of a sum over nothing, 0, whatever the formula computed (0 times an inf of a weight is NaN),
+    and a second derivative through it the selected 0 of torch's empty sums."""
 
     name = "empty_constant_gradient"
     uses_inputs = False

@@ -212,6 +212,11 @@ def local_response_norm(
             f"local_response_norm: expected an input (N, C, ...) with at least 3 "
             f"dims, got shape {x.shape}"
         )
+    if x.numel() == 0:
+        # torch returns an empty input itself: its gradient is g, with no graph to x, where the
+        # recorded backward of the composition below ties it to x, and a second derivative's
+        # zeros went on to an earlier step's inf (fuzz seed 300309259: NaN, torch 0)
+        return x
     c = x.shape[1]
     sq = (x * x).movedim(1, -1)  # channels last, so F.pad's last-dim rule pads them
     padded = pad(sq, (size // 2, (size - 1) // 2))
