@@ -114,7 +114,10 @@ def test_nan_input_gradient():
 def test_torch_zero_second_derivative_meets_nonfinite():
     # fuzz seed 493493940: diagonal, linear with an inf weight, relu, relu. torch's relu double
     # backward sends zeros_like back through linear, 0 * inf = NaN; with relu written as a
-    # selection (where, no edge back to its input: its exact derivative) torch gives handgrad's
+    # selection (where, no edge back to its input: its exact derivative) torch gives the exact
+    # value. handgrad's relu now ties its gradient to its result as torch's threshold_backward
+    # (ops/zero_derivative.py), so its zero derivative meets the inf weight as torch's: the same
+    # NaN. The predicate still accepts the exact value (``ref``) for a step without the edge
     x = np.array([[0.20913823209939483], [1.3002169389332303]])
     w, b = np.array([[-5e-324], [-5e-324], [INF]]), np.array([NAN, NAN, INF])
     g = np.array([-2.141030145292518, -0.9466355741180815, -0.9224841923007182])
@@ -132,12 +135,12 @@ def test_torch_zero_second_derivative_meets_nonfinite():
     t = second(torch, torch.relu)
     h = second(hg, hg.relu)
     ref = second(torch, lambda a: torch.where(a.detach() <= 0, 0.0, a))  # relu(NaN) = NaN
-    assert np.isnan(t[0, 0]) and h[0, 0] == pytest.approx(-0.99757568, rel=1e-4)
-    np.testing.assert_allclose(h, ref, rtol=1e-12)
+    assert np.isnan(t[0, 0]) and ref[0, 0] == pytest.approx(-0.99757568, rel=1e-4)
+    np.testing.assert_array_equal(h, t)  # NaN where torch's is
     bad = np.array([[True], [False]])
     args = ("<program>", {"frozen": ref}, x, "grad2")
-    assert accepted.torch_zero_second_derivative_meets_nonfinite(*args, h, t, bad)
-    assert not accepted.torch_zero_second_derivative_meets_nonfinite(*args, h + 1e-3, t, bad)
+    assert accepted.torch_zero_second_derivative_meets_nonfinite(*args, ref, t, bad)
+    assert not accepted.torch_zero_second_derivative_meets_nonfinite(*args, ref + 1e-3, t, bad)
     assert not accepted.torch_zero_second_derivative_meets_nonfinite(
         *args[:1], {}, x, "grad2", h, t, bad
     )
@@ -147,7 +150,9 @@ def test_torch_zero_second_derivative_meets_an_overflow():
     # fuzz seed 754061838: x^2.5 then leaky_relu, then max. x^2.5 overflows at 4.5e307 (and at
     # inf), so its first derivative 2.5 x^1.5 is inf; leaky_relu's zero second derivative, a
     # tensor in torch, meets it (NaN). The second derivative 3.75 x^0.5 g u is finite at 4.5e307
-    # and inf at inf: handgrad gives both, as torch does with leaky_relu as a selection
+    # and inf at inf: torch gives both with leaky_relu as a selection. handgrad's leaky_relu now
+    # ties its gradient to x as torch's leaky_relu_backward (ops/zero_derivative.py): torch's
+    # NaN. The predicate still accepts the exact values (``ref``) for a step without the edge
     x = np.array([4.4942328371557893e307, INF, 2.0])
     g, u = 0.5, np.array([-0.634, -0.645, 0.3])
 
@@ -161,16 +166,16 @@ def test_torch_zero_second_derivative_meets_an_overflow():
     h = second(hg, lambda a: hg.nn.functional.leaky_relu(a, 0.01))
     ref = second(torch, lambda a: torch.where(a.detach() < 0, 0.01 * a, a))
     exact = 3.75 * np.sqrt(x[0]) * g * u[0]
-    assert np.isnan(t[:2]).all() and t[2] == pytest.approx(h[2])
-    assert h[0] == pytest.approx(exact, rel=1e-12) and h[1] == -INF
-    np.testing.assert_allclose(h, ref, rtol=1e-12)
+    assert np.isnan(t[:2]).all() and t[2] == pytest.approx(ref[2])
+    assert ref[0] == pytest.approx(exact, rel=1e-12) and ref[1] == -INF
+    np.testing.assert_allclose(h, t, rtol=1e-12)  # NaN where torch's is
     bad = np.array([True, True, False])
     args = ("<program>", {"frozen": ref}, x, "grad2")
-    assert accepted.torch_zero_second_derivative_meets_nonfinite(*args, h, t, bad)
+    assert accepted.torch_zero_second_derivative_meets_nonfinite(*args, ref, t, bad)
     # an inf alone, or one that the frozen run does not give, is not enough
     only_inf = np.array([False, True, False])
-    assert not accepted.torch_zero_second_derivative_meets_nonfinite(*args, h, t, only_inf)
-    other = np.where(np.isinf(h), INF, h)
+    assert not accepted.torch_zero_second_derivative_meets_nonfinite(*args, ref, t, only_inf)
+    other = np.where(np.isinf(ref), INF, ref)
     assert not accepted.torch_zero_second_derivative_meets_nonfinite(*args, other, t, bad)
 
 
@@ -178,7 +183,9 @@ def test_torch_zero_second_derivative_meets_nonfinite_through_norm_p1():
     # fuzz seed 1337346712: mse_loss to a target of -inf (sum: inf), then norm(p=1), sum |x|,
     # piecewise linear. torch's double backward forms the zero derivative of its sgn(x) g and
     # sends it back into mse_loss's 2 (x - w) = inf: 0 * inf = NaN. The exact value, 2 g u
-    # (norm's sgn(inf) g = g), is handgrad's, and torch's with norm written as |x|.sum()
+    # (norm's sgn(inf) g = g), is torch's with norm written as |x|.sum(). handgrad's abs now ties
+    # its gradient to x as torch's g * x.sgn() (ops/zero_derivative.py): torch's NaN. The
+    # predicate still accepts the exact value (``ref``) for a step without the edge
     x, w = np.array([5e-324, 1.286018]), np.array([-1.1717, -INF])
     g, u = np.array(0.7), np.array([0.3, 1.1])
 
@@ -192,11 +199,11 @@ def test_torch_zero_second_derivative_meets_nonfinite_through_norm_p1():
     t = second(torch, lambda a: torch.norm(a, p=1.0, dim=0, keepdim=True).reshape(()))
     h = second(hg, lambda a: hg.norm(a, p=1.0, dim=0, keepdim=True).reshape(()))
     ref = second(torch, lambda a: torch.where(a.detach() < 0, -a, a))
-    assert np.isnan(t[1]) and t[0] == pytest.approx(h[0])
-    np.testing.assert_allclose(h, 2 * g * u, rtol=1e-12)
-    np.testing.assert_allclose(h, ref, rtol=1e-12)
+    assert np.isnan(t[1]) and t[0] == pytest.approx(ref[0])
+    np.testing.assert_allclose(ref, 2 * g * u, rtol=1e-12)
+    np.testing.assert_array_equal(h, t)
     args = ("<program>", {"frozen": ref}, x, "grad2")
-    assert accepted.torch_zero_second_derivative_meets_nonfinite(*args, h, t, np.isnan(t))
+    assert accepted.torch_zero_second_derivative_meets_nonfinite(*args, ref, t, np.isnan(t))
 
 
 def test_torch_one_element_reduction_cancels():

@@ -15,6 +15,7 @@ import numpy as np
 from .._tensor_base import get_default_dtype, lift
 from ..autograd.function import Function
 from ._max_zero import relu_array
+from .zero_derivative import tie_gradient
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -255,7 +256,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """out = |a|.  dL/da = g sign(a), with sign(0) = 0 (PyTorch's subgradient at the kink)."""
+    """out = |a|.  dL/da = g sign(a), with sign(0) = 0 (PyTorch's subgradient at the kink); tied
+    to a with derivative 0 under create_graph, as torch's g * a.sgn() (ops/zero_derivative.py)."""
 
     name = "abs"
 
@@ -263,7 +265,7 @@ class Abs(Function):
         return np.abs(a)
 
     def backward(self, g):
-        return g * sign(self.inputs[0])
+        return tie_gradient(g * sign(self.inputs[0]), self.inputs[0])
 
 
 class Sin(Function):
@@ -395,7 +397,9 @@ class Relu(Function):
     PyTorch. The gradient is selected, not multiplied by the mask: an infinite g on the flat side
     (``relu(x).sqrt()`` at x <= 0) must give 0, not 0 * inf = NaN.
 
-    The mask is a constant, so the second derivative is 0 almost everywhere.
+    The mask is a constant, so the second derivative is 0 almost everywhere: under create_graph
+    the gradient is tied to out with that 0 derivative, as torch's threshold_backward(g, out, 0)
+    (ops/zero_derivative.py).
     """
 
     name = "relu"
@@ -409,7 +413,8 @@ class Relu(Function):
         return _select(a < 0, np.zeros((), a.dtype), a) if out is None else out
 
     def backward(self, g):
-        return where(Tensor._wrap(self.out <= 0), 0.0, g)  # a NaN passes g, as in torch
+        # a NaN passes g, as in torch
+        return tie_gradient(where(Tensor._wrap(self.out <= 0), 0.0, g), self)
 
 
 class Silu(Function):
@@ -652,7 +657,7 @@ def mul(input: Any, other: Any) -> Tensor:
 
 def div(input: Any, other: Any) -> Tensor:
     if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
-        input = input.to(np.dtype(_default_float()))  # true division, as in PyTorch
+        input = input.to(get_default_dtype())  # true division, as in PyTorch
     return _binary(Div, input, other)
 
 
@@ -672,7 +677,7 @@ def _unary(fn: type[Function]) -> Any:
             )
         x = lift(input)
         if x._data.dtype.kind not in "fc":
-            x = x.to(_default_float())  # exp of an integer tensor is a float tensor
+            x = x.to(get_default_dtype())  # exp of an integer tensor is a float tensor
         return fn.apply(x)
 
     op.__name__ = fn.name
@@ -764,10 +769,6 @@ rsqrt = _unary(Rsqrt)
 
 def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
     return where(mask, lift(value, input), input)
-
-
-def _default_float() -> np.dtype:
-    return get_default_dtype()
 
 
 # ---- not differentiable: results are constants -------------------------------------------------

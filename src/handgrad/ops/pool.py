@@ -27,6 +27,7 @@ from .._tensor_base import lift
 from ..autograd.function import Function
 from .conv import Conv2d, _ntuple, _pad_crop, empty_batch
 from .elementwise import _select, where
+from .zero_derivative import piecewise_linear_input, tie_gradient
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
     from .._tensor import Tensor
@@ -223,7 +224,9 @@ class MaxPool2d(Function):
         return out
 
     def backward(self, g):
-        return MaxPool2dBackward.apply(g, windows=self.windows, xp=self.xp, out=self.out)
+        # tied to x with derivative 0, as torch's max_pool2d_with_indices_backward(g, x, ...)
+        gx = MaxPool2dBackward.apply(g, windows=self.windows, xp=self.xp, out=self.out)
+        return tie_gradient(gx, self.inputs[0])
 
 
 def _first_zero_sign(out: np.ndarray, views: list) -> None:
@@ -363,6 +366,12 @@ class WindowSum(Conv2d):
             for j in range(kw):
                 out += xp[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw]
         return out.transpose(3, 0, 1, 2)
+
+    def backward(self, g):
+        # dL/dx tied to x with derivative 0, as torch's avg_pool2d_backward(g, x, ...); the ones
+        # are a constant (no gradient)
+        gx, _ = super().backward(g)[:2]
+        return tie_gradient(gx, self.inputs[0]), None
 
 
 def _window_sum(x: Tensor, kernel: tuple, stride: tuple, pads: tuple) -> Tensor:
@@ -640,6 +649,7 @@ def _adaptive_avg(x: Tensor, size: tuple) -> Tensor:
     if x._data.size == 0:  # an empty batch or channel dim (torch accepts it)
         return Tensor._wrap(np.zeros(x.shape[: -len(size)] + size, x._data.dtype)) + x.sum() * 0
     count = np.ones((), np.int64)
+    x = piecewise_linear_input(x)  # as torch's _adaptive_avg_pool2d_backward(g, x)
     for k in range(len(size)):
         axis = x.ndim - 1 - k
         taps, n = _window_taps(x.shape[axis], size[-1 - k])
@@ -656,6 +666,8 @@ def _adaptive_maxnd(op: str, nd: int, input: Tensor, output_size: Any, return_in
 
     x = lift(input)
     size = _adaptive_size(op, x, nd, output_size)
+    # the gradient tied to x, as torch's adaptive_max_pool2d_backward(g, x, indices)
+    x = piecewise_linear_input(x)
     x2 = x if nd == 2 else x.unsqueeze(-2)
     size2 = size if nd == 2 else (1,) + size
     idx = _adaptive_max_indices(x2._data, size2)

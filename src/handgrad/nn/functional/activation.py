@@ -18,12 +18,16 @@ from ...ops.special import hardswish_middle as _hardswish_middle
 from ...ops.special import logsigmoid as _logsigmoid
 from ...ops.special import mish as _mish
 from ...ops.special import selu as _selu
+from ...ops.zero_derivative import piecewise_linear_input
 from ...random import _generator
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """x for x > 0, negative_slope x otherwise (the slope applies at 0, as in PyTorch)."""
-    return ops.where(input > 0, input, input * negative_slope)
+    """x for x > 0, negative_slope x otherwise (the slope applies at 0, as in PyTorch). The
+    gradient is tied to x with derivative 0, as torch's leaky_relu_backward(g, x)
+    (ops/zero_derivative.py; so are hardtanh's, threshold's and the shrinks')."""
+    x = piecewise_linear_input(lift(input))
+    return ops.where(x > 0, x, x * negative_slope)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -65,7 +69,7 @@ def hardtanh(
     infinite g outside gives 0."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val={min_val} must not exceed max_val={max_val}")
-    x = lift(input)
+    x = piecewise_linear_input(lift(input))
     inside = (x > min_val) & (x < max_val)  # a NaN is not inside: gradient 0, value NaN (torch)
     return ops.where(inside, x, ops.clamp(x, min_val, max_val).detach())
 
@@ -142,7 +146,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     x - lambd above lambd, x + lambd below -lambd, 0 between."""
     if lambd < 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
-    x = lift(input)
+    x = piecewise_linear_input(lift(input))
     # inside [-lambd, lambd] and at NaN: the value x * 0 (+-0 with x's sign, or NaN) with
     # gradient 0, as torch
     return ops.where(x > lambd, x - lambd, ops.where(x < -lambd, x + lambd, (x * 0.0).detach()))
@@ -150,13 +154,13 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0 (a NaN stays NaN with gradient 0, as in torch)."""
-    x = lift(input)
+    x = piecewise_linear_input(lift(input))
     return ops.where((x > lambd) | (x < -lambd), x, ops.abs(x * 0.0).detach())  # +0 or NaN
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else value (a NaN stays NaN, as in torch)."""
-    x = lift(input)
+    x = piecewise_linear_input(lift(input))
     return ops.where(x <= threshold, value, x)
 
 
