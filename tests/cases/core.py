@@ -494,7 +494,17 @@ CASES = {
     "gelu": [
         Case(lambda lib, a: F(lib).gelu(a * 3), unary()),
         Case(lambda lib, a: F(lib).gelu(a * 3, approximate="tanh"), unary()),
-        Case(lambda lib, a: F(lib).gelu(a * 1e3), unary(), fd=False, note="saturated"),
+        # in the tail 1 + erf(x / sqrt 2) is computed in float32 by both libraries, whose
+        # rounding near -1 (ulp 6e-8) is a relative error of 1e-2 in Phi(x) at x = -4.5: an
+        # absolute error of about 3e-8 in gelu'(x), 3e-5 once scaled by 1e3 (hypothesis seed 2:
+        # x = -4.56, handgrad -0.053355, torch -0.053316, the exact -0.053342)
+        Case(
+            lambda lib, a: F(lib).gelu(a * 1e3),
+            unary(),
+            fd=False,
+            note="saturated",
+            tol32=(1e-4, 1e-4),
+        ),
     ],
     # gelu's gradient, a primitive as in torch: its backward is gelu's second derivative
     "gelu_backward": [
