@@ -24,7 +24,6 @@ OPS = {
     "relu6": lambda F, x: F.relu6(x * 4),
     "hardtanh": lambda F, x: F.hardtanh(x, -0.5, 1.0),
     "leaky_relu": lambda F, x: F.leaky_relu(x, 0.1),
-    "abs": lambda F, x: x.abs(),
     "threshold": lambda F, x: F.threshold(x, 0.25, -2.0),
     "hardshrink": lambda F, x: F.hardshrink(x, 0.5),
     "softshrink": lambda F, x: F.softshrink(x, 0.5),
@@ -35,7 +34,6 @@ OPS = {
     "adaptive_avg_pool2d": lambda F, x: F.adaptive_avg_pool2d(x.reshape(1, 1, 3, 4), (2, 3)),
     "adaptive_max_pool2d": lambda F, x: F.adaptive_max_pool2d(x.reshape(1, 3, 4), (2, 3)),
     "adaptive_max_pool1d": lambda F, x: F.adaptive_max_pool1d(x.reshape(2, 6), 4),
-    "l1_loss": lambda F, x: F.l1_loss(x, x.detach() * 0 + 0.5, reduction="none"),
 }
 
 
@@ -67,7 +65,7 @@ def test_gradient_requires_grad_and_second_derivative_as_torch(name):
     np.testing.assert_array_equal(h[3], t[3], err_msg=f"{name}: second derivative")
 
 
-@pytest.mark.parametrize("name", ["relu", "max_pool1d", "abs"])
+@pytest.mark.parametrize("name", ["relu", "max_pool1d"])
 def test_an_infinite_gradient_meets_a_selected_zero(name):
     """g is inf where the op's gradient is 0 (relu's flat side, the windows' non-maxima) or
     finite: the second derivative is exactly torch's zeros, not 0 * inf = NaN."""
@@ -77,8 +75,7 @@ def test_an_infinite_gradient_meets_a_selected_zero(name):
         x = lib.tensor(X, dtype=lib.float64, requires_grad=True)
         y = OPS[name](lib.nn.functional, x)
         g = lib.tensor(np.where(_np(y) <= 0, np.inf, 1.5))
-        with np.errstate(invalid="ignore"):  # abs at 0: inf * sign(0) = NaN, as torch's
-            (gx,) = grad(y, x, g, create_graph=True)
+        (gx,) = grad(y, x, g, create_graph=True)
         got[lib.__name__] = [_np(gx), _np(grad(gx[gx == 0].sum(), x)[0])]
     for a, b in zip(got["handgrad"], got["torch"]):
         np.testing.assert_array_equal(a, b)

@@ -1,15 +1,17 @@
 """The gradient of a piecewise-linear op as a function of its input, with derivative 0.
 
-On each piece of relu, leaky_relu, hardtanh, abs or a pooling, the input gradient is g times a
+On each piece of relu, leaky_relu, hardtanh or a pooling, the input gradient is g times a
 constant chosen by the input (a mask, a slope, a window's maximum), so its derivative with
 respect to the input is 0 almost everywhere. PyTorch writes such a gradient as a function of g
-and the input (threshold_backward(g, result), leaky_relu_backward(g, self), g * self.sgn(),
+and the input (threshold_backward(g, result), leaky_relu_backward(g, self),
 max_pool2d_with_indices_backward(g, self, ...), avg_pool2d_backward(g, self, ...)) whose
 derivative with respect to the input is zeros: under ``create_graph`` the gradient requires grad
 through the input, and a second ``grad`` gives zeros, where handgrad's mask, read from the data,
 left the gradient without a graph to the input and the second ``grad`` raised ("input was not
 used"). Ops whose torch backward does not take the input (clamp's boolean mask, max by index,
-mean) stay unconnected, as torch's.
+mean) stay unconnected, as torch's. So does abs (and l1_loss, norms with p = 1): torch's g *
+self.sgn() is connected, but through an efficient zero that never reaches the steps before,
+where a tie's real zeros met an inf as 0 * inf = NaN (fuzz seeds 1653382, 1667922, 1672083).
 
 ``tie_gradient(gi, x)`` gives gi that graph: the identity on gi's value, and a zero derivative to
 x, selected (``np.zeros``), never 0 times the cotangent, which may hold inf or NaN. It records
