@@ -167,20 +167,25 @@ def test_batch_norm_rows_match_torch(dtype, create_graph):
         np.testing.assert_allclose(h, t, rtol=tol, atol=tol)
 
 
-def test_batch_norm_rows_give_the_same_bits_on_two_threads(monkeypatch):
+def _same_bits_on_one_and_two_threads(run):
+    """``run()`` (a list of arrays) with a BLAS pool of one thread, then of two: the same bits."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    monkeypatch.setattr(_rows, "_PARALLEL_ELEMENTS", 1)
-    x = R.standard_normal((4, 6, 5, 5)).astype(np.float32)
-    w, b = R.standard_normal(6).astype(np.float32), R.standard_normal(6).astype(np.float32)
-    g = R.standard_normal(x.shape).astype(np.float32)
     runs = []
     for threads in (1, 2):
         with threadpoolctl.threadpool_limits(threads, user_api="blas"):
             if hg.get_num_threads() < threads:
                 pytest.skip("NumPy's BLAS has no second thread here")
-            runs.append(_batch_norm_run(hg, x, w, b, g, False))
+            runs.append(run())
     for a, c in zip(*runs):
         np.testing.assert_array_equal(a, c)
+
+
+def test_batch_norm_rows_give_the_same_bits_on_two_threads(monkeypatch):
+    monkeypatch.setattr(_rows, "_PARALLEL_ELEMENTS", 1)
+    x = R.standard_normal((4, 6, 5, 5)).astype(np.float32)
+    w, b = R.standard_normal(6).astype(np.float32), R.standard_normal(6).astype(np.float32)
+    g = R.standard_normal(x.shape).astype(np.float32)
+    _same_bits_on_one_and_two_threads(lambda: _batch_norm_run(hg, x, w, b, g, False))
 
 
 def test_batch_norm_rows_give_the_same_bits_in_blocks_of_any_size(monkeypatch):
@@ -231,20 +236,14 @@ def test_batch_norm_statistics_are_accurate_to_float32_rounding(layout):
 def test_layer_norm_rows_give_the_same_bits_on_two_threads(monkeypatch):
     """The rows run in fixed blocks (``_ROW_BLOCK_ELEMENTS``) that the threads share: the BLAS's
     row sums round a row by its place in the call, so blocks per thread would differ."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(_rows, "_PARALLEL_ELEMENTS", 1)
     monkeypatch.setattr(_rows, "_ROW_BLOCK_ELEMENTS", 7 * 24)  # 7 rows a block: 3 blocks
     x = (R.standard_normal((19, 24)) * 3 + 2).astype(np.float32)
     w, b = R.standard_normal(24).astype(np.float32), R.standard_normal(24).astype(np.float32)
     g = R.standard_normal(x.shape).astype(np.float32)
-    runs = []
-    for threads in (1, 2):
-        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-            if hg.get_num_threads() < threads:
-                pytest.skip("NumPy's BLAS has no second thread here")
-            out, xhat, rstd = _rows.layer_norm_forward(x, 1, w, b, 1e-5)
-            runs.append(
-                [out, xhat, rstd, *_rows.layer_norm_backward(g, xhat, rstd, w, 1, (1, 1, 1))]
-            )
-    for a, c in zip(*runs):
-        np.testing.assert_array_equal(a, c)
+
+    def run():
+        out, xhat, rstd = _rows.layer_norm_forward(x, 1, w, b, 1e-5)
+        return [out, xhat, rstd, *_rows.layer_norm_backward(g, xhat, rstd, w, 1, (1, 1, 1))]
+
+    _same_bits_on_one_and_two_threads(run)

@@ -47,10 +47,13 @@ def _rows(a: np.ndarray, k: int) -> np.ndarray | None:
 _ROW_BLOCK_ELEMENTS = 1 << 17
 
 
-def _each_block(part, rows: int, row_size: int) -> None:
-    """``part(lo, hi)`` over fixed blocks of rows (``_ROW_BLOCK_ELEMENTS``), shared among the
-    BLAS pool's threads when large, every product on one BLAS thread."""
-    step = max(1, _ROW_BLOCK_ELEMENTS // max(row_size, 1))
+def _each_block(part, rows: int, row_size: int, block_elements: int) -> None:
+    """``part(lo, hi)`` over fixed blocks of rows of about ``block_elements`` elements, the blocks
+    shared among the BLAS pool's threads when large, every product on one BLAS thread. Each of a
+    normalization's passes then reads its block from the core's cache, and the blocks do not
+    depend on the thread count, so a row's sums round alike for one thread or two, even the
+    BLAS's (layer norm's products with a ones vector round a row by its place in the call)."""
+    step = max(1, block_elements // max(row_size, 1))
     count = -(-rows // step)
 
     def blocks(lo: int, hi: int) -> None:
@@ -102,7 +105,7 @@ def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
         o += bv
 
     with np.errstate(over="ignore", invalid="ignore"):
-        _each_block(part, r, m)
+        _each_block(part, r, m, _ROW_BLOCK_ELEMENTS)
     if not (finite.all() and (rstd > 0).all()):  # or a variance that overflowed: torch's
         return None  # output there is the bias
     xhat, out = xhat.reshape(x.shape), out.reshape(x.shape)
@@ -152,7 +155,7 @@ def layer_norm_backward(
             d_x *= rs[lo:hi]
 
         with np.errstate(over="ignore", invalid="ignore"):
-            _each_block(part, r, m)
+            _each_block(part, r, m, _ROW_BLOCK_ELEMENTS)
         dx = dx2.reshape(g.shape)
     if not per_row:  # summed over the dims the parameters are broadcast along, as sum_to_size
         dw = _sum_to(g * xhat, pshape) if needs[1] else None
@@ -207,23 +210,6 @@ def _aligned_rows(a: np.ndarray, like: np.ndarray) -> np.ndarray | None:
     return t.reshape(a.shape[1], -1) if t.flags.c_contiguous else None
 
 
-def _each_channel(part, channels: int, size: int) -> None:
-    """``part(lo, hi)`` over the channels, block by block (``_BLOCK_ELEMENTS``), the blocks shared
-    among the BLAS pool's threads when large (no BLAS call inside: a single part runs as is,
-    without narrowing the BLAS pool). A row's arithmetic does not depend on its block."""
-    step = max(1, _BLOCK_ELEMENTS * channels // max(size, 1))
-
-    def blocks(lo: int, hi: int) -> None:
-        for a in range(lo, hi, step):
-            part(a, min(hi, a + step))
-
-    workers = blas_threads() if size >= _PARALLEL_ELEMENTS else 1
-    if workers == 1:
-        blocks(0, channels)
-    else:
-        each_part(blocks, channels, workers)
-
-
 def batch_norm_forward(x: np.ndarray, w, b, eps: float):
     """(out, x^, mean, var, 1 / sigma) per channel, the last three of shape (C,), as
     ``BatchNorm.forward`` computes them (mean of the row corrected by the mean of the residuals,
@@ -265,7 +251,7 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
         o += bv[lo:hi] if bv is not None else 0.0  # +0.0, as torch (see BatchNorm.forward)
 
     with np.errstate(over="ignore", invalid="ignore"):
-        _each_channel(part, c, x.size)
+        _each_block(part, c, rows.shape[1], _BLOCK_ELEMENTS)
     if not (np.isfinite(mean).all() and (rstd > 0).all()):
         return None
     return out, xhat, mean, var, rstd
@@ -302,5 +288,5 @@ def batch_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, ne
             d *= scale[lo:hi, None]
 
     with np.errstate(over="ignore", invalid="ignore"):
-        _each_channel(part, c, g.size)
+        _each_block(part, c, m, _BLOCK_ELEMENTS)
     return dx, dw, db
