@@ -47,20 +47,33 @@ def _rows(a: np.ndarray, k: int) -> np.ndarray | None:
 _ROW_BLOCK_ELEMENTS = 1 << 17
 
 
-def _each_block(part, rows: int, row_size: int, block_elements: int) -> None:
-    """``part(lo, hi)`` over fixed blocks of rows of about ``block_elements`` elements, the blocks
+# With more than one thread, a thread's share of a batch norm's channels runs as one block of up
+# to this many elements. Each NumPy call a thread makes releases the GIL and must take it back
+# from the other thread, some microseconds each time on this VM, so a dozen calls per block of
+# 1 << 16 elements made two threads no faster than one: the ResNet's 16-channel batch norm
+# forward 0.68 ms on two threads as on one, 0.42 ms with one block per thread (bench/bench_models.py
+# shapes, 2026-12-07).
+_SHARE_ELEMENTS = 1 << 18
+
+
+def _each_block(part, rows: int, row_size: int, block_elements: int, shared: bool = False) -> None:
+    """``part(lo, hi)`` over blocks of rows of about ``block_elements`` elements, the blocks
     shared among the BLAS pool's threads when large, every product on one BLAS thread. Each of a
-    normalization's passes then reads its block from the core's cache, and the blocks do not
-    depend on the thread count, so a row's sums round alike for one thread or two, even the
-    BLAS's (layer norm's products with a ones vector round a row by its place in the call)."""
+    normalization's passes then reads its block from the core's cache. The blocks are fixed,
+    whatever the thread count, so a row's sums round alike for one thread or two, even the
+    BLAS's (layer norm's products with a ones vector round a row by its place in the call).
+    ``shared``: the rows' results do not depend on the blocks (batch norm's per-row sums), so
+    with several threads each thread's share runs as one block (see ``_SHARE_ELEMENTS``)."""
     step = max(1, block_elements // max(row_size, 1))
+    workers = blas_threads() if rows * row_size >= _PARALLEL_ELEMENTS else 1
+    if shared and workers > 1:
+        step = max(step, min(-(-rows // workers), _SHARE_ELEMENTS // max(row_size, 1)))
     count = -(-rows // step)
 
     def blocks(lo: int, hi: int) -> None:
         for i in range(lo, hi):
             part(i * step, min(rows, (i + 1) * step))
 
-    workers = blas_threads() if rows * row_size >= _PARALLEL_ELEMENTS else 1
     each_part(blocks, count, workers)
 
 
@@ -251,7 +264,7 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
         o += bv[lo:hi] if bv is not None else 0.0  # +0.0, as torch (see BatchNorm.forward)
 
     with np.errstate(over="ignore", invalid="ignore"):
-        _each_block(part, c, rows.shape[1], _BLOCK_ELEMENTS)
+        _each_block(part, c, rows.shape[1], _BLOCK_ELEMENTS, shared=True)
     if not (np.isfinite(mean).all() and (rstd > 0).all()):
         return None
     return out, xhat, mean, var, rstd
@@ -288,5 +301,5 @@ def batch_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, ne
             d *= scale[lo:hi, None]
 
     with np.errstate(over="ignore", invalid="ignore"):
-        _each_block(part, c, m, _BLOCK_ELEMENTS)
+        _each_block(part, c, m, _BLOCK_ELEMENTS, shared=True)
     return dx, dw, db
