@@ -34,6 +34,55 @@ def test_linear_matches_torch(dtype, bias, lead):
     assert_same(h, t, *out, dtype=dtype, what="Linear")
 
 
+def test_linear_gradients_run_side_by_side_without_a_graph(monkeypatch):
+    """With two BLAS threads and no graph of the gradient, linear's weight gradient runs on a pool
+    thread while its input gradient runs on the caller's (``blas.side_by_side``), no graph
+    recorded on either; the values are one thread's, bit for bit, and torch's. With
+    ``create_graph=True`` both run on the caller's thread and the weight gradient is recorded."""
+    import threading
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from handgrad.ops import blas, linalg
+
+    monkeypatch.setattr(blas, "_SIDE_BY_SIDE_MACS", 1)
+    seen: list = []
+    forward = linalg.Matmul.forward
+
+    def spy(self, a, b):
+        seen.append((threading.current_thread().name, hg.is_grad_enabled()))
+        return forward(self, a, b)
+
+    monkeypatch.setattr(linalg.Matmul, "forward", spy)
+    r = np.random.default_rng(5)
+    x, w, b = r.standard_normal((2, 7, 6)), r.standard_normal((5, 6)), r.standard_normal(5)
+
+    def run(threads, create_graph=False):
+        seen.clear()
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            if hg.get_num_threads() < threads:
+                pytest.skip("NumPy's BLAS has no second thread here")
+            hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
+            out = hg.nn.functional.linear(hx, hw, hg.tensor(b))
+            return hg.autograd.grad((out * out).sum(), (hx, hw), create_graph=create_graph)
+
+    one = run(1)
+    assert {name for name, _ in seen} == {threading.current_thread().name}
+    two = run(2)
+    pool = [name for name, _ in seen if name != threading.current_thread().name]
+    assert len(seen) == 2 and len(pool) == 1 and pool[0].startswith("handgrad-conv")
+    assert not any(grad for _, grad in seen)
+    for a, c in zip(one, two):
+        np.testing.assert_array_equal(a.numpy(), c.numpy())
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    tout = torch.nn.functional.linear(tx, tw, torch.tensor(b))
+    for a, c in zip(two, torch.autograd.grad((tout * tout).sum(), (tx, tw))):
+        np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-12)
+    gx, gw = run(2, create_graph=True)
+    assert {name for name, _ in seen} == {threading.current_thread().name}
+    assert all(grad for _, grad in seen) and gw.grad_fn is not None
+    np.testing.assert_allclose(gw.detach().numpy(), one[1].numpy(), rtol=1e-12)
+
+
 def test_linear_init_and_identity():
     torch.manual_seed(0)
     h = nn.Linear(400, 300)

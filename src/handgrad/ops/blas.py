@@ -13,6 +13,8 @@ import os
 import threading
 from typing import Any
 
+from ..autograd.grad_mode import is_grad_enabled, set_grad_enabled
+
 _libs: list | None = None  # threadpoolctl's controllers of the BLAS libraries, found once
 
 
@@ -153,10 +155,35 @@ def side_by_side(first: Any, second: Any) -> tuple:
     its own parts on its own thread, every product on one BLAS thread. For two independent
     computations of one primitive (a convolution's input and weight gradients): each keeps its
     data in one core's cache, where sharing both computations' parts between the cores moved
-    the data between them (bench/bench_models.py's ResNet backward)."""
+    the data between them (bench/bench_models.py's ResNet backward). The second runs under the
+    caller's grad mode."""
     if getattr(_inside, "part", False) or blas_threads() < 2:
         return first(), second()
     _short_blas_spin()
+    recording = is_grad_enabled()
+
+    def carried() -> Any:  # grad mode is per thread: the second runs under the caller's
+        with set_grad_enabled(recording):
+            return second()
+
     with one_blas_thread():
-        future = _part_pool(2).submit(_as_part, second)
+        future = _part_pool(2).submit(_as_part, carried)
         return _as_part(first), future.result()
+
+
+# From this many multiply-adds in each of two products ``both`` runs them side by side: handing one
+# to the pool thread costs some tens of microseconds.
+_SIDE_BY_SIDE_MACS = 1 << 23
+
+
+def both(first: Any, second: Any, needed: tuple, macs: int) -> tuple:
+    """``(first(), second())`` with None for what is not ``needed``: two independent products of
+    a primitive's backward (linear's dL/dx = g W and dL/dW = g^T x, ``macs`` multiply-adds each),
+    side by side (``side_by_side``) when both are needed, large, and no graph of the gradient is
+    recorded; each then runs on a core of its own with one BLAS thread, where OpenBLAS split
+    each product between the cores (bench/bench_models.py's Transformer step at two threads:
+    34.1 -> 31.7 ms, 8 alternated processes; 121 -> 48 ms with a test suite on the second core,
+    where OpenBLAS's threads of one product waited on each other)."""
+    if all(needed) and macs >= _SIDE_BY_SIDE_MACS and not is_grad_enabled():
+        return side_by_side(first, second)
+    return (first() if needed[0] else None), (second() if needed[1] else None)

@@ -62,7 +62,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._tensor_base import lift
 from ..autograd.function import Function
-from ..autograd.grad_mode import is_grad_enabled, set_grad_enabled
+from ..autograd.grad_mode import is_grad_enabled
 from .blas import blas_threads, each_part, side_by_side
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -341,19 +341,17 @@ class Conv2d(Function):
             )
 
         def weight_grad() -> Tensor:
-            with set_grad_enabled(recording):  # grad mode is per thread: carry the caller's
-                return Conv2dWeight.apply(
-                    x,
-                    g,
-                    kernel_size=w.shape[2:],
-                    stride=self.stride,
-                    padding=self.padding,
-                    dilation=self.dilation,
-                    groups=self.groups,
-                )
+            return Conv2dWeight.apply(
+                x,
+                g,
+                kernel_size=w.shape[2:],
+                stride=self.stride,
+                padding=self.padding,
+                dilation=self.dilation,
+                groups=self.groups,
+            )
 
-        recording = is_grad_enabled()
-        if nx and nw and not recording:
+        if nx and nw and not is_grad_enabled():
             # Independent: each on a core of its own when the BLAS pool has two threads.
             gx, gw = side_by_side(input_grad, weight_grad)
         else:

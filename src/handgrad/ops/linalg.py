@@ -9,7 +9,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from . import _cpu_matmul
+from . import _cpu_matmul, blas
 from .shape import Permute
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -85,15 +85,19 @@ class Linear(Function):
 
     def backward(self, g):
         (x, w), (nx, nw, nb) = self.inputs[:2], (*self.needs_input_grad, False)[:3]
-        # Matmul.apply directly: the shapes are known to fit, so matmul()'s checks are skipped.
-        gx = (Matmul.apply(g, w) if g.ndim >= 2 else matmul(g, w)) if nx else None
-        if not (nw or nb):
-            return (gx, None, None)[: len(self.inputs)]
         # explicit sizes: with a zero-size dim, -1 cannot be inferred
         rows = int(np.prod(g.shape[:-1]))
         g2 = g.reshape(rows, g.shape[-1]) if g.ndim != 2 else g
         x2 = x.reshape(rows, x.shape[-1]) if x.ndim != 2 and nw else x
-        gw = Matmul.apply(Permute.apply(g2, dims=(1, 0)), x2) if nw else None
+
+        def input_grad() -> Tensor:  # Matmul.apply: the shapes are known to fit (no checks)
+            return Matmul.apply(g, w) if g.ndim >= 2 else matmul(g, w)
+
+        def weight_grad() -> Tensor:
+            return Matmul.apply(Permute.apply(g2, dims=(1, 0)), x2)
+
+        # two independent products, side by side on two threads when large (ops/blas.py)
+        gx, gw = blas.both(input_grad, weight_grad, (nx, nw), rows * w.numel())
         return (gx, gw, _column_sums(g2) if nb else None)[: len(self.inputs)]
 
 
