@@ -228,7 +228,7 @@ def run(
     (``_vectorised_call``). With ``composed``, torch runs the steps in ``COMPOSED`` as the formula
     they compute, written with its elementary operations (its autograd then differentiates that
     formula instead of the step's own double backward). With ``scalar``, torch runs the steps in
-    ``VECTORISED`` one element at a time, on its scalar path (``_scalar_call``)."""
+    ``SCALAR_PATH`` one element at a time, on its scalar path (``_scalar_call``)."""
     res = Result()
     r = np.random.default_rng(seed + 1)
     try:
@@ -242,7 +242,7 @@ def run(
                 fn, kw = BY_NAME[name][1], _convert(L, p, leaves)
                 if (name in frozen or k in frozen) and L.name == "torch":
                     cur = _frozen_call(L, fn, cur, kw)
-                elif scalar and name in VECTORISED and L.name == "torch":
+                elif scalar and name in SCALAR_PATH and L.name == "torch":
                     cur = _scalar_call(L, fn, cur, kw)
                 elif composed and name in COMPOSED and L.name == "torch":
                     cur = COMPOSED[name](L, cur, **kw)
@@ -429,6 +429,10 @@ class _FrozenBackward(torch.autograd.Function):
 # and the tail); handgrad gives the vectorised body's 0 everywhere (fuzz seed 1312314823;
 # hardtanh: 218307537, a NaN from fmod by 0 on a non-contiguous intermediate)
 VECTORISED = frozenset({"F.softshrink", "F.hardshrink", "F.hardtanh"})
+# and fmod and remainder, whose torch forward is NaN on its vectorised body where a / b
+# overflows (fmod_quotient_overflows) and the exact remainder on its scalar loop: ``scalar``
+# runs these on the scalar loop too
+SCALAR_PATH = VECTORISED | {"fmod", "remainder"}
 
 
 def _vectorised_call(L: _Lib, fn: Any, cur: Any, kw: dict) -> Any:
@@ -443,11 +447,19 @@ def _vectorised_call(L: _Lib, fn: Any, cur: Any, kw: dict) -> Any:
 
 def _scalar_call(L: _Lib, fn: Any, cur: Any, kw: dict) -> Any:
     """fn on each element of cur alone (a tensor of one element: torch's scalar loop), then put
-    back in cur's shape. Differentiable."""
+    back in cur's shape; a tensor operand ``w`` (fmod's divisor) is broadcast with cur and
+    taken element by element with it. Differentiable."""
+    w = kw.get("w")
+    if L.is_tensor(w):
+        shape = torch.broadcast_shapes(tuple(cur.shape), tuple(w.shape))
+        cur, w = cur.expand(shape), w.expand(shape).reshape(-1)
     flat = cur.reshape(-1)
     if flat.numel() == 0:
         return fn(L, cur, **kw)
-    parts = [fn(L, flat[i : i + 1], **kw) for i in range(flat.numel())]
+    parts = [
+        fn(L, flat[i : i + 1], **({**kw, "w": w[i : i + 1]} if L.is_tensor(w) else kw))
+        for i in range(flat.numel())
+    ]
     return L.T.cat(parts).reshape(cur.shape)
 
 
@@ -1395,6 +1407,11 @@ def localise(prog: Program, t: Result, what: str, diff: tuple, ht: Result | None
             return Finding(
                 "accepted", what, name, params, None, detail, prog, "softshrink_zero_sign"
             )
+    mods = [k for k, (n, _) in enumerate(prog.steps) if n in ("fmod", "remainder")]
+    if what == "forward" and mods and ht is not None and not ht.error and ht.inter and t.inter:
+        f = _fmod_path(prog, t, ht, diff, mods)
+        if f is not None:
+            return f
     if prog.dtype == "float32":
         p64 = _float64_program(prog)
         h = run(HG, p64.x, p64.steps, seed=prog.seed)
@@ -1425,6 +1442,44 @@ def localise(prog: Program, t: Result, what: str, diff: tuple, ht: Result | None
     return Finding(
         "defect", what, None, None, None, "no single step differs: " + _detail(diff), prog
     )
+
+
+def _fmod_path(prog: Program, t: Result, ht: Result, diff: tuple, mods: list) -> Finding | None:
+    """A forward mismatch from torch's fmod or remainder kernel path: its vectorised body
+    returns NaN where a / b overflows, its scalar loop the exact (finite) remainder, and which
+    one runs depends on the layout of the step's input inside the program (fuzz seed 5566856:
+    movedim's view lets remainder's by a divisor of -5e-324 run 8 elements at a time, torch NaN,
+    handgrad the exact 0), while the step alone on a fresh copy takes the scalar loop and
+    agrees. Accepted as fmod_quotient_overflows where torch's NaNs at that step are that
+    difference and torch run with fmod and remainder on their scalar loop gives every
+    intermediate and the result of handgrad's run."""
+    v = run(TORCH, prog.x, prog.steps, seed=prog.seed, scalar=True, trace=True)
+    rt = tolerance(prog.dtype)
+    if v.error or not len(v.inter or []) == len(ht.inter or []) == len(prog.steps):
+        return None
+    if bad_positions(ht.out, v.out, rt) is not None:
+        return None
+    for (a, *_), (c, *_) in zip(ht.inter or [], v.inter or []):
+        if bad_positions(a, c, rt, signed_zeros=True) is not None:
+            return None
+    outs = [a for a, *_ in t.inter[1:]] + [t.out]
+    mine = [a for a, *_ in ht.inter[1:]] + [ht.out]
+    for k in mods:
+        name, params = prog.steps[k]
+        x_k, hv, tv = t.inter[k][0], mine[k], outs[k]
+        b = _differs(hv, tv)
+        if isinstance(b, bool) or not np.any(b) or np.shape(b) != np.shape(x_k):
+            continue
+        if accepted.fmod_quotient_overflows(name, params, x_k, "forward", hv, tv, b):
+            detail = (
+                f"{_detail(diff)}; torch's {name} inside the program NaN where a / b overflows "
+                "(its vectorised body), torch run with it element by element (its scalar loop) "
+                "gives handgrad's intermediates and result"
+            )
+            return Finding(
+                "accepted", "forward", name, params, x_k, detail, prog, "fmod_quotient_overflows"
+            )
+    return None
 
 
 def _float64_program(prog: Program) -> Program:

@@ -995,6 +995,32 @@ def test_softshrink_zero_signs_chosen_by_torchs_loop_inside_a_program():
     )
 
 
+def test_remainder_nans_of_torchs_vectorised_body_inside_a_program_are_accepted():
+    """Seed 5566856 (float64): lp_pool1d, movedim, remainder by w holding -5e-324, rms_norm.
+    On movedim's view torch's remainder runs 8 elements at a time (its vectorised body), where
+    a / b overflows to inf and gives NaN; on a fresh copy, or one element, it takes its scalar
+    loop and gives the exact 0 (every double is a multiple of 5e-324), as handgrad does. The
+    step alone agrees, so the whole program is judged: torch with remainder on its scalar loop
+    gives handgrad's run, and the NaNs are fmod_quotient_overflows."""
+    import numpy as np
+    import torch
+
+    import handgrad as hg
+
+    a = torch.tensor([[3.456472167507858, 2.531984863013225]] * 8, dtype=torch.float64)
+    w = torch.full((8, 1), -5e-324, dtype=torch.float64)
+    on_view = torch.remainder(a.T.contiguous().T, w)  # strides (1, 8): 8 elements per vector
+    assert torch.isnan(on_view).all() and (torch.remainder(a[:1, :1], w[:1]) == 0).all()
+    h = hg.remainder(hg.tensor(a.numpy()), hg.tensor(w.numpy())).numpy()
+    assert (h == 0).all() and not np.signbit(h).any()  # torch's scalar loop: +0.0
+    (finding,) = check(generate(5566856))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "remainder",
+        "fmod_quotient_overflows",
+    )
+
+
 def test_soft_margin_second_derivative_where_one_plus_z_squared_overflows_is_accepted():
     """Seed 1875642779 (float32): soft_margin_loss at x = -78.57, y = 1: z = e^(-y x) = 1.3e34
     is finite but (1 + z)^2 is not, and torch's quotient rule meets inf - inf = NaN; handgrad's
