@@ -1033,6 +1033,17 @@ def _whole_program(prog: Program, h: Result, t: Result, diff: tuple) -> Finding 
                 "pass sums at each step (their size by torch in float64), carried to the leaf",
                 k,
             )
+    # last, more moves of the inputs by ulps: noise that rests on the last bits of one value
+    # can stay put under the first three (fuzz seed 300337490: softsign of 1 / 2.26e-150,
+    # x / (1 + |x|) in both libraries, whose derivatives cancel to eps-sized noise; the second
+    # derivative by linear's bias, exactly -6.388, is 6.5e283 in torch and 6.2e283 in
+    # handgrad, and torch's own value is the same under the first three moves, then -2.2e283,
+    # 8.7e283, 1.7e284)
+    if _program_ill_conditioned(prog, t, what, i, b, hv, tv, moves=8):
+        return found(
+            "rounding",
+            "within torch's own rounding noise (whole program, inputs moved by ulps up to 8 times)",
+        )
     return None
 
 
@@ -2428,9 +2439,10 @@ def _finite_in(name, params, x, g, what, i, b) -> bool:
     return all(np.isfinite(a).all() for a in arrays)
 
 
-def _program_ill_conditioned(prog, t, what, i, b, hv, tv) -> bool:
+def _program_ill_conditioned(prog, t, what, i, b, hv, tv, moves: int = 3) -> bool:
     """No single step differs, and torch's own result for the whole program moves by as much
-    as handgrad differs from it when every float input moves by a few ulps."""
+    as handgrad differs from it when every float input moves by a few ulps (``moves`` times,
+    stopping at the first that shows it)."""
     with np.errstate(invalid="ignore", over="ignore"):
         if not (np.isfinite(hv[b]).all() and np.isfinite(tv[b]).all()):
             return False
@@ -2444,7 +2456,7 @@ def _program_ill_conditioned(prog, t, what, i, b, hv, tv) -> bool:
             # an array also for a 0-d operand: a NumPy scalar would be a constant
             return np.asarray(a * (1 + r.uniform(-4, 4, a.shape) * np.finfo(a.dtype).eps), a.dtype)
 
-        for _ in range(3):
+        for _ in range(moves):
             steps = [
                 (n, {k: (jiggle(v) if k in GRAD_KEYS else v) for k, v in p.items()})
                 for n, p in prog.steps
@@ -2454,7 +2466,9 @@ def _program_ill_conditioned(prog, t, what, i, b, hv, tv) -> bool:
             if tp.error or v is None or np.shape(v) != tv.shape:
                 return False
             spread = np.fmax(spread, np.abs(np.asarray(v, np.float64) - tv)[b])
-        return bool((diff <= 4 * spread).all())
+            if (diff <= 4 * spread).all():
+                return True
+        return False
 
 
 def _ill_conditioned(prog, name, params, x, g, what, i, hv, tv, b, kw=None) -> bool:
