@@ -1036,6 +1036,26 @@ def test_program_noise_that_stays_put_under_the_first_moves_is_rounding():
     assert "moved by ulps" in finding.reason
 
 
+def test_sort_ties_that_carry_the_direction_to_swapped_places_are_unstable_sort_ties():
+    """Seed 5586674 (float64): flatten, sort(descending) of 54 values with ties (three 5e-324,
+    two 0.0 and a -0.0), selu, cumsum, matmul. torch's default sort leaves the ties in an order
+    of its own (27, 13, 3 where handgrad's stable sort keeps 3, 13, 27), so sort's second
+    derivative by its upstream gradient, the direction u at the sorted positions, differs at
+    those positions only: unstable_sort_ties, as for its first derivative."""
+    import torch
+
+    from .runner import TORCH, _scan, run
+
+    prog = generate(5586674)
+    assert all(f.cls != "defect" for f in check(prog))
+    x = torch.tensor(prog.x.reshape(-1))
+    if torch.equal(x.sort(descending=True).indices, x.sort(descending=True, stable=True).indices):
+        return  # this CPU's torch kernel keeps the ties' order: nothing to judge
+    t = run(TORCH, prog.x, prog.steps, seed=prog.seed, trace=True)
+    found = _scan(prog, t, t.inter, "grad2")
+    assert ("sort", "accepted", "unstable_sort_ties") in [(f.op, f.cls, f.reason) for f in found]
+
+
 def test_soft_margin_second_derivative_where_one_plus_z_squared_overflows_is_accepted():
     """Seed 1875642779 (float32): soft_margin_loss at x = -78.57, y = 1: z = e^(-y x) = 1.3e34
     is finite but (1 + z)^2 is not, and torch's quotient rule meets inf - inf = NaN; handgrad's
