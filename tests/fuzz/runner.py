@@ -1902,7 +1902,8 @@ def _exact_norm(params: dict, x: np.ndarray) -> np.ndarray | None:
 # the exact value (_closer_to_exact)
 EXACT_CLOSER = (
     "handgrad's value is as close to the exact result (mpmath) as torch's, or within 2 ulps of "
-    "it, or (an input gradient) within 4 eps of the terms that cancel in it, at every differing "
+    "it, or (an input gradient, a derivative by g) within 4 eps of the terms that cancel in it, "
+    "at every differing "
     "element: torch's kernel rounds the cancelling sum further off"
 )
 # the eps of the fuzzer's normalization calls (torch's default), as the float64 they pass
@@ -1942,7 +1943,9 @@ def _exact_norm_derivative(name, params, x, g, what, i, b, vs, sizes=None):
     group's sigma (a truncation error ~1e-660 of it, rounding ~1e-669 of its largest term).
     eps is the one the kernels add: 1e-5 as a float32 for float32 input. For x's gradient,
     ``sizes`` (a list) receives each element's size of the terms that cancel in it,
-    r (|d_k| + mean |d| + |xhat_k| mean |d xhat|)."""
+    r (|d_k| + mean |d| + |xhat_k| mean |d xhat|); for the second derivative by g, the same
+    form in the direction vx, |w_k| r (|vx_k| + mean |vx| + |xhat_k| mean |vx xhat|), plus
+    |xhat_k vw| + |vb|."""
     import mpmath
 
     lay = _norm_layout(name, params, x)
@@ -2039,6 +2042,14 @@ def _exact_norm_derivative(name, params, x, g, what, i, b, vs, sizes=None):
                 elif i == nleaf:  # ds / dg_e = w (A vx)_e + xhat_e vw + vb
                     v = wt(e) * a_v(idx, xh, r)[k]
                     out.append(v + xh[k] * vw[pf[e]] + vb[pf[e]] if aff else v)
+                    if sizes is not None:  # A vx cancels as A d does in x's gradient
+                        av = [abs(vx[j]) for j in idx]
+                        mav = mpmath.fsum(av) / len(idx)
+                        mavx = mpmath.fsum(a * abs(h) for a, h in zip(av, xh)) / len(idx)
+                        size = abs(wt(e)) * r * (av[k] + mav + abs(xh[k]) * mavx)
+                        sizes.append(
+                            size + abs(xh[k] * vw[pf[e]]) + abs(vb[pf[e]]) if aff else size
+                        )
                 else:
                     step = mpmath.ldexp(1 / r, -1100)  # ~1e-331 sigma
                     xv = [xs[j] for j in idx]

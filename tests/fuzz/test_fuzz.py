@@ -752,6 +752,48 @@ def test_a_float32_norm_gradient_within_the_noise_of_its_cancelling_terms_is_rou
     assert finding.cls == "rounding" and finding.reason == EXACT_CLOSER
 
 
+def test_an_instance_norm_derivative_by_g_within_the_noise_of_its_cancelling_terms():
+    """Seed 5597189 (float64): instance_norm of groups that each hold one value far above the
+    rest (5.0e21 beside 5.7e-114, 0, -1.3e-120; 1.4e26 beside 2.1e-76), whose second derivative
+    by the upstream gradient is A u (A = d xhat / d x) in the direction u of -3.6e182 and
+    7.5e193 at the large values: terms of u / sigma, 2.2e161 and 1.6e168, that cancel to the
+    exact 1.0e113 and -9.6e110 (mpmath). torch gives -8.9e144 and 0, handgrad -2.2e141 and
+    -2.2e148: both within 4 eps of the terms, as the first derivative's rule allows, so
+    rounding (torch's 0 is the nearer in the second group)."""
+    import numpy as np
+
+    from .runner import HG, TORCH, _closer_to_exact, _exact_norm_derivative, run
+
+    x = np.array(
+        [
+            [[0.0, 5.7236810472832976e-114, 0.0, 0.0], [4.9993153565708832e21, 0, -1.3e-120, 0]],
+            [
+                [1.3904367135864294e26, -2.093551434182161e-76, 0, 0],
+                [4.7e-123, 3.7e-253, 6e-101, 0],
+            ],
+        ]
+    ).reshape(2, 1, 2, 4)
+    u = np.array(
+        [
+            [[1.3e-164, -4.1340543226463784e47, 0, 0], [-3.6108652961915004e182, 0, 9.4e40, 0]],
+            [[7.484486879188042e193, 1.5121134956098312e85, 0, 0], [-3.4e38, 0, -4.3e60, 0]],
+        ]
+    ).reshape(x.shape)
+    g, b, name = np.zeros(x.shape), np.ones(x.shape, bool), "F.instance_norm"
+    kw = {"g": g, "vs": [u], "g_leaf": True}
+    hv, tv = (run(L, x, [(name, {})], **kw).grads2[1] for L in (HG, TORCH))
+    exact = _exact_norm_derivative(name, {}, x, g, "grad2", 1, b, [u])
+    e = np.array([float(v) for v in exact]).reshape(x.shape)
+    assert np.all(np.abs(e) < 1e114)  # far below both libraries' values
+    hd, td = np.abs(hv - e), np.abs(tv - e)
+    assert (hd[0] < td[0]).all() and (hd[1] > td[1]).any()  # each the nearer in one group
+    assert _closer_to_exact(name, {}, x, g, "grad2", 1, hv, tv, b, [u])
+    far = e + 1e147  # beyond 4 eps of the first group's terms (2.2e161)
+    assert _closer_to_exact(name, {}, x, g, "grad2", 1, far, tv, b, [u]) is None
+    (finding,) = check(generate(5597189))
+    assert (finding.cls, finding.op, finding.reason) == ("rounding", name, EXACT_CLOSER)
+
+
 def test_a_forward_mismatchs_step_is_judged_with_the_directions_it_drew():
     """Seed 683984405: the program parts in its forward (a remainder by 2e-26); lp_pool2d alone
     (kernel 1) differs in its second derivative under the random directions its re-run draws,
