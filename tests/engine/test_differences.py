@@ -670,6 +670,23 @@ def test_unstable_sort_ties():
     x, bad = a, np.ones(a.shape, bool)
     assert accepted.unstable_sort_ties("sort", {"dim": -1}, x, "grad", x, x, bad)
     assert not accepted.unstable_sort_ties("sort", {"dim": -1}, x[:16], "grad", x, x, bad[:16])
+    # the second derivative by the upstream gradient g (fuzz seed 5586674) is the direction u
+    # at the sorted positions: ties sit together there (34-39 here), wherever they came from
+    a = np.linspace(2.0, 1.0, 40)
+    a[[3, 13, 27]], a[[5, 31]], a[17] = 5e-324, 0.0, -0.0
+    u = np.random.default_rng(0).standard_normal(40)
+    res = {}
+    for lib in (torch, hg):
+        xt, g = lib.tensor(a, requires_grad=True), lib.tensor(np.ones(40), requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        (gx,) = grad(lib.sort(xt, descending=True).values, [xt], g, create_graph=True)
+        (res[lib],) = (d.detach().numpy() for d in grad((gx * lib.tensor(u)).sum(), [g]))
+    bad, seen = res[torch] != res[hg], {"dim": -1, "descending": True, "leaf": 1}
+    assert not bad[:34].any()  # elsewhere the same
+    assert accepted.unstable_sort_ties("sort", seen, a, "grad2", res[hg], res[torch], bad)
+    ties = np.arange(40) >= 34
+    assert accepted.unstable_sort_ties("sort", seen, a, "grad2", res[hg], res[torch], ties)
+    assert not accepted.unstable_sort_ties("sort", seen, a, "grad2", res[hg], res[torch], ~ties)
 
 
 def test_limit_at_infinity_of_an_operand():

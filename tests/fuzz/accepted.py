@@ -246,7 +246,11 @@ def unstable_sort_ties(op, params, x, what, h, t, bad, g=None):
     """sort with stable=False (torch's default) over more than 16 elements: torch's CPU kernel is
     a SIMD quicksort (x86-simd-sort, chosen by the CPU's capability) that leaves equal values in
     an order it does not define; handgrad's sort is always stable. Only the gradients of tied
-    elements (equal to another element of their slice, NaNs to each other) differ."""
+    elements (equal to another element of their slice, NaNs to each other) differ. A second
+    derivative by the upstream gradient (leaf 1: sort has no float operand) is the direction u
+    carried to the sorted positions, where the tied values are those of the sorted slice (fuzz
+    seed 5586674: torch puts three 5e-324 from positions 3, 13, 27 at 28-30 as 27, 13, 3,
+    handgrad as 3, 13, 27, and two 0.0 and a -0.0 likewise, so u lands on swapped places)."""
     if op != "sort" or what not in ("grad", "grad2") or isinstance(bad, str) or x.ndim == 0:
         return False
     d = params.get("dim", -1) % x.ndim
@@ -257,6 +261,13 @@ def unstable_sort_ties(op, params, x, what, h, t, bad, g=None):
     nan = np.isnan(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool)
     same = (key[..., :, None] == key[..., None, :]) & (nan[..., :, None] == nan[..., None, :])
     tied = same.sum(-1) > 1
+    if what == "grad2" and params.get("leaf", 0) > 0:
+        # at the output's positions: the slice in sorted order, NaN the largest (torch's);
+        # tied elements stay together whatever order either library gives them
+        order = np.lexsort((nan, key), axis=-1)
+        if params.get("descending"):
+            order = order[..., ::-1]
+        tied = np.take_along_axis(tied, order, -1)
     return bool(np.moveaxis(tied, -1, d)[bad].all())
 
 

@@ -752,6 +752,48 @@ def test_a_float32_norm_gradient_within_the_noise_of_its_cancelling_terms_is_rou
     assert finding.cls == "rounding" and finding.reason == EXACT_CLOSER
 
 
+def test_an_instance_norm_derivative_by_g_within_the_noise_of_its_cancelling_terms():
+    """Seed 5597189 (float64): instance_norm of groups that each hold one value far above the
+    rest (5.0e21 beside 5.7e-114, 0, -1.3e-120; 1.4e26 beside 2.1e-76), whose second derivative
+    by the upstream gradient is A u (A = d xhat / d x) in the direction u of -3.6e182 and
+    7.5e193 at the large values: terms of u / sigma, 2.2e161 and 1.6e168, that cancel to the
+    exact 1.0e113 and -9.6e110 (mpmath). torch gives -8.9e144 and 0, handgrad -2.2e141 and
+    -2.2e148: both within 4 eps of the terms, as the first derivative's rule allows, so
+    rounding (torch's 0 is the nearer in the second group)."""
+    import numpy as np
+
+    from .runner import HG, TORCH, _closer_to_exact, _exact_norm_derivative, run
+
+    x = np.array(
+        [
+            [[0.0, 5.7236810472832976e-114, 0.0, 0.0], [4.9993153565708832e21, 0, -1.3e-120, 0]],
+            [
+                [1.3904367135864294e26, -2.093551434182161e-76, 0, 0],
+                [4.7e-123, 3.7e-253, 6e-101, 0],
+            ],
+        ]
+    ).reshape(2, 1, 2, 4)
+    u = np.array(
+        [
+            [[1.3e-164, -4.1340543226463784e47, 0, 0], [-3.6108652961915004e182, 0, 9.4e40, 0]],
+            [[7.484486879188042e193, 1.5121134956098312e85, 0, 0], [-3.4e38, 0, -4.3e60, 0]],
+        ]
+    ).reshape(x.shape)
+    g, b, name = np.zeros(x.shape), np.ones(x.shape, bool), "F.instance_norm"
+    kw = {"g": g, "vs": [u], "g_leaf": True}
+    hv, tv = (run(L, x, [(name, {})], **kw).grads2[1] for L in (HG, TORCH))
+    exact = _exact_norm_derivative(name, {}, x, g, "grad2", 1, b, [u])
+    e = np.array([float(v) for v in exact]).reshape(x.shape)
+    assert np.all(np.abs(e) < 1e114)  # far below both libraries' values
+    hd, td = np.abs(hv - e), np.abs(tv - e)
+    assert (hd[0] < td[0]).all() and (hd[1] > td[1]).any()  # each the nearer in one group
+    assert _closer_to_exact(name, {}, x, g, "grad2", 1, hv, tv, b, [u])
+    far = e + 1e147  # beyond 4 eps of the first group's terms (2.2e161)
+    assert _closer_to_exact(name, {}, x, g, "grad2", 1, far, tv, b, [u]) is None
+    (finding,) = check(generate(5597189))
+    assert (finding.cls, finding.op, finding.reason) == ("rounding", name, EXACT_CLOSER)
+
+
 def test_a_forward_mismatchs_step_is_judged_with_the_directions_it_drew():
     """Seed 683984405: the program parts in its forward (a remainder by 2e-26); lp_pool2d alone
     (kernel 1) differs in its second derivative under the random directions its re-run draws,
@@ -993,6 +1035,67 @@ def test_softshrink_zero_signs_chosen_by_torchs_loop_inside_a_program():
         "F.softshrink",
         "softshrink_zero_sign",
     )
+
+
+def test_remainder_nans_of_torchs_vectorised_body_inside_a_program_are_accepted():
+    """Seed 5566856 (float64): lp_pool1d, movedim, remainder by w holding -5e-324, rms_norm.
+    On movedim's view torch's remainder runs 8 elements at a time (its vectorised body), where
+    a / b overflows to inf and gives NaN; on a fresh copy, or one element, it takes its scalar
+    loop and gives the exact 0 (every double is a multiple of 5e-324), as handgrad does. The
+    step alone agrees, so the whole program is judged: torch with remainder on its scalar loop
+    gives handgrad's run, and the NaNs are fmod_quotient_overflows."""
+    import numpy as np
+    import torch
+
+    import handgrad as hg
+
+    a = torch.tensor([[3.456472167507858, 2.531984863013225]] * 8, dtype=torch.float64)
+    w = torch.full((8, 1), -5e-324, dtype=torch.float64)
+    on_view = torch.remainder(a.T.contiguous().T, w)  # strides (1, 8): 8 elements per vector
+    assert torch.isnan(on_view).all() and (torch.remainder(a[:1, :1], w[:1]) == 0).all()
+    h = hg.remainder(hg.tensor(a.numpy()), hg.tensor(w.numpy())).numpy()
+    assert (h == 0).all() and not np.signbit(h).any()  # torch's scalar loop: +0.0
+    (finding,) = check(generate(5566856))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "remainder",
+        "fmod_quotient_overflows",
+    )
+
+
+def test_program_noise_that_stays_put_under_the_first_moves_is_rounding():
+    """Seed 300337490 (float64): tril(k=-1) zeroes x, so linear gives its bias 2.26e-150, then
+    reciprocal and softsign, x / (1 + |x|) in both libraries, whose first derivative at 4.4e149
+    cancels to eps-sized noise (both -2.65e133 for the exact -1.616) and whose second derivative
+    by the bias, exactly 2 (g0 + g1) v / (1 + b)^3 = -6.388, is 6.51e283 in torch and 6.22e283
+    in handgrad. torch's own value stays put under the first three moves of the inputs by ulps
+    and ranges over +-2e283 to 1.7e284 under the next: rounding, not a defect."""
+    findings = check(generate(300337490))
+    if not findings:  # another CPU's torch may round the noise as handgrad does
+        return
+    (finding,) = findings
+    assert (finding.cls, finding.what, finding.op) == ("rounding", "grad2", None)
+    assert "moved by ulps" in finding.reason
+
+
+def test_sort_ties_that_carry_the_direction_to_swapped_places_are_unstable_sort_ties():
+    """Seed 5586674 (float64): flatten, sort(descending) of 54 values with ties (three 5e-324,
+    two 0.0 and a -0.0), selu, cumsum, matmul. torch's default sort leaves the ties in an order
+    of its own (27, 13, 3 where handgrad's stable sort keeps 3, 13, 27), so sort's second
+    derivative by its upstream gradient, the direction u at the sorted positions, differs at
+    those positions only: unstable_sort_ties, as for its first derivative."""
+    import torch
+
+    from .runner import TORCH, _scan, run
+
+    prog = generate(5586674)
+    assert all(f.cls != "defect" for f in check(prog))
+    x = torch.tensor(prog.x.reshape(-1))
+    if torch.equal(x.sort(descending=True).indices, x.sort(descending=True, stable=True).indices):
+        return  # this CPU's torch kernel keeps the ties' order: nothing to judge
+    t = run(TORCH, prog.x, prog.steps, seed=prog.seed, trace=True)
+    found = _scan(prog, t, t.inter, "grad2")
+    assert ("sort", "accepted", "unstable_sort_ties") in [(f.op, f.cls, f.reason) for f in found]
 
 
 def test_soft_margin_second_derivative_where_one_plus_z_squared_overflows_is_accepted():
