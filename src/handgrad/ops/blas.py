@@ -184,8 +184,9 @@ def both(first: Any, second: Any, needed: tuple, macs: int) -> tuple:
     each product between the cores (bench/bench_models.py's Transformer step at two threads:
     25.8 -> 24.5 ms, 8 alternated processes on a quiet machine; 121 -> 48 ms with a test suite
     on the second core, where OpenBLAS's threads of one product waited on each other). Not the
-    LSTM layer's four products of DZ: side by side, its step at two threads took 15.3 ms against
-    14.4 (its other products then ran with OpenBLAS's short spin, see ``_short_blas_spin``)."""
+    LSTM layer's four products of DZ: side by side, with its input projection's rows also shared
+    between the threads, its step at two threads took 15.3 ms against 14.4 (8 alternated
+    processes; the side by side alone was slower too)."""
     if all(needed) and macs >= _SIDE_BY_SIDE_MACS and not is_grad_enabled():
         return side_by_side(first, second)
     return (first() if needed[0] else None), (second() if needed[1] else None)
