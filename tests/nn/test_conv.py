@@ -203,13 +203,15 @@ def test_gradients_are_only_computed_for_inputs_that_need_them(monkeypatch):
     assert w.grad.shape == w.shape
     x.requires_grad_()
     w.grad = None
-    F.conv2d(x, w).sum().backward()  # stride 1: the input gradient is itself a convolution
-    assert calls == {"transpose": 0, "windows": 5}
+    # stride 1: the input gradient is itself a convolution, and the weight gradient reads its
+    # im2col bands of g (_gradients_stride1): one window view for both
+    F.conv2d(x, w).sum().backward()
+    assert calls == {"transpose": 0, "windows": 4}
     F.conv2d(x, w, stride=2).sum().backward()  # strided: a transposed convolution
-    assert calls == {"transpose": 1, "windows": 7}
+    assert calls == {"transpose": 1, "windows": 6}
     x3 = hg.randn(2, 3, 8, 8, requires_grad=True)  # 3 channels: transposed (its product is
     F.conv2d(x3, hg.randn(4, 3, 3, 3)).sum().backward()  # faster than one with 3 rows)
-    assert calls == {"transpose": 2, "windows": 8}
+    assert calls == {"transpose": 2, "windows": 7}
 
 
 @pytest.mark.parametrize("band_bytes", [1, 700, 1 << 20])
@@ -448,11 +450,12 @@ def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(
 
 
 def test_input_and_weight_gradients_run_side_by_side_without_a_graph(monkeypatch):
-    """With two BLAS threads and no graph of the gradient, a convolution's weight gradient runs on
-    a pool thread while its input gradient runs on the caller's (``blas.side_by_side``), each
-    with its bands on its own thread and no graph recorded on either; the values are those of
-    one thread, bit for bit. With ``create_graph=True`` both run on the caller's thread and the
-    weight gradient is recorded."""
+    """With two BLAS threads and no graph of the gradient, a strided convolution's weight
+    gradient runs on a pool thread while its input gradient runs on the caller's
+    (``blas.side_by_side``), each with its bands on its own thread and no graph recorded on
+    either; the values are those of one thread, bit for bit. With ``create_graph=True`` both run
+    on the caller's thread and the weight gradient is recorded. (A stride-1 one forms both from
+    one im2col of g: ``test_stride1_gradients_share_one_im2col_of_g``.)"""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)
     monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
@@ -473,7 +476,7 @@ def test_input_and_weight_gradients_run_side_by_side_without_a_graph(monkeypatch
             if hg.get_num_threads() < threads:
                 pytest.skip("NumPy's BLAS has no second thread here")
             hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
-            out = F.conv2d(hx, hw, padding=1)
+            out = F.conv2d(hx, hw, padding=1, stride=2)
             gx, gw = hg.autograd.grad((out * out).sum(), (hx, hw), create_graph=create_graph)
         return gx, gw
 
@@ -486,6 +489,91 @@ def test_input_and_weight_gradients_run_side_by_side_without_a_graph(monkeypatch
     gx, gw = run(2, create_graph=True)
     assert seen == [(threading.current_thread().name, True)] and gw.grad_fn is not None
     np.testing.assert_allclose(gw.detach().numpy(), one[1].numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kernel, padding, dilation",
+    [((3, 3), 1, 1), ((3, 3), 0, 1), ((2, 3), (2, 0), 1), ((3, 3), 2, 2), ((1, 1), 0, 1)],
+)
+def test_stride1_gradients_share_one_im2col_of_g(monkeypatch, kernel, padding, dilation):
+    """A stride-1 convolution's two gradients without a graph come from one im2col copy of g per
+    band (``_gradients_stride1``): dL/dx = G W', dL/dw = G X^T with its taps flipped. The input
+    gradient has the bits of the convolution ``_input_grad_stride1`` makes; the weight gradient
+    equals torch's and ``Conv2dWeight``'s; one and two threads give the same bits."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)  # several bands, shared by two threads
+    monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
+    used: list = []
+    fused = conv_ops._gradients_stride1
+
+    def spy(*args):
+        used.append(True)
+        return fused(*args)
+
+    monkeypatch.setattr(conv_ops, "_gradients_stride1", spy)
+    r = np.random.default_rng(11)
+    x, w = r.standard_normal((3, 16, 9, 8)), r.standard_normal((5, 16, *kernel))
+    b = r.standard_normal(5)
+
+    def run(threads):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            if hg.get_num_threads() < threads:
+                pytest.skip("NumPy's BLAS has no second thread here")
+            hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
+            out = F.conv2d(hx, hw, hg.tensor(b), padding=padding, dilation=dilation)
+            (out * out).sum().backward()
+        return out.detach(), hx.grad, hw.grad
+
+    one, two = run(1), run(2)
+    assert len(used) == 2
+    for a, c in zip(one, two):
+        np.testing.assert_array_equal(a.numpy(), c.numpy())
+    out, gx, gw = one
+    g = 2 * out
+    ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+    pads = ((ph, ph), (pw, pw))  # the forward's ((top, bottom), (left, right))
+    with hg.no_grad():
+        want_gx = conv_ops._input_grad_stride1(g, hg.tensor(w), (dilation,) * 2, pads, 1)
+        want_gw = conv_ops.Conv2dWeight.apply(
+            hg.tensor(x),
+            g,
+            kernel_size=kernel,
+            stride=(1, 1),
+            padding=pads,
+            dilation=(dilation,) * 2,
+            groups=1,
+        )
+    np.testing.assert_array_equal(gx.numpy(), want_gx.numpy())
+    np.testing.assert_allclose(gw.numpy(), want_gw.numpy(), rtol=1e-12, atol=1e-12)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    tout = torch.nn.functional.conv2d(tx, tw, torch.tensor(b), padding=padding, dilation=dilation)
+    (tout * tout).sum().backward()
+    np.testing.assert_allclose(gx.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gw.numpy(), tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_stride1_weight_gradient_skips_the_padding_where_x_holds_inf():
+    """``_gradients_stride1`` multiplies g's padding zeros by x; where x holds inf that gave NaN,
+    so the weight gradient is formed again over the input positions only, as ``Conv2dWeight``
+    forms it (torch's float32 kernel too: conv_weight_grad_skips_padding in
+    docs/differences.md)."""
+    r = np.random.default_rng(12)
+    x = r.standard_normal((2, 16, 6, 5)).astype(np.float32)
+    x[1, 3, 0, 4] = np.inf  # a corner: padding rows and columns of g meet it
+    w = r.standard_normal((4, 16, 3, 3)).astype(np.float32)
+    g = r.standard_normal((2, 4, 6, 5)).astype(np.float32)
+    gx, gw = conv_ops._gradients_stride1(g, x, w, (1, 1), ((1, 1), (1, 1)))
+    want = conv_ops.Conv2dWeight().forward(
+        x,
+        g,
+        kernel_size=(3, 3),
+        stride=(1, 1),
+        padding=((1, 1), (1, 1)),
+        dilation=(1, 1),
+        groups=1,
+    )
+    assert not np.isnan(gw).all() and np.isinf(gw).any()
+    np.testing.assert_array_equal(gw, want)
 
 
 def test_parts_started_inside_a_part_run_on_its_thread():
