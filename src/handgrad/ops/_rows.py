@@ -77,6 +77,30 @@ def _each_block(part, rows: int, row_size: int, block_elements: int, shared: boo
     each_part(blocks, count, workers)
 
 
+# A channel row's sums of products run as einsum's sums of blocks of this many products, the
+# blocks' sums then added in float64 (``_row_dots``).
+_DOT_BLOCK = 1024
+
+
+def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum_j a[i, j] b[i, j] for each row of two (R, M) arrays of float32 or float64, as float64:
+    einsum's sums of blocks of 1024 products in the dtype, then the blocks' sums in float64.
+    As accurate as NumPy's pairwise sum of the product array (2.5e-8 against 2.7e-8 relative,
+    one float32 row of 32768) and 2.8x faster, with no product array (11 against 32 us): batch
+    norm's variance and weight gradient; torch sums both in double."""
+    r, m = a.shape
+    k = m - m % _DOT_BLOCK
+    out = np.zeros(r)
+    if k:
+        blocks = (r, k // _DOT_BLOCK, _DOT_BLOCK)
+        out += np.einsum("ikj,ikj->ik", a[:, :k].reshape(blocks), b[:, :k].reshape(blocks)).sum(
+            axis=1, dtype=np.float64
+        )
+    if k < m:
+        out += np.einsum("ij,ij->i", a[:, k:], b[:, k:], dtype=np.float64)
+    return out
+
+
 def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
     """(out, x^, 1 / sigma) with x^ = (x - mean) / sigma over the last k dims, or None. The
     rows run in blocks, which two threads share (``_each_block``). The weight and bias broadcast
@@ -254,7 +278,10 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
         h -= s[:, None]
         mean[lo:hi] += s
         o = o_rows[lo:hi]
-        var[lo:hi] = np.multiply(h, h, out=o).mean(axis=1)  # out's memory as the squares' too
+        if acc is None:
+            var[lo:hi] = _row_dots(h, h) / m
+        else:  # float16: squares summed in float32
+            var[lo:hi] = np.multiply(h, h, out=o).mean(axis=1, dtype=acc)
         rstd[lo:hi] = 1.0 / np.sqrt(var[lo:hi] + eps)
         h *= rstd[lo:hi, None]
         if wv is not None:
@@ -293,7 +320,7 @@ def batch_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, ne
         # (einsum's float64 sum of float32 rows: 0.19 -> 0.16 ms for 16 rows of 32768)
         wide = np.einsum("ij->i", gr, dtype=np.float64) if g.dtype == np.float32 else gr.sum(1)
         db[lo:hi] = wide
-        dw[lo:hi] = (gr * xr).sum(axis=1)
+        dw[lo:hi] = _row_dots(gr, xr) if g.dtype.itemsize >= 4 else (gr * xr).sum(axis=1)
         if d_rows is not None:
             d = d_rows[lo:hi]
             np.subtract(gr, (wide / m).astype(g.dtype)[:, None], out=d)  # g - mean g first
