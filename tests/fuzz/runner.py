@@ -1266,8 +1266,15 @@ def _zero_second_derivative_step(
     divisor 5e-324, -0 * floor(x / w) = -0 * inf = NaN in torch; handgrad has no such edge)."""
     # norm with p = 1 or inf (sum |x|, max |x|) is piecewise linear too, while its other p are
     # not: such a step is frozen by its index (fuzz seed 1337346712: mse_loss to -inf, then
-    # norm(p=1), whose double backward's zero sgn derivative meets 2 (x - w) = inf: torch NaN)
-    pw = {k for k, (n, p) in enumerate(prog.steps) if n == "norm" and p.get("p") in (1, np.inf)}
+    # norm(p=1), whose double backward's zero sgn derivative meets 2 (x - w) = inf: torch NaN).
+    # So is pairwise_distance, torch's norm of x - w + eps over the last dim (fuzz seed 1856643:
+    # mse_loss to a target of inf, then pairwise_distance(p=1); at x = 0.219 the exact 2 u g_a =
+    # -2.873, handgrad's and frozen torch's, torch NaN)
+    pw = {
+        k
+        for k, (n, p) in enumerate(prog.steps)
+        if n in ("norm", "F.pairwise_distance") and p.get("p") in (1, np.inf)
+    }
     pl = [k for k, (n, _) in enumerate(prog.steps) if n in ZERO_SECOND_DERIVATIVE or k in pw]
     tries = [(k, frozenset([k if k in pw else prog.steps[k][0]])) for k in pl]
     tries += [(pl[0], ZERO_SECOND_DERIVATIVE | pw)] if len(pl) > 1 else []

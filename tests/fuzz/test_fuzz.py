@@ -534,6 +534,49 @@ def test_a_linear_pool_is_frozen_with_the_piecewise_linear_steps():
     assert check(generate(1778791221)) == []
 
 
+def test_pairwise_distance_p1_is_frozen_with_the_piecewise_linear_steps():
+    """Seed 1856643 (float64): mse_loss (none), pairwise_distance(p=1), kl_div (sum), cumprod,
+    cumprod. pairwise_distance is torch's norm of x - w + eps, sum |.| for p = 1: piecewise
+    linear, as norm(p=1) (seed 1337346712). Its torch double backward forms the zero derivative
+    of sgn(d) g (sgn's backward of a cotangent 2 (x - w1) u = inf: inf - inf) and sends the NaN
+    back into mse_loss; handgrad's sign has no such edge. Here with the seed's values at one
+    element, x = 0.219 against the mse target inf: the exact second derivative is 2 u g_a,
+    g_a = sgn(d) (-w3 g) (kl_div's gradient by its input), handgrad's -0.99211, torch NaN, and
+    torch with pairwise_distance's backward frozen (its exact derivative) gives handgrad's."""
+    import numpy as np
+
+    from .runner import HG, TORCH, Program, _zero_second_derivative_step, run
+
+    x = np.array([[5e-324, 0.21904940427485203]])
+    steps = [
+        ("F.mse_loss", {"w": np.array([[0.22637203342529957, np.inf]]), "reduction": "none"}),
+        (
+            "F.pairwise_distance",
+            {"w": np.array([[-1.2125459710059467, -1.110074669461874]]), "p": 1.0},
+        ),
+        (
+            "F.kl_div",
+            {"w": np.array([0.8906982915677912]), "reduction": "sum", "log_target": False},
+        ),
+    ]
+    prog = Program(1856643, "float64", "edge", x, steps)
+    t = run(TORCH, x, steps, seed=prog.seed, trace=True)
+    h = run(HG, x, steps, seed=prog.seed)
+    g, u = float(t.inter[2][1]), t.vs[0][0, 1]
+    exact = 2 * u * (-0.8906982915677912 * g)  # sgn(d) = 1: d = inf
+    hv, tv = h.grads2[0], t.grads2[0]
+    assert np.isnan(tv[0, 1]) and hv[0, 1] == exact  # -0.99211387
+    assert hv[0, 0] == tv[0, 0]
+    b = np.array([[False, True]])
+    assert _zero_second_derivative_step(prog, hv, tv, b, 0, t) == 1
+    (finding,) = check(generate(1856643))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "F.pairwise_distance",
+        "torch_zero_second_derivative_meets_nonfinite",
+    )
+
+
 def test_fmod_is_frozen_with_the_piecewise_linear_steps():
     """Seed 1778749567: poisson_nll_loss's NaN mean over an empty batch, relu, fmod by a leaf.
     fmod is linear in x and w between its jumps, but torch's backward by w forms -g trunc(x / w),
