@@ -837,6 +837,68 @@ def test_an_instance_norm_derivative_by_g_within_the_noise_of_its_cancelling_ter
     assert (finding.cls, finding.op, finding.reason) == ("rounding", name, EXACT_CLOSER)
 
 
+def test_the_exact_rms_norm_derivatives_match_torch_on_well_conditioned_rows():
+    """The mpmath reference of _closer_to_exact for rms_norm: on rows of 3 and 5 ordinary
+    float64 values its closed forms of the input gradient and of the second derivative by the
+    input are torch's to 1e-12."""
+    import numpy as np
+
+    from .runner import TORCH, _exact_rms_norm_derivative, run
+
+    r = np.random.default_rng(0)
+    for shape in ((2, 3), (3, 2, 5)):
+        n = shape[-1]
+        x, g, p = r.standard_normal(shape), r.standard_normal(shape), {"w": r.standard_normal(n)}
+        vs = [r.standard_normal(shape), r.standard_normal(n)]
+        t = run(TORCH, x, [("F.rms_norm", p)], g=g, vs=vs, g_leaf=True)
+        assert t.error is None, t.error
+        b = np.ones(shape, bool)
+        for what, got in (("grad", t.grads[0]), ("grad2", t.grads2[0])):
+            exact = _exact_rms_norm_derivative(p, x, g, what, 0, b, vs)
+            e = np.array([float(v) for v in exact]).reshape(shape)
+            np.testing.assert_allclose(e, got, rtol=1e-12, atol=1e-12, err_msg=f"{shape} {what}")
+
+
+def test_an_rms_norm_second_derivative_over_one_element_is_noise_in_both():
+    """Seed 1841797 (float64): matmul by [-1.3e44, 7.3e154, -2.2e-10], rms_norm, rms_norm, both
+    over a last dim of one element. The second rms_norm's input [0, -0, NaN, 0.554]; at 0.554,
+    under the direction u = -5.6e58, its second derivative by x is vw g eps r^3 - 3 u g w x eps
+    r^5 (r = 1 / sqrt(x^2 + eps)), the exact 5.8689e42 (mpmath), from terms of 1.6e58 that
+    cancel to eps of them. Both libraries form it as those terms: handgrad 4.878e42, torch
+    5.575e42, each a step of 7e41 (an ulp of the terms) from the other, and both move from
+    4.2e42 to 8.4e42 as the inputs move by ulps. Within 4 eps of the terms: rounding."""
+    import numpy as np
+
+    from .runner import HG, TORCH, _closer_to_exact, _exact_rms_norm_derivative, run
+
+    x = np.array([[0.0], [-0.0], [np.nan], [0.5540980175490774]])
+    g = np.array(
+        [
+            [-0.19983942904456567],
+            [-0.08934572398335003],
+            [-0.4433935726117349],
+            [-0.09954924964973165],
+        ]
+    )
+    p = {"w": np.array([-0.14991174446770902])}
+    u = np.array([[np.nan], [np.nan], [np.nan], [-5.565007404050613e58]])
+    vs = [u, np.array([-2.0975983578911115])]
+    kw = {"g": g, "vs": vs, "g_leaf": True}
+    hv, tv = (run(L, x, [("F.rms_norm", p)], **kw).grads2[0] for L in (HG, TORCH))
+    b = np.array([[False], [False], [False], [True]])
+    sizes: list = []
+    (exact,) = _exact_rms_norm_derivative(p, x, g, "grad2", 0, b, vs, sizes)
+    assert float(exact) == 5.868870006000341e42 and 1.6e58 < float(sizes[0]) < 1.7e58
+    eps = np.finfo(np.float64).eps
+    for v in (hv[3, 0], tv[3, 0]):  # each off the exact value, within 4 eps of the terms
+        assert 1e40 < abs(v - float(exact)) <= 4 * eps * float(sizes[0])
+    assert _closer_to_exact("F.rms_norm", p, x, g, "grad2", 0, hv, tv, b, vs)
+    far = np.where(b, float(exact) + 1.5e43, hv)  # beyond 4 eps of the terms (1.44e43)
+    assert _closer_to_exact("F.rms_norm", p, x, g, "grad2", 0, far, tv, b, vs) is None
+    (finding,) = check(generate(1841797))
+    assert (finding.cls, finding.op, finding.reason) == ("rounding", "F.rms_norm", EXACT_CLOSER)
+
+
 def test_a_forward_mismatchs_step_is_judged_with_the_directions_it_drew():
     """Seed 683984405: the program parts in its forward (a remainder by 2e-26); lp_pool2d alone
     (kernel 1) differs in its second derivative under the random directions its re-run draws,
