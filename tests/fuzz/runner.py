@@ -1266,8 +1266,15 @@ def _zero_second_derivative_step(
     divisor 5e-324, -0 * floor(x / w) = -0 * inf = NaN in torch; handgrad has no such edge)."""
     # norm with p = 1 or inf (sum |x|, max |x|) is piecewise linear too, while its other p are
     # not: such a step is frozen by its index (fuzz seed 1337346712: mse_loss to -inf, then
-    # norm(p=1), whose double backward's zero sgn derivative meets 2 (x - w) = inf: torch NaN)
-    pw = {k for k, (n, p) in enumerate(prog.steps) if n == "norm" and p.get("p") in (1, np.inf)}
+    # norm(p=1), whose double backward's zero sgn derivative meets 2 (x - w) = inf: torch NaN).
+    # So is pairwise_distance, torch's norm of x - w + eps over the last dim (fuzz seed 1856643:
+    # mse_loss to a target of inf, then pairwise_distance(p=1); at x = 0.219 the exact 2 u g_a =
+    # -2.873, handgrad's and frozen torch's, torch NaN)
+    pw = {
+        k
+        for k, (n, p) in enumerate(prog.steps)
+        if n in ("norm", "F.pairwise_distance") and p.get("p") in (1, np.inf)
+    }
     pl = [k for k, (n, _) in enumerate(prog.steps) if n in ZERO_SECOND_DERIVATIVE or k in pw]
     tries = [(k, frozenset([k if k in pw else prog.steps[k][0]])) for k in pl]
     tries += [(pl[0], ZERO_SECOND_DERIVATIVE | pw)] if len(pl) > 1 else []
@@ -1902,7 +1909,8 @@ def _exact_norm(params: dict, x: np.ndarray) -> np.ndarray | None:
 # the exact value (_closer_to_exact)
 EXACT_CLOSER = (
     "handgrad's value is as close to the exact result (mpmath) as torch's, or within 2 ulps of "
-    "it, or (an input gradient, a derivative by g) within 4 eps of the terms that cancel in it, "
+    "it, or (an input gradient, a derivative by g, rms_norm's second derivative by its input) "
+    "within 4 eps of the terms that cancel in it, "
     "at every differing "
     "element: torch's kernel rounds the cancelling sum further off"
 )
@@ -2073,6 +2081,90 @@ def _exact_norm_derivative(name, params, x, g, what, i, b, vs, sizes=None):
     return out
 
 
+def _exact_rms_norm_derivative(params, x, g, what, i, b, vs, sizes=None):
+    """The exact value (mpmath, 1000 digits) of rms_norm's input gradient (``what`` "grad") or
+    second derivative by its input ("grad2": of s = sum(grad_x u) + sum(grad_w vw), as ``run``
+    forms it with vs = [u, vw]) at the elements of ``b`` (leaf 0 only), and in ``sizes`` each
+    element's size of the terms that cancel in it; None where not computed. Per row (the last
+    dim, n values), y = w x r with r = (mean x^2 + eps)^(-1/2), eps the dtype's machine epsilon
+    (torch's default); d = g w, S = sum d x, T = sum u x, A = sum u d, B = sum vw g x:
+    grad_x_k = r d_k - r^3 x_k S / n, grad_w = sum over rows of g x r, and
+    ds/dx_k = -r^3 x_k (A + B) / n + 3 r^5 x_k S T / n^2 - r^3 (d_k T + S u_k) / n + r vw_k g_k
+    (over one element that is vw g eps r^3 - 3 u d x eps r^5, from terms of size |u d| r^3 that
+    cancel to eps times their size)."""
+    import mpmath
+
+    if i != 0 or what not in ("grad", "grad2") or x.dtype.kind != "f" or not x.ndim:
+        return None
+    if g is None or np.shape(g) != x.shape or not isinstance(b, np.ndarray) or b.shape != x.shape:
+        return None
+    n = x.shape[-1]
+    w = np.asarray(params.get("w"), np.float64)
+    if w.shape != (n,) or (what == "grad2" and (vs is None or len(vs) < 2)):
+        return None
+    u = np.asarray(vs[0], np.float64) if what == "grad2" else np.zeros(x.shape)
+    vw = np.asarray(vs[1], np.float64) if what == "grad2" else np.zeros(n)
+    if u.shape != x.shape or vw.shape != (n,):
+        return None
+    rows = [a.reshape(-1, n) for a in (x, g, u, b)]
+    mine = rows[3].any(axis=1)  # the rows of the differing elements: the others cannot reach them
+    with np.errstate(invalid="ignore"):
+        if not all(np.isfinite(a[mine]).all() for a in rows[:3]):
+            return None
+        if not (np.isfinite(w).all() and np.isfinite(vw).all()) or mine.sum() * n > 20000:
+            return None
+    out = []
+    # 1000 digits: over one element the terms cancel to eps / (x^2 + eps) of them, 1e-632 at
+    # x = 1e308
+    with mpmath.workdps(1000):
+        mpf = mpmath.mpf
+        eps = mpf(float(np.finfo(x.dtype).eps))
+        ws, vws = [mpf(float(v)) for v in w], [mpf(float(v)) for v in vw]
+        for xr, gr, ur, br in zip(*rows):
+            if not br.any():
+                continue
+            xs, gs, us = ([mpf(float(v)) for v in a] for a in (xr, gr, ur))
+            r = 1 / mpmath.sqrt(mpmath.fsum(v * v for v in xs) / n + eps)
+            d = [a * c for a, c in zip(gs, ws)]
+            S, Sa = (
+                mpmath.fsum(a * c for a, c in zip(d, xs)),
+                mpmath.fsum(abs(a * c) for a, c in zip(d, xs)),
+            )
+            T, Ta = (
+                mpmath.fsum(a * c for a, c in zip(us, xs)),
+                mpmath.fsum(abs(a * c) for a, c in zip(us, xs)),
+            )
+            AB = mpmath.fsum(
+                [a * c for a, c in zip(us, d)] + [a * c * e for a, c, e in zip(vws, gs, xs)]
+            )
+            ABa = mpmath.fsum(
+                [abs(a * c) for a, c in zip(us, d)]
+                + [abs(a * c * e) for a, c, e in zip(vws, gs, xs)]
+            )
+            for k in np.flatnonzero(br):
+                xk, dk, uk = xs[k], d[k], us[k]
+                if what == "grad":
+                    terms = [r * dk, -(r**3) * xk * S / n]
+                    size = r * abs(dk) + r**3 * abs(xk) * Sa / n
+                else:
+                    terms = [
+                        -(r**3) * xk * AB / n,
+                        3 * r**5 * xk * S * T / n**2,
+                        -(r**3) * (dk * T + S * uk) / n,
+                        r * vws[k] * gs[k],
+                    ]
+                    size = (
+                        r**3 * abs(xk) * ABa / n
+                        + 3 * r**5 * abs(xk) * Sa * Ta / n**2
+                        + r**3 * (abs(dk) * Ta + Sa * abs(uk)) / n
+                        + r * abs(vws[k] * gs[k])
+                    )
+                out.append(mpmath.fsum(terms))
+                if sizes is not None:
+                    sizes.append(size)
+    return out
+
+
 def _closer_to_exact(name, params, x, g, what, i, hv, tv, b, vs) -> str | None:
     """For a normalization step's gradient or second derivative whose two results part
     beyond torch's noise: the exact value (_exact_norm_derivative) as the reference. Where, at
@@ -2082,10 +2174,16 @@ def _closer_to_exact(name, params, x, g, what, i, hv, tv, b, vs) -> str | None:
     more apart the gradient cancels, and torch's float64 kernel loses digits that handgrad's
     wider recorded backward keeps (656079235: torch -1.37, handgrad and the exact -1.49). In
     float32 too: a layer_norm of [1.6e9, 1.8e-29] whose input gradient cancels to about 1e-26
-    (fuzz seed 683970125: handgrad 6.8e-26, torch -5.6e-17)."""
+    (fuzz seed 683970125: handgrad 6.8e-26, torch -5.6e-17). And rms_norm (its exact value by
+    _exact_rms_norm_derivative): over one element its second derivative by x is eps-sized next
+    to its terms (fuzz seed 1841797: x = 0.554 under u = -5.6e58, terms of 1.6e58 that cancel to
+    the exact 5.87e42; handgrad 4.88e42, torch 5.58e42, and each of them anywhere in 4.2e42 to
+    8.4e42 as the inputs move by ulps)."""
     import mpmath
 
-    if name not in EXACT_NORMS or what not in ("grad", "grad2") or isinstance(b, str):
+    if name not in EXACT_NORMS | {"F.rms_norm"} or what not in ("grad", "grad2"):
+        return None
+    if isinstance(b, str):
         return None
     if not (isinstance(hv, np.ndarray) and isinstance(tv, np.ndarray)) or hv.dtype.kind != "f":
         return None
@@ -2094,7 +2192,10 @@ def _closer_to_exact(name, params, x, g, what, i, hv, tv, b, vs) -> str | None:
         if not (np.isfinite(hv[b]).all() and np.isfinite(tv[b]).all()):
             return None
     sizes: list = []
-    exact = _exact_norm_derivative(name, params, x, g, what, i, b, vs, sizes)
+    if name == "F.rms_norm":
+        exact = _exact_rms_norm_derivative(params, x, g, what, i, b, vs, sizes)
+    else:
+        exact = _exact_norm_derivative(name, params, x, g, what, i, b, vs, sizes)
     if exact is None:
         return None
     sizes = sizes if len(sizes) == len(exact) else [None] * len(exact)

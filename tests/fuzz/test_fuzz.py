@@ -534,6 +534,49 @@ def test_a_linear_pool_is_frozen_with_the_piecewise_linear_steps():
     assert check(generate(1778791221)) == []
 
 
+def test_pairwise_distance_p1_is_frozen_with_the_piecewise_linear_steps():
+    """Seed 1856643 (float64): mse_loss (none), pairwise_distance(p=1), kl_div (sum), cumprod,
+    cumprod. pairwise_distance is torch's norm of x - w + eps, sum |.| for p = 1: piecewise
+    linear, as norm(p=1) (seed 1337346712). Its torch double backward forms the zero derivative
+    of sgn(d) g (sgn's backward of a cotangent 2 (x - w1) u = inf: inf - inf) and sends the NaN
+    back into mse_loss; handgrad's sign has no such edge. Here with the seed's values at one
+    element, x = 0.219 against the mse target inf: the exact second derivative is 2 u g_a,
+    g_a = sgn(d) (-w3 g) (kl_div's gradient by its input), handgrad's -0.99211, torch NaN, and
+    torch with pairwise_distance's backward frozen (its exact derivative) gives handgrad's."""
+    import numpy as np
+
+    from .runner import HG, TORCH, Program, _zero_second_derivative_step, run
+
+    x = np.array([[5e-324, 0.21904940427485203]])
+    steps = [
+        ("F.mse_loss", {"w": np.array([[0.22637203342529957, np.inf]]), "reduction": "none"}),
+        (
+            "F.pairwise_distance",
+            {"w": np.array([[-1.2125459710059467, -1.110074669461874]]), "p": 1.0},
+        ),
+        (
+            "F.kl_div",
+            {"w": np.array([0.8906982915677912]), "reduction": "sum", "log_target": False},
+        ),
+    ]
+    prog = Program(1856643, "float64", "edge", x, steps)
+    t = run(TORCH, x, steps, seed=prog.seed, trace=True)
+    h = run(HG, x, steps, seed=prog.seed)
+    g, u = float(t.inter[2][1]), t.vs[0][0, 1]
+    exact = 2 * u * (-0.8906982915677912 * g)  # sgn(d) = 1: d = inf
+    hv, tv = h.grads2[0], t.grads2[0]
+    assert np.isnan(tv[0, 1]) and hv[0, 1] == exact  # -0.99211387
+    assert hv[0, 0] == tv[0, 0]
+    b = np.array([[False, True]])
+    assert _zero_second_derivative_step(prog, hv, tv, b, 0, t) == 1
+    (finding,) = check(generate(1856643))
+    assert (finding.cls, finding.op, finding.reason) == (
+        "accepted",
+        "F.pairwise_distance",
+        "torch_zero_second_derivative_meets_nonfinite",
+    )
+
+
 def test_fmod_is_frozen_with_the_piecewise_linear_steps():
     """Seed 1778749567: poisson_nll_loss's NaN mean over an empty batch, relu, fmod by a leaf.
     fmod is linear in x and w between its jumps, but torch's backward by w forms -g trunc(x / w),
@@ -792,6 +835,68 @@ def test_an_instance_norm_derivative_by_g_within_the_noise_of_its_cancelling_ter
     assert _closer_to_exact(name, {}, x, g, "grad2", 1, far, tv, b, [u]) is None
     (finding,) = check(generate(5597189))
     assert (finding.cls, finding.op, finding.reason) == ("rounding", name, EXACT_CLOSER)
+
+
+def test_the_exact_rms_norm_derivatives_match_torch_on_well_conditioned_rows():
+    """The mpmath reference of _closer_to_exact for rms_norm: on rows of 3 and 5 ordinary
+    float64 values its closed forms of the input gradient and of the second derivative by the
+    input are torch's to 1e-12."""
+    import numpy as np
+
+    from .runner import TORCH, _exact_rms_norm_derivative, run
+
+    r = np.random.default_rng(0)
+    for shape in ((2, 3), (3, 2, 5)):
+        n = shape[-1]
+        x, g, p = r.standard_normal(shape), r.standard_normal(shape), {"w": r.standard_normal(n)}
+        vs = [r.standard_normal(shape), r.standard_normal(n)]
+        t = run(TORCH, x, [("F.rms_norm", p)], g=g, vs=vs, g_leaf=True)
+        assert t.error is None, t.error
+        b = np.ones(shape, bool)
+        for what, got in (("grad", t.grads[0]), ("grad2", t.grads2[0])):
+            exact = _exact_rms_norm_derivative(p, x, g, what, 0, b, vs)
+            e = np.array([float(v) for v in exact]).reshape(shape)
+            np.testing.assert_allclose(e, got, rtol=1e-12, atol=1e-12, err_msg=f"{shape} {what}")
+
+
+def test_an_rms_norm_second_derivative_over_one_element_is_noise_in_both():
+    """Seed 1841797 (float64): matmul by [-1.3e44, 7.3e154, -2.2e-10], rms_norm, rms_norm, both
+    over a last dim of one element. The second rms_norm's input [0, -0, NaN, 0.554]; at 0.554,
+    under the direction u = -5.6e58, its second derivative by x is vw g eps r^3 - 3 u g w x eps
+    r^5 (r = 1 / sqrt(x^2 + eps)), the exact 5.8689e42 (mpmath), from terms of 1.6e58 that
+    cancel to eps of them. Both libraries form it as those terms: handgrad 4.878e42, torch
+    5.575e42, each a step of 7e41 (an ulp of the terms) from the other, and both move from
+    4.2e42 to 8.4e42 as the inputs move by ulps. Within 4 eps of the terms: rounding."""
+    import numpy as np
+
+    from .runner import HG, TORCH, _closer_to_exact, _exact_rms_norm_derivative, run
+
+    x = np.array([[0.0], [-0.0], [np.nan], [0.5540980175490774]])
+    g = np.array(
+        [
+            [-0.19983942904456567],
+            [-0.08934572398335003],
+            [-0.4433935726117349],
+            [-0.09954924964973165],
+        ]
+    )
+    p = {"w": np.array([-0.14991174446770902])}
+    u = np.array([[np.nan], [np.nan], [np.nan], [-5.565007404050613e58]])
+    vs = [u, np.array([-2.0975983578911115])]
+    kw = {"g": g, "vs": vs, "g_leaf": True}
+    hv, tv = (run(L, x, [("F.rms_norm", p)], **kw).grads2[0] for L in (HG, TORCH))
+    b = np.array([[False], [False], [False], [True]])
+    sizes: list = []
+    (exact,) = _exact_rms_norm_derivative(p, x, g, "grad2", 0, b, vs, sizes)
+    assert float(exact) == 5.868870006000341e42 and 1.6e58 < float(sizes[0]) < 1.7e58
+    eps = np.finfo(np.float64).eps
+    for v in (hv[3, 0], tv[3, 0]):  # each off the exact value, within 4 eps of the terms
+        assert 1e40 < abs(v - float(exact)) <= 4 * eps * float(sizes[0])
+    assert _closer_to_exact("F.rms_norm", p, x, g, "grad2", 0, hv, tv, b, vs)
+    far = np.where(b, float(exact) + 1.5e43, hv)  # beyond 4 eps of the terms (1.44e43)
+    assert _closer_to_exact("F.rms_norm", p, x, g, "grad2", 0, far, tv, b, vs) is None
+    (finding,) = check(generate(1841797))
+    assert (finding.cls, finding.op, finding.reason) == ("rounding", "F.rms_norm", EXACT_CLOSER)
 
 
 def test_a_forward_mismatchs_step_is_judged_with_the_directions_it_drew():
