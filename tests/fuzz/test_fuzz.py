@@ -1271,3 +1271,30 @@ def test_group_norm_second_derivative_by_its_weight_has_no_overflowing_cotangent
     remains is rms_norm's second derivative by its input, which torch's own moves as much when
     its input moves by a few ulps (rounding)."""
     assert [f.cls for f in check(generate(2113513418))] in ([], ["rounding"])
+
+
+def test_torchs_inf_where_the_exact_normalization_derivative_is_finite_is_rounding():
+    """Seed 1907312885 (float64): mT, elu, batch_norm, then a product with -4.5e307. Channel 2
+    of batch_norm's second derivative by its weight: handgrad 1.94192e307, torch inf, while
+    the exact value (mpmath) is finite and handgrad's within 2 ulps of it: an intermediate of
+    torch's formula overflowed. Another channel's NaN input cannot reach it. A finite handgrad
+    value away from the exact one beside torch's inf stays a defect."""
+    import numpy as np
+
+    from .runner import _closer_to_exact, _exact_norm_derivative
+
+    r = np.random.default_rng(5)
+    x = r.standard_normal((4, 2))
+    x[0, 0] = np.nan  # channel 0 only
+    g = r.standard_normal((4, 2)) * 1e300
+    p = {"w": np.array([0.7, -1.3]), "wb": np.array([0.2, 0.4])}
+    vs = [r.standard_normal((4, 2)), r.standard_normal(2), r.standard_normal(2)]
+    b = np.array([False, True])
+    (exact,) = _exact_norm_derivative("F.batch_norm", p, x, g, "grad2", 1, b, vs)
+    near = np.array([np.nan, float(exact)])
+    torch_inf = np.array([np.nan, np.inf])
+    assert _closer_to_exact("F.batch_norm", p, x, g, "grad2", 1, near, torch_inf, b, vs)
+    far = np.array([np.nan, float(exact) * 1.001])
+    assert _closer_to_exact("F.batch_norm", p, x, g, "grad2", 1, far, torch_inf, b, vs) is None
+    (finding,) = check(generate(1907312885))
+    assert (finding.cls, finding.op) == ("rounding", "F.batch_norm")
