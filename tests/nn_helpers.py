@@ -4,12 +4,27 @@ gradients and buffers."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
 import torch
 
 import handgrad as hg
 
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+@contextlib.contextmanager
+def blas_pool(threads: int) -> Iterator[None]:
+    """NumPy's BLAS pool limited to ``threads`` for the block (``threadpoolctl``); the test is
+    skipped where threadpoolctl is missing or the BLAS has fewer threads."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+        if hg.get_num_threads() < threads:
+            pytest.skip("NumPy's BLAS has no second thread here")
+        yield
 
 
 def to_np(t):

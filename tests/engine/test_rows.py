@@ -10,6 +10,8 @@ import torch
 import handgrad as hg
 from handgrad.ops import _rows
 
+from nn_helpers import blas_pool
+
 R = np.random.default_rng(7)
 
 
@@ -169,12 +171,9 @@ def test_batch_norm_rows_match_torch(dtype, create_graph):
 
 def _same_bits_on_one_and_two_threads(run):
     """``run()`` (a list of arrays) with a BLAS pool of one thread, then of two: the same bits."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     runs = []
     for threads in (1, 2):
-        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-            if hg.get_num_threads() < threads:
-                pytest.skip("NumPy's BLAS has no second thread here")
+        with blas_pool(threads):
             runs.append(run())
     for a, c in zip(*runs):
         np.testing.assert_array_equal(a, c)

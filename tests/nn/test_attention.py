@@ -9,6 +9,8 @@ import torch
 
 import handgrad as hg
 
+from nn_helpers import blas_pool
+
 torch.set_num_threads(1)
 R = np.random.default_rng(0)
 
@@ -263,7 +265,6 @@ def test_multihead_attention_all_keys_padded_as_torch(need_weights):
 def test_fused_attention_gives_the_same_bits_on_two_threads(monkeypatch):
     """The heads are shared among the BLAS pool's threads (each_part); a head's arithmetic does
     not depend on the thread, so one and two threads agree bit for bit, forward and backward."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     from handgrad.ops import attention
 
     monkeypatch.setattr(attention, "_PARALLEL_ELEMENTS", 1)
@@ -274,9 +275,7 @@ def test_fused_attention_gives_the_same_bits_on_two_threads(monkeypatch):
     mask[2] = False  # a query that sees no key
     runs = []
     for threads in (1, 2):
-        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-            if hg.get_num_threads() < threads:
-                pytest.skip("NumPy's BLAS has no second thread here")
+        with blas_pool(threads):
             hs = [hg.tensor(a, requires_grad=True) for a in (q, k, v)]
             out = hg.nn.functional.scaled_dot_product_attention(*hs, attn_mask=hg.tensor(mask))
             out.backward(hg.tensor(g))
@@ -315,7 +314,6 @@ def test_multihead_attention_fused_second_derivatives_match_composed(packed):
 def test_multihead_fused_attention_gives_the_same_bits_on_two_threads(monkeypatch):
     """The heads primitive shares its batch items among the BLAS pool's threads: one and two
     threads agree bit for bit, forward and backward (float32, a query that sees no key)."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     from handgrad.ops import attention
 
     monkeypatch.setattr(attention, "_PARALLEL_ELEMENTS", 1)
@@ -325,9 +323,7 @@ def test_multihead_fused_attention_gives_the_same_bits_on_two_threads(monkeypatc
     mask[2, 1] = -np.inf  # the queries of head 1 of item 2 see no key
     runs = []
     for threads in (1, 2):
-        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-            if hg.get_num_threads() < threads:
-                pytest.skip("NumPy's BLAS has no second thread here")
+        with blas_pool(threads):
             x = hg.tensor(qkv, requires_grad=True)
             out = attention.MultiHeadAttention.apply(x, heads=3, scale=0.5, mask=mask)
             out.backward(hg.tensor(g))

@@ -18,6 +18,8 @@ import handgrad.ops.blas as blas_ops
 import handgrad.ops.conv as conv_ops
 from handgrad.nn import functional as F
 
+from nn_helpers import blas_pool
+
 torch.set_num_threads(1)
 
 # 004_35d4f772405e03c8.txt, question 5: a 5x5 image and a 3x3 kernel, bias zero.
@@ -404,7 +406,6 @@ def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(
     """With two BLAS threads a convolution's bands are shared between two Python threads, each
     band's product on one BLAS thread (ops/conv.py, ``_each_band``), and the pool is restored
     after: values and gradients are bit for bit those of one thread, and equal torch's."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)  # several bands
     monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
     names: set = set()
@@ -426,9 +427,7 @@ def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(
     g = r.standard_normal((3, 6, *((11, 9) if stride == 1 else (6, 5))))
 
     def run(threads):
-        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-            if hg.get_num_threads() < threads:
-                pytest.skip("NumPy's BLAS has no second thread here")
+        with blas_pool(threads):
             hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
             out = F.conv2d(hx, hw, stride=stride, padding=1, groups=groups)
             out.backward(hg.tensor(g))
@@ -456,7 +455,6 @@ def test_input_and_weight_gradients_run_side_by_side_without_a_graph(monkeypatch
     either; the values are those of one thread, bit for bit. With ``create_graph=True`` both run
     on the caller's thread and the weight gradient is recorded. (A stride-1 one forms both from
     one im2col of g: ``test_stride1_gradients_share_one_im2col_of_g``.)"""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)
     monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
     seen: list = []
@@ -472,9 +470,7 @@ def test_input_and_weight_gradients_run_side_by_side_without_a_graph(monkeypatch
 
     def run(threads, create_graph=False):
         seen.clear()
-        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-            if hg.get_num_threads() < threads:
-                pytest.skip("NumPy's BLAS has no second thread here")
+        with blas_pool(threads):
             hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
             out = F.conv2d(hx, hw, padding=1, stride=2)
             gx, gw = hg.autograd.grad((out * out).sum(), (hx, hw), create_graph=create_graph)
@@ -500,7 +496,6 @@ def test_stride1_gradients_share_one_im2col_of_g(monkeypatch, kernel, padding, d
     band (``_gradients_stride1``): dL/dx = G W', dL/dw = G X^T with its taps flipped. The input
     gradient has the bits of the convolution ``_input_grad_stride1`` makes; the weight gradient
     equals torch's and ``Conv2dWeight``'s; one and two threads give the same bits."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)  # several bands, shared by two threads
     monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
     used: list = []
@@ -516,9 +511,7 @@ def test_stride1_gradients_share_one_im2col_of_g(monkeypatch, kernel, padding, d
     b = r.standard_normal(5)
 
     def run(threads):
-        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-            if hg.get_num_threads() < threads:
-                pytest.skip("NumPy's BLAS has no second thread here")
+        with blas_pool(threads):
             hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
             out = F.conv2d(hx, hw, hg.tensor(b), padding=padding, dilation=dilation)
             (out * out).sum().backward()
@@ -579,10 +572,7 @@ def test_stride1_weight_gradient_skips_the_padding_where_x_holds_inf():
 def test_parts_started_inside_a_part_run_on_its_thread():
     """``each_part`` called from inside a part (or a side of ``side_by_side``) runs every part on
     that thread: the one pool thread never waits on itself."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        if hg.get_num_threads() < 2:
-            pytest.skip("NumPy's BLAS has no second thread here")
+    with blas_pool(2):
 
         def side() -> tuple:
             here = threading.current_thread().name
@@ -599,13 +589,10 @@ def test_parts_started_inside_a_part_run_on_its_thread():
 def test_a_forked_child_runs_shared_bands_after_its_parent(monkeypatch):
     """A child forked after the parent shared bands among threads (a DataLoader worker, a
     Hogwild process) gets no threads of the parent's pool: it starts its own and finishes."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)
     monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
     x, w = hg.randn(2, 3, 8, 8), hg.randn(4, 3, 3, 3)
-    with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        if hg.get_num_threads() < 2:
-            pytest.skip("NumPy's BLAS has no second thread here")
+    with blas_pool(2):
         want = F.conv2d(x, w, padding=1).numpy()
         assert blas_ops._pool is not None
         ctx = multiprocessing.get_context("fork")

@@ -11,7 +11,7 @@ import torch
 import handgrad as hg
 from handgrad import nn
 
-from nn_helpers import assert_same, run_both, to_np
+from nn_helpers import assert_same, blas_pool, run_both, to_np
 
 torch.set_num_threads(1)
 DTYPES = [np.float32, np.float64]
@@ -41,7 +41,6 @@ def test_linear_gradients_run_side_by_side_without_a_graph(monkeypatch):
     ``create_graph=True`` both run on the caller's thread and the weight gradient is recorded."""
     import threading
 
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     from handgrad.ops import blas, linalg
 
     monkeypatch.setattr(blas, "_SIDE_BY_SIDE_MACS", 1)
@@ -58,9 +57,7 @@ def test_linear_gradients_run_side_by_side_without_a_graph(monkeypatch):
 
     def run(threads, create_graph=False):
         seen.clear()
-        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-            if hg.get_num_threads() < threads:
-                pytest.skip("NumPy's BLAS has no second thread here")
+        with blas_pool(threads):
             hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
             out = hg.nn.functional.linear(hx, hw, hg.tensor(b))
             return hg.autograd.grad((out * out).sum(), (hx, hw), create_graph=create_graph)
