@@ -70,6 +70,32 @@ def _lstm_layer_draw(bias):
     return draw
 
 
+def _lstm_layers_fn(lib, x, h, c, *weights):
+    if lib.__name__ != "torch":
+        return lib.ops.rnn_cell.lstm_layers(x, h, c, *weights)
+    per = len(weights) // h.shape[0]  # torch: each layer as _lstm_layer_fn's unrolled cell
+    outs = []
+    for k in range(h.shape[0]):
+        outs.append(_lstm_layer_fn(lib, x, h[k], c[k], *weights[k * per : (k + 1) * per]))
+        x = outs[-1][:, 0]
+    return lib.stack(outs)
+
+
+def _lstm_layers_draw(data):
+    r = rng(data)
+    layers = data.draw(st.integers(2, 3), label="layers")
+    steps = data.draw(st.integers(1, 6), label="steps")  # one span (4 steps) or two
+    n = data.draw(st.integers(1, 2), label="batch")
+    hs = data.draw(st.integers(1, 2), label="hidden")
+    i = data.draw(st.integers(1, 2), label="input")
+    bias = data.draw(st.booleans(), label="bias")
+    arrays = [values(r, (steps, n, i)), values(r, (layers, n, hs)), values(r, (layers, n, hs))]
+    for k in range(layers):
+        arrays += [values(r, (4 * hs, i if k == 0 else hs)), values(r, (4 * hs, hs))]
+        arrays += [values(r, (4 * hs,))] if bias else []
+    return arrays, {}
+
+
 def _split_affine(wb, has_w):
     w = wb[0] if has_w and wb else None
     b = wb[-1] if len(wb) == 2 or (wb and not has_w) else None
@@ -294,6 +320,7 @@ CASES = {
         Case(_lstm_layer_fn, _lstm_layer_draw(True)),
         Case(_lstm_layer_fn, _lstm_layer_draw(False)),
     ],
+    "lstm_layers": [Case(_lstm_layers_fn, _lstm_layers_draw)],
     "scaled_dot_product_attention": [Case(_attention_fn, _attention_draw, tol32=(1e-4, 1e-5))],
     "multi_head_attention": [
         Case(

@@ -3,11 +3,15 @@
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 import threadpoolctl
 
 import handgrad as hg
+from handgrad.ops import blas
+
+from nn_helpers import blas_pool
 
 
 def _blas_threads():
@@ -99,3 +103,49 @@ def test_handgrads_threads_make_openblas_workers_sleep_when_idle(user):
     if proc.stdout.strip() == "skip":
         pytest.skip("NumPy's BLAS is not OpenBLAS with its own threads")
     assert proc.stdout.strip() == ("4" if user is None else user)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_wavefront_runs_each_chunk_after_the_stage_below(threads):
+    """``blas.wavefront``: every stage's chunks in order, stage k's chunk c after stage k - 1's;
+    with two threads the stages alternate between the caller and the pool thread."""
+    log, lock = [], threading.Lock()
+
+    def stage(k):
+        def chunk(c):
+            with lock:
+                log.append((k, c, threading.current_thread().name))
+
+        return chunk
+
+    with blas_pool(threads):
+        blas.wavefront([stage(k) for k in range(3)], 4)
+    assert sorted((k, c) for k, c, _ in log) == [(k, c) for k in range(3) for c in range(4)]
+    at = {(k, c): i for i, (k, c, _) in enumerate(log)}
+    assert all(at[k, c] < at[k, c + 1] for k in range(3) for c in range(3))
+    assert all(at[k - 1, c] < at[k, c] for k in range(1, 3) for c in range(4))
+    names = {k: {n for kk, _, n in log if kk == k} for k in range(3)}
+    if threads == 1:
+        assert names == {k: {threading.current_thread().name} for k in range(3)}
+    else:  # stages 0 and 2 on the caller, stage 1 on the pool's thread
+        assert names[0] == names[2] == {threading.current_thread().name}
+        assert len(names[1]) == 1 and names[1] != names[0]
+
+
+@pytest.mark.parametrize("failing", [0, 1])
+def test_wavefront_raises_a_stages_error_without_leaving_the_other_waiting(failing):
+    """A stage that raises (on the caller's thread or on the pool's) releases the chunks it did
+    not do, so the other thread finishes, and the error comes out of ``wavefront``."""
+    done = []
+
+    def stage(k):
+        def chunk(c):
+            if k == failing and c == 1:
+                raise ZeroDivisionError(f"stage {k} chunk {c}")
+            done.append((k, c))
+
+        return chunk
+
+    with blas_pool(2), pytest.raises(ZeroDivisionError, match=f"stage {failing} chunk 1"):
+        blas.wavefront([stage(k) for k in range(3)], 3)
+    assert (failing, 0) in done and (failing, 2) not in done

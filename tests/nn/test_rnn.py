@@ -247,3 +247,58 @@ def test_lstm_backward_without_a_graph_equals_the_recorded_one():
     graph = hg.grad(lstm(x)[0], params, g, create_graph=True)
     for a, b in zip(plain, graph):
         np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_a_stacked_lstm_runs_its_layers_side_by_side_with_the_same_bits(monkeypatch):
+    """A one-directional stack of LSTM layers is one node (``lstm_layers``) whose layers run as a
+    wavefront on two threads, forward and backward (``blas.wavefront``): the same bits as on one
+    thread, torch's values, and the pool's thread at work on two."""
+    import threading
+
+    from handgrad.ops import rnn_cell
+
+    from nn_helpers import blas_pool
+
+    names = set()
+    wavefront = rnn_cell.wavefront
+
+    def watched(stages, chunks):
+        def watch(stage):
+            def chunk(c):
+                names.add(threading.current_thread().name)
+                stage(c)
+
+            return chunk
+
+        wavefront([watch(s) for s in stages], chunks)
+
+    monkeypatch.setattr(rnn_cell, "wavefront", watched)
+    t_lstm = torch.nn.LSTM(3, 5, num_layers=3, batch_first=True)
+    lstm = hg.nn.LSTM(3, 5, num_layers=3, batch_first=True)
+    hg.load_torch_state_dict(lstm, t_lstm.state_dict())
+    xa = np.random.default_rng(3).standard_normal((2, 11, 3)).astype(np.float32)  # 3 spans
+    ga = np.random.default_rng(4).standard_normal((2, 11, 5)).astype(np.float32)
+
+    def run(threads):
+        names.clear()
+        with blas_pool(threads):
+            x = hg.tensor(xa, requires_grad=True)
+            out, (h, c) = lstm(x)
+            grads = hg.grad([out, h.sum() + c.sum()], [x] + list(lstm.parameters()), [ga, 1.0])
+        return [a.detach().numpy() for a in [out, h, c, *grads]], set(names)
+
+    one, names_one = run(1)
+    two, names_two = run(2)
+    assert len(names_one) == 1 and len(names_two) == 2
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+    x = torch.tensor(xa, requires_grad=True)
+    out, (h, c) = t_lstm(x)
+    want = [out, h, c]
+    want += torch.autograd.grad(
+        [out, h.sum() + c.sum()],
+        [x] + list(t_lstm.parameters()),
+        [torch.tensor(ga), torch.tensor(1.0)],
+    )
+    for a, b in zip(one, want):
+        np.testing.assert_allclose(a, b.detach().numpy(), rtol=1e-4, atol=1e-5)

@@ -4,9 +4,11 @@
 
 A recurrent layer is a scan: h_t = f(x_t, h_{t-1}). The input projections W_ih x_t of all steps
 are one matrix product before the loop. An LSTM layer is then one node for the whole sequence (the
-LSTM cell scanned over time, ``lstm_layer`` in ops/rnn_cell.py); a GRU records one fused node per
-step (``gru_cell``), an RNN a small graph per step (linear, tanh). Both primitives' backward is
-derived by hand; back-propagation through time visits the steps in reverse:
+LSTM cell scanned over time, ``lstm_layer`` in ops/rnn_cell.py), and a one-directional stack of
+them, without dropout between the layers, one node for the stack (``lstm_layers``, whose layers
+run side by side on two threads, each a few steps behind the one below); a GRU records one fused
+node per step (``gru_cell``), an RNN a small graph per step (linear, tanh). The primitives'
+backward is derived by hand; back-propagation through time visits the steps in reverse:
 dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
 set 000's first assignment with the Jacobian of the cell in place of the identity. Gradients of
 gradients come with the primitives.
@@ -34,7 +36,7 @@ import numpy as np
 
 from .. import ops
 from .._tensor import Tensor, get_default_dtype, lift
-from ..ops.rnn_cell import gru_cell_step, lstm_cell_step, lstm_layer
+from ..ops.rnn_cell import gru_cell_step, lstm_cell_step, lstm_layer, lstm_layers
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -326,6 +328,9 @@ class _RNNBase(Module):
         ``final(v)`` takes each sequence's last step: flip(0) and v[-1] for padded input, the
         per-length gathers of a PackedSequence."""
         dirs = 2 if self.bidirectional else 1
+        if c_init is not None and dirs == 1 and self.num_layers > 1 and x.shape[0]:
+            if not (self.dropout and self.training):  # (dropout acts between the layers)
+                return self._stacked_lstm(x, h_init, c_init, final)
         h_last: list[Tensor] = []
         c_last: list[Tensor] = []  # (LSTM only)
         for layer in range(self.num_layers):
@@ -354,6 +359,25 @@ class _RNNBase(Module):
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
         return x, h_last, c_last
+
+    def _stacked_lstm(
+        self, x: Tensor, h_init: Tensor, c_init: Tensor, final: Any
+    ) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+        """``_layers`` for a stack of one-directional LSTM layers: one node for all of them
+        (``lstm_layers``), whose layers run side by side on two threads, each a span of steps
+        behind the one below."""
+        weights: list[Tensor] = []
+        for layer in range(self.num_layers):
+            w_ih, w_hh, b_ih, b_hh = self._weights(layer, 0)
+            b_x, _ = _biases("LSTM", b_ih, b_hh)
+            weights += [w_ih, w_hh] + ([b_x] if b_x is not None else [])
+        hc = lstm_layers(x, h_init, c_init, *weights)  # (K, T, 2, N, H)
+        layers = range(self.num_layers)
+        return (
+            hc[-1, :, 0],
+            [final(hc[k, :, 0]) for k in layers],
+            [final(hc[k, :, 1]) for k in layers],
+        )
 
     def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple:
         """The layers on a PackedSequence, as torch: each sequence runs for its own length, so

@@ -171,6 +171,47 @@ def side_by_side(first: Any, second: Any) -> tuple:
         return _as_part(first), future.result()
 
 
+def wavefront(stages: list, chunks: int) -> None:
+    """``stage(c)`` for every stage and every chunk c = 0 .. chunks - 1, each stage's chunks in
+    order and stage k's chunk c after stage k - 1's chunk c (stage k reads what stage k - 1 wrote
+    for that chunk). With more than one BLAS thread the stages alternate between the calling
+    thread and a pool thread, so that stage k works on chunk c while stage k - 1 works on chunk
+    c + 1: the layers of a stacked LSTM, whose time loops are sequential within a layer but not
+    between layers. Every product runs on one BLAS thread. The arithmetic is that of running the
+    stages one after the other, so one thread and two give the same bits. A stage that raises
+    releases the chunks it had not done (the other thread finishes on whatever they hold), and
+    the error is raised here once both threads are done."""
+    if len(stages) < 2 or chunks < 2 or getattr(_inside, "part", False) or blas_threads() < 2:
+        with one_blas_thread():
+            for stage in stages:
+                for c in range(chunks):
+                    stage(c)
+        return
+    done = [[threading.Event() for _ in range(chunks)] for _ in stages]
+
+    def run(first: int) -> None:  # stages first, first + 2, ... (a stage's chunks in order)
+        mine = range(first, len(stages), 2)
+        try:
+            for k in mine:
+                for c in range(chunks):
+                    if k:
+                        done[k - 1][c].wait()
+                    stages[k](c)
+                    done[k][c].set()
+        finally:  # after an error too: no stage of the other thread waits forever on these
+            for k in mine:
+                for event in done[k]:
+                    event.set()
+
+    _short_blas_spin()
+    with one_blas_thread():
+        future = _part_pool(2).submit(_as_part, run, 1)
+        try:
+            _as_part(run, 0)
+        finally:
+            future.result()
+
+
 # From this many multiply-adds in each of two products ``both`` runs them side by side: handing one
 # to the pool thread costs some tens of microseconds.
 _SIDE_BY_SIDE_MACS = 1 << 23

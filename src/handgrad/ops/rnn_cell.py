@@ -1,5 +1,6 @@
 """Fused recurrent primitives: the cell steps ``lstm_cell`` and ``gru_cell`` (one node per time
-step) and ``lstm_layer`` (the LSTM cell scanned over a whole sequence, one node per layer).
+step), ``lstm_layer`` (the LSTM cell scanned over a whole sequence, one node per layer) and
+``lstm_layers`` (a stack of such layers as one node, the layers side by side on two threads).
 
 Composed from primitives, one LSTM step records about fifteen small nodes (a matmul, adds, four
 slices, three sigmoids, two tanh, products), and at a hidden size of 128 the per-node cost, not the
@@ -25,8 +26,8 @@ import numpy as np
 
 from .._tensor_base import lift
 from ..autograd.function import Function
-from ..autograd.grad_mode import is_grad_enabled
-from .blas import one_blas_thread
+from ..autograd.grad_mode import is_grad_enabled, set_grad_enabled
+from .blas import one_blas_thread, wavefront
 from .elementwise import sigmoid, tanh
 from .linalg import linear
 from .shape import Permute, cat, chunk, stack
@@ -296,41 +297,15 @@ class LSTMLayer(Function):
         # 1 thread, 2026-12-07): the two layers' forward time loops 5.8 -> 3.5 ms a training
         # step, their forwards 7.8 -> 5.9 ms. The projections of all steps are one product
         # (4H, I) (I, L N) into the same order, so step t's are the columns t N .. (t + 1) N.
-        w_hp, w_ip = _gate_rows(w_hh), _gate_rows(w_ih)
-        xs = np.matmul(w_ip, _rows_of(x).T)  # (4H, L N)
-        if b is not None:
-            xs += _gate_rows(b)[:, None]
-        xs = xs.reshape(4 * hs, steps, n)
-        gates = np.empty((steps, 4 * hs, n), x.dtype)  # i, f, o, u per step
-        hc = np.empty((steps, 2, hs, n), x.dtype)  # h_t, c_t (feature-major)
-        tc = np.empty((steps, hs, n), x.dtype)  # tanh(c_t)
-        c0t = np.ascontiguousarray(c0.T)
+        run = _LayerRun(h0, c0, w_ih, w_hh, b, steps, x.dtype)
+        xs = run.project(_rows_of(x))  # (4H, L N): all steps' projections, one product
         with one_blas_thread():  # small sequential products (threads.py)
-            self._scan(xs, np.ascontiguousarray(h0.T), c0t, w_hp, hc, tc, gates)
-        i, f, o, u = (gates[:, k * hs : (k + 1) * hs] for k in range(4))
-        # M = [u, c_{t-1}, i, tanh c_t] * D in torch's gate order i, f, g, o, with D = s (1 - s)
-        # for the sigmoid gates and 1 - u^2 for the cell input (dz_t = [dc, dc, dc, G_h] * M),
-        # and P = o (1 - tanh^2 c_t), all steps at once
-        sig = gates[:, : 3 * hs]
-        d_sig = sig - sig * sig
-        m = np.empty((steps, 4 * hs, n), x.dtype)
-        np.multiply(u, d_sig[:, :hs], out=m[:, :hs])
-        if steps:
-            np.multiply(c0t, d_sig[0, hs : 2 * hs], out=m[0, hs : 2 * hs])
-        np.multiply(hc[:-1, 1], d_sig[1:, hs : 2 * hs], out=m[1:, hs : 2 * hs])
-        d_u = m[:, 2 * hs : 3 * hs]
-        np.multiply(u, u, out=d_u)
-        np.subtract(1.0, d_u, out=d_u)
-        d_u *= i
-        np.multiply(tc, d_sig[:, 2 * hs :], out=m[:, 3 * hs :])
-        pp = np.multiply(tc, tc, out=tc)
-        np.subtract(1.0, pp, out=pp)
-        pp *= o
-        self.m, self.f, self.p = m, f, pp  # feature-major: (L, 4H, N), (L, H, N), (L, H, N)
+            run.scan(xs, 0, steps)
+        self.m, self.f, self.p = run.derivatives()
         # (L, 2, N, H) as a view of (2, L, N, H) memory: the h_t of all steps, which the next
         # layer's input projection multiplies, are then one (L N, H) matrix
         out = np.empty((2, steps, n, hs), x.dtype)
-        np.copyto(out, hc.transpose(1, 0, 3, 2))
+        np.copyto(out, run.hc.transpose(1, 0, 3, 2))
         self.out = out.transpose(1, 0, 2, 3)
         return self.out
 
@@ -427,22 +402,11 @@ class LSTMLayer(Function):
         contiguous), then the projection's gradients as three products of DZ."""
         x, h0, _, w_ih, w = (t._data for t in self.inputs[:5])
         steps, n, hs = x.shape[0], h0.shape[0], h0.shape[1]
-        gt = np.ascontiguousarray(g.transpose(0, 1, 3, 2))  # (L, 2, H, N)
+        gt = np.array(g.transpose(0, 1, 3, 2), order="C")  # (L, 2, H, N), our own copy
         wt = np.ascontiguousarray(w.T)  # (H, 4H): dh_{t-1} = W^T dz_t
         dzs = np.empty((steps, 4 * hs, n), x.dtype)
-        dh = dc_next = None
         with one_blas_thread():
-            for t in range(steps - 1, -1, -1):
-                gh, gc = gt[t, 0], gt[t, 1]
-                if dh is not None:
-                    gh, gc = gh + dh, gc + dc_next
-                dc = gc + gh * self.p[t]
-                dz, m = dzs[t], self.m[t]  # dz = [dc, dc, dc, G_h] * M, two products
-                np.multiply(m[: 3 * hs].reshape(3, hs, n), dc, out=dz[: 3 * hs].reshape(3, hs, n))
-                np.multiply(m[3 * hs :], gh, out=dz[3 * hs :])
-                dc_next = dc * self.f[t]
-                dh = wt @ dz
-        assert dh is not None and dc_next is not None  # steps > 0 (the caller's condition)
+            dh, dc_next = _through_time(gt, self, wt, dzs, 0, steps, None, None)
         # DZ^T (4H, L N), columns in x's (t, n) order: moving whole (N,) rows, 0.17 ms, where
         # transposing every step's (4H, N) block to torch's (N, 4H) took 0.46 ms
         dzt = np.ascontiguousarray(dzs.transpose(1, 0, 2)).reshape(4 * hs, -1)
@@ -460,6 +424,218 @@ class LSTMLayer(Function):
         return tuple(None if a is None else _wrap(a) for a in grads)
 
 
+# A stack of LSTM layers runs each layer's time loop in spans of this many steps (``LSTMLayers``).
+_SPAN_STEPS = 4
+
+
+def _spans(steps: int) -> list:
+    return [(t, min(steps, t + _SPAN_STEPS)) for t in range(0, steps, _SPAN_STEPS)]
+
+
+class LSTMLayers(Function):
+    """K stacked LSTM layers over a sequence as one node: layer 0 is ``lstm_layer`` on x (L, N, I)
+    and layer k on the h_t of layer k - 1. h0 and c0 (K, N, H) are the layers' initial states;
+    after them come each layer's w_ih (4H, I for layer 0, else 4H, H), w_hh (4H, H) and b (4H,)
+    (for every layer or none). Returns every layer's (h_t, c_t) of every step as (K, L, 2, N, H):
+    out[k] is layer k's ``lstm_layer`` output.
+
+    Forward and backward are ``LSTMLayer``'s, layer after layer, in spans of ``_SPAN_STEPS``
+    steps. Why the layers as one node: layer k's step t needs only layer k - 1's h_t, so on two
+    threads layer k can run its span s while layer k - 1 runs span s + 1 (``blas.wavefront``).
+    Within a layer the loop is sequential, a dozen small NumPy calls a step, too small to share
+    between threads any other way. Back-propagation through time runs the same wavefront down the
+    stack, from the last span: the gradient reaching layer k's h_t is its own plus what layer
+    k + 1 sends to its input at step t,
+
+        G_h[k, t] = g[k, t, 0] + dL/dx_t of layer k + 1 = g[k, t, 0] + W_ih[k + 1]^T dz[k + 1, t]
+
+    (feature-major, as ``LSTMLayer``'s loop), known as soon as layer k + 1 has gone back through
+    step t: one product per span. Each layer's weight gradients are then its three products of
+    DZ, as ``LSTMLayer``'s. One thread and two run the same spans, so they give the same bits.
+    bench/bench_models.py's LSTM (two layers, N 32, H 128, 35 steps; 2026-12-07, 10 alternated
+    processes): the training step at two threads 15.9 -> 13.2 ms, at one 17.9 -> 18.3 (within
+    the noise between processes).
+
+    With ``create_graph=True`` the layers are recorded again as ``lstm_layer`` nodes and their
+    backward is chained down the stack (differentiable, as ``LSTMLayer``'s).
+    """
+
+    name = "lstm_layers"
+
+    def forward(self, x, h0, c0, *weights):
+        layers = h0.shape[0] if h0.ndim == 3 else 0
+        per = len(weights) // layers if layers else 0
+        hs = h0.shape[2] if h0.ndim == 3 else 0
+        fits = (
+            layers
+            and per in (2, 3)
+            and len(weights) == per * layers
+            and x.ndim == 3
+            and c0.shape == h0.shape
+            and x.shape[1] == h0.shape[1]
+        )
+        for k in range(layers if fits else 0):
+            w_ih, w_hh, *b = weights[k * per : (k + 1) * per]
+            fits = fits and (
+                w_ih.shape == (4 * hs, x.shape[2] if k == 0 else hs)
+                and w_hh.shape == (4 * hs, hs)
+                and all(a.shape == (4 * hs,) for a in b)
+            )
+        if not fits:
+            shapes = ", ".join(str(w.shape) for w in weights)
+            raise ValueError(
+                f"lstm_layers: shapes do not fit: x {x.shape} (want (L, N, I)), h0 {h0.shape}, "
+                f"c0 {c0.shape} (want (K, N, H)), then per layer w_ih (4H, I or H), w_hh (4H, H) "
+                f"and b (4H,) for every layer or none: got {shapes}"
+            )
+        steps, n = x.shape[0], x.shape[1]
+        self.per = per
+        out = np.empty((layers, 2, steps, n, hs), x.dtype)  # h_t of layer k: rows of k + 1
+        runs = []
+        for k in range(layers):
+            w_ih, w_hh, *b = weights[k * per : (k + 1) * per]
+            runs.append(_LayerRun(h0[k], c0[k], w_ih, w_hh, b[0] if b else None, steps, x.dtype))
+        spans = _spans(steps)
+        xs0 = runs[0].project(_rows_of(x))  # layer 0's projections at once, as lstm_layer's
+
+        def stage(k: int) -> Any:
+            run = runs[k]
+
+            def span(s: int) -> None:
+                t0, t1 = spans[s]
+                if k == 0:
+                    xs = xs0[:, t0 * n : t1 * n]
+                else:  # the h_t of the layer below, just made
+                    xs = run.project(out[k - 1, 0, t0:t1].reshape((t1 - t0) * n, hs))
+                run.scan(xs, t0, t1)
+                np.copyto(out[k, :, t0:t1], run.hc[t0:t1].transpose(1, 0, 3, 2))
+                if s == len(spans) - 1:  # on this layer's thread, while the next one runs
+                    run.m, run.f, run.p = run.derivatives()
+
+            return span
+
+        wavefront([stage(k) for k in range(layers)], len(spans))
+        self.runs, self.hmem = runs, out
+        return out.transpose(0, 2, 1, 3, 4)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if not is_grad_enabled() and x.shape[0] and g._data.dtype == x._data.dtype:
+            return self._backward_arrays(g._data)
+        return self._backward_recorded(g)
+
+    def _backward_arrays(self, g: np.ndarray) -> tuple:
+        """``backward`` without a graph: each layer's loop of ``LSTMLayer._backward_arrays`` in
+        spans from the last, the layers as a wavefront down the stack (see the class
+        docstring). Only the layers from the lowest one that needs a gradient up run."""
+        x, h0 = self.inputs[0]._data, self.inputs[1]._data
+        weights = [t._data for t in self.inputs[3:]]
+        need, per = self.needs_input_grad, self.per
+        layers, n, hs = h0.shape
+        steps = x.shape[0]
+        spans = _spans(steps)
+        low = 0 if any(need[:3]) else min(k for k in range(layers) if any(self._needs(k)))
+        # dL/d(input of layer k) for k > low, feature-major (H, L, N): what layer k - 1 adds
+        dxt = {k: np.empty((hs, steps, n), x.dtype) for k in range(low + 1, layers)}
+        grads: list = [None] * len(self.inputs)
+        dh0, dc0 = np.zeros_like(h0), np.zeros_like(h0)
+
+        def stage(k: int) -> Any:
+            w_ih, w_hh = weights[k * per], weights[k * per + 1]
+            gt = np.array(g[k].transpose(0, 1, 3, 2), order="C")  # (L, 2, H, N), our own copy
+            wt = np.ascontiguousarray(w_hh.T)
+            dzs = np.empty((steps, 4 * hs, n), x.dtype)
+            dzt = np.empty((4 * hs, steps, n), x.dtype)  # DZ^T, columns in x's (t, n) order
+            carry: list = [None, None]  # dh, dc_next from the span after
+
+            def span(j: int) -> None:
+                t0, t1 = spans[len(spans) - 1 - j]
+                if k + 1 in dxt:  # what layer k + 1 sent to its input at these steps
+                    gt[t0:t1, 0] += dxt[k + 1][:, t0:t1].transpose(1, 0, 2)
+                carry[:] = _through_time(gt, self.runs[k], wt, dzs, t0, t1, *carry)
+                dzt[:, t0:t1] = dzs[t0:t1].transpose(1, 0, 2)
+                if k in dxt:
+                    part = np.matmul(w_ih.T, dzt[:, t0:t1].reshape(4 * hs, (t1 - t0) * n))
+                    dxt[k][:, t0:t1] = part.reshape(hs, t1 - t0, n)
+                if j == len(spans) - 1:  # step 0 done: the initial state's gradients
+                    dh0[k], dc0[k] = carry[0].T, carry[1].T
+
+            dzts[k] = dzt.reshape(4 * hs, steps * n)
+            return span
+
+        dzts: dict = {}
+        wavefront([stage(k) for k in range(layers - 1, low - 1, -1)], len(spans))
+        for k in range(low, layers):  # the large products, on the caller's BLAS pool
+            self._layer_grads(k, dzts[k], grads)
+        grads[1] = _wrap(dh0) if need[1] else None
+        grads[2] = _wrap(dc0) if need[2] else None
+        return tuple(grads)
+
+    def _needs(self, k: int) -> tuple:
+        """needs_input_grad of layer k's weights."""
+        return self.needs_input_grad[3 + k * self.per : 3 + (k + 1) * self.per]
+
+    def _layer_grads(self, k: int, dzt, grads: list) -> None:
+        """Layer k's weight gradients (and for layer 0 the input's) from DZ^T (4H, L N), as
+        ``LSTMLayer._backward_arrays`` forms them."""
+        need, per = self.needs_input_grad, self.per
+        x, h0 = self.inputs[0]._data, self.inputs[1]._data
+        hs = h0.shape[2]
+        first = 3 + k * per
+        w_ih = self.inputs[first]._data
+        if k == 0 and need[0]:
+            grads[0] = _wrap((dzt.T @ w_ih).reshape(x.shape))
+        if need[first]:
+            below = _rows_of(x) if k == 0 else self.hmem[k - 1, 0].reshape(dzt.shape[1], hs)
+            grads[first] = _wrap(dzt @ below)
+        if need[first + 1]:
+            h_prev = np.concatenate([h0[k][None], self.hmem[k, 0, :-1]]).reshape(dzt.shape[1], hs)
+            grads[first + 1] = _wrap(dzt @ h_prev)
+        if per == 3 and need[first + 2]:
+            grads[first + 2] = _wrap(dzt @ np.ones(dzt.shape[1], dzt.dtype))
+
+    def _backward_recorded(self, g: Tensor) -> tuple:
+        """The layers recorded again as ``lstm_layer`` nodes on the inputs, and their backward
+        chained down the stack: layer k's gradient of its h_t gains layer k + 1's gradient of
+        its input. Differentiable where a graph of the gradient is built; otherwise (an empty
+        sequence, a gradient of another dtype) the results are detached."""
+        recording = is_grad_enabled()
+        x, h0, c0, *weights = self.inputs
+        per, layers = self.per, h0.shape[0]
+        grads: list = [None] * len(self.inputs)
+        dh0: list = [None] * layers
+        dc0: list = [None] * layers
+        with set_grad_enabled(True):
+            outs, below = [], x
+            for k in range(layers):
+                outs.append(lstm_layer(below, h0[k], c0[k], *weights[k * per : (k + 1) * per]))
+                below = outs[-1][:, 0]
+            from_above = None
+            for k in range(layers - 1, -1, -1):
+                node = outs[k]._ctx
+                if node is None:  # nothing at or below layer k needs a gradient
+                    break
+                gk = g[k]
+                if from_above is not None:
+                    gk = cat([(gk[:, 0] + from_above).unsqueeze(1), gk[:, 1:]], 1)
+                dx, dh0[k], dc0[k], *dw = node.backward(gk)
+                grads[3 + k * per : 3 + (k + 1) * per] = dw
+                if k == 0:
+                    grads[0] = dx
+                from_above = dx
+        if self.needs_input_grad[1]:
+            grads[1] = stack(dh0, 0)
+        if self.needs_input_grad[2]:
+            grads[2] = stack(dc0, 0)
+        return tuple(a if a is None or recording else a.detach() for a in grads)
+
+
+def lstm_layers(x: Tensor, h0: Tensor, c0: Tensor, *weights: Tensor) -> Tensor:
+    """K stacked LSTM layers over x (L, N, I) from h0, c0 (K, N, H), with each layer's w_ih, w_hh
+    and (for all or none) b = b_ih + b_hh: every layer's (h_t, c_t), stacked as (K, L, 2, N, H)."""
+    return LSTMLayers.apply(x, h0, c0, *weights)
+
+
 def _gate_rows(w: np.ndarray) -> np.ndarray:
     """The gate rows (or entries) of a (4H, ...) weight or (4H,) bias in the layer's order
     i, f, o, g, the sigmoid gates' halved (see ``LSTMLayer.forward``)."""
@@ -470,6 +646,98 @@ def _gate_rows(w: np.ndarray) -> np.ndarray:
 def _rows_of(x: np.ndarray) -> np.ndarray:
     """x (L, N, I) as an (L N, I) matrix (a view when its memory allows, else a copy)."""
     return x.reshape(-1, x.shape[2])
+
+
+class _LayerRun:
+    """One layer's forward time loop on arrays (see ``LSTMLayer.forward``), feature-major: the
+    weights in the layer's gate order, and per step the gates, (h_t, c_t) and tanh(c_t), filled
+    by ``scan`` a span of steps at a time from the state the last span left."""
+
+    m: np.ndarray  # M, f and P (``derivatives``), kept here by ``LSTMLayers``
+    f: np.ndarray
+    p: np.ndarray
+
+    def __init__(self, h0, c0, w_ih, w_hh, b, steps: int, dtype) -> None:
+        n, hs = h0.shape
+        self.w_hp, self.w_ip = _gate_rows(w_hh), _gate_rows(w_ih)
+        self.b = None if b is None else _gate_rows(b)[:, None]
+        self.gates = np.empty((steps, 4 * hs, n), dtype)  # i, f, o, u per step
+        self.hc = np.empty((steps, 2, hs, n), dtype)  # h_t, c_t
+        self.tc = np.empty((steps, hs, n), dtype)  # tanh(c_t)
+        self.c0t = np.ascontiguousarray(c0.T)
+        self.h, self.c = np.ascontiguousarray(h0.T), self.c0t
+
+    def project(self, rows: np.ndarray) -> np.ndarray:
+        """The projections W_ih x_t + b of the steps whose input rows (steps N, I) are given, as
+        (4H, steps N): step t's are columns t N .. (t + 1) N."""
+        xs = np.matmul(self.w_ip, rows.T)
+        if self.b is not None:
+            xs += self.b
+        return xs
+
+    def scan(self, xs: np.ndarray, t0: int, t1: int) -> None:
+        """Steps t0 .. t1 - 1 from their projections ``xs`` (4H, (t1 - t0) N)."""
+        LSTMLayer._scan(
+            xs.reshape(xs.shape[0], t1 - t0, self.h.shape[1]),
+            self.h,
+            self.c,
+            self.w_hp,
+            self.hc[t0:t1],
+            self.tc[t0:t1],
+            self.gates[t0:t1],
+        )
+        if t1 > t0:
+            self.h, self.c = self.hc[t1 - 1, 0], self.hc[t1 - 1, 1]
+
+    def derivatives(self) -> tuple:
+        """M, f and P of every step (feature-major (L, 4H, N), (L, H, N), (L, H, N)), once every
+        step has run; tanh(c_t) becomes P in place."""
+        gates, hc, c0t = self.gates, self.hc, self.c0t
+        steps, hs = gates.shape[0], hc.shape[2]
+        i, f, o, u = (gates[:, k * hs : (k + 1) * hs] for k in range(4))
+        # M = [u, c_{t-1}, i, tanh c_t] * D in torch's gate order i, f, g, o, with D = s (1 - s)
+        # for the sigmoid gates and 1 - u^2 for the cell input (dz_t = [dc, dc, dc, G_h] * M),
+        # and P = o (1 - tanh^2 c_t), all steps at once
+        sig = gates[:, : 3 * hs]
+        d_sig = sig - sig * sig
+        m = np.empty(gates.shape, gates.dtype)
+        np.multiply(u, d_sig[:, :hs], out=m[:, :hs])
+        if steps:
+            np.multiply(c0t, d_sig[0, hs : 2 * hs], out=m[0, hs : 2 * hs])
+        np.multiply(hc[:-1, 1], d_sig[1:, hs : 2 * hs], out=m[1:, hs : 2 * hs])
+        d_u = m[:, 2 * hs : 3 * hs]
+        np.multiply(u, u, out=d_u)
+        np.subtract(1.0, d_u, out=d_u)
+        d_u *= i
+        np.multiply(self.tc, d_sig[:, 2 * hs :], out=m[:, 3 * hs :])
+        pp = np.multiply(self.tc, self.tc, out=self.tc)
+        np.subtract(1.0, pp, out=pp)
+        pp *= o
+        return m, f, pp
+
+
+def _through_time(gt, saved, wt, dzs, t0: int, t1: int, dh, dc_next) -> tuple:
+    """Back-propagation through steps t1 - 1 down to t0 on arrays (see ``LSTMLayer.backward``),
+    feature-major: ``gt`` (L, 2, H, N) the incoming gradients of (h_t, c_t), the caller's own
+    copy (G_h and G_c are formed in it), ``saved`` the forward's M, f and P (``.m``, ``.f``,
+    ``.p``), ``wt`` = W_hh^T, and dh, dc_next what step t1 sent back (None at the end of the
+    sequence). Fills dz_t into ``dzs[t0:t1]`` and returns (dh, dc_next) for step t0 - 1. Every
+    step writes into arrays made once: a step is a dozen small NumPy calls, and a new array
+    each time held the GIL that a stack's other layer (``LSTMLayers``) was waiting for."""
+    hs, n = gt.shape[2], gt.shape[3]
+    dc, dh_next, dc_prev = (np.empty((hs, n), gt.dtype) for _ in range(3))
+    for t in range(t1 - 1, t0 - 1, -1):
+        gh, gc = gt[t, 0], gt[t, 1]
+        if dh is not None:
+            gh += dh
+            gc += dc_next
+        np.multiply(gh, saved.p[t], out=dc)
+        dc += gc  # dc = G_c + G_h P
+        dz, m = dzs[t], saved.m[t]  # dz = [dc, dc, dc, G_h] * M, two products
+        np.multiply(m[: 3 * hs].reshape(3, hs, n), dc, out=dz[: 3 * hs].reshape(3, hs, n))
+        np.multiply(m[3 * hs :], gh, out=dz[3 * hs :])
+        dh, dc_next = np.matmul(wt, dz, out=dh_next), np.multiply(dc, saved.f[t], out=dc_prev)
+    return dh, dc_next
 
 
 def lstm_cell_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
