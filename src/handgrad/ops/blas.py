@@ -171,6 +171,12 @@ def side_by_side(first: Any, second: Any) -> tuple:
         return _as_part(first), future.result()
 
 
+def two_threads() -> bool:
+    """Whether work handed to ``side_by_side`` or ``wavefront`` here would run on two threads:
+    the BLAS pool has more than one and the caller is not a part already."""
+    return not getattr(_inside, "part", False) and blas_threads() > 1
+
+
 def wavefront(stages: list, chunks: int) -> None:
     """``stage(c)`` for every stage and every chunk c = 0 .. chunks - 1, each stage's chunks in
     order and stage k's chunk c after stage k - 1's chunk c (stage k reads what stage k - 1 wrote
@@ -181,7 +187,7 @@ def wavefront(stages: list, chunks: int) -> None:
     stages one after the other, so one thread and two give the same bits. A stage that raises
     releases the chunks it had not done (the other thread finishes on whatever they hold), and
     the error is raised here once both threads are done."""
-    if len(stages) < 2 or chunks < 2 or getattr(_inside, "part", False) or blas_threads() < 2:
+    if len(stages) < 2 or chunks < 2 or not two_threads():
         with one_blas_thread():
             for stage in stages:
                 for c in range(chunks):

@@ -27,7 +27,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, set_grad_enabled
-from .blas import one_blas_thread, wavefront
+from .blas import one_blas_thread, two_threads, wavefront
 from .elementwise import sigmoid, tanh
 from .linalg import linear
 from .shape import Permute, cat, chunk, stack
@@ -429,7 +429,11 @@ _SPAN_STEPS = 4
 
 
 def _spans(steps: int) -> list:
-    return [(t, min(steps, t + _SPAN_STEPS)) for t in range(0, steps, _SPAN_STEPS)]
+    """The spans of steps of a stack's wavefront; one span of all steps where it would run on one
+    thread (shorter spans only cost products: a span's projection and its gradient are one
+    product each)."""
+    size = _SPAN_STEPS if two_threads() else max(steps, 1)
+    return [(t, min(steps, t + size)) for t in range(0, steps, size)]
 
 
 class LSTMLayers(Function):
@@ -451,7 +455,9 @@ class LSTMLayers(Function):
 
     (feature-major, as ``LSTMLayer``'s loop), known as soon as layer k + 1 has gone back through
     step t: one product per span. Each layer's weight gradients are then its three products of
-    DZ, as ``LSTMLayer``'s. One thread and two run the same spans, so they give the same bits.
+    DZ, as ``LSTMLayer``'s. On one thread the layers run one after the other, each in one span
+    of all its steps. One thread and two give the same bits where the BLAS rounds the columns of
+    a product alike however they are split among products (OpenBLAS does; tested).
     bench/bench_models.py's LSTM (two layers, N 32, H 128, 35 steps; 2026-12-07, 10 alternated
     processes): the training step at two threads 15.9 -> 13.2 ms, at one 17.9 -> 18.3 (within
     the noise between processes).
