@@ -302,3 +302,29 @@ def test_a_stacked_lstm_runs_its_layers_side_by_side_with_the_same_bits(monkeypa
     )
     for a, b in zip(one, want):
         np.testing.assert_allclose(a, b.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_stacked_lstm_with_a_frozen_lower_layer_goes_back_only_through_the_upper(threads):
+    """``lstm_layers``' backward runs only the layers from the lowest one that needs a gradient
+    up: with layer 0 of three frozen and x a constant, layers 1 and 2's gradients are torch's and
+    the frozen weights get none."""
+    from nn_helpers import blas_pool
+
+    t_lstm = torch.nn.LSTM(3, 4, num_layers=3).double()
+    lstm = hg.nn.LSTM(3, 4, num_layers=3, dtype=np.float64)
+    hg.load_torch_state_dict(lstm, t_lstm.state_dict())
+    for mod in (lstm, t_lstm):
+        for name, p in mod.named_parameters():
+            p.requires_grad_(not name.endswith("l0"))
+    xa = np.random.default_rng(0).standard_normal((9, 2, 3))
+    with blas_pool(threads):
+        out, (h, c) = lstm(hg.tensor(xa))
+        (out.sum() * 2 + h.sum() + c.sum() * 3).backward()
+    out, (h, c) = t_lstm(torch.tensor(xa))
+    (out.sum() * 2 + h.sum() + c.sum() * 3).backward()
+    for p, q in zip(lstm.parameters(), t_lstm.parameters()):
+        if q.grad is None:
+            assert p.grad is None
+        else:
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, atol=1e-12)
