@@ -163,3 +163,31 @@ def test_the_count_of_threads_with_recording_off_returns_to_zero():
     _run_threads([lambda: hg.no_grad().__call__(f)() for _ in range(4)])
     assert len(grad_mode._grad_off_threads) == 0
     assert (x * 2).requires_grad
+
+
+def test_threads_running_stacked_lstms_at_once_get_their_sequential_results():
+    """Each stacked LSTM (``lstm_layers``) runs its layers as a wavefront on the one pool thread
+    that handgrad's parts share: user threads running such stacks at once wait for the pool,
+    never for each other, and each gets the results it gets alone."""
+    from nn_helpers import blas_pool
+
+    def run(seed: int, start=None) -> list:
+        hg.manual_seed(seed)
+        lstm = nn.LSTM(3, 6, num_layers=3)
+        x = hg.randn(13, 4, 3, requires_grad=True)
+        if start is not None:
+            start.wait()
+        for _ in range(5):
+            out, (h, c) = lstm(x)
+            (out.sum() + h.sum() + c.sum()).backward()
+        return [t.detach().numpy().copy() for t in [out, x.grad, *lstm.parameters()]] + [
+            p.grad.numpy().copy() for p in lstm.parameters()
+        ]
+
+    with blas_pool(2):
+        alone = [run(s) for s in range(3)]
+        start = threading.Barrier(3, timeout=60)
+        together = _run_threads([lambda s=s: run(s, start) for s in range(3)])
+    for a, b in zip(alone, together):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
