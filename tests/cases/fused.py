@@ -81,6 +81,29 @@ def _lstm_layers_fn(lib, x, h, c, *weights):
     return lib.stack(outs)
 
 
+def _lstm_directions_fn(lib, x, xr, h, c, *weights):
+    if lib.__name__ != "torch":
+        return lib.ops.rnn_cell.lstm_directions(x, xr, h, c, *weights)
+    per = len(weights) // 2  # torch: each direction as _lstm_layer_fn's unrolled cell
+    fwd = _lstm_layer_fn(lib, x, h[0], c[0], *weights[:per])
+    return lib.stack([fwd, _lstm_layer_fn(lib, xr, h[1], c[1], *weights[per:])])
+
+
+def _lstm_directions_draw(data):
+    r = rng(data)
+    steps = data.draw(st.integers(1, 4), label="steps")
+    n = data.draw(st.integers(1, 2), label="batch")
+    hs = data.draw(st.integers(1, 2), label="hidden")
+    i = data.draw(st.integers(1, 2), label="input")
+    bias = data.draw(st.booleans(), label="bias")
+    arrays = [values(r, (steps, n, i)), values(r, (steps, n, i))]
+    arrays += [values(r, (2, n, hs)), values(r, (2, n, hs))]
+    for _ in range(2):
+        arrays += [values(r, (4 * hs, i)), values(r, (4 * hs, hs))]
+        arrays += [values(r, (4 * hs,))] if bias else []
+    return arrays, {}
+
+
 def _lstm_layers_draw(data):
     r = rng(data)
     layers = data.draw(st.integers(2, 3), label="layers")
@@ -321,6 +344,7 @@ CASES = {
         Case(_lstm_layer_fn, _lstm_layer_draw(False)),
     ],
     "lstm_layers": [Case(_lstm_layers_fn, _lstm_layers_draw)],
+    "lstm_directions": [Case(_lstm_directions_fn, _lstm_directions_draw)],
     "scaled_dot_product_attention": [Case(_attention_fn, _attention_draw, tol32=(1e-4, 1e-5))],
     "multi_head_attention": [
         Case(

@@ -64,21 +64,23 @@ def test_batch_norm_bumps_the_running_statistics_versions():
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_an_lstm_layer_is_one_node_whatever_the_sequence_length(bidirectional):
-    """One node per layer and direction; a one-directional stack is one node for all its layers
-    (``lstm_layers``), also with dropout outside training, and one per layer where dropout acts
-    between them."""
+    """One node per layer, its two directions one node (``lstm_directions``); a one-directional
+    stack is one node for all its layers (``lstm_layers``), also with dropout outside training,
+    and one per layer where dropout acts between them."""
     lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=bidirectional, dropout=0.5).eval()
     for steps in (2, 9):
         out, _ = lstm(hg.randn(steps, 5, 3))
         names = _nodes(out)
         if bidirectional:
-            assert names.count("lstm_layer") == 4
+            assert names.count("lstm_directions") == 2 and "lstm_layer" not in names
         else:
             assert names.count("lstm_layers") == 1 and "lstm_layer" not in names
         assert "sigmoid" not in names and "tanh" not in names
     names = _nodes(lstm.train()(hg.randn(4, 5, 3))[0])
-    assert names.count("lstm_layer") == 2 * (2 if bidirectional else 1)
-    assert "lstm_layers" not in names
+    if bidirectional:
+        assert names.count("lstm_directions") == 2
+    else:
+        assert names.count("lstm_layer") == 2 and "lstm_layers" not in names
 
 
 def test_a_gru_step_is_one_node():

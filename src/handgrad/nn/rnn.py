@@ -6,7 +6,8 @@ A recurrent layer is a scan: h_t = f(x_t, h_{t-1}). The input projections W_ih x
 are one matrix product before the loop. An LSTM layer is then one node for the whole sequence (the
 LSTM cell scanned over time, ``lstm_layer`` in ops/rnn_cell.py), and a one-directional stack of
 them, without dropout between the layers, one node for the stack (``lstm_layers``, whose layers
-run side by side on two threads, each a few steps behind the one below); a GRU records one fused
+run side by side on two threads, each a few steps behind the one below); a bidirectional layer's
+two directions are one node (``lstm_directions``, side by side); a GRU records one fused
 node per step (``gru_cell``), an RNN a small graph per step (linear, tanh). The primitives'
 backward is derived by hand; back-propagation through time visits the steps in reverse:
 dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
@@ -36,7 +37,7 @@ import numpy as np
 
 from .. import ops
 from .._tensor import Tensor, get_default_dtype, lift
-from ..ops.rnn_cell import gru_cell_step, lstm_cell_step, lstm_layer, lstm_layers
+from ..ops.rnn_cell import gru_cell_step, lstm_cell_step, lstm_directions, lstm_layer, lstm_layers
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -335,7 +336,16 @@ class _RNNBase(Module):
         c_last: list[Tensor] = []  # (LSTM only)
         for layer in range(self.num_layers):
             outs = []
-            for d in range(dirs):
+            if c_init is not None and dirs == 2:  # both directions one node, side by side
+                k = 2 * layer
+                ws = self._lstm_weights(layer, 0) + self._lstm_weights(layer, 1)
+                hc = lstm_directions(x, reverse(x), h_init[k : k + 2], c_init[k : k + 2], *ws)
+                for d in range(2):  # hc[d]: (T, 2, N, H), direction d's own order
+                    ys = hc[d, :, 0]
+                    c_last.append(final(hc[d, :, 1]))
+                    h_last.append(final(ys))
+                    outs.append(reverse(ys) if d else ys)
+            for d in range(dirs if not outs else 0):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 b_x, b_step = _biases(self._mode, b_ih, b_hh)
                 k = layer * dirs + d
@@ -360,6 +370,12 @@ class _RNNBase(Module):
                 x = F.dropout(x, self.dropout, True)
         return x, h_last, c_last
 
+    def _lstm_weights(self, layer: int, d: int) -> list[Tensor]:
+        """An LSTM layer's direction as its node takes it: w_ih, w_hh and b_ih + b_hh (if any)."""
+        w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+        b_x, _ = _biases("LSTM", b_ih, b_hh)
+        return [w_ih, w_hh] + ([b_x] if b_x is not None else [])
+
     def _stacked_lstm(
         self, x: Tensor, h_init: Tensor, c_init: Tensor, final: Any
     ) -> tuple[Tensor, list[Tensor], list[Tensor]]:
@@ -368,9 +384,7 @@ class _RNNBase(Module):
         behind the one below."""
         weights: list[Tensor] = []
         for layer in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self._weights(layer, 0)
-            b_x, _ = _biases("LSTM", b_ih, b_hh)
-            weights += [w_ih, w_hh] + ([b_x] if b_x is not None else [])
+            weights += self._lstm_weights(layer, 0)
         hc = lstm_layers(x, h_init, c_init, *weights)  # (K, T, 2, N, H)
         layers = range(self.num_layers)
         return (

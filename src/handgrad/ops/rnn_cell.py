@@ -1,6 +1,7 @@
 """Fused recurrent primitives: the cell steps ``lstm_cell`` and ``gru_cell`` (one node per time
-step), ``lstm_layer`` (the LSTM cell scanned over a whole sequence, one node per layer) and
-``lstm_layers`` (a stack of such layers as one node, the layers side by side on two threads).
+step), ``lstm_layer`` (the LSTM cell scanned over a whole sequence, one node per layer),
+``lstm_layers`` (a stack of such layers as one node, the layers side by side on two threads) and
+``lstm_directions`` (a bidirectional layer's two directions as one node, side by side).
 
 Composed from primitives, one LSTM step records about fifteen small nodes (a matmul, adds, four
 slices, three sigmoids, two tanh, products), and at a hidden size of 128 the per-node cost, not the
@@ -27,7 +28,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, set_grad_enabled
-from .blas import one_blas_thread, two_threads, wavefront
+from .blas import one_blas_thread, side_by_side, two_threads, wavefront
 from .elementwise import sigmoid, tanh
 from .linalg import linear
 from .shape import Permute, cat, chunk, stack
@@ -642,6 +643,94 @@ def lstm_layers(x: Tensor, h0: Tensor, c0: Tensor, *weights: Tensor) -> Tensor:
     """K stacked LSTM layers over x (L, N, I) from h0, c0 (K, N, H), with each layer's w_ih, w_hh
     and (for all or none) b = b_ih + b_hh: every layer's (h_t, c_t), stacked as (K, L, 2, N, H)."""
     return LSTMLayers.apply(x, h0, c0, *weights)
+
+
+class LSTMDirections(Function):
+    """The two directions of a bidirectional LSTM layer as one node: ``lstm_layer`` on x (L, N, I)
+    with the forward direction's state and weights, and on xr, the sequence reversed (the caller
+    reverses it, by a flip or per sequence of a packed batch), with the reverse direction's. h0
+    and c0 are (2, N, H); after them come the forward direction's w_ih, w_hh (and b), then the
+    reverse direction's. Returns both directions' (h_t, c_t), each in its own input's order, as
+    (2, L, 2, N, H).
+
+    The directions do not depend on each other, so their forward and their backward (each
+    ``LSTMLayer``'s, whose derivation it is) run side by side on two threads
+    (``blas.side_by_side``), each direction's time loop on a core of its own; on one thread,
+    one after the other. Each direction does the same arithmetic either way (the same bits).
+    With ``create_graph=True`` the directions are recorded as ``lstm_layer`` nodes and their
+    backward taken (differentiable, as ``LSTMLayer``'s).
+    """
+
+    name = "lstm_directions"
+
+    def forward(self, x, xr, h0, c0, *weights):
+        per = len(weights) // 2
+        if xr.shape != x.shape or h0.ndim != 3 or h0.shape[0] != 2 or per not in (2, 3):
+            raise ValueError(
+                f"lstm_directions: shapes do not fit: x {x.shape} and its reverse {xr.shape}, "
+                f"h0 {h0.shape} (want (2, N, H)), {len(weights)} weights (want 2 or 3 per "
+                "direction)"
+            )
+        need = self.needs_input_grad
+        self.per, self.dirs = per, []
+        for d in range(2):
+            fn = LSTMLayer()
+            fn.needs_input_grad = (need[d], need[2], need[3]) + need[
+                4 + d * per : 4 + (d + 1) * per
+            ]
+            self.dirs.append(fn)
+        ws = [weights[:per], weights[per:]]
+        out = side_by_side(
+            lambda: self.dirs[0].forward(x, h0[0], c0[0], *ws[0]),
+            lambda: self.dirs[1].forward(xr, h0[1], c0[1], *ws[1]),
+        )
+        return np.stack(out)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if not is_grad_enabled() and x.shape[0] and g._data.dtype == x._data.dtype:
+            return self._backward_arrays(g._data)
+        return self._backward_recorded(g)
+
+    def _direction_inputs(self, d: int) -> tuple:
+        x, xr, h0, c0, *weights = self.inputs
+        return ((x, xr)[d], h0[d], c0[d]) + tuple(weights[d * self.per : (d + 1) * self.per])
+
+    def _backward_arrays(self, g: np.ndarray) -> tuple:
+        """Each direction's ``LSTMLayer._backward_arrays``, side by side."""
+        for d, fn in enumerate(self.dirs):  # the arrays each direction's backward reads
+            fn.inputs = tuple(_wrap(t._data) for t in self._direction_inputs(d))
+        fwd, rev = side_by_side(
+            lambda: self.dirs[0]._backward_arrays(g[0]), lambda: self.dirs[1]._backward_arrays(g[1])
+        )
+        return self._gather(fwd, rev)
+
+    def _gather(self, fwd: tuple, rev: tuple) -> tuple:
+        """The node's gradients from the two directions' (dx, dh0, dc0, weights...)."""
+        need = self.needs_input_grad
+        dh0 = stack([fwd[1], rev[1]]) if need[2] else None
+        dc0 = stack([fwd[2], rev[2]]) if need[3] else None
+        xs = (fwd[0] if need[0] else None, rev[0] if need[1] else None)
+        return (*xs, dh0, dc0, *fwd[3:], *rev[3:])
+
+    def _backward_recorded(self, g: Tensor) -> tuple:
+        """The directions recorded as ``lstm_layer`` nodes on the inputs and their backward taken
+        (detached where no graph of the gradient is built)."""
+        recording = is_grad_enabled()
+        with set_grad_enabled(True):
+            grads = []
+            for d in range(2):
+                out = lstm_layer(*self._direction_inputs(d))
+                node = out._ctx
+                grads.append(node.backward(g[d]) if node is not None else (None,) * (3 + self.per))
+        result = self._gather(*grads)
+        return tuple(a if a is None or recording else a.detach() for a in result)
+
+
+def lstm_directions(x: Tensor, xr: Tensor, h0: Tensor, c0: Tensor, *weights: Tensor) -> Tensor:
+    """A bidirectional LSTM layer's two directions, on x and on its reverse xr, from h0, c0
+    (2, N, H) and each direction's w_ih, w_hh (and b): (2, L, 2, N, H)."""
+    return LSTMDirections.apply(x, xr, h0, c0, *weights)
 
 
 def _gate_rows(w: np.ndarray) -> np.ndarray:
