@@ -168,13 +168,15 @@ def test_the_count_of_threads_with_recording_off_returns_to_zero():
 def test_threads_running_stacked_lstms_at_once_get_their_sequential_results():
     """Each stacked LSTM (``lstm_layers``) runs its layers as a wavefront on the one pool thread
     that handgrad's parts share: user threads running such stacks at once wait for the pool,
-    never for each other, and each gets the results it gets alone."""
+    never for each other, and each gets the results it gets alone. (The models are made before
+    the threads start: the random generator is one for the process, as torch's.)"""
     from nn_helpers import blas_pool
 
-    def run(seed: int, start=None) -> list:
+    def make(seed: int) -> tuple:
         hg.manual_seed(seed)
-        lstm = nn.LSTM(3, 6, num_layers=3)
-        x = hg.randn(13, 4, 3, requires_grad=True)
+        return nn.LSTM(3, 6, num_layers=3), hg.randn(13, 4, 3, requires_grad=True)
+
+    def run(lstm, x, start=None) -> list:
         if start is not None:
             start.wait()
         for _ in range(5):
@@ -185,9 +187,10 @@ def test_threads_running_stacked_lstms_at_once_get_their_sequential_results():
         ]
 
     with blas_pool(2):
-        alone = [run(s) for s in range(3)]
+        alone = [run(*make(s)) for s in range(3)]
+        setups = [make(s) for s in range(3)]
         start = threading.Barrier(3, timeout=60)
-        together = _run_threads([lambda s=s: run(s, start) for s in range(3)])
+        together = _run_threads([lambda st=st: run(*st, start) for st in setups])
     for a, b in zip(alone, together):
         for u, v in zip(a, b):
             np.testing.assert_array_equal(u, v)
