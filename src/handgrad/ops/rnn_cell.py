@@ -405,13 +405,11 @@ class LSTMLayer(Function):
         steps, n, hs = x.shape[0], h0.shape[0], h0.shape[1]
         gt = np.array(g.transpose(0, 1, 3, 2), order="C")  # (L, 2, H, N), our own copy
         wt = np.ascontiguousarray(w.T)  # (H, 4H): dh_{t-1} = W^T dz_t
-        dzs = np.empty((steps, 4 * hs, n), x.dtype)
+        dzt = np.empty((4 * hs, steps, n), x.dtype)  # DZ^T, columns in x's (t, n) order
         with one_blas_thread():
             saved = (self.m, self.f, self.p)
-            dh, dc_next = _through_time(gt, saved, wt, dzs, 0, steps, None, None)
-        # DZ^T (4H, L N), columns in x's (t, n) order: moving whole (N,) rows, 0.17 ms, where
-        # transposing every step's (4H, N) block to torch's (N, 4H) took 0.46 ms
-        dzt = np.ascontiguousarray(dzs.transpose(1, 0, 2)).reshape(4 * hs, -1)
+            dh, dc_next = _through_time(gt, saved, wt, dzt, 0, steps, None, None)
+        dzt = dzt.reshape(4 * hs, steps * n)
         need = self.needs_input_grad
         xr = _rows_of(x) if need[3] else None
         grads = [
@@ -550,32 +548,33 @@ class LSTMLayers(Function):
         dh0, dc0 = np.zeros_like(h0), np.zeros_like(h0)
 
         def stage(k: int) -> Any:
-            w_ih, w_hh = weights[k * per], weights[k * per + 1]
-            gt = np.array(g[k].transpose(0, 1, 3, 2), order="C")  # (L, 2, H, N), our own copy
-            wt = np.ascontiguousarray(w_hh.T)
-            dzs = np.empty((steps, 4 * hs, n), x.dtype)
-            dzt = np.empty((4 * hs, steps, n), x.dtype)  # DZ^T, columns in x's (t, n) order
+            w_ih = weights[k * per]
+            wt = np.ascontiguousarray(weights[k * per + 1].T)
+            arrays: list = []  # G (L, 2, H, N), our own copy, made by the layer's first span
             carry: list = [None, None]  # dh, dc_next from the span after
 
             def span(j: int) -> None:
                 t0, t1 = spans[len(spans) - 1 - j]
+                if not arrays:  # (on one thread the layers run one after the other: made late)
+                    arrays.append(np.array(g[k].transpose(0, 1, 3, 2), order="C"))
+                    dzts[k] = np.empty((4 * hs, steps, n), x.dtype)
+                gt, dzt = arrays[0], dzts[k]
                 if k + 1 in dxt:  # what layer k + 1 sent to its input at these steps
                     gt[t0:t1, 0] += dxt[k + 1][:, t0:t1].transpose(1, 0, 2)
-                carry[:] = _through_time(gt, self.saved[k], wt, dzs, t0, t1, *carry)
-                dzt[:, t0:t1] = dzs[t0:t1].transpose(1, 0, 2)
+                carry[:] = _through_time(gt, self.saved[k], wt, dzt, t0, t1, *carry)
                 if k in dxt:
                     part = np.matmul(w_ih.T, dzt[:, t0:t1].reshape(4 * hs, (t1 - t0) * n))
                     dxt[k][:, t0:t1] = part.reshape(hs, t1 - t0, n)
                 if j == len(spans) - 1:  # step 0 done: the initial state's gradients
                     dh0[k], dc0[k] = carry[0].T, carry[1].T
+                    arrays.clear()
 
-            dzts[k] = dzt.reshape(4 * hs, steps * n)
             return span
 
-        dzts: dict = {}
+        dzts: dict = {}  # each layer's DZ^T (4H, L, N), columns in x's (t, n) order
         wavefront([stage(k) for k in range(layers - 1, low - 1, -1)], len(spans))
         for k in range(low, layers):  # the large products, on the caller's BLAS pool
-            self._layer_grads(k, dzts[k], grads)
+            self._layer_grads(k, dzts.pop(k).reshape(4 * hs, steps * n), grads)
         grads[1] = _wrap(dh0) if need[1] else None
         grads[2] = _wrap(dc0) if need[2] else None
         return tuple(grads)
@@ -809,28 +808,43 @@ class _LayerRun:
         return m, f, pp
 
 
-def _through_time(gt, saved, wt, dzs, t0: int, t1: int, dh, dc_next) -> tuple:
+# Back-propagation through time forms dz_t in a buffer of this many steps, then moves it into DZ^T.
+_DZ_STEPS = 8
+
+
+def _through_time(gt, saved, wt, dzt, t0: int, t1: int, dh, dc_next) -> tuple:
     """Back-propagation through steps t1 - 1 down to t0 on arrays (see ``LSTMLayer.backward``),
     feature-major: ``gt`` (L, 2, H, N) the incoming gradients of (h_t, c_t), the caller's own
     copy (G_h and G_c are formed in it), ``saved`` the forward's (M, f, P), ``wt`` = W_hh^T,
-    and dh, dc_next what step t1 sent back (None at the end of the sequence). Fills dz_t into
-    ``dzs[t0:t1]`` and returns (dh, dc_next) for step t0 - 1. Every step writes into arrays made
-    once, where each step had made six (bench/bench_models.py's two layers, ``LSTMLayers``'
-    backward: 8.01 -> 7.63 ms at two threads, 9.58 -> 9.26 at one; 8 alternated runs)."""
+    and dh, dc_next what step t1 sent back (None at the end of the sequence). Fills steps t0 ..
+    t1 - 1 of DZ^T, ``dzt`` (4H, L, N), the layout of the weight gradients' products (columns in
+    x's (t, n) order). Returns (dh, dc_next) for step t0 - 1.
+
+    Each dz_t is formed contiguous in a buffer of ``_DZ_STEPS`` steps, moved into DZ^T (whole
+    (N,) rows, 0.17 ms a layer where transposing to torch's (N, 4H) took 0.46) when the buffer
+    is full: formed in DZ^T's strided column block, a step's dz spans (4H) rows 4.5 KB apart and
+    the loop was 2% slower; formed in a (L, 4H, N) array moved after the loop, the layer held
+    both (9 MiB each at N = 128). Every step writes into arrays made once, where each step had
+    made six (bench/bench_models.py's two layers, ``LSTMLayers``' backward: 8.01 -> 7.63 ms at
+    two threads, 9.58 -> 9.26 at one; 8 alternated runs)."""
     hs, n = gt.shape[2], gt.shape[3]
     m_all, f_all, p_all = saved
     dc, dh_next, dc_prev = (np.empty((hs, n), gt.dtype) for _ in range(3))
-    for t in range(t1 - 1, t0 - 1, -1):
-        gh, gc = gt[t, 0], gt[t, 1]
-        if dh is not None:
-            gh += dh
-            gc += dc_next
-        np.multiply(gh, p_all[t], out=dc)
-        dc += gc  # dc = G_c + G_h P
-        dz, m = dzs[t], m_all[t]  # dz = [dc, dc, dc, G_h] * M, two products
-        np.multiply(m[: 3 * hs].reshape(3, hs, n), dc, out=dz[: 3 * hs].reshape(3, hs, n))
-        np.multiply(m[3 * hs :], gh, out=dz[3 * hs :])
-        dh, dc_next = np.matmul(wt, dz, out=dh_next), np.multiply(dc, f_all[t], out=dc_prev)
+    buf = np.empty((min(_DZ_STEPS, t1 - t0), 4 * hs, n), gt.dtype)
+    for top in range(t1, t0, -len(buf)):  # steps top - 1 down to low, through the buffer
+        low = max(t0, top - len(buf))
+        for t in range(top - 1, low - 1, -1):
+            gh, gc = gt[t, 0], gt[t, 1]
+            if dh is not None:
+                gh += dh
+                gc += dc_next
+            np.multiply(gh, p_all[t], out=dc)
+            dc += gc  # dc = G_c + G_h P
+            dz, m = buf[t - low], m_all[t]  # dz = [dc, dc, dc, G_h] * M, two products
+            np.multiply(m[: 3 * hs].reshape(3, hs, n), dc, out=dz[: 3 * hs].reshape(3, hs, n))
+            np.multiply(m[3 * hs :], gh, out=dz[3 * hs :])
+            dh, dc_next = np.matmul(wt, dz, out=dh_next), np.multiply(dc, f_all[t], out=dc_prev)
+        dzt[:, low:top] = buf[: top - low].transpose(1, 0, 2)
     return dh, dc_next
 
 
