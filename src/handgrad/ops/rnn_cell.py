@@ -458,9 +458,9 @@ class LSTMLayers(Function):
     DZ, as ``LSTMLayer``'s. On one thread the layers run one after the other, each in one span
     of all its steps. One thread and two give the same bits where the BLAS rounds the columns of
     a product alike however they are split among products (OpenBLAS does; tested).
-    bench/bench_models.py's LSTM (two layers, N 32, H 128, 35 steps; 2026-12-07, 10 alternated
-    processes): the training step at two threads 15.9 -> 13.2 ms, at one 17.9 -> 18.3 (within
-    the noise between processes).
+    bench/bench_models.py's LSTM (two layers, N 32, H 128, 35 steps; 2026-12-07, quiet host, 6
+    alternated processes): the training step at two threads 13.80 -> 12.35 ms, at one 15.25 ->
+    15.46 (with the dz buffer of ``_through_time``).
 
     With ``create_graph=True`` the layers are recorded again as ``lstm_layer`` nodes and their
     backward is chained down the stack (differentiable, as ``LSTMLayer``'s).
