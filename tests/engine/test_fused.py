@@ -141,3 +141,16 @@ def test_stack_times_matrix_in_any_axis_order(shape, perm):
         want.backward(torch.tensor(g))
         np.testing.assert_allclose(ha.grad.numpy(), ta.grad.numpy(), rtol=1e-10)
         np.testing.assert_allclose(hw.grad.numpy(), tw.grad.numpy(), rtol=1e-10)
+
+
+def test_lstm_stacks_and_directions_refuse_shapes_that_do_not_fit():
+    from handgrad.ops.rnn_cell import lstm_directions, lstm_layers
+
+    x, h = hg.randn(3, 2, 5), hg.randn(2, 2, 4)
+    w0, w1, wh = hg.randn(16, 5), hg.randn(16, 4), hg.randn(16, 4)
+    with pytest.raises(ValueError, match=r"lstm_layers: shapes do not fit: x \(3, 2, 5\)"):
+        lstm_layers(x, h, h, w0, wh, w0, wh)  # layer 1's w_ih must take layer 0's (.., 4)
+    assert lstm_layers(x, h, h, w0, wh, w1, wh).shape == (2, 3, 2, 2, 4)
+    with pytest.raises(ValueError, match=r"lstm_directions: shapes do not fit: x \(3, 2, 5\)"):
+        lstm_directions(x, x, h, h, w0, wh, w0)  # three weights: not two per direction
+    assert lstm_directions(x, x, h, h, w0, wh, w0, wh).shape == (2, 3, 2, 2, 4)

@@ -336,16 +336,17 @@ class _RNNBase(Module):
         c_last: list[Tensor] = []  # (LSTM only)
         for layer in range(self.num_layers):
             outs = []
-            if c_init is not None and dirs == 2:  # both directions one node, side by side
+            c_pair = c_init if dirs == 2 else None  # an LSTM's two directions: one node
+            if c_pair is not None:  # (run side by side)
                 k = 2 * layer
                 ws = self._lstm_weights(layer, 0) + self._lstm_weights(layer, 1)
-                hc = lstm_directions(x, reverse(x), h_init[k : k + 2], c_init[k : k + 2], *ws)
+                hc = lstm_directions(x, reverse(x), h_init[k : k + 2], c_pair[k : k + 2], *ws)
                 for d in range(2):  # hc[d]: (T, 2, N, H), direction d's own order
                     ys = hc[d, :, 0]
                     c_last.append(final(hc[d, :, 1]))
                     h_last.append(final(ys))
                     outs.append(reverse(ys) if d else ys)
-            for d in range(dirs if not outs else 0):
+            for d in range(0 if c_pair is not None else dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 b_x, b_step = _biases(self._mode, b_ih, b_hh)
                 k = layer * dirs + d

@@ -664,7 +664,8 @@ class LSTMDirections(Function):
 
     def forward(self, x, xr, h0, c0, *weights):
         per = len(weights) // 2
-        if xr.shape != x.shape or h0.ndim != 3 or h0.shape[0] != 2 or per not in (2, 3):
+        fits = per in (2, 3) and len(weights) == 2 * per and h0.ndim == 3 and h0.shape[0] == 2
+        if xr.shape != x.shape or not fits:
             raise ValueError(
                 f"lstm_directions: shapes do not fit: x {x.shape} and its reverse {xr.shape}, "
                 f"h0 {h0.shape} (want (2, N, H)), {len(weights)} weights (want 2 or 3 per "
