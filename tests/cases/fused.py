@@ -70,6 +70,29 @@ def _lstm_layer_draw(bias):
     return draw
 
 
+def _gru_layer_fn(lib, x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    if lib.__name__ != "torch":
+        return lib.ops.rnn_cell.gru_layer(x, h, w_ih, w_hh, b_ih, b_hh)
+    steps = []  # torch has no such function: torch.gru_cell scanned over time
+    for t in range(x.shape[0]):
+        h = lib.gru_cell(x[t], h, w_ih, w_hh, b_ih, b_hh)
+        steps.append(h)
+    return lib.stack(steps)
+
+
+def _gru_layer_draw(data):
+    r = rng(data)
+    steps = data.draw(st.integers(1, 4), label="steps")
+    n = data.draw(st.integers(1, 3), label="batch")
+    hs = data.draw(st.integers(1, 3), label="hidden")
+    i = data.draw(st.integers(1, 3), label="input")
+    arrays = [values(r, (steps, n, i)), values(r, (n, hs))]
+    arrays += [values(r, (3 * hs, i)), values(r, (3 * hs, hs))]
+    if data.draw(st.booleans(), label="bias"):
+        arrays += [values(r, (3 * hs,)), values(r, (3 * hs,))]
+    return arrays, {}
+
+
 def _lstm_layers_fn(lib, x, h, c, *weights):
     if lib.__name__ != "torch":
         return lib.ops.rnn_cell.lstm_layers(x, h, c, *weights)
@@ -344,6 +367,7 @@ CASES = {
         Case(_lstm_layer_fn, _lstm_layer_draw(False)),
     ],
     "lstm_layers": [Case(_lstm_layers_fn, _lstm_layers_draw)],
+    "gru_layer": [Case(_gru_layer_fn, _gru_layer_draw)],
     "lstm_directions": [Case(_lstm_directions_fn, _lstm_directions_draw)],
     "scaled_dot_product_attention": [Case(_attention_fn, _attention_draw, tol32=(1e-4, 1e-5))],
     "multi_head_attention": [

@@ -83,11 +83,11 @@ def test_an_lstm_layer_is_one_node_whatever_the_sequence_length(bidirectional):
         assert names.count("lstm_layer") == 2 and "lstm_layers" not in names
 
 
-def test_a_gru_step_is_one_node():
-    gru = nn.GRU(3, 4)
+def test_a_gru_layer_is_one_node():
+    gru = nn.GRU(3, 4, num_layers=2)
     out, _ = gru(hg.randn(6, 2, 3))
     names = _nodes(out)
-    assert names.count("gru_cell") == 6
+    assert names.count("gru_layer") == 2 and "gru_cell" not in names
     assert "sigmoid" not in names
 
 

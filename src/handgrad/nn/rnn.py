@@ -37,7 +37,14 @@ import numpy as np
 
 from .. import ops
 from .._tensor import Tensor, get_default_dtype, lift
-from ..ops.rnn_cell import gru_cell_step, lstm_cell_step, lstm_directions, lstm_layer, lstm_layers
+from ..ops.rnn_cell import (
+    gru_cell_step,
+    gru_layer,
+    lstm_cell_step,
+    lstm_directions,
+    lstm_layer,
+    lstm_layers,
+)
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -355,6 +362,8 @@ class _RNNBase(Module):
                     hc = lstm_layer(xd, h_init[k], c_init[k], w_ih, w_hh, b_x)  # (T, 2, N, H)
                     ys = hc[:, 0]
                     c_last.append(final(hc[:, 1]))
+                elif self._mode == "GRU":  # the whole layer one node (GRULayer)
+                    ys = gru_layer(reverse(x) if d else x, h_init[k], w_ih, w_hh, b_ih, b_hh)
                 else:
                     xw = F.linear(x, w_ih, b_x)  # all steps' input projections at once
                     if d:
