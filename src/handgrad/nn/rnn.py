@@ -7,8 +7,8 @@ are one matrix product before the loop. An LSTM layer is then one node for the w
 LSTM cell scanned over time, ``lstm_layer`` in ops/rnn_cell.py), and a one-directional stack of
 them, without dropout between the layers, one node for the stack (``lstm_layers``, whose layers
 run side by side on two threads, each a few steps behind the one below); a bidirectional layer's
-two directions are one node (``lstm_directions``, side by side); a GRU records one fused
-node per step (``gru_cell``), an RNN a small graph per step (linear, tanh). The primitives'
+two directions are one node (``lstm_directions``, side by side); a GRU layer is one node too
+(``gru_layer``), an RNN a small graph per step (linear, tanh). The primitives'
 backward is derived by hand; back-propagation through time visits the steps in reverse:
 dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
 set 000's first assignment with the Jacobian of the cell in place of the identity. Gradients of

@@ -1,7 +1,8 @@
 """Fused recurrent primitives: the cell steps ``lstm_cell`` and ``gru_cell`` (one node per time
 step), ``lstm_layer`` (the LSTM cell scanned over a whole sequence, one node per layer),
-``lstm_layers`` (a stack of such layers as one node, the layers side by side on two threads) and
-``lstm_directions`` (a bidirectional layer's two directions as one node, side by side).
+``lstm_layers`` (a stack of such layers as one node, the layers side by side on two threads),
+``lstm_directions`` (a bidirectional layer's two directions as one node, side by side) and
+``gru_layer`` (the GRU cell scanned over a sequence, one node per layer).
 
 Composed from primitives, one LSTM step records about fifteen small nodes (a matmul, adds, four
 slices, three sigmoids, two tanh, products), and at a hidden size of 128 the per-node cost, not the
