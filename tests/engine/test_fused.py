@@ -154,3 +154,14 @@ def test_lstm_stacks_and_directions_refuse_shapes_that_do_not_fit():
     with pytest.raises(ValueError, match=r"lstm_directions: shapes do not fit: x \(3, 2, 5\)"):
         lstm_directions(x, x, h, h, w0, wh, w0)  # three weights: not two per direction
     assert lstm_directions(x, x, h, h, w0, wh, w0, wh).shape == (2, 3, 2, 2, 4)
+
+
+def test_gru_layer_refuses_shapes_that_do_not_fit():
+    from handgrad.ops.rnn_cell import gru_layer
+
+    x, h, w_ih, w_hh, b = hg.randn(3, 2, 5), hg.randn(2, 4), hg.randn(12, 5), hg.randn(12, 4), None
+    with pytest.raises(ValueError, match=r"gru_layer: shapes do not fit: x \(3, 2, 5\)"):
+        gru_layer(x, h, hg.randn(12, 4), w_hh)  # w_ih must take x's 5 features
+    with pytest.raises(ValueError, match=r"gru_layer: b_ih and b_hh go together"):
+        gru_layer(x, h, w_ih, w_hh, hg.randn(12), b)
+    assert gru_layer(x, h, w_ih, w_hh).shape == (3, 2, 4)
