@@ -112,6 +112,28 @@ def _lstm_directions_fn(lib, x, xr, h, c, *weights):
     return lib.stack([fwd, _lstm_layer_fn(lib, xr, h[1], c[1], *weights[per:])])
 
 
+def _gru_directions_fn(lib, x, xr, h, *weights):
+    if lib.__name__ != "torch":
+        return lib.ops.rnn_cell.gru_directions(x, xr, h, *weights)
+    per = len(weights) // 2  # torch: each direction as _gru_layer_fn's scanned cell
+    fwd = _gru_layer_fn(lib, x, h[0], *weights[:per])
+    return lib.stack([fwd, _gru_layer_fn(lib, xr, h[1], *weights[per:])])
+
+
+def _gru_directions_draw(data):
+    r = rng(data)
+    steps = data.draw(st.integers(1, 4), label="steps")
+    n = data.draw(st.integers(1, 2), label="batch")
+    hs = data.draw(st.integers(1, 2), label="hidden")
+    i = data.draw(st.integers(1, 2), label="input")
+    bias = data.draw(st.booleans(), label="bias")
+    arrays = [values(r, (steps, n, i)), values(r, (steps, n, i)), values(r, (2, n, hs))]
+    for _ in range(2):
+        arrays += [values(r, (3 * hs, i)), values(r, (3 * hs, hs))]
+        arrays += [values(r, (3 * hs,)), values(r, (3 * hs,))] if bias else []
+    return arrays, {}
+
+
 def _lstm_directions_draw(data):
     r = rng(data)
     steps = data.draw(st.integers(1, 4), label="steps")
@@ -369,6 +391,7 @@ CASES = {
     "lstm_layers": [Case(_lstm_layers_fn, _lstm_layers_draw)],
     "gru_layer": [Case(_gru_layer_fn, _gru_layer_draw)],
     "lstm_directions": [Case(_lstm_directions_fn, _lstm_directions_draw)],
+    "gru_directions": [Case(_gru_directions_fn, _gru_directions_draw)],
     "scaled_dot_product_attention": [Case(_attention_fn, _attention_draw, tol32=(1e-4, 1e-5))],
     "multi_head_attention": [
         Case(

@@ -89,6 +89,8 @@ def test_a_gru_layer_is_one_node():
     names = _nodes(out)
     assert names.count("gru_layer") == 2 and "gru_cell" not in names
     assert "sigmoid" not in names
+    names = _nodes(nn.GRU(3, 4, num_layers=2, bidirectional=True)(hg.randn(6, 2, 3))[0])
+    assert names.count("gru_directions") == 2 and "gru_layer" not in names
 
 
 def test_lstm_layer_refuses_shapes_that_do_not_fit():

@@ -330,10 +330,14 @@ def test_a_stacked_lstm_with_a_frozen_lower_layer_goes_back_only_through_the_upp
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
-def test_a_bidirectional_lstm_runs_its_directions_side_by_side_with_the_same_bits(monkeypatch):
-    """A bidirectional LSTM layer is one node (``lstm_directions``) whose two directions run side
-    by side on two threads, forward and backward: the same bits as on one thread, torch's values
-    (padded and packed input), and the pool's thread at work on two."""
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_a_bidirectional_layer_runs_its_directions_side_by_side_with_the_same_bits(
+    monkeypatch, mode
+):
+    """A bidirectional LSTM or GRU layer is one node (``lstm_directions``, ``gru_directions``)
+    whose two directions run side by side on two threads, forward and backward: the same bits as
+    on one thread, torch's values (padded and packed input), and the pool's thread at work on
+    two."""
     import threading
 
     from handgrad.ops import rnn_cell
@@ -354,9 +358,9 @@ def test_a_bidirectional_lstm_runs_its_directions_side_by_side_with_the_same_bit
         return side_by_side(watch(first), watch(second))
 
     monkeypatch.setattr(rnn_cell, "side_by_side", watched)
-    t_lstm = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True)
-    lstm = hg.nn.LSTM(3, 5, num_layers=2, bidirectional=True)
-    hg.load_torch_state_dict(lstm, t_lstm.state_dict())
+    t_rnn = getattr(torch.nn, mode)(3, 5, num_layers=2, bidirectional=True)
+    rnn = getattr(hg.nn, mode)(3, 5, num_layers=2, bidirectional=True)
+    hg.load_torch_state_dict(rnn, t_rnn.state_dict())
     xa = np.random.default_rng(3).standard_normal((7, 3, 3)).astype(np.float32)
     lengths = [7, 4, 2]
 
@@ -365,19 +369,21 @@ def test_a_bidirectional_lstm_runs_its_directions_side_by_side_with_the_same_bit
         with blas_pool(threads):
             x = lib.tensor(xa, requires_grad=True)
             seq = lib.nn.utils.rnn.pack_padded_sequence(x, lengths) if packed else x
-            out, (h, c) = model(seq)
+            out, state = model(seq)
             if packed:
                 out = lib.nn.utils.rnn.pad_packed_sequence(out)[0]
-            loss = (out * lib.tensor(xa[..., :1])).sum() + h.sum() + (c * 2).sum()
+            states = list(state) if mode == "LSTM" else [state]
+            loss = (out * lib.tensor(xa[..., :1])).sum()
+            loss = loss + sum((s * (i + 1)).sum() for i, s in enumerate(states))
             grads = lib.autograd.grad(loss, [x] + list(model.parameters()))
-        return [a.detach().numpy() for a in [out, h, c, *grads]], set(names)
+        return [a.detach().numpy() for a in [out, *states, *grads]], set(names)
 
     for packed in (False, True):
-        one, names_one = run(hg, lstm, 1, packed)
-        two, names_two = run(hg, lstm, 2, packed)
+        one, names_one = run(hg, rnn, 1, packed)
+        two, names_two = run(hg, rnn, 2, packed)
         assert len(names_one) == 1 and len(names_two) == 2
         for a, b in zip(one, two):
             np.testing.assert_array_equal(a, b)
-        want, _ = run(torch, t_lstm, 1, packed)
+        want, _ = run(torch, t_rnn, 1, packed)
         for a, b in zip(one, want):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

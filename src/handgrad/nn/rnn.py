@@ -8,7 +8,8 @@ LSTM cell scanned over time, ``lstm_layer`` in ops/rnn_cell.py), and a one-direc
 them, without dropout between the layers, one node for the stack (``lstm_layers``, whose layers
 run side by side on two threads, each a few steps behind the one below); a bidirectional layer's
 two directions are one node (``lstm_directions``, side by side); a GRU layer is one node too
-(``gru_layer``), an RNN a small graph per step (linear, tanh). The primitives'
+(``gru_layer``, a bidirectional one ``gru_directions``), an RNN a small graph per step (linear,
+tanh). The primitives'
 backward is derived by hand; back-propagation through time visits the steps in reverse:
 dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
 set 000's first assignment with the Jacobian of the cell in place of the identity. Gradients of
@@ -39,6 +40,7 @@ from .. import ops
 from .._tensor import Tensor, get_default_dtype, lift
 from ..ops.rnn_cell import (
     gru_cell_step,
+    gru_directions,
     gru_layer,
     lstm_cell_step,
     lstm_directions,
@@ -353,7 +355,15 @@ class _RNNBase(Module):
                     c_last.append(final(hc[d, :, 1]))
                     h_last.append(final(ys))
                     outs.append(reverse(ys) if d else ys)
-            for d in range(0 if c_pair is not None else dirs):
+            gru_pair = dirs == 2 and self._mode == "GRU"  # a GRU's two directions: one node
+            if gru_pair:
+                k = 2 * layer
+                ws = [w for d in range(2) for w in self._weights(layer, d) if w is not None]
+                hs = gru_directions(x, reverse(x), h_init[k : k + 2], *ws)  # (2, T, N, H)
+                for d in range(2):
+                    h_last.append(final(hs[d]))
+                    outs.append(reverse(hs[d]) if d else hs[d])
+            for d in range(0 if c_pair is not None or gru_pair else dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 b_x, b_step = _biases(self._mode, b_ih, b_hh)
                 k = layer * dirs + d

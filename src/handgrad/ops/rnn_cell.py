@@ -856,45 +856,44 @@ def gru_layer(
     return GRULayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh)
 
 
-class LSTMDirections(Function):
-    """The two directions of a bidirectional LSTM layer as one node: ``lstm_layer`` on x (L, N, I)
-    with the forward direction's state and weights, and on xr, the sequence reversed (the caller
-    reverses it, by a flip or per sequence of a packed batch), with the reverse direction's. h0
-    and c0 are (2, N, H); after them come the forward direction's w_ih, w_hh (and b), then the
-    reverse direction's. Returns both directions' (h_t, c_t), each in its own input's order, as
-    (2, L, 2, N, H).
+class _Directions(Function):
+    """The two directions of a bidirectional layer as one node (``LSTMDirections``,
+    ``GRUDirections``): the one-direction ``layer`` on x (L, N, I) with the forward direction's
+    states and weights, and on xr, the sequence reversed (the caller reverses it, by a flip or
+    per sequence of a packed batch), with the reverse direction's. Each state is (2, N, H); after
+    the ``states`` states come the forward direction's weights, then the reverse direction's.
+    Returns both directions' outputs, each in its own input's order, stacked.
 
-    The directions do not depend on each other, so their forward and their backward (each
-    ``LSTMLayer``'s, whose derivation it is) run side by side on two threads
-    (``blas.side_by_side``), each direction's time loop on a core of its own; on one thread,
-    one after the other. Each direction does the same arithmetic either way (the same bits).
-    With ``create_graph=True`` the directions are recorded as ``lstm_layer`` nodes and their
-    backward taken (differentiable, as ``LSTMLayer``'s).
-    """
+    The directions do not depend on each other, so their forward and their backward (each the
+    layer's, whose derivation it is) run side by side on two threads (``blas.side_by_side``),
+    each direction's time loop on a core of its own; on one thread, one after the other. Each
+    direction does the same arithmetic either way (the same bits). With ``create_graph=True`` the
+    directions are recorded as the layer's nodes and their backward taken (differentiable, as
+    the layer's)."""
 
-    name = "lstm_directions"
+    layer: Any  # the one-direction primitive (a Function class)
+    states = 1
 
-    def forward(self, x, xr, h0, c0, *weights):
+    def forward(self, x, xr, *rest):
+        states, weights = rest[: self.states], rest[self.states :]
         per = len(weights) // 2
-        fits = per in (2, 3) and len(weights) == 2 * per and h0.ndim == 3 and h0.shape[0] == 2
-        if xr.shape != x.shape or not fits:
+        fits = per in (2, 3, 4) and len(weights) == 2 * per
+        if xr.shape != x.shape or not fits or any(h.ndim != 3 or h.shape[0] != 2 for h in states):
             raise ValueError(
-                f"lstm_directions: shapes do not fit: x {x.shape} and its reverse {xr.shape}, "
-                f"h0 {h0.shape} (want (2, N, H)), {len(weights)} weights (want 2 or 3 per "
-                "direction)"
+                f"{self.name}: shapes do not fit: x {x.shape} and its reverse {xr.shape}, states "
+                f"{[h.shape for h in states]} (want (2, N, H)), {len(weights)} weights (the same "
+                "count for each direction)"
             )
         need = self.needs_input_grad
         self.per, self.dirs = per, []
         for d in range(2):
-            fn = LSTMLayer()
-            fn.needs_input_grad = (need[d], need[2], need[3]) + need[
-                4 + d * per : 4 + (d + 1) * per
-            ]
+            fn = self.layer()
+            own = need[2 + self.states + d * per : 2 + self.states + (d + 1) * per]
+            fn.needs_input_grad = (need[d], *need[2 : 2 + self.states], *own)
             self.dirs.append(fn)
-        ws = [weights[:per], weights[per:]]
         out = side_by_side(
-            lambda: self.dirs[0].forward(x, h0[0], c0[0], *ws[0]),
-            lambda: self.dirs[1].forward(xr, h0[1], c0[1], *ws[1]),
+            lambda: self.dirs[0].forward(x, *(h[0] for h in states), *weights[:per]),
+            lambda: self.dirs[1].forward(xr, *(h[1] for h in states), *weights[per:]),
         )
         return np.stack(out)
 
@@ -905,11 +904,13 @@ class LSTMDirections(Function):
         return self._backward_recorded(g)
 
     def _direction_inputs(self, d: int) -> tuple:
-        x, xr, h0, c0, *weights = self.inputs
-        return ((x, xr)[d], h0[d], c0[d]) + tuple(weights[d * self.per : (d + 1) * self.per])
+        x, xr, *rest = self.inputs
+        states, weights = rest[: self.states], rest[self.states :]
+        own = weights[d * self.per : (d + 1) * self.per]
+        return ((x, xr)[d], *(h[d] for h in states), *own)
 
     def _backward_arrays(self, g: np.ndarray) -> tuple:
-        """Each direction's ``LSTMLayer._backward_arrays``, side by side."""
+        """Each direction's backward on arrays (the layer's), side by side."""
         for d, fn in enumerate(self.dirs):  # the arrays each direction's backward reads
             fn.inputs = tuple(_wrap(t._data) for t in self._direction_inputs(d))
         fwd, rev = side_by_side(
@@ -918,31 +919,56 @@ class LSTMDirections(Function):
         return self._gather(fwd, rev)
 
     def _gather(self, fwd: tuple, rev: tuple) -> tuple:
-        """The node's gradients from the two directions' (dx, dh0, dc0, weights...)."""
-        need = self.needs_input_grad
-        dh0 = stack([fwd[1], rev[1]]) if need[2] else None
-        dc0 = stack([fwd[2], rev[2]]) if need[3] else None
+        """The node's gradients from the two directions' (dx, the states', the weights')."""
+        need, k = self.needs_input_grad, self.states
+        states = [stack([fwd[1 + i], rev[1 + i]]) if need[2 + i] else None for i in range(k)]
         xs = (fwd[0] if need[0] else None, rev[0] if need[1] else None)
-        return (*xs, dh0, dc0, *fwd[3:], *rev[3:])
+        return (*xs, *states, *fwd[1 + k :], *rev[1 + k :])
 
     def _backward_recorded(self, g: Tensor) -> tuple:
-        """The directions recorded as ``lstm_layer`` nodes on the inputs and their backward taken
+        """The directions recorded as the layer's nodes on the inputs and their backward taken
         (detached where no graph of the gradient is built)."""
         recording = is_grad_enabled()
         with set_grad_enabled(True):
             grads = []
             for d in range(2):
-                out = lstm_layer(*self._direction_inputs(d))
-                node = out._ctx
-                grads.append(node.backward(g[d]) if node is not None else (None,) * (3 + self.per))
+                node = self.layer.apply(*self._direction_inputs(d))._ctx
+                none = (None,) * (1 + self.states + self.per)
+                grads.append(node.backward(g[d]) if node is not None else none)
         result = self._gather(*grads)
         return tuple(a if a is None or recording else a.detach() for a in result)
+
+
+class LSTMDirections(_Directions):
+    """A bidirectional LSTM layer's two directions as one node (see ``_Directions``), each
+    ``lstm_layer``: inputs x, xr, h0 and c0 (2, N, H), then each direction's w_ih, w_hh (and
+    b = b_ih + b_hh); returns both directions' (h_t, c_t) as (2, L, 2, N, H)."""
+
+    name = "lstm_directions"
+    layer = LSTMLayer
+    states = 2
+
+
+class GRUDirections(_Directions):
+    """A bidirectional GRU layer's two directions as one node (see ``_Directions``), each
+    ``gru_layer``: inputs x, xr, h0 (2, N, H), then each direction's w_ih, w_hh (and b_ih,
+    b_hh); returns both directions' h_t as (2, L, N, H)."""
+
+    name = "gru_directions"
+    layer = GRULayer
+    states = 1
 
 
 def lstm_directions(x: Tensor, xr: Tensor, h0: Tensor, c0: Tensor, *weights: Tensor) -> Tensor:
     """A bidirectional LSTM layer's two directions, on x and on its reverse xr, from h0, c0
     (2, N, H) and each direction's w_ih, w_hh (and b): (2, L, 2, N, H)."""
     return LSTMDirections.apply(x, xr, h0, c0, *weights)
+
+
+def gru_directions(x: Tensor, xr: Tensor, h0: Tensor, *weights: Tensor) -> Tensor:
+    """A bidirectional GRU layer's two directions, on x and on its reverse xr, from h0 (2, N, H)
+    and each direction's w_ih, w_hh (and b_ih, b_hh): (2, L, N, H)."""
+    return GRUDirections.apply(x, xr, h0, *weights)
 
 
 def _gate_rows(w: np.ndarray) -> np.ndarray:
