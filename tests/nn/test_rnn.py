@@ -145,11 +145,23 @@ def test_cells_match_torch(cls):
     )
 
 
-def test_lstm_second_order_by_finite_differences():
+@pytest.mark.parametrize(
+    "mode, layers, bidirectional",
+    [
+        ("LSTM", 1, False),
+        ("LSTM", 2, False),
+        ("LSTM", 1, True),
+        ("GRU", 2, False),
+        ("GRU", 1, True),
+    ],
+)
+def test_recurrent_layers_second_order_by_finite_differences(mode, layers, bidirectional):
+    """Through each of the layer nodes (lstm_layer, lstm_layers, lstm_directions, gru_layer,
+    gru_directions), over 5 steps (two spans of a stack)."""
     hg.manual_seed(0)
-    lstm = hg.nn.LSTM(2, 2, dtype=np.float64)
-    x = hg.tensor(np.random.default_rng(4).standard_normal((3, 1, 2)), requires_grad=True)
-    assert hg.gradgradcheck(lambda x: lstm(x)[0], (x,))
+    rnn = getattr(hg.nn, mode)(2, 2, layers, bidirectional=bidirectional, dtype=np.float64)
+    x = hg.tensor(np.random.default_rng(4).standard_normal((5, 2, 2)), requires_grad=True)
+    assert hg.gradgradcheck(lambda x: rnn(x)[0], (x,))
 
 
 def test_initialisation_bounds_and_names():
