@@ -93,6 +93,33 @@ def _gru_layer_draw(data):
     return arrays, {}
 
 
+def _rnn_layer_fn(lib, x, h, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity):
+    if lib.__name__ != "torch":
+        return lib.ops.rnn_cell.rnn_layer(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity)
+    cell = lib.rnn_relu_cell if nonlinearity == "relu" else lib.rnn_tanh_cell
+    steps = []  # torch.rnn_tanh_cell / rnn_relu_cell scanned over time
+    for t in range(x.shape[0]):
+        h = cell(x[t], h, w_ih, w_hh, b_ih, b_hh)
+        steps.append(h)
+    return lib.stack(steps)
+
+
+def _rnn_layer_draw(nonlinearity):
+    def draw(data):
+        r = rng(data)
+        steps = data.draw(st.integers(1, 4), label="steps")
+        n = data.draw(st.integers(1, 3), label="batch")
+        hs = data.draw(st.integers(1, 3), label="hidden")
+        i = data.draw(st.integers(1, 3), label="input")
+        arrays = [values(r, (steps, n, i)), values(r, (n, hs))]
+        arrays += [values(r, (hs, i)), values(r, (hs, hs))]
+        if data.draw(st.booleans(), label="bias"):
+            arrays += [values(r, (hs,)), values(r, (hs,))]
+        return arrays, {"nonlinearity": nonlinearity}
+
+    return draw
+
+
 def _lstm_layers_fn(lib, x, h, c, *weights):
     if lib.__name__ != "torch":
         return lib.ops.rnn_cell.lstm_layers(x, h, c, *weights)
@@ -390,6 +417,10 @@ CASES = {
     ],
     "lstm_layers": [Case(_lstm_layers_fn, _lstm_layers_draw)],
     "gru_layer": [Case(_gru_layer_fn, _gru_layer_draw)],
+    "rnn_layer": [
+        Case(_rnn_layer_fn, _rnn_layer_draw("tanh")),
+        Case(_rnn_layer_fn, _rnn_layer_draw("relu"), fd=False, note="relu: a kink at 0"),
+    ],
     "lstm_directions": [Case(_lstm_directions_fn, _lstm_directions_draw)],
     "gru_directions": [Case(_gru_directions_fn, _gru_directions_draw)],
     "scaled_dot_product_attention": [Case(_attention_fn, _attention_draw, tol32=(1e-4, 1e-5))],

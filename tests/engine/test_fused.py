@@ -167,3 +167,28 @@ def test_gru_layer_refuses_shapes_that_do_not_fit():
     with pytest.raises(ValueError, match=r"gru_layer: b_ih and b_hh go together"):
         gru_layer(x, h, w_ih, w_hh, hg.randn(12), b)
     assert gru_layer(x, h, w_ih, w_hh).shape == (3, 2, 4)
+
+
+def test_an_rnn_layer_is_one_node_and_its_relu_backward_selects():
+    """nn.RNN's layers are one ``rnn_layer`` node each. With relu, an infinite gradient reaching
+    a step whose output is 0 gives 0 there, not 0 * inf = NaN, as torch's threshold_backward."""
+    import torch
+
+    from handgrad.ops.rnn_cell import rnn_layer
+
+    names = _nodes(nn.RNN(3, 4, num_layers=2, nonlinearity="relu")(hg.randn(6, 2, 3))[0])
+    assert names.count("rnn_layer") == 2
+    x = np.array([[[1.0]], [[-2.0]]])  # step 1's pre-activation is negative: h_1 = 0
+    w_ih, w_hh, h0 = np.array([[1.0]]), np.array([[0.5]]), np.zeros((1, 1))
+    g = np.array([[[1.0]], [[np.inf]]])
+    ins = [hg.tensor(a, requires_grad=True) for a in (x, h0, w_ih, w_hh)]
+    got = hg.grad(rnn_layer(*ins, nonlinearity="relu"), ins, hg.tensor(g))
+    tins = [torch.tensor(a, requires_grad=True) for a in (x, h0, w_ih, w_hh)]
+    h, steps = tins[1], []
+    for t in range(2):
+        h = torch.rnn_relu_cell(tins[0][t], h, tins[2], tins[3])
+        steps.append(h)
+    want = torch.autograd.grad(torch.stack(steps), tins, torch.tensor(g))
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert np.isfinite(got[0].numpy()).all()

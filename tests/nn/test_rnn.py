@@ -153,13 +153,17 @@ def test_cells_match_torch(cls):
         ("LSTM", 1, True),
         ("GRU", 2, False),
         ("GRU", 1, True),
+        ("RNN", 2, False),
+        ("RNN_relu", 1, True),
     ],
 )
 def test_recurrent_layers_second_order_by_finite_differences(mode, layers, bidirectional):
     """Through each of the layer nodes (lstm_layer, lstm_layers, lstm_directions, gru_layer,
-    gru_directions), over 5 steps (two spans of a stack)."""
+    gru_directions, rnn_layer with tanh and relu), over 5 steps (two spans of a stack)."""
     hg.manual_seed(0)
-    rnn = getattr(hg.nn, mode)(2, 2, layers, bidirectional=bidirectional, dtype=np.float64)
+    kind, act = (mode.split("_") + ["tanh"])[:2]
+    extra = {"nonlinearity": act} if kind == "RNN" else {}
+    rnn = getattr(hg.nn, kind)(2, 2, layers, bidirectional=bidirectional, dtype=np.float64, **extra)
     x = hg.tensor(np.random.default_rng(4).standard_normal((5, 2, 2)), requires_grad=True)
     assert hg.gradgradcheck(lambda x: rnn(x)[0], (x,))
 

@@ -8,8 +8,8 @@ LSTM cell scanned over time, ``lstm_layer`` in ops/rnn_cell.py), and a one-direc
 them, without dropout between the layers, one node for the stack (``lstm_layers``, whose layers
 run side by side on two threads, each a few steps behind the one below); a bidirectional layer's
 two directions are one node (``lstm_directions``, side by side); a GRU layer is one node too
-(``gru_layer``, a bidirectional one ``gru_directions``), an RNN a small graph per step (linear,
-tanh). The primitives'
+(``gru_layer``, a bidirectional one ``gru_directions``), and an Elman RNN layer (``rnn_layer``);
+the cells (``RNNCell`` ...) stay a node or a small graph per step. The primitives'
 backward is derived by hand; back-propagation through time visits the steps in reverse:
 dL/dh_{t-1} = (dL/dh_t + dL/dy_{t-1}) d h_t / d h_{t-1}, the reversed scan of problem
 set 000's first assignment with the Jacobian of the cell in place of the identity. Gradients of
@@ -46,6 +46,7 @@ from ..ops.rnn_cell import (
     lstm_directions,
     lstm_layer,
     lstm_layers,
+    rnn_layer,
 )
 from . import functional as F
 from . import init
@@ -365,24 +366,18 @@ class _RNNBase(Module):
                     outs.append(reverse(hs[d]) if d else hs[d])
             for d in range(0 if c_pair is not None or gru_pair else dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                b_x, b_step = _biases(self._mode, b_ih, b_hh)
                 k = layer * dirs + d
+                xd = reverse(x) if d else x  # (each layer node projects its input inside)
                 if c_init is not None:  # an LSTM: the whole layer is one node (LSTMLayer)
-                    xd = reverse(x) if d else x  # (the projection is inside the node)
+                    b_x, _ = _biases(self._mode, b_ih, b_hh)
                     hc = lstm_layer(xd, h_init[k], c_init[k], w_ih, w_hh, b_x)  # (T, 2, N, H)
                     ys = hc[:, 0]
                     c_last.append(final(hc[:, 1]))
                 elif self._mode == "GRU":  # the whole layer one node (GRULayer)
-                    ys = gru_layer(reverse(x) if d else x, h_init[k], w_ih, w_hh, b_ih, b_hh)
-                else:
-                    xw = F.linear(x, w_ih, b_x)  # all steps' input projections at once
-                    if d:
-                        xw = reverse(xw)
-                    h, steps = h_init[k], []
-                    for t in range(xw.shape[0]):
-                        h, _ = _step(self._mode, xw[t], h, None, w_hh, b_step)
-                        steps.append(h)
-                    ys = ops.stack(steps, 0)
+                    ys = gru_layer(xd, h_init[k], w_ih, w_hh, b_ih, b_hh)
+                else:  # an Elman RNN: one node too (RNNLayer)
+                    act = "relu" if self._mode == "RNN_RELU" else "tanh"
+                    ys = rnn_layer(xd, h_init[k], w_ih, w_hh, b_ih, b_hh, act)
                 h_last.append(final(ys))
                 outs.append(reverse(ys) if d else ys)
             x = outs[0] if dirs == 1 else ops.cat(outs, -1)
