@@ -102,3 +102,28 @@ def test_logit_second_derivative_with_a_zero_gradient_and_a_huge_direction():
     for h, t in zip(out[1], out[0]):
         np.testing.assert_array_equal(h, t)
         np.testing.assert_array_equal(np.signbit(h), np.signbit(t))
+
+
+def test_float32_erf_through_scipy_has_math_erfs_bits(monkeypatch):
+    """GELU's erf (``special._erf_np``): float32 through scipy's erf in float64 gives the bits of
+    ``math.erf`` rounded to float32, on a million random values and the edges (-0.0, inf, NaN,
+    subnormals, the largest float32); without scipy it is ``math.erf`` per element."""
+    import math
+
+    from handgrad.ops import special
+
+    pytest.importorskip("scipy")
+    r = np.random.default_rng(0)
+    x = np.concatenate(
+        [
+            (r.standard_normal(10**6) * 3).astype(np.float32),
+            np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-40, 3.4e38, 5.9], np.float32),
+        ]
+    )
+    slow = np.vectorize(math.erf, otypes=[np.float32])(x)
+    fast = special._erf_np(x)
+    assert fast.dtype == np.float32
+    np.testing.assert_array_equal(fast, slow)
+    assert np.array_equal(np.signbit(fast), np.signbit(slow))
+    monkeypatch.setattr(special, "_scipy_erf_cache", [None])
+    np.testing.assert_array_equal(special._erf_np(x[:1000]), slow[:1000])

@@ -183,7 +183,29 @@ _GELU_BETA = math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5  # sqrt(2 / pi), the 
 _GELU_KAPPA = 0.044715
 
 
+_scipy_erf_cache: list = []  # [scipy.special.erf or None], found on first use
+
+
+def _scipy_erf() -> Any:
+    if not _scipy_erf_cache:
+        try:
+            from scipy.special import erf
+        except ImportError:  # an optional extra (it comes with scikit-learn)
+            erf = None
+        _scipy_erf_cache.append(erf)
+    return _scipy_erf_cache[0]
+
+
 def _erf_np(a: np.ndarray) -> np.ndarray:
+    """erf of each element: ``math.erf`` (NumPy has no erf), which runs in Python per element.
+    A float32 array, whose erf is formed in float64 and rounded, goes through scipy's erf where
+    scipy is installed (``handgrad[extras]`` brings it): it is a few float64 ulps from
+    ``math.erf`` at most, which the rounding to float32 removes (tested bit for bit), and it
+    runs in C. An exact GELU of 2M float32 values took about 0.2 s per element-wise erf."""
+    if a.dtype == np.float32 and a.size:
+        erf = _scipy_erf()
+        if erf is not None:
+            return erf(a.astype(np.float64)).astype(np.float32)
     return np.vectorize(math.erf, otypes=[a.dtype])(a) if a.size else a.copy()
 
 
