@@ -149,6 +149,12 @@ def each_part(body: Any, size: int, workers: int) -> list:
         return [_as_part(body, cuts[0], cuts[1])] + [f.result() for f in futures]
 
 
+def two_threads() -> bool:
+    """Whether work handed to ``side_by_side`` or ``wavefront`` here would run on two threads:
+    the BLAS pool has more than one and the caller is not a part already."""
+    return not getattr(_inside, "part", False) and blas_threads() > 1
+
+
 def side_by_side(first: Any, second: Any) -> tuple:
     """``(first(), second())``, the second on a pool thread while the first runs here, when the
     BLAS pool has more than one thread and neither is inside a part already; each then runs
@@ -157,7 +163,7 @@ def side_by_side(first: Any, second: Any) -> tuple:
     data in one core's cache, where sharing both computations' parts between the cores moved
     the data between them (bench/bench_models.py's ResNet backward). The second runs under the
     caller's grad mode."""
-    if getattr(_inside, "part", False) or blas_threads() < 2:
+    if not two_threads():
         return first(), second()
     _short_blas_spin()
     recording = is_grad_enabled()
@@ -169,12 +175,6 @@ def side_by_side(first: Any, second: Any) -> tuple:
     with one_blas_thread():
         future = _part_pool(2).submit(_as_part, carried)
         return _as_part(first), future.result()
-
-
-def two_threads() -> bool:
-    """Whether work handed to ``side_by_side`` or ``wavefront`` here would run on two threads:
-    the BLAS pool has more than one and the caller is not a part already."""
-    return not getattr(_inside, "part", False) and blas_threads() > 1
 
 
 def wavefront(stages: list, chunks: int) -> None:

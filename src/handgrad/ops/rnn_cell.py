@@ -58,6 +58,36 @@ def _check_2d(op: str, **arrays: np.ndarray) -> None:
             raise ValueError(f"{op}: {what} must be 2-D (batch, features), got shape {a.shape}")
 
 
+def _check_layer(op: str, gates: int, x, h0, w_ih, w_hh, b_ih, b_hh) -> None:
+    """A GRU's or an RNN's layer inputs: x (L, N, I), h0 (N, H), w_ih (G H, I), w_hh (G H, H)
+    with G gates, and b_ih, b_hh (G H,) both or neither."""
+    _check_2d(op, h0=h0, w_ih=w_ih, w_hh=w_hh)
+    n, hs = h0.shape
+    g = gates * hs
+    if (
+        x.ndim != 3
+        or x.shape[1] != n
+        or w_hh.shape != (g, hs)
+        or w_ih.shape != (g, x.shape[2])
+        or (b_ih is None) != (b_hh is None)
+        or any(b is not None and b.shape != (g,) for b in (b_ih, b_hh))
+    ):
+        gh = f"{gates}H" if gates > 1 else "H"
+        raise ValueError(
+            f"{op}: shapes do not fit: x {x.shape} (want (L, N, I)), h0 {h0.shape} (want (N, H)), "
+            f"w_ih {w_ih.shape} (want ({gh}, I)), w_hh {w_hh.shape} (want ({gh}, H)), b_ih "
+            f"{None if b_ih is None else b_ih.shape} and b_hh {None if b_hh is None else b_hh.shape} "
+            f"(want ({gh},) both or neither)"
+        )
+
+
+def _paired_biases(op: str, b_ih: Tensor | None, b_hh: Tensor | None) -> tuple[Tensor, ...]:
+    """(b_ih, b_hh), or () for neither: a layer takes both or neither."""
+    if (b_ih is None) != (b_hh is None):
+        raise ValueError(f"{op}: b_ih and b_hh go together (both or neither)")
+    return () if b_ih is None or b_hh is None else (b_ih, b_hh)
+
+
 def _outer(dz: Tensor, h: Tensor) -> Tensor:
     """dz^T h: the weight gradient of z = h W^T summed over the batch."""
     return Permute.apply(dz, dims=(1, 0)) @ h
@@ -230,7 +260,30 @@ class GRUCell(Function):
         return (dxw, dh, dw, db) if len(self.inputs) == 4 else (dxw, dh, dw)
 
 
-class LSTMLayer(Function):
+class _Sequence(Function):
+    """A recurrent primitive over a whole sequence (``LSTMLayer``, ``LSTMLayers``, ``GRULayer``,
+    ``RNNLayer``, ``_Directions``). Its backward runs on arrays (``_backward_arrays``) where no
+    graph of the gradient is recorded, the usual ``loss.backward()``; otherwise (create_graph,
+    an empty sequence, a gradient of another dtype) ``_recorded`` forms it with recorded,
+    differentiable operations, detached again when no graph is wanted."""
+
+    def backward(self, g):
+        x = self.inputs[0]
+        recording = is_grad_enabled()
+        if not recording and x.shape[0] and g._data.dtype == x._data.dtype:
+            return self._backward_arrays(g._data)
+        with set_grad_enabled(True):
+            grads = self._recorded(g)
+        return tuple(a if a is None or recording else a.detach() for a in grads)
+
+    def _backward_arrays(self, g: np.ndarray) -> tuple:  # pragma: no cover
+        raise NotImplementedError
+
+    def _recorded(self, g: Tensor) -> tuple:  # pragma: no cover
+        raise NotImplementedError
+
+
+class LSTMLayer(_Sequence):
     """A whole LSTM layer over a sequence: its input projection and the ``lstm_cell`` step scanned
     over time, as one node. x (L, N, I) is the input sequence, h0 and c0 (N, H) the initial
     state, w_ih (4H, I) and w_hh (4H, H) the weights and b (4H,) the bias of the gates (b_ih +
@@ -372,11 +425,11 @@ class LSTMLayer(Function):
             h, c = o * tc, cn
         return ms, fs, ps, cat(hs_prev, 0)
 
-    def backward(self, g):
+    def _recorded(self, g: Tensor) -> tuple:
+        """The backward through time with recorded operations on the gates recomputed from the
+        inputs (``_saved``): differentiable again."""
         x, h0, _, w_ih, w, *_b = self.inputs
         steps, hs = x.shape[0], h0.shape[1]
-        if not is_grad_enabled() and steps and g._data.dtype == x._data.dtype:
-            return self._backward_arrays(g._data)
         ms, fs, ps, h_prev = self._saved()
         dzs: list[Any] = [None] * steps  # filled for every t below
         dh = dc_next = None
@@ -438,7 +491,7 @@ def _spans(steps: int) -> list:
     return [(t, min(steps, t + size)) for t in range(0, steps, size)]
 
 
-class LSTMLayers(Function):
+class LSTMLayers(_Sequence):
     """K stacked LSTM layers over a sequence as one node: layer 0 is ``lstm_layer`` on x (L, N, I)
     and layer k on the h_t of layer k - 1. h0 and c0 (K, N, H) are the layers' initial states;
     after them come each layer's w_ih (4H, I for layer 0, else 4H, H), w_hh (4H, H) and b (4H,)
@@ -527,12 +580,6 @@ class LSTMLayers(Function):
         self.hmem = out
         return out.transpose(0, 2, 1, 3, 4)
 
-    def backward(self, g):
-        x = self.inputs[0]
-        if not is_grad_enabled() and x.shape[0] and g._data.dtype == x._data.dtype:
-            return self._backward_arrays(g._data)
-        return self._backward_recorded(g)
-
     def _backward_arrays(self, g: np.ndarray) -> tuple:
         """``backward`` without a graph: each layer's loop of ``LSTMLayer._backward_arrays`` in
         spans from the last, the layers as a wavefront down the stack (see the class
@@ -604,40 +651,38 @@ class LSTMLayers(Function):
         if per == 3 and need[first + 2]:
             grads[first + 2] = _wrap(dzt @ np.ones(dzt.shape[1], dzt.dtype))
 
-    def _backward_recorded(self, g: Tensor) -> tuple:
+    def _recorded(self, g: Tensor) -> tuple:
         """The layers recorded again as ``lstm_layer`` nodes on the inputs, and their backward
         chained down the stack: layer k's gradient of its h_t gains layer k + 1's gradient of
         its input. Differentiable where a graph of the gradient is built; otherwise (an empty
         sequence, a gradient of another dtype) the results are detached."""
-        recording = is_grad_enabled()
         x, h0, c0, *weights = self.inputs
         per, layers = self.per, h0.shape[0]
         grads: list = [None] * len(self.inputs)
         dh0: list = [None] * layers
         dc0: list = [None] * layers
-        with set_grad_enabled(True):
-            outs, below = [], x
-            for k in range(layers):
-                outs.append(lstm_layer(below, h0[k], c0[k], *weights[k * per : (k + 1) * per]))
-                below = outs[-1][:, 0]
-            from_above = None
-            for k in range(layers - 1, -1, -1):
-                node = outs[k]._ctx
-                if node is None:  # nothing at or below layer k needs a gradient
-                    break
-                gk = g[k]
-                if from_above is not None:
-                    gk = cat([(gk[:, 0] + from_above).unsqueeze(1), gk[:, 1:]], 1)
-                dx, dh0[k], dc0[k], *dw = node.backward(gk)
-                grads[3 + k * per : 3 + (k + 1) * per] = dw
-                if k == 0:
-                    grads[0] = dx
-                from_above = dx
+        outs, below = [], x
+        for k in range(layers):
+            outs.append(lstm_layer(below, h0[k], c0[k], *weights[k * per : (k + 1) * per]))
+            below = outs[-1][:, 0]
+        from_above = None
+        for k in range(layers - 1, -1, -1):
+            node = outs[k]._ctx
+            if node is None:  # nothing at or below layer k needs a gradient
+                break
+            gk = g[k]
+            if from_above is not None:
+                gk = cat([(gk[:, 0] + from_above).unsqueeze(1), gk[:, 1:]], 1)
+            dx, dh0[k], dc0[k], *dw = node.backward(gk)
+            grads[3 + k * per : 3 + (k + 1) * per] = dw
+            if k == 0:
+                grads[0] = dx
+            from_above = dx
         if self.needs_input_grad[1]:
             grads[1] = stack(dh0, 0)
         if self.needs_input_grad[2]:
             grads[2] = stack(dc0, 0)
-        return tuple(a if a is None or recording else a.detach() for a in grads)
+        return tuple(grads)
 
 
 def lstm_layers(x: Tensor, h0: Tensor, c0: Tensor, *weights: Tensor) -> Tensor:
@@ -646,7 +691,7 @@ def lstm_layers(x: Tensor, h0: Tensor, c0: Tensor, *weights: Tensor) -> Tensor:
     return LSTMLayers.apply(x, h0, c0, *weights)
 
 
-class GRULayer(Function):
+class GRULayer(_Sequence):
     """A whole GRU layer over a sequence as one node: its input projection and the ``gru_cell``
     step scanned over time. x (L, N, I), h0 (N, H), w_ih (3H, I), w_hh (3H, H), and b_ih, b_hh
     (3H,) both or neither; returns every step's h_t as (L, N, H).
@@ -680,22 +725,8 @@ class GRULayer(Function):
     name = "gru_layer"
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
-        _check_2d("gru_layer", h0=h0, w_ih=w_ih, w_hh=w_hh)
+        _check_layer("gru_layer", 3, x, h0, w_ih, w_hh, b_ih, b_hh)
         n, hs = h0.shape
-        if (
-            x.ndim != 3
-            or x.shape[1] != n
-            or w_hh.shape != (3 * hs, hs)
-            or w_ih.shape != (3 * hs, x.shape[2])
-            or (b_ih is None) != (b_hh is None)
-            or any(b is not None and b.shape != (3 * hs,) for b in (b_ih, b_hh))
-        ):
-            raise ValueError(
-                f"gru_layer: shapes do not fit: x {x.shape} (want (L, N, I)), h0 {h0.shape} (want "
-                f"(N, H)), w_ih {w_ih.shape} (want (3H, I)), w_hh {w_hh.shape} (want (3H, H)), "
-                f"b_ih {None if b_ih is None else b_ih.shape} and b_hh "
-                f"{None if b_hh is None else b_hh.shape} (want (3H,) both or neither)"
-            )
         steps, dt = x.shape[0], x.dtype
         xs = np.matmul(w_ih, _rows_of(x).T)  # (3H, L N): all steps' projections, one product
         b_n = None
@@ -742,12 +773,6 @@ class GRULayer(Function):
         out_rows = np.ascontiguousarray(hts.transpose(0, 2, 1))  # (L, N, H)
         self.out = out_rows
         return out_rows
-
-    def backward(self, g):
-        x = self.inputs[0]
-        if not is_grad_enabled() and x.shape[0] and g._data.dtype == x._data.dtype:
-            return self._backward_arrays(g._data)
-        return self._backward_recorded(g)
 
     def _backward_arrays(self, g: np.ndarray) -> tuple:
         """``backward`` without a graph: the time loop on arrays (feature-major), then the
@@ -796,38 +821,36 @@ class GRULayer(Function):
                 grads[5] = _wrap(dq2 @ ones)
         return tuple(grads)
 
-    def _backward_recorded(self, g: Tensor) -> tuple:
+    def _recorded(self, g: Tensor) -> tuple:
         """The layer recorded again as a ``linear`` node and ``gru_cell`` step nodes on the
         inputs, and their backward chained back through time (detached where no graph of the
         gradient is built)."""
-        recording = is_grad_enabled()
         x, h0, w_ih, w_hh, *b = self.inputs
         b_ih, b_hh = (b[0], b[1]) if b else (None, None)
         grads: list = [None] * len(self.inputs)
-        with set_grad_enabled(True):
-            xw = linear(x, w_ih, b_ih)
-            h, steps = h0, []
-            for t in range(x.shape[0]):
-                h = gru_cell_step(xw[t], h, w_hh, b_hh)
-                steps.append(h._ctx)
-            dh, dxws, dws, dbs = None, [], [], []
-            for t in range(x.shape[0] - 1, -1, -1):
-                gg = g[t] if dh is None else g[t] + dh
-                dxw, dh, dw, *db = steps[t].backward(gg)
-                dxws.append(dxw)
-                dws.append(dw)
-                dbs += db
-            need = self.needs_input_grad
-            grads[1] = dh if need[1] else None
-            grads[3] = _sum_all(dws) if need[3] else None
-            if b_hh is not None and need[5]:
-                grads[5] = _sum_all(dbs)
-            if xw._ctx is not None and any(need[i] for i in (0, 2, 4) if i < len(need)):
-                dx, dw_ih, *db_ih = xw._ctx.backward(stack(dxws[::-1], 0))
-                grads[0], grads[2] = dx if need[0] else None, dw_ih if need[2] else None
-                if b_ih is not None and need[4]:
-                    grads[4] = db_ih[0]
-        return tuple(a if a is None or recording else a.detach() for a in grads)
+        xw = linear(x, w_ih, b_ih)
+        h, steps = h0, []
+        for t in range(x.shape[0]):
+            h = gru_cell_step(xw[t], h, w_hh, b_hh)
+            steps.append(h._ctx)
+        dh, dxws, dws, dbs = None, [], [], []
+        for t in range(x.shape[0] - 1, -1, -1):
+            gg = g[t] if dh is None else g[t] + dh
+            dxw, dh, dw, *db = steps[t].backward(gg)
+            dxws.append(dxw)
+            dws.append(dw)
+            dbs += db
+        need = self.needs_input_grad
+        grads[1] = dh if need[1] else None
+        grads[3] = _sum_all(dws) if need[3] else None
+        if b_hh is not None and need[5]:
+            grads[5] = _sum_all(dbs)
+        if xw._ctx is not None and any(need[i] for i in (0, 2, 4) if i < len(need)):
+            dx, dw_ih, *db_ih = xw._ctx.backward(stack(dxws[::-1], 0))
+            grads[0], grads[2] = dx if need[0] else None, dw_ih if need[2] else None
+            if b_ih is not None and need[4]:
+                grads[4] = db_ih[0]
+        return tuple(grads)
 
 
 def _sum_all(terms: list) -> Tensor | None:
@@ -850,14 +873,10 @@ def gru_layer(
 ) -> Tensor:
     """A GRU layer over a sequence x (L, N, I), with its input projection: every step's h_t,
     (L, N, H)."""
-    if (b_ih is None) != (b_hh is None):
-        raise ValueError("gru_layer: b_ih and b_hh go together (both or neither)")
-    if b_ih is None or b_hh is None:
-        return GRULayer.apply(x, h0, w_ih, w_hh)
-    return GRULayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh)
+    return GRULayer.apply(x, h0, w_ih, w_hh, *_paired_biases("gru_layer", b_ih, b_hh))
 
 
-class RNNLayer(Function):
+class RNNLayer(_Sequence):
     """A whole Elman RNN layer over a sequence as one node: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1}
     + b_hh), act tanh or relu (``nonlinearity``), for x (L, N, I), h0 (N, H), w_ih (H, I), w_hh
     (H, H), and b_ih, b_hh (H,) both or neither; returns every step's h_t as (L, N, H).
@@ -884,24 +903,12 @@ class RNNLayer(Function):
     name = "rnn_layer"
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh"):
-        _check_2d("rnn_layer", h0=h0, w_ih=w_ih, w_hh=w_hh)
-        n, hs = h0.shape
-        if (
-            x.ndim != 3
-            or x.shape[1] != n
-            or w_hh.shape != (hs, hs)
-            or w_ih.shape != (hs, x.shape[2])
-            or (b_ih is None) != (b_hh is None)
-            or any(b is not None and b.shape != (hs,) for b in (b_ih, b_hh))
-            or nonlinearity not in ("tanh", "relu")
-        ):
+        if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
-                f"rnn_layer: shapes do not fit: x {x.shape} (want (L, N, I)), h0 {h0.shape} (want "
-                f"(N, H)), w_ih {w_ih.shape} (want (H, I)), w_hh {w_hh.shape} (want (H, H)), "
-                f"b_ih {None if b_ih is None else b_ih.shape} and b_hh "
-                f"{None if b_hh is None else b_hh.shape} (want (H,) both or neither), "
-                f"nonlinearity {nonlinearity!r} (want 'tanh' or 'relu')"
+                f"rnn_layer: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
             )
+        _check_layer("rnn_layer", 1, x, h0, w_ih, w_hh, b_ih, b_hh)
+        n, hs = h0.shape
         self.relu = nonlinearity == "relu"
         steps = x.shape[0]
         xs = np.matmul(w_ih, _rows_of(x).T)  # (H, L N): all steps' projections, one product
@@ -929,12 +936,6 @@ class RNNLayer(Function):
         self.d = ~(hts <= 0) if self.relu else 1.0 - hts * hts
         self.out = np.ascontiguousarray(hts.transpose(0, 2, 1))  # (L, N, H)
         return self.out
-
-    def backward(self, g):
-        x = self.inputs[0]
-        if not is_grad_enabled() and x.shape[0] and g._data.dtype == x._data.dtype:
-            return self._backward_arrays(g._data)
-        return self._backward_recorded(g)
 
     def _backward_arrays(self, g: np.ndarray) -> tuple:
         """``backward`` without a graph: the time loop on arrays (feature-major), then the
@@ -976,44 +977,42 @@ class RNNLayer(Function):
             grads[5] = _wrap(db.copy()) if need[5] else None
         return tuple(grads)
 
-    def _backward_recorded(self, g: Tensor) -> tuple:
+    def _recorded(self, g: Tensor) -> tuple:
         """The layer recorded again (``linear`` of all steps, then per step ``linear`` of h, an
         add and the activation) and back-propagation through time on it, each step's da from its
         activation node's own backward (detached where no graph of the gradient is built)."""
         from .elementwise import relu
 
-        recording = is_grad_enabled()
         x, h0, w_ih, w_hh, *b = self.inputs
         b_ih, b_hh = (b[0], b[1]) if b else (None, None)
         act = relu if self.relu else tanh
         grads: list = [None] * len(self.inputs)
         need = self.needs_input_grad
-        with set_grad_enabled(True):
-            xw = linear(x, w_ih, b_ih)
-            h, hs = h0, []
-            for t in range(x.shape[0]):
-                h = act(xw[t] + linear(h, w_hh, b_hh))
-                hs.append(h)
-            dh, das = None, []
-            for t in range(x.shape[0] - 1, -1, -1):
-                gg = g[t] if dh is None else g[t] + dh
-                da = hs[t]._ctx.backward(gg)
-                das.append(da)
-                dh = da @ w_hh
-            d_a = stack(das[::-1], 0)  # (L, N, H)
-            rows = d_a.reshape(-1, d_a.shape[2])
-            grads[1] = dh if need[1] else None
-            if need[3]:
-                h_prev = cat([h0.unsqueeze(0)] + [a.unsqueeze(0) for a in hs[:-1]], 0)
-                grads[3] = _outer(rows, h_prev.reshape(-1, h_prev.shape[2]))
-            if b_hh is not None and need[5]:
-                grads[5] = rows.sum(0)
-            if xw._ctx is not None and (need[0] or need[2] or (b_ih is not None and need[4])):
-                dx, dw_ih, *db_ih = xw._ctx.backward(d_a)
-                grads[0], grads[2] = dx if need[0] else None, dw_ih if need[2] else None
-                if b_ih is not None and need[4]:
-                    grads[4] = db_ih[0]
-        return tuple(a if a is None or recording else a.detach() for a in grads)
+        xw = linear(x, w_ih, b_ih)
+        h, hs = h0, []
+        for t in range(x.shape[0]):
+            h = act(xw[t] + linear(h, w_hh, b_hh))
+            hs.append(h)
+        dh, das = None, []
+        for t in range(x.shape[0] - 1, -1, -1):
+            gg = g[t] if dh is None else g[t] + dh
+            da = hs[t]._ctx.backward(gg)
+            das.append(da)
+            dh = da @ w_hh
+        d_a = stack(das[::-1], 0)  # (L, N, H)
+        rows = d_a.reshape(-1, d_a.shape[2])
+        grads[1] = dh if need[1] else None
+        if need[3]:
+            h_prev = cat([h0.unsqueeze(0)] + [a.unsqueeze(0) for a in hs[:-1]], 0)
+            grads[3] = _outer(rows, h_prev.reshape(-1, h_prev.shape[2]))
+        if b_hh is not None and need[5]:
+            grads[5] = rows.sum(0)
+        if xw._ctx is not None and (need[0] or need[2] or (b_ih is not None and need[4])):
+            dx, dw_ih, *db_ih = xw._ctx.backward(d_a)
+            grads[0], grads[2] = dx if need[0] else None, dw_ih if need[2] else None
+            if b_ih is not None and need[4]:
+                grads[4] = db_ih[0]
+        return tuple(grads)
 
 
 def rnn_layer(
@@ -1027,14 +1026,11 @@ def rnn_layer(
 ) -> Tensor:
     """An Elman RNN layer (tanh or relu) over a sequence x (L, N, I), with its input projection:
     every step's h_t, (L, N, H)."""
-    if (b_ih is None) != (b_hh is None):
-        raise ValueError("rnn_layer: b_ih and b_hh go together (both or neither)")
-    if b_ih is None or b_hh is None:
-        return RNNLayer.apply(x, h0, w_ih, w_hh, nonlinearity=nonlinearity)
-    return RNNLayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity=nonlinearity)
+    biases = _paired_biases("rnn_layer", b_ih, b_hh)
+    return RNNLayer.apply(x, h0, w_ih, w_hh, *biases, nonlinearity=nonlinearity)
 
 
-class _Directions(Function):
+class _Directions(_Sequence):
     """The two directions of a bidirectional layer as one node (``LSTMDirections``,
     ``GRUDirections``): the one-direction ``layer`` on x (L, N, I) with the forward direction's
     states and weights, and on xr, the sequence reversed (the caller reverses it, by a flip or
@@ -1075,12 +1071,6 @@ class _Directions(Function):
         )
         return np.stack(out)
 
-    def backward(self, g):
-        x = self.inputs[0]
-        if not is_grad_enabled() and x.shape[0] and g._data.dtype == x._data.dtype:
-            return self._backward_arrays(g._data)
-        return self._backward_recorded(g)
-
     def _direction_inputs(self, d: int) -> tuple:
         x, xr, *rest = self.inputs
         states, weights = rest[: self.states], rest[self.states :]
@@ -1103,18 +1093,16 @@ class _Directions(Function):
         xs = (fwd[0] if need[0] else None, rev[0] if need[1] else None)
         return (*xs, *states, *fwd[1 + k :], *rev[1 + k :])
 
-    def _backward_recorded(self, g: Tensor) -> tuple:
+    def _recorded(self, g: Tensor) -> tuple:
         """The directions recorded as the layer's nodes on the inputs and their backward taken
         (detached where no graph of the gradient is built)."""
-        recording = is_grad_enabled()
-        with set_grad_enabled(True):
-            grads = []
-            for d in range(2):
-                node = self.layer.apply(*self._direction_inputs(d))._ctx
-                none = (None,) * (1 + self.states + self.per)
-                grads.append(node.backward(g[d]) if node is not None else none)
+        grads = []
+        for d in range(2):
+            node = self.layer.apply(*self._direction_inputs(d))._ctx
+            none = (None,) * (1 + self.states + self.per)
+            grads.append(node.backward(g[d]) if node is not None else none)
         result = self._gather(*grads)
-        return tuple(a if a is None or recording else a.detach() for a in result)
+        return tuple(result)
 
 
 class LSTMDirections(_Directions):
