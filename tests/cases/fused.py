@@ -51,73 +51,57 @@ def _lstm_layer_fn(lib, x, h, c, w_ih, w, b=None):
     return lib.stack(steps)
 
 
-def _lstm_layer_draw(bias):
+def _scan_draw(gates, states=1, biases=1, bias=None, layers=None, directions=1, steps=4, side=3):
+    """Inputs of a recurrent layer node: x (L, N, I) (and its reverse for two directions), the
+    states ((N, H), or (K, N, H) for a stack of K layers or two directions), then each layer's or
+    direction's w_ih (gates H, I; H for a stack's upper layers), w_hh (gates H, H) and
+    ``biases`` biases (gates H,), all with or all without them (drawn when ``bias`` is None)."""
+
     def draw(data):
         r = rng(data)
-        steps = data.draw(st.integers(1, 4), label="steps")
-        n = data.draw(st.integers(1, 3), label="batch")
-        hs = data.draw(st.integers(1, 3), label="hidden")
-        i = data.draw(st.integers(1, 3), label="input")
-        arrays = [
-            values(r, (steps, n, i)),
-            values(r, (n, hs)),
-            values(r, (n, hs)),
-            values(r, (4 * hs, i)),
-            values(r, (4 * hs, hs)),
-        ]
-        return arrays + ([values(r, (4 * hs,))] if bias else []), {}
+        k = data.draw(st.integers(*layers), label="layers") if layers else 1
+        n_steps = data.draw(st.integers(1, steps), label="steps")
+        n = data.draw(st.integers(1, side), label="batch")
+        hs = data.draw(st.integers(1, side), label="hidden")
+        i = data.draw(st.integers(1, side), label="input")
+        with_bias = data.draw(st.booleans(), label="bias") if bias is None else bias
+        lead = (k * directions,) if layers or directions > 1 else ()
+        arrays = [values(r, (n_steps, n, i)) for _ in range(directions)]
+        arrays += [values(r, lead + (n, hs)) for _ in range(states)]
+        for j in range(k * directions):
+            g = gates * hs
+            arrays += [values(r, (g, i if j < directions else hs)), values(r, (g, hs))]
+            arrays += [values(r, (g,)) for _ in range(biases if with_bias else 0)]
+        return arrays, {}
 
     return draw
+
+
+def _scanned(lib, cell, x, h, *weights):
+    """torch's cell (``torch.gru_cell``, ``rnn_tanh_cell`` ...) scanned over time: (L, N, H)."""
+    steps = []
+    for t in range(x.shape[0]):
+        h = cell(x[t], h, *weights)
+        steps.append(h)
+    return lib.stack(steps)
 
 
 def _gru_layer_fn(lib, x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     if lib.__name__ != "torch":
         return lib.ops.rnn_cell.gru_layer(x, h, w_ih, w_hh, b_ih, b_hh)
-    steps = []  # torch has no such function: torch.gru_cell scanned over time
-    for t in range(x.shape[0]):
-        h = lib.gru_cell(x[t], h, w_ih, w_hh, b_ih, b_hh)
-        steps.append(h)
-    return lib.stack(steps)
-
-
-def _gru_layer_draw(data):
-    r = rng(data)
-    steps = data.draw(st.integers(1, 4), label="steps")
-    n = data.draw(st.integers(1, 3), label="batch")
-    hs = data.draw(st.integers(1, 3), label="hidden")
-    i = data.draw(st.integers(1, 3), label="input")
-    arrays = [values(r, (steps, n, i)), values(r, (n, hs))]
-    arrays += [values(r, (3 * hs, i)), values(r, (3 * hs, hs))]
-    if data.draw(st.booleans(), label="bias"):
-        arrays += [values(r, (3 * hs,)), values(r, (3 * hs,))]
-    return arrays, {}
+    return _scanned(lib, lib.gru_cell, x, h, w_ih, w_hh, b_ih, b_hh)  # (no torch function)
 
 
 def _rnn_layer_fn(lib, x, h, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity):
     if lib.__name__ != "torch":
         return lib.ops.rnn_cell.rnn_layer(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity)
     cell = lib.rnn_relu_cell if nonlinearity == "relu" else lib.rnn_tanh_cell
-    steps = []  # torch.rnn_tanh_cell / rnn_relu_cell scanned over time
-    for t in range(x.shape[0]):
-        h = cell(x[t], h, w_ih, w_hh, b_ih, b_hh)
-        steps.append(h)
-    return lib.stack(steps)
+    return _scanned(lib, cell, x, h, w_ih, w_hh, b_ih, b_hh)
 
 
 def _rnn_layer_draw(nonlinearity):
-    def draw(data):
-        r = rng(data)
-        steps = data.draw(st.integers(1, 4), label="steps")
-        n = data.draw(st.integers(1, 3), label="batch")
-        hs = data.draw(st.integers(1, 3), label="hidden")
-        i = data.draw(st.integers(1, 3), label="input")
-        arrays = [values(r, (steps, n, i)), values(r, (n, hs))]
-        arrays += [values(r, (hs, i)), values(r, (hs, hs))]
-        if data.draw(st.booleans(), label="bias"):
-            arrays += [values(r, (hs,)), values(r, (hs,))]
-        return arrays, {"nonlinearity": nonlinearity}
-
-    return draw
+    draw = _scan_draw(1, biases=2)
+    return lambda data: (draw(data)[0], {"nonlinearity": nonlinearity})
 
 
 def _lstm_layers_fn(lib, x, h, c, *weights):
@@ -131,64 +115,22 @@ def _lstm_layers_fn(lib, x, h, c, *weights):
     return lib.stack(outs)
 
 
-def _lstm_directions_fn(lib, x, xr, h, c, *weights):
-    if lib.__name__ != "torch":
-        return lib.ops.rnn_cell.lstm_directions(x, xr, h, c, *weights)
-    per = len(weights) // 2  # torch: each direction as _lstm_layer_fn's unrolled cell
-    fwd = _lstm_layer_fn(lib, x, h[0], c[0], *weights[:per])
-    return lib.stack([fwd, _lstm_layer_fn(lib, xr, h[1], c[1], *weights[per:])])
+def _directions_fn(op, layer_fn, states):
+    """A bidirectional layer node ``op``; for torch, ``layer_fn`` on x and on its reverse with
+    each direction's states and weights, stacked."""
 
+    def fn(lib, x, xr, *rest):
+        if lib.__name__ != "torch":
+            return getattr(lib.ops.rnn_cell, op)(x, xr, *rest)
+        hs, weights = rest[:states], rest[states:]
+        per = len(weights) // 2
+        runs = [
+            layer_fn(lib, xd, *(h[d] for h in hs), *weights[d * per : (d + 1) * per])
+            for d, xd in enumerate((x, xr))
+        ]
+        return lib.stack(runs)
 
-def _gru_directions_fn(lib, x, xr, h, *weights):
-    if lib.__name__ != "torch":
-        return lib.ops.rnn_cell.gru_directions(x, xr, h, *weights)
-    per = len(weights) // 2  # torch: each direction as _gru_layer_fn's scanned cell
-    fwd = _gru_layer_fn(lib, x, h[0], *weights[:per])
-    return lib.stack([fwd, _gru_layer_fn(lib, xr, h[1], *weights[per:])])
-
-
-def _gru_directions_draw(data):
-    r = rng(data)
-    steps = data.draw(st.integers(1, 4), label="steps")
-    n = data.draw(st.integers(1, 2), label="batch")
-    hs = data.draw(st.integers(1, 2), label="hidden")
-    i = data.draw(st.integers(1, 2), label="input")
-    bias = data.draw(st.booleans(), label="bias")
-    arrays = [values(r, (steps, n, i)), values(r, (steps, n, i)), values(r, (2, n, hs))]
-    for _ in range(2):
-        arrays += [values(r, (3 * hs, i)), values(r, (3 * hs, hs))]
-        arrays += [values(r, (3 * hs,)), values(r, (3 * hs,))] if bias else []
-    return arrays, {}
-
-
-def _lstm_directions_draw(data):
-    r = rng(data)
-    steps = data.draw(st.integers(1, 4), label="steps")
-    n = data.draw(st.integers(1, 2), label="batch")
-    hs = data.draw(st.integers(1, 2), label="hidden")
-    i = data.draw(st.integers(1, 2), label="input")
-    bias = data.draw(st.booleans(), label="bias")
-    arrays = [values(r, (steps, n, i)), values(r, (steps, n, i))]
-    arrays += [values(r, (2, n, hs)), values(r, (2, n, hs))]
-    for _ in range(2):
-        arrays += [values(r, (4 * hs, i)), values(r, (4 * hs, hs))]
-        arrays += [values(r, (4 * hs,))] if bias else []
-    return arrays, {}
-
-
-def _lstm_layers_draw(data):
-    r = rng(data)
-    layers = data.draw(st.integers(2, 3), label="layers")
-    steps = data.draw(st.integers(1, 6), label="steps")  # one span (4 steps) or two
-    n = data.draw(st.integers(1, 2), label="batch")
-    hs = data.draw(st.integers(1, 2), label="hidden")
-    i = data.draw(st.integers(1, 2), label="input")
-    bias = data.draw(st.booleans(), label="bias")
-    arrays = [values(r, (steps, n, i)), values(r, (layers, n, hs)), values(r, (layers, n, hs))]
-    for k in range(layers):
-        arrays += [values(r, (4 * hs, i if k == 0 else hs)), values(r, (4 * hs, hs))]
-        arrays += [values(r, (4 * hs,))] if bias else []
-    return arrays, {}
+    return fn
 
 
 def _split_affine(wb, has_w):
@@ -412,17 +354,27 @@ CASES = {
     "inv_std": [Case(_inv_std_fn, _inv_std_draw, tol32=(1e-3, 1e-4))],
     "norm_project": [Case(_norm_project_fn, _norm_project_draw, tol32=(1e-3, 1e-4))],
     "lstm_layer": [
-        Case(_lstm_layer_fn, _lstm_layer_draw(True)),
-        Case(_lstm_layer_fn, _lstm_layer_draw(False)),
+        Case(_lstm_layer_fn, _scan_draw(4, states=2, bias=True)),
+        Case(_lstm_layer_fn, _scan_draw(4, states=2, bias=False)),
     ],
-    "lstm_layers": [Case(_lstm_layers_fn, _lstm_layers_draw)],
-    "gru_layer": [Case(_gru_layer_fn, _gru_layer_draw)],
+    "lstm_layers": [Case(_lstm_layers_fn, _scan_draw(4, 2, layers=(2, 3), steps=6, side=2))],
+    "gru_layer": [Case(_gru_layer_fn, _scan_draw(3, biases=2))],
     "rnn_layer": [
         Case(_rnn_layer_fn, _rnn_layer_draw("tanh")),
         Case(_rnn_layer_fn, _rnn_layer_draw("relu"), fd=False, note="relu: a kink at 0"),
     ],
-    "lstm_directions": [Case(_lstm_directions_fn, _lstm_directions_draw)],
-    "gru_directions": [Case(_gru_directions_fn, _gru_directions_draw)],
+    "lstm_directions": [
+        Case(
+            _directions_fn("lstm_directions", _lstm_layer_fn, 2),
+            _scan_draw(4, 2, directions=2, side=2),
+        )
+    ],
+    "gru_directions": [
+        Case(
+            _directions_fn("gru_directions", _gru_layer_fn, 1),
+            _scan_draw(3, biases=2, directions=2, side=2),
+        )
+    ],
     "scaled_dot_product_attention": [Case(_attention_fn, _attention_draw, tol32=(1e-4, 1e-5))],
     "multi_head_attention": [
         Case(

@@ -403,3 +403,25 @@ def test_a_bidirectional_layer_runs_its_directions_side_by_side_with_the_same_bi
         want, _ = run(torch, t_rnn, 1, packed)
         for a, b in zip(one, want):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "mode, layers, bidirectional",
+    [("LSTM", 2, False), ("LSTM", 1, True), ("GRU", 2, True), ("RNN", 2, False)],
+)
+def test_recurrent_layer_nodes_on_an_empty_batch_as_torch(mode, layers, bidirectional):
+    """A batch of 0 sequences through each layer node: torch's empty output and final states,
+    and zero weight gradients."""
+    rnn = getattr(hg.nn, mode)(3, 4, layers, bidirectional=bidirectional)
+    t_rnn = getattr(torch.nn, mode)(3, 4, layers, bidirectional=bidirectional)
+    outs = []
+    for lib, model in ((hg, rnn), (torch, t_rnn)):
+        x = lib.zeros(5, 0, 3, requires_grad=True)
+        out, state = model(x)
+        h = state[0] if mode == "LSTM" else state
+        (out.sum() + h.sum()).backward()
+        grads = [p.grad for p in model.parameters()]
+        outs.append((tuple(out.shape), tuple(h.shape), tuple(x.grad.shape), grads))
+    assert outs[0][:3] == outs[1][:3]
+    for a, b in zip(outs[0][3], outs[1][3]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

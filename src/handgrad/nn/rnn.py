@@ -346,25 +346,21 @@ class _RNNBase(Module):
         c_last: list[Tensor] = []  # (LSTM only)
         for layer in range(self.num_layers):
             outs = []
-            c_pair = c_init if dirs == 2 else None  # an LSTM's two directions: one node
-            if c_pair is not None:  # (run side by side)
-                k = 2 * layer
-                ws = self._lstm_weights(layer, 0) + self._lstm_weights(layer, 1)
-                hc = lstm_directions(x, reverse(x), h_init[k : k + 2], c_pair[k : k + 2], *ws)
-                for d in range(2):  # hc[d]: (T, 2, N, H), direction d's own order
-                    ys = hc[d, :, 0]
-                    c_last.append(final(hc[d, :, 1]))
-                    h_last.append(final(ys))
-                    outs.append(reverse(ys) if d else ys)
-            gru_pair = dirs == 2 and self._mode == "GRU"  # a GRU's two directions: one node
-            if gru_pair:
-                k = 2 * layer
-                ws = [w for d in range(2) for w in self._weights(layer, d) if w is not None]
-                hs = gru_directions(x, reverse(x), h_init[k : k + 2], *ws)  # (2, T, N, H)
+            paired = dirs == 2 and self._mode in ("LSTM", "GRU")  # two directions, one node
+            if paired:  # (run side by side)
+                k, xr = 2 * layer, reverse(x)
+                if c_init is not None:
+                    ws = self._lstm_weights(layer, 0) + self._lstm_weights(layer, 1)
+                    hc = lstm_directions(x, xr, h_init[k : k + 2], c_init[k : k + 2], *ws)
+                    both = hc[:, :, 0]  # (2, T, N, H), each direction in its own order
+                    c_last += [final(hc[d, :, 1]) for d in range(2)]
+                else:
+                    ws = [w for d in range(2) for w in self._weights(layer, d) if w is not None]
+                    both = gru_directions(x, xr, h_init[k : k + 2], *ws)
                 for d in range(2):
-                    h_last.append(final(hs[d]))
-                    outs.append(reverse(hs[d]) if d else hs[d])
-            for d in range(0 if c_pair is not None or gru_pair else dirs):
+                    h_last.append(final(both[d]))
+                    outs.append(reverse(both[d]) if d else both[d])
+            for d in range(0 if paired else dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 k = layer * dirs + d
                 xd = reverse(x) if d else x  # (each layer node projects its input inside)

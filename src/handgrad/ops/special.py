@@ -5,6 +5,7 @@ composed from primitives; ``isclose``/``allclose`` without gradients."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -183,17 +184,14 @@ _GELU_BETA = math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5  # sqrt(2 / pi), the 
 _GELU_KAPPA = 0.044715
 
 
-_scipy_erf_cache: list = []  # [scipy.special.erf or None], found on first use
-
-
+@functools.cache
 def _scipy_erf() -> Any:
-    if not _scipy_erf_cache:
-        try:
-            from scipy.special import erf
-        except ImportError:  # an optional extra (it comes with scikit-learn)
-            erf = None
-        _scipy_erf_cache.append(erf)
-    return _scipy_erf_cache[0]
+    """scipy's erf, or None without scipy (an optional extra: it comes with scikit-learn)."""
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return None
+    return erf
 
 
 def _erf_np(a: np.ndarray) -> np.ndarray:
