@@ -488,14 +488,26 @@ def test_input_and_weight_gradients_run_side_by_side_without_a_graph(monkeypatch
 
 
 @pytest.mark.parametrize(
-    "kernel, padding, dilation",
-    [((3, 3), 1, 1), ((3, 3), 0, 1), ((2, 3), (2, 0), 1), ((3, 3), 2, 2), ((1, 1), 0, 1)],
+    "kernel, padding, dilation, groups, out_channels",
+    [
+        ((3, 3), 1, 1, 1, 5),
+        ((3, 3), 0, 1, 1, 5),
+        ((2, 3), (2, 0), 1, 1, 5),
+        ((3, 3), 2, 2, 1, 5),
+        ((1, 1), 0, 1, 1, 5),
+        ((3, 3), 1, 1, 4, 8),  # 4 channels a group
+        ((3, 3), 1, 1, 16, 16),  # depthwise
+        ((2, 3), (1, 0), 2, 16, 32),  # depthwise, two outputs a channel
+        ((1, 1), 0, 1, 16, 32),  # 1x1 depthwise, two outputs a channel
+    ],
 )
-def test_stride1_gradients_share_one_im2col_of_g(monkeypatch, kernel, padding, dilation):
+def test_stride1_gradients_share_one_im2col_of_g(
+    monkeypatch, kernel, padding, dilation, groups, out_channels
+):
     """A stride-1 convolution's two gradients without a graph come from one im2col copy of g per
-    band (``_gradients_stride1``): dL/dx = G W', dL/dw = G X^T with its taps flipped. The input
-    gradient has the bits of the convolution ``_input_grad_stride1`` makes; the weight gradient
-    equals torch's and ``Conv2dWeight``'s; one and two threads give the same bits."""
+    band (``_gradients_stride1``): dL/dx = G W', dL/dw = G X^T with its taps flipped, per group.
+    The input gradient has the bits of the convolution ``_input_grad_stride1`` makes; the weight
+    gradient equals torch's and ``Conv2dWeight``'s; one and two threads give the same bits."""
     monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)  # several bands, shared by two threads
     monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
     used: list = []
@@ -507,13 +519,14 @@ def test_stride1_gradients_share_one_im2col_of_g(monkeypatch, kernel, padding, d
 
     monkeypatch.setattr(conv_ops, "_gradients_stride1", spy)
     r = np.random.default_rng(11)
-    x, w = r.standard_normal((3, 16, 9, 8)), r.standard_normal((5, 16, *kernel))
-    b = r.standard_normal(5)
+    x = r.standard_normal((3, 16, 9, 8))
+    w = r.standard_normal((out_channels, 16 // groups, *kernel))
+    b = r.standard_normal(out_channels)
 
     def run(threads):
         with blas_pool(threads):
             hx, hw = hg.tensor(x, requires_grad=True), hg.tensor(w, requires_grad=True)
-            out = F.conv2d(hx, hw, hg.tensor(b), padding=padding, dilation=dilation)
+            out = F.conv2d(hx, hw, hg.tensor(b), padding=padding, dilation=dilation, groups=groups)
             (out * out).sum().backward()
         return out.detach(), hx.grad, hw.grad
 
@@ -526,7 +539,7 @@ def test_stride1_gradients_share_one_im2col_of_g(monkeypatch, kernel, padding, d
     ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
     pads = ((ph, ph), (pw, pw))  # the forward's ((top, bottom), (left, right))
     with hg.no_grad():
-        want_gx = conv_ops._input_grad_stride1(g, hg.tensor(w), (dilation,) * 2, pads, 1)
+        want_gx = conv_ops._input_grad_stride1(g, hg.tensor(w), (dilation,) * 2, pads, groups)
         want_gw = conv_ops.Conv2dWeight.apply(
             hg.tensor(x),
             g,
@@ -534,18 +547,21 @@ def test_stride1_gradients_share_one_im2col_of_g(monkeypatch, kernel, padding, d
             stride=(1, 1),
             padding=pads,
             dilation=(dilation,) * 2,
-            groups=1,
+            groups=groups,
         )
     np.testing.assert_array_equal(gx.numpy(), want_gx.numpy())
     np.testing.assert_allclose(gw.numpy(), want_gw.numpy(), rtol=1e-12, atol=1e-12)
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    tout = torch.nn.functional.conv2d(tx, tw, torch.tensor(b), padding=padding, dilation=dilation)
+    tout = torch.nn.functional.conv2d(
+        tx, tw, torch.tensor(b), padding=padding, dilation=dilation, groups=groups
+    )
     (tout * tout).sum().backward()
     np.testing.assert_allclose(gx.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(gw.numpy(), tw.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
-def test_stride1_weight_gradient_skips_the_padding_where_x_holds_inf():
+@pytest.mark.parametrize("groups, out_channels", [(1, 4), (16, 16)])
+def test_stride1_weight_gradient_skips_the_padding_where_x_holds_inf(groups, out_channels):
     """``_gradients_stride1`` multiplies g's padding zeros by x; where x holds inf that gave NaN,
     so the weight gradient is formed again over the input positions only, as ``Conv2dWeight``
     forms it (torch's float32 kernel too: conv_weight_grad_skips_padding in
@@ -553,9 +569,9 @@ def test_stride1_weight_gradient_skips_the_padding_where_x_holds_inf():
     r = np.random.default_rng(12)
     x = r.standard_normal((2, 16, 6, 5)).astype(np.float32)
     x[1, 3, 0, 4] = np.inf  # a corner: padding rows and columns of g meet it
-    w = r.standard_normal((4, 16, 3, 3)).astype(np.float32)
-    g = r.standard_normal((2, 4, 6, 5)).astype(np.float32)
-    gx, gw = conv_ops._gradients_stride1(g, x, w, (1, 1), ((1, 1), (1, 1)))
+    w = r.standard_normal((out_channels, 16 // groups, 3, 3)).astype(np.float32)
+    g = r.standard_normal((2, out_channels, 6, 5)).astype(np.float32)
+    gx, gw = conv_ops._gradients_stride1(g, x, w, (1, 1), ((1, 1), (1, 1)), groups)
     want = conv_ops.Conv2dWeight().forward(
         x,
         g,
@@ -563,7 +579,7 @@ def test_stride1_weight_gradient_skips_the_padding_where_x_holds_inf():
         stride=(1, 1),
         padding=((1, 1), (1, 1)),
         dilation=(1, 1),
-        groups=1,
+        groups=groups,
     )
     assert not np.isnan(gw).all() and np.isinf(gw).any()
     np.testing.assert_array_equal(gw, want)
