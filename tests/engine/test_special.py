@@ -127,3 +127,32 @@ def test_float32_erf_through_scipy_has_math_erfs_bits(monkeypatch):
     assert np.array_equal(np.signbit(fast), np.signbit(slow))
     monkeypatch.setattr(special, "_scipy_erf", lambda: None)
     np.testing.assert_array_equal(special._erf_np(x[:1000]), slow[:1000])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_forms_erf_once_for_its_gradients(monkeypatch, dtype):
+    """The exact GELU's erf(x / sqrt 2) is formed once, in the forward, and its backward and
+    double backward read it (erf is the costly part); the gradients stay torch's."""
+    from handgrad.ops import special
+
+    calls = []
+    erf = special._erf_np
+
+    def counted(a):
+        calls.append(a.shape)
+        return erf(a)
+
+    monkeypatch.setattr(special, "_erf_np", counted)
+    r = np.random.default_rng(3)
+    x, g, u = (r.standard_normal((4, 5)).astype(dtype) * 2 for _ in range(3))
+    out = []
+    for lib in (torch, hg):
+        hx = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.gelu(hx)
+        (dx,) = lib.autograd.grad(y, hx, lib.tensor(g), create_graph=True)
+        (d2,) = lib.autograd.grad(dx, hx, lib.tensor(u))
+        out.append([a.detach().numpy() for a in (y, dx, d2)])
+    assert calls == [(4, 5)]
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    for h, t in zip(out[1], out[0]):
+        np.testing.assert_allclose(h, t, rtol=tol, atol=tol)
