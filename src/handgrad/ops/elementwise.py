@@ -7,7 +7,6 @@ Notation in the docstrings: ``out`` is the result, ``g`` the gradient of the los
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -461,25 +460,6 @@ class Softplus(Function):
         return g * where(z > self.threshold, 1.0, sigmoid(z))
 
 
-class Erf(Function):
-    """out = erf(a) = 2/sqrt(pi) int_0^a e^(-t^2) dt.  dL/da = g 2/sqrt(pi) e^(-a^2).
-
-    NumPy has no erf; Python's math.erf is exact to double precision, applied element by element
-    (slow for large inputs, but gelu is its only user in the library).
-    """
-
-    name = "erf"
-
-    def forward(self, a):
-        return np.vectorize(math.erf, otypes=[a.dtype])(a) if a.size else a.copy()
-
-    def backward(self, g):
-        a = self.inputs[0]
-        # torch's order, (2 / sqrt(pi)) e^(-a^2) before g: g (2 / sqrt(pi)) overflowed for
-        # g near the largest float where the gradient is finite (fuzz seed 1711433580)
-        return (exp(-(a * a)) * (2 / math.sqrt(math.pi))) * g
-
-
 class Clamp(Function):
     """out = min(max(a, lo), hi) for numbers lo, hi.  dL/da = g where lo <= a <= hi, else 0
     (selected, so an infinite g outside gives 0): at the boundaries the gradient passes, as in
@@ -695,7 +675,6 @@ sin = _unary(Sin)
 cos = _unary(Cos)
 tanh = _unary(Tanh)
 sigmoid = _unary(Sigmoid)
-erf = _unary(Erf)
 
 
 def abs(input: Tensor) -> Tensor:  # noqa: A001
@@ -829,7 +808,6 @@ __all__ = [
     "cos",
     "tanh",
     "sigmoid",
-    "erf",
     "abs",
     "relu",
     "silu",

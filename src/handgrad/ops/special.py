@@ -194,19 +194,42 @@ def _scipy_erf() -> Any:
     return erf
 
 
-def _erf_np(a: np.ndarray) -> np.ndarray:
-    """erf of each element: ``math.erf`` (NumPy has no erf), which runs in Python per element.
-    A float32 array, whose erf is formed in float64 and rounded, goes through scipy's erf where
-    scipy is installed (``handgrad[extras]`` brings it): it is a few float64 ulps from
-    ``math.erf`` at most, which the rounding to float32 removes (tested bit for bit), and it
-    runs in C. An exact GELU of 2M float32 values took about 0.2 s per element-wise erf. Its
-    float32 loop computes each erf in float64 and rounds it: the same bits as a float64 array's
-    erf rounded, without the two array casts (2M values: 35 -> 25 ms)."""
-    if a.dtype == np.float32 and a.size:
+def erf_array(a: np.ndarray) -> np.ndarray:
+    """erf of each element. NumPy has no erf: float32 and float64 arrays go through scipy's
+    erf where scipy is installed (``handgrad[extras]`` brings it), which runs in C; otherwise,
+    and for other dtypes, ``math.erf`` runs in Python per element (an exact GELU of 2M float32
+    values took about 0.2 s per erf that way, 25 ms through scipy).
+
+    - float32: scipy's float32 loop forms each erf in float64 and rounds it. scipy's float64
+      erf is a few ulps from ``math.erf`` at most, which the rounding removes: the bits of
+      ``math.erf`` rounded (tested bit for bit).
+    - float64: up to 3 ulps from ``math.erf`` (on 14% of random values). torch's own float64
+      erf (SLEEF's) is 1 ulp from ``math.erf`` on 2.8% of them: neither is correctly rounded,
+      and both are far inside any parity tolerance."""
+    if a.dtype in (np.float32, np.float64) and a.size:
         erf = _scipy_erf()
         if erf is not None:
             return erf(a)
     return np.vectorize(math.erf, otypes=[a.dtype])(a) if a.size else a.copy()
+
+
+class Erf(Function):
+    """out = erf(a) = 2/sqrt(pi) int_0^a e^(-t^2) dt.  dL/da = g 2/sqrt(pi) e^(-a^2).
+    (The values: ``erf_array``.)"""
+
+    name = "erf"
+
+    def forward(self, a):
+        return erf_array(a)
+
+    def backward(self, g):
+        a = self.inputs[0]
+        # torch's order, (2 / sqrt(pi)) e^(-a^2) before g: g (2 / sqrt(pi)) overflowed for
+        # g near the largest float where the gradient is finite (fuzz seed 1711433580)
+        return (exp(-(a * a)) * (2 / math.sqrt(math.pi))) * g
+
+
+erf = _unary(Erf)
 
 
 def _tanh_np(a: np.ndarray) -> np.ndarray:
@@ -233,7 +256,7 @@ class Gelu(Function):
             if approximate == "tanh":
                 inner = _GELU_BETA * (a + _GELU_KAPPA * (a * a * a))
                 return (0.5 * a * (1 + _tanh_np(inner))).astype(a.dtype, copy=False)
-            e = _erf_np(a * (1 / math.sqrt(2)))
+            e = erf_array(a * (1 / math.sqrt(2)))
             if any(self.needs_input_grad):
                 self.erf = e
             return (a * 0.5 * (1 + e)).astype(a.dtype, copy=False)
@@ -259,7 +282,7 @@ class GeluBackward(Function):
                 right = 0.5 * a * (1 - t * t) * (_GELU_BETA * (1 + 3 * _GELU_KAPPA * x_sq))
                 d = 0.5 * (1 + t) + right
             else:
-                cdf = 0.5 * (1 + (_erf_np(a * (1 / math.sqrt(2))) if erf is None else erf))
+                cdf = 0.5 * (1 + (erf_array(a * (1 / math.sqrt(2))) if erf is None else erf))
                 d = cdf + a * (_GELU_ALPHA * np.exp(a * a * -0.5))
             return (g * d).astype(np.result_type(g, a), copy=False)
 
@@ -1011,6 +1034,7 @@ def allclose(
 
 
 __all__ = [
+    "erf",
     "tan",
     "sinh",
     "cosh",
