@@ -248,6 +248,72 @@ def test_layer_norm_rows_give_the_same_bits_on_two_threads(monkeypatch):
     _same_bits_on_one_and_two_threads(run)
 
 
+@pytest.mark.parametrize("affine", ["both", "weight"])  # (torch's group_norm: no bias alone)
+@pytest.mark.parametrize("broadcast_g", [False, True])
+def test_group_norm_parameters_apply_in_the_row_blocks(monkeypatch, affine, broadcast_g):
+    """group_norm's per-channel weight and bias vary along the rows' leading dims: each block of
+    rows applies its rows' share (``_row_params``), forward and backward, over several blocks
+    whose rows start mid-example; and a broadcast g (a sum's) takes the row kernels too. Values
+    and gradients against torch's; the same bits on one thread and two."""
+    monkeypatch.setattr(_rows, "_ROW_BLOCK_ELEMENTS", 5 * 18)  # 5 rows (of 3 groups) a block
+    x = (R.standard_normal((7, 6, 3, 3)) * 2 + 1).astype(np.float32)
+    w = R.standard_normal(6).astype(np.float32) if affine != "bias" else None
+    b = R.standard_normal(6).astype(np.float32) if affine != "weight" else None
+    g = R.standard_normal(x.shape).astype(np.float32)
+    calls = []
+    kernel = _rows.layer_norm_backward
+
+    def spy(*args, **kwargs):
+        result = kernel(*args, **kwargs)
+        calls.append(result is not None)  # the kernel took it
+        return result
+
+    monkeypatch.setattr(_rows, "layer_norm_backward", spy)
+
+    def run(lib):
+        xt = lib.tensor(x, requires_grad=True)
+        ps = [None if a is None else lib.tensor(a, requires_grad=True) for a in (w, b)]
+        out = lib.nn.functional.group_norm(xt, 3, *ps)
+        leaves = [xt] + [p for p in ps if p is not None]
+        grad = torch.autograd.grad if lib is torch else hg.grad
+        gs = grad(out.sum() if broadcast_g else out, leaves, None if broadcast_g else lib.tensor(g))
+        return [out.detach().numpy()] + [a.numpy() for a in gs]
+
+    one = run(hg)
+    assert calls == [True]
+    for h, t in zip(one, run(torch)):
+        np.testing.assert_allclose(h, t, rtol=2e-5, atol=2e-5)
+    monkeypatch.setattr(_rows, "_PARALLEL_ELEMENTS", 1)
+    with blas_pool(2):
+        two = run(hg)
+    for a, c in zip(one, two):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_layer_norm_of_a_broadcast_gradient_takes_the_row_kernel(monkeypatch):
+    """A sum's gradient is a broadcast array, not rows: it is made rows (one copy) rather than
+    sent down the graph path; the gradients stay torch's."""
+    kernel, taken = _rows.layer_norm_backward, []
+
+    def spy(g, *args):
+        result = kernel(g, *args)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(_rows, "layer_norm_backward", spy)
+    x = (R.standard_normal((16, 16, 64)) * 2 + 1).astype(np.float32)  # (big: a broadcast g)
+    w, b = (R.standard_normal(64).astype(np.float32) for _ in range(2))
+    grads = []
+    for lib in (hg, torch):
+        ts = [lib.tensor(a, requires_grad=True) for a in (x, w, b)]
+        F = torch.nn.functional if lib is torch else hg.nn.functional
+        F.layer_norm(ts[0], (64,), ts[1], ts[2]).sum().backward()
+        grads.append([t.grad.numpy() for t in ts])
+    assert taken == [True]
+    for h, t in zip(*grads):
+        np.testing.assert_allclose(h, t, rtol=2e-5, atol=2e-5)
+
+
 @pytest.mark.parametrize("m", [5, 1024, 3 * 1024 + 37, 32768])
 def test_row_dots_are_accurate_sums_of_products(m):
     """Batch norm's variance and weight gradient (``_row_dots``): einsum's float32 sums of blocks

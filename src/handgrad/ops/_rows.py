@@ -101,11 +101,22 @@ def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def _row_params(a, shape: tuple, k: int) -> np.ndarray:
+    """A weight or bias ``a`` that broadcasts against x of ``shape`` but varies along x's leading
+    dims (group_norm's per channel, (G, C / G, 1) against (N, G, C / G, S)), as one array per row
+    of x (R, *tail), tail its last k dims' shape (C / G, 1): a block's rows then apply it from
+    the core's cache, where the whole array, multiplied after the blocks, came from memory
+    (GroupNorm(8, 64) on (32, 64, 16, 16): forward and backward 3.1 -> 2.4 ms, one thread)."""
+    full = a.reshape((1,) * (len(shape) - a.ndim) + a.shape)
+    lead, tail = shape[: len(shape) - k], full.shape[len(shape) - k :]
+    return np.ascontiguousarray(np.broadcast_to(full, lead + tail)).reshape((-1,) + tail)
+
+
 def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
     """(out, x^, 1 / sigma) with x^ = (x - mean) / sigma over the last k dims, or None. The
     rows run in blocks, which two threads share (``_each_block``). The weight and bias broadcast
-    against x: of the last k dims' shape (applied row by row, in the blocks), or (group_norm's
-    per channel) varying along some leading dims too (applied to the whole array after)."""
+    against x: of the last k dims' shape, or (group_norm's per channel) varying along some
+    leading dims too (``_row_params``); either way applied row by row, in the blocks."""
     x2 = _rows(x, k)
     if x2 is None or x.dtype.kind != "f":
         return None
@@ -117,6 +128,8 @@ def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
     per_row = all(a is None or (a.size == m and a.shape[a.ndim - k :] == last) for a in (w, b))
     wv = None if w is None or not per_row else w.reshape(-1)
     bv = 0.0 if b is None or not per_row else b.reshape(-1)  # +0.0, as torch
+    wr = None if w is None or per_row else _row_params(w, x.shape, k)
+    br = None if b is None or per_row else _row_params(b, x.shape, k)
     finite = np.ones(r, bool)
 
     def part(lo: int, hi: int) -> None:
@@ -135,21 +148,25 @@ def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
         rs = rstd[lo:hi]
         rs[...] = 1.0 / np.sqrt(var + eps)
         h *= rs[:, None]
-        if wv is not None:
-            np.multiply(h, wv, out=o)
+        if per_row:
+            if wv is not None:
+                np.multiply(h, wv, out=o)
+            else:
+                o[...] = h
+            o += bv
+            return
+        h3, o3 = h.reshape((hi - lo,) + last), o.reshape((hi - lo,) + last)
+        if wr is not None:
+            np.multiply(h3, wr[lo:hi], out=o3)
         else:
-            o[...] = h
-        o += bv
+            o3[...] = h3
+        o3 += br[lo:hi] if br is not None else 0.0
 
     with np.errstate(over="ignore", invalid="ignore"):
         _each_block(part, r, m, _ROW_BLOCK_ELEMENTS)
     if not (finite.all() and (rstd > 0).all()):  # or a variance that overflowed: torch's
         return None  # output there is the bias
     xhat, out = xhat.reshape(x.shape), out.reshape(x.shape)
-    if not per_row:
-        if w is not None:
-            np.multiply(xhat, w, out=out)
-        out += b if b is not None else 0.0
     return out, xhat, rstd.reshape(x.shape[: x.ndim - k] + (1,) * k)
 
 
@@ -169,13 +186,17 @@ def layer_norm_backward(
     if needs[0]:
         ones = np.ones(m, g.dtype)
         wv = None if w is None else w.reshape(-1) if per_row else None
-        gw = (g * w).reshape(r, m) if w is not None and not per_row else None
+        wr = _row_params(w, g.shape, k) if w is not None and not per_row else None
+        last = g.shape[g.ndim - k :]
         rs = rstd.reshape(r, 1)
         dx2 = np.empty_like(g2)
 
         def part(lo: int, hi: int) -> None:
             gr, xr, d_x = g2[lo:hi], x2[lo:hi], dx2[lo:hi]
-            d = gr * wv if wv is not None else gr if gw is None else gw[lo:hi]
+            if wr is not None:  # (a weight varying along leading dims: _row_params)
+                d = (gr.reshape((hi - lo,) + last) * wr[lo:hi]).reshape(hi - lo, m)
+            else:
+                d = gr * wv if wv is not None else gr
             mean_d = (d @ ones) / m
             mean_dx = np.einsum("ij,ij->i", d, xr) / m
             np.subtract(d, mean_d.astype(d.dtype, copy=False)[:, None], out=d_x)
@@ -184,7 +205,7 @@ def layer_norm_backward(
             # -4.7e-6 where torch's graph gives 0 (fuzz seed 1956664464: group_norm of a
             # constant group)
             d_x -= ((d_x @ ones) / m).astype(d.dtype, copy=False)[:, None]
-            mine = wv is not None  # (d is g w made here: its memory serves again)
+            mine = wv is not None or wr is not None  # (d is g w made here: its memory serves)
             t = np.multiply(
                 xr, mean_dx.astype(d.dtype, copy=False)[:, None], out=d if mine else None
             )

@@ -358,8 +358,9 @@ class LayerNorm(Function):
             w = self.inputs[1]._data if self.has_weight else None
             nia, has_b = self.needs_input_grad, len(self.inputs) > 1 + self.has_weight
             need = (nia[0], self.has_weight and nia[1], has_b and nia[-1])
+            # (a broadcast g, a sum's, is made rows: one copy, far cheaper than the graph path)
             fast = _rows.layer_norm_backward(
-                g._data, self.xhat, self.rstd, w, self.k, need, self.pshape
+                np.ascontiguousarray(g._data), self.xhat, self.rstd, w, self.k, need, self.pshape
             )
             if fast is not None:
                 return _per_input(self, *(None if a is None else _wrap(a) for a in fast))
