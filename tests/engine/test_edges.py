@@ -521,6 +521,55 @@ def test_where_with_a_zero_side_selects_bits_exactly(dtype):
             assert np.array_equal(bits(got.numpy()), bits(want))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_general_selection_by_blocks_is_np_where_bit_for_bit(monkeypatch, dtype):
+    """``where(mask, a, b)`` with two array sides, or an array and a nonzero scalar, runs as
+    ``b ^ ((a ^ b) & word)`` over blocks (``ops._select``): np.where's bits, with NaN, inf and
+    -0.0 on either side, over several blocks and a short last one, for arrays in C, Fortran
+    and a batch-innermost memory order (the result keeps it), and np.where itself where the
+    sides' orders differ. And through ``hg.where``, its gradients are torch's."""
+    from handgrad.ops import _select
+
+    monkeypatch.setattr(_select, "_SELECT_BLOCK", 16)  # 60 elements: 3 blocks and a part
+    r = np.random.default_rng(1)
+    shape = (3, 4, 5)
+    a, b = (r.standard_normal(shape).astype(dtype) for _ in range(2))
+    a[0, 0, :4] = [np.nan, np.inf, -0.0, -np.inf]
+    b[0, 1, :4] = [-0.0, np.nan, -np.inf, 5.0]
+    mask = r.random(shape) > 0.5
+
+    def bits(v):
+        return np.ascontiguousarray(v).view(np.uint8)
+
+    def chwn(v):  # the batch-innermost memory a convolution returns, seen in NCHW order
+        return np.ascontiguousarray(v.transpose(1, 2, 0)).transpose(2, 0, 1)
+
+    blended = []
+    blend = _select._blend
+    monkeypatch.setattr(_select, "_blend", lambda *args: blended.append(1) or blend(*args))
+    for order in (np.ascontiguousarray, np.asfortranarray, chwn):
+        m, x, y = order(mask), order(a), order(b)
+        for sides in ((x, y), (x, dtype(-2.5)), (dtype(-0.0), y), (x, order(b).copy(order="F"))):
+            got = _select.select(m, np.asarray(sides[0]), np.asarray(sides[1]))
+            want = np.where(m, *sides)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert np.array_equal(bits(got), bits(want))
+            if all(np.ndim(v) == 0 or v.strides == x.strides for v in sides):
+                kept = got.strides == tuple(st * got.itemsize for st in m.strides)
+                assert kept, "the result keeps the mask's memory order"
+    assert blended
+    got, want = [], []
+    for lib in (hg, torch):
+        ta, tb = (lib.tensor(v, requires_grad=True) for v in (a, b))
+        out = lib.where(lib.tensor(mask), ta, tb)
+        out.backward(lib.tensor(np.ones(shape, dtype)))
+        (got if lib is hg else want).extend(
+            [out.detach().numpy(), ta.grad.numpy(), tb.grad.numpy()]
+        )
+    for h, t in zip(got, want):
+        assert np.array_equal(bits(h), bits(t))
+
+
 def test_prod_second_derivative_with_a_zero_and_a_nan_elsewhere():
     # fuzz seed 1231567340: a zero anywhere sends prod's gradient through cumprod's explicit
     # products, whose i < k terms must be dropped (where), not multiplied by 0 (NaN * 0)

@@ -25,8 +25,9 @@ import numpy as np
 
 from .._tensor_base import lift
 from ..autograd.function import Function
+from ._select import select as _select
 from .conv import Conv2d, _ntuple, _pad_crop, empty_batch
-from .elementwise import _select, where
+from .elementwise import where
 from .zero_derivative import piecewise_linear_input, tie_gradient
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker

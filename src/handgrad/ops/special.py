@@ -13,6 +13,7 @@ import numpy as np
 
 from .._tensor_base import get_default_dtype, lift
 from ..autograd.function import Function
+from ._select import select as _select
 from .elementwise import (
     Tanh,
     _binary,
@@ -397,7 +398,7 @@ class Selu(Function):
     def forward(self, a):
         pos, neg = _selu_coefs(a.dtype)
         with np.errstate(all="ignore"):
-            return np.where(a > 0, a * pos, np.expm1(a) * neg).astype(a.dtype, copy=False)
+            return _select(a > 0, a * pos, np.expm1(a) * neg).astype(a.dtype, copy=False)
 
     def backward(self, g):
         return SeluBackward.apply(g, self.inputs[0])
@@ -416,7 +417,7 @@ class SeluBackward(Function):
         dtype = np.result_type(g, a)
         pos, neg = _selu_coefs(dtype)
         with np.errstate(all="ignore"):
-            return np.where(a <= 0, g * neg * np.exp(a), g * pos).astype(dtype, copy=False)
+            return _select(a <= 0, g * neg * np.exp(a), g * pos).astype(dtype, copy=False)
 
     def backward(self, gg):
         g, a = self.inputs
@@ -514,7 +515,7 @@ class LogSigmoidBackward(Function):
 
     def forward(self, g, a):
         e = np.exp(-np.abs(a))
-        s = np.where(a <= 0, 1 / (1 + e), e / (1 + e))  # sigmoid(-a), as Sigmoid's forward
+        s = _select(a <= 0, 1 / (1 + e), e / (1 + e))  # sigmoid(-a), as Sigmoid's forward
         return (g * s).astype(np.result_type(g, a), copy=False)
 
     def backward(self, gg):
@@ -583,7 +584,7 @@ class SoftMargin(Function):
 
     def forward(self, x, y):
         z = -x * y
-        return np.where(z > 20, z, np.logaddexp(0, z)).astype(x.dtype, copy=False)
+        return _select(z > 20, z, np.logaddexp(0, z)).astype(x.dtype, copy=False)
 
     def backward(self, g):
         x, y = self.inputs
