@@ -11,6 +11,7 @@ import numpy as np
 
 from .._tensor_base import lift
 from ..autograd.function import Function
+from ._scatter import add_at
 from .dims import normalize_dims
 
 if TYPE_CHECKING:  # the public Tensor, for a type checker
@@ -158,7 +159,7 @@ class IndexAccumulate(Function):
         if not accumulate or _is_basic(index):
             out[index] = g  # basic indexing never repeats an element
         else:
-            np.add.at(out, index, g)
+            add_at(out, index, g)
         return out
 
     def backward(self, gg):
