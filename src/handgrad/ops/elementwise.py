@@ -13,6 +13,7 @@ import numpy as np
 
 from .._tensor_base import get_default_dtype, lift
 from ..autograd.function import Function
+from ._blocks import blockwise
 from ._max_zero import relu_array
 from ._select import select as _select
 from .zero_derivative import tie_gradient
@@ -301,6 +302,7 @@ class Tanh(Function):
     uses_inputs = False
     uses_output = True
 
+    @blockwise
     def forward(self, a):
         # torch's tanh (SLEEF's 1-ulp kernels) is all but correctly rounded; NumPy's SIMD one
         # is an ulp off for a third of float32 and a fifth of float64 inputs, and x - tanh(x)
@@ -326,6 +328,7 @@ class TanhBackward(Function):
 
     name = "tanh_backward"
 
+    @blockwise
     def forward(self, g, t):
         return (g * _one_minus_square(t)).astype(np.result_type(g, t), copy=False)
 
@@ -365,6 +368,7 @@ class Sigmoid(Function):
     uses_inputs = False
     uses_output = True
 
+    @blockwise
     def forward(self, a):
         e = np.exp(-np.abs(a))
         return _select(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
@@ -386,6 +390,7 @@ class SigmoidBackward(Function):
 
     name = "sigmoid_backward"
 
+    @blockwise
     def forward(self, g, s):
         return (g * (1 - s) * s).astype(np.result_type(g, s), copy=False)
 
@@ -429,6 +434,7 @@ class Silu(Function):
 
     name = "silu"
 
+    @blockwise
     def forward(self, a):
         e = np.exp(-np.abs(a))
         s = _select(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
@@ -450,6 +456,7 @@ class Softplus(Function):
 
     name = "softplus"
 
+    @blockwise
     def forward(self, a, beta=1.0, threshold=20.0):
         self.beta, self.threshold = beta, threshold
         z = a * beta

@@ -1,0 +1,56 @@
+"""Element-wise forwards over cache-sized blocks (ops/_blocks.py): the bits of the whole-array
+formula, in every memory order, the output keeping its input's."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from handgrad.autograd.function import PRIMITIVES
+from handgrad.ops import _blocks
+
+BLOCKWISE = sorted(
+    name for name, cls in PRIMITIVES.items() if hasattr(cls.__dict__.get("forward"), "__wrapped__")
+)
+
+
+def test_the_activations_run_blockwise():
+    assert {"sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "silu", "softplus"} <= set(
+        BLOCKWISE
+    )
+
+
+@pytest.mark.parametrize("name", BLOCKWISE)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blockwise_forward_has_the_whole_arrays_bits(monkeypatch, name, dtype):
+    monkeypatch.setattr(_blocks, "_BLOCK", 64)  # 7 blocks and a part for 480 elements
+    cls = PRIMITIVES[name]
+    whole = cls.__dict__["forward"].__wrapped__
+    arity = sum(
+        p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+        for p in list(inspect.signature(whole).parameters.values())[1:]
+    )
+    r = np.random.default_rng(0)
+    base = [(r.standard_normal((4, 6, 20)) * 8).astype(dtype) for _ in range(arity)]
+    for a in base:
+        a.flat[:6] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-30]
+    layouts = {
+        "C": lambda a: a,
+        "F": np.asfortranarray,
+        "batch innermost": lambda a: np.ascontiguousarray(a.transpose(1, 2, 0)).transpose(2, 0, 1),
+    }
+    for label, layout in layouts.items():
+        arrays = [layout(a) for a in base]
+        with np.errstate(all="ignore"):
+            want = whole(cls(), *arrays)
+            got = cls().forward(*arrays)
+        assert got.dtype == want.dtype and got.shape == want.shape, label
+        ints = np.dtype(f"u{got.itemsize}")
+        bits_got = np.ascontiguousarray(got).view(ints)
+        bits_want = np.ascontiguousarray(want).view(ints)
+        np.testing.assert_array_equal(bits_got, bits_want, err_msg=label)
+        first = arrays[0]
+        kept = tuple(st // first.itemsize * got.itemsize for st in first.strides)
+        assert got.strides == kept, f"{label}: the output keeps the input's memory order"
