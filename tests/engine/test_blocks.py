@@ -54,3 +54,22 @@ def test_blockwise_forward_has_the_whole_arrays_bits(monkeypatch, name, dtype):
         first = arrays[0]
         kept = tuple(st // first.itemsize * got.itemsize for st in first.strides)
         assert got.strides == kept, f"{label}: the output keeps the input's memory order"
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("kept_erf", [False, True])
+def test_gelu_backward_blocks_have_the_whole_arrays_bits(monkeypatch, approximate, kept_erf):
+    """gelu_backward's values run blockwise (its forward keeps the erf it was given, whole, for
+    its own backward): the bits of one whole-array pass, with the forward's erf cut along."""
+    from handgrad.ops.special import GeluBackward, erf_array
+
+    r = np.random.default_rng(3)
+    g, a = (r.standard_normal((5, 7, 30)).astype(np.float32) * 3 for _ in range(2))
+    erf = erf_array(a * np.float32(1 / np.sqrt(2))) if kept_erf else None
+    fn = GeluBackward()
+    want = fn.forward(g, a, approximate=approximate, erf=erf)  # one block: 1050 < 2 * 32768
+    monkeypatch.setattr(_blocks, "_BLOCK", 64)
+    fn = GeluBackward()
+    got = fn.forward(g, a, approximate=approximate, erf=erf)
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+    assert fn.erf is erf  # kept whole for the double backward

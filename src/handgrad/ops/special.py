@@ -13,6 +13,7 @@ import numpy as np
 
 from .._tensor_base import get_default_dtype, lift
 from ..autograd.function import Function
+from ._blocks import blockwise
 from ._select import select as _select
 from .elementwise import (
     Tanh,
@@ -276,6 +277,10 @@ class GeluBackward(Function):
 
     def forward(self, g, a, approximate="none", erf=None):
         self.approximate, self.erf = approximate, erf
+        return self._values(g, a, approximate=approximate, erf=erf)
+
+    @blockwise
+    def _values(self, g, a, approximate, erf):
         with np.errstate(over="ignore", invalid="ignore"):
             if approximate == "tanh":
                 x_sq = a * a
@@ -318,6 +323,7 @@ class Mish(Function):
 
     name = "mish"
 
+    @blockwise
     def forward(self, a):
         with np.errstate(over="ignore", invalid="ignore"):
             return (a * np.tanh(np.logaddexp(0, a))).astype(a.dtype, copy=False)
@@ -338,6 +344,7 @@ class EluNegative(Function):
 
     name = "elu"
 
+    @blockwise
     def forward(self, a, alpha, scale, grad_scale):
         self.alpha, self.scale = alpha, grad_scale
         return np.expm1(a * scale) * alpha
@@ -360,6 +367,7 @@ class EluNegativeBackward(Function):
 
     name = "elu_negative_backward"
 
+    @blockwise
     def forward(self, g, a, alpha, scale):
         self.alpha, self.scale = alpha, scale
         with np.errstate(over="ignore", invalid="ignore"):
@@ -395,6 +403,7 @@ class Selu(Function):
 
     name = "selu"
 
+    @blockwise
     def forward(self, a):
         pos, neg = _selu_coefs(a.dtype)
         with np.errstate(all="ignore"):
@@ -413,6 +422,7 @@ class SeluBackward(Function):
 
     name = "selu_backward"
 
+    @blockwise
     def forward(self, g, a):
         dtype = np.result_type(g, a)
         pos, neg = _selu_coefs(dtype)
@@ -501,6 +511,7 @@ class LogSigmoid(Function):
 
     name = "logsigmoid"
 
+    @blockwise
     def forward(self, a):
         return (-np.logaddexp(0, -a) + 0.0).astype(a.dtype, copy=False)
 
@@ -513,6 +524,7 @@ class LogSigmoidBackward(Function):
 
     name = "logsigmoid_backward"
 
+    @blockwise
     def forward(self, g, a):
         e = np.exp(-np.abs(a))
         s = _select(a <= 0, 1 / (1 + e), e / (1 + e))  # sigmoid(-a), as Sigmoid's forward
@@ -534,6 +546,7 @@ class HardsigmoidMiddle(Function):
 
     name = "hardsigmoid"
 
+    @blockwise
     def forward(self, a):
         return ((a + 3) / 6).astype(a.dtype, copy=False)
 
@@ -553,6 +566,7 @@ class HardswishMiddle(Function):
 
     name = "hardswish"
 
+    @blockwise
     def forward(self, a):
         return a * (a + 3) / 6
 
@@ -566,6 +580,7 @@ class HardswishBackwardMiddle(Function):
 
     name = "hardswish_backward"
 
+    @blockwise
     def forward(self, g, a):
         return (g * (a / 3 + 0.5)).astype(np.result_type(g, a), copy=False)
 
