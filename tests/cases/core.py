@@ -329,6 +329,14 @@ def _sigmoid_backward_fn(lib, g, a):
     return SigmoidBackward.apply(g, s)
 
 
+def _leaky_relu_backward_fn(lib, g, a, slope):
+    if lib.__name__ == "torch":
+        return lib.ops.aten.leaky_relu_backward(g, a, slope, False)
+    from handgrad.ops.special import LeakyReluBackward
+
+    return LeakyReluBackward.apply(g, a, negative_slope=slope)
+
+
 def _tanh_backward_fn(lib, g, a):
     t = a.tanh()  # an output of tanh, in (-1, 1), as the primitive sees it
     if lib.__name__ == "torch":
@@ -512,6 +520,24 @@ CASES = {
             lambda lib, g, a, approximate: _gelu_backward_fn(lib, g, a * 3, approximate),
             _gelu_backward_draw,
         )
+    ],
+    "leaky_relu": [
+        Case(lambda lib, a: F(lib).leaky_relu(a, 0.2), unary("nonzero")),
+        Case(lambda lib, a: F(lib).leaky_relu(a), unary("ints"), fd=False, note="kink at 0"),
+        Case(lambda lib, a: F(lib).leaky_relu(a, -1.5), unary("nonzero")),
+    ],
+    # leaky_relu's gradient, a primitive as in torch: linear in g, tied to a with derivative 0
+    "leaky_relu_backward": [
+        Case(
+            lambda lib, g, a: _leaky_relu_backward_fn(lib, g, a, 0.2),
+            _sigmoid_backward_draw,
+            fd=False,
+            note="piecewise constant in a: its kinks are any draw's",
+        ),
+        Case(
+            lambda lib, g, a: _leaky_relu_backward_fn(lib, g, a.detach(), 0.2),
+            _sigmoid_backward_draw,
+        ),
     ],
     # sigmoid's gradient, a primitive as in torch: its backward is sigmoid's second derivative
     "sigmoid_backward": [

@@ -570,6 +570,26 @@ def test_general_selection_by_blocks_is_np_where_bit_for_bit(monkeypatch, dtype)
         assert np.array_equal(bits(h), bits(t))
 
 
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.2, 1.0, 1.5, -0.5])
+def test_leaky_relu_edges_bit_for_bit(slope):
+    """leaky_relu's value (max(a, s a) for 0 < s <= 1, a selection otherwise) and gradient
+    (leaky_relu_backward) against torch's, bit for bit, at -0.0, +-inf, NaN, subnormals and the
+    largest floats, with an infinite gradient on either side."""
+    a = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, -3e38, 3e38, -2.0, 3.0])
+    a = a.astype(np.float32)
+    g = np.array([np.inf, -np.inf, 1.0, 2.0, 1.0, np.inf, -np.inf, 1.0, 1e38, np.inf, 1.0])
+    g = g.astype(np.float32)
+    got = []
+    for lib in (hg, torch):
+        x = lib.tensor(a, requires_grad=True)
+        out = lib.nn.functional.leaky_relu(x, slope)
+        out.backward(lib.tensor(g))
+        got.append([out.detach().numpy(), x.grad.numpy()])
+    for h, t in zip(*got):
+        same = (h.view(np.int32) == t.view(np.int32)) | (np.isnan(h) & np.isnan(t))
+        assert same.all(), (h, t)
+
+
 def test_prod_second_derivative_with_a_zero_and_a_nan_elsewhere():
     # fuzz seed 1231567340: a zero anywhere sends prod's gradient through cumprod's explicit
     # products, whose i < k terms must be dropped (where), not multiplied by 0 (NaN * 0)

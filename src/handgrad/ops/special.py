@@ -437,6 +437,58 @@ class SeluBackward(Function):
         return dg, dx
 
 
+class LeakyRelu(Function):
+    """out = a where a > 0, else s a (torch's leaky_relu: the slope s applies at 0, and a NaN
+    stays NaN). d out / da = 1 where a > 0, else s, so dL/da = leaky_relu_backward(g, a) =
+    g where a > 0, else g s: torch's kernel, the product g s formed on the slope's side only
+    (an infinite g there times s = 0 gives NaN in both).
+
+    One node, where the composition where(a > 0, a, a s) made five whole-array nodes. For
+    0 < s <= 1 (every usual slope) the value is max(a, s a), two passes: s a <= a exactly where
+    a > 0, and where they tie both are the same zero (s a = -0.0 for a = -0.0); s = 0 would make
+    inf s a NaN that max passes. Other slopes, and
+    the backward, select over cache-sized blocks. LeakyReLU(0.2) on (32, 64, 32, 32), forward and
+    backward, one thread: 6.9 -> 3.9 ms."""
+
+    name = "leaky_relu"
+
+    @blockwise
+    def forward(self, a, negative_slope=0.01):
+        self.slope = negative_slope
+        with np.errstate(invalid="ignore", over="ignore"):  # (inf s = NaN where s = 0, as torch)
+            if 0 < negative_slope <= 1:
+                return np.maximum(a, a * negative_slope)
+            return _select(a > 0, a, a * negative_slope)
+
+    def backward(self, g):
+        return LeakyReluBackward.apply(g, self.inputs[0], negative_slope=self.slope)
+
+
+class LeakyReluBackward(Function):
+    """out = g where a > 0, else g s: torch's leaky_relu_backward(g, a, s). Linear in g, so
+    dL/dg = leaky_relu_backward(gg, a); piecewise constant in a, so dL/da = 0 (zeros, selected:
+    never 0 times gg, which may hold inf), the gradient tied to a as torch's."""
+
+    name = "leaky_relu_backward"
+
+    @blockwise
+    def forward(self, g, a, negative_slope=0.01):
+        self.slope = negative_slope
+        with np.errstate(invalid="ignore", over="ignore"):
+            return _select(a > 0, g, g * negative_slope)
+
+    def backward(self, gg):
+        a = self.inputs[1]
+        need = self.needs_input_grad
+        dg = LeakyReluBackward.apply(gg, a, negative_slope=self.slope) if need[0] else None
+        return dg, (Tensor._wrap(np.zeros(a.shape, a.dtype)) if need[1] else None)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """leaky_relu with torch's kernels and derivatives (see ``LeakyRelu``)."""
+    return LeakyRelu.apply(lift(x), negative_slope=negative_slope)
+
+
 def _mean_all(loss: np.ndarray) -> np.ndarray:
     """The mean of every element (a sum that does not overflow, then / N), NaN over nothing."""
     with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in torch

@@ -15,6 +15,7 @@ from ...ops.special import elu_negative as _elu_negative
 from ...ops.special import gelu as _gelu
 from ...ops.special import hardsigmoid_middle as _hardsigmoid_middle
 from ...ops.special import hardswish_middle as _hardswish_middle
+from ...ops.special import leaky_relu as _leaky_relu
 from ...ops.special import logsigmoid as _logsigmoid
 from ...ops.special import mish as _mish
 from ...ops.special import selu as _selu
@@ -23,11 +24,10 @@ from ...random import _generator
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """x for x > 0, negative_slope x otherwise (the slope applies at 0, as in PyTorch). The
-    gradient is tied to x with derivative 0, as torch's leaky_relu_backward(g, x)
-    (ops/zero_derivative.py; so are hardtanh's, threshold's and the shrinks')."""
-    x = piecewise_linear_input(lift(input))
-    return ops.where(x > 0, x, x * negative_slope)
+    """x for x > 0, negative_slope x otherwise (the slope applies at 0, as in PyTorch): one
+    primitive (``ops.special.LeakyRelu``) whose gradient is torch's leaky_relu_backward(g, x),
+    tied to x with derivative 0."""
+    return _leaky_relu(lift(input), negative_slope)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
