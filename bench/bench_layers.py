@@ -10,7 +10,10 @@ backward of each layer, written once against the PyTorch API (``lib`` = ``torch`
 - ``groupnorm``: GroupNorm(8, 64) on (32, 64, 16, 16);
 - ``conv1d``: Conv1d(64, 64, 3, padding=1) on (32, 64, 128);
 - ``maxpool``: MaxPool2d(2) on (32, 32, 32, 32);
-- ``embedding``: Embedding(10000, 128) and Linear(128, 10000) on (32, 35) token ids.
+- ``embedding``: Embedding(10000, 128) and Linear(128, 10000) on (32, 35) token ids;
+- ``silu``, ``leaky_relu``: SiLU and LeakyReLU(0.2) on (32, 64, 32, 32);
+- ``upsample``: Upsample(scale_factor=2) (nearest) then Conv2d(32, 16, 3, padding=1) on
+  (32, 32, 16, 16), a decoder's step.
 
 The loss is the sum of the output (of the head's output for the recurrent layers); one step is
 the forward, that sum and the backward. Method as bench_models.py (bench/harness.py): one process
@@ -85,6 +88,13 @@ def layer(lib, name: str):
         return nn.Conv1d(64, 64, 3, padding=1), randn(32, 64, 128)
     if name == "maxpool":
         return nn.MaxPool2d(2), randn(32, 32, 32, 32)
+    if name == "silu":
+        return nn.SiLU(), randn(32, 64, 32, 32)
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.2), randn(32, 64, 32, 32)
+    if name == "upsample":
+        up = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(32, 16, 3, padding=1))
+        return up, randn(32, 32, 16, 16)
     if name == "embedding":
         ids = lib.tensor(r.integers(0, 10000, (32, 35)))
         return nn.Sequential(nn.Embedding(10000, 128), nn.Linear(128, 10000)), ids
@@ -101,6 +111,9 @@ LAYERS = (
     "conv1d",
     "maxpool",
     "embedding",
+    "silu",
+    "leaky_relu",
+    "upsample",
 )
 
 

@@ -28,10 +28,7 @@ def test_blockwise_forward_has_the_whole_arrays_bits(monkeypatch, name, dtype):
     monkeypatch.setattr(_blocks, "_BLOCK", 64)  # 7 blocks and a part for 480 elements
     cls = PRIMITIVES[name]
     whole = cls.__dict__["forward"].__wrapped__
-    arity = sum(
-        p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD
-        for p in list(inspect.signature(whole).parameters.values())[1:]
-    )
+    arity = _arity(name)
     r = np.random.default_rng(0)
     base = [(r.standard_normal((4, 6, 20)) * 8).astype(dtype) for _ in range(arity)]
     for a in base:
@@ -73,3 +70,32 @@ def test_gelu_backward_blocks_have_the_whole_arrays_bits(monkeypatch, approximat
     got = fn.forward(g, a, approximate=approximate, erf=erf)
     np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
     assert fn.erf is erf  # kept whole for the double backward
+
+
+def _arity(name: str) -> int:
+    whole = PRIMITIVES[name].__dict__["forward"].__wrapped__
+    return sum(
+        p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+        for p in list(inspect.signature(whole).parameters.values())[1:]
+    )
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in BLOCKWISE if n.endswith("_backward") and _arity(n) == 2]
+)
+def test_a_broadcast_gradient_runs_blockwise_as_one_value(monkeypatch, name):
+    """A sum's gradient is one value broadcast (every stride 0): the blocks take it as that
+    scalar (``one_value``), with the whole-array formula's bits."""
+    monkeypatch.setattr(_blocks, "_BLOCK", 64)
+    cls = PRIMITIVES[name]
+    whole = cls.__dict__["forward"].__wrapped__
+    r = np.random.default_rng(4)
+    a = (r.standard_normal((4, 6, 20)) * 4).astype(np.float32)
+    g = np.broadcast_to(np.float32(-1.5), a.shape)
+    used = []
+    views = _blocks._flat_views
+    monkeypatch.setattr(_blocks, "_flat_views", lambda *x: used.append(views(*x)) or used[-1])
+    want = whole(cls(), np.ascontiguousarray(g), a)
+    got = cls().forward(g, a)
+    assert used and used[-1] is not None, "the blocks ran"
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))

@@ -549,7 +549,14 @@ def test_general_selection_by_blocks_is_np_where_bit_for_bit(monkeypatch, dtype)
     monkeypatch.setattr(_select, "_blend", lambda *args: blended.append(1) or blend(*args))
     for order in (np.ascontiguousarray, np.asfortranarray, chwn):
         m, x, y = order(mask), order(a), order(b)
-        for sides in ((x, y), (x, dtype(-2.5)), (dtype(-0.0), y), (x, order(b).copy(order="F"))):
+        one = np.broadcast_to(dtype(7.0), shape)  # a sum's gradient: one value, strides 0
+        for sides in (
+            (x, y),
+            (x, dtype(-2.5)),
+            (dtype(-0.0), y),
+            (x, order(b).copy(order="F")),
+            (one, y),
+        ):
             got = _select.select(m, np.asarray(sides[0]), np.asarray(sides[1]))
             want = np.where(m, *sides)
             assert got.dtype == want.dtype and got.shape == want.shape

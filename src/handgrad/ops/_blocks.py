@@ -29,7 +29,7 @@ def blockwise(forward: Any) -> Any:
         if flat is None:
             return forward(self, *arrays, **params)
         views, keys, order, shape = flat
-        n = views[0].size
+        n = int(np.prod(shape))
         out = None
         for i in range(0, n, _BLOCK):
             j = min(n, i + _BLOCK)
@@ -46,6 +46,7 @@ def blockwise(forward: Any) -> Any:
 
 
 def _flat_views(arrays: tuple, params: dict) -> tuple | None:
+    arrays = tuple(one_value(a) for a in arrays)
     full = [a for a in arrays if isinstance(a, np.ndarray) and a.ndim]
     if not full or full[0].size < 2 * _BLOCK:
         return None
@@ -53,7 +54,7 @@ def _flat_views(arrays: tuple, params: dict) -> tuple | None:
     keys = [k for k, v in params.items() if isinstance(v, np.ndarray) and v.shape == ref.shape]
     order = sorted(range(ref.ndim), key=lambda i: -ref.strides[i])  # outermost first
     views = []
-    for a in list(arrays) + [params[k] for k in keys]:
+    for a in list(arrays) + [one_value(params[k]) for k in keys]:
         if not isinstance(a, np.ndarray) or (a.ndim and a.shape != ref.shape):
             return None
         if a.ndim:
@@ -63,3 +64,11 @@ def _flat_views(arrays: tuple, params: dict) -> tuple | None:
             a = t.reshape(-1)
         views.append(a)
     return views, keys, order, ref.shape
+
+
+def one_value(a: Any) -> Any:
+    """A 0-d array for an array that is one value broadcast (every stride 0: a sum's gradient),
+    so that blocks and selections take it as the scalar it is; anything else as it is."""
+    if isinstance(a, np.ndarray) and a.ndim and a.size and not any(a.strides):
+        return np.asarray(a[(0,) * a.ndim])
+    return a

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._blocks import one_value
+
 _INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 
 # A general selection runs over blocks of this many elements (its four passes then read a block
@@ -46,6 +48,7 @@ def _blend(cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.where(cond, a, b)`` as ``b ^ ((a ^ b) & word)`` by blocks (see ``select``), or
     np.where's when small or when the operands' memory is not in one order."""
     n = cond.size
+    a, b = one_value(a), one_value(b)
     if n < _SELECT_SMALL or any(x.ndim and x.shape != cond.shape for x in (a, b)):
         return np.where(cond, a, b)
     if all(x.flags.c_contiguous for x in (cond, a, b)):
