@@ -370,8 +370,9 @@ class Sigmoid(Function):
 
     @blockwise
     def forward(self, a):
+        # 1 / (1 + e) for a >= 0, e / (1 + e) otherwise: one division of the selected numerator
         e = np.exp(-np.abs(a))
-        return _select(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        return (_select(a >= 0, np.ones((), e.dtype), e) / (1 + e)).astype(a.dtype, copy=False)
 
     def backward(self, g):
         out = self.output()
@@ -436,9 +437,7 @@ class Silu(Function):
 
     @blockwise
     def forward(self, a):
-        e = np.exp(-np.abs(a))
-        s = _select(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
-        return a * s
+        return a * Sigmoid().forward(a)
 
     def backward(self, g):
         a = self.inputs[0]
