@@ -80,14 +80,7 @@ def lenet_init():
 
 
 def median_ms(step, steps: int, warmup: int = 5) -> float:
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
+    return harness.median_step(step, steps, warmup) * 1e3
 
 
 # ---- handgrad -----------------------------------------------------------------------------------

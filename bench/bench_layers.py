@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -136,25 +135,8 @@ def make_step(lib, name: str):
 
 
 def worker(library: str, names: list[str], steps: int, threads: str) -> dict:
-    if library == "torch":
-        import torch as lib
-    else:
-        import handgrad as lib
-
-        lib.utils.keep_freed_memory()  # as handgrad's training entry points and bench/ do
-    if threads == "1":
-        harness.limit_threads(lib if library == "torch" else None)
-    metrics = {}
-    for name in names:
-        step = make_step(lib, name)
-        for _ in range(3):
-            step()
-        times = []
-        for _ in range(steps):
-            t = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - t)
-        metrics[name] = statistics.median(times)
+    lib = harness.library(library, threads)
+    metrics = {name: harness.median_step(make_step(lib, name), steps) for name in names}
     return {"metrics": metrics, "threads": threads}
 
 
@@ -162,14 +144,6 @@ def command(library: str, names: list[str], steps: int, threads: str) -> list[st
     here = str(Path(__file__).resolve())
     argv = [sys.executable, here, "--worker", library, "--layers", ",".join(names)]
     return argv + ["--steps", str(steps), "--threads", threads]
-
-
-def env_for(threads: str) -> dict[str, str]:
-    if threads == "1":
-        return harness.child_env()
-    env = {k: v for k, v in os.environ.items() if k not in harness.THREAD_VARS}
-    env["PYTHONHASHSEED"] = "0"
-    return env
 
 
 HEADER = ["layer (forward + backward)", "handgrad ms", "torch ms", "ratio", "range"]
@@ -201,7 +175,7 @@ def main() -> int:
     )
     for threads in args.threads.split(","):
         cmds = [(lib, command(lib, names, args.steps, threads)) for lib in ("handgrad", "torch")]
-        cmp = harness.compare(cmds, rounds=args.rounds, env=env_for(threads))
+        cmp = harness.compare(cmds, rounds=args.rounds, env=harness.env_for(threads))
         print(
             f"\n== {'1 thread per library' if threads == '1' else 'default threads'} ==\n"
             f"BLAS: {harness.blas_summary(cmp.first('handgrad').get('threadpool_info', []))}",

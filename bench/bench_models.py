@@ -156,26 +156,13 @@ def rss_bytes() -> int:
 
 def worker(spec: str, steps: int, threads: str) -> dict:
     model, library, batch, width = spec.split(":")
-    if library == "torch":
-        import torch as lib
-    else:
-        import handgrad as lib
-
-        lib.utils.keep_freed_memory()  # as handgrad's training entry points and bench/ do
-    if threads == "1":
-        harness.limit_threads(lib if library == "torch" else None)
+    lib = harness.library(library, threads)
     step = make_step(lib, model, int(batch), int(width))
     before = rss_bytes()
-    for _ in range(3):
-        step()
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
+    median = harness.median_step(step, steps)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
-        "metrics": {"step": statistics.median(times)},
+        "metrics": {"step": median},
         "peak_rss": peak,
         "step_rss": max(peak - before, 0),
         "threads": threads,
@@ -195,20 +182,12 @@ def command(spec: str, steps: int, threads: str) -> list[str]:
     ]
 
 
-def env_for(threads: str) -> dict[str, str]:
-    if threads == "1":
-        return harness.child_env()
-    env = {k: v for k, v in os.environ.items() if k not in harness.THREAD_VARS}
-    env["PYTHONHASHSEED"] = "0"
-    return env
-
-
 def compare(model: str, batch: int, width: int, rounds: int, steps: int, threads: str):
     cmds = [
         (lib, command(f"{model}:{lib}:{batch}:{width}", steps, threads))
         for lib in ("handgrad", "torch")
     ]
-    return harness.compare(cmds, rounds=rounds, env=env_for(threads))
+    return harness.compare(cmds, rounds=rounds, env=harness.env_for(threads))
 
 
 def row(label: str, cmp) -> list[str]:

@@ -90,6 +90,32 @@ def time_fn(fn: Callable[[], Any], *, warmup: int, reps: int, blocks: int) -> di
     return {"median": statistics.median(per_call), "best": min(per_call)}
 
 
+def median_step(step: Callable[[], Any], steps: int, warmup: int = 3) -> float:
+    """Seconds of one call of ``step``: the median of ``steps`` timed calls after ``warmup``."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def library(name: str, threads: str) -> Any:
+    """Import ``torch`` or ``handgrad`` in a worker, handgrad with its training entry points'
+    allocator setting, both pinned to one thread when ``threads`` is "1"."""
+    if name == "torch":
+        import torch as lib
+    else:
+        import handgrad as lib
+
+        lib.utils.keep_freed_memory()  # as handgrad's training entry points and bench/ do
+    if threads == "1":
+        limit_threads(lib if name == "torch" else None)
+    return lib
+
+
 def reps_for(fn: Callable[[], Any], target_seconds: float, cap: int = 1_000_000) -> int:
     """How many calls of ``fn`` fill about ``target_seconds`` (calibrated on a short trial)."""
     n = 1
@@ -118,6 +144,16 @@ def emit(result: dict[str, Any]) -> None:
 
 class WorkerError(RuntimeError):
     pass
+
+
+def env_for(threads: str) -> dict[str, str]:
+    """A worker's environment: one thread per pool (``child_env``) for "1", else the thread
+    variables left to the libraries' defaults."""
+    if threads == "1":
+        return child_env()
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    env["PYTHONHASHSEED"] = "0"
+    return env
 
 
 def run_worker(
