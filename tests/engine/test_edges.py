@@ -597,6 +597,29 @@ def test_leaky_relu_edges_bit_for_bit(slope):
         assert same.all(), (h, t)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_silu_gradient_in_torchs_order(dtype):
+    """silu's gradient is g s (1 + a (1 - s)) in torch's order, g s first (torch's silu_backward
+    kernel, and its graph under create_graph): with handgrad's sigmoid s, those bits, with and
+    without a graph (formed as g (s (1 + a (1 - s))) half of them differ); torch's values."""
+    r = np.random.default_rng(8)
+    x, g = (r.standard_normal(4000).astype(dtype) * 4 for _ in range(2))
+    s = hg.sigmoid(hg.tensor(x)).numpy()
+    want = g * s * (1 + x * (1 - s))
+    got = []
+    for lib in (hg, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.silu(t)
+        grad = hg.grad if lib is hg else torch.autograd.grad
+        (plain,) = grad(y, t, lib.tensor(g), retain_graph=True)
+        (graph,) = grad(y, t, lib.tensor(g), create_graph=True)
+        got.append([plain.numpy(), graph.detach().numpy()])
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    for h, t in zip(got[0], got[1]):
+        np.testing.assert_array_equal(h, want)
+        np.testing.assert_allclose(h, t, rtol=tol, atol=tol)
+
+
 def test_prod_second_derivative_with_a_zero_and_a_nan_elsewhere():
     # fuzz seed 1231567340: a zero anywhere sends prod's gradient through cumprod's explicit
     # products, whose i < k terms must be dropped (where), not multiplied by 0 (NaN * 0)

@@ -427,11 +427,14 @@ class Relu(Function):
 
 class Silu(Function):
     """out = a sigmoid(a) (SiLU, swish).  d out / da = s (1 + a (1 - s)) with s = sigmoid(a), so
-    dL/da = g (s (1 + a (1 - s))).
+    dL/da = g s (1 + a (1 - s)), in torch's order: (g s) times (1 + a (1 - s)), as its
+    silu_backward kernel and, under create_graph, its differentiable form of it (formed as
+    g (s (...)), the second derivative overflowed to inf where torch's is 8.3e307, fuzz seed
+    3438021).
 
-    A primitive so that the local derivative is formed before it meets g, as torch's fused
-    kernel does: through the composition a * sigmoid(a), g a overflows (float32, |a| ~ 1e26,
-    a large g) and meets sigmoid's 0 as inf * 0 = NaN, where the derivative is exactly 0."""
+    A primitive because the composition a * sigmoid(a) differentiates into g a, which overflows
+    (float32, |a| ~ 1e26, a large g) and meets sigmoid's 0 as inf * 0 = NaN, where the
+    derivative is exactly 0; g s is 0 there."""
 
     name = "silu"
 
@@ -442,7 +445,7 @@ class Silu(Function):
     def backward(self, g):
         a = self.inputs[0]
         s = sigmoid(a)
-        return g * (s * (a * (1 - s) + 1))
+        return g * s * (1 + a * (1 - s))
 
 
 class Softplus(Function):
