@@ -40,7 +40,7 @@ def blockwise(forward: Any) -> Any:
                 out = np.empty(n, block.dtype)
             out[i:j] = block
         assert out is not None
-        return out.reshape(tuple(shape[k] for k in order)).transpose(np.argsort(order))
+        return unflat(out, shape, order)
 
     return run
 
@@ -52,9 +52,22 @@ def _flat_views(arrays: tuple, params: dict) -> tuple | None:
         return None
     ref = full[0]
     keys = [k for k, v in params.items() if isinstance(v, np.ndarray) and v.shape == ref.shape]
-    order = sorted(range(ref.ndim), key=lambda i: -ref.strides[i])  # outermost first
+    flat = flat_views(list(arrays) + [one_value(params[k]) for k in keys], ref)
+    if flat is None:
+        return None
+    return flat[0], keys, flat[1], ref.shape
+
+
+def flat_views(arrays: list, ref: np.ndarray) -> tuple[list, list] | None:
+    """(views, order): each of ``arrays`` (of ``ref``'s shape, or 0-d) as a flat view in ref's
+    memory order, ``order`` its dims outermost first (a 0-d array as it is); None when one has
+    another shape or its memory is not in that order (a copy would cost what blocks save)."""
+    if ref.flags.c_contiguous:
+        order = list(range(ref.ndim))
+    else:
+        order = sorted(range(ref.ndim), key=lambda i: -ref.strides[i])
     views = []
-    for a in list(arrays) + [one_value(params[k]) for k in keys]:
+    for a in arrays:
         if not isinstance(a, np.ndarray) or (a.ndim and a.shape != ref.shape):
             return None
         if a.ndim:
@@ -63,7 +76,12 @@ def _flat_views(arrays: tuple, params: dict) -> tuple | None:
                 return None
             a = t.reshape(-1)
         views.append(a)
-    return views, keys, order, ref.shape
+    return views, order
+
+
+def unflat(flat: np.ndarray, shape: tuple, order: list) -> np.ndarray:
+    """The array of ``shape`` whose memory, in ``order`` (``flat_views``), is ``flat``."""
+    return flat.reshape([shape[k] for k in order]).transpose(np.argsort(order))
 
 
 def one_value(a: Any) -> Any:

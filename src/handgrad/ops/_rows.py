@@ -106,7 +106,8 @@ def _row_params(a, shape: tuple, k: int) -> np.ndarray:
     dims (group_norm's per channel, (G, C / G, 1) against (N, G, C / G, S)), as one array per row
     of x (R, *tail), tail its last k dims' shape (C / G, 1): a block's rows then apply it from
     the core's cache, where the whole array, multiplied after the blocks, came from memory
-    (GroupNorm(8, 64) on (32, 64, 16, 16): forward and backward 3.1 -> 2.4 ms, one thread)."""
+    (GroupNorm(8, 64) on (32, 64, 16, 16): forward and backward 3.24 -> 3.05 ms, one thread,
+    bench/bench_layers.py)."""
     full = a.reshape((1,) * (len(shape) - a.ndim) + a.shape)
     lead, tail = shape[: len(shape) - k], full.shape[len(shape) - k :]
     return np.ascontiguousarray(np.broadcast_to(full, lead + tail)).reshape((-1,) + tail)

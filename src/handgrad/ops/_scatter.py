@@ -19,27 +19,31 @@ _MAX_RUN = 8
 
 def add_at(out: np.ndarray, index: tuple, g: np.ndarray) -> None:
     """``np.add.at(out, index, g)``."""
-    axis = _one_axis(index)
-    if axis is None:
-        np.add.at(out, index, g)
-        return
-    pos = np.asarray(index[axis])
-    n = out.shape[axis]
-    pos = np.where(pos < 0, pos + n, pos)
-    bad = (pos < 0) | (pos >= n)
-    if pos.size < 2 or bad.any() or (pos[1:] < pos[:-1]).any():
+    runs = _runs(index, out.shape)
+    if runs is None:
         np.add.at(out, index, g)  # (its error names an index out of range)
         return
-    starts = np.flatnonzero(np.concatenate(([True], pos[1:] != pos[:-1])))
-    runs = np.diff(np.append(starts, pos.size))
-    if runs.max() > _MAX_RUN:
-        np.add.at(out, index, g)
-        return
+    axis, pos, starts, lengths = runs
     g = np.broadcast_to(g, out.shape[:axis] + (pos.size,) + out.shape[axis + 1 :])
     lead = (slice(None),) * axis
-    for k in range(int(runs.max())):  # the k-th element of every run longer than k
-        src = starts[runs > k] + k
+    for k in range(int(lengths.max())):  # the k-th element of every run longer than k
+        src = starts[lengths > k] + k
         out[lead + (_as_slice(pos[src]),)] += g[lead + (_as_slice(src),)]
+
+
+def _runs(index: tuple, shape: tuple) -> tuple | None:
+    """(axis, positions, the runs' starts, their lengths) of an index along one axis that never
+    decreases, in range and with runs of at most ``_MAX_RUN``; else None."""
+    axis = _one_axis(index)
+    if axis is None:
+        return None
+    pos = np.asarray(index[axis])
+    pos = np.where(pos < 0, pos + shape[axis], pos)
+    if pos.size < 2 or (pos < 0).any() or (pos >= shape[axis]).any() or (pos[1:] < pos[:-1]).any():
+        return None
+    starts = np.flatnonzero(np.concatenate(([True], pos[1:] != pos[:-1])))
+    lengths = np.diff(np.append(starts, pos.size))
+    return None if lengths.max() > _MAX_RUN else (axis, pos, starts, lengths)
 
 
 def _one_axis(index: tuple) -> int | None:

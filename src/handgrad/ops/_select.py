@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._blocks import one_value
+from ._blocks import flat_views, one_value, unflat
 
 _INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 
@@ -49,21 +49,13 @@ def _blend(cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     np.where's when small or when the operands' memory is not in one order."""
     n = cond.size
     a, b = one_value(a), one_value(b)
-    if n < _SELECT_SMALL or any(x.ndim and x.shape != cond.shape for x in (a, b)):
+    flat = flat_views([cond, a, b], cond) if n >= _SELECT_SMALL else None
+    if flat is None:
         return np.where(cond, a, b)
-    if all(x.flags.c_contiguous for x in (cond, a, b)):
-        order = list(range(cond.ndim))  # (the common case, without the sorting below)
-    else:
-        order = sorted(range(cond.ndim), key=lambda i: -cond.strides[i])  # outermost first
-    flat = []
-    for x in (cond, a, b):  # each a flat view in cond's memory order (a scalar as it is)
-        t = x.transpose(order) if x.ndim else x
-        if x.ndim and not t.flags.c_contiguous:
-            return np.where(cond, a, b)
-        flat.append(t.reshape(-1) if x.ndim else t)
+    (c, av, bv), order = flat
     ints = _INT[a.dtype]
     out = np.empty(n, a.dtype)
-    c8, ai, bi, o = flat[0].view(np.int8), flat[1].view(ints), flat[2].view(ints), out.view(ints)
+    c8, ai, bi, o = c.view(np.int8), av.view(ints), bv.view(ints), out.view(ints)
     word = np.empty(min(n, _SELECT_BLOCK), ints)
     for i in range(0, n, _SELECT_BLOCK):
         j = min(n, i + _SELECT_BLOCK)
@@ -74,4 +66,4 @@ def _blend(cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         np.bitwise_xor(ak, bk, out=dst)
         dst &= w
         dst ^= bk
-    return out.reshape([cond.shape[i] for i in order]).transpose(np.argsort(order))
+    return unflat(out, cond.shape, order)

@@ -324,13 +324,16 @@ class Conv2d(Function):
             # (a constant g: no graph runs through it).
             g = Tensor._wrap(_chwn(g._data).transpose(3, 0, 1, 2))
 
+        o, cg, kh, kw = w.shape
+        # stride 1 and enough input channels: the input gradient as a convolution; with few (3
+        # or 8: its product would have 3 or 8 rows) the transposed one was faster (1.5x at 3),
+        # with one group. With groups the transposed one is a batch of outer products and
+        # scatters: the convolution was 1.9-4.8x faster (depthwise 3x3 64 channels at 16 x 16
+        # 8.4 -> 1.7 ms; 1 to 8 channels a group), only a 1x1 depthwise one 1.07x slower.
+        as_convolution = self.stride == (1, 1) and (cg >= 16 or self.groups > 1)
+
         def input_grad() -> Tensor:
-            # stride 1 and enough input channels: the input gradient as a convolution; with few
-            # (3 or 8: its product would have 3 or 8 rows) the transposed one was faster (1.5x at
-            # 3), with one group. With groups the transposed one is a batch of outer products and
-            # scatters: the convolution was 1.9-4.8x faster (depthwise 3x3 64 channels at 16 x 16
-            # 8.4 -> 1.7 ms; 1 to 8 channels a group), only a 1x1 depthwise one 1.07x slower.
-            if self.stride == (1, 1) and (x.shape[1] // self.groups >= 16 or self.groups > 1):
+            if as_convolution:
                 return _input_grad_stride1(g, w, self.dilation, self.padding, self.groups)
             return ConvTranspose2d.apply(
                 g,
@@ -354,13 +357,11 @@ class Conv2d(Function):
                 groups=self.groups,
             )
 
-        o, cg, kh, kw = w.shape
         if (
             nx
             and nw
             and not is_grad_enabled()
-            and self.stride == (1, 1)
-            and (cg >= 16 or self.groups > 1)  # (as input_grad's choice)
+            and as_convolution
             and (o // self.groups) * kh * kw > 1  # (else the input gradient forms products)
             and g.dtype in (np.float32, np.float64)
             and g.dtype == x.dtype == w.dtype
@@ -429,7 +430,7 @@ def _gradients_stride1(
 
     With groups, each group's rows of G and of W' and its channels of x make the same two
     products (a depthwise 3x3 layer, 64 channels at 16 x 16, batch 32: forward and backward
-    12.2 -> 5.2 ms at one thread, with ``_input_grad_stride1`` taking groups too)."""
+    12.2 -> 4.8 ms at one thread, with ``_input_grad_stride1`` taking groups too)."""
     o, cg, kh, kw = w.shape
     og, c = o // groups, cg * groups
     g4, xc = _chwn(g), _chwn(x)

@@ -777,7 +777,7 @@ class GRULayer(_Sequence):
     def _backward_arrays(self, g: np.ndarray) -> tuple:
         """``backward`` without a graph: the time loop on arrays (feature-major), then the
         weight gradients as products of DXW^T and DQ^T (3H, L N)."""
-        x, h0, w_ih, w_hh = (t._data for t in self.inputs[:4])
+        x, h0, w_hh = self.inputs[0]._data, self.inputs[1]._data, self.inputs[3]._data
         steps, n, hs = x.shape[0], h0.shape[0], h0.shape[1]
         gt = np.array(g.transpose(0, 2, 1), order="C")  # (L, H, N), our own copy
         wt = np.ascontiguousarray(w_hh.T)  # (H, 3H)
@@ -800,26 +800,10 @@ class GRULayer(_Sequence):
                 dh += gg * rz[t, hs:]
         assert dh is not None  # steps > 0 (the caller's condition)
         dq2, dan2 = dq.reshape(3 * hs, steps * n), dan.reshape(hs, steps * n)
-        need = self.needs_input_grad
-        grads: list = [None] * len(self.inputs)
-        if need[0]:  # dL/dx = DXW W_ih, DXW = [DQ's r and z rows, da_n]
-            dx = dq2[: 2 * hs].T @ w_ih[: 2 * hs] + dan2.T @ w_ih[2 * hs :]
-            grads[0] = _wrap(dx.reshape(x.shape))
-        if need[1]:
-            grads[1] = _wrap(np.ascontiguousarray(dh.T))
-        if need[2]:
-            xr = _rows_of(x)
-            grads[2] = _wrap(np.concatenate([dq2[: 2 * hs] @ xr, dan2 @ xr]))
-        if need[3]:
-            h_prev = np.concatenate([h0[None], self.out[:-1]]).reshape(steps * n, hs)
-            grads[3] = _wrap(dq2 @ h_prev)
-        if len(self.inputs) == 6:
-            ones = np.ones(steps * n, gt.dtype)
-            if need[4]:
-                grads[4] = _wrap(np.concatenate([dq2[: 2 * hs] @ ones, dan2 @ ones]))
-            if need[5]:
-                grads[5] = _wrap(dq2 @ ones)
-        return tuple(grads)
+        # DXW = [DQ's r and z rows, da_n]
+        return _layer_grads(
+            self, dh, [(slice(0, 2 * hs), dq2[: 2 * hs]), (slice(2 * hs, None), dan2)], dq2
+        )
 
     def _recorded(self, g: Tensor) -> tuple:
         """The layer recorded again as a ``linear`` node and ``gru_cell`` step nodes on the
@@ -874,6 +858,41 @@ def gru_layer(
     """A GRU layer over a sequence x (L, N, I), with its input projection: every step's h_t,
     (L, N, H)."""
     return GRULayer.apply(x, h0, w_ih, w_hh, *_paired_biases("gru_layer", b_ih, b_hh))
+
+
+def _layer_grads(fn: _Sequence, dh: np.ndarray, dxw: list, dhw: np.ndarray) -> tuple:
+    """The gradients of a GRU or Elman RNN layer node (x, h0, w_ih, w_hh[, b_ih, b_hh]) from its
+    backward loop: dh = (dL/dh0)^T (H, N); DXW^T, the input projection's gradient (G, L N), as
+    pieces (rows of w_ih, their rows of DXW^T); DHW^T, the hidden projection's (G, L N):
+
+        dL/dx = DXW W_ih    dL/dW_ih = DXW^T X    dL/db_ih = DXW^T 1
+        dL/dW_hh = DHW^T H_prev (h0, then h_1 .. h_{L-1})    dL/db_hh = DHW^T 1
+    """
+    x, h0, w_ih = (t._data for t in fn.inputs[:3])
+    steps, n, hs = x.shape[0], h0.shape[0], h0.shape[1]
+    need = fn.needs_input_grad
+    grads: list = [None] * len(fn.inputs)
+    if need[0]:
+        dx = dxw[0][1].T @ w_ih[dxw[0][0]]
+        for rows, d in dxw[1:]:
+            dx += d.T @ w_ih[rows]
+        grads[0] = dx.reshape(x.shape)
+    if need[1]:
+        grads[1] = np.ascontiguousarray(dh.T)
+    if need[2]:
+        xr = _rows_of(x)
+        grads[2] = np.concatenate([d @ xr for _, d in dxw])
+    if need[3]:
+        h_prev = np.concatenate([h0[None], fn.out[:-1]]).reshape(steps * n, hs)
+        grads[3] = dhw @ h_prev
+    if len(fn.inputs) == 6 and (need[4] or need[5]):
+        ones = np.ones(steps * n, x.dtype)
+        db_hh = grads[5] = dhw @ ones if need[5] else None
+        if need[4] and db_hh is not None and len(dxw) == 1 and dxw[0][1] is dhw:
+            grads[4] = db_hh.copy()  # (the RNN's DXW is DHW: one product for both)
+        elif need[4]:
+            grads[4] = np.concatenate([d @ ones for _, d in dxw])
+    return tuple(None if a is None else _wrap(a) for a in grads)
 
 
 class RNNLayer(_Sequence):
@@ -940,7 +959,7 @@ class RNNLayer(_Sequence):
     def _backward_arrays(self, g: np.ndarray) -> tuple:
         """``backward`` without a graph: the time loop on arrays (feature-major), then the
         weight gradients as products of DA^T (H, L N)."""
-        x, h0, w_ih, w_hh = (t._data for t in self.inputs[:4])
+        x, h0, w_hh = self.inputs[0]._data, self.inputs[1]._data, self.inputs[3]._data
         steps, n, hs = x.shape[0], h0.shape[0], h0.shape[1]
         gt = np.array(g.transpose(0, 2, 1), order="C")  # (L, H, N), our own copy
         wt = np.ascontiguousarray(w_hh.T)
@@ -960,22 +979,7 @@ class RNNLayer(_Sequence):
                 dh = wt @ a
         assert dh is not None  # steps > 0 (the caller's condition)
         da2 = da.reshape(hs, steps * n)
-        need = self.needs_input_grad
-        grads: list = [None] * len(self.inputs)
-        if need[0]:
-            grads[0] = _wrap((da2.T @ w_ih).reshape(x.shape))
-        if need[1]:
-            grads[1] = _wrap(np.ascontiguousarray(dh.T))
-        if need[2]:
-            grads[2] = _wrap(da2 @ _rows_of(x))
-        if need[3]:
-            h_prev = np.concatenate([h0[None], self.out[:-1]]).reshape(steps * n, hs)
-            grads[3] = _wrap(da2 @ h_prev)
-        if len(self.inputs) == 6 and (need[4] or need[5]):
-            db = da2 @ np.ones(steps * n, gt.dtype)
-            grads[4] = _wrap(db) if need[4] else None
-            grads[5] = _wrap(db.copy()) if need[5] else None
-        return tuple(grads)
+        return _layer_grads(self, dh, [(slice(None), da2)], da2)  # DXW = DHW = DA
 
     def _recorded(self, g: Tensor) -> tuple:
         """The layer recorded again (``linear`` of all steps, then per step ``linear`` of h, an
