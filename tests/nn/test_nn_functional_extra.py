@@ -298,6 +298,11 @@ def test_pixel_unshuffle_inverts_pixel_shuffle():
         ),
         (lambda: F.hardtanh(hg.ones(2), 1.0, -1.0), ValueError, r"hardtanh: min_val=1.0"),
         (
+            lambda: F.leaky_relu(hg.ones(2), "0.2"),
+            TypeError,
+            r"leaky_relu: negative_slope must be a number, got str '0.2'",
+        ),
+        (
             lambda: F.smooth_l1_loss(hg.ones(2), hg.ones(2), beta=-1.0),
             ValueError,
             r"smooth_l1_loss: beta must be >= 0",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -486,6 +487,11 @@ class LeakyReluBackward(Function):
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """leaky_relu with torch's kernels and derivatives (see ``LeakyRelu``)."""
+    if not isinstance(negative_slope, numbers.Real):
+        raise TypeError(
+            f"leaky_relu: negative_slope must be a number, got "
+            f"{type(negative_slope).__name__} {negative_slope!r}"
+        )
     return LeakyRelu.apply(lift(x), negative_slope=negative_slope)
 
 
