@@ -777,31 +777,27 @@ class GRULayer(_Sequence):
     def _backward_arrays(self, g: np.ndarray) -> tuple:
         """``backward`` without a graph: the time loop on arrays (feature-major), then the
         weight gradients as products of DXW^T and DQ^T (3H, L N)."""
-        x, h0, w_hh = self.inputs[0]._data, self.inputs[1]._data, self.inputs[3]._data
-        steps, n, hs = x.shape[0], h0.shape[0], h0.shape[1]
-        gt = np.array(g.transpose(0, 2, 1), order="C")  # (L, H, N), our own copy
-        wt = np.ascontiguousarray(w_hh.T)  # (H, 3H)
-        dq = np.empty((3 * hs, steps, n), gt.dtype)  # DQ^T, columns in x's (t, n) order
-        dan = np.empty((hs, steps, n), gt.dtype)  # da_n: DXW^T's n rows (its r, z rows: DQ's)
+        steps, n, hs = g.shape
+        wt = np.ascontiguousarray(self.inputs[3]._data.T)  # (H, 3H)
+        dq = np.empty((3 * hs, steps, n), g.dtype)  # DQ^T, columns in x's (t, n) order
+        dan = np.empty((hs, steps, n), g.dtype)  # da_n: DXW^T's n rows (its r, z rows: DQ's)
         rz = self.rz
-        dh = None
-        with one_blas_thread():
-            for t in range(steps - 1, -1, -1):
-                gg = gt[t]
-                if dh is not None:
-                    gg += dh
-                a = dan[:, t]
-                np.multiply(gg, self.fa[t], out=a)
-                q = dq[:, t]
-                np.multiply(a, self.fb[t], out=q[:hs])
-                np.multiply(gg, self.fc[t], out=q[hs : 2 * hs])
-                np.multiply(a, rz[t, :hs], out=q[2 * hs :])
-                dh = wt @ q
-                dh += gg * rz[t, hs:]
-        assert dh is not None  # steps > 0 (the caller's condition)
+
+        def step(t: int, gg: np.ndarray) -> np.ndarray:
+            a = dan[:, t]
+            np.multiply(gg, self.fa[t], out=a)
+            q = dq[:, t]
+            np.multiply(a, self.fb[t], out=q[:hs])
+            np.multiply(gg, self.fc[t], out=q[hs : 2 * hs])
+            np.multiply(a, rz[t, :hs], out=q[2 * hs :])
+            dh = wt @ q
+            dh += gg * rz[t, hs:]
+            return dh
+
+        dh = _back_through_time(g, step)
         dq2, dan2 = dq.reshape(3 * hs, steps * n), dan.reshape(hs, steps * n)
         # DXW = [DQ's r and z rows, da_n]
-        return _layer_grads(
+        return _projection_grads(
             self, dh, [(slice(0, 2 * hs), dq2[: 2 * hs]), (slice(2 * hs, None), dan2)], dq2
         )
 
@@ -860,7 +856,24 @@ def gru_layer(
     return GRULayer.apply(x, h0, w_ih, w_hh, *_paired_biases("gru_layer", b_ih, b_hh))
 
 
-def _layer_grads(fn: _Sequence, dh: np.ndarray, dxw: list, dhw: np.ndarray) -> tuple:
+def _back_through_time(g: np.ndarray, step: Any) -> np.ndarray:
+    """The time loop of a GRU or RNN layer's backward on arrays: with G = g feature-major
+    (L, H, N), from the last step back, gg = G_t + dh_t (dh_L = 0) and dh_{t-1} = step(t, gg),
+    every product on one BLAS thread; returns dh_{-1} = (dL/dh0)^T (H, N). ``g`` (L, N, H) has
+    at least one step (``_Sequence.backward``'s condition)."""
+    gt = np.array(g.transpose(0, 2, 1), order="C")  # (L, H, N), our own copy
+    dh = None
+    with one_blas_thread():
+        for t in range(gt.shape[0] - 1, -1, -1):
+            gg = gt[t]
+            if dh is not None:
+                gg += dh
+            dh = step(t, gg)
+    assert dh is not None
+    return dh
+
+
+def _projection_grads(fn: _Sequence, dh: np.ndarray, dxw: list, dhw: np.ndarray) -> tuple:
     """The gradients of a GRU or Elman RNN layer node (x, h0, w_ih, w_hh[, b_ih, b_hh]) from its
     backward loop: dh = (dL/dh0)^T (H, N); DXW^T, the input projection's gradient (G, L N), as
     pieces (rows of w_ih, their rows of DXW^T); DHW^T, the hidden projection's (G, L N):
@@ -959,27 +972,22 @@ class RNNLayer(_Sequence):
     def _backward_arrays(self, g: np.ndarray) -> tuple:
         """``backward`` without a graph: the time loop on arrays (feature-major), then the
         weight gradients as products of DA^T (H, L N)."""
-        x, h0, w_hh = self.inputs[0]._data, self.inputs[1]._data, self.inputs[3]._data
-        steps, n, hs = x.shape[0], h0.shape[0], h0.shape[1]
-        gt = np.array(g.transpose(0, 2, 1), order="C")  # (L, H, N), our own copy
-        wt = np.ascontiguousarray(w_hh.T)
-        da = np.empty((hs, steps, n), gt.dtype)  # DA^T, columns in x's (t, n) order
-        dh = None
-        with one_blas_thread():
-            for t in range(steps - 1, -1, -1):
-                gg = gt[t]
-                if dh is not None:
-                    gg += dh
-                a = da[:, t]
-                if self.relu:  # selected: an infinite G on the flat side gives 0, not NaN
-                    a[...] = 0.0
-                    np.copyto(a, gg, where=self.d[t])
-                else:
-                    np.multiply(gg, self.d[t], out=a)
-                dh = wt @ a
-        assert dh is not None  # steps > 0 (the caller's condition)
+        steps, n, hs = g.shape
+        wt = np.ascontiguousarray(self.inputs[3]._data.T)
+        da = np.empty((hs, steps, n), g.dtype)  # DA^T, columns in x's (t, n) order
+
+        def step(t: int, gg: np.ndarray) -> np.ndarray:
+            a = da[:, t]
+            if self.relu:  # selected: an infinite G on the flat side gives 0, not NaN
+                a[...] = 0.0
+                np.copyto(a, gg, where=self.d[t])
+            else:
+                np.multiply(gg, self.d[t], out=a)
+            return wt @ a
+
+        dh = _back_through_time(g, step)
         da2 = da.reshape(hs, steps * n)
-        return _layer_grads(self, dh, [(slice(None), da2)], da2)  # DXW = DHW = DA
+        return _projection_grads(self, dh, [(slice(None), da2)], da2)  # DXW = DHW = DA
 
     def _recorded(self, g: Tensor) -> tuple:
         """The layer recorded again (``linear`` of all steps, then per step ``linear`` of h, an
