@@ -104,13 +104,19 @@ def median_step(step: Callable[[], Any], steps: int, warmup: int = 3) -> float:
 
 def library(name: str, threads: str) -> Any:
     """Import ``torch`` or ``handgrad`` in a worker, handgrad with its training entry points'
-    allocator setting, both pinned to one thread when ``threads`` is "1"."""
+    allocator setting and its compiled kernels loaded, both pinned to one thread when
+    ``threads`` is "1"."""
     if name == "torch":
         import torch as lib
     else:
         import handgrad as lib
 
         lib.utils.keep_freed_memory()  # as handgrad's training entry points and bench/ do
+        # numba's compiled normalization kernels (the ``fast`` extra), loaded now as importing
+        # torch loads torch's: their one-time memory is the library's, not a step's
+        from handgrad.ops import _compiled
+
+        _compiled.load()
     if threads == "1":
         limit_threads(lib if name == "torch" else None)
     return lib

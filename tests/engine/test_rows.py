@@ -1,5 +1,6 @@
 """Layer normalization's row kernels (ops/_rows.py): the fast path agrees with the general one
-and with torch, with and without a graph, and steps aside for what it does not handle."""
+and with torch, with and without a graph, and steps aside for what it does not handle. Every test
+runs twice: on numba's compiled kernels (ops/_compiled.py) and on the NumPy passes."""
 
 from __future__ import annotations
 
@@ -8,11 +9,21 @@ import pytest
 import torch
 
 import handgrad as hg
-from handgrad.ops import _rows
+from handgrad.ops import _compiled, _rows
 
 from nn_helpers import blas_pool
 
 R = np.random.default_rng(7)
+
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def kernels(request, monkeypatch):
+    """The row kernels under test: numba's compiled ones, or the NumPy passes (numba off)."""
+    if request.param == "compiled" and _compiled.kernels() is None:
+        pytest.skip("numba is not installed")
+    if request.param == "numpy":
+        monkeypatch.setattr(_compiled, "_kernels", False)
+    return request.param
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -237,6 +248,7 @@ def test_layer_norm_rows_give_the_same_bits_on_two_threads(monkeypatch):
     row sums round a row by its place in the call, so blocks per thread would differ."""
     monkeypatch.setattr(_rows, "_PARALLEL_ELEMENTS", 1)
     monkeypatch.setattr(_rows, "_ROW_BLOCK_ELEMENTS", 7 * 24)  # 7 rows a block: 3 blocks
+    monkeypatch.setattr(_rows, "_COMPILED_BLOCK_ROWS", 7)  # (the compiled dw and db sums')
     x = (R.standard_normal((19, 24)) * 3 + 2).astype(np.float32)
     w, b = R.standard_normal(24).astype(np.float32), R.standard_normal(24).astype(np.float32)
     g = R.standard_normal(x.shape).astype(np.float32)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _compiled
 from .blas import blas_threads, each_part
 from .reduce import _sum
 
@@ -122,11 +123,14 @@ def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
     if x2 is None or x.dtype.kind != "f":
         return None
     r, m = x2.shape
+    last = x.shape[x.ndim - k :]
+    per_row = all(a is None or (a.size == m and a.shape[a.ndim - k :] == last) for a in (w, b))
+    compiled = _kernels_for(x, w, b) if per_row else None
+    if compiled is not None:
+        return _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps)
     ones = np.ones(m, x.dtype)
     out, xhat = np.empty_like(x2), np.empty_like(x2)
     rstd = np.empty(r, x.dtype)
-    last = x.shape[x.ndim - k :]
-    per_row = all(a is None or (a.size == m and a.shape[a.ndim - k :] == last) for a in (w, b))
     wv = None if w is None or not per_row else w.reshape(-1)
     bv = 0.0 if b is None or not per_row else b.reshape(-1)  # +0.0, as torch
     wr = None if w is None or per_row else _row_params(w, x.shape, k)
@@ -171,6 +175,69 @@ def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
     return out, xhat, rstd.reshape(x.shape[: x.ndim - k] + (1,) * k)
 
 
+def _kernels_for(x: np.ndarray, *params):
+    """The compiled kernels (ops/_compiled.py) when numba is there and x and its parameters share
+    one dtype, float32 or float64; else None (the NumPy passes)."""
+    if x.dtype not in (np.float32, np.float64) or any(
+        a is not None and a.dtype != x.dtype for a in params
+    ):
+        return None
+    return _compiled.kernels()
+
+
+def _workers(size: int) -> int:
+    return blas_threads() if size >= _PARALLEL_ELEMENTS else 1
+
+
+def _affine(a, m: int, dtype, fill: float) -> np.ndarray:
+    """A weight or bias as a contiguous vector of m, or m copies of ``fill`` where there is
+    none: x^ 1 is x^ and x^ + 0.0 is what the NumPy path adds (+0.0, as torch)."""
+    return np.full(m, fill, dtype) if a is None else np.ascontiguousarray(a.reshape(-1))
+
+
+def _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps):
+    r, m = x2.shape
+    out, xhat, rstd = np.empty_like(x2), np.empty_like(x2), np.empty(r, x.dtype)
+    wv, bv = _affine(w, m, x.dtype, 1.0), _affine(b, m, x.dtype, 0.0)
+    limit, correct = float(np.finfo(x.dtype).max), x.dtype == np.float64
+
+    def part(lo: int, hi: int) -> bool:
+        return compiled.layer_norm_forward(x2, wv, bv, eps, limit, correct, out, xhat, rstd, lo, hi)
+
+    if not all(each_part(part, r, _workers(x2.size))):
+        return None  # a non-finite value or an overflow: the general path
+    shape = x.shape[: x.ndim - k] + (1,) * k
+    return out.reshape(x.shape), xhat.reshape(x.shape), rstd.reshape(shape)
+
+
+# The compiled layer-norm backward sums the weight and bias gradients over fixed blocks of this
+# many rows, then adds the blocks' sums in order: the same bits for any number of threads.
+_COMPILED_BLOCK_ROWS = 256
+
+
+def _layer_norm_backward_compiled(compiled, g2, x2, rstd, w, needs, shape, k):
+    r, m = x2.shape
+    blocks = -(-r // _COMPILED_BLOCK_ROWS)
+    dw, db = np.empty((blocks, m)), np.empty((blocks, m))
+    dx = np.empty_like(g2) if needs[0] else np.empty((0, m), g2.dtype)
+    wv = _affine(w, m, g2.dtype, 1.0)
+    rs = np.ascontiguousarray(rstd.reshape(-1))
+    correct = g2.dtype == np.float64
+
+    def part(lo: int, hi: int) -> None:
+        compiled.layer_norm_backward(
+            g2, x2, rs, wv, correct, dx, bool(needs[0]), dw, db, _COMPILED_BLOCK_ROWS, lo, hi
+        )
+
+    each_part(part, blocks, _workers(g2.size))
+    last = shape[len(shape) - k :]
+    return (
+        dx.reshape(shape) if needs[0] else None,
+        dw.sum(axis=0).astype(g2.dtype).reshape(last) if needs[1] else None,
+        db.sum(axis=0).astype(g2.dtype).reshape(last) if needs[2] else None,
+    )
+
+
 def layer_norm_backward(
     g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, k: int, needs, pshape=None
 ):
@@ -183,6 +250,9 @@ def layer_norm_backward(
         return None
     r, m = x2.shape
     per_row = pshape is None or tuple(pshape) == g.shape[g.ndim - k :]  # one weight every row
+    compiled = _kernels_for(g, xhat, w) if per_row else None
+    if compiled is not None:
+        return _layer_norm_backward_compiled(compiled, g2, x2, rstd, w, needs, g.shape, k)
     dx = dw = db = None
     if needs[0]:
         ones = np.ones(m, g.dtype)
@@ -283,6 +353,19 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
     if o_rows is None or h_rows is None:
         return None
     mean, var, rstd = np.empty(c, x.dtype), np.empty(c, x.dtype), np.empty(c, x.dtype)
+    compiled = _kernels_for(x, w, b)
+    if compiled is not None:
+        wc, bc = _affine(w, c, x.dtype, 1.0), _affine(b, c, x.dtype, 0.0)
+        limit, correct = float(np.finfo(x.dtype).max), x.dtype == np.float64
+
+        def rows_of(lo: int, hi: int) -> bool:
+            return compiled.batch_norm_forward(
+                rows, wc, bc, eps, limit, correct, o_rows, h_rows, mean, var, rstd, lo, hi
+            )
+
+        if not all(each_part(rows_of, c, _workers(x.size))):
+            return None
+        return out, xhat, mean, var, rstd
     wv = None if w is None else w.reshape(-1, 1)
     bv = None if b is None else b.reshape(-1, 1)
     acc = np.float32 if x.dtype == np.float16 else None  # a float16 sum overflows at 65504
@@ -336,6 +419,16 @@ def batch_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, ne
     if need_x and d_rows is None:
         return None
     scale = rstd.reshape(-1) if w is None else rstd.reshape(-1) * w.reshape(-1)
+    compiled = _kernels_for(g, xhat, w)
+    if compiled is not None:
+        d = d_rows if d_rows is not None else np.empty((0, m), g.dtype)
+        scale = np.ascontiguousarray(scale, g.dtype)
+
+        def rows_of(lo: int, hi: int) -> None:
+            compiled.batch_norm_backward(g_rows, x_rows, scale, need_x, d, dw, db, lo, hi)
+
+        each_part(rows_of, c, _workers(g.size))
+        return dx, dw, db
 
     def part(lo: int, hi: int) -> None:
         gr, xr = g_rows[lo:hi], x_rows[lo:hi]

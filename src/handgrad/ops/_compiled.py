@@ -1,0 +1,225 @@
+"""Compiled row kernels for batch and layer normalization, when numba is installed (the ``fast``
+extra; ``HANDGRAD_JIT=0`` turns them off). Without numba, ops/_rows.py runs the same formulas as
+NumPy passes.
+
+Why: a normalization is a handful of element-wise steps over rows (the mean, the centred
+squares, x^ = (x - mean) / sigma, then x^ w + b; backward the two sums and the three-term
+formula of ops/normalization.py). NumPy makes each step a pass over memory, and a per-row
+operand (the mean, 1 / sigma) costs it a call of its inner loop per row: 100 us for the 2048
+rows of 128 of a Transformer's activations, against 35 us for a scalar operand. Compiled, a row
+is read once for its sums and once more to write x^ and the output. The kernels release the
+GIL (``nogil``), so the rows of one call can be shared among the BLAS pool's threads
+(``blas.each_part``) with one hand-over per thread, where each NumPy pass was one.
+
+The arithmetic, for a row of m values of dtype T (float32 or float64):
+
+- sums in float64 (for float32 inputs every float32 value and product of two is exact in
+  float64, and a sum of up to 2^29 equal values too: a constant row has its own value as mean
+  and x - mean = 0 exactly, where a float32 sum can be an ulp off and 1 / sqrt(eps) makes that
+  ulp visible; fuzz seed 922836319). For float64 the mean is corrected by the mean of the
+  residuals, as the NumPy path does;
+- x^ = ((x - mean) - correction) / sigma in float64, rounded once to T;
+- the affine map and the input gradient's last steps in T, in the NumPy path's order, so a
+  value is the NumPy path's wherever the sums agree.
+
+A kernel returns False when a row has a non-finite value, a sum of magnitudes or of squares
+beyond T's range, or 1 / sigma = 0 in T (where the NumPy path's sums overflow and torch's
+output is the bias): the caller then takes the general path, which handles these as torch does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+_kernels: Any = None  # the compiled kernels (a namespace), False once found unavailable
+
+
+def kernels() -> Any:
+    """The compiled kernels, or None: numba is not installed, or ``HANDGRAD_JIT=0``. Compiled on
+    first use of each dtype (a fraction of a second) and cached on disk by numba."""
+    global _kernels
+    if _kernels is None:
+        _kernels = False
+        if os.environ.get("HANDGRAD_JIT", "1") != "0":
+            try:
+                _kernels = _build()
+            except ImportError:  # an optional extra
+                pass
+    return _kernels or None
+
+
+def load() -> bool:
+    """Compile (or read from numba's cache) every kernel for float32 and float64 now, rather
+    than at a normalization's first call; whether the kernels are there. numba's compiler and
+    the loaded code then take their memory (about 160 MB, once) before the caller measures
+    anything: bench/harness.py does this, as importing torch loads torch's kernels."""
+    k = kernels()
+    if k is None:
+        return False
+    import numpy as np
+
+    for dtype in (np.float32, np.float64):
+        x, w, one = np.ones((2, 2), dtype), np.ones(2, dtype), np.ones(2, dtype)
+        blocks = np.empty((1, 2))
+        k.layer_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), x.copy(), one, 0, 2)
+        k.layer_norm_backward(x, x, one, w, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1)
+        k.batch_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), x.copy(), one, one, one, 0, 2)
+        k.batch_norm_backward(x, x, w, True, x.copy(), one, one.copy(), 0, 2)
+    return True
+
+
+def _build() -> Any:
+    import types
+
+    import numba
+    import numpy as np
+
+    # error_model="numpy": a division by zero gives inf or NaN as in NumPy, never an exception
+    jit = numba.njit(nogil=True, cache=True, error_model="numpy")
+    # Sums may be reassociated (vector lanes); nothing else is: no contraction to fused
+    # multiply-adds, NaN and inf keep their meaning.
+    sums = numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
+
+    @sums
+    def moments(xr, correct, limit):
+        """(mean, correction, sum of the centred squares, ok) of a row, in float64."""
+        # (index loops: numba vectorizes these, not a ``for v in xr`` over the array)
+        m = xr.shape[0]
+        s = 0.0
+        a = 0.0
+        for j in range(m):
+            v = np.float64(xr[j])
+            s += v
+            a += abs(v)
+        mean = s / m
+        c = 0.0
+        if correct:  # float64 rows: the mean of the residuals, as the NumPy path's
+            for j in range(m):
+                c += xr[j] - mean
+            c /= m
+        q = 0.0
+        for j in range(m):
+            d = (xr[j] - mean) - c
+            q += d * d
+        return mean, c, q, a <= limit and q <= limit
+
+    @jit
+    def layer_norm_forward(x, w, b, eps, limit, correct, out, xhat, rstd, lo, hi):
+        """Rows lo..hi of x (R, M): x^, 1 / sigma and x^ w + b, w and b of length M."""
+        m = x.shape[1]
+        for i in range(lo, hi):
+            xr, hr, orow = x[i], xhat[i], out[i]
+            mean, c, q, ok = moments(xr, correct, limit)
+            r = 1.0 / np.sqrt(q / m + eps)
+            rstd[i] = r
+            if not (ok and rstd[i] > 0):
+                return False
+            for j in range(m):
+                hr[j] = ((xr[j] - mean) - c) * r
+            for j in range(m):
+                orow[j] = hr[j] * w[j] + b[j]
+        return True
+
+    @sums
+    def affine_dots(gr, w, hr):
+        """(sum of d, sum of d x^) with d = g w in T, in float64."""
+        sd = 0.0
+        sdx = 0.0
+        for j in range(gr.shape[0]):
+            d = gr[j] * w[j]
+            sd += d
+            sdx += d * np.float64(hr[j])
+        return sd, sdx
+
+    @sums
+    def affine_residual(gr, w, md):
+        """The mean of d - mean d (d = g w): the float64 rows' correction."""
+        c = 0.0
+        for j in range(gr.shape[0]):
+            c += (gr[j] * w[j]) - md
+        return c / gr.shape[0]
+
+    @jit
+    def layer_norm_backward(g, xhat, rstd, w, correct, dx, want_dx, dw, db, block, lo, hi):
+        """Blocks lo..hi of ``block`` rows: dL/dx = (d - mean d - x^ mean(d x^)) / sigma with
+        d = g w (when ``want_dx``), and each block's column sums of g x^ and g into row k of
+        the float64 arrays dw and db (added up by the caller in block order: the same bits
+        for any number of threads)."""
+        r_all, m = g.shape
+        for k in range(lo, hi):
+            dwk, dbk = dw[k], db[k]
+            dwk[:] = 0.0
+            dbk[:] = 0.0
+            for i in range(k * block, min(r_all, (k + 1) * block)):
+                gr, hr = g[i], xhat[i]
+                for j in range(m):
+                    dwk[j] += gr[j] * np.float64(hr[j])
+                    dbk[j] += gr[j]
+                if not want_dx:
+                    continue
+                sd, sdx = affine_dots(gr, w, hr)
+                md, mdx = sd / m, sdx / m
+                c = affine_residual(gr, w, md) if correct else 0.0
+                r = np.float64(rstd[i])
+                out = dx[i]
+                for j in range(m):
+                    out[j] = ((((gr[j] * w[j]) - md) - c) - hr[j] * mdx) * r
+
+    @jit
+    def batch_norm_forward(x, w, b, eps, limit, correct, out, xhat, mean, var, rstd, lo, hi):
+        """Channel rows lo..hi of x (C, M): x^ and x^ w_c + b_c; the row's mean, biased
+        variance and 1 / sigma, in T (the running statistics read the first two)."""
+        m = x.shape[1]
+        for i in range(lo, hi):
+            xr, hr, orow = x[i], xhat[i], out[i]
+            mu, c, q, ok = moments(xr, correct, limit)
+            mean[i] = mu + c
+            var[i] = q / m
+            rstd[i] = 1.0 / np.sqrt(q / m + eps)
+            if not (ok and rstd[i] > 0):
+                return False
+            r = np.float64(rstd[i])
+            for j in range(m):
+                hr[j] = ((xr[j] - mu) - c) * r
+            wc, bc = w[i], b[i]
+            for j in range(m):
+                orow[j] = hr[j] * wc + bc
+        return True
+
+    @sums
+    def sum_and_dot(gr, hr):
+        """(sum of g, sum of g x^) in float64."""
+        s = 0.0
+        p = 0.0
+        for j in range(gr.shape[0]):
+            s += gr[j]
+            p += gr[j] * np.float64(hr[j])
+        return s, p
+
+    @jit
+    def batch_norm_backward(g, xhat, scale, want_dx, dx, dw, db, lo, hi):
+        """Channel rows lo..hi: db = sum g and dw = sum g x^ (summed in float64, stored in T),
+        and dL/dx = ((g - db / M) - x^ (dw / M)) w / sigma in T, the NumPy path's order."""
+        m = g.shape[1]
+        t = np.empty(2, g.dtype)  # T's rounding of db / M and dw / M
+        for i in range(lo, hi):
+            gr, hr = g[i], xhat[i]
+            s, p = sum_and_dot(gr, hr)
+            db[i] = s
+            dw[i] = p
+            if not want_dx:
+                continue
+            t[0] = s / m
+            t[1] = dw[i] / m
+            mg, dwm, sc = t[0], t[1], scale[i]
+            out = dx[i]
+            for j in range(m):
+                out[j] = ((gr[j] - mg) - hr[j] * dwm) * sc
+
+    return types.SimpleNamespace(
+        layer_norm_forward=layer_norm_forward,
+        layer_norm_backward=layer_norm_backward,
+        batch_norm_forward=batch_norm_forward,
+        batch_norm_backward=batch_norm_backward,
+    )

@@ -1,0 +1,158 @@
+"""numba's compiled normalization kernels (ops/_compiled.py): taken when numba is there, off with
+HANDGRAD_JIT=0 or without numba, the NumPy passes' values to rounding (exactly where a row is
+constant), and safe to call from two threads at once. tests/engine/test_rows.py runs its
+torch comparisons on both paths."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import handgrad as hg
+from handgrad.ops import _compiled, _rows
+
+pytest.importorskip("numba")
+
+R = np.random.default_rng(11)
+F = hg.nn.functional
+
+
+def _channel_rows(a: np.ndarray) -> np.ndarray:
+    """a (N, C, H, W) in the batch-innermost memory a convolution returns."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+def _norms(x, w, b, g, xc, gc):
+    """Layer norm over x's last dim and batch norm of xc, forward and the plain backward."""
+    ln = _rows.layer_norm_forward(x, 1, w, b, 1e-5)
+    ln_grads = _rows.layer_norm_backward(g, ln[1], ln[2], w, 1, (True, True, True))
+    c = xc.shape[1]
+    bn = _rows.batch_norm_forward(xc, w[:c], b[:c], 1e-5)
+    bn_grads = _rows.batch_norm_backward(gc, bn[1], bn[4], w[:c], True)
+    return [*ln, *ln_grads, *bn, *bn_grads]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_compiled_kernels_give_the_numpy_passes_values(dtype, monkeypatch):
+    """Sums in float64 (and, for float64 rows, the mean of the residuals) against NumPy's: the
+    same values to a few units of rounding, both layer norm (rows of 96, two of them constant)
+    and batch norm (channel rows of 5 x 7 x 8)."""
+    x = (R.standard_normal((40, 96)) * 3 + 1).astype(dtype)
+    # constant rows: x^ exactly 0 on both paths (96 float64 copies of the first sum to an
+    # ulp off 96 times it: the float64 rows' correction makes x - mean 0 there)
+    x[3] = dtype(0.3771906632801799)
+    x[17] = dtype(-0.6931472)
+    w, b = R.standard_normal(96).astype(dtype), R.standard_normal(96).astype(dtype)
+    g = R.standard_normal(x.shape).astype(dtype)
+    xc = _channel_rows((R.standard_normal((8, 6, 5, 7)) * 2 - 1).astype(dtype))
+    gc = _channel_rows(R.standard_normal(xc.shape).astype(dtype))
+    compiled = _norms(x, w, b, g, xc, gc)
+    monkeypatch.setattr(_compiled, "_kernels", False)
+    numpy = _norms(x, w, b, g, xc, gc)
+    tol = 4e-6 if dtype == np.float32 else 1e-13
+    for c, n in zip(compiled, numpy):
+        assert c.dtype == n.dtype and c.shape == n.shape
+        np.testing.assert_allclose(c, n, rtol=tol, atol=tol * np.abs(n).max())
+    for rows in (compiled[1][3], compiled[1][17]):  # x^ of the constant rows
+        assert not rows.any()
+
+
+def test_the_kernels_are_taken_forward_and_backward(monkeypatch):
+    kernels, called = _compiled.kernels(), []
+    spy = type("Spy", (), {})()
+    for name in ("layer_norm_forward", "layer_norm_backward", "batch_norm_forward"):
+        kernel = getattr(kernels, name)
+        setattr(spy, name, lambda *a, _k=kernel, _n=name: called.append(_n) or _k(*a))
+    spy.batch_norm_backward = lambda *a: (
+        called.append("batch_norm_backward") or (kernels.batch_norm_backward(*a))
+    )
+    monkeypatch.setattr(_compiled, "_kernels", spy)
+    x = hg.tensor(R.standard_normal((4, 8, 16)).astype(np.float32), requires_grad=True)
+    ln = hg.nn.LayerNorm(16)
+    ln(x).sum().backward()
+    conv, bn, after = hg.nn.Conv2d(3, 4, 3), hg.nn.BatchNorm2d(4), hg.nn.Conv2d(4, 2, 3)
+    # (between convolutions, as in a ResNet: g arrives in the channel rows' memory order)
+    after(bn(conv(hg.randn(2, 3, 6, 6)))).sum().backward()
+    assert sorted(set(called)) == [
+        "batch_norm_backward",
+        "batch_norm_forward",
+        "layer_norm_backward",
+        "layer_norm_forward",
+    ]
+
+
+def test_a_weight_of_another_dtype_takes_the_numpy_passes():
+    x = R.standard_normal((3, 8)).astype(np.float32)
+    w = np.ones(8)  # float64
+    assert _rows._kernels_for(x, w, None) is None
+    assert _rows._kernels_for(x.astype(np.float16), None, None) is None
+    assert _rows._kernels_for(x, x[0], None) is not None
+
+
+def test_overflowing_or_non_finite_rows_leave_it_to_the_general_path():
+    """What the NumPy passes step aside for, the kernels do too (ops/_compiled.py): a sum of
+    magnitudes beyond float32 (torch's float sums overflow there), a non-finite value, a
+    variance beyond the dtype (1 / sigma = 0 in torch: the output is the bias)."""
+    big = np.full((2, 4), 1.0, np.float32)
+    big[1] = [3e38, 3e38, 1.0, 1.0]
+    assert _rows.layer_norm_forward(big, 1, None, None, 1e-5) is None
+    nan = np.ones((2, 4), np.float64)
+    nan[0, 2] = np.nan
+    assert _rows.layer_norm_forward(nan, 1, None, None, 1e-5) is None
+    spread = _channel_rows(np.full((2, 2, 2, 2), 1.0, np.float32))
+    spread[0, 1] = 1e19  # sum of the centred squares about 1e38 x 8 / 4 > float32's range
+    spread[1, 1] = -1e19
+    assert _rows.batch_norm_forward(spread, None, None, 1e-5) is None
+    # the general path then gives torch's: channel 1 the bias, channel 0 the plain x^
+    out = F.batch_norm(hg.Tensor._wrap(spread), None, None, None, hg.zeros(2), training=True)
+    assert (out.numpy()[:, 1] == 0).all() and (out.numpy()[:, 0] == 0).all()
+
+
+def test_two_threads_at_once_get_their_own_results():
+    """The kernels release the GIL (nogil) and keep no state: two Python threads normalizing
+    different arrays at once each get the bits a lone call gives."""
+    xs = [R.standard_normal((64, 128)).astype(np.float32) * (i + 1) for i in range(2)]
+    w, b = R.standard_normal(128).astype(np.float32), R.standard_normal(128).astype(np.float32)
+    alone = [_rows.layer_norm_forward(x, 1, w, b, 1e-5)[0] for x in xs]
+    errors: list = []
+
+    def run(i: int) -> None:
+        for _ in range(200):
+            out = _rows.layer_norm_forward(xs[i], 1, w, b, 1e-5)[0]
+            if not np.array_equal(out, alone[i]):
+                errors.append(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def _kernels_in_a_process(env: dict, prelude: str = "") -> str:
+    code = prelude + "from handgrad.ops import _compiled; print(_compiled.kernels() is None)"
+    src = os.path.join(os.path.dirname(hg.__file__), "..")
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(src), **env}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_handgrad_jit_0_turns_them_off_and_without_numba_there_are_none():
+    assert _kernels_in_a_process({"HANDGRAD_JIT": "0"}) == "True"
+    assert _kernels_in_a_process({"HANDGRAD_JIT": "1"}) == "False"
+    blocked = "import sys; sys.modules['numba'] = None\n"  # import numba raises ImportError
+    assert _kernels_in_a_process({}, blocked) == "True"
+
+
+def test_load_compiles_every_kernel_in_advance():
+    assert _compiled.load() is True
+    for name in ("layer_norm_forward", "layer_norm_backward", "batch_norm_forward"):
+        dispatcher = getattr(_compiled.kernels(), name)
+        assert len(dispatcher.signatures) >= 2  # float32 and float64
