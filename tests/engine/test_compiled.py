@@ -156,3 +156,34 @@ def test_load_compiles_every_kernel_in_advance():
     for name in ("layer_norm_forward", "layer_norm_backward", "batch_norm_forward"):
         dispatcher = getattr(_compiled.kernels(), name)
         assert len(dispatcher.signatures) >= 2  # float32 and float64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_in_one_pass_has_the_selections_bits(dtype, monkeypatch):
+    """+0.0 where out <= 0 (-0.0 and -inf included), g elsewhere (a NaN out passes g, an
+    infinite or NaN g passes where out > 0): the bits of the NumPy selection and of torch, in
+    NCHW memory, in a convolution's batch-innermost memory, and with g in another order than
+    out (where the NumPy selection runs)."""
+    import torch
+
+    edge = np.array([-1, 0, -0.0, 2, np.nan, np.inf, -np.inf, 3e-45, -3e-45], dtype)
+    x = R.choice(edge, size=(4, 3, 5, 6)).astype(dtype)
+    g = R.choice(np.array([np.inf, -np.inf, np.nan, -0.0, 0.0, 1.5], dtype), size=x.shape)
+    layouts = [(x, g), (_channel_rows(x), _channel_rows(g)), (_channel_rows(x), g)]
+    kernels, taken = _compiled.kernels(), []
+    spy = type(
+        "Spy", (), {"relu_backward": lambda self, *a: taken.append(1) or kernels.relu_backward(*a)}
+    )()
+    t = torch.tensor(x, requires_grad=True)
+    torch.relu(t).backward(torch.tensor(g))
+    want = t.grad.numpy()
+    for xs, gs in layouts:
+        got = []
+        for path in ("compiled", "numpy"):
+            monkeypatch.setattr(_compiled, "_kernels", spy if path == "compiled" else False)
+            h = hg.Tensor._wrap(xs.copy(order="K")).requires_grad_(True)
+            F.relu(h).backward(hg.Tensor._wrap(gs))
+            got.append(h.grad.numpy())
+        for a in got:
+            np.testing.assert_array_equal(a.view(f"i{a.itemsize}"), want.view(f"i{a.itemsize}"))
+    assert len(taken) == 2  # the two layouts where out and g share their memory order

@@ -1,6 +1,6 @@
-"""Compiled row kernels for batch and layer normalization, when numba is installed (the ``fast``
-extra; ``HANDGRAD_JIT=0`` turns them off). Without numba, ops/_rows.py runs the same formulas as
-NumPy passes.
+"""Compiled row kernels for batch and layer normalization, and relu's backward, when numba is
+installed (the ``fast`` extra; ``HANDGRAD_JIT=0`` turns them off). Without numba, ops/_rows.py
+and ops/_select.py run the same formulas as NumPy passes.
 
 Why: a normalization is a handful of element-wise steps over rows (the mean, the centred
 squares, x^ = (x - mean) / sigma, then x^ w + b; backward the two sums and the three-term
@@ -66,6 +66,7 @@ def load() -> bool:
         k.layer_norm_backward(x, x, one, w, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1)
         k.batch_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), x.copy(), one, one, one, 0, 2)
         k.batch_norm_backward(x, x, w, True, x.copy(), one, one.copy(), 0, 2)
+        k.relu_backward(w, w, one)
     return True
 
 
@@ -217,7 +218,14 @@ def _build() -> Any:
             for j in range(m):
                 out[j] = ((gr[j] - mg) - hr[j] * dwm) * sc
 
+    @jit
+    def relu_backward(out, g, res):
+        """res = +0.0 where out <= 0, else g (a NaN out passes g), over flat arrays."""
+        for j in range(res.shape[0]):
+            res[j] = 0.0 if out[j] <= 0 else g[j]
+
     return types.SimpleNamespace(
+        relu_backward=relu_backward,
         layer_norm_forward=layer_norm_forward,
         layer_norm_backward=layer_norm_backward,
         batch_norm_forward=batch_norm_forward,

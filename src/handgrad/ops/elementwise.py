@@ -13,8 +13,10 @@ import numpy as np
 
 from .._tensor_base import get_default_dtype, lift
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ._blocks import blockwise
 from ._max_zero import relu_array
+from ._select import relu_backward
 from ._select import select as _select
 from .zero_derivative import tie_gradient
 
@@ -422,6 +424,9 @@ class Relu(Function):
 
     def backward(self, g):
         # a NaN passes g, as in torch
+        fast = None if is_grad_enabled() else relu_backward(self.out, g._data)
+        if fast is not None:  # (one compiled pass, ops/_select.py)
+            return Tensor._wrap(fast)
         return tie_gradient(where(Tensor._wrap(self.out <= 0), 0.0, g), self)
 
 
