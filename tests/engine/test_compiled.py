@@ -187,3 +187,41 @@ def test_relu_backward_in_one_pass_has_the_selections_bits(dtype, monkeypatch):
         for a in got:
             np.testing.assert_array_equal(a.view(f"i{a.itemsize}"), want.view(f"i{a.itemsize}"))
     assert len(taken) == 2  # the two layouts where out and g share their memory order
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_lstms_time_loops_keep_their_bits(dtype, threads, monkeypatch):
+    """The element-wise steps of the LSTM layer's forward and backward loops, one compiled pass
+    a step (ops/_compiled.py), compute what the NumPy passes compute in the same order: a
+    2-layer LSTM's output and every gradient bit for bit, on one thread and on two (the layers
+    as a wavefront in spans of steps), and the kernels are taken."""
+    from nn_helpers import blas_pool
+
+    x = R.standard_normal((9, 3, 5)).astype(dtype)
+    g = R.standard_normal((9, 3, 6)).astype(dtype)
+    kernels, taken = _compiled.kernels(), set()
+
+    class Spy:
+        def __getattr__(self, name):
+            def call(*a):
+                taken.add(name)
+                return getattr(kernels, name)(*a)
+
+            return call
+
+    runs = []
+    for path in ("compiled", "numpy"):
+        monkeypatch.setattr(_compiled, "_kernels", Spy() if path == "compiled" else False)
+        hg.manual_seed(0)
+        lstm = hg.nn.LSTM(5, 6, num_layers=2).to(dtype)
+        xt = hg.tensor(x, requires_grad=True)
+        with blas_pool(threads):
+            out, _ = lstm(xt)
+            out.backward(hg.tensor(g))
+        runs.append(
+            [out.detach().numpy(), xt.grad.numpy()] + [p.grad.numpy() for p in lstm.parameters()]
+        )
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    assert {"lstm_cell_update", "lstm_back_step"} <= taken

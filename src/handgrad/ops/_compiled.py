@@ -1,6 +1,8 @@
-"""Compiled row kernels for batch and layer normalization, and relu's backward, when numba is
-installed (the ``fast`` extra; ``HANDGRAD_JIT=0`` turns them off). Without numba, ops/_rows.py
-and ops/_select.py run the same formulas as NumPy passes.
+"""Compiled kernels, when numba is installed (the ``fast`` extra; ``HANDGRAD_JIT=0`` turns them
+off): the rows of batch and layer normalization, relu's backward, and the element-wise steps of
+an LSTM layer's time loops. Without numba, ops/_rows.py, ops/_select.py and ops/rnn_cell.py run
+the same formulas as NumPy passes. relu's and the LSTM's kernels give those passes' bits
+exactly (the same operations in the same order, in T); the normalizations' differ in their sums.
 
 Why: a normalization is a handful of element-wise steps over rows (the mean, the centred
 squares, x^ = (x - mean) / sigma, then x^ w + b; backward the two sums and the three-term
@@ -9,18 +11,21 @@ operand (the mean, 1 / sigma) costs it a call of its inner loop per row: 100 us 
 rows of 128 of a Transformer's activations, against 35 us for a scalar operand. Compiled, a row
 is read once for its sums and once more to write x^ and the output. The kernels release the
 GIL (``nogil``), so the rows of one call can be shared among the BLAS pool's threads
-(``blas.each_part``) with one hand-over per thread, where each NumPy pass was one.
+(``blas.each_part``) with one hand-over per thread, where each NumPy pass was one. relu's
+backward and an LSTM step are several NumPy calls each (mask, bytes, words, AND; five to seven
+small products and sums a step), one call compiled.
 
-The arithmetic, for a row of m values of dtype T (float32 or float64):
+The normalizations' arithmetic, for a row of m values of dtype T (float32 or float64):
 
 - sums in float64 (for float32 inputs every float32 value and product of two is exact in
   float64, and a sum of up to 2^29 equal values too: a constant row has its own value as mean
   and x - mean = 0 exactly, where a float32 sum can be an ulp off and 1 / sqrt(eps) makes that
   ulp visible; fuzz seed 922836319). For float64 the mean is corrected by the mean of the
   residuals, as the NumPy path does;
-- x^ = ((x - mean) - correction) / sigma in float64, rounded once to T;
-- the affine map and the input gradient's last steps in T, in the NumPy path's order, so a
-  value is the NumPy path's wherever the sums agree.
+- x^ = ((x - mean) - correction) / sigma, and layer norm's input gradient
+  ((d - mean d) - correction - x^ mean(d x^)) / sigma, in float64, rounded once to T;
+- the affine map x^ w + b and batch norm's input gradient ((g - db / M) - x^ (dw / M)) w / sigma
+  in T, in the NumPy path's order.
 
 A kernel returns False when a row has a non-finite value, a sum of magnitudes or of squares
 beyond T's range, or 1 / sigma = 0 in T (where the NumPy path's sums overflow and torch's
@@ -67,6 +72,9 @@ def load() -> bool:
         k.batch_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), x.copy(), one, one, one, 0, 2)
         k.batch_norm_backward(x, x, w, True, x.copy(), one, one.copy(), 0, 2)
         k.relu_backward(w, w, one)
+        four = np.ones((4, 2), dtype)
+        k.lstm_cell_update(four, w, one, dtype(0.5))
+        k.lstm_back_step(w, w, w, w, False, w, four, w, four.copy(), one)
     return True
 
 
@@ -224,7 +232,48 @@ def _build() -> Any:
         for j in range(res.shape[0]):
             res[j] = 0.0 if out[j] <= 0 else g[j]
 
+    @jit
+    def lstm_cell_update(a, c, cn, half):
+        """A forward step of ``rnn_cell.LSTMLayer._scan`` after its tanh: a (4, H N) holds
+        tanh(z / 2) for the gates i, f, o and tanh(z) for u; the sigmoids (1 + tanh(z / 2)) / 2
+        are formed in place, then c_t = f c + i u, in T (``half`` is T's 0.5)."""
+        hn = c.shape[0]
+        for k in range(3):
+            for j in range(hn):
+                a[k, j] = a[k, j] * half + half
+        for j in range(hn):
+            cn[j] = a[1, j] * c[j] + a[0, j] * a[3, j]
+
+    @jit
+    def lstm_back_step(gh, gc, dh, dc_next, first, p, m, f, dz, dc_prev):
+        """A step of ``rnn_cell._through_time`` but its product: G_h = gh + dh, G_c = gc +
+        dc_next (not on the first step), dc = G_h P + G_c, dz = [dc, dc, dc, G_h] M and the
+        next dc = dc f, in T and that order (m and dz (4, H N), the rest (H N,)). G_h and dc
+        are formed in gh and gc. Loops of few arrays each: the arrays may overlap as far as
+        LLVM knows, and a loop over all ten ran one element at a time (a call 10 us against 6.4
+        for the benchmark's H = 128, N = 32, cProfile; numba's checks of the ten arguments are
+        most of the rest)."""
+        n = gh.shape[0]
+        if not first:
+            for j in range(n):
+                gh[j] += dh[j]
+            for j in range(n):
+                gc[j] += dc_next[j]
+        for j in range(n):
+            gc[j] = gh[j] * p[j] + gc[j]
+        for k in range(3):
+            dk, mk = dz[k], m[k]
+            for j in range(n):
+                dk[j] = mk[j] * gc[j]
+        d3, m3 = dz[3], m[3]
+        for j in range(n):
+            d3[j] = m3[j] * gh[j]
+        for j in range(n):
+            dc_prev[j] = gc[j] * f[j]
+
     return types.SimpleNamespace(
+        lstm_cell_update=lstm_cell_update,
+        lstm_back_step=lstm_back_step,
         relu_backward=relu_backward,
         layer_norm_forward=layer_norm_forward,
         layer_norm_backward=layer_norm_backward,

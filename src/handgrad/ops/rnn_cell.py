@@ -29,6 +29,7 @@ import numpy as np
 from .._tensor_base import lift
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, set_grad_enabled
+from . import _compiled
 from ._max_zero import relu_array
 from .blas import one_blas_thread, side_by_side, two_threads, wavefront
 from .elementwise import sigmoid, tanh
@@ -370,18 +371,24 @@ class LSTMLayer(_Sequence):
         """The forward time loop (see ``forward``), feature-major, on the reordered and halved
         weight ``wp`` and projections ``xs`` (4H, L, N), writing into the preallocated arrays."""
         hs = h.shape[0]
+        kernels = _compiled_for(gates)
         for t in range(xs.shape[1]):
             a = gates[t]
             np.matmul(wp, h, out=a)
             a += xs[:, t]
             np.tanh(a, out=a)
-            s = a[: 3 * hs]  # (1 + tanh(z / 2)) / 2: the sigmoids i, f, o
-            s *= 0.5
-            s += 0.5
             i, f, o, u = a[:hs], a[hs : 2 * hs], a[2 * hs : 3 * hs], a[3 * hs :]
             hn, cn = hc[t, 0], hc[t, 1]
-            np.multiply(f, c, out=cn)
-            cn += i * u
+            if kernels is not None:  # the next four passes as one (ops/_compiled.py)
+                kernels.lstm_cell_update(
+                    a.reshape(4, -1), c.reshape(-1), cn.reshape(-1), _HALF[a.dtype]
+                )
+            else:
+                s = a[: 3 * hs]  # (1 + tanh(z / 2)) / 2: the sigmoids i, f, o
+                s *= 0.5
+                s += 0.5
+                np.multiply(f, c, out=cn)
+                cn += i * u
             np.tanh(cn, out=tc[t])
             np.multiply(tc[t], o, out=hn)
             h, c = hn, cn
@@ -1229,6 +1236,14 @@ class _LayerRun:
 _DZ_STEPS = 8
 
 
+_HALF = {np.dtype(np.float32): np.float32(0.5), np.dtype(np.float64): np.float64(0.5)}
+
+
+def _compiled_for(a: np.ndarray):
+    """The compiled kernels (ops/_compiled.py) for a float32 or float64 loop, else None."""
+    return _compiled.kernels() if a.dtype in _HALF else None
+
+
 def _through_time(gt, saved, wt, dzt, t0: int, t1: int, dh, dc_next) -> tuple:
     """Back-propagation through steps t1 - 1 down to t0 on arrays (see ``LSTMLayer.backward``),
     feature-major: ``gt`` (L, 2, H, N) the incoming gradients of (h_t, c_t), the caller's own
@@ -1248,10 +1263,27 @@ def _through_time(gt, saved, wt, dzt, t0: int, t1: int, dh, dc_next) -> tuple:
     m_all, f_all, p_all = saved
     dc, dh_next, dc_prev = (np.empty((hs, n), gt.dtype) for _ in range(3))
     buf = np.empty((min(_DZ_STEPS, t1 - t0), 4 * hs, n), gt.dtype)
+    kernels = _compiled_for(gt)
     for top in range(t1, t0, -len(buf)):  # steps top - 1 down to low, through the buffer
         low = max(t0, top - len(buf))
         for t in range(top - 1, low - 1, -1):
             gh, gc = gt[t, 0], gt[t, 1]
+            if kernels is not None:  # the element-wise steps below as one pass
+                dz, first = buf[t - low], dh is None
+                kernels.lstm_back_step(
+                    gh.reshape(-1),
+                    gc.reshape(-1),
+                    gh.reshape(-1) if first else dh.reshape(-1),
+                    gc.reshape(-1) if first else dc_next.reshape(-1),
+                    first,
+                    p_all[t].reshape(-1),
+                    m_all[t].reshape(4, -1),
+                    f_all[t].reshape(-1),
+                    dz.reshape(4, -1),
+                    dc_prev.reshape(-1),
+                )
+                dh, dc_next = np.matmul(wt, dz, out=dh_next), dc_prev
+                continue
             if dh is not None:
                 gh += dh
                 gc += dc_next
