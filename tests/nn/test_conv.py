@@ -404,8 +404,9 @@ def test_bands_are_shared_among_the_blas_threads_and_give_the_same_bits(
     monkeypatch, groups, stride
 ):
     """With two BLAS threads a convolution's bands are shared between two Python threads, each
-    band's product on one BLAS thread (ops/conv.py, ``_each_band``), and the pool is restored
-    after: values and gradients are bit for bit those of one thread, and equal torch's."""
+    band's product on one BLAS thread (ops/conv.py, ``_each_band``), and so are the channels of
+    its padded input (``_pad_crop``); the pool is restored after: values and gradients are bit
+    for bit those of one thread, and equal torch's."""
     monkeypatch.setattr(conv_ops, "_BAND_BYTES", 2000)  # several bands
     monkeypatch.setattr(conv_ops, "_PARALLEL_ELEMENTS", 1)
     names: set = set()

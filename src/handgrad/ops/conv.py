@@ -90,11 +90,18 @@ def _pad_crop(a: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     c, h, w, n = a.shape
     # only the border is filled: np.full wrote every element once more than the copy does
     out = np.empty((c, h + t + b, w + l + r, n), dtype=a.dtype)
-    out[:, :t] = value
-    out[:, t + h :] = value
-    out[:, t : t + h, :l] = value
-    out[:, t : t + h, l + w :] = value
-    out[:, t : t + h, l : l + w] = a
+
+    def channels(lo: int, hi: int) -> None:
+        o = out[lo:hi]
+        o[:, :t] = value
+        o[:, t + h :] = value
+        o[:, t : t + h, :l] = value
+        o[:, t : t + h, l + w :] = value
+        o[:, t : t + h, l : l + w] = a[lo:hi]
+
+    # shared among the BLAS pool's threads when large, as the bands that read it: alone it was
+    # a sixth of a 16-channel 32 x 32 layer's forward at two threads (0.19 of 1.5 ms)
+    each_part(channels, c, blas_threads() if a.size >= _PARALLEL_ELEMENTS else 1)
     return out
 
 
