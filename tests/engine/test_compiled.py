@@ -34,7 +34,7 @@ def _norms(x, w, b, g, xc, gc):
     c = xc.shape[1]
     bn = _rows.batch_norm_forward(xc, w[:c], b[:c], 1e-5)
     bn_grads = _rows.batch_norm_backward(gc, bn[1], bn[4], w[:c], True)
-    return [*ln, *ln_grads, *bn, *bn_grads]
+    return [*ln, *ln_grads, bn[0], _rows.as_array(bn[1]), *bn[2:], *bn_grads]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -60,6 +60,34 @@ def test_the_compiled_kernels_give_the_numpy_passes_values(dtype, monkeypatch):
         np.testing.assert_allclose(c, n, rtol=tol, atol=tol * np.abs(n).max())
     for rows in (compiled[1][3], compiled[1][17]):  # x^ of the constant rows
         assert not rows.any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norms_x_hat_is_not_stored_but_formed_again_with_its_bits(dtype):
+    """The compiled batch norm writes only its output (``_rows.Normalized`` keeps x and the
+    channels' float64 moments): x^ formed again in NumPy has the kernel's bits, which the output
+    without weight and bias (x^ 1 + 0) shows."""
+    xc = _channel_rows((R.standard_normal((8, 5, 4, 6)) * 3 + 2).astype(dtype))
+    out, xhat, *_ = _rows.batch_norm_forward(xc, None, None, 1e-5)
+    assert isinstance(xhat, _rows.Normalized) and xhat.x is xc
+    formed = xhat.array()
+    assert formed.dtype == dtype and formed.strides == xc.strides  # x's memory order
+    np.testing.assert_array_equal(formed, out)
+
+
+def test_a_batch_norm_backward_without_the_kernels_forms_x_hat_whole(monkeypatch):
+    """numba turned off between the forward and the backward (``HANDGRAD_JIT`` read late, a
+    test's switch): the NumPy backward forms x^ from the saved moments and gives the compiled
+    backward's gradients to rounding."""
+    xc = _channel_rows(R.standard_normal((6, 4, 5, 5)).astype(np.float32))
+    gc = _channel_rows(R.standard_normal(xc.shape).astype(np.float32))
+    w = R.standard_normal(4).astype(np.float32)
+    _, xhat, _, _, rstd = _rows.batch_norm_forward(xc, w, None, 1e-5)
+    compiled = _rows.batch_norm_backward(gc, xhat, rstd, w, True)
+    monkeypatch.setattr(_compiled, "_kernels", False)
+    numpy = _rows.batch_norm_backward(gc, xhat, rstd, w, True)
+    for a, b in zip(compiled, numpy):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6)
 
 
 def test_the_kernels_are_taken_forward_and_backward(monkeypatch):

@@ -69,8 +69,9 @@ def load() -> bool:
         blocks = np.empty((1, 2))
         k.layer_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), x.copy(), one, 0, 2)
         k.layer_norm_backward(x, x, one, w, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1)
-        k.batch_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), x.copy(), one, one, one, 0, 2)
-        k.batch_norm_backward(x, x, w, True, x.copy(), one, one.copy(), 0, 2)
+        moments = np.ones((2, 3))
+        k.batch_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), one, one, one, moments, 0, 2)
+        k.batch_norm_backward(x, x, moments, w, True, x.copy(), one, one.copy(), 0, 2)
         k.relu_backward(w, w, one)
         four = np.ones((4, 2), dtype)
         k.lstm_cell_update(four, w, one, dtype(0.5))
@@ -91,7 +92,7 @@ def _build() -> Any:
     sums = numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
 
     @sums
-    def moments(xr, correct, limit):
+    def moments_of(xr, correct, limit):
         """(mean, correction, sum of the centred squares, ok) of a row, in float64."""
         # (index loops: numba vectorizes these, not a ``for v in xr`` over the array)
         m = xr.shape[0]
@@ -119,7 +120,7 @@ def _build() -> Any:
         m = x.shape[1]
         for i in range(lo, hi):
             xr, hr, orow = x[i], xhat[i], out[i]
-            mean, c, q, ok = moments(xr, correct, limit)
+            mean, c, q, ok = moments_of(xr, correct, limit)
             r = 1.0 / np.sqrt(q / m + eps)
             rstd[i] = r
             if not (ok and rstd[i] > 0):
@@ -176,24 +177,30 @@ def _build() -> Any:
                     out[j] = ((((gr[j] * w[j]) - md) - c) - hr[j] * mdx) * r
 
     @jit
-    def batch_norm_forward(x, w, b, eps, limit, correct, out, xhat, mean, var, rstd, lo, hi):
-        """Channel rows lo..hi of x (C, M): x^ and x^ w_c + b_c; the row's mean, biased
-        variance and 1 / sigma, in T (the running statistics read the first two)."""
+    def batch_norm_forward(x, w, b, eps, limit, correct, out, mean, var, rstd, moments, lo, hi):
+        """Channel rows lo..hi of x (C, M): x^ w_c + b_c, with x^ = ((x - mean) - c) / sigma
+        rounded to T first (in the output row, then scaled there: x^ itself is not stored);
+        the row's mean, biased variance and 1 / sigma in T (the running statistics read the
+        first two), and its float64 mean, correction and 1 / sigma in ``moments`` (C, 3), from
+        which the backward (and ``_rows.Normalized.array``) form x^ again, bit for bit."""
         m = x.shape[1]
         for i in range(lo, hi):
-            xr, hr, orow = x[i], xhat[i], out[i]
-            mu, c, q, ok = moments(xr, correct, limit)
+            xr, orow = x[i], out[i]
+            mu, c, q, ok = moments_of(xr, correct, limit)
             mean[i] = mu + c
             var[i] = q / m
             rstd[i] = 1.0 / np.sqrt(q / m + eps)
             if not (ok and rstd[i] > 0):
                 return False
             r = np.float64(rstd[i])
+            moments[i, 0] = mu
+            moments[i, 1] = c
+            moments[i, 2] = r
             for j in range(m):
-                hr[j] = ((xr[j] - mu) - c) * r
+                orow[j] = ((xr[j] - mu) - c) * r
             wc, bc = w[i], b[i]
             for j in range(m):
-                orow[j] = hr[j] * wc + bc
+                orow[j] = orow[j] * wc + bc
         return True
 
     @sums
@@ -207,14 +214,19 @@ def _build() -> Any:
         return s, p
 
     @jit
-    def batch_norm_backward(g, xhat, scale, want_dx, dx, dw, db, lo, hi):
-        """Channel rows lo..hi: db = sum g and dw = sum g x^ (summed in float64, stored in T),
-        and dL/dx = ((g - db / M) - x^ (dw / M)) w / sigma in T, the NumPy path's order."""
+    def batch_norm_backward(g, x, moments, scale, want_dx, dx, dw, db, lo, hi):
+        """Channel rows lo..hi: x^ formed again from x and the forward's ``moments`` (its
+        bits), db = sum g and dw = sum g x^ (summed in float64, stored in T), and dL/dx =
+        ((g - db / M) - x^ (dw / M)) w / sigma in T, the NumPy path's order."""
         m = g.shape[1]
         t = np.empty(2, g.dtype)  # T's rounding of db / M and dw / M
+        h = np.empty(m, g.dtype)  # a row's x^
         for i in range(lo, hi):
-            gr, hr = g[i], xhat[i]
-            s, p = sum_and_dot(gr, hr)
+            gr, xr = g[i], x[i]
+            mu, c, r = moments[i, 0], moments[i, 1], moments[i, 2]
+            for j in range(m):
+                h[j] = ((xr[j] - mu) - c) * r
+            s, p = sum_and_dot(gr, h)
             db[i] = s
             dw[i] = p
             if not want_dx:
@@ -224,7 +236,7 @@ def _build() -> Any:
             mg, dwm, sc = t[0], t[1], scale[i]
             out = dx[i]
             for j in range(m):
-                out[j] = ((gr[j] - mg) - hr[j] * dwm) * sc
+                out[j] = ((gr[j] - mg) - h[j] * dwm) * sc
 
     @jit
     def relu_backward(out, g, res):

@@ -348,24 +348,28 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
     if rows is None:
         return None
     c = x.shape[1]
-    out, xhat = np.empty_like(x), np.empty_like(x)
-    o_rows, h_rows = _aligned_rows(out, x), _aligned_rows(xhat, x)
-    if o_rows is None or h_rows is None:
+    out = np.empty_like(x)
+    o_rows = _aligned_rows(out, x)
+    if o_rows is None:
         return None
     mean, var, rstd = np.empty(c, x.dtype), np.empty(c, x.dtype), np.empty(c, x.dtype)
     compiled = _kernels_for(x, w, b)
     if compiled is not None:
         wc, bc = _affine(w, c, x.dtype, 1.0), _affine(b, c, x.dtype, 0.0)
         limit, correct = float(np.finfo(x.dtype).max), x.dtype == np.float64
+        moments = np.empty((c, 3))
 
         def rows_of(lo: int, hi: int) -> bool:
             return compiled.batch_norm_forward(
-                rows, wc, bc, eps, limit, correct, o_rows, h_rows, mean, var, rstd, lo, hi
+                rows, wc, bc, eps, limit, correct, o_rows, mean, var, rstd, moments, lo, hi
             )
 
         if not all(each_part(rows_of, c, _workers(x.size))):
             return None
-        return out, xhat, mean, var, rstd
+        return out, Normalized(x, rows, moments), mean, var, rstd
+    xhat = np.empty_like(x)
+    h_rows = _aligned_rows(xhat, x)
+    assert h_rows is not None  # (empty_like keeps x's memory order)
     wv = None if w is None else w.reshape(-1, 1)
     bv = None if b is None else b.reshape(-1, 1)
     acc = np.float32 if x.dtype == np.float16 else None  # a float16 sum overflows at 65504
@@ -402,33 +406,68 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
     return out, xhat, mean, var, rstd
 
 
-def batch_norm_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, w, need_x: bool):
+class Normalized:
+    """A batch norm's x^ that the compiled forward did not store (it writes only the output, as
+    torch's kernel does): x's channel rows and each channel's float64 mean, correction and
+    1 / sigma (``moments``), from which the compiled backward forms x^ row by row and
+    ``array()`` forms it whole (in NumPy) for the general path, the forward's formula and
+    bits both ways.
+    The node keeps x anyway (its input), so the step holds one activation less a batch norm
+    (bench/bench_models.py's ResNet: nine)."""
+
+    def __init__(self, x: np.ndarray, rows: np.ndarray, moments: np.ndarray) -> None:
+        self.x, self.rows, self.moments = x, rows, moments
+        self.shape, self.dtype = x.shape, x.dtype
+
+    def array(self) -> np.ndarray:
+        # the kernel's float64 arithmetic, one operation at a time, then T's rounding: its bits
+        mu, c, r = (self.moments[:, k : k + 1] for k in range(3))
+        xhat = np.empty_like(self.x)
+        rows = _aligned_rows(xhat, self.x)
+        assert rows is not None  # (empty_like keeps x's memory order)
+        rows[...] = ((self.rows.astype(np.float64) - mu) - c) * r
+        return xhat
+
+
+def as_array(xhat) -> np.ndarray:
+    """A saved x^ as an array (``Normalized.array()`` where the compiled forward kept none)."""
+    return xhat.array() if isinstance(xhat, Normalized) else xhat
+
+
+def batch_norm_backward(g: np.ndarray, xhat, rstd: np.ndarray, w, need_x: bool):
     """(dL/dx or None, dL/dw, dL/db) per channel as ``BatchNorm.backward`` forms them,
     ``(g - db / M - x^ dw / M) w / sigma`` with db = sum g and dw = sum g x^ over the channel,
     or None when g's memory is not in x^'s order of channel rows. In torch's order: db summed
     in float64 (torch's accumulator for float32) and divided, so that a g constant along a
     channel gives g - db / M = 0 exactly, as torch (fuzz seed 601021626: g = -0.1706 on a
     3-element channel, (db + x^ dw) / M left 2.3e-7, which normalize's 1 / eps amplified)."""
-    g_rows, x_rows = _aligned_rows(g, xhat), channels_first_2d(xhat)
+    like = xhat.x if isinstance(xhat, Normalized) else xhat  # (its memory order)
+    g_rows, x_rows = _aligned_rows(g, like), channels_first_2d(like)
     if g_rows is None or x_rows is None or g.dtype != xhat.dtype:
         return None
     c, m = x_rows.shape
     db, dw = np.empty(c, g.dtype), np.empty(c, g.dtype)
-    dx = np.empty_like(xhat) if need_x else None
-    d_rows = _aligned_rows(dx, xhat) if dx is not None else None
+    dx = np.empty_like(like) if need_x else None
+    d_rows = _aligned_rows(dx, like) if dx is not None else None
     if need_x and d_rows is None:
         return None
     scale = rstd.reshape(-1) if w is None else rstd.reshape(-1) * w.reshape(-1)
-    compiled = _kernels_for(g, xhat, w)
+    compiled = _kernels_for(g, w) if isinstance(xhat, Normalized) else None
     if compiled is not None:
         d = d_rows if d_rows is not None else np.empty((0, m), g.dtype)
         scale = np.ascontiguousarray(scale, g.dtype)
+        moments = xhat.moments
 
         def rows_of(lo: int, hi: int) -> None:
-            compiled.batch_norm_backward(g_rows, x_rows, scale, need_x, d, dw, db, lo, hi)
+            compiled.batch_norm_backward(
+                g_rows, xhat.rows, moments, scale, need_x, d, dw, db, lo, hi
+            )
 
         each_part(rows_of, c, _workers(g.size))
         return dx, dw, db
+    if isinstance(xhat, Normalized):  # (numba gone since the forward: x^ formed whole)
+        x_rows = channels_first_2d(xhat.array())
+        assert x_rows is not None
 
     def part(lo: int, hi: int) -> None:
         gr, xr = g_rows[lo:hi], x_rows[lo:hi]
