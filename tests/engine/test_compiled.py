@@ -34,6 +34,7 @@ def _norms(x, w, b, g, xc, gc):
     c = xc.shape[1]
     bn = _rows.batch_norm_forward(xc, w[:c], b[:c], 1e-5)
     bn_grads = _rows.batch_norm_backward(gc, bn[1], bn[4], w[:c], True)
+    ln = [ln[0], _rows.as_array(ln[1]), ln[2]]
     return [*ln, *ln_grads, bn[0], _rows.as_array(bn[1]), *bn[2:], *bn_grads]
 
 
@@ -63,16 +64,20 @@ def test_the_compiled_kernels_give_the_numpy_passes_values(dtype, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batch_norms_x_hat_is_not_stored_but_formed_again_with_its_bits(dtype):
-    """The compiled batch norm writes only its output (``_rows.Normalized`` keeps x and the
-    channels' float64 moments): x^ formed again in NumPy has the kernel's bits, which the output
-    without weight and bias (x^ 1 + 0) shows."""
+def test_x_hat_is_not_stored_but_formed_again_with_its_bits(dtype):
+    """The compiled batch and layer norms write only their output (``_rows.Normalized`` keeps
+    x and the rows' float64 moments): x^ formed again in NumPy has the kernel's bits, which the
+    output without weight and bias (x^ 1 + 0) shows."""
     xc = _channel_rows((R.standard_normal((8, 5, 4, 6)) * 3 + 2).astype(dtype))
-    out, xhat, *_ = _rows.batch_norm_forward(xc, None, None, 1e-5)
-    assert isinstance(xhat, _rows.Normalized) and xhat.x is xc
-    formed = xhat.array()
-    assert formed.dtype == dtype and formed.strides == xc.strides  # x's memory order
-    np.testing.assert_array_equal(formed, out)
+    x = (R.standard_normal((7, 3, 10)) * 3 - 1).astype(dtype)
+    for out, xhat, *_ in (
+        _rows.batch_norm_forward(xc, None, None, 1e-5),
+        _rows.layer_norm_forward(x, 2, None, None, 1e-5),
+    ):
+        assert isinstance(xhat, _rows.Normalized) and xhat.x is (xc if xhat.channels else x)
+        formed = xhat.array()
+        assert formed.dtype == dtype and formed.strides == xhat.x.strides  # x's memory order
+        np.testing.assert_array_equal(formed, out)
 
 
 def test_a_batch_norm_backward_without_the_kernels_forms_x_hat_whole(monkeypatch):

@@ -67,9 +67,11 @@ def load() -> bool:
     for dtype in (np.float32, np.float64):
         x, w, one = np.ones((2, 2), dtype), np.ones(2, dtype), np.ones(2, dtype)
         blocks = np.empty((1, 2))
-        k.layer_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), x.copy(), one, 0, 2)
-        k.layer_norm_backward(x, x, one, w, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1)
         moments = np.ones((2, 3))
+        k.layer_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), one, moments, 0, 2)
+        k.layer_norm_backward(
+            x, x, moments, one, w, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1
+        )
         k.batch_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), one, one, one, moments, 0, 2)
         k.batch_norm_backward(x, x, moments, w, True, x.copy(), one, one.copy(), 0, 2)
         k.relu_backward(w, w, one)
@@ -115,20 +117,26 @@ def _build() -> Any:
         return mean, c, q, a <= limit and q <= limit
 
     @jit
-    def layer_norm_forward(x, w, b, eps, limit, correct, out, xhat, rstd, lo, hi):
-        """Rows lo..hi of x (R, M): x^, 1 / sigma and x^ w + b, w and b of length M."""
+    def layer_norm_forward(x, w, b, eps, limit, correct, out, rstd, moments, lo, hi):
+        """Rows lo..hi of x (R, M): x^ w + b (w and b of length M), with x^ rounded to T first
+        in the output row (x^ itself is not stored); 1 / sigma in T, and the row's float64 mean,
+        correction and 1 / sigma in ``moments`` (R, 3), from which the backward (and
+        ``_rows.Normalized.array``) form x^ again, bit for bit."""
         m = x.shape[1]
         for i in range(lo, hi):
-            xr, hr, orow = x[i], xhat[i], out[i]
+            xr, orow = x[i], out[i]
             mean, c, q, ok = moments_of(xr, correct, limit)
             r = 1.0 / np.sqrt(q / m + eps)
             rstd[i] = r
             if not (ok and rstd[i] > 0):
                 return False
+            moments[i, 0] = mean
+            moments[i, 1] = c
+            moments[i, 2] = r
             for j in range(m):
-                hr[j] = ((xr[j] - mean) - c) * r
+                orow[j] = ((xr[j] - mean) - c) * r
             for j in range(m):
-                orow[j] = hr[j] * w[j] + b[j]
+                orow[j] = orow[j] * w[j] + b[j]
         return True
 
     @sums
@@ -151,18 +159,23 @@ def _build() -> Any:
         return c / gr.shape[0]
 
     @jit
-    def layer_norm_backward(g, xhat, rstd, w, correct, dx, want_dx, dw, db, block, lo, hi):
-        """Blocks lo..hi of ``block`` rows: dL/dx = (d - mean d - x^ mean(d x^)) / sigma with
-        d = g w (when ``want_dx``), and each block's column sums of g x^ and g into row k of
-        the float64 arrays dw and db (added up by the caller in block order: the same bits
-        for any number of threads)."""
+    def layer_norm_backward(g, x, moments, rstd, w, correct, dx, want_dx, dw, db, block, lo, hi):
+        """Blocks lo..hi of ``block`` rows: x^ formed again from x and the forward's
+        ``moments`` (its bits), dL/dx = (d - mean d - x^ mean(d x^)) / sigma with d = g w (when
+        ``want_dx``), and each block's column sums of g x^ and g into row k of the float64
+        arrays dw and db (added up by the caller in block order: the same bits for any number
+        of threads)."""
         r_all, m = g.shape
+        hr = np.empty(m, g.dtype)  # a row's x^
         for k in range(lo, hi):
             dwk, dbk = dw[k], db[k]
             dwk[:] = 0.0
             dbk[:] = 0.0
             for i in range(k * block, min(r_all, (k + 1) * block)):
-                gr, hr = g[i], xhat[i]
+                gr, xr = g[i], x[i]
+                mu, c, rr = moments[i, 0], moments[i, 1], moments[i, 2]
+                for j in range(m):
+                    hr[j] = ((xr[j] - mu) - c) * rr
                 for j in range(m):
                     dwk[j] += gr[j] * np.float64(hr[j])
                     dbk[j] += gr[j]
@@ -170,11 +183,11 @@ def _build() -> Any:
                     continue
                 sd, sdx = affine_dots(gr, w, hr)
                 md, mdx = sd / m, sdx / m
-                c = affine_residual(gr, w, md) if correct else 0.0
+                cd = affine_residual(gr, w, md) if correct else 0.0
                 r = np.float64(rstd[i])
                 out = dx[i]
                 for j in range(m):
-                    out[j] = ((((gr[j] * w[j]) - md) - c) - hr[j] * mdx) * r
+                    out[j] = ((((gr[j] * w[j]) - md) - cd) - hr[j] * mdx) * r
 
     @jit
     def batch_norm_forward(x, w, b, eps, limit, correct, out, mean, var, rstd, moments, lo, hi):

@@ -197,17 +197,19 @@ def _affine(a, m: int, dtype, fill: float) -> np.ndarray:
 
 def _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps):
     r, m = x2.shape
-    out, xhat, rstd = np.empty_like(x2), np.empty_like(x2), np.empty(r, x.dtype)
+    out, rstd, moments = np.empty_like(x2), np.empty(r, x.dtype), np.empty((r, 3))
     wv, bv = _affine(w, m, x.dtype, 1.0), _affine(b, m, x.dtype, 0.0)
     limit, correct = float(np.finfo(x.dtype).max), x.dtype == np.float64
 
     def part(lo: int, hi: int) -> bool:
-        return compiled.layer_norm_forward(x2, wv, bv, eps, limit, correct, out, xhat, rstd, lo, hi)
+        return compiled.layer_norm_forward(
+            x2, wv, bv, eps, limit, correct, out, rstd, moments, lo, hi
+        )
 
     if not all(each_part(part, r, _workers(x2.size))):
         return None  # a non-finite value or an overflow: the general path
     shape = x.shape[: x.ndim - k] + (1,) * k
-    return out.reshape(x.shape), xhat.reshape(x.shape), rstd.reshape(shape)
+    return out.reshape(x.shape), Normalized(x, x2, moments), rstd.reshape(shape)
 
 
 # The compiled layer-norm backward sums the weight and bias gradients over fixed blocks of this
@@ -215,8 +217,8 @@ def _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps):
 _COMPILED_BLOCK_ROWS = 256
 
 
-def _layer_norm_backward_compiled(compiled, g2, x2, rstd, w, needs, shape, k):
-    r, m = x2.shape
+def _layer_norm_backward_compiled(compiled, g2, xhat, rstd, w, needs, shape, k):
+    r, m = xhat.rows.shape
     blocks = -(-r // _COMPILED_BLOCK_ROWS)
     dw, db = np.empty((blocks, m)), np.empty((blocks, m))
     dx = np.empty_like(g2) if needs[0] else np.empty((0, m), g2.dtype)
@@ -226,7 +228,19 @@ def _layer_norm_backward_compiled(compiled, g2, x2, rstd, w, needs, shape, k):
 
     def part(lo: int, hi: int) -> None:
         compiled.layer_norm_backward(
-            g2, x2, rs, wv, correct, dx, bool(needs[0]), dw, db, _COMPILED_BLOCK_ROWS, lo, hi
+            g2,
+            xhat.rows,
+            xhat.moments,
+            rs,
+            wv,
+            correct,
+            dx,
+            bool(needs[0]),
+            dw,
+            db,
+            _COMPILED_BLOCK_ROWS,
+            lo,
+            hi,
         )
 
     each_part(part, blocks, _workers(g2.size))
@@ -245,14 +259,18 @@ def layer_norm_backward(
     ``(d - mean d - x^ mean(d x^)) / sigma`` with d = g w, or None when g is not contiguous.
     dL/dx's rows run in blocks, as the forward's. ``pshape``: the weight's and bias's shape
     where it is not the last k dims' (see layer_norm_forward)."""
-    g2, x2 = _rows(g, k), _rows(xhat, k)
-    if g2 is None or x2 is None or g.dtype != xhat.dtype:
+    g2 = _rows(g, k)
+    if g2 is None or g.dtype != xhat.dtype:
+        return None
+    per_row = pshape is None or tuple(pshape) == g.shape[g.ndim - k :]  # one weight every row
+    compiled = _kernels_for(g, w) if per_row and isinstance(xhat, Normalized) else None
+    if compiled is not None:
+        return _layer_norm_backward_compiled(compiled, g2, xhat, rstd, w, needs, g.shape, k)
+    xhat = as_array(xhat)
+    x2 = _rows(xhat, k)
+    if x2 is None:
         return None
     r, m = x2.shape
-    per_row = pshape is None or tuple(pshape) == g.shape[g.ndim - k :]  # one weight every row
-    compiled = _kernels_for(g, xhat, w) if per_row else None
-    if compiled is not None:
-        return _layer_norm_backward_compiled(compiled, g2, x2, rstd, w, needs, g.shape, k)
     dx = dw = db = None
     if needs[0]:
         ones = np.ones(m, g.dtype)
@@ -366,7 +384,7 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
 
         if not all(each_part(rows_of, c, _workers(x.size))):
             return None
-        return out, Normalized(x, rows, moments), mean, var, rstd
+        return out, Normalized(x, rows, moments, channels=True), mean, var, rstd
     xhat = np.empty_like(x)
     h_rows = _aligned_rows(xhat, x)
     assert h_rows is not None  # (empty_like keeps x's memory order)
@@ -407,23 +425,28 @@ def batch_norm_forward(x: np.ndarray, w, b, eps: float):
 
 
 class Normalized:
-    """A batch norm's x^ that the compiled forward did not store (it writes only the output, as
-    torch's kernel does): x's channel rows and each channel's float64 mean, correction and
-    1 / sigma (``moments``), from which the compiled backward forms x^ row by row and
+    """A normalization's x^ that the compiled forward did not store (it writes only the output,
+    as torch's kernels do): x's rows (a layer norm's, or a batch norm's channels) and each row's
+    float64 mean, correction and 1 / sigma (``moments``), from which the compiled backward forms
+    x^ row by row and
     ``array()`` forms it whole (in NumPy) for the general path, the forward's formula and
     bits both ways.
-    The node keeps x anyway (its input), so the step holds one activation less a batch norm
-    (bench/bench_models.py's ResNet: nine)."""
+    The node keeps x anyway (its input), so the step holds one activation less a normalization
+    (bench/bench_models.py's ResNet: nine, its Transformer: four)."""
 
-    def __init__(self, x: np.ndarray, rows: np.ndarray, moments: np.ndarray) -> None:
-        self.x, self.rows, self.moments = x, rows, moments
+    def __init__(
+        self, x: np.ndarray, rows: np.ndarray, moments: np.ndarray, channels: bool = False
+    ) -> None:
+        self.x, self.rows, self.moments, self.channels = x, rows, moments, channels
         self.shape, self.dtype = x.shape, x.dtype
 
     def array(self) -> np.ndarray:
         # the kernel's float64 arithmetic, one operation at a time, then T's rounding: its bits
         mu, c, r = (self.moments[:, k : k + 1] for k in range(3))
         xhat = np.empty_like(self.x)
-        rows = _aligned_rows(xhat, self.x)
+        # (a layer norm's rows are x's C-order rows, a batch norm's its channels in memory)
+        rows = xhat.reshape(self.rows.shape) if self.x.flags.c_contiguous else None
+        rows = _aligned_rows(xhat, self.x) if self.channels else rows
         assert rows is not None  # (empty_like keeps x's memory order)
         rows[...] = ((self.rows.astype(np.float64) - mu) - c) * r
         return xhat

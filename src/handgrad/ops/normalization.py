@@ -342,8 +342,8 @@ class LayerNorm(Function):
         return out
 
     def _saved(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        if not is_grad_enabled():
-            return _wrap(self.xhat), _wrap(self.rstd)
+        if not is_grad_enabled():  # (the compiled forward's x^ formed now: _rows.Normalized)
+            return _wrap(_rows.as_array(self.xhat)), _wrap(self.rstd)
         if self.scale is None or x.dtype != self.inputs[0].dtype:  # (a wider sum: no overflow)
             mean = x.mean(self.dims, keepdim=True)
         else:  # the forward's scaled mean (see _row_scale)
