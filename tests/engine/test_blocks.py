@@ -99,3 +99,58 @@ def test_a_broadcast_gradient_runs_blockwise_as_one_value(monkeypatch, name):
     got = cls().forward(g, a)
     assert used and used[0] is not None, "the blocks ran"  # (the outer call: blocks nest)
     np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_element_wise_passes_are_shared_among_the_threads(monkeypatch, dtype):
+    """relu forward and backward and add over large arrays (``blas.flat_parts``): with a BLAS
+    pool of two threads the pieces run on two threads, with the bits and the memory order (a
+    convolution's batch-innermost) of one thread; arrays in another order run whole."""
+    import threading
+
+    import torch
+
+    import handgrad as hg
+    from handgrad.ops import blas
+
+    from nn_helpers import blas_pool
+
+    monkeypatch.setattr(blas, "_FLAT_PARTS_ELEMENTS", 16)
+    names: set = set()
+    each_part = blas.each_part
+
+    def spying(body, size, workers):
+        def named(lo, hi):
+            names.add(threading.current_thread().name)
+            return body(lo, hi)
+
+        return each_part(named, size, workers)
+
+    monkeypatch.setattr(blas, "each_part", spying)
+    r = np.random.default_rng(3)
+    edge = np.array([-1.5, -0.0, 0.0, 2.0, np.nan, np.inf, -np.inf], dtype)
+
+    def inner(a):  # batch-innermost memory, as a convolution returns
+        return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+    x, y, g = (inner(r.choice(edge, size=(3, 4, 5, 6)).astype(dtype)) for _ in range(3))
+
+    def run(threads):
+        with blas_pool(threads):
+            hx = hg.Tensor._wrap(x.copy(order="K")).requires_grad_(True)
+            s = hx + hg.Tensor._wrap(y)
+            out = hg.relu(s)
+            out.backward(hg.Tensor._wrap(g))
+        return s.detach().numpy(), out.detach().numpy(), hx.grad.numpy()
+
+    one = run(1)
+    assert not any(n.startswith("handgrad-conv") for n in names)
+    two = run(2)
+    assert any(n.startswith("handgrad-conv") for n in names)
+    for a, b in zip(one, two):
+        assert a.strides == b.strides == x.strides
+        np.testing.assert_array_equal(a.view(f"i{a.itemsize}"), b.view(f"i{a.itemsize}"))
+    t = torch.tensor(x, requires_grad=True)
+    torch.relu(t + torch.tensor(y)).backward(torch.tensor(g))
+    np.testing.assert_array_equal(two[2], t.grad.numpy())
+    assert blas.shared_binary(np.add, x, np.ascontiguousarray(y)) is None  # another order

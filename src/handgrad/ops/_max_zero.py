@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .blas import flat_parts
+
 
 def _keeps_signs() -> bool:
     for dtype in (np.float32, np.float64):
@@ -33,7 +35,10 @@ KEEPS_SIGNS = _keeps_signs()
 
 def relu_array(a: np.ndarray) -> np.ndarray | None:
     """max(a, 0) with -0.0 and NaN (and their signs) kept, or None where NumPy would not keep them
-    (then the caller selects bit by bit)."""
+    (then the caller selects bit by bit). Large arrays are shared among the BLAS pool's threads
+    (``blas.flat_parts``)."""
     if not KEEPS_SIGNS or a.dtype not in (np.float32, np.float64):
         return None
-    return np.maximum(a.dtype.type(0), a)
+    zero = a.dtype.type(0)
+    out = flat_parts(lambda o, x: np.maximum(zero, x, out=o), a, a)
+    return out if out is not None else np.maximum(zero, a)

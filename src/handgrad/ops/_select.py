@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _compiled
 from ._blocks import flat_views, one_value, unflat
+from .blas import flat_parts
 
 _INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 
@@ -56,6 +57,10 @@ def relu_backward(out: np.ndarray, g: np.ndarray) -> np.ndarray | None:
     flat = flat_views([out, g], out)
     if flat is None or not g.ndim:
         return None
+    # large: in pieces on the BLAS pool's threads
+    shared = flat_parts(lambda res, o, gv: kernels.relu_backward(o, gv, res), out, out, g)
+    if shared is not None:
+        return shared
     (o, gv), order = flat
     res = np.empty(out.size, out.dtype)
     kernels.relu_backward(o, gv, res)

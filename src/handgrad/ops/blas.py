@@ -237,3 +237,46 @@ def both(first: Any, second: Any, needed: tuple, macs: int) -> tuple:
     if all(needed) and macs >= _SIDE_BY_SIDE_MACS and not is_grad_enabled():
         return side_by_side(first, second)
     return (first() if needed[0] else None), (second() if needed[1] else None)
+
+
+# From this many elements an element-wise pass is shared among the BLAS pool's threads
+# (``flat_parts``): below, handing half to the pool thread (some tens of microseconds) costs
+# about what it saves.
+_FLAT_PARTS_ELEMENTS = 1 << 18
+
+
+def flat_parts(body: Any, ref: Any, *arrays: Any) -> Any:
+    """An element-wise pass over arrays of ``ref``'s shape and memory order, shared among the
+    BLAS pool's threads: ``body(out, *flat slices)`` on contiguous pieces of their memory, each
+    piece on its own thread (NumPy's ufuncs and the compiled kernels release the GIL). Returns
+    the output (``ref``'s dtype, shape and memory order), or None when it would run on one
+    thread or an array's memory is not in ref's order (the caller then runs the pass whole)."""
+    import numpy as np
+
+    from ._blocks import flat_views, unflat
+
+    if ref.size < _FLAT_PARTS_ELEMENTS or not two_threads():
+        return None
+    flat = flat_views(list(arrays), ref)
+    if flat is None or any(a.ndim != 1 for a in flat[0]):
+        return None
+    views, order = flat
+    out = np.empty(ref.size, ref.dtype)
+    n = ref.size
+
+    def piece(lo: int, hi: int) -> None:
+        a, b = n * lo // workers, n * hi // workers
+        body(out[a:b], *(v[a:b] for v in views))
+
+    workers = blas_threads()
+    each_part(piece, workers, workers)
+    return unflat(out, ref.shape, order)
+
+
+def shared_binary(ufunc: Any, a: Any, b: Any) -> Any:
+    """``ufunc(a, b)`` shared among the BLAS pool's threads (``flat_parts``) for two large float
+    arrays of one shape, dtype and memory order (a residual block's sum); else None."""
+    same = getattr(a, "shape", None) == getattr(b, "shape", 0) and a.dtype == b.dtype
+    if not (same and a.dtype.kind == "f"):
+        return None
+    return flat_parts(lambda o, x, y: ufunc(x, y, out=o), a, a, b)
