@@ -115,8 +115,9 @@ def _row_params(a, shape: tuple, k: int) -> np.ndarray:
 
 
 def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
-    """(out, x^, 1 / sigma) with x^ = (x - mean) / sigma over the last k dims, or None. The
-    rows run in blocks, which two threads share (``_each_block``). The weight and bias broadcast
+    """(out, x^, 1 / sigma) with x^ = (x - mean) / sigma over the last k dims (an array, or
+    from the compiled kernel a ``Normalized``: see ``as_array``), or None. The rows run in
+    blocks, which two threads share (``_each_block``). The weight and bias broadcast
     against x: of the last k dims' shape, or (group_norm's per channel) varying along some
     leading dims too (``_row_params``); either way applied row by row, in the blocks."""
     x2 = _rows(x, k)
@@ -358,7 +359,8 @@ def _aligned_rows(a: np.ndarray, like: np.ndarray) -> np.ndarray | None:
 
 
 def batch_norm_forward(x: np.ndarray, w, b, eps: float):
-    """(out, x^, mean, var, 1 / sigma) per channel, the last three of shape (C,), as
+    """(out, x^, mean, var, 1 / sigma) per channel, the last three of shape (C,), x^ an array
+    or (compiled) a ``Normalized``, as
     ``BatchNorm.forward`` computes them (mean of the row corrected by the mean of the residuals,
     x - mean, mean of its squares), or
     None: no channel-rows layout, or a mean or variance that overflowed (the general path)."""
