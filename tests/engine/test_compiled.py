@@ -258,3 +258,40 @@ def test_an_lstms_time_loops_keep_their_bits(dtype, threads, monkeypatch):
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
     assert {"lstm_cell_update", "lstm_back_step"} <= taken
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", ["both", "weight", "bias"])
+def test_group_norm_takes_its_kernels_with_the_numpy_passes_values(dtype, affine, monkeypatch):
+    """group_norm's per-channel weight and bias (one value along a channel's positions) in the
+    compiled rows (``group_norm_forward`` / ``group_norm_backward``): the output and the input,
+    weight and bias gradients of the NumPy passes to rounding, and the kernels are taken."""
+    x = (R.standard_normal((5, 12, 4, 3)) * 2 + 1).astype(dtype)
+    x[1, :4] = dtype(0.3771906632801799)  # a constant group: x^ and d - mean d exactly 0
+    g = R.standard_normal(x.shape).astype(dtype)
+    w = R.standard_normal(12).astype(dtype) if affine != "bias" else None
+    b = R.standard_normal(12).astype(dtype) if affine != "weight" else None
+    kernels, taken = _compiled.kernels(), set()
+
+    class Spy:
+        def __getattr__(self, name):
+            def call(*a):
+                taken.add(name)
+                return getattr(kernels, name)(*a)
+
+            return call
+
+    runs = []
+    for path in ("compiled", "numpy"):
+        monkeypatch.setattr(_compiled, "_kernels", Spy() if path == "compiled" else False)
+        xt = hg.tensor(x, requires_grad=True)
+        ps = [None if a is None else hg.tensor(a, requires_grad=True) for a in (w, b)]
+        out = F.group_norm(xt, 3, *ps)
+        out.backward(hg.tensor(g))
+        runs.append(
+            [out.detach().numpy(), xt.grad.numpy()] + [p.grad.numpy() for p in ps if p is not None]
+        )
+    tol = 4e-6 if dtype == np.float32 else 1e-13
+    for c, n in zip(*runs):
+        np.testing.assert_allclose(c, n, rtol=tol, atol=tol * np.abs(n).max())
+    assert {"group_norm_forward", "group_norm_backward"} <= taken

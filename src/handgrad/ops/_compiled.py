@@ -74,6 +74,10 @@ def load() -> bool:
         k.layer_norm_backward(
             x, x, moments, one, w, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1
         )
+        k.group_norm_forward(x, w, w, 1, 1e-5, 1.0, False, x.copy(), one, moments, 0, 2)
+        k.group_norm_backward(
+            x, x, moments, one, w, 1, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1
+        )
         k.batch_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), one, one, one, moments, 0, 2)
         k.batch_norm_backward(x, x, moments, w, True, x.copy(), one, one.copy(), 0, 2)
         k.relu_backward(w, w, one)
@@ -192,6 +196,76 @@ def _build() -> Any:
                     out[j] = ((((gr[j] * w[j]) - md) - cd) - hr[j] * mdx) * r
 
     @jit
+    def group_norm_forward(x, w, b, groups, eps, limit, correct, out, rstd, moments, lo, hi):
+        """``layer_norm_forward`` for group_norm's rows (R = N G, M = C / G positions of each
+        channel in turn): channel c of row i (group i mod G) has the weight and bias
+        w[(i mod G) C / G + c] along its M G / C positions."""
+        m = x.shape[1]
+        cpg = w.shape[0] // groups
+        span = m // cpg
+        for i in range(lo, hi):
+            xr, orow = x[i], out[i]
+            mean, c, q, ok = moments_of(xr, correct, limit)
+            r = 1.0 / np.sqrt(q / m + eps)
+            rstd[i] = r
+            if not (ok and rstd[i] > 0):
+                return False
+            moments[i, 0] = mean
+            moments[i, 1] = c
+            moments[i, 2] = r
+            for j in range(m):
+                orow[j] = ((xr[j] - mean) - c) * r
+            base = (i % groups) * cpg
+            for k in range(cpg):
+                wc, bc = w[base + k], b[base + k]
+                for j in range(k * span, (k + 1) * span):
+                    orow[j] = orow[j] * wc + bc
+        return True
+
+    @jit
+    def group_norm_backward(
+        g, x, moments, rstd, w, groups, correct, dx, want_dx, dw, db, block, lo, hi
+    ):
+        """``layer_norm_backward`` for group_norm's rows (see ``group_norm_forward``): d = g w
+        with each channel's weight, and each block's per-channel sums of g x^ and g into row k
+        of dw and db (C wide)."""
+        r_all, m = g.shape
+        cpg = w.shape[0] // groups
+        span = m // cpg
+        hr = np.empty(m, g.dtype)  # a row's x^
+        d = np.empty(m, g.dtype)  # a row's g w
+        one = np.ones(m, g.dtype)  # (d 1 is d: the affine helpers then serve d itself)
+        for k in range(lo, hi):
+            dwk, dbk = dw[k], db[k]
+            dwk[:] = 0.0
+            dbk[:] = 0.0
+            for i in range(k * block, min(r_all, (k + 1) * block)):
+                gr, xr = g[i], x[i]
+                mu, c, rr = moments[i, 0], moments[i, 1], moments[i, 2]
+                for j in range(m):
+                    hr[j] = ((xr[j] - mu) - c) * rr
+                base = (i % groups) * cpg
+                for ch in range(cpg):
+                    wc = w[base + ch]
+                    sw = 0.0
+                    sb = 0.0
+                    for j in range(ch * span, (ch + 1) * span):
+                        sw += gr[j] * np.float64(hr[j])
+                        sb += gr[j]
+                        d[j] = gr[j] * wc
+                    dwk[base + ch] += sw
+                    dbk[base + ch] += sb
+                if not want_dx:
+                    continue
+                sd, sdx = affine_dots(d, one, hr)
+                md, mdx = sd / m, sdx / m
+                cd = affine_residual(d, one, md) if correct else 0.0
+                r = np.float64(rstd[i])
+                out = dx[i]
+                for j in range(m):
+                    out[j] = (((d[j] - md) - cd) - hr[j] * mdx) * r
+
+    @jit
     def batch_norm_forward(x, w, b, eps, limit, correct, out, mean, var, rstd, moments, lo, hi):
         """Channel rows lo..hi of x (C, M): x^ w_c + b_c, with x^ = ((x - mean) - c) / sigma
         rounded to T first (in the output row, then scaled there: x^ itself is not stored);
@@ -305,5 +379,7 @@ def _build() -> Any:
         layer_norm_forward=layer_norm_forward,
         layer_norm_backward=layer_norm_backward,
         batch_norm_forward=batch_norm_forward,
+        group_norm_forward=group_norm_forward,
+        group_norm_backward=group_norm_backward,
         batch_norm_backward=batch_norm_backward,
     )

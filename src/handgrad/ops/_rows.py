@@ -126,9 +126,10 @@ def layer_norm_forward(x: np.ndarray, k: int, w, b, eps: float):
     r, m = x2.shape
     last = x.shape[x.ndim - k :]
     per_row = all(a is None or (a.size == m and a.shape[a.ndim - k :] == last) for a in (w, b))
-    compiled = _kernels_for(x, w, b) if per_row else None
+    groups = None if per_row else _channel_groups(x.shape, k, w, b)
+    compiled = _kernels_for(x, w, b) if per_row or groups else None
     if compiled is not None:
-        return _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps)
+        return _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps, groups)
     ones = np.ones(m, x.dtype)
     out, xhat = np.empty_like(x2), np.empty_like(x2)
     rstd = np.empty(r, x.dtype)
@@ -196,13 +197,27 @@ def _affine(a, m: int, dtype, fill: float) -> np.ndarray:
     return np.full(m, fill, dtype) if a is None else np.ascontiguousarray(a.reshape(-1))
 
 
-def _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps):
+def _channel_groups(shape: tuple, k: int, *params) -> int | None:
+    """G where x is group_norm's (..., G, C / G, S) and each given weight or bias (G, C / G, 1):
+    one value per channel along its positions; else None."""
+    if k != 2 or len(shape) < 3 or all(a is None for a in params):
+        return None
+    want = (shape[-3], shape[-2], 1)
+    return shape[-3] if all(a is None or a.shape == want for a in params) else None
+
+
+def _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps, groups=None):
     r, m = x2.shape
     out, rstd, moments = np.empty_like(x2), np.empty(r, x.dtype), np.empty((r, 3))
-    wv, bv = _affine(w, m, x.dtype, 1.0), _affine(b, m, x.dtype, 0.0)
+    size = m if groups is None else w.size if w is not None else b.size  # (per channel: C)
+    wv, bv = _affine(w, size, x.dtype, 1.0), _affine(b, size, x.dtype, 0.0)
     limit, correct = float(np.finfo(x.dtype).max), x.dtype == np.float64
 
     def part(lo: int, hi: int) -> bool:
+        if groups is not None:  # group_norm: a weight per channel along its positions
+            return compiled.group_norm_forward(
+                x2, wv, bv, groups, eps, limit, correct, out, rstd, moments, lo, hi
+            )
         return compiled.layer_norm_forward(
             x2, wv, bv, eps, limit, correct, out, rstd, moments, lo, hi
         )
@@ -218,16 +233,35 @@ def _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps):
 _COMPILED_BLOCK_ROWS = 256
 
 
-def _layer_norm_backward_compiled(compiled, g2, xhat, rstd, w, needs, shape, k):
+def _layer_norm_backward_compiled(compiled, g2, xhat, rstd, w, needs, shape, k, groups=None):
     r, m = xhat.rows.shape
     blocks = -(-r // _COMPILED_BLOCK_ROWS)
-    dw, db = np.empty((blocks, m)), np.empty((blocks, m))
+    size = m if groups is None else shape[-3] * shape[-2]  # (per channel: C)
+    dw, db = np.empty((blocks, size)), np.empty((blocks, size))
     dx = np.empty_like(g2) if needs[0] else np.empty((0, m), g2.dtype)
-    wv = _affine(w, m, g2.dtype, 1.0)
+    wv = _affine(w, size, g2.dtype, 1.0)
     rs = np.ascontiguousarray(rstd.reshape(-1))
     correct = g2.dtype == np.float64
 
     def part(lo: int, hi: int) -> None:
+        if groups is not None:
+            compiled.group_norm_backward(
+                g2,
+                xhat.rows,
+                xhat.moments,
+                rs,
+                wv,
+                groups,
+                correct,
+                dx,
+                bool(needs[0]),
+                dw,
+                db,
+                _COMPILED_BLOCK_ROWS,
+                lo,
+                hi,
+            )
+            return
         compiled.layer_norm_backward(
             g2,
             xhat.rows,
@@ -245,7 +279,7 @@ def _layer_norm_backward_compiled(compiled, g2, xhat, rstd, w, needs, shape, k):
         )
 
     each_part(part, blocks, _workers(g2.size))
-    last = shape[len(shape) - k :]
+    last = shape[len(shape) - k :] if groups is None else (shape[-3], shape[-2], 1)
     return (
         dx.reshape(shape) if needs[0] else None,
         dw.sum(axis=0).astype(g2.dtype).reshape(last) if needs[1] else None,
@@ -262,9 +296,11 @@ def layer_norm_backward(g: np.ndarray, xhat, rstd: np.ndarray, w, k: int, needs,
     if g2 is None or g.dtype != xhat.dtype:
         return None
     per_row = pshape is None or tuple(pshape) == g.shape[g.ndim - k :]  # one weight every row
-    compiled = _kernels_for(g, w) if per_row and isinstance(xhat, Normalized) else None
+    groups = None if per_row else _channel_groups(g.shape, k, np.empty(pshape))
+    usable = isinstance(xhat, Normalized) and (per_row or groups)
+    compiled = _kernels_for(g, w) if usable else None
     if compiled is not None:
-        return _layer_norm_backward_compiled(compiled, g2, xhat, rstd, w, needs, g.shape, k)
+        return _layer_norm_backward_compiled(compiled, g2, xhat, rstd, w, needs, g.shape, k, groups)
     xhat = as_array(xhat)
     x2 = _rows(xhat, k)
     if x2 is None:
