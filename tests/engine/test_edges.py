@@ -2389,3 +2389,24 @@ def test_relu_keeps_torchs_zero_and_nan_signs_on_either_path(monkeypatch, probe_
             got = hg.relu(hg.tensor(x)).numpy()
             bits = f"u{x.itemsize}"
             np.testing.assert_array_equal(got.view(bits), want.view(bits))
+
+
+def test_where_of_a_0d_mask_under_a_broadcast_gradient_keeps_the_inputs_shape():
+    """Fuzz seed 4545945: where(mask, s, a) with a 0-d mask and scalar s, a of (1, 2, 1), under
+    an upstream gradient that is one value broadcast (every stride 0, as an expand's or a
+    mean's gradient gives it). The backward's selection took that gradient as its one value and
+    returned the mask's shape (), which the engine could not reshape to a's shape (an error;
+    torch: the mask's selection)."""
+    import torch
+
+    got = []
+    for lib in (hg, torch):
+        for flag in (True, False):
+            a = lib.tensor(np.array([[[1.0], [-2.0]]]), requires_grad=True)
+            y = lib.where(lib.tensor(flag), lib.tensor(0.5, dtype=lib.float64), a)
+            one = np.broadcast_to(np.array(3.0), (1, 2, 1))  # every stride 0
+            up = hg.Tensor._wrap(one) if lib is hg else torch.tensor(3.0).expand(1, 2, 1)
+            (g,) = (torch.autograd.grad if lib is torch else hg.grad)(y, [a], up)
+            got.append(g.numpy())
+    for h, t in zip(got[:2], got[2:]):
+        np.testing.assert_array_equal(h, t)

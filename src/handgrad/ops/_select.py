@@ -71,6 +71,11 @@ def _blend(cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.where(cond, a, b)`` as ``b ^ ((a ^ b) & word)`` by blocks (see ``select``), or
     np.where's when small or when the operands' memory is not in one order."""
     n = cond.size
+    if np.broadcast_shapes(cond.shape, np.shape(a), np.shape(b)) != cond.shape:
+        # cond broadcast against a larger side: np.where's, on the arrays as given (a side
+        # taken as its one value would lose the result's shape; fuzz seed 4545945: where's
+        # backward under a sum's gradient of (1, 2, 1) and a (1, 1, 1) mask gave a 0-d gradient)
+        return np.where(cond, a, b)
     a, b = one_value(a), one_value(b)
     flat = flat_views([cond, a, b], cond) if n >= _SELECT_SMALL else None
     if flat is None:
