@@ -51,8 +51,13 @@ def kernels() -> Any:
         if os.environ.get("HANDGRAD_JIT", "1") != "0":
             try:
                 _kernels = _build()
-            except ImportError:  # an optional extra
+            except ImportError:  # an optional extra (or a numba too old for this NumPy)
                 pass
+            except (RuntimeError, OSError) as e:  # numba there but unusable: no cache dir, ...
+                import warnings
+
+                note = f"handgrad: numba's kernels off, NumPy passes instead: {e}"
+                warnings.warn(note, stacklevel=2)
     return _kernels or None
 
 
