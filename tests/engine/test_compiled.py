@@ -27,6 +27,21 @@ def _channel_rows(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
 
 
+def _spy(taken: set):
+    """The compiled kernels behind a recorder: each call adds its kernel's name to ``taken``."""
+    kernels = _compiled.kernels()
+
+    class Spy:
+        def __getattr__(self, name):
+            def call(*a):
+                taken.add(name)
+                return getattr(kernels, name)(*a)
+
+            return call
+
+    return Spy()
+
+
 def _norms(x, w, b, g, xc, gc):
     """Layer norm over x's last dim and batch norm of xc, forward and the plain backward."""
     ln = _rows.layer_norm_forward(x, 1, w, b, 1e-5)
@@ -233,19 +248,10 @@ def test_an_lstms_time_loops_keep_their_bits(dtype, threads, monkeypatch):
 
     x = R.standard_normal((9, 3, 5)).astype(dtype)
     g = R.standard_normal((9, 3, 6)).astype(dtype)
-    kernels, taken = _compiled.kernels(), set()
-
-    class Spy:
-        def __getattr__(self, name):
-            def call(*a):
-                taken.add(name)
-                return getattr(kernels, name)(*a)
-
-            return call
-
+    taken: set = set()
     runs = []
     for path in ("compiled", "numpy"):
-        monkeypatch.setattr(_compiled, "_kernels", Spy() if path == "compiled" else False)
+        monkeypatch.setattr(_compiled, "_kernels", _spy(taken) if path == "compiled" else False)
         hg.manual_seed(0)
         lstm = hg.nn.LSTM(5, 6, num_layers=2).to(dtype)
         xt = hg.tensor(x, requires_grad=True)
@@ -271,19 +277,10 @@ def test_group_norm_takes_its_kernels_with_the_numpy_passes_values(dtype, affine
     g = R.standard_normal(x.shape).astype(dtype)
     w = R.standard_normal(12).astype(dtype) if affine != "bias" else None
     b = R.standard_normal(12).astype(dtype) if affine != "weight" else None
-    kernels, taken = _compiled.kernels(), set()
-
-    class Spy:
-        def __getattr__(self, name):
-            def call(*a):
-                taken.add(name)
-                return getattr(kernels, name)(*a)
-
-            return call
-
+    taken: set = set()
     runs = []
     for path in ("compiled", "numpy"):
-        monkeypatch.setattr(_compiled, "_kernels", Spy() if path == "compiled" else False)
+        monkeypatch.setattr(_compiled, "_kernels", _spy(taken) if path == "compiled" else False)
         xt = hg.tensor(x, requires_grad=True)
         ps = [None if a is None else hg.tensor(a, requires_grad=True) for a in (w, b)]
         out = F.group_norm(xt, 3, *ps)
