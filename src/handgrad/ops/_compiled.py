@@ -79,9 +79,9 @@ def load() -> bool:
         k.layer_norm_backward(
             x, x, moments, one, w, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1
         )
-        k.group_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), one, moments, 0, 2, 1)
+        k.group_norm_forward(x, w, w, 1, 1e-5, 1.0, False, x.copy(), one, moments, 0, 2)
         k.group_norm_backward(
-            x, x, moments, one, w, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1, 1
+            x, x, moments, one, w, 1, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1
         )
         k.batch_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), one, one, one, moments, 0, 2)
         k.batch_norm_backward(x, x, moments, w, True, x.copy(), one, one.copy(), 0, 2)
@@ -128,41 +128,25 @@ def _build() -> Any:
         return mean, c, q, a <= limit and q <= limit
 
     @jit
-    def normalize_row(xr, orow, i, eps, limit, correct, rstd, moments):
-        """Row i's x^ = ((x - mean) - c) / sigma rounded to T, into ``orow``; its 1 / sigma in T
-        into rstd[i] and its float64 mean, correction and 1 / sigma into moments[i]. False
-        where the row takes the general path (see the module docstring)."""
-        m = xr.shape[0]
-        mean, c, q, ok = moments_of(xr, correct, limit)
-        r = 1.0 / np.sqrt(q / m + eps)
-        rstd[i] = r
-        if not (ok and rstd[i] > 0):
-            return False
-        moments[i, 0] = mean
-        moments[i, 1] = c
-        moments[i, 2] = r
-        for j in range(m):
-            orow[j] = ((xr[j] - mean) - c) * r
-        return True
-
-    @jit
-    def xhat_row(xr, moments, i, hr):
-        """Row i's x^ from the forward's float64 moments into ``hr``: its values and rounding."""
-        mu, c, r = moments[i, 0], moments[i, 1], moments[i, 2]
-        for j in range(xr.shape[0]):
-            hr[j] = ((xr[j] - mu) - c) * r
-
-    @jit
     def layer_norm_forward(x, w, b, eps, limit, correct, out, rstd, moments, lo, hi):
         """Rows lo..hi of x (R, M): x^ w + b (w and b of length M), with x^ rounded to T first
         in the output row (x^ itself is not stored); 1 / sigma in T, and the row's float64 mean,
         correction and 1 / sigma in ``moments`` (R, 3), from which the backward (and
         ``_rows.Normalized.array``) form x^ again, bit for bit."""
+        m = x.shape[1]
         for i in range(lo, hi):
-            orow = out[i]
-            if not normalize_row(x[i], orow, i, eps, limit, correct, rstd, moments):
+            xr, orow = x[i], out[i]
+            mean, c, q, ok = moments_of(xr, correct, limit)
+            r = 1.0 / np.sqrt(q / m + eps)
+            rstd[i] = r
+            if not (ok and rstd[i] > 0):
                 return False
-            for j in range(x.shape[1]):
+            moments[i, 0] = mean
+            moments[i, 1] = c
+            moments[i, 2] = r
+            for j in range(m):
+                orow[j] = ((xr[j] - mean) - c) * r
+            for j in range(m):
                 orow[j] = orow[j] * w[j] + b[j]
         return True
 
@@ -186,17 +170,6 @@ def _build() -> Any:
         return c / gr.shape[0]
 
     @jit
-    def input_grad_row(gr, w, hr, r, correct, out):
-        """A row's dL/dx = (((d - mean d) - correction) - x^ mean(d x^)) / sigma with d = g w
-        (group_norm passes d itself, and w = 1), the sums in float64, rounded once to T."""
-        m = gr.shape[0]
-        sd, sdx = affine_dots(gr, w, hr)
-        md, mdx = sd / m, sdx / m
-        cd = affine_residual(gr, w, md) if correct else 0.0
-        for j in range(m):
-            out[j] = ((((gr[j] * w[j]) - md) - cd) - hr[j] * mdx) * r
-
-    @jit
     def layer_norm_backward(g, x, moments, rstd, w, correct, dx, want_dx, dw, db, block, lo, hi):
         """Blocks lo..hi of ``block`` rows: x^ formed again from x and the forward's
         ``moments`` (its bits), dL/dx = (d - mean d - x^ mean(d x^)) / sigma with d = g w (when
@@ -210,26 +183,43 @@ def _build() -> Any:
             dwk[:] = 0.0
             dbk[:] = 0.0
             for i in range(k * block, min(r_all, (k + 1) * block)):
-                gr = g[i]
-                xhat_row(x[i], moments, i, hr)
+                gr, xr = g[i], x[i]
+                mu, c, rr = moments[i, 0], moments[i, 1], moments[i, 2]
+                for j in range(m):
+                    hr[j] = ((xr[j] - mu) - c) * rr
                 for j in range(m):
                     dwk[j] += gr[j] * np.float64(hr[j])
                     dbk[j] += gr[j]
                 if not want_dx:
                     continue
-                input_grad_row(gr, w, hr, np.float64(rstd[i]), correct, dx[i])
+                sd, sdx = affine_dots(gr, w, hr)
+                md, mdx = sd / m, sdx / m
+                cd = affine_residual(gr, w, md) if correct else 0.0
+                r = np.float64(rstd[i])
+                out = dx[i]
+                for j in range(m):
+                    out[j] = ((((gr[j] * w[j]) - md) - cd) - hr[j] * mdx) * r
 
     @jit
-    def group_norm_forward(x, w, b, eps, limit, correct, out, rstd, moments, lo, hi, groups):
+    def group_norm_forward(x, w, b, groups, eps, limit, correct, out, rstd, moments, lo, hi):
         """``layer_norm_forward`` for group_norm's rows (R = N G, M = C / G positions of each
         channel in turn): channel c of row i (group i mod G) has the weight and bias
         w[(i mod G) C / G + c] along its M G / C positions."""
+        m = x.shape[1]
         cpg = w.shape[0] // groups
-        span = x.shape[1] // cpg
+        span = m // cpg
         for i in range(lo, hi):
-            orow = out[i]
-            if not normalize_row(x[i], orow, i, eps, limit, correct, rstd, moments):
+            xr, orow = x[i], out[i]
+            mean, c, q, ok = moments_of(xr, correct, limit)
+            r = 1.0 / np.sqrt(q / m + eps)
+            rstd[i] = r
+            if not (ok and rstd[i] > 0):
                 return False
+            moments[i, 0] = mean
+            moments[i, 1] = c
+            moments[i, 2] = r
+            for j in range(m):
+                orow[j] = ((xr[j] - mean) - c) * r
             base = (i % groups) * cpg
             for k in range(cpg):
                 wc, bc = w[base + k], b[base + k]
@@ -239,7 +229,7 @@ def _build() -> Any:
 
     @jit
     def group_norm_backward(
-        g, x, moments, rstd, w, correct, dx, want_dx, dw, db, block, lo, hi, groups
+        g, x, moments, rstd, w, groups, correct, dx, want_dx, dw, db, block, lo, hi
     ):
         """``layer_norm_backward`` for group_norm's rows (see ``group_norm_forward``): d = g w
         with each channel's weight, and each block's per-channel sums of g x^ and g into row k
@@ -255,8 +245,10 @@ def _build() -> Any:
             dwk[:] = 0.0
             dbk[:] = 0.0
             for i in range(k * block, min(r_all, (k + 1) * block)):
-                gr = g[i]
-                xhat_row(x[i], moments, i, hr)
+                gr, xr = g[i], x[i]
+                mu, c, rr = moments[i, 0], moments[i, 1], moments[i, 2]
+                for j in range(m):
+                    hr[j] = ((xr[j] - mu) - c) * rr
                 base = (i % groups) * cpg
                 for ch in range(cpg):
                     wc = w[base + ch]
@@ -270,7 +262,13 @@ def _build() -> Any:
                     dbk[base + ch] += sb
                 if not want_dx:
                     continue
-                input_grad_row(d, one, hr, np.float64(rstd[i]), correct, dx[i])
+                sd, sdx = affine_dots(d, one, hr)
+                md, mdx = sd / m, sdx / m
+                cd = affine_residual(d, one, md) if correct else 0.0
+                r = np.float64(rstd[i])
+                out = dx[i]
+                for j in range(m):
+                    out[j] = (((d[j] - md) - cd) - hr[j] * mdx) * r
 
     @jit
     def batch_norm_forward(x, w, b, eps, limit, correct, out, mean, var, rstd, moments, lo, hi):
@@ -318,8 +316,10 @@ def _build() -> Any:
         t = np.empty(2, g.dtype)  # T's rounding of db / M and dw / M
         h = np.empty(m, g.dtype)  # a row's x^
         for i in range(lo, hi):
-            gr = g[i]
-            xhat_row(x[i], moments, i, h)
+            gr, xr = g[i], x[i]
+            mu, c, r = moments[i, 0], moments[i, 1], moments[i, 2]
+            for j in range(m):
+                h[j] = ((xr[j] - mu) - c) * r
             s, p = sum_and_dot(gr, h)
             db[i] = s
             dw[i] = p
