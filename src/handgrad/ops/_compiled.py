@@ -79,9 +79,9 @@ def load() -> bool:
         k.layer_norm_backward(
             x, x, moments, one, w, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1
         )
-        k.group_norm_forward(x, w, w, 1, 1e-5, 1.0, False, x.copy(), one, moments, 0, 2)
+        k.group_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), one, moments, 0, 2, 1)
         k.group_norm_backward(
-            x, x, moments, one, w, 1, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1
+            x, x, moments, one, w, False, x.copy(), True, blocks, blocks.copy(), 2, 0, 1, 1
         )
         k.batch_norm_forward(x, w, w, 1e-5, 1.0, False, x.copy(), one, one, one, moments, 0, 2)
         k.batch_norm_backward(x, x, moments, w, True, x.copy(), one, one.copy(), 0, 2)
@@ -201,10 +201,13 @@ def _build() -> Any:
                     out[j] = ((((gr[j] * w[j]) - md) - cd) - hr[j] * mdx) * r
 
     @jit
-    def group_norm_forward(x, w, b, groups, eps, limit, correct, out, rstd, moments, lo, hi):
+    def group_norm_forward(x, w, b, eps, limit, correct, out, rstd, moments, lo, hi, groups):
         """``layer_norm_forward`` for group_norm's rows (R = N G, M = C / G positions of each
         channel in turn): channel c of row i (group i mod G) has the weight and bias
-        w[(i mod G) C / G + c] along its M G / C positions."""
+        w[(i mod G) C / G + c] along its M G / C positions. (Its own loops, not layer norm's
+        with one position a channel: written once through a shared row step, the layer norm's
+        forward ran 0.20-0.25 -> 0.27-0.30 ms on 2048 rows of 128.) The group count comes
+        last, so the caller passes the arguments layer norm's kernel takes, then it."""
         m = x.shape[1]
         cpg = w.shape[0] // groups
         span = m // cpg
@@ -229,7 +232,7 @@ def _build() -> Any:
 
     @jit
     def group_norm_backward(
-        g, x, moments, rstd, w, groups, correct, dx, want_dx, dw, db, block, lo, hi
+        g, x, moments, rstd, w, correct, dx, want_dx, dw, db, block, lo, hi, groups
     ):
         """``layer_norm_backward`` for group_norm's rows (see ``group_norm_forward``): d = g w
         with each channel's weight, and each block's per-channel sums of g x^ and g into row k

@@ -206,6 +206,14 @@ def _channel_groups(shape: tuple, k: int, *params) -> int | None:
     return shape[-3] if all(a is None or a.shape == want for a in params) else None
 
 
+def _group_or_layer(compiled, direction: str, groups: int | None) -> tuple:
+    """(kernel, extra arguments): group_norm's, which takes the group count after layer norm's
+    arguments, or layer norm's."""
+    if groups is None:
+        return getattr(compiled, "layer_norm_" + direction), ()
+    return getattr(compiled, "group_norm_" + direction), (groups,)
+
+
 def _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps, groups=None):
     r, m = x2.shape
     out, rstd, moments = np.empty_like(x2), np.empty(r, x.dtype), np.empty((r, 3))
@@ -213,14 +221,11 @@ def _layer_norm_forward_compiled(compiled, x, x2, k, w, b, eps, groups=None):
     wv, bv = _affine(w, size, x.dtype, 1.0), _affine(b, size, x.dtype, 0.0)
     limit, correct = float(np.finfo(x.dtype).max), x.dtype == np.float64
 
+    # group_norm: a weight per channel along its positions, the group count last
+    kernel, extra = _group_or_layer(compiled, "forward", groups)
+
     def part(lo: int, hi: int) -> bool:
-        if groups is not None:  # group_norm: a weight per channel along its positions
-            return compiled.group_norm_forward(
-                x2, wv, bv, groups, eps, limit, correct, out, rstd, moments, lo, hi
-            )
-        return compiled.layer_norm_forward(
-            x2, wv, bv, eps, limit, correct, out, rstd, moments, lo, hi
-        )
+        return kernel(x2, wv, bv, eps, limit, correct, out, rstd, moments, lo, hi, *extra)
 
     if not all(each_part(part, r, _workers(x2.size))):
         return None  # a non-finite value or an overflow: the general path
@@ -243,26 +248,10 @@ def _layer_norm_backward_compiled(compiled, g2, xhat, rstd, w, needs, shape, k, 
     rs = np.ascontiguousarray(rstd.reshape(-1))
     correct = g2.dtype == np.float64
 
+    kernel, extra = _group_or_layer(compiled, "backward", groups)
+
     def part(lo: int, hi: int) -> None:
-        if groups is not None:
-            compiled.group_norm_backward(
-                g2,
-                xhat.rows,
-                xhat.moments,
-                rs,
-                wv,
-                groups,
-                correct,
-                dx,
-                bool(needs[0]),
-                dw,
-                db,
-                _COMPILED_BLOCK_ROWS,
-                lo,
-                hi,
-            )
-            return
-        compiled.layer_norm_backward(
+        kernel(
             g2,
             xhat.rows,
             xhat.moments,
@@ -276,6 +265,7 @@ def _layer_norm_backward_compiled(compiled, g2, xhat, rstd, w, needs, shape, k, 
             _COMPILED_BLOCK_ROWS,
             lo,
             hi,
+            *extra,
         )
 
     each_part(part, blocks, _workers(g2.size))

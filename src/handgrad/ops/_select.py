@@ -54,13 +54,15 @@ def relu_backward(out: np.ndarray, g: np.ndarray) -> np.ndarray | None:
     kernels = _compiled.kernels()
     if kernels is None or out.dtype != g.dtype or out.dtype not in _INT or not out.size:
         return None
-    flat = flat_views([out, g], out)
-    if flat is None or not g.ndim:
+    if not g.ndim:
         return None
     # large: in pieces on the BLAS pool's threads
     shared = flat_parts(lambda res, o, gv: kernels.relu_backward(o, gv, res), out, out, g)
     if shared is not None:
         return shared
+    flat = flat_views([out, g], out)
+    if flat is None:
+        return None
     (o, gv), order = flat
     res = np.empty(out.size, out.dtype)
     kernels.relu_backward(o, gv, res)

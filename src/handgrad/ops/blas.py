@@ -13,7 +13,10 @@ import os
 import threading
 from typing import Any
 
+import numpy as np
+
 from ..autograd.grad_mode import is_grad_enabled, set_grad_enabled
+from ._blocks import flat_views, unflat
 
 _libs: list | None = None  # threadpoolctl's controllers of the BLAS libraries, found once
 
@@ -251,10 +254,6 @@ def flat_parts(body: Any, ref: Any, *arrays: Any) -> Any:
     piece on its own thread (NumPy's ufuncs and the compiled kernels release the GIL). Returns
     the output (``ref``'s dtype, shape and memory order), or None when it would run on one
     thread or an array's memory is not in ref's order (the caller then runs the pass whole)."""
-    import numpy as np
-
-    from ._blocks import flat_views, unflat
-
     if ref.size < _FLAT_PARTS_ELEMENTS or not two_threads():
         return None
     flat = flat_views(list(arrays), ref)
@@ -276,6 +275,8 @@ def flat_parts(body: Any, ref: Any, *arrays: Any) -> Any:
 def shared_binary(ufunc: Any, a: Any, b: Any) -> Any:
     """``ufunc(a, b)`` shared among the BLAS pool's threads (``flat_parts``) for two large float
     arrays of one shape, dtype and memory order (a residual block's sum); else None."""
+    if getattr(a, "size", 0) < _FLAT_PARTS_ELEMENTS:  # (every add asks: the cheap test first)
+        return None
     same = getattr(a, "shape", None) == getattr(b, "shape", 0) and a.dtype == b.dtype
     if not (same and a.dtype.kind == "f"):
         return None
